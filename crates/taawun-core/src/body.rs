@@ -1,0 +1,423 @@
+//! The bodies an entry can carry: the charter, governance, the life of a task, money and
+//! reviews. Each is a plain struct with its CBOR field names fixed by serde; `docs/protocol.md`
+//! gives the same schema in CDDL.
+
+use crate::id::{Hash, Id, PublicKey};
+use crate::money::{Currency, Money};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What an entry says. Encoded as a one-key CBOR map whose key names the kind
+/// (externally tagged), e.g. `{"claim": {"offer": h'..'}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    /// Genesis of a cooperative (seq 1 of a founder's chain; its id is the cooperative id).
+    Charter(Charter),
+    /// A member proposes an amendment.
+    Proposal(Proposal),
+    /// A member votes on a proposal.
+    Vote(Vote),
+    /// A member records that a proposal passed, naming a quorum of yes votes.
+    Enact(Enact),
+    /// A requester offers work.
+    Offer(Offer),
+    /// The requester withdraws an offer.
+    Withdraw(Withdraw),
+    /// A member asks to do one assignment of an offer.
+    Claim(Claim),
+    /// The requester publishes the lottery's winners.
+    Assign(Assign),
+    /// An assigned member submits a result (its hash; the bytes go privately).
+    Submit(Submit),
+    /// The requester accepts a submission.
+    Accept(Accept),
+    /// The requester rejects a submission, with a reason.
+    Reject(Reject),
+    /// The requester records a payment made outside the system.
+    Settle(Settle),
+    /// The member confirms a payment was received.
+    Receipt(Receipt),
+    /// A member rates a requester.
+    Review(Review),
+    /// Proof that an author signed two different entries at one seq.
+    Evidence(Evidence),
+}
+
+impl Body {
+    /// The kind's name as it appears on the wire.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Body::Charter(_) => Kind::Charter,
+            Body::Proposal(_) => Kind::Proposal,
+            Body::Vote(_) => Kind::Vote,
+            Body::Enact(_) => Kind::Enact,
+            Body::Offer(_) => Kind::Offer,
+            Body::Withdraw(_) => Kind::Withdraw,
+            Body::Claim(_) => Kind::Claim,
+            Body::Assign(_) => Kind::Assign,
+            Body::Submit(_) => Kind::Submit,
+            Body::Accept(_) => Kind::Accept,
+            Body::Reject(_) => Kind::Reject,
+            Body::Settle(_) => Kind::Settle,
+            Body::Receipt(_) => Kind::Receipt,
+            Body::Review(_) => Kind::Review,
+            Body::Evidence(_) => Kind::Evidence,
+        }
+    }
+
+    /// The entries this body names and whose presence its validation needs.
+    pub fn dependencies(&self) -> Vec<Id> {
+        match self {
+            Body::Charter(_) | Body::Proposal(_) | Body::Review(_) | Body::Evidence(_) => vec![],
+            Body::Settle(_) => vec![],
+            Body::Vote(v) => vec![v.proposal],
+            Body::Enact(e) => {
+                let mut d = vec![e.proposal];
+                d.extend(e.votes.iter().copied());
+                d
+            }
+            Body::Offer(_) => vec![],
+            Body::Withdraw(w) => vec![w.offer],
+            Body::Claim(c) => vec![c.offer],
+            Body::Assign(a) => {
+                let mut d = vec![a.offer];
+                d.extend(a.claims.iter().copied());
+                d
+            }
+            Body::Submit(s) => vec![s.offer, s.assign],
+            Body::Accept(a) => vec![a.submission],
+            Body::Reject(r) => vec![r.submission],
+            Body::Receipt(r) => vec![r.settle],
+        }
+    }
+}
+
+/// The kinds of body, for indexes, statistics and error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum Kind {
+    Charter,
+    Proposal,
+    Vote,
+    Enact,
+    Offer,
+    Withdraw,
+    Claim,
+    Assign,
+    Submit,
+    Accept,
+    Reject,
+    Settle,
+    Receipt,
+    Review,
+    Evidence,
+}
+
+impl Kind {
+    /// Every kind, in wire order.
+    pub const ALL: [Kind; 15] = [
+        Kind::Charter,
+        Kind::Proposal,
+        Kind::Vote,
+        Kind::Enact,
+        Kind::Offer,
+        Kind::Withdraw,
+        Kind::Claim,
+        Kind::Assign,
+        Kind::Submit,
+        Kind::Accept,
+        Kind::Reject,
+        Kind::Settle,
+        Kind::Receipt,
+        Kind::Review,
+        Kind::Evidence,
+    ];
+
+    /// The wire name (`"charter"`, `"offer"`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Charter => "charter",
+            Kind::Proposal => "proposal",
+            Kind::Vote => "vote",
+            Kind::Enact => "enact",
+            Kind::Offer => "offer",
+            Kind::Withdraw => "withdraw",
+            Kind::Claim => "claim",
+            Kind::Assign => "assign",
+            Kind::Submit => "submit",
+            Kind::Accept => "accept",
+            Kind::Reject => "reject",
+            Kind::Settle => "settle",
+            Kind::Receipt => "receipt",
+            Kind::Review => "review",
+            Kind::Evidence => "evidence",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The limits a charter sets; each can be changed by an amendment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Longest review window an offer may set, in ms.
+    pub max_review_window_ms: u64,
+    /// Longest claim window an offer may set, in ms.
+    pub max_claim_window_ms: u64,
+    /// Longest time from an offer to its expiry, in ms. Bounds how much backdating an
+    /// offer could ever buy.
+    pub max_offer_life_ms: u64,
+    /// Largest result a submission may announce, in bytes.
+    pub max_result_bytes: u64,
+    /// Largest signed entry, in bytes (never above the protocol's hard bound).
+    pub max_entry_bytes: u64,
+    /// Cap on the minutes credited for the top-up, in percent of the estimate
+    /// (200 = at most twice the estimated time is paid at the floor).
+    pub topup_cap_pct: u32,
+    /// Least delay between an enactment and the moment its amendment takes effect, in ms,
+    /// so that every honest node has heard of it before it bites.
+    pub amendment_delay_ms: u64,
+}
+
+/// The cooperative's founding document: seq 1 of a founder's chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charter {
+    /// The cooperative's name.
+    pub name: String,
+    /// Founding members (the author must be one of them).
+    pub members: Vec<PublicKey>,
+    /// Requesters admitted from the start (may be empty).
+    pub requesters: Vec<PublicKey>,
+    /// Share of members whose yes votes pass a proposal, in percent (1..=100); the number
+    /// needed is ceil(members * quorum_pct / 100).
+    pub quorum_pct: u8,
+    /// Minimum hourly pay per ISO 4217 currency, in minor units per hour. Offers in a
+    /// currency without a floor are refused.
+    pub floors: BTreeMap<Currency, u64>,
+    /// The limits in force from genesis.
+    pub limits: Limits,
+}
+
+/// One limit, named for amendments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Limit {
+    MaxReviewWindowMs,
+    MaxClaimWindowMs,
+    MaxOfferLifeMs,
+    MaxResultBytes,
+    MaxEntryBytes,
+    TopupCapPct,
+    AmendmentDelayMs,
+}
+
+/// An amendment to the cooperative's rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Admit a member (worker).
+    AdmitMember(PublicKey),
+    /// Remove a member.
+    RemoveMember(PublicKey),
+    /// Admit a requester.
+    AdmitRequester(PublicKey),
+    /// Remove a requester.
+    RemoveRequester(PublicKey),
+    /// Set the floor for a currency, in minor units per hour (a new currency is allowed
+    /// from then on).
+    SetFloor {
+        /// ISO 4217 code.
+        currency: Currency,
+        /// Minor units per hour.
+        per_hour: u64,
+    },
+    /// Set the quorum, in percent.
+    SetQuorum(u8),
+    /// Set one limit.
+    SetLimit {
+        /// Which limit.
+        limit: Limit,
+        /// Its new value.
+        value: u64,
+    },
+}
+
+/// A proposed amendment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    /// What would change.
+    pub action: Action,
+    /// Why, for the members who vote.
+    pub reason: String,
+}
+
+/// A member's vote on a proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vote {
+    /// The proposal's id.
+    pub proposal: Id,
+    /// Yes or no.
+    pub yes: bool,
+}
+
+/// The record that a proposal passed: names a quorum of yes votes and when the amendment
+/// takes effect. Enactments link into a tree through the entry's `gov` field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enact {
+    /// The proposal that passed.
+    pub proposal: Id,
+    /// Yes votes by distinct members, at least the quorum.
+    pub votes: Vec<Id>,
+    /// When the amendment takes effect (ms since the Unix epoch), at least the
+    /// amendment delay after the enactment's own timestamp.
+    pub effective_at: u64,
+}
+
+/// An offer of work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    /// Short title.
+    pub title: String,
+    /// What to do.
+    pub description: String,
+    /// What the work is for (mandatory, non-empty): members see who asks and why.
+    pub purpose: String,
+    /// Pay per assignment.
+    pub pay: Money,
+    /// Estimated minutes per assignment (at least 1).
+    pub minutes: u32,
+    /// How many members may be assigned (at least 1).
+    pub assignments: u32,
+    /// When the offer ends (ms since the epoch).
+    pub expires_at: u64,
+    /// How long the requester has to review a submission before it is accepted by
+    /// default, in ms.
+    pub review_window_ms: u64,
+    /// How long claims are collected before the lottery, in ms from the offer's timestamp.
+    pub claim_window_ms: u64,
+}
+
+/// The requester withdraws an offer: no new claims; work already assigned stays due.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdraw {
+    /// The offer.
+    pub offer: Id,
+}
+
+/// A member's claim on an offer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The offer.
+    pub offer: Id,
+}
+
+/// The lottery's result for an offer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// The offer.
+    pub offer: Id,
+    /// Every claim the requester considered (those received during the claim window).
+    pub claims: Vec<Id>,
+    /// The winners: the claimants of `claims` ranked by the lottery, the first
+    /// `assignments` of them, in rank order.
+    pub winners: Vec<PublicKey>,
+}
+
+/// A result submitted for an assignment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submit {
+    /// The offer.
+    pub offer: Id,
+    /// The assignment naming the author among the winners.
+    pub assign: Id,
+    /// blake3 of the result bytes.
+    pub result: Hash,
+    /// Size of the result in bytes.
+    pub size: u64,
+    /// Minutes actually worked (at least 1).
+    pub minutes: u32,
+}
+
+/// The requester accepts a submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accept {
+    /// The submission.
+    pub submission: Id,
+}
+
+/// The requester rejects a submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reject {
+    /// The submission.
+    pub submission: Id,
+    /// Why (mandatory, non-empty).
+    pub reason: String,
+}
+
+/// A payment the requester made outside the system, to one member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settle {
+    /// Who was paid.
+    pub member: PublicKey,
+    /// How much.
+    pub amount: Money,
+    /// The payment's reference (transfer id, mobile-money receipt...).
+    pub reference: String,
+}
+
+/// The member confirms a settlement reached them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The settlement.
+    pub settle: Id,
+}
+
+/// A member's rating of a requester, each score 1 to 5.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    /// The requester rated.
+    pub requester: PublicKey,
+    /// Pay.
+    pub pay: u8,
+    /// Fairness of reviews.
+    pub fairness: u8,
+    /// Promptness.
+    pub promptness: u8,
+    /// Communication.
+    pub communication: u8,
+    /// Free text.
+    pub text: String,
+}
+
+/// Two signed envelopes of one author at one seq with different ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The first envelope, as received.
+    #[serde(with = "serde_bytes")]
+    pub a: Vec<u8>,
+    /// The second envelope, as received.
+    #[serde(with = "serde_bytes")]
+    pub b: Vec<u8>,
+}

@@ -1,0 +1,692 @@
+//! The fold: a cooperative's state from the set of its valid entries.
+//!
+//! [`Coop`] indexes entries into maps keyed by ids and keys, so its content depends only
+//! on the set of entries applied, never on their order (as long as each author's chain is
+//! applied in order, which [`crate::validate::check`] enforces). Everything that depends on
+//! time (default acceptance, balances, records) is computed on request from that state and
+//! a `now` parameter.
+//!
+//! `Coop` also implements [`Context`], so it can validate entries itself: tests, the
+//! simulator and small audits use it; the sled ledger implements the same trait on disk.
+
+use crate::body::{Body, Kind, Offer};
+use crate::entry::{Timestamp, Verified};
+use crate::id::{Id, PublicKey};
+use crate::money::{floor_pay, Currency, Money};
+use crate::rules::{Enactment, Rules};
+use crate::validate::{self, Context, Head, Invalid, Outcome};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The in-memory state of one cooperative.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coop {
+    id: Option<Id>,
+    entries: BTreeMap<Id, Verified>,
+    chains: BTreeMap<(PublicKey, u64), Id>,
+    heads: BTreeMap<PublicKey, Head>,
+    /// Author -> the lowest seq at which two entries are known.
+    frozen: BTreeMap<PublicKey, u64>,
+    claims: BTreeMap<(Id, PublicKey), Id>,
+    submits: BTreeMap<(Id, PublicKey), Id>,
+    assigns: BTreeMap<Id, Id>,
+    verdicts: BTreeMap<Id, Id>,
+    votes: BTreeMap<(Id, PublicKey), Id>,
+    withdrawals: BTreeMap<Id, Id>,
+    receipts: BTreeMap<Id, Id>,
+    by_kind: BTreeMap<Kind, BTreeSet<Id>>,
+}
+
+/// Where a submission stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Review {
+    /// Waiting for the requester until `deadline`; after it, accepted by default.
+    Pending {
+        /// End of the review window.
+        deadline: Timestamp,
+    },
+    /// Accepted explicitly at this time.
+    Accepted(Timestamp),
+    /// Accepted by default when the review window passed.
+    AcceptedByDefault(Timestamp),
+    /// Rejected, with the reason.
+    Rejected {
+        /// When.
+        at: Timestamp,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Review {
+    /// When the work was accepted, explicitly or by default.
+    pub fn accepted_at(&self) -> Option<Timestamp> {
+        match self {
+            Review::Accepted(t) | Review::AcceptedByDefault(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// A submission and what it is worth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// The Submit entry.
+    pub id: Id,
+    /// The offer.
+    pub offer: Id,
+    /// The member.
+    pub member: PublicKey,
+    /// The requester.
+    pub requester: PublicKey,
+    /// When it was submitted.
+    pub at: Timestamp,
+    /// Minutes reported.
+    pub minutes: u32,
+    /// Review state at `now`.
+    pub review: Review,
+    /// The offer's pay (due once accepted).
+    pub pay: Money,
+    /// Top-up owed on acceptance: see [`topup`].
+    pub topup: u64,
+}
+
+/// The state of an offer at `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfferState {
+    /// Collecting claims.
+    Open,
+    /// Claim window over, lottery not yet published.
+    AwaitingAssignment,
+    /// Winners published.
+    Assigned,
+    /// Withdrawn by the requester.
+    Withdrawn,
+    /// Expired without an assignment.
+    Expired,
+}
+
+/// An offer as members see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferView {
+    /// The Offer entry's id.
+    pub id: Id,
+    /// Its requester.
+    pub requester: PublicKey,
+    /// When it was posted.
+    pub at: Timestamp,
+    /// The offer.
+    pub offer: Offer,
+    /// Its state.
+    pub state: OfferState,
+    /// Claims received.
+    pub claims: usize,
+    /// Winners, once assigned.
+    pub winners: Vec<PublicKey>,
+}
+
+/// Money between one requester and one member in one currency, in minor units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balance {
+    /// Pay for accepted work.
+    pub earned: u64,
+    /// Top-ups owed on accepted work.
+    pub topup: u64,
+    /// Recorded as paid by the requester.
+    pub paid: u64,
+    /// Confirmed received by the member.
+    pub confirmed: u64,
+}
+
+impl Balance {
+    /// Still owed: earned + top-ups - paid (never below zero).
+    pub fn owed(&self) -> u64 {
+        self.earned
+            .saturating_add(self.topup)
+            .saturating_sub(self.paid)
+    }
+}
+
+/// Key of a balance: (requester, member, currency).
+pub type BalanceKey = (PublicKey, PublicKey, Currency);
+
+/// A requester's record, as members see it before claiming.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Offers posted.
+    pub offers: usize,
+    /// Submissions received.
+    pub submissions: usize,
+    /// Accepted explicitly.
+    pub accepted: usize,
+    /// Accepted by default (the requester let the window pass).
+    pub accepted_by_default: usize,
+    /// Rejected.
+    pub rejected: usize,
+    /// Still in review.
+    pub pending: usize,
+    /// Median time from submission to explicit review, ms.
+    pub median_review_ms: Option<u64>,
+    /// Median time from acceptance to the payment that covered it, ms.
+    pub median_pay_ms: Option<u64>,
+    /// Effective hourly rate of accepted work per currency (pay + top-ups over reported
+    /// minutes), minor units per hour.
+    pub hourly_rate: BTreeMap<Currency, u64>,
+    /// Top-ups owed per currency.
+    pub topups: BTreeMap<Currency, u64>,
+    /// Unpaid amounts per currency (earned + top-ups - paid).
+    pub unpaid: BTreeMap<Currency, u64>,
+    /// Reviews received.
+    pub reviews: usize,
+    /// Mean scores x100 (pay, fairness, promptness, communication).
+    pub scores: Option<[u32; 4]>,
+}
+
+/// The top-up rule. A member who reports more minutes than estimated is owed pay at the
+/// floor for the extra time, counted up to `cap_pct` percent of the estimate:
+/// `credited = min(reported, estimate * cap_pct / 100)`, and the top-up is
+/// `max(0, ceil(floor * credited / 60) - pay)`. Each member is paid for their own time;
+/// the cap bounds what an inflated report can cost a requester.
+pub fn topup(pay: u64, estimate: u32, reported: u32, floor_per_hour: u64, cap_pct: u32) -> u64 {
+    let cap = u64::from(estimate) * u64::from(cap_pct) / 100;
+    let credited = u64::from(reported).min(cap.max(u64::from(estimate)));
+    floor_pay(credited, floor_per_hour).saturating_sub(pay)
+}
+
+fn median(mut v: Vec<u64>) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[(v.len() - 1) / 2])
+}
+
+impl Coop {
+    /// An empty state; the first entry applied must be the charter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The cooperative's id, once the charter is applied.
+    pub fn id(&self) -> Option<Id> {
+        self.id
+    }
+
+    /// Number of entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Validates `v` and, when fresh, applies it; on a fork, freezes the author.
+    /// Returns the outcome (a fork is reported, and the second entry is kept out).
+    pub fn ingest(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Outcome, Invalid> {
+        let coop = match (self.id, &v.entry().body) {
+            (Some(id), _) => id,
+            (None, Body::Charter(_)) => v.id(),
+            (None, _) => {
+                return Ok(Outcome::Pending(validate::Missing::Dependency(
+                    v.entry().coop.unwrap_or(Id([0; 32])),
+                )))
+            }
+        };
+        let out = validate::check(self, &coop, &v, now)?;
+        match &out {
+            Outcome::Fresh => self.apply(v),
+            Outcome::Fork { .. } => self.freeze(v.entry().author, v.entry().seq),
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    /// Marks `author` as having equivocated at `seq`.
+    pub fn freeze(&mut self, author: PublicKey, seq: u64) {
+        let s = self.frozen.entry(author).or_insert(seq);
+        *s = (*s).min(seq);
+    }
+
+    /// Applies an entry that [`validate::check`] found fresh.
+    pub fn apply(&mut self, v: Verified) {
+        let id = v.id();
+        let e = v.entry();
+        let a = e.author;
+        if let Body::Charter(_) = e.body {
+            self.id = Some(id);
+        }
+        self.chains.insert((a, e.seq), id);
+        self.heads.insert(
+            a,
+            Head {
+                seq: e.seq,
+                id,
+                ts: e.ts,
+                gov: e.gov,
+            },
+        );
+        match &e.body {
+            Body::Claim(c) => {
+                self.claims.insert((c.offer, a), id);
+            }
+            Body::Submit(s) => {
+                self.submits.insert((s.offer, a), id);
+            }
+            Body::Assign(x) => {
+                self.assigns.insert(x.offer, id);
+            }
+            Body::Accept(x) => {
+                self.verdicts.insert(x.submission, id);
+            }
+            Body::Reject(x) => {
+                self.verdicts.insert(x.submission, id);
+            }
+            Body::Vote(x) => {
+                self.votes.insert((x.proposal, a), id);
+            }
+            Body::Withdraw(x) => {
+                self.withdrawals.insert(x.offer, id);
+            }
+            Body::Receipt(x) => {
+                self.receipts.insert(x.settle, id);
+            }
+            Body::Evidence(ev) => {
+                if let Ok(u) = crate::entry::Unverified::decode(&ev.a) {
+                    self.freeze(u.entry().author, u.entry().seq);
+                }
+            }
+            _ => {}
+        }
+        self.by_kind.entry(e.body.kind()).or_default().insert(id);
+        self.entries.insert(id, v);
+    }
+
+    /// Whether an entry counts in the state: not written by a frozen author at or after
+    /// the seq where it equivocated.
+    fn counts(&self, v: &Verified) -> bool {
+        self.frozen
+            .get(&v.entry().author)
+            .is_none_or(|s| v.entry().seq < *s)
+    }
+
+    /// Ids of the entries of one kind.
+    pub fn ids(&self, kind: Kind) -> impl Iterator<Item = &Id> {
+        self.by_kind.get(&kind).into_iter().flatten()
+    }
+
+    /// Frozen authors and the seq of their first fork.
+    pub fn frozen_authors(&self) -> &BTreeMap<PublicKey, u64> {
+        &self.frozen
+    }
+
+    /// All chain heads.
+    pub fn heads(&self) -> &BTreeMap<PublicKey, Head> {
+        &self.heads
+    }
+
+    /// The rules in force at `at` by everything this node knows: the charter and every
+    /// enactment held (whatever branch of the governance tree it is on), applied in order
+    /// of (effective time, id), each proposal once. Used for what the cooperative owes
+    /// (top-ups against the floor really in force), so that naming an old governance buys
+    /// nothing.
+    pub fn rules_at(&self, at: Timestamp) -> Option<Rules> {
+        let charter = self.id.and_then(|id| self.entries.get(&id))?;
+        let Body::Charter(c) = &charter.entry().body else {
+            return None;
+        };
+        let mut seen = BTreeSet::new();
+        let mut all: Vec<Enactment> = Vec::new();
+        let mut enacts: Vec<&Verified> = self
+            .ids(Kind::Enact)
+            .filter_map(|id| self.entries.get(id))
+            .filter(|v| self.counts(v))
+            .collect();
+        enacts.sort_by_key(|v| match &v.entry().body {
+            Body::Enact(e) => (e.effective_at, v.id()),
+            _ => (0, v.id()),
+        });
+        for v in enacts {
+            let Body::Enact(e) = &v.entry().body else {
+                continue;
+            };
+            let Some(Body::Proposal(p)) = self.entries.get(&e.proposal).map(|p| &p.entry().body)
+            else {
+                continue;
+            };
+            if seen.insert(e.proposal) {
+                all.push(Enactment {
+                    id: v.id(),
+                    proposal: e.proposal,
+                    effective_at: e.effective_at,
+                    action: p.action.clone(),
+                });
+            }
+        }
+        Some(Rules::at(c, &all, at))
+    }
+
+    fn offer_of(&self, id: &Id) -> Option<(&Verified, &Offer)> {
+        let v = self.entries.get(id)?;
+        match &v.entry().body {
+            Body::Offer(o) => Some((v, o)),
+            _ => None,
+        }
+    }
+
+    /// An offer's state at `now`.
+    pub fn offer(&self, id: &Id, now: Timestamp) -> Option<OfferView> {
+        let (v, o) = self.offer_of(id)?;
+        let claims = self
+            .claims
+            .range((*id, PublicKey([0; 32]))..=(*id, PublicKey([255; 32])));
+        let claims = claims
+            .filter(|(_, c)| self.entries.get(c).is_some_and(|c| self.counts(c)))
+            .count();
+        let assign = self
+            .assigns
+            .get(id)
+            .and_then(|a| self.entries.get(a))
+            .filter(|a| self.counts(a));
+        let winners = match assign.map(|a| &a.entry().body) {
+            Some(Body::Assign(a)) => a.winners.clone(),
+            _ => vec![],
+        };
+        let state = if assign.is_some() {
+            OfferState::Assigned
+        } else if self.withdrawals.contains_key(id) {
+            OfferState::Withdrawn
+        } else if now > o.expires_at {
+            OfferState::Expired
+        } else if now > v.entry().ts.saturating_add(o.claim_window_ms) {
+            OfferState::AwaitingAssignment
+        } else {
+            OfferState::Open
+        };
+        Some(OfferView {
+            id: *id,
+            requester: v.entry().author,
+            at: v.entry().ts,
+            offer: o.clone(),
+            state,
+            claims,
+            winners,
+        })
+    }
+
+    /// Every offer, oldest first.
+    pub fn offers(&self, now: Timestamp) -> Vec<OfferView> {
+        let mut v: Vec<OfferView> = self
+            .ids(Kind::Offer)
+            .filter(|id| self.entries.get(id).is_some_and(|e| self.counts(e)))
+            .filter_map(|id| self.offer(id, now))
+            .collect();
+        v.sort_by_key(|o| (o.at, o.id));
+        v
+    }
+
+    /// Every submission and where it stands at `now`.
+    pub fn submissions(&self, now: Timestamp) -> Vec<Submission> {
+        let mut out = Vec::new();
+        for id in self.ids(Kind::Submit) {
+            let Some(v) = self.entries.get(id).filter(|v| self.counts(v)) else {
+                continue;
+            };
+            let Body::Submit(s) = &v.entry().body else {
+                continue;
+            };
+            let Some((ov, o)) = self.offer_of(&s.offer) else {
+                continue;
+            };
+            let deadline = v.entry().ts.saturating_add(o.review_window_ms);
+            let verdict = self
+                .verdicts
+                .get(id)
+                .and_then(|x| self.entries.get(x))
+                .filter(|x| self.counts(x));
+            let review = match verdict.map(|x| (x.entry().ts, &x.entry().body)) {
+                Some((at, Body::Accept(_))) => Review::Accepted(at),
+                Some((at, Body::Reject(r))) if at <= deadline => Review::Rejected {
+                    at,
+                    reason: r.reason.clone(),
+                },
+                _ if now > deadline => Review::AcceptedByDefault(deadline),
+                _ => Review::Pending { deadline },
+            };
+            let rules = self.rules_at(ov.entry().ts);
+            let floor = rules
+                .as_ref()
+                .and_then(|r| r.floors.get(&o.pay.currency).copied())
+                .unwrap_or(0);
+            let cap = rules.as_ref().map_or(100, |r| r.limits.topup_cap_pct);
+            out.push(Submission {
+                id: *id,
+                offer: s.offer,
+                member: v.entry().author,
+                requester: ov.entry().author,
+                at: v.entry().ts,
+                minutes: s.minutes,
+                review,
+                pay: o.pay.clone(),
+                topup: topup(o.pay.minor, o.minutes, s.minutes, floor, cap),
+            });
+        }
+        out.sort_by_key(|s| (s.at, s.id));
+        out
+    }
+
+    /// Balances per (requester, member, currency) at `now`.
+    pub fn balances(&self, now: Timestamp) -> BTreeMap<BalanceKey, Balance> {
+        let mut b: BTreeMap<BalanceKey, Balance> = BTreeMap::new();
+        for s in self.submissions(now) {
+            if s.review.accepted_at().is_some() {
+                let e = b
+                    .entry((s.requester, s.member, s.pay.currency.clone()))
+                    .or_default();
+                e.earned = e.earned.saturating_add(s.pay.minor);
+                e.topup = e.topup.saturating_add(s.topup);
+            }
+        }
+        for id in self.ids(Kind::Settle) {
+            let Some(v) = self.entries.get(id).filter(|v| self.counts(v)) else {
+                continue;
+            };
+            let Body::Settle(s) = &v.entry().body else {
+                continue;
+            };
+            let e = b
+                .entry((v.entry().author, s.member, s.amount.currency.clone()))
+                .or_default();
+            e.paid = e.paid.saturating_add(s.amount.minor);
+            if self.receipts.contains_key(id) {
+                e.confirmed = e.confirmed.saturating_add(s.amount.minor);
+            }
+        }
+        b
+    }
+
+    /// A requester's record at `now`.
+    pub fn record(&self, requester: &PublicKey, now: Timestamp) -> Record {
+        let mut r = Record {
+            offers: self
+                .offers(now)
+                .iter()
+                .filter(|o| o.requester == *requester)
+                .count(),
+            ..Record::default()
+        };
+        let subs: Vec<Submission> = self
+            .submissions(now)
+            .into_iter()
+            .filter(|s| s.requester == *requester)
+            .collect();
+        let mut review_times = Vec::new();
+        let mut minutes: BTreeMap<Currency, (u128, u128)> = BTreeMap::new();
+        // Dues per (member, currency) in order of acceptance, for time-to-pay.
+        let mut dues: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>> = BTreeMap::new();
+        r.submissions = subs.len();
+        for s in &subs {
+            match &s.review {
+                Review::Accepted(t) => {
+                    r.accepted += 1;
+                    review_times.push(t.saturating_sub(s.at));
+                }
+                Review::AcceptedByDefault(_) => r.accepted_by_default += 1,
+                Review::Rejected { at, .. } => {
+                    r.rejected += 1;
+                    review_times.push(at.saturating_sub(s.at));
+                }
+                Review::Pending { .. } => r.pending += 1,
+            }
+            if let Some(at) = s.review.accepted_at() {
+                let cur = s.pay.currency.clone();
+                let due = s.pay.minor.saturating_add(s.topup);
+                let m = minutes.entry(cur.clone()).or_default();
+                m.0 += u128::from(due);
+                m.1 += u128::from(s.minutes);
+                *r.topups.entry(cur.clone()).or_default() += s.topup;
+                dues.entry((s.member, cur)).or_default().push((at, due));
+            }
+        }
+        r.median_review_ms = median(review_times);
+        for (cur, (paid, mins)) in minutes {
+            if mins > 0 {
+                let rate = paid * 60 / mins;
+                r.hourly_rate
+                    .insert(cur, u64::try_from(rate).unwrap_or(u64::MAX));
+            }
+        }
+        for ((req, _, cur), bal) in self.balances(now) {
+            if req == *requester && bal.owed() > 0 {
+                *r.unpaid.entry(cur).or_default() += bal.owed();
+            }
+        }
+        r.median_pay_ms = median(self.pay_delays(requester, dues));
+        let mut sums = [0u32; 4];
+        for id in self.ids(Kind::Review) {
+            let Some(Body::Review(x)) = self
+                .entries
+                .get(id)
+                .filter(|v| self.counts(v))
+                .map(|v| &v.entry().body)
+            else {
+                continue;
+            };
+            if x.requester == *requester {
+                r.reviews += 1;
+                for (s, v) in
+                    sums.iter_mut()
+                        .zip([x.pay, x.fairness, x.promptness, x.communication])
+                {
+                    *s += u32::from(v);
+                }
+            }
+        }
+        if r.reviews > 0 {
+            let n = u32::try_from(r.reviews).unwrap_or(u32::MAX);
+            r.scores = Some(sums.map(|s| s * 100 / n));
+        }
+        r
+    }
+
+    /// Time from each acceptance to the payment that covered it: settlements are matched
+    /// to dues first in, first out, per member and currency.
+    fn pay_delays(
+        &self,
+        requester: &PublicKey,
+        mut dues: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>>,
+    ) -> Vec<u64> {
+        let mut settles: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>> = BTreeMap::new();
+        for id in self.ids(Kind::Settle) {
+            let Some(v) = self.entries.get(id).filter(|v| self.counts(v)) else {
+                continue;
+            };
+            if v.entry().author != *requester {
+                continue;
+            }
+            if let Body::Settle(s) = &v.entry().body {
+                settles
+                    .entry((s.member, s.amount.currency.clone()))
+                    .or_default()
+                    .push((v.entry().ts, s.amount.minor));
+            }
+        }
+        let mut delays = Vec::new();
+        for (k, d) in dues.iter_mut() {
+            d.sort_unstable();
+            let mut pays = settles.remove(k).unwrap_or_default();
+            pays.sort_unstable();
+            let mut pays = pays.into_iter();
+            let mut credit: u64 = 0;
+            let mut credit_at: Timestamp = 0;
+            for (at, amount) in d.iter() {
+                while credit < *amount {
+                    let Some((t, m)) = pays.next() else { break };
+                    credit = credit.saturating_add(m);
+                    credit_at = t;
+                }
+                if credit < *amount {
+                    break;
+                }
+                credit -= amount;
+                delays.push(credit_at.saturating_sub(*at));
+            }
+        }
+        delays
+    }
+}
+
+impl Context for Coop {
+    fn entry(&self, id: &Id) -> Option<Verified> {
+        self.entries.get(id).cloned()
+    }
+    fn head(&self, author: &PublicKey) -> Option<Head> {
+        self.heads.get(author).copied()
+    }
+    fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
+        self.chains.get(&(*author, seq)).copied()
+    }
+    fn frozen(&self, author: &PublicKey) -> bool {
+        self.frozen.contains_key(author)
+    }
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool {
+        self.claims.contains_key(&(*offer, *member))
+    }
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool {
+        self.submits.contains_key(&(*offer, *member))
+    }
+    fn assigned(&self, offer: &Id) -> bool {
+        self.assigns.contains_key(offer)
+    }
+    fn reviewed(&self, submission: &Id) -> bool {
+        self.verdicts.contains_key(submission)
+    }
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool {
+        self.votes.contains_key(&(*proposal, *member))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn topup_pays_extra_time_at_the_floor_up_to_the_cap() {
+        // 3.00 for 15 min at a 12.00/h floor; 20 min reported: 4.00 due, 1.00 top-up.
+        assert_eq!(topup(300, 15, 20, 1200, 200), 100);
+        // Reported under the estimate: no top-up (the pay stands).
+        assert_eq!(topup(300, 15, 10, 1200, 200), 0);
+        // 90 min reported, cap 200 %: 30 min credited, 6.00 due.
+        assert_eq!(topup(300, 15, 90, 1200, 200), 300);
+        // Generous pay covers the extra time already.
+        assert_eq!(topup(1000, 15, 30, 1200, 200), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn topup_never_overflows(pay: u64, est: u32, rep: u32, floor: u64, cap: u32) {
+            let _ = topup(pay, est, rep, floor, cap);
+        }
+    }
+}

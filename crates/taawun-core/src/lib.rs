@@ -1,0 +1,37 @@
+//! # taawun-core: the protocol, with no async and no I/O
+//!
+//! Everything every node must agree on lives here, as plain functions of their inputs
+//! (time is always a parameter):
+//!
+//! - [`id`]: entry ids, keys and result hashes;
+//! - [`money`]: integer amounts with a currency, exact rate arithmetic;
+//! - [`body`]: the bodies of entries (charter, governance, the life of a task, money,
+//!   reviews, evidence);
+//! - [`entry`]: entries, their CBOR bytes, signing, envelopes, `Unverified -> Verified`;
+//! - [`sig`]: the one signature rule, for single and batch verification;
+//! - [`rules`]: the rules in force and how enactments change them;
+//! - [`lottery`]: the assignment lottery;
+//! - [`validate`]: whether an entry may enter the ledger, through a [`validate::Context`];
+//! - [`fold`]: the cooperative's state from its entries: offers, balances, records;
+//! - [`writer`]: builds the next entry of an author's chain;
+//! - [`synth`]: deterministic synthetic cooperatives for tests and benchmarks.
+//!
+//! The normative description is `docs/protocol.md`.
+
+pub mod body;
+pub mod entry;
+pub mod fold;
+pub mod id;
+pub mod lottery;
+pub mod money;
+pub mod rules;
+pub mod sig;
+pub mod synth;
+pub mod validate;
+pub mod writer;
+
+pub use body::{Body, Kind};
+pub use entry::{Entry, Timestamp, Unverified, Verified};
+pub use id::{Hash, Id, PublicKey};
+pub use money::Money;
+pub use validate::{check, Context, Invalid, Missing, Outcome};

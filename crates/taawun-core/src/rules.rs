@@ -1,0 +1,181 @@
+//! Governance: the rules in force (members, requesters, quorum, floors, limits) and how
+//! enactments change them over time.
+//!
+//! Enactments form a tree: each `Enact` entry names its parent enactment in its `gov`
+//! field, and so does every other entry, for the governance its author wrote under. The
+//! rules that judge an entry are those of the charter with the enactments on the path of
+//! its named `gov` applied in order of (effective time, enactment id), keeping only those
+//! already in effect at the entry's timestamp. That verdict depends only on the entry and
+//! what it names, so every node reaches it whatever else it has received.
+
+use crate::body::{Action, Charter, Limit, Limits};
+use crate::id::{Id, PublicKey};
+use crate::money::Currency;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The rules in force at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// Members (workers), who claim, submit, vote and review.
+    pub members: BTreeSet<PublicKey>,
+    /// Requesters, who post offers and pay.
+    pub requesters: BTreeSet<PublicKey>,
+    /// Share of members needed to pass a proposal, in percent.
+    pub quorum_pct: u8,
+    /// Floor per currency, minor units per hour.
+    pub floors: BTreeMap<Currency, u64>,
+    /// The limits.
+    pub limits: Limits,
+}
+
+/// One enactment on a governance path, as the rules need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enactment {
+    /// The `Enact` entry's id.
+    pub id: Id,
+    /// The proposal it enacted.
+    pub proposal: Id,
+    /// When it takes effect.
+    pub effective_at: u64,
+    /// What it changes.
+    pub action: Action,
+}
+
+impl Rules {
+    /// The rules a charter sets.
+    pub fn from_charter(c: &Charter) -> Self {
+        Self {
+            members: c.members.iter().copied().collect(),
+            requesters: c.requesters.iter().copied().collect(),
+            quorum_pct: c.quorum_pct,
+            floors: c.floors.clone(),
+            limits: c.limits.clone(),
+        }
+    }
+
+    /// The rules of `charter` with every enactment of `path` in effect at `at` applied,
+    /// in order of (effective time, id).
+    pub fn at(charter: &Charter, path: &[Enactment], at: u64) -> Self {
+        let mut rules = Self::from_charter(charter);
+        let mut due: Vec<&Enactment> = path.iter().filter(|e| e.effective_at <= at).collect();
+        due.sort_by_key(|e| (e.effective_at, e.id));
+        for e in due {
+            rules.apply(&e.action);
+        }
+        rules
+    }
+
+    /// Applies one amendment.
+    pub fn apply(&mut self, action: &Action) {
+        match action {
+            Action::AdmitMember(k) => {
+                self.members.insert(*k);
+            }
+            Action::RemoveMember(k) => {
+                self.members.remove(k);
+            }
+            Action::AdmitRequester(k) => {
+                self.requesters.insert(*k);
+            }
+            Action::RemoveRequester(k) => {
+                self.requesters.remove(k);
+            }
+            Action::SetFloor { currency, per_hour } => {
+                self.floors.insert(currency.clone(), *per_hour);
+            }
+            Action::SetQuorum(q) => self.quorum_pct = *q,
+            Action::SetLimit { limit, value } => {
+                let l = &mut self.limits;
+                match limit {
+                    Limit::MaxReviewWindowMs => l.max_review_window_ms = *value,
+                    Limit::MaxClaimWindowMs => l.max_claim_window_ms = *value,
+                    Limit::MaxOfferLifeMs => l.max_offer_life_ms = *value,
+                    Limit::MaxResultBytes => l.max_result_bytes = *value,
+                    Limit::MaxEntryBytes => l.max_entry_bytes = *value,
+                    Limit::TopupCapPct => {
+                        l.topup_cap_pct = u32::try_from(*value).unwrap_or(u32::MAX)
+                    }
+                    Limit::AmendmentDelayMs => l.amendment_delay_ms = *value,
+                }
+            }
+        }
+    }
+
+    /// Yes votes needed to pass a proposal: ceil(members * quorum / 100), at least 1.
+    pub fn quorum_needed(&self) -> usize {
+        let n = self.members.len() * usize::from(self.quorum_pct);
+        n.div_ceil(100).max(1)
+    }
+
+    /// Whether `k` may write as a member.
+    pub fn is_member(&self, k: &PublicKey) -> bool {
+        self.members.contains(k)
+    }
+
+    /// Whether `k` may post offers: admitted requesters, and members (a cooperative's
+    /// members may also ask each other for work).
+    pub fn may_request(&self, k: &PublicKey) -> bool {
+        self.requesters.contains(k) || self.members.contains(k)
+    }
+}
+
+/// Default limits for a new cooperative, chosen for members on weak links and for
+/// requesters used to Prolific's rhythms.
+pub fn default_limits() -> Limits {
+    const HOUR: u64 = 60 * 60 * 1000;
+    Limits {
+        max_review_window_ms: 7 * 24 * HOUR,
+        max_claim_window_ms: 24 * HOUR,
+        max_offer_life_ms: 30 * 24 * HOUR,
+        max_result_bytes: 16 * 1024 * 1024,
+        max_entry_bytes: 16 * 1024,
+        topup_cap_pct: 200,
+        amendment_delay_ms: HOUR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charter(n: u8) -> Charter {
+        Charter {
+            name: "c".into(),
+            members: (0..n).map(|i| PublicKey([i; 32])).collect(),
+            requesters: vec![],
+            quorum_pct: 50,
+            floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+            limits: default_limits(),
+        }
+    }
+
+    #[test]
+    fn quorum_rounds_up_and_is_never_zero() {
+        let mut r = Rules::from_charter(&charter(3));
+        assert_eq!(r.quorum_needed(), 2);
+        r.quorum_pct = 100;
+        assert_eq!(r.quorum_needed(), 3);
+        r.members.clear();
+        assert_eq!(r.quorum_needed(), 1);
+    }
+
+    #[test]
+    fn enactments_apply_by_effective_time_then_id() {
+        let c = charter(2);
+        let e = |id: u8, at: u64, per_hour: u64| Enactment {
+            id: Id([id; 32]),
+            proposal: Id([id; 32]),
+            effective_at: at,
+            action: Action::SetFloor {
+                currency: "EUR".into(),
+                per_hour,
+            },
+        };
+        let path = vec![e(2, 100, 1500), e(1, 200, 1300)];
+        assert_eq!(Rules::at(&c, &path, 50).floors["EUR"], 1200);
+        assert_eq!(Rules::at(&c, &path, 100).floors["EUR"], 1500);
+        assert_eq!(Rules::at(&c, &path, 250).floors["EUR"], 1300);
+        let tie = vec![e(9, 100, 1500), e(3, 100, 1400)];
+        assert_eq!(Rules::at(&c, &tie, 100).floors["EUR"], 1500);
+    }
+}

@@ -1,0 +1,252 @@
+//! Signature verification with one rule for the single and the batch path.
+//!
+//! Every node must reach the same verdict on every signature, whether it checked it alone
+//! (gossip) or in a batch (sync, import, audit). ed25519 implementations disagree on edge
+//! cases (small-order points, torsion components), and ed25519-dalek's batch equation is
+//! cofactorless with pseudo-random weights, so on a signature crafted with a torsion
+//! component its answer would depend on the batch's other members. We therefore fix the
+//! rule (see docs/protocol.md, "Signatures"):
+//!
+//! a signature (R, s) by key A over message M is valid iff A and R decode to curve points,
+//! neither is of small order, s < L, and `[8]([s]B - R - [k]A)` is the identity, where
+//! `k = SHA-512(R || A || M) mod L` (the cofactored equation).
+//!
+//! Fast paths that can only say "valid" when the rule does: `verify_strict` (cofactorless,
+//! so stricter), and a batch that passes (its random weights make a non-torsion error pass
+//! with probability 2^-128). When a fast path fails we decide with the exact cofactored
+//! check, so the verdict never depends on the path or the batch.
+
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
+use ed25519_dalek::{Signature, VerifyingKey};
+use sha2::{Digest, Sha512};
+
+/// One signature to check.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    /// The signer's public key bytes.
+    pub key: &'a [u8; 32],
+    /// The signed message (domain tag included).
+    pub msg: &'a [u8],
+    /// The 64-byte signature.
+    pub sig: &'a [u8; 64],
+}
+
+/// Checks one signature by the rule above.
+pub fn verify(item: Item<'_>) -> bool {
+    let Ok(vk) = VerifyingKey::from_bytes(item.key) else {
+        return false;
+    };
+    let sig = Signature::from_bytes(item.sig);
+    if vk.verify_strict(item.msg, &sig).is_ok() {
+        return true;
+    }
+    cofactored(item)
+}
+
+/// The exact rule, used when a fast path said no.
+fn cofactored(item: Item<'_>) -> bool {
+    let Some(a) = CompressedEdwardsY(*item.key).decompress() else {
+        return false;
+    };
+    let mut r_bytes = [0u8; 32];
+    r_bytes.copy_from_slice(&item.sig[..32]);
+    let Some(r) = CompressedEdwardsY(r_bytes).decompress() else {
+        return false;
+    };
+    if a.is_small_order() || r.is_small_order() {
+        return false;
+    }
+    let mut s_bytes = [0u8; 32];
+    s_bytes.copy_from_slice(&item.sig[32..]);
+    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+        return false;
+    };
+    let mut h = Sha512::new();
+    h.update(r_bytes);
+    h.update(item.key);
+    h.update(item.msg);
+    let wide: [u8; 64] = h.finalize().into();
+    let k = Scalar::from_bytes_mod_order_wide(&wide);
+    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&-k, &a, &s);
+    (sb_minus_ka - r).mul_by_cofactor().is_identity()
+}
+
+/// Whether a key may be admitted as a member or requester: it decodes to a curve point
+/// with no torsion component. Admitted keys are the only ones whose entries can be valid,
+/// so no valid entry's key has small order.
+pub fn acceptable_key(key: &[u8; 32]) -> bool {
+    CompressedEdwardsY(*key)
+        .decompress()
+        .is_some_and(|p| p.is_torsion_free() && !p.is_small_order())
+}
+
+/// Whether the bytes decode to a point of small order (or to no point at all).
+fn small_or_invalid(bytes: &[u8; 32]) -> bool {
+    CompressedEdwardsY(*bytes)
+        .decompress()
+        .is_none_or(|p| p.is_small_order())
+}
+
+/// Checks many signatures; `result[i]` is the verdict on `items[i]`, the same as
+/// [`verify`] would give. Uses ed25519 batch verification, so a batch of valid signatures
+/// costs about half as much per signature as checking each alone.
+pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
+    let mut out = vec![false; items.len()];
+    // Items that could pass at all go to the batch; the rest are invalid outright.
+    let mut idx = Vec::with_capacity(items.len());
+    let mut msgs = Vec::with_capacity(items.len());
+    let mut sigs = Vec::with_capacity(items.len());
+    let mut keys = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        let Ok(vk) = VerifyingKey::from_bytes(it.key) else {
+            continue;
+        };
+        let mut r = [0u8; 32];
+        r.copy_from_slice(&it.sig[..32]);
+        // The batch equation does not reject small-order points; the rule does.
+        if vk.is_weak() || small_or_invalid(&r) {
+            continue;
+        }
+        idx.push(i);
+        msgs.push(it.msg);
+        sigs.push(Signature::from_bytes(it.sig));
+        keys.push(vk);
+    }
+    if idx.is_empty() {
+        return out;
+    }
+    if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+        for i in idx {
+            out[i] = true;
+        }
+    } else {
+        for i in idx {
+            out[i] = verify(items[i]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    fn signed(seed: u8, msg: &[u8]) -> ([u8; 32], [u8; 64]) {
+        let sk = SigningKey::from_bytes(&[seed; 32]);
+        (sk.verifying_key().to_bytes(), sk.sign(msg).to_bytes())
+    }
+
+    #[test]
+    fn honest_signatures_pass_both_paths() {
+        let msgs: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 10]).collect();
+        let sigs: Vec<_> = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| signed(i as u8, m))
+            .collect();
+        let items: Vec<Item<'_>> = sigs
+            .iter()
+            .zip(&msgs)
+            .map(|((k, s), m)| Item {
+                key: k,
+                msg: m,
+                sig: s,
+            })
+            .collect();
+        assert!(items.iter().all(|it| verify(*it)));
+        assert!(verify_batch(&items).iter().all(|ok| *ok));
+    }
+
+    #[test]
+    fn one_bad_signature_is_named_in_a_batch() {
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
+        let mut sigs: Vec<_> = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| signed(i as u8, m))
+            .collect();
+        sigs[3].1[40] ^= 1;
+        let items: Vec<Item<'_>> = sigs
+            .iter()
+            .zip(&msgs)
+            .map(|((k, s), m)| Item {
+                key: k,
+                msg: m,
+                sig: s,
+            })
+            .collect();
+        let v = verify_batch(&items);
+        assert_eq!(v.iter().filter(|ok| !**ok).count(), 1);
+        assert!(!v[3]);
+    }
+
+    /// A signature whose R carries a torsion component is valid by the cofactored rule,
+    /// though `verify_strict` refuses it; single and batch paths must agree, whatever else
+    /// is in the batch.
+    #[test]
+    fn torsion_in_r_gets_the_same_verdict_alone_and_in_any_batch() {
+        let sk = SigningKey::from_bytes(&[7; 32]);
+        let key = sk.verifying_key().to_bytes();
+        let a = CompressedEdwardsY(key).decompress().expect("valid key");
+        // Build (R + T, s') with s' re-derived so the cofactored equation holds.
+        let msg = b"torsion".to_vec();
+        let r_scalar = Scalar::from_bytes_mod_order([9; 32]);
+        let r_point = EdwardsPoint::mul_base(&r_scalar) + EIGHT_TORSION[1];
+        let r_bytes = r_point.compress().to_bytes();
+        let mut h = Sha512::new();
+        h.update(r_bytes);
+        h.update(key);
+        h.update(&msg);
+        let wide: [u8; 64] = h.finalize().into();
+        let k = Scalar::from_bytes_mod_order_wide(&wide);
+        // secret scalar a: s = r + k * a where A = [a]B
+        let a_scalar = sk.to_scalar();
+        assert_eq!(EdwardsPoint::mul_base(&a_scalar), a);
+        let s = r_scalar + k * a_scalar;
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&r_bytes);
+        sig[32..].copy_from_slice(s.as_bytes());
+        let item = Item {
+            key: &key,
+            msg: &msg,
+            sig: &sig,
+        };
+        assert!(VerifyingKey::from_bytes(&key)
+            .expect("key")
+            .verify_strict(&msg, &Signature::from_bytes(&sig))
+            .is_err());
+        assert!(verify(item), "valid under the cofactored rule");
+        for n in 0..12u8 {
+            let others: Vec<_> = (0..n).map(|i| signed(100 + i, &[i])).collect();
+            let omsgs: Vec<Vec<u8>> = (0..n).map(|i| vec![i]).collect();
+            let mut items: Vec<Item<'_>> = others
+                .iter()
+                .zip(&omsgs)
+                .map(|((k, s), m)| Item {
+                    key: k,
+                    msg: m,
+                    sig: s,
+                })
+                .collect();
+            items.push(item);
+            assert!(verify_batch(&items).iter().all(|ok| *ok), "batch of {n}");
+        }
+    }
+
+    #[test]
+    fn small_order_key_is_refused_on_both_paths() {
+        let key = EIGHT_TORSION[1].compress().to_bytes();
+        let sig = [0u8; 64];
+        let item = Item {
+            key: &key,
+            msg: b"x",
+            sig: &sig,
+        };
+        assert!(!verify(item));
+        assert_eq!(verify_batch(&[item]), vec![false]);
+    }
+}

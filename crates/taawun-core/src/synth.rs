@@ -1,0 +1,324 @@
+//! Deterministic synthetic cooperatives: a valid, realistic ledger from a seed.
+//!
+//! Used by tests (fold determinism, ledger round trips), benchmarks and the CLI. The same
+//! seed and parameters always give the same bytes: keys come from a seeded generator and
+//! timestamps from a simulated clock.
+
+use crate::body::*;
+use crate::entry::{Timestamp, Verified};
+use crate::id::{Hash, Id, PublicKey};
+use crate::lottery;
+use crate::money::{floor_pay, Money};
+use crate::rules::default_limits;
+use crate::writer::Writer;
+use ed25519_dalek::SigningKey;
+use std::collections::BTreeMap;
+
+/// A small, fast, seeded generator (SplitMix64). Not for keys anyone relies on: only for
+/// reproducible test data.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+
+    /// True with probability `pct` percent.
+    pub fn chance(&mut self, pct: u64) -> bool {
+        self.next_u64() % 100 < pct
+    }
+
+    /// 32 random bytes.
+    pub fn bytes32(&mut self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        for c in b.chunks_mut(8) {
+            c.copy_from_slice(&self.next_u64().to_le_bytes());
+        }
+        b
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Seed of everything.
+    pub seed: u64,
+    /// Members (workers), founders included.
+    pub members: usize,
+    /// Requesters.
+    pub requesters: usize,
+    /// Stop after about this many entries.
+    pub entries: usize,
+    /// The simulated clock's start, ms since the epoch.
+    pub start: Timestamp,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            members: 6,
+            requesters: 2,
+            entries: 200,
+            start: 1_790_000_000_000,
+        }
+    }
+}
+
+/// A generated cooperative.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The cooperative's id.
+    pub coop: Id,
+    /// Every entry, in an order that respects each chain and every dependency.
+    pub entries: Vec<Verified>,
+    /// Member keys (the first is the founder).
+    pub members: Vec<SigningKey>,
+    /// Requester keys.
+    pub requesters: Vec<SigningKey>,
+    /// The clock after the last entry.
+    pub end: Timestamp,
+}
+
+/// The floor the synthetic charter sets: 12.00 EUR per hour.
+pub const FLOOR_EUR: u64 = 1200;
+
+struct Gen {
+    rng: Rng,
+    now: Timestamp,
+    writers: BTreeMap<PublicKey, Writer>,
+    gov: Option<Id>,
+    out: Vec<Verified>,
+}
+
+impl Gen {
+    fn write(&mut self, who: PublicKey, body: Body) -> Verified {
+        self.now += self.rng.range(1_000, 30_000);
+        let gov = self.gov;
+        let w = self.writers.get_mut(&who).expect("writer for every key");
+        let v = w.next(body, self.now, gov);
+        self.out.push(v.clone());
+        v
+    }
+}
+
+/// Generates a valid cooperative: a charter, an amendment raising the floor, then offers
+/// with claims, lottery assignments, submissions, acceptances, some rejections, default
+/// acceptances, settlements, receipts and reviews.
+pub fn generate(p: &Params) -> Scenario {
+    let mut rng = Rng::new(p.seed);
+    let members: Vec<SigningKey> = (0..p.members.max(1))
+        .map(|_| SigningKey::from_bytes(&rng.bytes32()))
+        .collect();
+    let requesters: Vec<SigningKey> = (0..p.requesters.max(1))
+        .map(|_| SigningKey::from_bytes(&rng.bytes32()))
+        .collect();
+    let pk = |k: &SigningKey| PublicKey(k.verifying_key().to_bytes());
+    let mut g = Gen {
+        rng,
+        now: p.start,
+        writers: BTreeMap::new(),
+        gov: None,
+        out: Vec::with_capacity(p.entries + 16),
+    };
+    let founder = pk(&members[0]);
+    g.writers
+        .insert(founder, Writer::new(members[0].clone(), None, None));
+    let charter = g.write(
+        founder,
+        Body::Charter(Charter {
+            name: format!("Synthetic cooperative {}", p.seed),
+            members: members.iter().map(pk).collect(),
+            requesters: requesters.iter().map(pk).collect(),
+            quorum_pct: 50,
+            floors: [("EUR".to_string(), FLOOR_EUR)].into_iter().collect(),
+            limits: default_limits(),
+        }),
+    );
+    let coop = charter.id();
+    for k in members.iter().skip(1).chain(&requesters) {
+        g.writers
+            .insert(pk(k), Writer::new(k.clone(), Some(coop), None));
+    }
+    // Governance: raise the floor to 13.00 EUR/h, passed by a quorum.
+    let raised = FLOOR_EUR + 100;
+    let prop = g.write(
+        founder,
+        Body::Proposal(Proposal {
+            action: Action::SetFloor {
+                currency: "EUR".into(),
+                per_hour: raised,
+            },
+            reason: "living costs rose".into(),
+        }),
+    );
+    let needed = (members.len() * 50).div_ceil(100).max(1);
+    let mut votes = Vec::new();
+    for k in members.iter().take(needed) {
+        let v = g.write(
+            pk(k),
+            Body::Vote(Vote {
+                proposal: prop.id(),
+                yes: true,
+            }),
+        );
+        votes.push(v.id());
+    }
+    let effective_at = g.now + default_limits().amendment_delay_ms + 60_000;
+    let enact = g.write(
+        founder,
+        Body::Enact(Enact {
+            proposal: prop.id(),
+            votes,
+            effective_at,
+        }),
+    );
+    g.gov = Some(enact.id());
+
+    let member_keys: Vec<PublicKey> = members.iter().map(pk).collect();
+    let requester_keys: Vec<PublicKey> = requesters.iter().map(pk).collect();
+    let mut offer_n = 0u64;
+    while g.out.len() < p.entries {
+        offer_n += 1;
+        let req = requester_keys[(g.rng.next_u64() as usize) % requester_keys.len()];
+        let minutes = g.rng.range(5, 60) as u32;
+        let least = floor_pay(u64::from(minutes), raised);
+        let pay = least + g.rng.range(0, least / 2 + 1);
+        let assignments = g.rng.range(1, 3) as u32;
+        let claim_window_ms = 10 * 60 * 1000;
+        let review_window_ms = 24 * 60 * 60 * 1000;
+        let offer = g.write(
+            req,
+            Body::Offer(Offer {
+                title: format!("Task {offer_n}"),
+                description: "Label each image with the objects it shows.".into(),
+                purpose: "Training data for a crop-disease detector used by farmers".into(),
+                pay: Money::new("EUR", pay),
+                minutes,
+                assignments,
+                expires_at: g.now + 7 * 24 * 60 * 60 * 1000,
+                review_window_ms,
+                claim_window_ms,
+            }),
+        );
+        let offer_ts = offer.entry().ts;
+        // Claims inside the window.
+        let n_claims = g.rng.range(1, member_keys.len().min(5) as u64) as usize;
+        let start = (g.rng.next_u64() as usize) % member_keys.len();
+        let mut claims = Vec::new();
+        for i in 0..n_claims {
+            let m = member_keys[(start + i) % member_keys.len()];
+            if g.now + 30_000 > offer_ts + claim_window_ms {
+                break;
+            }
+            let c = g.write(m, Body::Claim(Claim { offer: offer.id() }));
+            claims.push((c.id(), m));
+        }
+        if g.rng.chance(3) {
+            g.write(req, Body::Withdraw(Withdraw { offer: offer.id() }));
+            continue;
+        }
+        g.now = g.now.max(offer_ts + claim_window_ms);
+        let claimants: Vec<PublicKey> = claims.iter().map(|c| c.1).collect();
+        let winners = lottery::winners(&offer.id(), &claimants, assignments);
+        let assign = g.write(
+            req,
+            Body::Assign(Assign {
+                offer: offer.id(),
+                claims: claims.iter().map(|c| c.0).collect(),
+                winners: winners.clone(),
+            }),
+        );
+        let mut owed: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        for w in &winners {
+            let worked = (u64::from(minutes) * g.rng.range(70, 140) / 100).max(1) as u32;
+            let result = g.rng.bytes32();
+            let sub = g.write(
+                *w,
+                Body::Submit(Submit {
+                    offer: offer.id(),
+                    assign: assign.id(),
+                    result: Hash::of(&result),
+                    size: 32,
+                    minutes: worked,
+                }),
+            );
+            let roll = g.rng.next_u64() % 100;
+            if roll < 80 {
+                g.write(
+                    req,
+                    Body::Accept(Accept {
+                        submission: sub.id(),
+                    }),
+                );
+            } else if roll < 90 {
+                g.write(
+                    req,
+                    Body::Reject(Reject {
+                        submission: sub.id(),
+                        reason: "The labels do not match the images.".into(),
+                    }),
+                );
+                continue;
+            } else {
+                // Left to be accepted by default.
+                continue;
+            }
+            let due = pay + crate::fold::topup(pay, minutes, worked, raised, 200);
+            *owed.entry(*w).or_default() += due;
+        }
+        for (m, amount) in owed {
+            if g.rng.chance(85) {
+                let s = g.write(
+                    req,
+                    Body::Settle(Settle {
+                        member: m,
+                        amount: Money::new("EUR", amount),
+                        reference: format!("MM-{}-{}", offer_n, m.short()),
+                    }),
+                );
+                if g.rng.chance(90) {
+                    g.write(m, Body::Receipt(Receipt { settle: s.id() }));
+                }
+                if g.rng.chance(20) {
+                    let score = g.rng.range(3, 5) as u8;
+                    let promptness = g.rng.range(2, 5) as u8;
+                    g.write(
+                        m,
+                        Body::Review(Review {
+                            requester: req,
+                            pay: score,
+                            fairness: score,
+                            promptness,
+                            communication: 4,
+                            text: "Clear instructions, paid on time.".into(),
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    Scenario {
+        coop,
+        entries: g.out,
+        members,
+        requesters,
+        end: g.now,
+    }
+}

@@ -1,0 +1,834 @@
+//! Validation: whether a verified entry may enter a cooperative's ledger.
+//!
+//! [`check`] is a pure function of the entry, what it names (its author's chain, the
+//! entries in its body, the governance path of its `gov`) and, for the single clock rule,
+//! `now`. It reads those through the [`Context`] trait, which the sled ledger and the
+//! in-memory [`crate::fold::Coop`] both implement. Because a verdict reads nothing else,
+//! every node that has the same dependencies reaches the same verdict; a node missing a
+//! dependency answers [`Outcome::Pending`], never "invalid".
+
+use crate::body::{Action, Body, Charter, Kind, Limit, Offer};
+use crate::entry::{Timestamp, Unverified, Verified, MAX_CHARTER_ENTRY_BYTES, MAX_ENVELOPE_BYTES};
+use crate::id::{Id, PublicKey};
+use crate::lottery;
+use crate::money::{hourly_rate, meets_floor, valid_currency, Currency};
+use crate::rules::{Enactment, Rules};
+use crate::sig;
+use std::collections::BTreeSet;
+
+/// How far in the future (by the receiving node's clock) an entry's timestamp may be.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// The newest entry of an author's chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Its seq.
+    pub seq: u64,
+    /// Its id.
+    pub id: Id,
+    /// Its timestamp.
+    pub ts: Timestamp,
+    /// The governance it named.
+    pub gov: Option<Id>,
+}
+
+/// What validation may read: the stored, valid entries of one cooperative and a few
+/// indexes over them.
+pub trait Context {
+    /// A stored entry.
+    fn entry(&self, id: &Id) -> Option<Verified>;
+    /// The head of an author's chain.
+    fn head(&self, author: &PublicKey) -> Option<Head>;
+    /// The id stored at (author, seq).
+    fn at(&self, author: &PublicKey, seq: u64) -> Option<Id>;
+    /// Whether the author was caught equivocating.
+    fn frozen(&self, author: &PublicKey) -> bool;
+    /// Whether `member` has claimed `offer`.
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool;
+    /// Whether `member` has submitted for `offer`.
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool;
+    /// Whether `offer` has an assignment.
+    fn assigned(&self, offer: &Id) -> bool;
+    /// Whether `submission` has been accepted or rejected.
+    fn reviewed(&self, submission: &Id) -> bool;
+    /// Whether `member` has voted on `proposal`.
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool;
+
+    /// The enactments on the governance path ending at `gov`, newest first. The default
+    /// walks `gov` links through [`Context::entry`]; stores may cache it.
+    fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+        let mut out = Vec::new();
+        let mut cur = gov;
+        while let Some(id) = cur {
+            let v = self.entry(&id).ok_or(PathError::Missing(id))?;
+            let Body::Enact(e) = &v.entry().body else {
+                return Err(PathError::NotEnact(id));
+            };
+            let p = self
+                .entry(&e.proposal)
+                .ok_or(PathError::Missing(e.proposal))?;
+            let Body::Proposal(prop) = &p.entry().body else {
+                return Err(PathError::NotEnact(id));
+            };
+            out.push(Enactment {
+                id,
+                proposal: e.proposal,
+                effective_at: e.effective_at,
+                action: prop.action.clone(),
+            });
+            cur = v.entry().gov;
+        }
+        Ok(out)
+    }
+}
+
+/// Why a governance path could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathError {
+    /// An entry on it is not stored yet.
+    Missing(Id),
+    /// A `gov` link names something that is not an enactment.
+    NotEnact(Id),
+}
+
+/// What is missing before an entry can be judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// The author's entries `from..=to` are not stored yet.
+    Gap {
+        /// The author.
+        author: PublicKey,
+        /// First missing seq.
+        from: u64,
+        /// Last missing seq.
+        to: u64,
+    },
+    /// An entry the body or `gov` names.
+    Dependency(Id),
+}
+
+/// A verdict that is not a rule break.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Valid and new: store it.
+    Fresh,
+    /// Already stored.
+    Duplicate,
+    /// Cannot be judged yet.
+    Pending(Missing),
+    /// The author already has a different entry at this seq: equivocation.
+    Fork {
+        /// The entry stored at that seq.
+        existing: Id,
+    },
+}
+
+/// A broken rule. Each variant carries what a person needs to see why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)]
+pub enum Invalid {
+    #[error("entry belongs to cooperative {found:?}, not {expected}")]
+    WrongCoop { expected: Id, found: Option<Id> },
+    #[error("bad charter: {0}")]
+    BadCharter(String),
+    #[error("seq must start at 1")]
+    SeqZero,
+    #[error("prev is {found:?} but the author's entry at seq {seq} is {expected:?}")]
+    WrongPrev {
+        seq: u64,
+        expected: Option<Id>,
+        found: Option<Id>,
+    },
+    #[error("timestamp {ts} is before the author's previous entry ({prev_ts})")]
+    TimeBeforePrev { ts: Timestamp, prev_ts: Timestamp },
+    #[error("timestamp {ts} is more than 5 minutes ahead of this node's clock ({now})")]
+    FromTheFuture { ts: Timestamp, now: Timestamp },
+    #[error("entry is timestamped {ts}, before {dep} ({dep_ts}) which it names")]
+    BeforeDependency {
+        dep: Id,
+        dep_ts: Timestamp,
+        ts: Timestamp,
+    },
+    #[error("entry of {size} bytes is over the cooperative's limit of {max} bytes")]
+    Oversize { size: usize, max: u64 },
+    #[error("author {author} was caught signing two entries at one seq and is frozen")]
+    Frozen { author: PublicKey },
+    #[error("{kind} by {author}, who is not allowed to write it: {why}")]
+    NotAllowed {
+        author: PublicKey,
+        kind: Kind,
+        why: &'static str,
+    },
+    #[error("{id} is a {found}, not a {expected}")]
+    WrongKind { id: Id, expected: Kind, found: Kind },
+    #[error("governance {gov} names {id}, which is not an enactment")]
+    BadGov { gov: Id, id: Id },
+    #[error("governance {found:?} does not include {previous}, which the author named before")]
+    GovernanceRegressed { previous: Id, found: Option<Id> },
+    #[error("offer pays {offered_per_hour} {currency}/h in minor units ({pay} for {minutes} min), under the floor of {floor} {currency}/h")]
+    OfferBelowFloor {
+        currency: Currency,
+        pay: u64,
+        minutes: u32,
+        offered_per_hour: u64,
+        floor: u64,
+    },
+    #[error("currency {0:?} has no floor in this cooperative, so offers in it are refused")]
+    CurrencyNotAllowed(Currency),
+    #[error("offer has no purpose: say what the work is for")]
+    MissingPurpose,
+    #[error("offer field {field} is invalid: {why}")]
+    BadOffer { field: &'static str, why: String },
+    #[error("offer {offer} expired at {expires_at}; entry is timestamped {ts}")]
+    OfferExpired {
+        offer: Id,
+        expires_at: Timestamp,
+        ts: Timestamp,
+    },
+    #[error("claim window of offer {offer} closed at {closes_at}; claim is timestamped {ts}")]
+    ClaimWindowClosed {
+        offer: Id,
+        closes_at: Timestamp,
+        ts: Timestamp,
+    },
+    #[error("member already claimed offer {offer}")]
+    DoubleClaim { offer: Id },
+    #[error("offer {offer} is already assigned")]
+    AlreadyAssigned { offer: Id },
+    #[error("claim {claim} is not a claim on offer {offer} made during its claim window")]
+    ClaimNotForOffer { claim: Id, offer: Id },
+    #[error("winners do not follow the lottery over the named claims: expected {expected:?}, found {found:?}")]
+    LotteryMismatch {
+        expected: Vec<PublicKey>,
+        found: Vec<PublicKey>,
+    },
+    #[error("{member} is not among the winners of assignment {assign} for offer {offer}")]
+    NotAssigned {
+        member: PublicKey,
+        assign: Id,
+        offer: Id,
+    },
+    #[error("member already submitted for offer {offer}")]
+    DoubleSubmit { offer: Id },
+    #[error("result of {size} bytes is over the limit of {max} bytes")]
+    ResultTooLarge { size: u64, max: u64 },
+    #[error("minutes worked must be at least 1")]
+    ZeroMinutes,
+    #[error("submission {submission} was already accepted or rejected")]
+    AlreadyReviewed { submission: Id },
+    #[error("review window of submission {submission} closed at {closes_at}; rejection is timestamped {ts} (the work is accepted by default)")]
+    ReviewWindowClosed {
+        submission: Id,
+        closes_at: Timestamp,
+        ts: Timestamp,
+    },
+    #[error("a rejection must give a reason")]
+    MissingReason,
+    #[error("score {field} is {value}; scores go from 1 to 5")]
+    BadScore { field: &'static str, value: u8 },
+    #[error("amount is invalid: {0}")]
+    BadAmount(String),
+    #[error("member already voted on proposal {proposal}")]
+    DoubleVote { proposal: Id },
+    #[error("proposal {proposal} is already enacted on this governance path")]
+    AlreadyEnacted { proposal: Id },
+    #[error("vote {vote} is not a yes vote on proposal {proposal} by a distinct member")]
+    BadVote { vote: Id, proposal: Id },
+    #[error("{found} yes votes named, {needed} needed for the quorum")]
+    QuorumNotReached { needed: usize, found: usize },
+    #[error("amendment takes effect at {effective_at}, before the earliest allowed {earliest}")]
+    EffectiveTooSoon {
+        effective_at: Timestamp,
+        earliest: Timestamp,
+    },
+    #[error("proposal is invalid: {0}")]
+    BadProposal(String),
+    #[error("key {0} cannot be admitted (not a torsion-free curve point)")]
+    UnacceptableKey(PublicKey),
+    #[error("evidence is invalid: {0}")]
+    BadEvidence(String),
+}
+
+/// Judges a verified entry for cooperative `coop`. `now` is the receiving node's clock for
+/// the future-timestamp rule; `None` (audits, imports of old ledgers) skips that rule.
+pub fn check(
+    ctx: &impl Context,
+    coop: &Id,
+    v: &Verified,
+    now: Option<Timestamp>,
+) -> Result<Outcome, Invalid> {
+    let e = v.entry();
+    if e.seq == 0 {
+        return Err(Invalid::SeqZero);
+    }
+    // Position in the author's chain first: duplicates and forks need nothing else.
+    let head = ctx.head(&e.author);
+    let next = head.map_or(1, |h| h.seq + 1);
+    if e.seq < next {
+        return Ok(match ctx.at(&e.author, e.seq) {
+            Some(id) if id == v.id() => Outcome::Duplicate,
+            Some(existing) => Outcome::Fork { existing },
+            // The store lost track of an entry below its head: treat as a gap to refill.
+            None => Outcome::Pending(Missing::Gap {
+                author: e.author,
+                from: e.seq,
+                to: e.seq,
+            }),
+        });
+    }
+    if e.seq > next {
+        return Ok(Outcome::Pending(Missing::Gap {
+            author: e.author,
+            from: next,
+            to: e.seq - 1,
+        }));
+    }
+    let expected_prev = head.map(|h| h.id);
+    if e.prev != expected_prev {
+        return Err(Invalid::WrongPrev {
+            seq: e.seq,
+            expected: expected_prev,
+            found: e.prev,
+        });
+    }
+    if let Some(h) = head {
+        if e.ts < h.ts {
+            return Err(Invalid::TimeBeforePrev {
+                ts: e.ts,
+                prev_ts: h.ts,
+            });
+        }
+    }
+    if let Some(now) = now {
+        if e.ts > now.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Err(Invalid::FromTheFuture { ts: e.ts, now });
+        }
+    }
+    if ctx.frozen(&e.author) {
+        return Err(Invalid::Frozen { author: e.author });
+    }
+    if let Body::Charter(c) = &e.body {
+        return check_charter(coop, v, c).map(|()| Outcome::Fresh);
+    }
+    if e.coop != Some(*coop) {
+        return Err(Invalid::WrongCoop {
+            expected: *coop,
+            found: e.coop,
+        });
+    }
+    let Some(charter_entry) = ctx.entry(coop) else {
+        return Ok(Outcome::Pending(Missing::Dependency(*coop)));
+    };
+    let Body::Charter(charter) = &charter_entry.entry().body else {
+        return Err(Invalid::WrongCoop {
+            expected: *coop,
+            found: e.coop,
+        });
+    };
+    let path = match ctx.path(e.gov) {
+        Ok(p) => p,
+        Err(PathError::Missing(id)) => return Ok(Outcome::Pending(Missing::Dependency(id))),
+        Err(PathError::NotEnact(id)) => {
+            return Err(Invalid::BadGov {
+                gov: e.gov.unwrap_or(id),
+                id,
+            })
+        }
+    };
+    // An author cannot unlearn an amendment it has acknowledged.
+    if let Some(previous) = head.and_then(|h| h.gov) {
+        if !path.iter().any(|x| x.id == previous) {
+            return Err(Invalid::GovernanceRegressed {
+                previous,
+                found: e.gov,
+            });
+        }
+    }
+    let rules = Rules::at(charter, &path, e.ts);
+    let size = v.bytes().len();
+    let max = if matches!(e.body, Body::Evidence(_)) {
+        MAX_ENVELOPE_BYTES as u64
+    } else {
+        rules.limits.max_entry_bytes.min(MAX_CHARTER_ENTRY_BYTES)
+    };
+    if size as u64 > max {
+        return Err(Invalid::Oversize { size, max });
+    }
+    let mut deps = Vec::new();
+    for id in e.body.dependencies() {
+        let Some(d) = ctx.entry(&id) else {
+            return Ok(Outcome::Pending(Missing::Dependency(id)));
+        };
+        if d.entry().ts > e.ts {
+            return Err(Invalid::BeforeDependency {
+                dep: id,
+                dep_ts: d.entry().ts,
+                ts: e.ts,
+            });
+        }
+        deps.push(d);
+    }
+    let j = Judge {
+        ctx,
+        coop,
+        v,
+        rules: &rules,
+        path: &path,
+    };
+    j.body(&deps).map(|()| Outcome::Fresh)
+}
+
+fn check_charter(coop: &Id, v: &Verified, c: &Charter) -> Result<(), Invalid> {
+    let e = v.entry();
+    let bad = |s: &str| Err(Invalid::BadCharter(s.to_owned()));
+    if e.coop.is_some() || e.seq != 1 || e.prev.is_some() || e.gov.is_some() {
+        return bad("a charter has coop, prev and gov null and seq 1");
+    }
+    if v.id() != *coop {
+        return Err(Invalid::WrongCoop {
+            expected: *coop,
+            found: Some(v.id()),
+        });
+    }
+    if c.name.trim().is_empty() {
+        return bad("the cooperative needs a name");
+    }
+    if !c.members.contains(&e.author) {
+        return bad("the author must be a founding member");
+    }
+    if c.quorum_pct == 0 || c.quorum_pct > 100 {
+        return bad("quorum_pct must be 1 to 100");
+    }
+    if c.floors.is_empty() {
+        return bad("at least one currency needs a floor");
+    }
+    if let Some(cur) = c.floors.keys().find(|k| !valid_currency(k)) {
+        return Err(Invalid::BadCharter(format!(
+            "{cur:?} is not an ISO 4217 code"
+        )));
+    }
+    if c.limits.max_entry_bytes > MAX_CHARTER_ENTRY_BYTES || c.limits.max_entry_bytes < 1024 {
+        return Err(Invalid::BadCharter(format!(
+            "max_entry_bytes must be 1024 to {MAX_CHARTER_ENTRY_BYTES}"
+        )));
+    }
+    if v.bytes().len() as u64 > MAX_CHARTER_ENTRY_BYTES {
+        return Err(Invalid::Oversize {
+            size: v.bytes().len(),
+            max: MAX_CHARTER_ENTRY_BYTES,
+        });
+    }
+    if let Some(k) = c
+        .members
+        .iter()
+        .chain(&c.requesters)
+        .find(|k| !sig::acceptable_key(k.as_bytes()))
+    {
+        return Err(Invalid::UnacceptableKey(*k));
+    }
+    Ok(())
+}
+
+struct Judge<'a, C> {
+    ctx: &'a C,
+    coop: &'a Id,
+    v: &'a Verified,
+    rules: &'a Rules,
+    path: &'a [Enactment],
+}
+
+fn as_offer(d: &Verified) -> Result<&Offer, Invalid> {
+    match &d.entry().body {
+        Body::Offer(o) => Ok(o),
+        other => Err(Invalid::WrongKind {
+            id: d.id(),
+            expected: Kind::Offer,
+            found: other.kind(),
+        }),
+    }
+}
+
+fn wrong(d: &Verified, expected: Kind) -> Invalid {
+    Invalid::WrongKind {
+        id: d.id(),
+        expected,
+        found: d.entry().body.kind(),
+    }
+}
+
+impl<C: Context> Judge<'_, C> {
+    fn author(&self) -> PublicKey {
+        self.v.entry().author
+    }
+
+    fn not_allowed(&self, why: &'static str) -> Invalid {
+        Invalid::NotAllowed {
+            author: self.author(),
+            kind: self.v.entry().body.kind(),
+            why,
+        }
+    }
+
+    fn member(&self) -> Result<(), Invalid> {
+        if self.rules.is_member(&self.author()) {
+            Ok(())
+        } else {
+            Err(self.not_allowed("not a member under the rules it names"))
+        }
+    }
+
+    /// The offer's requester must be the author.
+    fn own_offer(&self, offer: &Verified) -> Result<(), Invalid> {
+        if offer.entry().author == self.author() {
+            Ok(())
+        } else {
+            Err(self.not_allowed("only the offer's requester may do this"))
+        }
+    }
+
+    fn body(&self, deps: &[Verified]) -> Result<(), Invalid> {
+        let e = self.v.entry();
+        let ts = e.ts;
+        match &e.body {
+            Body::Charter(_) => Err(Invalid::BadCharter("a charter can only be genesis".into())),
+            Body::Proposal(p) => {
+                self.member()?;
+                check_action(&p.action)
+            }
+            Body::Vote(vote) => {
+                self.member()?;
+                if !matches!(deps[0].entry().body, Body::Proposal(_)) {
+                    return Err(wrong(&deps[0], Kind::Proposal));
+                }
+                if self.ctx.voted(&vote.proposal, &e.author) {
+                    return Err(Invalid::DoubleVote {
+                        proposal: vote.proposal,
+                    });
+                }
+                Ok(())
+            }
+            Body::Enact(en) => {
+                self.member()?;
+                if !matches!(deps[0].entry().body, Body::Proposal(_)) {
+                    return Err(wrong(&deps[0], Kind::Proposal));
+                }
+                if self.path.iter().any(|x| x.proposal == en.proposal) {
+                    return Err(Invalid::AlreadyEnacted {
+                        proposal: en.proposal,
+                    });
+                }
+                let mut voters = BTreeSet::new();
+                for d in &deps[1..] {
+                    let ok = match &d.entry().body {
+                        Body::Vote(vt) => {
+                            vt.proposal == en.proposal
+                                && vt.yes
+                                && self.rules.is_member(&d.entry().author)
+                                && voters.insert(d.entry().author)
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(Invalid::BadVote {
+                            vote: d.id(),
+                            proposal: en.proposal,
+                        });
+                    }
+                }
+                let needed = self.rules.quorum_needed();
+                if voters.len() < needed {
+                    return Err(Invalid::QuorumNotReached {
+                        needed,
+                        found: voters.len(),
+                    });
+                }
+                let earliest = ts.saturating_add(self.rules.limits.amendment_delay_ms);
+                if en.effective_at < earliest {
+                    return Err(Invalid::EffectiveTooSoon {
+                        effective_at: en.effective_at,
+                        earliest,
+                    });
+                }
+                Ok(())
+            }
+            Body::Offer(o) => self.offer(o),
+            Body::Withdraw(_) => {
+                as_offer(&deps[0])?;
+                self.own_offer(&deps[0])
+            }
+            Body::Claim(c) => {
+                self.member()?;
+                let o = as_offer(&deps[0])?;
+                if deps[0].entry().author == e.author {
+                    return Err(self.not_allowed("a requester cannot claim its own offer"));
+                }
+                if ts > o.expires_at {
+                    return Err(Invalid::OfferExpired {
+                        offer: c.offer,
+                        expires_at: o.expires_at,
+                        ts,
+                    });
+                }
+                let closes_at = deps[0].entry().ts.saturating_add(o.claim_window_ms);
+                if ts > closes_at {
+                    return Err(Invalid::ClaimWindowClosed {
+                        offer: c.offer,
+                        closes_at,
+                        ts,
+                    });
+                }
+                if self.ctx.claimed(&c.offer, &e.author) {
+                    return Err(Invalid::DoubleClaim { offer: c.offer });
+                }
+                Ok(())
+            }
+            Body::Assign(a) => {
+                let o = as_offer(&deps[0])?;
+                self.own_offer(&deps[0])?;
+                if self.ctx.assigned(&a.offer) {
+                    return Err(Invalid::AlreadyAssigned { offer: a.offer });
+                }
+                let closes_at = deps[0].entry().ts.saturating_add(o.claim_window_ms);
+                let mut claimants = Vec::with_capacity(a.claims.len());
+                let mut seen = BTreeSet::new();
+                for d in &deps[1..] {
+                    let ok = matches!(&d.entry().body, Body::Claim(c) if c.offer == a.offer)
+                        && d.entry().ts <= closes_at
+                        && seen.insert(d.id());
+                    if !ok {
+                        return Err(Invalid::ClaimNotForOffer {
+                            claim: d.id(),
+                            offer: a.offer,
+                        });
+                    }
+                    claimants.push(d.entry().author);
+                }
+                let expected = lottery::winners(&a.offer, &claimants, o.assignments);
+                if expected != a.winners {
+                    return Err(Invalid::LotteryMismatch {
+                        expected,
+                        found: a.winners.clone(),
+                    });
+                }
+                Ok(())
+            }
+            Body::Submit(s) => {
+                self.member()?;
+                as_offer(&deps[0])?;
+                let Body::Assign(a) = &deps[1].entry().body else {
+                    return Err(wrong(&deps[1], Kind::Assign));
+                };
+                if a.offer != s.offer || !a.winners.contains(&e.author) {
+                    return Err(Invalid::NotAssigned {
+                        member: e.author,
+                        assign: s.assign,
+                        offer: s.offer,
+                    });
+                }
+                if self.ctx.submitted(&s.offer, &e.author) {
+                    return Err(Invalid::DoubleSubmit { offer: s.offer });
+                }
+                if s.minutes == 0 {
+                    return Err(Invalid::ZeroMinutes);
+                }
+                let max = self.rules.limits.max_result_bytes;
+                if s.size > max {
+                    return Err(Invalid::ResultTooLarge { size: s.size, max });
+                }
+                Ok(())
+            }
+            Body::Accept(_) | Body::Reject(_) => self.verdict(&deps[0]),
+            Body::Settle(s) => {
+                if !self.rules.may_request(&e.author) {
+                    return Err(self.not_allowed("only requesters and members record payments"));
+                }
+                if s.member == e.author {
+                    return Err(self.not_allowed("a payment to oneself records nothing"));
+                }
+                if !valid_currency(&s.amount.currency) || s.amount.minor == 0 {
+                    return Err(Invalid::BadAmount(format!(
+                        "{} is not a positive amount with an ISO 4217 code",
+                        s.amount
+                    )));
+                }
+                if s.reference.trim().is_empty() {
+                    return Err(Invalid::BadAmount(
+                        "a payment needs a reference the member can check".into(),
+                    ));
+                }
+                Ok(())
+            }
+            Body::Receipt(_) => {
+                let Body::Settle(s) = &deps[0].entry().body else {
+                    return Err(wrong(&deps[0], Kind::Settle));
+                };
+                if s.member != e.author {
+                    return Err(self.not_allowed("only the member paid can confirm a payment"));
+                }
+                Ok(())
+            }
+            Body::Review(r) => {
+                self.member()?;
+                if r.requester == e.author {
+                    return Err(self.not_allowed("nobody reviews themselves"));
+                }
+                for (field, value) in [
+                    ("pay", r.pay),
+                    ("fairness", r.fairness),
+                    ("promptness", r.promptness),
+                    ("communication", r.communication),
+                ] {
+                    if !(1..=5).contains(&value) {
+                        return Err(Invalid::BadScore { field, value });
+                    }
+                }
+                Ok(())
+            }
+            Body::Evidence(ev) => {
+                self.member()?;
+                self.evidence(&ev.a, &ev.b)
+            }
+        }
+    }
+
+    fn offer(&self, o: &Offer) -> Result<(), Invalid> {
+        let e = self.v.entry();
+        if !self.rules.may_request(&e.author) {
+            return Err(self.not_allowed("not an admitted requester or member"));
+        }
+        let bad = |field: &'static str, why: String| Err(Invalid::BadOffer { field, why });
+        if o.title.trim().is_empty() {
+            return bad("title", "must not be empty".into());
+        }
+        if o.purpose.trim().is_empty() {
+            return Err(Invalid::MissingPurpose);
+        }
+        if o.minutes == 0 {
+            return bad("minutes", "the estimate must be at least 1 minute".into());
+        }
+        if o.assignments == 0 {
+            return bad("assignments", "must be at least 1".into());
+        }
+        let cur = &o.pay.currency;
+        let Some(&floor) = self.rules.floors.get(cur) else {
+            return Err(Invalid::CurrencyNotAllowed(cur.clone()));
+        };
+        if !meets_floor(o.pay.minor, o.minutes, floor) {
+            return Err(Invalid::OfferBelowFloor {
+                currency: cur.clone(),
+                pay: o.pay.minor,
+                minutes: o.minutes,
+                offered_per_hour: hourly_rate(o.pay.minor, o.minutes).unwrap_or(0),
+                floor,
+            });
+        }
+        let l = &self.rules.limits;
+        if o.expires_at <= e.ts {
+            return bad("expires_at", "must be after the offer's timestamp".into());
+        }
+        if o.expires_at - e.ts > l.max_offer_life_ms {
+            return bad(
+                "expires_at",
+                format!("an offer may last at most {} ms", l.max_offer_life_ms),
+            );
+        }
+        if o.review_window_ms > l.max_review_window_ms {
+            return bad(
+                "review_window_ms",
+                format!("at most {} ms", l.max_review_window_ms),
+            );
+        }
+        if o.claim_window_ms == 0 || o.claim_window_ms > l.max_claim_window_ms {
+            return bad(
+                "claim_window_ms",
+                format!("1 to {} ms", l.max_claim_window_ms),
+            );
+        }
+        Ok(())
+    }
+
+    fn verdict(&self, sub: &Verified) -> Result<(), Invalid> {
+        let e = self.v.entry();
+        let Body::Submit(s) = &sub.entry().body else {
+            return Err(wrong(sub, Kind::Submit));
+        };
+        let Some(offer) = self.ctx.entry(&s.offer) else {
+            // A stored submission's offer is stored: this is a broken store, not the entry.
+            return Err(wrong(sub, Kind::Submit));
+        };
+        let o = as_offer(&offer)?;
+        self.own_offer(&offer)?;
+        if self.ctx.reviewed(&sub.id()) {
+            return Err(Invalid::AlreadyReviewed {
+                submission: sub.id(),
+            });
+        }
+        if let Body::Reject(r) = &e.body {
+            if r.reason.trim().is_empty() {
+                return Err(Invalid::MissingReason);
+            }
+            let closes_at = sub.entry().ts.saturating_add(o.review_window_ms);
+            if e.ts > closes_at {
+                return Err(Invalid::ReviewWindowClosed {
+                    submission: sub.id(),
+                    closes_at,
+                    ts: e.ts,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn evidence(&self, a: &[u8], b: &[u8]) -> Result<(), Invalid> {
+        let bad = |s: String| Invalid::BadEvidence(s);
+        let open = |bytes: &[u8]| -> Result<Verified, Invalid> {
+            Unverified::decode(bytes)
+                .map_err(|e| bad(e.to_string()))?
+                .verify()
+                .map_err(|e| bad(e.to_string()))
+        };
+        let (a, b) = (open(a)?, open(b)?);
+        let (ea, eb) = (a.entry(), b.entry());
+        if ea.author != eb.author || ea.seq != eb.seq {
+            return Err(bad("the two entries differ in author or seq".into()));
+        }
+        if a.id() == b.id() {
+            return Err(bad("the two entries are the same".into()));
+        }
+        let in_coop = |x: &crate::entry::Entry, id: Id| {
+            x.coop == Some(*self.coop) || (x.coop.is_none() && id == *self.coop)
+        };
+        if !in_coop(ea, a.id()) || !in_coop(eb, b.id()) {
+            return Err(bad("the entries belong to another cooperative".into()));
+        }
+        Ok(())
+    }
+}
+
+fn check_action(a: &Action) -> Result<(), Invalid> {
+    let bad = |s: &str| Err(Invalid::BadProposal(s.to_owned()));
+    match a {
+        Action::AdmitMember(k) | Action::AdmitRequester(k) => {
+            if !sig::acceptable_key(k.as_bytes()) {
+                return Err(Invalid::UnacceptableKey(*k));
+            }
+        }
+        Action::RemoveMember(_) | Action::RemoveRequester(_) => {}
+        Action::SetFloor { currency, .. } => {
+            if !valid_currency(currency) {
+                return bad("the currency must be an ISO 4217 code");
+            }
+        }
+        Action::SetQuorum(q) => {
+            if *q == 0 || *q > 100 {
+                return bad("the quorum must be 1 to 100 percent");
+            }
+        }
+        Action::SetLimit { limit, value } => {
+            if *limit == Limit::MaxEntryBytes && !(1024..=MAX_CHARTER_ENTRY_BYTES).contains(value) {
+                return bad("max_entry_bytes must be 1024 to 65536");
+            }
+        }
+    }
+    Ok(())
+}
