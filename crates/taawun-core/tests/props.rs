@@ -1,0 +1,245 @@
+//! Property tests: codecs, signatures, chains and the fold's independence from delivery
+//! order.
+
+use ed25519_dalek::SigningKey;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use taawun_core::body::*;
+use taawun_core::entry::{Entry, Unverified, Verified, VERSION};
+use taawun_core::fold::Coop;
+use taawun_core::id::{Id, PublicKey};
+use taawun_core::money::Money;
+use taawun_core::synth::{generate, Params, Rng};
+use taawun_core::validate::Missing;
+use taawun_core::Outcome;
+
+fn body() -> impl Strategy<Value = Body> {
+    let key = any::<[u8; 32]>().prop_map(PublicKey);
+    let id = any::<[u8; 32]>().prop_map(Id);
+    prop_oneof![
+        (
+            ".*",
+            ".*",
+            ".*",
+            any::<u64>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<u64>()
+        )
+            .prop_map(
+                |(t, d, p, pay, minutes, assignments, e, r, c)| Body::Offer(Offer {
+                    title: t,
+                    description: d,
+                    purpose: p,
+                    pay: Money::new("EUR", pay),
+                    minutes,
+                    assignments,
+                    expires_at: e,
+                    review_window_ms: r,
+                    claim_window_ms: c,
+                })
+            ),
+        id.clone().prop_map(|offer| Body::Claim(Claim { offer })),
+        (
+            id.clone(),
+            prop::collection::vec(id.clone(), 0..4),
+            prop::collection::vec(key.clone(), 0..4)
+        )
+            .prop_map(|(offer, claims, winners)| Body::Assign(Assign {
+                offer,
+                claims,
+                winners
+            })),
+        (key.clone(), any::<u64>(), ".*").prop_map(|(member, minor, reference)| Body::Settle(
+            Settle {
+                member,
+                amount: Money::new("XOF", minor),
+                reference,
+            }
+        )),
+        (key.clone(), any::<[u8; 4]>(), ".*").prop_map(|(requester, s, text)| Body::Review(
+            Review {
+                requester,
+                pay: s[0],
+                fairness: s[1],
+                promptness: s[2],
+                communication: s[3],
+                text,
+            }
+        )),
+        (key.clone(), any::<u64>()).prop_map(|(k, v)| Body::Proposal(Proposal {
+            action: if v % 2 == 0 {
+                Action::AdmitMember(k)
+            } else {
+                Action::SetLimit {
+                    limit: Limit::MaxResultBytes,
+                    value: v,
+                }
+            },
+            reason: String::new(),
+        })),
+        (
+            id.clone(),
+            prop::collection::vec(id.clone(), 0..3),
+            any::<u64>()
+        )
+            .prop_map(|(proposal, votes, effective_at)| Body::Enact(Enact {
+                proposal,
+                votes,
+                effective_at
+            })),
+        (id, ".*").prop_map(|(submission, reason)| Body::Reject(Reject { submission, reason })),
+        (
+            prop::collection::vec(any::<u8>(), 0..64),
+            prop::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(a, b)| Body::Evidence(Evidence { a, b })),
+    ]
+}
+
+fn entry(seed: [u8; 32], seq: u64, ts: u64, body: Body) -> (SigningKey, Entry) {
+    let k = SigningKey::from_bytes(&seed);
+    let e = Entry {
+        v: VERSION,
+        coop: Some(Id([1; 32])),
+        author: PublicKey(k.verifying_key().to_bytes()),
+        seq,
+        prev: if seq > 1 { Some(Id([2; 32])) } else { None },
+        ts,
+        gov: None,
+        body,
+    };
+    (k, e)
+}
+
+proptest! {
+    #[test]
+    fn encode_decode_round_trip(seed: [u8; 32], seq in 1u64.., ts: u64, b in body()) {
+        let (k, e) = entry(seed, seq, ts, b);
+        let v = e.sign(&k);
+        let back = Unverified::decode(&v.envelope()).expect("decodes").verify().expect("verifies");
+        prop_assert_eq!(back.entry(), &e);
+        prop_assert_eq!(back.id(), v.id());
+        prop_assert_eq!(back.bytes(), v.bytes());
+    }
+
+    #[test]
+    fn any_changed_byte_fails(seed: [u8; 32], b in body(), pos: usize, flip in 1u8..) {
+        let (k, e) = entry(seed, 1, 1, b);
+        let mut env = e.sign(&k).envelope();
+        let i = pos % env.len();
+        env[i] ^= flip;
+        let ok = Unverified::decode(&env).ok().map(|u| u.verify().is_ok());
+        prop_assert_ne!(ok, Some(true), "byte {} changed and still verified", i);
+    }
+
+    #[test]
+    fn decoding_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Unverified::decode(&bytes);
+    }
+
+}
+
+proptest! {
+    // Each case builds and signs a whole synthetic cooperative: fewer cases, same reach.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Dropping any entry of a valid ledger leaves its author's next entry pending on
+    /// exactly that gap; delivering it then completes the same state.
+    #[test]
+    fn gaps_are_detected_and_filled(seed in 0u64..1000, pick: usize) {
+        let s = generate(&Params { seed, entries: 120, ..Params::default() });
+        let i = 1 + pick % (s.entries.len() - 1);
+        let dropped = s.entries[i].clone();
+        let (author, seq) = (dropped.entry().author, dropped.entry().seq);
+        let mut c = Coop::new();
+        let mut waiting = Vec::new();
+        for v in s.entries.iter().filter(|v| v.id() != dropped.id()) {
+            match c.ingest(v.clone(), None).expect("no rule break") {
+                Outcome::Fresh => {}
+                Outcome::Pending(m) => {
+                    if v.entry().author == author && v.entry().seq == seq + 1 {
+                        prop_assert_eq!(m, Missing::Gap { author, from: seq, to: seq });
+                    }
+                    waiting.push(v.clone());
+                }
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+        waiting.insert(0, dropped);
+        deliver(&mut c, waiting);
+        prop_assert_eq!(c, in_order(&s.entries));
+    }
+
+    /// Delivery in any order that respects each author's chain gives the same state.
+    #[test]
+    fn fold_is_independent_of_delivery_order(seed in 0u64..1000, shuffle: u64) {
+        let s = generate(&Params { seed, entries: 150, ..Params::default() });
+        let reference = in_order(&s.entries);
+        let mut chains: BTreeMap<PublicKey, Vec<Verified>> = BTreeMap::new();
+        for v in &s.entries {
+            chains.entry(v.entry().author).or_default().push(v.clone());
+        }
+        let mut rng = Rng::new(shuffle);
+        let mut queues: Vec<std::collections::VecDeque<Verified>> =
+            chains.into_values().map(Into::into).collect();
+        let mut order = Vec::new();
+        while !queues.is_empty() {
+            let q = (rng.next_u64() as usize) % queues.len();
+            if let Some(v) = queues[q].pop_front() {
+                order.push(v);
+            }
+            if queues[q].is_empty() {
+                queues.swap_remove(q);
+            }
+        }
+        let mut c = Coop::new();
+        deliver(&mut c, order);
+        prop_assert_eq!(c, reference);
+    }
+
+    /// Two different entries by one author at one seq are reported as a fork.
+    #[test]
+    fn forks_are_detected(seed in 0u64..1000, pick: usize) {
+        let s = generate(&Params { seed, entries: 60, ..Params::default() });
+        let mut c = in_order(&s.entries);
+        let v = &s.entries[1 + pick % (s.entries.len() - 1)];
+        let key = s.members.iter().chain(&s.requesters)
+            .find(|k| k.verifying_key().to_bytes() == v.entry().author.0)
+            .expect("author's key");
+        let mut twin = v.entry().clone();
+        twin.ts += 1;
+        let out = c.ingest(twin.sign(key), None);
+        prop_assert_eq!(out, Ok(Outcome::Fork { existing: v.id() }));
+    }
+}
+
+fn in_order(entries: &[Verified]) -> Coop {
+    let mut c = Coop::new();
+    for v in entries {
+        assert_eq!(c.ingest(v.clone(), None), Ok(Outcome::Fresh));
+    }
+    c
+}
+
+/// Ingests `order`, holding pending entries until what they wait for arrives.
+fn deliver(c: &mut Coop, order: Vec<Verified>) {
+    let mut waiting: Vec<Verified> = Vec::new();
+    for v in order {
+        waiting.push(v);
+        loop {
+            let before = waiting.len();
+            waiting.retain(|w| !matches!(c.ingest(w.clone(), None), Ok(Outcome::Fresh)));
+            if waiting.len() == before {
+                break;
+            }
+        }
+    }
+    assert!(
+        waiting.is_empty(),
+        "{} entries never became valid",
+        waiting.len()
+    );
+}
