@@ -114,6 +114,9 @@ pub enum DecodeError {
     /// The entry bytes are not valid CBOR of the entry schema.
     #[error("entry is not valid CBOR of the taawun schema: {0}")]
     Cbor(String),
+    /// The entry is valid CBOR of the schema but not in its one canonical encoding.
+    #[error("entry or envelope is not in canonical CBOR (fields in schema order, shortest integers, definite lengths, no tags)")]
+    NonCanonical,
     /// Bytes follow the entry or envelope.
     #[error("{0} bytes of trailing data after the CBOR item")]
     Trailing(usize),
@@ -179,6 +182,11 @@ impl Unverified {
             .as_slice()
             .try_into()
             .map_err(|_| DecodeError::SignatureLength(sig.len()))?;
+        // The envelope is not signed, but one spelling of it keeps relaying and storage
+        // byte-exact and makes any changed byte detectable.
+        if self::envelope(&bytes, &sig) != envelope {
+            return Err(DecodeError::NonCanonical);
+        }
         Self::from_parts(bytes.into_vec(), sig)
     }
 
@@ -200,6 +208,13 @@ impl Unverified {
             return Err(DecodeError::UnknownVersion {
                 found: u64::from(entry.v),
             });
+        }
+        // One entry, one encoding: refusing every other spelling of the same value (key
+        // order, long integers, indefinite lengths, tags, repeated map keys) means every
+        // implementation agrees on what is valid without listing CBOR's quirks. The bytes
+        // kept are still the bytes received; this only refuses.
+        if entry.encode() != bytes {
+            return Err(DecodeError::NonCanonical);
         }
         Ok(Self(Inner {
             id: Id::of(&bytes),

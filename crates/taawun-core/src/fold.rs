@@ -13,7 +13,7 @@ use crate::body::{Body, Kind, Offer};
 use crate::entry::{Timestamp, Verified};
 use crate::id::{Id, PublicKey};
 use crate::money::{floor_pay, Currency, Money};
-use crate::rules::{Enactment, Rules};
+use crate::rules::Rules;
 use crate::validate::{self, Context, Head, Invalid, Outcome};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -181,10 +181,34 @@ pub struct Record {
     pub scores: Option<[u32; 4]>,
 }
 
+/// The governance history by everything a node holds, as the fold uses it for what the
+/// cooperative owes and who counts.
+///
+/// Validation judges an entry by the governance it names (so verdicts depend only on its
+/// causal past); the fold then applies every enactment held, from every branch of the
+/// governance tree, in order of (effective time, id), each proposal once, and each only if
+/// its yes votes still make a quorum of the members in force just before it. So an author
+/// who names an old governance escapes nothing: its entries are void in the state from the
+/// moment a removal takes effect, and what it owes is computed against the floor really in
+/// force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    /// (effective time, rules from then on), starting with the charter at 0.
+    steps: Vec<(Timestamp, Rules)>,
+}
+
+impl Timeline {
+    /// The rules in force at `at`.
+    pub fn at(&self, at: Timestamp) -> &Rules {
+        let i = self.steps.partition_point(|(t, _)| *t <= at);
+        &self.steps[i.saturating_sub(1)].1
+    }
+}
+
 /// The top-up rule. A member who reports more minutes than estimated is owed pay at the
 /// floor for the extra time, counted up to `cap_pct` percent of the estimate:
-/// `credited = min(reported, estimate * cap_pct / 100)`, and the top-up is
-/// `max(0, ceil(floor * credited / 60) - pay)`. Each member is paid for their own time;
+/// `credited = min(reported, estimate * max(cap_pct, 100) / 100)` (charters keep the cap at
+/// 100 % or more), and the top-up is `max(0, ceil(floor * credited / 60) - pay)`. Each member is paid for their own time;
 /// the cap bounds what an inflated report can cost a requester.
 pub fn topup(pay: u64, estimate: u32, reported: u32, floor_per_hour: u64, cap_pct: u32) -> u64 {
     let cap = u64::from(estimate) * u64::from(cap_pct) / 100;
@@ -310,6 +334,17 @@ impl Coop {
             .is_none_or(|s| v.entry().seq < *s)
     }
 
+    /// Whether an entry counts in the state: [`Coop::counts`], and its author held a role
+    /// (member or requester) at its timestamp by the full governance history.
+    fn live(&self, v: &Verified, tl: &Timeline) -> bool {
+        let r = tl.at(v.entry().ts);
+        self.counts(v) && r.may_request(&v.entry().author)
+    }
+
+    fn live_id(&self, id: &Id, tl: &Timeline) -> Option<&Verified> {
+        self.entries.get(id).filter(|v| self.live(v, tl))
+    }
+
     /// Ids of the entries of one kind.
     pub fn ids(&self, kind: Kind) -> impl Iterator<Item = &Id> {
         self.by_kind.get(&kind).into_iter().flatten()
@@ -325,45 +360,54 @@ impl Coop {
         &self.heads
     }
 
-    /// The rules in force at `at` by everything this node knows: the charter and every
-    /// enactment held (whatever branch of the governance tree it is on), applied in order
-    /// of (effective time, id), each proposal once. Used for what the cooperative owes
-    /// (top-ups against the floor really in force), so that naming an old governance buys
-    /// nothing.
-    pub fn rules_at(&self, at: Timestamp) -> Option<Rules> {
+    /// The cooperative's governance history by everything held: see [`Timeline`].
+    pub fn timeline(&self) -> Option<Timeline> {
         let charter = self.id.and_then(|id| self.entries.get(&id))?;
         let Body::Charter(c) = &charter.entry().body else {
             return None;
         };
-        let mut seen = BTreeSet::new();
-        let mut all: Vec<Enactment> = Vec::new();
-        let mut enacts: Vec<&Verified> = self
+        let mut enacts: Vec<(Timestamp, Id, &crate::body::Enact)> = self
             .ids(Kind::Enact)
             .filter_map(|id| self.entries.get(id))
             .filter(|v| self.counts(v))
+            .filter_map(|v| match &v.entry().body {
+                Body::Enact(e) => Some((e.effective_at, v.id(), e)),
+                _ => None,
+            })
             .collect();
-        enacts.sort_by_key(|v| match &v.entry().body {
-            Body::Enact(e) => (e.effective_at, v.id()),
-            _ => (0, v.id()),
-        });
-        for v in enacts {
-            let Body::Enact(e) = &v.entry().body else {
-                continue;
-            };
+        enacts.sort_by_key(|(at, id, _)| (*at, *id));
+        let mut rules = Rules::from_charter(c);
+        let mut steps = vec![(0, rules.clone())];
+        let mut seen = BTreeSet::new();
+        for (at, _, e) in enacts {
             let Some(Body::Proposal(p)) = self.entries.get(&e.proposal).map(|p| &p.entry().body)
             else {
                 continue;
             };
-            if seen.insert(e.proposal) {
-                all.push(Enactment {
-                    id: v.id(),
-                    proposal: e.proposal,
-                    effective_at: e.effective_at,
-                    action: p.action.clone(),
-                });
+            // Re-count the quorum under the membership really in force just before, so a
+            // branch enacted by people who had been removed changes nothing.
+            let voters: BTreeSet<PublicKey> = e
+                .votes
+                .iter()
+                .filter_map(|v| self.entries.get(v))
+                .filter_map(|v| match &v.entry().body {
+                    Body::Vote(x) if x.yes && x.proposal == e.proposal => Some(v.entry().author),
+                    _ => None,
+                })
+                .filter(|a| rules.is_member(a))
+                .collect();
+            if voters.len() < rules.quorum_needed() || !seen.insert(e.proposal) {
+                continue;
             }
+            rules.apply(&p.action);
+            steps.push((at, rules.clone()));
         }
-        Some(Rules::at(c, &all, at))
+        Some(Timeline { steps })
+    }
+
+    /// The rules in force at `at` by everything held (see [`Timeline`]).
+    pub fn rules_at(&self, at: Timestamp) -> Option<Rules> {
+        self.timeline().map(|t| t.at(at).clone())
     }
 
     fn offer_of(&self, id: &Id) -> Option<(&Verified, &Offer)> {
@@ -376,18 +420,21 @@ impl Coop {
 
     /// An offer's state at `now`.
     pub fn offer(&self, id: &Id, now: Timestamp) -> Option<OfferView> {
+        self.offer_in(id, now, &self.timeline()?)
+    }
+
+    fn offer_in(&self, id: &Id, now: Timestamp, tl: &Timeline) -> Option<OfferView> {
         let (v, o) = self.offer_of(id)?;
+        if !self.live(v, tl) {
+            return None;
+        }
         let claims = self
             .claims
             .range((*id, PublicKey([0; 32]))..=(*id, PublicKey([255; 32])));
         let claims = claims
-            .filter(|(_, c)| self.entries.get(c).is_some_and(|c| self.counts(c)))
+            .filter(|(_, c)| self.live_id(c, tl).is_some())
             .count();
-        let assign = self
-            .assigns
-            .get(id)
-            .and_then(|a| self.entries.get(a))
-            .filter(|a| self.counts(a));
+        let assign = self.assigns.get(id).and_then(|a| self.live_id(a, tl));
         let winners = match assign.map(|a| &a.entry().body) {
             Some(Body::Assign(a)) => a.winners.clone(),
             _ => vec![],
@@ -414,12 +461,14 @@ impl Coop {
         })
     }
 
-    /// Every offer, oldest first.
+    /// Every offer that counts, oldest first.
     pub fn offers(&self, now: Timestamp) -> Vec<OfferView> {
+        let Some(tl) = self.timeline() else {
+            return vec![];
+        };
         let mut v: Vec<OfferView> = self
             .ids(Kind::Offer)
-            .filter(|id| self.entries.get(id).is_some_and(|e| self.counts(e)))
-            .filter_map(|id| self.offer(id, now))
+            .filter_map(|id| self.offer_in(id, now, &tl))
             .collect();
         v.sort_by_key(|o| (o.at, o.id));
         v
@@ -428,22 +477,23 @@ impl Coop {
     /// Every submission and where it stands at `now`.
     pub fn submissions(&self, now: Timestamp) -> Vec<Submission> {
         let mut out = Vec::new();
+        let Some(tl) = self.timeline() else {
+            return out;
+        };
         for id in self.ids(Kind::Submit) {
-            let Some(v) = self.entries.get(id).filter(|v| self.counts(v)) else {
+            let Some(v) = self.live_id(id, &tl) else {
                 continue;
             };
             let Body::Submit(s) = &v.entry().body else {
                 continue;
             };
-            let Some((ov, o)) = self.offer_of(&s.offer) else {
+            // Work on an offer that does not count (its requester was frozen or had no
+            // role) is not owed by the cooperative's rules.
+            let Some((ov, o)) = self.offer_of(&s.offer).filter(|(ov, _)| self.live(ov, &tl)) else {
                 continue;
             };
             let deadline = v.entry().ts.saturating_add(o.review_window_ms);
-            let verdict = self
-                .verdicts
-                .get(id)
-                .and_then(|x| self.entries.get(x))
-                .filter(|x| self.counts(x));
+            let verdict = self.verdicts.get(id).and_then(|x| self.live_id(x, &tl));
             let review = match verdict.map(|x| (x.entry().ts, &x.entry().body)) {
                 Some((at, Body::Accept(_))) => Review::Accepted(at),
                 Some((at, Body::Reject(r))) if at <= deadline => Review::Rejected {
@@ -453,12 +503,9 @@ impl Coop {
                 _ if now > deadline => Review::AcceptedByDefault(deadline),
                 _ => Review::Pending { deadline },
             };
-            let rules = self.rules_at(ov.entry().ts);
-            let floor = rules
-                .as_ref()
-                .and_then(|r| r.floors.get(&o.pay.currency).copied())
-                .unwrap_or(0);
-            let cap = rules.as_ref().map_or(100, |r| r.limits.topup_cap_pct);
+            let rules = tl.at(ov.entry().ts);
+            let floor = rules.floors.get(&o.pay.currency).copied().unwrap_or(0);
+            let cap = rules.limits.topup_cap_pct;
             out.push(Submission {
                 id: *id,
                 offer: s.offer,
@@ -487,8 +534,11 @@ impl Coop {
                 e.topup = e.topup.saturating_add(s.topup);
             }
         }
+        let Some(tl) = self.timeline() else {
+            return b;
+        };
         for id in self.ids(Kind::Settle) {
-            let Some(v) = self.entries.get(id).filter(|v| self.counts(v)) else {
+            let Some(v) = self.paid(id, &tl) else {
                 continue;
             };
             let Body::Settle(s) = &v.entry().body else {
@@ -503,6 +553,18 @@ impl Coop {
             }
         }
         b
+    }
+
+    /// A settlement that counts: its author counts, or the member confirmed it (a
+    /// confirmed payment stays paid whatever its author did later).
+    fn paid(&self, id: &Id, tl: &Timeline) -> Option<&Verified> {
+        let v = self.entries.get(id)?;
+        let confirmed = self
+            .receipts
+            .get(id)
+            .and_then(|r| self.live_id(r, tl))
+            .is_some();
+        (confirmed || self.live(v, tl)).then_some(v)
     }
 
     /// A requester's record at `now`.
@@ -550,8 +612,7 @@ impl Coop {
         }
         r.median_review_ms = median(review_times);
         for (cur, (paid, mins)) in minutes {
-            if mins > 0 {
-                let rate = paid * 60 / mins;
+            if let Some(rate) = (paid * 60).checked_div(mins) {
                 r.hourly_rate
                     .insert(cur, u64::try_from(rate).unwrap_or(u64::MAX));
             }
@@ -563,11 +624,11 @@ impl Coop {
         }
         r.median_pay_ms = median(self.pay_delays(requester, dues));
         let mut sums = [0u32; 4];
+        let tl = self.timeline();
         for id in self.ids(Kind::Review) {
-            let Some(Body::Review(x)) = self
-                .entries
-                .get(id)
-                .filter(|v| self.counts(v))
+            let Some(Body::Review(x)) = tl
+                .as_ref()
+                .and_then(|tl| self.live_id(id, tl))
                 .map(|v| &v.entry().body)
             else {
                 continue;
@@ -597,8 +658,11 @@ impl Coop {
         mut dues: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>>,
     ) -> Vec<u64> {
         let mut settles: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>> = BTreeMap::new();
+        let Some(tl) = self.timeline() else {
+            return vec![];
+        };
         for id in self.ids(Kind::Settle) {
-            let Some(v) = self.entries.get(id).filter(|v| self.counts(v)) else {
+            let Some(v) = self.paid(id, &tl) else {
                 continue;
             };
             if v.entry().author != *requester {

@@ -193,6 +193,14 @@ pub enum Invalid {
     },
     #[error("member already claimed offer {offer}")]
     DoubleClaim { offer: Id },
+    #[error(
+        "claim window of offer {offer} is open until {closes_at}; assignment is timestamped {ts}"
+    )]
+    ClaimWindowOpen {
+        offer: Id,
+        closes_at: Timestamp,
+        ts: Timestamp,
+    },
     #[error("offer {offer} is already assigned")]
     AlreadyAssigned { offer: Id },
     #[error("claim {claim} is not a claim on offer {offer} made during its claim window")]
@@ -258,6 +266,20 @@ pub fn check(
     now: Option<Timestamp>,
 ) -> Result<Outcome, Invalid> {
     let e = v.entry();
+    // Which cooperative first: an entry of another cooperative must never be compared
+    // with this one's chains (it would look like a fork and freeze an honest author).
+    let is_charter = matches!(e.body, Body::Charter(_));
+    let belongs = if is_charter {
+        v.id() == *coop
+    } else {
+        e.coop == Some(*coop)
+    };
+    if !belongs {
+        return Err(Invalid::WrongCoop {
+            expected: *coop,
+            found: if is_charter { Some(v.id()) } else { e.coop },
+        });
+    }
     if e.seq == 0 {
         return Err(Invalid::SeqZero);
     }
@@ -308,13 +330,7 @@ pub fn check(
         return Err(Invalid::Frozen { author: e.author });
     }
     if let Body::Charter(c) = &e.body {
-        return check_charter(coop, v, c).map(|()| Outcome::Fresh);
-    }
-    if e.coop != Some(*coop) {
-        return Err(Invalid::WrongCoop {
-            expected: *coop,
-            found: e.coop,
-        });
+        return check_charter(v, c).map(|()| Outcome::Fresh);
     }
     let Some(charter_entry) = ctx.entry(coop) else {
         return Ok(Outcome::Pending(Missing::Dependency(*coop)));
@@ -378,17 +394,11 @@ pub fn check(
     j.body(&deps).map(|()| Outcome::Fresh)
 }
 
-fn check_charter(coop: &Id, v: &Verified, c: &Charter) -> Result<(), Invalid> {
+fn check_charter(v: &Verified, c: &Charter) -> Result<(), Invalid> {
     let e = v.entry();
     let bad = |s: &str| Err(Invalid::BadCharter(s.to_owned()));
     if e.coop.is_some() || e.seq != 1 || e.prev.is_some() || e.gov.is_some() {
         return bad("a charter has coop, prev and gov null and seq 1");
-    }
-    if v.id() != *coop {
-        return Err(Invalid::WrongCoop {
-            expected: *coop,
-            found: Some(v.id()),
-        });
     }
     if c.name.trim().is_empty() {
         return bad("the cooperative needs a name");
@@ -407,10 +417,10 @@ fn check_charter(coop: &Id, v: &Verified, c: &Charter) -> Result<(), Invalid> {
             "{cur:?} is not an ISO 4217 code"
         )));
     }
-    if c.limits.max_entry_bytes > MAX_CHARTER_ENTRY_BYTES || c.limits.max_entry_bytes < 1024 {
-        return Err(Invalid::BadCharter(format!(
-            "max_entry_bytes must be 1024 to {MAX_CHARTER_ENTRY_BYTES}"
-        )));
+    for (limit, value) in limit_values(&c.limits) {
+        if let Err(why) = check_limit(limit, value) {
+            return Err(Invalid::BadCharter(why));
+        }
     }
     if v.bytes().len() as u64 > MAX_CHARTER_ENTRY_BYTES {
         return Err(Invalid::Oversize {
@@ -589,6 +599,15 @@ impl<C: Context> Judge<'_, C> {
                     return Err(Invalid::AlreadyAssigned { offer: a.offer });
                 }
                 let closes_at = deps[0].entry().ts.saturating_add(o.claim_window_ms);
+                // The lottery runs over the whole window: assigning early would favour
+                // whoever happened to claim first.
+                if ts <= closes_at {
+                    return Err(Invalid::ClaimWindowOpen {
+                        offer: a.offer,
+                        closes_at,
+                        ts,
+                    });
+                }
                 let mut claimants = Vec::with_capacity(a.claims.len());
                 let mut seen = BTreeSet::new();
                 for d in &deps[1..] {
@@ -685,7 +704,9 @@ impl<C: Context> Judge<'_, C> {
                 Ok(())
             }
             Body::Evidence(ev) => {
-                self.member()?;
+                if !self.rules.may_request(&e.author) {
+                    return Err(self.not_allowed("only members and requesters publish evidence"));
+                }
                 self.evidence(&ev.a, &ev.b)
             }
         }
@@ -825,10 +846,43 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
             }
         }
         Action::SetLimit { limit, value } => {
-            if *limit == Limit::MaxEntryBytes && !(1024..=MAX_CHARTER_ENTRY_BYTES).contains(value) {
-                return bad("max_entry_bytes must be 1024 to 65536");
-            }
+            check_limit(*limit, *value).map_err(Invalid::BadProposal)?;
         }
     }
     Ok(())
+}
+
+/// Every limit with its value.
+fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 7] {
+    [
+        (Limit::MaxReviewWindowMs, l.max_review_window_ms),
+        (Limit::MaxClaimWindowMs, l.max_claim_window_ms),
+        (Limit::MaxOfferLifeMs, l.max_offer_life_ms),
+        (Limit::MaxResultBytes, l.max_result_bytes),
+        (Limit::MaxEntryBytes, l.max_entry_bytes),
+        (Limit::TopupCapPct, u64::from(l.topup_cap_pct)),
+        (Limit::AmendmentDelayMs, l.amendment_delay_ms),
+    ]
+}
+
+/// The least amendment delay a cooperative may set: one minute.
+pub const MIN_AMENDMENT_DELAY_MS: u64 = 60 * 1000;
+
+/// The range each limit must stay in, so that no amendment can switch a protection off.
+fn check_limit(limit: Limit, value: u64) -> Result<(), String> {
+    let (lo, hi, name) = match limit {
+        Limit::MaxEntryBytes => (1024, MAX_CHARTER_ENTRY_BYTES, "max_entry_bytes"),
+        // Under 100 % the top-up would credit less time than the estimate the pay covers.
+        Limit::TopupCapPct => (100, 1000, "topup_cap_pct"),
+        Limit::AmendmentDelayMs => (MIN_AMENDMENT_DELAY_MS, u64::MAX, "amendment_delay_ms"),
+        Limit::MaxReviewWindowMs => (1, u64::MAX, "max_review_window_ms"),
+        Limit::MaxClaimWindowMs => (1, u64::MAX, "max_claim_window_ms"),
+        Limit::MaxOfferLifeMs => (1, u64::MAX, "max_offer_life_ms"),
+        Limit::MaxResultBytes => (1, u64::MAX, "max_result_bytes"),
+    };
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be {lo} to {hi}, not {value}"))
+    }
 }

@@ -122,6 +122,7 @@ impl Fx {
         let c2 = self.ok(Who::M2, Body::Claim(Claim { offer: o.id() }));
         let claimants = [pk(&key(2)), pk(&key(3))];
         let winners = taawun_core::lottery::winners(&o.id(), &claimants, 2);
+        self.now += 30 * MIN;
         let a = self.ok(
             Who::R,
             Body::Assign(Assign {
@@ -382,6 +383,18 @@ fn assignment_must_follow_the_lottery() {
         pk(&key(2))
     };
     let claims = vec![c1.id(), c2.id()];
+    assert!(matches!(
+        f.err(
+            Who::R,
+            Body::Assign(Assign {
+                offer: o.id(),
+                claims: claims.clone(),
+                winners: fair.clone()
+            })
+        ),
+        Invalid::ClaimWindowOpen { .. }
+    ));
+    f.now += 30 * MIN;
     assert_eq!(
         f.err(
             Who::R,
@@ -1012,4 +1025,86 @@ fn charter_rules() {
         }),
         Err(Invalid::UnacceptableKey(PublicKey([0; 32])))
     );
+}
+
+#[test]
+fn an_entry_of_another_cooperative_is_refused_without_freezing_its_author() {
+    let mut f = Fx::new();
+    // The founder founds a second cooperative: its charter is seq 1 of another chain.
+    let other = Writer::new(key(1), None, None).next(
+        Body::Charter(Charter {
+            name: "Other".into(),
+            members: vec![pk(&key(1))],
+            requesters: vec![],
+            quorum_pct: 50,
+            floors: [("EUR".to_string(), 1000)].into_iter().collect(),
+            limits: default_limits(),
+        }),
+        T0,
+        None,
+    );
+    assert!(matches!(
+        f.coop.ingest(other.clone(), Some(T0)),
+        Err(Invalid::WrongCoop { .. })
+    ));
+    let mut w = Writer::new(key(1), Some(other.id()), None);
+    let _ = w.next(Body::Offer(offer(300, 15)), T0, None);
+    let foreign = w.next(Body::Offer(offer(300, 15)), T0, None);
+    assert!(matches!(
+        f.coop.ingest(foreign, Some(T0)),
+        Err(Invalid::WrongCoop { .. })
+    ));
+    assert!(f.coop.frozen_authors().is_empty());
+    f.ok(Who::M0, Body::Offer(offer(300, 15)));
+}
+
+#[test]
+fn a_removed_requester_naming_old_governance_counts_for_nothing() {
+    let mut f = Fx::new();
+    let r = pk(&key(4));
+    let p = f.ok(
+        Who::M0,
+        Body::Proposal(Proposal {
+            action: Action::RemoveRequester(r),
+            reason: "never paid".into(),
+        }),
+    );
+    let v0 = f.ok(
+        Who::M0,
+        Body::Vote(Vote {
+            proposal: p.id(),
+            yes: true,
+        }),
+    );
+    let v1 = f.ok(
+        Who::M1,
+        Body::Vote(Vote {
+            proposal: p.id(),
+            yes: true,
+        }),
+    );
+    let effective = f.now + 2 * default_limits().amendment_delay_ms;
+    f.ok(
+        Who::M0,
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes: vec![v0.id(), v1.id()],
+            effective_at: effective,
+        }),
+    );
+    let before = f.offer();
+    // After the removal takes effect the requester still names the charter alone: its own
+    // verdict stands (validation reads only what the entry names)...
+    f.now = effective + MIN;
+    let after = f.offer();
+    // ...but the cooperative's state does not count it.
+    let ids: Vec<Id> = f.coop.offers(f.now).iter().map(|o| o.id).collect();
+    assert!(ids.contains(&before.id()));
+    assert!(!ids.contains(&after.id()));
+    assert!(!f
+        .coop
+        .rules_at(f.now)
+        .expect("rules")
+        .requesters
+        .contains(&r));
 }

@@ -1,0 +1,1333 @@
+//! Test vectors for `docs/protocol.md`: a small cooperative written from fixed key seeds and
+//! fixed timestamps, one valid entry of every body kind, and refused entries with the
+//! verdict every implementation must reach.
+//!
+//! `TAAWUN_WRITE_VECTORS=1 cargo test --test vectors` writes `docs/test-vectors.json`.
+//! Without it, the test checks that (a) regenerating gives exactly the file's content and
+//! (b) independently of the generator, every vector of the file, decoded, verified and
+//! ingested in file order, gets the expected id and verdict, and the final state matches.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use std::collections::BTreeMap;
+use taawun_core::body::*;
+use taawun_core::entry::{envelope, signed_message, Entry, Unverified, DOMAIN, VERSION};
+use taawun_core::fold::{Coop, OfferState, Review as ReviewState};
+use taawun_core::id::{Hash, Id, PublicKey};
+use taawun_core::money::Money;
+use taawun_core::rules::default_limits;
+use taawun_core::validate::{Missing, Outcome, MAX_CLOCK_SKEW_MS};
+use taawun_core::writer::Writer;
+
+const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/test-vectors.json");
+
+/// 2026-01-01T00:00:00Z in ms.
+const T0: u64 = 1_767_225_600_000;
+const MIN: u64 = 60_000;
+const HOUR: u64 = 60 * MIN;
+const DAY: u64 = 24 * HOUR;
+/// The offers are posted two hours after the charter, after the floor increase took effect.
+const T1: u64 = T0 + 2 * HOUR;
+/// When the final state is computed: after every review window of the scenario closed.
+const STATE_AT: u64 = T1 + 3 * DAY;
+
+// ---------------------------------------------------------------------------------------
+// An ordered JSON value, so that the file keeps fields in a readable order.
+
+#[derive(Clone, Debug, PartialEq)]
+enum J {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Str(String),
+    Arr(Vec<J>),
+    Obj(Vec<(String, J)>),
+}
+
+impl Serialize for J {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            J::Null => s.serialize_unit(),
+            J::Bool(b) => s.serialize_bool(*b),
+            J::Int(i) => match (u64::try_from(*i), i64::try_from(*i)) {
+                (Ok(u), _) => s.serialize_u64(u),
+                (_, Ok(n)) => s.serialize_i64(n),
+                _ => s.serialize_str(&i.to_string()),
+            },
+            J::Str(t) => s.serialize_str(t),
+            J::Arr(a) => {
+                let mut q = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    q.serialize_element(x)?;
+                }
+                q.end()
+            }
+            J::Obj(o) => {
+                let mut m = s.serialize_map(Some(o.len()))?;
+                for (k, v) in o {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+fn obj(fields: Vec<(&str, J)>) -> J {
+    J::Obj(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+fn s(t: &str) -> J {
+    J::Str(t.to_owned())
+}
+
+fn n(x: impl Into<i128>) -> J {
+    J::Int(x.into())
+}
+
+fn hx(b: &[u8]) -> J {
+    J::Str(hex::encode(b))
+}
+
+fn id(i: &Id) -> J {
+    J::Str(i.to_hex())
+}
+
+fn key(k: &PublicKey) -> J {
+    J::Str(k.to_hex())
+}
+
+/// The CBOR data model as JSON: byte strings become lowercase hex strings, maps keep the
+/// order of the wire.
+fn cbor_to_json(v: &ciborium::value::Value) -> J {
+    use ciborium::value::Value as V;
+    match v {
+        V::Null => J::Null,
+        V::Bool(b) => J::Bool(*b),
+        V::Integer(i) => J::Int(i128::from(*i)),
+        V::Text(t) => J::Str(t.clone()),
+        V::Bytes(b) => hx(b),
+        V::Array(a) => J::Arr(a.iter().map(cbor_to_json).collect()),
+        V::Map(m) => J::Obj(
+            m.iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        V::Text(t) => t.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    (k, cbor_to_json(v))
+                })
+                .collect(),
+        ),
+        V::Tag(t, inner) => obj(vec![("tag", n(*t)), ("value", cbor_to_json(inner))]),
+        other => J::Str(format!("{other:?}")),
+    }
+}
+
+/// The entry bytes as JSON when they are exactly one CBOR data item, else null.
+fn decoded(entry: &[u8]) -> J {
+    let mut rest = entry;
+    match ciborium::from_reader::<ciborium::value::Value, _>(&mut rest) {
+        Ok(v) if rest.is_empty() => cbor_to_json(&v),
+        _ => J::Null,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Verdicts, computed the same way for generation and for checking.
+
+/// The name of an enum variant from its `Debug` form.
+fn variant(debug: &str) -> String {
+    debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+fn judge(coop: &mut Coop, env: &[u8], now: Option<u64>) -> J {
+    let u = match Unverified::decode(env) {
+        Ok(u) => u,
+        Err(e) => {
+            return obj(vec![
+                ("verdict", s("DecodeError")),
+                ("error", J::Str(variant(&format!("{e:?}")))),
+                ("message", J::Str(e.to_string())),
+            ])
+        }
+    };
+    let v = match u.verify() {
+        Ok(v) => v,
+        Err(e) => {
+            return obj(vec![
+                ("verdict", s("BadSignature")),
+                ("message", J::Str(e.to_string())),
+            ])
+        }
+    };
+    match coop.ingest(v, now) {
+        Ok(Outcome::Fresh) => obj(vec![("verdict", s("Fresh"))]),
+        Ok(Outcome::Duplicate) => obj(vec![("verdict", s("Duplicate"))]),
+        Ok(Outcome::Fork { existing }) => {
+            obj(vec![("verdict", s("Fork")), ("existing", id(&existing))])
+        }
+        Ok(Outcome::Pending(Missing::Gap { author, from, to })) => obj(vec![
+            ("verdict", s("Pending")),
+            (
+                "missing",
+                obj(vec![(
+                    "gap",
+                    obj(vec![
+                        ("author", key(&author)),
+                        ("from", n(from)),
+                        ("to", n(to)),
+                    ]),
+                )]),
+            ),
+        ]),
+        Ok(Outcome::Pending(Missing::Dependency(d))) => obj(vec![
+            ("verdict", s("Pending")),
+            ("missing", obj(vec![("dependency", id(&d))])),
+        ]),
+        Err(e) => obj(vec![
+            ("verdict", s("Invalid")),
+            ("error", J::Str(variant(&format!("{e:?}")))),
+            ("message", J::Str(e.to_string())),
+        ]),
+    }
+}
+
+/// The verdict's short form, as the generator states its intent: `Fresh`,
+/// `Invalid/OfferBelowFloor`, `DecodeError/Trailing`, `Pending/gap`...
+fn short(verdict: &J) -> String {
+    let J::Obj(o) = verdict else {
+        return String::new();
+    };
+    let get = |k: &str| o.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
+    let mut out = match get("verdict") {
+        Some(J::Str(v)) => v,
+        _ => String::new(),
+    };
+    if let Some(J::Str(e)) = get("error") {
+        out = format!("{out}/{e}");
+    }
+    if let Some(J::Obj(m)) = get("missing") {
+        out = format!("{out}/{}", m[0].0);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// The state of the cooperative, for fold implementers.
+
+fn render_state(c: &Coop, at: u64) -> J {
+    let rules = c.rules_at(at).expect("charter applied");
+    let l = &rules.limits;
+    let rules = obj(vec![
+        ("members", J::Arr(rules.members.iter().map(key).collect())),
+        (
+            "requesters",
+            J::Arr(rules.requesters.iter().map(key).collect()),
+        ),
+        ("quorum_pct", n(rules.quorum_pct)),
+        (
+            "floors",
+            J::Obj(
+                rules
+                    .floors
+                    .iter()
+                    .map(|(c, f)| (c.clone(), n(*f)))
+                    .collect(),
+            ),
+        ),
+        (
+            "limits",
+            obj(vec![
+                ("max_review_window_ms", n(l.max_review_window_ms)),
+                ("max_claim_window_ms", n(l.max_claim_window_ms)),
+                ("max_offer_life_ms", n(l.max_offer_life_ms)),
+                ("max_result_bytes", n(l.max_result_bytes)),
+                ("max_entry_bytes", n(l.max_entry_bytes)),
+                ("topup_cap_pct", n(l.topup_cap_pct)),
+                ("amendment_delay_ms", n(l.amendment_delay_ms)),
+            ]),
+        ),
+    ]);
+    let offers = c
+        .offers(at)
+        .iter()
+        .map(|o| {
+            let state = match o.state {
+                OfferState::Open => "open",
+                OfferState::AwaitingAssignment => "awaiting_assignment",
+                OfferState::Assigned => "assigned",
+                OfferState::Withdrawn => "withdrawn",
+                OfferState::Expired => "expired",
+            };
+            obj(vec![
+                ("id", id(&o.id)),
+                ("requester", key(&o.requester)),
+                ("state", s(state)),
+                ("claims", n(o.claims as u64)),
+                ("winners", J::Arr(o.winners.iter().map(key).collect())),
+            ])
+        })
+        .collect();
+    let submissions = c
+        .submissions(at)
+        .iter()
+        .map(|x| {
+            let review = match &x.review {
+                ReviewState::Pending { deadline } => {
+                    obj(vec![("state", s("pending")), ("deadline", n(*deadline))])
+                }
+                ReviewState::Accepted(t) => obj(vec![("state", s("accepted")), ("at", n(*t))]),
+                ReviewState::AcceptedByDefault(t) => {
+                    obj(vec![("state", s("accepted_by_default")), ("at", n(*t))])
+                }
+                ReviewState::Rejected { at, reason } => obj(vec![
+                    ("state", s("rejected")),
+                    ("at", n(*at)),
+                    ("reason", s(reason)),
+                ]),
+            };
+            obj(vec![
+                ("id", id(&x.id)),
+                ("offer", id(&x.offer)),
+                ("member", key(&x.member)),
+                ("requester", key(&x.requester)),
+                ("at", n(x.at)),
+                ("minutes", n(x.minutes)),
+                ("review", review),
+                (
+                    "pay",
+                    obj(vec![
+                        ("currency", s(&x.pay.currency)),
+                        ("minor", n(x.pay.minor)),
+                    ]),
+                ),
+                ("topup", n(x.topup)),
+            ])
+        })
+        .collect();
+    let balances = c
+        .balances(at)
+        .iter()
+        .map(|((req, mem, cur), b)| {
+            obj(vec![
+                ("requester", key(req)),
+                ("member", key(mem)),
+                ("currency", s(cur)),
+                ("earned", n(b.earned)),
+                ("topup", n(b.topup)),
+                ("paid", n(b.paid)),
+                ("confirmed", n(b.confirmed)),
+                ("owed", n(b.owed())),
+            ])
+        })
+        .collect();
+    let mut requesters: Vec<PublicKey> = c.offers(at).iter().map(|o| o.requester).collect();
+    requesters.sort();
+    requesters.dedup();
+    let opt = |x: Option<u64>| x.map_or(J::Null, n);
+    let per_cur =
+        |m: &BTreeMap<String, u64>| J::Obj(m.iter().map(|(c, v)| (c.clone(), n(*v))).collect());
+    let records = requesters
+        .iter()
+        .map(|r| {
+            let rec = c.record(r, at);
+            obj(vec![
+                ("requester", key(r)),
+                ("offers", n(rec.offers as u64)),
+                ("submissions", n(rec.submissions as u64)),
+                ("accepted", n(rec.accepted as u64)),
+                ("accepted_by_default", n(rec.accepted_by_default as u64)),
+                ("rejected", n(rec.rejected as u64)),
+                ("pending", n(rec.pending as u64)),
+                ("median_review_ms", opt(rec.median_review_ms)),
+                ("median_pay_ms", opt(rec.median_pay_ms)),
+                ("hourly_rate", per_cur(&rec.hourly_rate)),
+                ("topups", per_cur(&rec.topups)),
+                ("unpaid", per_cur(&rec.unpaid)),
+                ("reviews", n(rec.reviews as u64)),
+                (
+                    "scores_x100",
+                    rec.scores
+                        .map_or(J::Null, |sc| J::Arr(sc.iter().map(|x| n(*x)).collect())),
+                ),
+            ])
+        })
+        .collect();
+    let frozen = c
+        .frozen_authors()
+        .iter()
+        .map(|(k, seq)| obj(vec![("author", key(k)), ("from_seq", n(*seq))]))
+        .collect();
+    obj(vec![
+        ("at", n(at)),
+        ("entries", n(c.len() as u64)),
+        ("rules", rules),
+        ("offers", J::Arr(offers)),
+        ("submissions", J::Arr(submissions)),
+        ("balances", J::Arr(balances)),
+        ("records", J::Arr(records)),
+        ("frozen", J::Arr(frozen)),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------
+// The generator.
+
+struct Who {
+    name: &'static str,
+    role: &'static str,
+    seed: [u8; 32],
+}
+
+const AMINA: usize = 0;
+const BAKO: usize = 1;
+const CHIDI: usize = 2;
+const DAYO: usize = 3;
+const CLINIC: usize = 4;
+const MALLORY: usize = 5;
+const EVE: usize = 6;
+
+fn people() -> Vec<Who> {
+    let w = |name, role, b: u8| Who {
+        name,
+        role,
+        seed: [b; 32],
+    };
+    vec![
+        w("amina", "founding member (author of the charter)", 0x01),
+        w("bako", "member", 0x02),
+        w("chidi", "member", 0x03),
+        w("dayo", "member", 0x04),
+        w("clinic", "requester", 0x11),
+        w("mallory", "requester who equivocates", 0x12),
+        w("eve", "outsider (neither member nor requester)", 0x21),
+    ]
+}
+
+fn sk(w: &Who) -> SigningKey {
+    SigningKey::from_bytes(&w.seed)
+}
+
+fn pk(w: &Who) -> PublicKey {
+    PublicKey(sk(w).verifying_key().to_bytes())
+}
+
+struct Gen {
+    who: Vec<Who>,
+    writers: Vec<Writer>,
+    coop: Coop,
+    vectors: Vec<J>,
+}
+
+impl Gen {
+    /// Records one vector: judges `env` against the state so far and checks the verdict is
+    /// the one intended.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        name: &str,
+        description: &str,
+        author: usize,
+        entry: &[u8],
+        sig: &[u8; 64],
+        env: &[u8],
+        received_at: Option<u64>,
+        intent: &str,
+    ) -> J {
+        let verdict = judge(&mut self.coop, env, received_at);
+        assert_eq!(short(&verdict), intent, "vector {name}: {verdict:?}");
+        let w = &self.who[author];
+        self.vectors.push(obj(vec![
+            ("name", s(name)),
+            ("description", s(description)),
+            ("author", s(w.name)),
+            ("signing_key_seed", hx(&w.seed)),
+            ("public_key", key(&pk(w))),
+            ("received_at", received_at.map_or(J::Null, n)),
+            ("entry", hx(entry)),
+            ("signature", hx(sig)),
+            ("id", id(&Id::of(entry))),
+            ("envelope", hx(env)),
+            ("decoded", decoded(entry)),
+            ("expected", verdict.clone()),
+        ]));
+        verdict
+    }
+
+    /// Writes the next entry of `author`'s chain and records it; returns its id and envelope.
+    fn write(
+        &mut self,
+        name: &str,
+        description: &str,
+        author: usize,
+        body: Body,
+        ts: u64,
+        gov: Option<Id>,
+    ) -> (Id, Vec<u8>) {
+        let v = self.writers[author].next(body, ts, gov);
+        let env = v.envelope();
+        self.push(
+            name,
+            description,
+            author,
+            v.bytes(),
+            v.signature(),
+            &env,
+            None,
+            "Fresh",
+        );
+        (v.id(), env)
+    }
+
+    /// Writes an entry with a copy of `author`'s writer, so the real chain does not move
+    /// (the entry is meant to be refused).
+    #[allow(clippy::too_many_arguments)]
+    fn attempt(
+        &mut self,
+        name: &str,
+        description: &str,
+        author: usize,
+        body: Body,
+        ts: u64,
+        gov: Option<Id>,
+        received_at: Option<u64>,
+        intent: &str,
+    ) {
+        let mut w = self.writers[author].clone();
+        let v = w.next(body, ts, gov);
+        let env = v.envelope();
+        self.push(
+            name,
+            description,
+            author,
+            v.bytes(),
+            v.signature(),
+            &env,
+            received_at,
+            intent,
+        );
+    }
+
+    /// Signs arbitrary entry bytes as `author` and records them.
+    fn raw(
+        &mut self,
+        name: &str,
+        description: &str,
+        author: usize,
+        entry: &[u8],
+        extra: &[u8],
+        intent: &str,
+    ) {
+        let key = sk(&self.who[author]);
+        let sig = key.sign(&signed_message(entry)).to_bytes();
+        let mut env = envelope(entry, &sig);
+        env.extend_from_slice(extra);
+        self.push(name, description, author, entry, &sig, &env, None, intent);
+    }
+
+    fn write_dup(&mut self, name: &str, description: &str, author: usize, env: &[u8]) {
+        let u = Unverified::decode(env).expect("a valid envelope");
+        let v = u.verify().expect("a valid signature");
+        self.push(
+            name,
+            description,
+            author,
+            v.bytes(),
+            v.signature(),
+            env,
+            None,
+            "Duplicate",
+        );
+    }
+
+    fn next_entry(&self, author: usize, body: Body, ts: u64, gov: Option<Id>) -> Entry {
+        let h = self.writers[author].head();
+        Entry {
+            v: VERSION,
+            coop: self.coop.id(),
+            author: pk(&self.who[author]),
+            seq: h.map_or(1, |h| h.seq + 1),
+            prev: h.map(|h| h.id),
+            ts,
+            gov,
+            body,
+        }
+    }
+}
+
+fn offer_body(title: &str, purpose: &str, pay: Money, minutes: u32, assignments: u32) -> Offer {
+    Offer {
+        title: title.into(),
+        description: "Type the 20 scanned intake forms of the shared folder into the \
+                      spreadsheet template, one row per form."
+            .into(),
+        purpose: purpose.into(),
+        pay,
+        minutes,
+        assignments,
+        expires_at: T1 + 7 * DAY,
+        review_window_ms: 2 * DAY,
+        claim_window_ms: HOUR,
+    }
+}
+
+const PURPOSE: &str =
+    "Digitise paper records so the district's rural clinics can follow up on vaccinations";
+
+fn build() -> J {
+    let who = people();
+    let keys: Vec<PublicKey> = who.iter().map(pk).collect();
+    let writers = who.iter().map(|w| Writer::new(sk(w), None, None)).collect();
+    let mut g = Gen {
+        who,
+        writers,
+        coop: Coop::new(),
+        vectors: Vec::new(),
+    };
+
+    // --- Governance ---------------------------------------------------------------------
+    let (coop, _) = g.write(
+        "charter",
+        "Genesis: amina founds the cooperative with four members, two requesters, a 50 % \
+         quorum, a floor of 12.00 EUR/h and the default limits. Its id is the cooperative id.",
+        AMINA,
+        Body::Charter(Charter {
+            name: "Ta'awun Kano transcribers".into(),
+            members: keys[AMINA..=DAYO].to_vec(),
+            requesters: vec![keys[CLINIC], keys[MALLORY]],
+            quorum_pct: 50,
+            floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+            limits: default_limits(),
+        }),
+        T0,
+        None,
+    );
+    for (i, w) in g.writers.iter_mut().enumerate() {
+        if i != AMINA {
+            *w = Writer::new(sk(&g.who[i]), Some(coop), None);
+        }
+    }
+    let (proposal, _) = g.write(
+        "proposal",
+        "amina proposes raising the EUR floor to 13.00 EUR/h.",
+        AMINA,
+        Body::Proposal(Proposal {
+            action: Action::SetFloor {
+                currency: "EUR".into(),
+                per_hour: 1300,
+            },
+            reason: "Living costs rose: raise the floor from 12.00 to 13.00 EUR per hour.".into(),
+        }),
+        T0 + MIN,
+        None,
+    );
+    let vote = |yes| Body::Vote(Vote { proposal, yes });
+    let (v1, _) = g.write(
+        "vote_yes",
+        "amina votes yes.",
+        AMINA,
+        vote(true),
+        T0 + 2 * MIN,
+        None,
+    );
+    let (v2, _) = g.write(
+        "vote_yes_second",
+        "bako votes yes: with 4 members and a 50 % quorum, 2 yes votes pass it.",
+        BAKO,
+        vote(true),
+        T0 + 3 * MIN,
+        None,
+    );
+    g.write(
+        "vote_no",
+        "chidi votes no (a no vote is recorded but can never be named by an enactment).",
+        CHIDI,
+        vote(false),
+        T0 + 4 * MIN,
+        None,
+    );
+    let enact_ts = T0 + 5 * MIN;
+    let delay = default_limits().amendment_delay_ms;
+    g.attempt(
+        "enact_effective_too_soon",
+        "REFUSED: the amendment would take effect 1 ms before the enactment's timestamp plus \
+         the amendment delay (1 hour).",
+        AMINA,
+        Body::Enact(Enact {
+            proposal,
+            votes: vec![v1, v2],
+            effective_at: enact_ts + delay - 1,
+        }),
+        enact_ts,
+        None,
+        None,
+        "Invalid/EffectiveTooSoon",
+    );
+    let (enact, _) = g.write(
+        "enact",
+        "amina records that the proposal passed, naming the two yes votes; it takes effect \
+         exactly one amendment delay after the enactment. Entries that name this enactment \
+         in `gov` and are timestamped from then on are judged at 13.00 EUR/h.",
+        AMINA,
+        Body::Enact(Enact {
+            proposal,
+            votes: vec![v1, v2],
+            effective_at: enact_ts + delay,
+        }),
+        enact_ts,
+        None,
+    );
+    let gov = Some(enact);
+
+    // --- An offer and its life ----------------------------------------------------------
+    let eur = |m| Money::new("EUR", m);
+    g.attempt(
+        "offer_below_floor",
+        "REFUSED: 6.49 EUR for 30 minutes is 12.98 EUR/h, one minor unit under the floor of \
+         13.00 EUR/h in force under the governance the entry names (649 * 60 < 1300 * 30).",
+        CLINIC,
+        Body::Offer(offer_body(
+            "Transcribe clinic intake forms",
+            PURPOSE,
+            eur(649),
+            30,
+            3,
+        )),
+        T1,
+        gov,
+        None,
+        "Invalid/OfferBelowFloor",
+    );
+    g.attempt(
+        "offer_missing_purpose",
+        "REFUSED: the purpose is blank (only white space); every offer must say what the work \
+         is for.",
+        CLINIC,
+        Body::Offer(offer_body(
+            "Transcribe clinic intake forms",
+            "  ",
+            eur(650),
+            30,
+            3,
+        )),
+        T1,
+        gov,
+        None,
+        "Invalid/MissingPurpose",
+    );
+    g.attempt(
+        "offer_currency_without_floor",
+        "REFUSED: the cooperative has no floor in USD, so offers in USD are refused.",
+        CLINIC,
+        Body::Offer(offer_body(
+            "Transcribe clinic intake forms",
+            PURPOSE,
+            Money::new("USD", 5000),
+            30,
+            3,
+        )),
+        T1,
+        gov,
+        None,
+        "Invalid/CurrencyNotAllowed",
+    );
+    let (offer, offer_env) = g.write(
+        "offer",
+        "clinic offers 6.50 EUR for an estimated 30 minutes, exactly the 13.00 EUR/h floor \
+         (650 * 60 = 1300 * 30), three assignments, a one-hour claim window and a two-day \
+         review window.",
+        CLINIC,
+        Body::Offer(offer_body(
+            "Transcribe clinic intake forms",
+            PURPOSE,
+            eur(650),
+            30,
+            3,
+        )),
+        T1,
+        gov,
+    );
+    let claim = Body::Claim(Claim { offer });
+    let mut claims = Vec::new();
+    for (i, (a, who)) in [
+        (BAKO, "bako"),
+        (CHIDI, "chidi"),
+        (DAYO, "dayo"),
+        (AMINA, "amina"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = if i == 0 {
+            "claim".to_string()
+        } else {
+            format!("claim_{who}")
+        };
+        let (c, _) = g.write(
+            &name,
+            &format!("{who} claims one assignment of the offer, inside the claim window."),
+            a,
+            claim.clone(),
+            T1 + (10 + i as u64) * MIN,
+            gov,
+        );
+        claims.push((c, keys[a]));
+    }
+    g.write_dup(
+        "duplicate",
+        "The offer's envelope again.",
+        CLINIC,
+        &offer_env,
+    );
+    g.attempt(
+        "claim_by_non_member",
+        "REFUSED: eve is neither a member nor a requester; only members may claim.",
+        EVE,
+        claim.clone(),
+        T1 + 14 * MIN,
+        gov,
+        None,
+        "Invalid/NotAllowed",
+    );
+    g.attempt(
+        "claim_twice",
+        "REFUSED: bako already claimed this offer.",
+        BAKO,
+        claim.clone(),
+        T1 + 15 * MIN,
+        gov,
+        None,
+        "Invalid/DoubleClaim",
+    );
+    let claimants: Vec<PublicKey> = claims.iter().map(|c| c.1).collect();
+    let winners = taawun_core::lottery::winners(&offer, &claimants, 3);
+    let claim_ids: Vec<Id> = claims.iter().map(|c| c.0).collect();
+    let mut wrong = winners.clone();
+    wrong.reverse();
+    g.attempt(
+        "assign_not_following_the_lottery",
+        "REFUSED: the winners are the right members but not in the lottery's rank order.",
+        CLINIC,
+        Body::Assign(Assign {
+            offer,
+            claims: claim_ids.clone(),
+            winners: wrong,
+        }),
+        T1 + HOUR + MIN,
+        gov,
+        None,
+        "Invalid/LotteryMismatch",
+    );
+    let (assign, _) = g.write(
+        "assign",
+        "After the claim window, clinic publishes the lottery over the four claims: the three \
+         claimants with the lowest blake3(offer id || claimant key) win, in rank order.",
+        CLINIC,
+        Body::Assign(Assign {
+            offer,
+            claims: claim_ids,
+            winners: winners.clone(),
+        }),
+        T1 + HOUR + MIN,
+        gov,
+    );
+    let idx = |k: &PublicKey| keys.iter().position(|x| x == k).expect("a known key");
+    let (w0, w1, w2) = (idx(&winners[0]), idx(&winners[1]), idx(&winners[2]));
+    let submit = |g: &mut Gen, w: usize, minutes: u32, ts: u64, name: &str, d: &str| {
+        let result = format!("intake forms transcribed by {}", g.who[w].name);
+        g.write(
+            name,
+            d,
+            w,
+            Body::Submit(Submit {
+                offer,
+                assign,
+                result: Hash::of(result.as_bytes()),
+                size: result.len() as u64,
+                minutes,
+            }),
+            ts,
+            gov,
+        )
+        .0
+    };
+    let s0 = submit(
+        &mut g,
+        w0,
+        45,
+        T1 + 2 * HOUR,
+        "submit",
+        "The first winner submits the hash of the result and reports 45 minutes worked, 15 \
+         more than estimated: a top-up of ceil(1300 * 45 / 60) - 650 = 325 is owed once \
+         accepted.",
+    );
+    let s1 = submit(
+        &mut g,
+        w1,
+        30,
+        T1 + 2 * HOUR + 5 * MIN,
+        "submit_second",
+        "The second winner submits, reporting 30 minutes.",
+    );
+    let s2 = submit(
+        &mut g,
+        w2,
+        20,
+        T1 + 2 * HOUR + 10 * MIN,
+        "submit_third",
+        "The third winner submits, reporting 20 minutes; nobody reviews it, so it is accepted \
+         by default when the two-day review window ends.",
+    );
+    g.write(
+        "accept",
+        "clinic accepts the first submission.",
+        CLINIC,
+        Body::Accept(Accept { submission: s0 }),
+        T1 + 3 * HOUR,
+        gov,
+    );
+    g.attempt(
+        "reject_without_reason",
+        "REFUSED: a rejection must give a reason.",
+        CLINIC,
+        Body::Reject(Reject {
+            submission: s1,
+            reason: String::new(),
+        }),
+        T1 + 3 * HOUR + MIN,
+        gov,
+        None,
+        "Invalid/MissingReason",
+    );
+    g.write(
+        "reject",
+        "clinic rejects the second submission inside its review window, with a reason.",
+        CLINIC,
+        Body::Reject(Reject {
+            submission: s1,
+            reason: "The transcription skips the second page of every form.".into(),
+        }),
+        T1 + 3 * HOUR + MIN,
+        gov,
+    );
+    let (offer2, _) = g.write(
+        "offer_second",
+        "clinic offers a translation: 10.00 EUR for 45 minutes (13.33 EUR/h).",
+        CLINIC,
+        Body::Offer(Offer {
+            title: "Translate the consent leaflet into Hausa".into(),
+            description: "One page, plain language.".into(),
+            purpose: "Patients must understand the consent form in their own language".into(),
+            pay: eur(1000),
+            minutes: 45,
+            assignments: 1,
+            expires_at: T1 + 4 * HOUR + 3 * DAY,
+            review_window_ms: 2 * DAY,
+            claim_window_ms: 2 * HOUR,
+        }),
+        T1 + 4 * HOUR,
+        gov,
+    );
+    g.write(
+        "withdraw",
+        "clinic withdraws the translation offer.",
+        CLINIC,
+        Body::Withdraw(Withdraw { offer: offer2 }),
+        T1 + 5 * HOUR,
+        gov,
+    );
+    let (settle, _) = g.write(
+        "settle",
+        "clinic records paying the first winner 9.75 EUR outside the system: the pay (6.50) \
+         and the top-up (3.25).",
+        CLINIC,
+        Body::Settle(Settle {
+            member: winners[0],
+            amount: eur(975),
+            reference: "SEPA 2026-01-02 KANO-0001".into(),
+        }),
+        T1 + DAY,
+        gov,
+    );
+    g.write(
+        "receipt",
+        "The first winner confirms the payment arrived.",
+        w0,
+        Body::Receipt(Receipt { settle }),
+        T1 + DAY + HOUR,
+        gov,
+    );
+    g.write(
+        "review",
+        "The first winner rates clinic.",
+        w0,
+        Body::Review(Review {
+            requester: keys[CLINIC],
+            pay: 5,
+            fairness: 4,
+            promptness: 5,
+            communication: 4,
+            text: "Clear instructions; paid the top-up without being asked.".into(),
+        }),
+        T1 + DAY + 2 * HOUR,
+        gov,
+    );
+
+    // --- Equivocation -------------------------------------------------------------------
+    let cheap = |minor| {
+        Body::Offer(Offer {
+            title: "Label photos of maize leaves".into(),
+            description: "Mark each photo healthy or diseased.".into(),
+            purpose: "Training data for a crop-disease detector".into(),
+            pay: eur(minor),
+            minutes: 30,
+            assignments: 1,
+            expires_at: T1 + 2 * DAY,
+            review_window_ms: DAY,
+            claim_window_ms: HOUR,
+        })
+    };
+    let mut fork_writer = g.writers[MALLORY].clone();
+    let (_, env_a) = g.write(
+        "offer_naming_the_charter",
+        "mallory names no enactment (gov null), so this offer is judged by the charter alone: \
+         6.00 EUR for 30 minutes meets the charter's 12.00 EUR/h although 13.00 is in force. \
+         It is valid; what is owed on it is computed against the floor really in force.",
+        MALLORY,
+        cheap(600),
+        T1 + DAY + 3 * HOUR,
+        None,
+    );
+    let fork = fork_writer.next(cheap(610), T1 + DAY + 3 * HOUR, None);
+    let env_b = fork.envelope();
+    g.push(
+        "fork",
+        "mallory signs a second, different entry at the same seq: an equivocation. The \
+         second entry is not stored; mallory is frozen from seq 1 on.",
+        MALLORY,
+        fork.bytes(),
+        fork.signature(),
+        &env_b,
+        None,
+        "Fork",
+    );
+    g.write(
+        "evidence",
+        "chidi publishes both envelopes as evidence, so every node freezes mallory.",
+        CHIDI,
+        Body::Evidence(Evidence { a: env_a, b: env_b }),
+        T1 + DAY + 4 * HOUR,
+        gov,
+    );
+    g.attempt(
+        "frozen_author",
+        "REFUSED: mallory was caught equivocating; nothing more of hers is accepted.",
+        MALLORY,
+        Body::Withdraw(Withdraw { offer: offer2 }),
+        T1 + DAY + 5 * HOUR,
+        gov,
+        None,
+        "Invalid/Frozen",
+    );
+
+    // --- Malformed and out-of-place entries ---------------------------------------------
+    let late = T1 + 3 * DAY;
+    let e = g.next_entry(CLINIC, Body::Withdraw(Withdraw { offer }), late, None);
+    g.raw(
+        "governance_regressed",
+        "REFUSED: clinic named the enactment before and now names none (gov null): an author \
+         cannot unlearn an amendment.",
+        CLINIC,
+        &e.encode(),
+        &[],
+        "Invalid/GovernanceRegressed",
+    );
+    let deadline = T1 + 2 * HOUR + 10 * MIN + 2 * DAY;
+    g.attempt(
+        "reject_after_review_window",
+        "REFUSED: the third submission's review window closed 1 ms earlier; it is accepted \
+         by default.",
+        CLINIC,
+        Body::Reject(Reject {
+            submission: s2,
+            reason: "Too late.".into(),
+        }),
+        deadline + 1,
+        gov,
+        None,
+        "Invalid/ReviewWindowClosed",
+    );
+    let review = |text: &str| {
+        Body::Review(Review {
+            requester: keys[CLINIC],
+            pay: 4,
+            fairness: 4,
+            promptness: 4,
+            communication: 4,
+            text: text.into(),
+        })
+    };
+    let e = g.next_entry(AMINA, review("Fair requester."), late, gov);
+    let mut bytes = e.encode();
+    let amina = sk(&g.who[AMINA]);
+    let sig = amina.sign(&signed_message(&bytes)).to_bytes();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"Fair")
+        .expect("text in the entry");
+    bytes[at] ^= 0x20;
+    let env = envelope(&bytes, &sig);
+    g.push(
+        "bad_signature",
+        "REFUSED: one byte of a valid entry was flipped after signing ('Fair' became 'fair').",
+        AMINA,
+        &bytes,
+        &sig,
+        &env,
+        None,
+        "BadSignature",
+    );
+    let mut e2 = g.next_entry(AMINA, review("Fair requester."), late, gov);
+    e2.v = 2;
+    g.raw(
+        "unknown_version",
+        "REFUSED before validation: the entry says version 2.",
+        AMINA,
+        &e2.encode(),
+        &[],
+        "DecodeError/UnknownVersion",
+    );
+    let e3 = g.next_entry(AMINA, review("Fair requester."), late, gov);
+    let mut padded = e3.encode();
+    padded.push(0x00);
+    g.raw(
+        "trailing_bytes_in_entry",
+        "REFUSED: a validly signed entry followed by one more byte (0x00) inside the entry \
+         byte string.",
+        AMINA,
+        &padded,
+        &[],
+        "DecodeError/Trailing",
+    );
+    g.raw(
+        "trailing_bytes_after_envelope",
+        "REFUSED: a valid envelope followed by one more byte (0x00).",
+        AMINA,
+        &e3.encode(),
+        &[0x00],
+        "DecodeError/Trailing",
+    );
+    let mut skip = g.writers[DAYO].clone();
+    skip.next(review("Skipped."), late, gov);
+    let v = skip.next(review("After a gap."), late, gov);
+    g.push(
+        "seq_gap",
+        "dayo's entry at the seq after a missing one: pending until the gap is filled, never \
+         invalid.",
+        DAYO,
+        v.bytes(),
+        v.signature(),
+        &v.envelope(),
+        None,
+        "Pending/gap",
+    );
+    let ts = late + 10 * MIN;
+    let mut w = g.writers[DAYO].clone();
+    let v = w.next(review("From the future."), ts, gov);
+    g.push(
+        "from_the_future",
+        "REFUSED by a node whose clock reads 1 ms less than the entry's timestamp minus 5 \
+         minutes. The only verdict that depends on the receiving node's clock.",
+        DAYO,
+        v.bytes(),
+        v.signature(),
+        &v.envelope(),
+        Some(ts - MAX_CLOCK_SKEW_MS - 1),
+        "Invalid/FromTheFuture",
+    );
+
+    let who_json = g
+        .who
+        .iter()
+        .map(|w| {
+            obj(vec![
+                ("name", s(w.name)),
+                ("role", s(w.role)),
+                ("signing_key_seed", hx(&w.seed)),
+                ("public_key", key(&pk(w))),
+            ])
+        })
+        .collect();
+    obj(vec![
+        (
+            "description",
+            s("Test vectors of the taawun protocol (docs/protocol.md). One small cooperative \
+               written from fixed key seeds and timestamps: a valid entry of every body kind \
+               and refused entries, each with the verdict every implementation must reach \
+               when the vectors are ingested in file order into one cooperative's state. \
+               Generated by tests/vectors.rs (TAAWUN_WRITE_VECTORS=1 cargo test --test \
+               vectors)."),
+        ),
+        (
+            "format",
+            obj(vec![
+                ("encoding", s("All byte strings are lowercase hex. Timestamps are ms since the Unix epoch (UTC). Money is integer minor units.")),
+                ("signing_key_seed", s("the 32-byte ed25519 secret key seed (RFC 8032) of the author")),
+                ("public_key", s("the author's 32-byte ed25519 public key")),
+                ("received_at", s("the receiving node's clock for the future-timestamp rule, or null for no clock (as in an audit)")),
+                ("entry", s("the entry's CBOR bytes, exactly as signed")),
+                ("signature", s("ed25519 signature (64 bytes) over the ASCII domain tag `taawun/entry/v1` followed by the entry bytes")),
+                ("id", s("blake3-256 of the entry bytes")),
+                ("envelope", s("the bytes received: the CBOR array [entry bstr, signature bstr], sometimes deliberately damaged")),
+                ("decoded", s("the entry's CBOR data item as JSON (byte strings as hex, map keys in wire order); null if the entry bytes are not exactly one CBOR item")),
+                ("expected", s("the verdict. verdict is one of Fresh (valid, stored), Duplicate, Pending (missing.gap or missing.dependency), Fork (existing: id of the entry stored at that seq), Invalid (error: the rule broken), BadSignature, DecodeError (error: Oversize, Envelope, SignatureLength, UnknownVersion, Cbor, Trailing). message is the reference implementation's human-readable text (informative).")),
+                ("state", s("the cooperative's state (docs/protocol.md, The fold) after ingesting every vector, computed at state.at")),
+            ]),
+        ),
+        ("domain_tag", s(std::str::from_utf8(DOMAIN).expect("ASCII"))),
+        ("coop", id(&coop)),
+        ("participants", J::Arr(who_json)),
+        ("vectors", J::Arr(g.vectors)),
+        ("state", render_state(&g.coop, STATE_AT)),
+    ])
+}
+
+fn generate() -> String {
+    let doc = build();
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON");
+    text.push('\n');
+    text
+}
+
+fn writing() -> bool {
+    std::env::var("TAAWUN_WRITE_VECTORS").is_ok_and(|v| v == "1")
+}
+
+fn file_text() -> String {
+    if writing() {
+        generate()
+    } else {
+        std::fs::read_to_string(FILE)
+            .expect("docs/test-vectors.json (TAAWUN_WRITE_VECTORS=1 writes it)")
+    }
+}
+
+#[test]
+fn file_is_what_the_generator_writes() {
+    let text = generate();
+    if writing() {
+        std::fs::write(FILE, &text).expect("write docs/test-vectors.json");
+        return;
+    }
+    let file = std::fs::read_to_string(FILE).expect("docs/test-vectors.json");
+    assert!(
+        file == text,
+        "docs/test-vectors.json is stale: run TAAWUN_WRITE_VECTORS=1 cargo test --test vectors"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The independent check: only the file, the spec's rules and the core's public API.
+
+fn field<'a>(v: &'a serde_json::Value, k: &str) -> &'a serde_json::Value {
+    v.get(k).unwrap_or_else(|| panic!("field {k} in {v}"))
+}
+
+fn bytes(v: &serde_json::Value, k: &str) -> Vec<u8> {
+    hex::decode(field(v, k).as_str().expect("a hex string")).expect("hex")
+}
+
+/// A CBOR byte string header and its content, per RFC 8949 (shortest form).
+fn bstr(b: &[u8]) -> Vec<u8> {
+    let len = b.len() as u64;
+    let mut out = match len {
+        0..=23 => vec![0x40 | len as u8],
+        24..=0xff => vec![0x58, len as u8],
+        0x100..=0xffff => {
+            let mut h = vec![0x59];
+            h.extend_from_slice(&(len as u16).to_be_bytes());
+            h
+        }
+        _ => {
+            let mut h = vec![0x5a];
+            h.extend_from_slice(&(len as u32).to_be_bytes());
+            h
+        }
+    };
+    out.extend_from_slice(b);
+    out
+}
+
+#[test]
+fn every_vector_gets_its_verdict() {
+    let doc: serde_json::Value = serde_json::from_str(&file_text()).expect("valid JSON");
+    assert_eq!(field(&doc, "domain_tag"), "taawun/entry/v1");
+    let mut coop = Coop::new();
+    let vectors = field(&doc, "vectors").as_array().expect("vectors");
+    for v in vectors {
+        let name = field(v, "name").as_str().expect("name");
+        let seed: [u8; 32] = bytes(v, "signing_key_seed").try_into().expect("32 bytes");
+        let public = bytes(v, "public_key");
+        let vk = SigningKey::from_bytes(&seed).verifying_key();
+        assert_eq!(vk.to_bytes().as_slice(), public.as_slice(), "{name}: key");
+        let entry = bytes(v, "entry");
+        let sig: [u8; 64] = bytes(v, "signature").try_into().expect("64 bytes");
+        let env = bytes(v, "envelope");
+        // The id is blake3 of the entry bytes.
+        assert_eq!(
+            blake3::hash(&entry).as_bytes().as_slice(),
+            bytes(v, "id").as_slice(),
+            "{name}: id"
+        );
+        // The envelope is [entry, signature] as a CBOR array of two byte strings.
+        let mut built = vec![0x82];
+        built.extend(bstr(&entry));
+        built.extend(bstr(&sig));
+        assert!(env.starts_with(&built), "{name}: envelope");
+        let expected = field(v, "expected");
+        let verdict = field(expected, "verdict").as_str().expect("verdict");
+        if env.len() != built.len() {
+            assert_eq!(field(expected, "error"), "Trailing", "{name}");
+        }
+        // The signature is ed25519 over the domain tag and the entry bytes.
+        let mut msg = DOMAIN.to_vec();
+        msg.extend_from_slice(&entry);
+        let ok = VerifyingKey::from_bytes(&public.clone().try_into().expect("32 bytes"))
+            .expect("a key")
+            .verify_strict(&msg, &Signature::from_bytes(&sig))
+            .is_ok();
+        assert_eq!(ok, verdict != "BadSignature", "{name}: signature");
+        // The verdict, ingesting in file order.
+        let now = field(v, "received_at").as_u64();
+        let got = serde_json::to_value(judge(&mut coop, &env, now)).expect("JSON");
+        assert_eq!(&got, expected, "{name}: verdict");
+        if verdict == "Fresh" {
+            assert_eq!(
+                coop.id().map(|c| c.to_hex()),
+                field(&doc, "coop").as_str().map(String::from)
+            );
+        }
+    }
+    let state = field(&doc, "state");
+    let at = field(state, "at").as_u64().expect("state.at");
+    let got = serde_json::to_value(render_state(&coop, at)).expect("JSON");
+    assert_eq!(&got, state, "final state");
+
+    // Every body kind has a valid vector.
+    let fresh: Vec<String> = vectors
+        .iter()
+        .filter(|v| field(field(v, "expected"), "verdict") == "Fresh")
+        .filter_map(|v| {
+            field(field(v, "decoded"), "body")
+                .as_object()
+                .and_then(|b| b.keys().next().cloned())
+        })
+        .collect();
+    for k in Kind::ALL {
+        assert!(fresh.iter().any(|f| f == k.name()), "no valid {k} vector");
+    }
+}
