@@ -5,7 +5,9 @@
 //! `TAAWUN_WRITE_VECTORS=1 cargo test --test vectors` writes `docs/test-vectors.json`.
 //! Without it, the test checks that (a) regenerating gives exactly the file's content and
 //! (b) independently of the generator, every vector of the file, decoded, verified and
-//! ingested in file order, gets the expected id and verdict, and the final state matches.
+//! ingested in file order, gets the expected id and verdict, and the final state matches;
+//! keys, ids, envelopes, signatures (plain ed25519) and the canonical encoding of entries
+//! (spec 3.4) are checked from the file with code independent of the reference encoder.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -575,6 +577,41 @@ fn offer_body(title: &str, purpose: &str, pay: Money, minutes: u32, assignments:
     }
 }
 
+fn review_body(requester: PublicKey, score: u8, text: &str) -> Body {
+    Body::Review(Review {
+        requester,
+        pay: score,
+        fairness: score,
+        promptness: score,
+        communication: score,
+        text: text.into(),
+    })
+}
+
+/// Sorts every map of a CBOR value by the bytes of its encoded keys: RFC 8949's core
+/// deterministic order, which is not taawun's.
+fn rfc8949_sorted(v: ciborium::value::Value) -> ciborium::value::Value {
+    use ciborium::value::Value as V;
+    match v {
+        V::Map(m) => {
+            let mut m: Vec<(V, V)> = m
+                .into_iter()
+                .map(|(k, v)| (rfc8949_sorted(k), rfc8949_sorted(v)))
+                .collect();
+            m.sort_by_key(|(k, _)| cbor(k));
+            V::Map(m)
+        }
+        V::Array(a) => V::Array(a.into_iter().map(rfc8949_sorted).collect()),
+        other => other,
+    }
+}
+
+fn cbor(v: &ciborium::value::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(v, &mut out).expect("CBOR");
+    out
+}
+
 const PURPOSE: &str =
     "Digitise paper records so the district's rural clinics can follow up on vaccinations";
 
@@ -809,6 +846,22 @@ fn build() -> J {
     let mut wrong = winners.clone();
     wrong.reverse();
     g.attempt(
+        "assign_during_claim_window",
+        "REFUSED: the assignment is timestamped at the very end of the claim window (offer ts \
+         + claim_window_ms); it must come strictly after it, so that the lottery runs over \
+         every claim of the window. Its winners are the lottery's.",
+        CLINIC,
+        Body::Assign(Assign {
+            offer,
+            claims: claim_ids.clone(),
+            winners: winners.clone(),
+        }),
+        T1 + HOUR,
+        gov,
+        None,
+        "Invalid/ClaimWindowOpen",
+    );
+    g.attempt(
         "assign_not_following_the_lottery",
         "REFUSED: the winners are the right members but not in the lottery's rank order.",
         CLINIC,
@@ -1019,8 +1072,20 @@ fn build() -> J {
         "evidence",
         "chidi publishes both envelopes as evidence, so every node freezes mallory.",
         CHIDI,
-        Body::Evidence(Evidence { a: env_a, b: env_b }),
+        Body::Evidence(Evidence {
+            a: env_a.clone(),
+            b: env_b.clone(),
+        }),
         T1 + DAY + 4 * HOUR,
+        gov,
+    );
+    g.write(
+        "evidence_by_requester",
+        "clinic, a requester, publishes the same evidence: members and requesters may both \
+         publish evidence (applying it again changes nothing).",
+        CLINIC,
+        Body::Evidence(Evidence { a: env_a, b: env_b }),
+        T1 + DAY + 4 * HOUR + 30 * MIN,
         gov,
     );
     g.attempt(
@@ -1032,6 +1097,131 @@ fn build() -> J {
         gov,
         None,
         "Invalid/Frozen",
+    );
+
+    // --- Another cooperative -----------------------------------------------------------
+    let tl = T1 + 2 * DAY;
+    let mut elsewhere = Writer::new(sk(&g.who[BAKO]), None, None);
+    let other = elsewhere.next(
+        Body::Charter(Charter {
+            name: "Kano weavers".into(),
+            members: vec![keys[BAKO]],
+            requesters: vec![],
+            quorum_pct: 50,
+            floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+            limits: default_limits(),
+        }),
+        tl,
+        None,
+    );
+    g.push(
+        "charter_of_another_cooperative",
+        "REFUSED (WrongCoop): bako founds a second cooperative with the same key. Its charter \
+         is seq 1 of bako's chain there, and bako already has a different seq 1 here; but the \
+         cooperative is checked first, so it is never compared with this cooperative's chains: \
+         not a fork, and bako is not frozen.",
+        BAKO,
+        other.bytes(),
+        other.signature(),
+        &other.envelope(),
+        None,
+        "Invalid/WrongCoop",
+    );
+    let foreign = elsewhere.next(
+        Body::Proposal(Proposal {
+            action: Action::AdmitMember(keys[CHIDI]),
+            reason: "chidi weaves too.".into(),
+        }),
+        tl + MIN,
+        None,
+    );
+    g.push(
+        "entry_of_another_cooperative",
+        "REFUSED (WrongCoop): bako's seq 2 in the other cooperative (its coop is the other \
+         charter's id). bako's seq 2 here is a different entry, yet this is not a fork.",
+        BAKO,
+        foreign.bytes(),
+        foreign.signature(),
+        &foreign.envelope(),
+        None,
+        "Invalid/WrongCoop",
+    );
+
+    // --- A member leaves ----------------------------------------------------------------
+    g.attempt(
+        "proposal_limit_out_of_range",
+        "REFUSED: an amendment delay under one minute (MIN_AMENDMENT_DELAY_MS = 60000) is out \
+         of range. (The verdict is not Frozen: the entries of the other cooperative froze \
+         nobody.)",
+        BAKO,
+        Body::Proposal(Proposal {
+            action: Action::SetLimit {
+                limit: Limit::AmendmentDelayMs,
+                value: MIN - 1,
+            },
+            reason: "Faster amendments.".into(),
+        }),
+        tl + 2 * MIN,
+        gov,
+        None,
+        "Invalid/BadProposal",
+    );
+    let (leave, _) = g.write(
+        "proposal_remove_member",
+        "bako proposes removing dayo, who is moving away and asked to leave.",
+        BAKO,
+        Body::Proposal(Proposal {
+            action: Action::RemoveMember(keys[DAYO]),
+            reason: "dayo is moving to Lagos and asked to leave the cooperative.".into(),
+        }),
+        tl + 3 * MIN,
+        gov,
+    );
+    let leave_vote = Body::Vote(Vote {
+        proposal: leave,
+        yes: true,
+    });
+    let (lv1, _) = g.write(
+        "vote_remove_member",
+        "amina votes yes.",
+        AMINA,
+        leave_vote.clone(),
+        tl + 4 * MIN,
+        gov,
+    );
+    let (lv2, _) = g.write(
+        "vote_remove_member_second",
+        "chidi votes yes: 2 of 4 members, the quorum.",
+        CHIDI,
+        leave_vote,
+        tl + 5 * MIN,
+        gov,
+    );
+    let leave_ts = tl + 6 * MIN;
+    g.write(
+        "enact_remove_member",
+        "amina enacts the removal, effective one amendment delay later. It is a child of the \
+         floor enactment in the governance tree.",
+        AMINA,
+        Body::Enact(Enact {
+            proposal: leave,
+            votes: vec![lv1, lv2],
+            effective_at: leave_ts + delay,
+        }),
+        leave_ts,
+        gov,
+    );
+    g.write(
+        "review_by_removed_member",
+        "After the removal took effect, dayo reviews clinic naming the floor enactment, which \
+         does not include the removal. Valid: it is judged by the governance it names, under \
+         which dayo is a member. But it does not count in the state: by the full governance \
+         history dayo was no longer a member or requester at its timestamp, so clinic's \
+         record still shows one review.",
+        DAYO,
+        review_body(keys[CLINIC], 1, "Never again."),
+        leave_ts + delay + HOUR,
+        gov,
     );
 
     // --- Malformed and out-of-place entries ---------------------------------------------
@@ -1121,6 +1311,60 @@ fn build() -> J {
         &[0x00],
         "DecodeError/Trailing",
     );
+    // One entry, one encoding: the same entry spelled otherwise, properly signed.
+    let canonical = e3.encode();
+    assert!(e3.seq < 24, "seq fits the initial byte");
+    let short_seq = [&[0x63][..], b"seq", &[e3.seq as u8]].concat();
+    let at = canonical
+        .windows(short_seq.len())
+        .position(|w| w == short_seq)
+        .expect("the seq field");
+    let mut long_seq = canonical.clone();
+    long_seq.splice(at + 4..at + 5, [0x18, e3.seq as u8]);
+    g.raw(
+        "non_canonical_integer",
+        &format!(
+            "REFUSED before validation: amina's next entry, valid in content, with its seq \
+             written with a one-byte argument (0x18 0x{0:02x}) instead of in the initial byte \
+             (0x{0:02x}), and signed so. Integers must use the shortest form.",
+            e3.seq
+        ),
+        AMINA,
+        &long_seq,
+        &[],
+        "DecodeError/NonCanonical",
+    );
+    let value: ciborium::value::Value = ciborium::from_reader(canonical.as_slice()).expect("CBOR");
+    let sorted = cbor(&rfc8949_sorted(value));
+    assert_ne!(sorted, canonical);
+    g.raw(
+        "non_canonical_key_order",
+        "REFUSED before validation: the same entry with every map's keys in RFC 8949 core \
+         deterministic order (sorted by their encoded bytes: v, ts, gov, seq, body, coop, \
+         prev, author), and signed so. Keys must be in the order the schema declares.",
+        AMINA,
+        &sorted,
+        &[],
+        "DecodeError/NonCanonical",
+    );
+    let sig = amina.sign(&signed_message(&canonical)).to_bytes();
+    let mut env = vec![0x82, 0x5b];
+    env.extend_from_slice(&(canonical.len() as u64).to_be_bytes());
+    env.extend_from_slice(&canonical);
+    env.extend_from_slice(&[0x58, 0x40]);
+    env.extend_from_slice(&sig);
+    g.push(
+        "non_canonical_envelope",
+        "REFUSED before validation: amina's canonical, validly signed entry in an envelope \
+         whose entry byte string has its length in eight bytes (0x5b 0x00 ..) where two \
+         (0x59 ..) suffice. The envelope too has exactly one encoding.",
+        AMINA,
+        &canonical,
+        &sig,
+        &env,
+        None,
+        "DecodeError/NonCanonical",
+    );
     let mut skip = g.writers[DAYO].clone();
     skip.next(review("Skipped."), late, gov);
     let v = skip.next(review("After a gap."), late, gov);
@@ -1184,7 +1428,7 @@ fn build() -> J {
                 ("id", s("blake3-256 of the entry bytes")),
                 ("envelope", s("the bytes received: the CBOR array [entry bstr, signature bstr], sometimes deliberately damaged")),
                 ("decoded", s("the entry's CBOR data item as JSON (byte strings as hex, map keys in wire order); null if the entry bytes are not exactly one CBOR item")),
-                ("expected", s("the verdict. verdict is one of Fresh (valid, stored), Duplicate, Pending (missing.gap or missing.dependency), Fork (existing: id of the entry stored at that seq), Invalid (error: the rule broken), BadSignature, DecodeError (error: Oversize, Envelope, SignatureLength, UnknownVersion, Cbor, Trailing). message is the reference implementation's human-readable text (informative).")),
+                ("expected", s("the verdict. verdict is one of Fresh (valid, stored), Duplicate, Pending (missing.gap or missing.dependency), Fork (existing: id of the entry stored at that seq), Invalid (error: the rule broken), BadSignature, DecodeError (error: Oversize, Envelope, SignatureLength, UnknownVersion, Cbor, Trailing, NonCanonical). message is the reference implementation's human-readable text (informative).")),
                 ("state", s("the cooperative's state (docs/protocol.md, The fold) after ingesting every vector, computed at state.at")),
             ]),
         ),
@@ -1262,6 +1506,126 @@ fn bstr(b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The order section 3.4 of the spec declares for the keys of the map found under `ctx`
+/// (the key it is the value of; `entry` for the entry itself). `None`: a map whose keys are
+/// names chosen by the writer (a body, an action: one key) or data (`floors`).
+fn declared(ctx: &str) -> Option<&'static [&'static str]> {
+    Some(match ctx {
+        "entry" => &["v", "coop", "author", "seq", "prev", "ts", "gov", "body"],
+        "charter" => &[
+            "name",
+            "members",
+            "requesters",
+            "quorum_pct",
+            "floors",
+            "limits",
+        ],
+        "limits" => &[
+            "max_review_window_ms",
+            "max_claim_window_ms",
+            "max_offer_life_ms",
+            "max_result_bytes",
+            "max_entry_bytes",
+            "topup_cap_pct",
+            "amendment_delay_ms",
+        ],
+        "proposal" => &["action", "reason"],
+        "set_floor" => &["currency", "per_hour"],
+        "set_limit" => &["limit", "value"],
+        "vote" => &["proposal", "yes"],
+        "enact" => &["proposal", "votes", "effective_at"],
+        "offer" => &[
+            "title",
+            "description",
+            "purpose",
+            "pay",
+            "minutes",
+            "assignments",
+            "expires_at",
+            "review_window_ms",
+            "claim_window_ms",
+        ],
+        "pay" | "amount" => &["currency", "minor"],
+        "withdraw" | "claim" => &["offer"],
+        "assign" => &["offer", "claims", "winners"],
+        "submit" => &["offer", "assign", "result", "size", "minutes"],
+        "accept" => &["submission"],
+        "reject" => &["submission", "reason"],
+        "settle" => &["member", "amount", "reference"],
+        "receipt" => &["settle"],
+        "review" => &[
+            "requester",
+            "pay",
+            "fairness",
+            "promptness",
+            "communication",
+            "text",
+        ],
+        "evidence" => &["a", "b"],
+        _ => return None,
+    })
+}
+
+/// The canonical form (spec 3.4) of a decoded CBOR value found under `ctx`, written
+/// independently of the reference encoder: maps in the declared key order (`floors` by
+/// the bytes of its keys, bodies and actions with exactly one key), every key a text
+/// string present once, no tags, no floats. `None` if the value cannot be canonical.
+fn canonical(v: &ciborium::value::Value, ctx: &str) -> Option<ciborium::value::Value> {
+    use ciborium::value::Value as V;
+    match v {
+        V::Integer(_) | V::Bytes(_) | V::Text(_) | V::Bool(_) | V::Null => Some(v.clone()),
+        V::Array(a) => a
+            .iter()
+            .map(|x| canonical(x, ""))
+            .collect::<Option<Vec<_>>>()
+            .map(V::Array),
+        V::Map(m) => {
+            let mut keys = Vec::new();
+            for (k, _) in m {
+                let V::Text(k) = k else { return None };
+                if keys.contains(&k.as_str()) {
+                    return None;
+                }
+                keys.push(k.as_str());
+            }
+            let rank = |k: &str| -> Option<usize> {
+                match declared(ctx) {
+                    Some(order) => order.iter().position(|o| *o == k),
+                    None => Some(0),
+                }
+            };
+            if let Some(order) = declared(ctx) {
+                if keys.len() != order.len() {
+                    return None;
+                }
+            } else if ctx != "floors" && keys.len() != 1 {
+                return None;
+            }
+            let mut out = Vec::new();
+            for ((_, x), k) in m.iter().zip(&keys) {
+                out.push((rank(k)?, *k, canonical(x, k)?));
+            }
+            // Declared order; for `floors`, the bytes of the currency codes.
+            out.sort_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())));
+            Some(V::Map(
+                out.into_iter()
+                    .map(|(_, k, x)| (V::Text(k.to_owned()), x))
+                    .collect(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `entry` is exactly the canonical encoding of the entry it decodes to.
+fn is_canonical(entry: &[u8]) -> bool {
+    let mut rest = entry;
+    let Ok(v) = ciborium::from_reader::<ciborium::value::Value, _>(&mut rest) else {
+        return false;
+    };
+    rest.is_empty() && canonical(&v, "entry").is_some_and(|c| cbor(&c) == entry)
+}
+
 #[test]
 fn every_vector_gets_its_verdict() {
     let doc: serde_json::Value = serde_json::from_str(&file_text()).expect("valid JSON");
@@ -1287,11 +1651,31 @@ fn every_vector_gets_its_verdict() {
         let mut built = vec![0x82];
         built.extend(bstr(&entry));
         built.extend(bstr(&sig));
-        assert!(env.starts_with(&built), "{name}: envelope");
         let expected = field(v, "expected");
         let verdict = field(expected, "verdict").as_str().expect("verdict");
-        if env.len() != built.len() {
-            assert_eq!(field(expected, "error"), "Trailing", "{name}");
+        let error = expected.get("error").and_then(|e| e.as_str());
+        if env.starts_with(&built) {
+            if env.len() != built.len() {
+                assert_eq!(error, Some("Trailing"), "{name}");
+            }
+        } else {
+            // Another spelling of the same array is refused as non-canonical.
+            use ciborium::value::Value as V;
+            let same: V = ciborium::from_reader(env.as_slice()).expect("CBOR");
+            assert_eq!(
+                same,
+                V::Array(vec![V::Bytes(entry.clone()), V::Bytes(sig.to_vec())]),
+                "{name}: envelope"
+            );
+            assert_eq!(error, Some("NonCanonical"), "{name}");
+        }
+        // Every entry that passes decoding is in the canonical encoding of section 3.4, and
+        // every entry refused as non-canonical (in a canonical envelope) is not.
+        if verdict != "DecodeError" {
+            assert!(is_canonical(&entry), "{name}: not canonical");
+        }
+        if error == Some("NonCanonical") && env.starts_with(&built) {
+            assert!(!is_canonical(&entry), "{name}: canonical");
         }
         // The signature is ed25519 over the domain tag and the entry bytes.
         let mut msg = DOMAIN.to_vec();

@@ -390,6 +390,7 @@ impl Coop {
                 .votes
                 .iter()
                 .filter_map(|v| self.entries.get(v))
+                .filter(|v| self.counts(v))
                 .filter_map(|v| match &v.entry().body {
                     Body::Vote(x) if x.yes && x.proposal == e.proposal => Some(v.entry().author),
                     _ => None,
@@ -492,6 +493,10 @@ impl Coop {
             let Some((ov, o)) = self.offer_of(&s.offer).filter(|(ov, _)| self.live(ov, &tl)) else {
                 continue;
             };
+            // Nor is work under an assignment that does not count.
+            if self.live_id(&s.assign, &tl).is_none() {
+                continue;
+            }
             let deadline = v.entry().ts.saturating_add(o.review_window_ms);
             let verdict = self.verdicts.get(id).and_then(|x| self.live_id(x, &tl));
             let review = match verdict.map(|x| (x.entry().ts, &x.entry().body)) {
@@ -548,7 +553,12 @@ impl Coop {
                 .entry((v.entry().author, s.member, s.amount.currency.clone()))
                 .or_default();
             e.paid = e.paid.saturating_add(s.amount.minor);
-            if self.receipts.contains_key(id) {
+            if self
+                .receipts
+                .get(id)
+                .and_then(|r| self.live_id(r, &tl))
+                .is_some()
+            {
                 e.confirmed = e.confirmed.saturating_add(s.amount.minor);
             }
         }

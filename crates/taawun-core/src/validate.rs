@@ -283,6 +283,11 @@ pub fn check(
     if e.seq == 0 {
         return Err(Invalid::SeqZero);
     }
+    if is_charter && e.seq != 1 {
+        return Err(Invalid::BadCharter(
+            "a charter is seq 1 of its author's chain".into(),
+        ));
+    }
     // Position in the author's chain first: duplicates and forks need nothing else.
     let head = ctx.head(&e.author);
     let next = head.map_or(1, |h| h.seq + 1);
