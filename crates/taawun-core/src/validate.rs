@@ -11,7 +11,7 @@ use crate::body::{Action, Body, Charter, Kind, Limit, Offer};
 use crate::entry::{Timestamp, Unverified, Verified, MAX_CHARTER_ENTRY_BYTES, MAX_ENVELOPE_BYTES};
 use crate::id::{Id, PublicKey};
 use crate::lottery;
-use crate::money::{hourly_rate, meets_floor, valid_currency, Currency};
+use crate::money::{format_minor, hourly_rate, meets_floor, valid_currency, Currency};
 use crate::rules::{Enactment, Rules};
 use crate::sig;
 use std::collections::BTreeSet;
@@ -165,7 +165,10 @@ pub enum Invalid {
     BadGov { gov: Id, id: Id },
     #[error("governance {found:?} does not include {previous}, which the author named before")]
     GovernanceRegressed { previous: Id, found: Option<Id> },
-    #[error("offer pays {offered_per_hour} {currency}/h in minor units ({pay} for {minutes} min), under the floor of {floor} {currency}/h")]
+    #[error(
+        "offer pays {} {currency}/h ({} {currency} for {minutes} min), under the floor of {} {currency}/h",
+        format_minor(*.offered_per_hour), format_minor(*.pay), format_minor(*.floor)
+    )]
     OfferBelowFloor {
         currency: Currency,
         pay: u64,
