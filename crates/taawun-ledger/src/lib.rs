@@ -1,1 +1,210 @@
-//! x
+//! # taawun-ledger: verified entries on disk
+//!
+//! A thin I/O shell around the pure protocol of `taawun-core`. Every entry that reaches
+//! the store has been verified ([`taawun_core::Verified`]) and judged by
+//! [`taawun_core::check`], which reads the store through the [`taawun_core::Context`]
+//! trait; this crate implements that trait over sled with exactly the semantics of the
+//! in-memory reference, [`taawun_core::fold::Coop`].
+//!
+//! - [`Ledger`]: one sled database per data directory; lists, opens and founds
+//!   cooperatives, imports export files;
+//! - [`CoopLedger`]: one cooperative: [`CoopLedger::ingest`] (entries from anywhere),
+//!   [`CoopLedger::append`] (local writes), sync reads (heads, ranges), the log, the state;
+//! - [`pending`]: the bounded buffer of entries waiting for what they name;
+//! - [`export`]: the export file format (a CBOR sequence) and its reader;
+//! - [`import`]: bulk import with batch signature verification;
+//! - [`mod@verify`]: the offline check of an export file, in memory;
+//! - `layout` (private): the key layout of a cooperative's tree, summarised below.
+//!
+//! ## Storage layout
+//!
+//! One sled tree per cooperative, named `coop/<hex id>`, with one-byte key prefixes:
+//! entries by id (the envelope bytes as received), chains ((author, block) -> the ids of
+//! 32 consecutive seqs), heads, the indexes validation reads (claims, submissions,
+//! assignments and withdrawals keyed by offer first, so they double as the index by
+//! offer; verdicts; votes), frozen authors, evidence of equivocation (both envelopes) and
+//! an insertion log (blocks of 32 ids; a causal order, used by export). The table is in
+//! the `layout` module. Log and chains are packed in blocks because sled's memory grows
+//! with the number of keys: about 1.7 keys per entry instead of 5.
+//!
+//! Every write is one [`sled::Batch`] on its tree, so an entry is stored whole, with its
+//! indexes, or not at all: one batch per [`CoopLedger::ingest`] call, one per
+//! [`import::COMMIT_EVERY`] entries in bulk ([`CoopLedger::ingest_many`], import).
+
+mod coop;
+mod error;
+pub mod export;
+pub mod import;
+mod layout;
+mod outcome;
+pub mod pending;
+pub mod verify;
+mod view;
+
+pub use coop::{CoopLedger, MAX_RANGE};
+pub use error::{AppendError, LedgerError};
+pub use export::FormatError;
+pub use import::{Fork, ImportReport, Listed, Position, Rejection};
+pub use outcome::Ingest;
+pub use verify::{verify, Summary};
+pub use view::{MAX_CACHED_PATHS, RECENT_ENTRIES};
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use taawun_core::body::Body;
+use taawun_core::{Id, Verified};
+
+/// sled's page cache, in bytes: 32 MiB. sled's default is 1 GiB, far more than a node on
+/// a cheap phone or VPS can spare; entries are read mostly near the chain heads, so a
+/// small cache keeps a node with a million entries well under 200 MB.
+pub const CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
+
+/// The ledger of a node: one sled database in its data directory, one tree per
+/// cooperative. Cheap to clone (handles to the same database).
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    db: sled::Db,
+    /// Cooperatives with a live [`CoopLedger`] handle.
+    open: Arc<Mutex<BTreeSet<Id>>>,
+}
+
+/// Marks a cooperative open while its [`CoopLedger`] lives.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    open: Arc<Mutex<BTreeSet<Id>>>,
+    id: Id,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}
+
+impl Ledger {
+    /// Opens (creating it if needed) the ledger in `dir`, with a page cache of
+    /// [`CACHE_CAPACITY`].
+    pub fn open(dir: &Path) -> Result<Self, LedgerError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .open()?;
+        match db.get(layout::FORMAT_KEY)? {
+            None => {
+                db.insert(layout::FORMAT_KEY, &layout::FORMAT.to_be_bytes()[..])?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(&v[..])
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| LedgerError::Corrupt("format marker".into()))?;
+                if found != layout::FORMAT {
+                    return Err(LedgerError::UnsupportedFormat {
+                        found,
+                        expected: layout::FORMAT,
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            db,
+            open: Arc::default(),
+        })
+    }
+
+    /// The cooperatives stored, in id order.
+    pub fn coops(&self) -> Result<Vec<Id>, LedgerError> {
+        let mut out = Vec::new();
+        for name in self.db.tree_names() {
+            let Some(id) = layout::coop_of_tree(&name) else {
+                continue;
+            };
+            // A tree without its charter is the trace of a founding that failed.
+            if self
+                .db
+                .open_tree(&name)?
+                .contains_key(layout::k1(layout::ENTRY, id.as_bytes()))?
+            {
+                out.push(id);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn exists(&self, coop: &Id) -> bool {
+        let name = layout::tree_name(coop);
+        self.db.tree_names().iter().any(|n| n == name.as_bytes())
+    }
+
+    fn lease(&self, coop: &Id) -> Result<Lease, LedgerError> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if !open.insert(*coop) {
+            return Err(LedgerError::Busy(*coop));
+        }
+        Ok(Lease {
+            open: self.open.clone(),
+            id: *coop,
+        })
+    }
+
+    /// Opens a stored cooperative. One handle per cooperative at a time: a second call
+    /// before the first handle is dropped fails with [`LedgerError::Busy`].
+    pub fn coop(&self, coop: &Id) -> Result<CoopLedger, LedgerError> {
+        if !self.exists(coop) {
+            return Err(LedgerError::UnknownCoop(*coop));
+        }
+        let lease = self.lease(coop)?;
+        let tree = self.db.open_tree(layout::tree_name(coop))?;
+        let Some(bytes) = tree.get(layout::k1(layout::ENTRY, coop.as_bytes()))? else {
+            return Err(LedgerError::UnknownCoop(*coop));
+        };
+        let charter = view::trusted(&bytes)?;
+        if !matches!(charter.entry().body, Body::Charter(_)) || charter.id() != *coop {
+            return Err(LedgerError::Corrupt(format!(
+                "the entry stored as charter of {coop} is not it"
+            )));
+        }
+        CoopLedger::load(tree, charter, lease)
+    }
+
+    /// Founds a cooperative from its charter (validated like any entry; the cooperative's
+    /// id is the charter's id), stored and flushed. Founding one already stored opens it.
+    pub fn found(&self, charter: Verified) -> Result<CoopLedger, LedgerError> {
+        if !matches!(charter.entry().body, Body::Charter(_)) {
+            return Err(LedgerError::NotACharter(charter.id()));
+        }
+        let id = charter.id();
+        if self.coops()?.contains(&id) {
+            return self.coop(&id);
+        }
+        let lease = self.lease(&id)?;
+        let name = layout::tree_name(&id);
+        let tree = self.db.open_tree(&name)?;
+        let mut c = CoopLedger::load(tree, charter.clone(), lease)?;
+        match c.ingest(charter, None)? {
+            Ingest::Stored { .. } => {
+                c.flush()?;
+                tracing::info!(coop = %id.short(), "cooperative founded");
+                Ok(c)
+            }
+            Ingest::Rejected(invalid) => {
+                drop(c);
+                self.db.drop_tree(&name)?;
+                Err(LedgerError::InvalidCharter(invalid))
+            }
+            other => Err(LedgerError::Corrupt(format!(
+                "founding {id} in an empty tree gave {other:?}"
+            ))),
+        }
+    }
+
+    /// Writes everything to disk.
+    pub fn flush(&self) -> Result<(), LedgerError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! What became of an entry handed to the ledger, and the loop that releases buffered
+//! entries once what they waited for is stored.
+//!
+//! The loop is shared by the sled ledger ([`crate::CoopLedger`]) and the in-memory
+//! verification of export files ([`crate::verify`]): both implement [`Judge`].
+
+use crate::error::LedgerError;
+use crate::pending::Pending;
+use std::collections::VecDeque;
+use taawun_core::body::Evidence;
+use taawun_core::{Id, Invalid, Missing, Timestamp, Verified};
+
+/// What became of an entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ingest {
+    /// Valid and new: stored.
+    Stored {
+        /// Its id.
+        id: Id,
+        /// Entries of the pending buffer stored because this one filled what they
+        /// waited for (directly or through each other), in the order stored.
+        released: Vec<Id>,
+    },
+    /// Already stored.
+    Duplicate,
+    /// Cannot be judged yet: buffered until what is missing arrives (see
+    /// [`crate::pending`]).
+    Pending(Missing),
+    /// Breaks a rule: not stored, not buffered, and not to be relayed.
+    Rejected(Invalid),
+    /// Its author already has a different entry at this seq. Both envelopes are kept as
+    /// evidence and the author is frozen: its later entries are rejected.
+    Equivocation {
+        /// The entry stored at that seq.
+        existing: Id,
+        /// The two envelopes: `a` the stored one, `b` this one.
+        evidence: Evidence,
+    },
+}
+
+/// One judgement, before the pending buffer is involved.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Staged for storing.
+    Stored(Id),
+    Duplicate,
+    /// Not judged: the entry comes back to be buffered.
+    Pending(Box<Verified>, Missing),
+    Rejected(Id, Invalid),
+    /// Evidence staged, author frozen.
+    Fork {
+        existing: Id,
+        evidence: Evidence,
+    },
+}
+
+/// A store entries can be judged against and staged into.
+pub(crate) trait Judge {
+    /// Judges `v` and, when valid and new, stages it (a fork: stages the evidence).
+    fn judge(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Step, LedgerError>;
+    /// The buffer of entries waiting for something.
+    fn pending(&mut self) -> &mut Pending;
+    /// Makes everything staged permanent, at once.
+    fn commit(&mut self) -> Result<(), LedgerError>;
+    /// Forgets everything staged since the last commit (after an error: a write may be
+    /// half staged).
+    fn discard(&mut self);
+}
+
+/// Judges `v`: stores it, buffers it, or refuses it; when stored, releases what waited for
+/// it.
+pub(crate) fn settle<J: Judge>(
+    j: &mut J,
+    v: Verified,
+    now: Option<Timestamp>,
+) -> Result<Ingest, LedgerError> {
+    let (author, seq) = (v.entry().author, v.entry().seq);
+    Ok(match j.judge(v, now)? {
+        Step::Stored(id) => Ingest::Stored {
+            id,
+            released: release(j, id, author, seq, now)?,
+        },
+        Step::Duplicate => Ingest::Duplicate,
+        Step::Pending(v, missing) => {
+            j.pending().insert(*v, &missing);
+            Ingest::Pending(missing)
+        }
+        Step::Rejected(_, invalid) => Ingest::Rejected(invalid),
+        Step::Fork { existing, evidence } => Ingest::Equivocation { existing, evidence },
+    })
+}
+
+/// Judges again every buffered entry that waited for the entry `id` (by `author` at
+/// `seq`), and those waiting for them in turn; returns the ids stored.
+pub(crate) fn release<J: Judge>(
+    j: &mut J,
+    id: Id,
+    author: taawun_core::PublicKey,
+    seq: u64,
+    now: Option<Timestamp>,
+) -> Result<Vec<Id>, LedgerError> {
+    let mut queue: VecDeque<Verified> = j.pending().wake(id, author, seq).into();
+    let mut released = Vec::new();
+    while let Some(w) = queue.pop_front() {
+        let (author, seq) = (w.entry().author, w.entry().seq);
+        match j.judge(w, now)? {
+            Step::Stored(id) => {
+                released.push(id);
+                queue.extend(j.pending().wake(id, author, seq));
+            }
+            Step::Pending(w, missing) => {
+                j.pending().insert(*w, &missing);
+            }
+            Step::Rejected(id, invalid) => {
+                tracing::debug!(entry = %id.short(), %invalid, "buffered entry rejected");
+            }
+            Step::Fork { existing, .. } => {
+                tracing::warn!(
+                    author = %author.short(),
+                    seq,
+                    existing = %existing.short(),
+                    "buffered entry is an equivocation: author frozen"
+                );
+            }
+            Step::Duplicate => {}
+        }
+    }
+    Ok(released)
+}

@@ -1,0 +1,741 @@
+//! The sled ledger against the in-memory reference fold, on real sled databases in
+//! temporary directories. Every scenario is generated from a fixed seed.
+
+use proptest::prelude::*;
+use std::path::Path;
+use taawun_core::body::{Body, Evidence, Offer, Review};
+use taawun_core::fold::Coop;
+use taawun_core::synth::{self, Params, Rng, Scenario};
+use taawun_core::validate::Head;
+use taawun_core::writer::Writer;
+use taawun_core::{Context, Id, Invalid, Kind, Missing, Money, PublicKey, Verified};
+use taawun_ledger::{
+    export, verify, AppendError, CoopLedger, FormatError, Ingest, Ledger, LedgerError,
+};
+
+fn scenario(seed: u64, entries: usize) -> Scenario {
+    synth::generate(&Params {
+        seed,
+        entries,
+        ..Params::default()
+    })
+}
+
+fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
+    PublicKey(k.verifying_key().to_bytes())
+}
+
+/// The in-memory fold of the same entries.
+fn reference(entries: &[Verified]) -> Coop {
+    let mut c = Coop::new();
+    for v in entries {
+        c.ingest(v.clone(), None)
+            .expect("synthetic entries are valid");
+    }
+    c
+}
+
+/// A ledger in `dir` founded with the scenario's charter.
+fn founded(dir: &Path, s: &Scenario) -> (Ledger, CoopLedger) {
+    let l = Ledger::open(dir).expect("opens");
+    let c = l.found(s.entries[0].clone()).expect("founds");
+    assert_eq!(c.id(), s.coop);
+    (l, c)
+}
+
+fn ingest_all(c: &mut CoopLedger, entries: &[Verified]) {
+    for v in entries {
+        let out = c.ingest(v.clone(), None).expect("ingests");
+        assert!(matches!(out, Ingest::Stored { .. }), "{out:?}");
+    }
+}
+
+/// Chain heads by author.
+type Heads = Vec<(PublicKey, Head)>;
+
+fn heads(c: &CoopLedger) -> Heads {
+    c.heads().expect("heads")
+}
+
+fn ref_heads(r: &Coop) -> Heads {
+    r.heads().iter().map(|(k, h)| (*k, *h)).collect()
+}
+
+/// The governance the synthetic entries name after the amendment.
+fn enactment(s: &Scenario) -> Id {
+    s.entries
+        .iter()
+        .find(|v| matches!(v.entry().body, Body::Enact(_)))
+        .expect("the scenario enacts")
+        .id()
+}
+
+fn offer(pay: u64, minutes: u32, ts: u64) -> Body {
+    Body::Offer(Offer {
+        title: "Transcribe".into(),
+        description: "Transcribe ten minutes of audio.".into(),
+        purpose: "Oral history archive of the village".into(),
+        pay: Money::new("EUR", pay),
+        minutes,
+        assignments: 1,
+        expires_at: ts + 24 * 60 * 60 * 1000,
+        review_window_ms: 24 * 60 * 60 * 1000,
+        claim_window_ms: 60 * 60 * 1000,
+    })
+}
+
+fn review(requester: PublicKey, text: &str) -> Body {
+    Body::Review(Review {
+        requester,
+        pay: 4,
+        fairness: 4,
+        promptness: 4,
+        communication: 4,
+        text: text.into(),
+    })
+}
+
+#[test]
+fn ingest_one_at_a_time_matches_the_fold() {
+    let s = scenario(1, 250);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    for v in &s.entries[1..] {
+        let out = c.ingest(v.clone(), Some(s.end)).expect("ingests");
+        assert_eq!(
+            out,
+            Ingest::Stored {
+                id: v.id(),
+                released: vec![]
+            }
+        );
+    }
+    // Again: every one is a duplicate.
+    for v in &s.entries {
+        assert_eq!(
+            c.ingest(v.clone(), None).expect("ingests"),
+            Ingest::Duplicate
+        );
+    }
+    let r = reference(&s.entries);
+    let state = c.state().expect("state");
+    assert_eq!(c.len(), s.entries.len() as u64);
+    assert_eq!(heads(&c), ref_heads(&r));
+    let later = s.end + 30 * 24 * 60 * 60 * 1000;
+    for now in [s.end, later] {
+        assert_eq!(state.balances(now), r.balances(now));
+        assert_eq!(state.offers(now), r.offers(now));
+    }
+    assert_eq!(state, r);
+}
+
+#[test]
+fn reopening_keeps_everything() {
+    let s = scenario(2, 150);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = {
+        let (l, mut c) = founded(dir.path(), &s);
+        ingest_all(&mut c, &s.entries[1..]);
+        // One handle per cooperative.
+        assert!(matches!(l.coop(&s.coop), Err(LedgerError::Busy(id)) if id == s.coop));
+        (heads(&c), c.state().expect("state"))
+    };
+    let l = Ledger::open(dir.path()).expect("reopens");
+    assert_eq!(l.coops().expect("coops"), vec![s.coop]);
+    let c = l.coop(&s.coop).expect("opens the cooperative");
+    assert_eq!(c.len(), s.entries.len() as u64);
+    assert_eq!(heads(&c), before.0);
+    assert_eq!(c.state().expect("state"), before.1);
+    for v in &s.entries {
+        assert_eq!(c.get(&v.id()).expect("reads").as_ref(), Some(v));
+    }
+    let log: Vec<Id> = c.log_ids().collect::<Result<_, _>>().expect("log");
+    assert_eq!(log, s.entries.iter().map(Verified::id).collect::<Vec<_>>());
+    assert!(matches!(
+        l.coop(&Id([1; 32])),
+        Err(LedgerError::UnknownCoop(_))
+    ));
+}
+
+/// Delivers the scenario's entries (charter first) in a seeded random order; returns the
+/// ledger's heads, the reference heads and how many entries were buffered on arrival.
+fn shuffled(seed: u64, entries: usize) -> (Heads, Heads, usize) {
+    let s = scenario(seed, entries);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    let mut order: Vec<Verified> = s.entries[1..].to_vec();
+    let mut rng = Rng::new(seed ^ 0xdead_beef);
+    for i in (1..order.len()).rev() {
+        let j = rng.range(0, i as u64) as usize;
+        order.swap(i, j);
+    }
+    let mut buffered = 0;
+    let mut stored = 1;
+    for v in order {
+        match c.ingest(v, None).expect("ingests") {
+            Ingest::Stored { released, .. } => stored += 1 + released.len(),
+            Ingest::Pending(_) => buffered += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(stored, s.entries.len());
+    assert_eq!(c.pending_len(), 0);
+    assert_eq!(c.state().expect("state"), reference(&s.entries));
+    (heads(&c), ref_heads(&reference(&s.entries)), buffered)
+}
+
+#[test]
+fn shuffled_delivery_is_buffered_then_released() {
+    let (got, want, buffered) = shuffled(3, 200);
+    assert!(buffered > 20, "the shuffle should leave gaps ({buffered})");
+    assert_eq!(got, want);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #[test]
+    fn any_delivery_order_converges(seed in any::<u64>()) {
+        let (got, want, _) = shuffled(seed, 60);
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn a_gap_is_reported_precisely() {
+    let s = scenario(4, 200);
+    // The member with the longest chain.
+    let r = reference(&s.entries);
+    let (author, _) = r
+        .heads()
+        .iter()
+        .filter(|(k, _)| s.members.iter().any(|m| pk(m) == **k))
+        .max_by_key(|(_, h)| h.seq)
+        .expect("members wrote");
+    let author = *author;
+    let by = |seq: u64| {
+        s.entries
+            .iter()
+            .find(|v| v.entry().author == author && v.entry().seq == seq)
+            .expect("entry")
+            .clone()
+    };
+    let (e2, e3, e4) = (by(2), by(3), by(4));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    let mut held = Vec::new();
+    for v in &s.entries[1..] {
+        if v.id() == e2.id() || v.id() == e3.id() {
+            held.push(v.clone());
+            continue;
+        }
+        let out = c.ingest(v.clone(), None).expect("ingests");
+        if v.id() == e4.id() {
+            assert_eq!(
+                out,
+                Ingest::Pending(Missing::Gap {
+                    author,
+                    from: 2,
+                    to: 3
+                })
+            );
+        }
+    }
+    assert!(c.is_pending(&e4.id()));
+    // Seq 2 fills half the gap: seq 4 now waits for 3.
+    assert!(matches!(
+        c.ingest(e2.clone(), None).expect("ingests"),
+        Ingest::Stored { released, .. } if !released.contains(&e4.id())
+    ));
+    match c.ingest(e3.clone(), None).expect("ingests") {
+        Ingest::Stored { released, .. } => assert!(released.contains(&e4.id())),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(c.pending_len(), 0);
+    assert_eq!(heads(&c), ref_heads(&r));
+}
+
+#[test]
+fn a_missing_dependency_is_reported_and_released() {
+    let s = scenario(5, 120);
+    let claim_at = s
+        .entries
+        .iter()
+        .position(|v| matches!(v.entry().body, Body::Claim(_)))
+        .expect("a claim");
+    let Body::Claim(claim) = &s.entries[claim_at].entry().body else {
+        unreachable!()
+    };
+    let offer = claim.offer;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    let before: Vec<Verified> = s.entries[1..claim_at]
+        .iter()
+        .filter(|v| v.id() != offer)
+        .cloned()
+        .collect();
+    ingest_all(&mut c, &before);
+    let claim = s.entries[claim_at].clone();
+    assert_eq!(
+        c.ingest(claim.clone(), None).expect("ingests"),
+        Ingest::Pending(Missing::Dependency(offer))
+    );
+    // Delivered twice, buffered once.
+    assert_eq!(
+        c.ingest(claim.clone(), None).expect("ingests"),
+        Ingest::Pending(Missing::Dependency(offer))
+    );
+    assert_eq!(c.pending_len(), 1);
+    let offer_entry = s.entries.iter().find(|v| v.id() == offer).expect("offer");
+    assert_eq!(
+        c.ingest(offer_entry.clone(), None).expect("ingests"),
+        Ingest::Stored {
+            id: offer,
+            released: vec![claim.id()]
+        }
+    );
+    assert_eq!(c.by_offer(&offer).expect("index"), vec![claim.id()]);
+}
+
+#[test]
+fn equivocation_keeps_evidence_and_freezes_the_author() {
+    let s = scenario(6, 150);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (l, mut c) = founded(dir.path(), &s);
+    ingest_all(&mut c, &s.entries[1..]);
+    let mut r = reference(&s.entries);
+    let key = &s.members[1];
+    let author = pk(key);
+    let head = c.head(&author).expect("reads").expect("member wrote");
+    assert!(head.seq >= 2);
+    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
+    let prev_head = Head {
+        seq: prev.entry().seq,
+        id: prev.id(),
+        ts: prev.entry().ts,
+        gov: prev.entry().gov,
+    };
+    let requester = pk(&s.requesters[0]);
+    let fork = Writer::new(key.clone(), Some(s.coop), Some(prev_head)).next(
+        review(requester, "a second entry at the same seq"),
+        head.ts,
+        prev_head.gov,
+    );
+    assert_eq!(fork.entry().seq, head.seq);
+    let existing = c.get(&head.id).expect("reads").expect("stored");
+    let out = c.ingest(fork.clone(), None).expect("ingests");
+    assert_eq!(
+        out,
+        Ingest::Equivocation {
+            existing: head.id,
+            evidence: Evidence {
+                a: existing.envelope(),
+                b: fork.envelope(),
+            },
+        }
+    );
+    assert_eq!(c.frozen().get(&author), Some(&head.seq));
+    assert_eq!(c.evidence().expect("evidence").len(), 1);
+    assert!(c.get(&fork.id()).expect("reads").is_none());
+    r.ingest(fork.clone(), None)
+        .expect("the fold sees the fork");
+    // The author's next entry is refused.
+    let next = Writer::new(key.clone(), Some(s.coop), Some(head)).next(
+        review(requester, "after the fork"),
+        head.ts + 1,
+        None,
+    );
+    assert_eq!(
+        c.ingest(next, None).expect("ingests"),
+        Ingest::Rejected(Invalid::Frozen { author })
+    );
+    // Another member publishes the evidence.
+    let ev = match out {
+        Ingest::Equivocation { evidence, .. } => evidence,
+        _ => unreachable!(),
+    };
+    let witness = &s.members[0];
+    let published = c
+        .append(witness, Body::Evidence(ev), s.end, None)
+        .expect("evidence entry");
+    r.ingest(published, None).expect("the fold takes it");
+    assert_eq!(c.state().expect("state"), r);
+    // It all survives a restart.
+    drop(c);
+    let c = l.coop(&s.coop).expect("reopens");
+    assert_eq!(c.frozen().get(&author), Some(&head.seq));
+    assert_eq!(c.state().expect("state"), r);
+}
+
+#[test]
+fn an_invalid_entry_is_rejected_with_its_rule_and_not_stored() {
+    let s = scenario(7, 80);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    ingest_all(&mut c, &s.entries[1..]);
+    let key = &s.requesters[0];
+    let head = c.head(&pk(key)).expect("reads");
+    let cheap = Writer::new(key.clone(), Some(s.coop), head).next(
+        offer(100, 60, s.end),
+        s.end,
+        Some(enactment(&s)),
+    );
+    let len = c.len();
+    match c.ingest(cheap.clone(), Some(s.end)).expect("ingests") {
+        Ingest::Rejected(Invalid::OfferBelowFloor {
+            pay,
+            minutes,
+            floor,
+            ..
+        }) => {
+            assert_eq!((pay, minutes), (100, 60));
+            assert_eq!(floor, synth::FLOOR_EUR + 100);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(c.len(), len);
+    assert!(c.get(&cheap.id()).expect("reads").is_none());
+    assert_eq!(c.pending_len(), 0);
+    assert_eq!(c.head(&pk(key)).expect("reads"), head);
+}
+
+#[test]
+fn append_stores_durably_and_refuses_what_breaks_a_rule() {
+    let s = scenario(8, 80);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = &s.requesters[0];
+    let written = {
+        let (_l, mut c) = founded(dir.path(), &s);
+        ingest_all(&mut c, &s.entries[1..]);
+        let len = c.len();
+        match c.append(key, offer(100, 60, s.end), s.end, None) {
+            Err(AppendError::Invalid(Invalid::OfferBelowFloor { .. })) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(c.len(), len);
+        let v = c
+            .append(key, offer(1500, 60, s.end), s.end, None)
+            .expect("a fair offer");
+        // Written under the newest governance.
+        assert_eq!(v.entry().gov, Some(enactment(&s)));
+        assert_eq!(c.len(), len + 1);
+        assert_eq!(c.head(&pk(key)).expect("reads").map(|h| h.id), Some(v.id()));
+        v
+    };
+    let l = Ledger::open(dir.path()).expect("reopens");
+    let c = l.coop(&s.coop).expect("opens");
+    assert_eq!(c.get(&written.id()).expect("reads"), Some(written));
+}
+
+fn export_bytes(c: &CoopLedger) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = c.export(&mut out).expect("exports");
+    assert_eq!(n, c.len() + c.evidence().expect("evidence").len() as u64);
+    out
+}
+
+#[test]
+fn export_then_import_gives_the_same_ledger() {
+    let s = scenario(9, 200);
+    let a = tempfile::tempdir().expect("tempdir");
+    let (_la, mut ca) = founded(a.path(), &s);
+    ingest_all(&mut ca, &s.entries[1..]);
+    let file = export_bytes(&ca);
+
+    let b = tempfile::tempdir().expect("tempdir");
+    let lb = Ledger::open(b.path()).expect("opens");
+    let (id, report) = lb.import(&file[..]).expect("imports");
+    assert_eq!(id, s.coop);
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.stored, s.entries.len() as u64);
+    assert_eq!(report.items, s.entries.len() as u64);
+    let mut cb = lb.coop(&id).expect("opens");
+    assert_eq!(heads(&cb), heads(&ca));
+    for (x, y) in ca.log_ids().zip(cb.log_ids()) {
+        let (x, y) = (x.expect("log"), y.expect("log"));
+        assert_eq!(x, y);
+        assert_eq!(
+            ca.envelope(&x).expect("reads"),
+            cb.envelope(&y).expect("reads")
+        );
+    }
+    assert_eq!(export_bytes(&cb), file);
+    // Importing again stores nothing new.
+    let again = cb.import(&file[..]).expect("imports");
+    assert_eq!(again.duplicates, s.entries.len() as u64);
+    assert_eq!(again.stored, 0);
+    // The offline check agrees.
+    let audit = verify(&file[..]).expect("verifies");
+    assert!(audit.is_clean());
+    assert_eq!(audit.entries(), s.entries.len() as u64);
+    let json = audit.to_json();
+    assert_eq!(json["entries"], s.entries.len() as u64);
+    assert_eq!(json["coop"], s.coop.to_hex());
+    assert!(audit.to_string().contains("every item valid"));
+    assert_eq!(audit.coop, s.coop);
+    assert_eq!(audit.kinds.values().sum::<u64>(), s.entries.len() as u64);
+    assert_eq!(audit.kinds.get(&Kind::Charter), Some(&1));
+    assert_eq!(audit.authors, heads(&ca).len());
+    assert_eq!(audit.state, ca.state().expect("state"));
+}
+
+#[test]
+fn an_exported_equivocation_freezes_the_importer_too() {
+    let s = scenario(10, 100);
+    let a = tempfile::tempdir().expect("tempdir");
+    let (_la, mut ca) = founded(a.path(), &s);
+    ingest_all(&mut ca, &s.entries[1..]);
+    let key = &s.members[0];
+    let head = ca.head(&pk(key)).expect("reads").expect("wrote");
+    let prev = ca
+        .range(&pk(key), head.seq - 1, 1)
+        .expect("range")
+        .remove(0);
+    let fork = Writer::new(
+        key.clone(),
+        Some(s.coop),
+        Some(Head {
+            seq: prev.entry().seq,
+            id: prev.id(),
+            ts: prev.entry().ts,
+            gov: prev.entry().gov,
+        }),
+    )
+    .next(review(pk(&s.requesters[0]), "fork"), head.ts, None);
+    assert!(matches!(
+        ca.ingest(fork, None).expect("ingests"),
+        Ingest::Equivocation { .. }
+    ));
+    let file = export_bytes(&ca);
+    let b = tempfile::tempdir().expect("tempdir");
+    let lb = Ledger::open(b.path()).expect("opens");
+    let (_, report) = lb.import(&file[..]).expect("imports");
+    assert_eq!(report.forks.count, 1);
+    let cb = lb.coop(&s.coop).expect("opens");
+    assert_eq!(cb.frozen(), ca.frozen());
+    assert_eq!(cb.state().expect("state"), ca.state().expect("state"));
+}
+
+#[test]
+fn broken_files_give_typed_errors() {
+    let s = scenario(11, 40);
+    let a = tempfile::tempdir().expect("tempdir");
+    let (_la, mut ca) = founded(a.path(), &s);
+    ingest_all(&mut ca, &s.entries[1..]);
+    let file = export_bytes(&ca);
+    let fresh = || {
+        let d = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::open(d.path()).expect("opens");
+        (d, l)
+    };
+
+    let (_d, l) = fresh();
+    let cut = &file[..file.len() - 5];
+    assert!(matches!(
+        l.import(cut),
+        Err(LedgerError::Format(FormatError::Truncated { .. }))
+    ));
+    assert!(matches!(
+        verify(cut),
+        Err(LedgerError::Format(FormatError::Truncated { .. }))
+    ));
+
+    let (_d, l) = fresh();
+    let mut wrong = Vec::new();
+    ciborium::into_writer(
+        &ciborium::Value::Map(vec![
+            ("format".into(), "not-taawun".into()),
+            ("version".into(), 1.into()),
+            ("coop".into(), ciborium::Value::Bytes(vec![0; 32])),
+        ]),
+        &mut wrong,
+    )
+    .expect("encodes");
+    assert!(matches!(
+        l.import(&wrong[..]),
+        Err(LedgerError::Format(FormatError::NotAnExport(_)))
+    ));
+
+    for garbage in [&b"this is not a ledger"[..], b"\xff\xfe\xfd", b"\x1c", b""] {
+        let (_d, l) = fresh();
+        match l.import(garbage) {
+            Err(LedgerError::Format(
+                FormatError::NotAnExport(_) | FormatError::Empty | FormatError::Truncated { .. },
+            )) => {}
+            other => panic!("{garbage:?}: unexpected {other:?}"),
+        }
+        assert!(l.coops().expect("coops").is_empty());
+    }
+
+    // A header without the charter after it.
+    let (_d, l) = fresh();
+    let mut no_charter = export::header_bytes(&s.coop);
+    no_charter.extend_from_slice(&s.entries[1].envelope());
+    assert!(matches!(
+        l.import(&no_charter[..]),
+        Err(LedgerError::Format(FormatError::NoCharter(_)))
+    ));
+
+    // Another cooperative's file.
+    let other = scenario(12, 10);
+    let (_d, l) = fresh();
+    let mut c = l.found(other.entries[0].clone()).expect("founds");
+    assert!(matches!(
+        c.import(&file[..]),
+        Err(LedgerError::Format(FormatError::WrongCoop { .. }))
+    ));
+}
+
+#[test]
+fn one_flipped_signature_byte_is_one_bad_signature() {
+    let s = scenario(13, 60);
+    let mut file = export::header_bytes(&s.coop);
+    let last = s.entries.len() - 1;
+    for (i, v) in s.entries.iter().enumerate() {
+        let mut env = v.envelope();
+        if i == last {
+            // The signature is the envelope's last 64 bytes.
+            let at = env.len() - 10;
+            env[at] ^= 0x01;
+        }
+        file.extend_from_slice(&env);
+    }
+    // Some garbage that is CBOR but no envelope: counted, skipped.
+    file.extend_from_slice(&[0x83, 0x01, 0x02, 0x03]);
+    let d = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(d.path()).expect("opens");
+    let (_, report) = l.import(&file[..]).expect("imports");
+    assert_eq!(report.bad_signatures.count, 1);
+    assert_eq!(report.bad_signatures.first[0].0.item, last as u64 + 1);
+    assert_eq!(report.bad_signatures.first[0].1, s.entries[last].id());
+    assert_eq!(report.undecodable.count, 1);
+    assert_eq!(
+        report.undecodable.first[0].0.item,
+        s.entries.len() as u64 + 1
+    );
+    assert_eq!(report.stored, last as u64);
+    assert_eq!(report.pending, 0);
+    let audit = verify(&file[..]).expect("verifies");
+    assert_eq!(audit.report.bad_signatures.count, 1);
+    assert_eq!(audit.report.stored, last as u64);
+}
+
+#[test]
+fn sync_reads_serve_ranges_and_heads() {
+    let s = scenario(14, 150);
+    let d = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(d.path(), &s);
+    ingest_all(&mut c, &s.entries[1..]);
+    let r = reference(&s.entries);
+    let (author, head) = r.heads().iter().max_by_key(|(_, h)| h.seq).expect("heads");
+    let got = c.range(author, 2, 3).expect("range");
+    let seqs: Vec<u64> = got.iter().map(|v| v.entry().seq).collect();
+    assert_eq!(seqs, vec![2, 3, 4]);
+    // Chains are stored 32 ids to a block: read across a block boundary.
+    assert!(head.seq >= 34, "a chain longer than a block ({})", head.seq);
+    let across: Vec<u64> = c
+        .range(author, 30, 5)
+        .expect("range")
+        .iter()
+        .map(|v| v.entry().seq)
+        .collect();
+    assert_eq!(across, vec![30, 31, 32, 33, 34]);
+    assert_eq!(c.range(author, 0, 1).expect("range")[0].entry().seq, 1);
+    for v in &got {
+        assert_eq!(r.at(author, v.entry().seq), Some(v.id()));
+    }
+    assert_eq!(c.range(author, head.seq + 1, 10).expect("range"), vec![]);
+    assert_eq!(
+        c.range(author, 1, usize::MAX).expect("range").len() as u64,
+        head.seq
+    );
+    let logged: Vec<Verified> = c.iter_log().collect::<Result<_, _>>().expect("log");
+    assert_eq!(logged, s.entries);
+}
+
+#[test]
+fn founding_checks_the_charter_and_is_idempotent() {
+    let s = scenario(15, 10);
+    let d = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::open(d.path()).expect("opens");
+    assert!(matches!(
+        l.found(s.entries[1].clone()),
+        Err(LedgerError::NotACharter(_))
+    ));
+    // A charter whose quorum is out of range.
+    let Body::Charter(mut ch) = s.entries[0].entry().body.clone() else {
+        unreachable!()
+    };
+    ch.quorum_pct = 0;
+    let bad = Writer::new(s.members[0].clone(), None, None).next(Body::Charter(ch), 1, None);
+    assert!(matches!(
+        l.found(bad),
+        Err(LedgerError::InvalidCharter(Invalid::BadCharter(_)))
+    ));
+    assert!(l.coops().expect("coops").is_empty());
+    let c = l.found(s.entries[0].clone()).expect("founds");
+    drop(c);
+    let c = l.found(s.entries[0].clone()).expect("opens again");
+    assert_eq!(c.len(), 1);
+    assert_eq!(l.coops().expect("coops"), vec![s.coop]);
+}
+
+#[test]
+fn ingest_many_gives_the_outcomes_of_one_by_one() {
+    let s = scenario(16, 300);
+    let mut order: Vec<Verified> = s.entries[1..].to_vec();
+    let mut rng = Rng::new(16);
+    for i in (1..order.len()).rev() {
+        let j = rng.range(0, i as u64) as usize;
+        order.swap(i, j);
+    }
+    // Some twice, to see duplicates among them.
+    order.extend(s.entries[1..20].iter().cloned());
+    let (da, db) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let (_la, mut a) = founded(da.path(), &s);
+    let (_lb, mut b) = founded(db.path(), &s);
+    let one_by_one: Vec<Ingest> = order
+        .iter()
+        .map(|v| a.ingest(v.clone(), None).expect("ingests"))
+        .collect();
+    let many = b.ingest_many(order, None).expect("ingests");
+    assert_eq!(many, one_by_one);
+    assert!(many.iter().any(|x| matches!(x, Ingest::Duplicate)));
+    assert_eq!(b.len(), s.entries.len() as u64);
+    assert_eq!(b.state().expect("state"), reference(&s.entries));
+}
+
+#[test]
+fn reports_render_their_problems() {
+    let s = scenario(17, 30);
+    let mut file = export::header_bytes(&s.coop);
+    for v in &s.entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    // An offer under the floor, properly signed, and a non-envelope.
+    let key = &s.requesters[0];
+    let r = reference(&s.entries);
+    let cheap = Writer::new(key.clone(), Some(s.coop), r.heads().get(&pk(key)).copied()).next(
+        offer(100, 60, s.end),
+        s.end,
+        Some(enactment(&s)),
+    );
+    file.extend_from_slice(&cheap.envelope());
+    file.extend_from_slice(&[0x01]);
+    let summary = verify(&file[..]).expect("verifies");
+    assert!(!summary.is_clean());
+    assert_eq!(summary.report.rejected.count, 1);
+    assert_eq!(summary.report.undecodable.count, 1);
+    let text = summary.to_string();
+    assert!(text.contains("PROBLEMS FOUND"), "{text}");
+    assert!(text.contains("under the floor"), "{text}");
+    assert_eq!(summary.to_json()["rejected"]["count"], 1);
+    let d = tempfile::tempdir().expect("tmp");
+    let (_, report) = Ledger::open(d.path())
+        .expect("opens")
+        .import(&file[..])
+        .expect("imports");
+    assert!(report.to_string().contains("rejected: 1"), "{report}");
+}

@@ -1,0 +1,138 @@
+//! The `taawun` binary as a person uses it: real processes, real files.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn taawun(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taawun"))
+        .args(args)
+        .env("TAAWUN_DATA_DIR", data)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn keygen_writes_a_private_key_and_refuses_to_overwrite_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    let o = taawun(&["keygen"], &data);
+    assert!(o.status.success(), "{}", text(&o));
+    let key = data.join("key");
+    assert_eq!(std::fs::metadata(&key).expect("key").len(), 32);
+    assert_eq!(
+        std::fs::metadata(&key).expect("key").permissions().mode() & 0o777,
+        0o600
+    );
+    let before = std::fs::read(&key).expect("key");
+    let o = taawun(&["keygen"], &data);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("refusing to overwrite"), "{}", text(&o));
+    assert_eq!(std::fs::read(&key).expect("key"), before);
+}
+
+#[test]
+fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    let o = taawun(&["demo", "--dir", dir.to_str().expect("utf-8")], tmp.path());
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("refused by its own node"), "{out}");
+    assert!(out.contains("rejected by 3 of 3"), "{out}");
+    assert!(out.contains("identical on all 4 nodes"), "{out}");
+    let file = dir.join("coop.taawun");
+
+    let o = taawun(
+        &["ledger", "verify", file.to_str().expect("utf-8")],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    let o = taawun(
+        &["ledger", "verify", "--json", file.to_str().expect("utf-8")],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(json.is_object(), "{json}");
+
+    // Import into a fresh node, export again: the same bytes.
+    let node = tmp.path().join("auditor");
+    let o = taawun(&["ledger", "import", file.to_str().expect("utf-8")], &node);
+    assert!(o.status.success(), "{}", text(&o));
+    let again = tmp.path().join("again.taawun");
+    let o = taawun(&["ledger", "export", again.to_str().expect("utf-8")], &node);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(&file).expect("file"),
+        std::fs::read(&again).expect("file")
+    );
+
+    // One flipped byte in the middle: a clean refusal, exit code 1 or 2, no panic.
+    let mut bytes = std::fs::read(&file).expect("file");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    let bad = tmp.path().join("bad.taawun");
+    std::fs::write(&bad, &bytes).expect("write");
+    let o = taawun(
+        &["ledger", "verify", bad.to_str().expect("utf-8")],
+        tmp.path(),
+    );
+    let code = o.status.code();
+    assert!(
+        code == Some(1) || code == Some(2),
+        "{:?} {}",
+        code,
+        text(&o)
+    );
+    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+}
+
+#[test]
+fn unreadable_files_exit_2_with_a_clear_message() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let garbage = tmp.path().join("garbage");
+    std::fs::write(&garbage, b"this is not a ledger").expect("write");
+    let o = taawun(
+        &["ledger", "verify", garbage.to_str().expect("utf-8")],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("not a readable taawun ledger"),
+        "{}",
+        text(&o)
+    );
+    let o = taawun(&["ledger", "verify", "/nonexistent/file"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("cannot open"), "{}", text(&o));
+    // Exporting from a node that holds nothing says so.
+    let o = taawun(&["ledger", "export", "x.taawun"], &tmp.path().join("empty"));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no cooperative"), "{}", text(&o));
+}
+
+#[test]
+fn a_key_readable_by_others_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    assert!(taawun(&["keygen"], &data).status.success());
+    let o = taawun(&["id"], &data);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim().len(), 64);
+    let key = data.join("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let o = taawun(&["id"], &data);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("chmod 600"), "{}", text(&o));
+}
