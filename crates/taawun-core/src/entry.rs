@@ -13,6 +13,7 @@ use crate::id::{Id, PublicKey};
 use crate::sig;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The protocol version this code writes and understands.
 pub const VERSION: u8 = 1;
@@ -71,12 +72,12 @@ impl Entry {
     pub fn sign(&self, key: &SigningKey) -> Verified {
         let bytes = self.encode();
         let sig = key.sign(&signed_message(&bytes)).to_bytes();
-        Verified(Inner {
+        Verified(Arc::new(Inner {
             id: Id::of(&bytes),
             entry: self.clone(),
             bytes,
             sig,
-        })
+        }))
     }
 }
 
@@ -145,9 +146,10 @@ struct Inner {
 pub struct Unverified(Inner);
 
 /// An entry whose signature has been checked. Only [`Unverified::verify`],
-/// [`verify_batch`] and [`Entry::sign`] make one.
+/// [`verify_batch`] and [`Entry::sign`] make one. Cheap to clone (shared), since stores and
+/// validation hand the same entry around.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verified(Inner);
+pub struct Verified(Arc<Inner>);
 
 #[derive(Deserialize)]
 struct VersionOnly {
@@ -233,7 +235,7 @@ impl Unverified {
             sig: &self.0.sig,
         });
         if ok {
-            Ok(Verified(self.0))
+            Ok(Verified(Arc::new(self.0)))
         } else {
             Err(BadSignature {
                 id: self.0.id,
@@ -272,7 +274,7 @@ pub fn verify_batch(items: Vec<Unverified>) -> Vec<Result<Verified, BadSignature
         .zip(verdicts)
         .map(|(u, ok)| {
             if ok {
-                Ok(Verified(u.0))
+                Ok(Verified(Arc::new(u.0)))
             } else {
                 Err(BadSignature {
                     id: u.0.id,
@@ -313,7 +315,7 @@ impl Verified {
     /// (its own ledger), without checking the signature again. Never use on bytes from
     /// anywhere else.
     pub fn from_trusted_store(envelope: &[u8]) -> Result<Self, DecodeError> {
-        Unverified::decode(envelope).map(|u| Verified(u.0))
+        Unverified::decode(envelope).map(|u| Verified(Arc::new(u.0)))
     }
 }
 

@@ -16,11 +16,13 @@
 //! with probability 2^-128). When a fast path fails we decide with the exact cofactored
 //! check, so the verdict never depends on the path or the batch.
 
+use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha512};
+use std::sync::OnceLock;
 
 /// One signature to check.
 #[derive(Debug, Clone, Copy)]
@@ -82,11 +84,40 @@ pub fn acceptable_key(key: &[u8; 32]) -> bool {
         .is_some_and(|p| p.is_torsion_free() && !p.is_small_order())
 }
 
-/// Whether the bytes decode to a point of small order (or to no point at all).
-fn small_or_invalid(bytes: &[u8; 32]) -> bool {
-    CompressedEdwardsY(*bytes)
-        .decompress()
-        .is_none_or(|p| p.is_small_order())
+/// Every 32-byte string that decodes to a point of small order: the 8 torsion points'
+/// encodings with either sign bit, and the non-canonical spellings `p + y` of the two
+/// small-order `y` values under 19 (0 and 1), with either sign bit. Comparing bytes against
+/// this list is much cheaper than decompressing the point.
+fn small_order_encodings() -> &'static [[u8; 32]] {
+    static LIST: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut out = Vec::new();
+        for t in EIGHT_TORSION.iter() {
+            let c = t.compress().to_bytes();
+            let mut flipped = c;
+            flipped[31] ^= 0x80;
+            out.extend([c, flipped]);
+        }
+        // p = 2^255 - 19, little-endian.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        for y in [0u8, 1] {
+            let mut e = p;
+            e[0] += y;
+            let mut flipped = e;
+            flipped[31] ^= 0x80;
+            out.extend([e, flipped]);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    })
+}
+
+/// Whether the bytes decode to a point of small order.
+fn small_order(bytes: &[u8; 32]) -> bool {
+    small_order_encodings().contains(bytes)
 }
 
 /// Checks many signatures; `result[i]` is the verdict on `items[i]`, the same as
@@ -106,7 +137,7 @@ pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
         let mut r = [0u8; 32];
         r.copy_from_slice(&it.sig[..32]);
         // The batch equation does not reject small-order points; the rule does.
-        if vk.is_weak() || small_or_invalid(&r) {
+        if vk.is_weak() || small_order(&r) {
             continue;
         }
         idx.push(i);
@@ -132,7 +163,6 @@ pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use curve25519_dalek::constants::EIGHT_TORSION;
     use ed25519_dalek::{Signer, SigningKey};
 
     fn signed(seed: u8, msg: &[u8]) -> ([u8; 32], [u8; 64]) {
@@ -238,6 +268,27 @@ mod tests {
     }
 
     #[test]
+    fn the_small_order_list_is_exactly_the_small_order_encodings() {
+        let list = small_order_encodings();
+        assert_eq!(list.len(), 14);
+        for e in list {
+            let p = CompressedEdwardsY(*e).decompress().expect("decodes");
+            assert!(p.is_small_order(), "{}", hex::encode(e));
+        }
+        // Any other encoding of a torsion point would be y < 19 spelled as y + p; only 0
+        // and 1 are small-order y values under 19, and both are listed. Random points are
+        // never on the list.
+        for i in 0..200u64 {
+            let p = EdwardsPoint::mul_base(&Scalar::from(i + 1));
+            let c = p.compress().to_bytes();
+            assert!(!small_order(&c));
+            for t in EIGHT_TORSION.iter().skip(1) {
+                assert!(!small_order(&(p + t).compress().to_bytes()));
+            }
+        }
+    }
+
+    #[test]
     fn small_order_key_is_refused_on_both_paths() {
         let key = EIGHT_TORSION[1].compress().to_bytes();
         let sig = [0u8; 64];
@@ -248,5 +299,23 @@ mod tests {
         };
         assert!(!verify(item));
         assert_eq!(verify_batch(&[item]), vec![false]);
+        // A small-order R, alone or beside an honest signature.
+        let (k, good) = signed(1, b"m");
+        for r in small_order_encodings() {
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(r);
+            let bad = Item {
+                key: &k,
+                msg: b"m",
+                sig: &sig,
+            };
+            let ok = Item {
+                key: &k,
+                msg: b"m",
+                sig: &good,
+            };
+            assert!(!verify(bad));
+            assert_eq!(verify_batch(&[ok, bad]), vec![true, false]);
+        }
     }
 }
