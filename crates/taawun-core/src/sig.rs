@@ -170,46 +170,40 @@ mod tests {
         (sk.verifying_key().to_bytes(), sk.sign(msg).to_bytes())
     }
 
-    #[test]
-    fn honest_signatures_pass_both_paths() {
-        let msgs: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 10]).collect();
-        let sigs: Vec<_> = msgs
-            .iter()
-            .enumerate()
-            .map(|(i, m)| signed(i as u8, m))
-            .collect();
-        let items: Vec<Item<'_>> = sigs
-            .iter()
-            .zip(&msgs)
-            .map(|((k, s), m)| Item {
+    /// `n` honest (message, key, signature) triples from keys `base..base + n`.
+    fn honest(n: u8, base: u8) -> Vec<(Vec<u8>, [u8; 32], [u8; 64])> {
+        (0..n)
+            .map(|i| {
+                let m = vec![i; 10];
+                let (k, s) = signed(base + i, &m);
+                (m, k, s)
+            })
+            .collect()
+    }
+
+    fn items(t: &[(Vec<u8>, [u8; 32], [u8; 64])]) -> Vec<Item<'_>> {
+        t.iter()
+            .map(|(m, k, s)| Item {
                 key: k,
                 msg: m,
                 sig: s,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn honest_signatures_pass_both_paths() {
+        let t = honest(20, 0);
+        let items = items(&t);
         assert!(items.iter().all(|it| verify(*it)));
         assert!(verify_batch(&items).iter().all(|ok| *ok));
     }
 
     #[test]
     fn one_bad_signature_is_named_in_a_batch() {
-        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
-        let mut sigs: Vec<_> = msgs
-            .iter()
-            .enumerate()
-            .map(|(i, m)| signed(i as u8, m))
-            .collect();
-        sigs[3].1[40] ^= 1;
-        let items: Vec<Item<'_>> = sigs
-            .iter()
-            .zip(&msgs)
-            .map(|((k, s), m)| Item {
-                key: k,
-                msg: m,
-                sig: s,
-            })
-            .collect();
-        let v = verify_batch(&items);
+        let mut t = honest(8, 0);
+        t[3].2[40] ^= 1;
+        let v = verify_batch(&items(&t));
         assert_eq!(v.iter().filter(|ok| !**ok).count(), 1);
         assert!(!v[3]);
     }
@@ -251,17 +245,8 @@ mod tests {
             .is_err());
         assert!(verify(item), "valid under the cofactored rule");
         for n in 0..12u8 {
-            let others: Vec<_> = (0..n).map(|i| signed(100 + i, &[i])).collect();
-            let omsgs: Vec<Vec<u8>> = (0..n).map(|i| vec![i]).collect();
-            let mut items: Vec<Item<'_>> = others
-                .iter()
-                .zip(&omsgs)
-                .map(|((k, s), m)| Item {
-                    key: k,
-                    msg: m,
-                    sig: s,
-                })
-                .collect();
+            let others = honest(n, 100);
+            let mut items = items(&others);
             items.push(item);
             assert!(verify_batch(&items).iter().all(|ok| *ok), "batch of {n}");
         }

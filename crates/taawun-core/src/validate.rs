@@ -60,26 +60,36 @@ pub trait Context {
         let mut out = Vec::new();
         let mut cur = gov;
         while let Some(id) = cur {
-            let v = self.entry(&id).ok_or(PathError::Missing(id))?;
-            let Body::Enact(e) = &v.entry().body else {
-                return Err(PathError::NotEnact(id));
-            };
-            let p = self
-                .entry(&e.proposal)
-                .ok_or(PathError::Missing(e.proposal))?;
-            let Body::Proposal(prop) = &p.entry().body else {
-                return Err(PathError::NotEnact(id));
-            };
-            out.push(Enactment {
-                id,
-                proposal: e.proposal,
-                effective_at: e.effective_at,
-                action: prop.action.clone(),
-            });
-            cur = v.entry().gov;
+            let (e, parent) = enactment(self, id)?;
+            out.push(e);
+            cur = parent;
         }
         Ok(out)
     }
+}
+
+/// One step of a governance path: the enactment `id` and its parent (its own `gov`).
+pub fn enactment<C: Context + ?Sized>(
+    ctx: &C,
+    id: Id,
+) -> Result<(Enactment, Option<Id>), PathError> {
+    let v = ctx.entry(&id).ok_or(PathError::Missing(id))?;
+    let Body::Enact(e) = &v.entry().body else {
+        return Err(PathError::NotEnact(id));
+    };
+    let p = ctx
+        .entry(&e.proposal)
+        .ok_or(PathError::Missing(e.proposal))?;
+    let Body::Proposal(prop) = &p.entry().body else {
+        return Err(PathError::NotEnact(id));
+    };
+    let step = Enactment {
+        id,
+        proposal: e.proposal,
+        effective_at: e.effective_at,
+        action: prop.action.clone(),
+    };
+    Ok((step, v.entry().gov))
 }
 
 /// Why a governance path could not be built.

@@ -15,7 +15,6 @@ use crate::error::LedgerError;
 use crate::layout::{self, k1, k2};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use taawun_core::body::Body;
 use taawun_core::rules::Enactment;
 use taawun_core::validate::{Head, PathError};
 use taawun_core::{Context, Id, PublicKey, Verified};
@@ -185,23 +184,9 @@ impl<'a> View<'a> {
                 out.extend(rest.iter().cloned());
                 break;
             }
-            let v = self.entry(&id).ok_or(PathError::Missing(id))?;
-            let Body::Enact(e) = &v.entry().body else {
-                return Err(PathError::NotEnact(id));
-            };
-            let p = self
-                .entry(&e.proposal)
-                .ok_or(PathError::Missing(e.proposal))?;
-            let Body::Proposal(prop) = &p.entry().body else {
-                return Err(PathError::NotEnact(id));
-            };
-            out.push(Enactment {
-                id,
-                proposal: e.proposal,
-                effective_at: e.effective_at,
-                action: prop.action.clone(),
-            });
-            cur = v.entry().gov;
+            let (step, parent) = taawun_core::validate::enactment(self, id)?;
+            out.push(step);
+            cur = parent;
         }
         Ok(out)
     }
