@@ -1,0 +1,260 @@
+//! Gossip: one gossipsub topic per cooperative, message ids, the gossipsub configuration,
+//! peer scoring, and the verdict on each message.
+//!
+//! Entries carry their own ed25519 signatures, so gossipsub runs unsigned
+//! ([`MessageAuthenticity::Anonymous`](libp2p::gossipsub::MessageAuthenticity) with
+//! [`ValidationMode::Anonymous`]): libp2p would otherwise check its own signature on every
+//! duplicate copy before deduplicating. Messages are held until the node reports a
+//! verdict ([`verdict`]); only accepted ones are forwarded.
+
+use libp2p::gossipsub::{
+    self, ConfigBuilder, IdentTopic, MessageAcceptance, MessageId, PeerScoreParams,
+    PeerScoreThresholds, TopicScoreParams, ValidationMode,
+};
+use std::time::Duration;
+use taawun_core::entry::{BadSignature, DecodeError, MAX_ENVELOPE_BYTES};
+use taawun_core::{Id, Invalid};
+use taawun_ledger::Ingest;
+
+/// Room for gossipsub's own framing around an envelope (protobuf RPC and message fields,
+/// the topic name of about 90 bytes): 1 KiB is several times what it takes.
+pub const FRAMING_BYTES: usize = 1024;
+
+/// The largest gossip message: the largest envelope a node decodes plus framing.
+pub const MAX_TRANSMIT_BYTES: usize = MAX_ENVELOPE_BYTES + FRAMING_BYTES;
+
+/// How long a message id is remembered to drop duplicates. gossipsub's default (60 s);
+/// an entry seen again later is a cheap `Duplicate` in the ledger anyway.
+pub const DUPLICATE_CACHE: Duration = Duration::from_secs(60);
+
+/// Domain tag of gossip message ids.
+const MESSAGE_ID_DOMAIN: &[u8] = b"taawun/gossip/message/v1";
+
+/// The topic of a cooperative: `taawun/coop/<hex id>/v1`.
+pub fn topic(coop: &Id) -> IdentTopic {
+    IdentTopic::new(format!("taawun/coop/{}/v1", coop.to_hex()))
+}
+
+/// The gossip message id of `data`: a domain-separated blake3 of the whole message.
+///
+/// Envelopes have one canonical encoding and a valid entry one signature (its author's),
+/// so every honest copy of an entry gets the same id and deduplicates. Hashing the whole
+/// envelope rather than taking the entry id means a copy with a corrupted signature gets
+/// its own id: it cannot shadow the genuine entry in the duplicate cache.
+pub fn message_id(data: &[u8]) -> MessageId {
+    let mut h = blake3::Hasher::new();
+    h.update(MESSAGE_ID_DOMAIN);
+    h.update(data);
+    MessageId::new(h.finalize().as_bytes())
+}
+
+/// The gossipsub configuration every taawun node uses, except for message validation
+/// (the node adds `validate_messages()`; a test attacker leaves it out).
+pub fn config_builder(heartbeat: Duration) -> ConfigBuilder {
+    let mut b = ConfigBuilder::default();
+    b.validation_mode(ValidationMode::Anonymous)
+        .message_id_fn(|m: &gossipsub::Message| message_id(&m.data))
+        .max_transmit_size(MAX_TRANSMIT_BYTES)
+        .duplicate_cache_time(DUPLICATE_CACHE)
+        .heartbeat_interval(heartbeat);
+    b
+}
+
+/// Peer-score thresholds: gossipsub's defaults (gossip -10, publish -50, graylist -80).
+/// With [`topic_score`], P4 is -10 times the square of the (decaying) count of rejected
+/// messages: one costs -10, three cost -90, under the graylist threshold, after which
+/// the peer's messages are dropped unread.
+pub fn thresholds() -> PeerScoreThresholds {
+    PeerScoreThresholds::default()
+}
+
+/// Peer-score parameters without topics (topics are added as cooperatives are joined).
+pub fn score_params() -> PeerScoreParams {
+    PeerScoreParams {
+        // Every node of a test, or of a cooperative office, may share one IP.
+        ip_colocation_factor_weight: 0.0,
+        ..PeerScoreParams::default()
+    }
+}
+
+/// Scoring of one cooperative's topic. Cooperatives are quiet (a few entries a minute),
+/// so the mesh-delivery penalties (P3, P3b), which punish mesh peers for not delivering
+/// enough, are off: they would punish honest peers of a quiet topic. What counts is
+/// time in the mesh (P1, small), first deliveries (P2) and, above all, invalid messages
+/// (P4, weight -10, squared: 3 rejected messages graylist a peer).
+pub fn topic_score() -> TopicScoreParams {
+    TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.01,
+        time_in_mesh_quantum: Duration::from_secs(1),
+        time_in_mesh_cap: 3600.0,
+        first_message_deliveries_weight: 1.0,
+        first_message_deliveries_decay: 0.9,
+        first_message_deliveries_cap: 100.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -10.0,
+        invalid_message_deliveries_decay: 0.9,
+        ..TopicScoreParams::default()
+    }
+}
+
+/// What became of a gossip message.
+#[derive(Debug)]
+pub enum Judged {
+    /// Its topic is not a cooperative this node holds (should not happen: we only
+    /// subscribe to ours).
+    UnknownTopic,
+    /// Not an envelope.
+    Malformed(DecodeError),
+    /// The signature does not verify.
+    BadSignature(BadSignature),
+    /// The ledger's verdict.
+    Ingested(Ingest),
+    /// The ledger failed (our disk, not the sender's fault).
+    StoreFailed,
+}
+
+/// The verdict reported to gossipsub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and new: forward it.
+    Accept,
+    /// Provably bad: drop it and penalise the sender.
+    Reject,
+    /// Drop it without blame.
+    Ignore,
+}
+
+impl From<Verdict> for MessageAcceptance {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Accept => MessageAcceptance::Accept,
+            Verdict::Reject => MessageAcceptance::Reject,
+            Verdict::Ignore => MessageAcceptance::Ignore,
+        }
+    }
+}
+
+/// The one mapping from what became of a message to gossip's verdict.
+///
+/// - Stored: accept (forward).
+/// - Equivocation: accept. The entry is validly signed by its author; forwarding it is
+///   how every node comes to hold both branches and freeze the author (the ledger keeps
+///   both envelopes as evidence).
+/// - Malformed, bad signature, or a rule broken: reject (no honest node relays these,
+///   because every node reaches the same verdict from the same causal past)...
+/// - ...except the two verdicts that depend on the receiver, not the entry: a timestamp
+///   ahead of *this node's* clock (`FromTheFuture`) and an author *this node* has seen
+///   equivocate (`Frozen`) may be relayed by honest peers: ignore.
+/// - Duplicate, pending (cannot be judged yet), unknown topic, our store failing:
+///   ignore.
+pub fn verdict(j: &Judged) -> Verdict {
+    match j {
+        Judged::Ingested(Ingest::Stored { .. } | Ingest::Equivocation { .. }) => Verdict::Accept,
+        Judged::Ingested(Ingest::Rejected(
+            Invalid::FromTheFuture { .. } | Invalid::Frozen { .. },
+        )) => Verdict::Ignore,
+        Judged::Malformed(_) | Judged::BadSignature(_) | Judged::Ingested(Ingest::Rejected(_)) => {
+            Verdict::Reject
+        }
+        Judged::Ingested(Ingest::Duplicate | Ingest::Pending(_))
+        | Judged::UnknownTopic
+        | Judged::StoreFailed => Verdict::Ignore,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::body::Evidence;
+    use taawun_core::{Missing, PublicKey};
+
+    fn ingested(i: Ingest) -> Verdict {
+        verdict(&Judged::Ingested(i))
+    }
+
+    #[test]
+    fn verdicts() {
+        let id = Id::of(b"x");
+        let author = PublicKey([7; 32]);
+        assert_eq!(
+            ingested(Ingest::Stored {
+                id,
+                released: vec![]
+            }),
+            Verdict::Accept
+        );
+        assert_eq!(ingested(Ingest::Duplicate), Verdict::Ignore);
+        assert_eq!(
+            ingested(Ingest::Pending(Missing::Dependency(id))),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            ingested(Ingest::Pending(Missing::Gap {
+                author,
+                from: 1,
+                to: 2
+            })),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            ingested(Ingest::Rejected(Invalid::SeqZero)),
+            Verdict::Reject
+        );
+        assert_eq!(
+            ingested(Ingest::Rejected(Invalid::FromTheFuture { ts: 2, now: 1 })),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            ingested(Ingest::Rejected(Invalid::Frozen { author })),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            ingested(Ingest::Equivocation {
+                existing: id,
+                evidence: Evidence {
+                    a: vec![1],
+                    b: vec![2]
+                }
+            }),
+            Verdict::Accept
+        );
+        assert_eq!(
+            verdict(&Judged::Malformed(DecodeError::NonCanonical)),
+            Verdict::Reject
+        );
+        assert_eq!(
+            verdict(&Judged::BadSignature(BadSignature { id, author })),
+            Verdict::Reject
+        );
+        assert_eq!(verdict(&Judged::UnknownTopic), Verdict::Ignore);
+        assert_eq!(verdict(&Judged::StoreFailed), Verdict::Ignore);
+    }
+
+    #[test]
+    fn a_corrupted_copy_cannot_shadow_the_genuine_entry() {
+        let bytes = vec![0xa5u8; 300];
+        let genuine = taawun_core::entry::envelope(&bytes, &[9; 64]);
+        let corrupt = taawun_core::entry::envelope(&bytes, &[8; 64]);
+        assert_eq!(message_id(&genuine), message_id(&genuine.clone()));
+        assert_ne!(message_id(&genuine), message_id(&corrupt));
+    }
+
+    #[test]
+    fn scoring_params_are_valid() {
+        let mut p = score_params();
+        p.topics.insert(topic(&Id::of(b"c")).hash(), topic_score());
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(thresholds().validate(), Ok(()));
+    }
+
+    #[test]
+    fn topic_names() {
+        let id = Id([0xab; 32]);
+        assert_eq!(
+            topic(&id).to_string(),
+            format!("taawun/coop/{}/v1", "ab".repeat(32))
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! # taawun-net: the network of a taawun node
+//!
+//! libp2p (over tokio) carrying signed ledger entries between the nodes of worker
+//! cooperatives. The protocol itself lives in `taawun-core` and the store in
+//! `taawun-ledger`; this crate moves bytes and reports verdicts.
+//!
+//! - [`config`]: the [`NetConfig`] (listen and bootstrap addresses, mDNS, timeouts, the clock)
+//!   and the bounds of every channel and buffer;
+//! - [`gossip`]: topics, message ids, the gossipsub configuration and peer-scoring
+//!   parameters, and [`gossip::verdict`], the one function mapping what became of a
+//!   message to accept / reject / ignore;
+//! - [`sync`]: the request-response sync protocol: its wire types, the digest of chain
+//!   heads and the plan of ranges to fetch (pure functions);
+//! - `behaviour` (private): the composed libp2p behaviour;
+//! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
+//!   [`Network`], the cloneable handle the rest of the node talks to it through.
+//!
+//! ## Ownership
+//!
+//! One tokio task owns the `Swarm` *and* every open [`taawun_ledger::CoopLedger`]: a
+//! gossip message is decoded, verified and ingested synchronously in that task (an ingest
+//! costs about 50 µs), so the verdict is reported to gossipsub without a round trip and the
+//! ledger has a single writer. Local writes go through the same task
+//! ([`Network::append`], [`Network::ingest`]): the node never holds a ledger handle while
+//! the network runs. Nothing is behind a `Mutex`.
+
+pub mod config;
+pub mod error;
+pub mod gossip;
+pub mod node;
+pub mod sync;
+
+mod behaviour;
+
+pub use config::NetConfig;
+pub use error::NetError;
+pub use node::{Event, Network, Via};
+
+/// The libp2p this crate is built on, for callers (and tests) that need its types.
+pub use libp2p;

@@ -1,0 +1,208 @@
+//! The sync protocol: compare chain heads, fetch what is missing.
+//!
+//! Pull only, over request-response with CBOR (`/taawun/sync/1`). On every new
+//! connection, when a peer subscribes to a cooperative, when gossip brings an entry whose
+//! predecessor or dependency is missing, and every [`crate::NetConfig::sync_interval`],
+//! a node runs a *session* per (peer, cooperative):
+//!
+//! 1. [`Request::Heads`] with the [`digest`] of its heads. Equal digests: done (one
+//!    round trip, 32 bytes). Otherwise the peer answers with its heads.
+//! 2. [`plan`]: for each author whose remote head is ahead, fetch from the local head
+//!    on with [`Request::Range`], [`SYNC_BATCH`] entries at a time, at most
+//!    [`MAX_RANGES_IN_FLIGHT`] requests at once, following each chain until the peer says
+//!    there is no more.
+//! 3. Each batch is verified with `entry::verify_batch` and ingested in chain order;
+//!    entries naming something not yet fetched wait in the ledger's pending buffer and
+//!    are released when it arrives.
+//!
+//! A session that stored anything starts another, so the two nodes end with equal digests
+//! (both sides pull, so both end up with the union).
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use taawun_core::entry::MAX_ENVELOPE_BYTES;
+use taawun_core::validate::Head;
+use taawun_core::{Hash, Id, PublicKey};
+
+/// The protocol name.
+pub const PROTOCOL: &str = "/taawun/sync/1";
+
+/// Entries asked for per range request. Batch signature verification gains little past a
+/// few hundred signatures, and 512 entries of a few hundred bytes is well under
+/// [`MAX_RESPONSE_ENTRY_BYTES`]; below the ledger's `MAX_RANGE` (1024).
+pub const SYNC_BATCH: u32 = 512;
+
+/// Range requests in flight per session: enough to keep a link busy while the node
+/// verifies, few enough that a peer with thousands of authors cannot make us queue
+/// thousands of requests.
+pub const MAX_RANGES_IN_FLIGHT: usize = 4;
+
+/// Sessions running at once (over all peers and cooperatives). Beyond it, new sessions
+/// wait for the next tick: sync is repair, not the fast path.
+pub const MAX_SESSIONS: usize = 64;
+
+/// Most heads in a [`Response::Heads`]: 8192 authors of about 80 bytes each, 640 KiB. A
+/// cooperative with more authors syncs the first 8192 (by key) per round (a known limit).
+pub const MAX_HEADS: usize = 8192;
+
+/// Envelope bytes a range response carries at most, besides its first entry (which is
+/// always sent, so a chain of large entries still advances): 4 MiB.
+pub const MAX_RESPONSE_ENTRY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Largest request accepted: requests are a few ids and integers.
+pub const MAX_REQUEST_BYTES: u64 = 4 * 1024;
+
+/// Largest response accepted: a full range response plus one largest envelope, with
+/// room for CBOR framing (a few bytes per entry).
+pub const MAX_RESPONSE_BYTES: u64 =
+    (MAX_RESPONSE_ENTRY_BYTES + MAX_ENVELOPE_BYTES + 64 * 1024) as u64;
+
+/// A chain head as sent over the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireHead {
+    /// The author.
+    pub author: PublicKey,
+    /// The seq of its last entry.
+    pub seq: u64,
+    /// Its id.
+    pub id: Id,
+}
+
+impl From<&(PublicKey, Head)> for WireHead {
+    fn from((author, h): &(PublicKey, Head)) -> Self {
+        Self {
+            author: *author,
+            seq: h.seq,
+            id: h.id,
+        }
+    }
+}
+
+/// A sync request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// "Here is the digest of my heads of `coop`; send yours if they differ."
+    Heads {
+        /// The cooperative.
+        coop: Id,
+        /// [`digest`] of the requester's heads.
+        digest: Hash,
+    },
+    /// "Send `author`'s entries of `coop` from `from` on, at most `limit`."
+    Range {
+        /// The cooperative.
+        coop: Id,
+        /// The author.
+        author: PublicKey,
+        /// First seq wanted.
+        from: u64,
+        /// Most entries wanted (the responder also caps at [`SYNC_BATCH`] and by bytes).
+        limit: u32,
+    },
+}
+
+/// A sync response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// The responder's heads, or `None` when the digests are equal.
+    Heads(Option<Vec<WireHead>>),
+    /// Envelopes in chain order; `more`: the chain goes on past them.
+    Range {
+        /// The envelopes, as stored.
+        entries: Vec<ByteBuf>,
+        /// Whether there may be more after the last.
+        more: bool,
+    },
+    /// The responder does not hold this cooperative.
+    UnknownCoop,
+    /// The responder's store failed.
+    Unavailable,
+}
+
+/// Domain tag of the heads digest.
+const DIGEST_DOMAIN: &[u8] = b"taawun/sync/heads/v1";
+
+/// blake3 over the heads sorted by author: (author, seq big-endian, id) each.
+pub fn digest<'a>(heads: impl IntoIterator<Item = &'a WireHead>) -> Hash {
+    let mut sorted: Vec<&WireHead> = heads.into_iter().collect();
+    sorted.sort_by_key(|h| h.author);
+    let mut h = blake3::Hasher::new();
+    h.update(DIGEST_DOMAIN);
+    for w in sorted {
+        h.update(w.author.as_bytes());
+        h.update(&w.seq.to_be_bytes());
+        h.update(w.id.as_bytes());
+    }
+    Hash(*h.finalize().as_bytes())
+}
+
+/// The ranges to fetch: for every author whose remote head is ahead of ours, (author,
+/// first seq we lack). In author order.
+pub fn plan(local: &[WireHead], remote: &[WireHead]) -> Vec<(PublicKey, u64)> {
+    let ours: BTreeMap<PublicKey, u64> = local.iter().map(|h| (h.author, h.seq)).collect();
+    let mut out: Vec<(PublicKey, u64)> = remote
+        .iter()
+        .filter_map(|r| {
+            let have = ours.get(&r.author).copied().unwrap_or(0);
+            (r.seq > have).then(|| (r.author, have.saturating_add(1)))
+        })
+        .collect();
+    out.sort();
+    out.dedup_by_key(|x| x.0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(a: u8, seq: u64) -> WireHead {
+        WireHead {
+            author: PublicKey([a; 32]),
+            seq,
+            id: Id::of(&[a, seq as u8]),
+        }
+    }
+
+    #[test]
+    fn digest_ignores_order_and_sees_changes() {
+        let a = [h(1, 3), h(2, 5)];
+        let b = [h(2, 5), h(1, 3)];
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&[h(1, 3), h(2, 6)]));
+        assert_ne!(digest(&a), digest(&[h(1, 3)]));
+    }
+
+    #[test]
+    fn plan_fetches_what_is_behind() {
+        let local = [h(1, 3), h(2, 5)];
+        let remote = [h(1, 3), h(2, 9), h(3, 1)];
+        assert_eq!(
+            plan(&local, &remote),
+            vec![(PublicKey([2; 32]), 6), (PublicKey([3; 32]), 1)]
+        );
+        assert!(plan(&remote, &local).is_empty());
+    }
+
+    #[test]
+    fn wire_round_trip_is_compact() {
+        let r = Response::Range {
+            entries: vec![ByteBuf::from(vec![7u8; 100])],
+            more: true,
+        };
+        let mut buf = Vec::new();
+        ciborium::into_writer(&r, &mut buf).expect("encodes");
+        // Byte strings, not arrays of integers.
+        assert!(buf.len() < 130, "{}", buf.len());
+        let back: Response = ciborium::from_reader(&buf[..]).expect("decodes");
+        assert_eq!(back, r);
+        let q = Request::Heads {
+            coop: Id([1; 32]),
+            digest: digest(&[h(1, 1)]),
+        };
+        let mut buf = Vec::new();
+        ciborium::into_writer(&q, &mut buf).expect("encodes");
+        assert!((buf.len() as u64) < MAX_REQUEST_BYTES);
+    }
+}
