@@ -3,20 +3,21 @@
 
 mod net_common;
 
-use net_common::{converge, start_nodes, wait_for, TestNode};
+use net_common::{converge, start_nodes, start_nodes_as, wait_for, TestNode, Who};
 use std::sync::Arc;
 use std::time::Duration;
-use taawun_core::body::{Body, Claim, Offer};
+use taawun_core::body::{Assign, Body, Claim, Offer, Submit};
 use taawun_core::entry::envelope;
 use taawun_core::synth::{self, Params, Scenario};
 use taawun_core::writer::Writer;
-use taawun_core::{Id, Money, PublicKey};
+use taawun_core::{lottery, Hash, Id, Money, PublicKey, Verified};
 use taawun_net::gossip::{self, Verdict};
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::gossipsub;
 use taawun_net::libp2p::swarm::SwarmEvent;
 use taawun_net::libp2p::{noise, tcp, yamux, Multiaddr};
-use taawun_net::{Event, Via};
+use taawun_net::result::{self, Refusal};
+use taawun_net::{Event, NetError, Via};
 use tokio::sync::Notify;
 
 /// Time allowed for a convergence; they take well under a second to a few seconds.
@@ -149,6 +150,16 @@ async fn attacker(
     coop: Id,
     messages: Vec<Vec<u8>>,
 ) -> (taawun_net::libp2p::PeerId, tokio::task::JoinHandle<()>) {
+    attacker_as(99, target, coop, messages).await
+}
+
+/// [`attacker`] with the identity of `seed`.
+async fn attacker_as(
+    seed: u8,
+    target: Multiaddr,
+    coop: Id,
+    messages: Vec<Vec<u8>>,
+) -> (taawun_net::libp2p::PeerId, tokio::task::JoinHandle<()>) {
     let config = gossip::config_builder(Duration::from_millis(250))
         .build()
         .expect("config");
@@ -156,7 +167,7 @@ async fn attacker(
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
             .expect("gossipsub");
     let mut swarm =
-        taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(99))
+        taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(seed))
             .with_tokio()
             .with_tcp(
                 tcp::Config::default(),
@@ -411,6 +422,461 @@ fn partition_heals() {
         let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
         let total: u64 = heads.iter().map(|(_, h)| h.seq).sum();
         assert_eq!(total as usize, s.entries.len() + 4);
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// The id of the scenario's last enactment: the governance live writes name.
+fn last_enactment(s: &Scenario) -> Option<Id> {
+    s.entries
+        .iter()
+        .rev()
+        .find(|v| matches!(v.entry().body, Body::Enact(_)))
+        .map(|v| v.id())
+}
+
+/// A task's life after the scenario: `requester` offers, `worker` claims and is assigned
+/// by the lottery, then submits `result`. Stamped half an hour ago, so the claim window
+/// has closed by now. Returns (offer, claim, assign, submit).
+fn task_life(
+    s: &Scenario,
+    heads: &net_common::Heads,
+    requester: &ed25519_dalek::SigningKey,
+    worker: &ed25519_dalek::SigningKey,
+    result: &[u8],
+) -> [Verified; 4] {
+    let head =
+        |k: &ed25519_dalek::SigningKey| heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h);
+    let gov = last_enactment(s);
+    let t0 = now() - 30 * 60 * 1000;
+    let mut r = Writer::new(requester.clone(), Some(s.coop), head(requester));
+    let mut w = Writer::new(worker.clone(), Some(s.coop), head(worker));
+    let o = r.next(
+        Body::Offer(Offer {
+            title: "Interviews".into(),
+            description: "Transcribe the interview recordings.".into(),
+            purpose: "An oral history of the cooperative's founding".into(),
+            pay: Money::new("EUR", 2000),
+            minutes: 60,
+            assignments: 1,
+            expires_at: t0 + 7 * 24 * 60 * 60 * 1000,
+            review_window_ms: 24 * 60 * 60 * 1000,
+            claim_window_ms: 10 * 60 * 1000,
+        }),
+        t0,
+        gov,
+    );
+    let c = w.next(Body::Claim(Claim { offer: o.id() }), t0 + 60_000, gov);
+    let a = r.next(
+        Body::Assign(Assign {
+            offer: o.id(),
+            claims: vec![c.id()],
+            winners: lottery::winners(&o.id(), &[pk(worker)], 1),
+        }),
+        t0 + 11 * 60 * 1000,
+        gov,
+    );
+    let sub = w.next(
+        Body::Submit(Submit {
+            offer: o.id(),
+            assign: a.id(),
+            result: Hash::of(result),
+            size: result.len() as u64,
+            minutes: 55,
+        }),
+        t0 + 12 * 60 * 1000,
+        gov,
+    );
+    [o, c, a, sub]
+}
+
+/// A raw request-response peer that sends one result request to `target` and returns
+/// the answer: what a hostile or buggy worker can make a requester's node see.
+async fn raw_result(
+    target: Multiaddr,
+    peer: taawun_net::libp2p::PeerId,
+    request: result::Request,
+) -> result::Response {
+    use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
+    use taawun_net::libp2p::StreamProtocol;
+    let behaviour: cbor::Behaviour<result::Request, result::Response> = cbor::Behaviour::new(
+        [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
+        request_response::Config::default(),
+    );
+    let mut swarm =
+        taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(97))
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .expect("tcp")
+            .with_behaviour(|_| behaviour)
+            .expect("behaviour")
+            .build();
+    swarm.add_peer_address(peer, target);
+    swarm.behaviour_mut().send_request(&peer, request);
+    let answer = async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message: Message::Response { response, .. },
+                    ..
+                }) => return response,
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    error, ..
+                }) => panic!("raw result request failed: {error}"),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(CONVERGE, answer)
+        .await
+        .expect("an answer in time")
+}
+
+/// (e) A worker submits while the requester's node is offline: the result waits in the
+/// worker's outbox and reaches the requester once it restarts from its data directory,
+/// hash checked. Wrong bytes are refused by the worker's own node and, sent by a raw
+/// peer, by the requester's node.
+#[test]
+fn result_reaches_a_requester_that_was_offline() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(15, 40);
+        let coop = s.coop;
+        let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
+        let nodes = start_nodes_as(
+            root.path(),
+            vec![
+                Who::Member(Box::new(requester.clone())),
+                Who::Member(Box::new(worker.clone())),
+            ],
+            &s.entries[0],
+            &notify,
+        )
+        .await;
+        assert_eq!(result::peer_of(&pk(&requester)), Some(nodes[0].peer()));
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), true)
+            .await
+            .expect("ingests");
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
+
+        // 64 KiB of a deterministic transcript.
+        let bytes: Vec<u8> = b"Q: When did the cooperative start? A: In the spring. "
+            .iter()
+            .copied()
+            .cycle()
+            .take(64 * 1024)
+            .collect();
+        let [o, c, a, sub] = task_life(&s, &heads, &requester, &worker, &bytes);
+        nodes[0]
+            .net
+            .ingest(coop, vec![o, a], true)
+            .await
+            .expect("ingests");
+        nodes[1]
+            .net
+            .ingest(coop, vec![c], true)
+            .await
+            .expect("ingests");
+        converge(&refs, coop, None, &notify, CONVERGE).await;
+
+        // The requester goes offline; the worker submits.
+        let mut nodes = nodes;
+        let req = nodes.remove(0);
+        let (req_dir, req_peer) = (req.dir.clone(), req.peer());
+        req.stop().await;
+        let w = nodes.remove(0);
+        let out = w
+            .net
+            .ingest(coop, vec![sub.clone()], true)
+            .await
+            .expect("ingests");
+        assert!(matches!(out[0], taawun_ledger::Ingest::Stored { .. }));
+
+        let mut wrong = bytes.clone();
+        wrong[100] ^= 1;
+        let refused = w.net.send_result(coop, sub.id(), wrong.clone()).await;
+        assert!(
+            matches!(refused, Err(NetError::Result(Refusal::WrongHash))),
+            "{refused:?}"
+        );
+        let refused = w.net.send_result(coop, sub.id(), bytes[1..].to_vec()).await;
+        assert!(
+            matches!(
+                refused,
+                Err(NetError::Result(Refusal::WrongSize { .. }))
+            ),
+            "{refused:?}"
+        );
+        w.net
+            .send_result(coop, sub.id(), bytes.clone())
+            .await
+            .expect("queued");
+        assert_eq!(
+            w.net.result(coop, sub.id()).await.expect("reads"),
+            Some(bytes.clone())
+        );
+
+        // The requester comes back from its data directory (a new port, so the worker
+        // cannot reach it until it dials the worker).
+        let req =
+            TestNode::start_member(&req_dir, requester.clone(), vec![w.addr.clone()], notify.clone())
+                .await;
+        assert_eq!(req.peer(), req_peer);
+        wait_for(
+            "the result on the requester's node",
+            || {
+                req.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
+                    && w.saw(|e| matches!(e, Event::ResultDelivered { submission, .. } if *submission == sub.id()))
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        let got = req
+            .net
+            .result(coop, sub.id())
+            .await
+            .expect("reads")
+            .expect("stored");
+        let Body::Submit(stated) = &sub.entry().body else {
+            panic!("a submit")
+        };
+        assert_eq!(Hash::of(&got), stated.result);
+        assert_eq!(got, bytes);
+
+        // Wrong bytes from a raw peer are refused by the requester's node, which keeps
+        // the genuine result.
+        let answer = raw_result(
+            req.addr.clone(),
+            req.peer(),
+            result::Request::new(coop, sub.id(), wrong),
+        )
+        .await;
+        assert_eq!(answer, result::Response::Refused(Refusal::WrongHash));
+        assert_eq!(
+            req.net.result(coop, sub.id()).await.expect("reads"),
+            Some(bytes)
+        );
+        assert!(!w.saw(|e| matches!(e, Event::ResultRefused { .. })));
+        req.stop().await;
+        w.stop().await;
+    });
+}
+
+/// The gossip verdicts `node` reported on messages forwarded by `peer`: (message, verdict,
+/// reason).
+fn verdicts_from(
+    node: &TestNode,
+    from: taawun_net::libp2p::PeerId,
+) -> Vec<(gossipsub::MessageId, Verdict, String)> {
+    node.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Gossip {
+                peer,
+                message,
+                verdict,
+                reason,
+                ..
+            } if peer == from => Some((message, verdict, reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (f) Hostile raw peers: an oversized message and a claim by a non-member are rejected
+/// (the sender penalised); a replay of a stored entry is ignored without penalty and not
+/// stored again; a fork (two properly signed entries of one member at one seq, published
+/// to two different nodes) is caught: every node keeps evidence and freezes the author,
+/// and the member nodes that caught it publish an `Evidence` entry. Honest traffic flows
+/// afterwards.
+#[test]
+fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(16, 60);
+        let coop = s.coop;
+        let forker = s.members[2].clone();
+        let whos = [0, 1, 3]
+            .iter()
+            .map(|i| Who::Member(Box::new(s.members[*i].clone())))
+            .collect();
+        let nodes = start_nodes_as(root.path(), whos, &s.entries[0], &notify).await;
+        // Not gossiped: nodes 1 and 2 get the entries by sync, so a replay by gossip is
+        // not already in their duplicate cache.
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
+        let head = |k: &ed25519_dalek::SigningKey| {
+            heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
+        };
+        let gov = last_enactment(&s);
+
+        let oversized = vec![0x82u8; taawun_core::entry::MAX_ENVELOPE_BYTES + 1];
+        let some_offer = s
+            .entries
+            .iter()
+            .find(|v| matches!(v.entry().body, Body::Offer(_)))
+            .map(|v| v.id())
+            .expect("an offer");
+        let stranger = ed25519_dalek::SigningKey::from_bytes(&[77; 32]);
+        let claim = Writer::new(stranger, Some(coop), None)
+            .next(Body::Claim(Claim { offer: some_offer }), now(), gov)
+            .envelope();
+        let replay = s.entries[5].envelope();
+        let mut wa = Writer::new(forker.clone(), Some(coop), head(&forker));
+        let mut wb = Writer::new(forker.clone(), Some(coop), head(&forker));
+        let fork_a = wa.next(offer("Fork A", 2000, 60), now(), gov);
+        let fork_b = wb.next(offer("Fork B", 2000, 60), now(), gov);
+        assert_eq!(fork_a.entry().seq, fork_b.entry().seq);
+        assert_ne!(fork_a.id(), fork_b.id());
+
+        // The oversized message comes alone from its own peer: gossipsub 0.50.1 checks
+        // the size of its whole read buffer, so frames following a large one in the same
+        // read would be dropped with it.
+        let (evil_big, task_big) =
+            attacker_as(96, nodes[0].addr.clone(), coop, vec![oversized.clone()]).await;
+        let (evil_a, task_a) = attacker_as(
+            98,
+            nodes[0].addr.clone(),
+            coop,
+            vec![claim.clone(), fork_a.envelope()],
+        )
+        .await;
+        let (evil_b, task_b) = attacker_as(
+            97,
+            nodes[1].addr.clone(),
+            coop,
+            vec![replay.clone(), fork_b.envelope()],
+        )
+        .await;
+        let ids = |m: &[Vec<u8>]| m.iter().map(|b| gossip::message_id(b)).collect::<Vec<_>>();
+        let bad = ids(&[oversized, claim]);
+
+        // Oversized and non-member: rejected by node 0, their senders penalised.
+        for (evil, what) in [(evil_big, bad[0].clone()), (evil_a, bad[1].clone())] {
+            wait_for(
+                "a rejection on node 0",
+                || {
+                    verdicts_from(&nodes[0], evil)
+                        .iter()
+                        .any(|(m, v, _)| *v == Verdict::Reject && *m == what)
+                },
+                &notify,
+                CONVERGE,
+            )
+            .await;
+            let score = nodes[0].net.score(evil).await.expect("score");
+            assert!(score.is_some_and(|s| s < 0.0), "attacker score {score:?}");
+        }
+
+        // The replay: ignored on node 1, no penalty, stored once.
+        let replay_id = gossip::message_id(&replay);
+        wait_for(
+            "the replay judged on node 1",
+            || {
+                verdicts_from(&nodes[1], evil_b)
+                    .iter()
+                    .any(|(m, _, _)| *m == replay_id)
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        let judged = verdicts_from(&nodes[1], evil_b);
+        let (_, v, reason) = judged
+            .iter()
+            .find(|(m, _, _)| *m == replay_id)
+            .expect("judged");
+        assert_eq!(*v, Verdict::Ignore, "{reason}");
+        assert!(reason.contains("Duplicate"), "{reason}");
+        assert!(!nodes[1].saw(
+            |e| matches!(e, Event::Stored { id, via: Via::Gossip, .. } if *id == s.entries[5].id())
+        ));
+        let score = nodes[1].net.score(evil_b).await.expect("score");
+        assert!(score.is_some_and(|s| s >= 0.0), "replayer score {score:?}");
+
+        // The fork: evidence and a frozen author on every node.
+        let author = pk(&forker);
+        let start = std::time::Instant::now();
+        loop {
+            let mut done = true;
+            for n in &nodes {
+                let frozen = n.net.frozen(coop).await.expect("frozen");
+                let evidence = n.net.evidence(coop).await.expect("evidence");
+                done &= frozen.get(&author) == Some(&fork_a.entry().seq) && !evidence.is_empty();
+            }
+            if done {
+                break;
+            }
+            assert!(start.elapsed() < CONVERGE, "the fork did not freeze its author everywhere");
+            let _ = tokio::time::timeout(Duration::from_millis(100), notify.notified()).await;
+        }
+        // Whoever caught the fork published evidence of it, once.
+        wait_for(
+            "evidence published by every node that caught the fork",
+            || {
+                nodes.iter().all(|n| {
+                    let caught = n.saw(|e| matches!(e, Event::Equivocation { .. }));
+                    let published = n
+                        .events()
+                        .iter()
+                        .filter(|e| matches!(e, Event::EvidencePublished { author: a, .. } if *a == author))
+                        .count();
+                    published == usize::from(caught)
+                })
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert!(nodes
+            .iter()
+            .any(|n| n.saw(|e| matches!(e, Event::EvidencePublished { .. }))));
+        // The bad messages never left node 0.
+        for n in &nodes[1..] {
+            for e in n.events() {
+                if let Event::Gossip { message, .. } = e {
+                    assert!(!bad.contains(&message), "a bad message left node 0");
+                }
+            }
+        }
+
+        // Honest traffic still flows, to and from every node.
+        let fair = nodes[2]
+            .net
+            .append(coop, s.requesters[0].clone(), offer("Fair", 2000, 60), None)
+            .await
+            .expect("appends");
+        wait_for(
+            "the honest entry everywhere",
+            || {
+                nodes[..2]
+                    .iter()
+                    .all(|n| n.saw(|e| matches!(e, Event::Stored { id, .. } if *id == fair.id())))
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        task_big.abort();
+        task_a.abort();
+        task_b.abort();
         for n in nodes {
             n.stop().await;
         }

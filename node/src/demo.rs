@@ -179,9 +179,9 @@ pub(crate) fn run(dir: Option<PathBuf>) -> Result<()> {
 
     // 4. Claims, then the lottery once the claim window has closed.
     let mut claims = Vec::new();
-    for i in 0..3 {
+    for (i, member) in pks.iter().enumerate().take(3) {
         let c = d.write(i, Body::Claim(Claim { offer: o.id() }))?;
-        claims.push((c.id(), pks[i]));
+        claims.push((c.id(), *member));
     }
     say("\n4. Amal, Karim and Sara claim it; the claim window closes 10 minutes later");
     d.now = o.entry().ts + fair.claim_window_ms + MIN;

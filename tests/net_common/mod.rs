@@ -41,10 +41,21 @@ pub(crate) fn keypair(seed: u8) -> Keypair {
     Keypair::ed25519_from_bytes([seed; 32]).expect("32 bytes are an ed25519 secret")
 }
 
-/// The configuration of test nodes: loopback, quick heartbeat and sync rounds.
-pub(crate) fn config(bootstrap: Vec<Multiaddr>) -> NetConfig {
+/// Who a test node is: a bare identity from a seed, or a member's node (its libp2p
+/// identity is the member's key).
+pub(crate) enum Who {
+    /// [`keypair`] of the seed.
+    Seed(u8),
+    /// The member's signing key.
+    Member(Box<ed25519_dalek::SigningKey>),
+}
+
+/// The configuration of test nodes: loopback, quick heartbeat and sync rounds, results in
+/// `dir/results`.
+pub(crate) fn config(dir: &Path, bootstrap: Vec<Multiaddr>) -> NetConfig {
     NetConfig {
         bootstrap,
+        results_dir: Some(dir.join("results")),
         sync_interval: Duration::from_secs(1),
         heartbeat: Duration::from_millis(250),
         ..NetConfig::loopback()
@@ -60,14 +71,38 @@ impl TestNode {
         bootstrap: Vec<Multiaddr>,
         notify: Arc<Notify>,
     ) -> TestNode {
+        Self::start_as(dir, Who::Seed(seed), bootstrap, notify).await
+    }
+
+    /// Starts the node of `member` on `dir` (see [`TestNode::start`]).
+    pub(crate) async fn start_member(
+        dir: &Path,
+        member: ed25519_dalek::SigningKey,
+        bootstrap: Vec<Multiaddr>,
+        notify: Arc<Notify>,
+    ) -> TestNode {
+        Self::start_as(dir, Who::Member(Box::new(member)), bootstrap, notify).await
+    }
+
+    /// Starts a node as `who` (see [`TestNode::start`]).
+    pub(crate) async fn start_as(
+        dir: &Path,
+        who: Who,
+        bootstrap: Vec<Multiaddr>,
+        notify: Arc<Notify>,
+    ) -> TestNode {
         let ledger = Ledger::open(dir).expect("ledger opens");
-        let (net, mut rx, task) =
-            Network::spawn(config(bootstrap), keypair(seed), ledger).expect("network starts");
+        let config = config(dir, bootstrap);
+        let (net, mut rx, task) = match who {
+            Who::Seed(seed) => Network::spawn(config, keypair(seed), ledger),
+            Who::Member(key) => Network::spawn_member(config, *key, ledger),
+        }
+        .expect("network starts");
         let addr = loop {
             match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
                 Ok(Some(Event::Listening(a))) => break a,
                 Ok(Some(_)) => {}
-                other => panic!("node {seed} did not listen: {other:?}"),
+                other => panic!("node {} did not listen: {other:?}", dir.display()),
             }
         };
         let addr = addr.with(taawun_net::libp2p::multiaddr::Protocol::P2p(net.peer_id()));
@@ -116,6 +151,11 @@ impl TestNode {
             .count()
     }
 
+    /// Whether an event matching `f` was emitted.
+    pub(crate) fn saw(&self, f: impl Fn(&Event) -> bool) -> bool {
+        self.events.lock().expect("events lock").iter().any(f)
+    }
+
     /// A copy of the events so far.
     pub(crate) fn events(&self) -> Vec<Event> {
         self.events.lock().expect("events lock").clone()
@@ -131,8 +171,19 @@ pub(crate) async fn start_nodes(
     charter: &Verified,
     notify: &Arc<Notify>,
 ) -> Vec<TestNode> {
-    let mut nodes: Vec<TestNode> = Vec::with_capacity(n);
-    for i in 0..n {
+    let whos = (0..n).map(|i| Who::Seed(seed + i as u8)).collect();
+    start_nodes_as(root, whos, charter, notify).await
+}
+
+/// As [`start_nodes`], one node per `who`.
+pub(crate) async fn start_nodes_as(
+    root: &Path,
+    whos: Vec<Who>,
+    charter: &Verified,
+    notify: &Arc<Notify>,
+) -> Vec<TestNode> {
+    let mut nodes: Vec<TestNode> = Vec::with_capacity(whos.len());
+    for (i, who) in whos.into_iter().enumerate() {
         let mut boot = Vec::new();
         if i > 0 {
             boot.push(nodes[0].addr.clone());
@@ -141,7 +192,7 @@ pub(crate) async fn start_nodes(
             boot.push(nodes[i - 1].addr.clone());
         }
         let dir = root.join(i.to_string());
-        let node = TestNode::start(&dir, seed + i as u8, boot, notify.clone()).await;
+        let node = TestNode::start_as(&dir, who, boot, notify.clone()).await;
         node.net.join(charter.clone()).await.expect("joins");
         nodes.push(node);
     }

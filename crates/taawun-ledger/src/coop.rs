@@ -1,4 +1,7 @@
 //! One cooperative's ledger: its tree, the pending buffer, local writes and sync reads.
+//!
+//! Remote entries are committed by groups ([`GROUP_ENTRIES`]): see [`CoopLedger`] for
+//! when a group is committed and what a crash can lose.
 
 use crate::error::{AppendError, LedgerError};
 use crate::layout::{self, k1, k2};
@@ -8,6 +11,8 @@ use crate::view::{trusted, Overlay, PathCache, Recent, View};
 use crate::Lease;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 use taawun_core::body::{Body, Evidence};
 use taawun_core::entry::Unverified;
 use taawun_core::fold::Coop;
@@ -19,41 +24,97 @@ use taawun_core::{check, Id, PublicKey, Timestamp, Verified};
 /// entries of a few hundred bytes a sync response stays under half a megabyte.
 pub const MAX_RANGE: usize = 1024;
 
+/// Remote entries staged before [`CoopLedger::ingest`] commits them, as one sled batch.
+///
+/// sled 0.34 pays a fixed cost per batch (it pins the log and seals the batch with a write
+/// to the device) of about one and a half signature verifications, on top of a small cost
+/// per key. Spread over 128 entries the fixed part is about 1 % of an ingest, so larger
+/// groups gain nothing measurable; meanwhile sled holds a batch's pages until it is sealed
+/// (the same trade-off as [`crate::import::COMMIT_EVERY`], measured there), and a crash
+/// loses at most the group staged, which sync fetches again.
+pub const GROUP_ENTRIES: usize = 128;
+
+/// How often the owner of a [`CoopLedger`] should call [`CoopLedger::commit`]: every
+/// 50 ms. The ledger reads no clock, so a group that does not fill (gossip slower than
+/// [`GROUP_ENTRIES`] per interval, 2,560 entries a second) is committed by this timer.
+/// 50 ms keeps a quiet node's entries in memory only briefly (sled itself writes its log
+/// to disk every 500 ms) and costs one small batch per interval, well under 1 % of a core.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
+
 /// The ledger of one cooperative: verified entries in one sled tree.
 ///
 /// Only one handle per cooperative exists at a time in a process ([`crate::Ledger::coop`]
-/// refuses a second), because the handle keeps the log counter, the frozen authors and
-/// the pending buffer in memory: one owner writes a tree.
+/// refuses a second), because the handle keeps the log counter, the frozen authors, the
+/// pending buffer and the staged group in memory: one owner writes a tree.
 ///
-/// Writes: each call that stores is one atomic [`sled::Batch`] (the entry with its
-/// indexes, plus any buffered entries it released), so after a crash an entry is in the
-/// store whole or not at all. sled's cost per batch is about that of storing an entry, so
-/// [`CoopLedger::ingest_many`] (and import) group up to [`crate::import::COMMIT_EVERY`]
-/// entries per batch.
+/// # Group commit
 ///
-/// Durability: [`CoopLedger::append`] and [`crate::Ledger::found`] flush before they
-/// return (a local write is durable once reported written). [`CoopLedger::ingest`] does
-/// not: sled writes its log to disk in the background (every 500 ms by default), and an
-/// entry from another node lost in a crash is fetched again by sync.
+/// [`CoopLedger::ingest`] does not write each entry to sled at once: it stages a valid
+/// entry's writes (the entry and its indexes) in memory, and commits the staged group as
+/// one atomic [`sled::Batch`] when it holds [`GROUP_ENTRIES`] entries, when the owner
+/// calls [`CoopLedger::commit`] (on a timer, every [`COMMIT_INTERVAL`]), before
+/// [`CoopLedger::append`], [`CoopLedger::flush`] and every read that scans the tree
+/// (heads, ranges, the log, the index by offer, evidence, state, export), and when the
+/// handle is dropped. Point reads ([`CoopLedger::head`], [`CoopLedger::get`],
+/// [`CoopLedger::envelope`], [`CoopLedger::contains`], [`CoopLedger::len`],
+/// [`CoopLedger::frozen`]) read the staged group without committing it. Either way every
+/// read sees every entry ingested before it.
+///
+/// Reads take `&self`, so the staged group sits behind a lock the scanning reads take to
+/// commit it; the owner's own calls (`&mut self`) never wait on it.
+///
+/// # Crash safety
+///
+/// - An entry is in the store whole, with its indexes, or not at all: a group is one
+///   sled batch, and sled recovers batches atomically.
+/// - [`CoopLedger::append`] commits and flushes before it returns: a local write is
+///   durable once reported written. So does [`crate::Ledger::found`].
+/// - Remote entries staged but not committed are lost on a crash (as are committed ones
+///   sled had not yet written: it writes its log every 500 ms), and so is the staged
+///   group when the store fails (an error from `ingest` or `commit`). The chains stay
+///   whole: what survives is a prefix of what was ingested, and sync fetches the rest
+///   again.
 #[derive(Debug)]
 pub struct CoopLedger {
     id: Id,
     tree: sled::Tree,
     /// The charter, decoded once: every check reads it.
     charter: Verified,
-    /// Frozen authors and the lowest seq of their fork; few, and read on every check.
+    /// What writes change, staged group included. Behind a lock so that a read through
+    /// `&self` can commit the staged group; `&mut self` methods reach it with
+    /// [`Mutex::get_mut`], without locking.
+    state: Mutex<State>,
+    pending: Pending,
+    _lease: Lease,
+}
+
+/// The committed state kept in memory, and the staged group.
+#[derive(Debug)]
+struct State {
+    /// Frozen authors (committed) and the lowest seq of their fork; few, and read on every
+    /// check.
     frozen: BTreeMap<PublicKey, u64>,
-    /// Entries stored; also the next log number.
+    /// Entries committed; with the staged ones, the next log number.
     len: u64,
-    /// The deepest enactment known and its path length: the default governance of local
-    /// writes.
+    /// The deepest committed enactment and its path length: the default governance of
+    /// local writes.
     tip: Option<(Id, u64)>,
     paths: PathCache,
-    /// Entries stored lately, decoded: most dependencies are among them.
+    /// Entries committed lately, decoded: most dependencies are among them.
     recent: Recent,
-    pending: Pending,
+    /// The staged group.
     overlay: Overlay,
-    _lease: Lease,
+}
+
+/// The state, through `&mut`: no lock taken. A poisoned lock (a panic while a read held
+/// it) is taken over: every write to the state completes or is discarded as a whole.
+fn inner(state: &mut Mutex<State>) -> &mut State {
+    state.get_mut().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The state, through `&self`.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl CoopLedger {
@@ -92,13 +153,15 @@ impl CoopLedger {
             id: charter.id(),
             tree,
             charter,
-            frozen,
-            len,
-            tip,
-            paths: PathCache::default(),
-            recent: Recent::default(),
+            state: Mutex::new(State {
+                frozen,
+                len,
+                tip,
+                paths: PathCache::default(),
+                recent: Recent::default(),
+                overlay: Overlay::default(),
+            }),
             pending: Pending::default(),
-            overlay: Overlay::default(),
             _lease: lease,
         })
     }
@@ -113,14 +176,20 @@ impl CoopLedger {
         &self.charter
     }
 
-    /// Entries stored.
+    /// Entries stored, staged ones included.
     pub fn len(&self) -> u64 {
-        self.len
+        let s = lock(&self.state);
+        s.len + s.overlay.staged
     }
 
     /// Whether nothing is stored (never true once founded: the charter is stored).
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// Entries staged and not yet committed (see the type's documentation).
+    pub fn staged(&self) -> u64 {
+        lock(&self.state).overlay.staged
     }
 
     /// Entries waiting in the pending buffer.
@@ -133,18 +202,30 @@ impl CoopLedger {
         self.pending.contains(id)
     }
 
-    /// Authors caught equivocating, with the lowest seq of their fork.
-    pub fn frozen(&self) -> &BTreeMap<PublicKey, u64> {
-        &self.frozen
+    /// Authors caught equivocating, with the lowest seq of their fork (staged freezes
+    /// included).
+    pub fn frozen(&self) -> BTreeMap<PublicKey, u64> {
+        let s = lock(&self.state);
+        let mut out = s.frozen.clone();
+        for (a, seq) in &s.overlay.frozen {
+            let e = out.entry(*a).or_insert(*seq);
+            *e = (*e).min(*seq);
+        }
+        out
     }
 
     /// Validates an entry from anywhere and stores it if valid and new (see [`Ingest`]).
-    /// `now` is this node's clock for the future-timestamp rule (`None` skips it). Does
-    /// not flush (see the type's documentation).
+    /// `now` is this node's clock for the future-timestamp rule (`None` skips it).
+    ///
+    /// A stored entry is staged, and committed with its group (see the type's
+    /// documentation): visible to every read at once, durable later. On an error of the
+    /// store the staged group is dropped, as a crash would.
     pub fn ingest(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Ingest, LedgerError> {
         match settle(self, v, now) {
             Ok(out) => {
-                self.commit()?;
+                if inner(&mut self.state).overlay.staged >= GROUP_ENTRIES as u64 {
+                    self.commit()?;
+                }
                 Ok(out)
             }
             Err(e) => {
@@ -154,35 +235,32 @@ impl CoopLedger {
         }
     }
 
-    /// Ingests many entries with one sled batch per [`crate::import::COMMIT_EVERY`]
-    /// entries instead of one per entry: the throughput path, for sync responses and for
-    /// a node draining its gossip inbox (sled's cost per batch is about that of storing
-    /// the entry itself). Outcomes are in the order of `entries`, as [`Self::ingest`]
-    /// would give one by one.
+    /// Ingests many entries, as [`Self::ingest`] one by one (a sync response, a gossip
+    /// inbox drained at once). Outcomes are in the order of `entries`.
     pub fn ingest_many(
         &mut self,
         entries: impl IntoIterator<Item = Verified>,
         now: Option<Timestamp>,
     ) -> Result<Vec<Ingest>, LedgerError> {
-        let mut out = Vec::new();
-        for v in entries {
-            if self.overlay.staged >= crate::import::COMMIT_EVERY as u64 {
-                self.commit()?;
-            }
-            match settle(self, v, now) {
-                Ok(x) => out.push(x),
-                Err(e) => {
-                    self.discard();
-                    return Err(e);
-                }
-            }
-        }
-        self.commit()?;
-        Ok(out)
+        entries.into_iter().map(|v| self.ingest(v, now)).collect()
+    }
+
+    /// Commits the staged group as one atomic sled batch (nothing to do when nothing is
+    /// staged). Does not flush: sled writes its log to disk in the background. The owner
+    /// calls this every [`COMMIT_INTERVAL`]. On an error the group is lost (sync fetches
+    /// it again).
+    pub fn commit(&mut self) -> Result<(), LedgerError> {
+        inner(&mut self.state).write(&self.tree)
+    }
+
+    /// [`Self::commit`] through `&self`, for reads that scan the tree.
+    fn commit_shared(&self) -> Result<(), LedgerError> {
+        lock(&self.state).write(&self.tree)
     }
 
     /// Writes the next entry of `key`'s chain: `body` at time `now`, naming governance
-    /// `gov`, validated like any entry, stored and flushed to disk before returning.
+    /// `gov`, validated like any entry, stored and flushed to disk before returning. The
+    /// staged group of remote entries is committed first.
     ///
     /// With `gov` `None`, the entry names the deepest enactment this ledger knows when its
     /// path includes the governance the author named last (an author cannot unlearn an
@@ -195,6 +273,7 @@ impl CoopLedger {
         now: Timestamp,
         gov: Option<Id>,
     ) -> Result<Verified, AppendError> {
+        self.commit()?;
         let author = PublicKey(key.verifying_key().to_bytes());
         let head = self.head(&author)?;
         let gov = match gov {
@@ -224,28 +303,34 @@ impl CoopLedger {
     /// The governance a local write names by default: see [`CoopLedger::append`].
     fn default_gov(&mut self, head: Option<Head>) -> Result<Option<Id>, LedgerError> {
         let prev = head.and_then(|h| h.gov);
-        let Some((tip, _)) = self.tip else {
+        let s = inner(&mut self.state);
+        let Some((tip, _)) = s.overlay.tip.or(s.tip) else {
             return Ok(prev);
         };
         if prev.is_none() || prev == Some(tip) {
             return Ok(Some(tip));
         }
-        self.ensure_path(Some(tip))?;
-        let extends = self
+        s.ensure_path(&self.tree, &self.charter, Some(tip))?;
+        let extends = s
             .paths
             .get(&tip)
             .is_some_and(|p| p.iter().any(|e| Some(e.id) == prev));
         Ok(if extends { Some(tip) } else { prev })
     }
 
-    /// Writes everything to disk.
+    /// Commits the staged group and writes everything to disk.
     pub fn flush(&self) -> Result<(), LedgerError> {
+        self.commit_shared()?;
         self.tree.flush()?;
         Ok(())
     }
 
     /// The head of an author's chain.
     pub fn head(&self, author: &PublicKey) -> Result<Option<Head>, LedgerError> {
+        let staged = lock(&self.state).overlay.heads.get(author).copied();
+        if staged.is_some() {
+            return Ok(staged);
+        }
         self.tree
             .get(k1(layout::HEAD, author.as_bytes()))?
             .map(|b| layout::decode_head(&b))
@@ -253,7 +338,9 @@ impl CoopLedger {
     }
 
     /// Every chain head, by author: what a node offers a peer to compare in sync.
+    /// Commits the staged group first.
     pub fn heads(&self) -> Result<Vec<(PublicKey, Head)>, LedgerError> {
+        self.commit_shared()?;
         self.tree
             .scan_prefix([layout::HEAD])
             .map(|kv| {
@@ -267,13 +354,14 @@ impl CoopLedger {
     }
 
     /// An author's entries from `from_seq` on, in chain order, at most `limit` (and at most
-    /// [`MAX_RANGE`]).
+    /// [`MAX_RANGE`]). Commits the staged group first.
     pub fn range(
         &self,
         author: &PublicKey,
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<Verified>, LedgerError> {
+        self.commit_shared()?;
         let limit = limit.min(MAX_RANGE);
         let from_seq = from_seq.max(1);
         let (start, skip) = layout::chain(author, from_seq);
@@ -296,22 +384,48 @@ impl CoopLedger {
 
     /// A stored entry.
     pub fn get(&self, id: &Id) -> Result<Option<Verified>, LedgerError> {
-        self.envelope(id)?.map(|b| trusted(&b)).transpose()
+        let cached = {
+            let s = lock(&self.state);
+            s.overlay
+                .entries
+                .get(id)
+                .or_else(|| s.recent.get(id))
+                .cloned()
+        };
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        self.tree
+            .get(k1(layout::ENTRY, id.as_bytes()))?
+            .map(|b| trusted(&b))
+            .transpose()
     }
 
     /// A stored entry's envelope, as stored (to relay without decoding).
     pub fn envelope(&self, id: &Id) -> Result<Option<sled::IVec>, LedgerError> {
+        let staged = lock(&self.state)
+            .overlay
+            .entries
+            .get(id)
+            .map(|v| sled::IVec::from(v.envelope()));
+        if staged.is_some() {
+            return Ok(staged);
+        }
         Ok(self.tree.get(k1(layout::ENTRY, id.as_bytes()))?)
     }
 
     /// Whether an entry is stored.
     pub fn contains(&self, id: &Id) -> Result<bool, LedgerError> {
+        if lock(&self.state).overlay.entries.contains_key(id) {
+            return Ok(true);
+        }
         Ok(self.tree.contains_key(k1(layout::ENTRY, id.as_bytes()))?)
     }
 
     /// Ids of the entries naming `offer` (claims, assignment, submissions, withdrawal),
-    /// in id order. The offer itself is not among them.
+    /// in id order. The offer itself is not among them. Commits the staged group first.
     pub fn by_offer(&self, offer: &Id) -> Result<Vec<Id>, LedgerError> {
+        self.commit_shared()?;
         let o = offer.as_bytes();
         let mut out = Vec::new();
         for prefix in [layout::CLAIM, layout::SUBMIT] {
@@ -329,19 +443,28 @@ impl CoopLedger {
     }
 
     /// Stored entry ids in insertion order: a causal order (each entry comes after its
-    /// chain predecessor and everything it names).
+    /// chain predecessor and everything it names). Commits the staged group first (if
+    /// that fails, the only item is the error).
     pub fn log_ids(&self) -> impl Iterator<Item = Result<Id, LedgerError>> + '_ {
-        self.tree
-            .scan_prefix([layout::LOG])
-            .flat_map(|kv| -> Vec<Result<Id, LedgerError>> {
-                match kv
-                    .map_err(LedgerError::from)
-                    .and_then(|(_, v)| layout::ids(&v, "log block"))
-                {
-                    Ok(ids) => ids.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e)],
-                }
-            })
+        let committed = self.commit_shared();
+        let scan = committed.is_ok().then(|| {
+            self.tree
+                .scan_prefix([layout::LOG])
+                .flat_map(|kv| -> Vec<Result<Id, LedgerError>> {
+                    match kv
+                        .map_err(LedgerError::from)
+                        .and_then(|(_, v)| layout::ids(&v, "log block"))
+                    {
+                        Ok(ids) => ids.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    }
+                })
+        });
+        committed
+            .err()
+            .map(Err)
+            .into_iter()
+            .chain(scan.into_iter().flatten())
     }
 
     /// Stored entries in insertion order (see [`CoopLedger::log_ids`]).
@@ -349,19 +472,22 @@ impl CoopLedger {
         self.log_envelopes().map(|r| r.and_then(|b| trusted(&b)))
     }
 
-    /// Stored envelopes in insertion order, as stored.
+    /// Stored envelopes in insertion order, as stored (see [`CoopLedger::log_ids`]).
     pub(crate) fn log_envelopes(
         &self,
     ) -> impl Iterator<Item = Result<sled::IVec, LedgerError>> + '_ {
         self.log_ids().map(|id| {
             let id = id?;
-            self.envelope(&id)?
+            self.tree
+                .get(k1(layout::ENTRY, id.as_bytes()))?
                 .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
         })
     }
 
-    /// Evidence of every equivocation seen: both envelopes.
+    /// Evidence of every equivocation seen: both envelopes. Commits the staged group
+    /// first.
     pub fn evidence(&self) -> Result<Vec<Evidence>, LedgerError> {
+        self.commit_shared()?;
         self.tree
             .scan_prefix([layout::EVIDENCE])
             .map(|kv| {
@@ -374,21 +500,41 @@ impl CoopLedger {
 
     /// The cooperative's state: the log replayed into an in-memory [`Coop`] (every entry
     /// decoded and held in memory, so for moderate sizes), with the frozen authors.
+    /// Commits the staged group first.
     pub fn state(&self) -> Result<Coop, LedgerError> {
         let mut coop = Coop::new();
         for v in self.iter_log() {
             coop.apply(v?);
         }
-        for (author, seq) in &self.frozen {
+        for (author, seq) in &self.frozen() {
             coop.freeze(*author, *seq);
         }
         Ok(coop)
     }
+}
 
-    fn view(&self) -> View<'_> {
+/// Commits what is staged (best effort: a failure is logged, and the group is lost as in
+/// a crash).
+impl Drop for CoopLedger {
+    fn drop(&mut self) {
+        let s = inner(&mut self.state);
+        let staged = s.overlay.staged;
+        if let Err(e) = s.write(&self.tree) {
+            tracing::error!(
+                coop = %self.id.short(),
+                staged,
+                error = %e,
+                "committing the staged entries on close failed: they are lost"
+            );
+        }
+    }
+}
+
+impl State {
+    fn view<'a>(&'a self, tree: &'a sled::Tree, charter: &'a Verified) -> View<'a> {
         View::new(
-            &self.tree,
-            Some(&self.charter),
+            tree,
+            Some(charter),
             &self.frozen,
             &self.overlay,
             &self.paths,
@@ -397,12 +543,17 @@ impl CoopLedger {
     }
 
     /// Walks and caches the governance path of `gov` if it is complete.
-    fn ensure_path(&mut self, gov: Option<Id>) -> Result<(), LedgerError> {
+    fn ensure_path(
+        &mut self,
+        tree: &sled::Tree,
+        charter: &Verified,
+        gov: Option<Id>,
+    ) -> Result<(), LedgerError> {
         let Some(g) = gov else { return Ok(()) };
         if self.paths.get(&g).is_some() {
             return Ok(());
         }
-        let view = self.view();
+        let view = self.view(tree, charter);
         let path = view.walk(gov);
         if let Some(fault) = view.into_fault() {
             return Err(fault);
@@ -445,10 +596,16 @@ impl CoopLedger {
 
     /// Stages `id` into slot `slot` of the block at `key` (which must be the next free
     /// one: chains and the log only grow at their end).
-    fn stage_slot(&mut self, key: &[u8], slot: usize, id: &Id) -> Result<(), LedgerError> {
+    fn stage_slot(
+        &mut self,
+        tree: &sled::Tree,
+        key: &[u8],
+        slot: usize,
+        id: &Id,
+    ) -> Result<(), LedgerError> {
         let mut block = match self.overlay.blocks.get(key) {
             Some(b) => b.clone(),
-            None => self.tree.get(key)?.map(|b| b.to_vec()).unwrap_or_default(),
+            None => tree.get(key)?.map(|b| b.to_vec()).unwrap_or_default(),
         };
         if block.len() != slot * 32 {
             return Err(LedgerError::Corrupt(format!(
@@ -463,7 +620,7 @@ impl CoopLedger {
     }
 
     /// Stages a valid, new entry with its indexes.
-    fn stage(&mut self, v: Verified) -> Result<Id, LedgerError> {
+    fn stage(&mut self, tree: &sled::Tree, v: Verified) -> Result<Id, LedgerError> {
         let id = v.id();
         let e = v.entry();
         let a = e.author;
@@ -474,9 +631,9 @@ impl CoopLedger {
             gov: e.gov,
         };
         let (chain_key, chain_slot) = layout::chain(&a, e.seq);
-        self.stage_slot(&chain_key, chain_slot, &id)?;
+        self.stage_slot(tree, &chain_key, chain_slot, &id)?;
         let (log_key, log_slot) = layout::log(self.len + self.overlay.staged);
-        self.stage_slot(&log_key, log_slot, &id)?;
+        self.stage_slot(tree, &log_key, log_slot, &id)?;
         let mut freeze = None;
         let mut tip = None;
         {
@@ -565,11 +722,16 @@ impl CoopLedger {
     }
 
     /// Stages the evidence of a fork and freezes its author.
-    fn stage_fork(&mut self, existing: Id, v: &Verified) -> Result<Evidence, LedgerError> {
+    fn stage_fork(
+        &mut self,
+        tree: &sled::Tree,
+        existing: Id,
+        v: &Verified,
+    ) -> Result<Evidence, LedgerError> {
         let a = match self.overlay.entries.get(&existing) {
             Some(x) => x.envelope(),
-            None => self
-                .envelope(&existing)?
+            None => tree
+                .get(k1(layout::ENTRY, existing.as_bytes()))?
                 .ok_or_else(|| LedgerError::Corrupt(format!("chain names {existing}, not stored")))?
                 .to_vec(),
         };
@@ -587,14 +749,16 @@ impl CoopLedger {
         Ok(evidence)
     }
 
-    /// Applies the staged writes to the tree as one atomic batch.
-    fn write_staged(&mut self) -> Result<(), LedgerError> {
+    /// Applies the staged writes to the tree as one atomic batch. On failure the staged
+    /// group is gone.
+    fn write(&mut self, tree: &sled::Tree) -> Result<(), LedgerError> {
         if !self.overlay.dirty {
             return Ok(());
         }
         let o = std::mem::take(&mut self.overlay);
-        match self.tree.apply_batch(o.batch) {
+        match tree.apply_batch(o.batch) {
             Ok(()) => {
+                tracing::trace!(entries = o.staged, "group committed");
                 self.len += o.staged;
                 for (a, s) in o.frozen {
                     let e = self.frozen.entry(a).or_insert(s);
@@ -613,13 +777,23 @@ impl CoopLedger {
             }
         }
     }
+
+    /// Forgets the staged group (after an error: a write may be half staged).
+    fn discard(&mut self) {
+        if self.overlay.dirty {
+            self.overlay = Overlay::default();
+            // Cached paths may lean on enactments that were never written.
+            self.paths.clear();
+        }
+    }
 }
 
 impl Judge for CoopLedger {
     fn judge(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Step, LedgerError> {
-        self.ensure_path(v.entry().gov)?;
+        let s = inner(&mut self.state);
+        s.ensure_path(&self.tree, &self.charter, v.entry().gov)?;
         let verdict = {
-            let view = self.view();
+            let view = s.view(&self.tree, &self.charter);
             let verdict = check(&view, &self.id, &v, now);
             if let Some(fault) = view.into_fault() {
                 return Err(fault);
@@ -628,12 +802,12 @@ impl Judge for CoopLedger {
         };
         Ok(match verdict {
             Err(invalid) => Step::Rejected(v.id(), invalid),
-            Ok(Outcome::Fresh) => Step::Stored(self.stage(v)?),
+            Ok(Outcome::Fresh) => Step::Stored(s.stage(&self.tree, v)?),
             Ok(Outcome::Duplicate) => Step::Duplicate,
             Ok(Outcome::Pending(missing)) => Step::Pending(Box::new(v), missing),
             Ok(Outcome::Fork { existing }) => Step::Fork {
                 existing,
-                evidence: self.stage_fork(existing, &v)?,
+                evidence: s.stage_fork(&self.tree, existing, &v)?,
             },
         })
     }
@@ -643,14 +817,10 @@ impl Judge for CoopLedger {
     }
 
     fn commit(&mut self) -> Result<(), LedgerError> {
-        self.write_staged()
+        CoopLedger::commit(self)
     }
 
     fn discard(&mut self) {
-        if self.overlay.dirty {
-            self.overlay = Overlay::default();
-            // Cached paths may lean on enactments that were never written.
-            self.paths.clear();
-        }
+        inner(&mut self.state).discard();
     }
 }

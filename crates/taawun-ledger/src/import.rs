@@ -30,7 +30,7 @@ use taawun_core::{Id, Invalid, PublicKey, Verified};
 /// little past a few hundred signatures, and a chunk stays around a megabyte.
 pub const IMPORT_CHUNK: usize = 1024;
 
-/// Entries per sled batch when storing in bulk (import, [`CoopLedger::ingest_many`]).
+/// Entries per sled batch when importing (remote ingest groups by [`crate::GROUP_ENTRIES`]).
 /// Fewer, larger batches amortise sled's fixed cost per batch (two log-buffer writes),
 /// but sled holds a batch's pages until it is sealed: with 1024-entry batches an import
 /// of 100,000 entries peaked at 206 MB, with 128 at 87 MB, at the same speed.

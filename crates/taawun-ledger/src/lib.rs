@@ -28,8 +28,22 @@
 //! with the number of keys: about 1.7 keys per entry instead of 5.
 //!
 //! Every write is one [`sled::Batch`] on its tree, so an entry is stored whole, with its
-//! indexes, or not at all: one batch per [`CoopLedger::ingest`] call, one per
-//! [`import::COMMIT_EVERY`] entries in bulk ([`CoopLedger::ingest_many`], import).
+//! indexes, or not at all. sled's fixed cost per batch is larger than a signature
+//! verification, so entries are committed by groups: remote entries
+//! ([`CoopLedger::ingest`]) are staged in memory and committed [`GROUP_ENTRIES`] per
+//! batch, or sooner when the owner calls [`CoopLedger::commit`] (every
+//! [`COMMIT_INTERVAL`]), appends, flushes, scans or drops the handle; bulk import commits
+//! [`import::COMMIT_EVERY`] entries per batch. Reads see staged entries.
+//!
+//! ## Crash safety
+//!
+//! - An entry is in the store whole or not at all: a group is one atomic sled batch.
+//! - Local writes ([`CoopLedger::append`], [`Ledger::found`]) are committed and flushed
+//!   before they return: durable once reported written.
+//! - Remote entries staged but not yet committed are lost on a crash (so are committed
+//!   groups sled had not yet written: it writes its log every 500 ms). What survives is a
+//!   prefix of what was ingested, so chains and heads stay consistent; the lost entries
+//!   come back by sync. An export's import is flushed when it ends.
 
 mod coop;
 mod error;
@@ -41,7 +55,7 @@ pub mod pending;
 pub mod verify;
 mod view;
 
-pub use coop::{CoopLedger, MAX_RANGE};
+pub use coop::{CoopLedger, COMMIT_INTERVAL, GROUP_ENTRIES, MAX_RANGE};
 pub use error::{AppendError, LedgerError};
 pub use export::FormatError;
 pub use import::{Fork, ImportReport, Listed, Position, Rejection};

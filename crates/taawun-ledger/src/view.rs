@@ -1,9 +1,9 @@
 //! What validation reads: the committed tree plus an in-memory overlay of staged writes.
 //!
 //! Writes are first *staged*: put in a [`sled::Batch`] and mirrored in an [`Overlay`], so
-//! that entries judged later in the same batch (a chunk of an import, or entries a new
-//! entry releases from the pending buffer) see them. The batch is then applied to the tree
-//! at once. [`View`] implements [`Context`] over both, with the same semantics as the
+//! that entries judged later in the same batch (a group of remote entries, a chunk of an
+//! import, entries a new entry releases from the pending buffer) see them. The batch is
+//! then applied to the tree at once. [`View`] implements [`Context`] over both, with the same semantics as the
 //! in-memory [`taawun_core::fold::Coop`].
 //!
 //! `Context` answers with `Option`s and `bool`s, so a read that fails (I/O, a value that

@@ -3,6 +3,7 @@
 use crate::config::NetConfig;
 use crate::error::NetError;
 use crate::gossip;
+use crate::result;
 use crate::sync::{self, Request, Response};
 use libp2p::allow_block_list::{self, BlockedPeers};
 use libp2p::gossipsub::{self, MessageAuthenticity};
@@ -39,6 +40,8 @@ pub(crate) struct Behaviour {
     pub(crate) ping: ping::Behaviour,
     /// Chain heads and ranges.
     pub(crate) sync: cbor::Behaviour<Request, Response>,
+    /// Result bytes, worker to requester.
+    pub(crate) results: cbor::Behaviour<result::Request, result::Response>,
 }
 
 impl Behaviour {
@@ -87,6 +90,17 @@ impl Behaviour {
             request_response::Config::default().with_request_timeout(SYNC_TIMEOUT),
         );
 
+        let codec = cbor::codec::Codec::default()
+            .set_request_size_maximum(result::MAX_REQUEST_BYTES)
+            .set_response_size_maximum(result::MAX_RESPONSE_BYTES);
+        let results = request_response::Behaviour::with_codec(
+            codec,
+            [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(result::TIMEOUT)
+                .with_max_concurrent_streams(result::MAX_STREAMS),
+        );
+
         Ok(Self {
             blocked: allow_block_list::Behaviour::default(),
             gossip,
@@ -95,6 +109,7 @@ impl Behaviour {
             mdns: Toggle::from(mdns),
             ping: ping::Behaviour::default(),
             sync,
+            results,
         })
     }
 }

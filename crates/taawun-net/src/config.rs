@@ -1,6 +1,7 @@
 //! The network's configuration and the bounds of its channels and buffers.
 
 use libp2p::Multiaddr;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use taawun_core::Timestamp;
 
@@ -47,6 +48,9 @@ pub struct NetConfig {
     pub sync_interval: Duration,
     /// gossipsub's heartbeat (mesh maintenance, gossip of message ids).
     pub heartbeat: Duration,
+    /// The results folder (see [`crate::result`]): put it in the node's data directory.
+    /// `None`: this node neither sends nor keeps results (a relay-only node).
+    pub results_dir: Option<PathBuf>,
     /// The clock used to judge entries (the future-timestamp rule) and to stamp local
     /// writes. A parameter so tests can fix it.
     pub clock: fn() -> Timestamp,
@@ -61,6 +65,7 @@ impl Default for NetConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             sync_interval: DEFAULT_SYNC_INTERVAL,
             heartbeat: Duration::from_secs(1),
+            results_dir: None,
             clock: system_now,
         }
     }

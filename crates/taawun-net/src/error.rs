@@ -39,4 +39,19 @@ pub enum NetError {
     /// gossipsub refused a subscription.
     #[error("gossipsub: {0}")]
     Gossip(String),
+    /// A result was refused (by this node's own check, or by the receiver).
+    #[error("result refused: {0}")]
+    Result(#[from] crate::result::Refusal),
+    /// The node has no results folder ([`crate::NetConfig::results_dir`]).
+    #[error("this node keeps no results (no results folder configured)")]
+    NoResultsDir,
+    /// The outbox holds [`crate::result::MAX_OUTBOX`] results already.
+    #[error("{0} results wait for delivery already")]
+    OutboxFull(usize),
+    /// The requester's key is not a valid ed25519 point, so no node has it as identity.
+    #[error("the requester {0} cannot be reached: not a valid ed25519 key")]
+    Unreachable(taawun_core::PublicKey),
+    /// Reading or writing the results folder failed.
+    #[error("results folder: {0}")]
+    Io(#[from] std::io::Error),
 }

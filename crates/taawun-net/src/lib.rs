@@ -11,6 +11,9 @@
 //!   message to accept / reject / ignore;
 //! - [`sync`]: the request-response sync protocol: its wire types, the digest of chain
 //!   heads and the plan of ranges to fetch (pure functions);
+//! - [`result`]: the result transfer protocol (a worker's node hands result bytes to the
+//!   requester's node, checked against the `Submit` entry; never gossiped), its wire
+//!   types, limits, retry schedule and results folder;
 //! - `behaviour` (private): the composed libp2p behaviour;
 //! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
 //!   [`Network`], the cloneable handle the rest of the node talks to it through.
@@ -28,6 +31,7 @@ pub mod config;
 pub mod error;
 pub mod gossip;
 pub mod node;
+pub mod result;
 pub mod sync;
 
 mod behaviour;

@@ -5,11 +5,26 @@
 //! cloneable [`Network`] whose methods send a command over a bounded channel
 //! ([`COMMAND_CAPACITY`]) and await a `oneshot` reply, and reads [`Event`]s from a bounded
 //! channel ([`EVENT_CAPACITY`]) that the task never waits on.
+//!
+//! Besides commands and the Swarm, the task runs three timers: sync rounds
+//! ([`NetConfig::sync_interval`]), group commits of the ledgers
+//! ([`taawun_ledger::COMMIT_INTERVAL`]: remote entries are staged and committed as one
+//! sled batch per interval) and result retries ([`result::RETRY_TICK`]).
+//!
+//! ## Identity and evidence
+//!
+//! A node started with [`Network::spawn_member`] uses its member's ed25519 key as its
+//! libp2p identity, so its `PeerId` derives from the key that signs its entries (results
+//! are addressed that way: [`result::peer_of`]), and it authors an `Evidence` entry when
+//! it sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). A
+//! node started with [`Network::spawn`] has a separate identity and only reports
+//! [`Event::Equivocation`].
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::config::{NetConfig, COMMAND_CAPACITY, EVENT_CAPACITY};
 use crate::error::NetError;
 use crate::gossip::{self, Judged, Verdict};
+use crate::result::{self, Refusal};
 use crate::sync::{self, Request, Response, WireHead};
 use ed25519_dalek::SigningKey;
 use futures::StreamExt;
@@ -19,12 +34,13 @@ use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, kad, mdns, noise, tcp, yamux, Multiaddr, PeerId, Swarm};
 use serde_bytes::ByteBuf;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Instant;
 use taawun_core::body::{Body, Evidence};
 use taawun_core::entry::{self, Unverified};
 use taawun_core::fold::Coop;
 use taawun_core::validate::Head;
-use taawun_core::{Id, PublicKey, Verified};
+use taawun_core::{Id, Missing, PublicKey, Verified};
 use taawun_ledger::{CoopLedger, Ingest, Ledger};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -90,6 +106,46 @@ pub enum Event {
         /// The two envelopes.
         evidence: Evidence,
     },
+    /// This node's member published an `Evidence` entry about an equivocation.
+    EvidencePublished {
+        /// The cooperative.
+        coop: Id,
+        /// The author caught.
+        author: PublicKey,
+        /// The seq of the fork.
+        seq: u64,
+        /// The `Evidence` entry.
+        entry: Id,
+    },
+    /// A result arrived, was checked against its `Submit` entry and stored
+    /// ([`Network::result`] reads it).
+    ResultReceived {
+        /// The cooperative.
+        coop: Id,
+        /// The `Submit` entry.
+        submission: Id,
+        /// The peer that sent it.
+        from: PeerId,
+    },
+    /// A result queued with [`Network::send_result`] was stored by the requester's node.
+    ResultDelivered {
+        /// The cooperative.
+        coop: Id,
+        /// The `Submit` entry.
+        submission: Id,
+        /// The requester's node.
+        to: PeerId,
+    },
+    /// A result queued with [`Network::send_result`] was refused for good; it is no
+    /// longer retried.
+    ResultRefused {
+        /// The cooperative.
+        coop: Id,
+        /// The `Submit` entry.
+        submission: Id,
+        /// Why.
+        refusal: Refusal,
+    },
     /// A sync session with a peer ended.
     Synced {
         /// The peer.
@@ -127,6 +183,14 @@ enum Command {
     Unblock(PeerId, Reply<()>),
     Score(PeerId, Reply<Option<f64>>),
     Sync(Reply<()>),
+    Frozen(Id, Reply<BTreeMap<PublicKey, u64>>),
+    Evidence(Id, Reply<Vec<Evidence>>),
+    SendResult {
+        coop: Id,
+        submission: Id,
+        bytes: Vec<u8>,
+        reply: Reply<()>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -136,6 +200,9 @@ enum Command {
 pub struct Network {
     tx: mpsc::Sender<Command>,
     peer: PeerId,
+    /// The results folder, read directly by [`Network::result`] (files are written
+    /// whole and renamed, so a reader never sees half a result).
+    results: Option<result::Store>,
 }
 
 impl Network {
@@ -146,6 +213,29 @@ impl Network {
     pub fn spawn(
         config: NetConfig,
         key: Keypair,
+        ledger: Ledger,
+    ) -> Result<(Self, mpsc::Receiver<Event>, JoinHandle<()>), NetError> {
+        Self::start(config, key, None, ledger)
+    }
+
+    /// As [`Network::spawn`], for the node of a member (or requester): its libp2p
+    /// identity is `member`'s ed25519 key, so its `PeerId` is [`result::peer_of`] the
+    /// member's public key (results reach it), and it publishes `Evidence` entries
+    /// signed by `member` when it sees an equivocation.
+    pub fn spawn_member(
+        config: NetConfig,
+        member: SigningKey,
+        ledger: Ledger,
+    ) -> Result<(Self, mpsc::Receiver<Event>, JoinHandle<()>), NetError> {
+        let key = Keypair::ed25519_from_bytes(member.to_bytes())
+            .map_err(|e| NetError::Build(format!("member key: {e}")))?;
+        Self::start(config, key, Some(member), ledger)
+    }
+
+    fn start(
+        config: NetConfig,
+        key: Keypair,
+        member: Option<SigningKey>,
         ledger: Ledger,
     ) -> Result<(Self, mpsc::Receiver<Event>, JoinHandle<()>), NetError> {
         let peer = key.public().to_peer_id();
@@ -182,20 +272,27 @@ impl Network {
             dropped_events: 0,
             sessions: HashMap::new(),
             requests: HashMap::new(),
+            member,
+            evidenced: HashSet::new(),
+            results: config.results_dir.clone().map(result::Store::new),
+            outbox: BTreeMap::new(),
+            result_requests: HashMap::new(),
             config,
         };
         for coop in task.ledger.coops()? {
             let c = task.ledger.coop(&coop)?;
             task.open(c)?;
         }
+        task.restore_outbox()?;
         for addr in task.config.bootstrap.clone() {
             if let Err(e) = task.swarm.dial(addr.clone()) {
                 warn!(%addr, error = %e, "bootstrap dial failed");
             }
         }
+        let results = task.results.clone();
         let span = tracing::info_span!("net", peer = %peer);
         let join = tokio::spawn(tracing::Instrument::instrument(task.run(commands), span));
-        Ok((Self { tx, peer }, events, join))
+        Ok((Self { tx, peer, results }, events, join))
     }
 
     /// This node's peer id.
@@ -299,6 +396,46 @@ impl Network {
         self.call(Command::Sync).await
     }
 
+    /// Authors caught equivocating in `coop`, with the lowest seq of their fork.
+    pub async fn frozen(&self, coop: Id) -> Result<BTreeMap<PublicKey, u64>, NetError> {
+        self.call(|r| Command::Frozen(coop, r)).await
+    }
+
+    /// Evidence of every equivocation seen in `coop`: both envelopes.
+    pub async fn evidence(&self, coop: Id) -> Result<Vec<Evidence>, NetError> {
+        self.call(|r| Command::Evidence(coop, r)).await
+    }
+
+    /// Queues the result of `submission` (a `Submit` entry this node holds) for delivery
+    /// to the requester's node, and returns once it is checked (size and blake3, the
+    /// same [`result::check`] the requester runs), written to the results folder and
+    /// queued in the outbox. Delivery then happens in the background, with retries
+    /// ([`result`]); [`Event::ResultDelivered`] or [`Event::ResultRefused`] tells how it
+    /// ended.
+    pub async fn send_result(
+        &self,
+        coop: Id,
+        submission: Id,
+        bytes: Vec<u8>,
+    ) -> Result<(), NetError> {
+        self.call(|reply| Command::SendResult {
+            coop,
+            submission,
+            bytes,
+            reply,
+        })
+        .await
+    }
+
+    /// The stored result of `submission`, if any (received, or sent by this node).
+    pub async fn result(&self, coop: Id, submission: Id) -> Result<Option<Vec<u8>>, NetError> {
+        let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
+        tokio::task::spawn_blocking(move || store.read(&coop, &submission))
+            .await
+            .map_err(|_| NetError::Stopped)?
+            .map_err(NetError::from)
+    }
+
     /// Stops the task; returns once the Swarm is closed and the ledger flushed and
     /// dropped (its data directory can then be opened again).
     pub async fn shutdown(&self) -> Result<(), NetError> {
@@ -329,6 +466,25 @@ enum Outgoing {
     Range { coop: Id },
 }
 
+/// Evidence entries a node authors at most per run (one per fork it sees, each naming
+/// (cooperative, author, seq)). Forks are rare, and every fork freezes its author, but a
+/// frozen author could still sign forks at every earlier seq: past this many, the node
+/// only reports them. The ledger keeps the evidence either way.
+pub const MAX_EVIDENCE_AUTHORED: usize = 4096;
+
+/// A result waiting in the outbox.
+#[derive(Debug)]
+struct Outbound {
+    /// The requester's node.
+    peer: PeerId,
+    /// Failed attempts so far (reset when a connection to the peer opens).
+    attempt: u32,
+    /// When to try next.
+    due: Instant,
+    /// A request is out.
+    in_flight: bool,
+}
+
 /// The task owning the Swarm and the ledgers.
 struct Task {
     swarm: Swarm<Behaviour>,
@@ -340,6 +496,17 @@ struct Task {
     dropped_events: u64,
     sessions: HashMap<(PeerId, Id), Session>,
     requests: HashMap<OutboundRequestId, Outgoing>,
+    /// The member this node speaks for, if any (see the module documentation).
+    member: Option<SigningKey>,
+    /// Forks this node authored evidence of: (coop, author, seq). Bounded by
+    /// [`MAX_EVIDENCE_AUTHORED`].
+    evidenced: HashSet<(Id, PublicKey, u64)>,
+    /// The results folder.
+    results: Option<result::Store>,
+    /// Results to deliver, by (coop, submission). Bounded by [`result::MAX_OUTBOX`].
+    outbox: BTreeMap<(Id, Id), Outbound>,
+    /// Result requests out.
+    result_requests: HashMap<OutboundRequestId, (Id, Id)>,
     config: NetConfig,
 }
 
@@ -348,6 +515,10 @@ impl Task {
         let mut tick = tokio::time::interval(self.config.sync_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
+        let mut commit = tokio::time::interval(taawun_ledger::COMMIT_INTERVAL);
+        commit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retry = tokio::time::interval(result::RETRY_TICK);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let done = loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
@@ -357,6 +528,8 @@ impl Task {
                 },
                 ev = self.swarm.select_next_some() => self.swarm_event(ev),
                 _ = tick.tick() => self.tick(),
+                _ = commit.tick() => self.commit(),
+                _ = retry.tick() => self.retry_due(),
             }
         };
         for c in self.coops.values() {
@@ -374,6 +547,15 @@ impl Task {
     fn emit(&mut self, ev: Event) {
         if self.events.try_send(ev).is_err() {
             self.dropped_events += 1;
+        }
+    }
+
+    /// Commits the staged group of every ledger (see [`taawun_ledger::COMMIT_INTERVAL`]).
+    fn commit(&mut self) {
+        for c in self.coops.values_mut() {
+            if let Err(e) = c.commit() {
+                warn!(coop = %c.id().short(), error = %e, "group commit failed");
+            }
         }
     }
 
@@ -467,6 +649,23 @@ impl Task {
                 self.sync_all();
                 let _ = r.send(Ok(()));
             }
+            Command::Frozen(coop, r) => {
+                let _ = r.send(self.coop(&coop).map(|c| c.frozen()));
+            }
+            Command::Evidence(coop, r) => {
+                let out = self
+                    .coop(&coop)
+                    .and_then(|c| c.evidence().map_err(NetError::from));
+                let _ = r.send(out);
+            }
+            Command::SendResult {
+                coop,
+                submission,
+                bytes,
+                reply,
+            } => {
+                let _ = reply.send(self.send_result(coop, submission, &bytes));
+            }
             // Handled by the loop.
             Command::Shutdown(done) => {
                 let _ = done.send(());
@@ -520,6 +719,9 @@ impl Task {
         };
         let out = self.coop(&coop)?.ingest_many(entries, now)?;
         for o in &out {
+            if let Ingest::Equivocation { existing, evidence } = o {
+                self.on_equivocation(coop, *existing, evidence.clone());
+            }
             if let Ingest::Stored { id, released } = o {
                 self.emit(Event::Stored {
                     coop,
@@ -600,6 +802,7 @@ impl Task {
                 for c in coops {
                     self.start_sync(peer_id, c);
                 }
+                self.peer_is_back(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -649,6 +852,7 @@ impl Task {
                 debug!(%peer, "kademlia routing updated");
             }
             BehaviourEvent::Sync(ev) => self.on_sync(ev),
+            BehaviourEvent::Results(ev) => self.on_results(ev),
             _ => {}
         }
     }
@@ -712,24 +916,359 @@ impl Task {
                     });
                 }
             }
+            Judged::Ingested(Ingest::Pending(Missing::Gap { author, from, .. })) => {
+                // The peer that forwarded the entry holds its chain: fetch the gap from
+                // it, not a whole heads comparison.
+                debug!(author = %author.short(), from, peer = %source, "gossip entry after a gap; fetching the range");
+                self.fetch_range(source, coop, author, from);
+            }
             Judged::Ingested(Ingest::Pending(missing)) => {
                 debug!(?missing, peer = %source, "gossip entry pending; syncing");
                 self.start_sync(source, coop);
             }
             Judged::Ingested(Ingest::Equivocation { existing, evidence }) => {
-                if let Ok(u) = Unverified::decode(&evidence.b) {
-                    let author = u.entry().author;
-                    warn!(author = %author.short(), "equivocation");
-                    self.emit(Event::Equivocation {
-                        coop,
-                        author,
-                        existing,
-                        evidence,
-                    });
-                }
+                self.on_equivocation(coop, existing, evidence);
             }
             _ => {}
         }
+    }
+
+    /// Reports an equivocation and, when this node speaks for a member, publishes an
+    /// `Evidence` entry about it (once per cooperative, author and seq).
+    fn on_equivocation(&mut self, coop: Id, existing: Id, evidence: Evidence) {
+        let Ok(u) = Unverified::decode(&evidence.b) else {
+            return;
+        };
+        let (author, seq) = (u.entry().author, u.entry().seq);
+        warn!(author = %author.short(), seq, "equivocation");
+        self.emit(Event::Equivocation {
+            coop,
+            author,
+            existing,
+            evidence: evidence.clone(),
+        });
+        let Some(key) = self.member.clone() else {
+            return;
+        };
+        if PublicKey(key.verifying_key().to_bytes()) == author
+            || self.evidenced.len() >= MAX_EVIDENCE_AUTHORED
+            || !self.evidenced.insert((coop, author, seq))
+        {
+            return;
+        }
+        match self.append(coop, &key, Body::Evidence(evidence), None) {
+            Ok(v) => {
+                info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");
+                self.emit(Event::EvidencePublished {
+                    coop,
+                    author,
+                    seq,
+                    entry: v.id(),
+                });
+            }
+            // Not a member of this cooperative, say: the ledger keeps the evidence anyway.
+            Err(e) => warn!(author = %author.short(), error = %e, "could not publish evidence"),
+        }
+    }
+
+    /// The requester's node for a `Submit` entry: the author of the offer it names.
+    fn requester_of(&self, coop: &Id, submission: &Verified) -> Result<PeerId, NetError> {
+        let Body::Submit(s) = &submission.entry().body else {
+            return Err(Refusal::NotASubmission.into());
+        };
+        let c = self.coops.get(coop).ok_or(NetError::UnknownCoop(*coop))?;
+        // A stored submission's offer is stored (it is a dependency).
+        let offer = c
+            .get(&s.offer)?
+            .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
+        let author = offer.entry().author;
+        result::peer_of(&author).ok_or(NetError::Unreachable(author))
+    }
+
+    /// Re-queues the outbox left by the last run.
+    fn restore_outbox(&mut self) -> Result<(), NetError> {
+        let Some(store) = self.results.clone() else {
+            return Ok(());
+        };
+        for (coop, submission) in store.outbox()? {
+            let peer = self
+                .coops
+                .get(&coop)
+                .ok_or(NetError::UnknownCoop(coop))
+                .and_then(|c| {
+                    c.get(&submission)?
+                        .ok_or(NetError::Result(Refusal::UnknownSubmission))
+                })
+                .and_then(|v| self.requester_of(&coop, &v));
+            match peer {
+                Ok(peer) => {
+                    self.outbox.insert(
+                        (coop, submission),
+                        Outbound {
+                            peer,
+                            attempt: 0,
+                            due: Instant::now(),
+                            in_flight: false,
+                        },
+                    );
+                }
+                Err(e) => {
+                    warn!(submission = %submission.short(), error = %e, "dropping a queued result");
+                    store.dequeue(&coop, &submission)?;
+                }
+            }
+        }
+        if !self.outbox.is_empty() {
+            info!(results = self.outbox.len(), "results to deliver");
+        }
+        Ok(())
+    }
+
+    /// See [`Network::send_result`].
+    fn send_result(&mut self, coop: Id, submission: Id, bytes: &[u8]) -> Result<(), NetError> {
+        let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
+        let sub = self
+            .coop(&coop)?
+            .get(&submission)?
+            .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
+        result::check(&sub, bytes)?;
+        let peer = self.requester_of(&coop, &sub)?;
+        let key = (coop, submission);
+        if !self.outbox.contains_key(&key) && self.outbox.len() >= result::MAX_OUTBOX {
+            return Err(NetError::OutboxFull(self.outbox.len()));
+        }
+        store.write(&coop, &submission, bytes)?;
+        if peer == *self.swarm.local_peer_id() {
+            // This node is the requester's: the result is where it belongs.
+            self.emit(Event::ResultDelivered {
+                coop,
+                submission,
+                to: peer,
+            });
+            return Ok(());
+        }
+        store.enqueue(&coop, &submission)?;
+        self.outbox.entry(key).or_insert(Outbound {
+            peer,
+            attempt: 0,
+            due: Instant::now(),
+            in_flight: false,
+        });
+        self.try_deliver(key);
+        Ok(())
+    }
+
+    /// A connection to `peer` opened: its results are due now, with a fresh backoff.
+    fn peer_is_back(&mut self, peer: PeerId) {
+        let now = Instant::now();
+        for o in self.outbox.values_mut().filter(|o| o.peer == peer) {
+            o.attempt = 0;
+            o.due = now;
+        }
+        self.retry_due();
+    }
+
+    /// Sends every result whose retry is due.
+    fn retry_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(Id, Id)> = self
+            .outbox
+            .iter()
+            .filter(|(_, o)| !o.in_flight && o.due <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in due {
+            self.try_deliver(k);
+        }
+    }
+
+    /// One delivery attempt: the bytes are read from the results folder.
+    fn try_deliver(&mut self, key: (Id, Id)) {
+        let Some(store) = self.results.clone() else {
+            return;
+        };
+        let (coop, submission) = key;
+        match self.outbox.get(&key) {
+            Some(o) if !o.in_flight => {}
+            _ => return,
+        }
+        let bytes = match store.read(&coop, &submission) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                warn!(submission = %submission.short(), "queued result gone from the results folder");
+                self.outbox.remove(&key);
+                let _ = store.dequeue(&coop, &submission);
+                return;
+            }
+            Err(e) => {
+                warn!(submission = %submission.short(), error = %e, "cannot read a queued result");
+                self.reschedule(key);
+                return;
+            }
+        };
+        let Some(o) = self.outbox.get_mut(&key) else {
+            return;
+        };
+        o.in_flight = true;
+        let peer = o.peer;
+        let id = self.swarm.behaviour_mut().results.send_request(
+            &peer,
+            result::Request {
+                coop,
+                submission,
+                bytes: ByteBuf::from(bytes),
+            },
+        );
+        self.result_requests.insert(id, key);
+    }
+
+    /// An attempt failed in a way that may heal: wait [`result::backoff`].
+    fn reschedule(&mut self, key: (Id, Id)) {
+        if let Some(o) = self.outbox.get_mut(&key) {
+            o.in_flight = false;
+            o.due = Instant::now() + result::backoff(o.attempt);
+            o.attempt = o.attempt.saturating_add(1);
+        }
+    }
+
+    /// A delivery ended (stored, or refused for good): out of the outbox.
+    fn finish(&mut self, key: (Id, Id), outcome: Result<PeerId, Refusal>) {
+        let (coop, submission) = key;
+        self.outbox.remove(&key);
+        if let Some(store) = &self.results {
+            if let Err(e) = store.dequeue(&coop, &submission) {
+                warn!(error = %e, "cannot unmark a result");
+            }
+        }
+        match outcome {
+            Ok(to) => {
+                info!(submission = %submission.short(), peer = %to, "result delivered");
+                self.emit(Event::ResultDelivered {
+                    coop,
+                    submission,
+                    to,
+                });
+            }
+            Err(refusal) => {
+                warn!(submission = %submission.short(), %refusal, "result refused");
+                self.emit(Event::ResultRefused {
+                    coop,
+                    submission,
+                    refusal,
+                });
+            }
+        }
+    }
+
+    fn on_results(&mut self, ev: request_response::Event<result::Request, result::Response>) {
+        use request_response::{Event as E, Message as M, OutboundFailure};
+        match ev {
+            E::Message {
+                peer,
+                message: M::Request {
+                    request, channel, ..
+                },
+                ..
+            } => {
+                let response = self.receive_result(peer, request);
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .results
+                    .send_response(channel, response)
+                    .is_err()
+                {
+                    debug!(%peer, "result sender went away");
+                }
+            }
+            E::Message {
+                peer,
+                message:
+                    M::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some(key) = self.result_requests.remove(&request_id) else {
+                    return;
+                };
+                match response {
+                    result::Response::Stored => self.finish(key, Ok(peer)),
+                    result::Response::Refused(r) if r.retry() => {
+                        debug!(%peer, refusal = %r, "result not taken yet; retrying");
+                        self.reschedule(key);
+                    }
+                    result::Response::Refused(r) => self.finish(key, Err(r)),
+                }
+            }
+            E::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                let Some(key) = self.result_requests.remove(&request_id) else {
+                    return;
+                };
+                debug!(%peer, %error, "result delivery failed; retrying");
+                if matches!(error, OutboundFailure::DialFailure) {
+                    // No known address works: ask the DHT where the requester is now.
+                    self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                }
+                self.reschedule(key);
+            }
+            E::InboundFailure { peer, error, .. } => {
+                debug!(%peer, %error, "receiving a result failed");
+            }
+            E::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Checks a result against the `Submit` entry this node holds and stores it.
+    fn receive_result(&mut self, peer: PeerId, req: result::Request) -> result::Response {
+        use result::Response::{Refused, Stored};
+        let result::Request {
+            coop,
+            submission,
+            bytes,
+        } = req;
+        let Some(store) = self.results.clone() else {
+            return Refused(Refusal::Unavailable);
+        };
+        let Some(c) = self.coops.get(&coop) else {
+            return Refused(Refusal::UnknownCoop);
+        };
+        let sub = match c.get(&submission) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                // Gossip may not have brought it yet: ask the sender, who holds it.
+                self.start_sync(peer, coop);
+                return Refused(Refusal::UnknownSubmission);
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot read a submission");
+                return Refused(Refusal::Unavailable);
+            }
+        };
+        if let Err(r) = result::check(&sub, &bytes) {
+            info!(%peer, submission = %submission.short(), refusal = %r, "result refused");
+            return Refused(r);
+        }
+        if store.contains(&coop, &submission) {
+            return Stored;
+        }
+        if let Err(e) = store.write(&coop, &submission, &bytes) {
+            warn!(error = %e, "cannot store a result");
+            return Refused(Refusal::Unavailable);
+        }
+        info!(%peer, submission = %submission.short(), size = bytes.len(), "result received");
+        self.emit(Event::ResultReceived {
+            coop,
+            submission,
+            from: peer,
+        });
+        Stored
     }
 
     fn local_heads(&self, coop: &Id) -> Result<Vec<WireHead>, NetError> {
@@ -936,6 +1475,10 @@ impl Task {
         };
         let mut stored = 0;
         for o in outcomes {
+            if let Ingest::Equivocation { existing, evidence } = o {
+                self.on_equivocation(coop, existing, evidence);
+                continue;
+            }
             if let Ingest::Stored { id, released } = o {
                 stored += 1 + released.len();
                 self.emit(Event::Stored {
@@ -969,6 +1512,41 @@ impl Task {
             return;
         };
         s.in_flight = s.in_flight.saturating_sub(1);
+        self.pump(peer, coop);
+    }
+
+    /// Fetches `author`'s chain from `from` on from `peer`: one range request, in the
+    /// session with that peer (started for it if none runs).
+    fn fetch_range(&mut self, peer: PeerId, coop: Id, author: PublicKey, from: u64) {
+        match self.sessions.get_mut(&(peer, coop)) {
+            Some(s) => {
+                if s.queue.iter().any(|(a, _)| *a == author) {
+                    return;
+                }
+                s.queue.push_back((author, from));
+            }
+            None => {
+                if self.sessions.len() >= sync::MAX_SESSIONS {
+                    return;
+                }
+                self.sessions.insert(
+                    (peer, coop),
+                    Session {
+                        queue: VecDeque::from([(author, from)]),
+                        ..Session::default()
+                    },
+                );
+            }
+        }
+        self.pump(peer, coop);
+    }
+
+    /// Sends a session's queued ranges, up to [`sync::MAX_RANGES_IN_FLIGHT`]; ends the
+    /// session when nothing is queued or out.
+    fn pump(&mut self, peer: PeerId, coop: Id) {
+        let Some(s) = self.sessions.get_mut(&(peer, coop)) else {
+            return;
+        };
         let mut send = Vec::new();
         while s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
             let Some((author, from)) = s.queue.pop_front() else {

@@ -1,0 +1,802 @@
+//! Network benchmark: gossip propagation and sync catch-up. Prints figures, asserts nothing.
+//!
+//! ```text
+//! cargo bench -p taawun-net --bench propagation
+//! TAAWUN_BENCH_NODES="20,50,100" TAAWUN_BENCH_OFFERS=50 TAAWUN_BENCH_CATCHUP=100000 \
+//!     cargo bench -p taawun-net --bench propagation
+//! ```
+//!
+//! 1. **Propagation.** For each size N: N in-process taawun nodes ([`Network`], TCP on
+//!    127.0.0.1, a sled ledger each in a temporary directory) in a seeded random sparse
+//!    connected graph (node i dials `TAAWUN_BENCH_DEGREE` (3) random earlier nodes), all
+//!    joined to one synthetic cooperative. Once every node has its connections, a few
+//!    warm-up offers are posted, then `TAAWUN_BENCH_OFFERS` (50) offers one at a time,
+//!    each by [`Network::append`] on a random node; per offer: the time from the call
+//!    until every node has emitted `Event::Stored` for it. Then the same graph of *raw*
+//!    gossipsub swarms (the same gossipsub configuration, [`gossip::config_builder`],
+//!    but no validation, no scoring, no ledger, no other behaviour) publishes the same
+//!    envelope bytes from the same nodes, and the time until every node received each
+//!    message is measured the same way. Ratio: taawun p50 / raw p50 (goal <= 1.5).
+//! 2. **Catch-up.** `TAAWUN_BENCH_CATCHUP` (100,000) synthetic entries are bulk-imported
+//!    (`Ledger::import` of an export file, timed: the reference rate) into the ledger of
+//!    node A, which then starts; node B starts with only the charter and syncs from A.
+//!    Rate: entries per second from B's start until its heads equal A's. Ratio:
+//!    sync rate / import rate (goal >= 0.5).
+//!
+//! Other knobs: `TAAWUN_BENCH_SEED` (7), `TAAWUN_BENCH_HEARTBEAT_MS` (1000, the default
+//! heartbeat), `TAAWUN_BENCH_WARMUP` (3). `TAAWUN_BENCH_NODES=""` or
+//! `TAAWUN_BENCH_CATCHUP=0` skip a part.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, MessageAuthenticity};
+use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{noise, tcp, yamux, Multiaddr};
+use taawun_core::body::{Body, Offer};
+use taawun_core::synth::{self, Params, Rng};
+use taawun_core::{Id, Money, Verified};
+use taawun_ledger::Ledger;
+use taawun_net::config::{system_now, DEFAULT_IDLE_TIMEOUT};
+use taawun_net::{gossip, Event, NetConfig, Network};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How long one message may take to reach every node before it counts as lost.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the catch-up may take before the benchmark gives up on it.
+const CATCHUP_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// How long the graph may take to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the benchmark is asked to do.
+struct Cfg {
+    nodes: Vec<usize>,
+    offers: usize,
+    warmup: usize,
+    degree: usize,
+    catchup: usize,
+    seed: u64,
+    heartbeat: Duration,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().replace('_', ""))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+impl Cfg {
+    fn from_env() -> Self {
+        let nodes = std::env::var("TAAWUN_BENCH_NODES")
+            .unwrap_or_else(|_| "20,50".to_string())
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .filter(|n: &usize| *n >= 2)
+            .collect();
+        Self {
+            nodes,
+            offers: env_usize("TAAWUN_BENCH_OFFERS", 50).max(1),
+            warmup: env_usize("TAAWUN_BENCH_WARMUP", 3),
+            degree: env_usize("TAAWUN_BENCH_DEGREE", 3).max(1),
+            catchup: env_usize("TAAWUN_BENCH_CATCHUP", 100_000),
+            seed: env_usize("TAAWUN_BENCH_SEED", 7) as u64,
+            heartbeat: Duration::from_millis(env_usize("TAAWUN_BENCH_HEARTBEAT_MS", 1000) as u64),
+        }
+    }
+}
+
+/// A node's report to the measuring loop.
+#[derive(Debug)]
+enum Stamp {
+    /// Node `node` holds the message or entry `key` since `at`.
+    Got {
+        node: usize,
+        key: Vec<u8>,
+        at: Instant,
+    },
+    /// Node `node` has one more peer (taawun: connected; raw: subscribed to the topic).
+    Peer { node: usize },
+    /// Node `node` ended a sync session.
+    Synced { node: usize },
+}
+
+/// Collects stamps from every node of a run.
+struct Collector {
+    rx: mpsc::UnboundedReceiver<Stamp>,
+    /// Per key, when each node got it.
+    got: HashMap<Vec<u8>, HashMap<usize, Instant>>,
+    peers: Vec<usize>,
+    sessions: Vec<usize>,
+}
+
+impl Collector {
+    fn new(n: usize) -> (Self, mpsc::UnboundedSender<Stamp>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let c = Self {
+            rx,
+            got: HashMap::new(),
+            peers: vec![0; n],
+            sessions: vec![0; n],
+        };
+        (c, tx)
+    }
+
+    fn take(&mut self, s: Stamp) {
+        match s {
+            Stamp::Got { node, key, at } => {
+                self.got.entry(key).or_default().entry(node).or_insert(at);
+            }
+            Stamp::Peer { node } => self.peers[node] += 1,
+            Stamp::Synced { node } => self.sessions[node] += 1,
+        }
+    }
+
+    /// Waits until `n` nodes hold `key`; returns when the last one got it and when
+    /// `origin` did.
+    async fn all_have(
+        &mut self,
+        key: &[u8],
+        n: usize,
+        origin: usize,
+        timeout: Duration,
+    ) -> Option<(Instant, Option<Instant>)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(nodes) = self.got.get(key) {
+                if nodes.len() >= n {
+                    let last = nodes.values().max().copied()?;
+                    return Some((last, nodes.get(&origin).copied()));
+                }
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(s)) => self.take(s),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Waits until node i has at least `want[i]` peers.
+    async fn peers_at_least(&mut self, want: &[usize], timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.peers.iter().zip(want).all(|(have, w)| have >= w) {
+                return true;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(s)) => self.take(s),
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The graph: `dials[i]` are the earlier nodes node i dials (up to `degree`, distinct,
+/// seeded); connected because every node but the first dials at least one earlier node.
+fn graph(n: usize, degree: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = Rng::new(seed ^ 0x0067_7261_7068);
+    (0..n)
+        .map(|i| {
+            let mut picks: Vec<usize> = Vec::new();
+            while picks.len() < degree.min(i) {
+                let p = (rng.next_u64() % i as u64) as usize;
+                if !picks.contains(&p) {
+                    picks.push(p);
+                }
+            }
+            picks
+        })
+        .collect()
+}
+
+/// Each node's number of neighbours in the (undirected) graph.
+fn degrees(dials: &[Vec<usize>]) -> Vec<usize> {
+    let mut d = vec![0; dials.len()];
+    for (i, ps) in dials.iter().enumerate() {
+        d[i] += ps.len();
+        for p in ps {
+            d[*p] += 1;
+        }
+    }
+    d
+}
+
+fn keypair(rng: &mut Rng) -> Keypair {
+    Keypair::ed25519_from_bytes(rng.bytes32()).expect("32 bytes are an ed25519 secret")
+}
+
+/// An offer over the floor (20 EUR for an hour), distinct per `n`.
+fn offer(n: usize) -> Body {
+    Body::Offer(Offer {
+        title: format!("Benchmark offer {n}"),
+        description: "Transcribe the interview recordings of the founding assembly.".into(),
+        purpose: "An oral history of the cooperative".into(),
+        pay: Money::new("EUR", 2000),
+        minutes: 60,
+        assignments: 1,
+        expires_at: system_now() + 7 * 24 * 60 * 60 * 1000,
+        review_window_ms: 24 * 60 * 60 * 1000,
+        claim_window_ms: 10 * 60 * 1000,
+    })
+}
+
+/// Nearest-rank percentile of sorted durations.
+fn pct(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Latencies of one run, in order of posting (warm-up excluded).
+#[derive(Default)]
+struct Run {
+    /// Call (append / publish) to the last node holding it.
+    total: Vec<Duration>,
+    /// The origin holding it (local store, or the publish call) to the last node.
+    spread: Vec<Duration>,
+    /// Messages that did not reach every node in time.
+    lost: usize,
+    /// Time from the first start to a connected graph.
+    setup: Duration,
+}
+
+impl Run {
+    fn record(&mut self, t0: Instant, done: Option<(Instant, Option<Instant>)>) {
+        match done {
+            Some((last, origin)) => {
+                self.total.push(last.saturating_duration_since(t0));
+                if let Some(o) = origin {
+                    self.spread.push(last.saturating_duration_since(o));
+                }
+            }
+            None => self.lost += 1,
+        }
+    }
+    fn sorted(v: &[Duration]) -> Vec<Duration> {
+        let mut s = v.to_vec();
+        s.sort();
+        s
+    }
+    fn p(&self, which: &[Duration], p: usize) -> Duration {
+        pct(&Self::sorted(which), p)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// taawun nodes
+
+struct TaawunNode {
+    net: Network,
+    addr: Multiaddr,
+    task: JoinHandle<()>,
+    forwarder: JoinHandle<()>,
+}
+
+/// Starts a taawun node on `dir` and forwards its `Stored` and `PeerConnected` events.
+async fn start_taawun(
+    node: usize,
+    dir: &Path,
+    key: Keypair,
+    bootstrap: Vec<Multiaddr>,
+    heartbeat: Duration,
+    stamps: mpsc::UnboundedSender<Stamp>,
+) -> TaawunNode {
+    let ledger = Ledger::open(dir).expect("ledger opens");
+    start_taawun_on(node, ledger, key, bootstrap, heartbeat, stamps).await
+}
+
+async fn start_taawun_on(
+    node: usize,
+    ledger: Ledger,
+    key: Keypair,
+    bootstrap: Vec<Multiaddr>,
+    heartbeat: Duration,
+    stamps: mpsc::UnboundedSender<Stamp>,
+) -> TaawunNode {
+    let config = NetConfig {
+        bootstrap,
+        heartbeat,
+        ..NetConfig::loopback()
+    };
+    let (net, mut rx, task) = Network::spawn(config, key, ledger).expect("network starts");
+    let mut early = Vec::new();
+    let addr = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(Event::Listening(a))) => break a,
+            Ok(Some(e)) => early.push(e),
+            other => panic!("node {node} did not listen: {other:?}"),
+        }
+    };
+    let addr = addr.with(Protocol::P2p(net.peer_id()));
+    let forward = move |e: Event| match e {
+        Event::Stored { id, .. } => {
+            let _ = stamps.send(Stamp::Got {
+                node,
+                key: id.0.to_vec(),
+                at: Instant::now(),
+            });
+        }
+        Event::PeerConnected(_) => {
+            let _ = stamps.send(Stamp::Peer { node });
+        }
+        Event::Synced { .. } => {
+            let _ = stamps.send(Stamp::Synced { node });
+        }
+        _ => {}
+    };
+    let forwarder = tokio::spawn(async move {
+        for e in early {
+            forward(e);
+        }
+        while let Some(e) = rx.recv().await {
+            forward(e);
+        }
+    });
+    TaawunNode {
+        net,
+        addr,
+        task,
+        forwarder,
+    }
+}
+
+impl TaawunNode {
+    async fn stop(self) {
+        self.net.shutdown().await.expect("shuts down");
+        self.task.await.expect("task ends");
+        let _ = self.forwarder.await;
+    }
+}
+
+/// The taawun half of a propagation run. Returns the latencies, the cooperative and the
+/// envelopes posted (with their origin), warm-up first, for the raw run to replay.
+async fn taawun_run(
+    cfg: &Cfg,
+    dials: &[Vec<usize>],
+    posters: &[usize],
+) -> (Run, Id, Vec<(usize, Vec<u8>)>) {
+    let n = dials.len();
+    let root = tempfile::tempdir().expect("tempdir");
+    let s = synth::generate(&Params {
+        seed: cfg.seed,
+        requesters: 4,
+        entries: 1,
+        ..Params::default()
+    });
+    let charter = s.entries[0].clone();
+    let coop = s.coop;
+    let (mut col, tx) = Collector::new(n);
+    let mut rng = Rng::new(cfg.seed ^ 0x7461_6177_756e);
+    let started = Instant::now();
+    let mut nodes: Vec<TaawunNode> = Vec::with_capacity(n);
+    for (i, ds) in dials.iter().enumerate() {
+        let boot = ds.iter().map(|d| nodes[*d].addr.clone()).collect();
+        let dir = root.path().join(i.to_string());
+        let node = start_taawun(i, &dir, keypair(&mut rng), boot, cfg.heartbeat, tx.clone()).await;
+        node.net.join(charter.clone()).await.expect("joins");
+        nodes.push(node);
+    }
+    let ok = col.peers_at_least(&degrees(dials), CONNECT_TIMEOUT).await;
+    if !ok {
+        eprintln!("  taawun: not every connection came up: {:?}", col.peers);
+    }
+    let mut run = Run {
+        setup: started.elapsed(),
+        ..Run::default()
+    };
+    // gossipsub grafts the mesh on its heartbeats after the subscriptions are exchanged.
+    tokio::time::sleep(cfg.heartbeat * 3).await;
+
+    let mut posted = Vec::with_capacity(posters.len());
+    for (k, &origin) in posters.iter().enumerate() {
+        let key = s.requesters[k % s.requesters.len()].clone();
+        let t0 = Instant::now();
+        let v: Verified = nodes[origin]
+            .net
+            .append(coop, key, offer(k), None)
+            .await
+            .expect("offer appended");
+        posted.push((origin, v.envelope()));
+        let done = col.all_have(&v.id().0, n, origin, DELIVERY_TIMEOUT).await;
+        if k >= cfg.warmup {
+            run.record(t0, done);
+        }
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+    (run, coop, posted)
+}
+
+// ---------------------------------------------------------------------------------------
+// raw gossipsub nodes
+
+enum RawCmd {
+    Publish(Vec<u8>),
+    Dial(Multiaddr),
+    Stop,
+}
+
+struct RawNode {
+    tx: mpsc::UnboundedSender<RawCmd>,
+    addr: Multiaddr,
+    task: JoinHandle<()>,
+}
+
+/// A swarm with gossipsub only, taawun's gossip configuration without validation.
+async fn start_raw(
+    node: usize,
+    key: Keypair,
+    topic: gossipsub::IdentTopic,
+    heartbeat: Duration,
+    stamps: mpsc::UnboundedSender<Stamp>,
+) -> RawNode {
+    let config = gossip::config_builder(heartbeat)
+        .build()
+        .expect("gossipsub config");
+    let mut behaviour: gossipsub::Behaviour =
+        gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
+            .expect("gossipsub behaviour");
+    behaviour.subscribe(&topic).expect("subscribes");
+    let peer = key.public().to_peer_id();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| behaviour)
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(DEFAULT_IDLE_TIMEOUT))
+        .build();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address"))
+        .expect("listens");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut addr_tx = Some(addr_tx);
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    None | Some(RawCmd::Stop) => break,
+                    Some(RawCmd::Dial(a)) => {
+                        if let Err(e) = swarm.dial(a) {
+                            eprintln!("  raw node {node}: dial failed: {e}");
+                        }
+                    }
+                    Some(RawCmd::Publish(bytes)) => {
+                        let key = gossip::message_id(&bytes).0;
+                        let _ = stamps.send(Stamp::Got { node, key, at: Instant::now() });
+                        if let Err(e) = swarm.behaviour_mut().publish(topic.clone(), bytes) {
+                            eprintln!("  raw node {node}: publish failed: {e}");
+                        }
+                    }
+                },
+                ev = swarm.select_next_some() => match ev {
+                    SwarmEvent::NewListenAddr { address, .. } => {
+                        if let Some(t) = addr_tx.take() {
+                            let _ = t.send(address);
+                        }
+                    }
+                    SwarmEvent::Behaviour(gossipsub::Event::Message { message_id, .. }) => {
+                        let _ = stamps.send(Stamp::Got {
+                            node,
+                            key: message_id.0,
+                            at: Instant::now(),
+                        });
+                    }
+                    SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) => {
+                        let _ = stamps.send(Stamp::Peer { node });
+                    }
+                    _ => {}
+                },
+            }
+        }
+    });
+    let addr = tokio::time::timeout(Duration::from_secs(10), addr_rx)
+        .await
+        .expect("raw node listens in time")
+        .expect("raw node listens");
+    RawNode {
+        tx,
+        addr: addr.with(Protocol::P2p(peer)),
+        task,
+    }
+}
+
+/// The raw half: the same graph, the same bytes from the same origins.
+async fn raw_run(cfg: &Cfg, dials: &[Vec<usize>], coop: Id, posted: &[(usize, Vec<u8>)]) -> Run {
+    let n = dials.len();
+    let topic = gossip::topic(&coop);
+    let (mut col, tx) = Collector::new(n);
+    let mut rng = Rng::new(cfg.seed ^ 0x0072_6177);
+    let started = Instant::now();
+    let mut nodes: Vec<RawNode> = Vec::with_capacity(n);
+    for (i, ds) in dials.iter().enumerate() {
+        let node = start_raw(
+            i,
+            keypair(&mut rng),
+            topic.clone(),
+            cfg.heartbeat,
+            tx.clone(),
+        )
+        .await;
+        for d in ds {
+            let _ = node.tx.send(RawCmd::Dial(nodes[*d].addr.clone()));
+        }
+        nodes.push(node);
+    }
+    let ok = col.peers_at_least(&degrees(dials), CONNECT_TIMEOUT).await;
+    if !ok {
+        eprintln!("  raw: not every subscription came up: {:?}", col.peers);
+    }
+    let mut run = Run {
+        setup: started.elapsed(),
+        ..Run::default()
+    };
+    tokio::time::sleep(cfg.heartbeat * 3).await;
+    for (k, (origin, bytes)) in posted.iter().enumerate() {
+        let key = gossip::message_id(bytes).0;
+        let t0 = Instant::now();
+        let _ = nodes[*origin].tx.send(RawCmd::Publish(bytes.clone()));
+        let done = col.all_have(&key, n, *origin, DELIVERY_TIMEOUT).await;
+        if k >= cfg.warmup {
+            run.record(t0, done);
+        }
+    }
+    for node in nodes {
+        let _ = node.tx.send(RawCmd::Stop);
+        let _ = node.task.await;
+    }
+    run
+}
+
+// ---------------------------------------------------------------------------------------
+// catch-up
+
+struct CatchUp {
+    entries: usize,
+    generate: Duration,
+    import: Duration,
+    sync: Duration,
+    synced: bool,
+    sessions: usize,
+}
+
+/// Bulk import into a fresh ledger (the reference), then a fresh node syncing the same
+/// entries from the node that imported them.
+async fn catch_up(cfg: &Cfg) -> CatchUp {
+    let t = Instant::now();
+    let s = synth::generate(&Params {
+        seed: cfg.seed,
+        entries: cfg.catchup,
+        ..Params::default()
+    });
+    let generate = t.elapsed();
+    let entries = s.entries.len();
+    let mut file = taawun_ledger::export::header_bytes(&s.coop);
+    for v in &s.entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+
+    // The reference: import into a fresh ledger (it becomes node A's).
+    let a_ledger = Ledger::open(&root.path().join("a")).expect("ledger opens");
+    let t = Instant::now();
+    let (coop, report) = a_ledger.import(&file[..]).expect("imports");
+    let import = t.elapsed();
+    assert_eq!(coop, s.coop);
+    if !report.is_clean() || report.stored as usize != entries {
+        eprintln!("  import not clean: {report:?}");
+    }
+    drop(file);
+
+    let (mut col, tx) = Collector::new(2);
+    let mut rng = Rng::new(cfg.seed ^ 0x0063_6174_6368);
+    let a = start_taawun_on(
+        0,
+        a_ledger,
+        keypair(&mut rng),
+        vec![],
+        cfg.heartbeat,
+        tx.clone(),
+    )
+    .await;
+    let want = a.net.heads(coop).await.expect("heads");
+
+    // Node B holds only the charter.
+    let b_ledger = Ledger::open(&root.path().join("b")).expect("ledger opens");
+    drop(b_ledger.found(s.entries[0].clone()).expect("founds"));
+    let b_key = keypair(&mut rng);
+    let t = Instant::now();
+    let b = start_taawun_on(1, b_ledger, b_key, vec![a.addr.clone()], cfg.heartbeat, tx).await;
+    let deadline = t + CATCHUP_TIMEOUT;
+    let mut last_report = Instant::now();
+    let mut synced = false;
+    loop {
+        let heads = b.net.heads(coop).await.expect("heads");
+        if heads == want {
+            synced = true;
+            break;
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            let have: u64 = heads.iter().map(|(_, h)| h.seq).sum();
+            eprintln!(
+                "  catch-up: {have} of {entries} entries after {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let sync = t.elapsed();
+    b.stop().await;
+    a.stop().await;
+    while let Ok(st) = col.rx.try_recv() {
+        col.take(st);
+    }
+    CatchUp {
+        entries,
+        generate,
+        import,
+        sync,
+        synced,
+        sessions: col.sessions[1],
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// main
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or("? GiB".into(), |kb| format!("{} GiB", kb / (1024 * 1024)));
+    format!("{cpu}, {cores} cores, {mem} RAM")
+}
+
+fn main() {
+    let cfg = Cfg::from_env();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!("taawun network benchmark");
+    println!("machine: {}", machine());
+    println!(
+        "nodes {:?}, degree {}, offers {} (+{} warm-up), heartbeat {} ms, catch-up {} entries, seed {}",
+        cfg.nodes,
+        cfg.degree,
+        cfg.offers,
+        cfg.warmup,
+        cfg.heartbeat.as_millis(),
+        cfg.catchup,
+        cfg.seed
+    );
+
+    let mut rows = Vec::new();
+    for &n in &cfg.nodes {
+        let dials = graph(n, cfg.degree, cfg.seed.wrapping_add(n as u64));
+        let mut rng = Rng::new(cfg.seed ^ ((n as u64) << 8));
+        let posters: Vec<usize> = (0..cfg.warmup + cfg.offers)
+            .map(|_| (rng.next_u64() % n as u64) as usize)
+            .collect();
+        eprintln!("propagation, {n} nodes: taawun...");
+        let (t, coop, posted) = rt.block_on(taawun_run(&cfg, &dials, &posters));
+        eprintln!("propagation, {n} nodes: raw gossipsub...");
+        let r = rt.block_on(raw_run(&cfg, &dials, coop, &posted));
+        let size = posted.iter().map(|(_, b)| b.len()).sum::<usize>() / posted.len().max(1);
+        rows.push((n, t, r, size));
+    }
+    if !rows.is_empty() {
+        println!();
+        println!("propagation: time until every node holds an offer (ms)");
+        println!(
+            "| nodes | edges | msg bytes | taawun p50 | taawun p99 | raw p50 | raw p99 | ratio p50 | ratio p99 | taawun spread p50 | lost t/r | setup t/r (s) |"
+        );
+        println!(
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for (n, t, r, size) in &rows {
+            let edges = degrees(&graph(*n, cfg.degree, cfg.seed.wrapping_add(*n as u64)))
+                .iter()
+                .sum::<usize>()
+                / 2;
+            let (tp50, tp99) = (t.p(&t.total, 50), t.p(&t.total, 99));
+            let (rp50, rp99) = (r.p(&r.total, 50), r.p(&r.total, 99));
+            println!(
+                "| {n} | {edges} | {size} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {}/{} | {:.1}/{:.1} |",
+                ms(tp50),
+                ms(tp99),
+                ms(rp50),
+                ms(rp99),
+                ms(tp50) / ms(rp50).max(1e-9),
+                ms(tp99) / ms(rp99).max(1e-9),
+                ms(t.p(&t.spread, 50)),
+                t.lost,
+                r.lost,
+                t.setup.as_secs_f64(),
+                r.setup.as_secs_f64(),
+            );
+        }
+        println!(
+            "(taawun: from the append call, which stores and flushes the entry locally before"
+        );
+        println!(
+            " gossiping it; spread: from the origin's own Stored event. raw: from the publish"
+        );
+        println!(" command. ratio = taawun / raw; goal p50 ratio <= 1.5)");
+    }
+
+    if cfg.catchup > 0 {
+        eprintln!("catch-up: generating {} entries...", cfg.catchup);
+        let c = rt.block_on(catch_up(&cfg));
+        let per_s = |d: Duration| c.entries as f64 / d.as_secs_f64().max(1e-9);
+        let import = per_s(c.import);
+        let sync = (c.entries - 1) as f64 / c.sync.as_secs_f64().max(1e-9);
+        println!();
+        println!(
+            "catch-up: {} entries (generated in {:.1} s)",
+            c.entries,
+            c.generate.as_secs_f64()
+        );
+        println!("| path | time (s) | entries/s |");
+        println!("| --- | ---: | ---: |");
+        println!(
+            "| Ledger::import into a fresh ledger | {:.2} | {:.0} |",
+            c.import.as_secs_f64(),
+            import
+        );
+        println!(
+            "| fresh node syncing from one peer{} | {:.2} | {:.0} |",
+            if c.synced { "" } else { " (DID NOT FINISH)" },
+            c.sync.as_secs_f64(),
+            sync
+        );
+        println!(
+            "sync / import = {:.2} (goal >= 0.5); sync sessions on the new node: {}",
+            sync / import.max(1e-9),
+            c.sessions
+        );
+    }
+}

@@ -1,0 +1,400 @@
+//! The result transfer protocol: a worker's node hands the bytes of a submission's result
+//! to the requester's node, directly. Results are never gossiped: only the requester
+//! needs them, and the ledger carries their blake3 and size (the `Submit` entry), so any
+//! copy can be checked.
+//!
+//! `/taawun/result/1`, request-response with CBOR (the bytes as a CBOR byte string):
+//!
+//! 1. [`crate::Network::send_result`] checks the bytes against the `Submit` entry in the
+//!    worker's own ledger ([`check`]), writes them to the results folder and to the
+//!    *outbox*, and returns. The requester is the author of the offer the submission
+//!    names; its node is found by [`peer_of`]: **a node's libp2p identity is its member's
+//!    ed25519 key** ([`crate::Network::spawn_member`]), so the `PeerId` derives from the
+//!    ledger author key and no directory is needed.
+//! 2. The network task sends a [`Request`] to that peer. The receiver checks the bytes
+//!    against the `Submit` entry *it* holds (size, then blake3), stores them and answers
+//!    [`Response::Stored`], or refuses with a typed [`Refusal`].
+//! 3. Refusals that can heal ([`Refusal::retry`]: the receiver has not got the `Submit`
+//!    yet, does not hold the cooperative, or its disk failed), timeouts and failed dials
+//!    are retried with exponential backoff ([`backoff`]: from [`RETRY_FIRST`] up to
+//!    [`RETRY_MAX`]), and at once when a connection to the requester opens. The others
+//!    (wrong size, wrong hash, not a submission, too large) end the transfer.
+//!
+//! ## Storage
+//!
+//! A results folder, [`crate::NetConfig::results_dir`] (the node puts it in its data
+//! directory): `<dir>/<coop hex>/<submission hex>` holds the bytes (written to a
+//! temporary file, synced, then renamed: a result is there whole or not at all), and
+//! `<dir>/outbox/<coop hex>.<submission hex>` (empty) marks a result still to deliver.
+//! The outbox survives restarts: a worker's node re-queues it at start. Files rather than
+//! a sled tree because results are large blobs read whole, rarely, and sled holds values
+//! in its page cache; the ledger keeps only their hash.
+//!
+//! The network task writes and reads these files itself (a few ms for a result of
+//! megabytes, at most a few times per submission), which keeps one owner for the outbox.
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use taawun_core::body::Body;
+use taawun_core::{Hash, Id, PublicKey, Verified};
+
+/// The protocol name.
+pub const PROTOCOL: &str = "/taawun/result/1";
+
+/// The largest result transferred, whatever a charter's `max_result_bytes` says: 64 MiB
+/// (the default limit is 16 MiB). The codec refuses larger requests before reading them,
+/// so a peer cannot make a node buffer more. A cooperative raising its limit above this
+/// needs another way to move results (a known limit).
+pub const MAX_RESULT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Room for the CBOR around the bytes (two ids and a few headers): 1 KiB is plenty.
+pub const FRAMING_BYTES: u64 = 1024;
+
+/// Largest request accepted: the largest result plus framing.
+pub const MAX_REQUEST_BYTES: u64 = MAX_RESULT_BYTES + FRAMING_BYTES;
+
+/// Largest response accepted: responses are one small enum.
+pub const MAX_RESPONSE_BYTES: u64 = 1024;
+
+/// Result streams open at once per connection. Each may buffer up to
+/// [`MAX_REQUEST_BYTES`], so this bounds what one peer can make a node hold in memory
+/// (256 MiB) while letting a few results of one worker travel together.
+pub const MAX_STREAMS: usize = 4;
+
+/// How long one transfer may take: 64 MiB over a 5 Mbit/s uplink takes about 110 s.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The first retry waits this long: long enough for a `Submit` gossiped with the result
+/// to reach the requester, short enough that a worker does not notice.
+pub const RETRY_FIRST: Duration = Duration::from_millis(500);
+
+/// Retries wait at most this long: a requester offline for days is asked every five
+/// minutes (and at once when it connects).
+pub const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// How often the task looks for retries that are due. Backoffs start at
+/// [`RETRY_FIRST`], so a tenth of it is precise enough and costs nothing.
+pub const RETRY_TICK: Duration = Duration::from_millis(50);
+
+/// Results waiting for delivery at once. Only names are kept in memory (the bytes are
+/// read from disk for each attempt); past this, [`crate::Network::send_result`] refuses,
+/// so a requester that never comes back cannot make the outbox grow without end.
+pub const MAX_OUTBOX: usize = 1024;
+
+/// "Here is the result of `submission` in `coop`."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The cooperative.
+    pub coop: Id,
+    /// The `Submit` entry's id.
+    pub submission: Id,
+    /// The result.
+    pub bytes: ByteBuf,
+}
+
+impl Request {
+    /// A request carrying `bytes`.
+    pub fn new(coop: Id, submission: Id, bytes: Vec<u8>) -> Self {
+        Self {
+            coop,
+            submission,
+            bytes: ByteBuf::from(bytes),
+        }
+    }
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Checked and stored (or already stored).
+    Stored,
+    /// Not stored, and why.
+    Refused(Refusal),
+}
+
+/// Why a result was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// The receiver does not hold the cooperative.
+    #[error("the receiver does not hold the cooperative")]
+    UnknownCoop,
+    /// The receiver does not hold the submission (yet).
+    #[error("the receiver does not hold the submission (yet)")]
+    UnknownSubmission,
+    /// The entry named is not a `Submit`.
+    #[error("the entry named is not a submission")]
+    NotASubmission,
+    /// The size differs from the submission's.
+    #[error("the result is {got} bytes where the submission says {expected}")]
+    WrongSize {
+        /// The size the submission states.
+        expected: u64,
+        /// The size sent.
+        got: u64,
+    },
+    /// The blake3 differs from the submission's.
+    #[error("the result's blake3 differs from the submission's")]
+    WrongHash,
+    /// Over [`MAX_RESULT_BYTES`].
+    #[error("the result is over the transfer limit of {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// The receiver could not read its ledger or write the result.
+    #[error("the receiver could not store the result")]
+    Unavailable,
+}
+
+impl Refusal {
+    /// Whether sending again later may succeed (the receiver may get the submission,
+    /// join the cooperative, or fix its disk); the bytes themselves were not at fault.
+    pub fn retry(self) -> bool {
+        matches!(
+            self,
+            Refusal::UnknownCoop | Refusal::UnknownSubmission | Refusal::Unavailable
+        )
+    }
+}
+
+/// Checks `bytes` against the `Submit` entry `submission`: the size it states, then the
+/// blake3 ([`Hash::of`]). The one check of both ends.
+pub fn check(submission: &Verified, bytes: &[u8]) -> Result<(), Refusal> {
+    let Body::Submit(s) = &submission.entry().body else {
+        return Err(Refusal::NotASubmission);
+    };
+    let got = bytes.len() as u64;
+    if got > MAX_RESULT_BYTES {
+        return Err(Refusal::TooLarge {
+            max: MAX_RESULT_BYTES,
+        });
+    }
+    if got != s.size {
+        return Err(Refusal::WrongSize {
+            expected: s.size,
+            got,
+        });
+    }
+    if Hash::of(bytes) != s.result {
+        return Err(Refusal::WrongHash);
+    }
+    Ok(())
+}
+
+/// The `PeerId` of the node whose libp2p identity is the ed25519 key `author` (see the
+/// module documentation); `None` if the bytes are not a valid ed25519 point.
+pub fn peer_of(author: &PublicKey) -> Option<libp2p::PeerId> {
+    let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(author.as_bytes()).ok()?;
+    Some(libp2p::identity::PublicKey::from(key).to_peer_id())
+}
+
+/// The wait before retry number `attempt` (0 for the first retry): [`RETRY_FIRST`]
+/// doubled per attempt, at most [`RETRY_MAX`].
+pub fn backoff(attempt: u32) -> Duration {
+    RETRY_FIRST
+        .checked_mul(1u32 << attempt.min(16))
+        .map_or(RETRY_MAX, |d| d.min(RETRY_MAX))
+}
+
+/// The results folder (see the module documentation).
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    dir: PathBuf,
+}
+
+/// The outbox subfolder's name (not a hex id, so it cannot clash with a cooperative).
+const OUTBOX: &str = "outbox";
+
+impl Store {
+    pub(crate) fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn path(&self, coop: &Id, submission: &Id) -> PathBuf {
+        self.dir.join(coop.to_hex()).join(submission.to_hex())
+    }
+
+    fn mark(&self, coop: &Id, submission: &Id) -> PathBuf {
+        self.dir
+            .join(OUTBOX)
+            .join(format!("{}.{}", coop.to_hex(), submission.to_hex()))
+    }
+
+    /// Whether a result is stored.
+    pub(crate) fn contains(&self, coop: &Id, submission: &Id) -> bool {
+        self.path(coop, submission).is_file()
+    }
+
+    /// A stored result.
+    pub(crate) fn read(&self, coop: &Id, submission: &Id) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.path(coop, submission)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a result whole: a temporary file, synced, renamed.
+    pub(crate) fn write(&self, coop: &Id, submission: &Id, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path(coop, submission);
+        write_atomic(&path, bytes)
+    }
+
+    /// Marks a result as still to deliver.
+    pub(crate) fn enqueue(&self, coop: &Id, submission: &Id) -> io::Result<()> {
+        write_atomic(&self.mark(coop, submission), &[])
+    }
+
+    /// Unmarks a delivered (or refused) result.
+    pub(crate) fn dequeue(&self, coop: &Id, submission: &Id) -> io::Result<()> {
+        match fs::remove_file(self.mark(coop, submission)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The results still to deliver, at most [`MAX_OUTBOX`] (names that do not parse
+    /// are skipped).
+    pub(crate) fn outbox(&self) -> io::Result<Vec<(Id, Id)>> {
+        let dir = self.dir.join(OUTBOX);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let name = e?.file_name();
+            let Some((c, s)) = name.to_str().and_then(|n| n.split_once('.')) else {
+                continue;
+            };
+            if let (Ok(c), Ok(s)) = (Id::from_hex(c), Id::from_hex(s)) {
+                out.push((c, s));
+            }
+            if out.len() >= MAX_OUTBOX {
+                break;
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// Writes `bytes` to `path` so that it holds them whole or not at all.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("a result path has a parent"))?;
+    fs::create_dir_all(dir)?;
+    let mut tmp = path.to_path_buf();
+    tmp.set_extension("tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    // The rename itself is durable once the folder is synced (best effort: not every
+    // platform can open a folder).
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use taawun_core::body::{Claim, Submit};
+    use taawun_core::writer::Writer;
+
+    fn submit(bytes: &[u8]) -> Verified {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let mut w = Writer::new(key, Some(Id([1; 32])), None);
+        w.next(
+            Body::Submit(Submit {
+                offer: Id([2; 32]),
+                assign: Id([3; 32]),
+                result: Hash::of(bytes),
+                size: bytes.len() as u64,
+                minutes: 5,
+            }),
+            1,
+            None,
+        )
+    }
+
+    #[test]
+    fn check_size_then_hash() {
+        let s = submit(b"the transcript");
+        assert_eq!(check(&s, b"the transcript"), Ok(()));
+        assert_eq!(
+            check(&s, b"the transcript!"),
+            Err(Refusal::WrongSize {
+                expected: 14,
+                got: 15
+            })
+        );
+        assert_eq!(check(&s, b"THE TRANSCRIPT"), Err(Refusal::WrongHash));
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let claim = Writer::new(key, Some(Id([1; 32])), None).next(
+            Body::Claim(Claim { offer: Id([2; 32]) }),
+            1,
+            None,
+        );
+        assert_eq!(check(&claim, b"x"), Err(Refusal::NotASubmission));
+        assert!(Refusal::UnknownSubmission.retry());
+        assert!(!Refusal::WrongHash.retry());
+    }
+
+    #[test]
+    fn peer_ids_derive_from_author_keys() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let author = PublicKey(key.verifying_key().to_bytes());
+        let kp = libp2p::identity::Keypair::ed25519_from_bytes(key.to_bytes()).expect("key");
+        assert_eq!(peer_of(&author), Some(kp.public().to_peer_id()));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff(0), RETRY_FIRST);
+        assert_eq!(backoff(1), RETRY_FIRST * 2);
+        assert_eq!(backoff(30), RETRY_MAX);
+        assert_eq!(backoff(u32::MAX), RETRY_MAX);
+    }
+
+    #[test]
+    fn store_round_trip_and_outbox() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::new(dir.path().join("results"));
+        let (c, x) = (Id([1; 32]), Id([2; 32]));
+        assert_eq!(s.read(&c, &x).expect("reads"), None);
+        s.write(&c, &x, b"bytes").expect("writes");
+        assert!(s.contains(&c, &x));
+        assert_eq!(s.read(&c, &x).expect("reads"), Some(b"bytes".to_vec()));
+        s.enqueue(&c, &x).expect("enqueues");
+        assert_eq!(s.outbox().expect("lists"), vec![(c, x)]);
+        s.dequeue(&c, &x).expect("dequeues");
+        s.dequeue(&c, &x).expect("dequeues twice");
+        assert!(s.outbox().expect("lists").is_empty());
+    }
+
+    #[test]
+    fn wire_carries_bytes_as_a_byte_string() {
+        let r = Request {
+            coop: Id([1; 32]),
+            submission: Id([2; 32]),
+            bytes: ByteBuf::from(vec![7u8; 1000]),
+        };
+        let mut buf = Vec::new();
+        ciborium::into_writer(&r, &mut buf).expect("encodes");
+        assert!((buf.len() as u64) < 1000 + FRAMING_BYTES, "{}", buf.len());
+        let back: Request = ciborium::from_reader(&buf[..]).expect("decodes");
+        assert_eq!(back, r);
+    }
+}
