@@ -24,8 +24,11 @@
 //!    sync rate / import rate (goal >= 0.5).
 //!
 //! Other knobs: `TAAWUN_BENCH_SEED` (7), `TAAWUN_BENCH_HEARTBEAT_MS` (1000, the default
-//! heartbeat), `TAAWUN_BENCH_WARMUP` (3). `TAAWUN_BENCH_NODES=""` or
-//! `TAAWUN_BENCH_CATCHUP=0` skip a part.
+//! heartbeat), `TAAWUN_BENCH_WARMUP` (3), `TAAWUN_BENCH_RAW_COMPLETE=1` (the raw swarms
+//! dial every earlier node: a complete graph, as Kademlia makes of the taawun nodes). `TAAWUN_BENCH_NODES=""` or
+//! `TAAWUN_BENCH_CATCHUP=0` skip a part; `TAAWUN_BENCH_SETTLE_MS` (20000) is the idle time
+//! before the first message (the mesh forms; idle CPU is measured over it); `TAAWUN_BENCH_CATCHUP_TIMEOUT_S` (600) bounds the
+//! catch-up (the rate is then over what was synced).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -49,9 +52,6 @@ use tokio::task::JoinHandle;
 /// How long one message may take to reach every node before it counts as lost.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long the catch-up may take before the benchmark gives up on it.
-const CATCHUP_TIMEOUT: Duration = Duration::from_secs(1800);
-
 /// How long the graph may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -64,6 +64,12 @@ struct Cfg {
     catchup: usize,
     seed: u64,
     heartbeat: Duration,
+    /// Raw swarms dial every earlier node (a complete graph) instead of the sparse one.
+    raw_complete: bool,
+    /// How long the catch-up may take before the benchmark gives up on it.
+    catchup_timeout: Duration,
+    /// How long the connected nodes idle before the first message (the mesh forms).
+    settle: Duration,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -90,6 +96,11 @@ impl Cfg {
             catchup: env_usize("TAAWUN_BENCH_CATCHUP", 100_000),
             seed: env_usize("TAAWUN_BENCH_SEED", 7) as u64,
             heartbeat: Duration::from_millis(env_usize("TAAWUN_BENCH_HEARTBEAT_MS", 1000) as u64),
+            raw_complete: env_usize("TAAWUN_BENCH_RAW_COMPLETE", 0) != 0,
+            settle: Duration::from_millis(env_usize("TAAWUN_BENCH_SETTLE_MS", 20_000) as u64),
+            catchup_timeout: Duration::from_secs(
+                env_usize("TAAWUN_BENCH_CATCHUP_TIMEOUT_S", 600) as u64
+            ),
         }
     }
 }
@@ -241,6 +252,25 @@ fn pct(sorted: &[Duration], p: usize) -> Duration {
     sorted[rank.min(sorted.len()) - 1]
 }
 
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (zero
+/// where there is no such file).
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name (in parentheses, which may hold spaces):
+            // utime and stime are fields 14 and 15 of the line, 12th and 13th after it.
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let u: u64 = f.get(11)?.parse().ok()?;
+            let k: u64 = f.get(12)?.parse().ok()?;
+            Some(u + k)
+        })
+        .unwrap_or(0);
+    // In USER_HZ: 100 per second on every common Linux configuration.
+    Duration::from_millis(ticks * 10)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -256,6 +286,12 @@ struct Run {
     lost: usize,
     /// Time from the first start to a connected graph.
     setup: Duration,
+    /// CPU the whole process used while the nodes idled (settling), in cores.
+    idle_cpu: f64,
+    /// CPU per posted message while posting, in ms.
+    cpu_per_msg: f64,
+    /// Connections (taawun) or topic subscriptions (raw) per node, on average.
+    peers: f64,
 }
 
 impl Run {
@@ -403,7 +439,10 @@ async fn taawun_run(
         ..Run::default()
     };
     // gossipsub grafts the mesh on its heartbeats after the subscriptions are exchanged.
-    tokio::time::sleep(cfg.heartbeat * 3).await;
+    let (c0, w0) = (cpu_time(), Instant::now());
+    tokio::time::sleep(cfg.settle).await;
+    run.idle_cpu = (cpu_time() - c0).as_secs_f64() / w0.elapsed().as_secs_f64();
+    let c1 = cpu_time();
 
     let mut posted = Vec::with_capacity(posters.len());
     for (k, &origin) in posters.iter().enumerate() {
@@ -420,6 +459,8 @@ async fn taawun_run(
             run.record(t0, done);
         }
     }
+    run.cpu_per_msg = ms(cpu_time() - c1) / posted.len().max(1) as f64;
+    run.peers = col.peers.iter().sum::<usize>() as f64 / n as f64;
     for node in nodes {
         node.stop().await;
     }
@@ -555,7 +596,10 @@ async fn raw_run(cfg: &Cfg, dials: &[Vec<usize>], coop: Id, posted: &[(usize, Ve
         setup: started.elapsed(),
         ..Run::default()
     };
-    tokio::time::sleep(cfg.heartbeat * 3).await;
+    let (c0, w0) = (cpu_time(), Instant::now());
+    tokio::time::sleep(cfg.settle).await;
+    run.idle_cpu = (cpu_time() - c0).as_secs_f64() / w0.elapsed().as_secs_f64();
+    let c1 = cpu_time();
     for (k, (origin, bytes)) in posted.iter().enumerate() {
         let key = gossip::message_id(bytes).0;
         let t0 = Instant::now();
@@ -565,6 +609,8 @@ async fn raw_run(cfg: &Cfg, dials: &[Vec<usize>], coop: Id, posted: &[(usize, Ve
             run.record(t0, done);
         }
     }
+    run.cpu_per_msg = ms(cpu_time() - c1) / posted.len().max(1) as f64;
+    run.peers = col.peers.iter().sum::<usize>() as f64 / n as f64;
     for node in nodes {
         let _ = node.tx.send(RawCmd::Stop);
         let _ = node.task.await;
@@ -581,6 +627,8 @@ struct CatchUp {
     import: Duration,
     sync: Duration,
     synced: bool,
+    /// Entries the new node held when the catch-up ended (all, or at the timeout).
+    have: u64,
     sessions: usize,
 }
 
@@ -631,20 +679,18 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
     let b_key = keypair(&mut rng);
     let t = Instant::now();
     let b = start_taawun_on(1, b_ledger, b_key, vec![a.addr.clone()], cfg.heartbeat, tx).await;
-    let deadline = t + CATCHUP_TIMEOUT;
+    let deadline = t + cfg.catchup_timeout;
     let mut last_report = Instant::now();
-    let mut synced = false;
-    loop {
+    let (synced, have) = loop {
         let heads = b.net.heads(coop).await.expect("heads");
+        let have: u64 = heads.iter().map(|(_, h)| h.seq).sum();
         if heads == want {
-            synced = true;
-            break;
+            break (true, have);
         }
         if Instant::now() > deadline {
-            break;
+            break (false, have);
         }
         if last_report.elapsed() > Duration::from_secs(10) {
-            let have: u64 = heads.iter().map(|(_, h)| h.seq).sum();
             eprintln!(
                 "  catch-up: {have} of {entries} entries after {:.0} s",
                 t.elapsed().as_secs_f64()
@@ -652,7 +698,7 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
             last_report = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    };
     let sync = t.elapsed();
     b.stop().await;
     a.stop().await;
@@ -665,6 +711,7 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
         import,
         sync,
         synced,
+        have,
         sessions: col.sessions[1],
     }
 }
@@ -724,7 +771,12 @@ fn main() {
         eprintln!("propagation, {n} nodes: taawun...");
         let (t, coop, posted) = rt.block_on(taawun_run(&cfg, &dials, &posters));
         eprintln!("propagation, {n} nodes: raw gossipsub...");
-        let r = rt.block_on(raw_run(&cfg, &dials, coop, &posted));
+        let raw_dials: Vec<Vec<usize>> = if cfg.raw_complete {
+            (0..n).map(|i| (0..i).collect()).collect()
+        } else {
+            dials.clone()
+        };
+        let r = rt.block_on(raw_run(&cfg, &raw_dials, coop, &posted));
         let size = posted.iter().map(|(_, b)| b.len()).sum::<usize>() / posted.len().max(1);
         rows.push((n, t, r, size));
     }
@@ -732,10 +784,10 @@ fn main() {
         println!();
         println!("propagation: time until every node holds an offer (ms)");
         println!(
-            "| nodes | edges | msg bytes | taawun p50 | taawun p99 | raw p50 | raw p99 | ratio p50 | ratio p99 | taawun spread p50 | lost t/r | setup t/r (s) |"
+            "| nodes | edges | msg bytes | taawun p50 | taawun p99 | raw p50 | raw p99 | ratio p50 | ratio p99 | spread p50 t/r | spread ratio | lost t/r | setup t/r (s) |"
         );
         println!(
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for (n, t, r, size) in &rows {
             let edges = degrees(&graph(*n, cfg.degree, cfg.seed.wrapping_add(*n as u64)))
@@ -744,19 +796,32 @@ fn main() {
                 / 2;
             let (tp50, tp99) = (t.p(&t.total, 50), t.p(&t.total, 99));
             let (rp50, rp99) = (r.p(&r.total, 50), r.p(&r.total, 99));
+            let (ts50, rs50) = (t.p(&t.spread, 50), r.p(&r.spread, 50));
             println!(
-                "| {n} | {edges} | {size} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {}/{} | {:.1}/{:.1} |",
+                "| {n} | {edges} | {size} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}/{:.2} | {:.2} | {}/{} | {:.1}/{:.1} |",
                 ms(tp50),
                 ms(tp99),
                 ms(rp50),
                 ms(rp99),
                 ms(tp50) / ms(rp50).max(1e-9),
                 ms(tp99) / ms(rp99).max(1e-9),
-                ms(t.p(&t.spread, 50)),
+                ms(ts50),
+                ms(rs50),
+                ms(ts50) / ms(rs50).max(1e-9),
                 t.lost,
                 r.lost,
                 t.setup.as_secs_f64(),
                 r.setup.as_secs_f64(),
+            );
+        }
+        println!();
+        println!("where the time goes");
+        println!("| nodes | avg peers t/r | idle CPU t/r (cores) | CPU per message t/r (ms) |");
+        println!("| ---: | ---: | ---: | ---: |");
+        for (n, t, r, _) in &rows {
+            println!(
+                "| {n} | {:.1}/{:.1} | {:.2}/{:.2} | {:.1}/{:.1} |",
+                t.peers, r.peers, t.idle_cpu, r.idle_cpu, t.cpu_per_msg, r.cpu_per_msg
             );
         }
         println!(
@@ -773,7 +838,8 @@ fn main() {
         let c = rt.block_on(catch_up(&cfg));
         let per_s = |d: Duration| c.entries as f64 / d.as_secs_f64().max(1e-9);
         let import = per_s(c.import);
-        let sync = (c.entries - 1) as f64 / c.sync.as_secs_f64().max(1e-9);
+        // The new node held the charter before it started.
+        let sync = c.have.saturating_sub(1) as f64 / c.sync.as_secs_f64().max(1e-9);
         println!();
         println!(
             "catch-up: {} entries (generated in {:.1} s)",
@@ -789,7 +855,14 @@ fn main() {
         );
         println!(
             "| fresh node syncing from one peer{} | {:.2} | {:.0} |",
-            if c.synced { "" } else { " (DID NOT FINISH)" },
+            if c.synced {
+                String::new()
+            } else {
+                format!(
+                    " (STOPPED at the timeout with {} of {} entries)",
+                    c.have, c.entries
+                )
+            },
             c.sync.as_secs_f64(),
             sync
         );
