@@ -41,7 +41,7 @@ use taawun_core::entry::{self, Unverified};
 use taawun_core::fold::Coop;
 use taawun_core::validate::Head;
 use taawun_core::{Id, Missing, PublicKey, Verified};
-use taawun_ledger::{CoopLedger, Ingest, Ledger};
+use taawun_ledger::{CoopLedger, Ingest, Ledger, LedgerError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -457,6 +457,12 @@ struct Session {
     in_flight: usize,
     /// Entries stored so far.
     stored: usize,
+    /// Log-order catch-up (see [`crate::sync`]): the next log position to ask for, while
+    /// one is wanted and none is out.
+    log: Option<u64>,
+    /// The log position past which this session asks for no more: the remote's heads
+    /// total plus [`sync::LOG_SLACK`].
+    log_end: u64,
 }
 
 /// What an outstanding sync request was.
@@ -464,6 +470,7 @@ struct Session {
 enum Outgoing {
     Heads { coop: Id },
     Range { coop: Id },
+    Log { coop: Id, from: u64 },
 }
 
 /// Evidence entries a node authors at most per run (one per fork it sees, each naming
@@ -1325,6 +1332,7 @@ impl Task {
             } => match self.requests.remove(&request_id) {
                 Some(Outgoing::Heads { coop, .. }) => self.on_heads(peer, coop, response),
                 Some(Outgoing::Range { coop, .. }) => self.on_range(peer, coop, response),
+                Some(Outgoing::Log { coop, from }) => self.on_log(peer, coop, from, response),
                 None => debug!(%peer, "response to an unknown request"),
             },
             E::OutboundFailure {
@@ -1333,8 +1341,11 @@ impl Task {
                 error,
                 ..
             } => {
-                if let Some(Outgoing::Heads { coop, .. } | Outgoing::Range { coop, .. }) =
-                    self.requests.remove(&request_id)
+                if let Some(
+                    Outgoing::Heads { coop, .. }
+                    | Outgoing::Range { coop, .. }
+                    | Outgoing::Log { coop, .. },
+                ) = self.requests.remove(&request_id)
                 {
                     debug!(%peer, error = %error, "sync request failed");
                     self.end_session(peer, coop);
@@ -1399,6 +1410,13 @@ impl Task {
                     }
                 }
             },
+            Request::Log { coop, from, limit } => match self.coops.get(&coop) {
+                None => Response::UnknownCoop,
+                Some(c) => log_response(c, from, limit).unwrap_or_else(|e| {
+                    warn!(error = %e, "cannot read the log");
+                    Response::Unavailable
+                }),
+            },
         };
         if self
             .swarm
@@ -1417,8 +1435,8 @@ impl Task {
             Response::Heads(None) | Response::UnknownCoop | Response::Unavailable => {
                 return self.range_done(peer, coop);
             }
-            Response::Range { .. } => {
-                debug!(%peer, "heads answered with a range");
+            Response::Range { .. } | Response::Log { .. } => {
+                debug!(%peer, "heads answered with entries");
                 return self.range_done(peer, coop);
             }
         };
@@ -1426,9 +1444,18 @@ impl Task {
             Ok(h) => h,
             Err(_) => return self.range_done(peer, coop),
         };
+        let missing = sync::missing(&local, &remote);
         let plan = sync::plan(&local, &remote);
         if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
-            s.queue.extend(plan);
+            if missing > sync::CATCH_UP_THRESHOLD {
+                // Far behind: the peer's whole log, in causal order, from the start.
+                debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
+                let total = remote.iter().map(|h| h.seq).fold(0u64, u64::saturating_add);
+                s.log = Some(0);
+                s.log_end = total.saturating_add(sync::LOG_SLACK);
+            } else {
+                s.queue.extend(plan);
+            }
         }
         self.range_done(peer, coop);
     }
@@ -1438,8 +1465,55 @@ impl Task {
             Response::Range { entries, more } => (entries, more),
             _ => return self.range_done(peer, coop),
         };
+        let (stored, complete, next) = self.ingest_batch(peer, coop, &entries);
+        if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
+            s.stored += stored;
+            if more && complete {
+                if let Some(n) = next {
+                    s.queue.push_front(n);
+                }
+            }
+        }
+        self.range_done(peer, coop);
+    }
+
+    /// A log response to a [`Request::Log`] from `from`: ingest it, ask for the next
+    /// batch if the log goes on (within the session's bound), else let the session end.
+    fn on_log(&mut self, peer: PeerId, coop: Id, from: u64, response: Response) {
+        let (entries, next, more) = match response {
+            Response::Log {
+                entries,
+                next,
+                more,
+            } => (entries, next, more),
+            _ => return self.range_done(peer, coop),
+        };
+        let (stored, complete, _) = self.ingest_batch(peer, coop, &entries);
+        let expected = from.saturating_add(entries.len() as u64);
+        if next != expected {
+            debug!(%peer, next, expected, "log response with a wrong next position");
+        }
+        if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
+            s.stored += stored;
+            if more && complete && !entries.is_empty() && next == expected && next < s.log_end {
+                s.log = Some(next);
+            }
+        }
+        self.range_done(peer, coop);
+    }
+
+    /// Decodes, verifies and ingests a batch of envelopes from `peer` (in order, stopping
+    /// at the first that does not decode or verify), emitting the events. Returns the
+    /// entries stored (released ones included), whether every envelope was kept, and the
+    /// (author, seq + 1) after the last decoded entry.
+    fn ingest_batch(
+        &mut self,
+        peer: PeerId,
+        coop: Id,
+        entries: &[ByteBuf],
+    ) -> (usize, bool, Option<(PublicKey, u64)>) {
         let mut decoded = Vec::with_capacity(entries.len());
-        for e in &entries {
+        for e in entries {
             match Unverified::decode(e) {
                 Ok(u) => decoded.push(u),
                 Err(err) => {
@@ -1495,15 +1569,7 @@ impl Task {
                 }
             }
         }
-        if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
-            s.stored += stored;
-            if more && complete {
-                if let Some(n) = next {
-                    s.queue.push_front(n);
-                }
-            }
-        }
-        self.range_done(peer, coop);
+        (stored, complete, next)
     }
 
     /// One request of a session answered: send more, or end the session.
@@ -1547,6 +1613,13 @@ impl Task {
         let Some(s) = self.sessions.get_mut(&(peer, coop)) else {
             return;
         };
+        let mut log = None;
+        if s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
+            log = s.log.take();
+            if log.is_some() {
+                s.in_flight += 1;
+            }
+        }
         let mut send = Vec::new();
         while s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
             let Some((author, from)) = s.queue.pop_front() else {
@@ -1556,6 +1629,17 @@ impl Task {
             send.push((author, from));
         }
         let finished = s.in_flight == 0;
+        if let Some(from) = log {
+            let id = self.swarm.behaviour_mut().sync.send_request(
+                &peer,
+                Request::Log {
+                    coop,
+                    from,
+                    limit: sync::SYNC_BATCH,
+                },
+            );
+            self.requests.insert(id, Outgoing::Log { coop, from });
+        }
         for (author, from) in send {
             let id = self.swarm.behaviour_mut().sync.send_request(
                 &peer,
@@ -1589,6 +1673,46 @@ impl Task {
             self.start_sync(peer, coop);
         }
     }
+}
+
+/// The answer to [`Request::Log`]: `c`'s envelopes in log order from position `from`, at
+/// most `min(limit, SYNC_BATCH)` (at least one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`]
+/// besides the first.
+///
+/// The ledger has no positioned log read: this walks the log ids from the start
+/// (`log_ids`, ids only, 32 bytes each) to `from`, so serving a whole log of n entries
+/// reads O(n^2 / SYNC_BATCH) ids. Cheap next to the entries up to about a million.
+fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, LedgerError> {
+    let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
+    let skip = usize::try_from(from).unwrap_or(usize::MAX);
+    let mut entries: Vec<ByteBuf> = Vec::new();
+    let mut bytes = 0usize;
+    let mut more = false;
+    for (i, id) in c.log_ids().enumerate() {
+        let id = id?;
+        if i < skip {
+            continue;
+        }
+        if entries.len() >= limit {
+            more = true;
+            break;
+        }
+        let env = c
+            .envelope(&id)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
+        if !entries.is_empty() && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES {
+            more = true;
+            break;
+        }
+        bytes += env.len();
+        entries.push(ByteBuf::from(env.to_vec()));
+    }
+    let next = from.saturating_add(entries.len() as u64);
+    Ok(Response::Log {
+        entries,
+        next,
+        more,
+    })
 }
 
 impl std::fmt::Debug for Task {

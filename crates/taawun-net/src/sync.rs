@@ -15,6 +15,15 @@
 //!    entries naming something not yet fetched wait in the ledger's pending buffer and
 //!    are released when it arrives.
 //!
+//! A node far behind (more than [`CATCH_UP_THRESHOLD`] entries missing by the heads
+//! comparison, see [`missing`]) fetches the peer's whole log instead, with
+//! [`Request::Log`] from position 0: the peer's entries in its insertion order, which is
+//! causal (each entry after its chain predecessor and everything it names), so nearly
+//! every entry is stored on arrival instead of waiting in the pending buffer, whose bound
+//! (4 096 entries) chain-by-chain fetching of entries depending across authors overflows.
+//! One log request is in flight at a time; entries already held are duplicates, cheap to
+//! skip.
+//!
 //! A session that stored anything starts another, so the two nodes end with equal digests
 //! (both sides pull, so both end up with the union).
 
@@ -37,6 +46,17 @@ pub const SYNC_BATCH: u32 = 512;
 /// verifies, few enough that a peer with thousands of authors cannot make us queue
 /// thousands of requests.
 pub const MAX_RANGES_IN_FLIGHT: usize = 4;
+
+/// Missing entries (summed over authors, from the heads comparison) above which a
+/// session fetches the peer's log in order ([`Request::Log`]) instead of chain ranges.
+/// Below it, ranges fit the ledger's pending buffer (4 096) with room to spare.
+pub const CATCH_UP_THRESHOLD: u64 = 1024;
+
+/// Log positions a log-order session asks for at most past the remote's heads total
+/// (the sum of its heads' seqs, read at the session's start): room for entries the
+/// responder stores meanwhile and for entries in its log that are not on a chain (fork
+/// evidence). A log longer than that is fetched on by the next session.
+pub const LOG_SLACK: u64 = 4096;
 
 /// Sessions running at once (over all peers and cooperatives). Beyond it, new sessions
 /// wait for the next tick: sync is repair, not the fast path.
@@ -100,6 +120,16 @@ pub enum Request {
         /// Most entries wanted (the responder also caps at [`SYNC_BATCH`] and by bytes).
         limit: u32,
     },
+    /// "Send the entries of `coop` in your log (insertion) order, from position `from`
+    /// (0 is the first entry, the charter), at most `limit`."
+    Log {
+        /// The cooperative.
+        coop: Id,
+        /// First log position wanted (a position the responder returned as `next`, or 0).
+        from: u64,
+        /// Most entries wanted (the responder also caps at [`SYNC_BATCH`] and by bytes).
+        limit: u32,
+    },
 }
 
 /// A sync response.
@@ -112,6 +142,15 @@ pub enum Response {
         /// The envelopes, as stored.
         entries: Vec<ByteBuf>,
         /// Whether there may be more after the last.
+        more: bool,
+    },
+    /// Envelopes in the responder's log order, from the requested position on.
+    Log {
+        /// The envelopes, as stored.
+        entries: Vec<ByteBuf>,
+        /// The log position after the last envelope (`from` + the number of entries).
+        next: u64,
+        /// Whether the log goes on past them.
         more: bool,
     },
     /// The responder does not hold this cooperative.
@@ -153,6 +192,17 @@ pub fn plan(local: &[WireHead], remote: &[WireHead]) -> Vec<(PublicKey, u64)> {
     out
 }
 
+/// Entries the requester lacks by the heads comparison: for every author whose remote
+/// head is ahead, the difference of seqs (saturating).
+pub fn missing(local: &[WireHead], remote: &[WireHead]) -> u64 {
+    let ours: BTreeMap<PublicKey, u64> = local.iter().map(|h| (h.author, h.seq)).collect();
+    let theirs: BTreeMap<PublicKey, u64> = remote.iter().map(|h| (h.author, h.seq)).collect();
+    theirs
+        .iter()
+        .map(|(a, seq)| seq.saturating_sub(ours.get(a).copied().unwrap_or(0)))
+        .fold(0u64, u64::saturating_add)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +233,9 @@ mod tests {
             vec![(PublicKey([2; 32]), 6), (PublicKey([3; 32]), 1)]
         );
         assert!(plan(&remote, &local).is_empty());
+        assert_eq!(missing(&local, &remote), 4 + 1);
+        assert_eq!(missing(&remote, &local), 0);
+        assert_eq!(missing(&[], &[h(1, u64::MAX), h(2, 1)]), u64::MAX);
     }
 
     #[test]
@@ -204,5 +257,24 @@ mod tests {
         let mut buf = Vec::new();
         ciborium::into_writer(&q, &mut buf).expect("encodes");
         assert!((buf.len() as u64) < MAX_REQUEST_BYTES);
+        let q = Request::Log {
+            coop: Id([1; 32]),
+            from: u64::MAX,
+            limit: SYNC_BATCH,
+        };
+        let mut buf = Vec::new();
+        ciborium::into_writer(&q, &mut buf).expect("encodes");
+        assert!((buf.len() as u64) < MAX_REQUEST_BYTES);
+        let back: Request = ciborium::from_reader(&buf[..]).expect("decodes");
+        assert_eq!(back, q);
+        let r = Response::Log {
+            entries: vec![ByteBuf::from(vec![7u8; 100])],
+            next: 513,
+            more: false,
+        };
+        let mut buf = Vec::new();
+        ciborium::into_writer(&r, &mut buf).expect("encodes");
+        let back: Response = ciborium::from_reader(&buf[..]).expect("decodes");
+        assert_eq!(back, r);
     }
 }
