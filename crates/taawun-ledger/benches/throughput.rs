@@ -20,12 +20,18 @@
 //! 3. export of that ledger into memory, and bulk import of the file into a fresh ledger
 //!    (`Ledger::import`: batch verification on a worker thread).
 //!
-//! With `TAAWUN_BENCH_ONLY=ingest` it stops after the gossip ingest (to profile it alone,
-//! e.g. under `perf record`).
+//! `TAAWUN_BENCH_ONLY=ingest` runs only the bound and the gossip ingest, and
+//! `TAAWUN_BENCH_ONLY=import` only the bound and the import (of a file built from the
+//! generated envelopes, byte for byte what the export writes): to profile one path alone
+//! (e.g. under `perf record`), and to read its memory without earlier phases' leftovers
+//! (the allocator keeps freed memory, so resident memory only grows within a process).
 //!
-//! Goals: gossip ingest at least 0.8 of the bound, import at least 1.0. After each phase
-//! it prints the phase's peak resident memory (VmHWM, reset between phases through
-//! /proc/self/clear_refs when the kernel allows it) and the data directory's size.
+//! Goals: gossip ingest at least 0.8 of the bound, import at least 1.0. For each phase it
+//! prints wall-clock and CPU time (the calling thread's and the whole process's, so
+//! sled's background threads and the import's worker count), resident memory at the
+//! start and at the peak (VmHWM, reset between phases through /proc/self/clear_refs when
+//! the kernel allows it), and for the ledgers the data directory's size. The gossip phase
+//! also splits its time per entry: verification, judging and staging, group commits.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,7 +39,7 @@ use std::time::{Duration, Instant};
 use taawun_core::entry::{signed_message, verify_batch, Unverified};
 use taawun_core::sig;
 use taawun_core::synth::{self, Params};
-use taawun_core::Verified;
+use taawun_core::{Timestamp, Verified};
 use taawun_ledger::{Ingest, Ledger};
 
 /// Entries generated unless `TAAWUN_BENCH_ENTRIES` says otherwise.
@@ -42,7 +48,8 @@ const DEFAULT_ENTRIES: usize = 100_000;
 /// The environment variable that sets the number of entries.
 const ENTRIES_VAR: &str = "TAAWUN_BENCH_ENTRIES";
 
-/// The environment variable that, set to `ingest`, runs only generation and gossip ingest.
+/// The environment variable that, set to `ingest` or `import`, runs only that path (and the
+/// bound).
 const ONLY_VAR: &str = "TAAWUN_BENCH_ONLY";
 
 /// Gossip ingest calls `commit()` every this many entries: a 50 ms timer at about
@@ -62,10 +69,69 @@ const SEED: u64 = 20_240_601;
 const MEMBERS: usize = 24;
 const REQUESTERS: usize = 6;
 
+/// CPU time used so far: (this thread, the whole process), from /proc (Linux; zero
+/// elsewhere). Clock ticks are 1/100 s on every Linux platform in use.
+fn cpu_now() -> (Duration, Duration) {
+    let read = |path: &str| -> Duration {
+        let Ok(stat) = std::fs::read_to_string(path) else {
+            return Duration::ZERO;
+        };
+        // Fields after the command name (which may hold spaces) end with ')'.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        Duration::from_millis(f.iter().sum::<u64>() * 10)
+    };
+    (read("/proc/thread-self/stat"), read("/proc/self/stat"))
+}
+
+/// The start of a measured phase.
+struct Phase {
+    wall: Instant,
+    cpu: (Duration, Duration),
+    rss_kb: Option<u64>,
+}
+
+/// What a phase took: wall-clock time, CPU time of the calling thread and of the whole
+/// process (sled's and the import's worker threads included).
+#[derive(Clone, Copy)]
+struct Took {
+    wall: Duration,
+    thread_cpu: Duration,
+    process_cpu: Duration,
+    /// Resident memory when the phase started (the benchmark's own data included).
+    rss_kb: Option<u64>,
+}
+
+impl Phase {
+    fn start() -> Self {
+        Self {
+            rss_kb: status_kb("VmRSS"),
+            cpu: cpu_now(),
+            wall: Instant::now(),
+        }
+    }
+
+    fn stop(&self) -> Took {
+        let wall = self.wall.elapsed();
+        let (t, p) = cpu_now();
+        Took {
+            wall,
+            thread_cpu: t.saturating_sub(self.cpu.0),
+            process_cpu: p.saturating_sub(self.cpu.1),
+            rss_kb: self.rss_kb,
+        }
+    }
+}
+
 struct Row {
     name: String,
     entries: usize,
-    time: Duration,
+    took: Took,
     ratio: bool,
     peak_kb: Option<u64>,
     disk: Option<u64>,
@@ -73,7 +139,7 @@ struct Row {
 
 impl Row {
     fn rate(&self) -> f64 {
-        self.entries as f64 / self.time.as_secs_f64()
+        self.entries as f64 / self.took.wall.as_secs_f64()
     }
 }
 
@@ -110,7 +176,7 @@ fn disk_bytes(dir: &Path) -> u64 {
 }
 
 fn mb(kb: u64) -> String {
-    format!("{:.0} MB", kb as f64 / 1024.0)
+    format!("{:.0}", kb as f64 / 1024.0)
 }
 
 fn main() {
@@ -121,7 +187,7 @@ fn main() {
     let peak_resets = reset_peak();
     println!("taawun-ledger throughput: {entries} entries (set {ENTRIES_VAR} to change)");
 
-    // 0. The synthetic cooperative.
+    // The synthetic cooperative.
     let t = Instant::now();
     let s = synth::generate(&Params {
         seed: SEED,
@@ -145,24 +211,74 @@ fn main() {
         bytes / n.max(1),
         gen_time.as_secs_f64()
     );
-    let only_ingest = std::env::var(ONLY_VAR).is_ok_and(|v| v == "ingest");
+    let only = std::env::var(ONLY_VAR).unwrap_or_default();
     let mut t = Table::default();
-    if !only_ingest {
-        bound(&envelopes, &mut t);
+    if only.is_empty() {
+        parts_of_the_bound(&envelopes, &mut t);
     }
-
-    // 2. Gossip-style ingest, one envelope at a time.
+    bound(&envelopes, &mut t);
     let charter = Unverified::decode(&envelopes[0])
         .expect("decodes")
         .verify()
         .expect("verifies");
+
+    let mut ingest_time = None;
+    let file = if only == "import" {
+        // The file an export of the gossip ledger writes: the header, then the entries in
+        // the order stored.
+        let mut file = taawun_ledger::export::header_bytes(&coop);
+        for e in &envelopes {
+            file.extend_from_slice(e);
+        }
+        file
+    } else {
+        let (took, file) = gossip(&envelopes, &charter, now, &mut t);
+        ingest_time = Some(took);
+        if only == "ingest" {
+            t.print(n, bytes, ingest_time, None, peak_resets);
+            return;
+        }
+        per_entry_batches(&envelopes, &charter, now, &mut t);
+        file
+    };
+    drop(envelopes);
+
+    // Bulk import into a fresh ledger.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = Ledger::open(dir.path()).expect("opens");
+    reset_peak();
+    let start = Phase::start();
+    let (id, report) = ledger.import(&file[..]).expect("imports");
+    let import = start.stop();
+    assert_eq!(id, coop);
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.stored as usize, n);
+    t.row(
+        "bulk import (Ledger::import, batch verify on a worker)",
+        n,
+        import,
+        true,
+        Some(disk_bytes(dir.path())),
+    );
+    t.print(n, bytes, ingest_time, Some(import.wall), peak_resets);
+}
+
+/// Gossip-style ingest, one envelope at a time, into a fresh ledger; then its export.
+/// Returns the ingest's wall-clock time and the export file.
+fn gossip(
+    envelopes: &[Vec<u8>],
+    charter: &Verified,
+    now: Option<Timestamp>,
+    t: &mut Table,
+) -> (Duration, Vec<u8>) {
+    let n = envelopes.len();
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = Ledger::open(dir.path()).expect("opens");
     let mut c = ledger.found(charter.clone()).expect("founds");
     reset_peak();
     let (mut in_verify, mut in_ingest, mut in_group, mut groups) =
         (Duration::ZERO, Duration::ZERO, Duration::ZERO, 0u32);
-    let start = Instant::now();
+    let start = Phase::start();
     let mut stored = 1usize;
     for (i, e) in envelopes[1..].iter().enumerate() {
         let t0 = Instant::now();
@@ -188,12 +304,12 @@ fn main() {
         }
     }
     c.flush().expect("flushes");
-    let ingest_time = start.elapsed();
+    let ingest = start.stop();
     assert_eq!(stored, n, "every entry stored");
     t.row(
         "gossip ingest: decode + verify + ingest, grouped",
         n - 1,
-        ingest_time,
+        ingest,
         true,
         Some(disk_bytes(dir.path())),
     );
@@ -208,84 +324,88 @@ fn main() {
         per_entry(in_ingest),
         ungrouped.as_secs_f64() * 1e6 / f64::from(plain_calls.max(1)),
         in_group.as_secs_f64() * 1e6 / f64::from(groups.max(1)),
-        per_entry(ingest_time.saturating_sub(in_verify + in_ingest)),
+        per_entry(ingest.wall.saturating_sub(in_verify + in_ingest)),
     ));
-    if only_ingest {
-        t.print(n, bytes, Some(ingest_time), None, peak_resets);
-        return;
-    }
 
-    // The same, committing after every entry (the behaviour before group commit).
-    let per = (n - 1).min(PER_ENTRY_MAX);
-    {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ledger = Ledger::open(dir.path()).expect("opens");
-        let mut c = ledger.found(charter).expect("founds");
-        reset_peak();
-        let start = Instant::now();
-        for e in &envelopes[1..=per] {
-            let v = Unverified::decode(e)
-                .expect("decodes")
-                .verify()
-                .expect("verifies");
-            c.ingest(v, now).expect("ingests");
-            c.commit().expect("commits");
-        }
-        c.flush().expect("flushes");
-        t.row(
-            "  for comparison: same, one sled batch per entry",
-            per,
-            start.elapsed(),
-            true,
-            Some(disk_bytes(dir.path())),
-        );
-    }
-
-    // 3. Export, then bulk import into a fresh ledger.
-    let start = Instant::now();
-    let mut file = Vec::with_capacity(bytes + 1024);
+    let start = Phase::start();
+    let mut file = Vec::new();
     let exported = c.export(&mut file).expect("exports");
     t.row(
         "export to memory",
         exported as usize,
-        start.elapsed(),
+        start.stop(),
         false,
         None,
     );
-    drop(c);
-    drop(ledger);
-    drop(dir);
-    drop(envelopes);
+    (ingest.wall, file)
+}
 
+/// The same as [`gossip`] with a commit after every entry (the behaviour before group
+/// commit), on at most [`PER_ENTRY_MAX`] entries.
+fn per_entry_batches(
+    envelopes: &[Vec<u8>],
+    charter: &Verified,
+    now: Option<Timestamp>,
+    t: &mut Table,
+) {
+    let per = (envelopes.len() - 1).min(PER_ENTRY_MAX);
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = Ledger::open(dir.path()).expect("opens");
+    let mut c = ledger.found(charter.clone()).expect("founds");
     reset_peak();
-    let start = Instant::now();
-    let (id, report) = ledger.import(&file[..]).expect("imports");
-    let import_time = start.elapsed();
-    assert_eq!(id, coop);
-    assert!(report.is_clean(), "{report}");
-    assert_eq!(report.stored as usize, n);
+    let start = Phase::start();
+    for e in &envelopes[1..=per] {
+        let v = Unverified::decode(e)
+            .expect("decodes")
+            .verify()
+            .expect("verifies");
+        c.ingest(v, now).expect("ingests");
+        c.commit().expect("commits");
+    }
+    c.flush().expect("flushes");
     t.row(
-        "bulk import (Ledger::import, batch verify on a worker)",
-        n,
-        import_time,
+        "  for comparison: same, one sled batch per entry",
+        per,
+        start.stop(),
         true,
         Some(disk_bytes(dir.path())),
     );
-    t.print(n, bytes, Some(ingest_time), Some(import_time), peak_resets);
 }
 
-/// 1. The bound (decode + verify, one at a time) and its parts.
+/// The bound: decode + verify, one envelope at a time.
 fn bound(envelopes: &[Vec<u8>], t: &mut Table) {
     let n = envelopes.len();
     reset_peak();
-    let start = Instant::now();
+    let start = Phase::start();
+    for e in envelopes {
+        let v = Unverified::decode(e)
+            .expect("decodes")
+            .verify()
+            .expect("verifies");
+        std::hint::black_box(v);
+    }
+    let bound = start.stop();
+    t.bound_rate = n as f64 / bound.wall.as_secs_f64();
+    t.bound_cpu_rate = n as f64 / bound.process_cpu.as_secs_f64();
+    t.row(
+        "BOUND: decode + verify, one at a time",
+        n,
+        bound,
+        true,
+        None,
+    );
+}
+
+/// The parts of the bound, and batch verification beside it.
+fn parts_of_the_bound(envelopes: &[Vec<u8>], t: &mut Table) {
+    let n = envelopes.len();
+    reset_peak();
+    let start = Phase::start();
     let mut decoded = Vec::with_capacity(n);
     for e in envelopes {
         decoded.push(Unverified::decode(e).expect("decodes"));
     }
-    t.row("decode only", n, start.elapsed(), false, None);
+    t.row("decode only", n, start.stop(), false, None);
     drop(decoded);
 
     // Key, signature and signed message of each envelope, ready for `sig::verify`.
@@ -300,7 +420,7 @@ fn bound(envelopes: &[Vec<u8>], t: &mut Table) {
             )
         })
         .collect();
-    let start = Instant::now();
+    let start = Phase::start();
     let mut ok = 0usize;
     for (key, sig_bytes, msg) in &prepared {
         ok += usize::from(sig::verify(sig::Item {
@@ -312,32 +432,14 @@ fn bound(envelopes: &[Vec<u8>], t: &mut Table) {
     t.row(
         "signature only (sig::verify on prepared messages)",
         n,
-        start.elapsed(),
+        start.stop(),
         true,
         None,
     );
     assert_eq!(ok, n, "every synthetic signature verifies");
     drop(prepared);
 
-    let start = Instant::now();
-    for e in envelopes {
-        let v = Unverified::decode(e)
-            .expect("decodes")
-            .verify()
-            .expect("verifies");
-        std::hint::black_box(v);
-    }
-    let bound = start.elapsed();
-    t.bound_rate = n as f64 / bound.as_secs_f64();
-    t.row(
-        "BOUND: decode + verify, one at a time",
-        n,
-        bound,
-        true,
-        None,
-    );
-
-    let start = Instant::now();
+    let start = Phase::start();
     for chunk in envelopes.chunks(BATCH) {
         let us: Vec<Unverified> = chunk
             .iter()
@@ -350,7 +452,7 @@ fn bound(envelopes: &[Vec<u8>], t: &mut Table) {
     t.row(
         "decode + batch verify (1024 per batch, one thread)",
         n,
-        start.elapsed(),
+        start.stop(),
         true,
         None,
     );
@@ -360,6 +462,8 @@ struct Table {
     rows: Vec<Row>,
     notes: Vec<String>,
     bound_rate: f64,
+    /// The bound per second of CPU time of all threads.
+    bound_cpu_rate: f64,
 }
 
 impl Default for Table {
@@ -369,17 +473,18 @@ impl Default for Table {
             notes: Vec::new(),
             // Not measured (yet): no ratios.
             bound_rate: f64::NAN,
+            bound_cpu_rate: f64::NAN,
         }
     }
 }
 
 impl Table {
     /// Adds a row, with the peak memory since the last row; resets the peak.
-    fn row(&mut self, name: &str, entries: usize, time: Duration, ratio: bool, disk: Option<u64>) {
+    fn row(&mut self, name: &str, entries: usize, took: Took, ratio: bool, disk: Option<u64>) {
         let r = Row {
             name: name.to_owned(),
             entries,
-            time,
+            took,
             ratio,
             peak_kb: status_kb("VmHWM"),
             disk,
@@ -407,32 +512,61 @@ impl Table {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "| {:<54} | {:>7} | {:>8} | {:>9} | {:>8} | {:>7} | {:>8} |",
-            "phase", "entries", "seconds", "entries/s", "µs/entry", "/ bound", "peak RSS"
+            "| {:<54} | {:>7} | {:>7} | {:>9} | {:>8} | {:>7} | {:>13} | {:>11} | {:>15} |",
+            "phase",
+            "entries",
+            "seconds",
+            "entries/s",
+            "µs/entry",
+            "/ bound",
+            "CPU s thr/all",
+            "/ bound CPU",
+            "RSS MB start/pk"
         );
         let _ = writeln!(
             out,
-            "|{:-<56}|{:->9}|{:->10}|{:->11}|{:->10}|{:->9}|{:->10}|",
-            "", "", "", "", "", "", ""
+            "|{:-<56}|{:->9}|{:->9}|{:->11}|{:->10}|{:->9}|{:->15}|{:->13}|{:->17}|",
+            "", "", "", "", "", "", "", "", ""
         );
         for r in &self.rows {
-            let ratio = if r.ratio && self.bound_rate.is_finite() {
-                format!("{:.2}", r.rate() / self.bound_rate)
+            let (ratio, cpu_ratio) = if r.ratio && self.bound_rate.is_finite() {
+                let per_cpu = r.entries as f64 / r.took.process_cpu.as_secs_f64();
+                (
+                    format!("{:.2}", r.rate() / self.bound_rate),
+                    format!("{:.2}", per_cpu / self.bound_cpu_rate),
+                )
             } else {
-                "-".to_owned()
+                ("-".to_owned(), "-".to_owned())
             };
             let _ = writeln!(
                 out,
-                "| {:<54} | {:>7} | {:>8.2} | {:>9.0} | {:>8.1} | {:>7} | {:>8} |",
+                "| {:<54} | {:>7} | {:>7.2} | {:>9.0} | {:>8.1} | {:>7} | {:>13} | {:>11} | {:>15} |",
                 r.name,
                 r.entries,
-                r.time.as_secs_f64(),
+                r.took.wall.as_secs_f64(),
                 r.rate(),
-                r.time.as_secs_f64() * 1e6 / r.entries as f64,
+                r.took.wall.as_secs_f64() * 1e6 / r.entries as f64,
                 ratio,
-                r.peak_kb.map_or("?".to_owned(), mb),
+                format!(
+                    "{:.2}/{:.2}",
+                    r.took.thread_cpu.as_secs_f64(),
+                    r.took.process_cpu.as_secs_f64()
+                ),
+                cpu_ratio,
+                format!(
+                    "{}/{}",
+                    r.took.rss_kb.map_or("?".to_owned(), mb),
+                    r.peak_kb.map_or("?".to_owned(), mb)
+                ),
             );
         }
+        let _ = writeln!(
+            out,
+            "(\"/ bound\": entries per second of wall-clock time over the bound's; \"/ bound CPU\": \
+             entries per CPU-second of all threads over the bound's, i.e. the cost on one core; \
+             RSS: resident memory when the phase started, and its peak during the phase, the \
+             benchmark's own copy of the envelopes included)"
+        );
         let _ = writeln!(out);
         for r in self.rows.iter().filter(|r| r.disk.is_some()) {
             let d = r.disk.unwrap_or(0);

@@ -10,7 +10,7 @@ use crate::pending::Pending;
 use crate::view::{trusted, Overlay, PathCache, Recent, View};
 use crate::Lease;
 use ed25519_dalek::SigningKey;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use taawun_core::body::{Body, Evidence};
@@ -27,11 +27,13 @@ pub const MAX_RANGE: usize = 1024;
 /// Remote entries staged before [`CoopLedger::ingest`] commits them, as one sled batch.
 ///
 /// sled 0.34 pays a fixed cost per batch (it pins the log and seals the batch with a write
-/// to the device) of about one and a half signature verifications, on top of a small cost
-/// per key. Spread over 128 entries the fixed part is about 1 % of an ingest, so larger
-/// groups gain nothing measurable; meanwhile sled holds a batch's pages until it is sealed
-/// (the same trade-off as [`crate::import::COMMIT_EVERY`], measured there), and a crash
-/// loses at most the group staged, which sync fetches again.
+/// to the device) of about two signature verifications, on top of its cost per key.
+/// Spread over 128 entries the fixed part is about 1 % of an ingest; what remains is the
+/// cost per key (about two keys per entry), which no group size reduces: groups of 512
+/// and 2048 measured the same per entry (see docs/performance.md). Meanwhile sled holds a
+/// batch's pages until it is sealed (the same trade-off as
+/// [`crate::import::COMMIT_EVERY`], measured there), and a crash loses at most the group
+/// staged, which sync fetches again.
 pub const GROUP_ENTRIES: usize = 128;
 
 /// How often the owner of a [`CoopLedger`] should call [`CoopLedger::commit`]: every
@@ -54,11 +56,11 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 /// one atomic [`sled::Batch`] when it holds [`GROUP_ENTRIES`] entries, when the owner
 /// calls [`CoopLedger::commit`] (on a timer, every [`COMMIT_INTERVAL`]), before
 /// [`CoopLedger::append`], [`CoopLedger::flush`] and every read that scans the tree
-/// (heads, ranges, the log, the index by offer, evidence, state, export), and when the
-/// handle is dropped. Point reads ([`CoopLedger::head`], [`CoopLedger::get`],
-/// [`CoopLedger::envelope`], [`CoopLedger::contains`], [`CoopLedger::len`],
-/// [`CoopLedger::frozen`]) read the staged group without committing it. Either way every
-/// read sees every entry ingested before it.
+/// (ranges, the log, the index by offer, evidence, state, export), and when the handle is
+/// dropped. The other reads ([`CoopLedger::head`], [`CoopLedger::heads`],
+/// [`CoopLedger::get`], [`CoopLedger::envelope`], [`CoopLedger::contains`],
+/// [`CoopLedger::len`], [`CoopLedger::frozen`]) read the staged group without committing
+/// it. Either way every read sees every entry ingested before it.
 ///
 /// Reads take `&self`, so the staged group sits behind a lock the scanning reads take to
 /// commit it; the owner's own calls (`&mut self`) never wait on it.
@@ -94,6 +96,12 @@ struct State {
     /// Frozen authors (committed) and the lowest seq of their fork; few, and read on every
     /// check.
     frozen: BTreeMap<PublicKey, u64>,
+    /// Committed chain heads, by author: one per author, so all of them are kept (read on
+    /// every check and served to every sync).
+    heads: BTreeMap<PublicKey, Head>,
+    /// The committed last block of each chain and of the log, by key, while not full:
+    /// the block the next entry extends. At most one per author, plus one.
+    tails: HashMap<Vec<u8>, Vec<u8>>,
     /// Entries committed; with the staged ones, the next log number.
     len: u64,
     /// The deepest committed enactment and its path length: the default governance of
@@ -130,6 +138,12 @@ impl CoopLedger {
             let author = PublicKey(layout::bytes32(&k, 1, "frozen author")?);
             frozen.insert(author, layout::u64_at(&v, 0, "frozen seq")?);
         }
+        let mut heads = BTreeMap::new();
+        for kv in tree.scan_prefix([layout::HEAD]) {
+            let (k, v) = kv?;
+            let author = PublicKey(layout::bytes32(&k, 1, "head key")?);
+            heads.insert(author, layout::decode_head(&v)?);
+        }
         let len = match tree.scan_prefix([layout::LOG]).next_back() {
             Some(kv) => {
                 let (k, v) = kv?;
@@ -155,6 +169,8 @@ impl CoopLedger {
             charter,
             state: Mutex::new(State {
                 frozen,
+                heads,
+                tails: HashMap::new(),
                 len,
                 tip,
                 paths: PathCache::default(),
@@ -327,30 +343,20 @@ impl CoopLedger {
 
     /// The head of an author's chain.
     pub fn head(&self, author: &PublicKey) -> Result<Option<Head>, LedgerError> {
-        let staged = lock(&self.state).overlay.heads.get(author).copied();
-        if staged.is_some() {
-            return Ok(staged);
-        }
-        self.tree
-            .get(k1(layout::HEAD, author.as_bytes()))?
-            .map(|b| layout::decode_head(&b))
-            .transpose()
+        let s = lock(&self.state);
+        Ok(s.overlay
+            .heads
+            .get(author)
+            .or_else(|| s.heads.get(author))
+            .copied())
     }
 
     /// Every chain head, by author: what a node offers a peer to compare in sync.
-    /// Commits the staged group first.
     pub fn heads(&self) -> Result<Vec<(PublicKey, Head)>, LedgerError> {
-        self.commit_shared()?;
-        self.tree
-            .scan_prefix([layout::HEAD])
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((
-                    PublicKey(layout::bytes32(&k, 1, "head key")?),
-                    layout::decode_head(&v)?,
-                ))
-            })
-            .collect()
+        let s = lock(&self.state);
+        let mut all = s.heads.clone();
+        all.extend(s.overlay.heads.iter().map(|(a, h)| (*a, *h)));
+        Ok(all.into_iter().collect())
     }
 
     /// An author's entries from `from_seq` on, in chain order, at most `limit` (and at most
@@ -534,11 +540,12 @@ impl State {
     fn view<'a>(&'a self, tree: &'a sled::Tree, charter: &'a Verified) -> View<'a> {
         View::new(
             tree,
-            Some(charter),
+            charter,
             &self.frozen,
+            &self.heads,
             &self.overlay,
             &self.paths,
-            Some(&self.recent),
+            &self.recent,
         )
     }
 
@@ -595,7 +602,8 @@ impl State {
     }
 
     /// Stages `id` into slot `slot` of the block at `key` (which must be the next free
-    /// one: chains and the log only grow at their end).
+    /// one: chains and the log only grow at their end). The block goes into the batch
+    /// once, when the group is written.
     fn stage_slot(
         &mut self,
         tree: &sled::Tree,
@@ -603,9 +611,20 @@ impl State {
         slot: usize,
         id: &Id,
     ) -> Result<(), LedgerError> {
-        let mut block = match self.overlay.blocks.get(key) {
-            Some(b) => b.clone(),
-            None => tree.get(key)?.map(|b| b.to_vec()).unwrap_or_default(),
+        if !self.overlay.blocks.contains_key(key) {
+            let mut block = Vec::with_capacity(layout::BLOCK as usize * 32);
+            match self.tails.get(key) {
+                Some(b) => block.extend_from_slice(b),
+                None => {
+                    if let Some(b) = tree.get(key)? {
+                        block.extend_from_slice(&b);
+                    }
+                }
+            }
+            self.overlay.blocks.insert(key.to_vec(), block);
+        }
+        let Some(block) = self.overlay.blocks.get_mut(key) else {
+            return Err(LedgerError::Corrupt("a staged block vanished".into()));
         };
         if block.len() != slot * 32 {
             return Err(LedgerError::Corrupt(format!(
@@ -614,8 +633,6 @@ impl State {
             )));
         }
         block.extend_from_slice(id.as_bytes());
-        self.overlay.batch.insert(key, block.clone());
-        self.overlay.blocks.insert(key.to_vec(), block);
         Ok(())
     }
 
@@ -718,6 +735,7 @@ impl State {
             self.overlay.tip = Some((tip_id, depth));
         }
         self.overlay.entries.insert(id, v);
+        self.overlay.order.push(id);
         Ok(id)
     }
 
@@ -755,7 +773,10 @@ impl State {
         if !self.overlay.dirty {
             return Ok(());
         }
-        let o = std::mem::take(&mut self.overlay);
+        let mut o = std::mem::take(&mut self.overlay);
+        for (key, block) in &o.blocks {
+            o.batch.insert(&key[..], &block[..]);
+        }
         match tree.apply_batch(o.batch) {
             Ok(()) => {
                 tracing::trace!(entries = o.staged, "group committed");
@@ -767,7 +788,17 @@ impl State {
                 if o.tip.is_some() {
                     self.tip = o.tip;
                 }
-                self.recent.extend(o.entries);
+                self.heads.extend(o.heads);
+                for (key, block) in o.blocks {
+                    if block.len() as u64 >= layout::BLOCK * 32 {
+                        self.tails.remove(&key);
+                    } else {
+                        self.tails.insert(key, block);
+                    }
+                }
+                let entries = &mut o.entries;
+                self.recent
+                    .extend(o.order.iter().filter_map(|id| entries.remove(id)));
                 Ok(())
             }
             Err(e) => {
@@ -778,13 +809,12 @@ impl State {
         }
     }
 
-    /// Forgets the staged group (after an error: a write may be half staged).
+    /// Forgets the staged group (after an error: a write may be half staged, even before
+    /// the overlay is marked dirty).
     fn discard(&mut self) {
-        if self.overlay.dirty {
-            self.overlay = Overlay::default();
-            // Cached paths may lean on enactments that were never written.
-            self.paths.clear();
-        }
+        self.overlay = Overlay::default();
+        // Cached paths may lean on enactments that were never written.
+        self.paths.clear();
     }
 }
 

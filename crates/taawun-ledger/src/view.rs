@@ -3,8 +3,13 @@
 //! Writes are first *staged*: put in a [`sled::Batch`] and mirrored in an [`Overlay`], so
 //! that entries judged later in the same batch (a group of remote entries, a chunk of an
 //! import, entries a new entry releases from the pending buffer) see them. The batch is
-//! then applied to the tree at once. [`View`] implements [`Context`] over both, with the same semantics as the
-//! in-memory [`taawun_core::fold::Coop`].
+//! then applied to the tree at once. [`View`] implements [`Context`] over both, with the
+//! same semantics as the in-memory [`taawun_core::fold::Coop`].
+//!
+//! Most questions are answered from memory, since a sled read costs about a tenth of a
+//! signature verification: the chain heads (one per author) are all kept, recent entries
+//! are kept decoded, and "has this member claimed this offer?" and its siblings are
+//! answered from the recent entries whenever the offer is among them (see [`Recent`]).
 //!
 //! `Context` answers with `Option`s and `bool`s, so a read that fails (I/O, a value that
 //! does not decode) cannot be returned through it; the view records the first such fault
@@ -15,6 +20,7 @@ use crate::error::LedgerError;
 use crate::layout::{self, k1, k2};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use taawun_core::body::Body;
 use taawun_core::rules::Enactment;
 use taawun_core::validate::{Head, PathError};
 use taawun_core::{Context, Id, PublicKey, Verified};
@@ -31,11 +37,46 @@ pub const MAX_CACHED_PATHS: usize = 64;
 /// read once the ledger outgrows sled's cache) and a decode.
 pub const RECENT_ENTRIES: usize = 4096;
 
-/// The most recently stored entries, decoded, first in first out.
+/// An own-chain index entry: what [`Context::claimed`] and its siblings ask about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Indexed {
+    Claim(Id, PublicKey),
+    Submit(Id, PublicKey),
+    Assign(Id),
+    Verdict(Id),
+    Vote(Id, PublicKey),
+}
+
+impl Indexed {
+    /// The index entry `v` adds, if any. Its first field is always one of `v`'s
+    /// dependencies (the offer, submission or proposal it names).
+    fn of(v: &Verified) -> Option<Self> {
+        let a = v.entry().author;
+        Some(match &v.entry().body {
+            Body::Claim(c) => Indexed::Claim(c.offer, a),
+            Body::Submit(x) => Indexed::Submit(x.offer, a),
+            Body::Assign(x) => Indexed::Assign(x.offer),
+            Body::Accept(x) => Indexed::Verdict(x.submission),
+            Body::Reject(x) => Indexed::Verdict(x.submission),
+            Body::Vote(x) => Indexed::Vote(x.proposal, a),
+            _ => return None,
+        })
+    }
+}
+
+/// The most recently stored entries, decoded, first in first out, with their own-chain
+/// index entries.
+///
+/// Because an entry is stored only after everything it names, and the oldest entries
+/// leave first, every stored entry that names an entry held here is held here too (or
+/// is staged). So when the offer (submission, proposal) asked about is held here, the
+/// index entries held here are the whole answer and the index in sled need not be read:
+/// see [`View::indexed`]. This needs entries to be added in the order they were stored.
 #[derive(Debug, Default)]
 pub(crate) struct Recent {
     order: std::collections::VecDeque<Id>,
     entries: HashMap<Id, Verified>,
+    indexed: HashSet<Indexed>,
 }
 
 impl Recent {
@@ -43,15 +84,26 @@ impl Recent {
         self.entries.get(id)
     }
 
-    /// Keeps newly stored entries, forgetting the oldest beyond [`RECENT_ENTRIES`].
-    pub(crate) fn extend(&mut self, stored: impl IntoIterator<Item = (Id, Verified)>) {
-        for (id, v) in stored {
+    fn contains(&self, id: &Id) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    /// Keeps newly stored entries, in the order they were stored, forgetting the oldest
+    /// beyond [`RECENT_ENTRIES`].
+    pub(crate) fn extend(&mut self, stored: impl IntoIterator<Item = Verified>) {
+        for v in stored {
+            let id = v.id();
+            if let Some(ix) = Indexed::of(&v) {
+                self.indexed.insert(ix);
+            }
             if self.entries.insert(id, v).is_none() {
                 self.order.push_back(id);
             }
             while self.order.len() > RECENT_ENTRIES {
-                if let Some(old) = self.order.pop_front() {
-                    self.entries.remove(&old);
+                if let Some(old) = self.order.pop_front().and_then(|o| self.entries.remove(&o)) {
+                    if let Some(ix) = Indexed::of(&old) {
+                        self.indexed.remove(&ix);
+                    }
                 }
             }
         }
@@ -86,15 +138,18 @@ impl PathCache {
 /// Writes staged but not yet applied to the tree, and the index entries they add.
 #[derive(Debug, Default)]
 pub(crate) struct Overlay {
-    /// The batch that will commit them.
+    /// The batch that will commit them (the blocks below are added when it is applied).
     pub(crate) batch: sled::Batch,
     /// Whether anything was put in the batch.
     pub(crate) dirty: bool,
     /// Entries staged (each took one log number).
     pub(crate) staged: u64,
     pub(crate) entries: HashMap<Id, Verified>,
+    /// The staged entries' ids in the order staged (the order [`Recent`] needs).
+    pub(crate) order: Vec<Id>,
     pub(crate) chains: HashMap<(PublicKey, u64), Id>,
-    /// Blocks of the log and of the chains as staged (committed ids included).
+    /// Blocks of the log and of the chains as staged (committed ids included); put in
+    /// the batch when it is written, so once per group rather than once per entry.
     pub(crate) blocks: HashMap<Vec<u8>, Vec<u8>>,
     pub(crate) heads: HashMap<PublicKey, Head>,
     /// Authors frozen by staged writes, with the lowest seq of their fork.
@@ -112,33 +167,56 @@ pub(crate) struct Overlay {
 pub(crate) struct View<'a> {
     pub(crate) tree: &'a sled::Tree,
     /// The cooperative's charter, read on every check, so kept decoded.
-    pub(crate) charter: Option<&'a Verified>,
+    pub(crate) charter: &'a Verified,
     /// Committed frozen authors (kept in memory: few, and asked about on every check).
     pub(crate) frozen: &'a BTreeMap<PublicKey, u64>,
+    /// Committed chain heads (kept in memory: one per author).
+    pub(crate) heads: &'a BTreeMap<PublicKey, Head>,
     pub(crate) overlay: &'a Overlay,
     pub(crate) paths: &'a PathCache,
-    pub(crate) recent: Option<&'a Recent>,
+    pub(crate) recent: &'a Recent,
     fault: RefCell<Option<LedgerError>>,
 }
 
 impl<'a> View<'a> {
     pub(crate) fn new(
         tree: &'a sled::Tree,
-        charter: Option<&'a Verified>,
+        charter: &'a Verified,
         frozen: &'a BTreeMap<PublicKey, u64>,
+        heads: &'a BTreeMap<PublicKey, Head>,
         overlay: &'a Overlay,
         paths: &'a PathCache,
-        recent: Option<&'a Recent>,
+        recent: &'a Recent,
     ) -> Self {
         Self {
             tree,
             charter,
             frozen,
+            heads,
             overlay,
             paths,
             recent,
             fault: RefCell::new(None),
         }
+    }
+
+    /// Whether the own-chain index holds `ix`: staged, else answered in memory when the
+    /// entry it names is in memory (see [`Recent`]), else read from sled at `key`.
+    fn indexed(&self, staged: bool, ix: Indexed, key: &[u8]) -> bool {
+        if staged {
+            return true;
+        }
+        let named = match ix {
+            Indexed::Claim(x, _)
+            | Indexed::Submit(x, _)
+            | Indexed::Assign(x)
+            | Indexed::Verdict(x)
+            | Indexed::Vote(x, _) => x,
+        };
+        if self.overlay.entries.contains_key(&named) || self.recent.contains(&named) {
+            return self.recent.indexed.contains(&ix);
+        }
+        self.has(key)
     }
 
     /// The first read that failed, if any.
@@ -200,13 +278,13 @@ pub(crate) fn trusted(bytes: &[u8]) -> Result<Verified, LedgerError> {
 
 impl Context for View<'_> {
     fn entry(&self, id: &Id) -> Option<Verified> {
-        if let Some(c) = self.charter.filter(|c| c.id() == *id) {
-            return Some(c.clone());
+        if self.charter.id() == *id {
+            return Some(self.charter.clone());
         }
         if let Some(v) = self.overlay.entries.get(id) {
             return Some(v.clone());
         }
-        if let Some(v) = self.recent.and_then(|r| r.get(id)) {
+        if let Some(v) = self.recent.get(id) {
             return Some(v.clone());
         }
         let bytes = self.get(&k1(layout::ENTRY, id.as_bytes()))?;
@@ -220,17 +298,11 @@ impl Context for View<'_> {
     }
 
     fn head(&self, author: &PublicKey) -> Option<Head> {
-        if let Some(h) = self.overlay.heads.get(author) {
-            return Some(*h);
-        }
-        let bytes = self.get(&k1(layout::HEAD, author.as_bytes()))?;
-        match layout::decode_head(&bytes) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                self.note(e);
-                None
-            }
-        }
+        self.overlay
+            .heads
+            .get(author)
+            .or_else(|| self.heads.get(author))
+            .copied()
     }
 
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
@@ -253,30 +325,91 @@ impl Context for View<'_> {
     }
 
     fn claimed(&self, offer: &Id, member: &PublicKey) -> bool {
-        self.overlay.claims.contains(&(*offer, *member))
-            || self.has(&k2(layout::CLAIM, offer.as_bytes(), member.as_bytes()))
+        self.indexed(
+            self.overlay.claims.contains(&(*offer, *member)),
+            Indexed::Claim(*offer, *member),
+            &k2(layout::CLAIM, offer.as_bytes(), member.as_bytes()),
+        )
     }
 
     fn submitted(&self, offer: &Id, member: &PublicKey) -> bool {
-        self.overlay.submits.contains(&(*offer, *member))
-            || self.has(&k2(layout::SUBMIT, offer.as_bytes(), member.as_bytes()))
+        self.indexed(
+            self.overlay.submits.contains(&(*offer, *member)),
+            Indexed::Submit(*offer, *member),
+            &k2(layout::SUBMIT, offer.as_bytes(), member.as_bytes()),
+        )
     }
 
     fn assigned(&self, offer: &Id) -> bool {
-        self.overlay.assigns.contains(offer) || self.has(&k1(layout::ASSIGN, offer.as_bytes()))
+        self.indexed(
+            self.overlay.assigns.contains(offer),
+            Indexed::Assign(*offer),
+            &k1(layout::ASSIGN, offer.as_bytes()),
+        )
     }
 
     fn reviewed(&self, submission: &Id) -> bool {
-        self.overlay.verdicts.contains(submission)
-            || self.has(&k1(layout::VERDICT, submission.as_bytes()))
+        self.indexed(
+            self.overlay.verdicts.contains(submission),
+            Indexed::Verdict(*submission),
+            &k1(layout::VERDICT, submission.as_bytes()),
+        )
     }
 
     fn voted(&self, proposal: &Id, member: &PublicKey) -> bool {
-        self.overlay.votes.contains(&(*proposal, *member))
-            || self.has(&k2(layout::VOTE, proposal.as_bytes(), member.as_bytes()))
+        self.indexed(
+            self.overlay.votes.contains(&(*proposal, *member)),
+            Indexed::Vote(*proposal, *member),
+            &k2(layout::VOTE, proposal.as_bytes(), member.as_bytes()),
+        )
     }
 
     fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
         self.walk(gov)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::body::Claim;
+    use taawun_core::writer::Writer;
+
+    /// Claims on distinct offers, in chain order.
+    fn claims(n: usize) -> Vec<Verified> {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+        let mut w = Writer::new(key, Some(Id([1; 32])), None);
+        (0..n)
+            .map(|i| {
+                let mut offer = [0u8; 32];
+                offer[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                w.next(
+                    Body::Claim(Claim { offer: Id(offer) }),
+                    1_000 + i as u64,
+                    None,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recent_keeps_the_index_of_what_it_holds_and_no_more() {
+        let all = claims(RECENT_ENTRIES + 100);
+        let mut r = Recent::default();
+        // In groups, as commits add them.
+        for group in all.chunks(128) {
+            r.extend(group.iter().cloned());
+        }
+        assert_eq!(r.entries.len(), RECENT_ENTRIES);
+        assert_eq!(r.indexed.len(), RECENT_ENTRIES);
+        let (gone, kept) = all.split_at(100);
+        for v in gone {
+            assert!(!r.contains(&v.id()));
+            assert!(Indexed::of(v).is_some_and(|ix| !r.indexed.contains(&ix)));
+        }
+        for v in kept {
+            assert!(r.contains(&v.id()));
+            assert!(Indexed::of(v).is_some_and(|ix| r.indexed.contains(&ix)));
+        }
     }
 }

@@ -141,7 +141,7 @@ fn staged_entries_are_visible_to_every_read_before_commit() {
         c.heads().expect("heads"),
         ref_heads(&reference(&s.entries[..end]))
     );
-    assert_eq!(c.staged(), 0, "scans commit first");
+    assert!(c.staged() > 0, "heads are kept in memory: no commit needed");
 
     let end = stage_more(&mut c, 5);
     let last = &s.entries[end - 1];
@@ -149,6 +149,7 @@ fn staged_entries_are_visible_to_every_read_before_commit() {
     let chain = c.range(&author, 1, MAX_RANGE).expect("range");
     assert_eq!(chain.last(), Some(last));
     assert_eq!(chain.len() as u64, last.entry().seq);
+    assert_eq!(c.staged(), 0, "scans commit first");
 
     let end = stage_more(&mut c, 10);
     let offer = s.entries[..end]
@@ -393,4 +394,56 @@ fn an_append_is_durable_with_the_group_before_it_when_it_returns() {
     assert_eq!(c.heads().expect("heads"), ref_heads(&r));
     assert_chains_whole(&c);
     assert_eq!(c.state().expect("state"), r);
+}
+
+/// Validation answers "has this member claimed this offer?" from memory when the offer
+/// is staged or recent, from sled otherwise: the verdict must be the same on every path.
+#[test]
+fn a_second_claim_is_refused_on_every_read_path() {
+    let s = scenario(36, 120);
+    let k = s
+        .entries
+        .iter()
+        .enumerate()
+        .skip(20)
+        .find(|(_, v)| matches!(v.entry().body, Body::Claim(_)))
+        .map(|(i, _)| i)
+        .expect("a claim");
+    let first = &s.entries[k];
+    let Body::Claim(claim) = first.entry().body.clone() else {
+        unreachable!()
+    };
+    let key = s
+        .members
+        .iter()
+        .find(|m| pk(m) == first.entry().author)
+        .expect("a member claimed");
+    let head = Head {
+        seq: first.entry().seq,
+        id: first.id(),
+        ts: first.entry().ts,
+        gov: first.entry().gov,
+    };
+    let again = Writer::new(key.clone(), Some(s.coop), Some(head)).next(
+        Body::Claim(claim.clone()),
+        head.ts + 1,
+        head.gov,
+    );
+    let refused = Ingest::Rejected(taawun_core::Invalid::DoubleClaim { offer: claim.offer });
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let (_l, mut c) = founded(dir.path(), &s);
+        ingest_all(&mut c, &s.entries[1..=k]);
+        // The first claim staged.
+        assert!(c.staged() > 0);
+        assert_eq!(c.ingest(again.clone(), None).expect("ingests"), refused);
+        // Committed, its offer among the recent entries.
+        c.commit().expect("commits");
+        assert_eq!(c.ingest(again.clone(), None).expect("ingests"), refused);
+    }
+    // After a restart nothing is recent: sled answers.
+    let l = Ledger::open(dir.path()).expect("reopens");
+    let mut c = l.coop(&s.coop).expect("opens");
+    assert_eq!(c.ingest(again, None).expect("ingests"), refused);
+    assert_eq!(c.len(), k as u64 + 1);
 }
