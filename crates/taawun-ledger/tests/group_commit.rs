@@ -13,38 +13,13 @@ use std::path::Path;
 use std::process::Command;
 use taawun_core::body::{Body, Claim, Offer, Review, Submit, Withdraw};
 use taawun_core::fold::Coop;
-use taawun_core::synth::{self, Params, Scenario};
 use taawun_core::validate::Head;
 use taawun_core::writer::Writer;
 use taawun_core::{Id, Money, PublicKey, Verified};
 use taawun_ledger::{export, CoopLedger, Ingest, Ledger, GROUP_ENTRIES, MAX_RANGE};
 
-fn scenario(seed: u64, entries: usize) -> Scenario {
-    synth::generate(&Params {
-        seed,
-        entries,
-        ..Params::default()
-    })
-}
-
-fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
-    PublicKey(k.verifying_key().to_bytes())
-}
-
-fn reference(entries: &[Verified]) -> Coop {
-    let mut c = Coop::new();
-    for v in entries {
-        c.ingest(v.clone(), None)
-            .expect("synthetic entries are valid");
-    }
-    c
-}
-
-fn founded(dir: &Path, s: &Scenario) -> (Ledger, CoopLedger) {
-    let l = Ledger::open(dir).expect("opens");
-    let c = l.found(s.entries[0].clone()).expect("founds");
-    (l, c)
-}
+mod common;
+use common::{founded, pk, reference, scenario};
 
 fn ingest_all(c: &mut CoopLedger, entries: &[Verified]) {
     for v in entries {

@@ -2,10 +2,9 @@
 //! temporary directories. Every scenario is generated from a fixed seed.
 
 use proptest::prelude::*;
-use std::path::Path;
 use taawun_core::body::{Body, Evidence, Offer, Review};
 use taawun_core::fold::Coop;
-use taawun_core::synth::{self, Params, Rng, Scenario};
+use taawun_core::synth::{self, Rng, Scenario};
 use taawun_core::validate::Head;
 use taawun_core::writer::Writer;
 use taawun_core::{Context, Id, Invalid, Kind, Missing, Money, PublicKey, Verified};
@@ -13,35 +12,8 @@ use taawun_ledger::{
     export, verify, AppendError, CoopLedger, FormatError, Ingest, Ledger, LedgerError,
 };
 
-fn scenario(seed: u64, entries: usize) -> Scenario {
-    synth::generate(&Params {
-        seed,
-        entries,
-        ..Params::default()
-    })
-}
-
-fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
-    PublicKey(k.verifying_key().to_bytes())
-}
-
-/// The in-memory fold of the same entries.
-fn reference(entries: &[Verified]) -> Coop {
-    let mut c = Coop::new();
-    for v in entries {
-        c.ingest(v.clone(), None)
-            .expect("synthetic entries are valid");
-    }
-    c
-}
-
-/// A ledger in `dir` founded with the scenario's charter.
-fn founded(dir: &Path, s: &Scenario) -> (Ledger, CoopLedger) {
-    let l = Ledger::open(dir).expect("opens");
-    let c = l.found(s.entries[0].clone()).expect("founds");
-    assert_eq!(c.id(), s.coop);
-    (l, c)
-}
+mod common;
+use common::{founded, pk, reference, scenario};
 
 fn ingest_all(c: &mut CoopLedger, entries: &[Verified]) {
     for v in entries {
