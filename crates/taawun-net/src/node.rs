@@ -557,6 +557,18 @@ impl Task {
         }
     }
 
+    /// Reports an entry stored `via` some path, and the pending entries it released.
+    fn emit_stored(&mut self, coop: Id, id: Id, released: Vec<Id>, via: Via) {
+        self.emit(Event::Stored { coop, id, via });
+        for r in released {
+            self.emit(Event::Stored {
+                coop,
+                id: r,
+                via: Via::Released,
+            });
+        }
+    }
+
     /// Commits the staged group of every ledger (see [`taawun_ledger::COMMIT_INTERVAL`]).
     fn commit(&mut self) {
         for c in self.coops.values_mut() {
@@ -910,18 +922,7 @@ impl Task {
         let Some(coop) = coop else { return };
         match judged {
             Judged::Ingested(Ingest::Stored { id, released }) => {
-                self.emit(Event::Stored {
-                    coop,
-                    id,
-                    via: Via::Gossip,
-                });
-                for r in released {
-                    self.emit(Event::Stored {
-                        coop,
-                        id: r,
-                        via: Via::Released,
-                    });
-                }
+                self.emit_stored(coop, id, released, Via::Gossip);
             }
             Judged::Ingested(Ingest::Pending(Missing::Gap { author, from, .. })) => {
                 // The peer that forwarded the entry holds its chain: fetch the gap from
@@ -1555,18 +1556,7 @@ impl Task {
             }
             if let Ingest::Stored { id, released } = o {
                 stored += 1 + released.len();
-                self.emit(Event::Stored {
-                    coop,
-                    id,
-                    via: Via::Sync,
-                });
-                for r in released {
-                    self.emit(Event::Stored {
-                        coop,
-                        id: r,
-                        via: Via::Released,
-                    });
-                }
+                self.emit_stored(coop, id, released, Via::Sync);
             }
         }
         (stored, complete, next)
