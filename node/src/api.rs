@@ -29,6 +29,10 @@ pub(crate) const LIVE_CAPACITY: usize = 256;
 /// node, is usually lower: 16 MiB by default).
 pub(crate) const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
+/// Largest export file accepted by `import` through the API (about a million entries);
+/// larger files are imported offline with `taawun ledger import` while the node is stopped.
+pub(crate) const MAX_IMPORT_BYTES: usize = 512 * 1024 * 1024;
+
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
@@ -146,6 +150,10 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/api/peers", get(peers))
         .route("/api/coops", post(create))
         .route("/api/join", post(join))
+        .route(
+            "/api/import",
+            post(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route("/api/events", get(events))
         .nest("/api/coops/{coop}", coop)
         .fallback(|| async {
@@ -175,6 +183,10 @@ async fn create(State(st): State<AppState>, Body(req): Body<CreateCoop>) -> Resp
 
 async fn join(State(st): State<AppState>, Body(req): Body<JoinReq>) -> Out<CoopSummary> {
     Ok(Json(st.node.join(&req.invite).await?))
+}
+
+async fn import(State(st): State<AppState>, bytes: axum::body::Bytes) -> Out<ImportView> {
+    Ok(Json(st.node.import(&bytes).await?))
 }
 
 async fn coop_show(State(st): State<AppState>, Path(c): Path<String>) -> Out<CoopView> {

@@ -32,6 +32,9 @@ pub(crate) const DEFAULT_CLAIM_WINDOW_MS: u64 = 10 * 60 * 1000;
 const EFFECTIVE_MARGIN_MS: u64 = 1_000;
 /// Invites carry at most this many addresses (enough for TCP and QUIC on v4 and v6).
 const INVITE_ADDRESSES: usize = 8;
+/// Entries handed to the network task per command when importing a file: a sync batch's
+/// worth, so the task stays responsive between batches.
+const IMPORT_BATCH: usize = 512;
 /// Invite prefix, so a pasted invite is recognisable.
 const INVITE_PREFIX: &str = "taawun:";
 
@@ -988,6 +991,83 @@ impl Node {
                 owed: Amount::new(&cur, b.owed()),
             })
             .collect())
+    }
+
+    /// Imports an export file into the running node: founds (follows) its cooperative if
+    /// needed, then ingests every entry in batches of [`IMPORT_BATCH`], judged like any
+    /// entry. Peers get them through sync.
+    pub(crate) async fn import(&self, file: &[u8]) -> Res<ImportView> {
+        let mut items = taawun_ledger::export::Items::new(file);
+        let coop = items
+            .header()
+            .map_err(|e| bad(format!("not a taawun ledger file: {e}")))?
+            .coop;
+        let mut out = ImportView {
+            coop: coop.to_hex(),
+            ..ImportView::default()
+        };
+        let mut batch = Vec::new();
+        let held = self.coop_ids().await?.contains(&coop);
+        let mut first = !held;
+        loop {
+            let item = items
+                .next_item()
+                .map_err(|e| bad(format!("the file breaks off: {e}")))?;
+            let Some(item) = item else { break };
+            let v = match item
+                .raw
+                .ok()
+                .and_then(|raw| Unverified::decode(&raw).ok())
+                .and_then(|u| u.verify().ok())
+            {
+                Some(v) => v,
+                None => {
+                    out.unreadable += 1;
+                    continue;
+                }
+            };
+            if first {
+                first = false;
+                if v.id() != coop || !matches!(v.entry().body, Body::Charter(_)) {
+                    return Err(bad(format!(
+                        "the file's first entry is not the charter of cooperative {coop}"
+                    )));
+                }
+                self.net.join(v).await?;
+                out.stored += 1;
+                continue;
+            }
+            batch.push(v);
+            if batch.len() == IMPORT_BATCH {
+                self.ingest(coop, std::mem::take(&mut batch), &mut out)
+                    .await?;
+            }
+        }
+        if first {
+            return Err(bad("the file holds no charter"));
+        }
+        self.ingest(coop, batch, &mut out).await?;
+        Ok(out)
+    }
+
+    async fn ingest(&self, coop: Id, batch: Vec<Verified>, out: &mut ImportView) -> Res<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for r in self.net.ingest(coop, batch, false).await? {
+            match r {
+                taawun_ledger::Ingest::Stored { released, .. } => {
+                    out.stored += 1 + released.len() as u64;
+                    out.pending = out.pending.saturating_sub(released.len() as u64);
+                }
+                taawun_ledger::Ingest::Duplicate => out.duplicates += 1,
+                taawun_ledger::Ingest::Pending(_) => out.pending += 1,
+                taawun_ledger::Ingest::Rejected(_) | taawun_ledger::Ingest::Equivocation { .. } => {
+                    out.rejected += 1
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The export file of a cooperative.

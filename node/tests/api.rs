@@ -204,3 +204,66 @@ async fn the_daemon_stops_cleanly_on_sigterm_and_keeps_its_ledger() {
         "the token must never be logged"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ledger_exported_from_one_daemon_imports_into_another() {
+    let (ta, tb) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let (a, b) = (Daemon::start(ta.path()), Daemon::start(tb.path()));
+    let (api_a, api_b) = (Api::of(&a), Api::of(&b));
+    let coop = api_a.coop().await;
+    let (s, v) = api_a
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Fair", "purpose": "p", "pay": "5.00EUR", "minutes": 10}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file = api_a
+        .http
+        .get(format!("{}/api/coops/{coop}/export", a.base))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let send = |body: Vec<u8>| {
+        api_b
+            .http
+            .post(format!("{}/api/import", b.base))
+            .bearer_auth(&b.token)
+            .body(body)
+            .send()
+    };
+    let r = send(file.to_vec()).await.expect("import");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["stored"], 2, "{v}");
+    assert_eq!(v["rejected"], 0, "{v}");
+    let (_, offers) = api_b.get(&format!("/api/coops/{coop}/offers")).await;
+    assert_eq!(offers[0]["title"], "Fair");
+    // Again: duplicates. Garbage: a 400 that says so.
+    let v: Value = send(file.to_vec())
+        .await
+        .expect("import")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["duplicates"], 2, "{v}");
+    let r = send(b"this is not a ledger".to_vec())
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.expect("json");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("msg")
+            .contains("not a taawun ledger"),
+        "{v}"
+    );
+}
