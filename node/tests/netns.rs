@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 /// few seconds; the bound leaves room for TCP's retransmission backoff after a cut.
 const CONVERGE: Duration = Duration::from_secs(45);
 
+/// Offers each side writes over the lossy, slow link.
+const LOSSY_WRITES: usize = 25;
+
 /// Chunks a relay holds per direction while they wait out the delay: 256 reads of at most
 /// [`RELAY_READ`] bytes (4 MiB) is more than a 100 ms delay holds at loopback speeds of a
 /// sync response, and bounds the relay's memory.
@@ -184,7 +187,11 @@ impl Drop for Netns {
 fn namespaces(n: usize) -> Option<Vec<Netns>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        match Netns::new() {
+        let iptables = Command::new("iptables")
+            .arg("--version")
+            .output()
+            .map_err(|e| format!("iptables is missing ({e})"));
+        match iptables.and_then(|_| Netns::new()) {
             Ok(ns) => out.push(ns),
             Err(why) => {
                 assert!(
@@ -516,11 +523,11 @@ async fn loss_and_delay_still_converge() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (a, b, _relay, coop) = pair(tmp.path(), &ns, Duration::from_millis(100)).await;
     ns[1].lossy(b.api_port, 5);
-    for i in 0..10 {
+    for i in 0..LOSSY_WRITES {
         a.offer(&coop, &format!("a-{i}")).await;
         b.offer(&coop, &format!("b-{i}")).await;
     }
-    let took = converge(&[&a, &b], &coop, 21).await;
+    let took = converge(&[&a, &b], &coop, 1 + 2 * LOSSY_WRITES as u64).await;
     println!("converged {took:?} with 5 % loss and 100 ms delay");
 }
 
