@@ -972,8 +972,9 @@ impl Task {
     /// Closes the connections of a peer gossipsub has graylisted, and says whether it did.
     /// Its messages are already dropped unread, but an open connection would still cost
     /// streams, sync requests and a mesh slot. gossipsub keeps a disconnected peer's score
-    /// for an hour (`retain_score`), so a graylisted peer that reconnects is dropped again
-    /// at once.
+    /// (`retain_score`, an hour), decaying: a peer reconnecting while still graylisted is
+    /// dropped at once, and one reconnecting later starts from its remaining penalty, so a
+    /// flooder gets a few invalid messages judged per connection.
     fn drop_if_graylisted(&mut self, peer: PeerId) -> bool {
         let score = self.swarm.behaviour().gossip.peer_score(&peer);
         match score {
