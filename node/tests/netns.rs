@@ -2,10 +2,11 @@
 //! veth pairs, with links cut by firewall rules, packets dropped at random and delayed.
 //!
 //! Topology: each node has its own namespace joined to the test's (root) namespace by a
-//! veth pair, `10.S.N.1` on the host side and `10.S.N.2` inside. The host does not route
-//! between namespaces, so nodes reach one another only through [`Relay`]s: userspace TCP
-//! forwarders in this process, listening on a node's host-side address and forwarding
-//! (after an optional delay) to another node's address. The API of each daemon listens on
+//! veth pair, a /30 of 198.18.0.0/15 (reserved for benchmarks) each: `.1` on the host
+//! side, `.2` inside. The host does not route between namespaces, so nodes reach one
+//! another only through [`Relay`]s: userspace TCP forwarders in this process, listening
+//! on a node's host-side address and forwarding (after an optional delay) to another
+//! node's address. The API of each daemon listens on
 //! its namespace's address for the test only, so the test drives it directly.
 //!
 //! Needs root and iproute2 and iptables (`apt-get install -y iproute2 iptables`). Where
@@ -40,8 +41,16 @@ const RELAY_CHUNKS: usize = 256;
 /// Bytes a relay reads at once.
 const RELAY_READ: usize = 16 * 1024;
 
-/// Namespaces created by this process so far: the third octet of their subnet.
+/// Namespaces created by this process so far.
 static NEXT: AtomicU8 = AtomicU8::new(0);
+
+/// Namespaces one process may create: each gets a /30 of [`NET_BASE`], 16 per process.
+const PER_PROCESS: u32 = 16;
+
+/// The addresses of the test links: 198.18.0.0/15, reserved for network benchmarks
+/// (RFC 2544), so they clash with no real network of the machine. 2 048 processes × 16
+/// namespaces × 4 addresses fill it.
+const NET_BASE: u32 = u32::from_be_bytes([198, 18, 0, 0]);
 
 /// Runs a command, panicking with its output if it fails.
 fn sh(args: &[&str]) {
@@ -70,9 +79,14 @@ impl Netns {
         let name = format!("taawun-{pid}-{n}");
         // Interface names are at most 15 bytes.
         let host_if = format!("tw{}h{n}", pid % 1_000_000);
-        // A subnet per process (second octet) and per namespace (third octet).
-        let s = 64 + (pid % 128) as u8;
-        let (host, ip) = (Ipv4Addr::new(10, s, n, 1), Ipv4Addr::new(10, s, n, 2));
+        assert!(
+            u32::from(n) < PER_PROCESS,
+            "too many namespaces for one test run"
+        );
+        // A /30 per namespace, by process id and rank: processes running at once do not
+        // share one unless their ids are equal modulo 2 048.
+        let base = NET_BASE + ((pid % 2048) * PER_PROCESS + u32::from(n)) * 4;
+        let (host, ip) = (Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2));
         let o = Command::new("ip")
             .args(["netns", "add", &name])
             .output()
@@ -86,8 +100,8 @@ impl Netns {
             host,
             ip,
         };
-        let host_cidr = format!("{host}/24");
-        let ns_cidr = format!("{ip}/24");
+        let host_cidr = format!("{host}/30");
+        let ns_cidr = format!("{ip}/30");
         for cmd in [
             vec![
                 "ip",
