@@ -493,6 +493,14 @@ fn hostile_peers_at_volume() {
             .collect();
         let (_, _, slow_task) =
             sync_attacker(64, target.clone(), nodes[0].peer(), slow_requests, true, claim);
+        let slow = net_common::keypair(64).public().to_peer_id();
+        wait_for(
+            "the slow reader connected",
+            || nodes[0].saw(|e| matches!(e, Event::PeerConnected(p) if *p == slow)),
+            &notify,
+            CONVERGE,
+        )
+        .await;
 
         // 5. A result larger than its submission announced.
         let sub = s
