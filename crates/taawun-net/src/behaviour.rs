@@ -87,7 +87,9 @@ impl Behaviour {
         let sync = request_response::Behaviour::with_codec(
             codec,
             [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
-            request_response::Config::default().with_request_timeout(SYNC_TIMEOUT),
+            request_response::Config::default()
+                .with_request_timeout(SYNC_TIMEOUT)
+                .with_max_concurrent_streams(sync::MAX_STREAMS),
         );
 
         let codec = cbor::codec::Codec::default()

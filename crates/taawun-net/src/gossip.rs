@@ -68,6 +68,12 @@ pub fn thresholds() -> PeerScoreThresholds {
     PeerScoreThresholds::default()
 }
 
+/// Whether a peer with `score` is graylisted (under [`thresholds`]' graylist threshold):
+/// gossipsub drops its messages unread, and the node closes its connections.
+pub fn graylisted(score: f64) -> bool {
+    score < thresholds().graylist_threshold
+}
+
 /// Peer-score parameters without topics (topics are added as cooperatives are joined).
 pub fn score_params() -> PeerScoreParams {
     PeerScoreParams {

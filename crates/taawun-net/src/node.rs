@@ -841,6 +841,9 @@ impl Task {
             } if num_established.get() == 1 => {
                 debug!(peer = %peer_id, "connected");
                 self.emit(Event::PeerConnected(peer_id));
+                if self.drop_if_graylisted(peer_id) {
+                    return;
+                }
                 let coops: Vec<Id> = self.coops.keys().copied().collect();
                 for c in coops {
                     self.start_sync(peer_id, c);
@@ -935,6 +938,7 @@ impl Task {
         };
         if verdict == Verdict::Reject {
             info!(peer = %source, %reason, "gossip message rejected");
+            self.drop_if_graylisted(source);
         }
         self.emit(Event::Gossip {
             coop,
@@ -962,6 +966,24 @@ impl Task {
                 self.on_equivocation(coop, existing, evidence);
             }
             _ => {}
+        }
+    }
+
+    /// Closes the connections of a peer gossipsub has graylisted, and says whether it did.
+    /// Its messages are already dropped unread, but an open connection would still cost
+    /// streams, sync requests and a mesh slot. gossipsub keeps a disconnected peer's score
+    /// (`retain_score`, an hour), decaying: a peer reconnecting while still graylisted is
+    /// dropped at once, and one reconnecting later starts from its remaining penalty, so a
+    /// flooder gets a few invalid messages judged per connection.
+    fn drop_if_graylisted(&mut self, peer: PeerId) -> bool {
+        let score = self.swarm.behaviour().gossip.peer_score(&peer);
+        match score {
+            Some(score) if gossip::graylisted(score) => {
+                info!(%peer, score, "peer graylisted; disconnecting");
+                let _ = self.swarm.disconnect_peer_id(peer);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -62,6 +62,14 @@ pub const LOG_SLACK: u64 = 4096;
 /// wait for the next tick: sync is repair, not the fast path.
 pub const MAX_SESSIONS: usize = 64;
 
+/// Sync streams open at once per connection, both directions together. A response holds
+/// up to [`MAX_RESPONSE_ENTRY_BYTES`] until the peer reads it, so a peer that opens
+/// streams and never reads them pins at most 32 × 4 MiB = 128 MiB per connection until
+/// the request times out (request-response's default, 100, allowed 400 MiB). Our own
+/// sessions use at most [`MAX_RANGES_IN_FLIGHT`] streams per cooperative shared with a
+/// peer; a stream refused at the limit fails its session, which the next round retries.
+pub const MAX_STREAMS: usize = 32;
+
 /// Most heads in a [`Response::Heads`]: 8192 authors of about 80 bytes each, 640 KiB. A
 /// cooperative with more authors syncs the first 8192 (by key) per round (a known limit).
 pub const MAX_HEADS: usize = 8192;

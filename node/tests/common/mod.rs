@@ -62,9 +62,23 @@ impl Daemon {
 
     /// `taawun run` on an existing data folder.
     pub(crate) fn run(dir: &Path) -> Daemon {
+        Self::run_in(dir, None)
+    }
+
+    /// `taawun run` on an existing data folder, inside the network namespace `netns`
+    /// (`ip netns exec`, which execs the daemon: the child is the daemon itself).
+    pub(crate) fn run_in(dir: &Path, netns: Option<&str>) -> Daemon {
         let _ = std::fs::remove_file(dir.join("api-address"));
         let log = std::fs::File::create(dir.join("daemon.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_taawun"))
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_taawun")]);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_taawun")),
+        };
+        let child = cmd
             .arg("run")
             .env("TAAWUN_DATA_DIR", dir)
             .env("RUST_LOG", "info")
