@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 pub(crate) const KEY_FILE: &str = "key";
 /// Name of the ledger folder inside the data folder.
 pub(crate) const LEDGER_DIR: &str = "ledger";
+/// Name of the API token file inside the data folder.
+pub(crate) const TOKEN_FILE: &str = "api-token";
+/// Name of the results folder inside the data folder.
+pub(crate) const RESULTS_DIR: &str = "results";
 
 /// The data folder to use.
 pub(crate) fn resolve(flag: Option<PathBuf>) -> Result<PathBuf> {
@@ -32,10 +36,15 @@ pub(crate) fn resolve(flag: Option<PathBuf>) -> Result<PathBuf> {
 
 /// Creates a fresh key in `dir`, refusing to overwrite one.
 pub(crate) fn create_key(dir: &Path) -> Result<SigningKey> {
-    fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
-    let path = dir.join(KEY_FILE);
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    write_key(dir, seed)
+}
+
+/// Writes `seed` as the key of `dir`, refusing to overwrite one.
+pub(crate) fn write_key(dir: &Path, seed: [u8; 32]) -> Result<SigningKey> {
+    fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
+    let path = dir.join(KEY_FILE);
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -62,19 +71,12 @@ pub(crate) fn load_key(dir: &Path) -> Result<SigningKey> {
     let path = dir.join(KEY_FILE);
     let meta = fs::metadata(&path).with_context(|| {
         format!(
-            "no key at {}: create one with `taawun keygen --data-dir {}`",
+            "no key at {}: create the data folder with `taawun init --data-dir {}`",
             path.display(),
             dir.display()
         )
     })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "{} is readable by others (mode {mode:o}); fix it with `chmod 600 {}`",
-            path.display(),
-            path.display()
-        );
-    }
+    refuse_shared(&path, &meta)?;
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
         anyhow::anyhow!(
@@ -84,4 +86,73 @@ pub(crate) fn load_key(dir: &Path) -> Result<SigningKey> {
         )
     })?;
     Ok(SigningKey::from_bytes(&seed))
+}
+
+/// What `taawun init` made.
+#[derive(Debug)]
+pub(crate) struct Initialised {
+    /// The new key.
+    pub(crate) key: SigningKey,
+    /// Whether a configuration file was written (an existing one is kept).
+    pub(crate) wrote_config: bool,
+}
+
+/// Creates a data folder: a key (refusing to overwrite one), the commented default
+/// configuration (`config`, or the template) unless one exists, and an API token.
+pub(crate) fn init(dir: &Path, seed: Option<[u8; 32]>, config: Option<&str>) -> Result<Initialised> {
+    let key = match seed {
+        Some(s) => write_key(dir, s)?,
+        None => create_key(dir)?,
+    };
+    let cfg = dir.join(crate::config::CONFIG_FILE);
+    let wrote_config = !cfg.exists();
+    if wrote_config {
+        fs::write(&cfg, config.unwrap_or(crate::config::TEMPLATE))
+            .with_context(|| format!("writing {}", cfg.display()))?;
+    }
+    let mut token = [0u8; 32];
+    getrandom::fill(&mut token).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    let path = dir.join(TOKEN_FILE);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(hex::encode(token).as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Initialised { key, wrote_config })
+}
+
+/// Reads the API token of `dir`, refusing one that others can read.
+pub(crate) fn load_token(dir: &Path) -> Result<String> {
+    let path = dir.join(TOKEN_FILE);
+    let meta = fs::metadata(&path).with_context(|| {
+        format!(
+            "no API token at {}: create the data folder with `taawun init --data-dir {}`",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    refuse_shared(&path, &meta)?;
+    let token = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let token = token.trim().to_owned();
+    if token.len() < 32 {
+        bail!("{} holds no usable token (too short)", path.display());
+    }
+    Ok(token)
+}
+
+fn refuse_shared(path: &Path, meta: &fs::Metadata) -> Result<()> {
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by others (mode {mode:o}); fix it with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
 }

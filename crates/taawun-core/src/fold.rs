@@ -124,6 +124,27 @@ pub struct OfferView {
     pub winners: Vec<PublicKey>,
 }
 
+/// A proposal as members see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProposalView {
+    /// The Proposal entry's id.
+    pub id: Id,
+    /// Who proposed it.
+    pub author: PublicKey,
+    /// When.
+    pub at: Timestamp,
+    /// What it would change, and why.
+    pub proposal: crate::body::Proposal,
+    /// Yes votes by members in force: (voter, Vote entry id), in voter order.
+    pub yes: Vec<(PublicKey, Id)>,
+    /// Members in force who voted no.
+    pub no: Vec<PublicKey>,
+    /// Yes votes needed under the rules in force.
+    pub needed: usize,
+    /// Whether an enactment of it is held.
+    pub enacted: bool,
+}
+
 /// Money between one requester and one member in one currency, in minor units.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Balance {
@@ -348,6 +369,86 @@ impl Coop {
     /// Ids of the entries of one kind.
     pub fn ids(&self, kind: Kind) -> impl Iterator<Item = &Id> {
         self.by_kind.get(&kind).into_iter().flatten()
+    }
+
+    /// An entry held, whatever it is.
+    pub fn get(&self, id: &Id) -> Option<&Verified> {
+        self.entries.get(id)
+    }
+
+    /// The claims on `offer` that count, as (claimant, Claim entry id), in claimant order:
+    /// what a requester's node puts in an `Assign` and feeds to the lottery.
+    pub fn claims_on(&self, offer: &Id) -> Vec<(PublicKey, Id)> {
+        let Some(tl) = self.timeline() else {
+            return vec![];
+        };
+        self.claims
+            .range((*offer, PublicKey([0; 32]))..=(*offer, PublicKey([255; 32])))
+            .filter(|(_, c)| self.live_id(c, &tl).is_some())
+            .map(|((_, who), c)| (*who, *c))
+            .collect()
+    }
+
+    /// Every proposal that counts, oldest first, with its yes votes from members in force
+    /// now and whether it has been enacted.
+    pub fn proposals(&self, now: Timestamp) -> Vec<ProposalView> {
+        let Some(tl) = self.timeline() else {
+            return vec![];
+        };
+        let rules = tl.at(now);
+        let enacted: BTreeSet<Id> = self
+            .ids(Kind::Enact)
+            .filter_map(|id| self.live_id(id, &tl))
+            .filter_map(|v| match &v.entry().body {
+                Body::Enact(e) => Some(e.proposal),
+                _ => None,
+            })
+            .collect();
+        let mut out: Vec<ProposalView> = self
+            .ids(Kind::Proposal)
+            .filter_map(|id| self.live_id(id, &tl))
+            .filter_map(|v| {
+                let Body::Proposal(p) = &v.entry().body else {
+                    return None;
+                };
+                let mut yes = Vec::new();
+                let mut no = Vec::new();
+                for ((_, voter), vote) in self
+                    .votes
+                    .range((v.id(), PublicKey([0; 32]))..=(v.id(), PublicKey([255; 32])))
+                {
+                    let Some(Body::Vote(x)) = self.live_id(vote, &tl).map(|e| &e.entry().body)
+                    else {
+                        continue;
+                    };
+                    if !rules.is_member(voter) {
+                        continue;
+                    }
+                    if x.yes {
+                        yes.push((*voter, *vote));
+                    } else {
+                        no.push(*voter);
+                    }
+                }
+                Some(ProposalView {
+                    id: v.id(),
+                    author: v.entry().author,
+                    at: v.entry().ts,
+                    proposal: p.clone(),
+                    yes,
+                    no,
+                    needed: rules.quorum_needed(),
+                    enacted: enacted.contains(&v.id()),
+                })
+            })
+            .collect();
+        out.sort_by_key(|p| (p.at, p.id));
+        out
+    }
+
+    /// One submission and where it stands at `now`.
+    pub fn submission(&self, id: &Id, now: Timestamp) -> Option<Submission> {
+        self.submissions(now).into_iter().find(|s| s.id == *id)
     }
 
     /// Frozen authors and the seq of their first fork.
