@@ -99,7 +99,11 @@ pub(crate) struct Initialised {
 
 /// Creates a data folder: a key (refusing to overwrite one), the commented default
 /// configuration (`config`, or the template) unless one exists, and an API token.
-pub(crate) fn init(dir: &Path, seed: Option<[u8; 32]>, config: Option<&str>) -> Result<Initialised> {
+pub(crate) fn init(
+    dir: &Path,
+    seed: Option<[u8; 32]>,
+    config: Option<&str>,
+) -> Result<Initialised> {
     let key = match seed {
         Some(s) => write_key(dir, s)?,
         None => create_key(dir)?,

@@ -1,361 +1,695 @@
-//! `taawun demo`: a small cooperative doing real work end to end, on an embedded default.
+//! `taawun demo`: a cooperative doing real work end to end, on an embedded default.
 //!
-//! Four nodes (three members and a requester), each with its own key and its own sled
-//! ledger on disk, found a cooperative, refuse an offer under the floor, run the claim
-//! lottery, pass a result privately from worker to requester, accept, pay with a top-up,
-//! confirm and review. Every entry a node writes is handed as raw envelope bytes to every
-//! other node, which decodes, verifies and validates it on its own, as it would from the
-//! network. At the end every node holds the same ledger, byte for byte.
+//! Five nodes (four members and a requester) start on loopback, each with its own data
+//! folder (key, configuration, API token, sled ledger) and its own libp2p stack (TCP,
+//! noise, yamux, gossipsub, sync, result transfer). They act through the same code as the
+//! daemon's API ([`crate::service`]), so what the demo shows is what a node does: the
+//! charter, a requester admitted by vote, an offer under the floor refused by every node,
+//! claims and the lottery, result files sent privately to the requester, an acceptance, a
+//! rejection with its reason, an acceptance by default when the review window passes, a
+//! top-up for time worked beyond the estimate, payments recorded and confirmed, a review;
+//! then the ledger exported from every node (identical), verified offline, and a summary.
 
-use crate::datadir::LEDGER_DIR;
-use anyhow::{bail, Context, Result};
-use ed25519_dalek::SigningKey;
+use crate::datadir;
+use crate::service::{Error, Node};
+use crate::views::*;
+use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use taawun_core::body::*;
-use taawun_core::money::{format_minor, hourly_rate};
-use taawun_core::rules::default_limits;
-use taawun_core::writer::Writer;
-use taawun_core::{Hash, Money, PublicKey, Timestamp, Unverified, Verified};
-use taawun_ledger::{AppendError, CoopLedger, Ingest, Ledger};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use taawun_core::money::format_minor;
+use taawun_core::{Hash, Id, PublicKey, Unverified};
+use taawun_ledger::{Ingest, Ledger};
+use taawun_net::{NetConfig, Network};
+use tokio::task::JoinHandle;
 
-const MIN: u64 = 60_000;
+/// How long the demo waits for any one step to reach every node before giving up.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often it looks again while waiting.
+const POLL: Duration = Duration::from_millis(50);
+/// Demo-sized windows: claims close after 3 s, the short review window passes after 5 s.
+const CLAIM_WINDOW_MS: u64 = 3_000;
+const SHORT_REVIEW_MS: u64 = 5_000;
+/// The least amendment delay the protocol allows (a real cooperative waits an hour).
+/// The demo skips ahead over it: see [`demo_clock`].
+const AMENDMENT_DELAY_MS: u64 = 60_000;
 
-struct Node {
+/// How far the demo's clock runs ahead of the wall clock.
+static SKIPPED_MS: AtomicU64 = AtomicU64::new(0);
+
+/// The clock every demo node judges and stamps entries by: the wall clock, plus the time
+/// the demo skipped (one amendment delay, well within the 5 minutes of clock skew any
+/// node tolerates, so the kept ledgers stay valid for a node on the real clock).
+fn demo_clock() -> taawun_core::Timestamp {
+    taawun_net::config::system_now() + SKIPPED_MS.load(Ordering::SeqCst)
+}
+
+/// The configuration of a demo node: loopback only, any free ports, no mDNS.
+const DEMO_CONFIG: &str = r#"# A demo node: loopback only, any free port.
+[network]
+listen = ["/ip4/127.0.0.1/tcp/0"]
+bootstrap = []
+mdns = false
+
+[api]
+listen = "127.0.0.1:0"
+"#;
+
+struct Member {
     name: &'static str,
-    key: SigningKey,
-    ledger: CoopLedger,
-    /// Results received privately (requester side), by hash.
-    inbox: BTreeMap<Hash, Vec<u8>>,
+    dir: PathBuf,
+    node: Node,
+    task: JoinHandle<()>,
 }
 
-struct Demo {
-    nodes: Vec<Node>,
-    now: Timestamp,
+fn say(s: impl AsRef<str>) {
+    println!("{}", s.as_ref());
 }
 
-fn say(s: &str) {
-    println!("{s}");
-}
-
-fn eur(minor: u64) -> String {
-    format!("{} EUR", format_minor(minor))
-}
-
-impl Demo {
-    /// Node `i` writes `body`; every other node receives the bytes and judges them.
-    fn write(&mut self, i: usize, body: Body) -> Result<Verified> {
-        self.now += MIN;
-        let now = self.now;
-        let n = &mut self.nodes[i];
-        let v = n
-            .ledger
-            .append(&n.key, body, now, None)
-            .map_err(|e| anyhow::anyhow!("{} could not write: {e}", n.name))?;
-        self.deliver(i, &v.envelope())?;
-        Ok(v)
+/// Waits until `check` returns `Some`, polling; fails with `what` after [`STEP_TIMEOUT`].
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(POLL).await;
     }
+}
 
-    /// Hands envelope bytes from node `from` to every other node, as gossip would.
-    fn deliver(&mut self, from: usize, envelope: &[u8]) -> Result<()> {
-        let now = self.now;
-        for (j, n) in self.nodes.iter_mut().enumerate() {
-            if j == from {
-                continue;
-            }
-            let v = Unverified::decode(envelope)
-                .context("decoding a received entry")?
-                .verify()
-                .context("verifying a received entry")?;
-            match n.ledger.ingest(v, Some(now))? {
-                Ingest::Stored { .. } => {}
-                other => bail!("{} did not store a valid entry: {other:?}", n.name),
+/// Waits until every node holds the same chain heads of `coop`.
+async fn converge(ms: &[Member], coop: Id, what: &str) -> Result<()> {
+    wait_for(what, || async {
+        let mut first = None;
+        for m in ms {
+            let h = match m.node.net().heads(coop).await {
+                Ok(h) => h,
+                Err(taawun_net::NetError::UnknownCoop(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            match &first {
+                None => first = Some(h),
+                Some(f) if *f != h => return Ok(None),
+                Some(_) => {}
             }
         }
-        Ok(())
-    }
+        Ok(Some(()))
+    })
+    .await
 }
 
-/// Runs the demo in `dir` (created afresh).
-pub(crate) fn run(dir: Option<PathBuf>) -> Result<()> {
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("taawun-demo"));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("clearing the demo folder {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(&dir)?;
-    let start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1_790_000_000_000);
+fn api_err(e: Error) -> anyhow::Error {
+    anyhow!("{e}")
+}
 
-    say("taawun demo: a cooperative of four nodes, each with its own key and ledger on disk\n");
-    let names = ["Amal", "Karim", "Sara", "Lumen Lab"];
-    let keys: Vec<SigningKey> = names
-        .iter()
-        // Demo identities derived from the names, so every run tells the same story.
-        .map(|n| SigningKey::from_bytes(Hash::of(n.as_bytes()).as_bytes()))
-        .collect();
-    let pks: Vec<PublicKey> = keys
-        .iter()
-        .map(|k| PublicKey(k.verifying_key().to_bytes()))
-        .collect();
-    let floor = 1250; // 12.50 EUR per hour
-    let charter = Writer::new(keys[0].clone(), None, None).next(
-        Body::Charter(Charter {
-            name: "Sumud Transcribers' Cooperative".into(),
-            members: pks[..3].to_vec(),
-            requesters: vec![pks[3]],
-            quorum_pct: 50,
-            floors: [("EUR".to_string(), floor)].into_iter().collect(),
-            limits: default_limits(),
-        }),
-        start,
-        None,
-    );
-    let mut nodes = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let path = node_dir(&dir, name);
-        let ledger = Ledger::open(&path.join(LEDGER_DIR))
-            .with_context(|| format!("opening {}'s ledger", name))?;
-        let received = Unverified::decode(&charter.envelope())?.verify()?;
-        let coop = ledger.found(received)?;
-        nodes.push(Node {
-            name,
-            key: keys[i].clone(),
-            ledger: coop,
-            inbox: BTreeMap::new(),
-        });
-        say(&format!(
-            "  node {:<10} key {}  data {}",
-            name,
-            pks[i].short(),
-            path.display()
+fn id(s: &str) -> Result<Id> {
+    Id::from_hex(s).map_err(|e| anyhow!("bad id {s}: {e}"))
+}
+
+/// Runs the demo in `dir` (a fresh temporary folder by default); `keep` leaves the data
+/// folders behind.
+pub(crate) fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
+    let (dir, _guard) = match dir {
+        Some(d) => {
+            if d.exists() {
+                std::fs::remove_dir_all(&d)
+                    .with_context(|| format!("clearing the demo folder {}", d.display()))?;
+            }
+            std::fs::create_dir_all(&d)?;
+            (d, None)
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("taawun-demo-")
+                .tempdir()
+                .context("creating a temporary folder")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let rt = crate::runtime()?;
+    let out = rt.block_on(story(&dir));
+    if keep {
+        if let Some(t) = _guard {
+            // Keep the folder: the caller asked to inspect it.
+            let _ = t.keep();
+        }
+        say(format!(
+            "\nThe nodes' data folders are kept in {}. To look at one with the CLI:\n  taawun run --data-dir {}/amal &\n  taawun status --data-dir {}/amal\n  taawun offers --all --data-dir {}/amal\n  taawun balance --all --data-dir {}/amal\nor audit the exported ledger: taawun ledger verify {}/coop.taawun",
+            dir.display(),
+            dir.display(),
+            dir.display(),
+            dir.display(),
+            dir.display(),
+            dir.display()
         ));
     }
-    let mut d = Demo { nodes, now: start };
-    say(&format!(
-        "\n1. Amal founds \"Sumud Transcribers' Cooperative\" (id {}): members Amal, Karim, Sara; requester Lumen Lab; floor {}/h",
-        charter.id().short(),
-        eur(floor)
+    out
+}
+
+async fn start(
+    dir: &Path,
+    name: &'static str,
+    bootstrap: Vec<taawun_net::libp2p::Multiaddr>,
+) -> Result<Member> {
+    let dir = dir.join(name.to_lowercase().replace(' ', "-"));
+    // Demo identities derived from the names, so every run tells the same story.
+    let seed = *Hash::of(name.as_bytes()).as_bytes();
+    let made = datadir::init(&dir, Some(seed), Some(DEMO_CONFIG))?;
+    let ledger = Ledger::open(&dir.join(datadir::LEDGER_DIR))
+        .with_context(|| format!("opening {name}'s ledger"))?;
+    let cfg = NetConfig {
+        bootstrap,
+        results_dir: Some(dir.join(datadir::RESULTS_DIR)),
+        // Demo-sized: repair anything gossip missed within two seconds.
+        sync_interval: Duration::from_secs(2),
+        clock: demo_clock,
+        ..NetConfig::loopback()
+    };
+    let (net, mut events, task) = Network::spawn_member(cfg, made.key.clone(), ledger)
+        .with_context(|| format!("starting {name}'s network"))?;
+    // Nothing here reads events one by one (the demo reads state); drain them.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    Ok(Member {
+        name,
+        dir,
+        node: Node::new(net, made.key, demo_clock),
+        task,
+    })
+}
+
+async fn story(dir: &Path) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    say("taawun demo: a cooperative of five nodes on this machine, each with its own key,");
+    say("ledger on disk and libp2p stack (TCP, noise, yamux, gossipsub) on 127.0.0.1\n");
+    let names = ["Amal", "Karim", "Sara", "Nour", "Lumen Lab"];
+    let mut ms = vec![start(dir, names[0], vec![]).await?];
+    let first = wait_for("the first node to listen", || async {
+        Ok(ms[0].node.net().listeners().await?.into_iter().next())
+    })
+    .await?;
+    let boot = first.with(taawun_net::libp2p::multiaddr::Protocol::P2p(
+        ms[0].node.net().peer_id(),
+    ));
+    for n in &names[1..] {
+        ms.push(start(dir, n, vec![boot.clone()]).await?);
+    }
+    for m in &ms {
+        say(format!(
+            "  {:<10} key {}  data {}",
+            m.name,
+            m.node.me().short(),
+            m.dir.display()
+        ));
+    }
+    let keys: Vec<PublicKey> = ms.iter().map(|m| m.node.me()).collect();
+    let name_of = |k: &str| -> &'static str {
+        keys.iter()
+            .position(|p| p.to_hex() == k)
+            .map_or("someone", |i| names[i])
+    };
+    const LUMEN: usize = 4;
+
+    // 1. The charter.
+    let mut limits = BTreeMap::new();
+    limits.insert("amendment_delay_ms".to_string(), AMENDMENT_DELAY_MS);
+    let coop = ms[0]
+        .node
+        .create_coop(CreateCoop {
+            name: "Sumud Transcribers' Cooperative".into(),
+            floor: "12.50EUR/h".into(),
+            quorum_pct: Some(50),
+            members: keys[1..4].iter().map(PublicKey::to_hex).collect(),
+            requesters: vec![],
+            limits,
+        })
+        .await
+        .map_err(api_err)?;
+    let cid = id(&coop.id)?;
+    say(format!(
+        "\n1. Amal founds \"{}\" (id {}): members Amal, Karim, Sara, Nour; floor {}/h; quorum {} %",
+        coop.name,
+        cid.short(),
+        coop.floors
+            .first()
+            .map_or(String::new(), |f| f.text.clone()),
+        coop.quorum_pct
+    ));
+    let invite = ms[0].node.invite(cid).await.map_err(api_err)?;
+    for m in &ms[1..] {
+        m.node.join(&invite.invite).await.map_err(api_err)?;
+    }
+    converge(&ms, cid, "every node to hold the charter").await?;
+    say(format!(
+        "   the others join with Amal's invite ({} characters: the signed charter and her addresses)",
+        invite.invite.len()
     ));
 
-    // 2. An offer under the floor is refused by the requester's own node...
-    let cheap = offer(200, 15, start);
-    match d.nodes[3].ledger.append(&keys[3], Body::Offer(cheap.clone()), d.now + MIN, None) {
-        Err(AppendError::Invalid(e)) => say(&format!(
-            "\n2. Lumen Lab tries to post 2.00 EUR for 15 minutes (8.00 EUR/h): refused by its own node:\n   {e}"
-        )),
+    // 2. A requester admitted by vote.
+    let p = ms[0]
+        .node
+        .propose(
+            cid,
+            Propose {
+                action: "admit-requester".into(),
+                key: Some(keys[LUMEN].to_hex()),
+                floor: None,
+                quorum_pct: None,
+                limit: None,
+                value: None,
+                reason: "Lumen Lab subtitles documentaries and says what each task is for".into(),
+            },
+        )
+        .await
+        .map_err(api_err)?;
+    converge(&ms, cid, "the proposal to reach every node").await?;
+    for m in &ms[1..3] {
+        m.node
+            .vote(
+                cid,
+                VoteReq {
+                    proposal: p.id.clone(),
+                    yes: true,
+                },
+            )
+            .await
+            .map_err(api_err)?;
+        converge(&ms, cid, "the vote to reach every node").await?;
+    }
+    let view = ms[0].node.coop(cid).await.map_err(api_err)?;
+    let enacted = view.proposals.iter().any(|x| x.id == p.id && x.enacted);
+    if !enacted {
+        bail!("the proposal was not enacted after a quorum of votes");
+    }
+    say(format!(
+        "\n2. Amal proposes to admit Lumen Lab as a requester; Karim and Sara vote yes ({} of {} needed):",
+        2,
+        view.quorum_needed
+    ));
+    say(format!(
+        "   enacted; it takes effect {} s later (the demo skips ahead; a real cooperative waits an hour",
+        AMENDMENT_DELAY_MS / 1000
+    ));
+    say("   so that every node has heard of an amendment before it bites)");
+    SKIPPED_MS.store(AMENDMENT_DELAY_MS + 2_000, Ordering::SeqCst);
+    wait_for("Lumen Lab's admission to take effect", || async {
+        let v = ms[LUMEN].node.coop(cid).await.map_err(api_err)?;
+        Ok(v.requesters.contains(&keys[LUMEN].to_hex()).then_some(()))
+    })
+    .await?;
+
+    // 3. Under the floor: refused by the requester's own node, and by every other node.
+    let cheap = PostOffer {
+        title: "Transcribe 20 voice notes".into(),
+        description: String::new(),
+        purpose: "Subtitles".into(),
+        pay: "2.00EUR".into(),
+        minutes: 15,
+        assignments: None,
+        expires_in_ms: None,
+        review_window_ms: None,
+        claim_window_ms: None,
+    };
+    match ms[LUMEN].node.post_offer(cid, cheap).await {
+        Err(Error::Refused(msg)) => {
+            say("\n3. Lumen Lab tries to post 2.00 EUR for 15 minutes; its own node refuses:");
+            say(format!("   {msg}"));
+        }
         other => bail!("an offer under the floor was not refused: {other:?}"),
     }
-    // ...and a forged copy sent straight to other nodes is rejected by every one of them.
-    let head = d.nodes[3].ledger.head(&pks[3])?;
-    let forged = Writer::new(keys[3].clone(), Some(charter.id()), head)
-        .next(Body::Offer(cheap), d.now + MIN, None)
-        .envelope();
-    let mut refusals = 0;
-    for n in d.nodes.iter_mut().take(3) {
+    let forged = forge_cheap_offer(&ms[LUMEN], cid).await?;
+    let mut refused = 0;
+    for m in &ms[..LUMEN] {
         let v = Unverified::decode(&forged)?.verify()?;
-        if let Ingest::Rejected(_) = n.ledger.ingest(v, Some(d.now + MIN))? {
-            refusals += 1;
+        let out = m.node.net().ingest(cid, vec![v], false).await?;
+        if matches!(out.first(), Some(Ingest::Rejected(_))) {
+            refused += 1;
         }
     }
-    say(&format!(
-        "   the same offer sent directly to the members' nodes: rejected by {refusals} of 3 (never stored, never relayed)"
+    say(format!(
+        "   the same offer, signed and sent straight to the members' nodes: rejected by {refused} of {LUMEN} (never stored, never relayed)"
     ));
-
-    // 3. A fair offer.
-    let fair = offer(400, 15, start);
-    let o = d.write(3, Body::Offer(fair.clone()))?;
-    say(&format!(
-        "\n3. Lumen Lab posts \"{}\": {} for {} min ({}/h), {} assignments\n   purpose: {}",
-        fair.title,
-        eur(fair.pay.minor),
-        fair.minutes,
-        eur(hourly_rate(fair.pay.minor, fair.minutes).unwrap_or(0)),
-        fair.assignments,
-        fair.purpose
-    ));
-
-    // 4. Claims, then the lottery once the claim window has closed.
-    let mut claims = Vec::new();
-    for (i, member) in pks.iter().enumerate().take(3) {
-        let c = d.write(i, Body::Claim(Claim { offer: o.id() }))?;
-        claims.push((c.id(), *member));
+    if refused != LUMEN {
+        bail!("an offer under the floor was accepted by a node");
     }
-    say("\n4. Amal, Karim and Sara claim it; the claim window closes 10 minutes later");
-    d.now = o.entry().ts + fair.claim_window_ms + MIN;
-    let claimants: Vec<PublicKey> = claims.iter().map(|c| c.1).collect();
-    let winners = taawun_core::lottery::winners(&o.id(), &claimants, fair.assignments);
-    let a = d.write(
-        3,
-        Body::Assign(Assign {
-            offer: o.id(),
-            claims: claims.iter().map(|c| c.0).collect(),
-            winners: winners.clone(),
-        }),
-    )?;
-    let name_of = |k: &PublicKey| names[pks.iter().position(|p| p == k).unwrap_or(0)];
-    say(&format!(
-        "   lottery (lowest blake3(offer, member) wins, whoever claimed first): {}",
-        winners.iter().map(name_of).collect::<Vec<_>>().join(", ")
+
+    // 4. Fair offers.
+    let o1 = ms[LUMEN]
+        .node
+        .post_offer(
+            cid,
+            PostOffer {
+                title: "Transcribe 20 voice notes in Levantine Arabic".into(),
+                description: "Short voice notes from fishermen; write what is said, word for word."
+                    .into(),
+                purpose:
+                    "Subtitles for a documentary about Gaza's fishermen, by an independent studio"
+                        .into(),
+                pay: "4.00EUR".into(),
+                minutes: 15,
+                assignments: Some(2),
+                expires_in_ms: None,
+                review_window_ms: Some(60 * 60 * 1000),
+                claim_window_ms: Some(CLAIM_WINDOW_MS),
+            },
+        )
+        .await
+        .map_err(api_err)?;
+    let o2 = ms[LUMEN]
+        .node
+        .post_offer(
+            cid,
+            PostOffer {
+                title: "Check 30 subtitle timings".into(),
+                description: "Mark the lines that appear too early or too late.".into(),
+                purpose: "The same documentary's French version".into(),
+                pay: "2.60EUR".into(),
+                minutes: 12,
+                assignments: Some(1),
+                expires_in_ms: None,
+                review_window_ms: Some(SHORT_REVIEW_MS),
+                claim_window_ms: Some(CLAIM_WINDOW_MS),
+            },
+        )
+        .await
+        .map_err(api_err)?;
+    converge(&ms, cid, "the offers to reach every node").await?;
+    let offers = ms[1].node.offers(cid).await.map_err(api_err)?;
+    say("\n4. Lumen Lab posts two fair offers; every member's node shows them with their purpose:");
+    for o in offers.iter().rev() {
+        say(format!(
+            "   \"{}\": {} for {} min ({}/h, floor {}/h), {} place(s)\n     purpose: {}",
+            o.title,
+            o.pay.text,
+            o.minutes,
+            o.hourly.text,
+            o.floor.as_ref().map_or("?".into(), |f| f.text.clone()),
+            o.assignments,
+            o.purpose
+        ));
+    }
+
+    // 5. Claims and the lottery.
+    let (o1, o2) = (id(&o1.id)?, id(&o2.id)?);
+    for m in &ms[..3] {
+        m.node.claim(cid, o1).await.map_err(api_err)?;
+    }
+    for i in [1, 3] {
+        ms[i].node.claim(cid, o2).await.map_err(api_err)?;
+    }
+    say(format!(
+        "\n5. Amal, Karim and Sara claim the first; Karim and Nour the second. Claims close after {} s,",
+        CLAIM_WINDOW_MS / 1000
+    ));
+    say("   then Lumen Lab's node draws the lottery (lowest blake3(offer, member) wins; claiming first gains nothing)");
+    let policy = tokio::spawn(crate::daemon::policy(ms[LUMEN].node.clone()));
+    let assigned = wait_for("the lottery to be drawn on every node", || async {
+        for m in &ms {
+            let os = m.node.offers(cid).await.map_err(api_err)?;
+            if os.iter().any(|o| o.state != "assigned") {
+                return Ok(None);
+            }
+        }
+        Ok(Some(ms[0].node.offers(cid).await.map_err(api_err)?))
+    })
+    .await?;
+    policy.abort();
+    let winners_of = |o: Id| -> Vec<String> {
+        assigned
+            .iter()
+            .find(|x| x.id == o.to_hex())
+            .map(|x| x.winners.clone())
+            .unwrap_or_default()
+    };
+    let (w1, w2) = (winners_of(o1), winners_of(o2));
+    say(format!(
+        "   winners: {} (first offer), {} (second)",
+        w1.iter()
+            .map(|k| name_of(k))
+            .collect::<Vec<_>>()
+            .join(" and "),
+        w2.iter().map(|k| name_of(k)).collect::<Vec<_>>().join(", ")
     ));
 
-    // 5. Work, private result transfer, submission.
-    say("\n5. The winners do the work; each result goes privately to Lumen Lab, only its hash is signed");
+    // 6. Work and private result transfer.
+    say("\n6. The winners work and submit; each result file goes privately to Lumen Lab's node,");
+    say("   only its blake3 hash and size are signed and gossiped");
+    let idx = |k: &str| keys.iter().position(|p| p.to_hex() == k).unwrap_or(0);
     let mut subs = Vec::new();
-    for (n, w) in winners.iter().enumerate() {
-        let i = pks.iter().position(|p| p == w).unwrap_or(0);
-        let minutes = if n == 0 { 15 } else { 25 };
-        let result = format!(
-            "transcript by {}: 20 voice notes, {} words\n",
+    for (n, (offer, w, minutes)) in [(o1, &w1[0], 25u32), (o1, &w1[1], 15), (o2, &w2[0], 12)]
+        .into_iter()
+        .enumerate()
+    {
+        let i = idx(w);
+        let file = format!(
+            "result {} by {}: {} lines of careful work\n",
+            n + 1,
             names[i],
-            1800 + 100 * n
+            300 + 40 * n
         )
         .into_bytes();
-        let hash = Hash::of(&result);
-        let s = d.write(
-            i,
-            Body::Submit(Submit {
-                offer: o.id(),
-                assign: a.id(),
-                result: hash,
-                size: result.len() as u64,
-                minutes,
-            }),
-        )?;
-        // The requester's node checks the bytes against the signed submission.
-        if Hash::of(&result) != hash {
-            bail!("result does not match its submission");
-        }
-        d.nodes[3].inbox.insert(hash, result);
-        say(&format!(
-            "   {} submits after {} minutes (result {} bytes, blake3 {})",
+        let s = ms[i]
+            .node
+            .submit(cid, offer, minutes, file.clone())
+            .await
+            .map_err(api_err)?;
+        say(format!(
+            "   {} submits after {minutes} min ({} bytes, blake3 {})",
             names[i],
-            minutes,
-            d.nodes[3].inbox[&hash].len(),
-            hash.short()
+            file.len(),
+            Hash::of(&file).short()
         ));
-        subs.push((s, i));
+        subs.push((id(&s.id)?, i, file));
     }
-
-    // 6. Acceptance.
-    for (s, _) in &subs {
-        d.write(3, Body::Accept(Accept { submission: s.id() }))?;
-    }
-    say("\n6. Lumen Lab accepts both; the second worker reported 25 minutes against an estimate of 15,");
-    say("   so the cooperative's rule owes a top-up to the floor for the real time");
-
-    // 7. Payment, receipts, a review.
-    let state = d.nodes[3].ledger.state()?;
-    let owed: Vec<(PublicKey, u64)> = state
-        .balances(d.now)
-        .into_iter()
-        .filter(|((r, _, _), _)| *r == pks[3])
-        .map(|((_, m, _), b)| (m, b.owed()))
-        .collect();
-    say("\n7. Lumen Lab pays outside the system and records each payment; the members confirm");
-    for (m, amount) in owed {
-        let i = pks.iter().position(|p| *p == m).unwrap_or(0);
-        let s = d.write(
-            3,
-            Body::Settle(Settle {
-                member: m,
-                amount: Money::new("EUR", amount),
-                reference: format!("mobile-money #{}", 48_000 + i),
-            }),
-        )?;
-        d.write(i, Body::Receipt(Receipt { settle: s.id() }))?;
-        say(&format!("   {} paid {}, confirmed", names[i], eur(amount)));
-    }
-    let reviewer = subs[0].1;
-    d.write(
-        reviewer,
-        Body::Review(Review {
-            requester: pks[3],
-            pay: 5,
-            fairness: 5,
-            promptness: 4,
-            communication: 5,
-            text: "Clear purpose, paid the same day.".into(),
-        }),
-    )?;
-    say(&format!("   {} reviews Lumen Lab", names[reviewer]));
-
-    // 8. Every node reached the same state; export and verify.
-    say("\n8. What every node now holds");
-    let exports: Vec<Vec<u8>> = d
-        .nodes
-        .iter()
-        .map(|n| {
-            let mut buf = Vec::new();
-            n.ledger.export(&mut buf).map(|_| buf)
+    for (s, _, file) in &subs {
+        let got = wait_for("a result to reach the requester", || async {
+            match ms[LUMEN].node.result(cid, *s).await {
+                Ok(b) => Ok(Some(b)),
+                Err(Error::NotFound(_)) => Ok(None),
+                Err(e) => Err(api_err(e)),
+            }
         })
-        .collect::<Result<_, _>>()?;
-    if exports.windows(2).any(|w| w[0] != w[1]) {
-        bail!("nodes hold different ledgers");
+        .await?;
+        if got != *file {
+            bail!("the requester received different bytes than were sent");
+        }
     }
-    let state = d.nodes[0].ledger.state()?;
-    say(&format!(
-        "   {} entries, identical on all {} nodes",
-        d.nodes[0].ledger.len(),
-        d.nodes.len()
+    converge(&ms, cid, "the submissions to reach every node").await?;
+    say("   Lumen Lab's node received all three files and checked each against its signed hash");
+
+    // 7. Review: accept, reject with a reason, and one left to the default.
+    ms[LUMEN]
+        .node
+        .accept(cid, subs[0].0)
+        .await
+        .map_err(api_err)?;
+    let reason = "Notes 17 to 20 are missing from the transcript.";
+    ms[LUMEN]
+        .node
+        .reject(cid, subs[1].0, reason.into())
+        .await
+        .map_err(api_err)?;
+    say(format!(
+        "\n7. Lumen Lab accepts {}'s transcript and rejects {}'s, with its reason: \"{reason}\"",
+        names[subs[0].1], names[subs[1].1]
     ));
-    say("   balances (requester -> member): earned + top-up, paid, confirmed");
-    for ((_, m, cur), b) in state.balances(d.now) {
-        say(&format!(
-            "     Lumen Lab -> {:<6} {} + {} {cur}, paid {}, confirmed {}",
-            name_of(&m),
-            format_minor(b.earned),
-            format_minor(b.topup),
-            format_minor(b.paid),
-            format_minor(b.confirmed)
+    say(format!(
+        "   {} reported 25 minutes against an estimate of 15: the cooperative's rule owes a top-up to the floor",
+        names[subs[0].1]
+    ));
+    say(format!(
+        "   nobody reviews {}'s work; its {} s review window passes...",
+        names[subs[2].1],
+        SHORT_REVIEW_MS / 1000
+    ));
+    wait_for("the review window to pass", || async {
+        let s = ms[LUMEN].node.submissions(cid).await.map_err(api_err)?;
+        Ok(s.iter()
+            .any(|x| x.id == subs[2].0.to_hex() && x.review == "accepted-by-default")
+            .then_some(()))
+    })
+    .await?;
+    say("   ...and it is accepted by default: a requester cannot keep work unpaid by ignoring it");
+
+    // 8. Payments and receipts, a review.
+    converge(&ms, cid, "the verdicts to reach every node").await?;
+    let balances = ms[LUMEN].node.balances(cid).await.map_err(api_err)?;
+    say("\n8. Lumen Lab pays outside the system (mobile money) and records each payment; members confirm");
+    let mut n = 0;
+    for b in balances.iter().filter(|b| b.owed.minor > 0) {
+        n += 1;
+        let i = idx(&b.member);
+        let s = ms[LUMEN]
+            .node
+            .pay(
+                cid,
+                PayReq {
+                    member: b.member.clone(),
+                    amount: format!("{}{}", format_minor(b.owed.minor), b.owed.currency),
+                    reference: format!("mobile-money #{}", 48_000 + n),
+                },
+            )
+            .await
+            .map_err(api_err)?;
+        converge(&ms, cid, "the payment to reach the member").await?;
+        ms[i].node.confirm(cid, id(&s.id)?).await.map_err(api_err)?;
+        say(format!(
+            "   {} paid {} ({} + top-up {}), confirmed by {}",
+            names[i], b.owed.text, b.earned.text, b.topup.text, names[i]
         ));
     }
-    let rec = state.record(&pks[3], d.now);
-    say(&format!(
-        "   Lumen Lab's record: {} offer(s), {} accepted, {} rejected, effective rate {}/h, {} review(s)",
-        rec.offers,
-        rec.accepted + rec.accepted_by_default,
-        rec.rejected,
-        eur(rec.hourly_rate.get("EUR").copied().unwrap_or(0)),
-        rec.reviews
-    ));
+    ms[subs[0].1]
+        .node
+        .review(
+            cid,
+            ReviewReq {
+                requester: keys[LUMEN].to_hex(),
+                pay: 5,
+                fairness: 4,
+                promptness: 5,
+                communication: 5,
+                text: "Clear purpose, paid the same day, gave a reason for the rejection.".into(),
+            },
+        )
+        .await
+        .map_err(api_err)?;
+    say(format!("   {} reviews Lumen Lab", names[subs[0].1]));
+    converge(&ms, cid, "everything to reach every node").await?;
+
+    // 9. Every node holds the same ledger; an auditor verifies it offline.
+    let mut exports = Vec::new();
+    let mut sets = Vec::new();
+    for m in &ms {
+        let bytes = m.node.export(cid).await.map_err(api_err)?;
+        sets.push(envelopes(&bytes)?);
+        exports.push(bytes);
+    }
+    if sets.windows(2).any(|w| w[0] != w[1]) {
+        bail!("nodes hold different entries");
+    }
     let file = dir.join("coop.taawun");
     std::fs::write(&file, &exports[0]).with_context(|| format!("writing {}", file.display()))?;
     let summary = taawun_ledger::verify::verify(&exports[0][..])?;
-    say(&format!(
-        "\n9. An auditor verifies the exported ledger offline: {}",
+    say(format!(
+        "\n9. Every node holds the same {} signed entries, byte for byte (each in the order it heard them);\n   an auditor verifies one node's export offline ({}):",
+        sets[0].len(),
         file.display()
     ));
     for line in summary.to_string().lines() {
-        say(&format!("   {line}"));
+        say(format!("   {line}"));
     }
     if !summary.is_clean() {
         bail!("the exported ledger does not verify");
     }
-    say(&format!(
-        "\nDone. Try: taawun ledger verify {}",
+
+    // 10. The summary.
+    let subs_view = ms[0].node.submissions(cid).await.map_err(api_err)?;
+    let bal = ms[0].node.balances(cid).await.map_err(api_err)?;
+    let floor = coop.floors.first().map_or(0, |f| f.minor);
+    say("\n10. Summary (every figure recomputed from signed entries)");
+    say(format!(
+        "   {:<8} {:>5} {:>9} {:>12} {:>9} {:>13}",
+        "member", "tasks", "accepted", "earned", "minutes", "rate/h"
+    ));
+    for (i, name) in names.iter().enumerate().take(LUMEN) {
+        let mine: Vec<&SubmissionView> = subs_view
+            .iter()
+            .filter(|s| s.member == keys[i].to_hex())
+            .collect();
+        let accepted: Vec<&&SubmissionView> = mine
+            .iter()
+            .filter(|s| s.review.starts_with("accepted"))
+            .collect();
+        let earned: u64 = bal
+            .iter()
+            .filter(|b| b.member == keys[i].to_hex())
+            .map(|b| b.earned.minor + b.topup.minor)
+            .sum();
+        let minutes: u64 = accepted.iter().map(|s| u64::from(s.minutes)).sum();
+        let rate = (earned * 60).checked_div(minutes);
+        say(format!(
+            "   {:<8} {:>5} {:>9} {:>12} {:>9} {:>13}",
+            name,
+            mine.len(),
+            accepted.len(),
+            format!("{} EUR", format_minor(earned)),
+            minutes,
+            rate.map_or("-".into(), |r| format!(
+                "{} EUR{}",
+                format_minor(r),
+                if r >= floor { "" } else { " (!)" }
+            ))
+        ));
+    }
+    say(format!(
+        "   floor {} EUR/h; every accepted task paid at least the floor for the time worked",
+        format_minor(floor)
+    ));
+    say("   total platform cut: 0.00 EUR (there is no platform)");
+
+    for m in &ms {
+        m.node.net().shutdown().await.ok();
+    }
+    for m in ms {
+        let _ = m.task.await;
+    }
+    say(format!(
+        "\nDone in {:.1} s. Audit it yourself: taawun ledger verify {}",
+        t0.elapsed().as_secs_f64(),
         file.display()
     ));
     Ok(())
 }
 
-fn node_dir(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name.to_lowercase().replace(' ', "-"))
+/// The requester's next chain entry: an offer under the floor, signed but never
+/// validated by its own node (as a modified node would send it).
+async fn forge_cheap_offer(m: &Member, coop: Id) -> Result<Vec<u8>> {
+    use taawun_core::body::{Body, Offer};
+    let heads = m.node.net().heads(coop).await?;
+    let head = heads
+        .iter()
+        .find(|(k, _)| *k == m.node.me())
+        .map(|(_, h)| *h);
+    let key = datadir::load_key(&m.dir)?;
+    let now = demo_clock();
+    let v = taawun_core::writer::Writer::new(key, Some(coop), head).next(
+        Body::Offer(Offer {
+            title: "Transcribe 20 voice notes".into(),
+            description: String::new(),
+            purpose: "Subtitles".into(),
+            pay: taawun_core::Money::new("EUR", 200),
+            minutes: 15,
+            assignments: 1,
+            expires_at: now + 24 * 3600 * 1000,
+            review_window_ms: SHORT_REVIEW_MS,
+            claim_window_ms: CLAIM_WINDOW_MS,
+        }),
+        now,
+        head.and_then(|h| h.gov),
+    );
+    Ok(v.envelope().to_vec())
 }
 
-fn offer(pay: u64, minutes: u32, start: Timestamp) -> Offer {
-    Offer {
-        title: "Transcribe 20 voice notes in Levantine Arabic".into(),
-        description: "Short voice notes from fishermen; write what is said, word for word.".into(),
-        purpose: "Subtitles for a documentary about Gaza's fishermen, by an independent studio"
-            .into(),
-        pay: Money::new("EUR", pay),
-        minutes,
-        assignments: 2,
-        expires_at: start + 7 * 24 * 60 * MIN,
-        review_window_ms: 2 * 24 * 60 * MIN,
-        claim_window_ms: 10 * MIN,
+/// The envelopes of an export file, sorted: two nodes' exports list the same entries in
+/// the order each node heard them.
+fn envelopes(export: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut items = taawun_ledger::export::Items::new(export);
+    items.header()?;
+    let mut out = Vec::new();
+    while let Some(item) = items.next_item()? {
+        out.push(
+            item.raw
+                .map_err(|e| anyhow!("unreadable item in an export: {e:?}"))?,
+        );
     }
+    out.sort();
+    Ok(out)
 }

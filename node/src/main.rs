@@ -1,10 +1,17 @@
 //! `taawun`: the node and command-line tool of a taawun cooperative.
 //!
-//! For now: identities (`keygen`), the ledger file (`ledger import|export|verify`) and the
-//! end-to-end `demo`. Every command reports bad input with a message that says what to do.
+//! `init` makes a data folder, `run` starts the daemon (network + local API), the role
+//! commands are clients of that API, `ledger` handles ledger files offline, and `demo`
+//! runs a whole cooperative on this machine. Every command reports bad input with a
+//! message that says what to do.
 
+mod api;
+mod config;
+mod daemon;
 mod datadir;
 mod demo;
+mod service;
+mod views;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -31,6 +38,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Create a data folder: an identity key, a commented configuration and an API token.
+    Init,
+    /// Run the node: join the network and serve the local API (Ctrl-C stops it).
+    Run,
     /// Create this node's identity (an ed25519 key, file mode 0600).
     Keygen,
     /// Print this node's public key.
@@ -40,10 +51,13 @@ enum Cmd {
     Ledger(LedgerCmd),
     /// Run a small cooperative end to end on this machine.
     Demo {
-        /// Where to put the nodes' data folders (default: a folder under the system's
-        /// temporary directory, cleared first).
+        /// Where to put the nodes' data folders (default: a new temporary folder; a
+        /// folder given here is cleared first).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Leave the data folders behind and print how to inspect them.
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -92,6 +106,24 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
+        Cmd::Init => {
+            let dir = datadir::resolve(cli.data_dir)?;
+            let made = datadir::init(&dir, None, None)?;
+            println!(
+                "created a taawun node in {}\npublic key: {}\nconfiguration: {}{}\nstart it with: taawun run --data-dir {}",
+                dir.display(),
+                hex::encode(made.key.verifying_key().to_bytes()),
+                dir.join(config::CONFIG_FILE).display(),
+                if made.wrote_config { "" } else { " (kept the existing one)" },
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run => {
+            let dir = datadir::resolve(cli.data_dir)?;
+            runtime()?.block_on(daemon::run(dir))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Keygen => {
             let dir = datadir::resolve(cli.data_dir)?;
             let key = datadir::create_key(&dir)?;
@@ -138,11 +170,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Demo { dir } => {
-            demo::run(dir)?;
+        Cmd::Demo { dir, keep } => {
+            demo::run(dir, keep)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The tokio runtime of the daemon and of the client commands.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn open_ledger(flag: Option<PathBuf>) -> Result<Ledger> {

@@ -469,6 +469,23 @@ pub(crate) struct InviteView {
     pub(crate) addresses: Vec<String>,
 }
 
+/// `POST /api/import`: what became of an export file's entries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ImportView {
+    /// The cooperative.
+    pub(crate) coop: String,
+    /// Entries stored.
+    pub(crate) stored: u64,
+    /// Entries already held.
+    pub(crate) duplicates: u64,
+    /// Entries waiting for something the file does not hold.
+    pub(crate) pending: u64,
+    /// Entries refused by the rules (or forks).
+    pub(crate) rejected: u64,
+    /// Items that do not decode or whose signature does not verify.
+    pub(crate) unreadable: u64,
+}
+
 /// An event of the live stream (`GET /api/events`, server-sent events).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -479,10 +496,6 @@ pub(crate) enum LiveEvent {
         coop: String,
         /// The entry.
         id: String,
-        /// Its kind.
-        kind: String,
-        /// Its author.
-        author: String,
         /// `local`, `gossip`, `sync` or `released`.
         via: String,
     },

@@ -47,9 +47,19 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
     let o = taawun(&["demo", "--dir", dir.to_str().expect("utf-8")], tmp.path());
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("refused by its own node"), "{out}");
-    assert!(out.contains("rejected by 3 of 3"), "{out}");
-    assert!(out.contains("identical on all 4 nodes"), "{out}");
+    assert!(out.contains("its own node refuses"), "{out}");
+    assert!(
+        out.contains("under the cooperative's floor of 12.50 EUR/h"),
+        "{out}"
+    );
+    assert!(out.contains("rejected by 4 of 4"), "{out}");
+    assert!(out.contains("enacted"), "{out}");
+    assert!(out.contains("received all three files"), "{out}");
+    assert!(out.contains("with its reason"), "{out}");
+    assert!(out.contains("accepted by default"), "{out}");
+    assert!(out.contains("confirmed by"), "{out}");
+    assert!(out.contains("every item valid"), "{out}");
+    assert!(out.contains("total platform cut: 0.00 EUR"), "{out}");
     let file = dir.join("coop.taawun");
 
     let o = taawun(

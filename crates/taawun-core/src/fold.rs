@@ -446,6 +446,24 @@ impl Coop {
         out
     }
 
+    /// The `Assign` entry of `offer` that counts, if any.
+    pub fn assignment(&self, offer: &Id) -> Option<Id> {
+        let tl = self.timeline()?;
+        self.assigns
+            .get(offer)
+            .and_then(|a| self.live_id(a, &tl))
+            .map(Verified::id)
+    }
+
+    /// The `Receipt` confirming the settlement `settle`, if one counts.
+    pub fn receipt(&self, settle: &Id) -> Option<Id> {
+        let tl = self.timeline()?;
+        self.receipts
+            .get(settle)
+            .and_then(|r| self.live_id(r, &tl))
+            .map(Verified::id)
+    }
+
     /// One submission and where it stands at `now`.
     pub fn submission(&self, id: &Id, now: Timestamp) -> Option<Submission> {
         self.submissions(now).into_iter().find(|s| s.id == *id)

@@ -185,6 +185,8 @@ enum Command {
     Sync(Reply<()>),
     Frozen(Id, Reply<BTreeMap<PublicKey, u64>>),
     Evidence(Id, Reply<Vec<Evidence>>),
+    Export(Id, Reply<Vec<u8>>),
+    Coops(Reply<Vec<Id>>),
     SendResult {
         coop: Id,
         submission: Id,
@@ -404,6 +406,17 @@ impl Network {
     /// Evidence of every equivocation seen in `coop`: both envelopes.
     pub async fn evidence(&self, coop: Id) -> Result<Vec<Evidence>, NetError> {
         self.call(|r| Command::Evidence(coop, r)).await
+    }
+
+    /// The cooperatives this node holds.
+    pub async fn coops(&self) -> Result<Vec<Id>, NetError> {
+        self.call(Command::Coops).await
+    }
+
+    /// The export file of `coop` (see `taawun_ledger::export`), in memory: the ledger is
+    /// owned by the task, so this is how the node hands it to an auditor while running.
+    pub async fn export(&self, coop: Id) -> Result<Vec<u8>, NetError> {
+        self.call(|r| Command::Export(coop, r)).await
     }
 
     /// Queues the result of `submission` (a `Submit` entry this node holds) for delivery
@@ -670,6 +683,17 @@ impl Task {
             }
             Command::Frozen(coop, r) => {
                 let _ = r.send(self.coop(&coop).map(|c| c.frozen()));
+            }
+            Command::Coops(r) => {
+                let _ = r.send(Ok(self.coops.keys().copied().collect()));
+            }
+            Command::Export(coop, r) => {
+                let out = self.coop(&coop).and_then(|c| {
+                    let mut buf = Vec::new();
+                    c.export(&mut buf)?;
+                    Ok(buf)
+                });
+                let _ = r.send(out);
             }
             Command::Evidence(coop, r) => {
                 let out = self

@@ -1,0 +1,412 @@
+//! The local HTTP API (axum): a thin shell over [`crate::service`].
+//!
+//! Every route needs the node's bearer token; without it, `401` and nothing done. Errors
+//! are JSON bodies (`{"error": "..."}`) with a status by kind (docs/api.md). The live
+//! stream (`/api/events`) is server-sent events fed by the node's event loop through a
+//! bounded broadcast channel: a slow reader misses events (it is told how many) rather
+//! than slowing the node.
+
+use crate::service::{Error, Node};
+use crate::views::*;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use std::convert::Infallible;
+use taawun_core::Id;
+use tokio::sync::{broadcast, watch};
+
+/// Events buffered for each live-stream reader before it starts missing some: a page
+/// on a weak link reconnects and re-reads state, so a small buffer suffices.
+pub(crate) const LIVE_CAPACITY: usize = 256;
+
+/// Largest result file accepted by `submit` (the cooperative's own limit, checked by the
+/// node, is usually lower: 16 MiB by default).
+pub(crate) const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Largest export file accepted by `import` through the API (about a million entries);
+/// larger files are imported offline with `taawun ledger import` while the node is stopped.
+pub(crate) const MAX_IMPORT_BYTES: usize = 512 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    pub(crate) node: Node,
+    /// blake3 of the token: compared in constant time (blake3's `Hash` equality is).
+    pub(crate) token: blake3::Hash,
+    pub(crate) live: broadcast::Sender<LiveEvent>,
+    /// Flips to `true` when the node stops, ending every live stream (graceful shutdown
+    /// waits for open connections).
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+/// An error as the API returns it.
+#[derive(Debug)]
+pub(crate) struct ApiError(StatusCode, String);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = match &e {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+fn bad(msg: String) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg)
+}
+
+/// A JSON body whose rejection is a JSON error.
+#[derive(Debug)]
+pub(crate) struct Body<T>(T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(bad(format!("bad request body: {}", e.body_text()))),
+        }
+    }
+}
+
+type Out<T> = Result<Json<T>, ApiError>;
+
+fn id(what: &str, s: &str) -> Result<Id, ApiError> {
+    parse_id(what, s).map_err(bad)
+}
+
+async fn auth(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+    next: Next,
+) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| blake3::hash(t.trim().as_bytes()));
+    if given != Some(st.token) {
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The router.
+pub(crate) fn router(st: AppState) -> Router {
+    let coop = Router::new()
+        .route("/", get(coop_show))
+        .route("/invite", get(invite))
+        .route("/proposals", post(propose))
+        .route("/votes", post(vote))
+        .route("/offers", get(offers).post(post_offer))
+        .route("/offers/{offer}", get(offer))
+        .route("/offers/{offer}/withdraw", post(withdraw))
+        .route("/offers/{offer}/claim", post(claim))
+        .route("/offers/{offer}/assign", post(assign))
+        .route(
+            "/offers/{offer}/submit",
+            post(submit).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/submissions", get(submissions))
+        .route("/submissions/{sub}/result", get(result))
+        .route("/submissions/{sub}/accept", post(accept))
+        .route("/submissions/{sub}/reject", post(reject))
+        .route("/payments", get(payments).post(pay))
+        .route("/payments/{pay}/confirm", post(confirm))
+        .route("/reviews", post(review))
+        .route("/requesters/{key}", get(record))
+        .route("/balances", get(balances))
+        .route("/export", get(export));
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/peers", get(peers))
+        .route("/api/coops", post(create))
+        .route("/api/join", post(join))
+        .route(
+            "/api/import",
+            post(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
+        .route("/api/events", get(events))
+        .nest("/api/coops/{coop}", coop)
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "no such route; see docs/api.md".into(),
+            )
+        })
+        .layer(middleware::from_fn_with_state(st.clone(), auth))
+        .with_state(st)
+}
+
+async fn status(State(st): State<AppState>) -> Out<Status> {
+    Ok(Json(st.node.status().await?))
+}
+
+async fn peers(State(st): State<AppState>) -> Out<Vec<Peer>> {
+    Ok(Json(st.node.peers().await?))
+}
+
+async fn create(State(st): State<AppState>, Body(req): Body<CreateCoop>) -> Response {
+    match st.node.create_coop(req).await {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn join(State(st): State<AppState>, Body(req): Body<JoinReq>) -> Out<CoopSummary> {
+    Ok(Json(st.node.join(&req.invite).await?))
+}
+
+async fn import(State(st): State<AppState>, bytes: axum::body::Bytes) -> Out<ImportView> {
+    Ok(Json(st.node.import(&bytes).await?))
+}
+
+async fn coop_show(State(st): State<AppState>, Path(c): Path<String>) -> Out<CoopView> {
+    Ok(Json(st.node.coop(id("cooperative", &c)?).await?))
+}
+
+async fn invite(State(st): State<AppState>, Path(c): Path<String>) -> Out<InviteView> {
+    Ok(Json(st.node.invite(id("cooperative", &c)?).await?))
+}
+
+async fn propose(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    Body(req): Body<Propose>,
+) -> Out<Written> {
+    Ok(Json(st.node.propose(id("cooperative", &c)?, req).await?))
+}
+
+async fn vote(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    Body(req): Body<VoteReq>,
+) -> Out<Written> {
+    Ok(Json(st.node.vote(id("cooperative", &c)?, req).await?))
+}
+
+async fn offers(State(st): State<AppState>, Path(c): Path<String>) -> Out<Vec<OfferView>> {
+    Ok(Json(st.node.offers(id("cooperative", &c)?).await?))
+}
+
+async fn post_offer(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    Body(req): Body<PostOffer>,
+) -> Out<Written> {
+    Ok(Json(st.node.post_offer(id("cooperative", &c)?, req).await?))
+}
+
+async fn offer(State(st): State<AppState>, Path((c, o)): Path<(String, String)>) -> Out<OfferView> {
+    Ok(Json(
+        st.node
+            .offer(id("cooperative", &c)?, id("offer", &o)?)
+            .await?,
+    ))
+}
+
+async fn withdraw(
+    State(st): State<AppState>,
+    Path((c, o)): Path<(String, String)>,
+) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .withdraw(id("cooperative", &c)?, id("offer", &o)?)
+            .await?,
+    ))
+}
+
+async fn claim(State(st): State<AppState>, Path((c, o)): Path<(String, String)>) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .claim(id("cooperative", &c)?, id("offer", &o)?)
+            .await?,
+    ))
+}
+
+async fn assign(
+    State(st): State<AppState>,
+    Path((c, o)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Out<Written> {
+    // The body is optional: none (or `{}`) asks for the lottery.
+    let req: AssignReq = if body.iter().all(u8::is_ascii_whitespace) {
+        AssignReq::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| bad(format!("bad request body: {e}")))?
+    };
+    Ok(Json(
+        st.node
+            .assign(id("cooperative", &c)?, id("offer", &o)?, req)
+            .await?,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SubmitQuery {
+    minutes: Option<u32>,
+}
+
+async fn submit(
+    State(st): State<AppState>,
+    Path((c, o)): Path<(String, String)>,
+    Query(q): Query<SubmitQuery>,
+    bytes: axum::body::Bytes,
+) -> Out<Written> {
+    let minutes = q
+        .minutes
+        .ok_or_else(|| bad("say how many minutes the work took: ?minutes=N".into()))?;
+    Ok(Json(
+        st.node
+            .submit(
+                id("cooperative", &c)?,
+                id("offer", &o)?,
+                minutes,
+                bytes.to_vec(),
+            )
+            .await?,
+    ))
+}
+
+async fn submissions(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+) -> Out<Vec<SubmissionView>> {
+    Ok(Json(st.node.submissions(id("cooperative", &c)?).await?))
+}
+
+async fn result(
+    State(st): State<AppState>,
+    Path((c, s)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let bytes = st
+        .node
+        .result(id("cooperative", &c)?, id("submission", &s)?)
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+async fn accept(State(st): State<AppState>, Path((c, s)): Path<(String, String)>) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .accept(id("cooperative", &c)?, id("submission", &s)?)
+            .await?,
+    ))
+}
+
+async fn reject(
+    State(st): State<AppState>,
+    Path((c, s)): Path<(String, String)>,
+    Body(req): Body<RejectReq>,
+) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .reject(id("cooperative", &c)?, id("submission", &s)?, req.reason)
+            .await?,
+    ))
+}
+
+async fn payments(State(st): State<AppState>, Path(c): Path<String>) -> Out<Vec<PaymentView>> {
+    Ok(Json(st.node.payments(id("cooperative", &c)?).await?))
+}
+
+async fn pay(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    Body(req): Body<PayReq>,
+) -> Out<Written> {
+    Ok(Json(st.node.pay(id("cooperative", &c)?, req).await?))
+}
+
+async fn confirm(State(st): State<AppState>, Path((c, p)): Path<(String, String)>) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .confirm(id("cooperative", &c)?, id("payment", &p)?)
+            .await?,
+    ))
+}
+
+async fn review(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    Body(req): Body<ReviewReq>,
+) -> Out<Written> {
+    Ok(Json(st.node.review(id("cooperative", &c)?, req).await?))
+}
+
+async fn record(
+    State(st): State<AppState>,
+    Path((c, k)): Path<(String, String)>,
+) -> Out<RecordView> {
+    let key = parse_key("requester", &k).map_err(bad)?;
+    Ok(Json(st.node.record(id("cooperative", &c)?, key).await?))
+}
+
+async fn balances(State(st): State<AppState>, Path(c): Path<String>) -> Out<Vec<BalanceView>> {
+    Ok(Json(st.node.balances(id("cooperative", &c)?).await?))
+}
+
+async fn export(State(st): State<AppState>, Path(c): Path<String>) -> Result<Response, ApiError> {
+    let bytes = st.node.export(id("cooperative", &c)?).await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+async fn events(
+    State(st): State<AppState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = st.live.subscribe();
+    let stream = futures::stream::unfold((rx, st.stop), |(mut rx, mut stop)| async move {
+        if *stop.borrow() {
+            return None;
+        }
+        let got = tokio::select! {
+            got = rx.recv() => got,
+            _ = stop.changed() => return None,
+        };
+        let ev = match got {
+            Ok(ev) => SseEvent::default()
+                .event(match &ev {
+                    LiveEvent::Entry { .. } => "entry",
+                    LiveEvent::Result { .. } => "result",
+                    LiveEvent::Peers { .. } => "peers",
+                })
+                .json_data(&ev)
+                .unwrap_or_else(|_| SseEvent::default().comment("unencodable event")),
+            // The reader fell behind: say so; the page re-reads state.
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                SseEvent::default().event("lagged").data(n.to_string())
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(ev), (rx, stop)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

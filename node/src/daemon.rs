@@ -1,0 +1,186 @@
+//! `taawun run`: the daemon. Starts the network on the node's ledger, serves the local
+//! API, runs the requester's lottery when claim windows close, and stops cleanly on
+//! Ctrl-C or SIGTERM (the network task flushes every ledger before it ends).
+
+use crate::api::{self, AppState, LIVE_CAPACITY};
+use crate::config::Config;
+use crate::datadir;
+use crate::service::Node;
+use crate::views::LiveEvent;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use taawun_ledger::Ledger;
+use taawun_net::libp2p::Multiaddr;
+use taawun_net::{Event, NetConfig, Network, Via};
+use tokio::sync::{broadcast, mpsc, watch};
+use tracing::{info, warn};
+
+/// How often a requester's node looks for offers whose claim window has closed, to run
+/// the lottery. A claim window is minutes long; a few seconds of delay is invisible.
+pub(crate) const POLICY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The file where a running daemon writes its API's actual address (useful when the
+/// configuration asks for port 0); removed when it stops.
+pub(crate) const API_ADDRESS_FILE: &str = "api-address";
+
+/// Parses configured multiaddrs, naming the setting at fault.
+pub(crate) fn multiaddrs(what: &str, list: &[String]) -> Result<Vec<Multiaddr>> {
+    list.iter()
+        .map(|s| {
+            s.parse::<Multiaddr>().with_context(|| {
+                format!("{what}: `{s}` is not a multiaddr (e.g. /ip4/1.2.3.4/tcp/4001/p2p/12D3...)")
+            })
+        })
+        .collect()
+}
+
+/// The network configuration of a data folder.
+pub(crate) fn net_config(dir: &Path, cfg: &Config) -> Result<NetConfig> {
+    Ok(NetConfig {
+        listen: multiaddrs("network.listen", &cfg.network.listen)?,
+        bootstrap: multiaddrs("network.bootstrap", &cfg.network.bootstrap)?,
+        mdns: cfg.network.mdns,
+        results_dir: Some(dir.join(datadir::RESULTS_DIR)),
+        ..NetConfig::default()
+    })
+}
+
+/// Turns network events into live events for the API's stream, until the network stops.
+pub(crate) async fn forward(mut events: mpsc::Receiver<Event>, live: broadcast::Sender<LiveEvent>) {
+    let mut peers: usize = 0;
+    while let Some(ev) = events.recv().await {
+        let out = match ev {
+            Event::Stored { coop, id, via } => Some(LiveEvent::Entry {
+                coop: coop.to_hex(),
+                id: id.to_hex(),
+                via: match via {
+                    Via::Local => "local",
+                    Via::Gossip => "gossip",
+                    Via::Sync => "sync",
+                    Via::Released => "released",
+                }
+                .into(),
+            }),
+            Event::ResultReceived {
+                coop, submission, ..
+            } => Some(LiveEvent::Result {
+                coop: coop.to_hex(),
+                submission: submission.to_hex(),
+            }),
+            Event::PeerConnected(_) => {
+                peers += 1;
+                Some(LiveEvent::Peers { count: peers })
+            }
+            Event::PeerDisconnected(_) => {
+                peers = peers.saturating_sub(1);
+                Some(LiveEvent::Peers { count: peers })
+            }
+            _ => None,
+        };
+        if let Some(ev) = out {
+            // No subscriber is fine: nobody is watching.
+            let _ = live.send(ev);
+        }
+    }
+}
+
+/// Runs the requester's lottery policy every [`POLICY_INTERVAL`].
+pub(crate) async fn policy(node: Node) {
+    let mut tick = tokio::time::interval(POLICY_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match node.assign_due().await {
+            Ok(done) => {
+                for w in done {
+                    info!(entry = %w.id, "lottery drawn for an offer whose claim window closed");
+                }
+            }
+            Err(crate::service::Error::Stopped) => return,
+            Err(e) => warn!(error = %e, "lottery policy"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops the node");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// `taawun run`.
+pub(crate) async fn run(dir: PathBuf) -> Result<()> {
+    let key = datadir::load_key(&dir)?;
+    let token = datadir::load_token(&dir)?;
+    let cfg = Config::load(&dir)?;
+    let ledger_path = dir.join(datadir::LEDGER_DIR);
+    let ledger = Ledger::open(&ledger_path).with_context(|| {
+        format!(
+            "opening the ledger in {} (is another taawun node running on this data folder?)",
+            ledger_path.display()
+        )
+    })?;
+    let net_cfg = net_config(&dir, &cfg)?;
+    let (net, events, net_task) =
+        Network::spawn_member(net_cfg, key.clone(), ledger).context("starting the network")?;
+    let node = Node::new(net.clone(), key, taawun_net::config::system_now);
+    let (live, _) = broadcast::channel(LIVE_CAPACITY);
+    tokio::spawn(forward(events, live.clone()));
+    let policy_task = tokio::spawn(policy(node.clone()));
+
+    let listener = tokio::net::TcpListener::bind(cfg.api.listen)
+        .await
+        .with_context(|| format!("binding the API to {}", cfg.api.listen))?;
+    let addr = listener.local_addr()?;
+    let addr_file = dir.join(API_ADDRESS_FILE);
+    std::fs::write(&addr_file, addr.to_string())
+        .with_context(|| format!("writing {}", addr_file.display()))?;
+    if !addr.ip().is_loopback() {
+        warn!(%addr, "the API listens beyond this machine: anyone who can reach it and holds the token acts as this node");
+    }
+    info!(%addr, key = %node.me().to_hex(), peer = %net.peer_id(), "taawun node running");
+    eprintln!(
+        "taawun node {} running; API on http://{addr} (Ctrl-C stops it)",
+        node.me().short()
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let app = api::router(AppState {
+        node,
+        token: blake3::hash(token.as_bytes()),
+        live,
+        stop,
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await
+        .context("serving the API")?;
+    info!("stopping");
+    policy_task.abort();
+    let _ = std::fs::remove_file(&addr_file);
+    net.shutdown().await.ok();
+    let _ = net_task.await;
+    eprintln!("taawun node stopped; ledger flushed");
+    Ok(())
+}

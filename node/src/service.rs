@@ -1,0 +1,1103 @@
+//! What a node does for its user: every action of the API, the CLI and the demo, over the
+//! network handle.
+//!
+//! Each action reads the cooperative's state ([`taawun_core::fold::Coop`], from the
+//! network task), checks the request, builds the entry body and hands it to
+//! [`Network::append`], which signs it with this node's key, validates it like any entry
+//! and gossips it. The rules themselves live in `taawun-core`: a refusal here is the
+//! core's typed verdict, turned into words. Errors carry the kind the API maps to an
+//! HTTP status.
+
+use crate::views::*;
+use ed25519_dalek::SigningKey;
+use std::collections::BTreeMap;
+use taawun_core::body::*;
+use taawun_core::fold::Coop;
+use taawun_core::money::{format_minor, hourly_rate, Currency};
+use taawun_core::rules::{default_limits, Rules};
+use taawun_core::{Hash, Id, Money, PublicKey, Timestamp, Unverified, Verified};
+use taawun_ledger::AppendError;
+use taawun_net::libp2p::Multiaddr;
+use taawun_net::{NetError, Network};
+
+/// How long an offer stays up by default.
+pub(crate) const DEFAULT_OFFER_LIFE_MS: u64 = 7 * 24 * 3600 * 1000;
+/// Default review window: two days, Prolific's rhythm.
+pub(crate) const DEFAULT_REVIEW_WINDOW_MS: u64 = 2 * 24 * 3600 * 1000;
+/// Default claim window: ten minutes, long enough for members on weak links to see an
+/// offer before the lottery draws.
+pub(crate) const DEFAULT_CLAIM_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Margin added to an enactment's earliest effective time: the entry's own timestamp is
+/// set by the network task a moment after the request is read.
+const EFFECTIVE_MARGIN_MS: u64 = 1_000;
+/// Invites carry at most this many addresses (enough for TCP and QUIC on v4 and v6).
+const INVITE_ADDRESSES: usize = 8;
+/// Entries handed to the network task per command when importing a file: a sync batch's
+/// worth, so the task stays responsive between batches.
+const IMPORT_BATCH: usize = 512;
+/// Invite prefix, so a pasted invite is recognisable.
+const INVITE_PREFIX: &str = "taawun:";
+
+/// Why an action failed, by the HTTP status it maps to.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The request is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Something named does not exist here (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Not possible now (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The cooperative's rules refuse it (422).
+    #[error("{0}")]
+    Refused(String),
+    /// The network task is gone (503).
+    #[error("the node's network has stopped; restart the node")]
+    Stopped,
+    /// Anything else (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<NetError> for Error {
+    fn from(e: NetError) -> Self {
+        match e {
+            NetError::Stopped => Error::Stopped,
+            NetError::UnknownCoop(id) => {
+                Error::NotFound(format!("this node holds no cooperative {id}"))
+            }
+            NetError::Append(AppendError::Invalid(i)) => Error::Refused(format!("refused: {i}")),
+            NetError::Append(AppendError::Pending(m)) => Error::Conflict(format!(
+                "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
+            )),
+            NetError::Result(r) => Error::Refused(format!("result refused: {r}")),
+            NetError::OutboxFull(n) => Error::Conflict(format!(
+                "{n} results already wait for delivery; retry when some are delivered"
+            )),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+fn bad(s: impl Into<String>) -> Error {
+    Error::BadRequest(s.into())
+}
+
+/// Result of an action.
+pub(crate) type Res<T> = Result<T, Error>;
+
+/// A node: its network and its member key.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    net: Network,
+    key: SigningKey,
+    me: PublicKey,
+    clock: fn() -> Timestamp,
+}
+
+fn written(v: &Verified) -> Written {
+    Written {
+        id: v.id().to_hex(),
+        kind: v.entry().body.kind().name().to_owned(),
+        ts: v.entry().ts,
+    }
+}
+
+/// The charter of a state.
+fn charter(c: &Coop) -> Option<&Charter> {
+    match &c.get(&c.id()?)?.entry().body {
+        Body::Charter(ch) => Some(ch),
+        _ => None,
+    }
+}
+
+fn limits_map(l: &Limits) -> BTreeMap<String, u64> {
+    [
+        ("max_review_window_ms", l.max_review_window_ms),
+        ("max_claim_window_ms", l.max_claim_window_ms),
+        ("max_offer_life_ms", l.max_offer_life_ms),
+        ("max_result_bytes", l.max_result_bytes),
+        ("max_entry_bytes", l.max_entry_bytes),
+        ("topup_cap_pct", u64::from(l.topup_cap_pct)),
+        ("amendment_delay_ms", l.amendment_delay_ms),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+fn parse_limit(name: &str) -> Res<Limit> {
+    Ok(match name.trim().replace('-', "_").as_str() {
+        "max_review_window_ms" => Limit::MaxReviewWindowMs,
+        "max_claim_window_ms" => Limit::MaxClaimWindowMs,
+        "max_offer_life_ms" => Limit::MaxOfferLifeMs,
+        "max_result_bytes" => Limit::MaxResultBytes,
+        "max_entry_bytes" => Limit::MaxEntryBytes,
+        "topup_cap_pct" => Limit::TopupCapPct,
+        "amendment_delay_ms" => Limit::AmendmentDelayMs,
+        other => {
+            return Err(bad(format!(
+                "unknown limit `{other}`; limits are: {}",
+                limits_map(&default_limits())
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    })
+}
+
+fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Res<()> {
+    match limit {
+        Limit::MaxReviewWindowMs => l.max_review_window_ms = value,
+        Limit::MaxClaimWindowMs => l.max_claim_window_ms = value,
+        Limit::MaxOfferLifeMs => l.max_offer_life_ms = value,
+        Limit::MaxResultBytes => l.max_result_bytes = value,
+        Limit::MaxEntryBytes => l.max_entry_bytes = value,
+        Limit::TopupCapPct => {
+            l.topup_cap_pct = u32::try_from(value)
+                .map_err(|_| bad(format!("topup_cap_pct {value} is too large")))?
+        }
+        Limit::AmendmentDelayMs => l.amendment_delay_ms = value,
+    }
+    Ok(())
+}
+
+/// Parses a floor: `12.50EUR` or `12.50EUR/h`.
+pub(crate) fn parse_floor(s: &str) -> Res<Money> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("/h")
+        .or_else(|| t.strip_suffix("/hour"))
+        .unwrap_or(t);
+    Money::parse(t).map_err(|e| bad(format!("floor `{s}`: {e} (write it like 12.50EUR/h)")))
+}
+
+fn parse_money(what: &str, s: &str) -> Res<Money> {
+    Money::parse(s).map_err(|e| bad(format!("{what} `{s}`: {e} (write it like 4.00EUR)")))
+}
+
+/// Words for an amendment.
+pub(crate) fn describe(a: &Action) -> String {
+    match a {
+        Action::AdmitMember(k) => format!("admit member {}", k.short()),
+        Action::RemoveMember(k) => format!("remove member {}", k.short()),
+        Action::AdmitRequester(k) => format!("admit requester {}", k.short()),
+        Action::RemoveRequester(k) => format!("remove requester {}", k.short()),
+        Action::SetFloor { currency, per_hour } => {
+            format!("set the floor to {} {currency}/h", format_minor(*per_hour))
+        }
+        Action::SetQuorum(q) => format!("set the quorum to {q} %"),
+        Action::SetLimit { limit, value } => format!("set {limit:?} to {value}"),
+    }
+}
+
+/// An invite: the charter's envelope and addresses of a node that holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Invite {
+    #[serde(with = "serde_bytes")]
+    charter: Vec<u8>,
+    addrs: Vec<String>,
+}
+
+impl Node {
+    /// A node over `net`, writing as `key`.
+    pub(crate) fn new(net: Network, key: SigningKey, clock: fn() -> Timestamp) -> Self {
+        let me = PublicKey(key.verifying_key().to_bytes());
+        Self {
+            net,
+            key,
+            me,
+            clock,
+        }
+    }
+
+    /// This node's member key.
+    pub(crate) fn me(&self) -> PublicKey {
+        self.me
+    }
+
+    /// The network handle.
+    pub(crate) fn net(&self) -> &Network {
+        &self.net
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    async fn state(&self, coop: Id) -> Res<Coop> {
+        Ok(self.net.state(coop).await?)
+    }
+
+    async fn write(&self, coop: Id, body: Body) -> Res<Written> {
+        let v = self.net.append(coop, self.key.clone(), body, None).await?;
+        Ok(written(&v))
+    }
+
+    fn rules(&self, c: &Coop) -> Res<Rules> {
+        c.rules_at(self.now())
+            .ok_or_else(|| Error::Conflict("this node does not hold the charter yet".into()))
+    }
+
+    /// This node: key, addresses, peers, cooperatives.
+    pub(crate) async fn status(&self) -> Res<Status> {
+        let listen = self.net.listeners().await?;
+        let peers = self.net.peers().await?;
+        let mut coops = Vec::new();
+        for id in self.coop_ids().await? {
+            let c = self.state(id).await?;
+            let role = match c.rules_at(self.now()) {
+                Some(r) => match (r.is_member(&self.me), r.requesters.contains(&self.me)) {
+                    (true, true) => "member+requester",
+                    (true, false) => "member",
+                    (false, true) => "requester",
+                    (false, false) => "observer",
+                },
+                None => "observer",
+            };
+            coops.push(CoopSummary {
+                id: id.to_hex(),
+                name: charter(&c).map(|ch| ch.name.clone()).unwrap_or_default(),
+                entries: c.len(),
+                chains: c.heads().len(),
+                role: role.to_owned(),
+            });
+        }
+        Ok(Status {
+            key: self.me.to_hex(),
+            peer_id: self.net.peer_id().to_string(),
+            listen: listen.iter().map(ToString::to_string).collect(),
+            peers: peers.len(),
+            coops,
+        })
+    }
+
+    /// The cooperatives held.
+    pub(crate) async fn coop_ids(&self) -> Res<Vec<Id>> {
+        Ok(self.net.coops().await?)
+    }
+
+    /// Connected peers and their scores.
+    pub(crate) async fn peers(&self) -> Res<Vec<Peer>> {
+        let mut out = Vec::new();
+        for p in self.net.peers().await? {
+            out.push(Peer {
+                peer_id: p.to_string(),
+                score: self.net.score(p).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Founds a cooperative with this node's key as first member.
+    pub(crate) async fn create_coop(&self, req: CreateCoop) -> Res<CoopView> {
+        let floor = parse_floor(&req.floor)?;
+        let mut members = vec![self.me];
+        for m in &req.members {
+            let k = parse_key("member", m).map_err(bad)?;
+            if !members.contains(&k) {
+                members.push(k);
+            }
+        }
+        let requesters = req
+            .requesters
+            .iter()
+            .map(|r| parse_key("requester", r).map_err(bad))
+            .collect::<Res<Vec<_>>>()?;
+        let mut limits = default_limits();
+        for (name, value) in &req.limits {
+            set_limit(&mut limits, parse_limit(name)?, *value)?;
+        }
+        let ch = Charter {
+            name: req.name.trim().to_owned(),
+            members,
+            requesters,
+            quorum_pct: req.quorum_pct.unwrap_or(50),
+            floors: [(floor.currency.clone(), floor.minor)]
+                .into_iter()
+                .collect(),
+            limits,
+        };
+        if ch.name.is_empty() {
+            return Err(bad("a cooperative needs a name"));
+        }
+        let v = taawun_core::writer::Writer::new(self.key.clone(), None, None).next(
+            Body::Charter(ch),
+            self.now(),
+            None,
+        );
+        let id = self.net.join(v).await.map_err(|e| match e {
+            NetError::Ledger(taawun_ledger::LedgerError::InvalidCharter(i)) => {
+                Error::Refused(format!("charter refused: {i}"))
+            }
+            other => other.into(),
+        })?;
+        self.coop(id).await
+    }
+
+    /// The cooperative as members see it.
+    pub(crate) async fn coop(&self, id: Id) -> Res<CoopView> {
+        let c = self.state(id).await?;
+        let now = self.now();
+        let r = self.rules(&c)?;
+        let hex = |k: &PublicKey| k.to_hex();
+        Ok(CoopView {
+            id: id.to_hex(),
+            name: charter(&c).map(|ch| ch.name.clone()).unwrap_or_default(),
+            members: r.members.iter().map(hex).collect(),
+            requesters: r.requesters.iter().map(hex).collect(),
+            floors: r.floors.iter().map(|(c, m)| Amount::new(c, *m)).collect(),
+            quorum_pct: r.quorum_pct,
+            quorum_needed: r.quorum_needed(),
+            limits: limits_map(&r.limits),
+            proposals: c
+                .proposals(now)
+                .into_iter()
+                .map(|p| ProposalView {
+                    id: p.id.to_hex(),
+                    author: p.author.to_hex(),
+                    at: p.at,
+                    action: describe(&p.proposal.action),
+                    reason: p.proposal.reason,
+                    yes: p.yes.iter().map(|(k, _)| k.to_hex()).collect(),
+                    no: p.no.iter().map(hex).collect(),
+                    needed: p.needed,
+                    enacted: p.enacted,
+                })
+                .collect(),
+            frozen: c.frozen_authors().keys().map(hex).collect(),
+            entries: c.len(),
+        })
+    }
+
+    /// An invite to `coop` through this node.
+    pub(crate) async fn invite(&self, coop: Id) -> Res<InviteView> {
+        let c = self.state(coop).await?;
+        let ch = c
+            .get(&coop)
+            .ok_or_else(|| Error::NotFound(format!("no charter {coop} here")))?;
+        let peer = self.net.peer_id();
+        let addrs: Vec<String> = self
+            .net
+            .listeners()
+            .await?
+            .into_iter()
+            .take(INVITE_ADDRESSES)
+            .map(|a| format!("{a}/p2p/{peer}"))
+            .collect();
+        let inv = Invite {
+            charter: ch.envelope().to_vec(),
+            addrs: addrs.clone(),
+        };
+        let mut buf = Vec::new();
+        ciborium::into_writer(&inv, &mut buf).map_err(|e| Error::Internal(e.to_string()))?;
+        use base64::Engine;
+        let text = format!(
+            "{INVITE_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf)
+        );
+        Ok(InviteView {
+            invite: text,
+            coop: coop.to_hex(),
+            addresses: addrs,
+        })
+    }
+
+    /// Follows a cooperative from an invite: stores its charter, dials the inviter.
+    pub(crate) async fn join(&self, invite: &str) -> Res<CoopSummary> {
+        use base64::Engine;
+        let body = invite.trim().strip_prefix(INVITE_PREFIX).ok_or_else(|| {
+            bad(format!(
+                "an invite starts with `{INVITE_PREFIX}`; ask a member for one (`taawun coop invite`)"
+            ))
+        })?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|e| bad(format!("the invite is damaged (not base64url: {e})")))?;
+        let inv: Invite = ciborium::from_reader(raw.as_slice())
+            .map_err(|e| bad(format!("the invite is damaged: {e}")))?;
+        let v = Unverified::decode(&inv.charter)
+            .map_err(|e| bad(format!("the invite's charter does not decode: {e}")))?
+            .verify()
+            .map_err(|e| bad(format!("the invite's charter is not validly signed: {e}")))?;
+        let name = match &v.entry().body {
+            Body::Charter(c) => c.name.clone(),
+            _ => return Err(bad("the invite does not carry a charter")),
+        };
+        let id = self.net.join(v).await?;
+        for a in &inv.addrs {
+            match a.parse::<Multiaddr>() {
+                Ok(addr) => {
+                    if let Err(e) = self.net.dial(addr).await {
+                        tracing::warn!(%a, error = %e, "could not dial an invite address");
+                    }
+                }
+                Err(e) => tracing::warn!(%a, error = %e, "bad address in invite"),
+            }
+        }
+        let c = self.state(id).await?;
+        Ok(CoopSummary {
+            id: id.to_hex(),
+            name,
+            entries: c.len(),
+            chains: c.heads().len(),
+            role: "observer".into(),
+        })
+    }
+
+    /// Proposes an amendment.
+    pub(crate) async fn propose(&self, coop: Id, req: Propose) -> Res<Written> {
+        let key = |what: &str| -> Res<PublicKey> {
+            let k = req
+                .key
+                .as_deref()
+                .ok_or_else(|| bad(format!("`{what}` needs the key concerned")))?;
+            parse_key("key", k).map_err(bad)
+        };
+        let action = match req.action.as_str() {
+            "admit-member" => Action::AdmitMember(key("admit-member")?),
+            "remove-member" => Action::RemoveMember(key("remove-member")?),
+            "admit-requester" => Action::AdmitRequester(key("admit-requester")?),
+            "remove-requester" => Action::RemoveRequester(key("remove-requester")?),
+            "set-floor" => {
+                let f = parse_floor(
+                    req.floor
+                        .as_deref()
+                        .ok_or_else(|| bad("`set-floor` needs the new floor, e.g. 13.00EUR/h"))?,
+                )?;
+                Action::SetFloor {
+                    currency: f.currency,
+                    per_hour: f.minor,
+                }
+            }
+            "set-quorum" => Action::SetQuorum(
+                req.quorum_pct
+                    .ok_or_else(|| bad("`set-quorum` needs quorum_pct"))?,
+            ),
+            "set-limit" => Action::SetLimit {
+                limit: parse_limit(
+                    req.limit
+                        .as_deref()
+                        .ok_or_else(|| bad("`set-limit` needs the limit's name"))?,
+                )?,
+                value: req
+                    .value
+                    .ok_or_else(|| bad("`set-limit` needs the new value"))?,
+            },
+            other => {
+                return Err(bad(format!(
+                    "unknown action `{other}`: admit-member, remove-member, admit-requester, remove-requester, set-floor, set-quorum or set-limit"
+                )))
+            }
+        };
+        if req.reason.trim().is_empty() {
+            return Err(bad("say why (reason): members vote on it"));
+        }
+        self.write(
+            coop,
+            Body::Proposal(Proposal {
+                action,
+                reason: req.reason,
+            }),
+        )
+        .await
+    }
+
+    /// Votes; when this vote completes the quorum, also enacts the proposal.
+    pub(crate) async fn vote(&self, coop: Id, req: VoteReq) -> Res<Written> {
+        let proposal = parse_id("proposal", &req.proposal).map_err(bad)?;
+        let c = self.state(coop).await?;
+        if !c.proposals(self.now()).iter().any(|p| p.id == proposal) {
+            return Err(Error::NotFound(format!("no proposal {proposal} here")));
+        }
+        let w = self
+            .write(
+                coop,
+                Body::Vote(Vote {
+                    proposal,
+                    yes: req.yes,
+                }),
+            )
+            .await?;
+        if req.yes {
+            self.enact_if_passed(coop, proposal).await?;
+        }
+        Ok(w)
+    }
+
+    /// Writes the `Enact` of `proposal` if its yes votes make the quorum and no
+    /// enactment of it is held. Any member may; the voter who completes it does.
+    pub(crate) async fn enact_if_passed(&self, coop: Id, proposal: Id) -> Res<Option<Written>> {
+        let c = self.state(coop).await?;
+        let now = self.now();
+        let Some(p) = c.proposals(now).into_iter().find(|p| p.id == proposal) else {
+            return Ok(None);
+        };
+        if p.enacted || p.yes.len() < p.needed {
+            return Ok(None);
+        }
+        let delay = self.rules(&c)?.limits.amendment_delay_ms;
+        let base = c.heads().get(&self.me).map_or(now, |h| h.ts.max(now));
+        let w = self
+            .write(
+                coop,
+                Body::Enact(Enact {
+                    proposal,
+                    votes: p.yes.iter().map(|(_, v)| *v).collect(),
+                    effective_at: base
+                        .saturating_add(delay)
+                        .saturating_add(EFFECTIVE_MARGIN_MS),
+                }),
+            )
+            .await?;
+        Ok(Some(w))
+    }
+
+    fn offer_view(&self, c: &Coop, o: taawun_core::fold::OfferView, now: Timestamp) -> OfferView {
+        let cur = &o.offer.pay.currency;
+        let floor = c
+            .rules_at(o.at)
+            .and_then(|r| r.floors.get(cur).copied())
+            .map(|f| Amount::new(cur, f));
+        let claimed_by_me = c.claims_on(&o.id).iter().any(|(k, _)| *k == self.me);
+        OfferView {
+            id: o.id.to_hex(),
+            requester: o.requester.to_hex(),
+            at: o.at,
+            title: o.offer.title.clone(),
+            description: o.offer.description.clone(),
+            purpose: o.offer.purpose.clone(),
+            pay: Amount::from(&o.offer.pay),
+            minutes: o.offer.minutes,
+            hourly: Amount::new(
+                cur,
+                hourly_rate(o.offer.pay.minor, o.offer.minutes).unwrap_or(0),
+            ),
+            floor,
+            assignments: o.offer.assignments,
+            state: offer_state(&o.state).to_owned(),
+            claim_closes_at: o.at.saturating_add(o.offer.claim_window_ms),
+            expires_at: o.offer.expires_at,
+            review_window_ms: o.offer.review_window_ms,
+            claims: o.claims,
+            winners: o.winners.iter().map(PublicKey::to_hex).collect(),
+            claimed_by_me,
+            assigned_to_me: o.winners.contains(&self.me),
+            record: RecordView::new(&o.requester, &c.record(&o.requester, now)),
+        }
+    }
+
+    /// Every offer, newest first.
+    pub(crate) async fn offers(&self, coop: Id) -> Res<Vec<OfferView>> {
+        let c = self.state(coop).await?;
+        let now = self.now();
+        let mut out: Vec<OfferView> = c
+            .offers(now)
+            .into_iter()
+            .map(|o| self.offer_view(&c, o, now))
+            .collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    /// One offer.
+    pub(crate) async fn offer(&self, coop: Id, id: Id) -> Res<OfferView> {
+        let c = self.state(coop).await?;
+        let now = self.now();
+        let o = c
+            .offer(&id, now)
+            .ok_or_else(|| Error::NotFound(format!("no offer {id} here")))?;
+        Ok(self.offer_view(&c, o, now))
+    }
+
+    /// Posts an offer; the core refuses it under the floor.
+    pub(crate) async fn post_offer(&self, coop: Id, req: PostOffer) -> Res<Written> {
+        let pay = parse_money("pay", &req.pay)?;
+        if req.title.trim().is_empty() {
+            return Err(bad("an offer needs a title"));
+        }
+        if req.purpose.trim().is_empty() {
+            return Err(bad(
+                "say what the work is for (purpose): members choose their work with it",
+            ));
+        }
+        if req.minutes == 0 {
+            return Err(bad("estimated minutes must be at least 1"));
+        }
+        let c = self.state(coop).await?;
+        let r = self.rules(&c)?;
+        // Say it in the requester's terms before the core's verdict: the floor and the
+        // rate offered.
+        let cur: &Currency = &pay.currency;
+        match r.floors.get(cur) {
+            None => {
+                return Err(Error::Refused(format!(
+                    "offer refused: this cooperative has no floor in {cur}, so it takes no offers in it (floors: {})",
+                    r.floors
+                        .iter()
+                        .map(|(c, m)| format!("{} {c}/h", format_minor(*m)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+            Some(&floor) if !taawun_core::money::meets_floor(pay.minor, req.minutes, floor) => {
+                return Err(Error::Refused(format!(
+                    "offer refused: {} {cur} for {} min is {} {cur}/h, under the cooperative's floor of {} {cur}/h; pay at least {} {cur} for {} min",
+                    format_minor(pay.minor),
+                    req.minutes,
+                    format_minor(hourly_rate(pay.minor, req.minutes).unwrap_or(0)),
+                    format_minor(floor),
+                    format_minor(taawun_core::money::floor_pay(u64::from(req.minutes), floor)),
+                    req.minutes
+                )))
+            }
+            Some(_) => {}
+        }
+        let now = self.now();
+        let body = Body::Offer(Offer {
+            title: req.title.trim().to_owned(),
+            description: req.description,
+            purpose: req.purpose.trim().to_owned(),
+            pay,
+            minutes: req.minutes,
+            assignments: req.assignments.unwrap_or(1),
+            expires_at: now.saturating_add(req.expires_in_ms.unwrap_or(DEFAULT_OFFER_LIFE_MS)),
+            review_window_ms: req.review_window_ms.unwrap_or(DEFAULT_REVIEW_WINDOW_MS),
+            claim_window_ms: req.claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS),
+        });
+        self.write(coop, body).await
+    }
+
+    fn own_offer(&self, c: &Coop, offer: Id) -> Res<taawun_core::fold::OfferView> {
+        let o = c
+            .offer(&offer, self.now())
+            .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
+        if o.requester != self.me {
+            return Err(Error::Refused(format!(
+                "offer {} is not this node's: only its requester may do that",
+                offer.short()
+            )));
+        }
+        Ok(o)
+    }
+
+    /// The requester withdraws an offer.
+    pub(crate) async fn withdraw(&self, coop: Id, offer: Id) -> Res<Written> {
+        let c = self.state(coop).await?;
+        self.own_offer(&c, offer)?;
+        self.write(coop, Body::Withdraw(Withdraw { offer })).await
+    }
+
+    /// A member claims an offer.
+    pub(crate) async fn claim(&self, coop: Id, offer: Id) -> Res<Written> {
+        let c = self.state(coop).await?;
+        let o = c
+            .offer(&offer, self.now())
+            .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
+        if o.state != taawun_core::fold::OfferState::Open {
+            return Err(Error::Conflict(format!(
+                "offer {} takes no claims: it is {}",
+                offer.short(),
+                offer_state(&o.state)
+            )));
+        }
+        self.write(coop, Body::Claim(Claim { offer })).await
+    }
+
+    /// The requester assigns: by hand, or by the lottery over the claims held.
+    pub(crate) async fn assign(&self, coop: Id, offer: Id, req: AssignReq) -> Res<Written> {
+        let c = self.state(coop).await?;
+        let o = self.own_offer(&c, offer)?;
+        let claims = c.claims_on(&offer);
+        if claims.is_empty() {
+            return Err(Error::Conflict(format!(
+                "offer {} has no claims yet",
+                offer.short()
+            )));
+        }
+        let winners = if req.winners.is_empty() {
+            let claimants: Vec<PublicKey> = claims.iter().map(|(k, _)| *k).collect();
+            taawun_core::lottery::winners(&offer, &claimants, o.offer.assignments)
+        } else {
+            req.winners
+                .iter()
+                .map(|w| parse_key("winner", w).map_err(bad))
+                .collect::<Res<Vec<_>>>()?
+        };
+        self.write(
+            coop,
+            Body::Assign(Assign {
+                offer,
+                claims: claims.iter().map(|(_, id)| *id).collect(),
+                winners,
+            }),
+        )
+        .await
+    }
+
+    /// The requester's policy: assign by lottery every offer of this node whose claim
+    /// window has closed. Returns what it wrote.
+    pub(crate) async fn assign_due(&self) -> Res<Vec<Written>> {
+        let mut out = Vec::new();
+        for coop in self.coop_ids().await? {
+            let c = self.state(coop).await?;
+            for o in c.offers(self.now()) {
+                if o.requester == self.me
+                    && o.state == taawun_core::fold::OfferState::AwaitingAssignment
+                    && o.claims > 0
+                {
+                    match self.assign(coop, o.id, AssignReq::default()).await {
+                        Ok(w) => out.push(w),
+                        Err(e) => {
+                            tracing::warn!(offer = %o.id.short(), error = %e, "lottery not written")
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A member submits a result: signs its hash and size, and sends the bytes to the
+    /// requester's node.
+    pub(crate) async fn submit(
+        &self,
+        coop: Id,
+        offer: Id,
+        minutes: u32,
+        bytes: Vec<u8>,
+    ) -> Res<Written> {
+        let c = self.state(coop).await?;
+        let o = c
+            .offer(&offer, self.now())
+            .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
+        if !o.winners.contains(&self.me) {
+            return Err(Error::Conflict(format!(
+                "offer {} is not assigned to this node's member",
+                offer.short()
+            )));
+        }
+        let assign = c
+            .assignment(&offer)
+            .ok_or_else(|| Error::Conflict("the assignment is not held here yet".into()))?;
+        if minutes == 0 {
+            return Err(bad("minutes worked must be at least 1"));
+        }
+        let v = self
+            .net
+            .append(
+                coop,
+                self.key.clone(),
+                Body::Submit(Submit {
+                    offer,
+                    assign,
+                    result: Hash::of(&bytes),
+                    size: bytes.len() as u64,
+                    minutes,
+                }),
+                None,
+            )
+            .await?;
+        self.net.send_result(coop, v.id(), bytes).await?;
+        Ok(written(&v))
+    }
+
+    /// Every submission.
+    pub(crate) async fn submissions(&self, coop: Id) -> Res<Vec<SubmissionView>> {
+        let c = self.state(coop).await?;
+        let now = self.now();
+        let mut out = Vec::new();
+        for s in c.submissions(now) {
+            let (review, review_at, reason) = review_state(&s.review);
+            let title = c
+                .offer(&s.offer, now)
+                .map(|o| o.offer.title)
+                .unwrap_or_default();
+            let result_here = matches!(self.net.result(coop, s.id).await, Ok(Some(_)));
+            out.push(SubmissionView {
+                id: s.id.to_hex(),
+                offer: s.offer.to_hex(),
+                title,
+                member: s.member.to_hex(),
+                requester: s.requester.to_hex(),
+                at: s.at,
+                minutes: s.minutes,
+                review: review.to_owned(),
+                review_at,
+                reason,
+                pay: Amount::from(&s.pay),
+                topup: Amount::new(&s.pay.currency, s.topup),
+                result_here,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The result file of a submission, once on this node.
+    pub(crate) async fn result(&self, coop: Id, submission: Id) -> Res<Vec<u8>> {
+        self.net.result(coop, submission).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "the result of submission {} has not reached this node (yet)",
+                submission.short()
+            ))
+        })
+    }
+
+    fn own_submission(&self, c: &Coop, id: Id) -> Res<taawun_core::fold::Submission> {
+        let s = c
+            .submission(&id, self.now())
+            .ok_or_else(|| Error::NotFound(format!("no submission {id} here")))?;
+        if s.requester != self.me {
+            return Err(Error::Refused(format!(
+                "submission {} is for another requester",
+                id.short()
+            )));
+        }
+        Ok(s)
+    }
+
+    /// The requester accepts.
+    pub(crate) async fn accept(&self, coop: Id, submission: Id) -> Res<Written> {
+        let c = self.state(coop).await?;
+        self.own_submission(&c, submission)?;
+        self.write(coop, Body::Accept(Accept { submission })).await
+    }
+
+    /// The requester rejects, with a reason.
+    pub(crate) async fn reject(&self, coop: Id, submission: Id, reason: String) -> Res<Written> {
+        if reason.trim().is_empty() {
+            return Err(bad("a rejection needs a reason the member can read"));
+        }
+        let c = self.state(coop).await?;
+        self.own_submission(&c, submission)?;
+        self.write(coop, Body::Reject(Reject { submission, reason }))
+            .await
+    }
+
+    /// The requester records a payment made outside the system.
+    pub(crate) async fn pay(&self, coop: Id, req: PayReq) -> Res<Written> {
+        let member = parse_key("member", &req.member).map_err(bad)?;
+        let amount = parse_money("amount", &req.amount)?;
+        if amount.minor == 0 {
+            return Err(bad("a payment of zero records nothing"));
+        }
+        if req.reference.trim().is_empty() {
+            return Err(bad(
+                "give the payment's reference (transfer number...) so the member can find it",
+            ));
+        }
+        self.write(
+            coop,
+            Body::Settle(Settle {
+                member,
+                amount,
+                reference: req.reference,
+            }),
+        )
+        .await
+    }
+
+    /// Every recorded payment.
+    pub(crate) async fn payments(&self, coop: Id) -> Res<Vec<PaymentView>> {
+        let c = self.state(coop).await?;
+        let mut out: Vec<PaymentView> = c
+            .ids(Kind::Settle)
+            .filter_map(|id| c.get(id))
+            .filter_map(|v| match &v.entry().body {
+                Body::Settle(s) => Some(PaymentView {
+                    id: v.id().to_hex(),
+                    requester: v.entry().author.to_hex(),
+                    member: s.member.to_hex(),
+                    amount: Amount::from(&s.amount),
+                    reference: s.reference.clone(),
+                    at: v.entry().ts,
+                    confirmed: c.receipt(&v.id()).is_some(),
+                }),
+                _ => None,
+            })
+            .collect();
+        out.sort_by_key(|p| std::cmp::Reverse(p.at));
+        Ok(out)
+    }
+
+    /// The member confirms a payment.
+    pub(crate) async fn confirm(&self, coop: Id, settle: Id) -> Res<Written> {
+        let c = self.state(coop).await?;
+        match c.get(&settle).map(|v| &v.entry().body) {
+            Some(Body::Settle(s)) if s.member == self.me => {}
+            Some(Body::Settle(_)) => {
+                return Err(Error::Refused(format!(
+                    "payment {} is to another member",
+                    settle.short()
+                )))
+            }
+            _ => return Err(Error::NotFound(format!("no payment {settle} here"))),
+        }
+        self.write(coop, Body::Receipt(Receipt { settle })).await
+    }
+
+    /// A member reviews a requester.
+    pub(crate) async fn review(&self, coop: Id, req: ReviewReq) -> Res<Written> {
+        let requester = parse_key("requester", &req.requester).map_err(bad)?;
+        for (name, v) in [
+            ("pay", req.pay),
+            ("fairness", req.fairness),
+            ("promptness", req.promptness),
+            ("communication", req.communication),
+        ] {
+            if !(1..=5).contains(&v) {
+                return Err(bad(format!("{name} is scored 1 to 5, not {v}")));
+            }
+        }
+        self.write(
+            coop,
+            Body::Review(Review {
+                requester,
+                pay: req.pay,
+                fairness: req.fairness,
+                promptness: req.promptness,
+                communication: req.communication,
+                text: req.text,
+            }),
+        )
+        .await
+    }
+
+    /// A requester's record.
+    pub(crate) async fn record(&self, coop: Id, requester: PublicKey) -> Res<RecordView> {
+        let c = self.state(coop).await?;
+        Ok(RecordView::new(
+            &requester,
+            &c.record(&requester, self.now()),
+        ))
+    }
+
+    /// Every balance.
+    pub(crate) async fn balances(&self, coop: Id) -> Res<Vec<BalanceView>> {
+        let c = self.state(coop).await?;
+        Ok(c.balances(self.now())
+            .into_iter()
+            .map(|((r, m, cur), b)| BalanceView {
+                requester: r.to_hex(),
+                member: m.to_hex(),
+                earned: Amount::new(&cur, b.earned),
+                topup: Amount::new(&cur, b.topup),
+                paid: Amount::new(&cur, b.paid),
+                confirmed: Amount::new(&cur, b.confirmed),
+                owed: Amount::new(&cur, b.owed()),
+            })
+            .collect())
+    }
+
+    /// Imports an export file into the running node: founds (follows) its cooperative if
+    /// needed, then ingests every entry in batches of [`IMPORT_BATCH`], judged like any
+    /// entry. Peers get them through sync.
+    pub(crate) async fn import(&self, file: &[u8]) -> Res<ImportView> {
+        let mut items = taawun_ledger::export::Items::new(file);
+        let coop = items
+            .header()
+            .map_err(|e| bad(format!("not a taawun ledger file: {e}")))?
+            .coop;
+        let mut out = ImportView {
+            coop: coop.to_hex(),
+            ..ImportView::default()
+        };
+        let mut batch = Vec::new();
+        let held = self.coop_ids().await?.contains(&coop);
+        let mut first = !held;
+        loop {
+            let item = items
+                .next_item()
+                .map_err(|e| bad(format!("the file breaks off: {e}")))?;
+            let Some(item) = item else { break };
+            let v = match item
+                .raw
+                .ok()
+                .and_then(|raw| Unverified::decode(&raw).ok())
+                .and_then(|u| u.verify().ok())
+            {
+                Some(v) => v,
+                None => {
+                    out.unreadable += 1;
+                    continue;
+                }
+            };
+            if first {
+                first = false;
+                if v.id() != coop || !matches!(v.entry().body, Body::Charter(_)) {
+                    return Err(bad(format!(
+                        "the file's first entry is not the charter of cooperative {coop}"
+                    )));
+                }
+                self.net.join(v).await?;
+                out.stored += 1;
+                continue;
+            }
+            batch.push(v);
+            if batch.len() == IMPORT_BATCH {
+                self.ingest(coop, std::mem::take(&mut batch), &mut out)
+                    .await?;
+            }
+        }
+        if first {
+            return Err(bad("the file holds no charter"));
+        }
+        self.ingest(coop, batch, &mut out).await?;
+        Ok(out)
+    }
+
+    async fn ingest(&self, coop: Id, batch: Vec<Verified>, out: &mut ImportView) -> Res<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for r in self.net.ingest(coop, batch, false).await? {
+            match r {
+                taawun_ledger::Ingest::Stored { released, .. } => {
+                    out.stored += 1 + released.len() as u64;
+                    out.pending = out.pending.saturating_sub(released.len() as u64);
+                }
+                taawun_ledger::Ingest::Duplicate => out.duplicates += 1,
+                taawun_ledger::Ingest::Pending(_) => out.pending += 1,
+                taawun_ledger::Ingest::Rejected(_) | taawun_ledger::Ingest::Equivocation { .. } => {
+                    out.rejected += 1
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The export file of a cooperative.
+    pub(crate) async fn export(&self, coop: Id) -> Res<Vec<u8>> {
+        Ok(self.net.export(coop).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors_parse_with_or_without_per_hour() {
+        assert_eq!(
+            parse_floor("12.50EUR/h").expect("ok"),
+            Money::new("EUR", 1250)
+        );
+        assert_eq!(parse_floor(" 9 USD ").expect("ok"), Money::new("USD", 900));
+        assert!(matches!(parse_floor("12.5"), Err(Error::BadRequest(_))));
+    }
+
+    #[test]
+    fn limits_are_named_as_in_the_charter() {
+        let mut l = default_limits();
+        for (name, _) in limits_map(&default_limits()) {
+            let lim = parse_limit(&name).expect("every listed limit parses");
+            set_limit(&mut l, lim, 7).expect("sets");
+        }
+        assert!(limits_map(&l).values().all(|v| *v == 7));
+        assert!(matches!(parse_limit("nope"), Err(Error::BadRequest(_))));
+    }
+}

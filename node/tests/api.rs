@@ -1,0 +1,269 @@
+//! The local API of a real `taawun run` daemon: authentication, errors a person can act
+//! on, and the floor refused before anything is stored.
+
+mod common;
+
+use common::Daemon;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn of(d: &Daemon) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: d.base.clone(),
+            token: d.token.clone(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn coop(&self) -> String {
+        let (s, v) = self
+            .post(
+                "/api/coops",
+                json!({"name": "Test cooperative", "floor": "12.50EUR/h"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("id").to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_right_token_nothing_is_done() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let other = tempfile::tempdir().expect("tmp");
+    let o = Daemon::start(other.path());
+    let http = reqwest::Client::new();
+    let create = json!({"name": "Sneaky", "floor": "12.50EUR/h"});
+    for token in [None, Some("wrong-token"), Some(o.token.as_str())] {
+        let mut req = http.post(format!("{}/api/coops", d.base)).json(&create);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("request");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = r.json().await.expect("a JSON error");
+        assert!(
+            body["error"].as_str().expect("message").contains("token"),
+            "{body}"
+        );
+    }
+    // Nothing was created.
+    let (s, status) = Api::of(&d).get("/api/status").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        status["coops"].as_array().expect("coops").len(),
+        0,
+        "{status}"
+    );
+    // The API listens on loopback only by default.
+    assert!(d.base.starts_with("http://127.0.0.1:"), "{}", d.base);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_json_errors_that_say_what_is_wrong() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let api = Api::of(&d);
+    let coop = api.coop().await;
+
+    // Malformed JSON.
+    let r = api
+        .http
+        .post(format!("{}/api/coops/{coop}/offers", d.base))
+        .bearer_auth(&d.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.expect("json");
+    assert!(v["error"].as_str().is_some(), "{v}");
+
+    // A field of the wrong shape, an unknown field, an amount that does not parse.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "t", "purpose": "p", "pay": "four euros", "minutes": 15}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().expect("msg").contains("4.00EUR"), "{v}");
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "t", "purpose": "p", "pay": "4EUR", "minutes": 15, "colour": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Unknown ids: 404 with a message; malformed ids: 400.
+    let zero = "00".repeat(32);
+    let (s, v) = api.get(&format!("/api/coops/{zero}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert!(v["error"].as_str().expect("msg").contains(&zero), "{v}");
+    let (s, v) = api.get(&format!("/api/coops/{coop}/offers/{zero}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/submissions/{zero}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = api.get(&format!("/api/coops/{coop}/offers/xyz")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = api.get("/api/nothing-here").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offer_under_the_floor_is_refused_and_nothing_is_stored() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let api = Api::of(&d);
+    let coop = api.coop().await;
+    let (_, before) = api.get("/api/status").await;
+
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Cheap", "purpose": "Testing the floor", "pay": "2.00EUR", "minutes": 15}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let msg = v["error"].as_str().expect("msg");
+    assert!(msg.contains("8.00 EUR/h"), "{msg}");
+    assert!(msg.contains("12.50 EUR/h"), "{msg}");
+    let (_, after) = api.get("/api/status").await;
+    assert_eq!(before["coops"][0]["entries"], after["coops"][0]["entries"]);
+    let (_, offers) = api.get(&format!("/api/coops/{coop}/offers")).await;
+    assert_eq!(offers.as_array().expect("list").len(), 0);
+
+    // At the floor exactly: accepted.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Fair", "purpose": "Testing the floor", "pay": "3.13EUR", "minutes": 15}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["kind"], "offer");
+    let (_, offers) = api.get(&format!("/api/coops/{coop}/offers")).await;
+    assert_eq!(offers[0]["hourly"]["text"], "12.52 EUR");
+    assert_eq!(offers[0]["state"], "open");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_stops_cleanly_on_sigterm_and_keeps_its_ledger() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let coop = Api::of(&d).coop().await;
+    let status = d.stop();
+    assert!(status.success(), "{status:?}");
+    // Restarted, it holds the cooperative.
+    let d = Daemon::run(tmp.path());
+    let (s, v) = Api::of(&d).get(&format!("/api/coops/{coop}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["name"], "Test cooperative");
+    assert!(
+        !d.log().contains(&d.token),
+        "the token must never be logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ledger_exported_from_one_daemon_imports_into_another() {
+    let (ta, tb) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let (a, b) = (Daemon::start(ta.path()), Daemon::start(tb.path()));
+    let (api_a, api_b) = (Api::of(&a), Api::of(&b));
+    let coop = api_a.coop().await;
+    let (s, v) = api_a
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Fair", "purpose": "p", "pay": "5.00EUR", "minutes": 10}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file = api_a
+        .http
+        .get(format!("{}/api/coops/{coop}/export", a.base))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let send = |body: Vec<u8>| {
+        api_b
+            .http
+            .post(format!("{}/api/import", b.base))
+            .bearer_auth(&b.token)
+            .body(body)
+            .send()
+    };
+    let r = send(file.to_vec()).await.expect("import");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["stored"], 2, "{v}");
+    assert_eq!(v["rejected"], 0, "{v}");
+    let (_, offers) = api_b.get(&format!("/api/coops/{coop}/offers")).await;
+    assert_eq!(offers[0]["title"], "Fair");
+    // Again: duplicates. Garbage: a 400 that says so.
+    let v: Value = send(file.to_vec())
+        .await
+        .expect("import")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["duplicates"], 2, "{v}");
+    let r = send(b"this is not a ledger".to_vec())
+        .await
+        .expect("import");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.expect("json");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("msg")
+            .contains("not a taawun ledger"),
+        "{v}"
+    );
+}
