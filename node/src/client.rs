@@ -109,6 +109,13 @@ impl Client {
             Some(a) => a,
             None => Config::load(dir)?.api.listen,
         };
+        if listen.port() == 0 {
+            // Port 0 asks for any free port: only the running daemon knows which.
+            anyhow::bail!(
+                "the daemon is not running for the data folder {d} (no {API_ADDRESS_FILE} file, and api.listen asks for any free port); start it with `taawun run --data-dir {d}`",
+                d = dir.display()
+            );
+        }
         Self::new(&base_url(listen), token, dir)
     }
 

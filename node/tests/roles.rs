@@ -193,6 +193,36 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         .expect("list")
         .is_empty());
 
+    // An offer posted by mistake is withdrawn.
+    let w = json(
+        &lumen,
+        &[
+            "offer",
+            "post",
+            "--title",
+            "Draft",
+            "--purpose",
+            "Nothing yet",
+            "--pay",
+            "5EUR",
+            "--minutes",
+            "20",
+            "--expires",
+            "2d",
+            "--review-window",
+            "1d",
+        ],
+    );
+    let draft = str_of(&w, "id").to_owned();
+    let out = ok(&lumen, &["offer", "withdraw", &draft[..9]]);
+    assert!(out.contains(&format!("withdrew offer {draft}")), "{out}");
+    let v = json(&lumen, &["offers", "--all"]);
+    assert_eq!(
+        find(&v, "id", &draft).expect("the draft")["state"],
+        "withdrawn"
+    );
+    assert!(find(&json(&lumen, &["offers"]), "id", &draft).is_none());
+
     // 4. A fair offer: Karim sees its rate against the floor and claims it.
     let w = json(
         &lumen,
