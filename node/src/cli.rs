@@ -944,7 +944,7 @@ pub(crate) fn resolve_prefix<'a>(
 ) -> Result<String> {
     let p = input.trim().to_lowercase();
     if p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("`{input}` is not a {what} id: ids are hex digits (0-9, a-f)");
+        bail!("`{input}` is not hex: {what} ids are hex digits (0-9, a-f)");
     }
     if p.len() > FULL_HEX {
         bail!("`{input}` is longer than a {what} id ({FULL_HEX} hex digits)");
@@ -1623,7 +1623,7 @@ mod tests {
             .expect_err("hex")
             .to_string();
         assert!(
-            msg.contains("not a offer id") || msg.contains("hex digits"),
+            msg.contains("is not hex: offer ids are hex digits"),
             "{msg}"
         );
         let msg = resolve_prefix("submission", &"a".repeat(65), ids)
