@@ -1,6 +1,7 @@
 //! Every role through the command line, against real daemons on loopback: a cooperative is
-//! founded, a requester admitted by vote, an offer under the floor refused, and one task
-//! lives from offer to confirmed payment, each step a `taawun` command as a person types it.
+//! founded, a requester admitted by vote, an offer under the floor refused, another
+//! withdrawn, one task lives from offer to confirmed payment and another ends rejected with
+//! a reason; each step is a `taawun` command as a person types it.
 
 mod common;
 
@@ -244,9 +245,30 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         ],
     );
     let offer = str_of(&w, "id").to_owned();
-    wait_for("the offer to reach Karim", || {
+    // A second one, whose result will be rejected.
+    let w = json(
+        &lumen,
+        &[
+            "offer",
+            "post",
+            "--title",
+            "Tag photos",
+            "--purpose",
+            "Archive index",
+            "--pay",
+            "3.00EUR",
+            "--minutes",
+            "10",
+            "--claim-window",
+            CLAIM_WINDOW,
+        ],
+    );
+    let offer2 = str_of(&w, "id").to_owned();
+    wait_for("the offers to reach Karim", || {
         let v = json(&karim, &["offers"]);
-        find(&v, "id", &offer).map(|_| ())
+        find(&v, "id", &offer)
+            .and(find(&v, "id", &offer2))
+            .map(|_| ())
     });
     let offers = ok(&karim, &["offers"]);
     assert!(
@@ -257,36 +279,41 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         offers.contains("Transcribe an interview: Oral history archive"),
         "{offers}"
     );
-    let claimed = ok(&karim, &["claim", &offer[..8]]);
-    assert!(
-        claimed.contains(&format!("claimed offer {offer}")),
-        "{claimed}"
-    );
+    assert!(offers.contains("18.00 EUR  144% of 12.50 EUR"), "{offers}");
+    for o in [&offer, &offer2] {
+        let claimed = ok(&karim, &["claim", &o[..8]]);
+        assert!(claimed.contains(&format!("claimed offer {o}")), "{claimed}");
+    }
 
-    // 5. Once the claim window closes, Lumen Lab assigns it to Karim (its node's lottery
-    //    may have drawn first: then the offer is already Karim's).
-    wait_for("Karim's claim to reach Lumen Lab", || {
+    // 5. Once the claim windows close, Lumen Lab assigns the first to Karim by hand and the
+    //    second by lottery (its node's own lottery may have drawn first: then the offer is
+    //    already Karim's, the only claimant).
+    wait_for("Karim's claims to reach Lumen Lab", || {
         let v = json(&lumen, &["offers", "--all"]);
-        (find(&v, "id", &offer)?["claims"] == 1).then_some(())
+        (find(&v, "id", &offer)?["claims"] == 1 && find(&v, "id", &offer2)?["claims"] == 1)
+            .then_some(())
     });
-    wait_for("the offer to be assigned", || {
-        let o = cli_in(
-            &lumen,
-            &lumen.dir,
-            &["assign", &offer[..8], "--winner", &karim.key[..8]],
-        );
-        let out = text(&o);
-        if o.status.success() {
-            assert!(out.contains(&karim.key), "{out}");
-            return Some(());
-        }
-        assert!(!out.contains("not running"), "{out}");
-        let v = json(&lumen, &["offers", "--all"]);
-        (find(&v, "id", &offer)?["state"] == "assigned").then_some(())
-    });
-    wait_for("Karim to see the offer is his", || {
+    for (o, by_hand) in [(&offer, true), (&offer2, false)] {
+        wait_for("the offer to be assigned", || {
+            let mut args = vec!["assign", &o[..8]];
+            if by_hand {
+                args.extend(["--winner", &karim.key[..8]]);
+            }
+            let out = cli_in(&lumen, &lumen.dir, &args);
+            if out.status.success() {
+                assert!(text(&out).contains(&karim.key), "{}", text(&out));
+                return Some(());
+            }
+            assert!(!text(&out).contains("not running"), "{}", text(&out));
+            let v = json(&lumen, &["offers", "--all"]);
+            (find(&v, "id", o)?["state"] == "assigned").then_some(())
+        });
+    }
+    wait_for("Karim to see both offers are his", || {
         let v = json(&karim, &["offers", "--all"]);
-        (find(&v, "id", &offer)?["assigned_to_me"] == true).then_some(())
+        (find(&v, "id", &offer)?["assigned_to_me"] == true
+            && find(&v, "id", &offer2)?["assigned_to_me"] == true)
+            .then_some(())
     });
 
     // 6. Karim submits 20 minutes of work; the file reaches Lumen Lab privately.
@@ -328,6 +355,49 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         !o.status.success() && text(&o).contains("-o"),
         "{}",
         text(&o)
+    );
+
+    // The second result, read to standard output, is rejected with a reason.
+    let tags = tmp.path().join("tags.csv");
+    std::fs::write(&tags, b"photo,tag\n1,boat\n").expect("result file");
+    ok(
+        &karim,
+        &[
+            "submit",
+            &offer2[..8],
+            "--file",
+            tags.to_str().expect("utf-8"),
+            "--minutes",
+            "10",
+        ],
+    );
+    let sub2 = wait_for("the second result to reach Lumen Lab", || {
+        let v = json(&lumen, &["submissions"]);
+        let s = v
+            .as_array()?
+            .iter()
+            .find(|s| s["offer"] == offer2.as_str())?;
+        (s["result_here"] == true).then(|| str_of(s, "id").to_owned())
+    });
+    let o = cli_in(
+        &lumen,
+        &lumen.dir,
+        &["results", "get", &sub2[..8], "-o", "-"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(o.stdout, b"photo,tag\n1,boat\n");
+    let out = ok(
+        &lumen,
+        &[
+            "reject",
+            &sub2[..8],
+            "--reason",
+            "Photos 2 to 9 are not tagged",
+        ],
+    );
+    assert!(
+        out.contains(&format!("rejected submission {sub2}")),
+        "{out}"
     );
 
     // 7. Lumen Lab accepts; 20 minutes at the floor is 4.17 EUR: 4.00 EUR plus a top-up.
@@ -398,9 +468,20 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         ],
     );
     assert!(reviewed.contains("reviewed requester"), "{reviewed}");
+    wait_for("the rejection to reach Karim", || {
+        let v = json(&karim, &["submissions"]);
+        (find(&v, "id", &sub2)?["review"] == "rejected").then_some(())
+    });
     let record = ok(&karim, &["requester", "show", &lumen.key[..8]]);
-    assert!(record.contains("1 accepted"), "{record}");
+    assert!(
+        record.contains("2: 1 accepted, 0 accepted by default, 1 rejected"),
+        "{record}"
+    );
     let subs = ok(&karim, &["submissions"]);
+    assert!(
+        subs.contains("rejected: Photos 2 to 9 are not tagged"),
+        "{subs}"
+    );
     assert!(
         subs.contains("Transcribe an interview") && subs.contains("accepted"),
         "{subs}"
