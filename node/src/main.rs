@@ -6,6 +6,8 @@
 //! message that says what to do.
 
 mod api;
+mod cli;
+mod client;
 mod config;
 mod daemon;
 mod datadir;
@@ -59,6 +61,8 @@ enum Cmd {
         #[arg(long)]
         keep: bool,
     },
+    #[command(flatten)]
+    Client(cli::ClientCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,6 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(dir, keep)?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Client(cmd) => cli::run(cli.data_dir, cmd),
     }
 }
 
