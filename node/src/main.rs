@@ -145,7 +145,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Ledger(LedgerCmd::Verify { file, json }) => verify(&file, json),
         Cmd::Ledger(LedgerCmd::Import { file }) => {
-            let ledger = open_ledger(cli.data_dir)?;
+            let dir = datadir::resolve(cli.data_dir)?;
+            if let Some(client) = running(&dir)? {
+                // The running daemon owns the ledger: import through it.
+                let bytes =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let v: views::ImportView =
+                    runtime()?.block_on(client.post_bytes("/api/import", bytes))?;
+                println!(
+                    "cooperative {}: {} stored, {} already held, {} waiting for missing entries, {} rejected, {} unreadable",
+                    v.coop, v.stored, v.duplicates, v.pending, v.rejected, v.unreadable
+                );
+                return Ok(if v.rejected + v.unreadable == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            let ledger = open_ledger(Some(dir))?;
             let f = File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let (coop, report) = ledger
                 .import(BufReader::new(f))
@@ -158,7 +175,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Cmd::Ledger(LedgerCmd::Export { file, coop }) => {
-            let ledger = open_ledger(cli.data_dir)?;
+            let dir = datadir::resolve(cli.data_dir)?;
+            if let Some(client) = running(&dir)? {
+                // The running daemon owns the ledger: export through it.
+                let bytes = runtime()?.block_on(async {
+                    let id = match coop.as_deref() {
+                        Some(c) => Id::from_hex(c)?,
+                        None => {
+                            let s = client.status().await?;
+                            match s.coops.as_slice() {
+                                [one] => Id::from_hex(&one.id)?,
+                                [] => bail!("this node holds no cooperative yet"),
+                                many => bail!(
+                                    "this node holds {} cooperatives; name one with --coop",
+                                    many.len()
+                                ),
+                            }
+                        }
+                    };
+                    Ok(client
+                        .get_bytes(&format!("/api/coops/{}/export", id.to_hex()))
+                        .await?)
+                })?;
+                std::fs::write(&file, &bytes)
+                    .with_context(|| format!("writing {}", file.display()))?;
+                println!("wrote {} bytes to {}", bytes.len(), file.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let ledger = open_ledger(Some(dir))?;
             let id = pick_coop(&ledger, coop.as_deref())?;
             let c = ledger.coop(&id)?;
             let f = File::create(&file).with_context(|| format!("creating {}", file.display()))?;
@@ -179,6 +223,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Client(cmd) => cli::run(cli.data_dir, cmd),
+    }
+}
+
+/// A client of the daemon of `dir` when one is running there (it writes its address when
+/// it starts and removes it when it stops); `None` when the ledger can be opened directly.
+fn running(dir: &Path) -> Result<Option<client::Client>> {
+    let addr = dir.join(daemon::API_ADDRESS_FILE);
+    let Ok(a) = std::fs::read_to_string(&addr) else {
+        return Ok(None);
+    };
+    // A daemon killed without cleaning up leaves the file: check something answers.
+    match a.trim().parse::<std::net::SocketAddr>() {
+        Ok(sa) if std::net::TcpStream::connect(sa).is_ok() => Ok(Some(client::Client::open(dir)?)),
+        _ => Ok(None),
     }
 }
 

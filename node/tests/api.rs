@@ -267,3 +267,29 @@ async fn a_ledger_exported_from_one_daemon_imports_into_another() {
         "{v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ledger_export_and_import_go_through_a_running_daemon() {
+    let (ta, tb) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let (a, b) = (Daemon::start(ta.path()), Daemon::start(tb.path()));
+    let coop = Api::of(&a).coop().await;
+    let file = ta.path().join("out.taawun");
+    let f = file.to_str().expect("utf-8");
+    // The daemon holds the ledger open; the command asks it.
+    let o = common::taawun(&["ledger", "export", f], ta.path());
+    assert!(o.status.success(), "{}", common::text(&o));
+    let o = common::taawun(&["ledger", "verify", f], ta.path());
+    assert!(o.status.success(), "{}", common::text(&o));
+    let o = common::taawun(&["ledger", "import", f], tb.path());
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("1 stored"),
+        "{}",
+        common::text(&o)
+    );
+    let (s, v) = Api::of(&b).get(&format!("/api/coops/{coop}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
