@@ -1,25 +1,9 @@
 //! The `taawun` binary as a person uses it: real processes, real files.
 
+mod common;
+
+use common::{taawun, text};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn taawun(args: &[&str], data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taawun"))
-        .args(args)
-        .env("TAAWUN_DATA_DIR", data)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn keygen_writes_a_private_key_and_refuses_to_overwrite_it() {
