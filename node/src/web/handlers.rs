@@ -1,6 +1,10 @@
 //! The page handlers: read the node's state, render a page; or check the form's CSRF
 //! token, do the action and redirect (303) to the page that shows its effect.
 
+// A handler's error is the page that says what went wrong, built once per request and
+// returned at once: boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use super::chart::Point;
 use super::pages::{self, BoardQuery, CoopInfo, OfferForm};
 use super::{Ctx, Web};
