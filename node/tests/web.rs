@@ -293,7 +293,7 @@ async fn a_task_end_to_end_in_the_browser() {
     req.fill("#minutes", "15").await;
     req.fill("#pay", "2").await;
     let rate = req.text("#rate").await;
-    assert!(rate.contains("8.00 EUR/h"), "{rate}");
+    assert!(rate.contains("€8.00/h"), "{rate}");
     req.click("#publish").await;
     assert!(
         req.url().await.ends_with("/post"),
@@ -333,7 +333,7 @@ async fn a_task_end_to_end_in_the_browser() {
     )
     .await;
     req.fill("#claim_window_s", "20").await;
-    assert!(req.text("#rate").await.contains("16.00 EUR/h"));
+    assert!(req.text("#rate").await.contains("€16.00/h"));
     req.click("#publish").await;
     req.until_text("Done.").await;
 

@@ -65,10 +65,14 @@
   if (form) {
     var pay = form.elements.pay, minutes = form.elements.minutes, cur = form.elements.currency;
     var out = document.getElementById("rate");
-    var floors = {};
+    // "EUR:1250:€{}/h,...": currency, floor per hour, how a rate is written.
+    var floors = {}, tpls = {};
     (form.getAttribute("data-floors") || "").split(",").forEach(function (p) {
       var kv = p.split(":");
-      if (kv.length === 2) floors[kv[0]] = parseInt(kv[1], 10);
+      if (kv.length >= 3) {
+        floors[kv[0]] = parseInt(kv[1], 10);
+        tpls[kv[0]] = kv.slice(2).join(":");
+      }
     });
     var dec = form.getAttribute("data-dec"), grp = form.getAttribute("data-grp");
     var minor = function (s) {
@@ -92,7 +96,7 @@
         out.textContent = ""; out.className = ""; pay.setCustomValidity(""); return;
       }
       var rate = Math.floor(p * 60 / n), ok = p * 60 >= floor * n;
-      var msg = fmt(rate) + " " + code + form.getAttribute("data-per-hour") + " — " +
+      var msg = tpls[code].replace("{}", fmt(rate)) + " — " +
         form.getAttribute(ok ? "data-ok" : "data-low");
       out.textContent = msg;
       out.className = ok ? "ok" : "bad";

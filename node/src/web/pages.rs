@@ -661,6 +661,12 @@ pub(crate) struct OfferForm {
     pub(crate) review_window_h: String,
 }
 
+/// How this language writes a rate in `currency`, with `{}` for the number (`€{}/h`),
+/// so the page's script writes rates exactly as the node does.
+fn rate_template(l: Lang, currency: &str) -> String {
+    l.rate(0, currency).replacen(&l.decimal(0), "{}", 1)
+}
+
 /// The post-offer form; `error` is the node's refusal of the last try.
 pub(crate) fn post_form(
     ctx: &Ctx,
@@ -685,8 +691,8 @@ pub(crate) fn post_form(
         @if let Some(e) = error { p.error #refused role="alert" { (l.t(&t::REFUSED)) " " bdi { (e) } } }
         p { (l.f(&t::FLOOR_IS, &c.floors.iter().map(|a| l.rate(a.minor, &a.currency)).collect::<Vec<_>>().join(", "))) }
         form #offer-form method="post" action=(c.link("offers"))
-            data-floors=(c.floors.iter().map(|a| format!("{}:{}", a.currency, a.minor)).collect::<Vec<_>>().join(","))
-            data-dec=(dec) data-grp=(grp) data-per-hour=(l.t(&t::PER_HOUR))
+            data-floors=(c.floors.iter().map(|a| format!("{}:{}:{}", a.currency, a.minor, rate_template(l, &a.currency))).collect::<Vec<_>>().join(","))
+            data-dec=(dec) data-grp=(grp)
             data-ok=(l.t(&t::RATE_OK)) data-low=(l.t(&t::RATE_LOW)) {
             (csrf(ctx))
             div.field {
