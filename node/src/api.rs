@@ -163,7 +163,9 @@ pub(crate) fn router(st: AppState) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(st.clone(), auth))
-        .with_state(st)
+        .with_state(st.clone())
+        // The web page: its own login (session cookie), so outside the token check.
+        .merge(crate::web::router(st))
 }
 
 async fn status(State(st): State<AppState>) -> Out<Status> {
@@ -379,7 +381,7 @@ async fn export(State(st): State<AppState>, Path(c): Path<String>) -> Result<Res
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-async fn events(
+pub(crate) async fn events(
     State(st): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = st.live.subscribe();

@@ -14,6 +14,7 @@ mod datadir;
 mod demo;
 mod service;
 mod views;
+mod web;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -51,6 +52,13 @@ enum Cmd {
     /// Import, export or verify ledger files.
     #[command(subcommand)]
     Ledger(LedgerCmd),
+    /// Open the node's web page: prints a one-time login link (and opens it in a browser
+    /// when one is available). The node must be running (`taawun run`).
+    Ui {
+        /// Only print the link; do not try to open a browser.
+        #[arg(long)]
+        no_open: bool,
+    },
     /// Run a small cooperative end to end on this machine.
     Demo {
         /// Where to put the nodes' data folders (default: a new temporary folder; a
@@ -216,6 +224,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "wrote {n} entries of cooperative {id} to {}",
                 file.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Ui { no_open } => {
+            let dir = datadir::resolve(cli.data_dir)?;
+            runtime()?.block_on(web::cli::ui(&dir, !no_open))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo { dir, keep } => {

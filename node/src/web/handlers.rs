@@ -1,0 +1,750 @@
+//! The page handlers: read the node's state, render a page; or check the form's CSRF
+//! token, do the action and redirect (303) to the page that shows its effect.
+
+// A handler's error is the page that says what went wrong, built once per request and
+// returned at once: boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+use super::chart::Point;
+use super::pages::{self, BoardQuery, CoopInfo, OfferForm};
+use super::{Ctx, Web};
+use crate::service::Error;
+use crate::views::*;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use taawun_core::money::{hourly_rate, parse_minor};
+use taawun_core::{Id, Timestamp};
+
+/// A page or the page that says what went wrong.
+type Page = Result<Response, Response>;
+
+fn now() -> Timestamp {
+    taawun_net::config::system_now()
+}
+
+fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn fail(ctx: &Ctx, c: Option<&CoopInfo>, e: &Error, back: &str) -> Response {
+    pages::failed(ctx, c, status_of(e), &e.to_string(), back)
+}
+
+fn coop_id(ctx: &Ctx, s: &str) -> Result<Id, Response> {
+    parse_id("cooperative", s)
+        .map_err(|m| pages::failed(ctx, None, StatusCode::BAD_REQUEST, &m, "/"))
+}
+
+fn entry_id(ctx: &Ctx, c: &CoopInfo, what: &str, s: &str) -> Result<Id, Response> {
+    parse_id(what, s)
+        .map_err(|m| pages::failed(ctx, Some(c), StatusCode::BAD_REQUEST, &m, &c.link("offers")))
+}
+
+/// The cooperative as the frame shows it.
+async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Response> {
+    let id = coop_id(ctx, coop)?;
+    let v = web
+        .st
+        .node
+        .coop(id)
+        .await
+        .map_err(|e| fail(ctx, None, &e, "/"))?;
+    let me = web.st.node.me().to_hex();
+    let can_post = v.members.contains(&me) || v.requesters.contains(&me);
+    Ok((
+        id,
+        CoopInfo {
+            id: v.id,
+            name: v.name,
+            me,
+            can_post,
+            floors: v.floors,
+        },
+    ))
+}
+
+fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
+    if ctx.csrf_ok(token) {
+        Ok(())
+    } else {
+        Err(pages::csrf_refused(ctx.lang))
+    }
+}
+
+/// Redirects to `path` saying the action was done.
+fn done(path: &str) -> Response {
+    Redirect::to(&format!("{path}?done=1")).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `GET /`: the one cooperative held, or the list.
+pub(crate) async fn home(State(web): State<Web>, ctx: Ctx) -> Page {
+    let s = web
+        .st
+        .node
+        .status()
+        .await
+        .map_err(|e| fail(&ctx, None, &e, "/"))?;
+    if let [one] = s.coops.as_slice() {
+        return Ok(Redirect::to(&format!("/c/{}/offers", one.id)).into_response());
+    }
+    Ok(pages::home(&ctx, &s.coops))
+}
+
+/// `GET /c/{coop}`.
+pub(crate) async fn coop_home(Path(coop): Path<String>) -> Response {
+    Redirect::to(&format!(
+        "/c/{}/offers",
+        coop.chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+    ))
+    .into_response()
+}
+
+/// Parses an amount as typed in a form (`4.5`, `4,50`) into minor units.
+fn typed_minor(s: &str) -> Option<u64> {
+    parse_minor(&s.trim().replace(',', "."))
+}
+
+/// `GET /c/{coop}/offers`: the board, filtered and sorted.
+pub(crate) async fn board(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Query(q): Query<BoardQuery>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let mut offers = web
+        .st
+        .node
+        .offers(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    if q.all.is_none() {
+        offers.retain(|o| o.state == "open" || o.assigned_to_me || o.claimed_by_me);
+    }
+    let needle = q.q.trim().to_lowercase();
+    if !needle.is_empty() {
+        offers.retain(|o| {
+            [&o.title, &o.purpose, &o.description]
+                .iter()
+                .any(|s| s.to_lowercase().contains(&needle))
+        });
+    }
+    if let Some(min) = typed_minor(&q.min) {
+        offers.retain(|o| o.hourly.minor >= min);
+    }
+    match q.sort.as_str() {
+        "rate" => offers.sort_by_key(|o| std::cmp::Reverse(o.hourly.minor)),
+        "pay" => offers.sort_by_key(|o| std::cmp::Reverse(o.pay.minor)),
+        "short" => offers.sort_by_key(|o| o.minutes),
+        _ => {}
+    }
+    Ok(pages::board(&ctx, &c, &q, &offers, now()))
+}
+
+/// `GET /c/{coop}/offers/{offer}`.
+pub(crate) async fn offer(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, offer)): Path<(String, String)>,
+    Query(q): Query<DoneQuery>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let oid = entry_id(&ctx, &c, "offer", &offer)?;
+    let o = web
+        .st
+        .node
+        .offer(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &c.link("offers")))?;
+    Ok(pages::offer(&ctx, &c, &o, now(), q.done.is_some()))
+}
+
+/// `POST /c/{coop}/offers/{offer}/claim`.
+pub(crate) async fn claim(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, offer)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let oid = entry_id(&ctx, &c, "offer", &offer)?;
+    let back = c.link(&format!("offers/{}", oid.to_hex()));
+    web.st
+        .node
+        .claim(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+/// `POST /c/{coop}/offers/{offer}/withdraw`.
+pub(crate) async fn withdraw(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, offer)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let oid = entry_id(&ctx, &c, "offer", &offer)?;
+    let back = c.link(&format!("offers/{}", oid.to_hex()));
+    web.st
+        .node
+        .withdraw(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+/// `GET /c/{coop}/work`.
+pub(crate) async fn work(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let node = &web.st.node;
+    let err = |e: Error| fail(&ctx, Some(&c), &e, "/");
+    let offers: Vec<OfferView> = node
+        .offers(id)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .filter(|o| o.assigned_to_me || (o.claimed_by_me && o.winners.is_empty()))
+        .collect();
+    let subs: Vec<SubmissionView> = node
+        .submissions(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
+        .into_iter()
+        .filter(|s| s.member == c.me)
+        .collect();
+    Ok(pages::work(
+        &ctx,
+        &c,
+        &offers,
+        &subs,
+        now(),
+        q.done.is_some(),
+    ))
+}
+
+/// `POST /c/{coop}/offers/{offer}/submit` (multipart: csrf, minutes, file).
+pub(crate) async fn submit(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, offer)): Path<(String, String)>,
+    mut form: Multipart,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let oid = entry_id(&ctx, &c, "offer", &offer)?;
+    let back = c.link("work");
+    let bad = |m: String| pages::failed(&ctx, Some(&c), StatusCode::BAD_REQUEST, &m, &back);
+    let (mut token, mut minutes, mut file) = (String::new(), String::new(), None);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(bad(format!("the form did not arrive whole: {e}"))),
+        };
+        match field.name().unwrap_or("") {
+            "csrf" => token = field.text().await.map_err(|e| bad(e.to_string()))?,
+            "minutes" => minutes = field.text().await.map_err(|e| bad(e.to_string()))?,
+            "file" => file = Some(field.bytes().await.map_err(|e| bad(e.to_string()))?),
+            _ => {}
+        }
+    }
+    // The token first: nothing from a foreign form is even parsed further.
+    check(&ctx, &token)?;
+    let minutes: u32 = minutes.trim().parse().map_err(|_| {
+        bad(format!(
+            "minutes worked `{}` is not a whole number",
+            minutes.trim()
+        ))
+    })?;
+    let file = file.ok_or_else(|| bad("choose the result file to send".into()))?;
+    web.st
+        .node
+        .submit(id, oid, minutes, file.to_vec())
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+/// `GET /c/{coop}/earnings`.
+pub(crate) async fn earnings(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let node = &web.st.node;
+    let err = |e: Error| fail(&ctx, Some(&c), &e, "/");
+    let balances: Vec<BalanceView> = node
+        .balances(id)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .filter(|b| b.member == c.me)
+        .collect();
+    let payments: Vec<PaymentView> = node
+        .payments(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
+        .into_iter()
+        .filter(|p| p.member == c.me)
+        .collect();
+    let subs = node
+        .submissions(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    // Effective rate of each accepted task: pay plus top-up over the minutes reported.
+    let mut points: Vec<(String, Vec<Point>)> = Vec::new();
+    for s in subs.iter().filter(|s| {
+        s.member == c.me && (s.review == "accepted" || s.review == "accepted-by-default")
+    }) {
+        let Some(rate) = hourly_rate(s.pay.minor.saturating_add(s.topup.minor), s.minutes) else {
+            continue;
+        };
+        let p = Point {
+            at: s.review_at,
+            rate,
+        };
+        match points.iter_mut().find(|(cur, _)| *cur == s.pay.currency) {
+            Some((_, v)) => v.push(p),
+            None => points.push((s.pay.currency.clone(), vec![p])),
+        }
+    }
+    let coop_view = node
+        .coop(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    Ok(pages::earnings(
+        &ctx,
+        &c,
+        &balances,
+        &points,
+        &payments,
+        &coop_view.requesters,
+        q.done.is_some(),
+    ))
+}
+
+/// `POST /c/{coop}/payments/{pay}/confirm`.
+pub(crate) async fn confirm(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, pay)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let pid = entry_id(&ctx, &c, "payment", &pay)?;
+    let back = c.link("earnings");
+    web.st
+        .node
+        .confirm(id, pid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ReviewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    requester: String,
+    #[serde(default)]
+    pay: u8,
+    #[serde(default)]
+    fairness: u8,
+    #[serde(default)]
+    promptness: u8,
+    #[serde(default)]
+    communication: u8,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /c/{coop}/reviews`.
+pub(crate) async fn review(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Form(f): Form<ReviewForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let back = c.link("earnings");
+    web.st
+        .node
+        .review(
+            id,
+            ReviewReq {
+                requester: f.requester,
+                pay: f.pay,
+                fairness: f.fairness,
+                promptness: f.promptness,
+                communication: f.communication,
+                text: f.text,
+            },
+        )
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+/// `GET /c/{coop}/post`.
+pub(crate) async fn post_form(State(web): State<Web>, ctx: Ctx, Path(coop): Path<String>) -> Page {
+    let (_, c) = info(&web, &ctx, &coop).await?;
+    Ok(pages::post_form(
+        &ctx,
+        &c,
+        &OfferForm::default(),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+/// Milliseconds from a number typed in `unit`s, or the default when left empty.
+fn typed_ms(s: &str, unit_ms: u64, what: &str) -> Result<Option<u64>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_ms))
+        .map(Some)
+        .ok_or_else(|| Error::BadRequest(format!("{what} `{s}` is not a whole number")))
+}
+
+fn offer_request(f: &OfferForm) -> Result<PostOffer, Error> {
+    let minutes: u32 = f.minutes.trim().parse().map_err(|_| {
+        Error::BadRequest(format!(
+            "estimated minutes `{}` is not a whole number",
+            f.minutes.trim()
+        ))
+    })?;
+    let assignments = match f.assignments.trim() {
+        "" => None,
+        a => Some(
+            a.parse::<u32>()
+                .map_err(|_| Error::BadRequest(format!("places `{a}` is not a whole number")))?,
+        ),
+    };
+    Ok(PostOffer {
+        title: f.title.clone(),
+        description: f.description.clone(),
+        purpose: f.purpose.clone(),
+        pay: format!("{}{}", f.pay.trim().replace(',', "."), f.currency.trim()),
+        minutes,
+        assignments,
+        expires_in_ms: None,
+        review_window_ms: typed_ms(&f.review_window_h, 3_600_000, "review window")?,
+        claim_window_ms: typed_ms(&f.claim_window_s, 1_000, "claim window")?,
+    })
+}
+
+/// `POST /c/{coop}/offers`: posts, or shows the form again with the node's refusal.
+pub(crate) async fn post_offer(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Form(f): Form<OfferForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let res = match offer_request(&f) {
+        Ok(req) => web.st.node.post_offer(id, req).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(w) => Ok(done(&c.link(&format!("offers/{}", w.id)))),
+        Err(e) => Ok(pages::post_form(
+            &ctx,
+            &c,
+            &f,
+            Some(&e.to_string()),
+            status_of(&e),
+        )),
+    }
+}
+
+/// `GET /c/{coop}/requests`.
+pub(crate) async fn requests(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let node = &web.st.node;
+    let me = node.me();
+    let e1 = |e: Error| fail(&ctx, Some(&c), &e, "/");
+    let offers: Vec<OfferView> = node
+        .offers(id)
+        .await
+        .map_err(e1)?
+        .into_iter()
+        .filter(|o| o.requester == c.me)
+        .collect();
+    let mut subs: Vec<SubmissionView> = node
+        .submissions(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
+        .into_iter()
+        .filter(|s| s.requester == c.me)
+        .collect();
+    // Pending first, then newest.
+    subs.sort_by_key(|s| (s.review != "pending", std::cmp::Reverse(s.at)));
+    let owed: Vec<BalanceView> = node
+        .balances(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
+        .into_iter()
+        .filter(|b| b.requester == c.me)
+        .collect();
+    let rec = node
+        .record(id, me)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    Ok(pages::requests(
+        &ctx,
+        &c,
+        &offers,
+        &subs,
+        &owed,
+        &rec,
+        now(),
+        q.done.is_some(),
+    ))
+}
+
+/// `GET /c/{coop}/submissions/{sub}/result`: the result file, as a download.
+pub(crate) async fn result(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, sub)): Path<(String, String)>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let sid = entry_id(&ctx, &c, "submission", &sub)?;
+    let bytes = web
+        .st
+        .node
+        .result(id, sid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &c.link("requests")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"result-{}.bin\"", sid.short()),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `POST /c/{coop}/submissions/{sub}/accept`.
+pub(crate) async fn accept(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, sub)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let sid = entry_id(&ctx, &c, "submission", &sub)?;
+    let back = c.link("requests");
+    web.st
+        .node
+        .accept(id, sid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct RejectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /c/{coop}/submissions/{sub}/reject`.
+pub(crate) async fn reject(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, sub)): Path<(String, String)>,
+    Form(f): Form<RejectForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let sid = entry_id(&ctx, &c, "submission", &sub)?;
+    let back = c.link("requests");
+    web.st
+        .node
+        .reject(id, sid, f.reason)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct PayForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    reference: String,
+}
+
+/// `POST /c/{coop}/payments`.
+pub(crate) async fn pay(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Form(f): Form<PayForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let back = c.link("requests");
+    web.st
+        .node
+        .pay(
+            id,
+            PayReq {
+                member: f.member,
+                amount: format!("{}{}", f.amount.trim().replace(',', "."), f.currency.trim()),
+                reference: f.reference,
+            },
+        )
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+/// `GET /c/{coop}/coop`.
+pub(crate) async fn coop(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Page {
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let node = &web.st.node;
+    let v = node
+        .coop(id)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    let s = node
+        .status()
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    Ok(pages::coop(&ctx, &c, &v, &s, now(), q.done.is_some()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct VoteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    proposal: String,
+    #[serde(default)]
+    yes: String,
+}
+
+/// `POST /c/{coop}/votes`.
+pub(crate) async fn vote(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Form(f): Form<VoteForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let back = c.link("coop");
+    web.st
+        .node
+        .vote(
+            id,
+            VoteReq {
+                proposal: f.proposal,
+                yes: f.yes == "1",
+            },
+        )
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_amounts_take_a_comma_or_a_dot() {
+        assert_eq!(typed_minor("4,5"), Some(450));
+        assert_eq!(typed_minor(" 12.50 "), Some(1250));
+        assert_eq!(typed_minor("abc"), None);
+    }
+
+    #[test]
+    fn the_offer_form_becomes_the_api_request() {
+        let f = OfferForm {
+            title: "t".into(),
+            purpose: "p".into(),
+            pay: "4,00".into(),
+            currency: "EUR".into(),
+            minutes: "15".into(),
+            claim_window_s: "2".into(),
+            ..OfferForm::default()
+        };
+        let r = offer_request(&f).expect("valid");
+        assert_eq!(r.pay, "4.00EUR");
+        assert_eq!(r.claim_window_ms, Some(2_000));
+        assert_eq!(r.review_window_ms, None);
+        let bad = OfferForm {
+            minutes: "a while".into(),
+            ..f
+        };
+        assert!(matches!(offer_request(&bad), Err(Error::BadRequest(_))));
+    }
+}

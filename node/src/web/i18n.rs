@@ -1,0 +1,835 @@
+//! The page's languages: Arabic, French and English. Words, and amounts and dates
+//! written the way each language writes them, all on the server.
+//!
+//! Arabic pages use Western digits (0-9), with a decimal comma and a dot between
+//! thousands, as Arabic is written in the Maghreb (CLDR's ar-MA, ar-DZ, ar-TN): the digits
+//! are then the ones members type in the forms, read on bank transfers and quote as
+//! payment references, and a page can be read beside the French one without converting.
+//! Times are shown in UTC, marked as such: the node has no reliable idea of the reader's
+//! time zone, and a wrong local time is worse than an explicit UTC one. Countdowns are
+//! relative ("in 1 h 5 min") and need no zone.
+
+use taawun_core::Timestamp;
+
+/// A language of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    /// English.
+    En,
+    /// French.
+    Fr,
+    /// Arabic (right to left).
+    Ar,
+}
+
+/// One text in the three languages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tr {
+    pub(crate) en: &'static str,
+    pub(crate) fr: &'static str,
+    pub(crate) ar: &'static str,
+}
+
+/// Every language, in the order the switcher shows them.
+pub(crate) const ALL: [Lang; 3] = [Lang::Ar, Lang::Fr, Lang::En];
+
+impl Lang {
+    /// The language code (`ar`, `fr`, `en`), also the cookie's value.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Ar => "ar",
+        }
+    }
+
+    /// Its name in itself, for the switcher.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+            Lang::Ar => "العربية",
+        }
+    }
+
+    /// `rtl` or `ltr`.
+    pub(crate) fn dir(self) -> &'static str {
+        match self {
+            Lang::Ar => "rtl",
+            _ => "ltr",
+        }
+    }
+
+    /// From a code such as `fr` or `fr-FR`.
+    pub(crate) fn from_code(s: &str) -> Option<Lang> {
+        let primary = s.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            "ar" => Some(Lang::Ar),
+            _ => None,
+        }
+    }
+
+    /// The best language for an `Accept-Language` header: the highest-weighted one we
+    /// speak, English when none.
+    pub(crate) fn negotiate(header: Option<&str>) -> Lang {
+        let Some(h) = header else { return Lang::En };
+        let mut best: Option<(u32, usize, Lang)> = None;
+        for (i, part) in h.split(',').enumerate().take(MAX_ACCEPT_LANGUAGES) {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("");
+            // Weights are thousandths: q=0.9 -> 900, compared as integers.
+            let mut q = 1000;
+            for p in it {
+                if let Some(v) = p.trim().strip_prefix("q=") {
+                    q = parse_q(v);
+                }
+            }
+            if q == 0 {
+                continue;
+            }
+            if let Some(l) = Lang::from_code(tag) {
+                // Higher weight wins; at equal weight, the earlier one.
+                let better = match best {
+                    None => true,
+                    Some((bq, bi, _)) => q > bq || (q == bq && i < bi),
+                };
+                if better {
+                    best = Some((q, i, l));
+                }
+            }
+        }
+        best.map_or(Lang::En, |(_, _, l)| l)
+    }
+
+    /// The text in this language.
+    pub(crate) fn t(self, tr: &Tr) -> &'static str {
+        match self {
+            Lang::En => tr.en,
+            Lang::Fr => tr.fr,
+            Lang::Ar => tr.ar,
+        }
+    }
+
+    /// The text with `{}` replaced by `arg`.
+    pub(crate) fn f(self, tr: &Tr, arg: &str) -> String {
+        self.t(tr).replacen("{}", arg, 1)
+    }
+
+    /// The text with each `{}` replaced by the next of `args`.
+    pub(crate) fn fa(self, tr: &Tr, args: &[&str]) -> String {
+        let mut s = self.t(tr).to_owned();
+        for a in args {
+            s = s.replacen("{}", a, 1);
+        }
+        s
+    }
+
+    /// (decimal separator, thousands separator).
+    pub(crate) fn separators(self) -> (&'static str, &'static str) {
+        match self {
+            Lang::En => (".", ","),
+            // A narrow no-break space, as French typography wants.
+            Lang::Fr => (",", "\u{202f}"),
+            Lang::Ar => (",", "."),
+        }
+    }
+
+    /// A number of minor units (two decimals) as this language writes it: `1,234.50`,
+    /// `1 234,50`, `1.234,50`.
+    pub(crate) fn decimal(self, minor: u64) -> String {
+        let (dec, grp) = self.separators();
+        format!("{}{dec}{:02}", self.group(minor / 100, grp), minor % 100)
+    }
+
+    /// A whole number with thousands separators.
+    pub(crate) fn int(self, n: u64) -> String {
+        self.group(n, self.separators().1)
+    }
+
+    fn group(self, n: u64, sep: &str) -> String {
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len());
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push_str(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// An amount with its currency: `€4.00` in English, `4,00 €` in French and Arabic;
+    /// currencies without a well-known sign keep their ISO code.
+    pub(crate) fn money(self, minor: u64, currency: &str) -> String {
+        let sign = match currency {
+            "EUR" => Some("€"),
+            "GBP" => Some("£"),
+            "USD" => Some("US$"),
+            _ => None,
+        };
+        let n = self.decimal(minor);
+        match (self, sign) {
+            (Lang::En, Some(s)) => format!("{s}{n}"),
+            (_, Some(s)) => format!("{n}\u{a0}{s}"),
+            (_, None) => format!("{n}\u{a0}{currency}"),
+        }
+    }
+
+    /// An hourly rate: `€12.50/h`, `12,50 €/h`, `12,50 €/س`.
+    pub(crate) fn rate(self, minor: u64, currency: &str) -> String {
+        format!("{}{}", self.money(minor, currency), self.t(&PER_HOUR))
+    }
+
+    /// A date and time, in UTC: `28 Nov 2026, 15:10 UTC`.
+    pub(crate) fn datetime(self, ms: Timestamp) -> String {
+        let secs = ms / 1000;
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil(days);
+        let month = self.t(&MONTHS[usize::from(m - 1)]);
+        let comma = if self == Lang::Ar { "،" } else { "," };
+        format!(
+            "{d} {month} {y}{comma} {:02}:{:02} UTC",
+            rem / 3600,
+            rem % 3600 / 60
+        )
+    }
+
+    /// A duration: `1 h 5 min`, `45 s` under a minute.
+    pub(crate) fn duration(self, ms: u64) -> String {
+        let s = ms / 1000;
+        let (h, m) = (s / 3600, s % 3600 / 60);
+        let d = s / 86_400;
+        let (hu, mu, su, du) = match self {
+            Lang::Ar => ("س", "د", "ث", "ي"),
+            Lang::Fr => ("h", "min", "s", "j"),
+            Lang::En => ("h", "min", "s", "d"),
+        };
+        if d >= 2 {
+            format!("{d} {du} {} {hu}", h % 24)
+        } else if h > 0 {
+            format!("{h} {hu} {m} {mu}")
+        } else if m > 0 {
+            format!("{m} {mu}")
+        } else {
+            format!("{s} {su}")
+        }
+    }
+
+    /// `in 5 min` or `5 min ago`, from `now`.
+    pub(crate) fn relative(self, at: Timestamp, now: Timestamp) -> String {
+        if at >= now {
+            self.f(&IN, &self.duration(at - now))
+        } else {
+            self.f(&AGO, &self.duration(now - at))
+        }
+    }
+}
+
+/// At most this many languages of an `Accept-Language` header are read: browsers send a
+/// handful; a longer header is someone's experiment.
+const MAX_ACCEPT_LANGUAGES: usize = 32;
+
+fn parse_q(v: &str) -> u32 {
+    let v = v.trim();
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let int: u32 = match int {
+        "1" => return 1000,
+        "0" | "" => 0,
+        _ => return 0,
+    };
+    let mut q = int;
+    for (i, c) in frac.chars().take(3).enumerate() {
+        let Some(d) = c.to_digit(10) else { return 0 };
+        q += d * [100, 10, 1][i];
+    }
+    q
+}
+
+/// (year, month 1-12, day) of a count of days since 1970-01-01 (proleptic Gregorian).
+fn civil(days: u64) -> (u64, u8, u8) {
+    // Days since 0000-03-01, in 400-year eras of 146097 days.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+macro_rules! tr {
+    ($name:ident, $en:expr, $fr:expr, $ar:expr) => {
+        pub(crate) const $name: Tr = Tr {
+            en: $en,
+            fr: $fr,
+            ar: $ar,
+        };
+    };
+}
+
+const MONTHS: [Tr; 12] = [
+    Tr {
+        en: "Jan",
+        fr: "janv.",
+        ar: "يناير",
+    },
+    Tr {
+        en: "Feb",
+        fr: "févr.",
+        ar: "فبراير",
+    },
+    Tr {
+        en: "Mar",
+        fr: "mars",
+        ar: "مارس",
+    },
+    Tr {
+        en: "Apr",
+        fr: "avr.",
+        ar: "أبريل",
+    },
+    Tr {
+        en: "May",
+        fr: "mai",
+        ar: "ماي",
+    },
+    Tr {
+        en: "Jun",
+        fr: "juin",
+        ar: "يونيو",
+    },
+    Tr {
+        en: "Jul",
+        fr: "juil.",
+        ar: "يوليوز",
+    },
+    Tr {
+        en: "Aug",
+        fr: "août",
+        ar: "غشت",
+    },
+    Tr {
+        en: "Sep",
+        fr: "sept.",
+        ar: "شتنبر",
+    },
+    Tr {
+        en: "Oct",
+        fr: "oct.",
+        ar: "أكتوبر",
+    },
+    Tr {
+        en: "Nov",
+        fr: "nov.",
+        ar: "نونبر",
+    },
+    Tr {
+        en: "Dec",
+        fr: "déc.",
+        ar: "دجنبر",
+    },
+];
+
+tr!(PER_HOUR, "/h", "/h", "/س");
+tr!(IN, "in {}", "dans {}", "بعد {}");
+tr!(AGO, "{} ago", "il y a {}", "منذ {}");
+
+// Navigation and frame.
+tr!(OFFERS, "Offers", "Offres", "العروض");
+tr!(MY_WORK, "My work", "Mon travail", "عملي");
+tr!(EARNINGS, "Earnings", "Gains", "المداخيل");
+tr!(POST_OFFER, "Post an offer", "Publier une offre", "نشر عرض");
+tr!(REQUESTS, "My requests", "Mes demandes", "طلباتي");
+tr!(COOP, "Cooperative", "Coopérative", "التعاونية");
+tr!(LOG_OUT, "Log out", "Se déconnecter", "تسجيل الخروج");
+tr!(LANGUAGE, "Language", "Langue", "اللغة");
+tr!(MAIN_NAV, "Main", "Principal", "الرئيسية");
+tr!(
+    LIVE_NOTE,
+    "This page updates by itself.",
+    "Cette page se met à jour toute seule.",
+    "تتحدّث هذه الصفحة تلقائيًا."
+);
+
+// Login.
+tr!(
+    WELCOME,
+    "Log in to your node",
+    "Connexion à votre nœud",
+    "الدخول إلى عقدتك"
+);
+tr!(
+    WELCOME_TEXT,
+    "This page belongs to the taawun node running on this machine. To open it, run this command in a terminal; it prints a one-time link (and opens it when it can):",
+    "Cette page appartient au nœud taawun qui tourne sur cette machine. Pour l’ouvrir, lancez cette commande dans un terminal ; elle affiche un lien à usage unique (et l’ouvre quand elle le peut) :",
+    "هذه الصفحة تابعة لعقدة taawun العاملة على هذا الجهاز. لفتحها، شغّل هذا الأمر في الطرفية؛ سيطبع رابطًا صالحًا لمرة واحدة (ويفتحه إن أمكن):"
+);
+tr!(
+    CODE_USED,
+    "That link has been used or has expired. Run the command again for a new one.",
+    "Ce lien a déjà servi ou a expiré. Relancez la commande pour en obtenir un nouveau.",
+    "هذا الرابط استُعمل من قبل أو انتهت صلاحيته. أعد تشغيل الأمر للحصول على رابط جديد."
+);
+tr!(NO_COOPS, "This node holds no cooperative yet. Found one or join one with the command line (`taawun coop`).", "Ce nœud ne détient encore aucune coopérative. Fondez-en une ou rejoignez-en une en ligne de commande (`taawun coop`).", "لا تحمل هذه العقدة أي تعاونية بعد. أسّس واحدة أو انضم إلى واحدة عبر سطر الأوامر (`taawun coop`).");
+tr!(
+    YOUR_COOPS,
+    "Your cooperatives",
+    "Vos coopératives",
+    "تعاونياتك"
+);
+tr!(ROLE, "Your role", "Votre rôle", "دورك");
+
+// Offers board.
+tr!(FLOOR, "Floor", "Plancher", "الحد الأدنى");
+tr!(PURPOSE, "Purpose", "Finalité", "الغرض");
+tr!(REQUESTER, "Requester", "Demandeur", "صاحب الطلب");
+tr!(STATE, "State", "État", "الحالة");
+tr!(MINUTES_N, "{} min", "{} min", "{} د");
+tr!(
+    ABOVE_FLOOR,
+    "{} above the floor",
+    "{} au-dessus du plancher",
+    "{} فوق الحد الأدنى"
+);
+tr!(AT_FLOOR, "at the floor", "au plancher", "عند الحد الأدنى");
+tr!(SORT, "Sort by", "Trier par", "الترتيب حسب");
+tr!(SORT_NEW, "Newest", "Plus récentes", "الأحدث");
+tr!(SORT_RATE, "Hourly rate", "Taux horaire", "الأجر بالساعة");
+tr!(SORT_PAY, "Pay", "Rémunération", "الأجر");
+tr!(SORT_SHORT, "Shortest", "Plus courtes", "الأقصر");
+tr!(
+    SHOW_ALL,
+    "Show closed offers too",
+    "Afficher aussi les offres closes",
+    "إظهار العروض المغلقة أيضًا"
+);
+tr!(SEARCH, "Search", "Rechercher", "بحث");
+tr!(
+    MIN_RATE,
+    "Minimum hourly rate",
+    "Taux horaire minimum",
+    "أدنى أجر بالساعة"
+);
+tr!(APPLY, "Apply", "Appliquer", "تطبيق");
+tr!(
+    NO_OFFERS,
+    "No offers match.",
+    "Aucune offre ne correspond.",
+    "لا توجد عروض مطابقة."
+);
+tr!(CLAIMS_N, "{} claims", "{} candidatures", "{} طلبات");
+tr!(CLAIMED, "You claimed it", "Vous l’avez demandée", "طلبته");
+tr!(
+    ASSIGNED_TO_YOU,
+    "Assigned to you",
+    "Attribuée à vous",
+    "أُسندت إليك"
+);
+tr!(ST_OPEN, "open", "ouverte", "مفتوح");
+tr!(
+    ST_AWAIT,
+    "lottery pending",
+    "tirage en attente",
+    "القرعة قيد الانتظار"
+);
+tr!(ST_ASSIGNED, "assigned", "attribuée", "مُسند");
+tr!(ST_WITHDRAWN, "withdrawn", "retirée", "مسحوب");
+tr!(ST_EXPIRED, "expired", "expirée", "منتهي");
+
+// Record.
+tr!(
+    RECORD_LINE,
+    "{} accepted, {} by default, {} rejected, {} waiting",
+    "{} acceptés, {} par défaut, {} refusés, {} en attente",
+    "{} مقبول، {} بالقبول الضمني، {} مرفوض، {} قيد الانتظار"
+);
+tr!(
+    REVIEWS_IN,
+    "reviews in {} (median)",
+    "évalue en {} (médiane)",
+    "يراجع خلال {} (الوسيط)"
+);
+tr!(
+    PAYS_IN,
+    "pays in {} (median)",
+    "paie en {} (médiane)",
+    "يدفع خلال {} (الوسيط)"
+);
+tr!(
+    PAID_RATE,
+    "has paid {} for accepted work",
+    "a payé {} pour le travail accepté",
+    "دفع {} عن العمل المقبول"
+);
+tr!(UNPAID, "owes {}", "doit {}", "عليه {}");
+tr!(
+    SCORES,
+    "Reviews ({}): pay {}, fairness {}, promptness {}, communication {} (out of 5)",
+    "Avis ({}) : paie {}, équité {}, rapidité {}, communication {} (sur 5)",
+    "التقييمات ({}): الأجر {}، الإنصاف {}، السرعة {}، التواصل {} (من 5)"
+);
+tr!(
+    NO_RECORD,
+    "No work reviewed yet.",
+    "Aucun travail évalué pour l’instant.",
+    "لم يُراجع أي عمل بعد."
+);
+
+// Offer page.
+tr!(
+    CLAIM,
+    "Claim this task",
+    "Demander cette tâche",
+    "اطلب هذه المهمة"
+);
+tr!(
+    LOTTERY,
+    "Claims are open until {} ({}); then the requester’s node draws the winners by a public lottery among everyone who claimed, so claiming early gives no advantage.",
+    "Les candidatures sont ouvertes jusqu’au {} ({}) ; ensuite le nœud du demandeur tire les gagnants au sort, publiquement, parmi toutes les candidatures : candidater tôt ne donne aucun avantage.",
+    "الطلبات مفتوحة حتى {} ({})؛ بعدها تسحب عقدة صاحب الطلب الفائزين بقرعة علنية بين كل من طلب، فلا ميزة للطلب المبكّر."
+);
+tr!(DESCRIPTION, "What to do", "À faire", "المطلوب");
+tr!(PLACES, "Places", "Places", "المقاعد");
+tr!(EXPIRES, "Expires", "Expire", "تنتهي صلاحيته");
+tr!(
+    REVIEW_WINDOW,
+    "Review window",
+    "Délai d’évaluation",
+    "مهلة المراجعة"
+);
+tr!(
+    WITHDRAW,
+    "Withdraw this offer",
+    "Retirer cette offre",
+    "سحب هذا العرض"
+);
+tr!(
+    YOUR_OFFER,
+    "This is your offer.",
+    "C’est votre offre.",
+    "هذا عرضك."
+);
+
+// My work.
+tr!(
+    SUBMIT,
+    "Send the result",
+    "Envoyer le résultat",
+    "إرسال النتيجة"
+);
+tr!(
+    RESULT_FILE,
+    "Result file",
+    "Fichier du résultat",
+    "ملف النتيجة"
+);
+tr!(
+    MINUTES_WORKED,
+    "Minutes worked",
+    "Minutes travaillées",
+    "الدقائق المشتغلة"
+);
+tr!(
+    NO_WORK,
+    "Nothing assigned to you yet. Claim offers on the board.",
+    "Rien ne vous est attribué pour l’instant. Demandez des offres sur le tableau.",
+    "لم يُسند إليك شيء بعد. اطلب عروضًا من اللوحة."
+);
+tr!(
+    WAITING_DRAW,
+    "Claimed; the lottery draws {}.",
+    "Demandée ; le tirage a lieu {}.",
+    "طُلبت؛ تجري القرعة {}."
+);
+tr!(
+    REV_PENDING,
+    "In review: accepted by default {} unless the requester answers.",
+    "En évaluation : acceptée par défaut {} sauf réponse du demandeur.",
+    "قيد المراجعة: تُقبل ضمنيًا {} ما لم يجب صاحب الطلب."
+);
+tr!(REV_ACCEPTED, "Accepted {}.", "Acceptée {}.", "قُبلت {}.");
+tr!(
+    REV_DEFAULT,
+    "Accepted by default {} (the requester did not answer in time).",
+    "Acceptée par défaut {} (le demandeur n’a pas répondu à temps).",
+    "قُبلت ضمنيًا {} (لم يجب صاحب الطلب في الوقت)."
+);
+tr!(
+    REV_REJECTED,
+    "Rejected {}. Reason: {}",
+    "Refusée {}. Motif : {}",
+    "رُفضت {}. السبب: {}"
+);
+tr!(
+    SUBMITTED,
+    "Submitted {} ({} min reported).",
+    "Envoyée {} ({} min déclarées).",
+    "أُرسلت {} ({} د مصرّح بها)."
+);
+tr!(TOPUP, "Top-up owed", "Complément dû", "التكملة المستحقة");
+
+// Earnings.
+tr!(EARNED, "Earned", "Gagné", "المكتسب");
+tr!(PAID, "Paid", "Payé", "المدفوع");
+tr!(CONFIRMED, "Confirmed", "Confirmé", "المؤكَّد");
+tr!(OWED, "Still owed", "Reste dû", "المتبقي");
+tr!(
+    RATE_CHART,
+    "My effective hourly rate, task by task, against the floor",
+    "Mon taux horaire effectif, tâche par tâche, face au plancher",
+    "أجري الفعلي بالساعة، مهمة بمهمة، مقارنة بالحد الأدنى"
+);
+tr!(
+    NO_CHART,
+    "The chart appears once work of yours is accepted.",
+    "Le graphique apparaît dès qu’un de vos travaux est accepté.",
+    "يظهر الرسم البياني عند قبول أول عمل لك."
+);
+tr!(
+    PAYMENTS,
+    "Payments to you",
+    "Paiements reçus",
+    "المدفوعات إليك"
+);
+tr!(CONFIRM, "I received it", "Je l’ai reçu", "استلمته");
+tr!(REFERENCE, "Reference", "Référence", "المرجع");
+tr!(
+    REVIEW_REQ,
+    "Review a requester",
+    "Évaluer un demandeur",
+    "تقييم صاحب طلب"
+);
+tr!(SC_PAY, "Pay", "Paie", "الأجر");
+tr!(
+    SC_FAIR,
+    "Fairness of reviews",
+    "Équité des évaluations",
+    "إنصاف المراجعات"
+);
+tr!(SC_PROMPT, "Promptness", "Rapidité", "السرعة");
+tr!(SC_COMM, "Communication", "Communication", "التواصل");
+tr!(COMMENT, "Comment", "Commentaire", "تعليق");
+tr!(
+    SEND_REVIEW,
+    "Send the review",
+    "Envoyer l’avis",
+    "إرسال التقييم"
+);
+tr!(
+    NOTHING_YET,
+    "Nothing yet.",
+    "Rien pour l’instant.",
+    "لا شيء بعد."
+);
+
+// Post an offer.
+tr!(TITLE, "Title", "Titre", "العنوان");
+tr!(
+    PURPOSE_HINT,
+    "What the work is for: members choose their work with it.",
+    "À quoi sert le travail : les membres choisissent avec.",
+    "الغاية من العمل: يختار الأعضاء عملهم بناءً عليها."
+);
+tr!(
+    PAY_PER,
+    "Pay per assignment",
+    "Rémunération par attribution",
+    "الأجر لكل إسناد"
+);
+tr!(CURRENCY, "Currency", "Devise", "العملة");
+tr!(
+    MINUTES_EST,
+    "Estimated minutes",
+    "Minutes estimées",
+    "الدقائق المقدّرة"
+);
+tr!(MORE, "More settings", "Plus de réglages", "إعدادات أخرى");
+tr!(
+    CLAIM_WINDOW_S,
+    "Claim window (seconds)",
+    "Fenêtre de candidature (secondes)",
+    "مدة تلقي الطلبات (بالثواني)"
+);
+tr!(
+    REVIEW_WINDOW_H,
+    "Review window (hours)",
+    "Délai d’évaluation (heures)",
+    "مهلة المراجعة (بالساعات)"
+);
+tr!(
+    FLOOR_IS,
+    "The cooperative’s floor is {}.",
+    "Le plancher de la coopérative est de {}.",
+    "الحد الأدنى للتعاونية هو {}."
+);
+tr!(
+    RATE_OK,
+    "at or above the floor",
+    "au plancher ou au-dessus",
+    "عند الحد الأدنى أو فوقه"
+);
+tr!(
+    RATE_LOW,
+    "under the floor: this offer would be refused",
+    "sous le plancher : cette offre serait refusée",
+    "تحت الحد الأدنى: سيُرفض هذا العرض"
+);
+tr!(PUBLISH, "Publish", "Publier", "نشر");
+tr!(
+    REFUSED,
+    "The node refused it:",
+    "Le nœud l’a refusé :",
+    "رفضته العقدة:"
+);
+tr!(
+    NOT_REQUESTER,
+    "Only the cooperative’s members and admitted requesters post offers.",
+    "Seuls les membres et les demandeurs admis publient des offres.",
+    "لا ينشر العروض إلا الأعضاء وأصحاب الطلبات المقبولون."
+);
+
+// Requests.
+tr!(MY_OFFERS, "My offers", "Mes offres", "عروضي");
+tr!(INCOMING, "Submissions", "Travaux reçus", "الأعمال الواردة");
+tr!(
+    DOWNLOAD,
+    "Download the result",
+    "Télécharger le résultat",
+    "تنزيل النتيجة"
+);
+tr!(
+    NOT_RECEIVED,
+    "Result not received yet",
+    "Résultat pas encore reçu",
+    "لم تصل النتيجة بعد"
+);
+tr!(ACCEPT, "Accept", "Accepter", "قبول");
+tr!(REJECT, "Reject", "Refuser", "رفض");
+tr!(
+    REASON,
+    "Reason (required)",
+    "Motif (obligatoire)",
+    "السبب (إلزامي)"
+);
+tr!(
+    RECORD_PAYMENT,
+    "Record a payment",
+    "Enregistrer un paiement",
+    "تسجيل دفعة"
+);
+tr!(MEMBER, "Member", "Membre", "العضو");
+tr!(AMOUNT, "Amount", "Montant", "المبلغ");
+tr!(SAVE, "Record", "Enregistrer", "تسجيل");
+tr!(
+    MY_RECORD,
+    "My record, as members see it",
+    "Mon historique, tel que les membres le voient",
+    "سجلي كما يراه الأعضاء"
+);
+tr!(WHAT_I_OWE, "What I owe", "Ce que je dois", "ما عليّ");
+tr!(WINNERS, "Winners", "Gagnants", "الفائزون");
+
+// Cooperative.
+tr!(MEMBERS, "Members", "Membres", "الأعضاء");
+tr!(REQUESTERS, "Requesters", "Demandeurs", "أصحاب الطلبات");
+tr!(FLOORS, "Floor", "Plancher", "الحد الأدنى للأجر");
+tr!(LIMITS, "Limits", "Limites", "الحدود");
+tr!(PROPOSALS, "Proposals", "Propositions", "المقترحات");
+tr!(
+    QUORUM,
+    "{} of {} yes votes needed",
+    "{} voix pour sur {} nécessaires",
+    "{} من {} أصوات مؤيدة مطلوبة"
+);
+tr!(
+    QUORUM_RULE,
+    "Quorum: {} % of members ({} votes now).",
+    "Quorum : {} % des membres ({} voix aujourd’hui).",
+    "النصاب: {} ٪ من الأعضاء ({} أصوات حاليًا)."
+);
+tr!(VOTE_YES, "Vote yes", "Voter pour", "صوّت بنعم");
+tr!(VOTE_NO, "Vote no", "Voter contre", "صوّت بلا");
+tr!(ENACTED, "enacted", "adoptée", "مُعتمد");
+tr!(
+    NO_PROPOSALS,
+    "No proposals.",
+    "Aucune proposition.",
+    "لا توجد مقترحات."
+);
+tr!(
+    PEERS,
+    "Peers and sync",
+    "Pairs et synchronisation",
+    "الأقران والمزامنة"
+);
+tr!(
+    PEERS_LINE,
+    "{} peers connected; {} entries held from {} authors.",
+    "{} pairs connectés ; {} entrées détenues de {} auteurs.",
+    "{} أقران متصلون؛ {} قيدًا محفوظًا من {} مؤلفين."
+);
+tr!(YOU, "you", "vous", "أنت");
+tr!(
+    FROZEN,
+    "Frozen for equivocation",
+    "Gelés pour double écriture",
+    "مجمَّدون بسبب ازدواج الكتابة"
+);
+
+// Outcomes.
+tr!(DONE, "Done.", "C’est fait.", "تم.");
+tr!(
+    FAILED,
+    "That did not work",
+    "Cela n’a pas marché",
+    "لم ينجح ذلك"
+);
+tr!(BACK, "Back", "Retour", "رجوع");
+tr!(
+    CSRF_BAD,
+    "This form is stale (or came from elsewhere). Reload the page and try again.",
+    "Ce formulaire est périmé (ou vient d’ailleurs). Rechargez la page et réessayez.",
+    "هذا النموذج قديم (أو جاء من مصدر آخر). أعد تحميل الصفحة وحاول مجددًا."
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_language_spoken() {
+        assert_eq!(Lang::negotiate(Some("fr-FR,fr;q=0.9,en;q=0.8")), Lang::Fr);
+        assert_eq!(Lang::negotiate(Some("de-DE,ar;q=0.5,fr;q=0.4")), Lang::Ar);
+        assert_eq!(Lang::negotiate(Some("en;q=0.2, fr;q=0.7")), Lang::Fr);
+        assert_eq!(Lang::negotiate(Some("de, fr;q=0")), Lang::En);
+        assert_eq!(Lang::negotiate(Some(";;;,q=,")), Lang::En);
+        assert_eq!(Lang::negotiate(None), Lang::En);
+    }
+
+    #[test]
+    fn amounts_are_written_per_language() {
+        assert_eq!(Lang::En.money(123_450, "EUR"), "€1,234.50");
+        assert_eq!(Lang::Fr.money(123_450, "EUR"), "1\u{202f}234,50\u{a0}€");
+        assert_eq!(Lang::Ar.money(123_450, "MAD"), "1.234,50\u{a0}MAD");
+        assert_eq!(Lang::En.decimal(5), "0.05");
+        assert_eq!(Lang::En.int(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn dates_are_civil_utc() {
+        // 2026-11-28 15:10:30 UTC.
+        let t = 1_795_878_630_000;
+        assert_eq!(Lang::En.datetime(t), "28 Nov 2026, 15:10 UTC");
+        assert_eq!(Lang::Fr.datetime(t), "28 nov. 2026, 15:10 UTC");
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(11_016), (2000, 2, 29));
+        assert_eq!(Lang::En.relative(65_000, 0), "in 1 min");
+        assert_eq!(Lang::Fr.relative(0, 3_900_000), "il y a 1 h 5 min");
+    }
+}

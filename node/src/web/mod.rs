@@ -1,0 +1,428 @@
+//! The web page members and requesters use, served by `taawun run` beside the API.
+//!
+//! Pages are HTML rendered on the server ([`pages`], maud templates) over the same
+//! [`Node`](crate::service::Node) actions as the API; every form works without script,
+//! and a little plain JavaScript (`app.js`) adds the live refresh and the floor check as
+//! one types. Everything (styles, script) is embedded in the binary: no fonts, scripts or
+//! CDNs from elsewhere.
+//!
+//! Login: `taawun ui` asks the API, with the bearer token, for a one-time code
+//! (`POST /api/ui-login`) and opens `/login?code=...`; the page trades the code for a
+//! session cookie (HttpOnly, SameSite=Strict), so the token never reaches page script.
+//! Every POST also carries the session's CSRF token in the form, checked before anything
+//! is done. Pages without a valid session redirect to `/welcome`, which says how to log in.
+
+mod chart;
+pub(crate) mod cli;
+mod handlers;
+pub(crate) mod i18n;
+mod pages;
+
+use crate::api::AppState;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use i18n::Lang;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a login code stays valid: long enough to switch to the browser, short
+/// enough that a code left in a terminal's scroll-back is soon worthless.
+pub(crate) const CODE_LIFE: Duration = Duration::from_secs(5 * 60);
+/// Login codes waiting to be used; the oldest is dropped beyond this (each `taawun ui`
+/// makes one; a handful at once is already unusual).
+pub(crate) const MAX_CODES: usize = 16;
+/// A session ends after this long unused: a week, so a member's phone stays logged in
+/// between tasks, while a forgotten browser does not stay so for ever.
+pub(crate) const SESSION_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Sessions kept at once; the least recently used is dropped beyond this. One person
+/// uses a node, from a few browsers.
+pub(crate) const MAX_SESSIONS: usize = 64;
+/// Bytes of randomness in codes, session ids and CSRF tokens.
+const SECRET_BYTES: usize = 32;
+
+/// The session cookie's name.
+pub(crate) const SESSION_COOKIE: &str = "taawun_session";
+/// The language cookie's name.
+pub(crate) const LANG_COOKIE: &str = "taawun_lang";
+
+/// A logged-in browser.
+#[derive(Debug, Clone)]
+struct Session {
+    /// The token every form of this session carries.
+    csrf: String,
+    last: Instant,
+}
+
+/// Login codes and sessions, by the blake3 of their secret (the secrets themselves are
+/// never kept).
+#[derive(Debug, Default)]
+struct Auth {
+    codes: HashMap<[u8; 32], Instant>,
+    sessions: HashMap<[u8; 32], Session>,
+}
+
+/// What the page's handlers share.
+#[derive(Debug, Clone)]
+pub(crate) struct Web {
+    pub(crate) st: AppState,
+    auth: Arc<Mutex<Auth>>,
+}
+
+fn secret() -> Result<String, StatusCode> {
+    let mut b = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut b).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(hex::encode(b))
+}
+
+fn digest(s: &str) -> [u8; 32] {
+    *blake3::hash(s.as_bytes()).as_bytes()
+}
+
+impl Web {
+    fn auth(&self) -> std::sync::MutexGuard<'_, Auth> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way
+        // that matters (each update is one insert or remove): keep going.
+        self.auth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new one-time login code.
+    fn new_code(&self) -> Result<String, StatusCode> {
+        let code = secret()?;
+        let mut a = self.auth();
+        let now = Instant::now();
+        a.codes.retain(|_, exp| *exp > now);
+        while a.codes.len() >= MAX_CODES {
+            let Some(oldest) = a.codes.iter().min_by_key(|(_, e)| **e).map(|(k, _)| *k) else {
+                break;
+            };
+            a.codes.remove(&oldest);
+        }
+        a.codes.insert(digest(&code), now + CODE_LIFE);
+        Ok(code)
+    }
+
+    /// Trades a code for a new session id; `None` if the code is unknown, used or expired.
+    fn redeem(&self, code: &str) -> Result<Option<String>, StatusCode> {
+        let mut a = self.auth();
+        let now = Instant::now();
+        match a.codes.remove(&digest(code)) {
+            Some(exp) if exp > now => {}
+            _ => return Ok(None),
+        }
+        let sid = secret()?;
+        let csrf = secret()?;
+        a.sessions
+            .retain(|_, s| now.duration_since(s.last) < SESSION_IDLE);
+        while a.sessions.len() >= MAX_SESSIONS {
+            let Some(oldest) = a
+                .sessions
+                .iter()
+                .min_by_key(|(_, s)| s.last)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            a.sessions.remove(&oldest);
+        }
+        a.sessions.insert(digest(&sid), Session { csrf, last: now });
+        Ok(Some(sid))
+    }
+
+    /// The session's CSRF token, if `headers` carry a live session cookie.
+    fn session(&self, headers: &HeaderMap) -> Option<String> {
+        let sid = cookie(headers, SESSION_COOKIE)?;
+        let mut a = self.auth();
+        let now = Instant::now();
+        let key = digest(&sid);
+        let s = a.sessions.get_mut(&key)?;
+        if now.duration_since(s.last) >= SESSION_IDLE {
+            a.sessions.remove(&key);
+            return None;
+        }
+        s.last = now;
+        Some(s.csrf.clone())
+    }
+
+    fn end_session(&self, headers: &HeaderMap) {
+        if let Some(sid) = cookie(headers, SESSION_COOKIE) {
+            self.auth().sessions.remove(&digest(&sid));
+        }
+    }
+}
+
+/// The value of cookie `name`.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_owned())
+}
+
+/// The page's language: the cookie, else the browser's `Accept-Language`.
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .and_then(|c| Lang::from_code(&c))
+        .unwrap_or_else(|| {
+            Lang::negotiate(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        })
+}
+
+/// What every page handler knows about the request.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub(crate) lang: Lang,
+    /// The session's CSRF token, put in every form.
+    pub(crate) csrf: String,
+    /// The request's path and query, for the language switcher's way back.
+    pub(crate) here: String,
+}
+
+impl FromRequestParts<Web> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        let Some(csrf) = web.session(&parts.headers) else {
+            return Err(Redirect::to("/welcome").into_response());
+        };
+        // Inside a nested router the URI lacks its prefix; the original one has it.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let here = uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        Ok(Ctx { lang, csrf, here })
+    }
+}
+
+impl Ctx {
+    /// Whether a form's token is this session's (compared in constant time).
+    pub(crate) fn csrf_ok(&self, given: &str) -> bool {
+        blake3::hash(given.as_bytes()) == blake3::hash(self.csrf.as_bytes())
+    }
+}
+
+/// The page's routes, merged into the API's router by `api::router`.
+pub(crate) fn router(st: AppState) -> Router {
+    use handlers as h;
+    let web = Web {
+        st,
+        auth: Arc::new(Mutex::new(Auth::default())),
+    };
+    let coop = Router::new()
+        .route("/", get(h::coop_home))
+        .route("/offers", get(h::board).post(h::post_offer))
+        .route("/offers/{offer}", get(h::offer))
+        .route("/offers/{offer}/claim", post(h::claim))
+        .route("/offers/{offer}/withdraw", post(h::withdraw))
+        .route(
+            "/offers/{offer}/submit",
+            post(h::submit).layer(DefaultBodyLimit::max(crate::api::MAX_UPLOAD_BYTES)),
+        )
+        .route("/work", get(h::work))
+        .route("/earnings", get(h::earnings))
+        .route("/payments", post(h::pay))
+        .route("/payments/{pay}/confirm", post(h::confirm))
+        .route("/reviews", post(h::review))
+        .route("/post", get(h::post_form))
+        .route("/requests", get(h::requests))
+        .route("/submissions/{sub}/result", get(h::result))
+        .route("/submissions/{sub}/accept", post(h::accept))
+        .route("/submissions/{sub}/reject", post(h::reject))
+        .route("/coop", get(h::coop))
+        .route("/votes", post(h::vote));
+    Router::new()
+        .route("/", get(h::home))
+        .route("/welcome", get(welcome))
+        .route("/login", get(login))
+        .route("/logout", post(logout))
+        .route("/lang/{lang}", get(set_lang))
+        .route("/s/style.css", get(style))
+        .route("/s/app.js", get(script))
+        .route("/live", get(live))
+        .route("/api/ui-login", post(ui_login))
+        .nest("/c/{coop}", coop)
+        .with_state(web)
+}
+
+/// The answer of `POST /api/ui-login`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct UiLogin {
+    /// The one-time code.
+    pub(crate) code: String,
+    /// The path to open on the API's address: `/login?code=...`.
+    pub(crate) path: String,
+    /// Seconds the code stays valid.
+    pub(crate) expires_in_s: u64,
+}
+
+/// `POST /api/ui-login`: a one-time login code, for the bearer of the API token only.
+async fn ui_login(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| blake3::hash(t.trim().as_bytes()));
+    if given != Some(web.st.token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(crate::views::ErrorBody {
+                error: "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)".into(),
+            }),
+        )
+            .into_response();
+    }
+    match web.new_code() {
+        Ok(code) => Json(UiLogin {
+            path: format!("/login?code={code}"),
+            code,
+            expires_in_s: CODE_LIFE.as_secs(),
+        })
+        .into_response(),
+        Err(s) => s.into_response(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CodeQuery {
+    #[serde(default)]
+    code: String,
+}
+
+/// `GET /login?code=...`: trades a one-time code for a session cookie.
+async fn login(State(web): State<Web>, headers: HeaderMap, Query(q): Query<CodeQuery>) -> Response {
+    let lang = lang_of(&headers);
+    match web.redeem(q.code.trim()) {
+        Ok(Some(sid)) => (
+            [
+                (
+                    header::SET_COOKIE,
+                    format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict"),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            Redirect::to("/"),
+        )
+            .into_response(),
+        Ok(None) => pages::welcome(lang, Some(lang.t(&i18n::CODE_USED))),
+        Err(s) => s.into_response(),
+    }
+}
+
+/// `GET /welcome`: how to log in.
+async fn welcome(headers: HeaderMap) -> Response {
+    pages::welcome(lang_of(&headers), None).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`.
+async fn logout(
+    State(web): State<Web>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<CsrfForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return pages::csrf_refused(ctx.lang);
+    }
+    web.end_session(&headers);
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        )],
+        Redirect::to("/welcome"),
+    )
+        .into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// A path on this site to go back to: only a local absolute path, never another site.
+pub(crate) fn local_path(p: &str) -> &str {
+    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') {
+        p
+    } else {
+        "/"
+    }
+}
+
+/// `GET /lang/{lang}?next=/...`: switches the language (a cookie) and goes back.
+async fn set_lang(
+    axum::extract::Path(l): axum::extract::Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let Some(lang) = Lang::from_code(&l) else {
+        return (StatusCode::NOT_FOUND, "unknown language").into_response();
+    };
+    (
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                lang.code()
+            ),
+        )],
+        Redirect::to(local_path(&q.next)),
+    )
+        .into_response()
+}
+
+/// The style sheet: one small file, cached by the browser for a day.
+pub(crate) const STYLE: &str = include_str!("style.css");
+/// The script: the live refresh and the floor check as one types.
+pub(crate) const SCRIPT: &str = include_str!("app.js");
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+/// `GET /live`: the API's live stream, for a logged-in page (the session cookie instead
+/// of the bearer token).
+async fn live(State(web): State<Web>, _ctx: Ctx) -> Response {
+    crate::api::events(State(web.st)).await.into_response()
+}

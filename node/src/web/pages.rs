@@ -1,0 +1,931 @@
+//! The pages' HTML (maud templates): one frame, then one function per view. Data comes
+//! in as the API's views, already fetched by the handlers; everything a person reads is
+//! in their language ([`super::i18n`]).
+
+use super::chart;
+use super::i18n::{self as t, Lang};
+use super::Ctx;
+use crate::views::*;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use taawun_core::Timestamp;
+
+/// The style sheet's URL, versioned so a new binary's styles are not hidden by the cache.
+fn style_url() -> String {
+    format!(
+        "/s/style.css?v={}",
+        &blake3::hash(super::STYLE.as_bytes()).to_hex()[..8]
+    )
+}
+
+fn script_url() -> String {
+    format!(
+        "/s/app.js?v={}",
+        &blake3::hash(super::SCRIPT.as_bytes()).to_hex()[..8]
+    )
+}
+
+/// What the frame shows of a cooperative, and who this node is in it.
+#[derive(Debug, Clone)]
+pub(crate) struct CoopInfo {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// This node's key.
+    pub(crate) me: String,
+    /// Whether this node's key may post offers (a member or an admitted requester).
+    pub(crate) can_post: bool,
+    /// Floors in force.
+    pub(crate) floors: Vec<Amount>,
+}
+
+impl CoopInfo {
+    pub(crate) fn link(&self, rest: &str) -> String {
+        format!("/c/{}/{rest}", self.id)
+    }
+
+    /// The floor in force for `currency`, in minor units per hour.
+    pub(crate) fn floor(&self, currency: &str) -> Option<u64> {
+        self.floors
+            .iter()
+            .find(|a| a.currency == currency)
+            .map(|a| a.minor)
+    }
+}
+
+/// Which navigation entry is the current page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Offers,
+    Work,
+    Earnings,
+    Post,
+    Requests,
+    Coop,
+    None,
+}
+
+/// A whole page.
+pub(crate) fn page(
+    ctx: &Ctx,
+    coop: Option<&CoopInfo>,
+    tab: Tab,
+    title: &str,
+    done: bool,
+    body: Markup,
+) -> Response {
+    let l = ctx.lang;
+    let here = ctx.here.clone();
+    let m = html! {
+        (DOCTYPE)
+        html lang=(l.code()) dir=(l.dir()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) @if let Some(c) = coop { " · " (c.name) } }
+                link rel="stylesheet" href=(style_url());
+                script src=(script_url()) defer {}
+            }
+            body data-coop=[coop.map(|c| c.id.as_str())] {
+                header.top {
+                    @if let Some(c) = coop {
+                        a.brand href=(c.link("offers")) { (c.name) }
+                        nav aria-label=(l.t(&t::MAIN_NAV)) {
+                            ul {
+                                (tab_link(c.link("offers"), l.t(&t::OFFERS), tab == Tab::Offers))
+                                (tab_link(c.link("work"), l.t(&t::MY_WORK), tab == Tab::Work))
+                                (tab_link(c.link("earnings"), l.t(&t::EARNINGS), tab == Tab::Earnings))
+                                @if c.can_post {
+                                    (tab_link(c.link("post"), l.t(&t::POST_OFFER), tab == Tab::Post))
+                                    (tab_link(c.link("requests"), l.t(&t::REQUESTS), tab == Tab::Requests))
+                                }
+                                (tab_link(c.link("coop"), l.t(&t::COOP), tab == Tab::Coop))
+                            }
+                        }
+                    } @else {
+                        a.brand href="/" { "taawun" }
+                    }
+                }
+                main #main {
+                    @if done { p.flash role="status" { (l.t(&t::DONE)) } }
+                    h1 { (title) }
+                    (body)
+                }
+                footer {
+                    (lang_switch(l, &here))
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(ctx.csrf);
+                        button.link type="submit" { (l.t(&t::LOG_OUT)) }
+                    }
+                    p.small { (l.t(&t::LIVE_NOTE)) }
+                }
+            }
+        }
+    };
+    html_response(StatusCode::OK, m)
+}
+
+fn html_response(status: StatusCode, m: Markup) -> Response {
+    (
+        status,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Html(m.into_string()),
+    )
+        .into_response()
+}
+
+fn tab_link(href: String, label: &str, current: bool) -> Markup {
+    html! {
+        li { a href=(href) aria-current=[current.then_some("page")] { (label) } }
+    }
+}
+
+fn lang_switch(l: Lang, here: &str) -> Markup {
+    html! {
+        nav.langs aria-label=(l.t(&t::LANGUAGE)) {
+            @for x in t::ALL {
+                @if x == l {
+                    span lang=(x.code()) aria-current="true" { (x.name()) }
+                } @else {
+                    a lang=(x.code()) hreflang=(x.code()) href=(format!("/lang/{}?next={}", x.code(), urlencode(here))) { (x.name()) }
+                }
+            }
+        }
+    }
+}
+
+/// Percent-encodes a path for a query value.
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn csrf(ctx: &Ctx) -> Markup {
+    html! { input type="hidden" name="csrf" value=(ctx.csrf); }
+}
+
+/// A key as people read it: its first digits, the whole key on hover; "you" for ours.
+fn who(l: Lang, key: &str, me: &str) -> Markup {
+    html! {
+        span.key title=(key) {
+            code { (key.get(..8).unwrap_or(key)) }
+            @if key == me { " (" (l.t(&t::YOU)) ")" }
+        }
+    }
+}
+
+/// The login help page, for browsers without a session.
+pub(crate) fn welcome(l: Lang, error: Option<&str>) -> Response {
+    let m = html! {
+        (DOCTYPE)
+        html lang=(l.code()) dir=(l.dir()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (l.t(&t::WELCOME)) }
+                link rel="stylesheet" href=(style_url());
+            }
+            body {
+                header.top { a.brand href="/" { "taawun" } }
+                main #main {
+                    h1 { (l.t(&t::WELCOME)) }
+                    @if let Some(e) = error { p.error role="alert" { (e) } }
+                    p { (l.t(&t::WELCOME_TEXT)) }
+                    pre dir="ltr" { code { "taawun ui" } }
+                }
+                footer { (lang_switch(l, "/welcome")) }
+            }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::OK
+    };
+    html_response(status, m)
+}
+
+/// A form that came without this session's token.
+pub(crate) fn csrf_refused(l: Lang) -> Response {
+    let m = html! {
+        (DOCTYPE)
+        html lang=(l.code()) dir=(l.dir()) {
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width,initial-scale=1"; title { (l.t(&t::FAILED)) } link rel="stylesheet" href=(style_url()); }
+            body { main #main { h1 { (l.t(&t::FAILED)) } p.error role="alert" { (l.t(&t::CSRF_BAD)) } p { a href="/" { (l.t(&t::BACK)) } } } }
+        }
+    };
+    html_response(StatusCode::FORBIDDEN, m)
+}
+
+/// An action the node refused: its message, and a way back.
+pub(crate) fn failed(
+    ctx: &Ctx,
+    coop: Option<&CoopInfo>,
+    status: StatusCode,
+    msg: &str,
+    back: &str,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        p.error role="alert" { (l.t(&t::REFUSED)) " " bdi { (msg) } }
+        p { a href=(super::local_path(back)) { (l.t(&t::BACK)) } }
+    };
+    let mut r = page(ctx, coop, Tab::None, l.t(&t::FAILED), false, body);
+    *r.status_mut() = status;
+    r
+}
+
+/// The cooperatives this node holds.
+pub(crate) fn home(ctx: &Ctx, coops: &[CoopSummary]) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        @if coops.is_empty() {
+            p { (l.t(&t::NO_COOPS)) }
+        } @else {
+            ul.cards {
+                @for c in coops {
+                    li.card { a href=(format!("/c/{}/offers", c.id)) { (c.name) } " · " (l.t(&t::ROLE)) ": " (c.role) }
+                }
+            }
+        }
+    };
+    page(ctx, None, Tab::None, l.t(&t::YOUR_COOPS), false, body)
+}
+
+fn state_label(l: Lang, s: &str) -> &'static str {
+    match s {
+        "open" => l.t(&t::ST_OPEN),
+        "awaiting-assignment" => l.t(&t::ST_AWAIT),
+        "assigned" => l.t(&t::ST_ASSIGNED),
+        "withdrawn" => l.t(&t::ST_WITHDRAWN),
+        _ => l.t(&t::ST_EXPIRED),
+    }
+}
+
+/// The rate against the floor, in words.
+fn against_floor(l: Lang, o: &OfferView) -> Markup {
+    match &o.floor {
+        Some(f) if o.hourly.minor > f.minor => {
+            let above = o.hourly.minor - f.minor;
+            html! { span.ok { (l.f(&t::ABOVE_FLOOR, &l.rate(above, &f.currency))) } }
+        }
+        Some(_) => html! { span.ok { (l.t(&t::AT_FLOOR)) } },
+        None => html! {},
+    }
+}
+
+/// The requester's record, in a few lines.
+pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(ms) = r.median_review_ms {
+        parts.push(l.f(&t::REVIEWS_IN, &l.duration(ms)));
+    }
+    if let Some(ms) = r.median_pay_ms {
+        parts.push(l.f(&t::PAYS_IN, &l.duration(ms)));
+    }
+    for a in &r.hourly_rate {
+        parts.push(l.f(&t::PAID_RATE, &l.rate(a.minor, &a.currency)));
+    }
+    for a in r.unpaid.iter().filter(|a| a.minor > 0) {
+        parts.push(l.f(&t::UNPAID, &l.money(a.minor, &a.currency)));
+    }
+    let counts = [r.accepted, r.accepted_by_default, r.rejected, r.pending].map(|n| n.to_string());
+    html! {
+        div.record {
+            @if r.submissions == 0 {
+                p.small { (l.t(&t::NO_RECORD)) }
+            } @else {
+                p.small { (l.fa(&t::RECORD_LINE, &[&counts[0], &counts[1], &counts[2], &counts[3]])) }
+            }
+            @if !parts.is_empty() { p.small { (parts.join(" · ")) } }
+            @if let Some(s) = r.scores {
+                p.small { (l.fa(&t::SCORES, &[&r.reviews.to_string(), &score(l, s[0]), &score(l, s[1]), &score(l, s[2]), &score(l, s[3])])) }
+            }
+        }
+    }
+}
+
+fn score(l: Lang, x100: u32) -> String {
+    let (dec, _) = l.separators();
+    format!("{}{dec}{}", x100 / 100, x100 % 100 / 10)
+}
+
+/// The board's filter and sort.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub(crate) struct BoardQuery {
+    /// Text to find in the title, purpose or description.
+    #[serde(default)]
+    pub(crate) q: String,
+    /// `new` (default), `rate`, `pay` or `short`.
+    #[serde(default)]
+    pub(crate) sort: String,
+    /// Show closed offers too.
+    #[serde(default)]
+    pub(crate) all: Option<String>,
+    /// Least hourly rate, as typed (`12.50`).
+    #[serde(default)]
+    pub(crate) min: String,
+    /// `1` after an action succeeded.
+    #[serde(default)]
+    pub(crate) done: Option<String>,
+}
+
+/// The offers board.
+pub(crate) fn board(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    q: &BoardQuery,
+    offers: &[OfferView],
+    now: Timestamp,
+) -> Response {
+    let l = ctx.lang;
+    let sort = q.sort.as_str();
+    let body = html! {
+        form.filters method="get" action=(c.link("offers")) role="search" {
+            div.field {
+                label for="q" { (l.t(&t::SEARCH)) }
+                input #q type="search" name="q" value=(q.q);
+            }
+            div.field {
+                label for="min" { (l.t(&t::MIN_RATE)) }
+                input #min type="text" inputmode="decimal" name="min" value=(q.min) size="6";
+            }
+            div.field {
+                label for="sort" { (l.t(&t::SORT)) }
+                select #sort name="sort" {
+                    option value="new" selected[sort == "new" || sort.is_empty()] { (l.t(&t::SORT_NEW)) }
+                    option value="rate" selected[sort == "rate"] { (l.t(&t::SORT_RATE)) }
+                    option value="pay" selected[sort == "pay"] { (l.t(&t::SORT_PAY)) }
+                    option value="short" selected[sort == "short"] { (l.t(&t::SORT_SHORT)) }
+                }
+            }
+            div.field.check {
+                input #all type="checkbox" name="all" value="1" checked[q.all.is_some()];
+                label for="all" { (l.t(&t::SHOW_ALL)) }
+            }
+            button type="submit" { (l.t(&t::APPLY)) }
+        }
+        section #offers data-live="1" aria-live="polite" {
+            @if offers.is_empty() {
+                p { (l.t(&t::NO_OFFERS)) }
+            }
+            ul.cards {
+                @for o in offers {
+                    li.card.offer data-offer=(o.id) {
+                        h2 { a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } } }
+                        p.figures {
+                            strong.pay { (l.money(o.pay.minor, &o.pay.currency)) }
+                            " · " (l.f(&t::MINUTES_N, &l.int(u64::from(o.minutes))))
+                            " · " span.rate { (l.rate(o.hourly.minor, &o.hourly.currency)) }
+                        }
+                        p.small { (against_floor(l, o)) }
+                        p { span.label { (l.t(&t::PURPOSE)) ": " } bdi { (o.purpose) } }
+                        p.small {
+                            span.badge { (state_label(l, &o.state)) }
+                            " " (l.f(&t::CLAIMS_N, &o.claims.to_string()))
+                            @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
+                            @if o.assigned_to_me { " · " strong { (l.t(&t::ASSIGNED_TO_YOU)) } }
+                            @else if o.claimed_by_me { " · " (l.t(&t::CLAIMED)) }
+                        }
+                        details {
+                            summary { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
+                            (record(l, &o.record))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        ctx,
+        Some(c),
+        Tab::Offers,
+        l.t(&t::OFFERS),
+        q.done.is_some(),
+        body,
+    )
+}
+
+/// One offer, with the claim button.
+pub(crate) fn offer(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    o: &OfferView,
+    now: Timestamp,
+    done: bool,
+) -> Response {
+    let l = ctx.lang;
+    let mine = o.requester == c.me;
+    let body = html! {
+        section #offer data-live="1" {
+            p.figures {
+                strong.pay { (l.money(o.pay.minor, &o.pay.currency)) }
+                " · " (l.f(&t::MINUTES_N, &l.int(u64::from(o.minutes))))
+                " · " span.rate { (l.rate(o.hourly.minor, &o.hourly.currency)) }
+            }
+            p.small {
+                (against_floor(l, o))
+                @if let Some(f) = &o.floor { " (" (l.t(&t::FLOOR)) " " (l.rate(f.minor, &f.currency)) ")" }
+            }
+            dl {
+                dt { (l.t(&t::PURPOSE)) } dd { bdi { (o.purpose) } }
+                @if !o.description.is_empty() { dt { (l.t(&t::DESCRIPTION)) } dd.pre { bdi { (o.description) } } }
+                dt { (l.t(&t::STATE)) } dd { span.badge { (state_label(l, &o.state)) } " " (l.f(&t::CLAIMS_N, &o.claims.to_string())) }
+                dt { (l.t(&t::PLACES)) } dd { (o.assignments) }
+                dt { (l.t(&t::REVIEW_WINDOW)) } dd { (l.duration(o.review_window_ms)) }
+                dt { (l.t(&t::EXPIRES)) } dd { (l.datetime(o.expires_at)) }
+                @if !o.winners.is_empty() {
+                    dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                }
+            }
+            @if o.state == "open" {
+                p.explain { (l.fa(&t::LOTTERY, &[&l.datetime(o.claim_closes_at), &l.relative(o.claim_closes_at, now)])) }
+            }
+            @if o.assigned_to_me {
+                p { strong { (l.t(&t::ASSIGNED_TO_YOU)) } " — " a href=(c.link("work")) { (l.t(&t::MY_WORK)) } }
+            } @else if o.claimed_by_me {
+                p { (l.t(&t::CLAIMED)) }
+            } @else if o.state == "open" && !mine {
+                form method="post" action=(c.link(&format!("offers/{}/claim", o.id))) {
+                    (csrf(ctx))
+                    button.primary #claim type="submit" { (l.t(&t::CLAIM)) }
+                }
+            }
+            @if mine {
+                p { (l.t(&t::YOUR_OFFER)) }
+                @if o.state == "open" || o.state == "awaiting-assignment" {
+                    form method="post" action=(c.link(&format!("offers/{}/withdraw", o.id))) {
+                        (csrf(ctx))
+                        button type="submit" { (l.t(&t::WITHDRAW)) }
+                    }
+                }
+            }
+            h2 { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
+            (record(l, &o.record))
+        }
+    };
+    page(ctx, Some(c), Tab::Offers, &o.title, done, body)
+}
+
+/// The review state of a submission, in a sentence.
+fn review_line(l: Lang, s: &SubmissionView, now: Timestamp) -> Markup {
+    match s.review.as_str() {
+        "pending" => {
+            html! { span.pending { (l.f(&t::REV_PENDING, &l.relative(s.review_at, now))) } }
+        }
+        "accepted" => html! { span.ok { (l.f(&t::REV_ACCEPTED, &l.relative(s.review_at, now))) } },
+        "accepted-by-default" => {
+            html! { span.ok { (l.f(&t::REV_DEFAULT, &l.relative(s.review_at, now))) } }
+        }
+        _ => {
+            html! { span.bad { (l.fa(&t::REV_REJECTED, &[&l.relative(s.review_at, now), s.reason.as_deref().unwrap_or("")])) } }
+        }
+    }
+}
+
+/// My work: what was assigned to me, what I claimed, and the review of what I sent.
+pub(crate) fn work(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    offers: &[OfferView],
+    subs: &[SubmissionView],
+    now: Timestamp,
+    done: bool,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        section #work data-live="1" {
+            @if offers.is_empty() { p { (l.t(&t::NO_WORK)) } }
+            ul.cards {
+                @for o in offers {
+                    @let mine: Vec<&SubmissionView> = subs.iter().filter(|s| s.offer == o.id).collect();
+                    li.card.task data-offer=(o.id) {
+                        h2 { a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } } }
+                        p.figures { strong { (l.money(o.pay.minor, &o.pay.currency)) } " · " (l.f(&t::MINUTES_N, &o.minutes.to_string())) }
+                        @if !o.assigned_to_me {
+                            p { (l.f(&t::WAITING_DRAW, &l.relative(o.claim_closes_at, now))) }
+                        } @else if mine.is_empty() {
+                            form.submit method="post" enctype="multipart/form-data" action=(c.link(&format!("offers/{}/submit", o.id))) {
+                                (csrf(ctx))
+                                div.field {
+                                    label for=(format!("file-{}", o.id)) { (l.t(&t::RESULT_FILE)) }
+                                    input id=(format!("file-{}", o.id)) type="file" name="file" required;
+                                }
+                                div.field {
+                                    label for=(format!("minutes-{}", o.id)) { (l.t(&t::MINUTES_WORKED)) }
+                                    input id=(format!("minutes-{}", o.id)) type="number" name="minutes" min="1" inputmode="numeric" required value=(o.minutes);
+                                }
+                                button.primary type="submit" { (l.t(&t::SUBMIT)) }
+                            }
+                        }
+                        @for s in mine {
+                            p.small { (l.fa(&t::SUBMITTED, &[&l.relative(s.at, now), &s.minutes.to_string()])) }
+                            p.review data-review=(s.review) { (review_line(l, s, now)) }
+                            @if s.topup.minor > 0 { p.small { (l.t(&t::TOPUP)) ": " (l.money(s.topup.minor, &s.topup.currency)) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(ctx, Some(c), Tab::Work, l.t(&t::MY_WORK), done, body)
+}
+
+/// Earnings: balances, the rate chart, payments to confirm, and the review form.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn earnings(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    balances: &[BalanceView],
+    points: &[(String, Vec<chart::Point>)],
+    payments: &[PaymentView],
+    requesters: &[String],
+    done: bool,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        section #balances data-live="1" {
+            @if balances.is_empty() { p { (l.t(&t::NOTHING_YET)) } }
+            @else {
+                div.scroll {
+                    table {
+                        thead { tr {
+                            th scope="col" { (l.t(&t::REQUESTER)) }
+                            th scope="col" { (l.t(&t::EARNED)) }
+                            th scope="col" { (l.t(&t::TOPUP)) }
+                            th scope="col" { (l.t(&t::PAID)) }
+                            th scope="col" { (l.t(&t::CONFIRMED)) }
+                            th scope="col" { (l.t(&t::OWED)) }
+                        } }
+                        tbody {
+                            @for b in balances {
+                                tr.balance {
+                                    td { (who(l, &b.requester, &c.me)) }
+                                    td.num.earned { (l.money(b.earned.minor, &b.earned.currency)) }
+                                    td.num { (l.money(b.topup.minor, &b.topup.currency)) }
+                                    td.num { (l.money(b.paid.minor, &b.paid.currency)) }
+                                    td.num { (l.money(b.confirmed.minor, &b.confirmed.currency)) }
+                                    td.num.owed { (l.money(b.owed.minor, &b.owed.currency)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (l.t(&t::RATE_CHART)) }
+            @if points.iter().all(|(_, p)| p.is_empty()) { p.small { (l.t(&t::NO_CHART)) } }
+            @for (cur, pts) in points {
+                @if let Some(svg) = chart::svg(l, pts, c.floor(cur).unwrap_or(0), cur, l.t(&t::RATE_CHART)) {
+                    figure { (PreEscaped(svg)) }
+                }
+            }
+            h2 { (l.t(&t::PAYMENTS)) }
+            @if payments.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
+            ul.cards {
+                @for p in payments {
+                    li.card.payment {
+                        p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (who(l, &p.requester, &c.me)) " · " (l.datetime(p.at)) }
+                        p.small { (l.t(&t::REFERENCE)) ": " bdi { (p.reference) } }
+                        @if p.confirmed { p.ok { (l.t(&t::CONFIRMED)) } }
+                        @else {
+                            form method="post" action=(c.link(&format!("payments/{}/confirm", p.id))) {
+                                (csrf(ctx))
+                                button.primary type="submit" { (l.t(&t::CONFIRM)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (l.t(&t::REVIEW_REQ)) }
+        @if requesters.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
+        @else {
+            form.review method="post" action=(c.link("reviews")) {
+                (csrf(ctx))
+                div.field {
+                    label for="rv-requester" { (l.t(&t::REQUESTER)) }
+                    select #rv-requester name="requester" required {
+                        @for r in requesters { option value=(r) { (r.get(..8).unwrap_or(r)) @if *r == c.me { " (" (l.t(&t::YOU)) ")" } } }
+                    }
+                }
+                @for (name, label) in [("pay", &t::SC_PAY), ("fairness", &t::SC_FAIR), ("promptness", &t::SC_PROMPT), ("communication", &t::SC_COMM)] {
+                    fieldset.stars {
+                        legend { (l.t(label)) }
+                        @for v in 1..=5u8 {
+                            input type="radio" id=(format!("rv-{name}-{v}")) name=(name) value=(v) required checked[v == 3];
+                            label for=(format!("rv-{name}-{v}")) { (v) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="rv-text" { (l.t(&t::COMMENT)) }
+                    textarea #rv-text name="text" rows="3" {}
+                }
+                button type="submit" { (l.t(&t::SEND_REVIEW)) }
+            }
+        }
+    };
+    page(ctx, Some(c), Tab::Earnings, l.t(&t::EARNINGS), done, body)
+}
+
+/// The values of the post-offer form, kept when the node refuses it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub(crate) struct OfferForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    #[serde(default)]
+    pub(crate) title: String,
+    #[serde(default)]
+    pub(crate) description: String,
+    #[serde(default)]
+    pub(crate) purpose: String,
+    #[serde(default)]
+    pub(crate) pay: String,
+    #[serde(default)]
+    pub(crate) currency: String,
+    #[serde(default)]
+    pub(crate) minutes: String,
+    #[serde(default)]
+    pub(crate) assignments: String,
+    #[serde(default)]
+    pub(crate) claim_window_s: String,
+    #[serde(default)]
+    pub(crate) review_window_h: String,
+}
+
+/// How this language writes a rate in `currency`, with `{}` for the number (`€{}/h`),
+/// so the page's script writes rates exactly as the node does.
+fn rate_template(l: Lang, currency: &str) -> String {
+    l.rate(0, currency).replacen(&l.decimal(0), "{}", 1)
+}
+
+/// The post-offer form; `error` is the node's refusal of the last try.
+pub(crate) fn post_form(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    f: &OfferForm,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let l = ctx.lang;
+    let (dec, grp) = l.separators();
+    let cur = if f.currency.is_empty() {
+        c.floors
+            .first()
+            .map(|a| a.currency.clone())
+            .unwrap_or_default()
+    } else {
+        f.currency.clone()
+    };
+    let floor = c.floor(&cur).unwrap_or(0);
+    let body = html! {
+        @if !c.can_post { p.error { (l.t(&t::NOT_REQUESTER)) } }
+        @if let Some(e) = error { p.error #refused role="alert" { (l.t(&t::REFUSED)) " " bdi { (e) } } }
+        p { (l.f(&t::FLOOR_IS, &c.floors.iter().map(|a| l.rate(a.minor, &a.currency)).collect::<Vec<_>>().join(", "))) }
+        form #offer-form method="post" action=(c.link("offers"))
+            data-floors=(c.floors.iter().map(|a| format!("{}:{}:{}", a.currency, a.minor, rate_template(l, &a.currency))).collect::<Vec<_>>().join(","))
+            data-dec=(dec) data-grp=(grp)
+            data-ok=(l.t(&t::RATE_OK)) data-low=(l.t(&t::RATE_LOW)) {
+            (csrf(ctx))
+            div.field {
+                label for="title" { (l.t(&t::TITLE)) }
+                input #title type="text" name="title" required maxlength="200" value=(f.title);
+            }
+            div.field {
+                label for="purpose" { (l.t(&t::PURPOSE)) }
+                input #purpose type="text" name="purpose" required maxlength="500" value=(f.purpose) aria-describedby="purpose-hint";
+                p.small #purpose-hint { (l.t(&t::PURPOSE_HINT)) }
+            }
+            div.field {
+                label for="description" { (l.t(&t::DESCRIPTION)) }
+                textarea #description name="description" rows="4" { (f.description) }
+            }
+            div.row {
+                div.field {
+                    label for="pay" { (l.t(&t::PAY_PER)) }
+                    input #pay type="text" name="pay" inputmode="decimal" required pattern="[0-9]+([.,][0-9]{1,2})?" value=(f.pay) size="8" aria-describedby="rate";
+                }
+                div.field {
+                    label for="currency" { (l.t(&t::CURRENCY)) }
+                    select #currency name="currency" {
+                        @for a in &c.floors { option value=(a.currency) selected[a.currency == cur] { (a.currency) } }
+                    }
+                }
+                div.field {
+                    label for="minutes" { (l.t(&t::MINUTES_EST)) }
+                    input #minutes type="number" name="minutes" min="1" inputmode="numeric" required value=(f.minutes) size="5" aria-describedby="rate";
+                }
+            }
+            p #rate aria-live="polite" data-floor=(floor) {}
+            details {
+                summary { (l.t(&t::MORE)) }
+                div.field {
+                    label for="assignments" { (l.t(&t::PLACES)) }
+                    input #assignments type="number" name="assignments" min="1" value=(if f.assignments.is_empty() { "1" } else { f.assignments.as_str() });
+                }
+                div.field {
+                    label for="claim_window_s" { (l.t(&t::CLAIM_WINDOW_S)) }
+                    input #claim_window_s type="number" name="claim_window_s" min="1" value=(if f.claim_window_s.is_empty() { "600" } else { f.claim_window_s.as_str() });
+                }
+                div.field {
+                    label for="review_window_h" { (l.t(&t::REVIEW_WINDOW_H)) }
+                    input #review_window_h type="number" name="review_window_h" min="1" value=(if f.review_window_h.is_empty() { "48" } else { f.review_window_h.as_str() });
+                }
+            }
+            button.primary #publish type="submit" { (l.t(&t::PUBLISH)) }
+        }
+    };
+    let mut r = page(ctx, Some(c), Tab::Post, l.t(&t::POST_OFFER), false, body);
+    *r.status_mut() = status;
+    r
+}
+
+/// The requester's side: my offers, the submissions to review, what I owe, my record.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn requests(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    offers: &[OfferView],
+    subs: &[SubmissionView],
+    owed: &[BalanceView],
+    rec: &RecordView,
+    now: Timestamp,
+    done: bool,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        section #incoming data-live="1" {
+            h2 { (l.t(&t::INCOMING)) }
+            @if subs.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
+            ul.cards {
+                @for s in subs {
+                    li.card.submission data-sub=(s.id) {
+                        h3 { bdi { (s.title) } }
+                        p.small { (who(l, &s.member, &c.me)) " · " (l.fa(&t::SUBMITTED, &[&l.relative(s.at, now), &s.minutes.to_string()])) }
+                        p.review data-review=(s.review) { (review_line(l, s, now)) }
+                        @if s.result_here {
+                            p { a.download href=(c.link(&format!("submissions/{}/result", s.id))) download { (l.t(&t::DOWNLOAD)) } }
+                        } @else {
+                            p.small { (l.t(&t::NOT_RECEIVED)) }
+                        }
+                        @if s.review == "pending" {
+                            div.actions {
+                                form method="post" action=(c.link(&format!("submissions/{}/accept", s.id))) {
+                                    (csrf(ctx))
+                                    button.primary.accept type="submit" { (l.t(&t::ACCEPT)) }
+                                }
+                                form.reject method="post" action=(c.link(&format!("submissions/{}/reject", s.id))) {
+                                    (csrf(ctx))
+                                    label for=(format!("reason-{}", s.id)) { (l.t(&t::REASON)) }
+                                    textarea id=(format!("reason-{}", s.id)) name="reason" rows="2" required {}
+                                    button type="submit" { (l.t(&t::REJECT)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #myoffers data-live="1" {
+            h2 { (l.t(&t::MY_OFFERS)) }
+            @if offers.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
+            ul.cards {
+                @for o in offers {
+                    li.card {
+                        a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } }
+                        " · " (l.money(o.pay.minor, &o.pay.currency))
+                        " · " span.badge { (state_label(l, &o.state)) }
+                        " " (l.f(&t::CLAIMS_N, &o.claims.to_string()))
+                        @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
+                        @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                    }
+                }
+            }
+        }
+        section #owed data-live="1" {
+            h2 { (l.t(&t::WHAT_I_OWE)) }
+            @if owed.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
+            @else {
+                div.scroll { table {
+                    thead { tr {
+                        th scope="col" { (l.t(&t::MEMBER)) }
+                        th scope="col" { (l.t(&t::EARNED)) }
+                        th scope="col" { (l.t(&t::TOPUP)) }
+                        th scope="col" { (l.t(&t::PAID)) }
+                        th scope="col" { (l.t(&t::OWED)) }
+                    } }
+                    tbody { @for b in owed { tr {
+                        td { (who(l, &b.member, &c.me)) }
+                        td.num { (l.money(b.earned.minor, &b.earned.currency)) }
+                        td.num { (l.money(b.topup.minor, &b.topup.currency)) }
+                        td.num { (l.money(b.paid.minor, &b.paid.currency)) }
+                        td.num { (l.money(b.owed.minor, &b.owed.currency)) }
+                    } } }
+                } }
+            }
+        }
+        h2 { (l.t(&t::RECORD_PAYMENT)) }
+        form.pay method="post" action=(c.link("payments")) {
+            (csrf(ctx))
+            div.field {
+                label for="pay-member" { (l.t(&t::MEMBER)) }
+                select #pay-member name="member" required {
+                    @for b in owed { option value=(b.member) { (b.member.get(..8).unwrap_or(&b.member)) } }
+                }
+            }
+            div.row {
+                div.field {
+                    label for="pay-amount" { (l.t(&t::AMOUNT)) }
+                    input #pay-amount type="text" name="amount" inputmode="decimal" required pattern="[0-9]+([.,][0-9]{1,2})?" size="8";
+                }
+                div.field {
+                    label for="pay-currency" { (l.t(&t::CURRENCY)) }
+                    select #pay-currency name="currency" { @for a in &c.floors { option value=(a.currency) { (a.currency) } } }
+                }
+            }
+            div.field {
+                label for="pay-ref" { (l.t(&t::REFERENCE)) }
+                input #pay-ref type="text" name="reference" required maxlength="200";
+            }
+            button type="submit" { (l.t(&t::SAVE)) }
+        }
+        section #record data-live="1" {
+            h2 { (l.t(&t::MY_RECORD)) }
+            (record(l, rec))
+        }
+    };
+    page(ctx, Some(c), Tab::Requests, l.t(&t::REQUESTS), done, body)
+}
+
+/// The cooperative: people, floor, limits, proposals with their votes, peers.
+pub(crate) fn coop(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    v: &CoopView,
+    status: &Status,
+    now: Timestamp,
+    done: bool,
+) -> Response {
+    let l = ctx.lang;
+    let held = status.coops.iter().find(|s| s.id == v.id);
+    let body = html! {
+        section #people data-live="1" {
+            p { strong { (l.t(&t::FLOORS)) ": " } (v.floors.iter().map(|a| l.rate(a.minor, &a.currency)).collect::<Vec<_>>().join(", ")) }
+            p { (l.fa(&t::QUORUM_RULE, &[&v.quorum_pct.to_string(), &v.quorum_needed.to_string()])) }
+            h2 { (l.t(&t::PROPOSALS)) }
+            @if v.proposals.is_empty() { p.small { (l.t(&t::NO_PROPOSALS)) } }
+            ul.cards {
+                @for p in v.proposals.iter().rev() {
+                    li.card.proposal {
+                        p { strong { bdi { (p.action) } } @if p.enacted { " · " span.badge.ok { (l.t(&t::ENACTED)) } } }
+                        p { bdi { (p.reason) } }
+                        p.small { (who(l, &p.author, &c.me)) " · " (l.relative(p.at, now)) }
+                        p.quorum { (l.fa(&t::QUORUM, &[&p.yes.len().to_string(), &p.needed.to_string()])) " · ✔ " (p.yes.len()) " · ✘ " (p.no.len()) }
+                        @if !p.enacted && !p.yes.contains(&c.me) && !p.no.contains(&c.me) {
+                            div.actions {
+                                form method="post" action=(c.link("votes")) {
+                                    (csrf(ctx))
+                                    input type="hidden" name="proposal" value=(p.id);
+                                    input type="hidden" name="yes" value="1";
+                                    button.primary type="submit" { (l.t(&t::VOTE_YES)) }
+                                }
+                                form method="post" action=(c.link("votes")) {
+                                    (csrf(ctx))
+                                    input type="hidden" name="proposal" value=(p.id);
+                                    input type="hidden" name="yes" value="0";
+                                    button type="submit" { (l.t(&t::VOTE_NO)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (l.t(&t::MEMBERS)) " (" (v.members.len()) ")" }
+            ul.keys { @for m in &v.members { li { (who(l, m, &c.me)) } } }
+            h2 { (l.t(&t::REQUESTERS)) " (" (v.requesters.len()) ")" }
+            ul.keys { @for m in &v.requesters { li { (who(l, m, &c.me)) } } }
+            @if !v.frozen.is_empty() {
+                h2 { (l.t(&t::FROZEN)) }
+                ul.keys { @for m in &v.frozen { li { (who(l, m, &c.me)) } } }
+            }
+            h2 { (l.t(&t::LIMITS)) }
+            dl.limits {
+                @for (k, val) in &v.limits {
+                    dt { code { (k) } }
+                    dd { @if k.ends_with("_ms") { (l.duration(*val)) } @else { (l.int(*val)) } }
+                }
+            }
+            h2 { (l.t(&t::PEERS)) }
+            p #sync { (l.fa(&t::PEERS_LINE, &[&status.peers.to_string(), &l.int(held.map_or(0, |h| h.entries as u64)), &held.map_or(0, |h| h.chains).to_string()])) }
+        }
+    };
+    page(ctx, Some(c), Tab::Coop, &v.name, done, body)
+}

@@ -1,0 +1,441 @@
+//! The web page of a real `taawun run` daemon: login by one-time code, sessions and CSRF
+//! refusals over plain HTTP; then, in headless Chromium, a requester and a member doing
+//! a task end to end through the page, with the live updates and the Arabic layout.
+
+mod browser;
+mod common;
+
+use common::{taawun, text, Daemon};
+use reqwest::{header, redirect, StatusCode};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a step between nodes (gossip, sync, the lottery) may take.
+const STEP: Duration = Duration::from_secs(60);
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn api(d: &Daemon, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let c = reqwest::Client::new();
+    let url = format!("{}{path}", d.base);
+    let mut r = if method == "POST" {
+        c.post(url)
+    } else {
+        c.get(url)
+    };
+    r = r.bearer_auth(&d.token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.expect("request");
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A form's body, `application/x-www-form-urlencoded`.
+fn form_body(fields: &[(&str, String)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The login link `taawun ui` prints.
+fn login_url(d: &Daemon) -> String {
+    let o = taawun(&["ui", "--no-open"], &d.dir);
+    assert!(o.status.success(), "taawun ui: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    out.split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("/login?code="))
+        .unwrap_or_else(|| panic!("no login link in: {out}"))
+        .to_owned()
+}
+
+/// Logs in over plain HTTP; returns the `Cookie` header value.
+async fn session(d: &Daemon) -> String {
+    let r = http().get(login_url(d)).send().await.expect("login");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let set = r
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    set.split(';').next().expect("name=value").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_need_a_session_and_forms_need_its_token() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Web cooperative", "floor": "12.50EUR/h"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let c = http();
+
+    // Without a session: every page sends to the login help, which names the command.
+    for path in [
+        "/",
+        &format!("/c/{coop}/offers"),
+        &format!("/c/{coop}/earnings"),
+        "/live",
+    ] {
+        let r = c
+            .get(format!("{}{path}", d.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers()[header::LOCATION], "/welcome", "{path}");
+    }
+    let r = c
+        .get(format!("{}/welcome", d.base))
+        .header(header::ACCEPT_LANGUAGE, "fr-FR,fr;q=0.9")
+        .send()
+        .await
+        .expect("get");
+    let page = r.text().await.expect("html");
+    assert!(page.contains("taawun ui"), "{page}");
+    assert!(page.contains("lang=\"fr\""), "French from Accept-Language");
+
+    // A login code needs the API token, and works once.
+    let r = c
+        .post(format!("{}/api/ui-login", d.base))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let url = login_url(&d);
+    let first = c.get(&url).send().await.expect("login");
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let again = c.get(&url).send().await.expect("login again");
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+
+    // With a session: pages render; a form without the session's token does nothing.
+    let cookie = session(&d).await;
+    let r = c
+        .get(format!("{}/c/{coop}/offers", d.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("board");
+    assert_eq!(r.status(), StatusCode::OK);
+    let board = r.text().await.expect("html");
+    assert!(board.contains("Web cooperative"));
+    let form = [
+        ("title", "Forged"),
+        ("purpose", "From another site"),
+        ("pay", "40.00"),
+        ("currency", "EUR"),
+        ("minutes", "15"),
+    ];
+    for token in [None, Some("0".repeat(64))] {
+        let mut f: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        if let Some(t) = &token {
+            f.push(("csrf", t.clone()));
+        }
+        let r = c
+            .post(format!("{}/c/{coop}/offers", d.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(&f))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert_eq!(offers.as_array().expect("list").len(), 0, "nothing posted");
+
+    // The token in the page's forms works; under the floor, the node's message shows.
+    let csrf = board
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_owned();
+    let post = |pay: &'static str| {
+        let mut f: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        f.retain(|(k, _)| *k != "pay");
+        f.push(("pay", pay.into()));
+        f.push(("csrf", csrf.clone()));
+        c.post(format!("{}/c/{coop}/offers", d.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(&f))
+            .send()
+    };
+    let r = post("2,00").await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.expect("html");
+    assert!(
+        page.contains("under the cooperative&#39;s floor")
+            || page.contains("under the cooperative's floor"),
+        "{page}"
+    );
+    let r = post("4,00").await.expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert_eq!(offers[0]["pay"]["minor"], 400);
+}
+
+/// Where the browser test leaves its screenshots.
+fn shots() -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-output/ui");
+    std::fs::create_dir_all(&p).expect("screenshot folder");
+    p
+}
+
+async fn wait_api(d: &Daemon, what: &str, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let (s, v) = api(d, "GET", path, None).await;
+        if s == StatusCode::OK && ok(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_end_to_end_in_the_browser() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = shots();
+    let member = Daemon::start(&tmp.path().join("member"));
+    let requester = Daemon::start(&tmp.path().join("requester"));
+
+    // A cooperative founded by the member, with the requester admitted in its charter.
+    let (s, v) = api(
+        &member,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Atlas Translators", "floor": "12.50EUR/h", "requesters": [requester.key]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let (_, inv) = api(&member, "GET", &format!("/api/coops/{coop}/invite"), None).await;
+    let (s, v) = api(
+        &requester,
+        "POST",
+        "/api/join",
+        Some(json!({"invite": inv["invite"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    wait_api(
+        &requester,
+        "the requester to be admitted",
+        "/api/status",
+        |v| v["coops"][0]["role"] == "requester" && v["peers"].as_u64() > Some(0),
+    )
+    .await;
+
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let req = wd.browser(&tmp.path().join("profile-requester")).await;
+    let mem = wd.browser(&tmp.path().join("profile-member")).await;
+
+    // The member logs in and watches the board; the page holds a marker a reload would lose.
+    mem.go(&login_url(&member)).await;
+    mem.until_text("Atlas Translators").await;
+    let board = format!("{}/c/{coop}/offers", member.base);
+    assert!(mem.url().await.starts_with(&board), "{}", mem.url().await);
+    mem.until(
+        "the live stream",
+        "return document.documentElement.dataset.liveReady === '1'",
+    )
+    .await;
+    mem.js("window.notReloaded = true", vec![]).await;
+
+    // The requester posts an offer. Under the floor, the page refuses before sending...
+    req.go(&login_url(&requester)).await;
+    req.go(&format!("{}/c/{coop}/post", requester.base)).await;
+    req.fill("#title", "Translate a clinic leaflet").await;
+    req.fill(
+        "#purpose",
+        "Patients who read Arabic get the same care instructions",
+    )
+    .await;
+    req.fill("#description", "Two pages, French to Arabic.")
+        .await;
+    req.fill("#minutes", "15").await;
+    req.fill("#pay", "2").await;
+    let rate = req.text("#rate").await;
+    assert!(rate.contains("€8.00/h"), "{rate}");
+    req.click("#publish").await;
+    assert!(
+        req.url().await.ends_with("/post"),
+        "not sent: {}",
+        req.url().await
+    );
+    assert_eq!(
+        req.js("return document.getElementById('rate').className", vec![])
+            .await,
+        "bad"
+    );
+    req.screenshot(&out.join("post-offer-under-floor.png"))
+        .await;
+    // ... and the node refuses it too when the form is sent without the page's check.
+    req.js("document.getElementById('offer-form').submit()", vec![])
+        .await;
+    req.until_text("under the cooperative's floor").await;
+    assert!(req.text("#refused").await.contains("12.50 EUR/h"));
+    let (_, offers) = api(
+        &requester,
+        "GET",
+        &format!("/api/coops/{coop}/offers"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        offers.as_array().expect("list").len(),
+        0,
+        "nothing stored under the floor"
+    );
+
+    // At a fair rate, with a short claim window so the lottery draws soon.
+    req.fill("#pay", "4,00").await;
+    req.js(
+        "document.querySelector('#offer-form details').open = true",
+        vec![],
+    )
+    .await;
+    req.fill("#claim_window_s", "20").await;
+    assert!(req.text("#rate").await.contains("€16.00/h"));
+    req.click("#publish").await;
+    req.until_text("Done.").await;
+
+    // The offer appears on the member's board without a reload.
+    mem.until_text("Translate a clinic leaflet").await;
+    assert_eq!(
+        mem.js("return window.notReloaded === true", vec![]).await,
+        json!(true)
+    );
+    assert!(mem.text("#offers").await.contains("€16.00/h"));
+    mem.screenshot(&out.join("offers-board.png")).await;
+
+    // The member claims it on its page.
+    mem.click("#offers li.offer h2 a").await;
+    mem.until_text("public lottery").await;
+    mem.screenshot(&out.join("offer.png")).await;
+    mem.click("#claim").await;
+    mem.until_text("You claimed it").await;
+
+    // When the claim window closes, the requester's node draws; the member's work page
+    // shows the submit form by itself.
+    mem.go(&format!("{}/c/{coop}/work", member.base)).await;
+    mem.js("window.notReloaded = true", vec![]).await;
+    mem.find("form.submit input[type=file]").await;
+    assert_eq!(
+        mem.js("return window.notReloaded === true", vec![]).await,
+        json!(true)
+    );
+    let result = tmp.path().join("leaflet-ar.txt");
+    std::fs::write(&result, "نشرة العيادة مترجمة").expect("result file");
+    mem.send(
+        "form.submit input[type=file]",
+        &result.display().to_string(),
+    )
+    .await;
+    mem.fill("form.submit input[name=minutes]", "20").await;
+    mem.screenshot(&out.join("my-work.png")).await;
+    mem.click("form.submit button").await;
+    mem.until(
+        "the review state",
+        "return document.querySelector('[data-review=pending]') !== null",
+    )
+    .await;
+
+    // The member watches earnings; the requester receives the file and accepts.
+    mem.go(&format!("{}/c/{coop}/earnings", member.base)).await;
+    mem.js("window.notReloaded = true", vec![]).await;
+    mem.until_text("Nothing yet.").await;
+    req.go(&format!("{}/c/{coop}/requests", requester.base))
+        .await;
+    req.find("a.download").await;
+    let got = req
+        .js(
+            "const a = document.querySelector('a.download'); return fetch(a.href).then(r => r.text());",
+            vec![],
+        )
+        .await;
+    assert_eq!(got, json!("نشرة العيادة مترجمة"), "the result file as sent");
+    req.screenshot(&out.join("requests.png")).await;
+    req.click("button.accept").await;
+    req.until_text("Done.").await;
+
+    // Earned: 4.00 plus the top-up to the floor for 20 minutes (4.17), live.
+    mem.until("the earnings to change", "const e = document.querySelector('td.earned'); return e !== null && e.textContent.includes('4.00')").await;
+    assert_eq!(
+        mem.js("return window.notReloaded === true", vec![]).await,
+        json!(true)
+    );
+    mem.find("svg.chart circle").await;
+    mem.screenshot(&out.join("earnings.png")).await;
+
+    // The cooperative view, and the Arabic page: right to left, laid out so.
+    mem.go(&format!("{}/c/{coop}/coop", member.base)).await;
+    mem.screenshot(&out.join("cooperative.png")).await;
+    mem.go(&format!("{}/c/{coop}/earnings", member.base)).await;
+    mem.click("footer a[lang=ar]").await;
+    mem.until(
+        "the Arabic page",
+        "return document.documentElement.lang === 'ar'",
+    )
+    .await;
+    assert_eq!(
+        mem.js("return document.documentElement.dir", vec![]).await,
+        "rtl"
+    );
+    assert_eq!(
+        mem.js("return getComputedStyle(document.body).direction", vec![])
+            .await,
+        "rtl"
+    );
+    // The navigation starts on the right.
+    let r = mem
+        .js("const n = document.querySelector('header nav li'); const b = n.getBoundingClientRect(); return b.right > window.innerWidth / 2", vec![])
+        .await;
+    assert_eq!(r, json!(true), "the first menu entry sits on the right");
+    assert!(mem.text("h1").await.contains("المداخيل"));
+    mem.screenshot(&out.join("earnings-ar.png")).await;
+    mem.go(&format!("{}/c/{coop}/offers?all=1", member.base))
+        .await;
+    mem.screenshot(&out.join("offers-board-ar.png")).await;
+
+    req.quit().await;
+    mem.quit().await;
+    eprintln!("screenshots in {}", out.display());
+}
