@@ -3,6 +3,7 @@
 //! For now: identities (`keygen`), the ledger file (`ledger import|export|verify`) and the
 //! end-to-end `demo`. Every command reports bad input with a message that says what to do.
 
+mod audit;
 mod datadir;
 mod demo;
 
@@ -38,6 +39,9 @@ enum Cmd {
     /// Import, export or verify ledger files.
     #[command(subcommand)]
     Ledger(LedgerCmd),
+    /// Verify a ledger offline and report rule breaks, pay and fairness (exit 0 clean,
+    /// 1 a rule broken, 2 unreadable).
+    Audit(audit::AuditArgs),
     /// Run a small cooperative end to end on this machine.
     Demo {
         /// Where to put the nodes' data folders (default: a folder under the system's
@@ -70,6 +74,8 @@ enum LedgerCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write a realistic synthetic ledger file.
+    Synth(audit::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +114,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Ledger(LedgerCmd::Verify { file, json }) => verify(&file, json),
+        Cmd::Ledger(LedgerCmd::Synth(a)) => audit::synth(a),
+        Cmd::Audit(a) => audit::audit(a),
         Cmd::Ledger(LedgerCmd::Import { file }) => {
             let ledger = open_ledger(cli.data_dir)?;
             let f = File::open(&file).with_context(|| format!("opening {}", file.display()))?;
