@@ -468,7 +468,7 @@ impl Books {
         // Payments that count (8.5), matched to dues first in, first out (8.6).
         let mut pays: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
         for s in &self.settles {
-            let confirmed = s.receipt.as_ref().is_some_and(|r| live(r));
+            let confirmed = s.receipt.as_ref().is_some_and(&live);
             if !(confirmed || live(&s.at)) {
                 continue;
             }

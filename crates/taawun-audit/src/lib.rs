@@ -77,8 +77,8 @@ pub enum AuditError {
     Ledger {
         /// The folder.
         path: String,
-        /// Why.
-        source: LedgerError,
+        /// Why (boxed: sled's errors are large, and this case is rare).
+        source: Box<LedgerError>,
     },
     /// The data folder holds no cooperative, or several and none was named.
     #[error("{0}")]
@@ -131,7 +131,7 @@ pub fn audit_data_dir(
     };
     let lerr = |source| AuditError::Ledger {
         path: name.clone(),
-        source,
+        source: Box::new(source),
     };
     let ledger = taawun_ledger::Ledger::open(&ledger_dir).map_err(lerr)?;
     let id = match coop {
