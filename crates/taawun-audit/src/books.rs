@@ -252,14 +252,33 @@ fn median(v: &mut [u64]) -> Option<u64> {
     quantile(v, 1, 2)
 }
 
-/// The element at index floor((n - 1) x num / den) of the sorted list (for 1/2, the
-/// lower median of docs/protocol.md 8.6).
+/// The nearest-rank quantile num/den: the element at index ceil(n x num / den) - 1 of the
+/// sorted list. For 1/2 that is floor((n - 1) / 2), the lower median of docs/protocol.md
+/// 8.6.
 fn quantile(v: &mut [u64], num: usize, den: usize) -> Option<u64> {
     if v.is_empty() {
         return None;
     }
     v.sort_unstable();
-    Some(v[(v.len() - 1) * num / den])
+    let i = (v.len() * num).div_ceil(den).saturating_sub(1);
+    v.get(i.min(v.len() - 1)).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        for n in 1..20u64 {
+            let mut v: Vec<u64> = (0..n).collect();
+            assert_eq!(median(&mut v), Some((n - 1) / 2), "lower median of {n}");
+        }
+        let mut two = vec![1250, 1530];
+        assert_eq!(quantile(&mut two, 9, 10), Some(1530));
+        assert_eq!(quantile(&mut two, 1, 10), Some(1250));
+        assert_eq!(quantile(&mut [], 1, 2), None);
+    }
 }
 
 fn pct(part: u64, whole: u64) -> Option<f64> {
