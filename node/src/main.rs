@@ -6,6 +6,7 @@
 //! message that says what to do.
 
 mod api;
+mod audit;
 mod cli;
 mod client;
 mod config;
@@ -59,6 +60,9 @@ enum Cmd {
         #[arg(long)]
         no_open: bool,
     },
+    /// Verify a ledger offline and report rule breaks, pay and fairness (exit 0 clean,
+    /// 1 a rule broken, 2 unreadable).
+    Audit(audit::AuditArgs),
     /// Run a small cooperative end to end on this machine.
     Demo {
         /// Where to put the nodes' data folders (default: a new temporary folder; a
@@ -96,6 +100,8 @@ enum LedgerCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write a realistic synthetic ledger file.
+    Synth(audit::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -152,6 +158,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Ledger(LedgerCmd::Verify { file, json }) => verify(&file, json),
+        Cmd::Ledger(LedgerCmd::Synth(a)) => audit::synth(a),
+        Cmd::Audit(a) => audit::audit(a),
         Cmd::Ledger(LedgerCmd::Import { file }) => {
             let dir = datadir::resolve(cli.data_dir)?;
             if let Some(client) = running(&dir)? {

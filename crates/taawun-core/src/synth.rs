@@ -99,29 +99,63 @@ pub struct Scenario {
 /// The floor the synthetic charter sets: 12.00 EUR per hour.
 pub const FLOOR_EUR: u64 = 1200;
 
-struct Gen {
+struct Gen<'a> {
     rng: Rng,
     now: Timestamp,
     writers: BTreeMap<PublicKey, Writer>,
     gov: Option<Id>,
-    out: Vec<Verified>,
+    written: usize,
+    sink: &'a mut dyn FnMut(&Verified),
 }
 
-impl Gen {
+impl Gen<'_> {
     fn write(&mut self, who: PublicKey, body: Body) -> Verified {
         self.now += self.rng.range(1_000, 30_000);
         let gov = self.gov;
         let w = self.writers.get_mut(&who).expect("writer for every key");
         let v = w.next(body, self.now, gov);
-        self.out.push(v.clone());
+        self.written += 1;
+        (self.sink)(&v);
         v
     }
+}
+
+/// What [`stream`] generated, besides the entries it handed out.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The cooperative's id.
+    pub coop: Id,
+    /// Entries written.
+    pub entries: usize,
+    /// The clock after the last entry.
+    pub end: Timestamp,
 }
 
 /// Generates a valid cooperative: a charter, an amendment raising the floor, then offers
 /// with claims, lottery assignments, submissions, acceptances, some rejections, default
 /// acceptances, settlements, receipts and reviews.
 pub fn generate(p: &Params) -> Scenario {
+    let mut entries = Vec::with_capacity(p.entries + 16);
+    let (s, members, requesters) = run(p, &mut |v| entries.push(v.clone()));
+    Scenario {
+        coop: s.coop,
+        entries,
+        members,
+        requesters,
+        end: s.end,
+    }
+}
+
+/// The same entries as [`generate`], handed to `sink` one at a time in order instead of
+/// kept, so a ledger of millions of entries can be written with flat memory.
+pub fn stream(p: &Params, sink: &mut dyn FnMut(&Verified)) -> Streamed {
+    run(p, sink).0
+}
+
+fn run(
+    p: &Params,
+    sink: &mut dyn FnMut(&Verified),
+) -> (Streamed, Vec<SigningKey>, Vec<SigningKey>) {
     let mut rng = Rng::new(p.seed);
     let members: Vec<SigningKey> = (0..p.members.max(1))
         .map(|_| SigningKey::from_bytes(&rng.bytes32()))
@@ -135,7 +169,8 @@ pub fn generate(p: &Params) -> Scenario {
         now: p.start,
         writers: BTreeMap::new(),
         gov: None,
-        out: Vec::with_capacity(p.entries + 16),
+        written: 0,
+        sink,
     };
     let founder = pk(&members[0]);
     g.writers
@@ -194,7 +229,7 @@ pub fn generate(p: &Params) -> Scenario {
     let member_keys: Vec<PublicKey> = members.iter().map(pk).collect();
     let requester_keys: Vec<PublicKey> = requesters.iter().map(pk).collect();
     let mut offer_n = 0u64;
-    while g.out.len() < p.entries {
+    while g.written < p.entries {
         offer_n += 1;
         let req = requester_keys[(g.rng.next_u64() as usize) % requester_keys.len()];
         let minutes = g.rng.range(5, 60) as u32;
@@ -314,11 +349,10 @@ pub fn generate(p: &Params) -> Scenario {
             }
         }
     }
-    Scenario {
+    let s = Streamed {
         coop,
-        entries: g.out,
-        members,
-        requesters,
+        entries: g.written,
         end: g.now,
-    }
+    };
+    (s, members, requesters)
 }

@@ -29,3 +29,16 @@ fn same_seed_same_bytes() {
     let b: Vec<Vec<u8>> = generate(&p).entries.iter().map(|v| v.envelope()).collect();
     assert_eq!(a, b);
 }
+
+#[test]
+fn streaming_gives_the_same_entries() {
+    let p = Params {
+        entries: 120,
+        ..Params::default()
+    };
+    let kept: Vec<Vec<u8>> = generate(&p).entries.iter().map(|v| v.envelope()).collect();
+    let mut streamed = Vec::new();
+    let s = taawun_core::synth::stream(&p, &mut |v| streamed.push(v.envelope()));
+    assert_eq!(streamed, kept);
+    assert_eq!(s.entries, kept.len());
+}

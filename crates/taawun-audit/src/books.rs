@@ -1,0 +1,701 @@
+//! The fold of docs/protocol.md section 8, streamed: while entries are judged, a compact
+//! record of each offer, claim, assignment, submission, verdict, payment and review is
+//! kept (numbers and positions, a few dozen bytes each); at the end the timeline of
+//! governance (built by [`taawun_core::fold::Coop`] from the governance entries alone) says
+//! which entries are live, and the records give what each requester owes and what each
+//! member earned, by the same definitions as `Coop::submissions`, `balances` and `record`
+//! (the tests compare them on whole ledgers).
+
+use crate::index::{Index, Pos, Who};
+use crate::report::{
+    when, Finding, Findings, MemberStats, Money as MoneyStats, RequesterStats, RulesNow, Series,
+    Wages,
+};
+use std::collections::{BTreeMap, HashMap};
+use taawun_core::body::Body;
+use taawun_core::fold::{topup, Coop, Timeline};
+use taawun_core::money::{format_minor, hourly_rate, meets_floor};
+use taawun_core::{Id, PublicKey, Timestamp, Verified};
+
+/// Interned currency code.
+type Cur = u16;
+
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    who: Who,
+    seq: u64,
+    ts: Timestamp,
+}
+
+#[derive(Debug)]
+struct OfferRec {
+    at: Stamp,
+    id: Id,
+    pay: u64,
+    cur: Cur,
+    minutes: u32,
+    claim_window_ms: u64,
+    review_window_ms: u64,
+    withdrawn: bool,
+    assign: Option<Pos>,
+    claims: Vec<(Pos, Stamp)>,
+}
+
+#[derive(Debug)]
+struct AssignRec {
+    at: Stamp,
+    named: Vec<Pos>,
+}
+
+#[derive(Debug)]
+struct Verdict {
+    at: Stamp,
+    accept: bool,
+}
+
+#[derive(Debug)]
+struct SubRec {
+    at: Stamp,
+    offer: Pos,
+    assign: Pos,
+    minutes: u32,
+    verdict: Option<Verdict>,
+}
+
+#[derive(Debug)]
+struct SettleRec {
+    at: Stamp,
+    member: Who,
+    cur: Cur,
+    amount: u64,
+    receipt: Option<Stamp>,
+}
+
+#[derive(Debug)]
+struct ReviewRec {
+    at: Stamp,
+    requester: Who,
+    scores: [u8; 4],
+}
+
+/// The compact records of everything the fold needs.
+#[derive(Debug, Default)]
+pub(crate) struct Books {
+    currencies: Vec<String>,
+    offers: HashMap<Pos, OfferRec>,
+    assigns: HashMap<Pos, AssignRec>,
+    subs: Vec<SubRec>,
+    sub_at: HashMap<Pos, u32>,
+    settles: Vec<SettleRec>,
+    settle_at: HashMap<Pos, u32>,
+    reviews: Vec<ReviewRec>,
+    /// Charter and governance entries, for the timeline; forks and evidence freeze here
+    /// too so that the timeline counts the same entries as the state.
+    gov: Coop,
+    /// Effective times of every enactment held: the only moments the rules change.
+    changes: Vec<Timestamp>,
+}
+
+/// Whether the books keep this entry in the governance fold.
+fn governance(b: &Body) -> bool {
+    matches!(
+        b,
+        Body::Charter(_) | Body::Proposal(_) | Body::Vote(_) | Body::Enact(_) | Body::Evidence(_)
+    )
+}
+
+impl Books {
+    fn cur(&mut self, c: &str) -> Cur {
+        if let Some(i) = self.currencies.iter().position(|x| x == c) {
+            return Cur::try_from(i).unwrap_or(Cur::MAX);
+        }
+        self.currencies.push(c.to_owned());
+        Cur::try_from(self.currencies.len() - 1).unwrap_or(Cur::MAX)
+    }
+
+    /// Notes that `author` equivocated at `seq`.
+    pub(crate) fn freeze(&mut self, author: PublicKey, seq: u64) {
+        self.gov.freeze(author, seq);
+    }
+
+    /// Records a valid entry stored at position `p`.
+    pub(crate) fn record(&mut self, idx: &mut Index, p: Pos, v: &Verified) {
+        let e = v.entry();
+        let at = Stamp {
+            who: idx.who(&e.author),
+            seq: e.seq,
+            ts: e.ts,
+        };
+        if governance(&e.body) {
+            if let Body::Enact(x) = &e.body {
+                self.changes.push(x.effective_at);
+            }
+            self.gov.apply(v.clone());
+        }
+        match &e.body {
+            Body::Offer(o) => {
+                let cur = self.cur(&o.pay.currency);
+                self.offers.insert(
+                    p,
+                    OfferRec {
+                        at,
+                        id: v.id(),
+                        pay: o.pay.minor,
+                        cur,
+                        minutes: o.minutes,
+                        claim_window_ms: o.claim_window_ms,
+                        review_window_ms: o.review_window_ms,
+                        withdrawn: false,
+                        assign: None,
+                        claims: Vec::new(),
+                    },
+                );
+            }
+            Body::Withdraw(w) => {
+                if let Some(o) = idx.pos_of(&w.offer).and_then(|o| self.offers.get_mut(&o)) {
+                    o.withdrawn = true;
+                }
+            }
+            Body::Claim(c) => {
+                if let Some(o) = idx.pos_of(&c.offer).and_then(|o| self.offers.get_mut(&o)) {
+                    o.claims.push((p, at));
+                }
+            }
+            Body::Assign(a) => {
+                if let Some(o) = idx.pos_of(&a.offer).and_then(|o| self.offers.get_mut(&o)) {
+                    o.assign = Some(p);
+                }
+                let named = a.claims.iter().filter_map(|c| idx.pos_of(c)).collect();
+                self.assigns.insert(p, AssignRec { at, named });
+            }
+            Body::Submit(s) => {
+                if let (Some(offer), Some(assign)) = (idx.pos_of(&s.offer), idx.pos_of(&s.assign)) {
+                    self.sub_at
+                        .insert(p, u32::try_from(self.subs.len()).unwrap_or(u32::MAX));
+                    self.subs.push(SubRec {
+                        at,
+                        offer,
+                        assign,
+                        minutes: s.minutes,
+                        verdict: None,
+                    });
+                }
+            }
+            Body::Accept(x) => self.verdict(idx, &x.submission, at, true),
+            Body::Reject(x) => self.verdict(idx, &x.submission, at, false),
+            Body::Settle(s) => {
+                let member = idx.who(&s.member);
+                let cur = self.cur(&s.amount.currency);
+                self.settle_at
+                    .insert(p, u32::try_from(self.settles.len()).unwrap_or(u32::MAX));
+                self.settles.push(SettleRec {
+                    at,
+                    member,
+                    cur,
+                    amount: s.amount.minor,
+                    receipt: None,
+                });
+            }
+            Body::Receipt(r) => {
+                if let Some(i) = idx.pos_of(&r.settle).and_then(|s| self.settle_at.get(&s)) {
+                    self.settles[*i as usize].receipt = Some(at);
+                }
+            }
+            Body::Review(r) => {
+                let requester = idx.who(&r.requester);
+                self.reviews.push(ReviewRec {
+                    at,
+                    requester,
+                    scores: [r.pay, r.fairness, r.promptness, r.communication],
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&mut self, idx: &Index, sub: &Id, at: Stamp, accept: bool) {
+        if let Some(i) = idx.pos_of(sub).and_then(|s| self.sub_at.get(&s)) {
+            self.subs[*i as usize].verdict = Some(Verdict { at, accept });
+        }
+    }
+
+    /// The governance timeline by everything held, and the moments it changes.
+    pub(crate) fn timeline(&self) -> Option<(Timeline, Vec<Timestamp>)> {
+        let mut t = self.changes.clone();
+        t.push(0);
+        t.sort_unstable();
+        t.dedup();
+        Some((self.gov.timeline()?, t))
+    }
+}
+
+/// Options of the fold's statistics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Terms {
+    /// The time the state is judged at (the last entry's timestamp).
+    pub(crate) now: Timestamp,
+    /// Unpaid dues older than this count as overdue.
+    pub(crate) overdue_after_ms: u64,
+}
+
+/// What the fold yields for the report.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) rules: RulesNow,
+    pub(crate) wages: BTreeMap<String, Wages>,
+    pub(crate) members: Vec<MemberStats>,
+    pub(crate) requesters: Vec<RequesterStats>,
+    pub(crate) series: Series,
+}
+
+fn median(v: &mut [u64]) -> Option<u64> {
+    quantile(v, 1, 2)
+}
+
+/// The nearest-rank quantile num/den: the element at index ceil(n x num / den) - 1 of the
+/// sorted list. For 1/2 that is floor((n - 1) / 2), the lower median of docs/protocol.md
+/// 8.6.
+fn quantile(v: &mut [u64], num: usize, den: usize) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let i = (v.len() * num).div_ceil(den).saturating_sub(1);
+    v.get(i.min(v.len() - 1)).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        for n in 1..20u64 {
+            let mut v: Vec<u64> = (0..n).collect();
+            assert_eq!(median(&mut v), Some((n - 1) / 2), "lower median of {n}");
+        }
+        let mut two = vec![1250, 1530];
+        assert_eq!(quantile(&mut two, 9, 10), Some(1530));
+        assert_eq!(quantile(&mut two, 1, 10), Some(1250));
+        assert_eq!(quantile(&mut [], 1, 2), None);
+    }
+}
+
+fn pct(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+#[derive(Default)]
+struct Acc {
+    subs: u64,
+    accepted: u64,
+    by_default: u64,
+    rejected: u64,
+    pending: u64,
+    review_times: Vec<u64>,
+    delays: Vec<u64>,
+    offers: u64,
+    unnamed: u64,
+    reviews: u64,
+    scores: [u32; 4],
+    /// Per currency: (pay + topup, minutes) of accepted work.
+    rate: BTreeMap<Cur, (u128, u128)>,
+    money: BTreeMap<Cur, MoneyStats>,
+}
+
+#[derive(Default)]
+struct MemberAcc {
+    subs: u64,
+    accepted: u64,
+    rejected: u64,
+    minutes_accepted: u64,
+    minutes_all: u64,
+    earned: u64,
+    paid: u64,
+}
+
+impl Books {
+    /// Computes the state at `terms.now`, adds the audit's own findings (entries of
+    /// authors without a role, claims left out of a lottery, offers under the floor
+    /// really in force) and returns the statistics.
+    pub(crate) fn finish(
+        &self,
+        idx: &Index,
+        terms: Terms,
+        violations: &mut Findings,
+        notices: &mut Findings,
+    ) -> Outcome {
+        let mut out = Outcome::default();
+        let Some((tl, changes)) = self.timeline() else {
+            return out;
+        };
+        let keys = idx.keys();
+        let key = |w: Who| keys.get(w as usize).copied().unwrap_or(PublicKey([0; 32]));
+        let counts = |s: &Stamp| idx.frozen_from(s.who).is_none_or(|f| s.seq < f);
+        let live = |s: &Stamp| counts(s) && tl.at(s.ts).may_request(&key(s.who));
+        let cur = |c: Cur| self.currencies[c as usize].clone();
+
+        let end = tl.at(terms.now);
+        out.rules = RulesNow {
+            members: end.members.len() as u64,
+            requesters: end.requesters.len() as u64,
+            quorum_pct: end.quorum_pct,
+            floors: end.floors.clone(),
+        };
+
+        self.no_role(idx, &tl, &changes, &key, violations);
+
+        // Offers: the floor really in force, and claims left out of the lottery.
+        let mut accs: BTreeMap<Who, Acc> = BTreeMap::new();
+        let mut offer_list: Vec<(&Pos, &OfferRec)> = self.offers.iter().collect();
+        offer_list.sort_by_key(|(p, _)| **p);
+        for (_, o) in &offer_list {
+            if !live(&o.at) {
+                continue;
+            }
+            accs.entry(o.at.who).or_default().offers += 1;
+            let rules = tl.at(o.at.ts);
+            let c = cur(o.cur);
+            if let Some(&floor) = rules.floors.get(&c) {
+                if !meets_floor(o.pay, o.minutes, floor) {
+                    notices.push(Finding {
+                        rule: "OfferUnderFloorInForce".into(),
+                        id: Some(o.id.to_hex()),
+                        author: Some(key(o.at.who).to_hex()),
+                        kind: Some("offer".into()),
+                        ts: Some(when(o.at.ts)),
+                        detail: format!(
+                            "offer pays {} {c}/h ({} {c} for {} min), under the floor of {} {c}/h in force at its time by the full governance history (it named older governance; members are owed the difference as top-ups)",
+                            format_minor(hourly_rate(o.pay, o.minutes).unwrap_or(0)),
+                            format_minor(o.pay),
+                            o.minutes,
+                            format_minor(floor)
+                        ),
+                        ..Finding::default()
+                    });
+                }
+            }
+            let Some(a) = o.assign.and_then(|a| self.assigns.get(&a)) else {
+                continue;
+            };
+            if !live(&a.at) {
+                continue;
+            }
+            let closes = o.at.ts.saturating_add(o.claim_window_ms);
+            for (cp, cs) in &o.claims {
+                if cs.ts <= closes && live(cs) && !a.named.contains(cp) {
+                    accs.entry(o.at.who).or_default().unnamed += 1;
+                    notices.push(Finding {
+                        rule: "UnnamedClaim".into(),
+                        id: Some(o.id.to_hex()),
+                        author: Some(key(o.at.who).to_hex()),
+                        kind: Some("offer".into()),
+                        ts: Some(when(cs.ts)),
+                        detail: format!(
+                            "the claim of member {} made within the claim window is not among the claims the assignment drew from",
+                            key(cs.who).short()
+                        ),
+                        ..Finding::default()
+                    });
+                }
+            }
+        }
+
+        // Submissions (8.3) and balances (8.5).
+        type Key = (Who, Who, Cur);
+        let mut earned: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
+        let mut dues: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
+        let mut members: BTreeMap<(Who, Cur), MemberAcc> = BTreeMap::new();
+        for s in &self.subs {
+            if !live(&s.at) {
+                continue;
+            }
+            let Some(o) = self.offers.get(&s.offer).filter(|o| live(&o.at)) else {
+                continue;
+            };
+            if !self.assigns.get(&s.assign).is_some_and(|a| live(&a.at)) {
+                continue;
+            }
+            let deadline = s.at.ts.saturating_add(o.review_window_ms);
+            let verdict = s.verdict.as_ref().filter(|v| live(&v.at));
+            let acc = accs.entry(o.at.who).or_default();
+            acc.subs += 1;
+            let m = members.entry((s.at.who, o.cur)).or_default();
+            m.subs += 1;
+            m.minutes_all += u64::from(s.minutes);
+            let accepted_at = match verdict {
+                Some(v) if v.accept => {
+                    acc.accepted += 1;
+                    acc.review_times.push(v.at.ts.saturating_sub(s.at.ts));
+                    Some(v.at.ts)
+                }
+                Some(v) if v.at.ts <= deadline => {
+                    acc.rejected += 1;
+                    acc.review_times.push(v.at.ts.saturating_sub(s.at.ts));
+                    m.rejected += 1;
+                    None
+                }
+                _ if terms.now > deadline => {
+                    acc.by_default += 1;
+                    Some(deadline)
+                }
+                _ => {
+                    acc.pending += 1;
+                    None
+                }
+            };
+            let Some(at) = accepted_at else { continue };
+            let rules = tl.at(o.at.ts);
+            let floor = rules.floors.get(&cur(o.cur)).copied().unwrap_or(0);
+            let t = topup(
+                o.pay,
+                o.minutes,
+                s.minutes,
+                floor,
+                rules.limits.topup_cap_pct,
+            );
+            let due = o.pay.saturating_add(t);
+            let e = earned.entry((o.at.who, s.at.who, o.cur)).or_default();
+            e.0 = e.0.saturating_add(o.pay);
+            e.1 = e.1.saturating_add(t);
+            dues.entry((o.at.who, s.at.who, o.cur))
+                .or_default()
+                .push((at, due));
+            let r = acc.rate.entry(o.cur).or_default();
+            r.0 += u128::from(due);
+            r.1 += u128::from(s.minutes);
+            m.accepted += 1;
+            m.minutes_accepted += u64::from(s.minutes);
+            m.earned = m.earned.saturating_add(due);
+            let w = out.wages.entry(cur(o.cur)).or_default();
+            w.accepted += 1;
+            w.minutes_accepted += u64::from(s.minutes);
+            w.pay = w.pay.saturating_add(o.pay);
+            w.topups = w.topups.saturating_add(t);
+            let eff = hourly_rate(due, s.minutes).unwrap_or(0);
+            if !meets_floor(due, s.minutes, floor) {
+                w.under_floor += 1;
+            }
+            out.series.rates.entry(cur(o.cur)).or_default().push(eff);
+        }
+        for ((_, c), m) in &members {
+            let w = out.wages.entry(cur(*c)).or_default();
+            w.rejected += m.rejected;
+            w.minutes_all += m.minutes_all;
+        }
+
+        // Payments that count (8.5), matched to dues first in, first out (8.6).
+        let mut pays: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
+        for s in &self.settles {
+            let confirmed = s.receipt.as_ref().is_some_and(&live);
+            if !(confirmed || live(&s.at)) {
+                continue;
+            }
+            let k = (s.at.who, s.member, s.cur);
+            pays.entry(k).or_default().push((s.at.ts, s.amount));
+            let acc = accs.entry(s.at.who).or_default();
+            let mny = acc.money.entry(s.cur).or_default();
+            mny.paid = mny.paid.saturating_add(s.amount);
+            if confirmed {
+                mny.confirmed = mny.confirmed.saturating_add(s.amount);
+            } else {
+                mny.unconfirmed = mny.unconfirmed.saturating_add(s.amount);
+            }
+            let m = members.entry((s.member, s.cur)).or_default();
+            m.paid = m.paid.saturating_add(s.amount);
+        }
+        let mut keys_all: Vec<Key> = earned.keys().chain(pays.keys()).copied().collect();
+        keys_all.sort_unstable();
+        keys_all.dedup();
+        for k in keys_all {
+            let (req, _, c) = k;
+            let (e_pay, e_top) = earned.get(&k).copied().unwrap_or((0, 0));
+            let mut d = dues.remove(&k).unwrap_or_default();
+            let mut p = pays.remove(&k).unwrap_or_default();
+            let paid: u64 = p.iter().fold(0u64, |a, (_, m)| a.saturating_add(*m));
+            let owed = e_pay.saturating_add(e_top).saturating_sub(paid);
+            d.sort_unstable();
+            p.sort_unstable();
+            let (delays, overdue) = match_payments(&d, &p, terms);
+            let acc = accs.entry(req).or_default();
+            acc.delays.extend(&delays);
+            out.series.pay_delays_ms.extend(delays);
+            let mny = acc.money.entry(c).or_default();
+            mny.earned = mny.earned.saturating_add(e_pay);
+            mny.topups = mny.topups.saturating_add(e_top);
+            mny.unpaid = mny.unpaid.saturating_add(owed);
+            mny.overdue = mny.overdue.saturating_add(overdue.min(owed));
+        }
+
+        for r in &self.reviews {
+            if !live(&r.at) {
+                continue;
+            }
+            let acc = accs.entry(r.requester).or_default();
+            acc.reviews += 1;
+            for (s, v) in acc.scores.iter_mut().zip(r.scores) {
+                *s += u32::from(v);
+            }
+        }
+
+        for (who, mut a) in accs {
+            let k = key(who);
+            // Only requesters: an author with no offer and nothing owed has no record.
+            if a.offers == 0 && a.subs == 0 && a.money.is_empty() && a.reviews == 0 {
+                continue;
+            }
+            for (c, (paid, mins)) in &a.rate {
+                if let Some(r) = (paid * 60).checked_div(*mins) {
+                    a.money.entry(*c).or_default().hourly_rate =
+                        Some(u64::try_from(r).unwrap_or(u64::MAX));
+                }
+            }
+            let decided = a.accepted + a.by_default + a.rejected;
+            let n = u32::try_from(a.reviews).unwrap_or(u32::MAX);
+            out.requesters.push(RequesterStats {
+                requester: k.to_hex(),
+                offers: a.offers,
+                submissions: a.subs,
+                accepted: a.accepted,
+                accepted_by_default: a.by_default,
+                rejected: a.rejected,
+                pending: a.pending,
+                acceptance_pct: pct(a.accepted + a.by_default, decided),
+                rejection_pct: pct(a.rejected, decided),
+                median_review_ms: median(&mut a.review_times),
+                median_pay_ms: median(&mut a.delays),
+                unnamed_claims: a.unnamed,
+                reviews: a.reviews,
+                scores: (n > 0).then(|| a.scores.map(|s| s * 100 / n)),
+                money: a.money.into_iter().map(|(c, m)| (cur(c), m)).collect(),
+            });
+        }
+
+        for ((who, c), m) in members {
+            let earned_total = m.earned;
+            out.members.push(MemberStats {
+                member: key(who).to_hex(),
+                currency: cur(c),
+                submissions: m.subs,
+                accepted: m.accepted,
+                rejected: m.rejected,
+                minutes_accepted: m.minutes_accepted,
+                minutes_all: m.minutes_all,
+                earned: earned_total,
+                paid: m.paid,
+                owed: earned_total.saturating_sub(m.paid),
+                rate_accepted: (m.minutes_accepted > 0)
+                    .then(|| hourly_rate_u64(earned_total, m.minutes_accepted)),
+                rate_all_work: (m.minutes_all > 0)
+                    .then(|| hourly_rate_u64(earned_total, m.minutes_all)),
+            });
+        }
+
+        for (c, w) in out.wages.iter_mut() {
+            w.floor_now = end.floors.get(c).copied().unwrap_or(0);
+            let due: u64 = w.pay.saturating_add(w.topups);
+            w.rate_accepted =
+                (w.minutes_accepted > 0).then(|| hourly_rate_u64(due, w.minutes_accepted));
+            w.rate_all_work = (w.minutes_all > 0).then(|| hourly_rate_u64(due, w.minutes_all));
+            if let Some(rates) = out.series.rates.get_mut(c) {
+                w.median_rate = median(rates);
+                w.p10_rate = quantile(rates, 1, 10);
+                w.p90_rate = quantile(rates, 9, 10);
+            }
+            w.under_floor_pct = pct(w.under_floor, w.accepted).unwrap_or(0.0);
+        }
+        out
+    }
+
+    /// Entries valid under the governance they name whose author, by the full governance
+    /// history, was neither member nor requester at their time (a removed member naming
+    /// an older governance). Valid and stored, but void in the state (8.1): reported.
+    fn no_role(
+        &self,
+        idx: &Index,
+        tl: &Timeline,
+        changes: &[Timestamp],
+        key: &dyn Fn(Who) -> PublicKey,
+        violations: &mut Findings,
+    ) {
+        let authors = u32::try_from(idx.keys().len()).unwrap_or(u32::MAX);
+        for who in 0..authors {
+            let k = key(who);
+            // Rules change only at `changes`: an author with a role at each of them
+            // always had one, and its entries need no reading.
+            if changes.iter().all(|t| tl.at(*t).may_request(&k)) {
+                continue;
+            }
+            for p in idx.chain(who) {
+                let Some(v) = idx.load(*p) else { continue };
+                let e = v.entry();
+                if matches!(e.body, Body::Charter(_)) {
+                    continue;
+                }
+                if idx.frozen_from(who).is_some_and(|f| e.seq >= f) {
+                    continue;
+                }
+                if !tl.at(e.ts).may_request(&k) {
+                    violations.push(Finding {
+                        rule: "NoRoleAtTime".into(),
+                        id: Some(v.id().to_hex()),
+                        author: Some(k.to_hex()),
+                        kind: Some(e.body.kind().name().into()),
+                        ts: Some(when(e.ts)),
+                        detail: format!(
+                            "{} by an author who was neither a member nor a requester at {} by the cooperative's enacted governance (valid only under the older governance it names; void in the state)",
+                            e.body.kind().name(),
+                            when(e.ts)
+                        ),
+                        ..Finding::default()
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn hourly_rate_u64(pay: u64, minutes: u64) -> u64 {
+    let r = u128::from(pay) * 60 / u128::from(minutes.max(1));
+    u64::try_from(r).unwrap_or(u64::MAX)
+}
+
+/// Matches sorted dues to sorted payments first in, first out (docs/protocol.md 8.6):
+/// the delay of each due covered, and the amount of dues not covered that are older than
+/// the payment term.
+fn match_payments(
+    dues: &[(Timestamp, u64)],
+    pays: &[(Timestamp, u64)],
+    terms: Terms,
+) -> (Vec<u64>, u64) {
+    let mut delays = Vec::new();
+    let mut overdue: u64 = 0;
+    let mut pays = pays.iter();
+    let mut credit: u64 = 0;
+    let mut credit_at: Timestamp = 0;
+    let mut broke = false;
+    for (at, amount) in dues {
+        let late = terms.now.saturating_sub(*at) > terms.overdue_after_ms;
+        if broke {
+            if late {
+                overdue = overdue.saturating_add(*amount);
+            }
+            continue;
+        }
+        while credit < *amount {
+            let Some((t, m)) = pays.next() else { break };
+            credit = credit.saturating_add(*m);
+            credit_at = *t;
+        }
+        if credit < *amount {
+            if late {
+                overdue = overdue.saturating_add(amount - credit);
+            }
+            broke = true;
+            continue;
+        }
+        credit -= amount;
+        delays.push(credit_at.saturating_sub(*at));
+    }
+    (delays, overdue)
+}

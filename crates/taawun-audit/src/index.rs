@@ -1,0 +1,273 @@
+//! A compact [`Context`] over the entries judged so far, so the audit can run
+//! [`taawun_core::check`] itself without holding the ledger in memory.
+//!
+//! Validation reads whole entries only for what an entry names (its offer, claims,
+//! assignment, submission, settlement, proposal and votes) and for the governance path.
+//! Governance entries are few and kept; recent entries are kept in a bounded window (a
+//! claim names an offer of minutes ago); anything older is read again from the file at
+//! the offset where it was verified. Everything else validation asks (heads, chains,
+//! claims, submissions, assignments, verdicts, votes) is answered from small indexes of
+//! positions: a few bytes per entry.
+
+use crate::read;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::File;
+use taawun_core::body::Body;
+use taawun_core::validate::{Context, Head};
+use taawun_core::{Id, PublicKey, Verified};
+
+/// Recent entries kept whole: a claim or an assignment names an offer written minutes
+/// earlier, so a window of this many entries answers nearly every read from memory
+/// (about 6 MB) and older ones cost one read from the file.
+pub const RECENT_ENTRIES: usize = 16_384;
+
+/// Position of a stored entry: its rank among the entries judged valid, in file order.
+pub(crate) type Pos = u32;
+
+/// Dense number of an author.
+pub(crate) type Who = u32;
+
+#[derive(Debug, Default)]
+struct Author {
+    head: Option<Head>,
+    /// Positions by seq - 1.
+    chain: Vec<Pos>,
+    /// The lowest seq at which two entries are known.
+    frozen: Option<u64>,
+}
+
+/// The audit's store of judged entries.
+#[derive(Debug)]
+pub(crate) struct Index {
+    file: File,
+    /// Where each stored entry is in the file: (offset, length), by position.
+    loc: Vec<(u64, u32)>,
+    /// Ids of entries that other entries may name, to their position.
+    pos: HashMap<Id, Pos>,
+    keys: HashMap<PublicKey, Who>,
+    authors: Vec<Author>,
+    pinned: HashMap<Id, Verified>,
+    recent: HashMap<Id, Verified>,
+    recent_order: VecDeque<Id>,
+    claims: HashSet<(Pos, Who)>,
+    submits: HashSet<(Pos, Who)>,
+    assigned: HashSet<Pos>,
+    reviewed: HashSet<Pos>,
+    votes: HashSet<(Pos, Who)>,
+}
+
+/// Whether other entries may name entries of this body (see `Body::dependencies`).
+fn nameable(b: &Body) -> bool {
+    !matches!(
+        b,
+        Body::Accept(_) | Body::Reject(_) | Body::Receipt(_) | Body::Review(_) | Body::Withdraw(_)
+    )
+}
+
+impl Index {
+    /// An empty index reading old entries back from `file`.
+    pub(crate) fn new(file: File) -> Self {
+        Self {
+            file,
+            loc: Vec::new(),
+            pos: HashMap::new(),
+            keys: HashMap::new(),
+            authors: Vec::new(),
+            pinned: HashMap::new(),
+            recent: HashMap::new(),
+            recent_order: VecDeque::new(),
+            claims: HashSet::new(),
+            submits: HashSet::new(),
+            assigned: HashSet::new(),
+            reviewed: HashSet::new(),
+            votes: HashSet::new(),
+        }
+    }
+
+    /// The number of an author, numbering it if new.
+    pub(crate) fn who(&mut self, k: &PublicKey) -> Who {
+        if let Some(w) = self.keys.get(k) {
+            return *w;
+        }
+        let w = Who::try_from(self.authors.len()).unwrap_or(Who::MAX);
+        self.keys.insert(*k, w);
+        self.authors.push(Author::default());
+        w
+    }
+
+    /// The number of an author already known.
+    pub(crate) fn known(&self, k: &PublicKey) -> Option<Who> {
+        self.keys.get(k).copied()
+    }
+
+    /// Every author's key by number.
+    pub(crate) fn keys(&self) -> Vec<PublicKey> {
+        let mut out = vec![PublicKey([0; 32]); self.keys.len()];
+        for (k, w) in &self.keys {
+            out[*w as usize] = *k;
+        }
+        out
+    }
+
+    /// The position of a stored entry that can be named.
+    pub(crate) fn pos_of(&self, id: &Id) -> Option<Pos> {
+        self.pos.get(id).copied()
+    }
+
+    /// Stored entries.
+    pub(crate) fn len(&self) -> usize {
+        self.loc.len()
+    }
+
+    /// Marks `author` as having equivocated at `seq`.
+    pub(crate) fn freeze(&mut self, author: &PublicKey, seq: u64) {
+        let w = self.who(author);
+        let a = &mut self.authors[w as usize];
+        a.frozen = Some(a.frozen.map_or(seq, |s| s.min(seq)));
+    }
+
+    /// The seq from which an author is frozen, if it is.
+    pub(crate) fn frozen_from(&self, w: Who) -> Option<u64> {
+        self.authors.get(w as usize).and_then(|a| a.frozen)
+    }
+
+    /// Positions of an author's entries, by seq - 1.
+    pub(crate) fn chain(&self, w: Who) -> &[Pos] {
+        self.authors.get(w as usize).map_or(&[], |a| &a.chain)
+    }
+
+    /// Reads a stored entry by position from the file.
+    pub(crate) fn load(&self, p: Pos) -> Option<Verified> {
+        let (offset, len) = *self.loc.get(p as usize)?;
+        let mut buf = vec![0u8; len as usize];
+        use std::os::unix::fs::FileExt;
+        self.file.read_exact_at(&mut buf, offset).ok()?;
+        Verified::from_trusted_store(&buf).ok()
+    }
+
+    /// Stores an entry that [`taawun_core::check`] found fresh; returns its position.
+    pub(crate) fn apply(&mut self, v: &Verified, offset: u64, len: u32) -> Pos {
+        let p = Pos::try_from(self.loc.len()).unwrap_or(Pos::MAX);
+        self.loc.push((offset, len));
+        let e = v.entry();
+        let w = self.who(&e.author);
+        let a = &mut self.authors[w as usize];
+        a.chain.push(p);
+        a.head = Some(Head {
+            seq: e.seq,
+            id: v.id(),
+            ts: e.ts,
+            gov: e.gov,
+        });
+        let id = v.id();
+        match &e.body {
+            Body::Claim(c) => {
+                if let Some(o) = self.pos_of(&c.offer) {
+                    self.claims.insert((o, w));
+                }
+            }
+            Body::Submit(s) => {
+                if let Some(o) = self.pos_of(&s.offer) {
+                    self.submits.insert((o, w));
+                }
+            }
+            Body::Assign(x) => {
+                if let Some(o) = self.pos_of(&x.offer) {
+                    self.assigned.insert(o);
+                }
+            }
+            Body::Accept(x) => {
+                if let Some(s) = self.pos_of(&x.submission) {
+                    self.reviewed.insert(s);
+                }
+            }
+            Body::Reject(x) => {
+                if let Some(s) = self.pos_of(&x.submission) {
+                    self.reviewed.insert(s);
+                }
+            }
+            Body::Vote(x) => {
+                if let Some(pr) = self.pos_of(&x.proposal) {
+                    self.votes.insert((pr, w));
+                }
+            }
+            Body::Evidence(ev) => {
+                if let Ok(u) = taawun_core::Unverified::decode(&ev.a) {
+                    let (author, seq) = (u.entry().author, u.entry().seq);
+                    self.freeze(&author, seq);
+                }
+            }
+            _ => {}
+        }
+        if nameable(&e.body) {
+            self.pos.insert(id, p);
+            match e.body {
+                Body::Charter(_) | Body::Proposal(_) | Body::Vote(_) | Body::Enact(_) => {
+                    self.pinned.insert(id, v.clone());
+                }
+                _ => {
+                    self.recent.insert(id, v.clone());
+                    self.recent_order.push_back(id);
+                    while self.recent_order.len() > RECENT_ENTRIES {
+                        if let Some(old) = self.recent_order.pop_front() {
+                            self.recent.remove(&old);
+                        }
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    fn author(&self, k: &PublicKey) -> Option<&Author> {
+        self.keys.get(k).map(|w| &self.authors[*w as usize])
+    }
+
+    fn pair(&self, id: &Id, k: &PublicKey) -> Option<(Pos, Who)> {
+        Some((self.pos_of(id)?, self.known(k)?))
+    }
+}
+
+impl Context for Index {
+    fn entry(&self, id: &Id) -> Option<Verified> {
+        if let Some(v) = self.pinned.get(id).or_else(|| self.recent.get(id)) {
+            return Some(v.clone());
+        }
+        let p = self.pos_of(id)?;
+        let (offset, len) = *self.loc.get(p as usize)?;
+        // A failed read shows up as a missing dependency, reported with its id.
+        read::reread(&self.file, offset, len, id)
+    }
+    fn head(&self, author: &PublicKey) -> Option<Head> {
+        self.author(author).and_then(|a| a.head)
+    }
+    fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
+        let a = self.author(author)?;
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        let p = *a.chain.get(i)?;
+        self.load(p).map(|v| v.id())
+    }
+    fn frozen(&self, author: &PublicKey) -> bool {
+        self.author(author).is_some_and(|a| a.frozen.is_some())
+    }
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool {
+        self.pair(offer, member)
+            .is_some_and(|k| self.claims.contains(&k))
+    }
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool {
+        self.pair(offer, member)
+            .is_some_and(|k| self.submits.contains(&k))
+    }
+    fn assigned(&self, offer: &Id) -> bool {
+        self.pos_of(offer)
+            .is_some_and(|p| self.assigned.contains(&p))
+    }
+    fn reviewed(&self, submission: &Id) -> bool {
+        self.pos_of(submission)
+            .is_some_and(|p| self.reviewed.contains(&p))
+    }
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool {
+        self.pair(proposal, member)
+            .is_some_and(|k| self.votes.contains(&k))
+    }
+}

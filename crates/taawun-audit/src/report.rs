@@ -1,0 +1,457 @@
+//! What an audit found, as data (serialised for `--json`) and as text for a terminal.
+//!
+//! Amounts are integer minor units with their currency; rates are minor units per hour,
+//! rounded down. Percentages and shares are floats: they are statistics, never amounts.
+//! Times are UTC.
+
+use crate::time::{duration, utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use taawun_core::money::format_minor;
+
+/// Findings listed in full per report section; the rest are counted.
+pub const MAX_LISTED: usize = 1000;
+
+/// One rule break (or notice), with what a person needs to check it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule's name: a validation error's name as in docs/protocol.md section 4
+    /// (`OfferBelowFloor`, `LotteryMismatch`...) or one of the audit's own
+    /// (`BadSignature`, `Equivocation`, `ChainGap`, `OutOfOrder`, `NoRoleAtTime`...).
+    pub rule: String,
+    /// Item number in the file (the header is item 0).
+    pub item: Option<u64>,
+    /// Byte offset of the item in the file.
+    pub offset: Option<u64>,
+    /// The entry's id, in hex.
+    pub id: Option<String>,
+    /// The entry's author (for a bad signature: the author it claims), in hex.
+    pub author: Option<String>,
+    /// The entry's kind.
+    pub kind: Option<String>,
+    /// The entry's timestamp, UTC.
+    pub ts: Option<String>,
+    /// The second entry: for an equivocation, the entry already in the chain.
+    pub other_id: Option<String>,
+    /// What is wrong, with the numbers.
+    pub detail: String,
+}
+
+/// A list of findings, counted by rule, the first [`MAX_LISTED`] listed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Findings {
+    /// All findings.
+    pub count: u64,
+    /// Findings per rule.
+    pub by_rule: BTreeMap<String, u64>,
+    /// The first ones, in file order.
+    pub listed: Vec<Finding>,
+}
+
+impl Findings {
+    /// Adds a finding.
+    pub fn push(&mut self, f: Finding) {
+        self.count += 1;
+        *self.by_rule.entry(f.rule.clone()).or_default() += 1;
+        if self.listed.len() < MAX_LISTED {
+            self.listed.push(f);
+        }
+    }
+}
+
+/// Pay actually earned in one currency.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Wages {
+    /// The floor in force at the end of the ledger, minor units per hour.
+    pub floor_now: u64,
+    /// Submissions accepted (explicitly or by default).
+    pub accepted: u64,
+    /// Submissions rejected.
+    pub rejected: u64,
+    /// Minutes reported on accepted submissions.
+    pub minutes_accepted: u64,
+    /// Minutes reported on all reviewed or accepted submissions (rejected work included).
+    pub minutes_all: u64,
+    /// Pay of accepted submissions.
+    pub pay: u64,
+    /// Top-ups of accepted submissions.
+    pub topups: u64,
+    /// (pay + top-ups) x 60 / minutes over accepted work.
+    pub rate_accepted: Option<u64>,
+    /// The same over all work, rejected work earning nothing.
+    pub rate_all_work: Option<u64>,
+    /// Median of the per-submission effective rates of accepted work.
+    pub median_rate: Option<u64>,
+    /// 10th percentile of the same.
+    pub p10_rate: Option<u64>,
+    /// 90th percentile of the same.
+    pub p90_rate: Option<u64>,
+    /// Accepted submissions whose effective rate is under the floor in force at their
+    /// offer's time.
+    pub under_floor: u64,
+    /// The same as a share of accepted submissions, in percent.
+    pub under_floor_pct: f64,
+}
+
+/// One member's work and pay in one currency.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MemberStats {
+    /// The member's key, hex.
+    pub member: String,
+    /// The currency.
+    pub currency: String,
+    /// Submissions made.
+    pub submissions: u64,
+    /// Accepted.
+    pub accepted: u64,
+    /// Rejected.
+    pub rejected: u64,
+    /// Minutes reported on accepted work.
+    pub minutes_accepted: u64,
+    /// Minutes reported on all work.
+    pub minutes_all: u64,
+    /// Pay + top-ups earned.
+    pub earned: u64,
+    /// Recorded as paid to the member.
+    pub paid: u64,
+    /// Still owed.
+    pub owed: u64,
+    /// Effective hourly rate over accepted work.
+    pub rate_accepted: Option<u64>,
+    /// Effective hourly rate over all work.
+    pub rate_all_work: Option<u64>,
+}
+
+/// Money between one requester and its members in one currency.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Money {
+    /// Pay for accepted work.
+    pub earned: u64,
+    /// Top-ups owed on accepted work.
+    pub topups: u64,
+    /// Recorded as paid.
+    pub paid: u64,
+    /// Payments the members confirmed.
+    pub confirmed: u64,
+    /// Recorded payments not (yet) confirmed by a receipt.
+    pub unconfirmed: u64,
+    /// Still owed (earned + top-ups - paid, per member, never below zero).
+    pub unpaid: u64,
+    /// The part of `unpaid` due for longer than the audit's payment term.
+    pub overdue: u64,
+    /// Effective hourly rate paid for accepted work.
+    pub hourly_rate: Option<u64>,
+}
+
+/// A requester's conduct.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RequesterStats {
+    /// The requester's key, hex.
+    pub requester: String,
+    /// Offers that count.
+    pub offers: u64,
+    /// Submissions received.
+    pub submissions: u64,
+    /// Accepted explicitly.
+    pub accepted: u64,
+    /// Accepted by default (the review window passed).
+    pub accepted_by_default: u64,
+    /// Rejected.
+    pub rejected: u64,
+    /// Still in review at the end of the ledger.
+    pub pending: u64,
+    /// Share accepted (explicitly or by default) of the reviewed or accepted, percent.
+    pub acceptance_pct: Option<f64>,
+    /// Share rejected, percent.
+    pub rejection_pct: Option<f64>,
+    /// Median time from submission to an explicit verdict, ms.
+    pub median_review_ms: Option<u64>,
+    /// Median time from acceptance to the payment covering it, ms.
+    pub median_pay_ms: Option<u64>,
+    /// Claims in an offer's window that its assignment did not name.
+    pub unnamed_claims: u64,
+    /// Reviews received.
+    pub reviews: u64,
+    /// Mean scores x 100: pay, fairness, promptness, communication.
+    pub scores: Option<[u32; 4]>,
+    /// Money per currency.
+    pub money: BTreeMap<String, Money>,
+}
+
+/// The rules in force at the end of the ledger, by everything it holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RulesNow {
+    /// Members.
+    pub members: u64,
+    /// Requesters.
+    pub requesters: u64,
+    /// Quorum, percent.
+    pub quorum_pct: u8,
+    /// Floors, minor units per hour.
+    pub floors: BTreeMap<String, u64>,
+}
+
+/// Series for plots (not serialised).
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    /// Per currency, the effective rate of each accepted submission.
+    pub rates: BTreeMap<String, Vec<u64>>,
+    /// Every delay from acceptance to payment, ms.
+    pub pay_delays_ms: Vec<u64>,
+}
+
+/// Everything an audit found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// What was audited.
+    pub source: String,
+    /// The cooperative, hex.
+    pub coop: String,
+    /// Items in the file after the header.
+    pub items: u64,
+    /// Entries found valid.
+    pub valid_entries: u64,
+    /// Authors with a valid entry.
+    pub authors: u64,
+    /// Valid entries per kind.
+    pub kinds: BTreeMap<String, u64>,
+    /// Signatures checked.
+    pub signatures_checked: u64,
+    /// First and last entry times, UTC.
+    pub first_entry: Option<String>,
+    /// The time the state is judged at: the last entry's timestamp (ms), so default
+    /// acceptance and overdue payments follow the ledger's own clock.
+    pub judged_at_ms: u64,
+    /// The same, UTC.
+    pub judged_at: String,
+    /// Rule breaks: any makes the audit fail.
+    pub violations: Findings,
+    /// Things to ask about that break no rule.
+    pub notices: Findings,
+    /// Rules at the end.
+    pub rules: RulesNow,
+    /// Pay actually earned, per currency.
+    pub wages: BTreeMap<String, Wages>,
+    /// Per member and currency.
+    pub members: Vec<MemberStats>,
+    /// Per requester.
+    pub requesters: Vec<RequesterStats>,
+    /// What the cooperative took: nothing. There is no fee entry in the protocol; every
+    /// recorded payment goes from a requester to a member.
+    pub platform_cut: u64,
+    /// The payment term after which unpaid dues count as overdue, ms.
+    pub overdue_after_ms: u64,
+    /// Plot series.
+    #[serde(skip)]
+    pub series: Series,
+}
+
+impl Report {
+    /// Whether no rule was broken.
+    pub fn is_clean(&self) -> bool {
+        self.violations.count == 0
+    }
+}
+
+fn rate(r: Option<u64>, cur: &str) -> String {
+    r.map_or("-".into(), |r| format!("{} {cur}/h", format_minor(r)))
+}
+
+fn ms(d: Option<u64>) -> String {
+    d.map_or("-".into(), duration)
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..8).unwrap_or(hex)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "audit of {}", self.source)?;
+        writeln!(f, "cooperative {}", self.coop)?;
+        writeln!(
+            f,
+            "{} items, {} valid entries by {} authors, {} signatures checked",
+            self.items, self.valid_entries, self.authors, self.signatures_checked
+        )?;
+        if let Some(first) = &self.first_entry {
+            writeln!(f, "entries from {first} to {} (UTC)", self.judged_at)?;
+        }
+        let floors: Vec<String> = self
+            .rules
+            .floors
+            .iter()
+            .map(|(c, v)| format!("{} {c}/h", format_minor(*v)))
+            .collect();
+        writeln!(
+            f,
+            "rules at the end: {} members, {} requesters, quorum {} %, floor {}",
+            self.rules.members,
+            self.rules.requesters,
+            self.rules.quorum_pct,
+            floors.join(", ")
+        )?;
+        writeln!(f)?;
+        if self.is_clean() {
+            writeln!(f, "VERDICT: clean: every rule held")?;
+        } else {
+            writeln!(
+                f,
+                "VERDICT: {} rule break{} found",
+                self.violations.count,
+                if self.violations.count == 1 { "" } else { "s" }
+            )?;
+            for (rule, n) in &self.violations.by_rule {
+                writeln!(f, "  {n:>8}  {rule}")?;
+            }
+            for v in self.violations.listed.iter().take(50) {
+                write_finding(f, v)?;
+            }
+            if self.violations.count > 50 {
+                writeln!(f, "  ... {} more (see --json)", self.violations.count - 50)?;
+            }
+        }
+        if self.notices.count > 0 {
+            writeln!(f, "\nnotices (no rule broken; worth asking about):")?;
+            for (rule, n) in &self.notices.by_rule {
+                writeln!(f, "  {n:>8}  {rule}")?;
+            }
+            for v in self.notices.listed.iter().take(10) {
+                write_finding(f, v)?;
+            }
+        }
+        writeln!(
+            f,
+            "\nwages (accepted work; pay + top-ups over reported minutes):"
+        )?;
+        for (cur, w) in &self.wages {
+            writeln!(
+                f,
+                "  {cur}: {} accepted, {} rejected; effective rate {} (all work, rejected unpaid: {}); median {}, p10 {}, p90 {}; under the floor: {} ({:.1} %); floor now {}",
+                w.accepted,
+                w.rejected,
+                rate(w.rate_accepted, cur),
+                rate(w.rate_all_work, cur),
+                rate(w.median_rate, cur),
+                rate(w.p10_rate, cur),
+                rate(w.p90_rate, cur),
+                w.under_floor,
+                w.under_floor_pct,
+                rate(Some(w.floor_now), cur),
+            )?;
+            writeln!(
+                f,
+                "       pay {} + top-ups {} {cur} for {} minutes",
+                format_minor(w.pay),
+                format_minor(w.topups),
+                w.minutes_accepted
+            )?;
+        }
+        writeln!(
+            f,
+            "  platform cut: {} (the protocol has no fee)",
+            self.platform_cut
+        )?;
+        writeln!(f, "\nrequesters:")?;
+        writeln!(
+            f,
+            "  {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
+            "key",
+            "offers",
+            "subs",
+            "acc",
+            "deflt",
+            "rej",
+            "rej %",
+            "review",
+            "to pay",
+            "unpaid",
+            "overdue",
+            "top-ups"
+        )?;
+        for r in &self.requesters {
+            let mut first = true;
+            let monies: Vec<(&String, &Money)> = r.money.iter().collect();
+            let rows = if monies.is_empty() { 1 } else { monies.len() };
+            for i in 0..rows {
+                let (cur, m) = monies
+                    .get(i)
+                    .map_or((String::new(), Money::default()), |(c, m)| {
+                        ((*c).clone(), (*m).clone())
+                    });
+                let money = |v: u64| format!("{} {cur}", format_minor(v));
+                if first {
+                    writeln!(
+                        f,
+                        "  {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
+                        short(&r.requester),
+                        r.offers,
+                        r.submissions,
+                        r.accepted,
+                        r.accepted_by_default,
+                        r.rejected,
+                        r.rejection_pct.map_or("-".into(), |p| format!("{p:.1}")),
+                        ms(r.median_review_ms),
+                        ms(r.median_pay_ms),
+                        money(m.unpaid),
+                        money(m.overdue),
+                        money(m.topups),
+                    )?;
+                    first = false;
+                } else {
+                    writeln!(
+                        f,
+                        "  {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
+                        "", "", "", "", "", "", "", "", "",
+                        money(m.unpaid),
+                        money(m.overdue),
+                        money(m.topups),
+                    )?;
+                }
+            }
+        }
+        writeln!(
+            f,
+            "  (overdue: unpaid for more than {} after acceptance, by the ledger's last timestamp)",
+            duration(self.overdue_after_ms)
+        )?;
+        Ok(())
+    }
+}
+
+fn write_finding(f: &mut fmt::Formatter<'_>, v: &Finding) -> fmt::Result {
+    write!(f, "  - {}", v.rule)?;
+    if let Some(i) = v.item {
+        write!(f, " at item {i}")?;
+    }
+    if let Some(o) = v.offset {
+        write!(f, " (byte {o})")?;
+    }
+    writeln!(f, ": {}", v.detail)?;
+    let mut parts = Vec::new();
+    if let Some(k) = &v.kind {
+        parts.push(format!("kind {k}"));
+    }
+    if let Some(id) = &v.id {
+        parts.push(format!("entry {id}"));
+    }
+    if let Some(id) = &v.other_id {
+        parts.push(format!("other entry {id}"));
+    }
+    if let Some(a) = &v.author {
+        parts.push(format!("author {a}"));
+    }
+    if let Some(t) = &v.ts {
+        parts.push(format!("at {t}"));
+    }
+    if !parts.is_empty() {
+        writeln!(f, "      {}", parts.join(", "))?;
+    }
+    Ok(())
+}
+
+/// UTC text of a timestamp, for findings.
+pub(crate) fn when(ts: u64) -> String {
+    utc(ts)
+}
