@@ -253,6 +253,12 @@ impl Unverified {
     pub fn id(&self) -> Id {
         self.0.id
     }
+
+    /// The envelope, encoded again from the entry bytes and signature: since decoding
+    /// refuses every other spelling, the same bytes [`Unverified::decode`] read.
+    pub fn envelope(&self) -> Vec<u8> {
+        envelope(&self.0.bytes, &self.0.sig)
+    }
 }
 
 /// Checks many signatures at once (ed25519 batch verification); the verdicts are the same

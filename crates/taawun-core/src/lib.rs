@@ -14,13 +14,17 @@
 //! - [`validate`]: whether an entry may enter the ledger, through a [`validate::Context`];
 //! - [`fold`]: the cooperative's state from its entries: offers, balances, records;
 //! - [`writer`]: builds the next entry of an author's chain;
-//! - [`synth`]: deterministic synthetic cooperatives for tests and benchmarks.
+//! - [`synth`]: deterministic synthetic cooperatives for tests and benchmarks;
+//! - `fuzzing` (hidden): the checks the fuzz targets in `fuzz/` run, shared with the
+//!   tests that replay their corpus.
 //!
 //! The normative description is `docs/protocol.md`.
 
 pub mod body;
 pub mod entry;
 pub mod fold;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id;
 pub mod lottery;
 pub mod money;

@@ -14,6 +14,8 @@
 //! - [`export`]: the export file format (a CBOR sequence) and its reader;
 //! - [`import`]: bulk import with batch signature verification;
 //! - [`mod@verify`]: the offline check of an export file, in memory;
+//! - `fuzzing` (hidden): the checks the `export` fuzz target in `fuzz/` runs, shared with
+//!   the tests that replay its corpus;
 //! - `layout` (private): the key layout of a cooperative's tree, summarised below.
 //!
 //! ## Storage layout
@@ -48,6 +50,8 @@
 mod coop;
 mod error;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 mod layout;
 mod outcome;

@@ -81,22 +81,16 @@ impl Behaviour {
             None
         };
 
-        let codec = cbor::codec::Codec::default()
-            .set_request_size_maximum(sync::MAX_REQUEST_BYTES)
-            .set_response_size_maximum(sync::MAX_RESPONSE_BYTES);
         let sync = request_response::Behaviour::with_codec(
-            codec,
+            sync::codec(),
             [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default()
                 .with_request_timeout(SYNC_TIMEOUT)
                 .with_max_concurrent_streams(sync::MAX_STREAMS),
         );
 
-        let codec = cbor::codec::Codec::default()
-            .set_request_size_maximum(result::MAX_REQUEST_BYTES)
-            .set_response_size_maximum(result::MAX_RESPONSE_BYTES);
         let results = request_response::Behaviour::with_codec(
-            codec,
+            result::codec(),
             [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default()
                 .with_request_timeout(result::TIMEOUT)

@@ -14,6 +14,8 @@
 //! - [`result`]: the result transfer protocol (a worker's node hands result bytes to the
 //!   requester's node, checked against the `Submit` entry; never gossiped), its wire
 //!   types, limits, retry schedule and results folder;
+//! - `fuzzing` (hidden): the checks the `sync` and `result` fuzz targets in `fuzz/` run,
+//!   shared with the tests that replay their corpus;
 //! - `behaviour` (private): the composed libp2p behaviour;
 //! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
 //!   [`Network`], the cloneable handle the rest of the node talks to it through.
@@ -29,6 +31,8 @@
 
 pub mod config;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gossip;
 pub mod node;
 pub mod result;

@@ -37,7 +37,7 @@ use serde_bytes::ByteBuf;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 use taawun_core::body::{Body, Evidence};
-use taawun_core::entry::{self, Unverified};
+use taawun_core::entry::Unverified;
 use taawun_core::fold::Coop;
 use taawun_core::validate::Head;
 use taawun_core::{Id, Missing, PublicKey, Verified};
@@ -1559,30 +1559,15 @@ impl Task {
         coop: Id,
         entries: &[ByteBuf],
     ) -> (usize, bool, Option<(PublicKey, u64)>) {
-        let mut decoded = Vec::with_capacity(entries.len());
-        for e in entries {
-            match Unverified::decode(e) {
-                Ok(u) => decoded.push(u),
-                Err(err) => {
-                    warn!(%peer, error = %err, "undecodable entry in a sync response");
-                    break;
-                }
-            }
+        let sync::Batch {
+            verified,
+            next,
+            error,
+        } = sync::check_batch(entries);
+        if let Some(e) = &error {
+            warn!(%peer, error = %e, "sync response taken in part");
         }
-        let next = decoded
-            .last()
-            .map(|u| (u.entry().author, u.entry().seq.saturating_add(1)));
-        let mut verified = Vec::with_capacity(decoded.len());
-        for r in entry::verify_batch(decoded) {
-            match r {
-                Ok(v) => verified.push(v),
-                Err(e) => {
-                    warn!(%peer, error = %e, "bad signature in a sync response");
-                    break;
-                }
-            }
-        }
-        let complete = verified.len() == entries.len();
+        let complete = error.is_none();
         let now = Some(self.now());
         let outcomes = match self.coops.get_mut(&coop) {
             Some(c) => match c.ingest_many(verified, now) {

@@ -33,6 +33,7 @@
 //! The network task writes and reads these files itself (a few ms for a result of
 //! megabytes, at most a few times per submission), which keeps one owner for the outbox.
 
+use libp2p::request_response::cbor;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::fs;
@@ -84,6 +85,13 @@ pub const RETRY_TICK: Duration = Duration::from_millis(50);
 /// read from disk for each attempt); past this, [`crate::Network::send_result`] refuses,
 /// so a requester that never comes back cannot make the outbox grow without end.
 pub const MAX_OUTBOX: usize = 1024;
+
+/// The request-response codec of this protocol, with its size limits.
+pub fn codec() -> cbor::codec::Codec<Request, Response> {
+    cbor::codec::Codec::default()
+        .set_request_size_maximum(MAX_REQUEST_BYTES)
+        .set_response_size_maximum(MAX_RESPONSE_BYTES)
+}
 
 /// "Here is the result of `submission` in `coop`."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,12 +27,13 @@
 //! A session that stored anything starts another, so the two nodes end with equal digests
 //! (both sides pull, so both end up with the union).
 
+use libp2p::request_response::cbor;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
-use taawun_core::entry::MAX_ENVELOPE_BYTES;
+use taawun_core::entry::{self, BadSignature, DecodeError, MAX_ENVELOPE_BYTES};
 use taawun_core::validate::Head;
-use taawun_core::{Hash, Id, PublicKey};
+use taawun_core::{Hash, Id, PublicKey, Unverified, Verified};
 
 /// The protocol name.
 pub const PROTOCOL: &str = "/taawun/sync/1";
@@ -85,6 +86,13 @@ pub const MAX_REQUEST_BYTES: u64 = 4 * 1024;
 /// room for CBOR framing (a few bytes per entry).
 pub const MAX_RESPONSE_BYTES: u64 =
     (MAX_RESPONSE_ENTRY_BYTES + MAX_ENVELOPE_BYTES + 64 * 1024) as u64;
+
+/// The request-response codec of this protocol, with its size limits.
+pub fn codec() -> cbor::codec::Codec<Request, Response> {
+    cbor::codec::Codec::default()
+        .set_request_size_maximum(MAX_REQUEST_BYTES)
+        .set_response_size_maximum(MAX_RESPONSE_BYTES)
+}
 
 /// A chain head as sent over the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +217,72 @@ pub fn missing(local: &[WireHead], remote: &[WireHead]) -> u64 {
         .iter()
         .map(|(a, seq)| seq.saturating_sub(ours.get(a).copied().unwrap_or(0)))
         .fold(0u64, u64::saturating_add)
+}
+
+/// Why a range or log response was taken only in part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// An envelope does not decode.
+    #[error("undecodable entry at index {index} of a sync response: {error}")]
+    Decode {
+        /// Its index in the response.
+        index: usize,
+        /// Why.
+        error: DecodeError,
+    },
+    /// An entry's signature does not verify.
+    #[error("bad signature at index {index} of a sync response: {error}")]
+    Signature {
+        /// Its index in the response.
+        index: usize,
+        /// Which entry.
+        error: BadSignature,
+    },
+}
+
+/// The envelopes of a range or log response, decoded and verified.
+#[derive(Debug)]
+pub struct Batch {
+    /// The entries before the first that fails to decode or verify, in order.
+    pub verified: Vec<Verified>,
+    /// (author, seq + 1) of the last entry that decoded: where its chain goes on.
+    pub next: Option<(PublicKey, u64)>,
+    /// Why the batch stops short of the response's end, if it does.
+    pub error: Option<BatchError>,
+}
+
+/// Decodes the envelopes in order up to the first that does not decode, verifies them
+/// as one batch (`entry::verify_batch`) and keeps those before the first bad signature.
+pub fn check_batch(entries: &[ByteBuf]) -> Batch {
+    let mut decoded = Vec::with_capacity(entries.len());
+    let mut error = None;
+    for (index, e) in entries.iter().enumerate() {
+        match Unverified::decode(e) {
+            Ok(u) => decoded.push(u),
+            Err(e) => {
+                error = Some(BatchError::Decode { index, error: e });
+                break;
+            }
+        }
+    }
+    let next = decoded
+        .last()
+        .map(|u| (u.entry().author, u.entry().seq.saturating_add(1)));
+    let mut verified = Vec::with_capacity(decoded.len());
+    for (index, r) in entry::verify_batch(decoded).into_iter().enumerate() {
+        match r {
+            Ok(v) => verified.push(v),
+            Err(bad) => {
+                error = Some(BatchError::Signature { index, error: bad });
+                break;
+            }
+        }
+    }
+    Batch {
+        verified,
+        next,
+        error,
+    }
 }
 
 #[cfg(test)]
