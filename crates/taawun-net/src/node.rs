@@ -1086,7 +1086,9 @@ impl Task {
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found {
                     if !self.swarm.is_connected(&peer) {
-                        self.choose(&addr.clone().with(Protocol::P2p(peer)));
+                        if let Ok(a) = addr.clone().with_p2p(peer) {
+                            self.choose(&a);
+                        }
                         if let Err(e) = self.swarm.dial(addr) {
                             debug!(%peer, error = %e, "mdns dial failed");
                         }
@@ -1122,7 +1124,9 @@ impl Task {
                 Ok(()) => {
                     dialed += 1;
                     for a in info.addrs {
-                        self.choose(&a.with(Protocol::P2p(info.peer_id)));
+                        if let Ok(a) = a.with_p2p(info.peer_id) {
+                            self.choose(&a);
+                        }
                     }
                 }
                 Err(e) => debug!(peer = %info.peer_id, error = %e, "dial of a found peer failed"),
