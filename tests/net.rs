@@ -888,3 +888,91 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
         }
     });
 }
+
+/// A peer whose sync responses carry an entry with a bad signature: the node stores
+/// nothing of it and the peer's score drops below zero (each invalid sync entry costs
+/// `sync::SYNC_FAULT_SCORE`).
+#[test]
+fn invalid_sync_responses_cost_their_sender() {
+    use taawun_net::libp2p::request_response::{self, cbor, ProtocolSupport};
+    use taawun_net::libp2p::StreamProtocol;
+    use taawun_net::sync::{self, Request, Response, WireHead};
+
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(16, 20);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 1, 60, &s.entries[0], &notify).await;
+        let node = &nodes[0];
+
+        // The peer claims a head one entry past the charter and serves that entry with
+        // one signature byte flipped (the signature is the envelope's last 64 bytes).
+        let e = s.entries[1].clone();
+        let head = WireHead {
+            author: e.entry().author,
+            seq: e.entry().seq,
+            id: e.id(),
+        };
+        let mut bad = e.envelope();
+        let at = bad.len() - 10;
+        bad[at] ^= 0x01;
+        let behaviour: cbor::Behaviour<Request, Response> = request_response::Behaviour::new(
+            [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
+            request_response::Config::default(),
+        );
+        let mut swarm =
+            taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(98))
+                .with_tokio()
+                .with_tcp(
+                    tcp::Config::default(),
+                    noise::Config::new,
+                    yamux::Config::default,
+                )
+                .expect("tcp")
+                .with_behaviour(|_| behaviour)
+                .expect("behaviour")
+                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+                .build();
+        swarm.dial(node.addr.clone()).expect("dials");
+        let hostile = *swarm.local_peer_id();
+        let task = tokio::spawn(async move {
+            loop {
+                if let SwarmEvent::Behaviour(request_response::Event::Message {
+                    message:
+                        request_response::Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                }) = swarm.select_next_some().await
+                {
+                    let response = match request {
+                        Request::Heads { .. } => Response::Heads(Some(vec![head])),
+                        Request::Range { .. } | Request::Log { .. } => Response::Range {
+                            entries: vec![serde_bytes::ByteBuf::from(bad.clone())],
+                            more: false,
+                        },
+                    };
+                    let _ = swarm.behaviour_mut().send_response(channel, response);
+                }
+            }
+        });
+
+        let start = std::time::Instant::now();
+        loop {
+            let score = node.net.score(hostile).await.expect("score");
+            if score.is_some_and(|s| s < 0.0) {
+                break;
+            }
+            assert!(start.elapsed() < CONVERGE, "score stayed {score:?}");
+            let _ = tokio::time::timeout(Duration::from_millis(100), notify.notified()).await;
+        }
+        let heads = node.heads(coop).await;
+        assert_eq!(heads.iter().map(|(_, h)| h.seq).sum::<u64>(), 1);
+        assert!(!node.saw(|ev| matches!(ev, Event::Stored { id, .. } if *id == e.id())));
+        task.abort();
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}

@@ -91,22 +91,40 @@ impl TestNode {
         bootstrap: Vec<Multiaddr>,
         notify: Arc<Notify>,
     ) -> TestNode {
+        Self::start_with(dir, who, config(dir, bootstrap), notify).await
+    }
+
+    /// Starts a node as `who` under `config`. Waits for its first listen address (a
+    /// relayed one: once its reservation is accepted) unless it listens nowhere, in which
+    /// case its `addr` is empty.
+    pub(crate) async fn start_with(
+        dir: &Path,
+        who: Who,
+        config: NetConfig,
+        notify: Arc<Notify>,
+    ) -> TestNode {
         let ledger = Ledger::open(dir).expect("ledger opens");
-        let config = config(dir, bootstrap);
+        let listens = !config.listen.is_empty() || !config.relays.is_empty();
         let (net, mut rx, task) = match who {
             Who::Seed(seed) => Network::spawn(config, keypair(seed), ledger),
             Who::Member(key) => Network::spawn_member(config, *key, ledger),
         }
         .expect("network starts");
-        let addr = loop {
-            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-                Ok(Some(Event::Listening(a))) => break a,
-                Ok(Some(_)) => {}
-                other => panic!("node {} did not listen: {other:?}", dir.display()),
-            }
+        let mut early = Vec::new();
+        let addr = if listens {
+            let a = loop {
+                match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                    Ok(Some(Event::Listening(a))) => break a,
+                    Ok(Some(e)) => early.push(e),
+                    other => panic!("node {} did not listen: {other:?}", dir.display()),
+                }
+            };
+            // A relayed address already ends with this node's id.
+            a.with_p2p(net.peer_id()).unwrap_or_else(|a| a)
+        } else {
+            Multiaddr::empty()
         };
-        let addr = addr.with(taawun_net::libp2p::multiaddr::Protocol::P2p(net.peer_id()));
-        let events = Arc::new(Mutex::new(Vec::new()));
+        let events = Arc::new(Mutex::new(early));
         let ev = events.clone();
         let forwarder = tokio::spawn(async move {
             while let Some(e) = rx.recv().await {

@@ -473,6 +473,38 @@ impl CoopLedger {
             .chain(scan.into_iter().flatten())
     }
 
+    /// Stored entry ids in insertion order from log position `from` on (see
+    /// [`CoopLedger::log_ids`]): a read positioned at `from`'s block, so taking k ids
+    /// costs O(k) whatever `from` is. Commits the staged group first (if that fails, the
+    /// only item is the error).
+    pub fn log_ids_from(&self, from: u64) -> impl Iterator<Item = Result<Id, LedgerError>> + '_ {
+        let committed = self.commit_shared();
+        let (start, skip) = layout::log(from);
+        let scan = committed.is_ok().then(|| {
+            self.tree
+                .range(start..)
+                .take_while(|kv| {
+                    kv.as_ref()
+                        .map_or(true, |(k, _)| k.first() == Some(&layout::LOG))
+                })
+                .flat_map(|kv| -> Vec<Result<Id, LedgerError>> {
+                    match kv
+                        .map_err(LedgerError::from)
+                        .and_then(|(_, v)| layout::ids(&v, "log block"))
+                    {
+                        Ok(ids) => ids.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    }
+                })
+                .skip(skip)
+        });
+        committed
+            .err()
+            .map(Err)
+            .into_iter()
+            .chain(scan.into_iter().flatten())
+    }
+
     /// Stored entries in insertion order (see [`CoopLedger::log_ids`]).
     pub fn iter_log(&self) -> impl Iterator<Item = Result<Verified, LedgerError>> + '_ {
         self.log_envelopes().map(|r| r.and_then(|b| trusted(&b)))

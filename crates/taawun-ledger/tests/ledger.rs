@@ -123,6 +123,27 @@ fn reopening_keeps_everything() {
     }
     let log: Vec<Id> = c.log_ids().collect::<Result<_, _>>().expect("log");
     assert_eq!(log, s.entries.iter().map(Verified::id).collect::<Vec<_>>());
+    // Positioned reads: inside a block, at block edges, at the end and past it.
+    for from in [
+        0,
+        1,
+        31,
+        32,
+        33,
+        64,
+        100,
+        log.len() - 1,
+        log.len(),
+        log.len() + 40,
+    ] {
+        let tail: Vec<Id> = c
+            .log_ids_from(from as u64)
+            .take(40)
+            .collect::<Result<_, _>>()
+            .expect("log from a position");
+        let want: Vec<Id> = log.iter().skip(from).take(40).copied().collect();
+        assert_eq!(tail, want, "from {from}");
+    }
     assert!(matches!(
         l.coop(&Id([1; 32])),
         Err(LedgerError::UnknownCoop(_))

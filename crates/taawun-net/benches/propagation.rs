@@ -52,6 +52,10 @@ use tokio::task::JoinHandle;
 /// How long one message may take to reach every node before it counts as lost.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Simulated time per generated catch-up entry, for the generator's start: well over the
+/// generator's average (about 67 s per entry).
+const CATCHUP_MS_PER_ENTRY: u64 = 120_000;
+
 /// How long the graph may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -290,8 +294,13 @@ struct Run {
     idle_cpu: f64,
     /// CPU per posted message while posting, in ms.
     cpu_per_msg: f64,
-    /// Connections (taawun) or topic subscriptions (raw) per node, on average.
+    /// Connections opened (taawun: `PeerConnected` events) or topic subscriptions (raw)
+    /// per node over the run, on average.
     peers: f64,
+    /// Peers connected per node at the end of the settling time, on average and at most
+    /// (taawun only: `Network::peers`).
+    connected: f64,
+    connected_max: usize,
 }
 
 impl Run {
@@ -442,6 +451,12 @@ async fn taawun_run(
     let (c0, w0) = (cpu_time(), Instant::now());
     tokio::time::sleep(cfg.settle).await;
     run.idle_cpu = (cpu_time() - c0).as_secs_f64() / w0.elapsed().as_secs_f64();
+    let mut counts = Vec::with_capacity(n);
+    for node in &nodes {
+        counts.push(node.net.peers().await.expect("peers").len());
+    }
+    run.connected = counts.iter().sum::<usize>() as f64 / n as f64;
+    run.connected_max = counts.iter().copied().max().unwrap_or(0);
     let c1 = cpu_time();
 
     let mut posted = Vec::with_capacity(posters.len());
@@ -636,12 +651,18 @@ struct CatchUp {
 /// entries from the node that imported them.
 async fn catch_up(cfg: &Cfg) -> CatchUp {
     let t = Instant::now();
+    // The generator's clock advances about 67 s per entry: start it far enough back that
+    // every timestamp is before now (the nodes refuse entries from their future).
     let s = synth::generate(&Params {
         seed: cfg.seed,
         entries: cfg.catchup,
+        start: system_now().saturating_sub(CATCHUP_MS_PER_ENTRY * cfg.catchup as u64),
         ..Params::default()
     });
     let generate = t.elapsed();
+    if s.end > system_now() {
+        eprintln!("  catch-up: the last entries are in the future; they will wait");
+    }
     let entries = s.entries.len();
     let mut file = taawun_ledger::export::header_bytes(&s.coop);
     for v in &s.entries {
@@ -816,12 +837,19 @@ fn main() {
         }
         println!();
         println!("where the time goes");
-        println!("| nodes | avg peers t/r | idle CPU t/r (cores) | CPU per message t/r (ms) |");
-        println!("| ---: | ---: | ---: | ---: |");
+        println!("| nodes | taawun peers now avg/max | connections opened t / subscriptions r | idle CPU t/r (cores) | CPU per message t/r (ms) |");
+        println!("| ---: | ---: | ---: | ---: | ---: |");
         for (n, t, r, _) in &rows {
             println!(
-                "| {n} | {:.1}/{:.1} | {:.2}/{:.2} | {:.1}/{:.1} |",
-                t.peers, r.peers, t.idle_cpu, r.idle_cpu, t.cpu_per_msg, r.cpu_per_msg
+                "| {n} | {:.1}/{} | {:.1}/{:.1} | {:.2}/{:.2} | {:.1}/{:.1} |",
+                t.connected,
+                t.connected_max,
+                t.peers,
+                r.peers,
+                t.idle_cpu,
+                r.idle_cpu,
+                t.cpu_per_msg,
+                r.cpu_per_msg
             );
         }
         println!(

@@ -25,6 +25,60 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// everything; this only repairs what gossip lost, so it can be slow.
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
 
+/// Connections a node keeps at most, all peers together. A node needs a handful of
+/// peers (gossipsub's mesh degree is 6, sync asks one peer at a time); 64 leaves room for
+/// mesh churn, relayed circuits and AutoNAT dial-backs while keeping every connection's
+/// per-connection work (identify, ping, gossip control, sync) bounded on a small machine.
+pub const MAX_CONNECTIONS: u32 = 64;
+
+/// Connections per peer: 2, because DCUtR opens a direct connection while the relayed one
+/// is still up, and AutoNAT's dial-back is a second connection to a peer already
+/// connected. More than 2 only duplicates traffic.
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+
+/// Connections being set up at once, each way: bounds the handshakes (Noise, QUIC) a burst
+/// of dials or a flood of incoming connections can make a node run together.
+pub const MAX_PENDING_CONNECTIONS: u32 = 32;
+
+/// Peers a node dials by itself when it has fewer than [`MIN_PEERS`] (from its Kademlia
+/// routing table), per sync interval. A few at a time: enough to get back into the
+/// gossip mesh, without dialing the whole network as Kademlia's automatic bootstrap did.
+pub const DIAL_BATCH: usize = 4;
+
+/// Below this many connected peers a node dials [`DIAL_BATCH`] more it knows of at each
+/// sync interval: gossipsub's lower mesh bound (`mesh_n_low`, 4) plus one.
+pub const MIN_PEERS: usize = 5;
+
+/// Peers a sync round asks for heads at each sync interval, in turn (a new connection is
+/// always synced at once). Gossip carries nearly everything; a round repairs what it lost,
+/// and asking every peer every round multiplies the same repair by the peer count.
+pub const SYNC_PEERS_PER_ROUND: usize = 3;
+
+/// Reservations a relay server holds at once (libp2p's default): one per node behind a
+/// NAT using it, and a cooperative relay serves its members' nodes.
+pub const RELAY_MAX_RESERVATIONS: usize = 128;
+
+/// Relayed circuits a relay server carries at once. libp2p's default is 16, for relays
+/// that only carry the DCUtR handshake; a cooperative relay also carries the traffic of
+/// members whose NAT defeats hole punching (symmetric NAT, carrier-grade NAT), so more.
+pub const RELAY_MAX_CIRCUITS: usize = 64;
+
+/// Circuits per peer a relay server carries at once (libp2p's default).
+pub const RELAY_MAX_CIRCUITS_PER_PEER: usize = 4;
+
+/// How long a relayed circuit lives. libp2p's default of 120 s assumes the circuit only
+/// carries the hole punch; when hole punching fails the circuit is the members' only
+/// path, and nothing re-opens it by itself when it closes, so a cooperative relay keeps
+/// it for an hour (the reservation's own lifetime).
+pub const RELAY_MAX_CIRCUIT_DURATION: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Bytes a relayed circuit carries, both ways together, before it closes. libp2p's
+/// default of 128 KiB ends a circuit after about 250 gossiped entries or a fraction of a
+/// single sync response (up to 4 MiB) or result (up to 64 MiB); 256 MiB covers a catch-up
+/// of a few hundred thousand entries plus a few results, and still bounds what one pair
+/// of members can make the relay carry.
+pub const RELAY_MAX_CIRCUIT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The node's wall clock, in ms since the Unix epoch (0 if the clock is before 1970).
 pub fn system_now() -> Timestamp {
     SystemTime::now()
@@ -54,12 +108,30 @@ pub struct NetConfig {
     /// The clock used to judge entries (the future-timestamp rule) and to stamp local
     /// writes. A parameter so tests can fix it.
     pub clock: fn() -> Timestamp,
+    /// Serve as a circuit relay (v2) for other nodes, with the `RELAY_*` limits of this
+    /// module. For a node with a public address; it only advertises the service once it
+    /// has a confirmed external address ([`NetConfig::external_addresses`], AutoNAT, or
+    /// [`crate::Network::add_external_address`]).
+    pub relay_server: bool,
+    /// Relays to reserve a slot on (each with `/p2p/<relay peer id>`), so that peers can
+    /// reach this node through them when it is behind a NAT: the node dials them, listens
+    /// on `<relay>/p2p-circuit` once connected, and redials them when the connection is
+    /// lost. Peers connected through a relay then try a direct connection (DCUtR).
+    pub relays: Vec<Multiaddr>,
+    /// Addresses this node is known to be reachable at (a public host's address and port).
+    /// Usually left empty: AutoNAT confirms addresses by asking peers to dial back.
+    pub external_addresses: Vec<Multiaddr>,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
         Self {
-            listen: vec!["/ip4/0.0.0.0/tcp/0".parse().unwrap_or(Multiaddr::empty())],
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0".parse().unwrap_or(Multiaddr::empty()),
+                "/ip4/0.0.0.0/udp/0/quic-v1"
+                    .parse()
+                    .unwrap_or(Multiaddr::empty()),
+            ],
             bootstrap: Vec::new(),
             mdns: true,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -67,17 +139,31 @@ impl Default for NetConfig {
             heartbeat: Duration::from_secs(1),
             results_dir: None,
             clock: system_now,
+            relay_server: false,
+            relays: Vec::new(),
+            external_addresses: Vec::new(),
         }
     }
 }
 
 impl NetConfig {
-    /// A configuration for in-process tests: TCP on 127.0.0.1, any port, no mDNS.
+    /// A configuration for in-process tests: TCP on 127.0.0.1, any port, no mDNS (QUIC
+    /// is available for dialing; see [`NetConfig::loopback_quic`] to listen on it).
     pub fn loopback() -> Self {
         Self {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap_or(Multiaddr::empty())],
             mdns: false,
             ..Self::default()
+        }
+    }
+
+    /// As [`NetConfig::loopback`], listening on QUIC (UDP on 127.0.0.1) only.
+    pub fn loopback_quic() -> Self {
+        Self {
+            listen: vec!["/ip4/127.0.0.1/udp/0/quic-v1"
+                .parse()
+                .unwrap_or(Multiaddr::empty())],
+            ..Self::loopback()
         }
     }
 }

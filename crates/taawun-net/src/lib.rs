@@ -4,8 +4,9 @@
 //! cooperatives. The protocol itself lives in `taawun-core` and the store in
 //! `taawun-ledger`; this crate moves bytes and reports verdicts.
 //!
-//! - [`config`]: the [`NetConfig`] (listen and bootstrap addresses, mDNS, timeouts, the clock)
-//!   and the bounds of every channel and buffer;
+//! - [`config`]: the [`NetConfig`] (listen and bootstrap addresses, mDNS, timeouts, the clock,
+//!   relays, relay service, external addresses) and the bounds of every channel, buffer,
+//!   connection count and relay circuit;
 //! - [`gossip`]: topics, message ids, the gossipsub configuration and peer-scoring
 //!   parameters, and [`gossip::verdict`], the one function mapping what became of a
 //!   message to accept / reject / ignore;
@@ -16,7 +17,8 @@
 //!   types, limits, retry schedule and results folder;
 //! - `fuzzing` (hidden): the checks the `sync` and `result` fuzz targets in `fuzz/` run,
 //!   shared with the tests that replay their corpus;
-//! - `behaviour` (private): the composed libp2p behaviour;
+//! - `behaviour` (private): the composed libp2p behaviour (TCP and QUIC; AutoNAT v2,
+//!   circuit relay v2 and DCUtR for nodes behind NATs; connection limits);
 //! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
 //!   [`Network`], the cloneable handle the rest of the node talks to it through.
 //!

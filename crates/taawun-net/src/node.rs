@@ -11,6 +11,20 @@
 //! ([`taawun_ledger::COMMIT_INTERVAL`]: remote entries are staged and committed as one
 //! sled batch per interval) and result retries ([`result::RETRY_TICK`]).
 //!
+//! ## Connections, NATs and relays
+//!
+//! A node keeps the connections it chose (bootstrap peers, relays, mDNS finds) and those
+//! others open to it, within [`crate::config::MAX_CONNECTIONS`]. Kademlia does not dial
+//! on its own: its routing table holds only the peers the node chose, and when the node
+//! has fewer than [`crate::config::MIN_PEERS`] peers it asks the DHT for more at each
+//! sync interval and dials a few ([`crate::config::DIAL_BATCH`]). Each sync round asks
+//! a few peers in turn ([`crate::config::SYNC_PEERS_PER_ROUND`]).
+//!
+//! For each relay of [`NetConfig::relays`] the node dials the relay, and once connected
+//! listens on `<relay>/p2p-circuit` (a reservation), again after the relay comes back.
+//! When DCUtR turns a relayed connection into a direct one, the relayed one is closed
+//! (else gossipsub may keep using it).
+//!
 //! ## Identity and evidence
 //!
 //! A node started with [`Network::spawn_member`] uses its member's ed25519 key as its
@@ -21,18 +35,22 @@
 //! [`Event::Equivocation`].
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
-use crate::config::{NetConfig, COMMAND_CAPACITY, EVENT_CAPACITY};
+use crate::config::{
+    NetConfig, COMMAND_CAPACITY, DIAL_BATCH, EVENT_CAPACITY, MIN_PEERS, SYNC_PEERS_PER_ROUND,
+};
 use crate::error::NetError;
 use crate::gossip::{self, Judged, Verdict};
 use crate::result::{self, Refusal};
 use crate::sync::{self, Request, Response, WireHead};
 use ed25519_dalek::SigningKey;
 use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, MessageId, TopicHash};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, kad, mdns, noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{dcutr, identify, kad, mdns, noise, relay, tcp, yamux, Multiaddr, PeerId, Swarm};
 use serde_bytes::ByteBuf;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
@@ -162,6 +180,8 @@ pub enum Event {
 enum Command {
     Dial(Multiaddr, Reply<()>),
     Listeners(Reply<Vec<Multiaddr>>),
+    AddExternal(Multiaddr, Reply<()>),
+    Externals(Reply<Vec<Multiaddr>>),
     Peers(Reply<Vec<PeerId>>),
     Join(Box<Verified>, Reply<Id>),
     Append {
@@ -241,8 +261,22 @@ impl Network {
         ledger: Ledger,
     ) -> Result<(Self, mpsc::Receiver<Event>, JoinHandle<()>), NetError> {
         let peer = key.public().to_peer_id();
-        let behaviour = Behaviour::new(&key, &config)?;
         let idle = config.idle_timeout;
+        let mut relays = BTreeMap::new();
+        for addr in &config.relays {
+            let Some(Protocol::P2p(relay)) = addr.iter().last() else {
+                return Err(NetError::Build(format!(
+                    "relay address {addr} does not end with /p2p/<relay peer id>"
+                )));
+            };
+            relays.insert(
+                relay,
+                Relay {
+                    addr: addr.clone(),
+                    listener: None,
+                },
+            );
+        }
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -251,7 +285,13 @@ impl Network {
                 yamux::Config::default,
             )
             .map_err(|e| NetError::Build(e.to_string()))?
-            .with_behaviour(|_| behaviour)
+            .with_quic()
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetError::Build(e.to_string()))?
+            .with_behaviour(|key, relay_client| {
+                Behaviour::new(key, &config, relay_client)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            })
             .map_err(|e| NetError::Build(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
@@ -279,18 +319,31 @@ impl Network {
             results: config.results_dir.clone().map(result::Store::new),
             outbox: BTreeMap::new(),
             result_requests: HashMap::new(),
+            relays,
+            relayed: HashSet::new(),
+            chosen: HashSet::new(),
+            sync_cursor: 0,
+            sync_faults: HashMap::new(),
             config,
         };
+        for addr in task.config.external_addresses.clone() {
+            task.swarm.add_external_address(addr);
+        }
         for coop in task.ledger.coops()? {
             let c = task.ledger.coop(&coop)?;
             task.open(c)?;
         }
         task.restore_outbox()?;
         for addr in task.config.bootstrap.clone() {
+            task.choose(&addr);
             if let Err(e) = task.swarm.dial(addr.clone()) {
                 warn!(%addr, error = %e, "bootstrap dial failed");
             }
         }
+        for addr in task.config.relays.clone() {
+            task.choose(&addr);
+        }
+        task.dial_relays();
         let results = task.results.clone();
         let span = tracing::info_span!("net", peer = %peer);
         let join = tokio::spawn(tracing::Instrument::instrument(task.run(commands), span));
@@ -309,6 +362,19 @@ impl Network {
             .await
             .map_err(|_| NetError::Stopped)?;
         rx.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Declares an address this node is reachable at (a public address it knows, or a
+    /// listen address on loopback in tests): it is advertised to peers, and a relay server
+    /// ([`NetConfig::relay_server`]) starts serving once it has one.
+    pub async fn add_external_address(&self, addr: Multiaddr) -> Result<(), NetError> {
+        self.call(|r| Command::AddExternal(addr, r)).await
+    }
+
+    /// The addresses this node is known to be reachable at (declared, or confirmed by
+    /// AutoNAT).
+    pub async fn external_addresses(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.call(Command::Externals).await
     }
 
     /// Dials an address.
@@ -478,6 +544,21 @@ struct Session {
     log_end: u64,
 }
 
+/// A relay this node keeps a reservation on ([`NetConfig::relays`]).
+#[derive(Debug)]
+struct Relay {
+    /// Its address, ending with `/p2p/<relay>`.
+    addr: Multiaddr,
+    /// The listener on `<addr>/p2p-circuit`, while one is open.
+    listener: Option<ListenerId>,
+}
+
+/// Peers a node keeps in its Kademlia routing table because it chose them (bootstrap
+/// peers, relays, mDNS finds, peers dialed to reach [`MIN_PEERS`]): the table must not
+/// fill with every peer that connects, or Kademlia's lookups dial them all. 256 is far
+/// more than a node needs to find its way back into the network.
+pub const MAX_CHOSEN_PEERS: usize = 256;
+
 /// What an outstanding sync request was.
 #[derive(Debug, Clone, Copy)]
 enum Outgoing {
@@ -527,6 +608,18 @@ struct Task {
     outbox: BTreeMap<(Id, Id), Outbound>,
     /// Result requests out.
     result_requests: HashMap<OutboundRequestId, (Id, Id)>,
+    /// The relays of [`NetConfig::relays`], by peer.
+    relays: BTreeMap<PeerId, Relay>,
+    /// Connections through a relay, closed once DCUtR gives a direct one. Bounded by
+    /// [`crate::config::MAX_CONNECTIONS`].
+    relayed: HashSet<(PeerId, ConnectionId)>,
+    /// Peers kept in the routing table (see [`MAX_CHOSEN_PEERS`]).
+    chosen: HashSet<PeerId>,
+    /// Where the next sync round starts in the sorted list of connected peers.
+    sync_cursor: usize,
+    /// Invalid entries each peer sent in sync responses (see [`sync::SYNC_FAULT_SCORE`]).
+    /// Bounded by [`MAX_CHOSEN_PEERS`] peers: disconnected ones are dropped first.
+    sync_faults: HashMap<PeerId, u32>,
     config: NetConfig,
 }
 
@@ -630,6 +723,13 @@ impl Task {
             }
             Command::Listeners(r) => {
                 let _ = r.send(Ok(self.swarm.listeners().cloned().collect()));
+            }
+            Command::AddExternal(addr, r) => {
+                self.swarm.add_external_address(addr);
+                let _ = r.send(Ok(()));
+            }
+            Command::Externals(r) => {
+                let _ = r.send(Ok(self.swarm.external_addresses().cloned().collect()));
             }
             Command::Peers(r) => {
                 let _ = r.send(Ok(self.swarm.connected_peers().copied().collect()));
@@ -808,12 +908,96 @@ impl Task {
     }
 
     fn tick(&mut self) {
-        self.sync_all();
-        if self.swarm.connected_peers().next().is_none() {
+        self.sync_round();
+        let connected = self.swarm.connected_peers().count();
+        if connected == 0 {
             for addr in self.config.bootstrap.clone() {
                 if let Err(e) = self.swarm.dial(addr.clone()) {
                     debug!(%addr, error = %e, "bootstrap redial failed");
                 }
+            }
+        }
+        if connected < MIN_PEERS {
+            // The answer (kad::Event::OutboundQueryProgressed) dials a few of the peers found.
+            let me = *self.swarm.local_peer_id();
+            self.swarm.behaviour_mut().kad.get_closest_peers(me);
+        }
+        self.dial_relays();
+    }
+
+    /// Keeps `addr`'s peer (if the address names one) in the routing table, within
+    /// [`MAX_CHOSEN_PEERS`].
+    fn choose(&mut self, addr: &Multiaddr) {
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            return;
+        };
+        if peer == *self.swarm.local_peer_id()
+            || (!self.chosen.contains(&peer) && self.chosen.len() >= MAX_CHOSEN_PEERS)
+        {
+            return;
+        }
+        self.chosen.insert(peer);
+        let mut bare = addr.clone();
+        bare.pop();
+        if !bare.iter().any(|p| p == Protocol::P2pCircuit) && !bare.is_empty() {
+            self.swarm.behaviour_mut().kad.add_address(&peer, bare);
+        }
+    }
+
+    /// Dials each relay not connected; listens on the circuit of each connected relay
+    /// without a listener (a reservation).
+    fn dial_relays(&mut self) {
+        let ids: Vec<PeerId> = self.relays.keys().copied().collect();
+        for relay in ids {
+            if self.swarm.is_connected(&relay) {
+                self.listen_on_relay(relay);
+            } else if let Some(r) = self.relays.get(&relay) {
+                let addr = r.addr.clone();
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    debug!(%addr, error = %e, "relay dial failed");
+                }
+            }
+        }
+    }
+
+    /// Asks `relay` for a reservation by listening on its circuit address, unless already.
+    fn listen_on_relay(&mut self, relay: PeerId) {
+        let Some(r) = self.relays.get(&relay) else {
+            return;
+        };
+        if r.listener.is_some() {
+            return;
+        }
+        let circuit = r.addr.clone().with(Protocol::P2pCircuit);
+        match self.swarm.listen_on(circuit.clone()) {
+            Ok(id) => {
+                info!(%circuit, "reserving on relay");
+                if let Some(r) = self.relays.get_mut(&relay) {
+                    r.listener = Some(id);
+                }
+            }
+            Err(e) => warn!(%circuit, error = %e, "cannot listen on relay"),
+        }
+    }
+
+    /// A sync round of the timer: [`SYNC_PEERS_PER_ROUND`] connected peers, in turn.
+    fn sync_round(&mut self) {
+        let mut peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        if peers.is_empty() {
+            return;
+        }
+        peers.sort();
+        let start = self.sync_cursor % peers.len();
+        self.sync_cursor = start + SYNC_PEERS_PER_ROUND;
+        let coops: Vec<Id> = self.coops.keys().copied().collect();
+        for p in peers
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(SYNC_PEERS_PER_ROUND.min(peers.len()))
+        {
+            for c in &coops {
+                self.start_sync(*p, *c);
             }
         }
     }
@@ -837,9 +1021,21 @@ impl Task {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,
+                connection_id,
+                endpoint,
                 ..
-            } if num_established.get() == 1 => {
-                debug!(peer = %peer_id, "connected");
+            } => {
+                if endpoint.is_relayed() {
+                    self.relayed.insert((peer_id, connection_id));
+                } else if self.relays.contains_key(&peer_id) {
+                    // Listen on the circuit only now: a reservation asked while the dial
+                    // to the relay is pending fails.
+                    self.listen_on_relay(peer_id);
+                }
+                if num_established.get() > 1 {
+                    return;
+                }
+                debug!(peer = %peer_id, relayed = endpoint.is_relayed(), "connected");
                 self.emit(Event::PeerConnected(peer_id));
                 if self.drop_if_graylisted(peer_id) {
                     return;
@@ -852,12 +1048,33 @@ impl Task {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
+                self.relayed.remove(&(peer_id, connection_id));
+                if num_established > 0 {
+                    return;
+                }
                 debug!(peer = %peer_id, "disconnected");
                 self.sessions.retain(|(p, _), _| *p != peer_id);
                 self.emit(Event::PeerDisconnected(peer_id));
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                for r in self.relays.values_mut() {
+                    if r.listener == Some(listener_id) {
+                        // Reserved again when the relay is connected (now or at a tick).
+                        info!(relay = %r.addr, ?reason, "relay reservation closed");
+                        r.listener = None;
+                    }
+                }
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                info!(%address, "external address confirmed");
             }
             SwarmEvent::Behaviour(b) => self.behaviour_event(b),
             _ => {}
@@ -876,18 +1093,29 @@ impl Task {
                     self.start_sync(peer_id, coop);
                 }
             }
-            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+            // Only chosen peers go to the routing table (see `MAX_CHOSEN_PEERS`); identify
+            // itself remembers the others' addresses for dials by peer id.
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })
+                if self.chosen.contains(&peer_id) =>
+            {
                 for addr in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
                 }
             }
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::GetClosestPeers(Ok(found)),
+                ..
+            }) => self.dial_found(found.peers),
+            BehaviourEvent::RelayClient(ev) => self.on_relay_client(ev),
+            BehaviourEvent::Dcutr(ev) => self.on_dcutr(ev),
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found {
                     if !self.swarm.is_connected(&peer) {
-                        self.swarm
-                            .behaviour_mut()
-                            .kad
-                            .add_address(&peer, addr.clone());
+                        if let Ok(a) = addr.clone().with_p2p(peer) {
+                            self.choose(&a);
+                        }
                         if let Err(e) = self.swarm.dial(addr) {
                             debug!(%peer, error = %e, "mdns dial failed");
                         }
@@ -900,6 +1128,79 @@ impl Task {
             BehaviourEvent::Sync(ev) => self.on_sync(ev),
             BehaviourEvent::Results(ev) => self.on_results(ev),
             _ => {}
+        }
+    }
+
+    /// Dials up to [`DIAL_BATCH`] peers a DHT lookup found, while below [`MIN_PEERS`].
+    fn dial_found(&mut self, found: Vec<kad::PeerInfo>) {
+        let connected = self.swarm.connected_peers().count();
+        let want = MIN_PEERS.saturating_sub(connected).min(DIAL_BATCH);
+        let me = *self.swarm.local_peer_id();
+        let mut dialed = 0;
+        for info in found {
+            if dialed >= want {
+                break;
+            }
+            if info.peer_id == me || self.swarm.is_connected(&info.peer_id) {
+                continue;
+            }
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(info.peer_id)
+                .addresses(info.addrs.clone())
+                .build();
+            match self.swarm.dial(opts) {
+                Ok(()) => {
+                    dialed += 1;
+                    for a in info.addrs {
+                        if let Ok(a) = a.with_p2p(info.peer_id) {
+                            self.choose(&a);
+                        }
+                    }
+                }
+                Err(e) => debug!(peer = %info.peer_id, error = %e, "dial of a found peer failed"),
+            }
+        }
+    }
+
+    fn on_relay_client(&mut self, ev: relay::client::Event) {
+        match ev {
+            relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
+                ..
+            } => {
+                if renewal {
+                    debug!(relay = %relay_peer_id, "relay reservation renewed");
+                } else {
+                    info!(relay = %relay_peer_id, "relay reservation accepted");
+                }
+            }
+            relay::client::Event::OutboundCircuitEstablished { relay_peer_id, .. } => {
+                debug!(relay = %relay_peer_id, "circuit through a relay opened");
+            }
+            relay::client::Event::InboundCircuitEstablished { src_peer_id, .. } => {
+                debug!(peer = %src_peer_id, "peer reached this node through a relay");
+            }
+        }
+    }
+
+    /// A hole punch ended: once a direct connection exists, the relayed ones go (gossipsub
+    /// would otherwise keep sending over the relay).
+    fn on_dcutr(&mut self, ev: dcutr::Event) {
+        let peer = ev.remote_peer_id;
+        match ev.result {
+            Ok(direct) => {
+                info!(%peer, "direct connection by hole punching");
+                let relayed: Vec<ConnectionId> = self
+                    .relayed
+                    .iter()
+                    .filter(|(p, c)| *p == peer && *c != direct)
+                    .map(|(_, c)| *c)
+                    .collect();
+                for c in relayed {
+                    self.swarm.close_connection(c);
+                }
+            }
+            Err(e) => debug!(%peer, error = %e, "hole punching failed; staying relayed"),
         }
     }
 
@@ -1564,8 +1865,11 @@ impl Task {
             next,
             error,
         } = sync::check_batch(entries);
+        // An undecodable entry or a bad signature ends the batch: one fault for the sender.
+        let mut faults = 0u32;
         if let Some(e) = &error {
             warn!(%peer, error = %e, "sync response taken in part");
+            faults += 1;
         }
         let complete = error.is_none();
         let now = Some(self.now());
@@ -1581,6 +1885,13 @@ impl Task {
         };
         let mut stored = 0;
         for o in outcomes {
+            let judged = Judged::Ingested(o);
+            if gossip::verdict(&judged) == Verdict::Reject {
+                faults += 1;
+            }
+            let Judged::Ingested(o) = judged else {
+                continue;
+            };
             if let Ingest::Equivocation { existing, evidence } = o {
                 self.on_equivocation(coop, existing, evidence);
                 continue;
@@ -1590,7 +1901,40 @@ impl Task {
                 self.emit_stored(coop, id, released, Via::Sync);
             }
         }
+        if faults > 0 {
+            self.sync_fault(peer, faults);
+        }
         (stored, complete, next)
+    }
+
+    /// `peer` sent `faults` invalid entries in a sync response: lower its gossip score,
+    /// block it past [`sync::MAX_SYNC_FAULTS`].
+    fn sync_fault(&mut self, peer: PeerId, faults: u32) {
+        if !self.sync_faults.contains_key(&peer) && self.sync_faults.len() >= MAX_CHOSEN_PEERS {
+            let swarm = &self.swarm;
+            self.sync_faults.retain(|p, _| swarm.is_connected(p));
+        }
+        let total = if !self.sync_faults.contains_key(&peer)
+            && self.sync_faults.len() >= MAX_CHOSEN_PEERS
+        {
+            // Full of connected offenders: this batch still counts, untracked.
+            faults
+        } else {
+            let n = self.sync_faults.entry(peer).or_insert(0);
+            *n = n.saturating_add(faults);
+            *n
+        };
+        info!(%peer, faults = total, "invalid entries in sync responses");
+        let score = -f64::from(total) * sync::SYNC_FAULT_SCORE;
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .set_application_score(&peer, score);
+        if total >= sync::MAX_SYNC_FAULTS {
+            warn!(%peer, "blocking a peer that keeps sending invalid entries");
+            self.sync_faults.remove(&peer);
+            self.swarm.behaviour_mut().blocked.block_peer(peer);
+        }
     }
 
     /// One request of a session answered: send more, or end the session.
@@ -1698,22 +2042,15 @@ impl Task {
 
 /// The answer to [`Request::Log`]: `c`'s envelopes in log order from position `from`, at
 /// most `min(limit, SYNC_BATCH)` (at least one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`]
-/// besides the first.
-///
-/// The ledger has no positioned log read: this walks the log ids from the start
-/// (`log_ids`, ids only, 32 bytes each) to `from`, so serving a whole log of n entries
-/// reads O(n^2 / SYNC_BATCH) ids. Cheap next to the entries up to about a million.
+/// besides the first. The read is positioned ([`CoopLedger::log_ids_from`]): O(limit)
+/// wherever `from` is.
 fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, LedgerError> {
     let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
-    let skip = usize::try_from(from).unwrap_or(usize::MAX);
     let mut entries: Vec<ByteBuf> = Vec::new();
     let mut bytes = 0usize;
     let mut more = false;
-    for (i, id) in c.log_ids().enumerate() {
+    for id in c.log_ids_from(from) {
         let id = id?;
-        if i < skip {
-            continue;
-        }
         if entries.len() >= limit {
             more = true;
             break;

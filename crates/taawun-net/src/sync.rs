@@ -75,6 +75,18 @@ pub const MAX_STREAMS: usize = 32;
 /// cooperative with more authors syncs the first 8192 (by key) per round (a known limit).
 pub const MAX_HEADS: usize = 8192;
 
+/// What one invalid entry in a sync response costs its sender, in gossipsub's
+/// application-specific score (weighted by gossipsub's default of 10): an entry that does
+/// not decode, does not verify, or that gossip would reject (the same
+/// [`crate::gossip::verdict`]). Honest peers serve only entries their ledger validated,
+/// so this is either a hostile peer or a broken one; 8 faults reach the graylist
+/// threshold (-80) and its gossip is then ignored.
+pub const SYNC_FAULT_SCORE: f64 = 1.0;
+
+/// Invalid sync entries after which a peer is blocked for the rest of the run (its
+/// connections closed, new ones refused): twice what graylists it.
+pub const MAX_SYNC_FAULTS: u32 = 16;
+
 /// Envelope bytes a range response carries at most, besides its first entry (which is
 /// always sent, so a chain of large entries still advances): 4 MiB.
 pub const MAX_RESPONSE_ENTRY_BYTES: usize = 4 * 1024 * 1024;
