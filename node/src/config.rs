@@ -25,6 +25,11 @@ listen = ["/ip4/0.0.0.0/tcp/4001"]
 bootstrap = []
 # Find other taawun nodes on the local network (Wi-Fi, LAN).
 mdns = true
+# Addresses others can reach this node at, if you know them (a public IP, or a port
+# forwarded on your router), e.g. ["/ip4/203.0.113.7/tcp/4001"]. The node then serves
+# the peer directory (DHT) and can relay for members behind NATs. Left empty, AutoNAT
+# finds out; a node listening only on 127.0.0.1 announces its loopback addresses.
+external = []
 
 [api]
 # Where the local HTTP API (and the web page) listens. Keep it on 127.0.0.1 unless you
@@ -47,6 +52,7 @@ pub(crate) struct Network {
     pub(crate) listen: Vec<String>,
     pub(crate) bootstrap: Vec<String>,
     pub(crate) mdns: bool,
+    pub(crate) external: Vec<String>,
 }
 
 /// `[api]`.
@@ -62,6 +68,7 @@ impl Default for Network {
             listen: vec!["/ip4/0.0.0.0/tcp/4001".into()],
             bootstrap: Vec::new(),
             mdns: true,
+            external: Vec::new(),
         }
     }
 }

@@ -20,6 +20,9 @@ use tracing::{info, warn};
 /// the lottery. A claim window is minutes long; a few seconds of delay is invisible.
 pub(crate) const POLICY_INTERVAL: Duration = Duration::from_secs(2);
 
+/// How long the daemon waits for its listen addresses to be bound at start.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The file where a running daemon writes its API's actual address (useful when the
 /// configuration asks for port 0); removed when it stops.
 pub(crate) const API_ADDRESS_FILE: &str = "api-address";
@@ -41,6 +44,7 @@ pub(crate) fn net_config(dir: &Path, cfg: &Config) -> Result<NetConfig> {
         listen: multiaddrs("network.listen", &cfg.network.listen)?,
         bootstrap: multiaddrs("network.bootstrap", &cfg.network.bootstrap)?,
         mdns: cfg.network.mdns,
+        external_addresses: multiaddrs("network.external", &cfg.network.external)?,
         results_dir: Some(dir.join(datadir::RESULTS_DIR)),
         ..NetConfig::default()
     })
@@ -103,6 +107,39 @@ pub(crate) async fn policy(node: Node) {
     }
 }
 
+/// A node that listens only on loopback can be reached only there (a local cooperative,
+/// tests): announce those addresses, so it serves the DHT and peers can find it to hand
+/// it results. Elsewhere AutoNAT, relays or `network.external` say how it is reached.
+async fn announce_loopback(net: &Network, cfg: &Config) -> Result<()> {
+    use taawun_net::libp2p::multiaddr::Protocol;
+    let loopback = |a: &Multiaddr| {
+        a.iter().any(|p| match p {
+            Protocol::Ip4(ip) => ip.is_loopback(),
+            Protocol::Ip6(ip) => ip.is_loopback(),
+            _ => false,
+        })
+    };
+    let listen = multiaddrs("network.listen", &cfg.network.listen)?;
+    if listen.is_empty() || !listen.iter().all(loopback) {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+    loop {
+        let bound = net.listeners().await?;
+        if !bound.is_empty() {
+            for a in bound.into_iter().filter(loopback) {
+                net.add_external_address(a).await?;
+            }
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            warn!("no listen address after {LISTEN_TIMEOUT:?}; not announcing any");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -142,6 +179,7 @@ pub(crate) async fn run(dir: PathBuf) -> Result<()> {
     let net_cfg = net_config(&dir, &cfg)?;
     let (net, events, net_task) =
         Network::spawn_member(net_cfg, key.clone(), ledger).context("starting the network")?;
+    announce_loopback(&net, &cfg).await?;
     let node = Node::new(net.clone(), key, taawun_net::config::system_now);
     let (live, _) = broadcast::channel(LIVE_CAPACITY);
     tokio::spawn(forward(events, live.clone()));

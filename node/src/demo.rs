@@ -176,6 +176,16 @@ async fn start(
     };
     let (net, mut events, task) = Network::spawn_member(cfg, made.key.clone(), ledger)
         .with_context(|| format!("starting {name}'s network"))?;
+    // On loopback every node is reachable at its listen address: say so, so that each
+    // serves the DHT and the others can find it (AutoNAT confirms this on a real network).
+    let listening = wait_for("a node to listen", || async {
+        let l = net.listeners().await?;
+        Ok((!l.is_empty()).then_some(l))
+    })
+    .await?;
+    for a in listening {
+        net.add_external_address(a).await?;
+    }
     // Nothing here reads events one by one (the demo reads state); drain them.
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     Ok(Member {

@@ -1093,10 +1093,17 @@ impl Task {
                     self.start_sync(peer_id, coop);
                 }
             }
-            // Only chosen peers go to the routing table (see `MAX_CHOSEN_PEERS`); identify
+            // Only chosen peers, and peers that serve the DHT themselves (reachable nodes,
+            // which answer lookups), go to the routing table (see `MAX_CHOSEN_PEERS`):
+            // without the second kind, a bootstrap node never learns of the nodes that
+            // dialed it, and nobody can find a requester to hand it a result. identify
             // itself remembers the others' addresses for dials by peer id.
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })
-                if self.chosen.contains(&peer_id) =>
+                if self.chosen.contains(&peer_id)
+                    || info
+                        .protocols
+                        .iter()
+                        .any(|p| p.as_ref() == crate::behaviour::KAD_PROTOCOL) =>
             {
                 for addr in info.listen_addrs {
                     if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
@@ -1131,8 +1138,20 @@ impl Task {
         }
     }
 
-    /// Dials up to [`DIAL_BATCH`] peers a DHT lookup found, while below [`MIN_PEERS`].
+    /// Dials the recipient of a waiting result if a DHT lookup found it, then up to
+    /// [`DIAL_BATCH`] peers it found, while below [`MIN_PEERS`].
     fn dial_found(&mut self, found: Vec<kad::PeerInfo>) {
+        for info in &found {
+            let waiting = self.outbox.values().any(|o| o.peer == info.peer_id);
+            if waiting && !self.swarm.is_connected(&info.peer_id) && !info.addrs.is_empty() {
+                let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(info.peer_id)
+                    .addresses(info.addrs.clone())
+                    .build();
+                if let Err(e) = self.swarm.dial(opts) {
+                    debug!(peer = %info.peer_id, error = %e, "dial of a result's recipient failed");
+                }
+            }
+        }
         let connected = self.swarm.connected_peers().count();
         let want = MIN_PEERS.saturating_sub(connected).min(DIAL_BATCH);
         let me = *self.swarm.local_peer_id();
