@@ -24,7 +24,7 @@ use taawun_net::libp2p::futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, Async
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
 use taawun_net::libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use taawun_net::libp2p::{gossipsub, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use taawun_net::libp2p::{gossipsub, Multiaddr, PeerId, StreamProtocol, Swarm};
 use taawun_net::result::{self, Refusal};
 use taawun_net::sync::{self, WireHead};
 use taawun_net::Event;
@@ -92,18 +92,7 @@ fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
 
 /// A swarm of a raw peer with identity `seed` and behaviour `b`.
 fn swarm<B: NetworkBehaviour>(seed: u8, b: B) -> Swarm<B> {
-    taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(seed))
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .expect("tcp")
-        .with_behaviour(|_| b)
-        .expect("behaviour")
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-        .build()
+    net_common::raw_swarm(seed, b)
 }
 
 /// A gossipsub peer that validates nothing and publishes `messages` once `target` has

@@ -15,7 +15,7 @@ use taawun_net::gossip::{self, Verdict};
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::gossipsub;
 use taawun_net::libp2p::swarm::SwarmEvent;
-use taawun_net::libp2p::{noise, tcp, yamux, Multiaddr};
+use taawun_net::libp2p::Multiaddr;
 use taawun_net::result::{self, Refusal};
 use taawun_net::{Event, NetError, Via};
 use tokio::sync::Notify;
@@ -166,19 +166,7 @@ async fn attacker_as(
     let behaviour: gossipsub::Behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
             .expect("gossipsub");
-    let mut swarm =
-        taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(seed))
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .expect("tcp")
-            .with_behaviour(|_| behaviour)
-            .expect("behaviour")
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-            .build();
+    let mut swarm = net_common::raw_swarm(seed, behaviour);
     let topic = gossip::topic(&coop);
     swarm.behaviour_mut().subscribe(&topic).expect("subscribes");
     swarm.dial(target).expect("dials");
@@ -511,18 +499,7 @@ async fn raw_result(
         [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
         request_response::Config::default(),
     );
-    let mut swarm =
-        taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(97))
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .expect("tcp")
-            .with_behaviour(|_| behaviour)
-            .expect("behaviour")
-            .build();
+    let mut swarm = net_common::raw_swarm(97, behaviour);
     swarm.add_peer_address(peer, target);
     swarm.behaviour_mut().send_request(&peer, request);
     let answer = async {
@@ -921,19 +898,7 @@ fn invalid_sync_responses_cost_their_sender() {
             [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default(),
         );
-        let mut swarm =
-            taawun_net::libp2p::SwarmBuilder::with_existing_identity(net_common::keypair(98))
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )
-                .expect("tcp")
-                .with_behaviour(|_| behaviour)
-                .expect("behaviour")
-                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-                .build();
+        let mut swarm = net_common::raw_swarm(98, behaviour);
         swarm.dial(node.addr.clone()).expect("dials");
         let hostile = *swarm.local_peer_id();
         let task = tokio::spawn(async move {

@@ -52,6 +52,27 @@ pub(crate) enum Who {
 
 /// The configuration of test nodes: loopback, quick heartbeat and sync rounds, results in
 /// `dir/results`.
+/// A raw libp2p peer (no taawun rules at all) with identity `seed` and behaviour `b`, over
+/// TCP, noise and yamux: the hostile peers of the tests.
+pub(crate) fn raw_swarm<B: taawun_net::libp2p::swarm::NetworkBehaviour>(
+    seed: u8,
+    b: B,
+) -> taawun_net::libp2p::Swarm<B> {
+    use taawun_net::libp2p::{noise, tcp, yamux};
+    taawun_net::libp2p::SwarmBuilder::with_existing_identity(keypair(seed))
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| b)
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
 pub(crate) fn config(dir: &Path, bootstrap: Vec<Multiaddr>) -> NetConfig {
     NetConfig {
         bootstrap,
