@@ -557,7 +557,12 @@ impl Node {
         Ok(Some(w))
     }
 
-    fn offer_view(&self, c: &Coop, o: taawun_core::fold::OfferView, now: Timestamp) -> OfferView {
+    fn offer_view(
+        &self,
+        c: &Coop,
+        o: taawun_core::fold::OfferView,
+        record: RecordView,
+    ) -> OfferView {
         let cur = &o.offer.pay.currency;
         let floor = c
             .rules_at(o.at)
@@ -587,7 +592,7 @@ impl Node {
             winners: o.winners.iter().map(PublicKey::to_hex).collect(),
             claimed_by_me,
             assigned_to_me: o.winners.contains(&self.me),
-            record: RecordView::new(&o.requester, &c.record(&o.requester, now)),
+            record,
         }
     }
 
@@ -595,10 +600,18 @@ impl Node {
     pub(crate) async fn offers(&self, coop: Id) -> Res<Vec<OfferView>> {
         let c = self.state(coop).await?;
         let now = self.now();
+        // A requester's record folds every submission: compute it once per requester.
+        let mut records: BTreeMap<PublicKey, RecordView> = BTreeMap::new();
         let mut out: Vec<OfferView> = c
             .offers(now)
             .into_iter()
-            .map(|o| self.offer_view(&c, o, now))
+            .map(|o| {
+                let record = records
+                    .entry(o.requester)
+                    .or_insert_with(|| RecordView::new(&o.requester, &c.record(&o.requester, now)))
+                    .clone();
+                self.offer_view(&c, o, record)
+            })
             .collect();
         out.reverse();
         Ok(out)
@@ -611,7 +624,8 @@ impl Node {
         let o = c
             .offer(&id, now)
             .ok_or_else(|| Error::NotFound(format!("no offer {id} here")))?;
-        Ok(self.offer_view(&c, o, now))
+        let record = RecordView::new(&o.requester, &c.record(&o.requester, now));
+        Ok(self.offer_view(&c, o, record))
     }
 
     /// Posts an offer; the core refuses it under the floor.
@@ -817,7 +831,7 @@ impl Node {
                 .offer(&s.offer, now)
                 .map(|o| o.offer.title)
                 .unwrap_or_default();
-            let result_here = matches!(self.net.result(coop, s.id).await, Ok(Some(_)));
+            let result_here = self.net.has_result(coop, s.id);
             out.push(SubmissionView {
                 id: s.id.to_hex(),
                 offer: s.offer.to_hex(),

@@ -506,6 +506,14 @@ impl Network {
         .await
     }
 
+    /// Whether the result of `submission` is in this node's results folder (a file
+    /// check; nothing is read).
+    pub fn has_result(&self, coop: Id, submission: Id) -> bool {
+        self.results
+            .as_ref()
+            .is_some_and(|s| s.contains(&coop, &submission))
+    }
+
     /// The stored result of `submission`, if any (received, or sent by this node).
     pub async fn result(&self, coop: Id, submission: Id) -> Result<Option<Vec<u8>>, NetError> {
         let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
