@@ -107,10 +107,7 @@ impl Ledger {
     /// Opens (creating it if needed) the ledger in `dir`, with a page cache of
     /// [`CACHE_CAPACITY`].
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_CAPACITY)
-            .open()?;
+        let db = open_sled(dir)?;
         match db.get(layout::FORMAT_KEY)? {
             None => {
                 db.insert(layout::FORMAT_KEY, &layout::FORMAT.to_be_bytes()[..])?;
@@ -224,5 +221,30 @@ impl Ledger {
     pub fn flush(&self) -> Result<(), LedgerError> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// How long [`Ledger::open`] waits for the directory's file lock when it is busy: sled's
+/// flusher thread holds it for a moment after the last handle of a previous open is
+/// dropped (a node restarting in the same process, tests). Another process holding it
+/// longer is a real conflict and is reported.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn open_sled(dir: &Path) -> Result<sled::Db, LedgerError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
     }
 }
