@@ -9,6 +9,8 @@
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use taawun_api::fuzzing::REQUESTS;
+use taawun_api::request::Invite;
 use taawun_core::body::Kind;
 use taawun_core::entry::envelope;
 use taawun_core::fuzzing::world;
@@ -27,7 +29,7 @@ struct Target {
     check: fn(&[u8]),
 }
 
-const TARGETS: [Target; 4] = [
+const TARGETS: [Target; 5] = [
     Target {
         name: "entry",
         check: taawun_core::fuzzing::entry,
@@ -43,6 +45,10 @@ const TARGETS: [Target; 4] = [
     Target {
         name: "export",
         check: taawun_ledger::fuzzing::export,
+    },
+    Target {
+        name: "api",
+        check: taawun_api::fuzzing::api,
     },
 ];
 
@@ -283,8 +289,69 @@ fn export_seeds() -> Seeds {
     s
 }
 
+/// An `api` input: the request type's index in `REQUESTS`, then the body.
+fn api_input(request: &str, body: &str) -> Vec<u8> {
+    let i = REQUESTS
+        .iter()
+        .position(|r| *r == request)
+        .expect("a request type the target knows");
+    let mut out = vec![u8::try_from(i).expect("few request types")];
+    out.extend_from_slice(body.as_bytes());
+    out
+}
+
+fn api_seeds() -> Seeds {
+    let w = world();
+    let member = w.members[1].to_hex();
+    let requester = w.requesters[0].to_hex();
+    let proposal = first(Kind::Proposal).id().to_hex();
+    let charter = Invite {
+        charter: first(Kind::Charter).envelope(),
+        addrs: vec![
+            "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+                .into(),
+        ],
+    };
+    let mut damaged = charter.clone();
+    damaged.charter[40] ^= 1;
+    let inputs: [(&str, &str, String); 22] = [
+        ("create-coop", "valid", format!(
+            r#"{{"name": "Tanger transcribers", "floor": "12.50EUR/h", "members": ["{member}"], "requesters": ["{requester}"], "limits": {{"max_review_window_ms": 86400000}}}}"#
+        )),
+        ("create-coop", "bad-limit", r#"{"name": "x", "floor": "9USD", "limits": {"nope": 1}}"#.into()),
+        ("create-coop", "unknown-field", r#"{"name": "x", "floor": "9USD", "cut_pct": 20}"#.into()),
+        ("propose", "set-floor", r#"{"action": "set-floor", "floor": "13.00EUR/h", "reason": "prices rose"}"#.into()),
+        ("propose", "admit-member", format!(r#"{{"action": "admit-member", "key": "{member}", "reason": "she asked"}}"#)),
+        ("propose", "set-limit", r#"{"action": "set-limit", "limit": "topup-cap-pct", "value": 4294967296, "reason": "r"}"#.into()),
+        ("vote", "yes", format!(r#"{{"proposal": "{proposal}", "yes": true}}"#)),
+        ("vote", "bad-id", r#"{"proposal": "abc", "yes": false}"#.into()),
+        ("post-offer", "valid", r#"{"title": "Transcribe", "purpose": "a radio archive", "pay": "4.00EUR", "minutes": 15, "assignments": 2}"#.into()),
+        ("post-offer", "under-floor", r#"{"title": "Tag", "purpose": "ads", "pay": "0.01EUR", "minutes": 10}"#.into()),
+        ("post-offer", "float-pay", r#"{"title": "t", "purpose": "p", "pay": 4.5, "minutes": 15}"#.into()),
+        ("post-offer", "long-expiry", r#"{"title": "t", "purpose": "p", "pay": "400EUR", "minutes": 1, "expires_in_ms": 18446744073709551615}"#.into()),
+        ("assign", "lottery", String::new()),
+        ("assign", "by-hand", format!(r#"{{"winners": ["{member}"]}}"#)),
+        ("reject", "with-reason", r#"{"reason": "the audio was skipped after minute 3"}"#.into()),
+        ("reject", "blank-reason", r#"{"reason": " "}"#.into()),
+        ("pay", "valid", format!(r#"{{"member": "{member}", "amount": "4.00EUR", "reference": "transfer 0042"}}"#)),
+        ("pay", "zero", format!(r#"{{"member": "{member}", "amount": "0EUR", "reference": "r"}}"#)),
+        ("review", "valid", format!(r#"{{"requester": "{requester}", "pay": 4, "fairness": 5, "promptness": 3, "communication": 4, "text": "paid on time"}}"#)),
+        ("review", "out-of-range", format!(r#"{{"requester": "{requester}", "pay": 6, "fairness": 5, "promptness": 3, "communication": 0}}"#)),
+        ("join", "valid", format!(r#"{{"invite": "{}"}}"#, charter.to_text())),
+        ("join", "damaged", format!(r#"{{"invite": "{}"}}"#, damaged.to_text())),
+    ];
+    let mut s = Seeds::new();
+    for (request, name, body) in inputs {
+        s.insert(leak(format!("{request}-{name}")), api_input(request, &body));
+    }
+    s.insert("not-json", api_input("post-offer", "{title"));
+    s.insert("empty", Vec::new());
+    s
+}
+
 fn seeds(target: &str) -> Seeds {
     match target {
+        "api" => api_seeds(),
         "entry" => entry_seeds(),
         "sync" => sync_seeds(),
         "result" => result_seeds(),

@@ -7,8 +7,7 @@
 //! than slowing the node.
 
 use crate::service::{Error, Node};
-use crate::views::*;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -17,7 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
+use serde::de::DeserializeOwned;
 use std::convert::Infallible;
+use taawun_api::request::{decode, decode_or_default, parse_id, parse_key, BadRequest};
+use taawun_api::views::*;
 use taawun_core::Id;
 use tokio::sync::{broadcast, watch};
 
@@ -73,29 +75,52 @@ fn bad(msg: String) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, msg)
 }
 
-/// A JSON body whose rejection is a JSON error.
+impl From<BadRequest> for ApiError {
+    fn from(e: BadRequest) -> Self {
+        bad(e.0)
+    }
+}
+
+/// The raw bytes of a JSON body, whose rejection is a JSON error.
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .is_some_and(|m| m.eq_ignore_ascii_case("application/json") || m.ends_with("+json"));
+    if !is_json {
+        return Err(bad(
+            "send the body as JSON, with `Content-Type: application/json`".into(),
+        ));
+    }
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|e| bad(format!("bad request body: {}", e.body_text())))
+}
+
+/// A JSON body, decoded by [`taawun_api::request::decode`] (the code the `api` fuzz
+/// target runs), whose rejection is a JSON error.
 #[derive(Debug)]
 pub(crate) struct Body<T>(T);
 
 impl<S, T> FromRequest<S> for Body<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(bad(format!("bad request body: {}", e.body_text()))),
-        }
+        Ok(Body(decode(&json_bytes(req, state).await?)?))
     }
 }
 
 type Out<T> = Result<Json<T>, ApiError>;
 
 fn id(what: &str, s: &str) -> Result<Id, ApiError> {
-    parse_id(what, s).map_err(bad)
+    Ok(parse_id(what, s)?)
 }
 
 async fn auth(
@@ -257,14 +282,10 @@ async fn claim(State(st): State<AppState>, Path((c, o)): Path<(String, String)>)
 async fn assign(
     State(st): State<AppState>,
     Path((c, o)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Out<Written> {
     // The body is optional: none (or `{}`) asks for the lottery.
-    let req: AssignReq = if body.iter().all(u8::is_ascii_whitespace) {
-        AssignReq::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| bad(format!("bad request body: {e}")))?
-    };
+    let req: AssignReq = decode_or_default(&body)?;
     Ok(Json(
         st.node
             .assign(id("cooperative", &c)?, id("offer", &o)?, req)
@@ -368,7 +389,7 @@ async fn record(
     State(st): State<AppState>,
     Path((c, k)): Path<(String, String)>,
 ) -> Out<RecordView> {
-    let key = parse_key("requester", &k).map_err(bad)?;
+    let key = parse_key("requester", &k)?;
     Ok(Json(st.node.record(id("cooperative", &c)?, key).await?))
 }
 

@@ -9,7 +9,6 @@
 //! currency, never as floats.
 
 use crate::client::Client;
-use crate::views::*;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
@@ -17,6 +16,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use taawun_api::request::*;
+use taawun_api::views::*;
 use taawun_core::body::Limit;
 use taawun_core::money::format_minor;
 use taawun_core::Money;

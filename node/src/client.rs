@@ -9,12 +9,12 @@
 use crate::config::Config;
 use crate::daemon::API_ADDRESS_FILE;
 use crate::datadir;
-use crate::views::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use taawun_api::views::*;
 
 /// How long to wait for the daemon to accept a connection. It runs on this machine (or a
 /// machine the user pointed `api.listen` at), so a few seconds is plenty and a dead address

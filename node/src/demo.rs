@@ -12,13 +12,13 @@
 
 use crate::datadir;
 use crate::service::{Error, Node};
-use crate::views::*;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use taawun_api::views::*;
 use taawun_core::money::format_minor;
 use taawun_core::{Hash, Id, PublicKey, Unverified};
 use taawun_ledger::{Ingest, Ledger};

@@ -14,7 +14,6 @@ mod daemon;
 mod datadir;
 mod demo;
 mod service;
-mod views;
 mod web;
 
 use anyhow::{bail, Context, Result};
@@ -166,7 +165,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 // The running daemon owns the ledger: import through it.
                 let bytes =
                     std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-                let v: views::ImportView =
+                let v: taawun_api::views::ImportView =
                     runtime()?.block_on(client.post_bytes("/api/import", bytes))?;
                 println!(
                     "cooperative {}: {} stored, {} already held, {} waiting for missing entries, {} rejected, {} unreadable",

@@ -8,25 +8,19 @@
 //! core's typed verdict, turned into words. Errors carry the kind the API maps to an
 //! HTTP status.
 
-use crate::views::*;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
+use taawun_api::request::*;
+use taawun_api::views::*;
 use taawun_core::body::*;
 use taawun_core::fold::Coop;
 use taawun_core::money::{format_minor, hourly_rate, Currency};
-use taawun_core::rules::{default_limits, Rules};
-use taawun_core::{Hash, Id, Money, PublicKey, Timestamp, Unverified, Verified};
+use taawun_core::rules::Rules;
+use taawun_core::{Hash, Id, PublicKey, Timestamp, Unverified, Verified};
 use taawun_ledger::AppendError;
 use taawun_net::libp2p::Multiaddr;
 use taawun_net::{NetError, Network};
 
-/// How long an offer stays up by default.
-pub(crate) const DEFAULT_OFFER_LIFE_MS: u64 = 7 * 24 * 3600 * 1000;
-/// Default review window: two days, Prolific's rhythm.
-pub(crate) const DEFAULT_REVIEW_WINDOW_MS: u64 = 2 * 24 * 3600 * 1000;
-/// Default claim window: ten minutes, long enough for members on weak links to see an
-/// offer before the lottery draws.
-pub(crate) const DEFAULT_CLAIM_WINDOW_MS: u64 = 10 * 60 * 1000;
 /// Margin added to an enactment's earliest effective time: the entry's own timestamp is
 /// set by the network task a moment after the request is read.
 const EFFECTIVE_MARGIN_MS: u64 = 1_000;
@@ -35,8 +29,6 @@ const INVITE_ADDRESSES: usize = 8;
 /// Entries handed to the network task per command when importing a file: a sync batch's
 /// worth, so the task stays responsive between batches.
 const IMPORT_BATCH: usize = 512;
-/// Invite prefix, so a pasted invite is recognisable.
-const INVITE_PREFIX: &str = "taawun:";
 
 /// Why an action failed, by the HTTP status it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +77,12 @@ fn bad(s: impl Into<String>) -> Error {
     Error::BadRequest(s.into())
 }
 
+impl From<BadRequest> for Error {
+    fn from(e: BadRequest) -> Self {
+        Error::BadRequest(e.0)
+    }
+}
+
 /// Result of an action.
 pub(crate) type Res<T> = Result<T, Error>;
 
@@ -113,73 +111,6 @@ fn charter(c: &Coop) -> Option<&Charter> {
     }
 }
 
-fn limits_map(l: &Limits) -> BTreeMap<String, u64> {
-    [
-        ("max_review_window_ms", l.max_review_window_ms),
-        ("max_claim_window_ms", l.max_claim_window_ms),
-        ("max_offer_life_ms", l.max_offer_life_ms),
-        ("max_result_bytes", l.max_result_bytes),
-        ("max_entry_bytes", l.max_entry_bytes),
-        ("topup_cap_pct", u64::from(l.topup_cap_pct)),
-        ("amendment_delay_ms", l.amendment_delay_ms),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
-fn parse_limit(name: &str) -> Res<Limit> {
-    Ok(match name.trim().replace('-', "_").as_str() {
-        "max_review_window_ms" => Limit::MaxReviewWindowMs,
-        "max_claim_window_ms" => Limit::MaxClaimWindowMs,
-        "max_offer_life_ms" => Limit::MaxOfferLifeMs,
-        "max_result_bytes" => Limit::MaxResultBytes,
-        "max_entry_bytes" => Limit::MaxEntryBytes,
-        "topup_cap_pct" => Limit::TopupCapPct,
-        "amendment_delay_ms" => Limit::AmendmentDelayMs,
-        other => {
-            return Err(bad(format!(
-                "unknown limit `{other}`; limits are: {}",
-                limits_map(&default_limits())
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
-        }
-    })
-}
-
-fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Res<()> {
-    match limit {
-        Limit::MaxReviewWindowMs => l.max_review_window_ms = value,
-        Limit::MaxClaimWindowMs => l.max_claim_window_ms = value,
-        Limit::MaxOfferLifeMs => l.max_offer_life_ms = value,
-        Limit::MaxResultBytes => l.max_result_bytes = value,
-        Limit::MaxEntryBytes => l.max_entry_bytes = value,
-        Limit::TopupCapPct => {
-            l.topup_cap_pct = u32::try_from(value)
-                .map_err(|_| bad(format!("topup_cap_pct {value} is too large")))?
-        }
-        Limit::AmendmentDelayMs => l.amendment_delay_ms = value,
-    }
-    Ok(())
-}
-
-/// Parses a floor: `12.50EUR` or `12.50EUR/h`.
-pub(crate) fn parse_floor(s: &str) -> Res<Money> {
-    let t = s.trim();
-    let t = t
-        .strip_suffix("/h")
-        .or_else(|| t.strip_suffix("/hour"))
-        .unwrap_or(t);
-    Money::parse(t).map_err(|e| bad(format!("floor `{s}`: {e} (write it like 12.50EUR/h)")))
-}
-
-fn parse_money(what: &str, s: &str) -> Res<Money> {
-    Money::parse(s).map_err(|e| bad(format!("{what} `{s}`: {e} (write it like 4.00EUR)")))
-}
-
 /// Words for an amendment.
 pub(crate) fn describe(a: &Action) -> String {
     match a {
@@ -193,14 +124,6 @@ pub(crate) fn describe(a: &Action) -> String {
         Action::SetQuorum(q) => format!("set the quorum to {q} %"),
         Action::SetLimit { limit, value } => format!("set {limit:?} to {value}"),
     }
-}
-
-/// An invite: the charter's envelope and addresses of a node that holds it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Invite {
-    #[serde(with = "serde_bytes")]
-    charter: Vec<u8>,
-    addrs: Vec<String>,
 }
 
 impl Node {
@@ -295,36 +218,7 @@ impl Node {
 
     /// Founds a cooperative with this node's key as first member.
     pub(crate) async fn create_coop(&self, req: CreateCoop) -> Res<CoopView> {
-        let floor = parse_floor(&req.floor)?;
-        let mut members = vec![self.me];
-        for m in &req.members {
-            let k = parse_key("member", m).map_err(bad)?;
-            if !members.contains(&k) {
-                members.push(k);
-            }
-        }
-        let requesters = req
-            .requesters
-            .iter()
-            .map(|r| parse_key("requester", r).map_err(bad))
-            .collect::<Res<Vec<_>>>()?;
-        let mut limits = default_limits();
-        for (name, value) in &req.limits {
-            set_limit(&mut limits, parse_limit(name)?, *value)?;
-        }
-        let ch = Charter {
-            name: req.name.trim().to_owned(),
-            members,
-            requesters,
-            quorum_pct: req.quorum_pct.unwrap_or(50),
-            floors: [(floor.currency.clone(), floor.minor)]
-                .into_iter()
-                .collect(),
-            limits,
-        };
-        if ch.name.is_empty() {
-            return Err(bad("a cooperative needs a name"));
-        }
+        let ch = req.charter(self.me)?;
         let v = taawun_core::writer::Writer::new(self.key.clone(), None, None).next(
             Body::Charter(ch),
             self.now(),
@@ -393,15 +287,8 @@ impl Node {
             charter: ch.envelope().to_vec(),
             addrs: addrs.clone(),
         };
-        let mut buf = Vec::new();
-        ciborium::into_writer(&inv, &mut buf).map_err(|e| Error::Internal(e.to_string()))?;
-        use base64::Engine;
-        let text = format!(
-            "{INVITE_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf)
-        );
         Ok(InviteView {
-            invite: text,
+            invite: inv.to_text(),
             coop: coop.to_hex(),
             addresses: addrs,
         })
@@ -409,25 +296,8 @@ impl Node {
 
     /// Follows a cooperative from an invite: stores its charter, dials the inviter.
     pub(crate) async fn join(&self, invite: &str) -> Res<CoopSummary> {
-        use base64::Engine;
-        let body = invite.trim().strip_prefix(INVITE_PREFIX).ok_or_else(|| {
-            bad(format!(
-                "an invite starts with `{INVITE_PREFIX}`; ask a member for one (`taawun coop invite`)"
-            ))
-        })?;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|e| bad(format!("the invite is damaged (not base64url: {e})")))?;
-        let inv: Invite = ciborium::from_reader(raw.as_slice())
-            .map_err(|e| bad(format!("the invite is damaged: {e}")))?;
-        let v = Unverified::decode(&inv.charter)
-            .map_err(|e| bad(format!("the invite's charter does not decode: {e}")))?
-            .verify()
-            .map_err(|e| bad(format!("the invite's charter is not validly signed: {e}")))?;
-        let name = match &v.entry().body {
-            Body::Charter(c) => c.name.clone(),
-            _ => return Err(bad("the invite does not carry a charter")),
-        };
+        let inv = Invite::parse(invite)?;
+        let InvitedCharter { charter: v, name } = inv.verified_charter()?;
         let id = self.net.join(v).await?;
         for a in &inv.addrs {
             match a.parse::<Multiaddr>() {
@@ -451,65 +321,12 @@ impl Node {
 
     /// Proposes an amendment.
     pub(crate) async fn propose(&self, coop: Id, req: Propose) -> Res<Written> {
-        let key = |what: &str| -> Res<PublicKey> {
-            let k = req
-                .key
-                .as_deref()
-                .ok_or_else(|| bad(format!("`{what}` needs the key concerned")))?;
-            parse_key("key", k).map_err(bad)
-        };
-        let action = match req.action.as_str() {
-            "admit-member" => Action::AdmitMember(key("admit-member")?),
-            "remove-member" => Action::RemoveMember(key("remove-member")?),
-            "admit-requester" => Action::AdmitRequester(key("admit-requester")?),
-            "remove-requester" => Action::RemoveRequester(key("remove-requester")?),
-            "set-floor" => {
-                let f = parse_floor(
-                    req.floor
-                        .as_deref()
-                        .ok_or_else(|| bad("`set-floor` needs the new floor, e.g. 13.00EUR/h"))?,
-                )?;
-                Action::SetFloor {
-                    currency: f.currency,
-                    per_hour: f.minor,
-                }
-            }
-            "set-quorum" => Action::SetQuorum(
-                req.quorum_pct
-                    .ok_or_else(|| bad("`set-quorum` needs quorum_pct"))?,
-            ),
-            "set-limit" => Action::SetLimit {
-                limit: parse_limit(
-                    req.limit
-                        .as_deref()
-                        .ok_or_else(|| bad("`set-limit` needs the limit's name"))?,
-                )?,
-                value: req
-                    .value
-                    .ok_or_else(|| bad("`set-limit` needs the new value"))?,
-            },
-            other => {
-                return Err(bad(format!(
-                    "unknown action `{other}`: admit-member, remove-member, admit-requester, remove-requester, set-floor, set-quorum or set-limit"
-                )))
-            }
-        };
-        if req.reason.trim().is_empty() {
-            return Err(bad("say why (reason): members vote on it"));
-        }
-        self.write(
-            coop,
-            Body::Proposal(Proposal {
-                action,
-                reason: req.reason,
-            }),
-        )
-        .await
+        self.write(coop, Body::Proposal(req.proposal()?)).await
     }
 
     /// Votes; when this vote completes the quorum, also enacts the proposal.
     pub(crate) async fn vote(&self, coop: Id, req: VoteReq) -> Res<Written> {
-        let proposal = parse_id("proposal", &req.proposal).map_err(bad)?;
+        let proposal = req.proposal_id()?;
         let c = self.state(coop).await?;
         if !c.proposals(self.now()).iter().any(|p| p.id == proposal) {
             return Err(Error::NotFound(format!("no proposal {proposal} here")));
@@ -630,18 +447,8 @@ impl Node {
 
     /// Posts an offer; the core refuses it under the floor.
     pub(crate) async fn post_offer(&self, coop: Id, req: PostOffer) -> Res<Written> {
-        let pay = parse_money("pay", &req.pay)?;
-        if req.title.trim().is_empty() {
-            return Err(bad("an offer needs a title"));
-        }
-        if req.purpose.trim().is_empty() {
-            return Err(bad(
-                "say what the work is for (purpose): members choose their work with it",
-            ));
-        }
-        if req.minutes == 0 {
-            return Err(bad("estimated minutes must be at least 1"));
-        }
+        let offer = req.offer(self.now())?;
+        let pay = &offer.pay;
         let c = self.state(coop).await?;
         let r = self.rules(&c)?;
         // Say it in the requester's terms before the core's verdict: the floor and the
@@ -671,18 +478,7 @@ impl Node {
             }
             Some(_) => {}
         }
-        let now = self.now();
-        let body = Body::Offer(Offer {
-            title: req.title.trim().to_owned(),
-            description: req.description,
-            purpose: req.purpose.trim().to_owned(),
-            pay,
-            minutes: req.minutes,
-            assignments: req.assignments.unwrap_or(1),
-            expires_at: now.saturating_add(req.expires_in_ms.unwrap_or(DEFAULT_OFFER_LIFE_MS)),
-            review_window_ms: req.review_window_ms.unwrap_or(DEFAULT_REVIEW_WINDOW_MS),
-            claim_window_ms: req.claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS),
-        });
+        let body = Body::Offer(offer);
         self.write(coop, body).await
     }
 
@@ -733,14 +529,12 @@ impl Node {
                 offer.short()
             )));
         }
-        let winners = if req.winners.is_empty() {
-            let claimants: Vec<PublicKey> = claims.iter().map(|(k, _)| *k).collect();
-            taawun_core::lottery::winners(&offer, &claimants, o.offer.assignments)
-        } else {
-            req.winners
-                .iter()
-                .map(|w| parse_key("winner", w).map_err(bad))
-                .collect::<Res<Vec<_>>>()?
+        let winners = match req.winners()? {
+            Some(by_hand) => by_hand,
+            None => {
+                let claimants: Vec<PublicKey> = claims.iter().map(|(k, _)| *k).collect();
+                taawun_core::lottery::winners(&offer, &claimants, o.offer.assignments)
+            }
         };
         self.write(
             coop,
@@ -883,9 +677,7 @@ impl Node {
 
     /// The requester rejects, with a reason.
     pub(crate) async fn reject(&self, coop: Id, submission: Id, reason: String) -> Res<Written> {
-        if reason.trim().is_empty() {
-            return Err(bad("a rejection needs a reason the member can read"));
-        }
+        check_reason(&reason)?;
         let c = self.state(coop).await?;
         self.own_submission(&c, submission)?;
         self.write(coop, Body::Reject(Reject { submission, reason }))
@@ -894,25 +686,7 @@ impl Node {
 
     /// The requester records a payment made outside the system.
     pub(crate) async fn pay(&self, coop: Id, req: PayReq) -> Res<Written> {
-        let member = parse_key("member", &req.member).map_err(bad)?;
-        let amount = parse_money("amount", &req.amount)?;
-        if amount.minor == 0 {
-            return Err(bad("a payment of zero records nothing"));
-        }
-        if req.reference.trim().is_empty() {
-            return Err(bad(
-                "give the payment's reference (transfer number...) so the member can find it",
-            ));
-        }
-        self.write(
-            coop,
-            Body::Settle(Settle {
-                member,
-                amount,
-                reference: req.reference,
-            }),
-        )
-        .await
+        self.write(coop, Body::Settle(req.settle()?)).await
     }
 
     /// Every recorded payment.
@@ -956,29 +730,7 @@ impl Node {
 
     /// A member reviews a requester.
     pub(crate) async fn review(&self, coop: Id, req: ReviewReq) -> Res<Written> {
-        let requester = parse_key("requester", &req.requester).map_err(bad)?;
-        for (name, v) in [
-            ("pay", req.pay),
-            ("fairness", req.fairness),
-            ("promptness", req.promptness),
-            ("communication", req.communication),
-        ] {
-            if !(1..=5).contains(&v) {
-                return Err(bad(format!("{name} is scored 1 to 5, not {v}")));
-            }
-        }
-        self.write(
-            coop,
-            Body::Review(Review {
-                requester,
-                pay: req.pay,
-                fairness: req.fairness,
-                promptness: req.promptness,
-                communication: req.communication,
-                text: req.text,
-            }),
-        )
-        .await
+        self.write(coop, Body::Review(req.review()?)).await
     }
 
     /// A requester's record.
@@ -1087,31 +839,5 @@ impl Node {
     /// The export file of a cooperative.
     pub(crate) async fn export(&self, coop: Id) -> Res<Vec<u8>> {
         Ok(self.net.export(coop).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floors_parse_with_or_without_per_hour() {
-        assert_eq!(
-            parse_floor("12.50EUR/h").expect("ok"),
-            Money::new("EUR", 1250)
-        );
-        assert_eq!(parse_floor(" 9 USD ").expect("ok"), Money::new("USD", 900));
-        assert!(matches!(parse_floor("12.5"), Err(Error::BadRequest(_))));
-    }
-
-    #[test]
-    fn limits_are_named_as_in_the_charter() {
-        let mut l = default_limits();
-        for (name, _) in limits_map(&default_limits()) {
-            let lim = parse_limit(&name).expect("every listed limit parses");
-            set_limit(&mut l, lim, 7).expect("sets");
-        }
-        assert!(limits_map(&l).values().all(|v| *v == 7));
-        assert!(matches!(parse_limit("nope"), Err(Error::BadRequest(_))));
     }
 }

@@ -113,6 +113,26 @@ async fn bad_requests_get_json_errors_that_say_what_is_wrong() {
     let v: Value = r.json().await.expect("json");
     assert!(v["error"].as_str().is_some(), "{v}");
 
+    // Valid JSON without saying so.
+    let r = api
+        .http
+        .post(format!("{}/api/coops/{coop}/offers", d.base))
+        .bearer_auth(&d.token)
+        .header("content-type", "text/plain")
+        .body(r#"{"title": "t", "purpose": "p", "pay": "4EUR", "minutes": 15}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.expect("json");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("msg")
+            .contains("application/json"),
+        "{v}"
+    );
+
     // A field of the wrong shape, an unknown field, an amount that does not parse.
     let (s, v) = api
         .post(

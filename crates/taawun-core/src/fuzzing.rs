@@ -33,6 +33,10 @@ pub struct World {
     pub now: Timestamp,
     /// The keys of its members and requesters.
     pub keys: BTreeMap<PublicKey, SigningKey>,
+    /// Its founding members.
+    pub members: Vec<PublicKey>,
+    /// Its founding requesters.
+    pub requesters: Vec<PublicKey>,
     /// Its entries, in a valid order.
     pub entries: Vec<Verified>,
 }
@@ -57,6 +61,11 @@ pub fn world() -> &'static World {
             // The generator writes valid cooperatives; its own tests check that.
             let _ = state.ingest(v.clone(), None);
         }
+        let public = |ks: &[SigningKey]| -> Vec<PublicKey> {
+            ks.iter()
+                .map(|k| PublicKey(k.verifying_key().to_bytes()))
+                .collect()
+        };
         let keys = s
             .members
             .iter()
@@ -68,6 +77,8 @@ pub fn world() -> &'static World {
             state,
             now: s.end,
             keys,
+            members: public(&s.members),
+            requesters: public(&s.requesters),
             entries: s.entries,
         }
     })
@@ -157,9 +168,19 @@ fn entry_bytes(data: &[u8]) {
     judge(w, v);
 }
 
+/// `body` written as the next entry of `author`'s chain in the world (its key is held
+/// for every founding member and requester), timed at the world's clock.
+pub fn write_as(author: &PublicKey, body: crate::Body) -> Option<Verified> {
+    let w = world();
+    let key = w.keys.get(author)?.clone();
+    let head = w.state.heads().get(author).copied();
+    let gov = head.and_then(|h| h.gov);
+    Some(crate::writer::Writer::new(key, Some(w.coop), head).next(body, w.now, gov))
+}
+
 /// Validates and folds a verified entry into a copy of the world's state, then reads the
 /// state back the ways the node and the audit do.
-fn judge(w: &World, v: Verified) {
+pub fn judge(w: &World, v: Verified) {
     let mut state = w.state.clone();
     let before = state.len();
     let at = v.entry().ts.max(w.now);

@@ -9,11 +9,12 @@ use super::chart::Point;
 use super::pages::{self, BoardQuery, CoopInfo, OfferForm};
 use super::{Ctx, Web};
 use crate::service::Error;
-use crate::views::*;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use taawun_api::request::*;
+use taawun_api::views::*;
 use taawun_core::money::{hourly_rate, parse_minor};
 use taawun_core::{Id, Timestamp};
 
@@ -41,12 +42,19 @@ fn fail(ctx: &Ctx, c: Option<&CoopInfo>, e: &Error, back: &str) -> Response {
 
 fn coop_id(ctx: &Ctx, s: &str) -> Result<Id, Response> {
     parse_id("cooperative", s)
-        .map_err(|m| pages::failed(ctx, None, StatusCode::BAD_REQUEST, &m, "/"))
+        .map_err(|m| pages::failed(ctx, None, StatusCode::BAD_REQUEST, &m.0, "/"))
 }
 
 fn entry_id(ctx: &Ctx, c: &CoopInfo, what: &str, s: &str) -> Result<Id, Response> {
-    parse_id(what, s)
-        .map_err(|m| pages::failed(ctx, Some(c), StatusCode::BAD_REQUEST, &m, &c.link("offers")))
+    parse_id(what, s).map_err(|m| {
+        pages::failed(
+            ctx,
+            Some(c),
+            StatusCode::BAD_REQUEST,
+            &m.0,
+            &c.link("offers"),
+        )
+    })
 }
 
 /// The cooperative as the frame shows it.

@@ -283,7 +283,7 @@ async fn ui_login(State(web): State<Web>, headers: HeaderMap) -> Response {
     if given != Some(web.st.token) {
         return (
             StatusCode::UNAUTHORIZED,
-            Json(crate::views::ErrorBody {
+            Json(taawun_api::views::ErrorBody {
                 error: "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)".into(),
             }),
         )

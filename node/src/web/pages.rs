@@ -5,10 +5,10 @@
 use super::chart;
 use super::i18n::{self as t, Lang};
 use super::Ctx;
-use crate::views::*;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use taawun_api::views::*;
 use taawun_core::Timestamp;
 
 /// The style sheet's URL, versioned so a new binary's styles are not hidden by the cache.

@@ -8,21 +8,21 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::fold::{self, OfferState, Review};
 use taawun_core::money::format_minor;
-use taawun_core::{Id, Money, PublicKey, Timestamp};
+use taawun_core::{Money, PublicKey, Timestamp};
 
 /// An amount of money.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Amount {
+pub struct Amount {
     /// Minor units (cents...).
-    pub(crate) minor: u64,
+    pub minor: u64,
     /// ISO 4217 code.
-    pub(crate) currency: String,
+    pub currency: String,
     /// For people: `12.50 EUR`.
-    pub(crate) text: String,
+    pub text: String,
 }
 
 impl Amount {
-    pub(crate) fn new(currency: &str, minor: u64) -> Self {
+    pub fn new(currency: &str, minor: u64) -> Self {
         Self {
             minor,
             currency: currency.to_owned(),
@@ -39,376 +39,376 @@ impl From<&Money> for Amount {
 
 /// An API error body: what went wrong, in words a person can act on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ErrorBody {
+pub struct ErrorBody {
     /// The message.
-    pub(crate) error: String,
+    pub error: String,
 }
 
 /// A written entry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Written {
+pub struct Written {
     /// The entry's id.
-    pub(crate) id: String,
+    pub id: String,
     /// Its kind (`offer`, `claim`...).
-    pub(crate) kind: String,
+    pub kind: String,
     /// Its timestamp.
-    pub(crate) ts: Timestamp,
+    pub ts: Timestamp,
 }
 
 /// `GET /api/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Status {
+pub struct Status {
     /// This node's public key (its member identity).
-    pub(crate) key: String,
+    pub key: String,
     /// Its libp2p peer id.
-    pub(crate) peer_id: String,
+    pub peer_id: String,
     /// Addresses it listens on.
-    pub(crate) listen: Vec<String>,
+    pub listen: Vec<String>,
     /// Connected peers.
-    pub(crate) peers: usize,
+    pub peers: usize,
     /// Cooperatives held.
-    pub(crate) coops: Vec<CoopSummary>,
+    pub coops: Vec<CoopSummary>,
 }
 
 /// One cooperative in [`Status`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct CoopSummary {
+pub struct CoopSummary {
     /// Its id.
-    pub(crate) id: String,
+    pub id: String,
     /// Its name.
-    pub(crate) name: String,
+    pub name: String,
     /// Entries held.
-    pub(crate) entries: usize,
+    pub entries: usize,
     /// Chains (authors) held.
-    pub(crate) chains: usize,
+    pub chains: usize,
     /// This node's role: `member`, `requester`, `member+requester` or `observer`.
-    pub(crate) role: String,
+    pub role: String,
 }
 
 /// A connected peer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Peer {
+pub struct Peer {
     /// Its peer id.
-    pub(crate) peer_id: String,
+    pub peer_id: String,
     /// Its gossip score, when known.
-    pub(crate) score: Option<f64>,
+    pub score: Option<f64>,
 }
 
 /// `POST /api/coops`: found a cooperative with this node's key as first member.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CreateCoop {
+pub struct CreateCoop {
     /// Its name.
-    pub(crate) name: String,
+    pub name: String,
     /// The minimum hourly rate: `12.50EUR` or `12.50EUR/h`.
-    pub(crate) floor: String,
+    pub floor: String,
     /// Share of members needed to pass a proposal, in percent (default 50).
     #[serde(default)]
-    pub(crate) quorum_pct: Option<u8>,
+    pub quorum_pct: Option<u8>,
     /// Other founding members' public keys (hex).
     #[serde(default)]
-    pub(crate) members: Vec<String>,
+    pub members: Vec<String>,
     /// Requesters admitted from the start (hex).
     #[serde(default)]
-    pub(crate) requesters: Vec<String>,
+    pub requesters: Vec<String>,
     /// Limits to set instead of the defaults, by name (`max_review_window_ms`...).
     #[serde(default)]
-    pub(crate) limits: BTreeMap<String, u64>,
+    pub limits: BTreeMap<String, u64>,
 }
 
 /// `GET /api/coops/{coop}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct CoopView {
+pub struct CoopView {
     /// Its id.
-    pub(crate) id: String,
+    pub id: String,
     /// Its name.
-    pub(crate) name: String,
+    pub name: String,
     /// Members in force now.
-    pub(crate) members: Vec<String>,
+    pub members: Vec<String>,
     /// Requesters in force now.
-    pub(crate) requesters: Vec<String>,
+    pub requesters: Vec<String>,
     /// Floors per hour in force now.
-    pub(crate) floors: Vec<Amount>,
+    pub floors: Vec<Amount>,
     /// Quorum in percent, and the yes votes it takes now.
-    pub(crate) quorum_pct: u8,
+    pub quorum_pct: u8,
     /// Yes votes a proposal needs now.
-    pub(crate) quorum_needed: usize,
+    pub quorum_needed: usize,
     /// Limits in force now, by name.
-    pub(crate) limits: BTreeMap<String, u64>,
+    pub limits: BTreeMap<String, u64>,
     /// Every proposal, open or enacted.
-    pub(crate) proposals: Vec<ProposalView>,
+    pub proposals: Vec<ProposalView>,
     /// Authors frozen for equivocation.
-    pub(crate) frozen: Vec<String>,
+    pub frozen: Vec<String>,
     /// Entries held.
-    pub(crate) entries: usize,
+    pub entries: usize,
 }
 
 /// A proposal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ProposalView {
+pub struct ProposalView {
     /// Its id.
-    pub(crate) id: String,
+    pub id: String,
     /// Who proposed it.
-    pub(crate) author: String,
+    pub author: String,
     /// When.
-    pub(crate) at: Timestamp,
+    pub at: Timestamp,
     /// What it would do, in words.
-    pub(crate) action: String,
+    pub action: String,
     /// Why.
-    pub(crate) reason: String,
+    pub reason: String,
     /// Members who voted yes.
-    pub(crate) yes: Vec<String>,
+    pub yes: Vec<String>,
     /// Members who voted no.
-    pub(crate) no: Vec<String>,
+    pub no: Vec<String>,
     /// Yes votes needed.
-    pub(crate) needed: usize,
+    pub needed: usize,
     /// Enacted already.
-    pub(crate) enacted: bool,
+    pub enacted: bool,
 }
 
 /// `POST /api/coops/{coop}/proposals`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Propose {
+pub struct Propose {
     /// `admit-member`, `remove-member`, `admit-requester`, `remove-requester`,
     /// `set-floor`, `set-quorum` or `set-limit`.
-    pub(crate) action: String,
+    pub action: String,
     /// The key concerned (admit/remove).
     #[serde(default)]
-    pub(crate) key: Option<String>,
+    pub key: Option<String>,
     /// The new floor (`set-floor`): `13.00EUR`.
     #[serde(default)]
-    pub(crate) floor: Option<String>,
+    pub floor: Option<String>,
     /// The new quorum (`set-quorum`), in percent.
     #[serde(default)]
-    pub(crate) quorum_pct: Option<u8>,
+    pub quorum_pct: Option<u8>,
     /// The limit (`set-limit`), e.g. `max_review_window_ms`.
     #[serde(default)]
-    pub(crate) limit: Option<String>,
+    pub limit: Option<String>,
     /// The limit's new value.
     #[serde(default)]
-    pub(crate) value: Option<u64>,
+    pub value: Option<u64>,
     /// Why, for the members who vote.
-    pub(crate) reason: String,
+    pub reason: String,
 }
 
 /// `POST /api/coops/{coop}/votes`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct VoteReq {
+pub struct VoteReq {
     /// The proposal's id.
-    pub(crate) proposal: String,
+    pub proposal: String,
     /// Yes or no.
-    pub(crate) yes: bool,
+    pub yes: bool,
 }
 
 /// `POST /api/coops/{coop}/offers`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PostOffer {
+pub struct PostOffer {
     /// Short title.
-    pub(crate) title: String,
+    pub title: String,
     /// What to do.
     #[serde(default)]
-    pub(crate) description: String,
+    pub description: String,
     /// What the work is for (required: members choose with it).
-    pub(crate) purpose: String,
+    pub purpose: String,
     /// Pay per assignment: `4.00EUR`.
-    pub(crate) pay: String,
+    pub pay: String,
     /// Estimated minutes of work.
-    pub(crate) minutes: u32,
+    pub minutes: u32,
     /// How many members may do it (default 1).
     #[serde(default)]
-    pub(crate) assignments: Option<u32>,
+    pub assignments: Option<u32>,
     /// Time to expiry from now, in ms (default 7 days).
     #[serde(default)]
-    pub(crate) expires_in_ms: Option<u64>,
+    pub expires_in_ms: Option<u64>,
     /// Review window, in ms (default 2 days).
     #[serde(default)]
-    pub(crate) review_window_ms: Option<u64>,
+    pub review_window_ms: Option<u64>,
     /// Claim window, in ms (default 10 minutes).
     #[serde(default)]
-    pub(crate) claim_window_ms: Option<u64>,
+    pub claim_window_ms: Option<u64>,
 }
 
 /// An offer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct OfferView {
+pub struct OfferView {
     /// Its id.
-    pub(crate) id: String,
+    pub id: String,
     /// Its requester's key.
-    pub(crate) requester: String,
+    pub requester: String,
     /// When it was posted.
-    pub(crate) at: Timestamp,
+    pub at: Timestamp,
     /// Title.
-    pub(crate) title: String,
+    pub title: String,
     /// Description.
-    pub(crate) description: String,
+    pub description: String,
     /// What the work is for.
-    pub(crate) purpose: String,
+    pub purpose: String,
     /// Pay per assignment.
-    pub(crate) pay: Amount,
+    pub pay: Amount,
     /// Estimated minutes.
-    pub(crate) minutes: u32,
+    pub minutes: u32,
     /// Pay per hour at the estimate.
-    pub(crate) hourly: Amount,
+    pub hourly: Amount,
     /// The floor per hour in force when it was posted.
-    pub(crate) floor: Option<Amount>,
+    pub floor: Option<Amount>,
     /// Assignments.
-    pub(crate) assignments: u32,
+    pub assignments: u32,
     /// `open`, `awaiting-assignment`, `assigned`, `withdrawn` or `expired`.
-    pub(crate) state: String,
+    pub state: String,
     /// When claims close (the lottery runs then).
-    pub(crate) claim_closes_at: Timestamp,
+    pub claim_closes_at: Timestamp,
     /// Expiry.
-    pub(crate) expires_at: Timestamp,
+    pub expires_at: Timestamp,
     /// Review window, in ms.
-    pub(crate) review_window_ms: u64,
+    pub review_window_ms: u64,
     /// Claims received.
-    pub(crate) claims: usize,
+    pub claims: usize,
     /// Winners, once assigned.
-    pub(crate) winners: Vec<String>,
+    pub winners: Vec<String>,
     /// Whether this node's member claimed it.
-    pub(crate) claimed_by_me: bool,
+    pub claimed_by_me: bool,
     /// Whether this node's member won it.
-    pub(crate) assigned_to_me: bool,
+    pub assigned_to_me: bool,
     /// The requester's record as members see it.
-    pub(crate) record: RecordView,
+    pub record: RecordView,
 }
 
 /// `POST .../offers/{offer}/assign`: winners by hand; none: the lottery.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AssignReq {
+pub struct AssignReq {
     /// The winners' keys; empty or absent: the cooperative's lottery picks them.
     #[serde(default)]
-    pub(crate) winners: Vec<String>,
+    pub winners: Vec<String>,
 }
 
 /// A submission.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SubmissionView {
+pub struct SubmissionView {
     /// The Submit entry's id.
-    pub(crate) id: String,
+    pub id: String,
     /// The offer.
-    pub(crate) offer: String,
+    pub offer: String,
     /// The offer's title.
-    pub(crate) title: String,
+    pub title: String,
     /// The member.
-    pub(crate) member: String,
+    pub member: String,
     /// The requester.
-    pub(crate) requester: String,
+    pub requester: String,
     /// When submitted.
-    pub(crate) at: Timestamp,
+    pub at: Timestamp,
     /// Minutes reported.
-    pub(crate) minutes: u32,
+    pub minutes: u32,
     /// `pending`, `accepted`, `accepted-by-default` or `rejected`.
-    pub(crate) review: String,
+    pub review: String,
     /// When accepted or rejected (or the review deadline while pending).
-    pub(crate) review_at: Timestamp,
+    pub review_at: Timestamp,
     /// The reason of a rejection.
-    pub(crate) reason: Option<String>,
+    pub reason: Option<String>,
     /// Pay due on acceptance.
-    pub(crate) pay: Amount,
+    pub pay: Amount,
     /// Top-up owed on acceptance.
-    pub(crate) topup: Amount,
+    pub topup: Amount,
     /// Whether the result file has reached this node (requester side) or is held here.
-    pub(crate) result_here: bool,
+    pub result_here: bool,
 }
 
 /// `POST .../submissions/{id}/reject`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RejectReq {
+pub struct RejectReq {
     /// Why (required).
-    pub(crate) reason: String,
+    pub reason: String,
 }
 
 /// `POST /api/coops/{coop}/payments`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PayReq {
+pub struct PayReq {
     /// The member paid.
-    pub(crate) member: String,
+    pub member: String,
     /// How much: `4.00EUR`.
-    pub(crate) amount: String,
+    pub amount: String,
     /// The payment's reference outside the system (a transfer number...).
-    pub(crate) reference: String,
+    pub reference: String,
 }
 
 /// A recorded payment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct PaymentView {
+pub struct PaymentView {
     /// The Settle entry's id.
-    pub(crate) id: String,
+    pub id: String,
     /// The requester who paid.
-    pub(crate) requester: String,
+    pub requester: String,
     /// The member paid.
-    pub(crate) member: String,
+    pub member: String,
     /// Amount.
-    pub(crate) amount: Amount,
+    pub amount: Amount,
     /// Reference.
-    pub(crate) reference: String,
+    pub reference: String,
     /// When recorded.
-    pub(crate) at: Timestamp,
+    pub at: Timestamp,
     /// Whether the member confirmed receipt.
-    pub(crate) confirmed: bool,
+    pub confirmed: bool,
 }
 
 /// `POST /api/coops/{coop}/reviews`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ReviewReq {
+pub struct ReviewReq {
     /// The requester reviewed.
-    pub(crate) requester: String,
+    pub requester: String,
     /// Scores from 1 to 5.
-    pub(crate) pay: u8,
+    pub pay: u8,
     /// Fairness of reviews, 1 to 5.
-    pub(crate) fairness: u8,
+    pub fairness: u8,
     /// Promptness, 1 to 5.
-    pub(crate) promptness: u8,
+    pub promptness: u8,
     /// Communication, 1 to 5.
-    pub(crate) communication: u8,
+    pub communication: u8,
     /// Free text.
     #[serde(default)]
-    pub(crate) text: String,
+    pub text: String,
 }
 
 /// A requester's record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct RecordView {
+pub struct RecordView {
     /// The requester.
-    pub(crate) requester: String,
+    pub requester: String,
     /// Offers posted.
-    pub(crate) offers: usize,
+    pub offers: usize,
     /// Submissions received.
-    pub(crate) submissions: usize,
+    pub submissions: usize,
     /// Accepted explicitly.
-    pub(crate) accepted: usize,
+    pub accepted: usize,
     /// Accepted by default (review window passed).
-    pub(crate) accepted_by_default: usize,
+    pub accepted_by_default: usize,
     /// Rejected.
-    pub(crate) rejected: usize,
+    pub rejected: usize,
     /// Waiting for review.
-    pub(crate) pending: usize,
+    pub pending: usize,
     /// Median time to review, in ms.
-    pub(crate) median_review_ms: Option<u64>,
+    pub median_review_ms: Option<u64>,
     /// Median time from acceptance to payment, in ms.
-    pub(crate) median_pay_ms: Option<u64>,
+    pub median_pay_ms: Option<u64>,
     /// Effective hourly rate paid for accepted work, per currency.
-    pub(crate) hourly_rate: Vec<Amount>,
+    pub hourly_rate: Vec<Amount>,
     /// Top-ups owed, per currency.
-    pub(crate) topups: Vec<Amount>,
+    pub topups: Vec<Amount>,
     /// Owed and not yet paid, per currency.
-    pub(crate) unpaid: Vec<Amount>,
+    pub unpaid: Vec<Amount>,
     /// Reviews received.
-    pub(crate) reviews: usize,
+    pub reviews: usize,
     /// Mean review scores x100 (pay, fairness, promptness, communication).
-    pub(crate) scores: Option<[u32; 4]>,
+    pub scores: Option<[u32; 4]>,
 }
 
 impl RecordView {
-    pub(crate) fn new(requester: &PublicKey, r: &fold::Record) -> Self {
+    pub fn new(requester: &PublicKey, r: &fold::Record) -> Self {
         let amounts = |m: &BTreeMap<String, u64>| -> Vec<Amount> {
             m.iter().map(|(c, v)| Amount::new(c, *v)).collect()
         };
@@ -433,63 +433,63 @@ impl RecordView {
 
 /// One line of balances: what one requester owes one member in one currency.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct BalanceView {
+pub struct BalanceView {
     /// The requester.
-    pub(crate) requester: String,
+    pub requester: String,
     /// The member.
-    pub(crate) member: String,
+    pub member: String,
     /// Pay for accepted work.
-    pub(crate) earned: Amount,
+    pub earned: Amount,
     /// Top-ups owed on it.
-    pub(crate) topup: Amount,
+    pub topup: Amount,
     /// Recorded as paid.
-    pub(crate) paid: Amount,
+    pub paid: Amount,
     /// Confirmed by the member.
-    pub(crate) confirmed: Amount,
+    pub confirmed: Amount,
     /// Still owed.
-    pub(crate) owed: Amount,
+    pub owed: Amount,
 }
 
 /// `POST /api/join`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct JoinReq {
+pub struct JoinReq {
     /// The invite printed by `taawun coop invite`.
-    pub(crate) invite: String,
+    pub invite: String,
 }
 
 /// `GET /api/coops/{coop}/invite`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct InviteView {
+pub struct InviteView {
     /// The invite text.
-    pub(crate) invite: String,
+    pub invite: String,
     /// The cooperative.
-    pub(crate) coop: String,
+    pub coop: String,
     /// The addresses it carries.
-    pub(crate) addresses: Vec<String>,
+    pub addresses: Vec<String>,
 }
 
 /// `POST /api/import`: what became of an export file's entries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct ImportView {
+pub struct ImportView {
     /// The cooperative.
-    pub(crate) coop: String,
+    pub coop: String,
     /// Entries stored.
-    pub(crate) stored: u64,
+    pub stored: u64,
     /// Entries already held.
-    pub(crate) duplicates: u64,
+    pub duplicates: u64,
     /// Entries waiting for something the file does not hold.
-    pub(crate) pending: u64,
+    pub pending: u64,
     /// Entries refused by the rules (or forks).
-    pub(crate) rejected: u64,
+    pub rejected: u64,
     /// Items that do not decode or whose signature does not verify.
-    pub(crate) unreadable: u64,
+    pub unreadable: u64,
 }
 
 /// An event of the live stream (`GET /api/events`, server-sent events).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-pub(crate) enum LiveEvent {
+pub enum LiveEvent {
     /// An entry was stored.
     Entry {
         /// The cooperative.
@@ -513,7 +513,7 @@ pub(crate) enum LiveEvent {
     },
 }
 
-pub(crate) fn offer_state(s: &OfferState) -> &'static str {
+pub fn offer_state(s: &OfferState) -> &'static str {
     match s {
         OfferState::Open => "open",
         OfferState::AwaitingAssignment => "awaiting-assignment",
@@ -524,22 +524,11 @@ pub(crate) fn offer_state(s: &OfferState) -> &'static str {
 }
 
 /// (state, time, reason) of a review.
-pub(crate) fn review_state(r: &Review) -> (&'static str, Timestamp, Option<String>) {
+pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<String>) {
     match r {
         Review::Pending { deadline } => ("pending", *deadline, None),
         Review::Accepted(t) => ("accepted", *t, None),
         Review::AcceptedByDefault(t) => ("accepted-by-default", *t, None),
         Review::Rejected { at, reason } => ("rejected", *at, Some(reason.clone())),
     }
-}
-
-/// Parses a hex id.
-pub(crate) fn parse_id(what: &str, s: &str) -> Result<Id, String> {
-    Id::from_hex(s.trim()).map_err(|e| format!("{what} `{s}` is not a 64-digit hex id: {e}"))
-}
-
-/// Parses a hex public key.
-pub(crate) fn parse_key(what: &str, s: &str) -> Result<PublicKey, String> {
-    PublicKey::from_hex(s.trim())
-        .map_err(|e| format!("{what} `{s}` is not a 64-digit hex public key: {e}"))
 }

@@ -1,0 +1,242 @@
+//! The checks behind the `api` fuzz target (`fuzz/`), also replayed over the seed corpus
+//! by the workspace's tests. Not part of the API crate's interface.
+//!
+//! The first byte of an input picks a request type (see [`REQUESTS`]); the rest is its
+//! JSON body, read with [`crate::request::decode`] as the server reads it. A body that
+//! decodes is turned into its entry body with the same code the node runs; that body is
+//! then written as the next entry of a member or requester of the synthetic cooperative
+//! of [`taawun_core::fuzzing`], must read back byte for byte through the network's
+//! decoder, and is validated and folded there. Invites (the join request) are decoded and
+//! their charter verified. Every check panics on a broken invariant: that is how the
+//! fuzzer reports it.
+
+use crate::request::{decode, decode_or_default, Checked, Invite};
+use crate::views::{
+    AssignReq, CreateCoop, JoinReq, PayReq, PostOffer, Propose, RejectReq, ReviewReq, VoteReq,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::OnceLock;
+use taawun_core::body::{Assign, Body, Reject, Vote};
+use taawun_core::entry::MAX_ENVELOPE_BYTES;
+use taawun_core::fold::{self, Coop, OfferState};
+use taawun_core::fuzzing::{judge, world, write_as};
+use taawun_core::lottery;
+use taawun_core::writer::Writer;
+use taawun_core::{Id, PublicKey, Unverified};
+
+/// The request types, by the first byte of an input (modulo their count).
+pub const REQUESTS: [&str; 9] = [
+    "create-coop",
+    "propose",
+    "vote",
+    "post-offer",
+    "assign",
+    "reject",
+    "pay",
+    "review",
+    "join",
+];
+
+/// Who writes an entry of the request's kind.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    /// Founds a new cooperative (a charter starts its own chain).
+    Founder,
+    /// The world's first member.
+    Member,
+    /// The world's first requester.
+    Requester,
+    /// This member or requester of the world.
+    As(PublicKey),
+}
+
+/// The `api` fuzz target.
+pub fn api(data: &[u8]) {
+    let Some((&which, json)) = data.split_first() else {
+        return;
+    };
+    use Role::{As, Founder, Member, Requester};
+    match usize::from(which) % REQUESTS.len() {
+        0 => {
+            let founder = world().members[0];
+            request(json, Founder, |r: &CreateCoop| {
+                r.charter(founder).map(Body::Charter)
+            })
+        }
+        1 => request(json, Member, |r: &Propose| r.proposal().map(Body::Proposal)),
+        2 => request(json, Member, |r: &VoteReq| {
+            Ok(Body::Vote(Vote {
+                proposal: r.proposal_id()?,
+                yes: r.yes,
+            }))
+        }),
+        3 => request(json, Requester, |r: &PostOffer| {
+            r.offer(world().now).map(Body::Offer)
+        }),
+        4 => assign(json),
+        5 => request(json, As(targets().submission_requester), |r: &RejectReq| {
+            Ok(Body::Reject(Reject {
+                submission: targets().submission,
+                reason: r.reason()?.to_owned(),
+            }))
+        }),
+        6 => request(json, Requester, |r: &PayReq| r.settle().map(Body::Settle)),
+        7 => request(json, Member, |r: &ReviewReq| r.review().map(Body::Review)),
+        _ => join(json),
+    }
+}
+
+/// The entries that requests naming one in their path (assign, reject) act on, with
+/// their requesters: an offer (waiting for its lottery if the world has one) with its
+/// claims, and a submission waiting for review, so that a valid rejection is accepted.
+struct Targets {
+    offer: Id,
+    offer_requester: PublicKey,
+    claims: Vec<Id>,
+    submission: Id,
+    submission_requester: PublicKey,
+}
+
+fn targets() -> &'static Targets {
+    static TARGETS: OnceLock<Targets> = OnceLock::new();
+    TARGETS.get_or_init(|| {
+        let w = world();
+        let offers = w.state.offers(w.now);
+        let offer = offers
+            .iter()
+            .find(|o| o.state == OfferState::AwaitingAssignment && o.claims > 0)
+            .or_else(|| offers.first())
+            .expect("the synthetic cooperative has offers");
+        let submissions = w.state.submissions(w.now);
+        let submission = submissions
+            .iter()
+            .find(|s| matches!(s.review, fold::Review::Pending { .. }))
+            .or_else(|| submissions.first())
+            .expect("the synthetic cooperative has submissions");
+        Targets {
+            offer: offer.id,
+            offer_requester: offer.requester,
+            claims: w
+                .state
+                .claims_on(&offer.id)
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect(),
+            submission: submission.id,
+            submission_requester: submission.requester,
+        }
+    })
+}
+
+/// Decodes a request, builds its body, and checks the body both ways.
+fn request<T, F>(json: &[u8], role: Role, build: F)
+where
+    T: DeserializeOwned + Serialize,
+    F: Fn(&T) -> Checked<Body>,
+{
+    let Ok(req) = decode::<T>(json) else {
+        return;
+    };
+    let built = build(&req);
+    // What the client library sends for this request reads back as the same request.
+    let again: T = decode(&serde_json::to_vec(&req).expect("a request encodes to JSON"))
+        .expect("a request's own JSON decodes");
+    assert_eq!(
+        build(&again),
+        built,
+        "a request re-encoded builds the same body"
+    );
+    if let Ok(body) = built {
+        write(role, body);
+    }
+}
+
+/// The assign request: an empty body asks for the lottery.
+fn assign(json: &[u8]) {
+    let Ok(req) = decode_or_default::<AssignReq>(json) else {
+        return;
+    };
+    let Ok(winners) = req.winners() else {
+        return;
+    };
+    let w = world();
+    let t = targets();
+    let winners = winners.unwrap_or_else(|| {
+        let claimants: Vec<PublicKey> = t
+            .claims
+            .iter()
+            .filter_map(|c| w.state.get(c))
+            .map(|v| v.entry().author)
+            .collect();
+        lottery::winners(&t.offer, &claimants, 1)
+    });
+    write(
+        Role::As(t.offer_requester),
+        Body::Assign(Assign {
+            offer: t.offer,
+            claims: t.claims.clone(),
+            winners,
+        }),
+    );
+}
+
+/// The join request: an invite, its charter verified.
+fn join(json: &[u8]) {
+    let Ok(req) = decode::<JoinReq>(json) else {
+        return;
+    };
+    let Ok(invite) = Invite::parse(&req.invite) else {
+        return;
+    };
+    assert_eq!(
+        Invite::parse(&invite.to_text()).as_ref(),
+        Ok(&invite),
+        "an invite's own text reads back"
+    );
+    if let Ok(c) = invite.verified_charter() {
+        assert_eq!(
+            c.charter.envelope(),
+            invite.charter,
+            "the charter is kept as sent"
+        );
+    }
+}
+
+/// Writes `body` as the next entry of a member or requester of the fuzzing world, reads
+/// it back as the network would, and judges it there.
+fn write(role: Role, body: Body) {
+    let w = world();
+    let v = match role {
+        Role::Founder => {
+            let key = w.keys[&w.members[0]].clone();
+            Writer::new(key, None, None).next(body, w.now, None)
+        }
+        Role::Member => write_as(&w.members[0], body).expect("the world holds members' keys"),
+        Role::Requester => {
+            write_as(&w.requesters[0], body).expect("the world holds requesters' keys")
+        }
+        Role::As(author) => write_as(&author, body).expect("the world holds its authors' keys"),
+    };
+    let envelope = v.envelope();
+    match Unverified::decode(&envelope) {
+        Ok(u) => {
+            let back = u.verify().expect("a signed entry verifies");
+            assert_eq!(back, v, "an entry built from a request reads back the same");
+            match role {
+                // Founding: the charter is the first entry of a new cooperative.
+                Role::Founder => match Coop::new().ingest(v, None) {
+                    Ok(_) => {}
+                    Err(invalid) => {
+                        let _ = invalid.to_string();
+                    }
+                },
+                _ => judge(w, v),
+            }
+        }
+        Err(e) => assert!(
+            envelope.len() > MAX_ENVELOPE_BYTES,
+            "an entry built from a request does not decode: {e}"
+        ),
+    }
+}

@@ -1,0 +1,13 @@
+//! The JSON of taawun's local API, shared by the node (server, web page, CLI client) and
+//! the fuzz targets.
+//!
+//! - [`views`]: request bodies and the views routes return (docs/api.md documents each);
+//! - [`request`]: reading untrusted requests: JSON decoding, amounts, keys, limit names,
+//!   invites, and the entry bodies requests turn into. Pure: no I/O, no node state;
+//! - `fuzzing` (hidden): the checks the `api` fuzz target in `fuzz/` runs, shared with the
+//!   tests that replay its corpus.
+
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod request;
+pub mod views;

@@ -1,0 +1,519 @@
+//! Reading what a client sends: JSON bodies, amounts, keys, ids, limit names and invites,
+//! checked and turned into the protocol's entry bodies.
+//!
+//! Everything here is pure (no I/O, no node state), so the API server, the web page and
+//! the `api` fuzz target run the very same code on untrusted input. What needs the
+//! cooperative's state (is the pay over the floor in force, is this offer mine) is
+//! checked by the node afterwards; the entry's own rules are checked by `taawun-core`
+//! when it is written.
+
+use crate::views::{
+    AssignReq, CreateCoop, PayReq, PostOffer, Propose, RejectReq, ReviewReq, VoteReq,
+};
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use taawun_core::body::{Action, Body, Charter, Limit, Limits, Offer, Proposal, Review, Settle};
+use taawun_core::rules::default_limits;
+use taawun_core::{Id, Money, PublicKey, Timestamp, Unverified, Verified};
+
+/// How long an offer stays up by default.
+pub const DEFAULT_OFFER_LIFE_MS: u64 = 7 * 24 * 3600 * 1000;
+/// Default review window: two days, Prolific's rhythm.
+pub const DEFAULT_REVIEW_WINDOW_MS: u64 = 2 * 24 * 3600 * 1000;
+/// Default claim window: ten minutes, long enough for members on weak links to see an
+/// offer before the lottery draws.
+pub const DEFAULT_CLAIM_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Default quorum, in percent of members.
+pub const DEFAULT_QUORUM_PCT: u8 = 50;
+/// Invite prefix, so a pasted invite is recognisable.
+pub const INVITE_PREFIX: &str = "taawun:";
+/// Longest invite text read: a charter is at most one entry (the default entry limit is
+/// 64 KiB) plus a few addresses; anything longer is refused before decoding.
+pub const MAX_INVITE_CHARS: usize = 256 * 1024;
+
+/// A request that cannot be carried out as written; the message says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRequest(pub String);
+
+fn bad(s: impl Into<String>) -> BadRequest {
+    BadRequest(s.into())
+}
+
+/// Result of reading a request.
+pub type Checked<T> = Result<T, BadRequest>;
+
+/// Decodes a JSON request body.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Checked<T> {
+    serde_json::from_slice(bytes).map_err(|e| bad(format!("bad request body: {e}")))
+}
+
+/// Decodes a JSON request body that may be left out: an empty (or blank) body is the
+/// default request.
+pub fn decode_or_default<T: DeserializeOwned + Default>(bytes: &[u8]) -> Checked<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        decode(bytes)
+    }
+}
+
+/// Parses a hex id.
+pub fn parse_id(what: &str, s: &str) -> Checked<Id> {
+    Id::from_hex(s.trim()).map_err(|e| bad(format!("{what} `{s}` is not a 64-digit hex id: {e}")))
+}
+
+/// Parses a hex public key.
+pub fn parse_key(what: &str, s: &str) -> Checked<PublicKey> {
+    PublicKey::from_hex(s.trim()).map_err(|e| {
+        bad(format!(
+            "{what} `{s}` is not a 64-digit hex public key: {e}"
+        ))
+    })
+}
+
+/// Parses a floor: `12.50EUR` or `12.50EUR/h`.
+pub fn parse_floor(s: &str) -> Checked<Money> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("/h")
+        .or_else(|| t.strip_suffix("/hour"))
+        .unwrap_or(t);
+    Money::parse(t).map_err(|e| bad(format!("floor `{s}`: {e} (write it like 12.50EUR/h)")))
+}
+
+/// Parses an amount of money: `4.00EUR`.
+pub fn parse_money(what: &str, s: &str) -> Checked<Money> {
+    Money::parse(s).map_err(|e| bad(format!("{what} `{s}`: {e} (write it like 4.00EUR)")))
+}
+
+/// The limits by the names the API and the charter's docs use.
+pub fn limits_map(l: &Limits) -> BTreeMap<String, u64> {
+    [
+        ("max_review_window_ms", l.max_review_window_ms),
+        ("max_claim_window_ms", l.max_claim_window_ms),
+        ("max_offer_life_ms", l.max_offer_life_ms),
+        ("max_result_bytes", l.max_result_bytes),
+        ("max_entry_bytes", l.max_entry_bytes),
+        ("topup_cap_pct", u64::from(l.topup_cap_pct)),
+        ("amendment_delay_ms", l.amendment_delay_ms),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Parses a limit's name (`max_review_window_ms`, dashes allowed).
+pub fn parse_limit(name: &str) -> Checked<Limit> {
+    Ok(match name.trim().replace('-', "_").as_str() {
+        "max_review_window_ms" => Limit::MaxReviewWindowMs,
+        "max_claim_window_ms" => Limit::MaxClaimWindowMs,
+        "max_offer_life_ms" => Limit::MaxOfferLifeMs,
+        "max_result_bytes" => Limit::MaxResultBytes,
+        "max_entry_bytes" => Limit::MaxEntryBytes,
+        "topup_cap_pct" => Limit::TopupCapPct,
+        "amendment_delay_ms" => Limit::AmendmentDelayMs,
+        other => {
+            return Err(bad(format!(
+                "unknown limit `{other}`; limits are: {}",
+                limits_map(&default_limits())
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    })
+}
+
+/// Sets one limit.
+pub fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Checked<()> {
+    match limit {
+        Limit::MaxReviewWindowMs => l.max_review_window_ms = value,
+        Limit::MaxClaimWindowMs => l.max_claim_window_ms = value,
+        Limit::MaxOfferLifeMs => l.max_offer_life_ms = value,
+        Limit::MaxResultBytes => l.max_result_bytes = value,
+        Limit::MaxEntryBytes => l.max_entry_bytes = value,
+        Limit::TopupCapPct => {
+            l.topup_cap_pct = u32::try_from(value)
+                .map_err(|_| bad(format!("topup_cap_pct {value} is too large")))?
+        }
+        Limit::AmendmentDelayMs => l.amendment_delay_ms = value,
+    }
+    Ok(())
+}
+
+impl CreateCoop {
+    /// The charter this request founds, with `founder` as first member.
+    pub fn charter(&self, founder: PublicKey) -> Checked<Charter> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(bad("a cooperative needs a name"));
+        }
+        let floor = parse_floor(&self.floor)?;
+        let mut members = vec![founder];
+        for m in &self.members {
+            let k = parse_key("member", m)?;
+            if !members.contains(&k) {
+                members.push(k);
+            }
+        }
+        let requesters = self
+            .requesters
+            .iter()
+            .map(|r| parse_key("requester", r))
+            .collect::<Checked<Vec<_>>>()?;
+        let mut limits = default_limits();
+        for (name, value) in &self.limits {
+            set_limit(&mut limits, parse_limit(name)?, *value)?;
+        }
+        Ok(Charter {
+            name: name.to_owned(),
+            members,
+            requesters,
+            quorum_pct: self.quorum_pct.unwrap_or(DEFAULT_QUORUM_PCT),
+            floors: [(floor.currency, floor.minor)].into_iter().collect(),
+            limits,
+        })
+    }
+}
+
+impl Propose {
+    /// The proposal this request makes.
+    pub fn proposal(&self) -> Checked<Proposal> {
+        let key = |what: &str| -> Checked<PublicKey> {
+            let k = self
+                .key
+                .as_deref()
+                .ok_or_else(|| bad(format!("`{what}` needs the key concerned")))?;
+            parse_key("key", k)
+        };
+        let action = match self.action.as_str() {
+            "admit-member" => Action::AdmitMember(key("admit-member")?),
+            "remove-member" => Action::RemoveMember(key("remove-member")?),
+            "admit-requester" => Action::AdmitRequester(key("admit-requester")?),
+            "remove-requester" => Action::RemoveRequester(key("remove-requester")?),
+            "set-floor" => {
+                let f = parse_floor(
+                    self.floor
+                        .as_deref()
+                        .ok_or_else(|| bad("`set-floor` needs the new floor, e.g. 13.00EUR/h"))?,
+                )?;
+                Action::SetFloor {
+                    currency: f.currency,
+                    per_hour: f.minor,
+                }
+            }
+            "set-quorum" => Action::SetQuorum(
+                self.quorum_pct
+                    .ok_or_else(|| bad("`set-quorum` needs quorum_pct"))?,
+            ),
+            "set-limit" => Action::SetLimit {
+                limit: parse_limit(
+                    self.limit
+                        .as_deref()
+                        .ok_or_else(|| bad("`set-limit` needs the limit's name"))?,
+                )?,
+                value: self
+                    .value
+                    .ok_or_else(|| bad("`set-limit` needs the new value"))?,
+            },
+            other => {
+                return Err(bad(format!(
+                    "unknown action `{other}`: admit-member, remove-member, admit-requester, remove-requester, set-floor, set-quorum or set-limit"
+                )))
+            }
+        };
+        if self.reason.trim().is_empty() {
+            return Err(bad("say why (reason): members vote on it"));
+        }
+        Ok(Proposal {
+            action,
+            reason: self.reason.clone(),
+        })
+    }
+}
+
+impl VoteReq {
+    /// The proposal voted on.
+    pub fn proposal_id(&self) -> Checked<Id> {
+        parse_id("proposal", &self.proposal)
+    }
+}
+
+impl PostOffer {
+    /// The offer this request posts at `now`. Whether it pays the floor in force is the
+    /// node's check (it needs the cooperative's state), then the core's on writing.
+    pub fn offer(&self, now: Timestamp) -> Checked<Offer> {
+        let pay = parse_money("pay", &self.pay)?;
+        if self.title.trim().is_empty() {
+            return Err(bad("an offer needs a title"));
+        }
+        if self.purpose.trim().is_empty() {
+            return Err(bad(
+                "say what the work is for (purpose): members choose their work with it",
+            ));
+        }
+        if self.minutes == 0 {
+            return Err(bad("estimated minutes must be at least 1"));
+        }
+        Ok(Offer {
+            title: self.title.trim().to_owned(),
+            description: self.description.clone(),
+            purpose: self.purpose.trim().to_owned(),
+            pay,
+            minutes: self.minutes,
+            assignments: self.assignments.unwrap_or(1),
+            expires_at: now.saturating_add(self.expires_in_ms.unwrap_or(DEFAULT_OFFER_LIFE_MS)),
+            review_window_ms: self.review_window_ms.unwrap_or(DEFAULT_REVIEW_WINDOW_MS),
+            claim_window_ms: self.claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS),
+        })
+    }
+}
+
+impl AssignReq {
+    /// The winners named by hand; `None` asks for the cooperative's lottery.
+    pub fn winners(&self) -> Checked<Option<Vec<PublicKey>>> {
+        if self.winners.is_empty() {
+            return Ok(None);
+        }
+        self.winners
+            .iter()
+            .map(|w| parse_key("winner", w))
+            .collect::<Checked<Vec<_>>>()
+            .map(Some)
+    }
+}
+
+impl RejectReq {
+    /// The reason, which the member must be able to read.
+    pub fn reason(&self) -> Checked<&str> {
+        check_reason(&self.reason).map(|()| self.reason.as_str())
+    }
+}
+
+/// A rejection's reason must say something.
+pub fn check_reason(reason: &str) -> Checked<()> {
+    if reason.trim().is_empty() {
+        return Err(bad("a rejection needs a reason the member can read"));
+    }
+    Ok(())
+}
+
+impl PayReq {
+    /// The payment record this request writes.
+    pub fn settle(&self) -> Checked<Settle> {
+        let member = parse_key("member", &self.member)?;
+        let amount = parse_money("amount", &self.amount)?;
+        if amount.minor == 0 {
+            return Err(bad("a payment of zero records nothing"));
+        }
+        if self.reference.trim().is_empty() {
+            return Err(bad(
+                "give the payment's reference (transfer number...) so the member can find it",
+            ));
+        }
+        Ok(Settle {
+            member,
+            amount,
+            reference: self.reference.clone(),
+        })
+    }
+}
+
+impl ReviewReq {
+    /// The review this request writes.
+    pub fn review(&self) -> Checked<Review> {
+        let requester = parse_key("requester", &self.requester)?;
+        for (name, v) in [
+            ("pay", self.pay),
+            ("fairness", self.fairness),
+            ("promptness", self.promptness),
+            ("communication", self.communication),
+        ] {
+            if !(1..=5).contains(&v) {
+                return Err(bad(format!("{name} is scored 1 to 5, not {v}")));
+            }
+        }
+        Ok(Review {
+            requester,
+            pay: self.pay,
+            fairness: self.fairness,
+            promptness: self.promptness,
+            communication: self.communication,
+            text: self.text.clone(),
+        })
+    }
+}
+
+/// An invite: the charter's envelope and addresses of a node that holds it. As text:
+/// [`INVITE_PREFIX`] then the CBOR of this, in unpadded base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// The charter entry's envelope.
+    #[serde(with = "serde_bytes")]
+    pub charter: Vec<u8>,
+    /// Addresses of the inviting node (multiaddrs with `/p2p/<peer id>`).
+    pub addrs: Vec<String>,
+}
+
+/// An invite's charter, verified, with its cooperative's name.
+#[derive(Debug, Clone)]
+pub struct InvitedCharter {
+    /// The charter entry, signature checked.
+    pub charter: Verified,
+    /// The cooperative's name.
+    pub name: String,
+}
+
+impl Invite {
+    /// The invite as text to paste.
+    pub fn to_text(&self) -> String {
+        let mut buf = Vec::new();
+        ciborium::into_writer(self, &mut buf).expect("writing CBOR to memory cannot fail");
+        format!(
+            "{INVITE_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf)
+        )
+    }
+
+    /// Reads a pasted invite.
+    pub fn parse(text: &str) -> Checked<Self> {
+        let body = text.trim().strip_prefix(INVITE_PREFIX).ok_or_else(|| {
+            bad(format!(
+                "an invite starts with `{INVITE_PREFIX}`; ask a member for one (`taawun coop invite`)"
+            ))
+        })?;
+        if body.len() > MAX_INVITE_CHARS {
+            return Err(bad(format!(
+                "the invite is {} characters long, more than any invite ({MAX_INVITE_CHARS}); was something else pasted after it?",
+                body.len()
+            )));
+        }
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|e| bad(format!("the invite is damaged (not base64url: {e})")))?;
+        ciborium::from_reader(raw.as_slice())
+            .map_err(|e| bad(format!("the invite is damaged: {e}")))
+    }
+
+    /// Its charter: decoded, signature checked, and a charter indeed.
+    pub fn verified_charter(&self) -> Checked<InvitedCharter> {
+        let v = Unverified::decode(&self.charter)
+            .map_err(|e| bad(format!("the invite's charter does not decode: {e}")))?
+            .verify()
+            .map_err(|e| bad(format!("the invite's charter is not validly signed: {e}")))?;
+        let name = match &v.entry().body {
+            Body::Charter(c) => c.name.clone(),
+            _ => return Err(bad("the invite does not carry a charter")),
+        };
+        Ok(InvitedCharter { charter: v, name })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors_parse_with_or_without_per_hour() {
+        assert_eq!(
+            parse_floor("12.50EUR/h").expect("ok"),
+            Money::new("EUR", 1250)
+        );
+        assert_eq!(parse_floor(" 9 USD ").expect("ok"), Money::new("USD", 900));
+        assert!(parse_floor("12.5").is_err());
+    }
+
+    #[test]
+    fn limits_are_named_as_in_the_charter() {
+        for name in limits_map(&default_limits()).keys() {
+            let lim = parse_limit(name).expect("every listed limit parses");
+            let mut l = default_limits();
+            set_limit(&mut l, lim, 7).expect("sets");
+            assert_eq!(limits_map(&l)[name], 7, "{name}");
+        }
+        assert!(parse_limit("nope").is_err());
+        assert!(parse_limit("max-review-window-ms").is_ok());
+    }
+
+    #[test]
+    fn an_empty_body_asks_for_the_lottery() {
+        let r: AssignReq = decode_or_default(b"  \n").expect("empty is the default");
+        assert_eq!(r.winners().expect("ok"), None);
+        let r: AssignReq = decode_or_default(b"{}").expect("{} is too");
+        assert_eq!(r.winners().expect("ok"), None);
+        let e = decode_or_default::<AssignReq>(b"{\"winner\": []}").expect_err("unknown field");
+        assert!(e.0.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn requests_say_what_is_missing() {
+        let offer = |pay: &str, minutes: u32, purpose: &str| PostOffer {
+            title: "Transcribe".into(),
+            description: String::new(),
+            purpose: purpose.into(),
+            pay: pay.into(),
+            minutes,
+            assignments: None,
+            expires_in_ms: None,
+            review_window_ms: None,
+            claim_window_ms: None,
+        };
+        let o = offer("4.00EUR", 15, "a radio archive")
+            .offer(1_000)
+            .expect("ok");
+        assert_eq!(o.pay, Money::new("EUR", 400));
+        assert_eq!(o.expires_at, 1_000 + DEFAULT_OFFER_LIFE_MS);
+        assert!(offer("four", 15, "x")
+            .offer(0)
+            .expect_err("no")
+            .0
+            .contains("4.00EUR"));
+        assert!(offer("4EUR", 0, "x").offer(0).is_err());
+        assert!(offer("4EUR", 5, " ")
+            .offer(0)
+            .expect_err("no")
+            .0
+            .contains("purpose"));
+        let p = Propose {
+            action: "set-limit".into(),
+            key: None,
+            floor: None,
+            quorum_pct: None,
+            limit: Some("topup_cap_pct".into()),
+            value: None,
+            reason: "r".into(),
+        };
+        assert!(p.proposal().expect_err("no value").0.contains("new value"));
+        assert!(RejectReq {
+            reason: "\t".into()
+        }
+        .reason()
+        .is_err());
+    }
+
+    #[test]
+    fn invites_read_back_and_damage_is_named() {
+        let inv = Invite {
+            charter: vec![1, 2, 3],
+            addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
+        };
+        assert_eq!(Invite::parse(&inv.to_text()).expect("reads"), inv);
+        assert!(Invite::parse("hello")
+            .expect_err("no prefix")
+            .0
+            .contains(INVITE_PREFIX));
+        assert!(Invite::parse("taawun:***")
+            .expect_err("no base64")
+            .0
+            .contains("base64"));
+        assert!(inv
+            .verified_charter()
+            .expect_err("junk")
+            .0
+            .contains("decode"));
+    }
+}
