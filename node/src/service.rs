@@ -10,6 +10,7 @@
 
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::body::*;
@@ -152,7 +153,7 @@ impl Node {
         (self.clock)()
     }
 
-    async fn state(&self, coop: Id) -> Res<Coop> {
+    async fn state(&self, coop: Id) -> Res<Arc<Coop>> {
         Ok(self.net.state(coop).await?)
     }
 

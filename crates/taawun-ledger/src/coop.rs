@@ -541,13 +541,31 @@ impl CoopLedger {
     /// Commits the staged group first.
     pub fn state(&self) -> Result<Coop, LedgerError> {
         let mut coop = Coop::new();
-        for v in self.iter_log() {
-            coop.apply(v?);
+        self.refresh_state(&mut coop)?;
+        Ok(coop)
+    }
+
+    /// Brings a state made by [`CoopLedger::state`] (or an empty one) up to date: applies
+    /// the log from position `state.len()` on, then the frozen authors. A state holds
+    /// exactly the first `len()` entries of the log, in log order, and the log only grows,
+    /// so this costs O(new entries) and gives the state a full replay would: a node keeps
+    /// one state and refreshes it rather than replaying the whole log per read. Commits
+    /// the staged group first.
+    pub fn refresh_state(&self, state: &mut Coop) -> Result<(), LedgerError> {
+        // Entries are counted in u64 on disk; a state in memory is far below usize::MAX.
+        let from = u64::try_from(state.len()).unwrap_or(u64::MAX);
+        for id in self.log_ids_from(from) {
+            let id = id?;
+            let envelope = self
+                .tree
+                .get(k1(layout::ENTRY, id.as_bytes()))?
+                .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
+            state.apply(trusted(&envelope)?);
         }
         for (author, seq) in &self.frozen() {
-            coop.freeze(*author, *seq);
+            state.freeze(*author, *seq);
         }
-        Ok(coop)
+        Ok(())
     }
 }
 

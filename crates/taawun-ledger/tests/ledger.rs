@@ -290,12 +290,34 @@ fn a_missing_dependency_is_reported_and_released() {
 }
 
 #[test]
+fn a_kept_state_refreshed_in_steps_equals_a_full_replay() {
+    let s = scenario(11, 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    let mut kept = Coop::new();
+    c.refresh_state(&mut kept).expect("refreshes");
+    assert_eq!(kept, reference(&s.entries[..1]));
+    let mut at: usize = 1;
+    for step in [1, 7, 50, 0, 120, usize::MAX] {
+        let end = at.saturating_add(step).min(s.entries.len());
+        ingest_all(&mut c, &s.entries[at..end]);
+        at = end;
+        // Staged entries included: a refresh commits the staged group first.
+        c.refresh_state(&mut kept).expect("refreshes");
+        assert_eq!(kept, c.state().expect("state"), "after {end} entries");
+        assert_eq!(kept, reference(&s.entries[..end]), "after {end} entries");
+    }
+    assert_eq!(at, s.entries.len());
+}
+
+#[test]
 fn equivocation_keeps_evidence_and_freezes_the_author() {
     let s = scenario(6, 150);
     let dir = tempfile::tempdir().expect("tempdir");
     let (l, mut c) = founded(dir.path(), &s);
     ingest_all(&mut c, &s.entries[1..]);
     let mut r = reference(&s.entries);
+    let mut kept = c.state().expect("state");
     let key = &s.members[1];
     let author = pk(key);
     let head = c.head(&author).expect("reads").expect("member wrote");
@@ -328,6 +350,9 @@ fn equivocation_keeps_evidence_and_freezes_the_author() {
     );
     assert_eq!(c.frozen().get(&author), Some(&head.seq));
     assert_eq!(c.evidence().expect("evidence").len(), 1);
+    // A kept state learns of the freeze, though the log did not grow.
+    c.refresh_state(&mut kept).expect("refreshes");
+    assert_eq!(kept.frozen_authors().get(&author), Some(&head.seq));
     assert!(c.get(&fork.id()).expect("reads").is_none());
     r.ingest(fork.clone(), None)
         .expect("the fold sees the fork");
@@ -352,6 +377,8 @@ fn equivocation_keeps_evidence_and_freezes_the_author() {
         .expect("evidence entry");
     r.ingest(published, None).expect("the fold takes it");
     assert_eq!(c.state().expect("state"), r);
+    c.refresh_state(&mut kept).expect("refreshes");
+    assert_eq!(kept, r);
     // It all survives a restart.
     drop(c);
     let c = l.coop(&s.coop).expect("reopens");

@@ -53,6 +53,7 @@ use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{dcutr, identify, kad, mdns, noise, relay, tcp, yamux, Multiaddr, PeerId, Swarm};
 use serde_bytes::ByteBuf;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 use taawun_core::body::{Body, Evidence};
 use taawun_core::entry::Unverified;
@@ -198,7 +199,7 @@ enum Command {
         reply: Reply<Vec<Ingest>>,
     },
     Heads(Id, Reply<Vec<(PublicKey, Head)>>),
-    State(Id, Reply<Coop>),
+    State(Id, Reply<Arc<Coop>>),
     Block(PeerId, Reply<()>),
     Unblock(PeerId, Reply<()>),
     Score(PeerId, Reply<Option<f64>>),
@@ -309,6 +310,7 @@ impl Network {
             swarm,
             ledger,
             coops: BTreeMap::new(),
+            states: HashMap::new(),
             topics: HashMap::new(),
             events: events_tx,
             dropped_events: 0,
@@ -439,8 +441,10 @@ impl Network {
         self.call(|r| Command::Heads(coop, r)).await
     }
 
-    /// The folded state of a cooperative.
-    pub async fn state(&self, coop: Id) -> Result<Coop, NetError> {
+    /// The folded state of a cooperative: a snapshot shared with the network task, which
+    /// keeps it up to date by applying only what was stored since the last read (see
+    /// [`CoopLedger::refresh_state`]); cheap to ask for often.
+    pub async fn state(&self, coop: Id) -> Result<Arc<Coop>, NetError> {
         self.call(|r| Command::State(coop, r)).await
     }
 
@@ -599,6 +603,9 @@ struct Task {
     swarm: Swarm<Behaviour>,
     ledger: Ledger,
     coops: BTreeMap<Id, CoopLedger>,
+    /// The folded state of each cooperative read so far, shared with readers (see
+    /// [`Task::state`]): one per cooperative held, built on first read.
+    states: HashMap<Id, Arc<Coop>>,
     topics: HashMap<TopicHash, Id>,
     events: mpsc::Sender<Event>,
     /// Events dropped because the node did not keep up.
@@ -720,6 +727,20 @@ impl Task {
         self.coops.get_mut(id).ok_or(NetError::UnknownCoop(*id))
     }
 
+    /// The shared state of `coop`, refreshed with what was stored since the last read.
+    /// When a reader still holds the previous snapshot, the refresh copies it first
+    /// (`Arc::make_mut`): readers never see a state change under them.
+    fn state(&mut self, id: &Id) -> Result<Arc<Coop>, NetError> {
+        let ledger = self.coops.get(id).ok_or(NetError::UnknownCoop(*id))?;
+        let state = self.states.entry(*id).or_default();
+        let stale = u64::try_from(state.len()).map_or(true, |n| n != ledger.len())
+            || *state.frozen_authors() != ledger.frozen();
+        if stale {
+            ledger.refresh_state(Arc::make_mut(state))?;
+        }
+        Ok(Arc::clone(state))
+    }
+
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Dial(addr, r) => {
@@ -769,10 +790,7 @@ impl Task {
                 let _ = r.send(out);
             }
             Command::State(coop, r) => {
-                let out = self
-                    .coop(&coop)
-                    .and_then(|c| c.state().map_err(NetError::from));
-                let _ = r.send(out);
+                let _ = r.send(self.state(&coop));
             }
             Command::Block(peer, r) => {
                 self.swarm.behaviour_mut().blocked.block_peer(peer);
