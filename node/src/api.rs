@@ -8,6 +8,7 @@
 
 use crate::service::{Error, Node};
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -240,8 +241,18 @@ async fn vote(
     Ok(Json(st.node.vote(id("cooperative", &c)?, req).await?))
 }
 
-async fn offers(State(st): State<AppState>, Path(c): Path<String>) -> Out<Vec<OfferView>> {
-    Ok(Json(st.node.offers(id("cooperative", &c)?).await?))
+/// Header of a listing: how many items match in all, beyond the page returned.
+const TOTAL_COUNT: &str = "x-total-count";
+
+async fn offers(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    q: Result<Query<OfferQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| bad(format!("bad query: {}", e.body_text())))?;
+    let filter = q.filter(st.node.me())?;
+    let (offers, total) = st.node.offers(id("cooperative", &c)?, &filter).await?;
+    Ok(([(TOTAL_COUNT, total.to_string())], Json(offers)).into_response())
 }
 
 async fn post_offer(

@@ -66,6 +66,18 @@ pub(crate) enum ClientCmd {
         /// Every offer, not only open ones.
         #[arg(long)]
         all: bool,
+        /// Also the offers you claimed or won, whatever their state.
+        #[arg(long)]
+        mine: bool,
+        /// Only this requester's offers (hex key, or `me`).
+        #[arg(long)]
+        requester: Option<String>,
+        /// Most offers shown, newest first.
+        #[arg(long, default_value_t = taawun_api::request::DEFAULT_OFFER_PAGE)]
+        limit: usize,
+        /// Offers skipped first (the next page).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
         #[command(flatten)]
         ctx: Ctx,
     },
@@ -436,13 +448,35 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             let w = c.offer_action(&coop, &offer, "withdraw").await?;
             either(ctx.json, &w, || format!("withdrew offer {offer}\n"))
         }
-        ClientCmd::Offers { all, ctx } => {
+        ClientCmd::Offers {
+            all,
+            mine,
+            requester,
+            limit,
+            offset,
+            ctx,
+        } => {
             let coop = coop_id(c, &ctx).await?;
-            let mut offers = c.offers(&coop).await?;
-            if !all {
-                offers.retain(|o| o.state == "open");
-            }
-            either(ctx.json, &offers, || render_offers(&offers, now_ms()))
+            let q = OfferQuery {
+                state: (!all).then(|| "open".to_owned()),
+                requester,
+                mine: Some(mine),
+                offset: Some(offset),
+                limit: Some(limit),
+                ..OfferQuery::default()
+            };
+            let (offers, total) = c.offers(&coop, &q).await?;
+            either(ctx.json, &offers, || {
+                let mut out = render_offers(&offers, now_ms());
+                let shown = offset.saturating_add(offers.len());
+                if total > shown {
+                    out.push_str(&format!(
+                        "{} more; see them with --offset {shown}\n",
+                        total - shown
+                    ));
+                }
+                out
+            })
         }
         ClientCmd::Claim { offer, ctx } => {
             let coop = coop_id(c, &ctx).await?;
@@ -911,8 +945,19 @@ async fn offer_id(c: &Client, coop: &str, input: &str) -> Result<String> {
     if is_full_hex(input) {
         return Ok(input.trim().to_lowercase());
     }
-    let all = c.offers(coop).await?;
-    resolve_prefix("offer", input, all.iter().map(|o| o.id.as_str()))
+    let p = input.trim();
+    if p.len() < MIN_PREFIX || p.len() > FULL_HEX || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // Not something to look up: the same checks say what is wrong with it.
+        return resolve_prefix("offer", input, std::iter::empty());
+    }
+    let q = OfferQuery {
+        id_prefix: Some(p.to_owned()),
+        // Two are enough to tell a unique prefix from an ambiguous one.
+        limit: Some(2),
+        ..OfferQuery::default()
+    };
+    let (found, _) = c.offers(coop, &q).await?;
+    resolve_prefix("offer", input, found.iter().map(|o| o.id.as_str()))
 }
 
 async fn submission_id(c: &Client, coop: &str, input: &str) -> Result<String> {

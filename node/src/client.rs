@@ -157,6 +157,11 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.transport(e))?;
+        self.check(resp).await
+    }
+
+    /// The body of a response, or its error status as a [`ClientError`].
+    async fn check(&self, resp: reqwest::Response) -> Result<Vec<u8>> {
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| self.transport(e))?;
         if status.is_success() {
@@ -275,9 +280,30 @@ impl Client {
         self.post(&format!("/api/coops/{coop}/votes"), req).await
     }
 
-    /// `GET /api/coops/{coop}/offers`.
-    pub(crate) async fn offers(&self, coop: &str) -> Result<Vec<OfferView>> {
-        self.get(&format!("/api/coops/{coop}/offers")).await
+    /// `GET /api/coops/{coop}/offers`: one page, and how many offers match in all.
+    pub(crate) async fn offers(
+        &self,
+        coop: &str,
+        q: &OfferQuery,
+    ) -> Result<(Vec<OfferView>, usize)> {
+        let path = format!("/api/coops/{coop}/offers");
+        let resp = self
+            .http
+            .get(self.url(&path))
+            .query(q)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let total = resp
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let body = self.check(resp).await?;
+        let offers: Vec<OfferView> = self.decode(&path, &body)?;
+        let total = total.unwrap_or(offers.len());
+        Ok((offers, total))
     }
 
     /// `GET /api/coops/{coop}/offers/{offer}`.

@@ -18,6 +18,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use taawun_api::request::OfferFilter;
 use taawun_api::views::*;
 use taawun_core::money::format_minor;
 use taawun_core::{Hash, Id, PublicKey, Unverified};
@@ -392,7 +393,12 @@ async fn story(dir: &Path) -> Result<()> {
         .await
         .map_err(api_err)?;
     converge(&ms, cid, "the offers to reach every node").await?;
-    let offers = ms[1].node.offers(cid).await.map_err(api_err)?;
+    let offers = ms[1]
+        .node
+        .offers(cid, &OfferFilter::default())
+        .await
+        .map_err(api_err)?
+        .0;
     say("\n4. Lumen Lab posts two fair offers; every member's node shows them with their purpose:");
     for o in offers.iter().rev() {
         say(format!(
@@ -423,12 +429,23 @@ async fn story(dir: &Path) -> Result<()> {
     let policy = tokio::spawn(crate::daemon::policy(ms[LUMEN].node.clone()));
     let assigned = wait_for("the lottery to be drawn on every node", || async {
         for m in &ms {
-            let os = m.node.offers(cid).await.map_err(api_err)?;
+            let (os, _) = m
+                .node
+                .offers(cid, &OfferFilter::default())
+                .await
+                .map_err(api_err)?;
             if os.iter().any(|o| o.state != "assigned") {
                 return Ok(None);
             }
         }
-        Ok(Some(ms[0].node.offers(cid).await.map_err(api_err)?))
+        Ok(Some(
+            ms[0]
+                .node
+                .offers(cid, &OfferFilter::default())
+                .await
+                .map_err(api_err)?
+                .0,
+        ))
     })
     .await?;
     policy.abort();

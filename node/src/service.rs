@@ -414,15 +414,34 @@ impl Node {
         }
     }
 
-    /// Every offer, newest first.
-    pub(crate) async fn offers(&self, coop: Id) -> Res<Vec<OfferView>> {
+    /// The offers `filter` keeps, newest first, one page of them, with how many match in
+    /// all. Only the page's offers are turned into views (each reads its requester's
+    /// record and the rules in force when it was posted).
+    pub(crate) async fn offers(
+        &self,
+        coop: Id,
+        filter: &OfferFilter,
+    ) -> Res<(Vec<OfferView>, usize)> {
         let c = self.state(coop).await?;
         let now = self.now();
-        // A requester's record folds every submission: compute it once per requester.
-        let mut records: BTreeMap<PublicKey, RecordView> = BTreeMap::new();
-        let mut out: Vec<OfferView> = c
+        let me = self.me;
+        let matching: Vec<taawun_core::fold::OfferView> = c
             .offers(now)
             .into_iter()
+            .rev()
+            .filter(|o| {
+                filter.keeps(o, || {
+                    o.winners.contains(&me) || c.claims_on(&o.id).iter().any(|(k, _)| *k == me)
+                })
+            })
+            .collect();
+        let total = matching.len();
+        // A requester's record folds every submission: compute it once per requester.
+        let mut records: BTreeMap<PublicKey, RecordView> = BTreeMap::new();
+        let out = matching
+            .into_iter()
+            .skip(filter.offset)
+            .take(filter.limit)
             .map(|o| {
                 let record = records
                     .entry(o.requester)
@@ -431,8 +450,7 @@ impl Node {
                 self.offer_view(&c, o, record)
             })
             .collect();
-        out.reverse();
-        Ok(out)
+        Ok((out, total))
     }
 
     /// One offer.

@@ -47,6 +47,31 @@ impl Api {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The titles of a listing of offers, and the total its header gives.
+    async fn titles(&self, offers: &str, query: &str) -> (Vec<String>, usize) {
+        let r = self
+            .http
+            .get(format!("{}{offers}?{query}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::OK, "{query}");
+        let total: usize = r.headers()["x-total-count"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("a number");
+        let v: Value = r.json().await.expect("json");
+        let titles = v
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|o| o["title"].as_str().expect("title").to_owned())
+            .collect();
+        (titles, total)
+    }
+
     async fn coop(&self) -> String {
         let (s, v) = self
             .post(
@@ -205,6 +230,74 @@ async fn an_offer_under_the_floor_is_refused_and_nothing_is_stored() {
     let (_, offers) = api.get(&format!("/api/coops/{coop}/offers")).await;
     assert_eq!(offers[0]["hourly"]["text"], "12.52 EUR");
     assert_eq!(offers[0]["state"], "open");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offer_lists_filter_and_page_newest_first() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let api = Api::of(&d);
+    let coop = api.coop().await;
+    let offers = format!("/api/coops/{coop}/offers");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (s, v) = api
+            .post(
+                &offers,
+                json!({"title": format!("o{i}"), "purpose": "Paging", "pay": "4.00EUR", "minutes": 15}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        ids.push(v["id"].as_str().expect("id").to_owned());
+    }
+    let (s, v) = api
+        .post(&format!("{offers}/{}/withdraw", ids[1]), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    assert_eq!(
+        api.titles(&offers, "limit=2").await,
+        (vec!["o4".into(), "o3".into()], 5)
+    );
+    assert_eq!(
+        api.titles(&offers, "offset=2&limit=2").await,
+        (vec!["o2".into(), "o1".into()], 5)
+    );
+    assert_eq!(
+        api.titles(&offers, "state=withdrawn").await,
+        (vec!["o1".into()], 1)
+    );
+    assert_eq!(api.titles(&offers, "state=open,withdrawn").await.1, 5);
+    assert_eq!(api.titles(&offers, "state=open").await.1, 4);
+    assert_eq!(api.titles(&offers, "requester=me").await.1, 5);
+    assert_eq!(
+        api.titles(
+            &offers,
+            "requester=0000000000000000000000000000000000000000000000000000000000000000"
+        )
+        .await
+        .1,
+        0
+    );
+    assert_eq!(
+        api.titles(&offers, &format!("id_prefix={}", &ids[2][..12]))
+            .await,
+        (vec!["o2".into()], 1)
+    );
+
+    // Bad queries get JSON errors that say what is wrong.
+    for (query, says) in [
+        ("state=closed", "awaiting-assignment"),
+        ("limit=0", "at least 1"),
+        ("limit=many", "limit"),
+        ("colour=red", "colour"),
+        ("id_prefix=xyz", "hex"),
+    ] {
+        let (s, v) = api.get(&format!("{offers}?{query}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {v}");
+        let msg = v["error"].as_str().expect("a JSON error");
+        assert!(msg.contains(says), "{query}: {msg}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

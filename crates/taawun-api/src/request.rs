@@ -8,13 +8,14 @@
 //! when it is written.
 
 use crate::views::{
-    AssignReq, CreateCoop, PayReq, PostOffer, Propose, RejectReq, ReviewReq, VoteReq,
+    AssignReq, CreateCoop, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq, VoteReq,
 };
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::body::{Action, Body, Charter, Limit, Limits, Offer, Proposal, Review, Settle};
+use taawun_core::fold::{self, OfferState};
 use taawun_core::rules::default_limits;
 use taawun_core::{Id, Money, PublicKey, Timestamp, Unverified, Verified};
 
@@ -32,6 +33,13 @@ pub const INVITE_PREFIX: &str = "taawun:";
 /// Longest invite text read: a charter is at most one entry (the default entry limit is
 /// 64 KiB) plus a few addresses; anything longer is refused before decoding.
 pub const MAX_INVITE_CHARS: usize = 256 * 1024;
+
+/// Offers listed per page by default: a screenful or two on a phone, and a response of
+/// a few hundred kilobytes at most on a weak link.
+pub const DEFAULT_OFFER_PAGE: usize = 200;
+/// Most offers listed per page, whatever the client asks: a cooperative's whole history
+/// can hold tens of thousands.
+pub const MAX_OFFER_PAGE: usize = 1_000;
 
 /// A request that cannot be carried out as written; the message says how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -413,6 +421,129 @@ impl Invite {
     }
 }
 
+/// The state's name in the API.
+pub fn offer_state_name(s: &OfferState) -> &'static str {
+    match s {
+        OfferState::Open => "open",
+        OfferState::AwaitingAssignment => "awaiting-assignment",
+        OfferState::Assigned => "assigned",
+        OfferState::Withdrawn => "withdrawn",
+        OfferState::Expired => "expired",
+    }
+}
+
+/// Every offer state, in the order they come.
+pub const OFFER_STATES: [OfferState; 5] = [
+    OfferState::Open,
+    OfferState::AwaitingAssignment,
+    OfferState::Assigned,
+    OfferState::Withdrawn,
+    OfferState::Expired,
+];
+
+/// Which offers a listing keeps: an [`OfferQuery`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferFilter {
+    /// States kept; `None`: all.
+    pub states: Option<Vec<OfferState>>,
+    /// Only this requester's.
+    pub requester: Option<PublicKey>,
+    /// Also the offers `me` claimed or won, whatever the other filters say.
+    pub mine: bool,
+    /// Lowercase hex digits the id starts with.
+    pub id_prefix: Option<String>,
+    /// Matching offers skipped, newest first.
+    pub offset: usize,
+    /// Most offers returned.
+    pub limit: usize,
+}
+
+impl Default for OfferFilter {
+    fn default() -> Self {
+        Self {
+            states: None,
+            requester: None,
+            mine: false,
+            id_prefix: None,
+            offset: 0,
+            limit: DEFAULT_OFFER_PAGE,
+        }
+    }
+}
+
+impl OfferQuery {
+    /// The filter this query asks for; `me` is this node's key.
+    pub fn filter(&self, me: PublicKey) -> Checked<OfferFilter> {
+        let states = match self.state.as_deref().map(str::trim) {
+            None | Some("") | Some("all") => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(|name| {
+                        let name = name.trim();
+                        OFFER_STATES
+                            .iter()
+                            .find(|s| offer_state_name(s) == name)
+                            .cloned()
+                            .ok_or_else(|| {
+                                bad(format!(
+                                    "unknown offer state `{name}`; states are: {}",
+                                    OFFER_STATES
+                                        .iter()
+                                        .map(offer_state_name)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ))
+                            })
+                    })
+                    .collect::<Checked<Vec<_>>>()?,
+            ),
+        };
+        let requester = match self.requester.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("me") => Some(me),
+            Some(k) => Some(parse_key("requester", k)?),
+        };
+        let id_prefix = match self.id_prefix.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(p) if p.len() <= 64 && p.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(p.to_ascii_lowercase())
+            }
+            Some(p) => {
+                return Err(bad(format!(
+                    "id_prefix `{p}` is not the start of an id (up to 64 hex digits)"
+                )))
+            }
+        };
+        let limit = match self.limit {
+            None => DEFAULT_OFFER_PAGE,
+            Some(0) => return Err(bad("limit must be at least 1")),
+            Some(n) => n.min(MAX_OFFER_PAGE),
+        };
+        Ok(OfferFilter {
+            states,
+            requester,
+            mine: self.mine.unwrap_or(false),
+            id_prefix,
+            offset: self.offset.unwrap_or(0),
+            limit,
+        })
+    }
+}
+
+impl OfferFilter {
+    /// Whether the filter keeps `o`; `me_in` says whether this node's member claimed or
+    /// won it (asked only when `mine` is set: it reads the claims).
+    pub fn keeps(&self, o: &fold::OfferView, me_in: impl FnOnce() -> bool) -> bool {
+        let by_id = self
+            .id_prefix
+            .as_ref()
+            .is_none_or(|p| o.id.to_hex().starts_with(p.as_str()));
+        let by_state = self.states.as_ref().is_none_or(|s| s.contains(&o.state));
+        let by_requester = self.requester.is_none_or(|r| r == o.requester);
+        by_id && ((by_state && by_requester) || (self.mine && me_in()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,6 +624,97 @@ mod tests {
         }
         .reason()
         .is_err());
+    }
+
+    #[test]
+    fn offer_queries_read_states_requesters_and_pages() {
+        let me = PublicKey([1; 32]);
+        let f = OfferQuery::default().filter(me).expect("empty is all");
+        assert_eq!(f, OfferFilter::default());
+        let q = OfferQuery {
+            state: Some("open, awaiting-assignment".into()),
+            requester: Some("me".into()),
+            mine: Some(true),
+            id_prefix: Some("AB12".into()),
+            offset: Some(5),
+            limit: Some(1_000_000),
+        };
+        let f = q.filter(me).expect("reads");
+        assert_eq!(
+            f.states,
+            Some(vec![OfferState::Open, OfferState::AwaitingAssignment])
+        );
+        assert_eq!(f.requester, Some(me));
+        assert_eq!(f.id_prefix.as_deref(), Some("ab12"));
+        assert_eq!((f.offset, f.limit), (5, MAX_OFFER_PAGE));
+        let e = OfferQuery {
+            state: Some("closed".into()),
+            ..OfferQuery::default()
+        }
+        .filter(me)
+        .expect_err("unknown state");
+        assert!(e.0.contains("awaiting-assignment"), "{e}");
+        assert!(OfferQuery {
+            limit: Some(0),
+            ..OfferQuery::default()
+        }
+        .filter(me)
+        .is_err());
+        assert!(OfferQuery {
+            id_prefix: Some("xyz".into()),
+            ..OfferQuery::default()
+        }
+        .filter(me)
+        .is_err());
+    }
+
+    #[test]
+    fn mine_adds_my_offers_back_and_prefixes_still_apply() {
+        let me = PublicKey([1; 32]);
+        let other = PublicKey([2; 32]);
+        let offer = |state: OfferState, requester: PublicKey| fold::OfferView {
+            id: Id::of(b"offer"),
+            requester,
+            at: 0,
+            offer: Offer {
+                title: "t".into(),
+                description: String::new(),
+                purpose: "p".into(),
+                pay: Money::new("EUR", 400),
+                minutes: 15,
+                assignments: 1,
+                expires_at: 1,
+                review_window_ms: 1,
+                claim_window_ms: 1,
+            },
+            state,
+            claims: 0,
+            winners: vec![],
+        };
+        let open_only = OfferFilter {
+            states: Some(vec![OfferState::Open]),
+            ..OfferFilter::default()
+        };
+        let assigned = offer(OfferState::Assigned, other);
+        assert!(!open_only.keeps(&assigned, || true));
+        let board = OfferFilter {
+            mine: true,
+            ..open_only.clone()
+        };
+        assert!(board.keeps(&assigned, || true));
+        assert!(!board.keeps(&assigned, || false));
+        let own = OfferFilter {
+            requester: Some(me),
+            ..OfferFilter::default()
+        };
+        assert!(!own.keeps(&assigned, || false));
+        assert!(own.keeps(&offer(OfferState::Expired, me), || false));
+        let prefixed = OfferFilter {
+            id_prefix: Some("ff".repeat(32)),
+            mine: true,
+            ..OfferFilter::default()
+        };
+        assert!(!prefixed.keeps(&assigned, || true));
     }
 
     #[test]

@@ -231,6 +231,32 @@ pub struct PostOffer {
     pub claim_window_ms: Option<u64>,
 }
 
+/// `GET /api/coops/{coop}/offers` query: which offers, newest first. Filters combine
+/// with "and"; `mine` then adds this node's member's own offers back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferQuery {
+    /// States to list, comma-separated (`open,awaiting-assignment`); absent: all.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Only this requester's offers: a hex key, or `me` (this node's key).
+    #[serde(default)]
+    pub requester: Option<String>,
+    /// Also list, whatever their state, the offers this node's member claimed or won.
+    #[serde(default)]
+    pub mine: Option<bool>,
+    /// Only offers whose id starts with these hex digits.
+    #[serde(default)]
+    pub id_prefix: Option<String>,
+    /// Offers to skip (newest first), for the next page.
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// Most offers returned (default `DEFAULT_OFFER_PAGE`, at most `MAX_OFFER_PAGE`);
+    /// the header `x-total-count` says how many match in all.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
 /// An offer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OfferView {
@@ -514,13 +540,7 @@ pub enum LiveEvent {
 }
 
 pub fn offer_state(s: &OfferState) -> &'static str {
-    match s {
-        OfferState::Open => "open",
-        OfferState::AwaitingAssignment => "awaiting-assignment",
-        OfferState::Assigned => "assigned",
-        OfferState::Withdrawn => "withdrawn",
-        OfferState::Expired => "expired",
-    }
+    crate::request::offer_state_name(s)
 }
 
 /// (state, time, reason) of a review.

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use taawun_api::request::*;
 use taawun_api::views::*;
+use taawun_core::fold::OfferState;
 use taawun_core::money::{hourly_rate, parse_minor};
 use taawun_core::{Id, Timestamp};
 
@@ -143,15 +144,19 @@ pub(crate) async fn board(
     Query(q): Query<BoardQuery>,
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
-    let mut offers = web
+    // The board: open offers and the member's own, or everything; searched below.
+    let filter = OfferFilter {
+        states: q.all.is_none().then(|| vec![OfferState::Open]),
+        mine: q.all.is_none(),
+        limit: MAX_OFFER_PAGE,
+        ..OfferFilter::default()
+    };
+    let (mut offers, _) = web
         .st
         .node
-        .offers(id)
+        .offers(id, &filter)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
-    if q.all.is_none() {
-        offers.retain(|o| o.state == "open" || o.assigned_to_me || o.claimed_by_me);
-    }
     let needle = q.q.trim().to_lowercase();
     if !needle.is_empty() {
         offers.retain(|o| {
@@ -238,10 +243,18 @@ pub(crate) async fn work(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
     let err = |e: Error| fail(&ctx, Some(&c), &e, "/");
+    // Only the member's own (no state), then those won or still in the draw.
+    let mine = OfferFilter {
+        states: Some(Vec::new()),
+        mine: true,
+        limit: MAX_OFFER_PAGE,
+        ..OfferFilter::default()
+    };
     let offers: Vec<OfferView> = node
-        .offers(id)
+        .offers(id, &mine)
         .await
         .map_err(err)?
+        .0
         .into_iter()
         .filter(|o| o.assigned_to_me || (o.claimed_by_me && o.winners.is_empty()))
         .collect();
@@ -517,13 +530,12 @@ pub(crate) async fn requests(
     let node = &web.st.node;
     let me = node.me();
     let e1 = |e: Error| fail(&ctx, Some(&c), &e, "/");
-    let offers: Vec<OfferView> = node
-        .offers(id)
-        .await
-        .map_err(e1)?
-        .into_iter()
-        .filter(|o| o.requester == c.me)
-        .collect();
+    let own = OfferFilter {
+        requester: Some(me),
+        limit: MAX_OFFER_PAGE,
+        ..OfferFilter::default()
+    };
+    let offers: Vec<OfferView> = node.offers(id, &own).await.map_err(e1)?.0;
     let mut subs: Vec<SubmissionView> = node
         .submissions(id)
         .await
