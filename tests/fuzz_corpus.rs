@@ -345,6 +345,23 @@ fn api_seeds() -> Seeds {
         s.insert(leak(format!("{request}-{name}")), api_input(request, &body));
     }
     s.insert("not-json", api_input("post-offer", "{title"));
+    for (name, query) in [
+        ("board", "state=open&mine=true&limit=50"),
+        (
+            "own",
+            "requester=me&state=open,awaiting-assignment,assigned",
+        ),
+        ("prefix", "id_prefix=08c4&limit=2"),
+        ("page", "offset=20&limit=20"),
+        ("bad-state", "state=closed"),
+        ("unknown", "colour=red"),
+        ("escaped", "state=%6Fpen&requester=%20me"),
+    ] {
+        s.insert(
+            leak(format!("list-offers-{name}")),
+            api_input("list-offers", query),
+        );
+    }
     s.insert("empty", Vec::new());
     s
 }

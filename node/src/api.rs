@@ -8,8 +8,7 @@
 
 use crate::service::{Error, Node};
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -19,7 +18,9 @@ use axum::{Json, Router};
 use futures::Stream;
 use serde::de::DeserializeOwned;
 use std::convert::Infallible;
-use taawun_api::request::{decode, decode_or_default, parse_id, parse_key, BadRequest};
+use taawun_api::request::{
+    decode, decode_or_default, decode_query, parse_id, parse_key, BadRequest,
+};
 use taawun_api::views::*;
 use taawun_core::Id;
 use tokio::sync::{broadcast, watch};
@@ -247,10 +248,9 @@ const TOTAL_COUNT: &str = "x-total-count";
 async fn offers(
     State(st): State<AppState>,
     Path(c): Path<String>,
-    q: Result<Query<OfferQuery>, QueryRejection>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| bad(format!("bad query: {}", e.body_text())))?;
-    let filter = q.filter(st.node.me())?;
+    let filter = decode_query::<OfferQuery>(q.as_deref())?.filter(st.node.me())?;
     let (offers, total) = st.node.offers(id("cooperative", &c)?, &filter).await?;
     Ok(([(TOTAL_COUNT, total.to_string())], Json(offers)).into_response())
 }

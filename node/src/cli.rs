@@ -460,9 +460,9 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             let q = OfferQuery {
                 state: (!all).then(|| "open".to_owned()),
                 requester,
-                mine: Some(mine),
-                offset: Some(offset),
-                limit: Some(limit),
+                mine: Some(mine.to_string()),
+                offset: Some(offset.to_string()),
+                limit: Some(limit.to_string()),
                 ..OfferQuery::default()
             };
             let (offers, total) = c.offers(&coop, &q).await?;
@@ -953,7 +953,7 @@ async fn offer_id(c: &Client, coop: &str, input: &str) -> Result<String> {
     let q = OfferQuery {
         id_prefix: Some(p.to_owned()),
         // Two are enough to tell a unique prefix from an ambiguous one.
-        limit: Some(2),
+        limit: Some("2".into()),
         ..OfferQuery::default()
     };
     let (found, _) = c.offers(coop, &q).await?;

@@ -289,7 +289,8 @@ async fn offer_lists_filter_and_page_newest_first() {
     for (query, says) in [
         ("state=closed", "awaiting-assignment"),
         ("limit=0", "at least 1"),
-        ("limit=many", "limit"),
+        ("limit=many", "limit `many`"),
+        ("mine=yes", "mine"),
         ("colour=red", "colour"),
         ("id_prefix=xyz", "hex"),
     ] {

@@ -275,6 +275,16 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         offers.contains("4.00 EUR   15  16.00 EUR  128% of 12.50 EUR  open"),
         "{offers}"
     );
+    // Pages: the newest first, and how to see the rest.
+    let page = ok(&karim, &["offers", "--limit", "1"]);
+    assert!(page.contains("Tag photos"), "{page}");
+    assert!(!page.contains("Transcribe"), "{page}");
+    assert!(page.contains("1 more; see them with --offset 1"), "{page}");
+    let next = ok(&karim, &["offers", "--limit", "1", "--offset", "1"]);
+    assert!(next.contains("Transcribe"), "{next}");
+    assert!(!next.contains("more;"), "{next}");
+    let own = json(&lumen, &["offers", "--all", "--requester", "me"]);
+    assert_eq!(own.as_array().expect("list").len(), 3, "{own}");
     assert!(
         offers.contains("Transcribe an interview: Oral history archive"),
         "{offers}"

@@ -2,7 +2,8 @@
 //! by the workspace's tests. Not part of the API crate's interface.
 //!
 //! The first byte of an input picks a request type (see [`REQUESTS`]); the rest is its
-//! JSON body, read with [`crate::request::decode`] as the server reads it. A body that
+//! JSON body, read with [`crate::request::decode`] as the server reads it (or, for
+//! offer listings, its query string, read with [`crate::request::decode_query`]). A body that
 //! decodes is turned into its entry body with the same code the node runs; that body is
 //! then written as the next entry of a member or requester of the synthetic cooperative
 //! of [`taawun_core::fuzzing`], must read back byte for byte through the network's
@@ -10,9 +11,10 @@
 //! their charter verified. Every check panics on a broken invariant: that is how the
 //! fuzzer reports it.
 
-use crate::request::{decode, decode_or_default, Checked, Invite};
+use crate::request::{decode, decode_or_default, decode_query, Checked, Invite, MAX_OFFER_PAGE};
 use crate::views::{
-    AssignReq, CreateCoop, JoinReq, PayReq, PostOffer, Propose, RejectReq, ReviewReq, VoteReq,
+    AssignReq, CreateCoop, JoinReq, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq,
+    VoteReq,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,8 +27,9 @@ use taawun_core::lottery;
 use taawun_core::writer::Writer;
 use taawun_core::{Id, PublicKey, Unverified};
 
-/// The request types, by the first byte of an input (modulo their count).
-pub const REQUESTS: [&str; 9] = [
+/// The request types, by the first byte of an input (modulo their count). All are JSON
+/// bodies but `list-offers`, a query string.
+pub const REQUESTS: [&str; 10] = [
     "create-coop",
     "propose",
     "vote",
@@ -36,6 +39,7 @@ pub const REQUESTS: [&str; 9] = [
     "pay",
     "review",
     "join",
+    "list-offers",
 ];
 
 /// Who writes an entry of the request's kind.
@@ -83,7 +87,47 @@ pub fn api(data: &[u8]) {
         }),
         6 => request(json, Requester, |r: &PayReq| r.settle().map(Body::Settle)),
         7 => request(json, Member, |r: &ReviewReq| r.review().map(Body::Review)),
-        _ => join(json),
+        8 => join(json),
+        _ => list_offers(json),
+    }
+}
+
+/// A listing's query string: read as the server reads it, and its filter applied to
+/// every offer of the world.
+fn list_offers(query: &[u8]) {
+    // A query reaches the server as part of the request's URI: text.
+    let Ok(text) = std::str::from_utf8(query) else {
+        return;
+    };
+    let Ok(q) = decode_query::<OfferQuery>(Some(text)) else {
+        return;
+    };
+    let w = world();
+    let me = w.members[0];
+    let filter = q.filter(me);
+    // The same query as the CLI sends it reads to the same filter, or the same refusal.
+    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
+    let again: OfferQuery = decode_query(Some(&again)).expect("a query's own encoding decodes");
+    assert_eq!(
+        again.filter(me),
+        filter,
+        "a query re-encoded reads the same"
+    );
+    let Ok(f) = filter else {
+        return;
+    };
+    assert!(
+        (1..=MAX_OFFER_PAGE).contains(&f.limit),
+        "a page holds 1 to {MAX_OFFER_PAGE} offers"
+    );
+    for o in w.state.offers(w.now) {
+        let kept = f.keeps(&o, || o.winners.contains(&me));
+        if let Some(p) = &f.id_prefix {
+            assert!(
+                !kept || o.id.to_hex().starts_with(p.as_str()),
+                "kept outside the prefix"
+            );
+        }
     }
 }
 

@@ -58,6 +58,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Checked<T> {
     serde_json::from_slice(bytes).map_err(|e| bad(format!("bad request body: {e}")))
 }
 
+/// Decodes a query string (`state=open&limit=20`, without the `?`; none is an empty one).
+pub fn decode_query<T: DeserializeOwned>(query: Option<&str>) -> Checked<T> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| bad(format!("bad query: {e}")))
+}
+
 /// Decodes a JSON request body that may be left out: an empty (or blank) body is the
 /// default request.
 pub fn decode_or_default<T: DeserializeOwned + Default>(bytes: &[u8]) -> Checked<T> {
@@ -514,17 +519,31 @@ impl OfferQuery {
                 )))
             }
         };
-        let limit = match self.limit {
+        let count = |what: &str, v: &Option<String>| -> Checked<Option<usize>> {
+            v.as_deref()
+                .map(|t| {
+                    t.trim()
+                        .parse::<usize>()
+                        .map_err(|_| bad(format!("{what} `{t}` is not a whole number of offers")))
+                })
+                .transpose()
+        };
+        let limit = match count("limit", &self.limit)? {
             None => DEFAULT_OFFER_PAGE,
             Some(0) => return Err(bad("limit must be at least 1")),
             Some(n) => n.min(MAX_OFFER_PAGE),
         };
+        let mine = match self.mine.as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(bad(format!("mine is `true` or `false`, not `{other}`"))),
+        };
         Ok(OfferFilter {
             states,
             requester,
-            mine: self.mine.unwrap_or(false),
+            mine,
             id_prefix,
-            offset: self.offset.unwrap_or(0),
+            offset: count("offset", &self.offset)?.unwrap_or(0),
             limit,
         })
     }
@@ -634,10 +653,10 @@ mod tests {
         let q = OfferQuery {
             state: Some("open, awaiting-assignment".into()),
             requester: Some("me".into()),
-            mine: Some(true),
+            mine: Some("true".into()),
             id_prefix: Some("AB12".into()),
-            offset: Some(5),
-            limit: Some(1_000_000),
+            offset: Some("5".into()),
+            limit: Some("1000000".into()),
         };
         let f = q.filter(me).expect("reads");
         assert_eq!(
@@ -654,12 +673,15 @@ mod tests {
         .filter(me)
         .expect_err("unknown state");
         assert!(e.0.contains("awaiting-assignment"), "{e}");
-        assert!(OfferQuery {
-            limit: Some(0),
-            ..OfferQuery::default()
+        for (limit, says) in [("0", "at least 1"), ("many", "limit `many`")] {
+            let e = OfferQuery {
+                limit: Some(limit.into()),
+                ..OfferQuery::default()
+            }
+            .filter(me)
+            .expect_err("a bad limit");
+            assert!(e.0.contains(says), "{e}");
         }
-        .filter(me)
-        .is_err());
         assert!(OfferQuery {
             id_prefix: Some("xyz".into()),
             ..OfferQuery::default()

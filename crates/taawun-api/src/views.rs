@@ -242,19 +242,20 @@ pub struct OfferQuery {
     /// Only this requester's offers: a hex key, or `me` (this node's key).
     #[serde(default)]
     pub requester: Option<String>,
-    /// Also list, whatever their state, the offers this node's member claimed or won.
+    /// `true`: also list, whatever their state, the offers this node's member claimed
+    /// or won. (Query values are kept as text so that a bad one is named in the error.)
     #[serde(default)]
-    pub mine: Option<bool>,
+    pub mine: Option<String>,
     /// Only offers whose id starts with these hex digits.
     #[serde(default)]
     pub id_prefix: Option<String>,
     /// Offers to skip (newest first), for the next page.
     #[serde(default)]
-    pub offset: Option<usize>,
+    pub offset: Option<String>,
     /// Most offers returned (default `DEFAULT_OFFER_PAGE`, at most `MAX_OFFER_PAGE`);
     /// the header `x-total-count` says how many match in all.
     #[serde(default)]
-    pub limit: Option<usize>,
+    pub limit: Option<String>,
 }
 
 /// An offer.
