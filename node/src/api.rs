@@ -333,8 +333,11 @@ async fn submit(
 async fn submissions(
     State(st): State<AppState>,
     Path(c): Path<String>,
-) -> Out<Vec<SubmissionView>> {
-    Ok(Json(st.node.submissions(id("cooperative", &c)?).await?))
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let filter = decode_query::<SubmissionQuery>(q.as_deref())?.filter(st.node.me())?;
+    let (subs, total) = st.node.submissions(id("cooperative", &c)?, &filter).await?;
+    Ok(([(TOTAL_COUNT, total.to_string())], Json(subs)).into_response())
 }
 
 async fn result(

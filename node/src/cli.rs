@@ -557,10 +557,11 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
         ClientCmd::Submissions { all, ctx } => {
             let coop = coop_id(c, &ctx).await?;
             let me = c.status().await?.key;
-            let mut subs = c.submissions(&coop).await?;
-            if !all {
-                subs.retain(|s| s.member == me || s.requester == me);
-            }
+            let q = SubmissionQuery {
+                involving: (!all).then(|| "me".to_owned()),
+                ..SubmissionQuery::default()
+            };
+            let subs = c.submissions(&coop, &q).await?;
             either(ctx.json, &subs, || render_submissions(&subs, &me))
         }
         ClientCmd::Results(ResultsCmd::Get {
@@ -964,8 +965,17 @@ async fn submission_id(c: &Client, coop: &str, input: &str) -> Result<String> {
     if is_full_hex(input) {
         return Ok(input.trim().to_lowercase());
     }
-    let all = c.submissions(coop).await?;
-    resolve_prefix("submission", input, all.iter().map(|s| s.id.as_str()))
+    let p = input.trim();
+    if p.len() < MIN_PREFIX || p.len() > FULL_HEX || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return resolve_prefix("submission", input, std::iter::empty());
+    }
+    let q = SubmissionQuery {
+        id_prefix: Some(p.to_owned()),
+        limit: Some("2".into()),
+        ..SubmissionQuery::default()
+    };
+    let found = c.submissions(coop, &q).await?;
+    resolve_prefix("submission", input, found.iter().map(|s| s.id.as_str()))
 }
 
 async fn payment_id(c: &Client, coop: &str, input: &str) -> Result<String> {

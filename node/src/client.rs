@@ -286,10 +286,20 @@ impl Client {
         coop: &str,
         q: &OfferQuery,
     ) -> Result<(Vec<OfferView>, usize)> {
-        let path = format!("/api/coops/{coop}/offers");
+        self.get_query(&format!("/api/coops/{coop}/offers"), q)
+            .await
+    }
+
+    /// `GET path?query` of a listing: the items, and how many match in all (the
+    /// `x-total-count` header).
+    async fn get_query<Q: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        q: &Q,
+    ) -> Result<(Vec<T>, usize)> {
         let resp = self
             .http
-            .get(self.url(&path))
+            .get(self.url(path))
             .query(q)
             .bearer_auth(&self.token)
             .send()
@@ -301,9 +311,9 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
         let body = self.check(resp).await?;
-        let offers: Vec<OfferView> = self.decode(&path, &body)?;
-        let total = total.unwrap_or(offers.len());
-        Ok((offers, total))
+        let items: Vec<T> = self.decode(path, &body)?;
+        let total = total.unwrap_or(items.len());
+        Ok((items, total))
     }
 
     /// `GET /api/coops/{coop}/offers/{offer}`.
@@ -349,8 +359,14 @@ impl Client {
     }
 
     /// `GET /api/coops/{coop}/submissions`.
-    pub(crate) async fn submissions(&self, coop: &str) -> Result<Vec<SubmissionView>> {
-        self.get(&format!("/api/coops/{coop}/submissions")).await
+    pub(crate) async fn submissions(
+        &self,
+        coop: &str,
+        q: &SubmissionQuery,
+    ) -> Result<Vec<SubmissionView>> {
+        self.get_query(&format!("/api/coops/{coop}/submissions"), q)
+            .await
+            .map(|(subs, _)| subs)
     }
 
     /// `GET /api/coops/{coop}/submissions/{id}/result`.

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use taawun_api::request::OfferFilter;
+use taawun_api::request::{OfferFilter, SubmissionFilter};
 use taawun_api::views::*;
 use taawun_core::money::format_minor;
 use taawun_core::{Hash, Id, PublicKey, Unverified};
@@ -538,7 +538,11 @@ async fn story(dir: &Path) -> Result<()> {
         SHORT_REVIEW_MS / 1000
     ));
     wait_for("the review window to pass", || async {
-        let s = ms[LUMEN].node.submissions(cid).await.map_err(api_err)?;
+        let (s, _) = ms[LUMEN]
+            .node
+            .submissions(cid, &SubmissionFilter::default())
+            .await
+            .map_err(api_err)?;
         Ok(s.iter()
             .any(|x| x.id == subs[2].0.to_hex() && x.review == "accepted-by-default")
             .then_some(()))
@@ -618,7 +622,11 @@ async fn story(dir: &Path) -> Result<()> {
     }
 
     // 10. The summary.
-    let subs_view = ms[0].node.submissions(cid).await.map_err(api_err)?;
+    let (subs_view, _) = ms[0]
+        .node
+        .submissions(cid, &SubmissionFilter::default())
+        .await
+        .map_err(api_err)?;
     let bal = ms[0].node.balances(cid).await.map_err(api_err)?;
     let floor = coop.floors.first().map_or(0, |f| f.minor);
     say("\n10. Summary (every figure recomputed from signed entries)");

@@ -634,34 +634,47 @@ impl Node {
     }
 
     /// Every submission.
-    pub(crate) async fn submissions(&self, coop: Id) -> Res<Vec<SubmissionView>> {
+    pub(crate) async fn submissions(
+        &self,
+        coop: Id,
+        filter: &SubmissionFilter,
+    ) -> Res<(Vec<SubmissionView>, usize)> {
         let c = self.state(coop).await?;
         let now = self.now();
-        let mut out = Vec::new();
-        for s in c.submissions(now) {
-            let (review, review_at, reason) = review_state(&s.review);
-            let title = c
-                .offer(&s.offer, now)
-                .map(|o| o.offer.title)
-                .unwrap_or_default();
-            let result_here = self.net.has_result(coop, s.id);
-            out.push(SubmissionView {
-                id: s.id.to_hex(),
-                offer: s.offer.to_hex(),
-                title,
-                member: s.member.to_hex(),
-                requester: s.requester.to_hex(),
-                at: s.at,
-                minutes: s.minutes,
-                review: review.to_owned(),
-                review_at,
-                reason,
-                pay: Amount::from(&s.pay),
-                topup: Amount::new(&s.pay.currency, s.topup),
-                result_here,
-            });
-        }
-        Ok(out)
+        let matching: Vec<taawun_core::fold::Submission> = c
+            .submissions(now)
+            .into_iter()
+            .filter(|s| filter.keeps(s))
+            .collect();
+        let total = matching.len();
+        let out = matching
+            .into_iter()
+            .skip(filter.offset)
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .map(|s| {
+                let (review, review_at, reason) = review_state(&s.review);
+                let title = match c.get(&s.offer).map(|v| &v.entry().body) {
+                    Some(Body::Offer(o)) => o.title.clone(),
+                    _ => String::new(),
+                };
+                SubmissionView {
+                    id: s.id.to_hex(),
+                    offer: s.offer.to_hex(),
+                    title,
+                    member: s.member.to_hex(),
+                    requester: s.requester.to_hex(),
+                    at: s.at,
+                    minutes: s.minutes,
+                    review: review.to_owned(),
+                    review_at,
+                    reason,
+                    pay: Amount::from(&s.pay),
+                    topup: Amount::new(&s.pay.currency, s.topup),
+                    result_here: self.net.has_result(coop, s.id),
+                }
+            })
+            .collect();
+        Ok((out, total))
     }
 
     /// The result file of a submission, once on this node.

@@ -299,6 +299,22 @@ async fn offer_lists_filter_and_page_newest_first() {
         let msg = v["error"].as_str().expect("a JSON error");
         assert!(msg.contains(says), "{query}: {msg}");
     }
+    // Submissions are filtered the same way.
+    let subs = format!("/api/coops/{coop}/submissions");
+    let (s, v) = api
+        .get(&format!("{subs}?involving=me&review=pending,rejected"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v.as_array().expect("a list").len(), 0);
+    let (s, v) = api.get(&format!("{subs}?review=paid")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("msg")
+            .contains("accepted-by-default"),
+        "{v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

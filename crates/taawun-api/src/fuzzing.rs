@@ -3,7 +3,7 @@
 //!
 //! The first byte of an input picks a request type (see [`REQUESTS`]); the rest is its
 //! JSON body, read with [`crate::request::decode`] as the server reads it (or, for
-//! offer listings, its query string, read with [`crate::request::decode_query`]). A body that
+//! listings of offers and submissions, its query string, read with [`crate::request::decode_query`]). A body that
 //! decodes is turned into its entry body with the same code the node runs; that body is
 //! then written as the next entry of a member or requester of the synthetic cooperative
 //! of [`taawun_core::fuzzing`], must read back byte for byte through the network's
@@ -14,7 +14,7 @@
 use crate::request::{decode, decode_or_default, decode_query, Checked, Invite, MAX_OFFER_PAGE};
 use crate::views::{
     AssignReq, CreateCoop, JoinReq, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq,
-    VoteReq,
+    SubmissionQuery, VoteReq,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -29,7 +29,7 @@ use taawun_core::{Id, PublicKey, Unverified};
 
 /// The request types, by the first byte of an input (modulo their count). All are JSON
 /// bodies but `list-offers`, a query string.
-pub const REQUESTS: [&str; 10] = [
+pub const REQUESTS: [&str; 11] = [
     "create-coop",
     "propose",
     "vote",
@@ -40,6 +40,7 @@ pub const REQUESTS: [&str; 10] = [
     "review",
     "join",
     "list-offers",
+    "list-submissions",
 ];
 
 /// Who writes an entry of the request's kind.
@@ -88,7 +89,45 @@ pub fn api(data: &[u8]) {
         6 => request(json, Requester, |r: &PayReq| r.settle().map(Body::Settle)),
         7 => request(json, Member, |r: &ReviewReq| r.review().map(Body::Review)),
         8 => join(json),
-        _ => list_offers(json),
+        9 => list_offers(json),
+        _ => list_submissions(json),
+    }
+}
+
+/// A submissions listing's query string: read as the server reads it, read the same
+/// once encoded again, and applied to every submission of the world.
+fn list_submissions(query: &[u8]) {
+    let Ok(text) = std::str::from_utf8(query) else {
+        return;
+    };
+    let Ok(q) = decode_query::<SubmissionQuery>(Some(text)) else {
+        return;
+    };
+    let w = world();
+    let me = w.requesters[0];
+    let filter = q.filter(me);
+    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
+    let again: SubmissionQuery =
+        decode_query(Some(&again)).expect("a query's own encoding decodes");
+    assert_eq!(
+        again.filter(me),
+        filter,
+        "a query re-encoded reads the same"
+    );
+    let Ok(f) = filter else {
+        return;
+    };
+    for s in w.state.submissions(w.now) {
+        if f.keeps(&s) {
+            assert!(
+                f.member.is_none_or(|m| m == s.member),
+                "kept another member's"
+            );
+            assert!(
+                f.requester.is_none_or(|r| r == s.requester),
+                "kept another requester's"
+            );
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! when it is written.
 
 use crate::views::{
-    AssignReq, CreateCoop, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq, VoteReq,
+    AssignReq, CreateCoop, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq,
+    SubmissionQuery, VoteReq,
 };
 use base64::Engine;
 use serde::de::DeserializeOwned;
@@ -476,76 +477,187 @@ impl Default for OfferFilter {
     }
 }
 
+/// `me` or a hex key, when given.
+fn key_or_me(what: &str, v: &Option<String>, me: PublicKey) -> Checked<Option<PublicKey>> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("me") => Ok(Some(me)),
+        Some(k) => parse_key(what, k).map(Some),
+    }
+}
+
+/// The start of an id, lowercase, when given.
+fn id_prefix(v: &Option<String>) -> Checked<Option<String>> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) if p.len() <= 64 && p.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(Some(p.to_ascii_lowercase()))
+        }
+        Some(p) => Err(bad(format!(
+            "id_prefix `{p}` is not the start of an id (up to 64 hex digits)"
+        ))),
+    }
+}
+
+/// A count in a query, when given.
+fn count(what: &str, v: &Option<String>) -> Checked<Option<usize>> {
+    v.as_deref()
+        .map(|t| {
+            t.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(format!("{what} `{t}` is not a whole number")))
+        })
+        .transpose()
+}
+
+/// A page size in a query: at least 1, at most `max`; `default` when not given.
+fn page_size(v: &Option<String>, default: usize, max: usize) -> Checked<usize> {
+    match count("limit", v)? {
+        None => Ok(default),
+        Some(0) => Err(bad("limit must be at least 1")),
+        Some(n) => Ok(n.min(max)),
+    }
+}
+
+/// Names from a comma-separated list, each one of `all` (by `name`); `None` for all.
+fn one_of<T: Clone>(
+    what: &str,
+    v: &Option<String>,
+    all: &[T],
+    name: fn(&T) -> &'static str,
+) -> Checked<Option<Vec<T>>> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => Ok(None),
+        Some(list) => list
+            .split(',')
+            .map(|n| {
+                let n = n.trim();
+                all.iter().find(|x| name(x) == n).cloned().ok_or_else(|| {
+                    bad(format!(
+                        "unknown {what} `{n}`; {what}s are: {}",
+                        all.iter().map(name).collect::<Vec<_>>().join(", ")
+                    ))
+                })
+            })
+            .collect::<Checked<Vec<_>>>()
+            .map(Some),
+    }
+}
+
 impl OfferQuery {
     /// The filter this query asks for; `me` is this node's key.
     pub fn filter(&self, me: PublicKey) -> Checked<OfferFilter> {
-        let states = match self.state.as_deref().map(str::trim) {
-            None | Some("") | Some("all") => None,
-            Some(list) => Some(
-                list.split(',')
-                    .map(|name| {
-                        let name = name.trim();
-                        OFFER_STATES
-                            .iter()
-                            .find(|s| offer_state_name(s) == name)
-                            .cloned()
-                            .ok_or_else(|| {
-                                bad(format!(
-                                    "unknown offer state `{name}`; states are: {}",
-                                    OFFER_STATES
-                                        .iter()
-                                        .map(offer_state_name)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ))
-                            })
-                    })
-                    .collect::<Checked<Vec<_>>>()?,
-            ),
-        };
-        let requester = match self.requester.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some("me") => Some(me),
-            Some(k) => Some(parse_key("requester", k)?),
-        };
-        let id_prefix = match self.id_prefix.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(p) if p.len() <= 64 && p.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                Some(p.to_ascii_lowercase())
-            }
-            Some(p) => {
-                return Err(bad(format!(
-                    "id_prefix `{p}` is not the start of an id (up to 64 hex digits)"
-                )))
-            }
-        };
-        let count = |what: &str, v: &Option<String>| -> Checked<Option<usize>> {
-            v.as_deref()
-                .map(|t| {
-                    t.trim()
-                        .parse::<usize>()
-                        .map_err(|_| bad(format!("{what} `{t}` is not a whole number of offers")))
-                })
-                .transpose()
-        };
-        let limit = match count("limit", &self.limit)? {
-            None => DEFAULT_OFFER_PAGE,
-            Some(0) => return Err(bad("limit must be at least 1")),
-            Some(n) => n.min(MAX_OFFER_PAGE),
-        };
         let mine = match self.mine.as_deref().map(str::trim) {
             None | Some("false") => false,
             Some("true") => true,
             Some(other) => return Err(bad(format!("mine is `true` or `false`, not `{other}`"))),
         };
         Ok(OfferFilter {
-            states,
-            requester,
+            states: one_of("offer state", &self.state, &OFFER_STATES, offer_state_name)?,
+            requester: key_or_me("requester", &self.requester, me)?,
             mine,
-            id_prefix,
+            id_prefix: id_prefix(&self.id_prefix)?,
+            offset: count("offset", &self.offset)?.unwrap_or(0),
+            limit: page_size(&self.limit, DEFAULT_OFFER_PAGE, MAX_OFFER_PAGE)?,
+        })
+    }
+}
+
+/// A review state's name in the API.
+pub fn review_name(r: &ReviewState) -> &'static str {
+    match r {
+        ReviewState::Pending => "pending",
+        ReviewState::Accepted => "accepted",
+        ReviewState::AcceptedByDefault => "accepted-by-default",
+        ReviewState::Rejected => "rejected",
+    }
+}
+
+/// Where a submission's review stands, without its times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    /// Waiting for the requester.
+    Pending,
+    /// Accepted by the requester.
+    Accepted,
+    /// Accepted because the review window passed.
+    AcceptedByDefault,
+    /// Rejected, with a reason.
+    Rejected,
+}
+
+impl From<&fold::Review> for ReviewState {
+    fn from(r: &fold::Review) -> Self {
+        match r {
+            fold::Review::Pending { .. } => Self::Pending,
+            fold::Review::Accepted(_) => Self::Accepted,
+            fold::Review::AcceptedByDefault(_) => Self::AcceptedByDefault,
+            fold::Review::Rejected { .. } => Self::Rejected,
+        }
+    }
+}
+
+/// Every review state.
+pub const REVIEW_STATES: [ReviewState; 4] = [
+    ReviewState::Pending,
+    ReviewState::Accepted,
+    ReviewState::AcceptedByDefault,
+    ReviewState::Rejected,
+];
+
+/// Which submissions a listing keeps: a [`SubmissionQuery`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmissionFilter {
+    /// Only this member's.
+    pub member: Option<PublicKey>,
+    /// Only those to this requester.
+    pub requester: Option<PublicKey>,
+    /// Only those this key made or received.
+    pub involving: Option<PublicKey>,
+    /// Review states kept; `None`: all.
+    pub review: Option<Vec<ReviewState>>,
+    /// Lowercase hex digits the id starts with.
+    pub id_prefix: Option<String>,
+    /// Matches skipped first.
+    pub offset: usize,
+    /// Most returned; `None`: every match.
+    pub limit: Option<usize>,
+}
+
+impl SubmissionQuery {
+    /// The filter this query asks for; `me` is this node's key.
+    pub fn filter(&self, me: PublicKey) -> Checked<SubmissionFilter> {
+        let limit = match self.limit {
+            None => None,
+            Some(_) => Some(page_size(&self.limit, usize::MAX, usize::MAX)?),
+        };
+        Ok(SubmissionFilter {
+            member: key_or_me("member", &self.member, me)?,
+            requester: key_or_me("requester", &self.requester, me)?,
+            involving: key_or_me("involving", &self.involving, me)?,
+            review: one_of("review state", &self.review, &REVIEW_STATES, review_name)?,
+            id_prefix: id_prefix(&self.id_prefix)?,
             offset: count("offset", &self.offset)?.unwrap_or(0),
             limit,
         })
+    }
+}
+
+impl SubmissionFilter {
+    /// Whether the filter keeps `s`.
+    pub fn keeps(&self, s: &fold::Submission) -> bool {
+        self.id_prefix
+            .as_ref()
+            .is_none_or(|p| s.id.to_hex().starts_with(p.as_str()))
+            && self.member.is_none_or(|m| m == s.member)
+            && self.requester.is_none_or(|r| r == s.requester)
+            && self
+                .involving
+                .is_none_or(|k| k == s.member || k == s.requester)
+            && self
+                .review
+                .as_ref()
+                .is_none_or(|r| r.contains(&ReviewState::from(&s.review)))
     }
 }
 
@@ -737,6 +849,49 @@ mod tests {
             ..OfferFilter::default()
         };
         assert!(!prefixed.keeps(&assigned, || true));
+    }
+
+    #[test]
+    fn submission_queries_keep_by_person_and_review() {
+        let me = PublicKey([1; 32]);
+        let other = PublicKey([2; 32]);
+        let sub =
+            |member: PublicKey, requester: PublicKey, review: fold::Review| fold::Submission {
+                id: Id::of(b"submission"),
+                offer: Id::of(b"offer"),
+                member,
+                requester,
+                at: 0,
+                minutes: 10,
+                review,
+                pay: Money::new("EUR", 400),
+                topup: 0,
+            };
+        let q = |member: &str, review: &str| SubmissionQuery {
+            member: Some(member.into()),
+            review: Some(review.into()),
+            ..SubmissionQuery::default()
+        };
+        let accepted = q("me", "accepted,accepted-by-default")
+            .filter(me)
+            .expect("reads");
+        assert!(accepted.keeps(&sub(me, other, fold::Review::Accepted(5))));
+        assert!(!accepted.keeps(&sub(me, other, fold::Review::Pending { deadline: 5 })));
+        assert!(!accepted.keeps(&sub(other, me, fold::Review::Accepted(5))));
+        let involving = SubmissionQuery {
+            involving: Some("me".into()),
+            ..SubmissionQuery::default()
+        }
+        .filter(me)
+        .expect("reads");
+        assert!(involving.keeps(&sub(other, me, fold::Review::Accepted(5))));
+        assert!(!involving.keeps(&sub(other, other, fold::Review::Accepted(5))));
+        assert_eq!(involving.limit, None, "every match unless a limit is asked");
+        let e = q("me", "paid")
+            .filter(me)
+            .expect_err("unknown review state");
+        assert!(e.0.contains("accepted-by-default"), "{e}");
+        assert!(q("nobody", "pending").filter(me).is_err());
     }
 
     #[test]

@@ -312,6 +312,35 @@ pub struct AssignReq {
     pub winners: Vec<String>,
 }
 
+/// `GET /api/coops/{coop}/submissions` query: which submissions, in the order they were
+/// made. Filters combine with "and"; without `limit`, every match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionQuery {
+    /// Only this member's: a hex key, or `me`.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// Only those to this requester: a hex key, or `me`.
+    #[serde(default)]
+    pub requester: Option<String>,
+    /// Only those this key made or received: a hex key, or `me`.
+    #[serde(default)]
+    pub involving: Option<String>,
+    /// Review states, comma-separated: `pending`, `accepted`, `accepted-by-default`,
+    /// `rejected`; absent: all.
+    #[serde(default)]
+    pub review: Option<String>,
+    /// Only submissions whose id starts with these hex digits.
+    #[serde(default)]
+    pub id_prefix: Option<String>,
+    /// Matches to skip first.
+    #[serde(default)]
+    pub offset: Option<String>,
+    /// Most submissions returned; the header `x-total-count` says how many match.
+    #[serde(default)]
+    pub limit: Option<String>,
+}
+
 /// A submission.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SubmissionView {

@@ -258,13 +258,14 @@ pub(crate) async fn work(
         .into_iter()
         .filter(|o| o.assigned_to_me || (o.claimed_by_me && o.winners.is_empty()))
         .collect();
-    let subs: Vec<SubmissionView> = node
-        .submissions(id)
+    let my_work = SubmissionFilter {
+        member: Some(node.me()),
+        ..SubmissionFilter::default()
+    };
+    let (subs, _) = node
+        .submissions(id, &my_work)
         .await
-        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
-        .into_iter()
-        .filter(|s| s.member == c.me)
-        .collect();
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     Ok(pages::work(
         &ctx,
         &c,
@@ -341,8 +342,13 @@ pub(crate) async fn earnings(
         .into_iter()
         .filter(|p| p.member == c.me)
         .collect();
-    let subs = node
-        .submissions(id)
+    let paid_work = SubmissionFilter {
+        member: Some(node.me()),
+        review: Some(vec![ReviewState::Accepted, ReviewState::AcceptedByDefault]),
+        ..SubmissionFilter::default()
+    };
+    let (subs, _) = node
+        .submissions(id, &paid_work)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     // Effective rate of each accepted task: pay plus top-up over the minutes reported.
@@ -536,13 +542,14 @@ pub(crate) async fn requests(
         ..OfferFilter::default()
     };
     let offers: Vec<OfferView> = node.offers(id, &own).await.map_err(e1)?.0;
-    let mut subs: Vec<SubmissionView> = node
-        .submissions(id)
+    let received = SubmissionFilter {
+        requester: Some(me),
+        ..SubmissionFilter::default()
+    };
+    let (mut subs, _) = node
+        .submissions(id, &received)
         .await
-        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
-        .into_iter()
-        .filter(|s| s.requester == c.me)
-        .collect();
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     // Pending first, then newest.
     subs.sort_by_key(|s| (s.review != "pending", std::cmp::Reverse(s.at)));
     let owed: Vec<BalanceView> = node
