@@ -371,8 +371,14 @@ async fn reject(
     ))
 }
 
-async fn payments(State(st): State<AppState>, Path(c): Path<String>) -> Out<Vec<PaymentView>> {
-    Ok(Json(st.node.payments(id("cooperative", &c)?).await?))
+async fn payments(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let filter = decode_query::<PaymentQuery>(q.as_deref())?.filter(st.node.me())?;
+    let (payments, total) = st.node.payments(id("cooperative", &c)?, &filter).await?;
+    Ok(([(TOTAL_COUNT, total.to_string())], Json(payments)).into_response())
 }
 
 async fn pay(

@@ -946,15 +946,12 @@ async fn offer_id(c: &Client, coop: &str, input: &str) -> Result<String> {
     if is_full_hex(input) {
         return Ok(input.trim().to_lowercase());
     }
-    let p = input.trim();
-    if p.len() < MIN_PREFIX || p.len() > FULL_HEX || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-        // Not something to look up: the same checks say what is wrong with it.
+    let Some(p) = lookable(input) else {
         return resolve_prefix("offer", input, std::iter::empty());
-    }
+    };
     let q = OfferQuery {
-        id_prefix: Some(p.to_owned()),
-        // Two are enough to tell a unique prefix from an ambiguous one.
-        limit: Some("2".into()),
+        id_prefix: Some(p),
+        limit: Some(PREFIX_MATCHES.into()),
         ..OfferQuery::default()
     };
     let (found, _) = c.offers(coop, &q).await?;
@@ -965,13 +962,12 @@ async fn submission_id(c: &Client, coop: &str, input: &str) -> Result<String> {
     if is_full_hex(input) {
         return Ok(input.trim().to_lowercase());
     }
-    let p = input.trim();
-    if p.len() < MIN_PREFIX || p.len() > FULL_HEX || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let Some(p) = lookable(input) else {
         return resolve_prefix("submission", input, std::iter::empty());
-    }
+    };
     let q = SubmissionQuery {
-        id_prefix: Some(p.to_owned()),
-        limit: Some("2".into()),
+        id_prefix: Some(p),
+        limit: Some(PREFIX_MATCHES.into()),
         ..SubmissionQuery::default()
     };
     let found = c.submissions(coop, &q).await?;
@@ -982,8 +978,28 @@ async fn payment_id(c: &Client, coop: &str, input: &str) -> Result<String> {
     if is_full_hex(input) {
         return Ok(input.trim().to_lowercase());
     }
-    let all = c.payments(coop).await?;
-    resolve_prefix("payment", input, all.iter().map(|p| p.id.as_str()))
+    let Some(p) = lookable(input) else {
+        return resolve_prefix("payment", input, std::iter::empty());
+    };
+    let q = PaymentQuery {
+        id_prefix: Some(p),
+        limit: Some(PREFIX_MATCHES.into()),
+        ..PaymentQuery::default()
+    };
+    let found = c.payments(coop, &q).await?;
+    resolve_prefix("payment", input, found.iter().map(|p| p.id.as_str()))
+}
+
+/// Matches asked of the node when resolving a prefix: two tell a unique prefix from an
+/// ambiguous one.
+const PREFIX_MATCHES: &str = "2";
+
+/// `input` as a prefix worth asking the node about; `None` when [`resolve_prefix`]'s own
+/// checks refuse it (and say why).
+fn lookable(input: &str) -> Option<String> {
+    let p = input.trim();
+    (p.len() >= MIN_PREFIX && p.len() <= FULL_HEX && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| p.to_owned())
 }
 
 fn is_full_hex(s: &str) -> bool {

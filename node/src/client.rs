@@ -403,8 +403,10 @@ impl Client {
     }
 
     /// `GET /api/coops/{coop}/payments`.
-    pub(crate) async fn payments(&self, coop: &str) -> Result<Vec<PaymentView>> {
-        self.get(&format!("/api/coops/{coop}/payments")).await
+    pub(crate) async fn payments(&self, coop: &str, q: &PaymentQuery) -> Result<Vec<PaymentView>> {
+        self.get_query(&format!("/api/coops/{coop}/payments"), q)
+            .await
+            .map(|(payments, _)| payments)
     }
 
     /// `POST /api/coops/{coop}/payments`.

@@ -722,26 +722,38 @@ impl Node {
     }
 
     /// Every recorded payment.
-    pub(crate) async fn payments(&self, coop: Id) -> Res<Vec<PaymentView>> {
+    pub(crate) async fn payments(
+        &self,
+        coop: Id,
+        filter: &PaymentFilter,
+    ) -> Res<(Vec<PaymentView>, usize)> {
         let c = self.state(coop).await?;
-        let mut out: Vec<PaymentView> = c
+        let mut matching: Vec<(&Verified, &Settle)> = c
             .ids(Kind::Settle)
             .filter_map(|id| c.get(id))
             .filter_map(|v| match &v.entry().body {
-                Body::Settle(s) => Some(PaymentView {
-                    id: v.id().to_hex(),
-                    requester: v.entry().author.to_hex(),
-                    member: s.member.to_hex(),
-                    amount: Amount::from(&s.amount),
-                    reference: s.reference.clone(),
-                    at: v.entry().ts,
-                    confirmed: c.receipt(&v.id()).is_some(),
-                }),
+                Body::Settle(s) => Some((v, s)),
                 _ => None,
             })
+            .filter(|(v, s)| filter.keeps(&v.id(), &v.entry().author, &s.member))
             .collect();
-        out.sort_by_key(|p| std::cmp::Reverse(p.at));
-        Ok(out)
+        matching.sort_by_key(|(v, _)| std::cmp::Reverse(v.entry().ts));
+        let total = matching.len();
+        let out = matching
+            .into_iter()
+            .skip(filter.offset)
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .map(|(v, s)| PaymentView {
+                id: v.id().to_hex(),
+                requester: v.entry().author.to_hex(),
+                member: s.member.to_hex(),
+                amount: Amount::from(&s.amount),
+                reference: s.reference.clone(),
+                at: v.entry().ts,
+                confirmed: c.receipt(&v.id()).is_some(),
+            })
+            .collect();
+        Ok((out, total))
     }
 
     /// The member confirms a payment.

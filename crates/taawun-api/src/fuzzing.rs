@@ -3,7 +3,7 @@
 //!
 //! The first byte of an input picks a request type (see [`REQUESTS`]); the rest is its
 //! JSON body, read with [`crate::request::decode`] as the server reads it (or, for
-//! listings of offers and submissions, its query string, read with [`crate::request::decode_query`]). A body that
+//! listings, its query string, read with [`crate::request::decode_query`]). A body that
 //! decodes is turned into its entry body with the same code the node runs; that body is
 //! then written as the next entry of a member or requester of the synthetic cooperative
 //! of [`taawun_core::fuzzing`], must read back byte for byte through the network's
@@ -13,8 +13,8 @@
 
 use crate::request::{decode, decode_or_default, decode_query, Checked, Invite, MAX_OFFER_PAGE};
 use crate::views::{
-    AssignReq, CreateCoop, JoinReq, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq,
-    SubmissionQuery, VoteReq,
+    AssignReq, CreateCoop, JoinReq, OfferQuery, PayReq, PaymentQuery, PostOffer, Propose,
+    RejectReq, ReviewReq, SubmissionQuery, VoteReq,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -29,7 +29,7 @@ use taawun_core::{Id, PublicKey, Unverified};
 
 /// The request types, by the first byte of an input (modulo their count). All are JSON
 /// bodies but `list-offers`, a query string.
-pub const REQUESTS: [&str; 11] = [
+pub const REQUESTS: [&str; 12] = [
     "create-coop",
     "propose",
     "vote",
@@ -41,6 +41,7 @@ pub const REQUESTS: [&str; 11] = [
     "join",
     "list-offers",
     "list-submissions",
+    "list-payments",
 ];
 
 /// Who writes an entry of the request's kind.
@@ -90,7 +91,8 @@ pub fn api(data: &[u8]) {
         7 => request(json, Member, |r: &ReviewReq| r.review().map(Body::Review)),
         8 => join(json),
         9 => list_offers(json),
-        _ => list_submissions(json),
+        10 => list_submissions(json),
+        _ => list_payments(json),
     }
 }
 
@@ -128,6 +130,40 @@ fn list_submissions(query: &[u8]) {
                 "kept another requester's"
             );
         }
+    }
+}
+
+/// A payments listing's query string, as [`list_submissions`] does.
+fn list_payments(query: &[u8]) {
+    let Ok(text) = std::str::from_utf8(query) else {
+        return;
+    };
+    let Ok(q) = decode_query::<PaymentQuery>(Some(text)) else {
+        return;
+    };
+    let me = world().members[0];
+    let filter = q.filter(me);
+    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
+    let again: PaymentQuery = decode_query(Some(&again)).expect("a query's own encoding decodes");
+    assert_eq!(
+        again.filter(me),
+        filter,
+        "a query re-encoded reads the same"
+    );
+    if let Ok(f) = filter {
+        // A payment between the people asked for is kept exactly when its id matches.
+        let id = Id::of(b"payment");
+        let member = f.member.unwrap_or(me);
+        let requester = f.requester.unwrap_or(world().requesters[0]);
+        let by_id = f
+            .id_prefix
+            .as_ref()
+            .is_none_or(|p| id.to_hex().starts_with(p.as_str()));
+        assert_eq!(
+            f.keeps(&id, &requester, &member),
+            by_id,
+            "a matching payment is kept"
+        );
     }
 }
 

@@ -8,8 +8,8 @@
 //! when it is written.
 
 use crate::views::{
-    AssignReq, CreateCoop, OfferQuery, PayReq, PostOffer, Propose, RejectReq, ReviewReq,
-    SubmissionQuery, VoteReq,
+    AssignReq, CreateCoop, OfferQuery, PayReq, PaymentQuery, PostOffer, Propose, RejectReq,
+    ReviewReq, SubmissionQuery, VoteReq,
 };
 use base64::Engine;
 use serde::de::DeserializeOwned;
@@ -624,13 +624,57 @@ pub struct SubmissionFilter {
     pub limit: Option<usize>,
 }
 
+/// Which payments a listing keeps: a [`PaymentQuery`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentFilter {
+    /// Only those to this member.
+    pub member: Option<PublicKey>,
+    /// Only those from this requester.
+    pub requester: Option<PublicKey>,
+    /// Lowercase hex digits the id starts with.
+    pub id_prefix: Option<String>,
+    /// Matches skipped first.
+    pub offset: usize,
+    /// Most returned; `None`: every match.
+    pub limit: Option<usize>,
+}
+
+impl PaymentQuery {
+    /// The filter this query asks for; `me` is this node's key.
+    pub fn filter(&self, me: PublicKey) -> Checked<PaymentFilter> {
+        Ok(PaymentFilter {
+            member: key_or_me("member", &self.member, me)?,
+            requester: key_or_me("requester", &self.requester, me)?,
+            id_prefix: id_prefix(&self.id_prefix)?,
+            offset: count("offset", &self.offset)?.unwrap_or(0),
+            limit: optional_page(&self.limit)?,
+        })
+    }
+}
+
+impl PaymentFilter {
+    /// Whether the filter keeps the payment `id` from `requester` to `member`.
+    pub fn keeps(&self, id: &Id, requester: &PublicKey, member: &PublicKey) -> bool {
+        self.id_prefix
+            .as_ref()
+            .is_none_or(|p| id.to_hex().starts_with(p.as_str()))
+            && self.member.is_none_or(|m| m == *member)
+            && self.requester.is_none_or(|r| r == *requester)
+    }
+}
+
+/// A page size that may be left out (every match).
+fn optional_page(v: &Option<String>) -> Checked<Option<usize>> {
+    match v {
+        None => Ok(None),
+        Some(_) => page_size(v, usize::MAX, usize::MAX).map(Some),
+    }
+}
+
 impl SubmissionQuery {
     /// The filter this query asks for; `me` is this node's key.
     pub fn filter(&self, me: PublicKey) -> Checked<SubmissionFilter> {
-        let limit = match self.limit {
-            None => None,
-            Some(_) => Some(page_size(&self.limit, usize::MAX, usize::MAX)?),
-        };
+        let limit = optional_page(&self.limit)?;
         Ok(SubmissionFilter {
             member: key_or_me("member", &self.member, me)?,
             requester: key_or_me("requester", &self.requester, me)?,

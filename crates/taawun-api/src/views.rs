@@ -392,6 +392,28 @@ pub struct PayReq {
     pub reference: String,
 }
 
+/// `GET /api/coops/{coop}/payments` query: which payments, newest first. Filters combine
+/// with "and"; without `limit`, every match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentQuery {
+    /// Only those to this member: a hex key, or `me`.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// Only those from this requester: a hex key, or `me`.
+    #[serde(default)]
+    pub requester: Option<String>,
+    /// Only payments whose id starts with these hex digits.
+    #[serde(default)]
+    pub id_prefix: Option<String>,
+    /// Matches to skip first.
+    #[serde(default)]
+    pub offset: Option<String>,
+    /// Most payments returned; the header `x-total-count` says how many match.
+    #[serde(default)]
+    pub limit: Option<String>,
+}
+
 /// A recorded payment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PaymentView {

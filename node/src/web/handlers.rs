@@ -335,13 +335,14 @@ pub(crate) async fn earnings(
         .into_iter()
         .filter(|b| b.member == c.me)
         .collect();
-    let payments: Vec<PaymentView> = node
-        .payments(id)
+    let to_me = PaymentFilter {
+        member: Some(node.me()),
+        ..PaymentFilter::default()
+    };
+    let (payments, _) = node
+        .payments(id, &to_me)
         .await
-        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?
-        .into_iter()
-        .filter(|p| p.member == c.me)
-        .collect();
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     let paid_work = SubmissionFilter {
         member: Some(node.me()),
         review: Some(vec![ReviewState::Accepted, ReviewState::AcceptedByDefault]),
