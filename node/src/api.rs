@@ -19,7 +19,7 @@ use futures::Stream;
 use serde::de::DeserializeOwned;
 use std::convert::Infallible;
 use taawun_api::request::{
-    decode, decode_or_default, decode_query, parse_id, parse_key, BadRequest,
+    decode, decode_or_default, decode_query, parse_id, parse_key, BadRequest, TOTAL_COUNT_HEADER,
 };
 use taawun_api::views::*;
 use taawun_core::Id;
@@ -242,9 +242,6 @@ async fn vote(
     Ok(Json(st.node.vote(id("cooperative", &c)?, req).await?))
 }
 
-/// Header of a listing: how many items match in all, beyond the page returned.
-const TOTAL_COUNT: &str = "x-total-count";
-
 async fn offers(
     State(st): State<AppState>,
     Path(c): Path<String>,
@@ -252,7 +249,7 @@ async fn offers(
 ) -> Result<Response, ApiError> {
     let filter = decode_query::<OfferQuery>(q.as_deref())?.filter(st.node.me())?;
     let (offers, total) = st.node.offers(id("cooperative", &c)?, &filter).await?;
-    Ok(([(TOTAL_COUNT, total.to_string())], Json(offers)).into_response())
+    Ok(([(TOTAL_COUNT_HEADER, total.to_string())], Json(offers)).into_response())
 }
 
 async fn post_offer(
@@ -337,7 +334,7 @@ async fn submissions(
 ) -> Result<Response, ApiError> {
     let filter = decode_query::<SubmissionQuery>(q.as_deref())?.filter(st.node.me())?;
     let (subs, total) = st.node.submissions(id("cooperative", &c)?, &filter).await?;
-    Ok(([(TOTAL_COUNT, total.to_string())], Json(subs)).into_response())
+    Ok(([(TOTAL_COUNT_HEADER, total.to_string())], Json(subs)).into_response())
 }
 
 async fn result(
@@ -378,7 +375,7 @@ async fn payments(
 ) -> Result<Response, ApiError> {
     let filter = decode_query::<PaymentQuery>(q.as_deref())?.filter(st.node.me())?;
     let (payments, total) = st.node.payments(id("cooperative", &c)?, &filter).await?;
-    Ok(([(TOTAL_COUNT, total.to_string())], Json(payments)).into_response())
+    Ok(([(TOTAL_COUNT_HEADER, total.to_string())], Json(payments)).into_response())
 }
 
 async fn pay(

@@ -307,7 +307,7 @@ impl Client {
             .map_err(|e| self.transport(e))?;
         let total = resp
             .headers()
-            .get("x-total-count")
+            .get(taawun_api::request::TOTAL_COUNT_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
         let body = self.check(resp).await?;

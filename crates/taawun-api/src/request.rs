@@ -35,6 +35,10 @@ pub const INVITE_PREFIX: &str = "taawun:";
 /// 64 KiB) plus a few addresses; anything longer is refused before decoding.
 pub const MAX_INVITE_CHARS: usize = 256 * 1024;
 
+/// The response header of a listing that says how many items match in all, beyond the
+/// page returned.
+pub const TOTAL_COUNT_HEADER: &str = "x-total-count";
+
 /// Offers listed per page by default: a screenful or two on a phone, and a response of
 /// a few hundred kilobytes at most on a weak link.
 pub const DEFAULT_OFFER_PAGE: usize = 200;
