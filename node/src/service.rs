@@ -9,7 +9,6 @@
 //! HTTP status.
 
 use ed25519_dalek::SigningKey;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use taawun_api::request::*;
 use taawun_api::views::*;
@@ -436,17 +435,24 @@ impl Node {
             })
             .collect();
         let total = matching.len();
-        // A requester's record folds every submission: compute it once per requester.
-        let mut records: BTreeMap<PublicKey, RecordView> = BTreeMap::new();
-        let out = matching
+        let page: Vec<taawun_core::fold::OfferView> = matching
             .into_iter()
             .skip(filter.offset)
             .take(filter.limit)
+            .collect();
+        // A record passes over every offer, submission and balance: make those passes
+        // once for every requester the page names.
+        let mut requesters: Vec<PublicKey> = page.iter().map(|o| o.requester).collect();
+        requesters.sort_unstable();
+        requesters.dedup();
+        let records = c.records(&requesters, now);
+        let out = page
+            .into_iter()
             .map(|o| {
-                let record = records
-                    .entry(o.requester)
-                    .or_insert_with(|| RecordView::new(&o.requester, &c.record(&o.requester, now)))
-                    .clone();
+                let record = RecordView::new(
+                    &o.requester,
+                    records.get(&o.requester).unwrap_or(&Default::default()),
+                );
                 self.offer_view(&c, o, record)
             })
             .collect();

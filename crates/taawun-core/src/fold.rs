@@ -170,6 +170,14 @@ impl Balance {
 /// Key of a balance: (requester, member, currency).
 pub type BalanceKey = (PublicKey, PublicKey, Currency);
 
+/// What every requester's record is computed from, computed once (see [`Coop::records`]).
+struct Passes {
+    offers: Vec<OfferView>,
+    submissions: Vec<Submission>,
+    balances: BTreeMap<BalanceKey, Balance>,
+    timeline: Option<Timeline>,
+}
+
 /// A requester's record, as members see it before claiming.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Record {
@@ -698,17 +706,40 @@ impl Coop {
 
     /// A requester's record at `now`.
     pub fn record(&self, requester: &PublicKey, now: Timestamp) -> Record {
+        self.records(std::slice::from_ref(requester), now)
+            .remove(requester)
+            .unwrap_or_default()
+    }
+
+    /// The records of several requesters at once: the passes over every offer,
+    /// submission and balance that a record needs are made once for all of them (a
+    /// listing shows the record of each requester it names). Each equals
+    /// [`Coop::record`] of that requester.
+    pub fn records(&self, requesters: &[PublicKey], now: Timestamp) -> BTreeMap<PublicKey, Record> {
+        let all = Passes {
+            offers: self.offers(now),
+            submissions: self.submissions(now),
+            balances: self.balances(now),
+            timeline: self.timeline(),
+        };
+        requesters
+            .iter()
+            .map(|r| (*r, self.record_in(r, &all)))
+            .collect()
+    }
+
+    fn record_in(&self, requester: &PublicKey, all: &Passes) -> Record {
         let mut r = Record {
-            offers: self
-                .offers(now)
+            offers: all
+                .offers
                 .iter()
                 .filter(|o| o.requester == *requester)
                 .count(),
             ..Record::default()
         };
-        let subs: Vec<Submission> = self
-            .submissions(now)
-            .into_iter()
+        let subs: Vec<&Submission> = all
+            .submissions
+            .iter()
             .filter(|s| s.requester == *requester)
             .collect();
         let mut review_times = Vec::new();
@@ -746,17 +777,16 @@ impl Coop {
                     .insert(cur, u64::try_from(rate).unwrap_or(u64::MAX));
             }
         }
-        for ((req, _, cur), bal) in self.balances(now) {
-            if req == *requester && bal.owed() > 0 {
-                *r.unpaid.entry(cur).or_default() += bal.owed();
+        for ((req, _, cur), bal) in &all.balances {
+            if req == requester && bal.owed() > 0 {
+                *r.unpaid.entry(cur.clone()).or_default() += bal.owed();
             }
         }
-        r.median_pay_ms = median(self.pay_delays(requester, dues));
+        r.median_pay_ms = median(self.pay_delays(requester, dues, all.timeline.as_ref()));
         let mut sums = [0u32; 4];
-        let tl = self.timeline();
+        let tl = all.timeline.as_ref();
         for id in self.ids(Kind::Review) {
             let Some(Body::Review(x)) = tl
-                .as_ref()
                 .and_then(|tl| self.live_id(id, tl))
                 .map(|v| &v.entry().body)
             else {
@@ -785,13 +815,14 @@ impl Coop {
         &self,
         requester: &PublicKey,
         mut dues: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>>,
+        tl: Option<&Timeline>,
     ) -> Vec<u64> {
         let mut settles: BTreeMap<(PublicKey, Currency), Vec<(Timestamp, u64)>> = BTreeMap::new();
-        let Some(tl) = self.timeline() else {
+        let Some(tl) = tl else {
             return vec![];
         };
         for id in self.ids(Kind::Settle) {
-            let Some(v) = self.paid(id, &tl) else {
+            let Some(v) = self.paid(id, tl) else {
                 continue;
             };
             if v.entry().author != *requester {

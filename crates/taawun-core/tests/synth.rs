@@ -42,3 +42,31 @@ fn streaming_gives_the_same_entries() {
     assert_eq!(streamed, kept);
     assert_eq!(s.entries, kept.len());
 }
+
+#[test]
+fn records_of_several_requesters_equal_each_record() {
+    let s = generate(&Params {
+        entries: 600,
+        requesters: 3,
+        ..Params::default()
+    });
+    let mut c = Coop::new();
+    for v in &s.entries {
+        c.ingest(v.clone(), Some(s.end)).expect("valid");
+    }
+    let keys: Vec<taawun_core::PublicKey> = s
+        .requesters
+        .iter()
+        .map(|k| taawun_core::PublicKey(k.verifying_key().to_bytes()))
+        .collect();
+    let all = c.records(&keys, s.end);
+    assert_eq!(all.len(), keys.len());
+    for k in &keys {
+        let one = c.record(k, s.end);
+        assert!(
+            one.submissions > 0,
+            "the generator gives every requester work"
+        );
+        assert_eq!(all[k], one);
+    }
+}
