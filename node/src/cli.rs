@@ -116,6 +116,10 @@ pub(crate) enum ClientCmd {
         /// Every submission of the cooperative.
         #[arg(long)]
         all: bool,
+        /// Only these review states, comma-separated: pending, accepted,
+        /// accepted-by-default, rejected.
+        #[arg(long)]
+        review: Option<String>,
         #[command(flatten)]
         ctx: Ctx,
     },
@@ -554,11 +558,12 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
                 )
             })
         }
-        ClientCmd::Submissions { all, ctx } => {
+        ClientCmd::Submissions { all, review, ctx } => {
             let coop = coop_id(c, &ctx).await?;
             let me = c.status().await?.key;
             let q = SubmissionQuery {
                 involving: (!all).then(|| "me".to_owned()),
+                review,
                 ..SubmissionQuery::default()
             };
             let subs = c.submissions(&coop, &q).await?;

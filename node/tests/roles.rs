@@ -353,6 +353,11 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
             .find(|s| s["offer"] == offer.as_str())?;
         (s["result_here"] == true).then(|| str_of(s, "id").to_owned())
     });
+    // What waits for Lumen Lab's review.
+    let pending = json(&lumen, &["submissions", "--review", "pending"]);
+    assert!(find(&pending, "id", &sub).is_some(), "{pending}");
+    let done = json(&lumen, &["submissions", "--review", "accepted,rejected"]);
+    assert!(find(&done, "id", &sub).is_none(), "{done}");
     let out_dir = tmp.path().join("downloads");
     std::fs::create_dir(&out_dir).expect("dir");
     let o = cli_in(&lumen, &out_dir, &["results", "get", &sub[..8]]);
