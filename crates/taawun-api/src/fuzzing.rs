@@ -96,30 +96,13 @@ pub fn api(data: &[u8]) {
     }
 }
 
-/// A submissions listing's query string: read as the server reads it, read the same
-/// once encoded again, and applied to every submission of the world.
+/// A submissions listing's query string (see [`read_query`]), its filter applied to
+/// every submission of the world.
 fn list_submissions(query: &[u8]) {
-    let Ok(text) = std::str::from_utf8(query) else {
+    let Some(f) = read_query(query, SubmissionQuery::filter) else {
         return;
     };
-    let Ok(q) = decode_query::<SubmissionQuery>(Some(text)) else {
-        return;
-    };
-    let w = world();
-    let me = w.requesters[0];
-    let filter = q.filter(me);
-    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
-    let again: SubmissionQuery =
-        decode_query(Some(&again)).expect("a query's own encoding decodes");
-    assert_eq!(
-        again.filter(me),
-        filter,
-        "a query re-encoded reads the same"
-    );
-    let Ok(f) = filter else {
-        return;
-    };
-    for s in w.state.submissions(w.now) {
+    for s in world().state.submissions(world().now) {
         if f.keeps(&s) {
             assert!(
                 f.member.is_none_or(|m| m == s.member),
@@ -133,70 +116,39 @@ fn list_submissions(query: &[u8]) {
     }
 }
 
-/// A payments listing's query string, as [`list_submissions`] does.
+/// A payments listing's query string (see [`read_query`]), its filter applied to a
+/// payment between the people it asks for.
 fn list_payments(query: &[u8]) {
-    let Ok(text) = std::str::from_utf8(query) else {
+    let Some(f) = read_query(query, PaymentQuery::filter) else {
         return;
     };
-    let Ok(q) = decode_query::<PaymentQuery>(Some(text)) else {
-        return;
-    };
-    let me = world().members[0];
-    let filter = q.filter(me);
-    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
-    let again: PaymentQuery = decode_query(Some(&again)).expect("a query's own encoding decodes");
+    // A payment between the people asked for is kept exactly when its id matches.
+    let id = Id::of(b"payment");
+    let member = f.member.unwrap_or(me());
+    let requester = f.requester.unwrap_or(world().requesters[0]);
+    let by_id = f
+        .id_prefix
+        .as_ref()
+        .is_none_or(|p| id.to_hex().starts_with(p.as_str()));
     assert_eq!(
-        again.filter(me),
-        filter,
-        "a query re-encoded reads the same"
+        f.keeps(&id, &requester, &member),
+        by_id,
+        "a matching payment is kept"
     );
-    if let Ok(f) = filter {
-        // A payment between the people asked for is kept exactly when its id matches.
-        let id = Id::of(b"payment");
-        let member = f.member.unwrap_or(me);
-        let requester = f.requester.unwrap_or(world().requesters[0]);
-        let by_id = f
-            .id_prefix
-            .as_ref()
-            .is_none_or(|p| id.to_hex().starts_with(p.as_str()));
-        assert_eq!(
-            f.keeps(&id, &requester, &member),
-            by_id,
-            "a matching payment is kept"
-        );
-    }
 }
 
-/// A listing's query string: read as the server reads it, and its filter applied to
-/// every offer of the world.
+/// An offers listing's query string (see [`read_query`]), its filter applied to every
+/// offer of the world.
 fn list_offers(query: &[u8]) {
-    // A query reaches the server as part of the request's URI: text.
-    let Ok(text) = std::str::from_utf8(query) else {
-        return;
-    };
-    let Ok(q) = decode_query::<OfferQuery>(Some(text)) else {
-        return;
-    };
-    let w = world();
-    let me = w.members[0];
-    let filter = q.filter(me);
-    // The same query as the CLI sends it reads to the same filter, or the same refusal.
-    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
-    let again: OfferQuery = decode_query(Some(&again)).expect("a query's own encoding decodes");
-    assert_eq!(
-        again.filter(me),
-        filter,
-        "a query re-encoded reads the same"
-    );
-    let Ok(f) = filter else {
+    let Some(f) = read_query(query, OfferQuery::filter) else {
         return;
     };
     assert!(
         (1..=MAX_OFFER_PAGE).contains(&f.limit),
         "a page holds 1 to {MAX_OFFER_PAGE} offers"
     );
-    for o in w.state.offers(w.now) {
-        let kept = f.keeps(&o, || o.winners.contains(&me));
+    for o in world().state.offers(world().now) {
+        let kept = f.keeps(&o, || o.winners.contains(&me()));
         if let Some(p) = &f.id_prefix {
             assert!(
                 !kept || o.id.to_hex().starts_with(p.as_str()),
@@ -204,6 +156,33 @@ fn list_offers(query: &[u8]) {
             );
         }
     }
+}
+
+/// Whom `me` stands for in the listings' queries.
+fn me() -> PublicKey {
+    world().members[0]
+}
+
+/// A listing's query string read as the server reads it, into its filter; the same
+/// query as the CLI sends it (encoded again) must read to the same filter, or the same
+/// refusal. `None` when the query is refused.
+fn read_query<Q, F>(query: &[u8], filter: fn(&Q, PublicKey) -> Checked<F>) -> Option<F>
+where
+    Q: DeserializeOwned + Serialize,
+    F: PartialEq + std::fmt::Debug,
+{
+    // A query reaches the server as part of the request's URI: text.
+    let text = std::str::from_utf8(query).ok()?;
+    let q: Q = decode_query(Some(text)).ok()?;
+    let read = filter(&q, me());
+    let again = serde_urlencoded::to_string(&q).expect("a query encodes");
+    let again: Q = decode_query(Some(&again)).expect("a query's own encoding decodes");
+    assert_eq!(
+        filter(&again, me()),
+        read,
+        "a query re-encoded reads the same"
+    );
+    read.ok()
 }
 
 /// The entries that requests naming one in their path (assign, reject) act on, with
