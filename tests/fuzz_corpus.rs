@@ -362,6 +362,26 @@ fn api_seeds() -> Seeds {
             api_input("list-offers", query),
         );
     }
+    for (name, query) in [
+        ("work", "member=me&review=accepted,accepted-by-default"),
+        ("received", "requester=me&review=pending"),
+        ("involving", "involving=me&offset=1&limit=3"),
+        ("prefix", "id_prefix=6203&limit=2"),
+        ("bad-review", "review=paid"),
+    ] {
+        s.insert(
+            leak(format!("list-submissions-{name}")),
+            api_input("list-submissions", query),
+        );
+    }
+    s.insert(
+        "list-payments-to-me",
+        api_input("list-payments", "member=me&limit=20"),
+    );
+    s.insert(
+        "list-payments-prefix",
+        api_input("list-payments", "id_prefix=ab&requester=me"),
+    );
     s.insert("empty", Vec::new());
     s
 }
