@@ -34,6 +34,21 @@ impl Api {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST` of raw bytes with the given content type.
+    async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .http
@@ -124,32 +139,21 @@ async fn bad_requests_get_json_errors_that_say_what_is_wrong() {
     let api = Api::of(&d);
     let coop = api.coop().await;
 
+    let offers = format!("/api/coops/{coop}/offers");
     // Malformed JSON.
-    let r = api
-        .http
-        .post(format!("{}/api/coops/{coop}/offers", d.base))
-        .bearer_auth(&d.token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let v: Value = r.json().await.expect("json");
+    let (s, v) = api.post_raw(&offers, "application/json", "{not json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v["error"].as_str().is_some(), "{v}");
 
     // Valid JSON without saying so.
-    let r = api
-        .http
-        .post(format!("{}/api/coops/{coop}/offers", d.base))
-        .bearer_auth(&d.token)
-        .header("content-type", "text/plain")
-        .body(r#"{"title": "t", "purpose": "p", "pay": "4EUR", "minutes": 15}"#)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let v: Value = r.json().await.expect("json");
+    let (s, v) = api
+        .post_raw(
+            &offers,
+            "text/plain",
+            r#"{"title": "t", "purpose": "p", "pay": "4EUR", "minutes": 15}"#,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
         v["error"]
             .as_str()

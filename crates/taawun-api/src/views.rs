@@ -597,10 +597,10 @@ pub fn offer_state(s: &OfferState) -> &'static str {
 
 /// (state, time, reason) of a review.
 pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<String>) {
+    let name = crate::request::review_name(&r.into());
     match r {
-        Review::Pending { deadline } => ("pending", *deadline, None),
-        Review::Accepted(t) => ("accepted", *t, None),
-        Review::AcceptedByDefault(t) => ("accepted-by-default", *t, None),
-        Review::Rejected { at, reason } => ("rejected", *at, Some(reason.clone())),
+        Review::Pending { deadline } => (name, *deadline, None),
+        Review::Accepted(t) | Review::AcceptedByDefault(t) => (name, *t, None),
+        Review::Rejected { at, reason } => (name, *at, Some(reason.clone())),
     }
 }
