@@ -3,14 +3,15 @@
 //! for huge ranges, open streams they never read, announce heads they do not have and
 //! answer with more than the protocol allows, and send results larger than the
 //! submission announced. The node stays up, its memory stays bounded, honest entries
-//! still flow between honest nodes, and the flooder is scored down and disconnected.
+//! still flow between honest nodes, and the flooder is scored down and locked out, for
+//! longer each time it comes back and floods again.
 //!
 //! Every attack is bounded in count (the constants below) and in time ([`CONVERGE`] per
 //! wait).
 
 mod net_common;
 
-use net_common::{converge, start_nodes, wait_for, TestNode};
+use net_common::{converge, start_nodes_with, wait_for, TestNode, Who};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,9 +41,12 @@ const ENTRIES: usize = 1500;
 const FLOOD: usize = 2000;
 
 /// Invalid messages a flooder's connection gets judged at most, in this test: three
-/// graylist it (see `gossip::topic_score`) and it is then disconnected; the slack covers
+/// graylist it (see `gossip::topic_score`) and it is then locked out; the slack covers
 /// messages already received when the verdict lands.
 const JUDGED_PER_CONNECTION: usize = 16;
+
+/// The nodes' first lockout of a graylisted peer (a minute outside tests).
+const LOCKOUT: Duration = Duration::from_secs(2);
 
 /// Requests for huge ranges and logs.
 const HUGE_REQUESTS: usize = 48;
@@ -306,7 +310,14 @@ fn hostile_peers_at_volume() {
             ..Params::default()
         });
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 3, 50, &s.entries[0], &notify).await;
+        let whos = (0..3).map(|i| Who::Seed(50 + i)).collect();
+        let nodes = start_nodes_with(root.path(), whos, &s.entries[0], &notify, |c| {
+            taawun_net::NetConfig {
+                graylist_lockout: LOCKOUT,
+                ..c
+            }
+        })
+        .await;
         nodes[0]
             .net
             .ingest(coop, s.entries[1..].to_vec(), false)
@@ -347,27 +358,16 @@ fn hostile_peers_at_volume() {
         };
         let flood = flood_of(FLOOD, 0);
         let (flooder, flood_task) = gossip_attacker(60, target.clone(), coop, flood);
-        wait_for(
-            "the flooder disconnected",
-            || nodes[0].saw(|e| matches!(e, Event::PeerDisconnected(p) if *p == flooder)),
-            &notify,
-            CONVERGE,
-        )
-        .await;
-        let score = nodes[0].net.score(flooder).await.expect("score");
-        assert!(
-            score.is_some_and(gossip::graylisted),
-            "flooder score {score:?}"
-        );
-        let judged = rejected(&nodes[0], flooder);
-        println!("flood: {judged} of {FLOOD} messages judged before the flooder was dropped; score {score:?}");
-        assert!(judged < JUDGED_PER_CONNECTION, "{judged}");
-        assert!(!nodes[0].net.peers().await.expect("peers").contains(&flooder));
-        // It comes back under the same identity and floods again: its retained score
-        // (decayed meanwhile) gets it dropped again after a few rejections.
-        flood_task.abort();
-        let _ = flood_task.await;
-        let (_, back_task) = gossip_attacker(60, target.clone(), coop, flood_of(FLOOD, 1));
+        let locked = |strikes: u32| {
+            nodes[0].events().iter().find_map(|e| match e {
+                Event::LockedOut {
+                    peer,
+                    strikes: n,
+                    lockout,
+                } if *peer == flooder && *n == strikes => Some(*lockout),
+                _ => None,
+            })
+        };
         let drops = |n: &TestNode| {
             n.events()
                 .iter()
@@ -375,12 +375,38 @@ fn hostile_peers_at_volume() {
                 .count()
         };
         wait_for(
-            "the flooder dropped again",
-            || drops(&nodes[0]) >= 2,
+            "the flooder locked out and disconnected",
+            || locked(1).is_some() && drops(&nodes[0]) >= 1,
             &notify,
             CONVERGE,
         )
         .await;
+        assert_eq!(locked(1), Some(LOCKOUT));
+        let judged = rejected(&nodes[0], flooder);
+        println!("flood: {judged} of {FLOOD} messages judged before the flooder was locked out");
+        assert!(judged < JUDGED_PER_CONNECTION, "{judged}");
+        assert!(!nodes[0].net.peers().await.expect("peers").contains(&flooder));
+        // Once its lockout is over (it is refused before: tests/net.rs) it comes back under
+        // the same identity, with a clean score, and floods again: a few rejections
+        // graylist it again, and it is locked out for twice as long.
+        flood_task.abort();
+        let _ = flood_task.await;
+        wait_for(
+            "the flooder's lockout over",
+            || nodes[0].saw(|e| matches!(e, Event::LockoutEnded(p) if *p == flooder)),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        let (_, back_task) = gossip_attacker(60, target.clone(), coop, flood_of(FLOOD, 1));
+        wait_for(
+            "the flooder locked out again",
+            || locked(2).is_some() && drops(&nodes[0]) >= 2,
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(locked(2), Some(2 * LOCKOUT));
         let judged = rejected(&nodes[0], flooder);
         println!("flood again: {judged} of {} messages judged in all", 2 * FLOOD);
         assert!(judged < 2 * JUDGED_PER_CONNECTION, "{judged}");

@@ -941,3 +941,346 @@ fn invalid_sync_responses_cost_their_sender() {
         }
     });
 }
+
+/// What a [`raw_gossip`] peer saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    /// A connection opened.
+    Connected,
+    /// Its last connection closed.
+    Closed,
+    /// A dial failed.
+    DialFailed,
+    /// The node it is connected to subscribed to the topic (its queued messages went out).
+    Subscribed,
+}
+
+/// What a [`raw_gossip`] peer is told to do.
+enum RawCommand {
+    /// Dial this address.
+    Dial(Multiaddr),
+    /// Publish these messages on the topic, at once if the node's subscription is known,
+    /// else as soon as it is.
+    Publish(Vec<Vec<u8>>),
+}
+
+/// A bare gossipsub peer (no validation, no sync) driven by commands, reporting what it
+/// sees: a peer that misbehaves, is shut out, and comes back.
+fn raw_gossip(
+    seed: u8,
+    coop: Id,
+) -> (
+    taawun_net::libp2p::PeerId,
+    tokio::sync::mpsc::UnboundedSender<RawCommand>,
+    tokio::sync::mpsc::UnboundedReceiver<Raw>,
+    tokio::task::JoinHandle<()>,
+) {
+    let config = gossip::config_builder(Duration::from_millis(250))
+        .build()
+        .expect("config");
+    let behaviour: gossipsub::Behaviour =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
+            .expect("gossipsub");
+    let mut swarm = net_common::raw_swarm(seed, behaviour);
+    let topic = gossip::topic(&coop);
+    swarm.behaviour_mut().subscribe(&topic).expect("subscribes");
+    let peer = *swarm.local_peer_id();
+    let (cmd_tx, mut commands) = tokio::sync::mpsc::unbounded_channel();
+    let (ev_tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let mut subscribed = false;
+        let mut queue: Vec<Vec<u8>> = Vec::new();
+        loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    None => return,
+                    Some(RawCommand::Dial(addr)) => {
+                        if swarm.dial(addr).is_err() {
+                            let _ = ev_tx.send(Raw::DialFailed);
+                        }
+                    }
+                    Some(RawCommand::Publish(m)) => queue.extend(m),
+                },
+                ev = swarm.select_next_some() => match ev {
+                    SwarmEvent::ConnectionEstablished { .. } => {
+                        let _ = ev_tx.send(Raw::Connected);
+                    }
+                    SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
+                        subscribed = false;
+                        let _ = ev_tx.send(Raw::Closed);
+                    }
+                    SwarmEvent::OutgoingConnectionError { .. } => {
+                        let _ = ev_tx.send(Raw::DialFailed);
+                    }
+                    SwarmEvent::Behaviour(gossipsub::Event::Subscribed { topic: t, .. })
+                        if t == topic.hash() =>
+                    {
+                        subscribed = true;
+                        let _ = ev_tx.send(Raw::Subscribed);
+                    }
+                    _ => {}
+                },
+            }
+            if subscribed {
+                for m in queue.drain(..) {
+                    swarm
+                        .behaviour_mut()
+                        .publish(topic.clone(), m)
+                        .expect("published");
+                }
+            }
+        }
+    });
+    (peer, cmd_tx, events, task)
+}
+
+/// Waits for the first report of `rx` matching `want`, and returns it.
+async fn raw_event(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Raw>,
+    want: impl Fn(Raw) -> bool,
+    what: &str,
+) -> Raw {
+    loop {
+        match tokio::time::timeout(CONVERGE, rx.recv()).await {
+            Ok(Some(e)) if want(e) => return e,
+            Ok(Some(_)) => {}
+            other => panic!("timed out waiting for {what}: {other:?}"),
+        }
+    }
+}
+
+/// Three messages that do not decode: rejected, and together enough to graylist their
+/// sender (P4: -10 x 3^2 = -90, under -80).
+fn junk(tag: &str) -> Vec<Vec<u8>> {
+    (0..3)
+        .map(|i| format!("\u{82}not an envelope {tag} {i}").into_bytes())
+        .collect()
+}
+
+/// A peer graylisted for invalid gossip is locked out (its redial refused) for the first
+/// lockout, then let back in with a clean score: not shut out again merely for
+/// reconnecting (gossipsub's default kept its graylisted score for an hour after every
+/// disconnection, so a peer that kept redialing never got back), and its valid messages
+/// are accepted. Graylisted again, it is locked out for twice as long.
+#[test]
+fn a_graylisted_peer_is_let_back_in_after_its_lockout() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(17, 40);
+        let coop = s.coop;
+        let first = Duration::from_secs(1);
+        let dir = root.path().join("0");
+        let config = taawun_net::NetConfig {
+            graylist_lockout: first,
+            ..net_common::config(&dir, Vec::new())
+        };
+        let node = TestNode::start_with(&dir, Who::Seed(70), config, notify.clone()).await;
+        node.net.join(s.entries[0].clone()).await.expect("joins");
+        node.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+
+        let (evil, raw, mut seen, task) = raw_gossip(71, coop);
+        raw.send(RawCommand::Dial(node.addr.clone()))
+            .expect("raw peer");
+        raw.send(RawCommand::Publish(junk("first")))
+            .expect("raw peer");
+        let locked = |strikes: u32| {
+            let node = &node;
+            move || {
+                node.events().iter().find_map(|e| match e {
+                    Event::LockedOut {
+                        peer,
+                        strikes: n,
+                        lockout,
+                    } if *peer == evil && *n == strikes => Some(*lockout),
+                    _ => None,
+                })
+            }
+        };
+        wait_for(
+            "the first lockout",
+            || locked(1)().is_some(),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(locked(1)(), Some(first));
+
+        // It redials at once, as a member's node does: refused while locked out (no
+        // connection reported between the lockout and its end).
+        raw_event(
+            &mut seen,
+            |e| e == Raw::Closed,
+            "the lockout's disconnection",
+        )
+        .await;
+        raw.send(RawCommand::Dial(node.addr.clone()))
+            .expect("raw peer");
+        let outcome = raw_event(
+            &mut seen,
+            |e| matches!(e, Raw::Closed | Raw::DialFailed | Raw::Subscribed),
+            "the redial's outcome",
+        )
+        .await;
+        wait_for(
+            "the end of the lockout",
+            || node.saw(|e| matches!(e, Event::LockoutEnded(p) if *p == evil)),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        let events = node.events();
+        let at = |f: &dyn Fn(&Event) -> bool| events.iter().position(f).expect("event");
+        let start = at(&|e| matches!(e, Event::LockedOut { peer, .. } if *peer == evil));
+        let end = at(&|e| matches!(e, Event::LockoutEnded(p) if *p == evil));
+        assert!(
+            !events[start..end]
+                .iter()
+                .any(|e| matches!(e, Event::PeerConnected(p) if *p == evil)),
+            "a locked-out peer connected"
+        );
+
+        // Back after the lockout, with a clean score, and heard.
+        if outcome != Raw::Subscribed {
+            raw.send(RawCommand::Dial(node.addr.clone()))
+                .expect("raw peer");
+            raw_event(&mut seen, |e| e == Raw::Subscribed, "the reconnection").await;
+        }
+        let score = node.net.score(evil).await.expect("score").expect("scored");
+        assert!(
+            !gossip::graylisted(score),
+            "score {score} after the lockout"
+        );
+        let heads = node.heads(coop).await;
+        let head = heads
+            .iter()
+            .find(|(a, _)| *a == pk(&s.requesters[0]))
+            .map(|(_, h)| *h);
+        let fair = Writer::new(s.requesters[0].clone(), Some(coop), head).next(
+            offer("Fair", 2000, 60),
+            now(),
+            None,
+        );
+        let fair_id = gossip::message_id(&fair.envelope());
+        raw.send(RawCommand::Publish(vec![fair.envelope()]))
+            .expect("raw peer");
+        wait_for(
+            "the returning peer's valid message accepted",
+            || {
+                verdicts_from(&node, evil)
+                    .iter()
+                    .any(|(m, v, _)| *m == fair_id && *v == Verdict::Accept)
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert!(!node.saw(|e| matches!(e, Event::LockedOut { strikes: 2, .. })));
+
+        // Misbehaving again: locked out for twice as long.
+        raw.send(RawCommand::Publish(junk("second")))
+            .expect("raw peer");
+        wait_for(
+            "the second lockout",
+            || locked(2)().is_some(),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(locked(2)(), Some(2 * first));
+        task.abort();
+        node.stop().await;
+    });
+}
+
+/// A peer that does not speak `/taawun/sync/1` (a bare gossipsub peer) is asked once per
+/// connection: after its "protocol not supported" the node stops asking it, through sync
+/// rounds and explicit syncs, while it keeps syncing its other peers; reconnected, it is
+/// asked once more.
+#[test]
+fn a_peer_without_sync_is_asked_once_per_connection() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(18, 20);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 2, 72, &s.entries[0], &notify).await;
+        let (a, b) = (&nodes[0], &nodes[1]);
+        let refused = |n: usize| {
+            a.events()
+                .iter()
+                .filter(|e| matches!(e, Event::SyncUnsupported(_)))
+                .count()
+                >= n
+        };
+
+        let (raw_peer, raw, mut seen, task) = raw_gossip(74, coop);
+        raw.send(RawCommand::Dial(a.addr.clone()))
+            .expect("raw peer");
+        raw_event(
+            &mut seen,
+            |e| e == Raw::Subscribed,
+            "the raw peer connected",
+        )
+        .await;
+        wait_for("the refusal of sync", || refused(1), &notify, CONVERGE).await;
+        assert!(a.saw(|e| matches!(e, Event::SyncUnsupported(p) if *p == raw_peer)));
+        let asked = a.net.sync_peer(raw_peer).await.expect("sync peer");
+        assert_eq!(
+            asked,
+            Some(taawun_net::PeerSync {
+                requests: 1,
+                unsupported: true
+            })
+        );
+
+        // Explicit syncs reach node b (a new request once its last session is over), not
+        // the raw peer.
+        let before = a
+            .net
+            .sync_peer(b.peer())
+            .await
+            .expect("sync peer")
+            .expect("b connected")
+            .requests;
+        let start = std::time::Instant::now();
+        loop {
+            a.net.sync().await.expect("syncs");
+            let now = a.net.sync_peer(b.peer()).await.expect("sync peer");
+            if now.is_some_and(|p| p.requests > before) {
+                break;
+            }
+            assert!(start.elapsed() < CONVERGE, "node b was not asked again");
+            let _ = tokio::time::timeout(Duration::from_millis(100), notify.notified()).await;
+        }
+        for _ in 0..3 {
+            a.net.sync().await.expect("syncs");
+        }
+        assert_eq!(a.net.sync_peer(raw_peer).await.expect("sync peer"), asked);
+
+        // A new connection is asked once more.
+        task.abort();
+        wait_for(
+            "the raw peer gone",
+            || a.saw(|e| matches!(e, Event::PeerDisconnected(p) if *p == raw_peer)),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(a.net.sync_peer(raw_peer).await.expect("sync peer"), None);
+        let (_, raw, mut seen, task) = raw_gossip(74, coop);
+        raw.send(RawCommand::Dial(a.addr.clone()))
+            .expect("raw peer");
+        raw_event(&mut seen, |e| e == Raw::Subscribed, "the raw peer back").await;
+        wait_for("the second refusal", || refused(2), &notify, CONVERGE).await;
+        a.net.sync().await.expect("syncs");
+        assert_eq!(a.net.sync_peer(raw_peer).await.expect("sync peer"), asked);
+        task.abort();
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}

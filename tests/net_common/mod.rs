@@ -221,6 +221,17 @@ pub(crate) async fn start_nodes_as(
     charter: &Verified,
     notify: &Arc<Notify>,
 ) -> Vec<TestNode> {
+    start_nodes_with(root, whos, charter, notify, |c| c).await
+}
+
+/// As [`start_nodes_as`], each node's [`config`] passed through `tweak`.
+pub(crate) async fn start_nodes_with(
+    root: &Path,
+    whos: Vec<Who>,
+    charter: &Verified,
+    notify: &Arc<Notify>,
+    tweak: impl Fn(NetConfig) -> NetConfig,
+) -> Vec<TestNode> {
     let mut nodes: Vec<TestNode> = Vec::with_capacity(whos.len());
     for (i, who) in whos.into_iter().enumerate() {
         let mut boot = Vec::new();
@@ -231,7 +242,7 @@ pub(crate) async fn start_nodes_as(
             boot.push(nodes[i - 1].addr.clone());
         }
         let dir = root.join(i.to_string());
-        let node = TestNode::start_as(&dir, who, boot, notify.clone()).await;
+        let node = TestNode::start_with(&dir, who, tweak(config(&dir, boot)), notify.clone()).await;
         node.net.join(charter.clone()).await.expect("joins");
         nodes.push(node);
     }

@@ -49,6 +49,9 @@ pub(crate) const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct Behaviour {
     /// Peers this node refuses (a partition in tests; a banned peer in life).
     pub(crate) blocked: allow_block_list::Behaviour<BlockedPeers>,
+    /// Graylisted peers, refused for their lockout (see [`gossip::lockout`]). Apart from
+    /// `blocked`, so that a lockout ending never lets in a peer blocked by hand.
+    pub(crate) locked_out: allow_block_list::Behaviour<BlockedPeers>,
     /// Bounds on connections (total, per peer, pending).
     pub(crate) limits: connection_limits::Behaviour,
     /// Entries, one topic per cooperative.
@@ -59,7 +62,10 @@ pub(crate) struct Behaviour {
     pub(crate) kad: kad::Behaviour<kad::store::MemoryStore>,
     /// Finds peers on the local network, when enabled.
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
-    /// Liveness of connections.
+    /// `/ipfs/ping/1.0.0` with libp2p's defaults: answers peers' pings, and pings each
+    /// connection every 15 s (a ping unanswered after 20 s has failed). Informational
+    /// only: ping streams do not keep a connection open, and the node closes nothing on a
+    /// failed ping or on a peer without ping (it logs them).
     pub(crate) ping: ping::Behaviour,
     /// Chain heads and ranges.
     pub(crate) sync: cbor::Behaviour<Request, Response>,
@@ -92,7 +98,10 @@ impl Behaviour {
         let mut gossip = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
             .map_err(|e| NetError::Build(format!("gossipsub: {e}")))?;
         gossip
-            .with_peer_score(gossip::score_params(), gossip::thresholds())
+            .with_peer_score(
+                gossip::score_params(config.graylist_lockout),
+                gossip::thresholds(),
+            )
             .map_err(|e| NetError::Build(format!("gossipsub scoring: {e}")))?;
 
         let identify = identify::Behaviour::new(identify::Config::new(
@@ -166,6 +175,7 @@ impl Behaviour {
 
         Ok(Self {
             blocked: allow_block_list::Behaviour::default(),
+            locked_out: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(limits),
             gossip,
             identify,

@@ -25,6 +25,22 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// everything; this only repairs what gossip lost, so it can be slow.
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How long a peer whose gossip score fell under the graylist threshold is shut out the
+/// first time: its connections are closed and new ones refused (see
+/// [`NetConfig::graylist_lockout`]). Short, because a member on a weak link can get
+/// there without malice (gossipsub's penalty for promised messages that did not arrive
+/// in time, say); a minute is enough to stop a flood.
+pub const DEFAULT_GRAYLIST_LOCKOUT: Duration = Duration::from_secs(60);
+
+/// The longest lockout: each graylisting of a peer still remembered doubles its last
+/// lockout, up to this. A peer is forgotten once it has stayed out of trouble for this
+/// long after its last lockout ended.
+pub const MAX_GRAYLIST_LOCKOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Peers whose lockouts a node remembers (locked out now, or recently): past this, the
+/// record of the peer whose lockout ends first is dropped (and that peer let back in).
+pub const MAX_LOCKOUTS: usize = 256;
+
 /// Connections a node keeps at most, all peers together. A node needs a handful of
 /// peers (gossipsub's mesh degree is 6, sync asks one peer at a time); 64 leaves room for
 /// mesh churn, relayed circuits and AutoNAT dial-backs while keeping every connection's
@@ -102,6 +118,12 @@ pub struct NetConfig {
     pub sync_interval: Duration,
     /// gossipsub's heartbeat (mesh maintenance, gossip of message ids).
     pub heartbeat: Duration,
+    /// The first lockout of a graylisted peer (see [`DEFAULT_GRAYLIST_LOCKOUT`]); each
+    /// further one doubles, up to [`MAX_GRAYLIST_LOCKOUT`]. gossipsub keeps a disconnected
+    /// peer's score for [`crate::gossip::SCORE_RETENTION`] or half this, whichever is
+    /// shorter, so a peer comes back from a lockout with a clean score. A parameter so
+    /// tests can shorten it.
+    pub graylist_lockout: Duration,
     /// The results folder (see [`crate::result`]): put it in the node's data directory.
     /// `None`: this node neither sends nor keeps results (a relay-only node).
     pub results_dir: Option<PathBuf>,
@@ -137,6 +159,7 @@ impl Default for NetConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             sync_interval: DEFAULT_SYNC_INTERVAL,
             heartbeat: Duration::from_secs(1),
+            graylist_lockout: DEFAULT_GRAYLIST_LOCKOUT,
             results_dir: None,
             clock: system_now,
             relay_server: false,

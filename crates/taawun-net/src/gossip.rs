@@ -7,6 +7,7 @@
 //! duplicate copy before deduplicating. Messages are held until the node reports a
 //! verdict ([`verdict`]); only accepted ones are forwarded.
 
+use crate::config::MAX_GRAYLIST_LOCKOUT;
 use libp2p::gossipsub::{
     self, ConfigBuilder, IdentTopic, MessageAcceptance, MessageId, PeerScoreParams,
     PeerScoreThresholds, TopicScoreParams, ValidationMode,
@@ -60,27 +61,56 @@ pub fn config_builder(heartbeat: Duration) -> ConfigBuilder {
     b
 }
 
+/// How long gossipsub keeps the score of a disconnected peer whose score is not positive
+/// (`retain_score`; gossipsub's default is an hour). gossipsub does not decay a kept
+/// score: a peer reconnecting within this time starts from its score at disconnection.
+/// 30 s is about the time decay takes to forgive the same penalty on a connected peer
+/// (invalid messages decay by 0.9 a second: 0.9^30 = 0.04), so disconnecting and coming
+/// back gains a peer nothing, and an honest member on a flaky link does not carry an old
+/// penalty for long. The node's lockouts ([`lockout`]), not this, keep a graylisted peer
+/// out: kept for an hour, never decayed, and kept again from each disconnection, the
+/// default made a graylisted peer that kept redialing (a member's node redials its
+/// bootstrap peers whenever it has none) unwelcome for ever.
+pub const SCORE_RETENTION: Duration = Duration::from_secs(30);
+
 /// Peer-score thresholds: gossipsub's defaults (gossip -10, publish -50, graylist -80).
 /// With [`topic_score`], P4 is -10 times the square of the (decaying) count of rejected
-/// messages: one costs -10, three cost -90, under the graylist threshold, after which
-/// the peer's messages are dropped unread.
+/// messages: one costs -10, three cost -90, under the graylist threshold.
 pub fn thresholds() -> PeerScoreThresholds {
     PeerScoreThresholds::default()
 }
 
 /// Whether a peer with `score` is graylisted (under [`thresholds`]' graylist threshold):
-/// gossipsub drops its messages unread, and the node closes its connections.
+/// gossipsub drops its messages unread, and the node locks it out ([`lockout`]).
 pub fn graylisted(score: f64) -> bool {
     score < thresholds().graylist_threshold
 }
 
-/// Peer-score parameters without topics (topics are added as cooperatives are joined).
-pub fn score_params() -> PeerScoreParams {
+/// Peer-score parameters without topics (topics are added as cooperatives are joined):
+/// gossipsub's defaults but for the score retention ([`SCORE_RETENTION`], or half of
+/// `first_lockout` if that is shorter, so a locked-out peer's score is forgotten before its
+/// lockout ends) and IP colocation (off).
+pub fn score_params(first_lockout: Duration) -> PeerScoreParams {
     PeerScoreParams {
+        retain_score: SCORE_RETENTION.min(first_lockout / 2),
         // Every node of a test, or of a cooperative office, may share one IP.
         ip_colocation_factor_weight: 0.0,
         ..PeerScoreParams::default()
     }
+}
+
+/// How long a peer graylisted for the `strikes`-th time (1 for the first) is locked out:
+/// `first`, doubled for each further strike, at most [`MAX_GRAYLIST_LOCKOUT`] (but never
+/// less than `first`).
+///
+/// A hostile peer is graylisted again soon after each lockout ends (three invalid
+/// messages do it), so its lockouts reach an hour after a handful of strikes, while an
+/// honest member that tripped once is back after `first` (a minute by default).
+pub fn lockout(first: Duration, strikes: u32) -> Duration {
+    let doublings = strikes.saturating_sub(1).min(31);
+    first
+        .saturating_mul(1u32 << doublings)
+        .min(MAX_GRAYLIST_LOCKOUT.max(first))
 }
 
 /// Scoring of one cooperative's topic. Cooperatives are quiet (a few entries a minute),
@@ -249,10 +279,30 @@ mod tests {
 
     #[test]
     fn scoring_params_are_valid() {
-        let mut p = score_params();
+        let mut p = score_params(crate::config::DEFAULT_GRAYLIST_LOCKOUT);
+        assert_eq!(p.retain_score, SCORE_RETENTION);
+        assert_eq!(
+            score_params(Duration::from_secs(2)).retain_score,
+            Duration::from_secs(1)
+        );
         p.topics.insert(topic(&Id::of(b"c")).hash(), topic_score());
         assert_eq!(p.validate(), Ok(()));
         assert_eq!(thresholds().validate(), Ok(()));
+    }
+
+    #[test]
+    fn lockouts_double_up_to_an_hour() {
+        let first = Duration::from_secs(60);
+        let minutes = |n: u64| Duration::from_secs(60 * n);
+        assert_eq!(lockout(first, 0), first);
+        assert_eq!(lockout(first, 1), first);
+        assert_eq!(lockout(first, 2), minutes(2));
+        assert_eq!(lockout(first, 6), minutes(32));
+        assert_eq!(lockout(first, 7), MAX_GRAYLIST_LOCKOUT);
+        assert_eq!(lockout(first, u32::MAX), MAX_GRAYLIST_LOCKOUT);
+        assert_eq!(lockout(Duration::from_secs(2), 3), Duration::from_secs(8));
+        // The retained score of a locked-out peer is forgotten before its lockout ends.
+        assert!(score_params(first).retain_score < first);
     }
 
     #[test]

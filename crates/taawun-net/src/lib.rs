@@ -44,7 +44,7 @@ mod behaviour;
 
 pub use config::NetConfig;
 pub use error::NetError;
-pub use node::{Event, Network, Via};
+pub use node::{Event, Network, PeerSync, Via};
 
 /// The libp2p this crate is built on, for callers (and tests) that need its types.
 pub use libp2p;

@@ -9,7 +9,26 @@
 //! Besides commands and the Swarm, the task runs three timers: sync rounds
 //! ([`NetConfig::sync_interval`]), group commits of the ledgers
 //! ([`taawun_ledger::COMMIT_INTERVAL`]: remote entries are staged and committed as one
-//! sled batch per interval) and result retries ([`result::RETRY_TICK`]).
+//! sled batch per interval) and result retries and lockout ends ([`result::RETRY_TICK`]).
+//!
+//! ## Graylisted peers
+//!
+//! A peer whose gossipsub score falls under the graylist threshold (after a rejected
+//! gossip message, an invalid entry in a sync response, or when it connects) is locked
+//! out: its connections are closed and new ones refused (a block list of its own) for
+//! [`NetConfig::graylist_lockout`], doubled for each further graylisting while the peer is
+//! remembered, at most [`crate::config::MAX_GRAYLIST_LOCKOUT`] (see [`gossip::lockout`]).
+//! A lockout ends once its time is up and gossipsub has forgotten the peer's kept score
+//! ([`gossip::SCORE_RETENTION`]), so the peer comes back with a clean score and is not
+//! locked out again merely for reconnecting; [`Event::LockedOut`] and
+//! [`Event::LockoutEnded`] report both ends.
+//!
+//! ## Peers without sync
+//!
+//! A peer that answers a sync request with "protocol not supported" (a libp2p peer that
+//! is not a taawun node, or one that speaks another version) is not asked again while it
+//! stays connected ([`Event::SyncUnsupported`], [`PeerSync::unsupported`]); it is asked
+//! once more after it reconnects.
 //!
 //! ## Connections, NATs and relays
 //!
@@ -36,7 +55,8 @@
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::config::{
-    NetConfig, COMMAND_CAPACITY, DIAL_BATCH, EVENT_CAPACITY, MIN_PEERS, SYNC_PEERS_PER_ROUND,
+    NetConfig, COMMAND_CAPACITY, DIAL_BATCH, EVENT_CAPACITY, MAX_GRAYLIST_LOCKOUT, MAX_LOCKOUTS,
+    MIN_PEERS, SYNC_PEERS_PER_ROUND,
 };
 use crate::error::NetError;
 use crate::gossip::{self, Judged, Verdict};
@@ -50,11 +70,13 @@ use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{dcutr, identify, kad, mdns, noise, relay, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{
+    dcutr, identify, kad, mdns, noise, ping, relay, tcp, yamux, Multiaddr, PeerId, Swarm,
+};
 use serde_bytes::ByteBuf;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence};
 use taawun_core::entry::Unverified;
 use taawun_core::fold::Coop;
@@ -174,6 +196,31 @@ pub enum Event {
         /// Entries stored by the session.
         stored: usize,
     },
+    /// A peer answered a sync request with "protocol not supported": it is not asked
+    /// again while it stays connected.
+    SyncUnsupported(PeerId),
+    /// A peer's gossip score fell under the graylist threshold: its connections are
+    /// closed and new ones refused for `lockout`.
+    LockedOut {
+        /// The peer.
+        peer: PeerId,
+        /// How many times it was graylisted while remembered (1 the first time).
+        strikes: u32,
+        /// How long it is refused, at least ([`crate::gossip::lockout`]).
+        lockout: Duration,
+    },
+    /// A peer's lockout ended: it may connect again, with a clean score.
+    LockoutEnded(PeerId),
+}
+
+/// What a node knows of a connected peer's sync ([`Network::sync_peer`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerSync {
+    /// Sync requests sent to the peer since it connected.
+    pub requests: u64,
+    /// Whether it answered one with "protocol not supported": it is not asked again
+    /// while it stays connected.
+    pub unsupported: bool,
 }
 
 /// A command to the task.
@@ -203,6 +250,7 @@ enum Command {
     Block(PeerId, Reply<()>),
     Unblock(PeerId, Reply<()>),
     Score(PeerId, Reply<Option<f64>>),
+    SyncPeer(PeerId, Reply<Option<PeerSync>>),
     Sync(Reply<()>),
     Frozen(Id, Reply<BTreeMap<PublicKey, u64>>),
     Evidence(Id, Reply<Vec<Evidence>>),
@@ -326,6 +374,8 @@ impl Network {
             chosen: HashSet::new(),
             sync_cursor: 0,
             sync_faults: HashMap::new(),
+            lockouts: HashMap::new(),
+            peer_sync: HashMap::new(),
             config,
         };
         for addr in task.config.external_addresses.clone() {
@@ -463,7 +513,14 @@ impl Network {
         self.call(|r| Command::Score(peer, r)).await
     }
 
-    /// Starts a sync round with every connected peer now.
+    /// What this node knows of a connected peer's sync (`None` if it is not connected):
+    /// the requests sent to it, and whether it lacks the sync protocol.
+    pub async fn sync_peer(&self, peer: PeerId) -> Result<Option<PeerSync>, NetError> {
+        self.call(|r| Command::SyncPeer(peer, r)).await
+    }
+
+    /// Starts a sync round with every connected peer now (except those without the sync
+    /// protocol, see [`PeerSync::unsupported`]).
     pub async fn sync(&self) -> Result<(), NetError> {
         self.call(Command::Sync).await
     }
@@ -635,7 +692,25 @@ struct Task {
     /// Invalid entries each peer sent in sync responses (see [`sync::SYNC_FAULT_SCORE`]).
     /// Bounded by [`MAX_CHOSEN_PEERS`] peers: disconnected ones are dropped first.
     sync_faults: HashMap<PeerId, u32>,
+    /// Graylisted peers, locked out now or recently (see the module documentation).
+    /// Bounded by [`MAX_LOCKOUTS`].
+    lockouts: HashMap<PeerId, Lockout>,
+    /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
+    peer_sync: HashMap<PeerId, PeerSync>,
     config: NetConfig,
+}
+
+/// A graylisted peer's lockout, remembered while it runs and for
+/// [`MAX_GRAYLIST_LOCKOUT`] after its end time.
+#[derive(Debug, Clone, Copy)]
+struct Lockout {
+    /// Times the peer was graylisted while remembered.
+    strikes: u32,
+    /// When the lockout may end (it ends once gossipsub no longer scores the peer
+    /// graylisted, too).
+    until: Instant,
+    /// Whether the peer is still refused.
+    active: bool,
 }
 
 impl Task {
@@ -657,7 +732,10 @@ impl Task {
                 ev = self.swarm.select_next_some() => self.swarm_event(ev),
                 _ = tick.tick() => self.tick(),
                 _ = commit.tick() => self.commit(),
-                _ = retry.tick() => self.retry_due(),
+                _ = retry.tick() => {
+                    self.retry_due();
+                    self.end_lockouts();
+                }
             }
         };
         for c in self.coops.values() {
@@ -802,6 +880,9 @@ impl Task {
             }
             Command::Score(peer, r) => {
                 let _ = r.send(Ok(self.swarm.behaviour().gossip.peer_score(&peer)));
+            }
+            Command::SyncPeer(peer, r) => {
+                let _ = r.send(Ok(self.peer_sync.get(&peer).copied()));
             }
             Command::Sync(r) => {
                 self.sync_all();
@@ -1062,6 +1143,7 @@ impl Task {
                     return;
                 }
                 debug!(peer = %peer_id, relayed = endpoint.is_relayed(), "connected");
+                self.peer_sync.insert(peer_id, PeerSync::default());
                 self.emit(Event::PeerConnected(peer_id));
                 if self.drop_if_graylisted(peer_id) {
                     return;
@@ -1084,6 +1166,7 @@ impl Task {
                 }
                 debug!(peer = %peer_id, "disconnected");
                 self.sessions.retain(|(p, _), _| *p != peer_id);
+                self.peer_sync.remove(&peer_id);
                 self.emit(Event::PeerDisconnected(peer_id));
             }
             SwarmEvent::ListenerClosed {
@@ -1159,6 +1242,12 @@ impl Task {
                 debug!(%peer, "kademlia routing updated");
             }
             BehaviourEvent::Sync(ev) => self.on_sync(ev),
+            // Ping only informs: nothing is closed on a failure (see `Behaviour::ping`).
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Err(error),
+                ..
+            }) => debug!(%peer, %error, "ping failed"),
             BehaviourEvent::Results(ev) => self.on_results(ev),
             _ => {}
         }
@@ -1315,22 +1404,107 @@ impl Task {
         }
     }
 
-    /// Closes the connections of a peer gossipsub has graylisted, and says whether it did.
-    /// Its messages are already dropped unread, but an open connection would still cost
-    /// streams, sync requests and a mesh slot. gossipsub keeps a disconnected peer's score
-    /// (`retain_score`, an hour), decaying: a peer reconnecting while still graylisted is
-    /// dropped at once, and one reconnecting later starts from its remaining penalty, so a
-    /// flooder gets a few invalid messages judged per connection.
+    /// Locks out a peer gossipsub has graylisted, and says whether it did: its messages
+    /// are already dropped unread, but an open connection would still cost streams, sync
+    /// requests and a mesh slot. The lockout doubles with each graylisting while the peer
+    /// is remembered (see the module documentation).
+    ///
+    /// gossipsub keeps the score of a disconnected peer without decaying it, for
+    /// `retain_score` after each disconnection. With its default (an hour) and this check
+    /// at every connection, a graylisted peer that kept redialing was shut out for ever;
+    /// the retention is now shorter than any lockout ([`gossip::score_params`]) and a
+    /// lockout ends only once the kept score is forgotten.
     fn drop_if_graylisted(&mut self, peer: PeerId) -> bool {
         let score = self.swarm.behaviour().gossip.peer_score(&peer);
-        match score {
-            Some(score) if gossip::graylisted(score) => {
-                info!(%peer, score, "peer graylisted; disconnecting");
+        let Some(score) = score.filter(|s| gossip::graylisted(*s)) else {
+            return false;
+        };
+        let now = Instant::now();
+        let strikes = match self.lockouts.get(&peer) {
+            Some(l) if l.active => {
+                // Already refused; a connection still closing.
                 let _ = self.swarm.disconnect_peer_id(peer);
-                true
+                return true;
             }
-            _ => false,
+            Some(l) => l.strikes.saturating_add(1),
+            None => {
+                self.make_room_for_a_lockout();
+                1
+            }
+        };
+        let lockout = gossip::lockout(self.config.graylist_lockout, strikes);
+        info!(%peer, score, strikes, ?lockout, "peer graylisted; locked out");
+        self.lockouts.insert(
+            peer,
+            Lockout {
+                strikes,
+                until: now
+                    .checked_add(lockout)
+                    .unwrap_or_else(|| now + MAX_GRAYLIST_LOCKOUT),
+                active: true,
+            },
+        );
+        self.swarm.behaviour_mut().locked_out.block_peer(peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+        self.emit(Event::LockedOut {
+            peer,
+            strikes,
+            lockout,
+        });
+        true
+    }
+
+    /// Keeps the lockouts within [`MAX_LOCKOUTS`]: drops the record whose end comes
+    /// first, preferring peers already let back in.
+    fn make_room_for_a_lockout(&mut self) {
+        if self.lockouts.len() < MAX_LOCKOUTS {
+            return;
         }
+        let first = self
+            .lockouts
+            .iter()
+            .min_by_key(|(_, l)| (l.active, l.until))
+            .map(|(p, l)| (*p, l.active));
+        if let Some((peer, active)) = first {
+            self.lockouts.remove(&peer);
+            if active {
+                self.swarm.behaviour_mut().locked_out.unblock_peer(peer);
+                self.emit(Event::LockoutEnded(peer));
+            }
+        }
+    }
+
+    /// Ends the lockouts whose time is up and whose peer's kept score gossipsub has
+    /// forgotten (or no longer counts as graylisted), and forgets peers that stayed out
+    /// of trouble for [`MAX_GRAYLIST_LOCKOUT`] after their last lockout.
+    fn end_lockouts(&mut self) {
+        if self.lockouts.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let gossip = &self.swarm.behaviour().gossip;
+        let due: Vec<PeerId> = self
+            .lockouts
+            .iter()
+            .filter(|(p, l)| {
+                l.active && now >= l.until && !gossip.peer_score(p).is_some_and(gossip::graylisted)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in due {
+            if let Some(l) = self.lockouts.get_mut(&peer) {
+                l.active = false;
+            }
+            self.swarm.behaviour_mut().locked_out.unblock_peer(peer);
+            info!(%peer, "lockout ended");
+            self.emit(Event::LockoutEnded(peer));
+        }
+        self.lockouts.retain(|_, l| {
+            l.active
+                || l.until
+                    .checked_add(MAX_GRAYLIST_LOCKOUT)
+                    .is_none_or(|t| now < t)
+        });
     }
 
     /// Reports an equivocation and, when this node speaks for a member, publishes an
@@ -1676,9 +1850,26 @@ impl Task {
         Ok(c.heads()?.iter().map(WireHead::from).collect())
     }
 
-    /// Starts a sync session with `peer` for `coop` unless one runs or too many do.
+    /// Whether `peer` refused the sync protocol on its current connections.
+    fn lacks_sync(&self, peer: &PeerId) -> bool {
+        self.peer_sync.get(peer).is_some_and(|s| s.unsupported)
+    }
+
+    /// Sends a sync request to `peer`, counting it (see [`PeerSync::requests`]).
+    fn send_sync(&mut self, peer: PeerId, request: Request) -> OutboundRequestId {
+        if let Some(s) = self.peer_sync.get_mut(&peer) {
+            s.requests = s.requests.saturating_add(1);
+        }
+        self.swarm.behaviour_mut().sync.send_request(&peer, request)
+    }
+
+    /// Starts a sync session with `peer` for `coop` unless one runs, too many do, or the
+    /// peer does not speak the sync protocol.
     fn start_sync(&mut self, peer: PeerId, coop: Id) {
-        if self.sessions.contains_key(&(peer, coop)) || self.sessions.len() >= sync::MAX_SESSIONS {
+        if self.sessions.contains_key(&(peer, coop))
+            || self.sessions.len() >= sync::MAX_SESSIONS
+            || self.lacks_sync(&peer)
+        {
             return;
         }
         let heads = match self.local_heads(&coop) {
@@ -1689,11 +1880,7 @@ impl Task {
             }
         };
         let digest = sync::digest(&heads);
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .sync
-            .send_request(&peer, Request::Heads { coop, digest });
+        let id = self.send_sync(peer, Request::Heads { coop, digest });
         self.requests.insert(id, Outgoing::Heads { coop });
         self.sessions.insert(
             (peer, coop),
@@ -1741,6 +1928,12 @@ impl Task {
                 ) = self.requests.remove(&request_id)
                 {
                     debug!(%peer, error = %error, "sync request failed");
+                    if matches!(
+                        error,
+                        request_response::OutboundFailure::UnsupportedProtocols
+                    ) {
+                        self.sync_unsupported(peer);
+                    }
                     self.end_session(peer, coop);
                 }
             }
@@ -1748,6 +1941,18 @@ impl Task {
                 debug!(%peer, error = %error, "serving sync failed");
             }
             E::ResponseSent { .. } => {}
+        }
+    }
+
+    /// `peer` does not speak the sync protocol: it is not asked again while connected.
+    fn sync_unsupported(&mut self, peer: PeerId) {
+        let Some(s) = self.peer_sync.get_mut(&peer) else {
+            return;
+        };
+        if !s.unsupported {
+            s.unsupported = true;
+            info!(%peer, protocol = sync::PROTOCOL, "peer does not speak sync; not asking it again while connected");
+            self.emit(Event::SyncUnsupported(peer));
         }
     }
 
@@ -1979,6 +2184,8 @@ impl Task {
             warn!(%peer, "blocking a peer that keeps sending invalid entries");
             self.sync_faults.remove(&peer);
             self.swarm.behaviour_mut().blocked.block_peer(peer);
+        } else {
+            self.drop_if_graylisted(peer);
         }
     }
 
@@ -1994,6 +2201,9 @@ impl Task {
     /// Fetches `author`'s chain from `from` on from `peer`: one range request, in the
     /// session with that peer (started for it if none runs).
     fn fetch_range(&mut self, peer: PeerId, coop: Id, author: PublicKey, from: u64) {
+        if self.lacks_sync(&peer) {
+            return;
+        }
         match self.sessions.get_mut(&(peer, coop)) {
             Some(s) => {
                 if s.queue.iter().any(|(a, _)| *a == author) {
@@ -2040,8 +2250,8 @@ impl Task {
         }
         let finished = s.in_flight == 0;
         if let Some(from) = log {
-            let id = self.swarm.behaviour_mut().sync.send_request(
-                &peer,
+            let id = self.send_sync(
+                peer,
                 Request::Log {
                     coop,
                     from,
@@ -2051,8 +2261,8 @@ impl Task {
             self.requests.insert(id, Outgoing::Log { coop, from });
         }
         for (author, from) in send {
-            let id = self.swarm.behaviour_mut().sync.send_request(
-                &peer,
+            let id = self.send_sync(
+                peer,
                 Request::Range {
                     coop,
                     author,

@@ -79,12 +79,15 @@ pub const MAX_HEADS: usize = 8192;
 /// application-specific score (weighted by gossipsub's default of 10): an entry that does
 /// not decode, does not verify, or that gossip would reject (the same
 /// [`crate::gossip::verdict`]). Honest peers serve only entries their ledger validated,
-/// so this is either a hostile peer or a broken one; 8 faults reach the graylist
-/// threshold (-80) and its gossip is then ignored.
+/// so this is either a hostile peer or a broken one. The count does not decay: 9 faults
+/// (-90) take a peer with no other score under the graylist threshold (-80, which a score
+/// must be *under*); it is then locked out like any graylisted peer
+/// ([`crate::gossip::lockout`]), and comes back with its faults still counted, so each
+/// further fault graylists it again.
 pub const SYNC_FAULT_SCORE: f64 = 1.0;
 
 /// Invalid sync entries after which a peer is blocked for the rest of the run (its
-/// connections closed, new ones refused): twice what graylists it.
+/// connections closed, new ones refused): about twice what graylists it.
 pub const MAX_SYNC_FAULTS: u32 = 16;
 
 /// Envelope bytes a range response carries at most, besides its first entry (which is
