@@ -1239,6 +1239,13 @@ fn a_peer_without_sync_is_asked_once_per_connection() {
 
         // Explicit syncs reach node b (a new request once its last session is over), not
         // the raw peer.
+        wait_for(
+            "node b connected",
+            || a.saw(|e| matches!(e, Event::PeerConnected(p) if *p == b.peer())),
+            &notify,
+            CONVERGE,
+        )
+        .await;
         let before = a
             .net
             .sync_peer(b.peer())
