@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::body::Limit;
-use taawun_core::money::format_minor;
+use taawun_core::money::format_in;
 use taawun_core::Money;
 
 /// Fewest hex digits accepted as an id prefix: 8 digits (32 bits) make an accidental match
@@ -147,7 +147,7 @@ pub(crate) enum ClientCmd {
     Pay {
         /// The member paid (key or unique prefix).
         member: String,
-        /// How much: 4.00EUR.
+        /// How much, with the currency's decimals at most: 4.00EUR, 4.000JOD, 400XOF.
         amount: String,
         /// The payment's reference (a transfer number...).
         #[arg(long)]
@@ -205,7 +205,8 @@ pub(crate) enum CoopCmd {
         /// Its name.
         #[arg(long)]
         name: String,
-        /// The minimum hourly rate: 12.50EUR/h.
+        /// The minimum hourly rate, with the currency's decimals at most: 12.50EUR/h,
+        /// 12.500JOD/h, 1500XOF/h.
         #[arg(long)]
         floor: String,
         /// Share of members whose yes votes pass a proposal, in percent.
@@ -264,7 +265,7 @@ pub(crate) enum ProposeCmd {
     AdmitRequester(KeyProposal),
     /// Remove a requester.
     RemoveRequester(KeyProposal),
-    /// Set the floor for a currency: 13.00EUR/h.
+    /// Set the floor for a currency: 13.00EUR/h, 13.000JOD/h.
     SetFloor {
         /// The new floor.
         floor: String,
@@ -321,7 +322,7 @@ pub(crate) enum OfferCmd {
         /// What the work is for: members choose with it.
         #[arg(long)]
         purpose: String,
-        /// Pay per assignment: 4.00EUR.
+        /// Pay per assignment, with the currency's decimals at most: 4.00EUR, 4.000JOD.
         #[arg(long)]
         pay: String,
         /// Estimated minutes of work.
@@ -1151,20 +1152,21 @@ const LIMIT_NAMES: [&str; 7] = [
     "amendment_delay_ms",
 ];
 
-/// Parses an amount: `4.00EUR`.
+/// Parses an amount with the currency's decimals at most: `4.00EUR`, `4.000JOD`, `400XOF`.
 pub(crate) fn parse_amount(s: &str) -> Result<Money> {
     Money::parse(s).map_err(|e| anyhow!("{e}"))
 }
 
-/// Parses an hourly floor: `12.50EUR/h` or `12.50EUR`.
+/// Parses an hourly floor: `12.50EUR/h`, `12.500JOD/h` or `12.50EUR`.
 pub(crate) fn parse_floor(s: &str) -> Result<Money> {
     let t = s.trim();
     parse_amount(t.strip_suffix("/h").unwrap_or(t))
 }
 
-/// An amount as the API takes it: `4.00EUR`.
+/// An amount as the API takes it, with the currency's decimals: `4.00EUR`, `4.000JOD`,
+/// `400XOF`.
 fn amount_text(m: &Money) -> String {
-    format!("{}{}", format_minor(m.minor), m.currency)
+    format!("{}{}", format_in(m.minor, &m.currency), m.currency)
 }
 
 /// The default file name of a submission's result.
@@ -1786,6 +1788,16 @@ mod tests {
         let msg = parse_amount("4.00").expect_err("no currency").to_string();
         assert!(msg.contains("no currency"), "{msg}");
         assert!(parse_amount("4.001EUR").is_err());
+        let f = parse_floor("12.500JOD/h").expect("a JOD floor");
+        assert_eq!((f.minor, amount_text(&f)), (12_500, "12.500JOD".to_owned()));
+        assert_eq!(
+            amount_text(&parse_amount("400 XOF").expect("xof")),
+            "400XOF"
+        );
+        let msg = parse_amount("1.2345JOD")
+            .expect_err("four decimals")
+            .to_string();
+        assert_eq!(msg, "JOD has 3 decimals: 1.2345JOD has 4");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use taawun_api::request::{OfferFilter, SubmissionFilter};
 use taawun_api::views::*;
-use taawun_core::money::format_minor;
+use taawun_core::money::format_in;
 use taawun_core::{Hash, Id, PublicKey, Unverified};
 use taawun_ledger::{Ingest, Ledger};
 use taawun_net::{NetConfig, Network};
@@ -564,7 +564,11 @@ async fn story(dir: &Path) -> Result<()> {
                 cid,
                 PayReq {
                     member: b.member.clone(),
-                    amount: format!("{}{}", format_minor(b.owed.minor), b.owed.currency),
+                    amount: format!(
+                        "{}{}",
+                        format_in(b.owed.minor, &b.owed.currency),
+                        b.owed.currency
+                    ),
                     reference: format!("mobile-money #{}", 48_000 + n),
                 },
             )
@@ -629,6 +633,8 @@ async fn story(dir: &Path) -> Result<()> {
         .map_err(api_err)?;
     let bal = ms[0].node.balances(cid).await.map_err(api_err)?;
     let floor = coop.floors.first().map_or(0, |f| f.minor);
+    // The demo's cooperative has one floor, in euros.
+    let cur = coop.floors.first().map_or("EUR", |f| f.currency.as_str());
     say("\n10. Summary (every figure recomputed from signed entries)");
     say(format!(
         "   {:<8} {:>5} {:>9} {:>12} {:>9} {:>13}",
@@ -655,20 +661,23 @@ async fn story(dir: &Path) -> Result<()> {
             name,
             mine.len(),
             accepted.len(),
-            format!("{} EUR", format_minor(earned)),
+            format!("{} {cur}", format_in(earned, cur)),
             minutes,
             rate.map_or("-".into(), |r| format!(
-                "{} EUR{}",
-                format_minor(r),
+                "{} {cur}{}",
+                format_in(r, cur),
                 if r >= floor { "" } else { " (!)" }
             ))
         ));
     }
     say(format!(
-        "   floor {} EUR/h; every accepted task paid at least the floor for the time worked",
-        format_minor(floor)
+        "   floor {} {cur}/h; every accepted task paid at least the floor for the time worked",
+        format_in(floor, cur)
     ));
-    say("   total platform cut: 0.00 EUR (there is no platform)");
+    say(format!(
+        "   total platform cut: {} {cur} (there is no platform)",
+        format_in(0, cur)
+    ));
 
     for m in &ms {
         m.node.net().shutdown().await.ok();

@@ -14,7 +14,7 @@ use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::body::*;
 use taawun_core::fold::Coop;
-use taawun_core::money::{format_minor, hourly_rate, Currency};
+use taawun_core::money::{format_in, hourly_rate, Currency};
 use taawun_core::rules::Rules;
 use taawun_core::{Hash, Id, PublicKey, Timestamp, Unverified, Verified};
 use taawun_ledger::AppendError;
@@ -119,7 +119,10 @@ pub(crate) fn describe(a: &Action) -> String {
         Action::AdmitRequester(k) => format!("admit requester {}", k.short()),
         Action::RemoveRequester(k) => format!("remove requester {}", k.short()),
         Action::SetFloor { currency, per_hour } => {
-            format!("set the floor to {} {currency}/h", format_minor(*per_hour))
+            format!(
+                "set the floor to {} {currency}/h",
+                format_in(*per_hour, currency)
+            )
         }
         Action::SetQuorum(q) => format!("set the quorum to {q} %"),
         Action::SetLimit { limit, value } => format!("set {limit:?} to {value}"),
@@ -485,7 +488,7 @@ impl Node {
                     "offer refused: this cooperative has no floor in {cur}, so it takes no offers in it (floors: {})",
                     r.floors
                         .iter()
-                        .map(|(c, m)| format!("{} {c}/h", format_minor(*m)))
+                        .map(|(c, m)| format!("{} {c}/h", format_in(*m, c)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )))
@@ -493,11 +496,11 @@ impl Node {
             Some(&floor) if !taawun_core::money::meets_floor(pay.minor, req.minutes, floor) => {
                 return Err(Error::Refused(format!(
                     "offer refused: {} {cur} for {} min is {} {cur}/h, under the cooperative's floor of {} {cur}/h; pay at least {} {cur} for {} min",
-                    format_minor(pay.minor),
+                    format_in(pay.minor, cur),
                     req.minutes,
-                    format_minor(hourly_rate(pay.minor, req.minutes).unwrap_or(0)),
-                    format_minor(floor),
-                    format_minor(taawun_core::money::floor_pay(u64::from(req.minutes), floor)),
+                    format_in(hourly_rate(pay.minor, req.minutes).unwrap_or(0), cur),
+                    format_in(floor, cur),
+                    format_in(taawun_core::money::floor_pay(u64::from(req.minutes), floor), cur),
                     req.minutes
                 )))
             }

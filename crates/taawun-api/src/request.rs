@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::body::{Action, Body, Charter, Limit, Limits, Offer, Proposal, Review, Settle};
 use taawun_core::fold::{self, OfferState};
+use taawun_core::money::{format_in, minor_per_unit, MoneyError};
 use taawun_core::rules::default_limits;
 use taawun_core::{Id, Money, PublicKey, Timestamp, Unverified, Verified};
 
@@ -99,12 +100,26 @@ pub fn parse_floor(s: &str) -> Checked<Money> {
         .strip_suffix("/h")
         .or_else(|| t.strip_suffix("/hour"))
         .unwrap_or(t);
-    Money::parse(t).map_err(|e| bad(format!("floor `{s}`: {e} (write it like 12.50EUR/h)")))
+    Money::parse(t).map_err(|e| bad(format!("floor `{s}`: {e}{}", hint(&e, "12.50EUR/h"))))
 }
 
-/// Parses an amount of money: `4.00EUR`.
+/// Parses an amount of money: `4.00EUR`, `4.000JOD`, `400XOF` (as many decimals as the
+/// currency has at most).
 pub fn parse_money(what: &str, s: &str) -> Checked<Money> {
-    Money::parse(s).map_err(|e| bad(format!("{what} `{s}`: {e} (write it like 4.00EUR)")))
+    Money::parse(s).map_err(|e| bad(format!("{what} `{s}`: {e}{}", hint(&e, "4.00EUR"))))
+}
+
+/// How to write an amount: in the currency named when it had too many decimals, else
+/// like `example`.
+fn hint(e: &MoneyError, example: &str) -> String {
+    match e {
+        MoneyError::TooManyDecimals { currency, .. } => {
+            let unit = if example.ends_with("/h") { "/h" } else { "" };
+            let four = format_in(4 * minor_per_unit(currency), currency);
+            format!(" (write it like {four}{currency}{unit})")
+        }
+        _ => format!(" (write it like {example})"),
+    }
 }
 
 /// The limits by the names the API and the charter's docs use.
@@ -735,6 +750,40 @@ mod tests {
         );
         assert_eq!(parse_floor(" 9 USD ").expect("ok"), Money::new("USD", 900));
         assert!(parse_floor("12.5").is_err());
+    }
+
+    #[test]
+    fn amounts_take_each_currencys_decimals() {
+        assert_eq!(
+            parse_floor("12.500JOD/h").expect("ok"),
+            Money::new("JOD", 12_500)
+        );
+        assert_eq!(
+            parse_money("pay", "4.25JOD").expect("ok"),
+            Money::new("JOD", 4_250)
+        );
+        assert_eq!(
+            parse_money("pay", "400XOF").expect("ok"),
+            Money::new("XOF", 400)
+        );
+        let e = parse_floor("1.2345JOD/h").expect_err("four decimals");
+        assert_eq!(
+            e.0,
+            "floor `1.2345JOD/h`: JOD has 3 decimals: 1.2345JOD has 4 (write it like 4.000JOD/h)"
+        );
+        let e = parse_money("pay", "4.5XOF").expect_err("a decimal");
+        assert_eq!(
+            e.0,
+            "pay `4.5XOF`: XOF has 0 decimals: 4.5XOF has 1 (write it like 4XOF)"
+        );
+        assert!(parse_money("pay", "18446744073709551616XOF")
+            .expect_err("too large")
+            .0
+            .contains("too large"));
+        let a = crate::views::Amount::new("JOD", 12_500);
+        assert_eq!((a.decimals, a.text.as_str()), (3, "12.500 JOD"));
+        let a = crate::views::Amount::new("XOF", 1_250);
+        assert_eq!((a.decimals, a.text.as_str()), (0, "1250 XOF"));
     }
 
     #[test]

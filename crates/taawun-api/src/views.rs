@@ -7,17 +7,20 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::fold::{self, OfferState, Review};
-use taawun_core::money::format_minor;
+use taawun_core::money::{decimals, format_in};
 use taawun_core::{Money, PublicKey, Timestamp};
 
 /// An amount of money.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Amount {
-    /// Minor units (cents...).
+    /// Minor units (cents, fils...).
     pub minor: u64,
     /// ISO 4217 code.
     pub currency: String,
-    /// For people: `12.50 EUR`.
+    /// The currency's decimals (its ISO 4217 minor unit: 2 for EUR, 3 for JOD, 0 for
+    /// XOF), so that a client writes and reads amounts as the node does.
+    pub decimals: u8,
+    /// For people, with exactly `decimals` decimals: `12.50 EUR`, `12.500 JOD`, `1250 XOF`.
     pub text: String,
 }
 
@@ -26,7 +29,8 @@ impl Amount {
         Self {
             minor,
             currency: currency.to_owned(),
-            text: format!("{} {currency}", format_minor(minor)),
+            decimals: decimals(currency),
+            text: format!("{} {currency}", format_in(minor, currency)),
         }
     }
 }

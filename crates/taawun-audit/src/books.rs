@@ -14,7 +14,7 @@ use crate::report::{
 use std::collections::{BTreeMap, HashMap};
 use taawun_core::body::Body;
 use taawun_core::fold::{topup, Coop, Timeline};
-use taawun_core::money::{format_minor, hourly_rate, meets_floor};
+use taawun_core::money::{format_in, hourly_rate, meets_floor};
 use taawun_core::{Id, PublicKey, Timestamp, Verified};
 
 /// Interned currency code.
@@ -366,10 +366,10 @@ impl Books {
                         ts: Some(when(o.at.ts)),
                         detail: format!(
                             "offer pays {} {c}/h ({} {c} for {} min), under the floor of {} {c}/h in force at its time by the full governance history (it named older governance; members are owed the difference as top-ups)",
-                            format_minor(hourly_rate(o.pay, o.minutes).unwrap_or(0)),
-                            format_minor(o.pay),
+                            format_in(hourly_rate(o.pay, o.minutes).unwrap_or(0), &c),
+                            format_in(o.pay, &c),
                             o.minutes,
-                            format_minor(floor)
+                            format_in(floor, &c)
                         ),
                         ..Finding::default()
                     });

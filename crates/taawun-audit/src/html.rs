@@ -4,7 +4,7 @@
 use crate::report::{Finding, Report};
 use crate::time::duration;
 use std::fmt::Write;
-use taawun_core::money::format_minor;
+use taawun_core::money::format_in;
 
 /// The median hourly wage of work on Amazon Mechanical Turk, US dollars, as measured by
 /// Hara et al., "A Data-Driven Analysis of Workers' Earnings on Amazon Mechanical Turk"
@@ -87,10 +87,10 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
             h,
             "<h3>{cur}</h3><p>{} accepted submissions; median {}; {} ({:.1} %) under the floor in force at their offer's time. Floor at the end: {} {cur}/h.</p>",
             w.accepted,
-            w.median_rate.map_or("-".into(), |m| format!("{} {cur}/h", format_minor(m))),
+            w.median_rate.map_or("-".into(), |m| format!("{} {cur}/h", format_in(m, cur))),
             w.under_floor,
             w.under_floor_pct,
-            format_minor(w.floor_now),
+            format_in(w.floor_now, cur),
         );
         h.push_str(&rate_histogram(&rates, w.floor_now, cur));
     }
@@ -126,13 +126,13 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
                     h,
                     "<td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                     esc(cur),
-                    format_minor(m.earned),
-                    format_minor(m.topups),
-                    format_minor(m.paid),
-                    format_minor(m.confirmed),
-                    format_minor(m.unpaid),
-                    format_minor(m.overdue),
-                    m.hourly_rate.map_or("-".into(), |x| format!("{}/h", format_minor(x))),
+                    format_in(m.earned, cur),
+                    format_in(m.topups, cur),
+                    format_in(m.paid, cur),
+                    format_in(m.confirmed, cur),
+                    format_in(m.unpaid, cur),
+                    format_in(m.overdue, cur),
+                    m.hourly_rate.map_or("-".into(), |x| format!("{}/h", format_in(x, cur))),
                 );
             } else {
                 h.push_str(
@@ -159,11 +159,11 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
             m.accepted,
             m.rejected,
             m.minutes_accepted,
-            format_minor(m.earned),
-            format_minor(m.paid),
-            format_minor(m.owed),
-            m.rate_accepted.map_or("-".into(), |x| format!("{}/h", format_minor(x))),
-            m.rate_all_work.map_or("-".into(), |x| format!("{}/h", format_minor(x))),
+            format_in(m.earned, &m.currency),
+            format_in(m.paid, &m.currency),
+            format_in(m.owed, &m.currency),
+            m.rate_accepted.map_or("-".into(), |x| format!("{}/h", format_in(x, &m.currency))),
+            m.rate_all_work.map_or("-".into(), |x| format!("{}/h", format_in(x, &m.currency))),
         );
     }
     h.push_str("</table>\n</body></html>\n");
@@ -245,8 +245,8 @@ fn rate_histogram(rates: &[u64], floor: u64, cur: &str) -> String {
         .map(|i| {
             format!(
                 "{}-{} {cur}/h",
-                format_minor(i * step),
-                format_minor((i + 1) * step)
+                format_in(i * step, cur),
+                format_in((i + 1) * step, cur)
             )
         })
         .collect();
@@ -255,7 +255,7 @@ fn rate_histogram(rates: &[u64], floor: u64, cur: &str) -> String {
     let _ = write!(
         s,
         "<line x1=\"{x:.1}\" y1=\"{PAD}\" x2=\"{x:.1}\" y2=\"{y}\" stroke=\"#b00\" stroke-width=\"2\"/><text x=\"{x:.1}\" y=\"{ty}\" fill=\"#b00\">floor {} {cur}/h</text>",
-        format_minor(floor),
+        format_in(floor, cur),
         x = x_of(floor),
         y = H - PAD,
         ty = PAD - 8.0
@@ -273,7 +273,7 @@ fn rate_histogram(rates: &[u64], floor: u64, cur: &str) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             x_of(i * step),
             H - PAD + 14.0,
-            format_minor(i * step)
+            format_in(i * step, cur)
         );
     }
     svg(&s, &format!("effective hourly rate, {cur} per hour"))

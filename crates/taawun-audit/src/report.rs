@@ -8,7 +8,7 @@ use crate::time::{duration, utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use taawun_core::money::format_minor;
+use taawun_core::money::format_in;
 
 /// Findings listed in full per report section; the rest are counted.
 pub const MAX_LISTED: usize = 1000;
@@ -255,7 +255,7 @@ impl Report {
 }
 
 fn rate(r: Option<u64>, cur: &str) -> String {
-    r.map_or("-".into(), |r| format!("{} {cur}/h", format_minor(r)))
+    r.map_or("-".into(), |r| format!("{} {cur}/h", format_in(r, cur)))
 }
 
 fn ms(d: Option<u64>) -> String {
@@ -282,7 +282,7 @@ impl fmt::Display for Report {
             .rules
             .floors
             .iter()
-            .map(|(c, v)| format!("{} {c}/h", format_minor(*v)))
+            .map(|(c, v)| format!("{} {c}/h", format_in(*v, c)))
             .collect();
         writeln!(
             f,
@@ -343,8 +343,8 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "       pay {} + top-ups {} {cur} for {} minutes",
-                format_minor(w.pay),
-                format_minor(w.topups),
+                format_in(w.pay, cur),
+                format_in(w.topups, cur),
                 w.minutes_accepted
             )?;
         }
@@ -380,7 +380,7 @@ impl fmt::Display for Report {
                     .map_or((String::new(), Money::default()), |(c, m)| {
                         ((*c).clone(), (*m).clone())
                     });
-                let money = |v: u64| format!("{} {cur}", format_minor(v));
+                let money = |v: u64| format!("{} {cur}", format_in(v, &cur));
                 if first {
                     writeln!(
                         f,
@@ -454,4 +454,17 @@ fn write_finding(f: &mut fmt::Formatter<'_>, v: &Finding) -> fmt::Result {
 /// UTC text of a timestamp, for findings.
 pub(crate) fn when(ts: u64) -> String {
     utc(ts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_take_their_currencys_decimals() {
+        assert_eq!(rate(Some(12_500), "JOD"), "12.500 JOD/h");
+        assert_eq!(rate(Some(1_250), "EUR"), "12.50 EUR/h");
+        assert_eq!(rate(Some(1_500), "XOF"), "1500 XOF/h");
+        assert_eq!(rate(None, "JOD"), "-");
+    }
 }

@@ -154,6 +154,14 @@ fn parse_decimal(num: &str, places: u8) -> Result<u64, DecimalError> {
     Ok(v)
 }
 
+/// `num` (such as `12.5`) in units of `10^-places` (`125_000` for 4 places): `None` when
+/// it is not a plain decimal number, has more than `places` decimals or overflows `u64`.
+/// For numbers that belong to no currency yet, such as a rate typed to filter offers in
+/// several currencies: compare it with `minor * 10^(places - decimals(currency))`.
+pub fn parse_scaled(num: &str, places: u8) -> Option<u64> {
+    parse_decimal(num, places).ok()
+}
+
 /// Parses a decimal amount with at most two decimals into minor units.
 ///
 /// Two decimals only, whatever the currency: use [`parse_minor_in`], which knows each
@@ -383,6 +391,14 @@ mod tests {
                 "{num:?}"
             );
         }
+    }
+
+    #[test]
+    fn scaled_numbers() {
+        assert_eq!(parse_scaled("12.5", MAX_DECIMALS), Some(125_000));
+        assert_eq!(parse_scaled("12", 0), Some(12));
+        assert_eq!(parse_scaled("1.23456", MAX_DECIMALS), None);
+        assert_eq!(parse_scaled("x", 2), None);
     }
 
     #[test]
