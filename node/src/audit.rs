@@ -1,8 +1,10 @@
-//! `taawun audit` (verify a ledger and report on rules and pay) and `taawun ledger synth`
-//! (write a realistic synthetic ledger).
+//! `taawun audit` (verify a ledger and report on rules and pay), `taawun ledger verify`
+//! (verify it and summarise it) and `taawun ledger synth` (write a realistic synthetic
+//! ledger).
 //!
-//! Exit codes of `audit`: 0 every rule held, 1 a rule was broken, 2 the ledger could not
-//! be read.
+//! `audit` and `ledger verify` give one verdict on one file, decided by
+//! [`taawun_ledger::Verdict`]: exit 0 clean (entries, and every rule held), 1 a rule was
+//! broken, 2 the ledger could not be read or holds no entries (nothing was verified).
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -16,6 +18,7 @@ use taawun_audit::Options;
 use taawun_core::synth::{self, Params};
 use taawun_core::Id;
 use taawun_ledger::export::header_bytes;
+use taawun_ledger::verdict::EXIT_UNREADABLE;
 
 /// Files smaller than this are audited without a progress bar: they take well under a
 /// second.
@@ -97,7 +100,7 @@ pub(crate) fn audit(a: AuditArgs) -> Result<ExitCode> {
         // Every audit error means the ledger could not be read.
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(EXIT_UNREADABLE));
         }
     };
     if let Some(path) = &a.html {
@@ -121,11 +124,43 @@ pub(crate) fn audit(a: AuditArgs) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         r => r.context("writing the report")?,
     }
-    Ok(if report.is_clean() {
-        ExitCode::SUCCESS
+    Ok(ExitCode::from(report.verdict().exit_code()))
+}
+
+/// Runs `taawun ledger verify`: the in-memory check of [`taawun_ledger::verify()`], with
+/// the audit's verdict and exit code.
+pub(crate) fn verify(file: &Path, json: bool) -> Result<ExitCode> {
+    let f = match File::open(file) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Ok(ExitCode::from(EXIT_UNREADABLE));
+        }
+    };
+    let summary = match taawun_ledger::verify::verify(std::io::BufReader::new(f)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: {} is not a readable taawun ledger: {e}",
+                file.display()
+            );
+            return Ok(ExitCode::from(EXIT_UNREADABLE));
+        }
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&summary.to_json())? + "\n"
     } else {
-        ExitCode::from(1)
-    })
+        summary.to_string() + "\n"
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        r => r.context("writing the summary")?,
+    }
+    Ok(ExitCode::from(summary.verdict().exit_code()))
 }
 
 /// Runs `taawun ledger synth`.

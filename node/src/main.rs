@@ -60,7 +60,7 @@ enum Cmd {
         no_open: bool,
     },
     /// Verify a ledger offline and report rule breaks, pay and fairness (exit 0 clean,
-    /// 1 a rule broken, 2 unreadable).
+    /// 1 a rule broken, 2 unreadable or no entries).
     Audit(audit::AuditArgs),
     /// Run a small cooperative end to end on this machine.
     Demo {
@@ -91,7 +91,8 @@ enum LedgerCmd {
         #[arg(long)]
         coop: Option<String>,
     },
-    /// Verify a ledger file offline (signatures, chains, every rule) and summarise it.
+    /// Verify a ledger file offline (signatures, chains, every rule) and summarise it
+    /// (the audit's verdict: exit 0 clean, 1 a rule broken, 2 unreadable or no entries).
     Verify {
         /// The ledger file.
         file: PathBuf,
@@ -156,7 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", hex::encode(key.verifying_key().to_bytes()));
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Ledger(LedgerCmd::Verify { file, json }) => verify(&file, json),
+        Cmd::Ledger(LedgerCmd::Verify { file, json }) => audit::verify(&file, json),
         Cmd::Ledger(LedgerCmd::Synth(a)) => audit::synth(a),
         Cmd::Audit(a) => audit::audit(a),
         Cmd::Ledger(LedgerCmd::Import { file }) => {
@@ -288,34 +289,4 @@ fn pick_coop(ledger: &Ledger, flag: Option<&str>) -> Result<Id> {
             many.iter().map(Id::to_hex).collect::<Vec<_>>().join(", ")
         ),
     }
-}
-
-fn verify(file: &Path, json: bool) -> Result<ExitCode> {
-    let f = match File::open(file) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: cannot open {}: {e}", file.display());
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let summary = match taawun_ledger::verify::verify(BufReader::new(f)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!(
-                "error: {} is not a readable taawun ledger: {e}",
-                file.display()
-            );
-            return Ok(ExitCode::from(2));
-        }
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
-    } else {
-        println!("{summary}");
-    }
-    Ok(if summary.is_clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

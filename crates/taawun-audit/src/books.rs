@@ -16,6 +16,7 @@ use taawun_core::body::Body;
 use taawun_core::fold::{topup, Coop, Timeline};
 use taawun_core::money::{format_in, hourly_rate, meets_floor};
 use taawun_core::{Id, PublicKey, Timestamp, Verified};
+use taawun_ledger::verdict;
 
 /// Interned currency code.
 type Cur = u16;
@@ -359,7 +360,7 @@ impl Books {
             if let Some(&floor) = rules.floors.get(&c) {
                 if !meets_floor(o.pay, o.minutes, floor) {
                     notices.push(Finding {
-                        rule: "OfferUnderFloorInForce".into(),
+                        rule: verdict::OFFER_UNDER_FLOOR_IN_FORCE.into(),
                         id: Some(o.id.to_hex()),
                         author: Some(key(o.at.who).to_hex()),
                         kind: Some("offer".into()),
@@ -386,7 +387,7 @@ impl Books {
                 if cs.ts <= closes && live(cs) && !a.named.contains(cp) {
                     accs.entry(o.at.who).or_default().unnamed += 1;
                     notices.push(Finding {
-                        rule: "UnnamedClaim".into(),
+                        rule: verdict::UNNAMED_CLAIM.into(),
                         id: Some(o.id.to_hex()),
                         author: Some(key(o.at.who).to_hex()),
                         kind: Some("offer".into()),
@@ -629,15 +630,9 @@ impl Books {
             for p in idx.chain(who) {
                 let Some(v) = idx.load(*p) else { continue };
                 let e = v.entry();
-                if matches!(e.body, Body::Charter(_)) {
-                    continue;
-                }
-                if idx.frozen_from(who).is_some_and(|f| e.seq >= f) {
-                    continue;
-                }
-                if !tl.at(e.ts).may_request(&k) {
+                if verdict::without_role(tl, e, idx.frozen_from(who)) {
                     violations.push(Finding {
-                        rule: "NoRoleAtTime".into(),
+                        rule: verdict::NO_ROLE_AT_TIME.into(),
                         id: Some(v.id().to_hex()),
                         author: Some(k.to_hex()),
                         kind: Some(e.body.kind().name().into()),

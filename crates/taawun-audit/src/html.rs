@@ -63,6 +63,12 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
     );
     if r.is_clean() {
         let _ = writeln!(h, "<h2 class=\"ok\">Verdict: clean, every rule held</h2>");
+    } else if r.violations.count == 0 {
+        let _ = writeln!(
+            h,
+            "<h2 class=\"bad\">Verdict: {}</h2>",
+            esc(r.verdict().says())
+        );
     } else {
         let _ = writeln!(
             h,

@@ -39,7 +39,9 @@ use std::fs::File;
 use std::io::{self, Seek};
 use std::path::Path;
 use taawun_core::validate::{Missing, Outcome};
-use taawun_core::{check, Id, Invalid, PublicKey, Verified};
+use taawun_core::{check, Id, PublicKey, Verified};
+use taawun_ledger::verdict;
+pub use taawun_ledger::verdict::{rule_name, Verdict};
 use taawun_ledger::{FormatError, LedgerError};
 
 /// Entries held back because something they need comes later in the file. An honest
@@ -248,14 +250,6 @@ struct Auditor {
     last_ts: u64,
 }
 
-/// The name of a validation error as docs/protocol.md uses it: its variant's name.
-pub fn rule_name(e: &Invalid) -> String {
-    format!("{e:?}")
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect()
-}
-
 fn finding(rule: &str, h: &Held, detail: String) -> Finding {
     let e = h.v.entry();
     Finding {
@@ -276,7 +270,7 @@ impl Auditor {
         self.report.items += 1;
         match p.item {
             Checked::Undecodable(why) => self.report.violations.push(Finding {
-                rule: "Undecodable".into(),
+                rule: verdict::UNDECODABLE.into(),
                 item: Some(p.index),
                 offset: Some(p.offset),
                 detail: format!("the item is not a decodable entry envelope: {why}"),
@@ -285,7 +279,7 @@ impl Auditor {
             Checked::BadSignature(b) => {
                 self.report.signatures_checked += 1;
                 self.report.violations.push(Finding {
-                    rule: "BadSignature".into(),
+                    rule: verdict::BAD_SIGNATURE.into(),
                     item: Some(p.index),
                     offset: Some(p.offset),
                     id: Some(b.id.to_hex()),
@@ -321,7 +315,7 @@ impl Auditor {
                 Ok(Outcome::Fresh) => {
                     if held {
                         self.report.violations.push(finding(
-                            "OutOfOrder",
+                            verdict::OUT_OF_ORDER,
                             &h,
                             "the entry comes in the file before an entry it needs (its chain predecessor or an entry it names): an export lists every entry after those".into(),
                         ));
@@ -340,7 +334,7 @@ impl Auditor {
                     }
                 }
                 Ok(Outcome::Duplicate) => self.report.notices.push(finding(
-                    "Duplicate",
+                    verdict::DUPLICATE,
                     &h,
                     "the same entry appears twice in the file".into(),
                 )),
@@ -351,7 +345,7 @@ impl Auditor {
                     };
                     if self.pending_len >= MAX_PENDING {
                         self.report.violations.push(finding(
-                            "Unjudged",
+                            verdict::UNJUDGED,
                             &h,
                             format!("the entry needs something not yet seen and more than {MAX_PENDING} entries already wait: not judged"),
                         ));
@@ -363,7 +357,7 @@ impl Auditor {
                 Ok(Outcome::Fork { existing }) => {
                     let e = h.v.entry();
                     let mut f = finding(
-                        "Equivocation",
+                        verdict::EQUIVOCATION,
                         &h,
                         format!(
                             "author {} signed two different entries at seq {}: {} and {}; it is frozen from that seq",
@@ -418,6 +412,7 @@ impl Auditor {
         r.members = out.members;
         r.requesters = out.requesters;
         r.series = out.series;
+        r.verdict = r.verdict();
         r
     }
 
@@ -445,7 +440,7 @@ impl Auditor {
             match w {
                 Wait::Seq(author, seq) if waiting_seqs.contains(&(author, seq)) => {
                     v.push(finding(
-                        "DependsOnUnjudged",
+                        verdict::DEPENDS_ON_UNJUDGED,
                         first,
                         format!(
                             "the entry of author {} at seq {seq}, before this one in its chain, itself could not be judged{more}",
@@ -454,7 +449,7 @@ impl Auditor {
                     ))
                 }
                 Wait::Seq(author, seq) => v.push(finding(
-                    "ChainGap",
+                    verdict::CHAIN_GAP,
                     first,
                     format!(
                         "author {} has no valid entry at seq {seq} (missing from the file or refused above), so its chain breaks before seq {}{more}",
@@ -463,12 +458,12 @@ impl Auditor {
                     ),
                 )),
                 Wait::Id(id) if waiting.contains(&id) => v.push(finding(
-                    "DependsOnUnjudged",
+                    verdict::DEPENDS_ON_UNJUDGED,
                     first,
                     format!("names entry {}, which itself could not be judged{more}", id.short()),
                 )),
                 Wait::Id(id) => v.push(finding(
-                    "MissingDependency",
+                    verdict::MISSING_DEPENDENCY,
                     first,
                     format!("names entry {id}, which is not a valid entry of this ledger{more}"),
                 )),

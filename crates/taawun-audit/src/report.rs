@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use taawun_core::money::format_in;
+use taawun_ledger::Verdict;
 
 /// Findings listed in full per report section; the rest are counted.
 pub const MAX_LISTED: usize = 1000;
@@ -18,7 +19,8 @@ pub const MAX_LISTED: usize = 1000;
 pub struct Finding {
     /// The rule's name: a validation error's name as in docs/protocol.md section 4
     /// (`OfferBelowFloor`, `LotteryMismatch`...) or one of the audit's own
-    /// (`BadSignature`, `Equivocation`, `ChainGap`, `OutOfOrder`, `NoRoleAtTime`...).
+    /// (`BadSignature`, `Equivocation`, `ChainGap`, `OutOfOrder`, `NoRoleAtTime`...:
+    /// `taawun_ledger::verdict`, listed with their meaning in docs/auditing.md).
     pub rule: String,
     /// Item number in the file (the header is item 0).
     pub item: Option<u64>,
@@ -225,6 +227,9 @@ pub struct Report {
     pub judged_at_ms: u64,
     /// The same, UTC.
     pub judged_at: String,
+    /// The verdict ([`Report::verdict`], set when the audit ends): `clean`, `broken`,
+    /// or `empty` (a header and no entries: nothing was verified).
+    pub verdict: Verdict,
     /// Rule breaks: any makes the audit fail.
     pub violations: Findings,
     /// Things to ask about that break no rule.
@@ -248,9 +253,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether no rule was broken.
+    /// The verdict, decided as `taawun ledger verify` decides it ([`Verdict::decide`]):
+    /// clean (entries and no break), broken (a break), or empty (no entries).
+    pub fn verdict(&self) -> Verdict {
+        Verdict::decide(self.items, self.violations.count)
+    }
+
+    /// Whether the verdict is clean: at least one entry, and no rule broken.
     pub fn is_clean(&self) -> bool {
-        self.violations.count == 0
+        self.verdict().is_clean()
     }
 }
 
@@ -293,8 +304,8 @@ impl fmt::Display for Report {
             floors.join(", ")
         )?;
         writeln!(f)?;
-        if self.is_clean() {
-            writeln!(f, "VERDICT: clean: every rule held")?;
+        if self.verdict() != Verdict::Broken {
+            writeln!(f, "VERDICT: {}", self.verdict().says())?;
         } else {
             writeln!(
                 f,

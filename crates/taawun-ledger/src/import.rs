@@ -18,7 +18,7 @@ use crate::error::LedgerError;
 use crate::export::{FormatError, Items};
 use crate::outcome::{settle, Ingest, Judge};
 use crate::Ledger;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
@@ -75,7 +75,7 @@ impl<T> Default for Listed<T> {
 }
 
 impl<T> Listed<T> {
-    fn push(&mut self, t: T) {
+    pub(crate) fn push(&mut self, t: T) {
         self.count += 1;
         if self.first.len() < REPORT_DETAILS {
             self.first.push(t);
@@ -331,17 +331,17 @@ where
 
 /// Judges the entries of a stream one chunk at a time, committing every
 /// [`COMMIT_EVERY`] entries and at the end of each chunk. Returns the ids of the entries
-/// that went to the pending buffer.
+/// that went to the pending buffer, with where each was in the stream.
 pub(crate) fn run<J, R>(
     j: &mut J,
     items: Items<R>,
     report: &mut ImportReport,
-) -> Result<HashSet<Id>, LedgerError>
+) -> Result<HashMap<Id, Position>, LedgerError>
 where
     J: Judge,
     R: BufRead + Send,
 {
-    let mut waiting = HashSet::new();
+    let mut waiting = HashMap::new();
     let result = pipeline(items, |chunk| {
         report.items += chunk.items;
         for b in chunk.bad_signatures {
@@ -357,7 +357,7 @@ where
             let key = (v.id(), v.entry().author, v.entry().seq);
             let out = settle(j, v, None)?;
             if matches!(out, Ingest::Pending(_)) {
-                waiting.insert(key.0);
+                waiting.insert(key.0, pos);
             }
             report.tally(pos, key, out);
         }
@@ -396,7 +396,7 @@ impl CoopLedger {
         let result = run(self, items, &mut report);
         self.flush()?;
         let waiting = result?;
-        report.pending = waiting.iter().filter(|id| self.is_pending(id)).count() as u64;
+        report.pending = waiting.keys().filter(|id| self.is_pending(id)).count() as u64;
         tracing::info!(
             coop = %self.id().short(),
             stored = report.stored,

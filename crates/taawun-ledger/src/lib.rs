@@ -14,6 +14,8 @@
 //! - [`export`]: the export file format (a CBOR sequence) and its reader;
 //! - [`import`]: bulk import with batch signature verification;
 //! - [`mod@verify`]: the offline check of an export file, in memory;
+//! - [`verdict`]: the one verdict (clean, broken, empty) and exit code that `taawun ledger
+//!   verify` and `taawun audit` both give, with the names of the breaks they report;
 //! - `fuzzing` (hidden): the checks the `export` fuzz target in `fuzz/` runs, shared with
 //!   the tests that replay its corpus;
 //! - `layout` (private): the key layout of a cooperative's tree, summarised below.
@@ -56,6 +58,7 @@ pub mod import;
 mod layout;
 mod outcome;
 pub mod pending;
+pub mod verdict;
 pub mod verify;
 mod view;
 
@@ -64,6 +67,7 @@ pub use error::{AppendError, LedgerError};
 pub use export::FormatError;
 pub use import::{Fork, ImportReport, Listed, Position, Rejection};
 pub use outcome::Ingest;
+pub use verdict::Verdict;
 pub use verify::{verify, Summary};
 pub use view::{MAX_CACHED_PATHS, RECENT_ENTRIES};
 

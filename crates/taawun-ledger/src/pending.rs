@@ -133,6 +133,17 @@ impl Pending {
         self.bytes -= slot.size;
     }
 
+    /// Takes out every entry still buffered, oldest first.
+    pub(crate) fn drain(&mut self) -> Vec<Verified> {
+        self.waits.clear();
+        self.ids.clear();
+        self.bytes = 0;
+        std::mem::take(&mut self.slots)
+            .into_values()
+            .map(|s| s.v)
+            .collect()
+    }
+
     /// Takes out every entry waiting for the entry `id` by `author` at `seq`, which was
     /// just stored, oldest first.
     pub(crate) fn wake(&mut self, id: Id, author: PublicKey, seq: u64) -> Vec<Verified> {
