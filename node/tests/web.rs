@@ -439,3 +439,75 @@ async fn a_task_end_to_end_in_the_browser() {
     mem.quit().await;
     eprintln!("screenshots in {}", out.display());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_offer_form_writes_and_checks_dinars_with_three_decimals() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(&tmp.path().join("node"));
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Amman Translators", "floor": "12.500JOD/h", "requesters": [d.key]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let b = wd.browser(&tmp.path().join("profile")).await;
+    let rate = "return document.getElementById('rate').textContent";
+    let class = "return document.getElementById('rate').className";
+    b.go(&login_url(&d)).await;
+    b.go(&format!("{}/c/{coop}/post", d.base)).await;
+    let page = b.js("return document.body.textContent", vec![]).await;
+    assert!(
+        page.as_str().expect("text").contains("12.500\u{a0}JOD/h"),
+        "{page}"
+    );
+    b.fill("#title", "Translate a leaflet").await;
+    b.fill("#purpose", "A clinic").await;
+    b.fill("#minutes", "20").await;
+    // Four decimals: the page says how many a dinar takes, and does not send.
+    b.fill("#pay", "4.2505").await;
+    assert_eq!(b.js(rate, vec![]).await, "JOD takes at most 3 decimals");
+    assert_eq!(b.js(class, vec![]).await, "bad");
+    b.click("#publish").await;
+    assert!(b.url().await.ends_with("/post"), "not sent");
+    // Three, written with a comma: 4.250 JOD for 20 minutes is 12.750 JOD an hour.
+    b.fill("#pay", "4,25").await;
+    assert_eq!(
+        b.js(rate, vec![]).await,
+        "12.750\u{a0}JOD/h — at or above the floor"
+    );
+    assert_eq!(b.js(class, vec![]).await, "ok");
+    // Under the floor, exactly: 4.166 JOD is 12.498 JOD/h.
+    b.fill("#pay", "4.166").await;
+    assert_eq!(b.js(class, vec![]).await, "bad");
+    b.fill("#pay", "4.25").await;
+    b.click("#publish").await;
+    b.until_text("Done.").await;
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert_eq!(offers[0]["pay"]["minor"], 4_250, "{offers}");
+
+    // The board, in French and in Arabic, writes dinars with three decimals.
+    let board = format!("/c/{coop}/offers");
+    b.go(&format!("{}/lang/fr?next={board}", d.base)).await;
+    b.until_text("4,250\u{a0}JOD").await;
+    let text = b
+        .js(
+            "return document.getElementById('offers').textContent",
+            vec![],
+        )
+        .await;
+    assert!(
+        text.as_str().expect("text").contains("12,750\u{a0}JOD/h"),
+        "{text}"
+    );
+    b.go(&format!("{}/lang/ar?next={board}", d.base)).await;
+    b.until_text("12,750\u{a0}JOD/س").await;
+    b.quit().await;
+}

@@ -60,47 +60,61 @@
     document.documentElement.setAttribute("data-live-ready", "1");
   }
 
-  // The offer form: the hourly rate as one types, and no sending under the floor.
+  // The offer form: the hourly rate as one types, and no sending under the floor. Amounts
+  // are whole numbers of minor units (BigInt: exact, like the node), with each currency's
+  // own decimals (2 for EUR, 3 for JOD, 0 for XOF), which the node sends.
   var form = document.getElementById("offer-form");
-  if (form) {
+  if (form && typeof BigInt === "function") {
     var pay = form.elements.pay, minutes = form.elements.minutes, cur = form.elements.currency;
     var out = document.getElementById("rate");
-    // "EUR:1250:€{}/h,...": currency, floor per hour, how a rate is written.
-    var floors = {}, tpls = {};
+    // "EUR:1250:2:€{}/h,...": currency, floor per hour in minor units, decimals, how a
+    // rate is written.
+    var floors = {}, places = {}, tpls = {};
     (form.getAttribute("data-floors") || "").split(",").forEach(function (p) {
       var kv = p.split(":");
-      if (kv.length >= 3) {
-        floors[kv[0]] = parseInt(kv[1], 10);
-        tpls[kv[0]] = kv.slice(2).join(":");
+      if (kv.length >= 4 && /^\d+$/.test(kv[1]) && /^\d$/.test(kv[2])) {
+        floors[kv[0]] = BigInt(kv[1]);
+        places[kv[0]] = parseInt(kv[2], 10);
+        tpls[kv[0]] = kv.slice(3).join(":");
       }
     });
     var dec = form.getAttribute("data-dec"), grp = form.getAttribute("data-grp");
-    var minor = function (s) {
-      var m = /^\s*(\d{1,12})(?:[.,](\d{1,2}))?\s*$/.exec(s);
+    var tooMany = form.getAttribute("data-too-many") || "";
+    var ten = function (d) { var u = BigInt(1); while (d-- > 0) u *= BigInt(10); return u; };
+    // Minor units of a number typed with a dot or a comma; null if it is not one; "many"
+    // if it has more decimals than the currency.
+    var minor = function (s, d) {
+      var m = /^\s*(\d{1,20})(?:[.,](\d{1,20}))?\s*$/.exec(s);
       if (!m) return null;
-      return parseInt(m[1], 10) * 100 + parseInt(((m[2] || "") + "00").slice(0, 2), 10);
+      var frac = m[2] || "";
+      if (frac.length > d) return "many";
+      while (frac.length < d) frac += "0";
+      return BigInt(m[1]) * ten(d) + (frac ? BigInt(frac) : BigInt(0));
     };
-    var fmt = function (v) {
-      var s = String(Math.floor(v / 100)), out2 = "";
+    var fmt = function (v, d) {
+      var unit = ten(d), s = String(v / unit), out2 = "";
       for (var i = 0; i < s.length; i++) {
         if (i > 0 && (s.length - i) % 3 === 0) out2 += grp;
         out2 += s[i];
       }
-      var c = String(v % 100);
-      return out2 + dec + (c.length < 2 ? "0" + c : c);
+      if (d === 0) return out2;
+      var c = String(v % unit);
+      while (c.length < d) c = "0" + c;
+      return out2 + dec + c;
+    };
+    var say = function (msg, cls) {
+      out.textContent = msg; out.className = cls; pay.setCustomValidity(cls === "bad" ? msg : "");
     };
     var check = function () {
-      var p = minor(pay.value), n = parseInt(minutes.value, 10), code = cur ? cur.value : "";
-      var floor = floors[code];
-      if (p === null || !(n > 0) || floor === undefined) {
-        out.textContent = ""; out.className = ""; pay.setCustomValidity(""); return;
-      }
-      var rate = Math.floor(p * 60 / n), ok = p * 60 >= floor * n;
-      var msg = tpls[code].replace("{}", fmt(rate)) + " — " +
-        form.getAttribute(ok ? "data-ok" : "data-low");
-      out.textContent = msg;
-      out.className = ok ? "ok" : "bad";
-      pay.setCustomValidity(ok ? "" : msg);
+      var code = cur ? cur.value : "", floor = floors[code], d = places[code];
+      if (floor === undefined) { say("", ""); return; }
+      pay.pattern = d === 0 ? "[0-9]+" : "[0-9]+([.,][0-9]{1," + d + "})?";
+      var p = minor(pay.value, d), n = parseInt(minutes.value, 10);
+      if (p === "many") { say(tooMany.replace("{}", code).replace("{}", String(d)), "bad"); return; }
+      if (p === null || !(n > 0)) { say("", ""); return; }
+      var bn = BigInt(n), rate = p * BigInt(60) / bn, ok = p * BigInt(60) >= floor * bn;
+      say(tpls[code].replace("{}", fmt(rate, d)) + " — " +
+        form.getAttribute(ok ? "data-ok" : "data-low"), ok ? "ok" : "bad");
     };
     ["input", "change"].forEach(function (ev) {
       pay.addEventListener(ev, check); minutes.addEventListener(ev, check);

@@ -16,7 +16,7 @@ use axum::Form;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::fold::OfferState;
-use taawun_core::money::{hourly_rate, parse_minor};
+use taawun_core::money::{decimals, hourly_rate, parse_scaled, MAX_DECIMALS};
 use taawun_core::{Id, Timestamp};
 
 /// A page or the page that says what went wrong.
@@ -131,9 +131,16 @@ pub(crate) async fn coop_home(Path(coop): Path<String>) -> Response {
     .into_response()
 }
 
-/// Parses an amount as typed in a form (`4.5`, `4,50`) into minor units.
-fn typed_minor(s: &str) -> Option<u64> {
-    parse_minor(&s.trim().replace(',', "."))
+/// Parses a number as typed in a form (`4.5`, `4,50`) in units of `10^-MAX_DECIMALS`, so
+/// that it compares with amounts in any currency ([`scaled`]).
+fn typed_scaled(s: &str) -> Option<u64> {
+    parse_scaled(&s.trim().replace(',', "."), MAX_DECIMALS)
+}
+
+/// `a` in units of `10^-MAX_DECIMALS`, whatever its currency's decimals.
+fn scaled(a: &Amount) -> u128 {
+    let shift = MAX_DECIMALS.saturating_sub(decimals(&a.currency));
+    u128::from(a.minor) * 10u128.pow(u32::from(shift))
 }
 
 /// `GET /c/{coop}/offers`: the board, filtered and sorted.
@@ -165,12 +172,14 @@ pub(crate) async fn board(
                 .any(|s| s.to_lowercase().contains(&needle))
         });
     }
-    if let Some(min) = typed_minor(&q.min) {
-        offers.retain(|o| o.hourly.minor >= min);
+    // The minimum rate is a number in each offer's own currency: `12.5` is 12.50 EUR/h
+    // and 12.500 JOD/h.
+    if let Some(min) = typed_scaled(&q.min) {
+        offers.retain(|o| scaled(&o.hourly) >= u128::from(min));
     }
     match q.sort.as_str() {
-        "rate" => offers.sort_by_key(|o| std::cmp::Reverse(o.hourly.minor)),
-        "pay" => offers.sort_by_key(|o| std::cmp::Reverse(o.pay.minor)),
+        "rate" => offers.sort_by_key(|o| std::cmp::Reverse(scaled(&o.hourly))),
+        "pay" => offers.sort_by_key(|o| std::cmp::Reverse(scaled(&o.pay))),
         "short" => offers.sort_by_key(|o| o.minutes),
         _ => {}
     }
@@ -749,9 +758,21 @@ mod tests {
 
     #[test]
     fn typed_amounts_take_a_comma_or_a_dot() {
-        assert_eq!(typed_minor("4,5"), Some(450));
-        assert_eq!(typed_minor(" 12.50 "), Some(1250));
-        assert_eq!(typed_minor("abc"), None);
+        assert_eq!(typed_scaled("4,5"), Some(45_000));
+        assert_eq!(typed_scaled(" 12.50 "), Some(125_000));
+        assert_eq!(typed_scaled("abc"), None);
+    }
+
+    #[test]
+    fn a_minimum_rate_reads_in_each_offers_currency() {
+        let min = u128::from(typed_scaled("12,5").expect("typed"));
+        assert!(scaled(&Amount::new("EUR", 1_250)) >= min);
+        assert!(scaled(&Amount::new("EUR", 1_249)) < min);
+        assert!(scaled(&Amount::new("JOD", 12_500)) >= min);
+        assert!(scaled(&Amount::new("JOD", 12_499)) < min);
+        assert!(scaled(&Amount::new("XOF", 13)) >= min);
+        assert!(scaled(&Amount::new("XOF", 12)) < min);
+        assert!(scaled(&Amount::new("XOF", u64::MAX)) > scaled(&Amount::new("JOD", u64::MAX)));
     }
 
     #[test]

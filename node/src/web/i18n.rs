@@ -9,6 +9,7 @@
 //! time zone, and a wrong local time is worse than an explicit UTC one. Countdowns are
 //! relative ("in 1 h 5 min") and need no zone.
 
+use taawun_core::money::{decimals, minor_per_unit};
 use taawun_core::Timestamp;
 
 /// A language of the page.
@@ -136,11 +137,19 @@ impl Lang {
         }
     }
 
-    /// A number of minor units (two decimals) as this language writes it: `1,234.50`,
-    /// `1 234,50`, `1.234,50`.
-    pub(crate) fn decimal(self, minor: u64) -> String {
+    /// A number of minor units of `currency` as this language writes it, with exactly the
+    /// currency's decimals ([`decimals`]): `1,234.50`, `1 234,50`, `1.234,50` (EUR);
+    /// `1,234.500` (JOD); `1,234` (XOF: no decimals, no separator).
+    pub(crate) fn decimal(self, minor: u64, currency: &str) -> String {
         let (dec, grp) = self.separators();
-        format!("{}{dec}{:02}", self.group(minor / 100, grp), minor % 100)
+        let places = usize::from(decimals(currency));
+        let unit = minor_per_unit(currency);
+        let whole = self.group(minor / unit, grp);
+        if places == 0 {
+            whole
+        } else {
+            format!("{whole}{dec}{:0places$}", minor % unit)
+        }
     }
 
     /// A whole number with thousands separators.
@@ -169,7 +178,7 @@ impl Lang {
             "USD" => Some("US$"),
             _ => None,
         };
-        let n = self.decimal(minor);
+        let n = self.decimal(minor, currency);
         match (self, sign) {
             (Lang::En, Some(s)) => format!("{s}{n}"),
             (_, Some(s)) => format!("{n}\u{a0}{s}"),
@@ -337,6 +346,12 @@ const MONTHS: [Tr; 12] = [
 ];
 
 tr!(PER_HOUR, "/h", "/h", "/س");
+tr!(
+    MAX_DECIMALS,
+    "{} takes at most {} decimals",
+    "{} s’écrit avec {} décimales au plus",
+    "تُكتب {} بـ{} منازل عشرية على الأكثر"
+);
 tr!(IN, "in {}", "dans {}", "بعد {}");
 tr!(AGO, "{} ago", "il y a {}", "منذ {}");
 
@@ -817,7 +832,19 @@ mod tests {
         assert_eq!(Lang::En.money(123_450, "EUR"), "€1,234.50");
         assert_eq!(Lang::Fr.money(123_450, "EUR"), "1\u{202f}234,50\u{a0}€");
         assert_eq!(Lang::Ar.money(123_450, "MAD"), "1.234,50\u{a0}MAD");
-        assert_eq!(Lang::En.decimal(5), "0.05");
+        assert_eq!(Lang::En.decimal(5, "EUR"), "0.05");
+        // Three decimals (Jordanian dinar) and none (CFA franc), in each language.
+        assert_eq!(Lang::En.money(1_234_500, "JOD"), "1,234.500\u{a0}JOD");
+        assert_eq!(
+            Lang::Fr.money(1_234_500, "JOD"),
+            "1\u{202f}234,500\u{a0}JOD"
+        );
+        assert_eq!(Lang::Ar.money(12_345, "JOD"), "12,345\u{a0}JOD");
+        assert_eq!(Lang::Ar.rate(12_500, "TND"), "12,500\u{a0}TND/س");
+        assert_eq!(Lang::En.money(1_234_500, "XOF"), "1,234,500\u{a0}XOF");
+        assert_eq!(Lang::Fr.rate(1_500, "XOF"), "1\u{202f}500\u{a0}XOF/h");
+        assert_eq!(Lang::Ar.money(7, "XAF"), "7\u{a0}XAF");
+        assert_eq!(Lang::En.decimal(0, "JPY"), "0");
         assert_eq!(Lang::En.int(1_000_000), "1,000,000");
     }
 

@@ -664,7 +664,27 @@ pub(crate) struct OfferForm {
 /// How this language writes a rate in `currency`, with `{}` for the number (`€{}/h`),
 /// so the page's script writes rates exactly as the node does.
 fn rate_template(l: Lang, currency: &str) -> String {
-    l.rate(0, currency).replacen(&l.decimal(0), "{}", 1)
+    l.rate(0, currency)
+        .replacen(&l.decimal(0, currency), "{}", 1)
+}
+
+/// The `pattern` of an amount input: digits, then at most `places` decimals after a `.`
+/// or a `,` (none when `places` is 0). The node checks the currency's own decimals.
+fn amount_pattern(places: u8) -> String {
+    if places == 0 {
+        "[0-9]+".into()
+    } else {
+        format!("[0-9]+([.,][0-9]{{1,{places}}})?")
+    }
+}
+
+/// The most decimals among the currencies of `floors` (2 without floors).
+fn most_decimals(floors: &[Amount]) -> u8 {
+    floors
+        .iter()
+        .map(|a| a.decimals)
+        .max()
+        .unwrap_or(taawun_core::money::DEFAULT_DECIMALS)
 }
 
 /// The post-offer form; `error` is the node's refusal of the last try.
@@ -691,8 +711,8 @@ pub(crate) fn post_form(
         @if let Some(e) = error { p.error #refused role="alert" { (l.t(&t::REFUSED)) " " bdi { (e) } } }
         p { (l.f(&t::FLOOR_IS, &c.floors.iter().map(|a| l.rate(a.minor, &a.currency)).collect::<Vec<_>>().join(", "))) }
         form #offer-form method="post" action=(c.link("offers"))
-            data-floors=(c.floors.iter().map(|a| format!("{}:{}:{}", a.currency, a.minor, rate_template(l, &a.currency))).collect::<Vec<_>>().join(","))
-            data-dec=(dec) data-grp=(grp)
+            data-floors=(c.floors.iter().map(|a| format!("{}:{}:{}:{}", a.currency, a.minor, a.decimals, rate_template(l, &a.currency))).collect::<Vec<_>>().join(","))
+            data-dec=(dec) data-grp=(grp) data-too-many=(l.t(&t::MAX_DECIMALS))
             data-ok=(l.t(&t::RATE_OK)) data-low=(l.t(&t::RATE_LOW)) {
             (csrf(ctx))
             div.field {
@@ -711,7 +731,7 @@ pub(crate) fn post_form(
             div.row {
                 div.field {
                     label for="pay" { (l.t(&t::PAY_PER)) }
-                    input #pay type="text" name="pay" inputmode="decimal" required pattern="[0-9]+([.,][0-9]{1,2})?" value=(f.pay) size="8" aria-describedby="rate";
+                    input #pay type="text" name="pay" inputmode="decimal" required pattern=(amount_pattern(most_decimals(&c.floors))) value=(f.pay) size="8" aria-describedby="rate";
                 }
                 div.field {
                     label for="currency" { (l.t(&t::CURRENCY)) }
@@ -844,7 +864,7 @@ pub(crate) fn requests(
             div.row {
                 div.field {
                     label for="pay-amount" { (l.t(&t::AMOUNT)) }
-                    input #pay-amount type="text" name="amount" inputmode="decimal" required pattern="[0-9]+([.,][0-9]{1,2})?" size="8";
+                    input #pay-amount type="text" name="amount" inputmode="decimal" required pattern=(amount_pattern(most_decimals(&c.floors))) size="8";
                 }
                 div.field {
                     label for="pay-currency" { (l.t(&t::CURRENCY)) }
