@@ -123,7 +123,12 @@ async fn a_jod_floor_and_offer_keep_three_decimals_through_the_cli_and_the_api()
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let msg = v["error"].as_str().expect("msg");
-    for part in ["4.000 JOD for 20 min", "12.000 JOD/h", "12.500 JOD/h", "4.167 JOD"] {
+    for part in [
+        "4.000 JOD for 20 min",
+        "12.000 JOD/h",
+        "12.500 JOD/h",
+        "4.167 JOD",
+    ] {
         assert!(msg.contains(part), "{part}: {msg}");
     }
 
