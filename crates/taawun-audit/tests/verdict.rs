@@ -103,3 +103,103 @@ fn every_break_and_notice_name_is_documented() {
         );
     }
 }
+
+/// A small deterministic generator for the mutations below (no clock, no OS entropy).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// Split a file into its header and envelopes, as written by the fixtures.
+fn split(bytes: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut items = taawun_ledger::export::Items::new(bytes);
+    items.header().expect("a header");
+    let start = items.offset() as usize;
+    let mut envs = Vec::new();
+    while let Ok(Some(item)) = items.next_item() {
+        envs.push(item.raw.expect("an envelope"));
+    }
+    (bytes[..start].to_vec(), envs)
+}
+
+#[test]
+fn random_damage_gets_one_verdict_from_both() {
+    let clean = fixtures::all()
+        .into_iter()
+        .find(|f| f.name == "clean")
+        .expect("the clean fixture");
+    let (header, envs) = split(&clean.bytes);
+    let mut rng = Rng(0x7461_6177_756e);
+    for case in 0..200 {
+        let mut e = envs.clone();
+        let mut what = Vec::new();
+        for _ in 0..=rng.below(3) {
+            let n = e.len();
+            match rng.below(5) {
+                0 => {
+                    let (a, b) = (rng.below(n), rng.below(n));
+                    e.swap(a, b);
+                    what.push(format!("swap {a} {b}"));
+                }
+                1 => {
+                    let a = rng.below(n);
+                    e.remove(a);
+                    what.push(format!("drop {a}"));
+                }
+                2 => {
+                    let (a, b) = (rng.below(n), rng.below(n));
+                    let x = e[a].clone();
+                    e.insert(b, x);
+                    what.push(format!("copy {a} to {b}"));
+                }
+                3 => {
+                    let a = rng.below(n);
+                    let x = e.remove(a);
+                    e.push(x);
+                    what.push(format!("move {a} to the end"));
+                }
+                _ => {
+                    let a = rng.below(n);
+                    let at = rng.below(e[a].len());
+                    e[a][at] ^= 1 << rng.below(8);
+                    what.push(format!("flip a bit of {a} at {at}"));
+                }
+            }
+        }
+        let mut bytes = header.clone();
+        for x in &e {
+            bytes.extend_from_slice(x);
+        }
+        let audited = {
+            let mut f = tempfile::tempfile().expect("temp file");
+            f.write_all(&bytes).expect("write");
+            f.rewind().expect("rewind");
+            taawun_audit::audit(f, "case", &Options::default(), &mut |_| {})
+        };
+        let verified = taawun_ledger::verify(&bytes[..]);
+        match (audited, verified) {
+            (Ok(r), Ok(s)) => {
+                assert_eq!(
+                    r.verdict(),
+                    s.verdict(),
+                    "case {case} ({what:?}): audit {:?}, verify {:?}",
+                    r.violations.by_rule,
+                    s.breaks
+                );
+                assert_eq!(r.violations.by_rule, s.breaks, "case {case} ({what:?})");
+            }
+            (Err(_), Err(_)) => {}
+            (a, v) => panic!(
+                "case {case} ({what:?}): audit {:?}, verify {:?}",
+                a.map(|r| r.verdict()),
+                v.map(|s| s.verdict())
+            ),
+        }
+    }
+}
