@@ -21,7 +21,7 @@ pub fn valid_currency(code: &str) -> bool {
 }
 
 /// The currencies whose minor unit is not 2 decimals, with their decimals, from ISO 4217's
-/// current list of codes ("List One", the minor-unit column), sorted by code. Every other
+/// current code list (Table A.1, the minor-unit column), sorted by code. Every other
 /// code, including the codes whose minor unit ISO 4217 gives as "N.A." (gold `XAU`, the
 /// SDR `XDR`, the test code `XTS`, `XXX`...) and codes it does not list, has 2.
 pub const MINOR_UNITS: &[(&str, u8)] = &[
