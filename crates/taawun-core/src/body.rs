@@ -36,7 +36,7 @@ pub enum Body {
     Reject(Reject),
     /// The requester records a payment made outside the system.
     Settle(Settle),
-    /// The member confirms a payment was received.
+    /// The member answers a payment: received, or not received.
     Receipt(Receipt),
     /// A member rates a requester.
     Review(Review),
@@ -178,11 +178,25 @@ pub struct Limits {
     /// Largest signed entry, in bytes (never above the protocol's hard bound).
     pub max_entry_bytes: u64,
     /// Cap on the minutes credited for the top-up, in percent of the estimate
-    /// (200 = at most twice the estimated time is paid at the floor).
+    /// (200 = at most twice the estimated time is paid at the floor). The median of the
+    /// minutes reported on the offer is always credited when it is higher: see
+    /// [`crate::fold::topup`].
     pub topup_cap_pct: u32,
     /// Least delay between an enactment and the moment its amendment takes effect, in ms,
     /// so that every honest node has heard of it before it bites.
     pub amendment_delay_ms: u64,
+    /// Shortest claim window an offer may set, in ms: a window too short to claim in
+    /// would let a requester hire whom it likes.
+    pub min_claim_window_ms: u64,
+    /// How long a proposal is open for votes and enactment, in ms from its timestamp.
+    pub proposal_life_ms: u64,
+    /// Share of the votes cast (yes and no) that yes must exceed to pass an ordinary
+    /// amendment, in percent (at least 50: a strict majority).
+    pub majority_pct: u8,
+    /// Share of the votes cast that yes must exceed to remove a member, change the
+    /// quorum, lower a floor or lower either threshold, in percent (at least 66: two
+    /// thirds).
+    pub supermajority_pct: u8,
 }
 
 /// The cooperative's founding document: seq 1 of a founder's chain.
@@ -217,6 +231,10 @@ pub enum Limit {
     MaxEntryBytes,
     TopupCapPct,
     AmendmentDelayMs,
+    MinClaimWindowMs,
+    ProposalLifeMs,
+    MajorityPct,
+    SupermajorityPct,
 }
 
 /// An amendment to the cooperative's rules.
@@ -307,6 +325,10 @@ pub struct Offer {
     pub review_window_ms: u64,
     /// How long claims are collected before the lottery, in ms from the offer's timestamp.
     pub claim_window_ms: u64,
+    /// The lottery's commitment: [`crate::lottery::commit`] of a secret the requester
+    /// reveals in its `Assign`. Fixed before any claim, so the requester cannot steer the
+    /// draw by choosing the offer's bytes.
+    pub commit: Hash,
 }
 
 /// The requester withdraws an offer: no new claims; work already assigned stays due.
@@ -336,6 +358,9 @@ pub struct Assign {
     /// The winners: the claimants of `claims` ranked by the lottery, the first
     /// `assignments` of them, in rank order.
     pub winners: Vec<PublicKey>,
+    /// The secret the offer committed to, revealed: with the claims' ids it seeds the
+    /// draw ([`crate::lottery::seed`]).
+    pub secret: Hash,
 }
 
 /// A result submitted for an assignment.
@@ -384,12 +409,15 @@ pub struct Settle {
     pub reference: String,
 }
 
-/// The member confirms a settlement reached them.
+/// The member's answer to a settlement: the money reached them, or it did not. Only a
+/// confirmed payment lowers what is owed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// The settlement.
     pub settle: Id,
+    /// True: received. False: "not received", on the requester's record.
+    pub received: bool,
 }
 
 /// A member's rating of a requester, each score 1 to 5.

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The protocol version this code writes and understands.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Domain-separation tag prefixed to the entry bytes before signing, so a taawun signature
 /// can never be replayed as a signature over anything else.
-pub const DOMAIN: &[u8] = b"taawun/entry/v1";
+pub const DOMAIN: &[u8] = b"taawun/entry/v2";
 
 /// Hard bound on an envelope's size, whatever the charter says: nothing larger is even
 /// decoded. Evidence carries two envelopes, so this is a little over twice the largest

@@ -12,7 +12,7 @@
 use crate::body::{Body, Kind, Offer};
 use crate::entry::{Timestamp, Verified};
 use crate::id::{Id, PublicKey};
-use crate::money::{floor_pay, Currency, Money};
+use crate::money::{Currency, Money};
 use crate::rules::Rules;
 use crate::validate::{self, Context, Head, Invalid, Outcome};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +34,10 @@ pub struct Coop {
     withdrawals: BTreeMap<Id, Id>,
     receipts: BTreeMap<Id, Id>,
     by_kind: BTreeMap<Kind, BTreeSet<Id>>,
+    /// Every submission's verdicts (a forked requester may hold one on each branch).
+    all_verdicts: BTreeMap<Id, BTreeSet<Id>>,
+    /// Every assignment of an offer (likewise).
+    all_assigns: BTreeMap<Id, BTreeSet<Id>>,
 }
 
 /// Where a submission stands.
@@ -86,7 +90,9 @@ pub struct Submission {
     pub review: Review,
     /// The offer's pay (due once accepted).
     pub pay: Money,
-    /// Top-up owed on acceptance: see [`topup`].
+    /// Top-up the work is worth at the floor (see [`topup`]); owed only once the work is
+    /// accepted, explicitly or by default, like the pay. Shown on pending and rejected
+    /// work too, so a member sees what a rejection withholds.
     pub topup: u64,
 }
 
@@ -143,27 +149,42 @@ pub struct ProposalView {
     pub needed: usize,
     /// Whether an enactment of it is held.
     pub enacted: bool,
+    /// When it stops taking votes and enactments.
+    pub expires_at: Timestamp,
+    /// Whether the votes held pass it (quorum, and the majority its action needs).
+    pub passes: bool,
 }
 
-/// Money between one requester and one member in one currency, in minor units.
+/// Money between one requester and one member in one currency, in minor units. Sums
+/// saturate at `u64::MAX` (docs/protocol.md section 8.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Balance {
     /// Pay for accepted work.
     pub earned: u64,
     /// Top-ups owed on accepted work.
     pub topup: u64,
-    /// Recorded as paid by the requester.
+    /// Recorded as paid by the requester (every settlement, answered or not).
     pub paid: u64,
     /// Confirmed received by the member.
     pub confirmed: u64,
+    /// Answered "not received" by the member.
+    pub denied: u64,
 }
 
 impl Balance {
-    /// Still owed: earned + top-ups - paid (never below zero).
+    /// Still owed: earned + top-ups - confirmed (never below zero). Only the member's
+    /// confirmation lowers it: a requester's word that it paid is not a payment.
     pub fn owed(&self) -> u64 {
         self.earned
             .saturating_add(self.topup)
-            .saturating_sub(self.paid)
+            .saturating_sub(self.confirmed)
+    }
+
+    /// Claimed paid, not confirmed: settlements the member has not answered yet.
+    pub fn unconfirmed(&self) -> u64 {
+        self.paid
+            .saturating_sub(self.confirmed)
+            .saturating_sub(self.denied)
     }
 }
 
@@ -202,8 +223,12 @@ pub struct Record {
     pub hourly_rate: BTreeMap<Currency, u64>,
     /// Top-ups owed per currency.
     pub topups: BTreeMap<Currency, u64>,
-    /// Unpaid amounts per currency (earned + top-ups - paid).
+    /// Unpaid amounts per currency (earned + top-ups - confirmed).
     pub unpaid: BTreeMap<Currency, u64>,
+    /// Claimed paid, not confirmed, per currency.
+    pub unconfirmed: BTreeMap<Currency, u64>,
+    /// Settlements its members answered "not received".
+    pub not_received: usize,
     /// Reviews received.
     pub reviews: usize,
     /// Mean scores x100 (pay, fairness, promptness, communication).
@@ -235,14 +260,41 @@ impl Timeline {
 }
 
 /// The top-up rule. A member who reports more minutes than estimated is owed pay at the
-/// floor for the extra time, counted up to `cap_pct` percent of the estimate:
-/// `credited = min(reported, estimate * max(cap_pct, 100) / 100)` (charters keep the cap at
-/// 100 % or more), and the top-up is `max(0, ceil(floor * credited / 60) - pay)`. Each member is paid for their own time;
-/// the cap bounds what an inflated report can cost a requester.
-pub fn topup(pay: u64, estimate: u32, reported: u32, floor_per_hour: u64, cap_pct: u32) -> u64 {
-    let cap = u64::from(estimate) * u64::from(cap_pct) / 100;
-    let credited = u64::from(reported).min(cap.max(u64::from(estimate)));
-    floor_pay(credited, floor_per_hour).saturating_sub(pay)
+/// floor for the extra time. Credited minutes: `min(reported, max(estimate * max(cap_pct,
+/// 100) / 100, median))`, where `median` is the lower median of the minutes reported by
+/// every submission on the offer (Prolific's rule: the time the work really takes, which no
+/// estimate can push down and no single inflated report can push up). The top-up is
+/// `max(0, ceil(floor * credited / 60) - pay)`, computed in `u128` and only then brought
+/// back to `u64` (saturating), so a floor pay over `u64::MAX` still gives the right
+/// difference whenever that difference fits.
+pub fn topup(
+    pay: u64,
+    estimate: u32,
+    reported: u32,
+    median: u32,
+    floor_per_hour: u64,
+    cap_pct: u32,
+) -> u64 {
+    let cap = u64::from(estimate) * u64::from(cap_pct.max(100)) / 100;
+    let credited = u64::from(reported).min(cap.max(u64::from(median)));
+    let due = (u128::from(floor_per_hour) * u128::from(credited)).div_ceil(60);
+    u64::try_from(due.saturating_sub(u128::from(pay))).unwrap_or(u64::MAX)
+}
+
+/// Kinds that bind their author to others (or record work done), and so count even from
+/// a frozen author: see [`Coop::counts`].
+fn obligation(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Charter
+            | Kind::Offer
+            | Kind::Withdraw
+            | Kind::Assign
+            | Kind::Submit
+            | Kind::Accept
+            | Kind::Settle
+            | Kind::Evidence
+    )
 }
 
 fn median(mut v: Vec<u64>) -> Option<u64> {
@@ -289,7 +341,11 @@ impl Coop {
         let out = validate::check(self, &coop, &v, now)?;
         match &out {
             Outcome::Fresh => self.apply(v),
-            Outcome::Fork { .. } => self.freeze(v.entry().author, v.entry().seq),
+            Outcome::Fork { .. } => {
+                self.freeze(v.entry().author, v.entry().seq);
+                self.apply_beside(v);
+            }
+            Outcome::Branch => self.apply_beside(v),
             _ => {}
         }
         Ok(out)
@@ -301,17 +357,14 @@ impl Coop {
         *s = (*s).min(seq);
     }
 
-    /// Applies an entry that [`validate::check`] found fresh.
+    /// Applies an entry that [`validate::check`] found fresh: the next of its author's
+    /// chain.
     pub fn apply(&mut self, v: Verified) {
         let id = v.id();
         let e = v.entry();
-        let a = e.author;
-        if let Body::Charter(_) = e.body {
-            self.id = Some(id);
-        }
-        self.chains.insert((a, e.seq), id);
+        self.chains.insert((e.author, e.seq), id);
         self.heads.insert(
-            a,
+            e.author,
             Head {
                 seq: e.seq,
                 id,
@@ -319,30 +372,54 @@ impl Coop {
                 gov: e.gov,
             },
         );
+        self.apply_beside(v);
+    }
+
+    /// Applies a valid entry that is not the next of its author's chain (the second entry
+    /// of a fork, or an entry of a branch): it is held and counts like any other, but
+    /// takes no place in the chain. The indexes keep the first entry stored for each key
+    /// (what validation's ancestor checks need); what counts is decided from every entry
+    /// held, so it does not depend on which came first.
+    pub fn apply_beside(&mut self, v: Verified) {
+        let id = v.id();
+        let e = v.entry();
+        let a = e.author;
+        if let Body::Charter(_) = e.body {
+            self.id.get_or_insert(id);
+        }
         match &e.body {
             Body::Claim(c) => {
-                self.claims.insert((c.offer, a), id);
+                self.claims.entry((c.offer, a)).or_insert(id);
             }
             Body::Submit(s) => {
-                self.submits.insert((s.offer, a), id);
+                self.submits.entry((s.offer, a)).or_insert(id);
             }
             Body::Assign(x) => {
-                self.assigns.insert(x.offer, id);
+                self.assigns.entry(x.offer).or_insert(id);
+                self.all_assigns.entry(x.offer).or_default().insert(id);
             }
             Body::Accept(x) => {
-                self.verdicts.insert(x.submission, id);
+                self.verdicts.entry(x.submission).or_insert(id);
+                self.all_verdicts
+                    .entry(x.submission)
+                    .or_default()
+                    .insert(id);
             }
             Body::Reject(x) => {
-                self.verdicts.insert(x.submission, id);
+                self.verdicts.entry(x.submission).or_insert(id);
+                self.all_verdicts
+                    .entry(x.submission)
+                    .or_default()
+                    .insert(id);
             }
             Body::Vote(x) => {
-                self.votes.insert((x.proposal, a), id);
+                self.votes.entry((x.proposal, a)).or_insert(id);
             }
             Body::Withdraw(x) => {
-                self.withdrawals.insert(x.offer, id);
+                self.withdrawals.entry(x.offer).or_insert(id);
             }
             Body::Receipt(x) => {
-                self.receipts.insert(x.settle, id);
+                self.receipts.entry(x.settle).or_insert(id);
             }
             Body::Evidence(ev) => {
                 if let Ok(u) = crate::entry::Unverified::decode(&ev.a) {
@@ -355,19 +432,34 @@ impl Coop {
         self.entries.insert(id, v);
     }
 
-    /// Whether an entry counts in the state: not written by a frozen author at or after
-    /// the seq where it equivocated.
+    /// Whether an entry counts in the state. An author who signed two entries at one seq
+    /// is frozen from that seq on, on every branch: from there its entries give it
+    /// nothing (no claim, vote, proposal, enactment, review, rejection or receipt
+    /// counts), but what it owes others still counts (offers, assignments, acceptances,
+    /// withdrawals, payments) and so does the work it did (submissions): a fork must
+    /// never erase a debt or a wage (docs/protocol.md section 9).
     fn counts(&self, v: &Verified) -> bool {
-        self.frozen
+        let frozen = self
+            .frozen
             .get(&v.entry().author)
-            .is_none_or(|s| v.entry().seq < *s)
+            .is_some_and(|s| v.entry().seq >= *s);
+        !frozen || obligation(v.entry().body.kind())
     }
 
-    /// Whether an entry counts in the state: [`Coop::counts`], and its author held a role
-    /// (member or requester) at its timestamp by the full governance history.
+    /// Whether an entry counts in the state: [`Coop::counts`], and, for entries that give
+    /// their author a say (claims, votes, proposals, enactments, reviews, rejections), its
+    /// author held a role at its timestamp by the full governance history. Obligations and
+    /// wages need no role then: validation already checked the role under the
+    /// governance the entry named, and a later amendment never voids accepted work.
     fn live(&self, v: &Verified, tl: &Timeline) -> bool {
-        let r = tl.at(v.entry().ts);
-        self.counts(v) && r.may_request(&v.entry().author)
+        if !self.counts(v) {
+            return false;
+        }
+        let kind = v.entry().body.kind();
+        obligation(kind) || kind == Kind::Receipt || {
+            let r = tl.at(v.entry().ts);
+            r.may_request(&v.entry().author)
+        }
     }
 
     fn live_id(&self, id: &Id, tl: &Timeline) -> Option<&Verified> {
@@ -438,6 +530,7 @@ impl Coop {
                         no.push(*voter);
                     }
                 }
+                let passes = rules.passes(&p.action, yes.len(), no.len());
                 Some(ProposalView {
                     id: v.id(),
                     author: v.entry().author,
@@ -447,6 +540,8 @@ impl Coop {
                     no,
                     needed: rules.quorum_needed(),
                     enacted: enacted.contains(&v.id()),
+                    expires_at: v.entry().ts.saturating_add(rules.limits.proposal_life_ms),
+                    passes,
                 })
             })
             .collect();
@@ -457,13 +552,27 @@ impl Coop {
     /// The `Assign` entry of `offer` that counts, if any.
     pub fn assignment(&self, offer: &Id) -> Option<Id> {
         let tl = self.timeline()?;
-        self.assigns
-            .get(offer)
-            .and_then(|a| self.live_id(a, &tl))
-            .map(Verified::id)
+        self.first_assign(offer, &tl).map(Verified::id)
     }
 
-    /// The `Receipt` confirming the settlement `settle`, if one counts.
+    /// The assignment of `offer` whose winners are shown: the lowest (seq, id) of those
+    /// that count (only a forked requester has more than one; work under any of them is
+    /// owed).
+    fn first_assign(&self, offer: &Id, tl: &Timeline) -> Option<&Verified> {
+        self.all_assigns
+            .get(offer)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| self.live_id(a, tl))
+            .min_by_key(|a| (a.entry().seq, a.id()))
+    }
+
+    /// The member's answer to the settlement `settle`, if one counts: received or not.
+    pub fn answered(&self, settle: &Id) -> Option<bool> {
+        self.answer(settle, &self.timeline()?)
+    }
+
+    /// The `Receipt` answering the settlement `settle`, if one counts.
     pub fn receipt(&self, settle: &Id) -> Option<Id> {
         let tl = self.timeline()?;
         self.receipts
@@ -511,26 +620,39 @@ impl Coop {
             else {
                 continue;
             };
-            // Re-count the quorum under the membership really in force just before, so a
-            // branch enacted by people who had been removed changes nothing.
-            let voters: BTreeSet<PublicKey> = e
-                .votes
-                .iter()
-                .filter_map(|v| self.entries.get(v))
-                .filter(|v| self.counts(v))
-                .filter_map(|v| match &v.entry().body {
-                    Body::Vote(x) if x.yes && x.proposal == e.proposal => Some(v.entry().author),
-                    _ => None,
-                })
-                .filter(|a| rules.is_member(a))
-                .collect();
-            if voters.len() < rules.quorum_needed() || !seen.insert(e.proposal) {
+            // Re-count every vote held on the proposal, yes and no, by the members really
+            // in force just before: an enactment that named only the yes votes, or that
+            // was enacted by people removed since, changes nothing.
+            let (yes, no) = self.tally(&e.proposal, &rules);
+            if !rules.passes(&p.action, yes, no) || !seen.insert(e.proposal) {
                 continue;
             }
             rules.apply(&p.action);
             steps.push((at, rules.clone()));
         }
         Some(Timeline { steps })
+    }
+
+    /// Yes and no votes on `proposal` that count, by members of `rules`.
+    fn tally(&self, proposal: &Id, rules: &Rules) -> (usize, usize) {
+        let (mut yes, mut no) = (0, 0);
+        for ((_, voter), vote) in self
+            .votes
+            .range((*proposal, PublicKey([0; 32]))..=(*proposal, PublicKey([255; 32])))
+        {
+            let Some(v) = self.entries.get(vote).filter(|v| self.counts(v)) else {
+                continue;
+            };
+            if !rules.is_member(voter) {
+                continue;
+            }
+            match &v.entry().body {
+                Body::Vote(x) if x.yes => yes += 1,
+                Body::Vote(_) => no += 1,
+                _ => {}
+            }
+        }
+        (yes, no)
     }
 
     /// The rules in force at `at` by everything held (see [`Timeline`]).
@@ -553,7 +675,9 @@ impl Coop {
 
     fn offer_in(&self, id: &Id, now: Timestamp, tl: &Timeline) -> Option<OfferView> {
         let (v, o) = self.offer_of(id)?;
-        if !self.live(v, tl) {
+        // Listed only while its requester held a role when posting it (by the full
+        // governance history); work already done on it stays owed either way.
+        if !self.live(v, tl) || !tl.at(v.entry().ts).may_request(&v.entry().author) {
             return None;
         }
         let claims = self
@@ -562,7 +686,7 @@ impl Coop {
         let claims = claims
             .filter(|(_, c)| self.live_id(c, tl).is_some())
             .count();
-        let assign = self.assigns.get(id).and_then(|a| self.live_id(a, tl));
+        let assign = self.first_assign(id, tl);
         let winners = match assign.map(|a| &a.entry().body) {
             Some(Body::Assign(a)) => a.winners.clone(),
             _ => vec![],
@@ -608,6 +732,9 @@ impl Coop {
         let Some(tl) = self.timeline() else {
             return out;
         };
+        // One submission per (offer, member): a member who forked may hold one on each
+        // branch; the lowest (seq, id) counts, whichever a node stored first.
+        let mut chosen: BTreeMap<(Id, PublicKey), &Verified> = BTreeMap::new();
         for id in self.ids(Kind::Submit) {
             let Some(v) = self.live_id(id, &tl) else {
                 continue;
@@ -615,31 +742,84 @@ impl Coop {
             let Body::Submit(s) = &v.entry().body else {
                 continue;
             };
-            // Work on an offer that does not count (its requester was frozen or had no
-            // role) is not owed by the cooperative's rules.
-            let Some((ov, o)) = self.offer_of(&s.offer).filter(|(ov, _)| self.live(ov, &tl)) else {
-                continue;
-            };
-            // Nor is work under an assignment that does not count.
-            if self.live_id(&s.assign, &tl).is_none() {
+            // Work on an offer or under an assignment that does not count is not owed by
+            // the cooperative's rules.
+            if self
+                .offer_of(&s.offer)
+                .filter(|(ov, _)| self.live(ov, &tl))
+                .is_none()
+                || self.live_id(&s.assign, &tl).is_none()
+            {
                 continue;
             }
+            let slot = chosen.entry((s.offer, v.entry().author)).or_insert(v);
+            if (v.entry().seq, v.id()) < (slot.entry().seq, slot.id()) {
+                *slot = v;
+            }
+        }
+        let mut minutes: BTreeMap<Id, Vec<u64>> = BTreeMap::new();
+        for ((offer, _), v) in &chosen {
+            if let Body::Submit(s) = &v.entry().body {
+                minutes
+                    .entry(*offer)
+                    .or_default()
+                    .push(u64::from(s.minutes));
+            }
+        }
+        let medians: BTreeMap<Id, u32> = minutes
+            .into_iter()
+            .filter_map(|(o, m)| Some((o, u32::try_from(median(m)?).unwrap_or(u32::MAX))))
+            .collect();
+        for v in chosen.into_values() {
+            let Body::Submit(s) = &v.entry().body else {
+                continue;
+            };
+            let Some((ov, o)) = self.offer_of(&s.offer) else {
+                continue;
+            };
+            let id = v.id();
             let deadline = v.entry().ts.saturating_add(o.review_window_ms);
-            let verdict = self.verdicts.get(id).and_then(|x| self.live_id(x, &tl));
-            let review = match verdict.map(|x| (x.entry().ts, &x.entry().body)) {
-                Some((at, Body::Accept(_))) => Review::Accepted(at),
-                Some((at, Body::Reject(r))) if at <= deadline => Review::Rejected {
-                    at,
-                    reason: r.reason.clone(),
+            let verdicts: Vec<&Verified> = self
+                .all_verdicts
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| self.live_id(x, &tl))
+                .collect();
+            let first = |accept: bool| {
+                verdicts
+                    .iter()
+                    .filter(|x| matches!(x.entry().body, Body::Accept(_)) == accept)
+                    .filter(|x| accept || x.entry().ts <= deadline)
+                    .min_by_key(|x| (x.entry().ts, x.id()))
+            };
+            let review = match (first(true), first(false)) {
+                (Some(x), _) => Review::Accepted(x.entry().ts),
+                (None, Some(x)) => Review::Rejected {
+                    at: x.entry().ts,
+                    reason: match &x.entry().body {
+                        Body::Reject(r) => r.reason.clone(),
+                        _ => String::new(),
+                    },
                 },
                 _ if now > deadline => Review::AcceptedByDefault(deadline),
                 _ => Review::Pending { deadline },
             };
-            let rules = tl.at(ov.entry().ts);
-            let floor = rules.floors.get(&o.pay.currency).copied().unwrap_or(0);
-            let cap = rules.limits.topup_cap_pct;
+            // The floor owed is the higher of the one in force when the offer was posted
+            // and the one in force when the work was submitted: an offer posted under an
+            // older, lower floor owes the floor in force.
+            let cur = &o.pay.currency;
+            let at_offer = tl.at(ov.entry().ts);
+            let floor = at_offer
+                .floors
+                .get(cur)
+                .copied()
+                .unwrap_or(0)
+                .max(tl.at(v.entry().ts).floors.get(cur).copied().unwrap_or(0));
+            let cap = at_offer.limits.topup_cap_pct;
+            let med = medians.get(&s.offer).copied().unwrap_or(s.minutes);
             out.push(Submission {
-                id: *id,
+                id,
                 offer: s.offer,
                 member: v.entry().author,
                 requester: ov.entry().author,
@@ -647,7 +827,7 @@ impl Coop {
                 minutes: s.minutes,
                 review,
                 pay: o.pay.clone(),
-                topup: topup(o.pay.minor, o.minutes, s.minutes, floor, cap),
+                topup: topup(o.pay.minor, o.minutes, s.minutes, med, floor, cap),
             });
         }
         out.sort_by_key(|s| (s.at, s.id));
@@ -680,28 +860,33 @@ impl Coop {
                 .entry((v.entry().author, s.member, s.amount.currency.clone()))
                 .or_default();
             e.paid = e.paid.saturating_add(s.amount.minor);
-            if self
-                .receipts
-                .get(id)
-                .and_then(|r| self.live_id(r, &tl))
-                .is_some()
-            {
-                e.confirmed = e.confirmed.saturating_add(s.amount.minor);
+            match self.answer(id, &tl) {
+                Some(true) => e.confirmed = e.confirmed.saturating_add(s.amount.minor),
+                Some(false) => e.denied = e.denied.saturating_add(s.amount.minor),
+                None => {}
             }
         }
         b
     }
 
-    /// A settlement that counts: its author counts, or the member confirmed it (a
-    /// confirmed payment stays paid whatever its author did later).
+    /// A settlement that counts (every valid one does: a payment record binds nobody but
+    /// its author, and lowers what is owed only once the member confirms it).
     fn paid(&self, id: &Id, tl: &Timeline) -> Option<&Verified> {
-        let v = self.entries.get(id)?;
-        let confirmed = self
+        self.live_id(id, tl)
+    }
+
+    /// The member's answer to the settlement `id` that counts: received or not.
+    fn answer(&self, id: &Id, tl: &Timeline) -> Option<bool> {
+        match &self
             .receipts
             .get(id)
-            .and_then(|r| self.live_id(r, tl))
-            .is_some();
-        (confirmed || self.live(v, tl)).then_some(v)
+            .and_then(|r| self.live_id(r, tl))?
+            .entry()
+            .body
+        {
+            Body::Receipt(r) => Some(r.received),
+            _ => None,
+        }
     }
 
     /// A requester's record at `now`.
@@ -778,9 +963,25 @@ impl Coop {
             }
         }
         for ((req, _, cur), bal) in &all.balances {
-            if req == requester && bal.owed() > 0 {
-                *r.unpaid.entry(cur.clone()).or_default() += bal.owed();
+            if req != requester {
+                continue;
             }
+            if bal.owed() > 0 {
+                let u = r.unpaid.entry(cur.clone()).or_default();
+                *u = u.saturating_add(bal.owed());
+            }
+            if bal.unconfirmed() > 0 {
+                let u = r.unconfirmed.entry(cur.clone()).or_default();
+                *u = u.saturating_add(bal.unconfirmed());
+            }
+        }
+        if let Some(tl) = all.timeline.as_ref() {
+            r.not_received = self
+                .ids(Kind::Settle)
+                .filter_map(|id| self.paid(id, tl))
+                .filter(|v| v.entry().author == *requester)
+                .filter(|v| self.answer(&v.id(), tl) == Some(false))
+                .count();
         }
         r.median_pay_ms = median(self.pay_delays(requester, dues, all.timeline.as_ref()));
         let mut sums = [0u32; 4];
@@ -825,7 +1026,8 @@ impl Coop {
             let Some(v) = self.paid(id, tl) else {
                 continue;
             };
-            if v.entry().author != *requester {
+            // Time to pay is time to a payment the member confirmed.
+            if v.entry().author != *requester || self.answer(id, tl) != Some(true) {
                 continue;
             }
             if let Body::Settle(s) = &v.entry().body {
@@ -870,23 +1072,26 @@ impl Context for Coop {
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
         self.chains.get(&(*author, seq)).copied()
     }
-    fn frozen(&self, author: &PublicKey) -> bool {
-        self.frozen.contains_key(author)
+    fn frozen(&self, author: &PublicKey) -> Option<u64> {
+        self.frozen.get(author).copied()
     }
-    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool {
-        self.claims.contains_key(&(*offer, *member))
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
+        self.claims.get(&(*offer, *member)).copied()
     }
-    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool {
-        self.submits.contains_key(&(*offer, *member))
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
+        self.submits.get(&(*offer, *member)).copied()
     }
-    fn assigned(&self, offer: &Id) -> bool {
-        self.assigns.contains_key(offer)
+    fn assigned(&self, offer: &Id) -> Option<Id> {
+        self.assigns.get(offer).copied()
     }
-    fn reviewed(&self, submission: &Id) -> bool {
-        self.verdicts.contains_key(submission)
+    fn reviewed(&self, submission: &Id) -> Option<Id> {
+        self.verdicts.get(submission).copied()
     }
-    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool {
-        self.votes.contains_key(&(*proposal, *member))
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> Option<Id> {
+        self.votes.get(&(*proposal, *member)).copied()
+    }
+    fn answered(&self, settle: &Id) -> Option<Id> {
+        self.receipts.get(settle).copied()
     }
 }
 
@@ -898,19 +1103,37 @@ mod tests {
     #[test]
     fn topup_pays_extra_time_at_the_floor_up_to_the_cap() {
         // 3.00 for 15 min at a 12.00/h floor; 20 min reported: 4.00 due, 1.00 top-up.
-        assert_eq!(topup(300, 15, 20, 1200, 200), 100);
+        assert_eq!(topup(300, 15, 20, 20, 1200, 200), 100);
         // Reported under the estimate: no top-up (the pay stands).
-        assert_eq!(topup(300, 15, 10, 1200, 200), 0);
-        // 90 min reported, cap 200 %: 30 min credited, 6.00 due.
-        assert_eq!(topup(300, 15, 90, 1200, 200), 300);
+        assert_eq!(topup(300, 15, 10, 10, 1200, 200), 0);
+        // 90 min reported, cap 200 %, the others reported 15: 30 min credited, 6.00 due.
+        assert_eq!(topup(300, 15, 90, 15, 1200, 200), 300);
         // Generous pay covers the extra time already.
-        assert_eq!(topup(1000, 15, 30, 1200, 200), 0);
+        assert_eq!(topup(1000, 15, 30, 30, 1200, 200), 0);
+    }
+
+    #[test]
+    fn the_median_of_reported_minutes_beats_a_low_estimate() {
+        // Estimated at 1 minute, 0.40 paid; everyone reports an hour: the floor is owed
+        // for the hour, 12.00 in all.
+        assert_eq!(topup(40, 1, 60, 60, 1200, 200), 1160);
+    }
+
+    #[test]
+    fn a_floor_pay_over_u64_max_still_gives_the_right_difference() {
+        // floor * minutes / 60 is over u64::MAX; pay is close to it: the difference fits.
+        let floor = u64::MAX;
+        let pay = u64::MAX - 10;
+        let due = (u128::from(floor) * 120).div_ceil(60);
+        let want = u64::try_from(due - u128::from(pay)).unwrap_or(u64::MAX);
+        assert_eq!(topup(pay, 60, 120, 120, floor, 200), want);
+        assert_eq!(topup(u64::MAX, 1, 1, 1, 60, 100), 0);
     }
 
     proptest! {
         #[test]
-        fn topup_never_overflows(pay: u64, est: u32, rep: u32, floor: u64, cap: u32) {
-            let _ = topup(pay, est, rep, floor, cap);
+        fn topup_never_overflows(pay: u64, est: u32, rep: u32, med: u32, floor: u64, cap: u32) {
+            let _ = topup(pay, est, rep, med, floor, cap);
         }
     }
 }

@@ -96,15 +96,55 @@ impl Rules {
                         l.topup_cap_pct = u32::try_from(*value).unwrap_or(u32::MAX)
                     }
                     Limit::AmendmentDelayMs => l.amendment_delay_ms = *value,
+                    Limit::MinClaimWindowMs => l.min_claim_window_ms = *value,
+                    Limit::ProposalLifeMs => l.proposal_life_ms = *value,
+                    Limit::MajorityPct => l.majority_pct = u8::try_from(*value).unwrap_or(100),
+                    Limit::SupermajorityPct => {
+                        l.supermajority_pct = u8::try_from(*value).unwrap_or(100)
+                    }
                 }
             }
         }
     }
 
-    /// Yes votes needed to pass a proposal: ceil(members * quorum / 100), at least 1.
+    /// Votes (yes and no) needed for a vote to count: ceil(members * quorum / 100), at
+    /// least 1.
     pub fn quorum_needed(&self) -> usize {
         let n = self.members.len() * usize::from(self.quorum_pct);
         n.div_ceil(100).max(1)
+    }
+
+    /// Whether `action` needs the supermajority: removing a member, changing the quorum,
+    /// lowering a floor (or dropping below the current one), or lowering either threshold.
+    pub fn weighty(&self, action: &Action) -> bool {
+        match action {
+            Action::RemoveMember(_) | Action::SetQuorum(_) => true,
+            Action::SetFloor { currency, per_hour } => {
+                self.floors.get(currency).is_some_and(|now| per_hour < now)
+            }
+            Action::SetLimit { limit, value } => match limit {
+                Limit::MajorityPct => *value < u64::from(self.limits.majority_pct),
+                Limit::SupermajorityPct => *value < u64::from(self.limits.supermajority_pct),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether `yes` and `no` votes by members in force pass `action`: enough votes for
+    /// the quorum, and yes above the threshold's share of the votes cast
+    /// (`yes * 100 > pct * (yes + no)`).
+    pub fn passes(&self, action: &Action, yes: usize, no: usize) -> bool {
+        let cast = yes + no;
+        if cast < self.quorum_needed() || yes == 0 {
+            return false;
+        }
+        let pct = if self.weighty(action) {
+            self.limits.supermajority_pct
+        } else {
+            self.limits.majority_pct
+        };
+        (yes as u128) * 100 > u128::from(pct) * (cast as u128)
     }
 
     /// Whether `k` may write as a member.
@@ -131,6 +171,10 @@ pub fn default_limits() -> Limits {
         max_entry_bytes: 16 * 1024,
         topup_cap_pct: 200,
         amendment_delay_ms: HOUR,
+        min_claim_window_ms: 10 * 60 * 1000,
+        proposal_life_ms: 14 * 24 * HOUR,
+        majority_pct: 50,
+        supermajority_pct: 66,
     }
 }
 
@@ -157,6 +201,31 @@ mod tests {
         assert_eq!(r.quorum_needed(), 3);
         r.members.clear();
         assert_eq!(r.quorum_needed(), 1);
+    }
+
+    #[test]
+    fn a_strict_majority_passes_and_two_thirds_for_weighty_changes() {
+        let r = Rules::from_charter(&charter(6));
+        let admit = Action::AdmitMember(PublicKey([9; 32]));
+        let remove = Action::RemoveMember(PublicKey([1; 32]));
+        // Quorum 50 % of 6: three votes must be cast.
+        assert!(!r.passes(&admit, 2, 0));
+        assert!(r.passes(&admit, 2, 1));
+        assert!(!r.passes(&admit, 2, 2), "a tie is no majority");
+        assert!(
+            !r.passes(&remove, 3, 2),
+            "three of five is under two thirds"
+        );
+        assert!(r.passes(&remove, 4, 2), "two thirds pass");
+        let lower = Action::SetFloor {
+            currency: "EUR".into(),
+            per_hour: 1100,
+        };
+        let raise = Action::SetFloor {
+            currency: "EUR".into(),
+            per_hour: 1300,
+        };
+        assert!(r.weighty(&lower) && !r.weighty(&raise));
     }
 
     #[test]

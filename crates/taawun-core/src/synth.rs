@@ -238,6 +238,7 @@ fn run(
         let assignments = g.rng.range(1, 3) as u32;
         let claim_window_ms = 10 * 60 * 1000;
         let review_window_ms = 24 * 60 * 60 * 1000;
+        let secret = Hash(g.rng.bytes32());
         let offer = g.write(
             req,
             Body::Offer(Offer {
@@ -250,6 +251,7 @@ fn run(
                 expires_at: g.now + 7 * 24 * 60 * 60 * 1000,
                 review_window_ms,
                 claim_window_ms,
+                commit: lottery::commit(&secret),
             }),
         );
         let offer_ts = offer.entry().ts;
@@ -270,19 +272,29 @@ fn run(
             continue;
         }
         g.now = g.now.max(offer_ts + claim_window_ms);
-        let claimants: Vec<PublicKey> = claims.iter().map(|c| c.1).collect();
-        let winners = lottery::winners(&offer.id(), &claimants, assignments);
+        let winners = lottery::draw(&secret, &offer.id(), &claims, assignments);
         let assign = g.write(
             req,
             Body::Assign(Assign {
                 offer: offer.id(),
                 claims: claims.iter().map(|c| c.0).collect(),
                 winners: winners.clone(),
+                secret,
             }),
         );
         let mut owed: BTreeMap<PublicKey, u64> = BTreeMap::new();
-        for w in &winners {
-            let worked = (u64::from(minutes) * g.rng.range(70, 140) / 100).max(1) as u32;
+        let worked: Vec<u32> = winners
+            .iter()
+            .map(|_| (u64::from(minutes) * g.rng.range(70, 140) / 100).max(1) as u32)
+            .collect();
+        // The top-up credits at least the lower median of the minutes reported.
+        let mut sorted = worked.clone();
+        sorted.sort_unstable();
+        let median = sorted
+            .get(sorted.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or(0);
+        for (w, &worked) in winners.iter().zip(&worked) {
             let result = g.rng.bytes32();
             let sub = g.write(
                 *w,
@@ -315,7 +327,7 @@ fn run(
                 // Left to be accepted by default.
                 continue;
             }
-            let due = pay + crate::fold::topup(pay, minutes, worked, raised, 200);
+            let due = pay + crate::fold::topup(pay, minutes, worked, median, raised, 200);
             *owed.entry(*w).or_default() += due;
         }
         for (m, amount) in owed {
@@ -329,7 +341,13 @@ fn run(
                     }),
                 );
                 if g.rng.chance(90) {
-                    g.write(m, Body::Receipt(Receipt { settle: s.id() }));
+                    g.write(
+                        m,
+                        Body::Receipt(Receipt {
+                            settle: s.id(),
+                            received: true,
+                        }),
+                    );
                 }
                 if g.rng.chance(20) {
                     let score = g.rng.range(3, 5) as u8;

@@ -11,13 +11,18 @@ use crate::body::{Action, Body, Charter, Kind, Limit, Offer};
 use crate::entry::{Timestamp, Unverified, Verified, MAX_CHARTER_ENTRY_BYTES, MAX_ENVELOPE_BYTES};
 use crate::id::{Id, PublicKey};
 use crate::lottery;
-use crate::money::{format_minor, hourly_rate, meets_floor, valid_currency, Currency};
+use crate::money::{format_in, hourly_rate, meets_floor, valid_currency, Currency};
 use crate::rules::{Enactment, Rules};
 use crate::sig;
 use std::collections::BTreeSet;
 
 /// How far in the future (by the receiving node's clock) an entry's timestamp may be.
 pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// How much later than its earliest allowed time an amendment may take effect: a day.
+/// Enough to schedule a change for a working hour; too little to enact a proposal with an
+/// effective time years ahead and so block it (re-enacting a proposal is refused).
+pub const ENACT_SLACK_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The newest entry of an author's chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,18 +46,20 @@ pub trait Context {
     fn head(&self, author: &PublicKey) -> Option<Head>;
     /// The id stored at (author, seq).
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id>;
-    /// Whether the author was caught equivocating.
-    fn frozen(&self, author: &PublicKey) -> bool;
-    /// Whether `member` has claimed `offer`.
-    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool;
-    /// Whether `member` has submitted for `offer`.
-    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool;
-    /// Whether `offer` has an assignment.
-    fn assigned(&self, offer: &Id) -> bool;
-    /// Whether `submission` has been accepted or rejected.
-    fn reviewed(&self, submission: &Id) -> bool;
-    /// Whether `member` has voted on `proposal`.
-    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool;
+    /// The lowest seq at which the author is known to have two entries (a fork), if any.
+    fn frozen(&self, author: &PublicKey) -> Option<u64>;
+    /// The first-stored claim by `member` on `offer`.
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id>;
+    /// The first-stored submission by `member` for `offer`.
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> Option<Id>;
+    /// The first-stored assignment of `offer`.
+    fn assigned(&self, offer: &Id) -> Option<Id>;
+    /// The first-stored acceptance or rejection of `submission`.
+    fn reviewed(&self, submission: &Id) -> Option<Id>;
+    /// The first-stored vote by `member` on `proposal`.
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> Option<Id>;
+    /// The first-stored answer (receipt) to `settle`.
+    fn answered(&self, settle: &Id) -> Option<Id>;
 
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
@@ -126,11 +133,16 @@ pub enum Outcome {
     Duplicate,
     /// Cannot be judged yet.
     Pending(Missing),
-    /// The author already has a different entry at this seq: equivocation.
+    /// Valid, but the author already has a different entry at this seq: equivocation.
+    /// Store it beside the chain (others may depend on it), keep the pair as evidence,
+    /// and freeze the author from this seq on.
     Fork {
         /// The entry stored at that seq.
         existing: Id,
     },
+    /// Valid, and it follows an entry of a branch (after a fork): store it beside the
+    /// chain, like the entry it follows.
+    Branch,
 }
 
 /// A broken rule. Each variant carries what a person needs to see why.
@@ -161,8 +173,6 @@ pub enum Invalid {
     },
     #[error("entry of {size} bytes is over the cooperative's limit of {max} bytes")]
     Oversize { size: usize, max: u64 },
-    #[error("author {author} was caught signing two entries at one seq and is frozen")]
-    Frozen { author: PublicKey },
     #[error("{kind} by {author}, who is not allowed to write it: {why}")]
     NotAllowed {
         author: PublicKey,
@@ -177,7 +187,7 @@ pub enum Invalid {
     GovernanceRegressed { previous: Id, found: Option<Id> },
     #[error(
         "offer pays {} {currency}/h ({} {currency} for {minutes} min), under the floor of {} {currency}/h",
-        format_minor(*.offered_per_hour), format_minor(*.pay), format_minor(*.floor)
+        format_in(*.offered_per_hour, currency), format_in(*.pay, currency), format_in(*.floor, currency)
     )]
     OfferBelowFloor {
         currency: Currency,
@@ -253,10 +263,27 @@ pub enum Invalid {
     DoubleVote { proposal: Id },
     #[error("proposal {proposal} is already enacted on this governance path")]
     AlreadyEnacted { proposal: Id },
-    #[error("vote {vote} is not a yes vote on proposal {proposal} by a distinct member")]
+    #[error("vote {vote} is not a vote on proposal {proposal} by a distinct member")]
     BadVote { vote: Id, proposal: Id },
-    #[error("{found} yes votes named, {needed} needed for the quorum")]
+    #[error("{found} votes named, {needed} needed for the quorum")]
     QuorumNotReached { needed: usize, found: usize },
+    #[error("amendment takes effect at {effective_at}, after the latest allowed {latest} (the enactment's time, the amendment delay and a day)")]
+    EffectiveTooLate {
+        effective_at: Timestamp,
+        latest: Timestamp,
+    },
+    #[error("proposal {proposal} expired at {expired_at}; entry is timestamped {ts}")]
+    ProposalExpired {
+        proposal: Id,
+        expired_at: Timestamp,
+        ts: Timestamp,
+    },
+    #[error("the named votes do not pass it: {yes} yes, {no} no, yes must be over {pct} % of the votes cast")]
+    NotPassed { yes: usize, no: usize, pct: u8 },
+    #[error("the revealed secret does not match the offer's lottery commitment")]
+    BadReveal,
+    #[error("settlement {settle} was already answered")]
+    AlreadyAnswered { settle: Id },
     #[error("amendment takes effect at {effective_at}, before the earliest allowed {earliest}")]
     EffectiveTooSoon {
         effective_at: Timestamp,
@@ -301,41 +328,80 @@ pub fn check(
             "a charter is seq 1 of its author's chain".into(),
         ));
     }
-    // Position in the author's chain first: duplicates and forks need nothing else.
+    // Position in the author's chain first. The chain checks read the entry `prev` names,
+    // not this node's head: an author who forked has two branches, and an entry on
+    // either is judged against its own past (docs/protocol.md section 9), so every node
+    // reaches the same verdict whichever branch it saw first.
+    let slot = ctx.at(&e.author, e.seq);
+    if slot == Some(v.id()) {
+        return Ok(Outcome::Duplicate);
+    }
+    let forked = ctx.frozen(&e.author);
+    if forked.is_some() && ctx.entry(&v.id()).is_some() {
+        // Held already as an entry of another branch.
+        return Ok(Outcome::Duplicate);
+    }
     let head = ctx.head(&e.author);
-    let next = head.map_or(1, |h| h.seq + 1);
-    if e.seq < next {
-        return Ok(match ctx.at(&e.author, e.seq) {
-            Some(id) if id == v.id() => Outcome::Duplicate,
-            Some(existing) => Outcome::Fork { existing },
-            // The store lost track of an entry below its head: treat as a gap to refill.
-            None => Outcome::Pending(Missing::Gap {
-                author: e.author,
-                from: e.seq,
-                to: e.seq,
-            }),
-        });
-    }
-    if e.seq > next {
-        return Ok(Outcome::Pending(Missing::Gap {
-            author: e.author,
-            from: next,
-            to: e.seq - 1,
-        }));
-    }
-    let expected_prev = head.map(|h| h.id);
-    if e.prev != expected_prev {
-        return Err(Invalid::WrongPrev {
-            seq: e.seq,
-            expected: expected_prev,
-            found: e.prev,
-        });
-    }
-    if let Some(h) = head {
-        if e.ts < h.ts {
+    let prev = match (e.seq, e.prev) {
+        (1, None) => None,
+        (1, Some(_)) | (_, None) => {
+            return Err(Invalid::WrongPrev {
+                seq: e.seq,
+                expected: if e.seq == 1 {
+                    None
+                } else {
+                    ctx.at(&e.author, e.seq - 1)
+                },
+                found: e.prev,
+            })
+        }
+        (_, Some(p)) => {
+            let on_chain = ctx.at(&e.author, e.seq - 1) == Some(p);
+            let held = if on_chain && head.is_some_and(|h| h.id == p) {
+                head.map(|h| Prev {
+                    on_chain,
+                    ts: h.ts,
+                    gov: h.gov,
+                })
+            } else {
+                ctx.entry(&p).map(|pv| Prev {
+                    on_chain,
+                    ts: pv.entry().ts,
+                    gov: pv.entry().gov,
+                })
+            };
+            let fits = on_chain
+                || ctx
+                    .entry(&p)
+                    .is_some_and(|pv| pv.entry().author == e.author && pv.entry().seq + 1 == e.seq);
+            let below = head.map_or(0, |h| h.seq);
+            let pe = match held {
+                Some(pe) if fits => pe,
+                _ if below < e.seq - 1 => {
+                    return Ok(Outcome::Pending(Missing::Gap {
+                        author: e.author,
+                        from: below + 1,
+                        to: e.seq - 1,
+                    }))
+                }
+                Some(_) => {
+                    return Err(Invalid::WrongPrev {
+                        seq: e.seq,
+                        expected: ctx.at(&e.author, e.seq - 1),
+                        found: e.prev,
+                    })
+                }
+                // The slot below holds another branch's entry: wait for this one's.
+                None => return Ok(Outcome::Pending(Missing::Dependency(p))),
+            };
+            Some(pe)
+        }
+    };
+    if let Some(p) = prev {
+        if e.ts < p.ts {
             return Err(Invalid::TimeBeforePrev {
                 ts: e.ts,
-                prev_ts: h.ts,
+                prev_ts: p.ts,
             });
         }
     }
@@ -344,11 +410,21 @@ pub fn check(
             return Err(Invalid::FromTheFuture { ts: e.ts, now });
         }
     }
-    if ctx.frozen(&e.author) {
-        return Err(Invalid::Frozen { author: e.author });
-    }
+    // Where this entry goes if it keeps every rule: the next of the chain, a second entry
+    // at a taken seq (a fork: both are kept), or an entry of a branch.
+    let position = match (prev.is_none_or(|p| p.on_chain), slot) {
+        (true, None) => Outcome::Fresh,
+        (true, Some(existing)) => Outcome::Fork { existing },
+        (false, _) => Outcome::Branch,
+    };
+    // The lowest seq where this author has two entries, counting the one judged now.
+    let fork_at = match (&position, forked) {
+        (Outcome::Fork { .. }, Some(s)) => Some(s.min(e.seq)),
+        (Outcome::Fork { .. }, None) => Some(e.seq),
+        (_, f) => f,
+    };
     if let Body::Charter(c) = &e.body {
-        return check_charter(v, c).map(|()| Outcome::Fresh);
+        return check_charter(v, c).map(|()| position);
     }
     let Some(charter_entry) = ctx.entry(coop) else {
         return Ok(Outcome::Pending(Missing::Dependency(*coop)));
@@ -370,7 +446,7 @@ pub fn check(
         }
     };
     // An author cannot unlearn an amendment it has acknowledged.
-    if let Some(previous) = head.and_then(|h| h.gov) {
+    if let Some(previous) = prev.and_then(|p| p.gov) {
         if !path.iter().any(|x| x.id == previous) {
             return Err(Invalid::GovernanceRegressed {
                 previous,
@@ -408,8 +484,18 @@ pub fn check(
         v,
         rules: &rules,
         path: &path,
+        fork_at,
     };
-    j.body(&deps).map(|()| Outcome::Fresh)
+    j.body(&deps).map(|()| position)
+}
+
+/// What the chain checks need of the entry `prev` names.
+#[derive(Clone, Copy)]
+struct Prev {
+    /// Whether it is the entry this node holds in the author's chain at that seq.
+    on_chain: bool,
+    ts: Timestamp,
+    gov: Option<Id>,
 }
 
 fn check_charter(v: &Verified, c: &Charter) -> Result<(), Invalid> {
@@ -463,6 +549,8 @@ struct Judge<'a, C> {
     v: &'a Verified,
     rules: &'a Rules,
     path: &'a [Enactment],
+    /// The lowest seq at which the author has two entries, if any.
+    fork_at: Option<u64>,
 }
 
 fn as_offer(d: &Verified) -> Result<&Offer, Invalid> {
@@ -505,6 +593,35 @@ impl<C: Context> Judge<'_, C> {
         }
     }
 
+    /// Whether an ancestor of the entry judged (an earlier entry of its own branch) is a
+    /// conflicting entry, given `first`, the first stored of the conflicting kind (from an
+    /// index) and `same`, which says whether an entry conflicts. Below the author's lowest
+    /// fork every entry is an ancestor, so `first` decides; from the fork on, the entry's
+    /// own branch is walked (only forked authors get there, and never further than the
+    /// fork). So the verdict is the same on every node, whichever branch it stored first.
+    fn repeats(&self, first: Option<Id>, same: impl Fn(&Body) -> bool) -> bool {
+        let Some(first) = first.and_then(|x| self.ctx.entry(&x)) else {
+            return false;
+        };
+        let e = self.v.entry();
+        let fork = self.fork_at.unwrap_or(u64::MAX);
+        let s = first.entry().seq;
+        if s < fork.min(e.seq) {
+            return true;
+        }
+        let mut cur = e.prev;
+        while let Some(p) = cur.and_then(|id| self.ctx.entry(&id)) {
+            if p.entry().seq < fork {
+                break;
+            }
+            if same(&p.entry().body) {
+                return true;
+            }
+            cur = p.entry().prev;
+        }
+        false
+    }
+
     /// The offer's requester must be the author.
     fn own_offer(&self, offer: &Verified) -> Result<(), Invalid> {
         if offer.entry().author == self.author() {
@@ -528,7 +645,23 @@ impl<C: Context> Judge<'_, C> {
                 if !matches!(deps[0].entry().body, Body::Proposal(_)) {
                     return Err(wrong(&deps[0], Kind::Proposal));
                 }
-                if self.ctx.voted(&vote.proposal, &e.author) {
+                let p = &deps[0];
+                let expired_at = p
+                    .entry()
+                    .ts
+                    .saturating_add(self.rules.limits.proposal_life_ms);
+                if ts > expired_at {
+                    return Err(Invalid::ProposalExpired {
+                        proposal: vote.proposal,
+                        expired_at,
+                        ts,
+                    });
+                }
+                let first = self.ctx.voted(&vote.proposal, &e.author);
+                if self.repeats(
+                    first,
+                    |b| matches!(b, Body::Vote(x) if x.proposal == vote.proposal),
+                ) {
                     return Err(Invalid::DoubleVote {
                         proposal: vote.proposal,
                     });
@@ -537,20 +670,31 @@ impl<C: Context> Judge<'_, C> {
             }
             Body::Enact(en) => {
                 self.member()?;
-                if !matches!(deps[0].entry().body, Body::Proposal(_)) {
+                let Body::Proposal(prop) = &deps[0].entry().body else {
                     return Err(wrong(&deps[0], Kind::Proposal));
-                }
+                };
                 if self.path.iter().any(|x| x.proposal == en.proposal) {
                     return Err(Invalid::AlreadyEnacted {
                         proposal: en.proposal,
                     });
                 }
+                let expired_at = deps[0]
+                    .entry()
+                    .ts
+                    .saturating_add(self.rules.limits.proposal_life_ms);
+                if ts > expired_at {
+                    return Err(Invalid::ProposalExpired {
+                        proposal: en.proposal,
+                        expired_at,
+                        ts,
+                    });
+                }
                 let mut voters = BTreeSet::new();
+                let (mut yes, mut no) = (0, 0);
                 for d in &deps[1..] {
                     let ok = match &d.entry().body {
                         Body::Vote(vt) => {
                             vt.proposal == en.proposal
-                                && vt.yes
                                 && self.rules.is_member(&d.entry().author)
                                 && voters.insert(d.entry().author)
                         }
@@ -562,6 +706,10 @@ impl<C: Context> Judge<'_, C> {
                             proposal: en.proposal,
                         });
                     }
+                    match &d.entry().body {
+                        Body::Vote(vt) if vt.yes => yes += 1,
+                        _ => no += 1,
+                    }
                 }
                 let needed = self.rules.quorum_needed();
                 if voters.len() < needed {
@@ -570,11 +718,29 @@ impl<C: Context> Judge<'_, C> {
                         found: voters.len(),
                     });
                 }
+                if !self.rules.passes(&prop.action, yes, no) {
+                    return Err(Invalid::NotPassed {
+                        yes,
+                        no,
+                        pct: if self.rules.weighty(&prop.action) {
+                            self.rules.limits.supermajority_pct
+                        } else {
+                            self.rules.limits.majority_pct
+                        },
+                    });
+                }
                 let earliest = ts.saturating_add(self.rules.limits.amendment_delay_ms);
                 if en.effective_at < earliest {
                     return Err(Invalid::EffectiveTooSoon {
                         effective_at: en.effective_at,
                         earliest,
+                    });
+                }
+                let latest = earliest.saturating_add(ENACT_SLACK_MS);
+                if en.effective_at > latest {
+                    return Err(Invalid::EffectiveTooLate {
+                        effective_at: en.effective_at,
+                        latest,
                     });
                 }
                 Ok(())
@@ -605,7 +771,8 @@ impl<C: Context> Judge<'_, C> {
                         ts,
                     });
                 }
-                if self.ctx.claimed(&c.offer, &e.author) {
+                let first = self.ctx.claimed(&c.offer, &e.author);
+                if self.repeats(first, |b| matches!(b, Body::Claim(x) if x.offer == c.offer)) {
                     return Err(Invalid::DoubleClaim { offer: c.offer });
                 }
                 Ok(())
@@ -613,7 +780,11 @@ impl<C: Context> Judge<'_, C> {
             Body::Assign(a) => {
                 let o = as_offer(&deps[0])?;
                 self.own_offer(&deps[0])?;
-                if self.ctx.assigned(&a.offer) {
+                let first = self.ctx.assigned(&a.offer);
+                if self.repeats(
+                    first,
+                    |b| matches!(b, Body::Assign(x) if x.offer == a.offer),
+                ) {
                     return Err(Invalid::AlreadyAssigned { offer: a.offer });
                 }
                 let closes_at = deps[0].entry().ts.saturating_add(o.claim_window_ms);
@@ -638,9 +809,12 @@ impl<C: Context> Judge<'_, C> {
                             offer: a.offer,
                         });
                     }
-                    claimants.push(d.entry().author);
+                    claimants.push((d.id(), d.entry().author));
                 }
-                let expected = lottery::winners(&a.offer, &claimants, o.assignments);
+                if lottery::commit(&a.secret) != o.commit {
+                    return Err(Invalid::BadReveal);
+                }
+                let expected = lottery::draw(&a.secret, &a.offer, &claimants, o.assignments);
                 if expected != a.winners {
                     return Err(Invalid::LotteryMismatch {
                         expected,
@@ -662,7 +836,11 @@ impl<C: Context> Judge<'_, C> {
                         offer: s.offer,
                     });
                 }
-                if self.ctx.submitted(&s.offer, &e.author) {
+                let first = self.ctx.submitted(&s.offer, &e.author);
+                if self.repeats(
+                    first,
+                    |b| matches!(b, Body::Submit(x) if x.offer == s.offer),
+                ) {
                     return Err(Invalid::DoubleSubmit { offer: s.offer });
                 }
                 if s.minutes == 0 {
@@ -695,12 +873,21 @@ impl<C: Context> Judge<'_, C> {
                 }
                 Ok(())
             }
-            Body::Receipt(_) => {
+            Body::Receipt(r) => {
+                // No role is needed: a member removed since, or one whose key holds no
+                // role, still answers for money sent to it. Any other key may not.
                 let Body::Settle(s) = &deps[0].entry().body else {
                     return Err(wrong(&deps[0], Kind::Settle));
                 };
                 if s.member != e.author {
-                    return Err(self.not_allowed("only the member paid can confirm a payment"));
+                    return Err(self.not_allowed("only the member paid can answer a payment"));
+                }
+                let first = self.ctx.answered(&r.settle);
+                if self.repeats(
+                    first,
+                    |b| matches!(b, Body::Receipt(x) if x.settle == r.settle),
+                ) {
+                    return Err(Invalid::AlreadyAnswered { settle: r.settle });
                 }
                 Ok(())
             }
@@ -777,10 +964,16 @@ impl<C: Context> Judge<'_, C> {
                 format!("at most {} ms", l.max_review_window_ms),
             );
         }
-        if o.claim_window_ms == 0 || o.claim_window_ms > l.max_claim_window_ms {
+        if o.claim_window_ms < l.min_claim_window_ms.max(1)
+            || o.claim_window_ms > l.max_claim_window_ms
+        {
             return bad(
                 "claim_window_ms",
-                format!("1 to {} ms", l.max_claim_window_ms),
+                format!(
+                    "{} to {} ms",
+                    l.min_claim_window_ms.max(1),
+                    l.max_claim_window_ms
+                ),
             );
         }
         Ok(())
@@ -797,7 +990,13 @@ impl<C: Context> Judge<'_, C> {
         };
         let o = as_offer(&offer)?;
         self.own_offer(&offer)?;
-        if self.ctx.reviewed(&sub.id()) {
+        let first = self.ctx.reviewed(&sub.id());
+        let same = |b: &Body| match b {
+            Body::Accept(x) => x.submission == sub.id(),
+            Body::Reject(x) => x.submission == sub.id(),
+            _ => false,
+        };
+        if self.repeats(first, same) {
             return Err(Invalid::AlreadyReviewed {
                 submission: sub.id(),
             });
@@ -871,7 +1070,7 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
 }
 
 /// Every limit with its value.
-fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 7] {
+fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 11] {
     [
         (Limit::MaxReviewWindowMs, l.max_review_window_ms),
         (Limit::MaxClaimWindowMs, l.max_claim_window_ms),
@@ -880,6 +1079,10 @@ fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 7] {
         (Limit::MaxEntryBytes, l.max_entry_bytes),
         (Limit::TopupCapPct, u64::from(l.topup_cap_pct)),
         (Limit::AmendmentDelayMs, l.amendment_delay_ms),
+        (Limit::MinClaimWindowMs, l.min_claim_window_ms),
+        (Limit::ProposalLifeMs, l.proposal_life_ms),
+        (Limit::MajorityPct, u64::from(l.majority_pct)),
+        (Limit::SupermajorityPct, u64::from(l.supermajority_pct)),
     ]
 }
 
@@ -897,6 +1100,14 @@ fn check_limit(limit: Limit, value: u64) -> Result<(), String> {
         Limit::MaxClaimWindowMs => (1, u64::MAX, "max_claim_window_ms"),
         Limit::MaxOfferLifeMs => (1, u64::MAX, "max_offer_life_ms"),
         Limit::MaxResultBytes => (1, u64::MAX, "max_result_bytes"),
+        // Under a minute nobody on a weak link could claim: the draw would be hiring.
+        Limit::MinClaimWindowMs => (60 * 1000, u64::MAX, "min_claim_window_ms"),
+        // At least an hour, so members who are offline now and then can vote.
+        Limit::ProposalLifeMs => (60 * 60 * 1000, u64::MAX, "proposal_life_ms"),
+        // A strict majority at least; 99 at most, so every vote can still pass.
+        Limit::MajorityPct => (50, 99, "majority_pct"),
+        // Two thirds at least (yes * 100 > 66 * cast).
+        Limit::SupermajorityPct => (66, 99, "supermajority_pct"),
     };
     if (lo..=hi).contains(&value) {
         Ok(())

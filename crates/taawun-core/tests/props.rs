@@ -39,6 +39,7 @@ fn body() -> impl Strategy<Value = Body> {
                     expires_at: e,
                     review_window_ms: r,
                     claim_window_ms: c,
+                    commit: taawun_core::id::Hash([7; 32]),
                 })
             ),
         id.clone().prop_map(|offer| Body::Claim(Claim { offer })),
@@ -50,7 +51,8 @@ fn body() -> impl Strategy<Value = Body> {
             .prop_map(|(offer, claims, winners)| Body::Assign(Assign {
                 offer,
                 claims,
-                winners
+                winners,
+                secret: taawun_core::id::Hash([8; 32]),
             })),
         (key.clone(), any::<u64>(), ".*").prop_map(|(member, minor, reference)| Body::Settle(
             Settle {

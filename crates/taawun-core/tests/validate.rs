@@ -120,8 +120,8 @@ impl Fx {
         );
         let c1 = self.ok(Who::M1, Body::Claim(Claim { offer: o.id() }));
         let c2 = self.ok(Who::M2, Body::Claim(Claim { offer: o.id() }));
-        let claimants = [pk(&key(2)), pk(&key(3))];
-        let winners = taawun_core::lottery::winners(&o.id(), &claimants, 2);
+        let claimants = [(c1.id(), pk(&key(2))), (c2.id(), pk(&key(3)))];
+        let winners = taawun_core::lottery::draw(&SECRET, &o.id(), &claimants, 2);
         self.now += 30 * MIN;
         let a = self.ok(
             Who::R,
@@ -129,6 +129,7 @@ impl Fx {
                 offer: o.id(),
                 claims: vec![c1.id(), c2.id()],
                 winners,
+                secret: SECRET,
             }),
         );
         (o, a)
@@ -172,8 +173,12 @@ fn offer(pay: u64, minutes: u32) -> Offer {
         expires_at: T0 + 10 * 24 * 60 * MIN,
         review_window_ms: 24 * 60 * MIN,
         claim_window_ms: 30 * MIN,
+        commit: taawun_core::lottery::commit(&SECRET),
     }
 }
+
+/// The lottery secret every test offer commits to.
+const SECRET: Hash = Hash([42; 32]);
 
 fn submit(o: &Verified, a: &Verified, minutes: u32) -> Body {
     Body::Submit(Submit {
@@ -376,7 +381,12 @@ fn assignment_must_follow_the_lottery() {
     let o = f.offer();
     let c1 = f.ok(Who::M1, Body::Claim(Claim { offer: o.id() }));
     let c2 = f.ok(Who::M2, Body::Claim(Claim { offer: o.id() }));
-    let fair = taawun_core::lottery::winners(&o.id(), &[pk(&key(2)), pk(&key(3))], 1);
+    let fair = taawun_core::lottery::draw(
+        &SECRET,
+        &o.id(),
+        &[(c1.id(), pk(&key(2))), (c2.id(), pk(&key(3)))],
+        1,
+    );
     let loser = if fair[0] == pk(&key(2)) {
         pk(&key(3))
     } else {
@@ -389,7 +399,8 @@ fn assignment_must_follow_the_lottery() {
             Body::Assign(Assign {
                 offer: o.id(),
                 claims: claims.clone(),
-                winners: fair.clone()
+                winners: fair.clone(),
+                secret: SECRET
             })
         ),
         Invalid::ClaimWindowOpen { .. }
@@ -401,7 +412,8 @@ fn assignment_must_follow_the_lottery() {
             Body::Assign(Assign {
                 offer: o.id(),
                 claims: claims.clone(),
-                winners: vec![loser]
+                winners: vec![loser],
+                secret: SECRET
             })
         ),
         Invalid::LotteryMismatch {
@@ -415,7 +427,8 @@ fn assignment_must_follow_the_lottery() {
             Body::Assign(Assign {
                 offer: o.id(),
                 claims: claims.clone(),
-                winners: fair.clone()
+                winners: fair.clone(),
+                secret: SECRET
             })
         ),
         Invalid::NotAllowed {
@@ -429,7 +442,8 @@ fn assignment_must_follow_the_lottery() {
             Body::Assign(Assign {
                 offer: o.id(),
                 claims: vec![c1.id(), c1.id()],
-                winners: fair.clone()
+                winners: fair.clone(),
+                secret: SECRET
             })
         ),
         Invalid::ClaimNotForOffer {
@@ -443,6 +457,7 @@ fn assignment_must_follow_the_lottery() {
             offer: o.id(),
             claims: claims.clone(),
             winners: fair.clone(),
+            secret: SECRET,
         }),
     );
     assert_eq!(
@@ -451,7 +466,8 @@ fn assignment_must_follow_the_lottery() {
             Body::Assign(Assign {
                 offer: o.id(),
                 claims,
-                winners: fair
+                winners: fair,
+                secret: SECRET
             })
         ),
         Invalid::AlreadyAssigned { offer: o.id() }
@@ -576,13 +592,25 @@ fn money_and_reviews() {
     ));
     let s = f.ok(Who::R, settle(400, "MM-1"));
     assert!(matches!(
-        f.err(Who::M2, Body::Receipt(Receipt { settle: s.id() })),
+        f.err(
+            Who::M2,
+            Body::Receipt(Receipt {
+                settle: s.id(),
+                received: true
+            })
+        ),
         Invalid::NotAllowed {
             kind: Kind::Receipt,
             ..
         }
     ));
-    f.ok(Who::M1, Body::Receipt(Receipt { settle: s.id() }));
+    f.ok(
+        Who::M1,
+        Body::Receipt(Receipt {
+            settle: s.id(),
+            received: true,
+        }),
+    );
     let review = |pay: u8| {
         Body::Review(Review {
             requester: pk(&key(4)),
@@ -698,9 +726,10 @@ fn governance_quorum_delay_and_effect() {
     );
     assert_eq!(
         f.err(Who::M0, enact(vec![v0.id(), no.id()], f.now + 2 * delay)),
-        Invalid::BadVote {
-            vote: no.id(),
-            proposal: p.id()
+        Invalid::NotPassed {
+            yes: 1,
+            no: 1,
+            pct: 50
         }
     );
     assert_eq!(
@@ -858,9 +887,11 @@ fn chain_position_rules() {
         Ok(Outcome::Fork { existing: o.id() })
     );
     assert!(f.coop.frozen_authors().contains_key(&pk(&r)));
+    // Frozen authors' later entries are still judged and kept (others may depend on
+    // them); what they count for is the fold's business.
     assert_eq!(
         f.put(Who::R, Body::Offer(offer(300, 15))).1,
-        Err(Invalid::Frozen { author: pk(&r) })
+        Ok(Outcome::Fresh)
     );
 }
 
