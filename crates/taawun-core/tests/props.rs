@@ -218,6 +218,94 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// An author forks (a second branch re-signed from one of its seqs on, as a restored
+    /// backup or a stolen key would) and another member publishes the evidence: every
+    /// order of delivery gives the same state, no entry is ever refused, and everything
+    /// both branches hold is kept.
+    #[test]
+    fn fold_with_forks_is_independent_of_delivery_order(seed in 0u64..1000, pick: usize, shuffle: u64) {
+        let s = generate(&Params { seed, entries: 150, ..Params::default() });
+        let keys: Vec<&SigningKey> = s.members.iter().chain(&s.requesters).collect();
+        let key_of = |a: &PublicKey| keys.iter().copied().find(|k| k.verifying_key().to_bytes() == a.0).expect("author's key");
+        // Any entry but the charter starts the second branch.
+        let v = &s.entries[1 + pick % (s.entries.len() - 1)];
+        let (author, from) = (v.entry().author, v.entry().seq);
+        let mut prev = v.entry().prev;
+        let mut branch = Vec::new();
+        for o in s.entries.iter().filter(|e| e.entry().author == author && e.entry().seq >= from).take(3) {
+            let mut e = o.entry().clone();
+            e.prev = prev;
+            e.ts += 1;
+            let b = e.sign(key_of(&author));
+            prev = Some(b.id());
+            branch.push(b);
+        }
+        // Evidence by a member other than the author, at the end of its chain.
+        let witness = s.members.iter().find(|k| k.verifying_key().to_bytes() != author.0).expect("a witness");
+        let wpk = PublicKey(witness.verifying_key().to_bytes());
+        let last = s.entries.iter().rev().find(|e| e.entry().author == wpk);
+        let head = last.map(|l| taawun_core::validate::Head { seq: l.entry().seq, id: l.id(), ts: l.entry().ts, gov: l.entry().gov });
+        let end = s.entries.iter().map(|e| e.entry().ts).max().unwrap_or(0) + 10;
+        let coop = s.entries[0].id();
+        let evidence = taawun_core::writer::Writer::new(witness.clone(), Some(coop), head)
+            .next(Body::Evidence(Evidence { a: v.envelope(), b: branch[0].envelope() }), end, None);
+        let mut all: Vec<Verified> = s.entries.clone();
+        all.extend(branch.iter().cloned());
+        all.push(evidence);
+        let mut reference = Coop::new();
+        deliver_any(&mut reference, all.clone());
+        let mut rng = Rng::new(shuffle);
+        let mut order = all;
+        for i in (1..order.len()).rev() {
+            let j = (rng.next_u64() as usize) % (i + 1);
+            order.swap(i, j);
+        }
+        let mut c = Coop::new();
+        deliver_any(&mut c, order);
+        let now = end + 30 * 24 * 3_600_000;
+        prop_assert_eq!(c.len(), reference.len());
+        prop_assert_eq!(c.frozen_authors(), reference.frozen_authors());
+        prop_assert_eq!(c.frozen_authors().get(&author), Some(&from));
+        prop_assert_eq!(c.offers(now), reference.offers(now));
+        prop_assert_eq!(c.submissions(now), reference.submissions(now));
+        prop_assert_eq!(c.balances(now), reference.balances(now));
+        prop_assert_eq!(c.proposals(now), reference.proposals(now));
+        prop_assert_eq!(c.rules_at(now), reference.rules_at(now));
+        let requesters: Vec<PublicKey> = s.requesters.iter().map(|k| PublicKey(k.verifying_key().to_bytes())).collect();
+        prop_assert_eq!(c.records(&requesters, now), reference.records(&requesters, now));
+    }
+}
+
+/// Ingests `order`, holding entries that wait for others, and storing forks and branches
+/// like fresh entries; no entry may ever be refused, whatever the order.
+fn deliver_any(c: &mut Coop, order: Vec<Verified>) {
+    let mut waiting: Vec<Verified> = Vec::new();
+    for v in order {
+        waiting.push(v);
+        loop {
+            let before = waiting.len();
+            waiting.retain(|w| match c.ingest(w.clone(), None) {
+                Ok(
+                    Outcome::Fresh | Outcome::Fork { .. } | Outcome::Branch | Outcome::Duplicate,
+                ) => false,
+                Ok(Outcome::Pending(_)) => true,
+                Err(e) => panic!("{} refused: {e}", w.entry().body.kind()),
+            });
+            if waiting.len() == before {
+                break;
+            }
+        }
+    }
+    assert!(
+        waiting.is_empty(),
+        "{} entries never became valid",
+        waiting.len()
+    );
+}
+
 fn in_order(entries: &[Verified]) -> Coop {
     let mut c = Coop::new();
     for v in entries {
