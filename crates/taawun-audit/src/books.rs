@@ -69,7 +69,8 @@ struct SettleRec {
     member: Who,
     cur: Cur,
     amount: u64,
-    receipt: Option<Stamp>,
+    /// The first answer stored: when, and whether the money was received.
+    receipt: Option<(Stamp, bool)>,
 }
 
 #[derive(Debug)]
@@ -199,7 +200,10 @@ impl Books {
             }
             Body::Receipt(r) => {
                 if let Some(i) = idx.pos_of(&r.settle).and_then(|s| self.settle_at.get(&s)) {
-                    self.settles[*i as usize].receipt = Some(at);
+                    let rec = &mut self.settles[*i as usize].receipt;
+                    if rec.is_none() {
+                        *rec = Some((at, r.received));
+                    }
                 }
             }
             Body::Review(r) => {
@@ -407,6 +411,27 @@ impl Books {
         let mut earned: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
         let mut dues: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
         let mut members: BTreeMap<(Who, Cur), MemberAcc> = BTreeMap::new();
+        // The minutes of each offer's counted submissions, for the top-up's median.
+        let mut reported: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+        for s in &self.subs {
+            if live(&s.at)
+                && self.offers.get(&s.offer).is_some_and(|o| live(&o.at))
+                && self.assigns.get(&s.assign).is_some_and(|a| live(&a.at))
+            {
+                reported
+                    .entry(s.offer)
+                    .or_default()
+                    .push(u64::from(s.minutes));
+            }
+        }
+        let medians: BTreeMap<u32, u32> = reported
+            .into_iter()
+            .filter_map(|(o, mut m)| {
+                m.sort_unstable();
+                let mid = *m.get((m.len() - 1) / 2)?;
+                Some((o, u32::try_from(mid).unwrap_or(u32::MAX)))
+            })
+            .collect();
         for s in &self.subs {
             if !live(&s.at) {
                 continue;
@@ -447,11 +472,19 @@ impl Books {
             };
             let Some(at) = accepted_at else { continue };
             let rules = tl.at(o.at.ts);
-            let floor = rules.floors.get(&cur(o.cur)).copied().unwrap_or(0);
+            // The higher of the floors in force at the offer's and at the submission's time.
+            let floor = rules
+                .floors
+                .get(&cur(o.cur))
+                .copied()
+                .unwrap_or(0)
+                .max(tl.at(s.at.ts).floors.get(&cur(o.cur)).copied().unwrap_or(0));
+            let med = medians.get(&s.offer).copied().unwrap_or(s.minutes);
             let t = topup(
                 o.pay,
                 o.minutes,
                 s.minutes,
+                med,
                 floor,
                 rules.limits.topup_cap_pct,
             );
@@ -488,19 +521,27 @@ impl Books {
         // Payments that count (8.5), matched to dues first in, first out (8.6).
         let mut pays: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
         for s in &self.settles {
-            let confirmed = s.receipt.as_ref().is_some_and(&live);
-            if !(confirmed || live(&s.at)) {
+            // Every valid settlement counts as claimed paid; only the member's
+            // confirmation lowers what is owed, and only confirmed ones time the pay.
+            if !live(&s.at) {
                 continue;
             }
+            let answer = s
+                .receipt
+                .as_ref()
+                .filter(|(r, _)| live(r))
+                .map(|(_, ok)| *ok);
             let k = (s.at.who, s.member, s.cur);
-            pays.entry(k).or_default().push((s.at.ts, s.amount));
             let acc = accs.entry(s.at.who).or_default();
             let mny = acc.money.entry(s.cur).or_default();
             mny.paid = mny.paid.saturating_add(s.amount);
-            if confirmed {
-                mny.confirmed = mny.confirmed.saturating_add(s.amount);
-            } else {
-                mny.unconfirmed = mny.unconfirmed.saturating_add(s.amount);
+            match answer {
+                Some(true) => {
+                    mny.confirmed = mny.confirmed.saturating_add(s.amount);
+                    pays.entry(k).or_default().push((s.at.ts, s.amount));
+                }
+                Some(false) => {}
+                None => mny.unconfirmed = mny.unconfirmed.saturating_add(s.amount),
             }
             let m = members.entry((s.member, s.cur)).or_default();
             m.paid = m.paid.saturating_add(s.amount);

@@ -10,7 +10,7 @@
 //! positions: a few bytes per entry.
 
 use crate::read;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
 use taawun_core::validate::{Context, Head};
@@ -49,11 +49,14 @@ pub(crate) struct Index {
     pinned: HashMap<Id, Verified>,
     recent: HashMap<Id, Verified>,
     recent_order: VecDeque<Id>,
-    claims: HashSet<(Pos, Who)>,
-    submits: HashSet<(Pos, Who)>,
-    assigned: HashSet<Pos>,
-    reviewed: HashSet<Pos>,
-    votes: HashSet<(Pos, Who)>,
+    /// The first stored entry (its position) for each key: a forked author may hold one
+    /// on each branch, and validation asks for the first.
+    claims: HashMap<(Pos, Who), Pos>,
+    submits: HashMap<(Pos, Who), Pos>,
+    assigned: HashMap<Pos, Pos>,
+    reviewed: HashMap<Pos, Pos>,
+    votes: HashMap<(Pos, Who), Pos>,
+    answered: HashMap<Pos, Pos>,
 }
 
 /// Whether other entries may name entries of this body (see `Body::dependencies`).
@@ -76,11 +79,12 @@ impl Index {
             pinned: HashMap::new(),
             recent: HashMap::new(),
             recent_order: VecDeque::new(),
-            claims: HashSet::new(),
-            submits: HashSet::new(),
-            assigned: HashSet::new(),
-            reviewed: HashSet::new(),
-            votes: HashSet::new(),
+            claims: HashMap::new(),
+            submits: HashMap::new(),
+            assigned: HashMap::new(),
+            reviewed: HashMap::new(),
+            votes: HashMap::new(),
+            answered: HashMap::new(),
         }
     }
 
@@ -145,50 +149,59 @@ impl Index {
         Verified::from_trusted_store(&buf).ok()
     }
 
-    /// Stores an entry that [`taawun_core::check`] found fresh; returns its position.
-    pub(crate) fn apply(&mut self, v: &Verified, offset: u64, len: u32) -> Pos {
+    /// Stores an entry that [`taawun_core::check`] found valid; returns its position.
+    /// `on_chain`: the next of its author's chain (fresh); else it is kept beside the
+    /// chain (a fork's second entry, an entry of a branch), like `Coop::apply_beside`.
+    pub(crate) fn apply(&mut self, v: &Verified, offset: u64, len: u32, on_chain: bool) -> Pos {
         let p = Pos::try_from(self.loc.len()).unwrap_or(Pos::MAX);
         self.loc.push((offset, len));
         let e = v.entry();
         let w = self.who(&e.author);
-        let a = &mut self.authors[w as usize];
-        a.chain.push(p);
-        a.head = Some(Head {
-            seq: e.seq,
-            id: v.id(),
-            ts: e.ts,
-            gov: e.gov,
-        });
+        if on_chain {
+            let a = &mut self.authors[w as usize];
+            a.chain.push(p);
+            a.head = Some(Head {
+                seq: e.seq,
+                id: v.id(),
+                ts: e.ts,
+                gov: e.gov,
+            });
+        }
         let id = v.id();
         match &e.body {
             Body::Claim(c) => {
                 if let Some(o) = self.pos_of(&c.offer) {
-                    self.claims.insert((o, w));
+                    self.claims.entry((o, w)).or_insert(p);
                 }
             }
             Body::Submit(s) => {
                 if let Some(o) = self.pos_of(&s.offer) {
-                    self.submits.insert((o, w));
+                    self.submits.entry((o, w)).or_insert(p);
                 }
             }
             Body::Assign(x) => {
                 if let Some(o) = self.pos_of(&x.offer) {
-                    self.assigned.insert(o);
+                    self.assigned.entry(o).or_insert(p);
                 }
             }
             Body::Accept(x) => {
                 if let Some(s) = self.pos_of(&x.submission) {
-                    self.reviewed.insert(s);
+                    self.reviewed.entry(s).or_insert(p);
                 }
             }
             Body::Reject(x) => {
                 if let Some(s) = self.pos_of(&x.submission) {
-                    self.reviewed.insert(s);
+                    self.reviewed.entry(s).or_insert(p);
                 }
             }
             Body::Vote(x) => {
                 if let Some(pr) = self.pos_of(&x.proposal) {
-                    self.votes.insert((pr, w));
+                    self.votes.entry((pr, w)).or_insert(p);
+                }
+            }
+            Body::Receipt(x) => {
+                if let Some(st) = self.pos_of(&x.settle) {
+                    self.answered.entry(st).or_insert(p);
                 }
             }
             Body::Evidence(ev) => {
@@ -223,6 +236,11 @@ impl Index {
         self.keys.get(k).map(|w| &self.authors[*w as usize])
     }
 
+    /// The id of the entry stored at a position, if any.
+    fn id_at(&self, p: Option<&Pos>) -> Option<Id> {
+        self.load(*p?).map(|v| v.id())
+    }
+
     fn pair(&self, id: &Id, k: &PublicKey) -> Option<(Pos, Who)> {
         Some((self.pos_of(id)?, self.known(k)?))
     }
@@ -247,27 +265,31 @@ impl Context for Index {
         let p = *a.chain.get(i)?;
         self.load(p).map(|v| v.id())
     }
-    fn frozen(&self, author: &PublicKey) -> bool {
-        self.author(author).is_some_and(|a| a.frozen.is_some())
+    fn frozen(&self, author: &PublicKey) -> Option<u64> {
+        self.author(author).and_then(|a| a.frozen)
     }
-    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool {
-        self.pair(offer, member)
-            .is_some_and(|k| self.claims.contains(&k))
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
+        let k = self.pair(offer, member)?;
+        self.id_at(self.claims.get(&k))
     }
-    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool {
-        self.pair(offer, member)
-            .is_some_and(|k| self.submits.contains(&k))
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
+        let k = self.pair(offer, member)?;
+        self.id_at(self.submits.get(&k))
     }
-    fn assigned(&self, offer: &Id) -> bool {
-        self.pos_of(offer)
-            .is_some_and(|p| self.assigned.contains(&p))
+    fn assigned(&self, offer: &Id) -> Option<Id> {
+        let p = self.pos_of(offer)?;
+        self.id_at(self.assigned.get(&p))
     }
-    fn reviewed(&self, submission: &Id) -> bool {
-        self.pos_of(submission)
-            .is_some_and(|p| self.reviewed.contains(&p))
+    fn reviewed(&self, submission: &Id) -> Option<Id> {
+        let p = self.pos_of(submission)?;
+        self.id_at(self.reviewed.get(&p))
     }
-    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool {
-        self.pair(proposal, member)
-            .is_some_and(|k| self.votes.contains(&k))
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> Option<Id> {
+        let k = self.pair(proposal, member)?;
+        self.id_at(self.votes.get(&k))
+    }
+    fn answered(&self, settle: &Id) -> Option<Id> {
+        let p = self.pos_of(settle)?;
+        self.id_at(self.answered.get(&p))
     }
 }

@@ -312,7 +312,25 @@ impl Auditor {
         while let Some((h, held)) = work.pop() {
             let out = check(&self.idx, &self.coop, &h.v, None);
             match out {
-                Ok(Outcome::Fresh) => {
+                Ok(o @ (Outcome::Fresh | Outcome::Branch | Outcome::Fork { .. })) => {
+                    if let Outcome::Fork { existing } = o {
+                        let e = h.v.entry();
+                        let mut f = finding(
+                            verdict::EQUIVOCATION,
+                            &h,
+                            format!(
+                                "author {} signed two different entries at seq {}: {} and {}; it is frozen from that seq",
+                                e.author.short(),
+                                e.seq,
+                                existing.short(),
+                                h.v.id().short()
+                            ),
+                        );
+                        f.other_id = Some(existing.to_hex());
+                        self.report.violations.push(f);
+                        self.idx.freeze(&e.author, e.seq);
+                        self.books.freeze(e.author, e.seq);
+                    }
                     if held {
                         self.report.violations.push(finding(
                             verdict::OUT_OF_ORDER,
@@ -321,7 +339,8 @@ impl Auditor {
                         ));
                     }
                     let e = h.v.entry();
-                    let p = self.idx.apply(&h.v, h.offset, h.len);
+                    let on_chain = matches!(o, Outcome::Fresh);
+                    let p = self.idx.apply(&h.v, h.offset, h.len, on_chain);
                     self.books.record(&mut self.idx, p, &h.v);
                     *self.kinds.entry(e.body.kind().name()).or_default() += 1;
                     self.first_ts = Some(self.first_ts.map_or(e.ts, |t| t.min(e.ts)));
@@ -353,24 +372,6 @@ impl Auditor {
                         self.pending_len += 1;
                         self.pending.entry(w).or_default().push(h);
                     }
-                }
-                Ok(Outcome::Fork { existing }) => {
-                    let e = h.v.entry();
-                    let mut f = finding(
-                        verdict::EQUIVOCATION,
-                        &h,
-                        format!(
-                            "author {} signed two different entries at seq {}: {} and {}; it is frozen from that seq",
-                            e.author.short(),
-                            e.seq,
-                            existing.short(),
-                            h.v.id().short()
-                        ),
-                    );
-                    f.other_id = Some(existing.to_hex());
-                    self.report.violations.push(f);
-                    self.idx.freeze(&e.author, e.seq);
-                    self.books.freeze(e.author, e.seq);
                 }
                 Err(inv) => {
                     let rule = rule_name(&inv);

@@ -18,7 +18,7 @@ use taawun_core::entry::Unverified;
 use taawun_core::fold::Coop;
 use taawun_core::validate::{Head, Outcome};
 use taawun_core::writer::Writer;
-use taawun_core::{check, Id, PublicKey, Timestamp, Verified};
+use taawun_core::{check, Context, Id, PublicKey, Timestamp, Verified};
 
 /// Most entries [`CoopLedger::range`] returns at once, whatever the caller asks: with
 /// entries of a few hundred bytes a sync response stays under half a megabyte.
@@ -560,7 +560,18 @@ impl CoopLedger {
                 .tree
                 .get(k1(layout::ENTRY, id.as_bytes()))?
                 .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
-            state.apply(trusted(&envelope)?);
+            let v = trusted(&envelope)?;
+            // The next of its author's chain, or kept beside it (a fork's second entry, an
+            // entry of a branch): the log holds both, in the order they were stored.
+            let e = v.entry();
+            let next = state.at(&e.author, e.seq).is_none()
+                && e.prev == state.head(&e.author).map(|h| h.id)
+                && state.head(&e.author).map_or(1, |h| h.seq + 1) == e.seq;
+            if next {
+                state.apply(v);
+            } else {
+                state.apply_beside(v);
+            }
         }
         for (author, seq) in &self.frozen() {
             state.freeze(*author, *seq);
@@ -686,8 +697,11 @@ impl State {
         Ok(())
     }
 
-    /// Stages a valid, new entry with its indexes.
-    fn stage(&mut self, tree: &sled::Tree, v: Verified) -> Result<Id, LedgerError> {
+    /// Stages a valid, new entry with its indexes: the next of its author's chain when
+    /// `on_chain`, else beside the chain (a fork's second entry or an entry of a branch:
+    /// stored, indexed and logged, but no chain slot and not the head), like
+    /// `Coop::apply` and `Coop::apply_beside`. Indexes keep the first entry stored.
+    fn stage(&mut self, tree: &sled::Tree, v: Verified, on_chain: bool) -> Result<Id, LedgerError> {
         let id = v.id();
         let e = v.entry();
         let a = e.author;
@@ -697,8 +711,10 @@ impl State {
             ts: e.ts,
             gov: e.gov,
         };
-        let (chain_key, chain_slot) = layout::chain(&a, e.seq);
-        self.stage_slot(tree, &chain_key, chain_slot, &id)?;
+        if on_chain {
+            let (chain_key, chain_slot) = layout::chain(&a, e.seq);
+            self.stage_slot(tree, &chain_key, chain_slot, &id)?;
+        }
         let (log_key, log_slot) = layout::log(self.len + self.overlay.staged);
         self.stage_slot(tree, &log_key, log_slot, &id)?;
         let mut freeze = None;
@@ -707,46 +723,69 @@ impl State {
             let o = &mut self.overlay;
             let b = &mut o.batch;
             b.insert(&k1(layout::ENTRY, id.as_bytes())[..], v.envelope());
-            b.insert(
-                &k1(layout::HEAD, a.as_bytes())[..],
-                layout::encode_head(&head),
-            );
+            if on_chain {
+                b.insert(
+                    &k1(layout::HEAD, a.as_bytes())[..],
+                    layout::encode_head(&head),
+                );
+            }
+            // First stored wins: a key already staged or committed is left alone.
+            let first =
+                |b: &mut sled::Batch, staged: bool, key: &[u8]| -> Result<bool, LedgerError> {
+                    if staged || tree.contains_key(key)? {
+                        return Ok(false);
+                    }
+                    b.insert(key, &id.0[..]);
+                    Ok(true)
+                };
             match &e.body {
                 Body::Claim(c) => {
-                    b.insert(
-                        &k2(layout::CLAIM, c.offer.as_bytes(), a.as_bytes())[..],
-                        &id.0[..],
-                    );
-                    o.claims.insert((c.offer, a));
+                    let k = k2(layout::CLAIM, c.offer.as_bytes(), a.as_bytes());
+                    if first(b, o.claims.contains_key(&(c.offer, a)), &k)? {
+                        o.claims.insert((c.offer, a), id);
+                    }
                 }
-                Body::Submit(s) => {
-                    b.insert(
-                        &k2(layout::SUBMIT, s.offer.as_bytes(), a.as_bytes())[..],
-                        &id.0[..],
-                    );
-                    o.submits.insert((s.offer, a));
+                Body::Submit(x) => {
+                    let k = k2(layout::SUBMIT, x.offer.as_bytes(), a.as_bytes());
+                    if first(b, o.submits.contains_key(&(x.offer, a)), &k)? {
+                        o.submits.insert((x.offer, a), id);
+                    }
                 }
                 Body::Assign(x) => {
-                    b.insert(&k1(layout::ASSIGN, x.offer.as_bytes())[..], &id.0[..]);
-                    o.assigns.insert(x.offer);
+                    let k = k1(layout::ASSIGN, x.offer.as_bytes());
+                    if first(b, o.assigns.contains_key(&x.offer), &k)? {
+                        o.assigns.insert(x.offer, id);
+                    }
                 }
                 Body::Withdraw(x) => {
-                    b.insert(&k1(layout::WITHDRAW, x.offer.as_bytes())[..], &id.0[..]);
+                    let k = k1(layout::WITHDRAW, x.offer.as_bytes());
+                    if !o.withdrawals.contains(&x.offer) && first(b, false, &k)? {
+                        o.withdrawals.insert(x.offer);
+                    }
                 }
                 Body::Accept(x) => {
-                    b.insert(&k1(layout::VERDICT, x.submission.as_bytes())[..], &id.0[..]);
-                    o.verdicts.insert(x.submission);
+                    let k = k1(layout::VERDICT, x.submission.as_bytes());
+                    if first(b, o.verdicts.contains_key(&x.submission), &k)? {
+                        o.verdicts.insert(x.submission, id);
+                    }
                 }
                 Body::Reject(x) => {
-                    b.insert(&k1(layout::VERDICT, x.submission.as_bytes())[..], &id.0[..]);
-                    o.verdicts.insert(x.submission);
+                    let k = k1(layout::VERDICT, x.submission.as_bytes());
+                    if first(b, o.verdicts.contains_key(&x.submission), &k)? {
+                        o.verdicts.insert(x.submission, id);
+                    }
                 }
                 Body::Vote(x) => {
-                    b.insert(
-                        &k2(layout::VOTE, x.proposal.as_bytes(), a.as_bytes())[..],
-                        &id.0[..],
-                    );
-                    o.votes.insert((x.proposal, a));
+                    let k = k2(layout::VOTE, x.proposal.as_bytes(), a.as_bytes());
+                    if first(b, o.votes.contains_key(&(x.proposal, a)), &k)? {
+                        o.votes.insert((x.proposal, a), id);
+                    }
+                }
+                Body::Receipt(x) => {
+                    let k = k1(layout::RECEIPT, x.settle.as_bytes());
+                    if first(b, o.receipts.contains_key(&x.settle), &k)? {
+                        o.receipts.insert(x.settle, id);
+                    }
                 }
                 Body::Evidence(ev) => {
                     // As `Coop::apply`: the first envelope names who is frozen, and where.
@@ -768,8 +807,10 @@ impl State {
                 }
                 _ => {}
             }
-            o.chains.insert((a, e.seq), id);
-            o.heads.insert(a, head);
+            if on_chain {
+                o.chains.insert((a, e.seq), id);
+                o.heads.insert(a, head);
+            }
             o.staged += 1;
             o.dirty = true;
         }
@@ -882,13 +923,19 @@ impl Judge for CoopLedger {
         };
         Ok(match verdict {
             Err(invalid) => Step::Rejected(v.id(), invalid),
-            Ok(Outcome::Fresh) => Step::Stored(s.stage(&self.tree, v)?),
+            Ok(Outcome::Fresh) => Step::Stored(s.stage(&self.tree, v, true)?),
+            Ok(Outcome::Branch) => Step::Stored(s.stage(&self.tree, v, false)?),
             Ok(Outcome::Duplicate) => Step::Duplicate,
             Ok(Outcome::Pending(missing)) => Step::Pending(Box::new(v), missing),
-            Ok(Outcome::Fork { existing }) => Step::Fork {
-                existing,
-                evidence: s.stage_fork(&self.tree, existing, &v)?,
-            },
+            Ok(Outcome::Fork { existing }) => {
+                let evidence = s.stage_fork(&self.tree, existing, &v)?;
+                let id = s.stage(&self.tree, v, false)?;
+                Step::Fork {
+                    id,
+                    existing,
+                    evidence,
+                }
+            }
         })
     }
 

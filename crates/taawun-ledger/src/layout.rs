@@ -12,9 +12,14 @@
 //! | [`WITHDRAW`] | offer (32) | the withdrawal's id |
 //! | [`VERDICT`] | submission (32) | the accept or reject's id |
 //! | [`VOTE`] | proposal (32), member (32) | the vote's id |
+//! | [`RECEIPT`] | settlement (32) | the receipt's id |
 //! | [`FROZEN`] | author (32) | lowest seq at which it equivocated (u64 BE) |
 //! | [`EVIDENCE`] | author (32), seq (u64 BE), id of the second entry (32) | CBOR [`Evidence`] (both envelopes) |
 //! | [`LOG`] | block (u64 BE) | ids of log positions `32 * block ..`, concatenated |
+//!
+//! Every index keeps the FIRST entry stored for its key (a forked author may hold one
+//! on each branch). Entries beside the chain (a fork's second entry, entries of a branch)
+//! are stored, indexed and logged, but take no chain slot and are not heads.
 //!
 //! Big-endian integers make sled's byte order the numeric order, so a chain is a key range
 //! and the log iterates in insertion order. Ids are fixed-size, so no key needs a length.
@@ -62,6 +67,8 @@ pub(crate) const EVIDENCE: u8 = 0x0a;
 pub(crate) const LOG: u8 = 0x0b;
 /// Withdrawals: offer.
 pub(crate) const WITHDRAW: u8 = 0x0c;
+/// Answers (receipts): settlement.
+pub(crate) const RECEIPT: u8 = 0x0d;
 
 /// Ids per block of the log and of the chains: appending rewrites at most 1 KiB, and
 /// sled tracks one key per 32 entries.
@@ -73,7 +80,7 @@ pub(crate) const FORMAT_KEY: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't']
 /// default governance [`crate::CoopLedger::append`] names.
 pub(crate) const TIP_KEY: &[u8] = &[META, b't', b'i', b'p'];
 /// The layout version this code writes.
-pub(crate) const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 2;
 
 /// Name of a cooperative's tree.
 pub(crate) fn tree_name(coop: &Id) -> String {

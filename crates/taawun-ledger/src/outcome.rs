@@ -47,8 +47,9 @@ pub(crate) enum Step {
     /// Not judged: the entry comes back to be buffered.
     Pending(Box<Verified>, Missing),
     Rejected(Id, Invalid),
-    /// Evidence staged, author frozen.
+    /// Evidence staged, author frozen, and the entry staged beside the chain.
     Fork {
+        id: Id,
         existing: Id,
         evidence: Evidence,
     },
@@ -86,7 +87,22 @@ pub(crate) fn settle<J: Judge>(
             Ingest::Pending(missing)
         }
         Step::Rejected(_, invalid) => Ingest::Rejected(invalid),
-        Step::Fork { existing, evidence } => Ingest::Equivocation { existing, evidence },
+        Step::Fork {
+            id,
+            existing,
+            evidence,
+        } => {
+            // The second entry is stored: what waited for it (entries of its branch, or
+            // naming it) is judged again.
+            let released = release(j, id, author, seq, now)?;
+            if !released.is_empty() {
+                tracing::debug!(
+                    n = released.len(),
+                    "entries released by a fork's second entry"
+                );
+            }
+            Ingest::Equivocation { existing, evidence }
+        }
     })
 }
 
@@ -114,7 +130,9 @@ pub(crate) fn release<J: Judge>(
             Step::Rejected(id, invalid) => {
                 tracing::debug!(entry = %id.short(), %invalid, "buffered entry rejected");
             }
-            Step::Fork { existing, .. } => {
+            Step::Fork { id, existing, .. } => {
+                released.push(id);
+                queue.extend(j.pending().wake(id, author, seq));
                 tracing::warn!(
                     author = %author.short(),
                     seq,

@@ -251,6 +251,11 @@ impl Judge for Auditor {
                 self.state.apply(v);
                 Step::Stored(id)
             }
+            Ok(Outcome::Branch) => {
+                let id = v.id();
+                self.state.apply_beside(v);
+                Step::Stored(id)
+            }
             Ok(Outcome::Duplicate) => Step::Duplicate,
             Ok(Outcome::Pending(missing)) => Step::Pending(Box::new(v), missing),
             Ok(Outcome::Fork { existing }) => {
@@ -273,9 +278,14 @@ impl Judge for Auditor {
                         existing,
                     },
                 );
+                let b = v.envelope();
+                let id = v.id();
+                // Valid on its own branch: kept beside the chain, like `Coop::ingest`.
+                self.state.apply_beside(v);
                 Step::Fork {
+                    id,
                     existing,
-                    evidence: Evidence { a, b: v.envelope() },
+                    evidence: Evidence { a, b },
                 }
             }
         })

@@ -19,7 +19,7 @@
 use crate::error::LedgerError;
 use crate::layout::{self, k1, k2};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use taawun_core::body::Body;
 use taawun_core::rules::Enactment;
 use taawun_core::validate::{Head, PathError};
@@ -45,6 +45,7 @@ enum Indexed {
     Assign(Id),
     Verdict(Id),
     Vote(Id, PublicKey),
+    Receipt(Id),
 }
 
 impl Indexed {
@@ -59,6 +60,7 @@ impl Indexed {
             Body::Accept(x) => Indexed::Verdict(x.submission),
             Body::Reject(x) => Indexed::Verdict(x.submission),
             Body::Vote(x) => Indexed::Vote(x.proposal, a),
+            Body::Receipt(x) => Indexed::Receipt(x.settle),
             _ => return None,
         })
     }
@@ -76,7 +78,8 @@ impl Indexed {
 pub(crate) struct Recent {
     order: std::collections::VecDeque<Id>,
     entries: HashMap<Id, Verified>,
-    indexed: HashSet<Indexed>,
+    /// The first stored entry for each index key held here.
+    indexed: HashMap<Indexed, Id>,
 }
 
 impl Recent {
@@ -94,7 +97,7 @@ impl Recent {
         for v in stored {
             let id = v.id();
             if let Some(ix) = Indexed::of(&v) {
-                self.indexed.insert(ix);
+                self.indexed.entry(ix).or_insert(id);
             }
             if self.entries.insert(id, v).is_none() {
                 self.order.push_back(id);
@@ -102,7 +105,9 @@ impl Recent {
             while self.order.len() > RECENT_ENTRIES {
                 if let Some(old) = self.order.pop_front().and_then(|o| self.entries.remove(&o)) {
                     if let Some(ix) = Indexed::of(&old) {
-                        self.indexed.remove(&ix);
+                        if self.indexed.get(&ix) == Some(&old.id()) {
+                            self.indexed.remove(&ix);
+                        }
                     }
                 }
             }
@@ -154,11 +159,15 @@ pub(crate) struct Overlay {
     pub(crate) heads: HashMap<PublicKey, Head>,
     /// Authors frozen by staged writes, with the lowest seq of their fork.
     pub(crate) frozen: BTreeMap<PublicKey, u64>,
-    pub(crate) claims: HashSet<(Id, PublicKey)>,
-    pub(crate) submits: HashSet<(Id, PublicKey)>,
-    pub(crate) assigns: HashSet<Id>,
-    pub(crate) verdicts: HashSet<Id>,
-    pub(crate) votes: HashSet<(Id, PublicKey)>,
+    /// Index entries first stored by staged writes (keys not held in the tree).
+    pub(crate) claims: HashMap<(Id, PublicKey), Id>,
+    pub(crate) submits: HashMap<(Id, PublicKey), Id>,
+    pub(crate) assigns: HashMap<Id, Id>,
+    pub(crate) verdicts: HashMap<Id, Id>,
+    pub(crate) votes: HashMap<(Id, PublicKey), Id>,
+    pub(crate) receipts: HashMap<Id, Id>,
+    /// Offers whose withdrawal a staged write indexed.
+    pub(crate) withdrawals: std::collections::HashSet<Id>,
     /// A new deepest enactment and its path length.
     pub(crate) tip: Option<(Id, u64)>,
 }
@@ -200,23 +209,31 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Whether the own-chain index holds `ix`: staged, else answered in memory when the
-    /// entry it names is in memory (see [`Recent`]), else read from sled at `key`.
-    fn indexed(&self, staged: bool, ix: Indexed, key: &[u8]) -> bool {
-        if staged {
-            return true;
+    /// The first stored entry the index holds for `ix`: staged, else answered in memory
+    /// when the entry it names is in memory (see [`Recent`]), else read from sled at `key`.
+    fn indexed(&self, staged: Option<&Id>, ix: Indexed, key: &[u8]) -> Option<Id> {
+        if let Some(id) = staged {
+            return Some(*id);
         }
         let named = match ix {
             Indexed::Claim(x, _)
             | Indexed::Submit(x, _)
             | Indexed::Assign(x)
             | Indexed::Verdict(x)
-            | Indexed::Vote(x, _) => x,
+            | Indexed::Vote(x, _)
+            | Indexed::Receipt(x) => x,
         };
         if self.overlay.entries.contains_key(&named) || self.recent.contains(&named) {
-            return self.recent.indexed.contains(&ix);
+            return self.recent.indexed.get(&ix).copied();
         }
-        self.has(key)
+        let bytes = self.get(key)?;
+        match layout::id(&bytes, "index value") {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.note(e);
+                None
+            }
+        }
     }
 
     /// The first read that failed, if any.
@@ -242,6 +259,7 @@ impl<'a> View<'a> {
         }
     }
 
+    #[allow(dead_code)]
     fn has(&self, key: &[u8]) -> bool {
         match self.tree.contains_key(key) {
             Ok(b) => b,
@@ -320,47 +338,58 @@ impl Context for View<'_> {
         }
     }
 
-    fn frozen(&self, author: &PublicKey) -> bool {
-        self.frozen.contains_key(author) || self.overlay.frozen.contains_key(author)
+    fn frozen(&self, author: &PublicKey) -> Option<u64> {
+        match (self.frozen.get(author), self.overlay.frozen.get(author)) {
+            (Some(a), Some(b)) => Some(*a.min(b)),
+            (a, b) => a.or(b).copied(),
+        }
     }
 
-    fn claimed(&self, offer: &Id, member: &PublicKey) -> bool {
+    fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
         self.indexed(
-            self.overlay.claims.contains(&(*offer, *member)),
+            self.overlay.claims.get(&(*offer, *member)),
             Indexed::Claim(*offer, *member),
             &k2(layout::CLAIM, offer.as_bytes(), member.as_bytes()),
         )
     }
 
-    fn submitted(&self, offer: &Id, member: &PublicKey) -> bool {
+    fn submitted(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
         self.indexed(
-            self.overlay.submits.contains(&(*offer, *member)),
+            self.overlay.submits.get(&(*offer, *member)),
             Indexed::Submit(*offer, *member),
             &k2(layout::SUBMIT, offer.as_bytes(), member.as_bytes()),
         )
     }
 
-    fn assigned(&self, offer: &Id) -> bool {
+    fn assigned(&self, offer: &Id) -> Option<Id> {
         self.indexed(
-            self.overlay.assigns.contains(offer),
+            self.overlay.assigns.get(offer),
             Indexed::Assign(*offer),
             &k1(layout::ASSIGN, offer.as_bytes()),
         )
     }
 
-    fn reviewed(&self, submission: &Id) -> bool {
+    fn reviewed(&self, submission: &Id) -> Option<Id> {
         self.indexed(
-            self.overlay.verdicts.contains(submission),
+            self.overlay.verdicts.get(submission),
             Indexed::Verdict(*submission),
             &k1(layout::VERDICT, submission.as_bytes()),
         )
     }
 
-    fn voted(&self, proposal: &Id, member: &PublicKey) -> bool {
+    fn voted(&self, proposal: &Id, member: &PublicKey) -> Option<Id> {
         self.indexed(
-            self.overlay.votes.contains(&(*proposal, *member)),
+            self.overlay.votes.get(&(*proposal, *member)),
             Indexed::Vote(*proposal, *member),
             &k2(layout::VOTE, proposal.as_bytes(), member.as_bytes()),
+        )
+    }
+
+    fn answered(&self, settle: &Id) -> Option<Id> {
+        self.indexed(
+            self.overlay.receipts.get(settle),
+            Indexed::Receipt(*settle),
+            &k1(layout::RECEIPT, settle.as_bytes()),
         )
     }
 
@@ -405,11 +434,11 @@ mod tests {
         let (gone, kept) = all.split_at(100);
         for v in gone {
             assert!(!r.contains(&v.id()));
-            assert!(Indexed::of(v).is_some_and(|ix| !r.indexed.contains(&ix)));
+            assert!(Indexed::of(v).is_some_and(|ix| !r.indexed.contains_key(&ix)));
         }
         for v in kept {
             assert!(r.contains(&v.id()));
-            assert!(Indexed::of(v).is_some_and(|ix| r.indexed.contains(&ix)));
+            assert!(Indexed::of(v).is_some_and(|ix| r.indexed.contains_key(&ix)));
         }
     }
 }

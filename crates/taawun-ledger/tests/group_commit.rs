@@ -344,6 +344,7 @@ fn an_append_is_durable_with_the_group_before_it_when_it_returns() {
         expires_at: s.end + 24 * 60 * 60 * 1000,
         review_window_ms: 24 * 60 * 60 * 1000,
         claim_window_ms: 60 * 60 * 1000,
+        commit: taawun_core::lottery::commit(&taawun_core::Hash([7; 32])),
     });
     if let Some(dir) = child_dir(NAME) {
         let (_l, mut c) = founded(&dir, &s);

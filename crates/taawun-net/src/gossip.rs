@@ -180,17 +180,16 @@ impl From<Verdict> for MessageAcceptance {
 ///   both envelopes as evidence).
 /// - Malformed, bad signature, or a rule broken: reject (no honest node relays these,
 ///   because every node reaches the same verdict from the same causal past)...
-/// - ...except the two verdicts that depend on the receiver, not the entry: a timestamp
-///   ahead of *this node's* clock (`FromTheFuture`) and an author *this node* has seen
-///   equivocate (`Frozen`) may be relayed by honest peers: ignore.
+/// - ...except the verdict that depends on the receiver, not the entry: a timestamp
+///   ahead of *this node's* clock (`FromTheFuture`) may be relayed by honest peers:
+///   ignore. (A frozen author's entries are judged like any other: a fork's second
+///   entry and entries of a branch are stored, so they are accepted and relayed.)
 /// - Duplicate, pending (cannot be judged yet), unknown topic, our store failing:
 ///   ignore.
 pub fn verdict(j: &Judged) -> Verdict {
     match j {
         Judged::Ingested(Ingest::Stored { .. } | Ingest::Equivocation { .. }) => Verdict::Accept,
-        Judged::Ingested(Ingest::Rejected(
-            Invalid::FromTheFuture { .. } | Invalid::Frozen { .. },
-        )) => Verdict::Ignore,
+        Judged::Ingested(Ingest::Rejected(Invalid::FromTheFuture { .. })) => Verdict::Ignore,
         Judged::Malformed(_) | Judged::BadSignature(_) | Judged::Ingested(Ingest::Rejected(_)) => {
             Verdict::Reject
         }
