@@ -16,6 +16,7 @@ use taawun_core::body::*;
 use taawun_core::entry::{envelope, signed_message, Entry, Unverified, DOMAIN, VERSION};
 use taawun_core::fold::{Coop, OfferState, Review as ReviewState};
 use taawun_core::id::{Hash, Id, PublicKey};
+use taawun_core::lottery;
 use taawun_core::money::Money;
 use taawun_core::rules::default_limits;
 use taawun_core::validate::{Missing, Outcome, MAX_CLOCK_SKEW_MS};
@@ -169,6 +170,7 @@ fn judge(coop: &mut Coop, env: &[u8], now: Option<u64>) -> J {
     match coop.ingest(v, now) {
         Ok(Outcome::Fresh) => obj(vec![("verdict", s("Fresh"))]),
         Ok(Outcome::Duplicate) => obj(vec![("verdict", s("Duplicate"))]),
+        Ok(Outcome::Branch) => obj(vec![("verdict", s("Branch"))]),
         Ok(Outcome::Fork { existing }) => {
             obj(vec![("verdict", s("Fork")), ("existing", id(&existing))])
         }
@@ -251,6 +253,10 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("max_entry_bytes", n(l.max_entry_bytes)),
                 ("topup_cap_pct", n(l.topup_cap_pct)),
                 ("amendment_delay_ms", n(l.amendment_delay_ms)),
+                ("min_claim_window_ms", n(l.min_claim_window_ms)),
+                ("proposal_life_ms", n(l.proposal_life_ms)),
+                ("majority_pct", n(l.majority_pct)),
+                ("supermajority_pct", n(l.supermajority_pct)),
             ]),
         ),
     ]);
@@ -323,11 +329,30 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("topup", n(b.topup)),
                 ("paid", n(b.paid)),
                 ("confirmed", n(b.confirmed)),
+                ("denied", n(b.denied)),
                 ("owed", n(b.owed())),
+                ("unconfirmed", n(b.unconfirmed())),
             ])
         })
         .collect();
+    // A record for every key that authored a listed offer or a settle that counts, or that
+    // a counting review names (docs/protocol.md 8.6).
     let mut requesters: Vec<PublicKey> = c.offers(at).iter().map(|o| o.requester).collect();
+    requesters.extend(
+        c.balances(at)
+            .iter()
+            .filter(|(_, b)| b.paid > 0)
+            .map(|((r, _, _), _)| *r),
+    );
+    requesters.extend(
+        c.ids(Kind::Review)
+            .filter_map(|id| c.get(id))
+            .filter_map(|v| match &v.entry().body {
+                Body::Review(x) => Some(x.requester),
+                _ => None,
+            })
+            .filter(|r| c.record(r, at).reviews > 0),
+    );
     requesters.sort();
     requesters.dedup();
     let opt = |x: Option<u64>| x.map_or(J::Null, n);
@@ -350,6 +375,8 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("hourly_rate", per_cur(&rec.hourly_rate)),
                 ("topups", per_cur(&rec.topups)),
                 ("unpaid", per_cur(&rec.unpaid)),
+                ("unconfirmed", per_cur(&rec.unconfirmed)),
+                ("not_received", n(rec.not_received as u64)),
                 ("reviews", n(rec.reviews as u64)),
                 (
                     "scores_x100",
@@ -561,6 +588,12 @@ impl Gen {
     }
 }
 
+/// The lottery secret of the offer titled `title` (fixed, so the file is reproducible; a
+/// real requester draws 32 random bytes).
+fn secret(title: &str) -> Hash {
+    Hash::of(format!("lottery secret of {title}").as_bytes())
+}
+
 fn offer_body(title: &str, purpose: &str, pay: Money, minutes: u32, assignments: u32) -> Offer {
     Offer {
         title: title.into(),
@@ -574,6 +607,7 @@ fn offer_body(title: &str, purpose: &str, pay: Money, minutes: u32, assignments:
         expires_at: T1 + 7 * DAY,
         review_window_ms: 2 * DAY,
         claim_window_ms: HOUR,
+        commit: lottery::commit(&secret(title)),
     }
 }
 
@@ -679,9 +713,10 @@ fn build() -> J {
         T0 + 3 * MIN,
         None,
     );
-    g.write(
+    let (v3, _) = g.write(
         "vote_no",
-        "chidi votes no (a no vote is recorded but can never be named by an enactment).",
+        "chidi votes no. An enactment names yes and no votes; the timeline counts every vote \
+         held, yes and no.",
         CHIDI,
         vote(false),
         T0 + 4 * MIN,
@@ -689,6 +724,37 @@ fn build() -> J {
     );
     let enact_ts = T0 + 5 * MIN;
     let delay = default_limits().amendment_delay_ms;
+    g.attempt(
+        "enact_not_passed",
+        "REFUSED: the enactment names amina's yes and chidi's no: 2 votes cast make the \
+         quorum (2 of 4 at 50 %), but 1 yes of 2 is not more than half (100 <= 50 * 2).",
+        AMINA,
+        Body::Enact(Enact {
+            proposal,
+            votes: vec![v1, v3],
+            effective_at: enact_ts + delay,
+        }),
+        enact_ts,
+        None,
+        None,
+        "Invalid/NotPassed",
+    );
+    g.attempt(
+        "enact_effective_too_late",
+        "REFUSED: the amendment would take effect 1 ms after the latest allowed time, the \
+         enactment's timestamp plus the amendment delay plus one day (ENACT_SLACK_MS): an \
+         amendment cannot be held over the cooperative for later.",
+        AMINA,
+        Body::Enact(Enact {
+            proposal,
+            votes: vec![v1, v2, v3],
+            effective_at: enact_ts + delay + DAY + 1,
+        }),
+        enact_ts,
+        None,
+        None,
+        "Invalid/EffectiveTooLate",
+    );
     g.attempt(
         "enact_effective_too_soon",
         "REFUSED: the amendment would take effect 1 ms before the enactment's timestamp plus \
@@ -706,13 +772,14 @@ fn build() -> J {
     );
     let (enact, _) = g.write(
         "enact",
-        "amina records that the proposal passed, naming the two yes votes; it takes effect \
-         exactly one amendment delay after the enactment. Entries that name this enactment \
-         in `gov` and are timestamped from then on are judged at 13.00 EUR/h.",
+        "amina records that the proposal passed, naming the two yes votes and the no vote \
+         (2 yes of 3 cast: 200 > 50 * 3); it takes effect exactly one amendment delay after \
+         the enactment. Entries that name this enactment in `gov` and are timestamped from \
+         then on are judged at 13.00 EUR/h.",
         AMINA,
         Body::Enact(Enact {
             proposal,
-            votes: vec![v1, v2],
+            votes: vec![v1, v2, v3],
             effective_at: enact_ts + delay,
         }),
         enact_ts,
@@ -772,11 +839,25 @@ fn build() -> J {
         None,
         "Invalid/CurrencyNotAllowed",
     );
+    let mut short_window = offer_body("Transcribe clinic intake forms", PURPOSE, eur(650), 30, 3);
+    short_window.claim_window_ms = default_limits().min_claim_window_ms - 1;
+    g.attempt(
+        "offer_claim_window_under_minimum",
+        "REFUSED (BadOffer, claim_window_ms): the claim window is 1 ms under the \
+         cooperative's min_claim_window_ms (10 minutes): with a window too short for members \
+         to claim, the requester's favourite would be the only claimant.",
+        CLINIC,
+        Body::Offer(short_window),
+        T1,
+        gov,
+        None,
+        "Invalid/BadOffer",
+    );
     let (offer, offer_env) = g.write(
         "offer",
         "clinic offers 6.50 EUR for an estimated 30 minutes, exactly the 13.00 EUR/h floor \
          (650 * 60 = 1300 * 30), three assignments, a one-hour claim window and a two-day \
-         review window.",
+         review window. `commit` binds the lottery secret clinic will reveal when it assigns.",
         CLINIC,
         Body::Offer(offer_body(
             "Transcribe clinic intake forms",
@@ -840,8 +921,8 @@ fn build() -> J {
         None,
         "Invalid/DoubleClaim",
     );
-    let claimants: Vec<PublicKey> = claims.iter().map(|c| c.1).collect();
-    let winners = taawun_core::lottery::winners(&offer, &claimants, 3);
+    let offer_secret = secret("Transcribe clinic intake forms");
+    let winners = lottery::draw(&offer_secret, &offer, &claims, 3);
     let claim_ids: Vec<Id> = claims.iter().map(|c| c.0).collect();
     let mut wrong = winners.clone();
     wrong.reverse();
@@ -855,6 +936,7 @@ fn build() -> J {
             offer,
             claims: claim_ids.clone(),
             winners: winners.clone(),
+            secret: offer_secret,
         }),
         T1 + HOUR,
         gov,
@@ -869,21 +951,42 @@ fn build() -> J {
             offer,
             claims: claim_ids.clone(),
             winners: wrong,
+            secret: offer_secret,
         }),
         T1 + HOUR + MIN,
         gov,
         None,
         "Invalid/LotteryMismatch",
     );
+    let other_secret = secret("another secret");
+    g.attempt(
+        "assign_bad_reveal",
+        "REFUSED (BadReveal): the assignment reveals a secret whose commitment is not the \
+         offer's `commit` (its winners follow the draw under that other secret): a requester \
+         cannot pick the secret after seeing the claims.",
+        CLINIC,
+        Body::Assign(Assign {
+            offer,
+            claims: claim_ids.clone(),
+            winners: lottery::draw(&other_secret, &offer, &claims, 3),
+            secret: other_secret,
+        }),
+        T1 + HOUR + MIN,
+        gov,
+        None,
+        "Invalid/BadReveal",
+    );
     let (assign, _) = g.write(
         "assign",
-        "After the claim window, clinic publishes the lottery over the four claims: the three \
-         claimants with the lowest blake3(offer id || claimant key) win, in rank order.",
+        "After the claim window, clinic reveals its secret and publishes the draw over the \
+         four claims: with seed = blake3(seed tag || secret || offer id || claim ids sorted), \
+         the three claimants with the lowest blake3(seed || claimant key) win, in rank order.",
         CLINIC,
         Body::Assign(Assign {
             offer,
             claims: claim_ids,
             winners: winners.clone(),
+            secret: offer_secret,
         }),
         T1 + HOUR + MIN,
         gov,
@@ -915,8 +1018,8 @@ fn build() -> J {
         T1 + 2 * HOUR,
         "submit",
         "The first winner submits the hash of the result and reports 45 minutes worked, 15 \
-         more than estimated: a top-up of ceil(1300 * 45 / 60) - 650 = 325 is owed once \
-         accepted.",
+         more than estimated, within the cap (60): a top-up of ceil(1300 * 45 / 60) - 650 = \
+         325 is owed once accepted.",
     );
     let s1 = submit(
         &mut g,
@@ -981,6 +1084,7 @@ fn build() -> J {
             expires_at: T1 + 4 * HOUR + 3 * DAY,
             review_window_ms: 2 * DAY,
             claim_window_ms: 2 * HOUR,
+            commit: lottery::commit(&secret("Translate the consent leaflet into Hausa")),
         }),
         T1 + 4 * HOUR,
         gov,
@@ -1008,9 +1112,13 @@ fn build() -> J {
     );
     g.write(
         "receipt",
-        "The first winner confirms the payment arrived.",
+        "The first winner confirms the payment arrived (received: true): only now does the \
+         payment lower what clinic owes.",
         w0,
-        Body::Receipt(Receipt { settle }),
+        Body::Receipt(Receipt {
+            settle,
+            received: true,
+        }),
         T1 + DAY + HOUR,
         gov,
     );
@@ -1030,7 +1138,61 @@ fn build() -> J {
         gov,
     );
 
-    // --- Equivocation -------------------------------------------------------------------
+    // --- Payments claimed, not confirmed (scenario A) --------------------------------------
+    g.attempt(
+        "receipt_twice",
+        "REFUSED (AlreadyAnswered): the first winner already answered this settlement; one \
+         answer per settlement.",
+        w0,
+        Body::Receipt(Receipt {
+            settle,
+            received: false,
+        }),
+        T1 + DAY + 2 * HOUR + 10 * MIN,
+        gov,
+        None,
+        "Invalid/AlreadyAnswered",
+    );
+    let (denied, _) = g.write(
+        "settle_not_received",
+        "clinic records paying the third winner 6.50 EUR (its work is accepted by default).",
+        CLINIC,
+        Body::Settle(Settle {
+            member: winners[2],
+            amount: eur(650),
+            reference: "SEPA 2026-01-02 KANO-0002".into(),
+        }),
+        T1 + DAY + 2 * HOUR + 30 * MIN,
+        gov,
+    );
+    g.write(
+        "receipt_not_received",
+        "The third winner answers that the money never arrived (received: false). What clinic \
+         owes it does not change; the balance shows the amount as denied and clinic's record \
+         counts one payment not received.",
+        w2,
+        Body::Receipt(Receipt {
+            settle: denied,
+            received: false,
+        }),
+        T1 + DAY + 3 * HOUR,
+        gov,
+    );
+    g.write(
+        "settle_unconfirmed",
+        "clinic records paying the third winner 6.50 EUR again; nobody answers. It is shown as \
+         claimed paid, not confirmed (unconfirmed), and what clinic owes does not change.",
+        CLINIC,
+        Body::Settle(Settle {
+            member: winners[2],
+            amount: eur(650),
+            reference: "SEPA 2026-01-03 KANO-0003".into(),
+        }),
+        T1 + DAY + 3 * HOUR + 10 * MIN,
+        gov,
+    );
+
+    // --- Equivocation (scenarios B and C) ----------------------------------------------
     let cheap = |minor| {
         Body::Offer(Offer {
             title: "Label photos of maize leaves".into(),
@@ -1042,25 +1204,30 @@ fn build() -> J {
             expires_at: T1 + 2 * DAY,
             review_window_ms: DAY,
             claim_window_ms: HOUR,
+            commit: lottery::commit(&secret("Label photos of maize leaves")),
         })
     };
+    let mallory_at = T1 + DAY + 3 * HOUR;
     let mut fork_writer = g.writers[MALLORY].clone();
-    let (_, env_a) = g.write(
+    let (offer_a, env_a) = g.write(
         "offer_naming_the_charter",
         "mallory names no enactment (gov null), so this offer is judged by the charter alone: \
          6.00 EUR for 30 minutes meets the charter's 12.00 EUR/h although 13.00 is in force. \
          It is valid; what is owed on it is computed against the floor really in force.",
         MALLORY,
         cheap(600),
-        T1 + DAY + 3 * HOUR,
+        mallory_at,
         None,
     );
-    let fork = fork_writer.next(cheap(610), T1 + DAY + 3 * HOUR, None);
+    let fork = fork_writer.next(cheap(610), mallory_at, None);
+    let offer_b = fork.id();
     let env_b = fork.envelope();
     g.push(
         "fork",
-        "mallory signs a second, different entry at the same seq: an equivocation. The \
-         second entry is not stored; mallory is frozen from seq 1 on.",
+        "mallory signs a second, different entry at the same seq: an equivocation. It is \
+         valid, so it is stored beside mallory's chain (others may build on it), the pair is \
+         kept as evidence, and mallory is frozen from seq 1: from there only her obligations \
+         (offers, assignments, acceptances, payments...) count.",
         MALLORY,
         fork.bytes(),
         fork.signature(),
@@ -1068,9 +1235,26 @@ fn build() -> J {
         None,
         "Fork",
     );
+    let (claim_b, _) = g.write(
+        "depends_on_second_branch",
+        "bako claims the offer of mallory's second branch: its dependency is the entry stored \
+         beside the chain, and it is judged normally.",
+        BAKO,
+        Body::Claim(Claim { offer: offer_b }),
+        mallory_at + 5 * MIN,
+        gov,
+    );
+    g.write(
+        "claim_first_branch",
+        "chidi claims the offer of mallory's first branch.",
+        CHIDI,
+        Body::Claim(Claim { offer: offer_a }),
+        mallory_at + 6 * MIN,
+        gov,
+    );
     g.write(
         "evidence",
-        "chidi publishes both envelopes as evidence, so every node freezes mallory.",
+        "chidi publishes both envelopes as evidence, so every node freezes mallory from seq 1.",
         CHIDI,
         Body::Evidence(Evidence {
             a: env_a.clone(),
@@ -1088,16 +1272,153 @@ fn build() -> J {
         T1 + DAY + 4 * HOUR + 30 * MIN,
         gov,
     );
-    g.attempt(
-        "frozen_author",
-        "REFUSED: mallory was caught equivocating; nothing more of hers is accepted.",
-        MALLORY,
-        Body::Withdraw(Withdraw { offer: offer2 }),
-        T1 + DAY + 5 * HOUR,
-        gov,
+    let secret_b = secret("Label photos of maize leaves");
+    let assign_b = fork_writer.next(
+        Body::Assign(Assign {
+            offer: offer_b,
+            claims: vec![claim_b],
+            winners: lottery::draw(&secret_b, &offer_b, &[(claim_b, keys[BAKO])], 1),
+            secret: secret_b,
+        }),
+        mallory_at + HOUR + MIN,
         None,
-        "Invalid/Frozen",
     );
+    g.push(
+        "fork_branch",
+        "mallory, already frozen, continues her second branch: she assigns its offer to bako. \
+         Its prev is the entry stored beside the chain, so it is judged against that entry \
+         and stored beside the chain too (Branch). An assignment is an obligation: it counts.",
+        MALLORY,
+        assign_b.bytes(),
+        assign_b.signature(),
+        &assign_b.envelope(),
+        None,
+        "Branch",
+    );
+    let result = "maize photos labelled by bako";
+    let (sub_b, _) = g.write(
+        "submit_on_branch",
+        "bako submits under the assignment of mallory's second branch, reporting 30 minutes.",
+        BAKO,
+        Body::Submit(Submit {
+            offer: offer_b,
+            assign: assign_b.id(),
+            result: Hash::of(result.as_bytes()),
+            size: result.len() as u64,
+            minutes: 30,
+        }),
+        mallory_at + HOUR + 30 * MIN,
+        gov,
+    );
+    let accept_b = fork_writer.next(
+        Body::Accept(Accept { submission: sub_b }),
+        mallory_at + 2 * HOUR,
+        None,
+    );
+    g.push(
+        "accept_on_branch",
+        "mallory accepts bako's work on her second branch (Branch). The forked requester still \
+         owes it: 6.10 EUR, and a top-up of ceil(1300 * 30 / 60) - 610 = 40 to the floor in \
+         force (scenario B).",
+        MALLORY,
+        accept_b.bytes(),
+        accept_b.signature(),
+        &accept_b.envelope(),
+        None,
+        "Branch",
+    );
+    g.write(
+        "frozen_author",
+        "mallory writes again on the chain this node stored (seq 2 after the first offer): a \
+         forked author's entries are judged like anyone's, never refused for the fork. She \
+         withdraws her first offer.",
+        MALLORY,
+        Body::Withdraw(Withdraw { offer: offer_a }),
+        mallory_at + 2 * HOUR + 30 * MIN,
+        None,
+    );
+
+    // --- The median top-up (scenario G) -------------------------------------------------
+    let g_title = "Check the transcribed vaccination registers";
+    let g_at = T1 + DAY + 6 * HOUR;
+    let (offer_g, _) = g.write(
+        "offer_low_estimate",
+        "clinic offers 6.50 EUR for an estimated 30 minutes of checking, three assignments. \
+         The work really takes longer.",
+        CLINIC,
+        Body::Offer(offer_body(g_title, PURPOSE, eur(650), 30, 3)),
+        g_at,
+        gov,
+    );
+    let mut g_claims = Vec::new();
+    for (i, a) in [AMINA, BAKO, CHIDI].into_iter().enumerate() {
+        let name = format!("claim_low_estimate_{}", g.who[a].name);
+        let d = format!("{} claims the checking offer.", g.who[a].name);
+        let (c, _) = g.write(
+            &name,
+            &d,
+            a,
+            Body::Claim(Claim { offer: offer_g }),
+            g_at + (10 + i as u64) * MIN,
+            gov,
+        );
+        g_claims.push((c, keys[a]));
+    }
+    let g_secret = secret(g_title);
+    let g_winners = lottery::draw(&g_secret, &offer_g, &g_claims, 3);
+    let (assign_g, _) = g.write(
+        "assign_low_estimate",
+        "clinic assigns the checking offer to its three claimants, in the draw's order.",
+        CLINIC,
+        Body::Assign(Assign {
+            offer: offer_g,
+            claims: g_claims.iter().map(|c| c.0).collect(),
+            winners: g_winners.clone(),
+            secret: g_secret,
+        }),
+        g_at + HOUR + MIN,
+        gov,
+    );
+    let mut g_subs = Vec::new();
+    for (i, (w, minutes)) in g_winners.iter().zip([70u32, 80, 120]).enumerate() {
+        let a = idx(w);
+        let result = format!("registers checked by {}", g.who[a].name);
+        let (sub, _) = g.write(
+            &format!("submit_low_estimate_{}", i + 1),
+            &format!(
+                "{} submits, reporting {minutes} minutes. The reports are 70, 80 and 120: \
+                 their lower median is 80, above the cap (200 % of 30 = 60), so up to 80 \
+                 minutes are credited at the floor: the top-ups are {}.",
+                g.who[a].name,
+                match minutes {
+                    70 => "ceil(1300 * 70 / 60) - 650 = 867 for 70",
+                    80 => "ceil(1300 * 80 / 60) - 650 = 1084 for 80",
+                    _ => "1084 for 120 (credited 80: one inflated report is bounded by the median)",
+                }
+            ),
+            a,
+            Body::Submit(Submit {
+                offer: offer_g,
+                assign: assign_g,
+                result: Hash::of(result.as_bytes()),
+                size: result.len() as u64,
+                minutes,
+            }),
+            g_at + 2 * HOUR + i as u64 * MIN,
+            gov,
+        );
+        g_subs.push(sub);
+    }
+    for (i, sub) in g_subs.into_iter().enumerate() {
+        g.write(
+            &format!("accept_low_estimate_{}", i + 1),
+            "clinic accepts the checking work.",
+            CLINIC,
+            Body::Accept(Accept { submission: sub }),
+            g_at + 3 * HOUR + i as u64 * MIN,
+            gov,
+        );
+    }
 
     // --- Another cooperative -----------------------------------------------------------
     let tl = T1 + 2 * DAY;
@@ -1151,8 +1472,7 @@ fn build() -> J {
     g.attempt(
         "proposal_limit_out_of_range",
         "REFUSED: an amendment delay under one minute (MIN_AMENDMENT_DELAY_MS = 60000) is out \
-         of range. (The verdict is not Frozen: the entries of the other cooperative froze \
-         nobody.)",
+         of range. (bako's entries elsewhere froze nothing here.)",
         BAKO,
         Body::Proposal(Proposal {
             action: Action::SetLimit {
@@ -1224,6 +1544,22 @@ fn build() -> J {
         gov,
     );
 
+    g.attempt(
+        "vote_after_proposal_expired",
+        "REFUSED (ProposalExpired): bako votes on the floor proposal 1 ms after its life \
+         (proposal_life_ms, 14 days) ended; an expired proposal can be neither voted on nor \
+         enacted.",
+        BAKO,
+        Body::Vote(Vote {
+            proposal,
+            yes: false,
+        }),
+        T0 + MIN + default_limits().proposal_life_ms + 1,
+        gov,
+        None,
+        "Invalid/ProposalExpired",
+    );
+
     // --- Malformed and out-of-place entries ---------------------------------------------
     let late = T1 + 3 * DAY;
     let e = g.next_entry(CLINIC, Body::Withdraw(Withdraw { offer }), late, None);
@@ -1282,10 +1618,10 @@ fn build() -> J {
         "BadSignature",
     );
     let mut e2 = g.next_entry(AMINA, review("Fair requester."), late, gov);
-    e2.v = 2;
+    e2.v = 1;
     g.raw(
         "unknown_version",
-        "REFUSED before validation: the entry says version 2.",
+        "REFUSED before validation: the entry says version 1; version 2 refuses it.",
         AMINA,
         &e2.encode(),
         &[],
@@ -1424,11 +1760,11 @@ fn build() -> J {
                 ("public_key", s("the author's 32-byte ed25519 public key")),
                 ("received_at", s("the receiving node's clock for the future-timestamp rule, or null for no clock (as in an audit)")),
                 ("entry", s("the entry's CBOR bytes, exactly as signed")),
-                ("signature", s("ed25519 signature (64 bytes) over the ASCII domain tag `taawun/entry/v1` followed by the entry bytes")),
+                ("signature", s("ed25519 signature (64 bytes) over the ASCII domain tag `taawun/entry/v2` followed by the entry bytes")),
                 ("id", s("blake3-256 of the entry bytes")),
                 ("envelope", s("the bytes received: the CBOR array [entry bstr, signature bstr], sometimes deliberately damaged")),
                 ("decoded", s("the entry's CBOR data item as JSON (byte strings as hex, map keys in wire order); null if the entry bytes are not exactly one CBOR item")),
-                ("expected", s("the verdict. verdict is one of Fresh (valid, stored), Duplicate, Pending (missing.gap or missing.dependency), Fork (existing: id of the entry stored at that seq), Invalid (error: the rule broken), BadSignature, DecodeError (error: Oversize, Envelope, SignatureLength, UnknownVersion, Cbor, Trailing, NonCanonical). message is the reference implementation's human-readable text (informative).")),
+                ("expected", s("the verdict. verdict is one of Fresh (valid, stored), Duplicate, Pending (missing.gap or missing.dependency), Fork (valid, and a second entry at a seq the author already has: stored beside the chain; existing: id of the entry stored in the chain at that seq), Branch (valid, follows an entry stored beside the chain: stored beside it), Invalid (error: the rule broken), BadSignature, DecodeError (error: Oversize, Envelope, SignatureLength, UnknownVersion, Cbor, Trailing, NonCanonical). message is the reference implementation's human-readable text (informative).")),
                 ("state", s("the cooperative's state (docs/protocol.md, The fold) after ingesting every vector, computed at state.at")),
             ]),
         ),
@@ -1528,6 +1864,10 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
             "max_entry_bytes",
             "topup_cap_pct",
             "amendment_delay_ms",
+            "min_claim_window_ms",
+            "proposal_life_ms",
+            "majority_pct",
+            "supermajority_pct",
         ],
         "proposal" => &["action", "reason"],
         "set_floor" => &["currency", "per_hour"],
@@ -1544,15 +1884,16 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
             "expires_at",
             "review_window_ms",
             "claim_window_ms",
+            "commit",
         ],
         "pay" | "amount" => &["currency", "minor"],
         "withdraw" | "claim" => &["offer"],
-        "assign" => &["offer", "claims", "winners"],
+        "assign" => &["offer", "claims", "winners", "secret"],
         "submit" => &["offer", "assign", "result", "size", "minutes"],
         "accept" => &["submission"],
         "reject" => &["submission", "reason"],
         "settle" => &["member", "amount", "reference"],
-        "receipt" => &["settle"],
+        "receipt" => &["settle", "received"],
         "review" => &[
             "requester",
             "pay",
@@ -1629,7 +1970,7 @@ fn is_canonical(entry: &[u8]) -> bool {
 #[test]
 fn every_vector_gets_its_verdict() {
     let doc: serde_json::Value = serde_json::from_str(&file_text()).expect("valid JSON");
-    assert_eq!(field(&doc, "domain_tag"), "taawun/entry/v1");
+    assert_eq!(field(&doc, "domain_tag"), "taawun/entry/v2");
     let mut coop = Coop::new();
     let vectors = field(&doc, "vectors").as_array().expect("vectors");
     for v in vectors {
