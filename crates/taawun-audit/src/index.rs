@@ -59,7 +59,8 @@ pub(crate) struct Index {
     answered: HashMap<Pos, Pos>,
 }
 
-/// Whether other entries may name entries of this body (see `Body::dependencies`).
+/// Whether other entries may name entries of this body as a dependency (see
+/// `Body::dependencies`): those are kept decoded in memory.
 fn nameable(b: &Body) -> bool {
     !matches!(
         b,
@@ -212,8 +213,10 @@ impl Index {
             }
             _ => {}
         }
+        // Every entry can be named: a fork's second entry, or an entry of a branch, names
+        // as its `prev` an entry of any kind below the head.
+        self.pos.insert(id, p);
         if nameable(&e.body) {
-            self.pos.insert(id, p);
             match e.body {
                 Body::Charter(_) | Body::Proposal(_) | Body::Vote(_) | Body::Enact(_) => {
                     self.pinned.insert(id, v.clone());
