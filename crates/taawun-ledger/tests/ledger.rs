@@ -763,3 +763,69 @@ fn reports_render_their_problems() {
         .expect("imports");
     assert!(report.to_string().contains("rejected: 1"), "{report}");
 }
+
+/// A fork's second entry is stored beside the chain; an entry of its branch that came
+/// first waits for it and is stored once it is; the branch grows; the ledger's state
+/// equals the fold of the same entries taken in chain order.
+#[test]
+fn a_fork_and_its_branch_are_stored_beside_the_chain() {
+    let s = scenario(16, 150);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    ingest_all(&mut c, &s.entries[1..]);
+    let key = &s.members[1];
+    let author = pk(key);
+    let head = c.head(&author).expect("reads").expect("member wrote");
+    assert!(head.seq >= 2);
+    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
+    let prev_head = Head {
+        seq: prev.entry().seq,
+        id: prev.id(),
+        ts: prev.entry().ts,
+        gov: prev.entry().gov,
+    };
+    let requester = pk(&s.requesters[0]);
+    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
+    let fork = w.next(
+        review(requester, "second at the seq"),
+        head.ts,
+        prev_head.gov,
+    );
+    let branch = w.next(
+        review(requester, "on the branch"),
+        head.ts + 1,
+        prev_head.gov,
+    );
+    let further = w.next(review(requester, "further on"), head.ts + 2, prev_head.gov);
+    assert_eq!(fork.entry().seq, head.seq);
+    // The branch's entry first: it waits for the entry it follows.
+    assert_eq!(
+        c.ingest(branch.clone(), None).expect("ingests"),
+        Ingest::Pending(Missing::Dependency(fork.id()))
+    );
+    assert!(matches!(
+        c.ingest(fork.clone(), None).expect("ingests"),
+        Ingest::Equivocation { .. }
+    ));
+    assert_eq!(c.get(&fork.id()).expect("reads").as_ref(), Some(&fork));
+    assert_eq!(c.get(&branch.id()).expect("reads").as_ref(), Some(&branch));
+    assert_eq!(c.head(&author).expect("reads"), Some(head));
+    assert_eq!(c.frozen().get(&author), Some(&head.seq));
+    // A chain extending the second branch is stored.
+    assert!(matches!(
+        c.ingest(further.clone(), None).expect("ingests"),
+        Ingest::Stored { .. }
+    ));
+    assert_eq!(
+        c.get(&further.id()).expect("reads").as_ref(),
+        Some(&further)
+    );
+    assert_eq!(c.head(&author).expect("reads"), Some(head));
+    // The same state as the fold over the same entries in chain order.
+    let mut all = s.entries.clone();
+    all.extend([fork, branch, further]);
+    let r = reference(&all);
+    assert_eq!(c.state().expect("state"), r);
+    // The log holds every entry, so an export carries the branches.
+    assert_eq!(c.len(), all.len() as u64);
+}
