@@ -244,6 +244,7 @@ fn offer(n: usize) -> Body {
         expires_at: system_now() + 7 * 24 * 60 * 60 * 1000,
         review_window_ms: 24 * 60 * 60 * 1000,
         claim_window_ms: 10 * 60 * 1000,
+        commit: taawun_core::lottery::commit(&taawun_core::Hash([n as u8; 32])),
     })
 }
 

@@ -242,10 +242,6 @@ mod tests {
             Verdict::Ignore
         );
         assert_eq!(
-            ingested(Ingest::Rejected(Invalid::Frozen { author })),
-            Verdict::Ignore
-        );
-        assert_eq!(
             ingested(Ingest::Equivocation {
                 existing: id,
                 evidence: Evidence {
