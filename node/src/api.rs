@@ -386,10 +386,17 @@ async fn pay(
     Ok(Json(st.node.pay(id("cooperative", &c)?, req).await?))
 }
 
-async fn confirm(State(st): State<AppState>, Path((c, p)): Path<(String, String)>) -> Out<Written> {
+async fn confirm(
+    State(st): State<AppState>,
+    Path((c, p)): Path<(String, String)>,
+    body: Bytes,
+) -> Out<Written> {
+    // The body is optional: none (or `{}`) confirms receipt; `{"received": false}`
+    // answers "not received".
+    let req: ConfirmReq = decode_or_default(&body)?;
     Ok(Json(
         st.node
-            .confirm(id("cooperative", &c)?, id("payment", &p)?)
+            .confirm(id("cooperative", &c)?, id("payment", &p)?, req.received)
             .await?,
     ))
 }

@@ -155,10 +155,15 @@ pub(crate) enum ClientCmd {
         #[command(flatten)]
         ctx: Ctx,
     },
-    /// Confirm that a payment reached you (members).
+    /// Confirm that a payment reached you, or answer that it did not (members). Only a
+    /// confirmed payment lowers what you are owed.
     Confirm {
         /// The payment (id or unique prefix).
         payment: String,
+        /// The money did not reach you: recorded on the requester's record as "not
+        /// received"; what it owes you stays owed. An answer cannot be changed.
+        #[arg(long)]
+        not_received: bool,
         #[command(flatten)]
         ctx: Ctx,
     },
@@ -651,11 +656,21 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
                 )
             })
         }
-        ClientCmd::Confirm { payment, ctx } => {
+        ClientCmd::Confirm {
+            payment,
+            not_received,
+            ctx,
+        } => {
             let coop = coop_id(c, &ctx).await?;
             let pay = payment_id(c, &coop, &payment).await?;
-            let w = c.confirm(&coop, &pay).await?;
-            either(ctx.json, &w, || format!("confirmed payment {pay}\n"))
+            let w = c.confirm(&coop, &pay, !not_received).await?;
+            either(ctx.json, &w, || {
+                if not_received {
+                    format!("answered payment {pay}: not received (it stays owed, and shows on the requester's record)\n")
+                } else {
+                    format!("confirmed payment {pay}\n")
+                }
+            })
         }
         ClientCmd::Review {
             requester,
@@ -799,12 +814,18 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
             if let Some(p) = after.proposals.iter().find(|p| p.id == proposal) {
                 let _ = writeln!(
                     s,
-                    "{}: {} yes of {} needed, {} no{}",
+                    "{}: {} yes, {} no ({} vote(s) needed); {}",
                     p.action,
                     p.yes.len(),
-                    p.needed,
                     p.no.len(),
-                    if p.enacted { "; enacted" } else { "" }
+                    p.needed,
+                    if p.enacted {
+                        "enacted"
+                    } else if p.passes {
+                        "passes"
+                    } else {
+                        "does not pass yet"
+                    }
                 );
             }
             Ok(s)
@@ -1403,7 +1424,7 @@ pub(crate) fn render_coop(v: &CoopView, me: &str) -> String {
         (
             "quorum",
             format!(
-                "{}%: {} yes vote(s) of {} member(s)",
+                "{}%: {} vote(s) cast (yes or no) of {} member(s)",
                 v.quorum_pct,
                 v.quorum_needed,
                 v.members.len()
@@ -1431,12 +1452,23 @@ pub(crate) fn render_coop(v: &CoopView, me: &str) -> String {
         s.push_str("no open proposal");
     } else {
         s.push_str("open proposals:\n");
-        let mut t = Table::new(&["PROPOSAL", "VOTES", "NO", "ACTION", "REASON"]).right(&[1, 2]);
+        let mut t = Table::new(&[
+            "PROPOSAL", "YES", "NO", "NEEDED", "PASSES", "EXPIRES", "ACTION", "REASON",
+        ])
+        .right(&[1, 2, 3]);
+        let now = now_ms();
         for p in open {
             t.row(vec![
                 short(&p.id).to_owned(),
-                format!("{}/{}", p.yes.len(), p.needed),
+                p.yes.len().to_string(),
                 p.no.len().to_string(),
+                format!("{}{}", p.needed, if p.weighty { ", 2/3" } else { "" }),
+                if p.passes { "yes" } else { "no" }.into(),
+                if p.expires_at < now {
+                    "expired".into()
+                } else {
+                    when(p.expires_at, now)
+                },
                 p.action.clone(),
                 p.reason.clone(),
             ]);
@@ -1463,6 +1495,16 @@ fn record_summary(r: &RecordView) -> String {
     );
     if !r.unpaid.is_empty() && r.unpaid.iter().any(|a| a.minor > 0) {
         let _ = write!(s, ", {} unpaid", amounts(&r.unpaid));
+    }
+    if r.unconfirmed.iter().any(|a| a.minor > 0) {
+        let _ = write!(
+            s,
+            ", {} claimed paid, not confirmed",
+            amounts(&r.unconfirmed)
+        );
+    }
+    if r.not_received > 0 {
+        let _ = write!(s, ", {} not received", r.not_received);
     }
     if let Some(sc) = r.scores {
         let _ = write!(s, ", pay {}/5", score(sc[0]));
@@ -1581,9 +1623,11 @@ pub(crate) fn render_balances(rows: &[BalanceView], me: &str) -> String {
         "TOP-UP",
         "PAID",
         "CONFIRMED",
+        "NOT RECEIVED",
         "OWED",
+        "CLAIMED PAID, NOT CONFIRMED",
     ])
-    .right(&[2, 3, 4, 5, 6]);
+    .right(&[2, 3, 4, 5, 6, 7, 8]);
     for b in rows {
         t.row(vec![
             who(&b.requester, me),
@@ -1592,7 +1636,9 @@ pub(crate) fn render_balances(rows: &[BalanceView], me: &str) -> String {
             b.topup.text.clone(),
             b.paid.text.clone(),
             b.confirmed.text.clone(),
+            b.denied.text.clone(),
             b.owed.text.clone(),
+            b.unconfirmed.text.clone(),
         ]);
     }
     t.render()
@@ -1616,6 +1662,8 @@ pub(crate) fn render_record(r: &RecordView) -> String {
         ("hourly rate paid", amounts(&r.hourly_rate)),
         ("top-ups owed", amounts(&r.topups)),
         ("unpaid", amounts(&r.unpaid)),
+        ("claimed paid, not confirmed", amounts(&r.unconfirmed)),
+        ("payments not received", r.not_received.to_string()),
         (
             "reviews",
             match r.scores {
@@ -1887,14 +1935,21 @@ mod tests {
             topup: eur(100),
             paid: eur(500),
             confirmed: eur(0),
-            owed: eur(0),
+            denied: eur(0),
+            unconfirmed: eur(500),
+            owed: eur(500),
         };
         let out = render_balances(&[row], A);
-        assert_eq!(
-            out,
-            "REQUESTER  MEMBER            EARNED    TOP-UP      PAID  CONFIRMED      OWED\n\
-             bbbbbbbb   aaaaaaaa (you)  4.00 EUR  1.00 EUR  5.00 EUR   0.00 EUR  0.00 EUR\n"
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("REQUESTER  MEMBER            EARNED    TOP-UP      PAID  CONFIRMED  NOT RECEIVED      OWED  CLAIMED PAID, NOT CONFIRMED"),
+            "{out}"
         );
+        assert!(
+            lines[1].starts_with("bbbbbbbb   aaaaaaaa (you)  4.00 EUR  1.00 EUR  5.00 EUR   0.00 EUR      0.00 EUR  5.00 EUR"),
+            "{out}"
+        );
+        assert!(lines[1].ends_with("5.00 EUR"), "{out}");
     }
 
     #[test]
@@ -1918,6 +1973,9 @@ mod tests {
                 no: vec![],
                 needed: 2,
                 enacted: false,
+                expires_at: u64::MAX,
+                passes: false,
+                weighty: false,
             }],
             frozen: vec![],
             entries: 4,
@@ -1929,10 +1987,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("max_review_window_ms = 7d"), "{out}");
-        assert!(
-            out.contains("bbbbbbbb    1/2   0  admit requester"),
-            "{out}"
-        );
+        assert!(out.contains("bbbbbbbb    1   0       2  no"), "{out}");
         assert!(out.contains("a lab we trust"), "{out}");
     }
 

@@ -414,10 +414,18 @@ impl Client {
         self.post(&format!("/api/coops/{coop}/payments"), req).await
     }
 
-    /// `POST /api/coops/{coop}/payments/{id}/confirm`.
-    pub(crate) async fn confirm(&self, coop: &str, payment: &str) -> Result<Written> {
-        self.post_empty(&format!("/api/coops/{coop}/payments/{payment}/confirm"))
-            .await
+    /// `POST /api/coops/{coop}/payments/{id}/confirm`: received, or not received.
+    pub(crate) async fn confirm(
+        &self,
+        coop: &str,
+        payment: &str,
+        received: bool,
+    ) -> Result<Written> {
+        self.post(
+            &format!("/api/coops/{coop}/payments/{payment}/confirm"),
+            &ConfirmReq { received },
+        )
+        .await
     }
 
     /// `POST /api/coops/{coop}/reviews`.

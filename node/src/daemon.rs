@@ -180,7 +180,12 @@ pub(crate) async fn run(dir: PathBuf) -> Result<()> {
     let (net, events, net_task) =
         Network::spawn_member(net_cfg, key.clone(), ledger).context("starting the network")?;
     announce_loopback(&net, &cfg).await?;
-    let node = Node::new(net.clone(), key, taawun_net::config::system_now);
+    let node = Node::new(
+        net.clone(),
+        key,
+        taawun_net::config::system_now,
+        dir.clone(),
+    );
     let (live, _) = broadcast::channel(LIVE_CAPACITY);
     tokio::spawn(forward(events, live.clone()));
     let policy_task = tokio::spawn(policy(node.clone()));

@@ -20,6 +20,55 @@ pub(crate) const TOKEN_FILE: &str = "api-token";
 /// Name of the results folder inside the data folder.
 pub(crate) const RESULTS_DIR: &str = "results";
 
+/// Name of the folder, inside the data folder, that keeps the lottery secrets of the
+/// offers this node posted: one file per offer, named by the offer's commitment (hex),
+/// holding the 32-byte secret, readable by its owner only (mode 0600).
+pub(crate) const LOTTERY_DIR: &str = "lottery";
+
+/// Draws a fresh lottery secret from the OS's CSPRNG, keeps it in `dir` (synced to disk
+/// before the offer that commits to it is written, so a restart can still assign), and
+/// returns its commitment.
+pub(crate) fn new_lottery_secret(dir: &Path) -> Result<taawun_core::Hash> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    let secret = taawun_core::Hash(secret);
+    let commit = taawun_core::lottery::commit(&secret);
+    let folder = dir.join(LOTTERY_DIR);
+    fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {}", folder.display()))?;
+    let path = folder.join(commit.to_hex());
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(secret.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(commit)
+}
+
+/// The lottery secret kept in `dir` for the offer committed to `commit`, if this node
+/// holds it (a file that does not match the commitment is not returned).
+pub(crate) fn lottery_secret(
+    dir: &Path,
+    commit: &taawun_core::Hash,
+) -> Result<Option<taawun_core::Hash>> {
+    let path = dir.join(LOTTERY_DIR).join(commit.to_hex());
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    };
+    let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        bail!("{} is not a 32-byte secret", path.display());
+    };
+    let secret = taawun_core::Hash(raw);
+    Ok((taawun_core::lottery::commit(&secret) == *commit).then_some(secret))
+}
+
 /// The data folder to use.
 pub(crate) fn resolve(flag: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(p) = flag {

@@ -7,7 +7,9 @@
 //! charter, a requester admitted by vote, an offer under the floor refused by every node,
 //! claims and the lottery, result files sent privately to the requester, an acceptance, a
 //! rejection with its reason, an acceptance by default when the review window passes, a
-//! top-up for time worked beyond the estimate, payments recorded and confirmed, a review;
+//! top-up for time worked beyond the estimate (at least the median of the minutes reported
+//! on the offer), payments recorded and confirmed (one first answered "not received"), a
+//! review;
 //! then the ledger exported from every node (identical), verified offline, and a summary.
 
 use crate::datadir;
@@ -30,8 +32,10 @@ use tokio::task::JoinHandle;
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often it looks again while waiting.
 const POLL: Duration = Duration::from_millis(50);
-/// Demo-sized windows: claims close after 3 s, the short review window passes after 5 s.
-const CLAIM_WINDOW_MS: u64 = 3_000;
+/// Demo-sized windows: claims close after a minute (the least a charter may allow; the
+/// demo's charter lowers its `min_claim_window_ms` to it and the demo skips ahead over
+/// it, see [`demo_clock`]), the short review window passes after 5 s.
+const CLAIM_WINDOW_MS: u64 = 60_000;
 const SHORT_REVIEW_MS: u64 = 5_000;
 /// The least amendment delay the protocol allows (a real cooperative waits an hour).
 /// The demo skips ahead over it: see [`demo_clock`].
@@ -41,8 +45,9 @@ const AMENDMENT_DELAY_MS: u64 = 60_000;
 static SKIPPED_MS: AtomicU64 = AtomicU64::new(0);
 
 /// The clock every demo node judges and stamps entries by: the wall clock, plus the time
-/// the demo skipped (one amendment delay, well within the 5 minutes of clock skew any
-/// node tolerates, so the kept ledgers stay valid for a node on the real clock).
+/// the demo skipped (one amendment delay and one claim window, a little over two minutes,
+/// well within the 5 minutes of clock skew any node tolerates, so the kept ledgers stay
+/// valid for a node on the real clock).
 fn demo_clock() -> taawun_core::Timestamp {
     taawun_net::config::system_now() + SKIPPED_MS.load(Ordering::SeqCst)
 }
@@ -189,10 +194,11 @@ async fn start(
     }
     // Nothing here reads events one by one (the demo reads state); drain them.
     tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let node = Node::new(net, made.key, demo_clock, dir.clone());
     Ok(Member {
         name,
         dir,
-        node: Node::new(net, made.key, demo_clock),
+        node,
         task,
     })
 }
@@ -232,6 +238,7 @@ async fn story(dir: &Path) -> Result<()> {
     // 1. The charter.
     let mut limits = BTreeMap::new();
     limits.insert("amendment_delay_ms".to_string(), AMENDMENT_DELAY_MS);
+    limits.insert("min_claim_window_ms".to_string(), CLAIM_WINDOW_MS);
     let coop = ms[0]
         .node
         .create_coop(CreateCoop {
@@ -301,9 +308,9 @@ async fn story(dir: &Path) -> Result<()> {
         bail!("the proposal was not enacted after a quorum of votes");
     }
     say(format!(
-        "\n2. Amal proposes to admit Lumen Lab as a requester; Karim and Sara vote yes ({} of {} needed):",
-        2,
-        view.quorum_needed
+        "\n2. Amal proposes to admit Lumen Lab as a requester; Karim and Sara vote yes (2 votes cast, {} needed;\n   yes must be over {} % of the votes cast):",
+        view.quorum_needed,
+        view.limits.get("majority_pct").copied().unwrap_or(50)
     ));
     say(format!(
         "   enacted; it takes effect {} s later (the demo skips ahead; a real cooperative waits an hour",
@@ -425,7 +432,14 @@ async fn story(dir: &Path) -> Result<()> {
         "\n5. Amal, Karim and Sara claim the first; Karim and Nour the second. Claims close after {} s,",
         CLAIM_WINDOW_MS / 1000
     ));
-    say("   then Lumen Lab's node draws the lottery (lowest blake3(offer, member) wins; claiming first gains nothing)");
+    say("   then Lumen Lab's node draws the lottery: each offer committed to a secret kept on Lumen Lab's node,");
+    say("   the Assign reveals it, and the secret with every claim's id seeds the draw (claiming first gains");
+    say("   nothing, and neither the requester nor a member could know the ranking in advance)");
+    say(format!(
+        "   (the demo skips ahead {} s over the claim window)",
+        CLAIM_WINDOW_MS / 1000
+    ));
+    SKIPPED_MS.fetch_add(CLAIM_WINDOW_MS + 1_000, Ordering::SeqCst);
     let policy = tokio::spawn(crate::daemon::policy(ms[LUMEN].node.clone()));
     let assigned = wait_for("the lottery to be drawn on every node", || async {
         for m in &ms {
@@ -457,6 +471,9 @@ async fn story(dir: &Path) -> Result<()> {
             .unwrap_or_default()
     };
     let (w1, w2) = (winners_of(o1), winners_of(o2));
+    if w1.len() != 2 || w2.len() != 1 {
+        bail!("the lottery named {} and {} winners", w1.len(), w2.len());
+    }
     say(format!(
         "   winners: {} (first offer), {} (second)",
         w1.iter()
@@ -471,7 +488,7 @@ async fn story(dir: &Path) -> Result<()> {
     say("   only its blake3 hash and size are signed and gossiped");
     let idx = |k: &str| keys.iter().position(|p| p.to_hex() == k).unwrap_or(0);
     let mut subs = Vec::new();
-    for (n, (offer, w, minutes)) in [(o1, &w1[0], 25u32), (o1, &w1[1], 15), (o2, &w2[0], 12)]
+    for (n, (offer, w, minutes)) in [(o1, &w1[0], 40u32), (o1, &w1[1], 45), (o2, &w2[0], 12)]
         .into_iter()
         .enumerate()
     {
@@ -528,9 +545,46 @@ async fn story(dir: &Path) -> Result<()> {
         "\n7. Lumen Lab accepts {}'s transcript and rejects {}'s, with its reason: \"{reason}\"",
         names[subs[0].1], names[subs[1].1]
     ));
+    // The top-up, and how it was computed (docs/protocol.md: credited minutes are
+    // min(reported, max(estimate x cap, the median of the minutes reported on the offer))).
+    let (sv, _) = ms[LUMEN]
+        .node
+        .submissions(cid, &SubmissionFilter::default())
+        .await
+        .map_err(api_err)?;
+    let s0 = sv
+        .iter()
+        .find(|x| x.id == subs[0].0.to_hex())
+        .ok_or_else(|| anyhow!("the accepted submission is not listed"))?;
+    let cur = s0.pay.currency.as_str();
+    let floor = coop.floors.first().map_or(0, |f| f.minor);
+    let cap_pct = coop.limits.get("topup_cap_pct").copied().unwrap_or(200);
+    let (estimate, reported, median) = (15u64, 40u64, 40u64);
+    let cap = estimate * cap_pct / 100;
+    let credited = reported.min(cap.max(median));
+    let due = (floor * credited).div_ceil(60);
+    let want = due.saturating_sub(s0.pay.minor);
+    if s0.topup.minor != want {
+        bail!(
+            "the node computed a top-up of {}, the demo {want}",
+            s0.topup.text
+        );
+    }
     say(format!(
-        "   {} reported 25 minutes against an estimate of 15: the cooperative's rule owes a top-up to the floor",
-        names[subs[0].1]
+        "   both estimated at 15 min, {} reported 40 min and {} 45: the top-up credits at least the median",
+        names[subs[0].1], names[subs[1].1]
+    ));
+    say(format!(
+        "   of the minutes reported on the offer (40), above the cap of {cap_pct} % of the estimate ({cap} min):"
+    ));
+    say(format!(
+        "   credited min(40 reported, max({cap} cap, 40 median)) = {credited} min at the floor {} {cur}/h = {} {cur},",
+        format_in(floor, cur),
+        format_in(due, cur)
+    ));
+    say(format!(
+        "   minus the pay {}: median-minutes top-up {} for {}",
+        s0.pay.text, s0.topup.text, names[subs[0].1]
     ));
     say(format!(
         "   nobody reviews {}'s work; its {} s review window passes...",
@@ -553,34 +607,105 @@ async fn story(dir: &Path) -> Result<()> {
     // 8. Payments and receipts, a review.
     converge(&ms, cid, "the verdicts to reach every node").await?;
     let balances = ms[LUMEN].node.balances(cid).await.map_err(api_err)?;
-    say("\n8. Lumen Lab pays outside the system (mobile money) and records each payment; members confirm");
+    say("\n8. Lumen Lab pays outside the system (mobile money) and records each payment; only a payment the");
+    say("   member confirms lowers what is owed");
     let mut n = 0;
-    for b in balances.iter().filter(|b| b.owed.minor > 0) {
-        n += 1;
+    let owed: Vec<&BalanceView> = balances.iter().filter(|b| b.owed.minor > 0).collect();
+    for (k, b) in owed.iter().enumerate() {
         let i = idx(&b.member);
+        let amount = format!(
+            "{}{}",
+            format_in(b.owed.minor, &b.owed.currency),
+            b.owed.currency
+        );
+        // The last payment first goes astray: the member answers "not received", the
+        // requester's record shows it, what is owed stays owed; then the money arrives.
+        if k + 1 == owed.len() {
+            n += 1;
+            let s = ms[LUMEN]
+                .node
+                .pay(
+                    cid,
+                    PayReq {
+                        member: b.member.clone(),
+                        amount: amount.clone(),
+                        reference: format!("mobile-money #{} (wrong number)", 48_000 + n),
+                    },
+                )
+                .await
+                .map_err(api_err)?;
+            converge(&ms, cid, "the payment to reach the member").await?;
+            let r = ms[LUMEN]
+                .node
+                .record(cid, keys[LUMEN])
+                .await
+                .map_err(api_err)?;
+            say(format!(
+                "   Lumen Lab records {} paid to {}: claimed paid, not confirmed {}; still owed {}",
+                b.owed.text,
+                names[i],
+                r.unconfirmed
+                    .iter()
+                    .map(|a| a.text.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.unpaid
+                    .iter()
+                    .map(|a| a.text.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            ms[i]
+                .node
+                .confirm(cid, id(&s.id)?, false)
+                .await
+                .map_err(api_err)?;
+            converge(&ms, cid, "the answer to reach the requester").await?;
+            let r = ms[0].node.record(cid, keys[LUMEN]).await.map_err(api_err)?;
+            say(format!(
+                "   {} answers \"not received\": Lumen Lab's record shows {} payment(s) not received, and {} still owed",
+                names[i],
+                r.not_received,
+                r.unpaid
+                    .iter()
+                    .map(|a| a.text.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        n += 1;
         let s = ms[LUMEN]
             .node
             .pay(
                 cid,
                 PayReq {
                     member: b.member.clone(),
-                    amount: format!(
-                        "{}{}",
-                        format_in(b.owed.minor, &b.owed.currency),
-                        b.owed.currency
-                    ),
+                    amount,
                     reference: format!("mobile-money #{}", 48_000 + n),
                 },
             )
             .await
             .map_err(api_err)?;
         converge(&ms, cid, "the payment to reach the member").await?;
-        ms[i].node.confirm(cid, id(&s.id)?).await.map_err(api_err)?;
+        ms[i]
+            .node
+            .confirm(cid, id(&s.id)?, true)
+            .await
+            .map_err(api_err)?;
         say(format!(
             "   {} paid {} ({} + top-up {}), confirmed by {}",
             names[i], b.owed.text, b.earned.text, b.topup.text, names[i]
         ));
     }
+    converge(&ms, cid, "the receipts to reach every node").await?;
+    let r = ms[0].node.record(cid, keys[LUMEN]).await.map_err(api_err)?;
+    if !r.unpaid.is_empty() {
+        bail!("confirmed payments left something owed: {:?}", r.unpaid);
+    }
+    say(format!(
+        "   Lumen Lab's record now: nothing owed, {} payment(s) once answered \"not received\"",
+        r.not_received
+    ));
     ms[subs[0].1]
         .node
         .review(
@@ -715,6 +840,7 @@ async fn forge_cheap_offer(m: &Member, coop: Id) -> Result<Vec<u8>> {
             expires_at: now + 24 * 3600 * 1000,
             review_window_ms: SHORT_REVIEW_MS,
             claim_window_ms: CLAIM_WINDOW_MS,
+            commit: taawun_core::lottery::commit(&Hash([0; 32])),
         }),
         now,
         head.and_then(|h| h.gov),

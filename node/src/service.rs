@@ -9,6 +9,7 @@
 //! HTTP status.
 
 use ed25519_dalek::SigningKey;
+use std::path::PathBuf;
 use std::sync::Arc;
 use taawun_api::request::*;
 use taawun_api::views::*;
@@ -93,6 +94,8 @@ pub(crate) struct Node {
     key: SigningKey,
     me: PublicKey,
     clock: fn() -> Timestamp,
+    /// The data folder: lottery secrets of this node's offers are kept there.
+    dir: PathBuf,
 }
 
 fn written(v: &Verified) -> Written {
@@ -130,14 +133,21 @@ pub(crate) fn describe(a: &Action) -> String {
 }
 
 impl Node {
-    /// A node over `net`, writing as `key`.
-    pub(crate) fn new(net: Network, key: SigningKey, clock: fn() -> Timestamp) -> Self {
+    /// A node over `net`, writing as `key`, keeping its lottery secrets in the data
+    /// folder `dir`.
+    pub(crate) fn new(
+        net: Network,
+        key: SigningKey,
+        clock: fn() -> Timestamp,
+        dir: PathBuf,
+    ) -> Self {
         let me = PublicKey(key.verifying_key().to_bytes());
         Self {
             net,
             key,
             me,
             clock,
+            dir,
         }
     }
 
@@ -264,6 +274,9 @@ impl Node {
                     no: p.no.iter().map(hex).collect(),
                     needed: p.needed,
                     enacted: p.enacted,
+                    expires_at: p.expires_at,
+                    passes: p.passes,
+                    weighty: r.weighty(&p.proposal.action),
                 })
                 .collect(),
             frozen: c.frozen_authors().keys().map(hex).collect(),
@@ -343,31 +356,44 @@ impl Node {
                 }),
             )
             .await?;
-        if req.yes {
-            self.enact_if_passed(coop, proposal).await?;
-        }
+        // A no vote can complete the quorum of a proposal the yes votes carry.
+        self.enact_if_passed(coop, proposal).await?;
         Ok(w)
     }
 
-    /// Writes the `Enact` of `proposal` if its yes votes make the quorum and no
-    /// enactment of it is held. Any member may; the voter who completes it does.
+    /// Writes the `Enact` of `proposal` if the votes held pass it (the quorum of votes
+    /// cast, yes over the majority its action needs), it has not expired and no
+    /// enactment of it is held. The enactment names every vote seen, yes and no. Any
+    /// member may; the voter who completes it does.
     pub(crate) async fn enact_if_passed(&self, coop: Id, proposal: Id) -> Res<Option<Written>> {
         let c = self.state(coop).await?;
         let now = self.now();
         let Some(p) = c.proposals(now).into_iter().find(|p| p.id == proposal) else {
             return Ok(None);
         };
-        if p.enacted || p.yes.len() < p.needed {
+        if p.enacted || !p.passes || now > p.expires_at {
             return Ok(None);
         }
         let delay = self.rules(&c)?.limits.amendment_delay_ms;
         let base = c.heads().get(&self.me).map_or(now, |h| h.ts.max(now));
+        // The no votes' ids: one per member who voted no (the first held).
+        let mut no_votes: std::collections::BTreeMap<PublicKey, Id> = Default::default();
+        for id in c.ids(Kind::Vote) {
+            let Some(v) = c.get(id) else { continue };
+            if let Body::Vote(x) = &v.entry().body {
+                if x.proposal == proposal && !x.yes && p.no.contains(&v.entry().author) {
+                    no_votes.entry(v.entry().author).or_insert(*id);
+                }
+            }
+        }
+        let mut votes: Vec<Id> = p.yes.iter().map(|(_, v)| *v).collect();
+        votes.extend(no_votes.into_values());
         let w = self
             .write(
                 coop,
                 Body::Enact(Enact {
                     proposal,
-                    votes: p.yes.iter().map(|(_, v)| *v).collect(),
+                    votes,
                     effective_at: base
                         .saturating_add(delay)
                         .saturating_add(EFFECTIVE_MARGIN_MS),
@@ -473,12 +499,26 @@ impl Node {
         Ok(self.offer_view(&c, o, record))
     }
 
-    /// Posts an offer; the core refuses it under the floor.
+    /// Posts an offer; the core refuses it under the floor. The lottery's secret is drawn
+    /// here, kept in the data folder (mode 0600) until the `Assign` reveals it, and only
+    /// its commitment goes into the offer.
     pub(crate) async fn post_offer(&self, coop: Id, req: PostOffer) -> Res<Written> {
-        let offer = req.offer(self.now())?;
-        let pay = &offer.pay;
         let c = self.state(coop).await?;
         let r = self.rules(&c)?;
+        let window = req.claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS);
+        if window < r.limits.min_claim_window_ms {
+            return Err(Error::Refused(format!(
+                "offer refused: a claim window of {} s is shorter than the cooperative's least of {} s",
+                window / 1000,
+                r.limits.min_claim_window_ms / 1000
+            )));
+        }
+        // Check the request before drawing a secret for it.
+        let _ = req.offer(self.now(), Hash([0; 32]))?;
+        let commit = crate::datadir::new_lottery_secret(&self.dir)
+            .map_err(|e| Error::Internal(format!("keeping the lottery secret: {e:#}")))?;
+        let offer = req.offer(self.now(), commit)?;
+        let pay = &offer.pay;
         // Say it in the requester's terms before the core's verdict: the floor and the
         // rate offered.
         let cur: &Currency = &pay.currency;
@@ -557,12 +597,19 @@ impl Node {
                 offer.short()
             )));
         }
+        let secret = crate::datadir::lottery_secret(&self.dir, &o.offer.commit)
+            .map_err(|e| Error::Internal(format!("reading the lottery secret: {e:#}")))?
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "the lottery secret of offer {} is not in this node's data folder ({}): only the node that posted it can assign it",
+                    offer.short(),
+                    crate::datadir::LOTTERY_DIR
+                ))
+            })?;
+        let drawn: Vec<(Id, PublicKey)> = claims.iter().map(|(k, id)| (*id, *k)).collect();
         let winners = match req.winners()? {
             Some(by_hand) => by_hand,
-            None => {
-                let claimants: Vec<PublicKey> = claims.iter().map(|(k, _)| *k).collect();
-                taawun_core::lottery::winners(&offer, &claimants, o.offer.assignments)
-            }
+            None => taawun_core::lottery::draw(&secret, &offer, &drawn, o.offer.assignments),
         };
         self.write(
             coop,
@@ -570,6 +617,7 @@ impl Node {
                 offer,
                 claims: claims.iter().map(|(_, id)| *id).collect(),
                 winners,
+                secret,
             }),
         )
         .await
@@ -759,14 +807,16 @@ impl Node {
                 amount: Amount::from(&s.amount),
                 reference: s.reference.clone(),
                 at: v.entry().ts,
-                confirmed: c.receipt(&v.id()).is_some(),
+                confirmed: c.answered(&v.id()) == Some(true),
+                not_received: c.answered(&v.id()) == Some(false),
             })
             .collect();
         Ok((out, total))
     }
 
-    /// The member confirms a payment.
-    pub(crate) async fn confirm(&self, coop: Id, settle: Id) -> Res<Written> {
+    /// The member answers a payment: received (`true`) or not received (`false`, which
+    /// shows on the requester's record; what is owed stays owed).
+    pub(crate) async fn confirm(&self, coop: Id, settle: Id, received: bool) -> Res<Written> {
         let c = self.state(coop).await?;
         match c.get(&settle).map(|v| &v.entry().body) {
             Some(Body::Settle(s)) if s.member == self.me => {}
@@ -778,7 +828,15 @@ impl Node {
             }
             _ => return Err(Error::NotFound(format!("no payment {settle} here"))),
         }
-        self.write(coop, Body::Receipt(Receipt { settle })).await
+        if let Some(was) = c.answered(&settle) {
+            return Err(Error::Conflict(format!(
+                "payment {} is already answered: {}",
+                settle.short(),
+                if was { "received" } else { "not received" }
+            )));
+        }
+        self.write(coop, Body::Receipt(Receipt { settle, received }))
+            .await
     }
 
     /// A member reviews a requester.
@@ -807,6 +865,8 @@ impl Node {
                 topup: Amount::new(&cur, b.topup),
                 paid: Amount::new(&cur, b.paid),
                 confirmed: Amount::new(&cur, b.confirmed),
+                denied: Amount::new(&cur, b.denied),
+                unconfirmed: Amount::new(&cur, b.unconfirmed()),
                 owed: Amount::new(&cur, b.owed()),
             })
             .collect())

@@ -25,7 +25,7 @@ use taawun_core::fold::{self, Coop, OfferState};
 use taawun_core::fuzzing::{judge, world, write_as};
 use taawun_core::lottery;
 use taawun_core::writer::Writer;
-use taawun_core::{Id, PublicKey, Unverified};
+use taawun_core::{Hash, Id, PublicKey, Unverified};
 
 /// The request types, by the first byte of an input (modulo their count). All are JSON
 /// bodies but `list-offers`, a query string.
@@ -78,7 +78,8 @@ pub fn api(data: &[u8]) {
             }))
         }),
         3 => request(json, Requester, |r: &PostOffer| {
-            r.offer(world().now).map(Body::Offer)
+            r.offer(world().now, lottery::commit(&Hash([7; 32])))
+                .map(Body::Offer)
         }),
         4 => assign(json),
         5 => request(json, As(targets().submission_requester), |r: &RejectReq| {
@@ -260,14 +261,17 @@ fn assign(json: &[u8]) {
     };
     let w = world();
     let t = targets();
+    // The synthetic requester's secret is not known here: the reveal is judged (and
+    // refused) like any other.
+    let secret = Hash([7; 32]);
     let winners = winners.unwrap_or_else(|| {
-        let claimants: Vec<PublicKey> = t
+        let claims: Vec<(Id, PublicKey)> = t
             .claims
             .iter()
             .filter_map(|c| w.state.get(c))
-            .map(|v| v.entry().author)
+            .map(|v| (v.id(), v.entry().author))
             .collect();
-        lottery::winners(&t.offer, &claimants, 1)
+        lottery::draw(&secret, &t.offer, &claims, 1)
     });
     write(
         Role::As(t.offer_requester),
@@ -275,6 +279,7 @@ fn assign(json: &[u8]) {
             offer: t.offer,
             claims: t.claims.clone(),
             winners,
+            secret,
         }),
     );
 }

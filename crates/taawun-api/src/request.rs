@@ -19,7 +19,7 @@ use taawun_core::body::{Action, Body, Charter, Limit, Limits, Offer, Proposal, R
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
 use taawun_core::rules::default_limits;
-use taawun_core::{Id, Money, PublicKey, Timestamp, Unverified, Verified};
+use taawun_core::{Hash, Id, Money, PublicKey, Timestamp, Unverified, Verified};
 
 /// How long an offer stays up by default.
 pub const DEFAULT_OFFER_LIFE_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -132,6 +132,10 @@ pub fn limits_map(l: &Limits) -> BTreeMap<String, u64> {
         ("max_entry_bytes", l.max_entry_bytes),
         ("topup_cap_pct", u64::from(l.topup_cap_pct)),
         ("amendment_delay_ms", l.amendment_delay_ms),
+        ("min_claim_window_ms", l.min_claim_window_ms),
+        ("proposal_life_ms", l.proposal_life_ms),
+        ("majority_pct", u64::from(l.majority_pct)),
+        ("supermajority_pct", u64::from(l.supermajority_pct)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -148,6 +152,10 @@ pub fn parse_limit(name: &str) -> Checked<Limit> {
         "max_entry_bytes" => Limit::MaxEntryBytes,
         "topup_cap_pct" => Limit::TopupCapPct,
         "amendment_delay_ms" => Limit::AmendmentDelayMs,
+        "min_claim_window_ms" => Limit::MinClaimWindowMs,
+        "proposal_life_ms" => Limit::ProposalLifeMs,
+        "majority_pct" => Limit::MajorityPct,
+        "supermajority_pct" => Limit::SupermajorityPct,
         other => {
             return Err(bad(format!(
                 "unknown limit `{other}`; limits are: {}",
@@ -174,6 +182,16 @@ pub fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Checked<()> {
                 .map_err(|_| bad(format!("topup_cap_pct {value} is too large")))?
         }
         Limit::AmendmentDelayMs => l.amendment_delay_ms = value,
+        Limit::MinClaimWindowMs => l.min_claim_window_ms = value,
+        Limit::ProposalLifeMs => l.proposal_life_ms = value,
+        Limit::MajorityPct => {
+            l.majority_pct = u8::try_from(value)
+                .map_err(|_| bad(format!("majority_pct {value} is too large")))?
+        }
+        Limit::SupermajorityPct => {
+            l.supermajority_pct = u8::try_from(value)
+                .map_err(|_| bad(format!("supermajority_pct {value} is too large")))?
+        }
     }
     Ok(())
 }
@@ -277,9 +295,11 @@ impl VoteReq {
 }
 
 impl PostOffer {
-    /// The offer this request posts at `now`. Whether it pays the floor in force is the
-    /// node's check (it needs the cooperative's state), then the core's on writing.
-    pub fn offer(&self, now: Timestamp) -> Checked<Offer> {
+    /// The offer this request posts at `now`, committing the lottery to `commit`
+    /// ([`taawun_core::lottery::commit`] of a secret the node keeps until its `Assign`).
+    /// Whether it pays the floor in force is the node's check (it needs the cooperative's
+    /// state), then the core's on writing.
+    pub fn offer(&self, now: Timestamp, commit: Hash) -> Checked<Offer> {
         let pay = parse_money("pay", &self.pay)?;
         if self.title.trim().is_empty() {
             return Err(bad("an offer needs a title"));
@@ -302,6 +322,7 @@ impl PostOffer {
             expires_at: now.saturating_add(self.expires_in_ms.unwrap_or(DEFAULT_OFFER_LIFE_MS)),
             review_window_ms: self.review_window_ms.unwrap_or(DEFAULT_REVIEW_WINDOW_MS),
             claim_window_ms: self.claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS),
+            commit,
         })
     }
 }
@@ -822,18 +843,18 @@ mod tests {
             claim_window_ms: None,
         };
         let o = offer("4.00EUR", 15, "a radio archive")
-            .offer(1_000)
+            .offer(1_000, Hash([1; 32]))
             .expect("ok");
         assert_eq!(o.pay, Money::new("EUR", 400));
         assert_eq!(o.expires_at, 1_000 + DEFAULT_OFFER_LIFE_MS);
         assert!(offer("four", 15, "x")
-            .offer(0)
+            .offer(0, Hash([1; 32]))
             .expect_err("no")
             .0
             .contains("4.00EUR"));
-        assert!(offer("4EUR", 0, "x").offer(0).is_err());
+        assert!(offer("4EUR", 0, "x").offer(0, Hash([1; 32])).is_err());
         assert!(offer("4EUR", 5, " ")
-            .offer(0)
+            .offer(0, Hash([1; 32]))
             .expect_err("no")
             .0
             .contains("purpose"));
@@ -917,6 +938,7 @@ mod tests {
                 expires_at: 1,
                 review_window_ms: 1,
                 claim_window_ms: 1,
+                commit: Hash([0; 32]),
             },
             state,
             claims: 0,

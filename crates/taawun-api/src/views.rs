@@ -133,9 +133,9 @@ pub struct CoopView {
     pub requesters: Vec<String>,
     /// Floors per hour in force now.
     pub floors: Vec<Amount>,
-    /// Quorum in percent, and the yes votes it takes now.
+    /// Quorum in percent of members.
     pub quorum_pct: u8,
-    /// Yes votes a proposal needs now.
+    /// Votes (yes and no) that must be cast for a vote to count now.
     pub quorum_needed: usize,
     /// Limits in force now, by name.
     pub limits: BTreeMap<String, u64>,
@@ -164,10 +164,18 @@ pub struct ProposalView {
     pub yes: Vec<String>,
     /// Members who voted no.
     pub no: Vec<String>,
-    /// Yes votes needed.
+    /// Votes (yes and no) needed for the quorum.
     pub needed: usize,
     /// Enacted already.
     pub enacted: bool,
+    /// When it stops taking votes and enactments.
+    pub expires_at: Timestamp,
+    /// Whether the votes held pass it: the quorum of votes cast, and yes over the
+    /// majority its action needs (`majority_pct`, or `supermajority_pct` for removing a
+    /// member, changing the quorum, lowering a floor or a threshold).
+    pub passes: bool,
+    /// Whether its action needs the supermajority.
+    pub weighty: bool,
 }
 
 /// `POST /api/coops/{coop}/proposals`.
@@ -435,6 +443,29 @@ pub struct PaymentView {
     pub at: Timestamp,
     /// Whether the member confirmed receipt.
     pub confirmed: bool,
+    /// Whether the member answered "not received".
+    pub not_received: bool,
+}
+
+/// `POST /api/coops/{coop}/payments/{settle}/confirm`: the member's answer to a
+/// payment. An empty body confirms it was received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmReq {
+    /// `true` (the default): received. `false`: not received, shown on the
+    /// requester's record; what is owed stays owed.
+    #[serde(default = "yes")]
+    pub received: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ConfirmReq {
+    fn default() -> Self {
+        Self { received: true }
+    }
 }
 
 /// `POST /api/coops/{coop}/reviews`.
@@ -481,8 +512,14 @@ pub struct RecordView {
     pub hourly_rate: Vec<Amount>,
     /// Top-ups owed, per currency.
     pub topups: Vec<Amount>,
-    /// Owed and not yet paid, per currency.
+    /// Owed and not confirmed paid, per currency (a payment lowers it only once the
+    /// member confirms it).
     pub unpaid: Vec<Amount>,
+    /// Claimed paid, not confirmed: recorded payments its members have not answered
+    /// yet, per currency.
+    pub unconfirmed: Vec<Amount>,
+    /// Payments its members answered "not received".
+    pub not_received: usize,
     /// Reviews received.
     pub reviews: usize,
     /// Mean review scores x100 (pay, fairness, promptness, communication).
@@ -507,6 +544,8 @@ impl RecordView {
             hourly_rate: amounts(&r.hourly_rate),
             topups: amounts(&r.topups),
             unpaid: amounts(&r.unpaid),
+            unconfirmed: amounts(&r.unconfirmed),
+            not_received: r.not_received,
             reviews: r.reviews,
             scores: r.scores,
         }
@@ -524,11 +563,15 @@ pub struct BalanceView {
     pub earned: Amount,
     /// Top-ups owed on it.
     pub topup: Amount,
-    /// Recorded as paid.
+    /// Recorded as paid (every payment, answered or not).
     pub paid: Amount,
-    /// Confirmed by the member.
+    /// Confirmed received by the member.
     pub confirmed: Amount,
-    /// Still owed.
+    /// Answered "not received" by the member.
+    pub denied: Amount,
+    /// Claimed paid, not confirmed: recorded payments the member has not answered yet.
+    pub unconfirmed: Amount,
+    /// Still owed: earned + top-ups - confirmed.
     pub owed: Amount,
 }
 

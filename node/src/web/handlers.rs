@@ -393,20 +393,31 @@ pub(crate) async fn earnings(
     ))
 }
 
-/// `POST /c/{coop}/payments/{pay}/confirm`.
+/// The confirm form: the CSRF token, and `received=no` from the "not received" button.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    received: Option<String>,
+}
+
+/// `POST /c/{coop}/payments/{pay}/confirm`: received, or (`received=no`) not received.
 pub(crate) async fn confirm(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, pay)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<ConfirmForm>,
 ) -> Page {
     check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let pid = entry_id(&ctx, &c, "payment", &pay)?;
     let back = c.link("earnings");
+    // The "not received" button sends `received=no`; the confirm button nothing.
+    let received = f.received.as_deref() != Some("no");
     web.st
         .node
-        .confirm(id, pid)
+        .confirm(id, pid, received)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
     Ok(done(&back))
