@@ -613,6 +613,31 @@ tr!(
     "المدفوعات إليك"
 );
 tr!(CONFIRM, "I received it", "Je l’ai reçu", "استلمته");
+tr!(DENY, "Not received", "Pas reçu", "لم أستلمه");
+tr!(
+    ANSWERED_NOT_RECEIVED,
+    "Answered: not received",
+    "Répondu : pas reçu",
+    "الرد: لم يُستلَم"
+);
+tr!(
+    UNCONFIRMED,
+    "Claimed paid, not confirmed",
+    "Déclaré payé, non confirmé",
+    "مُعلَن مدفوعًا، غير مؤكَّد"
+);
+tr!(
+    UNCONFIRMED_LINE,
+    "{} claimed paid, not confirmed",
+    "{} déclaré payé, non confirmé",
+    "{} مُعلَن مدفوعًا، غير مؤكَّد"
+);
+tr!(
+    NOT_RECEIVED_LINE,
+    "{} payment(s) answered not received",
+    "{} paiement(s) signalé(s) non reçu(s)",
+    "{} دفعة أُجيب عنها بعدم الاستلام"
+);
 tr!(REFERENCE, "Reference", "Référence", "المرجع");
 tr!(
     REVIEW_REQ,

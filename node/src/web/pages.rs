@@ -297,6 +297,12 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
     for a in r.unpaid.iter().filter(|a| a.minor > 0) {
         parts.push(l.f(&t::UNPAID, &l.money(a.minor, &a.currency)));
     }
+    for a in r.unconfirmed.iter().filter(|a| a.minor > 0) {
+        parts.push(l.f(&t::UNCONFIRMED_LINE, &l.money(a.minor, &a.currency)));
+    }
+    if r.not_received > 0 {
+        parts.push(l.f(&t::NOT_RECEIVED_LINE, &r.not_received.to_string()));
+    }
     let counts = [r.accepted, r.accepted_by_default, r.rejected, r.pending].map(|n| n.to_string());
     html! {
         div.record {
@@ -564,6 +570,7 @@ pub(crate) fn earnings(
                             th scope="col" { (l.t(&t::PAID)) }
                             th scope="col" { (l.t(&t::CONFIRMED)) }
                             th scope="col" { (l.t(&t::OWED)) }
+                            th scope="col" { (l.t(&t::UNCONFIRMED)) }
                         } }
                         tbody {
                             @for b in balances {
@@ -574,6 +581,7 @@ pub(crate) fn earnings(
                                     td.num { (l.money(b.paid.minor, &b.paid.currency)) }
                                     td.num { (l.money(b.confirmed.minor, &b.confirmed.currency)) }
                                     td.num.owed { (l.money(b.owed.minor, &b.owed.currency)) }
+                                    td.num.unconfirmed { (l.money(b.unconfirmed.minor, &b.unconfirmed.currency)) }
                                 }
                             }
                         }
@@ -595,10 +603,16 @@ pub(crate) fn earnings(
                         p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (who(l, &p.requester, &c.me)) " · " (l.datetime(p.at)) }
                         p.small { (l.t(&t::REFERENCE)) ": " bdi { (p.reference) } }
                         @if p.confirmed { p.ok { (l.t(&t::CONFIRMED)) } }
+                        @else if p.not_received { p.warn { (l.t(&t::ANSWERED_NOT_RECEIVED)) } }
                         @else {
                             form method="post" action=(c.link(&format!("payments/{}/confirm", p.id))) {
                                 (csrf(ctx))
                                 button.primary type="submit" { (l.t(&t::CONFIRM)) }
+                            }
+                            form method="post" action=(c.link(&format!("payments/{}/confirm", p.id))) {
+                                (csrf(ctx))
+                                input type="hidden" name="received" value="no";
+                                button type="submit" { (l.t(&t::DENY)) }
                             }
                         }
                     }
