@@ -51,6 +51,7 @@ fn offer(title: &str, pay: u64, minutes: u32) -> Body {
         expires_at: now() + 7 * 24 * 60 * 60 * 1000,
         review_window_ms: 24 * 60 * 60 * 1000,
         claim_window_ms: 10 * 60 * 1000,
+        commit: lottery::commit(&taawun_core::Hash([3; 32])),
     })
 }
 
@@ -458,6 +459,7 @@ fn task_life(
             expires_at: t0 + 7 * 24 * 60 * 60 * 1000,
             review_window_ms: 24 * 60 * 60 * 1000,
             claim_window_ms: 10 * 60 * 1000,
+            commit: lottery::commit(&taawun_core::Hash([4; 32])),
         }),
         t0,
         gov,
@@ -467,7 +469,13 @@ fn task_life(
         Body::Assign(Assign {
             offer: o.id(),
             claims: vec![c.id()],
-            winners: lottery::winners(&o.id(), &[pk(worker)], 1),
+            winners: lottery::draw(
+                &taawun_core::Hash([4; 32]),
+                &o.id(),
+                &[(c.id(), pk(worker))],
+                1,
+            ),
+            secret: taawun_core::Hash([4; 32]),
         }),
         t0 + 11 * 60 * 1000,
         gov,
