@@ -427,3 +427,71 @@ async fn ledger_export_and_import_go_through_a_running_daemon() {
     let (s, v) = Api::of(&b).get(&format!("/api/coops/{coop}")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_payment_is_claimed_paid_not_confirmed_and_offers_keep_their_secret() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let api = Api::of(&d);
+    let (_, status) = api.get("/api/status").await;
+    let me = status["key"].as_str().expect("key").to_owned();
+    // Another node's key: a member who is paid, on a node this test does not drive.
+    let tmp2 = tempfile::tempdir().expect("tmp");
+    let d2 = Daemon::start(tmp2.path());
+    let (_, status2) = Api::of(&d2).get("/api/status").await;
+    let other = status2["key"].as_str().expect("key").to_owned();
+    let (s, v) = api
+        .post(
+            "/api/coops",
+            json!({"name": "Paid cooperative", "floor": "12.50EUR/h", "members": [other], "requesters": [me]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    // An offer the node posts carries a lottery commitment whose secret it keeps.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Fair", "purpose": "Testing", "pay": "3.13EUR", "minutes": 15}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A claim window under the charter's least is refused.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Hasty", "purpose": "Testing", "pay": "3.13EUR", "minutes": 15, "claim_window_ms": 1000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/payments"),
+            json!({"member": other, "amount": "4.00EUR", "reference": "transfer 1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pay = v["id"].as_str().expect("id").to_owned();
+    let (_, rec) = api.get(&format!("/api/coops/{coop}/requesters/{me}")).await;
+    assert_eq!(rec["unconfirmed"][0]["text"], "4.00 EUR", "{rec}");
+    assert_eq!(rec["not_received"], 0, "{rec}");
+    let (_, bal) = api.get(&format!("/api/coops/{coop}/balances")).await;
+    assert_eq!(bal[0]["unconfirmed"]["text"], "4.00 EUR", "{bal}");
+    assert_eq!(bal[0]["confirmed"]["text"], "0.00 EUR", "{bal}");
+    // Only the member paid answers it.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/payments/{pay}/confirm"),
+            json!({"received": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // The secret is kept in the data folder, readable by its owner only.
+    let dir = tmp.path().join("lottery");
+    let files: Vec<_> = std::fs::read_dir(&dir).expect("lottery folder").collect();
+    assert_eq!(files.len(), 1);
+    let meta = files[0].as_ref().expect("entry").metadata().expect("meta");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(meta.len(), 32);
+}

@@ -42,6 +42,13 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
     assert!(out.contains("with its reason"), "{out}");
     assert!(out.contains("accepted by default"), "{out}");
     assert!(out.contains("confirmed by"), "{out}");
+    assert!(out.contains("answers \"not received\""), "{out}");
+    assert!(out.contains("1 payment(s) not received"), "{out}");
+    assert!(out.contains("median-minutes top-up"), "{out}");
+    assert!(
+        out.contains("Lumen Lab's record now: nothing owed"),
+        "{out}"
+    );
     assert!(out.contains("every item valid"), "{out}");
     assert!(out.contains("total platform cut: 0.00 EUR"), "{out}");
     let file = dir.join("coop.taawun");
