@@ -241,7 +241,7 @@ async fn a_task_end_to_end_in_the_browser() {
         &member,
         "POST",
         "/api/coops",
-        Some(json!({"name": "Atlas Translators", "floor": "12.50EUR/h", "requesters": [requester.key]})),
+        Some(json!({"name": "Atlas Translators", "floor": "12.50EUR/h", "requesters": [requester.key], "limits": {"min_claim_window_ms": 60_000}})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -332,7 +332,8 @@ async fn a_task_end_to_end_in_the_browser() {
         vec![],
     )
     .await;
-    req.fill("#claim_window_s", "20").await;
+    // A minute: the least a charter may allow (this one lowers its minimum to it).
+    req.fill("#claim_window_s", "60").await;
     assert!(req.text("#rate").await.contains("€16.00/h"));
     req.click("#publish").await;
     req.until_text("Done.").await;
@@ -355,6 +356,18 @@ async fn a_task_end_to_end_in_the_browser() {
 
     // When the claim window closes, the requester's node draws; the member's work page
     // shows the submit form by itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, offers) = api(&member, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+        if offers[0]["state"] == "assigned" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lottery was not drawn: {offers}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     mem.go(&format!("{}/c/{coop}/work", member.base)).await;
     mem.js("window.notReloaded = true", vec![]).await;
     mem.find("form.submit input[type=file]").await;

@@ -783,9 +783,22 @@ tr!(LIMITS, "Limits", "Limites", "الحدود");
 tr!(PROPOSALS, "Proposals", "Propositions", "المقترحات");
 tr!(
     QUORUM,
-    "{} of {} yes votes needed",
-    "{} voix pour sur {} nécessaires",
-    "{} من {} أصوات مؤيدة مطلوبة"
+    "{} of {} votes cast needed (yes and no count)",
+    "{} voix exprimées sur {} nécessaires (pour et contre comptent)",
+    "{} من {} أصوات مطلوبة (تُحسب نعم ولا)"
+);
+tr!(PASSES, "passes", "adoptée", "تُقَرّ");
+tr!(
+    NOT_PASSING,
+    "does not pass yet",
+    "pas encore adoptée",
+    "لم تُقَرّ بعد"
+);
+tr!(
+    OPEN_UNTIL,
+    "open until {}",
+    "ouverte jusqu’au {}",
+    "مفتوحة حتى {}"
 );
 tr!(
     QUORUM_RULE,

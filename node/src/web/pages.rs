@@ -922,7 +922,8 @@ pub(crate) fn coop(
                         p { strong { bdi { (p.action) } } @if p.enacted { " · " span.badge.ok { (l.t(&t::ENACTED)) } } }
                         p { bdi { (p.reason) } }
                         p.small { (who(l, &p.author, &c.me)) " · " (l.relative(p.at, now)) }
-                        p.quorum { (l.fa(&t::QUORUM, &[&p.yes.len().to_string(), &p.needed.to_string()])) " · ✔ " (p.yes.len()) " · ✘ " (p.no.len()) }
+                        p.quorum { (l.fa(&t::QUORUM, &[&(p.yes.len() + p.no.len()).to_string(), &p.needed.to_string()])) " · ✔ " (p.yes.len()) " · ✘ " (p.no.len()) " · " (l.t(if p.passes { &t::PASSES } else { &t::NOT_PASSING })) }
+                        @if !p.enacted { p.small { (l.f(&t::OPEN_UNTIL, &l.datetime(p.expires_at))) } }
                         @if !p.enacted && !p.yes.contains(&c.me) && !p.no.contains(&c.me) {
                             div.actions {
                                 form method="post" action=(c.link("votes")) {
