@@ -453,16 +453,16 @@ impl Node {
         let c = self.state(coop).await?;
         let now = self.now();
         let me = self.me;
-        let matching: Vec<taawun_core::fold::OfferView> = c
+        let mut matching: Vec<taawun_core::fold::OfferView> = c
             .offers(now)
             .into_iter()
-            .rev()
             .filter(|o| {
                 filter.keeps(o, || {
                     o.winners.contains(&me) || c.claims_on(&o.id).iter().any(|(k, _)| *k == me)
                 })
             })
             .collect();
+        matching.sort_by_cached_key(|o| newest_first(c.get(&o.id)));
         let total = matching.len();
         let page: Vec<taawun_core::fold::OfferView> = matching
             .into_iter()
@@ -794,7 +794,7 @@ impl Node {
             })
             .filter(|(v, s)| filter.keeps(&v.id(), &v.entry().author, &s.member))
             .collect();
-        matching.sort_by_key(|(v, _)| std::cmp::Reverse(v.entry().ts));
+        matching.sort_by_key(|(v, _)| newest_first(Some(v)));
         let total = matching.len();
         let out = matching
             .into_iter()
@@ -953,4 +953,14 @@ impl Node {
     pub(crate) async fn export(&self, coop: Id) -> Res<Vec<u8>> {
         Ok(self.net.export(coop).await?)
     }
+}
+
+/// The order of listings, newest first: by timestamp, then, among entries of the same
+/// millisecond (timestamps may repeat along a chain, and a requester posting quickly
+/// writes several), by their place in their author's chain, then by id. One order, so the
+/// pages of a listing follow one another.
+fn newest_first(v: Option<&Verified>) -> std::cmp::Reverse<(Timestamp, u64, Option<Id>)> {
+    std::cmp::Reverse(v.map_or((0, 0, None), |v| {
+        (v.entry().ts, v.entry().seq, Some(v.id()))
+    }))
 }

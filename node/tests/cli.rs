@@ -114,9 +114,14 @@ fn unreadable_files_exit_2_with_a_clear_message() {
         "{}",
         text(&o)
     );
+    // A missing file: the same message as `taawun audit`, naming the file and why.
     let o = taawun(&["ledger", "verify", "/nonexistent/file"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("cannot open"), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot read /nonexistent/file: No such file or directory"),
+        "{}",
+        text(&o)
+    );
     // Exporting from a node that holds nothing says so.
     let o = taawun(&["ledger", "export", "x.taawun"], &tmp.path().join("empty"));
     assert!(!o.status.success());
