@@ -39,6 +39,7 @@ fn offer(title: &str) -> Body {
         expires_at: now + 7 * 24 * 60 * 60 * 1000,
         review_window_ms: 24 * 60 * 60 * 1000,
         claim_window_ms: 10 * 60 * 1000,
+        commit: taawun_core::lottery::commit(&taawun_core::Hash([5; 32])),
     })
 }
 
