@@ -54,16 +54,16 @@ fn an_empty_floors_map_decodes_and_is_bad_charter() {
     assert!(check(&Coop::new(), &v.id(), &v, None).is_ok());
 }
 
-/// Section 3.5 step 6: a single `"v"` other than 1 is `UnknownVersion`; `"v"` twice is a
+/// Section 3.5 step 6: a single `"v"` other than 2 is `UnknownVersion`; `"v"` twice is a
 /// key twice (step 7), `Cbor`, whatever the values.
 #[test]
 fn a_duplicated_v_key_is_cbor_not_an_unknown_version() {
     let sig = [0u8; 64];
-    // {"v": 2}
-    let one = vec![0xa1, 0x61, b'v', 0x02];
+    // {"v": 3}
+    let one = vec![0xa1, 0x61, b'v', 0x03];
     assert!(matches!(
         Unverified::from_parts(one, sig),
-        Err(DecodeError::UnknownVersion { found: 2 })
+        Err(DecodeError::UnknownVersion { found: 3 })
     ));
     for (a, b) in [(1u8, 2u8), (2, 1), (2, 2), (1, 1)] {
         // {"v": a, "v": b}
