@@ -28,16 +28,14 @@ pub struct Coop {
     frozen: BTreeMap<PublicKey, u64>,
     claims: BTreeMap<(Id, PublicKey), Id>,
     submits: BTreeMap<(Id, PublicKey), Id>,
-    assigns: BTreeMap<Id, Id>,
-    verdicts: BTreeMap<Id, Id>,
     votes: BTreeMap<(Id, PublicKey), Id>,
     withdrawals: BTreeMap<Id, Id>,
     receipts: BTreeMap<Id, Id>,
     by_kind: BTreeMap<Kind, BTreeSet<Id>>,
     /// Every submission's verdicts (a forked requester may hold one on each branch).
-    all_verdicts: BTreeMap<Id, BTreeSet<Id>>,
+    verdicts: BTreeMap<Id, BTreeSet<Id>>,
     /// Every assignment of an offer (likewise).
-    all_assigns: BTreeMap<Id, BTreeSet<Id>>,
+    assigns: BTreeMap<Id, BTreeSet<Id>>,
 }
 
 /// Where a submission stands.
@@ -197,6 +195,8 @@ struct Passes {
     submissions: Vec<Submission>,
     balances: BTreeMap<BalanceKey, Balance>,
     timeline: Option<Timeline>,
+    /// Settlements answered "not received", per requester.
+    not_received: BTreeMap<PublicKey, usize>,
 }
 
 /// A requester's record, as members see it before claiming.
@@ -395,22 +395,13 @@ impl Coop {
                 self.submits.entry((s.offer, a)).or_insert(id);
             }
             Body::Assign(x) => {
-                self.assigns.entry(x.offer).or_insert(id);
-                self.all_assigns.entry(x.offer).or_default().insert(id);
+                self.assigns.entry(x.offer).or_default().insert(id);
             }
             Body::Accept(x) => {
-                self.verdicts.entry(x.submission).or_insert(id);
-                self.all_verdicts
-                    .entry(x.submission)
-                    .or_default()
-                    .insert(id);
+                self.verdicts.entry(x.submission).or_default().insert(id);
             }
             Body::Reject(x) => {
-                self.verdicts.entry(x.submission).or_insert(id);
-                self.all_verdicts
-                    .entry(x.submission)
-                    .or_default()
-                    .insert(id);
+                self.verdicts.entry(x.submission).or_default().insert(id);
             }
             Body::Vote(x) => {
                 self.votes.entry((x.proposal, a)).or_insert(id);
@@ -559,7 +550,7 @@ impl Coop {
     /// that count (only a forked requester has more than one; work under any of them is
     /// owed).
     fn first_assign(&self, offer: &Id, tl: &Timeline) -> Option<&Verified> {
-        self.all_assigns
+        self.assigns
             .get(offer)
             .into_iter()
             .flatten()
@@ -780,7 +771,7 @@ impl Coop {
             let id = v.id();
             let deadline = v.entry().ts.saturating_add(o.review_window_ms);
             let verdicts: Vec<&Verified> = self
-                .all_verdicts
+                .verdicts
                 .get(&id)
                 .into_iter()
                 .flatten()
@@ -901,11 +892,23 @@ impl Coop {
     /// listing shows the record of each requester it names). Each equals
     /// [`Coop::record`] of that requester.
     pub fn records(&self, requesters: &[PublicKey], now: Timestamp) -> BTreeMap<PublicKey, Record> {
+        let timeline = self.timeline();
+        let mut not_received: BTreeMap<PublicKey, usize> = BTreeMap::new();
+        if let Some(tl) = timeline.as_ref() {
+            for id in self.ids(Kind::Settle) {
+                if let Some(v) = self.paid(id, tl) {
+                    if self.answer(id, tl) == Some(false) {
+                        *not_received.entry(v.entry().author).or_default() += 1;
+                    }
+                }
+            }
+        }
         let all = Passes {
             offers: self.offers(now),
             submissions: self.submissions(now),
             balances: self.balances(now),
-            timeline: self.timeline(),
+            timeline,
+            not_received,
         };
         requesters
             .iter()
@@ -975,14 +978,7 @@ impl Coop {
                 *u = u.saturating_add(bal.unconfirmed());
             }
         }
-        if let Some(tl) = all.timeline.as_ref() {
-            r.not_received = self
-                .ids(Kind::Settle)
-                .filter_map(|id| self.paid(id, tl))
-                .filter(|v| v.entry().author == *requester)
-                .filter(|v| self.answer(&v.id(), tl) == Some(false))
-                .count();
-        }
+        r.not_received = all.not_received.get(requester).copied().unwrap_or(0);
         r.median_pay_ms = median(self.pay_delays(requester, dues, all.timeline.as_ref()));
         let mut sums = [0u32; 4];
         let tl = all.timeline.as_ref();
@@ -1062,6 +1058,19 @@ impl Coop {
     }
 }
 
+impl Coop {
+    /// The entry of `ids` with the lowest (seq, id): for an author's entries of one kind,
+    /// one on its trunk whenever there is one, which is what validation's ancestor checks
+    /// need of "the first stored".
+    fn lowest(&self, ids: Option<&BTreeSet<Id>>) -> Option<Id> {
+        ids.into_iter()
+            .flatten()
+            .filter_map(|id| self.entries.get(id))
+            .min_by_key(|v| (v.entry().seq, v.id()))
+            .map(Verified::id)
+    }
+}
+
 impl Context for Coop {
     fn entry(&self, id: &Id) -> Option<Verified> {
         self.entries.get(id).cloned()
@@ -1082,10 +1091,10 @@ impl Context for Coop {
         self.submits.get(&(*offer, *member)).copied()
     }
     fn assigned(&self, offer: &Id) -> Option<Id> {
-        self.assigns.get(offer).copied()
+        self.lowest(self.assigns.get(offer))
     }
     fn reviewed(&self, submission: &Id) -> Option<Id> {
-        self.verdicts.get(submission).copied()
+        self.lowest(self.verdicts.get(submission))
     }
     fn voted(&self, proposal: &Id, member: &PublicKey) -> Option<Id> {
         self.votes.get(&(*proposal, *member)).copied()

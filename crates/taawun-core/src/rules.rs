@@ -139,12 +139,16 @@ impl Rules {
         if cast < self.quorum_needed() || yes == 0 {
             return false;
         }
-        let pct = if self.weighty(action) {
+        (yes as u128) * 100 > u128::from(self.threshold(action)) * (cast as u128)
+    }
+
+    /// The share of the votes cast that yes must exceed to pass `action`, in percent.
+    pub fn threshold(&self, action: &Action) -> u8 {
+        if self.weighty(action) {
             self.limits.supermajority_pct
         } else {
             self.limits.majority_pct
-        };
-        (yes as u128) * 100 > u128::from(pct) * (cast as u128)
+        }
     }
 
     /// Whether `k` may write as a member.

@@ -357,26 +357,27 @@ pub fn check(
         }
         (_, Some(p)) => {
             let on_chain = ctx.at(&e.author, e.seq - 1) == Some(p);
-            let held = if on_chain && head.is_some_and(|h| h.id == p) {
-                head.map(|h| Prev {
+            // The head answers for the usual case, a chain's next entry, without a read.
+            let held = match head {
+                Some(h) if on_chain && h.id == p => Some(Prev {
                     on_chain,
                     ts: h.ts,
                     gov: h.gov,
-                })
-            } else {
-                ctx.entry(&p).map(|pv| Prev {
-                    on_chain,
-                    ts: pv.entry().ts,
-                    gov: pv.entry().gov,
-                })
-            };
-            let fits = on_chain
-                || ctx
+                }),
+                _ => ctx
                     .entry(&p)
-                    .is_some_and(|pv| pv.entry().author == e.author && pv.entry().seq + 1 == e.seq);
+                    .filter(|pv| {
+                        on_chain || (pv.entry().author == e.author && pv.entry().seq + 1 == e.seq)
+                    })
+                    .map(|pv| Prev {
+                        on_chain,
+                        ts: pv.entry().ts,
+                        gov: pv.entry().gov,
+                    }),
+            };
             let below = head.map_or(0, |h| h.seq);
             let pe = match held {
-                Some(pe) if fits => pe,
+                Some(pe) => pe,
                 _ if below < e.seq - 1 => {
                     return Ok(Outcome::Pending(Missing::Gap {
                         author: e.author,
@@ -384,7 +385,8 @@ pub fn check(
                         to: e.seq - 1,
                     }))
                 }
-                Some(_) => {
+                // Held, but not the author's entry at the seq below.
+                None if ctx.entry(&p).is_some() => {
                     return Err(Invalid::WrongPrev {
                         seq: e.seq,
                         expected: ctx.at(&e.author, e.seq - 1),
@@ -622,6 +624,23 @@ impl<C: Context> Judge<'_, C> {
         false
     }
 
+    /// A vote or enactment must come while `proposal` is open.
+    fn open(&self, proposal: &Verified) -> Result<(), Invalid> {
+        let expired_at = proposal
+            .entry()
+            .ts
+            .saturating_add(self.rules.limits.proposal_life_ms);
+        let ts = self.v.entry().ts;
+        if ts > expired_at {
+            return Err(Invalid::ProposalExpired {
+                proposal: proposal.id(),
+                expired_at,
+                ts,
+            });
+        }
+        Ok(())
+    }
+
     /// The offer's requester must be the author.
     fn own_offer(&self, offer: &Verified) -> Result<(), Invalid> {
         if offer.entry().author == self.author() {
@@ -645,18 +664,7 @@ impl<C: Context> Judge<'_, C> {
                 if !matches!(deps[0].entry().body, Body::Proposal(_)) {
                     return Err(wrong(&deps[0], Kind::Proposal));
                 }
-                let p = &deps[0];
-                let expired_at = p
-                    .entry()
-                    .ts
-                    .saturating_add(self.rules.limits.proposal_life_ms);
-                if ts > expired_at {
-                    return Err(Invalid::ProposalExpired {
-                        proposal: vote.proposal,
-                        expired_at,
-                        ts,
-                    });
-                }
+                self.open(&deps[0])?;
                 let first = self.ctx.voted(&vote.proposal, &e.author);
                 if self.repeats(
                     first,
@@ -678,17 +686,7 @@ impl<C: Context> Judge<'_, C> {
                         proposal: en.proposal,
                     });
                 }
-                let expired_at = deps[0]
-                    .entry()
-                    .ts
-                    .saturating_add(self.rules.limits.proposal_life_ms);
-                if ts > expired_at {
-                    return Err(Invalid::ProposalExpired {
-                        proposal: en.proposal,
-                        expired_at,
-                        ts,
-                    });
-                }
+                self.open(&deps[0])?;
                 let mut voters = BTreeSet::new();
                 let (mut yes, mut no) = (0, 0);
                 for d in &deps[1..] {
@@ -722,11 +720,7 @@ impl<C: Context> Judge<'_, C> {
                     return Err(Invalid::NotPassed {
                         yes,
                         no,
-                        pct: if self.rules.weighty(&prop.action) {
-                            self.rules.limits.supermajority_pct
-                        } else {
-                            self.rules.limits.majority_pct
-                        },
+                        pct: self.rules.threshold(&prop.action),
                     });
                 }
                 let earliest = ts.saturating_add(self.rules.limits.amendment_delay_ms);
@@ -964,16 +958,11 @@ impl<C: Context> Judge<'_, C> {
                 format!("at most {} ms", l.max_review_window_ms),
             );
         }
-        if o.claim_window_ms < l.min_claim_window_ms.max(1)
-            || o.claim_window_ms > l.max_claim_window_ms
-        {
+        let least = l.min_claim_window_ms.max(1);
+        if o.claim_window_ms < least || o.claim_window_ms > l.max_claim_window_ms {
             return bad(
                 "claim_window_ms",
-                format!(
-                    "{} to {} ms",
-                    l.min_claim_window_ms.max(1),
-                    l.max_claim_window_ms
-                ),
+                format!("{least} to {} ms", l.max_claim_window_ms),
             );
         }
         Ok(())

@@ -564,9 +564,10 @@ impl CoopLedger {
             // The next of its author's chain, or kept beside it (a fork's second entry, an
             // entry of a branch): the log holds both, in the order they were stored.
             let e = v.entry();
+            let head = state.head(&e.author);
             let next = state.at(&e.author, e.seq).is_none()
-                && e.prev == state.head(&e.author).map(|h| h.id)
-                && state.head(&e.author).map_or(1, |h| h.seq + 1) == e.seq;
+                && e.prev == head.map(|h| h.id)
+                && head.map_or(1, |h| h.seq + 1) == e.seq;
             if next {
                 state.apply(v);
             } else {
@@ -717,6 +718,11 @@ impl State {
         }
         let (log_key, log_slot) = layout::log(self.len + self.overlay.staged);
         self.stage_slot(tree, &log_key, log_slot, &id)?;
+        // Validation refused any entry whose author already wrote one for the same key
+        // (DoubleClaim, AlreadyReviewed...), and only that author writes for the key; so a
+        // key can be taken only for an entry beside the chain or by a forked author, and
+        // only then is the tree read to keep the first. Withdrawals have no such rule.
+        let unseen = on_chain && self.frozen_at(&a).is_none();
         let mut freeze = None;
         let mut tip = None;
         {
@@ -732,7 +738,7 @@ impl State {
             // First stored wins: a key already staged or committed is left alone.
             let first =
                 |b: &mut sled::Batch, staged: bool, key: &[u8]| -> Result<bool, LedgerError> {
-                    if staged || tree.contains_key(key)? {
+                    if staged || (!unseen && tree.contains_key(key)?) {
                         return Ok(false);
                     }
                     b.insert(key, &id.0[..]);
@@ -759,7 +765,8 @@ impl State {
                 }
                 Body::Withdraw(x) => {
                     let k = k1(layout::WITHDRAW, x.offer.as_bytes());
-                    if !o.withdrawals.contains(&x.offer) && first(b, false, &k)? {
+                    if !o.withdrawals.contains(&x.offer) && !tree.contains_key(k)? {
+                        b.insert(&k[..], &id.0[..]);
                         o.withdrawals.insert(x.offer);
                     }
                 }
