@@ -702,3 +702,54 @@ fn a_claim_window_under_the_charters_minimum_is_refused() {
         }
     ));
 }
+
+// J. A removal backdated by idle members does not erase what the removed member earned.
+
+#[test]
+fn a_backdated_removal_does_not_erase_accepted_wages() {
+    let mut f = Fx::new(3);
+    f.now = T0 + 2 * HOUR;
+    accepted_work(&mut f);
+    assert_eq!(f.owed(2), 300);
+    // Members 1 and 3, idle since the charter, sign a removal of member 2 dated a minute
+    // after the charter, so that it took effect before member 2 did the work.
+    let mut put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
+        let v = f.writer(who).next(body, ts, None);
+        assert_eq!(f.coop.ingest(v.clone(), Some(f.now)), Ok(Outcome::Fresh));
+        v
+    };
+    let p = put(
+        &mut f,
+        1,
+        Body::Proposal(Proposal {
+            action: Action::RemoveMember(pk(2)),
+            reason: "backdated".into(),
+        }),
+        T0 + MIN,
+    );
+    let vote = |p: &Verified| {
+        Body::Vote(Vote {
+            proposal: p.id(),
+            yes: true,
+        })
+    };
+    let v1 = put(&mut f, 1, vote(&p), T0 + 2 * MIN);
+    let v3 = put(&mut f, 3, vote(&p), T0 + 2 * MIN);
+    let effective_at = T0 + 3 * MIN + default_limits().amendment_delay_ms;
+    put(
+        &mut f,
+        1,
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes: vec![v1.id(), v3.id()],
+            effective_at,
+        }),
+        T0 + 3 * MIN,
+    );
+    assert!(!f.coop.rules_at(f.now).expect("rules").is_member(&pk(2)));
+    assert_eq!(
+        f.owed(2),
+        300,
+        "accepted earnings are never voided by a later entry"
+    );
+}
