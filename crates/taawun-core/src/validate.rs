@@ -47,6 +47,10 @@ pub trait Context {
     /// The id stored at (author, seq).
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id>;
     /// The lowest seq at which the author is known to have two entries (a fork), if any.
+    ///
+    /// The indexes below answer with one stored entry for their key; when several are
+    /// stored (only a forked author has more than one), it must be one below the fork
+    /// whenever there is one: the first stored, or the lowest seq, both are.
     fn frozen(&self, author: &PublicKey) -> Option<u64>;
     /// The first-stored claim by `member` on `offer`.
     fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id>;
