@@ -439,6 +439,18 @@ async fn story(dir: &Path) -> Result<()> {
         "   (the demo skips ahead {} s over the claim window)",
         CLAIM_WINDOW_MS / 1000
     ));
+    // The draw is over the claims the requester's node holds when the window closes: let
+    // every claim reach it before the demo's clock skips past the close.
+    wait_for("every claim to reach Lumen Lab's node", || async {
+        let (os, _) = ms[LUMEN]
+            .node
+            .offers(cid, &OfferFilter::default())
+            .await
+            .map_err(api_err)?;
+        let held = |o: Id| os.iter().find(|x| x.id == o.to_hex()).map(|x| x.claims);
+        Ok((held(o1) == Some(3) && held(o2) == Some(2)).then_some(()))
+    })
+    .await?;
     SKIPPED_MS.fetch_add(CLAIM_WINDOW_MS + 1_000, Ordering::SeqCst);
     let policy = tokio::spawn(crate::daemon::policy(ms[LUMEN].node.clone()));
     let assigned = wait_for("the lottery to be drawn on every node", || async {
