@@ -713,7 +713,7 @@ fn a_backdated_removal_does_not_erase_accepted_wages() {
     assert_eq!(f.owed(2), 300);
     // Members 1 and 3, idle since the charter, sign a removal of member 2 dated a minute
     // after the charter, so that it took effect before member 2 did the work.
-    let mut put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
+    let put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
         let v = f.writer(who).next(body, ts, None);
         assert_eq!(f.coop.ingest(v.clone(), Some(f.now)), Ok(Outcome::Fresh));
         v
