@@ -11,6 +11,7 @@ use taawun_core::entry::envelope;
 use taawun_core::synth::{self, Params, Scenario};
 use taawun_core::writer::Writer;
 use taawun_core::{lottery, Hash, Id, Money, PublicKey, Verified};
+use taawun_ledger::Ingest;
 use taawun_net::gossip::{self, Verdict};
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::gossipsub;
@@ -868,6 +869,110 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
         task_big.abort();
         task_a.abort();
         task_b.abort();
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A fork's second entry releases the entries of its branch that came before it: the
+/// node reports them stored (`Via::Released`) as it does for entries released by any
+/// stored entry, whether the entries came by gossip or were handed in locally.
+#[test]
+fn entries_released_by_a_forks_second_entry_are_reported() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(21, 60);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 1, 120, &s.entries[0], &notify).await;
+        let n = &nodes[0];
+        n.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let heads = n.heads(coop).await;
+        let head = |k: &ed25519_dalek::SigningKey| {
+            heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
+        };
+        let gov = last_enactment(&s);
+        let released = |id: Id| {
+            move |e: &Event| matches!(e, Event::Stored { id: i, via: Via::Released, .. } if *i == id)
+        };
+
+        // By gossip: the first entry is stored here, then the branch's entry arrives and
+        // waits, then the second entry at the seq.
+        let forker = &s.members[2];
+        let mut wa = Writer::new(forker.clone(), Some(coop), head(forker));
+        let mut wb = Writer::new(forker.clone(), Some(coop), head(forker));
+        let fork_a = wa.next(offer("Fork A", 2000, 60), now(), gov);
+        let fork_b = wb.next(offer("Fork B", 2000, 60), now(), gov);
+        let branch = wb.next(offer("Branch B", 2000, 60), now(), gov);
+        n.net
+            .ingest(coop, vec![fork_a], false)
+            .await
+            .expect("ingests");
+        let (early, task_early) =
+            attacker_as(95, n.addr.clone(), coop, vec![branch.envelope()]).await;
+        let branch_msg = gossip::message_id(&branch.envelope());
+        wait_for(
+            "the branch's entry judged",
+            || {
+                verdicts_from(n, early)
+                    .iter()
+                    .any(|(m, v, _)| *m == branch_msg && *v == Verdict::Ignore)
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert!(!n.saw(|e| matches!(e, Event::Stored { id, .. } if *id == branch.id())));
+        let (late, task_late) =
+            attacker_as(94, n.addr.clone(), coop, vec![fork_b.envelope()]).await;
+        wait_for(
+            "the branch's entry released by the second entry",
+            || n.saw(released(branch.id())),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        let fork_msg = gossip::message_id(&fork_b.envelope());
+        assert!(verdicts_from(n, late)
+            .iter()
+            .any(|(m, v, _)| *m == fork_msg && *v == Verdict::Accept));
+        assert!(n.saw(|e| matches!(e, Event::Equivocation { author, .. } if *author == pk(forker))));
+
+        // Handed in locally, in one batch: the branch's entry first.
+        let forker = &s.members[1];
+        let mut wa = Writer::new(forker.clone(), Some(coop), head(forker));
+        let mut wb = Writer::new(forker.clone(), Some(coop), head(forker));
+        let fork_a = wa.next(offer("Fork C", 2000, 60), now(), gov);
+        let fork_b = wb.next(offer("Fork D", 2000, 60), now(), gov);
+        let branch = wb.next(offer("Branch D", 2000, 60), now(), gov);
+        n.net
+            .ingest(coop, vec![fork_a], false)
+            .await
+            .expect("ingests");
+        let out = n
+            .net
+            .ingest(coop, vec![branch.clone(), fork_b], false)
+            .await
+            .expect("ingests");
+        assert!(matches!(out[0], Ingest::Pending(_)), "{out:?}");
+        assert!(
+            matches!(&out[1], Ingest::Equivocation { released, .. } if *released == vec![branch.id()]),
+            "{out:?}"
+        );
+        wait_for(
+            "the branch's entry released by a local second entry",
+            || n.saw(released(branch.id())),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+
+        task_early.abort();
+        task_late.abort();
         for n in nodes {
             n.stop().await;
         }

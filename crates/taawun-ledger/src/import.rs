@@ -114,7 +114,8 @@ pub struct Fork {
 pub struct ImportReport {
     /// Items read after the header.
     pub items: u64,
-    /// Entries stored (including buffered entries they released).
+    /// Entries stored (including buffered entries they released, and those a fork's
+    /// second entry released; the second entries themselves are counted in `forks`).
     pub stored: u64,
     /// Entries already stored.
     pub duplicates: u64,
@@ -151,13 +152,18 @@ impl ImportReport {
                 id,
                 invalid,
             }),
-            Ingest::Equivocation { existing, .. } => self.forks.push(Fork {
-                position,
-                author,
-                seq,
-                existing,
-                second: id,
-            }),
+            Ingest::Equivocation {
+                existing, released, ..
+            } => {
+                self.stored += released.len() as u64;
+                self.forks.push(Fork {
+                    position,
+                    author,
+                    seq,
+                    existing,
+                    second: id,
+                });
+            }
         }
     }
 }

@@ -29,12 +29,18 @@ pub enum Ingest {
     /// Breaks a rule: not stored, not buffered, and not to be relayed.
     Rejected(Invalid),
     /// Its author already has a different entry at this seq. Both envelopes are kept as
-    /// evidence and the author is frozen: its later entries are rejected.
+    /// evidence and the author is frozen from this seq on (what that takes from it:
+    /// `taawun_core::fold::Coop`). This entry is stored beside the chain, not as the
+    /// head, and what waited for it in the pending buffer is judged again.
     Equivocation {
         /// The entry stored at that seq.
         existing: Id,
         /// The two envelopes: `a` the stored one, `b` this one.
         evidence: Evidence,
+        /// Entries of the pending buffer stored because this one filled what they
+        /// waited for (entries of its branch, or naming it; directly or through each
+        /// other), in the order stored.
+        released: Vec<Id>,
     },
 }
 
@@ -101,7 +107,11 @@ pub(crate) fn settle<J: Judge>(
                     "entries released by a fork's second entry"
                 );
             }
-            Ingest::Equivocation { existing, evidence }
+            Ingest::Equivocation {
+                existing,
+                evidence,
+                released,
+            }
         }
     })
 }

@@ -347,6 +347,7 @@ fn equivocation_keeps_evidence_and_freezes_the_author() {
                 a: existing.envelope(),
                 b: fork.envelope(),
             },
+            released: vec![],
         }
     );
     assert_eq!(c.frozen().get(&author), Some(&head.seq));
@@ -765,8 +766,10 @@ fn reports_render_their_problems() {
 }
 
 /// A fork's second entry is stored beside the chain; an entry of its branch that came
-/// first waits for it and is stored once it is; the branch grows; the ledger's state
-/// equals the fold of the same entries taken in chain order.
+/// first waits for it and is stored once it is, listed as released by the equivocation;
+/// the branch grows; the ledger's state equals the fold of the same entries taken in
+/// chain order; an import and an audit of a file in that arrival order count the
+/// released entry as stored.
 #[test]
 fn a_fork_and_its_branch_are_stored_beside_the_chain() {
     let s = scenario(16, 150);
@@ -803,10 +806,16 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
         c.ingest(branch.clone(), None).expect("ingests"),
         Ingest::Pending(Missing::Dependency(fork.id()))
     );
-    assert!(matches!(
-        c.ingest(fork.clone(), None).expect("ingests"),
-        Ingest::Equivocation { .. }
-    ));
+    match c.ingest(fork.clone(), None).expect("ingests") {
+        Ingest::Equivocation {
+            existing, released, ..
+        } => {
+            assert_eq!(existing, head.id);
+            assert_eq!(released, vec![branch.id()]);
+        }
+        other => panic!("expected an equivocation, got {other:?}"),
+    }
+    assert!(!c.is_pending(&branch.id()));
     assert_eq!(c.get(&fork.id()).expect("reads").as_ref(), Some(&fork));
     assert_eq!(c.get(&branch.id()).expect("reads").as_ref(), Some(&branch));
     assert_eq!(c.head(&author).expect("reads"), Some(head));
@@ -823,9 +832,81 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
     assert_eq!(c.head(&author).expect("reads"), Some(head));
     // The same state as the fold over the same entries in chain order.
     let mut all = s.entries.clone();
-    all.extend([fork, branch, further]);
+    all.extend([fork.clone(), branch.clone(), further]);
     let r = reference(&all);
     assert_eq!(c.state().expect("state"), r);
     // The log holds every entry, so an export carries the branches.
     assert_eq!(c.len(), all.len() as u64);
+
+    // A file in the order the entries arrived: the branch's entry before the fork's.
+    let mut file = export::header_bytes(&s.coop);
+    for v in s.entries.iter().chain([&branch, &fork]) {
+        file.extend_from_slice(&v.envelope());
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let (_, report) = Ledger::open(d.path())
+        .expect("opens")
+        .import(&file[..])
+        .expect("imports");
+    assert_eq!(report.forks.count, 1);
+    assert_eq!(report.pending, 0);
+    assert_eq!(report.stored, s.entries.len() as u64 + 1, "{report}");
+    let audit = verify(&file[..]).expect("verifies");
+    assert_eq!(audit.report.stored, report.stored);
+}
+
+/// A fork's second entry releases a whole chain of its branch that came before it, in
+/// the order stored.
+#[test]
+fn a_fork_releases_the_chain_of_its_branch() {
+    let s = scenario(18, 150);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    ingest_all(&mut c, &s.entries[1..]);
+    let key = &s.members[1];
+    let author = pk(key);
+    let head = c.head(&author).expect("reads").expect("member wrote");
+    assert!(head.seq >= 2);
+    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
+    let prev_head = Head {
+        seq: prev.entry().seq,
+        id: prev.id(),
+        ts: prev.entry().ts,
+        gov: prev.entry().gov,
+    };
+    let requester = pk(&s.requesters[0]);
+    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
+    let fork = w.next(review(requester, "second"), head.ts, prev_head.gov);
+    let branch = w.next(review(requester, "branch"), head.ts + 1, prev_head.gov);
+    let further = w.next(review(requester, "further"), head.ts + 2, prev_head.gov);
+    // Last first: each waits for the one before it.
+    assert!(matches!(
+        c.ingest(further.clone(), None).expect("ingests"),
+        Ingest::Pending(_)
+    ));
+    assert!(matches!(
+        c.ingest(branch.clone(), None).expect("ingests"),
+        Ingest::Pending(_)
+    ));
+    let out = c.ingest(fork.clone(), None).expect("ingests");
+    let existing = c.get(&head.id).expect("reads").expect("stored");
+    assert_eq!(
+        out,
+        Ingest::Equivocation {
+            existing: head.id,
+            evidence: Evidence {
+                a: existing.envelope(),
+                b: fork.envelope(),
+            },
+            released: vec![branch.id(), further.id()],
+        }
+    );
+    for v in [&fork, &branch, &further] {
+        assert!(!c.is_pending(&v.id()));
+        assert_eq!(c.get(&v.id()).expect("reads").as_ref(), Some(v));
+    }
+    assert_eq!(c.head(&author).expect("reads"), Some(head));
+    let mut all = s.entries.clone();
+    all.extend([fork, branch, further]);
+    assert_eq!(c.state().expect("state"), reference(&all));
 }

@@ -247,7 +247,8 @@ mod tests {
                 evidence: Evidence {
                     a: vec![1],
                     b: vec![2]
-                }
+                },
+                released: vec![]
             }),
             Verdict::Accept
         );

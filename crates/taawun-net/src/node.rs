@@ -757,14 +757,25 @@ impl Task {
     }
 
     /// Reports an entry stored `via` some path, and the pending entries it released.
-    fn emit_stored(&mut self, coop: Id, id: Id, released: Vec<Id>, via: Via) {
+    fn emit_stored(&mut self, coop: Id, id: Id, released: &[Id], via: Via) {
         self.emit(Event::Stored { coop, id, via });
+        self.on_released(coop, released, None);
+    }
+
+    /// Reports the pending entries that an entry released once stored (`Ingest::Stored`,
+    /// or a fork's second entry: `Ingest::Equivocation`), and gossips those found in
+    /// `local`: entries a local caller handed in to be gossiped ([`Network::ingest`]).
+    /// Released entries that came by gossip or sync are not gossiped again.
+    fn on_released(&mut self, coop: Id, released: &[Id], local: Option<&HashMap<Id, Verified>>) {
         for r in released {
             self.emit(Event::Stored {
                 coop,
-                id: r,
+                id: *r,
                 via: Via::Released,
             });
+            if let Some(v) = local.and_then(|l| l.get(r)) {
+                self.publish(coop, v);
+            }
         }
     }
 
@@ -969,28 +980,27 @@ impl Task {
         };
         let out = self.coop(&coop)?.ingest_many(entries, now)?;
         for o in &out {
-            if let Ingest::Equivocation { existing, evidence } = o {
-                self.on_equivocation(coop, *existing, evidence.clone());
-            }
-            if let Ingest::Stored { id, released } = o {
-                self.emit(Event::Stored {
-                    coop,
-                    id: *id,
-                    via: Via::Local,
-                });
-                if let Some(v) = by_id.get(id) {
-                    self.publish(coop, v);
+            match o {
+                Ingest::Equivocation {
+                    existing,
+                    evidence,
+                    released,
+                } => {
+                    self.on_equivocation(coop, *existing, evidence.clone());
+                    self.on_released(coop, released, Some(&by_id));
                 }
-                for r in released {
+                Ingest::Stored { id, released } => {
                     self.emit(Event::Stored {
                         coop,
-                        id: *r,
-                        via: Via::Released,
+                        id: *id,
+                        via: Via::Local,
                     });
-                    if let Some(v) = by_id.get(r) {
+                    if let Some(v) = by_id.get(id) {
                         self.publish(coop, v);
                     }
+                    self.on_released(coop, released, Some(&by_id));
                 }
+                _ => {}
             }
         }
         Ok(out)
@@ -1385,7 +1395,7 @@ impl Task {
         let Some(coop) = coop else { return };
         match judged {
             Judged::Ingested(Ingest::Stored { id, released }) => {
-                self.emit_stored(coop, id, released, Via::Gossip);
+                self.emit_stored(coop, id, &released, Via::Gossip);
             }
             Judged::Ingested(Ingest::Pending(Missing::Gap { author, from, .. })) => {
                 // The peer that forwarded the entry holds its chain: fetch the gap from
@@ -1397,8 +1407,13 @@ impl Task {
                 debug!(?missing, peer = %source, "gossip entry pending; syncing");
                 self.start_sync(source, coop);
             }
-            Judged::Ingested(Ingest::Equivocation { existing, evidence }) => {
+            Judged::Ingested(Ingest::Equivocation {
+                existing,
+                evidence,
+                released,
+            }) => {
                 self.on_equivocation(coop, existing, evidence);
+                self.on_released(coop, &released, None);
             }
             _ => {}
         }
@@ -2142,13 +2157,21 @@ impl Task {
             let Judged::Ingested(o) = judged else {
                 continue;
             };
-            if let Ingest::Equivocation { existing, evidence } = o {
-                self.on_equivocation(coop, existing, evidence);
-                continue;
-            }
-            if let Ingest::Stored { id, released } = o {
-                stored += 1 + released.len();
-                self.emit_stored(coop, id, released, Via::Sync);
+            match o {
+                Ingest::Equivocation {
+                    existing,
+                    evidence,
+                    released,
+                } => {
+                    stored += released.len();
+                    self.on_equivocation(coop, existing, evidence);
+                    self.on_released(coop, &released, None);
+                }
+                Ingest::Stored { id, released } => {
+                    stored += 1 + released.len();
+                    self.emit_stored(coop, id, &released, Via::Sync);
+                }
+                _ => {}
             }
         }
         if faults > 0 {
