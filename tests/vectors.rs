@@ -1038,6 +1038,27 @@ fn build() -> J {
         "The third winner submits, reporting 20 minutes; nobody reviews it, so it is accepted \
          by default when the two-day review window ends.",
     );
+    let ticker = if w2 == AMINA { BAKO } else { AMINA };
+    let (tick, _) = g.write(
+        "tick",
+        "A member's node witnesses the third submission a minute after it was made (a tick, \
+         docs/protocol.md 5.7): its review window runs from its own timestamp, since it was \
+         witnessed within 15 minutes of it.",
+        ticker,
+        Body::Tick(Tick { heads: vec![s2] }),
+        T1 + 2 * HOUR + 11 * MIN,
+        gov,
+    );
+    g.attempt(
+        "tick_of_own_entry",
+        "REFUSED: a tick names its own author's entry; an author cannot witness itself.",
+        ticker,
+        Body::Tick(Tick { heads: vec![tick] }),
+        T1 + 2 * HOUR + 12 * MIN,
+        gov,
+        None,
+        "Invalid/BadTick",
+    );
     g.write(
         "accept",
         "clinic accepts the first submission.",
@@ -1573,10 +1594,11 @@ fn build() -> J {
         "Invalid/GovernanceRegressed",
     );
     let deadline = T1 + 2 * HOUR + 10 * MIN + 2 * DAY;
-    g.attempt(
+    g.write(
         "reject_after_review_window",
-        "REFUSED: the third submission's review window closed 1 ms earlier; it is accepted \
-         by default.",
+        "VALID but void: a rejection of the third submission timestamped 1 ms after its \
+         review window closed. Whether a rejection came in time is the fold's call (8.3): \
+         this one does not count, and the work stays accepted by default.",
         CLINIC,
         Body::Reject(Reject {
             submission: s2,
@@ -1584,8 +1606,6 @@ fn build() -> J {
         }),
         deadline + 1,
         gov,
-        None,
-        "Invalid/ReviewWindowClosed",
     );
     let review = |text: &str| {
         Body::Review(Review {
@@ -1903,6 +1923,7 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
             "text",
         ],
         "evidence" => &["a", "b"],
+        "tick" => &["heads"],
         _ => return None,
     })
 }

@@ -14,7 +14,7 @@ use taawun_ledger::Ledger;
 use taawun_net::libp2p::Multiaddr;
 use taawun_net::{Event, NetConfig, Network, Via};
 use tokio::sync::{broadcast, mpsc, watch};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// How often a requester's node looks for offers whose claim window has closed, to run
 /// the lottery. A claim window is minutes long; a few seconds of delay is invisible.
@@ -89,7 +89,8 @@ pub(crate) async fn forward(mut events: mpsc::Receiver<Event>, live: broadcast::
     }
 }
 
-/// Runs the requester's lottery policy every [`POLICY_INTERVAL`].
+/// Runs the requester's lottery policy, and witnesses others' entries with ticks, every
+/// [`POLICY_INTERVAL`].
 pub(crate) async fn policy(node: Node) {
     let mut tick = tokio::time::interval(POLICY_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -103,6 +104,15 @@ pub(crate) async fn policy(node: Node) {
             }
             Err(crate::service::Error::Stopped) => return,
             Err(e) => warn!(error = %e, "lottery policy"),
+        }
+        match node.witness_due().await {
+            Ok(done) => {
+                for w in done {
+                    debug!(entry = %w.id, "tick written");
+                }
+            }
+            Err(crate::service::Error::Stopped) => return,
+            Err(e) => warn!(error = %e, "witnessing"),
         }
     }
 }

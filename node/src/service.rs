@@ -22,6 +22,9 @@ use taawun_ledger::AppendError;
 use taawun_net::libp2p::Multiaddr;
 use taawun_net::{NetError, Network};
 
+/// Least time between two ticks of this node in one cooperative, in ms.
+pub(crate) const TICK_INTERVAL_MS: u64 = 60 * 1000;
+
 /// Margin added to an enactment's earliest effective time: the entry's own timestamp is
 /// set by the network task a moment after the request is read.
 const EFFECTIVE_MARGIN_MS: u64 = 1_000;
@@ -641,6 +644,37 @@ impl Node {
                         }
                     }
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Witnessing: in each cooperative where this node's author holds a role, signs a
+    /// tick naming the submissions, rejections and enactments of others that nobody has
+    /// witnessed yet (docs/protocol.md, "Witnessed time"), at most once every
+    /// [`TICK_INTERVAL_MS`]. Returns what it wrote.
+    pub(crate) async fn witness_due(&self) -> Res<Vec<Written>> {
+        let mut out = Vec::new();
+        for coop in self.coop_ids().await? {
+            let c = self.state(coop).await?;
+            let now = self.now();
+            let rules = c.rules_at(now);
+            if !rules.is_some_and(|r| r.may_request(&self.me)) {
+                continue;
+            }
+            // A recent tick of our own: wait, so a busy cooperative gets one a minute.
+            let recent = c.heads().get(&self.me).is_some_and(|h| {
+                h.ts.saturating_add(TICK_INTERVAL_MS) > now
+                    && c.get(&h.id)
+                        .is_some_and(|v| matches!(v.entry().body, Body::Tick(_)))
+            });
+            let heads = c.to_witness(&self.me);
+            if recent || heads.is_empty() {
+                continue;
+            }
+            match self.write(coop, Body::Tick(Tick { heads })).await {
+                Ok(w) => out.push(w),
+                Err(e) => tracing::warn!(coop = %coop.short(), error = %e, "tick not written"),
             }
         }
         Ok(out)

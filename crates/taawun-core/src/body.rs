@@ -42,6 +42,8 @@ pub enum Body {
     Review(Review),
     /// Proof that an author signed two different entries at one seq.
     Evidence(Evidence),
+    /// A member witnesses that it holds other authors' entries (witnessed time).
+    Tick(Tick),
 }
 
 impl Body {
@@ -63,6 +65,7 @@ impl Body {
             Body::Receipt(_) => Kind::Receipt,
             Body::Review(_) => Kind::Review,
             Body::Evidence(_) => Kind::Evidence,
+            Body::Tick(_) => Kind::Tick,
         }
     }
 
@@ -89,6 +92,7 @@ impl Body {
             Body::Accept(a) => vec![a.submission],
             Body::Reject(r) => vec![r.submission],
             Body::Receipt(r) => vec![r.settle],
+            Body::Tick(t) => t.heads.clone(),
         }
     }
 }
@@ -112,11 +116,12 @@ pub enum Kind {
     Receipt,
     Review,
     Evidence,
+    Tick,
 }
 
 impl Kind {
     /// Every kind, in wire order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Charter,
         Kind::Proposal,
         Kind::Vote,
@@ -132,6 +137,7 @@ impl Kind {
         Kind::Receipt,
         Kind::Review,
         Kind::Evidence,
+        Kind::Tick,
     ];
 
     /// The wire name (`"charter"`, `"offer"`...).
@@ -152,6 +158,7 @@ impl Kind {
             Kind::Receipt => "receipt",
             Kind::Review => "review",
             Kind::Evidence => "evidence",
+            Kind::Tick => "tick",
         }
     }
 }
@@ -448,4 +455,18 @@ pub struct Evidence {
     /// The second envelope, as received.
     #[serde(with = "serde_bytes")]
     pub b: Vec<u8>,
+}
+
+/// Most entries one tick may name.
+pub const MAX_TICK_HEADS: usize = 64;
+
+/// A member's statement that it holds the entries it names (and, through their chains,
+/// everything before them). Its timestamp witnesses them: the earliest such witness by
+/// someone other than an entry's author is that entry's witnessed time, from which the
+/// windows are measured (docs/protocol.md, "Witnessed time").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    /// Entries of other authors, distinct, at least one and at most [`MAX_TICK_HEADS`].
+    pub heads: Vec<Id>,
 }

@@ -17,6 +17,12 @@ use crate::rules::Rules;
 use crate::validate::{self, Context, Head, Invalid, Outcome};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How long after a window closes a late witness may still show that an entry was made
+/// in time: a rejection counts only if someone other than the requester witnessed it by
+/// the end of the review window plus this slack (docs/protocol.md, "Witnessed time").
+/// Covers a node's tick interval and a slow link, not a requester idle for days.
+pub const WITNESS_SLACK_MS: u64 = 15 * 60 * 1000;
+
 /// The in-memory state of one cooperative.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Coop {
@@ -297,6 +303,26 @@ fn obligation(kind: Kind) -> bool {
     )
 }
 
+/// The time an entry is taken to have been made: its own timestamp, unless someone else
+/// first witnessed it more than [`WITNESS_SLACK_MS`] later, in which case its witnessed
+/// time (an unwitnessed entry keeps its timestamp until a witness arrives).
+fn on_time(v: &Verified, seen_at: &BTreeMap<Id, Timestamp>) -> Timestamp {
+    let ts = v.entry().ts;
+    match seen_at.get(&v.id()) {
+        Some(w) if *w > ts.saturating_add(WITNESS_SLACK_MS) => *w,
+        _ => ts,
+    }
+}
+
+/// When an enactment takes effect in the state: as long after the time it was made
+/// ([`on_time`]) as it says after its own timestamp, so members who backdate a proposal,
+/// its votes and its enactment cannot make an amendment bite before the cooperative
+/// could see it.
+fn effective(v: &Verified, e: &crate::body::Enact, seen_at: &BTreeMap<Id, Timestamp>) -> Timestamp {
+    let late = on_time(v, seen_at) - v.entry().ts;
+    e.effective_at.saturating_add(late)
+}
+
 fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
         return None;
@@ -435,6 +461,92 @@ impl Coop {
             .get(&v.entry().author)
             .is_some_and(|s| v.entry().seq >= *s);
         !frozen || obligation(v.entry().body.kind())
+    }
+
+    /// Witnessed time of every held entry someone has witnessed (docs/protocol.md,
+    /// "Witnessed time"): the earliest timestamp of a counted entry by another author
+    /// that names it, directly or through entries of its own author (its chain, what its
+    /// body names, the governance it names; an acceptance or rejection does not witness
+    /// the submission it judges), and never earlier than its own timestamp.
+    /// An author's own clock therefore cannot move it: only someone else's signed
+    /// statement that they held the entry. Entries nobody else has named yet are absent.
+    pub fn witnessed(&self) -> BTreeMap<Id, Timestamp> {
+        // Who names each entry: only counted entries witness (a frozen author's tick
+        // after its fork says nothing).
+        let mut namers: BTreeMap<Id, Vec<&Verified>> = BTreeMap::new();
+        for v in self.entries.values().filter(|v| self.counts(v)) {
+            let e = v.entry();
+            // A verdict does not witness the work it judges: a requester's late rejection
+            // would otherwise start the review window it claims to fall in.
+            let judged = match &e.body {
+                Body::Accept(a) => Some(a.submission),
+                Body::Reject(r) => Some(r.submission),
+                _ => None,
+            };
+            let named = e.prev.into_iter().chain(e.gov).chain(e.body.dependencies());
+            for n in named.filter(|n| Some(*n) != judged) {
+                namers.entry(n).or_default().push(v);
+            }
+        }
+        // W(e) = min over namers c of (c.ts if c's author is another, else W(c)): only
+        // same-author namers need their own W first, so walk those depth first, without
+        // recursion (chains are long).
+        let mut w: BTreeMap<Id, Option<Timestamp>> = BTreeMap::new();
+        for start in self.entries.keys() {
+            let mut stack = vec![(*start, false)];
+            while let Some((id, expanded)) = stack.pop() {
+                if w.contains_key(&id) {
+                    continue;
+                }
+                let Some(v) = self.entries.get(&id) else {
+                    continue;
+                };
+                let author = v.entry().author;
+                let own = namers.get(&id).into_iter().flatten();
+                if !expanded {
+                    stack.push((id, true));
+                    for c in own.filter(|c| c.entry().author == author) {
+                        if !w.contains_key(&c.id()) {
+                            stack.push((c.id(), false));
+                        }
+                    }
+                    continue;
+                }
+                let first = own
+                    .filter_map(|c| {
+                        if c.entry().author == author {
+                            w.get(&c.id()).copied().flatten()
+                        } else {
+                            Some(c.entry().ts)
+                        }
+                    })
+                    .min()
+                    .map(|t| t.max(v.entry().ts));
+                w.insert(id, first);
+            }
+        }
+        w.into_iter().filter_map(|(id, t)| Some((id, t?))).collect()
+    }
+
+    /// What a node whose author is `me` should name in its next tick: the counted
+    /// submissions, rejections and enactments of other authors that nobody but their
+    /// author has witnessed yet (their windows and effective times run from witnessed
+    /// time), oldest first, at most [`crate::body::MAX_TICK_HEADS`]. Empty when there is
+    /// nothing to witness: ticks are written only when they say something.
+    pub fn to_witness(&self, me: &PublicKey) -> Vec<Id> {
+        let seen = self.witnessed();
+        let mut due: Vec<&Verified> = [Kind::Submit, Kind::Reject, Kind::Enact]
+            .into_iter()
+            .flat_map(|k| self.ids(k))
+            .filter(|id| !seen.contains_key(id))
+            .filter_map(|id| self.entries.get(id))
+            .filter(|v| v.entry().author != *me && self.counts(v))
+            .collect();
+        due.sort_by_key(|v| (v.entry().ts, v.id()));
+        due.into_iter()
+            .take(crate::body::MAX_TICK_HEADS)
+            .map(Verified::id)
+            .collect()
     }
 
     /// Whether an entry counts in the state: [`Coop::counts`], and, for entries that give
@@ -593,12 +705,13 @@ impl Coop {
         let Body::Charter(c) = &charter.entry().body else {
             return None;
         };
+        let seen_at = self.witnessed();
         let mut enacts: Vec<(Timestamp, Id, &crate::body::Enact)> = self
             .ids(Kind::Enact)
             .filter_map(|id| self.entries.get(id))
             .filter(|v| self.counts(v))
             .filter_map(|v| match &v.entry().body {
-                Body::Enact(e) => Some((e.effective_at, v.id(), e)),
+                Body::Enact(e) => Some((effective(v, e, &seen_at), v.id(), e)),
                 _ => None,
             })
             .collect();
@@ -761,6 +874,7 @@ impl Coop {
             .into_iter()
             .filter_map(|(o, m)| Some((o, u32::try_from(median(m)?).unwrap_or(u32::MAX))))
             .collect();
+        let seen_at = self.witnessed();
         for v in chosen.into_values() {
             let Body::Submit(s) = &v.entry().body else {
                 continue;
@@ -769,7 +883,11 @@ impl Coop {
                 continue;
             };
             let id = v.id();
-            let deadline = v.entry().ts.saturating_add(o.review_window_ms);
+            // The review window runs from the work's own timestamp only if someone other
+            // than the member witnessed it soon after: a backdated submission cannot close
+            // the window before the requester could see it.
+            let start = on_time(v, &seen_at);
+            let deadline = start.saturating_add(o.review_window_ms);
             let verdicts: Vec<&Verified> = self
                 .verdicts
                 .get(&id)
@@ -777,11 +895,23 @@ impl Coop {
                 .flatten()
                 .filter_map(|x| self.live_id(x, &tl))
                 .collect();
+            // A rejection counts if it says it came in time and someone other than the
+            // requester witnessed it by the deadline plus the slack (until the slack has
+            // passed, an unwitnessed one counts provisionally): a requester idle past the
+            // window cannot reject by writing an old timestamp.
+            let in_time = |x: &Verified| {
+                let late = deadline.saturating_add(WITNESS_SLACK_MS);
+                x.entry().ts <= deadline
+                    && match seen_at.get(&x.id()) {
+                        Some(w) => *w <= late,
+                        None => now <= late,
+                    }
+            };
             let first = |accept: bool| {
                 verdicts
                     .iter()
                     .filter(|x| matches!(x.entry().body, Body::Accept(_)) == accept)
-                    .filter(|x| accept || x.entry().ts <= deadline)
+                    .filter(|x| accept || in_time(x))
                     .min_by_key(|x| (x.entry().ts, x.id()))
             };
             let review = match (first(true), first(false)) {

@@ -7,7 +7,7 @@
 //! every node that has the same dependencies reaches the same verdict; a node missing a
 //! dependency answers [`Outcome::Pending`], never "invalid".
 
-use crate::body::{Action, Body, Charter, Kind, Limit, Offer};
+use crate::body::{Action, Body, Charter, Kind, Limit, Offer, MAX_TICK_HEADS};
 use crate::entry::{Timestamp, Unverified, Verified, MAX_CHARTER_ENTRY_BYTES, MAX_ENVELOPE_BYTES};
 use crate::id::{Id, PublicKey};
 use crate::lottery;
@@ -251,12 +251,6 @@ pub enum Invalid {
     ZeroMinutes,
     #[error("submission {submission} was already accepted or rejected")]
     AlreadyReviewed { submission: Id },
-    #[error("review window of submission {submission} closed at {closes_at}; rejection is timestamped {ts} (the work is accepted by default)")]
-    ReviewWindowClosed {
-        submission: Id,
-        closes_at: Timestamp,
-        ts: Timestamp,
-    },
     #[error("a rejection must give a reason")]
     MissingReason,
     #[error("score {field} is {value}; scores go from 1 to 5")]
@@ -299,6 +293,8 @@ pub enum Invalid {
     UnacceptableKey(PublicKey),
     #[error("evidence is invalid: {0}")]
     BadEvidence(String),
+    #[error("tick is invalid: {0}")]
+    BadTick(String),
 }
 
 /// Judges a verified entry for cooperative `coop`. `now` is the receiving node's clock for
@@ -912,6 +908,30 @@ impl<C: Context> Judge<'_, C> {
                 }
                 self.evidence(&ev.a, &ev.b)
             }
+            Body::Tick(t) => {
+                // Members and requesters witness: a requester's node ticks the work it
+                // receives, so a member cannot backdate a submission past its review.
+                if !self.rules.may_request(&e.author) {
+                    return Err(self.not_allowed("only members and requesters tick"));
+                }
+                if t.heads.is_empty() || t.heads.len() > MAX_TICK_HEADS {
+                    return Err(Invalid::BadTick(format!(
+                        "names 1 to {MAX_TICK_HEADS} entries, not {}",
+                        t.heads.len()
+                    )));
+                }
+                let distinct: BTreeSet<&Id> = t.heads.iter().collect();
+                if distinct.len() != t.heads.len() {
+                    return Err(Invalid::BadTick("names an entry twice".into()));
+                }
+                if let Some(d) = deps.iter().find(|d| d.entry().author == e.author) {
+                    return Err(Invalid::BadTick(format!(
+                        "names {}, its own author's entry (an author cannot witness itself)",
+                        d.id()
+                    )));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -981,7 +1001,7 @@ impl<C: Context> Judge<'_, C> {
             // A stored submission's offer is stored: this is a broken store, not the entry.
             return Err(wrong(sub, Kind::Submit));
         };
-        let o = as_offer(&offer)?;
+        as_offer(&offer)?;
         self.own_offer(&offer)?;
         let first = self.ctx.reviewed(&sub.id());
         let same = |b: &Body| match b {
@@ -998,14 +1018,9 @@ impl<C: Context> Judge<'_, C> {
             if r.reason.trim().is_empty() {
                 return Err(Invalid::MissingReason);
             }
-            let closes_at = sub.entry().ts.saturating_add(o.review_window_ms);
-            if e.ts > closes_at {
-                return Err(Invalid::ReviewWindowClosed {
-                    submission: sub.id(),
-                    closes_at,
-                    ts: e.ts,
-                });
-            }
+            // Whether it came in time is judged by the fold, from witnessed time: a
+            // submission's own timestamp may be backdated, and a rejection refused here
+            // by that timestamp could never be made at all.
         }
         Ok(())
     }

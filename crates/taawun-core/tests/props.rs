@@ -92,12 +92,14 @@ fn body() -> impl Strategy<Value = Body> {
                 votes,
                 effective_at
             })),
-        (id, ".*").prop_map(|(submission, reason)| Body::Reject(Reject { submission, reason })),
+        (id.clone(), ".*")
+            .prop_map(|(submission, reason)| Body::Reject(Reject { submission, reason })),
         (
             prop::collection::vec(any::<u8>(), 0..64),
             prop::collection::vec(any::<u8>(), 0..64)
         )
             .prop_map(|(a, b)| Body::Evidence(Evidence { a, b })),
+        prop::collection::vec(id, 0..4).prop_map(|heads| Body::Tick(Tick { heads })),
     ]
 }
 
@@ -250,11 +252,19 @@ proptest! {
         let head = last.map(|l| taawun_core::validate::Head { seq: l.entry().seq, id: l.id(), ts: l.entry().ts, gov: l.entry().gov });
         let end = s.entries.iter().map(|e| e.entry().ts).max().unwrap_or(0) + 10;
         let coop = s.entries[0].id();
-        let evidence = taawun_core::writer::Writer::new(witness.clone(), Some(coop), head)
-            .next(Body::Evidence(Evidence { a: v.envelope(), b: branch[0].envelope() }), end, None);
+        let mut w = taawun_core::writer::Writer::new(witness.clone(), Some(coop), head);
+        let evidence = w.next(Body::Evidence(Evidence { a: v.envelope(), b: branch[0].envelope() }), end, None);
+        // And a tick by the same member, witnessing what nobody else had: windows and
+        // effective times then run from witnessed time, which must not depend on order.
+        let mut before = Coop::new();
+        deliver_any(&mut before, s.entries.clone());
+        let heads = before.to_witness(&wpk);
         let mut all: Vec<Verified> = s.entries.clone();
         all.extend(branch.iter().cloned());
         all.push(evidence);
+        if !heads.is_empty() {
+            all.push(w.next(Body::Tick(Tick { heads }), end + 1, None));
+        }
         let mut reference = Coop::new();
         deliver_any(&mut reference, all.clone());
         let mut rng = Rng::new(shuffle);
@@ -267,6 +277,7 @@ proptest! {
         deliver_any(&mut c, order);
         let now = end + 30 * 24 * 3_600_000;
         prop_assert_eq!(c.len(), reference.len());
+        prop_assert_eq!(c.witnessed(), reference.witnessed());
         prop_assert_eq!(c.frozen_authors(), reference.frozen_authors());
         prop_assert_eq!(c.frozen_authors().get(&author), Some(&from));
         prop_assert_eq!(c.offers(now), reference.offers(now));

@@ -753,3 +753,168 @@ fn a_backdated_removal_does_not_erase_accepted_wages() {
         "accepted earnings are never voided by a later entry"
     );
 }
+
+// E-F. Backdating past a review window: windows run on witnessed time.
+
+fn tick(of: &[&Verified]) -> Body {
+    Body::Tick(Tick {
+        heads: of.iter().map(|v| v.id()).collect(),
+    })
+}
+
+fn reject(s: &Verified) -> Body {
+    Body::Reject(Reject {
+        submission: s.id(),
+        reason: "not what was asked".into(),
+    })
+}
+
+/// Member 2's submission on a one-assignment offer, witnessed a minute later by member 3.
+fn witnessed_work(f: &mut Fx) -> Verified {
+    let o = f.offer(300, 15, 1);
+    let a = f.assign(&o, &[2]);
+    let s = f.ok(2, submit(&o, &a, 15));
+    f.ok(3, tick(&[&s]));
+    s
+}
+
+fn review_of(f: &Fx, s: &Verified) -> Verdict {
+    f.coop
+        .submission(&s.id(), f.now)
+        .expect("the submission counts")
+        .review
+}
+
+#[test]
+fn a_requester_idle_past_the_window_cannot_reject_with_an_old_timestamp() {
+    let mut f = Fx::new(3);
+    let s = witnessed_work(&mut f);
+    // Ten days later, the requester signs a rejection dated two minutes after the work:
+    // its own chain allows it (its last entry is the assignment).
+    f.now += 10 * 24 * HOUR;
+    let backdated = s.entry().ts + 2 * MIN;
+    let r = f.writer(R).next(reject(&s), backdated, None);
+    assert_eq!(
+        f.coop.ingest(r.clone(), Some(f.now)),
+        Ok(Outcome::Fresh),
+        "valid, but whether it came in time is the fold's call"
+    );
+    // Nobody saw it before the window (plus the slack) ended: it does not count.
+    assert!(matches!(review_of(&f, &s), Verdict::AcceptedByDefault(_)));
+    // Member 3's node witnesses it now: still too late.
+    f.ok(3, tick(&[&r]));
+    assert!(matches!(review_of(&f, &s), Verdict::AcceptedByDefault(_)));
+    assert_eq!(f.owed(2), 300);
+}
+
+#[test]
+fn a_rejection_witnessed_in_time_counts() {
+    let mut f = Fx::new(3);
+    let s = witnessed_work(&mut f);
+    let r = f.ok(R, reject(&s));
+    f.ok(2, tick(&[&r]));
+    f.now += 10 * 24 * HOUR;
+    assert!(matches!(review_of(&f, &s), Verdict::Rejected { .. }));
+    assert_eq!(f.owed(2), 0);
+}
+
+#[test]
+fn a_backdated_submission_does_not_close_the_review_window_early() {
+    let mut f = Fx::new(3);
+    let o = f.offer(300, 15, 1);
+    let a = f.assign(&o, &[2]);
+    // Three days later (the window is a day), member 2 publishes a submission dated just
+    // after the assignment, so that the window would have closed before anyone saw it.
+    f.now += 3 * 24 * HOUR;
+    let s = f.writer(2).next(submit(&o, &a, 15), a.entry().ts, None);
+    assert_eq!(f.coop.ingest(s.clone(), Some(f.now)), Ok(Outcome::Fresh));
+    // The requester's node witnesses it on arrival: the window runs from then.
+    f.ok(R, tick(&[&s]));
+    assert!(matches!(review_of(&f, &s), Verdict::Pending { .. }));
+    f.now += HOUR;
+    let r = f.ok(R, reject(&s));
+    f.ok(3, tick(&[&r]));
+    assert!(matches!(review_of(&f, &s), Verdict::Rejected { .. }));
+}
+
+#[test]
+fn a_tick_names_only_other_authors_entries() {
+    let mut f = Fx::new(3);
+    let o = f.offer(300, 15, 1);
+    assert!(matches!(f.err(R, tick(&[&o])), Invalid::BadTick(_)));
+    assert!(matches!(
+        f.err(2, Body::Tick(Tick { heads: vec![] })),
+        Invalid::BadTick(_)
+    ));
+    assert!(matches!(f.err(2, tick(&[&o, &o])), Invalid::BadTick(_)));
+    f.ok(2, tick(&[&o]));
+}
+
+// J. A removal backdated by idle members takes effect only after the cooperative saw it.
+
+#[test]
+fn a_backdated_removal_takes_effect_only_once_witnessed() {
+    let mut f = Fx::new(3);
+    f.now = T0 + 2 * HOUR;
+    // Member 2 reviews the requester two hours after the charter.
+    f.ok(
+        2,
+        Body::Review(Review {
+            requester: pk(R),
+            pay: 5,
+            fairness: 5,
+            promptness: 5,
+            communication: 5,
+            text: "fair".into(),
+        }),
+    );
+    f.now = T0 + 5 * 24 * HOUR;
+    // Members 1 and 3, idle since the charter, sign a removal of member 2 dated minutes
+    // after the charter, so that the review would be void.
+    let put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
+        let v = f.writer(who).next(body, ts, None);
+        assert_eq!(f.coop.ingest(v.clone(), Some(f.now)), Ok(Outcome::Fresh));
+        v
+    };
+    let p = put(
+        &mut f,
+        1,
+        Body::Proposal(Proposal {
+            action: Action::RemoveMember(pk(2)),
+            reason: "backdated".into(),
+        }),
+        T0 + MIN,
+    );
+    let yes = |p: &Verified| {
+        Body::Vote(Vote {
+            proposal: p.id(),
+            yes: true,
+        })
+    };
+    let v1 = put(&mut f, 1, yes(&p), T0 + 2 * MIN);
+    let v3 = put(&mut f, 3, yes(&p), T0 + 2 * MIN);
+    let delay = default_limits().amendment_delay_ms;
+    let en = put(
+        &mut f,
+        1,
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes: vec![v1.id(), v3.id()],
+            effective_at: T0 + 3 * MIN + delay,
+        }),
+        T0 + 3 * MIN,
+    );
+    // Member 2's node witnesses the enactment as it arrives.
+    let seen = f.ok(2, tick(&[&en])).entry().ts;
+    let rules = |at: u64| f.coop.rules_at(at).expect("rules");
+    assert!(
+        rules(T0 + 2 * HOUR).is_member(&pk(2)),
+        "not removed in the past"
+    );
+    assert!(rules(seen + delay - 1).is_member(&pk(2)));
+    assert!(
+        !rules(seen + delay).is_member(&pk(2)),
+        "removed from then on"
+    );
+    assert_eq!(f.coop.record(&pk(R), f.now).reviews, 1, "the review stands");
+}
