@@ -755,6 +755,7 @@ impl Node {
                     member: s.member.to_hex(),
                     requester: s.requester.to_hex(),
                     at: s.at,
+                    witnessed_at: s.witnessed,
                     minutes: s.minutes,
                     review: review.to_owned(),
                     review_at,

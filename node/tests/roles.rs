@@ -358,6 +358,14 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
             .find(|s| s["offer"] == offer.as_str())?;
         (s["result_here"] == true).then(|| str_of(s, "id").to_owned())
     });
+    // Another node witnesses it (a tick, or an entry naming it), and Karim's node holds
+    // that witness: the review window cannot be moved by anyone's own clock.
+    wait_for("another node to witness the submission", || {
+        let v = json(&karim, &["submissions"]);
+        let s = find(&v, "id", &sub)?;
+        let at = s["at"].as_u64()?;
+        s["witnessed_at"].as_u64().filter(|t| *t >= at)
+    });
     // What waits for Lumen Lab's review.
     let pending = json(&lumen, &["submissions", "--review", "pending"]);
     assert!(find(&pending, "id", &sub).is_some(), "{pending}");

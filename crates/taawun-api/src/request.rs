@@ -981,6 +981,7 @@ mod tests {
                 member,
                 requester,
                 at: 0,
+                witnessed: None,
                 minutes: 10,
                 review,
                 pay: Money::new("EUR", 400),

@@ -368,6 +368,9 @@ pub struct SubmissionView {
     pub requester: String,
     /// When submitted.
     pub at: Timestamp,
+    /// When another node first witnessed it (its review window runs from then if that
+    /// came more than 15 minutes after `at`); null until one has.
+    pub witnessed_at: Option<Timestamp>,
     /// Minutes reported.
     pub minutes: u32,
     /// `pending`, `accepted`, `accepted-by-default` or `rejected`.

@@ -88,6 +88,9 @@ pub struct Submission {
     pub requester: PublicKey,
     /// When it was submitted.
     pub at: Timestamp,
+    /// When someone other than the member first witnessed it (docs/protocol.md 5.7), if
+    /// anyone has yet.
+    pub witnessed: Option<Timestamp>,
     /// Minutes reported.
     pub minutes: u32,
     /// Review state at `now`.
@@ -945,6 +948,7 @@ impl Coop {
                 member: v.entry().author,
                 requester: ov.entry().author,
                 at: v.entry().ts,
+                witnessed: seen_at.get(&id).copied(),
                 minutes: s.minutes,
                 review,
                 pay: o.pay.clone(),
