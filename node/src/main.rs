@@ -169,8 +169,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let v: taawun_api::views::ImportView =
                     runtime()?.block_on(client.post_bytes("/api/import", bytes))?;
                 println!(
-                    "cooperative {}: {} stored, {} already held, {} waiting for missing entries, {} rejected, {} unreadable",
-                    v.coop, v.stored, v.duplicates, v.pending, v.rejected, v.unreadable
+                    "cooperative {}: {} stored, {} already held, {} waiting for missing entries, {} forks (stored beside their author's chain, the author frozen), {} rejected, {} unreadable",
+                    v.coop, v.stored, v.duplicates, v.pending, v.forks, v.rejected, v.unreadable
                 );
                 return Ok(if v.rejected + v.unreadable == 0 {
                     ExitCode::SUCCESS

@@ -976,9 +976,12 @@ impl Node {
                 }
                 taawun_ledger::Ingest::Duplicate => out.duplicates += 1,
                 taawun_ledger::Ingest::Pending(_) => out.pending += 1,
-                taawun_ledger::Ingest::Rejected(_) | taawun_ledger::Ingest::Equivocation { .. } => {
-                    out.rejected += 1
+                taawun_ledger::Ingest::Equivocation { released, .. } => {
+                    out.forks += 1;
+                    out.stored += released.len() as u64;
+                    out.pending = out.pending.saturating_sub(released.len() as u64);
                 }
+                taawun_ledger::Ingest::Rejected(_) => out.rejected += 1,
             }
         }
         Ok(())

@@ -1,25 +1,10 @@
 //! `taawun ledger synth` and `taawun audit` as a person runs them: exit code 0 for a
 //! clean ledger, 1 for a broken rule, 2 for a file that cannot be read.
 
+mod common;
+
+use common::{taawun, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn taawun(args: &[&str], data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taawun"))
-        .args(args)
-        .env("TAAWUN_DATA_DIR", data)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

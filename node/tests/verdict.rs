@@ -3,28 +3,12 @@
 //! entry by an author without a role, a header alone, a bad signature, a hole), with and
 //! without `--json`, and 2 for a file that cannot be read.
 
+mod common;
 #[path = "../../crates/taawun-audit/tests/fixtures/mod.rs"]
 mod fixtures;
 
+use common::{taawun, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn taawun(args: &[&str], data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taawun"))
-        .args(args)
-        .env("TAAWUN_DATA_DIR", data)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -93,4 +77,27 @@ fn unreadable_files_exit_2_from_both() {
             assert!(text(&o).contains(says), "{a:?}: {}", text(&o));
         }
     }
+}
+
+/// A running daemon imports the same file and counts a fork as a fork (stored beside the
+/// chain, its author frozen), not as a refused entry.
+#[test]
+fn a_daemon_import_counts_a_fork_apart_from_refused_entries() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fx = fixtures::all()
+        .into_iter()
+        .find(|f| f.name == "equivocation")
+        .expect("the equivocation fixture");
+    let file = tmp.path().join("fork.taawun");
+    std::fs::write(&file, &fx.bytes).expect("write");
+    let node = tmp.path().join("node");
+    std::fs::create_dir(&node).expect("dir");
+    let d = common::Daemon::start(&node);
+    let o = taawun(&["ledger", "import", s(&file)], &d.dir);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 forks") && text(&o).contains("0 rejected"),
+        "{}",
+        text(&o)
+    );
 }

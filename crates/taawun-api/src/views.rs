@@ -608,8 +608,12 @@ pub struct ImportView {
     pub duplicates: u64,
     /// Entries waiting for something the file does not hold.
     pub pending: u64,
-    /// Entries refused by the rules (or forks).
+    /// Entries refused by the rules.
     pub rejected: u64,
+    /// Second entries at a seq their author had already used: valid, stored beside the
+    /// chain with the evidence, and their author is frozen (docs/protocol.md section 9).
+    #[serde(default)]
+    pub forks: u64,
     /// Items that do not decode or whose signature does not verify.
     pub unreadable: u64,
 }
