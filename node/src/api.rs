@@ -193,6 +193,8 @@ pub(crate) fn router(st: AppState) -> Router {
         .with_state(st.clone())
         // The web page: its own login (session cookie), so outside the token check.
         .merge(crate::web::router(st))
+        // Both: no foreign host names (DNS rebinding), no changes from other origins.
+        .layer(middleware::from_fn(crate::web::guard))
 }
 
 async fn status(State(st): State<AppState>) -> Out<Status> {

@@ -11,6 +11,13 @@
 //! session cookie (HttpOnly, SameSite=Strict), so the token never reaches page script.
 //! Every POST also carries the session's CSRF token in the form, checked before anything
 //! is done. Pages without a valid session redirect to `/welcome`, which says how to log in.
+//!
+//! Against other pages and programs: every page response carries a Content-Security-Policy
+//! (nothing but this node's own files, no framing) and the usual companions
+//! ([`security_headers`]); a request addressed to a name that is not a loopback name or an
+//! IP address, or a state-changing request from another origin, is refused before any
+//! handler runs, for the API too ([`guard`]). The session cookie is named after the port
+//! the page was opened on, so two nodes on one machine keep their own sessions.
 
 mod chart;
 pub(crate) mod cli;
@@ -19,14 +26,16 @@ pub(crate) mod i18n;
 mod pages;
 
 use crate::api::AppState;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use i18n::Lang;
 use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,7 +54,8 @@ pub(crate) const MAX_SESSIONS: usize = 64;
 /// Bytes of randomness in codes, session ids and CSRF tokens.
 const SECRET_BYTES: usize = 32;
 
-/// The session cookie's name.
+/// The start of the session cookie's name; the port the page was opened on follows
+/// ([`session_cookie`]).
 pub(crate) const SESSION_COOKIE: &str = "taawun_session";
 /// The language cookie's name.
 pub(crate) const LANG_COOKIE: &str = "taawun_lang";
@@ -137,7 +147,7 @@ impl Web {
 
     /// The session's CSRF token, if `headers` carry a live session cookie.
     fn session(&self, headers: &HeaderMap) -> Option<String> {
-        let sid = cookie(headers, SESSION_COOKIE)?;
+        let sid = cookie(headers, &session_cookie(headers))?;
         let mut a = self.auth();
         let now = Instant::now();
         let key = digest(&sid);
@@ -151,7 +161,7 @@ impl Web {
     }
 
     fn end_session(&self, headers: &HeaderMap) {
-        if let Some(sid) = cookie(headers, SESSION_COOKIE) {
+        if let Some(sid) = cookie(headers, &session_cookie(headers)) {
             self.auth().sessions.remove(&digest(&sid));
         }
     }
@@ -167,6 +177,14 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_owned())
+}
+
+/// The session cookie's name for a request: `taawun_session_<port>`, the port the page
+/// was opened on. Browsers send the cookies of `127.0.0.1` to every port of it, so one
+/// name for all would let two nodes on one machine log each other out.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> String {
+    let port = addressed(headers).map_or(80, |(_, port)| port);
+    format!("{SESSION_COOKIE}_{port}")
 }
 
 /// The page's language: the cookie, else the browser's `Accept-Language`.
@@ -259,7 +277,185 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/live", get(live))
         .route("/api/ui-login", post(ui_login))
         .nest("/c/{coop}", coop)
+        .layer(middleware::from_fn(security_headers))
         .with_state(web)
+}
+
+/// What pages may load and who may frame them: only this node's own style sheet, script
+/// and live stream; no inline script or style (the pages have none), forms only to this
+/// node, and no framing at all (a framed page can be clicked through from another site).
+pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; object-src 'none'";
+
+/// No address of the page (its cooperative, a login code) goes to another site or
+/// another port. Not `no-referrer`: under it browsers send `Origin: null` with the page's
+/// own forms, and [`guard`] could no longer tell them from a foreign page's.
+pub(crate) const REFERRER_POLICY: &str = "same-origin";
+
+/// Adds the security headers to every page response.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(REFERRER_POLICY),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+/// `host[:port]` split into the host (lowercase, without a final dot; IPv6 in brackets)
+/// and the port (`default` when none is written); `None` if it is not one.
+fn authority(s: &str, default: u16) -> Option<(String, u16)> {
+    let s = s.trim().to_ascii_lowercase();
+    let (host, port) = match s.strip_prefix('[') {
+        Some(rest) => {
+            let (h, after) = rest.split_once(']')?;
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':')?),
+            };
+            (format!("[{h}]"), port)
+        }
+        None => match s.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (s.clone(), None),
+        },
+    };
+    let port = match port {
+        None => default,
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            p.parse().ok()?
+        }
+        Some(_) => return None,
+    };
+    let host = host.strip_suffix('.').unwrap_or(&host).to_owned();
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// Where the request was addressed (its `Host`), split by [`authority`].
+fn addressed(headers: &HeaderMap) -> Option<(String, u16)> {
+    authority(headers.get(header::HOST)?.to_str().ok()?, 80)
+}
+
+/// Whether `host` can only mean this machine or an address of it: `localhost` (and names
+/// under it, which browsers keep on the loopback), or an IP address. Any other name could
+/// be a stranger's, pointed at 127.0.0.1 after its page was loaded (DNS rebinding), whose
+/// script would then be "same origin" with the node.
+fn local_host(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
+        None => host.parse::<Ipv4Addr>().is_ok(),
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) is the origin the request was addressed to.
+fn same_origin(origin: &str, here: &(String, u16)) -> bool {
+    let Some((scheme, rest)) = origin.trim().split_once("://") else {
+        return false;
+    };
+    let default = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return false,
+    };
+    authority(rest, default).as_ref() == Some(here)
+}
+
+/// A header's value as a refusal quotes it: escaped, and short.
+fn shown(s: &str) -> String {
+    s.chars().take(100).flat_map(char::escape_default).collect()
+}
+
+/// A request refused by [`guard`]: `403`, JSON for the API, plain text for the page.
+fn refused(path: &str, msg: String) -> Response {
+    if path.starts_with("/api/") {
+        (
+            StatusCode::FORBIDDEN,
+            Json(taawun_api::views::ErrorBody { error: msg }),
+        )
+            .into_response()
+    } else {
+        (StatusCode::FORBIDDEN, msg).into_response()
+    }
+}
+
+/// Before the page and the API: refuses a request whose `Host` is not a loopback name or
+/// an IP address (DNS rebinding), and a state-changing request (anything but `GET`,
+/// `HEAD`, `OPTIONS`) that a browser says comes from another origin (`Origin`) or site
+/// (`Sec-Fetch-Site`). Programs such as the command line send no `Origin` and pass.
+pub(crate) async fn guard(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let here = match addressed(req.headers()) {
+        Some(h) if local_host(&h.0) => h,
+        _ => {
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            return refused(
+                &path,
+                format!(
+                    "refused: `{}` is not this node's address; open it as 127.0.0.1 or localhost",
+                    shown(&host)
+                ),
+            );
+        }
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let site = req
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if let Some(origin) = req.headers().get(header::ORIGIN) {
+            let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+            // `null`: a browser hiding the origin (a setting that forces no referrer), or
+            // a sandboxed or local page; only the browser's own word that the request
+            // comes from this origin lets it through.
+            let own =
+                same_origin(&origin, &here) || (origin.trim() == "null" && site == "same-origin");
+            if !own {
+                return refused(
+                    &path,
+                    format!(
+                        "refused: a request from another site ({}) cannot change anything here",
+                        shown(&origin)
+                    ),
+                );
+            }
+        }
+        if site == "cross-site" || site == "same-site" {
+            return refused(
+                &path,
+                "refused: a request from another site cannot change anything here".into(),
+            );
+        }
+    }
+    next.run(req).await
 }
 
 /// The answer of `POST /api/ui-login`.
@@ -314,7 +510,10 @@ async fn login(State(web): State<Web>, headers: HeaderMap, Query(q): Query<CodeQ
             [
                 (
                     header::SET_COOKIE,
-                    format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict"),
+                    format!(
+                        "{}={sid}; Path=/; HttpOnly; SameSite=Strict",
+                        session_cookie(&headers)
+                    ),
                 ),
                 (header::CACHE_CONTROL, "no-store".to_owned()),
             ],
@@ -351,7 +550,10 @@ async fn logout(
     (
         [(
             header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+            format!(
+                "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                session_cookie(&headers)
+            ),
         )],
         Redirect::to("/welcome"),
     )
@@ -425,4 +627,58 @@ async fn script() -> Response {
 /// of the bearer token).
 async fn live(State(web): State<Web>, _ctx: Ctx) -> Response {
     crate::api::events(State(web.st)).await.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_split_into_name_and_port() {
+        assert_eq!(
+            authority("127.0.0.1:7420", 80),
+            Some(("127.0.0.1".into(), 7420))
+        );
+        assert_eq!(authority("LocalHost.", 80), Some(("localhost".into(), 80)));
+        assert_eq!(authority("[::1]:8080", 80), Some(("[::1]".into(), 8080)));
+        assert_eq!(authority("[::1]", 443), Some(("[::1]".into(), 443)));
+        for bad in ["", ":80", "a:+80", "a:99999", "a:", "[::1]x", "a:1:2x"] {
+            assert_eq!(authority(bad, 80), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_loopback_names_and_addresses_are_this_node() {
+        for ok in [
+            "127.0.0.1",
+            "localhost",
+            "node2.localhost",
+            "[::1]",
+            "192.168.1.20",
+        ] {
+            assert!(local_host(ok), "{ok}");
+        }
+        for bad in [
+            "attacker.example",
+            "localhost.attacker.example",
+            "127.0.0.1.nip.io",
+            "[zz]",
+        ] {
+            assert!(!local_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_origin_is_the_page_s_own_only_with_the_same_host_and_port() {
+        let here = ("127.0.0.1".to_owned(), 7420);
+        assert!(same_origin("http://127.0.0.1:7420", &here));
+        assert!(!same_origin("http://127.0.0.1:7421", &here));
+        assert!(!same_origin("http://127.0.0.1", &here));
+        assert!(!same_origin("http://localhost:7420", &here));
+        assert!(!same_origin("null", &here));
+        assert!(!same_origin("file://", &here));
+        let plain = ("localhost".to_owned(), 80);
+        assert!(same_origin("http://localhost", &plain));
+        assert!(!same_origin("https://localhost", &plain));
+    }
 }
