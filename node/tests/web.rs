@@ -524,3 +524,92 @@ async fn the_offer_form_writes_and_checks_dinars_with_three_decimals() {
     b.until_text("12,750\u{a0}JOD/س").await;
     b.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_text_stays_inside_its_card_under_the_page_s_policy() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(&tmp.path().join("node"));
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Long Words", "floor": "12.50EUR/h", "requesters": [d.key]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    // One unbroken word of 10,000 letters after a right-to-left override, and a long URL.
+    let title = format!("\u{202e}{}", "W".repeat(10_000));
+    let purpose = format!("https://example.org/{}", "a".repeat(2_000));
+    let (s, v) = api(
+        &d,
+        "POST",
+        &format!("/api/coops/{coop}/offers"),
+        Some(json!({"title": title, "purpose": purpose, "description": purpose, "pay": "40.00EUR", "minutes": 15})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let offer = v["id"].as_str().expect("id").to_owned();
+
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let b = wd.browser(&tmp.path().join("profile")).await;
+    b.go(&login_url(&d)).await;
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
+    for path in [
+        format!("/c/{coop}/offers"),
+        format!("/c/{coop}/offers/{offer}"),
+    ] {
+        b.go(&format!("{}{path}", d.base)).await;
+        b.find("bdi").await;
+        assert_eq!(
+            b.js(fits, vec![]).await,
+            json!(true),
+            "{path} is wider than the screen"
+        );
+    }
+    // The page's own style sheet and script run under its policy.
+    b.until(
+        "the script",
+        "return document.documentElement.dataset.liveReady === '1'",
+    )
+    .await;
+    assert_eq!(
+        b.js(
+            "return getComputedStyle(document.querySelector('header.top')).backgroundColor",
+            vec![]
+        )
+        .await,
+        "rgb(11, 93, 59)"
+    );
+    b.screenshot(&shots().join("long-title.png")).await;
+
+    // The claim window cannot go under the cooperative's least (10 minutes by default).
+    b.go(&format!("{}/c/{coop}/post", d.base)).await;
+    assert_eq!(
+        b.js(
+            "return document.getElementById('claim_window_s').min",
+            vec![]
+        )
+        .await,
+        "600"
+    );
+    b.js(
+        "document.querySelector('#offer-form details').open = true",
+        vec![],
+    )
+    .await;
+    b.fill("#claim_window_s", "60").await;
+    assert_eq!(
+        b.js(
+            "return document.getElementById('claim_window_s').checkValidity()",
+            vec![]
+        )
+        .await,
+        json!(false)
+    );
+    assert!(b.text("#claim-window-hint").await.contains("10 min"));
+    b.quit().await;
+}

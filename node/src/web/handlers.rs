@@ -69,6 +69,11 @@ async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Respon
         .map_err(|e| fail(ctx, None, &e, "/"))?;
     let me = web.st.node.me().to_hex();
     let can_post = v.members.contains(&me) || v.requesters.contains(&me);
+    let min_claim_window_ms = v
+        .limits
+        .get("min_claim_window_ms")
+        .copied()
+        .unwrap_or(DEFAULT_CLAIM_WINDOW_MS);
     Ok((
         id,
         CoopInfo {
@@ -77,6 +82,7 @@ async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Respon
             me,
             can_post,
             floors: v.floors,
+            min_claim_window_ms,
         },
     ))
 }
@@ -682,9 +688,49 @@ pub(crate) struct PayForm {
     currency: String,
     #[serde(default)]
     reference: String,
+    /// `1` from the confirmation page: the requester has seen that the payment is more
+    /// than is owed.
+    #[serde(default)]
+    confirm: String,
 }
 
-/// `POST /c/{coop}/payments`.
+/// A payment more than is left to pay the member, in numbers, for the confirmation page.
+#[derive(Debug, Clone)]
+pub(crate) struct Overpay {
+    /// The member (hex).
+    pub(crate) member: String,
+    /// What the form pays.
+    pub(crate) paying: Amount,
+    /// What is owed the member in that currency (payments confirmed deducted).
+    pub(crate) owed: Amount,
+    /// Of that, already recorded as paid and not answered by the member yet.
+    pub(crate) pending: Amount,
+}
+
+/// Whether `req` pays more than is left to pay its member in its currency: owed, less
+/// the payments recorded and not answered yet. `None` when it does not, or when the
+/// request does not read (the node then says what is wrong with it).
+fn overpay(req: &PayReq, me: &str, balances: &[BalanceView]) -> Option<Overpay> {
+    let settle = req.settle().ok()?;
+    let member = settle.member.to_hex();
+    let paying = Amount::from(&settle.amount);
+    let zero = || Amount::new(&paying.currency, 0);
+    let b = balances
+        .iter()
+        .find(|b| b.requester == me && b.member == member && b.owed.currency == paying.currency);
+    let owed = b.map_or_else(zero, |b| b.owed.clone());
+    let pending = b.map_or_else(zero, |b| b.unconfirmed.clone());
+    let left = owed.minor.saturating_sub(pending.minor);
+    (paying.minor > left).then_some(Overpay {
+        member,
+        paying,
+        owed,
+        pending,
+    })
+}
+
+/// `POST /c/{coop}/payments`. A payment over what is left to pay the member is not
+/// recorded at once: a page shows the numbers and asks to confirm (`confirm=1`).
 pub(crate) async fn pay(
     State(web): State<Web>,
     ctx: Ctx,
@@ -694,16 +740,31 @@ pub(crate) async fn pay(
     check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("requests");
+    let req = PayReq {
+        member: f.member.clone(),
+        amount: format!("{}{}", f.amount.trim().replace(',', "."), f.currency.trim()),
+        reference: f.reference.clone(),
+    };
+    if f.confirm != "1" {
+        let balances = web
+            .st
+            .node
+            .balances(id)
+            .await
+            .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+        if let Some(over) = overpay(&req, &c.me, &balances) {
+            let form = [
+                ("member", f.member.as_str()),
+                ("amount", f.amount.as_str()),
+                ("currency", f.currency.as_str()),
+                ("reference", f.reference.as_str()),
+            ];
+            return Ok(pages::pay_confirm(&ctx, &c, &form, &over));
+        }
+    }
     web.st
         .node
-        .pay(
-            id,
-            PayReq {
-                member: f.member,
-                amount: format!("{}{}", f.amount.trim().replace(',', "."), f.currency.trim()),
-                reference: f.reference,
-            },
-        )
+        .pay(id, req)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
     Ok(done(&back))
@@ -784,6 +845,43 @@ mod tests {
         assert!(scaled(&Amount::new("XOF", 13)) >= min);
         assert!(scaled(&Amount::new("XOF", 12)) < min);
         assert!(scaled(&Amount::new("XOF", u64::MAX)) > scaled(&Amount::new("JOD", u64::MAX)));
+    }
+
+    #[test]
+    fn a_payment_over_what_is_left_to_pay_asks_first() {
+        let me = "aa".repeat(32);
+        // A real key: the request is read as the node reads it.
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let member_key = hex::encode(key.verifying_key().to_bytes());
+        let pay = |amount: &str| PayReq {
+            member: member_key.clone(),
+            amount: amount.into(),
+            reference: "transfer 1".into(),
+        };
+        let balance = |owed: u64, unconfirmed: u64| BalanceView {
+            requester: me.clone(),
+            member: member_key.clone(),
+            earned: Amount::new("EUR", owed),
+            topup: Amount::new("EUR", 0),
+            paid: Amount::new("EUR", unconfirmed),
+            confirmed: Amount::new("EUR", 0),
+            denied: Amount::new("EUR", 0),
+            unconfirmed: Amount::new("EUR", unconfirmed),
+            owed: Amount::new("EUR", owed),
+        };
+        // Nothing owed: any payment asks.
+        let o = overpay(&pay("4.00EUR"), &me, &[]).expect("asks");
+        assert_eq!((o.paying.minor, o.owed.minor), (400, 0));
+        // Owed 5.00: 5.00 goes through, 5.01 asks, and so does 5.00 in another currency.
+        assert!(overpay(&pay("5.00EUR"), &me, &[balance(500, 0)]).is_none());
+        assert!(overpay(&pay("5.01EUR"), &me, &[balance(500, 0)]).is_some());
+        assert!(overpay(&pay("5.000JOD"), &me, &[balance(500, 0)]).is_some());
+        // Owed 5.00 of which 3.00 recorded and not answered: 2.00 is left to pay.
+        assert!(overpay(&pay("2.00EUR"), &me, &[balance(500, 300)]).is_none());
+        let o = overpay(&pay("2.50EUR"), &me, &[balance(500, 300)]).expect("asks");
+        assert_eq!((o.owed.minor, o.pending.minor), (500, 300));
+        // A request that does not read is left to the node's message.
+        assert!(overpay(&pay("lots"), &me, &[]).is_none());
     }
 
     #[test]

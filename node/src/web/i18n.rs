@@ -697,6 +697,12 @@ tr!(
     "مدة تلقي الطلبات (بالثواني)"
 );
 tr!(
+    CLAIM_WINDOW_LEAST,
+    "This cooperative’s least is {} ({} s).",
+    "Le minimum de cette coopérative est de {} ({} s).",
+    "أقل مدة تسمح بها هذه التعاونية: {} ({} ث)."
+);
+tr!(
     REVIEW_WINDOW_H,
     "Review window (hours)",
     "Délai d’évaluation (heures)",
@@ -764,6 +770,37 @@ tr!(
     "تسجيل دفعة"
 );
 tr!(MEMBER, "Member", "Membre", "العضو");
+tr!(
+    PAY_CHECK,
+    "Check this payment",
+    "Vérifiez ce paiement",
+    "تحقّق من هذه الدفعة"
+);
+tr!(
+    PAY_OVER,
+    "You are paying {} to {}; owed to this member is {}.",
+    "Vous payez {} à {} ; il est dû à ce membre {}.",
+    "أنت تدفع {} إلى {}، والمستحق لهذا العضو {}."
+);
+tr!(
+    PAY_PENDING,
+    "Of that, {} is already recorded as paid and awaits the member’s answer.",
+    "Dont {} déjà enregistrés comme payés, en attente de la réponse du membre.",
+    "منها {} مسجّلة كمدفوعة بانتظار ردّ العضو."
+);
+tr!(
+    PAY_OVER_ASK,
+    "That is more than is left to pay ({}). Record it anyway?",
+    "C’est plus que ce qui reste à payer ({}). L’enregistrer quand même ?",
+    "هذا أكثر مما تبقّى للدفع ({}). هل تسجّلها رغم ذلك؟"
+);
+tr!(
+    PAY_CONFIRM,
+    "Yes, record {}",
+    "Oui, enregistrer {}",
+    "نعم، سجّل {}"
+);
+tr!(PAY_CHANGE, "No, go back", "Non, revenir", "لا، رجوع");
 tr!(AMOUNT, "Amount", "Montant", "المبلغ");
 tr!(SAVE, "Record", "Enregistrer", "تسجيل");
 tr!(

@@ -37,6 +37,8 @@ pub(crate) struct CoopInfo {
     pub(crate) can_post: bool,
     /// Floors in force.
     pub(crate) floors: Vec<Amount>,
+    /// The shortest claim window the cooperative's rules allow now.
+    pub(crate) min_claim_window_ms: u64,
 }
 
 impl CoopInfo {
@@ -50,6 +52,11 @@ impl CoopInfo {
             .iter()
             .find(|a| a.currency == currency)
             .map(|a| a.minor)
+    }
+
+    /// The shortest claim window in whole seconds (rounded up; at least one).
+    pub(crate) fn min_claim_window_s(&self) -> u64 {
+        self.min_claim_window_ms.div_ceil(1000).max(1)
     }
 }
 
@@ -82,15 +89,16 @@ pub(crate) fn page(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width,initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) @if let Some(c) = coop { " · " (c.name) } }
+                meta name="referrer" content=(super::REFERRER_POLICY);
+                // No markup in a title: isolates (FSI ... PDI) do what `<bdi>` does.
+                title { (isolated(title)) @if let Some(c) = coop { " · " (isolated(&c.name)) } }
                 link rel="stylesheet" href=(style_url());
                 script src=(script_url()) defer {}
             }
             body data-coop=[coop.map(|c| c.id.as_str())] {
                 header.top {
                     @if let Some(c) = coop {
-                        a.brand href=(c.link("offers")) { (c.name) }
+                        a.brand href=(c.link("offers")) { bdi { (c.name) } }
                         nav aria-label=(l.t(&t::MAIN_NAV)) {
                             ul {
                                 (tab_link(c.link("offers"), l.t(&t::OFFERS), tab == Tab::Offers))
@@ -109,7 +117,7 @@ pub(crate) fn page(
                 }
                 main #main {
                     @if done { p.flash role="status" { (l.t(&t::DONE)) } }
-                    h1 { (title) }
+                    h1 { bdi { (title) } }
                     (body)
                 }
                 footer {
@@ -124,6 +132,26 @@ pub(crate) fn page(
         }
     };
     html_response(StatusCode::OK, m)
+}
+
+/// Text in a first-strong isolate (U+2068 ... U+2069): whatever direction marks it holds
+/// end with it, where markup (`<bdi>`) cannot go.
+fn isolated(s: &str) -> String {
+    format!("\u{2068}{s}\u{2069}")
+}
+
+/// The text with each `{}` replaced by the next of `args`, which are markup (user text in
+/// `<bdi>`, say); the text around them is escaped.
+fn fm(l: Lang, tr: &t::Tr, args: &[Markup]) -> Markup {
+    let mut parts = l.t(tr).split("{}");
+    let first = parts.next().unwrap_or("");
+    html! {
+        (first)
+        @for (i, p) in parts.enumerate() {
+            @if let Some(a) = args.get(i) { (a) }
+            (p)
+        }
+    }
 }
 
 fn html_response(status: StatusCode, m: Markup) -> Response {
@@ -252,7 +280,7 @@ pub(crate) fn home(ctx: &Ctx, coops: &[CoopSummary]) -> Response {
         } @else {
             ul.cards {
                 @for c in coops {
-                    li.card { a href=(format!("/c/{}/offers", c.id)) { (c.name) } " · " (l.t(&t::ROLE)) ": " (c.role) }
+                    li.card { a href=(format!("/c/{}/offers", c.id)) { bdi { (c.name) } } " · " (l.t(&t::ROLE)) ": " (c.role) }
                 }
             }
         }
@@ -492,7 +520,8 @@ fn review_line(l: Lang, s: &SubmissionView, now: Timestamp) -> Markup {
             html! { span.ok { (l.f(&t::REV_DEFAULT, &l.relative(s.review_at, now))) } }
         }
         _ => {
-            html! { span.bad { (l.fa(&t::REV_REJECTED, &[&l.relative(s.review_at, now), s.reason.as_deref().unwrap_or("")])) } }
+            let reason = html! { bdi { (s.reason.as_deref().unwrap_or("")) } };
+            html! { span.bad { (fm(l, &t::REV_REJECTED, &[html! { (l.relative(s.review_at, now)) }, reason])) } }
         }
     }
 }
@@ -720,6 +749,9 @@ pub(crate) fn post_form(
         f.currency.clone()
     };
     let floor = c.floor(&cur).unwrap_or(0);
+    let least_s = c.min_claim_window_s();
+    // The node's default window, or the cooperative's least when that is longer.
+    let window_s = (taawun_api::request::DEFAULT_CLAIM_WINDOW_MS / 1000).max(least_s);
     let body = html! {
         @if !c.can_post { p.error { (l.t(&t::NOT_REQUESTER)) } }
         @if let Some(e) = error { p.error #refused role="alert" { (l.t(&t::REFUSED)) " " bdi { (e) } } }
@@ -767,7 +799,8 @@ pub(crate) fn post_form(
                 }
                 div.field {
                     label for="claim_window_s" { (l.t(&t::CLAIM_WINDOW_S)) }
-                    input #claim_window_s type="number" name="claim_window_s" min="1" value=(if f.claim_window_s.is_empty() { "600" } else { f.claim_window_s.as_str() });
+                    input #claim_window_s type="number" name="claim_window_s" min=(least_s) value=(if f.claim_window_s.is_empty() { window_s.to_string() } else { f.claim_window_s.clone() }) aria-describedby="claim-window-hint";
+                    p.small #claim-window-hint { (l.fa(&t::CLAIM_WINDOW_LEAST, &[&l.duration(c.min_claim_window_ms), &least_s.to_string()])) }
                 }
                 div.field {
                     label for="review_window_h" { (l.t(&t::REVIEW_WINDOW_H)) }
@@ -897,6 +930,38 @@ pub(crate) fn requests(
         }
     };
     page(ctx, Some(c), Tab::Requests, l.t(&t::REQUESTS), done, body)
+}
+
+/// A payment over what is left to pay the member: the numbers, and a form that sends
+/// the same payment again with `confirm=1` (no script needed).
+pub(crate) fn pay_confirm(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    form: &[(&str, &str)],
+    over: &super::handlers::Overpay,
+) -> Response {
+    let l = ctx.lang;
+    let money = |a: &Amount| html! { strong { (l.money(a.minor, &a.currency)) } };
+    let left = over.owed.minor.saturating_sub(over.pending.minor);
+    let body = html! {
+        div.explain #pay-check role="alert" {
+            p { (fm(l, &t::PAY_OVER, &[money(&over.paying), who(l, &over.member, &c.me), money(&over.owed)])) }
+            @if over.pending.minor > 0 {
+                p { (fm(l, &t::PAY_PENDING, &[money(&over.pending)])) }
+            }
+            p { (fm(l, &t::PAY_OVER_ASK, &[html! { (l.money(left, &over.owed.currency)) }])) }
+        }
+        div.actions {
+            form method="post" action=(c.link("payments")) {
+                (csrf(ctx))
+                @for (name, value) in form { input type="hidden" name=(name) value=(value); }
+                input type="hidden" name="confirm" value="1";
+                button.primary #pay-confirm type="submit" { (l.f(&t::PAY_CONFIRM, &l.money(over.paying.minor, &over.paying.currency))) }
+            }
+            a href=(c.link("requests")) { (l.t(&t::PAY_CHANGE)) }
+        }
+    };
+    page(ctx, Some(c), Tab::Requests, l.t(&t::PAY_CHECK), false, body)
 }
 
 /// The cooperative: people, floor, limits, proposals with their votes, peers.
