@@ -1,18 +1,38 @@
 //! The fold of docs/protocol.md section 8, streamed: while entries are judged, a compact
 //! record of each offer, claim, assignment, submission, verdict, payment and review is
 //! kept (numbers and positions, a few dozen bytes each); at the end the timeline of
-//! governance (built by [`taawun_core::fold::Coop`] from the governance entries alone) says
-//! which entries are live, and the records give what each requester owes and what each
-//! member earned, by the same definitions as `Coop::submissions`, `balances` and `record`
-//! (the tests compare them on whole ledgers).
+//! governance (built by [`taawun_core::fold::Coop`] from the governance entries alone:
+//! the charter, proposals, votes, enactments and evidence are all it reads) says which
+//! entries are live, and the records give what each requester owes and what each member
+//! earned, by the same definitions as `Coop::submissions`, `balances` and `record`:
+//!
+//! - which entries count (8.1): a frozen author's entries from its fork seq on count only
+//!   when they are obligations (offer, withdraw, assign, submit, accept, settle,
+//!   evidence); obligations and receipts need no role by the timeline, everything else
+//!   (claims, rejections, reviews) needs its author to be a member or a requester at its
+//!   time;
+//! - one submission per (offer, member), the lowest (seq, id); the top-up's median is
+//!   over those alone (8.3, 8.4);
+//! - any acceptance that counts wins over a rejection, the earliest gives the time; a
+//!   rejection counts only within the review window (8.3);
+//! - balances per (requester, member, currency): earned, top-ups, paid (every settle),
+//!   confirmed and denied (the member's answer), owed = earned + top-ups - confirmed,
+//!   unconfirmed = paid - confirmed - denied (8.5).
+//!
+//! The tests compare them with `Coop` on whole ledgers, forks and removals included.
+//!
+//! Not followed yet: witnessed time (docs/protocol.md). Here a review window runs from
+//! the submission's own timestamp, a rejection needs no witness, and an amendment takes
+//! effect at its own `effective_at` (the timeline's `Coop` holds only governance entries,
+//! so it sees none of the entries that witness an enactment).
 
 use crate::index::{Index, Pos, Who};
 use crate::report::{
-    when, Finding, Findings, MemberStats, Money as MoneyStats, RequesterStats, RulesNow, Series,
-    Wages,
+    when, Balance as BalanceStats, Finding, Findings, MemberStats, Money as MoneyStats,
+    RequesterStats, RulesNow, Series, Wages,
 };
 use std::collections::{BTreeMap, HashMap};
-use taawun_core::body::Body;
+use taawun_core::body::{Body, Kind};
 use taawun_core::fold::{topup, Coop, Timeline};
 use taawun_core::money::{format_in, hourly_rate, meets_floor};
 use taawun_core::{Id, PublicKey, Timestamp, Verified};
@@ -26,6 +46,7 @@ struct Stamp {
     who: Who,
     seq: u64,
     ts: Timestamp,
+    kind: Kind,
 }
 
 #[derive(Debug)]
@@ -37,8 +58,8 @@ struct OfferRec {
     minutes: u32,
     claim_window_ms: u64,
     review_window_ms: u64,
-    withdrawn: bool,
-    assign: Option<Pos>,
+    /// Every assignment held (a forked requester may hold one on each branch).
+    assigns: Vec<Pos>,
     claims: Vec<(Pos, Stamp)>,
 }
 
@@ -57,10 +78,13 @@ struct Verdict {
 #[derive(Debug)]
 struct SubRec {
     at: Stamp,
+    /// Where the submission is stored: its id is read back only to break a tie in seq.
+    pos: Pos,
     offer: Pos,
     assign: Pos,
     minutes: u32,
-    verdict: Option<Verdict>,
+    /// Every verdict held (a forked requester may hold one on each branch).
+    verdicts: Vec<Verdict>,
 }
 
 #[derive(Debug)]
@@ -106,6 +130,33 @@ fn governance(b: &Body) -> bool {
     )
 }
 
+/// Kinds that bind their author to others or record work done (docs/protocol.md 8.1):
+/// they count even from a frozen author, and need no role by the timeline.
+fn obligation(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Charter
+            | Kind::Offer
+            | Kind::Withdraw
+            | Kind::Assign
+            | Kind::Submit
+            | Kind::Accept
+            | Kind::Settle
+            | Kind::Evidence
+    )
+}
+
+/// Whether the entry at `a` (seq, position) comes before the one at `b` by (seq, id), the
+/// order the fold picks a forked author's entries by: ids are read back from the file only
+/// when the seqs are equal (two entries at one seq: a fork).
+fn before(idx: &Index, a: (u64, Pos), b: (u64, Pos)) -> bool {
+    if a.0 != b.0 {
+        return a.0 < b.0;
+    }
+    let id = |p: Pos| idx.load(p).map(|v| v.id());
+    a.1 != b.1 && id(a.1) < id(b.1)
+}
+
 impl Books {
     fn cur(&mut self, c: &str) -> Cur {
         if let Some(i) = self.currencies.iter().position(|x| x == c) {
@@ -127,6 +178,7 @@ impl Books {
             who: idx.who(&e.author),
             seq: e.seq,
             ts: e.ts,
+            kind: e.body.kind(),
         };
         if governance(&e.body) {
             if let Body::Enact(x) = &e.body {
@@ -147,16 +199,10 @@ impl Books {
                         minutes: o.minutes,
                         claim_window_ms: o.claim_window_ms,
                         review_window_ms: o.review_window_ms,
-                        withdrawn: false,
-                        assign: None,
+                        assigns: Vec::new(),
                         claims: Vec::new(),
                     },
                 );
-            }
-            Body::Withdraw(w) => {
-                if let Some(o) = idx.pos_of(&w.offer).and_then(|o| self.offers.get_mut(&o)) {
-                    o.withdrawn = true;
-                }
             }
             Body::Claim(c) => {
                 if let Some(o) = idx.pos_of(&c.offer).and_then(|o| self.offers.get_mut(&o)) {
@@ -165,7 +211,7 @@ impl Books {
             }
             Body::Assign(a) => {
                 if let Some(o) = idx.pos_of(&a.offer).and_then(|o| self.offers.get_mut(&o)) {
-                    o.assign = Some(p);
+                    o.assigns.push(p);
                 }
                 let named = a.claims.iter().filter_map(|c| idx.pos_of(c)).collect();
                 self.assigns.insert(p, AssignRec { at, named });
@@ -176,10 +222,11 @@ impl Books {
                         .insert(p, u32::try_from(self.subs.len()).unwrap_or(u32::MAX));
                     self.subs.push(SubRec {
                         at,
+                        pos: p,
                         offer,
                         assign,
                         minutes: s.minutes,
-                        verdict: None,
+                        verdicts: Vec::new(),
                     });
                 }
             }
@@ -220,7 +267,7 @@ impl Books {
 
     fn verdict(&mut self, idx: &Index, sub: &Id, at: Stamp, accept: bool) {
         if let Some(i) = idx.pos_of(sub).and_then(|s| self.sub_at.get(&s)) {
-            self.subs[*i as usize].verdict = Some(Verdict { at, accept });
+            self.subs[*i as usize].verdicts.push(Verdict { at, accept });
         }
     }
 
@@ -250,6 +297,7 @@ pub(crate) struct Outcome {
     pub(crate) wages: BTreeMap<String, Wages>,
     pub(crate) members: Vec<MemberStats>,
     pub(crate) requesters: Vec<RequesterStats>,
+    pub(crate) balances: Vec<BalanceStats>,
     pub(crate) series: Series,
 }
 
@@ -303,6 +351,7 @@ struct Acc {
     unnamed: u64,
     reviews: u64,
     scores: [u32; 4],
+    not_received: u64,
     /// Per currency: (pay + topup, minutes) of accepted work.
     rate: BTreeMap<Cur, (u128, u128)>,
     money: BTreeMap<Cur, MoneyStats>,
@@ -317,6 +366,38 @@ struct MemberAcc {
     minutes_all: u64,
     earned: u64,
     paid: u64,
+    confirmed: u64,
+    unconfirmed: u64,
+    denied: u64,
+    not_received: u64,
+    owed: u64,
+}
+
+/// Money between one requester and one member in one currency: `taawun_core::fold::Balance`
+/// by the same sums (saturating).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Balance {
+    earned: u64,
+    topup: u64,
+    paid: u64,
+    confirmed: u64,
+    denied: u64,
+}
+
+impl Balance {
+    /// earned + top-ups - confirmed: only the member's confirmation lowers what is owed.
+    fn owed(&self) -> u64 {
+        self.earned
+            .saturating_add(self.topup)
+            .saturating_sub(self.confirmed)
+    }
+
+    /// Claimed paid, not confirmed: settlements the member has not answered.
+    fn unconfirmed(&self) -> u64 {
+        self.paid
+            .saturating_sub(self.confirmed)
+            .saturating_sub(self.denied)
+    }
 }
 
 impl Books {
@@ -336,8 +417,17 @@ impl Books {
         };
         let keys = idx.keys();
         let key = |w: Who| keys.get(w as usize).copied().unwrap_or(PublicKey([0; 32]));
-        let counts = |s: &Stamp| idx.frozen_from(s.who).is_none_or(|f| s.seq < f);
-        let live = |s: &Stamp| counts(s) && tl.at(s.ts).may_request(&key(s.who));
+        // 8.1: an entry counts unless its author is frozen from its seq on and it gives a
+        // say; it is live when it counts and is an obligation or a receipt, or its author
+        // held a role at its time by the timeline.
+        let counts =
+            |s: &Stamp| obligation(s.kind) || idx.frozen_from(s.who).is_none_or(|f| s.seq < f);
+        let live = |s: &Stamp| {
+            counts(s)
+                && (obligation(s.kind)
+                    || s.kind == Kind::Receipt
+                    || tl.at(s.ts).may_request(&key(s.who)))
+        };
         let cur = |c: Cur| self.currencies[c as usize].clone();
 
         let end = tl.at(terms.now);
@@ -350,12 +440,13 @@ impl Books {
 
         self.no_role(idx, &tl, &changes, &key, violations);
 
-        // Offers: the floor really in force, and claims left out of the lottery.
+        // Offers (8.2): listed when live and their requester held a role at their time;
+        // the floor really in force, and claims left out of the lottery.
         let mut accs: BTreeMap<Who, Acc> = BTreeMap::new();
         let mut offer_list: Vec<(&Pos, &OfferRec)> = self.offers.iter().collect();
         offer_list.sort_by_key(|(p, _)| **p);
         for (_, o) in &offer_list {
-            if !live(&o.at) {
+            if !live(&o.at) || !tl.at(o.at.ts).may_request(&key(o.at.who)) {
                 continue;
             }
             accs.entry(o.at.who).or_default().offers += 1;
@@ -380,12 +471,20 @@ impl Books {
                     });
                 }
             }
-            let Some(a) = o.assign.and_then(|a| self.assigns.get(&a)) else {
+            // The assignment whose winners are shown: the live one with the lowest
+            // (seq, id).
+            let mut shown: Option<(Pos, &AssignRec)> = None;
+            for p in &o.assigns {
+                let Some(a) = self.assigns.get(p).filter(|a| live(&a.at)) else {
+                    continue;
+                };
+                if shown.is_none_or(|(bp, b)| before(idx, (a.at.seq, *p), (b.at.seq, bp))) {
+                    shown = Some((*p, a));
+                }
+            }
+            let Some((_, a)) = shown else {
                 continue;
             };
-            if !live(&a.at) {
-                continue;
-            }
             let closes = o.at.ts.saturating_add(o.claim_window_ms);
             for (cp, cs) in &o.claims {
                 if cs.ts <= closes && live(cs) && !a.named.contains(cp) {
@@ -406,25 +505,31 @@ impl Books {
             }
         }
 
-        // Submissions (8.3) and balances (8.5).
-        type Key = (Who, Who, Cur);
-        let mut earned: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
-        let mut dues: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
-        let mut members: BTreeMap<(Who, Cur), MemberAcc> = BTreeMap::new();
-        // The minutes of each offer's counted submissions, for the top-up's median.
-        let mut reported: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+        // Submissions (8.3): considered when live and their offer and assignment are
+        // held and live (work under a valid assignment is owed even if the offer is not
+        // listed); one per (offer, member), the lowest (seq, id).
+        let mut chosen: BTreeMap<(Pos, Who), &SubRec> = BTreeMap::new();
         for s in &self.subs {
-            if live(&s.at)
-                && self.offers.get(&s.offer).is_some_and(|o| live(&o.at))
-                && self.assigns.get(&s.assign).is_some_and(|a| live(&a.at))
+            if !live(&s.at)
+                || !self.offers.get(&s.offer).is_some_and(|o| live(&o.at))
+                || !self.assigns.get(&s.assign).is_some_and(|a| live(&a.at))
             {
-                reported
-                    .entry(s.offer)
-                    .or_default()
-                    .push(u64::from(s.minutes));
+                continue;
+            }
+            let slot = chosen.entry((s.offer, s.at.who)).or_insert(s);
+            if before(idx, (s.at.seq, s.pos), (slot.at.seq, slot.pos)) {
+                *slot = s;
             }
         }
-        let medians: BTreeMap<u32, u32> = reported
+        // The minutes of each offer's submissions used, for the top-up's median (8.4).
+        let mut reported: BTreeMap<Pos, Vec<u64>> = BTreeMap::new();
+        for ((offer, _), s) in &chosen {
+            reported
+                .entry(*offer)
+                .or_default()
+                .push(u64::from(s.minutes));
+        }
+        let medians: BTreeMap<Pos, u32> = reported
             .into_iter()
             .filter_map(|(o, mut m)| {
                 m.sort_unstable();
@@ -432,32 +537,41 @@ impl Books {
                 Some((o, u32::try_from(mid).unwrap_or(u32::MAX)))
             })
             .collect();
-        for s in &self.subs {
-            if !live(&s.at) {
-                continue;
-            }
-            let Some(o) = self.offers.get(&s.offer).filter(|o| live(&o.at)) else {
+
+        // Balances (8.5) per (requester, member, currency), and dues for time to pay.
+        type Key = (Who, Who, Cur);
+        let mut bal: BTreeMap<Key, Balance> = BTreeMap::new();
+        let mut dues: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
+        let mut members: BTreeMap<(Who, Cur), MemberAcc> = BTreeMap::new();
+        for s in chosen.values() {
+            let Some(o) = self.offers.get(&s.offer) else {
                 continue;
             };
-            if !self.assigns.get(&s.assign).is_some_and(|a| live(&a.at)) {
-                continue;
-            }
             let deadline = s.at.ts.saturating_add(o.review_window_ms);
-            let verdict = s.verdict.as_ref().filter(|v| live(&v.at));
+            // Any acceptance that counts wins, the earliest giving the time; a rejection
+            // counts only within the review window.
+            let first = |accept: bool| {
+                s.verdicts
+                    .iter()
+                    .filter(|v| v.accept == accept && (accept || v.at.ts <= deadline))
+                    .filter(|v| live(&v.at))
+                    .map(|v| v.at.ts)
+                    .min()
+            };
             let acc = accs.entry(o.at.who).or_default();
             acc.subs += 1;
             let m = members.entry((s.at.who, o.cur)).or_default();
             m.subs += 1;
             m.minutes_all += u64::from(s.minutes);
-            let accepted_at = match verdict {
-                Some(v) if v.accept => {
+            let accepted_at = match (first(true), first(false)) {
+                (Some(at), _) => {
                     acc.accepted += 1;
-                    acc.review_times.push(v.at.ts.saturating_sub(s.at.ts));
-                    Some(v.at.ts)
+                    acc.review_times.push(at.saturating_sub(s.at.ts));
+                    Some(at)
                 }
-                Some(v) if v.at.ts <= deadline => {
+                (None, Some(at)) => {
                     acc.rejected += 1;
-                    acc.review_times.push(v.at.ts.saturating_sub(s.at.ts));
+                    acc.review_times.push(at.saturating_sub(s.at.ts));
                     m.rejected += 1;
                     None
                 }
@@ -489,18 +603,16 @@ impl Books {
                 rules.limits.topup_cap_pct,
             );
             let due = o.pay.saturating_add(t);
-            let e = earned.entry((o.at.who, s.at.who, o.cur)).or_default();
-            e.0 = e.0.saturating_add(o.pay);
-            e.1 = e.1.saturating_add(t);
-            dues.entry((o.at.who, s.at.who, o.cur))
-                .or_default()
-                .push((at, due));
+            let k = (o.at.who, s.at.who, o.cur);
+            let b = bal.entry(k).or_default();
+            b.earned = b.earned.saturating_add(o.pay);
+            b.topup = b.topup.saturating_add(t);
+            dues.entry(k).or_default().push((at, due));
             let r = acc.rate.entry(o.cur).or_default();
             r.0 += u128::from(due);
             r.1 += u128::from(s.minutes);
             m.accepted += 1;
             m.minutes_accepted += u64::from(s.minutes);
-            m.earned = m.earned.saturating_add(due);
             let w = out.wages.entry(cur(o.cur)).or_default();
             w.accepted += 1;
             w.minutes_accepted += u64::from(s.minutes);
@@ -518,11 +630,11 @@ impl Books {
             w.minutes_all += m.minutes_all;
         }
 
-        // Payments that count (8.5), matched to dues first in, first out (8.6).
+        // Payments (8.5): every settle counts as claimed paid (an obligation, whatever
+        // its author did later); the member's live answer confirms or denies it. Only
+        // confirmed ones lower what is owed and time the pay (8.6).
         let mut pays: BTreeMap<Key, Vec<(Timestamp, u64)>> = BTreeMap::new();
         for s in &self.settles {
-            // Every valid settlement counts as claimed paid; only the member's
-            // confirmation lowers what is owed, and only confirmed ones time the pay.
             if !live(&s.at) {
                 continue;
             }
@@ -532,30 +644,25 @@ impl Books {
                 .filter(|(r, _)| live(r))
                 .map(|(_, ok)| *ok);
             let k = (s.at.who, s.member, s.cur);
-            let acc = accs.entry(s.at.who).or_default();
-            let mny = acc.money.entry(s.cur).or_default();
-            mny.paid = mny.paid.saturating_add(s.amount);
+            let b = bal.entry(k).or_default();
+            b.paid = b.paid.saturating_add(s.amount);
             match answer {
                 Some(true) => {
-                    mny.confirmed = mny.confirmed.saturating_add(s.amount);
+                    b.confirmed = b.confirmed.saturating_add(s.amount);
                     pays.entry(k).or_default().push((s.at.ts, s.amount));
                 }
-                Some(false) => {}
-                None => mny.unconfirmed = mny.unconfirmed.saturating_add(s.amount),
+                Some(false) => {
+                    b.denied = b.denied.saturating_add(s.amount);
+                    accs.entry(s.at.who).or_default().not_received += 1;
+                    members.entry((s.member, s.cur)).or_default().not_received += 1;
+                }
+                None => {}
             }
-            let m = members.entry((s.member, s.cur)).or_default();
-            m.paid = m.paid.saturating_add(s.amount);
         }
-        let mut keys_all: Vec<Key> = earned.keys().chain(pays.keys()).copied().collect();
-        keys_all.sort_unstable();
-        keys_all.dedup();
-        for k in keys_all {
-            let (req, _, c) = k;
-            let (e_pay, e_top) = earned.get(&k).copied().unwrap_or((0, 0));
+        for (&k, b) in &bal {
+            let (req, member, c) = k;
             let mut d = dues.remove(&k).unwrap_or_default();
             let mut p = pays.remove(&k).unwrap_or_default();
-            let paid: u64 = p.iter().fold(0u64, |a, (_, m)| a.saturating_add(*m));
-            let owed = e_pay.saturating_add(e_top).saturating_sub(paid);
             d.sort_unstable();
             p.sort_unstable();
             let (delays, overdue) = match_payments(&d, &p, terms);
@@ -563,10 +670,33 @@ impl Books {
             acc.delays.extend(&delays);
             out.series.pay_delays_ms.extend(delays);
             let mny = acc.money.entry(c).or_default();
-            mny.earned = mny.earned.saturating_add(e_pay);
-            mny.topups = mny.topups.saturating_add(e_top);
-            mny.unpaid = mny.unpaid.saturating_add(owed);
-            mny.overdue = mny.overdue.saturating_add(overdue.min(owed));
+            mny.earned = mny.earned.saturating_add(b.earned);
+            mny.topups = mny.topups.saturating_add(b.topup);
+            mny.paid = mny.paid.saturating_add(b.paid);
+            mny.confirmed = mny.confirmed.saturating_add(b.confirmed);
+            mny.unconfirmed = mny.unconfirmed.saturating_add(b.unconfirmed());
+            mny.denied = mny.denied.saturating_add(b.denied);
+            mny.unpaid = mny.unpaid.saturating_add(b.owed());
+            mny.overdue = mny.overdue.saturating_add(overdue.min(b.owed()));
+            let m = members.entry((member, c)).or_default();
+            m.earned = m.earned.saturating_add(b.earned.saturating_add(b.topup));
+            m.paid = m.paid.saturating_add(b.paid);
+            m.confirmed = m.confirmed.saturating_add(b.confirmed);
+            m.unconfirmed = m.unconfirmed.saturating_add(b.unconfirmed());
+            m.denied = m.denied.saturating_add(b.denied);
+            m.owed = m.owed.saturating_add(b.owed());
+            out.balances.push(BalanceStats {
+                requester: key(req).to_hex(),
+                member: key(member).to_hex(),
+                currency: cur(c),
+                earned: b.earned,
+                topup: b.topup,
+                paid: b.paid,
+                confirmed: b.confirmed,
+                denied: b.denied,
+                owed: b.owed(),
+                unconfirmed: b.unconfirmed(),
+            });
         }
 
         for r in &self.reviews {
@@ -609,12 +739,12 @@ impl Books {
                 unnamed_claims: a.unnamed,
                 reviews: a.reviews,
                 scores: (n > 0).then(|| a.scores.map(|s| s * 100 / n)),
+                not_received: a.not_received,
                 money: a.money.into_iter().map(|(c, m)| (cur(c), m)).collect(),
             });
         }
 
         for ((who, c), m) in members {
-            let earned_total = m.earned;
             out.members.push(MemberStats {
                 member: key(who).to_hex(),
                 currency: cur(c),
@@ -623,13 +753,17 @@ impl Books {
                 rejected: m.rejected,
                 minutes_accepted: m.minutes_accepted,
                 minutes_all: m.minutes_all,
-                earned: earned_total,
+                earned: m.earned,
                 paid: m.paid,
-                owed: earned_total.saturating_sub(m.paid),
+                confirmed: m.confirmed,
+                unconfirmed: m.unconfirmed,
+                not_received: m.not_received,
+                denied: m.denied,
+                owed: m.owed,
                 rate_accepted: (m.minutes_accepted > 0)
-                    .then(|| hourly_rate_u64(earned_total, m.minutes_accepted)),
+                    .then(|| hourly_rate_u64(m.earned, m.minutes_accepted)),
                 rate_all_work: (m.minutes_all > 0)
-                    .then(|| hourly_rate_u64(earned_total, m.minutes_all)),
+                    .then(|| hourly_rate_u64(m.earned, m.minutes_all)),
             });
         }
 
@@ -651,7 +785,9 @@ impl Books {
 
     /// Entries valid under the governance they name whose author, by the full governance
     /// history, was neither member nor requester at their time (a removed member naming
-    /// an older governance). Valid and stored, but void in the state (8.1): reported.
+    /// an older governance). Valid and stored, and reported; those that give a say are
+    /// void in the state, while obligations and receipts still count (8.1): a removed
+    /// requester still owes what it accepted and what it says it paid.
     fn no_role(
         &self,
         idx: &Index,
@@ -672,6 +808,12 @@ impl Books {
                 let Some(v) = idx.load(*p) else { continue };
                 let e = v.entry();
                 if verdict::without_role(tl, e, idx.frozen_from(who)) {
+                    let kind = e.body.kind();
+                    let state = if obligation(kind) || kind == Kind::Receipt {
+                        "it still counts in the state: what it owes or answers stands"
+                    } else {
+                        "void in the state"
+                    };
                     violations.push(Finding {
                         rule: verdict::NO_ROLE_AT_TIME.into(),
                         id: Some(v.id().to_hex()),
@@ -679,8 +821,8 @@ impl Books {
                         kind: Some(e.body.kind().name().into()),
                         ts: Some(when(e.ts)),
                         detail: format!(
-                            "{} by an author who was neither a member nor a requester at {} by the cooperative's enacted governance (valid only under the older governance it names; void in the state)",
-                            e.body.kind().name(),
+                            "{} by an author who was neither a member nor a requester at {} by the cooperative's enacted governance (valid only under the older governance it names; {state})",
+                            kind.name(),
                             when(e.ts)
                         ),
                         ..Finding::default()

@@ -104,7 +104,7 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
     let _ = writeln!(h, "<h2>Time from acceptance to payment</h2>");
     h.push_str(&delay_histogram(&r.series.pay_delays_ms));
 
-    let _ = writeln!(h, "<h2>Requesters</h2><table><tr><th class=\"l\">requester</th><th>offers</th><th>submissions</th><th>accepted</th><th>by default</th><th>rejected</th><th>pending</th><th>rejected %</th><th>median review</th><th>median to pay</th><th>unnamed claims</th><th class=\"l\">currency</th><th>earned</th><th>top-ups</th><th>paid</th><th>confirmed</th><th>unpaid</th><th>overdue</th><th>rate paid</th></tr>");
+    let _ = writeln!(h, "<h2>Requesters</h2><table><tr><th class=\"l\">requester</th><th>offers</th><th>submissions</th><th>accepted</th><th>by default</th><th>rejected</th><th>pending</th><th>rejected %</th><th>median review</th><th>median to pay</th><th>unnamed claims</th><th>answered not received</th><th class=\"l\">currency</th><th>earned</th><th>top-ups</th><th>paid</th><th>confirmed</th><th>claimed paid, not confirmed</th><th>not received</th><th>unpaid</th><th>overdue</th><th>rate paid</th></tr>");
     for q in &r.requesters {
         let rows: Vec<_> = q.money.iter().collect();
         let n = rows.len().max(1);
@@ -113,7 +113,7 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
             if i == 0 {
                 let _ = write!(
                     h,
-                    "<td class=\"l\" rowspan=\"{n}\"><code>{}</code></td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td>",
+                    "<td class=\"l\" rowspan=\"{n}\"><code>{}</code></td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\">{}</td>",
                     esc(&q.requester[..q.requester.len().min(16)]),
                     q.offers,
                     q.submissions,
@@ -125,24 +125,27 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
                     q.median_review_ms.map_or("-".into(), duration),
                     q.median_pay_ms.map_or("-".into(), duration),
                     q.unnamed_claims,
+                    q.not_received,
                 );
             }
             if let Some((cur, m)) = rows.get(i) {
                 let _ = write!(
                     h,
-                    "<td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                    "<td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                     esc(cur),
                     format_in(m.earned, cur),
                     format_in(m.topups, cur),
                     format_in(m.paid, cur),
                     format_in(m.confirmed, cur),
+                    format_in(m.unconfirmed, cur),
+                    format_in(m.denied, cur),
                     format_in(m.unpaid, cur),
                     format_in(m.overdue, cur),
                     m.hourly_rate.map_or("-".into(), |x| format!("{}/h", format_in(x, cur))),
                 );
             } else {
                 h.push_str(
-                    "<td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td>",
+                    "<td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td>",
                 );
             }
             h.push_str("</tr>\n");
@@ -154,11 +157,11 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
         duration(r.overdue_after_ms)
     );
 
-    let _ = writeln!(h, "<h2>Members</h2><table><tr><th class=\"l\">member</th><th class=\"l\">currency</th><th>submissions</th><th>accepted</th><th>rejected</th><th>minutes (accepted)</th><th>earned</th><th>paid</th><th>owed</th><th>rate, accepted work</th><th>rate, all work</th></tr>");
+    let _ = writeln!(h, "<h2>Members</h2><table><tr><th class=\"l\">member</th><th class=\"l\">currency</th><th>submissions</th><th>accepted</th><th>rejected</th><th>minutes (accepted)</th><th>earned</th><th>paid</th><th>confirmed</th><th>claimed paid, not confirmed</th><th>not received</th><th>owed</th><th>rate, accepted work</th><th>rate, all work</th></tr>");
     for m in &r.members {
         let _ = writeln!(
             h,
-            "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&m.member[..m.member.len().min(16)]),
             esc(&m.currency),
             m.submissions,
@@ -167,6 +170,13 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
             m.minutes_accepted,
             format_in(m.earned, &m.currency),
             format_in(m.paid, &m.currency),
+            format_in(m.confirmed, &m.currency),
+            format_in(m.unconfirmed, &m.currency),
+            if m.not_received > 0 {
+                format!("{} ({})", format_in(m.denied, &m.currency), m.not_received)
+            } else {
+                format_in(m.denied, &m.currency)
+            },
             format_in(m.owed, &m.currency),
             m.rate_accepted.map_or("-".into(), |x| format!("{}/h", format_in(x, &m.currency))),
             m.rate_all_work.map_or("-".into(), |x| format!("{}/h", format_in(x, &m.currency))),

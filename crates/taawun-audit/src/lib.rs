@@ -412,6 +412,7 @@ impl Auditor {
         r.wages = out.wages;
         r.members = out.members;
         r.requesters = out.requesters;
+        r.balances = out.balances;
         r.series = out.series;
         r.verdict = r.verdict();
         r

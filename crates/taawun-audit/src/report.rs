@@ -115,9 +115,18 @@ pub struct MemberStats {
     pub minutes_all: u64,
     /// Pay + top-ups earned.
     pub earned: u64,
-    /// Recorded as paid to the member.
+    /// Recorded as paid to the member (every settlement, answered or not).
     pub paid: u64,
-    /// Still owed.
+    /// Payments the member confirmed received.
+    pub confirmed: u64,
+    /// Claimed paid, not confirmed: settlements the member has not answered.
+    pub unconfirmed: u64,
+    /// Settlements the member answered "not received".
+    pub not_received: u64,
+    /// Their amount.
+    pub denied: u64,
+    /// Still owed: earned - confirmed per requester, never below zero (a requester's
+    /// word that it paid lowers nothing).
     pub owed: u64,
     /// Effective hourly rate over accepted work.
     pub rate_accepted: Option<u64>,
@@ -132,18 +141,47 @@ pub struct Money {
     pub earned: u64,
     /// Top-ups owed on accepted work.
     pub topups: u64,
-    /// Recorded as paid.
+    /// Recorded as paid (every settlement, answered or not).
     pub paid: u64,
     /// Payments the members confirmed.
     pub confirmed: u64,
-    /// Recorded payments not (yet) confirmed by a receipt.
+    /// Claimed paid, not confirmed: paid - confirmed - not received, per member, never
+    /// below zero.
     pub unconfirmed: u64,
-    /// Still owed (earned + top-ups - paid, per member, never below zero).
+    /// Payments the members answered "not received".
+    pub denied: u64,
+    /// Still owed: earned + top-ups - confirmed, per member, never below zero.
     pub unpaid: u64,
     /// The part of `unpaid` due for longer than the audit's payment term.
     pub overdue: u64,
     /// Effective hourly rate paid for accepted work.
     pub hourly_rate: Option<u64>,
+}
+
+/// Money between one requester and one member in one currency: the balance of
+/// docs/protocol.md 8.5, as a node's fold gives it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Balance {
+    /// The requester's key, hex.
+    pub requester: String,
+    /// The member's key, hex.
+    pub member: String,
+    /// The currency.
+    pub currency: String,
+    /// Pay for accepted work.
+    pub earned: u64,
+    /// Top-ups owed on accepted work.
+    pub topup: u64,
+    /// Recorded as paid by the requester (every settlement, answered or not).
+    pub paid: u64,
+    /// Confirmed received by the member.
+    pub confirmed: u64,
+    /// Answered "not received" by the member.
+    pub denied: u64,
+    /// Still owed: earned + top-up - confirmed, never below zero.
+    pub owed: u64,
+    /// Claimed paid, not confirmed: paid - confirmed - denied, never below zero.
+    pub unconfirmed: u64,
 }
 
 /// A requester's conduct.
@@ -177,6 +215,8 @@ pub struct RequesterStats {
     pub reviews: u64,
     /// Mean scores x 100: pay, fairness, promptness, communication.
     pub scores: Option<[u32; 4]>,
+    /// Settlements its members answered "not received".
+    pub not_received: u64,
     /// Money per currency.
     pub money: BTreeMap<String, Money>,
 }
@@ -242,6 +282,8 @@ pub struct Report {
     pub members: Vec<MemberStats>,
     /// Per requester.
     pub requesters: Vec<RequesterStats>,
+    /// Every balance between a requester and a member, per currency.
+    pub balances: Vec<Balance>,
     /// What the cooperative took: nothing. There is no fee entry in the protocol; every
     /// recorded payment goes from a requester to a member.
     pub platform_cut: u64,
@@ -427,6 +469,70 @@ impl fmt::Display for Report {
             "  (overdue: unpaid for more than {} after acceptance, by the ledger's last timestamp)",
             duration(self.overdue_after_ms)
         )?;
+        self.write_payments(f)
+    }
+}
+
+/// Members listed by name in the text report's payments; the rest are counted.
+const PAYMENT_ROWS: usize = 50;
+
+impl Report {
+    /// Payments per requester and per member: recorded, confirmed, claimed paid but not
+    /// confirmed, and answered "not received" (only a confirmation lowers what is owed).
+    fn write_payments(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line = |cur: &str, paid: u64, confirmed: u64, unconfirmed: u64, denied: u64| {
+            format!(
+                "{cur}: paid {}, confirmed {}, claimed paid, not confirmed {}, not received {}",
+                format_in(paid, cur),
+                format_in(confirmed, cur),
+                format_in(unconfirmed, cur),
+                format_in(denied, cur),
+            )
+        };
+        writeln!(
+            f,
+            "\npayments (a requester's settlement lowers what it owes only once the member confirms it):"
+        )?;
+        for r in &self.requesters {
+            for (cur, m) in r.money.iter().filter(|(_, m)| m.paid > 0) {
+                writeln!(
+                    f,
+                    "  requester {} {}",
+                    short(&r.requester),
+                    line(cur, m.paid, m.confirmed, m.unconfirmed, m.denied)
+                )?;
+            }
+            if r.not_received > 0 {
+                writeln!(
+                    f,
+                    "  requester {}: {} settlement{} answered not received",
+                    short(&r.requester),
+                    r.not_received,
+                    if r.not_received == 1 { "" } else { "s" }
+                )?;
+            }
+        }
+        let open: Vec<&MemberStats> = self
+            .members
+            .iter()
+            .filter(|m| m.unconfirmed > 0 || m.not_received > 0)
+            .collect();
+        for m in open.iter().take(PAYMENT_ROWS) {
+            writeln!(
+                f,
+                "  member    {} {} ({} answered not received)",
+                short(&m.member),
+                line(&m.currency, m.paid, m.confirmed, m.unconfirmed, m.denied),
+                m.not_received
+            )?;
+        }
+        if open.len() > PAYMENT_ROWS {
+            writeln!(
+                f,
+                "  ... {} more members with payments not confirmed (see --json)",
+                open.len() - PAYMENT_ROWS
+            )?;
+        }
         Ok(())
     }
 }
