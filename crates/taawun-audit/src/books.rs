@@ -19,21 +19,30 @@
 //!   confirmed and denied (the member's answer), owed = earned + top-ups - confirmed,
 //!   unconfirmed = paid - confirmed - denied (8.5).
 //!
-//! The tests compare them with `Coop` on whole ledgers, forks and removals included.
+//! - witnessed time (5.7): a review window runs from `made(submit)`, a rejection counts
+//!   only if witnessed by the deadline plus the slack, and an enactment takes effect as
+//!   long after its `effective_at` as it was made after its timestamp. The timeline's
+//!   `Coop` holds only governance entries, so the witnessed times of the enactments are
+//!   computed here, over every entry, and given to it ([`Coop::timeline_seen`]).
 //!
-//! Not followed yet: witnessed time (docs/protocol.md). Here a review window runs from
-//! the submission's own timestamp, a rejection needs no witness, and an amendment takes
-//! effect at its own `effective_at` (the timeline's `Coop` holds only governance entries,
-//! so it sees none of the entries that witness an enactment).
+//! Witnessed time is kept in a few bytes per entry: while streaming, the earliest
+//! timestamp of a counting entry by another author that names each entry; at the end,
+//! each author's chain is walked from its head down, every entry taking the least of its
+//! own and that of the entry after it (an entry's own author passes its witness on to
+//! everything it named before). Authors with entries beside their chain (forks, branches)
+//! or frozen ones are walked entry by entry instead, reading them back, as `Coop` does.
+//!
+//! The tests compare them with `Coop` on whole ledgers, forks, removals and late
+//! witnesses included.
 
 use crate::index::{Index, Pos, Who};
 use crate::report::{
-    when, Balance as BalanceStats, Finding, Findings, MemberStats, Money as MoneyStats,
-    RequesterStats, RulesNow, Series, Wages,
+    when, Balance as BalanceStats, Finding, Findings, LateEntry, MemberStats, Money as MoneyStats,
+    RequesterStats, RulesNow, Series, Wages, WitnessedLate,
 };
 use std::collections::{BTreeMap, HashMap};
 use taawun_core::body::{Body, Kind};
-use taawun_core::fold::{topup, Coop, Timeline};
+use taawun_core::fold::{topup, Coop, Timeline, WITNESS_SLACK_MS};
 use taawun_core::money::{format_in, hourly_rate, meets_floor};
 use taawun_core::{Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::verdict;
@@ -72,6 +81,8 @@ struct AssignRec {
 #[derive(Debug)]
 struct Verdict {
     at: Stamp,
+    /// Where it is stored: a rejection counts only if witnessed in time.
+    pos: Pos,
     accept: bool,
 }
 
@@ -118,8 +129,42 @@ pub(crate) struct Books {
     /// Charter and governance entries, for the timeline; forks and evidence freeze here
     /// too so that the timeline counts the same entries as the state.
     gov: Coop,
-    /// Effective times of every enactment held: the only moments the rules change.
-    changes: Vec<Timestamp>,
+    /// Every enactment held: where, its id and its `effective_at`.
+    enacts: Vec<(Pos, Id, Timestamp)>,
+    /// By position: every stored entry's timestamp, author and kind.
+    ts: Vec<Timestamp>,
+    author: Vec<Who>,
+    kind: Vec<Kind>,
+    /// By position: the earliest timestamp of a counting entry by another author that
+    /// names the entry ([`UNSEEN`]: none yet); once [`Books::witness_times`] has run, its
+    /// witnessed time (docs/protocol.md 5.7).
+    seen: Vec<Timestamp>,
+    witnessed: bool,
+    /// Entries kept beside their author's chain (a fork's second entry, a branch).
+    side: Vec<Pos>,
+    /// Per author, the highest seq of an entry giving a say whose names were counted as
+    /// witnesses: if the author turns out to be frozen at or below it, they did not count
+    /// and every witness is counted again.
+    said: HashMap<Who, u64>,
+}
+
+/// No witness: an entry nobody else has named.
+const UNSEEN: Timestamp = Timestamp::MAX;
+
+/// What an entry names for witnessed time (docs/protocol.md 5.7): its `prev`, its `gov`
+/// and its dependencies, except the submission an acceptance or rejection judges.
+fn names(v: &Verified) -> impl Iterator<Item = Id> + '_ {
+    let e = v.entry();
+    let judged = match &e.body {
+        Body::Accept(a) => Some(a.submission),
+        Body::Reject(r) => Some(r.submission),
+        _ => None,
+    };
+    e.prev
+        .into_iter()
+        .chain(e.gov)
+        .chain(e.body.dependencies())
+        .filter(move |n| Some(*n) != judged)
 }
 
 /// Whether the books keep this entry in the governance fold.
@@ -171,8 +216,9 @@ impl Books {
         self.gov.freeze(author, seq);
     }
 
-    /// Records a valid entry stored at position `p`.
-    pub(crate) fn record(&mut self, idx: &mut Index, p: Pos, v: &Verified) {
+    /// Records a valid entry stored at position `p` (the next position): `on_chain` when
+    /// it is the next of its author's chain, else it is kept beside it.
+    pub(crate) fn record(&mut self, idx: &mut Index, p: Pos, v: &Verified, on_chain: bool) {
         let e = v.entry();
         let at = Stamp {
             who: idx.who(&e.author),
@@ -180,9 +226,26 @@ impl Books {
             ts: e.ts,
             kind: e.body.kind(),
         };
+        debug_assert_eq!(p as usize, self.ts.len());
+        self.ts.push(e.ts);
+        self.author.push(at.who);
+        self.kind.push(at.kind);
+        self.seen.push(UNSEEN);
+        if !on_chain {
+            self.side.push(p);
+        }
+        // Only entries that count witness (8.1); an author found frozen later is caught
+        // by `said`.
+        if obligation(at.kind) || idx.frozen_from(at.who).is_none_or(|f| at.seq < f) {
+            self.witness(idx, at.who, v);
+            if !obligation(at.kind) {
+                let s = self.said.entry(at.who).or_default();
+                *s = (*s).max(at.seq);
+            }
+        }
         if governance(&e.body) {
             if let Body::Enact(x) = &e.body {
-                self.changes.push(x.effective_at);
+                self.enacts.push((p, v.id(), x.effective_at));
             }
             self.gov.apply(v.clone());
         }
@@ -230,8 +293,8 @@ impl Books {
                     });
                 }
             }
-            Body::Accept(x) => self.verdict(idx, &x.submission, at, true),
-            Body::Reject(x) => self.verdict(idx, &x.submission, at, false),
+            Body::Accept(x) => self.verdict(idx, &x.submission, at, p, true),
+            Body::Reject(x) => self.verdict(idx, &x.submission, at, p, false),
             Body::Settle(s) => {
                 let member = idx.who(&s.member);
                 let cur = self.cur(&s.amount.currency);
@@ -265,19 +328,179 @@ impl Books {
         }
     }
 
-    fn verdict(&mut self, idx: &Index, sub: &Id, at: Stamp, accept: bool) {
+    fn verdict(&mut self, idx: &Index, sub: &Id, at: Stamp, pos: Pos, accept: bool) {
         if let Some(i) = idx.pos_of(sub).and_then(|s| self.sub_at.get(&s)) {
-            self.subs[*i as usize].verdicts.push(Verdict { at, accept });
+            self.subs[*i as usize]
+                .verdicts
+                .push(Verdict { at, pos, accept });
         }
     }
 
-    /// The governance timeline by everything held, and the moments it changes.
+    /// Notes the entry `v` of author `who`, which counts, as a witness of what it names
+    /// of other authors.
+    fn witness(&mut self, idx: &Index, who: Who, v: &Verified) {
+        let ts = v.entry().ts;
+        for n in names(v) {
+            let Some(np) = idx.pos_of(&n).map(|p| p as usize) else {
+                continue;
+            };
+            if self.author.get(np).is_some_and(|a| *a != who) {
+                let t = &mut self.seen[np];
+                *t = (*t).min(ts);
+            }
+        }
+    }
+
+    /// Whether the entry at `p` counts (8.1), by the forks known now.
+    fn counts_at(&self, idx: &Index, p: usize, seq: u64) -> bool {
+        obligation(self.kind[p]) || idx.frozen_from(self.author[p]).is_none_or(|f| seq < f)
+    }
+
+    /// Turns the first witnesses noted while streaming into every entry's witnessed time
+    /// (docs/protocol.md 5.7): `W(e) = max(e.ts, min over the counting entries c naming e
+    /// of c.ts, or W(c) when c is by e's author)`, the same as `Coop::witnessed`.
+    pub(crate) fn witness_times(&mut self, idx: &Index) {
+        if self.witnessed {
+            return;
+        }
+        self.witnessed = true;
+        // An author frozen at or below a say whose witness was counted: count again,
+        // reading every entry back (only after a fork found late in the file).
+        let stale = self
+            .said
+            .iter()
+            .any(|(w, s)| idx.frozen_from(*w).is_some_and(|f| f <= *s));
+        if stale {
+            self.seen.iter_mut().for_each(|t| *t = UNSEEN);
+            for p in 0..self.ts.len() {
+                let Some(v) = Pos::try_from(p).ok().and_then(|p| idx.load(p)) else {
+                    continue;
+                };
+                if self.counts_at(idx, p, v.entry().seq) {
+                    self.witness(idx, self.author[p], &v);
+                }
+            }
+        }
+        let clamp = |t: Timestamp, ts: Timestamp| if t == UNSEEN { UNSEEN } else { t.max(ts) };
+        let mut beside: HashMap<Who, Vec<Pos>> = HashMap::new();
+        for p in &self.side {
+            beside.entry(self.author[*p as usize]).or_default().push(*p);
+        }
+        let authors = u32::try_from(idx.keys().len()).unwrap_or(u32::MAX);
+        for who in 0..authors {
+            let chain = idx.chain(who);
+            let side = beside.remove(&who);
+            if side.is_none() && idx.frozen_from(who).is_none() {
+                // A chain alone: each entry is named by the next (its prev), and
+                // everything else its author names is further down the same chain.
+                let mut after = UNSEEN;
+                for p in chain.iter().rev().map(|p| *p as usize) {
+                    after = clamp(self.seen[p].min(after), self.ts[p]);
+                    self.seen[p] = after;
+                }
+                continue;
+            }
+            // Forks or a freeze: every entry of the author, the latest stored first (an
+            // entry is stored after everything it names), passes its witnessed time on
+            // to the entries of its own author it names, if it counts.
+            let mut all: Vec<Pos> = chain
+                .iter()
+                .copied()
+                .chain(side.unwrap_or_default())
+                .collect();
+            all.sort_unstable();
+            for p in all.into_iter().rev() {
+                let i = p as usize;
+                let w = clamp(self.seen[i], self.ts[i]);
+                self.seen[i] = w;
+                if w == UNSEEN {
+                    continue;
+                }
+                let Some(v) = idx.load(p) else { continue };
+                if !self.counts_at(idx, i, v.entry().seq) {
+                    continue;
+                }
+                for n in names(&v) {
+                    let Some(np) = idx.pos_of(&n).map(|p| p as usize) else {
+                        continue;
+                    };
+                    if self.author.get(np) == Some(&who) {
+                        self.seen[np] = self.seen[np].min(w);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The witnessed time of the entry at `p`, once [`Books::witness_times`] has run.
+    fn seen_at(&self, p: Pos) -> Option<Timestamp> {
+        self.seen.get(p as usize).copied().filter(|t| *t != UNSEEN)
+    }
+
+    /// When the entry at `p` is taken to have been made (docs/protocol.md 5.7): its
+    /// witnessed time if that came more than [`WITNESS_SLACK_MS`] after its timestamp,
+    /// else its timestamp.
+    fn made(&self, p: Pos) -> Timestamp {
+        let ts = self.ts.get(p as usize).copied().unwrap_or(0);
+        match self.seen_at(p) {
+            Some(w) if w > ts.saturating_add(WITNESS_SLACK_MS) => w,
+            _ => ts,
+        }
+    }
+
+    /// The governance timeline by everything held, enactments taking effect by their
+    /// witnessed time, and the moments it changes.
     pub(crate) fn timeline(&self) -> Option<(Timeline, Vec<Timestamp>)> {
-        let mut t = self.changes.clone();
+        let seen: BTreeMap<Id, Timestamp> = self
+            .enacts
+            .iter()
+            .filter_map(|(p, id, _)| Some((*id, self.seen_at(*p)?)))
+            .collect();
+        let mut t: Vec<Timestamp> = self
+            .enacts
+            .iter()
+            .map(|(p, _, eff)| {
+                let ts = self.ts.get(*p as usize).copied().unwrap_or(0);
+                eff.saturating_add(self.made(*p) - ts)
+            })
+            .collect();
         t.push(0);
         t.sort_unstable();
         t.dedup();
-        Some((self.gov.timeline()?, t))
+        Some((self.gov.timeline_seen(&seen)?, t))
+    }
+
+    /// Entries first witnessed more than [`WITNESS_SLACK_MS`] after their timestamp:
+    /// how many, per kind, and the latest of them.
+    fn witnessed_late(&self, idx: &Index) -> WitnessedLate {
+        let mut out = WitnessedLate::default();
+        let mut worst: Option<(u64, Pos)> = None;
+        for (i, (&ts, &w)) in self.ts.iter().zip(&self.seen).enumerate() {
+            if w == UNSEEN || w <= ts.saturating_add(WITNESS_SLACK_MS) {
+                continue;
+            }
+            out.count += 1;
+            *out.by_kind
+                .entry(self.kind[i].name().to_owned())
+                .or_default() += 1;
+            let late = w - ts;
+            if worst.is_none_or(|(l, _)| late > l) {
+                worst = Pos::try_from(i).ok().map(|p| (late, p));
+            }
+        }
+        out.worst = worst.and_then(|(late, p)| {
+            let v = idx.load(p)?;
+            let e = v.entry();
+            Some(LateEntry {
+                id: v.id().to_hex(),
+                author: e.author.to_hex(),
+                kind: e.body.kind().name().to_owned(),
+                ts: when(e.ts),
+                witnessed: when(e.ts.saturating_add(late)),
+                late_ms: late,
+            })
+        });
+        out
     }
 }
 
@@ -299,6 +522,7 @@ pub(crate) struct Outcome {
     pub(crate) requesters: Vec<RequesterStats>,
     pub(crate) balances: Vec<BalanceStats>,
     pub(crate) series: Series,
+    pub(crate) witnessed_late: WitnessedLate,
 }
 
 fn median(v: &mut [u64]) -> Option<u64> {
@@ -405,13 +629,17 @@ impl Books {
     /// authors without a role, claims left out of a lottery, offers under the floor
     /// really in force) and returns the statistics.
     pub(crate) fn finish(
-        &self,
+        &mut self,
         idx: &Index,
         terms: Terms,
         violations: &mut Findings,
         notices: &mut Findings,
     ) -> Outcome {
-        let mut out = Outcome::default();
+        self.witness_times(idx);
+        let mut out = Outcome {
+            witnessed_late: self.witnessed_late(idx),
+            ..Outcome::default()
+        };
         let Some((tl, changes)) = self.timeline() else {
             return out;
         };
@@ -547,13 +775,24 @@ impl Books {
             let Some(o) = self.offers.get(&s.offer) else {
                 continue;
             };
-            let deadline = s.at.ts.saturating_add(o.review_window_ms);
+            // The window runs from when the work was made (5.7): a backdated submission
+            // does not close it before the requester could see it.
+            let deadline = self.made(s.pos).saturating_add(o.review_window_ms);
             // Any acceptance that counts wins, the earliest giving the time; a rejection
-            // counts only within the review window.
+            // counts only if it says it came in the window and someone else witnessed it
+            // by the deadline plus the slack (unwitnessed, until the slack has passed).
+            let late = deadline.saturating_add(WITNESS_SLACK_MS);
+            let in_time = |v: &Verdict| {
+                v.at.ts <= deadline
+                    && match self.seen_at(v.pos) {
+                        Some(w) => w <= late,
+                        None => terms.now <= late,
+                    }
+            };
             let first = |accept: bool| {
                 s.verdicts
                     .iter()
-                    .filter(|v| v.accept == accept && (accept || v.at.ts <= deadline))
+                    .filter(|v| v.accept == accept && (accept || in_time(v)))
                     .filter(|v| live(&v.at))
                     .map(|v| v.at.ts)
                     .min()

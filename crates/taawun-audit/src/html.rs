@@ -86,6 +86,11 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
         findings(&mut h, &r.notices.listed, &r.notices.by_rule);
     }
 
+    let _ = writeln!(
+        h,
+        "<h2>Witnessed late</h2><p>Entries are timed from when someone other than their author first witnessed them when that came more than 15 minutes after their own timestamp (review windows, amendments).</p><p>{}</p>",
+        esc(&r.witnessed_late.line())
+    );
     let _ = writeln!(h, "<h2>Effective hourly rates</h2><p>Per accepted submission: (pay + top-up) &times; 60 / minutes reported. Platform cut: {} (the protocol has no fee).</p>", r.platform_cut);
     for (cur, w) in &r.wages {
         let rates = r.series.rates.get(cur).cloned().unwrap_or_default();

@@ -341,7 +341,7 @@ impl Auditor {
                     let e = h.v.entry();
                     let on_chain = matches!(o, Outcome::Fresh);
                     let p = self.idx.apply(&h.v, h.offset, h.len, on_chain);
-                    self.books.record(&mut self.idx, p, &h.v);
+                    self.books.record(&mut self.idx, p, &h.v, on_chain);
                     *self.kinds.entry(e.body.kind().name()).or_default() += 1;
                     self.first_ts = Some(self.first_ts.map_or(e.ts, |t| t.min(e.ts)));
                     self.last_ts = self.last_ts.max(e.ts);
@@ -414,6 +414,7 @@ impl Auditor {
         r.requesters = out.requesters;
         r.balances = out.balances;
         r.series = out.series;
+        r.witnessed_late = out.witnessed_late;
         r.verdict = r.verdict();
         r
     }

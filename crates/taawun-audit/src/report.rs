@@ -234,6 +234,72 @@ pub struct RulesNow {
     pub floors: BTreeMap<String, u64>,
 }
 
+/// Entries first witnessed long after their timestamp (docs/protocol.md 5.7): by
+/// someone other than their author more than `WITNESS_SLACK_MS` (15 minutes) later.
+/// Their windows and effective times run from when they were witnessed; many of them,
+/// or a long delay, show backdating or an author whose entries reached nobody.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WitnessedLate {
+    /// How many.
+    pub count: u64,
+    /// How many per kind.
+    pub by_kind: BTreeMap<String, u64>,
+    /// The one witnessed longest after its timestamp.
+    pub worst: Option<LateEntry>,
+}
+
+/// An entry first witnessed long after its timestamp.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LateEntry {
+    /// The entry's id, hex.
+    pub id: String,
+    /// Its author, hex.
+    pub author: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its timestamp, UTC.
+    pub ts: String,
+    /// When someone else first witnessed it, UTC.
+    pub witnessed: String,
+    /// The difference, ms.
+    pub late_ms: u64,
+}
+
+impl WitnessedLate {
+    /// One line for a report: the count, the kinds, and the longest delay.
+    pub fn line(&self) -> String {
+        if self.count == 0 {
+            return "witnessed late: none (no entry first witnessed by another author more than 15 min after its timestamp)".into();
+        }
+        let kinds: Vec<String> = self
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        let mut s = format!(
+            "witnessed late: {} entr{} first witnessed by another author more than 15 min after {} timestamp",
+            self.count,
+            if self.count == 1 { "y" } else { "ies" },
+            if self.count == 1 { "its" } else { "their" }
+        );
+        if !kinds.is_empty() {
+            s.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        if let Some(w) = &self.worst {
+            s.push_str(&format!(
+                "; the longest: {} {} by {}, dated {}, first witnessed {} ({} later)",
+                w.kind,
+                short(&w.id),
+                short(&w.author),
+                w.ts,
+                w.witnessed,
+                duration(w.late_ms)
+            ));
+        }
+        s
+    }
+}
+
 /// Series for plots (not serialised).
 #[derive(Debug, Clone, Default)]
 pub struct Series {
@@ -289,6 +355,8 @@ pub struct Report {
     pub platform_cut: u64,
     /// The payment term after which unpaid dues count as overdue, ms.
     pub overdue_after_ms: u64,
+    /// Entries first witnessed long after their timestamp.
+    pub witnessed_late: WitnessedLate,
     /// Plot series.
     #[serde(skip)]
     pub series: Series,
@@ -374,6 +442,7 @@ impl fmt::Display for Report {
                 write_finding(f, v)?;
             }
         }
+        writeln!(f, "\n{}", self.witnessed_late.line())?;
         writeln!(
             f,
             "\nwages (accepted work; pay + top-ups over reported minutes):"

@@ -1190,6 +1190,44 @@ impl Coop {
         }
         delays
     }
+
+    /// The timeline ([`Coop::timeline`]) with the witnessed times of the enactments given
+    /// by the caller: `seen_at` holds an enactment's witnessed time (docs/protocol.md 5.7),
+    /// absent while nobody else has witnessed it. For a fold that holds only the
+    /// governance entries while the entries that witness them are counted elsewhere (the
+    /// streaming audit); `timeline()` is `timeline_seen(&self.witnessed())`.
+    pub fn timeline_seen(&self, seen_at: &BTreeMap<Id, Timestamp>) -> Option<Timeline> {
+        let charter = self.id.and_then(|id| self.entries.get(&id))?;
+        let Body::Charter(c) = &charter.entry().body else {
+            return None;
+        };
+        let mut enacts: Vec<(Timestamp, Id, &crate::body::Enact)> = self
+            .ids(Kind::Enact)
+            .filter_map(|id| self.entries.get(id))
+            .filter(|v| self.counts(v))
+            .filter_map(|v| match &v.entry().body {
+                Body::Enact(e) => Some((effective(v, e, seen_at), v.id(), e)),
+                _ => None,
+            })
+            .collect();
+        enacts.sort_by_key(|(at, id, _)| (*at, *id));
+        let mut rules = Rules::from_charter(c);
+        let mut steps = vec![(0, rules.clone())];
+        let mut seen = BTreeSet::new();
+        for (at, _, e) in enacts {
+            let Some(Body::Proposal(p)) = self.entries.get(&e.proposal).map(|p| &p.entry().body)
+            else {
+                continue;
+            };
+            let (yes, no) = self.tally(&e.proposal, &rules);
+            if !rules.passes(&p.action, yes, no) || !seen.insert(e.proposal) {
+                continue;
+            }
+            rules.apply(&p.action);
+            steps.push((at, rules.clone()));
+        }
+        Some(Timeline { steps })
+    }
 }
 
 impl Coop {

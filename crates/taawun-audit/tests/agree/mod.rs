@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Seek, Write};
 use taawun_audit::report::{Report, RequesterStats};
 use taawun_audit::Options;
-use taawun_core::fold::{Balance, Coop};
+use taawun_core::fold::{Balance, Coop, WITNESS_SLACK_MS};
 use taawun_core::{PublicKey, Verified};
 
 /// The audit of an export file's bytes.
@@ -155,6 +155,33 @@ pub(crate) fn assert_agrees(r: &Report, coop: &Coop) {
         );
         assert_eq!((m.owed, m.unconfirmed), (owed, unconfirmed), "member {who}");
     }
+
+    // Witnessed time of every entry: those witnessed more than the slack after their
+    // timestamp, per kind, and the longest delay.
+    let seen = coop.witnessed();
+    let mut late: BTreeMap<String, u64> = BTreeMap::new();
+    let mut longest = None;
+    for (id, w) in &seen {
+        let v = coop.get(id).expect("held");
+        let ts = v.entry().ts;
+        if *w > ts + WITNESS_SLACK_MS {
+            *late
+                .entry(v.entry().body.kind().name().to_owned())
+                .or_default() += 1;
+            longest = longest.max(Some(*w - ts));
+        }
+    }
+    assert_eq!(r.witnessed_late.by_kind, late, "witnessed late");
+    assert_eq!(
+        r.witnessed_late.count,
+        late.values().sum::<u64>(),
+        "witnessed late"
+    );
+    assert_eq!(
+        r.witnessed_late.worst.as_ref().map(|w| w.late_ms),
+        longest,
+        "longest delay to a witness"
+    );
 
     let rules = coop.rules_at(now).expect("a charter");
     assert_eq!(r.rules.floors, rules.floors, "floors at the end");
