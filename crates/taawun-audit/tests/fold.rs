@@ -4,7 +4,10 @@
 //! submission on one offer, an acceptance and a rejection of one submission, a payment
 //! answered "not received", a payment nobody answered, a removed requester that still
 //! pays and still owes, a removed member that still answers a payment, and an amendment whose enactment left out the no votes that undo
-//! it. Every balance and record must be equal, and the numbers that protect the workers
+//! it; and on a ledger timed by witnessed time (5.7): a submission and an enactment first
+//! witnessed hours after their timestamps, a rejection dated inside its window but
+//! witnessed after it, ticks, and a fork whose early ticks stop counting as witnesses.
+//! Every balance and record must be equal, and the numbers that protect the workers
 //! must be the ones the protocol gives.
 
 mod agree;
@@ -13,7 +16,7 @@ mod fixtures;
 use ed25519_dalek::SigningKey;
 use taawun_core::body::{
     Accept, Action, Assign, Body, Claim, Enact, Offer, Proposal, Receipt, Reject, Review, Settle,
-    Submit, Vote,
+    Submit, Tick, Vote,
 };
 use taawun_core::fold::{Balance, Coop, Review as State};
 use taawun_core::id::Hash;
@@ -451,4 +454,237 @@ fn forks_removals_and_unconfirmed_payments_fold_as_in_a_node() {
     assert!(text.contains("answered not received"), "{text}");
     let html = taawun_audit::html::render(&r);
     assert!(html.contains("claimed paid, not confirmed") && html.contains("not received"));
+}
+
+fn tick(heads: &[&Verified]) -> Body {
+    Body::Tick(Tick {
+        heads: heads.iter().map(|v| v.id()).collect(),
+    })
+}
+
+fn reject(s: &Verified) -> Body {
+    Body::Reject(Reject {
+        submission: s.id(),
+        reason: "Half the clips are missing.".into(),
+    })
+}
+
+/// What the late-witness ledger is about.
+struct Late {
+    entries: Vec<Verified>,
+    /// Its first entry's time.
+    t0: Timestamp,
+    /// A submission first witnessed 8 hours after its timestamp.
+    s1: Id,
+    /// A submission witnessed at once, rejected by a rejection dated in the window but
+    /// witnessed only 6 hours after it closed.
+    s2: Id,
+    /// A submission rejected in time and witnessed at once.
+    s3: Id,
+    /// Accepted work before and after the floor amendment takes effect.
+    s4: Id,
+    s5: Id,
+    /// When the floor amendment takes effect by its witnessed time, and by its own.
+    effective: Timestamp,
+    said: Timestamp,
+    /// The floor before and after it.
+    floor: u64,
+}
+
+/// A ledger where windows and amendments run from witnessed time (docs/protocol.md 5.7):
+/// a floor raise enacted at once but first witnessed (by a tick) ten hours later, a
+/// submission first witnessed by the requester's tick eight hours after it, a rejection
+/// dated inside its window but first witnessed after it, one rejection in time, and the
+/// enactor forking with two ticks right after, so that what it named early stops
+/// counting as a witness once the fork is known.
+fn late_ledger(s: &Scenario) -> Late {
+    let gov = s
+        .entries
+        .iter()
+        .find(|v| matches!(v.entry().body, Body::Enact(_)))
+        .map(Verified::id);
+    let t0 = s.end + MIN;
+    let floor = agree::fold(&s.entries)
+        .rules_at(t0)
+        .expect("a charter")
+        .floors["EUR"];
+    let m: Vec<PublicKey> = s.members.iter().map(fixtures::pk).collect();
+    let mut wm: Vec<Writer> = s.members.iter().map(|k| fixtures::writer(s, k)).collect();
+    let mut wr = fixtures::writer(s, &s.requesters[0]);
+    let mut out: Vec<Verified> = Vec::new();
+    let mut put = |w: &mut Writer, body: Body, t: Timestamp| {
+        let v = w.next(body, t, gov);
+        out.push(v.clone());
+        v
+    };
+
+    // A floor 5.00 EUR/h higher, passed by every member and enacted at once; nobody
+    // names the enactment until a member's tick ten hours later.
+    let p = put(
+        &mut wm[0],
+        Body::Proposal(Proposal {
+            action: Action::SetFloor {
+                currency: "EUR".into(),
+                per_hour: floor + 500,
+            },
+            reason: "rents rose".into(),
+        }),
+        t0,
+    );
+    let mut votes = Vec::new();
+    for (i, w) in wm.iter_mut().enumerate() {
+        votes.push(put(w, vote(&p, true), t0 + (i as u64 + 1) * MIN).id());
+    }
+    let te = t0 + 7 * MIN;
+    let said = te + 2 * HOUR;
+    let enact = put(
+        &mut wm[0],
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes,
+            effective_at: said,
+        }),
+        te,
+    );
+    let witnessed = t0 + 10 * HOUR;
+
+    // An offer for three at the floor of the time, claimed and drawn.
+    let mut t = t0 + 10 * MIN;
+    let o = put(&mut wr, offer(floor, 60, 3, t), t);
+    let mut claims = Vec::new();
+    for i in 1..=3 {
+        claims.push((put(&mut wm[i], claim(&o), t + i as u64 * MIN).id(), m[i]));
+    }
+    t += 12 * MIN;
+    let a = put(&mut wr, assign(&o, &claims), t);
+    let s1 = put(&mut wm[1], submit(&o, &a, 60), t + MIN);
+    let s2 = put(&mut wm[2], submit(&o, &a, 60), t + 2 * MIN);
+    put(&mut wr, tick(&[&s2]), t + 3 * MIN);
+    let s3 = put(&mut wm[3], submit(&o, &a, 60), t + 4 * MIN);
+    let r3 = put(&mut wr, reject(&s3), t + 5 * MIN);
+    put(&mut wm[3], tick(&[&r3]), t + 6 * MIN);
+
+    // The enactor forks: two ticks at one seq, naming the first submission long before
+    // anyone else does. Neither counts once the fork is known.
+    // A member ticks both an hour later: that witnesses them, but not the enactment
+    // before them, since they do not count.
+    let before = wm[0].head();
+    let k1 = put(&mut wm[0], tick(&[&s1]), t0 + HOUR);
+    let mut side = Writer::new(s.members[0].clone(), Some(s.coop), before);
+    let k2 = put(&mut side, tick(&[&s1, &s2]), t0 + HOUR);
+    put(&mut wm[4], tick(&[&k1, &k2]), t0 + 2 * HOUR);
+
+    // A second offer at the old floor, worked before and after the amendment takes
+    // effect by its witnessed time (it would take effect before the first submission by
+    // its own).
+    t = t0 + 4 * HOUR;
+    let o2 = put(&mut wr, offer(floor, 60, 2, t), t);
+    let c4 = put(&mut wm[4], claim(&o2), t + MIN);
+    let c5 = put(&mut wm[5], claim(&o2), t + 2 * MIN);
+    let a2 = put(
+        &mut wr,
+        assign(&o2, &[(c4.id(), m[4]), (c5.id(), m[5])]),
+        t + 11 * MIN,
+    );
+    let s4 = put(&mut wm[4], submit(&o2, &a2, 60), t0 + 6 * HOUR);
+    put(&mut wr, accept(&s4), t0 + 6 * HOUR + 5 * MIN);
+    // The requester's node ticks the first submission eight hours after it.
+    put(&mut wr, tick(&[&s1]), t0 + 8 * HOUR);
+    put(&mut wm[5], tick(&[&enact]), witnessed);
+    let s5 = put(&mut wm[5], submit(&o2, &a2, 60), t0 + 13 * HOUR);
+    put(&mut wr, accept(&s5), t0 + 13 * HOUR + 5 * MIN);
+
+    // The requester rejects the second submission with a timestamp inside its window;
+    // the rejection reaches the member six hours after the window closed.
+    let r2 = put(&mut wr, reject(&s2), s2.entry().ts + 24 * HOUR - MIN);
+    put(&mut wm[2], tick(&[&r2]), t0 + 30 * HOUR);
+
+    Late {
+        entries: out,
+        t0,
+        s1: s1.id(),
+        s2: s2.id(),
+        s3: s3.id(),
+        s4: s4.id(),
+        s5: s5.id(),
+        effective: said + (witnessed - te),
+        said,
+        floor,
+    }
+}
+
+#[test]
+fn late_witnesses_fold_as_in_a_node() {
+    let s = fixtures::scenario();
+    let l = late_ledger(&s);
+    let all: Vec<Verified> = s.entries.iter().chain(&l.entries).cloned().collect();
+    let envs: Vec<Vec<u8>> = all.iter().map(Verified::envelope).collect();
+    let r = agree::audit(&fixtures::file(&s, &envs));
+    assert_eq!(
+        r.valid_entries,
+        all.len() as u64,
+        "{:#?}",
+        r.violations.listed
+    );
+    assert_eq!(
+        r.violations.by_rule,
+        [("Equivocation".to_string(), 1)].into_iter().collect(),
+        "{:#?}",
+        r.violations.listed
+    );
+    let coop = agree::fold(&all);
+    agree::assert_agrees(&r, &coop);
+
+    // The ledger is what it says, by the reference fold.
+    let now = r.judged_at_ms;
+    assert_eq!(now, l.t0 + 30 * HOUR);
+    let sub = |id: &Id| coop.submission(id, now).expect("a submission");
+    let day = 24 * HOUR;
+    // Timed from its witness, eight hours late: still in review (by its own timestamp it
+    // would have been accepted by default six hours ago).
+    let s1 = sub(&l.s1);
+    assert_eq!(s1.witnessed, Some(l.t0 + 8 * HOUR));
+    assert_eq!(
+        s1.review,
+        State::Pending {
+            deadline: l.t0 + 8 * HOUR + day
+        }
+    );
+    // The rejection dated in the window but witnessed after it does not count.
+    let s2 = sub(&l.s2);
+    assert_eq!(s2.review, State::AcceptedByDefault(s2.at + day));
+    assert!(matches!(sub(&l.s3).review, State::Rejected { .. }));
+    // The amendment takes effect ten hours late: work before that is owed at the old
+    // floor, work after at the new one.
+    assert_eq!(
+        coop.rules_at(l.effective - 1).expect("rules").floors["EUR"],
+        l.floor
+    );
+    assert_eq!(
+        coop.rules_at(l.effective).expect("rules").floors["EUR"],
+        l.floor + 500
+    );
+    assert!(l.said < sub(&l.s4).at && sub(&l.s4).at < l.effective);
+    assert_eq!(sub(&l.s4).topup, 0);
+    assert_eq!(sub(&l.s5).topup, 500);
+    // No notice of an offer under the floor: the second offer came before the amendment
+    // took effect by its witnessed time.
+    assert!(!r
+        .notices
+        .by_rule
+        .contains_key(taawun_ledger::verdict::OFFER_UNDER_FLOOR_IN_FORCE));
+
+    // The report names the entries witnessed late.
+    for kind in ["submit", "reject", "enact"] {
+        assert!(
+            r.witnessed_late.by_kind.get(kind).is_some_and(|n| *n > 0),
+            "{kind}: {:?}",
+            r.witnessed_late
+        );
+    }
+    let text = r.to_string();
+    assert!(text.contains("witnessed late: "), "{text}");
+    assert!(taawun_audit::html::render(&r).contains("Witnessed late"));
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["witnessed_late"]["count"], r.witnessed_late.count);
 }
