@@ -35,6 +35,7 @@
 //! The tests compare them with `Coop` on whole ledgers, forks, removals and late
 //! witnesses included.
 
+use crate::compact::Paged;
 use crate::index::{Index, Pos, Who};
 use crate::report::{
     when, Balance as BalanceStats, Finding, Findings, LateEntry, MemberStats, Money as MoneyStats,
@@ -132,13 +133,13 @@ pub(crate) struct Books {
     /// Every enactment held: where, its id and its `effective_at`.
     enacts: Vec<(Pos, Id, Timestamp)>,
     /// By position: every stored entry's timestamp, author and kind.
-    ts: Vec<Timestamp>,
-    author: Vec<Who>,
-    kind: Vec<Kind>,
+    ts: Paged<Timestamp>,
+    author: Paged<Who>,
+    kind: Paged<Kind>,
     /// By position: the earliest timestamp of a counting entry by another author that
     /// names the entry ([`UNSEEN`]: none yet); once [`Books::witness_times`] has run, its
     /// witnessed time (docs/protocol.md 5.7).
-    seen: Vec<Timestamp>,
+    seen: Paged<Timestamp>,
     witnessed: bool,
     /// Entries kept beside their author's chain (a fork's second entry, a branch).
     side: Vec<Pos>,
@@ -475,7 +476,7 @@ impl Books {
     fn witnessed_late(&self, idx: &Index) -> WitnessedLate {
         let mut out = WitnessedLate::default();
         let mut worst: Option<(u64, Pos)> = None;
-        for (i, (&ts, &w)) in self.ts.iter().zip(&self.seen).enumerate() {
+        for (i, (&ts, &w)) in self.ts.iter().zip(self.seen.iter()).enumerate() {
             if w == UNSEEN || w <= ts.saturating_add(WITNESS_SLACK_MS) {
                 continue;
             }

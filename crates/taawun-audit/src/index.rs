@@ -9,6 +9,7 @@
 //! claims, submissions, assignments, verdicts, votes) is answered from small indexes of
 //! positions: a few bytes per entry.
 
+use crate::compact::Paged;
 use crate::read;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -41,9 +42,9 @@ struct Author {
 pub(crate) struct Index {
     file: File,
     /// Where each stored entry is in the file: (offset, length), by position.
-    loc: Vec<(u64, u32)>,
-    /// Ids of entries that other entries may name, to their position.
-    pos: HashMap<Id, Pos>,
+    loc: Paged<(u64, u32)>,
+    /// Every stored entry's id, to its position.
+    pos: IdMap,
     keys: HashMap<PublicKey, Who>,
     authors: Vec<Author>,
     pinned: HashMap<Id, Verified>,
@@ -57,6 +58,74 @@ pub(crate) struct Index {
     reviewed: HashMap<Pos, Pos>,
     votes: HashMap<(Pos, Who), Pos>,
     answered: HashMap<Pos, Pos>,
+}
+
+/// Ids to positions in 13 bytes a slot instead of 37: keyed by the first 9 bytes of the id
+/// (ids are BLAKE3 hashes), in 256 maps by the first byte (so that none grows large: a
+/// map that doubles holds its old table and its new one at once); ids sharing their
+/// first 9 bytes with another stored entry's are kept in full apart. A lookup of a
+/// stored id is exact; a lookup of an id not stored may give the position of another
+/// entry with the same first 9 bytes, so every lookup of an id that may be absent reads
+/// the entry back and compares ids ([`Context::entry`]); validation asks for everything
+/// an entry names that way first.
+#[derive(Debug)]
+struct IdMap {
+    short: Vec<HashMap<[u32; 2], Pos>>,
+    /// Ids whose first 9 bytes are those of another stored id.
+    full: HashMap<Id, Pos>,
+}
+
+impl Default for IdMap {
+    fn default() -> Self {
+        Self {
+            short: (0..256).map(|_| HashMap::new()).collect(),
+            full: HashMap::new(),
+        }
+    }
+}
+
+/// In `IdMap::short`: several stored ids begin with these 9 bytes; see `IdMap::full`.
+const SHARED: Pos = Pos::MAX;
+
+/// The key of an id: its byte 0 picks the map, bytes 1 to 8 are the key in it.
+fn short(id: &Id) -> (usize, [u32; 2]) {
+    let b = &id.0;
+    let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (usize::from(b[0]), [word(1), word(5)])
+}
+
+impl IdMap {
+    fn get(&self, id: &Id) -> Option<Pos> {
+        let (m, k) = short(id);
+        match self.short[m].get(&k).copied()? {
+            SHARED => self.full.get(id).copied(),
+            p => Some(p),
+        }
+    }
+
+    /// Inserts an id not stored yet; if another stored id has the same first 9 bytes and
+    /// is not yet kept in full, returns that entry's position: the caller reads its id and
+    /// calls [`IdMap::collided`].
+    fn insert(&mut self, id: Id, p: Pos) -> Option<Pos> {
+        let (m, k) = short(&id);
+        match self.short[m].insert(k, p) {
+            None => None,
+            Some(SHARED) => {
+                self.short[m].insert(k, SHARED);
+                self.full.insert(id, p);
+                None
+            }
+            Some(other) => Some(other),
+        }
+    }
+
+    /// Keeps two ids with the same first 9 bytes in full.
+    fn collided(&mut self, id: Id, p: Pos, other_id: Id, other: Pos) {
+        let (m, k) = short(&id);
+        self.short[m].insert(k, SHARED);
+        self.full.insert(id, p);
+        self.full.insert(other_id, other);
+    }
 }
 
 /// Whether other entries may name entries of this body as a dependency (see
@@ -73,8 +142,8 @@ impl Index {
     pub(crate) fn new(file: File) -> Self {
         Self {
             file,
-            loc: Vec::new(),
-            pos: HashMap::new(),
+            loc: Paged::default(),
+            pos: IdMap::default(),
             keys: HashMap::new(),
             authors: Vec::new(),
             pinned: HashMap::new(),
@@ -116,7 +185,7 @@ impl Index {
 
     /// The position of a stored entry that can be named.
     pub(crate) fn pos_of(&self, id: &Id) -> Option<Pos> {
-        self.pos.get(id).copied()
+        self.pos.get(id)
     }
 
     /// Stored entries.
@@ -215,7 +284,12 @@ impl Index {
         }
         // Every entry can be named: a fork's second entry, or an entry of a branch, names
         // as its `prev` an entry of any kind below the head.
-        self.pos.insert(id, p);
+        if let Some(other) = self.pos.insert(id, p) {
+            // Another stored entry's id begins with the same 8 bytes: keep both by id.
+            if let Some(o) = self.load(other) {
+                self.pos.collided(id, p, o.id(), other);
+            }
+        }
         if nameable(&e.body) {
             match e.body {
                 Body::Charter(_) | Body::Proposal(_) | Body::Vote(_) | Body::Enact(_) => {
@@ -294,5 +368,36 @@ impl Context for Index {
     fn answered(&self, settle: &Id) -> Option<Id> {
         let p = self.pos_of(settle)?;
         self.id_at(self.answered.get(&p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sharing_their_first_bytes_are_kept_apart() {
+        let mut m = IdMap::default();
+        let id = |first: u8, last: u8| {
+            let mut b = [first; 32];
+            b[31] = last;
+            Id(b)
+        };
+        // Same first byte, another key in its map.
+        let mut b = [1u8; 32];
+        b[8] = 9;
+        assert_eq!(m.insert(Id(b), 9), None);
+        assert_eq!(m.insert(id(1, 1), 0), None);
+        assert_eq!(m.insert(id(2, 1), 1), None);
+        // Same first 8 bytes as the first id: the caller is told which entry to read.
+        assert_eq!(m.insert(id(1, 2), 2), Some(0));
+        m.collided(id(1, 2), 2, id(1, 1), 0);
+        assert_eq!(m.insert(id(1, 3), 3), None);
+        for (i, p) in [(id(1, 1), 0), (id(2, 1), 1), (id(1, 2), 2), (id(1, 3), 3)] {
+            assert_eq!(m.get(&i), Some(p));
+        }
+        assert_eq!(m.get(&Id(b)), Some(9));
+        assert_eq!(m.get(&id(1, 4)), None);
+        assert_eq!(m.get(&id(3, 1)), None);
     }
 }

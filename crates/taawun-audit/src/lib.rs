@@ -24,6 +24,7 @@
 //! [`time`] (UTC dates).
 
 pub mod books;
+mod compact;
 pub mod html;
 pub mod index;
 pub mod read;
