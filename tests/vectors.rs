@@ -14,7 +14,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::collections::BTreeMap;
 use taawun_core::body::*;
 use taawun_core::entry::{envelope, signed_message, Entry, Unverified, DOMAIN, VERSION};
-use taawun_core::fold::{Coop, OfferState, Review as ReviewState};
+use taawun_core::fold::{Coop, OfferState, PlaceState, Review as ReviewState};
 use taawun_core::id::{Hash, Id, PublicKey};
 use taawun_core::lottery;
 use taawun_core::money::Money;
@@ -257,6 +257,7 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("proposal_life_ms", n(l.proposal_life_ms)),
                 ("majority_pct", n(l.majority_pct)),
                 ("supermajority_pct", n(l.supermajority_pct)),
+                ("submit_window_ms", n(l.submit_window_ms)),
             ]),
         ),
     ]);
@@ -276,7 +277,31 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("requester", key(&o.requester)),
                 ("state", s(state)),
                 ("claims", n(o.claims as u64)),
+                ("closes_at", n(o.closes_at)),
                 ("winners", J::Arr(o.winners.iter().map(key).collect())),
+                (
+                    "places",
+                    J::Arr(
+                        o.places
+                            .iter()
+                            .map(|p| {
+                                let (state, filled) = match p.state {
+                                    PlaceState::Open => ("open", J::Null),
+                                    PlaceState::Filled(x) => ("filled", id(&x)),
+                                    PlaceState::Lapsed => ("lapsed", J::Null),
+                                };
+                                obj(vec![
+                                    ("member", key(&p.member)),
+                                    ("from", n(p.from)),
+                                    ("until", n(p.until)),
+                                    ("state", s(state)),
+                                    ("submission", filled),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                ("void_assignments", n(o.void_assignments as u64)),
             ])
         })
         .collect();
@@ -377,6 +402,7 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("unpaid", per_cur(&rec.unpaid)),
                 ("unconfirmed", per_cur(&rec.unconfirmed)),
                 ("not_received", n(rec.not_received as u64)),
+                ("void_assignments", n(rec.void_assignments as u64)),
                 ("reviews", n(rec.reviews as u64)),
                 (
                     "scores_x100",
@@ -984,11 +1010,42 @@ fn build() -> J {
         CLINIC,
         Body::Assign(Assign {
             offer,
-            claims: claim_ids,
+            claims: claim_ids.clone(),
             winners: winners.clone(),
             secret: offer_secret,
         }),
         T1 + HOUR + MIN,
+        gov,
+    );
+    g.write(
+        "assign_again",
+        "VALID, and changes nothing: clinic assigns the offer a second time over the same \
+         claims. Every fair assignment carries the same draw (the secret is committed, the \
+         claims are fixed); the one with the lowest (seq, id) counts (8.2).",
+        CLINIC,
+        Body::Assign(Assign {
+            offer,
+            claims: claim_ids.clone(),
+            winners: winners.clone(),
+            secret: offer_secret,
+        }),
+        T1 + HOUR + 2 * MIN,
+        gov,
+    );
+    let three = &claims[..3];
+    g.write(
+        "assign_leaving_out_a_claim",
+        "VALID but void: an assignment over three of the four claims made in the window, \
+         drawn honestly over those three. It leaves out a claim that counts, so it does not \
+         count (8.2) and shows on clinic's record as a void assignment.",
+        CLINIC,
+        Body::Assign(Assign {
+            offer,
+            claims: three.iter().map(|c| c.0).collect(),
+            winners: lottery::draw(&offer_secret, &offer, three, 3),
+            secret: offer_secret,
+        }),
+        T1 + HOUR + 3 * MIN,
         gov,
     );
     let idx = |k: &PublicKey| keys.iter().position(|x| x == k).expect("a known key");
@@ -1888,6 +1945,7 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
             "proposal_life_ms",
             "majority_pct",
             "supermajority_pct",
+            "submit_window_ms",
         ],
         "proposal" => &["action", "reason"],
         "set_floor" => &["currency", "per_hour"],

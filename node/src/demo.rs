@@ -451,7 +451,10 @@ async fn story(dir: &Path) -> Result<()> {
         Ok((held(o1) == Some(3) && held(o2) == Some(2)).then_some(()))
     })
     .await?;
-    SKIPPED_MS.fetch_add(CLAIM_WINDOW_MS + 1_000, Ordering::SeqCst);
+    SKIPPED_MS.fetch_add(
+        CLAIM_WINDOW_MS + crate::service::ASSIGN_GRACE_MS + 1_000,
+        Ordering::SeqCst,
+    );
     let policy = tokio::spawn(crate::daemon::policy(ms[LUMEN].node.clone()));
     let assigned = wait_for("the lottery to be drawn on every node", || async {
         for m in &ms {

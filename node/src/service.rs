@@ -9,6 +9,7 @@
 //! HTTP status.
 
 use ed25519_dalek::SigningKey;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use taawun_api::request::*;
@@ -24,6 +25,9 @@ use taawun_net::{NetError, Network};
 
 /// Least time between two ticks of this node in one cooperative, in ms.
 pub(crate) const TICK_INTERVAL_MS: u64 = 60 * 1000;
+/// How long after an offer's claim window closes the requester's node waits before it
+/// draws, so that claims gossiped at the last moment are in the draw.
+pub(crate) const ASSIGN_GRACE_MS: u64 = 10 * 1000;
 
 /// Margin added to an enactment's earliest effective time: the entry's own timestamp is
 /// set by the network task a moment after the request is read.
@@ -417,7 +421,7 @@ impl Node {
             .rules_at(o.at)
             .and_then(|r| r.floors.get(cur).copied())
             .map(|f| Amount::new(cur, f));
-        let claimed_by_me = c.claims_on(&o.id).iter().any(|(k, _)| *k == self.me);
+        let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some();
         OfferView {
             id: o.id.to_hex(),
             requester: o.requester.to_hex(),
@@ -434,7 +438,7 @@ impl Node {
             floor,
             assignments: o.offer.assignments,
             state: offer_state(&o.state).to_owned(),
-            claim_closes_at: o.at.saturating_add(o.offer.claim_window_ms),
+            claim_closes_at: o.closes_at,
             expires_at: o.offer.expires_at,
             review_window_ms: o.offer.review_window_ms,
             claims: o.claims,
@@ -461,7 +465,8 @@ impl Node {
             .into_iter()
             .filter(|o| {
                 filter.keeps(o, || {
-                    o.winners.contains(&me) || c.claims_on(&o.id).iter().any(|(k, _)| *k == me)
+                    o.winners.contains(&me)
+                        || taawun_core::validate::Context::claimed(c.as_ref(), &o.id, &me).is_some()
                 })
             })
             .collect();
@@ -593,7 +598,14 @@ impl Node {
     pub(crate) async fn assign(&self, coop: Id, offer: Id, req: AssignReq) -> Res<Written> {
         let c = self.state(coop).await?;
         let o = self.own_offer(&c, offer)?;
-        let claims = c.claims_on(&offer);
+        if let Some(a) = c.assignment(&offer) {
+            return Err(Error::Conflict(format!(
+                "offer {} is already assigned (by {}): its draw is fixed by the committed secret and the claims",
+                offer.short(),
+                a.short()
+            )));
+        }
+        let claims = c.claims_on(&offer, self.now());
         if claims.is_empty() {
             return Err(Error::Conflict(format!(
                 "offer {} has no claims yet",
@@ -632,10 +644,17 @@ impl Node {
         let mut out = Vec::new();
         for coop in self.coop_ids().await? {
             let c = self.state(coop).await?;
-            for o in c.offers(self.now()) {
+            let now = self.now();
+            for o in c.offers(now) {
+                // Give a claim made just before the close time to arrive: an assignment
+                // that leaves out a claim that counts is void (docs/protocol.md 8.2). One
+                // that arrives later still makes this node assign again over the full set.
+                let settled = now > o.closes_at.saturating_add(ASSIGN_GRACE_MS);
                 if o.requester == self.me
                     && o.state == taawun_core::fold::OfferState::AwaitingAssignment
                     && o.claims > 0
+                    && settled
+                    && !self.assigned_already(&c, &o)
                 {
                     match self.assign(coop, o.id, AssignReq::default()).await {
                         Ok(w) => out.push(w),
@@ -647,6 +666,23 @@ impl Node {
             }
         }
         Ok(out)
+    }
+
+    /// Whether this node already wrote an assignment of `o` that names exactly the claims
+    /// that count and came after the window: it will count once witnessed, so writing
+    /// another would add nothing.
+    fn assigned_already(&self, c: &Coop, o: &taawun_core::fold::OfferView) -> bool {
+        let want: BTreeSet<Id> = c
+            .claims_on(&o.id, self.now())
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        c.assignments_on(&o.id).into_iter().any(|a| {
+            a.entry().author == self.me
+                && a.entry().ts > o.closes_at
+                && matches!(&a.entry().body, Body::Assign(x)
+                    if x.claims.iter().copied().collect::<BTreeSet<Id>>() == want)
+        })
     }
 
     /// Witnessing: in each cooperative where this node's author holds a role, signs a

@@ -218,7 +218,7 @@ fn targets() -> &'static Targets {
             offer_requester: offer.requester,
             claims: w
                 .state
-                .claims_on(&offer.id)
+                .claims_on(&offer.id, w.now)
                 .into_iter()
                 .map(|(_, id)| id)
                 .collect(),

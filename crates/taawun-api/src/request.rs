@@ -136,6 +136,7 @@ pub fn limits_map(l: &Limits) -> BTreeMap<String, u64> {
         ("proposal_life_ms", l.proposal_life_ms),
         ("majority_pct", u64::from(l.majority_pct)),
         ("supermajority_pct", u64::from(l.supermajority_pct)),
+        ("submit_window_ms", l.submit_window_ms),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -156,6 +157,7 @@ pub fn parse_limit(name: &str) -> Checked<Limit> {
         "proposal_life_ms" => Limit::ProposalLifeMs,
         "majority_pct" => Limit::MajorityPct,
         "supermajority_pct" => Limit::SupermajorityPct,
+        "submit_window_ms" => Limit::SubmitWindowMs,
         other => {
             return Err(bad(format!(
                 "unknown limit `{other}`; limits are: {}",
@@ -192,6 +194,7 @@ pub fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Checked<()> {
             l.supermajority_pct = u8::try_from(value)
                 .map_err(|_| bad(format!("supermajority_pct {value} is too large")))?
         }
+        Limit::SubmitWindowMs => l.submit_window_ms = value,
     }
     Ok(())
 }
@@ -943,6 +946,9 @@ mod tests {
             state,
             claims: 0,
             winners: vec![],
+            places: vec![],
+            void_assignments: 0,
+            closes_at: 1,
         };
         let open_only = OfferFilter {
             states: Some(vec![OfferState::Open]),

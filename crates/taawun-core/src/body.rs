@@ -204,6 +204,9 @@ pub struct Limits {
     /// quorum, lower a floor or lower either threshold, in percent (at least 66: two
     /// thirds).
     pub supermajority_pct: u8,
+    /// How long a drawn member has to submit, in ms from the time its place began; after
+    /// it, the place passes to the next claimant in the draw (docs/protocol.md 8.2).
+    pub submit_window_ms: u64,
 }
 
 /// The cooperative's founding document: seq 1 of a founder's chain.
@@ -242,6 +245,7 @@ pub enum Limit {
     ProposalLifeMs,
     MajorityPct,
     SupermajorityPct,
+    SubmitWindowMs,
 }
 
 /// An amendment to the cooperative's rules.

@@ -12,6 +12,7 @@
 use crate::body::{Body, Kind, Offer};
 use crate::entry::{Timestamp, Verified};
 use crate::id::{Id, PublicKey};
+use crate::lottery;
 use crate::money::{Currency, Money};
 use crate::rules::Rules;
 use crate::validate::{self, Context, Head, Invalid, Outcome};
@@ -42,6 +43,46 @@ pub struct Coop {
     verdicts: BTreeMap<Id, BTreeSet<Id>>,
     /// Every assignment of an offer (likewise).
     assigns: BTreeMap<Id, BTreeSet<Id>>,
+    /// Every submission on an offer.
+    offer_subs: BTreeMap<Id, BTreeSet<Id>>,
+}
+
+/// One place of an offer's draw (docs/protocol.md 8.2): who holds it, from when, and by
+/// when its work must be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// The claimant holding it.
+    pub member: PublicKey,
+    /// When the place became its: the assignment, or the lapse of the place before.
+    pub from: Timestamp,
+    /// `from + submit_window_ms`: work made later does not fill it.
+    pub until: Timestamp,
+    /// Where it stands.
+    pub state: PlaceState,
+}
+
+/// Where a place of the draw stands at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaceState {
+    /// Waiting for the holder's work until `until`.
+    Open,
+    /// Filled by this submission.
+    Filled(Id),
+    /// Not filled in time: the place passed to the next claimant of the ranking.
+    Lapsed,
+}
+
+/// An offer's draw as the fold sees it.
+struct Draw<'a> {
+    /// The assignment that counts: the lowest (seq, id) of the fair ones.
+    assign: Option<&'a Verified>,
+    /// Every fair assignment (each names exactly the claims that count).
+    fair: BTreeSet<Id>,
+    /// Assignments that do not count: they leave out a claim that counts, name one that
+    /// does not, or came before the claim window closed.
+    void: usize,
+    /// The places, in the order they were given.
+    places: Vec<Place>,
 }
 
 /// Where a submission stands.
@@ -131,10 +172,17 @@ pub struct OfferView {
     pub offer: Offer,
     /// Its state.
     pub state: OfferState,
-    /// Claims received.
+    /// Claims that count: live and made by the end of the claim window.
     pub claims: usize,
-    /// Winners, once assigned.
+    /// Members holding a place of the draw now (waiting for their work, or done), once
+    /// assigned: the winners, and whoever a lapsed place passed to.
     pub winners: Vec<PublicKey>,
+    /// Every place of the draw, lapsed ones included.
+    pub places: Vec<Place>,
+    /// Assignments that do not count (they leave out a claim made in the window).
+    pub void_assignments: usize,
+    /// When the claim window closes: `made(offer) + claim_window_ms` (5.7).
+    pub closes_at: Timestamp,
 }
 
 /// A proposal as members see it.
@@ -238,6 +286,9 @@ pub struct Record {
     pub unconfirmed: BTreeMap<Currency, u64>,
     /// Settlements its members answered "not received".
     pub not_received: usize,
+    /// Assignments of its offers that do not count because they leave out a claim made
+    /// in the window, name one made after it, or came before the window closed.
+    pub void_assignments: usize,
     /// Reviews received.
     pub reviews: usize,
     /// Mean scores x100 (pay, fairness, promptness, communication).
@@ -418,10 +469,20 @@ impl Coop {
         }
         match &e.body {
             Body::Claim(c) => {
-                self.claims.entry((c.offer, a)).or_insert(id);
+                // The lowest (seq, id) of a forked member's claims, whichever arrived
+                // first: the claim set of a draw must not depend on delivery order.
+                let key = (e.seq, id);
+                let held = self.claims.get(&(c.offer, a)).and_then(|h| {
+                    let h = self.entries.get(h)?;
+                    Some((h.entry().seq, h.id()))
+                });
+                if held.is_none_or(|h| key < h) {
+                    self.claims.insert((c.offer, a), id);
+                }
             }
             Body::Submit(s) => {
                 self.submits.entry((s.offer, a)).or_insert(id);
+                self.offer_subs.entry(s.offer).or_default().insert(id);
             }
             Body::Assign(x) => {
                 self.assigns.entry(x.offer).or_default().insert(id);
@@ -475,9 +536,11 @@ impl Coop {
     /// statement that they held the entry. Entries nobody else has named yet are absent.
     pub fn witnessed(&self) -> BTreeMap<Id, Timestamp> {
         // Who names each entry: only counted entries witness (a frozen author's tick
-        // after its fork says nothing).
+        // after its fork says nothing), and claims, which enter draws whatever their
+        // author did since (a fork found later must not move the offer they name).
         let mut namers: BTreeMap<Id, Vec<&Verified>> = BTreeMap::new();
-        for v in self.entries.values().filter(|v| self.counts(v)) {
+        let witnesses = |v: &&Verified| self.counts(v) || v.entry().body.kind() == Kind::Claim;
+        for v in self.entries.values().filter(witnesses) {
             let e = v.entry();
             // A verdict does not witness the work it judges: a requester's late rejection
             // would otherwise start the review window it claims to fall in.
@@ -532,19 +595,26 @@ impl Coop {
     }
 
     /// What a node whose author is `me` should name in its next tick: the counted
-    /// submissions, rejections and enactments of other authors that nobody but their
+    /// offers, claims, assignments, submissions, rejections and enactments of other authors that nobody but their
     /// author has witnessed yet (their windows and effective times run from witnessed
     /// time), oldest first, at most [`crate::body::MAX_TICK_HEADS`]. Empty when there is
     /// nothing to witness: ticks are written only when they say something.
     pub fn to_witness(&self, me: &PublicKey) -> Vec<Id> {
         let seen = self.witnessed();
-        let mut due: Vec<&Verified> = [Kind::Submit, Kind::Reject, Kind::Enact]
-            .into_iter()
-            .flat_map(|k| self.ids(k))
-            .filter(|id| !seen.contains_key(id))
-            .filter_map(|id| self.entries.get(id))
-            .filter(|v| v.entry().author != *me && self.counts(v))
-            .collect();
+        let mut due: Vec<&Verified> = [
+            Kind::Offer,
+            Kind::Claim,
+            Kind::Assign,
+            Kind::Submit,
+            Kind::Reject,
+            Kind::Enact,
+        ]
+        .into_iter()
+        .flat_map(|k| self.ids(k))
+        .filter(|id| !seen.contains_key(id))
+        .filter_map(|id| self.entries.get(id))
+        .filter(|v| v.entry().author != *me && self.counts(v))
+        .collect();
         due.sort_by_key(|v| (v.entry().ts, v.id()));
         due.into_iter()
             .take(crate::body::MAX_TICK_HEADS)
@@ -582,17 +652,152 @@ impl Coop {
         self.entries.get(id)
     }
 
-    /// The claims on `offer` that count, as (claimant, Claim entry id), in claimant order:
-    /// what a requester's node puts in an `Assign` and feeds to the lottery.
-    pub fn claims_on(&self, offer: &Id) -> Vec<(PublicKey, Id)> {
-        let Some(tl) = self.timeline() else {
+    /// The claims on `offer` that count at `now`, as (claimant, Claim entry id), in
+    /// claimant order: what a requester's node puts in an `Assign` and feeds to the
+    /// lottery; an assignment naming any other set does not count (8.2). A claim counts
+    /// when it is valid, says it came by the close of the claim window (which runs from
+    /// the time the offer was made, 5.7), and someone other than its author witnessed it
+    /// by the close plus [`WITNESS_SLACK_MS`] (until then, an unwitnessed one counts
+    /// provisionally): a claim written after the close under an old timestamp does not.
+    pub fn claims_on(&self, offer: &Id, now: Timestamp) -> Vec<(PublicKey, Id)> {
+        let seen = self.witnessed();
+        let Some((v, o)) = self.offer_of(offer) else {
             return vec![];
         };
-        self.claims
-            .range((*offer, PublicKey([0; 32]))..=(*offer, PublicKey([255; 32])))
-            .filter(|(_, c)| self.live_id(c, &tl).is_some())
+        self.counted_claims(v, o, now, &seen).1
+    }
+
+    /// The close of an offer's claim window and the claims that count on it.
+    fn counted_claims(
+        &self,
+        offer: &Verified,
+        o: &Offer,
+        now: Timestamp,
+        seen: &BTreeMap<Id, Timestamp>,
+    ) -> (Timestamp, Vec<(PublicKey, Id)>) {
+        let id = offer.id();
+        let close = on_time(offer, seen).saturating_add(o.claim_window_ms);
+        let late = close.saturating_add(WITNESS_SLACK_MS);
+        let claims = self
+            .claims
+            .range((id, PublicKey([0; 32]))..=(id, PublicKey([255; 32])))
+            // Every valid claim, whatever its author did since: like an obligation, a
+            // draw once made must not be undone by a later fork or amendment (a thief
+            // forking a member's chain, or a backdated removal, would void the
+            // assignment and with it the work done under it).
+            .filter(|(_, c)| {
+                self.entries.get(c).is_some_and(|v| {
+                    v.entry().ts <= close
+                        && match seen.get(c) {
+                            Some(w) => *w <= late,
+                            None => now <= late,
+                        }
+                })
+            })
             .map(|((_, who), c)| (*who, *c))
-            .collect()
+            .collect();
+        (close, claims)
+    }
+
+    /// An offer's draw at `now` (docs/protocol.md 8.2). An assignment is fair when it
+    /// names exactly the claims that count and was made after the window closed; the
+    /// lowest (seq, id) fair one counts (all fair ones carry the same draw: the secret is
+    /// committed and the claims are fixed). The first `assignments` claimants of its
+    /// ranking hold a place from the time it was made; a place whose holder's work was
+    /// not made within `submit_window_ms` lapses once the witness slack has passed too,
+    /// and the next claimant of the ranking holds a place from then, while the offer has
+    /// not expired.
+    fn draw<'a>(
+        &'a self,
+        offer: &'a Verified,
+        o: &Offer,
+        now: Timestamp,
+        tl: &Timeline,
+        seen: &BTreeMap<Id, Timestamp>,
+    ) -> (Timestamp, Vec<(PublicKey, Id)>, Draw<'a>) {
+        let id = offer.id();
+        let (close, counted) = self.counted_claims(offer, o, now, seen);
+        let want: BTreeSet<Id> = counted.iter().map(|(_, c)| *c).collect();
+        let mut d = Draw {
+            assign: None,
+            fair: BTreeSet::new(),
+            void: 0,
+            places: vec![],
+        };
+        for a in self
+            .assigns
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| self.live_id(a, tl))
+        {
+            let Body::Assign(x) = &a.entry().body else {
+                continue;
+            };
+            let named: BTreeSet<Id> = x.claims.iter().copied().collect();
+            if named != want || on_time(a, seen) <= close {
+                d.void += 1;
+                continue;
+            }
+            d.fair.insert(a.id());
+            if d.assign
+                .is_none_or(|b| (a.entry().seq, a.id()) < (b.entry().seq, b.id()))
+            {
+                d.assign = Some(a);
+            }
+        }
+        let Some(Body::Assign(x)) = d.assign.map(|a| &a.entry().body) else {
+            return (close, counted, d);
+        };
+        let who: Vec<PublicKey> = counted.iter().map(|(k, _)| *k).collect();
+        let ranking = lottery::ranking(&lottery::seed(&x.secret, &id, &x.claims), &who);
+        // Each claimant's work on this offer under a fair assignment: the lowest
+        // (seq, id) live one (a forked member may hold two).
+        let mut work: BTreeMap<PublicKey, &Verified> = BTreeMap::new();
+        for s in self
+            .offer_subs
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| self.live_id(s, tl))
+        {
+            if !matches!(&s.entry().body, Body::Submit(b) if d.fair.contains(&b.assign)) {
+                continue;
+            }
+            let slot = work.entry(s.entry().author).or_insert(s);
+            if (s.entry().seq, s.id()) < (slot.entry().seq, slot.id()) {
+                *slot = s;
+            }
+        }
+        let window = tl.at(offer.entry().ts).limits.submit_window_ms;
+        let start = d.assign.map_or(close, |a| on_time(a, seen));
+        let first = usize::try_from(o.assignments).unwrap_or(usize::MAX);
+        let mut queue: std::collections::VecDeque<(PublicKey, Timestamp)> =
+            ranking.iter().take(first).map(|m| (*m, start)).collect();
+        let mut next = ranking.iter().skip(first);
+        while let Some((member, from)) = queue.pop_front() {
+            let until = from.saturating_add(window);
+            let lapse = until.saturating_add(WITNESS_SLACK_MS);
+            let state = match work.get(&member).filter(|s| on_time(s, seen) <= until) {
+                Some(s) => PlaceState::Filled(s.id()),
+                None if now > lapse => {
+                    if lapse <= o.expires_at {
+                        if let Some(m) = next.next() {
+                            queue.push_back((*m, lapse));
+                        }
+                    }
+                    PlaceState::Lapsed
+                }
+                None => PlaceState::Open,
+            };
+            d.places.push(Place {
+                member,
+                from,
+                until,
+                state,
+            });
+        }
+        (close, counted, d)
     }
 
     /// Every proposal that counts, oldest first, with its yes votes from members in force
@@ -655,22 +860,23 @@ impl Coop {
         out
     }
 
-    /// The `Assign` entry of `offer` that counts, if any.
-    pub fn assignment(&self, offer: &Id) -> Option<Id> {
-        let tl = self.timeline()?;
-        self.first_assign(offer, &tl).map(Verified::id)
-    }
-
-    /// The assignment of `offer` whose winners are shown: the lowest (seq, id) of those
-    /// that count (only a forked requester has more than one; work under any of them is
-    /// owed).
-    fn first_assign(&self, offer: &Id, tl: &Timeline) -> Option<&Verified> {
+    /// Every `Assign` entry held for `offer`, fair or not.
+    pub fn assignments_on(&self, offer: &Id) -> Vec<&Verified> {
         self.assigns
             .get(offer)
             .into_iter()
             .flatten()
-            .filter_map(|a| self.live_id(a, tl))
-            .min_by_key(|a| (a.entry().seq, a.id()))
+            .filter_map(|a| self.entries.get(a))
+            .collect()
+    }
+
+    /// The `Assign` entry of `offer` that counts, if any: the lowest (seq, id) of the
+    /// fair ones (see [`Coop::offer`]); work is submitted under it.
+    pub fn assignment(&self, offer: &Id) -> Option<Id> {
+        let (tl, seen) = self.context()?;
+        let (v, o) = self.offer_of(offer)?;
+        let (_, _, d) = self.draw(v, o, 0, &tl, &seen);
+        d.assign.map(Verified::id)
     }
 
     /// The member's answer to the settlement `settle`, if one counts: received or not.
@@ -704,40 +910,14 @@ impl Coop {
 
     /// The cooperative's governance history by everything held: see [`Timeline`].
     pub fn timeline(&self) -> Option<Timeline> {
-        let charter = self.id.and_then(|id| self.entries.get(&id))?;
-        let Body::Charter(c) = &charter.entry().body else {
-            return None;
-        };
-        let seen_at = self.witnessed();
-        let mut enacts: Vec<(Timestamp, Id, &crate::body::Enact)> = self
-            .ids(Kind::Enact)
-            .filter_map(|id| self.entries.get(id))
-            .filter(|v| self.counts(v))
-            .filter_map(|v| match &v.entry().body {
-                Body::Enact(e) => Some((effective(v, e, &seen_at), v.id(), e)),
-                _ => None,
-            })
-            .collect();
-        enacts.sort_by_key(|(at, id, _)| (*at, *id));
-        let mut rules = Rules::from_charter(c);
-        let mut steps = vec![(0, rules.clone())];
-        let mut seen = BTreeSet::new();
-        for (at, _, e) in enacts {
-            let Some(Body::Proposal(p)) = self.entries.get(&e.proposal).map(|p| &p.entry().body)
-            else {
-                continue;
-            };
-            // Re-count every vote held on the proposal, yes and no, by the members really
-            // in force just before: an enactment that named only the yes votes, or that
-            // was enacted by people removed since, changes nothing.
-            let (yes, no) = self.tally(&e.proposal, &rules);
-            if !rules.passes(&p.action, yes, no) || !seen.insert(e.proposal) {
-                continue;
-            }
-            rules.apply(&p.action);
-            steps.push((at, rules.clone()));
-        }
-        Some(Timeline { steps })
+        self.timeline_seen(&self.witnessed())
+    }
+
+    /// The timeline and the witnessed times it was computed from, for the views that
+    /// need both (witnessed times cost a pass over every entry).
+    fn context(&self) -> Option<(Timeline, BTreeMap<Id, Timestamp>)> {
+        let seen = self.witnessed();
+        Some((self.timeline_seen(&seen)?, seen))
     }
 
     /// Yes and no votes on `proposal` that count, by members of `rules`.
@@ -777,34 +957,37 @@ impl Coop {
 
     /// An offer's state at `now`.
     pub fn offer(&self, id: &Id, now: Timestamp) -> Option<OfferView> {
-        self.offer_in(id, now, &self.timeline()?)
+        let (tl, seen) = self.context()?;
+        self.offer_in(id, now, &tl, &seen)
     }
 
-    fn offer_in(&self, id: &Id, now: Timestamp, tl: &Timeline) -> Option<OfferView> {
+    fn offer_in(
+        &self,
+        id: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen: &BTreeMap<Id, Timestamp>,
+    ) -> Option<OfferView> {
         let (v, o) = self.offer_of(id)?;
         // Listed only while its requester held a role when posting it (by the full
         // governance history); work already done on it stays owed either way.
         if !self.live(v, tl) || !tl.at(v.entry().ts).may_request(&v.entry().author) {
             return None;
         }
-        let claims = self
-            .claims
-            .range((*id, PublicKey([0; 32]))..=(*id, PublicKey([255; 32])));
-        let claims = claims
-            .filter(|(_, c)| self.live_id(c, tl).is_some())
-            .count();
-        let assign = self.first_assign(id, tl);
-        let winners = match assign.map(|a| &a.entry().body) {
-            Some(Body::Assign(a)) => a.winners.clone(),
-            _ => vec![],
-        };
-        let state = if assign.is_some() {
+        let (closes_at, claims, draw) = self.draw(v, o, now, tl, seen);
+        let winners = draw
+            .places
+            .iter()
+            .filter(|p| p.state != PlaceState::Lapsed)
+            .map(|p| p.member)
+            .collect();
+        let state = if draw.assign.is_some() {
             OfferState::Assigned
         } else if self.withdrawals.contains_key(id) {
             OfferState::Withdrawn
         } else if now > o.expires_at {
             OfferState::Expired
-        } else if now > v.entry().ts.saturating_add(o.claim_window_ms) {
+        } else if now > closes_at {
             OfferState::AwaitingAssignment
         } else {
             OfferState::Open
@@ -815,19 +998,22 @@ impl Coop {
             at: v.entry().ts,
             offer: o.clone(),
             state,
-            claims,
+            claims: claims.len(),
             winners,
+            places: draw.places,
+            void_assignments: draw.void,
+            closes_at,
         })
     }
 
     /// Every offer that counts, oldest first.
     pub fn offers(&self, now: Timestamp) -> Vec<OfferView> {
-        let Some(tl) = self.timeline() else {
+        let Some((tl, seen)) = self.context() else {
             return vec![];
         };
         let mut v: Vec<OfferView> = self
             .ids(Kind::Offer)
-            .filter_map(|id| self.offer_in(id, now, &tl))
+            .filter_map(|id| self.offer_in(id, now, &tl, &seen))
             .collect();
         v.sort_by_key(|o| (o.at, o.id));
         v
@@ -836,32 +1022,24 @@ impl Coop {
     /// Every submission and where it stands at `now`.
     pub fn submissions(&self, now: Timestamp) -> Vec<Submission> {
         let mut out = Vec::new();
-        let Some(tl) = self.timeline() else {
+        let Some((tl, seen_at)) = self.context() else {
             return out;
         };
-        // One submission per (offer, member): a member who forked may hold one on each
-        // branch; the lowest (seq, id) counts, whichever a node stored first.
+        // Only work that fills a place of its offer's draw (8.2) is owed by the
+        // cooperative's rules: one submission per (offer, member), made in time, under a
+        // fair assignment of an offer that counts.
         let mut chosen: BTreeMap<(Id, PublicKey), &Verified> = BTreeMap::new();
-        for id in self.ids(Kind::Submit) {
-            let Some(v) = self.live_id(id, &tl) else {
+        for offer in self.offer_subs.keys() {
+            let Some((ov, o)) = self.offer_of(offer).filter(|(ov, _)| self.live(ov, &tl)) else {
                 continue;
             };
-            let Body::Submit(s) = &v.entry().body else {
-                continue;
-            };
-            // Work on an offer or under an assignment that does not count is not owed by
-            // the cooperative's rules.
-            if self
-                .offer_of(&s.offer)
-                .filter(|(ov, _)| self.live(ov, &tl))
-                .is_none()
-                || self.live_id(&s.assign, &tl).is_none()
-            {
-                continue;
-            }
-            let slot = chosen.entry((s.offer, v.entry().author)).or_insert(v);
-            if (v.entry().seq, v.id()) < (slot.entry().seq, slot.id()) {
-                *slot = v;
+            let (_, _, d) = self.draw(ov, o, now, &tl, &seen_at);
+            for p in d.places {
+                if let PlaceState::Filled(s) = p.state {
+                    if let Some(v) = self.entries.get(&s) {
+                        chosen.insert((*offer, p.member), v);
+                    }
+                }
             }
         }
         let mut minutes: BTreeMap<Id, Vec<u64>> = BTreeMap::new();
@@ -877,7 +1055,6 @@ impl Coop {
             .into_iter()
             .filter_map(|(o, m)| Some((o, u32::try_from(median(m)?).unwrap_or(u32::MAX))))
             .collect();
-        let seen_at = self.witnessed();
         for v in chosen.into_values() {
             let Body::Submit(s) = &v.entry().body else {
                 continue;
@@ -1051,14 +1228,11 @@ impl Coop {
     }
 
     fn record_in(&self, requester: &PublicKey, all: &Passes) -> Record {
-        let mut r = Record {
-            offers: all
-                .offers
-                .iter()
-                .filter(|o| o.requester == *requester)
-                .count(),
-            ..Record::default()
-        };
+        let mut r = Record::default();
+        for o in all.offers.iter().filter(|o| o.requester == *requester) {
+            r.offers += 1;
+            r.void_assignments += o.void_assignments;
+        }
         let subs: Vec<&Submission> = all
             .submissions
             .iter()
@@ -1219,6 +1393,9 @@ impl Coop {
             else {
                 continue;
             };
+            // Re-count every vote held on the proposal, yes and no, by the members really
+            // in force just before: an enactment that named only the yes votes, or that
+            // was enacted by people removed since, changes nothing.
             let (yes, no) = self.tally(&e.proposal, &rules);
             if !rules.passes(&p.action, yes, no) || !seen.insert(e.proposal) {
                 continue;

@@ -102,6 +102,7 @@ impl Rules {
                     Limit::SupermajorityPct => {
                         l.supermajority_pct = u8::try_from(*value).unwrap_or(100)
                     }
+                    Limit::SubmitWindowMs => l.submit_window_ms = *value,
                 }
             }
         }
@@ -179,6 +180,7 @@ pub fn default_limits() -> Limits {
         proposal_life_ms: 14 * 24 * HOUR,
         majority_pct: 50,
         supermajority_pct: 66,
+        submit_window_ms: 2 * 24 * HOUR,
     }
 }
 

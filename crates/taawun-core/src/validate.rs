@@ -212,12 +212,6 @@ pub enum Invalid {
         expires_at: Timestamp,
         ts: Timestamp,
     },
-    #[error("claim window of offer {offer} closed at {closes_at}; claim is timestamped {ts}")]
-    ClaimWindowClosed {
-        offer: Id,
-        closes_at: Timestamp,
-        ts: Timestamp,
-    },
     #[error("member already claimed offer {offer}")]
     DoubleClaim { offer: Id },
     #[error(
@@ -228,9 +222,7 @@ pub enum Invalid {
         closes_at: Timestamp,
         ts: Timestamp,
     },
-    #[error("offer {offer} is already assigned")]
-    AlreadyAssigned { offer: Id },
-    #[error("claim {claim} is not a claim on offer {offer} made during its claim window")]
+    #[error("claim {claim} is not a claim on offer {offer}, or is named twice")]
     ClaimNotForOffer { claim: Id, offer: Id },
     #[error("winners do not follow the lottery over the named claims: expected {expected:?}, found {found:?}")]
     LotteryMismatch {
@@ -757,14 +749,9 @@ impl<C: Context> Judge<'_, C> {
                         ts,
                     });
                 }
-                let closes_at = deps[0].entry().ts.saturating_add(o.claim_window_ms);
-                if ts > closes_at {
-                    return Err(Invalid::ClaimWindowClosed {
-                        offer: c.offer,
-                        closes_at,
-                        ts,
-                    });
-                }
+                // Whether it came within the claim window is the fold's call, from
+                // witnessed time: an offer may be backdated so that its window closed,
+                // by its own timestamp, before anyone saw it.
                 let first = self.ctx.claimed(&c.offer, &e.author);
                 if self.repeats(first, |b| matches!(b, Body::Claim(x) if x.offer == c.offer)) {
                     return Err(Invalid::DoubleClaim { offer: c.offer });
@@ -774,13 +761,9 @@ impl<C: Context> Judge<'_, C> {
             Body::Assign(a) => {
                 let o = as_offer(&deps[0])?;
                 self.own_offer(&deps[0])?;
-                let first = self.ctx.assigned(&a.offer);
-                if self.repeats(
-                    first,
-                    |b| matches!(b, Body::Assign(x) if x.offer == a.offer),
-                ) {
-                    return Err(Invalid::AlreadyAssigned { offer: a.offer });
-                }
+                // A second assignment is allowed: only one naming exactly the claims that
+                // count (the fold, 8.2) takes effect, and its winners follow from the
+                // committed secret, so trying again chooses nothing.
                 let closes_at = deps[0].entry().ts.saturating_add(o.claim_window_ms);
                 // The lottery runs over the whole window: assigning early would favour
                 // whoever happened to claim first.
@@ -795,7 +778,6 @@ impl<C: Context> Judge<'_, C> {
                 let mut seen = BTreeSet::new();
                 for d in &deps[1..] {
                     let ok = matches!(&d.entry().body, Body::Claim(c) if c.offer == a.offer)
-                        && d.entry().ts <= closes_at
                         && seen.insert(d.id());
                     if !ok {
                         return Err(Invalid::ClaimNotForOffer {
@@ -823,7 +805,16 @@ impl<C: Context> Judge<'_, C> {
                 let Body::Assign(a) = &deps[1].entry().body else {
                     return Err(wrong(&deps[1], Kind::Assign));
                 };
-                if a.offer != s.offer || !a.winners.contains(&e.author) {
+                // A winner, or a claimant the assignment names: the place of a winner who
+                // does not submit in time passes down the draw (the fold, 8.2).
+                let named = |id: &Id| {
+                    self.ctx
+                        .entry(id)
+                        .is_some_and(|c| c.entry().author == e.author)
+                };
+                if a.offer != s.offer
+                    || !(a.winners.contains(&e.author) || a.claims.iter().any(named))
+                {
                     return Err(Invalid::NotAssigned {
                         member: e.author,
                         assign: s.assign,
@@ -1078,7 +1069,7 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
 }
 
 /// Every limit with its value.
-fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 11] {
+fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 12] {
     [
         (Limit::MaxReviewWindowMs, l.max_review_window_ms),
         (Limit::MaxClaimWindowMs, l.max_claim_window_ms),
@@ -1091,6 +1082,7 @@ fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 11] {
         (Limit::ProposalLifeMs, l.proposal_life_ms),
         (Limit::MajorityPct, u64::from(l.majority_pct)),
         (Limit::SupermajorityPct, u64::from(l.supermajority_pct)),
+        (Limit::SubmitWindowMs, l.submit_window_ms),
     ]
 }
 
@@ -1116,6 +1108,8 @@ fn check_limit(limit: Limit, value: u64) -> Result<(), String> {
         Limit::MajorityPct => (50, 99, "majority_pct"),
         // Two thirds at least (yes * 100 > 66 * cast).
         Limit::SupermajorityPct => (66, 99, "supermajority_pct"),
+        // At least an hour: a drawn member on a weak link must have time to do the work.
+        Limit::SubmitWindowMs => (60 * 60 * 1000, u64::MAX, "submit_window_ms"),
     };
     if (lo..=hi).contains(&value) {
         Ok(())

@@ -5,7 +5,7 @@
 use ed25519_dalek::SigningKey;
 use taawun_core::body::*;
 use taawun_core::entry::Verified;
-use taawun_core::fold::{Coop, Review as Verdict};
+use taawun_core::fold::{Coop, PlaceState, Review as Verdict};
 use taawun_core::id::{Hash, Id, PublicKey};
 use taawun_core::lottery;
 use taawun_core::money::Money;
@@ -703,6 +703,175 @@ fn a_claim_window_under_the_charters_minimum_is_refused() {
     ));
 }
 
+/// The claims `members` make on `o`, a minute apart.
+fn claims(f: &mut Fx, o: &Verified, members: &[u8]) -> Vec<(Id, PublicKey)> {
+    members
+        .iter()
+        .map(|m| (f.ok(*m, claim(o)).id(), pk(*m)))
+        .collect()
+}
+
+/// The requester's assignment of `o` over `named`, drawn honestly over them.
+fn assign_over(o: &Verified, named: &[(Id, PublicKey)]) -> Body {
+    let Body::Offer(of) = &o.entry().body else {
+        panic!("not an offer")
+    };
+    Body::Assign(Assign {
+        offer: o.id(),
+        claims: named.iter().map(|c| c.0).collect(),
+        winners: lottery::draw(&SECRET, &o.id(), named, of.assignments),
+        secret: SECRET,
+    })
+}
+
+fn member_of(k: &PublicKey) -> u8 {
+    (1..=20).find(|m| pk(*m) == *k).expect("a member key")
+}
+
+#[test]
+fn an_assignment_that_leaves_out_a_claim_made_in_the_window_does_not_count() {
+    let mut f = Fx::new(4);
+    let o = f.offer(300, 15, 1);
+    let all = claims(&mut f, &o, &[2, 3, 4]);
+    f.now += 30 * MIN;
+    // The requester leaves out claims until its favourite wins: valid as an entry, but
+    // it does not count, and the work done under it is not owed by the rules.
+    let favourite = (1..all.len())
+        .flat_map(|n| {
+            let all = &all;
+            (0..all.len()).map(move |skip| {
+                all.iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .take(n)
+                    .map(|(_, c)| *c)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .find(|some| lottery::draw(&SECRET, &o.id(), some, 1) == vec![pk(4)])
+        .expect("a subset where member 4 wins");
+    let unfair = f.ok(R, assign_over(&o, &favourite));
+    let view = f.coop.offer(&o.id(), f.now).expect("the offer");
+    assert_eq!(
+        view.state,
+        taawun_core::fold::OfferState::AwaitingAssignment
+    );
+    assert_eq!(view.void_assignments, 1);
+    assert!(view.winners.is_empty());
+    assert_eq!(f.coop.assignment(&o.id()), None);
+    let s = f.ok(4, submit(&o, &unfair, 15));
+    f.ok(R, accept(&s));
+    assert_eq!(f.owed(4), 0, "work under an unfair assignment is not owed");
+    assert_eq!(f.coop.record(&pk(R), f.now).void_assignments, 1);
+    // The fair draw over every claim counts, and its winner's work is owed.
+    let fair = f.ok(R, assign_over(&o, &all));
+    assert_eq!(f.coop.assignment(&o.id()), Some(fair.id()));
+    let winner = member_of(&f.coop.offer(&o.id(), f.now).expect("offer").winners[0]);
+    if winner != 4 {
+        let s = f.ok(winner, submit(&o, &fair, 15));
+        f.ok(R, accept(&s));
+    }
+    assert_eq!(f.owed(winner), 300);
+}
+
+#[test]
+fn a_claim_written_after_the_window_under_an_old_timestamp_does_not_count() {
+    let mut f = Fx::new(4);
+    let o = f.offer(300, 15, 1);
+    let c = f.ok(2, claim(&o));
+    // Other members' nodes witness claims as they arrive (their minutely ticks).
+    f.ok(4, tick(&[&c]));
+    let honest = vec![(c.id(), pk(2))];
+    // An hour after the window closed, the requester's friend signs a claim dated inside
+    // it; the first other member to see it witnesses it on arrival.
+    f.now += 90 * MIN;
+    let late = f.writer(3).next(claim(&o), o.entry().ts + 5 * MIN, None);
+    assert_eq!(f.coop.ingest(late.clone(), Some(f.now)), Ok(Outcome::Fresh));
+    f.ok(4, tick(&[&late]));
+    assert_eq!(f.coop.claims_on(&o.id(), f.now), vec![(pk(2), honest[0].0)]);
+    // An assignment naming the friend's claim does not count; one without it does.
+    let with_friend = vec![honest[0], (late.id(), pk(3))];
+    f.ok(R, assign_over(&o, &with_friend));
+    assert_eq!(f.coop.assignment(&o.id()), None);
+    let fair = f.ok(R, assign_over(&o, &honest));
+    assert_eq!(f.coop.assignment(&o.id()), Some(fair.id()));
+    assert_eq!(
+        f.coop.offer(&o.id(), f.now).expect("offer").winners,
+        vec![pk(2)]
+    );
+}
+
+#[test]
+fn a_backdated_offers_claim_window_runs_from_when_others_saw_it() {
+    let mut f = Fx::new(4);
+    // The requester publishes an offer dated two days ago, its 30-minute window long
+    // closed by its own timestamp, and assigns it at once to the first claimant.
+    f.now += 2 * 24 * HOUR;
+    let dated = f.now - 2 * 24 * HOUR;
+    let o = f
+        .writer(R)
+        .next(Body::Offer(offer(300, 15, 1)), dated, None);
+    assert_eq!(f.coop.ingest(o.clone(), Some(f.now)), Ok(Outcome::Fresh));
+    let first = claims(&mut f, &o, &[2]);
+    let hasty = f.ok(R, assign_over(&o, &first));
+    let view = f.coop.offer(&o.id(), f.now).expect("the offer");
+    assert!(
+        view.closes_at > hasty.entry().ts,
+        "the window runs from the first claim"
+    );
+    assert_eq!(f.coop.assignment(&o.id()), None);
+    // Members who see it later still claim in time.
+    let second = claims(&mut f, &o, &[3]);
+    let both = vec![first[0], second[0]];
+    let counted: Vec<Id> = f
+        .coop
+        .claims_on(&o.id(), f.now)
+        .iter()
+        .map(|c| c.1)
+        .collect();
+    assert_eq!(counted.len(), 2);
+    assert!(counted.contains(&second[0].0));
+    f.now = view.closes_at;
+    let fair = f.ok(R, assign_over(&o, &both));
+    assert_eq!(f.coop.assignment(&o.id()), Some(fair.id()));
+}
+
+#[test]
+fn a_place_not_filled_in_time_passes_to_the_next_claimant() {
+    let mut f = Fx::new(4);
+    let o = f.offer(300, 15, 1);
+    let all = claims(&mut f, &o, &[2, 3, 4]);
+    f.now += 30 * MIN;
+    let a = f.ok(R, assign_over(&o, &all));
+    let ids: Vec<Id> = all.iter().map(|c| c.0).collect();
+    let who: Vec<PublicKey> = all.iter().map(|c| c.1).collect();
+    let ranking = lottery::ranking(&lottery::seed(&SECRET, &o.id(), &ids), &who);
+    let (first, second) = (member_of(&ranking[0]), member_of(&ranking[1]));
+    let view = f.coop.offer(&o.id(), f.now).expect("offer");
+    assert_eq!(view.winners, vec![pk(first)]);
+    let until = view.places[0].until;
+    assert_eq!(until, a.entry().ts + default_limits().submit_window_ms);
+    // The runner-up may not take the place while it is open.
+    let early = f.ok(second, submit(&o, &a, 15));
+    assert!(f.coop.submission(&early.id(), f.now).is_none());
+    // The winner never submits: once the window and the witness slack pass, the place
+    // goes to the next claimant of the ranking, from the lapse on.
+    f.now = until + taawun_core::fold::WITNESS_SLACK_MS + 1;
+    let view = f.coop.offer(&o.id(), f.now).expect("offer");
+    assert_eq!(view.places.len(), 2);
+    assert_eq!(view.places[0].state, PlaceState::Lapsed);
+    assert_eq!(view.places[1].member, pk(second));
+    assert_eq!(view.winners, vec![pk(second)]);
+    // Its work, made before its place began, fills it; the winner's late work does not.
+    assert_eq!(view.places[1].state, PlaceState::Filled(early.id()));
+    let late = f.ok(first, submit(&o, &a, 15));
+    f.ok(R, accept(&early));
+    f.ok(R, accept(&late));
+    assert_eq!(f.owed(second), 300);
+    assert_eq!(f.owed(first), 0);
+    assert!(f.coop.submission(&late.id(), f.now).is_none());
+}
+
 // J. A removal backdated by idle members does not erase what the removed member earned.
 
 #[test]
@@ -823,9 +992,10 @@ fn a_backdated_submission_does_not_close_the_review_window_early() {
     let mut f = Fx::new(3);
     let o = f.offer(300, 15, 1);
     let a = f.assign(&o, &[2]);
-    // Three days later (the window is a day), member 2 publishes a submission dated just
-    // after the assignment, so that the window would have closed before anyone saw it.
-    f.now += 3 * 24 * HOUR;
+    // A day and a half later (the review window is a day, the time to submit two),
+    // member 2 publishes a submission dated just after the assignment, so that the review
+    // window would have closed before anyone saw it.
+    f.now += 36 * HOUR;
     let s = f.writer(2).next(submit(&o, &a, 15), a.entry().ts, None);
     assert_eq!(f.coop.ingest(s.clone(), Some(f.now)), Ok(Outcome::Fresh));
     // The requester's node witnesses it on arrival: the window runs from then.
