@@ -865,6 +865,35 @@ fn build() -> J {
         None,
         "Invalid/CurrencyNotAllowed",
     );
+    g.attempt(
+        "offer_title_too_long",
+        "REFUSED (BadOffer, title): the title has 201 characters; at most 200 \
+         (MAX_TITLE_CHARS), so that one offer cannot break every member's board.",
+        CLINIC,
+        Body::Offer(offer_body(&"T".repeat(201), PURPOSE, eur(650), 30, 3)),
+        T1,
+        gov,
+        None,
+        "Invalid/BadOffer",
+    );
+    g.attempt(
+        "offer_title_with_bidi_override",
+        "REFUSED (BadOffer, title): the title carries a right-to-left override (U+202E) and a \
+         pop (U+202C) that make '18,00 EUR/h' display as '50,00 EUR/h'. Embedding, override \
+         and isolate controls are refused in titles, purposes and descriptions.",
+        CLINIC,
+        Body::Offer(offer_body(
+            "Transcribe forms \u{202E}h/RUE 00,05\u{202C} now 18,00 EUR/h",
+            PURPOSE,
+            eur(650),
+            30,
+            3,
+        )),
+        T1,
+        gov,
+        None,
+        "Invalid/BadOffer",
+    );
     let mut short_window = offer_body("Transcribe clinic intake forms", PURPOSE, eur(650), 30, 3);
     short_window.claim_window_ms = default_limits().min_claim_window_ms - 1;
     g.attempt(

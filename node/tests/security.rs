@@ -396,14 +396,36 @@ async fn hostile_text_is_isolated_and_overpayments_wait_for_a_confirmation() {
     let coop = coop(&d, "Isolated").await;
     let cookie = login(&d).await;
 
-    // A title with a right-to-left override, and a very long word.
-    let title = format!("\u{202e}gnp.exe{}", "x".repeat(10_000));
+    // A title of 10 000 characters, and one with a right-to-left override: refused by the
+    // node's own API (the protocol's text rule), with the reason.
+    for (title, why) in [
+        ("x".repeat(10_000), "at most 200"),
+        (
+            "\u{202e}h/€ 00,05\u{202c}".to_owned(),
+            "bidirectional control U+202E",
+        ),
+    ] {
+        let (s, v) = api(
+            &d,
+            "POST",
+            &format!("/api/coops/{coop}/offers"),
+            Some(
+                json!({"title": title, "purpose": "p", "description": "", "pay": "40.00EUR", "minutes": 15}),
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let msg = v.to_string();
+        assert!(msg.contains("title") && msg.contains(why), "{msg}");
+    }
+    // Allowed: a right-to-left mark and the longest unbroken word a title may have.
+    let title = format!("\u{200f}{}", "x".repeat(199));
     let (s, v) = api(
         &d,
         "POST",
         &format!("/api/coops/{coop}/offers"),
         Some(
-            json!({"title": title, "purpose": "\u{202e}esoprup", "description": "", "pay": "40.00EUR", "minutes": 15}),
+            json!({"title": title, "purpose": "\u{200f}esoprup", "description": "", "pay": "40.00EUR", "minutes": 15}),
         ),
     )
     .await;
@@ -415,7 +437,7 @@ async fn hostile_text_is_isolated_and_overpayments_wait_for_a_confirmation() {
         "title isolated"
     );
     assert!(
-        board.contains("<bdi>\u{202e}esoprup</bdi>"),
+        board.contains("<bdi>\u{200f}esoprup</bdi>"),
         "purpose isolated"
     );
     let (_, one) = page(&d, &cookie, &format!("/c/{coop}/offers/{offer}")).await;

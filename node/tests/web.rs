@@ -541,14 +541,17 @@ async fn hostile_text_stays_inside_its_card_under_the_page_s_policy() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let coop = v["id"].as_str().expect("id").to_owned();
-    // One unbroken word of 10,000 letters after a right-to-left override, and a long URL.
-    let title = format!("\u{202e}{}", "W".repeat(10_000));
-    let purpose = format!("https://example.org/{}", "a".repeat(2_000));
+    // The longest unbroken title the protocol allows (200 characters, a right-to-left
+    // mark first), and long URLs (longer titles and overrides are refused, see
+    // security.rs).
+    let title = format!("\u{200f}{}", "W".repeat(199));
+    let purpose = format!("https://example.org/{}", "a".repeat(480));
+    let description = format!("https://example.org/{}", "a".repeat(2_000));
     let (s, v) = api(
         &d,
         "POST",
         &format!("/api/coops/{coop}/offers"),
-        Some(json!({"title": title, "purpose": purpose, "description": purpose, "pay": "40.00EUR", "minutes": 15})),
+        Some(json!({"title": title, "purpose": purpose, "description": description, "pay": "40.00EUR", "minutes": 15})),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");

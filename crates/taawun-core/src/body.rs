@@ -464,6 +464,21 @@ pub struct Evidence {
 /// Most entries one tick may name.
 pub const MAX_TICK_HEADS: usize = 64;
 
+/// Longest offer title, in characters (Unicode scalar values): a title is one line on a
+/// phone's board.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest offer purpose, in characters.
+pub const MAX_PURPOSE_CHARS: usize = 500;
+/// Longest offer description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 8_000;
+
+/// Whether `c` is a bidirectional embedding, override or isolate control (U+202A..U+202E,
+/// U+2066..U+2069): in a title they can make "18,00 €/h" read as "50,00 €/h". The
+/// marks U+200E, U+200F and U+061C, which only set a direction, are allowed.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A member's statement that it holds the entries it names (and, through their chains,
 /// everything before them). Its timestamp witnesses them: the earliest such witness by
 /// someone other than an entry's author is that entry's witnessed time, from which the

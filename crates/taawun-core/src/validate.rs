@@ -938,6 +938,22 @@ impl<C: Context> Judge<'_, C> {
         if o.purpose.trim().is_empty() {
             return Err(Invalid::MissingPurpose);
         }
+        // What every member's board shows: bounded, and free of characters that reorder
+        // or hide what is written around them (docs/protocol.md 4.5).
+        for (field, text, max, one_line) in [
+            ("title", &o.title, crate::body::MAX_TITLE_CHARS, true),
+            ("purpose", &o.purpose, crate::body::MAX_PURPOSE_CHARS, true),
+            (
+                "description",
+                &o.description,
+                crate::body::MAX_DESCRIPTION_CHARS,
+                false,
+            ),
+        ] {
+            if let Err(why) = check_text(text, max, one_line) {
+                return bad(field, why);
+            }
+        }
         if o.minutes == 0 {
             return bad("minutes", "the estimate must be at least 1 minute".into());
         }
@@ -1064,6 +1080,30 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
         Action::SetLimit { limit, value } => {
             check_limit(*limit, *value).map_err(Invalid::BadProposal)?;
         }
+    }
+    Ok(())
+}
+
+/// A text shown to members: at most `max` characters, no bidirectional embedding,
+/// override or isolate control, and no control character at all on one line (tabs and
+/// line breaks are allowed elsewhere).
+fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
+    let n = text.chars().count();
+    if n > max {
+        return Err(format!("{n} characters; at most {max}"));
+    }
+    if let Some(c) = text.chars().find(|c| crate::body::is_bidi_control(*c)) {
+        return Err(format!(
+            "contains the bidirectional control U+{:04X}, which can make text read as something else",
+            u32::from(c)
+        ));
+    }
+    let allowed = |c: char| !one_line && (c == '\n' || c == '\t' || c == '\r');
+    if let Some(c) = text.chars().find(|c| c.is_control() && !allowed(*c)) {
+        return Err(format!(
+            "contains the control character U+{:04X}",
+            u32::from(c)
+        ));
     }
     Ok(())
 }

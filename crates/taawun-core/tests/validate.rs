@@ -305,6 +305,45 @@ fn offer_rules() {
             other => panic!("{field}: {other:?}"),
         }
     }
+    // Text a phone's board shows: bounded, no bidirectional overrides, one line.
+    let text = |title: String, purpose: &str, description: &str| Offer {
+        title,
+        purpose: purpose.into(),
+        description: description.into(),
+        ..offer(300, 15)
+    };
+    for (o, field) in [
+        (text("x".repeat(201), "p", ""), "title"),
+        // "Pay 18,00 €/h" written with a right-to-left override to read otherwise.
+        (
+            text("Pay \u{202E}h/€ 00,05\u{202C}".into(), "p", ""),
+            "title",
+        ),
+        (text("a\u{2066}b\u{2069}".into(), "p", ""), "title"),
+        (text("two\nlines".into(), "p", ""), "title"),
+        (text("t".into(), &"p".repeat(501), ""), "purpose"),
+        (text("t".into(), "p\u{202D}", ""), "purpose"),
+        (text("t".into(), "p", &"d".repeat(8_001)), "description"),
+        (
+            text("t".into(), "p", "bad \u{202B} embedding"),
+            "description",
+        ),
+        (text("t".into(), "p", "a bell \u{7}"), "description"),
+    ] {
+        match bad(&mut f, o) {
+            Invalid::BadOffer { field: got, .. } => assert_eq!(got, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    // At the limits, in Arabic with a right-to-left mark, and a description on lines.
+    f.ok(
+        Who::R,
+        Body::Offer(text(
+            "ت".repeat(199) + "\u{200F}",
+            &"p".repeat(500),
+            &("سطر\n\tline\r\n".to_string() + &"d".repeat(7_989)),
+        )),
+    );
     // Outsiders cannot post offers; members can.
     assert!(matches!(
         f.err(Who::X, Body::Offer(offer(300, 15))),
