@@ -148,17 +148,64 @@ pub(crate) fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
             // Keep the folder: the caller asked to inspect it.
             let _ = t.keep();
         }
+        let names = keep_configs(&dir)?;
+        let d = dir.display();
         say(format!(
-            "\nThe nodes' data folders are kept in {}. To look at one with the CLI:\n  taawun run --data-dir {}/amal &\n  taawun status --data-dir {}/amal\n  taawun offers --all --data-dir {}/amal\n  taawun balance --all --data-dir {}/amal\nor audit the exported ledger: taawun ledger verify {}/coop.taawun",
-            dir.display(),
-            dir.display(),
-            dir.display(),
-            dir.display(),
-            dir.display(),
-            dir.display()
+            "\nThe nodes' data folders are kept in {d}. During the demo they listened on any free \
+             port with no bootstrap peers; their config.toml files now give each a fixed port \
+             ({}..{}, API {}..{}, on 127.0.0.1) and the others as bootstrap peers, so restarted \
+             nodes find each other (edit the ports if one is taken). Start them, then use the CLI:",
+            KEEP_P2P_PORT,
+            KEEP_P2P_PORT + names.len() as u16 - 1,
+            KEEP_API_PORT,
+            KEEP_API_PORT + names.len() as u16 - 1,
+        ));
+        for n in &names {
+            say(format!("  taawun run --data-dir {d}/{n} &"));
+        }
+        say(format!(
+            "  taawun status --data-dir {d}/amal\n  taawun offers --all --data-dir {d}/amal\n  \
+             taawun balance --all --data-dir {d}/amal\nor audit the exported ledger: taawun ledger verify {d}/coop.taawun"
         ));
     }
     out
+}
+
+/// First port of the kept nodes' libp2p listeners (see [`keep_configs`]).
+const KEEP_P2P_PORT: u16 = 47_400;
+/// First port of the kept nodes' API and page.
+const KEEP_API_PORT: u16 = 47_500;
+
+/// Rewrites the config.toml of every node kept in `dir` (folders in name order) so that,
+/// restarted, they find each other: node `i` listens on `KEEP_P2P_PORT + i` and serves its
+/// API on `KEEP_API_PORT + i`, on 127.0.0.1, with every other node as a bootstrap peer.
+/// Returns the folders' names.
+fn keep_configs(dir: &Path) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(crate::config::CONFIG_FILE).is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let addr = |i: usize| format!("/ip4/127.0.0.1/tcp/{}", KEEP_P2P_PORT as usize + i);
+    for (i, n) in names.iter().enumerate() {
+        let peers: Vec<String> = (0..names.len())
+            .filter(|j| *j != i)
+            .map(|j| format!("\"{}\"", addr(j)))
+            .collect();
+        let text = format!(
+            "# A node kept from the demo: loopback only, fixed ports, the other demo nodes as\n\
+             # bootstrap peers.\n[network]\nlisten = [\"{}\"]\nbootstrap = [{}]\nmdns = false\n\n\
+             [api]\nlisten = \"127.0.0.1:{}\"\n",
+            addr(i),
+            peers.join(", "),
+            KEEP_API_PORT as usize + i
+        );
+        let path = dir.join(n).join(crate::config::CONFIG_FILE);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(names)
 }
 
 async fn start(

@@ -81,6 +81,27 @@ fn secrets_never_appear_in_the_logs_of_a_full_demo() {
         assert!(!out.contains(s.as_str()), "a secret reached the logs");
         assert!(!out.contains(&s[..16]), "part of a secret reached the logs");
     }
+
+    // The kept nodes were given fixed ports and each other as bootstrap peers: two of
+    // them, restarted, find each other.
+    assert!(out.contains("restarted nodes find each other"), "{out}");
+    let amal = Daemon::run(&dir.join("amal"));
+    let karim = Daemon::run(&dir.join("karim"));
+    let deadline = std::time::Instant::now() + common::START_TIMEOUT;
+    loop {
+        let st = taawun(&["status", "--json"], &amal.dir);
+        let v: Value = serde_json::from_slice(&st.stdout).unwrap_or(Value::Null);
+        if v["peers"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kept nodes did not find each other: {}\n{}",
+            text(&st),
+            karim.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 fn hex(b: &[u8]) -> String {
