@@ -690,7 +690,8 @@ fn build() -> J {
     let (coop, _) = g.write(
         "charter",
         "Genesis: amina founds the cooperative with four members, two requesters, a 50 % \
-         quorum, a floor of 12.00 EUR/h and the default limits. Its id is the cooperative id.",
+         quorum, a floor of 12.00 EUR/h and the default limits but one: a drawn member has \
+         6 hours to submit (submit_window_ms). Its id is the cooperative id.",
         AMINA,
         Body::Charter(Charter {
             name: "Ta'awun Kano transcribers".into(),
@@ -698,7 +699,10 @@ fn build() -> J {
             requesters: vec![keys[CLINIC], keys[MALLORY]],
             quorum_pct: 50,
             floors: [("EUR".to_string(), 1200)].into_iter().collect(),
-            limits: default_limits(),
+            limits: Limits {
+                submit_window_ms: 6 * HOUR,
+                ..default_limits()
+            },
         }),
         T0,
         None,
@@ -1124,14 +1128,20 @@ fn build() -> J {
         "The third winner submits, reporting 20 minutes; nobody reviews it, so it is accepted \
          by default when the two-day review window ends.",
     );
-    let ticker = if w2 == AMINA { BAKO } else { AMINA };
+    // The member who did not win witnesses the work, as its node does once a minute.
+    let ticker = (AMINA..=DAYO)
+        .find(|m| ![w0, w1, w2].contains(m))
+        .expect("a member who did not win");
     let (tick, _) = g.write(
         "tick",
-        "A member's node witnesses the third submission a minute after it was made (a tick, \
-         docs/protocol.md 5.7): its review window runs from its own timestamp, since it was \
-         witnessed within 15 minutes of it.",
+        "The member who did not win witnesses the three submissions a minute after the last \
+         (a tick, docs/protocol.md 5.7): each was witnessed within 15 minutes of its own \
+         timestamp, so its review window runs from that timestamp and it filled its place of \
+         the draw in time.",
         ticker,
-        Body::Tick(Tick { heads: vec![s2] }),
+        Body::Tick(Tick {
+            heads: vec![s0, s1, s2],
+        }),
         T1 + 2 * HOUR + 11 * MIN,
         gov,
     );
@@ -1516,6 +1526,16 @@ fn build() -> J {
         );
         g_subs.push(sub);
     }
+    g.write(
+        "tick_low_estimate",
+        "dayo, who did not claim, witnesses the three submissions a minute later.",
+        DAYO,
+        Body::Tick(Tick {
+            heads: g_subs.clone(),
+        }),
+        g_at + 2 * HOUR + 3 * MIN,
+        gov,
+    );
     for (i, sub) in g_subs.into_iter().enumerate() {
         g.write(
             &format!("accept_low_estimate_{}", i + 1),
@@ -1526,6 +1546,97 @@ fn build() -> J {
             gov,
         );
     }
+
+    // --- A place that lapses (scenario I) -----------------------------------------------
+    let i_title = "Translate the vaccination leaflet";
+    let i_at = T1 + DAY + 10 * HOUR;
+    let (offer_i, _) = g.write(
+        "offer_one_place",
+        "clinic offers 6.50 EUR for 30 minutes of translation, one assignment.",
+        CLINIC,
+        Body::Offer(offer_body(i_title, PURPOSE, eur(650), 30, 1)),
+        i_at,
+        gov,
+    );
+    let mut i_claims = Vec::new();
+    for (i, a) in [AMINA, CHIDI].into_iter().enumerate() {
+        let (c, _) = g.write(
+            &format!("claim_one_place_{}", g.who[a].name),
+            &format!("{} claims the translation.", g.who[a].name),
+            a,
+            Body::Claim(Claim { offer: offer_i }),
+            i_at + (10 + i as u64) * MIN,
+            gov,
+        );
+        i_claims.push((c, keys[a]));
+    }
+    let i_secret = secret(i_title);
+    let i_ids: Vec<Id> = i_claims.iter().map(|c| c.0).collect();
+    let i_rank = lottery::ranking(
+        &lottery::seed(&i_secret, &offer_i, &i_ids),
+        &[keys[AMINA], keys[CHIDI]],
+    );
+    let (first, second) = (idx(&i_rank[0]), idx(&i_rank[1]));
+    let (assign_i, _) = g.write(
+        "assign_one_place",
+        &format!(
+            "clinic draws: {} ranks first and holds the place for 6 hours from the \
+             assignment; {} ranks second.",
+            g.who[first].name, g.who[second].name
+        ),
+        CLINIC,
+        Body::Assign(Assign {
+            offer: offer_i,
+            claims: i_ids,
+            winners: vec![i_rank[0]],
+            secret: i_secret,
+        }),
+        i_at + HOUR + MIN,
+        gov,
+    );
+    let i_submit = |g: &mut Gen, a: usize, ts: u64, name: &str, d: &str| {
+        let result = format!("leaflet translated by {}", g.who[a].name);
+        g.write(
+            name,
+            d,
+            a,
+            Body::Submit(Submit {
+                offer: offer_i,
+                assign: assign_i,
+                result: Hash::of(result.as_bytes()),
+                size: result.len() as u64,
+                minutes: 30,
+            }),
+            ts,
+            gov,
+        )
+    };
+    let (i_sub, _) = i_submit(
+        &mut g,
+        second,
+        i_at + 8 * HOUR,
+        "submit_after_a_lapse",
+        "The first-ranked member never submitted in its 6 hours: 15 minutes (the witness \
+         slack) after they ended, its place lapsed and passed to the second-ranked member, who \
+         submits under the same assignment (a claimant it names may). The work fills the new \
+         place and is owed once accepted.",
+    );
+    i_submit(
+        &mut g,
+        first,
+        i_at + 9 * HOUR,
+        "submit_after_the_place_lapsed",
+        "VALID, but fills nothing: the first-ranked member submits after its place lapsed. \
+         The work is not owed by the rules (it is not in the state's submissions).",
+    );
+    g.write(
+        "tick_one_place",
+        "bako witnesses the work that filled the place, a minute after it was made.",
+        BAKO,
+        Body::Tick(Tick { heads: vec![i_sub] }),
+        i_at + 8 * HOUR + MIN,
+        gov,
+    );
 
     // --- Another cooperative -----------------------------------------------------------
     let tl = T1 + 2 * DAY;
