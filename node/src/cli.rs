@@ -348,6 +348,14 @@ pub(crate) enum OfferCmd {
         #[command(flatten)]
         ctx: Ctx,
     },
+    /// One offer: its draw's places (who must submit by when, which lapsed), whether
+    /// your claim counts, and the requester's record.
+    Show {
+        /// The offer (id or unique prefix).
+        offer: String,
+        #[command(flatten)]
+        ctx: Ctx,
+    },
     /// Withdraw one of your offers.
     Withdraw {
         /// The offer (id or unique prefix).
@@ -452,6 +460,13 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             let w = c.post_offer(&coop, &req).await?;
             either(ctx.json, &w, || format!("posted offer {}\n", w.id))
         }
+        ClientCmd::Offer(OfferCmd::Show { offer, ctx }) => {
+            let coop = coop_id(c, &ctx).await?;
+            let offer = offer_id(c, &coop, &offer).await?;
+            let me = c.status().await?.key;
+            let o = c.offer(&coop, &offer).await?;
+            either(ctx.json, &o, || render_offer(&o, &me, now_ms()))
+        }
         ClientCmd::Offer(OfferCmd::Withdraw { offer, ctx }) => {
             let coop = coop_id(c, &ctx).await?;
             let offer = offer_id(c, &coop, &offer).await?;
@@ -467,6 +482,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             ctx,
         } => {
             let coop = coop_id(c, &ctx).await?;
+            let me = c.status().await?.key;
             let q = OfferQuery {
                 state: (!all).then(|| "open".to_owned()),
                 requester,
@@ -477,7 +493,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             };
             let (offers, total) = c.offers(&coop, &q).await?;
             either(ctx.json, &offers, || {
-                let mut out = render_offers(&offers, now_ms());
+                let mut out = render_offers(&offers, &me, now_ms());
                 let shown = offset.saturating_add(offers.len());
                 if total > shown {
                     out.push_str(&format!(
@@ -496,11 +512,16 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
                 return json(&w);
             }
             let o = c.offer(&coop, &offer).await?;
-            Ok(format!(
+            let mut s = format!(
                 "claimed offer {offer}\nclaims close {}; {} claim(s) so far\n",
                 when(o.claim_closes_at, now_ms()),
                 o.claims
-            ))
+            );
+            if o.my_claim_counts == Some(false) {
+                s.push_str(LATE_CLAIM);
+                s.push('\n');
+            }
+            Ok(s)
         }
         ClientCmd::Assign {
             offer,
@@ -1203,6 +1224,11 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A time as people read it, in UTC: `7 Dec 2026, 16:32 UTC`.
+fn at_utc(at: u64) -> String {
+    crate::web::i18n::Lang::En.datetime(at)
+}
+
 /// `in 8m` or `5m ago`.
 fn when(at: u64, now: u64) -> String {
     if at >= now {
@@ -1506,6 +1532,13 @@ fn record_summary(r: &RecordView) -> String {
     if r.not_received > 0 {
         let _ = write!(s, ", {} not received", r.not_received);
     }
+    if r.void_assignments > 0 {
+        let _ = write!(
+            s,
+            ", {} void assignment(s) that left out claims",
+            r.void_assignments
+        );
+    }
     if let Some(sc) = r.scores {
         let _ = write!(s, ", pay {}/5", score(sc[0]));
     }
@@ -1527,8 +1560,50 @@ fn vs_floor(hourly: &Amount, floor: Option<&Amount>) -> String {
     }
 }
 
-/// `offers`.
-pub(crate) fn render_offers(offers: &[OfferView], now: u64) -> String {
+/// What a member whose claim was made after the claim window reads.
+const LATE_CLAIM: &str = "your claim came after the window and does not count";
+
+/// The place of the draw `me` holds in `o`, if any.
+fn my_place<'a>(o: &'a OfferView, me: &str) -> Option<&'a PlaceView> {
+    o.places.iter().find(|p| p.member == me)
+}
+
+/// Where one place of a draw stands, in words.
+fn place_text(p: &PlaceView, now: u64) -> String {
+    match p.state.as_str() {
+        "open" => format!("submit by {} ({})", at_utc(p.until), when(p.until, now)),
+        "filled" => format!(
+            "filled by submission {}",
+            p.submission.as_deref().map_or("-", short)
+        ),
+        _ => format!(
+            "lapsed: no work by {}; place passed to the next claimant",
+            at_utc(p.until)
+        ),
+    }
+}
+
+/// What `me` must know of `o` beyond the table's row: by when to submit, a place that
+/// lapsed, a claim that does not count.
+fn offer_note(o: &OfferView, me: &str, now: u64) -> Option<String> {
+    if let Some(until) = o.submit_by {
+        return Some(format!(
+            "submit by {} ({})",
+            at_utc(until),
+            when(until, now)
+        ));
+    }
+    if let Some(p) = my_place(o, me).filter(|p| p.state == "lapsed") {
+        return Some(format!(
+            "your place lapsed (no work by {}): place passed to the next claimant",
+            at_utc(p.until)
+        ));
+    }
+    (o.my_claim_counts == Some(false)).then(|| LATE_CLAIM.to_owned())
+}
+
+/// `offers`: a row per offer, then a line for each that asks something of `me`.
+pub(crate) fn render_offers(offers: &[OfferView], me: &str, now: u64) -> String {
     if offers.is_empty() {
         return "no open offer\n".into();
     }
@@ -1545,14 +1620,23 @@ pub(crate) fn render_offers(offers: &[OfferView], now: u64) -> String {
         "TITLE / PURPOSE",
     ])
     .right(&[1, 2, 3]);
+    let mut notes = String::new();
     for o in offers {
+        let lapsed = my_place(o, me).is_some_and(|p| p.state == "lapsed");
         let you = if o.assigned_to_me {
             "won"
+        } else if lapsed {
+            "lapsed"
+        } else if o.my_claim_counts == Some(false) {
+            "late claim"
         } else if o.claimed_by_me {
             "claimed"
         } else {
             ""
         };
+        if let Some(n) = offer_note(o, me, now) {
+            let _ = writeln!(notes, "{}: {n}", short(&o.id));
+        }
         let closes = if o.state == "open" {
             when(o.claim_closes_at, now)
         } else {
@@ -1571,7 +1655,76 @@ pub(crate) fn render_offers(offers: &[OfferView], now: u64) -> String {
             format!("{}: {}", o.title, o.purpose),
         ]);
     }
-    t.render()
+    t.render() + &notes
+}
+
+/// `offer show`.
+pub(crate) fn render_offer(o: &OfferView, me: &str, now: u64) -> String {
+    let mut f = vec![
+        ("offer", o.id.clone()),
+        ("title", o.title.clone()),
+        ("purpose", o.purpose.clone()),
+    ];
+    if !o.description.is_empty() {
+        f.push(("description", o.description.clone()));
+    }
+    f.extend([
+        (
+            "pay",
+            format!(
+                "{} for {} min: {}/h, {}",
+                o.pay.text,
+                o.minutes,
+                o.hourly.text,
+                vs_floor(&o.hourly, o.floor.as_ref())
+            ),
+        ),
+        ("state", o.state.clone()),
+        (
+            "claims",
+            format!(
+                "{} that count; the window closes {} ({})",
+                o.claims,
+                at_utc(o.claim_closes_at),
+                when(o.claim_closes_at, now)
+            ),
+        ),
+        ("places", o.assignments.to_string()),
+        (
+            "expires",
+            format!("{} ({})", at_utc(o.expires_at), when(o.expires_at, now)),
+        ),
+    ]);
+    match o.my_claim_counts {
+        Some(true) => f.push(("your claim", "counts".into())),
+        Some(false) => f.push(("your claim", LATE_CLAIM.into())),
+        None => {}
+    }
+    if let Some(until) = o.submit_by {
+        f.push((
+            "your work",
+            format!("submit by {} ({})", at_utc(until), when(until, now)),
+        ));
+    }
+    if !o.places.is_empty() {
+        let lines: Vec<String> = o
+            .places
+            .iter()
+            .map(|p| format!("{}  {}", who(&p.member, me), place_text(p, now)))
+            .collect();
+        f.push(("draw", lines.join("\n")));
+    }
+    if o.void_assignments > 0 {
+        f.push((
+            "void assignments",
+            format!(
+                "{}: they left out claims made in the window (or came before it closed)",
+                o.void_assignments
+            ),
+        ));
+    }
+    f.push(("requester", record_summary(&o.record)));
+    fields(&f)
 }
 
 /// `submissions`.
@@ -1664,6 +1817,14 @@ pub(crate) fn render_record(r: &RecordView) -> String {
         ("unpaid", amounts(&r.unpaid)),
         ("claimed paid, not confirmed", amounts(&r.unconfirmed)),
         ("payments not received", r.not_received.to_string()),
+        (
+            "void assignments",
+            if r.void_assignments > 0 {
+                format!("{}: assignments that left out claims", r.void_assignments)
+            } else {
+                "0".into()
+            },
+        ),
         (
             "reviews",
             match r.scores {
@@ -1896,12 +2057,16 @@ mod tests {
                 scores: Some([425, 400, 500, 300]),
                 ..RecordView::default()
             },
+            places: vec![],
+            void_assignments: 0,
+            my_claim_counts: Some(true),
+            submit_by: None,
         }
     }
 
     #[test]
     fn offers_show_rate_against_floor_and_the_record() {
-        let out = render_offers(&[offer(A, 400, 15), offer(B, 1000, 30)], 1_000);
+        let out = render_offers(&[offer(A, 400, 15), offer(B, 1000, 30)], B, 1_000);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 3, "{out}");
         assert!(
@@ -1923,7 +2088,100 @@ mod tests {
             lines[1].ends_with("Transcribe an interview: oral history archive"),
             "{out}"
         );
-        assert_eq!(render_offers(&[], 0), "no open offer\n");
+        assert_eq!(render_offers(&[], B, 0), "no open offer\n");
+    }
+
+    fn place(member: &str, from: u64, state: &str) -> PlaceView {
+        PlaceView {
+            member: member.into(),
+            from,
+            until: from + 2 * 86_400_000,
+            state: state.into(),
+            submission: (state == "filled").then(|| C.to_owned()),
+        }
+    }
+
+    /// A member whose key begins unlike the others'.
+    const D: &str = "dddddddd44444444444444444444444444444444444444444444444444444444";
+
+    /// 2 Jan 2026, 00:00 UTC.
+    const JAN_2: u64 = 1_767_312_000_000;
+
+    #[test]
+    fn a_place_to_fill_a_lapsed_place_and_a_late_claim_are_spelt_out() {
+        // A's place lapsed; it passed to D, who must submit within two days.
+        let mut won = offer(A, 400, 15);
+        won.state = "assigned".into();
+        won.places = vec![
+            place(A, JAN_2 - 2 * 86_400_000, "lapsed"),
+            place(D, JAN_2, "open"),
+        ];
+        won.winners = vec![D.into()];
+        won.assigned_to_me = true;
+        won.submit_by = Some(won.places[1].until);
+        let mut late = offer(C, 400, 15);
+        late.my_claim_counts = Some(false);
+        let out = render_offers(&[won.clone(), late.clone()], D, JAN_2);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        assert!(lines[1].contains("  won  "), "{out}");
+        assert!(lines[2].contains("  late claim  "), "{out}");
+        assert_eq!(
+            lines[3], "aaaaaaaa: submit by 4 Jan 2026, 00:00 UTC (in 2d)",
+            "{out}"
+        );
+        assert_eq!(
+            lines[4], "bbbbbbbb: your claim came after the window and does not count",
+            "{out}"
+        );
+        // Seen by A, whose place it was.
+        won.assigned_to_me = false;
+        won.submit_by = None;
+        let out = render_offers(&[won.clone()], A, JAN_2);
+        assert!(out.contains("  lapsed  "), "{out}");
+        assert!(
+            out.ends_with("aaaaaaaa: your place lapsed (no work by 2 Jan 2026, 00:00 UTC): place passed to the next claimant\n"),
+            "{out}"
+        );
+        let detail = render_offer(&won, A, JAN_2);
+        assert!(
+            detail.contains("draw        aaaaaaaa (you)  lapsed: no work by 2 Jan 2026, 00:00 UTC; place passed to the next claimant\n"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("            dddddddd  submit by 4 Jan 2026, 00:00 UTC (in 2d)\n"),
+            "{detail}"
+        );
+        assert!(detail.contains("your claim  counts\n"), "{detail}");
+        assert!(!detail.contains("void"), "{detail}");
+        let detail = render_offer(&late, A, JAN_2);
+        assert!(
+            detail.contains("your claim  your claim came after the window and does not count"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn assignments_that_left_out_claims_show_on_the_record() {
+        let mut o = offer(A, 400, 15);
+        assert!(!render_offers(&[o.clone()], B, 0).contains("void"));
+        o.record.void_assignments = 2;
+        o.void_assignments = 1;
+        let out = render_offers(&[o.clone()], B, 0);
+        assert!(
+            out.contains("4.00 EUR unpaid, 2 void assignment(s) that left out claims, pay"),
+            "{out}"
+        );
+        let detail = render_offer(&o, B, 0);
+        assert!(
+            detail.contains("void assignments  1: they left out claims made in the window"),
+            "{detail}"
+        );
+        let r = render_record(&o.record);
+        assert!(
+            r.contains("void assignments             2: assignments that left out claims\n"),
+            "{r}"
+        );
     }
 
     #[test]

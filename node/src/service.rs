@@ -422,6 +422,18 @@ impl Node {
             .and_then(|r| r.floors.get(cur).copied())
             .map(|f| Amount::new(cur, f));
         let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some();
+        let mine = o.places.iter().find(|p| p.member == self.me);
+        // A place is drawn from the claims that count, so holding one settles it; else
+        // ask the fold (which reads every entry's witnessed time) only for our claims.
+        let my_claim_counts = claimed_by_me.then(|| {
+            mine.is_some()
+                || c.claims_on(&o.id, self.now())
+                    .iter()
+                    .any(|(k, _)| *k == self.me)
+        });
+        let submit_by = mine
+            .filter(|p| p.state == taawun_core::fold::PlaceState::Open)
+            .map(|p| p.until);
         OfferView {
             id: o.id.to_hex(),
             requester: o.requester.to_hex(),
@@ -446,6 +458,10 @@ impl Node {
             claimed_by_me,
             assigned_to_me: o.winners.contains(&self.me),
             record,
+            places: o.places.iter().map(PlaceView::new).collect(),
+            void_assignments: o.void_assignments,
+            my_claim_counts,
+            submit_by,
         }
     }
 

@@ -303,16 +303,68 @@ pub struct OfferView {
     pub expires_at: Timestamp,
     /// Review window, in ms.
     pub review_window_ms: u64,
-    /// Claims received.
+    /// Claims that count: made by the close of the claim window (a claim made after it
+    /// is valid but takes no part in the draw).
     pub claims: usize,
-    /// Winners, once assigned.
+    /// Members holding a place of the draw now (waiting for their work, or done), once
+    /// assigned: the winners, and whoever a lapsed place passed to.
     pub winners: Vec<String>,
     /// Whether this node's member claimed it.
     pub claimed_by_me: bool,
-    /// Whether this node's member won it.
+    /// Whether this node's member holds a place of the draw that has not lapsed.
     pub assigned_to_me: bool,
     /// The requester's record as members see it.
     pub record: RecordView,
+    /// Every place of the draw in the order they were given, lapsed ones included; empty
+    /// until a fair assignment counts.
+    #[serde(default)]
+    pub places: Vec<PlaceView>,
+    /// Assignments of this offer that do not count: they left out a claim made in the
+    /// window, named one made after it, or came before the window closed.
+    #[serde(default)]
+    pub void_assignments: usize,
+    /// Whether this node's member's claim takes part in the draw: `false` when it was
+    /// made after the claim window; null when this node's member did not claim.
+    #[serde(default)]
+    pub my_claim_counts: Option<bool>,
+    /// When this node's member's open place ends: work made later does not fill it and
+    /// is not owed. Null without an open place.
+    #[serde(default)]
+    pub submit_by: Option<Timestamp>,
+}
+
+/// One place of an offer's draw: who holds it, from when, and by when its work must be
+/// made (the cooperative's `submit_window_ms` after `from`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceView {
+    /// The member holding it.
+    pub member: String,
+    /// When it became theirs: the assignment, or the lapse of the place before.
+    pub from: Timestamp,
+    /// Work must be made by then to fill it.
+    pub until: Timestamp,
+    /// `open` (waiting for the work), `filled` (by `submission`) or `lapsed` (no work in
+    /// time: the place passed to the next claimant of the lottery's ranking).
+    pub state: String,
+    /// The submission that filled it.
+    pub submission: Option<String>,
+}
+
+impl PlaceView {
+    pub fn new(p: &fold::Place) -> Self {
+        let (state, submission) = match &p.state {
+            fold::PlaceState::Open => ("open", None),
+            fold::PlaceState::Filled(s) => ("filled", Some(s.to_hex())),
+            fold::PlaceState::Lapsed => ("lapsed", None),
+        };
+        Self {
+            member: p.member.to_hex(),
+            from: p.from,
+            until: p.until,
+            state: state.to_owned(),
+            submission,
+        }
+    }
 }
 
 /// `POST .../offers/{offer}/assign`: winners by hand; none: the lottery.
@@ -527,6 +579,11 @@ pub struct RecordView {
     pub reviews: usize,
     /// Mean review scores x100 (pay, fairness, promptness, communication).
     pub scores: Option<[u32; 4]>,
+    /// Assignments of its offers that do not count because they left out a claim made in
+    /// the window, named one made after it, or came before the window closed: attempts
+    /// to choose who wins.
+    #[serde(default)]
+    pub void_assignments: usize,
 }
 
 impl RecordView {
@@ -551,6 +608,7 @@ impl RecordView {
             not_received: r.not_received,
             reviews: r.reviews,
             scores: r.scores,
+            void_assignments: r.void_assignments,
         }
     }
 }
@@ -656,5 +714,69 @@ pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<String>) {
         Review::Pending { deadline } => (name, *deadline, None),
         Review::Accepted(t) | Review::AcceptedByDefault(t) => (name, *t, None),
         Review::Rejected { at, reason } => (name, *at, Some(reason.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer() -> OfferView {
+        OfferView {
+            id: "aa".repeat(32),
+            requester: "bb".repeat(32),
+            at: 1_000,
+            title: "Transcribe".into(),
+            description: String::new(),
+            purpose: "Archive".into(),
+            pay: Amount::new("EUR", 400),
+            minutes: 15,
+            hourly: Amount::new("EUR", 1600),
+            floor: None,
+            assignments: 1,
+            state: "assigned".into(),
+            claim_closes_at: 601_000,
+            expires_at: 10_000_000,
+            review_window_ms: 1,
+            claims: 2,
+            winners: vec!["cc".repeat(32)],
+            claimed_by_me: true,
+            assigned_to_me: true,
+            record: RecordView {
+                void_assignments: 1,
+                ..RecordView::default()
+            },
+            places: vec![PlaceView {
+                member: "cc".repeat(32),
+                from: 700_000,
+                until: 800_000,
+                state: "open".into(),
+                submission: None,
+            }],
+            void_assignments: 1,
+            my_claim_counts: Some(true),
+            submit_by: Some(800_000),
+        }
+    }
+
+    #[test]
+    fn an_offer_written_before_the_places_still_reads() {
+        let mut v = serde_json::to_value(offer()).expect("json");
+        let round: OfferView = serde_json::from_value(v.clone()).expect("reads back");
+        assert_eq!(round.places, offer().places);
+        assert_eq!(round.submit_by, Some(800_000));
+        for k in ["places", "void_assignments", "my_claim_counts", "submit_by"] {
+            v.as_object_mut().expect("object").remove(k);
+        }
+        v["record"]
+            .as_object_mut()
+            .expect("object")
+            .remove("void_assignments");
+        let old: OfferView = serde_json::from_value(v).expect("older JSON reads");
+        assert!(old.places.is_empty());
+        assert_eq!(old.void_assignments, 0);
+        assert_eq!(old.my_claim_counts, None);
+        assert_eq!(old.submit_by, None);
+        assert_eq!(old.record.void_assignments, 0);
     }
 }

@@ -258,6 +258,7 @@ pub(crate) async fn work(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
     let err = |e: Error| fail(&ctx, Some(&c), &e, "/");
+    let me = node.me().to_hex();
     // Only the member's own (no state), then those won or still in the draw.
     let mine = OfferFilter {
         states: Some(Vec::new()),
@@ -271,7 +272,12 @@ pub(crate) async fn work(
         .map_err(err)?
         .0
         .into_iter()
-        .filter(|o| o.assigned_to_me || (o.claimed_by_me && o.winners.is_empty()))
+        .filter(|o| {
+            // Also a place of the member's that lapsed: they should see why it is gone.
+            o.assigned_to_me
+                || o.places.iter().any(|p| p.member == me)
+                || (o.claimed_by_me && o.winners.is_empty())
+        })
         .collect();
     let my_work = SubmissionFilter {
         member: Some(node.me()),

@@ -563,6 +563,44 @@ tr!(
     "طُلبت؛ تجري القرعة {}."
 );
 tr!(
+    SUBMIT_BY,
+    "Send your work by {} ({}); work sent later does not count.",
+    "Envoyez votre travail avant le {} ({}) ; un travail envoyé plus tard ne compte pas.",
+    "أرسل عملك قبل {} ({})؛ العمل المرسَل بعد ذلك لا يُحتسب."
+);
+tr!(
+    MY_PLACE_LAPSED,
+    "Your place lapsed: no work was sent by {}, so it passed to the next claimant.",
+    "Votre place est perdue : aucun travail envoyé avant le {}, elle est passée au suivant du tirage.",
+    "سقط مقعدك: لم يُرسَل عمل قبل {}، فانتقل إلى الطالب التالي."
+);
+tr!(
+    LATE_CLAIM,
+    "Your claim came after the claim window and does not count in the draw.",
+    "Votre demande est arrivée après la fin des demandes et ne compte pas dans le tirage.",
+    "جاء طلبك بعد انتهاء مهلة الطلبات، فلا يُحتسب في القرعة."
+);
+tr!(DRAW, "The draw", "Le tirage", "القرعة");
+tr!(
+    PLACE_OPEN,
+    "submit by {} ({})",
+    "envoi avant le {} ({})",
+    "التسليم قبل {} ({})"
+);
+tr!(PLACE_FILLED, "work sent", "travail envoyé", "أُرسل العمل");
+tr!(
+    PLACE_LAPSED,
+    "lapsed (no work by {}): passed to the next claimant",
+    "perdue (aucun travail avant le {}) : passée au suivant du tirage",
+    "سقط (لا عمل قبل {}): انتقل إلى الطالب التالي"
+);
+tr!(
+    VOID_OFFER,
+    "{} assignment(s) of this offer left out claims made in the window: they do not count.",
+    "{} attribution(s) de cette offre ont écarté des demandes faites à temps : elles ne comptent pas.",
+    "{} إسناد لهذا العرض أغفل طلبات قُدّمت في المهلة، فلا يُحتسب."
+);
+tr!(
     REV_PENDING,
     "In review: accepted by default {} unless the requester answers.",
     "En évaluation : acceptée par défaut {} sauf réponse du demandeur.",
@@ -637,6 +675,12 @@ tr!(
     "{} payment(s) answered not received",
     "{} paiement(s) signalé(s) non reçu(s)",
     "{} دفعة أُجيب عنها بعدم الاستلام"
+);
+tr!(
+    VOID_LINE,
+    "{} assignment(s) that left out claims",
+    "{} attribution(s) ayant écarté des demandes",
+    "{} إسناد أغفل طلبات"
 );
 tr!(REFERENCE, "Reference", "Référence", "المرجع");
 tr!(

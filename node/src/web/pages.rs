@@ -340,6 +340,9 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
                 p.small { (l.fa(&t::RECORD_LINE, &[&counts[0], &counts[1], &counts[2], &counts[3]])) }
             }
             @if !parts.is_empty() { p.small { (parts.join(" · ")) } }
+            @if r.void_assignments > 0 {
+                p.small.warn.void { (l.f(&t::VOID_LINE, &r.void_assignments.to_string())) }
+            }
             @if let Some(s) = r.scores {
                 p.small { (l.fa(&t::SCORES, &[&r.reviews.to_string(), &score(l, s[0]), &score(l, s[1]), &score(l, s[2]), &score(l, s[3])])) }
             }
@@ -479,14 +482,31 @@ pub(crate) fn offer(
                 @if !o.winners.is_empty() {
                     dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (who(l, w, &c.me)) " " } }
                 }
+                @if !o.places.is_empty() {
+                    dt { (l.t(&t::DRAW)) }
+                    dd {
+                        ul.places {
+                            @for p in &o.places {
+                                li data-place=(p.state) { (who(l, &p.member, &c.me)) " " (place_line(l, p, now)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if o.void_assignments > 0 {
+                p.warn.void { (l.f(&t::VOID_OFFER, &o.void_assignments.to_string())) }
             }
             @if o.state == "open" {
                 p.explain { (l.fa(&t::LOTTERY, &[&l.datetime(o.claim_closes_at), &l.relative(o.claim_closes_at, now)])) }
             }
             @if o.assigned_to_me {
                 p { strong { (l.t(&t::ASSIGNED_TO_YOU)) } " — " a href=(c.link("work")) { (l.t(&t::MY_WORK)) } }
+                (my_standing(l, o, &c.me, now))
             } @else if o.claimed_by_me {
-                p { (l.t(&t::CLAIMED)) }
+                @if my_place(o, &c.me).is_none() && o.my_claim_counts != Some(false) {
+                    p { (l.t(&t::CLAIMED)) }
+                }
+                (my_standing(l, o, &c.me, now))
             } @else if o.state == "open" && !mine {
                 form method="post" action=(c.link(&format!("offers/{}/claim", o.id))) {
                     (csrf(ctx))
@@ -507,6 +527,36 @@ pub(crate) fn offer(
         }
     };
     page(ctx, Some(c), Tab::Offers, &o.title, done, body)
+}
+
+/// The place of the draw `me` holds in `o`, if any.
+fn my_place<'a>(o: &'a OfferView, me: &str) -> Option<&'a PlaceView> {
+    o.places.iter().find(|p| p.member == me)
+}
+
+/// Where one place of a draw stands, in words.
+fn place_line(l: Lang, p: &PlaceView, now: Timestamp) -> Markup {
+    match p.state.as_str() {
+        "open" => {
+            html! { span.pending { (l.fa(&t::PLACE_OPEN, &[&l.datetime(p.until), &l.relative(p.until, now)])) } }
+        }
+        "filled" => html! { span.ok { (l.t(&t::PLACE_FILLED)) } },
+        _ => html! { span.bad { (l.f(&t::PLACE_LAPSED, &l.datetime(p.until))) } },
+    }
+}
+
+/// What the viewer's own claim and place ask of them: the deadline of their work, a
+/// place that lapsed, a claim that came too late. Empty when there is none of these.
+fn my_standing(l: Lang, o: &OfferView, me: &str, now: Timestamp) -> Markup {
+    html! {
+        @if let Some(until) = o.submit_by {
+            p.deadline { strong { (l.fa(&t::SUBMIT_BY, &[&l.datetime(until), &l.relative(until, now)])) } }
+        } @else if let Some(place) = my_place(o, me).filter(|x| x.state == "lapsed") {
+            p.warn.lapsed { (l.f(&t::MY_PLACE_LAPSED, &l.datetime(place.until))) }
+        } @else if o.my_claim_counts == Some(false) {
+            p.warn.late { (l.t(&t::LATE_CLAIM)) }
+        }
+    }
 }
 
 /// The review state of a submission, in a sentence.
@@ -546,8 +596,13 @@ pub(crate) fn work(
                         h2 { a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } } }
                         p.figures { strong { (l.money(o.pay.minor, &o.pay.currency)) } " · " (l.f(&t::MINUTES_N, &o.minutes.to_string())) }
                         @if !o.assigned_to_me {
-                            p { (l.f(&t::WAITING_DRAW, &l.relative(o.claim_closes_at, now))) }
+                            @if my_place(o, &c.me).is_some() || o.my_claim_counts == Some(false) {
+                                (my_standing(l, o, &c.me, now))
+                            } @else {
+                                p { (l.f(&t::WAITING_DRAW, &l.relative(o.claim_closes_at, now))) }
+                            }
                         } @else if mine.is_empty() {
+                            (my_standing(l, o, &c.me, now))
                             form.submit method="post" enctype="multipart/form-data" action=(c.link(&format!("offers/{}/submit", o.id))) {
                                 (csrf(ctx))
                                 div.field {
@@ -1028,4 +1083,112 @@ pub(crate) fn coop(
         }
     };
     page(ctx, Some(c), Tab::Coop, &v.name, done, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: &str = "aaaaaaaa11111111111111111111111111111111111111111111111111111111";
+    const NEXT: &str = "bbbbbbbb22222222222222222222222222222222222222222222222222222222";
+    /// 2 Jan 2026, 00:00 UTC.
+    const JAN_2: Timestamp = 1_767_312_000_000;
+    const DAYS_2: u64 = 2 * 86_400_000;
+
+    fn place(member: &str, from: Timestamp, state: &str) -> PlaceView {
+        PlaceView {
+            member: member.into(),
+            from,
+            until: from + DAYS_2,
+            state: state.into(),
+            submission: None,
+        }
+    }
+
+    fn offer() -> OfferView {
+        OfferView {
+            id: "cc".repeat(32),
+            requester: "dd".repeat(32),
+            at: 1_000,
+            title: "Translate a leaflet".into(),
+            description: String::new(),
+            purpose: "Clinic".into(),
+            pay: Amount::new("EUR", 400),
+            minutes: 15,
+            hourly: Amount::new("EUR", 1600),
+            floor: None,
+            assignments: 1,
+            state: "assigned".into(),
+            claim_closes_at: 601_000,
+            expires_at: JAN_2 + 7 * DAYS_2,
+            review_window_ms: 1,
+            claims: 2,
+            winners: vec![NEXT.into()],
+            claimed_by_me: true,
+            assigned_to_me: false,
+            record: RecordView::default(),
+            places: vec![
+                place(ME, JAN_2 - DAYS_2, "lapsed"),
+                place(NEXT, JAN_2, "open"),
+            ],
+            void_assignments: 0,
+            my_claim_counts: Some(true),
+            submit_by: None,
+        }
+    }
+
+    #[test]
+    fn a_lapsed_place_a_deadline_and_a_late_claim_are_said_in_each_language() {
+        let o = offer();
+        let lapsed = my_standing(Lang::En, &o, ME, JAN_2).into_string();
+        assert_eq!(
+            lapsed,
+            "<p class=\"warn lapsed\">Your place lapsed: no work was sent by 2 Jan 2026, 00:00 UTC, so it passed to the next claimant.</p>"
+        );
+        let fr = my_standing(Lang::Fr, &o, ME, JAN_2).into_string();
+        assert!(fr.contains("passée au suivant du tirage"), "{fr}");
+        // The next claimant holds the place now, with two days to send the work.
+        let mut theirs = o.clone();
+        theirs.assigned_to_me = true;
+        theirs.submit_by = Some(JAN_2 + DAYS_2);
+        let due = my_standing(Lang::En, &theirs, NEXT, JAN_2).into_string();
+        assert!(
+            due.contains("Send your work by 4 Jan 2026, 00:00 UTC (in 2 d 0 h)"),
+            "{due}"
+        );
+        let ar = my_standing(Lang::Ar, &theirs, NEXT, JAN_2).into_string();
+        assert!(ar.contains("أرسل عملك قبل"), "{ar}");
+        assert_eq!(
+            place_line(Lang::En, &o.places[0], JAN_2).into_string(),
+            "<span class=\"bad\">lapsed (no work by 2 Jan 2026, 00:00 UTC): passed to the next claimant</span>"
+        );
+        // A claim made after the window.
+        let mut late = o.clone();
+        late.places.clear();
+        late.winners.clear();
+        late.my_claim_counts = Some(false);
+        let said = my_standing(Lang::En, &late, ME, JAN_2).into_string();
+        assert!(
+            said.contains("after the claim window and does not count"),
+            "{said}"
+        );
+        // Nothing to say to someone who did not claim.
+        late.claimed_by_me = false;
+        late.my_claim_counts = None;
+        assert_eq!(my_standing(Lang::En, &late, ME, JAN_2).into_string(), "");
+    }
+
+    #[test]
+    fn assignments_that_left_out_claims_warn_on_the_record() {
+        let mut r = RecordView::default();
+        assert!(!record(Lang::En, &r).into_string().contains("warn"));
+        r.void_assignments = 3;
+        let card = record(Lang::En, &r).into_string();
+        assert!(
+            card.contains("<p class=\"small warn void\">3 assignment(s) that left out claims</p>"),
+            "{card}"
+        );
+        let ar = record(Lang::Ar, &r).into_string();
+        assert!(ar.contains("3 إسناد أغفل طلبات"), "{ar}");
+    }
 }
