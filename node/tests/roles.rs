@@ -330,6 +330,47 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
             && find(&v, "id", &offer2)?["assigned_to_me"] == true)
             .then_some(())
     });
+    // Each draw gave Karim one place, his claim counted, and no assignment left a claim
+    // out: his work is due within the cooperative's submit window (2 days by default).
+    let mine = json(&karim, &["offers", "--all"]);
+    for o in [&offer, &offer2] {
+        let v = find(&mine, "id", o).expect("the offer");
+        assert_eq!(v["my_claim_counts"], true, "{v}");
+        assert_eq!(v["void_assignments"], 0, "{v}");
+        assert_eq!(v["record"]["void_assignments"], 0, "{v}");
+        let places = v["places"].as_array().expect("places");
+        assert_eq!(places.len(), 1, "{v}");
+        assert_eq!(places[0]["member"], karim.key.as_str(), "{v}");
+        assert_eq!(places[0]["state"], "open", "{v}");
+        assert_eq!(places[0]["submission"], Value::Null, "{v}");
+        let (from, until) = (places[0]["from"].as_u64(), places[0]["until"].as_u64());
+        assert_eq!(until, from.map(|f| f + 2 * 86_400_000), "{v}");
+        assert_eq!(v["submit_by"].as_u64(), until, "{v}");
+    }
+    // The requester did not claim, and holds no place.
+    let theirs = json(&lumen, &["offer", "show", &offer[..8]]);
+    assert_eq!(theirs["my_claim_counts"], Value::Null, "{theirs}");
+    assert_eq!(theirs["submit_by"], Value::Null, "{theirs}");
+    let listed = ok(&karim, &["offers", "--mine"]);
+    assert!(
+        listed.contains(&format!("{}: submit by ", &offer[..8])) && listed.contains("(in 1d23h"),
+        "{listed}"
+    );
+    let shown = ok(&karim, &["offer", "show", &offer[..8]]);
+    let line = |label: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line: {shown}"))
+            .to_owned()
+    };
+    assert!(line("your claim ").ends_with(" counts"), "{shown}");
+    assert!(line("your work ").contains(" submit by "), "{shown}");
+    assert!(
+        line("draw ").contains(&format!("{} (you)  submit by ", &karim.key[..8])),
+        "{shown}"
+    );
+    assert!(!shown.contains("void"), "{shown}");
 
     // 6. Karim submits 20 minutes of work; the file reaches Lumen Lab privately.
     let result = b"Transcript of the interview: ...\n".repeat(100);
@@ -358,6 +399,11 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
             .find(|s| s["offer"] == offer.as_str())?;
         (s["result_here"] == true).then(|| str_of(s, "id").to_owned())
     });
+    // The work fills Karim's place; nothing is due from him on that offer any more.
+    let v = json(&karim, &["offer", "show", &offer[..8]]);
+    assert_eq!(v["places"][0]["state"], "filled", "{v}");
+    assert_eq!(v["places"][0]["submission"], sub.as_str(), "{v}");
+    assert_eq!(v["submit_by"], Value::Null, "{v}");
     // Another node witnesses it (a tick, or an entry naming it), and Karim's node holds
     // that witness: the review window cannot be moved by anyone's own clock.
     wait_for("another node to witness the submission", || {
@@ -529,6 +575,13 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
         (find(&v, "id", &sub2)?["review"] == "rejected").then_some(())
     });
     let record = ok(&karim, &["requester", "show", &lumen.key[..8]]);
+    // An honest requester: every assignment named every claim made in the window.
+    assert!(
+        record
+            .lines()
+            .any(|l| l.starts_with("void assignments") && l.trim_end().ends_with(" 0")),
+        "{record}"
+    );
     assert!(
         record.contains("2: 1 accepted, 0 accepted by default, 1 rejected"),
         "{record}"

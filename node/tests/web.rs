@@ -357,20 +357,33 @@ async fn a_task_end_to_end_in_the_browser() {
     // When the claim window closes, the requester's node draws; the member's work page
     // shows the submit form by itself.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
+    let drawn = loop {
         let (_, offers) = api(&member, "GET", &format!("/api/coops/{coop}/offers"), None).await;
         if offers[0]["state"] == "assigned" {
-            break;
+            break offers[0].clone();
         }
         assert!(
             std::time::Instant::now() < deadline,
             "the lottery was not drawn: {offers}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    };
+    // The member's place, its deadline, a claim that counts, an honest assignment.
+    assert_eq!(drawn["my_claim_counts"], true, "{drawn}");
+    assert_eq!(drawn["void_assignments"], 0, "{drawn}");
+    assert_eq!(drawn["record"]["void_assignments"], 0, "{drawn}");
+    assert_eq!(drawn["places"][0]["member"], member.key.as_str(), "{drawn}");
+    assert_eq!(drawn["places"][0]["state"], "open", "{drawn}");
+    let until = drawn["places"][0]["until"].as_u64().expect("until");
+    assert_eq!(drawn["submit_by"].as_u64(), Some(until), "{drawn}");
     mem.go(&format!("{}/c/{coop}/work", member.base)).await;
     mem.js("window.notReloaded = true", vec![]).await;
     mem.find("form.submit input[type=file]").await;
+    let due = mem.text("#work p.deadline").await;
+    assert!(
+        due.starts_with("Send your work by ") && due.contains("UTC (in 47 h"),
+        "{due}"
+    );
     assert_eq!(
         mem.js("return window.notReloaded === true", vec![]).await,
         json!(true)
