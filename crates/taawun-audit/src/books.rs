@@ -38,14 +38,16 @@
 use crate::compact::Paged;
 use crate::index::{Index, Pos, Who};
 use crate::report::{
-    when, Balance as BalanceStats, Finding, Findings, LateEntry, MemberStats, Money as MoneyStats,
-    RequesterStats, RulesNow, Series, Wages, WitnessedLate,
+    when, Balance as BalanceStats, Draws, Finding, Findings, IdleTick, IdleWitnesses, LapsedPlaces,
+    LateEntry, MemberStats, Money as MoneyStats, RequesterStats, RulesNow, Series, Wages,
+    WitnessedLate, MAX_LISTED,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use taawun_core::body::{Body, Kind};
 use taawun_core::fold::{topup, Coop, Timeline, WITNESS_SLACK_MS};
+use taawun_core::lottery;
 use taawun_core::money::{format_in, hourly_rate, meets_floor};
-use taawun_core::{Id, PublicKey, Timestamp, Verified};
+use taawun_core::{Hash, Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::verdict;
 
 /// Interned currency code.
@@ -68,15 +70,22 @@ struct OfferRec {
     minutes: u32,
     claim_window_ms: u64,
     review_window_ms: u64,
+    assignments: u32,
+    expires_at: Timestamp,
     /// Every assignment held (a forked requester may hold one on each branch).
     assigns: Vec<Pos>,
     claims: Vec<(Pos, Stamp)>,
+    /// Every submission on it, by index in `Books::subs`.
+    subs: Vec<u32>,
 }
 
 #[derive(Debug)]
 struct AssignRec {
     at: Stamp,
+    /// The claims it names, sorted, each once.
     named: Vec<Pos>,
+    /// The seed of its draw (docs/protocol.md section 7): all it needs of the secret.
+    seed: Hash,
 }
 
 #[derive(Debug)]
@@ -147,6 +156,17 @@ pub(crate) struct Books {
     /// witnesses: if the author turns out to be frozen at or below it, they did not count
     /// and every witness is counted again.
     said: HashMap<Who, u64>,
+    /// Ticks by idle witnesses, counted while streaming.
+    idle: IdleAcc,
+}
+
+/// Ticks by idle witnesses so far ([`IdleWitnesses`]): a count, their authors, and the
+/// latest: (how late, the tick, the entry it names, its author's entry before it).
+#[derive(Debug, Default)]
+struct IdleAcc {
+    ticks: u64,
+    authors: HashSet<Who>,
+    worst: Option<(u64, Pos, Pos, Timestamp)>,
 }
 
 /// No witness: an entry nobody else has named.
@@ -192,6 +212,13 @@ fn obligation(kind: Kind) -> bool {
     )
 }
 
+/// Kinds that witness what they name even from a frozen author (docs/protocol.md 5.7):
+/// the obligations, which count (8.1), and claims, which enter draws whatever their author
+/// did since, so that a fork found later does not move the offer's window.
+fn witness_always(kind: Kind) -> bool {
+    obligation(kind) || kind == Kind::Claim
+}
+
 /// Whether the entry at `a` (seq, position) comes before the one at `b` by (seq, id), the
 /// order the fold picks a forked author's entries by: ids are read back from the file only
 /// when the seqs are equal (two entries at one seq: a fork).
@@ -235,11 +262,11 @@ impl Books {
         if !on_chain {
             self.side.push(p);
         }
-        // Only entries that count witness (8.1); an author found frozen later is caught
-        // by `said`.
-        if obligation(at.kind) || idx.frozen_from(at.who).is_none_or(|f| at.seq < f) {
+        // Only entries that count witness (8.1), and claims whatever their author did
+        // (5.7); an author found frozen later is caught by `said`.
+        if witness_always(at.kind) || idx.frozen_from(at.who).is_none_or(|f| at.seq < f) {
             self.witness(idx, at.who, v);
-            if !obligation(at.kind) {
+            if !witness_always(at.kind) {
                 let s = self.said.entry(at.who).or_default();
                 *s = (*s).max(at.seq);
             }
@@ -263,8 +290,11 @@ impl Books {
                         minutes: o.minutes,
                         claim_window_ms: o.claim_window_ms,
                         review_window_ms: o.review_window_ms,
+                        assignments: o.assignments,
+                        expires_at: o.expires_at,
                         assigns: Vec::new(),
                         claims: Vec::new(),
+                        subs: Vec::new(),
                     },
                 );
             }
@@ -277,13 +307,20 @@ impl Books {
                 if let Some(o) = idx.pos_of(&a.offer).and_then(|o| self.offers.get_mut(&o)) {
                     o.assigns.push(p);
                 }
-                let named = a.claims.iter().filter_map(|c| idx.pos_of(c)).collect();
-                self.assigns.insert(p, AssignRec { at, named });
+                // Validation found every named claim held: each has a position.
+                let mut named: Vec<Pos> = a.claims.iter().filter_map(|c| idx.pos_of(c)).collect();
+                named.sort_unstable();
+                named.dedup();
+                let seed = lottery::seed(&a.secret, &a.offer, &a.claims);
+                self.assigns.insert(p, AssignRec { at, named, seed });
             }
             Body::Submit(s) => {
                 if let (Some(offer), Some(assign)) = (idx.pos_of(&s.offer), idx.pos_of(&s.assign)) {
-                    self.sub_at
-                        .insert(p, u32::try_from(self.subs.len()).unwrap_or(u32::MAX));
+                    let i = u32::try_from(self.subs.len()).unwrap_or(u32::MAX);
+                    self.sub_at.insert(p, i);
+                    if let Some(o) = self.offers.get_mut(&offer) {
+                        o.subs.push(i);
+                    }
                     self.subs.push(SubRec {
                         at,
                         pos: p,
@@ -317,6 +354,7 @@ impl Books {
                     }
                 }
             }
+            Body::Tick(t) => self.idle_tick(idx, p, at, e.prev, &t.heads),
             Body::Review(r) => {
                 let requester = idx.who(&r.requester);
                 self.reviews.push(ReviewRec {
@@ -337,6 +375,58 @@ impl Books {
         }
     }
 
+    /// Notes the tick at `p` if its author was an idle witness: it names an entry more
+    /// than [`WITNESS_SLACK_MS`] after that entry's timestamp, and its author's entry
+    /// before it (`prev`) is older than that entry.
+    fn idle_tick(&mut self, idx: &Index, p: Pos, at: Stamp, prev: Option<Id>, heads: &[Id]) {
+        let Some(before) = prev
+            .and_then(|id| idx.pos_of(&id))
+            .and_then(|pp| self.ts.get(pp as usize).copied())
+        else {
+            return;
+        };
+        let mut latest: Option<(u64, Pos)> = None;
+        for h in heads {
+            let Some(np) = idx.pos_of(h) else { continue };
+            let Some(&nts) = self.ts.get(np as usize) else {
+                continue;
+            };
+            if at.ts > nts.saturating_add(WITNESS_SLACK_MS) && before < nts {
+                let late = at.ts - nts;
+                if latest.is_none_or(|(l, _)| late > l) {
+                    latest = Some((late, np));
+                }
+            }
+        }
+        let Some((late, np)) = latest else { return };
+        self.idle.ticks += 1;
+        self.idle.authors.insert(at.who);
+        if self.idle.worst.is_none_or(|(l, ..)| late > l) {
+            self.idle.worst = Some((late, p, np, before));
+        }
+    }
+
+    /// Ticks by idle witnesses, for the report.
+    fn idle_witnesses(&self, idx: &Index) -> IdleWitnesses {
+        IdleWitnesses {
+            ticks: self.idle.ticks,
+            witnesses: self.idle.authors.len() as u64,
+            worst: self.idle.worst.and_then(|(late, p, np, before)| {
+                let v = idx.load(p)?;
+                let n = idx.load(np)?;
+                Some(IdleTick {
+                    id: v.id().to_hex(),
+                    author: v.entry().author.to_hex(),
+                    ts: when(v.entry().ts),
+                    previous: when(before),
+                    named: n.id().to_hex(),
+                    named_ts: when(n.entry().ts),
+                    late_ms: late,
+                })
+            }),
+        }
+    }
+
     /// Notes the entry `v` of author `who`, which counts, as a witness of what it names
     /// of other authors.
     fn witness(&mut self, idx: &Index, who: Who, v: &Verified) {
@@ -352,9 +442,10 @@ impl Books {
         }
     }
 
-    /// Whether the entry at `p` counts (8.1), by the forks known now.
-    fn counts_at(&self, idx: &Index, p: usize, seq: u64) -> bool {
-        obligation(self.kind[p]) || idx.frozen_from(self.author[p]).is_none_or(|f| seq < f)
+    /// Whether the entry at `p` witnesses what it names (5.7), by the forks known now:
+    /// it counts (8.1), or it is a claim.
+    fn witnesses_at(&self, idx: &Index, p: usize, seq: u64) -> bool {
+        witness_always(self.kind[p]) || idx.frozen_from(self.author[p]).is_none_or(|f| seq < f)
     }
 
     /// Turns the first witnesses noted while streaming into every entry's witnessed time
@@ -377,7 +468,7 @@ impl Books {
                 let Some(v) = Pos::try_from(p).ok().and_then(|p| idx.load(p)) else {
                     continue;
                 };
-                if self.counts_at(idx, p, v.entry().seq) {
+                if self.witnesses_at(idx, p, v.entry().seq) {
                     self.witness(idx, self.author[p], &v);
                 }
             }
@@ -418,7 +509,7 @@ impl Books {
                     continue;
                 }
                 let Some(v) = idx.load(p) else { continue };
-                if !self.counts_at(idx, i, v.entry().seq) {
+                if !self.witnesses_at(idx, i, v.entry().seq) {
                     continue;
                 }
                 for n in names(&v) {
@@ -505,6 +596,215 @@ impl Books {
     }
 }
 
+/// Where a place of a draw stands at `now` (`taawun_core::fold::PlaceState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Waiting for its holder's work.
+    Open,
+    /// Filled by this submission (index in `Books::subs`).
+    Filled(u32),
+    /// Not filled in time: passed to the next claimant of the ranking.
+    Lapsed,
+}
+
+/// An offer's draw (docs/protocol.md 8.2), as `Coop` computes it.
+#[derive(Debug, Default)]
+struct Draw {
+    /// When the claim window closes: `made(offer) + claim_window_ms`.
+    close: Timestamp,
+    /// The claims that count, (claimant, position), by claimant.
+    counted: Vec<(Who, Pos)>,
+    /// Void assignments: they do not name exactly the claims that count, or were made
+    /// by the close.
+    void: Vec<Pos>,
+    /// Every place, in the order given: its holder and where it stands.
+    places: Vec<(Who, Place)>,
+}
+
+impl Books {
+    /// The draw of the offer `o` stored at `op`, at `now`: which claims count, which
+    /// assignments are fair or void, and the places of the ranking of the one that counts
+    /// with the work that fills them. Offers, assignments and submissions are obligations:
+    /// they count whatever their author did later, and need no role (8.1); the claims
+    /// need only be held.
+    fn draw(
+        &self,
+        idx: &Index,
+        tl: &Timeline,
+        key: &dyn Fn(Who) -> PublicKey,
+        op: Pos,
+        o: &OfferRec,
+        now: Timestamp,
+    ) -> Draw {
+        let close = self.made(op).saturating_add(o.claim_window_ms);
+        let mut d = Draw {
+            close,
+            ..Draw::default()
+        };
+        if o.assigns.is_empty() {
+            return d;
+        }
+        // Of a forked member's claims, the lowest (seq, id).
+        let mut first: BTreeMap<Who, (u64, Pos, Timestamp)> = BTreeMap::new();
+        for (cp, cs) in &o.claims {
+            let c = (cs.seq, *cp, cs.ts);
+            let slot = first.entry(cs.who).or_insert(c);
+            if before(idx, (c.0, c.1), (slot.0, slot.1)) {
+                *slot = c;
+            }
+        }
+        let late = close.saturating_add(WITNESS_SLACK_MS);
+        d.counted = first
+            .into_iter()
+            .filter(|(_, (_, cp, ts))| {
+                *ts <= close
+                    && match self.seen_at(*cp) {
+                        Some(w) => w <= late,
+                        None => now <= late,
+                    }
+            })
+            .map(|(w, (_, cp, _))| (w, cp))
+            .collect();
+        let mut want: Vec<Pos> = d.counted.iter().map(|(_, p)| *p).collect();
+        want.sort_unstable();
+        let mut fair: Vec<Pos> = Vec::new();
+        let mut counts: Option<(Pos, &AssignRec)> = None;
+        for p in &o.assigns {
+            let Some(a) = self.assigns.get(p) else {
+                continue;
+            };
+            if a.named != want || self.made(*p) <= close {
+                d.void.push(*p);
+                continue;
+            }
+            fair.push(*p);
+            if counts.is_none_or(|(bp, b)| before(idx, (a.at.seq, *p), (b.at.seq, bp))) {
+                counts = Some((*p, a));
+            }
+        }
+        let Some((ap, a)) = counts else {
+            return d;
+        };
+        let who: HashMap<PublicKey, Who> = d.counted.iter().map(|(w, _)| (key(*w), *w)).collect();
+        let claimants: Vec<PublicKey> = who.keys().copied().collect();
+        let ranking: Vec<Who> = lottery::ranking(&a.seed, &claimants)
+            .iter()
+            .filter_map(|k| who.get(k).copied())
+            .collect();
+        // Each claimant's work: its lowest (seq, id) submission under a fair assignment.
+        let mut work: HashMap<Who, u32> = HashMap::new();
+        for i in &o.subs {
+            let s = &self.subs[*i as usize];
+            if !fair.contains(&s.assign) {
+                continue;
+            }
+            let slot = work.entry(s.at.who).or_insert(*i);
+            let b = &self.subs[*slot as usize];
+            if before(idx, (s.at.seq, s.pos), (b.at.seq, b.pos)) {
+                *slot = *i;
+            }
+        }
+        let window = tl.at(o.at.ts).limits.submit_window_ms;
+        let places = usize::try_from(o.assignments).unwrap_or(usize::MAX);
+        let mut queue: std::collections::VecDeque<(Who, Timestamp)> = ranking
+            .iter()
+            .take(places)
+            .map(|w| (*w, self.made(ap)))
+            .collect();
+        let mut next = ranking.iter().skip(places);
+        while let Some((member, from)) = queue.pop_front() {
+            let until = from.saturating_add(window);
+            let lapse = until.saturating_add(WITNESS_SLACK_MS);
+            let filled = work
+                .get(&member)
+                .filter(|i| self.made(self.subs[**i as usize].pos) <= until);
+            let state = match filled {
+                Some(i) => Place::Filled(*i),
+                None if now > lapse => {
+                    if lapse <= o.expires_at {
+                        if let Some(m) = next.next() {
+                            queue.push_back((*m, lapse));
+                        }
+                    }
+                    Place::Lapsed
+                }
+                None => Place::Open,
+            };
+            d.places.push((member, state));
+        }
+        d
+    }
+
+    /// The notice of a void assignment `p` of the listed offer `o`: what it left out,
+    /// what it named that does not count, whether it came before the window closed.
+    fn void_finding(
+        &self,
+        idx: &Index,
+        key: &dyn Fn(Who) -> PublicKey,
+        o: &OfferRec,
+        d: &Draw,
+        p: Pos,
+    ) -> Finding {
+        let named = self.assigns.get(&p).map_or(&[][..], |a| &a.named[..]);
+        let left_out: Vec<String> = d
+            .counted
+            .iter()
+            .filter(|(_, c)| named.binary_search(c).is_err())
+            .map(|(w, _)| key(*w).short())
+            .collect();
+        let extra = named
+            .iter()
+            .filter(|c| !d.counted.iter().any(|(_, x)| x == *c))
+            .count();
+        let mut why = Vec::new();
+        if !left_out.is_empty() {
+            let more = left_out.len().saturating_sub(5);
+            let mut s = format!(
+                "it leaves out {} claim{} that count{} (member{} {}",
+                left_out.len(),
+                if left_out.len() == 1 { "" } else { "s" },
+                if left_out.len() == 1 { "s" } else { "" },
+                if left_out.len() == 1 { "" } else { "s" },
+                left_out[..left_out.len().min(5)].join(", ")
+            );
+            if more > 0 {
+                s.push_str(&format!(" and {more} more"));
+            }
+            s.push(')');
+            why.push(s);
+        }
+        if extra > 0 {
+            why.push(format!(
+                "it names {extra} claim{} that do{} not count (made after the window, or witnessed only after it closed)",
+                if extra == 1 { "" } else { "s" },
+                if extra == 1 { "es" } else { "" }
+            ));
+        }
+        let made = self.made(p);
+        if made <= d.close {
+            why.push(format!(
+                "it was made at {}, not after the claim window closed at {}",
+                when(made),
+                when(d.close)
+            ));
+        }
+        let v = idx.load(p);
+        Finding {
+            rule: verdict::VOID_ASSIGNMENT.into(),
+            id: v.as_ref().map(|v| v.id().to_hex()),
+            author: Some(key(o.at.who).to_hex()),
+            kind: Some("assign".into()),
+            ts: v.as_ref().map(|v| when(v.entry().ts)),
+            detail: format!(
+                "the assignment of offer {} does not count: {}",
+                o.id.short(),
+                why.join("; ")
+            ),
+            ..Finding::default()
+        }
+    }
+}
+
 /// Options of the fold's statistics.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Terms {
@@ -524,6 +824,8 @@ pub(crate) struct Outcome {
     pub(crate) balances: Vec<BalanceStats>,
     pub(crate) series: Series,
     pub(crate) witnessed_late: WitnessedLate,
+    pub(crate) draws: Draws,
+    pub(crate) idle_witnesses: IdleWitnesses,
 }
 
 fn median(v: &mut [u64]) -> Option<u64> {
@@ -573,7 +875,8 @@ struct Acc {
     review_times: Vec<u64>,
     delays: Vec<u64>,
     offers: u64,
-    unnamed: u64,
+    /// Void assignments of its listed offers (8.2).
+    void: u64,
     reviews: u64,
     scores: [u32; 4],
     not_received: u64,
@@ -639,6 +942,7 @@ impl Books {
         self.witness_times(idx);
         let mut out = Outcome {
             witnessed_late: self.witnessed_late(idx),
+            idle_witnesses: self.idle_witnesses(idx),
             ..Outcome::default()
         };
         let Some((tl, changes)) = self.timeline() else {
@@ -670,15 +974,27 @@ impl Books {
         self.no_role(idx, &tl, &changes, &key, violations);
 
         // Offers (8.2): listed when live and their requester held a role at their time;
-        // the floor really in force, and claims left out of the lottery.
+        // the floor really in force. Every offer's draw: its void assignments, its
+        // places, and the submissions that fill them (8.3: the only work considered,
+        // whether the offer is listed or not).
         let mut accs: BTreeMap<Who, Acc> = BTreeMap::new();
+        let mut chosen: BTreeMap<(Pos, Who), &SubRec> = BTreeMap::new();
         let mut offer_list: Vec<(&Pos, &OfferRec)> = self.offers.iter().collect();
         offer_list.sort_by_key(|(p, _)| **p);
-        for (_, o) in &offer_list {
-            if !live(&o.at) || !tl.at(o.at.ts).may_request(&key(o.at.who)) {
+        for (&op, o) in &offer_list {
+            let listed = live(&o.at) && tl.at(o.at.ts).may_request(&key(o.at.who));
+            let d = self.draw(idx, &tl, &key, op, o, terms.now);
+            for (who, place) in &d.places {
+                if let Place::Filled(i) = place {
+                    chosen.insert((op, *who), &self.subs[*i as usize]);
+                }
+            }
+            if !listed {
                 continue;
             }
-            accs.entry(o.at.who).or_default().offers += 1;
+            let acc = accs.entry(o.at.who).or_default();
+            acc.offers += 1;
+            acc.void += d.void.len() as u64;
             let rules = tl.at(o.at.ts);
             let c = cur(o.cur);
             if let Some(&floor) = rules.floors.get(&c) {
@@ -700,56 +1016,35 @@ impl Books {
                     });
                 }
             }
-            // The assignment whose winners are shown: the live one with the lowest
-            // (seq, id).
-            let mut shown: Option<(Pos, &AssignRec)> = None;
-            for p in &o.assigns {
-                let Some(a) = self.assigns.get(p).filter(|a| live(&a.at)) else {
-                    continue;
-                };
-                if shown.is_none_or(|(bp, b)| before(idx, (a.at.seq, *p), (b.at.seq, bp))) {
-                    shown = Some((*p, a));
-                }
+            for p in &d.void {
+                notices.push(self.void_finding(idx, &key, o, &d, *p));
             }
-            let Some((_, a)) = shown else {
-                continue;
-            };
-            let closes = o.at.ts.saturating_add(o.claim_window_ms);
-            for (cp, cs) in &o.claims {
-                if cs.ts <= closes && live(cs) && !a.named.contains(cp) {
-                    accs.entry(o.at.who).or_default().unnamed += 1;
-                    notices.push(Finding {
-                        rule: verdict::UNNAMED_CLAIM.into(),
-                        id: Some(o.id.to_hex()),
-                        author: Some(key(o.at.who).to_hex()),
-                        kind: Some("offer".into()),
-                        ts: Some(when(cs.ts)),
-                        detail: format!(
-                            "the claim of member {} made within the claim window is not among the claims the assignment drew from",
-                            key(cs.who).short()
-                        ),
-                        ..Finding::default()
+            let lapsed: Vec<String> = d
+                .places
+                .iter()
+                .filter(|(_, p)| *p == Place::Lapsed)
+                .map(|(w, _)| key(*w).to_hex())
+                .collect();
+            if !lapsed.is_empty() {
+                out.draws.lapsed_places += lapsed.len() as u64;
+                out.draws.offers_with_lapses += 1;
+                if out.draws.listed.len() < MAX_LISTED {
+                    out.draws.listed.push(LapsedPlaces {
+                        offer: o.id.to_hex(),
+                        requester: key(o.at.who).to_hex(),
+                        lapsed,
+                        holders: d
+                            .places
+                            .iter()
+                            .filter(|(_, p)| *p != Place::Lapsed)
+                            .map(|(w, _)| key(*w).to_hex())
+                            .collect(),
                     });
                 }
             }
         }
+        out.draws.void_assignments = accs.values().map(|a| a.void).sum();
 
-        // Submissions (8.3): considered when live and their offer and assignment are
-        // held and live (work under a valid assignment is owed even if the offer is not
-        // listed); one per (offer, member), the lowest (seq, id).
-        let mut chosen: BTreeMap<(Pos, Who), &SubRec> = BTreeMap::new();
-        for s in &self.subs {
-            if !live(&s.at)
-                || !self.offers.get(&s.offer).is_some_and(|o| live(&o.at))
-                || !self.assigns.get(&s.assign).is_some_and(|a| live(&a.at))
-            {
-                continue;
-            }
-            let slot = chosen.entry((s.offer, s.at.who)).or_insert(s);
-            if before(idx, (s.at.seq, s.pos), (slot.at.seq, slot.pos)) {
-                *slot = s;
-            }
-        }
         // The minutes of each offer's submissions used, for the top-up's median (8.4).
         let mut reported: BTreeMap<Pos, Vec<u64>> = BTreeMap::new();
         for ((offer, _), s) in &chosen {
@@ -976,7 +1271,7 @@ impl Books {
                 rejection_pct: pct(a.rejected, decided),
                 median_review_ms: median(&mut a.review_times),
                 median_pay_ms: median(&mut a.delays),
-                unnamed_claims: a.unnamed,
+                void_assignments: a.void,
                 reviews: a.reviews,
                 scores: (n > 0).then(|| a.scores.map(|s| s * 100 / n)),
                 not_received: a.not_received,

@@ -91,6 +91,17 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
         "<h2>Witnessed late</h2><p>Entries are timed from when someone other than their author first witnessed them when that came more than 15 minutes after their own timestamp (review windows, amendments).</p><p>{}</p>",
         esc(&r.witnessed_late.line())
     );
+    let _ = writeln!(h, "<p>{}</p>", esc(&r.idle_witnesses.line()));
+    let _ = writeln!(
+        h,
+        "<h2>Draws</h2><p>An assignment counts only if it names exactly the claims made in the window, after it closed; a place not filled within the submit window passes to the next claimant of the ranking.</p><p>{}</p>",
+        r.draws
+            .lines(50)
+            .iter()
+            .map(|l| esc(l))
+            .collect::<Vec<_>>()
+            .join("<br>")
+    );
     let _ = writeln!(h, "<h2>Effective hourly rates</h2><p>Per accepted submission: (pay + top-up) &times; 60 / minutes reported. Platform cut: {} (the protocol has no fee).</p>", r.platform_cut);
     for (cur, w) in &r.wages {
         let rates = r.series.rates.get(cur).cloned().unwrap_or_default();
@@ -109,7 +120,7 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
     let _ = writeln!(h, "<h2>Time from acceptance to payment</h2>");
     h.push_str(&delay_histogram(&r.series.pay_delays_ms));
 
-    let _ = writeln!(h, "<h2>Requesters</h2><table><tr><th class=\"l\">requester</th><th>offers</th><th>submissions</th><th>accepted</th><th>by default</th><th>rejected</th><th>pending</th><th>rejected %</th><th>median review</th><th>median to pay</th><th>unnamed claims</th><th>answered not received</th><th class=\"l\">currency</th><th>earned</th><th>top-ups</th><th>paid</th><th>confirmed</th><th>claimed paid, not confirmed</th><th>not received</th><th>unpaid</th><th>overdue</th><th>rate paid</th></tr>");
+    let _ = writeln!(h, "<h2>Requesters</h2><table><tr><th class=\"l\">requester</th><th>offers</th><th>submissions</th><th>accepted</th><th>by default</th><th>rejected</th><th>pending</th><th>rejected %</th><th>median review</th><th>median to pay</th><th>void assignments</th><th>answered not received</th><th class=\"l\">currency</th><th>earned</th><th>top-ups</th><th>paid</th><th>confirmed</th><th>claimed paid, not confirmed</th><th>not received</th><th>unpaid</th><th>overdue</th><th>rate paid</th></tr>");
     for q in &r.requesters {
         let rows: Vec<_> = q.money.iter().collect();
         let n = rows.len().max(1);
@@ -129,7 +140,7 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
                     q.rejection_pct.map_or("-".into(), |p| format!("{p:.1}")),
                     q.median_review_ms.map_or("-".into(), duration),
                     q.median_pay_ms.map_or("-".into(), duration),
-                    q.unnamed_claims,
+                    q.void_assignments,
                     q.not_received,
                 );
             }

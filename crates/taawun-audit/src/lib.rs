@@ -416,6 +416,8 @@ impl Auditor {
         r.balances = out.balances;
         r.series = out.series;
         r.witnessed_late = out.witnessed_late;
+        r.idle_witnesses = out.idle_witnesses;
+        r.draws = out.draws;
         r.verdict = r.verdict();
         r
     }

@@ -209,8 +209,10 @@ pub struct RequesterStats {
     pub median_review_ms: Option<u64>,
     /// Median time from acceptance to the payment covering it, ms.
     pub median_pay_ms: Option<u64>,
-    /// Claims in an offer's window that its assignment did not name.
-    pub unnamed_claims: u64,
+    /// Assignments of its listed offers that do not count (docs/protocol.md 8.2): they
+    /// leave out a claim that counts, name one that does not, or came before the claim
+    /// window closed. The fold's `Record::void_assignments`.
+    pub void_assignments: u64,
     /// Reviews received.
     pub reviews: u64,
     /// Mean scores x 100: pay, fairness, promptness, communication.
@@ -300,6 +302,138 @@ impl WitnessedLate {
     }
 }
 
+/// The draws of listed offers (docs/protocol.md 8.2): assignments that do not count, and
+/// places whose holder sent no work in time, passed to the next claimant of the ranking.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Draws {
+    /// Void assignments, over every requester (each requester's are in its record).
+    pub void_assignments: u64,
+    /// Places that lapsed.
+    pub lapsed_places: u64,
+    /// Offers with a lapsed place.
+    pub offers_with_lapses: u64,
+    /// Those offers, the first [`MAX_LISTED`], in file order.
+    pub listed: Vec<LapsedPlaces>,
+}
+
+/// An offer of which a place lapsed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct LapsedPlaces {
+    /// The offer's id, hex.
+    pub offer: String,
+    /// Its requester, hex.
+    pub requester: String,
+    /// The claimants whose place lapsed, in the order the places were given.
+    pub lapsed: Vec<String>,
+    /// The claimants holding a place now (waiting for their work, or done): the winners,
+    /// and those the lapsed places passed to.
+    pub holders: Vec<String>,
+}
+
+impl Draws {
+    /// Lines for a report: the void assignments, and per offer the places that lapsed
+    /// (the first `rows`).
+    pub fn lines(&self, rows: usize) -> Vec<String> {
+        let mut out =
+            vec![format!(
+            "draws: {} void assignment{} (per requester below), {} place{} lapsed on {} offer{}",
+            self.void_assignments,
+            if self.void_assignments == 1 { "" } else { "s" },
+            self.lapsed_places,
+            if self.lapsed_places == 1 { "" } else { "s" },
+            self.offers_with_lapses,
+            if self.offers_with_lapses == 1 { "" } else { "s" },
+        )];
+        for o in self.listed.iter().take(rows) {
+            let keys = |v: &[String]| {
+                if v.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    v.iter().map(|k| short(k)).collect::<Vec<_>>().join(", ")
+                }
+            };
+            out.push(format!(
+                "  offer {} of {}: lapsed {}; held now by {}",
+                short(&o.offer),
+                short(&o.requester),
+                keys(&o.lapsed),
+                keys(&o.holders)
+            ));
+        }
+        if self.offers_with_lapses > rows as u64 {
+            out.push(format!(
+                "  ... {} more offers with lapsed places (see --json)",
+                self.offers_with_lapses - rows as u64
+            ));
+        }
+        out
+    }
+}
+
+/// Ticks by idle witnesses (docs/protocol.md 5.7): a tick naming an entry more than
+/// `WITNESS_SLACK_MS` after that entry's timestamp, by an author whose entry before the
+/// tick is older than the entry named. Such a witness wrote nothing from before the entry
+/// was made until it ticked it; it could have dated its tick as it pleased within that
+/// gap, so witnessed times that rest on it deserve a look. Breaks no rule: a node that was
+/// offline and catches up ticks like this too.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IdleWitnesses {
+    /// Such ticks.
+    pub ticks: u64,
+    /// Their distinct authors.
+    pub witnesses: u64,
+    /// The one naming an entry longest after its timestamp.
+    pub worst: Option<IdleTick>,
+}
+
+/// A tick by an idle witness.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IdleTick {
+    /// The tick's id, hex.
+    pub id: String,
+    /// Its author, hex.
+    pub author: String,
+    /// Its timestamp, UTC.
+    pub ts: String,
+    /// The timestamp of its author's entry before it, UTC.
+    pub previous: String,
+    /// The entry it names longest after its timestamp, hex.
+    pub named: String,
+    /// That entry's timestamp, UTC.
+    pub named_ts: String,
+    /// The tick's timestamp minus the named entry's, ms.
+    pub late_ms: u64,
+}
+
+impl IdleWitnesses {
+    /// One line for a report.
+    pub fn line(&self) -> String {
+        if self.ticks == 0 {
+            return "idle witnesses: none (no tick names an entry more than 15 min after its timestamp from an author silent since before that entry)".into();
+        }
+        let mut s = format!(
+            "idle witnesses: {} tick{} by {} author{} named entries more than 15 min after their timestamp, their author silent since before those entries",
+            self.ticks,
+            if self.ticks == 1 { "" } else { "s" },
+            self.witnesses,
+            if self.witnesses == 1 { "" } else { "s" },
+        );
+        if let Some(w) = &self.worst {
+            s.push_str(&format!(
+                "; the longest: tick {} by {} at {} (previous entry {}) names {} dated {} ({} later)",
+                short(&w.id),
+                short(&w.author),
+                w.ts,
+                w.previous,
+                short(&w.named),
+                w.named_ts,
+                duration(w.late_ms)
+            ));
+        }
+        s
+    }
+}
+
 /// Series for plots (not serialised).
 #[derive(Debug, Clone, Default)]
 pub struct Series {
@@ -357,6 +491,10 @@ pub struct Report {
     pub overdue_after_ms: u64,
     /// Entries first witnessed long after their timestamp.
     pub witnessed_late: WitnessedLate,
+    /// Ticks by witnesses idle since before the entries they name.
+    pub idle_witnesses: IdleWitnesses,
+    /// Void assignments and lapsed places of listed offers.
+    pub draws: Draws,
     /// Plot series.
     #[serde(skip)]
     pub series: Series,
@@ -443,6 +581,10 @@ impl fmt::Display for Report {
             }
         }
         writeln!(f, "\n{}", self.witnessed_late.line())?;
+        writeln!(f, "{}", self.idle_witnesses.line())?;
+        for line in self.draws.lines(10) {
+            writeln!(f, "{line}")?;
+        }
         writeln!(
             f,
             "\nwages (accepted work; pay + top-ups over reported minutes):"
@@ -478,9 +620,10 @@ impl fmt::Display for Report {
         writeln!(f, "\nrequesters:")?;
         writeln!(
             f,
-            "  {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
+            "  {:<8} {:>6} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
             "key",
             "offers",
+            "void",
             "subs",
             "acc",
             "deflt",
@@ -506,9 +649,10 @@ impl fmt::Display for Report {
                 if first {
                     writeln!(
                         f,
-                        "  {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
+                        "  {:<8} {:>6} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
                         short(&r.requester),
                         r.offers,
+                        r.void_assignments,
                         r.submissions,
                         r.accepted,
                         r.accepted_by_default,
@@ -524,8 +668,8 @@ impl fmt::Display for Report {
                 } else {
                     writeln!(
                         f,
-                        "  {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
-                        "", "", "", "", "", "", "", "", "",
+                        "  {:<8} {:>6} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>10} {:>10} {:>14} {:>14} {:>12}",
+                        "", "", "", "", "", "", "", "", "", "",
                         money(m.unpaid),
                         money(m.overdue),
                         money(m.topups),
@@ -535,7 +679,7 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "  (overdue: unpaid for more than {} after acceptance, by the ledger's last timestamp)",
+            "  (void: assignments that do not count, 8.2; overdue: unpaid for more than {} after acceptance, by the ledger's last timestamp)",
             duration(self.overdue_after_ms)
         )?;
         self.write_payments(f)

@@ -67,14 +67,15 @@ pub const BREAKS: &[&str] = &[
 
 /// The same entry twice in the file.
 pub const DUPLICATE: &str = "Duplicate";
-/// A claim made within an offer's window that its assignment did not name.
-pub const UNNAMED_CLAIM: &str = "UnnamedClaim";
+/// An assignment that does not count (docs/protocol.md 8.2): it does not name exactly
+/// the claims that count, or came before the claim window closed.
+pub const VOID_ASSIGNMENT: &str = "VoidAssignment";
 /// An offer valid under the governance it named but under the floor in force at its
 /// time by the full history.
 pub const OFFER_UNDER_FLOOR_IN_FORCE: &str = "OfferUnderFloorInForce";
 
 /// Notices: worth a question, never a break.
-pub const NOTICES: &[&str] = &[DUPLICATE, UNNAMED_CLAIM, OFFER_UNDER_FLOOR_IN_FORCE];
+pub const NOTICES: &[&str] = &[DUPLICATE, VOID_ASSIGNMENT, OFFER_UNDER_FLOOR_IN_FORCE];
 
 /// The name of a validation error as docs/protocol.md uses it: its variant's name.
 pub fn rule_name(e: &Invalid) -> String {

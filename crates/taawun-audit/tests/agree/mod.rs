@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Seek, Write};
-use taawun_audit::report::{Report, RequesterStats};
+use taawun_audit::report::{LapsedPlaces, Report, RequesterStats};
 use taawun_audit::Options;
-use taawun_core::fold::{Balance, Coop, WITNESS_SLACK_MS};
+use taawun_core::fold::{Balance, Coop, PlaceState, WITNESS_SLACK_MS};
 use taawun_core::{PublicKey, Verified};
 
 /// The audit of an export file's bytes.
@@ -93,6 +93,10 @@ pub(crate) fn assert_agrees(r: &Report, coop: &Coop) {
         let who = &got.requester;
         assert_eq!(got.offers, want.offers as u64, "offers of {who}");
         assert_eq!(
+            got.void_assignments, want.void_assignments as u64,
+            "void assignments of {who}"
+        );
+        assert_eq!(
             got.submissions, want.submissions as u64,
             "submissions of {who}"
         );
@@ -131,6 +135,41 @@ pub(crate) fn assert_agrees(r: &Report, coop: &Coop) {
             "unconfirmed of {who}"
         );
     }
+
+    // The draws: per listed offer, the places that lapsed and who holds one now.
+    let mut lapsed = Vec::new();
+    let mut void = 0;
+    for o in coop.offers(now) {
+        void += o.void_assignments as u64;
+        let gone: Vec<String> = o
+            .places
+            .iter()
+            .filter(|p| p.state == PlaceState::Lapsed)
+            .map(|p| p.member.to_hex())
+            .collect();
+        if !gone.is_empty() {
+            lapsed.push(LapsedPlaces {
+                offer: o.id.to_hex(),
+                requester: o.requester.to_hex(),
+                lapsed: gone,
+                holders: o.winners.iter().map(PublicKey::to_hex).collect(),
+            });
+        }
+    }
+    let by_offer = |v: &[LapsedPlaces]| -> BTreeMap<String, LapsedPlaces> {
+        v.iter().map(|l| (l.offer.clone(), l.clone())).collect()
+    };
+    assert_eq!(
+        by_offer(&r.draws.listed),
+        by_offer(&lapsed),
+        "lapsed places"
+    );
+    assert_eq!(
+        r.draws.lapsed_places,
+        lapsed.iter().map(|l| l.lapsed.len() as u64).sum::<u64>(),
+        "lapsed places"
+    );
+    assert_eq!(r.draws.void_assignments, void, "void assignments");
 
     // Per member and currency: the sums of its balances.
     for m in &r.members {
