@@ -872,6 +872,42 @@ fn a_place_not_filled_in_time_passes_to_the_next_claimant() {
     assert!(f.coop.submission(&late.id(), f.now).is_none());
 }
 
+/// Members 1 and 3, idle since the charter at T0, sign now a proposal to remove member 2,
+/// their two yes votes and its enactment, dated T0 + 1, 2 and 3 minutes (effective one
+/// amendment delay after that). Returns the enactment.
+fn backdated_removal_of_2(f: &mut Fx) -> Verified {
+    let put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
+        let v = f.writer(who).next(body, ts, None);
+        assert_eq!(f.coop.ingest(v.clone(), Some(f.now)), Ok(Outcome::Fresh));
+        v
+    };
+    let p = put(
+        f,
+        1,
+        Body::Proposal(Proposal {
+            action: Action::RemoveMember(pk(2)),
+            reason: "backdated".into(),
+        }),
+        T0 + MIN,
+    );
+    let yes = Body::Vote(Vote {
+        proposal: p.id(),
+        yes: true,
+    });
+    let v1 = put(f, 1, yes.clone(), T0 + 2 * MIN);
+    let v3 = put(f, 3, yes, T0 + 2 * MIN);
+    put(
+        f,
+        1,
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes: vec![v1.id(), v3.id()],
+            effective_at: T0 + 3 * MIN + default_limits().amendment_delay_ms,
+        }),
+        T0 + 3 * MIN,
+    )
+}
+
 // J. A removal backdated by idle members does not erase what the removed member earned.
 
 #[test]
@@ -882,39 +918,7 @@ fn a_backdated_removal_does_not_erase_accepted_wages() {
     assert_eq!(f.owed(2), 300);
     // Members 1 and 3, idle since the charter, sign a removal of member 2 dated a minute
     // after the charter, so that it took effect before member 2 did the work.
-    let put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
-        let v = f.writer(who).next(body, ts, None);
-        assert_eq!(f.coop.ingest(v.clone(), Some(f.now)), Ok(Outcome::Fresh));
-        v
-    };
-    let p = put(
-        &mut f,
-        1,
-        Body::Proposal(Proposal {
-            action: Action::RemoveMember(pk(2)),
-            reason: "backdated".into(),
-        }),
-        T0 + MIN,
-    );
-    let vote = |p: &Verified| {
-        Body::Vote(Vote {
-            proposal: p.id(),
-            yes: true,
-        })
-    };
-    let v1 = put(&mut f, 1, vote(&p), T0 + 2 * MIN);
-    let v3 = put(&mut f, 3, vote(&p), T0 + 2 * MIN);
-    let effective_at = T0 + 3 * MIN + default_limits().amendment_delay_ms;
-    put(
-        &mut f,
-        1,
-        Body::Enact(Enact {
-            proposal: p.id(),
-            votes: vec![v1.id(), v3.id()],
-            effective_at,
-        }),
-        T0 + 3 * MIN,
-    );
+    backdated_removal_of_2(&mut f);
     assert!(!f.coop.rules_at(f.now).expect("rules").is_member(&pk(2)));
     assert_eq!(
         f.owed(2),
@@ -1041,39 +1045,8 @@ fn a_backdated_removal_takes_effect_only_once_witnessed() {
     f.now = T0 + 5 * 24 * HOUR;
     // Members 1 and 3, idle since the charter, sign a removal of member 2 dated minutes
     // after the charter, so that the review would be void.
-    let put = |f: &mut Fx, who: u8, body: Body, ts: u64| -> Verified {
-        let v = f.writer(who).next(body, ts, None);
-        assert_eq!(f.coop.ingest(v.clone(), Some(f.now)), Ok(Outcome::Fresh));
-        v
-    };
-    let p = put(
-        &mut f,
-        1,
-        Body::Proposal(Proposal {
-            action: Action::RemoveMember(pk(2)),
-            reason: "backdated".into(),
-        }),
-        T0 + MIN,
-    );
-    let yes = |p: &Verified| {
-        Body::Vote(Vote {
-            proposal: p.id(),
-            yes: true,
-        })
-    };
-    let v1 = put(&mut f, 1, yes(&p), T0 + 2 * MIN);
-    let v3 = put(&mut f, 3, yes(&p), T0 + 2 * MIN);
     let delay = default_limits().amendment_delay_ms;
-    let en = put(
-        &mut f,
-        1,
-        Body::Enact(Enact {
-            proposal: p.id(),
-            votes: vec![v1.id(), v3.id()],
-            effective_at: T0 + 3 * MIN + delay,
-        }),
-        T0 + 3 * MIN,
-    );
+    let en = backdated_removal_of_2(&mut f);
     // Member 2's node witnesses the enactment as it arrives.
     let seen = f.ok(2, tick(&[&en])).entry().ts;
     let rules = |at: u64| f.coop.rules_at(at).expect("rules");
