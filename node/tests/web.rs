@@ -194,8 +194,7 @@ async fn pages_need_a_session_and_forms_need_its_token() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.expect("html");
     assert!(
-        page.contains("under the cooperative&#39;s floor")
-            || page.contains("under the cooperative's floor"),
+        page.contains("under the cooperative’s floor of €12.50/h"),
         "{page}"
     );
     let r = post("4,00").await.expect("post");
@@ -205,6 +204,118 @@ async fn pages_need_a_session_and_forms_need_its_token() {
 }
 
 /// Where the browser test leaves its screenshots.
+/// The page's CSRF token, from a page's forms.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn form_messages_and_typed_numbers_follow_the_page_s_language() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Digits", "floor": "12.50EUR/h"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let c = http();
+    let cookie = session(&d).await;
+    let board = c
+        .get(format!("{}/c/{coop}/offers", d.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("board")
+        .text()
+        .await
+        .expect("html");
+    let csrf = csrf_of(&board);
+    let send = |lang: &'static str, path: String, fields: Vec<(&'static str, &str)>| {
+        let mut f: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        f.push(("csrf", csrf.clone()));
+        c.post(format!("{}/c/{coop}/{path}", d.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(&f))
+            .send()
+    };
+    let offer = |pay: &'static str, minutes: &'static str| {
+        vec![
+            ("title", "Digits"),
+            ("purpose", "Reading numbers"),
+            ("pay", pay),
+            ("currency", "EUR"),
+            ("minutes", minutes),
+        ]
+    };
+    // Under the floor, typed in Arabic-Indic digits: refused in Arabic, with the figures.
+    let r = send("ar", "offers".into(), offer("٢٫٠٠", "١٥"))
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.expect("html");
+    assert!(page.contains("رُفض العرض: 2,00\u{a0}€ مقابل 15 د"), "{page}");
+    // Minutes that are not a number: said in French.
+    let r = send("fr", "offers".into(), offer("4,00", "un quart d’heure"))
+        .await
+        .expect("post");
+    let page = r.text().await.expect("html");
+    assert!(page.contains("n’est pas un nombre entier"), "{page}");
+    // French thousands and Persian digits are read: 1 000,00 EUR for 45 minutes.
+    let r = send("fr", "offers".into(), offer("1\u{202f}000,00", "۴۵"))
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert_eq!(offers[0]["pay"]["minor"], 100_000, "{offers}");
+    assert_eq!(offers[0]["minutes"], 45, "{offers}");
+    // A rejection without a reason: asked for in Arabic, before the node is asked.
+    let sub = "ab".repeat(32);
+    let r = send(
+        "ar",
+        format!("submissions/{sub}/reject"),
+        vec![("reason", "  ")],
+    )
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.expect("html").contains("السبب إلزامي"));
+    // A payment: an amount that does not read, in English; French thousands read.
+    let me = d.key.clone();
+    let pay = |amount: &'static str| {
+        vec![
+            ("member", me.as_str()),
+            ("amount", amount),
+            ("currency", "EUR"),
+            ("reference", "transfer 7"),
+        ]
+    };
+    let r = send("en", "payments".into(), pay("lots"))
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = r.text().await.expect("html");
+    assert!(
+        page.contains("Amount: “\u{2068}lots\u{2069}” is not an amount"),
+        "{page}"
+    );
+    let r = send("fr", "payments".into(), pay("1 000,50"))
+        .await
+        .expect("post");
+    let page = r.text().await.expect("html");
+    // Nothing is owed: the confirmation page shows the amount as read.
+    assert!(page.contains("1\u{202f}000,50\u{a0}€"), "{page}");
+}
+
 fn shots() -> PathBuf {
     let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-output/ui");
     std::fs::create_dir_all(&p).expect("screenshot folder");
@@ -310,8 +421,8 @@ async fn a_task_end_to_end_in_the_browser() {
     // ... and the node refuses it too when the form is sent without the page's check.
     req.js("document.getElementById('offer-form').submit()", vec![])
         .await;
-    req.until_text("under the cooperative's floor").await;
-    assert!(req.text("#refused").await.contains("12.50 EUR/h"));
+    req.until_text("under the cooperative’s floor").await;
+    assert!(req.text("#refused").await.contains("€12.50/h"));
     let (_, offers) = api(
         &requester,
         "GET",

@@ -81,10 +81,36 @@
     var dec = form.getAttribute("data-dec"), grp = form.getAttribute("data-grp");
     var tooMany = form.getAttribute("data-too-many") || "";
     var ten = function (d) { var u = BigInt(1); while (d-- > 0) u *= BigInt(10); return u; };
+    // A number as typed, in ASCII, read as the node reads it: Arabic-Indic and Persian
+    // digits become 0-9 and the Arabic decimal separator a dot; spaces and the Arabic
+    // thousands separator go; of a dot and a comma the last is the decimal mark, one
+    // that comes twice separates thousands. null if it is not a number.
+    var ascii = function (s) {
+      var t = "";
+      for (var i = 0; i < s.length; i++) {
+        var c = s.charCodeAt(i);
+        if (c >= 0x660 && c <= 0x669) t += String(c - 0x660);
+        else if (c >= 0x6f0 && c <= 0x6f9) t += String(c - 0x6f0);
+        else if (c === 0x66b) t += ".";
+        else if (c === 0x66c || /\s/.test(s[i])) continue;
+        else if (/[0-9.,]/.test(s[i])) t += s[i];
+        else return null;
+      }
+      var d = t.lastIndexOf("."), c2 = t.lastIndexOf(","), mark = -1;
+      if (d >= 0 && c2 >= 0) mark = Math.max(d, c2);
+      else if (d >= 0 && t.indexOf(".") === d) mark = d;
+      else if (c2 >= 0 && t.indexOf(",") === c2) mark = c2;
+      var out = "";
+      for (var j = 0; j < t.length; j++) {
+        if (/[0-9]/.test(t[j])) out += t[j]; else if (j === mark) out += ".";
+      }
+      return /^\d+(\.\d+)?$/.test(out) ? out : null;
+    };
     // Minor units of a number typed with a dot or a comma; null if it is not one; "many"
     // if it has more decimals than the currency.
     var minor = function (s, d) {
-      var m = /^\s*(\d{1,20})(?:[.,](\d{1,20}))?\s*$/.exec(s);
+      var a = ascii(s);
+      var m = a === null ? null : /^(\d{1,20})(?:\.(\d{1,20}))?$/.exec(a);
       if (!m) return null;
       var frac = m[2] || "";
       if (frac.length > d) return "many";
@@ -108,8 +134,11 @@
     var check = function () {
       var code = cur ? cur.value : "", floor = floors[code], d = places[code];
       if (floor === undefined) { say("", ""); return; }
-      pay.pattern = d === 0 ? "[0-9]+" : "[0-9]+([.,][0-9]{1," + d + "})?";
-      var p = minor(pay.value, d), n = parseInt(minutes.value, 10);
+      // The pattern with this currency's decimals, which the node wrote on its option.
+      var opt = cur.options[cur.selectedIndex];
+      if (opt && opt.getAttribute("data-pattern")) pay.pattern = opt.getAttribute("data-pattern");
+      var p = minor(pay.value, d), am = ascii(minutes.value);
+      var n = am !== null && /^\d+$/.test(am) ? parseInt(am, 10) : NaN;
       if (p === "many") { say(tooMany.replace("{}", code).replace("{}", String(d)), "bad"); return; }
       if (p === null || !(n > 0)) { say("", ""); return; }
       var bn = BigInt(n), rate = p * BigInt(60) / bn, ok = p * BigInt(60) >= floor * bn;

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::chart::Point;
+use super::i18n::{self as t, typed_number, typed_whole, Lang};
 use super::pages::{self, BoardQuery, CoopInfo, OfferForm};
 use super::{Ctx, Web};
 use crate::service::Error;
@@ -16,7 +17,10 @@ use axum::Form;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::fold::OfferState;
-use taawun_core::money::{decimals, hourly_rate, parse_scaled, MAX_DECIMALS};
+use taawun_core::money::{
+    decimals, floor_pay, format_in, hourly_rate, meets_floor, parse_minor_in, parse_scaled,
+    MAX_DECIMALS,
+};
 use taawun_core::{Id, Timestamp};
 
 /// A page or the page that says what went wrong.
@@ -140,7 +144,49 @@ pub(crate) async fn coop_home(Path(coop): Path<String>) -> Response {
 /// Parses a number as typed in a form (`4.5`, `4,50`) in units of `10^-MAX_DECIMALS`, so
 /// that it compares with amounts in any currency ([`scaled`]).
 fn typed_scaled(s: &str) -> Option<u64> {
-    parse_scaled(&s.trim().replace(',', "."), MAX_DECIMALS)
+    parse_scaled(&typed_number(s)?, MAX_DECIMALS)
+}
+
+/// An amount of `currency` typed in a form ([`typed_number`]: `12,50`, `1 000,00`,
+/// `١٢٫٥٠`), in minor units; or what is wrong with it, in the page's language.
+fn typed_amount(l: Lang, field: &t::Tr, typed: &str, currency: &str) -> Result<u64, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(l.f(&t::REQUIRED, l.t(field)));
+    }
+    // The typed text in isolates, as all people's text: it cannot reorder the sentence.
+    let shown = format!("\u{2068}{typed}\u{2069}");
+    let not = || l.fa(&t::NOT_AMOUNT, &[l.t(field), &shown]);
+    let n = typed_number(typed).ok_or_else(not)?;
+    let places = decimals(currency);
+    if n.split_once('.')
+        .is_some_and(|(_, f)| f.len() > usize::from(places))
+    {
+        return Err(l.fa(&t::MAX_DECIMALS, &[currency, &places.to_string()]));
+    }
+    parse_minor_in(&n, currency).map_err(|_| not())
+}
+
+/// A whole number typed in a form, at least 1; or what is wrong with it, in the page's
+/// language.
+fn typed_count(l: Lang, field: &t::Tr, typed: &str) -> Result<u64, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(l.f(&t::REQUIRED, l.t(field)));
+    }
+    match typed_whole(typed) {
+        None => Err(l.fa(
+            &t::NOT_WHOLE,
+            &[l.t(field), &format!("\u{2068}{typed}\u{2069}")],
+        )),
+        Some(0) => Err(l.f(&t::MUST_BE_POSITIVE, l.t(field))),
+        Some(n) => Ok(n),
+    }
+}
+
+/// A page saying, in the page's language, why the form was not sent on (400).
+fn said(ctx: &Ctx, c: Option<&CoopInfo>, msg: &str, back: &str) -> Response {
+    pages::invalid(ctx, c, msg, back)
 }
 
 /// `a` in units of `10^-MAX_DECIMALS`, whatever its currency's decimals.
@@ -324,13 +370,15 @@ pub(crate) async fn submit(
     }
     // The token first: nothing from a foreign form is even parsed further.
     check(&ctx, &token)?;
-    let minutes: u32 = minutes.trim().parse().map_err(|_| {
-        bad(format!(
-            "minutes worked `{}` is not a whole number",
-            minutes.trim()
-        ))
-    })?;
-    let file = file.ok_or_else(|| bad("choose the result file to send".into()))?;
+    let l = ctx.lang;
+    let no_file = || said(&ctx, Some(&c), l.t(&t::NO_FILE), &back);
+    let minutes = typed_count(l, &t::MINUTES_WORKED, &minutes)
+        .and_then(|m| {
+            u32::try_from(m).map_err(|_| l.fa(&t::NOT_WHOLE, &[l.t(&t::MINUTES_WORKED), &minutes]))
+        })
+        .map_err(|m| said(&ctx, Some(&c), &m, &back))?;
+    // A form sent without choosing a file still has the field, empty.
+    let file = file.filter(|f| !f.is_empty()).ok_or_else(no_file)?;
     web.st
         .node
         .submit(id, oid, minutes, file.to_vec())
@@ -494,42 +542,78 @@ pub(crate) async fn post_form(State(web): State<Web>, ctx: Ctx, Path(coop): Path
 }
 
 /// Milliseconds from a number typed in `unit`s, or the default when left empty.
-fn typed_ms(s: &str, unit_ms: u64, what: &str) -> Result<Option<u64>, Error> {
-    let s = s.trim();
-    if s.is_empty() {
+fn typed_ms(l: Lang, s: &str, unit_ms: u64, field: &t::Tr) -> Result<Option<u64>, String> {
+    if s.trim().is_empty() {
         return Ok(None);
     }
-    s.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit_ms))
+    let n = typed_count(l, field, s)?;
+    n.checked_mul(unit_ms)
         .map(Some)
-        .ok_or_else(|| Error::BadRequest(format!("{what} `{s}` is not a whole number")))
+        .ok_or_else(|| l.fa(&t::NOT_WHOLE, &[l.t(field), s.trim()]))
 }
 
-fn offer_request(f: &OfferForm) -> Result<PostOffer, Error> {
-    let minutes: u32 = f.minutes.trim().parse().map_err(|_| {
-        Error::BadRequest(format!(
-            "estimated minutes `{}` is not a whole number",
-            f.minutes.trim()
-        ))
-    })?;
+/// The API request of the offer form, or what is wrong with the form in the page's
+/// language: blank fields, numbers that do not read, a pay under the cooperative's floor
+/// or a claim window under its least (which the node would refuse, in English).
+fn offer_request(l: Lang, c: &CoopInfo, f: &OfferForm) -> Result<PostOffer, String> {
+    for (v, field) in [(&f.title, &t::TITLE), (&f.purpose, &t::PURPOSE)] {
+        if v.trim().is_empty() {
+            return Err(l.f(&t::REQUIRED, l.t(field)));
+        }
+    }
+    let cur = f.currency.trim();
+    let pay = typed_amount(l, &t::PAY_PER, &f.pay, cur)?;
+    let too_big = |field: &t::Tr, v: &str| l.fa(&t::NOT_WHOLE, &[l.t(field), v.trim()]);
+    let minutes = u32::try_from(typed_count(l, &t::MINUTES_EST, &f.minutes)?)
+        .map_err(|_| too_big(&t::MINUTES_EST, &f.minutes))?;
     let assignments = match f.assignments.trim() {
         "" => None,
         a => Some(
-            a.parse::<u32>()
-                .map_err(|_| Error::BadRequest(format!("places `{a}` is not a whole number")))?,
+            u32::try_from(typed_count(l, &t::PLACES, a)?).map_err(|_| too_big(&t::PLACES, a))?,
         ),
     };
+    let claim_window_ms = typed_ms(l, &f.claim_window_s, 1_000, &t::CLAIM_WINDOW_S)?;
+    let review_window_ms = typed_ms(l, &f.review_window_h, 3_600_000, &t::REVIEW_WINDOW_H)?;
+    let Some(floor) = c.floor(cur) else {
+        let floors = c
+            .floors
+            .iter()
+            .map(|a| l.rate(a.minor, &a.currency))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(l.fa(&t::NO_FLOOR_IN, &[cur, &floors]));
+    };
+    if !meets_floor(pay, minutes, floor) {
+        let m = minutes.to_string();
+        return Err(l.fa(
+            &t::UNDER_FLOOR,
+            &[
+                &l.money(pay, cur),
+                &m,
+                &l.rate(hourly_rate(pay, minutes).unwrap_or(0), cur),
+                &l.rate(floor, cur),
+                &l.money(floor_pay(u64::from(minutes), floor), cur),
+                &m,
+            ],
+        ));
+    }
+    let window = claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS);
+    if window < c.min_claim_window_ms {
+        return Err(l.fa(
+            &t::WINDOW_TOO_SHORT,
+            &[&l.duration(window), &l.duration(c.min_claim_window_ms)],
+        ));
+    }
     Ok(PostOffer {
         title: f.title.clone(),
         description: f.description.clone(),
         purpose: f.purpose.clone(),
-        pay: format!("{}{}", f.pay.trim().replace(',', "."), f.currency.trim()),
+        pay: format!("{}{cur}", format_in(pay, cur)),
         minutes,
         assignments,
         expires_in_ms: None,
-        review_window_ms: typed_ms(&f.review_window_h, 3_600_000, "review window")?,
-        claim_window_ms: typed_ms(&f.claim_window_s, 1_000, "claim window")?,
+        review_window_ms,
+        claim_window_ms,
     })
 }
 
@@ -542,19 +626,24 @@ pub(crate) async fn post_offer(
 ) -> Page {
     check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
-    let res = match offer_request(&f) {
-        Ok(req) => web.st.node.post_offer(id, req).await,
-        Err(e) => Err(e),
+    let req = match offer_request(ctx.lang, &c, &f) {
+        Ok(req) => req,
+        Err(m) => {
+            return Ok(pages::post_form(
+                &ctx,
+                &c,
+                &f,
+                Some(&m),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
     };
-    match res {
+    match web.st.node.post_offer(id, req).await {
         Ok(w) => Ok(done(&c.link(&format!("offers/{}", w.id)))),
-        Err(e) => Ok(pages::post_form(
-            &ctx,
-            &c,
-            &f,
-            Some(&e.to_string()),
-            status_of(&e),
-        )),
+        Err(e) => {
+            let m = format!("{} {e}", ctx.lang.t(&t::REFUSED));
+            Ok(pages::post_form(&ctx, &c, &f, Some(&m), status_of(&e)))
+        }
     }
 }
 
@@ -674,6 +763,9 @@ pub(crate) async fn reject(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let sid = entry_id(&ctx, &c, "submission", &sub)?;
     let back = c.link("requests");
+    if f.reason.trim().is_empty() {
+        return Err(said(&ctx, Some(&c), ctx.lang.t(&t::BLANK_REASON), &back));
+    }
     web.st
         .node
         .reject(id, sid, f.reason)
@@ -746,9 +838,17 @@ pub(crate) async fn pay(
     check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("requests");
+    let l = ctx.lang;
+    let cur = f.currency.trim();
+    let minor =
+        typed_amount(l, &t::AMOUNT, &f.amount, cur).map_err(|m| said(&ctx, Some(&c), &m, &back))?;
+    if f.reference.trim().is_empty() {
+        let m = l.f(&t::REQUIRED, l.t(&t::REFERENCE));
+        return Err(said(&ctx, Some(&c), &m, &back));
+    }
     let req = PayReq {
         member: f.member.clone(),
-        amount: format!("{}{}", f.amount.trim().replace(',', "."), f.currency.trim()),
+        amount: format!("{}{cur}", format_in(minor, cur)),
         reference: f.reference.clone(),
     };
     if f.confirm != "1" {
@@ -892,6 +992,14 @@ mod tests {
 
     #[test]
     fn the_offer_form_becomes_the_api_request() {
+        let c = CoopInfo {
+            id: "00".repeat(32),
+            name: "c".into(),
+            me: "aa".repeat(32),
+            can_post: true,
+            floors: vec![Amount::new("EUR", 1_200)],
+            min_claim_window_ms: 1_000,
+        };
         let f = OfferForm {
             title: "t".into(),
             purpose: "p".into(),
@@ -901,14 +1009,52 @@ mod tests {
             claim_window_s: "2".into(),
             ..OfferForm::default()
         };
-        let r = offer_request(&f).expect("valid");
+        let r = offer_request(Lang::En, &c, &f).expect("valid");
         assert_eq!(r.pay, "4.00EUR");
         assert_eq!(r.claim_window_ms, Some(2_000));
         assert_eq!(r.review_window_ms, None);
-        let bad = OfferForm {
-            minutes: "a while".into(),
-            ..f
+        // Arabic-Indic digits, French thousands: the same request.
+        let typed = |pay: &str, minutes: &str| OfferForm {
+            pay: pay.into(),
+            minutes: minutes.into(),
+            ..f.clone()
         };
-        assert!(matches!(offer_request(&bad), Err(Error::BadRequest(_))));
+        let ar = offer_request(Lang::Ar, &c, &typed("١ ٠٠٠٫٥٠", "٤٥")).expect("valid");
+        assert_eq!((ar.pay.as_str(), ar.minutes), ("1000.50EUR", 45));
+        let fr = offer_request(Lang::Fr, &c, &typed("1\u{202f}000,50", "۴۵")).expect("valid");
+        assert_eq!((fr.pay.as_str(), fr.minutes), ("1000.50EUR", 45));
+        // What is wrong, in the page's language.
+        let e = offer_request(Lang::Fr, &c, &typed("4,00", "une heure")).expect_err("minutes");
+        assert_eq!(
+            e,
+            "Minutes estimées : « \u{2068}une heure\u{2069} » n’est pas un nombre entier."
+        );
+        let e = offer_request(Lang::Ar, &c, &typed("4,00", "0")).expect_err("zero");
+        assert_eq!(e, "الدقائق المقدّرة: أدخل 1 على الأقل.");
+        let e = offer_request(Lang::Fr, &c, &typed("4,005", "15")).expect_err("decimals");
+        assert_eq!(e, "EUR s’écrit avec 2 décimales au plus");
+        let e = offer_request(Lang::Fr, &c, &typed("2,00", "15")).expect_err("floor");
+        assert!(
+            e.starts_with("Offre refusée : 2,00\u{a0}€ pour 15 min font 8,00\u{a0}€/h"),
+            "{e}"
+        );
+        assert!(e.contains("Payez au moins 3,00\u{a0}€ pour 15 min"), "{e}");
+        let e = offer_request(Lang::Ar, &c, &typed("2,00", "15")).expect_err("floor");
+        assert!(e.starts_with("رُفض العرض"), "{e}");
+        let e = offer_request(Lang::En, &c, &typed("abc", "15")).expect_err("amount");
+        assert!(
+            e.starts_with("Pay per assignment: “\u{2068}abc\u{2069}” is not an amount"),
+            "{e}"
+        );
+        let window = OfferForm {
+            claim_window_s: "".into(),
+            ..f.clone()
+        };
+        let c2 = CoopInfo {
+            min_claim_window_ms: 7_200_000,
+            ..c.clone()
+        };
+        let e = offer_request(Lang::En, &c2, &window).expect_err("window");
+        assert!(e.starts_with("Offer refused: a claim window of"), "{e}");
     }
 }

@@ -237,6 +237,131 @@ impl Lang {
     }
 }
 
+/// A plural category of CLDR (only those our languages use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plural {
+    Zero,
+    One,
+    Two,
+    Few,
+    Many,
+    Other,
+}
+
+impl Lang {
+    /// The plural category of a count `n`, by each language's rule (CLDR): English
+    /// one (1) and other; French one (0 and 1) and other; Arabic zero (0), one (1),
+    /// two (2), few (3-10, and 103-110...), many (11-99, 111-199...) and other (100, 101...).
+    pub(crate) fn plural(self, n: u64) -> Plural {
+        match self {
+            Lang::En if n == 1 => Plural::One,
+            Lang::En => Plural::Other,
+            Lang::Fr if n <= 1 => Plural::One,
+            Lang::Fr => Plural::Other,
+            Lang::Ar => match (n, n % 100) {
+                (0, _) => Plural::Zero,
+                (1, _) => Plural::One,
+                (2, _) => Plural::Two,
+                (_, 3..=10) => Plural::Few,
+                (_, 11..=99) => Plural::Many,
+                _ => Plural::Other,
+            },
+        }
+    }
+
+    /// The text of `p` for the count `n`, with `{}` replaced by `n` as this language
+    /// writes numbers (and any further `{}` by `args`).
+    pub(crate) fn n<N: TryInto<u64>>(self, p: &Pl, n: N, args: &[&str]) -> String {
+        let n: u64 = n.try_into().unwrap_or(u64::MAX);
+        let cat = self.plural(n);
+        let form = match self {
+            Lang::En => p.en[usize::from(cat != Plural::One)],
+            Lang::Fr => p.fr[usize::from(cat != Plural::One)],
+            Lang::Ar => {
+                p.ar[match cat {
+                    Plural::Zero => 0,
+                    Plural::One => 1,
+                    Plural::Two => 2,
+                    Plural::Few => 3,
+                    Plural::Many => 4,
+                    Plural::Other => 5,
+                }]
+            }
+        };
+        let mut s = form.replacen("{}", &self.int(n), 1);
+        for a in args {
+            s = s.replacen("{}", a, 1);
+        }
+        s
+    }
+}
+
+/// A text that depends on a count: English and French (one, other), Arabic (zero, one,
+/// two, few, many, other).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pl {
+    pub(crate) en: [&'static str; 2],
+    pub(crate) fr: [&'static str; 2],
+    pub(crate) ar: [&'static str; 6],
+}
+
+/// A number as typed in a form, in ASCII: Arabic-Indic (٠-٩) and Persian (۰-۹) digits
+/// become 0-9, the Arabic decimal separator (٫) a dot; spaces (also no-break and narrow
+/// no-break ones, as French writes `1 000,00`) and the Arabic thousands separator (٬)
+/// are dropped. Then, of a dot and a comma, the last one is the decimal mark and the
+/// other separates thousands (`1.234,50`, `1,234.50`); one that comes more than once
+/// separates thousands (`1.000.000`); a single one is the decimal mark (`12,5`, `12.5`).
+/// `None` when what is left is not digits with at most one decimal mark.
+pub(crate) fn typed_number(s: &str) -> Option<String> {
+    let mut t = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '0'..='9' | '.' | ',' => t.push(c),
+            '\u{660}'..='\u{669}' => t.push(char::from(b'0' + (c as u32 - 0x660) as u8)),
+            '\u{6f0}'..='\u{6f9}' => t.push(char::from(b'0' + (c as u32 - 0x6f0) as u8)),
+            '\u{66b}' => t.push('.'),
+            '\u{66c}' | '\'' | '\u{2019}' => {}
+            c if c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}' => {}
+            _ => return None,
+        }
+    }
+    let last_dot = t.rfind('.');
+    let last_comma = t.rfind(',');
+    let decimal = match (last_dot, last_comma) {
+        (Some(d), Some(c)) => Some(d.max(c)),
+        (Some(d), None) if t.matches('.').count() == 1 => Some(d),
+        (None, Some(c)) if t.matches(',').count() == 1 => Some(c),
+        _ => None,
+    };
+    let mut out = String::with_capacity(t.len());
+    for (i, c) in t.char_indices() {
+        if c.is_ascii_digit() {
+            out.push(c);
+        } else if Some(i) == decimal {
+            out.push('.');
+        }
+    }
+    let (int, frac) = out.split_once('.').unwrap_or((&out, ""));
+    if int.is_empty() || (decimal.is_some() && frac.is_empty()) {
+        return None;
+    }
+    Some(out)
+}
+
+/// A whole number as typed in a form ([`typed_number`]: any of our digits, spaces or
+/// separators between thousands); `None` when it is not one or overflows.
+pub(crate) fn typed_whole(s: &str) -> Option<u64> {
+    let n = typed_number(s)?;
+    if n.contains('.') {
+        // `1.000` and `1,000`: one mark, read as thousands only in a whole number.
+        let (int, frac) = n.split_once('.')?;
+        return (frac.len() == 3 && int.len() <= 3)
+            .then(|| format!("{int}{frac}").parse().ok())
+            .flatten();
+    }
+    n.parse().ok()
+}
+
 /// At most this many languages of an `Accept-Language` header are read: browsers send a
 /// handful; a longer header is someone's experiment.
 const MAX_ACCEPT_LANGUAGES: usize = 32;
@@ -270,6 +395,16 @@ fn civil(days: u64) -> (u64, u8, u8) {
     let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
     let y = yoe + era * 400 + u64::from(m <= 2);
     (y, m, d)
+}
+
+macro_rules! pl {
+    ($name:ident, [$($en:expr),+], [$($fr:expr),+], [$($ar:expr),+]) => {
+        pub(crate) const $name: Pl = Pl {
+            en: [$($en),+],
+            fr: [$($fr),+],
+            ar: [$($ar),+],
+        };
+    };
 }
 
 macro_rules! tr {
@@ -438,7 +573,6 @@ tr!(
     "Aucune offre ne correspond.",
     "لا توجد عروض مطابقة."
 );
-tr!(CLAIMS_N, "{} claims", "{} candidatures", "{} طلبات");
 tr!(CLAIMED, "You claimed it", "Vous l’avez demandée", "طلبته");
 tr!(
     ASSIGNED_TO_YOU,
@@ -595,12 +729,6 @@ tr!(
     "سقط (لا عمل قبل {}): انتقل إلى الطالب التالي"
 );
 tr!(
-    VOID_OFFER,
-    "{} assignment(s) of this offer left out claims made in the window: they do not count.",
-    "{} attribution(s) de cette offre ont écarté des demandes faites à temps : elles ne comptent pas.",
-    "{} إسناد لهذا العرض أغفل طلبات قُدّمت في المهلة، فلا يُحتسب."
-);
-tr!(
     REV_PENDING,
     "In review: accepted by default {} unless the requester answers.",
     "En évaluation : acceptée par défaut {} sauf réponse du demandeur.",
@@ -669,18 +797,6 @@ tr!(
     "{} claimed paid, not confirmed",
     "{} déclaré payé, non confirmé",
     "{} مُعلَن مدفوعًا، غير مؤكَّد"
-);
-tr!(
-    NOT_RECEIVED_LINE,
-    "{} payment(s) answered not received",
-    "{} paiement(s) signalé(s) non reçu(s)",
-    "{} دفعة أُجيب عنها بعدم الاستلام"
-);
-tr!(
-    VOID_LINE,
-    "{} assignment(s) that left out claims",
-    "{} attribution(s) ayant écarté des demandes",
-    "{} إسناد أغفل طلبات"
 );
 tr!(REFERENCE, "Reference", "Référence", "المرجع");
 tr!(
@@ -881,12 +997,6 @@ tr!(
     "ouverte jusqu’au {}",
     "مفتوحة حتى {}"
 );
-tr!(
-    QUORUM_RULE,
-    "Quorum: {} % of members ({} votes now).",
-    "Quorum : {} % des membres ({} voix aujourd’hui).",
-    "النصاب: {} ٪ من الأعضاء ({} أصوات حاليًا)."
-);
 tr!(VOTE_YES, "Vote yes", "Voter pour", "صوّت بنعم");
 tr!(VOTE_NO, "Vote no", "Voter contre", "صوّت بلا");
 tr!(ENACTED, "enacted", "adoptée", "مُعتمد");
@@ -901,12 +1011,6 @@ tr!(
     "Peers and sync",
     "Pairs et synchronisation",
     "الأقران والمزامنة"
-);
-tr!(
-    PEERS_LINE,
-    "{} peers connected; {} entries held from {} authors.",
-    "{} pairs connectés ; {} entrées détenues de {} auteurs.",
-    "{} أقران متصلون؛ {} قيدًا محفوظًا من {} مؤلفين."
 );
 tr!(YOU, "you", "vous", "أنت");
 tr!(
@@ -932,9 +1036,254 @@ tr!(
     "هذا النموذج قديم (أو جاء من مصدر آخر). أعد تحميل الصفحة وحاول مجددًا."
 );
 
+// Counts, in each language's plural forms: English and French (one, other); Arabic
+// (zero, one, two, few, many, other).
+pl!(
+    CLAIMS_N,
+    ["{} claim", "{} claims"],
+    ["{} candidature", "{} candidatures"],
+    [
+        "لا طلبات",
+        "طلب واحد",
+        "طلبان",
+        "{} طلبات",
+        "{} طلبًا",
+        "{} طلب"
+    ]
+);
+pl!(
+    VOID_OFFER,
+    [
+        "{} assignment of this offer left out claims made in the window: it does not count.",
+        "{} assignments of this offer left out claims made in the window: they do not count."
+    ],
+    [
+        "{} attribution de cette offre a écarté des demandes faites à temps : elle ne compte pas.",
+        "{} attributions de cette offre ont écarté des demandes faites à temps : elles ne comptent pas."
+    ],
+    [
+        "لا إسناد لهذا العرض أغفل طلبات قُدّمت في المهلة.",
+        "إسناد واحد لهذا العرض أغفل طلبات قُدّمت في المهلة، فلا يُحتسب.",
+        "إسنادان لهذا العرض أغفلا طلبات قُدّمت في المهلة، فلا يُحتسبان.",
+        "{} إسنادات لهذا العرض أغفلت طلبات قُدّمت في المهلة، فلا تُحتسب.",
+        "{} إسنادًا لهذا العرض أغفلت طلبات قُدّمت في المهلة، فلا تُحتسب.",
+        "{} إسناد لهذا العرض أغفلت طلبات قُدّمت في المهلة، فلا تُحتسب."
+    ]
+);
+pl!(
+    NOT_RECEIVED_LINE,
+    [
+        "{} payment answered not received",
+        "{} payments answered not received"
+    ],
+    [
+        "{} paiement signalé non reçu",
+        "{} paiements signalés non reçus"
+    ],
+    [
+        "لا دفعات أُجيب عنها بعدم الاستلام",
+        "دفعة واحدة أُجيب عنها بعدم الاستلام",
+        "دفعتان أُجيب عنهما بعدم الاستلام",
+        "{} دفعات أُجيب عنها بعدم الاستلام",
+        "{} دفعةً أُجيب عنها بعدم الاستلام",
+        "{} دفعة أُجيب عنها بعدم الاستلام"
+    ]
+);
+pl!(
+    VOID_LINE,
+    [
+        "{} assignment that left out claims",
+        "{} assignments that left out claims"
+    ],
+    [
+        "{} attribution ayant écarté des demandes",
+        "{} attributions ayant écarté des demandes"
+    ],
+    [
+        "لا إسنادات أغفلت طلبات",
+        "إسناد واحد أغفل طلبات",
+        "إسنادان أغفلا طلبات",
+        "{} إسنادات أغفلت طلبات",
+        "{} إسنادًا أغفلت طلبات",
+        "{} إسناد أغفلت طلبات"
+    ]
+);
+pl!(
+    PEERS_N,
+    ["{} peer connected", "{} peers connected"],
+    ["{} pair connecté", "{} pairs connectés"],
+    [
+        "لا أقران متصلون",
+        "قرين واحد متصل",
+        "قرينان متصلان",
+        "{} أقران متصلون",
+        "{} قرينًا متصلًا",
+        "{} قرين متصل"
+    ]
+);
+pl!(
+    ENTRIES_N,
+    ["{} entry held", "{} entries held"],
+    ["{} entrée détenue", "{} entrées détenues"],
+    [
+        "لا قيود محفوظة",
+        "قيد واحد محفوظ",
+        "قيدان محفوظان",
+        "{} قيود محفوظة",
+        "{} قيدًا محفوظًا",
+        "{} قيد محفوظ"
+    ]
+);
+pl!(
+    AUTHORS_N,
+    ["from {} author", "from {} authors"],
+    ["de {} auteur", "de {} auteurs"],
+    [
+        "من دون مؤلفين",
+        "من مؤلف واحد",
+        "من مؤلفَين",
+        "من {} مؤلفين",
+        "من {} مؤلفًا",
+        "من {} مؤلف"
+    ]
+);
+pl!(
+    VOTES_NOW,
+    ["{} vote now", "{} votes now"],
+    ["{} voix aujourd’hui", "{} voix aujourd’hui"],
+    [
+        "لا أصوات حاليًا",
+        "صوت واحد حاليًا",
+        "صوتان حاليًا",
+        "{} أصوات حاليًا",
+        "{} صوتًا حاليًا",
+        "{} صوت حاليًا"
+    ]
+);
+tr!(
+    QUORUM_RULE,
+    "Quorum: {} % of members ({}).",
+    "Quorum : {} % des membres ({}).",
+    "النصاب: {} ٪ من الأعضاء ({})."
+);
+
+// What the page says of a form it cannot send on, in the page's language.
+tr!(
+    NOT_AMOUNT,
+    "{}: “{}” is not an amount; write it like 12.50, 12,50 or 1 000,00.",
+    "{} : « {} » n’est pas un montant ; écrivez-le comme 12,50 ou 1 000,00.",
+    "{}: «{}» ليس مبلغًا؛ اكتبه هكذا 12,50 أو ١٢٫٥٠."
+);
+tr!(
+    NOT_WHOLE,
+    "{}: “{}” is not a whole number.",
+    "{} : « {} » n’est pas un nombre entier.",
+    "{}: «{}» ليس عددًا صحيحًا."
+);
+tr!(
+    REQUIRED,
+    "{}: this field is required.",
+    "{} : ce champ est obligatoire.",
+    "{}: هذا الحقل إلزامي."
+);
+tr!(
+    BLANK_REASON,
+    "Say why you reject this work: a reason is required, and the member will read it.",
+    "Dites pourquoi vous refusez ce travail : le motif est obligatoire, et le membre le lira.",
+    "اذكر سبب رفض هذا العمل: السبب إلزامي، وسيقرؤه العضو."
+);
+tr!(
+    NO_FILE,
+    "Choose the result file to send.",
+    "Choisissez le fichier du résultat à envoyer.",
+    "اختر ملف النتيجة المراد إرساله."
+);
+tr!(
+    UNDER_FLOOR,
+    "Offer refused: {} for {} min is {}, under the cooperative’s floor of {}. Pay at least {} for {} min.",
+    "Offre refusée : {} pour {} min font {}, sous le plancher de la coopérative ({}). Payez au moins {} pour {} min.",
+    "رُفض العرض: {} مقابل {} د يساوي {}، وهو تحت الحد الأدنى للتعاونية ({}). ادفع {} على الأقل مقابل {} د."
+);
+tr!(
+    NO_FLOOR_IN,
+    "Offer refused: this cooperative has no floor in {}, so it takes no offers in it (floors: {}).",
+    "Offre refusée : cette coopérative n’a pas de plancher en {}, elle n’y prend donc pas d’offres (planchers : {}).",
+    "رُفض العرض: لا حد أدنى لهذه التعاونية بعملة {}، فلا تقبل عروضًا بها (الحدود الدنيا: {})."
+);
+tr!(
+    WINDOW_TOO_SHORT,
+    "Offer refused: a claim window of {} is shorter than this cooperative’s least of {}.",
+    "Offre refusée : une fenêtre de candidature de {} est plus courte que le minimum de cette coopérative ({}).",
+    "رُفض العرض: مدة تلقي طلبات قدرها {} أقصر من أقل مدة تسمح بها هذه التعاونية ({})."
+);
+tr!(
+    MUST_BE_POSITIVE,
+    "{}: give at least 1.",
+    "{} : indiquez au moins 1.",
+    "{}: أدخل 1 على الأقل."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_each_languages_plural_forms() {
+        assert_eq!(Lang::En.n(&CLAIMS_N, 1, &[]), "1 claim");
+        assert_eq!(Lang::En.n(&CLAIMS_N, 0, &[]), "0 claims");
+        assert_eq!(Lang::En.n(&CLAIMS_N, 2, &[]), "2 claims");
+        assert_eq!(Lang::Fr.n(&CLAIMS_N, 0, &[]), "0 candidature");
+        assert_eq!(Lang::Fr.n(&CLAIMS_N, 1, &[]), "1 candidature");
+        assert_eq!(
+            Lang::Fr.n(&CLAIMS_N, 1200, &[]),
+            "1\u{202f}200 candidatures"
+        );
+        let ar = |n| Lang::Ar.n(&CLAIMS_N, n, &[]);
+        assert_eq!(ar(0), "لا طلبات");
+        assert_eq!(ar(1), "طلب واحد");
+        assert_eq!(ar(2), "طلبان");
+        assert_eq!(ar(3), "3 طلبات");
+        assert_eq!(ar(10), "10 طلبات");
+        assert_eq!(ar(11), "11 طلبًا");
+        assert_eq!(ar(99), "99 طلبًا");
+        assert_eq!(ar(100), "100 طلب");
+        assert_eq!(ar(102), "102 طلب");
+        assert_eq!(ar(103), "103 طلبات");
+        assert_eq!(ar(111), "111 طلبًا");
+        assert_eq!(
+            Lang::En.n(&VOID_LINE, 1, &[]),
+            "1 assignment that left out claims"
+        );
+        assert_eq!(Lang::Fr.n(&PEERS_N, 0, &[]), "0 pair connecté");
+    }
+
+    #[test]
+    fn numbers_are_read_in_every_digit_and_separator_we_write() {
+        let n = |s: &str| typed_number(s);
+        assert_eq!(n("12.50").as_deref(), Some("12.50"));
+        assert_eq!(n("12,50").as_deref(), Some("12.50"));
+        assert_eq!(n(" 1 000,00 ").as_deref(), Some("1000.00"));
+        assert_eq!(n("1\u{202f}000,00").as_deref(), Some("1000.00"));
+        assert_eq!(n("1\u{a0}000,5").as_deref(), Some("1000.5"));
+        assert_eq!(n("1.234,50").as_deref(), Some("1234.50"));
+        assert_eq!(n("1,234.50").as_deref(), Some("1234.50"));
+        assert_eq!(n("1.000.000").as_deref(), Some("1000000"));
+        assert_eq!(n("١٢٫٥٠").as_deref(), Some("12.50"));
+        assert_eq!(n("١٬٠٠٠٫٥").as_deref(), Some("1000.5"));
+        assert_eq!(n("١٢,٥").as_deref(), Some("12.5"));
+        assert_eq!(n("۱۲۳۴٫۵").as_deref(), Some("1234.5"));
+        assert_eq!(n("12a"), None);
+        assert_eq!(n(""), None);
+        assert_eq!(n(",5"), None);
+        assert_eq!(n("5,"), None);
+        assert_eq!(n("-5"), None);
+        assert_eq!(typed_whole("٤٥"), Some(45));
+        assert_eq!(typed_whole("۴۵"), Some(45));
+        assert_eq!(typed_whole("1 000"), Some(1000));
+        assert_eq!(typed_whole("1.000"), Some(1000));
+        assert_eq!(typed_whole("12,5"), None);
+        assert_eq!(typed_whole("a while"), None);
+    }
 
     #[test]
     fn accept_language_picks_the_best_language_spoken() {

@@ -271,6 +271,18 @@ pub(crate) fn failed(
     r
 }
 
+/// A form the page did not send on: `msg`, already in the page's language, says why.
+pub(crate) fn invalid(ctx: &Ctx, coop: Option<&CoopInfo>, msg: &str, back: &str) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        p.error role="alert" { (msg) }
+        p { a href=(super::local_path(back)) { (l.t(&t::BACK)) } }
+    };
+    let mut r = page(ctx, coop, Tab::None, l.t(&t::FAILED), false, body);
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r
+}
+
 /// The cooperatives this node holds.
 pub(crate) fn home(ctx: &Ctx, coops: &[CoopSummary]) -> Response {
     let l = ctx.lang;
@@ -329,7 +341,7 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
         parts.push(l.f(&t::UNCONFIRMED_LINE, &l.money(a.minor, &a.currency)));
     }
     if r.not_received > 0 {
-        parts.push(l.f(&t::NOT_RECEIVED_LINE, &r.not_received.to_string()));
+        parts.push(l.n(&t::NOT_RECEIVED_LINE, r.not_received, &[]));
     }
     let counts = [r.accepted, r.accepted_by_default, r.rejected, r.pending].map(|n| n.to_string());
     html! {
@@ -341,7 +353,7 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
             }
             @if !parts.is_empty() { p.small { (parts.join(" · ")) } }
             @if r.void_assignments > 0 {
-                p.small.warn.void { (l.f(&t::VOID_LINE, &r.void_assignments.to_string())) }
+                p.small.warn.void { (l.n(&t::VOID_LINE, r.void_assignments, &[])) }
             }
             @if let Some(s) = r.scores {
                 p.small { (l.fa(&t::SCORES, &[&r.reviews.to_string(), &score(l, s[0]), &score(l, s[1]), &score(l, s[2]), &score(l, s[3])])) }
@@ -427,7 +439,7 @@ pub(crate) fn board(
                         p { span.label { (l.t(&t::PURPOSE)) ": " } bdi { (o.purpose) } }
                         p.small {
                             span.badge { (state_label(l, &o.state)) }
-                            " " (l.f(&t::CLAIMS_N, &o.claims.to_string()))
+                            " " (l.n(&t::CLAIMS_N, o.claims, &[]))
                             @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
                             @if o.assigned_to_me { " · " strong { (l.t(&t::ASSIGNED_TO_YOU)) } }
                             @else if o.claimed_by_me { " · " (l.t(&t::CLAIMED)) }
@@ -475,7 +487,7 @@ pub(crate) fn offer(
             dl {
                 dt { (l.t(&t::PURPOSE)) } dd { bdi { (o.purpose) } }
                 @if !o.description.is_empty() { dt { (l.t(&t::DESCRIPTION)) } dd.pre { bdi { (o.description) } } }
-                dt { (l.t(&t::STATE)) } dd { span.badge { (state_label(l, &o.state)) } " " (l.f(&t::CLAIMS_N, &o.claims.to_string())) }
+                dt { (l.t(&t::STATE)) } dd { span.badge { (state_label(l, &o.state)) } " " (l.n(&t::CLAIMS_N, o.claims, &[])) }
                 dt { (l.t(&t::PLACES)) } dd { (o.assignments) }
                 dt { (l.t(&t::REVIEW_WINDOW)) } dd { (l.duration(o.review_window_ms)) }
                 dt { (l.t(&t::EXPIRES)) } dd { (l.datetime(o.expires_at)) }
@@ -494,7 +506,7 @@ pub(crate) fn offer(
                 }
             }
             @if o.void_assignments > 0 {
-                p.warn.void { (l.f(&t::VOID_OFFER, &o.void_assignments.to_string())) }
+                p.warn.void { (l.n(&t::VOID_OFFER, o.void_assignments, &[])) }
             }
             @if o.state == "open" {
                 p.explain { (l.fa(&t::LOTTERY, &[&l.datetime(o.claim_closes_at), &l.relative(o.claim_closes_at, now)])) }
@@ -611,7 +623,8 @@ pub(crate) fn work(
                                 }
                                 div.field {
                                     label for=(format!("minutes-{}", o.id)) { (l.t(&t::MINUTES_WORKED)) }
-                                    input id=(format!("minutes-{}", o.id)) type="number" name="minutes" min="1" inputmode="numeric" required value=(o.minutes);
+                                    // Empty: the member says the time they took, not the requester's estimate.
+                                    input id=(format!("minutes-{}", o.id)) type="text" name="minutes" inputmode="numeric" autocomplete="off" required pattern=(whole_pattern()) size="5";
                                 }
                                 button.primary type="submit" { (l.t(&t::SUBMIT)) }
                             }
@@ -766,13 +779,25 @@ fn rate_template(l: Lang, currency: &str) -> String {
         .replacen(&l.decimal(0, currency), "{}", 1)
 }
 
-/// The `pattern` of an amount input: digits, then at most `places` decimals after a `.`
-/// or a `,` (none when `places` is 0). The node checks the currency's own decimals.
+/// Digits as members type them: Western, Arabic-Indic (٠-٩) and Persian (۰-۹).
+const DIGIT: &str = "[0-9٠-٩۰-۹]";
+
+/// The `pattern` of a whole-number input (minutes): digits of any of our scripts, with
+/// spaces between thousands. The node reads them ([`super::i18n::typed_whole`]).
+pub(crate) fn whole_pattern() -> String {
+    format!("\\s*{DIGIT}+([ \u{a0}\u{202f}]{DIGIT}{{3}})*\\s*")
+}
+
+/// The `pattern` of an amount input: digits of any of our scripts, thousands separated
+/// by a space (also no-break), a dot, a comma or `٬`, then at most `places` decimals after
+/// a `.`, a `,` or `٫` (none when `places` is 0). The node checks the currency's own
+/// decimals ([`super::i18n::typed_number`]).
 fn amount_pattern(places: u8) -> String {
+    let int = format!("\\s*{DIGIT}+([ \u{a0}\u{202f}.,٬]{DIGIT}{{3}})*");
     if places == 0 {
-        "[0-9]+".into()
+        format!("{int}\\s*")
     } else {
-        format!("[0-9]+([.,][0-9]{{1,{places}}})?")
+        format!("{int}([.,٫]{DIGIT}{{1,{places}}})?\\s*")
     }
 }
 
@@ -809,7 +834,7 @@ pub(crate) fn post_form(
     let window_s = (taawun_api::request::DEFAULT_CLAIM_WINDOW_MS / 1000).max(least_s);
     let body = html! {
         @if !c.can_post { p.error { (l.t(&t::NOT_REQUESTER)) } }
-        @if let Some(e) = error { p.error #refused role="alert" { (l.t(&t::REFUSED)) " " bdi { (e) } } }
+        @if let Some(e) = error { p.error #refused role="alert" { bdi { (e) } } }
         p { (l.f(&t::FLOOR_IS, &c.floors.iter().map(|a| l.rate(a.minor, &a.currency)).collect::<Vec<_>>().join(", "))) }
         form #offer-form method="post" action=(c.link("offers"))
             data-floors=(c.floors.iter().map(|a| format!("{}:{}:{}:{}", a.currency, a.minor, a.decimals, rate_template(l, &a.currency))).collect::<Vec<_>>().join(","))
@@ -837,12 +862,12 @@ pub(crate) fn post_form(
                 div.field {
                     label for="currency" { (l.t(&t::CURRENCY)) }
                     select #currency name="currency" {
-                        @for a in &c.floors { option value=(a.currency) selected[a.currency == cur] { (a.currency) } }
+                        @for a in &c.floors { option value=(a.currency) selected[a.currency == cur] data-pattern=(amount_pattern(a.decimals)) { (a.currency) } }
                     }
                 }
                 div.field {
                     label for="minutes" { (l.t(&t::MINUTES_EST)) }
-                    input #minutes type="number" name="minutes" min="1" inputmode="numeric" required value=(f.minutes) size="5" aria-describedby="rate";
+                    input #minutes type="text" name="minutes" inputmode="numeric" autocomplete="off" required pattern=(whole_pattern()) value=(f.minutes) size="5" aria-describedby="rate";
                 }
             }
             p #rate aria-live="polite" data-floor=(floor) {}
@@ -925,7 +950,7 @@ pub(crate) fn requests(
                         a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } }
                         " · " (l.money(o.pay.minor, &o.pay.currency))
                         " · " span.badge { (state_label(l, &o.state)) }
-                        " " (l.f(&t::CLAIMS_N, &o.claims.to_string()))
+                        " " (l.n(&t::CLAIMS_N, o.claims, &[]))
                         @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
                         @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (who(l, w, &c.me)) " " } }
                     }
@@ -1033,7 +1058,7 @@ pub(crate) fn coop(
     let body = html! {
         section #people data-live="1" {
             p { strong { (l.t(&t::FLOORS)) ": " } (v.floors.iter().map(|a| l.rate(a.minor, &a.currency)).collect::<Vec<_>>().join(", ")) }
-            p { (l.fa(&t::QUORUM_RULE, &[&v.quorum_pct.to_string(), &v.quorum_needed.to_string()])) }
+            p { (l.fa(&t::QUORUM_RULE, &[&v.quorum_pct.to_string(), &l.n(&t::VOTES_NOW, v.quorum_needed, &[])])) }
             h2 { (l.t(&t::PROPOSALS)) }
             @if v.proposals.is_empty() { p.small { (l.t(&t::NO_PROPOSALS)) } }
             ul.cards {
@@ -1079,7 +1104,7 @@ pub(crate) fn coop(
                 }
             }
             h2 { (l.t(&t::PEERS)) }
-            p #sync { (l.fa(&t::PEERS_LINE, &[&status.peers.to_string(), &l.int(held.map_or(0, |h| h.entries as u64)), &held.map_or(0, |h| h.chains).to_string()])) }
+            p #sync { (l.n(&t::PEERS_N, status.peers, &[])) "; " (l.n(&t::ENTRIES_N, held.map_or(0, |h| h.entries), &[])) " " (l.n(&t::AUTHORS_N, held.map_or(0, |h| h.chains), &[])) "." }
         }
     };
     page(ctx, Some(c), Tab::Coop, &v.name, done, body)
@@ -1185,10 +1210,16 @@ mod tests {
         r.void_assignments = 3;
         let card = record(Lang::En, &r).into_string();
         assert!(
-            card.contains("<p class=\"small warn void\">3 assignment(s) that left out claims</p>"),
+            card.contains("<p class=\"small warn void\">3 assignments that left out claims</p>"),
             "{card}"
         );
         let ar = record(Lang::Ar, &r).into_string();
-        assert!(ar.contains("3 إسناد أغفل طلبات"), "{ar}");
+        assert!(ar.contains("3 إسنادات أغفلت طلبات"), "{ar}");
+        r.void_assignments = 1;
+        let fr = record(Lang::Fr, &r).into_string();
+        assert!(
+            fr.contains(">1 attribution ayant écarté des demandes<"),
+            "{fr}"
+        );
     }
 }
