@@ -11,15 +11,22 @@
 //!   evidence); obligations and receipts need no role by the timeline, everything else
 //!   (claims, rejections, reviews) needs its author to be a member or a requester at its
 //!   time;
-//! - one submission per (offer, member), the lowest (seq, id); the top-up's median is
-//!   over those alone (8.3, 8.4);
+//! - each offer's draw (8.2): the claims that count (the lowest (seq, id) per member,
+//!   whatever its author did later, made by the close of the window that runs from
+//!   `made(offer)`, witnessed by the close plus the slack), the fair and the void
+//!   assignments, the ranking of the fair one that counts and its places, each filled by
+//!   its holder's work made in time or lapsing to the next claimant;
+//! - only work that fills a place is considered: one submission per (offer, member),
+//!   the lowest (seq, id) under a fair assignment; the top-up's median is over those
+//!   alone (8.3, 8.4);
 //! - any acceptance that counts wins over a rejection, the earliest gives the time; a
 //!   rejection counts only within the review window (8.3);
 //! - balances per (requester, member, currency): earned, top-ups, paid (every settle),
 //!   confirmed and denied (the member's answer), owed = earned + top-ups - confirmed,
 //!   unconfirmed = paid - confirmed - denied (8.5).
 //!
-//! - witnessed time (5.7): a review window runs from `made(submit)`, a rejection counts
+//! - witnessed time (5.7): a claim window from `made(offer)`, a place from
+//!   `made(assign)`, a review window from `made(submit)`, a rejection counts
 //!   only if witnessed by the deadline plus the slack, and an enactment takes effect as
 //!   long after its `effective_at` as it was made after its timestamp. The timeline's
 //!   `Coop` holds only governance entries, so the witnessed times of the enactments are
@@ -32,8 +39,11 @@
 //! everything it named before). Authors with entries beside their chain (forks, branches)
 //! or frozen ones are walked entry by entry instead, reading them back, as `Coop` does.
 //!
-//! The tests compare them with `Coop` on whole ledgers, forks, removals and late
-//! witnesses included.
+//! Claims witness what they name even from a frozen author (5.7), like the entries that
+//! count.
+//!
+//! The tests compare them with `Coop` on whole ledgers, forks, removals, late
+//! witnesses, void assignments and lapsed places included.
 
 use crate::compact::Paged;
 use crate::index::{Index, Pos, Who};
@@ -47,7 +57,7 @@ use taawun_core::body::{Body, Kind};
 use taawun_core::fold::{topup, Coop, Timeline, WITNESS_SLACK_MS};
 use taawun_core::lottery;
 use taawun_core::money::{format_in, hourly_rate, meets_floor};
-use taawun_core::{Hash, Id, PublicKey, Timestamp, Verified};
+use taawun_core::{Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::verdict;
 
 /// Interned currency code.
@@ -75,8 +85,6 @@ struct OfferRec {
     /// Every assignment held (a forked requester may hold one on each branch).
     assigns: Vec<Pos>,
     claims: Vec<(Pos, Stamp)>,
-    /// Every submission on it, by index in `Books::subs`.
-    subs: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -84,8 +92,6 @@ struct AssignRec {
     at: Stamp,
     /// The claims it names, sorted, each once.
     named: Vec<Pos>,
-    /// The seed of its draw (docs/protocol.md section 7): all it needs of the secret.
-    seed: Hash,
 }
 
 #[derive(Debug)]
@@ -294,7 +300,6 @@ impl Books {
                         expires_at: o.expires_at,
                         assigns: Vec::new(),
                         claims: Vec::new(),
-                        subs: Vec::new(),
                     },
                 );
             }
@@ -311,16 +316,12 @@ impl Books {
                 let mut named: Vec<Pos> = a.claims.iter().filter_map(|c| idx.pos_of(c)).collect();
                 named.sort_unstable();
                 named.dedup();
-                let seed = lottery::seed(&a.secret, &a.offer, &a.claims);
-                self.assigns.insert(p, AssignRec { at, named, seed });
+                self.assigns.insert(p, AssignRec { at, named });
             }
             Body::Submit(s) => {
                 if let (Some(offer), Some(assign)) = (idx.pos_of(&s.offer), idx.pos_of(&s.assign)) {
-                    let i = u32::try_from(self.subs.len()).unwrap_or(u32::MAX);
-                    self.sub_at.insert(p, i);
-                    if let Some(o) = self.offers.get_mut(&offer) {
-                        o.subs.push(i);
-                    }
+                    self.sub_at
+                        .insert(p, u32::try_from(self.subs.len()).unwrap_or(u32::MAX));
                     self.subs.push(SubRec {
                         at,
                         pos: p,
@@ -624,9 +625,11 @@ struct Draw {
 impl Books {
     /// The draw of the offer `o` stored at `op`, at `now`: which claims count, which
     /// assignments are fair or void, and the places of the ranking of the one that counts
-    /// with the work that fills them. Offers, assignments and submissions are obligations:
-    /// they count whatever their author did later, and need no role (8.1); the claims
-    /// need only be held.
+    /// with the work that fills them (`subs`: the submissions on the offer, by index in
+    /// `Books::subs`). Offers, assignments and submissions are obligations: they count
+    /// whatever their author did later, and need no role (8.1); the claims need only be
+    /// held.
+    #[allow(clippy::too_many_arguments)]
     fn draw(
         &self,
         idx: &Index,
@@ -634,6 +637,7 @@ impl Books {
         key: &dyn Fn(Who) -> PublicKey,
         op: Pos,
         o: &OfferRec,
+        subs: &[u32],
         now: Timestamp,
     ) -> Draw {
         let close = self.made(op).saturating_add(o.claim_window_ms);
@@ -682,18 +686,27 @@ impl Books {
                 counts = Some((*p, a));
             }
         }
-        let Some((ap, a)) = counts else {
+        let Some((ap, _)) = counts else {
             return d;
         };
+        // The secret is read back from the file: one read per assigned offer, rather
+        // than 32 bytes per assignment held all along.
+        let Some(v) = idx.load(ap) else {
+            return d;
+        };
+        let Body::Assign(x) = &v.entry().body else {
+            return d;
+        };
+        let seed = lottery::seed(&x.secret, &x.offer, &x.claims);
         let who: HashMap<PublicKey, Who> = d.counted.iter().map(|(w, _)| (key(*w), *w)).collect();
         let claimants: Vec<PublicKey> = who.keys().copied().collect();
-        let ranking: Vec<Who> = lottery::ranking(&a.seed, &claimants)
+        let ranking: Vec<Who> = lottery::ranking(&seed, &claimants)
             .iter()
             .filter_map(|k| who.get(k).copied())
             .collect();
         // Each claimant's work: its lowest (seq, id) submission under a fair assignment.
         let mut work: HashMap<Who, u32> = HashMap::new();
-        for i in &o.subs {
+        for i in subs {
             let s = &self.subs[*i as usize];
             if !fair.contains(&s.assign) {
                 continue;
@@ -930,7 +943,7 @@ impl Balance {
 
 impl Books {
     /// Computes the state at `terms.now`, adds the audit's own findings (entries of
-    /// authors without a role, claims left out of a lottery, offers under the floor
+    /// authors without a role, void assignments, offers under the floor
     /// really in force) and returns the statistics.
     pub(crate) fn finish(
         &mut self,
@@ -981,9 +994,15 @@ impl Books {
         let mut chosen: BTreeMap<(Pos, Who), &SubRec> = BTreeMap::new();
         let mut offer_list: Vec<(&Pos, &OfferRec)> = self.offers.iter().collect();
         offer_list.sort_by_key(|(p, _)| **p);
+        // Submissions by offer: indices in `subs`, sorted by the offer's position.
+        let mut by_offer: Vec<u32> =
+            (0..u32::try_from(self.subs.len()).unwrap_or(u32::MAX)).collect();
+        by_offer.sort_by_key(|i| self.subs[*i as usize].offer);
         for (&op, o) in &offer_list {
             let listed = live(&o.at) && tl.at(o.at.ts).may_request(&key(o.at.who));
-            let d = self.draw(idx, &tl, &key, op, o, terms.now);
+            let from = by_offer.partition_point(|i| self.subs[*i as usize].offer < op);
+            let to = by_offer.partition_point(|i| self.subs[*i as usize].offer <= op);
+            let d = self.draw(idx, &tl, &key, op, o, &by_offer[from..to], terms.now);
             for (who, place) in &d.places {
                 if let Place::Filled(i) = place {
                     chosen.insert((op, *who), &self.subs[*i as usize]);

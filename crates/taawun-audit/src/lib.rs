@@ -10,7 +10,8 @@
 //!   itself with [`taawun_core::check`], so a broken rule is reported as the same typed
 //!   error a node would give (`OfferBelowFloor`, `LotteryMismatch`, `MissingReason`...),
 //!   with the entry's id, author and numbers; and adds what only the whole history shows
-//!   (entries by authors removed by then, claims left out of a lottery);
+//!   (entries by authors removed by then, assignments that do not count, places that
+//!   lapsed, ticks by idle witnesses);
 //! - what members actually earned per hour, what each requester accepted, rejected, paid
 //!   and still owes, from the fold of docs/protocol.md section 8.
 //!
