@@ -316,6 +316,52 @@ async fn form_messages_and_typed_numbers_follow_the_page_s_language() {
     assert!(page.contains("1\u{202f}000,50\u{a0}€"), "{page}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_icon_is_open_and_a_member_from_elsewhere_lands_in_the_app() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let c = http();
+    let r = c
+        .get(format!("{}/favicon.ico", d.base))
+        .send()
+        .await
+        .expect("icon");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "image/svg+xml");
+    // A link from another site arrives without the cookie (SameSite=Strict): the
+    // welcome page reloads itself once, and that load, with the cookie, goes to the app.
+    let page = c
+        .get(format!("{}/welcome", d.base))
+        .send()
+        .await
+        .expect("welcome")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("content=\"0;url=/welcome?again=1\""),
+        "{page}"
+    );
+    let page = c
+        .get(format!("{}/welcome?again=1", d.base))
+        .send()
+        .await
+        .expect("welcome")
+        .text()
+        .await
+        .expect("html");
+    assert!(!page.contains("http-equiv"), "reloads only once: {page}");
+    let cookie = session(&d).await;
+    let r = c
+        .get(format!("{}/welcome?again=1", d.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("welcome");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/");
+}
+
 fn shots() -> PathBuf {
     let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-output/ui");
     std::fs::create_dir_all(&p).expect("screenshot folder");

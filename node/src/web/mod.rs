@@ -274,6 +274,7 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/lang/{lang}", get(set_lang))
         .route("/s/style.css", get(style))
         .route("/s/app.js", get(script))
+        .route("/favicon.ico", get(favicon))
         .route("/live", get(live))
         .route("/api/ui-login", post(ui_login))
         .nest("/c/{coop}", coop)
@@ -520,15 +521,47 @@ async fn login(State(web): State<Web>, headers: HeaderMap, Query(q): Query<CodeQ
             Redirect::to("/"),
         )
             .into_response(),
-        Ok(None) => pages::welcome(lang, Some(lang.t(&i18n::CODE_USED))),
+        Ok(None) => pages::welcome(lang, Some(lang.t(&i18n::CODE_USED)), false),
         Err(s) => s.into_response(),
     }
 }
 
-/// `GET /welcome`: how to log in.
-async fn welcome(headers: HeaderMap) -> Response {
-    pages::welcome(lang_of(&headers), None).into_response()
+#[derive(Debug, serde::Deserialize)]
+struct AgainQuery {
+    #[serde(default)]
+    again: Option<String>,
 }
+
+/// `GET /welcome`: how to log in; with a session, the app. The first load without a
+/// session reloads once (see [`pages::welcome`]).
+async fn welcome(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<AgainQuery>,
+) -> Response {
+    if web.session(&headers).is_some() {
+        return Redirect::to("/").into_response();
+    }
+    pages::welcome(lang_of(&headers), None, q.again.is_none()).into_response()
+}
+
+/// `GET /favicon.ico`: the page's icon, a green square with a white "t", as SVG; open
+/// to all, like the style sheet.
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        ICON,
+    )
+        .into_response()
+}
+
+/// The page's icon.
+const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
+<rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#0b5d3b\"/>\
+<path d=\"M7 3h2v3h3v2H9v3.5c0 .8.5 1 1.5 1H12V14h-2c-2 0-3-1-3-2.8V8H5V6h2z\" fill=\"#fff\"/></svg>";
 
 #[derive(Debug, serde::Deserialize)]
 struct CsrfForm {

@@ -210,14 +210,18 @@ fn who(l: Lang, key: &str, me: &str) -> Markup {
     }
 }
 
-/// The login help page, for browsers without a session.
-pub(crate) fn welcome(l: Lang, error: Option<&str>) -> Response {
+/// The login help page, for browsers without a session. With `retry`, the page loads
+/// itself once more: a link followed from another site comes without the session cookie
+/// (`SameSite=Strict`), and the page's own reload brings it, so a logged-in member lands
+/// in the app rather than here.
+pub(crate) fn welcome(l: Lang, error: Option<&str>, retry: bool) -> Response {
     let m = html! {
         (DOCTYPE)
         html lang=(l.code()) dir=(l.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width,initial-scale=1";
+                @if retry { meta http-equiv="refresh" content="0;url=/welcome?again=1"; }
                 title { (l.t(&t::WELCOME)) }
                 link rel="stylesheet" href=(style_url());
             }
