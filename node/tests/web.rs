@@ -147,6 +147,11 @@ async fn pages_need_a_session_and_forms_need_its_token() {
     assert_eq!(r.status(), StatusCode::OK);
     let board = r.text().await.expect("html");
     assert!(board.contains("Web cooperative"));
+    // Without script, the page does not promise to update by itself.
+    assert!(
+        board.contains("<p class=\"small\" id=\"live-note\" hidden>"),
+        "{board}"
+    );
     let form = [
         ("title", "Forged"),
         ("purpose", "From another site"),
@@ -661,6 +666,20 @@ async fn the_offer_form_writes_and_checks_dinars_with_three_decimals() {
     b.click("#publish").await;
     assert!(b.url().await.ends_with("/post"), "not sent");
     // Three, written with a comma: 4.250 JOD for 20 minutes is 12.750 JOD an hour.
+    // With script, the page says it updates by itself.
+    assert_eq!(
+        b.js("return document.getElementById('live-note').hidden", vec![])
+            .await,
+        false
+    );
+    // Typed in Arabic-Indic and Persian digits, the script reads them as the node does.
+    b.fill("#minutes", "۲۰").await;
+    b.fill("#pay", "٤٫٢٥").await;
+    assert_eq!(
+        b.js(rate, vec![]).await,
+        "12.750\u{a0}JOD/h — at or above the floor"
+    );
+    b.fill("#minutes", "20").await;
     b.fill("#pay", "4,25").await;
     assert_eq!(
         b.js(rate, vec![]).await,

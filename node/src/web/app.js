@@ -58,6 +58,8 @@
     var opened = false;
     es.addEventListener("open", function () { if (opened) soon(); opened = true; });
     document.documentElement.setAttribute("data-live-ready", "1");
+    var note = document.getElementById("live-note");
+    if (note) note.hidden = false;
   }
 
   // The offer form: the hourly rate as one types, and no sending under the floor. Amounts

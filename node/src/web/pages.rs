@@ -126,7 +126,8 @@ pub(crate) fn page(
                         input type="hidden" name="csrf" value=(ctx.csrf);
                         button.link type="submit" { (l.t(&t::LOG_OUT)) }
                     }
-                    p.small { (l.t(&t::LIVE_NOTE)) }
+                    // Shown by the script, which does the updating: without it, no promise.
+                    p.small #live-note hidden { (l.t(&t::LIVE_NOTE)) }
                 }
             }
         }
