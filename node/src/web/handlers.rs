@@ -319,10 +319,9 @@ pub(crate) async fn work(
         .0
         .into_iter()
         .filter(|o| {
-            // Also a place of the member's that lapsed: they should see why it is gone.
-            o.assigned_to_me
-                || o.places.iter().any(|p| p.member == me)
-                || (o.claimed_by_me && o.winners.is_empty())
+            // Also a place of the member's that lapsed, or a draw they lost: they should
+            // see why it is gone.
+            o.assigned_to_me || o.places.iter().any(|p| p.member == me) || o.claimed_by_me
         })
         .collect();
     let my_work = SubmissionFilter {

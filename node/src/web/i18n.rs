@@ -1167,6 +1167,19 @@ tr!(
     "النصاب: {} ٪ من الأعضاء ({})."
 );
 
+tr!(
+    NOT_DRAWN,
+    "You were not drawn: the lottery gave the places to other claimants.",
+    "Vous n’avez pas été tiré au sort : le tirage a donné les places à d’autres.",
+    "لم تُسحب في القرعة: ذهبت المقاعد إلى طالبين آخرين."
+);
+tr!(
+    SCALE,
+    "1 = very poor, 5 = excellent.",
+    "1 = très mauvais, 5 = excellent.",
+    "1 = سيئ جدًا، 5 = ممتاز."
+);
+
 // What the page says of a form it cannot send on, in the page's language.
 tr!(
     NOT_AMOUNT,

@@ -572,6 +572,8 @@ fn my_standing(l: Lang, o: &OfferView, me: &str, now: Timestamp) -> Markup {
             p.warn.lapsed { (l.f(&t::MY_PLACE_LAPSED, &l.datetime(place.until))) }
         } @else if o.my_claim_counts == Some(false) {
             p.warn.late { (l.t(&t::LATE_CLAIM)) }
+        } @else if o.claimed_by_me && !o.winners.is_empty() && my_place(o, me).is_none() {
+            p.not-drawn { (l.t(&t::NOT_DRAWN)) }
         }
     }
 }
@@ -613,7 +615,7 @@ pub(crate) fn work(
                         h2 { a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } } }
                         p.figures { strong { (l.money(o.pay.minor, &o.pay.currency)) } " · " (l.f(&t::MINUTES_N, &o.minutes.to_string())) }
                         @if !o.assigned_to_me {
-                            @if my_place(o, &c.me).is_some() || o.my_claim_counts == Some(false) {
+                            @if my_place(o, &c.me).is_some() || o.my_claim_counts == Some(false) || !o.winners.is_empty() {
                                 (my_standing(l, o, &c.me, now))
                             } @else {
                                 p { (l.f(&t::WAITING_DRAW, &l.relative(o.claim_closes_at, now))) }
@@ -732,8 +734,9 @@ pub(crate) fn earnings(
                         @for r in requesters { option value=(r) { (r.get(..8).unwrap_or(r)) @if *r == c.me { " (" (l.t(&t::YOU)) ")" } } }
                     }
                 }
+                p.small #rv-scale { (l.t(&t::SCALE)) }
                 @for (name, label) in [("pay", &t::SC_PAY), ("fairness", &t::SC_FAIR), ("promptness", &t::SC_PROMPT), ("communication", &t::SC_COMM)] {
-                    fieldset.stars {
+                    fieldset.stars aria-describedby="rv-scale" {
                         legend { (l.t(label)) }
                         @for v in 1..=5u8 {
                             input type="radio" id=(format!("rv-{name}-{v}")) name=(name) value=(v) required checked[v == 3];
@@ -1206,6 +1209,24 @@ mod tests {
         late.claimed_by_me = false;
         late.my_claim_counts = None;
         assert_eq!(my_standing(Lang::En, &late, ME, JAN_2).into_string(), "");
+    }
+
+    #[test]
+    fn a_lost_draw_says_so() {
+        let mut o = offer();
+        o.claimed_by_me = true;
+        o.assigned_to_me = false;
+        o.submit_by = None;
+        o.my_claim_counts = Some(true);
+        o.places.clear();
+        o.winners = vec!["cc".repeat(32)];
+        let en = my_standing(Lang::En, &o, ME, JAN_2).into_string();
+        assert!(en.contains("You were not drawn"), "{en}");
+        let fr = my_standing(Lang::Fr, &o, ME, JAN_2).into_string();
+        assert!(fr.contains("Vous n’avez pas été tiré"), "{fr}");
+        // Before the draw, nothing of the kind.
+        o.winners.clear();
+        assert_eq!(my_standing(Lang::En, &o, ME, JAN_2).into_string(), "");
     }
 
     #[test]
