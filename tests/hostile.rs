@@ -11,7 +11,7 @@
 
 mod net_common;
 
-use net_common::{converge, start_nodes_with, wait_for, TestNode, Who};
+use net_common::{converge, start_nodes_with, wait_for, ProvingEvent, TestNode, Who};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -24,8 +24,8 @@ use taawun_net::gossip::{self, Verdict};
 use taawun_net::libp2p::futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
-use taawun_net::libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use taawun_net::libp2p::{gossipsub, Multiaddr, PeerId, StreamProtocol, Swarm};
+use taawun_net::libp2p::swarm::SwarmEvent;
+use taawun_net::libp2p::{gossipsub, Multiaddr, PeerId, StreamProtocol};
 use taawun_net::result::{self, Refusal};
 use taawun_net::sync::{self, WireHead};
 use taawun_net::Event;
@@ -94,15 +94,11 @@ fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
     buf
 }
 
-/// A swarm of a raw peer with identity `seed` and behaviour `b`.
-fn swarm<B: NetworkBehaviour>(seed: u8, b: B) -> Swarm<B> {
-    net_common::raw_swarm(seed, b)
-}
-
 /// A gossipsub peer that validates nothing and publishes `messages` once `target` has
 /// subscribed to the cooperative's topic.
 fn gossip_attacker(
     seed: u8,
+    key: &ed25519_dalek::SigningKey,
     target: Multiaddr,
     coop: Id,
     messages: Vec<Vec<u8>>,
@@ -113,22 +109,37 @@ fn gossip_attacker(
     let b: gossipsub::Behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
             .expect("gossipsub");
-    let mut swarm = swarm(seed, b);
+    let mut swarm = net_common::proving_swarm(seed, b);
     let topic = gossip::topic(&coop);
-    swarm.behaviour_mut().subscribe(&topic).expect("subscribes");
+    swarm
+        .behaviour_mut()
+        .inner
+        .subscribe(&topic)
+        .expect("subscribes");
     swarm.dial(target).expect("dials");
     let peer = *swarm.local_peer_id();
+    let key = key.clone();
     let task = tokio::spawn(async move {
         let mut messages = Some(messages);
+        let (mut admitted, mut subscribed) = (false, false);
         loop {
-            if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { topic: t, .. }) =
-                swarm.select_next_some().await
-            {
-                if t == topic.hash() {
-                    for m in messages.take().unwrap_or_default() {
-                        // A full send queue drops the rest: the flood is best effort.
-                        let _ = swarm.behaviour_mut().publish(topic.clone(), m);
-                    }
+            match swarm.select_next_some().await {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                    net_common::ask_hello(&mut swarm, peer_id)
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                    admitted |= net_common::on_hello(&mut swarm, &key, &[coop], ev)
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Inner(gossipsub::Event::Subscribed {
+                    topic: t,
+                    ..
+                })) if t == topic.hash() => subscribed = true,
+                _ => {}
+            }
+            if admitted && subscribed {
+                for m in messages.take().unwrap_or_default() {
+                    // A full send queue drops the rest: the flood is best effort.
+                    let _ = swarm.behaviour_mut().inner.publish(topic.clone(), m);
                 }
             }
         }
@@ -212,6 +223,7 @@ struct Seen {
 /// `slow`, it never reads a response.
 fn sync_attacker(
     seed: u8,
+    (key, coop): (&ed25519_dalek::SigningKey, Id),
     target: Multiaddr,
     peer: PeerId,
     requests: Vec<Vec<u8>>,
@@ -229,12 +241,13 @@ fn sync_attacker(
             .with_request_timeout(Duration::from_secs(600))
             .with_max_concurrent_streams(SLOW_STREAMS * 2),
     );
-    let mut swarm = swarm(seed, b);
+    let mut swarm = net_common::proving_swarm(seed, b);
     swarm.add_peer_address(peer, target);
     let n = requests.len();
-    for r in requests {
-        swarm.behaviour_mut().send_request(&peer, r);
-    }
+    // A hostile member: it proves its key, and sends its requests once admitted.
+    net_common::ask_hello(&mut swarm, peer);
+    let mut requests = Some(requests);
+    let key = key.clone();
     let shared = Arc::new(Seen::default());
     let fetched = shared.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -244,22 +257,30 @@ fn sync_attacker(
         let oversized = vec![0x5a; sync::MAX_RESPONSE_BYTES as usize + 1024];
         loop {
             match swarm.select_next_some().await {
-                SwarmEvent::Behaviour(request_response::Event::Message {
+                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                    let admitted = net_common::on_hello(&mut swarm, &key, &[coop], ev);
+                    if admitted {
+                        for r in requests.take().unwrap_or_default() {
+                            swarm.behaviour_mut().inner.send_request(&peer, r);
+                        }
+                    }
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Inner(request_response::Event::Message {
                     message: Message::Response { response, .. },
                     ..
-                }) => seen
+                })) => seen
                     .responses
                     .push(ciborium::from_reader(response.as_slice()).ok()),
-                SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {
-                    seen.failures += 1
-                }
-                SwarmEvent::Behaviour(request_response::Event::Message {
+                SwarmEvent::Behaviour(ProvingEvent::Inner(
+                    request_response::Event::OutboundFailure { .. },
+                )) => seen.failures += 1,
+                SwarmEvent::Behaviour(ProvingEvent::Inner(request_response::Event::Message {
                     message:
                         Message::Request {
                             request, channel, ..
                         },
                     ..
-                }) => {
+                })) => {
                     let answer = match ciborium::from_reader::<sync::Request, _>(request.as_slice())
                     {
                         Ok(sync::Request::Heads { .. }) => {
@@ -270,7 +291,7 @@ fn sync_attacker(
                             oversized.clone()
                         }
                     };
-                    let _ = swarm.behaviour_mut().send_response(channel, answer);
+                    let _ = swarm.behaviour_mut().inner.send_response(channel, answer);
                 }
                 _ => {}
             }
@@ -311,7 +332,9 @@ fn hostile_peers_at_volume() {
             ..Params::default()
         });
         let coop = s.coop;
-        let whos = (0..3).map(|i| Who::Seed(50 + i)).collect();
+        let whos = (0..3)
+            .map(|i| Who::Member(Box::new(s.members[i].clone())))
+            .collect();
         let nodes = start_nodes_with(root.path(), whos, &s.entries[0], &notify, |c| {
             taawun_net::NetConfig {
                 graylist_lockout: LOCKOUT,
@@ -358,7 +381,7 @@ fn hostile_peers_at_volume() {
                 .count()
         };
         let flood = flood_of(FLOOD, 0);
-        let (flooder, flood_task) = gossip_attacker(60, target.clone(), coop, flood);
+        let (flooder, flood_task) = gossip_attacker(60, &s.members[3], target.clone(), coop, flood);
         let locked = |strikes: u32| {
             nodes[0].events().iter().find_map(|e| match e {
                 Event::LockedOut {
@@ -399,7 +422,7 @@ fn hostile_peers_at_volume() {
             CONVERGE,
         )
         .await;
-        let (_, back_task) = gossip_attacker(60, target.clone(), coop, flood_of(FLOOD, 1));
+        let (_, back_task) = gossip_attacker(60, &s.members[3], target.clone(), coop, flood_of(FLOOD, 1));
         wait_for(
             "the flooder locked out again",
             || locked(2).is_some() && drops(&nodes[0]) >= 2,
@@ -414,9 +437,9 @@ fn hostile_peers_at_volume() {
 
         // 2. An oversized gossip message and malformed bytes.
         let oversized = vec![0x82u8; taawun_core::entry::MAX_ENVELOPE_BYTES + 1];
-        let (big, big_task) = gossip_attacker(61, target.clone(), coop, vec![oversized]);
+        let (big, big_task) = gossip_attacker(61, &s.members[4], target.clone(), coop, vec![oversized]);
         let (junk, junk_task) =
-            gossip_attacker(62, target.clone(), coop, vec![b"\xa1\x00junk".to_vec()]);
+            gossip_attacker(62, &s.members[4], target.clone(), coop, vec![b"\xa1\x00junk".to_vec()]);
         for evil in [big, junk] {
             wait_for(
                 "the bad message rejected",
@@ -467,7 +490,7 @@ fn hostile_peers_at_volume() {
             }));
         }
         let (raw_seen, raw_done, raw_task) =
-            sync_attacker(63, target.clone(), nodes[0].peer(), requests, false, claim);
+            sync_attacker(63, (&s.members[5], coop), target.clone(), nodes[0].peer(), requests, false, claim);
         let seen = tokio::time::timeout(CONVERGE, raw_done)
             .await
             .expect("the node answers or refuses every request in time")
@@ -508,7 +531,7 @@ fn hostile_peers_at_volume() {
             })
             .collect();
         let (_, _, slow_task) =
-            sync_attacker(64, target.clone(), nodes[0].peer(), slow_requests, true, claim);
+            sync_attacker(64, (&s.members[5], coop), target.clone(), nodes[0].peer(), slow_requests, true, claim);
         let slow = net_common::keypair(64).public().to_peer_id();
         wait_for(
             "the slow reader connected",
@@ -532,21 +555,31 @@ fn hostile_peers_at_volume() {
             [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default(),
         );
-        let mut rs = swarm(65, results);
+        let mut rs = net_common::proving_swarm(65, results);
         rs.add_peer_address(nodes[0].peer(), target.clone());
-        rs.behaviour_mut()
-            .send_request(&nodes[0].peer(), result::Request::new(coop, sub.0, bytes));
+        net_common::ask_hello(&mut rs, nodes[0].peer());
+        let mut request = Some(result::Request::new(coop, sub.0, bytes));
         let answer = tokio::time::timeout(CONVERGE, async {
             loop {
                 match rs.select_next_some().await {
-                    SwarmEvent::Behaviour(request_response::Event::Message {
-                        message: Message::Response { response, .. },
-                        ..
-                    }) => return response,
-                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                        error,
-                        ..
-                    }) => panic!("result request failed: {error}"),
+                    SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                        let admitted = net_common::on_hello(&mut rs, &s.members[5], &[coop], ev);
+                        if admitted {
+                            if let Some(r) = request.take() {
+                                let to = nodes[0].peer();
+                                rs.behaviour_mut().inner.send_request(&to, r);
+                            }
+                        }
+                    }
+                    SwarmEvent::Behaviour(ProvingEvent::Inner(
+                        request_response::Event::Message {
+                            message: Message::Response { response, .. },
+                            ..
+                        },
+                    )) => return response,
+                    SwarmEvent::Behaviour(ProvingEvent::Inner(
+                        request_response::Event::OutboundFailure { error, .. },
+                    )) => panic!("result request failed: {error}"),
                     _ => {}
                 }
             }

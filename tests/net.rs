@@ -74,7 +74,7 @@ fn five_nodes_converge() {
         let notify = Arc::new(Notify::new());
         let s = scenario(11, 150);
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 5, 10, &s.entries[0], &notify).await;
+        let nodes = start_nodes(root.path(), 5, &s, &notify).await;
 
         let out = nodes[0]
             .net
@@ -148,43 +148,65 @@ fn five_nodes_converge() {
 /// An attacker: a bare gossipsub peer that validates nothing and publishes what it is
 /// given once a taawun node has subscribed to the topic.
 async fn attacker(
+    key: &ed25519_dalek::SigningKey,
     target: Multiaddr,
     coop: Id,
     messages: Vec<Vec<u8>>,
 ) -> (taawun_net::libp2p::PeerId, tokio::task::JoinHandle<()>) {
-    attacker_as(99, target, coop, messages).await
+    attacker_as(99, key, target, coop, messages).await
 }
 
-/// [`attacker`] with the identity of `seed`.
+/// [`attacker`] with the identity of `seed`: a hostile member proving `key` (the node
+/// takes no gossip from a peer that proved no role), which publishes once the node has
+/// admitted it and subscribed.
 async fn attacker_as(
     seed: u8,
+    key: &ed25519_dalek::SigningKey,
     target: Multiaddr,
     coop: Id,
     messages: Vec<Vec<u8>>,
 ) -> (taawun_net::libp2p::PeerId, tokio::task::JoinHandle<()>) {
+    use net_common::ProvingEvent;
     let config = gossip::config_builder(Duration::from_millis(250))
         .build()
         .expect("config");
     let behaviour: gossipsub::Behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
             .expect("gossipsub");
-    let mut swarm = net_common::raw_swarm(seed, behaviour);
+    let mut swarm = net_common::proving_swarm(seed, behaviour);
     let topic = gossip::topic(&coop);
-    swarm.behaviour_mut().subscribe(&topic).expect("subscribes");
+    swarm
+        .behaviour_mut()
+        .inner
+        .subscribe(&topic)
+        .expect("subscribes");
     swarm.dial(target).expect("dials");
     let peer = *swarm.local_peer_id();
+    let key = key.clone();
     let task = tokio::spawn(async move {
         let mut messages = Some(messages);
+        let (mut admitted, mut subscribed) = (false, false);
         loop {
-            let ev = swarm.select_next_some().await;
-            if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { topic: t, .. }) = ev {
-                if t == topic.hash() {
-                    for m in messages.take().unwrap_or_default() {
-                        swarm
-                            .behaviour_mut()
-                            .publish(topic.clone(), m)
-                            .expect("published");
-                    }
+            match swarm.select_next_some().await {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                    net_common::ask_hello(&mut swarm, peer_id)
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                    admitted |= net_common::on_hello(&mut swarm, &key, &[coop], ev)
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Inner(gossipsub::Event::Subscribed {
+                    topic: t,
+                    ..
+                })) if t == topic.hash() => subscribed = true,
+                _ => {}
+            }
+            if admitted && subscribed {
+                for m in messages.take().unwrap_or_default() {
+                    swarm
+                        .behaviour_mut()
+                        .inner
+                        .publish(topic.clone(), m)
+                        .expect("published");
                 }
             }
         }
@@ -204,7 +226,7 @@ fn invalid_gossip_stops_at_the_first_node() {
         let notify = Arc::new(Notify::new());
         let s = scenario(12, 60);
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 2, 20, &s.entries[0], &notify).await;
+        let nodes = start_nodes(root.path(), 2, &s, &notify).await;
         nodes[0]
             .net
             .ingest(coop, s.entries[1..].to_vec(), true)
@@ -228,7 +250,7 @@ fn invalid_gossip_stops_at_the_first_node() {
         let junk = b"\x82not an envelope at all".to_vec();
         let bad = [cheap.envelope(), forged, junk];
         let bad_ids: Vec<_> = bad.iter().map(|b| gossip::message_id(b)).collect();
-        let (evil, task) = attacker(nodes[0].addr.clone(), coop, bad.to_vec()).await;
+        let (evil, task) = attacker(&s.members[5], nodes[0].addr.clone(), coop, bad.to_vec()).await;
         let rejects = |n: &TestNode| {
             n.events()
                 .into_iter()
@@ -308,7 +330,7 @@ fn restarted_node_catches_up() {
         let s = scenario(13, 10_000);
         assert!(s.entries.len() >= 10_000, "{}", s.entries.len());
         let coop = s.coop;
-        let mut nodes = start_nodes(root.path(), 3, 30, &s.entries[0], &notify).await;
+        let mut nodes = start_nodes(root.path(), 3, &s, &notify).await;
         let c = nodes.pop().expect("three nodes");
         let c_dir = c.dir.clone();
         c.stop().await;
@@ -324,7 +346,13 @@ fn restarted_node_catches_up() {
         let refs: Vec<&TestNode> = nodes.iter().collect();
         let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
 
-        let c = TestNode::start(&c_dir, 32, vec![nodes[0].addr.clone()], notify.clone()).await;
+        let c = TestNode::start_member(
+            &c_dir,
+            net_common::roles(&s)[2].clone(),
+            vec![nodes[0].addr.clone()],
+            notify.clone(),
+        )
+        .await;
         let all = [&nodes[0], &nodes[1], &c];
         converge(&all, coop, Some(&heads), &notify, CONVERGE).await;
         // Events reach the test through a forwarding task, after the heads reply.
@@ -350,7 +378,7 @@ fn partition_heals() {
         let notify = Arc::new(Notify::new());
         let s = scenario(14, 60);
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 4, 40, &s.entries[0], &notify).await;
+        let nodes = start_nodes(root.path(), 4, &s, &notify).await;
         nodes[0]
             .net
             .ingest(coop, s.entries[1..].to_vec(), true)
@@ -498,29 +526,52 @@ fn task_life(
 /// A raw request-response peer that sends one result request to `target` and returns
 /// the answer: what a hostile or buggy worker can make a requester's node see.
 async fn raw_result(
+    key: Option<&ed25519_dalek::SigningKey>,
     target: Multiaddr,
     peer: taawun_net::libp2p::PeerId,
     request: result::Request,
 ) -> result::Response {
+    use net_common::ProvingEvent;
     use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
     use taawun_net::libp2p::StreamProtocol;
     let behaviour: cbor::Behaviour<result::Request, result::Response> = cbor::Behaviour::new(
         [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
         request_response::Config::default(),
     );
-    let mut swarm = net_common::raw_swarm(97, behaviour);
+    let mut swarm = net_common::proving_swarm(97, behaviour);
     swarm.add_peer_address(peer, target);
-    swarm.behaviour_mut().send_request(&peer, request);
+    let coop = request.coop;
+    let mut request = Some(request);
+    match key {
+        // A member proves its key first, and sends once admitted.
+        Some(_) => net_common::ask_hello(&mut swarm, peer),
+        None => {
+            if let Some(r) = request.take() {
+                swarm.behaviour_mut().inner.send_request(&peer, r);
+            }
+        }
+    }
     let answer = async {
         loop {
             match swarm.select_next_some().await {
-                SwarmEvent::Behaviour(request_response::Event::Message {
+                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                    let Some(k) = key else {
+                        net_common::refuse_hello(&mut swarm, ev);
+                        continue;
+                    };
+                    if net_common::on_hello(&mut swarm, k, &[coop], ev) {
+                        if let Some(r) = request.take() {
+                            swarm.behaviour_mut().inner.send_request(&peer, r);
+                        }
+                    }
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Inner(request_response::Event::Message {
                     message: Message::Response { response, .. },
                     ..
-                }) => return response,
-                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                    error, ..
-                }) => panic!("raw result request failed: {error}"),
+                })) => return response,
+                SwarmEvent::Behaviour(ProvingEvent::Inner(
+                    request_response::Event::OutboundFailure { error, .. },
+                )) => panic!("raw result request failed: {error}"),
                 _ => {}
             }
         }
@@ -552,7 +603,12 @@ fn result_reaches_a_requester_that_was_offline() {
             &notify,
         )
         .await;
-        assert_eq!(result::peer_of(&pk(&requester)), Some(nodes[0].peer()));
+        // The requester's peer id is its transport key's, not its member key's.
+        let member_peer = taawun_net::libp2p::identity::Keypair::ed25519_from_bytes(requester.to_bytes())
+            .expect("key")
+            .public()
+            .to_peer_id();
+        assert_ne!(nodes[0].peer(), member_peer);
         nodes[0]
             .net
             .ingest(coop, s.entries[1..].to_vec(), true)
@@ -649,12 +705,23 @@ fn result_reaches_a_requester_that_was_offline() {
         // Wrong bytes from a raw peer are refused by the requester's node, which keeps
         // the genuine result.
         let answer = raw_result(
+            Some(&s.members[3]),
+            req.addr.clone(),
+            req.peer(),
+            result::Request::new(coop, sub.id(), wrong.clone()),
+        )
+        .await;
+        assert_eq!(answer, result::Response::Refused(Refusal::WrongHash));
+        // A stranger (no member key proven) learns nothing: as from a node without the
+        // cooperative.
+        let answer = raw_result(
+            None,
             req.addr.clone(),
             req.peer(),
             result::Request::new(coop, sub.id(), wrong),
         )
         .await;
-        assert_eq!(answer, result::Response::Refused(Refusal::WrongHash));
+        assert_eq!(answer, result::Response::Refused(Refusal::UnknownCoop));
         assert_eq!(
             req.net.result(coop, sub.id()).await.expect("reads"),
             Some(bytes)
@@ -718,6 +785,9 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
             heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
         };
         let gov = last_enactment(&s);
+        // The fork travels by gossip only (sync compares heads by seq): the nodes' mesh
+        // must be whole before the attackers publish.
+        net_common::meshed(&refs, coop, CONVERGE).await;
 
         let oversized = vec![0x82u8; taawun_core::entry::MAX_ENVELOPE_BYTES + 1];
         let some_offer = s
@@ -742,9 +812,10 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
         // the size of its whole read buffer, so frames following a large one in the same
         // read would be dropped with it.
         let (evil_big, task_big) =
-            attacker_as(96, nodes[0].addr.clone(), coop, vec![oversized.clone()]).await;
+            attacker_as(96, &s.members[4], nodes[0].addr.clone(), coop, vec![oversized.clone()]).await;
         let (evil_a, task_a) = attacker_as(
             98,
+            &s.members[4],
             nodes[0].addr.clone(),
             coop,
             vec![claim.clone(), fork_a.envelope()],
@@ -752,6 +823,7 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
         .await;
         let (evil_b, task_b) = attacker_as(
             97,
+            &s.members[5],
             nodes[1].addr.clone(),
             coop,
             vec![replay.clone(), fork_b.envelope()],
@@ -885,7 +957,7 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
         let notify = Arc::new(Notify::new());
         let s = scenario(21, 60);
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 1, 120, &s.entries[0], &notify).await;
+        let nodes = start_nodes(root.path(), 1, &s, &notify).await;
         let n = &nodes[0];
         n.net
             .ingest(coop, s.entries[1..].to_vec(), false)
@@ -913,7 +985,7 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
             .await
             .expect("ingests");
         let (early, task_early) =
-            attacker_as(95, n.addr.clone(), coop, vec![branch.envelope()]).await;
+            attacker_as(95, &s.members[4], n.addr.clone(), coop, vec![branch.envelope()]).await;
         let branch_msg = gossip::message_id(&branch.envelope());
         wait_for(
             "the branch's entry judged",
@@ -928,7 +1000,7 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
         .await;
         assert!(!n.saw(|e| matches!(e, Event::Stored { id, .. } if *id == branch.id())));
         let (late, task_late) =
-            attacker_as(94, n.addr.clone(), coop, vec![fork_b.envelope()]).await;
+            attacker_as(94, &s.members[4], n.addr.clone(), coop, vec![fork_b.envelope()]).await;
         wait_for(
             "the branch's entry released by the second entry",
             || n.saw(released(branch.id())),
@@ -993,7 +1065,7 @@ fn invalid_sync_responses_cost_their_sender() {
         let notify = Arc::new(Notify::new());
         let s = scenario(16, 20);
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 1, 60, &s.entries[0], &notify).await;
+        let nodes = start_nodes(root.path(), 1, &s, &notify).await;
         let node = &nodes[0];
 
         // The peer claims a head one entry past the charter and serves that entry with
@@ -1011,27 +1083,37 @@ fn invalid_sync_responses_cost_their_sender() {
             [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default(),
         );
-        let mut swarm = net_common::raw_swarm(98, behaviour);
+        // A hostile member: the node asks only peers proven to hold a key for entries.
+        let mut swarm = net_common::proving_swarm(98, behaviour);
         swarm.dial(node.addr.clone()).expect("dials");
         let hostile = *swarm.local_peer_id();
+        let key = s.members[3].clone();
         let task = tokio::spawn(async move {
+            use net_common::ProvingEvent;
             loop {
-                if let SwarmEvent::Behaviour(request_response::Event::Message {
-                    message:
-                        request_response::Message::Request {
-                            request, channel, ..
+                match swarm.select_next_some().await {
+                    SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                        net_common::on_hello(&mut swarm, &key, &[coop], ev);
+                    }
+                    SwarmEvent::Behaviour(ProvingEvent::Inner(
+                        request_response::Event::Message {
+                            message:
+                                request_response::Message::Request {
+                                    request, channel, ..
+                                },
+                            ..
                         },
-                    ..
-                }) = swarm.select_next_some().await
-                {
-                    let response = match request {
-                        Request::Heads { .. } => Response::Heads(Some(vec![head])),
-                        Request::Range { .. } | Request::Log { .. } => Response::Range {
-                            entries: vec![serde_bytes::ByteBuf::from(bad.clone())],
-                            more: false,
-                        },
-                    };
-                    let _ = swarm.behaviour_mut().send_response(channel, response);
+                    )) => {
+                        let response = match request {
+                            Request::Heads { .. } => Response::Heads(Some(vec![head])),
+                            Request::Range { .. } | Request::Log { .. } => Response::Range {
+                                entries: vec![serde_bytes::ByteBuf::from(bad.clone())],
+                                more: false,
+                            },
+                        };
+                        let _ = swarm.behaviour_mut().inner.send_response(channel, response);
+                    }
+                    _ => {}
                 }
             }
         });
@@ -1039,7 +1121,8 @@ fn invalid_sync_responses_cost_their_sender() {
         let start = std::time::Instant::now();
         loop {
             let score = node.net.score(hostile).await.expect("score");
-            if score.is_some_and(|s| s < 0.0) {
+            // Proven (gossip open), then scored down by its bad entry.
+            if score.is_some_and(|s| s < 0.0 && s > gossip::unproven_penalty() / 2.0) {
                 break;
             }
             assert!(start.elapsed() < CONVERGE, "score stayed {score:?}");
@@ -1081,6 +1164,7 @@ enum RawCommand {
 /// sees: a peer that misbehaves, is shut out, and comes back.
 fn raw_gossip(
     seed: u8,
+    key: &ed25519_dalek::SigningKey,
     coop: Id,
 ) -> (
     taawun_net::libp2p::PeerId,
@@ -1094,14 +1178,20 @@ fn raw_gossip(
     let behaviour: gossipsub::Behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
             .expect("gossipsub");
-    let mut swarm = net_common::raw_swarm(seed, behaviour);
+    let mut swarm = net_common::proving_swarm(seed, behaviour);
     let topic = gossip::topic(&coop);
-    swarm.behaviour_mut().subscribe(&topic).expect("subscribes");
+    swarm
+        .behaviour_mut()
+        .inner
+        .subscribe(&topic)
+        .expect("subscribes");
     let peer = *swarm.local_peer_id();
     let (cmd_tx, mut commands) = tokio::sync::mpsc::unbounded_channel();
     let (ev_tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let key = key.clone();
     let task = tokio::spawn(async move {
-        let mut subscribed = false;
+        use net_common::ProvingEvent;
+        let (mut subscribed, mut admitted, mut reported) = (false, false, false);
         let mut queue: Vec<Vec<u8>> = Vec::new();
         loop {
             tokio::select! {
@@ -1115,29 +1205,39 @@ fn raw_gossip(
                     Some(RawCommand::Publish(m)) => queue.extend(m),
                 },
                 ev = swarm.select_next_some() => match ev {
-                    SwarmEvent::ConnectionEstablished { .. } => {
+                    SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
+                        if num_established.get() == 1 {
+                            net_common::ask_hello(&mut swarm, peer_id);
+                        }
                         let _ = ev_tx.send(Raw::Connected);
                     }
                     SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
-                        subscribed = false;
+                        (subscribed, admitted, reported) = (false, false, false);
                         let _ = ev_tx.send(Raw::Closed);
                     }
                     SwarmEvent::OutgoingConnectionError { .. } => {
                         let _ = ev_tx.send(Raw::DialFailed);
                     }
-                    SwarmEvent::Behaviour(gossipsub::Event::Subscribed { topic: t, .. })
-                        if t == topic.hash() =>
-                    {
-                        subscribed = true;
-                        let _ = ev_tx.send(Raw::Subscribed);
+                    SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                        admitted |= net_common::on_hello(&mut swarm, &key, &[coop], ev);
                     }
+                    SwarmEvent::Behaviour(ProvingEvent::Inner(gossipsub::Event::Subscribed {
+                        topic: t,
+                        ..
+                    })) if t == topic.hash() => subscribed = true,
                     _ => {}
                 },
             }
-            if subscribed {
+            // Subscribed: the node's subscription is known and it admitted this peer.
+            if subscribed && admitted && !reported {
+                reported = true;
+                let _ = ev_tx.send(Raw::Subscribed);
+            }
+            if subscribed && admitted {
                 for m in queue.drain(..) {
                     swarm
                         .behaviour_mut()
+                        .inner
                         .publish(topic.clone(), m)
                         .expect("published");
                 }
@@ -1188,14 +1288,20 @@ fn a_graylisted_peer_is_let_back_in_after_its_lockout() {
             graylist_lockout: first,
             ..net_common::config(&dir, Vec::new())
         };
-        let node = TestNode::start_with(&dir, Who::Seed(70), config, notify.clone()).await;
+        let node = TestNode::start_with(
+            &dir,
+            Who::Member(Box::new(s.members[0].clone())),
+            config,
+            notify.clone(),
+        )
+        .await;
         node.net.join(s.entries[0].clone()).await.expect("joins");
         node.net
             .ingest(coop, s.entries[1..].to_vec(), false)
             .await
             .expect("ingests");
 
-        let (evil, raw, mut seen, task) = raw_gossip(71, coop);
+        let (evil, raw, mut seen, task) = raw_gossip(71, &s.members[1], coop);
         raw.send(RawCommand::Dial(node.addr.clone()))
             .expect("raw peer");
         raw.send(RawCommand::Publish(junk("first")))
@@ -1320,7 +1426,7 @@ fn a_peer_without_sync_is_asked_once_per_connection() {
         let notify = Arc::new(Notify::new());
         let s = scenario(18, 20);
         let coop = s.coop;
-        let nodes = start_nodes(root.path(), 2, 72, &s.entries[0], &notify).await;
+        let nodes = start_nodes(root.path(), 2, &s, &notify).await;
         let (a, b) = (&nodes[0], &nodes[1]);
         let refused = |n: usize| {
             a.events()
@@ -1330,7 +1436,7 @@ fn a_peer_without_sync_is_asked_once_per_connection() {
                 >= n
         };
 
-        let (raw_peer, raw, mut seen, task) = raw_gossip(74, coop);
+        let (raw_peer, raw, mut seen, task) = raw_gossip(74, &s.members[5], coop);
         raw.send(RawCommand::Dial(a.addr.clone()))
             .expect("raw peer");
         raw_event(
@@ -1391,7 +1497,7 @@ fn a_peer_without_sync_is_asked_once_per_connection() {
         )
         .await;
         assert_eq!(a.net.sync_peer(raw_peer).await.expect("sync peer"), None);
-        let (_, raw, mut seen, task) = raw_gossip(74, coop);
+        let (_, raw, mut seen, task) = raw_gossip(74, &s.members[5], coop);
         raw.send(RawCommand::Dial(a.addr.clone()))
             .expect("raw peer");
         raw_event(&mut seen, |e| e == Raw::Subscribed, "the raw peer back").await;

@@ -91,7 +91,8 @@ async fn exchange(s: &Scenario, a: &TestNode, b: &TestNode, notify: &Notify) {
 /// each other only through a relay node: B reserves a slot on the relay and listens on
 /// its circuit, A dials B through it. Entries written before the connection reach B by
 /// sync and gossip, and live writes go both ways. The relay holds no ledger of the
-/// cooperative: what B stores came over the circuit from A.
+/// cooperative and proves no member key (it learns none: A and B prove themselves to each
+/// other over the circuit): what B stores came over the circuit from A.
 #[test]
 fn nodes_behind_nats_exchange_entries_through_a_relay() {
     runtime().block_on(async {
@@ -122,7 +123,7 @@ fn nodes_behind_nats_exchange_entries_through_a_relay() {
         let dir = root.path().join("b");
         let b = TestNode::start_with(
             &dir,
-            Who::Seed(71),
+            Who::Member(Box::new(s.members[0].clone())),
             NetConfig {
                 listen: vec![],
                 relays: vec![relay.addr.clone()],
@@ -146,7 +147,7 @@ fn nodes_behind_nats_exchange_entries_through_a_relay() {
         let dir = root.path().join("a");
         let a = TestNode::start_with(
             &dir,
-            Who::Seed(72),
+            Who::Member(Box::new(s.members[1].clone())),
             NetConfig {
                 listen: vec![],
                 ..config(&dir, vec![b.addr.clone()])
@@ -191,7 +192,13 @@ fn nodes_talk_over_quic_only() {
         };
 
         let dir = root.path().join("a");
-        let a = TestNode::start_with(&dir, Who::Seed(73), quic(&dir, vec![]), notify.clone()).await;
+        let a = TestNode::start_with(
+            &dir,
+            Who::Member(Box::new(s.members[0].clone())),
+            quic(&dir, vec![]),
+            notify.clone(),
+        )
+        .await;
         assert!(a.addr.iter().any(|p| p == Protocol::QuicV1), "{}", a.addr);
         a.net.join(s.entries[0].clone()).await.expect("joins");
         a.net
@@ -202,7 +209,7 @@ fn nodes_talk_over_quic_only() {
         let dir = root.path().join("b");
         let b = TestNode::start_with(
             &dir,
-            Who::Seed(74),
+            Who::Member(Box::new(s.members[1].clone())),
             quic(&dir, vec![a.addr.clone()]),
             notify.clone(),
         )

@@ -23,8 +23,10 @@ pub(crate) const TEMPLATE: &str = r#"# taawun node configuration. Every setting 
 listen = ["/ip4/0.0.0.0/tcp/4001"]
 # Nodes to connect to at start (multiaddrs ending in /p2p/<peer id>), e.g. from an invite.
 bootstrap = []
-# Find other taawun nodes on the local network (Wi-Fi, LAN).
-mdns = true
+# Find other taawun nodes on the local network (Wi-Fi, LAN) with mDNS. Off: it tells
+# everyone on the network that a taawun node runs here (it names no member). Turn it on
+# in a lab or an office whose local network you trust.
+mdns = false
 # Addresses others can reach this node at, if you know them (a public IP, or a port
 # forwarded on your router), e.g. ["/ip4/203.0.113.7/tcp/4001"]. The node then serves
 # the peer directory (DHT) and can relay for members behind NATs. Left empty, AutoNAT
@@ -67,7 +69,7 @@ impl Default for Network {
         Self {
             listen: vec!["/ip4/0.0.0.0/tcp/4001".into()],
             bootstrap: Vec::new(),
-            mdns: true,
+            mdns: false,
             external: Vec::new(),
         }
     }
@@ -123,8 +125,12 @@ mod tests {
 
     #[test]
     fn missing_settings_take_defaults() {
-        let c = Config::parse("[network]\nmdns = false\n").expect("parses");
-        assert!(!c.network.mdns);
+        let c = Config::parse("[network]\nmdns = true\n").expect("parses");
+        assert!(c.network.mdns);
+        assert!(
+            !Config::default().network.mdns,
+            "mDNS is off unless asked for"
+        );
         assert_eq!(c.api.listen, Config::default().api.listen);
     }
 }

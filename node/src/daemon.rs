@@ -187,8 +187,9 @@ pub(crate) async fn run(dir: PathBuf) -> Result<()> {
         )
     })?;
     let net_cfg = net_config(&dir, &cfg)?;
-    let (net, events, net_task) =
-        Network::spawn_member(net_cfg, key.clone(), ledger).context("starting the network")?;
+    let transport = datadir::net_key(&dir)?;
+    let (net, events, net_task) = Network::spawn_member(net_cfg, transport, key.clone(), ledger)
+        .context("starting the network")?;
     announce_loopback(&net, &cfg).await?;
     let node = Node::new(
         net.clone(),

@@ -2,7 +2,9 @@
 //!
 //! `--data-dir` wins, then `TAAWUN_DATA_DIR`, then `$XDG_DATA_HOME/taawun`, then
 //! `~/.local/share/taawun`. The key is 32 raw bytes in `key`, readable by its owner only
-//! (mode 0600); a node refuses a key file that others can read.
+//! (mode 0600); a node refuses a key file that others can read. Beside it, `net-key` holds
+//! the node's transport key (its libp2p identity, 32 raw bytes, mode 0600), made at the
+//! first start: a key of its own, so that a node's peer id names no member.
 
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
@@ -13,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// Name of the key file inside the data folder.
 pub(crate) const KEY_FILE: &str = "key";
+/// Name of the transport key file inside the data folder (see the module documentation).
+pub(crate) const NET_KEY_FILE: &str = "net-key";
 /// Name of the ledger folder inside the data folder.
 pub(crate) const LEDGER_DIR: &str = "ledger";
 /// Name of the API token file inside the data folder.
@@ -135,6 +139,44 @@ pub(crate) fn load_key(dir: &Path) -> Result<SigningKey> {
         )
     })?;
     Ok(SigningKey::from_bytes(&seed))
+}
+
+/// The node's transport key (its libp2p identity), made and kept in `dir` the first time.
+/// Never the member key: the peer id that every peer, relay and local network sees would
+/// then name the member.
+pub(crate) fn net_key(dir: &Path) -> Result<taawun_net::libp2p::identity::Keypair> {
+    let path = dir.join(NET_KEY_FILE);
+    let seed: [u8; 32] = match fs::metadata(&path) {
+        Ok(meta) => {
+            refuse_shared(&path, &meta)?;
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            bytes.as_slice().try_into().map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is {} bytes, not a 32-byte transport key",
+                    path.display(),
+                    bytes.len()
+                )
+            })?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed)
+                .map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            f.write_all(&seed)
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            seed
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    };
+    taawun_net::libp2p::identity::Keypair::ed25519_from_bytes(seed)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// What `taawun init` made.

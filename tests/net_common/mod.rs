@@ -41,13 +41,28 @@ pub(crate) fn keypair(seed: u8) -> Keypair {
     Keypair::ed25519_from_bytes([seed; 32]).expect("32 bytes are an ed25519 secret")
 }
 
-/// Who a test node is: a bare identity from a seed, or a member's node (its libp2p
-/// identity is the member's key).
+/// The transport identity of the test node of `member`: derived from the member key (so
+/// tests are deterministic), never equal to it.
+pub(crate) fn transport_of(member: &ed25519_dalek::SigningKey) -> Keypair {
+    let mut h = blake3::Hasher::new();
+    h.update(b"taawun test transport key");
+    h.update(&member.to_bytes());
+    Keypair::ed25519_from_bytes(*h.finalize().as_bytes()).expect("32 bytes are an ed25519 secret")
+}
+
+/// Who a test node is: a node that proves no member key (a relay, a bootstrap node, a
+/// stranger) with the identity of a seed, or a member's node (its libp2p identity is
+/// [`transport_of`] the member's key, which it proves with the hello protocol).
 pub(crate) enum Who {
     /// [`keypair`] of the seed.
     Seed(u8),
     /// The member's signing key.
     Member(Box<ed25519_dalek::SigningKey>),
+}
+
+/// The keys with a role in a scenario's charter: members, then requesters.
+pub(crate) fn roles(s: &taawun_core::synth::Scenario) -> Vec<ed25519_dalek::SigningKey> {
+    s.members.iter().chain(&s.requesters).cloned().collect()
 }
 
 /// The configuration of test nodes: loopback, quick heartbeat and sync rounds, results in
@@ -128,7 +143,7 @@ impl TestNode {
         let listens = !config.listen.is_empty() || !config.relays.is_empty();
         let (net, mut rx, task) = match who {
             Who::Seed(seed) => Network::spawn(config, keypair(seed), ledger),
-            Who::Member(key) => Network::spawn_member(config, *key, ledger),
+            Who::Member(key) => Network::spawn_member(config, transport_of(&key), *key, ledger),
         }
         .expect("network starts");
         let mut early = Vec::new();
@@ -201,17 +216,27 @@ impl TestNode {
     }
 }
 
-/// Starts `n` nodes in `root/<i>`, node `i` dialing node 0 and node `i - 1`; every node
-/// joins `charter`.
+/// Starts `n` nodes in `root/<i>`, node `i` dialing node 0 and node `i - 1`, node `i`
+/// the node of the `i`-th key with a role in `s` ([`roles`]); every node joins the
+/// charter.
 pub(crate) async fn start_nodes(
     root: &Path,
     n: usize,
-    seed: u8,
-    charter: &Verified,
+    s: &taawun_core::synth::Scenario,
     notify: &Arc<Notify>,
 ) -> Vec<TestNode> {
-    let whos = (0..n).map(|i| Who::Seed(seed + i as u8)).collect();
-    start_nodes_as(root, whos, charter, notify).await
+    let keys = roles(s);
+    assert!(
+        n <= keys.len(),
+        "{n} nodes, {} keys with a role",
+        keys.len()
+    );
+    let whos = keys
+        .into_iter()
+        .take(n)
+        .map(|k| Who::Member(Box::new(k)))
+        .collect();
+    start_nodes_as(root, whos, &s.entries[0], notify).await
 }
 
 /// As [`start_nodes`], one node per `who`.
@@ -291,5 +316,134 @@ pub(crate) async fn wait_for<F: FnMut() -> bool>(
     while !cond() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         let _ = tokio::time::timeout(POLL, notify.notified()).await;
+    }
+}
+
+/// A raw peer's behaviour `B` beside the hello protocol, so that it can prove a member
+/// key: the hostile *members* of the tests (a stranger gets nothing from a node at all).
+#[derive(taawun_net::libp2p::swarm::NetworkBehaviour)]
+#[behaviour(prelude = "taawun_net::libp2p::swarm::derive_prelude")]
+pub(crate) struct Proving<B: taawun_net::libp2p::swarm::NetworkBehaviour> {
+    /// The attack.
+    pub(crate) inner: B,
+    /// The hello protocol.
+    pub(crate) hello: taawun_net::libp2p::request_response::cbor::Behaviour<
+        taawun_net::hello::Request,
+        taawun_net::hello::Response,
+    >,
+}
+
+/// A raw peer with identity `seed` and behaviour `b` beside the hello protocol.
+pub(crate) fn proving_swarm<B: taawun_net::libp2p::swarm::NetworkBehaviour>(
+    seed: u8,
+    b: B,
+) -> taawun_net::libp2p::Swarm<Proving<B>> {
+    use taawun_net::libp2p::request_response::{self, ProtocolSupport};
+    use taawun_net::libp2p::StreamProtocol;
+    let hello = request_response::Behaviour::with_codec(
+        taawun_net::hello::codec(),
+        [(
+            StreamProtocol::new(taawun_net::hello::PROTOCOL),
+            ProtocolSupport::Full,
+        )],
+        request_response::Config::default(),
+    );
+    raw_swarm(seed, Proving { inner: b, hello })
+}
+
+/// Asks `peer` to prove itself, which a node dialed by this raw peer answers only once
+/// the raw peer proved its own key: the answer ([`on_hello`] returns `true`) says the
+/// node admitted it.
+pub(crate) fn ask_hello<B: taawun_net::libp2p::swarm::NetworkBehaviour>(
+    swarm: &mut taawun_net::libp2p::Swarm<Proving<B>>,
+    peer: PeerId,
+) {
+    swarm
+        .behaviour_mut()
+        .hello
+        .send_request(&peer, taawun_net::hello::Request::new([7; 32], false));
+}
+
+/// A raw proving peer's hello event: answers a node's hello with a proof of `key` naming
+/// `coops`; `true` when the node answered this peer's hello with a proof (it is admitted).
+pub(crate) fn on_hello<B: taawun_net::libp2p::swarm::NetworkBehaviour>(
+    swarm: &mut taawun_net::libp2p::Swarm<Proving<B>>,
+    key: &ed25519_dalek::SigningKey,
+    coops: &[Id],
+    ev: taawun_net::libp2p::request_response::Event<
+        taawun_net::hello::Request,
+        taawun_net::hello::Response,
+    >,
+) -> bool {
+    use taawun_net::libp2p::request_response::{Event as E, Message as M};
+    match ev {
+        E::Message {
+            peer,
+            message: M::Request {
+                request, channel, ..
+            },
+            ..
+        } => {
+            let me = *swarm.local_peer_id();
+            let proof = taawun_net::hello::prove(
+                key,
+                &request.challenge,
+                &me,
+                &peer,
+                coops.iter().copied(),
+            );
+            let _ = swarm
+                .behaviour_mut()
+                .hello
+                .send_response(channel, taawun_net::hello::Response::Proof(proof));
+            false
+        }
+        E::Message {
+            message: M::Response { response, .. },
+            ..
+        } => matches!(response, taawun_net::hello::Response::Proof(_)),
+        _ => false,
+    }
+}
+
+/// A raw peer without a member key answers a node's hello: nothing to show.
+pub(crate) fn refuse_hello<B: taawun_net::libp2p::swarm::NetworkBehaviour>(
+    swarm: &mut taawun_net::libp2p::Swarm<Proving<B>>,
+    ev: taawun_net::libp2p::request_response::Event<
+        taawun_net::hello::Request,
+        taawun_net::hello::Response,
+    >,
+) {
+    use taawun_net::libp2p::request_response::{Event as E, Message as M};
+    if let E::Message {
+        message: M::Request { channel, .. },
+        ..
+    } = ev
+    {
+        let _ = swarm
+            .behaviour_mut()
+            .hello
+            .send_response(channel, taawun_net::hello::Response::Refused);
+    }
+}
+
+/// Waits until every node of `nodes` has every other in its gossip mesh of `coop` (a
+/// peer's gossip opens once it proved a role, and the mesh forms at the next heartbeat).
+pub(crate) async fn meshed(nodes: &[&TestNode], coop: Id, timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        let mut done = true;
+        for n in nodes {
+            let mesh = n.net.mesh(coop).await.expect("mesh");
+            done &= nodes
+                .iter()
+                .filter(|m| m.peer() != n.peer())
+                .all(|m| mesh.contains(&m.peer()));
+        }
+        if done {
+            return;
+        }
+        assert!(start.elapsed() < timeout, "no full mesh after {timeout:?}");
+        tokio::time::sleep(POLL / 4).await;
     }
 }

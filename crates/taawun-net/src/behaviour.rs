@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::error::NetError;
 use crate::gossip;
+use crate::hello;
 use crate::result;
 use crate::sync::{self, Request, Response};
 use libp2p::allow_block_list::{self, BlockedPeers};
@@ -67,6 +68,8 @@ pub(crate) struct Behaviour {
     /// only: ping streams do not keep a connection open, and the node closes nothing on a
     /// failed ping or on a peer without ping (it logs them).
     pub(crate) ping: ping::Behaviour,
+    /// Proofs of member keys (see [`crate::hello`]).
+    pub(crate) hello: cbor::Behaviour<hello::Request, hello::Response>,
     /// Chain heads and ranges.
     pub(crate) sync: cbor::Behaviour<Request, Response>,
     /// Result bytes, worker to requester.
@@ -147,6 +150,14 @@ impl Behaviour {
                 .with_max_concurrent_streams(sync::MAX_STREAMS),
         );
 
+        let hello = request_response::Behaviour::with_codec(
+            hello::codec(),
+            [(StreamProtocol::new(hello::PROTOCOL), ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(hello::TIMEOUT)
+                .with_max_concurrent_streams(hello::MAX_STREAMS),
+        );
+
         let results = request_response::Behaviour::with_codec(
             result::codec(),
             [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
@@ -182,6 +193,7 @@ impl Behaviour {
             kad,
             mdns: Toggle::from(mdns),
             ping: ping::Behaviour::default(),
+            hello,
             sync,
             results,
             relay_client,

@@ -110,7 +110,10 @@ pub struct NetConfig {
     pub listen: Vec<Multiaddr>,
     /// Peers to dial at start, and again whenever the node finds itself without peers.
     pub bootstrap: Vec<Multiaddr>,
-    /// Discover peers on the local network with mDNS.
+    /// Discover peers on the local network with mDNS. Off by default: a lab's local network
+    /// may turn it on. It announces the node's transport peer id and addresses, which name
+    /// no member (see [`crate::hello`]), but it still tells the local network that a taawun
+    /// node runs here.
     pub mdns: bool,
     /// See [`DEFAULT_IDLE_TIMEOUT`].
     pub idle_timeout: Duration,
@@ -155,7 +158,7 @@ impl Default for NetConfig {
                     .unwrap_or(Multiaddr::empty()),
             ],
             bootstrap: Vec::new(),
-            mdns: true,
+            mdns: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             sync_interval: DEFAULT_SYNC_INTERVAL,
             heartbeat: Duration::from_secs(1),

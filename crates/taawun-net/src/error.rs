@@ -48,9 +48,6 @@ pub enum NetError {
     /// The outbox holds [`crate::result::MAX_OUTBOX`] results already.
     #[error("{0} results wait for delivery already")]
     OutboxFull(usize),
-    /// The requester's key is not a valid ed25519 point, so no node has it as identity.
-    #[error("the requester {0} cannot be reached: not a valid ed25519 key")]
-    Unreachable(taawun_core::PublicKey),
     /// Reading or writing the results folder failed.
     #[error("results folder: {0}")]
     Io(#[from] std::io::Error),

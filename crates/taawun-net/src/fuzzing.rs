@@ -16,7 +16,7 @@ use libp2p::StreamProtocol;
 use std::fmt::Debug;
 use taawun_core::body::{Body, Claim, Submit};
 use taawun_core::writer::Writer;
-use taawun_core::{Hash, Id, PublicKey, Verified};
+use taawun_core::{Hash, Id, Verified};
 
 /// `data` as a request and as a response of `protocol`, through `codec`; each that
 /// decodes is checked to survive an encode-decode round trip.
@@ -134,7 +134,6 @@ fn submission(submit: bool, size: u64, result: Hash) -> Verified {
 pub fn result(data: &[u8]) {
     let (request, response) = read(result::codec(), result::PROTOCOL, data);
     if let Some(r) = request {
-        let _ = result::peer_of(&PublicKey(r.coop.0));
         let bytes = &r.bytes[..];
         let size = bytes.len() as u64;
         let hash = Hash::of(bytes);

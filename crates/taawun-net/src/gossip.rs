@@ -99,6 +99,19 @@ pub fn score_params(first_lockout: Duration) -> PeerScoreParams {
     }
 }
 
+/// The application score of a peer whose gossip is shut: one that has not proven a role
+/// in the cooperatives it subscribed to ([`crate::hello`]). Weighted by gossipsub's
+/// application weight, it is far under the graylist threshold, so gossipsub ignores the
+/// peer's messages and control, never puts it in a mesh, and publishes and gossips
+/// nothing to it. A plain number rather than a block, so relays and bootstrap nodes that
+/// are not members keep their connections (and the DHT and circuits over them).
+pub const UNPROVEN_SCORE: f64 = -1_000_000.0;
+
+/// What [`UNPROVEN_SCORE`] adds to a peer's gossipsub score.
+pub fn unproven_penalty() -> f64 {
+    UNPROVEN_SCORE * PeerScoreParams::default().app_specific_weight
+}
+
 /// How long a peer graylisted for the `strikes`-th time (1 for the first) is locked out:
 /// `first`, doubled for each further strike, at most [`MAX_GRAYLIST_LOCKOUT`] (but never
 /// less than `first`).

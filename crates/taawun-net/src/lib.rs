@@ -12,6 +12,9 @@
 //!   message to accept / reject / ignore;
 //! - [`sync`]: the request-response sync protocol: its wire types, the digest of chain
 //!   heads and the plan of ranges to fetch (pure functions);
+//! - [`hello`]: the hello protocol: peers prove which member key they hold, and a node
+//!   serves a cooperative's entries (sync, gossip, results) only to peers proven to hold a
+//!   key with a role in it;
 //! - [`result`]: the result transfer protocol (a worker's node hands result bytes to the
 //!   requester's node, checked against the `Submit` entry; never gossiped), its wire
 //!   types, limits, retry schedule and results folder;
@@ -36,6 +39,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gossip;
+pub mod hello;
 pub mod node;
 pub mod result;
 pub mod sync;

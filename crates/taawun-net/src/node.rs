@@ -44,14 +44,25 @@
 //! When DCUtR turns a relayed connection into a direct one, the relayed one is closed
 //! (else gossipsub may keep using it).
 //!
-//! ## Identity and evidence
+//! ## Identity, admission and evidence
 //!
-//! A node started with [`Network::spawn_member`] uses its member's ed25519 key as its
-//! libp2p identity, so its `PeerId` derives from the key that signs its entries (results
-//! are addressed that way: [`result::peer_of`]), and it authors an `Evidence` entry when
-//! it sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). A
-//! node started with [`Network::spawn`] has a separate identity and only reports
-//! [`Event::Equivocation`].
+//! A node's libp2p identity is a transport key of its own, never the member's signing
+//! key: its `PeerId` names no member. A node started with [`Network::spawn_member`] speaks
+//! for a member: it proves the member key to its peers with the hello protocol
+//! ([`crate::hello`]), learns theirs the same way, and authors an `Evidence` entry when it
+//! sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). A node
+//! started with [`Network::spawn`] (a relay, a bootstrap node) proves nothing, so it
+//! receives no cooperative's entries; it still relays circuits and answers the DHT.
+//!
+//! **Admission.** A peer is admitted to a cooperative when its hello proof verified, names
+//! the cooperative, and its key is a member or requester of it under the rules in force now
+//! by this node's ledger ([`ROLES_REFRESH`]). Only admitted peers get sync answers (the
+//! others get `UnknownCoop`, as from a node without the cooperative), results, and gossip:
+//! a peer that is not admitted to every cooperative topic it subscribed to (of those this
+//! node holds), or to none, gets a gossipsub application score of
+//! [`gossip::UNPROVEN_SCORE`], far under the graylist threshold, so gossipsub drops its
+//! messages, control and subscriptions' mesh effects and sends it nothing (no mesh, no
+//! flood publish, no gossip). Results go to a peer proven to hold the requester's key.
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::config::{
@@ -60,6 +71,7 @@ use crate::config::{
 };
 use crate::error::NetError;
 use crate::gossip::{self, Judged, Verdict};
+use crate::hello;
 use crate::result::{self, Refusal};
 use crate::sync::{self, Request, Response, WireHead};
 use ed25519_dalek::SigningKey;
@@ -79,7 +91,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence};
 use taawun_core::entry::Unverified;
-use taawun_core::fold::Coop;
+use taawun_core::fold::{Coop, Timeline};
 use taawun_core::validate::Head;
 use taawun_core::{Id, Missing, PublicKey, Verified};
 use taawun_ledger::{CoopLedger, Ingest, Ledger, LedgerError};
@@ -199,6 +211,23 @@ pub enum Event {
     /// A peer answered a sync request with "protocol not supported": it is not asked
     /// again while it stays connected.
     SyncUnsupported(PeerId),
+    /// A peer proved it holds a member key ([`crate::hello`]).
+    Proven {
+        /// The peer.
+        peer: PeerId,
+        /// The member key it holds.
+        member: PublicKey,
+        /// The cooperatives it named that this node holds.
+        coops: Vec<Id>,
+    },
+    /// A peer's hello proof did not verify (a replayed or forged proof): it is treated as
+    /// a stranger.
+    HelloRefused {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
     /// A peer's gossip score fell under the graylist threshold: its connections are
     /// closed and new ones refused for `lockout`.
     LockedOut {
@@ -251,6 +280,7 @@ enum Command {
     Unblock(PeerId, Reply<()>),
     Score(PeerId, Reply<Option<f64>>),
     SyncPeer(PeerId, Reply<Option<PeerSync>>),
+    Mesh(Id, Reply<Vec<PeerId>>),
     Sync(Reply<()>),
     Frozen(Id, Reply<BTreeMap<PublicKey, u64>>),
     Evidence(Id, Reply<Vec<Evidence>>),
@@ -289,18 +319,26 @@ impl Network {
         Self::start(config, key, None, ledger)
     }
 
-    /// As [`Network::spawn`], for the node of a member (or requester): its libp2p
-    /// identity is `member`'s ed25519 key, so its `PeerId` is [`result::peer_of`] the
-    /// member's public key (results reach it), and it publishes `Evidence` entries
-    /// signed by `member` when it sees an equivocation.
+    /// As [`Network::spawn`], for the node of a member (or requester): `transport` is its
+    /// libp2p identity, `member` the key it proves to peers with the hello protocol (see
+    /// the module documentation); it publishes `Evidence` entries signed by `member` when
+    /// it sees an equivocation. Refuses a transport key that is the member key: the peer
+    /// id would name the member to anyone on the network.
     pub fn spawn_member(
         config: NetConfig,
+        transport: Keypair,
         member: SigningKey,
         ledger: Ledger,
     ) -> Result<(Self, mpsc::Receiver<Event>, JoinHandle<()>), NetError> {
-        let key = Keypair::ed25519_from_bytes(member.to_bytes())
-            .map_err(|e| NetError::Build(format!("member key: {e}")))?;
-        Self::start(config, key, Some(member), ledger)
+        let same = Keypair::ed25519_from_bytes(member.to_bytes())
+            .map(|k| k.public() == transport.public())
+            .unwrap_or(false);
+        if same {
+            return Err(NetError::Build(
+                "the transport key must not be the member key".into(),
+            ));
+        }
+        Self::start(config, transport, Some(member), ledger)
     }
 
     fn start(
@@ -376,6 +414,15 @@ impl Network {
             sync_faults: HashMap::new(),
             lockouts: HashMap::new(),
             peer_sync: HashMap::new(),
+            dialed: HashMap::new(),
+            proven: HashMap::new(),
+            hellos: HashMap::new(),
+            deferred: HashMap::new(),
+            refused: HashSet::new(),
+            subscribed: HashMap::new(),
+            gated: HashSet::new(),
+            roles: HashMap::new(),
+            bindings: HashMap::new(),
             config,
         };
         for addr in task.config.external_addresses.clone() {
@@ -519,6 +566,12 @@ impl Network {
         self.call(|r| Command::SyncPeer(peer, r)).await
     }
 
+    /// The peers in this node's gossip mesh of `coop`: those it forwards the cooperative's
+    /// entries to (only peers admitted to it, see the module documentation).
+    pub async fn mesh(&self, coop: Id) -> Result<Vec<PeerId>, NetError> {
+        self.call(|r| Command::Mesh(coop, r)).await
+    }
+
     /// Starts a sync round with every connected peer now (except those without the sync
     /// protocol, see [`PeerSync::unsupported`]).
     pub async fn sync(&self) -> Result<(), NetError> {
@@ -642,11 +695,23 @@ enum Outgoing {
 /// only reports them. The ledger keeps the evidence either way.
 pub const MAX_EVIDENCE_AUTHORED: usize = 4096;
 
+/// How long the roles of a cooperative (its timeline of rules) read for admission are
+/// kept before they are read again from a ledger that grew. Roles change only by
+/// amendments, which take effect hours after they pass; reading them costs a pass over
+/// the ledger, so not at every request.
+pub const ROLES_REFRESH: Duration = Duration::from_secs(1);
+
+/// Member keys whose node this node remembers (learned by hello, see [`crate::hello`]),
+/// to find a requester's node again for a result. Past it, the oldest binding goes.
+pub const MAX_BINDINGS: usize = 1024;
+
 /// A result waiting in the outbox.
 #[derive(Debug)]
 struct Outbound {
-    /// The requester's node.
-    peer: PeerId,
+    /// The requester's key.
+    requester: PublicKey,
+    /// Its node, when known (learned by hello).
+    peer: Option<PeerId>,
     /// Failed attempts so far (reset when a connection to the peer opens).
     attempt: u32,
     /// When to try next.
@@ -697,7 +762,42 @@ struct Task {
     lockouts: HashMap<PeerId, Lockout>,
     /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
     peer_sync: HashMap<PeerId, PeerSync>,
+    /// Whether this node dialed its first connection to each connected peer (then it
+    /// answers hellos at once; see [`crate::hello`]). Bounded by the connections.
+    dialed: HashMap<PeerId, bool>,
+    /// Connected peers that proved a member key. Bounded by the connections.
+    proven: HashMap<PeerId, hello::Proven>,
+    /// Hellos sent and not answered: the peer and the challenge. Bounded by the
+    /// connections (one each, a renewal aside) and the protocol's timeout.
+    hellos: HashMap<OutboundRequestId, (PeerId, [u8; hello::CHALLENGE_BYTES])>,
+    /// Hellos of peers this node answers once they proved themselves (this node was
+    /// dialed). One per connected peer.
+    deferred: HashMap<PeerId, (hello::Request, ResponseChannel<hello::Response>)>,
+    /// Connected peers that proved a key but were refused this node's proof (admitted to
+    /// nothing then): asked to prove themselves again once admitted (roles change with
+    /// amendments). Bounded by the connections.
+    refused: HashSet<PeerId>,
+    /// The cooperatives of this node whose topics each connected peer subscribed to.
+    subscribed: HashMap<PeerId, HashSet<Id>>,
+    /// Connected peers whose gossip is shut ([`gossip::UNPROVEN_SCORE`]).
+    gated: HashSet<PeerId>,
+    /// The rules of each cooperative as admission reads them (see [`ROLES_REFRESH`]).
+    roles: HashMap<Id, Roles>,
+    /// The node last proven to hold each member key, and when. Bounded by
+    /// [`MAX_BINDINGS`].
+    bindings: HashMap<PublicKey, (PeerId, Instant)>,
     config: NetConfig,
+}
+
+/// A cooperative's governance timeline, read for admission.
+#[derive(Debug)]
+struct Roles {
+    /// The ledger's length when read.
+    len: u64,
+    /// When.
+    at: Instant,
+    /// The rules over time (`None`: no charter).
+    timeline: Option<Timeline>,
 }
 
 /// A graylisted peer's lockout, remembered while it runs and for
@@ -895,6 +995,17 @@ impl Task {
             Command::SyncPeer(peer, r) => {
                 let _ = r.send(Ok(self.peer_sync.get(&peer).copied()));
             }
+            Command::Mesh(coop, r) => {
+                let topic = gossip::topic(&coop).hash();
+                let mesh = self
+                    .swarm
+                    .behaviour()
+                    .gossip
+                    .mesh_peers(&topic)
+                    .copied()
+                    .collect();
+                let _ = r.send(Ok(mesh));
+            }
             Command::Sync(r) => {
                 self.sync_all();
                 let _ = r.send(Ok(()));
@@ -943,6 +1054,8 @@ impl Task {
         self.open(c)?;
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for p in peers {
+            // Proofs name the cooperatives held: prove this node again, with the new one.
+            self.send_hello(p, true);
             self.start_sync(p, id);
         }
         Ok(id)
@@ -1025,6 +1138,19 @@ impl Task {
     }
 
     fn tick(&mut self) {
+        // Roles change with time (amendments take effect): look at every gate again.
+        let peers: Vec<PeerId> = self.proven.keys().copied().collect();
+        for p in peers {
+            self.update_gate(p);
+        }
+        // A peer refused earlier and admitted now: both sides prove themselves again.
+        let refused: Vec<PeerId> = self.refused.iter().copied().collect();
+        for p in refused {
+            if self.admitted_any(&p) {
+                self.refused.remove(&p);
+                self.send_hello(p, true);
+            }
+        }
         self.sync_round();
         let connected = self.swarm.connected_peers().count();
         if connected == 0 {
@@ -1154,15 +1280,16 @@ impl Task {
                 }
                 debug!(peer = %peer_id, relayed = endpoint.is_relayed(), "connected");
                 self.peer_sync.insert(peer_id, PeerSync::default());
+                self.dialed.insert(peer_id, endpoint.is_dialer());
+                // Gossip stays shut until the peer proves a role (see the module docs).
+                self.gated.insert(peer_id);
+                self.set_app_score(peer_id);
                 self.emit(Event::PeerConnected(peer_id));
                 if self.drop_if_graylisted(peer_id) {
                     return;
                 }
-                let coops: Vec<Id> = self.coops.keys().copied().collect();
-                for c in coops {
-                    self.start_sync(peer_id, c);
-                }
-                self.peer_is_back(peer_id);
+                // Sync and results wait for the peer's proof.
+                self.send_hello(peer_id, false);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -1177,6 +1304,13 @@ impl Task {
                 debug!(peer = %peer_id, "disconnected");
                 self.sessions.retain(|(p, _), _| *p != peer_id);
                 self.peer_sync.remove(&peer_id);
+                self.dialed.remove(&peer_id);
+                self.proven.remove(&peer_id);
+                self.deferred.remove(&peer_id);
+                self.refused.remove(&peer_id);
+                self.subscribed.remove(&peer_id);
+                self.gated.remove(&peer_id);
+                self.hellos.retain(|_, (p, _)| *p != peer_id);
                 self.emit(Event::PeerDisconnected(peer_id));
             }
             SwarmEvent::ListenerClosed {
@@ -1209,9 +1343,20 @@ impl Task {
             }) => self.on_gossip(propagation_source, message_id, message),
             BehaviourEvent::Gossip(gossipsub::Event::Subscribed { peer_id, topic }) => {
                 if let Some(coop) = self.topics.get(&topic).copied() {
+                    self.subscribed.entry(peer_id).or_default().insert(coop);
+                    self.update_gate(peer_id);
                     self.start_sync(peer_id, coop);
                 }
             }
+            BehaviourEvent::Gossip(gossipsub::Event::Unsubscribed { peer_id, topic }) => {
+                if let Some(coop) = self.topics.get(&topic).copied() {
+                    if let Some(s) = self.subscribed.get_mut(&peer_id) {
+                        s.remove(&coop);
+                    }
+                    self.update_gate(peer_id);
+                }
+            }
+            BehaviourEvent::Hello(ev) => self.on_hello(ev),
             // Only chosen peers, and peers that serve the DHT themselves (reachable nodes,
             // which answer lookups), go to the routing table (see `MAX_CHOSEN_PEERS`):
             // without the second kind, a bootstrap node never learns of the nodes that
@@ -1267,7 +1412,7 @@ impl Task {
     /// [`DIAL_BATCH`] peers it found, while below [`MIN_PEERS`].
     fn dial_found(&mut self, found: Vec<kad::PeerInfo>) {
         for info in &found {
-            let waiting = self.outbox.values().any(|o| o.peer == info.peer_id);
+            let waiting = self.outbox.values().any(|o| o.peer == Some(info.peer_id));
             if waiting && !self.swarm.is_connected(&info.peer_id) && !info.addrs.is_empty() {
                 let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(info.peer_id)
                     .addresses(info.addrs.clone())
@@ -1430,7 +1575,7 @@ impl Task {
     /// the retention is now shorter than any lockout ([`gossip::score_params`]) and a
     /// lockout ends only once the kept score is forgotten.
     fn drop_if_graylisted(&mut self, peer: PeerId) -> bool {
-        let score = self.swarm.behaviour().gossip.peer_score(&peer);
+        let score = self.conduct_score(&peer);
         let Some(score) = score.filter(|s| gossip::graylisted(*s)) else {
             return false;
         };
@@ -1560,8 +1705,8 @@ impl Task {
         }
     }
 
-    /// The requester's node for a `Submit` entry: the author of the offer it names.
-    fn requester_of(&self, coop: &Id, submission: &Verified) -> Result<PeerId, NetError> {
+    /// The requester of a `Submit` entry: the author of the offer it names.
+    fn requester_of(&self, coop: &Id, submission: &Verified) -> Result<PublicKey, NetError> {
         let Body::Submit(s) = &submission.entry().body else {
             return Err(Refusal::NotASubmission.into());
         };
@@ -1570,8 +1715,334 @@ impl Task {
         let offer = c
             .get(&s.offer)?
             .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
-        let author = offer.entry().author;
-        result::peer_of(&author).ok_or(NetError::Unreachable(author))
+        Ok(offer.entry().author)
+    }
+
+    /// The member key this node proves, if it speaks for one.
+    fn member_key(&self) -> Option<PublicKey> {
+        self.member
+            .as_ref()
+            .map(|k| PublicKey(k.verifying_key().to_bytes()))
+    }
+
+    /// Sends `peer` a hello with a fresh challenge (a node without a member key sends
+    /// none: it has nothing to gain from knowing who its peers are).
+    fn send_hello(&mut self, peer: PeerId, back: bool) {
+        if self.member.is_none() {
+            return;
+        }
+        let mut challenge = [0u8; hello::CHALLENGE_BYTES];
+        if let Err(e) = getrandom::fill(&mut challenge) {
+            warn!(error = %e, "no randomness for a hello challenge");
+            return;
+        }
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .hello
+            .send_request(&peer, hello::Request::new(challenge, back));
+        self.hellos.insert(id, (peer, challenge));
+    }
+
+    fn on_hello(&mut self, ev: request_response::Event<hello::Request, hello::Response>) {
+        use request_response::{Event as E, Message as M};
+        match ev {
+            E::Message {
+                peer,
+                message: M::Request {
+                    request, channel, ..
+                },
+                ..
+            } => {
+                let back = request.back;
+                let now = self.dialed.get(&peer).copied().unwrap_or(false)
+                    || self.member.is_none()
+                    || self.admitted_any(&peer);
+                if now {
+                    self.answer_hello(peer, request, channel);
+                } else {
+                    // Dialed by a peer not admitted yet: answer once it has proven a role.
+                    self.deferred.insert(peer, (request, channel));
+                }
+                let asking = self.hellos.values().any(|(p, _)| *p == peer);
+                if back || (!now && !asking) {
+                    self.send_hello(peer, false);
+                }
+            }
+            E::Message {
+                peer,
+                message:
+                    M::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((_, challenge)) = self.hellos.remove(&request_id) else {
+                    return;
+                };
+                match response {
+                    hello::Response::Proof(proof) => {
+                        let me = *self.swarm.local_peer_id();
+                        match hello::verify(&proof, &challenge, &peer, &me) {
+                            Ok(proven) => self.on_proven(peer, proven),
+                            Err(e) => {
+                                warn!(%peer, error = %e, "hello proof refused");
+                                self.emit(Event::HelloRefused {
+                                    peer,
+                                    reason: e.to_string(),
+                                });
+                                self.release_deferred(peer);
+                            }
+                        }
+                    }
+                    hello::Response::Refused => {
+                        debug!(%peer, "peer proves no member key");
+                        self.release_deferred(peer);
+                    }
+                }
+            }
+            E::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if self.hellos.remove(&request_id).is_some() {
+                    debug!(%peer, %error, "hello failed");
+                    self.release_deferred(peer);
+                }
+            }
+            E::InboundFailure { peer, error, .. } => {
+                debug!(%peer, %error, "answering a hello failed");
+            }
+            E::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Answers a hello: this node's proof, naming every cooperative it holds when it
+    /// dialed the peer, else (the peer proved itself first) those of them the peer named,
+    /// and only if the peer is admitted to one; otherwise `Refused`.
+    fn answer_hello(
+        &mut self,
+        peer: PeerId,
+        request: hello::Request,
+        channel: ResponseChannel<hello::Response>,
+    ) {
+        let response = match self.member.clone() {
+            Some(key) if request.challenge.len() == hello::CHALLENGE_BYTES => {
+                let dialed = self.dialed.get(&peer).copied().unwrap_or(false);
+                let coops: Option<Vec<Id>> = if dialed {
+                    Some(self.coops.keys().copied().collect())
+                } else {
+                    let named: Vec<Id> = self
+                        .proven
+                        .get(&peer)
+                        .map(|p| p.coops.clone())
+                        .unwrap_or_default();
+                    let held: Vec<Id> = named
+                        .into_iter()
+                        .filter(|c| self.coops.contains_key(c))
+                        .collect();
+                    self.admitted_any(&peer).then_some(held)
+                };
+                if coops.is_none() && self.proven.contains_key(&peer) {
+                    self.refused.insert(peer);
+                }
+                match coops {
+                    Some(coops) => {
+                        self.refused.remove(&peer);
+                        let me = *self.swarm.local_peer_id();
+                        hello::Response::Proof(hello::prove(
+                            &key,
+                            &request.challenge,
+                            &me,
+                            &peer,
+                            coops,
+                        ))
+                    }
+                    None => hello::Response::Refused,
+                }
+            }
+            _ => hello::Response::Refused,
+        };
+        if self
+            .swarm
+            .behaviour_mut()
+            .hello
+            .send_response(channel, response)
+            .is_err()
+        {
+            debug!(%peer, "hello asker went away");
+        }
+    }
+
+    /// Answers the hello held for `peer`, now that its own proof came or failed.
+    fn release_deferred(&mut self, peer: PeerId) {
+        if let Some((request, channel)) = self.deferred.remove(&peer) {
+            self.answer_hello(peer, request, channel);
+        }
+    }
+
+    /// `peer` proved it holds `proven.key`.
+    fn on_proven(&mut self, peer: PeerId, proven: hello::Proven) {
+        let key = proven.key;
+        let held: Vec<Id> = proven
+            .coops
+            .iter()
+            .filter(|c| self.coops.contains_key(c))
+            .copied()
+            .collect();
+        info!(%peer, member = %key.short(), coops = held.len(), "peer proved a member key");
+        self.proven.insert(peer, proven);
+        if !self.bindings.contains_key(&key) && self.bindings.len() >= MAX_BINDINGS {
+            let oldest = self
+                .bindings
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                self.bindings.remove(&k);
+            }
+        }
+        self.bindings.insert(key, (peer, Instant::now()));
+        self.emit(Event::Proven {
+            peer,
+            member: key,
+            coops: held.clone(),
+        });
+        self.update_gate(peer);
+        self.release_deferred(peer);
+        for c in held {
+            self.start_sync(peer, c);
+        }
+        self.peer_is_back(peer, key);
+    }
+
+    /// Whether `peer` proved a key and named `coop` in its proof (whom to ask for it).
+    fn names(&self, peer: &PeerId, coop: &Id) -> bool {
+        self.proven
+            .get(peer)
+            .is_some_and(|p| p.coops.binary_search(coop).is_ok())
+    }
+
+    /// Whether `key` is a member or requester of `coop` under the rules in force now, by
+    /// this node's ledger (read again at most every [`ROLES_REFRESH`] while it grows).
+    fn has_role(&mut self, coop: &Id, key: &PublicKey) -> bool {
+        let Some(len) = self.coops.get(coop).map(|c| c.len()) else {
+            return false;
+        };
+        let stale = self
+            .roles
+            .get(coop)
+            .is_none_or(|r| r.len != len && r.at.elapsed() >= ROLES_REFRESH);
+        if stale {
+            let timeline = match self.state(coop) {
+                Ok(st) => st.timeline(),
+                Err(e) => {
+                    warn!(error = %e, "cannot read the roles of a cooperative");
+                    None
+                }
+            };
+            self.roles.insert(
+                *coop,
+                Roles {
+                    len,
+                    at: Instant::now(),
+                    timeline,
+                },
+            );
+        }
+        let now = self.now();
+        self.roles
+            .get(coop)
+            .and_then(|r| r.timeline.as_ref())
+            .is_some_and(|t| {
+                let rules = t.at(now);
+                rules.members.contains(key) || rules.requesters.contains(key)
+            })
+    }
+
+    /// Whether `peer` is admitted to `coop` (see the module documentation).
+    fn admitted(&mut self, peer: &PeerId, coop: &Id) -> bool {
+        let Some(key) = self
+            .proven
+            .get(peer)
+            .filter(|p| p.coops.binary_search(coop).is_ok())
+            .map(|p| p.key)
+        else {
+            return false;
+        };
+        self.has_role(coop, &key)
+    }
+
+    /// Whether `peer` is admitted to a cooperative this node holds.
+    fn admitted_any(&mut self, peer: &PeerId) -> bool {
+        let held: Vec<Id> = self
+            .proven
+            .get(peer)
+            .map(|p| p.coops.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| self.coops.contains_key(c))
+            .collect();
+        held.iter().any(|c| self.admitted(peer, c))
+    }
+
+    /// Whether gossip with `peer` is open: it is admitted to a cooperative this node holds,
+    /// and to every one of them whose topic it subscribed to.
+    fn gossip_open(&mut self, peer: &PeerId) -> bool {
+        if !self.proven.contains_key(peer) {
+            return false;
+        }
+        let subscribed: Vec<Id> = self
+            .subscribed
+            .get(peer)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        self.admitted_any(peer) && subscribed.iter().all(|c| self.admitted(peer, c))
+    }
+
+    /// Opens or shuts gossip with `peer` (see the module documentation).
+    fn update_gate(&mut self, peer: PeerId) {
+        if !self.swarm.is_connected(&peer) {
+            return;
+        }
+        let open = self.gossip_open(&peer);
+        let changed = if open {
+            self.gated.remove(&peer)
+        } else {
+            self.gated.insert(peer)
+        };
+        if changed {
+            debug!(%peer, open, "gossip gate");
+            self.set_app_score(peer);
+        }
+    }
+
+    /// gossipsub's application score of `peer`: its sync faults
+    /// ([`sync::SYNC_FAULT_SCORE`]), plus [`gossip::UNPROVEN_SCORE`] while its gossip is
+    /// shut.
+    fn set_app_score(&mut self, peer: PeerId) {
+        let faults = self.sync_faults.get(&peer).copied().unwrap_or(0);
+        let mut score = -f64::from(faults) * sync::SYNC_FAULT_SCORE;
+        if self.gated.contains(&peer) {
+            score += gossip::UNPROVEN_SCORE;
+        }
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .set_application_score(&peer, score);
+    }
+
+    /// gossipsub's score of `peer` without the shut gate's part: what the peer did.
+    fn conduct_score(&self, peer: &PeerId) -> Option<f64> {
+        let score = self.swarm.behaviour().gossip.peer_score(peer)?;
+        Some(if self.gated.contains(peer) {
+            score - gossip::unproven_penalty()
+        } else {
+            score
+        })
     }
 
     /// Re-queues the outbox left by the last run.
@@ -1590,10 +2061,12 @@ impl Task {
                 })
                 .and_then(|v| self.requester_of(&coop, &v));
             match peer {
-                Ok(peer) => {
+                Ok(requester) => {
+                    let peer = self.bindings.get(&requester).map(|(p, _)| *p);
                     self.outbox.insert(
                         (coop, submission),
                         Outbound {
+                            requester,
                             peer,
                             attempt: 0,
                             due: Instant::now(),
@@ -1621,23 +2094,25 @@ impl Task {
             .get(&submission)?
             .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
         result::check(&sub, bytes)?;
-        let peer = self.requester_of(&coop, &sub)?;
+        let requester = self.requester_of(&coop, &sub)?;
         let key = (coop, submission);
         if !self.outbox.contains_key(&key) && self.outbox.len() >= result::MAX_OUTBOX {
             return Err(NetError::OutboxFull(self.outbox.len()));
         }
         store.write(&coop, &submission, bytes)?;
-        if peer == *self.swarm.local_peer_id() {
+        if self.member_key() == Some(requester) {
             // This node is the requester's: the result is where it belongs.
             self.emit(Event::ResultDelivered {
                 coop,
                 submission,
-                to: peer,
+                to: *self.swarm.local_peer_id(),
             });
             return Ok(());
         }
         store.enqueue(&coop, &submission)?;
+        let peer = self.bindings.get(&requester).map(|(p, _)| *p);
         self.outbox.entry(key).or_insert(Outbound {
+            requester,
             peer,
             attempt: 0,
             due: Instant::now(),
@@ -1647,14 +2122,28 @@ impl Task {
         Ok(())
     }
 
-    /// A connection to `peer` opened: its results are due now, with a fresh backoff.
-    fn peer_is_back(&mut self, peer: PeerId) {
+    /// `peer` proved it holds `member`: results for that requester are due now, to it,
+    /// with a fresh backoff.
+    fn peer_is_back(&mut self, peer: PeerId, member: PublicKey) {
         let now = Instant::now();
-        for o in self.outbox.values_mut().filter(|o| o.peer == peer) {
+        for o in self.outbox.values_mut().filter(|o| o.requester == member) {
+            o.peer = Some(peer);
             o.attempt = 0;
             o.due = now;
         }
         self.retry_due();
+    }
+
+    /// A connected peer proven to hold `member`, preferring the one it was last seen on.
+    fn node_of(&self, member: &PublicKey, last: Option<PeerId>) -> Option<PeerId> {
+        if let Some(p) = last.filter(|p| self.proven.get(p).is_some_and(|x| x.key == *member)) {
+            return Some(p);
+        }
+        self.proven
+            .iter()
+            .filter(|(_, x)| x.key == *member)
+            .map(|(p, _)| *p)
+            .min()
     }
 
     /// Sends every result whose retry is due.
@@ -1695,11 +2184,25 @@ impl Task {
                 return;
             }
         };
+        let Some((requester, last)) = self.outbox.get(&key).map(|o| (o.requester, o.peer)) else {
+            return;
+        };
+        let Some(peer) = self.node_of(&requester, last) else {
+            // No connected peer has proven the requester's key: dial the node last proven
+            // to hold it (or ask the DHT where it is), and try again later.
+            if let Some(p) = last.filter(|p| !self.swarm.is_connected(p)) {
+                if self.swarm.dial(p).is_err() {
+                    self.swarm.behaviour_mut().kad.get_closest_peers(p);
+                }
+            }
+            self.reschedule(key);
+            return;
+        };
         let Some(o) = self.outbox.get_mut(&key) else {
             return;
         };
         o.in_flight = true;
-        let peer = o.peer;
+        o.peer = Some(peer);
         let id = self.swarm.behaviour_mut().results.send_request(
             &peer,
             result::Request {
@@ -1825,6 +2328,10 @@ impl Task {
         let Some(store) = self.results.clone() else {
             return Refused(Refusal::Unavailable);
         };
+        if !self.admitted(&peer, &coop) {
+            // A stranger learns nothing: as from a node without the cooperative.
+            return Refused(Refusal::UnknownCoop);
+        }
         let Some(c) = self.coops.get(&coop) else {
             return Refused(Refusal::UnknownCoop);
         };
@@ -1884,6 +2391,7 @@ impl Task {
         if self.sessions.contains_key(&(peer, coop))
             || self.sessions.len() >= sync::MAX_SESSIONS
             || self.lacks_sync(&peer)
+            || !self.names(&peer, &coop)
         {
             return;
         }
@@ -1971,8 +2479,27 @@ impl Task {
         }
     }
 
-    /// Answers a peer's sync request from the ledger.
+    /// Answers a peer's sync request from the ledger; a peer not admitted to the
+    /// cooperative hears `UnknownCoop`, as from a node without it.
     fn serve(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        let coop = match &request {
+            Request::Heads { coop, .. }
+            | Request::Range { coop, .. }
+            | Request::Log { coop, .. } => *coop,
+        };
+        if !self.admitted(&peer, &coop) {
+            debug!(%peer, coop = %coop.short(), "sync request from a peer not admitted");
+            if self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, Response::UnknownCoop)
+                .is_err()
+            {
+                debug!(%peer, "sync requester went away");
+            }
+            return;
+        }
         let response = match request {
             Request::Heads { coop, digest } => match self.local_heads(&coop) {
                 Err(NetError::UnknownCoop(_)) => Response::UnknownCoop,
@@ -2198,11 +2725,7 @@ impl Task {
             *n
         };
         info!(%peer, faults = total, "invalid entries in sync responses");
-        let score = -f64::from(total) * sync::SYNC_FAULT_SCORE;
-        self.swarm
-            .behaviour_mut()
-            .gossip
-            .set_application_score(&peer, score);
+        self.set_app_score(peer);
         if total >= sync::MAX_SYNC_FAULTS {
             warn!(%peer, "blocking a peer that keeps sending invalid entries");
             self.sync_faults.remove(&peer);
@@ -2224,7 +2747,7 @@ impl Task {
     /// Fetches `author`'s chain from `from` on from `peer`: one range request, in the
     /// session with that peer (started for it if none runs).
     fn fetch_range(&mut self, peer: PeerId, coop: Id, author: PublicKey, from: u64) {
-        if self.lacks_sync(&peer) {
+        if self.lacks_sync(&peer) || !self.names(&peer, &coop) {
             return;
         }
         match self.sessions.get_mut(&(peer, coop)) {

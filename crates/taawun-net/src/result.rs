@@ -8,10 +8,13 @@
 //! 1. [`crate::Network::send_result`] checks the bytes against the `Submit` entry in the
 //!    worker's own ledger ([`check`]), writes them to the results folder and to the
 //!    *outbox*, and returns. The requester is the author of the offer the submission
-//!    names; its node is found by [`peer_of`]: **a node's libp2p identity is its member's
-//!    ed25519 key** ([`crate::Network::spawn_member`]), so the `PeerId` derives from the
-//!    ledger author key and no directory is needed.
-//! 2. The network task sends a [`Request`] to that peer. The receiver checks the bytes
+//!    names; its node is a connected peer that proved it holds the requester's key with
+//!    the hello protocol ([`crate::hello`]): a node's libp2p identity is a transport key
+//!    of its own, so nothing else links a peer to a member. The node last proven to hold
+//!    the key is remembered, and dialed when a result is due and no such peer is
+//!    connected.
+//! 2. The network task sends a [`Request`] to that peer. The receiver, if the sender is
+//!    admitted to the cooperative (else it answers [`Refusal::UnknownCoop`]), checks the bytes
 //!    against the `Submit` entry *it* holds (size, then blake3), stores them and answers
 //!    [`Response::Stored`], or refuses with a typed [`Refusal`].
 //! 3. Refusals that can heal ([`Refusal::retry`]: the receiver has not got the `Submit`
@@ -41,7 +44,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use taawun_core::body::Body;
-use taawun_core::{Hash, Id, PublicKey, Verified};
+use taawun_core::{Hash, Id, Verified};
 
 /// The protocol name.
 pub const PROTOCOL: &str = "/taawun/result/1";
@@ -191,13 +194,6 @@ pub fn check(submission: &Verified, bytes: &[u8]) -> Result<(), Refusal> {
         return Err(Refusal::WrongHash);
     }
     Ok(())
-}
-
-/// The `PeerId` of the node whose libp2p identity is the ed25519 key `author` (see the
-/// module documentation); `None` if the bytes are not a valid ed25519 point.
-pub fn peer_of(author: &PublicKey) -> Option<libp2p::PeerId> {
-    let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(author.as_bytes()).ok()?;
-    Some(libp2p::identity::PublicKey::from(key).to_peer_id())
 }
 
 /// The wait before retry number `attempt` (0 for the first retry): [`RETRY_FIRST`]
@@ -358,14 +354,6 @@ mod tests {
         assert_eq!(check(&claim, b"x"), Err(Refusal::NotASubmission));
         assert!(Refusal::UnknownSubmission.retry());
         assert!(!Refusal::WrongHash.retry());
-    }
-
-    #[test]
-    fn peer_ids_derive_from_author_keys() {
-        let key = SigningKey::from_bytes(&[5; 32]);
-        let author = PublicKey(key.verifying_key().to_bytes());
-        let kp = libp2p::identity::Keypair::ed25519_from_bytes(key.to_bytes()).expect("key");
-        assert_eq!(peer_of(&author), Some(kp.public().to_peer_id()));
     }
 
     #[test]

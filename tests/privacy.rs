@@ -1,0 +1,438 @@
+//! Members' safety on the network: real nodes on loopback. A stranger who knows a
+//! cooperative's id and dials a member's node gets no entry by sync or by gossip and
+//! learns no member key; a proof made for another connection is refused; what a third
+//! party sees on the wire between two members holds no member key and no payment
+//! reference in clear. Every scenario comes from a fixed seed.
+
+mod net_common;
+
+use net_common::{converge, start_nodes, wait_for, ProvingEvent, TestNode};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use taawun_core::body::{Body, Offer};
+use taawun_core::synth::{self, Params, Scenario};
+use taawun_core::{Id, Money};
+use taawun_net::libp2p::futures::StreamExt;
+use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
+use taawun_net::libp2p::swarm::SwarmEvent;
+use taawun_net::libp2p::{gossipsub, Multiaddr, PeerId, StreamProtocol};
+use taawun_net::{gossip, hello, sync, Event, Via};
+use tokio::sync::Notify;
+
+/// Time allowed for each wait.
+const CONVERGE: Duration = Duration::from_secs(20);
+
+fn scenario(seed: u64, entries: usize) -> Scenario {
+    synth::generate(&Params {
+        seed,
+        entries,
+        ..Params::default()
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn now() -> u64 {
+    taawun_net::config::system_now()
+}
+
+fn offer(title: &str) -> Body {
+    Body::Offer(Offer {
+        title: title.into(),
+        description: "Transcribe the interview recordings.".into(),
+        purpose: "An oral history of the cooperative's founding".into(),
+        pay: Money::new("EUR", 2000),
+        minutes: 60,
+        assignments: 1,
+        expires_at: now() + 7 * 24 * 60 * 60 * 1000,
+        review_window_ms: 24 * 60 * 60 * 1000,
+        claim_window_ms: 10 * 60 * 1000,
+        commit: taawun_core::lottery::commit(&taawun_core::Hash([3; 32])),
+    })
+}
+
+/// The behaviour of the stranger: gossip on the cooperative's topic and sync requests.
+#[derive(taawun_net::libp2p::swarm::NetworkBehaviour)]
+#[behaviour(prelude = "taawun_net::libp2p::swarm::derive_prelude")]
+struct Stranger {
+    gossip: gossipsub::Behaviour,
+    sync: cbor::Behaviour<sync::Request, sync::Response>,
+}
+
+/// What the stranger got.
+#[derive(Debug, Default)]
+struct Got {
+    /// Its hello answered: with a proof (a member key learned) or refused.
+    hello: Option<bool>,
+    /// Sync responses.
+    sync: Vec<sync::Response>,
+    /// Gossip messages received.
+    gossip: usize,
+    /// The node's subscription seen.
+    subscribed: bool,
+}
+
+/// A peer that knows `coop`'s id, proves `key` (a valid key with no role in the
+/// cooperative) when asked, subscribes to the topic, asks `target` for heads and the log.
+fn stranger(
+    key: ed25519_dalek::SigningKey,
+    target: Multiaddr,
+    node: PeerId,
+    coop: Id,
+) -> (Arc<Mutex<Got>>, tokio::task::JoinHandle<()>) {
+    let config = gossip::config_builder(Duration::from_millis(250))
+        .build()
+        .expect("config");
+    let gossip = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
+        .expect("gossipsub");
+    let sync = cbor::Behaviour::new(
+        [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
+        request_response::Config::default(),
+    );
+    let mut swarm = net_common::proving_swarm(90, Stranger { gossip, sync });
+    let topic = gossip::topic(&coop);
+    swarm
+        .behaviour_mut()
+        .inner
+        .gossip
+        .subscribe(&topic)
+        .expect("subscribes");
+    swarm.add_peer_address(node, target);
+    net_common::ask_hello(&mut swarm, node);
+    let got = Arc::new(Mutex::new(Got::default()));
+    let shared = got.clone();
+    let task = tokio::spawn(async move {
+        let mut asked = false;
+        loop {
+            let ev = swarm.select_next_some().await;
+            let mut g = shared.lock().expect("lock");
+            match ev {
+                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                    if let request_response::Event::Message {
+                        message: Message::Response { response, .. },
+                        ..
+                    } = &ev
+                    {
+                        g.hello = Some(matches!(response, hello::Response::Proof(_)));
+                    }
+                    net_common::on_hello(&mut swarm, &key, &[coop], ev);
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Inner(StrangerEvent::Gossip(e))) => match e {
+                    gossipsub::Event::Message { .. } => g.gossip += 1,
+                    gossipsub::Event::Subscribed { .. } => g.subscribed = true,
+                    _ => {}
+                },
+                SwarmEvent::Behaviour(ProvingEvent::Inner(StrangerEvent::Sync(
+                    request_response::Event::Message {
+                        message: Message::Response { response, .. },
+                        ..
+                    },
+                ))) => g.sync.push(response),
+                _ => {}
+            }
+            if g.hello.is_some() && !asked {
+                asked = true;
+                let s = &mut swarm.behaviour_mut().inner.sync;
+                s.send_request(
+                    &node,
+                    sync::Request::Heads {
+                        coop,
+                        digest: taawun_core::Hash([0; 32]),
+                    },
+                );
+                s.send_request(
+                    &node,
+                    sync::Request::Log {
+                        coop,
+                        from: 0,
+                        limit: 512,
+                    },
+                );
+            }
+        }
+    });
+    (got, task)
+}
+
+/// A stranger who knows the cooperative's id and dials a member's node, proving a key
+/// with no role in it, gets no entry: sync answers "unknown cooperative", gossip carries
+/// nothing to it, and its hello is refused (no member key learned). The two members still
+/// sync and gossip.
+#[test]
+fn a_stranger_who_knows_the_cooperative_gets_no_entry() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(31, 60);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 2, &s, &notify).await;
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        converge(&refs, coop, None, &notify, CONVERGE).await;
+        net_common::meshed(&refs, coop, CONVERGE).await;
+
+        let key = ed25519_dalek::SigningKey::from_bytes(&[88; 32]);
+        let (got, task) = stranger(key, nodes[0].addr.clone(), nodes[0].peer(), coop);
+        let settled = || {
+            let g = got.lock().expect("lock");
+            g.hello.is_some() && g.sync.len() == 2 && g.subscribed
+        };
+        wait_for("the stranger answered", settled, &notify, CONVERGE).await;
+
+        // Live entries from both members: one reaches the other by gossip.
+        let a = nodes[0]
+            .net
+            .append(coop, s.requesters[0].clone(), offer("Live on node 0"), None)
+            .await
+            .expect("appends");
+        let b = nodes[1]
+            .net
+            .append(coop, s.requesters[1].clone(), offer("Live on node 1"), None)
+            .await
+            .expect("appends");
+        let by_gossip = |n: &TestNode, id: Id| {
+            n.saw(|e| matches!(e, Event::Stored { id: i, via: Via::Gossip, .. } if *i == id))
+        };
+        wait_for(
+            "both live entries gossiped",
+            || by_gossip(&nodes[1], a.id()) && by_gossip(&nodes[0], b.id()),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        converge(&refs, coop, None, &notify, CONVERGE).await;
+
+        {
+            let g = got.lock().expect("lock");
+            assert_eq!(g.hello, Some(false), "the node revealed its member key");
+            assert_eq!(g.gossip, 0, "gossip reached the stranger");
+            assert!(
+                g.sync
+                    .iter()
+                    .all(|r| matches!(r, sync::Response::UnknownCoop)),
+                "{:?}",
+                g.sync
+            );
+        }
+        task.abort();
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A proof signed by a real member's key but over other peer ids (replayed from another
+/// connection) is refused: the node reports it and serves the peer nothing.
+#[test]
+fn a_proof_over_other_peer_ids_is_refused() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(32, 20);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 1, &s, &notify).await;
+        let node = &nodes[0];
+        let member = s.members[4].clone();
+        let elsewhere = net_common::keypair(33).public().to_peer_id();
+
+        let sync_b: cbor::Behaviour<sync::Request, sync::Response> = cbor::Behaviour::new(
+            [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
+            request_response::Config::default(),
+        );
+        let mut swarm = net_common::proving_swarm(91, sync_b);
+        let me = *swarm.local_peer_id();
+        swarm.dial(node.addr.clone()).expect("dials");
+        let answer = tokio::time::timeout(CONVERGE, async {
+            let mut sent = false;
+            loop {
+                let ev = tokio::select! {
+                    ev = swarm.select_next_some() => Some(ev),
+                    _ = notify.notified() => None,
+                };
+                match ev {
+                    Some(SwarmEvent::Behaviour(ProvingEvent::Hello(
+                        request_response::Event::Message {
+                            peer,
+                            message:
+                                Message::Request {
+                                    request, channel, ..
+                                },
+                            ..
+                        },
+                    ))) => {
+                        // Signed for a connection of another peer to the node.
+                        let proof =
+                            hello::prove(&member, &request.challenge, &elsewhere, &peer, [coop]);
+                        let _ = swarm
+                            .behaviour_mut()
+                            .hello
+                            .send_response(channel, hello::Response::Proof(proof));
+                    }
+                    Some(SwarmEvent::Behaviour(ProvingEvent::Inner(
+                        request_response::Event::Message {
+                            message: Message::Response { response, .. },
+                            ..
+                        },
+                    ))) => return response,
+                    _ => {}
+                }
+                let refused =
+                    node.saw(|e| matches!(e, Event::HelloRefused { peer, .. } if *peer == me));
+                if refused && !sent {
+                    sent = true;
+                    let to = node.peer();
+                    swarm.behaviour_mut().inner.send_request(
+                        &to,
+                        sync::Request::Log {
+                            coop,
+                            from: 0,
+                            limit: 512,
+                        },
+                    );
+                }
+            }
+        })
+        .await
+        .expect("an answer in time");
+        assert_eq!(answer, sync::Response::UnknownCoop);
+        assert!(node.saw(|e| matches!(e, Event::HelloRefused { peer, .. } if *peer == me)));
+        assert!(!node.saw(|e| matches!(e, Event::Proven { peer, .. } if *peer == me)));
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A TCP proxy on 127.0.0.1 forwarding every connection to `to`, keeping every byte
+/// that passes, both ways: what a third party on the path sees.
+fn proxy(to: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = listener.local_addr().expect("address");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for inbound in listener.incoming() {
+            let Ok(inbound) = inbound else { return };
+            let Ok(outbound) = TcpStream::connect(to) else {
+                continue;
+            };
+            for (mut from, mut into) in [
+                (
+                    inbound.try_clone().expect("clone"),
+                    outbound.try_clone().expect("clone"),
+                ),
+                (outbound, inbound),
+            ] {
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        match from.read(&mut buf) {
+                            Ok(0) | Err(_) => {
+                                let _ = into.shutdown(std::net::Shutdown::Write);
+                                return;
+                            }
+                            Ok(n) => {
+                                kept.lock().expect("lock").extend_from_slice(&buf[..n]);
+                                if into.write_all(&buf[..n]).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    });
+    (addr, seen)
+}
+
+/// Two members' nodes talk through a TCP proxy that keeps every byte: they sync a ledger
+/// with payments and gossip a live offer, yet the bytes on the wire (noise-encrypted)
+/// hold neither member's key, nor a payment reference, nor the offer's title in clear.
+#[test]
+fn the_wire_between_members_shows_no_member_key_in_clear() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(34, 120);
+        let coop = s.coop;
+        let reference = s
+            .entries
+            .iter()
+            .find_map(|v| match &v.entry().body {
+                Body::Settle(x) if !x.reference.is_empty() => Some(x.reference.clone()),
+                _ => None,
+            })
+            .expect("a payment with a reference");
+        let (ka, kb) = (s.members[0].clone(), s.members[1].clone());
+        let dir_a = root.path().join("a");
+        let a = TestNode::start_member(&dir_a, ka.clone(), vec![], notify.clone()).await;
+        a.net.join(s.entries[0].clone()).await.expect("joins");
+        a.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let port = a
+            .addr
+            .iter()
+            .find_map(|p| match p {
+                taawun_net::libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+                _ => None,
+            })
+            .expect("a tcp port");
+        let (via, seen) = proxy(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        let boot: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", via.port(), a.peer())
+            .parse()
+            .expect("multiaddr");
+        let dir_b = root.path().join("b");
+        let b = TestNode::start_member(&dir_b, kb.clone(), vec![boot], notify.clone()).await;
+        b.net.join(s.entries[0].clone()).await.expect("joins");
+        converge(&[&a, &b], coop, None, &notify, CONVERGE).await;
+        net_common::meshed(&[&a, &b], coop, CONVERGE).await;
+        let title = "Secret title of a live offer";
+        let live = a
+            .net
+            .append(coop, s.requesters[0].clone(), offer(title), None)
+            .await
+            .expect("appends");
+        wait_for(
+            "the live offer on b",
+            || b.saw(|e| matches!(e, Event::Stored { id, .. } if *id == live.id())),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+
+        let wire = seen.lock().expect("lock").clone();
+        // The ledger went through: hundreds of entries' worth of bytes.
+        assert!(wire.len() > 20_000, "{} bytes on the wire", wire.len());
+        let holds = |needle: &[u8]| wire.windows(needle.len()).any(|w| w == needle);
+        for k in [&ka, &kb] {
+            assert!(
+                !holds(k.verifying_key().as_bytes()),
+                "a member key in clear"
+            );
+        }
+        assert!(!holds(reference.as_bytes()), "a payment reference in clear");
+        assert!(!holds(title.as_bytes()), "an offer title in clear");
+        // Each side's transport peer id does travel in clear (noise's handshake carries
+        // the static key encrypted, the multistream headers name protocols only); the
+        // member keys do not, so the address links to no member.
+        assert!(holds(b"/noise"));
+        a.stop().await;
+        b.stop().await;
+    });
+}
