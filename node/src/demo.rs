@@ -171,10 +171,12 @@ pub(crate) fn run(dir: Option<PathBuf>, keep: bool) -> Result<()> {
     out
 }
 
-/// First port of the kept nodes' libp2p listeners (see [`keep_configs`]).
-const KEEP_P2P_PORT: u16 = 47_400;
+/// First port of the kept nodes' libp2p listeners (see [`keep_configs`]): below Linux's
+/// range of ports handed out to port 0 (32768 and up), so another program's any-port
+/// listener does not take it.
+const KEEP_P2P_PORT: u16 = 27_400;
 /// First port of the kept nodes' API and page.
-const KEEP_API_PORT: u16 = 47_500;
+const KEEP_API_PORT: u16 = 27_500;
 
 /// Rewrites the config.toml of every node kept in `dir` (folders in name order) so that,
 /// restarted, they find each other: node `i` listens on `KEEP_P2P_PORT + i` and serves its

@@ -69,6 +69,8 @@ fn secrets_never_appear_in_the_logs_of_a_full_demo() {
         }
         let key = std::fs::read(node.join("key")).expect("key");
         secrets.push(hex(&key));
+        let net_key = std::fs::read(node.join("net-key")).expect("net-key");
+        secrets.push(hex(&net_key));
         secrets.push(
             std::fs::read_to_string(node.join("api-token"))
                 .expect("token")
@@ -76,7 +78,11 @@ fn secrets_never_appear_in_the_logs_of_a_full_demo() {
                 .to_owned(),
         );
     }
-    assert_eq!(secrets.len(), 10, "five nodes, a key and a token each");
+    assert_eq!(
+        secrets.len(),
+        15,
+        "five nodes, a signing key, a transport key and a token each"
+    );
     for s in &secrets {
         assert!(!out.contains(s.as_str()), "a secret reached the logs");
         assert!(!out.contains(&s[..16]), "part of a secret reached the logs");
