@@ -666,6 +666,14 @@ async fn the_offer_form_writes_and_checks_dinars_with_three_decimals() {
     b.click("#publish").await;
     assert!(b.url().await.ends_with("/post"), "not sent");
     // Three, written with a comma: 4.250 JOD for 20 minutes is 12.750 JOD an hour.
+    // Touch targets: the menu and the language links at least 44 px high.
+    let low = b
+        .js(
+            "return [...document.querySelectorAll('header nav a, .langs a')].filter(a => a.getBoundingClientRect().height < 44).map(a => a.textContent)",
+            vec![],
+        )
+        .await;
+    assert_eq!(low, serde_json::json!([]), "under 44 px");
     // With script, the page says it updates by itself.
     assert_eq!(
         b.js("return document.getElementById('live-note').hidden", vec![])
