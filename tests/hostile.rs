@@ -11,7 +11,7 @@
 
 mod net_common;
 
-use net_common::{converge, start_nodes_with, wait_for, ProvingEvent, TestNode, Who};
+use net_common::{converge, now, runtime, start_nodes_with, wait_for, ProvingEvent, TestNode, Who};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -61,18 +61,6 @@ const RSS_GROWTH_KIB: u64 = 128 * 1024;
 
 /// Bytes an attacker reads of one message at most.
 const RAW_READ_MAX: u64 = 16 * 1024 * 1024;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn now() -> u64 {
-    taawun_net::config::system_now()
-}
 
 fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
     PublicKey(k.verifying_key().to_bytes())

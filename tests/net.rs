@@ -3,12 +3,14 @@
 
 mod net_common;
 
-use net_common::{converge, start_nodes, start_nodes_as, wait_for, TestNode, Who};
+use net_common::{
+    converge, now, runtime, scenario, start_nodes, start_nodes_as, wait_for, TestNode, Who,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use taawun_core::body::{Assign, Body, Claim, Offer, Submit};
 use taawun_core::entry::envelope;
-use taawun_core::synth::{self, Params, Scenario};
+use taawun_core::synth::Scenario;
 use taawun_core::writer::Writer;
 use taawun_core::{lottery, Hash, Id, Money, PublicKey, Verified};
 use taawun_ledger::Ingest;
@@ -24,20 +26,8 @@ use tokio::sync::Notify;
 /// Time allowed for a convergence; they take well under a second to a few seconds.
 const CONVERGE: Duration = Duration::from_secs(20);
 
-fn scenario(seed: u64, entries: usize) -> Scenario {
-    synth::generate(&Params {
-        seed,
-        entries,
-        ..Params::default()
-    })
-}
-
 fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
     PublicKey(k.verifying_key().to_bytes())
-}
-
-fn now() -> u64 {
-    taawun_net::config::system_now()
 }
 
 /// An offer paying `pay` EUR cents for `minutes`, open now.
@@ -54,14 +44,6 @@ fn offer(title: &str, pay: u64, minutes: u32) -> Body {
         claim_window_ms: 10 * 60 * 1000,
         commit: lottery::commit(&taawun_core::Hash([3; 32])),
     })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// (a) A cooperative founded on one node: its whole life (charter, amendment, offers,

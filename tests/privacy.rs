@@ -6,13 +6,12 @@
 
 mod net_common;
 
-use net_common::{converge, start_nodes, wait_for, ProvingEvent, TestNode};
+use net_common::{converge, now, runtime, scenario, start_nodes, wait_for, ProvingEvent, TestNode};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use taawun_core::body::{Body, Offer};
-use taawun_core::synth::{self, Params, Scenario};
 use taawun_core::{Id, Money};
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
@@ -23,26 +22,6 @@ use tokio::sync::Notify;
 
 /// Time allowed for each wait.
 const CONVERGE: Duration = Duration::from_secs(20);
-
-fn scenario(seed: u64, entries: usize) -> Scenario {
-    synth::generate(&Params {
-        seed,
-        entries,
-        ..Params::default()
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn now() -> u64 {
-    taawun_net::config::system_now()
-}
 
 fn offer(title: &str) -> Body {
     Body::Offer(Offer {

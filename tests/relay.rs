@@ -4,11 +4,11 @@
 
 mod net_common;
 
-use net_common::{config, converge, wait_for, TestNode, Who};
+use net_common::{config, converge, runtime, scenario, wait_for, TestNode, Who};
 use std::sync::Arc;
 use std::time::Duration;
 use taawun_core::body::{Body, Claim, Offer};
-use taawun_core::synth::{self, Params, Scenario};
+use taawun_core::synth::Scenario;
 use taawun_core::{Id, Money};
 use taawun_net::libp2p::multiaddr::Protocol;
 use taawun_net::libp2p::Multiaddr;
@@ -17,14 +17,6 @@ use tokio::sync::Notify;
 
 /// Time allowed for a convergence or a delivery; they take well under a second.
 const CONVERGE: Duration = Duration::from_secs(20);
-
-fn scenario(seed: u64, entries: usize) -> Scenario {
-    synth::generate(&Params {
-        seed,
-        entries,
-        ..Params::default()
-    })
-}
 
 /// An offer over the floor, open now.
 fn offer(title: &str) -> Body {
@@ -41,14 +33,6 @@ fn offer(title: &str) -> Body {
         claim_window_ms: 10 * 60 * 1000,
         commit: taawun_core::lottery::commit(&taawun_core::Hash([5; 32])),
     })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// `addr` without its trailing `/p2p/<peer id>`.

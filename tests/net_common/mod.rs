@@ -15,6 +15,29 @@ use taawun_net::{Event, NetConfig, Network, Via};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+/// A deterministic synthetic cooperative of `entries` entries.
+pub(crate) fn scenario(seed: u64, entries: usize) -> taawun_core::synth::Scenario {
+    taawun_core::synth::generate(&taawun_core::synth::Params {
+        seed,
+        entries,
+        ..taawun_core::synth::Params::default()
+    })
+}
+
+/// The runtime every multi-node test runs in: two worker threads, like the CI machine.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The wall clock, in ms.
+pub(crate) fn now() -> u64 {
+    taawun_net::config::system_now()
+}
+
 /// Heads of a cooperative, by author.
 pub(crate) type Heads = Vec<(PublicKey, Head)>;
 
