@@ -614,7 +614,7 @@ impl Node {
     pub(crate) async fn assign(&self, coop: Id, offer: Id, req: AssignReq) -> Res<Written> {
         let c = self.state(coop).await?;
         let o = self.own_offer(&c, offer)?;
-        if let Some(a) = c.assignment(&offer) {
+        if let Some(a) = c.assignment(&offer, self.now()) {
             return Err(Error::Conflict(format!(
                 "offer {} is already assigned (by {}): its draw is fixed by the committed secret and the claims",
                 offer.short(),
@@ -752,7 +752,7 @@ impl Node {
             )));
         }
         let assign = c
-            .assignment(&offer)
+            .assignment(&offer, self.now())
             .ok_or_else(|| Error::Conflict("the assignment is not held here yet".into()))?;
         if minutes == 0 {
             return Err(bad("minutes worked must be at least 1"));

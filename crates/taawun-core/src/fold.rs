@@ -595,8 +595,8 @@ impl Coop {
     }
 
     /// What a node whose author is `me` should name in its next tick: the counted
-    /// offers, claims, assignments, submissions, rejections and enactments of other authors that nobody but their
-    /// author has witnessed yet (their windows and effective times run from witnessed
+    /// offers, claims, assignments, submissions, rejections and enactments of other
+    /// authors that nobody but their author has witnessed yet (their windows and effective times run from witnessed
     /// time), oldest first, at most [`crate::body::MAX_TICK_HEADS`]. Empty when there is
     /// nothing to witness: ticks are written only when they say something.
     pub fn to_witness(&self, me: &PublicKey) -> Vec<Id> {
@@ -870,12 +870,13 @@ impl Coop {
             .collect()
     }
 
-    /// The `Assign` entry of `offer` that counts, if any: the lowest (seq, id) of the
-    /// fair ones (see [`Coop::offer`]); work is submitted under it.
-    pub fn assignment(&self, offer: &Id) -> Option<Id> {
+    /// The `Assign` entry of `offer` that counts at `now`, if any: the lowest (seq, id) of
+    /// the fair ones (see [`Coop::offer`]); work is submitted under it. It takes `now`
+    /// because which claims count does ([`Coop::claims_on`]).
+    pub fn assignment(&self, offer: &Id, now: Timestamp) -> Option<Id> {
         let (tl, seen) = self.context()?;
         let (v, o) = self.offer_of(offer)?;
-        let (_, _, d) = self.draw(v, o, 0, &tl, &seen);
+        let (_, _, d) = self.draw(v, o, now, &tl, &seen);
         d.assign.map(Verified::id)
     }
 

@@ -758,14 +758,14 @@ fn an_assignment_that_leaves_out_a_claim_made_in_the_window_does_not_count() {
     );
     assert_eq!(view.void_assignments, 1);
     assert!(view.winners.is_empty());
-    assert_eq!(f.coop.assignment(&o.id()), None);
+    assert_eq!(f.coop.assignment(&o.id(), f.now), None);
     let s = f.ok(4, submit(&o, &unfair, 15));
     f.ok(R, accept(&s));
     assert_eq!(f.owed(4), 0, "work under an unfair assignment is not owed");
     assert_eq!(f.coop.record(&pk(R), f.now).void_assignments, 1);
     // The fair draw over every claim counts, and its winner's work is owed.
     let fair = f.ok(R, assign_over(&o, &all));
-    assert_eq!(f.coop.assignment(&o.id()), Some(fair.id()));
+    assert_eq!(f.coop.assignment(&o.id(), f.now), Some(fair.id()));
     let winner = member_of(&f.coop.offer(&o.id(), f.now).expect("offer").winners[0]);
     if winner != 4 {
         let s = f.ok(winner, submit(&o, &fair, 15));
@@ -792,13 +792,18 @@ fn a_claim_written_after_the_window_under_an_old_timestamp_does_not_count() {
     // An assignment naming the friend's claim does not count; one without it does.
     let with_friend = vec![honest[0], (late.id(), pk(3))];
     f.ok(R, assign_over(&o, &with_friend));
-    assert_eq!(f.coop.assignment(&o.id()), None);
+    assert_eq!(f.coop.assignment(&o.id(), f.now), None);
     let fair = f.ok(R, assign_over(&o, &honest));
-    assert_eq!(f.coop.assignment(&o.id()), Some(fair.id()));
+    assert_eq!(f.coop.assignment(&o.id(), f.now), Some(fair.id()));
     assert_eq!(
         f.coop.offer(&o.id(), f.now).expect("offer").winners,
         vec![pk(2)]
     );
+    // Another backdated claim that nobody witnesses: past the close and its slack, it
+    // does not count either, so the fair assignment stays the one work is submitted under.
+    let unseen = f.writer(1).next(claim(&o), o.entry().ts + 6 * MIN, None);
+    assert_eq!(f.coop.ingest(unseen, Some(f.now)), Ok(Outcome::Fresh));
+    assert_eq!(f.coop.assignment(&o.id(), f.now), Some(fair.id()));
 }
 
 #[test]
@@ -819,7 +824,7 @@ fn a_backdated_offers_claim_window_runs_from_when_others_saw_it() {
         view.closes_at > hasty.entry().ts,
         "the window runs from the first claim"
     );
-    assert_eq!(f.coop.assignment(&o.id()), None);
+    assert_eq!(f.coop.assignment(&o.id(), f.now), None);
     // Members who see it later still claim in time.
     let second = claims(&mut f, &o, &[3]);
     let both = vec![first[0], second[0]];
@@ -833,7 +838,7 @@ fn a_backdated_offers_claim_window_runs_from_when_others_saw_it() {
     assert!(counted.contains(&second[0].0));
     f.now = view.closes_at;
     let fair = f.ok(R, assign_over(&o, &both));
-    assert_eq!(f.coop.assignment(&o.id()), Some(fair.id()));
+    assert_eq!(f.coop.assignment(&o.id(), f.now), Some(fair.id()));
 }
 
 #[test]

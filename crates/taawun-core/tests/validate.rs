@@ -512,7 +512,7 @@ fn assignment_must_follow_the_lottery() {
             secret: SECRET,
         }),
     );
-    assert_ne!(f.coop.assignment(&o.id()), Some(again.id()));
+    assert_ne!(f.coop.assignment(&o.id(), f.now), Some(again.id()));
     assert_eq!(f.coop.offer(&o.id(), f.now).map(|v| v.winners), Some(fair));
 }
 
