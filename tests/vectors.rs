@@ -276,7 +276,7 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("id", id(&o.id)),
                 ("requester", key(&o.requester)),
                 ("state", s(state)),
-                ("claims", n(o.claims as u64)),
+                ("claims", n(o.claimants.len() as u64)),
                 ("closes_at", n(o.closes_at)),
                 ("winners", J::Arr(o.winners.iter().map(key).collect())),
                 (

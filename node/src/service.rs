@@ -423,14 +423,7 @@ impl Node {
             .map(|f| Amount::new(cur, f));
         let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some();
         let mine = o.places.iter().find(|p| p.member == self.me);
-        // A place is drawn from the claims that count, so holding one settles it; else
-        // ask the fold (which reads every entry's witnessed time) only for our claims.
-        let my_claim_counts = claimed_by_me.then(|| {
-            mine.is_some()
-                || c.claims_on(&o.id, self.now())
-                    .iter()
-                    .any(|(k, _)| *k == self.me)
-        });
+        let my_claim_counts = claimed_by_me.then(|| o.claimants.contains(&self.me));
         let submit_by = mine
             .filter(|p| p.state == taawun_core::fold::PlaceState::Open)
             .map(|p| p.until);
@@ -453,7 +446,7 @@ impl Node {
             claim_closes_at: o.closes_at,
             expires_at: o.offer.expires_at,
             review_window_ms: o.offer.review_window_ms,
-            claims: o.claims,
+            claims: o.claimants.len(),
             winners: o.winners.iter().map(PublicKey::to_hex).collect(),
             claimed_by_me,
             assigned_to_me: o.winners.contains(&self.me),
@@ -668,7 +661,7 @@ impl Node {
                 let settled = now > o.closes_at.saturating_add(ASSIGN_GRACE_MS);
                 if o.requester == self.me
                     && o.state == taawun_core::fold::OfferState::AwaitingAssignment
-                    && o.claims > 0
+                    && !o.claimants.is_empty()
                     && settled
                     && !self.assigned_already(&c, &o)
                 {

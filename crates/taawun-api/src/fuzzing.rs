@@ -204,7 +204,7 @@ fn targets() -> &'static Targets {
         let offers = w.state.offers(w.now);
         let offer = offers
             .iter()
-            .find(|o| o.state == OfferState::AwaitingAssignment && o.claims > 0)
+            .find(|o| o.state == OfferState::AwaitingAssignment && !o.claimants.is_empty())
             .or_else(|| offers.first())
             .expect("the synthetic cooperative has offers");
         let submissions = w.state.submissions(w.now);

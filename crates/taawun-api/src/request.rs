@@ -944,7 +944,7 @@ mod tests {
                 commit: Hash([0; 32]),
             },
             state,
-            claims: 0,
+            claimants: vec![],
             winners: vec![],
             places: vec![],
             void_assignments: 0,

@@ -172,8 +172,8 @@ pub struct OfferView {
     pub offer: Offer,
     /// Its state.
     pub state: OfferState,
-    /// Claims that count: live and made by the end of the claim window.
-    pub claims: usize,
+    /// The members whose claims count (made in the claim window, 8.2), in key order.
+    pub claimants: Vec<PublicKey>,
     /// Members holding a place of the draw now (waiting for their work, or done), once
     /// assigned: the winners, and whoever a lapsed place passed to.
     pub winners: Vec<PublicKey>,
@@ -999,7 +999,7 @@ impl Coop {
             at: v.entry().ts,
             offer: o.clone(),
             state,
-            claims: claims.len(),
+            claimants: claims.into_iter().map(|(k, _)| k).collect(),
             winners,
             places: draw.places,
             void_assignments: draw.void,
