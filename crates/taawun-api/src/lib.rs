@@ -4,10 +4,11 @@
 //! - [`views`]: request bodies and the views routes return (docs/api.md documents each);
 //! - [`request`]: reading untrusted requests: JSON decoding, amounts, keys, limit names,
 //!   invites, and the entry bodies requests turn into. Pure: no I/O, no node state;
-//! - `fuzzing` (hidden): the checks the `api` fuzz target in `fuzz/` runs, shared with the
+//! - `fuzzing` (hidden, feature `fuzzing`): the checks the `api` fuzz target in `fuzz/` runs, shared with the
 //!   tests that replay its corpus.
 
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod request;
 pub mod views;

@@ -15,7 +15,7 @@
 //! - [`fold`]: the cooperative's state from its entries: offers, balances, records;
 //! - [`writer`]: builds the next entry of an author's chain;
 //! - [`synth`]: deterministic synthetic cooperatives for tests and benchmarks;
-//! - `fuzzing` (hidden): the checks the fuzz targets in `fuzz/` run, shared with the
+//! - `fuzzing` (hidden, feature `fuzzing`): the checks the fuzz targets in `fuzz/` run, shared with the
 //!   tests that replay their corpus.
 //!
 //! The normative description is `docs/protocol.md`.
@@ -24,6 +24,7 @@ pub mod body;
 pub mod entry;
 pub mod fold;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod id;
 pub mod lottery;

@@ -16,7 +16,7 @@
 //! - [`mod@verify`]: the offline check of an export file, in memory;
 //! - [`verdict`]: the one verdict (clean, broken, empty) and exit code that `taawun ledger
 //!   verify` and `taawun audit` both give, with the names of the breaks they report;
-//! - `fuzzing` (hidden): the checks the `export` fuzz target in `fuzz/` runs, shared with
+//! - `fuzzing` (hidden, feature `fuzzing`): the checks the `export` fuzz target in `fuzz/` runs, shared with
 //!   the tests that replay its corpus;
 //! - `layout` (private): the key layout of a cooperative's tree, summarised below.
 //!
@@ -53,6 +53,7 @@ mod coop;
 mod error;
 pub mod export;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod import;
 mod layout;

@@ -18,7 +18,7 @@
 //! - [`result`]: the result transfer protocol (a worker's node hands result bytes to the
 //!   requester's node, checked against the `Submit` entry; never gossiped), its wire
 //!   types, limits, retry schedule and results folder;
-//! - `fuzzing` (hidden): the checks the `sync` and `result` fuzz targets in `fuzz/` run,
+//! - `fuzzing` (hidden, feature `fuzzing`): the checks the `sync` and `result` fuzz targets in `fuzz/` run,
 //!   shared with the tests that replay their corpus;
 //! - `behaviour` (private): the composed libp2p behaviour (TCP and QUIC; AutoNAT v2,
 //!   circuit relay v2 and DCUtR for nodes behind NATs; connection limits);
@@ -37,6 +37,7 @@
 pub mod config;
 pub mod error;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod gossip;
 pub mod hello;
