@@ -7,7 +7,7 @@
 
 use super::chart::Point;
 use super::i18n::{self as t, typed_number, typed_whole, Lang};
-use super::pages::{self, BoardQuery, CoopInfo, OfferForm};
+use super::pages::{self, BoardQuery, CoopInfo, OfferForm, Paging};
 use super::{Ctx, Web};
 use crate::service::Error;
 use axum::extract::{Multipart, Path, Query, State};
@@ -99,9 +99,19 @@ fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
     }
 }
 
-/// Redirects to `path` saying the action was done.
-fn done(path: &str) -> Response {
-    Redirect::to(&format!("{path}?done=1")).into_response()
+/// Redirects to `path` saying the action was done; or, when no other node is connected,
+/// that it is saved here and waits to reach the cooperative (`done=wait`): a member
+/// offline in a camp must not read "Done" for a claim nobody has seen yet.
+async fn done(web: &Web, path: &str) -> Response {
+    let alone = web
+        .st
+        .node
+        .net()
+        .peers()
+        .await
+        .map_or(true, |p| p.is_empty());
+    let flag = if alone { "wait" } else { "1" };
+    Redirect::to(&format!("{path}?done={flag}")).into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -114,6 +124,9 @@ pub(crate) struct DoneQuery {
 pub(crate) struct CsrfOnly {
     #[serde(default)]
     csrf: String,
+    /// `1` from the page that asked "are you sure?" (or the script's dialog).
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `GET /`: the one cooperative held, or the list.
@@ -272,7 +285,7 @@ pub(crate) async fn claim(
         .claim(id, oid)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `POST /c/{coop}/offers/{offer}/withdraw`.
@@ -286,12 +299,26 @@ pub(crate) async fn withdraw(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link(&format!("offers/{}", oid.to_hex()));
+    if f.confirm != "1" {
+        let l = ctx.lang;
+        let action = c.link(&format!("offers/{}/withdraw", oid.to_hex()));
+        return Ok(pages::ask(
+            &ctx,
+            &c,
+            l.t(&t::ASK_WITHDRAW),
+            None,
+            &action,
+            &[],
+            l.t(&t::YES_WITHDRAW),
+            &back,
+        ));
+    }
     web.st
         .node
         .withdraw(id, oid)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `GET /c/{coop}/work`.
@@ -383,7 +410,19 @@ pub(crate) async fn submit(
         .submit(id, oid, minutes, file.to_vec())
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
+}
+
+/// A page with a long list: `done`, and where the list starts and how long it is (not a
+/// flattened [`Paging`]: query strings read numbers only in the struct's own fields).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    from: usize,
+    #[serde(default)]
+    per: Option<usize>,
 }
 
 /// `GET /c/{coop}/earnings`.
@@ -391,7 +430,7 @@ pub(crate) async fn earnings(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
@@ -449,6 +488,10 @@ pub(crate) async fn earnings(
         &payments,
         &coop_view.requesters,
         q.done.is_some(),
+        Paging {
+            from: q.from,
+            per: q.per,
+        },
     ))
 }
 
@@ -479,7 +522,7 @@ pub(crate) async fn confirm(
         .confirm(id, pid, received)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -525,7 +568,7 @@ pub(crate) async fn review(
         )
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `GET /c/{coop}/post`.
@@ -638,7 +681,7 @@ pub(crate) async fn post_offer(
         }
     };
     match web.st.node.post_offer(id, req).await {
-        Ok(w) => Ok(done(&c.link(&format!("offers/{}", w.id)))),
+        Ok(w) => Ok(done(&web, &c.link(&format!("offers/{}", w.id))).await),
         Err(e) => {
             let m = format!("{} {e}", ctx.lang.t(&t::REFUSED));
             Ok(pages::post_form(&ctx, &c, &f, Some(&m), status_of(&e)))
@@ -646,12 +689,27 @@ pub(crate) async fn post_offer(
     }
 }
 
+/// The requests page's query: `done`, and the member and currency a "Pay" link chose.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct RequestsQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    pay: Option<String>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    from: usize,
+    #[serde(default)]
+    per: Option<usize>,
+}
+
 /// `GET /c/{coop}/requests`.
 pub(crate) async fn requests(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<RequestsQuery>,
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
@@ -693,6 +751,11 @@ pub(crate) async fn requests(
         &rec,
         now(),
         q.done.is_some(),
+        q.pay.as_deref().zip(q.currency.as_deref()),
+        Paging {
+            from: q.from,
+            per: q.per,
+        },
     ))
 }
 
@@ -735,12 +798,26 @@ pub(crate) async fn accept(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let sid = entry_id(&ctx, &c, "submission", &sub)?;
     let back = c.link("requests");
+    if f.confirm != "1" {
+        let l = ctx.lang;
+        let action = c.link(&format!("submissions/{}/accept", sid.to_hex()));
+        return Ok(pages::ask(
+            &ctx,
+            &c,
+            l.t(&t::ASK_ACCEPT),
+            None,
+            &action,
+            &[],
+            l.t(&t::YES_ACCEPT),
+            &back,
+        ));
+    }
     web.st
         .node
         .accept(id, sid)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -749,6 +826,8 @@ pub(crate) struct RejectForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `POST /c/{coop}/submissions/{sub}/reject`.
@@ -765,12 +844,26 @@ pub(crate) async fn reject(
     if f.reason.trim().is_empty() {
         return Err(said(&ctx, Some(&c), ctx.lang.t(&t::BLANK_REASON), &back));
     }
+    if f.confirm != "1" {
+        let l = ctx.lang;
+        let action = c.link(&format!("submissions/{}/reject", sid.to_hex()));
+        return Ok(pages::ask(
+            &ctx,
+            &c,
+            l.t(&t::ASK_REJECT),
+            Some(&f.reason),
+            &action,
+            &[("reason", &f.reason)],
+            l.t(&t::YES_REJECT),
+            &back,
+        ));
+    }
     web.st
         .node
         .reject(id, sid, f.reason)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -872,7 +965,7 @@ pub(crate) async fn pay(
         .pay(id, req)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `GET /c/{coop}/coop`.
@@ -926,7 +1019,7 @@ pub(crate) async fn vote(
         )
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[cfg(test)]
