@@ -53,6 +53,10 @@ pub(crate) enum Error {
     /// The cooperative's rules refuse it (422).
     #[error("{0}")]
     Refused(String),
+    /// The protocol's rules refuse the entry it would write (422), typed so that the page
+    /// can say why in the member's language.
+    #[error("refused: {0}")]
+    Rule(taawun_core::Invalid),
     /// The network task is gone (503).
     #[error("the node's network has stopped; restart the node")]
     Stopped,
@@ -68,7 +72,7 @@ impl From<NetError> for Error {
             NetError::UnknownCoop(id) => {
                 Error::NotFound(format!("this node holds no cooperative {id}"))
             }
-            NetError::Append(AppendError::Invalid(i)) => Error::Refused(format!("refused: {i}")),
+            NetError::Append(AppendError::Invalid(i)) => Error::Rule(i),
             NetError::Append(AppendError::Pending(m)) => Error::Conflict(format!(
                 "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
             )),

@@ -840,7 +840,8 @@ async fn the_offer_form_writes_and_checks_dinars_with_three_decimals() {
     assert_eq!(b.js(class, vec![]).await, "bad");
     b.fill("#pay", "4.25").await;
     b.click("#publish").await;
-    b.until_text("Done.").await;
+    // A node alone: the offer is kept and said to wait for the cooperative.
+    b.until_text("waiting to reach the cooperative").await;
     let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
     assert_eq!(offers[0]["pay"]["minor"], 4_250, "{offers}");
 
@@ -1345,6 +1346,11 @@ async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_ask
     assert!(to.ends_with("?done=1"), "{to}");
     let (_, p) = page(&member, &mc, "fr", &to).await;
     assert!(p.contains("C’est fait."), "{p}");
+    // Claiming twice: the protocol refuses it, and the page says so in French.
+    let r = form(&member, &mc, "fr", &claim("Weave a blanket"), &[]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p = r.text().await.expect("html");
+    assert!(p.contains("Vous avez déjà demandé cette offre."), "{p}");
 
     // The requester's node goes away: the next claim is kept, and said to wait.
     drop(requester);

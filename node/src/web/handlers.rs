@@ -35,14 +35,48 @@ fn status_of(e: &Error) -> StatusCode {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
+/// What the node refused, in the page's language when the page knows the refusal (a
+/// rule of the protocol, a stopped network, something not held here); otherwise the
+/// node's own words (English) after "The node refused it:".
+pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
+    use taawun_core::Invalid as I;
+    let tr = match e {
+        Error::Rule(i) => match i {
+            I::DoubleClaim { .. } => &t::E_CLAIMED,
+            I::OfferExpired { .. } => &t::E_EXPIRED,
+            I::NotAllowed { .. } => &t::E_NOT_ALLOWED,
+            I::AlreadyReviewed { .. } => &t::E_REVIEWED,
+            I::MissingReason => &t::BLANK_REASON,
+            I::BadScore { .. } => &t::E_SCORE,
+            I::BadAmount(_) => &t::E_AMOUNT,
+            I::DoubleVote { .. } => &t::E_VOTED,
+            I::AlreadyAnswered { .. } => &t::E_ANSWERED,
+            I::Oversize { .. } => &t::E_TOO_LONG,
+            I::OfferBelowFloor { .. } => &t::E_FLOOR,
+            I::CurrencyNotAllowed(_) => &t::E_CURRENCY,
+            I::DoubleSubmit { .. } => &t::E_SUBMITTED,
+            I::ResultTooLarge { .. } => &t::E_RESULT_SIZE,
+            I::FromTheFuture { .. } => &t::E_CLOCK,
+            _ => &t::E_RULES,
+        },
+        Error::Stopped => &t::E_STOPPED,
+        Error::NotFound(_) => &t::E_NOT_HERE,
+        _ => return None,
+    };
+    Some(l.t(tr).to_owned())
+}
+
 fn fail(ctx: &Ctx, c: Option<&CoopInfo>, e: &Error, back: &str) -> Response {
-    pages::failed(ctx, c, status_of(e), &e.to_string(), back)
+    match node_says(ctx.lang, e) {
+        Some(m) => pages::refused(ctx, c, status_of(e), &m, &e.to_string(), back),
+        None => pages::failed(ctx, c, status_of(e), &e.to_string(), back),
+    }
 }
 
 fn coop_id(ctx: &Ctx, s: &str) -> Result<Id, Response> {
@@ -1025,6 +1059,27 @@ pub(crate) async fn vote(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_node_s_refusals_are_said_in_the_page_s_language() {
+        let offer = Id::from_hex(&"ab".repeat(32)).expect("id");
+        let twice = Error::Rule(taawun_core::Invalid::DoubleClaim { offer });
+        assert_eq!(
+            node_says(Lang::Fr, &twice).as_deref(),
+            Some("Vous avez déjà demandé cette offre.")
+        );
+        assert_eq!(
+            node_says(Lang::Ar, &Error::Rule(taawun_core::Invalid::MissingReason)).as_deref(),
+            Some(Lang::Ar.t(&t::BLANK_REASON))
+        );
+        assert_eq!(
+            node_says(Lang::En, &Error::Stopped).as_deref(),
+            Some("The node’s network has stopped: restart the node.")
+        );
+        // A refusal the page does not know keeps the node's words.
+        assert_eq!(node_says(Lang::Fr, &Error::Conflict("busy".into())), None);
+        assert_eq!(status_of(&twice), StatusCode::UNPROCESSABLE_ENTITY);
+    }
 
     #[test]
     fn typed_amounts_take_a_comma_or_a_dot() {

@@ -1453,6 +1453,109 @@ pl!(
     ]
 );
 tr!(NEXT, "Next", "Suivants", "التالي");
+tr!(DETAILS, "The node’s words", "Les mots du nœud", "نص العقدة");
+tr!(
+    E_CLAIMED,
+    "You already claimed this offer.",
+    "Vous avez déjà demandé cette offre.",
+    "لقد طلبت هذا العرض من قبل."
+);
+tr!(
+    E_EXPIRED,
+    "This offer has expired.",
+    "Cette offre a expiré.",
+    "انتهت صلاحية هذا العرض."
+);
+tr!(
+    E_NOT_ALLOWED,
+    "Your key may not do this in this cooperative (its role does not allow it, or it is frozen).",
+    "Votre clé ne peut pas faire cela dans cette coopérative (son rôle ne le permet pas, ou elle est gelée).",
+    "لا يحق لمفتاحك القيام بهذا في هذه التعاونية (دوره لا يسمح بذلك، أو هو مجمَّد)."
+);
+tr!(
+    E_REVIEWED,
+    "This work was already accepted or rejected.",
+    "Ce travail a déjà été accepté ou refusé.",
+    "سبق قبول هذا العمل أو رفضه."
+);
+tr!(
+    E_SCORE,
+    "Scores go from 1 to 5.",
+    "Les notes vont de 1 à 5.",
+    "الدرجات من 1 إلى 5."
+);
+tr!(
+    E_AMOUNT,
+    "This amount does not read as an amount of that currency.",
+    "Ce montant ne se lit pas comme un montant de cette monnaie.",
+    "هذا المبلغ لا يُقرأ مبلغًا بهذه العملة."
+);
+tr!(
+    E_VOTED,
+    "You already voted on this proposal.",
+    "Vous avez déjà voté sur cette proposition.",
+    "لقد صوّتَّ على هذا المقترح من قبل."
+);
+tr!(
+    E_ANSWERED,
+    "This payment was already answered.",
+    "Ce paiement a déjà reçu une réponse.",
+    "سبق الرد على هذه الدفعة."
+);
+tr!(
+    E_TOO_LONG,
+    "Too long for this cooperative: shorten the text.",
+    "Trop long pour cette coopérative : raccourcissez le texte.",
+    "طويل جدًّا بالنسبة لهذه التعاونية: اختصر النص."
+);
+tr!(
+    E_FLOOR,
+    "Refused: this pays under the cooperative’s floor.",
+    "Refusé : cela paie sous le plancher de la coopérative.",
+    "مرفوض: هذا الأجر أقل من الحد الأدنى للتعاونية."
+);
+tr!(
+    E_CURRENCY,
+    "This cooperative has no floor in that currency, so it takes no offers in it.",
+    "Cette coopérative n’a pas de plancher dans cette monnaie : elle n’y accepte aucune offre.",
+    "ليس لهذه التعاونية حد أدنى بهذه العملة، فلا تقبل عروضًا بها."
+);
+tr!(
+    E_SUBMITTED,
+    "You already sent your work for this offer.",
+    "Vous avez déjà envoyé votre travail pour cette offre.",
+    "لقد أرسلت عملك لهذا العرض من قبل."
+);
+tr!(
+    E_RESULT_SIZE,
+    "This file is larger than this cooperative allows.",
+    "Ce fichier dépasse la taille permise par cette coopérative.",
+    "هذا الملف أكبر مما تسمح به هذه التعاونية."
+);
+tr!(
+    E_CLOCK,
+    "This device’s clock is ahead: set the date and time, then try again.",
+    "L’horloge de cet appareil est en avance : réglez la date et l’heure, puis réessayez.",
+    "ساعة هذا الجهاز متقدمة: اضبط التاريخ والوقت ثم أعد المحاولة."
+);
+tr!(
+    E_RULES,
+    "The cooperative’s rules refuse this.",
+    "Les règles de la coopérative refusent cela.",
+    "قواعد التعاونية ترفض هذا."
+);
+tr!(
+    E_STOPPED,
+    "The node’s network has stopped: restart the node.",
+    "Le réseau du nœud s’est arrêté : redémarrez le nœud.",
+    "توقفت شبكة العقدة: أعد تشغيل العقدة."
+);
+tr!(
+    E_NOT_HERE,
+    "Not found on this node (yet): it may not have reached it.",
+    "Introuvable sur ce nœud (pour l’instant) : cela ne lui est peut-être pas encore parvenu.",
+    "غير موجود على هذه العقدة (حتى الآن): ربما لم يصل إليها بعد."
+);
 tr!(PREVIOUS, "Previous", "Précédents", "السابق");
 tr!(SHOWING, "{}–{} of {}", "{}–{} sur {}", "{}–{} من {}");
 

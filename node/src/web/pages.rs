@@ -283,6 +283,27 @@ pub(crate) fn failed(
     r
 }
 
+/// An action the node refused for a reason the page knows: `msg` in the page's language,
+/// and the node's own words (`detail`, English) folded away for whoever needs them.
+pub(crate) fn refused(
+    ctx: &Ctx,
+    coop: Option<&CoopInfo>,
+    status: StatusCode,
+    msg: &str,
+    detail: &str,
+    back: &str,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        p.error role="alert" { (msg) }
+        details.small { summary { (l.t(&t::DETAILS)) } p lang="en" dir="ltr" { bdi { (detail) } } }
+        p { a href=(super::local_path(back)) { (l.t(&t::BACK)) } }
+    };
+    let mut r = page(ctx, coop, Tab::None, l.t(&t::FAILED), false, body);
+    *r.status_mut() = status;
+    r
+}
+
 /// A form the page did not send on: `msg`, already in the page's language, says why.
 pub(crate) fn invalid(ctx: &Ctx, coop: Option<&CoopInfo>, msg: &str, back: &str) -> Response {
     let l = ctx.lang;
