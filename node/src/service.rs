@@ -176,7 +176,7 @@ fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<Revie
     }
     out.into_iter()
         .map(|(k, mut v)| {
-            v.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+            v.sort_by_key(|x| std::cmp::Reverse((x.0, x.1)));
             v.truncate(MAX_RECORD_COMMENTS);
             (k, v.into_iter().map(|(_, _, c)| c).collect())
         })

@@ -1128,6 +1128,22 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
     );
     let (_, p) = page(&d, &cookie, "en", &format!("{requests}?per=1&from=1")).await;
     assert!(p.contains(">Previous<") && p.contains("2–2 of "), "{p}");
+    // The board too: two offers a page, filters kept in the links.
+    let board = format!("/c/{coop}/offers");
+    let (_, p) = page(&d, &cookie, "fr", &format!("{board}?all=1&per=2&from=2")).await;
+    assert_eq!(p.matches("<li class=\"card offer\"").count(), 2, "{p}");
+    assert!(
+        p.contains(&format!("href=\"{board}?all=1&amp;per=2&amp;from=0\"")),
+        "{p}"
+    );
+    assert!(
+        p.contains(&format!("href=\"{board}?all=1&amp;per=2&amp;from=4\"")),
+        "{p}"
+    );
+    assert!(
+        p.contains(">Précédents<") && p.contains(">Suivants<") && p.contains("3–4 sur "),
+        "{p}"
+    );
 
     // Pages, styles and script go gzipped to a browser that takes it, and decode to the
     // same bytes; a client that does not ask gets them plain.

@@ -247,9 +247,9 @@ impl Lang {
         match ms {
             0 => self.n(&MINUTES_PL, 0u64, &[]),
             // Up to two days in hours (48 hours reads better than 2 days for a window).
-            _ if ms % DAY == 0 && ms > 2 * DAY => self.n(&DAYS_N, ms / DAY, &[]),
-            _ if ms % HOUR == 0 => self.n(&HOURS_N, ms / HOUR, &[]),
-            _ if ms % MIN == 0 => self.n(&MINUTES_PL, ms / MIN, &[]),
+            _ if ms.is_multiple_of(DAY) && ms > 2 * DAY => self.n(&DAYS_N, ms / DAY, &[]),
+            _ if ms.is_multiple_of(HOUR) => self.n(&HOURS_N, ms / HOUR, &[]),
+            _ if ms.is_multiple_of(MIN) => self.n(&MINUTES_PL, ms / MIN, &[]),
             _ => self.duration(ms),
         }
     }
@@ -264,7 +264,7 @@ impl Lang {
             (&KB, K)
         };
         let tenths = bytes.saturating_mul(10) / unit;
-        let n = if tenths % 10 == 0 {
+        let n = if tenths.is_multiple_of(10) {
             self.int(tenths / 10)
         } else {
             format!(
