@@ -1031,11 +1031,12 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
         "chosen: {p}"
     );
     // A "Pay" link chooses another member: the form starts on them and what they are owed.
-    if let Some(other) = mine
-        .iter()
-        .rev()
-        .find(|b| left(b) > 0 && b["member"] != member)
     {
+        let other = mine
+            .iter()
+            .rev()
+            .find(|b| left(b) > 0 && b["member"] != member)
+            .expect("a second member owed something");
         let m = other["member"].as_str().expect("member");
         let (_, p) = page(
             &d,
@@ -1367,6 +1368,25 @@ async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_ask
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p = r.text().await.expect("html");
     assert!(p.contains("Vous avez déjà demandé cette offre."), "{p}");
+    // A withdrawn offer takes no claims: said in Arabic, nothing signed.
+    wait_api(
+        &member,
+        "the withdrawal to reach the member",
+        &format!("/api/coops/{coop}/offers/{count}"),
+        |v| v["state"] == "withdrawn",
+    )
+    .await;
+    let r = form(
+        &member,
+        &mc,
+        "ar",
+        &format!("/c/{coop}/offers/{count}/claim"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let p = r.text().await.expect("html");
+    assert!(p.contains("لم يعد هذا العرض يقبل طلبات"), "{p}");
 
     // The requester's node goes away: the next claim is kept, and said to wait.
     drop(requester);
@@ -1489,5 +1509,63 @@ async fn earnings_fit_a_phone_in_arabic_and_french_and_times_are_the_reader_s() 
     b.click("#offers li.offer h2 a").await;
     b.find("#offer").await;
     b.screenshot(&shots().join("offer-ar.png")).await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_script_the_payment_form_follows_the_member_and_accepting_asks_in_a_dialog() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (d, coop) = synth_node(&tmp.path().join("node"), Synth::Requester).await;
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let b = wd.browser(&tmp.path().join("profile")).await;
+    b.go(&login_url(&d)).await;
+    b.go(&format!("{}/c/{coop}/requests", d.base)).await;
+    b.find("#pay-form").await;
+    // Choosing another member fills in what is left to pay them in the chosen currency.
+    let choose = "const s = document.getElementById('pay-member'); \
+        const o = [...s.options].find(o => !o.selected && /EUR=/.test(o.dataset.left)); \
+        if (!o) return null; s.value = o.value; s.dispatchEvent(new Event('change')); \
+        return [o.dataset.left, document.getElementById('pay-amount').value]";
+    let v = b.js(choose, vec![]).await;
+    assert!(!v.is_null(), "a second member owed euros");
+    let eur = v[0]
+        .as_str()
+        .expect("left")
+        .split('|')
+        .find_map(|kv| kv.strip_prefix("EUR="))
+        .expect("EUR");
+    assert_eq!(v[1], json!(eur), "{v}");
+    // What was typed stays when the member changes.
+    b.fill("#pay-amount", "1,00").await;
+    b.js(
+        "const s = document.getElementById('pay-member'); s.selectedIndex = 0; s.dispatchEvent(new Event('change'))",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('pay-amount').value", vec![])
+            .await,
+        json!("1,00")
+    );
+
+    // Accepting asks in a dialog: Cancel leaves the work waiting, OK accepts it.
+    let sub = b
+        .js(
+            "return document.querySelector('button.accept').closest('li').dataset.sub",
+            vec![],
+        )
+        .await;
+    let sub = sub.as_str().expect("submission").to_owned();
+    b.click("button.accept").await;
+    b.answer_dialog(false).await;
+    assert_eq!(submission(&d, &coop, &sub).await["review"], "pending");
+    b.click("button.accept").await;
+    b.answer_dialog(true).await;
+    // This node is alone: the acceptance waits to reach the cooperative.
+    b.until_text("waiting to reach the cooperative").await;
+    assert_eq!(submission(&d, &coop, &sub).await["review"], "accepted");
     b.quit().await;
 }

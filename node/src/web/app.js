@@ -192,17 +192,15 @@
   }
   // Steps that cannot be undone (accept, reject, withdraw) ask first. Without script the
   // node asks with a page; with it, a dialog, and the form goes with confirm=1.
-  var asks = document.querySelectorAll("form[data-confirm]");
-  for (var a = 0; a < asks.length; a++) {
-    asks[a].addEventListener("submit", function (e) {
-      var f = e.currentTarget;
-      if (f.elements.confirm) return;
-      if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); return; }
-      var yes = document.createElement("input");
-      yes.type = "hidden"; yes.name = "confirm"; yes.value = "1";
-      f.appendChild(yes);
-    });
-  }
+  // Listened to on the document, so forms a live refresh swaps in ask too.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f || !f.getAttribute || !f.getAttribute("data-confirm") || f.elements.confirm) return;
+    if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); return; }
+    var yes = document.createElement("input");
+    yes.type = "hidden"; yes.name = "confirm"; yes.value = "1";
+    f.appendChild(yes);
+  });
 
   // The payment form: choosing a member or a currency fills in what is left to pay
   // them in it ("EUR=12,50|JOD=1,000" on each member's option), unless an amount was typed.

@@ -314,6 +314,24 @@ pub(crate) async fn claim(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link(&format!("offers/{}", oid.to_hex()));
+    // The usual refusal (the draw came first), said in the member's language; the node
+    // checks again when it writes.
+    let o = web
+        .st
+        .node
+        .offer(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    if o.state != "open" {
+        return Err(pages::refused(
+            &ctx,
+            Some(&c),
+            StatusCode::CONFLICT,
+            ctx.lang.t(&t::E_NOT_OPEN),
+            &format!("offer {} is {}", oid.short(), o.state),
+            &back,
+        ));
+    }
     web.st
         .node
         .claim(id, oid)

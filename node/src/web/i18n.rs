@@ -1455,6 +1455,12 @@ pl!(
 tr!(NEXT, "Next", "Suivants", "التالي");
 tr!(DETAILS, "The node’s words", "Les mots du nœud", "نص العقدة");
 tr!(
+    E_NOT_OPEN,
+    "This offer takes no more claims: its claim window has closed, or it was withdrawn.",
+    "Cette offre ne prend plus de candidatures : sa fenêtre est close, ou elle a été retirée.",
+    "لم يعد هذا العرض يقبل طلبات: انتهت مهلة الطلب أو سُحب العرض."
+);
+tr!(
     E_CLAIMED,
     "You already claimed this offer.",
     "Vous avez déjà demandé cette offre.",

@@ -274,6 +274,11 @@ impl Browser {
 
     /// Accepts the dialog the page opened (`window.confirm`), waiting for it to appear.
     pub(crate) async fn accept_dialog(&self) {
+        self.answer_dialog(true).await;
+    }
+
+    /// Answers the dialog the page opened: OK (`true`) or Cancel, waiting for it.
+    pub(crate) async fn answer_dialog(&self, ok: bool) {
         let deadline = Instant::now() + WAIT;
         loop {
             let v: Value = self
@@ -291,7 +296,12 @@ impl Browser {
             assert!(Instant::now() < deadline, "no dialog opened");
             tokio::time::sleep(POLL).await;
         }
-        self.cmd("/alert/accept", json!({})).await;
+        let answer = if ok {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.cmd(answer, json!({})).await;
     }
 
     /// Runs a Chrome DevTools command (`Emulation.setTimezoneOverride`...) in the page.
