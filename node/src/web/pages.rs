@@ -355,8 +355,9 @@ fn against_floor(l: Lang, o: &OfferView) -> Markup {
     }
 }
 
-/// The requester's record, in a few lines.
-pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
+/// The requester's record, in a few lines, with at most `comments` of what members wrote
+/// (the board shows one per offer, to stay small; an offer's page all the record holds).
+pub(crate) fn record(l: Lang, r: &RecordView, comments: usize) -> Markup {
     let mut parts: Vec<String> = Vec::new();
     if let Some(ms) = r.median_review_ms {
         parts.push(l.f(&t::REVIEWS_IN, &l.duration(ms)));
@@ -391,10 +392,10 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
             @if let Some(s) = r.scores {
                 p.small { (l.fa(&t::SCORES, &[&r.reviews.to_string(), &score(l, s[0]), &score(l, s[1]), &score(l, s[2]), &score(l, s[3])])) }
             }
-            @if !r.comments.is_empty() {
+            @if !r.comments.is_empty() && comments > 0 {
                 p.small.label { (l.t(&t::COMMENTS)) }
                 ul.comments {
-                    @for m in &r.comments {
+                    @for m in r.comments.iter().take(comments) {
                         li { blockquote { bdi { (m.text) } } p.small { span.key title=(m.member) { code { (m.member.get(..8).unwrap_or(&m.member)) } } " · " (when(l, m.at)) } }
                     }
                 }
@@ -562,7 +563,7 @@ pub(crate) fn board(
                         }
                         details {
                             summary { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
-                            (record(l, &o.record))
+                            (record(l, &o.record, 1))
                         }
                     }
                 }
@@ -649,7 +650,7 @@ pub(crate) fn offer(
                 }
             }
             h2 { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
-            (record(l, &o.record))
+            (record(l, &o.record, usize::MAX))
         }
     };
     page(ctx, Some(c), Tab::Offers, &o.title, done, body)
@@ -1220,7 +1221,7 @@ pub(crate) fn requests(
         }
         section #record data-live="1" {
             h2 { (l.t(&t::MY_RECORD)) }
-            (record(l, rec))
+            (record(l, rec, usize::MAX))
         }
     };
     page(ctx, Some(c), Tab::Requests, l.t(&t::REQUESTS), done, body)
@@ -1463,6 +1464,41 @@ mod tests {
     }
 
     #[test]
+    fn a_record_shows_what_members_wrote_the_board_only_the_latest() {
+        let said = |text: &str, at| ReviewComment {
+            member: ME.into(),
+            at,
+            scores: [4, 4, 5, 3],
+            text: text.into(),
+        };
+        let r = RecordView {
+            reviews: 2,
+            comments: vec![
+                said("Paid the same day", JAN_2),
+                said("\u{202e}Clear", 1_000),
+            ],
+            ..RecordView::default()
+        };
+        let page = record(Lang::En, &r, usize::MAX).into_string();
+        assert!(page.contains("What members wrote"), "{page}");
+        assert!(
+            page.contains("<blockquote><bdi>Paid the same day</bdi></blockquote>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<bdi>\u{202e}Clear</bdi>"),
+            "isolated: {page}"
+        );
+        let card = record(Lang::Fr, &r, 1).into_string();
+        assert!(
+            card.contains("Ce qu’en écrivent les membres") && card.contains("Paid the same day"),
+            "{card}"
+        );
+        assert!(!card.contains("Clear"), "{card}");
+        assert!(!record(Lang::En, &r, 0).into_string().contains("blockquote"));
+    }
+
+    #[test]
     fn a_lost_draw_says_so() {
         let mut o = offer();
         o.claimed_by_me = true;
@@ -1483,17 +1519,17 @@ mod tests {
     #[test]
     fn assignments_that_left_out_claims_warn_on_the_record() {
         let mut r = RecordView::default();
-        assert!(!record(Lang::En, &r).into_string().contains("warn"));
+        assert!(!record(Lang::En, &r, 0).into_string().contains("warn"));
         r.void_assignments = 3;
-        let card = record(Lang::En, &r).into_string();
+        let card = record(Lang::En, &r, 0).into_string();
         assert!(
             card.contains("<p class=\"small warn void\">3 assignments that left out claims</p>"),
             "{card}"
         );
-        let ar = record(Lang::Ar, &r).into_string();
+        let ar = record(Lang::Ar, &r, 0).into_string();
         assert!(ar.contains("3 إسنادات أغفلت طلبات"), "{ar}");
         r.void_assignments = 1;
-        let fr = record(Lang::Fr, &r).into_string();
+        let fr = record(Lang::Fr, &r, 0).into_string();
         assert!(
             fr.contains(">1 attribution ayant écarté des demandes<"),
             "{fr}"
