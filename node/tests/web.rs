@@ -1129,6 +1129,31 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
     );
     let (_, p) = page(&d, &cookie, "en", &format!("{requests}?per=1&from=1")).await;
     assert!(p.contains(">Previous<") && p.contains("2–2 of "), "{p}");
+    {
+        // Every offer of the cooperative on one page, in Arabic.
+        let (_, all) = page(&d, &cookie, "ar", &format!("/c/{coop}/offers?all=1")).await;
+        let z = http()
+            .get(format!("{}/c/{coop}/offers?all=1", d.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
+        // A full board of this cooperative's offers is a few kilobytes on the wire.
+        assert!(
+            all.matches("<li class=\"card offer\"").count() > 20,
+            "{all}"
+        );
+        assert!(
+            z.len() < 10 * 1024 && z.len() * 5 < all.len(),
+            "{} of {}",
+            z.len(),
+            all.len()
+        );
+    }
     // The board too: two offers a page, filters kept in the links.
     let board = format!("/c/{coop}/offers");
     let (_, p) = page(&d, &cookie, "fr", &format!("{board}?all=1&per=2&from=2")).await;
