@@ -1149,8 +1149,8 @@ pub(crate) fn requests(
                     }
                 }
             }
+            (pager(ctx, paging, subs.len(), "incoming-pages"))
         }
-        (pager(ctx, paging, subs.len(), "incoming-pages"))
         section #myoffers data-live="1" {
             h2 { (l.t(&t::MY_OFFERS)) }
             @if offers.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
