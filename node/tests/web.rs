@@ -1075,6 +1075,15 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
     assert_eq!(r.status(), StatusCode::OK);
     let asked = r.text().await.expect("html");
     assert!(asked.contains("Accept this work?"), "{asked}");
+    // ... naming the work: its offer's title and who did it.
+    let first = submission(&d, &coop, &ids[0]).await;
+    let title = first["title"].as_str().expect("title");
+    let worker = first["member"].as_str().expect("member");
+    assert!(
+        asked.contains(&format!("<strong><bdi>{title}</bdi></strong>")),
+        "{asked}"
+    );
+    assert!(asked.contains(&format!("title=\"{worker}\"")), "{asked}");
     assert!(
         asked.contains("<input type=\"hidden\" name=\"confirm\" value=\"1\">"),
         "{asked}"
@@ -1336,11 +1345,15 @@ async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_ask
     assert!(p.contains(&format!("action=\"{withdraw}\"")), "{p}");
     let r = form(&requester, &rc, "en", &withdraw, &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r
-        .text()
-        .await
-        .expect("html")
-        .contains("Withdraw this offer? Members can no longer claim it."));
+    let asked = r.text().await.expect("html");
+    assert!(
+        asked.contains("Withdraw this offer? Members can no longer claim it."),
+        "{asked}"
+    );
+    assert!(
+        asked.contains("<strong><bdi>Count the looms</bdi></strong>"),
+        "{asked}"
+    );
     let (_, o) = api(
         &requester,
         "GET",

@@ -354,10 +354,17 @@ pub(crate) async fn withdraw(
     if f.confirm != "1" {
         let l = ctx.lang;
         let action = c.link(&format!("offers/{}/withdraw", oid.to_hex()));
+        let o = web
+            .st
+            .node
+            .offer(id, oid)
+            .await
+            .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
         return Ok(pages::ask(
             &ctx,
             &c,
             l.t(&t::ASK_WITHDRAW),
+            pages::about(l, &o.title, None, &o.pay, &c.me),
             None,
             &action,
             &[],
@@ -839,6 +846,44 @@ pub(crate) async fn result(
         .into_response())
 }
 
+/// The submission `sid` sent to this node's requester, as a confirmation names it: the
+/// offer's title, who did the work and its pay; a refusal page when it is not one.
+async fn received(
+    web: &Web,
+    ctx: &Ctx,
+    c: &CoopInfo,
+    coop: Id,
+    sid: Id,
+    back: &str,
+) -> Result<maud::Markup, Response> {
+    let mine = SubmissionFilter {
+        requester: Some(web.st.node.me()),
+        ..SubmissionFilter::default()
+    };
+    let (subs, _) = web
+        .st
+        .node
+        .submissions(coop, &mine)
+        .await
+        .map_err(|e| fail(ctx, Some(c), &e, back))?;
+    let id = sid.to_hex();
+    let s = subs.iter().find(|s| s.id == id).ok_or_else(|| {
+        fail(
+            ctx,
+            Some(c),
+            &Error::NotFound(format!("no submission {id} for this node's requester")),
+            back,
+        )
+    })?;
+    Ok(pages::about(
+        ctx.lang,
+        &s.title,
+        Some(&s.member),
+        &s.pay,
+        &c.me,
+    ))
+}
+
 /// `POST /c/{coop}/submissions/{sub}/accept`.
 pub(crate) async fn accept(
     State(web): State<Web>,
@@ -853,10 +898,12 @@ pub(crate) async fn accept(
     if f.confirm != "1" {
         let l = ctx.lang;
         let action = c.link(&format!("submissions/{}/accept", sid.to_hex()));
+        let what = received(&web, &ctx, &c, id, sid, &back).await?;
         return Ok(pages::ask(
             &ctx,
             &c,
             l.t(&t::ASK_ACCEPT),
+            what,
             None,
             &action,
             &[],
@@ -899,10 +946,12 @@ pub(crate) async fn reject(
     if f.confirm != "1" {
         let l = ctx.lang;
         let action = c.link(&format!("submissions/{}/reject", sid.to_hex()));
+        let what = received(&web, &ctx, &c, id, sid, &back).await?;
         return Ok(pages::ask(
             &ctx,
             &c,
             l.t(&t::ASK_REJECT),
+            what,
             Some(&f.reason),
             &action,
             &[("reason", &f.reason)],

@@ -675,6 +675,7 @@ pub(crate) fn ask(
     ctx: &Ctx,
     c: &CoopInfo,
     question: &str,
+    what: Markup,
     detail: Option<&str>,
     action: &str,
     fields: &[(&str, &str)],
@@ -685,6 +686,7 @@ pub(crate) fn ask(
     let body = html! {
         div.explain #ask role="alert" {
             p { (question) }
+            (what)
             @if let Some(d) = detail { p.pre { bdi { (d) } } }
         }
         div.actions {
@@ -698,6 +700,18 @@ pub(crate) fn ask(
         }
     };
     page(ctx, Some(c), Tab::Requests, l.t(&t::SURE), false, body)
+}
+
+/// What a confirmation is about: an offer's or a submission's title, who did the work,
+/// and its pay.
+pub(crate) fn about(l: Lang, title: &str, member: Option<&str>, pay: &Amount, me: &str) -> Markup {
+    html! {
+        p.about {
+            strong { bdi { (title) } }
+            @if let Some(m) = member { " · " (who(l, m, me)) }
+            " · " (l.money(pay.minor, &pay.currency))
+        }
+    }
 }
 
 /// The place of the draw `me` holds in `o`, if any.
