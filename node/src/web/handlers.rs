@@ -742,7 +742,8 @@ pub(crate) async fn post_offer(
     match web.st.node.post_offer(id, req).await {
         Ok(w) => Ok(done(&web, &c.link(&format!("offers/{}", w.id))).await),
         Err(e) => {
-            let m = format!("{} {e}", ctx.lang.t(&t::REFUSED));
+            let m = node_says(ctx.lang, &e)
+                .unwrap_or_else(|| format!("{} {e}", ctx.lang.t(&t::REFUSED)));
             Ok(pages::post_form(&ctx, &c, &f, Some(&m), status_of(&e)))
         }
     }

@@ -416,11 +416,9 @@ pub(crate) const PAGE_SIZE: usize = 50;
 pub(crate) const MAX_PAGE_SIZE: usize = 200;
 
 /// Where a long list starts (`from`) and how many it shows (`per`), from the address.
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Paging {
-    #[serde(default)]
     pub(crate) from: usize,
-    #[serde(default)]
     pub(crate) per: Option<usize>,
 }
 
