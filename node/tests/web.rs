@@ -1445,6 +1445,48 @@ async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_ask
     let (_, p) = page(&member, &mc, "ar", &to).await;
     assert!(p.contains("في انتظار الوصول إلى التعاونية"), "{p}");
 
+    // Work sent for an offer whose draw has not named this member: refused in French,
+    // before anything is signed.
+    let (_, work) = page(&member, &mc, "fr", &format!("/c/{coop}/work")).await;
+    let csrf = csrf_of(&work);
+    let dye = by_title("Dye the wool")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let boundary = "taawun-test-boundary";
+    let part = |name: &str, extra: &str, value: &str| {
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n\r\n{value}\r\n")
+    };
+    let body = format!(
+        "{}{}{}--{boundary}--\r\n",
+        part("csrf", "", &csrf),
+        part("minutes", "", "١٢"),
+        part("file", "; filename=\"wool.txt\"", "dyed"),
+    );
+    let r = http()
+        .post(format!("{}/c/{coop}/offers/{dye}/submit", member.base))
+        .header(header::COOKIE, &mc)
+        .header(header::ACCEPT_LANGUAGE, "fr")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let p = r.text().await.expect("html");
+    assert!(p.contains("Ce travail n’est pas à vous d’envoyer"), "{p}");
+    let (_, subs) = api(
+        &member,
+        "GET",
+        &format!("/api/coops/{coop}/submissions"),
+        None,
+    )
+    .await;
+    assert_eq!(subs.as_array().expect("list").len(), 0, "nothing signed");
+
     // The cooperative's rules, in words and units, in the page's language.
     let (_, p) = page(&member, &mc, "fr", &format!("/c/{coop}/coop")).await;
     for words in [

@@ -464,6 +464,27 @@ pub(crate) async fn submit(
         .map_err(|m| said(&ctx, Some(&c), &m, &back))?;
     // A form sent without choosing a file still has the field, empty.
     let file = file.filter(|f| !f.is_empty()).ok_or_else(no_file)?;
+    // Work on an offer the member does not hold a place in (the draw went to others, or
+    // the place lapsed): said in the member's language; the node checks again.
+    let o = web
+        .st
+        .node
+        .offer(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    if !o.assigned_to_me {
+        return Err(pages::refused(
+            &ctx,
+            Some(&c),
+            StatusCode::CONFLICT,
+            l.t(&t::E_NOT_YOURS),
+            &format!(
+                "offer {} is not assigned to this node's member",
+                oid.short()
+            ),
+            &back,
+        ));
+    }
     web.st
         .node
         .submit(id, oid, minutes, file.to_vec())

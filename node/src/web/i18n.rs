@@ -1455,6 +1455,12 @@ pl!(
 tr!(NEXT, "Next", "Suivants", "التالي");
 tr!(DETAILS, "The node’s words", "Les mots du nœud", "نص العقدة");
 tr!(
+    E_NOT_YOURS,
+    "This work is not yours to send: no place in this offer’s draw is yours (any more).",
+    "Ce travail n’est pas à vous d’envoyer : aucune place du tirage de cette offre n’est (plus) la vôtre.",
+    "ليس لك إرسال هذا العمل: لا مكان لك (بعد الآن) في قرعة هذا العرض."
+);
+tr!(
     E_NOT_OPEN,
     "This offer takes no more claims: its claim window has closed, or it was withdrawn.",
     "Cette offre ne prend plus de candidatures : sa fenêtre est close, ou elle a été retirée.",
