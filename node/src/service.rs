@@ -9,7 +9,7 @@
 //! HTTP status.
 
 use ed25519_dalek::SigningKey;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use taawun_api::request::*;
@@ -53,6 +53,10 @@ pub(crate) enum Error {
     /// The cooperative's rules refuse it (422).
     #[error("{0}")]
     Refused(String),
+    /// The protocol's rules refuse the entry it would write (422), typed so that the page
+    /// can say why in the member's language.
+    #[error("refused: {0}")]
+    Rule(taawun_core::Invalid),
     /// The network task is gone (503).
     #[error("the node's network has stopped; restart the node")]
     Stopped,
@@ -68,7 +72,7 @@ impl From<NetError> for Error {
             NetError::UnknownCoop(id) => {
                 Error::NotFound(format!("this node holds no cooperative {id}"))
             }
-            NetError::Append(AppendError::Invalid(i)) => Error::Refused(format!("refused: {i}")),
+            NetError::Append(AppendError::Invalid(i)) => Error::Rule(i),
             NetError::Append(AppendError::Pending(m)) => Error::Conflict(format!(
                 "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
             )),
@@ -137,6 +141,46 @@ pub(crate) fn describe(a: &Action) -> String {
         Action::SetQuorum(q) => format!("set the quorum to {q} %"),
         Action::SetLimit { limit, value } => format!("set {limit:?} to {value}"),
     }
+}
+
+/// What members wrote of each of `requesters`, newest first, at most
+/// [`MAX_RECORD_COMMENTS`] each: the reviews the record's scores count (not from a frozen
+/// author's forked chain, and by someone who held a role when writing), with text.
+fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<ReviewComment>> {
+    let mut out: BTreeMap<PublicKey, Vec<(Timestamp, Id, ReviewComment)>> = BTreeMap::new();
+    let Some(tl) = c.timeline() else {
+        return BTreeMap::new();
+    };
+    let frozen = c.frozen_authors();
+    for id in c.ids(Kind::Review) {
+        let Some(v) = c.get(id) else { continue };
+        let e = v.entry();
+        let Body::Review(r) = &e.body else { continue };
+        if !requesters.contains(&r.requester)
+            || r.text.trim().is_empty()
+            || frozen.get(&e.author).is_some_and(|s| e.seq >= *s)
+            || !tl.at(e.ts).may_request(&e.author)
+        {
+            continue;
+        }
+        out.entry(r.requester).or_default().push((
+            e.ts,
+            *id,
+            ReviewComment {
+                member: e.author.to_hex(),
+                at: e.ts,
+                scores: [r.pay, r.fairness, r.promptness, r.communication],
+                text: r.text.clone(),
+            },
+        ));
+    }
+    out.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by_key(|x| std::cmp::Reverse((x.0, x.1)));
+            v.truncate(MAX_RECORD_COMMENTS);
+            (k, v.into_iter().map(|(_, _, c)| c).collect())
+        })
+        .collect()
 }
 
 impl Node {
@@ -492,13 +536,15 @@ impl Node {
         requesters.sort_unstable();
         requesters.dedup();
         let records = c.records(&requesters, now);
+        let said = comments(&c, &requesters);
         let out = page
             .into_iter()
             .map(|o| {
-                let record = RecordView::new(
+                let mut record = RecordView::new(
                     &o.requester,
                     records.get(&o.requester).unwrap_or(&Default::default()),
                 );
+                record.comments = said.get(&o.requester).cloned().unwrap_or_default();
                 self.offer_view(&c, o, record)
             })
             .collect();
@@ -512,7 +558,10 @@ impl Node {
         let o = c
             .offer(&id, now)
             .ok_or_else(|| Error::NotFound(format!("no offer {id} here")))?;
-        let record = RecordView::new(&o.requester, &c.record(&o.requester, now));
+        let mut record = RecordView::new(&o.requester, &c.record(&o.requester, now));
+        record.comments = comments(&c, &[o.requester])
+            .remove(&o.requester)
+            .unwrap_or_default();
         Ok(self.offer_view(&c, o, record))
     }
 
@@ -927,10 +976,11 @@ impl Node {
     /// A requester's record.
     pub(crate) async fn record(&self, coop: Id, requester: PublicKey) -> Res<RecordView> {
         let c = self.state(coop).await?;
-        Ok(RecordView::new(
-            &requester,
-            &c.record(&requester, self.now()),
-        ))
+        let mut r = RecordView::new(&requester, &c.record(&requester, self.now()));
+        r.comments = comments(&c, &[requester])
+            .remove(&requester)
+            .unwrap_or_default();
+        Ok(r)
     }
 
     /// Every balance.

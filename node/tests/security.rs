@@ -482,7 +482,7 @@ async fn hostile_text_is_isolated_and_overpayments_wait_for_a_confirmation() {
     // and says so.
     let (_, form) = page(&d, &cookie, &format!("/c/{coop}/post")).await;
     assert!(
-        form.contains(r#"name="claim_window_s" min="600""#),
+        form.contains(r#"name="claim_window_s" data-min="600""#),
         "the least claim window in the input"
     );
     assert!(form.contains("least is 10 min (600 s)"), "and in words");

@@ -83,6 +83,145 @@ async fn session(d: &Daemon) -> String {
     set.split(';').next().expect("name=value").to_owned()
 }
 
+/// Who a node holding a synthetic cooperative ([`synth_node`]) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Synth {
+    /// The member owed the most.
+    Member,
+    /// The requester with the most work waiting for review.
+    Requester,
+}
+
+/// A node alone (no peers) holding a synthetic cooperative of a few hundred entries
+/// (`taawun_core::synth`, seed 7, ending ten minutes ago), its key the one of
+/// `who`: balances, payments, submissions waiting for review and reviews with comments,
+/// without running the lottery between nodes. Returns the daemon and the cooperative.
+async fn synth_node(dir: &Path, who: Synth) -> (Daemon, String) {
+    use taawun_core::fold::{Coop, Review};
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms");
+    let params = |start| taawun_core::synth::Params {
+        seed: 7,
+        members: 4,
+        requesters: 2,
+        entries: 300,
+        start,
+    };
+    // The same story, moved so that it ends ten minutes ago.
+    let trial = taawun_core::synth::generate(&params(0));
+    let s = taawun_core::synth::generate(&params(now - trial.end - 600_000));
+    assert!(s.end < now, "the synthetic ledger lies in the past");
+    let mut fold = Coop::new();
+    for v in &s.entries {
+        fold.apply(v.clone());
+    }
+    let key = match who {
+        Synth::Member => {
+            let owed = fold.balances(now);
+            let best = s
+                .members
+                .iter()
+                .max_by_key(|k| {
+                    let pk = k.verifying_key().to_bytes();
+                    owed.iter()
+                        .filter(|((_, m, _), _)| m.0 == pk)
+                        .map(|(_, b)| b.owed())
+                        .sum::<u64>()
+                })
+                .expect("members");
+            best.clone()
+        }
+        Synth::Requester => {
+            let subs = fold.submissions(now);
+            let best = s
+                .requesters
+                .iter()
+                .max_by_key(|k| {
+                    let pk = k.verifying_key().to_bytes();
+                    subs.iter()
+                        .filter(|x| {
+                            x.requester.0 == pk && matches!(x.review, Review::Pending { .. })
+                        })
+                        .count()
+                })
+                .expect("requesters");
+            best.clone()
+        }
+    };
+    std::fs::create_dir_all(dir).expect("dir");
+    let o = taawun(&["init"], dir);
+    assert!(o.status.success(), "init: {}", text(&o));
+    std::fs::write(dir.join("config.toml"), common::TEST_CONFIG).expect("config");
+    // The key file keeps its owner-only mode when written over.
+    std::fs::write(dir.join("key"), key.to_bytes()).expect("key");
+    let d = Daemon::run(dir);
+    assert_eq!(d.key, hex::encode(key.verifying_key().to_bytes()));
+    let mut file = taawun_ledger::export::header_bytes(&s.coop);
+    for v in &s.entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/import", d.base))
+        .bearer_auth(&d.token)
+        .body(file)
+        .send()
+        .await
+        .expect("import");
+    let status = r.status();
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["rejected"], 0, "{v}");
+    (d, s.coop.to_hex())
+}
+
+/// `GET path` with the session cookie (and `Accept-Language: lang`): status and body.
+async fn page(d: &Daemon, cookie: &str, lang: &str, path: &str) -> (StatusCode, String) {
+    let r = http()
+        .get(format!("{}{path}", d.base))
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .send()
+        .await
+        .expect("get");
+    let s = r.status();
+    (s, r.text().await.expect("html"))
+}
+
+/// `POST path` as the page's form would send `fields` (the session's token added).
+async fn form(
+    d: &Daemon,
+    cookie: &str,
+    lang: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, p) = page(d, cookie, lang, &path_page(path)).await;
+    let csrf = csrf_of(&p);
+    let mut f: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    f.push(("csrf", csrf));
+    http()
+        .post(format!("{}{path}", d.base))
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&f))
+        .send()
+        .await
+        .expect("post")
+}
+
+/// A page of the same cooperative as the form at `path`, to read the session's token from.
+fn path_page(path: &str) -> String {
+    let mut parts = path.splitn(4, '/');
+    let (_, c, id) = (parts.next(), parts.next(), parts.next());
+    format!("/{}/{}/coop", c.unwrap_or("c"), id.unwrap_or(""))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_need_a_session_and_forms_need_its_token() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -581,11 +720,13 @@ async fn a_task_end_to_end_in_the_browser() {
         .await;
     assert_eq!(got, json!("نشرة العيادة مترجمة"), "the result file as sent");
     req.screenshot(&out.join("requests.png")).await;
+    // Accepting asks first (a dialog with the script).
     req.click("button.accept").await;
+    req.accept_dialog().await;
     req.until_text("Done.").await;
 
     // Earned: 4.00 plus the top-up to the floor for 20 minutes (4.17), live.
-    mem.until("the earnings to change", "const e = document.querySelector('td.earned'); return e !== null && e.textContent.includes('4.00')").await;
+    mem.until("the earnings to change", "const e = document.querySelector('.balance .earned'); return e !== null && e.textContent.includes('4.00')").await;
     assert_eq!(
         mem.js("return window.notReloaded === true", vec![]).await,
         json!(true)
@@ -699,7 +840,8 @@ async fn the_offer_form_writes_and_checks_dinars_with_three_decimals() {
     assert_eq!(b.js(class, vec![]).await, "bad");
     b.fill("#pay", "4.25").await;
     b.click("#publish").await;
-    b.until_text("Done.").await;
+    // A node alone: the offer is kept and said to wait for the cooperative.
+    b.until_text("waiting to reach the cooperative").await;
     let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
     assert_eq!(offers[0]["pay"]["minor"], 4_250, "{offers}");
 
@@ -786,11 +928,12 @@ async fn hostile_text_stays_inside_its_card_under_the_page_s_policy() {
     );
     b.screenshot(&shots().join("long-title.png")).await;
 
-    // The claim window cannot go under the cooperative's least (10 minutes by default).
+    // The claim window cannot go under the cooperative's least (10 minutes by default):
+    // a text field (Arabic-Indic digits type into it) whose least the script checks.
     b.go(&format!("{}/c/{coop}/post", d.base)).await;
     assert_eq!(
         b.js(
-            "return document.getElementById('claim_window_s').min",
+            "return document.getElementById('claim_window_s').dataset.min",
             vec![]
         )
         .await,
@@ -811,5 +954,698 @@ async fn hostile_text_stays_inside_its_card_under_the_page_s_policy() {
         json!(false)
     );
     assert!(b.text("#claim-window-hint").await.contains("10 min"));
+    b.fill("#claim_window_s", "٦٠٠").await;
+    assert_eq!(
+        b.js(
+            "return document.getElementById('claim_window_s').checkValidity()",
+            vec![]
+        )
+        .await,
+        json!(true)
+    );
+    b.quit().await;
+}
+
+/// The value of the `name` attribute... of the first element whose opening tag contains
+/// `marker`: `attr(page, "id=\"pay-amount\"", "value")`.
+fn attr(page: &str, marker: &str, name: &str) -> Option<String> {
+    let at = page.find(marker)?;
+    let start = page[..at].rfind('<')?;
+    let end = at + page[at..].find('>')?;
+    let tag = &page[start..end];
+    let key = format!(" {name}=\"");
+    let v = tag.split(&key).nth(1)?;
+    Some(v.split('"').next()?.to_owned())
+}
+
+async fn submission(d: &Daemon, coop: &str, id: &str) -> Value {
+    let (_, subs) = api(d, "GET", &format!("/api/coops/{coop}/submissions"), None).await;
+    subs.as_array()
+        .expect("list")
+        .iter()
+        .find(|s| s["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no submission {id}: {subs}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (d, coop) = synth_node(&tmp.path().join("node"), Synth::Requester).await;
+    let cookie = session(&d).await;
+    let me = d.key.clone();
+    let requests = format!("/c/{coop}/requests");
+
+    // The payment form starts on the first member something is left to pay, with what is
+    // left (owed, less payments not answered yet) as its amount.
+    let (_, balances) = api(&d, "GET", &format!("/api/coops/{coop}/balances"), None).await;
+    let left = |b: &Value| {
+        b["owed"]["minor"].as_u64().expect("owed")
+            - b["unconfirmed"]["minor"].as_u64().expect("unconfirmed")
+    };
+    let mine: Vec<&Value> = balances
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|b| b["requester"] == me.as_str())
+        .collect();
+    let first = mine.iter().find(|b| left(b) > 0).expect("something owed");
+    let eur = |minor: u64| format!("{}.{:02}", minor / 100, minor % 100);
+    let (s, p) = page(&d, &cookie, "en", &requests).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        attr(&p, "id=\"pay-amount\"", "value"),
+        Some(eur(left(first))),
+        "{p}"
+    );
+    let member = first["member"].as_str().expect("member");
+    let opt = p
+        .find(&format!("<option value=\"{member}\""))
+        .expect("the member offered");
+    assert!(
+        p[opt..]
+            .split('>')
+            .next()
+            .expect("tag")
+            .contains("selected"),
+        "chosen: {p}"
+    );
+    // A "Pay" link chooses another member: the form starts on them and what they are owed.
+    {
+        let other = mine
+            .iter()
+            .rev()
+            .find(|b| left(b) > 0 && b["member"] != member)
+            .expect("a second member owed something");
+        let m = other["member"].as_str().expect("member");
+        let (_, p) = page(
+            &d,
+            &cookie,
+            "fr",
+            &format!("{requests}?pay={m}&currency=EUR"),
+        )
+        .await;
+        assert!(
+            p.contains(&format!("href=\"{requests}?pay={m}&amp;currency=EUR#pay\"")),
+            "a Pay link: {p}"
+        );
+        let opt = p.find(&format!("<option value=\"{m}\"")).expect("option");
+        assert!(
+            p[opt..]
+                .split('>')
+                .next()
+                .expect("tag")
+                .contains("selected"),
+            "chosen"
+        );
+        let french = eur(left(other)).replace('.', ",");
+        assert_eq!(attr(&p, "id=\"pay-amount\"", "value"), Some(french));
+    }
+
+    // Work waiting for review: accepting asks first, and nothing is signed until it is
+    // confirmed; the same for a rejection, which keeps its reason through the question.
+    let ids: Vec<String> = p
+        .split(&format!("action=\"/c/{coop}/submissions/"))
+        .skip(1)
+        .filter_map(|x| x.split_once("/accept\"").map(|(id, _)| id.to_owned()))
+        .collect();
+    assert!(ids.len() >= 2, "two submissions to review: {p}");
+    let accept = format!("/c/{coop}/submissions/{}/accept", ids[0]);
+    let r = form(&d, &cookie, "en", &accept, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let asked = r.text().await.expect("html");
+    assert!(asked.contains("Accept this work?"), "{asked}");
+    // ... naming the work: its offer's title and who did it.
+    let first = submission(&d, &coop, &ids[0]).await;
+    let title = first["title"].as_str().expect("title");
+    let worker = first["member"].as_str().expect("member");
+    assert!(
+        asked.contains(&format!("<strong><bdi>{title}</bdi></strong>")),
+        "{asked}"
+    );
+    assert!(asked.contains(&format!("title=\"{worker}\"")), "{asked}");
+    assert!(
+        asked.contains("<input type=\"hidden\" name=\"confirm\" value=\"1\">"),
+        "{asked}"
+    );
+    assert_eq!(submission(&d, &coop, &ids[0]).await["review"], "pending");
+    let r = form(&d, &cookie, "en", &accept, &[("confirm", "1")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // This node is alone: the acceptance is saved here and waits to reach the others.
+    let to = r.headers()[header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(to.ends_with("?done=wait"), "{to}");
+    assert_eq!(submission(&d, &coop, &ids[0]).await["review"], "accepted");
+
+    let reject = format!("/c/{coop}/submissions/{}/reject", ids[1]);
+    let r = form(&d, &cookie, "ar", &reject, &[("reason", "صفحات فارغة")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let asked = r.text().await.expect("html");
+    assert!(asked.contains("هل ترفض هذا العمل"), "{asked}");
+    assert!(
+        asked.contains("name=\"reason\" value=\"صفحات فارغة\""),
+        "{asked}"
+    );
+    assert_eq!(submission(&d, &coop, &ids[1]).await["review"], "pending");
+    let r = form(
+        &d,
+        &cookie,
+        "ar",
+        &reject,
+        &[("reason", "صفحات فارغة"), ("confirm", "1")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s = submission(&d, &coop, &ids[1]).await;
+    assert_eq!(
+        (s["review"].as_str(), s["reason"].as_str()),
+        (Some("rejected"), Some("صفحات فارغة"))
+    );
+
+    // The requester's record shows what members wrote of them.
+    let (_, p) = page(&d, &cookie, "en", &requests).await;
+    assert!(p.contains("What members wrote"), "{p}");
+    assert!(p.contains("Clear instructions, paid on time."), "{p}");
+
+    // Long lists come in pages: one submission a page here, with the way to the next.
+    let (_, p) = page(&d, &cookie, "en", &format!("{requests}?per=1")).await;
+    assert_eq!(p.matches("<li class=\"card submission\"").count(), 1, "{p}");
+    assert!(
+        p.contains(&format!("href=\"{requests}?per=1&amp;from=1\"")),
+        "{p}"
+    );
+    let (_, p) = page(&d, &cookie, "en", &format!("{requests}?per=1&from=1")).await;
+    assert!(p.contains(">Previous<") && p.contains("2–2 of "), "{p}");
+    {
+        // Every offer of the cooperative on one page, in Arabic.
+        let (_, all) = page(&d, &cookie, "ar", &format!("/c/{coop}/offers?all=1")).await;
+        let z = http()
+            .get(format!("{}/c/{coop}/offers?all=1", d.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
+        // A full board of this cooperative's offers is a few kilobytes on the wire.
+        assert!(
+            all.matches("<li class=\"card offer\"").count() > 20,
+            "{all}"
+        );
+        assert!(
+            z.len() < 10 * 1024 && z.len() * 5 < all.len(),
+            "{} of {}",
+            z.len(),
+            all.len()
+        );
+    }
+    // The board too: two offers a page, filters kept in the links.
+    let board = format!("/c/{coop}/offers");
+    let (_, p) = page(&d, &cookie, "fr", &format!("{board}?all=1&per=2&from=2")).await;
+    assert_eq!(p.matches("<li class=\"card offer\"").count(), 2, "{p}");
+    assert!(
+        p.contains(&format!("href=\"{board}?all=1&amp;per=2&amp;from=0\"")),
+        "{p}"
+    );
+    assert!(
+        p.contains(&format!("href=\"{board}?all=1&amp;per=2&amp;from=4\"")),
+        "{p}"
+    );
+    assert!(
+        p.contains(">Précédents<") && p.contains(">Suivants<") && p.contains("3–4 sur "),
+        "{p}"
+    );
+
+    // Pages, styles and script go gzipped to a browser that takes it, and decode to the
+    // same bytes; a client that does not ask gets them plain.
+    use std::io::Read;
+    for (path, ty) in [
+        ("/s/style.css", "text/css"),
+        ("/s/app.js", "text/javascript"),
+    ] {
+        let plain = http()
+            .get(format!("{}{path}", d.base))
+            .send()
+            .await
+            .expect("get");
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        let plain = plain.bytes().await.expect("body");
+        let r = http()
+            .get(format!("{}{path}", d.base))
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip", "{path}");
+        assert!(r.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with(ty));
+        let z = r.bytes().await.expect("body");
+        assert!(
+            z.len() * 2 < plain.len(),
+            "{path}: {} of {}",
+            z.len(),
+            plain.len()
+        );
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&z[..])
+            .read_to_end(&mut back)
+            .expect("gunzip");
+        assert_eq!(back, plain.to_vec(), "{path}");
+    }
+    let r = http()
+        .get(format!("{}{requests}", d.base))
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&r.bytes().await.expect("body")[..])
+        .read_to_string(&mut html)
+        .expect("gunzip");
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("What members wrote"),
+        "{html}"
+    );
+    let r = http()
+        .get(format!("{}{requests}", d.base))
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT_ENCODING, "gzip;q=0, br")
+        .send()
+        .await
+        .expect("get");
+    assert!(r.headers().get(header::CONTENT_ENCODING).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_asks_first() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let member = Daemon::start(&tmp.path().join("member"));
+    let requester = Daemon::start(&tmp.path().join("requester"));
+    let (s, v) = api(
+        &member,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Camp Weavers", "floor": "12.50EUR/h", "requesters": [requester.key]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let (_, inv) = api(&member, "GET", &format!("/api/coops/{coop}/invite"), None).await;
+    let (s, v) = api(
+        &requester,
+        "POST",
+        "/api/join",
+        Some(json!({"invite": inv["invite"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    wait_api(
+        &requester,
+        "the requester to be admitted",
+        "/api/status",
+        |v| v["coops"][0]["role"] == "requester" && v["peers"].as_u64() > Some(0),
+    )
+    .await;
+    let rc = session(&requester).await;
+
+    // The offer form takes Arabic-Indic digits in every number, places and windows too:
+    // text fields with a numeric keyboard, no type=number that would refuse them.
+    let (_, p) = page(&requester, &rc, "ar", &format!("/c/{coop}/post")).await;
+    assert!(!p.contains("type=\"number\""), "{p}");
+    for field in [
+        "assignments",
+        "claim_window_s",
+        "review_window_h",
+        "minutes",
+    ] {
+        assert_eq!(
+            attr(&p, &format!("id=\"{field}\""), "inputmode").as_deref(),
+            Some("numeric"),
+            "{field}"
+        );
+    }
+    let post = format!("/c/{coop}/offers");
+    let offer = |title: &'static str| {
+        vec![
+            ("title", title),
+            ("purpose", "Blankets for the winter"),
+            ("pay", "٤٫٠٠"),
+            ("currency", "EUR"),
+            ("minutes", "١٥"),
+            ("assignments", "٢"),
+            ("claim_window_s", "٦٠٠"),
+            ("review_window_h", "٤٨"),
+        ]
+    };
+    for title in ["Weave a blanket", "Dye the wool", "Count the looms"] {
+        let r = form(&requester, &rc, "ar", &post, &offer(title)).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+    let (_, offers) = api(
+        &requester,
+        "GET",
+        &format!("/api/coops/{coop}/offers"),
+        None,
+    )
+    .await;
+    let by_title = |t: &str| {
+        offers
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|o| o["title"] == t)
+            .cloned()
+            .expect("offer")
+    };
+    let weave = by_title("Weave a blanket");
+    assert_eq!(weave["assignments"], 2, "{weave}");
+    assert_eq!(weave["review_window_ms"], 48 * 3_600_000, "{weave}");
+    assert_eq!(weave["pay"]["minor"], 400, "{weave}");
+
+    // Withdrawing asks first, from the requests page's list as from the offer's page.
+    let count = by_title("Count the looms")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (_, p) = page(&requester, &rc, "en", &format!("/c/{coop}/requests")).await;
+    let withdraw = format!("/c/{coop}/offers/{count}/withdraw");
+    assert!(p.contains(&format!("action=\"{withdraw}\"")), "{p}");
+    let r = form(&requester, &rc, "en", &withdraw, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let asked = r.text().await.expect("html");
+    assert!(
+        asked.contains("Withdraw this offer? Members can no longer claim it."),
+        "{asked}"
+    );
+    assert!(
+        asked.contains("<strong><bdi>Count the looms</bdi></strong>"),
+        "{asked}"
+    );
+    let (_, o) = api(
+        &requester,
+        "GET",
+        &format!("/api/coops/{coop}/offers/{count}"),
+        None,
+    )
+    .await;
+    assert_eq!(o["state"], "open");
+    let r = form(&requester, &rc, "en", &withdraw, &[("confirm", "1")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()[header::LOCATION]
+        .to_str()
+        .expect("loc")
+        .ends_with("?done=1"));
+    let (_, o) = api(
+        &requester,
+        "GET",
+        &format!("/api/coops/{coop}/offers/{count}"),
+        None,
+    )
+    .await;
+    assert_eq!(o["state"], "withdrawn");
+
+    // The member claims one offer while connected: done.
+    wait_api(
+        &member,
+        "the offers to reach the member",
+        &format!("/api/coops/{coop}/offers"),
+        |v| v.as_array().is_some_and(|a| a.len() >= 2),
+    )
+    .await;
+    let mc = session(&member).await;
+    let claim = |t: &str| {
+        format!(
+            "/c/{coop}/offers/{}/claim",
+            by_title(t)["id"].as_str().expect("id")
+        )
+    };
+    let r = form(&member, &mc, "fr", &claim("Weave a blanket"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()[header::LOCATION]
+        .to_str()
+        .expect("loc")
+        .to_owned();
+    assert!(to.ends_with("?done=1"), "{to}");
+    let (_, p) = page(&member, &mc, "fr", &to).await;
+    assert!(p.contains("C’est fait."), "{p}");
+    // Claiming twice: the protocol refuses it, and the page says so in French.
+    let r = form(&member, &mc, "fr", &claim("Weave a blanket"), &[]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p = r.text().await.expect("html");
+    assert!(p.contains("Vous avez déjà demandé cette offre."), "{p}");
+    // A withdrawn offer takes no claims: said in Arabic, nothing signed.
+    wait_api(
+        &member,
+        "the withdrawal to reach the member",
+        &format!("/api/coops/{coop}/offers/{count}"),
+        |v| v["state"] == "withdrawn",
+    )
+    .await;
+    let r = form(
+        &member,
+        &mc,
+        "ar",
+        &format!("/c/{coop}/offers/{count}/claim"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let p = r.text().await.expect("html");
+    assert!(p.contains("لم يعد هذا العرض يقبل طلبات"), "{p}");
+
+    // The requester's node goes away: the next claim is kept, and said to wait.
+    drop(requester);
+    wait_api(&member, "the member to be alone", "/api/status", |v| {
+        v["peers"] == 0
+    })
+    .await;
+    let r = form(&member, &mc, "fr", &claim("Dye the wool"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()[header::LOCATION]
+        .to_str()
+        .expect("loc")
+        .to_owned();
+    assert!(to.ends_with("?done=wait"), "{to}");
+    let (_, p) = page(&member, &mc, "fr", &to).await;
+    assert!(p.contains("en attente de joindre la coopérative"), "{p}");
+    assert!(!p.contains("C’est fait."), "{p}");
+    let (_, p) = page(&member, &mc, "ar", &to).await;
+    assert!(p.contains("في انتظار الوصول إلى التعاونية"), "{p}");
+
+    // Work sent for an offer whose draw has not named this member: refused in French,
+    // before anything is signed.
+    let (_, work) = page(&member, &mc, "fr", &format!("/c/{coop}/work")).await;
+    let csrf = csrf_of(&work);
+    let dye = by_title("Dye the wool")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let boundary = "taawun-test-boundary";
+    let part = |name: &str, extra: &str, value: &str| {
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n\r\n{value}\r\n")
+    };
+    let body = format!(
+        "{}{}{}--{boundary}--\r\n",
+        part("csrf", "", &csrf),
+        part("minutes", "", "١٢"),
+        part("file", "; filename=\"wool.txt\"", "dyed"),
+    );
+    let r = http()
+        .post(format!("{}/c/{coop}/offers/{dye}/submit", member.base))
+        .header(header::COOKIE, &mc)
+        .header(header::ACCEPT_LANGUAGE, "fr")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let p = r.text().await.expect("html");
+    assert!(p.contains("Ce travail n’est pas à vous d’envoyer"), "{p}");
+    let (_, subs) = api(
+        &member,
+        "GET",
+        &format!("/api/coops/{coop}/submissions"),
+        None,
+    )
+    .await;
+    assert_eq!(subs.as_array().expect("list").len(), 0, "nothing signed");
+
+    // The cooperative's rules, in words and units, in the page's language.
+    let (_, p) = page(&member, &mc, "fr", &format!("/c/{coop}/coop")).await;
+    for words in [
+        "Délai avant qu’un amendement s’applique",
+        "1 heure",
+        "Plus grande entrée",
+        "16 Ko",
+        "% des minutes estimées",
+    ] {
+        assert!(p.contains(words), "{words}: {p}");
+    }
+    assert!(!p.contains(">amendment_delay_ms<"), "{p}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn earnings_fit_a_phone_in_arabic_and_french_and_times_are_the_reader_s() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (d, coop) = synth_node(&tmp.path().join("node"), Synth::Member).await;
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let b = wd.browser(&tmp.path().join("profile")).await;
+    b.go(&login_url(&d)).await;
+    // A reader in Amman (UTC+3 all year).
+    b.cdp(
+        "Emulation.setTimezoneOverride",
+        json!({"timezoneId": "Asia/Amman"}),
+    )
+    .await;
+    let earnings = format!("/c/{coop}/earnings");
+    // Still owed and confirmed: on a 360 px screen, inside it, with nothing to scroll
+    // sideways, right to left and left to right.
+    let inside = "const w = window.innerWidth; \
+        const xs = [...document.querySelectorAll('dl.totals dd.owed, dl.totals dd.confirmed, .balance dd.owed, .balance dd.confirmed')]; \
+        return xs.length >= 4 && xs.every(e => { const r = e.getBoundingClientRect(); return r.left >= 0 && r.right <= w && r.width > 0; }) \
+          && document.documentElement.scrollWidth <= w";
+    for lang in ["ar", "fr"] {
+        b.go(&format!("{}/lang/{lang}?next={earnings}", d.base))
+            .await;
+        b.until(
+            "the page in its language",
+            &format!("return document.documentElement.lang === '{lang}'"),
+        )
+        .await;
+        assert_eq!(b.js("return window.innerWidth", vec![]).await, json!(360));
+        assert_eq!(
+            b.js(inside, vec![]).await,
+            json!(true),
+            "{lang}: figures off screen"
+        );
+        if lang == "ar" {
+            b.screenshot(&shots().join("earnings-ar.png")).await;
+        }
+    }
+    // Times: UTC from the node, in <time datetime>; the script shows them in the
+    // reader's zone and keeps the UTC one as the title.
+    b.go(&format!("{}/lang/en?next={earnings}", d.base)).await;
+    b.until(
+        "times in the reader's zone",
+        "const t = document.querySelector('time[datetime]'); return t !== null && t.dataset.local === '1'",
+    )
+    .await;
+    let t = b
+        .js(
+            "const t = document.querySelector('time[datetime]'); return [t.textContent, t.title, t.getAttribute('datetime')]",
+            vec![],
+        )
+        .await;
+    let (shown, utc, iso) = (
+        t[0].as_str().expect("text"),
+        t[1].as_str().expect("title"),
+        t[2].as_str().expect("iso"),
+    );
+    assert!(shown.contains("GMT+3") && !shown.contains("UTC"), "{t}");
+    assert!(utc.ends_with(" UTC"), "{t}");
+    // The same instant: the hour in Amman is three after the UTC hour.
+    let utc_hour: u32 = iso[11..13].parse().expect("hour");
+    assert!(
+        shown.contains(&format!("{:02}:{}", (utc_hour + 3) % 24, &iso[14..16])),
+        "{t}"
+    );
+
+    // The board and an offer, in Arabic, for the docs.
+    b.go(&format!(
+        "{}/lang/ar?next=/c/{coop}/offers%3Fall%3D1",
+        d.base
+    ))
+    .await;
+    b.find("#offers li.offer").await;
+    assert_eq!(
+        b.js(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![]
+        )
+        .await,
+        json!(true)
+    );
+    b.screenshot(&shots().join("offers-board-ar.png")).await;
+    b.click("#offers li.offer h2 a").await;
+    b.find("#offer").await;
+    b.screenshot(&shots().join("offer-ar.png")).await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_script_the_payment_form_follows_the_member_and_accepting_asks_in_a_dialog() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (d, coop) = synth_node(&tmp.path().join("node"), Synth::Requester).await;
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let b = wd.browser(&tmp.path().join("profile")).await;
+    b.go(&login_url(&d)).await;
+    b.go(&format!("{}/c/{coop}/requests", d.base)).await;
+    b.find("#pay-form").await;
+    // Choosing another member fills in what is left to pay them in the chosen currency.
+    let choose = "const s = document.getElementById('pay-member'); \
+        const o = [...s.options].find(o => !o.selected && /EUR=/.test(o.dataset.left)); \
+        if (!o) return null; s.value = o.value; s.dispatchEvent(new Event('change')); \
+        return [o.dataset.left, document.getElementById('pay-amount').value]";
+    let v = b.js(choose, vec![]).await;
+    assert!(!v.is_null(), "a second member owed euros");
+    let eur = v[0]
+        .as_str()
+        .expect("left")
+        .split('|')
+        .find_map(|kv| kv.strip_prefix("EUR="))
+        .expect("EUR");
+    assert_eq!(v[1], json!(eur), "{v}");
+    // What was typed stays when the member changes.
+    b.fill("#pay-amount", "1,00").await;
+    b.js(
+        "const s = document.getElementById('pay-member'); s.selectedIndex = 0; s.dispatchEvent(new Event('change'))",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('pay-amount').value", vec![])
+            .await,
+        json!("1,00")
+    );
+
+    // Accepting asks in a dialog: Cancel leaves the work waiting, OK accepts it.
+    let sub = b
+        .js(
+            "return document.querySelector('button.accept').closest('li').dataset.sub",
+            vec![],
+        )
+        .await;
+    let sub = sub.as_str().expect("submission").to_owned();
+    b.click("button.accept").await;
+    b.answer_dialog(false).await;
+    assert_eq!(submission(&d, &coop, &sub).await["review"], "pending");
+    b.click("button.accept").await;
+    b.answer_dialog(true).await;
+    // This node is alone: the acceptance waits to reach the cooperative.
+    b.until_text("waiting to reach the cooperative").await;
+    assert_eq!(submission(&d, &coop, &sub).await["review"], "accepted");
     b.quit().await;
 }

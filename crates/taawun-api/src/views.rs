@@ -584,6 +584,27 @@ pub struct RecordView {
     /// to choose who wins.
     #[serde(default)]
     pub void_assignments: usize,
+    /// What members wrote in their reviews, newest first (at most
+    /// [`MAX_RECORD_COMMENTS`]; reviews without text are left out).
+    #[serde(default)]
+    pub comments: Vec<ReviewComment>,
+}
+
+/// Comments a record carries at most: the newest, enough to read how a requester treats
+/// members without making every offer's view long.
+pub const MAX_RECORD_COMMENTS: usize = 5;
+
+/// A member's review of a requester, as its record shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewComment {
+    /// The member who wrote it.
+    pub member: String,
+    /// When, ms since the epoch.
+    pub at: u64,
+    /// Scores (pay, fairness, promptness, communication), 1 to 5.
+    pub scores: [u8; 4],
+    /// What they wrote.
+    pub text: String,
 }
 
 impl RecordView {
@@ -609,6 +630,7 @@ impl RecordView {
             reviews: r.reviews,
             scores: r.scores,
             void_assignments: r.void_assignments,
+            comments: Vec::new(),
         }
     }
 }

@@ -21,6 +21,38 @@
       /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
   }
 
+  var localFormat;
+  function localTimes(root) {
+    if (localFormat === undefined) {
+      var lang = document.documentElement.lang || "en";
+      var locale = lang === "ar" ? "ar-MA-u-nu-latn" : lang === "fr" ? "fr-FR" : "en-GB";
+      try {
+        localFormat = new Intl.DateTimeFormat(locale, {
+          day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+          timeZoneName: "short"
+        });
+      } catch (_) { localFormat = null; }
+    }
+    if (!localFormat) return;
+    var times = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var d = new Date(times[i].getAttribute("datetime"));
+      if (isNaN(d.getTime()) || times[i].getAttribute("data-local")) continue;
+      times[i].title = times[i].textContent;
+      times[i].textContent = localFormat.format(d);
+      times[i].setAttribute("data-local", "1");
+    }
+  }
+
+  // Whether a fresh part says what the shown one says (its times as the node wrote them).
+  function same(fresh, el) {
+    var shown = el.cloneNode(true), ts = shown.querySelectorAll("time[data-local]");
+    for (var i = 0; i < ts.length; i++) {
+      ts[i].textContent = ts[i].title; ts[i].removeAttribute("title"); ts[i].removeAttribute("data-local");
+    }
+    return fresh.innerHTML === shown.innerHTML;
+  }
+
   var coop = document.body && document.body.getAttribute("data-coop");
   if (coop && window.EventSource && window.fetch && window.DOMParser) {
     var timer = null, busy = false, again = false;
@@ -36,7 +68,8 @@
           var parts = document.querySelectorAll("[data-live]");
           for (var i = 0; i < parts.length; i++) {
             var el = parts[i], fresh = doc.getElementById(el.id);
-            if (fresh && !dirty(el) && fresh.innerHTML !== el.innerHTML) el.replaceWith(fresh);
+            // Compared before the times are rewritten, then rewritten once swapped in.
+            if (fresh && !dirty(el) && !same(fresh, el)) { el.replaceWith(fresh); localTimes(fresh); }
           }
         })
         .catch(function () {})
@@ -157,4 +190,64 @@
     });
     check();
   }
+  // Steps that cannot be undone (accept, reject, withdraw) ask first. Without script the
+  // node asks with a page; with it, a dialog, and the form goes with confirm=1.
+  // Listened to on the document, so forms a live refresh swaps in ask too.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f || !f.getAttribute || !f.getAttribute("data-confirm") || f.elements.confirm) return;
+    if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); return; }
+    var yes = document.createElement("input");
+    yes.type = "hidden"; yes.name = "confirm"; yes.value = "1";
+    f.appendChild(yes);
+  });
+
+  // The payment form: choosing a member or a currency fills in what is left to pay
+  // them in it ("EUR=12,50|JOD=1,000" on each member's option), unless an amount was typed.
+  var payForm = document.getElementById("pay-form");
+  if (payForm) {
+    var who = payForm.elements.member, amount = payForm.elements.amount, money = payForm.elements.currency;
+    var filled = amount.value;
+    var fill = function (pickCurrency) {
+      if (amount.value !== filled) return;
+      var opt = who.options[who.selectedIndex], lefts = {}, first = null;
+      (opt && opt.getAttribute("data-left") || "").split("|").forEach(function (kv) {
+        var p = kv.split("=");
+        if (p.length === 2) { lefts[p[0]] = p[1]; if (first === null) first = p[0]; }
+      });
+      if (pickCurrency && first !== null && !(money.value in lefts)) money.value = first;
+      amount.value = lefts[money.value] || "";
+      filled = amount.value;
+    };
+    who.addEventListener("change", function () { fill(true); });
+    money.addEventListener("change", function () { fill(false); });
+  }
+
+  // Whole-number fields with a least value (data-min): text fields, so that Arabic-Indic
+  // and Persian digits can be typed; the least is checked here as the node checks it.
+  var mins = document.querySelectorAll("input[data-min]");
+  for (var k = 0; k < mins.length; k++) {
+    (function (input) {
+      var least = parseInt(input.getAttribute("data-min"), 10);
+      var check = function () {
+        var t = "";
+        for (var i = 0; i < input.value.length; i++) {
+          var c = input.value.charCodeAt(i);
+          if (c >= 0x660 && c <= 0x669) t += String(c - 0x660);
+          else if (c >= 0x6f0 && c <= 0x6f9) t += String(c - 0x6f0);
+          else if (/[0-9]/.test(input.value[i])) t += input.value[i];
+        }
+        var n = t === "" ? NaN : parseInt(t, 10);
+        input.setCustomValidity(!isNaN(n) && n < least ? input.getAttribute("data-min-msg") || "" : "");
+      };
+      input.addEventListener("input", check);
+      check();
+    })(mins[k]);
+  }
+
+  // Times: the node writes UTC, says so, and puts the instant in <time datetime>; here
+  // they are rewritten in the reader's own time zone and language (Western digits in
+  // Arabic, as the rest of the page), the UTC text kept as the title. Parts the live
+  // refresh swaps in go through it again.
+  localTimes(document);
 })();

@@ -7,7 +7,7 @@
 
 use super::chart::Point;
 use super::i18n::{self as t, typed_number, typed_whole, Lang};
-use super::pages::{self, BoardQuery, CoopInfo, OfferForm};
+use super::pages::{self, BoardQuery, CoopInfo, OfferForm, Paging};
 use super::{Ctx, Web};
 use crate::service::Error;
 use axum::extract::{Multipart, Path, Query, State};
@@ -35,14 +35,48 @@ fn status_of(e: &Error) -> StatusCode {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
+/// What the node refused, in the page's language when the page knows the refusal (a
+/// rule of the protocol, a stopped network, something not held here); otherwise the
+/// node's own words (English) after "The node refused it:".
+pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
+    use taawun_core::Invalid as I;
+    let tr = match e {
+        Error::Rule(i) => match i {
+            I::DoubleClaim { .. } => &t::E_CLAIMED,
+            I::OfferExpired { .. } => &t::E_EXPIRED,
+            I::NotAllowed { .. } => &t::E_NOT_ALLOWED,
+            I::AlreadyReviewed { .. } => &t::E_REVIEWED,
+            I::MissingReason => &t::BLANK_REASON,
+            I::BadScore { .. } => &t::E_SCORE,
+            I::BadAmount(_) => &t::E_AMOUNT,
+            I::DoubleVote { .. } => &t::E_VOTED,
+            I::AlreadyAnswered { .. } => &t::E_ANSWERED,
+            I::Oversize { .. } => &t::E_TOO_LONG,
+            I::OfferBelowFloor { .. } => &t::E_FLOOR,
+            I::CurrencyNotAllowed(_) => &t::E_CURRENCY,
+            I::DoubleSubmit { .. } => &t::E_SUBMITTED,
+            I::ResultTooLarge { .. } => &t::E_RESULT_SIZE,
+            I::FromTheFuture { .. } => &t::E_CLOCK,
+            _ => &t::E_RULES,
+        },
+        Error::Stopped => &t::E_STOPPED,
+        Error::NotFound(_) => &t::E_NOT_HERE,
+        _ => return None,
+    };
+    Some(l.t(tr).to_owned())
+}
+
 fn fail(ctx: &Ctx, c: Option<&CoopInfo>, e: &Error, back: &str) -> Response {
-    pages::failed(ctx, c, status_of(e), &e.to_string(), back)
+    match node_says(ctx.lang, e) {
+        Some(m) => pages::refused(ctx, c, status_of(e), &m, &e.to_string(), back),
+        None => pages::failed(ctx, c, status_of(e), &e.to_string(), back),
+    }
 }
 
 fn coop_id(ctx: &Ctx, s: &str) -> Result<Id, Response> {
@@ -99,9 +133,19 @@ fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
     }
 }
 
-/// Redirects to `path` saying the action was done.
-fn done(path: &str) -> Response {
-    Redirect::to(&format!("{path}?done=1")).into_response()
+/// Redirects to `path` saying the action was done; or, when no other node is connected,
+/// that it is saved here and waits to reach the cooperative (`done=wait`): a member
+/// offline in a camp must not read "Done" for a claim nobody has seen yet.
+async fn done(web: &Web, path: &str) -> Response {
+    let alone = web
+        .st
+        .node
+        .net()
+        .peers()
+        .await
+        .map_or(true, |p| p.is_empty());
+    let flag = if alone { "wait" } else { "1" };
+    Redirect::to(&format!("{path}?done={flag}")).into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -114,6 +158,9 @@ pub(crate) struct DoneQuery {
 pub(crate) struct CsrfOnly {
     #[serde(default)]
     csrf: String,
+    /// `1` from the page that asked "are you sure?" (or the script's dialog).
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `GET /`: the one cooperative held, or the list.
@@ -267,12 +314,30 @@ pub(crate) async fn claim(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link(&format!("offers/{}", oid.to_hex()));
+    // The usual refusal (the draw came first), said in the member's language; the node
+    // checks again when it writes.
+    let o = web
+        .st
+        .node
+        .offer(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    if o.state != "open" {
+        return Err(pages::refused(
+            &ctx,
+            Some(&c),
+            StatusCode::CONFLICT,
+            ctx.lang.t(&t::E_NOT_OPEN),
+            &format!("offer {} is {}", oid.short(), o.state),
+            &back,
+        ));
+    }
     web.st
         .node
         .claim(id, oid)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `POST /c/{coop}/offers/{offer}/withdraw`.
@@ -286,12 +351,33 @@ pub(crate) async fn withdraw(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link(&format!("offers/{}", oid.to_hex()));
+    if f.confirm != "1" {
+        let l = ctx.lang;
+        let action = c.link(&format!("offers/{}/withdraw", oid.to_hex()));
+        let o = web
+            .st
+            .node
+            .offer(id, oid)
+            .await
+            .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+        return Ok(pages::ask(
+            &ctx,
+            &c,
+            l.t(&t::ASK_WITHDRAW),
+            pages::about(l, &o.title, None, &o.pay, &c.me),
+            None,
+            &action,
+            &[],
+            l.t(&t::YES_WITHDRAW),
+            &back,
+        ));
+    }
     web.st
         .node
         .withdraw(id, oid)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `GET /c/{coop}/work`.
@@ -378,12 +464,45 @@ pub(crate) async fn submit(
         .map_err(|m| said(&ctx, Some(&c), &m, &back))?;
     // A form sent without choosing a file still has the field, empty.
     let file = file.filter(|f| !f.is_empty()).ok_or_else(no_file)?;
+    // Work on an offer the member does not hold a place in (the draw went to others, or
+    // the place lapsed): said in the member's language; the node checks again.
+    let o = web
+        .st
+        .node
+        .offer(id, oid)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    if !o.assigned_to_me {
+        return Err(pages::refused(
+            &ctx,
+            Some(&c),
+            StatusCode::CONFLICT,
+            l.t(&t::E_NOT_YOURS),
+            &format!(
+                "offer {} is not assigned to this node's member",
+                oid.short()
+            ),
+            &back,
+        ));
+    }
     web.st
         .node
         .submit(id, oid, minutes, file.to_vec())
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
+}
+
+/// A page with a long list: `done`, and where the list starts and how long it is (not a
+/// flattened [`Paging`]: query strings read numbers only in the struct's own fields).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    from: usize,
+    #[serde(default)]
+    per: Option<usize>,
 }
 
 /// `GET /c/{coop}/earnings`.
@@ -391,7 +510,7 @@ pub(crate) async fn earnings(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
@@ -449,6 +568,10 @@ pub(crate) async fn earnings(
         &payments,
         &coop_view.requesters,
         q.done.is_some(),
+        Paging {
+            from: q.from,
+            per: q.per,
+        },
     ))
 }
 
@@ -479,7 +602,7 @@ pub(crate) async fn confirm(
         .confirm(id, pid, received)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -525,7 +648,7 @@ pub(crate) async fn review(
         )
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `GET /c/{coop}/post`.
@@ -638,12 +761,28 @@ pub(crate) async fn post_offer(
         }
     };
     match web.st.node.post_offer(id, req).await {
-        Ok(w) => Ok(done(&c.link(&format!("offers/{}", w.id)))),
+        Ok(w) => Ok(done(&web, &c.link(&format!("offers/{}", w.id))).await),
         Err(e) => {
-            let m = format!("{} {e}", ctx.lang.t(&t::REFUSED));
+            let m = node_says(ctx.lang, &e)
+                .unwrap_or_else(|| format!("{} {e}", ctx.lang.t(&t::REFUSED)));
             Ok(pages::post_form(&ctx, &c, &f, Some(&m), status_of(&e)))
         }
     }
+}
+
+/// The requests page's query: `done`, and the member and currency a "Pay" link chose.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct RequestsQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    pay: Option<String>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    from: usize,
+    #[serde(default)]
+    per: Option<usize>,
 }
 
 /// `GET /c/{coop}/requests`.
@@ -651,7 +790,7 @@ pub(crate) async fn requests(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<RequestsQuery>,
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
@@ -693,6 +832,11 @@ pub(crate) async fn requests(
         &rec,
         now(),
         q.done.is_some(),
+        q.pay.as_deref().zip(q.currency.as_deref()),
+        Paging {
+            from: q.from,
+            per: q.per,
+        },
     ))
 }
 
@@ -724,6 +868,44 @@ pub(crate) async fn result(
         .into_response())
 }
 
+/// The submission `sid` sent to this node's requester, as a confirmation names it: the
+/// offer's title, who did the work and its pay; a refusal page when it is not one.
+async fn received(
+    web: &Web,
+    ctx: &Ctx,
+    c: &CoopInfo,
+    coop: Id,
+    sid: Id,
+    back: &str,
+) -> Result<maud::Markup, Response> {
+    let mine = SubmissionFilter {
+        requester: Some(web.st.node.me()),
+        ..SubmissionFilter::default()
+    };
+    let (subs, _) = web
+        .st
+        .node
+        .submissions(coop, &mine)
+        .await
+        .map_err(|e| fail(ctx, Some(c), &e, back))?;
+    let id = sid.to_hex();
+    let s = subs.iter().find(|s| s.id == id).ok_or_else(|| {
+        fail(
+            ctx,
+            Some(c),
+            &Error::NotFound(format!("no submission {id} for this node's requester")),
+            back,
+        )
+    })?;
+    Ok(pages::about(
+        ctx.lang,
+        &s.title,
+        Some(&s.member),
+        &s.pay,
+        &c.me,
+    ))
+}
+
 /// `POST /c/{coop}/submissions/{sub}/accept`.
 pub(crate) async fn accept(
     State(web): State<Web>,
@@ -735,12 +917,28 @@ pub(crate) async fn accept(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let sid = entry_id(&ctx, &c, "submission", &sub)?;
     let back = c.link("requests");
+    if f.confirm != "1" {
+        let l = ctx.lang;
+        let action = c.link(&format!("submissions/{}/accept", sid.to_hex()));
+        let what = received(&web, &ctx, &c, id, sid, &back).await?;
+        return Ok(pages::ask(
+            &ctx,
+            &c,
+            l.t(&t::ASK_ACCEPT),
+            what,
+            None,
+            &action,
+            &[],
+            l.t(&t::YES_ACCEPT),
+            &back,
+        ));
+    }
     web.st
         .node
         .accept(id, sid)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -749,6 +947,8 @@ pub(crate) struct RejectForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `POST /c/{coop}/submissions/{sub}/reject`.
@@ -765,12 +965,28 @@ pub(crate) async fn reject(
     if f.reason.trim().is_empty() {
         return Err(said(&ctx, Some(&c), ctx.lang.t(&t::BLANK_REASON), &back));
     }
+    if f.confirm != "1" {
+        let l = ctx.lang;
+        let action = c.link(&format!("submissions/{}/reject", sid.to_hex()));
+        let what = received(&web, &ctx, &c, id, sid, &back).await?;
+        return Ok(pages::ask(
+            &ctx,
+            &c,
+            l.t(&t::ASK_REJECT),
+            what,
+            Some(&f.reason),
+            &action,
+            &[("reason", &f.reason)],
+            l.t(&t::YES_REJECT),
+            &back,
+        ));
+    }
     web.st
         .node
         .reject(id, sid, f.reason)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -872,7 +1088,7 @@ pub(crate) async fn pay(
         .pay(id, req)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 /// `GET /c/{coop}/coop`.
@@ -926,12 +1142,33 @@ pub(crate) async fn vote(
         )
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-    Ok(done(&back))
+    Ok(done(&web, &back).await)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_node_s_refusals_are_said_in_the_page_s_language() {
+        let offer = Id::from_hex(&"ab".repeat(32)).expect("id");
+        let twice = Error::Rule(taawun_core::Invalid::DoubleClaim { offer });
+        assert_eq!(
+            node_says(Lang::Fr, &twice).as_deref(),
+            Some("Vous avez déjà demandé cette offre.")
+        );
+        assert_eq!(
+            node_says(Lang::Ar, &Error::Rule(taawun_core::Invalid::MissingReason)).as_deref(),
+            Some(Lang::Ar.t(&t::BLANK_REASON))
+        );
+        assert_eq!(
+            node_says(Lang::En, &Error::Stopped).as_deref(),
+            Some("The node’s network has stopped: restart the node.")
+        );
+        // A refusal the page does not know keeps the node's words.
+        assert_eq!(node_says(Lang::Fr, &Error::Conflict("busy".into())), None);
+        assert_eq!(status_of(&twice), StatusCode::UNPROCESSABLE_ENTITY);
+    }
 
     #[test]
     fn typed_amounts_take_a_comma_or_a_dot() {

@@ -237,6 +237,47 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// A span of time in whole units, in words, for a rule: `48 hours`, `7 days`,
+    /// `10 minutes` (the largest unit that divides it; seconds otherwise).
+    pub(crate) fn span(self, ms: u64) -> String {
+        const MIN: u64 = 60_000;
+        const HOUR: u64 = 60 * MIN;
+        const DAY: u64 = 24 * HOUR;
+        match ms {
+            0 => self.n(&MINUTES_PL, 0u64, &[]),
+            // Up to two days in hours (48 hours reads better than 2 days for a window).
+            _ if ms.is_multiple_of(DAY) && ms > 2 * DAY => self.n(&DAYS_N, ms / DAY, &[]),
+            _ if ms.is_multiple_of(HOUR) => self.n(&HOURS_N, ms / HOUR, &[]),
+            _ if ms.is_multiple_of(MIN) => self.n(&MINUTES_PL, ms / MIN, &[]),
+            _ => self.duration(ms),
+        }
+    }
+
+    /// A size in bytes as people read it: `64 KB`, `25 MB` (1024 to a kilobyte; one
+    /// decimal when it is not whole).
+    pub(crate) fn size(self, bytes: u64) -> String {
+        const K: u64 = 1024;
+        let (tr, unit) = if bytes >= K * K {
+            (&MB, K * K)
+        } else {
+            (&KB, K)
+        };
+        let tenths = bytes.saturating_mul(10) / unit;
+        let n = if tenths.is_multiple_of(10) {
+            self.int(tenths / 10)
+        } else {
+            format!(
+                "{}{}{}",
+                self.int(tenths / 10),
+                self.separators().0,
+                tenths % 10
+            )
+        };
+        self.f(tr, &n)
+    }
+}
+
 /// A plural category of CLDR (only those our languages use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Plural {
@@ -380,6 +421,19 @@ fn parse_q(v: &str) -> u32 {
         q += d * [100, 10, 1][i];
     }
     q
+}
+
+/// An instant as ISO 8601 in UTC (`2026-11-28T15:10:30Z`), for `<time datetime>`.
+pub(crate) fn iso(ms: Timestamp) -> String {
+    let secs = ms / 1000;
+    let (y, m, d) = civil(secs / 86_400);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// (year, month 1-12, day) of a count of days since 1970-01-01 (proleptic Gregorian).
@@ -1236,6 +1290,287 @@ tr!(
     "{}: أدخل 1 على الأقل."
 );
 
+// Earnings at a glance, confirmations, a node alone, comments, rules, pages.
+tr!(
+    TOTALS,
+    "In all, per currency",
+    "Au total, par monnaie",
+    "المجموع، حسب العملة"
+);
+tr!(
+    ASK_ACCEPT,
+    "Accept this work? Its pay becomes owed to the member, and an acceptance cannot be taken back.",
+    "Accepter ce travail ? Sa paie devient due au membre, et une acceptation est définitive.",
+    "هل تقبل هذا العمل؟ يصبح أجره مستحقًّا للعضو، ولا رجوع عن القبول."
+);
+tr!(
+    ASK_REJECT,
+    "Reject this work for the reason below? The member is not paid for it, and the rejection shows on your record.",
+    "Refuser ce travail pour le motif ci-dessous ? Le membre n’est pas payé, et le refus figure sur votre dossier.",
+    "هل ترفض هذا العمل للسبب أدناه؟ لا يُدفع للعضو أجره، ويظهر الرفض في سجلّك."
+);
+tr!(
+    ASK_WITHDRAW,
+    "Withdraw this offer? Members can no longer claim it.",
+    "Retirer cette offre ? Les membres ne pourront plus la demander.",
+    "هل تسحب هذا العرض؟ لن يستطيع الأعضاء طلبه بعد ذلك."
+);
+tr!(YES_ACCEPT, "Yes, accept", "Oui, accepter", "نعم، اقبل");
+tr!(YES_REJECT, "Yes, reject", "Oui, refuser", "نعم، ارفض");
+tr!(YES_WITHDRAW, "Yes, withdraw", "Oui, retirer", "نعم، اسحب");
+tr!(SURE, "Are you sure?", "En êtes-vous sûr ?", "هل أنت متأكد؟");
+tr!(PAY_THIS, "Pay", "Payer", "ادفع");
+tr!(
+    WAITING,
+    "Saved on this device. No other node is connected: it is waiting to reach the cooperative, and goes out by itself as soon as one is.",
+    "Enregistré sur cet appareil. Aucun autre nœud n’est connecté : en attente de joindre la coopérative ; l’envoi se fera tout seul dès qu’un nœud sera joignable.",
+    "حُفظ على هذا الجهاز. لا توجد عقدة أخرى متصلة: في انتظار الوصول إلى التعاونية، وسيُرسَل تلقائيًا فور الاتصال."
+);
+tr!(
+    COMMENTS,
+    "What members wrote",
+    "Ce qu’en écrivent les membres",
+    "ما كتبه الأعضاء"
+);
+tr!(
+    L_MAX_REVIEW,
+    "Longest review window",
+    "Délai d’examen le plus long",
+    "أطول مهلة للمراجعة"
+);
+tr!(
+    L_MAX_CLAIM,
+    "Longest claim window",
+    "Fenêtre de candidature la plus longue",
+    "أطول مهلة لتلقي الطلبات"
+);
+tr!(
+    L_MIN_CLAIM,
+    "Shortest claim window",
+    "Fenêtre de candidature la plus courte",
+    "أقصر مهلة لتلقي الطلبات"
+);
+tr!(
+    L_OFFER_LIFE,
+    "Longest life of an offer",
+    "Durée de vie maximale d’une offre",
+    "أطول مدة لعرض"
+);
+tr!(
+    L_RESULT,
+    "Largest result file",
+    "Plus gros fichier de résultat",
+    "أكبر ملف نتيجة"
+);
+tr!(L_ENTRY, "Largest entry", "Plus grande entrée", "أكبر قيد");
+tr!(
+    L_TOPUP,
+    "Top-up for extra time: at most",
+    "Complément pour le temps en plus : au plus",
+    "تكملة الوقت الإضافي: على الأكثر"
+);
+tr!(
+    L_TOPUP_VALUE,
+    "{} % of the estimated minutes",
+    "{} % des minutes estimées",
+    "{}٪ من الدقائق المقدّرة"
+);
+tr!(
+    L_AMEND,
+    "Delay before an amendment takes effect",
+    "Délai avant qu’un amendement s’applique",
+    "المهلة قبل سريان تعديل"
+);
+tr!(
+    L_PROPOSAL,
+    "A proposal is open for votes for",
+    "Une proposition reste ouverte au vote",
+    "مدة التصويت على مقترح"
+);
+tr!(
+    L_MAJORITY,
+    "Majority to pass an amendment",
+    "Majorité pour adopter un amendement",
+    "الأغلبية لإقرار تعديل"
+);
+tr!(
+    L_SUPER,
+    "Majority to remove a member, change the quorum or lower a floor",
+    "Majorité pour exclure un membre, changer le quorum ou baisser un plancher",
+    "الأغلبية لإقصاء عضو أو تغيير النصاب أو خفض حدّ أدنى"
+);
+tr!(
+    L_PCT_VALUE,
+    "more than {} % of the votes cast",
+    "plus de {} % des voix exprimées",
+    "أكثر من {}٪ من الأصوات المُدلى بها"
+);
+tr!(
+    L_SUBMIT,
+    "Time to send the work once drawn",
+    "Délai pour envoyer le travail une fois tiré au sort",
+    "مهلة إرسال العمل بعد القرعة"
+);
+tr!(KB, "{} KB", "{} Ko", "{} ك.ب");
+tr!(MB, "{} MB", "{} Mo", "{} م.ب");
+pl!(
+    HOURS_N,
+    ["{} hour", "{} hours"],
+    ["{} heure", "{} heures"],
+    [
+        "{} ساعة",
+        "ساعة واحدة",
+        "ساعتان",
+        "{} ساعات",
+        "{} ساعة",
+        "{} ساعة"
+    ]
+);
+pl!(
+    DAYS_N,
+    ["{} day", "{} days"],
+    ["{} jour", "{} jours"],
+    [
+        "{} يوم",
+        "يوم واحد",
+        "يومان",
+        "{} أيام",
+        "{} يومًا",
+        "{} يوم"
+    ]
+);
+pl!(
+    MINUTES_PL,
+    ["{} minute", "{} minutes"],
+    ["{} minute", "{} minutes"],
+    [
+        "{} دقيقة",
+        "دقيقة واحدة",
+        "دقيقتان",
+        "{} دقائق",
+        "{} دقيقة",
+        "{} دقيقة"
+    ]
+);
+tr!(NEXT, "Next", "Suivants", "التالي");
+tr!(DETAILS, "The node’s words", "Les mots du nœud", "نص العقدة");
+tr!(
+    E_NOT_YOURS,
+    "This work is not yours to send: no place in this offer’s draw is yours (any more).",
+    "Ce travail n’est pas à vous d’envoyer : aucune place du tirage de cette offre n’est (plus) la vôtre.",
+    "ليس لك إرسال هذا العمل: لا مكان لك (بعد الآن) في قرعة هذا العرض."
+);
+tr!(
+    E_NOT_OPEN,
+    "This offer takes no more claims: its claim window has closed, or it was withdrawn.",
+    "Cette offre ne prend plus de candidatures : sa fenêtre est close, ou elle a été retirée.",
+    "لم يعد هذا العرض يقبل طلبات: انتهت مهلة الطلب أو سُحب العرض."
+);
+tr!(
+    E_CLAIMED,
+    "You already claimed this offer.",
+    "Vous avez déjà demandé cette offre.",
+    "لقد طلبت هذا العرض من قبل."
+);
+tr!(
+    E_EXPIRED,
+    "This offer has expired.",
+    "Cette offre a expiré.",
+    "انتهت صلاحية هذا العرض."
+);
+tr!(
+    E_NOT_ALLOWED,
+    "Your key may not do this in this cooperative (its role does not allow it, or it is frozen).",
+    "Votre clé ne peut pas faire cela dans cette coopérative (son rôle ne le permet pas, ou elle est gelée).",
+    "لا يحق لمفتاحك القيام بهذا في هذه التعاونية (دوره لا يسمح بذلك، أو هو مجمَّد)."
+);
+tr!(
+    E_REVIEWED,
+    "This work was already accepted or rejected.",
+    "Ce travail a déjà été accepté ou refusé.",
+    "سبق قبول هذا العمل أو رفضه."
+);
+tr!(
+    E_SCORE,
+    "Scores go from 1 to 5.",
+    "Les notes vont de 1 à 5.",
+    "الدرجات من 1 إلى 5."
+);
+tr!(
+    E_AMOUNT,
+    "This amount does not read as an amount of that currency.",
+    "Ce montant ne se lit pas comme un montant de cette monnaie.",
+    "هذا المبلغ لا يُقرأ مبلغًا بهذه العملة."
+);
+tr!(
+    E_VOTED,
+    "You already voted on this proposal.",
+    "Vous avez déjà voté sur cette proposition.",
+    "لقد صوّتَّ على هذا المقترح من قبل."
+);
+tr!(
+    E_ANSWERED,
+    "This payment was already answered.",
+    "Ce paiement a déjà reçu une réponse.",
+    "سبق الرد على هذه الدفعة."
+);
+tr!(
+    E_TOO_LONG,
+    "Too long for this cooperative: shorten the text.",
+    "Trop long pour cette coopérative : raccourcissez le texte.",
+    "طويل جدًّا بالنسبة لهذه التعاونية: اختصر النص."
+);
+tr!(
+    E_FLOOR,
+    "Refused: this pays under the cooperative’s floor.",
+    "Refusé : cela paie sous le plancher de la coopérative.",
+    "مرفوض: هذا الأجر أقل من الحد الأدنى للتعاونية."
+);
+tr!(
+    E_CURRENCY,
+    "This cooperative has no floor in that currency, so it takes no offers in it.",
+    "Cette coopérative n’a pas de plancher dans cette monnaie : elle n’y accepte aucune offre.",
+    "ليس لهذه التعاونية حد أدنى بهذه العملة، فلا تقبل عروضًا بها."
+);
+tr!(
+    E_SUBMITTED,
+    "You already sent your work for this offer.",
+    "Vous avez déjà envoyé votre travail pour cette offre.",
+    "لقد أرسلت عملك لهذا العرض من قبل."
+);
+tr!(
+    E_RESULT_SIZE,
+    "This file is larger than this cooperative allows.",
+    "Ce fichier dépasse la taille permise par cette coopérative.",
+    "هذا الملف أكبر مما تسمح به هذه التعاونية."
+);
+tr!(
+    E_CLOCK,
+    "This device’s clock is ahead: set the date and time, then try again.",
+    "L’horloge de cet appareil est en avance : réglez la date et l’heure, puis réessayez.",
+    "ساعة هذا الجهاز متقدمة: اضبط التاريخ والوقت ثم أعد المحاولة."
+);
+tr!(
+    E_RULES,
+    "The cooperative’s rules refuse this.",
+    "Les règles de la coopérative refusent cela.",
+    "قواعد التعاونية ترفض هذا."
+);
+tr!(
+    E_STOPPED,
+    "The node’s network has stopped: restart the node.",
+    "Le réseau du nœud s’est arrêté : redémarrez le nœud.",
+    "توقفت شبكة العقدة: أعد تشغيل العقدة."
+);
+tr!(
+    E_NOT_HERE,
+    "Not found on this node (yet): it may not have reached it.",
+    "Introuvable sur ce nœud (pour l’instant) : cela ne lui est peut-être pas encore parvenu.",
+    "غير موجود على هذه العقدة (حتى الآن): ربما لم يصل إليها بعد."
+);
+tr!(PREVIOUS, "Previous", "Précédents", "السابق");
+tr!(SHOWING, "{}–{} of {}", "{}–{} sur {}", "{}–{} من {}");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1330,11 +1665,25 @@ mod tests {
     }
 
     #[test]
+    fn rules_read_in_units() {
+        assert_eq!(Lang::En.span(3_600_000), "1 hour");
+        assert_eq!(Lang::En.span(48 * 3_600_000), "48 hours");
+        assert_eq!(Lang::Fr.span(7 * 86_400_000), "7 jours");
+        assert_eq!(Lang::Ar.span(2 * 3_600_000), "ساعتان");
+        assert_eq!(Lang::Ar.span(10 * 60_000), "10 دقائق");
+        assert_eq!(Lang::En.span(90_500), "1 min");
+        assert_eq!(Lang::En.size(65_536), "64 KB");
+        assert_eq!(Lang::Fr.size(25 * 1024 * 1024), "25 Mo");
+        assert_eq!(Lang::Fr.size(1536), "1,5 Ko");
+    }
+
+    #[test]
     fn dates_are_civil_utc() {
         // 2026-11-28 15:10:30 UTC.
         let t = 1_795_878_630_000;
         assert_eq!(Lang::En.datetime(t), "28 Nov 2026, 15:10 UTC");
         assert_eq!(Lang::Fr.datetime(t), "28 nov. 2026, 15:10 UTC");
+        assert_eq!(iso(t), "2026-11-28T15:10:30Z");
         assert_eq!(civil(0), (1970, 1, 1));
         assert_eq!(civil(11_016), (2000, 2, 29));
         assert_eq!(Lang::En.relative(65_000, 0), "in 1 min");

@@ -21,6 +21,7 @@
 
 mod chart;
 pub(crate) mod cli;
+mod gzip;
 mod handlers;
 pub(crate) mod i18n;
 mod pages;
@@ -208,6 +209,8 @@ pub(crate) struct Ctx {
     pub(crate) csrf: String,
     /// The request's path and query, for the language switcher's way back.
     pub(crate) here: String,
+    /// The action just done is saved here only: no other node was connected (`done=wait`).
+    pub(crate) waiting: bool,
 }
 
 impl FromRequestParts<Web> for Ctx {
@@ -226,7 +229,15 @@ impl FromRequestParts<Web> for Ctx {
         let here = uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        Ok(Ctx { lang, csrf, here })
+        let waiting = uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "done=wait"));
+        Ok(Ctx {
+            lang,
+            csrf,
+            here,
+            waiting,
+        })
     }
 }
 
@@ -279,6 +290,7 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/api/ui-login", post(ui_login))
         .nest("/c/{coop}", coop)
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(gzip::gzip))
         .with_state(web)
 }
 

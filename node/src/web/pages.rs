@@ -116,7 +116,8 @@ pub(crate) fn page(
                     }
                 }
                 main #main {
-                    @if done { p.flash role="status" { (l.t(&t::DONE)) } }
+                    @if done && ctx.waiting { p.flash.waiting #flash role="status" { (l.t(&t::WAITING)) } }
+                    @else if done { p.flash #flash role="status" { (l.t(&t::DONE)) } }
                     h1 { bdi { (title) } }
                     (body)
                 }
@@ -133,6 +134,12 @@ pub(crate) fn page(
         }
     };
     html_response(StatusCode::OK, m)
+}
+
+/// A time as the node writes it (UTC, said so), in `<time datetime>` so the page's script
+/// can show it in the reader's own time zone.
+fn when(l: Lang, ms: Timestamp) -> Markup {
+    html! { time datetime=(t::iso(ms)) { (l.datetime(ms)) } }
 }
 
 /// Text in a first-strong isolate (U+2068 ... U+2069): whatever direction marks it holds
@@ -276,6 +283,27 @@ pub(crate) fn failed(
     r
 }
 
+/// An action the node refused for a reason the page knows: `msg` in the page's language,
+/// and the node's own words (`detail`, English) folded away for whoever needs them.
+pub(crate) fn refused(
+    ctx: &Ctx,
+    coop: Option<&CoopInfo>,
+    status: StatusCode,
+    msg: &str,
+    detail: &str,
+    back: &str,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        p.error role="alert" { (msg) }
+        details.small { summary { (l.t(&t::DETAILS)) } p lang="en" dir="ltr" { bdi { (detail) } } }
+        p { a href=(super::local_path(back)) { (l.t(&t::BACK)) } }
+    };
+    let mut r = page(ctx, coop, Tab::None, l.t(&t::FAILED), false, body);
+    *r.status_mut() = status;
+    r
+}
+
 /// A form the page did not send on: `msg`, already in the page's language, says why.
 pub(crate) fn invalid(ctx: &Ctx, coop: Option<&CoopInfo>, msg: &str, back: &str) -> Response {
     let l = ctx.lang;
@@ -327,8 +355,9 @@ fn against_floor(l: Lang, o: &OfferView) -> Markup {
     }
 }
 
-/// The requester's record, in a few lines.
-pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
+/// The requester's record, in a few lines, with at most `comments` of what members wrote
+/// (the board shows one per offer, to stay small; an offer's page all the record holds).
+pub(crate) fn record(l: Lang, r: &RecordView, comments: usize) -> Markup {
     let mut parts: Vec<String> = Vec::new();
     if let Some(ms) = r.median_review_ms {
         parts.push(l.f(&t::REVIEWS_IN, &l.duration(ms)));
@@ -363,6 +392,14 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
             @if let Some(s) = r.scores {
                 p.small { (l.fa(&t::SCORES, &[&r.reviews.to_string(), &score(l, s[0]), &score(l, s[1]), &score(l, s[2]), &score(l, s[3])])) }
             }
+            @if !r.comments.is_empty() && comments > 0 {
+                p.small.label { (l.t(&t::COMMENTS)) }
+                ul.comments {
+                    @for m in r.comments.iter().take(comments) {
+                        li { blockquote { bdi { (m.text) } } p.small { span.key title=(m.member) { code { (m.member.get(..8).unwrap_or(&m.member)) } } " · " (when(l, m.at)) } }
+                    }
+                }
+            }
         }
     }
 }
@@ -370,6 +407,64 @@ pub(crate) fn record(l: Lang, r: &RecordView) -> Markup {
 fn score(l: Lang, x100: u32) -> String {
     let (dec, _) = l.separators();
     format!("{}{dec}{}", x100 / 100, x100 % 100 / 10)
+}
+
+/// Items a long list shows at once unless the address says otherwise (`per`): a page
+/// stays a few kilobytes on a slow link.
+pub(crate) const PAGE_SIZE: usize = 50;
+/// Most items a list shows at once, whatever `per` says.
+pub(crate) const MAX_PAGE_SIZE: usize = 200;
+
+/// Where a long list starts (`from`) and how many it shows (`per`), from the address.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Paging {
+    pub(crate) from: usize,
+    pub(crate) per: Option<usize>,
+}
+
+impl Paging {
+    /// How many items a page shows.
+    pub(crate) fn size(self) -> usize {
+        self.per.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE)
+    }
+
+    /// This page's items of `all`.
+    pub(crate) fn slice<T>(self, all: &[T]) -> &[T] {
+        let from = self.from.min(all.len());
+        let to = from.saturating_add(self.size()).min(all.len());
+        &all[from..to]
+    }
+}
+
+/// `here` (a path and query) starting the list at `from`: the other parameters kept, a
+/// `done` flag dropped.
+fn at_from(here: &str, from: usize) -> String {
+    let (path, query) = here.split_once('?').unwrap_or((here, ""));
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("from=") && !kv.starts_with("done="))
+        .collect();
+    let f = format!("from={from}");
+    kept.push(&f);
+    format!("{path}?{}", kept.join("&"))
+}
+
+/// "1–50 of 120" with links to the previous and next pages, when a list is longer than
+/// one page; nothing otherwise.
+fn pager(ctx: &Ctx, p: Paging, total: usize, id: &str) -> Markup {
+    let l = ctx.lang;
+    let size = p.size();
+    let from = p.from.min(total);
+    let to = from.saturating_add(size).min(total);
+    html! {
+        @if total > size || from > 0 {
+            nav.pager id=(id) aria-label=(l.fa(&t::SHOWING, &[&l.int((from + 1).min(total) as u64), &l.int(to as u64), &l.int(total as u64)])) {
+                @if from > 0 { a.prev rel="prev" href=(at_from(&ctx.here, from.saturating_sub(size))) { (l.t(&t::PREVIOUS)) } }
+                span { (l.fa(&t::SHOWING, &[&l.int((from + 1).min(total) as u64), &l.int(to as u64), &l.int(total as u64)])) }
+                @if to < total { a.next rel="next" href=(at_from(&ctx.here, to)) { (l.t(&t::NEXT)) } }
+            }
+        }
+    }
 }
 
 /// The board's filter and sort.
@@ -390,6 +485,21 @@ pub(crate) struct BoardQuery {
     /// `1` after an action succeeded.
     #[serde(default)]
     pub(crate) done: Option<String>,
+    /// The first offer shown.
+    #[serde(default)]
+    pub(crate) from: usize,
+    /// Offers per page.
+    #[serde(default)]
+    pub(crate) per: Option<usize>,
+}
+
+impl BoardQuery {
+    pub(crate) fn paging(&self) -> Paging {
+        Paging {
+            from: self.from,
+            per: self.per,
+        }
+    }
 }
 
 /// The offers board.
@@ -432,7 +542,7 @@ pub(crate) fn board(
                 p { (l.t(&t::NO_OFFERS)) }
             }
             ul.cards {
-                @for o in offers {
+                @for o in q.paging().slice(offers) {
                     li.card.offer data-offer=(o.id) {
                         h2 { a href=(c.link(&format!("offers/{}", o.id))) { bdi { (o.title) } } }
                         p.figures {
@@ -451,11 +561,12 @@ pub(crate) fn board(
                         }
                         details {
                             summary { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
-                            (record(l, &o.record))
+                            (record(l, &o.record, 1))
                         }
                     }
                 }
             }
+            (pager(ctx, q.paging(), offers.len(), "offers-pages"))
         }
     };
     page(
@@ -495,7 +606,7 @@ pub(crate) fn offer(
                 dt { (l.t(&t::STATE)) } dd { span.badge { (state_label(l, &o.state)) } " " (l.n(&t::CLAIMS_N, o.claims, &[])) }
                 dt { (l.t(&t::PLACES)) } dd { (o.assignments) }
                 dt { (l.t(&t::REVIEW_WINDOW)) } dd { (l.duration(o.review_window_ms)) }
-                dt { (l.t(&t::EXPIRES)) } dd { (l.datetime(o.expires_at)) }
+                dt { (l.t(&t::EXPIRES)) } dd { (when(l, o.expires_at)) }
                 @if !o.winners.is_empty() {
                     dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (who(l, w, &c.me)) " " } }
                 }
@@ -514,7 +625,7 @@ pub(crate) fn offer(
                 p.warn.void { (l.n(&t::VOID_OFFER, o.void_assignments, &[])) }
             }
             @if o.state == "open" {
-                p.explain { (l.fa(&t::LOTTERY, &[&l.datetime(o.claim_closes_at), &l.relative(o.claim_closes_at, now)])) }
+                p.explain { (fm(l, &t::LOTTERY, &[when(l, o.claim_closes_at), html! { (l.relative(o.claim_closes_at, now)) }])) }
             }
             @if o.assigned_to_me {
                 p { strong { (l.t(&t::ASSIGNED_TO_YOU)) } " — " a href=(c.link("work")) { (l.t(&t::MY_WORK)) } }
@@ -533,17 +644,72 @@ pub(crate) fn offer(
             @if mine {
                 p { (l.t(&t::YOUR_OFFER)) }
                 @if o.state == "open" || o.state == "awaiting-assignment" {
-                    form method="post" action=(c.link(&format!("offers/{}/withdraw", o.id))) {
-                        (csrf(ctx))
-                        button type="submit" { (l.t(&t::WITHDRAW)) }
-                    }
+                    (withdraw_form(ctx, c, &o.id))
                 }
             }
             h2 { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
-            (record(l, &o.record))
+            (record(l, &o.record, usize::MAX))
         }
     };
     page(ctx, Some(c), Tab::Offers, &o.title, done, body)
+}
+
+/// The requester's button to withdraw an offer; it asks first (a page without script, a
+/// dialog with it).
+fn withdraw_form(ctx: &Ctx, c: &CoopInfo, offer: &str) -> Markup {
+    let l = ctx.lang;
+    html! {
+        form.withdraw method="post" action=(c.link(&format!("offers/{offer}/withdraw"))) data-confirm=(l.t(&t::ASK_WITHDRAW)) {
+            (csrf(ctx))
+            button type="submit" { (l.t(&t::WITHDRAW)) }
+        }
+    }
+}
+
+/// A step that cannot be undone, asked once more: `question`, then a button that sends
+/// the same form again with `confirm=1`, and a way back. Works without script.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ask(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    question: &str,
+    what: Markup,
+    detail: Option<&str>,
+    action: &str,
+    fields: &[(&str, &str)],
+    yes: &str,
+    back: &str,
+) -> Response {
+    let l = ctx.lang;
+    let body = html! {
+        div.explain #ask role="alert" {
+            p { (question) }
+            (what)
+            @if let Some(d) = detail { p.pre { bdi { (d) } } }
+        }
+        div.actions {
+            form method="post" action=(super::local_path(action)) {
+                (csrf(ctx))
+                @for (name, value) in fields { input type="hidden" name=(name) value=(value); }
+                input type="hidden" name="confirm" value="1";
+                button.primary #yes type="submit" { (yes) }
+            }
+            a href=(super::local_path(back)) { (l.t(&t::PAY_CHANGE)) }
+        }
+    };
+    page(ctx, Some(c), Tab::Requests, l.t(&t::SURE), false, body)
+}
+
+/// What a confirmation is about: an offer's or a submission's title, who did the work,
+/// and its pay.
+pub(crate) fn about(l: Lang, title: &str, member: Option<&str>, pay: &Amount, me: &str) -> Markup {
+    html! {
+        p.about {
+            strong { bdi { (title) } }
+            @if let Some(m) = member { " · " (who(l, m, me)) }
+            " · " (l.money(pay.minor, &pay.currency))
+        }
+    }
 }
 
 /// The place of the draw `me` holds in `o`, if any.
@@ -555,10 +721,10 @@ fn my_place<'a>(o: &'a OfferView, me: &str) -> Option<&'a PlaceView> {
 fn place_line(l: Lang, p: &PlaceView, now: Timestamp) -> Markup {
     match p.state.as_str() {
         "open" => {
-            html! { span.pending { (l.fa(&t::PLACE_OPEN, &[&l.datetime(p.until), &l.relative(p.until, now)])) } }
+            html! { span.pending { (fm(l, &t::PLACE_OPEN, &[when(l, p.until), html! { (l.relative(p.until, now)) }])) } }
         }
         "filled" => html! { span.ok { (l.t(&t::PLACE_FILLED)) } },
-        _ => html! { span.bad { (l.f(&t::PLACE_LAPSED, &l.datetime(p.until))) } },
+        _ => html! { span.bad { (fm(l, &t::PLACE_LAPSED, &[when(l, p.until)])) } },
     }
 }
 
@@ -567,9 +733,9 @@ fn place_line(l: Lang, p: &PlaceView, now: Timestamp) -> Markup {
 fn my_standing(l: Lang, o: &OfferView, me: &str, now: Timestamp) -> Markup {
     html! {
         @if let Some(until) = o.submit_by {
-            p.deadline { strong { (l.fa(&t::SUBMIT_BY, &[&l.datetime(until), &l.relative(until, now)])) } }
+            p.deadline { strong { (fm(l, &t::SUBMIT_BY, &[when(l, until), html! { (l.relative(until, now)) }])) } }
         } @else if let Some(place) = my_place(o, me).filter(|x| x.state == "lapsed") {
-            p.warn.lapsed { (l.f(&t::MY_PLACE_LAPSED, &l.datetime(place.until))) }
+            p.warn.lapsed { (fm(l, &t::MY_PLACE_LAPSED, &[when(l, place.until)])) }
         } @else if o.my_claim_counts == Some(false) {
             p.warn.late { (l.t(&t::LATE_CLAIM)) }
         } @else if o.claimed_by_me && !o.winners.is_empty() && my_place(o, me).is_none() {
@@ -649,6 +815,19 @@ pub(crate) fn work(
     page(ctx, Some(c), Tab::Work, l.t(&t::MY_WORK), done, body)
 }
 
+/// Still owed and confirmed received, summed per currency, in currency order.
+fn totals(balances: &[BalanceView]) -> Vec<(String, u64, u64)> {
+    let mut out: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for b in balances {
+        let t = out.entry(b.owed.currency.as_str()).or_default();
+        t.0 = t.0.saturating_add(b.owed.minor);
+        t.1 = t.1.saturating_add(b.confirmed.minor);
+    }
+    out.into_iter()
+        .map(|(c, (o, k))| (c.to_owned(), o, k))
+        .collect()
+}
+
 /// Earnings: balances, the rate chart, payments to confirm, and the review form.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn earnings(
@@ -659,34 +838,36 @@ pub(crate) fn earnings(
     payments: &[PaymentView],
     requesters: &[String],
     done: bool,
+    paging: Paging,
 ) -> Response {
     let l = ctx.lang;
     let body = html! {
         section #balances data-live="1" {
             @if balances.is_empty() { p { (l.t(&t::NOTHING_YET)) } }
             @else {
-                div.scroll {
-                    table {
-                        thead { tr {
-                            th scope="col" { (l.t(&t::REQUESTER)) }
-                            th scope="col" { (l.t(&t::EARNED)) }
-                            th scope="col" { (l.t(&t::TOPUP)) }
-                            th scope="col" { (l.t(&t::PAID)) }
-                            th scope="col" { (l.t(&t::CONFIRMED)) }
-                            th scope="col" { (l.t(&t::OWED)) }
-                            th scope="col" { (l.t(&t::UNCONFIRMED)) }
-                        } }
-                        tbody {
-                            @for b in balances {
-                                tr.balance {
-                                    td { (who(l, &b.requester, &c.me)) }
-                                    td.num.earned { (l.money(b.earned.minor, &b.earned.currency)) }
-                                    td.num { (l.money(b.topup.minor, &b.topup.currency)) }
-                                    td.num { (l.money(b.paid.minor, &b.paid.currency)) }
-                                    td.num { (l.money(b.confirmed.minor, &b.confirmed.currency)) }
-                                    td.num.owed { (l.money(b.owed.minor, &b.owed.currency)) }
-                                    td.num.unconfirmed { (l.money(b.unconfirmed.minor, &b.unconfirmed.currency)) }
-                                }
+                // What matters first, where a phone shows it without scrolling sideways:
+                // still owed and confirmed, per currency, then one card per requester.
+                dl.totals aria-label=(l.t(&t::TOTALS)) {
+                    @for (cur, owed, confirmed) in totals(balances) {
+                        div.total data-currency=(cur) {
+                            dt { (l.t(&t::OWED)) }
+                            dd.owed { (l.money(owed, &cur)) }
+                            dt { (l.t(&t::CONFIRMED)) }
+                            dd.confirmed { (l.money(confirmed, &cur)) }
+                        }
+                    }
+                }
+                ul.cards {
+                    @for b in balances {
+                        li.card.balance {
+                            p { (l.t(&t::REQUESTER)) " " (who(l, &b.requester, &c.me)) }
+                            dl.figures {
+                                dt { (l.t(&t::OWED)) } dd.num.owed { strong { (l.money(b.owed.minor, &b.owed.currency)) } }
+                                dt { (l.t(&t::CONFIRMED)) } dd.num.confirmed { (l.money(b.confirmed.minor, &b.confirmed.currency)) }
+                                dt { (l.t(&t::EARNED)) } dd.num.earned { (l.money(b.earned.minor, &b.earned.currency)) }
+                                dt { (l.t(&t::TOPUP)) } dd.num { (l.money(b.topup.minor, &b.topup.currency)) }
+                                dt { (l.t(&t::PAID)) } dd.num { (l.money(b.paid.minor, &b.paid.currency)) }
+                                dt { (l.t(&t::UNCONFIRMED)) } dd.num.unconfirmed { (l.money(b.unconfirmed.minor, &b.unconfirmed.currency)) }
                             }
                         }
                     }
@@ -702,9 +883,9 @@ pub(crate) fn earnings(
             h2 { (l.t(&t::PAYMENTS)) }
             @if payments.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
             ul.cards {
-                @for p in payments {
+                @for p in paging.slice(payments) {
                     li.card.payment {
-                        p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (who(l, &p.requester, &c.me)) " · " (l.datetime(p.at)) }
+                        p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (who(l, &p.requester, &c.me)) " · " (when(l, p.at)) }
                         p.small { (l.t(&t::REFERENCE)) ": " bdi { (p.reference) } }
                         @if p.confirmed { p.ok { (l.t(&t::CONFIRMED)) } }
                         @else if p.not_received { p.warn { (l.t(&t::ANSWERED_NOT_RECEIVED)) } }
@@ -722,6 +903,7 @@ pub(crate) fn earnings(
                     }
                 }
             }
+            (pager(ctx, paging, payments.len(), "payments-pages"))
         }
         h2 { (l.t(&t::REVIEW_REQ)) }
         @if requesters.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
@@ -840,6 +1022,10 @@ pub(crate) fn post_form(
     let least_s = c.min_claim_window_s();
     // The node's default window, or the cooperative's least when that is longer.
     let window_s = (taawun_api::request::DEFAULT_CLAIM_WINDOW_MS / 1000).max(least_s);
+    let least_msg = l.fa(
+        &t::CLAIM_WINDOW_LEAST,
+        &[&l.duration(c.min_claim_window_ms), &least_s.to_string()],
+    );
     let body = html! {
         @if !c.can_post { p.error { (l.t(&t::NOT_REQUESTER)) } }
         @if let Some(e) = error { p.error #refused role="alert" { bdi { (e) } } }
@@ -883,16 +1069,16 @@ pub(crate) fn post_form(
                 summary { (l.t(&t::MORE)) }
                 div.field {
                     label for="assignments" { (l.t(&t::PLACES)) }
-                    input #assignments type="number" name="assignments" min="1" value=(if f.assignments.is_empty() { "1" } else { f.assignments.as_str() });
+                    input #assignments type="text" inputmode="numeric" autocomplete="off" pattern=(whole_pattern()) size="5" name="assignments" value=(if f.assignments.is_empty() { "1" } else { f.assignments.as_str() });
                 }
                 div.field {
                     label for="claim_window_s" { (l.t(&t::CLAIM_WINDOW_S)) }
-                    input #claim_window_s type="number" name="claim_window_s" min=(least_s) value=(if f.claim_window_s.is_empty() { window_s.to_string() } else { f.claim_window_s.clone() }) aria-describedby="claim-window-hint";
-                    p.small #claim-window-hint { (l.fa(&t::CLAIM_WINDOW_LEAST, &[&l.duration(c.min_claim_window_ms), &least_s.to_string()])) }
+                    input #claim_window_s type="text" inputmode="numeric" autocomplete="off" pattern=(whole_pattern()) size="7" name="claim_window_s" data-min=(least_s) data-min-msg=(least_msg) value=(if f.claim_window_s.is_empty() { window_s.to_string() } else { f.claim_window_s.clone() }) aria-describedby="claim-window-hint";
+                    p.small #claim-window-hint { (least_msg) }
                 }
                 div.field {
                     label for="review_window_h" { (l.t(&t::REVIEW_WINDOW_H)) }
-                    input #review_window_h type="number" name="review_window_h" min="1" value=(if f.review_window_h.is_empty() { "48" } else { f.review_window_h.as_str() });
+                    input #review_window_h type="text" inputmode="numeric" autocomplete="off" pattern=(whole_pattern()) size="5" name="review_window_h" value=(if f.review_window_h.is_empty() { "48" } else { f.review_window_h.as_str() });
                 }
             }
             button.primary #publish type="submit" { (l.t(&t::PUBLISH)) }
@@ -914,14 +1100,41 @@ pub(crate) fn requests(
     rec: &RecordView,
     now: Timestamp,
     done: bool,
+    chosen: Option<(&str, &str)>,
+    paging: Paging,
 ) -> Response {
     let l = ctx.lang;
+    // The payment form starts on the chosen member and currency (a "Pay" link), else on
+    // the first one something is left to pay, with what is left as its amount.
+    let left = |b: &BalanceView| b.owed.minor.saturating_sub(b.unconfirmed.minor);
+    let pick = owed
+        .iter()
+        .find(|b| chosen.is_some_and(|(m, cur)| b.member == m && b.owed.currency == cur))
+        .or_else(|| owed.iter().find(|b| left(b) > 0));
+    let mut members: Vec<&str> = owed.iter().map(|b| b.member.as_str()).collect();
+    members.sort_unstable();
+    members.dedup();
+    // What is left to pay each member, per currency, as the amount field takes it: the
+    // script fills the amount in when another member or currency is chosen.
+    let lefts = |m: &str| {
+        owed.iter()
+            .filter(|b| b.member == m)
+            .map(|b| {
+                format!(
+                    "{}={}",
+                    b.owed.currency,
+                    l.decimal(left(b), &b.owed.currency)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    };
     let body = html! {
         section #incoming data-live="1" {
             h2 { (l.t(&t::INCOMING)) }
             @if subs.is_empty() { p.small { (l.t(&t::NOTHING_YET)) } }
             ul.cards {
-                @for s in subs {
+                @for s in paging.slice(subs) {
                     li.card.submission data-sub=(s.id) {
                         h3 { bdi { (s.title) } }
                         p.small { (who(l, &s.member, &c.me)) " · " (l.fa(&t::SUBMITTED, &[&l.relative(s.at, now), &s.minutes.to_string()])) }
@@ -933,11 +1146,11 @@ pub(crate) fn requests(
                         }
                         @if s.review == "pending" {
                             div.actions {
-                                form method="post" action=(c.link(&format!("submissions/{}/accept", s.id))) {
+                                form method="post" action=(c.link(&format!("submissions/{}/accept", s.id))) data-confirm=(l.t(&t::ASK_ACCEPT)) {
                                     (csrf(ctx))
                                     button.primary.accept type="submit" { (l.t(&t::ACCEPT)) }
                                 }
-                                form.reject method="post" action=(c.link(&format!("submissions/{}/reject", s.id))) {
+                                form.reject method="post" action=(c.link(&format!("submissions/{}/reject", s.id))) data-confirm=(l.t(&t::ASK_REJECT)) {
                                     (csrf(ctx))
                                     label for=(format!("reason-{}", s.id)) { (l.t(&t::REASON)) }
                                     textarea id=(format!("reason-{}", s.id)) name="reason" rows="2" required {}
@@ -948,6 +1161,7 @@ pub(crate) fn requests(
                     }
                 }
             }
+            (pager(ctx, paging, subs.len(), "incoming-pages"))
         }
         section #myoffers data-live="1" {
             h2 { (l.t(&t::MY_OFFERS)) }
@@ -961,6 +1175,9 @@ pub(crate) fn requests(
                         " " (l.n(&t::CLAIMS_N, o.claims, &[]))
                         @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
                         @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                        @if o.state == "open" || o.state == "awaiting-assignment" {
+                            (withdraw_form(ctx, c, &o.id))
+                        }
                     }
                 }
             }
@@ -976,6 +1193,7 @@ pub(crate) fn requests(
                         th scope="col" { (l.t(&t::TOPUP)) }
                         th scope="col" { (l.t(&t::PAID)) }
                         th scope="col" { (l.t(&t::OWED)) }
+                        th scope="col" {}
                     } }
                     tbody { @for b in owed { tr {
                         td { (who(l, &b.member, &c.me)) }
@@ -983,27 +1201,28 @@ pub(crate) fn requests(
                         td.num { (l.money(b.topup.minor, &b.topup.currency)) }
                         td.num { (l.money(b.paid.minor, &b.paid.currency)) }
                         td.num { (l.money(b.owed.minor, &b.owed.currency)) }
+                        td { @if left(b) > 0 { a.pay-this href=(format!("{}?pay={}&currency={}#pay", c.link("requests"), b.member, b.owed.currency)) { (l.t(&t::PAY_THIS)) } } }
                     } } }
                 } }
             }
         }
-        h2 { (l.t(&t::RECORD_PAYMENT)) }
-        form.pay method="post" action=(c.link("payments")) {
+        h2 #pay { (l.t(&t::RECORD_PAYMENT)) }
+        form.pay #pay-form method="post" action=(c.link("payments")) {
             (csrf(ctx))
             div.field {
                 label for="pay-member" { (l.t(&t::MEMBER)) }
                 select #pay-member name="member" required {
-                    @for b in owed { option value=(b.member) { (b.member.get(..8).unwrap_or(&b.member)) } }
+                    @for m in &members { option value=(m) data-left=(lefts(m)) selected[pick.is_some_and(|b| b.member == *m)] { (m.get(..8).unwrap_or(m)) } }
                 }
             }
             div.row {
                 div.field {
                     label for="pay-amount" { (l.t(&t::AMOUNT)) }
-                    input #pay-amount type="text" name="amount" inputmode="decimal" required pattern=(amount_pattern(most_decimals(&c.floors))) size="8";
+                    input #pay-amount type="text" name="amount" inputmode="decimal" required pattern=(amount_pattern(most_decimals(&c.floors))) size="8" value=[pick.map(|b| l.decimal(left(b), &b.owed.currency))];
                 }
                 div.field {
                     label for="pay-currency" { (l.t(&t::CURRENCY)) }
-                    select #pay-currency name="currency" { @for a in &c.floors { option value=(a.currency) { (a.currency) } } }
+                    select #pay-currency name="currency" { @for a in &c.floors { option value=(a.currency) selected[pick.is_some_and(|b| b.owed.currency == a.currency)] { (a.currency) } } }
                 }
             }
             div.field {
@@ -1014,7 +1233,7 @@ pub(crate) fn requests(
         }
         section #record data-live="1" {
             h2 { (l.t(&t::MY_RECORD)) }
-            (record(l, rec))
+            (record(l, rec, usize::MAX))
         }
     };
     page(ctx, Some(c), Tab::Requests, l.t(&t::REQUESTS), done, body)
@@ -1052,6 +1271,30 @@ pub(crate) fn pay_confirm(
     page(ctx, Some(c), Tab::Requests, l.t(&t::PAY_CHECK), false, body)
 }
 
+/// A rule of the cooperative in words with its unit, in the page's language: the name a
+/// member reads, and the value in hours or days, kilobytes, or percent. A limit this page
+/// does not know yet keeps its name in the protocol.
+fn limit_words(l: Lang, key: &str, v: u64) -> (String, String) {
+    let pct = |tr: &t::Tr| l.f(tr, &l.int(v));
+    let (label, value) = match key {
+        "max_review_window_ms" => (&t::L_MAX_REVIEW, l.span(v)),
+        "max_claim_window_ms" => (&t::L_MAX_CLAIM, l.span(v)),
+        "min_claim_window_ms" => (&t::L_MIN_CLAIM, l.span(v)),
+        "max_offer_life_ms" => (&t::L_OFFER_LIFE, l.span(v)),
+        "amendment_delay_ms" => (&t::L_AMEND, l.span(v)),
+        "proposal_life_ms" => (&t::L_PROPOSAL, l.span(v)),
+        "submit_window_ms" => (&t::L_SUBMIT, l.span(v)),
+        "max_result_bytes" => (&t::L_RESULT, l.size(v)),
+        "max_entry_bytes" => (&t::L_ENTRY, l.size(v)),
+        "topup_cap_pct" => (&t::L_TOPUP, pct(&t::L_TOPUP_VALUE)),
+        "majority_pct" => (&t::L_MAJORITY, pct(&t::L_PCT_VALUE)),
+        "supermajority_pct" => (&t::L_SUPER, pct(&t::L_PCT_VALUE)),
+        _ if key.ends_with("_ms") => return (key.to_owned(), l.span(v)),
+        _ => return (key.to_owned(), l.int(v)),
+    };
+    (l.t(label).to_owned(), value)
+}
+
 /// The cooperative: people, floor, limits, proposals with their votes, peers.
 pub(crate) fn coop(
     ctx: &Ctx,
@@ -1076,7 +1319,7 @@ pub(crate) fn coop(
                         p { bdi { (p.reason) } }
                         p.small { (who(l, &p.author, &c.me)) " · " (l.relative(p.at, now)) }
                         p.quorum { (l.fa(&t::QUORUM, &[&(p.yes.len() + p.no.len()).to_string(), &p.needed.to_string()])) " · ✔ " (p.yes.len()) " · ✘ " (p.no.len()) " · " (l.t(if p.passes { &t::PASSES } else { &t::NOT_PASSING })) }
-                        @if !p.enacted { p.small { (l.f(&t::OPEN_UNTIL, &l.datetime(p.expires_at))) } }
+                        @if !p.enacted { p.small { (fm(l, &t::OPEN_UNTIL, &[when(l, p.expires_at)])) } }
                         @if !p.enacted && !p.yes.contains(&c.me) && !p.no.contains(&c.me) {
                             div.actions {
                                 form method="post" action=(c.link("votes")) {
@@ -1107,8 +1350,9 @@ pub(crate) fn coop(
             h2 { (l.t(&t::LIMITS)) }
             dl.limits {
                 @for (k, val) in &v.limits {
-                    dt { code { (k) } }
-                    dd { @if k.ends_with("_ms") { (l.duration(*val)) } @else { (l.int(*val)) } }
+                    @let (label, value) = limit_words(l, k, *val);
+                    dt data-limit=(k) { (label) }
+                    dd { (value) }
                 }
             }
             h2 { (l.t(&t::PEERS)) }
@@ -1176,7 +1420,7 @@ mod tests {
         let lapsed = my_standing(Lang::En, &o, ME, JAN_2).into_string();
         assert_eq!(
             lapsed,
-            "<p class=\"warn lapsed\">Your place lapsed: no work was sent by 2 Jan 2026, 00:00 UTC, so it passed to the next claimant.</p>"
+            "<p class=\"warn lapsed\">Your place lapsed: no work was sent by <time datetime=\"2026-01-02T00:00:00Z\">2 Jan 2026, 00:00 UTC</time>, so it passed to the next claimant.</p>"
         );
         let fr = my_standing(Lang::Fr, &o, ME, JAN_2).into_string();
         assert!(fr.contains("passée au suivant du tirage"), "{fr}");
@@ -1186,14 +1430,14 @@ mod tests {
         theirs.submit_by = Some(JAN_2 + DAYS_2);
         let due = my_standing(Lang::En, &theirs, NEXT, JAN_2).into_string();
         assert!(
-            due.contains("Send your work by 4 Jan 2026, 00:00 UTC (in 2 d 0 h)"),
+            due.contains("Send your work by <time datetime=\"2026-01-04T00:00:00Z\">4 Jan 2026, 00:00 UTC</time> (in 2 d 0 h)"),
             "{due}"
         );
         let ar = my_standing(Lang::Ar, &theirs, NEXT, JAN_2).into_string();
         assert!(ar.contains("أرسل عملك قبل"), "{ar}");
         assert_eq!(
             place_line(Lang::En, &o.places[0], JAN_2).into_string(),
-            "<span class=\"bad\">lapsed (no work by 2 Jan 2026, 00:00 UTC): passed to the next claimant</span>"
+            "<span class=\"bad\">lapsed (no work by <time datetime=\"2026-01-02T00:00:00Z\">2 Jan 2026, 00:00 UTC</time>): passed to the next claimant</span>"
         );
         // A claim made after the window.
         let mut late = o.clone();
@@ -1209,6 +1453,61 @@ mod tests {
         late.claimed_by_me = false;
         late.my_claim_counts = None;
         assert_eq!(my_standing(Lang::En, &late, ME, JAN_2).into_string(), "");
+    }
+
+    #[test]
+    fn rules_are_said_in_words_with_units() {
+        let (k, v) = limit_words(Lang::En, "amendment_delay_ms", 3_600_000);
+        assert_eq!(
+            (k.as_str(), v.as_str()),
+            ("Delay before an amendment takes effect", "1 hour")
+        );
+        let (_, v) = limit_words(Lang::Fr, "max_entry_bytes", 65_536);
+        assert_eq!(v, "64 Ko");
+        let (k, v) = limit_words(Lang::Ar, "topup_cap_pct", 200);
+        assert_eq!(
+            (k.as_str(), v.as_str()),
+            ("تكملة الوقت الإضافي: على الأكثر", "200٪ من الدقائق المقدّرة")
+        );
+        let (_, v) = limit_words(Lang::Fr, "max_offer_life_ms", 30 * 86_400_000);
+        assert_eq!(v, "30 jours");
+        let (k, v) = limit_words(Lang::En, "some_new_limit", 7);
+        assert_eq!((k.as_str(), v.as_str()), ("some_new_limit", "7"));
+    }
+
+    #[test]
+    fn a_record_shows_what_members_wrote_the_board_only_the_latest() {
+        let said = |text: &str, at| ReviewComment {
+            member: ME.into(),
+            at,
+            scores: [4, 4, 5, 3],
+            text: text.into(),
+        };
+        let r = RecordView {
+            reviews: 2,
+            comments: vec![
+                said("Paid the same day", JAN_2),
+                said("\u{202e}Clear", 1_000),
+            ],
+            ..RecordView::default()
+        };
+        let page = record(Lang::En, &r, usize::MAX).into_string();
+        assert!(page.contains("What members wrote"), "{page}");
+        assert!(
+            page.contains("<blockquote><bdi>Paid the same day</bdi></blockquote>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<bdi>\u{202e}Clear</bdi>"),
+            "isolated: {page}"
+        );
+        let card = record(Lang::Fr, &r, 1).into_string();
+        assert!(
+            card.contains("Ce qu’en écrivent les membres") && card.contains("Paid the same day"),
+            "{card}"
+        );
+        assert!(!card.contains("Clear"), "{card}");
+        assert!(!record(Lang::En, &r, 0).into_string().contains("blockquote"));
     }
 
     #[test]
@@ -1232,17 +1531,17 @@ mod tests {
     #[test]
     fn assignments_that_left_out_claims_warn_on_the_record() {
         let mut r = RecordView::default();
-        assert!(!record(Lang::En, &r).into_string().contains("warn"));
+        assert!(!record(Lang::En, &r, 0).into_string().contains("warn"));
         r.void_assignments = 3;
-        let card = record(Lang::En, &r).into_string();
+        let card = record(Lang::En, &r, 0).into_string();
         assert!(
             card.contains("<p class=\"small warn void\">3 assignments that left out claims</p>"),
             "{card}"
         );
-        let ar = record(Lang::Ar, &r).into_string();
+        let ar = record(Lang::Ar, &r, 0).into_string();
         assert!(ar.contains("3 إسنادات أغفلت طلبات"), "{ar}");
         r.void_assignments = 1;
-        let fr = record(Lang::Fr, &r).into_string();
+        let fr = record(Lang::Fr, &r, 0).into_string();
         assert!(
             fr.contains(">1 attribution ayant écarté des demandes<"),
             "{fr}"

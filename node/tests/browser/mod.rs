@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub(crate) const WAIT: Duration = Duration::from_secs(45);
 /// How often a condition is looked at again while waiting.
 const POLL: Duration = Duration::from_millis(100);
+/// The screen the pages are tested on, in CSS pixels: a small phone.
+pub(crate) const PHONE: (u32, u32) = (360, 740);
 /// The element key of the W3C protocol.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -86,7 +88,8 @@ impl Driver {
         d
     }
 
-    /// A new headless browser with a fresh profile in `profile`, sized like a phone.
+    /// A new headless browser with a fresh profile in `profile`, sized like a small phone
+    /// (360 x 740 CSS pixels).
     pub(crate) async fn browser(&self, profile: &Path) -> Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -96,7 +99,7 @@ impl Driver {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=412,900",
+                    "--disable-dev-shm-usage", "--window-size=360,740",
                     format!("--user-data-dir={}", profile.display()),
                 ],
                 "prefs": {"intl.accept_languages": "en-GB,en"}
@@ -107,10 +110,18 @@ impl Driver {
             .as_str()
             .unwrap_or_else(|| panic!("no browser session: {v}"))
             .to_owned();
-        Browser {
+        let b = Browser {
             http: self.http.clone(),
             base: format!("{}/session/{id}", self.base),
-        }
+        };
+        // Headless Chromium keeps windows at least 500 px wide: the phone's size is
+        // emulated instead, as a touch screen that honours the page's viewport.
+        b.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": PHONE.0, "height": PHONE.1, "deviceScaleFactor": 1, "mobile": true}),
+        )
+        .await;
+        b
     }
 }
 
@@ -259,6 +270,44 @@ impl Browser {
             .decode(v["value"].as_str().expect("screenshot data"))
             .expect("base64");
         std::fs::write(path, png).expect("screenshot written");
+    }
+
+    /// Accepts the dialog the page opened (`window.confirm`), waiting for it to appear.
+    pub(crate) async fn accept_dialog(&self) {
+        self.answer_dialog(true).await;
+    }
+
+    /// Answers the dialog the page opened: OK (`true`) or Cancel, waiting for it.
+    pub(crate) async fn answer_dialog(&self, ok: bool) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let v: Value = self
+                .http
+                .get(format!("{}/alert/text", self.base))
+                .send()
+                .await
+                .expect("webdriver")
+                .json()
+                .await
+                .expect("json");
+            if v["value"].get("error").is_none() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no dialog opened");
+            tokio::time::sleep(POLL).await;
+        }
+        let answer = if ok {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.cmd(answer, json!({})).await;
+    }
+
+    /// Runs a Chrome DevTools command (`Emulation.setTimezoneOverride`...) in the page.
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd("/goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+            .await
     }
 
     /// Ends the session (the browser quits).
