@@ -44,7 +44,14 @@ enum Cmd {
     /// Create a data folder: an identity key, a commented configuration and an API token.
     Init,
     /// Run the node: join the network and serve the local API (Ctrl-C stops it).
-    Run,
+    Run {
+        /// Write in each cooperative at once, without waiting for one of its other nodes
+        /// to confirm your latest entry. Only if this data folder is surely your only,
+        /// current copy: from an old backup or a copy, a write may fork your chain, which
+        /// freezes you in the cooperative.
+        #[arg(long)]
+        write_before_sync: bool,
+    },
     /// Create this node's identity (an ed25519 key, file mode 0600).
     Keygen,
     /// Print this node's public key.
@@ -137,9 +144,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Run => {
+        Cmd::Run { write_before_sync } => {
             let dir = datadir::resolve(cli.data_dir)?;
-            runtime()?.block_on(daemon::run(dir))?;
+            runtime()?.block_on(daemon::run(dir, write_before_sync))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Keygen => {

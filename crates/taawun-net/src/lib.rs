@@ -48,7 +48,7 @@ mod behaviour;
 
 pub use config::NetConfig;
 pub use error::NetError;
-pub use node::{Event, Network, PeerSync, Via};
+pub use node::{Event, Network, PeerSync, Via, Writing};
 
 /// The libp2p this crate is built on, for callers (and tests) that need its types.
 pub use libp2p;
