@@ -1965,6 +1965,33 @@ mod tests {
     }
 
     #[test]
+    fn status_says_which_cooperatives_wait_and_why() {
+        let mut waiting = summary(C, "Atlas Coders");
+        waiting.writing = WritingView {
+            waiting: true,
+            reason: "waiting".into(),
+            peers: 2,
+            message: "waiting for peers to confirm your latest entry (2 peers connected)".into(),
+        };
+        let st = Status {
+            key: A.into(),
+            peer_id: "12D3KooW".into(),
+            listen: Vec::new(),
+            peers: 2,
+            coops: vec![summary(A, "Rif Transcribers"), waiting],
+        };
+        let out = render_status(&st);
+        let rows: Vec<&str> = out.lines().filter(|l| l.contains(" member ")).collect();
+        assert!(rows[0].ends_with("yes"), "{out}");
+        assert!(rows[1].ends_with("waiting"), "{out}");
+        assert!(
+            out.contains("bbbbbbbb: waiting for peers to confirm your latest entry (2 peers connected); this node writes there once one of them has synced with it"),
+            "{out}"
+        );
+        assert!(!out.contains("aaaaaaaa: waiting"), "{out}");
+    }
+
+    #[test]
     fn the_only_cooperative_is_the_default_and_several_are_listed() {
         let one = [summary(A, "Rif Transcribers")];
         assert_eq!(pick_coop(&one, None).expect("one"), A);

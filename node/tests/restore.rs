@@ -163,6 +163,39 @@ fn backup(from: &Path, to: &Path) {
     std::fs::write(to.join("config.toml"), TEST_CONFIG).expect("config");
 }
 
+/// A page of the node's web interface, after logging in with `taawun ui --no-open`'s
+/// one-time link, in `lang`.
+async fn web_page(d: &Daemon, path: &str, lang: &str) -> String {
+    let o = taawun(&["ui", "--no-open"], &d.dir);
+    assert!(o.status.success(), "taawun ui: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let url = out
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("/login?code="))
+        .unwrap_or_else(|| panic!("no login link in: {out}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = http.get(url).send().await.expect("login");
+    let cookie = r.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_owned();
+    let r = http
+        .get(format!("{}{path}", d.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::ACCEPT_LANGUAGE, lang)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.expect("text")
+}
+
 /// Asserts a write was refused because the node waits for its peers.
 fn refused_waiting(s: StatusCode, v: &Value) {
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
@@ -391,4 +424,18 @@ async fn a_node_without_peers_keeps_refusing_and_says_why() {
     );
     let w = &api.status_of(&coop).await["writing"];
     assert_eq!(w["waiting"], true, "{w}");
+    // The web page says it on every page of the cooperative, in the reader's language.
+    let page = web_page(&a, &format!("/c/{coop}/offers"), "en").await;
+    assert!(
+        page.contains("id=\"waiting\"")
+            && page.contains("Waiting for the cooperative’s other nodes to confirm your latest entry before writing (0 peers connected)."),
+        "{page}"
+    );
+    let page = web_page(&a, &format!("/c/{coop}/work"), "fr").await;
+    assert!(
+        page.contains(
+            "En attente que les autres nœuds de la coopérative confirment votre dernière entrée"
+        ),
+        "{page}"
+    );
 }
