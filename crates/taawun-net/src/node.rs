@@ -50,7 +50,10 @@
 //! key: its `PeerId` names no member. A node started with [`Network::spawn_member`] speaks
 //! for a member: it proves the member key to its peers with the hello protocol
 //! ([`crate::hello`]), learns theirs the same way, and authors an `Evidence` entry when it
-//! sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). A node
+//! sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). With
+//! [`NetConfig::confirm_own_chain`] it signs nothing as the member in a cooperative, that
+//! evidence included, until an admitted peer's sync confirmed the member's latest entry
+//! there ([`Writing`]): a restored or copied data folder must not fork its member. A node
 //! started with [`Network::spawn`] (a relay, a bootstrap node) proves nothing, so it
 //! receives no cooperative's entries; it still relays circuits and answers the DHT.
 //!
