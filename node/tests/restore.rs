@@ -439,3 +439,30 @@ async fn a_node_without_peers_keeps_refusing_and_says_why() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cooperative_with_no_other_member_writes_at_once_after_a_restart() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let (s, v) = Api::of(&d)
+        .post(
+            "/api/coops",
+            json!({"name": "Alone", "floor": "12.50EUR/h"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let w = &Api::of(&d).status_of(&coop).await["writing"];
+    assert_eq!(w["reason"], "founded", "{w}");
+    assert!(d.stop().success());
+    // Nobody else holds a role, so nobody could confirm: it writes at once.
+    let d = Daemon::run(tmp.path());
+    let api = Api::of(&d);
+    api.offered(&coop, "written alone").await;
+    let w = &api.status_of(&coop).await["writing"];
+    assert_eq!(
+        (w["waiting"].clone(), w["reason"].clone()),
+        (json!(false), json!("only-member")),
+        "{w}"
+    );
+}
