@@ -196,6 +196,31 @@ async fn web_page(d: &Daemon, path: &str, lang: &str) -> String {
     r.text().await.expect("text")
 }
 
+/// The (seq, id) of every entry `author` (hex) signed in `coop`, as `d` holds them, in
+/// seq order (read from its export file).
+async fn chain_of(d: &Daemon, coop: &str, author: &str) -> Vec<(u64, String)> {
+    let bytes = reqwest::Client::new()
+        .get(format!("{}/api/coops/{coop}/export", d.base))
+        .bearer_auth(&d.token)
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    let mut items = taawun_ledger::export::Items::new(&bytes[..]);
+    items.header().expect("an export header");
+    let mut out = Vec::new();
+    while let Some(item) = items.next_item().expect("an item") {
+        let u = taawun_core::Unverified::decode(&item.raw.expect("an envelope")).expect("an entry");
+        if u.entry().author.to_hex() == author {
+            out.push((u.entry().seq, u.id().to_hex()));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Asserts a write was refused because the node waits for its peers.
 fn refused_waiting(s: StatusCode, v: &Value) {
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
@@ -296,6 +321,17 @@ async fn a_node_restored_from_a_backup_writes_after_its_peers_confirmed_and_neve
     assert!(vb["entries"].as_u64() > Some(entries_b), "{vb}");
     assert_eq!(vb["frozen"], json!([]), "{vb}");
     assert_eq!(vr["frozen"], json!([]), "{vr}");
+    // On both nodes the member's chain is 1, 2, ... with one entry each, the new one last.
+    for d in [&b, &r] {
+        let chain = chain_of(d, &coop, &r.key).await;
+        let seqs: Vec<u64> = chain.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            seqs,
+            (1..=chain.len() as u64).collect::<Vec<_>>(),
+            "{chain:?}"
+        );
+        assert_eq!(chain.last().map(|(_, id)| id), Some(&next), "{chain:?}");
+    }
     drop(r);
     drop(b);
 }
