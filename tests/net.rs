@@ -20,7 +20,7 @@ use taawun_net::libp2p::gossipsub;
 use taawun_net::libp2p::swarm::SwarmEvent;
 use taawun_net::libp2p::Multiaddr;
 use taawun_net::result::{self, Refusal};
-use taawun_net::{Event, NetError, Via};
+use taawun_net::{Event, NetConfig, NetError, Via, Writing};
 use tokio::sync::Notify;
 
 /// Time allowed for a convergence; they take well under a second to a few seconds.
@@ -1493,5 +1493,113 @@ fn a_peer_without_sync_is_asked_once_per_connection() {
         for n in nodes {
             n.stop().await;
         }
+    });
+}
+
+/// Stores `entries` (the charter first) in a ledger at `dir`, as a data folder that held
+/// them when its node stopped.
+fn folder_with(dir: &std::path::Path, entries: &[Verified]) {
+    let ledger = taawun_ledger::Ledger::open(dir).expect("ledger opens");
+    let mut c = ledger.found(entries[0].clone()).expect("charter");
+    c.ingest_many(entries[1..].to_vec(), None).expect("ingests");
+    c.commit().expect("commits");
+    c.flush().expect("flushes");
+}
+
+/// A member's node started from a data folder that lacks an entry the member signed
+/// elsewhere (a restored backup) signs nothing while it waits for a peer to confirm its
+/// chain: no write, and not even the evidence of a fork it sees, which would take the same
+/// seq as the entry it lacks. Once an admitted peer's sync has brought that entry, it
+/// publishes the evidence and writes after it, and nobody sees the member fork.
+#[test]
+fn a_restored_node_signs_nothing_until_a_peer_confirms_its_chain() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(23, 60);
+        let coop = s.coop;
+        let gov = last_enactment(&s);
+        let me = s.requesters[0].clone();
+        let (dir0, dir1) = (root.path().join("0"), root.path().join("1"));
+        folder_with(&dir0, &s.entries);
+        let guarded = NetConfig {
+            confirm_own_chain: true,
+            ..net_common::config(&dir0, Vec::new())
+        };
+        let n0 = TestNode::start_with(&dir0, Who::Member(Box::new(me.clone())), guarded, notify.clone()).await;
+        let mine = n0.heads(coop).await.into_iter().find(|(a, _)| *a == pk(&me)).map(|(_, h)| h);
+        let below = mine.map_or(0, |h| h.seq);
+
+        // Alone on the network: every write of the member's is refused, and says why.
+        assert_eq!(n0.net.writing(coop).await.expect("writing"), Writing::Waiting { peers: 0 });
+        match n0.net.append(coop, me.clone(), offer("Too early", 2000, 60), None).await {
+            Err(NetError::Unconfirmed { peers: 0, .. }) => {}
+            other => panic!("a waiting node wrote: {other:?}"),
+        }
+        // A fork by someone else: reported, but the evidence is not signed yet.
+        let forker = &s.members[2];
+        let head = n0.heads(coop).await.into_iter().find(|(a, _)| *a == pk(forker)).map(|(_, h)| h);
+        let mut wa = Writer::new(forker.clone(), Some(coop), head);
+        let mut wb = Writer::new(forker.clone(), Some(coop), head);
+        let fork = vec![
+            wa.next(offer("Fork A", 2000, 60), now(), gov),
+            wb.next(offer("Fork B", 2000, 60), now(), gov),
+        ];
+        n0.net.ingest(coop, fork, false).await.expect("ingests");
+        wait_for(
+            "the fork to be reported",
+            || n0.saw(|e| matches!(e, Event::Equivocation { author, .. } if *author == pk(forker))),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        // The evidence would be the member's next entry: its chain has not moved.
+        assert_eq!(
+            n0.heads(coop).await.into_iter().find(|(a, _)| *a == pk(&me)).map(|(_, h)| h.seq),
+            mine.map(|h| h.seq),
+            "nothing signed as the member"
+        );
+
+        // The member signed one more entry on its other node, which a peer holds.
+        let elsewhere = Writer::new(me.clone(), Some(coop), mine).next(offer("Signed elsewhere", 2000, 60), now(), gov);
+        let mut held = s.entries.clone();
+        held.push(elsewhere.clone());
+        folder_with(&dir1, &held);
+        let n1 = TestNode::start_member(&dir1, s.members[0].clone(), vec![n0.addr.clone()], notify.clone()).await;
+        wait_for(
+            "the peer to confirm the member's chain",
+            || n0.saw(|e| matches!(e, Event::Confirmed { coop: c, peer, seq } if *c == coop && *peer == n1.peer() && *seq == below + 1)),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert!(n0.saw(|e| matches!(e, Event::Stored { id, via: Via::Sync, .. } if *id == elsewhere.id())));
+        wait_for(
+            "the evidence held to be published",
+            || n0.saw(|e| matches!(e, Event::EvidencePublished { author, .. } if *author == pk(forker))),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(
+            n0.net.writing(coop).await.expect("writing"),
+            Writing::Confirmed { peer: n1.peer(), seq: below + 1 }
+        );
+        let v = n0.net.append(coop, me.clone(), offer("After the sync", 2000, 60), None).await.expect("writes");
+        assert_eq!(v.entry().seq, below + 3, "after the entry signed elsewhere and the evidence");
+        wait_for(
+            "the new entry to reach the peer",
+            || n1.saw(|e| matches!(e, Event::Stored { id, .. } if *id == v.id())),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        for n in [&n0, &n1] {
+            let frozen = n.net.frozen(coop).await.expect("frozen");
+            assert!(!frozen.contains_key(&pk(&me)), "the member forked");
+            assert!(frozen.contains_key(&pk(forker)));
+        }
+        n0.stop().await;
+        n1.stop().await;
     });
 }

@@ -58,7 +58,7 @@ impl From<Error> for ApiError {
         let status = match &e {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::WaitingForPeers { .. } => StatusCode::CONFLICT,
             Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1379,7 +1379,8 @@ pub(crate) fn render_status(st: &Status) -> String {
         s.push_str("no cooperative yet: `taawun coop create` or `taawun coop join INVITE`\n");
         return s;
     }
-    let mut t = Table::new(&["COOPERATIVE", "NAME", "ROLE", "ENTRIES", "CHAINS"]).right(&[3, 4]);
+    let mut t =
+        Table::new(&["COOPERATIVE", "NAME", "ROLE", "ENTRIES", "CHAINS", "WRITES"]).right(&[3, 4]);
     for c in &st.coops {
         t.row(vec![
             short(&c.id).to_owned(),
@@ -1387,9 +1388,22 @@ pub(crate) fn render_status(st: &Status) -> String {
             c.role.clone(),
             c.entries.to_string(),
             c.chains.to_string(),
+            if c.writing.waiting {
+                "waiting".into()
+            } else {
+                "yes".into()
+            },
         ]);
     }
     s.push_str(&t.render());
+    // Why a cooperative's writes wait, in full: the user must know the node is not stuck.
+    for c in st.coops.iter().filter(|c| c.writing.waiting) {
+        s.push_str(&format!(
+            "{}: {}; this node writes there once one of them has synced with it\n",
+            short(&c.id),
+            c.writing.message
+        ));
+    }
     s
 }
 
@@ -1941,7 +1955,40 @@ mod tests {
             entries: 3,
             chains: 1,
             role: "member".into(),
+            writing: WritingView {
+                waiting: false,
+                reason: "confirmed".into(),
+                peers: 0,
+                message: String::new(),
+            },
         }
+    }
+
+    #[test]
+    fn status_says_which_cooperatives_wait_and_why() {
+        let mut waiting = summary(C, "Atlas Coders");
+        waiting.writing = WritingView {
+            waiting: true,
+            reason: "waiting".into(),
+            peers: 2,
+            message: "waiting for peers to confirm your latest entry (2 peers connected)".into(),
+        };
+        let st = Status {
+            key: A.into(),
+            peer_id: "12D3KooW".into(),
+            listen: Vec::new(),
+            peers: 2,
+            coops: vec![summary(A, "Rif Transcribers"), waiting],
+        };
+        let out = render_status(&st);
+        let rows: Vec<&str> = out.lines().filter(|l| l.contains(" member ")).collect();
+        assert!(rows[0].ends_with("yes"), "{out}");
+        assert!(rows[1].ends_with("waiting"), "{out}");
+        assert!(
+            out.contains("bbbbbbbb: waiting for peers to confirm your latest entry (2 peers connected); this node writes there once one of them has synced with it"),
+            "{out}"
+        );
+        assert!(!out.contains("aaaaaaaa: waiting"), "{out}");
     }
 
     #[test]

@@ -32,6 +32,11 @@ mdns = false
 # the peer directory (DHT) and can relay for members behind NATs. Left empty, AutoNAT
 # finds out; a node listening only on 127.0.0.1 announces its loopback addresses.
 external = []
+# At start the node writes nothing in a cooperative until one of its other nodes has
+# confirmed your latest entry: this data folder may be an old backup or a copy, and a new
+# entry at a number you already used elsewhere is a fork, which freezes you in the
+# cooperative. true writes at once; only if this folder is surely your only, current copy.
+write_before_sync = false
 
 [api]
 # Where the local HTTP API (and the web page) listens. Keep it on 127.0.0.1 unless you
@@ -55,6 +60,7 @@ pub(crate) struct Network {
     pub(crate) bootstrap: Vec<String>,
     pub(crate) mdns: bool,
     pub(crate) external: Vec<String>,
+    pub(crate) write_before_sync: bool,
 }
 
 /// `[api]`.
@@ -71,6 +77,7 @@ impl Default for Network {
             bootstrap: Vec::new(),
             mdns: false,
             external: Vec::new(),
+            write_before_sync: false,
         }
     }
 }
@@ -112,6 +119,11 @@ mod tests {
         let d = Config::default();
         assert_eq!(c.network.listen, d.network.listen);
         assert_eq!(c.network.mdns, d.network.mdns);
+        assert_eq!(c.network.write_before_sync, d.network.write_before_sync);
+        assert!(
+            !d.network.write_before_sync,
+            "a restarted node waits for its peers"
+        );
         assert_eq!(c.api.listen, d.api.listen);
         assert!(c.api.listen.ip().is_loopback());
     }

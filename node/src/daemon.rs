@@ -38,9 +38,11 @@ pub(crate) fn multiaddrs(what: &str, list: &[String]) -> Result<Vec<Multiaddr>> 
         .collect()
 }
 
-/// The network configuration of a data folder.
-pub(crate) fn net_config(dir: &Path, cfg: &Config) -> Result<NetConfig> {
+/// The network configuration of a data folder. The member's writes wait for a peer to
+/// confirm its latest entry unless the configuration or `write_before_sync` says not to.
+pub(crate) fn net_config(dir: &Path, cfg: &Config, write_before_sync: bool) -> Result<NetConfig> {
     Ok(NetConfig {
+        confirm_own_chain: !(write_before_sync || cfg.network.write_before_sync),
         listen: multiaddrs("network.listen", &cfg.network.listen)?,
         bootstrap: multiaddrs("network.bootstrap", &cfg.network.bootstrap)?,
         mdns: cfg.network.mdns,
@@ -174,8 +176,9 @@ async fn shutdown_signal() {
     }
 }
 
-/// `taawun run`.
-pub(crate) async fn run(dir: PathBuf) -> Result<()> {
+/// `taawun run`; `write_before_sync`: write in each cooperative without waiting for a
+/// peer to confirm the member's latest entry (docs/member.md).
+pub(crate) async fn run(dir: PathBuf, write_before_sync: bool) -> Result<()> {
     let key = datadir::load_key(&dir)?;
     let token = datadir::load_token(&dir)?;
     let cfg = Config::load(&dir)?;
@@ -186,7 +189,10 @@ pub(crate) async fn run(dir: PathBuf) -> Result<()> {
             ledger_path.display()
         )
     })?;
-    let net_cfg = net_config(&dir, &cfg)?;
+    let net_cfg = net_config(&dir, &cfg, write_before_sync)?;
+    if !net_cfg.confirm_own_chain {
+        warn!("writing without waiting for peers to confirm this member's latest entry: if this data folder is an old backup or a copy, a write may fork the member");
+    }
     let transport = datadir::net_key(&dir)?;
     let (net, events, net_task) = Network::spawn_member(net_cfg, transport, key.clone(), ledger)
         .context("starting the network")?;

@@ -227,6 +227,8 @@ async fn start(
         // Demo-sized: repair anything gossip missed within two seconds.
         sync_interval: Duration::from_secs(2),
         clock: demo_clock,
+        // As the daemon does: each member writes once a peer confirmed its latest entry.
+        confirm_own_chain: true,
         ..NetConfig::loopback()
     };
     let transport = datadir::net_key(&dir)?;

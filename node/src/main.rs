@@ -7,6 +7,7 @@
 
 mod api;
 mod audit;
+mod backup;
 mod cli;
 mod client;
 mod config;
@@ -44,11 +45,22 @@ enum Cmd {
     /// Create a data folder: an identity key, a commented configuration and an API token.
     Init,
     /// Run the node: join the network and serve the local API (Ctrl-C stops it).
-    Run,
+    Run {
+        /// Write in each cooperative at once, without waiting for one of its other nodes
+        /// to confirm your latest entry. Only if this data folder is surely your only,
+        /// current copy: from an old backup or a copy, a write may fork your chain, which
+        /// freezes you in the cooperative.
+        #[arg(long)]
+        write_before_sync: bool,
+    },
     /// Create this node's identity (an ed25519 key, file mode 0600).
     Keygen,
     /// Print this node's public key.
     Id,
+    /// A paper backup of your identity key: print it as 24 words, or make a new data
+    /// folder from them.
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Import, export or verify ledger files.
     #[command(subcommand)]
     Ledger(LedgerCmd),
@@ -74,6 +86,18 @@ enum Cmd {
     },
     #[command(flatten)]
     Client(cli::ClientCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCmd {
+    /// Print your secret key as 24 words to write on paper. Anyone who reads them can
+    /// act as you: write them by hand, keep the paper hidden, never photograph or send
+    /// them.
+    Backup,
+    /// Make a new data folder from the 24 words of `key backup`, read from standard
+    /// input (typed, or piped; never on the command line, where other programs and the
+    /// shell's history could read them). Refuses a folder that already holds a key.
+    Restore,
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,9 +161,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Run => {
+        Cmd::Run { write_before_sync } => {
             let dir = datadir::resolve(cli.data_dir)?;
-            runtime()?.block_on(daemon::run(dir))?;
+            runtime()?.block_on(daemon::run(dir, write_before_sync))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Keygen => {
@@ -155,6 +179,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Id => {
             let key = datadir::load_key(&datadir::resolve(cli.data_dir)?)?;
             println!("{}", hex::encode(key.verifying_key().to_bytes()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Key(KeyCmd::Backup) => {
+            let key = datadir::load_key(&datadir::resolve(cli.data_dir)?)?;
+            let words = backup::to_words(&key);
+            println!(
+                "Your secret key as {} words. Anyone who reads them can sign as you, in every\n\
+                 cooperative: write them on paper by hand, in order, and keep it hidden; never\n\
+                 photograph, print, send or store them on a phone. `taawun key restore` makes\n\
+                 a data folder from them. After a restore, your node writes nothing until one\n\
+                 of your cooperative's other nodes has confirmed your latest entry.\n",
+                words.len()
+            );
+            for (i, w) in words.iter().enumerate() {
+                println!("{:>2}. {w}", i + 1);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Key(KeyCmd::Restore) => {
+            let dir = datadir::resolve(cli.data_dir)?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!(
+                    "type the {} words of your key backup, in order, then press Ctrl-D:",
+                    backup::WORDS
+                );
+            }
+            let mut text = zeroize::Zeroizing::new(String::new());
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("reading the words from standard input")?;
+            let key = backup::from_words(&text)?;
+            let made = datadir::init(&dir, Some(key.to_bytes()), None)?;
+            println!(
+                "restored your key into {}\npublic key: {}\nstart it with: taawun run --data-dir {}\n\
+                 then join your cooperatives again with an invite (`taawun coop join`)",
+                dir.display(),
+                hex::encode(made.key.verifying_key().to_bytes()),
+                dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Ledger(LedgerCmd::Verify { file, json }) => audit::verify(&file, json),

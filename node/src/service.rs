@@ -21,7 +21,7 @@ use taawun_core::rules::Rules;
 use taawun_core::{Hash, Id, PublicKey, Timestamp, Unverified, Verified};
 use taawun_ledger::AppendError;
 use taawun_net::libp2p::Multiaddr;
-use taawun_net::{NetError, Network};
+use taawun_net::{NetError, Network, Writing};
 
 /// Least time between two ticks of this node in one cooperative, in ms.
 pub(crate) const TICK_INTERVAL_MS: u64 = 60 * 1000;
@@ -32,6 +32,14 @@ pub(crate) const ASSIGN_GRACE_MS: u64 = 10 * 1000;
 /// Margin added to an enactment's earliest effective time: the entry's own timestamp is
 /// set by the network task a moment after the request is read.
 const EFFECTIVE_MARGIN_MS: u64 = 1_000;
+/// How long a write waits for a connected peer to confirm the member's latest entry
+/// (docs/protocol.md 13.11) before it is refused: long enough for the first sync with a
+/// peer just dialed (a joiner's first write, a node just restarted), short enough for a
+/// person waiting on a page.
+pub(crate) const CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a write waits for a first connection when no peer is connected (a dial just
+/// started by a join or at start); then as [`CONFIRM_WAIT`] if one opened, else refused.
+const NO_PEER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Invites carry at most this many addresses (enough for TCP and QUIC on v4 and v6).
 const INVITE_ADDRESSES: usize = 8;
 /// Entries handed to the network task per command when importing a file: a sync batch's
@@ -57,6 +65,13 @@ pub(crate) enum Error {
     /// can say why in the member's language.
     #[error("refused: {0}")]
     Rule(taawun_core::Invalid),
+    /// The member's writes in the cooperative wait until a peer confirmed its latest
+    /// entry (409): a node started from a data folder may be a restored backup or a copy.
+    #[error("waiting to confirm this member's latest entry with the cooperative's other nodes ({peers} connected): a node started from a data folder writes only once one of them has synced with it, so that a restored or copied folder never signs a second entry at a seq already used elsewhere (a fork, which freezes the member). Keep the node running and retry; `taawun run --write-before-sync` writes at once at that risk (docs/member.md)")]
+    WaitingForPeers {
+        /// Peers of the cooperative connected.
+        peers: usize,
+    },
     /// The network task is gone (503).
     #[error("the node's network has stopped; restart the node")]
     Stopped,
@@ -76,6 +91,7 @@ impl From<NetError> for Error {
             NetError::Append(AppendError::Pending(m)) => Error::Conflict(format!(
                 "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
             )),
+            NetError::Unconfirmed { peers, .. } => Error::WaitingForPeers { peers },
             NetError::Result(r) => Error::Refused(format!("result refused: {r}")),
             NetError::OutboxFull(n) => Error::Conflict(format!(
                 "{n} results already wait for delivery; retry when some are delivered"
@@ -221,8 +237,72 @@ impl Node {
     }
 
     async fn write(&self, coop: Id, body: Body) -> Res<Written> {
+        self.ready(coop).await?;
         let v = self.net.append(coop, self.key.clone(), body, None).await?;
         Ok(written(&v))
+    }
+
+    /// Waits until the member's writes in `coop` are open (docs/protocol.md 13.11): at
+    /// most [`CONFIRM_WAIT`] while a peer is connected, [`NO_PEER_WAIT`] while none is;
+    /// then refuses with [`Error::WaitingForPeers`]. Never writes without it.
+    async fn ready(&self, coop: Id) -> Res<()> {
+        if self.net.writing(coop).await?.open() {
+            return Ok(());
+        }
+        let connected = !self.net.peers().await?.is_empty();
+        let first = if connected {
+            CONFIRM_WAIT
+        } else {
+            NO_PEER_WAIT
+        };
+        if let Ok(w) = tokio::time::timeout(first, self.net.writes_open(coop)).await {
+            w?;
+            return Ok(());
+        }
+        // A first peer connected meanwhile: give it the rest of the full wait.
+        if !connected && !self.net.peers().await?.is_empty() {
+            let rest = CONFIRM_WAIT.saturating_sub(NO_PEER_WAIT);
+            if let Ok(w) = tokio::time::timeout(rest, self.net.writes_open(coop)).await {
+                w?;
+                return Ok(());
+            }
+        }
+        match self.net.writing(coop).await? {
+            Writing::Waiting { peers } => Err(Error::WaitingForPeers { peers }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the member's writes in `coop` go ahead now, without waiting.
+    async fn writes_open(&self, coop: Id) -> Res<bool> {
+        Ok(self.net.writing(coop).await?.open())
+    }
+
+    /// Whether this node writes in `coop` now, and why, for people.
+    pub(crate) async fn writing(&self, coop: Id) -> Res<WritingView> {
+        let (waiting, reason, peers) = match self.net.writing(coop).await? {
+            Writing::Waiting { peers } => (true, "waiting", peers),
+            Writing::Confirmed { .. } => (false, "confirmed", 0),
+            Writing::Founded => (false, "founded", 0),
+            Writing::Alone => (false, "only-member", 0),
+            Writing::Unguarded => (false, "override", 0),
+        };
+        let message = match reason {
+            "waiting" => format!(
+                "waiting for peers to confirm your latest entry ({peers} {} connected)",
+                if peers == 1 { "peer" } else { "peers" }
+            ),
+            "confirmed" => "writing: a peer confirmed your latest entry".into(),
+            "founded" => "writing: founded by this node".into(),
+            "only-member" => "writing: no other member or requester could confirm".into(),
+            _ => "writing without waiting for peers (--write-before-sync)".into(),
+        };
+        Ok(WritingView {
+            waiting,
+            reason: reason.into(),
+            peers,
+            message,
+        })
     }
 
     fn rules(&self, c: &Coop) -> Res<Rules> {
@@ -252,6 +332,7 @@ impl Node {
                 entries: c.len(),
                 chains: c.heads().len(),
                 role: role.to_owned(),
+                writing: self.writing(id).await?,
             });
         }
         Ok(Status {
@@ -288,7 +369,7 @@ impl Node {
             self.now(),
             None,
         );
-        let id = self.net.join(v).await.map_err(|e| match e {
+        let id = self.net.found(v).await.map_err(|e| match e {
             NetError::Ledger(taawun_ledger::LedgerError::InvalidCharter(i)) => {
                 Error::Refused(format!("charter refused: {i}"))
             }
@@ -383,6 +464,7 @@ impl Node {
             entries: c.len(),
             chains: c.heads().len(),
             role: "observer".into(),
+            writing: self.writing(id).await?,
         })
     }
 
@@ -701,6 +783,9 @@ impl Node {
     pub(crate) async fn assign_due(&self) -> Res<Vec<Written>> {
         let mut out = Vec::new();
         for coop in self.coop_ids().await? {
+            if !self.writes_open(coop).await? {
+                continue;
+            }
             let c = self.state(coop).await?;
             let now = self.now();
             for o in c.offers(now) {
@@ -750,6 +835,9 @@ impl Node {
     pub(crate) async fn witness_due(&self) -> Res<Vec<Written>> {
         let mut out = Vec::new();
         for coop in self.coop_ids().await? {
+            if !self.writes_open(coop).await? {
+                continue;
+            }
             let c = self.state(coop).await?;
             let now = self.now();
             let rules = c.rules_at(now);
@@ -799,6 +887,7 @@ impl Node {
         if minutes == 0 {
             return Err(bad("minutes worked must be at least 1"));
         }
+        self.ready(coop).await?;
         let v = self
             .net
             .append(

@@ -142,3 +142,85 @@ fn a_key_readable_by_others_is_refused() {
     assert!(!o.status.success());
     assert!(text(&o).contains("chmod 600"), "{}", text(&o));
 }
+
+/// Runs the binary with `data` as its data folder and `input` on standard input.
+fn taawun_with_input(args: &[&str], data: &std::path::Path, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taawun"))
+        .args(args)
+        .env("TAAWUN_DATA_DIR", data)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("writes the words");
+    child.wait_with_output().expect("ends")
+}
+
+#[test]
+fn a_key_backed_up_as_words_restores_into_a_new_folder_and_a_wrong_word_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, restored) = (tmp.path().join("node"), tmp.path().join("restored"));
+    let o = taawun(&["init"], &data);
+    assert!(o.status.success(), "{}", text(&o));
+    let id = text(&taawun(&["id"], &data)).trim().to_owned();
+    let o = taawun(&["key", "backup"], &data);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        out.contains("Anyone who reads them can sign as you"),
+        "{out}"
+    );
+    // The printout pasted back as it is, numbers and all.
+    let listing: String = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(listing.lines().count(), 24, "{out}");
+
+    // A misspelt word: refused, saying which, and no folder made.
+    let words: Vec<&str> = listing
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).expect("word"))
+        .collect();
+    let mut typo = words.clone();
+    typo[9] = "zzzz";
+    let o = taawun_with_input(&["key", "restore"], &restored, &typo.join(" "));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("word 10 (\"zzzz\") is not a backup word"),
+        "{}",
+        text(&o)
+    );
+    assert!(!restored.join("key").exists());
+    // Two words swapped: the checksum refuses them.
+    let mut swapped = words.clone();
+    let i = (0..23)
+        .find(|&i| swapped[i] != swapped[i + 1])
+        .expect("two different words");
+    swapped.swap(i, i + 1);
+    let o = taawun_with_input(&["key", "restore"], &restored, &swapped.join(" "));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("do not check"), "{}", text(&o));
+
+    let o = taawun_with_input(&["key", "restore"], &restored, &listing);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&id), "{}", text(&o));
+    assert_eq!(text(&taawun(&["id"], &restored)).trim(), id);
+    assert_eq!(
+        std::fs::read(restored.join("key")).expect("key"),
+        std::fs::read(data.join("key")).expect("key")
+    );
+    // Never over an existing key.
+    let o = taawun_with_input(&["key", "restore"], &data, &listing);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("refusing to overwrite"), "{}", text(&o));
+}

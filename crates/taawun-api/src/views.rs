@@ -87,6 +87,25 @@ pub struct CoopSummary {
     pub chains: usize,
     /// This node's role: `member`, `requester`, `member+requester` or `observer`.
     pub role: String,
+    /// Whether this node writes in it now (docs/protocol.md 13.11).
+    pub writing: WritingView,
+}
+
+/// Whether a node writes as its member in a cooperative now: a node started from a data
+/// folder waits until a peer confirmed the member's latest entry, so that a restored or
+/// copied folder never signs a second entry at a seq already used elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WritingView {
+    /// Whether writes are held.
+    pub waiting: bool,
+    /// Why: `waiting`; or why writes go ahead: `confirmed` (a peer confirmed the member's
+    /// latest entry), `founded` (founded by this node since it started), `only-member` (no
+    /// other key holds a role), `override` (started with `--write-before-sync`).
+    pub reason: String,
+    /// Peers of this cooperative connected now (counted while waiting, else 0).
+    pub peers: usize,
+    /// In words, for people.
+    pub message: String,
 }
 
 /// A connected peer.

@@ -146,6 +146,12 @@ pub struct NetConfig {
     /// Addresses this node is known to be reachable at (a public host's address and port).
     /// Usually left empty: AutoNAT confirms addresses by asking peers to dial back.
     pub external_addresses: Vec<Multiaddr>,
+    /// Hold the member's own writes in each cooperative until a peer confirmed its latest
+    /// entry ([`crate::Writing`]): a node started from a restored or copied data folder
+    /// must not sign a second entry at a seq its member already used elsewhere (a fork,
+    /// which freezes the member). Off by default in the library (tests and tools write
+    /// at once); the `taawun` node turns it on unless told `--write-before-sync`.
+    pub confirm_own_chain: bool,
 }
 
 impl Default for NetConfig {
@@ -168,6 +174,7 @@ impl Default for NetConfig {
             relay_server: false,
             relays: Vec::new(),
             external_addresses: Vec::new(),
+            confirm_own_chain: false,
         }
     }
 }

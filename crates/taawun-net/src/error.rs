@@ -48,6 +48,15 @@ pub enum NetError {
     /// The outbox holds [`crate::result::MAX_OUTBOX`] results already.
     #[error("{0} results wait for delivery already")]
     OutboxFull(usize),
+    /// This node holds its member's writes in the cooperative until a peer confirmed the
+    /// member's latest entry ([`crate::Writing::Waiting`]).
+    #[error("waiting to confirm this member's latest entry with the cooperative's other nodes ({peers} connected) before writing")]
+    Unconfirmed {
+        /// The cooperative.
+        coop: Id,
+        /// Peers admitted to it connected now.
+        peers: usize,
+    },
     /// Reading or writing the results folder failed.
     #[error("results folder: {0}")]
     Io(#[from] std::io::Error),

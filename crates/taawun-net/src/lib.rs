@@ -5,7 +5,8 @@
 //! `taawun-ledger`; this crate moves bytes and reports verdicts.
 //!
 //! - [`config`]: the [`NetConfig`] (listen and bootstrap addresses, mDNS, timeouts, the clock,
-//!   relays, relay service, external addresses) and the bounds of every channel, buffer,
+//!   relays, relay service, external addresses, whether the member's writes wait for a
+//!   peer to confirm its latest entry) and the bounds of every channel, buffer,
 //!   connection count and relay circuit;
 //! - [`gossip`]: topics, message ids, the gossipsub configuration and peer-scoring
 //!   parameters, and [`gossip::verdict`], the one function mapping what became of a
@@ -23,7 +24,8 @@
 //! - `behaviour` (private): the composed libp2p behaviour (TCP and QUIC; AutoNAT v2,
 //!   circuit relay v2 and DCUtR for nodes behind NATs; connection limits);
 //! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
-//!   [`Network`], the cloneable handle the rest of the node talks to it through.
+//!   [`Network`], the cloneable handle the rest of the node talks to it through; [`Writing`]
+//!   says whether the member's writes in a cooperative go ahead.
 //!
 //! ## Ownership
 //!
@@ -49,7 +51,7 @@ mod behaviour;
 
 pub use config::NetConfig;
 pub use error::NetError;
-pub use node::{Event, Network, PeerSync, Via};
+pub use node::{Event, Network, PeerSync, Via, Writing};
 
 /// The libp2p this crate is built on, for callers (and tests) that need its types.
 pub use libp2p;

@@ -50,7 +50,10 @@
 //! key: its `PeerId` names no member. A node started with [`Network::spawn_member`] speaks
 //! for a member: it proves the member key to its peers with the hello protocol
 //! ([`crate::hello`]), learns theirs the same way, and authors an `Evidence` entry when it
-//! sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). A node
+//! sees an equivocation (once per author and seq, see [`MAX_EVIDENCE_AUTHORED`]). With
+//! [`NetConfig::confirm_own_chain`] it signs nothing as the member in a cooperative, that
+//! evidence included, until an admitted peer's sync confirmed the member's latest entry
+//! there ([`Writing`]): a restored or copied data folder must not fork its member. A node
 //! started with [`Network::spawn`] (a relay, a bootstrap node) proves nothing, so it
 //! receives no cooperative's entries; it still relays circuits and answers the DHT.
 //!
@@ -208,6 +211,17 @@ pub enum Event {
         /// Entries stored by the session.
         stored: usize,
     },
+    /// A peer admitted to the cooperative confirmed this node's member's latest entry
+    /// (its copy of the member's chain ends at or before ours): the member's writes there
+    /// go ahead ([`Writing::Confirmed`]).
+    Confirmed {
+        /// The cooperative.
+        coop: Id,
+        /// The peer.
+        peer: PeerId,
+        /// The seq of the member's last entry held here then.
+        seq: u64,
+    },
     /// A peer answered a sync request with "protocol not supported": it is not asked
     /// again while it stays connected.
     SyncUnsupported(PeerId),
@@ -252,6 +266,49 @@ pub struct PeerSync {
     pub unsupported: bool,
 }
 
+/// Whether this node writes as its member in a cooperative now
+/// ([`NetConfig::confirm_own_chain`], docs/protocol.md 13.11).
+///
+/// Every start from a data folder may be a restored backup or a copy: the member may have
+/// signed entries elsewhere past the last one this folder holds, and a new entry at one of
+/// those seqs is a fork. So writes wait until an admitted peer has answered a sync session
+/// with its heads and the member's chain held here is at least as long as the peer's copy
+/// (the session fetched whatever the peer had beyond). Once open, writes stay open for the
+/// run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writing {
+    /// The guard is off ([`NetConfig::confirm_own_chain`] false) or this node speaks for
+    /// no member.
+    Unguarded,
+    /// This node founded the cooperative since it started: nothing of its member's can
+    /// be beyond the charter.
+    Founded,
+    /// The cooperative was opened from the data folder and, by its ledger, no key but the
+    /// member's holds a role: no other node could confirm anything.
+    Alone,
+    /// `peer` confirmed: its copy of the member's chain ended at or before `seq`, the
+    /// member's last seq held here then.
+    Confirmed {
+        /// The peer.
+        peer: PeerId,
+        /// The member's last seq held here when it confirmed.
+        seq: u64,
+    },
+    /// Writes are held until a peer confirms; `peers`: peers admitted to the cooperative
+    /// connected now.
+    Waiting {
+        /// Admitted peers connected.
+        peers: usize,
+    },
+}
+
+impl Writing {
+    /// Whether the member's writes go ahead.
+    pub fn open(&self) -> bool {
+        !matches!(self, Writing::Waiting { .. })
+    }
+}
+
 /// A command to the task.
 #[derive(Debug)]
 enum Command {
@@ -261,6 +318,9 @@ enum Command {
     Externals(Reply<Vec<Multiaddr>>),
     Peers(Reply<Vec<PeerId>>),
     Join(Box<Verified>, Reply<Id>),
+    Found(Box<Verified>, Reply<Id>),
+    Writing(Id, Reply<Writing>),
+    AwaitWriting(Id, Reply<Writing>),
     Append {
         coop: Id,
         key: Box<SigningKey>,
@@ -423,6 +483,10 @@ impl Network {
             gated: HashSet::new(),
             roles: HashMap::new(),
             bindings: HashMap::new(),
+            writing: HashMap::new(),
+            joined: HashSet::new(),
+            write_waiters: HashMap::new(),
+            held_evidence: Vec::new(),
             config,
         };
         for addr in task.config.external_addresses.clone() {
@@ -497,8 +561,29 @@ impl Network {
         self.call(|r| Command::Join(Box::new(charter), r)).await
     }
 
+    /// Founds a cooperative: stores this node's member's charter, as [`Network::join`],
+    /// and opens the member's writes in it at once ([`Writing::Founded`]) when the node did
+    /// not hold it yet. For a cooperative created here; one joined from an invite (even
+    /// one whose charter the member signed) goes through [`Network::join`] and waits.
+    pub async fn found(&self, charter: Verified) -> Result<Id, NetError> {
+        self.call(|r| Command::Found(Box::new(charter), r)).await
+    }
+
+    /// Whether the member's writes in `coop` go ahead now ([`Writing`]).
+    pub async fn writing(&self, coop: Id) -> Result<Writing, NetError> {
+        self.call(|r| Command::Writing(coop, r)).await
+    }
+
+    /// Waits until the member's writes in `coop` go ahead, and says why they do. Never
+    /// times out by itself: wrap it in a timeout.
+    pub async fn writes_open(&self, coop: Id) -> Result<Writing, NetError> {
+        self.call(|r| Command::AwaitWriting(coop, r)).await
+    }
+
     /// Writes `body` as `key`'s next entry in `coop` (stamped with the configured clock,
-    /// validated, stored, flushed) and gossips it.
+    /// validated, stored, flushed) and gossips it. With [`NetConfig::confirm_own_chain`],
+    /// an entry of the member's is refused with [`NetError::Unconfirmed`] while its writes
+    /// wait ([`Writing::Waiting`]).
     pub async fn append(
         &self,
         coop: Id,
@@ -664,6 +749,10 @@ struct Session {
     /// The log position past which this session asks for no more: the remote's heads
     /// total plus [`sync::LOG_SLACK`].
     log_end: u64,
+    /// The seq of this node's member's head in the peer's heads answer (0: the peer holds
+    /// none of its entries), when the answer told; at the session's end, a chain held
+    /// here at least as long confirms the member's latest entry ([`Writing`]).
+    own_remote: Option<u64>,
 }
 
 /// A relay this node keeps a reservation on ([`NetConfig::relays`]).
@@ -786,6 +875,18 @@ struct Task {
     /// The node last proven to hold each member key, and when. Bounded by
     /// [`MAX_BINDINGS`].
     bindings: HashMap<PublicKey, (PeerId, Instant)>,
+    /// Cooperatives where the member's writes are open for this run (see [`Writing`]);
+    /// one per cooperative held.
+    writing: HashMap<Id, Writing>,
+    /// Cooperatives joined since the start (not opened from the data folder): they never
+    /// count as [`Writing::Alone`], since the member may have written in them elsewhere.
+    joined: HashSet<Id>,
+    /// Callers of [`Network::writes_open`] waiting, per cooperative. Those whose caller
+    /// gave up are dropped at each new wait, so bounded by the callers waiting at once.
+    write_waiters: HashMap<Id, Vec<Reply<Writing>>>,
+    /// `Evidence` the member's node will author once its writes in the cooperative open
+    /// (each fork once, so bounded by [`MAX_EVIDENCE_AUTHORED`]).
+    held_evidence: Vec<(Id, Evidence)>,
     config: NetConfig,
 }
 
@@ -955,6 +1056,22 @@ impl Task {
             Command::Join(charter, r) => {
                 let _ = r.send(self.join(*charter));
             }
+            Command::Found(charter, r) => {
+                let _ = r.send(self.found(*charter));
+            }
+            Command::Writing(coop, r) => {
+                let _ = r.send(self.writing(&coop));
+            }
+            Command::AwaitWriting(coop, r) => match self.writing(&coop) {
+                Ok(Writing::Waiting { .. }) => {
+                    let waiting = self.write_waiters.entry(coop).or_default();
+                    waiting.retain(|w| !w.is_closed());
+                    waiting.push(r);
+                }
+                out => {
+                    let _ = r.send(out);
+                }
+            },
             Command::Append {
                 coop,
                 key,
@@ -1052,6 +1169,7 @@ impl Task {
         }
         let c = self.ledger.found(charter)?;
         self.open(c)?;
+        self.joined.insert(id);
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for p in peers {
             // Proofs name the cooperatives held: prove this node again, with the new one.
@@ -1061,6 +1179,102 @@ impl Task {
         Ok(id)
     }
 
+    /// [`Task::join`] for a cooperative this node's member creates: when new, its writes
+    /// in it are open at once.
+    fn found(&mut self, charter: Verified) -> Result<Id, NetError> {
+        let id = charter.id();
+        let new = !self.coops.contains_key(&id);
+        let ours = self.member_key() == Some(charter.entry().author);
+        self.join(charter)?;
+        if new && ours {
+            self.open_writes(id, Writing::Founded);
+        }
+        Ok(id)
+    }
+
+    /// Whether the member's writes in `coop` go ahead now (see [`Writing`]).
+    fn writing(&mut self, coop: &Id) -> Result<Writing, NetError> {
+        if !self.coops.contains_key(coop) {
+            return Err(NetError::UnknownCoop(*coop));
+        }
+        let Some(me) = self.member_key().filter(|_| self.config.confirm_own_chain) else {
+            return Ok(Writing::Unguarded);
+        };
+        if let Some(w) = self.writing.get(coop) {
+            return Ok(*w);
+        }
+        if !self.joined.contains(coop) && self.alone(coop, &me)? {
+            self.open_writes(*coop, Writing::Alone);
+            return Ok(Writing::Alone);
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        let peers = peers.iter().filter(|p| self.admitted(p, coop)).count();
+        Ok(Writing::Waiting { peers })
+    }
+
+    /// Whether, by this node's ledger, no key but `me` is a member or requester of `coop`
+    /// now.
+    fn alone(&mut self, coop: &Id, me: &PublicKey) -> Result<bool, NetError> {
+        let now = self.now();
+        let state = self.state(coop)?;
+        Ok(state
+            .rules_at(now)
+            .is_some_and(|r| r.members.iter().chain(r.requesters.iter()).all(|k| k == me)))
+    }
+
+    /// Opens the member's writes in `coop` for the rest of the run: answers those waiting
+    /// and authors the evidence held for it.
+    fn open_writes(&mut self, coop: Id, why: Writing) {
+        if self.writing.contains_key(&coop) {
+            return;
+        }
+        info!(coop = %coop.short(), ?why, "the member's writes are open");
+        self.writing.insert(coop, why);
+        for w in self.write_waiters.remove(&coop).unwrap_or_default() {
+            let _ = w.send(Ok(why));
+        }
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_evidence)
+            .into_iter()
+            .partition(|(c, _)| *c == coop);
+        self.held_evidence = later;
+        for (_, evidence) in now {
+            self.publish_evidence(coop, evidence);
+        }
+    }
+
+    /// `peer` answered a sync session with heads in which the member's chain ends at
+    /// `remote` (0: none of it): if the chain held here is at least that long, and the peer
+    /// is admitted, the member's latest entry is confirmed.
+    fn confirm(&mut self, peer: PeerId, coop: Id, remote: u64) {
+        if !self.config.confirm_own_chain || self.writing.contains_key(&coop) {
+            return;
+        }
+        let Some(me) = self.member_key() else {
+            return;
+        };
+        let local = match self.coops.get(&coop).map(|c| c.head(&me)) {
+            Some(Ok(h)) => h.map_or(0, |h| h.seq),
+            Some(Err(e)) => {
+                warn!(error = %e, "cannot read the member's head");
+                return;
+            }
+            None => return,
+        };
+        if local < remote {
+            debug!(%peer, local, remote, "the peer holds more of the member's chain than fetched yet");
+            return;
+        }
+        if !self.admitted(&peer, &coop) {
+            return;
+        }
+        self.emit(Event::Confirmed {
+            coop,
+            peer,
+            seq: local,
+        });
+        self.open_writes(coop, Writing::Confirmed { peer, seq: local });
+    }
+
     fn append(
         &mut self,
         coop: Id,
@@ -1068,6 +1282,11 @@ impl Task {
         body: Body,
         gov: Option<Id>,
     ) -> Result<Verified, NetError> {
+        if self.member_key() == Some(PublicKey(key.verifying_key().to_bytes())) {
+            if let Writing::Waiting { peers } = self.writing(&coop)? {
+                return Err(NetError::Unconfirmed { coop, peers });
+            }
+        }
         let now = self.now();
         let v = self.coop(&coop)?.append(key, body, now, gov)?;
         self.emit(Event::Stored {
@@ -1681,15 +1900,30 @@ impl Task {
             existing,
             evidence: evidence.clone(),
         });
-        let Some(key) = self.member.clone() else {
-            return;
-        };
-        if PublicKey(key.verifying_key().to_bytes()) == author
+        if self.member_key().is_none_or(|me| me == author)
             || self.evidenced.len() >= MAX_EVIDENCE_AUTHORED
             || !self.evidenced.insert((coop, author, seq))
         {
             return;
         }
+        if !matches!(self.writing(&coop), Ok(w) if w.open()) {
+            // Signing now could fork the member itself: the evidence waits for its writes.
+            info!(author = %author.short(), seq, "evidence held until the member's writes open");
+            self.held_evidence.push((coop, evidence));
+            return;
+        }
+        self.publish_evidence(coop, evidence);
+    }
+
+    /// Authors and publishes an `Evidence` entry as the member.
+    fn publish_evidence(&mut self, coop: Id, evidence: Evidence) {
+        let Some(key) = self.member.clone() else {
+            return;
+        };
+        let Ok(u) = Unverified::decode(&evidence.b) else {
+            return;
+        };
+        let (author, seq) = (u.entry().author, u.entry().seq);
         match self.append(coop, &key, Body::Evidence(evidence), None) {
             Ok(v) => {
                 info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");
@@ -2570,9 +2804,17 @@ impl Task {
     }
 
     fn on_heads(&mut self, peer: PeerId, coop: Id, response: Response) {
+        let me = self.member_key();
         let remote = match response {
             Response::Heads(Some(h)) => h,
-            Response::Heads(None) | Response::UnknownCoop | Response::Unavailable => {
+            Response::Heads(None) => {
+                // Equal digests: the peer's copy of every chain is ours.
+                if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
+                    s.own_remote = Some(0);
+                }
+                return self.range_done(peer, coop);
+            }
+            Response::UnknownCoop | Response::Unavailable => {
                 return self.range_done(peer, coop);
             }
             Response::Range { .. } | Response::Log { .. } => {
@@ -2587,6 +2829,7 @@ impl Task {
         let missing = sync::missing(&local, &remote);
         let plan = sync::plan(&local, &remote);
         if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
+            s.own_remote = me.and_then(|me| sync::head_seq(&remote, &me));
             if missing > sync::CATCH_UP_THRESHOLD {
                 // Far behind: the peer's whole log, in causal order, from the start.
                 debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
@@ -2828,6 +3071,9 @@ impl Task {
             return;
         };
         debug!(%peer, coop = %coop.short(), stored = s.stored, "sync session done");
+        if let Some(remote) = s.own_remote {
+            self.confirm(peer, coop, remote);
+        }
         self.emit(Event::Synced {
             peer,
             coop,

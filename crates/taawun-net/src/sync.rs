@@ -234,6 +234,16 @@ pub fn missing(local: &[WireHead], remote: &[WireHead]) -> u64 {
         .fold(0u64, u64::saturating_add)
 }
 
+/// The seq of `author`'s head in a heads answer: 0 when the answer holds no head of it
+/// and is complete (fewer than [`MAX_HEADS`]); `None` when it may have been cut off before
+/// `author`'s head, so it tells nothing about it.
+pub fn head_seq(remote: &[WireHead], author: &PublicKey) -> Option<u64> {
+    match remote.iter().find(|h| h.author == *author) {
+        Some(h) => Some(h.seq),
+        None => (remote.len() < MAX_HEADS).then_some(0),
+    }
+}
+
 /// Why a range or log response was taken only in part.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
@@ -333,6 +343,27 @@ mod tests {
         assert_eq!(missing(&local, &remote), 4 + 1);
         assert_eq!(missing(&remote, &local), 0);
         assert_eq!(missing(&[], &[h(1, u64::MAX), h(2, 1)]), u64::MAX);
+    }
+
+    #[test]
+    fn head_seq_reads_an_authors_head_or_says_it_is_unknown() {
+        let remote = [h(1, 3), h(2, 5)];
+        assert_eq!(head_seq(&remote, &PublicKey([2; 32])), Some(5));
+        assert_eq!(head_seq(&remote, &PublicKey([9; 32])), Some(0));
+        // A full answer may have been cut off before the author's head.
+        let full: Vec<WireHead> = (0..MAX_HEADS)
+            .map(|i| {
+                let mut a = [0u8; 32];
+                a[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                WireHead {
+                    author: PublicKey(a),
+                    seq: 1,
+                    id: Id::of(&a),
+                }
+            })
+            .collect();
+        assert_eq!(head_seq(&full, &full[7].author), Some(1));
+        assert_eq!(head_seq(&full, &PublicKey([0xee; 32])), None);
     }
 
     #[test]

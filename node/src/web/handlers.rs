@@ -34,7 +34,7 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::WaitingForPeers { .. } => StatusCode::CONFLICT,
         Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -107,6 +107,7 @@ async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Respon
         .map_err(|e| fail(ctx, None, &e, "/"))?;
     let me = web.st.node.me().to_hex();
     let can_post = v.members.contains(&me) || v.requesters.contains(&me);
+    let writing = web.st.node.writing(id).await;
     let min_claim_window_ms = v
         .limits
         .get("min_claim_window_ms")
@@ -121,6 +122,7 @@ async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Respon
             can_post,
             floors: v.floors,
             min_claim_window_ms,
+            waiting: writing.ok().filter(|w| w.waiting).map(|w| w.peers),
         },
     ))
 }
@@ -1235,6 +1237,7 @@ mod tests {
             can_post: true,
             floors: vec![Amount::new("EUR", 1_200)],
             min_claim_window_ms: 1_000,
+            waiting: None,
         };
         let f = OfferForm {
             title: "t".into(),

@@ -1176,6 +1176,25 @@ pl!(
     ]
 );
 pl!(
+    WAITING_FOR_PEERS_N,
+    [
+        "Waiting for the cooperative’s other nodes to confirm your latest entry before writing ({} peer connected).",
+        "Waiting for the cooperative’s other nodes to confirm your latest entry before writing ({} peers connected)."
+    ],
+    [
+        "En attente que les autres nœuds de la coopérative confirment votre dernière entrée avant d’écrire ({} pair connecté).",
+        "En attente que les autres nœuds de la coopérative confirment votre dernière entrée avant d’écrire ({} pairs connectés)."
+    ],
+    [
+        "في انتظار أن تؤكد عُقد التعاونية الأخرى آخر قيد لك قبل الكتابة (لا أقران متصلون).",
+        "في انتظار أن تؤكد عُقد التعاونية الأخرى آخر قيد لك قبل الكتابة (قرين واحد متصل).",
+        "في انتظار أن تؤكد عُقد التعاونية الأخرى آخر قيد لك قبل الكتابة (قرينان متصلان).",
+        "في انتظار أن تؤكد عُقد التعاونية الأخرى آخر قيد لك قبل الكتابة ({} أقران متصلون).",
+        "في انتظار أن تؤكد عُقد التعاونية الأخرى آخر قيد لك قبل الكتابة ({} قرينًا متصلًا).",
+        "في انتظار أن تؤكد عُقد التعاونية الأخرى آخر قيد لك قبل الكتابة ({} قرين متصل)."
+    ]
+);
+pl!(
     ENTRIES_N,
     ["{} entry held", "{} entries held"],
     ["{} entrée détenue", "{} entrées détenues"],

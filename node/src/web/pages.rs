@@ -39,6 +39,9 @@ pub(crate) struct CoopInfo {
     pub(crate) floors: Vec<Amount>,
     /// The shortest claim window the cooperative's rules allow now.
     pub(crate) min_claim_window_ms: u64,
+    /// While this node's writes wait for a peer to confirm the member's latest entry:
+    /// the cooperative's peers connected (docs/protocol.md 13.11).
+    pub(crate) waiting: Option<usize>,
 }
 
 impl CoopInfo {
@@ -118,6 +121,7 @@ pub(crate) fn page(
                 main #main {
                     @if done && ctx.waiting { p.flash.waiting #flash role="status" { (l.t(&t::WAITING)) } }
                     @else if done { p.flash #flash role="status" { (l.t(&t::DONE)) } }
+                    @if let Some(n) = coop.and_then(|c| c.waiting) { p.warn #waiting role="status" { (l.n(&t::WAITING_FOR_PEERS_N, n, &[])) } }
                     h1 { bdi { (title) } }
                     (body)
                 }

@@ -68,6 +68,15 @@ impl Daemon {
     /// `taawun run` on an existing data folder, inside the network namespace `netns`
     /// (`ip netns exec`, which execs the daemon: the child is the daemon itself).
     pub(crate) fn run_in(dir: &Path, netns: Option<&str>) -> Daemon {
+        Self::spawn(dir, netns, &[])
+    }
+
+    /// `taawun run ARGS` on an existing data folder.
+    pub(crate) fn run_args(dir: &Path, args: &[&str]) -> Daemon {
+        Self::spawn(dir, None, args)
+    }
+
+    fn spawn(dir: &Path, netns: Option<&str>, args: &[&str]) -> Daemon {
         let _ = std::fs::remove_file(dir.join("api-address"));
         let log = std::fs::File::create(dir.join("daemon.log")).expect("log file");
         let mut cmd = match netns {
@@ -80,6 +89,7 @@ impl Daemon {
         };
         let child = cmd
             .arg("run")
+            .args(args)
             .env("TAAWUN_DATA_DIR", dir)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
