@@ -136,6 +136,10 @@ pub(crate) fn describe(a: &Action) -> String {
         }
         Action::SetQuorum(q) => format!("set the quorum to {q} %"),
         Action::SetLimit { limit, value } => format!("set {limit:?} to {value}"),
+        Action::RevokeDevice(k) => format!("revoke device {}", k.short()),
+        Action::ReplaceKey { old, new } => {
+            format!("replace key {} with {}", old.short(), new.short())
+        }
     }
 }
 
