@@ -362,6 +362,23 @@ impl Timeline {
             .min();
         cut.is_none_or(|c| ts < c && !self.late.contains(&v.id()))
     }
+
+    /// The same rule for a streamed fold that keeps its own witnessed times: whether an
+    /// entry by `author`, speaking for `who`, timestamped `ts` and first witnessed at
+    /// `seen` (none: unwitnessed) escapes every cut.
+    pub fn escapes_cuts(
+        &self,
+        author: &PublicKey,
+        who: &PublicKey,
+        ts: Timestamp,
+        seen: Option<Timestamp>,
+    ) -> bool {
+        let cut = [self.cut(author), self.cut(who)]
+            .into_iter()
+            .flatten()
+            .min();
+        cut.is_none_or(|c| ts < c && seen.is_none_or(|w| w <= c.saturating_add(WITNESS_SLACK_MS)))
+    }
 }
 
 /// The top-up rule. A member who reports more minutes than estimated is owed pay at the
@@ -670,24 +687,28 @@ impl Coop {
                 let Some(v) = self.entries.get(&id) else {
                     continue;
                 };
-                // A member's devices are one author: its phone does not witness its laptop.
-                let author = self.who(v);
+                let author = v.entry().author;
+                let speaker = self.who(v);
                 let own = namers.get(&id).into_iter().flatten();
                 if !expanded {
                     stack.push((id, true));
-                    for c in own.filter(|c| self.who(c) == author) {
+                    for c in own.filter(|c| c.entry().author == author) {
                         if !w.contains_key(&c.id()) {
                             stack.push((c.id(), false));
                         }
                     }
                     continue;
                 }
+                // A member's devices do not witness each other's entries (nor pass their
+                // own witnesses on): only another member or requester witnesses.
                 let first = own
                     .filter_map(|c| {
-                        if self.who(c) == author {
+                        if c.entry().author == author {
                             w.get(&c.id()).copied().flatten()
-                        } else {
+                        } else if self.who(c) != speaker {
                             Some(c.entry().ts)
+                        } else {
+                            None
                         }
                     })
                     .min()
@@ -1530,10 +1551,11 @@ impl Coop {
         let mut steps = vec![(0, rules.clone())];
         let mut seen = BTreeSet::new();
         // Revocations by members themselves, then those by vote and replacements.
+        // A device enrolled for two members counts for nobody: cut from the start.
         let mut cut: BTreeMap<PublicKey, Timestamp> = self
             .enrolls
-            .keys()
-            .filter_map(|k| Some((*k, self.revoked_at(k)?)))
+            .iter()
+            .filter_map(|(k, by)| Some((*k, if by.len() > 1 { 0 } else { self.revoked_at(k)? })))
             .collect();
         let mut root: BTreeMap<PublicKey, PublicKey> = BTreeMap::new();
         for (at, _, e) in enacts {
