@@ -638,6 +638,14 @@ impl Coop {
             .min()
     }
 
+    /// Every device enrolled for exactly one key: (device key, the key it speaks for).
+    pub fn enrolled_devices(&self) -> Vec<(PublicKey, PublicKey)> {
+        self.enrolls
+            .keys()
+            .filter_map(|k| Some((*k, self.enrolled(k)?)))
+            .collect()
+    }
+
     /// The devices of `member` held (device key, and when its member revoked it).
     pub fn devices(&self, member: &PublicKey) -> Vec<(PublicKey, Option<Timestamp>)> {
         self.enrolls
