@@ -1941,7 +1941,20 @@ impl Task {
             .is_none_or(|r| r.len != len && r.at.elapsed() >= ROLES_REFRESH);
         if stale {
             let (timeline, devices) = match self.state(coop) {
-                Ok(st) => (st.timeline(), st.enrolled_devices().into_iter().collect()),
+                Ok(st) => {
+                    // A device authorised but not enrolled yet is admitted as its
+                    // member too: it must sync the authorisation to write its enrollment.
+                    let mut devices: HashMap<PublicKey, PublicKey> = st
+                        .ids(taawun_core::Kind::Device)
+                        .filter_map(|id| st.get(id))
+                        .filter_map(|v| match &v.entry().body {
+                            taawun_core::body::Body::Device(d) => Some((d.key, v.entry().author)),
+                            _ => None,
+                        })
+                        .collect();
+                    devices.extend(st.enrolled_devices());
+                    (st.timeline(), devices)
+                }
                 Err(e) => {
                     warn!(error = %e, "cannot read the roles of a cooperative");
                     (None, HashMap::new())
