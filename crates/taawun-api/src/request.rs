@@ -895,6 +895,7 @@ mod tests {
         let p = Propose {
             action: "set-limit".into(),
             key: None,
+            new_key: None,
             floor: None,
             quorum_pct: None,
             limit: Some("topup_cap_pct".into()),
@@ -902,6 +903,36 @@ mod tests {
             reason: "r".into(),
         };
         assert!(p.proposal().expect_err("no value").0.contains("new value"));
+        // A replacement names both keys.
+        let old = PublicKey([3; 32]).to_hex();
+        let replace = Propose {
+            action: "replace-key".into(),
+            key: Some(old.clone()),
+            limit: None,
+            ..p.clone()
+        };
+        assert!(replace
+            .proposal()
+            .expect_err("no new key")
+            .0
+            .contains("new key"));
+        let new = PublicKey([4; 32]);
+        let replace = Propose {
+            new_key: Some(new.to_hex()),
+            ..replace
+        };
+        assert_eq!(
+            replace.proposal().expect("reads").action,
+            Action::ReplaceKey {
+                old: PublicKey([3; 32]),
+                new
+            }
+        );
+        let long = AddDevice {
+            key: new.to_hex(),
+            label: "x".repeat(65),
+        };
+        assert!(long.device().is_err());
         assert!(RejectReq {
             reason: "\t".into()
         }

@@ -56,8 +56,8 @@ fn devices_a_revocation_and_a_replaced_key_fold_as_in_a_node() {
     let gov = s
         .entries
         .iter()
-        .filter(|v| matches!(v.entry().body, Body::Enact(_)))
-        .last()
+        .rev()
+        .find(|v| matches!(v.entry().body, Body::Enact(_)))
         .map(Verified::id);
     let m: Vec<PublicKey> = s.members.iter().map(fixtures::pk).collect();
     let r = fixtures::pk(&s.requesters[0]);
