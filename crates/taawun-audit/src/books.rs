@@ -127,6 +127,9 @@ struct SettleRec {
     amount: u64,
     /// The first answer stored: when, and whether the money was received.
     receipt: Option<(Stamp, bool)>,
+    /// Further answers (another device of the member may answer too): the live one with
+    /// the lowest (timestamp, id) counts, as in `Coop`.
+    more: Vec<(Stamp, bool)>,
 }
 
 #[derive(Debug)]
@@ -364,13 +367,16 @@ impl Books {
                     cur,
                     amount: s.amount.minor,
                     receipt: None,
+                    more: Vec::new(),
                 });
             }
             Body::Receipt(r) => {
                 if let Some(i) = idx.pos_of(&r.settle).and_then(|s| self.settle_at.get(&s)) {
-                    let rec = &mut self.settles[*i as usize].receipt;
-                    if rec.is_none() {
-                        *rec = Some((at, r.received));
+                    let rec = &mut self.settles[*i as usize];
+                    if rec.receipt.is_none() {
+                        rec.receipt = Some((at, r.received));
+                    } else {
+                        rec.more.push((at, r.received));
                     }
                 }
             }
@@ -1232,10 +1238,14 @@ impl Books {
             if !live(&s.at) {
                 continue;
             }
+            // Ids are read back only to break a tie in time between two answers.
+            let id = |p: Pos| idx.load(p).map(|v| v.id());
             let answer = s
                 .receipt
-                .as_ref()
+                .iter()
+                .chain(&s.more)
                 .filter(|(r, _)| live(r))
+                .min_by(|(a, _), (b, _)| a.ts.cmp(&b.ts).then_with(|| id(a.pos).cmp(&id(b.pos))))
                 .map(|(_, ok)| *ok);
             let k = (ident(s.at.by), ident(s.member), s.cur);
             let b = bal.entry(k).or_default();

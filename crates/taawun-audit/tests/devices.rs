@@ -260,6 +260,32 @@ fn devices_a_revocation_and_a_replaced_key_fold_as_in_a_node() {
         Some(e.id()),
     );
 
+    // Member 1 answers a payment twice, from its laptop (not received) and from its own
+    // key (received): the earlier answer counts, on the node and in the audit.
+    t += MIN;
+    let pay1 = put(
+        &mut wr,
+        Body::Settle(Settle {
+            member: m[1],
+            amount: Money::new("EUR", 700),
+            reference: "MM-43".into(),
+        }),
+        t,
+        None,
+    );
+    for (w, received) in [(&mut laptop, false), (&mut wm[1], true)] {
+        t += MIN;
+        put(
+            w,
+            Body::Receipt(Receipt {
+                settle: pay1.id(),
+                received,
+            }),
+            t,
+            None,
+        );
+    }
+
     let all: Vec<Verified> = s.entries.iter().chain(&out).cloned().collect();
     let envs: Vec<Vec<u8>> = all.iter().map(Verified::envelope).collect();
     let report = agree::audit(&fixtures::file(&s, &envs));
@@ -287,5 +313,10 @@ fn devices_a_revocation_and_a_replaced_key_fold_as_in_a_node() {
     };
     let before = agree::fold(&s.entries).balances(now);
     assert_eq!(confirmed(&b), confirmed(&before) + 500);
+    let denied = |b: &std::collections::BTreeMap<_, taawun_core::fold::Balance>| {
+        b.get(&(r, m[1], "EUR".to_string()))
+            .map_or(0, |x: &taawun_core::fold::Balance| x.denied)
+    };
+    assert_eq!(denied(&b), denied(&before) + 700);
     assert!(!b.keys().any(|(_, k, _)| *k == fixtures::pk(&key(203))));
 }

@@ -37,7 +37,8 @@ pub struct Coop {
     submits: BTreeMap<(Id, PublicKey), Id>,
     votes: BTreeMap<(Id, PublicKey), Id>,
     withdrawals: BTreeMap<Id, Id>,
-    receipts: BTreeMap<Id, Id>,
+    /// Every answer to a settlement (a member's devices may each hold one).
+    receipts: BTreeMap<Id, BTreeSet<Id>>,
     by_kind: BTreeMap<Kind, BTreeSet<Id>>,
     /// Every submission's verdicts (a forked requester may hold one on each branch).
     verdicts: BTreeMap<Id, BTreeSet<Id>>,
@@ -562,7 +563,7 @@ impl Coop {
                 self.withdrawals.entry(x.offer).or_insert(id);
             }
             Body::Receipt(x) => {
-                self.receipts.entry(x.settle).or_insert(id);
+                self.receipts.entry(x.settle).or_default().insert(id);
             }
             Body::Evidence(ev) => {
                 if let Ok(u) = crate::entry::Unverified::decode(&ev.a) {
@@ -1034,10 +1035,19 @@ impl Coop {
     /// The `Receipt` answering the settlement `settle`, if one counts.
     pub fn receipt(&self, settle: &Id) -> Option<Id> {
         let tl = self.timeline()?;
+        self.live_receipt(settle, &tl).map(Verified::id)
+    }
+
+    /// The answer to `settle` that counts: of the live ones, the lowest (timestamp, id),
+    /// so that two devices of a member answering differently give one answer on every
+    /// node, whichever arrived first.
+    fn live_receipt(&self, settle: &Id, tl: &Timeline) -> Option<&Verified> {
         self.receipts
             .get(settle)
-            .and_then(|r| self.live_id(r, &tl))
-            .map(Verified::id)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.live_id(r, tl))
+            .min_by_key(|v| (v.entry().ts, v.id()))
     }
 
     /// One submission and where it stands at `now`.
@@ -1347,13 +1357,7 @@ impl Coop {
 
     /// The member's answer to the settlement `id` that counts: received or not.
     fn answer(&self, id: &Id, tl: &Timeline) -> Option<bool> {
-        match &self
-            .receipts
-            .get(id)
-            .and_then(|r| self.live_id(r, tl))?
-            .entry()
-            .body
-        {
+        match &self.live_receipt(id, tl)?.entry().body {
             Body::Receipt(r) => Some(r.received),
             _ => None,
         }
@@ -1668,7 +1672,7 @@ impl Context for Coop {
         self.votes.get(&(*proposal, *member)).copied()
     }
     fn answered(&self, settle: &Id) -> Option<Id> {
-        self.receipts.get(settle).copied()
+        self.lowest(self.receipts.get(settle))
     }
 }
 

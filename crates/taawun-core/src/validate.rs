@@ -639,6 +639,20 @@ impl<C: Context> Judge<'_, C> {
             return false;
         };
         let e = self.v.entry();
+        if first.entry().author != e.author {
+            // Another device of the same member (or requester) did it first: that is
+            // not in this entry's past, so only its own ancestors decide (the fold
+            // counts one of them). The index answers for another chain, so walk the
+            // whole branch: only a member with several devices gets here.
+            let mut cur = e.prev;
+            while let Some(p) = cur.and_then(|id| self.ctx.entry(&id)) {
+                if same(&p.entry().body) {
+                    return true;
+                }
+                cur = p.entry().prev;
+            }
+            return false;
+        }
         let fork = self.fork_at.unwrap_or(u64::MAX);
         let s = first.entry().seq;
         if s < fork.min(e.seq) {

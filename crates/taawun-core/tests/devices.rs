@@ -557,3 +557,77 @@ fn the_fold_does_not_depend_on_the_order_entries_with_devices_arrive() {
     assert_eq!(other.proposals(f.now), f.coop.proposals(f.now));
     assert_eq!(f.coop.proposals(f.now)[0].no, vec![pk(2)]);
 }
+
+#[test]
+fn two_devices_answering_one_payment_give_one_answer_whatever_the_order() {
+    let mut f = Fx::new(3);
+    f.add_device(2, 102);
+    f.add_device(2, 112);
+    let o = f.offer();
+    let c = f.ok(2, claim(&o));
+    let a = f.assign(&o, &[(c.id(), pk(2))]);
+    let s = f.ok(2, submit(&o, &a));
+    f.ok(R, Body::Accept(Accept { submission: s.id() }));
+    let pay = f.ok(
+        R,
+        Body::Settle(Settle {
+            member: pk(2),
+            amount: Money::new("EUR", 300),
+            reference: "MM-3".into(),
+        }),
+    );
+    let answer = |received| {
+        Body::Receipt(Receipt {
+            settle: pay.id(),
+            received,
+        })
+    };
+    // The laptop confirms; the phone, a minute later, says "not received". Both are
+    // valid: neither is in the other's past.
+    let yes = f.ok(102, answer(true));
+    let no = f.ok(112, answer(false));
+    // One device answers once.
+    assert_eq!(
+        f.err(112, answer(true)),
+        Invalid::AlreadyAnswered { settle: pay.id() }
+    );
+    assert_eq!(f.owed(2), 0, "the earliest answer counts: received");
+    // Another node that receives the phone's answer first reaches the same state.
+    let mut other = Coop::new();
+    for v in f
+        .log
+        .iter()
+        .filter(|v| v.id() != yes.id() && v.id() != no.id())
+    {
+        assert_eq!(other.ingest(v.clone(), None), Ok(Outcome::Fresh));
+    }
+    assert_eq!(other.ingest(no.clone(), None), Ok(Outcome::Fresh));
+    assert_eq!(other.ingest(yes.clone(), None), Ok(Outcome::Fresh));
+    assert_eq!(other.balances(f.now), f.coop.balances(f.now));
+    assert_eq!(other.receipt(&pay.id()), Some(yes.id()));
+}
+
+#[test]
+fn a_requesters_two_devices_judge_one_submission_and_an_acceptance_wins() {
+    let mut f = Fx::new(3);
+    f.add_device(R, 150);
+    f.add_device(R, 151);
+    let o = f.offer();
+    let c = f.ok(2, claim(&o));
+    let a = f.assign(&o, &[(c.id(), pk(2))]);
+    let s = f.ok(2, submit(&o, &a));
+    f.ok(3, tick(&[&s]));
+    f.ok(
+        150,
+        Body::Reject(Reject {
+            submission: s.id(),
+            reason: "blurry".into(),
+        }),
+    );
+    // The other device accepts: valid (the rejection is not in its past), and an
+    // acceptance wins.
+    f.ok(151, Body::Accept(Accept { submission: s.id() }));
+    assert_eq!(f.owed(2), 300);
+    let rec = f.coop.record(&pk(R), f.now);
+    assert_eq!((rec.accepted, rec.rejected, rec.offers), (1, 0, 1));
+}
