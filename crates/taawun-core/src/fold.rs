@@ -1582,6 +1582,14 @@ impl Coop {
             if !rules.passes(&p.action, yes, no) || !seen.insert(e.proposal) {
                 continue;
             }
+            // A replacement takes only a key with a role, for a key without one (as
+            // `Rules::apply`, which does nothing otherwise).
+            let replaces = match &p.action {
+                crate::body::Action::ReplaceKey { old, new } => {
+                    rules.may_request(old) && !rules.may_request(new)
+                }
+                _ => true,
+            };
             rules.apply(&p.action);
             steps.push((at, rules.clone()));
             let mut cut_at = |k: PublicKey| {
@@ -1590,7 +1598,7 @@ impl Coop {
             };
             match &p.action {
                 crate::body::Action::RevokeDevice(k) => cut_at(*k),
-                crate::body::Action::ReplaceKey { old, new } => {
+                crate::body::Action::ReplaceKey { old, new } if replaces => {
                     cut_at(*old);
                     // The new key speaks for whatever identity the old one did.
                     let id = root.get(old).copied().unwrap_or(*old);

@@ -87,6 +87,11 @@ impl Rules {
             // Devices hold no role: the fold stops counting the key (fold::Keys).
             Action::RevokeDevice(_) => {}
             Action::ReplaceKey { old, new } => {
+                // A key that already holds a role is somebody: replacing with it would
+                // merge two members' say and books.
+                if self.may_request(new) {
+                    return;
+                }
                 if self.members.remove(old) {
                     self.members.insert(*new);
                 }

@@ -704,7 +704,20 @@ impl<C: Context> Judge<'_, C> {
             Body::Charter(_) => Err(Invalid::BadCharter("a charter can only be genesis".into())),
             Body::Proposal(p) => {
                 self.member()?;
-                check_action(&p.action)
+                check_action(&p.action)?;
+                if let Action::ReplaceKey { old, new } = &p.action {
+                    if !self.rules.may_request(old) {
+                        return Err(Invalid::BadProposal(
+                            "the key to replace holds no role".into(),
+                        ));
+                    }
+                    if self.rules.may_request(new) {
+                        return Err(Invalid::BadProposal(
+                            "the new key already holds a role: it is somebody else".into(),
+                        ));
+                    }
+                }
+                Ok(())
             }
             Body::Vote(vote) => {
                 self.member()?;

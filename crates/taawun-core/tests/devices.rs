@@ -631,3 +631,26 @@ fn a_requesters_two_devices_judge_one_submission_and_an_acceptance_wins() {
     let rec = f.coop.record(&pk(R), f.now);
     assert_eq!((rec.accepted, rec.rejected, rec.offers), (1, 0, 1));
 }
+
+#[test]
+fn a_key_cannot_be_replaced_by_another_members_key() {
+    let mut f = Fx::new(3);
+    // Two members would become one, their votes and books merged: refused.
+    let err = f.err(
+        1,
+        propose(Action::ReplaceKey {
+            old: pk(2),
+            new: pk(3),
+        }),
+    );
+    assert!(matches!(err, Invalid::BadProposal(_)), "{err:?}");
+    // Nor can a key without a role be "replaced" to make up an identity.
+    let err = f.err(
+        1,
+        propose(Action::ReplaceKey {
+            old: pk(99),
+            new: pk(120),
+        }),
+    );
+    assert!(matches!(err, Invalid::BadProposal(_)), "{err:?}");
+}
