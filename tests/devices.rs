@@ -1,7 +1,8 @@
 //! Device keys on the network (docs/protocol.md 4.7, 13.10): a node running with a
-//! device key of a member is admitted as that member once the member's authorisation and
-//! the device's enrollment are in the other node's ledger, and is shut out of gossip once
-//! the member revokes it. Real nodes on loopback.
+//! device key of a member is admitted as that member once the member's authorisation is
+//! in the other node's ledger (before it enrolls, so that it can sync the authorisation
+//! its enrollment names), and is shut out of gossip once the member revokes it. Real
+//! nodes on loopback.
 
 mod net_common;
 
@@ -63,21 +64,34 @@ fn a_device_is_admitted_as_its_member_until_revoked() {
             now(),
             None,
         );
-        let mut wp = Writer::new(phone.clone(), Some(coop), None);
-        let enroll = wp.next(
-            Body::Enroll(Enroll {
-                device: device.id(),
-            }),
-            now(),
-            None,
-        );
         nodes[0]
             .net
-            .ingest(coop, vec![device, enroll], true)
+            .ingest(coop, vec![device.clone()], true)
             .await
             .expect("ingests");
-        // Admitted as the member: the phone's node syncs everything.
+        // Authorised, not enrolled yet: admitted as the member so that it can sync the
+        // authorisation it must name.
         converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+        // The phone's node enrolls; its entry reaches the member's node.
+        let enroll = nodes[1]
+            .net
+            .append(
+                coop,
+                phone.clone(),
+                Body::Enroll(Enroll {
+                    device: device.id(),
+                }),
+                None,
+            )
+            .await
+            .expect("the phone enrolls");
+        converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+        let state = nodes[0].net.state(coop).await.expect("state");
+        assert!(state.get(&enroll.id()).is_some());
+        assert_eq!(
+            state.speaker(&phone_key),
+            PublicKey(member.verifying_key().to_bytes())
+        );
         meshed(&[&nodes[0], &nodes[1]], coop, TIMEOUT).await;
 
         // The member revokes the phone from its own key: the node shuts its gossip.
