@@ -167,6 +167,24 @@ impl Node {
         self.me
     }
 
+    /// The key this node speaks for in `c`: its own, or its member's when it runs with
+    /// a device key (docs/protocol.md 4.7).
+    fn speaker(&self, c: &Coop) -> PublicKey {
+        c.speaker(&self.me)
+    }
+
+    /// The stable identity of `key` in `c` (docs/protocol.md 8.7): the key it speaks
+    /// for, through replacements by vote. Offers, submissions and balances name it.
+    fn identity_of(&self, c: &Coop, key: &PublicKey) -> PublicKey {
+        let s = c.speaker(key);
+        c.timeline().map_or(s, |t| t.identity(&s))
+    }
+
+    /// This node's stable identity in `c`.
+    fn identity(&self, c: &Coop) -> PublicKey {
+        self.identity_of(c, &self.me)
+    }
+
     /// The network handle.
     pub(crate) fn net(&self) -> &Network {
         &self.net
@@ -198,7 +216,10 @@ impl Node {
         for id in self.coop_ids().await? {
             let c = self.state(id).await?;
             let role = match c.rules_at(self.now()) {
-                Some(r) => match (r.is_member(&self.me), r.requesters.contains(&self.me)) {
+                Some(r) => match (
+                    r.is_member(&self.speaker(&c)),
+                    r.requesters.contains(&self.speaker(&c)),
+                ) {
                     (true, true) => "member+requester",
                     (true, false) => "member",
                     (false, true) => "requester",
@@ -426,8 +447,11 @@ impl Node {
             .and_then(|r| r.floors.get(cur).copied())
             .map(|f| Amount::new(cur, f));
         let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some();
-        let mine = o.places.iter().find(|p| p.member == self.me);
-        let my_claim_counts = claimed_by_me.then(|| o.claimants.contains(&self.me));
+        // Places, claimants and winners are the keys claims speak for: a device's are its
+        // member's.
+        let who = self.speaker(c);
+        let mine = o.places.iter().find(|p| p.member == who);
+        let my_claim_counts = claimed_by_me.then(|| o.claimants.contains(&who));
         let submit_by = mine
             .filter(|p| p.state == taawun_core::fold::PlaceState::Open)
             .map(|p| p.until);
@@ -453,7 +477,7 @@ impl Node {
             claims: o.claimants.len(),
             winners: o.winners.iter().map(PublicKey::to_hex).collect(),
             claimed_by_me,
-            assigned_to_me: o.winners.contains(&self.me),
+            assigned_to_me: o.winners.contains(&who),
             record,
             places: o.places.iter().map(PlaceView::new).collect(),
             void_assignments: o.void_assignments,
@@ -575,7 +599,7 @@ impl Node {
         let o = c
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
-        if o.requester != self.me {
+        if o.requester != self.identity(c) {
             return Err(Error::Refused(format!(
                 "offer {} is not this node's: only its requester may do that",
                 offer.short()
@@ -658,12 +682,13 @@ impl Node {
         for coop in self.coop_ids().await? {
             let c = self.state(coop).await?;
             let now = self.now();
+            let me = self.identity(&c);
             for o in c.offers(now) {
                 // Give a claim made just before the close time to arrive: an assignment
                 // that leaves out a claim that counts is void (docs/protocol.md 8.2). One
                 // that arrives later still makes this node assign again over the full set.
                 let settled = now > o.closes_at.saturating_add(ASSIGN_GRACE_MS);
-                if o.requester == self.me
+                if o.requester == me
                     && o.state == taawun_core::fold::OfferState::AwaitingAssignment
                     && !o.claimants.is_empty()
                     && settled
@@ -743,7 +768,7 @@ impl Node {
         let o = c
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
-        if !o.winners.contains(&self.me) {
+        if !o.winners.contains(&self.speaker(&c)) {
             return Err(Error::Conflict(format!(
                 "offer {} is not assigned to this node's member",
                 offer.short()
@@ -833,7 +858,7 @@ impl Node {
         let s = c
             .submission(&id, self.now())
             .ok_or_else(|| Error::NotFound(format!("no submission {id} here")))?;
-        if s.requester != self.me {
+        if s.requester != self.identity(c) {
             return Err(Error::Refused(format!(
                 "submission {} is for another requester",
                 id.short()
@@ -904,7 +929,8 @@ impl Node {
     pub(crate) async fn confirm(&self, coop: Id, settle: Id, received: bool) -> Res<Written> {
         let c = self.state(coop).await?;
         match c.get(&settle).map(|v| &v.entry().body) {
-            Some(Body::Settle(s)) if s.member == self.me => {}
+            Some(Body::Settle(s))
+                if s.member == self.me || self.identity_of(&c, &s.member) == self.identity(&c) => {}
             Some(Body::Settle(_)) => {
                 return Err(Error::Refused(format!(
                     "payment {} is to another member",
