@@ -65,6 +65,18 @@ pub trait Context {
     /// The first-stored answer (receipt) to `settle`.
     fn answered(&self, settle: &Id) -> Option<Id>;
 
+    /// The `device` entry named by the enrollment stored at seq 1 of `author`'s chain, if
+    /// that entry is an `enroll` (docs/protocol.md 4.7). The default reads the entry at
+    /// seq 1; stores that read old entries back from disk keep it in an index, since every
+    /// entry judged asks it.
+    fn enrolled_with(&self, author: &PublicKey) -> Option<Id> {
+        let first = self.at(author, 1).and_then(|id| self.entry(&id))?;
+        match &first.entry().body {
+            Body::Enroll(x) => Some(x.device),
+            _ => None,
+        }
+    }
+
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
     fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
@@ -494,8 +506,14 @@ pub fn check(
 /// for what that branch's first entry names; the fold counts such a device for nobody.
 pub fn speaks_for<C: Context + ?Sized>(ctx: &C, v: &Verified) -> PublicKey {
     let e = v.entry();
-    let first = if e.seq == 1 {
-        Some(v.clone())
+    let first_of_branch = |first: Option<Verified>| {
+        first.and_then(|f| match &f.entry().body {
+            Body::Enroll(x) => Some(x.device),
+            _ => None,
+        })
+    };
+    let enrolled = if e.seq == 1 {
+        first_of_branch(Some(v.clone()))
     } else if ctx.frozen(&e.author).is_some_and(|s| s <= 1) {
         let mut cur = e.prev.and_then(|p| ctx.entry(&p));
         while let Some(c) = cur.take() {
@@ -505,14 +523,10 @@ pub fn speaks_for<C: Context + ?Sized>(ctx: &C, v: &Verified) -> PublicKey {
             }
             cur = c.entry().prev.and_then(|p| ctx.entry(&p));
         }
-        cur
+        first_of_branch(cur)
     } else {
-        ctx.at(&e.author, 1).and_then(|id| ctx.entry(&id))
+        ctx.enrolled_with(&e.author)
     };
-    let enrolled = first.and_then(|f| match &f.entry().body {
-        Body::Enroll(x) => Some(x.device),
-        _ => None,
-    });
     enrolled
         .and_then(|d| ctx.entry(&d))
         .and_then(|d| match &d.entry().body {
