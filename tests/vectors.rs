@@ -445,6 +445,7 @@ const DAYO: usize = 3;
 const CLINIC: usize = 4;
 const MALLORY: usize = 5;
 const EVE: usize = 6;
+const BAKO_PHONE: usize = 7;
 
 fn people() -> Vec<Who> {
     let w = |name, role, b: u8| Who {
@@ -460,6 +461,7 @@ fn people() -> Vec<Who> {
         w("clinic", "requester", 0x11),
         w("mallory", "requester who equivocates", 0x12),
         w("eve", "outsider (neither member nor requester)", 0x21),
+        w("bako_phone", "a device key of bako's", 0x31),
     ]
 }
 
@@ -1947,6 +1949,51 @@ fn build() -> J {
         "Invalid/FromTheFuture",
     );
 
+    // --- Devices (docs/protocol.md 4.7) -------------------------------------------------
+    let phone = keys[BAKO_PHONE];
+    let (device, _) = g.write(
+        "device",
+        "bako authorises a phone: entries its key signs, on its own chain, count as bako's.",
+        BAKO,
+        Body::Device(Device {
+            key: phone,
+            label: "bako's phone".into(),
+        }),
+        late,
+        gov,
+    );
+    g.write(
+        "enroll",
+        "The phone's first entry names bako's authorisation: every later entry of its \
+         chain has in its past whom it speaks for.",
+        BAKO_PHONE,
+        Body::Enroll(Enroll { device }),
+        late,
+        gov,
+    );
+    g.attempt(
+        "device_by_a_device",
+        "REFUSED: a device cannot authorise further devices.",
+        BAKO_PHONE,
+        Body::Device(Device {
+            key: keys[EVE],
+            label: "eve's".into(),
+        }),
+        late,
+        gov,
+        None,
+        "Invalid/NotAllowed",
+    );
+    g.write(
+        "revoke_device",
+        "bako revokes the phone: nothing it dates from now on counts, nor anything dated \
+         earlier that nobody else witnessed within 15 minutes of the revocation.",
+        BAKO,
+        Body::RevokeDevice(RevokeDevice { key: phone }),
+        late,
+        gov,
+    );
+
     let who_json = g
         .who
         .iter()
@@ -2122,6 +2169,10 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
         ],
         "evidence" => &["a", "b"],
         "tick" => &["heads"],
+        "device" => &["key", "label"],
+        "enroll" => &["device"],
+        "revoke_device" => &["key"],
+        "replace_key" => &["old", "new"],
         _ => return None,
     })
 }

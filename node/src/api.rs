@@ -169,6 +169,8 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/payments", get(payments).post(pay))
         .route("/payments/{pay}/confirm", post(confirm))
         .route("/reviews", post(review))
+        .route("/devices", get(devices).post(add_device))
+        .route("/devices/{key}/revoke", post(revoke_device))
         .route("/requesters/{key}", get(record))
         .route("/balances", get(balances))
         .route("/export", get(export));
@@ -409,6 +411,28 @@ async fn review(
     Body(req): Body<ReviewReq>,
 ) -> Out<Written> {
     Ok(Json(st.node.review(id("cooperative", &c)?, req).await?))
+}
+
+async fn devices(State(st): State<AppState>, Path(c): Path<String>) -> Out<Vec<DeviceView>> {
+    Ok(Json(st.node.devices(id("cooperative", &c)?).await?))
+}
+
+async fn add_device(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+    Body(req): Body<AddDevice>,
+) -> Out<Written> {
+    Ok(Json(st.node.add_device(id("cooperative", &c)?, req).await?))
+}
+
+async fn revoke_device(
+    State(st): State<AppState>,
+    Path((c, k)): Path<(String, String)>,
+) -> Out<Written> {
+    let key = parse_key("device", &k)?;
+    Ok(Json(
+        st.node.revoke_device(id("cooperative", &c)?, key).await?,
+    ))
 }
 
 async fn record(

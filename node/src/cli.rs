@@ -200,6 +200,33 @@ pub(crate) enum ClientCmd {
     /// Requesters' records.
     #[command(subcommand)]
     Requester(RequesterCmd),
+    /// Devices that write for you: authorise a laptop or a phone, list them, revoke one.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+}
+
+/// `taawun device ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum DeviceCmd {
+    /// Authorise a device key (printed by `taawun init --device-of`) to write for you.
+    Add {
+        /// The device's public key, in full.
+        key: String,
+        /// A short name for it: "camp laptop".
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        ctx: Ctx,
+    },
+    /// Your devices: enrolled or not, revoked or not.
+    List(Ctx),
+    /// Revoke a device (lost, broken, confiscated): nothing it signs from now on counts.
+    Revoke {
+        /// The device key (or a unique prefix of one of your devices).
+        key: String,
+        #[command(flatten)]
+        ctx: Ctx,
+    },
 }
 
 /// `taawun coop ...`.
@@ -289,6 +316,18 @@ pub(crate) enum ProposeCmd {
     SetLimit {
         /// NAME=VALUE.
         limit: String,
+        #[command(flatten)]
+        why: Reason,
+    },
+    /// Revoke a member's device key (a confiscated phone), by vote.
+    RevokeDevice(KeyProposal),
+    /// Replace a member's lost key with a new one: its history, wages and reviews stay
+    /// its own (needs two thirds of the votes cast).
+    ReplaceKey {
+        /// The lost key (or a unique prefix of a member's or requester's key).
+        old: String,
+        /// The new key, in full (`taawun id` on the new node).
+        new: String,
         #[command(flatten)]
         why: Reason,
     },
@@ -742,6 +781,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             let r = c.record(&coop, &key).await?;
             either(ctx.json, &r, || render_record(&r))
         }
+        ClientCmd::Device(cmd) => device(c, cmd).await,
     }
 }
 
@@ -854,10 +894,60 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
     }
 }
 
+/// `taawun device ...`.
+async fn device(c: &Client, cmd: DeviceCmd) -> Result<String> {
+    match cmd {
+        DeviceCmd::Add { key, label, ctx } => {
+            if parse_key("key", &key).is_err() {
+                bail!("`{key}` is not a full public key: give all {FULL_HEX} hex digits of the device key");
+            }
+            let coop = coop_id(c, &ctx).await?;
+            let req = AddDevice {
+                key: key.trim().to_lowercase(),
+                label,
+            };
+            let w = c.add_device(&coop, &req).await?;
+            either(ctx.json, &w, || {
+                format!(
+                    "authorised device {}: start its node; it enrolls once it holds this\n",
+                    req.key
+                )
+            })
+        }
+        DeviceCmd::List(ctx) => {
+            let coop = coop_id(c, &ctx).await?;
+            let list = c.devices(&coop).await?;
+            either(ctx.json, &list, || {
+                if list.is_empty() {
+                    return "no devices\n".into();
+                }
+                list.iter()
+                    .map(|d| {
+                        let state = match (d.revoked_at, d.enrolled) {
+                            (Some(t), _) => format!("revoked at {t}"),
+                            (None, true) => "enrolled".into(),
+                            (None, false) => "authorised, not enrolled yet".into(),
+                        };
+                        format!("{}  {}  {state}\n", d.key, d.label)
+                    })
+                    .collect()
+            })
+        }
+        DeviceCmd::Revoke { key, ctx } => {
+            let coop = coop_id(c, &ctx).await?;
+            let list = c.devices(&coop).await?;
+            let key = resolve_key("device", &key, list.iter().map(|d| d.key.as_str()))?;
+            let w = c.revoke_device(&coop, &key).await?;
+            either(ctx.json, &w, || format!("revoked device {key}\n"))
+        }
+    }
+}
+
 async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
     let blank = |action: &str, why: &Reason| Propose {
         action: action.to_owned(),
         key: None,
+        new_key: None,
         floor: None,
         quorum_pct: None,
         limit: None,
@@ -932,6 +1022,41 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
             },
             why.ctx,
         ),
+        ProposeCmd::RevokeDevice(p) => {
+            if parse_key("key", &p.key).is_err() {
+                bail!("`{}` is not a full public key: give all {FULL_HEX} hex digits of the device key", p.key);
+            }
+            (
+                Propose {
+                    key: Some(p.key.trim().to_lowercase()),
+                    ..blank("revoke-device", &p.why)
+                },
+                p.why.ctx,
+            )
+        }
+        ProposeCmd::ReplaceKey { old, new, why } => {
+            if parse_key("new key", &new).is_err() {
+                bail!("`{new}` is not a full public key: give all {FULL_HEX} hex digits of the new key");
+            }
+            let coop = coop_id(c, &why.ctx).await?;
+            let view = c.coop(&coop).await?;
+            let old = resolve_key(
+                "member or requester",
+                &old,
+                view.members
+                    .iter()
+                    .chain(&view.requesters)
+                    .map(String::as_str),
+            )?;
+            (
+                Propose {
+                    key: Some(old),
+                    new_key: Some(new.trim().to_lowercase()),
+                    ..blank("replace-key", &why)
+                },
+                why.ctx,
+            )
+        }
         ProposeCmd::SetLimit { limit, why } => {
             let (name, value) = parse_limit(&limit).map_err(|e| anyhow!(e))?;
             (

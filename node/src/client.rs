@@ -433,6 +433,22 @@ impl Client {
         self.post(&format!("/api/coops/{coop}/reviews"), req).await
     }
 
+    /// `GET /api/coops/{coop}/devices`.
+    pub(crate) async fn devices(&self, coop: &str) -> Result<Vec<DeviceView>> {
+        self.get(&format!("/api/coops/{coop}/devices")).await
+    }
+
+    /// `POST /api/coops/{coop}/devices`.
+    pub(crate) async fn add_device(&self, coop: &str, req: &AddDevice) -> Result<Written> {
+        self.post(&format!("/api/coops/{coop}/devices"), req).await
+    }
+
+    /// `POST /api/coops/{coop}/devices/{key}/revoke`.
+    pub(crate) async fn revoke_device(&self, coop: &str, key: &str) -> Result<Written> {
+        self.post_empty(&format!("/api/coops/{coop}/devices/{key}/revoke"))
+            .await
+    }
+
     /// `GET /api/coops/{coop}/requesters/{key}`.
     pub(crate) async fn record(&self, coop: &str, key: &str) -> Result<RecordView> {
         self.get(&format!("/api/coops/{coop}/requesters/{key}"))

@@ -107,6 +107,15 @@ pub(crate) async fn policy(node: Node) {
             Err(crate::service::Error::Stopped) => return,
             Err(e) => warn!(error = %e, "lottery policy"),
         }
+        match node.enroll_due().await {
+            Ok(done) => {
+                for w in done {
+                    info!(entry = %w.id, "this device enrolled: its entries count as its member's");
+                }
+            }
+            Err(crate::service::Error::Stopped) => return,
+            Err(e) => warn!(error = %e, "device enrollment"),
+        }
         match node.witness_due().await {
             Ok(done) => {
                 for w in done {

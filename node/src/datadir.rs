@@ -221,6 +221,29 @@ pub(crate) fn init(
     Ok(Initialised { key, wrote_config })
 }
 
+/// The file naming the member or requester a device's data folder writes for (hex key):
+/// `taawun init --device-of`.
+pub(crate) const DEVICE_OF_FILE: &str = "device-of";
+
+/// Records that the node of `dir` is a device of `member`.
+pub(crate) fn write_device_of(dir: &Path, member: &taawun_core::PublicKey) -> Result<()> {
+    let path = dir.join(DEVICE_OF_FILE);
+    fs::write(&path, format!("{}\n", member.to_hex()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The member or requester the node of `dir` is a device of, if it is one.
+pub(crate) fn load_device_of(dir: &Path) -> Result<Option<taawun_core::PublicKey>> {
+    let path = dir.join(DEVICE_OF_FILE);
+    match fs::read_to_string(&path) {
+        Ok(s) => taawun_core::PublicKey::from_hex(s.trim())
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{} is not a public key: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 /// Reads the API token of `dir`, refusing one that others can read.
 pub(crate) fn load_token(dir: &Path) -> Result<String> {
     let path = dir.join(TOKEN_FILE);

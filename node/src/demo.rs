@@ -331,6 +331,7 @@ async fn story(dir: &Path) -> Result<()> {
             Propose {
                 action: "admit-requester".into(),
                 key: Some(keys[LUMEN].to_hex()),
+                new_key: None,
                 floor: None,
                 quorum_pct: None,
                 limit: None,

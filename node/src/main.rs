@@ -43,7 +43,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Create a data folder: an identity key, a commented configuration and an API token.
-    Init,
+    Init {
+        /// This folder is a device of the member or requester with this key: its key is
+        /// a device key, which the member authorises with `taawun device add`.
+        #[arg(long, value_name = "KEY")]
+        device_of: Option<String>,
+    },
     /// Run the node: join the network and serve the local API (Ctrl-C stops it).
     Run {
         /// Write in each cooperative at once, without waiting for one of its other nodes
@@ -148,9 +153,27 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
-        Cmd::Init => {
+        Cmd::Init { device_of } => {
             let dir = datadir::resolve(cli.data_dir)?;
+            let member = device_of
+                .as_deref()
+                .map(|k| {
+                    taawun_core::PublicKey::from_hex(k.trim())
+                        .map_err(|e| anyhow::anyhow!("--device-of needs a full public key: {e}"))
+                })
+                .transpose()?;
             let made = datadir::init(&dir, None, None)?;
+            if let Some(m) = member {
+                datadir::write_device_of(&dir, &m)?;
+                let me = hex::encode(made.key.verifying_key().to_bytes());
+                println!(
+                    "created a device of {} in {}\ndevice key: {me}\non the member's node, authorise it with: taawun device add {me} --label \"...\"\nthen start this one with: taawun run --data-dir {}\n(it joins with an invite like any node, and enrolls once it holds the authorisation)",
+                    m.to_hex(),
+                    dir.display(),
+                    dir.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             println!(
                 "created a taawun node in {}\npublic key: {}\nconfiguration: {}{}\nstart it with: taawun run --data-dir {}",
                 dir.display(),

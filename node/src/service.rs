@@ -156,6 +156,10 @@ pub(crate) fn describe(a: &Action) -> String {
         }
         Action::SetQuorum(q) => format!("set the quorum to {q} %"),
         Action::SetLimit { limit, value } => format!("set {limit:?} to {value}"),
+        Action::RevokeDevice(k) => format!("revoke device {}", k.short()),
+        Action::ReplaceKey { old, new } => {
+            format!("replace key {} with {}", old.short(), new.short())
+        }
     }
 }
 
@@ -221,6 +225,24 @@ impl Node {
     /// This node's member key.
     pub(crate) fn me(&self) -> PublicKey {
         self.me
+    }
+
+    /// The key this node speaks for in `c`: its own, or its member's when it runs with
+    /// a device key (docs/protocol.md 4.7).
+    fn speaker(&self, c: &Coop) -> PublicKey {
+        c.speaker(&self.me)
+    }
+
+    /// The stable identity of `key` in `c` (docs/protocol.md 8.7): the key it speaks
+    /// for, through replacements by vote. Offers, submissions and balances name it.
+    fn identity_of(&self, c: &Coop, key: &PublicKey) -> PublicKey {
+        let s = c.speaker(key);
+        c.timeline().map_or(s, |t| t.identity(&s))
+    }
+
+    /// This node's stable identity in `c`.
+    fn identity(&self, c: &Coop) -> PublicKey {
+        self.identity_of(c, &self.me)
     }
 
     /// The network handle.
@@ -318,7 +340,10 @@ impl Node {
         for id in self.coop_ids().await? {
             let c = self.state(id).await?;
             let role = match c.rules_at(self.now()) {
-                Some(r) => match (r.is_member(&self.me), r.requesters.contains(&self.me)) {
+                Some(r) => match (
+                    r.is_member(&self.speaker(&c)),
+                    r.requesters.contains(&self.speaker(&c)),
+                ) {
                     (true, true) => "member+requester",
                     (true, false) => "member",
                     (false, true) => "requester",
@@ -548,8 +573,11 @@ impl Node {
             .and_then(|r| r.floors.get(cur).copied())
             .map(|f| Amount::new(cur, f));
         let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some();
-        let mine = o.places.iter().find(|p| p.member == self.me);
-        let my_claim_counts = claimed_by_me.then(|| o.claimants.contains(&self.me));
+        // Places, claimants and winners are the keys claims speak for: a device's are its
+        // member's.
+        let who = self.speaker(c);
+        let mine = o.places.iter().find(|p| p.member == who);
+        let my_claim_counts = claimed_by_me.then(|| o.claimants.contains(&who));
         let submit_by = mine
             .filter(|p| p.state == taawun_core::fold::PlaceState::Open)
             .map(|p| p.until);
@@ -575,7 +603,7 @@ impl Node {
             claims: o.claimants.len(),
             winners: o.winners.iter().map(PublicKey::to_hex).collect(),
             claimed_by_me,
-            assigned_to_me: o.winners.contains(&self.me),
+            assigned_to_me: o.winners.contains(&who),
             record,
             places: o.places.iter().map(PlaceView::new).collect(),
             void_assignments: o.void_assignments,
@@ -702,7 +730,7 @@ impl Node {
         let o = c
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
-        if o.requester != self.me {
+        if o.requester != self.identity(c) {
             return Err(Error::Refused(format!(
                 "offer {} is not this node's: only its requester may do that",
                 offer.short()
@@ -788,12 +816,13 @@ impl Node {
             }
             let c = self.state(coop).await?;
             let now = self.now();
+            let me = self.identity(&c);
             for o in c.offers(now) {
                 // Give a claim made just before the close time to arrive: an assignment
                 // that leaves out a claim that counts is void (docs/protocol.md 8.2). One
                 // that arrives later still makes this node assign again over the full set.
                 let settled = now > o.closes_at.saturating_add(ASSIGN_GRACE_MS);
-                if o.requester == self.me
+                if o.requester == me
                     && o.state == taawun_core::fold::OfferState::AwaitingAssignment
                     && !o.claimants.is_empty()
                     && settled
@@ -841,7 +870,8 @@ impl Node {
             let c = self.state(coop).await?;
             let now = self.now();
             let rules = c.rules_at(now);
-            if !rules.is_some_and(|r| r.may_request(&self.me)) {
+            // A device's node witnesses for its member.
+            if !rules.is_some_and(|r| r.may_request(&c.speaker(&self.me))) {
                 continue;
             }
             // A recent tick of our own: wait, so a busy cooperative gets one a minute.
@@ -875,7 +905,7 @@ impl Node {
         let o = c
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
-        if !o.winners.contains(&self.me) {
+        if !o.winners.contains(&self.speaker(&c)) {
             return Err(Error::Conflict(format!(
                 "offer {} is not assigned to this node's member",
                 offer.short()
@@ -966,7 +996,7 @@ impl Node {
         let s = c
             .submission(&id, self.now())
             .ok_or_else(|| Error::NotFound(format!("no submission {id} here")))?;
-        if s.requester != self.me {
+        if s.requester != self.identity(c) {
             return Err(Error::Refused(format!(
                 "submission {} is for another requester",
                 id.short()
@@ -1037,7 +1067,8 @@ impl Node {
     pub(crate) async fn confirm(&self, coop: Id, settle: Id, received: bool) -> Res<Written> {
         let c = self.state(coop).await?;
         match c.get(&settle).map(|v| &v.entry().body) {
-            Some(Body::Settle(s)) if s.member == self.me => {}
+            Some(Body::Settle(s))
+                if s.member == self.me || self.identity_of(&c, &s.member) == self.identity(&c) => {}
             Some(Body::Settle(_)) => {
                 return Err(Error::Refused(format!(
                     "payment {} is to another member",
@@ -1060,6 +1091,103 @@ impl Node {
     /// A member reviews a requester.
     pub(crate) async fn review(&self, coop: Id, req: ReviewReq) -> Res<Written> {
         self.write(coop, Body::Review(req.review()?)).await
+    }
+
+    /// Authorises a device key to write for this node's member or requester.
+    pub(crate) async fn add_device(&self, coop: Id, req: AddDevice) -> Res<Written> {
+        self.write(coop, Body::Device(req.device()?)).await
+    }
+
+    /// Revokes a device of this node's member or requester (this node may be another of
+    /// its devices).
+    pub(crate) async fn revoke_device(&self, coop: Id, key: PublicKey) -> Res<Written> {
+        let c = self.state(coop).await?;
+        let me = c.speaker(&self.me);
+        if !c.devices(&me).iter().any(|(k, _)| *k == key) && !self.authorised(&c, &me, &key) {
+            return Err(Error::NotFound(format!(
+                "{} is not a device of {}",
+                key.short(),
+                me.short()
+            )));
+        }
+        self.write(coop, Body::RevokeDevice(RevokeDevice { key }))
+            .await
+    }
+
+    /// Whether `member` wrote a `device` entry naming `key` (the device may not have
+    /// enrolled yet).
+    fn authorised(&self, c: &Coop, member: &PublicKey, key: &PublicKey) -> bool {
+        self.device_entries(c, member).iter().any(|(k, _)| k == key)
+    }
+
+    /// The `device` entries `member` wrote: (key, label).
+    fn device_entries(&self, c: &Coop, member: &PublicKey) -> Vec<(PublicKey, String)> {
+        c.ids(Kind::Device)
+            .filter_map(|id| c.get(id))
+            .filter(|v| v.entry().author == *member)
+            .filter_map(|v| match &v.entry().body {
+                Body::Device(d) => Some((d.key, d.label.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The devices of this node's member or requester: every key it authorised, whether
+    /// the device enrolled, and when it was revoked.
+    pub(crate) async fn devices(&self, coop: Id) -> Res<Vec<DeviceView>> {
+        let c = self.state(coop).await?;
+        let me = c.speaker(&self.me);
+        let enrolled: BTreeSet<PublicKey> = c.devices(&me).into_iter().map(|(k, _)| k).collect();
+        // Revocations by the member or its devices, read directly: a device revoked
+        // before it enrolled is revoked too.
+        let revoked = |k: &PublicKey| {
+            c.ids(Kind::RevokeDevice)
+                .filter_map(|id| c.get(id))
+                .filter(|v| c.who(v) == me)
+                .filter(|v| matches!(&v.entry().body, Body::RevokeDevice(r) if r.key == *k))
+                .map(|v| v.entry().ts)
+                .min()
+        };
+        let mut out: Vec<DeviceView> = self
+            .device_entries(&c, &me)
+            .into_iter()
+            .map(|(k, label)| DeviceView {
+                key: k.to_hex(),
+                label,
+                enrolled: enrolled.contains(&k),
+                revoked_at: revoked(&k),
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.dedup_by(|a, b| a.key == b.key);
+        Ok(out)
+    }
+
+    /// A device's node: once its member's `device` entry naming this node's key is held
+    /// and this node has written nothing yet, writes the `enroll` that makes its entries
+    /// count as the member's (docs/protocol.md 4.7). With `device_of` set (the data
+    /// folder's `device-of` file), only that member's authorisation is taken.
+    pub(crate) async fn enroll_due(&self) -> Res<Vec<Written>> {
+        let device_of = crate::datadir::load_device_of(&self.dir)
+            .map_err(|e| Error::Conflict(format!("{e:#}")))?;
+        let mut out = Vec::new();
+        for coop in self.coop_ids().await? {
+            let c = self.state(coop).await?;
+            if c.heads().contains_key(&self.me) {
+                continue;
+            }
+            let auth = c
+                .ids(Kind::Device)
+                .filter_map(|id| c.get(id))
+                .filter(|v| device_of.is_none_or(|m| v.entry().author == m))
+                .filter(|v| matches!(&v.entry().body, Body::Device(d) if d.key == self.me))
+                .min_by_key(|v| (v.entry().ts, v.id()))
+                .map(Verified::id);
+            if let Some(device) = auth {
+                out.push(self.write(coop, Body::Enroll(Enroll { device })).await?);
+            }
+        }
+        Ok(out)
     }
 
     /// A requester's record.

@@ -8,14 +8,16 @@
 //! when it is written.
 
 use crate::views::{
-    AssignReq, CreateCoop, OfferQuery, PayReq, PaymentQuery, PostOffer, Propose, RejectReq,
-    ReviewReq, SubmissionQuery, VoteReq,
+    AddDevice, AssignReq, CreateCoop, OfferQuery, PayReq, PaymentQuery, PostOffer, Propose,
+    RejectReq, ReviewReq, SubmissionQuery, VoteReq,
 };
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use taawun_core::body::{Action, Body, Charter, Limit, Limits, Offer, Proposal, Review, Settle};
+use taawun_core::body::{
+    Action, Body, Charter, Device, Limit, Limits, Offer, Proposal, Review, Settle,
+};
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
 use taawun_core::rules::default_limits;
@@ -249,6 +251,16 @@ impl Propose {
             "remove-member" => Action::RemoveMember(key("remove-member")?),
             "admit-requester" => Action::AdmitRequester(key("admit-requester")?),
             "remove-requester" => Action::RemoveRequester(key("remove-requester")?),
+            "revoke-device" => Action::RevokeDevice(key("revoke-device")?),
+            "replace-key" => Action::ReplaceKey {
+                old: key("replace-key")?,
+                new: parse_key(
+                    "new key",
+                    self.new_key
+                        .as_deref()
+                        .ok_or_else(|| bad("`replace-key` needs the new key"))?,
+                )?,
+            },
             "set-floor" => {
                 let f = parse_floor(
                     self.floor
@@ -276,7 +288,7 @@ impl Propose {
             },
             other => {
                 return Err(bad(format!(
-                    "unknown action `{other}`: admit-member, remove-member, admit-requester, remove-requester, set-floor, set-quorum or set-limit"
+                    "unknown action `{other}`: admit-member, remove-member, admit-requester, remove-requester, set-floor, set-quorum, set-limit, revoke-device or replace-key"
                 )))
             }
         };
@@ -286,6 +298,25 @@ impl Propose {
         Ok(Proposal {
             action,
             reason: self.reason.clone(),
+        })
+    }
+}
+
+impl AddDevice {
+    /// The `device` body this request writes (validation checks the label and the key
+    /// again: docs/protocol.md 4.7).
+    pub fn device(&self) -> Checked<Device> {
+        let key = parse_key("device key", &self.key)?;
+        let label = self.label.trim();
+        if label.chars().count() > taawun_core::body::MAX_LABEL_CHARS {
+            return Err(bad(format!(
+                "a device label has at most {} characters",
+                taawun_core::body::MAX_LABEL_CHARS
+            )));
+        }
+        Ok(Device {
+            key,
+            label: label.to_owned(),
         })
     }
 }
@@ -864,6 +895,7 @@ mod tests {
         let p = Propose {
             action: "set-limit".into(),
             key: None,
+            new_key: None,
             floor: None,
             quorum_pct: None,
             limit: Some("topup_cap_pct".into()),
@@ -871,6 +903,36 @@ mod tests {
             reason: "r".into(),
         };
         assert!(p.proposal().expect_err("no value").0.contains("new value"));
+        // A replacement names both keys.
+        let old = PublicKey([3; 32]).to_hex();
+        let replace = Propose {
+            action: "replace-key".into(),
+            key: Some(old.clone()),
+            limit: None,
+            ..p.clone()
+        };
+        assert!(replace
+            .proposal()
+            .expect_err("no new key")
+            .0
+            .contains("new key"));
+        let new = PublicKey([4; 32]);
+        let replace = Propose {
+            new_key: Some(new.to_hex()),
+            ..replace
+        };
+        assert_eq!(
+            replace.proposal().expect("reads").action,
+            Action::ReplaceKey {
+                old: PublicKey([3; 32]),
+                new
+            }
+        );
+        let long = AddDevice {
+            key: new.to_hex(),
+            label: "x".repeat(65),
+        };
+        assert!(long.device().is_err());
         assert!(RejectReq {
             reason: "\t".into()
         }

@@ -202,11 +202,14 @@ pub struct ProposalView {
 #[serde(deny_unknown_fields)]
 pub struct Propose {
     /// `admit-member`, `remove-member`, `admit-requester`, `remove-requester`,
-    /// `set-floor`, `set-quorum` or `set-limit`.
+    /// `set-floor`, `set-quorum`, `set-limit`, `revoke-device` or `replace-key`.
     pub action: String,
-    /// The key concerned (admit/remove).
+    /// The key concerned (admit/remove, the device to revoke, the lost key to replace).
     #[serde(default)]
     pub key: Option<String>,
+    /// The key that replaces `key` (`replace-key`).
+    #[serde(default)]
+    pub new_key: Option<String>,
     /// The new floor (`set-floor`): `13.00EUR`.
     #[serde(default)]
     pub floor: Option<String>,
@@ -221,6 +224,31 @@ pub struct Propose {
     pub value: Option<u64>,
     /// Why, for the members who vote.
     pub reason: String,
+}
+
+/// `POST /api/coops/{coop}/devices`: authorise a device key to write for this node's
+/// member or requester (docs/member.md, "Devices").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddDevice {
+    /// The device's public key (`taawun init --device-of` prints it).
+    pub key: String,
+    /// A short name for it ("camp laptop"), one line.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// One device of this node's member or requester (`GET /api/coops/{coop}/devices`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceView {
+    /// The device key.
+    pub key: String,
+    /// Its label, as authorised.
+    pub label: String,
+    /// Whether it enrolled (wrote its first entry).
+    pub enrolled: bool,
+    /// When its member revoked it, if it did.
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// `POST /api/coops/{coop}/votes`.

@@ -65,7 +65,12 @@ type Cur = u16;
 
 #[derive(Debug, Clone, Copy)]
 struct Stamp {
+    /// The author.
     who: Who,
+    /// The key it speaks for: the author, or the member of its device key.
+    by: Who,
+    /// Where it is stored.
+    pos: Pos,
     seq: u64,
     ts: Timestamp,
     kind: Kind,
@@ -122,6 +127,9 @@ struct SettleRec {
     amount: u64,
     /// The first answer stored: when, and whether the money was received.
     receipt: Option<(Stamp, bool)>,
+    /// Further answers (another device of the member may answer too): the live one with
+    /// the lowest (timestamp, id) counts, as in `Coop`.
+    more: Vec<(Stamp, bool)>,
 }
 
 #[derive(Debug)]
@@ -150,6 +158,9 @@ pub(crate) struct Books {
     /// By position: every stored entry's timestamp, author and kind.
     ts: Paged<Timestamp>,
     author: Paged<Who>,
+    /// By position: the key the author speaks for (itself, or a device's member): a
+    /// member's devices do not witness each other.
+    speaker: Paged<Who>,
     kind: Paged<Kind>,
     /// By position: the earliest timestamp of a counting entry by another author that
     /// names the entry ([`UNSEEN`]: none yet); once [`Books::witness_times`] has run, its
@@ -198,7 +209,14 @@ fn names(v: &Verified) -> impl Iterator<Item = Id> + '_ {
 fn governance(b: &Body) -> bool {
     matches!(
         b,
-        Body::Charter(_) | Body::Proposal(_) | Body::Vote(_) | Body::Enact(_) | Body::Evidence(_)
+        Body::Charter(_)
+            | Body::Proposal(_)
+            | Body::Vote(_)
+            | Body::Enact(_)
+            | Body::Evidence(_)
+            | Body::Device(_)
+            | Body::Enroll(_)
+            | Body::RevokeDevice(_)
     )
 }
 
@@ -254,8 +272,11 @@ impl Books {
     /// it is the next of its author's chain, else it is kept beside it.
     pub(crate) fn record(&mut self, idx: &mut Index, p: Pos, v: &Verified, on_chain: bool) {
         let e = v.entry();
+        let speaker = taawun_core::validate::speaks_for(&*idx, v);
         let at = Stamp {
             who: idx.who(&e.author),
+            by: idx.who(&speaker),
+            pos: p,
             seq: e.seq,
             ts: e.ts,
             kind: e.body.kind(),
@@ -263,6 +284,7 @@ impl Books {
         debug_assert_eq!(p as usize, self.ts.len());
         self.ts.push(e.ts);
         self.author.push(at.who);
+        self.speaker.push(at.by);
         self.kind.push(at.kind);
         self.seen.push(UNSEEN);
         if !on_chain {
@@ -271,7 +293,7 @@ impl Books {
         // Only entries that count witness (8.1), and claims whatever their author did
         // (5.7); an author found frozen later is caught by `said`.
         if witness_always(at.kind) || idx.frozen_from(at.who).is_none_or(|f| at.seq < f) {
-            self.witness(idx, at.who, v);
+            self.witness(idx, at.by, v);
             if !witness_always(at.kind) {
                 let s = self.said.entry(at.who).or_default();
                 *s = (*s).max(at.seq);
@@ -345,13 +367,16 @@ impl Books {
                     cur,
                     amount: s.amount.minor,
                     receipt: None,
+                    more: Vec::new(),
                 });
             }
             Body::Receipt(r) => {
                 if let Some(i) = idx.pos_of(&r.settle).and_then(|s| self.settle_at.get(&s)) {
-                    let rec = &mut self.settles[*i as usize].receipt;
-                    if rec.is_none() {
-                        *rec = Some((at, r.received));
+                    let rec = &mut self.settles[*i as usize];
+                    if rec.receipt.is_none() {
+                        rec.receipt = Some((at, r.received));
+                    } else {
+                        rec.more.push((at, r.received));
                     }
                 }
             }
@@ -428,15 +453,16 @@ impl Books {
         }
     }
 
-    /// Notes the entry `v` of author `who`, which counts, as a witness of what it names
-    /// of other authors.
-    fn witness(&mut self, idx: &Index, who: Who, v: &Verified) {
+    /// Notes the entry `v`, which counts and speaks for `by`, as a witness of what it
+    /// names of other authors (those speaking for another key: a member's devices are one
+    /// author for witnessing).
+    fn witness(&mut self, idx: &Index, by: Who, v: &Verified) {
         let ts = v.entry().ts;
         for n in names(v) {
             let Some(np) = idx.pos_of(&n).map(|p| p as usize) else {
                 continue;
             };
-            if self.author.get(np).is_some_and(|a| *a != who) {
+            if self.speaker.get(np).is_some_and(|a| *a != by) {
                 let t = &mut self.seen[np];
                 *t = (*t).min(ts);
             }
@@ -470,7 +496,7 @@ impl Books {
                     continue;
                 };
                 if self.witnesses_at(idx, p, v.entry().seq) {
-                    self.witness(idx, self.author[p], &v);
+                    self.witness(idx, self.speaker[p], &v);
                 }
             }
         }
@@ -658,16 +684,32 @@ impl Books {
             }
         }
         let late = close.saturating_add(WITNESS_SLACK_MS);
-        d.counted = first
+        // Then one per member, whichever of its devices claimed: the lowest
+        // (timestamp, id) of those that count, as `Coop` picks.
+        let by: HashMap<Pos, Who> = o.claims.iter().map(|(p, s)| (*p, s.by)).collect();
+        let mut one: BTreeMap<Who, Vec<(Timestamp, Pos)>> = BTreeMap::new();
+        for (w, (_, cp, ts)) in first {
+            let speaker = by.get(&cp).copied().unwrap_or(w);
+            let alive = tl.escapes_cuts(&key(w), &key(speaker), ts, self.seen_at(cp));
+            let in_time = ts <= close
+                && match self.seen_at(cp) {
+                    Some(w) => w <= late,
+                    None => now <= late,
+                };
+            if alive && in_time {
+                one.entry(speaker).or_default().push((ts, cp));
+            }
+        }
+        // Ids are read back only for a member who claimed from two devices.
+        let id = |p: Pos| idx.load(p).map(|v| v.id());
+        d.counted = one
             .into_iter()
-            .filter(|(_, (_, cp, ts))| {
-                *ts <= close
-                    && match self.seen_at(*cp) {
-                        Some(w) => w <= late,
-                        None => now <= late,
-                    }
+            .filter_map(|(w, c)| {
+                let best = c
+                    .iter()
+                    .min_by(|a, b| a.0.cmp(&b.0).then_with(|| id(a.1).cmp(&id(b.1))))?;
+                Some((w, best.1))
             })
-            .map(|(w, (_, cp, _))| (w, cp))
             .collect();
         let mut want: Vec<Pos> = d.counted.iter().map(|(_, p)| *p).collect();
         want.sort_unstable();
@@ -711,7 +753,7 @@ impl Books {
             if !fair.contains(&s.assign) {
                 continue;
             }
-            let slot = work.entry(s.at.who).or_insert(*i);
+            let slot = work.entry(s.at.by).or_insert(*i);
             let b = &self.subs[*slot as usize];
             if before(idx, (s.at.seq, s.pos), (b.at.seq, b.pos)) {
                 *slot = *i;
@@ -968,12 +1010,16 @@ impl Books {
         // held a role at its time by the timeline.
         let counts =
             |s: &Stamp| obligation(s.kind) || idx.frozen_from(s.who).is_none_or(|f| s.seq < f);
+        // A device's entries are its member's (roles), and stop counting at its cut
+        // (docs/protocol.md 8.7); a replaced key's are its stable identity's.
         let live = |s: &Stamp| {
             counts(s)
+                && tl.escapes_cuts(&key(s.who), &key(s.by), s.ts, self.seen_at(s.pos))
                 && (obligation(s.kind)
                     || s.kind == Kind::Receipt
-                    || tl.at(s.ts).may_request(&key(s.who)))
+                    || tl.at(s.ts).may_request(&key(s.by)))
         };
+        let ident = |w: Who| idx.known(&tl.identity(&key(w))).unwrap_or(w);
         let cur = |c: Cur| self.currencies[c as usize].clone();
 
         let end = tl.at(terms.now);
@@ -999,7 +1045,7 @@ impl Books {
             (0..u32::try_from(self.subs.len()).unwrap_or(u32::MAX)).collect();
         by_offer.sort_by_key(|i| self.subs[*i as usize].offer);
         for (&op, o) in &offer_list {
-            let listed = live(&o.at) && tl.at(o.at.ts).may_request(&key(o.at.who));
+            let listed = live(&o.at) && tl.at(o.at.ts).may_request(&key(o.at.by));
             let from = by_offer.partition_point(|i| self.subs[*i as usize].offer < op);
             let to = by_offer.partition_point(|i| self.subs[*i as usize].offer <= op);
             let d = self.draw(idx, &tl, &key, op, o, &by_offer[from..to], terms.now);
@@ -1011,7 +1057,7 @@ impl Books {
             if !listed {
                 continue;
             }
-            let acc = accs.entry(o.at.who).or_default();
+            let acc = accs.entry(ident(o.at.by)).or_default();
             acc.offers += 1;
             acc.void += d.void.len() as u64;
             let rules = tl.at(o.at.ts);
@@ -1112,9 +1158,9 @@ impl Books {
                     .map(|v| v.at.ts)
                     .min()
             };
-            let acc = accs.entry(o.at.who).or_default();
+            let acc = accs.entry(ident(o.at.by)).or_default();
             acc.subs += 1;
-            let m = members.entry((s.at.who, o.cur)).or_default();
+            let m = members.entry((ident(s.at.by), o.cur)).or_default();
             m.subs += 1;
             m.minutes_all += u64::from(s.minutes);
             let accepted_at = match (first(true), first(false)) {
@@ -1157,7 +1203,7 @@ impl Books {
                 rules.limits.topup_cap_pct,
             );
             let due = o.pay.saturating_add(t);
-            let k = (o.at.who, s.at.who, o.cur);
+            let k = (ident(o.at.by), ident(s.at.by), o.cur);
             let b = bal.entry(k).or_default();
             b.earned = b.earned.saturating_add(o.pay);
             b.topup = b.topup.saturating_add(t);
@@ -1192,12 +1238,16 @@ impl Books {
             if !live(&s.at) {
                 continue;
             }
+            // Ids are read back only to break a tie in time between two answers.
+            let id = |p: Pos| idx.load(p).map(|v| v.id());
             let answer = s
                 .receipt
-                .as_ref()
+                .iter()
+                .chain(&s.more)
                 .filter(|(r, _)| live(r))
+                .min_by(|(a, _), (b, _)| a.ts.cmp(&b.ts).then_with(|| id(a.pos).cmp(&id(b.pos))))
                 .map(|(_, ok)| *ok);
-            let k = (s.at.who, s.member, s.cur);
+            let k = (ident(s.at.by), ident(s.member), s.cur);
             let b = bal.entry(k).or_default();
             b.paid = b.paid.saturating_add(s.amount);
             match answer {
@@ -1207,8 +1257,11 @@ impl Books {
                 }
                 Some(false) => {
                     b.denied = b.denied.saturating_add(s.amount);
-                    accs.entry(s.at.who).or_default().not_received += 1;
-                    members.entry((s.member, s.cur)).or_default().not_received += 1;
+                    accs.entry(ident(s.at.by)).or_default().not_received += 1;
+                    members
+                        .entry((ident(s.member), s.cur))
+                        .or_default()
+                        .not_received += 1;
                 }
                 None => {}
             }
@@ -1257,7 +1310,7 @@ impl Books {
             if !live(&r.at) {
                 continue;
             }
-            let acc = accs.entry(r.requester).or_default();
+            let acc = accs.entry(ident(r.requester)).or_default();
             acc.reviews += 1;
             for (s, v) in acc.scores.iter_mut().zip(r.scores) {
                 *s += u32::from(v);
@@ -1353,15 +1406,17 @@ impl Books {
         let authors = u32::try_from(idx.keys().len()).unwrap_or(u32::MAX);
         for who in 0..authors {
             let k = key(who);
+            // A device holds its member's role.
+            let speaker = self.gov.speaker(&k);
             // Rules change only at `changes`: an author with a role at each of them
             // always had one, and its entries need no reading.
-            if changes.iter().all(|t| tl.at(*t).may_request(&k)) {
+            if changes.iter().all(|t| tl.at(*t).may_request(&speaker)) {
                 continue;
             }
             for p in idx.chain(who) {
                 let Some(v) = idx.load(*p) else { continue };
                 let e = v.entry();
-                if verdict::without_role(tl, e, idx.frozen_from(who)) {
+                if verdict::without_role(tl, e, &speaker, idx.frozen_from(who)) {
                     let kind = e.body.kind();
                     let state = if obligation(kind) || kind == Kind::Receipt {
                         "it still counts in the state: what it owes or answers stands"

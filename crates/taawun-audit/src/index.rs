@@ -48,6 +48,9 @@ pub(crate) struct Index {
     keys: HashMap<PublicKey, Who>,
     authors: Vec<Author>,
     pinned: HashMap<Id, Verified>,
+    /// Author -> the `device` entry its seq-1 `enroll` names (every entry judged asks
+    /// whom its author speaks for: this answers without reading the file).
+    enrollments: HashMap<Who, Id>,
     recent: HashMap<Id, Verified>,
     recent_order: VecDeque<Id>,
     /// The first stored entry (its position) for each key: a forked author may hold one
@@ -147,6 +150,7 @@ impl Index {
             keys: HashMap::new(),
             authors: Vec::new(),
             pinned: HashMap::new(),
+            enrollments: HashMap::new(),
             recent: HashMap::new(),
             recent_order: VecDeque::new(),
             claims: HashMap::new(),
@@ -238,6 +242,9 @@ impl Index {
             });
         }
         let id = v.id();
+        if let (true, 1, Body::Enroll(x)) = (on_chain, e.seq, &e.body) {
+            self.enrollments.insert(w, x.device);
+        }
         match &e.body {
             Body::Claim(c) => {
                 if let Some(o) = self.pos_of(&c.offer) {
@@ -292,7 +299,11 @@ impl Index {
         }
         if nameable(&e.body) {
             match e.body {
-                Body::Charter(_) | Body::Proposal(_) | Body::Vote(_) | Body::Enact(_) => {
+                Body::Charter(_)
+                | Body::Proposal(_)
+                | Body::Vote(_)
+                | Body::Enact(_)
+                | Body::Device(_) => {
                     self.pinned.insert(id, v.clone());
                 }
                 _ => {
@@ -344,6 +355,9 @@ impl Context for Index {
     }
     fn frozen(&self, author: &PublicKey) -> Option<u64> {
         self.author(author).and_then(|a| a.frozen)
+    }
+    fn enrolled_with(&self, author: &PublicKey) -> Option<Id> {
+        self.enrollments.get(&self.known(author)?).copied()
     }
     fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
         let k = self.pair(offer, member)?;

@@ -44,6 +44,12 @@ pub enum Body {
     Evidence(Evidence),
     /// A member witnesses that it holds other authors' entries (witnessed time).
     Tick(Tick),
+    /// A member or requester authorises a device key to write for it.
+    Device(Device),
+    /// The first entry of a device's chain: names the authorisation it writes under.
+    Enroll(Enroll),
+    /// A member or requester (or one of its devices) revokes one of its devices.
+    RevokeDevice(RevokeDevice),
 }
 
 impl Body {
@@ -66,6 +72,9 @@ impl Body {
             Body::Review(_) => Kind::Review,
             Body::Evidence(_) => Kind::Evidence,
             Body::Tick(_) => Kind::Tick,
+            Body::Device(_) => Kind::Device,
+            Body::Enroll(_) => Kind::Enroll,
+            Body::RevokeDevice(_) => Kind::RevokeDevice,
         }
     }
 
@@ -73,7 +82,8 @@ impl Body {
     pub fn dependencies(&self) -> Vec<Id> {
         match self {
             Body::Charter(_) | Body::Proposal(_) | Body::Review(_) | Body::Evidence(_) => vec![],
-            Body::Settle(_) => vec![],
+            Body::Settle(_) | Body::Device(_) | Body::RevokeDevice(_) => vec![],
+            Body::Enroll(x) => vec![x.device],
             Body::Vote(v) => vec![v.proposal],
             Body::Enact(e) => {
                 let mut d = vec![e.proposal];
@@ -117,11 +127,14 @@ pub enum Kind {
     Review,
     Evidence,
     Tick,
+    Device,
+    Enroll,
+    RevokeDevice,
 }
 
 impl Kind {
     /// Every kind, in wire order.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Charter,
         Kind::Proposal,
         Kind::Vote,
@@ -138,6 +151,9 @@ impl Kind {
         Kind::Review,
         Kind::Evidence,
         Kind::Tick,
+        Kind::Device,
+        Kind::Enroll,
+        Kind::RevokeDevice,
     ];
 
     /// The wire name (`"charter"`, `"offer"`...).
@@ -159,6 +175,9 @@ impl Kind {
             Kind::Review => "review",
             Kind::Evidence => "evidence",
             Kind::Tick => "tick",
+            Kind::Device => "device",
+            Kind::Enroll => "enroll",
+            Kind::RevokeDevice => "revoke_device",
         }
     }
 }
@@ -276,6 +295,18 @@ pub enum Action {
         limit: Limit,
         /// Its new value.
         value: u64,
+    },
+    /// Revoke a device key (a confiscated or stolen phone): nothing it signs from the
+    /// amendment's effect on counts.
+    RevokeDevice(PublicKey),
+    /// Replace a member's or requester's lost identity key: from the amendment's effect on,
+    /// `new` holds the roles `old` held and speaks for the same stable identity (its
+    /// history, wages, debts and reviews stay its own); `old` and its devices are dead.
+    ReplaceKey {
+        /// The lost key (or one that replaced an earlier lost key).
+        old: PublicKey,
+        /// The key that takes its place.
+        new: PublicKey,
     },
 }
 
@@ -459,6 +490,40 @@ pub struct Evidence {
     /// The second envelope, as received.
     #[serde(with = "serde_bytes")]
     pub b: Vec<u8>,
+}
+
+/// A member's or requester's authorisation of a device key: entries the device signs
+/// (on its own chain, which starts with an [`Enroll`] naming this entry) count as the
+/// author's own (docs/protocol.md 4.7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// The device's signing key.
+    pub key: PublicKey,
+    /// A short name the member knows the device by ("camp laptop"), one line.
+    pub label: String,
+}
+
+/// Longest device label, in characters.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// The first entry of a device's chain: the device names the [`Device`] entry that
+/// authorised its key, so every later entry of its chain has in its past whom it speaks
+/// for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enroll {
+    /// The `Device` entry naming this entry's author.
+    pub device: Id,
+}
+
+/// Revokes a device: entries it signs dated from this entry's timestamp on do not count,
+/// nor do earlier-dated ones first witnessed more than the witness slack after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeDevice {
+    /// The device key.
+    pub key: PublicKey,
 }
 
 /// Most entries one tick may name.

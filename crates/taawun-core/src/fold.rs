@@ -37,7 +37,8 @@ pub struct Coop {
     submits: BTreeMap<(Id, PublicKey), Id>,
     votes: BTreeMap<(Id, PublicKey), Id>,
     withdrawals: BTreeMap<Id, Id>,
-    receipts: BTreeMap<Id, Id>,
+    /// Every answer to a settlement (a member's devices may each hold one).
+    receipts: BTreeMap<Id, BTreeSet<Id>>,
     by_kind: BTreeMap<Kind, BTreeSet<Id>>,
     /// Every submission's verdicts (a forked requester may hold one on each branch).
     verdicts: BTreeMap<Id, BTreeSet<Id>>,
@@ -45,6 +46,11 @@ pub struct Coop {
     assigns: BTreeMap<Id, BTreeSet<Id>>,
     /// Every submission on an offer.
     offer_subs: BTreeMap<Id, BTreeSet<Id>>,
+    /// Device key -> the keys its enrollments speak for (one, unless it enrolled twice
+    /// at seq 1 for different members: then it counts for nobody).
+    enrolls: BTreeMap<PublicKey, BTreeSet<PublicKey>>,
+    /// Device key -> (timestamp, key the revoker speaks for) of each `revoke_device`.
+    revokes: BTreeMap<PublicKey, BTreeSet<(Timestamp, PublicKey)>>,
 }
 
 /// One place of an offer's draw (docs/protocol.md 8.2): who holds it, from when, and by
@@ -309,6 +315,14 @@ pub struct Record {
 pub struct Timeline {
     /// (effective time, rules from then on), starting with the charter at 0.
     steps: Vec<(Timestamp, Rules)>,
+    /// Key -> the time from which nothing it signs counts: a device's revocation (by its
+    /// member or by a vote), a replaced key's replacement (docs/protocol.md 8.7).
+    cut: BTreeMap<PublicKey, Timestamp>,
+    /// Replacing key -> the stable identity it speaks for (the first key of the member).
+    root: BTreeMap<PublicKey, PublicKey>,
+    /// Entries dated before their key's cut but first witnessed more than the witness
+    /// slack after it: a confiscated phone's backdated entries.
+    late: BTreeSet<Id>,
 }
 
 impl Timeline {
@@ -316,6 +330,55 @@ impl Timeline {
     pub fn at(&self, at: Timestamp) -> &Rules {
         let i = self.steps.partition_point(|(t, _)| *t <= at);
         &self.steps[i.saturating_sub(1)].1
+    }
+
+    /// The stable identity `key` speaks for: the member's first key, through every
+    /// replacement by vote; a key never replaced is its own identity.
+    pub fn identity(&self, key: &PublicKey) -> PublicKey {
+        let mut k = *key;
+        // Each replacement names a new key once applied, so the walk ends; the bound
+        // guards against a cycle (a key replaced back).
+        for _ in 0..=self.root.len() {
+            match self.root.get(&k) {
+                Some(r) if *r != k => k = *r,
+                _ => break,
+            }
+        }
+        k
+    }
+
+    /// When `key` stopped counting (revoked or replaced), if it did.
+    pub fn cut(&self, key: &PublicKey) -> Option<Timestamp> {
+        self.cut.get(key).copied()
+    }
+
+    /// Whether an entry by `author`, speaking for `who`, escapes every cut: dated before
+    /// the cut of its key and of the key it speaks for, and not first witnessed more than
+    /// the slack after it.
+    fn alive(&self, v: &Verified, who: &PublicKey) -> bool {
+        let ts = v.entry().ts;
+        let cut = [self.cut(&v.entry().author), self.cut(who)]
+            .into_iter()
+            .flatten()
+            .min();
+        cut.is_none_or(|c| ts < c && !self.late.contains(&v.id()))
+    }
+
+    /// The same rule for a streamed fold that keeps its own witnessed times: whether an
+    /// entry by `author`, speaking for `who`, timestamped `ts` and first witnessed at
+    /// `seen` (none: unwitnessed) escapes every cut.
+    pub fn escapes_cuts(
+        &self,
+        author: &PublicKey,
+        who: &PublicKey,
+        ts: Timestamp,
+        seen: Option<Timestamp>,
+    ) -> bool {
+        let cut = [self.cut(author), self.cut(who)]
+            .into_iter()
+            .flatten()
+            .min();
+        cut.is_none_or(|c| ts < c && seen.is_none_or(|w| w <= c.saturating_add(WITNESS_SLACK_MS)))
     }
 }
 
@@ -500,12 +563,22 @@ impl Coop {
                 self.withdrawals.entry(x.offer).or_insert(id);
             }
             Body::Receipt(x) => {
-                self.receipts.entry(x.settle).or_insert(id);
+                self.receipts.entry(x.settle).or_default().insert(id);
             }
             Body::Evidence(ev) => {
                 if let Ok(u) = crate::entry::Unverified::decode(&ev.a) {
                     self.freeze(u.entry().author, u.entry().seq);
                 }
+            }
+            Body::Enroll(_) => {
+                let by = validate::speaks_for(self, &v);
+                if by != a {
+                    self.enrolls.entry(a).or_default().insert(by);
+                }
+            }
+            Body::RevokeDevice(r) => {
+                let by = validate::speaks_for(self, &v);
+                self.revokes.entry(r.key).or_default().insert((e.ts, by));
             }
             _ => {}
         }
@@ -520,11 +593,67 @@ impl Coop {
     /// withdrawals, payments) and so does the work it did (submissions): a fork must
     /// never erase a debt or a wage (docs/protocol.md section 9).
     fn counts(&self, v: &Verified) -> bool {
-        let frozen = self
-            .frozen
-            .get(&v.entry().author)
-            .is_some_and(|s| v.entry().seq >= *s);
-        !frozen || obligation(v.entry().body.kind())
+        let e = v.entry();
+        let frozen = self.frozen.get(&e.author).is_some_and(|s| e.seq >= *s);
+        (!frozen || obligation(e.body.kind())) && self.device_counts(v)
+    }
+
+    /// The part of [`Coop::counts`] that concerns devices: a device enrolled for two
+    /// members counts for nobody, and nothing a device dates from its member's
+    /// revocation on counts (the witness rule for earlier-dated entries and revocations
+    /// by vote are the timeline's: [`Timeline`]).
+    fn device_counts(&self, v: &Verified) -> bool {
+        let e = v.entry();
+        let Some(by) = self.enrolls.get(&e.author) else {
+            return true;
+        };
+        by.len() == 1 && self.revoked_at(&e.author).is_none_or(|c| e.ts < c)
+    }
+
+    /// The key a device speaks for, when it enrolled for exactly one.
+    fn enrolled(&self, key: &PublicKey) -> Option<PublicKey> {
+        match self.enrolls.get(key) {
+            Some(by) if by.len() == 1 => by.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// The key an entry speaks for: its author, or the member of its device key.
+    pub fn who(&self, v: &Verified) -> PublicKey {
+        self.speaker(&v.entry().author)
+    }
+
+    /// The key `key` speaks for: itself, or the member of a device key.
+    pub fn speaker(&self, key: &PublicKey) -> PublicKey {
+        self.enrolled(key).unwrap_or(*key)
+    }
+
+    /// The earliest revocation of a device by its own member (or one of its devices).
+    fn revoked_at(&self, key: &PublicKey) -> Option<Timestamp> {
+        let by = self.enrolled(key)?;
+        self.revokes
+            .get(key)?
+            .iter()
+            .filter(|(_, r)| *r == by)
+            .map(|(t, _)| *t)
+            .min()
+    }
+
+    /// Every device enrolled for exactly one key: (device key, the key it speaks for).
+    pub fn enrolled_devices(&self) -> Vec<(PublicKey, PublicKey)> {
+        self.enrolls
+            .keys()
+            .filter_map(|k| Some((*k, self.enrolled(k)?)))
+            .collect()
+    }
+
+    /// The devices of `member` held (device key, and when its member revoked it).
+    pub fn devices(&self, member: &PublicKey) -> Vec<(PublicKey, Option<Timestamp>)> {
+        self.enrolls
+            .keys()
+            .filter(|k| self.enrolled(k) == Some(*member))
+            .map(|k| (*k, self.revoked_at(k)))
+            .collect()
     }
 
     /// Witnessed time of every held entry someone has witnessed (docs/protocol.md,
@@ -568,6 +697,7 @@ impl Coop {
                     continue;
                 };
                 let author = v.entry().author;
+                let speaker = self.who(v);
                 let own = namers.get(&id).into_iter().flatten();
                 if !expanded {
                     stack.push((id, true));
@@ -578,12 +708,16 @@ impl Coop {
                     }
                     continue;
                 }
+                // A member's devices do not witness each other's entries (nor pass their
+                // own witnesses on): only another member or requester witnesses.
                 let first = own
                     .filter_map(|c| {
                         if c.entry().author == author {
                             w.get(&c.id()).copied().flatten()
-                        } else {
+                        } else if self.who(c) != speaker {
                             Some(c.entry().ts)
+                        } else {
+                            None
                         }
                     })
                     .min()
@@ -613,7 +747,7 @@ impl Coop {
         .flat_map(|k| self.ids(k))
         .filter(|id| !seen.contains_key(id))
         .filter_map(|id| self.entries.get(id))
-        .filter(|v| v.entry().author != *me && self.counts(v))
+        .filter(|v| self.who(v) != self.speaker(me) && self.counts(v))
         .collect();
         due.sort_by_key(|v| (v.entry().ts, v.id()));
         due.into_iter()
@@ -628,13 +762,14 @@ impl Coop {
     /// wages need no role then: validation already checked the role under the
     /// governance the entry named, and a later amendment never voids accepted work.
     fn live(&self, v: &Verified, tl: &Timeline) -> bool {
-        if !self.counts(v) {
+        let who = self.who(v);
+        if !self.counts(v) || !tl.alive(v, &who) {
             return false;
         }
         let kind = v.entry().body.kind();
         obligation(kind) || kind == Kind::Receipt || {
             let r = tl.at(v.entry().ts);
-            r.may_request(&v.entry().author)
+            r.may_request(&who)
         }
     }
 
@@ -660,11 +795,13 @@ impl Coop {
     /// by the close plus [`WITNESS_SLACK_MS`] (until then, an unwitnessed one counts
     /// provisionally): a claim written after the close under an old timestamp does not.
     pub fn claims_on(&self, offer: &Id, now: Timestamp) -> Vec<(PublicKey, Id)> {
-        let seen = self.witnessed();
+        let Some((tl, seen)) = self.context() else {
+            return vec![];
+        };
         let Some((v, o)) = self.offer_of(offer) else {
             return vec![];
         };
-        self.counted_claims(v, o, now, &seen).1
+        self.counted_claims(v, o, now, &tl, &seen).1
     }
 
     /// The close of an offer's claim window and the claims that count on it.
@@ -673,29 +810,43 @@ impl Coop {
         offer: &Verified,
         o: &Offer,
         now: Timestamp,
+        tl: &Timeline,
         seen: &BTreeMap<Id, Timestamp>,
     ) -> (Timestamp, Vec<(PublicKey, Id)>) {
         let id = offer.id();
         let close = on_time(offer, seen).saturating_add(o.claim_window_ms);
         let late = close.saturating_add(WITNESS_SLACK_MS);
-        let claims = self
+        // One claim per member, whichever of its devices made it: the lowest
+        // (timestamp, id) of those that count (a function of the set held).
+        let mut one: BTreeMap<PublicKey, (Timestamp, Id)> = BTreeMap::new();
+        for (who, ts, c) in self
             .claims
             .range((id, PublicKey([0; 32]))..=(id, PublicKey([255; 32])))
             // Every valid claim, whatever its author did since: like an obligation, a
             // draw once made must not be undone by a later fork or amendment (a thief
             // forking a member's chain, or a backdated removal, would void the
             // assignment and with it the work done under it).
-            .filter(|(_, c)| {
-                self.entries.get(c).is_some_and(|v| {
-                    v.entry().ts <= close
-                        && match seen.get(c) {
-                            Some(w) => *w <= late,
-                            None => now <= late,
-                        }
-                })
+            .filter_map(|(_, c)| self.entries.get(c))
+            .filter(|v| {
+                // A device's claim counts only while the device does; the fork rule
+                // does not apply to claims (above).
+                let who = self.who(v);
+                self.device_counts(v)
+                    && tl.alive(v, &who)
+                    && v.entry().ts <= close
+                    && match seen.get(&v.id()) {
+                        Some(w) => *w <= late,
+                        None => now <= late,
+                    }
             })
-            .map(|((_, who), c)| (*who, *c))
-            .collect();
+            .map(|v| (self.who(v), v.entry().ts, v.id()))
+        {
+            let slot = one.entry(who).or_insert((ts, c));
+            if (ts, c) < *slot {
+                *slot = (ts, c);
+            }
+        }
+        let claims = one.into_iter().map(|(who, (_, c))| (who, c)).collect();
         (close, claims)
     }
 
@@ -716,7 +867,7 @@ impl Coop {
         seen: &BTreeMap<Id, Timestamp>,
     ) -> (Timestamp, Vec<(PublicKey, Id)>, Draw<'a>) {
         let id = offer.id();
-        let (close, counted) = self.counted_claims(offer, o, now, seen);
+        let (close, counted) = self.counted_claims(offer, o, now, tl, seen);
         let want: BTreeSet<Id> = counted.iter().map(|(_, c)| *c).collect();
         let mut d = Draw {
             assign: None,
@@ -764,7 +915,7 @@ impl Coop {
             if !matches!(&s.entry().body, Body::Submit(b) if d.fair.contains(&b.assign)) {
                 continue;
             }
-            let slot = work.entry(s.entry().author).or_insert(s);
+            let slot = work.entry(self.who(s)).or_insert(s);
             if (s.entry().seq, s.id()) < (slot.entry().seq, slot.id()) {
                 *slot = s;
             }
@@ -824,21 +975,17 @@ impl Coop {
                 };
                 let mut yes = Vec::new();
                 let mut no = Vec::new();
-                for ((_, voter), vote) in self
-                    .votes
-                    .range((v.id(), PublicKey([0; 32]))..=(v.id(), PublicKey([255; 32])))
-                {
-                    let Some(Body::Vote(x)) = self.live_id(vote, &tl).map(|e| &e.entry().body)
-                    else {
+                for (voter, vote) in self.ballots(&v.id(), |x| self.live(x, &tl)) {
+                    let Body::Vote(x) = &vote.entry().body else {
                         continue;
                     };
-                    if !rules.is_member(voter) {
+                    if !rules.is_member(&voter) {
                         continue;
                     }
                     if x.yes {
-                        yes.push((*voter, *vote));
+                        yes.push((voter, vote.id()));
                     } else {
-                        no.push(*voter);
+                        no.push(voter);
                     }
                 }
                 let passes = rules.passes(&p.action, yes.len(), no.len());
@@ -888,10 +1035,19 @@ impl Coop {
     /// The `Receipt` answering the settlement `settle`, if one counts.
     pub fn receipt(&self, settle: &Id) -> Option<Id> {
         let tl = self.timeline()?;
+        self.live_receipt(settle, &tl).map(Verified::id)
+    }
+
+    /// The answer to `settle` that counts: of the live ones, the lowest (timestamp, id),
+    /// so that two devices of a member answering differently give one answer on every
+    /// node, whichever arrived first.
+    fn live_receipt(&self, settle: &Id, tl: &Timeline) -> Option<&Verified> {
         self.receipts
             .get(settle)
-            .and_then(|r| self.live_id(r, &tl))
-            .map(Verified::id)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.live_id(r, tl))
+            .min_by_key(|v| (v.entry().ts, v.id()))
     }
 
     /// One submission and where it stands at `now`.
@@ -924,14 +1080,8 @@ impl Coop {
     /// Yes and no votes on `proposal` that count, by members of `rules`.
     fn tally(&self, proposal: &Id, rules: &Rules) -> (usize, usize) {
         let (mut yes, mut no) = (0, 0);
-        for ((_, voter), vote) in self
-            .votes
-            .range((*proposal, PublicKey([0; 32]))..=(*proposal, PublicKey([255; 32])))
-        {
-            let Some(v) = self.entries.get(vote).filter(|v| self.counts(v)) else {
-                continue;
-            };
-            if !rules.is_member(voter) {
+        for (voter, v) in self.ballots(proposal, |v| self.counts(v)) {
+            if !rules.is_member(&voter) {
                 continue;
             }
             match &v.entry().body {
@@ -941,6 +1091,29 @@ impl Coop {
             }
         }
         (yes, no)
+    }
+
+    /// One vote per member on `proposal`, whichever of its devices cast it: of the
+    /// votes `keep` keeps, the lowest (timestamp, id) of each member, in member order.
+    fn ballots(
+        &self,
+        proposal: &Id,
+        keep: impl Fn(&Verified) -> bool,
+    ) -> BTreeMap<PublicKey, &Verified> {
+        let mut one: BTreeMap<PublicKey, &Verified> = BTreeMap::new();
+        for (_, vote) in self
+            .votes
+            .range((*proposal, PublicKey([0; 32]))..=(*proposal, PublicKey([255; 32])))
+        {
+            let Some(v) = self.entries.get(vote).filter(|v| keep(v)) else {
+                continue;
+            };
+            let slot = one.entry(self.who(v)).or_insert(v);
+            if (v.entry().ts, v.id()) < (slot.entry().ts, slot.id()) {
+                *slot = v;
+            }
+        }
+        one
     }
 
     /// The rules in force at `at` by everything held (see [`Timeline`]).
@@ -972,7 +1145,7 @@ impl Coop {
         let (v, o) = self.offer_of(id)?;
         // Listed only while its requester held a role when posting it (by the full
         // governance history); work already done on it stays owed either way.
-        if !self.live(v, tl) || !tl.at(v.entry().ts).may_request(&v.entry().author) {
+        if !self.live(v, tl) || !tl.at(v.entry().ts).may_request(&self.who(v)) {
             return None;
         }
         let (closes_at, claims, draw) = self.draw(v, o, now, tl, seen);
@@ -995,7 +1168,7 @@ impl Coop {
         };
         Some(OfferView {
             id: *id,
-            requester: v.entry().author,
+            requester: tl.identity(&self.who(v)),
             at: v.entry().ts,
             offer: o.clone(),
             state,
@@ -1123,8 +1296,8 @@ impl Coop {
             out.push(Submission {
                 id,
                 offer: s.offer,
-                member: v.entry().author,
-                requester: ov.entry().author,
+                member: tl.identity(&self.who(v)),
+                requester: tl.identity(&self.who(ov)),
                 at: v.entry().ts,
                 witnessed: seen_at.get(&id).copied(),
                 minutes: s.minutes,
@@ -1160,7 +1333,11 @@ impl Coop {
                 continue;
             };
             let e = b
-                .entry((v.entry().author, s.member, s.amount.currency.clone()))
+                .entry((
+                    tl.identity(&self.who(v)),
+                    tl.identity(&s.member),
+                    s.amount.currency.clone(),
+                ))
                 .or_default();
             e.paid = e.paid.saturating_add(s.amount.minor);
             match self.answer(id, &tl) {
@@ -1180,13 +1357,7 @@ impl Coop {
 
     /// The member's answer to the settlement `id` that counts: received or not.
     fn answer(&self, id: &Id, tl: &Timeline) -> Option<bool> {
-        match &self
-            .receipts
-            .get(id)
-            .and_then(|r| self.live_id(r, tl))?
-            .entry()
-            .body
-        {
+        match &self.live_receipt(id, tl)?.entry().body {
             Body::Receipt(r) => Some(r.received),
             _ => None,
         }
@@ -1210,7 +1381,7 @@ impl Coop {
             for id in self.ids(Kind::Settle) {
                 if let Some(v) = self.paid(id, tl) {
                     if self.answer(id, tl) == Some(false) {
-                        *not_received.entry(v.entry().author).or_default() += 1;
+                        *not_received.entry(tl.identity(&self.who(v))).or_default() += 1;
                     }
                 }
             }
@@ -1222,9 +1393,11 @@ impl Coop {
             timeline,
             not_received,
         };
+        // A requester asked for by a key that replaced a lost one has its whole record.
+        let identity = |r: &PublicKey| all.timeline.as_ref().map_or(*r, |tl| tl.identity(r));
         requesters
             .iter()
-            .map(|r| (*r, self.record_in(r, &all)))
+            .map(|r| (*r, self.record_in(&identity(r), &all)))
             .collect()
     }
 
@@ -1298,7 +1471,7 @@ impl Coop {
             else {
                 continue;
             };
-            if x.requester == *requester {
+            if tl.is_some_and(|tl| tl.identity(&x.requester) == *requester) {
                 r.reviews += 1;
                 for (s, v) in
                     sums.iter_mut()
@@ -1332,12 +1505,12 @@ impl Coop {
                 continue;
             };
             // Time to pay is time to a payment the member confirmed.
-            if v.entry().author != *requester || self.answer(id, tl) != Some(true) {
+            if tl.identity(&self.who(v)) != *requester || self.answer(id, tl) != Some(true) {
                 continue;
             }
             if let Body::Settle(s) = &v.entry().body {
                 settles
-                    .entry((s.member, s.amount.currency.clone()))
+                    .entry((tl.identity(&s.member), s.amount.currency.clone()))
                     .or_default()
                     .push((v.entry().ts, s.amount.minor));
             }
@@ -1389,6 +1562,14 @@ impl Coop {
         let mut rules = Rules::from_charter(c);
         let mut steps = vec![(0, rules.clone())];
         let mut seen = BTreeSet::new();
+        // Revocations by members themselves, then those by vote and replacements.
+        // A device enrolled for two members counts for nobody: cut from the start.
+        let mut cut: BTreeMap<PublicKey, Timestamp> = self
+            .enrolls
+            .iter()
+            .filter_map(|(k, by)| Some((*k, if by.len() > 1 { 0 } else { self.revoked_at(k)? })))
+            .collect();
+        let mut root: BTreeMap<PublicKey, PublicKey> = BTreeMap::new();
         for (at, _, e) in enacts {
             let Some(Body::Proposal(p)) = self.entries.get(&e.proposal).map(|p| &p.entry().body)
             else {
@@ -1401,10 +1582,59 @@ impl Coop {
             if !rules.passes(&p.action, yes, no) || !seen.insert(e.proposal) {
                 continue;
             }
+            // A replacement takes only a key with a role, for a key without one (as
+            // `Rules::apply`, which does nothing otherwise).
+            let replaces = match &p.action {
+                crate::body::Action::ReplaceKey { old, new } => {
+                    rules.may_request(old) && !rules.may_request(new)
+                }
+                _ => true,
+            };
             rules.apply(&p.action);
             steps.push((at, rules.clone()));
+            let mut cut_at = |k: PublicKey| {
+                let c = cut.entry(k).or_insert(at);
+                *c = (*c).min(at);
+            };
+            match &p.action {
+                crate::body::Action::RevokeDevice(k) => cut_at(*k),
+                crate::body::Action::ReplaceKey { old, new } if replaces => {
+                    cut_at(*old);
+                    // The new key speaks for whatever identity the old one did.
+                    let id = root.get(old).copied().unwrap_or(*old);
+                    root.entry(*new).or_insert(id);
+                }
+                _ => {}
+            }
         }
-        Some(Timeline { steps })
+        // Entries dated before a cut of their key (or of the key they speak for) but
+        // first witnessed more than the slack after it: backdated by whoever holds a
+        // revoked device or a replaced key.
+        let late = if cut.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.entries
+                .values()
+                .filter(|v| {
+                    let c = [cut.get(&v.entry().author), cut.get(&self.who(v))]
+                        .into_iter()
+                        .flatten()
+                        .min();
+                    c.is_some_and(|c| {
+                        seen_at
+                            .get(&v.id())
+                            .is_some_and(|w| *w > c.saturating_add(WITNESS_SLACK_MS))
+                    })
+                })
+                .map(Verified::id)
+                .collect()
+        };
+        Some(Timeline {
+            steps,
+            cut,
+            root,
+            late,
+        })
     }
 }
 
@@ -1450,7 +1680,7 @@ impl Context for Coop {
         self.votes.get(&(*proposal, *member)).copied()
     }
     fn answered(&self, settle: &Id) -> Option<Id> {
-        self.receipts.get(settle).copied()
+        self.lowest(self.receipts.get(settle))
     }
 }
 

@@ -84,6 +84,21 @@ impl Rules {
                 self.floors.insert(currency.clone(), *per_hour);
             }
             Action::SetQuorum(q) => self.quorum_pct = *q,
+            // Devices hold no role: the fold stops counting the key (fold::Keys).
+            Action::RevokeDevice(_) => {}
+            Action::ReplaceKey { old, new } => {
+                // A key that already holds a role is somebody: replacing with it would
+                // merge two members' say and books.
+                if self.may_request(new) {
+                    return;
+                }
+                if self.members.remove(old) {
+                    self.members.insert(*new);
+                }
+                if self.requesters.remove(old) {
+                    self.requesters.insert(*new);
+                }
+            }
             Action::SetLimit { limit, value } => {
                 let l = &mut self.limits;
                 match limit {
@@ -119,7 +134,9 @@ impl Rules {
     /// lowering a floor (or dropping below the current one), or lowering either threshold.
     pub fn weighty(&self, action: &Action) -> bool {
         match action {
-            Action::RemoveMember(_) | Action::SetQuorum(_) => true,
+            // Replacing a key hands a member's history, wages and say to another key:
+            // at least as weighty as removing the member.
+            Action::RemoveMember(_) | Action::SetQuorum(_) | Action::ReplaceKey { .. } => true,
             Action::SetFloor { currency, per_hour } => {
                 self.floors.get(currency).is_some_and(|now| per_hour < now)
             }

@@ -65,6 +65,18 @@ pub trait Context {
     /// The first-stored answer (receipt) to `settle`.
     fn answered(&self, settle: &Id) -> Option<Id>;
 
+    /// The `device` entry named by the enrollment stored at seq 1 of `author`'s chain, if
+    /// that entry is an `enroll` (docs/protocol.md 4.7). The default reads the entry at
+    /// seq 1; stores that read old entries back from disk keep it in an index, since every
+    /// entry judged asks it.
+    fn enrolled_with(&self, author: &PublicKey) -> Option<Id> {
+        let first = self.at(author, 1).and_then(|id| self.entry(&id))?;
+        match &first.entry().body {
+            Body::Enroll(x) => Some(x.device),
+            _ => None,
+        }
+    }
+
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
     fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
@@ -287,6 +299,8 @@ pub enum Invalid {
     BadEvidence(String),
     #[error("tick is invalid: {0}")]
     BadTick(String),
+    #[error("device entry is invalid: {0}")]
+    BadDevice(String),
 }
 
 /// Judges a verified entry for cooperative `coop`. `now` is the receiving node's clock for
@@ -476,11 +490,50 @@ pub fn check(
         ctx,
         coop,
         v,
+        who: speaks_for(ctx, v),
         rules: &rules,
         path: &path,
         fork_at,
     };
     j.body(&deps).map(|()| position)
+}
+
+/// The key an entry speaks for: its author, or, when its author is a device (its chain
+/// starts with an `enroll`), the member or requester whose `device` entry that names.
+/// Read from the entry's own past only: the first entry of its own branch (the stored
+/// seq 1, unless the author forked there, when the branch is walked), and the `device`
+/// entry it names. A device that enrolls twice at seq 1 (a fork) speaks, on each branch,
+/// for what that branch's first entry names; the fold counts such a device for nobody.
+pub fn speaks_for<C: Context + ?Sized>(ctx: &C, v: &Verified) -> PublicKey {
+    let e = v.entry();
+    let first_of_branch = |first: Option<Verified>| {
+        first.and_then(|f| match &f.entry().body {
+            Body::Enroll(x) => Some(x.device),
+            _ => None,
+        })
+    };
+    let enrolled = if e.seq == 1 {
+        first_of_branch(Some(v.clone()))
+    } else if ctx.frozen(&e.author).is_some_and(|s| s <= 1) {
+        let mut cur = e.prev.and_then(|p| ctx.entry(&p));
+        while let Some(c) = cur.take() {
+            if c.entry().seq <= 1 {
+                cur = Some(c);
+                break;
+            }
+            cur = c.entry().prev.and_then(|p| ctx.entry(&p));
+        }
+        first_of_branch(cur)
+    } else {
+        ctx.enrolled_with(&e.author)
+    };
+    enrolled
+        .and_then(|d| ctx.entry(&d))
+        .and_then(|d| match &d.entry().body {
+            Body::Device(x) if x.key == e.author => Some(d.entry().author),
+            _ => None,
+        })
+        .unwrap_or(e.author)
 }
 
 /// What the chain checks need of the entry `prev` names.
@@ -541,6 +594,8 @@ struct Judge<'a, C> {
     ctx: &'a C,
     coop: &'a Id,
     v: &'a Verified,
+    /// Whom the author speaks for: itself, or the member or requester of its device key.
+    who: PublicKey,
     rules: &'a Rules,
     path: &'a [Enactment],
     /// The lowest seq at which the author has two entries, if any.
@@ -580,7 +635,7 @@ impl<C: Context> Judge<'_, C> {
     }
 
     fn member(&self) -> Result<(), Invalid> {
-        if self.rules.is_member(&self.author()) {
+        if self.rules.is_member(&self.who) {
             Ok(())
         } else {
             Err(self.not_allowed("not a member under the rules it names"))
@@ -598,6 +653,20 @@ impl<C: Context> Judge<'_, C> {
             return false;
         };
         let e = self.v.entry();
+        if first.entry().author != e.author {
+            // Another device of the same member (or requester) did it first: that is
+            // not in this entry's past, so only its own ancestors decide (the fold
+            // counts one of them). The index answers for another chain, so walk the
+            // whole branch: only a member with several devices gets here.
+            let mut cur = e.prev;
+            while let Some(p) = cur.and_then(|id| self.ctx.entry(&id)) {
+                if same(&p.entry().body) {
+                    return true;
+                }
+                cur = p.entry().prev;
+            }
+            return false;
+        }
         let fork = self.fork_at.unwrap_or(u64::MAX);
         let s = first.entry().seq;
         if s < fork.min(e.seq) {
@@ -635,7 +704,7 @@ impl<C: Context> Judge<'_, C> {
 
     /// The offer's requester must be the author.
     fn own_offer(&self, offer: &Verified) -> Result<(), Invalid> {
-        if offer.entry().author == self.author() {
+        if speaks_for(self.ctx, offer) == self.who {
             Ok(())
         } else {
             Err(self.not_allowed("only the offer's requester may do this"))
@@ -649,7 +718,20 @@ impl<C: Context> Judge<'_, C> {
             Body::Charter(_) => Err(Invalid::BadCharter("a charter can only be genesis".into())),
             Body::Proposal(p) => {
                 self.member()?;
-                check_action(&p.action)
+                check_action(&p.action)?;
+                if let Action::ReplaceKey { old, new } = &p.action {
+                    if !self.rules.may_request(old) {
+                        return Err(Invalid::BadProposal(
+                            "the key to replace holds no role".into(),
+                        ));
+                    }
+                    if self.rules.may_request(new) {
+                        return Err(Invalid::BadProposal(
+                            "the new key already holds a role: it is somebody else".into(),
+                        ));
+                    }
+                }
+                Ok(())
             }
             Body::Vote(vote) => {
                 self.member()?;
@@ -684,9 +766,11 @@ impl<C: Context> Judge<'_, C> {
                 for d in &deps[1..] {
                     let ok = match &d.entry().body {
                         Body::Vote(vt) => {
+                            // One vote per member, whichever of its devices cast it.
+                            let voter = speaks_for(self.ctx, d);
                             vt.proposal == en.proposal
-                                && self.rules.is_member(&d.entry().author)
-                                && voters.insert(d.entry().author)
+                                && self.rules.is_member(&voter)
+                                && voters.insert(voter)
                         }
                         _ => false,
                     };
@@ -739,7 +823,7 @@ impl<C: Context> Judge<'_, C> {
             Body::Claim(c) => {
                 self.member()?;
                 let o = as_offer(&deps[0])?;
-                if deps[0].entry().author == e.author {
+                if speaks_for(self.ctx, &deps[0]) == self.who {
                     return Err(self.not_allowed("a requester cannot claim its own offer"));
                 }
                 if ts > o.expires_at {
@@ -776,16 +860,21 @@ impl<C: Context> Judge<'_, C> {
                 }
                 let mut claimants = Vec::with_capacity(a.claims.len());
                 let mut seen = BTreeSet::new();
+                let mut members = BTreeSet::new();
                 for d in &deps[1..] {
+                    // The claimant is the member a device speaks for: one ticket per
+                    // member, however many devices it claimed from.
+                    let claimant = speaks_for(self.ctx, d);
                     let ok = matches!(&d.entry().body, Body::Claim(c) if c.offer == a.offer)
-                        && seen.insert(d.id());
+                        && seen.insert(d.id())
+                        && members.insert(claimant);
                     if !ok {
                         return Err(Invalid::ClaimNotForOffer {
                             claim: d.id(),
                             offer: a.offer,
                         });
                     }
-                    claimants.push((d.id(), d.entry().author));
+                    claimants.push((d.id(), claimant));
                 }
                 if lottery::commit(&a.secret) != o.commit {
                     return Err(Invalid::BadReveal);
@@ -810,10 +899,10 @@ impl<C: Context> Judge<'_, C> {
                 let named = |id: &Id| {
                     self.ctx
                         .entry(id)
-                        .is_some_and(|c| c.entry().author == e.author)
+                        .is_some_and(|c| speaks_for(self.ctx, &c) == self.who)
                 };
                 if a.offer != s.offer
-                    || !(a.winners.contains(&e.author) || a.claims.iter().any(named))
+                    || !(a.winners.contains(&self.who) || a.claims.iter().any(named))
                 {
                     return Err(Invalid::NotAssigned {
                         member: e.author,
@@ -839,10 +928,10 @@ impl<C: Context> Judge<'_, C> {
             }
             Body::Accept(_) | Body::Reject(_) => self.verdict(&deps[0]),
             Body::Settle(s) => {
-                if !self.rules.may_request(&e.author) {
+                if !self.rules.may_request(&self.who) {
                     return Err(self.not_allowed("only requesters and members record payments"));
                 }
-                if s.member == e.author {
+                if s.member == e.author || s.member == self.who {
                     return Err(self.not_allowed("a payment to oneself records nothing"));
                 }
                 if !valid_currency(&s.amount.currency) || s.amount.minor == 0 {
@@ -864,7 +953,7 @@ impl<C: Context> Judge<'_, C> {
                 let Body::Settle(s) = &deps[0].entry().body else {
                     return Err(wrong(&deps[0], Kind::Settle));
                 };
-                if s.member != e.author {
+                if s.member != e.author && s.member != self.who {
                     return Err(self.not_allowed("only the member paid can answer a payment"));
                 }
                 let first = self.ctx.answered(&r.settle);
@@ -878,7 +967,7 @@ impl<C: Context> Judge<'_, C> {
             }
             Body::Review(r) => {
                 self.member()?;
-                if r.requester == e.author {
+                if r.requester == e.author || r.requester == self.who {
                     return Err(self.not_allowed("nobody reviews themselves"));
                 }
                 for (field, value) in [
@@ -894,7 +983,7 @@ impl<C: Context> Judge<'_, C> {
                 Ok(())
             }
             Body::Evidence(ev) => {
-                if !self.rules.may_request(&e.author) {
+                if !self.rules.may_request(&self.who) {
                     return Err(self.not_allowed("only members and requesters publish evidence"));
                 }
                 self.evidence(&ev.a, &ev.b)
@@ -902,7 +991,7 @@ impl<C: Context> Judge<'_, C> {
             Body::Tick(t) => {
                 // Members and requesters witness: a requester's node ticks the work it
                 // receives, so a member cannot backdate a submission past its review.
-                if !self.rules.may_request(&e.author) {
+                if !self.rules.may_request(&self.who) {
                     return Err(self.not_allowed("only members and requesters tick"));
                 }
                 if t.heads.is_empty() || t.heads.len() > MAX_TICK_HEADS {
@@ -915,7 +1004,12 @@ impl<C: Context> Judge<'_, C> {
                 if distinct.len() != t.heads.len() {
                     return Err(Invalid::BadTick("names an entry twice".into()));
                 }
-                if let Some(d) = deps.iter().find(|d| d.entry().author == e.author) {
+                // A member's devices are one author for witnessing: its phone cannot
+                // witness what its laptop wrote.
+                if let Some(d) = deps
+                    .iter()
+                    .find(|d| d.entry().author == e.author || speaks_for(self.ctx, d) == self.who)
+                {
                     return Err(Invalid::BadTick(format!(
                         "names {}, its own author's entry (an author cannot witness itself)",
                         d.id()
@@ -923,12 +1017,78 @@ impl<C: Context> Judge<'_, C> {
                 }
                 Ok(())
             }
+            Body::Device(d) => self.device(d),
+            Body::Enroll(_) => self.enroll(&deps[0]),
+            Body::RevokeDevice(r) => {
+                if !self.rules.may_request(&self.who) {
+                    return Err(self.not_allowed("not a member or requester"));
+                }
+                if r.key == self.who {
+                    return Err(Invalid::BadDevice(
+                        "an identity key is not a device: a lost one is replaced by a vote".into(),
+                    ));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// A `device` entry: written by a member or requester with its own key (a device
+    /// cannot authorise devices), naming an acceptable key that holds no role.
+    fn device(&self, d: &crate::body::Device) -> Result<(), Invalid> {
+        let e = self.v.entry();
+        if self.who != e.author {
+            return Err(self.not_allowed("a device cannot authorise devices"));
+        }
+        if !self.rules.may_request(&e.author) {
+            return Err(self.not_allowed("not a member or requester"));
+        }
+        let bad = |s: String| Err(Invalid::BadDevice(s));
+        if d.key == e.author {
+            return bad("a key cannot be its own device".into());
+        }
+        if !sig::acceptable_key(d.key.as_bytes()) {
+            return Err(Invalid::UnacceptableKey(d.key));
+        }
+        if self.rules.may_request(&d.key) {
+            return bad("a member's or requester's key cannot be a device".into());
+        }
+        if let Err(why) = check_text(&d.label, crate::body::MAX_LABEL_CHARS, true) {
+            return bad(format!("label: {why}"));
+        }
+        Ok(())
+    }
+
+    /// An `enroll`: the first entry of the device's chain, naming the `device` entry
+    /// of its own key; the device holds no role of its own.
+    fn enroll(&self, dep: &Verified) -> Result<(), Invalid> {
+        let e = self.v.entry();
+        let Body::Device(d) = &dep.entry().body else {
+            return Err(wrong(dep, Kind::Device));
+        };
+        if e.seq != 1 {
+            return Err(Invalid::BadDevice(
+                "an enrollment is the first entry of a device's chain".into(),
+            ));
+        }
+        if d.key != e.author {
+            return Err(Invalid::BadDevice(format!(
+                "{} authorises {}, not this key",
+                dep.id(),
+                d.key
+            )));
+        }
+        if self.rules.may_request(&e.author) {
+            return Err(Invalid::BadDevice(
+                "a member's or requester's key cannot be a device".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn offer(&self, o: &Offer) -> Result<(), Invalid> {
         let e = self.v.entry();
-        if !self.rules.may_request(&e.author) {
+        if !self.rules.may_request(&self.who) {
             return Err(self.not_allowed("not an admitted requester or member"));
         }
         let bad = |field: &'static str, why: String| Err(Invalid::BadOffer { field, why });
@@ -1066,7 +1226,15 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
                 return Err(Invalid::UnacceptableKey(*k));
             }
         }
-        Action::RemoveMember(_) | Action::RemoveRequester(_) => {}
+        Action::RemoveMember(_) | Action::RemoveRequester(_) | Action::RevokeDevice(_) => {}
+        Action::ReplaceKey { old, new } => {
+            if !sig::acceptable_key(new.as_bytes()) {
+                return Err(Invalid::UnacceptableKey(*new));
+            }
+            if old == new {
+                return bad("the new key must differ from the old one");
+            }
+        }
         Action::SetFloor { currency, .. } => {
             if !valid_currency(currency) {
                 return bad("the currency must be an ISO 4217 code");

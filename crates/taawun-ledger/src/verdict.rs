@@ -22,7 +22,7 @@
 use serde::Serialize;
 use taawun_core::body::Body;
 use taawun_core::fold::Timeline;
-use taawun_core::{Entry, Invalid};
+use taawun_core::{Entry, Invalid, PublicKey};
 
 /// Exit code of a clean ledger.
 pub const EXIT_CLEAN: u8 = 0;
@@ -86,13 +86,22 @@ pub fn rule_name(e: &Invalid) -> String {
 }
 
 /// Whether `e` is a [`NO_ROLE_AT_TIME`] break: not the charter, not at or after its
-/// author's fork (`frozen_from`), and by an author who, by the governance timeline `tl`
-/// built from every enactment held (protocol.md 5.6), was neither member nor requester
-/// at the entry's time.
-pub fn without_role(tl: &Timeline, e: &Entry, frozen_from: Option<u64>) -> bool {
-    !matches!(e.body, Body::Charter(_))
-        && frozen_from.is_none_or(|f| e.seq < f)
-        && !tl.at(e.ts).may_request(&e.author)
+/// author's fork (`frozen_from`), and by an author whose `speaker` (itself, or the member
+/// of its device key) was, by the governance timeline `tl` built from every enactment held
+/// (protocol.md 5.6), neither member nor requester at the entry's time.
+pub fn without_role(
+    tl: &Timeline,
+    e: &Entry,
+    speaker: &PublicKey,
+    frozen_from: Option<u64>,
+) -> bool {
+    // A device's entries hold the role of the member it speaks for; a receipt may come
+    // from any key paid. Its enrollment and revocations are its member's business.
+    !matches!(
+        e.body,
+        Body::Charter(_) | Body::Enroll(_) | Body::RevokeDevice(_)
+    ) && frozen_from.is_none_or(|f| e.seq < f)
+        && !tl.at(e.ts).may_request(speaker)
 }
 
 /// The verdict on a readable export file.

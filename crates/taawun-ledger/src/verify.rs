@@ -446,7 +446,8 @@ pub fn verify<R: Read + Send>(r: R) -> Result<Summary, LedgerError> {
             .filter_map(|id| a.state.get(id))
             .filter(|v| {
                 let e = v.entry();
-                verdict::without_role(&tl, e, frozen.get(&e.author).copied())
+                let speaker = a.state.speaker(&e.author);
+                verdict::without_role(&tl, e, &speaker, frozen.get(&e.author).copied())
             })
             .map(|v| (v.entry().author, v.entry().seq, v.id()))
             .collect();

@@ -899,6 +899,8 @@ struct Roles {
     at: Instant,
     /// The rules over time (`None`: no charter).
     timeline: Option<Timeline>,
+    /// Device key -> the member or requester it speaks for (protocol.md 4.7).
+    devices: HashMap<PublicKey, PublicKey>,
 }
 
 /// A graylisted peer's lockout, remembered while it runs and for
@@ -2160,8 +2162,9 @@ impl Task {
             .is_some_and(|p| p.coops.binary_search(coop).is_ok())
     }
 
-    /// Whether `key` is a member or requester of `coop` under the rules in force now, by
-    /// this node's ledger (read again at most every [`ROLES_REFRESH`] while it grows).
+    /// Whether `key` is a member or requester of `coop` under the rules in force now, or
+    /// a device of one that is not revoked, by this node's ledger (read again at most
+    /// every [`ROLES_REFRESH`] while it grows).
     fn has_role(&mut self, coop: &Id, key: &PublicKey) -> bool {
         let Some(len) = self.coops.get(coop).map(|c| c.len()) else {
             return false;
@@ -2171,11 +2174,24 @@ impl Task {
             .get(coop)
             .is_none_or(|r| r.len != len && r.at.elapsed() >= ROLES_REFRESH);
         if stale {
-            let timeline = match self.state(coop) {
-                Ok(st) => st.timeline(),
+            let (timeline, devices) = match self.state(coop) {
+                Ok(st) => {
+                    // A device authorised but not enrolled yet is admitted as its
+                    // member too: it must sync the authorisation to write its enrollment.
+                    let mut devices: HashMap<PublicKey, PublicKey> = st
+                        .ids(taawun_core::Kind::Device)
+                        .filter_map(|id| st.get(id))
+                        .filter_map(|v| match &v.entry().body {
+                            taawun_core::body::Body::Device(d) => Some((d.key, v.entry().author)),
+                            _ => None,
+                        })
+                        .collect();
+                    devices.extend(st.enrolled_devices());
+                    (st.timeline(), devices)
+                }
                 Err(e) => {
                     warn!(error = %e, "cannot read the roles of a cooperative");
-                    None
+                    (None, HashMap::new())
                 }
             };
             self.roles.insert(
@@ -2184,17 +2200,23 @@ impl Task {
                     len,
                     at: Instant::now(),
                     timeline,
+                    devices,
                 },
             );
         }
         let now = self.now();
-        self.roles
-            .get(coop)
-            .and_then(|r| r.timeline.as_ref())
-            .is_some_and(|t| {
+        self.roles.get(coop).is_some_and(|r| {
+            // A device key is admitted as the member it speaks for, until it is revoked
+            // (or its member's key is replaced): protocol.md 4.7, 8.7.
+            let speaker = r.devices.get(key).copied().unwrap_or(*key);
+            r.timeline.as_ref().is_some_and(|t| {
                 let rules = t.at(now);
-                rules.members.contains(key) || rules.requesters.contains(key)
+                let cut = |k: &PublicKey| t.cut(k).is_some_and(|c| c <= now);
+                (rules.members.contains(&speaker) || rules.requesters.contains(&speaker))
+                    && !cut(key)
+                    && !cut(&speaker)
             })
+        })
     }
 
     /// Whether `peer` is admitted to `coop` (see the module documentation).

@@ -1,0 +1,125 @@
+//! Device keys on the network (docs/protocol.md 4.7, 13.10): a node running with a
+//! device key of a member is admitted as that member once the member's authorisation is
+//! in the other node's ledger (before it enrolls, so that it can sync the authorisation
+//! its enrollment names), and is shut out of gossip once the member revokes it. Real
+//! nodes on loopback.
+
+mod net_common;
+
+use net_common::{converge, meshed, now, runtime, scenario, start_nodes_as, Who};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use taawun_core::body::{Body, Device, Enroll, RevokeDevice};
+use taawun_core::validate::Head;
+use taawun_core::writer::Writer;
+use taawun_core::PublicKey;
+use tokio::sync::Notify;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_device_is_admitted_as_its_member_until_revoked() {
+    runtime().block_on(async {
+        let s = scenario(11, 60);
+        let coop = s.coop;
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let phone = ed25519_dalek::SigningKey::from_bytes(&[88; 32]);
+        let phone_key = PublicKey(phone.verifying_key().to_bytes());
+        let nodes = start_nodes_as(
+            root.path(),
+            vec![
+                Who::Member(Box::new(s.members[0].clone())),
+                Who::Member(Box::new(phone.clone())),
+            ],
+            &s.entries[0],
+            &notify,
+        )
+        .await;
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+
+        // Member 1 authorises the phone, which enrolls.
+        let member = &s.members[1];
+        let last = s
+            .entries
+            .iter()
+            .rev()
+            .find(|v| v.entry().author.0 == member.verifying_key().to_bytes())
+            .map(|v| Head {
+                seq: v.entry().seq,
+                id: v.id(),
+                ts: v.entry().ts,
+                gov: v.entry().gov,
+            });
+        let mut wm = Writer::new(member.clone(), Some(coop), last);
+        let device = wm.next(
+            Body::Device(Device {
+                key: phone_key,
+                label: "phone".into(),
+            }),
+            now(),
+            None,
+        );
+        nodes[0]
+            .net
+            .ingest(coop, vec![device.clone()], true)
+            .await
+            .expect("ingests");
+        // Authorised, not enrolled yet: admitted as the member so that it can sync the
+        // authorisation it must name.
+        converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+        // The phone's node enrolls; its entry reaches the member's node.
+        let enroll = nodes[1]
+            .net
+            .append(
+                coop,
+                phone.clone(),
+                Body::Enroll(Enroll {
+                    device: device.id(),
+                }),
+                None,
+            )
+            .await
+            .expect("the phone enrolls");
+        converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+        let state = nodes[0].net.state(coop).await.expect("state");
+        assert!(state.get(&enroll.id()).is_some());
+        assert_eq!(
+            state.speaker(&phone_key),
+            PublicKey(member.verifying_key().to_bytes())
+        );
+        meshed(&[&nodes[0], &nodes[1]], coop, TIMEOUT).await;
+
+        // The member revokes the phone from its own key: the node shuts its gossip.
+        let revoke = wm.next(
+            Body::RevokeDevice(RevokeDevice { key: phone_key }),
+            now(),
+            None,
+        );
+        nodes[0]
+            .net
+            .ingest(coop, vec![revoke], false)
+            .await
+            .expect("ingests");
+        let phone_peer = nodes[1].peer();
+        let start = Instant::now();
+        loop {
+            let mesh = nodes[0].net.mesh(coop).await.expect("mesh");
+            if !mesh.contains(&phone_peer) {
+                break;
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "the revoked phone stays in the mesh"
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(100), notify.notified()).await;
+        }
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
