@@ -1173,7 +1173,9 @@ impl Node {
         let mut out = Vec::new();
         for coop in self.coop_ids().await? {
             let c = self.state(coop).await?;
-            if c.heads().contains_key(&self.me) {
+            // Like the lottery and ticks, enrollment waits for its writes to open rather
+            // than holding the policy loop on each pass.
+            if c.heads().contains_key(&self.me) || !self.writes_open(coop).await? {
                 continue;
             }
             let auth = c
