@@ -9,7 +9,8 @@
 //! rejection with its reason, an acceptance by default when the review window passes, a
 //! top-up for time worked beyond the estimate (at least the median of the minutes reported
 //! on the offer), payments recorded and confirmed (one first answered "not received"), a
-//! review;
+//! review; a second phone authorised by a member, writing for her, then revoked (what it
+//! signs afterwards counts for nobody);
 //! then the ledger exported from every node (identical), verified offline, and a summary.
 
 use crate::datadir;
@@ -798,6 +799,7 @@ async fn story(dir: &Path) -> Result<()> {
         .map_err(api_err)?;
     say(format!("   {} reviews Lumen Lab", names[subs[0].1]));
     converge(&ms, cid, "everything to reach every node").await?;
+    second_phone(dir, &ms, cid, &invite.invite, &boot).await?;
 
     // 9. Every node holds the same ledger; an auditor verifies it offline.
     let mut exports = Vec::new();
@@ -890,6 +892,137 @@ async fn story(dir: &Path) -> Result<()> {
         t0.elapsed().as_secs_f64(),
         file.display()
     ));
+    Ok(())
+}
+
+/// Step 8b: Nour authorises a second phone; its node enrolls and writes for her (a
+/// review that counts as Nour's); she revokes it (a lost phone), and what the phone signs
+/// afterwards counts for nobody. The phone is not among `ms`: once revoked, the members'
+/// nodes stop serving it the ledger, so it does not take part in step 9's comparison.
+async fn second_phone(
+    dir: &Path,
+    ms: &[Member],
+    cid: Id,
+    invite: &str,
+    boot: &taawun_net::libp2p::Multiaddr,
+) -> Result<()> {
+    const NOUR: usize = 3;
+    let nour = &ms[NOUR];
+    let phone = start(dir, "Nour phone", vec![boot.clone()]).await?;
+    datadir::write_device_of(&phone.dir, &nour.node.me())?;
+    let key = phone.node.me();
+    phone.node.join(invite).await.map_err(api_err)?;
+    nour.node
+        .add_device(
+            cid,
+            AddDevice {
+                key: key.to_hex(),
+                label: "second phone".into(),
+            },
+        )
+        .await
+        .map_err(api_err)?;
+    say(format!(
+        "\n8b. Nour authorises a second phone (its own key {}, its own chain and data folder {});",
+        key.short(),
+        phone.dir.display()
+    ));
+    // As the daemon's policy does: the phone enrolls once it holds its authorisation and
+    // a peer confirmed its (empty) chain.
+    wait_for("the phone to enroll", || async {
+        let done = phone.node.enroll_due().await.map_err(api_err)?;
+        Ok((!done.is_empty()).then_some(()))
+    })
+    .await?;
+    let review = |text: &str| ReviewReq {
+        requester: ms[4].node.me().to_hex(),
+        pay: 5,
+        fairness: 5,
+        promptness: 4,
+        communication: 5,
+        text: text.into(),
+    };
+    let w = phone
+        .node
+        .review(cid, review("Written from my second phone."))
+        .await
+        .map_err(api_err)?;
+    // The phone is not among `ms`: wait for its review to reach the others first.
+    let nour_key = nour.node.me().to_hex();
+    wait_for("the phone's review to count as Nour's", || async {
+        let r = ms[0]
+            .node
+            .record(cid, ms[4].node.me())
+            .await
+            .map_err(api_err)?;
+        Ok(r.comments
+            .iter()
+            .any(|c| c.member == nour_key && c.text.contains("second phone"))
+            .then_some(()))
+    })
+    .await?;
+    converge(ms, cid, "the phone's review to reach every node").await?;
+    say(format!(
+        "    the phone enrolls and reviews Lumen Lab (entry {}): every node counts it as Nour's",
+        &w.id[..12]
+    ));
+    nour.node.revoke_device(cid, key).await.map_err(api_err)?;
+    converge(ms, cid, "the revocation to reach every node").await?;
+    let listed = nour.node.devices(cid).await.map_err(api_err)?;
+    if !listed
+        .iter()
+        .any(|d| d.key == key.to_hex() && d.revoked_at.is_some())
+    {
+        bail!("the phone is not listed as revoked");
+    }
+    say("    the phone is lost: Nour revokes it from her laptop; nothing it signs from then on counts");
+    let reviews = |r: &RecordView| r.reviews;
+    let before = ms[0]
+        .node
+        .record(cid, ms[4].node.me())
+        .await
+        .map_err(api_err)?;
+    match phone
+        .node
+        .review(cid, review("Signed after the phone was revoked."))
+        .await
+    {
+        Err(e) => say(format!(
+            "    the phone tries again; its own node refuses: {e}"
+        )),
+        Ok(late) => {
+            // Signed and valid as an entry (a node that has not heard of the revocation
+            // cannot tell), but every node that holds the revocation counts it for
+            // nobody: hand it to Amal's node, as gossip would, and read her record.
+            let bytes = phone.node.export(cid).await.map_err(api_err)?;
+            let entry = envelopes(&bytes)?
+                .into_iter()
+                .map(|b| -> Result<taawun_core::Verified> { Ok(Unverified::decode(&b)?.verify()?) })
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .find(|v| v.id().to_hex() == late.id)
+                .ok_or_else(|| anyhow!("the phone's late entry is not in its export"))?;
+            ms[0].node.net().ingest(cid, vec![entry], false).await?;
+            converge(ms, cid, "the phone's late review to reach every node").await?;
+            let after = ms[0]
+                .node
+                .record(cid, ms[4].node.me())
+                .await
+                .map_err(api_err)?;
+            if reviews(&after) != reviews(&before)
+                || after.comments.iter().any(|c| c.text.contains("revoked"))
+            {
+                bail!("a review signed by a revoked phone counted");
+            }
+            say(format!(
+                "    the phone signs another review (entry {}); no node counts it: Lumen Lab's record still shows {} review(s)",
+                &late.id[..12],
+                reviews(&after)
+            ));
+        }
+    }
+    phone.node.net().shutdown().await.ok();
+    let _ = phone.task.await;
     Ok(())
 }
 

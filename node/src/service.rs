@@ -167,38 +167,25 @@ pub(crate) fn describe(a: &Action) -> String {
 /// [`MAX_RECORD_COMMENTS`] each: the reviews the record's scores count (not from a frozen
 /// author's forked chain, and by someone who held a role when writing), with text.
 fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<ReviewComment>> {
-    let mut out: BTreeMap<PublicKey, Vec<(Timestamp, Id, ReviewComment)>> = BTreeMap::new();
-    let Some(tl) = c.timeline() else {
-        return BTreeMap::new();
-    };
-    let frozen = c.frozen_authors();
-    for id in c.ids(Kind::Review) {
-        let Some(v) = c.get(id) else { continue };
-        let e = v.entry();
-        let Body::Review(r) = &e.body else { continue };
-        if !requesters.contains(&r.requester)
-            || r.text.trim().is_empty()
-            || frozen.get(&e.author).is_some_and(|s| e.seq >= *s)
-            || !tl.at(e.ts).may_request(&e.author)
-        {
-            continue;
-        }
-        out.entry(r.requester).or_default().push((
-            e.ts,
-            *id,
-            ReviewComment {
-                member: e.author.to_hex(),
-                at: e.ts,
-                scores: [r.pay, r.fairness, r.promptness, r.communication],
-                text: r.text.clone(),
-            },
-        ));
-    }
-    out.into_iter()
-        .map(|(k, mut v)| {
-            v.sort_by_key(|x| std::cmp::Reverse((x.0, x.1)));
-            v.truncate(MAX_RECORD_COMMENTS);
-            (k, v.into_iter().map(|(_, _, c)| c).collect())
+    // The fold's own rule for which reviews count, so comments and scores never differ.
+    requesters
+        .iter()
+        .map(|r| {
+            let said = c
+                .reviews_of(r)
+                .into_iter()
+                .filter_map(|(member, v)| match &v.entry().body {
+                    Body::Review(x) if !x.text.trim().is_empty() => Some(ReviewComment {
+                        member: member.to_hex(),
+                        at: v.entry().ts,
+                        scores: [x.pay, x.fairness, x.promptness, x.communication],
+                        text: x.text.clone(),
+                    }),
+                    _ => None,
+                })
+                .take(MAX_RECORD_COMMENTS)
+                .collect();
+            (*r, said)
         })
         .collect()
 }

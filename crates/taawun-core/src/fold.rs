@@ -1488,6 +1488,25 @@ impl Coop {
         r
     }
 
+    /// The reviews that count on `requester`'s record (those its scores average), each
+    /// with its reviewer's stable identity (a device's review is its member's), newest
+    /// first.
+    pub fn reviews_of(&self, requester: &PublicKey) -> Vec<(PublicKey, &Verified)> {
+        let Some(tl) = self.timeline() else {
+            return Vec::new();
+        };
+        let mut out: Vec<(PublicKey, &Verified)> = self
+            .ids(Kind::Review)
+            .filter_map(|id| self.live_id(id, &tl))
+            .filter(|v| {
+                matches!(&v.entry().body, Body::Review(x) if tl.identity(&x.requester) == *requester)
+            })
+            .map(|v| (tl.identity(&self.who(v)), v))
+            .collect();
+        out.sort_by_key(|(_, v)| std::cmp::Reverse((v.entry().ts, v.id())));
+        out
+    }
+
     /// Time from each acceptance to the payment that covered it: settlements are matched
     /// to dues first in, first out, per member and currency.
     fn pay_delays(
