@@ -223,6 +223,10 @@ pub(crate) enum CoopCmd {
         /// A requester admitted from the start (repeatable).
         #[arg(long = "requester", value_name = "KEY")]
         requesters: Vec<String>,
+        /// A founder's display name, vouched for by the charter: KEY=NAME, KEY `me` for
+        /// this node's key (repeatable; a founder left out is named by its short key).
+        #[arg(long = "named", value_name = "KEY=NAME")]
+        named: Vec<String>,
         /// A limit instead of its default: max_review_window_ms=3d (repeatable).
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
@@ -262,12 +266,13 @@ pub(crate) enum CoopCmd {
 /// What a proposal would do.
 #[derive(Subcommand, Debug)]
 pub(crate) enum ProposeCmd {
-    /// Admit a member.
-    AdmitMember(KeyProposal),
+    /// Admit a member under the name the cooperative vouches for.
+    AdmitMember(AdmitProposal),
     /// Remove a member.
     RemoveMember(KeyProposal),
-    /// Admit a requester.
-    AdmitRequester(KeyProposal),
+    /// Admit a requester under the name the cooperative vouches for (a requester
+    /// cannot name itself).
+    AdmitRequester(AdmitProposal),
     /// Remove a requester.
     RemoveRequester(KeyProposal),
     /// Set the floor for a currency: 13.00EUR/h, 13.000JOD/h.
@@ -299,6 +304,18 @@ pub(crate) enum ProposeCmd {
 pub(crate) struct KeyProposal {
     /// The key (a new key in full; a present one may be a unique prefix).
     key: String,
+    #[command(flatten)]
+    why: Reason,
+}
+
+/// An admission: the key and the name members will see.
+#[derive(Args, Debug)]
+pub(crate) struct AdmitProposal {
+    /// The key, in full.
+    key: String,
+    /// The display name: not blank, at most 64 characters, no bidirectional controls.
+    #[arg(long)]
+    name: String,
     #[command(flatten)]
     why: Reason,
 }
@@ -753,9 +770,19 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
             quorum,
             members,
             requesters,
+            named,
             limits,
             json: as_json,
         } => {
+            let names = named
+                .iter()
+                .map(|kv| {
+                    let (k, n) = kv
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("--named takes KEY=NAME, not `{kv}`"))?;
+                    Ok((k.trim().to_lowercase(), n.to_owned()))
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?;
             let floor = parse_floor(&floor)?;
             for k in members.iter().chain(&requesters) {
                 parse_key("key", k).map_err(|e| anyhow!(e))?;
@@ -770,6 +797,7 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
                 quorum_pct: Some(quorum),
                 members: members.iter().map(|k| k.trim().to_lowercase()).collect(),
                 requesters: requesters.iter().map(|k| k.trim().to_lowercase()).collect(),
+                names,
                 limits,
             };
             let view = c.create_coop(&req).await?;
@@ -858,6 +886,7 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
     let blank = |action: &str, why: &Reason| Propose {
         action: action.to_owned(),
         key: None,
+        name: None,
         floor: None,
         quorum_pct: None,
         limit: None,
@@ -876,6 +905,7 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
         ProposeCmd::AdmitMember(p) => (
             Propose {
                 key: Some(p.key.trim().to_lowercase()),
+                name: Some(p.name),
                 ..blank("admit-member", &p.why)
             },
             p.why.ctx,
@@ -883,6 +913,7 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
         ProposeCmd::AdmitRequester(p) => (
             Propose {
                 key: Some(p.key.trim().to_lowercase()),
+                name: Some(p.name),
                 ..blank("admit-requester", &p.why)
             },
             p.why.ctx,

@@ -297,6 +297,11 @@ async fn story(dir: &Path) -> Result<()> {
             quorum_pct: Some(50),
             members: keys[1..4].iter().map(PublicKey::to_hex).collect(),
             requesters: vec![],
+            names: keys[..4]
+                .iter()
+                .zip(names)
+                .map(|(k, n)| (k.to_hex(), n.to_string()))
+                .collect(),
             limits,
         })
         .await
@@ -329,6 +334,7 @@ async fn story(dir: &Path) -> Result<()> {
             Propose {
                 action: "admit-requester".into(),
                 key: Some(keys[LUMEN].to_hex()),
+                name: Some(names[LUMEN].into()),
                 floor: None,
                 quorum_pct: None,
                 limit: None,

@@ -128,9 +128,11 @@ fn charter(c: &Coop) -> Option<&Charter> {
 /// Words for an amendment.
 pub(crate) fn describe(a: &Action) -> String {
     match a {
-        Action::AdmitMember(k) => format!("admit member {}", k.short()),
+        Action::AdmitMember { key, name } => format!("admit member {name} ({})", key.short()),
         Action::RemoveMember(k) => format!("remove member {}", k.short()),
-        Action::AdmitRequester(k) => format!("admit requester {}", k.short()),
+        Action::AdmitRequester { key, name } => {
+            format!("admit requester {name} ({})", key.short())
+        }
         Action::RemoveRequester(k) => format!("remove requester {}", k.short()),
         Action::SetFloor { currency, per_hour } => {
             format!(

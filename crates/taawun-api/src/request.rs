@@ -15,7 +15,9 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use taawun_core::body::{Action, Body, Charter, Limit, Limits, Offer, Proposal, Review, Settle};
+use taawun_core::body::{
+    Action, Body, Charter, Limit, Limits, Named, Offer, Proposal, Review, Settle,
+};
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
 use taawun_core::rules::default_limits;
@@ -199,6 +201,13 @@ pub fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Checked<()> {
     Ok(())
 }
 
+/// A display name by the protocol's name rule, trimmed of surrounding spaces.
+pub fn parse_name(name: &str) -> Checked<String> {
+    let name = name.trim();
+    taawun_core::validate::check_name(name).map_err(|why| bad(format!("the name {why}")))?;
+    Ok(name.to_owned())
+}
+
 impl CreateCoop {
     /// The charter this request founds, with `founder` as first member.
     pub fn charter(&self, founder: PublicKey) -> Checked<Charter> {
@@ -223,10 +232,33 @@ impl CreateCoop {
         for (name, value) in &self.limits {
             set_limit(&mut limits, parse_limit(name)?, *value)?;
         }
+        let mut names = BTreeMap::new();
+        for (k, n) in &self.names {
+            let k = if k == "me" {
+                founder
+            } else {
+                parse_key("names", k)?
+            };
+            if !members.contains(&k) && !requesters.contains(&k) {
+                return Err(bad(format!(
+                    "names: {} is neither a founding member nor a requester",
+                    k.short()
+                )));
+            }
+            names.insert(k, parse_name(n)?);
+        }
+        for k in members.iter().chain(&requesters) {
+            names.entry(*k).or_insert_with(|| k.short());
+        }
+        let names = names
+            .into_iter()
+            .map(|(key, name)| Named { key, name })
+            .collect();
         Ok(Charter {
             name: name.to_owned(),
             members,
             requesters,
+            names,
             quorum_pct: self.quorum_pct.unwrap_or(DEFAULT_QUORUM_PCT),
             floors: [(floor.currency, floor.minor)].into_iter().collect(),
             limits,
@@ -244,10 +276,23 @@ impl Propose {
                 .ok_or_else(|| bad(format!("`{what}` needs the key concerned")))?;
             parse_key("key", k)
         };
+        let name = |what: &str| -> Checked<String> {
+            parse_name(self.name.as_deref().ok_or_else(|| {
+                bad(format!(
+                    "`{what}` needs the name the cooperative vouches for (name)"
+                ))
+            })?)
+        };
         let action = match self.action.as_str() {
-            "admit-member" => Action::AdmitMember(key("admit-member")?),
+            "admit-member" => Action::AdmitMember {
+                key: key("admit-member")?,
+                name: name("admit-member")?,
+            },
             "remove-member" => Action::RemoveMember(key("remove-member")?),
-            "admit-requester" => Action::AdmitRequester(key("admit-requester")?),
+            "admit-requester" => Action::AdmitRequester {
+                key: key("admit-requester")?,
+                name: name("admit-requester")?,
+            },
             "remove-requester" => Action::RemoveRequester(key("remove-requester")?),
             "set-floor" => {
                 let f = parse_floor(
@@ -864,6 +909,7 @@ mod tests {
         let p = Propose {
             action: "set-limit".into(),
             key: None,
+            name: None,
             floor: None,
             quorum_pct: None,
             limit: Some("topup_cap_pct".into()),
@@ -871,6 +917,25 @@ mod tests {
             reason: "r".into(),
         };
         assert!(p.proposal().expect_err("no value").0.contains("new value"));
+        let admit = |name: Option<&str>| Propose {
+            action: "admit-requester".into(),
+            key: Some(PublicKey([7; 32]).to_hex()),
+            name: name.map(str::to_owned),
+            limit: None,
+            value: None,
+            ..p.clone()
+        };
+        assert!(admit(None)
+            .proposal()
+            .expect_err("no name")
+            .0
+            .contains("needs the name"));
+        let why = admit(Some("UNHCR\u{202E}")).proposal().expect_err("bidi").0;
+        assert!(why.contains("U+202E"), "{why}");
+        assert!(matches!(
+            admit(Some(" Relief desk ")).proposal().expect("named").action,
+            Action::AdmitRequester { name, .. } if name == "Relief desk"
+        ));
         assert!(RejectReq {
             reason: "\t".into()
         }

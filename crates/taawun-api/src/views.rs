@@ -115,6 +115,10 @@ pub struct CreateCoop {
     /// Requesters admitted from the start (hex).
     #[serde(default)]
     pub requesters: Vec<String>,
+    /// Display names of founders, by hex key (`me` for this node's key); the charter
+    /// vouches for them. A founder left out is named by its short key.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
     /// Limits to set instead of the defaults, by name (`max_review_window_ms`...).
     #[serde(default)]
     pub limits: BTreeMap<String, u64>,
@@ -188,6 +192,9 @@ pub struct Propose {
     /// The key concerned (admit/remove).
     #[serde(default)]
     pub key: Option<String>,
+    /// The display name the cooperative vouches for (admit, required).
+    #[serde(default)]
+    pub name: Option<String>,
     /// The new floor (`set-floor`): `13.00EUR`.
     #[serde(default)]
     pub floor: Option<String>,
