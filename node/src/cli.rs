@@ -2063,6 +2063,7 @@ mod tests {
         OfferView {
             id: id.into(),
             requester: C.into(),
+            requester_name: None,
             at: 1_000,
             title: "Transcribe an interview".into(),
             description: String::new(),
@@ -2125,6 +2126,7 @@ mod tests {
     fn place(member: &str, from: u64, state: &str) -> PlaceView {
         PlaceView {
             member: member.into(),
+            member_name: None,
             from,
             until: from + 2 * 86_400_000,
             state: state.into(),
@@ -2219,7 +2221,9 @@ mod tests {
     fn balances_mark_this_node_and_align_amounts() {
         let row = BalanceView {
             requester: C.into(),
+            requester_name: None,
             member: A.into(),
+            member_name: None,
             earned: eur(400),
             topup: eur(100),
             paid: eur(500),
@@ -2248,6 +2252,7 @@ mod tests {
             name: "Rif Transcribers".into(),
             members: vec![A.into(), B.into()],
             requesters: vec![],
+            names: BTreeMap::new(),
             floors: vec![eur(1250)],
             quorum_pct: 50,
             quorum_needed: 1,

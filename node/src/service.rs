@@ -145,6 +145,12 @@ pub(crate) fn describe(a: &Action) -> String {
     }
 }
 
+/// Display names by key under the rules in force at `at`: the charter's and each
+/// admission's (protocol.md 5.2). Empty before the charter is held.
+fn names(c: &Coop, at: Timestamp) -> BTreeMap<PublicKey, String> {
+    c.rules_at(at).map(|r| r.names).unwrap_or_default()
+}
+
 /// What members wrote of each of `requesters`, newest first, at most
 /// [`MAX_RECORD_COMMENTS`] each: the reviews the record's scores count (not from a frozen
 /// author's forked chain, and by someone who held a role when writing), with text.
@@ -154,6 +160,7 @@ fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<Revie
         return BTreeMap::new();
     };
     let frozen = c.frozen_authors();
+    let names = names(c, u64::MAX);
     for id in c.ids(Kind::Review) {
         let Some(v) = c.get(id) else { continue };
         let e = v.entry();
@@ -170,6 +177,7 @@ fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<Revie
             *id,
             ReviewComment {
                 member: e.author.to_hex(),
+                member_name: names.get(&e.author).cloned(),
                 at: e.ts,
                 scores: [r.pay, r.fairness, r.promptness, r.communication],
                 text: r.text.clone(),
@@ -310,6 +318,7 @@ impl Node {
             name: charter(&c).map(|ch| ch.name.clone()).unwrap_or_default(),
             members: r.members.iter().map(hex).collect(),
             requesters: r.requesters.iter().map(hex).collect(),
+            names: r.names.iter().map(|(k, n)| (hex(k), n.clone())).collect(),
             floors: r.floors.iter().map(|(c, m)| Amount::new(c, *m)).collect(),
             quorum_pct: r.quorum_pct,
             quorum_needed: r.quorum_needed(),
@@ -473,9 +482,14 @@ impl Node {
         let submit_by = mine
             .filter(|p| p.state == taawun_core::fold::PlaceState::Open)
             .map(|p| p.until);
+        let names = names(c, self.now());
+        let name = |k: &PublicKey| names.get(k).cloned();
+        let mut record = record;
+        record.requester_name = name(&o.requester);
         OfferView {
             id: o.id.to_hex(),
             requester: o.requester.to_hex(),
+            requester_name: name(&o.requester),
             at: o.at,
             title: o.offer.title.clone(),
             description: o.offer.description.clone(),
@@ -497,7 +511,14 @@ impl Node {
             claimed_by_me,
             assigned_to_me: o.winners.contains(&self.me),
             record,
-            places: o.places.iter().map(PlaceView::new).collect(),
+            places: o
+                .places
+                .iter()
+                .map(|p| PlaceView {
+                    member_name: name(&p.member),
+                    ..PlaceView::new(p)
+                })
+                .collect(),
             void_assignments: o.void_assignments,
             my_claim_counts,
             submit_by,
@@ -834,6 +855,8 @@ impl Node {
             .filter(|s| filter.keeps(s))
             .collect();
         let total = matching.len();
+        let names = names(&c, now);
+        let name = |k: &PublicKey| names.get(k).cloned();
         let out = matching
             .into_iter()
             .skip(filter.offset)
@@ -849,7 +872,9 @@ impl Node {
                     offer: s.offer.to_hex(),
                     title,
                     member: s.member.to_hex(),
+                    member_name: name(&s.member),
                     requester: s.requester.to_hex(),
+                    requester_name: name(&s.requester),
                     at: s.at,
                     witnessed_at: s.witnessed,
                     minutes: s.minutes,
@@ -927,6 +952,8 @@ impl Node {
             .collect();
         matching.sort_by_key(|(v, _)| newest_first(Some(v)));
         let total = matching.len();
+        let names = names(&c, self.now());
+        let name = |k: &PublicKey| names.get(k).cloned();
         let out = matching
             .into_iter()
             .skip(filter.offset)
@@ -934,7 +961,9 @@ impl Node {
             .map(|(v, s)| PaymentView {
                 id: v.id().to_hex(),
                 requester: v.entry().author.to_hex(),
+                requester_name: name(&v.entry().author),
                 member: s.member.to_hex(),
+                member_name: name(&s.member),
                 amount: Amount::from(&s.amount),
                 reference: s.reference.clone(),
                 at: v.entry().ts,
@@ -979,6 +1008,7 @@ impl Node {
     pub(crate) async fn record(&self, coop: Id, requester: PublicKey) -> Res<RecordView> {
         let c = self.state(coop).await?;
         let mut r = RecordView::new(&requester, &c.record(&requester, self.now()));
+        r.requester_name = names(&c, self.now()).remove(&requester);
         r.comments = comments(&c, &[requester])
             .remove(&requester)
             .unwrap_or_default();
@@ -988,11 +1018,15 @@ impl Node {
     /// Every balance.
     pub(crate) async fn balances(&self, coop: Id) -> Res<Vec<BalanceView>> {
         let c = self.state(coop).await?;
+        let names = names(&c, self.now());
+        let name = |k: &PublicKey| names.get(k).cloned();
         Ok(c.balances(self.now())
             .into_iter()
             .map(|((r, m, cur), b)| BalanceView {
                 requester: r.to_hex(),
+                requester_name: name(&r),
                 member: m.to_hex(),
+                member_name: name(&m),
                 earned: Amount::new(&cur, b.earned),
                 topup: Amount::new(&cur, b.topup),
                 paid: Amount::new(&cur, b.paid),

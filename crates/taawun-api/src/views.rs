@@ -135,6 +135,10 @@ pub struct CoopView {
     pub members: Vec<String>,
     /// Requesters in force now.
     pub requesters: Vec<String>,
+    /// Display names of members and requesters by key, from the entries that admitted
+    /// them (the charter or the latest admission).
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
     /// Floors per hour in force now.
     pub floors: Vec<Amount>,
     /// Quorum in percent of members.
@@ -284,6 +288,10 @@ pub struct OfferView {
     pub id: String,
     /// Its requester's key.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// When it was posted.
     pub at: Timestamp,
     /// Title.
@@ -346,6 +354,10 @@ pub struct OfferView {
 pub struct PlaceView {
     /// The member holding it.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// When it became theirs: the assignment, or the lapse of the place before.
     pub from: Timestamp,
     /// Work must be made by then to fill it.
@@ -366,6 +378,7 @@ impl PlaceView {
         };
         Self {
             member: p.member.to_hex(),
+            member_name: None,
             from: p.from,
             until: p.until,
             state: state.to_owned(),
@@ -423,8 +436,16 @@ pub struct SubmissionView {
     pub title: String,
     /// The member.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// The requester.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// When submitted.
     pub at: Timestamp,
     /// When another node first witnessed it (its review window runs from then if that
@@ -495,8 +516,16 @@ pub struct PaymentView {
     pub id: String,
     /// The requester who paid.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// The member paid.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// Amount.
     pub amount: Amount,
     /// Reference.
@@ -554,6 +583,10 @@ pub struct ReviewReq {
 pub struct RecordView {
     /// The requester.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// Offers posted.
     pub offers: usize,
     /// Submissions received.
@@ -606,6 +639,10 @@ pub const MAX_RECORD_COMMENTS: usize = 5;
 pub struct ReviewComment {
     /// The member who wrote it.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// When, ms since the epoch.
     pub at: u64,
     /// Scores (pay, fairness, promptness, communication), 1 to 5.
@@ -621,6 +658,7 @@ impl RecordView {
         };
         Self {
             requester: requester.to_hex(),
+            requester_name: None,
             offers: r.offers,
             submissions: r.submissions,
             accepted: r.accepted,
@@ -647,8 +685,16 @@ impl RecordView {
 pub struct BalanceView {
     /// The requester.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// The member.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// Pay for accepted work.
     pub earned: Amount,
     /// Top-ups owed on it.
@@ -754,6 +800,7 @@ mod tests {
         OfferView {
             id: "aa".repeat(32),
             requester: "bb".repeat(32),
+            requester_name: Some("Relief desk".into()),
             at: 1_000,
             title: "Transcribe".into(),
             description: String::new(),
@@ -777,6 +824,7 @@ mod tests {
             },
             places: vec![PlaceView {
                 member: "cc".repeat(32),
+                member_name: None,
                 from: 700_000,
                 until: 800_000,
                 state: "open".into(),
@@ -794,7 +842,14 @@ mod tests {
         let round: OfferView = serde_json::from_value(v.clone()).expect("reads back");
         assert_eq!(round.places, offer().places);
         assert_eq!(round.submit_by, Some(800_000));
-        for k in ["places", "void_assignments", "my_claim_counts", "submit_by"] {
+        assert_eq!(round.requester_name.as_deref(), Some("Relief desk"));
+        for k in [
+            "places",
+            "void_assignments",
+            "my_claim_counts",
+            "submit_by",
+            "requester_name",
+        ] {
             v.as_object_mut().expect("object").remove(k);
         }
         v["record"]
@@ -806,6 +861,7 @@ mod tests {
         assert_eq!(old.void_assignments, 0);
         assert_eq!(old.my_claim_counts, None);
         assert_eq!(old.submit_by, None);
+        assert_eq!(old.requester_name, None);
         assert_eq!(old.record.void_assignments, 0);
     }
 }

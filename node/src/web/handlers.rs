@@ -1202,7 +1202,9 @@ mod tests {
         };
         let balance = |owed: u64, unconfirmed: u64| BalanceView {
             requester: me.clone(),
+            requester_name: None,
             member: member_key.clone(),
+            member_name: None,
             earned: Amount::new("EUR", owed),
             topup: Amount::new("EUR", 0),
             paid: Amount::new("EUR", unconfirmed),
