@@ -1274,13 +1274,17 @@ fn short(id: &str) -> &str {
     id.get(..MIN_PREFIX).unwrap_or(id)
 }
 
-/// A key, marked when it is this node's.
-fn who(key: &str, me: &str) -> String {
+/// A person: the name the cooperative admitted them under, if any, then the key's first
+/// digits, marked when it is this node's: `Amal Haddad · 3f9a0b12 (you)`.
+fn named(key: &str, name: Option<&str>, me: &str) -> String {
+    let mut s = match name {
+        Some(n) => format!("{n} · {}", short(key)),
+        None => short(key).to_owned(),
+    };
     if key == me {
-        format!("{} (you)", short(key))
-    } else {
-        short(key).to_owned()
+        s.push_str(" (you)");
     }
+    s
 }
 
 /// A text table: columns aligned, numbers right-aligned, no trailing spaces.
@@ -1453,11 +1457,14 @@ pub(crate) fn render_coop(v: &CoopView, me: &str) -> String {
         }
         list.iter()
             .map(|k| {
+                let mut s = k.clone();
                 if k == me {
-                    format!("{k} (you)")
-                } else {
-                    k.clone()
+                    s.push_str(" (you)");
                 }
+                if let Some(n) = v.names.get(k) {
+                    let _ = write!(s, "  {n}");
+                }
+                s
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -1546,7 +1553,7 @@ pub(crate) fn render_coop(v: &CoopView, me: &str) -> String {
 fn record_summary(r: &RecordView) -> String {
     let mut s = format!(
         "{}: {} accepted, {} rejected",
-        short(&r.requester),
+        named(&r.requester, r.requester_name.as_deref(), ""),
         r.accepted + r.accepted_by_default,
         r.rejected
     );
@@ -1741,7 +1748,13 @@ pub(crate) fn render_offer(o: &OfferView, me: &str, now: u64) -> String {
         let lines: Vec<String> = o
             .places
             .iter()
-            .map(|p| format!("{}  {}", who(&p.member, me), place_text(p, now)))
+            .map(|p| {
+                format!(
+                    "{}  {}",
+                    named(&p.member, p.member_name.as_deref(), me),
+                    place_text(p, now)
+                )
+            })
             .collect();
         f.push(("draw", lines.join("\n")));
     }
@@ -1783,8 +1796,8 @@ pub(crate) fn render_submissions(subs: &[SubmissionView], me: &str) -> String {
         t.row(vec![
             short(&s.id).to_owned(),
             s.title.clone(),
-            who(&s.member, me),
-            who(&s.requester, me),
+            named(&s.member, s.member_name.as_deref(), me),
+            named(&s.requester, s.requester_name.as_deref(), me),
             s.minutes.to_string(),
             s.pay.text.clone(),
             s.topup.text.clone(),
@@ -1814,8 +1827,8 @@ pub(crate) fn render_balances(rows: &[BalanceView], me: &str) -> String {
     .right(&[2, 3, 4, 5, 6, 7, 8]);
     for b in rows {
         t.row(vec![
-            who(&b.requester, me),
-            who(&b.member, me),
+            named(&b.requester, b.requester_name.as_deref(), me),
+            named(&b.member, b.member_name.as_deref(), me),
             b.earned.text.clone(),
             b.topup.text.clone(),
             b.paid.text.clone(),
@@ -1832,7 +1845,13 @@ pub(crate) fn render_balances(rows: &[BalanceView], me: &str) -> String {
 pub(crate) fn render_record(r: &RecordView) -> String {
     let ms = |v: Option<u64>| v.map_or("-".into(), fmt_duration);
     fields(&[
-        ("requester", r.requester.clone()),
+        (
+            "requester",
+            match &r.requester_name {
+                Some(n) => format!("{n} · {}", r.requester),
+                None => r.requester.clone(),
+            },
+        ),
         ("offers", r.offers.to_string()),
         (
             "submissions",
@@ -2243,6 +2262,45 @@ mod tests {
             "{out}"
         );
         assert!(lines[1].ends_with("5.00 EUR"), "{out}");
+    }
+
+    #[test]
+    fn people_show_by_their_admitted_name_beside_the_short_key() {
+        let row = BalanceView {
+            requester: C.into(),
+            requester_name: Some("Lumen Lab".into()),
+            member: A.into(),
+            member_name: Some("أمل حداد".into()),
+            earned: eur(400),
+            topup: eur(0),
+            paid: eur(0),
+            confirmed: eur(0),
+            denied: eur(0),
+            unconfirmed: eur(0),
+            owed: eur(400),
+        };
+        let out = render_balances(&[row], A);
+        assert!(
+            out.contains("Lumen Lab · bbbbbbbb  أمل حداد · aaaaaaaa (you)"),
+            "{out}"
+        );
+        let v = CoopView {
+            id: A.into(),
+            name: "Rif Transcribers".into(),
+            members: vec![A.into()],
+            requesters: vec![C.into()],
+            names: [(A.to_owned(), "أمل حداد".to_owned())].into(),
+            floors: vec![eur(1250)],
+            quorum_pct: 50,
+            quorum_needed: 1,
+            limits: BTreeMap::new(),
+            proposals: vec![],
+            frozen: vec![],
+            entries: 1,
+        };
+        let out = render_coop(&v, A);
+        assert!(out.contains(&format!("{A} (you)  أمل حداد\n")), "{out}");
+        assert!(out.contains(&format!("requesters   {C}\n")), "{out}");
     }
 
     #[test]
