@@ -57,12 +57,38 @@ pub(crate) enum Error {
     /// can say why in the member's language.
     #[error("refused: {0}")]
     Rule(taawun_core::Invalid),
+    /// A refusal the page knows, so that it can say it in the member's language; with
+    /// the node's own words for the API (422 or 409, by its kind).
+    #[error("{1}")]
+    Known(Known, String),
     /// The network task is gone (503).
     #[error("the node's network has stopped; restart the node")]
     Stopped,
     /// Anything else (500).
     #[error("{0}")]
     Internal(String),
+}
+
+/// The refusals [`Error::Known`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    /// Only an offer's requester may withdraw or assign it (422).
+    NotOwnOffer,
+    /// Only the member paid may answer a payment (422).
+    NotOwnPayment,
+    /// The work's assignment has not reached this node yet (409).
+    AssignmentNotHeld,
+    /// Too many results already wait for delivery (409).
+    OutboxFull,
+    /// The entry names something this node does not hold yet (409).
+    NotAllHeld,
+}
+
+impl Known {
+    /// Whether it is a refusal of the rules (422) rather than "not now" (409).
+    pub(crate) fn is_refusal(self) -> bool {
+        matches!(self, Known::NotOwnOffer | Known::NotOwnPayment)
+    }
 }
 
 impl From<NetError> for Error {
@@ -73,13 +99,17 @@ impl From<NetError> for Error {
                 Error::NotFound(format!("this node holds no cooperative {id}"))
             }
             NetError::Append(AppendError::Invalid(i)) => Error::Rule(i),
-            NetError::Append(AppendError::Pending(m)) => Error::Conflict(format!(
-                "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
-            )),
+            NetError::Append(AppendError::Pending(m)) => Error::Known(
+                Known::NotAllHeld,
+                format!(
+                    "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
+                ),
+            ),
             NetError::Result(r) => Error::Refused(format!("result refused: {r}")),
-            NetError::OutboxFull(n) => Error::Conflict(format!(
-                "{n} results already wait for delivery; retry when some are delivered"
-            )),
+            NetError::OutboxFull(n) => Error::Known(
+                Known::OutboxFull,
+                format!("{n} results already wait for delivery; retry when some are delivered"),
+            ),
             other => Error::Internal(other.to_string()),
         }
     }
@@ -644,10 +674,13 @@ impl Node {
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
         if o.requester != self.me {
-            return Err(Error::Refused(format!(
-                "offer {} is not this node's: only its requester may do that",
-                offer.short()
-            )));
+            return Err(Error::Known(
+                Known::NotOwnOffer,
+                format!(
+                    "offer {} is not this node's: only its requester may do that",
+                    offer.short()
+                ),
+            ));
         }
         Ok(o)
     }
@@ -816,9 +849,12 @@ impl Node {
                 offer.short()
             )));
         }
-        let assign = c
-            .assignment(&offer, self.now())
-            .ok_or_else(|| Error::Conflict("the assignment is not held here yet".into()))?;
+        let assign = c.assignment(&offer, self.now()).ok_or_else(|| {
+            Error::Known(
+                Known::AssignmentNotHeld,
+                "the assignment is not held here yet".into(),
+            )
+        })?;
         if minutes == 0 {
             return Err(bad("minutes worked must be at least 1"));
         }
@@ -981,10 +1017,10 @@ impl Node {
         match c.get(&settle).map(|v| &v.entry().body) {
             Some(Body::Settle(s)) if s.member == self.me => {}
             Some(Body::Settle(_)) => {
-                return Err(Error::Refused(format!(
-                    "payment {} is to another member",
-                    settle.short()
-                )))
+                return Err(Error::Known(
+                    Known::NotOwnPayment,
+                    format!("payment {} is to another member", settle.short()),
+                ))
             }
             _ => return Err(Error::NotFound(format!("no payment {settle} here"))),
         }
