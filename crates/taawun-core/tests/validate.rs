@@ -1107,6 +1107,19 @@ fn the_name_rule_refuses_blank_long_and_bidi_names_at_admission_and_in_the_chart
         matches!(&got, Invalid::BadProposal(why) if why.contains("U+202E")),
         "{got:?}"
     );
+    // A requester cannot rename itself: only members propose admissions.
+    let me = pk(&key(4));
+    let got = f.err(
+        Who::R,
+        Body::Proposal(Proposal {
+            action: Action::AdmitRequester {
+                key: me,
+                name: "UNHCR".into(),
+            },
+            reason: "our new name".into(),
+        }),
+    );
+    assert!(matches!(got, Invalid::NotAllowed { .. }), "{got:?}");
     // A charter names every founder, and only them, each by the rule.
     let k = key(1);
     let charter = |requesters: Vec<PublicKey>, names: Vec<(PublicKey, &str)>| {

@@ -627,7 +627,7 @@ pub(crate) fn offer(
                 dt { (l.t(&t::REVIEW_WINDOW)) } dd { (l.duration(o.review_window_ms)) }
                 dt { (l.t(&t::EXPIRES)) } dd { (when(l, o.expires_at)) }
                 @if !o.winners.is_empty() {
-                    dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                    dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (named(l, w, place_name(o, w), &c.me)) " " } }
                 }
                 @if !o.places.is_empty() {
                     dt { (l.t(&t::DRAW)) }
@@ -732,6 +732,14 @@ pub(crate) fn about(l: Lang, title: &str, member: Option<&str>, pay: &Amount, me
 }
 
 /// The place of the draw `me` holds in `o`, if any.
+/// A drawn member's name, from the offer's places.
+fn place_name<'a>(o: &'a OfferView, member: &str) -> Option<&'a str> {
+    o.places
+        .iter()
+        .find(|p| p.member == member)
+        .and_then(|p| p.member_name.as_deref())
+}
+
 fn my_place<'a>(o: &'a OfferView, me: &str) -> Option<&'a PlaceView> {
     o.places.iter().find(|p| p.member == me)
 }
@@ -932,7 +940,7 @@ pub(crate) fn earnings(
                 div.field {
                     label for="rv-requester" { (l.t(&t::REQUESTER)) }
                     select #rv-requester name="requester" required {
-                        @for r in requesters { option value=(r) { (r.get(..8).unwrap_or(r)) @if *r == c.me { " (" (l.t(&t::YOU)) ")" } } }
+                        @for r in requesters { option value=(r) { (named_text(r, balances.iter().find(|b| b.requester == *r).and_then(|b| b.requester_name.as_deref()))) @if *r == c.me { " (" (l.t(&t::YOU)) ")" } } }
                     }
                 }
                 p.small #rv-scale { (l.t(&t::SCALE)) }
@@ -1198,7 +1206,7 @@ pub(crate) fn requests(
                         " · " span.badge { (state_label(l, &o.state)) }
                         " " (l.n(&t::CLAIMS_N, o.claims, &[]))
                         @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
-                        @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                        @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (named(l, w, place_name(o, w), &c.me)) " " } }
                         @if o.state == "open" || o.state == "awaiting-assignment" {
                             (withdraw_form(ctx, c, &o.id))
                         }
