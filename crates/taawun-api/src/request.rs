@@ -944,6 +944,39 @@ mod tests {
     }
 
     #[test]
+    fn founders_are_named_by_the_request_or_by_their_short_key() {
+        let (me, r) = (PublicKey([1; 32]), PublicKey([7; 32]));
+        let req = |names: &[(&str, &str)]| CreateCoop {
+            name: "Zaatari translators".into(),
+            floor: "12.50EUR/h".into(),
+            quorum_pct: None,
+            members: vec![],
+            requesters: vec![r.to_hex()],
+            names: names
+                .iter()
+                .map(|(k, n)| (k.to_string(), n.to_string()))
+                .collect(),
+            limits: BTreeMap::new(),
+        };
+        let c = req(&[("me", " أمل حداد ")]).charter(me).expect("named");
+        let name = |k: PublicKey| c.names.iter().find(|n| n.key == k).map(|n| n.name.clone());
+        assert_eq!(name(me).as_deref(), Some("أمل حداد"));
+        assert_eq!(name(r), Some(r.short()));
+        assert_eq!(c.names.len(), 2);
+        let stranger = PublicKey([9; 32]).to_hex();
+        assert!(req(&[(&stranger, "Eve")])
+            .charter(me)
+            .expect_err("no founder")
+            .0
+            .contains("neither a founding member nor a requester"));
+        assert!(req(&[("me", "Amal\u{2066}")])
+            .charter(me)
+            .expect_err("isolate")
+            .0
+            .contains("U+2066"));
+    }
+
+    #[test]
     fn offer_queries_read_states_requesters_and_pages() {
         let me = PublicKey([1; 32]);
         let f = OfferQuery::default().filter(me).expect("empty is all");
