@@ -316,12 +316,12 @@ fn api_seeds() -> Seeds {
     damaged.charter[40] ^= 1;
     let inputs: [(&str, &str, String); 22] = [
         ("create-coop", "valid", format!(
-            r#"{{"name": "Tanger transcribers", "floor": "12.50EUR/h", "members": ["{member}"], "requesters": ["{requester}"], "limits": {{"max_review_window_ms": 86400000}}}}"#
+            r#"{{"name": "Tanger transcribers", "floor": "12.50EUR/h", "members": ["{member}"], "requesters": ["{requester}"], "names": {{"me": "Amal Haddad", "{requester}": "Kano Community Clinic"}}, "limits": {{"max_review_window_ms": 86400000}}}}"#
         )),
         ("create-coop", "bad-limit", r#"{"name": "x", "floor": "9USD", "limits": {"nope": 1}}"#.into()),
         ("create-coop", "unknown-field", r#"{"name": "x", "floor": "9USD", "cut_pct": 20}"#.into()),
         ("propose", "set-floor", r#"{"action": "set-floor", "floor": "13.00EUR/h", "reason": "prices rose"}"#.into()),
-        ("propose", "admit-member", format!(r#"{{"action": "admit-member", "key": "{member}", "reason": "she asked"}}"#)),
+        ("propose", "admit-member", format!(r#"{{"action": "admit-member", "key": "{member}", "name": "Amina Bello", "reason": "she asked"}}"#)),
         ("propose", "set-limit", r#"{"action": "set-limit", "limit": "topup-cap-pct", "value": 4294967296, "reason": "r"}"#.into()),
         ("vote", "yes", format!(r#"{{"proposal": "{proposal}", "yes": true}}"#)),
         ("vote", "bad-id", r#"{"proposal": "abc", "yes": false}"#.into()),

@@ -25,6 +25,10 @@ fn charter(floors: BTreeMap<String, u64>) -> Vec<u8> {
                 quorum_pct: 50,
                 floors,
                 limits: default_limits(),
+                names: vec![taawun_core::body::Named {
+                    key: me,
+                    name: "Amina".into(),
+                }],
             }),
             TS,
             None,

@@ -699,6 +699,20 @@ fn build() -> J {
             name: "Ta'awun Kano transcribers".into(),
             members: keys[AMINA..=DAYO].to_vec(),
             requesters: vec![keys[CLINIC], keys[MALLORY]],
+            names: [
+                (AMINA, "Amina Bello"),
+                (BAKO, "Bako Musa"),
+                (CHIDI, "Chidi Okafor"),
+                (DAYO, "Dayo Adeyemi"),
+                (CLINIC, "Kano Community Clinic"),
+                (MALLORY, "Mallory Data Ltd"),
+            ]
+            .into_iter()
+            .map(|(i, n)| Named {
+                key: keys[i],
+                name: n.to_string(),
+            })
+            .collect(),
             quorum_pct: 50,
             floors: [("EUR".to_string(), 1200)].into_iter().collect(),
             limits: Limits {
@@ -1648,6 +1662,10 @@ fn build() -> J {
             name: "Kano weavers".into(),
             members: vec![keys[BAKO]],
             requesters: vec![],
+            names: vec![Named {
+                key: keys[BAKO],
+                name: "Bako Musa".into(),
+            }],
             quorum_pct: 50,
             floors: [("EUR".to_string(), 1200)].into_iter().collect(),
             limits: default_limits(),
@@ -1670,7 +1688,10 @@ fn build() -> J {
     );
     let foreign = elsewhere.next(
         Body::Proposal(Proposal {
-            action: Action::AdmitMember(keys[CHIDI]),
+            action: Action::AdmitMember {
+                key: keys[CHIDI],
+                name: "Chidi Okafor".into(),
+            },
             reason: "chidi weaves too.".into(),
         }),
         tl + MIN,
@@ -1700,6 +1721,26 @@ fn build() -> J {
                 value: MIN - 1,
             },
             reason: "Faster amendments.".into(),
+        }),
+        tl + 2 * MIN,
+        gov,
+        None,
+        "Invalid/BadProposal",
+    );
+    g.attempt(
+        "proposal_admit_name_with_bidi_override",
+        "REFUSED (BadProposal): bako proposes admitting eve as a requester under a name that \
+         carries a right-to-left override (U+202E): 'UNHCR \u{202E}lautcartnoc' would show as \
+         'UNHCR contractual'. A display name follows the name rule: not blank, at most 64 \
+         characters (MAX_NAME_CHARS), no control and no embedding, override or isolate \
+         control.",
+        BAKO,
+        Body::Proposal(Proposal {
+            action: Action::AdmitRequester {
+                key: keys[EVE],
+                name: "UNHCR \u{202E}lautcartnoc".into(),
+            },
+            reason: "A new requester.".into(),
         }),
         tl + 2 * MIN,
         gov,
@@ -2119,7 +2160,9 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
             "quorum_pct",
             "floors",
             "limits",
+            "names",
         ],
+        "names" | "admit_member" | "admit_requester" => &["key", "name"],
         "limits" => &[
             "max_review_window_ms",
             "max_claim_window_ms",
@@ -2187,7 +2230,8 @@ fn canonical(v: &ciborium::value::Value, ctx: &str) -> Option<ciborium::value::V
         V::Integer(_) | V::Bytes(_) | V::Text(_) | V::Bool(_) | V::Null => Some(v.clone()),
         V::Array(a) => a
             .iter()
-            .map(|x| canonical(x, ""))
+            // An array's maps follow its own declared order (`names`).
+            .map(|x| canonical(x, ctx))
             .collect::<Option<Vec<_>>>()
             .map(V::Array),
         V::Map(m) => {

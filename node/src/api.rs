@@ -60,6 +60,8 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) | Error::WaitingForPeers { .. } => StatusCode::CONFLICT,
             Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Known(k, _) if k.is_refusal() => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Known(..) => StatusCode::CONFLICT,
             Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

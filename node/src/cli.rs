@@ -250,6 +250,10 @@ pub(crate) enum CoopCmd {
         /// A requester admitted from the start (repeatable).
         #[arg(long = "requester", value_name = "KEY")]
         requesters: Vec<String>,
+        /// A founder's display name, vouched for by the charter: KEY=NAME, KEY `me` for
+        /// this node's key (repeatable; a founder left out is named by its short key).
+        #[arg(long = "named", value_name = "KEY=NAME")]
+        named: Vec<String>,
         /// A limit instead of its default: max_review_window_ms=3d (repeatable).
         #[arg(long = "limit", value_name = "NAME=VALUE")]
         limits: Vec<String>,
@@ -289,12 +293,13 @@ pub(crate) enum CoopCmd {
 /// What a proposal would do.
 #[derive(Subcommand, Debug)]
 pub(crate) enum ProposeCmd {
-    /// Admit a member.
-    AdmitMember(KeyProposal),
+    /// Admit a member under the name the cooperative vouches for.
+    AdmitMember(AdmitProposal),
     /// Remove a member.
     RemoveMember(KeyProposal),
-    /// Admit a requester.
-    AdmitRequester(KeyProposal),
+    /// Admit a requester under the name the cooperative vouches for (a requester
+    /// cannot name itself).
+    AdmitRequester(AdmitProposal),
     /// Remove a requester.
     RemoveRequester(KeyProposal),
     /// Set the floor for a currency: 13.00EUR/h, 13.000JOD/h.
@@ -338,6 +343,18 @@ pub(crate) enum ProposeCmd {
 pub(crate) struct KeyProposal {
     /// The key (a new key in full; a present one may be a unique prefix).
     key: String,
+    #[command(flatten)]
+    why: Reason,
+}
+
+/// An admission: the key and the name members will see.
+#[derive(Args, Debug)]
+pub(crate) struct AdmitProposal {
+    /// The key, in full.
+    key: String,
+    /// The display name: not blank, at most 64 characters, no bidirectional controls.
+    #[arg(long)]
+    name: String,
     #[command(flatten)]
     why: Reason,
 }
@@ -793,9 +810,19 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
             quorum,
             members,
             requesters,
+            named,
             limits,
             json: as_json,
         } => {
+            let names = named
+                .iter()
+                .map(|kv| {
+                    let (k, n) = kv
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("--named takes KEY=NAME, not `{kv}`"))?;
+                    Ok((k.trim().to_lowercase(), n.to_owned()))
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?;
             let floor = parse_floor(&floor)?;
             for k in members.iter().chain(&requesters) {
                 parse_key("key", k).map_err(|e| anyhow!(e))?;
@@ -810,6 +837,7 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
                 quorum_pct: Some(quorum),
                 members: members.iter().map(|k| k.trim().to_lowercase()).collect(),
                 requesters: requesters.iter().map(|k| k.trim().to_lowercase()).collect(),
+                names,
                 limits,
             };
             let view = c.create_coop(&req).await?;
@@ -948,6 +976,7 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
         action: action.to_owned(),
         key: None,
         new_key: None,
+        name: None,
         floor: None,
         quorum_pct: None,
         limit: None,
@@ -966,6 +995,7 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
         ProposeCmd::AdmitMember(p) => (
             Propose {
                 key: Some(p.key.trim().to_lowercase()),
+                name: Some(p.name),
                 ..blank("admit-member", &p.why)
             },
             p.why.ctx,
@@ -973,6 +1003,7 @@ async fn propose(c: &Client, cmd: ProposeCmd) -> Result<String> {
         ProposeCmd::AdmitRequester(p) => (
             Propose {
                 key: Some(p.key.trim().to_lowercase()),
+                name: Some(p.name),
                 ..blank("admit-requester", &p.why)
             },
             p.why.ctx,
@@ -1368,13 +1399,17 @@ fn short(id: &str) -> &str {
     id.get(..MIN_PREFIX).unwrap_or(id)
 }
 
-/// A key, marked when it is this node's.
-fn who(key: &str, me: &str) -> String {
+/// A person: the name the cooperative admitted them under, if any, then the key's first
+/// digits, marked when it is this node's: `Amal Haddad · 3f9a0b12 (you)`.
+fn named(key: &str, name: Option<&str>, me: &str) -> String {
+    let mut s = match name {
+        Some(n) => format!("{n} · {}", short(key)),
+        None => short(key).to_owned(),
+    };
     if key == me {
-        format!("{} (you)", short(key))
-    } else {
-        short(key).to_owned()
+        s.push_str(" (you)");
     }
+    s
 }
 
 /// A text table: columns aligned, numbers right-aligned, no trailing spaces.
@@ -1561,11 +1596,14 @@ pub(crate) fn render_coop(v: &CoopView, me: &str) -> String {
         }
         list.iter()
             .map(|k| {
+                let mut s = k.clone();
                 if k == me {
-                    format!("{k} (you)")
-                } else {
-                    k.clone()
+                    s.push_str(" (you)");
                 }
+                if let Some(n) = v.names.get(k) {
+                    let _ = write!(s, "  {n}");
+                }
+                s
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -1654,7 +1692,7 @@ pub(crate) fn render_coop(v: &CoopView, me: &str) -> String {
 fn record_summary(r: &RecordView) -> String {
     let mut s = format!(
         "{}: {} accepted, {} rejected",
-        short(&r.requester),
+        named(&r.requester, r.requester_name.as_deref(), ""),
         r.accepted + r.accepted_by_default,
         r.rejected
     );
@@ -1849,7 +1887,13 @@ pub(crate) fn render_offer(o: &OfferView, me: &str, now: u64) -> String {
         let lines: Vec<String> = o
             .places
             .iter()
-            .map(|p| format!("{}  {}", who(&p.member, me), place_text(p, now)))
+            .map(|p| {
+                format!(
+                    "{}  {}",
+                    named(&p.member, p.member_name.as_deref(), me),
+                    place_text(p, now)
+                )
+            })
             .collect();
         f.push(("draw", lines.join("\n")));
     }
@@ -1891,8 +1935,8 @@ pub(crate) fn render_submissions(subs: &[SubmissionView], me: &str) -> String {
         t.row(vec![
             short(&s.id).to_owned(),
             s.title.clone(),
-            who(&s.member, me),
-            who(&s.requester, me),
+            named(&s.member, s.member_name.as_deref(), me),
+            named(&s.requester, s.requester_name.as_deref(), me),
             s.minutes.to_string(),
             s.pay.text.clone(),
             s.topup.text.clone(),
@@ -1922,8 +1966,8 @@ pub(crate) fn render_balances(rows: &[BalanceView], me: &str) -> String {
     .right(&[2, 3, 4, 5, 6, 7, 8]);
     for b in rows {
         t.row(vec![
-            who(&b.requester, me),
-            who(&b.member, me),
+            named(&b.requester, b.requester_name.as_deref(), me),
+            named(&b.member, b.member_name.as_deref(), me),
             b.earned.text.clone(),
             b.topup.text.clone(),
             b.paid.text.clone(),
@@ -1940,7 +1984,13 @@ pub(crate) fn render_balances(rows: &[BalanceView], me: &str) -> String {
 pub(crate) fn render_record(r: &RecordView) -> String {
     let ms = |v: Option<u64>| v.map_or("-".into(), fmt_duration);
     fields(&[
-        ("requester", r.requester.clone()),
+        (
+            "requester",
+            match &r.requester_name {
+                Some(n) => format!("{n} · {}", r.requester),
+                None => r.requester.clone(),
+            },
+        ),
         ("offers", r.offers.to_string()),
         (
             "submissions",
@@ -2204,6 +2254,7 @@ mod tests {
         OfferView {
             id: id.into(),
             requester: C.into(),
+            requester_name: None,
             at: 1_000,
             title: "Transcribe an interview".into(),
             description: String::new(),
@@ -2266,6 +2317,7 @@ mod tests {
     fn place(member: &str, from: u64, state: &str) -> PlaceView {
         PlaceView {
             member: member.into(),
+            member_name: None,
             from,
             until: from + 2 * 86_400_000,
             state: state.into(),
@@ -2360,7 +2412,9 @@ mod tests {
     fn balances_mark_this_node_and_align_amounts() {
         let row = BalanceView {
             requester: C.into(),
+            requester_name: None,
             member: A.into(),
+            member_name: None,
             earned: eur(400),
             topup: eur(100),
             paid: eur(500),
@@ -2383,12 +2437,52 @@ mod tests {
     }
 
     #[test]
+    fn people_show_by_their_admitted_name_beside_the_short_key() {
+        let row = BalanceView {
+            requester: C.into(),
+            requester_name: Some("Lumen Lab".into()),
+            member: A.into(),
+            member_name: Some("أمل حداد".into()),
+            earned: eur(400),
+            topup: eur(0),
+            paid: eur(0),
+            confirmed: eur(0),
+            denied: eur(0),
+            unconfirmed: eur(0),
+            owed: eur(400),
+        };
+        let out = render_balances(&[row], A);
+        assert!(
+            out.contains("Lumen Lab · bbbbbbbb  أمل حداد · aaaaaaaa (you)"),
+            "{out}"
+        );
+        let v = CoopView {
+            id: A.into(),
+            name: "Rif Transcribers".into(),
+            members: vec![A.into()],
+            requesters: vec![C.into()],
+            names: [(A.to_owned(), "أمل حداد".to_owned())].into(),
+            floors: vec![eur(1250)],
+            quorum_pct: 50,
+            quorum_needed: 1,
+            limits: BTreeMap::new(),
+            proposals: vec![],
+            frozen: vec![],
+            entries: 1,
+        };
+        let out = render_coop(&v, A);
+        assert!(out.contains(&format!("{A} (you)  أمل حداد\n")), "{out}");
+        assert!(out.contains(&format!("requesters   {C}\n")), "{out}");
+    }
+
+    #[test]
     fn a_cooperative_shows_its_rules_and_open_proposals() {
         let v = CoopView {
             id: A.into(),
             name: "Rif Transcribers".into(),
             members: vec![A.into(), B.into()],
             requesters: vec![],
+            names: BTreeMap::new(),
             floors: vec![eur(1250)],
             quorum_pct: 50,
             quorum_needed: 1,

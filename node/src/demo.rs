@@ -300,6 +300,11 @@ async fn story(dir: &Path) -> Result<()> {
             quorum_pct: Some(50),
             members: keys[1..4].iter().map(PublicKey::to_hex).collect(),
             requesters: vec![],
+            names: keys[..4]
+                .iter()
+                .zip(names)
+                .map(|(k, n)| (k.to_hex(), n.to_string()))
+                .collect(),
             limits,
         })
         .await
@@ -333,6 +338,7 @@ async fn story(dir: &Path) -> Result<()> {
                 action: "admit-requester".into(),
                 key: Some(keys[LUMEN].to_hex()),
                 new_key: None,
+                name: Some(names[LUMEN].into()),
                 floor: None,
                 quorum_pct: None,
                 limit: None,

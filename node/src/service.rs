@@ -72,12 +72,38 @@ pub(crate) enum Error {
         /// Peers of the cooperative connected.
         peers: usize,
     },
+    /// A refusal the page knows, so that it can say it in the member's language; with
+    /// the node's own words for the API (422 or 409, by its kind).
+    #[error("{1}")]
+    Known(Known, String),
     /// The network task is gone (503).
     #[error("the node's network has stopped; restart the node")]
     Stopped,
     /// Anything else (500).
     #[error("{0}")]
     Internal(String),
+}
+
+/// The refusals [`Error::Known`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    /// Only an offer's requester may withdraw or assign it (422).
+    NotOwnOffer,
+    /// Only the member paid may answer a payment (422).
+    NotOwnPayment,
+    /// The work's assignment has not reached this node yet (409).
+    AssignmentNotHeld,
+    /// Too many results already wait for delivery (409).
+    OutboxFull,
+    /// The entry names something this node does not hold yet (409).
+    NotAllHeld,
+}
+
+impl Known {
+    /// Whether it is a refusal of the rules (422) rather than "not now" (409).
+    pub(crate) fn is_refusal(self) -> bool {
+        matches!(self, Known::NotOwnOffer | Known::NotOwnPayment)
+    }
 }
 
 impl From<NetError> for Error {
@@ -88,14 +114,18 @@ impl From<NetError> for Error {
                 Error::NotFound(format!("this node holds no cooperative {id}"))
             }
             NetError::Append(AppendError::Invalid(i)) => Error::Rule(i),
-            NetError::Append(AppendError::Pending(m)) => Error::Conflict(format!(
-                "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
-            )),
+            NetError::Append(AppendError::Pending(m)) => Error::Known(
+                Known::NotAllHeld,
+                format!(
+                    "this node does not hold everything the entry names yet ({m:?}); wait for sync and retry"
+                ),
+            ),
             NetError::Unconfirmed { peers, .. } => Error::WaitingForPeers { peers },
             NetError::Result(r) => Error::Refused(format!("result refused: {r}")),
-            NetError::OutboxFull(n) => Error::Conflict(format!(
-                "{n} results already wait for delivery; retry when some are delivered"
-            )),
+            NetError::OutboxFull(n) => Error::Known(
+                Known::OutboxFull,
+                format!("{n} results already wait for delivery; retry when some are delivered"),
+            ),
             other => Error::Internal(other.to_string()),
         }
     }
@@ -144,9 +174,11 @@ fn charter(c: &Coop) -> Option<&Charter> {
 /// Words for an amendment.
 pub(crate) fn describe(a: &Action) -> String {
     match a {
-        Action::AdmitMember(k) => format!("admit member {}", k.short()),
+        Action::AdmitMember { key, name } => format!("admit member {name} ({})", key.short()),
         Action::RemoveMember(k) => format!("remove member {}", k.short()),
-        Action::AdmitRequester(k) => format!("admit requester {}", k.short()),
+        Action::AdmitRequester { key, name } => {
+            format!("admit requester {name} ({})", key.short())
+        }
         Action::RemoveRequester(k) => format!("remove requester {}", k.short()),
         Action::SetFloor { currency, per_hour } => {
             format!(
@@ -163,11 +195,18 @@ pub(crate) fn describe(a: &Action) -> String {
     }
 }
 
+/// Display names by key under the rules in force at `at`: the charter's and each
+/// admission's (protocol.md 5.2). Empty before the charter is held.
+fn names(c: &Coop, at: Timestamp) -> BTreeMap<PublicKey, String> {
+    c.rules_at(at).map(|r| r.names).unwrap_or_default()
+}
+
 /// What members wrote of each of `requesters`, newest first, at most
 /// [`MAX_RECORD_COMMENTS`] each: the reviews the record's scores count (not from a frozen
 /// author's forked chain, and by someone who held a role when writing), with text.
 fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<ReviewComment>> {
     // The fold's own rule for which reviews count, so comments and scores never differ.
+    let names = names(c, u64::MAX);
     requesters
         .iter()
         .map(|r| {
@@ -177,6 +216,7 @@ fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<Revie
                 .filter_map(|(member, v)| match &v.entry().body {
                     Body::Review(x) if !x.text.trim().is_empty() => Some(ReviewComment {
                         member: member.to_hex(),
+                        member_name: names.get(&member).cloned(),
                         at: v.entry().ts,
                         scores: [x.pay, x.fairness, x.promptness, x.communication],
                         text: x.text.clone(),
@@ -401,6 +441,7 @@ impl Node {
             name: charter(&c).map(|ch| ch.name.clone()).unwrap_or_default(),
             members: r.members.iter().map(hex).collect(),
             requesters: r.requesters.iter().map(hex).collect(),
+            names: r.names.iter().map(|(k, n)| (hex(k), n.clone())).collect(),
             floors: r.floors.iter().map(|(c, m)| Amount::new(c, *m)).collect(),
             quorum_pct: r.quorum_pct,
             quorum_needed: r.quorum_needed(),
@@ -568,9 +609,14 @@ impl Node {
         let submit_by = mine
             .filter(|p| p.state == taawun_core::fold::PlaceState::Open)
             .map(|p| p.until);
+        let names = names(c, self.now());
+        let name = |k: &PublicKey| names.get(k).cloned();
+        let mut record = record;
+        record.requester_name = name(&o.requester);
         OfferView {
             id: o.id.to_hex(),
             requester: o.requester.to_hex(),
+            requester_name: name(&o.requester),
             at: o.at,
             title: o.offer.title.clone(),
             description: o.offer.description.clone(),
@@ -592,7 +638,14 @@ impl Node {
             claimed_by_me,
             assigned_to_me: o.winners.contains(&who),
             record,
-            places: o.places.iter().map(PlaceView::new).collect(),
+            places: o
+                .places
+                .iter()
+                .map(|p| PlaceView {
+                    member_name: name(&p.member),
+                    ..PlaceView::new(p)
+                })
+                .collect(),
             void_assignments: o.void_assignments,
             my_claim_counts,
             submit_by,
@@ -718,10 +771,13 @@ impl Node {
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
         if o.requester != self.identity(c) {
-            return Err(Error::Refused(format!(
-                "offer {} is not this node's: only its requester may do that",
-                offer.short()
-            )));
+            return Err(Error::Known(
+                Known::NotOwnOffer,
+                format!(
+                    "offer {} is not this node's: only its requester may do that",
+                    offer.short()
+                ),
+            ));
         }
         Ok(o)
     }
@@ -898,9 +954,12 @@ impl Node {
                 offer.short()
             )));
         }
-        let assign = c
-            .assignment(&offer, self.now())
-            .ok_or_else(|| Error::Conflict("the assignment is not held here yet".into()))?;
+        let assign = c.assignment(&offer, self.now()).ok_or_else(|| {
+            Error::Known(
+                Known::AssignmentNotHeld,
+                "the assignment is not held here yet".into(),
+            )
+        })?;
         if minutes == 0 {
             return Err(bad("minutes worked must be at least 1"));
         }
@@ -938,6 +997,8 @@ impl Node {
             .filter(|s| filter.keeps(s))
             .collect();
         let total = matching.len();
+        let names = names(&c, now);
+        let name = |k: &PublicKey| names.get(k).cloned();
         let out = matching
             .into_iter()
             .skip(filter.offset)
@@ -953,7 +1014,9 @@ impl Node {
                     offer: s.offer.to_hex(),
                     title,
                     member: s.member.to_hex(),
+                    member_name: name(&s.member),
                     requester: s.requester.to_hex(),
+                    requester_name: name(&s.requester),
                     at: s.at,
                     witnessed_at: s.witnessed,
                     minutes: s.minutes,
@@ -1031,6 +1094,8 @@ impl Node {
             .collect();
         matching.sort_by_key(|(v, _)| newest_first(Some(v)));
         let total = matching.len();
+        let names = names(&c, self.now());
+        let name = |k: &PublicKey| names.get(k).cloned();
         let out = matching
             .into_iter()
             .skip(filter.offset)
@@ -1038,7 +1103,9 @@ impl Node {
             .map(|(v, s)| PaymentView {
                 id: v.id().to_hex(),
                 requester: v.entry().author.to_hex(),
+                requester_name: name(&v.entry().author),
                 member: s.member.to_hex(),
+                member_name: name(&s.member),
                 amount: Amount::from(&s.amount),
                 reference: s.reference.clone(),
                 at: v.entry().ts,
@@ -1057,10 +1124,10 @@ impl Node {
             Some(Body::Settle(s))
                 if s.member == self.me || self.identity_of(&c, &s.member) == self.identity(&c) => {}
             Some(Body::Settle(_)) => {
-                return Err(Error::Refused(format!(
-                    "payment {} is to another member",
-                    settle.short()
-                )))
+                return Err(Error::Known(
+                    Known::NotOwnPayment,
+                    format!("payment {} is to another member", settle.short()),
+                ))
             }
             _ => return Err(Error::NotFound(format!("no payment {settle} here"))),
         }
@@ -1183,6 +1250,7 @@ impl Node {
     pub(crate) async fn record(&self, coop: Id, requester: PublicKey) -> Res<RecordView> {
         let c = self.state(coop).await?;
         let mut r = RecordView::new(&requester, &c.record(&requester, self.now()));
+        r.requester_name = names(&c, self.now()).remove(&requester);
         r.comments = comments(&c, &[requester])
             .remove(&requester)
             .unwrap_or_default();
@@ -1192,11 +1260,15 @@ impl Node {
     /// Every balance.
     pub(crate) async fn balances(&self, coop: Id) -> Res<Vec<BalanceView>> {
         let c = self.state(coop).await?;
+        let names = names(&c, self.now());
+        let name = |k: &PublicKey| names.get(k).cloned();
         Ok(c.balances(self.now())
             .into_iter()
             .map(|((r, m, cur), b)| BalanceView {
                 requester: r.to_hex(),
+                requester_name: name(&r),
                 member: m.to_hex(),
+                member_name: name(&m),
                 earned: Amount::new(&cur, b.earned),
                 topup: Amount::new(&cur, b.topup),
                 paid: Amount::new(&cur, b.paid),

@@ -113,6 +113,10 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
             &karim.key,
             "--requester",
             &lumen.key,
+            "--named",
+            &format!("{}=Lumen Lab", lumen.key),
+            "--named",
+            "me=Amal Haddad",
             "--limit",
             "max_review_window_ms=3d",
             "--limit",
@@ -128,6 +132,20 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
     }
     let show = ok(&karim, &["coop", "show"]);
     assert!(show.contains("floor        12.50 EUR/h"), "{show}");
+    // Founders show by the names the charter vouches for; a founder left unnamed, by its
+    // short key.
+    assert!(
+        show.contains(&format!("{}  Lumen Lab", lumen.key)),
+        "{show}"
+    );
+    assert!(
+        show.contains(&format!("{}  Amal Haddad", amal.key)),
+        "{show}"
+    );
+    assert!(
+        show.contains(&format!("{} (you)  {}", karim.key, &karim.key[..8])),
+        "{show}"
+    );
     assert!(show.contains(&format!("{} (you)", karim.key)), "{show}");
     assert!(show.contains("max_review_window_ms = 3d"), "{show}");
     let status = ok(&karim, &["status"]);
@@ -144,6 +162,8 @@ fn a_task_lives_from_offer_to_confirmed_payment_through_the_command_line() {
             "propose",
             "admit-requester",
             &atlas,
+            "--name",
+            "Atlas Lab",
             "--reason",
             "a lab that pays on time",
         ],

@@ -1657,3 +1657,84 @@ async fn with_script_the_payment_form_follows_the_member_and_accepting_asks_in_a
     assert_eq!(submission(&d, &coop, &sub).await["review"], "accepted");
     b.quit().await;
 }
+
+/// Who asks is shown by the name the cooperative vouched for when it admitted them (here
+/// the charter), isolated in `<bdi>` beside the short key, on the board's card, the offer
+/// page with the requester's record and the cooperative's list; and a name that could
+/// pass for another is refused by the node's API, saying why.
+#[tokio::test(flavor = "multi_thread")]
+async fn offers_and_the_record_show_the_requester_s_name_from_its_admission() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({
+            "name": "Zaatari translators",
+            "floor": "12.50EUR/h",
+            "names": {"me": "أمل حداد"},
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let (_, st) = api(&d, "GET", "/api/status", None).await;
+    let me = st["key"].as_str().expect("key").to_owned();
+    assert_eq!(v["names"][&me], "أمل حداد", "{v}");
+    let (s, o) = api(
+        &d,
+        "POST",
+        &format!("/api/coops/{coop}/offers"),
+        Some(json!({"title": "Translate a leaflet", "purpose": "Clinic hours", "pay": "4.00EUR", "minutes": 15})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    let offer = o["id"].as_str().expect("id").to_owned();
+    let (_, view) = api(
+        &d,
+        "GET",
+        &format!("/api/coops/{coop}/offers/{offer}"),
+        None,
+    )
+    .await;
+    assert_eq!(view["requester_name"], "أمل حداد", "{view}");
+    assert_eq!(view["record"]["requester_name"], "أمل حداد", "{view}");
+
+    let cookie = session(&d).await;
+    let shown = format!("<bdi>أمل حداد</bdi></span> · <code>{}</code>", &me[..8]);
+    for path in ["offers", &format!("offers/{offer}"), "coop"] {
+        let (s, html) = page(&d, &cookie, "en", &format!("/c/{coop}/{path}")).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(html.contains(&shown), "{path}: {html}");
+    }
+
+    // Admitting needs a name, and a name with a right-to-left override is refused.
+    let admit = |name: Option<&str>| {
+        let mut b = json!({"action": "admit-requester", "key": "11".repeat(32), "reason": "asks for subtitles"});
+        if let Some(n) = name {
+            b["name"] = json!(n);
+        }
+        b
+    };
+    let path = format!("/api/coops/{coop}/proposals");
+    let (s, e) = api(&d, "POST", &path, Some(admit(None))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .expect("error")
+            .contains("needs the name"),
+        "{e}"
+    );
+    let (s, e) = api(
+        &d,
+        "POST",
+        &path,
+        Some(admit(Some("UNHCR \u{202E}lautcartnoc"))),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let why = e["error"].as_str().expect("error");
+    assert!(why.contains("U+202E") && why.contains("name"), "{why}");
+}

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::body::{
-    Action, Body, Charter, Device, Limit, Limits, Offer, Proposal, Review, Settle,
+    Action, Body, Charter, Device, Limit, Limits, Named, Offer, Proposal, Review, Settle,
 };
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
@@ -201,6 +201,13 @@ pub fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Checked<()> {
     Ok(())
 }
 
+/// A display name by the protocol's name rule, trimmed of surrounding spaces.
+pub fn parse_name(name: &str) -> Checked<String> {
+    let name = name.trim();
+    taawun_core::validate::check_name(name).map_err(|why| bad(format!("the name {why}")))?;
+    Ok(name.to_owned())
+}
+
 impl CreateCoop {
     /// The charter this request founds, with `founder` as first member.
     pub fn charter(&self, founder: PublicKey) -> Checked<Charter> {
@@ -225,10 +232,33 @@ impl CreateCoop {
         for (name, value) in &self.limits {
             set_limit(&mut limits, parse_limit(name)?, *value)?;
         }
+        let mut names = BTreeMap::new();
+        for (k, n) in &self.names {
+            let k = if k == "me" {
+                founder
+            } else {
+                parse_key("names", k)?
+            };
+            if !members.contains(&k) && !requesters.contains(&k) {
+                return Err(bad(format!(
+                    "names: {} is neither a founding member nor a requester",
+                    k.short()
+                )));
+            }
+            names.insert(k, parse_name(n)?);
+        }
+        for k in members.iter().chain(&requesters) {
+            names.entry(*k).or_insert_with(|| k.short());
+        }
+        let names = names
+            .into_iter()
+            .map(|(key, name)| Named { key, name })
+            .collect();
         Ok(Charter {
             name: name.to_owned(),
             members,
             requesters,
+            names,
             quorum_pct: self.quorum_pct.unwrap_or(DEFAULT_QUORUM_PCT),
             floors: [(floor.currency, floor.minor)].into_iter().collect(),
             limits,
@@ -246,10 +276,23 @@ impl Propose {
                 .ok_or_else(|| bad(format!("`{what}` needs the key concerned")))?;
             parse_key("key", k)
         };
+        let name = |what: &str| -> Checked<String> {
+            parse_name(self.name.as_deref().ok_or_else(|| {
+                bad(format!(
+                    "`{what}` needs the name the cooperative vouches for (name)"
+                ))
+            })?)
+        };
         let action = match self.action.as_str() {
-            "admit-member" => Action::AdmitMember(key("admit-member")?),
+            "admit-member" => Action::AdmitMember {
+                key: key("admit-member")?,
+                name: name("admit-member")?,
+            },
             "remove-member" => Action::RemoveMember(key("remove-member")?),
-            "admit-requester" => Action::AdmitRequester(key("admit-requester")?),
+            "admit-requester" => Action::AdmitRequester {
+                key: key("admit-requester")?,
+                name: name("admit-requester")?,
+            },
             "remove-requester" => Action::RemoveRequester(key("remove-requester")?),
             "revoke-device" => Action::RevokeDevice(key("revoke-device")?),
             "replace-key" => Action::ReplaceKey {
@@ -896,6 +939,7 @@ mod tests {
             action: "set-limit".into(),
             key: None,
             new_key: None,
+            name: None,
             floor: None,
             quorum_pct: None,
             limit: Some("topup_cap_pct".into()),
@@ -933,11 +977,63 @@ mod tests {
             label: "x".repeat(65),
         };
         assert!(long.device().is_err());
+        let admit = |name: Option<&str>| Propose {
+            action: "admit-requester".into(),
+            key: Some(PublicKey([7; 32]).to_hex()),
+            name: name.map(str::to_owned),
+            limit: None,
+            value: None,
+            ..p.clone()
+        };
+        assert!(admit(None)
+            .proposal()
+            .expect_err("no name")
+            .0
+            .contains("needs the name"));
+        let why = admit(Some("UNHCR\u{202E}")).proposal().expect_err("bidi").0;
+        assert!(why.contains("U+202E"), "{why}");
+        assert!(matches!(
+            admit(Some(" Relief desk ")).proposal().expect("named").action,
+            Action::AdmitRequester { name, .. } if name == "Relief desk"
+        ));
         assert!(RejectReq {
             reason: "\t".into()
         }
         .reason()
         .is_err());
+    }
+
+    #[test]
+    fn founders_are_named_by_the_request_or_by_their_short_key() {
+        let (me, r) = (PublicKey([1; 32]), PublicKey([7; 32]));
+        let req = |names: &[(&str, &str)]| CreateCoop {
+            name: "Zaatari translators".into(),
+            floor: "12.50EUR/h".into(),
+            quorum_pct: None,
+            members: vec![],
+            requesters: vec![r.to_hex()],
+            names: names
+                .iter()
+                .map(|(k, n)| (k.to_string(), n.to_string()))
+                .collect(),
+            limits: BTreeMap::new(),
+        };
+        let c = req(&[("me", " أمل حداد ")]).charter(me).expect("named");
+        let name = |k: PublicKey| c.names.iter().find(|n| n.key == k).map(|n| n.name.clone());
+        assert_eq!(name(me).as_deref(), Some("أمل حداد"));
+        assert_eq!(name(r), Some(r.short()));
+        assert_eq!(c.names.len(), 2);
+        let stranger = PublicKey([9; 32]).to_hex();
+        assert!(req(&[(&stranger, "Eve")])
+            .charter(me)
+            .expect_err("no founder")
+            .0
+            .contains("neither a founding member nor a requester"));
+        assert!(req(&[("me", "Amal\u{2066}")])
+            .charter(me)
+            .expect_err("isolate")
+            .0
+            .contains("U+2066"));
     }
 
     #[test]

@@ -134,6 +134,10 @@ pub struct CreateCoop {
     /// Requesters admitted from the start (hex).
     #[serde(default)]
     pub requesters: Vec<String>,
+    /// Display names of founders, by hex key (`me` for this node's key); the charter
+    /// vouches for them. A founder left out is named by its short key.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
     /// Limits to set instead of the defaults, by name (`max_review_window_ms`...).
     #[serde(default)]
     pub limits: BTreeMap<String, u64>,
@@ -150,6 +154,10 @@ pub struct CoopView {
     pub members: Vec<String>,
     /// Requesters in force now.
     pub requesters: Vec<String>,
+    /// Display names of members and requesters by key, from the entries that admitted
+    /// them (the charter or the latest admission).
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
     /// Floors per hour in force now.
     pub floors: Vec<Amount>,
     /// Quorum in percent of members.
@@ -210,6 +218,9 @@ pub struct Propose {
     /// The key that replaces `key` (`replace-key`).
     #[serde(default)]
     pub new_key: Option<String>,
+    /// The display name the cooperative vouches for (admit, required).
+    #[serde(default)]
+    pub name: Option<String>,
     /// The new floor (`set-floor`): `13.00EUR`.
     #[serde(default)]
     pub floor: Option<String>,
@@ -324,6 +335,10 @@ pub struct OfferView {
     pub id: String,
     /// Its requester's key.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// When it was posted.
     pub at: Timestamp,
     /// Title.
@@ -386,6 +401,10 @@ pub struct OfferView {
 pub struct PlaceView {
     /// The member holding it.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// When it became theirs: the assignment, or the lapse of the place before.
     pub from: Timestamp,
     /// Work must be made by then to fill it.
@@ -406,6 +425,7 @@ impl PlaceView {
         };
         Self {
             member: p.member.to_hex(),
+            member_name: None,
             from: p.from,
             until: p.until,
             state: state.to_owned(),
@@ -463,8 +483,16 @@ pub struct SubmissionView {
     pub title: String,
     /// The member.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// The requester.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// When submitted.
     pub at: Timestamp,
     /// When another node first witnessed it (its review window runs from then if that
@@ -535,8 +563,16 @@ pub struct PaymentView {
     pub id: String,
     /// The requester who paid.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// The member paid.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// Amount.
     pub amount: Amount,
     /// Reference.
@@ -594,6 +630,10 @@ pub struct ReviewReq {
 pub struct RecordView {
     /// The requester.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// Offers posted.
     pub offers: usize,
     /// Submissions received.
@@ -646,6 +686,10 @@ pub const MAX_RECORD_COMMENTS: usize = 5;
 pub struct ReviewComment {
     /// The member who wrote it.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// When, ms since the epoch.
     pub at: u64,
     /// Scores (pay, fairness, promptness, communication), 1 to 5.
@@ -661,6 +705,7 @@ impl RecordView {
         };
         Self {
             requester: requester.to_hex(),
+            requester_name: None,
             offers: r.offers,
             submissions: r.submissions,
             accepted: r.accepted,
@@ -687,8 +732,16 @@ impl RecordView {
 pub struct BalanceView {
     /// The requester.
     pub requester: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub requester_name: Option<String>,
     /// The member.
     pub member: String,
+    /// Its display name, from the entry that admitted it (the charter or an
+    /// admission), when the rules hold one.
+    #[serde(default)]
+    pub member_name: Option<String>,
     /// Pay for accepted work.
     pub earned: Amount,
     /// Top-ups owed on it.
@@ -794,6 +847,7 @@ mod tests {
         OfferView {
             id: "aa".repeat(32),
             requester: "bb".repeat(32),
+            requester_name: Some("Relief desk".into()),
             at: 1_000,
             title: "Transcribe".into(),
             description: String::new(),
@@ -817,6 +871,7 @@ mod tests {
             },
             places: vec![PlaceView {
                 member: "cc".repeat(32),
+                member_name: None,
                 from: 700_000,
                 until: 800_000,
                 state: "open".into(),
@@ -834,7 +889,14 @@ mod tests {
         let round: OfferView = serde_json::from_value(v.clone()).expect("reads back");
         assert_eq!(round.places, offer().places);
         assert_eq!(round.submit_by, Some(800_000));
-        for k in ["places", "void_assignments", "my_claim_counts", "submit_by"] {
+        assert_eq!(round.requester_name.as_deref(), Some("Relief desk"));
+        for k in [
+            "places",
+            "void_assignments",
+            "my_claim_counts",
+            "submit_by",
+            "requester_name",
+        ] {
             v.as_object_mut().expect("object").remove(k);
         }
         v["record"]
@@ -846,6 +908,7 @@ mod tests {
         assert_eq!(old.void_assignments, 0);
         assert_eq!(old.my_claim_counts, None);
         assert_eq!(old.submit_by, None);
+        assert_eq!(old.requester_name, None);
         assert_eq!(old.record.void_assignments, 0);
     }
 }

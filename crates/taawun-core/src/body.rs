@@ -246,6 +246,20 @@ pub struct Charter {
     pub floors: BTreeMap<Currency, u64>,
     /// The limits in force from genesis.
     pub limits: Limits,
+    /// The display name the charter vouches for, for every founding member and requester
+    /// once and no other key. A list beside the key lists, so that code reading who holds
+    /// a role stays as it is (a CBOR map's keys are text, never a key's bytes).
+    pub names: Vec<Named>,
+}
+
+/// A founder and the name members see for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Named {
+    /// The founder's key.
+    pub key: PublicKey,
+    /// Its display name (see `validate`'s name rule).
+    pub name: String,
 }
 
 /// One limit, named for amendments.
@@ -271,12 +285,23 @@ pub enum Limit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// Admit a member (worker).
-    AdmitMember(PublicKey),
+    /// Admit a member (worker), under the name the cooperative vouches for.
+    AdmitMember {
+        /// The member's key.
+        key: PublicKey,
+        /// Its display name (see `validate`'s name rule).
+        name: String,
+    },
     /// Remove a member.
     RemoveMember(PublicKey),
-    /// Admit a requester.
-    AdmitRequester(PublicKey),
+    /// Admit a requester, under the name the cooperative vouches for: a requester
+    /// cannot name itself.
+    AdmitRequester {
+        /// The requester's key.
+        key: PublicKey,
+        /// Its display name (see `validate`'s name rule).
+        name: String,
+    },
     /// Remove a requester.
     RemoveRequester(PublicKey),
     /// Set the floor for a currency, in minor units per hour (a new currency is allowed
@@ -532,6 +557,9 @@ pub const MAX_TICK_HEADS: usize = 64;
 /// Longest offer title, in characters (Unicode scalar values): a title is one line on a
 /// phone's board.
 pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest display name of a member or requester, in characters: a name sits beside a
+/// short key on one line of a phone's board.
+pub const MAX_NAME_CHARS: usize = 64;
 /// Longest offer purpose, in characters.
 pub const MAX_PURPOSE_CHARS: usize = 500;
 /// Longest offer description, in characters.

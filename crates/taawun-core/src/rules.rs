@@ -20,6 +20,9 @@ pub struct Rules {
     pub members: BTreeSet<PublicKey>,
     /// Requesters, who post offers and pay.
     pub requesters: BTreeSet<PublicKey>,
+    /// Display names, from the charter or the latest admission of each key (a
+    /// re-admission renames). Kept after a removal, so past work still shows a name.
+    pub names: BTreeMap<PublicKey, String>,
     /// Share of members needed to pass a proposal, in percent.
     pub quorum_pct: u8,
     /// Floor per currency, minor units per hour.
@@ -47,6 +50,7 @@ impl Rules {
         Self {
             members: c.members.iter().copied().collect(),
             requesters: c.requesters.iter().copied().collect(),
+            names: c.names.iter().map(|n| (n.key, n.name.clone())).collect(),
             quorum_pct: c.quorum_pct,
             floors: c.floors.clone(),
             limits: c.limits.clone(),
@@ -68,14 +72,16 @@ impl Rules {
     /// Applies one amendment.
     pub fn apply(&mut self, action: &Action) {
         match action {
-            Action::AdmitMember(k) => {
-                self.members.insert(*k);
+            Action::AdmitMember { key, name } => {
+                self.members.insert(*key);
+                self.names.insert(*key, name.clone());
             }
             Action::RemoveMember(k) => {
                 self.members.remove(k);
             }
-            Action::AdmitRequester(k) => {
-                self.requesters.insert(*k);
+            Action::AdmitRequester { key, name } => {
+                self.requesters.insert(*key);
+                self.names.insert(*key, name.clone());
             }
             Action::RemoveRequester(k) => {
                 self.requesters.remove(k);
@@ -210,6 +216,12 @@ mod tests {
             name: "c".into(),
             members: (0..n).map(|i| PublicKey([i; 32])).collect(),
             requesters: vec![],
+            names: (0..n)
+                .map(|i| crate::body::Named {
+                    key: PublicKey([i; 32]),
+                    name: format!("m{i}"),
+                })
+                .collect(),
             quorum_pct: 50,
             floors: [("EUR".to_string(), 1200)].into_iter().collect(),
             limits: default_limits(),
@@ -229,7 +241,10 @@ mod tests {
     #[test]
     fn a_strict_majority_passes_and_two_thirds_for_weighty_changes() {
         let r = Rules::from_charter(&charter(6));
-        let admit = Action::AdmitMember(PublicKey([9; 32]));
+        let admit = Action::AdmitMember {
+            key: PublicKey([9; 32]),
+            name: "Nine".into(),
+        };
         let remove = Action::RemoveMember(PublicKey([1; 32]));
         // Quorum 50 % of 6: three votes must be cast.
         assert!(!r.passes(&admit, 2, 0));
@@ -249,6 +264,26 @@ mod tests {
             per_hour: 1300,
         };
         assert!(r.weighty(&lower) && !r.weighty(&raise));
+    }
+
+    #[test]
+    fn names_come_from_the_charter_and_the_latest_admission() {
+        let mut r = Rules::from_charter(&charter(2));
+        assert_eq!(r.names[&PublicKey([1; 32])], "m1");
+        let admit = |name: &str| Action::AdmitRequester {
+            key: PublicKey([7; 32]),
+            name: name.into(),
+        };
+        r.apply(&admit("Relief desk"));
+        r.apply(&admit("Relief desk (Zaatari)"));
+        assert_eq!(r.names[&PublicKey([7; 32])], "Relief desk (Zaatari)");
+        r.apply(&Action::RemoveRequester(PublicKey([7; 32])));
+        assert!(!r.requesters.contains(&PublicKey([7; 32])));
+        assert_eq!(
+            r.names[&PublicKey([7; 32])],
+            "Relief desk (Zaatari)",
+            "past work still shows who asked"
+        );
     }
 
     #[test]

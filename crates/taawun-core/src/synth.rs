@@ -181,6 +181,11 @@ fn run(
             name: format!("Synthetic cooperative {}", p.seed),
             members: members.iter().map(pk).collect(),
             requesters: requesters.iter().map(pk).collect(),
+            names: (members.iter().enumerate())
+                .map(|(i, k)| (k, format!("Member {i}")))
+                .chain((requesters.iter().enumerate()).map(|(i, k)| (k, format!("Requester {i}"))))
+                .map(|(k, name)| Named { key: pk(k), name })
+                .collect(),
             quorum_pct: 50,
             floors: [("EUR".to_string(), FLOOR_EUR)].into_iter().collect(),
             limits: default_limits(),

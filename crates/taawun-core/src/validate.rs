@@ -587,6 +587,35 @@ fn check_charter(v: &Verified, c: &Charter) -> Result<(), Invalid> {
     {
         return Err(Invalid::UnacceptableKey(*k));
     }
+    // Every founder has exactly one name, and nobody else has one.
+    let founders: BTreeSet<&PublicKey> = c.members.iter().chain(&c.requesters).collect();
+    let mut named = BTreeSet::new();
+    for n in &c.names {
+        if !founders.contains(&n.key) {
+            return Err(Invalid::BadCharter(format!(
+                "{} is named but is no founder",
+                n.key.short()
+            )));
+        }
+        if !named.insert(n.key) {
+            return Err(Invalid::BadCharter(format!(
+                "{} is named twice",
+                n.key.short()
+            )));
+        }
+        if let Err(why) = check_name(&n.name) {
+            return Err(Invalid::BadCharter(format!(
+                "the name of {} {why}",
+                n.key.short()
+            )));
+        }
+    }
+    if let Some(k) = founders.iter().find(|k| !named.contains(**k)) {
+        return Err(Invalid::BadCharter(format!(
+            "the founder {} has no name",
+            k.short()
+        )));
+    }
     Ok(())
 }
 
@@ -1221,10 +1250,11 @@ impl<C: Context> Judge<'_, C> {
 fn check_action(a: &Action) -> Result<(), Invalid> {
     let bad = |s: &str| Err(Invalid::BadProposal(s.to_owned()));
     match a {
-        Action::AdmitMember(k) | Action::AdmitRequester(k) => {
-            if !sig::acceptable_key(k.as_bytes()) {
-                return Err(Invalid::UnacceptableKey(*k));
+        Action::AdmitMember { key, name } | Action::AdmitRequester { key, name } => {
+            if !sig::acceptable_key(key.as_bytes()) {
+                return Err(Invalid::UnacceptableKey(*key));
             }
+            check_name(name).map_err(|why| Invalid::BadProposal(format!("the name {why}")))?;
         }
         Action::RemoveMember(_) | Action::RemoveRequester(_) | Action::RevokeDevice(_) => {}
         Action::ReplaceKey { old, new } => {
@@ -1250,6 +1280,22 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// The name rule for a member's or requester's display name (docs/protocol.md 4.5): not
+/// blank, at most [`crate::body::MAX_NAME_CHARS`] characters, one line, and no
+/// bidirectional control, so that a name can never pass for another or reorder what is
+/// written beside it. The error completes "the name ...".
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("must not be blank".into());
+    }
+    let (n, max) = (name.chars().count(), crate::body::MAX_NAME_CHARS);
+    if n > max {
+        return Err(format!("has {n} characters; at most {max}"));
+    }
+    // Within the length, check_text can only refuse a character: "contains ...".
+    check_text(name, max, true)
 }
 
 /// A text shown to members: at most `max` characters, no bidirectional embedding,

@@ -47,6 +47,13 @@ impl Fx {
                 name: "Coop".into(),
                 members: (1..=n).map(pk).collect(),
                 requesters: vec![pk(R)],
+                names: (1..=n)
+                    .chain([R])
+                    .map(|i| Named {
+                        key: pk(i),
+                        name: format!("Person {i}"),
+                    })
+                    .collect(),
                 quorum_pct: 60,
                 floors: [("EUR".to_string(), 1200)].into_iter().collect(),
                 limits: default_limits(),
@@ -254,7 +261,13 @@ fn two_devices_of_one_member_get_one_claim_and_one_vote() {
     assert!(matches!(err, Invalid::ClaimNotForOffer { claim, .. } if claim == c2.id()));
 
     // Votes: member 2 votes yes from both devices; a quorum of 60 % of 3 needs 2 voters.
-    let p = f.ok(1, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        1,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     let v1 = f.ok(102, vote(&p, true));
     let v2 = f.ok(112, vote(&p, true));
     let err = f.err(
@@ -355,7 +368,13 @@ fn a_revoked_device_entries_after_the_revocation_do_not_count() {
     // but it counts for nobody.
     f.ok(102, claim(&o));
     assert_eq!(f.coop.claims_on(&o.id(), f.now), vec![]);
-    let p = f.ok(1, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        1,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     f.ok(102, vote(&p, true));
     assert!(f.coop.proposals(f.now)[0].yes.is_empty());
 }
@@ -365,7 +384,13 @@ fn a_backdated_entry_of_a_revoked_device_stops_counting_once_the_slack_passed() 
     let mut f = Fx::new(3);
     f.add_device(2, 102);
     let o = f.offer();
-    let p = f.ok(1, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        1,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     // The phone is taken; the member revokes it with its own key.
     let r = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(102) }));
     // An hour later, the holder of the phone signs a vote dated before the revocation.
@@ -390,7 +415,13 @@ fn a_backdated_entry_of_a_revoked_device_stops_counting_once_the_slack_passed() 
 fn an_entry_witnessed_in_time_before_the_revocation_counts() {
     let mut f = Fx::new(3);
     f.add_device(2, 102);
-    let p = f.ok(1, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        1,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     let v = f.ok(102, vote(&p, true));
     f.ok(3, tick(&[&v]));
     f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(102) }));
@@ -401,7 +432,13 @@ fn an_entry_witnessed_in_time_before_the_revocation_counts() {
 fn a_device_does_not_witness_its_own_members_entries() {
     let mut f = Fx::new(3);
     f.add_device(2, 102);
-    let p = f.ok(2, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        2,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     let err = f.err(102, tick(&[&p]));
     assert!(matches!(err, Invalid::BadTick(_)), "{err:?}");
 }
@@ -488,7 +525,13 @@ fn a_replaced_key_keeps_the_members_wages_and_the_old_key_stops_counting() {
 #[test]
 fn the_old_keys_backdated_entries_after_a_replacement_do_not_count() {
     let mut f = Fx::new(4);
-    let p = f.ok(1, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        1,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     let e = replace_2(&mut f);
     let Body::Enact(x) = &e.entry().body else {
         unreachable!()
@@ -514,7 +557,10 @@ fn replacing_a_key_needs_two_thirds() {
         new: pk(120),
     };
     assert!(rules.weighty(&a));
-    let admit = Action::AdmitMember(pk(120));
+    let admit = Action::AdmitMember {
+        key: pk(120),
+        name: "Newcomer".into(),
+    };
     assert!(rules.passes(&admit, 3, 2));
     assert!(!rules.passes(&a, 3, 2), "three of five is not over 66 %");
     assert!(rules.passes(&a, 2, 1));
@@ -530,7 +576,13 @@ fn the_fold_does_not_depend_on_the_order_entries_with_devices_arrive() {
     f.ok(112, claim(&o));
     f.ok(3, claim(&o));
     f.ok(112, Body::RevokeDevice(RevokeDevice { key: pk(102) }));
-    let p = f.ok(1, propose(Action::AdmitMember(pk(9))));
+    let p = f.ok(
+        1,
+        propose(Action::AdmitMember {
+            key: pk(9),
+            name: "Newcomer".into(),
+        }),
+    );
     f.ok(102, vote(&p, true));
     f.ok(112, vote(&p, false));
     // Replay in reverse chain order of authors: each chain in order, authors shuffled.

@@ -73,7 +73,10 @@ fn body() -> impl Strategy<Value = Body> {
         )),
         (key.clone(), any::<u64>()).prop_map(|(k, v)| Body::Proposal(Proposal {
             action: if v % 2 == 0 {
-                Action::AdmitMember(k)
+                Action::AdmitMember {
+                    key: k,
+                    name: format!("n{v}"),
+                }
             } else {
                 Action::SetLimit {
                     limit: Limit::MaxResultBytes,

@@ -48,6 +48,13 @@ impl Fx {
                 name: "Coop".into(),
                 members: (1..=n).map(pk).collect(),
                 requesters: vec![pk(R)],
+                names: (1..=n)
+                    .chain([R])
+                    .map(|i| Named {
+                        key: pk(i),
+                        name: format!("Person {i}"),
+                    })
+                    .collect(),
                 quorum_pct: 60,
                 floors: [("EUR".to_string(), 1200)].into_iter().collect(),
                 limits: default_limits(),
@@ -433,7 +440,13 @@ fn vote(f: &mut Fx, who: u8, p: &Verified, yes: bool) -> Verified {
 #[test]
 fn an_enactment_cannot_take_effect_years_ahead() {
     let mut f = Fx::new(3);
-    let p = propose(&mut f, Action::AdmitMember(pk(9)));
+    let p = propose(
+        &mut f,
+        Action::AdmitMember {
+            key: pk(9),
+            name: "Nine".into(),
+        },
+    );
     let votes = vec![
         vote(&mut f, 1, &p, true).id(),
         vote(&mut f, 2, &p, true).id(),
@@ -464,7 +477,13 @@ fn an_enactment_cannot_take_effect_years_ahead() {
 #[test]
 fn a_proposal_expires() {
     let mut f = Fx::new(3);
-    let p = propose(&mut f, Action::AdmitMember(pk(9)));
+    let p = propose(
+        &mut f,
+        Action::AdmitMember {
+            key: pk(9),
+            name: "Nine".into(),
+        },
+    );
     f.now += default_limits().proposal_life_ms;
     assert!(matches!(
         f.err(
@@ -481,7 +500,13 @@ fn a_proposal_expires() {
 #[test]
 fn no_votes_count_even_when_the_enactment_leaves_them_out() {
     let mut f = Fx::new(7);
-    let p = propose(&mut f, Action::AdmitMember(pk(9)));
+    let p = propose(
+        &mut f,
+        Action::AdmitMember {
+            key: pk(9),
+            name: "Nine".into(),
+        },
+    );
     let yes: Vec<Id> = (1..=5).map(|m| vote(&mut f, m, &p, true).id()).collect();
     // Five yes of seven members: the enactment names only those.
     let delay = default_limits().amendment_delay_ms;

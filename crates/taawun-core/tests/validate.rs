@@ -44,6 +44,15 @@ impl Fx {
                 name: "Coop".into(),
                 members: vec![pk(&m0), pk(&m1), pk(&m2)],
                 requesters: vec![pk(&r)],
+                names: [
+                    (&m0, "Amal"),
+                    (&m1, "Bilal"),
+                    (&m2, "Chidi"),
+                    (&r, "Relief desk"),
+                ]
+                .into_iter()
+                .map(|(k, n)| named(pk(k), n))
+                .collect(),
                 quorum_pct: 60,
                 floors: [("EUR".to_string(), 1200)].into_iter().collect(),
                 limits: default_limits(),
@@ -710,7 +719,10 @@ fn governance_quorum_delay_and_effect() {
     let p = f.ok(
         Who::M0,
         Body::Proposal(Proposal {
-            action: Action::AdmitMember(x),
+            action: Action::AdmitMember {
+                key: x,
+                name: "Xavier".into(),
+            },
             reason: "new".into(),
         }),
     );
@@ -885,7 +897,13 @@ fn bad_proposals() {
     // A small-order point cannot be admitted.
     let weak = PublicKey([0; 32]);
     assert_eq!(
-        f.err(Who::M0, p(Action::AdmitMember(weak))),
+        f.err(
+            Who::M0,
+            p(Action::AdmitMember {
+                key: weak,
+                name: "Weak".into()
+            })
+        ),
         Invalid::UnacceptableKey(weak)
     );
 }
@@ -1049,6 +1067,93 @@ fn evidence_of_equivocation() {
     assert!(f.coop.frozen_authors().contains_key(&pk(&key(4))));
 }
 
+fn named(key: PublicKey, name: &str) -> Named {
+    Named {
+        key,
+        name: name.into(),
+    }
+}
+
+#[test]
+fn the_name_rule_refuses_blank_long_and_bidi_names_at_admission_and_in_the_charter() {
+    use taawun_core::validate::check_name;
+    assert_eq!(check_name("Amal Haddad"), Ok(()));
+    assert_eq!(check_name("أمل حداد"), Ok(()));
+    assert_eq!(
+        check_name(&"é".repeat(64)),
+        Ok(()),
+        "64 characters, not bytes"
+    );
+    assert!(check_name(" \t ").is_err(), "blank");
+    assert!(check_name(&"a".repeat(65)).is_err(), "too long");
+    assert!(check_name("Amal\nHaddad").is_err(), "a control character");
+    for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+        let why = check_name(&format!("UNHCR{c}")).expect_err("a bidi control");
+        assert!(why.contains("bidirectional"), "{why}");
+    }
+    // A proposal to admit under a name that reads backwards is refused before any vote.
+    let mut f = Fx::new();
+    let got = f.err(
+        Who::M0,
+        Body::Proposal(Proposal {
+            action: Action::AdmitRequester {
+                key: pk(&key(5)),
+                name: "\u{202E}RCHNU".into(),
+            },
+            reason: "new".into(),
+        }),
+    );
+    assert!(
+        matches!(&got, Invalid::BadProposal(why) if why.contains("U+202E")),
+        "{got:?}"
+    );
+    // A requester cannot rename itself: only members propose admissions.
+    let me = pk(&key(4));
+    let got = f.err(
+        Who::R,
+        Body::Proposal(Proposal {
+            action: Action::AdmitRequester {
+                key: me,
+                name: "UNHCR".into(),
+            },
+            reason: "our new name".into(),
+        }),
+    );
+    assert!(matches!(got, Invalid::NotAllowed { .. }), "{got:?}");
+    // A charter names every founder, and only them, each by the rule.
+    let k = key(1);
+    let charter = |requesters: Vec<PublicKey>, names: Vec<(PublicKey, &str)>| {
+        let c = Charter {
+            name: "C".into(),
+            members: vec![pk(&k)],
+            requesters,
+            names: names.into_iter().map(|(k, n)| named(k, n)).collect(),
+            quorum_pct: 50,
+            floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+            limits: default_limits(),
+        };
+        let v = Writer::new(k.clone(), None, None).next(Body::Charter(c), T0, None);
+        Coop::new().ingest(v, Some(T0))
+    };
+    let r = pk(&key(4));
+    assert_eq!(
+        charter(vec![r], vec![(pk(&k), "Amal"), (r, "Relief desk")]),
+        Ok(Outcome::Fresh)
+    );
+    for (requesters, names) in [
+        (vec![r], vec![(pk(&k), "Amal")]),
+        (vec![], vec![(pk(&k), "Amal"), (r, "Relief desk")]),
+        (vec![r], vec![(pk(&k), "Amal"), (r, "Relief\u{2067}desk")]),
+        (vec![], vec![(pk(&k), "  ")]),
+        (vec![], vec![(pk(&k), "Amal"), (pk(&k), "Amal")]),
+    ] {
+        assert!(matches!(
+            charter(requesters, names),
+            Err(Invalid::BadCharter(_))
+        ));
+    }
+}
+
 #[test]
 fn charter_rules() {
     let k = key(1);
@@ -1056,6 +1161,7 @@ fn charter_rules() {
         name: "C".into(),
         members: vec![pk(&k)],
         requesters: vec![],
+        names: vec![named(pk(&k), "Amal")],
         quorum_pct: 50,
         floors: [("EUR".to_string(), 1200)].into_iter().collect(),
         limits: default_limits(),
@@ -1107,6 +1213,7 @@ fn an_entry_of_another_cooperative_is_refused_without_freezing_its_author() {
             name: "Other".into(),
             members: vec![pk(&key(1))],
             requesters: vec![],
+            names: vec![named(pk(&key(1)), "Amal")],
             quorum_pct: 50,
             floors: [("EUR".to_string(), 1000)].into_iter().collect(),
             limits: default_limits(),

@@ -9,7 +9,7 @@ use super::chart::Point;
 use super::i18n::{self as t, typed_number, typed_whole, Lang};
 use super::pages::{self, BoardQuery, CoopInfo, OfferForm, Paging};
 use super::{Ctx, Web};
-use crate::service::Error;
+use crate::service::{Error, Known};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,6 +36,8 @@ fn status_of(e: &Error) -> StatusCode {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) | Error::WaitingForPeers { .. } => StatusCode::CONFLICT,
         Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Known(k, _) if k.is_refusal() => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Known(..) => StatusCode::CONFLICT,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -67,6 +69,13 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
         },
         Error::Stopped => &t::E_STOPPED,
         Error::NotFound(_) => &t::E_NOT_HERE,
+        Error::Known(k, _) => match k {
+            Known::NotOwnOffer => &t::E_NOT_OWN_OFFER,
+            Known::NotOwnPayment => &t::E_NOT_OWN_PAYMENT,
+            Known::AssignmentNotHeld => &t::E_ASSIGNMENT_NOT_HELD,
+            Known::OutboxFull => &t::E_OUTBOX_FULL,
+            Known::NotAllHeld => &t::E_NOT_ALL_HELD,
+        },
         _ => return None,
     };
     Some(l.t(tr).to_owned())
@@ -1173,6 +1182,38 @@ mod tests {
     }
 
     #[test]
+    fn refusals_of_ownership_delivery_and_sync_are_said_in_every_language() {
+        let all = [
+            (Known::NotOwnOffer, StatusCode::UNPROCESSABLE_ENTITY),
+            (Known::NotOwnPayment, StatusCode::UNPROCESSABLE_ENTITY),
+            (Known::AssignmentNotHeld, StatusCode::CONFLICT),
+            (Known::OutboxFull, StatusCode::CONFLICT),
+            (Known::NotAllHeld, StatusCode::CONFLICT),
+        ];
+        let mut said = std::collections::BTreeSet::new();
+        for (k, status) in all {
+            let e = Error::Known(k, "the node's words".into());
+            assert_eq!(status_of(&e), status, "{k:?}");
+            assert_eq!(e.to_string(), "the node's words", "the API keeps them");
+            for l in t::ALL {
+                let m = node_says(l, &e).unwrap_or_else(|| panic!("{k:?} in {l:?}"));
+                assert!(!m.is_empty() && said.insert(m.clone()), "{k:?} {l:?}: {m}");
+            }
+        }
+        assert_eq!(
+            node_says(
+                Lang::Fr,
+                &Error::Known(
+                    Known::NotOwnPayment,
+                    "payment ab is to another member".into()
+                )
+            )
+            .as_deref(),
+            Some("Ce paiement est destiné à un autre membre : lui seul peut dire s’il est arrivé.")
+        );
+    }
+
+    #[test]
     fn typed_amounts_take_a_comma_or_a_dot() {
         assert_eq!(typed_scaled("4,5"), Some(45_000));
         assert_eq!(typed_scaled(" 12.50 "), Some(125_000));
@@ -1204,7 +1245,9 @@ mod tests {
         };
         let balance = |owed: u64, unconfirmed: u64| BalanceView {
             requester: me.clone(),
+            requester_name: None,
             member: member_key.clone(),
+            member_name: None,
             earned: Amount::new("EUR", owed),
             topup: Amount::new("EUR", 0),
             paid: Amount::new("EUR", unconfirmed),

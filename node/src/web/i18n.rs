@@ -1587,6 +1587,36 @@ tr!(
     "Introuvable sur ce nœud (pour l’instant) : cela ne lui est peut-être pas encore parvenu.",
     "غير موجود على هذه العقدة (حتى الآن): ربما لم يصل إليها بعد."
 );
+tr!(
+    E_NOT_OWN_OFFER,
+    "This offer was posted by someone else: only its requester may withdraw or assign it.",
+    "Cette offre a été publiée par quelqu’un d’autre : seul son demandeur peut la retirer ou l’attribuer.",
+    "نشر هذا العرضَ شخصٌ آخر: لا يسحبه أو يسنده إلا صاحب الطلب."
+);
+tr!(
+    E_NOT_OWN_PAYMENT,
+    "This payment is to another member: only they can say whether it arrived.",
+    "Ce paiement est destiné à un autre membre : lui seul peut dire s’il est arrivé.",
+    "هذه الدفعة لعضو آخر: هو وحده من يقول إن كانت قد وصلت."
+);
+tr!(
+    E_ASSIGNMENT_NOT_HELD,
+    "The draw of this offer has not reached this node yet: try again in a moment.",
+    "Le tirage de cette offre n’est pas encore parvenu à ce nœud : réessayez dans un instant.",
+    "لم تصل قرعة هذا العرض إلى هذه العقدة بعد: حاول مرة أخرى بعد قليل."
+);
+tr!(
+    E_OUTBOX_FULL,
+    "Too many results are waiting to be delivered: try again once some have reached their requesters.",
+    "Trop de résultats attendent d’être livrés : réessayez quand certains seront parvenus à leurs demandeurs.",
+    "نتائج كثيرة تنتظر التسليم: حاول مرة أخرى بعد أن يصل بعضها إلى أصحاب الطلبات."
+);
+tr!(
+    E_NOT_ALL_HELD,
+    "This node does not hold everything this needs yet: wait for it to catch up with the others, then try again.",
+    "Ce nœud ne détient pas encore tout ce qu’il faut : attendez qu’il rattrape les autres, puis réessayez.",
+    "لا تملك هذه العقدة بعدُ كل ما يلزم: انتظر حتى تلحق بالعقد الأخرى، ثم حاول مرة أخرى."
+);
 tr!(PREVIOUS, "Previous", "Précédents", "السابق");
 tr!(SHOWING, "{}–{} of {}", "{}–{} sur {}", "{}–{} من {}");
 

@@ -214,11 +214,30 @@ fn csrf(ctx: &Ctx) -> Markup {
 
 /// A key as people read it: its first digits, the whole key on hover; "you" for ours.
 fn who(l: Lang, key: &str, me: &str) -> Markup {
+    named(l, key, None, me)
+}
+
+/// A person as people read them: the name the cooperative admitted them under (user
+/// text, so isolated in `<bdi>`: an Arabic name never reorders the key beside it), then
+/// the key's first digits, the whole key on hover; "you" for ours.
+fn named(l: Lang, key: &str, name: Option<&str>, me: &str) -> Markup {
     html! {
         span.key title=(key) {
+            @if let Some(n) = name { span.name { bdi { (n) } } " · " }
             code { (key.get(..8).unwrap_or(key)) }
             @if key == me { " (" (l.t(&t::YOU)) ")" }
         }
+    }
+}
+
+/// The same as plain text, for an `<option>`, which holds no markup: the name between
+/// FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, which the name rule keeps out of
+/// names, so the isolation cannot be broken from inside.
+fn named_text(key: &str, name: Option<&str>) -> String {
+    let short = key.get(..8).unwrap_or(key);
+    match name {
+        Some(n) => format!("\u{2068}{n}\u{2069} · {short}"),
+        None => short.to_owned(),
     }
 }
 
@@ -564,7 +583,7 @@ pub(crate) fn board(
                             @else if o.claimed_by_me { " · " (l.t(&t::CLAIMED)) }
                         }
                         details {
-                            summary { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
+                            summary { (l.t(&t::REQUESTER)) " " (named(l, &o.requester, o.requester_name.as_deref(), &c.me)) }
                             (record(l, &o.record, 1))
                         }
                     }
@@ -612,14 +631,14 @@ pub(crate) fn offer(
                 dt { (l.t(&t::REVIEW_WINDOW)) } dd { (l.duration(o.review_window_ms)) }
                 dt { (l.t(&t::EXPIRES)) } dd { (when(l, o.expires_at)) }
                 @if !o.winners.is_empty() {
-                    dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                    dt { (l.t(&t::WINNERS)) } dd { @for w in &o.winners { (named(l, w, place_name(o, w), &c.me)) " " } }
                 }
                 @if !o.places.is_empty() {
                     dt { (l.t(&t::DRAW)) }
                     dd {
                         ul.places {
                             @for p in &o.places {
-                                li data-place=(p.state) { (who(l, &p.member, &c.me)) " " (place_line(l, p, now)) }
+                                li data-place=(p.state) { (named(l, &p.member, p.member_name.as_deref(), &c.me)) " " (place_line(l, p, now)) }
                             }
                         }
                     }
@@ -651,7 +670,7 @@ pub(crate) fn offer(
                     (withdraw_form(ctx, c, &o.id))
                 }
             }
-            h2 { (l.t(&t::REQUESTER)) " " (who(l, &o.requester, &c.me)) }
+            h2 { (l.t(&t::REQUESTER)) " " (named(l, &o.requester, o.requester_name.as_deref(), &c.me)) }
             (record(l, &o.record, usize::MAX))
         }
     };
@@ -717,6 +736,14 @@ pub(crate) fn about(l: Lang, title: &str, member: Option<&str>, pay: &Amount, me
 }
 
 /// The place of the draw `me` holds in `o`, if any.
+/// A drawn member's name, from the offer's places.
+fn place_name<'a>(o: &'a OfferView, member: &str) -> Option<&'a str> {
+    o.places
+        .iter()
+        .find(|p| p.member == member)
+        .and_then(|p| p.member_name.as_deref())
+}
+
 fn my_place<'a>(o: &'a OfferView, me: &str) -> Option<&'a PlaceView> {
     o.places.iter().find(|p| p.member == me)
 }
@@ -864,7 +891,7 @@ pub(crate) fn earnings(
                 ul.cards {
                     @for b in balances {
                         li.card.balance {
-                            p { (l.t(&t::REQUESTER)) " " (who(l, &b.requester, &c.me)) }
+                            p { (l.t(&t::REQUESTER)) " " (named(l, &b.requester, b.requester_name.as_deref(), &c.me)) }
                             dl.figures {
                                 dt { (l.t(&t::OWED)) } dd.num.owed { strong { (l.money(b.owed.minor, &b.owed.currency)) } }
                                 dt { (l.t(&t::CONFIRMED)) } dd.num.confirmed { (l.money(b.confirmed.minor, &b.confirmed.currency)) }
@@ -889,7 +916,7 @@ pub(crate) fn earnings(
             ul.cards {
                 @for p in paging.slice(payments) {
                     li.card.payment {
-                        p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (who(l, &p.requester, &c.me)) " · " (when(l, p.at)) }
+                        p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (named(l, &p.requester, p.requester_name.as_deref(), &c.me)) " · " (when(l, p.at)) }
                         p.small { (l.t(&t::REFERENCE)) ": " bdi { (p.reference) } }
                         @if p.confirmed { p.ok { (l.t(&t::CONFIRMED)) } }
                         @else if p.not_received { p.warn { (l.t(&t::ANSWERED_NOT_RECEIVED)) } }
@@ -917,7 +944,7 @@ pub(crate) fn earnings(
                 div.field {
                     label for="rv-requester" { (l.t(&t::REQUESTER)) }
                     select #rv-requester name="requester" required {
-                        @for r in requesters { option value=(r) { (r.get(..8).unwrap_or(r)) @if *r == c.me { " (" (l.t(&t::YOU)) ")" } } }
+                        @for r in requesters { option value=(r) { (named_text(r, balances.iter().find(|b| b.requester == *r).and_then(|b| b.requester_name.as_deref()))) @if *r == c.me { " (" (l.t(&t::YOU)) ")" } } }
                     }
                 }
                 p.small #rv-scale { (l.t(&t::SCALE)) }
@@ -1118,6 +1145,11 @@ pub(crate) fn requests(
     let mut members: Vec<&str> = owed.iter().map(|b| b.member.as_str()).collect();
     members.sort_unstable();
     members.dedup();
+    let name_of = |m: &str| {
+        owed.iter()
+            .find(|b| b.member == m)
+            .and_then(|b| b.member_name.as_deref())
+    };
     // What is left to pay each member, per currency, as the amount field takes it: the
     // script fills the amount in when another member or currency is chosen.
     let lefts = |m: &str| {
@@ -1141,7 +1173,7 @@ pub(crate) fn requests(
                 @for s in paging.slice(subs) {
                     li.card.submission data-sub=(s.id) {
                         h3 { bdi { (s.title) } }
-                        p.small { (who(l, &s.member, &c.me)) " · " (l.fa(&t::SUBMITTED, &[&l.relative(s.at, now), &s.minutes.to_string()])) }
+                        p.small { (named(l, &s.member, s.member_name.as_deref(), &c.me)) " · " (l.fa(&t::SUBMITTED, &[&l.relative(s.at, now), &s.minutes.to_string()])) }
                         p.review data-review=(s.review) { (review_line(l, s, now)) }
                         @if s.result_here {
                             p { a.download href=(c.link(&format!("submissions/{}/result", s.id))) download { (l.t(&t::DOWNLOAD)) } }
@@ -1178,7 +1210,7 @@ pub(crate) fn requests(
                         " · " span.badge { (state_label(l, &o.state)) }
                         " " (l.n(&t::CLAIMS_N, o.claims, &[]))
                         @if o.state == "open" { " · " (l.relative(o.claim_closes_at, now)) }
-                        @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (who(l, w, &c.me)) " " } }
+                        @if !o.winners.is_empty() { " · " (l.t(&t::WINNERS)) ": " @for w in &o.winners { (named(l, w, place_name(o, w), &c.me)) " " } }
                         @if o.state == "open" || o.state == "awaiting-assignment" {
                             (withdraw_form(ctx, c, &o.id))
                         }
@@ -1200,7 +1232,7 @@ pub(crate) fn requests(
                         th scope="col" {}
                     } }
                     tbody { @for b in owed { tr {
-                        td { (who(l, &b.member, &c.me)) }
+                        td { (named(l, &b.member, b.member_name.as_deref(), &c.me)) }
                         td.num { (l.money(b.earned.minor, &b.earned.currency)) }
                         td.num { (l.money(b.topup.minor, &b.topup.currency)) }
                         td.num { (l.money(b.paid.minor, &b.paid.currency)) }
@@ -1216,7 +1248,7 @@ pub(crate) fn requests(
             div.field {
                 label for="pay-member" { (l.t(&t::MEMBER)) }
                 select #pay-member name="member" required {
-                    @for m in &members { option value=(m) data-left=(lefts(m)) selected[pick.is_some_and(|b| b.member == *m)] { (m.get(..8).unwrap_or(m)) } }
+                    @for m in &members { option value=(m) data-left=(lefts(m)) selected[pick.is_some_and(|b| b.member == *m)] { (named_text(m, name_of(m))) } }
                 }
             }
             div.row {
@@ -1321,7 +1353,7 @@ pub(crate) fn coop(
                     li.card.proposal {
                         p { strong { bdi { (p.action) } } @if p.enacted { " · " span.badge.ok { (l.t(&t::ENACTED)) } } }
                         p { bdi { (p.reason) } }
-                        p.small { (who(l, &p.author, &c.me)) " · " (l.relative(p.at, now)) }
+                        p.small { (named(l, &p.author, v.names.get(&p.author).map(String::as_str), &c.me)) " · " (l.relative(p.at, now)) }
                         p.quorum { (l.fa(&t::QUORUM, &[&(p.yes.len() + p.no.len()).to_string(), &p.needed.to_string()])) " · ✔ " (p.yes.len()) " · ✘ " (p.no.len()) " · " (l.t(if p.passes { &t::PASSES } else { &t::NOT_PASSING })) }
                         @if !p.enacted { p.small { (fm(l, &t::OPEN_UNTIL, &[when(l, p.expires_at)])) } }
                         @if !p.enacted && !p.yes.contains(&c.me) && !p.no.contains(&c.me) {
@@ -1344,12 +1376,12 @@ pub(crate) fn coop(
                 }
             }
             h2 { (l.t(&t::MEMBERS)) " (" (v.members.len()) ")" }
-            ul.keys { @for m in &v.members { li { (who(l, m, &c.me)) } } }
+            ul.keys { @for m in &v.members { li { (named(l, m, v.names.get(m).map(String::as_str), &c.me)) } } }
             h2 { (l.t(&t::REQUESTERS)) " (" (v.requesters.len()) ")" }
-            ul.keys { @for m in &v.requesters { li { (who(l, m, &c.me)) } } }
+            ul.keys { @for m in &v.requesters { li { (named(l, m, v.names.get(m).map(String::as_str), &c.me)) } } }
             @if !v.frozen.is_empty() {
                 h2 { (l.t(&t::FROZEN)) }
-                ul.keys { @for m in &v.frozen { li { (who(l, m, &c.me)) } } }
+                ul.keys { @for m in &v.frozen { li { (named(l, m, v.names.get(m).map(String::as_str), &c.me)) } } }
             }
             h2 { (l.t(&t::LIMITS)) }
             dl.limits {
@@ -1379,6 +1411,7 @@ mod tests {
     fn place(member: &str, from: Timestamp, state: &str) -> PlaceView {
         PlaceView {
             member: member.into(),
+            member_name: None,
             from,
             until: from + DAYS_2,
             state: state.into(),
@@ -1390,6 +1423,7 @@ mod tests {
         OfferView {
             id: "cc".repeat(32),
             requester: "dd".repeat(32),
+            requester_name: None,
             at: 1_000,
             title: "Translate a leaflet".into(),
             description: String::new(),
@@ -1483,6 +1517,7 @@ mod tests {
     fn a_record_shows_what_members_wrote_the_board_only_the_latest() {
         let said = |text: &str, at| ReviewComment {
             member: ME.into(),
+            member_name: None,
             at,
             scores: [4, 4, 5, 3],
             text: text.into(),
