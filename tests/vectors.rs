@@ -322,6 +322,7 @@ fn render_state(c: &Coop, at: u64) -> J {
                     ("at", n(*at)),
                     ("reason", s(reason)),
                 ]),
+                ReviewState::Upheld(t) => obj(vec![("state", s("upheld")), ("at", n(*t))]),
             };
             obj(vec![
                 ("id", id(&x.id)),

@@ -65,6 +65,19 @@ pub trait Context {
     /// The first-stored answer (receipt) to `settle`.
     fn answered(&self, settle: &Id) -> Option<Id>;
 
+    /// The first-stored appeal, reply or verdict by `author` naming `named` (a rejection
+    /// for an appeal, an appeal for a reply or a verdict). The default walks the author's
+    /// chain from seq 1: these entries are rare; a store may index them instead.
+    fn appealed(&self, named: &Id, author: &PublicKey) -> Option<Id> {
+        let head = self.head(author)?;
+        (1..=head.seq)
+            .filter_map(|seq| self.at(author, seq))
+            .find(|id| {
+                self.entry(id)
+                    .is_some_and(|v| crate::appeal::names(&v.entry().body, named))
+            })
+    }
+
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
     fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
@@ -289,6 +302,14 @@ pub enum Invalid {
     BadTick(String),
     #[error("device entry is invalid: {0}")]
     BadDevice(String),
+    #[error("appeal is invalid: {0}")]
+    BadAppeal(String),
+    #[error("rejection {rejection} was already appealed")]
+    AlreadyAppealed { rejection: Id },
+    #[error("appeal {appeal} was already answered by its requester")]
+    AlreadyReplied { appeal: Id },
+    #[error("member already voted on appeal {appeal}")]
+    DoubleVerdict { appeal: Id },
 }
 
 /// Judges a verified entry for cooperative `coop`. `now` is the receiving node's clock for
@@ -976,6 +997,18 @@ impl<C: Context> Judge<'_, C> {
                 }
                 Ok(())
             }
+            Body::Appeal(_) | Body::Reply(_) | Body::Verdict(_) => {
+                let repeats =
+                    |first: Option<Id>, same: &dyn Fn(&Body) -> bool| self.repeats(first, same);
+                crate::appeal::check(&crate::appeal::Judged {
+                    ctx: self.ctx,
+                    v: self.v,
+                    who: self.who,
+                    rules: self.rules,
+                    dep: &deps[0],
+                    repeats: &repeats,
+                })
+            }
             Body::Device(d) => self.device(d),
             Body::Enroll(_) => self.enroll(&deps[0]),
             Body::RevokeDevice(r) => {
@@ -1214,7 +1247,7 @@ fn check_action(a: &Action) -> Result<(), Invalid> {
 /// A text shown to members: at most `max` characters, no bidirectional embedding,
 /// override or isolate control, and no control character at all on one line (tabs and
 /// line breaks are allowed elsewhere).
-fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
+pub(crate) fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
     let n = text.chars().count();
     if n > max {
         return Err(format!("{n} characters; at most {max}"));
@@ -1236,7 +1269,7 @@ fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
 }
 
 /// Every limit with its value.
-fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 12] {
+fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 15] {
     [
         (Limit::MaxReviewWindowMs, l.max_review_window_ms),
         (Limit::MaxClaimWindowMs, l.max_claim_window_ms),
@@ -1250,6 +1283,9 @@ fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 12] {
         (Limit::MajorityPct, u64::from(l.majority_pct)),
         (Limit::SupermajorityPct, u64::from(l.supermajority_pct)),
         (Limit::SubmitWindowMs, l.submit_window_ms),
+        (Limit::AppealWindowMs, l.appeal_window_ms),
+        (Limit::JurySize, l.jury_size),
+        (Limit::VoteWindowMs, l.vote_window_ms),
     ]
 }
 
@@ -1277,6 +1313,17 @@ fn check_limit(limit: Limit, value: u64) -> Result<(), String> {
         Limit::SupermajorityPct => (66, 99, "supermajority_pct"),
         // At least an hour: a drawn member on a weak link must have time to do the work.
         Limit::SubmitWindowMs => (60 * 60 * 1000, u64::MAX, "submit_window_ms"),
+        // A day at least, so a member offline for a while can still appeal.
+        Limit::AppealWindowMs => (24 * 60 * 60 * 1000, u64::MAX, "appeal_window_ms"),
+        Limit::JurySize => {
+            // Odd, so that a full jury always reaches a majority.
+            if value % 2 == 0 {
+                return Err(format!("jury_size must be odd, not {value}"));
+            }
+            (1, 99, "jury_size")
+        }
+        // An hour at least: a juror on a weak link must have time to read and vote.
+        Limit::VoteWindowMs => (60 * 60 * 1000, u64::MAX, "vote_window_ms"),
     };
     if (lo..=hi).contains(&value) {
         Ok(())
