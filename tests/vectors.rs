@@ -322,7 +322,11 @@ fn render_state(c: &Coop, at: u64) -> J {
                     ("at", n(*at)),
                     ("reason", s(reason)),
                 ]),
-                ReviewState::Upheld(t) => obj(vec![("state", s("upheld")), ("at", n(*t))]),
+                ReviewState::Upheld { rejected, at } => obj(vec![
+                    ("state", s("upheld")),
+                    ("rejected_at", n(*rejected)),
+                    ("at", n(*at)),
+                ]),
             };
             obj(vec![
                 ("id", id(&x.id)),

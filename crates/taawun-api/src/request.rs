@@ -648,7 +648,7 @@ impl From<&fold::Review> for ReviewState {
             fold::Review::Accepted(_) => Self::Accepted,
             fold::Review::AcceptedByDefault(_) => Self::AcceptedByDefault,
             fold::Review::Rejected { .. } => Self::Rejected,
-            fold::Review::Upheld(_) => Self::UpheldOnAppeal,
+            fold::Review::Upheld { .. } => Self::UpheldOnAppeal,
         }
     }
 }

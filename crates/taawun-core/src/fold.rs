@@ -112,14 +112,21 @@ pub enum Review {
     /// Rejected, but a jury upheld the member's appeal (or its ranking ran out without a
     /// majority) at this time: the rejection is void and the work counts as accepted
     /// (docs/protocol.md 8.8).
-    Upheld(Timestamp),
+    Upheld {
+        /// When it was rejected.
+        rejected: Timestamp,
+        /// When the appeal was upheld: the work counts as accepted from then.
+        at: Timestamp,
+    },
 }
 
 impl Review {
     /// When the work was accepted, explicitly or by default.
     pub fn accepted_at(&self) -> Option<Timestamp> {
         match self {
-            Review::Accepted(t) | Review::AcceptedByDefault(t) | Review::Upheld(t) => Some(*t),
+            Review::Accepted(t) | Review::AcceptedByDefault(t) | Review::Upheld { at: t, .. } => {
+                Some(*t)
+            }
             _ => None,
         }
     }
@@ -1249,7 +1256,10 @@ impl Coop {
                 (Some(x), _) => Review::Accepted(x.entry().ts),
                 (None, Some(x)) => {
                     match crate::appeal::upheld(self, x, v, ov, now, &tl, &seen_at) {
-                        Some(at) => Review::Upheld(at),
+                        Some(at) => Review::Upheld {
+                            rejected: x.entry().ts,
+                            at,
+                        },
                         None => Review::Rejected {
                             at: x.entry().ts,
                             reason: match &x.entry().body {
@@ -1419,7 +1429,10 @@ impl Coop {
                 }
                 Review::Pending { .. } => r.pending += 1,
                 // Counted as rejected: the requester did reject it.
-                Review::Upheld(_) => r.rejected += 1,
+                Review::Upheld { rejected, .. } => {
+                    r.rejected += 1;
+                    review_times.push(rejected.saturating_sub(s.at));
+                }
             }
             if let Some(at) = s.review.accepted_at() {
                 let cur = s.pay.currency.clone();

@@ -320,7 +320,13 @@ fn an_upheld_appeal_makes_the_pay_owed() {
     );
     f.ok(jury[1], vote(&a, true), VOTE_AT + MIN);
     assert_eq!(f.view(now).outcome, Verdict::Upheld { at: VOTE_AT + MIN });
-    assert_eq!(f.review(&c, now), Review::Upheld(VOTE_AT + MIN));
+    assert_eq!(
+        f.review(&c, now),
+        Review::Upheld {
+            rejected: T0 + 30 * MIN,
+            at: VOTE_AT + MIN
+        }
+    );
     assert_eq!(f.earned(&c, now), 300);
     let record = f.coop.record(&pk(f.requester), now);
     assert_eq!(
@@ -457,7 +463,13 @@ fn a_jury_that_never_decides_upholds_the_appeal_by_default() {
         f.view(end + 1).outcome,
         Verdict::UpheldByDefault { at: end }
     );
-    assert_eq!(f.review(&c, end + 1), Review::Upheld(end));
+    assert_eq!(
+        f.review(&c, end + 1),
+        Review::Upheld {
+            rejected: T0 + 30 * MIN,
+            at: end
+        }
+    );
     assert_eq!(f.earned(&c, end + 1), 300);
 }
 
