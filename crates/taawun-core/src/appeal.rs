@@ -81,6 +81,10 @@ pub fn seed(rejection: &Id, appeal: &Id, witnesses: &[Id]) -> Hash {
     Hash(*h.finalize().as_bytes())
 }
 
+/// Validation's uniqueness rule ([`crate::validate`]'s `Judge::repeats`): whether an
+/// ancestor of the entry did what `same` says, given the first stored of that kind.
+pub(crate) type Repeats<'a> = &'a dyn Fn(Option<Id>, &dyn Fn(&Body) -> bool) -> bool;
+
 /// What validation hands to [`check`].
 pub(crate) struct Judged<'a, C> {
     pub ctx: &'a C,
@@ -91,7 +95,7 @@ pub(crate) struct Judged<'a, C> {
     /// The entry the body names.
     pub dep: &'a Verified,
     /// Whether an ancestor of the entry already did what `same` says (validate's rule).
-    pub repeats: &'a dyn Fn(Option<Id>, &dyn Fn(&Body) -> bool) -> bool,
+    pub repeats: Repeats<'a>,
 }
 
 fn wrong(d: &Verified, expected: Kind) -> Invalid {

@@ -731,6 +731,9 @@ impl Coop {
             Kind::Submit,
             Kind::Reject,
             Kind::Enact,
+            // A juror's vote counts if made within its seat (8.8).
+            Kind::Verdict,
+            Kind::Reply,
         ]
         .into_iter()
         .flat_map(|k| self.ids(k))

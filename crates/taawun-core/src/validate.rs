@@ -1317,7 +1317,7 @@ fn check_limit(limit: Limit, value: u64) -> Result<(), String> {
         Limit::AppealWindowMs => (24 * 60 * 60 * 1000, u64::MAX, "appeal_window_ms"),
         Limit::JurySize => {
             // Odd, so that a full jury always reaches a majority.
-            if value % 2 == 0 {
+            if value.is_multiple_of(2) {
                 return Err(format!("jury_size must be odd, not {value}"));
             }
             (1, 99, "jury_size")

@@ -724,3 +724,18 @@ fn appeal_limits_are_amendable_within_bounds_and_absent_from_old_charters() {
         T0 + MIN,
     );
 }
+
+#[test]
+fn a_vote_first_witnessed_after_its_seat_does_not_count() {
+    let (mut f, _, a) = appealed();
+    let jury = f.seats(SEATED);
+    // Nodes witness votes so that they keep their time.
+    let v = f.ok(jury[0], vote(&a, true), VOTE_AT);
+    assert!(f.coop.to_witness(&pk(f.requester)).contains(&v.id()));
+    let until = T0 + 40 * MIN + SLACK + default_limits().vote_window_ms;
+    // Dated inside the seat, first witnessed a day after it closed: made late.
+    f.tick(1, vec![v.id()], until + DAY);
+    let view = f.view(until + DAY);
+    assert_eq!((view.uphold, view.dismiss), (0, 0));
+    assert_eq!(view.seats[0].state, SeatState::Lapsed);
+}
