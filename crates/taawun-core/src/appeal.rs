@@ -466,6 +466,7 @@ fn judge(
         majority,
         outcome: Outcome::Open,
     };
+    view.reply = reply(coop, a, &requester, Timestamp::MAX, tl, seen);
     if now <= seeded_at {
         view.outcome = Outcome::Drawing { until: seeded_at };
         return view;
@@ -541,21 +542,33 @@ fn judge(
         _ => Outcome::UpheldByDefault { at: last_lapse },
     };
     // The requester's reply counts if made before the jury decided.
-    let end = match view.outcome {
-        Outcome::Upheld { at } | Outcome::Dismissed { at } | Outcome::UpheldByDefault { at } => at,
-        _ => Timestamp::MAX,
-    };
-    view.reply = coop
-        .ids(Kind::Reply)
+    if let Some(at) = view.outcome.upheld_at().or(match view.outcome {
+        Outcome::Dismissed { at } => Some(at),
+        _ => None,
+    }) {
+        view.reply = reply(coop, a, &requester, at, tl, seen);
+    }
+    view
+}
+
+/// The requester's reply to `a` made by `end`, if any: the lowest (timestamp, id).
+fn reply(
+    coop: &Coop,
+    a: &Verified,
+    requester: &PublicKey,
+    end: Timestamp,
+    tl: &Timeline,
+    seen: &BTreeMap<Id, Timestamp>,
+) -> Option<String> {
+    coop.ids(Kind::Reply)
         .filter_map(|id| coop.live_entry(id, tl))
         .filter(|r| matches!(&r.entry().body, Body::Reply(x) if x.appeal == a.id()))
-        .filter(|r| tl.identity(&coop.who(r)) == requester && on_time(r, seen) <= end)
+        .filter(|r| tl.identity(&coop.who(r)) == *requester && on_time(r, seen) <= end)
         .min_by_key(|r| (r.entry().ts, r.id()))
         .and_then(|r| match &r.entry().body {
             Body::Reply(x) => Some(x.text.clone()),
             _ => None,
-        });
-    view
+        })
 }
 
 /// The hook [`Coop::submissions`] calls on rejected work: when the appeal of `rejection`
@@ -653,6 +666,21 @@ impl Coop {
         }
         out.sort_by_key(|a| (a.made, a.id));
         out
+    }
+
+    /// The rejection that counts at `now` against the submission `submission` (what an
+    /// appeal of it must name), if one does.
+    pub fn rejection(&self, submission: &Id, now: Timestamp) -> Option<Id> {
+        let tl = self.timeline()?;
+        let seen = self.witnessed();
+        let sub = self.get(submission)?;
+        let Body::Submit(s) = &sub.entry().body else {
+            return None;
+        };
+        let Body::Offer(o) = &self.get(&s.offer)?.entry().body else {
+            return None;
+        };
+        counted_rejection(self, sub, o.review_window_ms, now, &tl, &seen).map(Verified::id)
     }
 
     /// The seats `member` holds or held on juries at `now`, with its votes: what it has to

@@ -603,6 +603,10 @@ fn the_requester_replies_once_and_only_the_requester() {
         Some("clip 7 is empty"),
         "the jury reads the reply"
     );
+    // Shown while the jury is drawn too.
+    let drawing = f.view(T0 + 52 * MIN);
+    assert!(matches!(drawing.outcome, Verdict::Drawing { .. }));
+    assert_eq!(drawing.reply.as_deref(), Some("clip 7 is empty"));
 }
 
 #[test]
