@@ -1,5 +1,6 @@
-//! An appeal through the command line, against real daemons on loopback: a requester
-//! rejects a member's work, the member appeals with its answer, the requester replies,
+//! An appeal through the web page in Arabic and the command line, against real daemons
+//! on loopback: a requester rejects a member's work, the member appeals from its page
+//! with its answer, the requester replies,
 //! every node sees the appeal while its jury is being drawn, and nobody can vote before
 //! holding a seat. (A jury is seated only once the witness slack, 15 minutes, has passed
 //! after the appeal: the votes and outcomes are covered by `crates/taawun-core/tests/
@@ -7,7 +8,7 @@
 
 mod common;
 
-use common::{text, Daemon};
+use common::{taawun, text, Daemon};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -68,6 +69,63 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 
 fn find<'a>(list: &'a Value, field: &str, value: &str) -> Option<&'a Value> {
     list.as_array()?.iter().find(|x| x[field] == value)
+}
+
+/// A session on `d`'s page, logged in with the link `taawun ui` prints: its cookie.
+async fn session(http: &reqwest::Client, d: &Daemon) -> String {
+    let o = taawun(&["ui", "--no-open"], &d.dir);
+    assert!(o.status.success(), "taawun ui: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let link = out
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("/login?code="))
+        .unwrap_or_else(|| panic!("no login link in: {out}"));
+    let r = http.get(link).send().await.expect("login");
+    r.headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// `d`'s page at `path`, in Arabic.
+async fn page_ar(http: &reqwest::Client, d: &Daemon, cookie: &str, path: &str) -> String {
+    http.get(format!("{}{path}", d.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::ACCEPT_LANGUAGE, "ar")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html")
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_owned()
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[test]
@@ -165,19 +223,44 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
     // Only the member whose work it was may appeal; Karim does, once.
     let msg = fails(&amal, &["appeal", &sub[..8], "--answer", "not mine"]);
     assert!(msg.contains("another member's"), "{msg}");
-    let out = ok(
-        &karim,
-        &[
-            "appeal",
-            &sub[..8],
-            "--answer",
-            "Every photo is tagged: see lines 1 and 2",
-        ],
-    );
-    assert!(
-        out.contains(&format!("appealed the rejection of submission {sub}")),
-        "{out}"
-    );
+    // Karim's page, in Arabic, offers the appeal under the rejected work; he appeals
+    // from it, answering in Arabic.
+    let coop = view["id"].as_str().expect("coop id").to_owned();
+    let answer = "كل الصور موسومة: انظر السطرين 1 و2";
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let cookie = session(&http, &karim).await;
+        let work = page_ar(&http, &karim, &cookie, &format!("/c/{coop}/work")).await;
+        assert!(work.contains("dir=\"rtl\""), "{work}");
+        assert!(work.contains("الطعن أمام هيئة من الأعضاء"), "{work}");
+        assert!(
+            work.contains(&format!("submissions/{sub}/appeal")),
+            "{work}"
+        );
+        let r = http
+            .post(format!("{}/c/{coop}/submissions/{sub}/appeal", karim.base))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header(reqwest::header::ACCEPT_LANGUAGE, "ar")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form_body(&[("csrf", &csrf_of(&work)), ("answer", answer)]))
+            .send()
+            .await
+            .expect("appeal form");
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        let work = page_ar(&http, &karim, &cookie, &format!("/c/{coop}/work")).await;
+        assert!(work.contains("الطعن: جارٍ سحب الهيئة"), "{work}");
+        assert!(
+            !work.contains(&format!("submissions/{sub}/appeal")),
+            "{work}"
+        );
+    });
     let msg = fails(&karim, &["appeal", &sub[..8], "--answer", "again"]);
     assert!(msg.contains("already appealed"), "{msg}");
 
@@ -195,6 +278,7 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
         appeal["reason"], "Half the photos are not tagged",
         "{appeal}"
     );
+    assert_eq!(appeal["answer"], answer, "{appeal}");
     let id = appeal["id"].as_str().expect("id").to_owned();
 
     // The requester answers, once; the member cannot answer for it.
