@@ -598,20 +598,34 @@ pub(crate) fn to_witness<'a>(coop: &'a Coop, me: &PublicKey) -> Vec<&'a Verified
         return vec![];
     };
     let me = tl.identity(&coop.speaker(me));
-    coop.ids(Kind::Appeal)
+    // The appeals of which `me` is not a party, with their parties.
+    let mut open: BTreeMap<Id, (&Verified, PublicKey, PublicKey)> = coop
+        .ids(Kind::Appeal)
         .filter_map(|id| coop.live_entry(id, &tl))
-        .filter(|a| {
-            let Some((appellant, requester)) = parties(coop, a, &tl) else {
-                return false;
-            };
-            let party = |k: &PublicKey| *k == appellant || *k == requester;
-            !party(&me)
-                && !coop.ids(Kind::Tick).filter_map(|t| coop.get(t)).any(|t| {
-                    matches!(&t.entry().body, Body::Tick(x) if x.heads.contains(&a.id()))
-                        && !party(&tl.identity(&coop.who(t)))
-                })
+        .filter_map(|a| {
+            let (appellant, requester) = parties(coop, a, &tl)?;
+            (me != appellant && me != requester).then_some((a.id(), (a, appellant, requester)))
         })
-        .collect()
+        .collect();
+    if open.is_empty() {
+        return vec![];
+    }
+    // One pass over the ticks: drop every appeal a non-party has named.
+    for t in coop.ids(Kind::Tick).filter_map(|t| coop.get(t)) {
+        let Body::Tick(x) = &t.entry().body else {
+            continue;
+        };
+        let by = tl.identity(&coop.who(t));
+        for h in &x.heads {
+            if open
+                .get(h)
+                .is_some_and(|(_, appellant, requester)| by != *appellant && by != *requester)
+            {
+                open.remove(h);
+            }
+        }
+    }
+    open.into_values().map(|(a, _, _)| a).collect()
 }
 
 /// The appellant and the requester of an appeal, by stable identity.
