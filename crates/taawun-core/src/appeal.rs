@@ -652,6 +652,15 @@ impl Coop {
                 _ => None,
             })
             .collect();
+        if rejected.is_empty() {
+            return out;
+        }
+        // Every submission once (each costs every offer's draw), not once per appeal.
+        let subs: BTreeMap<Id, crate::fold::Submission> = self
+            .submissions(now)
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
         for rid in rejected {
             let Some(rej) = self.live_entry(&rid, &tl) else {
                 continue;
@@ -661,7 +670,7 @@ impl Coop {
             };
             // Only work the fold owes anything for can be appealed: it must be a
             // submission that fills a place of its offer's draw.
-            let Some(s) = self.submission(&r.submission, now) else {
+            let Some(s) = subs.get(&r.submission) else {
                 continue;
             };
             let (Some(sub), Some(offer)) = (self.get(&s.id), self.get(&s.offer)) else {
