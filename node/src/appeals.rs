@@ -9,6 +9,12 @@ use taawun_api::views::Written;
 use taawun_core::body::{Appeal, Body, Reply, Verdict};
 use taawun_core::Id;
 
+/// The stable identity `key` speaks for: seats are held by identities, so a member
+/// whose lost key was replaced by vote still finds its seats under its new key.
+fn identity(c: &taawun_core::fold::Coop, key: taawun_core::PublicKey) -> taawun_core::PublicKey {
+    c.timeline().map_or(key, |tl| tl.identity(&key))
+}
+
 impl Node {
     /// The member appeals the rejection of its work `submission`.
     pub(crate) async fn appeal(&self, coop: Id, submission: Id, answer: String) -> Res<Written> {
@@ -50,7 +56,7 @@ impl Node {
     /// of its jury: such a vote would be valid but count for nothing.
     pub(crate) async fn verdict(&self, coop: Id, appeal: Id, uphold: bool) -> Res<Written> {
         let c = self.state(coop).await?;
-        let me = self.me();
+        let me = identity(&c, self.me());
         let a = c
             .appeals(self.now())
             .into_iter()
@@ -69,7 +75,7 @@ impl Node {
     /// The appeals that count; with `mine`, only those this key has to judge now.
     pub(crate) async fn appeals(&self, coop: Id, mine: bool) -> Res<Vec<AppealInfo>> {
         let c = self.state(coop).await?;
-        let me = self.me();
+        let me = identity(&c, self.me());
         Ok(c.appeals(self.now())
             .iter()
             .map(|a| AppealInfo::of(a, &me))
