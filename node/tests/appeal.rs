@@ -284,10 +284,47 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
     // The requester answers, once; the member cannot answer for it.
     let msg = fails(&karim, &["reply", &id[..8], "--text", "me too"]);
     assert!(msg.contains("refused"), "{msg}");
-    ok(
-        &lumen,
-        &["reply", &id[..8], "--text", "Photos 3 to 9 have no tags"],
-    );
+    // Lumen Lab answers from its requests page, in Arabic: the page shows the appeal and
+    // the member's answer under the rejected work, and the reply form.
+    rt.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let cookie = session(&http, &lumen).await;
+        let requests = page_ar(&http, &lumen, &cookie, &format!("/c/{coop}/requests")).await;
+        assert!(requests.contains("الطعن: جارٍ سحب الهيئة"), "{requests}");
+        assert!(requests.contains(answer), "{requests}");
+        assert!(
+            requests.contains(&format!("appeals/{id}/reply")),
+            "{requests}"
+        );
+        let r = http
+            .post(format!("{}/c/{coop}/appeals/{id}/reply", lumen.base))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header(reqwest::header::ACCEPT_LANGUAGE, "ar")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form_body(&[
+                ("csrf", &csrf_of(&requests)),
+                ("text", "Photos 3 to 9 have no tags"),
+            ]))
+            .send()
+            .await
+            .expect("reply form");
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        let requests = page_ar(&http, &lumen, &cookie, &format!("/c/{coop}/requests")).await;
+        assert!(
+            requests.contains("Photos 3 to 9 have no tags"),
+            "{requests}"
+        );
+        assert!(
+            !requests.contains(&format!("appeals/{id}/reply")),
+            "{requests}"
+        );
+    });
     let msg = fails(&lumen, &["reply", &id[..8], "--text", "and 10"]);
     assert!(msg.contains("already answered"), "{msg}");
     wait_for("the reply to reach Amal", || {

@@ -689,11 +689,16 @@ pub(crate) async fn requests(
         .record(id, me)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    let appeals = node
+        .appeals(id, false)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     Ok(pages::requests(
         &ctx,
         &c,
         &offers,
         &subs,
+        &appeals,
         &owed,
         &rec,
         now(),
@@ -1121,6 +1126,36 @@ pub(crate) async fn jury_vote(
     web.st
         .node
         .verdict(id, aid, uphold)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&back))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /c/{coop}/appeals/{appeal}/reply`: the requester answers an appeal, once.
+pub(crate) async fn reply(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, appeal)): Path<(String, String)>,
+    Form(f): Form<ReplyForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let aid = entry_id(&ctx, &c, "appeal", &appeal)?;
+    let back = c.link("requests");
+    if f.text.trim().is_empty() {
+        return Err(said(&ctx, Some(&c), ctx.lang.t(&t::BLANK_REPLY), &back));
+    }
+    web.st
+        .node
+        .reply(id, aid, f.text)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
     Ok(done(&back))

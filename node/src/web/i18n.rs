@@ -1326,6 +1326,25 @@ tr!(
     "مقبول افتراضيًا: لم يفصل أي عضو في الوقت المحدد"
 );
 
+tr!(
+    REPLY_TO_JURY,
+    "Your answer to the appeal, once: the jury reads it with your reason and the member's answer.",
+    "Votre réponse à l'appel, une seule fois : le jury la lit avec votre motif et la réponse du membre.",
+    "ردّك على الطعن، مرة واحدة: تقرؤه الهيئة مع سببك وردّ العضو."
+);
+tr!(
+    REPLY,
+    "Answer the appeal",
+    "Répondre à l'appel",
+    "الرد على الطعن"
+);
+tr!(
+    BLANK_REPLY,
+    "An answer to an appeal needs a text.",
+    "Une réponse à un appel demande un texte.",
+    "يحتاج الرد على الطعن إلى نص."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

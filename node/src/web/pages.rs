@@ -992,6 +992,7 @@ pub(crate) fn requests(
     c: &CoopInfo,
     offers: &[OfferView],
     subs: &[SubmissionView],
+    appeals: &[taawun_api::appeals::AppealInfo],
     owed: &[BalanceView],
     rec: &RecordView,
     now: Timestamp,
@@ -1024,6 +1025,20 @@ pub(crate) fn requests(
                                     label for=(format!("reason-{}", s.id)) { (l.t(&t::REASON)) }
                                     textarea id=(format!("reason-{}", s.id)) name="reason" rows="2" required {}
                                     button type="submit" { (l.t(&t::REJECT)) }
+                                }
+                            }
+                        }
+                        @if let Some(a) = appeals.iter().find(|a| a.submission == s.id) {
+                            p.appeal data-outcome=(a.outcome) { (l.f(&t::APPEAL_STATE, outcome_label(l, &a.outcome))) }
+                            p { strong { (l.t(&t::MEMBER_ANSWER)) ": " } bdi { (a.answer) } }
+                            @if let Some(r) = &a.reply {
+                                p { strong { (l.t(&t::REQUESTER_REPLY)) ": " } bdi { (r) } }
+                            } @else if a.outcome == "drawing" || a.outcome == "open" {
+                                form.reply method="post" action=(c.link(&format!("appeals/{}/reply", a.id))) {
+                                    (csrf(ctx))
+                                    label for=(format!("reply-{}", a.id)) { (l.t(&t::REPLY_TO_JURY)) }
+                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required {}
+                                    button type="submit" { (l.t(&t::REPLY)) }
                                 }
                             }
                         }
