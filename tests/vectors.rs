@@ -322,6 +322,11 @@ fn render_state(c: &Coop, at: u64) -> J {
                     ("at", n(*at)),
                     ("reason", s(reason)),
                 ]),
+                ReviewState::Upheld { rejected, at } => obj(vec![
+                    ("state", s("upheld")),
+                    ("rejected_at", n(*rejected)),
+                    ("at", n(*at)),
+                ]),
             };
             obj(vec![
                 ("id", id(&x.id)),
@@ -402,6 +407,9 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ("unpaid", per_cur(&rec.unpaid)),
                 ("unconfirmed", per_cur(&rec.unconfirmed)),
                 ("not_received", n(rec.not_received as u64)),
+                ("appeals", n(rec.appeals as u64)),
+                ("appeals_upheld", n(rec.appeals_upheld as u64)),
+                ("appeals_dismissed", n(rec.appeals_dismissed as u64)),
                 ("void_assignments", n(rec.void_assignments as u64)),
                 ("reviews", n(rec.reviews as u64)),
                 (
@@ -426,6 +434,59 @@ fn render_state(c: &Coop, at: u64) -> J {
         ("balances", J::Arr(balances)),
         ("records", J::Arr(records)),
         ("frozen", J::Arr(frozen)),
+        (
+            "appeals",
+            J::Arr(c.appeals(at).iter().map(render_appeal).collect()),
+        ),
+    ])
+}
+
+/// An appeal as the state shows it (docs/protocol.md 8.8).
+fn render_appeal(a: &taawun_core::appeal::AppealView) -> J {
+    use taawun_core::appeal::{Outcome as O, SeatState};
+    let (state, at) = match a.outcome {
+        O::Drawing { until } => ("drawing", Some(until)),
+        O::Open => ("open", None),
+        O::Upheld { at } => ("upheld", Some(at)),
+        O::Dismissed { at } => ("dismissed", Some(at)),
+        O::NoJury => ("no_jury", None),
+        O::UpheldByDefault { at } => ("upheld_by_default", Some(at)),
+    };
+    let seats = a
+        .seats
+        .iter()
+        .map(|x| {
+            let (st, vote) = match x.state {
+                SeatState::Open => ("open", J::Null),
+                SeatState::Voted { vote, uphold } => {
+                    (if uphold { "upheld" } else { "dismissed" }, id(&vote))
+                }
+                SeatState::Lapsed => ("lapsed", J::Null),
+            };
+            obj(vec![
+                ("member", key(&x.member)),
+                ("from", n(x.from)),
+                ("until", n(x.until)),
+                ("state", s(st)),
+                ("vote", vote),
+            ])
+        })
+        .collect();
+    obj(vec![
+        ("id", id(&a.id)),
+        ("rejection", id(&a.rejection)),
+        ("submission", id(&a.submission)),
+        ("appellant", key(&a.appellant)),
+        ("requester", key(&a.requester)),
+        ("made", n(a.made)),
+        ("reply", a.reply.as_deref().map_or(J::Null, s)),
+        ("seats", J::Arr(seats)),
+        ("uphold", n(a.uphold as u64)),
+        ("dismiss", n(a.dismiss as u64)),
+        (
+            "outcome",
+            obj(vec![("state", s(state)), ("at", at.map_or(J::Null, n))]),
+        ),
     ])
 }
 
@@ -2035,6 +2096,271 @@ fn build() -> J {
         gov,
     );
 
+    // --- Appeals (docs/protocol.md 8.8) -------------------------------------------------
+    // Three members are left (dayo was removed): with the appellant a party, a jury of
+    // three could never be formed, so the cooperative amends the jury size to one.
+    let ap = late + HOUR;
+    let (jury_prop, _) = g.write(
+        "proposal_jury_size",
+        "amina proposes juries of one member: with three members, the appellant a party, a \
+         jury of three can never be formed and every rejection would stand.",
+        AMINA,
+        Body::Proposal(Proposal {
+            action: Action::SetLimit {
+                limit: Limit::JurySize,
+                value: 1,
+            },
+            reason: "Three members: juries of one.".into(),
+        }),
+        ap,
+        gov,
+    );
+    let jury_vote = Body::Vote(Vote {
+        proposal: jury_prop,
+        yes: true,
+    });
+    let (jv1, _) = g.write(
+        "vote_jury_size",
+        "amina votes yes.",
+        AMINA,
+        jury_vote.clone(),
+        ap + MIN,
+        gov,
+    );
+    let (jv2, _) = g.write(
+        "vote_jury_size_second",
+        "chidi votes yes.",
+        CHIDI,
+        jury_vote,
+        ap + 2 * MIN,
+        gov,
+    );
+    let (jury_enact, _) = g.write(
+        "enact_jury_size",
+        "amina enacts juries of one, effective one amendment delay later.",
+        AMINA,
+        Body::Enact(Enact {
+            proposal: jury_prop,
+            votes: vec![jv1, jv2],
+            effective_at: ap + 3 * MIN + delay,
+        }),
+        ap + 3 * MIN,
+        gov,
+    );
+    g.write(
+        "tick_jury_size",
+        "bako witnesses the enactment within the slack: it takes effect when it says.",
+        BAKO,
+        Body::Tick(Tick {
+            heads: vec![jury_enact],
+        }),
+        ap + 4 * MIN,
+        gov,
+    );
+    let mut appeal_end = 0;
+    for (n_, (worker, witness, title, uphold)) in [
+        (BAKO, CHIDI, "Check the vaccination register", true),
+        (CHIDI, BAKO, "Check the birth register", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let t = ap + 2 * HOUR + n_ as u64 * 3 * HOUR;
+        let tag = if uphold { "upheld" } else { "dismissed" };
+        let wn = g.who[worker].name;
+        let (o, _) = g.write(
+            &format!("offer_appeal_{tag}"),
+            &format!("clinic offers a register check, one assignment; only {wn} claims it."),
+            CLINIC,
+            Body::Offer(offer_body(title, PURPOSE, eur(650), 30, 1)),
+            t,
+            gov,
+        );
+        let (c, _) = g.write(
+            &format!("claim_appeal_{tag}"),
+            &format!("{wn} claims it."),
+            worker,
+            Body::Claim(Claim { offer: o }),
+            t + MIN,
+            gov,
+        );
+        g.write(
+            &format!("tick_claim_appeal_{tag}"),
+            "amina witnesses the claim.",
+            AMINA,
+            Body::Tick(Tick { heads: vec![c] }),
+            t + 2 * MIN,
+            gov,
+        );
+        let (asg, _) = g.write(
+            &format!("assign_appeal_{tag}"),
+            &format!("clinic draws: {wn}, the only claimant, wins."),
+            CLINIC,
+            Body::Assign(Assign {
+                offer: o,
+                claims: vec![c],
+                winners: vec![keys[worker]],
+                secret: secret(title),
+            }),
+            t + HOUR + 2 * MIN,
+            gov,
+        );
+        let result = format!("register checked by {wn}");
+        let (sub, _) = g.write(
+            &format!("submit_appeal_{tag}"),
+            &format!("{wn} submits the check."),
+            worker,
+            Body::Submit(Submit {
+                offer: o,
+                assign: asg,
+                result: Hash::of(result.as_bytes()),
+                size: result.len() as u64,
+                minutes: 30,
+            }),
+            t + HOUR + 10 * MIN,
+            gov,
+        );
+        g.write(
+            &format!("tick_submit_appeal_{tag}"),
+            "amina witnesses the work.",
+            AMINA,
+            Body::Tick(Tick { heads: vec![sub] }),
+            t + HOUR + 11 * MIN,
+            gov,
+        );
+        let (rej, _) = g.write(
+            &format!("reject_appeal_{tag}"),
+            "clinic rejects the work within its review window.",
+            CLINIC,
+            Body::Reject(Reject {
+                submission: sub,
+                reason: "Twelve entries were not checked.".into(),
+            }),
+            t + HOUR + 20 * MIN,
+            gov,
+        );
+        g.write(
+            &format!("tick_reject_appeal_{tag}"),
+            "amina witnesses the rejection.",
+            AMINA,
+            Body::Tick(Tick { heads: vec![rej] }),
+            t + HOUR + 21 * MIN,
+            gov,
+        );
+        let answer = Body::Appeal(Appeal {
+            rejection: rej,
+            answer: "Every entry was checked; the twelve are blank in the register itself.".into(),
+        });
+        if uphold {
+            g.attempt(
+                "appeal_by_another_member",
+                "REFUSED: only the member whose work was rejected may appeal.",
+                AMINA,
+                answer.clone(),
+                t + HOUR + 30 * MIN,
+                gov,
+                None,
+                "Invalid/NotAllowed",
+            );
+        }
+        let made = t + HOUR + 30 * MIN;
+        let (appeal, _) = g.write(
+            &format!("appeal_{tag}"),
+            &format!(
+                "{wn} appeals within the appeal window (7 days from the rejection), \
+                 answering the reason."
+            ),
+            worker,
+            answer.clone(),
+            made,
+            gov,
+        );
+        if uphold {
+            g.attempt(
+                "appeal_twice",
+                "REFUSED: a rejection is appealed once.",
+                worker,
+                answer,
+                made + MIN,
+                gov,
+                None,
+                "Invalid/AlreadyAppealed",
+            );
+        }
+        g.write(
+            &format!("tick_appeal_{tag}"),
+            &format!(
+                "{}, not a party, witnesses the appeal: its tick's id seeds the jury's draw \
+                 with the rejection's and the appeal's, so neither party alone can steer it.",
+                g.who[witness].name
+            ),
+            witness,
+            Body::Tick(Tick {
+                heads: vec![appeal],
+            }),
+            made + MIN,
+            gov,
+        );
+        if !uphold {
+            g.write(
+                "reply",
+                "clinic answers the appeal, once, before the jury decides.",
+                CLINIC,
+                Body::Reply(Reply {
+                    appeal,
+                    text: "The register shows the twelve entries filled in.".into(),
+                }),
+                made + 5 * MIN,
+                gov,
+            );
+        }
+        // Seated once the seed's witnesses had their slack (15 minutes).
+        let seated = made + 16 * MIN;
+        let view = g
+            .coop
+            .appeals(seated)
+            .into_iter()
+            .find(|a| a.id == appeal)
+            .expect("the appeal counts");
+        let juror = idx(&view.seats[0].member);
+        if uphold {
+            g.attempt(
+                "verdict_by_a_party",
+                "REFUSED: the appellant can never judge its own appeal.",
+                worker,
+                Body::Verdict(Verdict {
+                    appeal,
+                    uphold: true,
+                }),
+                seated,
+                gov,
+                None,
+                "Invalid/NotAllowed",
+            );
+        }
+        g.write(
+            &format!("verdict_{tag}"),
+            &format!(
+                "{}, drawn as the jury of one, votes to {}: the majority of one. {}",
+                g.who[juror].name,
+                if uphold { "uphold" } else { "dismiss" },
+                if uphold {
+                    "The rejection is void: the pay and any top-up are owed as for accepted \
+                     work, and the appeal goes on clinic's record as upheld."
+                } else {
+                    "The rejection stands, and the appeal goes on clinic's record as \
+                     dismissed."
+                }
+            ),
+            juror,
+            Body::Verdict(Verdict { appeal, uphold }),
+            seated + MIN,
+            gov,
+        );
+        appeal_end = seated + MIN;
+    }
+    let appeals_at = appeal_end + HOUR;
+
     let who_json = g
         .who
         .iter()
@@ -2071,6 +2397,7 @@ fn build() -> J {
                 ("decoded", s("the entry's CBOR data item as JSON (byte strings as hex, map keys in wire order); null if the entry bytes are not exactly one CBOR item")),
                 ("expected", s("the verdict. verdict is one of Fresh (valid, stored), Duplicate, Pending (missing.gap or missing.dependency), Fork (valid, and a second entry at a seq the author already has: stored beside the chain; existing: id of the entry stored in the chain at that seq), Branch (valid, follows an entry stored beside the chain: stored beside it), Invalid (error: the rule broken), BadSignature, DecodeError (error: Oversize, Envelope, SignatureLength, UnknownVersion, Cbor, Trailing, NonCanonical). message is the reference implementation's human-readable text (informative).")),
                 ("state", s("the cooperative's state (docs/protocol.md, The fold) after ingesting every vector, computed at state.at")),
+                ("state_after_appeals", s("the same state computed at state_after_appeals.at, after the appeals at the end of the file were decided (docs/protocol.md 8.8)")),
             ]),
         ),
         ("domain_tag", s(std::str::from_utf8(DOMAIN).expect("ASCII"))),
@@ -2078,6 +2405,7 @@ fn build() -> J {
         ("participants", J::Arr(who_json)),
         ("vectors", J::Arr(g.vectors)),
         ("state", render_state(&g.coop, STATE_AT)),
+        ("state_after_appeals", render_state(&g.coop, appeals_at)),
     ])
 }
 
@@ -2215,6 +2543,9 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
         "device" => &["key", "label"],
         "enroll" => &["device"],
         "revoke_device" => &["key"],
+        "appeal" => &["rejection", "answer"],
+        "reply" => &["appeal", "text"],
+        "verdict" => &["appeal", "uphold"],
         "replace_key" => &["old", "new"],
         _ => return None,
     })
@@ -2355,6 +2686,10 @@ fn every_vector_gets_its_verdict() {
     let at = field(state, "at").as_u64().expect("state.at");
     let got = serde_json::to_value(render_state(&coop, at)).expect("JSON");
     assert_eq!(&got, state, "final state");
+    let later = field(&doc, "state_after_appeals");
+    let at = field(later, "at").as_u64().expect("state_after_appeals.at");
+    let got = serde_json::to_value(render_state(&coop, at)).expect("JSON");
+    assert_eq!(&got, later, "state after the appeals");
 
     // Every body kind has a valid vector.
     let fresh: Vec<String> = vectors

@@ -168,6 +168,11 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/submissions/{sub}/result", get(result))
         .route("/submissions/{sub}/accept", post(accept))
         .route("/submissions/{sub}/reject", post(reject))
+        .route("/submissions/{sub}/appeal", post(appeal))
+        .route("/appeals", get(appeals))
+        .route("/appeals/{appeal}/reply", post(reply))
+        .route("/appeals/{appeal}/vote", post(appeal_vote))
+        .route("/jury", get(jury))
         .route("/payments", get(payments).post(pay))
         .route("/payments/{pay}/confirm", post(confirm))
         .route("/reviews", post(review))
@@ -484,4 +489,55 @@ pub(crate) async fn events(
         Some((Ok(ev), (rx, stop)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn appeal(
+    State(st): State<AppState>,
+    Path((c, s)): Path<(String, String)>,
+    Body(req): Body<taawun_api::appeals::AppealReq>,
+) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .appeal(id("cooperative", &c)?, id("submission", &s)?, req.answer)
+            .await?,
+    ))
+}
+
+async fn appeals(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+) -> Out<Vec<taawun_api::appeals::AppealInfo>> {
+    Ok(Json(st.node.appeals(id("cooperative", &c)?, false).await?))
+}
+
+/// The appeals this node's key has to judge now: it holds an open seat of their jury.
+async fn jury(
+    State(st): State<AppState>,
+    Path(c): Path<String>,
+) -> Out<Vec<taawun_api::appeals::AppealInfo>> {
+    Ok(Json(st.node.appeals(id("cooperative", &c)?, true).await?))
+}
+
+async fn reply(
+    State(st): State<AppState>,
+    Path((c, a)): Path<(String, String)>,
+    Body(req): Body<taawun_api::appeals::ReplyReq>,
+) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .reply(id("cooperative", &c)?, id("appeal", &a)?, req.text)
+            .await?,
+    ))
+}
+
+async fn appeal_vote(
+    State(st): State<AppState>,
+    Path((c, a)): Path<(String, String)>,
+    Body(req): Body<taawun_api::appeals::VerdictReq>,
+) -> Out<Written> {
+    Ok(Json(
+        st.node
+            .verdict(id("cooperative", &c)?, id("appeal", &a)?, req.uphold)
+            .await?,
+    ))
 }

@@ -203,6 +203,36 @@ pub(crate) enum ClientCmd {
     /// Devices that write for you: authorise a laptop or a phone, list them, revoke one.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Appeal the rejection of your work to a jury of members drawn by lottery (members).
+    Appeal {
+        /// The rejected submission (id or unique prefix).
+        submission: String,
+        /// Your answer to the rejection's reason: the jury reads it. One appeal per
+        /// rejection.
+        #[arg(long)]
+        answer: String,
+        #[command(flatten)]
+        ctx: Ctx,
+    },
+    /// Answer an appeal of your rejection, once (requesters).
+    Reply {
+        /// The appeal (id or unique prefix).
+        appeal: String,
+        /// What you say to the jury.
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        ctx: Ctx,
+    },
+    /// The appeals of the cooperative and how they stand.
+    Appeals(Ctx),
+    /// The appeals you have to judge as a juror; `taawun jury vote` votes.
+    Jury {
+        #[command(subcommand)]
+        cmd: Option<JuryCmd>,
+        #[command(flatten)]
+        ctx: Ctx,
+    },
 }
 
 /// `taawun device ...`.
@@ -226,6 +256,19 @@ pub(crate) enum DeviceCmd {
         key: String,
         #[command(flatten)]
         ctx: Ctx,
+    },
+}
+
+/// `taawun jury vote ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum JuryCmd {
+    /// Vote on an appeal whose jury you sit on: uphold (the rejection is void, the work
+    /// is owed as accepted) or dismiss (the rejection stands).
+    Vote {
+        /// The appeal (id or unique prefix).
+        appeal: String,
+        /// `uphold` or `dismiss`.
+        verdict: crate::appeals::Choice,
     },
 }
 
@@ -799,6 +842,48 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             either(ctx.json, &r, || render_record(&r))
         }
         ClientCmd::Device(cmd) => device(c, cmd).await,
+        ClientCmd::Appeal {
+            submission,
+            answer,
+            ctx,
+        } => {
+            let coop = coop_id(c, &ctx).await?;
+            let sub = submission_id(c, &coop, &submission).await?;
+            let w = c.appeal(&coop, &sub, &answer).await?;
+            either(ctx.json, &w, || {
+                format!(
+                    "appealed the rejection of submission {sub}: appeal {}\n",
+                    w.id
+                )
+            })
+        }
+        ClientCmd::Reply { appeal, text, ctx } => {
+            let coop = coop_id(c, &ctx).await?;
+            let all = c.appeals(&coop).await?;
+            let a = resolve_prefix("appeal", &appeal, all.iter().map(|a| a.id.as_str()))?;
+            let w = c.reply(&coop, &a, &text).await?;
+            either(ctx.json, &w, || format!("replied to appeal {a}\n"))
+        }
+        ClientCmd::Appeals(ctx) => {
+            let coop = coop_id(c, &ctx).await?;
+            let all = c.appeals(&coop).await?;
+            either(ctx.json, &all, || crate::appeals::render(&all))
+        }
+        ClientCmd::Jury { cmd: None, ctx } => {
+            let coop = coop_id(c, &ctx).await?;
+            let mine = c.jury(&coop).await?;
+            either(ctx.json, &mine, || crate::appeals::render(&mine))
+        }
+        ClientCmd::Jury {
+            cmd: Some(JuryCmd::Vote { appeal, verdict }),
+            ctx,
+        } => {
+            let coop = coop_id(c, &ctx).await?;
+            let mine = c.jury(&coop).await?;
+            let a = resolve_prefix("appeal", &appeal, mine.iter().map(|a| a.id.as_str()))?;
+            let w = c.vote_appeal(&coop, &a, verdict.uphold()).await?;
+            either(ctx.json, &w, || format!("voted to {verdict} appeal {a}\n"))
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! message that says what to do.
 
 mod api;
+mod appeals;
 mod audit;
 mod backup;
 mod cli;

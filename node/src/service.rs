@@ -277,15 +277,15 @@ impl Node {
         &self.net
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         (self.clock)()
     }
 
-    async fn state(&self, coop: Id) -> Res<Arc<Coop>> {
+    pub(crate) async fn state(&self, coop: Id) -> Res<Arc<Coop>> {
         Ok(self.net.state(coop).await?)
     }
 
-    async fn write(&self, coop: Id, body: Body) -> Res<Written> {
+    pub(crate) async fn write(&self, coop: Id, body: Body) -> Res<Written> {
         self.ready(coop).await?;
         let v = self.net.append(coop, self.key.clone(), body, None).await?;
         Ok(written(&v))

@@ -4,9 +4,11 @@
 //! - [`views`]: request bodies and the views routes return (docs/api.md documents each);
 //! - [`request`]: reading untrusted requests: JSON decoding, amounts, keys, limit names,
 //!   invites, and the entry bodies requests turn into. Pure: no I/O, no node state;
+//! - [`appeals`]: the bodies and views of appeals, replies and jurors' votes;
 //! - `fuzzing` (hidden, feature `fuzzing`): the checks the `api` fuzz target in `fuzz/` runs, shared with the
 //!   tests that replay its corpus.
 
+pub mod appeals;
 #[doc(hidden)]
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

@@ -139,6 +139,9 @@ pub fn limits_map(l: &Limits) -> BTreeMap<String, u64> {
         ("majority_pct", u64::from(l.majority_pct)),
         ("supermajority_pct", u64::from(l.supermajority_pct)),
         ("submit_window_ms", l.submit_window_ms),
+        ("appeal_window_ms", l.appeal_window_ms),
+        ("jury_size", l.jury_size),
+        ("vote_window_ms", l.vote_window_ms),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -160,6 +163,9 @@ pub fn parse_limit(name: &str) -> Checked<Limit> {
         "majority_pct" => Limit::MajorityPct,
         "supermajority_pct" => Limit::SupermajorityPct,
         "submit_window_ms" => Limit::SubmitWindowMs,
+        "appeal_window_ms" => Limit::AppealWindowMs,
+        "jury_size" => Limit::JurySize,
+        "vote_window_ms" => Limit::VoteWindowMs,
         other => {
             return Err(bad(format!(
                 "unknown limit `{other}`; limits are: {}",
@@ -197,6 +203,9 @@ pub fn set_limit(l: &mut Limits, limit: Limit, value: u64) -> Checked<()> {
                 .map_err(|_| bad(format!("supermajority_pct {value} is too large")))?
         }
         Limit::SubmitWindowMs => l.submit_window_ms = value,
+        Limit::AppealWindowMs => l.appeal_window_ms = value,
+        Limit::JurySize => l.jury_size = value,
+        Limit::VoteWindowMs => l.vote_window_ms = value,
     }
     Ok(())
 }
@@ -687,6 +696,7 @@ pub fn review_name(r: &ReviewState) -> &'static str {
         ReviewState::Accepted => "accepted",
         ReviewState::AcceptedByDefault => "accepted-by-default",
         ReviewState::Rejected => "rejected",
+        ReviewState::UpheldOnAppeal => "upheld-on-appeal",
     }
 }
 
@@ -701,6 +711,8 @@ pub enum ReviewState {
     AcceptedByDefault,
     /// Rejected, with a reason.
     Rejected,
+    /// Rejected, but the member's appeal was upheld: owed as accepted work.
+    UpheldOnAppeal,
 }
 
 impl From<&fold::Review> for ReviewState {
@@ -710,16 +722,18 @@ impl From<&fold::Review> for ReviewState {
             fold::Review::Accepted(_) => Self::Accepted,
             fold::Review::AcceptedByDefault(_) => Self::AcceptedByDefault,
             fold::Review::Rejected { .. } => Self::Rejected,
+            fold::Review::Upheld { .. } => Self::UpheldOnAppeal,
         }
     }
 }
 
 /// Every review state.
-pub const REVIEW_STATES: [ReviewState; 4] = [
+pub const REVIEW_STATES: [ReviewState; 5] = [
     ReviewState::Pending,
     ReviewState::Accepted,
     ReviewState::AcceptedByDefault,
     ReviewState::Rejected,
+    ReviewState::UpheldOnAppeal,
 ];
 
 /// Which submissions a listing keeps: a [`SubmissionQuery`] read.

@@ -834,7 +834,9 @@ pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<String>) {
     let name = crate::request::review_name(&r.into());
     match r {
         Review::Pending { deadline } => (name, *deadline, None),
-        Review::Accepted(t) | Review::AcceptedByDefault(t) => (name, *t, None),
+        Review::Accepted(t) | Review::AcceptedByDefault(t) | Review::Upheld { at: t, .. } => {
+            (name, *t, None)
+        }
         Review::Rejected { at, reason } => (name, *at, Some(reason.clone())),
     }
 }

@@ -175,6 +175,8 @@ pub(crate) struct Books {
     said: HashMap<Who, u64>,
     /// Ticks by idle witnesses, counted while streaming.
     idle: IdleAcc,
+    /// Appeals, their votes and witnesses (8.8).
+    appeals: crate::appeals::Appeals,
 }
 
 /// Ticks by idle witnesses so far ([`IdleWitnesses`]): a count, their authors, and the
@@ -380,7 +382,11 @@ impl Books {
                     }
                 }
             }
-            Body::Tick(t) => self.idle_tick(idx, p, at, e.prev, &t.heads),
+            Body::Tick(t) => {
+                self.idle_tick(idx, p, at, e.prev, &t.heads);
+                self.appeal_entry(idx, p, v);
+            }
+            Body::Appeal(_) | Body::Verdict(_) => self.appeal_entry(idx, p, v),
             Body::Review(r) => {
                 let requester = idx.who(&r.requester);
                 self.reviews.push(ReviewRec {
@@ -881,6 +887,7 @@ pub(crate) struct Outcome {
     pub(crate) witnessed_late: WitnessedLate,
     pub(crate) draws: Draws,
     pub(crate) idle_witnesses: IdleWitnesses,
+    pub(crate) appeals: crate::report::AppealStats,
 }
 
 fn median(v: &mut [u64]) -> Option<u64> {
@@ -935,6 +942,9 @@ struct Acc {
     reviews: u64,
     scores: [u32; 4],
     not_received: u64,
+    appeals: u64,
+    appeals_upheld: u64,
+    appeals_dismissed: u64,
     /// Per currency: (pay + topup, minutes) of accepted work.
     rate: BTreeMap<Cur, (u128, u128)>,
     money: BTreeMap<Cur, MoneyStats>,
@@ -1172,8 +1182,20 @@ impl Books {
                 (None, Some(at)) => {
                     acc.rejected += 1;
                     acc.review_times.push(at.saturating_sub(s.at.ts));
-                    m.rejected += 1;
-                    None
+                    // An appeal upheld voids the rejection: owed as accepted from then.
+                    let ending = self.appealed(idx, &tl, &key, terms.now, s, o, |v| {
+                        !v.accept && in_time(v) && live(&v.at)
+                    });
+                    if let Some(e) = ending {
+                        count_appeal(e, acc, &mut out.appeals);
+                    }
+                    match ending.and_then(crate::appeals::Ending::upheld_at) {
+                        Some(t) => Some(t),
+                        None => {
+                            m.rejected += 1;
+                            None
+                        }
+                    }
                 }
                 _ if terms.now > deadline => {
                     acc.by_default += 1;
@@ -1348,6 +1370,9 @@ impl Books {
                 scores: (n > 0).then(|| a.scores.map(|s| s * 100 / n)),
                 not_received: a.not_received,
                 money: a.money.into_iter().map(|(c, m)| (cur(c), m)).collect(),
+                appeals: a.appeals,
+                appeals_upheld: a.appeals_upheld,
+                appeals_dismissed: a.appeals_dismissed,
             });
         }
 
@@ -1485,4 +1510,119 @@ fn match_payments(
         delays.push(credit_at.saturating_sub(*at));
     }
     (delays, overdue)
+}
+
+/// Counts an appeal's ending on its requester's record and in the report.
+fn count_appeal(e: crate::appeals::Ending, acc: &mut Acc, st: &mut crate::report::AppealStats) {
+    use crate::appeals::Ending;
+    acc.appeals += 1;
+    st.appeals += 1;
+    match e {
+        Ending::Upheld(_) => {
+            acc.appeals_upheld += 1;
+            st.upheld += 1;
+        }
+        Ending::UpheldByDefault(_) => {
+            acc.appeals_upheld += 1;
+            st.upheld_by_default += 1;
+        }
+        Ending::Dismissed => {
+            acc.appeals_dismissed += 1;
+            st.dismissed += 1;
+        }
+        Ending::NoJury => st.no_jury += 1,
+        Ending::Drawing | Ending::Open => st.open += 1,
+    }
+}
+
+impl Books {
+    /// Notes an appeal, a verdict, or a tick that may witness an appeal (8.8).
+    fn appeal_entry(&mut self, idx: &Index, p: Pos, v: &Verified) {
+        use crate::appeals::Signed;
+        let e = v.entry();
+        let Some(who) = idx.known(&e.author) else {
+            return;
+        };
+        let at = Signed {
+            pos: p,
+            who,
+            seq: e.seq,
+            key: e.author,
+            ts: e.ts,
+            id: v.id(),
+        };
+        match &e.body {
+            Body::Appeal(a) => {
+                if let Some(r) = idx.pos_of(&a.rejection) {
+                    self.appeals.appeal(at, r);
+                }
+            }
+            Body::Verdict(x) => {
+                if let Some(a) = idx.pos_of(&x.appeal) {
+                    self.appeals.vote(at, a, x.uphold);
+                }
+            }
+            Body::Tick(t) => {
+                for a in t.heads.iter().filter_map(|h| idx.pos_of(h)) {
+                    self.appeals.tick(at, a);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How the appeal of the rejection that counts against `s` (the lowest (ts, id) of
+    /// the verdicts `counted` keeps) ends at `now`; `None` when no appeal counts.
+    #[allow(clippy::too_many_arguments)]
+    fn appealed(
+        &self,
+        idx: &Index,
+        tl: &Timeline,
+        key: &dyn Fn(Who) -> PublicKey,
+        now: Timestamp,
+        s: &SubRec,
+        o: &OfferRec,
+        counted: impl Fn(&Verdict) -> bool,
+    ) -> Option<crate::appeals::Ending> {
+        use crate::appeals::{Judge, Signed};
+        if self.appeals.is_empty() {
+            return None;
+        }
+        let (ts, id, v) = s
+            .verdicts
+            .iter()
+            .filter(|v| counted(v))
+            .filter_map(|v| Some((v.at.ts, idx.load(v.pos)?.id(), v)))
+            .min_by_key(|(ts, id, _)| (*ts, *id))?;
+        let rej = Signed {
+            pos: v.pos,
+            who: v.at.who,
+            seq: v.at.seq,
+            key: key(v.at.who),
+            ts,
+            id,
+        };
+        let made = |p: Pos| self.made(p);
+        let seen = |p: Pos| self.seen_at(p);
+        // Appeals, verdicts and ticks give a say: they count unless their author is
+        // frozen from their seq on, and only with a role at their time (8.1).
+        let live = |x: &Signed| {
+            idx.frozen_from(x.who).is_none_or(|f| x.seq < f) && tl.at(x.ts).may_request(&x.key)
+        };
+        let judge = Judge {
+            tl,
+            now,
+            made: &made,
+            seen: &seen,
+            live: &live,
+        };
+        let claimants: Vec<PublicKey> = o.claims.iter().map(|(_, c)| key(c.who)).collect();
+        self.appeals.judge(
+            &judge,
+            &rej,
+            tl.identity(&key(s.at.who)),
+            tl.identity(&key(o.at.who)),
+            &claimants,
+        )
+    }
 }

@@ -24,6 +24,7 @@
 //! [`books`] (the streamed fold), [`report`] (the findings), [`html`] (the report page),
 //! [`time`] (UTC dates).
 
+mod appeals;
 pub mod books;
 mod compact;
 pub mod html;
@@ -419,6 +420,7 @@ impl Auditor {
         r.witnessed_late = out.witnessed_late;
         r.idle_witnesses = out.idle_witnesses;
         r.draws = out.draws;
+        r.appeals = out.appeals;
         r.verdict = r.verdict();
         r
     }

@@ -221,6 +221,12 @@ pub struct RequesterStats {
     pub not_received: u64,
     /// Money per currency.
     pub money: BTreeMap<String, Money>,
+    /// Appeals that count against its rejections (docs/protocol.md 8.8).
+    pub appeals: u64,
+    /// Of them, upheld (by a majority or by default).
+    pub appeals_upheld: u64,
+    /// Of them, dismissed.
+    pub appeals_dismissed: u64,
 }
 
 /// The rules in force at the end of the ledger, by everything it holds.
@@ -314,6 +320,38 @@ pub struct Draws {
     pub offers_with_lapses: u64,
     /// Those offers, the first [`MAX_LISTED`], in file order.
     pub listed: Vec<LapsedPlaces>,
+}
+
+/// Appeals of rejected work (docs/protocol.md 8.8), by how they stand at the audit's time.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct AppealStats {
+    /// Appeals that count, against rejections that count.
+    pub appeals: u64,
+    /// Upheld by a jury's majority: the work is owed as accepted work.
+    pub upheld: u64,
+    /// Upheld by default: every member of the jury's ranking let its turn pass.
+    pub upheld_by_default: u64,
+    /// Dismissed by a majority: the rejection stands.
+    pub dismissed: u64,
+    /// No jury could be formed: the rejection stands.
+    pub no_jury: u64,
+    /// Still being drawn or voted on.
+    pub open: u64,
+}
+
+impl AppealStats {
+    /// The line of a report.
+    pub fn line(&self) -> String {
+        format!(
+            "appeals: {} ({} upheld, {} upheld by default, {} dismissed, {} without a jury, {} open)",
+            self.appeals,
+            self.upheld,
+            self.upheld_by_default,
+            self.dismissed,
+            self.no_jury,
+            self.open
+        )
+    }
 }
 
 /// An offer of which a place lapsed.
@@ -495,6 +533,8 @@ pub struct Report {
     pub idle_witnesses: IdleWitnesses,
     /// Void assignments and lapsed places of listed offers.
     pub draws: Draws,
+    /// Appeals of rejected work and how they stand.
+    pub appeals: AppealStats,
     /// Plot series.
     #[serde(skip)]
     pub series: Series,
@@ -585,6 +625,7 @@ impl fmt::Display for Report {
         for line in self.draws.lines(10) {
             writeln!(f, "{line}")?;
         }
+        writeln!(f, "{}", self.appeals.line())?;
         writeln!(
             f,
             "\nwages (accepted work; pay + top-ups over reported minutes):"

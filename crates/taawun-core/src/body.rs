@@ -50,6 +50,12 @@ pub enum Body {
     Enroll(Enroll),
     /// A member or requester (or one of its devices) revokes one of its devices.
     RevokeDevice(RevokeDevice),
+    /// A member whose work was rejected asks a jury of members to judge the rejection.
+    Appeal(Appeal),
+    /// The requester answers an appeal against its rejection.
+    Reply(Reply),
+    /// A juror's vote on an appeal: uphold (the rejection is void) or dismiss.
+    Verdict(Verdict),
 }
 
 impl Body {
@@ -75,6 +81,9 @@ impl Body {
             Body::Device(_) => Kind::Device,
             Body::Enroll(_) => Kind::Enroll,
             Body::RevokeDevice(_) => Kind::RevokeDevice,
+            Body::Appeal(_) => Kind::Appeal,
+            Body::Reply(_) => Kind::Reply,
+            Body::Verdict(_) => Kind::Verdict,
         }
     }
 
@@ -103,6 +112,9 @@ impl Body {
             Body::Reject(r) => vec![r.submission],
             Body::Receipt(r) => vec![r.settle],
             Body::Tick(t) => t.heads.clone(),
+            Body::Appeal(a) => vec![a.rejection],
+            Body::Reply(r) => vec![r.appeal],
+            Body::Verdict(v) => vec![v.appeal],
         }
     }
 }
@@ -130,11 +142,14 @@ pub enum Kind {
     Device,
     Enroll,
     RevokeDevice,
+    Appeal,
+    Reply,
+    Verdict,
 }
 
 impl Kind {
     /// Every kind, in wire order.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Charter,
         Kind::Proposal,
         Kind::Vote,
@@ -154,6 +169,9 @@ impl Kind {
         Kind::Device,
         Kind::Enroll,
         Kind::RevokeDevice,
+        Kind::Appeal,
+        Kind::Reply,
+        Kind::Verdict,
     ];
 
     /// The wire name (`"charter"`, `"offer"`...).
@@ -178,6 +196,9 @@ impl Kind {
             Kind::Device => "device",
             Kind::Enroll => "enroll",
             Kind::RevokeDevice => "revoke_device",
+            Kind::Appeal => "appeal",
+            Kind::Reply => "reply",
+            Kind::Verdict => "verdict",
         }
     }
 }
@@ -226,6 +247,27 @@ pub struct Limits {
     /// How long a drawn member has to submit, in ms from the time its place began; after
     /// it, the place passes to the next claimant in the draw (docs/protocol.md 8.2).
     pub submit_window_ms: u64,
+    /// How long a member whose work was rejected has to appeal, in ms from the time the
+    /// rejection was made (docs/protocol.md 8.8). Absent from a charter's bytes when it
+    /// is the default, so charters written before appeals keep their bytes and id.
+    #[serde(
+        default = "crate::appeal::default_appeal_window_ms",
+        skip_serializing_if = "crate::appeal::is_default_appeal_window_ms"
+    )]
+    pub appeal_window_ms: u64,
+    /// How many jurors judge an appeal (odd, so a full jury always has a majority).
+    #[serde(
+        default = "crate::appeal::default_jury_size",
+        skip_serializing_if = "crate::appeal::is_default_jury_size"
+    )]
+    pub jury_size: u64,
+    /// How long a seated juror has to vote, in ms from the time its seat began; after
+    /// it, the seat passes to the next member of the jury's ranking.
+    #[serde(
+        default = "crate::appeal::default_vote_window_ms",
+        skip_serializing_if = "crate::appeal::is_default_vote_window_ms"
+    )]
+    pub vote_window_ms: u64,
 }
 
 /// The cooperative's founding document: seq 1 of a founder's chain.
@@ -279,6 +321,9 @@ pub enum Limit {
     MajorityPct,
     SupermajorityPct,
     SubmitWindowMs,
+    AppealWindowMs,
+    JurySize,
+    VoteWindowMs,
 }
 
 /// An amendment to the cooperative's rules.
@@ -581,4 +626,38 @@ pub fn is_bidi_control(c: char) -> bool {
 pub struct Tick {
     /// Entries of other authors, distinct, at least one and at most [`MAX_TICK_HEADS`].
     pub heads: Vec<Id>,
+}
+
+/// Longest answer in an appeal or a reply, in characters.
+pub const MAX_ANSWER_CHARS: usize = 4_000;
+
+/// A member's appeal against the rejection of its work (docs/protocol.md 8.8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Appeal {
+    /// The `Reject` entry appealed.
+    pub rejection: Id,
+    /// The member's answer to the rejection's reason (mandatory, non-empty).
+    pub answer: String,
+}
+
+/// The requester's answer to an appeal, once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    /// The appeal.
+    pub appeal: Id,
+    /// What the requester says to the jury (mandatory, non-empty).
+    pub text: String,
+}
+
+/// A juror's vote on an appeal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verdict {
+    /// The appeal.
+    pub appeal: Id,
+    /// True: uphold the appeal (the rejection is void, the work counts as accepted).
+    /// False: dismiss it (the rejection stands).
+    pub uphold: bool,
 }

@@ -110,13 +110,24 @@ pub enum Review {
         /// Why.
         reason: String,
     },
+    /// Rejected, but a jury upheld the member's appeal (or its ranking ran out without a
+    /// majority) at this time: the rejection is void and the work counts as accepted
+    /// (docs/protocol.md 8.8).
+    Upheld {
+        /// When it was rejected.
+        rejected: Timestamp,
+        /// When the appeal was upheld: the work counts as accepted from then.
+        at: Timestamp,
+    },
 }
 
 impl Review {
     /// When the work was accepted, explicitly or by default.
     pub fn accepted_at(&self) -> Option<Timestamp> {
         match self {
-            Review::Accepted(t) | Review::AcceptedByDefault(t) => Some(*t),
+            Review::Accepted(t) | Review::AcceptedByDefault(t) | Review::Upheld { at: t, .. } => {
+                Some(*t)
+            }
             _ => None,
         }
     }
@@ -260,6 +271,8 @@ struct Passes {
     timeline: Option<Timeline>,
     /// Settlements answered "not received", per requester.
     not_received: BTreeMap<PublicKey, usize>,
+    /// Appeals that count.
+    appeals: Vec<crate::appeal::AppealView>,
 }
 
 /// A requester's record, as members see it before claiming.
@@ -295,6 +308,12 @@ pub struct Record {
     /// Assignments of its offers that do not count because they leave out a claim made
     /// in the window, name one made after it, or came before the window closed.
     pub void_assignments: usize,
+    /// Appeals against its rejections that count (docs/protocol.md 8.8).
+    pub appeals: usize,
+    /// Of them, upheld (by a jury's majority, or by default when its ranking ran out).
+    pub appeals_upheld: usize,
+    /// Of them, dismissed by a jury's majority.
+    pub appeals_dismissed: usize,
     /// Reviews received.
     pub reviews: usize,
     /// Mean scores x100 (pay, fairness, promptness, communication).
@@ -423,7 +442,7 @@ fn obligation(kind: Kind) -> bool {
 /// The time an entry is taken to have been made: its own timestamp, unless someone else
 /// first witnessed it more than [`WITNESS_SLACK_MS`] later, in which case its witnessed
 /// time (an unwitnessed entry keeps its timestamp until a witness arrives).
-fn on_time(v: &Verified, seen_at: &BTreeMap<Id, Timestamp>) -> Timestamp {
+pub(crate) fn on_time(v: &Verified, seen_at: &BTreeMap<Id, Timestamp>) -> Timestamp {
     let ts = v.entry().ts;
     match seen_at.get(&v.id()) {
         Some(w) if *w > ts.saturating_add(WITNESS_SLACK_MS) => *w,
@@ -742,6 +761,9 @@ impl Coop {
             Kind::Submit,
             Kind::Reject,
             Kind::Enact,
+            // A juror's vote counts if made within its seat (8.8).
+            Kind::Verdict,
+            Kind::Reply,
         ]
         .into_iter()
         .flat_map(|k| self.ids(k))
@@ -749,7 +771,11 @@ impl Coop {
         .filter_map(|id| self.entries.get(id))
         .filter(|v| self.who(v) != self.speaker(me) && self.counts(v))
         .collect();
+        // Appeals: until a member who is not a party has witnessed them (their jury's
+        // seed, 8.8), whoever else did.
+        due.extend(crate::appeal::to_witness(self, me));
         due.sort_by_key(|v| (v.entry().ts, v.id()));
+        due.dedup_by_key(|v| v.id());
         due.into_iter()
             .take(crate::body::MAX_TICK_HEADS)
             .map(Verified::id)
@@ -1270,13 +1296,21 @@ impl Coop {
             };
             let review = match (first(true), first(false)) {
                 (Some(x), _) => Review::Accepted(x.entry().ts),
-                (None, Some(x)) => Review::Rejected {
-                    at: x.entry().ts,
-                    reason: match &x.entry().body {
-                        Body::Reject(r) => r.reason.clone(),
-                        _ => String::new(),
-                    },
-                },
+                (None, Some(x)) => {
+                    match crate::appeal::upheld(self, x, v, ov, now, &tl, &seen_at) {
+                        Some(at) => Review::Upheld {
+                            rejected: x.entry().ts,
+                            at,
+                        },
+                        None => Review::Rejected {
+                            at: x.entry().ts,
+                            reason: match &x.entry().body {
+                                Body::Reject(r) => r.reason.clone(),
+                                _ => String::new(),
+                            },
+                        },
+                    }
+                }
                 _ if now > deadline => Review::AcceptedByDefault(deadline),
                 _ => Review::Pending { deadline },
             };
@@ -1392,6 +1426,7 @@ impl Coop {
             balances: self.balances(now),
             timeline,
             not_received,
+            appeals: self.appeals(now),
         };
         // A requester asked for by a key that replaced a lost one has its whole record.
         let identity = |r: &PublicKey| all.timeline.as_ref().map_or(*r, |tl| tl.identity(r));
@@ -1429,6 +1464,11 @@ impl Coop {
                     review_times.push(at.saturating_sub(s.at));
                 }
                 Review::Pending { .. } => r.pending += 1,
+                // Counted as rejected: the requester did reject it.
+                Review::Upheld { rejected, .. } => {
+                    r.rejected += 1;
+                    review_times.push(rejected.saturating_sub(s.at));
+                }
             }
             if let Some(at) = s.review.accepted_at() {
                 let cur = s.pay.currency.clone();
@@ -1461,6 +1501,14 @@ impl Coop {
             }
         }
         r.not_received = all.not_received.get(requester).copied().unwrap_or(0);
+        for a in all.appeals.iter().filter(|a| a.requester == *requester) {
+            r.appeals += 1;
+            match a.outcome {
+                crate::appeal::Outcome::Dismissed { .. } => r.appeals_dismissed += 1,
+                ref o if o.upheld_at().is_some() => r.appeals_upheld += 1,
+                _ => {}
+            }
+        }
         r.median_pay_ms = median(self.pay_delays(requester, dues, all.timeline.as_ref()));
         let mut sums = [0u32; 4];
         let tl = all.timeline.as_ref();
@@ -1658,6 +1706,29 @@ impl Coop {
 }
 
 impl Coop {
+    /// A held entry that counts by the full governance history (for [`crate::appeal`]).
+    pub(crate) fn live_entry(&self, id: &Id, tl: &Timeline) -> Option<&Verified> {
+        self.live_id(id, tl)
+    }
+
+    /// The live acceptances and rejections of `submission`.
+    pub(crate) fn verdicts_of(&self, submission: &Id, tl: &Timeline) -> Vec<&Verified> {
+        self.verdicts
+            .get(submission)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| self.live_id(x, tl))
+            .collect()
+    }
+
+    /// Every key that signed a valid claim on `offer`.
+    pub(crate) fn claimants_of(&self, offer: &Id) -> Vec<PublicKey> {
+        self.claims
+            .range((*offer, PublicKey([0; 32]))..=(*offer, PublicKey([255; 32])))
+            .map(|((_, k), _)| *k)
+            .collect()
+    }
+
     /// The entry of `ids` with the lowest (seq, id): for an author's entries of one kind,
     /// one on its trunk whenever there is one, which is what validation's ancestor checks
     /// need of "the first stored".

@@ -11,6 +11,7 @@
 //! - [`sig`]: the one signature rule, for single and batch verification;
 //! - [`rules`]: the rules in force and how enactments change them;
 //! - [`lottery`]: the assignment lottery;
+//! - [`appeal`]: appeals of rejections, the jury's draw, votes and outcomes;
 //! - [`validate`]: whether an entry may enter the ledger, through a [`validate::Context`];
 //! - [`fold`]: the cooperative's state from its entries: offers, balances, records;
 //! - [`writer`]: builds the next entry of an author's chain;
@@ -20,6 +21,7 @@
 //!
 //! The normative description is `docs/protocol.md`.
 
+pub mod appeal;
 pub mod body;
 pub mod entry;
 pub mod fold;

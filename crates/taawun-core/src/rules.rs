@@ -124,6 +124,9 @@ impl Rules {
                         l.supermajority_pct = u8::try_from(*value).unwrap_or(100)
                     }
                     Limit::SubmitWindowMs => l.submit_window_ms = *value,
+                    Limit::AppealWindowMs => l.appeal_window_ms = *value,
+                    Limit::JurySize => l.jury_size = *value,
+                    Limit::VoteWindowMs => l.vote_window_ms = *value,
                 }
             }
         }
@@ -204,6 +207,9 @@ pub fn default_limits() -> Limits {
         majority_pct: 50,
         supermajority_pct: 66,
         submit_window_ms: 2 * 24 * HOUR,
+        appeal_window_ms: crate::appeal::default_appeal_window_ms(),
+        jury_size: crate::appeal::default_jury_size(),
+        vote_window_ms: crate::appeal::default_vote_window_ms(),
     }
 }
 

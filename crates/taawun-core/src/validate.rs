@@ -77,6 +77,19 @@ pub trait Context {
         }
     }
 
+    /// The first-stored appeal, reply or verdict by `author` naming `named` (a rejection
+    /// for an appeal, an appeal for a reply or a verdict). The default walks the author's
+    /// chain from seq 1: these entries are rare; a store may index them instead.
+    fn appealed(&self, named: &Id, author: &PublicKey) -> Option<Id> {
+        let head = self.head(author)?;
+        (1..=head.seq)
+            .filter_map(|seq| self.at(author, seq))
+            .find(|id| {
+                self.entry(id)
+                    .is_some_and(|v| crate::appeal::names(&v.entry().body, named))
+            })
+    }
+
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
     fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
@@ -301,6 +314,14 @@ pub enum Invalid {
     BadTick(String),
     #[error("device entry is invalid: {0}")]
     BadDevice(String),
+    #[error("appeal is invalid: {0}")]
+    BadAppeal(String),
+    #[error("rejection {rejection} was already appealed")]
+    AlreadyAppealed { rejection: Id },
+    #[error("appeal {appeal} was already answered by its requester")]
+    AlreadyReplied { appeal: Id },
+    #[error("member already voted on appeal {appeal}")]
+    DoubleVerdict { appeal: Id },
 }
 
 /// Judges a verified entry for cooperative `coop`. `now` is the receiving node's clock for
@@ -1046,6 +1067,18 @@ impl<C: Context> Judge<'_, C> {
                 }
                 Ok(())
             }
+            Body::Appeal(_) | Body::Reply(_) | Body::Verdict(_) => {
+                let repeats =
+                    |first: Option<Id>, same: &dyn Fn(&Body) -> bool| self.repeats(first, same);
+                crate::appeal::check(&crate::appeal::Judged {
+                    ctx: self.ctx,
+                    v: self.v,
+                    who: self.who,
+                    rules: self.rules,
+                    dep: &deps[0],
+                    repeats: &repeats,
+                })
+            }
             Body::Device(d) => self.device(d),
             Body::Enroll(_) => self.enroll(&deps[0]),
             Body::RevokeDevice(r) => {
@@ -1301,7 +1334,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// A text shown to members: at most `max` characters, no bidirectional embedding,
 /// override or isolate control, and no control character at all on one line (tabs and
 /// line breaks are allowed elsewhere).
-fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
+pub(crate) fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
     let n = text.chars().count();
     if n > max {
         return Err(format!("{n} characters; at most {max}"));
@@ -1323,7 +1356,7 @@ fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), String> {
 }
 
 /// Every limit with its value.
-fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 12] {
+fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 15] {
     [
         (Limit::MaxReviewWindowMs, l.max_review_window_ms),
         (Limit::MaxClaimWindowMs, l.max_claim_window_ms),
@@ -1337,6 +1370,9 @@ fn limit_values(l: &crate::body::Limits) -> [(Limit, u64); 12] {
         (Limit::MajorityPct, u64::from(l.majority_pct)),
         (Limit::SupermajorityPct, u64::from(l.supermajority_pct)),
         (Limit::SubmitWindowMs, l.submit_window_ms),
+        (Limit::AppealWindowMs, l.appeal_window_ms),
+        (Limit::JurySize, l.jury_size),
+        (Limit::VoteWindowMs, l.vote_window_ms),
     ]
 }
 
@@ -1364,6 +1400,17 @@ fn check_limit(limit: Limit, value: u64) -> Result<(), String> {
         Limit::SupermajorityPct => (66, 99, "supermajority_pct"),
         // At least an hour: a drawn member on a weak link must have time to do the work.
         Limit::SubmitWindowMs => (60 * 60 * 1000, u64::MAX, "submit_window_ms"),
+        // A day at least, so a member offline for a while can still appeal.
+        Limit::AppealWindowMs => (24 * 60 * 60 * 1000, u64::MAX, "appeal_window_ms"),
+        Limit::JurySize => {
+            // Odd, so that a full jury always reaches a majority.
+            if value.is_multiple_of(2) {
+                return Err(format!("jury_size must be odd, not {value}"));
+            }
+            (1, 99, "jury_size")
+        }
+        // An hour at least: a juror on a weak link must have time to read and vote.
+        Limit::VoteWindowMs => (60 * 60 * 1000, u64::MAX, "vote_window_ms"),
     };
     if (lo..=hi).contains(&value) {
         Ok(())

@@ -429,11 +429,16 @@ pub(crate) async fn work(
         .submissions(id, &my_work)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    let appeals = node
+        .appeals(id, false)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     Ok(pages::work(
         &ctx,
         &c,
         &offers,
         &subs,
+        &appeals,
         now(),
         q.done.is_some(),
     ))
@@ -834,11 +839,16 @@ pub(crate) async fn requests(
         .record(id, me)
         .await
         .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
+    let appeals = node
+        .appeals(id, false)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, "/"))?;
     Ok(pages::requests(
         &ctx,
         &c,
         &offers,
         &subs,
+        &appeals,
         &owed,
         &rec,
         now(),
@@ -1339,4 +1349,97 @@ mod tests {
         let e = offer_request(Lang::En, &c2, &window).expect_err("window");
         assert!(e.starts_with("Offer refused: a claim window of"), "{e}");
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct AppealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    answer: String,
+}
+
+/// `POST /c/{coop}/submissions/{sub}/appeal`: the member appeals the rejection of its work.
+pub(crate) async fn appeal(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, sub)): Path<(String, String)>,
+    Form(f): Form<AppealForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let sid = entry_id(&ctx, &c, "submission", &sub)?;
+    let back = c.link("work");
+    if f.answer.trim().is_empty() {
+        return Err(said(&ctx, Some(&c), ctx.lang.t(&t::BLANK_ANSWER), &back));
+    }
+    web.st
+        .node
+        .appeal(id, sid, f.answer)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&web, &back).await)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct JuryVoteForm {
+    #[serde(default)]
+    csrf: String,
+    /// `uphold` or `dismiss`.
+    #[serde(default)]
+    verdict: String,
+}
+
+/// `POST /c/{coop}/appeals/{appeal}/vote`: a juror's vote.
+pub(crate) async fn jury_vote(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, appeal)): Path<(String, String)>,
+    Form(f): Form<JuryVoteForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let aid = entry_id(&ctx, &c, "appeal", &appeal)?;
+    let back = c.link("work");
+    let uphold = match f.verdict.as_str() {
+        "uphold" => true,
+        "dismiss" => false,
+        _ => return Err(said(&ctx, Some(&c), "uphold or dismiss", &back)),
+    };
+    web.st
+        .node
+        .verdict(id, aid, uphold)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&web, &back).await)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /c/{coop}/appeals/{appeal}/reply`: the requester answers an appeal, once.
+pub(crate) async fn reply(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path((coop, appeal)): Path<(String, String)>,
+    Form(f): Form<ReplyForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    let (id, c) = info(&web, &ctx, &coop).await?;
+    let aid = entry_id(&ctx, &c, "appeal", &appeal)?;
+    let back = c.link("requests");
+    if f.text.trim().is_empty() {
+        return Err(said(&ctx, Some(&c), ctx.lang.t(&t::BLANK_REPLY), &back));
+    }
+    web.st
+        .node
+        .reply(id, aid, f.text)
+        .await
+        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+    Ok(done(&web, &back).await)
 }

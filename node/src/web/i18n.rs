@@ -1619,6 +1619,114 @@ tr!(
 );
 tr!(PREVIOUS, "Previous", "Précédents", "السابق");
 tr!(SHOWING, "{}–{} of {}", "{}–{} sur {}", "{}–{} من {}");
+// Appeals (docs/protocol.md 8.8).
+tr!(
+    REV_UPHELD,
+    "Rejected, then upheld on appeal {}: owed as accepted work",
+    "Refusée, puis admise en appel {} : due comme un travail accepté",
+    "رُفضت، ثم قُبل الطعن فيها {}: تُستحق كعمل مقبول"
+);
+tr!(
+    APPEAL,
+    "Appeal to a jury of members",
+    "Faire appel devant un jury de membres",
+    "الطعن أمام هيئة من الأعضاء"
+);
+tr!(
+    APPEAL_ANSWER,
+    "Your answer to the reason: members drawn by lottery read it and decide. One appeal per rejection.",
+    "Votre réponse au motif : des membres tirés au sort la lisent et décident. Un seul appel par refus.",
+    "ردّك على السبب: يقرؤه أعضاء تختارهم القرعة ويفصلون فيه. طعن واحد لكل رفض."
+);
+tr!(
+    BLANK_ANSWER,
+    "An appeal needs your answer to the reason.",
+    "Un appel demande votre réponse au motif.",
+    "يحتاج الطعن إلى ردّك على السبب."
+);
+tr!(APPEAL_STATE, "Appeal: {}", "Appel : {}", "الطعن: {}");
+tr!(
+    JURY,
+    "Appeals you judge as a juror",
+    "Appels que vous jugez comme juré",
+    "طعون تفصل فيها بصفتك عضوًا في الهيئة"
+);
+tr!(REASON_GIVEN, "Reason", "Motif", "السبب");
+tr!(
+    MEMBER_ANSWER,
+    "Member's answer",
+    "Réponse du membre",
+    "ردّ العضو"
+);
+tr!(
+    REQUESTER_REPLY,
+    "Requester's reply",
+    "Réponse du demandeur",
+    "ردّ صاحب الطلب"
+);
+tr!(
+    UPHOLD,
+    "Uphold: the rejection is void and the work is paid",
+    "Admettre : le refus est annulé et le travail payé",
+    "قبول الطعن: يُلغى الرفض ويُدفع أجر العمل"
+);
+tr!(
+    DISMISS,
+    "Dismiss: the rejection stands",
+    "Rejeter : le refus est maintenu",
+    "ردّ الطعن: يبقى الرفض"
+);
+tr!(VOTE_BY, "Vote by {}", "Votez avant {}", "صوّت قبل {}");
+tr!(
+    OUTCOME_DRAWING,
+    "the jury is being drawn",
+    "le jury est en cours de tirage",
+    "جارٍ سحب الهيئة"
+);
+tr!(
+    OUTCOME_OPEN,
+    "the jury is voting",
+    "le jury vote",
+    "الهيئة تصوّت"
+);
+tr!(OUTCOME_UPHELD, "upheld", "admis", "مقبول");
+tr!(
+    OUTCOME_DISMISSED,
+    "dismissed: the rejection stands",
+    "rejeté : le refus est maintenu",
+    "مردود: يبقى الرفض"
+);
+tr!(
+    OUTCOME_NO_JURY,
+    "no jury could be formed: the rejection stands",
+    "aucun jury n'a pu être formé : le refus est maintenu",
+    "تعذّر تشكيل هيئة: يبقى الرفض"
+);
+tr!(
+    OUTCOME_DEFAULT,
+    "upheld by default: no juror decided in time",
+    "admis par défaut : aucun juré n'a tranché à temps",
+    "مقبول افتراضيًا: لم يفصل أي عضو في الوقت المحدد"
+);
+
+tr!(
+    REPLY_TO_JURY,
+    "Your answer to the appeal, once: the jury reads it with your reason and the member's answer.",
+    "Votre réponse à l'appel, une seule fois : le jury la lit avec votre motif et la réponse du membre.",
+    "ردّك على الطعن، مرة واحدة: تقرؤه الهيئة مع سببك وردّ العضو."
+);
+tr!(
+    REPLY,
+    "Answer the appeal",
+    "Répondre à l'appel",
+    "الرد على الطعن"
+);
+tr!(
+    BLANK_REPLY,
+    "An answer to an appeal needs a text.",
+    "Une réponse à un appel demande un texte.",
+    "يحتاج الرد على الطعن إلى نص."
+);
 
 #[cfg(test)]
 mod tests {

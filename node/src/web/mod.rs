@@ -275,6 +275,9 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/submissions/{sub}/result", get(h::result))
         .route("/submissions/{sub}/accept", post(h::accept))
         .route("/submissions/{sub}/reject", post(h::reject))
+        .route("/submissions/{sub}/appeal", post(h::appeal))
+        .route("/appeals/{appeal}/vote", post(h::jury_vote))
+        .route("/appeals/{appeal}/reply", post(h::reply))
         .route("/coop", get(h::coop))
         .route("/votes", post(h::vote));
     Router::new()

@@ -785,6 +785,9 @@ fn review_line(l: Lang, s: &SubmissionView, now: Timestamp) -> Markup {
         "accepted-by-default" => {
             html! { span.ok { (l.f(&t::REV_DEFAULT, &l.relative(s.review_at, now))) } }
         }
+        "upheld-on-appeal" => {
+            html! { span.ok { (l.f(&t::REV_UPHELD, &l.relative(s.review_at, now))) } }
+        }
         _ => {
             let reason = html! { bdi { (s.reason.as_deref().unwrap_or("")) } };
             html! { span.bad { (fm(l, &t::REV_REJECTED, &[html! { (l.relative(s.review_at, now)) }, reason])) } }
@@ -793,16 +796,19 @@ fn review_line(l: Lang, s: &SubmissionView, now: Timestamp) -> Markup {
 }
 
 /// My work: what was assigned to me, what I claimed, and the review of what I sent.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn work(
     ctx: &Ctx,
     c: &CoopInfo,
     offers: &[OfferView],
     subs: &[SubmissionView],
+    appeals: &[taawun_api::appeals::AppealInfo],
     now: Timestamp,
     done: bool,
 ) -> Response {
     let l = ctx.lang;
     let body = html! {
+        (jury(ctx, c, appeals, now))
         section #work data-live="1" {
             @if offers.is_empty() { p { (l.t(&t::NO_WORK)) } }
             ul.cards {
@@ -837,6 +843,7 @@ pub(crate) fn work(
                             p.small { (l.fa(&t::SUBMITTED, &[&l.relative(s.at, now), &s.minutes.to_string()])) }
                             p.review data-review=(s.review) { (review_line(l, s, now)) }
                             @if s.topup.minor > 0 { p.small { (l.t(&t::TOPUP)) ": " (l.money(s.topup.minor, &s.topup.currency)) } }
+                            (appeal_part(ctx, c, s, appeals))
                         }
                     }
                 }
@@ -857,6 +864,81 @@ fn totals(balances: &[BalanceView]) -> Vec<(String, u64, u64)> {
     out.into_iter()
         .map(|(c, (o, k))| (c.to_owned(), o, k))
         .collect()
+}
+
+/// An appeal's outcome, in words.
+fn outcome_label(l: Lang, outcome: &str) -> &'static str {
+    l.t(match outcome {
+        "drawing" => &t::OUTCOME_DRAWING,
+        "open" => &t::OUTCOME_OPEN,
+        "upheld" => &t::OUTCOME_UPHELD,
+        "dismissed" => &t::OUTCOME_DISMISSED,
+        "no-jury" => &t::OUTCOME_NO_JURY,
+        _ => &t::OUTCOME_DEFAULT,
+    })
+}
+
+/// Under rejected work: how its appeal stands, or the form to appeal it.
+fn appeal_part(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    s: &SubmissionView,
+    appeals: &[taawun_api::appeals::AppealInfo],
+) -> Markup {
+    let l = ctx.lang;
+    if let Some(a) = appeals.iter().find(|a| a.submission == s.id) {
+        return html! { p.appeal data-outcome=(a.outcome) { (l.f(&t::APPEAL_STATE, outcome_label(l, &a.outcome))) } };
+    }
+    if s.review != "rejected" {
+        return html! {};
+    }
+    html! {
+        form.appeal method="post" action=(c.link(&format!("submissions/{}/appeal", s.id))) {
+            (csrf(ctx))
+            label for=(format!("answer-{}", s.id)) { (l.t(&t::APPEAL_ANSWER)) }
+            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required {}
+            button type="submit" { (l.t(&t::APPEAL)) }
+        }
+    }
+}
+
+/// The appeals this member judges now: the reason, the answer, the reply, and a vote.
+fn jury(
+    ctx: &Ctx,
+    c: &CoopInfo,
+    appeals: &[taawun_api::appeals::AppealInfo],
+    now: Timestamp,
+) -> Markup {
+    let l = ctx.lang;
+    let mine: Vec<_> = appeals.iter().filter(|a| a.to_judge).collect();
+    if mine.is_empty() {
+        return html! {};
+    }
+    html! {
+        section #jury {
+            h2 { (l.t(&t::JURY)) }
+            ul.cards {
+                @for a in mine {
+                    @let until = a.seats.iter().find(|s| s.member == c.me && s.state == "open").map(|s| s.until);
+                    li.card.appeal data-appeal=(a.id) {
+                        p { strong { (l.t(&t::REASON_GIVEN)) ": " } bdi { (a.reason) } }
+                        p { strong { (l.t(&t::MEMBER_ANSWER)) ": " } bdi { (a.answer) } }
+                        @if let Some(r) = &a.reply { p { strong { (l.t(&t::REQUESTER_REPLY)) ": " } bdi { (r) } } }
+                        @if let Some(u) = until { p.small { (l.f(&t::VOTE_BY, &l.relative(u, now))) } }
+                        div.actions {
+                            @for (value, label) in [("uphold", &t::UPHOLD), ("dismiss", &t::DISMISS)] {
+                                form method="post" action=(c.link(&format!("appeals/{}/vote", a.id))) {
+                                    (csrf(ctx))
+                                    input type="hidden" name="verdict" value=(value);
+                                    button type="submit" { (l.t(label)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Earnings: balances, the rate chart, payments to confirm, and the review form.
@@ -1127,6 +1209,7 @@ pub(crate) fn requests(
     c: &CoopInfo,
     offers: &[OfferView],
     subs: &[SubmissionView],
+    appeals: &[taawun_api::appeals::AppealInfo],
     owed: &[BalanceView],
     rec: &RecordView,
     now: Timestamp,
@@ -1191,6 +1274,20 @@ pub(crate) fn requests(
                                     label for=(format!("reason-{}", s.id)) { (l.t(&t::REASON)) }
                                     textarea id=(format!("reason-{}", s.id)) name="reason" rows="2" required {}
                                     button type="submit" { (l.t(&t::REJECT)) }
+                                }
+                            }
+                        }
+                        @if let Some(a) = appeals.iter().find(|a| a.submission == s.id) {
+                            p.appeal data-outcome=(a.outcome) { (l.f(&t::APPEAL_STATE, outcome_label(l, &a.outcome))) }
+                            p { strong { (l.t(&t::MEMBER_ANSWER)) ": " } bdi { (a.answer) } }
+                            @if let Some(r) = &a.reply {
+                                p { strong { (l.t(&t::REQUESTER_REPLY)) ": " } bdi { (r) } }
+                            } @else if a.outcome == "drawing" || a.outcome == "open" {
+                                form.reply method="post" action=(c.link(&format!("appeals/{}/reply", a.id))) {
+                                    (csrf(ctx))
+                                    label for=(format!("reply-{}", a.id)) { (l.t(&t::REPLY_TO_JURY)) }
+                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required {}
+                                    button type="submit" { (l.t(&t::REPLY)) }
                                 }
                             }
                         }

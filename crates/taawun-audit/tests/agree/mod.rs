@@ -121,6 +121,15 @@ pub(crate) fn assert_agrees(r: &Report, coop: &Coop) {
             got.not_received, want.not_received as u64,
             "not received of {who}"
         );
+        assert_eq!(
+            (got.appeals, got.appeals_upheld, got.appeals_dismissed),
+            (
+                want.appeals as u64,
+                want.appeals_upheld as u64,
+                want.appeals_dismissed as u64
+            ),
+            "appeals of {who}"
+        );
         let rate: BTreeMap<String, u64> = got
             .money
             .iter()

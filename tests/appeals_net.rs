@@ -1,0 +1,261 @@
+//! A full appeal through the network: three member nodes on loopback (the requester, the
+//! worker whose work is rejected, and a member who is neither) carry an offer, its
+//! rejection, the appeal, the witness tick that seeds the jury, the requester's reply and
+//! the jurors' votes, each entry sent from its author's node when that node runs. Every
+//! node must derive the same jury and the same outcome, and owe the work as accepted.
+//! The entries are signed with fixed past timestamps, so the windows of the protocol
+//! (the witness slack, the vote window) are crossed without waiting.
+
+mod net_common;
+
+use net_common::{converge, runtime, start_nodes_as, Who};
+use std::sync::Arc;
+use std::time::Duration;
+use taawun_core::appeal::Outcome;
+use taawun_core::body::{
+    Appeal, Assign, Body, Charter, Claim, Named, Offer, Reject, Reply, Submit, Tick, Verdict,
+};
+use taawun_core::fold::{Coop, Review};
+use taawun_core::rules::default_limits;
+use taawun_core::writer::Writer;
+use taawun_core::{lottery, Hash, Money, PublicKey, Verified};
+use tokio::sync::Notify;
+
+const MIN: u64 = 60_000;
+const DAY: u64 = 24 * 60 * MIN;
+const SECRET: Hash = Hash([42; 32]);
+
+fn key(n: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[n; 32])
+}
+
+fn pk(n: u8) -> PublicKey {
+    PublicKey(key(n).verifying_key().to_bytes())
+}
+
+/// Members 1..=6; member 6 posts the offer, 2 does the work, 1 witnesses.
+struct Script {
+    writers: Vec<Writer>,
+    /// A fold of everything written, to read the jury the network will derive.
+    coop: Coop,
+    /// (author, entry), in the order written.
+    out: Vec<(u8, Verified)>,
+}
+
+impl Script {
+    fn put(&mut self, who: u8, body: Body, ts: u64) -> Verified {
+        let v = self.writers[usize::from(who - 1)].next(body, ts, None);
+        self.coop.ingest(v.clone(), None).expect("valid");
+        self.out.push((who, v.clone()));
+        v
+    }
+}
+
+#[test]
+fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
+    let rt = runtime();
+    rt.block_on(async {
+        // Far enough in the past that every window has passed by the wall clock.
+        let t0 = net_common::now() - 40 * DAY;
+        let mut w1 = Writer::new(key(1), None, None);
+        let charter = w1.next(
+            Body::Charter(Charter {
+                name: "Coop".into(),
+                members: (1..=6).map(pk).collect(),
+                requesters: vec![],
+                names: (1..=6)
+                    .map(|i| Named {
+                        key: pk(i),
+                        name: format!("Member {i}"),
+                    })
+                    .collect(),
+                quorum_pct: 60,
+                floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+                limits: default_limits(),
+            }),
+            t0,
+            None,
+        );
+        let id = charter.id();
+        let mut coop = Coop::new();
+        coop.ingest(charter.clone(), None).expect("charter");
+        let mut writers = vec![w1];
+        writers.extend((2..=6).map(|n| Writer::new(key(n), Some(id), None)));
+        let mut s = Script {
+            writers,
+            coop,
+            out: vec![],
+        };
+        let t = t0 + MIN;
+        let offer = s.put(
+            6,
+            Body::Offer(Offer {
+                title: "Transcribe".into(),
+                description: "Ten short clips".into(),
+                purpose: "Subtitles for a community radio".into(),
+                pay: Money::new("EUR", 300),
+                minutes: 15,
+                assignments: 1,
+                expires_at: t + 30 * DAY,
+                review_window_ms: DAY,
+                claim_window_ms: 10 * MIN,
+                commit: lottery::commit(&SECRET),
+            }),
+            t,
+        );
+        let claim = s.put(2, Body::Claim(Claim { offer: offer.id() }), t + MIN);
+        s.put(
+            1,
+            Body::Tick(Tick {
+                heads: vec![claim.id()],
+            }),
+            t + 2 * MIN,
+        );
+        let assign = s.put(
+            6,
+            Body::Assign(Assign {
+                offer: offer.id(),
+                claims: vec![claim.id()],
+                winners: vec![pk(2)],
+                secret: SECRET,
+            }),
+            t + 11 * MIN,
+        );
+        let sub = s.put(
+            2,
+            Body::Submit(Submit {
+                offer: offer.id(),
+                assign: assign.id(),
+                result: Hash::of(b"result"),
+                size: 6,
+                minutes: 15,
+            }),
+            t + 20 * MIN,
+        );
+        s.put(
+            6,
+            Body::Tick(Tick {
+                heads: vec![sub.id()],
+            }),
+            t + 21 * MIN,
+        );
+        let rej = s.put(
+            6,
+            Body::Reject(Reject {
+                submission: sub.id(),
+                reason: "the clips are not transcribed".into(),
+            }),
+            t + 30 * MIN,
+        );
+        s.put(
+            1,
+            Body::Tick(Tick {
+                heads: vec![rej.id()],
+            }),
+            t + 31 * MIN,
+        );
+        let appeal = s.put(
+            2,
+            Body::Appeal(Appeal {
+                rejection: rej.id(),
+                answer: "all ten clips are in the file".into(),
+            }),
+            t + 40 * MIN,
+        );
+        // Member 1, not a party, witnesses the appeal: its tick seeds the jury.
+        s.put(
+            1,
+            Body::Tick(Tick {
+                heads: vec![appeal.id()],
+            }),
+            t + 41 * MIN,
+        );
+        s.put(
+            6,
+            Body::Reply(Reply {
+                appeal: appeal.id(),
+                text: "clip 7 is empty".into(),
+            }),
+            t + 45 * MIN,
+        );
+        let seated = t + 40 * MIN + 16 * MIN;
+        let jury: Vec<u8> = s
+            .coop
+            .appeals(seated)
+            .remove(0)
+            .seats
+            .iter()
+            .map(|x| (1..=6).find(|n| pk(*n) == x.member).expect("a member"))
+            .collect();
+        assert_eq!(jury.len(), 3);
+        for (i, j) in jury.iter().take(2).enumerate() {
+            let v = s.put(
+                *j,
+                Body::Verdict(Verdict {
+                    appeal: appeal.id(),
+                    uphold: true,
+                }),
+                seated + (i as u64 + 1) * MIN,
+            );
+            // Witnessed at once, as members' nodes do.
+            let by = if *j == 1 { 6 } else { 1 };
+            s.put(
+                by,
+                Body::Tick(Tick {
+                    heads: vec![v.id()],
+                }),
+                seated + 5 * MIN,
+            );
+        }
+
+        // Three member nodes: the requester (6), the worker (2) and member 1.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let running = [6u8, 2, 1];
+        let whos = running
+            .iter()
+            .map(|n| Who::Member(Box::new(key(*n))))
+            .collect();
+        let nodes = start_nodes_as(tmp.path(), whos, &charter, &notify).await;
+        // Each entry leaves from its author's node, or from node 0 for members whose
+        // node is not running (they wrote elsewhere).
+        for (who, v) in &s.out {
+            let i = running.iter().position(|n| n == who).unwrap_or(0);
+            nodes[i]
+                .net
+                .ingest(id, vec![v.clone()], true)
+                .await
+                .expect("ingested");
+        }
+        let refs: Vec<&net_common::TestNode> = nodes.iter().collect();
+        converge(&refs, id, None, &notify, Duration::from_secs(60)).await;
+
+        let now = net_common::now();
+        let want = s.coop.appeals(now);
+        assert_eq!(want.len(), 1);
+        assert!(
+            matches!(want[0].outcome, Outcome::Upheld { .. }),
+            "{:?}",
+            want[0].outcome
+        );
+        assert_eq!(want[0].reply.as_deref(), Some("clip 7 is empty"));
+        for n in &nodes {
+            let state = n.net.state(id).await.expect("state");
+            assert_eq!(state.len(), s.coop.len(), "every entry at every node");
+            assert_eq!(state.appeals(now), want, "the same jury and outcome");
+            assert!(matches!(
+                state.submission(&sub.id(), now).expect("held").review,
+                Review::Upheld { .. }
+            ));
+            let b = state.balances(now);
+            let owed = b
+                .get(&(pk(6), pk(2), "EUR".to_string()))
+                .map_or(0, |b| b.owed());
+            assert_eq!(owed, 300, "the work is owed as accepted work");
+            assert_eq!(state.record(&pk(6), now).appeals_upheld, 1);
+        }
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
