@@ -458,13 +458,31 @@ impl Node {
             .expect("export")
             .bytes()
             .await
-            .expect("bytes")
-            .len();
-        (v["entries"].as_u64().unwrap_or(0), ids, export)
+            .expect("bytes");
+        let held = v["entries"].as_u64().unwrap_or(0);
+        // Members' nodes witness on their own schedule: how many ticks a run holds
+        // depends on its timing, so the count the tests expect leaves them out.
+        (held.saturating_sub(ticks(&export)), ids, export.len())
     }
 }
 
-/// Waits until every node holds the same entries of `coop`, `want` entries in all;
+/// The witness ticks in an export.
+fn ticks(export: &[u8]) -> u64 {
+    let mut items = taawun_ledger::export::Items::new(export);
+    items.header().expect("an export header");
+    let mut n = 0;
+    while let Some(item) = items.next_item().expect("an export item") {
+        let raw = item.raw.expect("an entry's size");
+        let u = taawun_core::Unverified::decode(&raw).expect("an entry");
+        if matches!(u.entry().body, taawun_core::body::Body::Tick(_)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Waits until every node holds the same entries of `coop`, `want` entries besides
+/// witness ticks;
 /// returns how long it took.
 async fn converge(nodes: &[&Node], coop: &str, want: u64) -> Duration {
     let start = Instant::now();
