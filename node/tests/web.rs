@@ -1092,6 +1092,17 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
         "{asked}"
     );
     assert!(asked.contains(&format!("title=\"{worker}\"")), "{asked}");
+    // ... by the name the member was admitted under, isolated, then the key's first digits.
+    let name = first["member_name"]
+        .as_str()
+        .expect("an admitted member's name");
+    assert!(
+        asked.contains(&format!(
+            "<span class=\"name\"><bdi>{name}</bdi></span> · <code>{}</code>",
+            &worker[..8]
+        )),
+        "{asked}"
+    );
     assert!(
         asked.contains("<input type=\"hidden\" name=\"confirm\" value=\"1\">"),
         "{asked}"
@@ -1112,6 +1123,14 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
     assert_eq!(r.status(), StatusCode::OK);
     let asked = r.text().await.expect("html");
     assert!(asked.contains("هل ترفض هذا العمل"), "{asked}");
+    let second = submission(&d, &coop, &ids[1]).await;
+    let name = second["member_name"]
+        .as_str()
+        .expect("an admitted member's name");
+    assert!(
+        asked.contains(&format!("<span class=\"name\"><bdi>{name}</bdi></span>")),
+        "the rejection names who did the work: {asked}"
+    );
     assert!(
         asked.contains("name=\"reason\" value=\"صفحات فارغة\""),
         "{asked}"
@@ -1131,6 +1150,39 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
         (s["review"].as_str(), s["reason"].as_str()),
         (Some("rejected"), Some("صفحات فارغة"))
     );
+
+    // Paying a member more than is left to pay them asks first, naming them and the numbers.
+    let owed_to = mine
+        .iter()
+        .find(|b| b["member"] == member)
+        .expect("the member's balance");
+    let over = eur(left(owed_to) + 10_000);
+    let r = form(
+        &d,
+        &cookie,
+        "en",
+        &format!("/c/{coop}/payments"),
+        &[
+            ("member", member),
+            ("amount", over.as_str()),
+            ("currency", "EUR"),
+            ("reference", "transfer 9"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let check = r.text().await.expect("html");
+    let name = owed_to["member_name"]
+        .as_str()
+        .expect("an admitted member's name");
+    assert!(
+        check.contains(&format!(
+            "to <span class=\"key\" title=\"{member}\"><span class=\"name\"><bdi>{name}</bdi></span> · <code>{}</code>",
+            &member[..8]
+        )),
+        "{check}"
+    );
+    assert!(check.contains(&format!("€{over}")), "{check}");
 
     // The requester's record shows what members wrote of them.
     let (_, p) = page(&d, &cookie, "en", &requests).await;

@@ -1617,6 +1617,24 @@ tr!(
     "Ce nœud ne détient pas encore tout ce qu’il faut : attendez qu’il rattrape les autres, puis réessayez.",
     "لا تملك هذه العقدة بعدُ كل ما يلزم: انتظر حتى تلحق بالعقد الأخرى، ثم حاول مرة أخرى."
 );
+tr!(
+    E_NOT_OWN_SUBMISSION,
+    "This work was sent to another requester: only they may accept or reject it.",
+    "Ce travail a été envoyé à un autre demandeur : lui seul peut l’accepter ou le refuser.",
+    "أُرسل هذا العمل إلى صاحب طلب آخر: لا يقبله أو يرفضه إلا هو."
+);
+tr!(
+    E_NOT_ASSIGNED_HERE,
+    "This work is not assigned to you, so its result cannot be sent from here.",
+    "Ce travail ne vous est pas attribué : son résultat ne peut pas être envoyé d’ici.",
+    "هذا العمل غير مسند إليك، فلا يمكن إرسال نتيجته من هنا."
+);
+tr!(
+    E_PAYMENT_ANSWERED,
+    "You have already said whether this payment arrived.",
+    "Vous avez déjà dit si ce paiement est arrivé.",
+    "سبق أن أجبت عمّا إذا كان هذا الدفع قد وصل."
+);
 tr!(PREVIOUS, "Previous", "Précédents", "السابق");
 tr!(SHOWING, "{}–{} of {}", "{}–{} sur {}", "{}–{} من {}");
 // Appeals (docs/protocol.md 8.8).

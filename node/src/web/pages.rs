@@ -212,11 +212,6 @@ fn csrf(ctx: &Ctx) -> Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }
 }
 
-/// A key as people read it: its first digits, the whole key on hover; "you" for ours.
-fn who(l: Lang, key: &str, me: &str) -> Markup {
-    named(l, key, None, me)
-}
-
 /// A person as people read them: the name the cooperative admitted them under (user
 /// text, so isolated in `<bdi>`: an Arabic name never reorders the key beside it), then
 /// the key's first digits, the whole key on hover; "you" for ours.
@@ -725,11 +720,17 @@ pub(crate) fn ask(
 
 /// What a confirmation is about: an offer's or a submission's title, who did the work,
 /// and its pay.
-pub(crate) fn about(l: Lang, title: &str, member: Option<&str>, pay: &Amount, me: &str) -> Markup {
+pub(crate) fn about(
+    l: Lang,
+    title: &str,
+    member: Option<(&str, Option<&str>)>,
+    pay: &Amount,
+    me: &str,
+) -> Markup {
     html! {
         p.about {
             strong { bdi { (title) } }
-            @if let Some(m) = member { " · " (who(l, m, me)) }
+            @if let Some((m, name)) = member { " · " (named(l, m, name, me)) }
             " · " (l.money(pay.minor, &pay.currency))
         }
     }
@@ -1385,7 +1386,7 @@ pub(crate) fn pay_confirm(
     let left = over.owed.minor.saturating_sub(over.pending.minor);
     let body = html! {
         div.explain #pay-check role="alert" {
-            p { (fm(l, &t::PAY_OVER, &[money(&over.paying), who(l, &over.member, &c.me), money(&over.owed)])) }
+            p { (fm(l, &t::PAY_OVER, &[money(&over.paying), named(l, &over.member, over.member_name.as_deref(), &c.me), money(&over.owed)])) }
             @if over.pending.minor > 0 {
                 p { (fm(l, &t::PAY_PENDING, &[money(&over.pending)])) }
             }
