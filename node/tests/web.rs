@@ -1790,3 +1790,148 @@ async fn offers_and_the_record_show_the_requester_s_name_from_its_admission() {
     let why = e["error"].as_str().expect("error");
     assert!(why.contains("U+202E") && why.contains("name"), "{why}");
 }
+
+/// A small server on another port of the same machine: it records the headers of every
+/// request it receives and answers with `page`.
+fn other_server(page: String) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            log.lock()
+                .expect("log")
+                .push(String::from_utf8_lossy(&got).into_owned());
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_frames_other_sites_and_other_ports_get_nothing_from_the_page() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(&tmp.path().join("node"));
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Guarded", "floor": "12.50EUR/h", "requesters": [d.key]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let port = d.base.rsplit(':').next().expect("port").to_owned();
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+
+    // Opened under its own name (docs/ui.md), the node's session cookie never reaches a
+    // server on another port of the machine.
+    let (look, seen) = other_server("<p id=here>another server</p>".into());
+    let b = wd.browser(&tmp.path().join("named")).await;
+    let named = login_url(&d).replace("127.0.0.1", "node1.localhost");
+    b.go(&named).await;
+    b.go(&format!("http://node1.localhost:{port}/c/{coop}/offers"))
+        .await;
+    b.find("header.top").await;
+    b.go(&format!("http://127.0.0.1:{look}/")).await;
+    b.find("#here").await;
+    let asked = seen.lock().expect("log").join("\n");
+    assert!(asked.starts_with("GET / "), "{asked}");
+    assert!(!asked.contains("taawun_session"), "{asked}");
+    b.quit().await;
+
+    // Opened as 127.0.0.1: the same server does receive it (cookies ignore ports), which
+    // is why the cookie is named after the node's port and the name above is advised.
+    let b = wd.browser(&tmp.path().join("plain")).await;
+    b.go(&login_url(&d)).await;
+    b.go(&format!("http://127.0.0.1:{look}/")).await;
+    b.find("#here").await;
+    let last = seen
+        .lock()
+        .expect("log")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert!(last.contains(&format!("taawun_session_{port}=")), "{last}");
+
+    // A title with a right-to-left override, typed into the page's form: refused with the
+    // reason, nothing signed.
+    b.go(&format!("{}/c/{coop}/post", d.base)).await;
+    b.fill("#title", "\u{202e}h/€ 00,05\u{202c}").await;
+    b.fill("#purpose", "p").await;
+    b.fill("#minutes", "15").await;
+    b.fill("#pay", "40").await;
+    b.click("#offer-form button[type=submit]").await;
+    b.until_text("U+202E").await;
+    assert!(b.text("#refused").await.contains("direction control"));
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert!(!offers.to_string().contains("00,05"), "{offers}");
+
+    // No page frames it, not even its own.
+    b.go(&format!("{}/c/{coop}/post", d.base)).await;
+    b.find("#offer-form").await;
+    b.js(
+        "const f = document.createElement('iframe'); f.id = 'framed'; \
+         f.onload = () => { f.dataset.loaded = '1'; }; \
+         f.src = location.href; document.body.appendChild(f);",
+        vec![],
+    )
+    .await;
+    b.until(
+        "the frame",
+        "return document.getElementById('framed').dataset.loaded === '1'",
+    )
+    .await;
+    assert_eq!(
+        b.js(
+            "const doc = document.getElementById('framed').contentDocument; \
+             return !!(doc && doc.querySelector('header.top'))",
+            vec![],
+        )
+        .await,
+        json!(false),
+        "the page showed inside a frame"
+    );
+
+    // A form on another port of the machine, with the session's own token (the browser
+    // sends the cookie: same site), posting an offer: refused by its origin, nothing signed.
+    let token = b
+        .js(
+            "return document.querySelector('#offer-form input[name=csrf]').value",
+            vec![],
+        )
+        .await;
+    let token = token.as_str().expect("token").to_owned();
+    let post = format!(
+        "<form id=f method=post action=\"{}/c/{coop}/offers\">\
+         <input name=csrf value=\"{token}\"><input name=title value=\"From elsewhere\">\
+         <input name=purpose value=p><input name=pay value=40><input name=currency value=EUR>\
+         <input name=minutes value=15></form><script>document.getElementById('f').submit()</script>",
+        d.base
+    );
+    let (evil, _) = other_server(post);
+    b.go(&format!("http://127.0.0.1:{evil}/")).await;
+    b.until_text("cannot change anything here").await;
+    assert!(b.url().await.starts_with(&d.base), "{}", b.url().await);
+    let (s, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert_eq!(s, StatusCode::OK, "{offers}");
+    assert!(!offers.to_string().contains("From elsewhere"), "{offers}");
+    b.quit().await;
+}

@@ -60,6 +60,9 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
             I::DoubleVote { .. } => &t::E_VOTED,
             I::AlreadyAnswered { .. } => &t::E_ANSWERED,
             I::Oversize { .. } => &t::E_TOO_LONG,
+            // The text rule (protocol.md 4.5): a direction control, or a text too long.
+            I::BadOffer { why, .. } if why.contains("bidirectional control") => &t::E_BIDI,
+            I::BadOffer { why, .. } if why.contains("characters; at most") => &t::E_TOO_LONG,
             I::OfferBelowFloor { .. } => &t::E_FLOOR,
             I::CurrencyNotAllowed(_) => &t::E_CURRENCY,
             I::DoubleSubmit { .. } => &t::E_SUBMITTED,
@@ -1202,6 +1205,17 @@ mod tests {
         assert_eq!(
             node_says(Lang::En, &Error::Stopped).as_deref(),
             Some("The node’s network has stopped: restart the node.")
+        );
+        // A title with a right-to-left override, in the node's words and the page's.
+        let why =
+            "contains the bidirectional control U+202E, which can make text read as something else";
+        let bidi = Error::Rule(taawun_core::Invalid::BadOffer {
+            field: "title",
+            why: why.into(),
+        });
+        assert_eq!(
+            node_says(Lang::Fr, &bidi).as_deref(),
+            Some("Le texte contient un caractère qui inverse ou cache ce qui l’entoure (une commande de sens, comme U+202E) : retirez-le.")
         );
         // A refusal the page does not know keeps the node's words.
         assert_eq!(node_says(Lang::Fr, &Error::Conflict("busy".into())), None);

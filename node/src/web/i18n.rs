@@ -1570,6 +1570,12 @@ tr!(
     "ساعة هذا الجهاز متقدمة: اضبط التاريخ والوقت ثم أعد المحاولة."
 );
 tr!(
+    E_BIDI,
+    "The text holds a character that reverses or hides what is around it (a direction control, such as U+202E): remove it.",
+    "Le texte contient un caractère qui inverse ou cache ce qui l’entoure (une commande de sens, comme U+202E) : retirez-le.",
+    "يحتوي النص على محرف يعكس ما حوله أو يخفيه (محرف تحكم في الاتجاه مثل U+202E): احذفه."
+);
+tr!(
     E_RULES,
     "The cooperative’s rules refuse this.",
     "Les règles de la coopérative refusent cela.",
