@@ -1707,6 +1707,81 @@ async fn with_script_the_payment_form_follows_the_member_and_accepting_asks_in_a
     // This node is alone: the acceptance waits to reach the cooperative.
     b.until_text("waiting to reach the cooperative").await;
     assert_eq!(submission(&d, &coop, &sub).await["review"], "accepted");
+
+    // In Arabic, a payment typed in Arabic-Indic digits with the Arabic decimal separator
+    // records what is left to pay the member.
+    b.click("footer a[lang=ar]").await;
+    b.until("Arabic", "return document.documentElement.lang === 'ar'")
+        .await;
+    b.go(&format!("{}/c/{coop}/requests", d.base)).await;
+    b.find("#pay-form").await;
+    let member = b
+        .js("return document.getElementById('pay-member').value", vec![])
+        .await;
+    let member = member.as_str().expect("member").to_owned();
+    let (_, balances) = api(&d, "GET", &format!("/api/coops/{coop}/balances"), None).await;
+    let b0 = balances
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|x| {
+            x["requester"] == d.key.as_str()
+                && x["member"] == member.as_str()
+                && x["owed"]["currency"] == "EUR"
+        })
+        .expect("the member's balance")
+        .clone();
+    let left = b0["owed"]["minor"].as_u64().expect("owed")
+        - b0["unconfirmed"]["minor"].as_u64().expect("unconfirmed");
+    let typed = format!("{}٫{:02}", left / 100, left % 100)
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(n) => char::from_u32(0x660 + n).expect("digit"),
+            None => c,
+        })
+        .collect::<String>();
+    b.fill("#pay-amount", &typed).await;
+    b.fill("#pay-ref", "حوالة ٧").await;
+    b.click("#pay-form button[type=submit]").await;
+    b.until("the payment", "return location.search.includes('done=')")
+        .await;
+    let (_, payments) = api(&d, "GET", &format!("/api/coops/{coop}/payments"), None).await;
+    let paid = payments
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["reference"] == "حوالة ٧")
+        .unwrap_or_else(|| panic!("{typed}: {payments}"))
+        .clone();
+    assert_eq!(
+        paid["amount"]["minor"].as_u64(),
+        Some(left),
+        "{typed}: {paid}"
+    );
+
+    // The node's refusals, in the page's language: withdrawing another requester's offer.
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    let theirs = offers
+        .as_array()
+        .expect("offers")
+        .iter()
+        .find(|o| o["requester"] != d.key.as_str())
+        .and_then(|o| o["id"].as_str())
+        .expect("another requester's offer")
+        .to_owned();
+    let withdraw = format!("/c/{coop}/offers/{theirs}/withdraw");
+    let send = "const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0]; \
+        for (const [k, v] of [['csrf', document.querySelector('input[name=csrf]').value], ['confirm', '1']]) { \
+        const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); } \
+        document.body.appendChild(f); f.submit();";
+    b.js(send, vec![json!(withdraw)]).await;
+    b.until_text("لا يسحبه أو يسنده إلا صاحب الطلب").await;
+    b.go(&format!("{}/lang/fr?next=/c/{coop}/requests", d.base))
+        .await;
+    b.until("French", "return document.documentElement.lang === 'fr'")
+        .await;
+    b.js(send, vec![json!(withdraw)]).await;
+    b.until_text("seul son demandeur peut la retirer").await;
     b.quit().await;
 }
 
