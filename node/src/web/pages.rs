@@ -897,7 +897,7 @@ fn appeal_part(
         form.appeal method="post" action=(c.link(&format!("submissions/{}/appeal", s.id))) {
             (csrf(ctx))
             label for=(format!("answer-{}", s.id)) { (l.t(&t::APPEAL_ANSWER)) }
-            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required {}
+            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required maxlength=(taawun_core::body::MAX_ANSWER_CHARS) {}
             button type="submit" { (l.t(&t::APPEAL)) }
         }
     }
@@ -1160,7 +1160,7 @@ pub(crate) fn post_form(
             }
             div.field {
                 label for="description" { (l.t(&t::DESCRIPTION)) }
-                textarea #description name="description" rows="4" { (f.description) }
+                textarea #description name="description" rows="4" maxlength=(taawun_core::body::MAX_DESCRIPTION_CHARS) { (f.description) }
             }
             div.row {
                 div.field {
@@ -1287,7 +1287,7 @@ pub(crate) fn requests(
                                 form.reply method="post" action=(c.link(&format!("appeals/{}/reply", a.id))) {
                                     (csrf(ctx))
                                     label for=(format!("reply-{}", a.id)) { (l.t(&t::REPLY_TO_JURY)) }
-                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required {}
+                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required maxlength=(taawun_core::body::MAX_ANSWER_CHARS) {}
                                     button type="submit" { (l.t(&t::REPLY)) }
                                 }
                             }
