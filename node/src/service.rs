@@ -105,6 +105,12 @@ pub(crate) enum Known {
     NotAssignedHere,
     /// The payment was already answered (409).
     PaymentAnswered,
+    /// Only the member whose work was rejected may appeal (422).
+    NotOwnWork,
+    /// The work has no rejection that counts, so nothing to appeal (409).
+    NothingToAppeal,
+    /// This member holds no open seat on the appeal's jury (422).
+    NoSeat,
 }
 
 impl Known {
@@ -112,7 +118,11 @@ impl Known {
     pub(crate) fn is_refusal(self) -> bool {
         matches!(
             self,
-            Known::NotOwnOffer | Known::NotOwnPayment | Known::NotOwnSubmission
+            Known::NotOwnOffer
+                | Known::NotOwnPayment
+                | Known::NotOwnSubmission
+                | Known::NotOwnWork
+                | Known::NoSeat
         )
     }
 }

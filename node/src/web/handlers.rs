@@ -82,6 +82,9 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
             Known::NotOpen => &t::E_NOT_OPEN,
             Known::NotAssignedHere => &t::E_NOT_ASSIGNED_HERE,
             Known::PaymentAnswered => &t::E_PAYMENT_ANSWERED,
+            Known::NotOwnWork => &t::E_NOT_OWN_WORK,
+            Known::NothingToAppeal => &t::E_NOTHING_TO_APPEAL,
+            Known::NoSeat => &t::E_NO_SEAT,
         },
         _ => return None,
     };
@@ -1234,6 +1237,9 @@ mod tests {
             (Known::NotOpen, StatusCode::CONFLICT),
             (Known::NotAssignedHere, StatusCode::CONFLICT),
             (Known::PaymentAnswered, StatusCode::CONFLICT),
+            (Known::NotOwnWork, StatusCode::UNPROCESSABLE_ENTITY),
+            (Known::NothingToAppeal, StatusCode::CONFLICT),
+            (Known::NoSeat, StatusCode::UNPROCESSABLE_ENTITY),
         ];
         let mut said = std::collections::BTreeSet::new();
         for (k, status) in all {

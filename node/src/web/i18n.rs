@@ -1636,6 +1636,24 @@ tr!(
     "هذا العمل غير مسند إليك، فلا يمكن إرسال نتيجته من هنا."
 );
 tr!(
+    E_NOT_OWN_WORK,
+    "This work is another member’s: only the member whose work was rejected may appeal.",
+    "Ce travail est celui d’un autre membre : seul le membre dont le travail a été refusé peut faire appel.",
+    "هذا العمل لعضو آخر: لا يطعن إلا العضو الذي رُفض عمله."
+);
+tr!(
+    E_NOTHING_TO_APPEAL,
+    "This work has no rejection that counts: there is nothing to appeal.",
+    "Ce travail n’a pas de refus qui compte : il n’y a rien à contester.",
+    "لا رفض معتبرًا لهذا العمل: فلا شيء يُطعن فيه."
+);
+tr!(
+    E_NO_SEAT,
+    "You hold no open seat on this appeal’s jury, so your vote would not count.",
+    "Vous n’avez pas de siège ouvert dans le jury de cet appel : votre vote ne compterait pas.",
+    "ليس لك مقعد مفتوح في هيئة هذا الطعن، فلن يُحتسب صوتك."
+);
+tr!(
     E_PAYMENT_ANSWERED,
     "You have already said whether this payment arrived.",
     "Vous avez déjà dit si ce paiement est arrivé.",
