@@ -701,6 +701,15 @@ async fn a_task_end_to_end_in_the_browser() {
         &result.display().to_string(),
     )
     .await;
+    // Minutes worked start empty: the member says them.
+    assert_eq!(
+        mem.js(
+            "return document.querySelector('form.submit input[name=minutes]').value",
+            vec![]
+        )
+        .await,
+        json!("")
+    );
     mem.fill("form.submit input[name=minutes]", "20").await;
     mem.screenshot(&out.join("my-work.png")).await;
     mem.click("form.submit button").await;
@@ -905,18 +914,37 @@ async fn hostile_text_stays_inside_its_card_under_the_page_s_policy() {
     let b = wd.browser(&tmp.path().join("profile")).await;
     b.go(&login_url(&d)).await;
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
-    for path in [
-        format!("/c/{coop}/offers"),
-        format!("/c/{coop}/offers/{offer}"),
-    ] {
-        b.go(&format!("{}{path}", d.base)).await;
-        b.find("bdi").await;
-        assert_eq!(
-            b.js(fits, vec![]).await,
-            json!(true),
-            "{path} is wider than the screen"
-        );
+    // In English and in Arabic (right to left): nothing wider than the screen, and the
+    // card's link and the heading start on it.
+    let reachable = "const w = window.innerWidth; \
+        return [...document.querySelectorAll('main h2 a, main h1')] \
+        .every(e => { const r = e.getBoundingClientRect(); return r.left >= -1 && r.left < w; })";
+    for lang in ["en", "ar"] {
+        for path in [
+            format!("/c/{coop}/offers"),
+            format!("/c/{coop}/offers/{offer}"),
+        ] {
+            b.go(&format!("{}/lang/{lang}?next={path}", d.base)).await;
+            b.until(
+                "the language",
+                &format!("return document.documentElement.lang === '{lang}'"),
+            )
+            .await;
+            b.find("bdi").await;
+            assert_eq!(
+                b.js(fits, vec![]).await,
+                json!(true),
+                "{path} in {lang} is wider than the screen"
+            );
+            assert_eq!(
+                b.js(reachable, vec![]).await,
+                json!(true),
+                "{path} in {lang}: a link off the screen"
+            );
+        }
     }
+    b.go(&format!("{}/lang/en?next=/c/{coop}/offers", d.base))
+        .await;
     // The page's own style sheet and script run under its policy.
     b.until(
         "the script",
@@ -1597,6 +1625,21 @@ async fn earnings_fit_a_phone_in_arabic_and_french_and_times_are_the_reader_s() 
             b.js(inside, vec![]).await,
             json!(true),
             "{lang}: figures off screen"
+        );
+        // The review form says what its scores mean.
+        let scale = if lang == "ar" {
+            "1 = سيئ جدًا، 5 = ممتاز."
+        } else {
+            "1 = très mauvais, 5 = excellent."
+        };
+        assert_eq!(
+            b.js(
+                "const s = document.getElementById('rv-scale'); return s && s.textContent",
+                vec![]
+            )
+            .await,
+            json!(scale),
+            "{lang}: the scale"
         );
         if lang == "ar" {
             b.screenshot(&shots().join("earnings-ar.png")).await;
