@@ -3,7 +3,7 @@
 //! cooperative or the ones it has to judge. The rules are the core's; this only finds
 //! what an entry must name and writes it.
 
-use crate::service::{Error, Node, Res};
+use crate::service::{Error, Known, Node, Res};
 use taawun_api::appeals::AppealInfo;
 use taawun_api::views::Written;
 use taawun_core::body::{Appeal, Body, Reply, Verdict};
@@ -24,16 +24,22 @@ impl Node {
             .submission(&submission, now)
             .ok_or_else(|| Error::NotFound(format!("no submission {submission} here")))?;
         if s.member != self.me() {
-            return Err(Error::Refused(format!(
-                "submission {} is another member's: only the member whose work was rejected may appeal",
-                submission.short()
-            )));
+            return Err(Error::Known(
+                Known::NotOwnWork,
+                format!(
+                    "submission {} is another member's: only the member whose work was rejected may appeal",
+                    submission.short()
+                ),
+            ));
         }
         let rejection = c.rejection(&submission, now).ok_or_else(|| {
-            Error::Conflict(format!(
-                "submission {} has no rejection that counts: there is nothing to appeal",
-                submission.short()
-            ))
+            Error::Known(
+                Known::NothingToAppeal,
+                format!(
+                    "submission {} has no rejection that counts: there is nothing to appeal",
+                    submission.short()
+                ),
+            )
         })?;
         if answer.trim().is_empty() {
             return Err(Error::BadRequest(
@@ -63,10 +69,13 @@ impl Node {
             .find(|a| a.id == appeal)
             .ok_or_else(|| Error::NotFound(format!("no appeal {appeal} that counts here")))?;
         if !AppealInfo::of(&a, &me).to_judge {
-            return Err(Error::Refused(format!(
-                "this key holds no open seat on the jury of appeal {}",
-                appeal.short()
-            )));
+            return Err(Error::Known(
+                Known::NoSeat,
+                format!(
+                    "this key holds no open seat on the jury of appeal {}",
+                    appeal.short()
+                ),
+            ));
         }
         self.write(coop, Body::Verdict(Verdict { appeal, uphold }))
             .await

@@ -97,12 +97,33 @@ pub(crate) enum Known {
     OutboxFull,
     /// The entry names something this node does not hold yet (409).
     NotAllHeld,
+    /// Only a submission's requester may accept or reject it (422).
+    NotOwnSubmission,
+    /// The offer is no longer open to claims (409).
+    NotOpen,
+    /// The work is not assigned to this node's member (409).
+    NotAssignedHere,
+    /// The payment was already answered (409).
+    PaymentAnswered,
+    /// Only the member whose work was rejected may appeal (422).
+    NotOwnWork,
+    /// The work has no rejection that counts, so nothing to appeal (409).
+    NothingToAppeal,
+    /// This member holds no open seat on the appeal's jury (422).
+    NoSeat,
 }
 
 impl Known {
     /// Whether it is a refusal of the rules (422) rather than "not now" (409).
     pub(crate) fn is_refusal(self) -> bool {
-        matches!(self, Known::NotOwnOffer | Known::NotOwnPayment)
+        matches!(
+            self,
+            Known::NotOwnOffer
+                | Known::NotOwnPayment
+                | Known::NotOwnSubmission
+                | Known::NotOwnWork
+                | Known::NoSeat
+        )
     }
 }
 
@@ -796,11 +817,14 @@ impl Node {
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
         if o.state != taawun_core::fold::OfferState::Open {
-            return Err(Error::Conflict(format!(
-                "offer {} takes no claims: it is {}",
-                offer.short(),
-                offer_state(&o.state)
-            )));
+            return Err(Error::Known(
+                Known::NotOpen,
+                format!(
+                    "offer {} takes no claims: it is {}",
+                    offer.short(),
+                    offer_state(&o.state)
+                ),
+            ));
         }
         self.write(coop, Body::Claim(Claim { offer })).await
     }
@@ -949,10 +973,13 @@ impl Node {
             .offer(&offer, self.now())
             .ok_or_else(|| Error::NotFound(format!("no offer {offer} here")))?;
         if !o.winners.contains(&self.speaker(&c)) {
-            return Err(Error::Conflict(format!(
-                "offer {} is not assigned to this node's member",
-                offer.short()
-            )));
+            return Err(Error::Known(
+                Known::NotAssignedHere,
+                format!(
+                    "offer {} is not assigned to this node's member",
+                    offer.short()
+                ),
+            ));
         }
         let assign = c.assignment(&offer, self.now()).ok_or_else(|| {
             Error::Known(
@@ -1047,10 +1074,10 @@ impl Node {
             .submission(&id, self.now())
             .ok_or_else(|| Error::NotFound(format!("no submission {id} here")))?;
         if s.requester != self.identity(c) {
-            return Err(Error::Refused(format!(
-                "submission {} is for another requester",
-                id.short()
-            )));
+            return Err(Error::Known(
+                Known::NotOwnSubmission,
+                format!("submission {} is for another requester", id.short()),
+            ));
         }
         Ok(s)
     }
@@ -1132,11 +1159,14 @@ impl Node {
             _ => return Err(Error::NotFound(format!("no payment {settle} here"))),
         }
         if let Some(was) = c.answered(&settle) {
-            return Err(Error::Conflict(format!(
-                "payment {} is already answered: {}",
-                settle.short(),
-                if was { "received" } else { "not received" }
-            )));
+            return Err(Error::Known(
+                Known::PaymentAnswered,
+                format!(
+                    "payment {} is already answered: {}",
+                    settle.short(),
+                    if was { "received" } else { "not received" }
+                ),
+            ));
         }
         self.write(coop, Body::Receipt(Receipt { settle, received }))
             .await
@@ -1255,6 +1285,12 @@ impl Node {
             .remove(&requester)
             .unwrap_or_default();
         Ok(r)
+    }
+
+    /// The name `key` was admitted under, if the cooperative gave one.
+    pub(crate) async fn name_of(&self, coop: Id, key: &PublicKey) -> Res<Option<String>> {
+        let c = self.state(coop).await?;
+        Ok(names(&c, self.now()).remove(key))
     }
 
     /// Every balance.

@@ -241,6 +241,11 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
             work.contains(&format!("submissions/{sub}/appeal")),
             "{work}"
         );
+        // The answer's length is the protocol's limit, in the form.
+        assert!(
+            work.contains("name=\"answer\" rows=\"3\" required maxlength=\"4000\""),
+            "{work}"
+        );
         let r = http
             .post(format!("{}/c/{coop}/submissions/{sub}/appeal", karim.base))
             .header(reqwest::header::COOKIE, &cookie)
@@ -297,6 +302,10 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
         assert!(requests.contains(answer), "{requests}");
         assert!(
             requests.contains(&format!("appeals/{id}/reply")),
+            "{requests}"
+        );
+        assert!(
+            requests.contains("name=\"text\" rows=\"3\" required maxlength=\"4000\""),
             "{requests}"
         );
         let r = http

@@ -701,6 +701,15 @@ async fn a_task_end_to_end_in_the_browser() {
         &result.display().to_string(),
     )
     .await;
+    // Minutes worked start empty: the member says them.
+    assert_eq!(
+        mem.js(
+            "return document.querySelector('form.submit input[name=minutes]').value",
+            vec![]
+        )
+        .await,
+        json!("")
+    );
     mem.fill("form.submit input[name=minutes]", "20").await;
     mem.screenshot(&out.join("my-work.png")).await;
     mem.click("form.submit button").await;
@@ -905,18 +914,37 @@ async fn hostile_text_stays_inside_its_card_under_the_page_s_policy() {
     let b = wd.browser(&tmp.path().join("profile")).await;
     b.go(&login_url(&d)).await;
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
-    for path in [
-        format!("/c/{coop}/offers"),
-        format!("/c/{coop}/offers/{offer}"),
-    ] {
-        b.go(&format!("{}{path}", d.base)).await;
-        b.find("bdi").await;
-        assert_eq!(
-            b.js(fits, vec![]).await,
-            json!(true),
-            "{path} is wider than the screen"
-        );
+    // In English and in Arabic (right to left): nothing wider than the screen, and the
+    // card's link and the heading start on it.
+    let reachable = "const w = window.innerWidth; \
+        return [...document.querySelectorAll('main h2 a, main h1')] \
+        .every(e => { const r = e.getBoundingClientRect(); return r.left >= -1 && r.left < w; })";
+    for lang in ["en", "ar"] {
+        for path in [
+            format!("/c/{coop}/offers"),
+            format!("/c/{coop}/offers/{offer}"),
+        ] {
+            b.go(&format!("{}/lang/{lang}?next={path}", d.base)).await;
+            b.until(
+                "the language",
+                &format!("return document.documentElement.lang === '{lang}'"),
+            )
+            .await;
+            b.find("bdi").await;
+            assert_eq!(
+                b.js(fits, vec![]).await,
+                json!(true),
+                "{path} in {lang} is wider than the screen"
+            );
+            assert_eq!(
+                b.js(reachable, vec![]).await,
+                json!(true),
+                "{path} in {lang}: a link off the screen"
+            );
+        }
     }
+    b.go(&format!("{}/lang/en?next=/c/{coop}/offers", d.base))
+        .await;
     // The page's own style sheet and script run under its policy.
     b.until(
         "the script",
@@ -1092,6 +1120,17 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
         "{asked}"
     );
     assert!(asked.contains(&format!("title=\"{worker}\"")), "{asked}");
+    // ... by the name the member was admitted under, isolated, then the key's first digits.
+    let name = first["member_name"]
+        .as_str()
+        .expect("an admitted member's name");
+    assert!(
+        asked.contains(&format!(
+            "<span class=\"name\"><bdi>{name}</bdi></span> · <code>{}</code>",
+            &worker[..8]
+        )),
+        "{asked}"
+    );
     assert!(
         asked.contains("<input type=\"hidden\" name=\"confirm\" value=\"1\">"),
         "{asked}"
@@ -1112,6 +1151,14 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
     assert_eq!(r.status(), StatusCode::OK);
     let asked = r.text().await.expect("html");
     assert!(asked.contains("هل ترفض هذا العمل"), "{asked}");
+    let second = submission(&d, &coop, &ids[1]).await;
+    let name = second["member_name"]
+        .as_str()
+        .expect("an admitted member's name");
+    assert!(
+        asked.contains(&format!("<span class=\"name\"><bdi>{name}</bdi></span>")),
+        "the rejection names who did the work: {asked}"
+    );
     assert!(
         asked.contains("name=\"reason\" value=\"صفحات فارغة\""),
         "{asked}"
@@ -1131,6 +1178,39 @@ async fn a_requester_is_asked_before_accepting_or_rejecting_and_pays_what_is_owe
         (s["review"].as_str(), s["reason"].as_str()),
         (Some("rejected"), Some("صفحات فارغة"))
     );
+
+    // Paying a member more than is left to pay them asks first, naming them and the numbers.
+    let owed_to = mine
+        .iter()
+        .find(|b| b["member"] == member)
+        .expect("the member's balance");
+    let over = eur(left(owed_to) + 10_000);
+    let r = form(
+        &d,
+        &cookie,
+        "en",
+        &format!("/c/{coop}/payments"),
+        &[
+            ("member", member),
+            ("amount", over.as_str()),
+            ("currency", "EUR"),
+            ("reference", "transfer 9"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let check = r.text().await.expect("html");
+    let name = owed_to["member_name"]
+        .as_str()
+        .expect("an admitted member's name");
+    assert!(
+        check.contains(&format!(
+            "to <span class=\"key\" title=\"{member}\"><span class=\"name\"><bdi>{name}</bdi></span> · <code>{}</code>",
+            &member[..8]
+        )),
+        "{check}"
+    );
+    assert!(check.contains(&format!("€{over}")), "{check}");
 
     // The requester's record shows what members wrote of them.
     let (_, p) = page(&d, &cookie, "en", &requests).await;
@@ -1546,6 +1626,21 @@ async fn earnings_fit_a_phone_in_arabic_and_french_and_times_are_the_reader_s() 
             json!(true),
             "{lang}: figures off screen"
         );
+        // The review form says what its scores mean.
+        let scale = if lang == "ar" {
+            "1 = سيئ جدًا، 5 = ممتاز."
+        } else {
+            "1 = très mauvais, 5 = excellent."
+        };
+        assert_eq!(
+            b.js(
+                "const s = document.getElementById('rv-scale'); return s && s.textContent",
+                vec![]
+            )
+            .await,
+            json!(scale),
+            "{lang}: the scale"
+        );
         if lang == "ar" {
             b.screenshot(&shots().join("earnings-ar.png")).await;
         }
@@ -1655,6 +1750,81 @@ async fn with_script_the_payment_form_follows_the_member_and_accepting_asks_in_a
     // This node is alone: the acceptance waits to reach the cooperative.
     b.until_text("waiting to reach the cooperative").await;
     assert_eq!(submission(&d, &coop, &sub).await["review"], "accepted");
+
+    // In Arabic, a payment typed in Arabic-Indic digits with the Arabic decimal separator
+    // records what is left to pay the member.
+    b.click("footer a[lang=ar]").await;
+    b.until("Arabic", "return document.documentElement.lang === 'ar'")
+        .await;
+    b.go(&format!("{}/c/{coop}/requests", d.base)).await;
+    b.find("#pay-form").await;
+    let member = b
+        .js("return document.getElementById('pay-member').value", vec![])
+        .await;
+    let member = member.as_str().expect("member").to_owned();
+    let (_, balances) = api(&d, "GET", &format!("/api/coops/{coop}/balances"), None).await;
+    let b0 = balances
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|x| {
+            x["requester"] == d.key.as_str()
+                && x["member"] == member.as_str()
+                && x["owed"]["currency"] == "EUR"
+        })
+        .expect("the member's balance")
+        .clone();
+    let left = b0["owed"]["minor"].as_u64().expect("owed")
+        - b0["unconfirmed"]["minor"].as_u64().expect("unconfirmed");
+    let typed = format!("{}٫{:02}", left / 100, left % 100)
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(n) => char::from_u32(0x660 + n).expect("digit"),
+            None => c,
+        })
+        .collect::<String>();
+    b.fill("#pay-amount", &typed).await;
+    b.fill("#pay-ref", "حوالة ٧").await;
+    b.click("#pay-form button[type=submit]").await;
+    b.until("the payment", "return location.search.includes('done=')")
+        .await;
+    let (_, payments) = api(&d, "GET", &format!("/api/coops/{coop}/payments"), None).await;
+    let paid = payments
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["reference"] == "حوالة ٧")
+        .unwrap_or_else(|| panic!("{typed}: {payments}"))
+        .clone();
+    assert_eq!(
+        paid["amount"]["minor"].as_u64(),
+        Some(left),
+        "{typed}: {paid}"
+    );
+
+    // The node's refusals, in the page's language: withdrawing another requester's offer.
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    let theirs = offers
+        .as_array()
+        .expect("offers")
+        .iter()
+        .find(|o| o["requester"] != d.key.as_str())
+        .and_then(|o| o["id"].as_str())
+        .expect("another requester's offer")
+        .to_owned();
+    let withdraw = format!("/c/{coop}/offers/{theirs}/withdraw");
+    let send = "const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0]; \
+        for (const [k, v] of [['csrf', document.querySelector('input[name=csrf]').value], ['confirm', '1']]) { \
+        const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); } \
+        document.body.appendChild(f); f.submit();";
+    b.js(send, vec![json!(withdraw)]).await;
+    b.until_text("لا يسحبه أو يسنده إلا صاحب الطلب").await;
+    b.go(&format!("{}/lang/fr?next=/c/{coop}/requests", d.base))
+        .await;
+    b.until("French", "return document.documentElement.lang === 'fr'")
+        .await;
+    b.js(send, vec![json!(withdraw)]).await;
+    b.until_text("seul son demandeur peut la retirer").await;
     b.quit().await;
 }
 
@@ -1737,4 +1907,149 @@ async fn offers_and_the_record_show_the_requester_s_name_from_its_admission() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     let why = e["error"].as_str().expect("error");
     assert!(why.contains("U+202E") && why.contains("name"), "{why}");
+}
+
+/// A small server on another port of the same machine: it records the headers of every
+/// request it receives and answers with `page`.
+fn other_server(page: String) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            log.lock()
+                .expect("log")
+                .push(String::from_utf8_lossy(&got).into_owned());
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_frames_other_sites_and_other_ports_get_nothing_from_the_page() {
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(&tmp.path().join("node"));
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Guarded", "floor": "12.50EUR/h", "requesters": [d.key]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let port = d.base.rsplit(':').next().expect("port").to_owned();
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+
+    // Opened under its own name (docs/ui.md), the node's session cookie never reaches a
+    // server on another port of the machine.
+    let (look, seen) = other_server("<p id=here>another server</p>".into());
+    let b = wd.browser(&tmp.path().join("named")).await;
+    let named = login_url(&d).replace("127.0.0.1", "node1.localhost");
+    b.go(&named).await;
+    b.go(&format!("http://node1.localhost:{port}/c/{coop}/offers"))
+        .await;
+    b.find("header.top").await;
+    b.go(&format!("http://127.0.0.1:{look}/")).await;
+    b.find("#here").await;
+    let asked = seen.lock().expect("log").join("\n");
+    assert!(asked.starts_with("GET / "), "{asked}");
+    assert!(!asked.contains("taawun_session"), "{asked}");
+    b.quit().await;
+
+    // Opened as 127.0.0.1: the same server does receive it (cookies ignore ports), which
+    // is why the cookie is named after the node's port and the name above is advised.
+    let b = wd.browser(&tmp.path().join("plain")).await;
+    b.go(&login_url(&d)).await;
+    b.go(&format!("http://127.0.0.1:{look}/")).await;
+    b.find("#here").await;
+    let last = seen
+        .lock()
+        .expect("log")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert!(last.contains(&format!("taawun_session_{port}=")), "{last}");
+
+    // A title with a right-to-left override, typed into the page's form: refused with the
+    // reason, nothing signed.
+    b.go(&format!("{}/c/{coop}/post", d.base)).await;
+    b.fill("#title", "\u{202e}h/€ 00,05\u{202c}").await;
+    b.fill("#purpose", "p").await;
+    b.fill("#minutes", "15").await;
+    b.fill("#pay", "40").await;
+    b.click("#offer-form button[type=submit]").await;
+    b.until_text("U+202E").await;
+    assert!(b.text("#refused").await.contains("direction control"));
+    let (_, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert!(!offers.to_string().contains("00,05"), "{offers}");
+
+    // No page frames it, not even its own.
+    b.go(&format!("{}/c/{coop}/post", d.base)).await;
+    b.find("#offer-form").await;
+    b.js(
+        "const f = document.createElement('iframe'); f.id = 'framed'; \
+         f.onload = () => { f.dataset.loaded = '1'; }; \
+         f.src = location.href; document.body.appendChild(f);",
+        vec![],
+    )
+    .await;
+    b.until(
+        "the frame",
+        "return document.getElementById('framed').dataset.loaded === '1'",
+    )
+    .await;
+    assert_eq!(
+        b.js(
+            "const doc = document.getElementById('framed').contentDocument; \
+             return !!(doc && doc.querySelector('header.top'))",
+            vec![],
+        )
+        .await,
+        json!(false),
+        "the page showed inside a frame"
+    );
+
+    // A form on another port of the machine, with the session's own token (the browser
+    // sends the cookie: same site), posting an offer: refused by its origin, nothing signed.
+    let token = b
+        .js(
+            "return document.querySelector('#offer-form input[name=csrf]').value",
+            vec![],
+        )
+        .await;
+    let token = token.as_str().expect("token").to_owned();
+    let post = format!(
+        "<form id=f method=post action=\"{}/c/{coop}/offers\">\
+         <input name=csrf value=\"{token}\"><input name=title value=\"From elsewhere\">\
+         <input name=purpose value=p><input name=pay value=40><input name=currency value=EUR>\
+         <input name=minutes value=15></form><script>document.getElementById('f').submit()</script>",
+        d.base
+    );
+    let (evil, _) = other_server(post);
+    b.go(&format!("http://127.0.0.1:{evil}/")).await;
+    b.until_text("cannot change anything here").await;
+    assert!(b.url().await.starts_with(&d.base), "{}", b.url().await);
+    let (s, offers) = api(&d, "GET", &format!("/api/coops/{coop}/offers"), None).await;
+    assert_eq!(s, StatusCode::OK, "{offers}");
+    assert!(!offers.to_string().contains("From elsewhere"), "{offers}");
+    b.quit().await;
 }

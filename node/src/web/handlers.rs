@@ -60,6 +60,9 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
             I::DoubleVote { .. } => &t::E_VOTED,
             I::AlreadyAnswered { .. } => &t::E_ANSWERED,
             I::Oversize { .. } => &t::E_TOO_LONG,
+            // The text rule (protocol.md 4.5): a direction control, or a text too long.
+            I::BadOffer { why, .. } if why.contains("bidirectional control") => &t::E_BIDI,
+            I::BadOffer { why, .. } if why.contains("characters; at most") => &t::E_TOO_LONG,
             I::OfferBelowFloor { .. } => &t::E_FLOOR,
             I::CurrencyNotAllowed(_) => &t::E_CURRENCY,
             I::DoubleSubmit { .. } => &t::E_SUBMITTED,
@@ -75,6 +78,13 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
             Known::AssignmentNotHeld => &t::E_ASSIGNMENT_NOT_HELD,
             Known::OutboxFull => &t::E_OUTBOX_FULL,
             Known::NotAllHeld => &t::E_NOT_ALL_HELD,
+            Known::NotOwnSubmission => &t::E_NOT_OWN_SUBMISSION,
+            Known::NotOpen => &t::E_NOT_OPEN,
+            Known::NotAssignedHere => &t::E_NOT_ASSIGNED_HERE,
+            Known::PaymentAnswered => &t::E_PAYMENT_ANSWERED,
+            Known::NotOwnWork => &t::E_NOT_OWN_WORK,
+            Known::NothingToAppeal => &t::E_NOTHING_TO_APPEAL,
+            Known::NoSeat => &t::E_NO_SEAT,
         },
         _ => return None,
     };
@@ -921,7 +931,7 @@ async fn received(
     Ok(pages::about(
         ctx.lang,
         &s.title,
-        Some(&s.member),
+        Some((&s.member, s.member_name.as_deref())),
         &s.pay,
         &c.me,
     ))
@@ -1033,6 +1043,8 @@ pub(crate) struct PayForm {
 pub(crate) struct Overpay {
     /// The member (hex).
     pub(crate) member: String,
+    /// The name the member was admitted under, if any.
+    pub(crate) member_name: Option<String>,
     /// What the form pays.
     pub(crate) paying: Amount,
     /// What is owed the member in that currency (payments confirmed deducted).
@@ -1057,6 +1069,7 @@ fn overpay(req: &PayReq, me: &str, balances: &[BalanceView]) -> Option<Overpay> 
     let left = owed.minor.saturating_sub(pending.minor);
     (paying.minor > left).then_some(Overpay {
         member,
+        member_name: b.and_then(|b| b.member_name.clone()),
         paying,
         owed,
         pending,
@@ -1094,7 +1107,17 @@ pub(crate) async fn pay(
             .balances(id)
             .await
             .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
-        if let Some(over) = overpay(&req, &c.me, &balances) {
+        if let Some(mut over) = overpay(&req, &c.me, &balances) {
+            if over.member_name.is_none() {
+                if let Ok(s) = req.settle() {
+                    over.member_name = web
+                        .st
+                        .node
+                        .name_of(id, &s.member)
+                        .await
+                        .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
+                }
+            }
             let form = [
                 ("member", f.member.as_str()),
                 ("amount", f.amount.as_str()),
@@ -1186,6 +1209,17 @@ mod tests {
             node_says(Lang::En, &Error::Stopped).as_deref(),
             Some("The node’s network has stopped: restart the node.")
         );
+        // A title with a right-to-left override, in the node's words and the page's.
+        let why =
+            "contains the bidirectional control U+202E, which can make text read as something else";
+        let bidi = Error::Rule(taawun_core::Invalid::BadOffer {
+            field: "title",
+            why: why.into(),
+        });
+        assert_eq!(
+            node_says(Lang::Fr, &bidi).as_deref(),
+            Some("Le texte contient un caractère qui inverse ou cache ce qui l’entoure (une commande de sens, comme U+202E) : retirez-le.")
+        );
         // A refusal the page does not know keeps the node's words.
         assert_eq!(node_says(Lang::Fr, &Error::Conflict("busy".into())), None);
         assert_eq!(status_of(&twice), StatusCode::UNPROCESSABLE_ENTITY);
@@ -1199,6 +1233,13 @@ mod tests {
             (Known::AssignmentNotHeld, StatusCode::CONFLICT),
             (Known::OutboxFull, StatusCode::CONFLICT),
             (Known::NotAllHeld, StatusCode::CONFLICT),
+            (Known::NotOwnSubmission, StatusCode::UNPROCESSABLE_ENTITY),
+            (Known::NotOpen, StatusCode::CONFLICT),
+            (Known::NotAssignedHere, StatusCode::CONFLICT),
+            (Known::PaymentAnswered, StatusCode::CONFLICT),
+            (Known::NotOwnWork, StatusCode::UNPROCESSABLE_ENTITY),
+            (Known::NothingToAppeal, StatusCode::CONFLICT),
+            (Known::NoSeat, StatusCode::UNPROCESSABLE_ENTITY),
         ];
         let mut said = std::collections::BTreeSet::new();
         for (k, status) in all {
@@ -1221,6 +1262,16 @@ mod tests {
             .as_deref(),
             Some("Ce paiement est destiné à un autre membre : lui seul peut dire s’il est arrivé.")
         );
+        // Work sent to another requester: only they may accept or reject it.
+        let other = Error::Known(
+            Known::NotOwnSubmission,
+            "submission ab is for another requester".into(),
+        );
+        assert_eq!(
+            node_says(Lang::Ar, &other).as_deref(),
+            Some("أُرسل هذا العمل إلى صاحب طلب آخر: لا يقبله أو يرفضه إلا هو.")
+        );
+        assert_eq!(status_of(&other), StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]

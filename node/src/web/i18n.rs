@@ -1570,6 +1570,12 @@ tr!(
     "ساعة هذا الجهاز متقدمة: اضبط التاريخ والوقت ثم أعد المحاولة."
 );
 tr!(
+    E_BIDI,
+    "The text holds a character that reverses or hides what is around it (a direction control, such as U+202E): remove it.",
+    "Le texte contient un caractère qui inverse ou cache ce qui l’entoure (une commande de sens, comme U+202E) : retirez-le.",
+    "يحتوي النص على محرف يعكس ما حوله أو يخفيه (محرف تحكم في الاتجاه مثل U+202E): احذفه."
+);
+tr!(
     E_RULES,
     "The cooperative’s rules refuse this.",
     "Les règles de la coopérative refusent cela.",
@@ -1616,6 +1622,42 @@ tr!(
     "This node does not hold everything this needs yet: wait for it to catch up with the others, then try again.",
     "Ce nœud ne détient pas encore tout ce qu’il faut : attendez qu’il rattrape les autres, puis réessayez.",
     "لا تملك هذه العقدة بعدُ كل ما يلزم: انتظر حتى تلحق بالعقد الأخرى، ثم حاول مرة أخرى."
+);
+tr!(
+    E_NOT_OWN_SUBMISSION,
+    "This work was sent to another requester: only they may accept or reject it.",
+    "Ce travail a été envoyé à un autre demandeur : lui seul peut l’accepter ou le refuser.",
+    "أُرسل هذا العمل إلى صاحب طلب آخر: لا يقبله أو يرفضه إلا هو."
+);
+tr!(
+    E_NOT_ASSIGNED_HERE,
+    "This work is not assigned to you, so its result cannot be sent from here.",
+    "Ce travail ne vous est pas attribué : son résultat ne peut pas être envoyé d’ici.",
+    "هذا العمل غير مسند إليك، فلا يمكن إرسال نتيجته من هنا."
+);
+tr!(
+    E_NOT_OWN_WORK,
+    "This work is another member’s: only the member whose work was rejected may appeal.",
+    "Ce travail est celui d’un autre membre : seul le membre dont le travail a été refusé peut faire appel.",
+    "هذا العمل لعضو آخر: لا يطعن إلا العضو الذي رُفض عمله."
+);
+tr!(
+    E_NOTHING_TO_APPEAL,
+    "This work has no rejection that counts: there is nothing to appeal.",
+    "Ce travail n’a pas de refus qui compte : il n’y a rien à contester.",
+    "لا رفض معتبرًا لهذا العمل: فلا شيء يُطعن فيه."
+);
+tr!(
+    E_NO_SEAT,
+    "You hold no open seat on this appeal’s jury, so your vote would not count.",
+    "Vous n’avez pas de siège ouvert dans le jury de cet appel : votre vote ne compterait pas.",
+    "ليس لك مقعد مفتوح في هيئة هذا الطعن، فلن يُحتسب صوتك."
+);
+tr!(
+    E_PAYMENT_ANSWERED,
+    "You have already said whether this payment arrived.",
+    "Vous avez déjà dit si ce paiement est arrivé.",
+    "سبق أن أجبت عمّا إذا كان هذا الدفع قد وصل."
 );
 tr!(PREVIOUS, "Previous", "Précédents", "السابق");
 tr!(SHOWING, "{}–{} of {}", "{}–{} sur {}", "{}–{} من {}");

@@ -212,11 +212,6 @@ fn csrf(ctx: &Ctx) -> Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }
 }
 
-/// A key as people read it: its first digits, the whole key on hover; "you" for ours.
-fn who(l: Lang, key: &str, me: &str) -> Markup {
-    named(l, key, None, me)
-}
-
 /// A person as people read them: the name the cooperative admitted them under (user
 /// text, so isolated in `<bdi>`: an Arabic name never reorders the key beside it), then
 /// the key's first digits, the whole key on hover; "you" for ours.
@@ -725,11 +720,17 @@ pub(crate) fn ask(
 
 /// What a confirmation is about: an offer's or a submission's title, who did the work,
 /// and its pay.
-pub(crate) fn about(l: Lang, title: &str, member: Option<&str>, pay: &Amount, me: &str) -> Markup {
+pub(crate) fn about(
+    l: Lang,
+    title: &str,
+    member: Option<(&str, Option<&str>)>,
+    pay: &Amount,
+    me: &str,
+) -> Markup {
     html! {
         p.about {
             strong { bdi { (title) } }
-            @if let Some(m) = member { " · " (who(l, m, me)) }
+            @if let Some((m, name)) = member { " · " (named(l, m, name, me)) }
             " · " (l.money(pay.minor, &pay.currency))
         }
     }
@@ -896,7 +897,7 @@ fn appeal_part(
         form.appeal method="post" action=(c.link(&format!("submissions/{}/appeal", s.id))) {
             (csrf(ctx))
             label for=(format!("answer-{}", s.id)) { (l.t(&t::APPEAL_ANSWER)) }
-            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required {}
+            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required maxlength=(taawun_core::body::MAX_ANSWER_CHARS) {}
             button type="submit" { (l.t(&t::APPEAL)) }
         }
     }
@@ -1159,7 +1160,7 @@ pub(crate) fn post_form(
             }
             div.field {
                 label for="description" { (l.t(&t::DESCRIPTION)) }
-                textarea #description name="description" rows="4" { (f.description) }
+                textarea #description name="description" rows="4" maxlength=(taawun_core::body::MAX_DESCRIPTION_CHARS) { (f.description) }
             }
             div.row {
                 div.field {
@@ -1286,7 +1287,7 @@ pub(crate) fn requests(
                                 form.reply method="post" action=(c.link(&format!("appeals/{}/reply", a.id))) {
                                     (csrf(ctx))
                                     label for=(format!("reply-{}", a.id)) { (l.t(&t::REPLY_TO_JURY)) }
-                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required {}
+                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required maxlength=(taawun_core::body::MAX_ANSWER_CHARS) {}
                                     button type="submit" { (l.t(&t::REPLY)) }
                                 }
                             }
@@ -1385,7 +1386,7 @@ pub(crate) fn pay_confirm(
     let left = over.owed.minor.saturating_sub(over.pending.minor);
     let body = html! {
         div.explain #pay-check role="alert" {
-            p { (fm(l, &t::PAY_OVER, &[money(&over.paying), who(l, &over.member, &c.me), money(&over.owed)])) }
+            p { (fm(l, &t::PAY_OVER, &[money(&over.paying), named(l, &over.member, over.member_name.as_deref(), &c.me), money(&over.owed)])) }
             @if over.pending.minor > 0 {
                 p { (fm(l, &t::PAY_PENDING, &[money(&over.pending)])) }
             }
