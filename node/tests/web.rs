@@ -1393,7 +1393,12 @@ async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_ask
             ("review_window_h", "٤٨"),
         ]
     };
-    for title in ["Weave a blanket", "Dye the wool", "Count the looms"] {
+    for title in [
+        "Weave a blanket",
+        "Dye the wool",
+        "Count the looms",
+        "Card the fleece",
+    ] {
         let r = form(&requester, &rc, "ar", &post, &offer(title)).await;
         assert_eq!(
             r.status(),
@@ -1532,6 +1537,29 @@ async fn a_claim_made_offline_waits_to_reach_the_cooperative_and_withdrawing_ask
     assert!(!p.contains("C’est fait."), "{p}");
     let (_, p) = page(&member, &mc, "ar", &to).await;
     assert!(p.contains("في انتظار الوصول إلى التعاونية"), "{p}");
+    // The same on a phone, in the browser, in Arabic: a claim made alone says it waits.
+    if let Some((driver, chromium)) = browser::tools() {
+        let wd =
+            browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+        let b = wd.browser(&tmp.path().join("profile")).await;
+        b.go(&login_url(&member)).await;
+        let fleece = format!(
+            "/c/{coop}/offers/{}",
+            by_title("Card the fleece")["id"].as_str().expect("id")
+        );
+        b.go(&format!("{}/lang/ar?next={fleece}", member.base))
+            .await;
+        b.until(
+            "the offer in Arabic",
+            "return document.documentElement.lang === 'ar' && !!document.getElementById('claim')",
+        )
+        .await;
+        b.click("#claim").await;
+        b.until_text("في انتظار الوصول إلى التعاونية").await;
+        let flash = b.text("#flash").await;
+        assert!(flash.contains("في انتظار الوصول إلى التعاونية"), "{flash}");
+        b.quit().await;
+    }
 
     // Work sent for an offer whose draw has not named this member: refused in French,
     // before anything is signed.
