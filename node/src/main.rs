@@ -76,6 +76,11 @@ enum Cmd {
         /// Only print the link; do not try to open a browser.
         #[arg(long)]
         no_open: bool,
+        /// Link to the node's IP address instead of its own name under `localhost`
+        /// (`node7420.localhost`, for a node on 127.0.0.1): browsers then send the
+        /// session cookie to every other server on that address too (docs/ui.md).
+        #[arg(long)]
+        by_address: bool,
     },
     /// Verify a ledger offline and report rule breaks, pay and fairness (exit 0 clean,
     /// 1 a rule broken, 2 unreadable or no entries).
@@ -320,9 +325,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Ui { no_open } => {
+        Cmd::Ui {
+            no_open,
+            by_address,
+        } => {
             let dir = datadir::resolve(cli.data_dir)?;
-            runtime()?.block_on(web::cli::ui(&dir, !no_open))?;
+            runtime()?.block_on(web::cli::ui(&dir, !no_open, by_address))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo { dir, keep } => {

@@ -73,7 +73,7 @@ fn find<'a>(list: &'a Value, field: &str, value: &str) -> Option<&'a Value> {
 
 /// A session on `d`'s page, logged in with the link `taawun ui` prints: its cookie.
 async fn session(http: &reqwest::Client, d: &Daemon) -> String {
-    let o = taawun(&["ui", "--no-open"], &d.dir);
+    let o = taawun(&["ui", "--no-open", "--by-address"], &d.dir);
     assert!(o.status.success(), "taawun ui: {}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let link = out

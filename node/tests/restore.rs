@@ -166,7 +166,7 @@ fn backup(from: &Path, to: &Path) {
 /// A page of the node's web interface, after logging in with `taawun ui --no-open`'s
 /// one-time link, in `lang`.
 async fn web_page(d: &Daemon, path: &str, lang: &str) -> String {
-    let o = taawun(&["ui", "--no-open"], &d.dir);
+    let o = taawun(&["ui", "--no-open", "--by-address"], &d.dir);
     assert!(o.status.success(), "taawun ui: {}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let url = out

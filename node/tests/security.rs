@@ -153,7 +153,7 @@ async fn coop(d: &Daemon, name: &str) -> String {
 
 /// Logs in as `taawun ui` would; returns the session cookie (`name=value`).
 async fn login(d: &Daemon) -> String {
-    let o = taawun(&["ui", "--no-open"], &d.dir);
+    let o = taawun(&["ui", "--no-open", "--by-address"], &d.dir);
     assert!(o.status.success(), "taawun ui: {}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let url = out

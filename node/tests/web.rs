@@ -59,7 +59,7 @@ fn form_body(fields: &[(&str, String)]) -> String {
 
 /// The login link `taawun ui` prints.
 fn login_url(d: &Daemon) -> String {
-    let o = taawun(&["ui", "--no-open"], &d.dir);
+    let o = taawun(&["ui", "--no-open", "--by-address"], &d.dir);
     assert!(o.status.success(), "taawun ui: {}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     out.split_whitespace()
@@ -1987,14 +1987,27 @@ async fn in_the_browser_frames_other_sites_and_other_ports_get_nothing_from_the_
     let port = d.base.rsplit(':').next().expect("port").to_owned();
     let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
 
-    // Opened under its own name (docs/ui.md), the node's session cookie never reaches a
-    // server on another port of the machine.
+    // Opened with the link `taawun ui` prints, the page has a name of its own under
+    // localhost (docs/ui.md): the node's session cookie never reaches a server on another
+    // port of the machine.
     let (look, seen) = other_server("<p id=here>another server</p>".into());
     let b = wd.browser(&tmp.path().join("named")).await;
-    let named = login_url(&d).replace("127.0.0.1", "node1.localhost");
-    b.go(&named).await;
-    b.go(&format!("http://node1.localhost:{port}/c/{coop}/offers"))
-        .await;
+    let o = taawun(&["ui", "--no-open"], &d.dir);
+    assert!(o.status.success(), "taawun ui: {}", text(&o));
+    let printed = String::from_utf8_lossy(&o.stdout).to_string();
+    let named = printed
+        .split_whitespace()
+        .find(|w| w.contains("/login?code="))
+        .unwrap_or_else(|| panic!("no login link in: {printed}"));
+    assert!(
+        named.starts_with(&format!("http://node{port}.localhost:{port}/")),
+        "{named}"
+    );
+    b.go(named).await;
+    b.go(&format!(
+        "http://node{port}.localhost:{port}/c/{coop}/offers"
+    ))
+    .await;
     b.find("header.top").await;
     b.go(&format!("http://127.0.0.1:{look}/")).await;
     b.find("#here").await;
@@ -2003,8 +2016,9 @@ async fn in_the_browser_frames_other_sites_and_other_ports_get_nothing_from_the_
     assert!(!asked.contains("taawun_session"), "{asked}");
     b.quit().await;
 
-    // Opened as 127.0.0.1: the same server does receive it (cookies ignore ports), which
-    // is why the cookie is named after the node's port and the name above is advised.
+    // Opened as 127.0.0.1 (`taawun ui --by-address`): the same server does receive it
+    // (cookies ignore ports), which is why the link names the node, and the cookie is
+    // named after the node's port.
     let b = wd.browser(&tmp.path().join("plain")).await;
     b.go(&login_url(&d)).await;
     b.go(&format!("http://127.0.0.1:{look}/")).await;
