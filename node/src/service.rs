@@ -228,16 +228,18 @@ fn names(c: &Coop, at: Timestamp) -> BTreeMap<PublicKey, String> {
 fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<ReviewComment>> {
     // The fold's own rule for which reviews count, so comments and scores never differ.
     let names = names(c, u64::MAX);
+    let all = c.reviews_of(requesters);
     requesters
         .iter()
         .map(|r| {
-            let said = c
-                .reviews_of(r)
+            let said = all
+                .get(r)
                 .into_iter()
+                .flatten()
                 .filter_map(|(member, v)| match &v.entry().body {
                     Body::Review(x) if !x.text.trim().is_empty() => Some(ReviewComment {
                         member: member.to_hex(),
-                        member_name: names.get(&member).cloned(),
+                        member_name: names.get(member).cloned(),
                         at: v.entry().ts,
                         scores: [x.pay, x.fairness, x.promptness, x.communication],
                         text: x.text.clone(),

@@ -1536,22 +1536,35 @@ impl Coop {
         r
     }
 
-    /// The reviews that count on `requester`'s record (those its scores average), each
-    /// with its reviewer's stable identity (a device's review is its member's), newest
-    /// first.
-    pub fn reviews_of(&self, requester: &PublicKey) -> Vec<(PublicKey, &Verified)> {
+    /// The reviews that count on each of `requesters`' records (those its scores average),
+    /// each with its reviewer's stable identity (a device's review is its member's), newest
+    /// first. One timeline and one pass over the reviews for all of them (a listing names
+    /// many requesters).
+    pub fn reviews_of(
+        &self,
+        requesters: &[PublicKey],
+    ) -> BTreeMap<PublicKey, Vec<(PublicKey, &Verified)>> {
+        let mut out: BTreeMap<PublicKey, Vec<(PublicKey, &Verified)>> = BTreeMap::new();
         let Some(tl) = self.timeline() else {
-            return Vec::new();
+            return out;
         };
-        let mut out: Vec<(PublicKey, &Verified)> = self
+        for v in self
             .ids(Kind::Review)
             .filter_map(|id| self.live_id(id, &tl))
-            .filter(|v| {
-                matches!(&v.entry().body, Body::Review(x) if tl.identity(&x.requester) == *requester)
-            })
-            .map(|v| (tl.identity(&self.who(v)), v))
-            .collect();
-        out.sort_by_key(|(_, v)| std::cmp::Reverse((v.entry().ts, v.id())));
+        {
+            let Body::Review(x) = &v.entry().body else {
+                continue;
+            };
+            let requester = tl.identity(&x.requester);
+            if requesters.contains(&requester) {
+                out.entry(requester)
+                    .or_default()
+                    .push((tl.identity(&self.who(v)), v));
+            }
+        }
+        for said in out.values_mut() {
+            said.sort_by_key(|(_, v)| std::cmp::Reverse((v.entry().ts, v.id())));
+        }
         out
     }
 
