@@ -154,15 +154,23 @@ pub struct NetConfig {
     pub confirm_own_chain: bool,
 }
 
+/// Every IPv4 interface, any port: TCP, and QUIC when the node is built with it.
+fn default_listen() -> Vec<Multiaddr> {
+    let mut listen = vec!["/ip4/0.0.0.0/tcp/0".parse().unwrap_or(Multiaddr::empty())];
+    if cfg!(feature = "quic") {
+        listen.push(
+            "/ip4/0.0.0.0/udp/0/quic-v1"
+                .parse()
+                .unwrap_or(Multiaddr::empty()),
+        );
+    }
+    listen
+}
+
 impl Default for NetConfig {
     fn default() -> Self {
         Self {
-            listen: vec![
-                "/ip4/0.0.0.0/tcp/0".parse().unwrap_or(Multiaddr::empty()),
-                "/ip4/0.0.0.0/udp/0/quic-v1"
-                    .parse()
-                    .unwrap_or(Multiaddr::empty()),
-            ],
+            listen: default_listen(),
             bootstrap: Vec::new(),
             mdns: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,

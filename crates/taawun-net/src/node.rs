@@ -424,15 +424,17 @@ impl Network {
                 },
             );
         }
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        let builder = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
                 tcp::Config::default().nodelay(true),
                 noise::Config::new,
                 yamux::Config::default,
             )
-            .map_err(|e| NetError::Build(e.to_string()))?
-            .with_quic()
+            .map_err(|e| NetError::Build(e.to_string()))?;
+        #[cfg(feature = "quic")]
+        let builder = builder.with_quic();
+        let mut swarm = builder
             .with_relay_client(noise::Config::new, yamux::Config::default)
             .map_err(|e| NetError::Build(e.to_string()))?
             .with_behaviour(|key, relay_client| {
