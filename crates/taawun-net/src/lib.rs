@@ -13,6 +13,8 @@
 //!   message to accept / reject / ignore;
 //! - [`sync`]: the request-response sync protocol: its wire types, the digest of chain
 //!   heads and the plan of ranges to fetch (pure functions);
+//! - [`session`]: sync sessions as a machine without I/O (what to ask a peer next, when
+//!   a session ends); the network task carries out what it says;
 //! - [`hello`]: the hello protocol: peers prove which member key they hold, and a node
 //!   serves a cooperative's entries (sync, gossip, results) only to peers proven to hold a
 //!   key with a role in it;
@@ -45,6 +47,7 @@ pub mod gossip;
 pub mod hello;
 pub mod node;
 pub mod result;
+pub mod session;
 pub mod sync;
 
 mod behaviour;

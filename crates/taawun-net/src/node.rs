@@ -76,6 +76,7 @@ use crate::error::NetError;
 use crate::gossip::{self, Judged, Verdict};
 use crate::hello;
 use crate::result::{self, Refusal};
+use crate::session::{self, Ingested, LogAnswer, Outgoing, Sessions};
 use crate::sync::{self, Request, Response, WireHead};
 use ed25519_dalek::SigningKey;
 use futures::StreamExt;
@@ -89,7 +90,7 @@ use libp2p::{
     dcutr, identify, kad, mdns, noise, ping, relay, tcp, yamux, Multiaddr, PeerId, Swarm,
 };
 use serde_bytes::ByteBuf;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence};
@@ -462,7 +463,7 @@ impl Network {
             topics: HashMap::new(),
             events: events_tx,
             dropped_events: 0,
-            sessions: HashMap::new(),
+            sessions: Sessions::new(),
             requests: HashMap::new(),
             member,
             evidenced: HashSet::new(),
@@ -736,27 +737,6 @@ impl Network {
     }
 }
 
-/// A sync session with one peer for one cooperative (see [`crate::sync`]).
-#[derive(Debug, Default)]
-struct Session {
-    /// Ranges still to ask for: (author, from seq).
-    queue: VecDeque<(PublicKey, u64)>,
-    /// Requests sent and not answered.
-    in_flight: usize,
-    /// Entries stored so far.
-    stored: usize,
-    /// Log-order catch-up (see [`crate::sync`]): the next log position to ask for, while
-    /// one is wanted and none is out.
-    log: Option<u64>,
-    /// The log position past which this session asks for no more: the remote's heads
-    /// total plus [`sync::LOG_SLACK`].
-    log_end: u64,
-    /// The seq of this node's member's head in the peer's heads answer (0: the peer holds
-    /// none of its entries), when the answer told; at the session's end, a chain held
-    /// here at least as long confirms the member's latest entry ([`Writing`]).
-    own_remote: Option<u64>,
-}
-
 /// A relay this node keeps a reservation on ([`NetConfig::relays`]).
 #[derive(Debug)]
 struct Relay {
@@ -771,14 +751,6 @@ struct Relay {
 /// fill with every peer that connects, or Kademlia's lookups dial them all. 256 is far
 /// more than a node needs to find its way back into the network.
 pub const MAX_CHOSEN_PEERS: usize = 256;
-
-/// What an outstanding sync request was.
-#[derive(Debug, Clone, Copy)]
-enum Outgoing {
-    Heads { coop: Id },
-    Range { coop: Id },
-    Log { coop: Id, from: u64 },
-}
 
 /// Evidence entries a node authors at most per run (one per fork it sees, each naming
 /// (cooperative, author, seq)). Forks are rare, and every fork freezes its author, but a
@@ -823,7 +795,7 @@ struct Task {
     events: mpsc::Sender<Event>,
     /// Events dropped because the node did not keep up.
     dropped_events: u64,
-    sessions: HashMap<(PeerId, Id), Session>,
+    sessions: Sessions<PeerId>,
     requests: HashMap<OutboundRequestId, Outgoing>,
     /// The member this node speaks for, if any (see the module documentation).
     member: Option<SigningKey>,
@@ -1525,7 +1497,7 @@ impl Task {
                     return;
                 }
                 debug!(peer = %peer_id, "disconnected");
-                self.sessions.retain(|(p, _), _| *p != peer_id);
+                self.sessions.disconnected(peer_id);
                 self.peer_sync.remove(&peer_id);
                 self.dialed.remove(&peer_id);
                 self.proven.remove(&peer_id);
@@ -2646,8 +2618,7 @@ impl Task {
     /// Starts a sync session with `peer` for `coop` unless one runs, too many do, or the
     /// peer does not speak the sync protocol.
     fn start_sync(&mut self, peer: PeerId, coop: Id) {
-        if self.sessions.contains_key(&(peer, coop))
-            || self.sessions.len() >= sync::MAX_SESSIONS
+        if !self.sessions.can_start(peer, coop)
             || self.lacks_sync(&peer)
             || !self.names(&peer, &coop)
         {
@@ -2660,16 +2631,26 @@ impl Task {
                 return;
             }
         };
-        let digest = sync::digest(&heads);
-        let id = self.send_sync(peer, Request::Heads { coop, digest });
-        self.requests.insert(id, Outgoing::Heads { coop });
-        self.sessions.insert(
-            (peer, coop),
-            Session {
-                in_flight: 1,
-                ..Session::default()
-            },
-        );
+        let out = self.sessions.start(peer, coop, &heads);
+        self.carry_out(out);
+    }
+
+    /// Does what the sync sessions ask: send requests, report the sessions that ended.
+    fn carry_out(&mut self, out: Vec<session::Output<PeerId>>) {
+        for o in out {
+            match o {
+                session::Output::Send { peer, request, tag } => {
+                    let id = self.send_sync(peer, request);
+                    self.requests.insert(id, tag);
+                }
+                session::Output::Ended {
+                    peer,
+                    coop,
+                    stored,
+                    own_remote,
+                } => self.session_ended(peer, coop, stored, own_remote),
+            }
+        }
     }
 
     fn on_sync(&mut self, ev: request_response::Event<Request, Response>) {
@@ -2702,12 +2683,8 @@ impl Task {
                 error,
                 ..
             } => {
-                if let Some(
-                    Outgoing::Heads { coop, .. }
-                    | Outgoing::Range { coop, .. }
-                    | Outgoing::Log { coop, .. },
-                ) = self.requests.remove(&request_id)
-                {
+                if let Some(tag) = self.requests.remove(&request_id) {
+                    let coop = tag.coop();
                     debug!(%peer, error = %error, "sync request failed");
                     if matches!(
                         error,
@@ -2715,7 +2692,8 @@ impl Task {
                     ) {
                         self.sync_unsupported(peer);
                     }
-                    self.end_session(peer, coop);
+                    let out = self.sessions.failed(peer, coop);
+                    self.carry_out(out);
                 }
             }
             E::InboundFailure { peer, error, .. } => {
@@ -2828,97 +2806,70 @@ impl Task {
     }
 
     fn on_heads(&mut self, peer: PeerId, coop: Id, response: Response) {
-        let me = self.member_key();
-        let remote = match response {
-            Response::Heads(Some(h)) => h,
-            Response::Heads(None) => {
-                // Equal digests: the peer's copy of every chain is ours.
-                if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
-                    s.own_remote = Some(0);
+        let out = match response {
+            Response::Heads(Some(remote)) => match self.local_heads(&coop) {
+                Ok(local) => {
+                    let me = self.member_key();
+                    let missing = sync::missing(&local, &remote);
+                    if missing > sync::CATCH_UP_THRESHOLD {
+                        debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
+                    }
+                    self.sessions.heads_differ(peer, coop, &local, &remote, me)
                 }
-                return self.range_done(peer, coop);
-            }
-            Response::UnknownCoop | Response::Unavailable => {
-                return self.range_done(peer, coop);
-            }
+                Err(_) => self.sessions.answered(peer, coop),
+            },
+            Response::Heads(None) => self.sessions.heads_equal(peer, coop),
+            Response::UnknownCoop | Response::Unavailable => self.sessions.answered(peer, coop),
             Response::Range { .. } | Response::Log { .. } => {
                 debug!(%peer, "heads answered with entries");
-                return self.range_done(peer, coop);
+                self.sessions.answered(peer, coop)
             }
         };
-        let local = match self.local_heads(&coop) {
-            Ok(h) => h,
-            Err(_) => return self.range_done(peer, coop),
-        };
-        let missing = sync::missing(&local, &remote);
-        let plan = sync::plan(&local, &remote);
-        if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
-            s.own_remote = me.and_then(|me| sync::head_seq(&remote, &me));
-            if missing > sync::CATCH_UP_THRESHOLD {
-                // Far behind: the peer's whole log, in causal order, from the start.
-                debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
-                let total = remote.iter().map(|h| h.seq).fold(0u64, u64::saturating_add);
-                s.log = Some(0);
-                s.log_end = total.saturating_add(sync::LOG_SLACK);
-            } else {
-                s.queue.extend(plan);
-            }
-        }
-        self.range_done(peer, coop);
+        self.carry_out(out);
     }
 
     fn on_range(&mut self, peer: PeerId, coop: Id, response: Response) {
-        let (entries, more) = match response {
-            Response::Range { entries, more } => (entries, more),
-            _ => return self.range_done(peer, coop),
-        };
-        let (stored, complete, next) = self.ingest_batch(peer, coop, &entries);
-        if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
-            s.stored += stored;
-            if more && complete {
-                if let Some(n) = next {
-                    s.queue.push_front(n);
-                }
+        let out = match response {
+            Response::Range { entries, more } => {
+                let batch = self.ingest_batch(peer, coop, &entries);
+                self.sessions.range(peer, coop, batch, more)
             }
-        }
-        self.range_done(peer, coop);
+            _ => self.sessions.answered(peer, coop),
+        };
+        self.carry_out(out);
     }
 
-    /// A log response to a [`Request::Log`] from `from`: ingest it, ask for the next
-    /// batch if the log goes on (within the session's bound), else let the session end.
+    /// A log response to a [`Request::Log`] from `from`: ingest it; the session decides
+    /// whether to ask for the next batch.
     fn on_log(&mut self, peer: PeerId, coop: Id, from: u64, response: Response) {
-        let (entries, next, more) = match response {
+        let out = match response {
             Response::Log {
                 entries,
                 next,
                 more,
-            } => (entries, next, more),
-            _ => return self.range_done(peer, coop),
-        };
-        let (stored, complete, _) = self.ingest_batch(peer, coop, &entries);
-        let expected = from.saturating_add(entries.len() as u64);
-        if next != expected {
-            debug!(%peer, next, expected, "log response with a wrong next position");
-        }
-        if let Some(s) = self.sessions.get_mut(&(peer, coop)) {
-            s.stored += stored;
-            if more && complete && !entries.is_empty() && next == expected && next < s.log_end {
-                s.log = Some(next);
+            } => {
+                let batch = self.ingest_batch(peer, coop, &entries);
+                let expected = from.saturating_add(entries.len() as u64);
+                if next != expected {
+                    debug!(%peer, next, expected, "log response with a wrong next position");
+                }
+                let answer = LogAnswer {
+                    from,
+                    count: entries.len(),
+                    next,
+                    more,
+                };
+                self.sessions.log(peer, coop, answer, batch)
             }
-        }
-        self.range_done(peer, coop);
+            _ => self.sessions.answered(peer, coop),
+        };
+        self.carry_out(out);
     }
 
     /// Decodes, verifies and ingests a batch of envelopes from `peer` (in order, stopping
-    /// at the first that does not decode or verify), emitting the events. Returns the
-    /// entries stored (released ones included), whether every envelope was kept, and the
-    /// (author, seq + 1) after the last decoded entry.
-    fn ingest_batch(
-        &mut self,
-        peer: PeerId,
-        coop: Id,
-        entries: &[ByteBuf],
-    ) -> (usize, bool, Option<(PublicKey, u64)>) {
+    /// at the first that does not decode or verify), emitting the events. Returns what
+    /// the sync session needs of it.
+    fn ingest_batch(&mut self, peer: PeerId, coop: Id, entries: &[ByteBuf]) -> Ingested {
         let sync::Batch {
             verified,
             next,
@@ -2971,7 +2922,11 @@ impl Task {
         if faults > 0 {
             self.sync_fault(peer, faults);
         }
-        (stored, complete, next)
+        Ingested {
+            stored,
+            complete,
+            next,
+        }
     }
 
     /// `peer` sent `faults` invalid entries in a sync response: lower its gossip score,
@@ -3002,110 +2957,25 @@ impl Task {
         }
     }
 
-    /// One request of a session answered: send more, or end the session.
-    fn range_done(&mut self, peer: PeerId, coop: Id) {
-        let Some(s) = self.sessions.get_mut(&(peer, coop)) else {
-            return;
-        };
-        s.in_flight = s.in_flight.saturating_sub(1);
-        self.pump(peer, coop);
-    }
-
     /// Fetches `author`'s chain from `from` on from `peer`: one range request, in the
     /// session with that peer (started for it if none runs).
     fn fetch_range(&mut self, peer: PeerId, coop: Id, author: PublicKey, from: u64) {
         if self.lacks_sync(&peer) || !self.names(&peer, &coop) {
             return;
         }
-        match self.sessions.get_mut(&(peer, coop)) {
-            Some(s) => {
-                if s.queue.iter().any(|(a, _)| *a == author) {
-                    return;
-                }
-                s.queue.push_back((author, from));
-            }
-            None => {
-                if self.sessions.len() >= sync::MAX_SESSIONS {
-                    return;
-                }
-                self.sessions.insert(
-                    (peer, coop),
-                    Session {
-                        queue: VecDeque::from([(author, from)]),
-                        ..Session::default()
-                    },
-                );
-            }
-        }
-        self.pump(peer, coop);
+        let out = self.sessions.fetch(peer, coop, author, from);
+        self.carry_out(out);
     }
 
-    /// Sends a session's queued ranges, up to [`sync::MAX_RANGES_IN_FLIGHT`]; ends the
-    /// session when nothing is queued or out.
-    fn pump(&mut self, peer: PeerId, coop: Id) {
-        let Some(s) = self.sessions.get_mut(&(peer, coop)) else {
-            return;
-        };
-        let mut log = None;
-        if s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
-            log = s.log.take();
-            if log.is_some() {
-                s.in_flight += 1;
-            }
-        }
-        let mut send = Vec::new();
-        while s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
-            let Some((author, from)) = s.queue.pop_front() else {
-                break;
-            };
-            s.in_flight += 1;
-            send.push((author, from));
-        }
-        let finished = s.in_flight == 0;
-        if let Some(from) = log {
-            let id = self.send_sync(
-                peer,
-                Request::Log {
-                    coop,
-                    from,
-                    limit: sync::SYNC_BATCH,
-                },
-            );
-            self.requests.insert(id, Outgoing::Log { coop, from });
-        }
-        for (author, from) in send {
-            let id = self.send_sync(
-                peer,
-                Request::Range {
-                    coop,
-                    author,
-                    from,
-                    limit: sync::SYNC_BATCH,
-                },
-            );
-            self.requests.insert(id, Outgoing::Range { coop });
-        }
-        if finished {
-            self.end_session(peer, coop);
-        }
-    }
-
-    fn end_session(&mut self, peer: PeerId, coop: Id) {
-        let Some(s) = self.sessions.remove(&(peer, coop)) else {
-            return;
-        };
-        debug!(%peer, coop = %coop.short(), stored = s.stored, "sync session done");
-        if let Some(remote) = s.own_remote {
+    fn session_ended(&mut self, peer: PeerId, coop: Id, stored: usize, own_remote: Option<u64>) {
+        debug!(%peer, coop = %coop.short(), stored, "sync session done");
+        if let Some(remote) = own_remote {
             self.confirm(peer, coop, remote);
         }
-        self.emit(Event::Synced {
-            peer,
-            coop,
-            stored: s.stored,
-        });
+        self.emit(Event::Synced { peer, coop, stored });
         // Something new may have made more fetchable (released entries, new heads):
         // go round again until a session stores nothing.
-        if s.stored > 0 && self.swarm.is_connected(&peer) {
+        if stored > 0 && self.swarm.is_connected(&peer) {
             self.start_sync(peer, coop);
         }
     }

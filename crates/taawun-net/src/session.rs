@@ -1,0 +1,562 @@
+//! Sync sessions ([`crate::sync`]) as a machine without I/O: no Swarm, no clock, no
+//! ledger. The network task feeds it what happened (a session asked for, a peer's
+//! answer, what the ledger made of a batch, a request that failed) and carries out what
+//! it answers: the requests to send, and the sessions that ended. So the order of
+//! requests, the bound on requests in flight, the switch to log-order catch-up and the
+//! end of a session are decided here once, and tested without a network.
+//!
+//! The peer type is generic: the node uses libp2p's `PeerId`, tests and simulations use
+//! anything small.
+
+use crate::sync::{self, Request, WireHead};
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use taawun_core::{Id, PublicKey};
+
+/// What an outstanding sync request was: the network task keeps it beside the request's
+/// id and hands it back with the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A [`Request::Heads`].
+    Heads {
+        /// Its cooperative.
+        coop: Id,
+    },
+    /// A [`Request::Range`].
+    Range {
+        /// Its cooperative.
+        coop: Id,
+    },
+    /// A [`Request::Log`] from position `from`.
+    Log {
+        /// Its cooperative.
+        coop: Id,
+        /// The log position asked from.
+        from: u64,
+    },
+}
+
+impl Outgoing {
+    /// The cooperative the request was about.
+    pub fn coop(&self) -> Id {
+        match self {
+            Outgoing::Heads { coop } | Outgoing::Range { coop } | Outgoing::Log { coop, .. } => {
+                *coop
+            }
+        }
+    }
+}
+
+/// What the machine asks the network task to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output<P> {
+    /// Send `request` to `peer`, and hand `tag` back with its answer.
+    Send {
+        /// To whom.
+        peer: P,
+        /// What.
+        request: Request,
+        /// What it was, for the answer.
+        tag: Outgoing,
+    },
+    /// The session with `peer` for `coop` ended.
+    Ended {
+        /// The peer.
+        peer: P,
+        /// The cooperative.
+        coop: Id,
+        /// Entries stored during the session (released ones included).
+        stored: usize,
+        /// The seq of this node's member's head in the peer's heads answer (0: the
+        /// peer's digest equalled ours, or it holds none of the member's entries), when
+        /// the answer told: a chain held here at least as long confirms the member's
+        /// latest entry ([`crate::Writing`]).
+        own_remote: Option<u64>,
+    },
+}
+
+/// What the ledger made of one batch of a range or log answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ingested {
+    /// Entries stored (released ones included).
+    pub stored: usize,
+    /// Every envelope of the batch decoded and verified (none was cut off).
+    pub complete: bool,
+    /// (author, seq + 1) after the last entry decoded.
+    pub next: Option<(PublicKey, u64)>,
+}
+
+/// A peer's answer to a [`Request::Log`], as far as the session needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogAnswer {
+    /// The log position asked from.
+    pub from: u64,
+    /// Envelopes in the answer.
+    pub count: usize,
+    /// Where the peer says its log goes on.
+    pub next: u64,
+    /// The peer has more.
+    pub more: bool,
+}
+
+/// One session's state.
+#[derive(Debug, Default)]
+struct Session {
+    /// Ranges still to ask for: (author, from seq).
+    queue: VecDeque<(PublicKey, u64)>,
+    /// Requests sent and not answered.
+    in_flight: usize,
+    /// Entries stored so far.
+    stored: usize,
+    /// Log-order catch-up: the next log position to ask for, while one is wanted and
+    /// none is out.
+    log: Option<u64>,
+    /// The log position past which this session asks for no more: the remote's heads
+    /// total plus [`sync::LOG_SLACK`].
+    log_end: u64,
+    /// See [`Output::Ended::own_remote`].
+    own_remote: Option<u64>,
+}
+
+/// The sync sessions of one node, at most [`sync::MAX_SESSIONS`] at once, one per (peer,
+/// cooperative).
+#[derive(Debug)]
+pub struct Sessions<P> {
+    map: HashMap<(P, Id), Session>,
+}
+
+impl<P> Default for Sessions<P> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+        }
+    }
+}
+
+impl<P: Copy + Eq + Hash> Sessions<P> {
+    /// No session.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sessions running.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// No session runs.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// A session with `peer` for `coop` runs.
+    pub fn running(&self, peer: P, coop: Id) -> bool {
+        self.map.contains_key(&(peer, coop))
+    }
+
+    /// Whether a new session may start: none runs with `peer` for `coop`, and fewer than
+    /// [`sync::MAX_SESSIONS`] do in all.
+    pub fn can_start(&self, peer: P, coop: Id) -> bool {
+        !self.running(peer, coop) && self.map.len() < sync::MAX_SESSIONS
+    }
+
+    /// Starts a session with `peer` for `coop` from this node's heads `local`: asks for
+    /// the peer's heads, with their digest. Nothing if [`Sessions::can_start`] says no.
+    pub fn start(&mut self, peer: P, coop: Id, local: &[WireHead]) -> Vec<Output<P>> {
+        if !self.can_start(peer, coop) {
+            return Vec::new();
+        }
+        self.map.insert(
+            (peer, coop),
+            Session {
+                in_flight: 1,
+                ..Session::default()
+            },
+        );
+        vec![Output::Send {
+            peer,
+            request: Request::Heads {
+                coop,
+                digest: sync::digest(local),
+            },
+            tag: Outgoing::Heads { coop },
+        }]
+    }
+
+    /// Fetches `author`'s chain from `from` on from `peer`, in the session with that peer
+    /// (started for it if none runs and there is room). A range of that author already
+    /// queued is not asked twice.
+    pub fn fetch(&mut self, peer: P, coop: Id, author: PublicKey, from: u64) -> Vec<Output<P>> {
+        match self.map.get_mut(&(peer, coop)) {
+            Some(s) => {
+                if s.queue.iter().any(|(a, _)| *a == author) {
+                    return Vec::new();
+                }
+                s.queue.push_back((author, from));
+            }
+            None => {
+                if self.map.len() >= sync::MAX_SESSIONS {
+                    return Vec::new();
+                }
+                self.map.insert(
+                    (peer, coop),
+                    Session {
+                        queue: VecDeque::from([(author, from)]),
+                        ..Session::default()
+                    },
+                );
+            }
+        }
+        self.pump(peer, coop)
+    }
+
+    /// The peer's digest equals ours: its copy of every chain is ours.
+    pub fn heads_equal(&mut self, peer: P, coop: Id) -> Vec<Output<P>> {
+        if let Some(s) = self.map.get_mut(&(peer, coop)) {
+            s.own_remote = Some(0);
+        }
+        self.answered(peer, coop)
+    }
+
+    /// The peer's heads differ from this node's `local` ones: plan the ranges to fetch,
+    /// or the whole log in order when more than [`sync::CATCH_UP_THRESHOLD`] entries are
+    /// missing. `me` is this node's member key, whose head the answer may confirm.
+    pub fn heads_differ(
+        &mut self,
+        peer: P,
+        coop: Id,
+        local: &[WireHead],
+        remote: &[WireHead],
+        me: Option<PublicKey>,
+    ) -> Vec<Output<P>> {
+        if let Some(s) = self.map.get_mut(&(peer, coop)) {
+            s.own_remote = me.and_then(|me| sync::head_seq(remote, &me));
+            let missing = sync::missing(local, remote);
+            if missing > sync::CATCH_UP_THRESHOLD {
+                // Far behind: the peer's whole log, in causal order, from the start.
+                let total = remote.iter().map(|h| h.seq).fold(0u64, u64::saturating_add);
+                s.log = Some(0);
+                s.log_end = total.saturating_add(sync::LOG_SLACK);
+            } else {
+                s.queue.extend(sync::plan(local, remote));
+            }
+        }
+        self.answered(peer, coop)
+    }
+
+    /// A range answer was ingested as `batch`; `more`: the peer has more of that chain.
+    /// A chain is followed only while its batches arrive whole.
+    pub fn range(&mut self, peer: P, coop: Id, batch: Ingested, more: bool) -> Vec<Output<P>> {
+        if let Some(s) = self.map.get_mut(&(peer, coop)) {
+            s.stored += batch.stored;
+            if more && batch.complete {
+                if let Some(n) = batch.next {
+                    s.queue.push_front(n);
+                }
+            }
+        }
+        self.answered(peer, coop)
+    }
+
+    /// A log answer ingested as `batch`. The log is followed only while batches arrive
+    /// whole, non-empty, at the position they should, and within the session's bound.
+    pub fn log(&mut self, peer: P, coop: Id, answer: LogAnswer, batch: Ingested) -> Vec<Output<P>> {
+        let LogAnswer {
+            from,
+            count,
+            next,
+            more,
+        } = answer;
+        let expected = from.saturating_add(count as u64);
+        if let Some(s) = self.map.get_mut(&(peer, coop)) {
+            s.stored += batch.stored;
+            if more && batch.complete && count > 0 && next == expected && next < s.log_end {
+                s.log = Some(next);
+            }
+        }
+        self.answered(peer, coop)
+    }
+
+    /// One request of the session was answered with nothing usable (unknown
+    /// cooperative, unavailable, or the wrong kind of answer): send more, or end.
+    pub fn answered(&mut self, peer: P, coop: Id) -> Vec<Output<P>> {
+        let Some(s) = self.map.get_mut(&(peer, coop)) else {
+            return Vec::new();
+        };
+        s.in_flight = s.in_flight.saturating_sub(1);
+        self.pump(peer, coop)
+    }
+
+    /// A request of the session failed (timeout, closed stream, protocol refused): the
+    /// session ends at once; the next round starts another.
+    pub fn failed(&mut self, peer: P, coop: Id) -> Vec<Output<P>> {
+        self.end(peer, coop).into_iter().collect()
+    }
+
+    /// `peer` is gone: its sessions are dropped without ending (nothing can confirm).
+    pub fn disconnected(&mut self, peer: P) {
+        self.map.retain(|(p, _), _| *p != peer);
+    }
+
+    /// Sends a session's queued requests, up to [`sync::MAX_RANGES_IN_FLIGHT`] (a wanted
+    /// log request first); ends the session when nothing is queued or out.
+    fn pump(&mut self, peer: P, coop: Id) -> Vec<Output<P>> {
+        let Some(s) = self.map.get_mut(&(peer, coop)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
+            if let Some(from) = s.log.take() {
+                s.in_flight += 1;
+                out.push(Output::Send {
+                    peer,
+                    request: Request::Log {
+                        coop,
+                        from,
+                        limit: sync::SYNC_BATCH,
+                    },
+                    tag: Outgoing::Log { coop, from },
+                });
+            }
+        }
+        while s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
+            let Some((author, from)) = s.queue.pop_front() else {
+                break;
+            };
+            s.in_flight += 1;
+            out.push(Output::Send {
+                peer,
+                request: Request::Range {
+                    coop,
+                    author,
+                    from,
+                    limit: sync::SYNC_BATCH,
+                },
+                tag: Outgoing::Range { coop },
+            });
+        }
+        if s.in_flight == 0 {
+            out.extend(self.end(peer, coop));
+        }
+        out
+    }
+
+    fn end(&mut self, peer: P, coop: Id) -> Option<Output<P>> {
+        let s = self.map.remove(&(peer, coop))?;
+        Some(Output::Ended {
+            peer,
+            coop,
+            stored: s.stored,
+            own_remote: s.own_remote,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> PublicKey {
+        PublicKey([n; 32])
+    }
+
+    fn coop() -> Id {
+        Id([7; 32])
+    }
+
+    fn head(author: u8, seq: u64) -> WireHead {
+        WireHead {
+            author: key(author),
+            seq,
+            id: Id([author; 32]),
+        }
+    }
+
+    fn sends(out: &[Output<u32>]) -> Vec<&Request> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send { request, .. } => Some(request),
+                Output::Ended { .. } => None,
+            })
+            .collect()
+    }
+
+    /// A whole log answer of `count` envelopes from `from`, with more to come.
+    fn answer(from: u64, count: usize) -> LogAnswer {
+        LogAnswer {
+            from,
+            count,
+            next: from + count as u64,
+            more: true,
+        }
+    }
+
+    fn ended(out: &[Output<u32>]) -> Option<(usize, Option<u64>)> {
+        out.iter().find_map(|o| match o {
+            Output::Ended {
+                stored, own_remote, ..
+            } => Some((*stored, *own_remote)),
+            Output::Send { .. } => None,
+        })
+    }
+
+    #[test]
+    fn a_session_asks_for_heads_with_the_digest_of_ours() {
+        let mut s = Sessions::new();
+        let local = [head(1, 3)];
+        let out = s.start(9u32, coop(), &local);
+        assert_eq!(
+            out,
+            vec![Output::Send {
+                peer: 9,
+                request: Request::Heads {
+                    coop: coop(),
+                    digest: sync::digest(&local)
+                },
+                tag: Outgoing::Heads { coop: coop() },
+            }]
+        );
+        assert!(
+            s.start(9, coop(), &local).is_empty(),
+            "one session per peer"
+        );
+    }
+
+    #[test]
+    fn equal_digests_end_the_session_confirming_at_once() {
+        let mut s = Sessions::new();
+        s.start(1u32, coop(), &[]);
+        let out = s.heads_equal(1, coop());
+        assert_eq!(ended(&out), Some((0, Some(0))));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn differing_heads_fetch_every_chain_ahead_a_few_at_a_time() {
+        let mut s = Sessions::new();
+        s.start(1u32, coop(), &[]);
+        let remote: Vec<_> = (1..=6).map(|a| head(a, 2)).collect();
+        let out = s.heads_differ(1, coop(), &[], &remote, Some(key(2)));
+        let asked = sends(&out);
+        assert_eq!(asked.len(), sync::MAX_RANGES_IN_FLIGHT, "bounded in flight");
+        assert!(asked
+            .iter()
+            .all(|r| matches!(r, Request::Range { from: 1, .. })));
+        // Each answer lets one more out, until all six chains are asked; then it ends.
+        let mut total = asked.len();
+        let mut end = None;
+        for _ in 0..6 {
+            let out = s.range(1, coop(), Ingested::default(), false);
+            total += sends(&out).len();
+            end = end.or(ended(&out));
+        }
+        assert_eq!(total, 6);
+        assert_eq!(
+            end,
+            Some((0, Some(2))),
+            "the member's head as the peer holds it"
+        );
+    }
+
+    #[test]
+    fn a_chain_is_followed_while_its_batches_arrive_whole() {
+        let mut s = Sessions::new();
+        s.start(1u32, coop(), &[]);
+        s.heads_differ(1, coop(), &[], &[head(1, 900)], None);
+        let next = Some((key(1), 513));
+        let whole = Ingested {
+            stored: 512,
+            complete: true,
+            next,
+        };
+        let out = s.range(1, coop(), whole, true);
+        assert!(matches!(
+            sends(&out)[..],
+            [Request::Range { from: 513, .. }]
+        ));
+        // A batch cut short (a bad entry) is not followed: the session ends.
+        let cut = Ingested {
+            complete: false,
+            ..whole
+        };
+        let out = s.range(1, coop(), cut, true);
+        assert!(sends(&out).is_empty());
+        assert_eq!(ended(&out), Some((1024, None)));
+    }
+
+    #[test]
+    fn far_behind_a_session_reads_the_log_in_order_within_its_bound() {
+        let mut s = Sessions::new();
+        s.start(1u32, coop(), &[]);
+        let remote = [head(1, 2000)];
+        let out = s.heads_differ(1, coop(), &[], &remote, None);
+        assert!(matches!(sends(&out)[..], [Request::Log { from: 0, .. }]));
+        let batch = Ingested {
+            stored: 512,
+            complete: true,
+            next: None,
+        };
+        let out = s.log(1, coop(), answer(0, 512), batch);
+        assert!(matches!(sends(&out)[..], [Request::Log { from: 512, .. }]));
+        // A peer announcing a position that does not follow is not followed.
+        let out = s.log(
+            1,
+            coop(),
+            LogAnswer {
+                next: 4000,
+                ..answer(512, 512)
+            },
+            batch,
+        );
+        assert_eq!(ended(&out), Some((1024, None)));
+        // Past the bound (remote total + slack), no more is asked.
+        let mut s = Sessions::new();
+        s.start(1u32, coop(), &[]);
+        s.heads_differ(1, coop(), &[], &remote, None);
+        let end = 2000 + sync::LOG_SLACK;
+        let out = s.log(1, coop(), answer(end - 512, 512), batch);
+        assert!(sends(&out).is_empty());
+    }
+
+    #[test]
+    fn a_fetch_joins_the_running_session_once_per_author() {
+        let mut s = Sessions::new();
+        let out = s.fetch(1u32, coop(), key(1), 4);
+        assert!(matches!(sends(&out)[..], [Request::Range { from: 4, .. }]));
+        assert!(
+            s.start(1, coop(), &[]).is_empty(),
+            "the fetch started the session"
+        );
+        for a in 2..=4 {
+            assert_eq!(sends(&s.fetch(1, coop(), key(a), 1)).len(), 1);
+        }
+        // Four out now: a fifth author waits in the queue, and a repeat is not queued.
+        assert!(s.fetch(1, coop(), key(5), 1).is_empty());
+        assert!(s.fetch(1, coop(), key(5), 1).is_empty());
+        let out = s.answered(1, coop());
+        assert!(matches!(sends(&out)[..], [Request::Range { .. }]));
+        let out = s.answered(1, coop());
+        assert!(
+            out.is_empty(),
+            "the repeat was not queued, three are still out"
+        );
+    }
+
+    #[test]
+    fn sessions_are_bounded_and_a_failure_ends_one_at_once() {
+        let mut s = Sessions::new();
+        for p in 0..sync::MAX_SESSIONS as u32 {
+            assert_eq!(s.start(p, coop(), &[]).len(), 1);
+        }
+        assert!(s.start(999, coop(), &[]).is_empty());
+        assert!(s.fetch(999, coop(), key(1), 1).is_empty());
+        assert_eq!(ended(&s.failed(0, coop())), Some((0, None)));
+        assert!(s.failed(0, coop()).is_empty(), "ended once");
+        s.disconnected(1);
+        assert_eq!(s.len(), sync::MAX_SESSIONS - 2);
+        assert!(
+            s.answered(1, coop()).is_empty(),
+            "a dropped session says nothing"
+        );
+    }
+}
