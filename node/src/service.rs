@@ -312,6 +312,11 @@ impl Node {
         Ok(self.identity(&c))
     }
 
+    /// The 24 words of this node's signing key (its paper backup, node/src/backup.rs).
+    pub(crate) fn backup_words(&self) -> Vec<&'static str> {
+        crate::backup::to_words(&self.key)
+    }
+
     /// The network handle.
     pub(crate) fn net(&self) -> &Network {
         &self.net

@@ -1,6 +1,8 @@
-//! The member's devices on the web page of a real `taawun run` daemon: a device added,
-//! listed and revoked (after a question) in Arabic on a phone-sized screen in headless
-//! Chromium; forms refused without the session's token.
+//! The member's devices and the paper backup of its key on the web page of a real
+//! `taawun run` daemon: a device added, listed and revoked (after a question) in Arabic
+//! on a phone-sized screen in headless Chromium; forms refused without the session's
+//! token; the 24 words shown only after an explicit confirmation, never cached, and
+//! restoring the same key with `taawun key restore`.
 
 #[allow(dead_code)] // each test file uses part of it
 mod browser;
@@ -9,6 +11,8 @@ mod common;
 use common::{taawun, text, Daemon};
 use reqwest::{header, redirect, StatusCode};
 use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -128,6 +132,18 @@ fn csrf_of(page: &str) -> String {
         .expect("a form with a token")
         + 19;
     page[at..].split('"').next().expect("token").to_owned()
+}
+
+/// The backup words a page shows (`<ol id="words">`), or none.
+fn words_in(page: &str) -> Vec<String> {
+    let Some(at) = page.find("id=\"words\"") else {
+        return Vec::new();
+    };
+    let list = &page[at..page[at..].find("</ol>").map_or(page.len(), |e| at + e)];
+    list.split("<li>")
+        .skip(1)
+        .map(|w| w.trim_end_matches("</li>").trim().to_owned())
+        .collect()
 }
 
 /// A device key, from `taawun init --device-of member` in a folder of its own.
@@ -288,4 +304,95 @@ async fn a_device_is_added_listed_and_revoked_from_the_page_in_arabic_on_a_phone
     let (_, list) = api(&d, "GET", &format!("/api/coops/{coop}/devices"), None).await;
     assert!(of(&list, &device)["revoked_at"].is_u64(), "{list}");
     b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backup_words_need_a_confirmation_are_never_cached_and_restore_the_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (d, coop) = founder(&tmp.path().join("member")).await;
+    let cookie = session(&d).await;
+    let backup = format!("/c/{coop}/backup");
+    let no_store = |r: &reqwest::Response| {
+        r.headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            == Some("no-store")
+    };
+
+    // The page itself: the warning and a button, no words.
+    let r = get(&d, &cookie, "fr", &backup).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(no_store(&r));
+    let p = r.text().await.expect("html");
+    assert!(p.contains("Qui les voit peut agir à votre place"), "{p}");
+    assert!(words_in(&p).is_empty(), "words shown without asking");
+    let csrf = csrf_of(&p);
+    // Without the confirmation, or without the session's token: no words.
+    let r = post(&d, &cookie, "fr", &backup, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(no_store(&r));
+    assert!(words_in(&r.text().await.expect("html")).is_empty());
+    let r = post(
+        &d,
+        &cookie,
+        "fr",
+        &backup,
+        &[("confirm", "1"), ("csrf", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(words_in(&r.text().await.expect("html")).is_empty());
+    // Without a session: the login help.
+    let r = http()
+        .post(format!("{}{backup}", d.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("confirm=1&csrf={csrf}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Confirmed: 24 words, not kept by any cache, the same as `taawun key backup`.
+    let r = post(
+        &d,
+        &cookie,
+        "ar",
+        &backup,
+        &[("confirm", "1"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(no_store(&r));
+    let words = words_in(&r.text().await.expect("html"));
+    assert_eq!(words.len(), 24, "{words:?}");
+    let printed = text(&taawun(&["key", "backup"], &d.dir));
+    for (i, w) in words.iter().enumerate() {
+        assert!(
+            printed.contains(&format!("{:>2}. {w}\n", i + 1)),
+            "word {} differs: {printed}",
+            i + 1
+        );
+    }
+
+    // They restore the same key.
+    let restored = tmp.path().join("restored");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taawun"))
+        .args(["key", "restore"])
+        .env("TAAWUN_DATA_DIR", &restored)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("taawun key restore");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(words.join(" ").as_bytes())
+        .expect("words written");
+    let o = child.wait_with_output().expect("restore ends");
+    assert!(o.status.success(), "{}", text(&o));
+    let id = text(&taawun(&["id"], &restored));
+    assert_eq!(id.trim(), d.key);
 }

@@ -1,9 +1,14 @@
-//! The member's devices, on the page.
+//! The member's devices and the paper backup of this node's key, on the page.
 //!
 //! `/c/{coop}/devices` lists the devices the member authorised (each with its own key and
 //! chain, docs/protocol.md 4.7), says how to make a new one (the lines to type on it:
 //! `taawun init --device-of`, the cooperative's invite) and takes the device key it
 //! printed; a device is revoked after a question (a dialog with script, a page without).
+//!
+//! `/c/{coop}/backup` shows the 24 words of this node's signing key (node/src/backup.rs)
+//! only in the answer to a form sent with the session's CSRF token and an explicit
+//! confirmation, never to a plain `GET`; both answers say `Cache-Control: no-store`, so
+//! the words stay in no cache and no back-button history.
 
 // A handler's error is the page that says what went wrong (see `handlers`).
 #![allow(clippy::result_large_err)]
@@ -13,7 +18,7 @@ use super::i18n::Tr;
 use super::pages::{page, CoopInfo, Tab};
 use super::{Ctx, Web};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use maud::{html, Markup};
@@ -36,9 +41,9 @@ macro_rules! tr {
 tr!(DEVICES, "Devices", "Appareils", "الأجهزة");
 tr!(
     DEVICES_LINK,
-    "Your devices",
-    "Vos appareils",
-    "أجهزتك"
+    "Your devices and the paper backup of your key",
+    "Vos appareils et la sauvegarde papier de votre clé",
+    "أجهزتك والنسخة الاحتياطية الورقية لمفتاحك"
 );
 tr!(
     DEVICES_INTRO,
@@ -125,6 +130,55 @@ tr!(
     "Ce nœud signe avec une clé d’appareil : les appareils s’ajoutent depuis le nœud de votre propre clé.",
     "هذه العقدة توقّع بمفتاح جهاز: تُضاف الأجهزة من عقدة مفتاحك الأصلي."
 );
+tr!(
+    BACKUP,
+    "Paper backup of this node's key",
+    "Sauvegarde papier de la clé de ce nœud",
+    "نسخة احتياطية ورقية لمفتاح هذه العقدة"
+);
+tr!(
+    BACKUP_WARN,
+    "The 24 words are this node's signing key. Whoever sees them can act as you: write them on paper, keep the paper safe, show them to nobody, never photograph them.",
+    "Les 24 mots sont la clé de signature de ce nœud. Qui les voit peut agir à votre place : écrivez-les sur papier, gardez ce papier en lieu sûr, ne les montrez à personne, ne les photographiez jamais.",
+    "الكلمات الأربع والعشرون هي مفتاح التوقيع لهذه العقدة. من يراها يستطيع التصرف باسمك: اكتبها على ورق، واحفظ الورقة في مكان آمن، ولا تُرِها لأحد، ولا تصوّرها أبدًا."
+);
+tr!(
+    BACKUP_RESTORE,
+    "With them, “taawun key restore” makes a new data folder with the same key, on a new machine.",
+    "Avec eux, « taawun key restore » crée un nouveau dossier de données avec la même clé, sur une nouvelle machine.",
+    "بها يُنشئ الأمر «taawun key restore» مجلد بيانات جديدًا بالمفتاح نفسه، على جهاز جديد."
+);
+tr!(
+    BACKUP_OF_DEVICE,
+    "This node signs with a device key: these words restore this device, not your own key.",
+    "Ce nœud signe avec une clé d’appareil : ces mots restaurent cet appareil, pas votre propre clé.",
+    "هذه العقدة توقّع بمفتاح جهاز: هذه الكلمات تستعيد هذا الجهاز، لا مفتاحك الأصلي."
+);
+tr!(
+    BACKUP_ALONE,
+    "Check that nobody can see your screen.",
+    "Vérifiez que personne ne voit votre écran.",
+    "تأكد أن لا أحد يرى شاشتك."
+);
+tr!(
+    BACKUP_SHOW,
+    "Show the 24 words",
+    "Afficher les 24 mots",
+    "اعرض الكلمات الأربع والعشرين"
+);
+tr!(
+    BACKUP_WRITE,
+    "Write the words down in this order. This page is not kept: close it when you are done.",
+    "Écrivez les mots dans cet ordre. Cette page n’est pas conservée : fermez-la une fois fini.",
+    "اكتب الكلمات بهذا الترتيب. هذه الصفحة لا تُحفظ: أغلقها حين تنتهي."
+);
+tr!(
+    BACK_DEVICES,
+    "Back to devices",
+    "Retour aux appareils",
+    "العودة إلى الأجهزة"
+);
+
 /// Most characters of a device's name: the protocol's limit (docs/protocol.md 4.7).
 const LABEL_MAX: usize = 64;
 
@@ -230,6 +284,8 @@ fn body(
                 button.primary #authorise type="submit" { (l.t(&AUTHORISE)) }
             }
         }
+        h2 { (l.t(&BACKUP)) }
+        p { a #backup-link href=(c.link("backup")) { (l.t(&BACKUP)) } }
     }
 }
 
@@ -361,6 +417,74 @@ pub(crate) async fn revoke(
     Ok(done(&web, &back).await)
 }
 
+/// A page answer that no cache keeps.
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// `GET /c/{coop}/backup`: the warning and the button that shows the words; no words.
+pub(crate) async fn backup(State(web): State<Web>, ctx: Ctx, Path(coop): Path<String>) -> Page {
+    let (_, c) = info(&web, &ctx, &coop).await?;
+    let l = ctx.lang;
+    let on_device = web.st.node.me().to_hex() != c.me;
+    let body = html! {
+        div.explain #backup-warning role="alert" {
+            p { (l.t(&BACKUP_WARN)) }
+            @if on_device { p { (l.t(&BACKUP_OF_DEVICE)) } }
+            p { (l.t(&BACKUP_ALONE)) }
+        }
+        form #backup-form method="post" action=(c.link("backup")) {
+            (csrf(&ctx))
+            input type="hidden" name="confirm" value="1";
+            button.primary #show-words type="submit" { (l.t(&BACKUP_SHOW)) }
+        }
+        p { a href=(c.link("devices")) { (l.t(&BACK_DEVICES)) } }
+    };
+    Ok(no_store(page(
+        &ctx,
+        Some(&c),
+        Tab::Coop,
+        l.t(&BACKUP),
+        false,
+        body,
+    )))
+}
+
+/// `POST /c/{coop}/backup` (csrf, confirm=1): the 24 words. Without the confirmation,
+/// the warning again.
+pub(crate) async fn backup_words(
+    State(web): State<Web>,
+    ctx: Ctx,
+    Path(coop): Path<String>,
+    Form(f): Form<ConfirmForm>,
+) -> Page {
+    check(&ctx, &f.csrf)?;
+    if f.confirm != "1" {
+        return backup(State(web), ctx, Path(coop)).await;
+    }
+    let (_, c) = info(&web, &ctx, &coop).await?;
+    let l = ctx.lang;
+    let words = web.st.node.backup_words();
+    let body = html! {
+        div.explain role="alert" { p { (l.t(&BACKUP_WARN)) } p { (l.t(&BACKUP_RESTORE)) } }
+        p { (l.t(&BACKUP_WRITE)) }
+        ol.words #words dir="ltr" lang="en" {
+            @for w in &words { li { (w) } }
+        }
+        p { a href=(c.link("devices")) { (l.t(&BACK_DEVICES)) } }
+    };
+    Ok(no_store(page(
+        &ctx,
+        Some(&c),
+        Tab::Coop,
+        l.t(&BACKUP),
+        false,
+        body,
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +514,14 @@ mod tests {
             &AUTHORISE,
             &BAD_DEVICE_KEY,
             &ON_A_DEVICE,
+            &BACKUP,
+            &BACKUP_WARN,
+            &BACKUP_RESTORE,
+            &BACKUP_OF_DEVICE,
+            &BACKUP_ALONE,
+            &BACKUP_SHOW,
+            &BACKUP_WRITE,
+            &BACK_DEVICES,
         ];
         for tr in all {
             let holes = tr.en.matches("{}").count();

@@ -282,6 +282,7 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/coop", get(h::coop))
         .route("/devices", get(devices::list).post(devices::add))
         .route("/devices/{key}/revoke", post(devices::revoke))
+        .route("/backup", get(devices::backup).post(devices::backup_words))
         .route("/votes", post(h::vote));
     Router::new()
         .route("/", get(h::home))
