@@ -331,9 +331,32 @@ impl Node {
     }
 
     pub(crate) async fn write(&self, coop: Id, body: Body) -> Res<Written> {
+        if !matches!(body, Body::Enroll(_)) {
+            self.enrolled(coop).await?;
+        }
         self.ready(coop).await?;
         let v = self.net.append(coop, self.key.clone(), body, None).await?;
         Ok(written(&v))
+    }
+
+    /// A device's node (its data folder names its member) writes nothing before its
+    /// `enroll`: an entry speaks for its member only when its chain starts with one
+    /// (docs/protocol.md 4.7); before, it would speak for the device key itself, which
+    /// holds no role. This says what the device waits for.
+    async fn enrolled(&self, coop: Id) -> Res<()> {
+        let device_of = crate::datadir::load_device_of(&self.dir)
+            .map_err(|e| Error::Conflict(format!("{e:#}")))?;
+        let Some(member) = device_of else {
+            return Ok(());
+        };
+        if self.state(coop).await?.heads().contains_key(&self.me) {
+            return Ok(());
+        }
+        Err(Error::Conflict(format!(
+            "this device has not enrolled yet: it enrolls by itself once it holds the authorisation of {} (`taawun device add {}` on that node) and one of the cooperative's nodes confirmed it; then write again",
+            member.short(),
+            self.me.to_hex()
+        )))
     }
 
     /// Waits until the member's writes in `coop` are open (docs/protocol.md 13.11): at

@@ -112,6 +112,30 @@ fn a_device_daemon_enrolls_by_itself_shows_its_member_s_work_and_stops_counting_
     assert_eq!(phone.key, device);
     ok(&phone, &["coop", "join", &invite]);
 
+    // Before it enrolled, the phone writes nothing, and says what it waits for.
+    let o = taawun(
+        &[
+            "review",
+            &lumen.key,
+            "--pay",
+            "5",
+            "--fairness",
+            "5",
+            "--promptness",
+            "4",
+            "--communication",
+            "5",
+        ],
+        &phone.dir,
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("has not enrolled yet"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("taawun device add {device}")),
+        "{}",
+        text(&o)
+    );
+
     // Amal authorises it from her laptop; the phone's daemon enrolls on its own.
     ok(&amal, &["device", "add", &device, "--label", "phone"]);
     wait_for("the phone to enroll, as Amal's node sees it", || {
