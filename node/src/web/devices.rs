@@ -241,15 +241,18 @@ fn body(
             @for d in devices {
                 li.card.device data-key=(d.key) data-state=(state(d)) {
                     p {
-                        strong { bdi { (if d.label.trim().is_empty() { &d.key[..8] } else { d.label.as_str() }) } }
-                        " · " code title=(d.key) { (&d.key[..8]) }
+                        @if !d.label.trim().is_empty() { strong { bdi { (d.label) } } " · " }
+                        code title=(d.key) { (d.key.get(..8).unwrap_or(&d.key)) }
                         @if d.key == this { " · " span.badge { (l.t(&THIS_DEVICE)) } }
                     }
                     p.small {
-                        @match (d.revoked_at, d.enrolled_at) {
-                            (Some(t), _) => span.bad { (l.f(&REVOKED_AT, &l.datetime(t))) },
-                            (None, Some(t)) => { span.ok { (l.t(&IN_USE)) } " · " (l.f(&ENROLLED_AT, &l.datetime(t))) },
-                            (None, None) => span.pending { (l.t(&NOT_ENROLLED)) },
+                        @match (d.revoked_at, d.enrolled, d.enrolled_at) {
+                            (Some(t), _, _) => span.bad { (l.f(&REVOKED_AT, &l.datetime(t))) },
+                            (None, true, at) => {
+                                span.ok { (l.t(&IN_USE)) }
+                                @if let Some(t) = at { " · " (l.f(&ENROLLED_AT, &l.datetime(t))) }
+                            },
+                            (None, false, _) => span.pending { (l.t(&NOT_ENROLLED)) },
                         }
                     }
                     @if d.revoked_at.is_none() {
