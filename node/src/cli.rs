@@ -562,7 +562,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
         ClientCmd::Offer(OfferCmd::Show { offer, ctx }) => {
             let coop = coop_id(c, &ctx).await?;
             let offer = offer_id(c, &coop, &offer).await?;
-            let me = c.status().await?.key;
+            let me = me_in(c, &coop).await?;
             let o = c.offer(&coop, &offer).await?;
             either(ctx.json, &o, || render_offer(&o, &me, now_ms()))
         }
@@ -581,7 +581,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             ctx,
         } => {
             let coop = coop_id(c, &ctx).await?;
-            let me = c.status().await?.key;
+            let me = me_in(c, &coop).await?;
             let q = OfferQuery {
                 state: (!all).then(|| "open".to_owned()),
                 requester,
@@ -686,7 +686,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
         }
         ClientCmd::Submissions { all, review, ctx } => {
             let coop = coop_id(c, &ctx).await?;
-            let me = c.status().await?.key;
+            let me = me_in(c, &coop).await?;
             let q = SubmissionQuery {
                 involving: (!all).then(|| "me".to_owned()),
                 review,
@@ -821,7 +821,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
         }
         ClientCmd::Balance { all, ctx } => {
             let coop = coop_id(c, &ctx).await?;
-            let me = c.status().await?.key;
+            let me = me_in(c, &coop).await?;
             let mut rows = c.balances(&coop).await?;
             if !all {
                 rows.retain(|b| b.member == me || b.requester == me);
@@ -832,7 +832,7 @@ async fn exec(c: &Client, cmd: ClientCmd) -> Result<String> {
             let st = c.status().await?;
             let coop = pick_coop(&st.coops, ctx.coop.as_deref())?;
             let key = match key {
-                None => st.key,
+                None => me_in(c, &coop).await?,
                 Some(k) => {
                     let view = c.coop(&coop).await?;
                     resolve_key("requester", &k, view.requesters.iter().map(String::as_str))?
@@ -926,7 +926,7 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
                 limits,
             };
             let view = c.create_coop(&req).await?;
-            let me = c.status().await?.key;
+            let me = me_in(c, &view.id).await?;
             either(as_json, &view, || {
                 format!(
                     "founded cooperative {} ({})\n\n{}",
@@ -956,7 +956,7 @@ async fn coop(c: &Client, cmd: CoopCmd) -> Result<String> {
         CoopCmd::Show(ctx) => {
             let coop = coop_id(c, &ctx).await?;
             let view = c.coop(&coop).await?;
-            let me = c.status().await?.key;
+            let me = me_in(c, &coop).await?;
             either(ctx.json, &view, || render_coop(&view, &me))
         }
         CoopCmd::Propose { action } => propose(c, action).await,
@@ -1206,6 +1206,17 @@ async fn coop_id(c: &Client, ctx: &Ctx) -> Result<String> {
     }
     let st = c.status().await?;
     pick_coop(&st.coops, ctx.coop.as_deref())
+}
+
+/// The key this node speaks for in `coop`: its member's when it signs with a device key.
+/// "Me" in listings and tables is that key, not the device's.
+async fn me_in(c: &Client, coop: &str) -> Result<String> {
+    let st = c.status().await?;
+    Ok(st
+        .coops
+        .into_iter()
+        .find(|s| s.id == coop && !s.identity.is_empty())
+        .map_or(st.key, |s| s.identity))
 }
 
 /// Picks the cooperative named by `flag` (id or unique prefix) among `coops`, or the only one.
@@ -2215,6 +2226,7 @@ mod tests {
             entries: 3,
             chains: 1,
             role: "member".into(),
+            identity: String::new(),
             writing: WritingView {
                 waiting: false,
                 reason: "confirmed".into(),

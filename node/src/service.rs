@@ -253,6 +253,16 @@ fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<Revie
         .collect()
 }
 
+/// The stable identity of any key in `c` (docs/protocol.md 8.7): a device key maps to its
+/// member, a replacing key to the member's first key. The timeline is computed once.
+fn identities(c: &Coop) -> impl Fn(&PublicKey) -> PublicKey + '_ {
+    let tl = c.timeline();
+    move |k| {
+        let s = c.speaker(k);
+        tl.as_ref().map_or(s, |t| t.identity(&s))
+    }
+}
+
 impl Node {
     /// A node over `net`, writing as `key`, keeping its lottery secrets in the data
     /// folder `dir`.
@@ -295,6 +305,18 @@ impl Node {
         self.identity_of(c, &self.me)
     }
 
+    /// This node's stable identity in `coop`: what "me" means in its listings, so that a
+    /// member working from a device sees its own offers, work and earnings.
+    pub(crate) async fn me_in(&self, coop: Id) -> Res<PublicKey> {
+        let c = self.state(coop).await?;
+        Ok(self.identity(&c))
+    }
+
+    /// The 24 words of this node's signing key (its paper backup, node/src/backup.rs).
+    pub(crate) fn backup_words(&self) -> Vec<&'static str> {
+        crate::backup::to_words(&self.key)
+    }
+
     /// The network handle.
     pub(crate) fn net(&self) -> &Network {
         &self.net
@@ -309,9 +331,32 @@ impl Node {
     }
 
     pub(crate) async fn write(&self, coop: Id, body: Body) -> Res<Written> {
+        if !matches!(body, Body::Enroll(_)) {
+            self.enrolled(coop).await?;
+        }
         self.ready(coop).await?;
         let v = self.net.append(coop, self.key.clone(), body, None).await?;
         Ok(written(&v))
+    }
+
+    /// A device's node (its data folder names its member) writes nothing before its
+    /// `enroll`: an entry speaks for its member only when its chain starts with one
+    /// (docs/protocol.md 4.7); before, it would speak for the device key itself, which
+    /// holds no role. This says what the device waits for.
+    async fn enrolled(&self, coop: Id) -> Res<()> {
+        let device_of = crate::datadir::load_device_of(&self.dir)
+            .map_err(|e| Error::Conflict(format!("{e:#}")))?;
+        let Some(member) = device_of else {
+            return Ok(());
+        };
+        if self.state(coop).await?.heads().contains_key(&self.me) {
+            return Ok(());
+        }
+        Err(Error::Conflict(format!(
+            "this device has not enrolled yet: it enrolls by itself once it holds the authorisation of {} (`taawun device add {}` on that node) and one of the cooperative's nodes confirmed it; then write again",
+            member.short(),
+            self.me.to_hex()
+        )))
     }
 
     /// Waits until the member's writes in `coop` are open (docs/protocol.md 13.11): at
@@ -407,6 +452,7 @@ impl Node {
                 entries: c.len(),
                 chains: c.heads().len(),
                 role: role.to_owned(),
+                identity: self.identity(&c).to_hex(),
                 writing: self.writing(id).await?,
             });
         }
@@ -540,6 +586,7 @@ impl Node {
             entries: c.len(),
             chains: c.heads().len(),
             role: "observer".into(),
+            identity: self.identity(&c).to_hex(),
             writing: self.writing(id).await?,
         })
     }
@@ -623,10 +670,11 @@ impl Node {
             .rules_at(o.at)
             .and_then(|r| r.floors.get(cur).copied())
             .map(|f| Amount::new(cur, f));
-        let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some();
         // Places, claimants and winners are the keys claims speak for: a device's are its
-        // member's.
+        // member's. A claim made from another of the member's keys is the member's too.
         let who = self.speaker(c);
+        let claimed_by_me = taawun_core::validate::Context::claimed(c, &o.id, &self.me).is_some()
+            || o.claimants.contains(&who);
         let mine = o.places.iter().find(|p| p.member == who);
         let my_claim_counts = claimed_by_me.then(|| o.claimants.contains(&who));
         let submit_by = mine
@@ -686,12 +734,20 @@ impl Node {
         let c = self.state(coop).await?;
         let now = self.now();
         let me = self.me;
+        // Claimants and winners are the keys claims speak for: a device's are its
+        // member's, so the member's claims from any of its keys are "mine".
+        let who = self.speaker(&c);
+        let filter = &OfferFilter {
+            requester: filter.requester.map(|k| identities(&c)(&k)),
+            ..filter.clone()
+        };
         let mut matching: Vec<taawun_core::fold::OfferView> = c
             .offers(now)
             .into_iter()
             .filter(|o| {
                 filter.keeps(o, || {
-                    o.winners.contains(&me)
+                    o.winners.contains(&who)
+                        || o.claimants.contains(&who)
                         || taawun_core::validate::Context::claimed(c.as_ref(), &o.id, &me).is_some()
                 })
             })
@@ -1020,6 +1076,14 @@ impl Node {
     ) -> Res<(Vec<SubmissionView>, usize)> {
         let c = self.state(coop).await?;
         let now = self.now();
+        // Submissions name stable identities: a device key filters as its member.
+        let identity = identities(&c);
+        let filter = SubmissionFilter {
+            member: filter.member.map(|k| identity(&k)),
+            requester: filter.requester.map(|k| identity(&k)),
+            involving: filter.involving.map(|k| identity(&k)),
+            ..filter.clone()
+        };
         let matching: Vec<taawun_core::fold::Submission> = c
             .submissions(now)
             .into_iter()
@@ -1112,6 +1176,14 @@ impl Node {
         filter: &PaymentFilter,
     ) -> Res<(Vec<PaymentView>, usize)> {
         let c = self.state(coop).await?;
+        // Compared as stable identities: a payment recorded from a requester's device,
+        // or to a member's device key, is theirs.
+        let identity = identities(&c);
+        let filter = PaymentFilter {
+            member: filter.member.map(|k| identity(&k)),
+            requester: filter.requester.map(|k| identity(&k)),
+            ..filter.clone()
+        };
         let mut matching: Vec<(&Verified, &Settle)> = c
             .ids(Kind::Settle)
             .filter_map(|id| c.get(id))
@@ -1119,7 +1191,9 @@ impl Node {
                 Body::Settle(s) => Some((v, s)),
                 _ => None,
             })
-            .filter(|(v, s)| filter.keeps(&v.id(), &v.entry().author, &s.member))
+            .filter(|(v, s)| {
+                filter.keeps(&v.id(), &identity(&v.entry().author), &identity(&s.member))
+            })
             .collect();
         matching.sort_by_key(|(v, _)| newest_first(Some(v)));
         let total = matching.len();
@@ -1241,6 +1315,13 @@ impl Node {
                 key: k.to_hex(),
                 label,
                 enrolled: enrolled.contains(&k),
+                // An enrolled device's chain starts with its `enroll`.
+                enrolled_at: enrolled
+                    .contains(&k)
+                    .then(|| taawun_core::validate::Context::at(c.as_ref(), &k, 1))
+                    .flatten()
+                    .and_then(|id| c.get(&id))
+                    .map(|v| v.entry().ts),
                 revoked_at: revoked(&k),
             })
             .collect();

@@ -87,6 +87,11 @@ pub struct CoopSummary {
     pub chains: usize,
     /// This node's role: `member`, `requester`, `member+requester` or `observer`.
     pub role: String,
+    /// The key this node speaks for in it: its member's stable identity when it signs
+    /// with a device key (docs/protocol.md 4.7, 8.7), else its own key. Listings filter
+    /// "mine" by it.
+    #[serde(default)]
+    pub identity: String,
     /// Whether this node writes in it now (docs/protocol.md 13.11).
     pub writing: WritingView,
 }
@@ -258,6 +263,9 @@ pub struct DeviceView {
     pub label: String,
     /// Whether it enrolled (wrote its first entry).
     pub enrolled: bool,
+    /// When it enrolled: the time its `enroll` entry states.
+    #[serde(default)]
+    pub enrolled_at: Option<Timestamp>,
     /// When its member revoked it, if it did.
     pub revoked_at: Option<Timestamp>,
 }

@@ -91,7 +91,7 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
     Some(l.t(tr).to_owned())
 }
 
-fn fail(ctx: &Ctx, c: Option<&CoopInfo>, e: &Error, back: &str) -> Response {
+pub(super) fn fail(ctx: &Ctx, c: Option<&CoopInfo>, e: &Error, back: &str) -> Response {
     match node_says(ctx.lang, e) {
         Some(m) => pages::refused(ctx, c, status_of(e), &m, &e.to_string(), back),
         None => pages::failed(ctx, c, status_of(e), &e.to_string(), back),
@@ -116,7 +116,7 @@ fn entry_id(ctx: &Ctx, c: &CoopInfo, what: &str, s: &str) -> Result<Id, Response
 }
 
 /// The cooperative as the frame shows it.
-async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Response> {
+pub(super) async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Response> {
     let id = coop_id(ctx, coop)?;
     let v = web
         .st
@@ -124,7 +124,14 @@ async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Respon
         .coop(id)
         .await
         .map_err(|e| fail(ctx, None, &e, "/"))?;
-    let me = web.st.node.me().to_hex();
+    // "Me" is the member the node speaks for, also when it signs with a device key.
+    let me = web
+        .st
+        .node
+        .me_in(id)
+        .await
+        .map_err(|e| fail(ctx, None, &e, "/"))?
+        .to_hex();
     let can_post = v.members.contains(&me) || v.requesters.contains(&me);
     let writing = web.st.node.writing(id).await;
     let min_claim_window_ms = v
@@ -146,7 +153,7 @@ async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopInfo), Respon
     ))
 }
 
-fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
+pub(super) fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
     if ctx.csrf_ok(token) {
         Ok(())
     } else {
@@ -157,7 +164,7 @@ fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
 /// Redirects to `path` saying the action was done; or, when no other node is connected,
 /// that it is saved here and waits to reach the cooperative (`done=wait`): a member
 /// offline in a camp must not read "Done" for a claim nobody has seen yet.
-async fn done(web: &Web, path: &str) -> Response {
+pub(super) async fn done(web: &Web, path: &str) -> Response {
     let alone = web
         .st
         .node
@@ -411,7 +418,7 @@ pub(crate) async fn work(
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
     let err = |e: Error| fail(&ctx, Some(&c), &e, "/");
-    let me = node.me().to_hex();
+    let me = c.me.clone();
     // Only the member's own (no state), then those won or still in the draw.
     let mine = OfferFilter {
         states: Some(Vec::new()),
@@ -820,8 +827,8 @@ pub(crate) async fn requests(
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
     let node = &web.st.node;
-    let me = node.me();
     let e1 = |e: Error| fail(&ctx, Some(&c), &e, "/");
+    let me = node.me_in(id).await.map_err(e1)?;
     let own = OfferFilter {
         requester: Some(me),
         limit: MAX_OFFER_PAGE,

@@ -21,6 +21,7 @@
 
 mod chart;
 pub(crate) mod cli;
+mod devices;
 mod gzip;
 mod handlers;
 pub(crate) mod i18n;
@@ -279,6 +280,9 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/appeals/{appeal}/vote", post(h::jury_vote))
         .route("/appeals/{appeal}/reply", post(h::reply))
         .route("/coop", get(h::coop))
+        .route("/devices", get(devices::list).post(devices::add))
+        .route("/devices/{key}/revoke", post(devices::revoke))
+        .route("/backup", get(devices::backup).post(devices::backup_words))
         .route("/votes", post(h::vote));
     Router::new()
         .route("/", get(h::home))

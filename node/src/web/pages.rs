@@ -1489,6 +1489,7 @@ pub(crate) fn coop(
                     dd { (value) }
                 }
             }
+            p { a #devices-link href=(c.link("devices")) { (l.t(&super::devices::DEVICES_LINK)) } }
             h2 { (l.t(&t::PEERS)) }
             p #sync { (l.n(&t::PEERS_N, status.peers, &[])) "; " (l.n(&t::ENTRIES_N, held.map_or(0, |h| h.entries), &[])) " " (l.n(&t::AUTHORS_N, held.map_or(0, |h| h.chains), &[])) "." }
         }
