@@ -167,6 +167,72 @@ pub enum SealError {
     /// The opened text is not UTF-8.
     #[error("the sealed text is not UTF-8")]
     NotText,
+    /// The plain text breaks the text rule, so it is not sealed.
+    #[error("the text {0}")]
+    BadText(String),
+}
+
+/// The text rule for a sealed field's plain text (docs/protocol.md 3.7): not blank, at
+/// most [`MAX_TEXT_CHARS`] characters, no bidirectional embedding, override or isolate
+/// control and no control character other than tabs and line breaks. Other nodes cannot
+/// check it, so the author's node checks it in [`seal_text`] and a reader's in
+/// [`Sealed::read`].
+pub fn text_rule(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("is blank".into());
+    }
+    crate::validate::check_text(text, MAX_TEXT_CHARS, false)
+}
+
+/// Checks `text` against [`text_rule`], then seals it: the one way a node seals a field,
+/// so that no writer can forget the rule that no other node is able to check.
+pub fn seal_text(
+    text: &str,
+    recipients: &[PublicKey],
+    seed: [u8; 32],
+) -> Result<Sealed, SealError> {
+    text_rule(text).map_err(SealError::BadText)?;
+    seal(text, recipients, seed)
+}
+
+/// What one reader sees of a sealed field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// The text, which follows the text rule.
+    Text(String),
+    /// The text opened but breaks the text rule (its author's node skipped the check):
+    /// shown flagged, with why.
+    Flagged {
+        /// The text as sealed.
+        text: String,
+        /// Which rule it breaks.
+        why: String,
+    },
+    /// None of the reader's keys is a recipient: the text stays sealed to it.
+    Sealed,
+    /// A key of the reader is a recipient, yet the field does not open: its author
+    /// sealed something unreadable for it.
+    Broken(SealError),
+}
+
+impl Sealed {
+    /// Reads the field with whichever of `keys` (a node's identity and device keys) it
+    /// was sealed to.
+    pub fn read(&self, keys: &[&SigningKey]) -> Reading {
+        let Some(me) = keys
+            .iter()
+            .find(|k| self.is_for(&PublicKey(k.verifying_key().to_bytes())))
+        else {
+            return Reading::Sealed;
+        };
+        match self.open(me) {
+            Ok(text) => match text_rule(&text) {
+                Ok(()) => Reading::Text(text),
+                Err(why) => Reading::Flagged { text, why },
+            },
+            Err(e) => Reading::Broken(e),
+        }
+    }
 }
 
 /// Seals `text` for `recipients` (in any order, duplicates removed). `seed` must be 32
@@ -435,6 +501,32 @@ mod tests {
         ciborium::into_writer(&s, &mut cbor).expect("encodes");
         assert_eq!(cbor.len(), 211);
         assert_eq!(hex(&cbor[..11]), "a4636570685820b802223b");
+    }
+
+    #[test]
+    fn the_text_rule_is_checked_before_sealing_and_after_opening() {
+        let (a, b) = (signer(1), signer(2));
+        let to = [public(&a)];
+        assert!(matches!(
+            seal_text("  ", &to, [0; 32]),
+            Err(SealError::BadText(_))
+        ));
+        assert!(matches!(
+            seal_text("pay \u{202E}05", &to, [0; 32]),
+            Err(SealError::BadText(_))
+        ));
+        let good = seal_text("receipt QK7X2Y\nsent at noon", &to, [0; 32]).expect("seals");
+        assert_eq!(
+            good.read(&[&b, &a]),
+            Reading::Text("receipt QK7X2Y\nsent at noon".into())
+        );
+        assert_eq!(good.read(&[&b]), Reading::Sealed);
+        // An author that seals without the check is caught by its reader.
+        let bad = seal("pay \u{202E}05", &to, [0; 32]).expect("seals");
+        assert!(matches!(bad.read(&[&a]), Reading::Flagged { .. }));
+        let mut broken = good.clone();
+        broken.text[0] ^= 1;
+        assert_eq!(broken.read(&[&a]), Reading::Broken(SealError::Corrupt));
     }
 
     proptest! {
