@@ -6,12 +6,14 @@
 
 mod net_common;
 
+use ed25519_dalek::SigningKey;
 use net_common::{converge, now, runtime, scenario, start_nodes, wait_for, ProvingEvent, TestNode};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use taawun_core::body::{Body, Offer};
+use taawun_core::seal::Reading;
 use taawun_core::{Id, Money};
 use taawun_net::libp2p::futures::StreamExt;
 use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
@@ -338,6 +340,22 @@ fn proxy(to: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<Mutex<Vec<u8>>>
     (addr, seen)
 }
 
+/// The text of the scenario's first payment reference, opened with the key of one of
+/// its parties.
+fn first_reference(s: &taawun_core::synth::Scenario) -> String {
+    let keys: Vec<&SigningKey> = s.members.iter().chain(&s.requesters).collect();
+    s.entries
+        .iter()
+        .find_map(|v| match &v.entry().body {
+            Body::Settle(x) => match x.reference.read(&keys) {
+                Reading::Text(t) => Some(t),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a payment with a reference")
+}
+
 /// Two members' nodes talk through a TCP proxy that keeps every byte: they sync a ledger
 /// with payments and gossip a live offer, yet the bytes on the wire (noise-encrypted)
 /// hold neither member's key, nor a payment reference, nor the offer's title in clear.
@@ -348,14 +366,7 @@ fn the_wire_between_members_shows_no_member_key_in_clear() {
         let notify = Arc::new(Notify::new());
         let s = scenario(34, 120);
         let coop = s.coop;
-        let reference = s
-            .entries
-            .iter()
-            .find_map(|v| match &v.entry().body {
-                Body::Settle(x) if !x.reference.is_empty() => Some(x.reference.clone()),
-                _ => None,
-            })
-            .expect("a payment with a reference");
+        let reference = first_reference(&s);
         let (ka, kb) = (s.members[0].clone(), s.members[1].clone());
         let dir_a = root.path().join("a");
         let a = TestNode::start_member(&dir_a, ka.clone(), vec![], notify.clone()).await;
@@ -413,5 +424,89 @@ fn the_wire_between_members_shows_no_member_key_in_clear() {
         assert!(holds(b"/noise"));
         a.stop().await;
         b.stop().await;
+    });
+}
+
+/// A member who is not a party to a payment receives the payment by sync from another
+/// member's node and stores it, yet cannot read its reference: no reference of a payment
+/// to another member appears in its export, in any form, and its key opens none of them,
+/// while the member paid and the requester open each one.
+#[test]
+fn a_member_not_party_to_a_payment_cannot_read_its_reference() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(34, 120);
+        let coop = s.coop;
+        let pk = |k: &SigningKey| taawun_core::PublicKey(k.verifying_key().to_bytes());
+        // The payments of the scenario, with the keys of their two parties.
+        let payments: Vec<_> = s
+            .entries
+            .iter()
+            .filter_map(|v| match &v.entry().body {
+                Body::Settle(x) => Some((v.entry().author, x.clone())),
+                _ => None,
+            })
+            .collect();
+        // The third member: one that is paid least often, and not in every payment.
+        let third = s
+            .members
+            .iter()
+            .min_by_key(|k| payments.iter().filter(|(_, x)| x.member == pk(k)).count())
+            .expect("members")
+            .clone();
+        let holder = s
+            .members
+            .iter()
+            .find(|k| pk(k) != pk(&third))
+            .expect("another member")
+            .clone();
+        let others: Vec<_> = payments
+            .iter()
+            .filter(|(_, x)| x.member != pk(&third))
+            .collect();
+        assert!(!others.is_empty(), "payments to other members");
+
+        let a =
+            TestNode::start_member(&root.path().join("a"), holder, vec![], notify.clone()).await;
+        a.net.join(s.entries[0].clone()).await.expect("joins");
+        a.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let c = TestNode::start_member(
+            &root.path().join("c"),
+            third.clone(),
+            vec![a.addr.clone()],
+            notify.clone(),
+        )
+        .await;
+        c.net.join(s.entries[0].clone()).await.expect("joins");
+        converge(&[&a, &c], coop, None, &notify, CONVERGE).await;
+
+        let export = c.net.export(coop).await.expect("exports");
+        let holds = |needle: &[u8]| export.windows(needle.len()).any(|w| w == needle);
+        let keys: Vec<&SigningKey> = s.members.iter().chain(&s.requesters).collect();
+        for (requester, x) in &others {
+            // The amount and the parties stay readable: every rule about money needs them.
+            assert!(holds(x.member.as_bytes()) && holds(requester.as_bytes()));
+            // The parties read the reference with their own keys.
+            let party = |k: &taawun_core::PublicKey| {
+                let key = keys.iter().find(|s| pk(s) == *k).expect("a party's key");
+                x.reference.read(&[key])
+            };
+            let Reading::Text(text) = party(&x.member) else {
+                panic!("the member paid cannot read its payment's reference");
+            };
+            assert_eq!(party(requester), Reading::Text(text.clone()));
+            // The third member holds the entry but not the words.
+            assert_eq!(x.reference.read(&[&third]), Reading::Sealed);
+            assert!(
+                !holds(text.as_bytes()),
+                "the reference {text:?} is in clear in a third member's export"
+            );
+        }
+        a.stop().await;
+        c.stop().await;
     });
 }

@@ -19,6 +19,7 @@ use taawun_core::id::{Hash, Id, PublicKey};
 use taawun_core::lottery;
 use taawun_core::money::Money;
 use taawun_core::rules::default_limits;
+use taawun_core::synth;
 use taawun_core::validate::{Missing, Outcome, MAX_CLOCK_SKEW_MS};
 use taawun_core::writer::Writer;
 
@@ -1294,15 +1295,31 @@ fn build() -> J {
     let (settle, _) = g.write(
         "settle",
         "clinic records paying the first winner 9.75 EUR outside the system: the pay (6.50) \
-         and the top-up (3.25).",
+         and the top-up (3.25). The amount is in clear; the reference is sealed to the \
+         winner and clinic (spec 3.7).",
         CLINIC,
         Body::Settle(Settle {
             member: winners[0],
             amount: eur(975),
-            reference: "SEPA 2026-01-02 KANO-0001".into(),
+            reference: synth::sealed("SEPA 2026-01-02 KANO-0001", &[winners[0], keys[CLINIC]]),
         }),
         T1 + DAY,
         gov,
+    );
+    g.attempt(
+        "settle_sealed_to_others",
+        "REFUSED (BadSealed): a payment's reference sealed to clinic alone, which the member \
+         paid could not read.",
+        CLINIC,
+        Body::Settle(Settle {
+            member: winners[0],
+            amount: eur(975),
+            reference: synth::sealed("SEPA 2026-01-02 KANO-0001", &[keys[CLINIC]]),
+        }),
+        T1 + DAY + MIN,
+        gov,
+        None,
+        "Invalid/BadSealed",
     );
     g.write(
         "receipt",
@@ -1354,7 +1371,7 @@ fn build() -> J {
         Body::Settle(Settle {
             member: winners[2],
             amount: eur(650),
-            reference: "SEPA 2026-01-02 KANO-0002".into(),
+            reference: synth::sealed("SEPA 2026-01-02 KANO-0002", &[winners[2], keys[CLINIC]]),
         }),
         T1 + DAY + 2 * HOUR + 30 * MIN,
         gov,
@@ -1380,7 +1397,7 @@ fn build() -> J {
         Body::Settle(Settle {
             member: winners[2],
             amount: eur(650),
-            reference: "SEPA 2026-01-03 KANO-0003".into(),
+            reference: synth::sealed("SEPA 2026-01-03 KANO-0003", &[winners[2], keys[CLINIC]]),
         }),
         T1 + DAY + 3 * HOUR + 10 * MIN,
         gov,
@@ -2529,6 +2546,9 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
         "accept" => &["submission"],
         "reject" => &["submission", "reason"],
         "settle" => &["member", "amount", "reference"],
+        // A sealed field (spec 3.7) and each of its wrapped keys.
+        "reference" => &["eph", "commit", "to", "text"],
+        "to" => &["to", "key"],
         "receipt" => &["settle", "received"],
         "review" => &[
             "requester",

@@ -18,6 +18,7 @@ use taawun_core::body::*;
 use taawun_core::fold::Coop;
 use taawun_core::money::{format_in, hourly_rate, Currency};
 use taawun_core::rules::Rules;
+use taawun_core::seal;
 use taawun_core::{Hash, Id, PublicKey, Timestamp, Unverified, Verified};
 use taawun_ledger::AppendError;
 use taawun_net::libp2p::Multiaddr;
@@ -174,6 +175,14 @@ pub(crate) struct Node {
     clock: fn() -> Timestamp,
     /// The data folder: lottery secrets of this node's offers are kept there.
     dir: PathBuf,
+}
+
+/// 32 fresh random bytes from the operating system, for one sealed field.
+fn fresh_seed() -> Res<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed)
+        .map_err(|e| Error::Internal(format!("no randomness from the OS to seal a text: {e}")))?;
+    Ok(seed)
 }
 
 fn written(v: &Verified) -> Written {
@@ -1164,9 +1173,48 @@ impl Node {
             .await
     }
 
-    /// The requester records a payment made outside the system.
+    /// The requester records a payment made outside the system, its reference sealed to
+    /// the member paid and the requester (docs/protocol.md 3.7).
     pub(crate) async fn pay(&self, coop: Id, req: PayReq) -> Res<Written> {
-        self.write(coop, Body::Settle(req.settle()?)).await
+        let p = req.payment()?;
+        let c = self.state(coop).await?;
+        let to = self.recipients(&c, &[p.member, self.speaker(&c)]);
+        let settle = p.seal(&to, fresh_seed()?)?;
+        self.write(coop, Body::Settle(settle)).await
+    }
+
+    /// The keys a field about `parties` is sealed to: each party's key, this node's own
+    /// key, then the parties' devices not revoked by their member, at most
+    /// [`seal::MAX_RECIPIENTS`]. The parties come first, so the rule that they are among
+    /// the recipients always holds; a device enrolled later cannot read what was written
+    /// before it.
+    fn recipients(&self, c: &Coop, parties: &[PublicKey]) -> Vec<PublicKey> {
+        let devices = parties.iter().flat_map(|p| {
+            c.devices(p)
+                .into_iter()
+                .filter(|(_, revoked)| revoked.is_none())
+                .map(|(k, _)| k)
+        });
+        let mut seen = BTreeSet::new();
+        parties
+            .iter()
+            .copied()
+            .chain([self.me])
+            .chain(devices)
+            .filter(|k| seen.insert(*k))
+            .take(seal::MAX_RECIPIENTS)
+            .collect()
+    }
+
+    /// What this node reads of a sealed field: the text, and what is wrong with it when
+    /// it breaks the text rule; `None` when it is sealed to others.
+    fn read(&self, s: &seal::Sealed) -> (Option<String>, Option<String>) {
+        match s.read(&[&self.key]) {
+            seal::Reading::Text(t) => (Some(t), None),
+            seal::Reading::Flagged { text, why } => (Some(text), Some(why)),
+            seal::Reading::Sealed => (None, None),
+            seal::Reading::Broken(e) => (None, Some(e.to_string())),
+        }
     }
 
     /// Every recorded payment.
@@ -1203,17 +1251,21 @@ impl Node {
             .into_iter()
             .skip(filter.offset)
             .take(filter.limit.unwrap_or(usize::MAX))
-            .map(|(v, s)| PaymentView {
-                id: v.id().to_hex(),
-                requester: v.entry().author.to_hex(),
-                requester_name: name(&v.entry().author),
-                member: s.member.to_hex(),
-                member_name: name(&s.member),
-                amount: Amount::from(&s.amount),
-                reference: s.reference.clone(),
-                at: v.entry().ts,
-                confirmed: c.answered(&v.id()) == Some(true),
-                not_received: c.answered(&v.id()) == Some(false),
+            .map(|(v, s)| {
+                let (reference, reference_flag) = self.read(&s.reference);
+                PaymentView {
+                    id: v.id().to_hex(),
+                    requester: v.entry().author.to_hex(),
+                    requester_name: name(&v.entry().author),
+                    member: s.member.to_hex(),
+                    member_name: name(&s.member),
+                    amount: Amount::from(&s.amount),
+                    reference,
+                    reference_flag,
+                    at: v.entry().ts,
+                    confirmed: c.answered(&v.id()) == Some(true),
+                    not_received: c.answered(&v.id()) == Some(false),
+                }
             })
             .collect();
         Ok((out, total))

@@ -472,6 +472,19 @@ async fn a_recorded_payment_is_claimed_paid_not_confirmed_and_offers_keep_their_
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let pay = v["id"].as_str().expect("id").to_owned();
+    // The reference is sealed to the member and the requester: the requester's node
+    // reads it back.
+    let (_, payments) = api.get(&format!("/api/coops/{coop}/payments")).await;
+    assert_eq!(payments[0]["reference"], "transfer 1", "{payments}");
+    assert_eq!(payments[0]["reference_flag"], Value::Null, "{payments}");
+    // A reference the member could not read safely is refused before anything is sealed.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/payments"),
+            json!({"member": other, "amount": "1.00EUR", "reference": "transfer \u{202E}7"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (_, rec) = api.get(&format!("/api/coops/{coop}/requesters/{me}")).await;
     assert_eq!(rec["unconfirmed"][0]["text"], "4.00 EUR", "{rec}");
     assert_eq!(rec["not_received"], 0, "{rec}");

@@ -88,7 +88,11 @@ pub fn api(data: &[u8]) {
                 reason: r.reason()?.to_owned(),
             }))
         }),
-        6 => request(json, Requester, |r: &PayReq| r.settle().map(Body::Settle)),
+        6 => request(json, Requester, |r: &PayReq| {
+            let p = r.payment()?;
+            p.seal(&[p.member, world().requesters[0]], [6; 32])
+                .map(Body::Settle)
+        }),
         7 => request(json, Member, |r: &ReviewReq| r.review().map(Body::Review)),
         8 => join(json),
         9 => list_offers(json),

@@ -21,6 +21,7 @@ use taawun_core::body::{
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
 use taawun_core::rules::default_limits;
+use taawun_core::seal;
 use taawun_core::{Hash, Id, Money, PublicKey, Timestamp, Unverified, Verified};
 
 /// How long an offer stays up by default.
@@ -442,9 +443,21 @@ pub fn check_reason(reason: &str) -> Checked<()> {
     Ok(())
 }
 
+/// A payment request, read and checked, its reference still in clear: [`Payment::seal`]
+/// makes the entry's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The member paid.
+    pub member: PublicKey,
+    /// How much.
+    pub amount: Money,
+    /// The reference, as the requester typed it.
+    pub reference: String,
+}
+
 impl PayReq {
-    /// The payment record this request writes.
-    pub fn settle(&self) -> Checked<Settle> {
+    /// The payment this request records.
+    pub fn payment(&self) -> Checked<Payment> {
         let member = parse_key("member", &self.member)?;
         let amount = parse_money("amount", &self.amount)?;
         if amount.minor == 0 {
@@ -455,10 +468,26 @@ impl PayReq {
                 "give the payment's reference (transfer number...) so the member can find it",
             ));
         }
-        Ok(Settle {
+        seal::text_rule(&self.reference)
+            .map_err(|why| bad(format!("the payment's reference {why}")))?;
+        Ok(Payment {
             member,
             amount,
             reference: self.reference.clone(),
+        })
+    }
+}
+
+impl Payment {
+    /// The payment record, its reference sealed to `to` (the member paid and the
+    /// requester, each with its live device keys) from 32 fresh random bytes.
+    pub fn seal(&self, to: &[PublicKey], seed: [u8; 32]) -> Checked<Settle> {
+        let reference = seal::seal_text(&self.reference, to, seed)
+            .map_err(|e| bad(format!("the payment's reference cannot be sealed: {e}")))?;
+        Ok(Settle {
+            member: self.member,
+            amount: self.amount.clone(),
+            reference,
         })
     }
 }

@@ -583,8 +583,14 @@ pub struct PaymentView {
     pub member_name: Option<String>,
     /// Amount.
     pub amount: Amount,
-    /// Reference.
-    pub reference: String,
+    /// The payment's reference, when this node holds a key it was sealed to (the member
+    /// paid, the requester, or one of their devices); null for every other node, to
+    /// which it stays sealed (docs/protocol.md 3.7).
+    pub reference: Option<String>,
+    /// Set when the reference opened but breaks the text rule (its author's node did
+    /// not check it): what is wrong with it.
+    #[serde(default)]
+    pub reference_flag: Option<String>,
     /// When recorded.
     pub at: Timestamp,
     /// Whether the member confirmed receipt.

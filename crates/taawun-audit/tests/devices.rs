@@ -243,7 +243,10 @@ fn devices_a_revocation_and_a_replaced_key_fold_as_in_a_node() {
         Body::Settle(Settle {
             member: fixtures::pk(&key(203)),
             amount: Money::new("EUR", 500),
-            reference: "MM-42".into(),
+            reference: taawun_core::synth::sealed(
+                "MM-42",
+                &[fixtures::pk(&key(203)), fixtures::pk(&s.requesters[0])],
+            ),
         }),
         t,
         None,
@@ -268,7 +271,7 @@ fn devices_a_revocation_and_a_replaced_key_fold_as_in_a_node() {
         Body::Settle(Settle {
             member: m[1],
             amount: Money::new("EUR", 700),
-            reference: "MM-43".into(),
+            reference: taawun_core::synth::sealed("MM-43", &[m[1], fixtures::pk(&s.requesters[0])]),
         }),
         t,
         None,

@@ -22,7 +22,7 @@ use taawun_core::fold::{Balance, Coop, Review as State};
 use taawun_core::id::Hash;
 use taawun_core::lottery;
 use taawun_core::money::Money;
-use taawun_core::synth::{Scenario, FLOOR_EUR};
+use taawun_core::synth::{self, Scenario, FLOOR_EUR};
 use taawun_core::writer::Writer;
 use taawun_core::{Id, PublicKey, Timestamp, Verified};
 
@@ -74,11 +74,11 @@ fn accept(s: &Verified) -> Body {
     Body::Accept(Accept { submission: s.id() })
 }
 
-fn settle(member: PublicKey, minor: u64) -> Body {
+fn settle(member: PublicKey, minor: u64, by: &Writer) -> Body {
     Body::Settle(Settle {
         member,
         amount: Money::new("EUR", minor),
-        reference: "MM-7".into(),
+        reference: synth::sealed("MM-7", &[member, by.author()]),
     })
 }
 
@@ -281,18 +281,30 @@ fn ledger(s: &Scenario) -> Ledger {
     // Payments: one on the other branch that member 1 never received, one to member 2
     // nobody answered, one member 1 confirms.
     t += MIN;
-    let denied = put(&mut wb, settle(m[1], 400), t);
+    let denied = {
+        let b = settle(m[1], 400, &wb);
+        put(&mut wb, b, t)
+    };
     t += MIN;
     put(&mut wm[1], receipt(&denied, false), t);
     t += MIN;
-    put(&mut wr, settle(m[2], 300), t);
+    {
+        let b = settle(m[2], 300, &wr);
+        put(&mut wr, b, t)
+    };
     t += MIN;
-    let paid = put(&mut wr, settle(m[1], 200), t);
+    let paid = {
+        let b = settle(m[1], 200, &wr);
+        put(&mut wr, b, t)
+    };
     t += MIN;
     put(&mut wm[1], receipt(&paid, true), t);
     // The removed member still answers for money sent to it.
     t += MIN;
-    let sent = put(&mut wr, settle(m[5], 200), t);
+    let sent = {
+        let b = settle(m[5], 200, &wr);
+        put(&mut wr, b, t)
+    };
     t += MIN;
     put(&mut wm[5], receipt(&sent, true), t);
 
@@ -300,11 +312,17 @@ fn ledger(s: &Scenario) -> Ledger {
     // of what it owes (confirmed), claims another payment (unanswered) and posts an
     // offer nobody sees listed.
     t += MIN;
-    let late = put(&mut wr2, settle(m[4], 400), t);
+    let late = {
+        let b = settle(m[4], 400, &wr2);
+        put(&mut wr2, b, t)
+    };
     t += MIN;
     put(&mut wm[4], receipt(&late, true), t);
     t += MIN;
-    put(&mut wr2, settle(m[4], 100), t);
+    {
+        let b = settle(m[4], 100, &wr2);
+        put(&mut wr2, b, t)
+    };
     t += MIN;
     put(&mut wr2, offer(650, 30, 1, t), t);
 

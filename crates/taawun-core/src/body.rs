@@ -4,6 +4,7 @@
 
 use crate::id::{Hash, Id, PublicKey};
 use crate::money::{Currency, Money};
+use crate::seal::Sealed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -515,10 +516,12 @@ pub struct Reject {
 pub struct Settle {
     /// Who was paid.
     pub member: PublicKey,
-    /// How much.
+    /// How much (in clear: every rule about money reads it).
     pub amount: Money,
-    /// The payment's reference (transfer id, mobile-money receipt...).
-    pub reference: String,
+    /// The payment's reference (transfer id, mobile-money receipt...), sealed to the
+    /// member paid and the requester, each with its identity key and the device keys it
+    /// had when the payment was written (docs/protocol.md 3.7).
+    pub reference: Sealed,
 }
 
 /// The member's answer to a settlement: the money reached them, or it did not. Only a

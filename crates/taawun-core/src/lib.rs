@@ -9,6 +9,7 @@
 //!   reviews, evidence);
 //! - [`entry`]: entries, their CBOR bytes, signing, envelopes, `Unverified -> Verified`;
 //! - [`sig`]: the one signature rule, for single and batch verification;
+//! - [`seal`]: sealed fields, texts only the parties of an exchange can read;
 //! - [`rules`]: the rules in force and how enactments change them;
 //! - [`lottery`]: the assignment lottery;
 //! - [`appeal`]: appeals of rejections, the jury's draw, votes and outcomes;
@@ -32,6 +33,7 @@ pub mod id;
 pub mod lottery;
 pub mod money;
 pub mod rules;
+pub mod seal;
 pub mod sig;
 pub mod synth;
 pub mod validate;

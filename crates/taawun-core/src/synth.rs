@@ -342,7 +342,17 @@ fn run(
                     Body::Settle(Settle {
                         member: m,
                         amount: Money::new("EUR", amount),
-                        reference: format!("MM-{}-{}", offer_n, m.short()),
+                        // Sealed to both parties; the seed is derived, not random,
+                        // so that a synthetic cooperative is the same on every run.
+                        reference: crate::seal::seal_text(
+                            &format!("MM-{}-{}", offer_n, m.short()),
+                            &[m, req],
+                            blake3::derive_key(
+                                "taawun synth seal",
+                                &[&offer_n.to_le_bytes()[..], m.as_bytes()].concat(),
+                            ),
+                        )
+                        .expect("synthetic keys are acceptable and texts short"),
                     }),
                 );
                 if g.rng.chance(90) {
@@ -378,4 +388,17 @@ fn run(
         end: g.now,
     };
     (s, members, requesters)
+}
+
+/// `text` sealed to `to` with a seed derived from both, for tests and benchmarks that
+/// need a well-formed sealed field and the same bytes on every run. A node seals with
+/// fresh random bytes ([`crate::seal::seal_text`]); a seed anyone can derive would let
+/// anyone who guesses the text confirm it.
+pub fn sealed(text: &str, to: &[PublicKey]) -> crate::seal::Sealed {
+    let mut material = text.as_bytes().to_vec();
+    for k in to {
+        material.extend_from_slice(k.as_bytes());
+    }
+    crate::seal::seal(text, to, blake3::derive_key("taawun synth seal", &material))
+        .expect("synthetic recipients are acceptable keys and texts short")
 }

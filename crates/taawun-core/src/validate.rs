@@ -274,6 +274,8 @@ pub enum Invalid {
     BadScore { field: &'static str, value: u8 },
     #[error("amount is invalid: {0}")]
     BadAmount(String),
+    #[error("sealed field is malformed: {0}")]
+    BadSealed(String),
     #[error("member already voted on proposal {proposal}")]
     DoubleVote { proposal: Id },
     #[error("proposal {proposal} is already enacted on this governance path")]
@@ -990,12 +992,7 @@ impl<C: Context> Judge<'_, C> {
                         s.amount
                     )));
                 }
-                if s.reference.trim().is_empty() {
-                    return Err(Invalid::BadAmount(
-                        "a payment needs a reference the member can check".into(),
-                    ));
-                }
-                Ok(())
+                sealed_for(&s.reference, &[s.member, self.who])
             }
             Body::Receipt(r) => {
                 // No role is needed: a member removed since, or one whose key holds no
@@ -1351,6 +1348,20 @@ pub(crate) fn check_text(text: &str, max: usize, one_line: bool) -> Result<(), S
             "contains the control character U+{:04X}",
             u32::from(c)
         ));
+    }
+    Ok(())
+}
+
+/// What every node checks of a sealed field without reading it (docs/protocol.md 3.7):
+/// its structure and bounds, a ciphertext that is not empty, and the parties among its
+/// recipients, so that neither can be left unable to read what concerns it.
+fn sealed_for(s: &crate::seal::Sealed, parties: &[PublicKey]) -> Result<(), Invalid> {
+    s.check().map_err(|e| Invalid::BadSealed(e.to_string()))?;
+    if let Some(p) = parties.iter().find(|p| !s.is_for(p)) {
+        return Err(Invalid::BadSealed(format!(
+            "the party {} is not among its recipients",
+            p.short()
+        )));
     }
     Ok(())
 }

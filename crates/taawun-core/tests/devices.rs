@@ -504,7 +504,7 @@ fn a_replaced_key_keeps_the_members_wages_and_the_old_key_stops_counting() {
         Body::Settle(Settle {
             member: pk(120),
             amount: Money::new("EUR", 300),
-            reference: "MM-7".into(),
+            reference: taawun_core::synth::sealed("MM-7", &[pk(120), pk(R)]),
         }),
     );
     let now = f.now + MIN;
@@ -625,7 +625,7 @@ fn two_devices_answering_one_payment_give_one_answer_whatever_the_order() {
         Body::Settle(Settle {
             member: pk(2),
             amount: Money::new("EUR", 300),
-            reference: "MM-3".into(),
+            reference: taawun_core::synth::sealed("MM-3", &[pk(2), pk(R)]),
         }),
     );
     let answer = |received| {

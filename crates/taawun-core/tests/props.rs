@@ -54,13 +54,25 @@ fn body() -> impl Strategy<Value = Body> {
                 winners,
                 secret: taawun_core::id::Hash([8; 32]),
             })),
-        (key.clone(), any::<u64>(), ".*").prop_map(|(member, minor, reference)| Body::Settle(
-            Settle {
+        (
+            key.clone(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(member, minor, text)| Body::Settle(Settle {
                 member,
                 amount: Money::new("XOF", minor),
-                reference,
-            }
-        )),
+                // Any bytes: the codec does not read a sealed field.
+                reference: taawun_core::seal::Sealed {
+                    eph: [minor as u8; 32],
+                    commit: [3; 32],
+                    to: vec![taawun_core::seal::Wrapped {
+                        to: member,
+                        key: text.clone(),
+                    }],
+                    text,
+                },
+            })),
         (key.clone(), any::<[u8; 4]>(), ".*").prop_map(|(requester, s, text)| Body::Review(
             Review {
                 requester,

@@ -194,7 +194,7 @@ fn settle(member: u8, minor: u64) -> Body {
     Body::Settle(Settle {
         member: pk(member),
         amount: Money::new("EUR", minor),
-        reference: "MM-1".into(),
+        reference: taawun_core::synth::sealed("MM-1", &[pk(member), pk(R)]),
     })
 }
 

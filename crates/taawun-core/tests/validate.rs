@@ -620,21 +620,34 @@ fn rejection_after_the_review_window_does_not_count_and_work_is_accepted_by_defa
 fn money_and_reviews() {
     let mut f = Fx::new();
     let m1 = pk(&key(2));
-    let settle = |minor: u64, reference: &str| {
+    let r = pk(&key(4));
+    let settle_to = |minor: u64, reference: &str, to: &[PublicKey]| {
         Body::Settle(Settle {
             member: m1,
             amount: Money::new("EUR", minor),
-            reference: reference.into(),
+            reference: taawun_core::synth::sealed(reference, to),
         })
     };
+    let settle = |minor: u64, reference: &str| settle_to(minor, reference, &[m1, r]);
     assert!(matches!(
         f.err(Who::R, settle(0, "ref")),
         Invalid::BadAmount(_)
     ));
+    // The reference is sealed: an empty one (nothing but the tag) is refused, and so is
+    // one the member paid, or the requester, could not open.
     assert!(matches!(
         f.err(Who::R, settle(100, "")),
-        Invalid::BadAmount(_)
+        Invalid::BadSealed(_)
     ));
+    for to in [&[r][..], &[m1][..], &[m1, pk(&key(3))][..]] {
+        let got = f.err(Who::R, settle_to(100, "ref", to));
+        assert!(
+            matches!(&got, Invalid::BadSealed(why) if why.contains("not among its recipients")),
+            "{got:?}"
+        );
+    }
+    // More recipients than the parties (their devices) are fine.
+    f.ok(Who::R, settle_to(100, "ref", &[m1, r, pk(&key(3))]));
     assert!(matches!(
         f.err(Who::X, settle(100, "ref")),
         Invalid::NotAllowed { .. }

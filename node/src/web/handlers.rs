@@ -1064,7 +1064,7 @@ pub(crate) struct Overpay {
 /// the payments recorded and not answered yet. `None` when it does not, or when the
 /// request does not read (the node then says what is wrong with it).
 fn overpay(req: &PayReq, me: &str, balances: &[BalanceView]) -> Option<Overpay> {
-    let settle = req.settle().ok()?;
+    let settle = req.payment().ok()?;
     let member = settle.member.to_hex();
     let paying = Amount::from(&settle.amount);
     let zero = || Amount::new(&paying.currency, 0);
@@ -1116,7 +1116,7 @@ pub(crate) async fn pay(
             .map_err(|e| fail(&ctx, Some(&c), &e, &back))?;
         if let Some(mut over) = overpay(&req, &c.me, &balances) {
             if over.member_name.is_none() {
-                if let Ok(s) = req.settle() {
+                if let Ok(s) = req.payment() {
                     over.member_name = web
                         .st
                         .node

@@ -854,6 +854,18 @@ tr!(
 );
 tr!(REFERENCE, "Reference", "Référence", "المرجع");
 tr!(
+    SEALED,
+    "sealed (only the member and the requester can read this)",
+    "scellé (seuls le membre et le demandeur peuvent le lire)",
+    "مختوم (لا يقرؤه إلا العضو وصاحب الطلب)"
+);
+tr!(
+    FLAGGED,
+    "this text breaks the rules for texts: {}",
+    "ce texte enfreint les règles des textes : {}",
+    "هذا النص يخالف قواعد النصوص: {}"
+);
+tr!(
     REVIEW_REQ,
     "Review a requester",
     "Évaluer un demandeur",

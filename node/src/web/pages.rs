@@ -1000,7 +1000,11 @@ pub(crate) fn earnings(
                 @for p in paging.slice(payments) {
                     li.card.payment {
                         p { strong { (l.money(p.amount.minor, &p.amount.currency)) } " · " (named(l, &p.requester, p.requester_name.as_deref(), &c.me)) " · " (when(l, p.at)) }
-                        p.small { (l.t(&t::REFERENCE)) ": " bdi { (p.reference) } }
+                        @match &p.reference {
+                            Some(r) => p.small { (l.t(&t::REFERENCE)) ": " bdi { (r) } },
+                            None => p.small { (l.t(&t::REFERENCE)) ": " (l.t(&t::SEALED)) },
+                        }
+                        @if let Some(why) = &p.reference_flag { p.warn { (l.f(&t::FLAGGED, why)) } }
                         @if p.confirmed { p.ok { (l.t(&t::CONFIRMED)) } }
                         @else if p.not_received { p.warn { (l.t(&t::ANSWERED_NOT_RECEIVED)) } }
                         @else {
