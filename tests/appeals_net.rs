@@ -1,14 +1,16 @@
-//! A full appeal through the network: three member nodes on loopback (the requester, the
-//! worker whose work is rejected, and a member who is neither) carry an offer, its
+//! A full appeal through the network: four member nodes on loopback (the requester, the
+//! worker whose work is rejected, a juror and a member who is neither) carry an offer, its
 //! rejection, the appeal, the witness tick that seeds the jury, the requester's reply and
 //! the jurors' votes, each entry sent from its author's node when that node runs. Every
 //! node must derive the same jury and the same outcome, and owe the work as accepted.
-//! The entries are signed with fixed past timestamps, so the windows of the protocol
-//! (the witness slack, the vote window) are crossed without waiting.
+//! Once the jury sits, the worker's node hands the result privately to the juror's node
+//! (protocol.md 13.7), and to no one else.
+//! The entries are signed with fixed past timestamps, so the witness slack is crossed
+//! without waiting; the seats' vote window is still open by the wall clock.
 
 mod net_common;
 
-use net_common::{converge, runtime, start_nodes_as, Who};
+use net_common::{converge, runtime, start_nodes_as, wait_for, Who};
 use std::sync::Arc;
 use std::time::Duration;
 use taawun_core::appeal::Outcome;
@@ -19,6 +21,8 @@ use taawun_core::fold::{Coop, Review};
 use taawun_core::rules::default_limits;
 use taawun_core::writer::Writer;
 use taawun_core::{lottery, Hash, Money, PublicKey, Verified};
+use taawun_net::result::{Refusal, Request, Response};
+use taawun_net::Event;
 use tokio::sync::Notify;
 
 const MIN: u64 = 60_000;
@@ -55,8 +59,9 @@ impl Script {
 fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
     let rt = runtime();
     rt.block_on(async {
-        // Far enough in the past that every window has passed by the wall clock.
-        let t0 = net_common::now() - 40 * DAY;
+        // Far enough in the past that the jury sat long ago by the wall clock (the witness
+        // slack is 15 minutes), recent enough that its seats are still open (3 days).
+        let t0 = net_common::now() - 3 * 60 * MIN;
         let mut w1 = Writer::new(key(1), None, None);
         let charter = w1.next(
             Body::Charter(Charter {
@@ -188,6 +193,8 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
             .map(|x| (1..=6).find(|n| pk(*n) == x.member).expect("a member"))
             .collect();
         assert_eq!(jury.len(), 3);
+        // Everything up to the reply goes first: the jury sits, and nobody voted yet.
+        let before_votes = s.out.len();
         for (i, j) in jury.iter().take(2).enumerate() {
             let v = s.put(
                 *j,
@@ -208,10 +215,16 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
             );
         }
 
-        // Three member nodes: the requester (6), the worker (2) and member 1.
+        // Four member nodes: the requester (6), the worker (2), a juror, and the one member
+        // who is neither a party nor on the jury.
+        let juror = jury[0];
+        let bystander = [1u8, 3, 4, 5]
+            .into_iter()
+            .find(|n| !jury.contains(n))
+            .expect("four members who are not parties, three seats");
         let tmp = tempfile::tempdir().expect("tempdir");
         let notify = Arc::new(Notify::new());
-        let running = [6u8, 2, 1];
+        let running = [6u8, 2, juror, bystander];
         let whos = running
             .iter()
             .map(|n| Who::Member(Box::new(key(*n))))
@@ -219,15 +232,87 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
         let nodes = start_nodes_as(tmp.path(), whos, &charter, &notify).await;
         // Each entry leaves from its author's node, or from node 0 for members whose
         // node is not running (they wrote elsewhere).
-        for (who, v) in &s.out {
-            let i = running.iter().position(|n| n == who).unwrap_or(0);
-            nodes[i]
-                .net
-                .ingest(id, vec![v.clone()], true)
-                .await
-                .expect("ingested");
-        }
+        let send = |part: &[(u8, Verified)]| {
+            let part = part.to_vec();
+            let nodes = &nodes;
+            async move {
+                for (who, v) in part {
+                    let i = running.iter().position(|n| *n == who).unwrap_or(0);
+                    nodes[i]
+                        .net
+                        .ingest(id, vec![v], true)
+                        .await
+                        .expect("ingested");
+                }
+            }
+        };
+        send(&s.out[..before_votes]).await;
         let refs: Vec<&net_common::TestNode> = nodes.iter().collect();
+        converge(&refs, id, None, &notify, Duration::from_secs(60)).await;
+
+        // The worker's node holds the result: it reaches the requester's node and, the
+        // jury having sat, the juror's node, privately.
+        let (requester, worker, seated_juror, other) =
+            (&nodes[0], &nodes[1], &nodes[2], &nodes[3]);
+        let bytes = b"result".to_vec();
+        worker
+            .net
+            .send_result(id, sub.id(), bytes.clone())
+            .await
+            .expect("queued");
+        let received = |n: &net_common::TestNode| {
+            n.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
+        };
+        wait_for(
+            "the result on the requester's and the juror's nodes",
+            || {
+                received(requester)
+                    && received(seated_juror)
+                    && worker.saw(|e| {
+                        matches!(e, Event::ResultDelivered { juror: Some(j), .. } if *j == pk(juror))
+                    })
+            },
+            &notify,
+            Duration::from_secs(60),
+        )
+        .await;
+        let got = seated_juror
+            .net
+            .result(id, sub.id())
+            .await
+            .expect("reads")
+            .expect("stored at the juror's node");
+        assert_eq!(got, bytes);
+        let Body::Submit(stated) = &sub.entry().body else {
+            panic!("a submission")
+        };
+        assert_eq!(Hash::of(&got), stated.result, "the hash the ledger states");
+        // The member on no jury got nothing, and refuses the result even from the worker.
+        assert!(!received(other));
+        assert_eq!(other.net.result(id, sub.id()).await.expect("reads"), None);
+        let answer = net_common::raw_result(
+            Some(&key(2)),
+            other.addr.clone(),
+            other.peer(),
+            Request::new(id, sub.id(), bytes.clone()),
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(answer, Response::Refused(Refusal::NotRecipient));
+        assert_eq!(other.net.result(id, sub.id()).await.expect("reads"), None);
+        // A juror takes a result only from the member who submitted it.
+        let answer = net_common::raw_result(
+            Some(&key(6)),
+            seated_juror.addr.clone(),
+            seated_juror.peer(),
+            Request::new(id, sub.id(), bytes.clone()),
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(answer, Response::Refused(Refusal::NotRecipient));
+
+        // The jurors vote.
+        send(&s.out[before_votes..]).await;
         converge(&refs, id, None, &notify, Duration::from_secs(60)).await;
 
         let now = net_common::now();

@@ -13,6 +13,7 @@ use taawun_core::body::{Body, Device, Enroll, RevokeDevice};
 use taawun_core::validate::Head;
 use taawun_core::writer::Writer;
 use taawun_core::PublicKey;
+use taawun_net::Event;
 use tokio::sync::Notify;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -118,6 +119,111 @@ fn a_device_is_admitted_as_its_member_until_revoked() {
             );
             let _ = tokio::time::timeout(Duration::from_millis(100), notify.notified()).await;
         }
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A requester works from its phone: the worker's node hands a result to the node proving
+/// the requester's device key (not revoked), as it would to the requester's own key
+/// (protocol.md 13.7), and the phone's node takes it.
+#[test]
+fn a_result_reaches_the_requesters_phone() {
+    runtime().block_on(async {
+        let s = scenario(12, 60);
+        let coop = s.coop;
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
+        let phone = ed25519_dalek::SigningKey::from_bytes(&[89; 32]);
+        let phone_key = PublicKey(phone.verifying_key().to_bytes());
+        let nodes = start_nodes_as(
+            root.path(),
+            vec![
+                Who::Member(Box::new(worker.clone())),
+                Who::Member(Box::new(phone.clone())),
+            ],
+            &s.entries[0],
+            &notify,
+        )
+        .await;
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        // The phone's node is admitted once the authorisation is in the worker's ledger.
+        let heads = nodes[0].net.heads(coop).await.expect("heads");
+
+        // The requester authorises its phone, which enrolls.
+        let head = heads
+            .iter()
+            .find(|(a, _)| a.0 == requester.verifying_key().to_bytes())
+            .map(|(_, h)| *h);
+        let gov = net_common::last_enactment(&s);
+        let device = Writer::new(requester.clone(), Some(coop), head).next(
+            Body::Device(Device {
+                key: phone_key,
+                label: "phone".into(),
+            }),
+            // Before the task's life, which is stamped half an hour ago.
+            now() - 60 * 60 * 1000,
+            gov,
+        );
+        nodes[0]
+            .net
+            .ingest(coop, vec![device.clone()], true)
+            .await
+            .expect("ingests");
+        converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+        nodes[1]
+            .net
+            .append(
+                coop,
+                phone.clone(),
+                Body::Enroll(Enroll {
+                    device: device.id(),
+                }),
+                None,
+            )
+            .await
+            .expect("the phone enrolls");
+        let heads = converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+
+        // An offer of the requester (from its main key, elsewhere), done by the worker.
+        let bytes = b"the transcript of the second interview".to_vec();
+        let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
+        let out = nodes[0]
+            .net
+            .ingest(coop, vec![o, c, a, sub.clone()], true)
+            .await
+            .expect("ingests");
+        assert!(
+            out.iter()
+                .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
+            "{out:?}"
+        );
+        converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
+        nodes[0]
+            .net
+            .send_result(coop, sub.id(), bytes.clone())
+            .await
+            .expect("queued");
+        net_common::wait_for(
+            "the result on the requester's phone",
+            || {
+                nodes[1].saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
+                    && nodes[0].saw(|e| matches!(e, Event::ResultDelivered { submission, juror: None, .. } if *submission == sub.id()))
+            },
+            &notify,
+            TIMEOUT,
+        )
+        .await;
+        assert_eq!(
+            nodes[1].net.result(coop, sub.id()).await.expect("reads"),
+            Some(bytes)
+        );
         for n in nodes {
             n.stop().await;
         }

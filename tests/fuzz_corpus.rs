@@ -15,7 +15,7 @@ use taawun_core::body::Kind;
 use taawun_core::entry::envelope;
 use taawun_core::fuzzing::world;
 use taawun_core::writer::Writer;
-use taawun_core::{Id, Verified};
+use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::export::header_bytes;
 use taawun_net::libp2p::request_response::Codec;
 use taawun_net::libp2p::StreamProtocol;
@@ -314,7 +314,8 @@ fn api_seeds() -> Seeds {
     };
     let mut damaged = charter.clone();
     damaged.charter[40] ^= 1;
-    let inputs: [(&str, &str, String); 22] = [
+    let device = PublicKey([9; 32]).to_hex();
+    let inputs: [(&str, &str, String); 30] = [
         ("create-coop", "valid", format!(
             r#"{{"name": "Tanger transcribers", "floor": "12.50EUR/h", "members": ["{member}"], "requesters": ["{requester}"], "names": {{"me": "Amal Haddad", "{requester}": "Kano Community Clinic"}}, "limits": {{"max_review_window_ms": 86400000}}}}"#
         )),
@@ -339,6 +340,14 @@ fn api_seeds() -> Seeds {
         ("review", "out-of-range", format!(r#"{{"requester": "{requester}", "pay": 6, "fairness": 5, "promptness": 3, "communication": 0}}"#)),
         ("join", "valid", format!(r#"{{"invite": "{}"}}"#, charter.to_text())),
         ("join", "damaged", format!(r#"{{"invite": "{}"}}"#, damaged.to_text())),
+        ("appeal", "valid", r#"{"answer": "all ten clips are in the file,\nclip 7 included"}"#.into()),
+        ("appeal", "blank", r#"{"answer": "  "}"#.into()),
+        ("reply", "valid", r#"{"text": "clip 7 is empty"}"#.into()),
+        ("jury-vote", "uphold", r#"{"uphold": true}"#.into()),
+        ("jury-vote", "not-a-bool", r#"{"uphold": "yes"}"#.into()),
+        ("add-device", "valid", format!(r#"{{"key": "{device}", "label": "phone"}}"#)),
+        ("add-device", "bad-key", r#"{"key": "0xabc", "label": "phone"}"#.into()),
+        ("revoke-device", "valid", device.clone()),
     ];
     let mut s = Seeds::new();
     for (request, name, body) in inputs {

@@ -8,9 +8,8 @@ use net_common::{
 };
 use std::sync::Arc;
 use std::time::Duration;
-use taawun_core::body::{Assign, Body, Claim, Offer, Submit};
+use taawun_core::body::{Body, Claim, Offer};
 use taawun_core::entry::envelope;
-use taawun_core::synth::Scenario;
 use taawun_core::writer::Writer;
 use taawun_core::{lottery, Hash, Id, Money, PublicKey, Verified};
 use taawun_ledger::Ingest;
@@ -434,138 +433,6 @@ fn partition_heals() {
     });
 }
 
-/// The id of the scenario's last enactment: the governance live writes name.
-fn last_enactment(s: &Scenario) -> Option<Id> {
-    s.entries
-        .iter()
-        .rev()
-        .find(|v| matches!(v.entry().body, Body::Enact(_)))
-        .map(|v| v.id())
-}
-
-/// A task's life after the scenario: `requester` offers, `worker` claims and is assigned
-/// by the lottery, then submits `result`. Stamped half an hour ago, so the claim window
-/// has closed by now. Returns (offer, claim, assign, submit).
-fn task_life(
-    s: &Scenario,
-    heads: &net_common::Heads,
-    requester: &ed25519_dalek::SigningKey,
-    worker: &ed25519_dalek::SigningKey,
-    result: &[u8],
-) -> [Verified; 4] {
-    let head =
-        |k: &ed25519_dalek::SigningKey| heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h);
-    let gov = last_enactment(s);
-    let t0 = now() - 30 * 60 * 1000;
-    let mut r = Writer::new(requester.clone(), Some(s.coop), head(requester));
-    let mut w = Writer::new(worker.clone(), Some(s.coop), head(worker));
-    let o = r.next(
-        Body::Offer(Offer {
-            title: "Interviews".into(),
-            description: "Transcribe the interview recordings.".into(),
-            purpose: "An oral history of the cooperative's founding".into(),
-            pay: Money::new("EUR", 2000),
-            minutes: 60,
-            assignments: 1,
-            expires_at: t0 + 7 * 24 * 60 * 60 * 1000,
-            review_window_ms: 24 * 60 * 60 * 1000,
-            claim_window_ms: 10 * 60 * 1000,
-            commit: lottery::commit(&taawun_core::Hash([4; 32])),
-        }),
-        t0,
-        gov,
-    );
-    let c = w.next(Body::Claim(Claim { offer: o.id() }), t0 + 60_000, gov);
-    let a = r.next(
-        Body::Assign(Assign {
-            offer: o.id(),
-            claims: vec![c.id()],
-            winners: lottery::draw(
-                &taawun_core::Hash([4; 32]),
-                &o.id(),
-                &[(c.id(), pk(worker))],
-                1,
-            ),
-            secret: taawun_core::Hash([4; 32]),
-        }),
-        t0 + 11 * 60 * 1000,
-        gov,
-    );
-    let sub = w.next(
-        Body::Submit(Submit {
-            offer: o.id(),
-            assign: a.id(),
-            result: Hash::of(result),
-            size: result.len() as u64,
-            minutes: 55,
-        }),
-        t0 + 12 * 60 * 1000,
-        gov,
-    );
-    [o, c, a, sub]
-}
-
-/// A raw request-response peer that sends one result request to `target` and returns
-/// the answer: what a hostile or buggy worker can make a requester's node see.
-async fn raw_result(
-    key: Option<&ed25519_dalek::SigningKey>,
-    target: Multiaddr,
-    peer: taawun_net::libp2p::PeerId,
-    request: result::Request,
-) -> result::Response {
-    use net_common::ProvingEvent;
-    use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
-    use taawun_net::libp2p::StreamProtocol;
-    let behaviour: cbor::Behaviour<result::Request, result::Response> = cbor::Behaviour::new(
-        [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
-        request_response::Config::default(),
-    );
-    // A stranger dials with a transport key of its own: a node rightly keeps admitting a
-    // transport key it saw proven while that key's earlier connection is still closing.
-    let seed = if key.is_some() { 97 } else { 98 };
-    let mut swarm = net_common::proving_swarm(seed, behaviour);
-    swarm.add_peer_address(peer, target);
-    let coop = request.coop;
-    let mut request = Some(request);
-    match key {
-        // A member proves its key first, and sends once admitted.
-        Some(_) => net_common::ask_hello(&mut swarm, peer),
-        None => {
-            if let Some(r) = request.take() {
-                swarm.behaviour_mut().inner.send_request(&peer, r);
-            }
-        }
-    }
-    let answer = async {
-        loop {
-            match swarm.select_next_some().await {
-                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
-                    let Some(k) = key else {
-                        net_common::refuse_hello(&mut swarm, ev);
-                        continue;
-                    };
-                    if net_common::on_hello(&mut swarm, k, &[coop], ev) {
-                        if let Some(r) = request.take() {
-                            swarm.behaviour_mut().inner.send_request(&peer, r);
-                        }
-                    }
-                }
-                SwarmEvent::Behaviour(ProvingEvent::Inner(request_response::Event::Message {
-                    message: Message::Response { response, .. },
-                    ..
-                })) => return response,
-                SwarmEvent::Behaviour(ProvingEvent::Inner(
-                    request_response::Event::OutboundFailure { error, .. },
-                )) => panic!("raw result request failed: {error}"),
-                _ => {}
-            }
-        }
-    };
-    tokio::time::timeout(CONVERGE, answer)
-        .await
-        .expect("an answer in time")
-}
-
 /// (e) A worker submits while the requester's node is offline: the result waits in the
 /// worker's outbox and reaches the requester once it restarts from its data directory,
 /// hash checked. Wrong bytes are refused by the worker's own node and, sent by a raw
@@ -609,7 +476,7 @@ fn result_reaches_a_requester_that_was_offline() {
             .cycle()
             .take(64 * 1024)
             .collect();
-        let [o, c, a, sub] = task_life(&s, &heads, &requester, &worker, &bytes);
+        let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
         nodes[0]
             .net
             .ingest(coop, vec![o, a], true)
@@ -689,21 +556,23 @@ fn result_reaches_a_requester_that_was_offline() {
 
         // Wrong bytes from a raw peer are refused by the requester's node, which keeps
         // the genuine result.
-        let answer = raw_result(
+        let answer = net_common::raw_result(
             Some(&s.members[3]),
             req.addr.clone(),
             req.peer(),
             result::Request::new(coop, sub.id(), wrong.clone()),
+            CONVERGE,
         )
         .await;
         assert_eq!(answer, result::Response::Refused(Refusal::WrongHash));
         // A stranger (no member key proven) learns nothing: as from a node without the
         // cooperative.
-        let answer = raw_result(
+        let answer = net_common::raw_result(
             None,
             req.addr.clone(),
             req.peer(),
             result::Request::new(coop, sub.id(), wrong),
+            CONVERGE,
         )
         .await;
         assert_eq!(answer, result::Response::Refused(Refusal::UnknownCoop));
@@ -769,7 +638,7 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
         let head = |k: &ed25519_dalek::SigningKey| {
             heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
         };
-        let gov = last_enactment(&s);
+        let gov = net_common::last_enactment(&s);
         // The fork travels by gossip only (sync compares heads by seq): the nodes' mesh
         // must be whole before the attackers publish.
         net_common::meshed(&refs, coop, CONVERGE).await;
@@ -952,7 +821,7 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
         let head = |k: &ed25519_dalek::SigningKey| {
             heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
         };
-        let gov = last_enactment(&s);
+        let gov = net_common::last_enactment(&s);
         let released = |id: Id| {
             move |e: &Event| matches!(e, Event::Stored { id: i, via: Via::Released, .. } if *i == id)
         };
@@ -1518,7 +1387,7 @@ fn a_restored_node_signs_nothing_until_a_peer_confirms_its_chain() {
         let notify = Arc::new(Notify::new());
         let s = scenario(23, 60);
         let coop = s.coop;
-        let gov = last_enactment(&s);
+        let gov = net_common::last_enactment(&s);
         let me = s.requesters[0].clone();
         let (dir0, dir1) = (root.path().join("0"), root.path().join("1"));
         folder_with(&dir0, &s.entries);

@@ -87,7 +87,16 @@ impl Node {
         let me = identity(&c, self.me());
         Ok(c.appeals(self.now())
             .iter()
-            .map(|a| AppealInfo::of(a, &me))
+            .map(|a| {
+                let mut info = AppealInfo::of(a, &me);
+                if let Some(Body::Offer(o)) = c.get(&a.offer).map(|v| &v.entry().body) {
+                    info.title.clone_from(&o.title);
+                    info.description.clone_from(&o.description);
+                }
+                // Jurors receive the result privately once the jury sits (protocol.md 13.7).
+                info.result_here = self.net().has_result(coop, a.submission);
+                info
+            })
             .filter(|a| !mine || a.to_judge)
             .collect())
     }
@@ -191,10 +200,23 @@ pub(crate) fn render(all: &[AppealInfo]) -> String {
                 ""
             }
         ));
+        if !a.title.is_empty() {
+            out.push_str(&format!("  offer:  {}\n", a.title));
+        }
         out.push_str(&format!("  reason: {}\n", a.reason));
         out.push_str(&format!("  answer: {}\n", a.answer));
         if let Some(r) = &a.reply {
             out.push_str(&format!("  reply:  {r}\n"));
+        }
+        if a.to_judge {
+            out.push_str(&if a.result_here {
+                format!(
+                    "  result: here (taawun results get {})\n",
+                    short(&a.submission)
+                )
+            } else {
+                "  result: not received yet\n".to_owned()
+            });
         }
     }
     out

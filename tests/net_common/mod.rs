@@ -470,3 +470,141 @@ pub(crate) async fn meshed(nodes: &[&TestNode], coop: Id, timeout: Duration) {
         tokio::time::sleep(POLL / 4).await;
     }
 }
+
+/// A raw request-response peer that sends one result request to `target` and returns
+/// the answer: what a hostile or buggy worker can make a requester's node see.
+pub(crate) async fn raw_result(
+    key: Option<&ed25519_dalek::SigningKey>,
+    target: Multiaddr,
+    peer: taawun_net::libp2p::PeerId,
+    request: taawun_net::result::Request,
+    timeout: Duration,
+) -> taawun_net::result::Response {
+    use taawun_net::libp2p::futures::StreamExt;
+    use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
+    use taawun_net::libp2p::swarm::SwarmEvent;
+    use taawun_net::libp2p::StreamProtocol;
+    use taawun_net::result;
+    let behaviour: cbor::Behaviour<result::Request, result::Response> = cbor::Behaviour::new(
+        [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
+        request_response::Config::default(),
+    );
+    // A stranger dials with a transport key of its own: a node rightly keeps admitting a
+    // transport key it saw proven while that key's earlier connection is still closing.
+    let seed = if key.is_some() { 97 } else { 98 };
+    let mut swarm = proving_swarm(seed, behaviour);
+    swarm.add_peer_address(peer, target);
+    let coop = request.coop;
+    let mut request = Some(request);
+    match key {
+        // A member proves its key first, and sends once admitted.
+        Some(_) => ask_hello(&mut swarm, peer),
+        None => {
+            if let Some(r) = request.take() {
+                swarm.behaviour_mut().inner.send_request(&peer, r);
+            }
+        }
+    }
+    let answer = async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
+                    let Some(k) = key else {
+                        refuse_hello(&mut swarm, ev);
+                        continue;
+                    };
+                    if on_hello(&mut swarm, k, &[coop], ev) {
+                        if let Some(r) = request.take() {
+                            swarm.behaviour_mut().inner.send_request(&peer, r);
+                        }
+                    }
+                }
+                SwarmEvent::Behaviour(ProvingEvent::Inner(request_response::Event::Message {
+                    message: Message::Response { response, .. },
+                    ..
+                })) => return response,
+                SwarmEvent::Behaviour(ProvingEvent::Inner(
+                    request_response::Event::OutboundFailure { error, .. },
+                )) => panic!("raw result request failed: {error}"),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(timeout, answer)
+        .await
+        .expect("an answer in time")
+}
+
+/// The id of the scenario's last enactment: the governance live writes name.
+pub(crate) fn last_enactment(s: &taawun_core::synth::Scenario) -> Option<Id> {
+    s.entries
+        .iter()
+        .rev()
+        .find(|v| matches!(v.entry().body, taawun_core::body::Body::Enact(_)))
+        .map(|v| v.id())
+}
+
+/// A task's life after the scenario: `requester` offers, `worker` claims and is assigned
+/// by the lottery, then submits `result`. Stamped half an hour ago, so the claim window
+/// has closed by now. Returns (offer, claim, assign, submit).
+pub(crate) fn task_life(
+    s: &taawun_core::synth::Scenario,
+    heads: &Heads,
+    requester: &ed25519_dalek::SigningKey,
+    worker: &ed25519_dalek::SigningKey,
+    result: &[u8],
+) -> [Verified; 4] {
+    use taawun_core::body::{Assign, Body, Claim, Offer, Submit};
+    use taawun_core::{lottery, Hash, Money};
+    let pk = |k: &ed25519_dalek::SigningKey| PublicKey(k.verifying_key().to_bytes());
+    let head =
+        |k: &ed25519_dalek::SigningKey| heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h);
+    let gov = last_enactment(s);
+    let t0 = now() - 30 * 60 * 1000;
+    let mut r = taawun_core::writer::Writer::new(requester.clone(), Some(s.coop), head(requester));
+    let mut w = taawun_core::writer::Writer::new(worker.clone(), Some(s.coop), head(worker));
+    let o = r.next(
+        Body::Offer(Offer {
+            title: "Interviews".into(),
+            description: "Transcribe the interview recordings.".into(),
+            purpose: "An oral history of the cooperative's founding".into(),
+            pay: Money::new("EUR", 2000),
+            minutes: 60,
+            assignments: 1,
+            expires_at: t0 + 7 * 24 * 60 * 60 * 1000,
+            review_window_ms: 24 * 60 * 60 * 1000,
+            claim_window_ms: 10 * 60 * 1000,
+            commit: lottery::commit(&taawun_core::Hash([4; 32])),
+        }),
+        t0,
+        gov,
+    );
+    let c = w.next(Body::Claim(Claim { offer: o.id() }), t0 + 60_000, gov);
+    let a = r.next(
+        Body::Assign(Assign {
+            offer: o.id(),
+            claims: vec![c.id()],
+            winners: lottery::draw(
+                &taawun_core::Hash([4; 32]),
+                &o.id(),
+                &[(c.id(), pk(worker))],
+                1,
+            ),
+            secret: taawun_core::Hash([4; 32]),
+        }),
+        t0 + 11 * 60 * 1000,
+        gov,
+    );
+    let sub = w.next(
+        Body::Submit(Submit {
+            offer: o.id(),
+            assign: a.id(),
+            result: Hash::of(result),
+            size: result.len() as u64,
+            minutes: 55,
+        }),
+        t0 + 12 * 60 * 1000,
+        gov,
+    );
+    [o, c, a, sub]
+}

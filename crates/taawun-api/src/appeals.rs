@@ -80,6 +80,17 @@ pub struct AppealInfo {
     pub seats: Vec<SeatInfo>,
     /// Whether the key asking holds an open seat: it has this appeal to judge.
     pub to_judge: bool,
+    /// The offer's title, as the jury reads it.
+    #[serde(default)]
+    pub title: String,
+    /// The offer's description: the instructions the work followed.
+    #[serde(default)]
+    pub description: String,
+    /// Whether the result file is on this node: the requester's node and each juror's
+    /// receive it privately (docs/protocol.md 13.7); then
+    /// `GET /api/coops/{coop}/submissions/{submission}/result` reads it.
+    #[serde(default)]
+    pub result_here: bool,
 }
 
 fn seat(s: &Seat) -> SeatInfo {
@@ -110,7 +121,8 @@ pub fn outcome(o: &Outcome) -> (&'static str, Option<u64>) {
 }
 
 impl AppealInfo {
-    /// The view of `a` for the key `me`.
+    /// The view of `a` for the key `me` (the node fills in the offer's text and whether
+    /// the result is here).
     pub fn of(a: &AppealView, me: &PublicKey) -> Self {
         let (name, at) = outcome(&a.outcome);
         AppealInfo {
@@ -134,6 +146,9 @@ impl AppealInfo {
                 .seats
                 .iter()
                 .any(|s| s.member == *me && s.state == SeatState::Open),
+            title: String::new(),
+            description: String::new(),
+            result_here: false,
         }
     }
 }

@@ -11,25 +11,28 @@
 //! their charter verified. Every check panics on a broken invariant: that is how the
 //! fuzzer reports it.
 
-use crate::request::{decode, decode_or_default, decode_query, Checked, Invite, MAX_OFFER_PAGE};
+use crate::appeals::{AppealReq, ReplyReq, VerdictReq};
+use crate::request::{
+    decode, decode_or_default, decode_query, parse_key, BadRequest, Checked, Invite, MAX_OFFER_PAGE,
+};
 use crate::views::{
-    AssignReq, CreateCoop, JoinReq, OfferQuery, PayReq, PaymentQuery, PostOffer, Propose,
-    RejectReq, ReviewReq, SubmissionQuery, VoteReq,
+    AddDevice, AssignReq, CreateCoop, JoinReq, OfferQuery, PayReq, PaymentQuery, PostOffer,
+    Propose, RejectReq, ReviewReq, SubmissionQuery, VoteReq,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::OnceLock;
-use taawun_core::body::{Assign, Body, Reject, Vote};
+use taawun_core::body::{Appeal, Assign, Body, Reject, Reply, RevokeDevice, Verdict, Vote};
 use taawun_core::entry::MAX_ENVELOPE_BYTES;
 use taawun_core::fold::{self, Coop, OfferState};
 use taawun_core::fuzzing::{judge, world, write_as};
 use taawun_core::lottery;
 use taawun_core::writer::Writer;
-use taawun_core::{Hash, Id, PublicKey, Unverified};
+use taawun_core::{Hash, Id, Kind, PublicKey, Unverified};
 
 /// The request types, by the first byte of an input (modulo their count). All are JSON
 /// bodies but `list-offers`, a query string.
-pub const REQUESTS: [&str; 12] = [
+pub const REQUESTS: [&str; 17] = [
     "create-coop",
     "propose",
     "vote",
@@ -42,6 +45,11 @@ pub const REQUESTS: [&str; 12] = [
     "list-offers",
     "list-submissions",
     "list-payments",
+    "appeal",
+    "reply",
+    "jury-vote",
+    "add-device",
+    "revoke-device",
 ];
 
 /// Who writes an entry of the request's kind.
@@ -97,7 +105,42 @@ pub fn api(data: &[u8]) {
         8 => join(json),
         9 => list_offers(json),
         10 => list_submissions(json),
-        _ => list_payments(json),
+        11 => list_payments(json),
+        // Appeals (the node's checks: a blank answer or reply is refused before writing).
+        12 => request(json, As(targets().worker), |r: &AppealReq| {
+            if r.answer.trim().is_empty() {
+                return Err(BadRequest("an appeal needs an answer".into()));
+            }
+            Ok(Body::Appeal(Appeal {
+                rejection: targets().rejection,
+                answer: r.answer.clone(),
+            }))
+        }),
+        13 => request(json, As(targets().submission_requester), |r: &ReplyReq| {
+            if r.text.trim().is_empty() {
+                return Err(BadRequest("a reply needs a text".into()));
+            }
+            Ok(Body::Reply(Reply {
+                appeal: targets().appeal,
+                text: r.text.clone(),
+            }))
+        }),
+        14 => request(json, Member, |r: &VerdictReq| {
+            Ok(Body::Verdict(Verdict {
+                appeal: targets().appeal,
+                uphold: r.uphold,
+            }))
+        }),
+        15 => request(json, Member, |r: &AddDevice| r.device().map(Body::Device)),
+        // The revoke route has no body: the device key is the path's last segment.
+        _ => {
+            let Ok(path) = std::str::from_utf8(json) else {
+                return;
+            };
+            if let Ok(key) = parse_key("device", path) {
+                write(Member, Body::RevokeDevice(RevokeDevice { key }));
+            }
+        }
     }
 }
 
@@ -199,6 +242,14 @@ struct Targets {
     claims: Vec<Id>,
     submission: Id,
     submission_requester: PublicKey,
+    /// The member whose work `submission` is.
+    worker: PublicKey,
+    /// What an appeal names: a rejection of the world's, or else the submission (judged
+    /// and refused like any wrong name).
+    rejection: Id,
+    /// What a reply or a juror's vote names: an appeal of the world's, or else the
+    /// rejection.
+    appeal: Id,
 }
 
 fn targets() -> &'static Targets {
@@ -217,6 +268,18 @@ fn targets() -> &'static Targets {
             .find(|s| matches!(s.review, fold::Review::Pending { .. }))
             .or_else(|| submissions.first())
             .expect("the synthetic cooperative has submissions");
+        let rejection = w
+            .state
+            .ids(Kind::Reject)
+            .next()
+            .copied()
+            .unwrap_or(submission.id);
+        let appeal = w
+            .state
+            .ids(Kind::Appeal)
+            .next()
+            .copied()
+            .unwrap_or(rejection);
         Targets {
             offer: offer.id,
             offer_requester: offer.requester,
@@ -228,6 +291,9 @@ fn targets() -> &'static Targets {
                 .collect(),
             submission: submission.id,
             submission_requester: submission.requester,
+            worker: submission.member,
+            rejection,
+            appeal,
         }
     })
 }

@@ -65,7 +65,9 @@
 //! node holds), or to none, gets a gossipsub application score of
 //! [`gossip::UNPROVEN_SCORE`], far under the graylist threshold, so gossipsub drops its
 //! messages, control and subscriptions' mesh effects and sends it nothing (no mesh, no
-//! flood publish, no gossip). Results go to a peer proven to hold the requester's key.
+//! flood publish, no gossip). Results go to a peer proven to hold the requester's key (or a
+//! live device key of the requester), and to the jurors seated on an appeal of the
+//! submission: see [`result`].
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::config::{
@@ -184,14 +186,17 @@ pub enum Event {
         /// The peer that sent it.
         from: PeerId,
     },
-    /// A result queued with [`Network::send_result`] was stored by the requester's node.
+    /// A result queued with [`Network::send_result`] was stored by the requester's node,
+    /// or by a juror's node.
     ResultDelivered {
         /// The cooperative.
         coop: Id,
         /// The `Submit` entry.
         submission: Id,
-        /// The requester's node.
+        /// The requester's node, or the juror's.
         to: PeerId,
+        /// The juror (stable identity) when it went to a juror.
+        juror: Option<PublicKey>,
     },
     /// A result queued with [`Network::send_result`] was refused for good; it is no
     /// longer retried.
@@ -200,6 +205,8 @@ pub enum Event {
         coop: Id,
         /// The `Submit` entry.
         submission: Id,
+        /// The juror (stable identity) when it was meant for a juror.
+        juror: Option<PublicKey>,
         /// Why.
         refusal: Refusal,
     },
@@ -768,11 +775,16 @@ pub const ROLES_REFRESH: Duration = Duration::from_secs(1);
 /// to find a requester's node again for a result. Past it, the oldest binding goes.
 pub const MAX_BINDINGS: usize = 1024;
 
+/// Where a result goes: (cooperative, submission, juror), the juror `None` for the
+/// requester.
+type Delivery = (Id, Id, Option<PublicKey>);
+
 /// A result waiting in the outbox.
 #[derive(Debug)]
 struct Outbound {
-    /// The requester's key.
-    requester: PublicKey,
+    /// The key of the recipient: the requester's, or the juror's stable identity. A
+    /// node proving it or a live device key of it may take the result.
+    to: PublicKey,
     /// Its node, when known (learned by hello).
     peer: Option<PeerId>,
     /// Failed attempts so far (reset when a connection to the peer opens).
@@ -804,10 +816,10 @@ struct Task {
     evidenced: HashSet<(Id, PublicKey, u64)>,
     /// The results folder.
     results: Option<result::Store>,
-    /// Results to deliver, by (coop, submission). Bounded by [`result::MAX_OUTBOX`].
-    outbox: BTreeMap<(Id, Id), Outbound>,
+    /// Results to deliver. Bounded by [`result::MAX_OUTBOX`].
+    outbox: BTreeMap<Delivery, Outbound>,
     /// Result requests out.
-    result_requests: HashMap<OutboundRequestId, (Id, Id)>,
+    result_requests: HashMap<OutboundRequestId, Delivery>,
     /// The relays of [`NetConfig::relays`], by peer.
     relays: BTreeMap<PeerId, Relay>,
     /// Connections through a relay, closed once DCUtR gives a direct one. Bounded by
@@ -1347,6 +1359,7 @@ impl Task {
             }
         }
         self.sync_round();
+        self.jurors_due();
         let connected = self.swarm.connected_peers().count();
         if connected == 0 {
             for addr in self.config.bootstrap.clone() {
@@ -2140,6 +2153,45 @@ impl Task {
     /// a device of one that is not revoked, by this node's ledger (read again at most
     /// every [`ROLES_REFRESH`] while it grows).
     fn has_role(&mut self, coop: &Id, key: &PublicKey) -> bool {
+        if !self.refresh_roles(coop) {
+            return false;
+        }
+        let now = self.now();
+        self.roles.get(coop).is_some_and(|r| {
+            // A device key is admitted as the member it speaks for, until it is revoked
+            // (or its member's key is replaced): protocol.md 4.7, 8.7.
+            let speaker = r.devices.get(key).copied().unwrap_or(*key);
+            r.timeline.as_ref().is_some_and(|t| {
+                let rules = t.at(now);
+                let cut = |k: &PublicKey| t.cut(k).is_some_and(|c| c <= now);
+                (rules.members.contains(&speaker) || rules.requesters.contains(&speaker))
+                    && !cut(key)
+                    && !cut(&speaker)
+            })
+        })
+    }
+
+    /// The stable identity `key` speaks for in `coop` (itself, or the member of a device
+    /// key, through every replacement of its key), by the roles admission reads.
+    fn identity(&mut self, coop: &Id, key: &PublicKey) -> PublicKey {
+        self.refresh_roles(coop);
+        self.roles.get(coop).map_or(*key, |r| {
+            let speaker = r.devices.get(key).copied().unwrap_or(*key);
+            r.timeline
+                .as_ref()
+                .map_or(speaker, |t| t.identity(&speaker))
+        })
+    }
+
+    /// [`Task::identity`] for a key with a role now; `None` for a stranger, a revoked
+    /// device or a replaced key.
+    fn speaks_for(&mut self, coop: &Id, key: &PublicKey) -> Option<PublicKey> {
+        self.has_role(coop, key).then(|| self.identity(coop, key))
+    }
+
+    /// Reads the roles of `coop` again if they are stale (see [`ROLES_REFRESH`]); false
+    /// when this node does not hold it.
+    fn refresh_roles(&mut self, coop: &Id) -> bool {
         let Some(len) = self.coops.get(coop).map(|c| c.len()) else {
             return false;
         };
@@ -2178,19 +2230,7 @@ impl Task {
                 },
             );
         }
-        let now = self.now();
-        self.roles.get(coop).is_some_and(|r| {
-            // A device key is admitted as the member it speaks for, until it is revoked
-            // (or its member's key is replaced): protocol.md 4.7, 8.7.
-            let speaker = r.devices.get(key).copied().unwrap_or(*key);
-            r.timeline.as_ref().is_some_and(|t| {
-                let rules = t.at(now);
-                let cut = |k: &PublicKey| t.cut(k).is_some_and(|c| c <= now);
-                (rules.members.contains(&speaker) || rules.requesters.contains(&speaker))
-                    && !cut(key)
-                    && !cut(&speaker)
-            })
-        })
+        true
     }
 
     /// Whether `peer` is admitted to `coop` (see the module documentation).
@@ -2280,33 +2320,25 @@ impl Task {
         let Some(store) = self.results.clone() else {
             return Ok(());
         };
-        for (coop, submission) in store.outbox()? {
-            let peer = self
-                .coops
-                .get(&coop)
-                .ok_or(NetError::UnknownCoop(coop))
-                .and_then(|c| {
-                    c.get(&submission)?
-                        .ok_or(NetError::Result(Refusal::UnknownSubmission))
-                })
-                .and_then(|v| self.requester_of(&coop, &v));
-            match peer {
-                Ok(requester) => {
-                    let peer = self.bindings.get(&requester).map(|(p, _)| *p);
-                    self.outbox.insert(
-                        (coop, submission),
-                        Outbound {
-                            requester,
-                            peer,
-                            attempt: 0,
-                            due: Instant::now(),
-                            in_flight: false,
-                        },
-                    );
-                }
+        for (coop, submission, juror) in store.outbox()? {
+            let to = match juror {
+                Some(j) => Ok(j),
+                None => self
+                    .coops
+                    .get(&coop)
+                    .ok_or(NetError::UnknownCoop(coop))
+                    .and_then(|c| {
+                        c.get(&submission)?
+                            .ok_or(NetError::Result(Refusal::UnknownSubmission))
+                    })
+                    .and_then(|v| self.requester_of(&coop, &v))
+                    .map(|r| self.identity(&coop, &r)),
+            };
+            match to {
+                Ok(to) => self.queue((coop, submission, juror), to),
                 Err(e) => {
                     warn!(submission = %submission.short(), error = %e, "dropping a queued result");
-                    store.dequeue(&coop, &submission)?;
+                    store.dequeue(&coop, &submission, juror.as_ref())?;
                 }
             }
         }
@@ -2314,6 +2346,18 @@ impl Task {
             info!(results = self.outbox.len(), "results to deliver");
         }
         Ok(())
+    }
+
+    /// Puts a delivery in the outbox (once), due now.
+    fn queue(&mut self, key: Delivery, to: PublicKey) {
+        let peer = self.bindings.get(&to).map(|(p, _)| *p);
+        self.outbox.entry(key).or_insert(Outbound {
+            to,
+            peer,
+            attempt: 0,
+            due: Instant::now(),
+            in_flight: false,
+        });
     }
 
     /// See [`Network::send_result`].
@@ -2325,61 +2369,125 @@ impl Task {
             .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
         result::check(&sub, bytes)?;
         let requester = self.requester_of(&coop, &sub)?;
-        let key = (coop, submission);
+        let requester = self.identity(&coop, &requester);
+        let key = (coop, submission, None);
         if !self.outbox.contains_key(&key) && self.outbox.len() >= result::MAX_OUTBOX {
             return Err(NetError::OutboxFull(self.outbox.len()));
         }
         store.write(&coop, &submission, bytes)?;
-        if self.member_key() == Some(requester) {
+        let me = self.member_key();
+        if me.is_some_and(|me| self.identity(&coop, &me) == requester) {
             // This node is the requester's: the result is where it belongs.
             self.emit(Event::ResultDelivered {
                 coop,
                 submission,
                 to: *self.swarm.local_peer_id(),
+                juror: None,
             });
             return Ok(());
         }
-        store.enqueue(&coop, &submission)?;
-        let peer = self.bindings.get(&requester).map(|(p, _)| *p);
-        self.outbox.entry(key).or_insert(Outbound {
-            requester,
-            peer,
-            attempt: 0,
-            due: Instant::now(),
-            in_flight: false,
-        });
+        store.enqueue(&coop, &submission, None)?;
+        self.queue(key, requester);
         self.try_deliver(key);
         Ok(())
     }
 
-    /// `peer` proved it holds `member`: results for that requester are due now, to it,
-    /// with a fresh backoff.
+    /// Queues the result of every appeal this node's member made for the jurors holding
+    /// an open seat on its jury whose node has not stored it yet (protocol.md 13.7). A
+    /// jury sits only once the witness slack after the appeal has passed, and a seat
+    /// that lapses passes to the next member of the ranking, so this looks again at
+    /// every tick. A juror's node that refused (its ledger did not seat it yet) is asked
+    /// again with the outbox's backoff.
+    fn jurors_due(&mut self) {
+        let (Some(me), Some(store)) = (self.member_key(), self.results.clone()) else {
+            return;
+        };
+        let now = self.now();
+        let coops: Vec<Id> = self.coops.keys().copied().collect();
+        for coop in coops {
+            let Ok(st) = self.state(&coop) else {
+                continue;
+            };
+            let mine = self.identity(&coop, &me);
+            // Appeals are rare and listing them folds every submission: only when this
+            // member made one.
+            let appellants: Vec<PublicKey> = st
+                .ids(taawun_core::Kind::Appeal)
+                .filter_map(|id| st.get(id))
+                .map(|v| v.entry().author)
+                .collect();
+            if !appellants.iter().any(|a| self.identity(&coop, a) == mine) {
+                continue;
+            }
+            for a in st.appeals(now) {
+                if a.appellant != mine || !store.contains(&coop, &a.submission) {
+                    continue;
+                }
+                let open = a
+                    .seats
+                    .iter()
+                    .filter(|s| s.state == taawun_core::appeal::SeatState::Open);
+                for seat in open {
+                    let key = (coop, a.submission, Some(seat.member));
+                    if self.outbox.contains_key(&key)
+                        || store.was_sent(&coop, &a.submission, &seat.member)
+                    {
+                        continue;
+                    }
+                    if self.outbox.len() >= result::MAX_OUTBOX {
+                        warn!("outbox full: a juror's result waits");
+                        return;
+                    }
+                    if let Err(e) = store.enqueue(&coop, &a.submission, Some(&seat.member)) {
+                        warn!(error = %e, "cannot queue a result for a juror");
+                        continue;
+                    }
+                    info!(submission = %a.submission.short(), juror = %seat.member.short(), "result queued for a juror");
+                    self.queue(key, seat.member);
+                    self.try_deliver(key);
+                }
+            }
+        }
+    }
+
+    /// `peer` proved it holds `member`: results for that member (or the one its device
+    /// key speaks for) are due now, to it, with a fresh backoff.
     fn peer_is_back(&mut self, peer: PeerId, member: PublicKey) {
         let now = Instant::now();
-        for o in self.outbox.values_mut().filter(|o| o.requester == member) {
-            o.peer = Some(peer);
-            o.attempt = 0;
-            o.due = now;
+        let keys: Vec<Delivery> = self.outbox.keys().copied().collect();
+        for key in keys {
+            let Some(to) = self.outbox.get(&key).map(|o| o.to) else {
+                continue;
+            };
+            if to != member && self.speaks_for(&key.0, &member) != Some(to) {
+                continue;
+            }
+            if let Some(o) = self.outbox.get_mut(&key) {
+                o.peer = Some(peer);
+                o.attempt = 0;
+                o.due = now;
+            }
         }
         self.retry_due();
     }
 
-    /// A connected peer proven to hold `member`, preferring the one it was last seen on.
-    fn node_of(&self, member: &PublicKey, last: Option<PeerId>) -> Option<PeerId> {
-        if let Some(p) = last.filter(|p| self.proven.get(p).is_some_and(|x| x.key == *member)) {
-            return Some(p);
-        }
-        self.proven
-            .iter()
-            .filter(|(_, x)| x.key == *member)
-            .map(|(p, _)| *p)
-            .min()
+    /// A connected peer proven to hold `to` or a live device key of it in `coop`,
+    /// preferring the one it was last seen on.
+    fn node_of(&mut self, coop: &Id, to: &PublicKey, last: Option<PeerId>) -> Option<PeerId> {
+        let mut candidates: Vec<(PeerId, PublicKey)> =
+            self.proven.iter().map(|(p, x)| (*p, x.key)).collect();
+        // The last one first, then in a fixed order.
+        candidates.sort_by_key(|(p, _)| (Some(*p) != last, *p));
+        candidates
+            .into_iter()
+            .find(|(_, key)| self.speaks_for(coop, key) == Some(*to))
+            .map(|(p, _)| p)
     }
 
     /// Sends every result whose retry is due.
     fn retry_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<(Id, Id)> = self
+        let due: Vec<Delivery> = self
             .outbox
             .iter()
             .filter(|(_, o)| !o.in_flight && o.due <= now)
@@ -2391,11 +2499,11 @@ impl Task {
     }
 
     /// One delivery attempt: the bytes are read from the results folder.
-    fn try_deliver(&mut self, key: (Id, Id)) {
+    fn try_deliver(&mut self, key: Delivery) {
         let Some(store) = self.results.clone() else {
             return;
         };
-        let (coop, submission) = key;
+        let (coop, submission, juror) = key;
         match self.outbox.get(&key) {
             Some(o) if !o.in_flight => {}
             _ => return,
@@ -2405,7 +2513,7 @@ impl Task {
             Ok(None) => {
                 warn!(submission = %submission.short(), "queued result gone from the results folder");
                 self.outbox.remove(&key);
-                let _ = store.dequeue(&coop, &submission);
+                let _ = store.dequeue(&coop, &submission, juror.as_ref());
                 return;
             }
             Err(e) => {
@@ -2414,11 +2522,11 @@ impl Task {
                 return;
             }
         };
-        let Some((requester, last)) = self.outbox.get(&key).map(|o| (o.requester, o.peer)) else {
+        let Some((to, last)) = self.outbox.get(&key).map(|o| (o.to, o.peer)) else {
             return;
         };
-        let Some(peer) = self.node_of(&requester, last) else {
-            // No connected peer has proven the requester's key: dial the node last proven
+        let Some(peer) = self.node_of(&coop, &to, last) else {
+            // No connected peer has proven the recipient's key: dial the node last proven
             // to hold it (or ask the DHT where it is), and try again later.
             if let Some(p) = last.filter(|p| !self.swarm.is_connected(p)) {
                 if self.swarm.dial(p).is_err() {
@@ -2445,7 +2553,7 @@ impl Task {
     }
 
     /// An attempt failed in a way that may heal: wait [`result::backoff`].
-    fn reschedule(&mut self, key: (Id, Id)) {
+    fn reschedule(&mut self, key: Delivery) {
         if let Some(o) = self.outbox.get_mut(&key) {
             o.in_flight = false;
             o.due = Instant::now() + result::backoff(o.attempt);
@@ -2454,28 +2562,35 @@ impl Task {
     }
 
     /// A delivery ended (stored, or refused for good): out of the outbox.
-    fn finish(&mut self, key: (Id, Id), outcome: Result<PeerId, Refusal>) {
-        let (coop, submission) = key;
+    fn finish(&mut self, key: Delivery, outcome: Result<PeerId, Refusal>) {
+        let (coop, submission, juror) = key;
         self.outbox.remove(&key);
         if let Some(store) = &self.results {
-            if let Err(e) = store.dequeue(&coop, &submission) {
+            if let Err(e) = store.dequeue(&coop, &submission, juror.as_ref()) {
                 warn!(error = %e, "cannot unmark a result");
+            }
+            if let (Ok(_), Some(j)) = (&outcome, &juror) {
+                if let Err(e) = store.sent(&coop, &submission, j) {
+                    warn!(error = %e, "cannot mark a result delivered to a juror");
+                }
             }
         }
         match outcome {
             Ok(to) => {
-                info!(submission = %submission.short(), peer = %to, "result delivered");
+                info!(submission = %submission.short(), peer = %to, juror = juror.is_some(), "result delivered");
                 self.emit(Event::ResultDelivered {
                     coop,
                     submission,
                     to,
+                    juror,
                 });
             }
             Err(refusal) => {
-                warn!(submission = %submission.short(), %refusal, "result refused");
+                warn!(submission = %submission.short(), %refusal, juror = juror.is_some(), "result refused");
                 self.emit(Event::ResultRefused {
                     coop,
                     submission,
+                    juror,
                     refusal,
                 });
             }
@@ -2581,6 +2696,12 @@ impl Task {
             info!(%peer, submission = %submission.short(), refusal = %r, "result refused");
             return Refused(r);
         }
+        if !self.recipient(&peer, &coop, &sub) {
+            info!(%peer, submission = %submission.short(), "result refused: not for this node");
+            // A juror's node may not have the entries that seat it yet: the sender has.
+            self.start_sync(peer, coop);
+            return Refused(Refusal::NotRecipient);
+        }
         if store.contains(&coop, &submission) {
             return Stored;
         }
@@ -2595,6 +2716,35 @@ impl Task {
             from: peer,
         });
         Stored
+    }
+
+    /// Whether this node may take the result of `sub` from `peer` (protocol.md 13.7):
+    /// it speaks for the requester (its key, or a live device key of it), or for a
+    /// juror seated (now or before) on an appeal of the submission, and then only from a
+    /// peer that speaks for the member who submitted it.
+    fn recipient(&mut self, peer: &PeerId, coop: &Id, sub: &Verified) -> bool {
+        let Some(me) = self.member_key().and_then(|k| self.speaks_for(coop, &k)) else {
+            return false;
+        };
+        let Ok(requester) = self.requester_of(coop, sub) else {
+            return false;
+        };
+        if self.identity(coop, &requester) == me {
+            return true;
+        }
+        let worker = self.identity(coop, &sub.entry().author);
+        let Some(sender) = self.proven.get(peer).map(|p| p.key) else {
+            return false;
+        };
+        if self.speaks_for(coop, &sender) != Some(worker) {
+            return false;
+        }
+        let Ok(st) = self.state(coop) else {
+            return false;
+        };
+        st.appeals(self.now())
+            .iter()
+            .any(|a| a.submission == sub.id() && a.seats.iter().any(|s| s.member == me))
     }
 
     fn local_heads(&self, coop: &Id) -> Result<Vec<WireHead>, NetError> {

@@ -1,24 +1,30 @@
 //! The result transfer protocol: a worker's node hands the bytes of a submission's result
-//! to the requester's node, directly. Results are never gossiped: only the requester
-//! needs them, and the ledger carries their blake3 and size (the `Submit` entry), so any
-//! copy can be checked.
+//! to the requester's node, directly, and to the nodes of the jurors of an appeal of it.
+//! Results are never gossiped: only the requester and the jurors need them, and the
+//! ledger carries their blake3 and size (the `Submit` entry), so any copy can be checked.
 //!
 //! `/taawun/result/1`, request-response with CBOR (the bytes as a CBOR byte string):
 //!
 //! 1. [`crate::Network::send_result`] checks the bytes against the `Submit` entry in the
 //!    worker's own ledger ([`check`]), writes them to the results folder and to the
 //!    *outbox*, and returns. The requester is the author of the offer the submission
-//!    names; its node is a connected peer that proved it holds the requester's key with
-//!    the hello protocol ([`crate::hello`]): a node's libp2p identity is a transport key
-//!    of its own, so nothing else links a peer to a member. The node last proven to hold
-//!    the key is remembered, and dialed when a result is due and no such peer is
-//!    connected.
+//!    names; its node is a connected peer that proved it holds the requester's key (or a
+//!    live device key of the requester) with the hello protocol ([`crate::hello`]): a
+//!    node's libp2p identity is a transport key of its own, so nothing else links a peer
+//!    to a member. The node last proven to hold the key is remembered, and dialed when a
+//!    result is due and no such peer is connected. Once the jury of an appeal the
+//!    worker made sits, the worker's node queues the result for each juror holding an
+//!    open seat the same way, at each sync round.
 //! 2. The network task sends a [`Request`] to that peer. The receiver, if the sender is
 //!    admitted to the cooperative (else it answers [`Refusal::UnknownCoop`]), checks the bytes
-//!    against the `Submit` entry *it* holds (size, then blake3), stores them and answers
-//!    [`Response::Stored`], or refuses with a typed [`Refusal`].
+//!    against the `Submit` entry *it* holds (size, then blake3), checks that it is a
+//!    recipient (its member is the requester, or a juror seated on an appeal of the
+//!    submission receiving from the member who submitted it; else
+//!    [`Refusal::NotRecipient`]), stores them and answers [`Response::Stored`], or refuses
+//!    with a typed [`Refusal`].
 //! 3. Refusals that can heal ([`Refusal::retry`]: the receiver has not got the `Submit`
-//!    yet, does not hold the cooperative, or its disk failed), timeouts and failed dials
+//!    yet, does not hold the cooperative, its disk failed, or its ledger does not make it
+//!    a recipient yet), timeouts and failed dials
 //!    are retried with exponential backoff ([`backoff`]: from [`RETRY_FIRST`] up to
 //!    [`RETRY_MAX`]), and at once when a connection to the requester opens. The others
 //!    (wrong size, wrong hash, not a submission, too large) end the transfer.
@@ -28,7 +34,10 @@
 //! A results folder, [`crate::NetConfig::results_dir`] (the node puts it in its data
 //! directory): `<dir>/<coop hex>/<submission hex>` holds the bytes (written to a
 //! temporary file, synced, then renamed: a result is there whole or not at all), and
-//! `<dir>/outbox/<coop hex>.<submission hex>` (empty) marks a result still to deliver.
+//! `<dir>/outbox/<coop hex>.<submission hex>` (empty) marks a result still to deliver to
+//! the requester, `<dir>/outbox/<coop hex>.<submission hex>.<juror hex>` one to deliver to
+//! a juror, and `<dir>/sent/<coop hex>.<submission hex>.<juror hex>` one a juror's node
+//! stored (so it is not sent again).
 //! The outbox survives restarts: a worker's node re-queues it at start. Files rather than
 //! a sled tree because results are large blobs read whole, rarely, and sled holds values
 //! in its page cache; the ledger keeps only their hash.
@@ -44,7 +53,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use taawun_core::body::Body;
-use taawun_core::{Hash, Id, Verified};
+use taawun_core::{Hash, Id, PublicKey, Verified};
 
 /// The protocol name.
 pub const PROTOCOL: &str = "/taawun/result/1";
@@ -159,15 +168,25 @@ pub enum Refusal {
     /// The receiver could not read its ledger or write the result.
     #[error("the receiver could not store the result")]
     Unavailable,
+    /// The receiver's node speaks neither for the requester nor for a juror seated on an
+    /// appeal of the submission (by its ledger), or the sender does not speak for the
+    /// member who submitted it: a result goes to those and no one else.
+    #[error("the receiver is neither the requester nor a juror of this submission")]
+    NotRecipient,
 }
 
 impl Refusal {
     /// Whether sending again later may succeed (the receiver may get the submission,
-    /// join the cooperative, or fix its disk); the bytes themselves were not at fault.
+    /// join the cooperative, fix its disk, or get the entries that make it a recipient:
+    /// a device's enrollment, the ticks that seat a jury); the bytes themselves were not
+    /// at fault.
     pub fn retry(self) -> bool {
         matches!(
             self,
-            Refusal::UnknownCoop | Refusal::UnknownSubmission | Refusal::Unavailable
+            Refusal::UnknownCoop
+                | Refusal::UnknownSubmission
+                | Refusal::Unavailable
+                | Refusal::NotRecipient
         )
     }
 }
@@ -213,6 +232,9 @@ pub(crate) struct Store {
 /// The outbox subfolder's name (not a hex id, so it cannot clash with a cooperative).
 const OUTBOX: &str = "outbox";
 
+/// The subfolder of marks of results delivered to jurors (not a hex id either).
+const SENT: &str = "sent";
+
 impl Store {
     pub(crate) fn new(dir: PathBuf) -> Self {
         Self { dir }
@@ -222,10 +244,19 @@ impl Store {
         self.dir.join(coop.to_hex()).join(submission.to_hex())
     }
 
-    fn mark(&self, coop: &Id, submission: &Id) -> PathBuf {
+    /// A mark's name: `<coop>.<submission>` for the requester, `.<juror>` added for a
+    /// juror.
+    fn name(coop: &Id, submission: &Id, juror: Option<&PublicKey>) -> String {
+        match juror {
+            None => format!("{}.{}", coop.to_hex(), submission.to_hex()),
+            Some(j) => format!("{}.{}.{}", coop.to_hex(), submission.to_hex(), j.to_hex()),
+        }
+    }
+
+    fn mark(&self, coop: &Id, submission: &Id, juror: Option<&PublicKey>) -> PathBuf {
         self.dir
             .join(OUTBOX)
-            .join(format!("{}.{}", coop.to_hex(), submission.to_hex()))
+            .join(Self::name(coop, submission, juror))
     }
 
     /// Whether a result is stored.
@@ -248,22 +279,51 @@ impl Store {
         write_atomic(&path, bytes)
     }
 
-    /// Marks a result as still to deliver.
-    pub(crate) fn enqueue(&self, coop: &Id, submission: &Id) -> io::Result<()> {
-        write_atomic(&self.mark(coop, submission), &[])
+    /// Marks a result as still to deliver, to the requester (`juror` `None`) or to a
+    /// juror.
+    pub(crate) fn enqueue(
+        &self,
+        coop: &Id,
+        submission: &Id,
+        juror: Option<&PublicKey>,
+    ) -> io::Result<()> {
+        write_atomic(&self.mark(coop, submission, juror), &[])
     }
 
     /// Unmarks a delivered (or refused) result.
-    pub(crate) fn dequeue(&self, coop: &Id, submission: &Id) -> io::Result<()> {
-        match fs::remove_file(self.mark(coop, submission)) {
+    pub(crate) fn dequeue(
+        &self,
+        coop: &Id,
+        submission: &Id,
+        juror: Option<&PublicKey>,
+    ) -> io::Result<()> {
+        match fs::remove_file(self.mark(coop, submission, juror)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
     }
 
-    /// The results still to deliver, at most [`MAX_OUTBOX`] (names that do not parse
-    /// are skipped).
-    pub(crate) fn outbox(&self) -> io::Result<Vec<(Id, Id)>> {
+    /// Records that a juror's node stored the result, so it is not sent again (after a
+    /// restart either).
+    pub(crate) fn sent(&self, coop: &Id, submission: &Id, juror: &PublicKey) -> io::Result<()> {
+        let path = self
+            .dir
+            .join(SENT)
+            .join(Self::name(coop, submission, Some(juror)));
+        write_atomic(&path, &[])
+    }
+
+    /// Whether a juror's node stored the result.
+    pub(crate) fn was_sent(&self, coop: &Id, submission: &Id, juror: &PublicKey) -> bool {
+        self.dir
+            .join(SENT)
+            .join(Self::name(coop, submission, Some(juror)))
+            .is_file()
+    }
+
+    /// The results still to deliver, each with its juror (`None`: to the requester), at
+    /// most [`MAX_OUTBOX`] (names that do not parse are skipped).
+    pub(crate) fn outbox(&self) -> io::Result<Vec<(Id, Id, Option<PublicKey>)>> {
         let dir = self.dir.join(OUTBOX);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -273,11 +333,23 @@ impl Store {
         let mut out = Vec::new();
         for e in entries {
             let name = e?.file_name();
-            let Some((c, s)) = name.to_str().and_then(|n| n.split_once('.')) else {
+            let Some(name) = name.to_str() else {
                 continue;
             };
+            let mut parts = name.split('.');
+            let (Some(c), Some(s), juror, None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let juror = match juror.map(PublicKey::from_hex) {
+                None => None,
+                Some(Ok(j)) => Some(j),
+                // A temporary file of an interrupted write, say.
+                Some(Err(_)) => continue,
+            };
             if let (Ok(c), Ok(s)) = (Id::from_hex(c), Id::from_hex(s)) {
-                out.push((c, s));
+                out.push((c, s, juror));
             }
             if out.len() >= MAX_OUTBOX {
                 break;
@@ -353,6 +425,7 @@ mod tests {
         );
         assert_eq!(check(&claim, b"x"), Err(Refusal::NotASubmission));
         assert!(Refusal::UnknownSubmission.retry());
+        assert!(Refusal::NotRecipient.retry());
         assert!(!Refusal::WrongHash.retry());
     }
 
@@ -373,11 +446,21 @@ mod tests {
         s.write(&c, &x, b"bytes").expect("writes");
         assert!(s.contains(&c, &x));
         assert_eq!(s.read(&c, &x).expect("reads"), Some(b"bytes".to_vec()));
-        s.enqueue(&c, &x).expect("enqueues");
-        assert_eq!(s.outbox().expect("lists"), vec![(c, x)]);
-        s.dequeue(&c, &x).expect("dequeues");
-        s.dequeue(&c, &x).expect("dequeues twice");
+        s.enqueue(&c, &x, None).expect("enqueues");
+        let juror = PublicKey([9; 32]);
+        s.enqueue(&c, &x, Some(&juror))
+            .expect("enqueues for a juror");
+        let mut listed = s.outbox().expect("lists");
+        listed.sort();
+        assert_eq!(listed, vec![(c, x, None), (c, x, Some(juror))]);
+        s.dequeue(&c, &x, None).expect("dequeues");
+        s.dequeue(&c, &x, None).expect("dequeues twice");
+        s.dequeue(&c, &x, Some(&juror))
+            .expect("dequeues the juror's");
         assert!(s.outbox().expect("lists").is_empty());
+        assert!(!s.was_sent(&c, &x, &juror));
+        s.sent(&c, &x, &juror).expect("marks");
+        assert!(s.was_sent(&c, &x, &juror));
     }
 
     #[test]

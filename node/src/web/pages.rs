@@ -922,6 +922,14 @@ fn jury(
                 @for a in mine {
                     @let until = a.seats.iter().find(|s| s.member == c.me && s.state == "open").map(|s| s.until);
                     li.card.appeal data-appeal=(a.id) {
+                        h3 { a href=(c.link(&format!("offers/{}", a.offer))) { bdi { (a.title) } } }
+                        @if !a.description.is_empty() { p.instructions { bdi { (a.description) } } }
+                        // The result reached this juror's node privately once the jury sat.
+                        @if a.result_here {
+                            p { a.download href=(c.link(&format!("submissions/{}/result", a.submission))) download { (l.t(&t::DOWNLOAD)) } }
+                        } @else {
+                            p.small.no-result { (l.t(&t::NOT_RECEIVED)) }
+                        }
                         p { strong { (l.t(&t::REASON_GIVEN)) ": " } bdi { (a.reason) } }
                         p { strong { (l.t(&t::MEMBER_ANSWER)) ": " } bdi { (a.answer) } }
                         @if let Some(r) = &a.reply { p { strong { (l.t(&t::REQUESTER_REPLY)) ": " } bdi { (r) } } }
