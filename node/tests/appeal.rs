@@ -3,9 +3,13 @@
 //! with its answer, the requester replies,
 //! every node sees the appeal while its jury is being drawn, and nobody can vote before
 //! holding a seat. (A jury is seated only once the witness slack, 15 minutes, has passed
-//! after the appeal: the votes and outcomes are covered by `crates/taawun-core/tests/
-//! appeals.rs` and the audit's tests, where time is a parameter.)
+//! after the appeal: the outcomes are covered by `crates/taawun-core/tests/appeals.rs`
+//! and the audit's tests, where time is a parameter.) Then, in headless Chromium, a juror
+//! votes from its page in Arabic on a phone-sized screen: its node holds a ledger whose
+//! appeal was made and witnessed hours ago, so its seat is open by the wall clock.
 
+#[allow(dead_code)] // each test file uses part of it
+mod browser;
 mod common;
 
 use common::{taawun, text, Daemon};
@@ -350,4 +354,284 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
     assert_eq!(json(&amal, &["jury"]), Value::Array(vec![]));
     let msg = fails(&amal, &["jury", "vote", &id[..8], "uphold"]);
     assert!(msg.contains("appeal"), "{msg}");
+}
+
+/// A cooperative of six members whose ledger, dated three hours ago, holds an offer of
+/// member 6, the work of member 2, its rejection, member 2's appeal witnessed by member 1
+/// (who is not a party), and member 6's reply: the jury sat long ago (the witness slack is
+/// 15 minutes) and its seats are still open (3 days). Returns the charter's id, the
+/// entries in order, the appeal's id and the jurors (members' numbers).
+fn seated_jury() -> (
+    taawun_core::Id,
+    Vec<taawun_core::Verified>,
+    taawun_core::Id,
+    Vec<u8>,
+) {
+    use taawun_core::body::{
+        Appeal, Assign, Body, Charter, Claim, Named, Offer, Reject, Reply, Submit, Tick,
+    };
+    use taawun_core::{fold::Coop, lottery, rules::default_limits, writer::Writer, Hash, Money};
+    const MIN: u64 = 60_000;
+    const DAY: u64 = 24 * 60 * MIN;
+    let key = |n: u8| ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
+    let pk = |n: u8| taawun_core::PublicKey(key(n).verifying_key().to_bytes());
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms");
+    let t0 = now - 3 * 60 * MIN;
+    let secret = Hash([42; 32]);
+    let mut w1 = Writer::new(key(1), None, None);
+    let charter = w1.next(
+        Body::Charter(Charter {
+            name: "Rif Transcribers".into(),
+            members: (1..=6).map(pk).collect(),
+            requesters: vec![],
+            names: (1..=6)
+                .map(|i| Named {
+                    key: pk(i),
+                    name: format!("Member {i}"),
+                })
+                .collect(),
+            quorum_pct: 60,
+            floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+            limits: default_limits(),
+        }),
+        t0,
+        None,
+    );
+    let id = charter.id();
+    let mut coop = Coop::new();
+    coop.ingest(charter.clone(), None).expect("charter");
+    let mut writers = vec![w1];
+    writers.extend((2..=6).map(|n| Writer::new(key(n), Some(id), None)));
+    let mut out = vec![charter];
+    let mut put = |who: u8, body: Body, ts: u64| {
+        let v = writers[usize::from(who - 1)].next(body, ts, None);
+        coop.ingest(v.clone(), None).expect("valid");
+        out.push(v.clone());
+        v
+    };
+    let t = t0 + MIN;
+    let offer = put(
+        6,
+        Body::Offer(Offer {
+            title: "Tag photos".into(),
+            description: "Tag every photo of the market archive".into(),
+            purpose: "Archive index".into(),
+            pay: Money::new("EUR", 300),
+            minutes: 15,
+            assignments: 1,
+            expires_at: t + 30 * DAY,
+            review_window_ms: DAY,
+            claim_window_ms: 10 * MIN,
+            commit: lottery::commit(&secret),
+        }),
+        t,
+    );
+    let claim = put(2, Body::Claim(Claim { offer: offer.id() }), t + MIN);
+    put(
+        1,
+        Body::Tick(Tick {
+            heads: vec![claim.id()],
+        }),
+        t + 2 * MIN,
+    );
+    let assign = put(
+        6,
+        Body::Assign(Assign {
+            offer: offer.id(),
+            claims: vec![claim.id()],
+            winners: vec![pk(2)],
+            secret,
+        }),
+        t + 11 * MIN,
+    );
+    let sub = put(
+        2,
+        Body::Submit(Submit {
+            offer: offer.id(),
+            assign: assign.id(),
+            result: Hash::of(b"photo 1: market\n"),
+            size: 16,
+            minutes: 15,
+        }),
+        t + 20 * MIN,
+    );
+    let rej = put(
+        6,
+        Body::Reject(Reject {
+            submission: sub.id(),
+            reason: "Half the photos are not tagged".into(),
+        }),
+        t + 30 * MIN,
+    );
+    put(
+        1,
+        Body::Tick(Tick {
+            heads: vec![rej.id()],
+        }),
+        t + 31 * MIN,
+    );
+    let appeal = put(
+        2,
+        Body::Appeal(Appeal {
+            rejection: rej.id(),
+            answer: "كل الصور موسومة: انظر السطرين 1 و2".into(),
+        }),
+        t + 40 * MIN,
+    );
+    // Member 1, not a party, witnesses the appeal: its tick seeds the jury.
+    put(
+        1,
+        Body::Tick(Tick {
+            heads: vec![appeal.id()],
+        }),
+        t + 41 * MIN,
+    );
+    put(
+        6,
+        Body::Reply(Reply {
+            appeal: appeal.id(),
+            text: "Photos 3 to 9 have no tags".into(),
+        }),
+        t + 45 * MIN,
+    );
+    let jury: Vec<u8> = coop
+        .appeals(now)
+        .remove(0)
+        .seats
+        .iter()
+        .map(|x| (1..=6).find(|n| pk(*n) == x.member).expect("a member"))
+        .collect();
+    assert_eq!(jury.len(), 3, "a seated jury");
+    (id, out, appeal.id(), jury)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
+    use serde_json::json;
+    let Some((driver, chromium)) = browser::tools() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (coop, entries, appeal, jury) = seated_jury();
+    let juror = jury[0];
+    // The juror's node: its key is the juror's, alone (no peer could confirm its chain,
+    // so it writes without waiting for one), holding the ledger imported.
+    let dir = tmp.path().join("juror");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let o = taawun(&["init"], &dir);
+    assert!(o.status.success(), "init: {}", text(&o));
+    let config =
+        common::TEST_CONFIG.replace("mdns = false", "mdns = false\nwrite_before_sync = true");
+    assert_ne!(config, common::TEST_CONFIG, "the test config names mdns");
+    std::fs::write(dir.join("config.toml"), config).expect("config");
+    std::fs::write(dir.join("key"), [juror; 32]).expect("key");
+    let d = Daemon::run(&dir);
+    let mut file = taawun_ledger::export::header_bytes(&coop);
+    for v in &entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    let api = reqwest::Client::new();
+    let r = api
+        .post(format!("{}/api/import", d.base))
+        .bearer_auth(&d.token)
+        .body(file)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["rejected"], 0, "{v}");
+    let (coop, appeal) = (coop.to_hex(), appeal.to_hex());
+    let jury_of = |api: reqwest::Client| {
+        let url = format!("{}/api/coops/{coop}/appeals", d.base);
+        let token = d.token.clone();
+        async move {
+            let r = api
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("appeals");
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let list = jury_of(api.clone()).await;
+    let a = find(&list, "id", &appeal).unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(a["outcome"], "open", "{a}");
+    assert_eq!(a["to_judge"], true, "{a}");
+
+    let wd = browser::Driver::start(&driver, &chromium, &tmp.path().join("chromedriver.log")).await;
+    let b = wd.browser(&tmp.path().join("profile")).await;
+    let o = taawun(&["ui", "--no-open", "--by-address"], &d.dir);
+    assert!(o.status.success(), "taawun ui: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let link = out
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("/login?code="))
+        .unwrap_or_else(|| panic!("no login link in: {out}"));
+    b.go(link).await;
+    let work = format!("/c/{coop}/work");
+    b.go(&format!("{}/lang/ar?next={work}", d.base)).await;
+    let card = format!("#jury li.card.appeal[data-appeal=\"{appeal}\"]");
+    b.until(
+        "the case to judge, in Arabic",
+        &format!("return document.documentElement.lang === 'ar' && document.dir === 'rtl' && !!document.querySelector('{card}')"),
+    )
+    .await;
+    assert_eq!(b.js("return window.innerWidth", vec![]).await, json!(360));
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
+    assert_eq!(b.js(fits, vec![]).await, json!(true), "wider than a phone");
+    // The case: the offer and its instructions, the reason, the member's answer, the
+    // requester's reply, when the vote is due.
+    let shown = b.text(&card).await;
+    for part in [
+        "Tag photos",
+        "Tag every photo of the market archive",
+        "السبب",
+        "Half the photos are not tagged",
+        "ردّ العضو",
+        "كل الصور موسومة: انظر السطرين 1 و2",
+        "ردّ صاحب الطلب",
+        "Photos 3 to 9 have no tags",
+        "صوّت قبل",
+    ] {
+        assert!(shown.contains(part), "{part} not in: {shown}");
+    }
+
+    // Uphold: the vote is written, and the page shows it instead of the buttons.
+    b.click(&format!("{card} form[data-verdict=\"uphold\"] button"))
+        .await;
+    b.until(
+        "the vote shown",
+        &format!("const v = document.querySelector('{card} p.my-vote'); return !!v && v.dataset.vote === 'uphold'"),
+    )
+    .await;
+    let shown = b.text(&format!("{card} p.my-vote")).await;
+    assert!(shown.contains("صوتك: قبول الطعن"), "{shown}");
+    assert_eq!(
+        b.js(
+            &format!("return document.querySelectorAll('{card} form').length"),
+            vec![]
+        )
+        .await,
+        json!(0),
+        "the buttons are gone once voted"
+    );
+    assert_eq!(b.js(fits, vec![]).await, json!(true), "wider than a phone");
+    let list = jury_of(api.clone()).await;
+    let a = find(&list, "id", &appeal).unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(a["uphold"], 1, "{a}");
+    assert_eq!(a["to_judge"], false, "{a}");
+    let me = a["seats"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["member"] == d.key.as_str()))
+        .unwrap_or_else(|| panic!("no seat of this node: {a}"));
+    assert_eq!(me["state"], "upheld", "{a}");
+    b.quit().await;
 }

@@ -1731,6 +1731,7 @@ tr!(
     "ردّ الطعن: يبقى الرفض"
 );
 tr!(VOTE_BY, "Vote by {}", "Votez avant {}", "صوّت قبل {}");
+tr!(YOUR_VOTE, "Your vote: {}", "Votre vote : {}", "صوتك: {}");
 tr!(
     OUTCOME_DRAWING,
     "the jury is being drawn",

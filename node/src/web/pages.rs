@@ -911,7 +911,22 @@ fn jury(
     now: Timestamp,
 ) -> Markup {
     let l = ctx.lang;
-    let mine: Vec<_> = appeals.iter().filter(|a| a.to_judge).collect();
+    // What this juror still has to judge, and, while its seat's window lasts, the vote it
+    // gave (so the page shows the vote once cast).
+    let voted = |a: &taawun_api::appeals::AppealInfo| {
+        a.seats
+            .iter()
+            .find(|s| {
+                s.member == c.me
+                    && (s.state == "upheld" || s.state == "dismissed")
+                    && now <= s.until
+            })
+            .map(|s| s.state == "upheld")
+    };
+    let mine: Vec<_> = appeals
+        .iter()
+        .filter(|a| a.to_judge || voted(a).is_some())
+        .collect();
     if mine.is_empty() {
         return html! {};
     }
@@ -933,13 +948,20 @@ fn jury(
                         p { strong { (l.t(&t::REASON_GIVEN)) ": " } bdi { (a.reason) } }
                         p { strong { (l.t(&t::MEMBER_ANSWER)) ": " } bdi { (a.answer) } }
                         @if let Some(r) = &a.reply { p { strong { (l.t(&t::REQUESTER_REPLY)) ": " } bdi { (r) } } }
-                        @if let Some(u) = until { p.small { (l.f(&t::VOTE_BY, &l.relative(u, now))) } }
-                        div.actions {
-                            @for (value, label) in [("uphold", &t::UPHOLD), ("dismiss", &t::DISMISS)] {
-                                form method="post" action=(c.link(&format!("appeals/{}/vote", a.id))) {
-                                    (csrf(ctx))
-                                    input type="hidden" name="verdict" value=(value);
-                                    button type="submit" { (l.t(label)) }
+                        @if let Some(uphold) = voted(a) {
+                            p.my-vote data-vote=(if uphold { "uphold" } else { "dismiss" }) {
+                                (l.f(&t::YOUR_VOTE, l.t(if uphold { &t::UPHOLD } else { &t::DISMISS })))
+                            }
+                            p.small { (l.f(&t::APPEAL_STATE, outcome_label(l, &a.outcome))) }
+                        } @else {
+                            @if let Some(u) = until { p.small { (l.f(&t::VOTE_BY, &l.relative(u, now))) } }
+                            div.actions {
+                                @for (value, label) in [("uphold", &t::UPHOLD), ("dismiss", &t::DISMISS)] {
+                                    form method="post" data-verdict=(value) action=(c.link(&format!("appeals/{}/vote", a.id))) {
+                                        (csrf(ctx))
+                                        input type="hidden" name="verdict" value=(value);
+                                        button type="submit" { (l.t(label)) }
+                                    }
                                 }
                             }
                         }
