@@ -60,6 +60,15 @@ pub enum Body {
 }
 
 impl Body {
+    /// The sealed fields of this body, by name (docs/protocol.md 3.7): what an export's
+    /// disclosures can open and an audit counts.
+    pub fn sealed_fields(&self) -> Vec<(&'static str, &Sealed)> {
+        match self {
+            Body::Settle(s) => vec![("reference", &s.reference)],
+            _ => Vec::new(),
+        }
+    }
+
     /// The kind's name as it appears on the wire.
     pub fn kind(&self) -> Kind {
         match self {
