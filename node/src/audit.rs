@@ -225,8 +225,8 @@ pub(crate) fn disclose(dir: &Path, file: &Path) -> Result<String> {
     let keys = disclose::companion(file);
     std::fs::write(&keys, d.to_bytes()).with_context(|| format!("writing {}", keys.display()))?;
     Ok(format!(
-        "wrote {}: an auditor given it can read {} sealed field{} (payment references of \
-         payments this node made or received); {} stay{} sealed",
+        "wrote {}: an auditor given it can read {} sealed field{} (payment references \
+         and review texts of the exchanges its member took part in); {} stay{} sealed",
         keys.display(),
         d.keys.len(),
         if d.keys.len() == 1 { "" } else { "s" },

@@ -106,7 +106,8 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
     let read = json["sealed"]["read"].as_array().map_or(0, Vec::len) as u64;
     let unread = json["sealed"]["unread"].as_u64().unwrap_or(0);
     assert!(read > 0, "{}", json["sealed"]);
-    assert_eq!(Some(read + unread), json["kinds"]["settle"].as_u64());
+    // Payment references and review texts: at least one field per payment.
+    assert!(read + unread >= json["kinds"]["settle"].as_u64().unwrap_or(u64::MAX));
     assert_eq!(json["sealed"]["bad"].as_array().map(Vec::len), Some(0));
 
     // One flipped byte in the middle: a clean refusal, exit code 1 or 2, no panic.

@@ -35,7 +35,7 @@ fn pk(k: &SigningKey) -> PublicKey {
 }
 
 /// The payments to `member`, with their references read by the member, and how many
-/// payments there are in all.
+/// sealed fields there are in all.
 fn references_of(s: &Scenario, member: &SigningKey) -> (Vec<(String, String)>, usize) {
     let settles: Vec<&Verified> = s
         .entries
@@ -52,7 +52,14 @@ fn references_of(s: &Scenario, member: &SigningKey) -> (Vec<(String, String)>, u
             _ => None,
         })
         .collect();
-    (mine, settles.len())
+    // Every sealed field of the ledger: payment references and review texts.
+    let fields = s
+        .entries
+        .iter()
+        .map(|v| v.entry().body.sealed_fields().len())
+        .sum();
+    assert!(fields > settles.len(), "the scenario has review texts too");
+    (mine, fields)
 }
 
 fn audit(bytes: &[u8], d: Option<Disclosures>) -> taawun_audit::report::Report {

@@ -65,6 +65,7 @@ impl Body {
     pub fn sealed_fields(&self) -> Vec<(&'static str, &Sealed)> {
         match self {
             Body::Settle(s) => vec![("reference", &s.reference)],
+            Body::Review(r) => r.text.iter().map(|t| ("text", t)).collect(),
             _ => Vec::new(),
         }
     }
@@ -558,8 +559,10 @@ pub struct Review {
     pub promptness: u8,
     /// Communication.
     pub communication: u8,
-    /// Free text.
-    pub text: String,
+    /// Free text, sealed to the reviewing member and the requester reviewed, each with its
+    /// identity key and the device keys it had when the review was written
+    /// (docs/protocol.md 3.7); `null` when the review has no text.
+    pub text: Option<Sealed>,
 }
 
 /// Two signed envelopes of one author at one seq with different ids.
