@@ -510,3 +510,44 @@ fn a_member_not_party_to_a_payment_cannot_read_its_reference() {
         c.stop().await;
     });
 }
+
+/// A review's text is sealed to the member who wrote it and the requester reviewed: the
+/// requester reads it, a third member holds the review (its scores count) but not its
+/// words, and the words are nowhere in clear in the ledger's bytes.
+#[test]
+fn a_third_member_cannot_read_a_review_text_while_the_requester_can() {
+    let s = scenario(34, 400);
+    let pk = |k: &SigningKey| taawun_core::PublicKey(k.verifying_key().to_bytes());
+    let key_of = |p: &taawun_core::PublicKey| {
+        s.members
+            .iter()
+            .chain(&s.requesters)
+            .find(|k| pk(k) == *p)
+            .expect("a party's key")
+    };
+    let bytes: Vec<u8> = s.entries.iter().flat_map(|v| v.envelope()).collect();
+    let mut seen = 0;
+    for v in &s.entries {
+        let Body::Review(r) = &v.entry().body else {
+            continue;
+        };
+        let text = r.text.as_ref().expect("synthetic reviews have a text");
+        let author = v.entry().author;
+        let Reading::Text(words) = text.read(&[key_of(&r.requester)]) else {
+            panic!("the requester reviewed cannot read the review's text");
+        };
+        assert_eq!(text.read(&[key_of(&author)]), Reading::Text(words.clone()));
+        let third = s
+            .members
+            .iter()
+            .find(|k| pk(k) != author)
+            .expect("another member");
+        assert_eq!(text.read(&[third]), Reading::Sealed);
+        assert!(
+            !bytes.windows(words.len()).any(|w| w == words.as_bytes()),
+            "the review text {words:?} is in clear in the ledger"
+        );
+        seen += 1;
+    }
+    assert!(seen > 0, "the scenario holds reviews");
+}

@@ -701,14 +701,15 @@ fn offer_body(title: &str, purpose: &str, pay: Money, minutes: u32, assignments:
     }
 }
 
-fn review_body(requester: PublicKey, score: u8, text: &str) -> Body {
+/// A review by `author`, its text sealed to both parties.
+fn review_body(requester: PublicKey, author: PublicKey, score: u8, text: &str) -> Body {
     Body::Review(Review {
         requester,
         pay: score,
         fairness: score,
         promptness: score,
         communication: score,
-        text: text.into(),
+        text: Some(synth::sealed(text, &[requester, author])),
     })
 }
 
@@ -1343,7 +1344,10 @@ fn build() -> J {
             fairness: 4,
             promptness: 5,
             communication: 4,
-            text: "Clear instructions; paid the top-up without being asked.".into(),
+            text: Some(synth::sealed(
+                "Clear instructions; paid the top-up without being asked.",
+                &[winners[0], keys[CLINIC]],
+            )),
         }),
         T1 + DAY + 2 * HOUR,
         gov,
@@ -1878,7 +1882,7 @@ fn build() -> J {
          history dayo was no longer a member or requester at its timestamp, so clinic's \
          record still shows one review.",
         DAYO,
-        review_body(keys[CLINIC], 1, "Never again."),
+        review_body(keys[CLINIC], keys[DAYO], 1, "Never again."),
         leave_ts + delay + HOUR,
         gov,
     );
@@ -1932,22 +1936,30 @@ fn build() -> J {
             fairness: 4,
             promptness: 4,
             communication: 4,
-            text: text.into(),
+            text: Some(synth::sealed(text, &[keys[CLINIC], keys[AMINA]])),
         })
     };
     let e = g.next_entry(AMINA, review("Fair requester."), late, gov);
     let mut bytes = e.encode();
     let amina = sk(&g.who[AMINA]);
     let sig = amina.sign(&signed_message(&bytes)).to_bytes();
+    // A byte of the review's sealed text: the entry still decodes, its signature fails.
+    let Body::Review(Review {
+        text: Some(sealed), ..
+    }) = &e.body
+    else {
+        unreachable!("the review above has a text")
+    };
     let at = bytes
-        .windows(4)
-        .position(|w| w == b"Fair")
-        .expect("text in the entry");
+        .windows(sealed.text.len())
+        .position(|w| w == sealed.text.as_slice())
+        .expect("the sealed text in the entry");
     bytes[at] ^= 0x20;
     let env = envelope(&bytes, &sig);
     g.push(
         "bad_signature",
-        "REFUSED: one byte of a valid entry was flipped after signing ('Fair' became 'fair').",
+        "REFUSED: one byte of a valid entry (of its review's sealed text) was flipped after \
+         signing.",
         AMINA,
         &bytes,
         &sig,
@@ -2546,8 +2558,9 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
         "accept" => &["submission"],
         "reject" => &["submission", "reason"],
         "settle" => &["member", "amount", "reference"],
-        // A sealed field (spec 3.7) and each of its wrapped keys.
-        "reference" => &["eph", "commit", "to", "text"],
+        // A sealed field (spec 3.7: a settle's reference, a review's text) and each of
+        // its wrapped keys.
+        "reference" | "text" => &["eph", "commit", "to", "text"],
         "to" => &["to", "key"],
         "receipt" => &["settle", "received"],
         "review" => &[

@@ -17,6 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use taawun_audit::Options;
 use taawun_core::synth::{self, Params};
 use taawun_core::Id;
+use taawun_ledger::disclose::{self, Disclosures};
 use taawun_ledger::export::header_bytes;
 use taawun_ledger::verdict::EXIT_UNREADABLE;
 
@@ -41,6 +42,10 @@ pub(crate) struct AuditArgs {
     /// Count unpaid dues as overdue after this many days (the protocol sets no term).
     #[arg(long, default_value_t = 14)]
     overdue_days: u64,
+    /// The keys disclosed beside an export file (default: `FILE.keys` when it exists):
+    /// the sealed fields they open are read into the report.
+    #[arg(long, value_name = "KEYS")]
+    disclosures: Option<PathBuf>,
 }
 
 /// Arguments of `taawun ledger synth`.
@@ -69,8 +74,17 @@ pub(crate) struct SynthArgs {
 
 /// Runs `taawun audit`.
 pub(crate) fn audit(a: AuditArgs) -> Result<ExitCode> {
+    let disclosures = if a.ledger.is_dir() {
+        if a.disclosures.is_some() {
+            bail!("--disclosures goes with an export file, not a data folder");
+        }
+        None
+    } else {
+        disclosures_for(&a.ledger, a.disclosures.as_deref())
+    };
     let opts = Options {
         overdue_after_ms: a.overdue_days.saturating_mul(24 * 60 * 60 * 1000),
+        disclosures,
     };
     let size = std::fs::metadata(&a.ledger).map(|m| m.len()).unwrap_or(0);
     let bar = if std::io::stderr().is_terminal() && size >= PROGRESS_MIN_BYTES && !a.ledger.is_dir()
@@ -129,7 +143,7 @@ pub(crate) fn audit(a: AuditArgs) -> Result<ExitCode> {
 
 /// Runs `taawun ledger verify`: the in-memory check of [`taawun_ledger::verify()`], with
 /// the audit's verdict and exit code.
-pub(crate) fn verify(file: &Path, json: bool) -> Result<ExitCode> {
+pub(crate) fn verify(file: &Path, json: bool, disclosures: Option<&Path>) -> Result<ExitCode> {
     let f = match File::open(file) {
         Ok(f) => f,
         Err(e) => {
@@ -137,7 +151,7 @@ pub(crate) fn verify(file: &Path, json: bool) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_UNREADABLE));
         }
     };
-    let summary = match taawun_ledger::verify::verify(std::io::BufReader::new(f)) {
+    let mut summary = match taawun_ledger::verify::verify(std::io::BufReader::new(f)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!(
@@ -147,6 +161,9 @@ pub(crate) fn verify(file: &Path, json: bool) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_UNREADABLE));
         }
     };
+    if let Some(d) = disclosures_for(file, disclosures) {
+        summary.disclose(&d);
+    }
     let text = if json {
         serde_json::to_string_pretty(&summary.to_json())? + "\n"
     } else {
@@ -161,6 +178,61 @@ pub(crate) fn verify(file: &Path, json: bool) -> Result<ExitCode> {
         r => r.context("writing the summary")?,
     }
     Ok(ExitCode::from(summary.verdict().exit_code()))
+}
+
+/// The disclosures to read an export with: `given`, or the companion `FILE.keys` when it
+/// exists. One that cannot be read is reported and left out: the ledger is still
+/// verified, its sealed fields counted as sealed.
+fn disclosures_for(file: &Path, given: Option<&Path>) -> Option<Disclosures> {
+    let path = match given {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = disclose::companion(file);
+            if !p.exists() {
+                return None;
+            }
+            p
+        }
+    };
+    match Disclosures::read(&path) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read the disclosures {}: {e}; sealed fields stay sealed",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// Writes the companion of the export `file` (`FILE.keys`): the content keys of the
+/// sealed fields the node of `dir` can open. Returns the line telling what an auditor
+/// will read with it and what stays sealed.
+pub(crate) fn disclose(dir: &Path, file: &Path) -> Result<String> {
+    if !dir.join(crate::datadir::KEY_FILE).exists() {
+        // A folder that only imported ledgers has no key: it can open no sealed field.
+        return Ok(
+            "no disclosures written: this data folder holds no key, so every sealed field \
+             stays sealed"
+                .into(),
+        );
+    }
+    let key = crate::datadir::load_key(dir)?;
+    let f = File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let d = Disclosures::collect(std::io::BufReader::new(f), &[&key])
+        .with_context(|| format!("reading {}", file.display()))?;
+    let keys = disclose::companion(file);
+    std::fs::write(&keys, d.to_bytes()).with_context(|| format!("writing {}", keys.display()))?;
+    Ok(format!(
+        "wrote {}: an auditor given it can read {} sealed field{} (payment references \
+         and review texts of the exchanges its member took part in); {} stay{} sealed",
+        keys.display(),
+        d.keys.len(),
+        if d.keys.len() == 1 { "" } else { "s" },
+        d.sealed,
+        if d.sealed == 1 { "s" } else { "" },
+    ))
 }
 
 /// Runs `taawun ledger synth`.

@@ -118,7 +118,8 @@ enum LedgerCmd {
         /// The ledger file.
         file: PathBuf,
     },
-    /// Write a cooperative's ledger to a file.
+    /// Write a cooperative's ledger to a file, and beside it (`FILE.keys`) the keys of
+    /// the sealed fields this node can read, for an auditor.
     Export {
         /// Where to write.
         file: PathBuf,
@@ -134,6 +135,9 @@ enum LedgerCmd {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// The keys disclosed beside the export (default: `FILE.keys` when it exists).
+        #[arg(long, value_name = "KEYS")]
+        disclosures: Option<PathBuf>,
     },
     /// Write a realistic synthetic ledger file.
     Synth(audit::SynthArgs),
@@ -248,7 +252,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Ledger(LedgerCmd::Verify { file, json }) => audit::verify(&file, json),
+        Cmd::Ledger(LedgerCmd::Verify {
+            file,
+            json,
+            disclosures,
+        }) => audit::verify(&file, json, disclosures.as_deref()),
         Cmd::Ledger(LedgerCmd::Synth(a)) => audit::synth(a),
         Cmd::Audit(a) => audit::audit(a),
         Cmd::Ledger(LedgerCmd::Import { file }) => {
@@ -307,9 +315,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 std::fs::write(&file, &bytes)
                     .with_context(|| format!("writing {}", file.display()))?;
                 println!("wrote {} bytes to {}", bytes.len(), file.display());
+                println!("{}", audit::disclose(&dir, &file)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let ledger = open_ledger(Some(dir))?;
+            let ledger = open_ledger(Some(dir.clone()))?;
             let id = pick_coop(&ledger, coop.as_deref())?;
             let c = ledger.coop(&id)?;
             let f = File::create(&file).with_context(|| format!("creating {}", file.display()))?;
@@ -323,6 +332,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "wrote {n} entries of cooperative {id} to {}",
                 file.display()
             );
+            drop(c);
+            drop(ledger);
+            println!("{}", audit::disclose(&dir, &file)?);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Ui {

@@ -231,10 +231,19 @@ fn names(c: &Coop, at: Timestamp) -> BTreeMap<PublicKey, String> {
     c.rules_at(at).map(|r| r.names).unwrap_or_default()
 }
 
+/// What a node reads of a sealed field: the text, and what is wrong with it.
+type Opened = (Option<String>, Option<String>);
+
 /// What members wrote of each of `requesters`, newest first, at most
 /// [`MAX_RECORD_COMMENTS`] each: the reviews the record's scores count (not from a frozen
 /// author's forked chain, and by someone who held a role when writing), with text.
-fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<ReviewComment>> {
+/// A text is sealed to the member who wrote it and the requester reviewed: `read` says
+/// what this node reads of it, and a comment sealed to others shows only that it exists.
+fn comments(
+    c: &Coop,
+    requesters: &[PublicKey],
+    read: &dyn Fn(&seal::Sealed) -> Opened,
+) -> BTreeMap<PublicKey, Vec<ReviewComment>> {
     // The fold's own rule for which reviews count, so comments and scores never differ.
     let names = names(c, u64::MAX);
     let all = c.reviews_of(requesters);
@@ -246,12 +255,16 @@ fn comments(c: &Coop, requesters: &[PublicKey]) -> BTreeMap<PublicKey, Vec<Revie
                 .into_iter()
                 .flatten()
                 .filter_map(|(member, v)| match &v.entry().body {
-                    Body::Review(x) if !x.text.trim().is_empty() => Some(ReviewComment {
-                        member: member.to_hex(),
-                        member_name: names.get(member).cloned(),
-                        at: v.entry().ts,
-                        scores: [x.pay, x.fairness, x.promptness, x.communication],
-                        text: x.text.clone(),
+                    Body::Review(x) => x.text.as_ref().map(|t| {
+                        let (text, text_flag) = read(t);
+                        ReviewComment {
+                            member: member.to_hex(),
+                            member_name: names.get(member).cloned(),
+                            at: v.entry().ts,
+                            scores: [x.pay, x.fairness, x.promptness, x.communication],
+                            text,
+                            text_flag,
+                        }
                     }),
                     _ => None,
                 })
@@ -774,7 +787,7 @@ impl Node {
         requesters.sort_unstable();
         requesters.dedup();
         let records = c.records(&requesters, now);
-        let said = comments(&c, &requesters);
+        let said = comments(&c, &requesters, &|s| self.read(s));
         let out = page
             .into_iter()
             .map(|o| {
@@ -797,7 +810,7 @@ impl Node {
             .offer(&id, now)
             .ok_or_else(|| Error::NotFound(format!("no offer {id} here")))?;
         let mut record = RecordView::new(&o.requester, &c.record(&o.requester, now));
-        record.comments = comments(&c, &[o.requester])
+        record.comments = comments(&c, &[o.requester], &|s| self.read(s))
             .remove(&o.requester)
             .unwrap_or_default();
         Ok(self.offer_view(&c, o, record))
@@ -1300,9 +1313,14 @@ impl Node {
             .await
     }
 
-    /// A member reviews a requester.
+    /// A member reviews a requester, the review's text sealed to the member and the
+    /// requester (docs/protocol.md 3.7).
     pub(crate) async fn review(&self, coop: Id, req: ReviewReq) -> Res<Written> {
-        self.write(coop, Body::Review(req.review()?)).await
+        let c = self.state(coop).await?;
+        let requester = taawun_api::request::parse_key("requester", &req.requester)?;
+        let to = self.recipients(&c, &[requester, self.speaker(&c)]);
+        let review = req.review(&to, fresh_seed()?)?;
+        self.write(coop, Body::Review(review)).await
     }
 
     /// Authorises a device key to write for this node's member or requester.
@@ -1416,7 +1434,7 @@ impl Node {
         let c = self.state(coop).await?;
         let mut r = RecordView::new(&requester, &c.record(&requester, self.now()));
         r.requester_name = names(&c, self.now()).remove(&requester);
-        r.comments = comments(&c, &[requester])
+        r.comments = comments(&c, &[requester], &|s| self.read(s))
             .remove(&requester)
             .unwrap_or_default();
         Ok(r)

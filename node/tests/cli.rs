@@ -79,6 +79,37 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
         std::fs::read(&again).expect("file")
     );
 
+    // A node without a key writes no disclosures: every sealed field stays sealed.
+    assert!(text(&o).contains("no disclosures written"), "{}", text(&o));
+    assert!(!tmp.path().join("again.taawun.keys").exists());
+
+    // A requester's export carries, beside it, the keys of the references it can read; the
+    // audit reads them, each beside its payment, and counts the rest as sealed.
+    let mine = tmp.path().join("lumen.taawun");
+    let o = taawun(
+        &["ledger", "export", mine.to_str().expect("utf-8")],
+        &dir.join("lumen-lab"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("an auditor given it can read"),
+        "{}",
+        text(&o)
+    );
+    assert!(tmp.path().join("lumen.taawun.keys").exists());
+    let o = taawun(
+        &["audit", "--json", mine.to_str().expect("utf-8")],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let read = json["sealed"]["read"].as_array().map_or(0, Vec::len) as u64;
+    let unread = json["sealed"]["unread"].as_u64().unwrap_or(0);
+    assert!(read > 0, "{}", json["sealed"]);
+    // Payment references and review texts: at least one field per payment.
+    assert!(read + unread >= json["kinds"]["settle"].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(json["sealed"]["bad"].as_array().map(Vec::len), Some(0));
+
     // One flipped byte in the middle: a clean refusal, exit code 1 or 2, no panic.
     let mut bytes = std::fs::read(&file).expect("file");
     let mid = bytes.len() / 2;

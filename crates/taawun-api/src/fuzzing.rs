@@ -101,7 +101,9 @@ pub fn api(data: &[u8]) {
             p.seal(&[p.member, world().requesters[0]], [6; 32])
                 .map(Body::Settle)
         }),
-        7 => request(json, Member, |r: &ReviewReq| r.review().map(Body::Review)),
+        7 => request(json, Member, |r: &ReviewReq| {
+            r.review(&[world().members[0]], [7; 32]).map(Body::Review)
+        }),
         8 => join(json),
         9 => list_offers(json),
         10 => list_submissions(json),

@@ -493,8 +493,10 @@ impl Payment {
 }
 
 impl ReviewReq {
-    /// The review this request writes.
-    pub fn review(&self) -> Checked<Review> {
+    /// The review this request writes, its text (when not blank) sealed to `to` (the
+    /// reviewing member and the requester, each with its live device keys) from 32 fresh
+    /// random bytes.
+    pub fn review(&self, to: &[PublicKey], seed: [u8; 32]) -> Checked<Review> {
         let requester = parse_key("requester", &self.requester)?;
         for (name, v) in [
             ("pay", self.pay),
@@ -506,13 +508,23 @@ impl ReviewReq {
                 return Err(bad(format!("{name} is scored 1 to 5, not {v}")));
             }
         }
+        let text = if self.text.trim().is_empty() {
+            None
+        } else {
+            // The requester is always a recipient: validation requires it.
+            let to: Vec<PublicKey> = to.iter().copied().chain([requester]).collect();
+            Some(
+                seal::seal_text(&self.text, &to, seed)
+                    .map_err(|e| bad(format!("the review's text cannot be sealed: {e}")))?,
+            )
+        };
         Ok(Review {
             requester,
             pay: self.pay,
             fairness: self.fairness,
             promptness: self.promptness,
             communication: self.communication,
-            text: self.text.clone(),
+            text,
         })
     }
 }

@@ -708,8 +708,13 @@ pub struct ReviewComment {
     pub at: u64,
     /// Scores (pay, fairness, promptness, communication), 1 to 5.
     pub scores: [u8; 4],
-    /// What they wrote.
-    pub text: String,
+    /// What they wrote: sealed to the member and the requester, so `null` for every
+    /// other reader (the comment exists, its words stay sealed).
+    pub text: Option<String>,
+    /// Which text rule the opened text breaks, or why it does not open though sealed to
+    /// this node.
+    #[serde(default)]
+    pub text_flag: Option<String>,
 }
 
 impl RecordView {

@@ -43,6 +43,7 @@ use std::io::{self, Seek};
 use std::path::Path;
 use taawun_core::validate::{Missing, Outcome};
 use taawun_core::{check, Id, PublicKey, Verified};
+use taawun_ledger::disclose::{Disclosures, Readout};
 use taawun_ledger::verdict;
 pub use taawun_ledger::verdict::{rule_name, Verdict};
 use taawun_ledger::{FormatError, LedgerError};
@@ -95,12 +96,17 @@ pub enum AuditError {
 pub struct Options {
     /// Unpaid dues older than this (by the ledger's last timestamp) count as overdue.
     pub overdue_after_ms: u64,
+    /// Content keys disclosed beside the export (`FILE.keys`): the sealed fields they
+    /// open are read into [`Report::sealed`], each key checked against its field's
+    /// commitment.
+    pub disclosures: Option<Disclosures>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             overdue_after_ms: DEFAULT_OVERDUE_AFTER_MS,
+            disclosures: None,
         }
     }
 }
@@ -182,6 +188,7 @@ pub fn audit(
         source,
     };
     let reader = file.try_clone().map_err(io)?;
+    let mut again = file.try_clone().map_err(io)?;
     let (header, rx) = read::start(file).map_err(|source| AuditError::Unreadable {
         path: name.to_owned(),
         source,
@@ -221,8 +228,30 @@ pub fn audit(
             }
         }
     }
-    Ok(a.finish(opts))
+    let mut report = a.finish(opts);
+    // A second pass over the file reads its sealed fields: the audit's own pass keeps
+    // no entries.
+    again.rewind().map_err(io)?;
+    let sealed = Readout::from_export(std::io::BufReader::new(again), opts.disclosures.as_ref())
+        .map_err(|source| AuditError::Unreadable {
+            path: name.to_owned(),
+            source,
+        })?;
+    for b in &sealed.bad {
+        // A key that does not open its field breaks no rule of the ledger: a notice.
+        report.notices.push(Finding {
+            rule: BAD_DISCLOSURE.to_owned(),
+            id: (!b.entry.is_empty()).then(|| b.entry.chars().take(64).collect()),
+            detail: b.to_string(),
+            ..Finding::default()
+        });
+    }
+    report.sealed = sealed;
+    Ok(report)
 }
+
+/// The notice given for a disclosed key that does not open its sealed field.
+pub const BAD_DISCLOSURE: &str = "BadDisclosure";
 
 /// What a held-back entry waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

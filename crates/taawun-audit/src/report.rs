@@ -535,6 +535,9 @@ pub struct Report {
     pub draws: Draws,
     /// Appeals of rejected work and how they stand.
     pub appeals: AppealStats,
+    /// Sealed fields (payment references...): those read with the keys disclosed beside
+    /// the export, how many stay sealed, and disclosed keys that do not match.
+    pub sealed: taawun_ledger::disclose::Readout,
     /// Plot series.
     #[serde(skip)]
     pub series: Series,
@@ -626,6 +629,12 @@ impl fmt::Display for Report {
             writeln!(f, "{line}")?;
         }
         writeln!(f, "{}", self.appeals.line())?;
+        if self.sealed.disclosures || self.sealed.unread > 0 {
+            writeln!(f, "{}", self.sealed.line())?;
+            for r in &self.sealed.read {
+                writeln!(f, "  {r}")?;
+            }
+        }
         writeln!(
             f,
             "\nwages (accepted work; pay + top-ups over reported minutes):"

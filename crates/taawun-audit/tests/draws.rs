@@ -84,14 +84,15 @@ fn tick(heads: &[&Verified]) -> Body {
     })
 }
 
-fn review(requester: PublicKey, text: &str) -> Body {
+/// A review by `author`, its text sealed to both parties.
+fn review(requester: PublicKey, author: PublicKey, text: &str) -> Body {
     Body::Review(Review {
         requester,
         pay: 4,
         fairness: 4,
         promptness: 4,
         communication: 4,
-        text: text.into(),
+        text: Some(taawun_core::synth::sealed(text, &[requester, author])),
     })
 }
 
@@ -239,9 +240,17 @@ fn ledger(s: &Scenario) -> Draws {
     // 2's claim came after the window as measured from that witness.
     let te = t0 + 6 * HOUR;
     let before = wm[5].head();
-    put(&mut wm[5], review(r0, "fair and quick"), te);
+    put(
+        &mut wm[5],
+        review(r0, fixtures::pk(&s.members[5]), "fair and quick"),
+        te,
+    );
     let mut side = Writer::new(s.members[5].clone(), Some(s.coop), before);
-    put(&mut side, review(r0, "the other history"), te);
+    put(
+        &mut side,
+        review(r0, fixtures::pk(&s.members[5]), "the other history"),
+        te,
+    );
     let oe = put(&mut wr, offer(2, tc + 40 * MIN), tc + 40 * MIN);
     let ce5 = put(&mut wm[5], claim(&oe), te + MIN);
     let ce1 = put(&mut wm[1], claim(&oe), te + 5 * MIN);

@@ -257,7 +257,7 @@ fn ledger(s: &Scenario) -> Ledger {
             fairness: 1,
             promptness: 1,
             communication: 1,
-            text: "the other history".into(),
+            text: None,
         }),
         t,
     );

@@ -193,7 +193,7 @@ fn an_entry_forged_with_a_fresh_key_is_not_allowed() {
             fairness: 1,
             promptness: 1,
             communication: 1,
-            text: "never paid".into(),
+            text: None,
         }),
         s.end + 1000,
         None,
@@ -263,7 +263,7 @@ fn an_entry_by_a_removed_member_is_found() {
             fairness: 5,
             promptness: 5,
             communication: 5,
-            text: "still here".into(),
+            text: None,
         }),
         effective_at + 1,
         None,
@@ -330,7 +330,7 @@ fn a_fork_is_an_equivocation_with_both_ids() {
         fairness: 2,
         promptness: 2,
         communication: 2,
-        text: "the other history".into(),
+        text: None,
     });
     let second = e.sign(m);
     envs.push(second.envelope());

@@ -60,6 +60,16 @@ pub enum Body {
 }
 
 impl Body {
+    /// The sealed fields of this body, by name (docs/protocol.md 3.7): what an export's
+    /// disclosures can open and an audit counts.
+    pub fn sealed_fields(&self) -> Vec<(&'static str, &Sealed)> {
+        match self {
+            Body::Settle(s) => vec![("reference", &s.reference)],
+            Body::Review(r) => r.text.iter().map(|t| ("text", t)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The kind's name as it appears on the wire.
     pub fn kind(&self) -> Kind {
         match self {
@@ -549,8 +559,10 @@ pub struct Review {
     pub promptness: u8,
     /// Communication.
     pub communication: u8,
-    /// Free text.
-    pub text: String,
+    /// Free text, sealed to the reviewing member and the requester reviewed, each with its
+    /// identity key and the device keys it had when the review was written
+    /// (docs/protocol.md 3.7); `null` when the review has no text.
+    pub text: Option<Sealed>,
 }
 
 /// Two signed envelopes of one author at one seq with different ids.

@@ -375,7 +375,18 @@ fn run(
                             fairness: score,
                             promptness,
                             communication: 4,
-                            text: "Clear instructions, paid on time.".into(),
+                            // Sealed to both parties, from a derived seed as above.
+                            text: Some(
+                                crate::seal::seal_text(
+                                    "Clear instructions, paid on time.",
+                                    &[m, req],
+                                    blake3::derive_key(
+                                        "taawun synth review seal",
+                                        &[&offer_n.to_le_bytes()[..], m.as_bytes()].concat(),
+                                    ),
+                                )
+                                .expect("synthetic keys are acceptable and texts short"),
+                            ),
                         }),
                     );
                 }

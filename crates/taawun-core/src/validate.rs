@@ -1027,7 +1027,10 @@ impl<C: Context> Judge<'_, C> {
                         return Err(Invalid::BadScore { field, value });
                     }
                 }
-                Ok(())
+                match &r.text {
+                    Some(t) => sealed_for(t, &[r.requester, self.who]),
+                    None => Ok(()),
+                }
             }
             Body::Evidence(ev) => {
                 if !self.rules.may_request(&self.who) {

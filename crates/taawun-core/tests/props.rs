@@ -73,16 +73,28 @@ fn body() -> impl Strategy<Value = Body> {
                     text,
                 },
             })),
-        (key.clone(), any::<[u8; 4]>(), ".*").prop_map(|(requester, s, text)| Body::Review(
-            Review {
+        (
+            key.clone(),
+            any::<[u8; 4]>(),
+            prop::option::of(prop::collection::vec(any::<u8>(), 0..64))
+        )
+            .prop_map(|(requester, s, text)| Body::Review(Review {
                 requester,
                 pay: s[0],
                 fairness: s[1],
                 promptness: s[2],
                 communication: s[3],
-                text,
-            }
-        )),
+                // Any bytes, or no text at all: the codec does not read a sealed field.
+                text: text.map(|text| taawun_core::seal::Sealed {
+                    eph: [s[0]; 32],
+                    commit: [4; 32],
+                    to: vec![taawun_core::seal::Wrapped {
+                        to: requester,
+                        key: text.clone(),
+                    }],
+                    text,
+                }),
+            })),
         (key.clone(), any::<u64>()).prop_map(|(k, v)| Body::Proposal(Proposal {
             action: if v % 2 == 0 {
                 Action::AdmitMember {

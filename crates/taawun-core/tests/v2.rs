@@ -1069,7 +1069,7 @@ fn a_backdated_removal_takes_effect_only_once_witnessed() {
             fairness: 5,
             promptness: 5,
             communication: 5,
-            text: "fair".into(),
+            text: None,
         }),
     );
     f.now = T0 + 5 * 24 * HOUR;

@@ -680,7 +680,7 @@ fn money_and_reviews() {
             fairness: 5,
             promptness: 5,
             communication: 5,
-            text: "fine".into(),
+            text: None,
         })
     };
     assert_eq!(
@@ -833,7 +833,7 @@ fn governance_quorum_delay_and_effect() {
             fairness: 5,
             promptness: 5,
             communication: 5,
-            text: String::new(),
+            text: None,
         }),
         now,
         Some(e.id()),

@@ -12,6 +12,8 @@
 //!   [`CoopLedger::append`] (local writes), sync reads (heads, ranges), the log, the state;
 //! - [`pending`]: the bounded buffer of entries waiting for what they name;
 //! - [`export`]: the export file format (a CBOR sequence) and its reader;
+//! - [`disclose`]: the disclosures beside an export (`FILE.keys`): content keys of the
+//!   sealed fields a node can open, and reading an export's sealed fields with them;
 //! - [`import`]: bulk import with batch signature verification;
 //! - [`mod@verify`]: the offline check of an export file, in memory;
 //! - [`verdict`]: the one verdict (clean, broken, empty) and exit code that `taawun ledger
@@ -50,6 +52,7 @@
 //!   come back by sync. An export's import is flushed when it ends.
 
 mod coop;
+pub mod disclose;
 mod error;
 pub mod export;
 #[doc(hidden)]

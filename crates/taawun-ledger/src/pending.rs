@@ -185,7 +185,7 @@ mod tests {
                         fairness: 5,
                         promptness: 5,
                         communication: 5,
-                        text: format!("{i}"),
+                        text: None,
                     }),
                     1_000 + i as u64,
                     None,

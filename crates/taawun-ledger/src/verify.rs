@@ -16,6 +16,7 @@
 //! grows with the file (about a kilobyte per entry); a file too large for that is
 //! imported into a ledger instead ([`crate::Ledger::import`]).
 
+use crate::disclose::{Disclosures, Readout};
 use crate::error::LedgerError;
 use crate::export::Items;
 use crate::import::{run, Fork, ImportReport, Listed, Position, Rejection};
@@ -66,9 +67,31 @@ pub struct Summary {
     pub no_role: Listed<Id>,
     /// The state the valid entries fold into.
     pub state: Coop,
+    /// The sealed fields of the valid entries: read with the disclosures given to
+    /// [`Summary::disclose`], or all counted as still sealed.
+    pub sealed: Readout,
+}
+
+/// The valid entries of `state` that have a sealed field, in a fixed order.
+fn sealed_entries(state: &Coop) -> Vec<(Id, &taawun_core::Entry)> {
+    let mut out: Vec<(Id, &taawun_core::Entry)> = Kind::ALL
+        .iter()
+        .flat_map(|k| state.ids(*k))
+        .filter_map(|id| state.get(id))
+        .filter(|v| !v.entry().body.sealed_fields().is_empty())
+        .map(|v| (v.id(), v.entry()))
+        .collect();
+    out.sort_by_key(|(id, e)| (e.ts, *id));
+    out
 }
 
 impl Summary {
+    /// Reads the sealed fields of the valid entries with the disclosed keys `d`, each
+    /// checked against its field's commitment ([`Readout`]).
+    pub fn disclose(&mut self, d: &Disclosures) {
+        self.sealed = Readout::new(&self.coop, sealed_entries(&self.state), Some(d));
+    }
+
     /// The verdict, decided as `taawun audit` decides it ([`Verdict::decide`]).
     pub fn verdict(&self) -> Verdict {
         Verdict::decide(self.report.items, self.breaks.values().sum())
@@ -134,6 +157,7 @@ impl Summary {
                 "count": self.no_role.count,
                 "first": self.no_role.first.iter().map(Id::to_hex).collect::<Vec<_>>(),
             },
+            "sealed": self.sealed,
             "bad_signatures": {
                 "count": r.bad_signatures.count,
                 "first": r.bad_signatures.first.iter().map(|(p, id)| json!({
@@ -200,6 +224,15 @@ impl fmt::Display for Summary {
             write!(f, "\nentries out of place: {}", self.misplaced.count)?;
             for m in &self.misplaced.first {
                 write!(f, "\n  {}: entry {}: {}", m.position, m.id.short(), m.rule)?;
+            }
+        }
+        if self.sealed.disclosures || self.sealed.unread > 0 {
+            write!(f, "\n{}", self.sealed.line())?;
+            for r in &self.sealed.read {
+                write!(f, "\n  {}", r)?;
+            }
+            for b in &self.sealed.bad {
+                write!(f, "\n  {}", b)?;
             }
         }
         if self.no_role.count > 0 {
@@ -463,10 +496,12 @@ pub fn verify<R: Read + Send>(r: R) -> Result<Summary, LedgerError> {
         .map(|k| (*k, a.state.ids(*k).count() as u64))
         .filter(|(_, n)| *n > 0)
         .collect();
+    let sealed = Readout::new(&coop, sealed_entries(&a.state), None);
     Ok(Summary {
         coop,
         report,
         kinds,
+        sealed,
         authors: a.state.heads().len(),
         frozen: a.state.frozen_authors().clone(),
         breaks,

@@ -175,7 +175,7 @@ fn staged_entries_are_visible_to_every_read_before_commit() {
             fairness: 4,
             promptness: 4,
             communication: 4,
-            text: "a second entry at the same seq".into(),
+            text: None,
         }),
         head.ts,
         prev_head.gov,

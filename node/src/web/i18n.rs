@@ -860,6 +860,12 @@ tr!(
     "مختوم (لا يقرؤه إلا العضو وصاحب الطلب)"
 );
 tr!(
+    SEALED_COMMENT,
+    "a comment, sealed (only the member who wrote it and the requester can read it)",
+    "un commentaire, scellé (seuls le membre qui l'a écrit et le demandeur peuvent le lire)",
+    "تعليق مختوم (لا يقرؤه إلا العضو الذي كتبه وصاحب الطلب)"
+);
+tr!(
     FLAGGED,
     "this text breaks the rules for texts: {}",
     "ce texte enfreint les règles des textes : {}",

@@ -414,7 +414,14 @@ pub(crate) fn record(l: Lang, r: &RecordView, comments: usize) -> Markup {
                 p.small.label { (l.t(&t::COMMENTS)) }
                 ul.comments {
                     @for m in r.comments.iter().take(comments) {
-                        li { blockquote { bdi { (m.text) } } p.small { span.key title=(m.member) { code { (m.member.get(..8).unwrap_or(&m.member)) } } " · " (when(l, m.at)) } }
+                        li {
+                            @match &m.text {
+                                Some(text) => blockquote { bdi { (text) } },
+                                None => p.small.sealed { (l.t(&t::SEALED_COMMENT)) },
+                            }
+                            @if let Some(why) = &m.text_flag { p.warn { (l.f(&t::FLAGGED, why)) } }
+                            p.small { span.key title=(m.member) { code { (m.member.get(..8).unwrap_or(&m.member)) } } " · " (when(l, m.at)) }
+                        }
                     }
                 }
             }
@@ -1653,7 +1660,8 @@ mod tests {
             member_name: None,
             at,
             scores: [4, 4, 5, 3],
-            text: text.into(),
+            text: Some(text.into()),
+            text_flag: None,
         };
         let r = RecordView {
             reviews: 2,
@@ -1680,6 +1688,17 @@ mod tests {
         );
         assert!(!card.contains("Clear"), "{card}");
         assert!(!record(Lang::En, &r, 0).into_string().contains("blockquote"));
+        // A comment sealed to others shows that it exists, not its words.
+        let mut sealed = said("x", 2_000);
+        sealed.text = None;
+        let r = RecordView {
+            reviews: 1,
+            comments: vec![sealed],
+            ..RecordView::default()
+        };
+        let page = record(Lang::En, &r, usize::MAX).into_string();
+        assert!(page.contains("a comment, sealed"), "{page}");
+        assert!(!page.contains("blockquote"), "{page}");
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! Disclosures beside an export: an auditor given a member's export and its keys reads
+//! the references of that member's payments and no others; a tampered key is reported,
+//! never read; an export without disclosures still verifies, its sealed fields counted.
+
+use ed25519_dalek::SigningKey;
+use std::io::{Seek, Write};
+use taawun_audit::{Options, BAD_DISCLOSURE};
+use taawun_core::body::Body;
+use taawun_core::seal::Reading;
+use taawun_core::synth::{self, Params, Scenario};
+use taawun_core::{PublicKey, Verified};
+use taawun_ledger::disclose::Disclosures;
+use taawun_ledger::export::header_bytes;
+
+fn scenario() -> Scenario {
+    synth::generate(&Params {
+        seed: 21,
+        members: 5,
+        requesters: 2,
+        entries: 400,
+        start: 1_700_000_000_000,
+    })
+}
+
+fn export(s: &Scenario) -> Vec<u8> {
+    let mut out = header_bytes(&s.coop);
+    for v in &s.entries {
+        out.extend_from_slice(&v.envelope());
+    }
+    out
+}
+
+fn pk(k: &SigningKey) -> PublicKey {
+    PublicKey(k.verifying_key().to_bytes())
+}
+
+/// The payments to `member`, with their references read by the member, and how many
+/// sealed fields there are in all.
+fn references_of(s: &Scenario, member: &SigningKey) -> (Vec<(String, String)>, usize) {
+    let settles: Vec<&Verified> = s
+        .entries
+        .iter()
+        .filter(|v| matches!(v.entry().body, Body::Settle(_)))
+        .collect();
+    let mine = settles
+        .iter()
+        .filter_map(|v| match &v.entry().body {
+            Body::Settle(x) if x.member == pk(member) => match x.reference.read(&[member]) {
+                Reading::Text(t) => Some((v.id().to_hex(), t)),
+                other => panic!("the member cannot read its own reference: {other:?}"),
+            },
+            _ => None,
+        })
+        .collect();
+    // Every sealed field of the ledger: payment references and review texts.
+    let fields = s
+        .entries
+        .iter()
+        .map(|v| v.entry().body.sealed_fields().len())
+        .sum();
+    assert!(fields > settles.len(), "the scenario has review texts too");
+    (mine, fields)
+}
+
+fn audit(bytes: &[u8], d: Option<Disclosures>) -> taawun_audit::report::Report {
+    let mut f = tempfile::tempfile().expect("temp file");
+    f.write_all(bytes).expect("write");
+    f.rewind().expect("rewind");
+    let opts = Options {
+        disclosures: d,
+        ..Options::default()
+    };
+    taawun_audit::audit(f, "test", &opts, &mut |_| {}).expect("audits")
+}
+
+/// The member paid in the scenario's first payment.
+fn a_paid_member(s: &Scenario) -> SigningKey {
+    let paid = s
+        .entries
+        .iter()
+        .find_map(|v| match &v.entry().body {
+            Body::Settle(x) => Some(x.member),
+            _ => None,
+        })
+        .expect("a payment");
+    s.members
+        .iter()
+        .find(|k| pk(k) == paid)
+        .expect("a member")
+        .clone()
+}
+
+#[test]
+fn an_auditor_given_a_members_export_reads_its_payment_references() {
+    let s = scenario();
+    let bytes = export(&s);
+    let member = a_paid_member(&s);
+    let (mine, all) = references_of(&s, &member);
+    assert!(
+        !mine.is_empty() && mine.len() < all,
+        "some payments are others'"
+    );
+
+    let d = Disclosures::collect(&bytes[..], &[&member]).expect("collects");
+    let d = Disclosures::parse(&d.to_bytes()).expect("round trips");
+    let report = audit(&bytes, Some(d.clone()));
+    assert!(report.is_clean(), "{report}");
+    let read: Vec<(String, String)> = report
+        .sealed
+        .read
+        .iter()
+        .map(|r| (r.entry.clone(), r.text.clone()))
+        .collect();
+    // At least the member's payments (it may also be the payer of none): each beside
+    // its payment, and the rest counted as sealed.
+    for m in &mine {
+        assert!(read.contains(m), "{m:?} not read");
+    }
+    assert_eq!(read.len() as u64 + report.sealed.unread, all as u64);
+    assert!(report.sealed.bad.is_empty());
+    let text = report.to_string();
+    assert!(text.contains(&mine[0].1), "{text}");
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(
+        json["sealed"]["read"].as_array().map(Vec::len),
+        Some(read.len())
+    );
+
+    // `taawun ledger verify` reads the same.
+    let mut summary = taawun_ledger::verify(&bytes[..]).expect("verifies");
+    summary.disclose(&d);
+    assert_eq!(summary.sealed.read.len(), read.len());
+    assert_eq!(summary.sealed.unread, report.sealed.unread);
+}
+
+#[test]
+fn a_tampered_disclosure_is_reported_not_read() {
+    let s = scenario();
+    let bytes = export(&s);
+    let member = a_paid_member(&s);
+    let mut d = Disclosures::collect(&bytes[..], &[&member]).expect("collects");
+    let n = d.keys.len();
+    // One key altered by a bit, one naming an entry the file does not hold, one not hex.
+    let k = &mut d.keys[0];
+    let first = k.entry.clone();
+    let flipped = if k.key.starts_with('0') { "1" } else { "0" };
+    k.key.replace_range(0..1, flipped);
+    d.keys.push(taawun_ledger::disclose::Disclosed {
+        entry: "ab".repeat(32),
+        field: "reference".into(),
+        key: "00".repeat(32),
+    });
+    d.keys[1].key = "not a key".into();
+
+    let report = audit(&bytes, Some(d.clone()));
+    assert!(
+        report.is_clean(),
+        "a disclosure breaks no rule of the ledger"
+    );
+    assert_eq!(report.sealed.read.len(), n - 2);
+    assert_eq!(report.sealed.bad.len(), 3, "{:?}", report.sealed.bad);
+    assert!(report.sealed.read.iter().all(|r| r.entry != first));
+    assert!(report
+        .sealed
+        .bad
+        .iter()
+        .any(|b| b.entry == first && b.why.contains("does not match")));
+    assert_eq!(report.notices.by_rule.get(BAD_DISCLOSURE), Some(&3));
+
+    let mut summary = taawun_ledger::verify(&bytes[..]).expect("verifies");
+    summary.disclose(&d);
+    assert_eq!(summary.sealed.bad.len(), 3);
+    assert!(summary.to_string().contains("bad disclosure"));
+}
+
+#[test]
+fn an_export_without_disclosures_still_verifies() {
+    let s = scenario();
+    let bytes = export(&s);
+    let (_, all) = references_of(&s, &a_paid_member(&s));
+    let report = audit(&bytes, None);
+    assert!(report.is_clean(), "{report}");
+    assert!(report.sealed.read.is_empty());
+    assert_eq!(report.sealed.unread, all as u64);
+    let summary = taawun_ledger::verify(&bytes[..]).expect("verifies");
+    assert!(summary.is_clean());
+    assert_eq!(summary.sealed.unread, all as u64);
+    // Disclosures of another cooperative open nothing.
+    let member = a_paid_member(&s);
+    let mut d = Disclosures::collect(&bytes[..], &[&member]).expect("collects");
+    d.coop = "cd".repeat(32);
+    let report = audit(&bytes, Some(d));
+    assert!(report.sealed.read.is_empty());
+    assert_eq!(report.sealed.bad.len(), 1);
+}
