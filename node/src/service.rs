@@ -318,8 +318,7 @@ impl Node {
     /// The stable identity of `key` in `c` (docs/protocol.md 8.7): the key it speaks
     /// for, through replacements by vote. Offers, submissions and balances name it.
     fn identity_of(&self, c: &Coop, key: &PublicKey) -> PublicKey {
-        let s = c.speaker(key);
-        c.timeline().map_or(s, |t| t.identity(&s))
+        identities(c)(key)
     }
 
     /// This node's stable identity in `c`.
