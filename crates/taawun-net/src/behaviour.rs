@@ -117,7 +117,7 @@ impl Behaviour {
         // insert while the table is small, and every 5 minutes) dials every peer the lookup
         // walks through. With every connected peer inserted, each node of a network of a
         // few dozen ended up connected to all the others. So: only peers the node chose go
-        // into the table (`node::MAX_CHOSEN_PEERS`), lookups stop at a few peers
+        // into the table (`config::MAX_CHOSEN_PEERS`), lookups stop at a few peers
         // (`DHT_REPLICATION`), no periodic bootstrap (the node looks for peers itself when
         // it has too few, `config::MIN_PEERS`).
         kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);

@@ -37,6 +37,12 @@ pub const DEFAULT_GRAYLIST_LOCKOUT: Duration = Duration::from_secs(60);
 /// long after its last lockout ended.
 pub const MAX_GRAYLIST_LOCKOUT: Duration = Duration::from_secs(60 * 60);
 
+/// Peers a node keeps in its Kademlia routing table because it chose them (bootstrap
+/// peers, relays, mDNS finds, peers dialed to reach [`MIN_PEERS`]): the table must not
+/// fill with every peer that connects, or Kademlia's lookups dial them all. 256 is far
+/// more than a node needs to find its way back into the network.
+pub const MAX_CHOSEN_PEERS: usize = 256;
+
 /// Peers whose lockouts a node remembers (locked out now, or recently): past this, the
 /// record of the peer whose lockout ends first is dropped (and that peer let back in).
 pub const MAX_LOCKOUTS: usize = 256;

@@ -15,6 +15,8 @@
 //!   heads and the plan of ranges to fetch (pure functions);
 //! - [`session`]: sync sessions as a machine without I/O (what to ask a peer next, when
 //!   a session ends); the network task carries out what it says;
+//! - [`conduct`]: peers' conduct as a machine without I/O: lockouts of graylisted peers
+//!   and counts of invalid sync entries (who to lock out, let back in, or block);
 //! - [`hello`]: the hello protocol: peers prove which member key they hold, and a node
 //!   serves a cooperative's entries (sync, gossip, results) only to peers proven to hold a
 //!   key with a role in it;
@@ -38,6 +40,7 @@
 //! ([`Network::append`], [`Network::ingest`]): the node never holds a ledger handle while
 //! the network runs. Nothing is behind a `Mutex`.
 
+pub mod conduct;
 pub mod config;
 pub mod error;
 #[doc(hidden)]

@@ -70,9 +70,10 @@
 //! submission: see [`result`].
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::conduct::{self, Conduct};
+pub use crate::config::MAX_CHOSEN_PEERS;
 use crate::config::{
-    NetConfig, COMMAND_CAPACITY, DIAL_BATCH, EVENT_CAPACITY, MAX_GRAYLIST_LOCKOUT, MAX_LOCKOUTS,
-    MIN_PEERS, SYNC_PEERS_PER_ROUND,
+    NetConfig, COMMAND_CAPACITY, DIAL_BATCH, EVENT_CAPACITY, MIN_PEERS, SYNC_PEERS_PER_ROUND,
 };
 use crate::error::NetError;
 use crate::gossip::{self, Judged, Verdict};
@@ -481,8 +482,7 @@ impl Network {
             relayed: HashSet::new(),
             chosen: HashSet::new(),
             sync_cursor: 0,
-            sync_faults: HashMap::new(),
-            lockouts: HashMap::new(),
+            conduct: Conduct::new(config.graylist_lockout),
             peer_sync: HashMap::new(),
             dialed: HashMap::new(),
             proven: HashMap::new(),
@@ -753,12 +753,6 @@ struct Relay {
     listener: Option<ListenerId>,
 }
 
-/// Peers a node keeps in its Kademlia routing table because it chose them (bootstrap
-/// peers, relays, mDNS finds, peers dialed to reach [`MIN_PEERS`]): the table must not
-/// fill with every peer that connects, or Kademlia's lookups dial them all. 256 is far
-/// more than a node needs to find its way back into the network.
-pub const MAX_CHOSEN_PEERS: usize = 256;
-
 /// Evidence entries a node authors at most per run (one per fork it sees, each naming
 /// (cooperative, author, seq)). Forks are rare, and every fork freezes its author, but a
 /// frozen author could still sign forks at every earlier seq: past this many, the node
@@ -829,12 +823,9 @@ struct Task {
     chosen: HashSet<PeerId>,
     /// Where the next sync round starts in the sorted list of connected peers.
     sync_cursor: usize,
-    /// Invalid entries each peer sent in sync responses (see [`sync::SYNC_FAULT_SCORE`]).
-    /// Bounded by [`MAX_CHOSEN_PEERS`] peers: disconnected ones are dropped first.
-    sync_faults: HashMap<PeerId, u32>,
-    /// Graylisted peers, locked out now or recently (see the module documentation).
-    /// Bounded by [`MAX_LOCKOUTS`].
-    lockouts: HashMap<PeerId, Lockout>,
+    /// Graylisted peers' lockouts and the invalid entries each peer sent in sync
+    /// responses (see the module documentation and [`sync::SYNC_FAULT_SCORE`]).
+    conduct: Conduct<PeerId>,
     /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
     peer_sync: HashMap<PeerId, PeerSync>,
     /// Whether this node dialed its first connection to each connected peer (then it
@@ -887,19 +878,6 @@ struct Roles {
     timeline: Option<Timeline>,
     /// Device key -> the member or requester it speaks for (protocol.md 4.7).
     devices: HashMap<PublicKey, PublicKey>,
-}
-
-/// A graylisted peer's lockout, remembered while it runs and for
-/// [`MAX_GRAYLIST_LOCKOUT`] after its end time.
-#[derive(Debug, Clone, Copy)]
-struct Lockout {
-    /// Times the peer was graylisted while remembered.
-    strikes: u32,
-    /// When the lockout may end (it ends once gossipsub no longer scores the peer
-    /// graylisted, too).
-    until: Instant,
-    /// Whether the peer is still refused.
-    active: bool,
 }
 
 impl Task {
@@ -1787,92 +1765,56 @@ impl Task {
         let Some(score) = score.filter(|s| gossip::graylisted(*s)) else {
             return false;
         };
-        let now = Instant::now();
-        let strikes = match self.lockouts.get(&peer) {
-            Some(l) if l.active => {
-                // Already refused; a connection still closing.
-                let _ = self.swarm.disconnect_peer_id(peer);
-                return true;
+        let out = self.conduct.graylisted(peer, Instant::now());
+        for o in &out {
+            if let conduct::Output::LockOut {
+                strikes, lockout, ..
+            } = o
+            {
+                info!(%peer, score, strikes, ?lockout, "peer graylisted; locked out");
             }
-            Some(l) => l.strikes.saturating_add(1),
-            None => {
-                self.make_room_for_a_lockout();
-                1
-            }
-        };
-        let lockout = gossip::lockout(self.config.graylist_lockout, strikes);
-        info!(%peer, score, strikes, ?lockout, "peer graylisted; locked out");
-        self.lockouts.insert(
-            peer,
-            Lockout {
-                strikes,
-                until: now
-                    .checked_add(lockout)
-                    .unwrap_or_else(|| now + MAX_GRAYLIST_LOCKOUT),
-                active: true,
-            },
-        );
-        self.swarm.behaviour_mut().locked_out.block_peer(peer);
-        let _ = self.swarm.disconnect_peer_id(peer);
-        self.emit(Event::LockedOut {
-            peer,
-            strikes,
-            lockout,
-        });
+        }
+        self.carry_out_conduct(out);
         true
     }
 
-    /// Keeps the lockouts within [`MAX_LOCKOUTS`]: drops the record whose end comes
-    /// first, preferring peers already let back in.
-    fn make_room_for_a_lockout(&mut self) {
-        if self.lockouts.len() < MAX_LOCKOUTS {
-            return;
-        }
-        let first = self
-            .lockouts
-            .iter()
-            .min_by_key(|(_, l)| (l.active, l.until))
-            .map(|(p, l)| (*p, l.active));
-        if let Some((peer, active)) = first {
-            self.lockouts.remove(&peer);
-            if active {
-                self.swarm.behaviour_mut().locked_out.unblock_peer(peer);
-                self.emit(Event::LockoutEnded(peer));
-            }
-        }
+    /// Ends the lockouts whose time is up and whose peer's kept score gossipsub has
+    /// forgotten (or no longer counts as graylisted).
+    fn end_lockouts(&mut self) {
+        let gossip = &self.swarm.behaviour().gossip;
+        let out = self.conduct.tick(Instant::now(), |p| {
+            gossip.peer_score(p).is_some_and(gossip::graylisted)
+        });
+        self.carry_out_conduct(out);
     }
 
-    /// Ends the lockouts whose time is up and whose peer's kept score gossipsub has
-    /// forgotten (or no longer counts as graylisted), and forgets peers that stayed out
-    /// of trouble for [`MAX_GRAYLIST_LOCKOUT`] after their last lockout.
-    fn end_lockouts(&mut self) {
-        if self.lockouts.is_empty() {
-            return;
-        }
-        let now = Instant::now();
-        let gossip = &self.swarm.behaviour().gossip;
-        let due: Vec<PeerId> = self
-            .lockouts
-            .iter()
-            .filter(|(p, l)| {
-                l.active && now >= l.until && !gossip.peer_score(p).is_some_and(gossip::graylisted)
-            })
-            .map(|(p, _)| *p)
-            .collect();
-        for peer in due {
-            if let Some(l) = self.lockouts.get_mut(&peer) {
-                l.active = false;
+    /// Carries out what [`Conduct`] decided.
+    fn carry_out_conduct(&mut self, out: Vec<conduct::Output<PeerId>>) {
+        for o in out {
+            match o {
+                conduct::Output::LockOut {
+                    peer,
+                    strikes,
+                    lockout,
+                } => {
+                    self.swarm.behaviour_mut().locked_out.block_peer(peer);
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                    self.emit(Event::LockedOut {
+                        peer,
+                        strikes,
+                        lockout,
+                    });
+                }
+                conduct::Output::Disconnect(peer) => {
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                }
+                conduct::Output::LetIn(peer) => {
+                    self.swarm.behaviour_mut().locked_out.unblock_peer(peer);
+                    info!(%peer, "lockout ended");
+                    self.emit(Event::LockoutEnded(peer));
+                }
             }
-            self.swarm.behaviour_mut().locked_out.unblock_peer(peer);
-            info!(%peer, "lockout ended");
-            self.emit(Event::LockoutEnded(peer));
         }
-        self.lockouts.retain(|_, l| {
-            l.active
-                || l.until
-                    .checked_add(MAX_GRAYLIST_LOCKOUT)
-                    .is_none_or(|t| now < t)
-        });
     }
 
     /// Reports an equivocation and, when this node speaks for a member, publishes an
@@ -2294,7 +2236,12 @@ impl Task {
     /// ([`sync::SYNC_FAULT_SCORE`]), plus [`gossip::UNPROVEN_SCORE`] while its gossip is
     /// shut.
     fn set_app_score(&mut self, peer: PeerId) {
-        let faults = self.sync_faults.get(&peer).copied().unwrap_or(0);
+        let faults = self.conduct.faults(&peer);
+        self.set_app_score_with(peer, faults);
+    }
+
+    /// Sets `peer`'s application score for `faults` invalid sync entries.
+    fn set_app_score_with(&mut self, peer: PeerId, faults: u32) {
         let mut score = -f64::from(faults) * sync::SYNC_FAULT_SCORE;
         if self.gated.contains(&peer) {
             score += gossip::UNPROVEN_SCORE;
@@ -3082,25 +3029,14 @@ impl Task {
     /// `peer` sent `faults` invalid entries in a sync response: lower its gossip score,
     /// block it past [`sync::MAX_SYNC_FAULTS`].
     fn sync_fault(&mut self, peer: PeerId, faults: u32) {
-        if !self.sync_faults.contains_key(&peer) && self.sync_faults.len() >= MAX_CHOSEN_PEERS {
-            let swarm = &self.swarm;
-            self.sync_faults.retain(|p, _| swarm.is_connected(p));
-        }
-        let total = if !self.sync_faults.contains_key(&peer)
-            && self.sync_faults.len() >= MAX_CHOSEN_PEERS
-        {
-            // Full of connected offenders: this batch still counts, untracked.
-            faults
-        } else {
-            let n = self.sync_faults.entry(peer).or_insert(0);
-            *n = n.saturating_add(faults);
-            *n
-        };
-        info!(%peer, faults = total, "invalid entries in sync responses");
-        self.set_app_score(peer);
-        if total >= sync::MAX_SYNC_FAULTS {
+        let swarm = &self.swarm;
+        let f = self
+            .conduct
+            .sync_fault(peer, faults, |p| swarm.is_connected(p));
+        info!(%peer, faults = f.total, "invalid entries in sync responses");
+        self.set_app_score_with(peer, f.total);
+        if f.blocked {
             warn!(%peer, "blocking a peer that keeps sending invalid entries");
-            self.sync_faults.remove(&peer);
             self.swarm.behaviour_mut().blocked.block_peer(peer);
         } else {
             self.drop_if_graylisted(peer);
