@@ -9,12 +9,6 @@ use taawun_api::views::Written;
 use taawun_core::body::{Appeal, Body, Reply, Verdict};
 use taawun_core::Id;
 
-/// The stable identity `key` speaks for: seats are held by identities, so a member
-/// whose lost key was replaced by vote still finds its seats under its new key.
-fn identity(c: &taawun_core::fold::Coop, key: taawun_core::PublicKey) -> taawun_core::PublicKey {
-    c.timeline().map_or(key, |tl| tl.identity(&key))
-}
-
 impl Node {
     /// The member appeals the rejection of its work `submission`.
     pub(crate) async fn appeal(&self, coop: Id, submission: Id, answer: String) -> Res<Written> {
@@ -23,7 +17,9 @@ impl Node {
         let s = c
             .submission(&submission, now)
             .ok_or_else(|| Error::NotFound(format!("no submission {submission} here")))?;
-        if s.member != self.me() {
+        // Submissions name the member's stable identity: the member may appeal from any
+        // of its devices, and under a key that replaced its lost one.
+        if s.member != self.identity(&c) {
             return Err(Error::Known(
                 Known::NotOwnWork,
                 format!(
@@ -62,7 +58,9 @@ impl Node {
     /// of its jury: such a vote would be valid but count for nothing.
     pub(crate) async fn verdict(&self, coop: Id, appeal: Id, uphold: bool) -> Res<Written> {
         let c = self.state(coop).await?;
-        let me = identity(&c, self.me());
+        // Seats are held by stable identities: a juror votes from any of its devices, and
+        // under a key that replaced its lost one.
+        let me = self.identity(&c);
         let a = c
             .appeals(self.now())
             .into_iter()
@@ -84,7 +82,7 @@ impl Node {
     /// The appeals that count; with `mine`, only those this key has to judge now.
     pub(crate) async fn appeals(&self, coop: Id, mine: bool) -> Res<Vec<AppealInfo>> {
         let c = self.state(coop).await?;
-        let me = identity(&c, self.me());
+        let me = self.identity(&c);
         Ok(c.appeals(self.now())
             .iter()
             .map(|a| {

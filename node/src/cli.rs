@@ -1805,6 +1805,13 @@ fn record_summary(r: &RecordView) -> String {
     if r.not_received > 0 {
         let _ = write!(s, ", {} not received", r.not_received);
     }
+    if r.appeals > 0 {
+        let _ = write!(
+            s,
+            ", {} appeal(s) of its rejections, {} upheld",
+            r.appeals, r.appeals_upheld
+        );
+    }
     if r.void_assignments > 0 {
         let _ = write!(
             s,
@@ -2102,6 +2109,13 @@ pub(crate) fn render_record(r: &RecordView) -> String {
         ("unpaid", amounts(&r.unpaid)),
         ("claimed paid, not confirmed", amounts(&r.unconfirmed)),
         ("payments not received", r.not_received.to_string()),
+        (
+            "appeals",
+            format!(
+                "{}: {} upheld, {} dismissed",
+                r.appeals, r.appeals_upheld, r.appeals_dismissed
+            ),
+        ),
         (
             "void assignments",
             if r.void_assignments > 0 {

@@ -8,10 +8,14 @@
 //! claims and the lottery, result files sent privately to the requester, an acceptance, a
 //! rejection with its reason, an acceptance by default when the review window passes, a
 //! top-up for time worked beyond the estimate (at least the median of the minutes reported
-//! on the offer), payments recorded and confirmed (one first answered "not received"), a
-//! review; a second phone authorised by a member, writing for her, then revoked (what it
-//! signs afterwards counts for nobody);
-//! then the ledger exported from every node (identical), verified offline, and a summary.
+//! on the offer); the rejected member's appeal with its answer, the requester's reply, a
+//! jury drawn by lottery once a member who is not a party witnessed the appeal, the
+//! result sent privately to the juror, who upholds it (the work counts as accepted, its
+//! pay and top-up are owed, the requester's record shows the appeal upheld); payments
+//! recorded and confirmed (one first answered "not received"), a review; a second phone
+//! authorised by a member, writing for her, then revoked (what it signs afterwards counts
+//! for nobody); then the ledger exported from every node (identical), verified offline,
+//! and a summary.
 
 use crate::datadir;
 use crate::service::{Error, Node};
@@ -23,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use taawun_api::request::{OfferFilter, SubmissionFilter};
 use taawun_api::views::*;
+use taawun_core::fold::WITNESS_SLACK_MS;
 use taawun_core::money::format_in;
 use taawun_core::{Hash, Id, PublicKey, Unverified};
 use taawun_ledger::{Ingest, Ledger};
@@ -42,15 +47,33 @@ const SHORT_REVIEW_MS: u64 = 5_000;
 /// The demo skips ahead over it: see [`demo_clock`].
 const AMENDMENT_DELAY_MS: u64 = 60_000;
 
-/// How far the demo's clock runs ahead of the wall clock.
+/// A jury sits once the witness slack after the appeal has passed (docs/protocol.md
+/// 8.8): the demo skips ahead over it, and a little more.
+const JURY_SKIP_MS: u64 = WITNESS_SLACK_MS + 5_000;
+/// How far behind the wall clock the demo's clock starts: more than the demo skips in all
+/// (see [`demo_clock`]).
+const START_BEHIND_MS: u64 = 20 * 60 * 1000;
+/// Everything the demo skips: the amendment delay, the claim window with the requester's
+/// grace before its draw, the witness slack before a jury sits.
+const SKIPS_MS: u64 = (AMENDMENT_DELAY_MS + 2_000)
+    + (CLAIM_WINDOW_MS + crate::service::ASSIGN_GRACE_MS + 1_000)
+    + JURY_SKIP_MS;
+const _: () = assert!(
+    SKIPS_MS < START_BEHIND_MS,
+    "the demo would date entries ahead of the wall clock"
+);
+
+/// How far the demo's clock has skipped ahead since it started.
 static SKIPPED_MS: AtomicU64 = AtomicU64::new(0);
 
-/// The clock every demo node judges and stamps entries by: the wall clock, plus the time
-/// the demo skipped (one amendment delay and one claim window, a little over two minutes,
-/// well within the 5 minutes of clock skew any node tolerates, so the kept ledgers stay
-/// valid for a node on the real clock).
+/// The clock every demo node judges and stamps entries by: the wall clock less
+/// [`START_BEHIND_MS`], plus the time the demo skipped (one amendment delay, one claim
+/// window and one witness slack, about 17 minutes). Every node of the demo shares it, so
+/// they agree on time; starting 20 minutes behind keeps every entry dated before the wall
+/// clock, so the kept ledgers stay valid for nodes on the real clock (a node refuses
+/// entries dated more than 5 minutes ahead of its own clock).
 fn demo_clock() -> taawun_core::Timestamp {
-    taawun_net::config::system_now() + SKIPPED_MS.load(Ordering::SeqCst)
+    taawun_net::config::system_now() - START_BEHIND_MS + SKIPPED_MS.load(Ordering::SeqCst)
 }
 
 /// The configuration of a demo node: loopback only, any free ports, no mDNS.
@@ -258,6 +281,7 @@ async fn start(
 
 async fn story(dir: &Path) -> Result<()> {
     let t0 = std::time::Instant::now();
+    SKIPPED_MS.store(0, Ordering::SeqCst);
     say("taawun demo: a cooperative of five nodes on this machine, each with its own key,");
     say("ledger on disk and libp2p stack (TCP, noise, yamux, gossipsub) on 127.0.0.1\n");
     let names = ["Amal", "Karim", "Sara", "Nour", "Lumen Lab"];
@@ -292,6 +316,9 @@ async fn story(dir: &Path) -> Result<()> {
     let mut limits = BTreeMap::new();
     limits.insert("amendment_delay_ms".to_string(), AMENDMENT_DELAY_MS);
     limits.insert("min_claim_window_ms".to_string(), CLAIM_WINDOW_MS);
+    // Juries of one: of four members, an appeal's party and the others who claimed the
+    // same offer cannot judge it, which leaves too few for the default of three.
+    limits.insert("jury_size".to_string(), 1);
     let coop = ms[0]
         .node
         .create_coop(CreateCoop {
@@ -311,13 +338,14 @@ async fn story(dir: &Path) -> Result<()> {
         .map_err(api_err)?;
     let cid = id(&coop.id)?;
     say(format!(
-        "\n1. Amal founds \"{}\" (id {}): members Amal, Karim, Sara, Nour; floor {}/h; quorum {} %",
+        "\n1. Amal founds \"{}\" (id {}): members Amal, Karim, Sara, Nour; floor {}/h; quorum {} %;\n   juries of {} for appeals",
         coop.name,
         cid.short(),
         coop.floors
             .first()
             .map_or(String::new(), |f| f.text.clone()),
-        coop.quorum_pct
+        coop.quorum_pct,
+        coop.limits.get("jury_size").copied().unwrap_or(3)
     ));
     let invite = ms[0].node.invite(cid).await.map_err(api_err)?;
     for m in &ms[1..] {
@@ -686,10 +714,14 @@ async fn story(dir: &Path) -> Result<()> {
     .await?;
     say("   ...and it is accepted by default: a requester cannot keep work unpaid by ignoring it");
 
-    // 8. Payments and receipts, a review.
+    // 8. The rejected member appeals; a jury upholds it.
+    converge(&ms, cid, "the verdicts to reach every node").await?;
+    appeal_upheld(&ms, &names, cid, subs[1].0, subs[1].1).await?;
+
+    // 9. Payments and receipts, a review.
     converge(&ms, cid, "the verdicts to reach every node").await?;
     let balances = ms[LUMEN].node.balances(cid).await.map_err(api_err)?;
-    say("\n8. Lumen Lab pays outside the system (mobile money) and records each payment; only a payment the");
+    say("\n9. Lumen Lab pays outside the system (mobile money) and records each payment; only a payment the");
     say("   member confirms lowers what is owed");
     let mut n = 0;
     let owed: Vec<&BalanceView> = balances.iter().filter(|b| b.owed.minor > 0).collect();
@@ -807,7 +839,7 @@ async fn story(dir: &Path) -> Result<()> {
     converge(&ms, cid, "everything to reach every node").await?;
     second_phone(dir, &ms, cid, &invite.invite, &boot).await?;
 
-    // 9. Every node holds the same ledger; an auditor verifies it offline.
+    // 10. Every node holds the same ledger; an auditor verifies it offline.
     let mut exports = Vec::new();
     let mut sets = Vec::new();
     for m in &ms {
@@ -822,7 +854,7 @@ async fn story(dir: &Path) -> Result<()> {
     std::fs::write(&file, &exports[0]).with_context(|| format!("writing {}", file.display()))?;
     let summary = taawun_ledger::verify::verify(&exports[0][..])?;
     say(format!(
-        "\n9. Every node holds the same {} signed entries, byte for byte (each in the order it heard them);\n   an auditor verifies one node's export offline ({}):",
+        "\n10. Every node holds the same {} signed entries, byte for byte (each in the order it heard them);\n   an auditor verifies one node's export offline ({}):",
         sets[0].len(),
         file.display()
     ));
@@ -833,7 +865,7 @@ async fn story(dir: &Path) -> Result<()> {
         bail!("the exported ledger does not verify");
     }
 
-    // 10. The summary.
+    // 11. The summary.
     let (subs_view, _) = ms[0]
         .node
         .submissions(cid, &SubmissionFilter::default())
@@ -843,26 +875,48 @@ async fn story(dir: &Path) -> Result<()> {
     let floor = coop.floors.first().map_or(0, |f| f.minor);
     // The demo's cooperative has one floor, in euros.
     let cur = coop.floors.first().map_or("EUR", |f| f.currency.as_str());
-    say("\n10. Summary (every figure recomputed from signed entries)");
+    let cap_pct = coop.limits.get("topup_cap_pct").copied().unwrap_or(200);
+    // The minutes the floor is owed for (the top-up rule): those reported, up to the
+    // larger of the cap (a share of the estimate) and the median of the minutes reported
+    // on the offer.
+    let credited = |s: &SubmissionView| -> u64 {
+        let estimate = assigned
+            .iter()
+            .find(|o| o.id == s.offer)
+            .map_or(0, |o| u64::from(o.minutes));
+        let mut reported: Vec<u64> = subs_view
+            .iter()
+            .filter(|x| x.offer == s.offer)
+            .map(|x| u64::from(x.minutes))
+            .collect();
+        reported.sort_unstable();
+        let median = reported
+            .get(reported.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or(0);
+        u64::from(s.minutes).min((estimate * cap_pct / 100).max(median))
+    };
+    say("\n11. Summary (every figure recomputed from signed entries)");
     say(format!(
         "   {:<8} {:>5} {:>9} {:>12} {:>9} {:>13}",
-        "member", "tasks", "accepted", "earned", "minutes", "rate/h"
+        "member", "tasks", "accepted", "earned", "credited", "rate/h"
     ));
     for (i, name) in names.iter().enumerate().take(LUMEN) {
         let mine: Vec<&SubmissionView> = subs_view
             .iter()
             .filter(|s| s.member == keys[i].to_hex())
             .collect();
+        // Work upheld on appeal counts as accepted work.
         let accepted: Vec<&&SubmissionView> = mine
             .iter()
-            .filter(|s| s.review.starts_with("accepted"))
+            .filter(|s| s.review.starts_with("accepted") || s.review == "upheld-on-appeal")
             .collect();
         let earned: u64 = bal
             .iter()
             .filter(|b| b.member == keys[i].to_hex())
             .map(|b| b.earned.minor + b.topup.minor)
             .sum();
-        let minutes: u64 = accepted.iter().map(|s| u64::from(s.minutes)).sum();
+        let minutes: u64 = accepted.iter().map(|s| credited(s)).sum();
         let rate = (earned * 60).checked_div(minutes);
         say(format!(
             "   {:<8} {:>5} {:>9} {:>12} {:>9} {:>13}",
@@ -879,8 +933,16 @@ async fn story(dir: &Path) -> Result<()> {
         ));
     }
     say(format!(
-        "   floor {} {cur}/h; every accepted task paid at least the floor for the time worked",
+        "   floor {} {cur}/h; every accepted task paid at least the floor for its credited minutes (those",
         format_in(floor, cur)
+    ));
+    say(format!(
+        "   reported, up to the larger of {cap_pct} % of the estimate and the median reported on the offer)"
+    ));
+    let r = ms[0].node.record(cid, keys[LUMEN]).await.map_err(api_err)?;
+    say(format!(
+        "   appeals against Lumen Lab's rejections: {}, upheld {}, dismissed {} (its record); the upheld work was paid",
+        r.appeals, r.appeals_upheld, r.appeals_dismissed
     ));
     say(format!(
         "   total platform cut: {} {cur} (there is no platform)",
@@ -901,10 +963,150 @@ async fn story(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Step 8b: Nour authorises a second phone; its node enrolls and writes for her (a
+/// Step 8: the member whose work was rejected (`worker`, its submission `sub`) appeals
+/// with an answer; the requester replies once; a member who is not a party witnesses the
+/// appeal (its tick seeds the draw); once the witness slack has passed the jury sits (one
+/// juror: the only member who is neither a party nor claimed the same offer), its node
+/// receives the result privately, and the juror upholds. The rejection is void, the work
+/// counts as accepted (its pay and top-up owed, paid in step 9) and the requester's
+/// record shows the appeal upheld.
+async fn appeal_upheld(
+    ms: &[Member],
+    names: &[&str],
+    cid: Id,
+    sub: Id,
+    worker: usize,
+) -> Result<()> {
+    const NOUR: usize = 3;
+    const LUMEN: usize = 4;
+    let answer =
+        "All 20 notes are there: 17 to 20 came in a separate file, transcribed at the end.";
+    let w = ms[worker]
+        .node
+        .appeal(cid, sub, answer.into())
+        .await
+        .map_err(api_err)?;
+    let appeal = id(&w.id)?;
+    say(format!(
+        "\n8. {} appeals the rejection, with an answer: \"{answer}\"",
+        names[worker]
+    ));
+    converge(ms, cid, "the appeal to reach every node").await?;
+    let reply = "We had asked for one transcript in the order of the notes.";
+    ms[LUMEN]
+        .node
+        .reply(cid, appeal, reply.into())
+        .await
+        .map_err(api_err)?;
+    say(format!("   Lumen Lab replies, once: \"{reply}\""));
+    converge(ms, cid, "the reply to reach every node").await?;
+    // As every member's node does on its policy tick: a member who is not a party
+    // witnesses the appeal. Its tick's id seeds the draw, with the rejection's and the
+    // appeal's, so neither party can steer who judges.
+    let witness = (0..NOUR).find(|i| *i != worker).unwrap_or(NOUR);
+    if ms[witness]
+        .node
+        .witness_due()
+        .await
+        .map_err(api_err)?
+        .is_empty()
+    {
+        bail!("no member's node witnessed the appeal");
+    }
+    converge(ms, cid, "the witness to reach every node").await?;
+    let listed = ms[NOUR].node.appeals(cid, false).await.map_err(api_err)?;
+    match listed.iter().find(|a| a.id == appeal.to_hex()) {
+        Some(a) if a.outcome == "drawing" => {}
+        other => bail!("the appeal is not being drawn: {other:?}"),
+    }
+    say(format!(
+        "   {}'s node witnesses the appeal; the jury is drawn by lottery from the members who are not",
+        names[witness]
+    ));
+    say("   parties and did not claim the same offer, seeded by the rejection, the appeal and its witnesses,");
+    say(format!(
+        "   and sits once the {}-minute witness slack has passed (the demo skips ahead)",
+        WITNESS_SLACK_MS / 60_000
+    ));
+    SKIPPED_MS.fetch_add(JURY_SKIP_MS, Ordering::SeqCst);
+    // The member's node sends the result to each seated juror's node at its next round.
+    let case = wait_for(
+        "the juror's seat and the result to reach her node",
+        || async {
+            let mine = ms[NOUR].node.appeals(cid, true).await.map_err(api_err)?;
+            Ok(mine
+                .into_iter()
+                .find(|a| a.id == appeal.to_hex() && a.result_here))
+        },
+    )
+    .await?;
+    let file = ms[NOUR].node.result(cid, sub).await.map_err(api_err)?;
+    say(format!(
+        "   the jury sits: {} holds the seat; her node received the result privately ({} bytes) and shows",
+        names[NOUR],
+        file.len()
+    ));
+    say(format!(
+        "   the reason, {}'s answer and Lumen Lab's reply (\"{}\")",
+        names[worker],
+        case.reply.as_deref().unwrap_or("")
+    ));
+    ms[NOUR]
+        .node
+        .verdict(cid, appeal, true)
+        .await
+        .map_err(api_err)?;
+    converge(ms, cid, "the vote to reach every node").await?;
+    let upheld = wait_for("the appeal to be upheld on Lumen Lab's node", || async {
+        let all = ms[LUMEN].node.appeals(cid, false).await.map_err(api_err)?;
+        Ok(all
+            .into_iter()
+            .find(|a| a.id == appeal.to_hex() && a.outcome == "upheld"))
+    })
+    .await?;
+    let (sv, _) = ms[LUMEN]
+        .node
+        .submissions(cid, &SubmissionFilter::default())
+        .await
+        .map_err(api_err)?;
+    let s = sv
+        .iter()
+        .find(|x| x.id == sub.to_hex())
+        .ok_or_else(|| anyhow!("the appealed submission is not listed"))?;
+    if s.review != "upheld-on-appeal" {
+        bail!("the appealed work is {}, not upheld", s.review);
+    }
+    say(format!(
+        "   {} votes to uphold ({} of {} needed): the appeal is upheld, the rejection is void and {}'s work",
+        names[NOUR], upheld.uphold, upheld.majority, names[worker]
+    ));
+    say(format!(
+        "   counts as accepted: its pay {} and top-up {} are owed",
+        s.pay.text, s.topup.text
+    ));
+    let r = ms[0]
+        .node
+        .record(cid, ms[LUMEN].node.me())
+        .await
+        .map_err(api_err)?;
+    if (r.appeals, r.appeals_upheld) != (1, 1) {
+        bail!(
+            "the requester's record shows {} appeal(s), {} upheld",
+            r.appeals,
+            r.appeals_upheld
+        );
+    }
+    say(format!(
+        "   Lumen Lab's record: appeals {}, upheld {}",
+        r.appeals, r.appeals_upheld
+    ));
+    Ok(())
+}
+
+/// Step 9b: Nour authorises a second phone; its node enrolls and writes for her (a
 /// review that counts as Nour's); she revokes it (a lost phone), and what the phone signs
 /// afterwards counts for nobody. The phone is not among `ms`: once revoked, the members'
-/// nodes stop serving it the ledger, so it does not take part in step 9's comparison.
+/// nodes stop serving it the ledger, so it does not take part in step 10's comparison.
 async fn second_phone(
     dir: &Path,
     ms: &[Member],
@@ -929,7 +1131,7 @@ async fn second_phone(
         .await
         .map_err(api_err)?;
     say(format!(
-        "\n8b. Nour authorises a second phone (its own key {}, its own chain and data folder {});",
+        "\n9b. Nour authorises a second phone (its own key {}, its own chain and data folder {});",
         key.short(),
         phone.dir.display()
     ));

@@ -317,12 +317,12 @@ impl Node {
 
     /// The stable identity of `key` in `c` (docs/protocol.md 8.7): the key it speaks
     /// for, through replacements by vote. Offers, submissions and balances name it.
-    fn identity_of(&self, c: &Coop, key: &PublicKey) -> PublicKey {
+    pub(crate) fn identity_of(&self, c: &Coop, key: &PublicKey) -> PublicKey {
         identities(c)(key)
     }
 
     /// This node's stable identity in `c`.
-    fn identity(&self, c: &Coop) -> PublicKey {
+    pub(crate) fn identity(&self, c: &Coop) -> PublicKey {
         self.identity_of(c, &self.me)
     }
 

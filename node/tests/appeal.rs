@@ -356,19 +356,43 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
     assert!(msg.contains("appeal"), "{msg}");
 }
 
-/// A cooperative of six members whose ledger, dated three hours ago, holds an offer of
-/// member 6, the work of member 2, its rejection, member 2's appeal witnessed by member 1
-/// (who is not a party), and member 6's reply: the jury sat long ago (the witness slack is
-/// 15 minutes) and its seats are still open (3 days). Returns the charter's id, the
-/// entries in order, the appeal's id and the jurors (members' numbers).
-fn seated_jury() -> (
-    taawun_core::Id,
-    Vec<taawun_core::Verified>,
-    taawun_core::Id,
-    Vec<u8>,
-) {
+/// The device key of member `n` in [`seated_jury`]'s cooperative: seed `DEVICE + n`.
+const DEVICE: u8 = 10;
+
+/// A ledger dated three hours ago, as [`seated_jury`] writes it.
+struct Fixture {
+    /// The charter's id.
+    coop: taawun_core::Id,
+    /// Every entry, in order.
+    entries: Vec<taawun_core::Verified>,
+    /// The appeal whose jury sits.
+    appeal: taawun_core::Id,
+    /// Its jurors (members' numbers), in ranking order.
+    jury: Vec<u8>,
+    /// Member 2's other work, rejected and not appealed yet.
+    unappealed: taawun_core::Id,
+}
+
+/// The key of seed `n` (members are 1 to 6, their devices `DEVICE + n`), in hex.
+fn hex_key(n: u8) -> String {
+    hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&[n; 32])
+            .verifying_key()
+            .to_bytes(),
+    )
+}
+
+/// A cooperative of six members whose ledger, dated three hours ago, holds: a device
+/// (phone) authorised and enrolled for each of members 1 to 5; an offer of member 6, the
+/// work of member 2, its rejection, member 2's appeal witnessed by member 1 (who is not a
+/// party), and member 6's reply: the jury sat long ago (the witness slack is 15 minutes)
+/// and its seats are still open (3 days); and a second offer of member 6 whose work by
+/// member 2 was rejected and not appealed yet (the appeal window is 7 days).
+fn seated_jury() -> Fixture {
+    use std::collections::BTreeMap;
     use taawun_core::body::{
-        Appeal, Assign, Body, Charter, Claim, Named, Offer, Reject, Reply, Submit, Tick,
+        Appeal, Assign, Body, Charter, Claim, Device, Enroll, Named, Offer, Reject, Reply, Submit,
+        Tick,
     };
     use taawun_core::{fold::Coop, lottery, rules::default_limits, writer::Writer, Hash, Money};
     const MIN: u64 = 60_000;
@@ -406,76 +430,104 @@ fn seated_jury() -> (
     let id = charter.id();
     let mut coop = Coop::new();
     coop.ingest(charter.clone(), None).expect("charter");
-    let mut writers = vec![w1];
-    writers.extend((2..=6).map(|n| Writer::new(key(n), Some(id), None)));
+    let mut writers: BTreeMap<u8, Writer> = BTreeMap::from([(1, w1)]);
+    for n in (2..=6).chain((1..=5).map(|n| DEVICE + n)) {
+        writers.insert(n, Writer::new(key(n), Some(id), None));
+    }
     let mut out = vec![charter];
     let mut put = |who: u8, body: Body, ts: u64| {
-        let v = writers[usize::from(who - 1)].next(body, ts, None);
+        let v = writers
+            .get_mut(&who)
+            .expect("a writer")
+            .next(body, ts, None);
         coop.ingest(v.clone(), None).expect("valid");
         out.push(v.clone());
         v
     };
+    // Each of members 1 to 5 authorises a phone, which enrolls.
+    for n in 1..=5 {
+        let d = put(
+            n,
+            Body::Device(Device {
+                key: pk(DEVICE + n),
+                label: "phone".into(),
+            }),
+            t0 + u64::from(n) * 1_000,
+        );
+        put(
+            DEVICE + n,
+            Body::Enroll(Enroll { device: d.id() }),
+            t0 + u64::from(n) * 1_000 + 500,
+        );
+    }
+    // An offer of member 6 claimed by member 2 alone (witnessed by member 1), drawn, done
+    // and rejected: the rejection witnessed by member 1 too.
+    let rejected =
+        |put: &mut dyn FnMut(u8, Body, u64) -> taawun_core::Verified, title: &str, t: u64| {
+            let offer = put(
+                6,
+                Body::Offer(Offer {
+                    title: title.into(),
+                    description: "Tag every photo of the market archive".into(),
+                    purpose: "Archive index".into(),
+                    pay: Money::new("EUR", 300),
+                    minutes: 15,
+                    assignments: 1,
+                    expires_at: t + 30 * DAY,
+                    review_window_ms: DAY,
+                    claim_window_ms: 10 * MIN,
+                    commit: lottery::commit(&secret),
+                }),
+                t,
+            );
+            let claim = put(2, Body::Claim(Claim { offer: offer.id() }), t + MIN);
+            put(
+                1,
+                Body::Tick(Tick {
+                    heads: vec![claim.id()],
+                }),
+                t + 2 * MIN,
+            );
+            let assign = put(
+                6,
+                Body::Assign(Assign {
+                    offer: offer.id(),
+                    claims: vec![claim.id()],
+                    winners: vec![pk(2)],
+                    secret,
+                }),
+                t + 11 * MIN,
+            );
+            let sub = put(
+                2,
+                Body::Submit(Submit {
+                    offer: offer.id(),
+                    assign: assign.id(),
+                    result: Hash::of(b"photo 1: market\n"),
+                    size: 16,
+                    minutes: 15,
+                }),
+                t + 20 * MIN,
+            );
+            let rej = put(
+                6,
+                Body::Reject(Reject {
+                    submission: sub.id(),
+                    reason: "Half the photos are not tagged".into(),
+                }),
+                t + 30 * MIN,
+            );
+            put(
+                1,
+                Body::Tick(Tick {
+                    heads: vec![rej.id()],
+                }),
+                t + 31 * MIN,
+            );
+            (sub, rej)
+        };
     let t = t0 + MIN;
-    let offer = put(
-        6,
-        Body::Offer(Offer {
-            title: "Tag photos".into(),
-            description: "Tag every photo of the market archive".into(),
-            purpose: "Archive index".into(),
-            pay: Money::new("EUR", 300),
-            minutes: 15,
-            assignments: 1,
-            expires_at: t + 30 * DAY,
-            review_window_ms: DAY,
-            claim_window_ms: 10 * MIN,
-            commit: lottery::commit(&secret),
-        }),
-        t,
-    );
-    let claim = put(2, Body::Claim(Claim { offer: offer.id() }), t + MIN);
-    put(
-        1,
-        Body::Tick(Tick {
-            heads: vec![claim.id()],
-        }),
-        t + 2 * MIN,
-    );
-    let assign = put(
-        6,
-        Body::Assign(Assign {
-            offer: offer.id(),
-            claims: vec![claim.id()],
-            winners: vec![pk(2)],
-            secret,
-        }),
-        t + 11 * MIN,
-    );
-    let sub = put(
-        2,
-        Body::Submit(Submit {
-            offer: offer.id(),
-            assign: assign.id(),
-            result: Hash::of(b"photo 1: market\n"),
-            size: 16,
-            minutes: 15,
-        }),
-        t + 20 * MIN,
-    );
-    let rej = put(
-        6,
-        Body::Reject(Reject {
-            submission: sub.id(),
-            reason: "Half the photos are not tagged".into(),
-        }),
-        t + 30 * MIN,
-    );
-    put(
-        1,
-        Body::Tick(Tick {
-            heads: vec![rej.id()],
-        }),
-        t + 31 * MIN,
-    );
+    let (_, rej) = rejected(&mut put, "Tag photos", t);
     let appeal = put(
         2,
         Body::Appeal(Appeal {
@@ -500,15 +552,119 @@ fn seated_jury() -> (
         }),
         t + 45 * MIN,
     );
+    let (unappealed, _) = rejected(&mut put, "Tag more photos", t + 50 * MIN);
     let jury: Vec<u8> = coop
         .appeals(now)
-        .remove(0)
+        .into_iter()
+        .find(|a| a.id == appeal.id())
+        .expect("the appeal counts")
         .seats
         .iter()
         .map(|x| (1..=6).find(|n| pk(*n) == x.member).expect("a member"))
         .collect();
     assert_eq!(jury.len(), 3, "a seated jury");
-    (id, out, appeal.id(), jury)
+    Fixture {
+        coop: id,
+        entries: out,
+        appeal: appeal.id(),
+        jury,
+        unappealed: unappealed.id(),
+    }
+}
+
+/// A daemon in `dir` alone (no peer could confirm its chain, so it writes without
+/// waiting for one) whose key is seed `key`, a device of member `device_of` if given,
+/// holding `f`'s ledger imported.
+fn fixture_node(dir: &Path, f: &Fixture, key: u8, device_of: Option<u8>) -> Daemon {
+    std::fs::create_dir_all(dir).expect("dir");
+    let o = match device_of {
+        Some(m) => taawun(&["init", "--device-of", &hex_key(m)], dir),
+        None => taawun(&["init"], dir),
+    };
+    assert!(o.status.success(), "init: {}", text(&o));
+    let config =
+        common::TEST_CONFIG.replace("mdns = false", "mdns = false\nwrite_before_sync = true");
+    assert_ne!(config, common::TEST_CONFIG, "the test config names mdns");
+    std::fs::write(dir.join("config.toml"), config).expect("config");
+    std::fs::write(dir.join("key"), [key; 32]).expect("key");
+    let d = Daemon::run(dir);
+    assert_eq!(d.key, hex_key(key));
+    let mut file = taawun_ledger::export::header_bytes(&f.coop);
+    for v in &f.entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    let path = dir.join("fixture.taawun");
+    std::fs::write(&path, file).expect("ledger file");
+    let imported = ok(&d, &["ledger", "import", path.to_str().expect("utf-8")]);
+    assert!(
+        imported.contains(&format!("{} stored", f.entries.len()))
+            && imported.contains("0 rejected"),
+        "{imported}"
+    );
+    d
+}
+
+#[test]
+fn a_member_appeals_its_own_rejected_work_from_its_phone_s_node() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = seated_jury();
+    // Member 2's phone: its own key, enrolled as member 2's device.
+    let phone = fixture_node(&tmp.path().join("phone"), &f, DEVICE + 2, Some(2));
+    let st = json(&phone, &["status"]);
+    assert_eq!(st["coops"][0]["identity"], hex_key(2).as_str(), "{st}");
+    let sub = f.unappealed.to_hex();
+    let before = json(&phone, &["appeals"]);
+    assert!(find(&before, "submission", &sub).is_none(), "{before}");
+
+    // The work is member 2's: the phone appeals it, and every view names member 2.
+    ok(
+        &phone,
+        &[
+            "appeal",
+            &sub[..8],
+            "--answer",
+            "Every photo is tagged: see lines 1 and 2",
+        ],
+    );
+    let list = json(&phone, &["appeals"]);
+    let a = find(&list, "submission", &sub).unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(a["appellant"], hex_key(2).as_str(), "{a}");
+    assert_eq!(a["outcome"], "drawing", "{a}");
+    assert_eq!(
+        a["answer"], "Every photo is tagged: see lines 1 and 2",
+        "{a}"
+    );
+    // Once: the phone speaks for member 2, who has appealed.
+    let msg = fails(&phone, &["appeal", &sub[..8], "--answer", "again"]);
+    assert!(msg.contains("already appealed"), "{msg}");
+}
+
+#[test]
+fn a_juror_s_phone_sees_its_seat_and_votes_for_its_member() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = seated_jury();
+    let juror = f.jury[0];
+    let phone = fixture_node(&tmp.path().join("phone"), &f, DEVICE + juror, Some(juror));
+    let appeal = f.appeal.to_hex();
+
+    // The seat is the member's; its phone lists the case as one to judge.
+    let jury = json(&phone, &["jury"]);
+    let a = find(&jury, "id", &appeal).unwrap_or_else(|| panic!("{jury}"));
+    assert_eq!(a["outcome"], "open", "{a}");
+    assert_eq!(a["to_judge"], true, "{a}");
+    ok(&phone, &["jury", "vote", &appeal[..8], "uphold"]);
+
+    // The vote counts as the member's: its seat is voted, and nothing is left to judge.
+    let list = json(&phone, &["appeals"]);
+    let a = find(&list, "id", &appeal).unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(a["uphold"], 1, "{a}");
+    assert_eq!(a["to_judge"], false, "{a}");
+    let seat = a["seats"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["member"] == hex_key(juror).as_str()))
+        .unwrap_or_else(|| panic!("no seat of the member: {a}"));
+    assert_eq!(seat["state"], "upheld", "{a}");
+    assert_eq!(json(&phone, &["jury"]), Value::Array(vec![]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -518,35 +674,11 @@ async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (coop, entries, appeal, jury) = seated_jury();
-    let juror = jury[0];
-    // The juror's node: its key is the juror's, alone (no peer could confirm its chain,
-    // so it writes without waiting for one), holding the ledger imported.
-    let dir = tmp.path().join("juror");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let o = taawun(&["init"], &dir);
-    assert!(o.status.success(), "init: {}", text(&o));
-    let config =
-        common::TEST_CONFIG.replace("mdns = false", "mdns = false\nwrite_before_sync = true");
-    assert_ne!(config, common::TEST_CONFIG, "the test config names mdns");
-    std::fs::write(dir.join("config.toml"), config).expect("config");
-    std::fs::write(dir.join("key"), [juror; 32]).expect("key");
-    let d = Daemon::run(&dir);
-    let mut file = taawun_ledger::export::header_bytes(&coop);
-    for v in &entries {
-        file.extend_from_slice(&v.envelope());
-    }
+    let f = seated_jury();
+    // The juror's node: its key is the juror's.
+    let d = fixture_node(&tmp.path().join("juror"), &f, f.jury[0], None);
+    let (coop, appeal) = (f.coop, f.appeal);
     let api = reqwest::Client::new();
-    let r = api
-        .post(format!("{}/api/import", d.base))
-        .bearer_auth(&d.token)
-        .body(file)
-        .send()
-        .await
-        .expect("import");
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
-    let v: Value = r.json().await.expect("json");
-    assert_eq!(v["rejected"], 0, "{v}");
     let (coop, appeal) = (coop.to_hex(), appeal.to_hex());
     let jury_of = |api: reqwest::Client| {
         let url = format!("{}/api/coops/{coop}/appeals", d.base);

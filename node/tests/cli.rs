@@ -49,6 +49,35 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
         out.contains("Lumen Lab's record now: nothing owed"),
         "{out}"
     );
+    // The rejected member appeals, the requester replies, the juror drawn receives the
+    // result and upholds: the work is owed as accepted work, then paid.
+    let appellant = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("8. ")?
+                .split_once(" appeals the rejection, with an answer")
+        })
+        .map(|(name, _)| name.to_owned())
+        .unwrap_or_else(|| panic!("no appeal in: {out}"));
+    assert!(out.contains("Lumen Lab replies, once"), "{out}");
+    assert!(out.contains("'s node witnesses the appeal"), "{out}");
+    assert!(
+        out.contains("Nour holds the seat; her node received the result privately"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the appeal is upheld, the rejection is void"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Lumen Lab's record: appeals 1, upheld 1"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{appellant} paid ")), "{out}");
+    assert!(
+        out.contains("appeals against Lumen Lab's rejections: 1, upheld 1, dismissed 0"),
+        "{out}"
+    );
     assert!(out.contains("every item valid"), "{out}");
     assert!(out.contains("total platform cut: 0.00 EUR"), "{out}");
     let file = dir.join("coop.taawun");
@@ -109,6 +138,21 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
     // Payment references and review texts: at least one field per payment.
     assert!(read + unread >= json["kinds"]["settle"].as_u64().unwrap_or(u64::MAX));
     assert_eq!(json["sealed"]["bad"].as_array().map(Vec::len), Some(0));
+    // The audit derives the appeal's ending from the ledger alone: upheld, and paid.
+    assert_eq!(json["appeals"]["appeals"], 1, "{}", json["appeals"]);
+    assert_eq!(json["appeals"]["upheld"], 1, "{}", json["appeals"]);
+    let lumen = json["requesters"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["appeals"] == 1))
+        .unwrap_or_else(|| panic!("no requester with an appeal: {}", json["requesters"]));
+    assert_eq!(lumen["appeals_upheld"], 1, "{lumen}");
+    assert!(
+        json["balances"]
+            .as_array()
+            .is_some_and(|b| b.iter().all(|b| b["owed"] == 0)),
+        "{}",
+        json["balances"]
+    );
 
     // One flipped byte in the middle: a clean refusal, exit code 1 or 2, no panic.
     let mut bytes = std::fs::read(&file).expect("file");

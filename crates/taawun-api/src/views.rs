@@ -685,6 +685,15 @@ pub struct RecordView {
     /// to choose who wins.
     #[serde(default)]
     pub void_assignments: usize,
+    /// Appeals of its rejections that count (docs/protocol.md 8.8).
+    #[serde(default)]
+    pub appeals: usize,
+    /// Of them, upheld (by a majority of the jury or by default): the rejection was void.
+    #[serde(default)]
+    pub appeals_upheld: usize,
+    /// Of them, dismissed: the rejection stands.
+    #[serde(default)]
+    pub appeals_dismissed: usize,
     /// What members wrote in their reviews, newest first (at most
     /// [`MAX_RECORD_COMMENTS`]; reviews without text are left out).
     #[serde(default)]
@@ -741,6 +750,9 @@ impl RecordView {
             reviews: r.reviews,
             scores: r.scores,
             void_assignments: r.void_assignments,
+            appeals: r.appeals,
+            appeals_upheld: r.appeals_upheld,
+            appeals_dismissed: r.appeals_dismissed,
             comments: Vec::new(),
         }
     }

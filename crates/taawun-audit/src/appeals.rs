@@ -12,14 +12,17 @@ use taawun_core::fold::{Timeline, WITNESS_SLACK_MS};
 use taawun_core::lottery;
 use taawun_core::{Id, PublicKey, Timestamp};
 
-/// One signed entry as the appeals need it: where, by whom (and at which seq), when, and
-/// its id.
+/// One signed entry as the appeals need it: where, by whom (and at which seq), for whom,
+/// when, and its id.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Signed {
     pub(crate) pos: Pos,
     pub(crate) who: Who,
     pub(crate) seq: u64,
+    /// The author's key.
     pub(crate) key: PublicKey,
+    /// The key it speaks for: the author, or the member of its device key (4.7).
+    pub(crate) by: PublicKey,
     pub(crate) ts: Timestamp,
     pub(crate) id: Id,
 }
@@ -71,7 +74,8 @@ pub(crate) struct Judge<'a> {
     pub(crate) made: &'a dyn Fn(Pos) -> Timestamp,
     /// Witnessed time, by position.
     pub(crate) seen: &'a dyn Fn(Pos) -> Option<Timestamp>,
-    /// Whether an entry gives its author a say (counts, and a role at its time), 8.1.
+    /// Whether an entry gives its author a say (counts, escapes the cuts of its key and
+    /// of the key it speaks for, and a role at its time), 8.1 and 8.7.
     pub(crate) live: &'a dyn Fn(&Signed) -> bool,
 }
 
@@ -142,7 +146,7 @@ impl Appeals {
             .iter()
             .map(|i| &self.recs[*i as usize])
             .filter(|r| r.rejection == rej.pos)
-            .filter(|r| (j.live)(&r.at) && tl.identity(&r.at.key) == worker)
+            .filter(|r| (j.live)(&r.at) && tl.identity(&r.at.by) == worker)
             .filter(|r| j.by(&r.at, deadline))
             .min_by_key(|r| (r.at.ts, r.at.id))?;
         let made = (j.made)(a.at.pos);
@@ -166,7 +170,7 @@ impl Appeals {
         let witnesses: Vec<Id> = a
             .witnesses
             .iter()
-            .filter(|t| (j.live)(t) && t.ts <= seated && !party(&t.key))
+            .filter(|t| (j.live)(t) && t.ts <= seated && !party(&t.by))
             .map(|t| t.id)
             .collect();
         if k == 0 || eligible.len() < k || witnesses.is_empty() {
@@ -175,7 +179,7 @@ impl Appeals {
         let ranking = lottery::ranking(&appeal::seed(&rej.id, &a.at.id, &witnesses), &eligible);
         let mut votes: BTreeMap<PublicKey, (Signed, bool)> = BTreeMap::new();
         for (s, up) in a.votes.iter().filter(|(s, _)| (j.live)(s)) {
-            let slot = votes.entry(tl.identity(&s.key)).or_insert((*s, *up));
+            let slot = votes.entry(tl.identity(&s.by)).or_insert((*s, *up));
             if (s.ts, s.id) < (slot.0.ts, slot.0.id) {
                 *slot = (*s, *up);
             }

@@ -384,9 +384,9 @@ impl Books {
             }
             Body::Tick(t) => {
                 self.idle_tick(idx, p, at, e.prev, &t.heads);
-                self.appeal_entry(idx, p, v);
+                self.appeal_entry(idx, p, v, speaker);
             }
-            Body::Appeal(_) | Body::Verdict(_) => self.appeal_entry(idx, p, v),
+            Body::Appeal(_) | Body::Verdict(_) => self.appeal_entry(idx, p, v, speaker),
             Body::Review(r) => {
                 let requester = idx.who(&r.requester);
                 self.reviews.push(ReviewRec {
@@ -1536,8 +1536,9 @@ fn count_appeal(e: crate::appeals::Ending, acc: &mut Acc, st: &mut crate::report
 }
 
 impl Books {
-    /// Notes an appeal, a verdict, or a tick that may witness an appeal (8.8).
-    fn appeal_entry(&mut self, idx: &Index, p: Pos, v: &Verified) {
+    /// Notes an appeal, a verdict, or a tick that may witness an appeal (8.8), signed by
+    /// `v`'s author speaking for `by` (itself, or a device's member).
+    fn appeal_entry(&mut self, idx: &Index, p: Pos, v: &Verified, by: PublicKey) {
         use crate::appeals::Signed;
         let e = v.entry();
         let Some(who) = idx.known(&e.author) else {
@@ -1548,6 +1549,7 @@ impl Books {
             who,
             seq: e.seq,
             key: e.author,
+            by,
             ts: e.ts,
             id: v.id(),
         };
@@ -1599,15 +1601,20 @@ impl Books {
             who: v.at.who,
             seq: v.at.seq,
             key: key(v.at.who),
+            by: key(v.at.by),
             ts,
             id,
         };
         let made = |p: Pos| self.made(p);
         let seen = |p: Pos| self.seen_at(p);
         // Appeals, verdicts and ticks give a say: they count unless their author is
-        // frozen from their seq on, and only with a role at their time (8.1).
+        // frozen from their seq on, only while a device's key and its member's escape
+        // every cut (a revoked device, a replaced key: 8.7), and only with a role at
+        // their time (8.1), as the fold's `live`.
         let live = |x: &Signed| {
-            idx.frozen_from(x.who).is_none_or(|f| x.seq < f) && tl.at(x.ts).may_request(&x.key)
+            idx.frozen_from(x.who).is_none_or(|f| x.seq < f)
+                && tl.escapes_cuts(&x.key, &x.by, x.ts, self.seen_at(x.pos))
+                && tl.at(x.ts).may_request(&x.by)
         };
         let judge = Judge {
             tl,
@@ -1616,7 +1623,8 @@ impl Books {
             seen: &seen,
             live: &live,
         };
-        let claimants: Vec<PublicKey> = o.claims.iter().map(|(_, c)| key(c.who)).collect();
+        // Rivals by the member they speak for, whichever device claimed.
+        let claimants: Vec<PublicKey> = o.claims.iter().map(|(_, c)| key(c.by)).collect();
         self.appeals.judge(
             &judge,
             &rej,

@@ -3,11 +3,18 @@
 //! jury: the rejection stands) and one whose jurors all let their turn pass (upheld by
 //! default). Its balances and records must equal the reference fold's, its report must
 //! count each ending, and an upheld appeal whose pay was never made must show as owed.
+//! Jurors voting from their devices: a live device's vote is its member's, and a vote
+//! signed by a device after its member revoked it counts for nobody, in both.
 
 mod agree;
 
 use ed25519_dalek::SigningKey;
-use taawun_core::body::{Appeal, Assign, Body, Charter, Claim, Named, Offer, Reject, Submit, Tick};
+use std::collections::BTreeMap;
+use taawun_core::appeal::{Outcome, SeatState};
+use taawun_core::body::{
+    Appeal, Assign, Body, Charter, Claim, Device, Enroll, Named, Offer, Reject, RevokeDevice,
+    Submit, Tick,
+};
 use taawun_core::fold::Coop;
 use taawun_core::id::Hash;
 use taawun_core::lottery;
@@ -19,10 +26,13 @@ use taawun_ledger::export::header_bytes;
 
 const T0: u64 = 1_790_000_000_000;
 const MIN: u64 = 60_000;
-const DAY: u64 = 24 * 60 * MIN;
+const HOUR: u64 = 60 * MIN;
+const DAY: u64 = 24 * HOUR;
 const SECRET: Hash = Hash([42; 32]);
 /// Members are seeds 1..=7; 7 is also the requester.
 const R: u8 = 7;
+/// Member `n`'s device is seed `DEVICE + n`.
+const DEVICE: u8 = 100;
 
 fn key(n: u8) -> SigningKey {
     SigningKey::from_bytes(&[n; 32])
@@ -35,7 +45,8 @@ fn pk(n: u8) -> PublicKey {
 struct Ledger {
     coop: Coop,
     id: Id,
-    writers: Vec<Writer>,
+    /// By seed: members, and the devices authorised so far.
+    writers: BTreeMap<u8, Writer>,
     entries: Vec<Verified>,
 }
 
@@ -63,8 +74,8 @@ impl Ledger {
         let id = charter.id();
         let mut coop = Coop::new();
         coop.ingest(charter.clone(), None).expect("charter");
-        let mut writers = vec![w1];
-        writers.extend((2..=7).map(|n| Writer::new(key(n), Some(id), None)));
+        let mut writers = BTreeMap::from([(1, w1)]);
+        writers.extend((2..=7).map(|n| (n, Writer::new(key(n), Some(id), None))));
         Ledger {
             coop,
             id,
@@ -74,10 +85,36 @@ impl Ledger {
     }
 
     fn put(&mut self, who: u8, body: Body, ts: u64) -> Verified {
-        let v = self.writers[usize::from(who - 1)].next(body, ts, None);
+        let v = self
+            .writers
+            .get_mut(&who)
+            .expect("a member or an authorised device")
+            .next(body, ts, None);
         self.coop.ingest(v.clone(), None).expect("valid");
         self.entries.push(v.clone());
         v
+    }
+
+    /// Member `m` authorises its device (seed `DEVICE + m`) at `ts`, which enrolls a
+    /// second later.
+    fn device(&mut self, m: u8, ts: u64) {
+        let d = self.put(
+            m,
+            Body::Device(Device {
+                key: pk(DEVICE + m),
+                label: "phone".into(),
+            }),
+            ts,
+        );
+        self.writers.insert(
+            DEVICE + m,
+            Writer::new(key(DEVICE + m), Some(self.id), None),
+        );
+        self.put(
+            DEVICE + m,
+            Body::Enroll(Enroll { device: d.id() }),
+            ts + 1_000,
+        );
     }
 
     fn tick(&mut self, who: u8, heads: Vec<Id>, ts: u64) {
@@ -258,4 +295,81 @@ fn the_audit_derives_every_ending_of_an_appeal_as_a_node_does() {
     assert!(report.to_string().contains(
         "appeals: 4 (1 upheld, 1 upheld by default, 1 dismissed, 1 without a jury, 0 open)"
     ));
+}
+
+#[test]
+fn a_vote_from_a_revoked_device_counts_for_nobody_in_the_fold_and_the_audit() {
+    let mut l = Ledger::new();
+    let t = T0 + MIN;
+    let (worker, a) = l.appealed("Transcribe E", t, 1);
+    // The jury sits 15 minutes after the appeal (made at t + 40 min).
+    let from = t + 40 * MIN + 15 * MIN;
+    let seated = from + MIN;
+    let jury = l.jury(&a, seated);
+    assert_eq!(jury.len(), 3);
+    // Eligible: every member but the requester and the two who claimed the offer.
+    let fourth = [1, 4, 5, 6]
+        .into_iter()
+        .find(|m| !jury.contains(m))
+        .expect("a fourth eligible member");
+    // The first two jurors authorise a phone each; the first one's is lost and revoked.
+    l.device(jury[0], seated + MIN);
+    l.device(jury[1], seated + 2 * MIN);
+    l.put(
+        jury[0],
+        Body::RevokeDevice(RevokeDevice {
+            key: pk(DEVICE + jury[0]),
+        }),
+        seated + 5 * MIN,
+    );
+    // Whoever holds the lost phone dismisses in the first juror's name: it counts for
+    // nobody. The second juror upholds from its phone (its own vote), the third dismisses.
+    l.vote(DEVICE + jury[0], &a, false, seated + 10 * MIN);
+    l.vote(DEVICE + jury[1], &a, true, seated + 11 * MIN);
+    l.vote(jury[2], &a, false, seated + 12 * MIN);
+    // The first juror's seat lapses (3 days, then the slack): it passes to the fourth
+    // member of the ranking, who upholds.
+    let lapse = from + 3 * DAY + 15 * MIN;
+    l.vote(fourth, &a, true, lapse + HOUR);
+    let last = l.entries.last().expect("entries").id();
+    l.tick(6, vec![last], T0 + 40 * DAY);
+
+    // The fold: the lost phone's vote left the first seat unvoted; two of three uphold.
+    let now = T0 + 40 * DAY;
+    let v = l
+        .coop
+        .appeals(now)
+        .into_iter()
+        .find(|x| x.id == a.id())
+        .expect("the appeal counts");
+    let seat = |m: u8| v.seats.iter().find(|s| s.member == pk(m)).map(|s| s.state);
+    assert_eq!(seat(jury[0]), Some(SeatState::Lapsed), "{v:?}");
+    assert!(
+        matches!(seat(jury[1]), Some(SeatState::Voted { uphold: true, .. })),
+        "{v:?}"
+    );
+    assert!(
+        matches!(seat(fourth), Some(SeatState::Voted { uphold: true, .. })),
+        "{v:?}"
+    );
+    assert_eq!((v.uphold, v.dismiss), (2, 1), "{v:?}");
+    assert!(matches!(v.outcome, Outcome::Upheld { .. }), "{v:?}");
+
+    // The audit: the same ending, the same records and balances.
+    let report = agree::audit(&l.file());
+    assert!(report.verdict.is_clean(), "{:?}", report.violations);
+    agree::assert_agrees(&report, &l.coop);
+    let st = &report.appeals;
+    assert_eq!(
+        (st.appeals, st.upheld, st.upheld_by_default, st.dismissed),
+        (1, 1, 0, 0),
+        "{st:?}"
+    );
+    let owed: u64 = report
+        .balances
+        .iter()
+        .filter(|b| b.member == pk(worker).to_hex())
+        .map(|b| b.owed)
+        .sum();
+    assert_eq!(owed, 400, "the pay and top-up of upheld work");
 }

@@ -1706,6 +1706,12 @@ tr!(
 );
 tr!(APPEAL_STATE, "Appeal: {}", "Appel : {}", "الطعن: {}");
 tr!(
+    APPEALS_LINE,
+    "appeals of its rejections: {} ({} upheld, {} dismissed)",
+    "appels de ses refus : {} (admis : {}, rejetés : {})",
+    "الطعون في رفضه: {} (مقبولة: {}، مرفوضة: {})"
+);
+tr!(
     JURY,
     "Appeals you judge as a juror",
     "Appels que vous jugez comme juré",

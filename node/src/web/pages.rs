@@ -395,6 +395,10 @@ pub(crate) fn record(l: Lang, r: &RecordView, comments: usize) -> Markup {
     if r.not_received > 0 {
         parts.push(l.n(&t::NOT_RECEIVED_LINE, r.not_received, &[]));
     }
+    if r.appeals > 0 {
+        let n = [r.appeals, r.appeals_upheld, r.appeals_dismissed].map(|n| n.to_string());
+        parts.push(l.fa(&t::APPEALS_LINE, &[&n[0], &n[1], &n[2]]));
+    }
     let counts = [r.accepted, r.accepted_by_default, r.rejected, r.pending].map(|n| n.to_string());
     html! {
         div.record {
@@ -1735,6 +1739,23 @@ mod tests {
         let fr = record(Lang::Fr, &r, 0).into_string();
         assert!(
             fr.contains(">1 attribution ayant écarté des demandes<"),
+            "{fr}"
+        );
+    }
+
+    #[test]
+    fn a_record_shows_the_appeals_of_its_rejections_and_how_they_ended() {
+        let mut r = RecordView::default();
+        assert!(!record(Lang::En, &r, 0).into_string().contains("appeals"));
+        (r.appeals, r.appeals_upheld, r.appeals_dismissed) = (3, 2, 1);
+        let card = record(Lang::En, &r, 0).into_string();
+        assert!(
+            card.contains("appeals of its rejections: 3 (2 upheld, 1 dismissed)"),
+            "{card}"
+        );
+        let fr = record(Lang::Fr, &r, 0).into_string();
+        assert!(
+            fr.contains("appels de ses refus : 3 (admis : 2, rejetés : 1)"),
             "{fr}"
         );
     }
