@@ -265,7 +265,7 @@ mod tests {
             !out.contains(&Output::LetIn(5)),
             "an inactive record goes silently"
         );
-        assert!(c.lockouts.get(&5).is_none());
+        assert!(!c.lockouts.contains_key(&5));
         // Full of active lockouts: the earliest end is let in to make room.
         let out = c.graylisted(10_001, late);
         assert!(out.contains(&Output::LetIn(0)));
