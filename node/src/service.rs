@@ -15,7 +15,7 @@ use std::sync::Arc;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::body::*;
-use taawun_core::fold::Coop;
+use taawun_core::fold::{Coop, Revocation, RevokedBy};
 use taawun_core::money::{format_in, hourly_rate, Currency};
 use taawun_core::rules::Rules;
 use taawun_core::seal;
@@ -112,6 +112,9 @@ pub(crate) enum Known {
     NothingToAppeal,
     /// This member holds no open seat on the appeal's jury (422).
     NoSeat,
+    /// This node's key is a device revoked in the cooperative, by its member or by a
+    /// vote: nothing it signs counts, so it writes nothing there (422).
+    DeviceRevoked,
 }
 
 impl Known {
@@ -124,6 +127,7 @@ impl Known {
                 | Known::NotOwnSubmission
                 | Known::NotOwnWork
                 | Known::NoSeat
+                | Known::DeviceRevoked
         )
     }
 }
@@ -352,25 +356,101 @@ impl Node {
     }
 
     pub(crate) async fn write(&self, coop: Id, body: Body) -> Res<Written> {
-        if !matches!(body, Body::Enroll(_)) {
-            self.enrolled(coop).await?;
-        }
+        self.may_write(coop, matches!(body, Body::Enroll(_)))
+            .await?;
         self.ready(coop).await?;
         let v = self.net.append(coop, self.key.clone(), body, None).await?;
         Ok(written(&v))
+    }
+
+    /// Refuses every write of a device's node in `coop` once the device is revoked
+    /// there, and every write but its `enroll` before it enrolled.
+    async fn may_write(&self, coop: Id, enrolling: bool) -> Res<()> {
+        let c = self.state(coop).await?;
+        if let Some(r) = self.revoked(&c) {
+            return Err(self.revoked_error(&c, &r));
+        }
+        if !enrolling {
+            self.enrolled(&c)?;
+        }
+        Ok(())
+    }
+
+    /// The member or requester this node's data folder says it is a device of.
+    fn device_of(&self) -> Res<Option<PublicKey>> {
+        crate::datadir::load_device_of(&self.dir).map_err(|e| Error::Conflict(format!("{e:#}")))
+    }
+
+    /// The revocation of this node's key in `c` in effect now, if it is a device revoked
+    /// by its member (before or after it enrolled) or by a vote (docs/protocol.md 8.7):
+    /// nothing it signs from then on counts, so it signs nothing more there.
+    fn revoked(&self, c: &Coop) -> Option<Revocation> {
+        let now = self.now();
+        let in_timeline = c
+            .timeline()
+            .and_then(|t| t.revocation(&self.me))
+            .filter(|r| r.at <= now);
+        // Its member's revocation, even of a device that has not enrolled yet: the
+        // member it enrolled for, else the one its data folder names.
+        let member = match c.speaker(&self.me) {
+            m if m != self.me => Some(m),
+            _ => self.device_of().ok().flatten(),
+        };
+        let by_member = member.and_then(|m| {
+            let at = c.revoked_by(&self.me, &m).filter(|at| *at <= now)?;
+            Some(Revocation {
+                at,
+                by: RevokedBy::Member(m),
+            })
+        });
+        [in_timeline, by_member]
+            .into_iter()
+            .flatten()
+            .min_by_key(|r| r.at)
+    }
+
+    /// The refusal of a revoked device's write: who revoked it, and from when.
+    fn revoked_error(&self, c: &Coop, r: &Revocation) -> Error {
+        let at = crate::web::i18n::Lang::En.datetime(r.at);
+        let who = match r.by {
+            RevokedBy::Member(m) => {
+                // A founder left unnamed is named by its short key.
+                let named = match names(c, r.at).remove(&m) {
+                    Some(n) if n != m.short() => format!("{n} ({})", m.short()),
+                    _ => m.short(),
+                };
+                format!("revoked by its member {named} on {at}")
+            }
+            RevokedBy::Vote(p) => {
+                format!(
+                    "revoked by a cooperative vote (proposal {}), in effect from {at}",
+                    p.short()
+                )
+            }
+        };
+        let what = if c.speaker(&self.me) != self.me || self.device_of().ok().flatten().is_some() {
+            "this device"
+        } else {
+            "this node's key"
+        };
+        Error::Known(
+            Known::DeviceRevoked,
+            format!(
+                "{what} ({}) was {who}: nothing it signs from then on counts, so it writes nothing more in this cooperative. Write from another device of the member, or have the member authorise a new one (`taawun device add`)",
+                self.me.short()
+            ),
+        )
     }
 
     /// A device's node (its data folder names its member) writes nothing before its
     /// `enroll`: an entry speaks for its member only when its chain starts with one
     /// (docs/protocol.md 4.7); before, it would speak for the device key itself, which
     /// holds no role. This says what the device waits for.
-    async fn enrolled(&self, coop: Id) -> Res<()> {
-        let device_of = crate::datadir::load_device_of(&self.dir)
-            .map_err(|e| Error::Conflict(format!("{e:#}")))?;
-        let Some(member) = device_of else {
+    fn enrolled(&self, c: &Coop) -> Res<()> {
+        let Some(member) = self.device_of()? else {
             return Ok(());
         };
-        if self.state(coop).await?.heads().contains_key(&self.me) {
+        if c.heads().contains_key(&self.me) {
             return Ok(());
         }
         Err(Error::Conflict(format!(
@@ -961,6 +1041,9 @@ impl Node {
                 continue;
             }
             let c = self.state(coop).await?;
+            if self.revoked(&c).is_some() {
+                continue;
+            }
             let now = self.now();
             let me = self.identity(&c);
             for o in c.offers(now) {
@@ -1016,8 +1099,10 @@ impl Node {
             let c = self.state(coop).await?;
             let now = self.now();
             let rules = c.rules_at(now);
-            // A device's node witnesses for its member.
-            if !rules.is_some_and(|r| r.may_request(&c.speaker(&self.me))) {
+            // A device's node witnesses for its member, until it is revoked.
+            if !rules.is_some_and(|r| r.may_request(&c.speaker(&self.me)))
+                || self.revoked(&c).is_some()
+            {
                 continue;
             }
             // A recent tick of our own: wait, so a busy cooperative gets one a minute.
@@ -1069,6 +1154,7 @@ impl Node {
         if minutes == 0 {
             return Err(bad("minutes worked must be at least 1"));
         }
+        self.may_write(coop, false).await?;
         self.ready(coop).await?;
         let v = self
             .net
@@ -1411,7 +1497,10 @@ impl Node {
             let c = self.state(coop).await?;
             // Like the lottery and ticks, enrollment waits for its writes to open rather
             // than holding the policy loop on each pass.
-            if c.heads().contains_key(&self.me) || !self.writes_open(coop).await? {
+            if c.heads().contains_key(&self.me)
+                || self.revoked(&c).is_some()
+                || !self.writes_open(coop).await?
+            {
                 continue;
             }
             let auth = c
@@ -1563,3 +1652,4 @@ fn newest_first(v: Option<&Verified>) -> std::cmp::Reverse<(Timestamp, u64, Opti
         (v.entry().ts, v.entry().seq, Some(v.id()))
     }))
 }
+
