@@ -289,6 +289,30 @@ fn identities(c: &Coop) -> impl Fn(&PublicKey) -> PublicKey + '_ {
     }
 }
 
+/// The keys a field about `parties`, written by `writer` at `at`, is sealed to: each
+/// party's key, the writer's own key, then the parties' devices live at `at` by the
+/// timeline (not revoked by their member nor by a vote, their key not replaced), at most
+/// [`seal::MAX_RECIPIENTS`]. The parties come first, so the rule that they are among the
+/// recipients always holds; a device enrolled later cannot read what was written before
+/// it.
+fn sealed_to(c: &Coop, writer: PublicKey, parties: &[PublicKey], at: Timestamp) -> Vec<PublicKey> {
+    let tl = c.timeline();
+    let devices = parties.iter().flat_map(|p| {
+        tl.as_ref()
+            .map(|t| t.live_devices(p, at))
+            .unwrap_or_default()
+    });
+    let mut seen = BTreeSet::new();
+    parties
+        .iter()
+        .copied()
+        .chain([writer])
+        .chain(devices)
+        .filter(|k| seen.insert(*k))
+        .take(seal::MAX_RECIPIENTS)
+        .collect()
+}
+
 impl Node {
     /// A node over `net`, writing as `key`, keeping its lottery secrets in the data
     /// folder `dir`.
@@ -1281,27 +1305,9 @@ impl Node {
         self.write(coop, Body::Settle(settle)).await
     }
 
-    /// The keys a field about `parties` is sealed to: each party's key, this node's own
-    /// key, then the parties' devices not revoked by their member, at most
-    /// [`seal::MAX_RECIPIENTS`]. The parties come first, so the rule that they are among
-    /// the recipients always holds; a device enrolled later cannot read what was written
-    /// before it.
+    /// The keys a field about `parties` written now is sealed to: see [`sealed_to`].
     fn recipients(&self, c: &Coop, parties: &[PublicKey]) -> Vec<PublicKey> {
-        let devices = parties.iter().flat_map(|p| {
-            c.devices(p)
-                .into_iter()
-                .filter(|(_, revoked)| revoked.is_none())
-                .map(|(k, _)| k)
-        });
-        let mut seen = BTreeSet::new();
-        parties
-            .iter()
-            .copied()
-            .chain([self.me])
-            .chain(devices)
-            .filter(|k| seen.insert(*k))
-            .take(seal::MAX_RECIPIENTS)
-            .collect()
+        sealed_to(c, self.me, parties, self.now())
     }
 
     /// What this node reads of a sealed field: the text, and what is wrong with it when
@@ -1653,3 +1659,165 @@ fn newest_first(v: Option<&Verified>) -> std::cmp::Reverse<(Timestamp, u64, Opti
     }))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::rules::default_limits;
+    use taawun_core::writer::Writer;
+    use taawun_core::Outcome;
+
+    const T0: Timestamp = 1_790_000_000_000;
+    const MIN: u64 = 60_000;
+    /// The requester's key seed; members are 1 to 3, member 2's phones 102 and 112.
+    const R: u8 = 50;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_bytes(&[n; 32])
+    }
+
+    fn pk(n: u8) -> PublicKey {
+        PublicKey(key(n).verifying_key().to_bytes())
+    }
+
+    /// A cooperative of members 1 to 3 and requester 50, signed and folded in memory.
+    struct Fx {
+        coop: Coop,
+        id: Id,
+        writers: BTreeMap<u8, Writer>,
+        now: Timestamp,
+    }
+
+    impl Fx {
+        fn new() -> Self {
+            let mut w = Writer::new(key(1), None, None);
+            let charter = w.next(
+                Body::Charter(Charter {
+                    name: "Coop".into(),
+                    members: (1..=3).map(pk).collect(),
+                    requesters: vec![pk(R)],
+                    names: (1..=3)
+                        .chain([R])
+                        .map(|i| Named {
+                            key: pk(i),
+                            name: format!("Person {i}"),
+                        })
+                        .collect(),
+                    quorum_pct: 60,
+                    floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+                    limits: default_limits(),
+                }),
+                T0,
+                None,
+            );
+            let id = charter.id();
+            let mut coop = Coop::new();
+            assert_eq!(coop.ingest(charter, Some(T0)), Ok(Outcome::Fresh));
+            Fx {
+                coop,
+                id,
+                writers: [(1, w)].into_iter().collect(),
+                now: T0,
+            }
+        }
+
+        /// Signs `who`'s next entry a minute after the last one and folds it.
+        fn ok(&mut self, who: u8, body: Body) -> Verified {
+            self.now += MIN;
+            let id = self.id;
+            let v = self
+                .writers
+                .entry(who)
+                .or_insert_with(|| Writer::new(key(who), Some(id), None))
+                .next(body, self.now, None);
+            assert_eq!(
+                self.coop.ingest(v.clone(), Some(self.now)),
+                Ok(Outcome::Fresh)
+            );
+            v
+        }
+
+        fn add_device(&mut self, member: u8, dev: u8) {
+            let d = self.ok(
+                member,
+                Body::Device(Device {
+                    key: pk(dev),
+                    label: format!("phone {dev}"),
+                }),
+            );
+            self.ok(dev, Body::Enroll(Enroll { device: d.id() }));
+        }
+    }
+
+    /// What `reader` reads of a payment reference sealed by the requester at `at`, as
+    /// the node seals it.
+    fn read_reference(c: &Coop, at: Timestamp, reader: u8) -> seal::Reading {
+        let req = PayReq {
+            member: pk(2).to_hex(),
+            amount: "3.00EUR".into(),
+            reference: "MPESA QK7X2Y".into(),
+        };
+        let to = sealed_to(c, pk(R), &[pk(2), pk(R)], at);
+        let settle = req
+            .payment()
+            .expect("a valid payment")
+            .seal(&to, [9; 32])
+            .expect("sealed");
+        settle.reference.read(&[&key(reader)])
+    }
+
+    #[test]
+    fn a_reference_sealed_after_a_vote_revoked_a_device_is_not_readable_by_that_device() {
+        let mut f = Fx::new();
+        f.add_device(2, 102);
+        f.add_device(2, 112);
+        // Member 2 cannot reach its phone 102: the cooperative votes it out.
+        let p = f.ok(
+            1,
+            Body::Proposal(Proposal {
+                action: Action::RevokeDevice(pk(102)),
+                reason: "phone confiscated".into(),
+            }),
+        );
+        let votes = [1, 3]
+            .iter()
+            .map(|m| {
+                f.ok(
+                    *m,
+                    Body::Vote(Vote {
+                        proposal: p.id(),
+                        yes: true,
+                    }),
+                )
+                .id()
+            })
+            .collect();
+        let effective = f.now + MIN + default_limits().amendment_delay_ms;
+        let e = f.ok(
+            1,
+            Body::Enact(Enact {
+                proposal: p.id(),
+                votes,
+                effective_at: effective,
+            }),
+        );
+        f.ok(
+            3,
+            Body::Tick(Tick {
+                heads: vec![e.id()],
+            }),
+        );
+        let read = |at, who| read_reference(&f.coop, at, who);
+        let text = seal::Reading::Text("MPESA QK7X2Y".into());
+
+        // Before the vote takes effect the phone is still one of the member's devices.
+        assert_eq!(read(effective - 1, 102), text);
+        // From then on it is left out; the member, its other phone and the requester
+        // still read the reference.
+        assert_eq!(read(effective, 102), seal::Reading::Sealed);
+        for who in [2, 112, R] {
+            assert_eq!(read(effective, who), text, "key {who}");
+        }
+        // Not a recipient at all: no party's device.
+        assert_eq!(read(effective, 3), seal::Reading::Sealed);
+    }
+}
