@@ -313,6 +313,52 @@ fn sealed_to(c: &Coop, writer: PublicKey, parties: &[PublicKey], at: Timestamp) 
         .collect()
 }
 
+/// The revocation of the key `me` in `c` in effect at `now`, if it is a device revoked by
+/// its member (before or after it enrolled; `device_of`: the member its data folder
+/// names) or by a vote (docs/protocol.md 8.7): nothing it signs from then on counts, so
+/// its node signs nothing more there. The earliest, when both.
+fn revocation_of(
+    c: &Coop,
+    me: PublicKey,
+    device_of: Option<PublicKey>,
+    now: Timestamp,
+) -> Option<Revocation> {
+    // A vote's revocation is the timeline's (it counts only once enacted and in effect);
+    // the timeline is computed only when an enactment may name this key.
+    let voted = c
+        .ids(Kind::Enact)
+        .filter_map(|id| match &c.get(id)?.entry().body {
+            Body::Enact(e) => c.get(&e.proposal),
+            _ => None,
+        })
+        .any(|p| {
+            matches!(&p.entry().body, Body::Proposal(p)
+                if matches!(p.action, Action::RevokeDevice(k) if k == me))
+        });
+    let by_vote = voted
+        .then(|| c.timeline())
+        .flatten()
+        .and_then(|t| t.revocation(&me))
+        .filter(|r| r.at <= now);
+    // Its member's revocation, even of a device that has not enrolled yet: the member it
+    // enrolled for, else the one its data folder names.
+    let member = match c.speaker(&me) {
+        m if m != me => Some(m),
+        _ => device_of,
+    };
+    let by_member = member.and_then(|m| {
+        let at = c.revoked_by(&me, &m).filter(|at| *at <= now)?;
+        Some(Revocation {
+            at,
+            by: RevokedBy::Member(m),
+        })
+    });
+    [by_vote, by_member]
+        .into_iter()
+        .flatten()
+        .min_by_key(|r| r.at)
+}
+
 impl Node {
     /// A node over `net`, writing as `key`, keeping its lottery secrets in the data
     /// folder `dir`.
@@ -405,32 +451,9 @@ impl Node {
         crate::datadir::load_device_of(&self.dir).map_err(|e| Error::Conflict(format!("{e:#}")))
     }
 
-    /// The revocation of this node's key in `c` in effect now, if it is a device revoked
-    /// by its member (before or after it enrolled) or by a vote (docs/protocol.md 8.7):
-    /// nothing it signs from then on counts, so it signs nothing more there.
+    /// The revocation of this node's key in `c` in effect now: see [`revocation_of`].
     fn revoked(&self, c: &Coop) -> Option<Revocation> {
-        let now = self.now();
-        let in_timeline = c
-            .timeline()
-            .and_then(|t| t.revocation(&self.me))
-            .filter(|r| r.at <= now);
-        // Its member's revocation, even of a device that has not enrolled yet: the
-        // member it enrolled for, else the one its data folder names.
-        let member = match c.speaker(&self.me) {
-            m if m != self.me => Some(m),
-            _ => self.device_of().ok().flatten(),
-        };
-        let by_member = member.and_then(|m| {
-            let at = c.revoked_by(&self.me, &m).filter(|at| *at <= now)?;
-            Some(Revocation {
-                at,
-                by: RevokedBy::Member(m),
-            })
-        });
-        [in_timeline, by_member]
-            .into_iter()
-            .flatten()
-            .min_by_key(|r| r.at)
+        revocation_of(c, self.me, self.device_of().ok().flatten(), self.now())
     }
 
     /// The refusal of a revoked device's write: who revoked it, and from when.
@@ -1765,16 +1788,13 @@ mod tests {
         settle.reference.read(&[&key(reader)])
     }
 
-    #[test]
-    fn a_reference_sealed_after_a_vote_revoked_a_device_is_not_readable_by_that_device() {
-        let mut f = Fx::new();
-        f.add_device(2, 102);
-        f.add_device(2, 112);
-        // Member 2 cannot reach its phone 102: the cooperative votes it out.
+    /// Members 1 and 3 vote member 2's phone `dev` out; returns the proposal and when
+    /// the revocation takes effect.
+    fn vote_out(f: &mut Fx, dev: u8) -> (Id, Timestamp) {
         let p = f.ok(
             1,
             Body::Proposal(Proposal {
-                action: Action::RevokeDevice(pk(102)),
+                action: Action::RevokeDevice(pk(dev)),
                 reason: "phone confiscated".into(),
             }),
         );
@@ -1806,6 +1826,16 @@ mod tests {
                 heads: vec![e.id()],
             }),
         );
+        (p.id(), effective)
+    }
+
+    #[test]
+    fn a_reference_sealed_after_a_vote_revoked_a_device_is_not_readable_by_that_device() {
+        let mut f = Fx::new();
+        f.add_device(2, 102);
+        f.add_device(2, 112);
+        // Member 2 cannot reach its phone 102: the cooperative votes it out.
+        let (_, effective) = vote_out(&mut f, 102);
         let read = |at, who| read_reference(&f.coop, at, who);
         let text = seal::Reading::Text("MPESA QK7X2Y".into());
 
@@ -1819,5 +1849,52 @@ mod tests {
         }
         // Not a recipient at all: no party's device.
         assert_eq!(read(effective, 3), seal::Reading::Sealed);
+    }
+
+    #[test]
+    fn a_device_revoked_by_its_member_or_by_a_vote_is_refused_from_then_on() {
+        let mut f = Fx::new();
+        f.add_device(2, 102);
+        f.add_device(2, 112);
+        // Member 2 revokes its phone 112, and its old phone 122 before it ever enrolled.
+        f.ok(
+            2,
+            Body::Device(Device {
+                key: pk(122),
+                label: "old phone".into(),
+            }),
+        );
+        let r = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(112) }));
+        let r2 = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(122) }));
+        // The cooperative votes its phone 102 out.
+        let (proposal, effective) = vote_out(&mut f, 102);
+        let c = &f.coop;
+        let member = |at| {
+            Some(Revocation {
+                at,
+                by: RevokedBy::Member(pk(2)),
+            })
+        };
+        // Revoked by its member: from the revocation's own time, not before.
+        let at = r.entry().ts;
+        assert_eq!(revocation_of(c, pk(112), Some(pk(2)), at - 1), None);
+        assert_eq!(revocation_of(c, pk(112), Some(pk(2)), at), member(at));
+        assert_eq!(
+            revocation_of(c, pk(122), Some(pk(2)), effective),
+            member(r2.entry().ts)
+        );
+        // Revoked by a vote: from when it takes effect.
+        assert_eq!(revocation_of(c, pk(102), Some(pk(2)), effective - 1), None);
+        assert_eq!(
+            revocation_of(c, pk(102), Some(pk(2)), effective),
+            Some(Revocation {
+                at: effective,
+                by: RevokedBy::Vote(proposal),
+            })
+        );
+        // The member itself and a device it did not revoke write on.
+        assert_eq!(revocation_of(c, pk(2), None, effective), None);
+        f.add_device(2, 132);
+        assert_eq!(revocation_of(&f.coop, pk(132), Some(pk(2)), f.now), None);
     }
 }
