@@ -42,8 +42,9 @@ pub(crate) struct AuditArgs {
     /// Count unpaid dues as overdue after this many days (the protocol sets no term).
     #[arg(long, default_value_t = 14)]
     overdue_days: u64,
-    /// The keys disclosed beside an export file (default: `FILE.keys` when it exists):
-    /// the sealed fields they open are read into the report.
+    /// The keys disclosed beside an export file (default: `FILE.keys` when it exists),
+    /// or for the ledger of a data folder: the sealed fields they open are read into the
+    /// report.
     #[arg(long, value_name = "KEYS")]
     disclosures: Option<PathBuf>,
 }
@@ -75,10 +76,10 @@ pub(crate) struct SynthArgs {
 /// Runs `taawun audit`.
 pub(crate) fn audit(a: AuditArgs) -> Result<ExitCode> {
     let disclosures = if a.ledger.is_dir() {
-        if a.disclosures.is_some() {
-            bail!("--disclosures goes with an export file, not a data folder");
-        }
-        None
+        // A data folder has no keys file beside it: only the one named is read.
+        a.disclosures
+            .as_deref()
+            .and_then(|keys| disclosures_for(&a.ledger, Some(keys)))
     } else {
         disclosures_for(&a.ledger, a.disclosures.as_deref())
     };

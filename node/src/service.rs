@@ -15,7 +15,7 @@ use std::sync::Arc;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::body::*;
-use taawun_core::fold::Coop;
+use taawun_core::fold::{Coop, Revocation, RevokedBy};
 use taawun_core::money::{format_in, hourly_rate, Currency};
 use taawun_core::rules::Rules;
 use taawun_core::seal;
@@ -112,6 +112,9 @@ pub(crate) enum Known {
     NothingToAppeal,
     /// This member holds no open seat on the appeal's jury (422).
     NoSeat,
+    /// This node's key is a device revoked in the cooperative, by its member or by a
+    /// vote: nothing it signs counts, so it writes nothing there (422).
+    DeviceRevoked,
 }
 
 impl Known {
@@ -124,6 +127,7 @@ impl Known {
                 | Known::NotOwnSubmission
                 | Known::NotOwnWork
                 | Known::NoSeat
+                | Known::DeviceRevoked
         )
     }
 }
@@ -285,6 +289,76 @@ fn identities(c: &Coop) -> impl Fn(&PublicKey) -> PublicKey + '_ {
     }
 }
 
+/// The keys a field about `parties`, written by `writer` at `at`, is sealed to: each
+/// party's key, the writer's own key, then the parties' devices live at `at` by the
+/// timeline (not revoked by their member nor by a vote, their key not replaced), at most
+/// [`seal::MAX_RECIPIENTS`]. The parties come first, so the rule that they are among the
+/// recipients always holds; a device enrolled later cannot read what was written before
+/// it.
+fn sealed_to(c: &Coop, writer: PublicKey, parties: &[PublicKey], at: Timestamp) -> Vec<PublicKey> {
+    let tl = c.timeline();
+    let devices = parties.iter().flat_map(|p| {
+        tl.as_ref()
+            .map(|t| t.live_devices(p, at))
+            .unwrap_or_default()
+    });
+    let mut seen = BTreeSet::new();
+    parties
+        .iter()
+        .copied()
+        .chain([writer])
+        .chain(devices)
+        .filter(|k| seen.insert(*k))
+        .take(seal::MAX_RECIPIENTS)
+        .collect()
+}
+
+/// The revocation of the key `me` in `c` in effect at `now`, if it is a device revoked by
+/// its member (before or after it enrolled; `device_of`: the member its data folder
+/// names) or by a vote (docs/protocol.md 8.7): nothing it signs from then on counts, so
+/// its node signs nothing more there. The earliest, when both.
+fn revocation_of(
+    c: &Coop,
+    me: PublicKey,
+    device_of: Option<PublicKey>,
+    now: Timestamp,
+) -> Option<Revocation> {
+    // A vote's revocation is the timeline's (it counts only once enacted and in effect);
+    // the timeline is computed only when an enactment may name this key.
+    let voted = c
+        .ids(Kind::Enact)
+        .filter_map(|id| match &c.get(id)?.entry().body {
+            Body::Enact(e) => c.get(&e.proposal),
+            _ => None,
+        })
+        .any(|p| {
+            matches!(&p.entry().body, Body::Proposal(p)
+                if matches!(p.action, Action::RevokeDevice(k) if k == me))
+        });
+    let by_vote = voted
+        .then(|| c.timeline())
+        .flatten()
+        .and_then(|t| t.revocation(&me))
+        .filter(|r| r.at <= now);
+    // Its member's revocation, even of a device that has not enrolled yet: the member it
+    // enrolled for, else the one its data folder names.
+    let member = match c.speaker(&me) {
+        m if m != me => Some(m),
+        _ => device_of,
+    };
+    let by_member = member.and_then(|m| {
+        let at = c.revoked_by(&me, &m).filter(|at| *at <= now)?;
+        Some(Revocation {
+            at,
+            by: RevokedBy::Member(m),
+        })
+    });
+    [by_vote, by_member]
+        .into_iter()
+        .flatten()
+        .min_by_key(|r| r.at)
+}
+
 impl Node {
     /// A node over `net`, writing as `key`, keeping its lottery secrets in the data
     /// folder `dir`.
@@ -352,25 +426,78 @@ impl Node {
     }
 
     pub(crate) async fn write(&self, coop: Id, body: Body) -> Res<Written> {
-        if !matches!(body, Body::Enroll(_)) {
-            self.enrolled(coop).await?;
-        }
+        self.may_write(coop, matches!(body, Body::Enroll(_)))
+            .await?;
         self.ready(coop).await?;
         let v = self.net.append(coop, self.key.clone(), body, None).await?;
         Ok(written(&v))
+    }
+
+    /// Refuses every write of a device's node in `coop` once the device is revoked
+    /// there, and every write but its `enroll` before it enrolled.
+    async fn may_write(&self, coop: Id, enrolling: bool) -> Res<()> {
+        let c = self.state(coop).await?;
+        if let Some(r) = self.revoked(&c) {
+            return Err(self.revoked_error(&c, &r));
+        }
+        if !enrolling {
+            self.enrolled(&c)?;
+        }
+        Ok(())
+    }
+
+    /// The member or requester this node's data folder says it is a device of.
+    fn device_of(&self) -> Res<Option<PublicKey>> {
+        crate::datadir::load_device_of(&self.dir).map_err(|e| Error::Conflict(format!("{e:#}")))
+    }
+
+    /// The revocation of this node's key in `c` in effect now: see [`revocation_of`].
+    fn revoked(&self, c: &Coop) -> Option<Revocation> {
+        revocation_of(c, self.me, self.device_of().ok().flatten(), self.now())
+    }
+
+    /// The refusal of a revoked device's write: who revoked it, and from when.
+    fn revoked_error(&self, c: &Coop, r: &Revocation) -> Error {
+        let at = crate::web::i18n::Lang::En.datetime(r.at);
+        let who = match r.by {
+            RevokedBy::Member(m) => {
+                // A founder left unnamed is named by its short key.
+                let named = match names(c, r.at).remove(&m) {
+                    Some(n) if n != m.short() => format!("{n} ({})", m.short()),
+                    _ => m.short(),
+                };
+                format!("revoked by its member {named} on {at}")
+            }
+            RevokedBy::Vote(p) => {
+                format!(
+                    "revoked by a cooperative vote (proposal {}), in effect from {at}",
+                    p.short()
+                )
+            }
+        };
+        let what = if c.speaker(&self.me) != self.me || self.device_of().ok().flatten().is_some() {
+            "this device"
+        } else {
+            "this node's key"
+        };
+        Error::Known(
+            Known::DeviceRevoked,
+            format!(
+                "{what} ({}) was {who}: nothing it signs from then on counts, so it writes nothing more in this cooperative. Write from another device of the member, or have the member authorise a new one (`taawun device add`)",
+                self.me.short()
+            ),
+        )
     }
 
     /// A device's node (its data folder names its member) writes nothing before its
     /// `enroll`: an entry speaks for its member only when its chain starts with one
     /// (docs/protocol.md 4.7); before, it would speak for the device key itself, which
     /// holds no role. This says what the device waits for.
-    async fn enrolled(&self, coop: Id) -> Res<()> {
-        let device_of = crate::datadir::load_device_of(&self.dir)
-            .map_err(|e| Error::Conflict(format!("{e:#}")))?;
-        let Some(member) = device_of else {
+    fn enrolled(&self, c: &Coop) -> Res<()> {
+        let Some(member) = self.device_of()? else {
             return Ok(());
         };
-        if self.state(coop).await?.heads().contains_key(&self.me) {
+        if c.heads().contains_key(&self.me) {
             return Ok(());
         }
         Err(Error::Conflict(format!(
@@ -961,6 +1088,9 @@ impl Node {
                 continue;
             }
             let c = self.state(coop).await?;
+            if self.revoked(&c).is_some() {
+                continue;
+            }
             let now = self.now();
             let me = self.identity(&c);
             for o in c.offers(now) {
@@ -1016,8 +1146,10 @@ impl Node {
             let c = self.state(coop).await?;
             let now = self.now();
             let rules = c.rules_at(now);
-            // A device's node witnesses for its member.
-            if !rules.is_some_and(|r| r.may_request(&c.speaker(&self.me))) {
+            // A device's node witnesses for its member, until it is revoked.
+            if !rules.is_some_and(|r| r.may_request(&c.speaker(&self.me)))
+                || self.revoked(&c).is_some()
+            {
                 continue;
             }
             // A recent tick of our own: wait, so a busy cooperative gets one a minute.
@@ -1069,6 +1201,7 @@ impl Node {
         if minutes == 0 {
             return Err(bad("minutes worked must be at least 1"));
         }
+        self.may_write(coop, false).await?;
         self.ready(coop).await?;
         let v = self
             .net
@@ -1195,27 +1328,9 @@ impl Node {
         self.write(coop, Body::Settle(settle)).await
     }
 
-    /// The keys a field about `parties` is sealed to: each party's key, this node's own
-    /// key, then the parties' devices not revoked by their member, at most
-    /// [`seal::MAX_RECIPIENTS`]. The parties come first, so the rule that they are among
-    /// the recipients always holds; a device enrolled later cannot read what was written
-    /// before it.
+    /// The keys a field about `parties` written now is sealed to: see [`sealed_to`].
     fn recipients(&self, c: &Coop, parties: &[PublicKey]) -> Vec<PublicKey> {
-        let devices = parties.iter().flat_map(|p| {
-            c.devices(p)
-                .into_iter()
-                .filter(|(_, revoked)| revoked.is_none())
-                .map(|(k, _)| k)
-        });
-        let mut seen = BTreeSet::new();
-        parties
-            .iter()
-            .copied()
-            .chain([self.me])
-            .chain(devices)
-            .filter(|k| seen.insert(*k))
-            .take(seal::MAX_RECIPIENTS)
-            .collect()
+        sealed_to(c, self.me, parties, self.now())
     }
 
     /// What this node reads of a sealed field: the text, and what is wrong with it when
@@ -1411,7 +1526,10 @@ impl Node {
             let c = self.state(coop).await?;
             // Like the lottery and ticks, enrollment waits for its writes to open rather
             // than holding the policy loop on each pass.
-            if c.heads().contains_key(&self.me) || !self.writes_open(coop).await? {
+            if c.heads().contains_key(&self.me)
+                || self.revoked(&c).is_some()
+                || !self.writes_open(coop).await?
+            {
                 continue;
             }
             let auth = c
@@ -1562,4 +1680,221 @@ fn newest_first(v: Option<&Verified>) -> std::cmp::Reverse<(Timestamp, u64, Opti
     std::cmp::Reverse(v.map_or((0, 0, None), |v| {
         (v.entry().ts, v.entry().seq, Some(v.id()))
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::rules::default_limits;
+    use taawun_core::writer::Writer;
+    use taawun_core::Outcome;
+
+    const T0: Timestamp = 1_790_000_000_000;
+    const MIN: u64 = 60_000;
+    /// The requester's key seed; members are 1 to 3, member 2's phones 102 and 112.
+    const R: u8 = 50;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_bytes(&[n; 32])
+    }
+
+    fn pk(n: u8) -> PublicKey {
+        PublicKey(key(n).verifying_key().to_bytes())
+    }
+
+    /// A cooperative of members 1 to 3 and requester 50, signed and folded in memory.
+    struct Fx {
+        coop: Coop,
+        id: Id,
+        writers: BTreeMap<u8, Writer>,
+        now: Timestamp,
+    }
+
+    impl Fx {
+        fn new() -> Self {
+            let mut w = Writer::new(key(1), None, None);
+            let charter = w.next(
+                Body::Charter(Charter {
+                    name: "Coop".into(),
+                    members: (1..=3).map(pk).collect(),
+                    requesters: vec![pk(R)],
+                    names: (1..=3)
+                        .chain([R])
+                        .map(|i| Named {
+                            key: pk(i),
+                            name: format!("Person {i}"),
+                        })
+                        .collect(),
+                    quorum_pct: 60,
+                    floors: [("EUR".to_string(), 1200)].into_iter().collect(),
+                    limits: default_limits(),
+                }),
+                T0,
+                None,
+            );
+            let id = charter.id();
+            let mut coop = Coop::new();
+            assert_eq!(coop.ingest(charter, Some(T0)), Ok(Outcome::Fresh));
+            Fx {
+                coop,
+                id,
+                writers: [(1, w)].into_iter().collect(),
+                now: T0,
+            }
+        }
+
+        /// Signs `who`'s next entry a minute after the last one and folds it.
+        fn ok(&mut self, who: u8, body: Body) -> Verified {
+            self.now += MIN;
+            let id = self.id;
+            let v = self
+                .writers
+                .entry(who)
+                .or_insert_with(|| Writer::new(key(who), Some(id), None))
+                .next(body, self.now, None);
+            assert_eq!(
+                self.coop.ingest(v.clone(), Some(self.now)),
+                Ok(Outcome::Fresh)
+            );
+            v
+        }
+
+        fn add_device(&mut self, member: u8, dev: u8) {
+            let d = self.ok(
+                member,
+                Body::Device(Device {
+                    key: pk(dev),
+                    label: format!("phone {dev}"),
+                }),
+            );
+            self.ok(dev, Body::Enroll(Enroll { device: d.id() }));
+        }
+    }
+
+    /// What `reader` reads of a payment reference sealed by the requester at `at`, as
+    /// the node seals it.
+    fn read_reference(c: &Coop, at: Timestamp, reader: u8) -> seal::Reading {
+        let req = PayReq {
+            member: pk(2).to_hex(),
+            amount: "3.00EUR".into(),
+            reference: "MPESA QK7X2Y".into(),
+        };
+        let to = sealed_to(c, pk(R), &[pk(2), pk(R)], at);
+        let settle = req
+            .payment()
+            .expect("a valid payment")
+            .seal(&to, [9; 32])
+            .expect("sealed");
+        settle.reference.read(&[&key(reader)])
+    }
+
+    /// Members 1 and 3 vote member 2's phone `dev` out; returns the proposal and when
+    /// the revocation takes effect.
+    fn vote_out(f: &mut Fx, dev: u8) -> (Id, Timestamp) {
+        let p = f.ok(
+            1,
+            Body::Proposal(Proposal {
+                action: Action::RevokeDevice(pk(dev)),
+                reason: "phone confiscated".into(),
+            }),
+        );
+        let votes = [1, 3]
+            .iter()
+            .map(|m| {
+                f.ok(
+                    *m,
+                    Body::Vote(Vote {
+                        proposal: p.id(),
+                        yes: true,
+                    }),
+                )
+                .id()
+            })
+            .collect();
+        let effective = f.now + MIN + default_limits().amendment_delay_ms;
+        let e = f.ok(
+            1,
+            Body::Enact(Enact {
+                proposal: p.id(),
+                votes,
+                effective_at: effective,
+            }),
+        );
+        f.ok(
+            3,
+            Body::Tick(Tick {
+                heads: vec![e.id()],
+            }),
+        );
+        (p.id(), effective)
+    }
+
+    #[test]
+    fn a_reference_sealed_after_a_vote_revoked_a_device_is_not_readable_by_that_device() {
+        let mut f = Fx::new();
+        f.add_device(2, 102);
+        f.add_device(2, 112);
+        // Member 2 cannot reach its phone 102: the cooperative votes it out.
+        let (_, effective) = vote_out(&mut f, 102);
+        let read = |at, who| read_reference(&f.coop, at, who);
+        let text = seal::Reading::Text("MPESA QK7X2Y".into());
+
+        // Before the vote takes effect the phone is still one of the member's devices.
+        assert_eq!(read(effective - 1, 102), text);
+        // From then on it is left out; the member, its other phone and the requester
+        // still read the reference.
+        assert_eq!(read(effective, 102), seal::Reading::Sealed);
+        for who in [2, 112, R] {
+            assert_eq!(read(effective, who), text, "key {who}");
+        }
+        // Not a recipient at all: no party's device.
+        assert_eq!(read(effective, 3), seal::Reading::Sealed);
+    }
+
+    #[test]
+    fn a_device_revoked_by_its_member_or_by_a_vote_is_refused_from_then_on() {
+        let mut f = Fx::new();
+        f.add_device(2, 102);
+        f.add_device(2, 112);
+        // Member 2 revokes its phone 112, and its old phone 122 before it ever enrolled.
+        f.ok(
+            2,
+            Body::Device(Device {
+                key: pk(122),
+                label: "old phone".into(),
+            }),
+        );
+        let r = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(112) }));
+        let r2 = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(122) }));
+        // The cooperative votes its phone 102 out.
+        let (proposal, effective) = vote_out(&mut f, 102);
+        let c = &f.coop;
+        let member = |at| {
+            Some(Revocation {
+                at,
+                by: RevokedBy::Member(pk(2)),
+            })
+        };
+        // Revoked by its member: from the revocation's own time, not before.
+        let at = r.entry().ts;
+        assert_eq!(revocation_of(c, pk(112), Some(pk(2)), at - 1), None);
+        assert_eq!(revocation_of(c, pk(112), Some(pk(2)), at), member(at));
+        assert_eq!(
+            revocation_of(c, pk(122), Some(pk(2)), effective),
+            member(r2.entry().ts)
+        );
+        // Revoked by a vote: from when it takes effect.
+        assert_eq!(revocation_of(c, pk(102), Some(pk(2)), effective - 1), None);
+        assert_eq!(
+            revocation_of(c, pk(102), Some(pk(2)), effective),
+            Some(Revocation {
+                at: effective,
+                by: RevokedBy::Vote(proposal),
+            })
+        );
+        // The member itself and a device it did not revoke write on.
+        assert_eq!(revocation_of(c, pk(2), None, effective), None);
+        f.add_device(2, 132);
+        assert_eq!(revocation_of(&f.coop, pk(132), Some(pk(2)), f.now), None);
+    }
 }

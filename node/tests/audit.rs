@@ -80,3 +80,72 @@ fn audit_exit_codes_follow_the_ledger() {
         assert!(!text(&o).contains("panicked"), "{}", text(&o));
     }
 }
+
+#[test]
+fn an_audit_of_a_data_folder_reads_the_disclosures_it_is_given() {
+    use taawun_core::body::Body;
+    use taawun_core::synth::{self, Params};
+    use taawun_ledger::disclose::Disclosures;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sc = synth::generate(&Params {
+        seed: 21,
+        members: 5,
+        requesters: 2,
+        entries: 400,
+        start: 1_700_000_000_000,
+    });
+    let mut bytes = taawun_ledger::export::header_bytes(&sc.coop);
+    for v in &sc.entries {
+        bytes.extend_from_slice(&v.envelope());
+    }
+    let file = tmp.path().join("coop.taawun");
+    std::fs::write(&file, &bytes).expect("write");
+    // The member paid first discloses the keys of its sealed fields.
+    let paid = sc
+        .entries
+        .iter()
+        .find_map(|v| match &v.entry().body {
+            Body::Settle(x) => Some(x.member),
+            _ => None,
+        })
+        .expect("a payment");
+    let member = sc
+        .members
+        .iter()
+        .find(|k| k.verifying_key().to_bytes() == paid.0)
+        .expect("a member");
+    let d = Disclosures::collect(&bytes[..], &[member]).expect("collects");
+    assert!(!d.keys.is_empty());
+    let keys = tmp.path().join("member.keys");
+    std::fs::write(&keys, d.to_bytes()).expect("write");
+
+    let node = tmp.path().join("node");
+    let o = taawun(&["ledger", "import", s(&file)], &node);
+    assert!(o.status.success(), "{}", text(&o));
+    let sealed = |ledger: &Path, with_keys: bool| {
+        let mut args = vec!["audit", s(ledger), "--json"];
+        if with_keys {
+            args.extend(["--disclosures", s(&keys)]);
+        }
+        let o = taawun(&args, tmp.path());
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        json["sealed"].clone()
+    };
+    // The folder's audit reads every disclosed field, as the export's does.
+    let from_folder = sealed(&node, true);
+    assert_eq!(from_folder["disclosures"], true, "{from_folder}");
+    assert_eq!(
+        from_folder["read"].as_array().map(Vec::len),
+        Some(d.keys.len()),
+        "{from_folder}"
+    );
+    assert_eq!(from_folder["bad"].as_array().map(Vec::len), Some(0));
+    let from_file = sealed(&file, true);
+    assert_eq!(from_folder["unread"], from_file["unread"], "{from_file}");
+    // Without the keys, nothing is read.
+    let without = sealed(&node, false);
+    assert_eq!(without["disclosures"], false, "{without}");
+    assert_eq!(without["read"].as_array().map(Vec::len), Some(0));
+}

@@ -5,6 +5,7 @@
 //! - [`request`]: reading untrusted requests: JSON decoding, amounts, keys, limit names,
 //!   invites, and the entry bodies requests turn into. Pure: no I/O, no node state;
 //! - [`appeals`]: the bodies and views of appeals, replies and jurors' votes;
+//! - [`limits`]: the longest text each typed field takes, from the core's rules;
 //! - `fuzzing` (hidden, feature `fuzzing`): the checks the `api` fuzz target in `fuzz/` runs, shared with the
 //!   tests that replay its corpus.
 
@@ -12,5 +13,6 @@ pub mod appeals;
 #[doc(hidden)]
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod limits;
 pub mod request;
 pub mod views;

@@ -5,6 +5,7 @@ use crate::report::{Finding, Report};
 use crate::time::duration;
 use std::fmt::Write;
 use taawun_core::money::format_in;
+use taawun_ledger::disclose::Readout;
 
 /// The median hourly wage of work on Amazon Mechanical Turk, US dollars, as measured by
 /// Hara et al., "A Data-Driven Analysis of Workers' Earnings on Amazon Mechanical Turk"
@@ -102,6 +103,7 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
             .collect::<Vec<_>>()
             .join("<br>")
     );
+    sealed(&mut h, &r.sealed);
     let _ = writeln!(h, "<h2>Effective hourly rates</h2><p>Per accepted submission: (pay + top-up) &times; 60 / minutes reported. Platform cut: {} (the protocol has no fee).</p>", r.platform_cut);
     for (cur, w) in &r.wages {
         let rates = r.series.rates.get(cur).cloned().unwrap_or_default();
@@ -200,6 +202,71 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:.85em}}\
     }
     h.push_str("</table>\n</body></html>\n");
     h
+}
+
+/// What the auditor reads of the sealed fields: the texts the disclosures given with the
+/// export open, beside their payment or review; how many stay sealed; disclosed keys that
+/// do not match.
+fn sealed(h: &mut String, s: &Readout) {
+    // Entries and keys as written in the disclosures file may be anything: cut by
+    // characters, never inside one.
+    let short = |x: &str| esc(&x.chars().take(16).collect::<String>());
+    let _ = writeln!(
+        h,
+        "<h2>Sealed fields</h2><p>Payment references and review texts are sealed: only the parties and their devices can read them, and every amount is checked without them. Whoever exports a ledger may disclose beside it the keys of the fields it can read; each key opens one field only and is checked against the commitment its signed entry carries.</p><p>{}.</p>",
+        esc(&s.line())
+    );
+    let _ = writeln!(
+        h,
+        "<p>Read: {} field(s) opened with a disclosed key. Unread: {} field(s) still sealed, for which no key was disclosed (or the key did not open them). Bad: {} disclosed key(s) that do not open their field or name none of this export: they are reported, never read as text.</p>",
+        s.read.len(),
+        s.unread,
+        s.bad.len()
+    );
+    if !s.disclosures {
+        let _ = writeln!(
+            h,
+            "<p>No disclosures were given with this export: every sealed field stays sealed.</p>"
+        );
+    }
+    if !s.read.is_empty() {
+        h.push_str("<table><tr><th class=\"l\">entry</th><th class=\"l\">kind</th><th class=\"l\">by</th><th class=\"l\">to</th><th>amount</th><th class=\"l\">field</th><th class=\"l\">text</th></tr>\n");
+        for f in &s.read {
+            let kind = if f.kind == "settle" {
+                "payment".to_owned()
+            } else {
+                esc(&f.kind)
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td class=\"l\"><code>{}</code></td><td class=\"l\"><code>{}</code></td><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}{}</td></tr>",
+                short(&f.entry),
+                kind,
+                short(&f.author),
+                f.member.as_deref().map_or(String::new(), short),
+                esc(f.amount.as_deref().unwrap_or("")),
+                esc(&f.field),
+                esc(&f.text),
+                f.flag
+                    .as_deref()
+                    .map_or(String::new(), |why| format!(" <span class=\"bad\">(flagged: the text {})</span>", esc(why))),
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if !s.bad.is_empty() {
+        h.push_str("<table><tr><th class=\"l\">entry</th><th class=\"l\">field</th><th class=\"l\">bad disclosure</th></tr>\n");
+        for b in &s.bad {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
+                short(&b.entry),
+                esc(&b.field),
+                esc(&b.why)
+            );
+        }
+        h.push_str("</table>\n");
+    }
 }
 
 fn findings(h: &mut String, list: &[Finding], by_rule: &std::collections::BTreeMap<String, u64>) {

@@ -193,3 +193,61 @@ fn an_export_without_disclosures_still_verifies() {
     assert!(report.sealed.read.is_empty());
     assert_eq!(report.sealed.bad.len(), 1);
 }
+
+#[test]
+fn the_html_report_shows_the_references_read_and_the_sealed_counts() {
+    let s = scenario();
+    let bytes = export(&s);
+    let member = a_paid_member(&s);
+    let (mine, _) = references_of(&s, &member);
+    let d = Disclosures::collect(&bytes[..], &[&member]).expect("collects");
+    let mut report = audit(&bytes, Some(d));
+    let counts = format!(
+        "sealed fields: {} read with disclosed keys, {} still sealed",
+        report.sealed.read.len(),
+        report.sealed.unread
+    );
+    let page = taawun_audit::html::render(&report);
+    // Each reference read beside its payment, and the counts with what they mean.
+    let (entry, reference) = &mine[0];
+    let start = format!(
+        "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">payment",
+        &entry[..16]
+    );
+    let row = &page[page.find(&start).expect("the payment's row")..];
+    let row = &row[..row.find("</tr>").expect("the row ends")];
+    assert!(row.contains(reference.as_str()), "{row}");
+    assert!(page.contains(&counts), "{page}");
+    assert!(
+        page.contains("Unread:") && page.contains("Bad: 0"),
+        "{page}"
+    );
+    assert!(!page.contains("No disclosures were given"));
+
+    // A reference is text, never markup: escaped like everything else on the page.
+    report.sealed.read[0].text = "<b>MPESA</b> & \"QK7\"".into();
+    let page = taawun_audit::html::render(&report);
+    assert!(
+        page.contains("&lt;b&gt;MPESA&lt;/b&gt; &amp; &quot;QK7&quot;"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>MPESA"));
+}
+
+#[test]
+fn the_html_report_of_an_export_without_disclosures_says_none_were_given() {
+    let s = scenario();
+    let bytes = export(&s);
+    let (_, all) = references_of(&s, &a_paid_member(&s));
+    let page = taawun_audit::html::render(&audit(&bytes, None));
+    assert!(
+        page.contains(&format!(
+            "sealed fields: 0 read with disclosed keys, {all} still sealed"
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains("No disclosures were given with this export"),
+        "{page}"
+    );
+}

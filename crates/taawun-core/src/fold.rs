@@ -342,6 +342,29 @@ pub struct Timeline {
     /// Entries dated before their key's cut but first witnessed more than the witness
     /// slack after it: a confiscated phone's backdated entries.
     late: BTreeSet<Id>,
+    /// Key -> the devices enrolled for it alone.
+    devices: BTreeMap<PublicKey, BTreeSet<PublicKey>>,
+    /// Device key -> its earliest revocation, by its member or by a vote.
+    revoked: BTreeMap<PublicKey, Revocation>,
+}
+
+/// A device's revocation (docs/protocol.md 8.7): from when nothing it signs counts, and
+/// who decided it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// From when: the `revoke_device` entry's timestamp, or the vote's effective time.
+    pub at: Timestamp,
+    /// Who revoked the device.
+    pub by: RevokedBy,
+}
+
+/// Who revoked a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevokedBy {
+    /// The member or requester it wrote for, from its own key or one of its devices.
+    Member(PublicKey),
+    /// A cooperative vote: the proposal enacted.
+    Vote(Id),
 }
 
 impl Timeline {
@@ -369,6 +392,30 @@ impl Timeline {
     /// When `key` stopped counting (revoked or replaced), if it did.
     pub fn cut(&self, key: &PublicKey) -> Option<Timestamp> {
         self.cut.get(key).copied()
+    }
+
+    /// The earliest revocation of the device `key`, by its member or by a vote, if it
+    /// was revoked (a vote may revoke a device that never enrolled).
+    pub fn revocation(&self, key: &PublicKey) -> Option<Revocation> {
+        self.revoked.get(key).copied()
+    }
+
+    /// The devices of `key` that are live at `at`: enrolled for it alone, and neither
+    /// they nor `key` cut at or before `at` (revoked by the member or by a vote, or the
+    /// key replaced). What a field about `key` written at `at` is sealed to, besides
+    /// `key` itself (docs/protocol.md 3.7).
+    pub fn live_devices(&self, key: &PublicKey, at: Timestamp) -> Vec<PublicKey> {
+        let live = |k: &PublicKey| self.cut(k).is_none_or(|c| at < c);
+        if !live(key) {
+            return Vec::new();
+        }
+        self.devices
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|d| live(d))
+            .copied()
+            .collect()
     }
 
     /// Whether an entry by `author`, speaking for `who`, escapes every cut: dated before
@@ -649,11 +696,17 @@ impl Coop {
 
     /// The earliest revocation of a device by its own member (or one of its devices).
     fn revoked_at(&self, key: &PublicKey) -> Option<Timestamp> {
-        let by = self.enrolled(key)?;
+        self.revoked_by(key, &self.enrolled(key)?)
+    }
+
+    /// The earliest `revoke_device` naming `device` written by a key that speaks for
+    /// `member`, whether or not the device has enrolled: a device revoked before its
+    /// enrollment counts for nothing once it enrolls.
+    pub fn revoked_by(&self, device: &PublicKey, member: &PublicKey) -> Option<Timestamp> {
         self.revokes
-            .get(key)?
+            .get(device)?
             .iter()
-            .filter(|(_, r)| *r == by)
+            .filter(|(_, r)| r == member)
             .map(|(t, _)| *t)
             .min()
     }
@@ -1649,6 +1702,21 @@ impl Coop {
             .iter()
             .filter_map(|(k, by)| Some((*k, if by.len() > 1 { 0 } else { self.revoked_at(k)? })))
             .collect();
+        let mut revoked: BTreeMap<PublicKey, Revocation> = self
+            .enrolls
+            .keys()
+            .filter_map(|k| {
+                let member = self.enrolled(k)?;
+                let at = self.revoked_by(k, &member)?;
+                Some((
+                    *k,
+                    Revocation {
+                        at,
+                        by: RevokedBy::Member(member),
+                    },
+                ))
+            })
+            .collect();
         let mut root: BTreeMap<PublicKey, PublicKey> = BTreeMap::new();
         for (at, _, e) in enacts {
             let Some(Body::Proposal(p)) = self.entries.get(&e.proposal).map(|p| &p.entry().body)
@@ -1677,7 +1745,17 @@ impl Coop {
                 *c = (*c).min(at);
             };
             match &p.action {
-                crate::body::Action::RevokeDevice(k) => cut_at(*k),
+                crate::body::Action::RevokeDevice(k) => {
+                    cut_at(*k);
+                    let by_vote = Revocation {
+                        at,
+                        by: RevokedBy::Vote(e.proposal),
+                    };
+                    let r = revoked.entry(*k).or_insert(by_vote);
+                    if at < r.at {
+                        *r = by_vote;
+                    }
+                }
                 crate::body::Action::ReplaceKey { old, new } if replaces => {
                     cut_at(*old);
                     // The new key speaks for whatever identity the old one did.
@@ -1709,11 +1787,17 @@ impl Coop {
                 .map(Verified::id)
                 .collect()
         };
+        let mut devices: BTreeMap<PublicKey, BTreeSet<PublicKey>> = BTreeMap::new();
+        for (device, member) in self.enrolled_devices() {
+            devices.entry(member).or_default().insert(device);
+        }
         Some(Timeline {
             steps,
             cut,
             root,
             late,
+            devices,
+            revoked,
         })
     }
 }

@@ -4,10 +4,10 @@
 //! Each test is written as the attacker (or the unlucky member) would act.
 
 use ed25519_dalek::SigningKey;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use taawun_core::body::*;
 use taawun_core::entry::Verified;
-use taawun_core::fold::{Coop, WITNESS_SLACK_MS};
+use taawun_core::fold::{Coop, Revocation, RevokedBy, WITNESS_SLACK_MS};
 use taawun_core::id::{Hash, Id, PublicKey};
 use taawun_core::lottery;
 use taawun_core::money::Money;
@@ -377,6 +377,59 @@ fn a_revoked_device_entries_after_the_revocation_do_not_count() {
     );
     f.ok(102, vote(&p, true));
     assert!(f.coop.proposals(f.now)[0].yes.is_empty());
+}
+
+#[test]
+fn the_timeline_gives_a_keys_live_devices_at_a_time_and_who_revoked_the_others() {
+    let mut f = Fx::new(3);
+    f.add_device(2, 102);
+    f.add_device(2, 112);
+    f.add_device(2, 122);
+    let before = f.now;
+    // Member 2 revokes its phone 112 itself; the cooperative votes its phone 102 out.
+    let r = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(112) }));
+    let p = f.ok(1, propose(Action::RevokeDevice(pk(102))));
+    let votes: Vec<Id> = [1, 3]
+        .iter()
+        .map(|m| f.ok(*m, vote(&p, true)).id())
+        .collect();
+    let at = f.now + MIN + default_limits().amendment_delay_ms;
+    let e = f.ok(
+        1,
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes,
+            effective_at: at,
+        }),
+    );
+    f.ok(3, tick(&[&e]));
+
+    let tl = f.coop.timeline().expect("the charter is held");
+    let live = |t: u64| -> BTreeSet<PublicKey> { tl.live_devices(&pk(2), t).into_iter().collect() };
+    let set = |ks: &[u8]| -> BTreeSet<PublicKey> { ks.iter().map(|k| pk(*k)).collect() };
+    assert_eq!(live(before), set(&[102, 112, 122]));
+    // From its member's revocation on, 112 is gone; 102 until the vote takes effect.
+    assert_eq!(live(r.entry().ts), set(&[102, 122]));
+    assert_eq!(live(at - 1), set(&[102, 122]));
+    assert_eq!(live(at), set(&[122]));
+    assert_eq!(
+        tl.revocation(&pk(112)),
+        Some(Revocation {
+            at: r.entry().ts,
+            by: RevokedBy::Member(pk(2)),
+        })
+    );
+    assert_eq!(
+        tl.revocation(&pk(102)),
+        Some(Revocation {
+            at,
+            by: RevokedBy::Vote(p.id()),
+        })
+    );
+    assert_eq!(tl.revocation(&pk(122)), None);
+    // Another member has no devices; a device is nobody's live device of itself.
+    assert!(tl.live_devices(&pk(3), at).is_empty());
+    assert!(tl.live_devices(&pk(122), at).is_empty());
 }
 
 #[test]

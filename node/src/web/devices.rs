@@ -179,9 +179,6 @@ tr!(
     "العودة إلى الأجهزة"
 );
 
-/// Most characters of a device's name: the protocol's limit (docs/protocol.md 4.7).
-const LABEL_MAX: usize = 64;
-
 fn csrf(ctx: &Ctx) -> Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }
 }
@@ -282,7 +279,7 @@ fn body(
                 }
                 div.field {
                     label for="device-label" { (l.t(&DEVICE_NAME)) }
-                    input #device-label type="text" name="label" maxlength=(LABEL_MAX);
+                    input #device-label type="text" name="label" maxlength=(taawun_api::limits::DEVICE_LABEL);
                 }
                 button.primary #authorise type="submit" { (l.t(&AUTHORISE)) }
             }
@@ -533,5 +530,35 @@ mod tests {
                 assert_eq!(x.matches("{}").count(), holes, "{}", tr.en);
             }
         }
+    }
+
+    #[test]
+    fn a_device_name_s_maxlength_is_the_limit_the_node_checks() {
+        let ctx = Ctx {
+            lang: crate::web::i18n::Lang::En,
+            csrf: "token".into(),
+            here: "/".into(),
+            waiting: false,
+        };
+        let me = "aa".repeat(32);
+        let c = CoopInfo {
+            id: "ee".repeat(32),
+            name: "Camp 4 transcribers".into(),
+            me: me.clone(),
+            can_post: true,
+            floors: Vec::new(),
+            min_claim_window_ms: 600_000,
+            waiting: None,
+        };
+        let page = body(&ctx, &c, &[], &me, "invite", None).into_string();
+        let label = &page[page.find("id=\"device-label\"").expect("the name field")..];
+        let label = &label[..label.find('>').expect("its tag ends")];
+        assert!(
+            label.contains(&format!(
+                "maxlength=\"{}\"",
+                taawun_core::body::MAX_LABEL_CHARS
+            )),
+            "{label}"
+        );
     }
 }

@@ -85,6 +85,7 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
             Known::NotOwnWork => &t::E_NOT_OWN_WORK,
             Known::NothingToAppeal => &t::E_NOTHING_TO_APPEAL,
             Known::NoSeat => &t::E_NO_SEAT,
+            Known::DeviceRevoked => &t::E_DEVICE_REVOKED,
         },
         _ => return None,
     };
@@ -1247,6 +1248,7 @@ mod tests {
             (Known::NotOwnWork, StatusCode::UNPROCESSABLE_ENTITY),
             (Known::NothingToAppeal, StatusCode::CONFLICT),
             (Known::NoSeat, StatusCode::UNPROCESSABLE_ENTITY),
+            (Known::DeviceRevoked, StatusCode::UNPROCESSABLE_ENTITY),
         ];
         let mut said = std::collections::BTreeSet::new();
         for (k, status) in all {

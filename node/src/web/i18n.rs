@@ -1672,6 +1672,12 @@ tr!(
     "ليس لك مقعد مفتوح في هيئة هذا الطعن، فلن يُحتسب صوتك."
 );
 tr!(
+    E_DEVICE_REVOKED,
+    "This device was revoked: nothing it signs counts any more, so it writes nothing in this cooperative. Use another of your devices, or authorise a new one.",
+    "Cet appareil a été révoqué : plus rien de ce qu’il signe ne compte, il n’écrit donc plus rien dans cette coopérative. Utilisez un autre de vos appareils, ou autorisez-en un nouveau.",
+    "أُلغي هذا الجهاز: لم يعد يُحتسب شيء مما يوقّعه، فلا يكتب شيئًا في هذه التعاونية. استعمل جهازًا آخر من أجهزتك، أو أذن لجهاز جديد."
+);
+tr!(
     E_PAYMENT_ANSWERED,
     "You have already said whether this payment arrived.",
     "Vous avez déjà dit si ce paiement est arrivé.",

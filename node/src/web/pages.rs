@@ -8,6 +8,7 @@ use super::Ctx;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use taawun_api::limits;
 use taawun_api::views::*;
 use taawun_core::Timestamp;
 
@@ -908,7 +909,7 @@ fn appeal_part(
         form.appeal method="post" action=(c.link(&format!("submissions/{}/appeal", s.id))) {
             (csrf(ctx))
             label for=(format!("answer-{}", s.id)) { (l.t(&t::APPEAL_ANSWER)) }
-            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required maxlength=(taawun_core::body::MAX_ANSWER_CHARS) {}
+            textarea id=(format!("answer-{}", s.id)) name="answer" rows="3" required maxlength=(limits::APPEAL_TEXT) {}
             button type="submit" { (l.t(&t::APPEAL)) }
         }
     }
@@ -1087,7 +1088,7 @@ pub(crate) fn earnings(
                 }
                 div.field {
                     label for="rv-text" { (l.t(&t::COMMENT)) }
-                    textarea #rv-text name="text" rows="3" {}
+                    textarea #rv-text name="text" rows="3" maxlength=(limits::REVIEW_TEXT) {}
                 }
                 button type="submit" { (l.t(&t::SEND_REVIEW)) }
             }
@@ -1196,16 +1197,16 @@ pub(crate) fn post_form(
             (csrf(ctx))
             div.field {
                 label for="title" { (l.t(&t::TITLE)) }
-                input #title type="text" name="title" required maxlength="200" value=(f.title);
+                input #title type="text" name="title" required maxlength=(limits::TITLE) value=(f.title);
             }
             div.field {
                 label for="purpose" { (l.t(&t::PURPOSE)) }
-                input #purpose type="text" name="purpose" required maxlength="500" value=(f.purpose) aria-describedby="purpose-hint";
+                input #purpose type="text" name="purpose" required maxlength=(limits::PURPOSE) value=(f.purpose) aria-describedby="purpose-hint";
                 p.small #purpose-hint { (l.t(&t::PURPOSE_HINT)) }
             }
             div.field {
                 label for="description" { (l.t(&t::DESCRIPTION)) }
-                textarea #description name="description" rows="4" maxlength=(taawun_core::body::MAX_DESCRIPTION_CHARS) { (f.description) }
+                textarea #description name="description" rows="4" maxlength=(limits::DESCRIPTION) { (f.description) }
             }
             div.row {
                 div.field {
@@ -1332,7 +1333,7 @@ pub(crate) fn requests(
                                 form.reply method="post" action=(c.link(&format!("appeals/{}/reply", a.id))) {
                                     (csrf(ctx))
                                     label for=(format!("reply-{}", a.id)) { (l.t(&t::REPLY_TO_JURY)) }
-                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required maxlength=(taawun_core::body::MAX_ANSWER_CHARS) {}
+                                    textarea id=(format!("reply-{}", a.id)) name="text" rows="3" required maxlength=(limits::APPEAL_TEXT) {}
                                     button type="submit" { (l.t(&t::REPLY)) }
                                 }
                             }
@@ -1406,7 +1407,7 @@ pub(crate) fn requests(
             }
             div.field {
                 label for="pay-ref" { (l.t(&t::REFERENCE)) }
-                input #pay-ref type="text" name="reference" required maxlength="200";
+                input #pay-ref type="text" name="reference" required maxlength=(limits::PAYMENT_REFERENCE);
             }
             button type="submit" { (l.t(&t::SAVE)) }
         }
@@ -1758,5 +1759,84 @@ mod tests {
             fr.contains("appels de ses refus : 3 (admis : 2, rejetés : 1)"),
             "{fr}"
         );
+    }
+
+    /// The `maxlength` of the element whose `id` is `id` in `page`.
+    fn maxlength(page: &str, id: &str) -> Option<usize> {
+        let at = page.find(&format!("id=\"{id}\""))?;
+        let tag = &page[at..at + page[at..].find('>')?];
+        let rest = &tag[tag.find("maxlength=\"")? + "maxlength=\"".len()..];
+        rest[..rest.find('"')?].parse().ok()
+    }
+
+    async fn html_of(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .expect("the page's bytes");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn every_typed_text_s_maxlength_is_the_limit_the_node_checks() {
+        let ctx = Ctx {
+            lang: Lang::En,
+            csrf: "token".into(),
+            here: "/".into(),
+            waiting: false,
+        };
+        let c = CoopInfo {
+            id: "ee".repeat(32),
+            name: "Camp 4 transcribers".into(),
+            me: ME.into(),
+            can_post: true,
+            floors: vec![Amount::new("EUR", 1200)],
+            min_claim_window_ms: 600_000,
+            waiting: None,
+        };
+        let requester = "dd".repeat(32);
+        let requests = html_of(requests(
+            &ctx,
+            &c,
+            &[],
+            &[],
+            &[],
+            &[],
+            &RecordView::default(),
+            JAN_2,
+            false,
+            None,
+            Paging::default(),
+        ))
+        .await;
+        let earnings = html_of(earnings(
+            &ctx,
+            &c,
+            &[],
+            &[],
+            &[],
+            std::slice::from_ref(&requester),
+            false,
+            Paging::default(),
+        ))
+        .await;
+        let post = html_of(post_form(
+            &ctx,
+            &c,
+            &OfferForm::default(),
+            None,
+            StatusCode::OK,
+        ))
+        .await;
+        // A payment's reference is a sealed text: up to 4 000 characters, as the node takes.
+        assert_eq!(limits::PAYMENT_REFERENCE, taawun_core::seal::MAX_TEXT_CHARS);
+        assert_eq!(
+            maxlength(&requests, "pay-ref"),
+            Some(limits::PAYMENT_REFERENCE)
+        );
+        assert_eq!(maxlength(&requests, "pay-ref"), Some(4_000));
+        assert_eq!(maxlength(&earnings, "rv-text"), Some(limits::REVIEW_TEXT));
+        assert_eq!(maxlength(&post, "title"), Some(limits::TITLE));
+        assert_eq!(maxlength(&post, "purpose"), Some(limits::PURPOSE));
+        assert_eq!(maxlength(&post, "description"), Some(limits::DESCRIPTION));
     }
 }
