@@ -148,7 +148,11 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
             6,
             Body::Reject(Reject {
                 submission: sub.id(),
-                reason: "the clips are not transcribed".into(),
+                // Sealed to the worker and the requester.
+                reason: taawun_core::synth::sealed(
+                    "the clips are not transcribed",
+                    &[pk(2), pk(6)],
+                ),
             }),
             t + 30 * MIN,
         );

@@ -95,6 +95,8 @@ impl Node {
                 }
                 // Jurors receive the result privately once the jury sits (protocol.md 13.7).
                 info.result_here = self.net().has_result(coop, a.submission);
+                // Sealed to the parties: read when this node's key is one of them.
+                (info.reason, info.reason_flag) = self.read(&a.reason);
                 info
             })
             .filter(|a| !mine || a.to_judge)
@@ -203,7 +205,15 @@ pub(crate) fn render(all: &[AppealInfo]) -> String {
         if !a.title.is_empty() {
             out.push_str(&format!("  offer:  {}\n", a.title));
         }
-        out.push_str(&format!("  reason: {}\n", a.reason));
+        match &a.reason {
+            Some(r) => out.push_str(&format!("  reason: {r}\n")),
+            None => out.push_str(
+                "  reason: sealed (the member's node sends it to the jury with the result)\n",
+            ),
+        }
+        if let Some(why) = &a.reason_flag {
+            out.push_str(&format!("  reason flagged: {why}\n"));
+        }
         out.push_str(&format!("  answer: {}\n", a.answer));
         if let Some(r) = &a.reply {
             out.push_str(&format!("  reply:  {r}\n"));

@@ -283,11 +283,23 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
     });
     assert_eq!(appeal["outcome"], "drawing", "{appeal}");
     assert_eq!(appeal["appellant"], karim.key.as_str(), "{appeal}");
-    assert_eq!(
-        appeal["reason"], "Half the photos are not tagged",
-        "{appeal}"
-    );
+    // The reason is sealed to Karim and Lumen Lab: Amal, a member on no jury, sees the
+    // appeal and the answer but not the reason; the parties read it.
+    assert_eq!(appeal["reason"], Value::Null, "{appeal}");
+    assert_eq!(appeal["reason_flag"], Value::Null, "{appeal}");
     assert_eq!(appeal["answer"], answer, "{appeal}");
+    let shown = ok(&amal, &["appeals"]);
+    assert!(shown.contains("reason: sealed"), "{shown}");
+    assert!(!shown.contains("Half the photos"), "{shown}");
+    for d in [&karim, &lumen] {
+        let a = json(d, &["appeals"]);
+        let x = find(&a, "submission", &sub).expect("the appeal");
+        assert_eq!(x["reason"], "Half the photos are not tagged", "{x}");
+    }
+    let subs = json(&amal, &["submissions", "--all"]);
+    let seen = find(&subs, "id", &sub).expect("the submission at Amal's node");
+    assert_eq!(seen["review"], "rejected", "{seen}");
+    assert_eq!(seen["reason"], Value::Null, "{seen}");
     let id = appeal["id"].as_str().expect("id").to_owned();
 
     // The requester answers, once; the member cannot answer for it.
@@ -465,7 +477,8 @@ fn seated_jury() -> (
         6,
         Body::Reject(Reject {
             submission: sub.id(),
-            reason: "Half the photos are not tagged".into(),
+            // Sealed to the member whose work it was and the requester.
+            reason: taawun_core::synth::sealed("Half the photos are not tagged", &[pk(2), pk(6)]),
         }),
         t + 30 * MIN,
     );
@@ -594,7 +607,7 @@ async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
         "Tag photos",
         "Tag every photo of the market archive",
         "السبب",
-        "Half the photos are not tagged",
+        "مختوم: ترسله عقدة العضو إلى الهيئة مع النتيجة",
         "ردّ العضو",
         "كل الصور موسومة: انظر السطرين 1 و2",
         "ردّ صاحب الطلب",
