@@ -6,6 +6,7 @@
 use crate::service::{Error, Known, Node, Res};
 use taawun_api::appeals::AppealInfo;
 use taawun_api::views::Written;
+use taawun_core::appeal::AppealView;
 use taawun_core::body::{Appeal, Body, Reply, Verdict};
 use taawun_core::Id;
 
@@ -95,12 +96,35 @@ impl Node {
                 }
                 // Jurors receive the result privately once the jury sits (protocol.md 13.7).
                 info.result_here = self.net().has_result(coop, a.submission);
-                // Sealed to the parties: read when this node's key is one of them.
-                (info.reason, info.reason_flag) = self.read(&a.reason);
+                (info.reason, info.reason_flag) = self.reason(coop, a);
                 info
             })
             .filter(|a| !mine || a.to_judge)
             .collect())
+    }
+}
+
+impl Node {
+    /// What this node reads of an appeal's rejection reason: with its own key when it is
+    /// a party's (or a party's device), else with the key the member's node disclosed
+    /// with the result if this node is a juror's and received it (protocol.md 13.7).
+    /// Others read nothing: the reason stays sealed.
+    fn reason(&self, coop: Id, a: &AppealView) -> (Option<String>, Option<String>) {
+        let own = self.read(&a.reason);
+        if own != (None, None) {
+            return own;
+        }
+        let Some(key) = self.net().disclosed(coop, a.rejection) else {
+            return own;
+        };
+        // Checked when it arrived, and again here: a key never reads another text.
+        match a.reason.open_with(&key) {
+            Ok(text) => match taawun_core::seal::text_rule(&text) {
+                Ok(()) => (Some(text), None),
+                Err(why) => (Some(text), Some(why)),
+            },
+            Err(e) => (None, Some(e.to_string())),
+        }
     }
 }
 

@@ -524,6 +524,130 @@ fn seated_jury() -> (
     (id, out, appeal.id(), jury)
 }
 
+/// The rejection in `entries` and the content key of its reason, opened with the key of
+/// member 2, whose work it rejects.
+fn reason_key(
+    entries: &[taawun_core::Verified],
+) -> (taawun_core::Id, taawun_core::seal::ContentKey) {
+    entries
+        .iter()
+        .find_map(|v| match &v.entry().body {
+            taawun_core::body::Body::Reject(r) => Some((
+                v.id(),
+                r.reason
+                    .content_key(&ed25519_dalek::SigningKey::from_bytes(&[2; 32]))
+                    .expect("member 2 is a recipient"),
+            )),
+            _ => None,
+        })
+        .expect("a rejection")
+}
+
+/// A data folder for the member of key seed `n`, configured to dial `bootstrap`, that
+/// writes without a peer confirming its chain (its ledger is imported).
+fn member_folder(dir: &Path, n: u8, bootstrap: &[String]) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let o = taawun(&["init"], dir);
+    assert!(o.status.success(), "init: {}", text(&o));
+    let peers = bootstrap
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config = common::TEST_CONFIG
+        .replace("bootstrap = []", &format!("bootstrap = [{peers}]"))
+        .replace("mdns = false", "mdns = false\nwrite_before_sync = true");
+    std::fs::write(dir.join("config.toml"), config).expect("config");
+    std::fs::write(dir.join("key"), [n; 32]).expect("key");
+}
+
+/// Imports `entries` of `coop` into `d` through the API; none is refused.
+async fn import(d: &Daemon, coop: taawun_core::Id, entries: &[taawun_core::Verified]) {
+    let mut file = taawun_ledger::export::header_bytes(&coop);
+    for v in entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/import", d.base))
+        .bearer_auth(&d.token)
+        .body(file)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["rejected"], 0, "{v}");
+}
+
+/// The rejection's reason is sealed to the member and the requester. Once the jury sits,
+/// the member's node sends the result to each juror's node with the key to the reason: a
+/// drawn juror then reads the reason (`taawun jury`, the appeals route), and a member on
+/// no jury still does not, and gets no result.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drawn_juror_reads_the_reason_with_the_result_and_a_member_on_no_jury_does_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (coop, entries, appeal, jury) = seated_jury();
+    let sub = entries
+        .iter()
+        .find(|v| matches!(v.entry().body, taawun_core::body::Body::Submit(_)))
+        .expect("the submission")
+        .id();
+    // Member 2's node, whose work was rejected, holds its result.
+    let worker_dir = tmp.path().join("worker");
+    member_folder(&worker_dir, 2, &[]);
+    let results = worker_dir.join("results").join(coop.to_hex());
+    std::fs::create_dir_all(&results).expect("results folder");
+    std::fs::write(results.join(sub.to_hex()), b"photo 1: market\n").expect("result");
+    let worker = Daemon::run(&worker_dir);
+    import(&worker, coop, &entries).await;
+    let st = json(&worker, &["status"]);
+    let listen = st["listen"]
+        .as_array()
+        .and_then(|l| l.iter().find_map(Value::as_str))
+        .expect("a listen address");
+    let boot = format!("{listen}/p2p/{}", st["peer_id"].as_str().expect("peer id"));
+
+    // A juror, and the one member who is neither a party nor on the jury.
+    let bystander = [1u8, 3, 4, 5]
+        .into_iter()
+        .find(|n| !jury.contains(n))
+        .expect("four members who are not parties, three seats");
+    let mut nodes = Vec::new();
+    for (name, n) in [("juror", jury[0]), ("bystander", bystander)] {
+        let dir = tmp.path().join(name);
+        member_folder(&dir, n, std::slice::from_ref(&boot));
+        let d = Daemon::run(&dir);
+        import(&d, coop, &entries).await;
+        nodes.push(d);
+    }
+    let (juror, other) = (&nodes[0], &nodes[1]);
+    let appeal = appeal.to_hex();
+    let juror_case = wait_for("the result and the reason at the juror's node", || {
+        let a = json(juror, &["jury"]);
+        let x = find(&a, "id", &appeal)?;
+        (x["result_here"] == true && x["reason"].is_string()).then(|| x.clone())
+    });
+    assert_eq!(
+        juror_case["reason"], "Half the photos are not tagged",
+        "{juror_case}"
+    );
+    assert_eq!(juror_case["reason_flag"], Value::Null, "{juror_case}");
+    let shown = ok(juror, &["jury"]);
+    assert!(
+        shown.contains("reason: Half the photos are not tagged"),
+        "{shown}"
+    );
+    // The member on no jury: the appeal, but neither the reason nor the result.
+    let a = json(other, &["appeals"]);
+    let x = find(&a, "id", &appeal).unwrap_or_else(|| panic!("{a}"));
+    assert_eq!(x["to_judge"], false, "{x}");
+    assert_eq!(x["reason"], Value::Null, "{x}");
+    assert_eq!(x["result_here"], false, "{x}");
+    let shown = ok(other, &["appeals"]);
+    assert!(!shown.contains("Half the photos"), "{shown}");
+    assert!(!other.dir.join("results").join("keys").exists());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
     use serde_json::json;
@@ -544,6 +668,16 @@ async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
     assert_ne!(config, common::TEST_CONFIG, "the test config names mdns");
     std::fs::write(dir.join("config.toml"), config).expect("config");
     std::fs::write(dir.join("key"), [juror; 32]).expect("key");
+    // The key to the rejection's reason, where a juror's node keeps the one the member's
+    // node sent with the result (protocol.md 13.7; the transfer itself is the test below).
+    let (rejection, key) = reason_key(&entries);
+    let keys = dir.join("results").join("keys");
+    std::fs::create_dir_all(&keys).expect("keys folder");
+    std::fs::write(
+        keys.join(format!("{}.{}", coop.to_hex(), rejection.to_hex())),
+        key.to_hex(),
+    )
+    .expect("key file");
     let d = Daemon::run(&dir);
     let mut file = taawun_ledger::export::header_bytes(&coop);
     for v in &entries {
@@ -607,7 +741,7 @@ async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
         "Tag photos",
         "Tag every photo of the market archive",
         "السبب",
-        "مختوم: ترسله عقدة العضو إلى الهيئة مع النتيجة",
+        "Half the photos are not tagged",
         "ردّ العضو",
         "كل الصور موسومة: انظر السطرين 1 و2",
         "ردّ صاحب الطلب",
