@@ -4,7 +4,9 @@
 //! the jurors' votes, each entry sent from its author's node when that node runs. Every
 //! node must derive the same jury and the same outcome, and owe the work as accepted.
 //! Once the jury sits, the worker's node hands the result privately to the juror's node
-//! (protocol.md 13.7), and to no one else.
+//! (protocol.md 13.7), and to no one else, with the key to the rejection's reason, which
+//! is sealed to the worker and the requester: the juror's node checks it and keeps it, and
+//! refuses a key that does not open the reason.
 //! The entries are signed with fixed past timestamps, so the witness slack is crossed
 //! without waiting; the seats' vote window is still open by the wall clock.
 
@@ -21,7 +23,7 @@ use taawun_core::fold::{Coop, Review};
 use taawun_core::rules::default_limits;
 use taawun_core::writer::Writer;
 use taawun_core::{lottery, Hash, Money, PublicKey, Verified};
-use taawun_net::result::{Refusal, Request, Response};
+use taawun_net::result::{Disclosed, Refusal, Request, Response};
 use taawun_net::Event;
 use tokio::sync::Notify;
 
@@ -148,7 +150,9 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
             6,
             Body::Reject(Reject {
                 submission: sub.id(),
-                reason: "the clips are not transcribed".into(),
+                // Sealed to the worker and the requester: a juror reads it only with the
+                // key the worker's node sends with the result.
+                reason: taawun_core::synth::sealed("the clips are not transcribed", &[pk(2), pk(6)]),
             }),
             t + 30 * MIN,
         );
@@ -255,6 +259,31 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
         let (requester, worker, seated_juror, other) =
             (&nodes[0], &nodes[1], &nodes[2], &nodes[3]);
         let bytes = b"result".to_vec();
+        // Before it: a key that does not open the reason is refused with the result, and
+        // neither is kept, even from the worker.
+        let Body::Reject(r) = &rej.entry().body else {
+            panic!("a rejection")
+        };
+        let right = r.reason.content_key(&key(2)).expect("the worker is a recipient");
+        let mut wrong = right;
+        wrong.0[31] ^= 1;
+        let answer = net_common::raw_result(
+            Some(&key(2)),
+            seated_juror.addr.clone(),
+            seated_juror.peer(),
+            Request {
+                reason: Some(Disclosed {
+                    rejection: rej.id(),
+                    key: wrong,
+                }),
+                ..Request::new(id, sub.id(), bytes.clone())
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(answer, Response::Refused(Refusal::WrongKey));
+        assert_eq!(seated_juror.net.disclosed(id, rej.id()), None);
+        assert_eq!(seated_juror.net.result(id, sub.id()).await.expect("reads"), None);
         worker
             .net
             .send_result(id, sub.id(), bytes.clone())
@@ -287,9 +316,24 @@ fn an_appeal_travels_and_every_node_derives_the_same_jury_and_outcome() {
             panic!("a submission")
         };
         assert_eq!(Hash::of(&got), stated.result, "the hash the ledger states");
+        // With it, the key to the rejection's reason: checked, kept, and it opens it.
+        let disclosed = seated_juror
+            .net
+            .disclosed(id, rej.id())
+            .expect("the juror's node keeps the reason's key");
+        assert_eq!(disclosed, right);
+        assert_eq!(
+            r.reason.open_with(&disclosed).as_deref(),
+            Ok("the clips are not transcribed")
+        );
+        // The juror's own key does not open it: only the disclosed key does.
+        assert_eq!(r.reason.read(&[&key(juror)]), taawun_core::seal::Reading::Sealed);
+        // The requester reads it with its own key, and is sent no key.
+        assert_eq!(requester.net.disclosed(id, rej.id()), None);
         // The member on no jury got nothing, and refuses the result even from the worker.
         assert!(!received(other));
         assert_eq!(other.net.result(id, sub.id()).await.expect("reads"), None);
+        assert_eq!(other.net.disclosed(id, rej.id()), None);
         let answer = net_common::raw_result(
             Some(&key(2)),
             other.addr.clone(),

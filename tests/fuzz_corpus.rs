@@ -217,6 +217,25 @@ fn result_seeds() -> Seeds {
         "request-empty",
         req(result::Request::new(w.coop, submit, Vec::new())),
     );
+    // To a juror: with the key of the rejection's reason.
+    s.insert(
+        "request-juror",
+        req(result::Request {
+            reason: Some(result::Disclosed {
+                rejection: w
+                    .entries
+                    .iter()
+                    .find(|v| v.entry().body.kind() == Kind::Reject)
+                    .map_or(submit, |v| v.id()),
+                key: taawun_core::seal::ContentKey([7; 32]),
+            }),
+            ..result::Request::new(w.coop, submit, b"the transcript".to_vec())
+        }),
+    );
+    s.insert(
+        "response-wrong-key",
+        resp(result::Response::Refused(result::Refusal::WrongKey)),
+    );
     s.insert("response-stored", resp(result::Response::Stored));
     s.insert(
         "response-wrong-size",

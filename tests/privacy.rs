@@ -551,3 +551,112 @@ fn a_third_member_cannot_read_a_review_text_while_the_requester_can() {
     }
     assert!(seen > 0, "the scenario holds reviews");
 }
+
+/// A rejection's reason is sealed to the member whose work was rejected and the
+/// requester: three real nodes (the member's, the requester's and a third member's) hold
+/// the rejection by sync and fold it as rejected work, the member's and the requester's
+/// nodes read its reason with their own keys, and the third member's node cannot, nor
+/// does the reason appear in clear in its export.
+#[test]
+fn a_third_member_cannot_read_a_rejection_reason_while_the_member_and_the_requester_can() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(34, 400);
+        let coop = s.coop;
+        let pk = |k: &SigningKey| taawun_core::PublicKey(k.verifying_key().to_bytes());
+        let key_of = |p: &taawun_core::PublicKey| {
+            s.members
+                .iter()
+                .chain(&s.requesters)
+                .find(|k| pk(k) == *p)
+                .expect("a party's key")
+                .clone()
+        };
+        // The first rejection of the scenario, with the member whose work it rejects.
+        let (rejection, sub) = s
+            .entries
+            .iter()
+            .find_map(|v| match &v.entry().body {
+                Body::Reject(r) => Some((v.clone(), r.submission)),
+                _ => None,
+            })
+            .expect("the scenario rejects some work");
+        let member = key_of(
+            &s.entries
+                .iter()
+                .find(|v| v.id() == sub)
+                .expect("the rejected submission")
+                .entry()
+                .author,
+        );
+        let requester = key_of(&rejection.entry().author);
+        let third = s
+            .members
+            .iter()
+            .find(|k| pk(k) != pk(&member))
+            .expect("another member")
+            .clone();
+
+        let m = TestNode::start_member(
+            &root.path().join("m"),
+            member.clone(),
+            vec![],
+            notify.clone(),
+        )
+        .await;
+        m.net.join(s.entries[0].clone()).await.expect("joins");
+        m.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let mut nodes = vec![m];
+        for (dir, k) in [("r", &requester), ("c", &third)] {
+            let n = TestNode::start_member(
+                &root.path().join(dir),
+                k.clone(),
+                vec![nodes[0].addr.clone()],
+                notify.clone(),
+            )
+            .await;
+            n.net.join(s.entries[0].clone()).await.expect("joins");
+            nodes.push(n);
+        }
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        converge(&refs, coop, None, &notify, CONVERGE).await;
+
+        // What each node's own fold holds, read with that node's own key.
+        let mut read = Vec::new();
+        for (n, k) in nodes.iter().zip([&member, &requester, &third]) {
+            let state = n.net.state(coop).await.expect("state");
+            let review = state
+                .submission(&sub, now())
+                .expect("the submission at every node")
+                .review;
+            let taawun_core::fold::Review::Rejected { reason, .. } = review else {
+                panic!("the work is rejected at every node: {review:?}");
+            };
+            read.push(reason.read(&[k]));
+        }
+        let Reading::Text(words) = &read[0] else {
+            panic!(
+                "the member cannot read why its work was rejected: {:?}",
+                read[0]
+            );
+        };
+        assert_eq!(
+            read[1],
+            Reading::Text(words.clone()),
+            "the requester reads it"
+        );
+        assert_eq!(read[2], Reading::Sealed, "the third member does not");
+        let export = nodes[2].net.export(coop).await.expect("exports");
+        assert!(
+            !export.windows(words.len()).any(|w| w == words.as_bytes()),
+            "the reason {words:?} is in clear in a third member's export"
+        );
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}

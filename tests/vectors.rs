@@ -318,10 +318,11 @@ fn render_state(c: &Coop, at: u64) -> J {
                 ReviewState::AcceptedByDefault(t) => {
                     obj(vec![("state", s("accepted_by_default")), ("at", n(*t))])
                 }
+                // The reason is sealed (spec 3.7): the state names it by its commitment.
                 ReviewState::Rejected { at, reason } => obj(vec![
                     ("state", s("rejected")),
                     ("at", n(*at)),
-                    ("reason", s(reason)),
+                    ("reason_commit", s(&hex::encode(reason.commit))),
                 ]),
                 ReviewState::Upheld { rejected, at } => obj(vec![
                     ("state", s("upheld")),
@@ -1244,24 +1245,46 @@ fn build() -> J {
     );
     g.attempt(
         "reject_without_reason",
-        "REFUSED: a rejection must give a reason.",
+        "REFUSED (BadSealed): a rejection whose sealed reason is empty (its ciphertext is \
+         only the 16-byte tag).",
         CLINIC,
         Body::Reject(Reject {
             submission: s1,
-            reason: String::new(),
+            reason: synth::sealed("", &[winners[1], keys[CLINIC]]),
         }),
         T1 + 3 * HOUR + MIN,
         gov,
         None,
-        "Invalid/MissingReason",
+        "Invalid/BadSealed",
     );
-    g.write(
-        "reject",
-        "clinic rejects the second submission inside its review window, with a reason.",
+    g.attempt(
+        "reject_sealed_to_others",
+        "REFUSED (BadSealed): a rejection whose reason is sealed to clinic and another member, \
+         which the member whose work it was could not read.",
         CLINIC,
         Body::Reject(Reject {
             submission: s1,
-            reason: "The transcription skips the second page of every form.".into(),
+            reason: synth::sealed(
+                "The transcription skips the second page of every form.",
+                &[keys[CLINIC], winners[0]],
+            ),
+        }),
+        T1 + 3 * HOUR + MIN,
+        gov,
+        None,
+        "Invalid/BadSealed",
+    );
+    g.write(
+        "reject",
+        "clinic rejects the second submission inside its review window, with a reason sealed \
+         to the member whose work it was and to clinic (spec 3.7).",
+        CLINIC,
+        Body::Reject(Reject {
+            submission: s1,
+            reason: synth::sealed(
+                "The transcription skips the second page of every form.",
+                &[winners[1], keys[CLINIC]],
+            ),
         }),
         T1 + 3 * HOUR + MIN,
         gov,
@@ -1924,7 +1947,7 @@ fn build() -> J {
         CLINIC,
         Body::Reject(Reject {
             submission: s2,
-            reason: "Too late.".into(),
+            reason: synth::sealed("Too late.", &[keys[w2], keys[CLINIC]]),
         }),
         deadline + 1,
         gov,
@@ -2263,7 +2286,10 @@ fn build() -> J {
             CLINIC,
             Body::Reject(Reject {
                 submission: sub,
-                reason: "Twelve entries were not checked.".into(),
+                reason: synth::sealed(
+                    "Twelve entries were not checked.",
+                    &[keys[worker], keys[CLINIC]],
+                ),
             }),
             t + HOUR + 20 * MIN,
             gov,
@@ -2558,9 +2584,9 @@ fn declared(ctx: &str) -> Option<&'static [&'static str]> {
         "accept" => &["submission"],
         "reject" => &["submission", "reason"],
         "settle" => &["member", "amount", "reference"],
-        // A sealed field (spec 3.7: a settle's reference, a review's text) and each of
-        // its wrapped keys.
-        "reference" | "text" => &["eph", "commit", "to", "text"],
+        // A sealed field (spec 3.7: a settle's reference, a review's text, a reject's
+        // reason) and each of its wrapped keys.
+        "reference" | "text" | "reason" => &["eph", "commit", "to", "text"],
         "to" => &["to", "key"],
         "receipt" => &["settle", "received"],
         "review" => &[

@@ -6,6 +6,7 @@
 use crate::service::{Error, Known, Node, Res};
 use taawun_api::appeals::AppealInfo;
 use taawun_api::views::Written;
+use taawun_core::appeal::AppealView;
 use taawun_core::body::{Appeal, Body, Reply, Verdict};
 use taawun_core::Id;
 
@@ -93,10 +94,35 @@ impl Node {
                 }
                 // Jurors receive the result privately once the jury sits (protocol.md 13.7).
                 info.result_here = self.net().has_result(coop, a.submission);
+                (info.reason, info.reason_flag) = self.reason(coop, a);
                 info
             })
             .filter(|a| !mine || a.to_judge)
             .collect())
+    }
+}
+
+impl Node {
+    /// What this node reads of an appeal's rejection reason: with its own key when it is
+    /// a party's (or a party's device), else with the key the member's node disclosed
+    /// with the result if this node is a juror's and received it (protocol.md 13.7).
+    /// Others read nothing: the reason stays sealed.
+    fn reason(&self, coop: Id, a: &AppealView) -> (Option<String>, Option<String>) {
+        let own = self.read(&a.reason);
+        if own != (None, None) {
+            return own;
+        }
+        let Some(key) = self.net().disclosed(coop, a.rejection) else {
+            return own;
+        };
+        // Checked when it arrived, and again here: a key never reads another text.
+        match a.reason.open_with(&key) {
+            Ok(text) => match taawun_core::seal::text_rule(&text) {
+                Ok(()) => (Some(text), None),
+                Err(why) => (Some(text), Some(why)),
+            },
+            Err(e) => (None, Some(e.to_string())),
+        }
     }
 }
 
@@ -201,7 +227,15 @@ pub(crate) fn render(all: &[AppealInfo]) -> String {
         if !a.title.is_empty() {
             out.push_str(&format!("  offer:  {}\n", a.title));
         }
-        out.push_str(&format!("  reason: {}\n", a.reason));
+        match &a.reason {
+            Some(r) => out.push_str(&format!("  reason: {r}\n")),
+            None => out.push_str(
+                "  reason: sealed (the member's node sends it to the jury with the result)\n",
+            ),
+        }
+        if let Some(why) = &a.reason_flag {
+            out.push_str(&format!("  reason flagged: {why}\n"));
+        }
         out.push_str(&format!("  answer: {}\n", a.answer));
         if let Some(r) = &a.reply {
             out.push_str(&format!("  reply:  {r}\n"));

@@ -2031,9 +2031,11 @@ pub(crate) fn render_submissions(subs: &[SubmissionView], me: &str) -> String {
     ])
     .right(&[4, 5, 6]);
     for s in subs {
-        let review = match &s.reason {
-            Some(r) => format!("{}: {r}", s.review),
-            None => s.review.clone(),
+        let review = match (&s.reason, s.review.as_str()) {
+            (Some(r), _) => format!("{}: {r}", s.review),
+            // Sealed to the member and the requester.
+            (None, "rejected") => format!("{}: (reason sealed)", s.review),
+            (None, _) => s.review.clone(),
         };
         t.row(vec![
             short(&s.id).to_owned(),

@@ -1251,7 +1251,8 @@ impl Node {
             .skip(filter.offset)
             .take(filter.limit.unwrap_or(usize::MAX))
             .map(|s| {
-                let (review, review_at, reason) = review_state(&s.review);
+                let (review, review_at, sealed) = review_state(&s.review);
+                let (reason, reason_flag) = sealed.map(|r| self.read(r)).unwrap_or_default();
                 let title = match c.get(&s.offer).map(|v| &v.entry().body) {
                     Some(Body::Offer(o)) => o.title.clone(),
                     _ => String::new(),
@@ -1270,6 +1271,7 @@ impl Node {
                     review: review.to_owned(),
                     review_at,
                     reason,
+                    reason_flag,
                     pay: Amount::from(&s.pay),
                     topup: Amount::new(&s.pay.currency, s.topup),
                     result_here: self.net.has_result(coop, s.id),
@@ -1309,13 +1311,20 @@ impl Node {
         self.write(coop, Body::Accept(Accept { submission })).await
     }
 
-    /// The requester rejects, with a reason.
+    /// The requester rejects, with a reason sealed to the member whose work it was and
+    /// the requester (docs/protocol.md 3.7); the member's node discloses it to the jury
+    /// of an appeal, with the result (13.7).
     pub(crate) async fn reject(&self, coop: Id, submission: Id, reason: String) -> Res<Written> {
-        check_reason(&reason)?;
+        let req = RejectReq { reason };
+        req.reason()?;
         let c = self.state(coop).await?;
-        self.own_submission(&c, submission)?;
-        self.write(coop, Body::Reject(Reject { submission, reason }))
-            .await
+        let s = self.own_submission(&c, submission)?;
+        // The key the work was submitted with speaks for the member validation names; its
+        // stable identity (a key replaced by vote since) reads it too.
+        let worker = c.get(&submission).map_or(s.member, |v| c.who(v));
+        let to = self.recipients(&c, &[worker, s.member, self.speaker(&c)]);
+        let reject = req.reject(submission, &to, fresh_seed()?)?;
+        self.write(coop, Body::Reject(reject)).await
     }
 
     /// The requester records a payment made outside the system, its reference sealed to
@@ -1335,7 +1344,7 @@ impl Node {
 
     /// What this node reads of a sealed field: the text, and what is wrong with it when
     /// it breaks the text rule; `None` when it is sealed to others.
-    fn read(&self, s: &seal::Sealed) -> (Option<String>, Option<String>) {
+    pub(crate) fn read(&self, s: &seal::Sealed) -> (Option<String>, Option<String>) {
         match s.read(&[&self.key]) {
             seal::Reading::Text(t) => (Some(t), None),
             seal::Reading::Flagged { text, why } => (Some(text), Some(why)),

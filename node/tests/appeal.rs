@@ -283,11 +283,23 @@ fn a_rejected_member_appeals_and_the_requester_replies_through_the_command_line(
     });
     assert_eq!(appeal["outcome"], "drawing", "{appeal}");
     assert_eq!(appeal["appellant"], karim.key.as_str(), "{appeal}");
-    assert_eq!(
-        appeal["reason"], "Half the photos are not tagged",
-        "{appeal}"
-    );
+    // The reason is sealed to Karim and Lumen Lab: Amal, a member on no jury, sees the
+    // appeal and the answer but not the reason; the parties read it.
+    assert_eq!(appeal["reason"], Value::Null, "{appeal}");
+    assert_eq!(appeal["reason_flag"], Value::Null, "{appeal}");
     assert_eq!(appeal["answer"], answer, "{appeal}");
+    let shown = ok(&amal, &["appeals"]);
+    assert!(shown.contains("reason: sealed"), "{shown}");
+    assert!(!shown.contains("Half the photos"), "{shown}");
+    for d in [&karim, &lumen] {
+        let a = json(d, &["appeals"]);
+        let x = find(&a, "submission", &sub).expect("the appeal");
+        assert_eq!(x["reason"], "Half the photos are not tagged", "{x}");
+    }
+    let subs = json(&amal, &["submissions", "--all"]);
+    let seen = find(&subs, "id", &sub).expect("the submission at Amal's node");
+    assert_eq!(seen["review"], "rejected", "{seen}");
+    assert_eq!(seen["reason"], Value::Null, "{seen}");
     let id = appeal["id"].as_str().expect("id").to_owned();
 
     // The requester answers, once; the member cannot answer for it.
@@ -513,7 +525,11 @@ fn seated_jury() -> Fixture {
                 6,
                 Body::Reject(Reject {
                     submission: sub.id(),
-                    reason: "Half the photos are not tagged".into(),
+                    // Sealed to the member whose work it was and the requester.
+                    reason: taawun_core::synth::sealed(
+                        "Half the photos are not tagged",
+                        &[pk(2), pk(6)],
+                    ),
                 }),
                 t + 30 * MIN,
             );
@@ -667,6 +683,137 @@ fn a_juror_s_phone_sees_its_seat_and_votes_for_its_member() {
     assert_eq!(json(&phone, &["jury"]), Value::Array(vec![]));
 }
 
+/// The rejection `f`'s appeal names and the content key of its reason, opened with the
+/// key of member 2, whose work it rejects.
+fn reason_key(f: &Fixture) -> (taawun_core::Id, taawun_core::seal::ContentKey) {
+    let rejection = f
+        .entries
+        .iter()
+        .find_map(|v| match &v.entry().body {
+            taawun_core::body::Body::Appeal(a) if v.id() == f.appeal => Some(a.rejection),
+            _ => None,
+        })
+        .expect("the appeal");
+    f.entries
+        .iter()
+        .find_map(|v| match &v.entry().body {
+            taawun_core::body::Body::Reject(r) if v.id() == rejection => Some((
+                v.id(),
+                r.reason
+                    .content_key(&ed25519_dalek::SigningKey::from_bytes(&[2; 32]))
+                    .expect("member 2 is a recipient"),
+            )),
+            _ => None,
+        })
+        .expect("a rejection")
+}
+
+/// A data folder for the member of key seed `n`, configured to dial `bootstrap`, that
+/// writes without a peer confirming its chain (its ledger is imported).
+fn member_folder(dir: &Path, n: u8, bootstrap: &[String]) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let o = taawun(&["init"], dir);
+    assert!(o.status.success(), "init: {}", text(&o));
+    let peers = bootstrap
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config = common::TEST_CONFIG
+        .replace("bootstrap = []", &format!("bootstrap = [{peers}]"))
+        .replace("mdns = false", "mdns = false\nwrite_before_sync = true");
+    std::fs::write(dir.join("config.toml"), config).expect("config");
+    std::fs::write(dir.join("key"), [n; 32]).expect("key");
+}
+
+/// Imports `entries` of `coop` into `d` through the API; none is refused.
+async fn import(d: &Daemon, coop: taawun_core::Id, entries: &[taawun_core::Verified]) {
+    let mut file = taawun_ledger::export::header_bytes(&coop);
+    for v in entries {
+        file.extend_from_slice(&v.envelope());
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/import", d.base))
+        .bearer_auth(&d.token)
+        .body(file)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["rejected"], 0, "{v}");
+}
+
+/// The rejection's reason is sealed to the member and the requester. Once the jury sits,
+/// the member's node sends the result to each juror's node with the key to the reason: a
+/// drawn juror then reads the reason (`taawun jury`, the appeals route), and a member on
+/// no jury still does not, and gets no result.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drawn_juror_reads_the_reason_with_the_result_and_a_member_on_no_jury_does_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = seated_jury();
+    let (coop, entries, appeal, jury) = (f.coop, &f.entries, f.appeal, &f.jury);
+    let sub = entries
+        .iter()
+        .find(|v| matches!(v.entry().body, taawun_core::body::Body::Submit(_)))
+        .expect("the submission")
+        .id();
+    // Member 2's node, whose work was rejected, holds its result.
+    let worker_dir = tmp.path().join("worker");
+    member_folder(&worker_dir, 2, &[]);
+    let results = worker_dir.join("results").join(coop.to_hex());
+    std::fs::create_dir_all(&results).expect("results folder");
+    std::fs::write(results.join(sub.to_hex()), b"photo 1: market\n").expect("result");
+    let worker = Daemon::run(&worker_dir);
+    import(&worker, coop, entries).await;
+    let st = json(&worker, &["status"]);
+    let listen = st["listen"]
+        .as_array()
+        .and_then(|l| l.iter().find_map(Value::as_str))
+        .expect("a listen address");
+    let boot = format!("{listen}/p2p/{}", st["peer_id"].as_str().expect("peer id"));
+
+    // A juror, and the one member who is neither a party nor on the jury.
+    let bystander = [1u8, 3, 4, 5]
+        .into_iter()
+        .find(|n| !jury.contains(n))
+        .expect("four members who are not parties, three seats");
+    let mut nodes = Vec::new();
+    for (name, n) in [("juror", jury[0]), ("bystander", bystander)] {
+        let dir = tmp.path().join(name);
+        member_folder(&dir, n, std::slice::from_ref(&boot));
+        let d = Daemon::run(&dir);
+        import(&d, coop, entries).await;
+        nodes.push(d);
+    }
+    let (juror, other) = (&nodes[0], &nodes[1]);
+    let appeal = appeal.to_hex();
+    let juror_case = wait_for("the result and the reason at the juror's node", || {
+        let a = json(juror, &["jury"]);
+        let x = find(&a, "id", &appeal)?;
+        (x["result_here"] == true && x["reason"].is_string()).then(|| x.clone())
+    });
+    assert_eq!(
+        juror_case["reason"], "Half the photos are not tagged",
+        "{juror_case}"
+    );
+    assert_eq!(juror_case["reason_flag"], Value::Null, "{juror_case}");
+    let shown = ok(juror, &["jury"]);
+    assert!(
+        shown.contains("reason: Half the photos are not tagged"),
+        "{shown}"
+    );
+    // The member on no jury: the appeal, but neither the reason nor the result.
+    let a = json(other, &["appeals"]);
+    let x = find(&a, "id", &appeal).unwrap_or_else(|| panic!("{a}"));
+    assert_eq!(x["to_judge"], false, "{x}");
+    assert_eq!(x["reason"], Value::Null, "{x}");
+    assert_eq!(x["result_here"], false, "{x}");
+    let shown = ok(other, &["appeals"]);
+    assert!(!shown.contains("Half the photos"), "{shown}");
+    assert!(!other.dir.join("results").join("keys").exists());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
     use serde_json::json;
@@ -678,6 +825,16 @@ async fn a_juror_votes_to_uphold_from_its_page_in_arabic_on_a_phone() {
     // The juror's node: its key is the juror's.
     let d = fixture_node(&tmp.path().join("juror"), &f, f.jury[0], None);
     let (coop, appeal) = (f.coop, f.appeal);
+    // The key to the rejection's reason, where a juror's node keeps the one the member's
+    // node sent with the result (protocol.md 13.7; the transfer itself is the test above).
+    let (rejection, key) = reason_key(&f);
+    let keys = d.dir.join("results").join("keys");
+    std::fs::create_dir_all(&keys).expect("keys folder");
+    std::fs::write(
+        keys.join(format!("{}.{}", coop.to_hex(), rejection.to_hex())),
+        key.to_hex(),
+    )
+    .expect("key file");
     let api = reqwest::Client::new();
     let (coop, appeal) = (coop.to_hex(), appeal.to_hex());
     let jury_of = |api: reqwest::Client| {

@@ -58,8 +58,14 @@ pub struct AppealInfo {
     pub appellant: String,
     /// The requester who rejected.
     pub requester: String,
-    /// The rejection's reason.
-    pub reason: String,
+    /// The rejection's reason: sealed to the member and the requester, so `null` for
+    /// other readers, but for a juror whose node received its key with the result
+    /// (docs/protocol.md 13.7).
+    pub reason: Option<String>,
+    /// Which text rule the opened reason breaks, or why it does not open though this
+    /// node holds a key to it.
+    #[serde(default)]
+    pub reason_flag: Option<String>,
     /// The member's answer.
     pub answer: String,
     /// The requester's reply, if any.
@@ -121,8 +127,8 @@ pub fn outcome(o: &Outcome) -> (&'static str, Option<u64>) {
 }
 
 impl AppealInfo {
-    /// The view of `a` for the key `me` (the node fills in the offer's text and whether
-    /// the result is here).
+    /// The view of `a` for the key `me` (the node fills in the offer's text, the reason
+    /// when it can read it, and whether the result is here).
     pub fn of(a: &AppealView, me: &PublicKey) -> Self {
         let (name, at) = outcome(&a.outcome);
         AppealInfo {
@@ -132,7 +138,8 @@ impl AppealInfo {
             offer: a.offer.to_hex(),
             appellant: a.appellant.to_hex(),
             requester: a.requester.to_hex(),
-            reason: a.reason.clone(),
+            reason: None,
+            reason_flag: None,
             answer: a.answer.clone(),
             reply: a.reply.clone(),
             made_at: a.made,
@@ -168,7 +175,14 @@ mod tests {
             offer: Id([4; 32]),
             appellant: PublicKey([5; 32]),
             requester: PublicKey([6; 32]),
-            reason: "missing".into(),
+            reason: taawun_core::synth::sealed(
+                "missing",
+                &[PublicKey(
+                    ed25519_dalek::SigningKey::from_bytes(&[5; 32])
+                        .verifying_key()
+                        .to_bytes(),
+                )],
+            ),
             answer: "all there".into(),
             reply: None,
             made: 10,
@@ -185,6 +199,8 @@ mod tests {
         };
         let v = AppealInfo::of(&a, &me);
         assert!(v.to_judge);
+        // The reason stays sealed here: only the node, with a key, opens it.
+        assert_eq!(v.reason, None);
         assert_eq!(
             (v.outcome.as_str(), v.seats[0].state.as_str()),
             ("open", "open")

@@ -22,7 +22,7 @@ use crate::views::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::OnceLock;
-use taawun_core::body::{Appeal, Assign, Body, Reject, Reply, RevokeDevice, Verdict, Vote};
+use taawun_core::body::{Appeal, Assign, Body, Reply, RevokeDevice, Verdict, Vote};
 use taawun_core::entry::MAX_ENVELOPE_BYTES;
 use taawun_core::fold::{self, Coop, OfferState};
 use taawun_core::fuzzing::{judge, world, write_as};
@@ -91,10 +91,9 @@ pub fn api(data: &[u8]) {
         }),
         4 => assign(json),
         5 => request(json, As(targets().submission_requester), |r: &RejectReq| {
-            Ok(Body::Reject(Reject {
-                submission: targets().submission,
-                reason: r.reason()?.to_owned(),
-            }))
+            let t = targets();
+            r.reject(t.submission, &[t.worker, t.submission_requester], [5; 32])
+                .map(Body::Reject)
         }),
         6 => request(json, Requester, |r: &PayReq| {
             let p = r.payment()?;

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::body::{
-    Action, Body, Charter, Device, Limit, Limits, Named, Offer, Proposal, Review, Settle,
+    Action, Body, Charter, Device, Limit, Limits, Named, Offer, Proposal, Reject, Review, Settle,
 };
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
@@ -433,14 +433,25 @@ impl RejectReq {
     pub fn reason(&self) -> Checked<&str> {
         check_reason(&self.reason).map(|()| self.reason.as_str())
     }
+
+    /// The rejection of `submission` this request writes, its reason checked and sealed
+    /// to `to` (the member whose work it was and the requester, each with its live device
+    /// keys) from 32 fresh random bytes. No other node can check the reason's words, so
+    /// this is where they are checked (docs/protocol.md 3.7).
+    pub fn reject(&self, submission: Id, to: &[PublicKey], seed: [u8; 32]) -> Checked<Reject> {
+        let reason = seal::seal_text(self.reason()?, to, seed)
+            .map_err(|e| bad(format!("the rejection's reason cannot be sealed: {e}")))?;
+        Ok(Reject { submission, reason })
+    }
 }
 
-/// A rejection's reason must say something.
+/// A rejection's reason must say something, and follow the text rule of sealed fields
+/// (at most 4000 characters, no direction controls): other nodes cannot check it.
 pub fn check_reason(reason: &str) -> Checked<()> {
     if reason.trim().is_empty() {
         return Err(bad("a rejection needs a reason the member can read"));
     }
-    Ok(())
+    seal::text_rule(reason).map_err(|why| bad(format!("the rejection's reason {why}")))
 }
 
 /// A payment request, read and checked, its reference still in clear: [`Payment::seal`]
@@ -1056,6 +1067,35 @@ mod tests {
         }
         .reason()
         .is_err());
+    }
+
+    #[test]
+    fn a_rejection_s_reason_is_checked_then_sealed_to_the_parties() {
+        let key = |n: u8| ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
+        let pk = |n: u8| PublicKey(key(n).verifying_key().to_bytes());
+        let req = |reason: &str| RejectReq {
+            reason: reason.into(),
+        };
+        let sub = Id([3; 32]);
+        let r = req("photos 3 to 9 untagged")
+            .reject(sub, &[pk(1), pk(2)], [9; 32])
+            .expect("sealed");
+        assert_eq!(r.submission, sub);
+        for n in [1, 2] {
+            assert_eq!(
+                r.reason.read(&[&key(n)]),
+                seal::Reading::Text("photos 3 to 9 untagged".into())
+            );
+        }
+        assert_eq!(r.reason.read(&[&key(3)]), seal::Reading::Sealed);
+        // What other nodes cannot check is refused before sealing.
+        for bad in [
+            " \n",
+            "late \u{202E}",
+            &"x".repeat(seal::MAX_TEXT_CHARS + 1),
+        ] {
+            assert!(req(bad).reject(sub, &[pk(1)], [9; 32]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use taawun_core::fold::{self, OfferState, Review};
 use taawun_core::money::{decimals, format_in};
+use taawun_core::seal::Sealed;
 use taawun_core::{Money, PublicKey, Timestamp};
 
 /// An amount of money.
@@ -512,8 +513,13 @@ pub struct SubmissionView {
     pub review: String,
     /// When accepted or rejected (or the review deadline while pending).
     pub review_at: Timestamp,
-    /// The reason of a rejection.
+    /// The reason of a rejection: sealed to the member and the requester, so `null` for
+    /// every other reader (and for work not rejected).
     pub reason: Option<String>,
+    /// Which text rule the opened reason breaks, or why it does not open though sealed to
+    /// this node.
+    #[serde(default)]
+    pub reason_flag: Option<String>,
     /// Pay due on acceptance.
     pub pay: Amount,
     /// Top-up owed on acceptance.
@@ -860,15 +866,15 @@ pub fn offer_state(s: &OfferState) -> &'static str {
     crate::request::offer_state_name(s)
 }
 
-/// (state, time, reason) of a review.
-pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<String>) {
+/// (state, time, sealed reason) of a review: the node opens the reason if it can.
+pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<&Sealed>) {
     let name = crate::request::review_name(&r.into());
     match r {
         Review::Pending { deadline } => (name, *deadline, None),
         Review::Accepted(t) | Review::AcceptedByDefault(t) | Review::Upheld { at: t, .. } => {
             (name, *t, None)
         }
-        Review::Rejected { at, reason } => (name, *at, Some(reason.clone())),
+        Review::Rejected { at, reason } => (name, *at, Some(reason)),
     }
 }
 

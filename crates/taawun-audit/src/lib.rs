@@ -8,7 +8,7 @@
 //!   two entries at one seq (both ids);
 //! - that every entry kept the rules in force at its time: the audit judges each entry
 //!   itself with [`taawun_core::check`], so a broken rule is reported as the same typed
-//!   error a node would give (`OfferBelowFloor`, `LotteryMismatch`, `MissingReason`...),
+//!   error a node would give (`OfferBelowFloor`, `LotteryMismatch`, `BadSealed`...),
 //!   with the entry's id, author and numbers; and adds what only the whole history shows
 //!   (entries by authors removed by then, assignments that do not count, places that
 //!   lapsed, ticks by idle witnesses);

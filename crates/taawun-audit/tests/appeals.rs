@@ -173,7 +173,10 @@ impl Ledger {
             R,
             Body::Reject(Reject {
                 submission: sub.id(),
-                reason: "the clips are not transcribed".into(),
+                reason: taawun_core::synth::sealed(
+                    "the clips are not transcribed",
+                    &[pk(worker), pk(R)],
+                ),
             }),
             t + 30 * MIN,
         );

@@ -251,3 +251,74 @@ fn the_html_report_of_an_export_without_disclosures_says_none_were_given() {
         "{page}"
     );
 }
+
+/// The members whose work was rejected in `s`, each with the ids of those rejections.
+fn rejected_work(s: &Scenario) -> Vec<(PublicKey, Vec<String>)> {
+    let mut out: Vec<(PublicKey, Vec<String>)> = Vec::new();
+    for v in &s.entries {
+        let Body::Reject(r) = &v.entry().body else {
+            continue;
+        };
+        let sub = s
+            .entries
+            .iter()
+            .find(|x| x.id() == r.submission)
+            .expect("the rejected submission is in the ledger");
+        let member = sub.entry().author;
+        match out.iter_mut().find(|(m, _)| *m == member) {
+            Some((_, ids)) => ids.push(v.id().to_hex()),
+            None => out.push((member, vec![v.id().to_hex()])),
+        }
+    }
+    out
+}
+
+#[test]
+fn an_auditor_given_a_members_export_reads_its_rejection_reasons() {
+    let s = scenario();
+    let bytes = export(&s);
+    let rejected = rejected_work(&s);
+    assert!(
+        rejected.len() > 1,
+        "the scenario rejects the work of several members"
+    );
+    let (worker, mine) = &rejected[0];
+    let member = s
+        .members
+        .iter()
+        .find(|k| pk(k) == *worker)
+        .expect("a member")
+        .clone();
+    let d = Disclosures::collect(&bytes[..], &[&member]).expect("collects");
+    let report = audit(&bytes, Some(d));
+    assert!(report.is_clean(), "{report}");
+    let reasons: Vec<(&str, &str)> = report
+        .sealed
+        .read
+        .iter()
+        .filter(|r| r.field == "reason")
+        .map(|r| (r.entry.as_str(), r.text.as_str()))
+        .collect();
+    // Every rejection of this member's work, with its words; no one else's.
+    for id in mine {
+        assert!(
+            reasons.contains(&(id.as_str(), "The labels do not match the images.")),
+            "the reason of {id} not read: {reasons:?}"
+        );
+    }
+    assert_eq!(reasons.len(), mine.len(), "{reasons:?}");
+    let others: Vec<&String> = rejected[1..].iter().flat_map(|(_, ids)| ids).collect();
+    assert!(reasons
+        .iter()
+        .all(|(id, _)| !others.iter().any(|o| o == id)));
+    // Without the keys, every reason stays sealed in the export.
+    let all = audit(&bytes, None);
+    assert!(all.sealed.read.is_empty());
+    assert!(
+        all.sealed.unread
+            >= rejected
+                .iter()
+                .map(|(_, ids)| ids.len() as u64)
+                .sum::<u64>()
+    );
+}

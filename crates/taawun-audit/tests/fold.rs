@@ -270,11 +270,15 @@ fn ledger(s: &Scenario) -> Ledger {
         put(&mut wr, accept(x), t);
     }
     t += MIN;
+    let requester = wb.author();
     put(
         &mut wb,
         Body::Reject(Reject {
             submission: s1.id(),
-            reason: "The clips are not transcribed.".into(),
+            reason: taawun_core::synth::sealed(
+                "The clips are not transcribed.",
+                &[s1.entry().author, requester],
+            ),
         }),
         t,
     );
@@ -480,10 +484,14 @@ fn tick(heads: &[&Verified]) -> Body {
     })
 }
 
-fn reject(s: &Verified) -> Body {
+/// A rejection of `s` by the requester `by`, its reason sealed to both parties.
+fn reject(s: &Verified, by: &Writer) -> Body {
     Body::Reject(Reject {
         submission: s.id(),
-        reason: "Half the clips are missing.".into(),
+        reason: taawun_core::synth::sealed(
+            "Half the clips are missing.",
+            &[s.entry().author, by.author()],
+        ),
     })
 }
 
@@ -579,7 +587,8 @@ fn late_ledger(s: &Scenario) -> Late {
     let s2 = put(&mut wm[2], submit(&o, &a, 60), t + 2 * MIN);
     put(&mut wr, tick(&[&s2]), t + 3 * MIN);
     let s3 = put(&mut wm[3], submit(&o, &a, 60), t + 4 * MIN);
-    let r3 = put(&mut wr, reject(&s3), t + 5 * MIN);
+    let body = reject(&s3, &wr);
+    let r3 = put(&mut wr, body, t + 5 * MIN);
     put(&mut wm[3], tick(&[&r3]), t + 6 * MIN);
 
     // The enactor forks: two ticks at one seq, naming the first submission long before
@@ -614,7 +623,8 @@ fn late_ledger(s: &Scenario) -> Late {
 
     // The requester rejects the second submission with a timestamp inside its window;
     // the rejection reaches the member six hours after the window closed.
-    let r2 = put(&mut wr, reject(&s2), s2.entry().ts + 24 * HOUR - MIN);
+    let body = reject(&s2, &wr);
+    let r2 = put(&mut wr, body, s2.entry().ts + 24 * HOUR - MIN);
     put(&mut wm[2], tick(&[&r2]), t0 + 30 * HOUR);
 
     Late {

@@ -27,6 +27,7 @@ use crate::entry::{Timestamp, Verified};
 use crate::fold::{on_time, Coop, Timeline, WITNESS_SLACK_MS};
 use crate::id::{Hash, Id, PublicKey};
 use crate::rules::Rules;
+use crate::seal::Sealed;
 use crate::validate::{speaks_for, Context, Invalid};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -310,8 +311,9 @@ pub struct AppealView {
     pub appellant: PublicKey,
     /// The requester who rejected.
     pub requester: PublicKey,
-    /// The rejection's reason.
-    pub reason: String,
+    /// The rejection's reason, sealed to the parties: a juror reads it with the content
+    /// key the member's node discloses with the result (docs/protocol.md 13.7).
+    pub reason: Sealed,
     /// The member's answer.
     pub answer: String,
     /// The requester's reply, if one counts.
@@ -413,7 +415,7 @@ fn judge(
     now: Timestamp,
     tl: &Timeline,
     seen: &BTreeMap<Id, Timestamp>,
-) -> AppealView {
+) -> Option<AppealView> {
     let appellant = tl.identity(&coop.who(sub));
     let requester = tl.identity(&coop.who(offer));
     let made = on_time(a, seen);
@@ -445,10 +447,10 @@ fn judge(
         .map(|m| tl.identity(m))
         .filter(|m| !parties(m) && !claimants.contains(m))
         .collect();
-    let (reason, answer) = match (&rejection.entry().body, &a.entry().body) {
-        (Body::Reject(r), Body::Appeal(x)) => (r.reason.clone(), x.answer.clone()),
-        _ => (String::new(), String::new()),
+    let (Body::Reject(r), Body::Appeal(x)) = (&rejection.entry().body, &a.entry().body) else {
+        return None;
     };
+    let (reason, answer) = (r.reason.clone(), x.answer.clone());
     let mut view = AppealView {
         id: a.id(),
         rejection: rejection.id(),
@@ -469,11 +471,11 @@ fn judge(
     view.reply = reply(coop, a, &requester, Timestamp::MAX, tl, seen);
     if now <= seeded_at {
         view.outcome = Outcome::Drawing { until: seeded_at };
-        return view;
+        return Some(view);
     }
     if eligible.len() < k || k == 0 || witnesses.is_empty() {
         view.outcome = Outcome::NoJury;
-        return view;
+        return Some(view);
     }
     let ranking = crate::lottery::ranking(&seed(&rejection.id(), &a.id(), &witnesses), &eligible);
     // Each member's counted vote: the lowest (timestamp, id) live verdict.
@@ -548,7 +550,7 @@ fn judge(
     }) {
         view.reply = reply(coop, a, &requester, at, tl, seen);
     }
-    view
+    Some(view)
 }
 
 /// The requester's reply to `a` made by `end`, if any: the lowest (timestamp, id).
@@ -584,7 +586,7 @@ pub(crate) fn upheld(
 ) -> Option<Timestamp> {
     let member = tl.identity(&coop.who(sub));
     let a = counted_appeal(coop, rejection, &member, now, tl, seen)?;
-    judge(coop, a, rejection, sub, offer, now, tl, seen)
+    judge(coop, a, rejection, sub, offer, now, tl, seen)?
         .outcome
         .upheld_at()
 }
@@ -684,7 +686,7 @@ impl Coop {
                 continue;
             }
             if let Some(a) = counted_appeal(self, rej, &s.member, now, &tl, &seen) {
-                out.push(judge(self, a, rej, sub, offer, now, &tl, &seen));
+                out.extend(judge(self, a, rej, sub, offer, now, &tl, &seen));
             }
         }
         out.sort_by_key(|a| (a.made, a.id));

@@ -64,6 +64,7 @@ impl Body {
     /// disclosures can open and an audit counts.
     pub fn sealed_fields(&self) -> Vec<(&'static str, &Sealed)> {
         match self {
+            Body::Reject(r) => vec![("reason", &r.reason)],
             Body::Settle(s) => vec![("reference", &s.reference)],
             Body::Review(r) => r.text.iter().map(|t| ("text", t)).collect(),
             _ => Vec::new(),
@@ -516,8 +517,11 @@ pub struct Accept {
 pub struct Reject {
     /// The submission.
     pub submission: Id,
-    /// Why (mandatory, non-empty).
-    pub reason: String,
+    /// Why, sealed to the member whose work is rejected and the requester, each with its
+    /// identity key and the device keys it had when the rejection was written
+    /// (docs/protocol.md 3.7). The member's node discloses its content key to the jurors
+    /// of an appeal, with the result (13.7).
+    pub reason: Sealed,
 }
 
 /// A payment the requester made outside the system, to one member.

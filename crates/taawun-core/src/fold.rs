@@ -15,6 +15,7 @@ use crate::id::{Id, PublicKey};
 use crate::lottery;
 use crate::money::{Currency, Money};
 use crate::rules::Rules;
+use crate::seal::Sealed;
 use crate::validate::{self, Context, Head, Invalid, Outcome};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,8 +108,8 @@ pub enum Review {
     Rejected {
         /// When.
         at: Timestamp,
-        /// Why.
-        reason: String,
+        /// Why: sealed to the member and the requester (docs/protocol.md 3.7).
+        reason: Sealed,
     },
     /// Rejected, but a jury upheld the member's appeal (or its ranking ran out without a
     /// majority) at this time: the rejection is void and the work counts as accepted
@@ -1340,16 +1341,20 @@ impl Coop {
                         None => now <= late,
                     }
             };
-            let first = |accept: bool| {
-                verdicts
-                    .iter()
-                    .filter(|x| matches!(x.entry().body, Body::Accept(_)) == accept)
-                    .filter(|x| accept || in_time(x))
-                    .min_by_key(|x| (x.entry().ts, x.id()))
-            };
-            let review = match (first(true), first(false)) {
+            let accepted = verdicts
+                .iter()
+                .filter(|x| matches!(x.entry().body, Body::Accept(_)))
+                .min_by_key(|x| (x.entry().ts, x.id()));
+            let rejected = verdicts
+                .iter()
+                .filter_map(|x| match &x.entry().body {
+                    Body::Reject(r) if in_time(x) => Some((*x, r)),
+                    _ => None,
+                })
+                .min_by_key(|(x, _)| (x.entry().ts, x.id()));
+            let review = match (accepted, rejected) {
                 (Some(x), _) => Review::Accepted(x.entry().ts),
-                (None, Some(x)) => {
+                (None, Some((x, r))) => {
                     match crate::appeal::upheld(self, x, v, ov, now, &tl, &seen_at) {
                         Some(at) => Review::Upheld {
                             rejected: x.entry().ts,
@@ -1357,10 +1362,7 @@ impl Coop {
                         },
                         None => Review::Rejected {
                             at: x.entry().ts,
-                            reason: match &x.entry().body {
-                                Body::Reject(r) => r.reason.clone(),
-                                _ => String::new(),
-                            },
+                            reason: r.reason.clone(),
                         },
                     }
                 }

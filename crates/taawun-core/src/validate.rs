@@ -268,8 +268,6 @@ pub enum Invalid {
     ZeroMinutes,
     #[error("submission {submission} was already accepted or rejected")]
     AlreadyReviewed { submission: Id },
-    #[error("a rejection must give a reason")]
-    MissingReason,
     #[error("score {field} is {value}; scores go from 1 to 5")]
     BadScore { field: &'static str, value: u8 },
     #[error("amount is invalid: {0}")]
@@ -1244,9 +1242,10 @@ impl<C: Context> Judge<'_, C> {
             });
         }
         if let Body::Reject(r) = &e.body {
-            if r.reason.trim().is_empty() {
-                return Err(Invalid::MissingReason);
-            }
+            // The reason is sealed to the member whose work it was and to the requester:
+            // whether it says something only their nodes can tell (the writer's checks
+            // the text rule before sealing).
+            sealed_for(&r.reason, &[speaks_for(self.ctx, sub), self.who])?;
             // Whether it came in time is judged by the fold, from witnessed time: a
             // submission's own timestamp may be backdated, and a rejection refused here
             // by that timestamp could never be made at all.

@@ -169,7 +169,10 @@ impl Fx {
             r,
             Body::Reject(Reject {
                 submission: sub.id(),
-                reason: "the clips are not transcribed".into(),
+                reason: taawun_core::synth::sealed(
+                    "the clips are not transcribed",
+                    &[pk(worker), pk(r)],
+                ),
             }),
             T0 + 30 * MIN,
         );

@@ -726,7 +726,7 @@ fn a_requesters_two_devices_judge_one_submission_and_an_acceptance_wins() {
         150,
         Body::Reject(Reject {
             submission: s.id(),
-            reason: "blurry".into(),
+            reason: taawun_core::synth::sealed("blurry", &[pk(2), pk(R)]),
         }),
     );
     // The other device accepts: valid (the rejection is not in its past), and an

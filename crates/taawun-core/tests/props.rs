@@ -119,8 +119,24 @@ fn body() -> impl Strategy<Value = Body> {
                 votes,
                 effective_at
             })),
-        (id.clone(), ".*")
-            .prop_map(|(submission, reason)| Body::Reject(Reject { submission, reason })),
+        (
+            id.clone(),
+            key.clone(),
+            prop::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(submission, to, text)| Body::Reject(Reject {
+                submission,
+                // Any bytes: the codec does not read a sealed field.
+                reason: taawun_core::seal::Sealed {
+                    eph: [7; 32],
+                    commit: [5; 32],
+                    to: vec![taawun_core::seal::Wrapped {
+                        to,
+                        key: text.clone(),
+                    }],
+                    text,
+                },
+            })),
         (
             prop::collection::vec(any::<u8>(), 0..64),
             prop::collection::vec(any::<u8>(), 0..64)

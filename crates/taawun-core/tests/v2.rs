@@ -968,7 +968,8 @@ fn tick(of: &[&Verified]) -> Body {
 fn reject(s: &Verified) -> Body {
     Body::Reject(Reject {
         submission: s.id(),
-        reason: "not what was asked".into(),
+        // Sealed to the member whose work it was and the requester.
+        reason: taawun_core::synth::sealed("not what was asked", &[s.entry().author, pk(R)]),
     })
 }
 

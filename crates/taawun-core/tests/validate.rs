@@ -552,20 +552,28 @@ fn submit_rules() {
     );
 }
 
+/// A rejection whose reason is sealed to the member whose work it was and the
+/// requester (docs/protocol.md 3.7).
+fn reject(s: &Verified, reason: &str) -> Body {
+    reject_to(s, reason, &[pk(&key(2)), pk(&key(4))])
+}
+
+fn reject_to(s: &Verified, reason: &str, to: &[PublicKey]) -> Body {
+    Body::Reject(Reject {
+        submission: s.id(),
+        reason: taawun_core::synth::sealed(reason, to),
+    })
+}
+
 #[test]
 fn review_rules() {
     let mut f = Fx::new();
     let s = f.submitted();
-    assert_eq!(
-        f.err(
-            Who::R,
-            Body::Reject(Reject {
-                submission: s.id(),
-                reason: " ".into()
-            })
-        ),
-        Invalid::MissingReason
-    );
+    // An empty reason (nothing sealed but the tag) is refused, as any sealed field.
+    assert!(matches!(
+        f.err(Who::R, reject(&s, "")),
+        Invalid::BadSealed(_)
+    ));
     assert!(matches!(
         f.err(Who::M0, Body::Accept(Accept { submission: s.id() })),
         Invalid::NotAllowed {
@@ -575,15 +583,90 @@ fn review_rules() {
     ));
     f.ok(Who::R, Body::Accept(Accept { submission: s.id() }));
     assert_eq!(
+        f.err(Who::R, reject(&s, "late")),
+        Invalid::AlreadyReviewed { submission: s.id() }
+    );
+}
+
+#[test]
+fn a_rejection_s_reason_must_be_sealed_to_the_member_and_the_requester() {
+    let mut f = Fx::new();
+    let s = f.submitted();
+    let (member, requester, other) = (pk(&key(2)), pk(&key(4)), pk(&key(3)));
+    // Left out either party, or sealed to another member instead: refused.
+    for to in [
+        &[requester][..],
+        &[member][..],
+        &[requester, other][..],
+        &[other][..],
+    ] {
+        let got = f.err(Who::R, reject_to(&s, "pages missing", to));
+        assert!(
+            matches!(&got, Invalid::BadSealed(why) if why.contains("not among its recipients")),
+            "{to:?}: {got:?}"
+        );
+    }
+    // Malformed: recipients out of order.
+    let mut bad = taawun_core::synth::sealed("pages missing", &[member, requester, other]);
+    bad.to.swap(0, 2);
+    assert!(matches!(
         f.err(
             Who::R,
             Body::Reject(Reject {
                 submission: s.id(),
-                reason: "late".into()
+                reason: bad
             })
         ),
-        Invalid::AlreadyReviewed { submission: s.id() }
+        Invalid::BadSealed(_)
+    ));
+    // Both parties, and more (their devices): valid; the parties read it, others do not.
+    let v = f.ok(
+        Who::R,
+        reject_to(&s, "pages missing", &[member, requester, pk(&key(9))]),
     );
+    let Body::Reject(r) = &v.entry().body else {
+        unreachable!("a rejection")
+    };
+    for k in [key(2), key(4)] {
+        assert_eq!(
+            r.reason.read(&[&k]),
+            taawun_core::seal::Reading::Text("pages missing".into())
+        );
+    }
+    assert_eq!(
+        r.reason.read(&[&key(3)]),
+        taawun_core::seal::Reading::Sealed
+    );
+    // The fold keeps the sealed reason for the views.
+    let sub = f.coop.submission(&s.id(), f.now).expect("the submission");
+    assert!(
+        matches!(&sub.review, taawun_core::fold::Review::Rejected { reason, .. } if reason == &r.reason)
+    );
+}
+
+#[test]
+fn a_rejection_s_reason_in_clear_does_not_decode() {
+    // Before reasons were sealed, a reason was a text string: such an entry no longer
+    // decodes, so no node holds a reason every member can read.
+    let mut f = Fx::new();
+    let s = f.submitted();
+    let v = f.ok(Who::R, reject(&s, "pages missing"));
+    let mut value = ciborium::Value::serialized(&v.entry().body).expect("to a value");
+    let ciborium::Value::Map(kinds) = &mut value else {
+        unreachable!("a body is a map")
+    };
+    let ciborium::Value::Map(fields) = &mut kinds[0].1 else {
+        unreachable!("a reject is a map")
+    };
+    for (k, x) in fields.iter_mut() {
+        if k.as_text() == Some("reason") {
+            *x = ciborium::Value::Text("pages missing".into());
+        }
+    }
+    assert!(value.deserialized::<Body>().is_err());
+    // And the valid entry carries the words nowhere in clear.
+    let bytes = v.entry().encode();
+    assert!(!bytes.windows(13).any(|w| w == b"pages missing"));
 }
 
 #[test]
@@ -592,13 +675,7 @@ fn rejection_after_the_review_window_does_not_count_and_work_is_accepted_by_defa
     let s = f.submitted();
     f.now += 25 * 60 * MIN;
     // Valid (whether it came in time is the fold's call, from witnessed time), but void.
-    f.ok(
-        Who::R,
-        Body::Reject(Reject {
-            submission: s.id(),
-            reason: "no".into(),
-        }),
-    );
+    f.ok(Who::R, reject(&s, "no"));
     let sub = f
         .coop
         .submissions(f.now)

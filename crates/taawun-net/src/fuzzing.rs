@@ -157,6 +157,13 @@ pub fn result(data: &[u8]) {
             result::check(&submission(false, size, hash), bytes),
             Err(result::Refusal::NotASubmission)
         );
+        // A reason's key is checked against a rejection: nothing else takes it.
+        if let Some(d) = &r.reason {
+            assert_eq!(
+                result::check_reason(&submission(true, size, hash), &r.submission, &d.key),
+                Err(result::Refusal::WrongKey)
+            );
+        }
     }
     if let Some(result::Response::Refused(r)) = response {
         let _ = (r.retry(), r.to_string());

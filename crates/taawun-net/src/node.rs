@@ -723,6 +723,15 @@ impl Network {
             .is_some_and(|s| s.contains(&coop, &submission))
     }
 
+    /// The content key of the reason of `rejection` that a member's node disclosed to
+    /// this juror's node with a result, checked against the rejection's commitment when
+    /// it arrived ([`result::check_reason`]); a file read, nothing more.
+    pub fn disclosed(&self, coop: Id, rejection: Id) -> Option<taawun_core::seal::ContentKey> {
+        self.results
+            .as_ref()
+            .and_then(|s| s.read_key(&coop, &rejection).ok().flatten())
+    }
+
     /// The stored result of `submission`, if any (received, or sent by this node).
     pub async fn result(&self, coop: Id, submission: Id) -> Result<Option<Vec<u8>>, NetError> {
         let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
@@ -2483,6 +2492,8 @@ impl Task {
             self.reschedule(key);
             return;
         };
+        // A juror also gets the key to the rejection's reason, sealed to the parties only.
+        let reason = juror.and_then(|_| self.disclosure(&coop, &submission));
         let Some(o) = self.outbox.get_mut(&key) else {
             return;
         };
@@ -2494,9 +2505,23 @@ impl Task {
                 coop,
                 submission,
                 bytes: ByteBuf::from(bytes),
+                reason,
             },
         );
         self.result_requests.insert(id, key);
+    }
+
+    /// The content key of the reason of the rejection of `submission` that counts (the
+    /// one an appeal names), opened with this node's key: `None` when there is none or
+    /// this node's key is not among its recipients (a device enrolled after it).
+    fn disclosure(&mut self, coop: &Id, submission: &Id) -> Option<result::Disclosed> {
+        let st = self.state(coop).ok()?;
+        let rejection = st.rejection(submission, self.now())?;
+        let Body::Reject(r) = &st.get(&rejection)?.entry().body else {
+            return None;
+        };
+        let key = r.reason.content_key(self.member.as_ref()?).ok()?;
+        Some(result::Disclosed { rejection, key })
     }
 
     /// An attempt failed in a way that may heal: wait [`result::backoff`].
@@ -2616,6 +2641,7 @@ impl Task {
             coop,
             submission,
             bytes,
+            reason,
         } = req;
         let Some(store) = self.results.clone() else {
             return Refused(Refusal::Unavailable);
@@ -2648,6 +2674,29 @@ impl Task {
             // A juror's node may not have the entries that seat it yet: the sender has.
             self.start_sync(peer, coop);
             return Refused(Refusal::NotRecipient);
+        }
+        // A key to the rejection's reason is kept only once it opens it (protocol.md 13.7).
+        if let Some(d) = reason {
+            let held = self.coops.get(&coop).map(|c| c.get(&d.rejection));
+            let rejection = match held {
+                Some(Ok(Some(v))) => v,
+                None | Some(Ok(None)) => {
+                    self.start_sync(peer, coop);
+                    return Refused(Refusal::UnknownSubmission);
+                }
+                Some(Err(e)) => {
+                    warn!(error = %e, "cannot read a rejection");
+                    return Refused(Refusal::Unavailable);
+                }
+            };
+            if let Err(r) = result::check_reason(&rejection, &submission, &d.key) {
+                warn!(%peer, submission = %submission.short(), refusal = %r, "result refused");
+                return Refused(r);
+            }
+            if let Err(e) = store.write_key(&coop, &d.rejection, &d.key) {
+                warn!(error = %e, "cannot store a reason's key");
+                return Refused(Refusal::Unavailable);
+            }
         }
         if store.contains(&coop, &submission) {
             return Stored;

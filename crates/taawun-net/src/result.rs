@@ -53,6 +53,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use taawun_core::body::Body;
+use taawun_core::seal::ContentKey;
 use taawun_core::{Hash, Id, PublicKey, Verified};
 
 /// The protocol name.
@@ -105,7 +106,8 @@ pub fn codec() -> cbor::codec::Codec<Request, Response> {
         .set_response_size_maximum(MAX_RESPONSE_BYTES)
 }
 
-/// "Here is the result of `submission` in `coop`."
+/// "Here is the result of `submission` in `coop`" (and, to a juror, the key that opens
+/// the rejection's reason).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// The cooperative.
@@ -114,6 +116,21 @@ pub struct Request {
     pub submission: Id,
     /// The result.
     pub bytes: ByteBuf,
+    /// To a juror: the content key of the reason of the rejection appealed, which is
+    /// sealed to the parties only (docs/protocol.md 3.7). Absent to the requester, who
+    /// reads the reason with its own key, and when the member's node cannot open it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Disclosed>,
+}
+
+/// A rejection's reason disclosed to a juror: its content key, which the juror's node
+/// checks against the commitment the signed `Reject` carries before keeping it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosed {
+    /// The `Reject` entry whose reason the key opens.
+    pub rejection: Id,
+    /// Its content key.
+    pub key: ContentKey,
 }
 
 impl Request {
@@ -123,6 +140,7 @@ impl Request {
             coop,
             submission,
             bytes: ByteBuf::from(bytes),
+            reason: None,
         }
     }
 }
@@ -173,6 +191,10 @@ pub enum Refusal {
     /// member who submitted it: a result goes to those and no one else.
     #[error("the receiver is neither the requester nor a juror of this submission")]
     NotRecipient,
+    /// The key sent with the result does not open the reason of a rejection of this
+    /// submission: neither the key nor the result is kept.
+    #[error("the key sent does not open the reason of a rejection of this submission")]
+    WrongKey,
 }
 
 impl Refusal {
@@ -215,6 +237,27 @@ pub fn check(submission: &Verified, bytes: &[u8]) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Checks a disclosed reason's key against `rejection`, the entry the receiver holds
+/// under the id named: it must be a `Reject` of `submission`, and the key must match the
+/// commitment its sealed reason carries and open it ([`Sealed::open_with`]). A key that
+/// does not is [`Refusal::WrongKey`]: it is never used to read another text.
+///
+/// [`Sealed::open_with`]: taawun_core::seal::Sealed::open_with
+pub fn check_reason(
+    rejection: &Verified,
+    submission: &Id,
+    key: &ContentKey,
+) -> Result<(), Refusal> {
+    match &rejection.entry().body {
+        Body::Reject(r) if r.submission == *submission => r
+            .reason
+            .open_with(key)
+            .map(|_| ())
+            .map_err(|_| Refusal::WrongKey),
+        _ => Err(Refusal::WrongKey),
+    }
+}
+
 /// The wait before retry number `attempt` (0 for the first retry): [`RETRY_FIRST`]
 /// doubled per attempt, at most [`RETRY_MAX`].
 pub fn backoff(attempt: u32) -> Duration {
@@ -234,6 +277,9 @@ const OUTBOX: &str = "outbox";
 
 /// The subfolder of marks of results delivered to jurors (not a hex id either).
 const SENT: &str = "sent";
+
+/// The subfolder of reasons' keys a juror's node received with results (not a hex id).
+const KEYS: &str = "keys";
 
 impl Store {
     pub(crate) fn new(dir: PathBuf) -> Self {
@@ -319,6 +365,24 @@ impl Store {
             .join(SENT)
             .join(Self::name(coop, submission, Some(juror)))
             .is_file()
+    }
+
+    /// Keeps the content key of the reason of `rejection`, received with a result and
+    /// checked ([`check_reason`]): `<dir>/keys/<coop hex>.<rejection hex>`, 64 hex digits.
+    pub(crate) fn write_key(&self, coop: &Id, rejection: &Id, key: &ContentKey) -> io::Result<()> {
+        let path = self.dir.join(KEYS).join(Self::name(coop, rejection, None));
+        write_atomic(&path, key.to_hex().as_bytes())
+    }
+
+    /// The content key kept for the reason of `rejection`, if any (a file that does not
+    /// parse is none).
+    pub(crate) fn read_key(&self, coop: &Id, rejection: &Id) -> io::Result<Option<ContentKey>> {
+        let path = self.dir.join(KEYS).join(Self::name(coop, rejection, None));
+        match fs::read_to_string(path) {
+            Ok(s) => Ok(ContentKey::from_hex(&s)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The results still to deliver, each with its juror (`None`: to the requester), at
@@ -465,15 +529,86 @@ mod tests {
 
     #[test]
     fn wire_carries_bytes_as_a_byte_string() {
-        let r = Request {
-            coop: Id([1; 32]),
-            submission: Id([2; 32]),
-            bytes: ByteBuf::from(vec![7u8; 1000]),
-        };
+        let mut r = Request::new(Id([1; 32]), Id([2; 32]), vec![7u8; 1000]);
         let mut buf = Vec::new();
         ciborium::into_writer(&r, &mut buf).expect("encodes");
         assert!((buf.len() as u64) < 1000 + FRAMING_BYTES, "{}", buf.len());
         let back: Request = ciborium::from_reader(&buf[..]).expect("decodes");
         assert_eq!(back, r);
+        // Without a key the request has three fields, as before keys were sent.
+        assert_eq!(buf[0], 0xa3);
+        // With one, the key travels as a byte string, within the framing allowance.
+        r.reason = Some(Disclosed {
+            rejection: Id([4; 32]),
+            key: ContentKey([5; 32]),
+        });
+        let mut with = Vec::new();
+        ciborium::into_writer(&r, &mut with).expect("encodes");
+        assert!((with.len() as u64) < 1000 + FRAMING_BYTES, "{}", with.len());
+        assert_eq!(ciborium::from_reader::<Request, _>(&with[..]).ok(), Some(r));
+    }
+
+    #[test]
+    fn a_reason_s_key_is_checked_against_the_rejection_it_names() {
+        let (member, requester) = (
+            SigningKey::from_bytes(&[3; 32]),
+            SigningKey::from_bytes(&[4; 32]),
+        );
+        let pk = |k: &SigningKey| PublicKey(k.verifying_key().to_bytes());
+        let sub = submit(b"the transcript");
+        let reason = taawun_core::seal::seal_text(
+            "pages 2 and 3 are missing",
+            &[pk(&member), pk(&requester)],
+            [8; 32],
+        )
+        .expect("sealed");
+        let key = reason.content_key(&member).expect("a recipient");
+        let reject = |submission: Id, reason: taawun_core::seal::Sealed| {
+            Writer::new(requester.clone(), Some(Id([1; 32])), None).next(
+                Body::Reject(taawun_core::body::Reject { submission, reason }),
+                2,
+                None,
+            )
+        };
+        let rej = reject(sub.id(), reason.clone());
+        assert_eq!(check_reason(&rej, &sub.id(), &key), Ok(()));
+        // Another key, the key of another rejection, or a rejection of other work: refused.
+        let mut wrong = key;
+        wrong.0[0] ^= 1;
+        assert_eq!(
+            check_reason(&rej, &sub.id(), &wrong),
+            Err(Refusal::WrongKey)
+        );
+        let other =
+            taawun_core::seal::seal_text("blurry", &[pk(&member)], [9; 32]).expect("sealed");
+        let other_key = other.content_key(&member).expect("a recipient");
+        assert_eq!(
+            check_reason(&rej, &sub.id(), &other_key),
+            Err(Refusal::WrongKey)
+        );
+        let elsewhere = reject(Id([6; 32]), reason);
+        assert_eq!(
+            check_reason(&elsewhere, &sub.id(), &key),
+            Err(Refusal::WrongKey)
+        );
+        assert_eq!(check_reason(&sub, &sub.id(), &key), Err(Refusal::WrongKey));
+        assert!(!Refusal::WrongKey.retry());
+    }
+
+    #[test]
+    fn a_reason_s_key_is_kept_by_rejection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::new(dir.path().join("results"));
+        let (c, r) = (Id([1; 32]), Id([2; 32]));
+        assert_eq!(s.read_key(&c, &r).expect("reads"), None);
+        s.write_key(&c, &r, &ContentKey([7; 32])).expect("writes");
+        assert_eq!(
+            s.read_key(&c, &r).expect("reads"),
+            Some(ContentKey([7; 32]))
+        );
+        assert_eq!(s.read_key(&c, &Id([3; 32])).expect("reads"), None);
+        // Keys are not results, nor in the outbox.
+        assert!(!s.contains(&c, &r));
+        assert!(s.outbox().expect("lists").is_empty());
     }
 }

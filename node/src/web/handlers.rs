@@ -54,7 +54,6 @@ pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
             I::OfferExpired { .. } => &t::E_EXPIRED,
             I::NotAllowed { .. } => &t::E_NOT_ALLOWED,
             I::AlreadyReviewed { .. } => &t::E_REVIEWED,
-            I::MissingReason => &t::BLANK_REASON,
             I::BadScore { .. } => &t::E_SCORE,
             I::BadAmount(_) => &t::E_AMOUNT,
             I::DoubleVote { .. } => &t::E_VOTED,
@@ -1210,8 +1209,15 @@ mod tests {
             Some("Vous avez déjà demandé cette offre.")
         );
         assert_eq!(
-            node_says(Lang::Ar, &Error::Rule(taawun_core::Invalid::MissingReason)).as_deref(),
-            Some(Lang::Ar.t(&t::BLANK_REASON))
+            node_says(
+                Lang::Ar,
+                &Error::Rule(taawun_core::Invalid::BadScore {
+                    field: "pay",
+                    value: 9
+                })
+            )
+            .as_deref(),
+            Some(Lang::Ar.t(&t::E_SCORE))
         );
         assert_eq!(
             node_says(Lang::En, &Error::Stopped).as_deref(),

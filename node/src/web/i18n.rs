@@ -1725,6 +1725,12 @@ tr!(
 );
 tr!(REASON_GIVEN, "Reason", "Motif", "السبب");
 tr!(
+    REASON_WITH_RESULT,
+    "sealed: the member's node sends it to the jury with the result",
+    "scellé : le nœud du membre l'envoie au jury avec le résultat",
+    "مختوم: ترسله عقدة العضو إلى الهيئة مع النتيجة"
+);
+tr!(
     MEMBER_ANSWER,
     "Member's answer",
     "Réponse du membre",

@@ -802,8 +802,15 @@ fn review_line(l: Lang, s: &SubmissionView, now: Timestamp) -> Markup {
             html! { span.ok { (l.f(&t::REV_UPHELD, &l.relative(s.review_at, now))) } }
         }
         _ => {
-            let reason = html! { bdi { (s.reason.as_deref().unwrap_or("")) } };
-            html! { span.bad { (fm(l, &t::REV_REJECTED, &[html! { (l.relative(s.review_at, now)) }, reason])) } }
+            // The reason is sealed to the member and the requester: others read that.
+            let reason = match &s.reason {
+                Some(r) => html! { bdi { (r) } },
+                None => html! { span.sealed { (l.t(&t::SEALED)) } },
+            };
+            html! {
+                span.bad { (fm(l, &t::REV_REJECTED, &[html! { (l.relative(s.review_at, now)) }, reason])) }
+                @if let Some(why) = &s.reason_flag { p.warn { (l.f(&t::FLAGGED, why)) } }
+            }
         }
     }
 }
@@ -957,7 +964,13 @@ fn jury(
                         } @else {
                             p.small.no-result { (l.t(&t::NOT_RECEIVED)) }
                         }
-                        p { strong { (l.t(&t::REASON_GIVEN)) ": " } bdi { (a.reason) } }
+                        // Sealed to the parties; a juror's node opens it with the key the
+                        // member's node sends with the result.
+                        @match &a.reason {
+                            Some(r) => p.reason { strong { (l.t(&t::REASON_GIVEN)) ": " } bdi { (r) } },
+                            None => p.reason { strong { (l.t(&t::REASON_GIVEN)) ": " } span.sealed { (l.t(&t::REASON_WITH_RESULT)) } },
+                        }
+                        @if let Some(why) = &a.reason_flag { p.warn { (l.f(&t::FLAGGED, why)) } }
                         p { strong { (l.t(&t::MEMBER_ANSWER)) ": " } bdi { (a.answer) } }
                         @if let Some(r) = &a.reply { p { strong { (l.t(&t::REQUESTER_REPLY)) ": " } bdi { (r) } } }
                         @if let Some(uphold) = voted(a) {
@@ -1704,6 +1717,40 @@ mod tests {
         let page = record(Lang::En, &r, usize::MAX).into_string();
         assert!(page.contains("a comment, sealed"), "{page}");
         assert!(!page.contains("blockquote"), "{page}");
+    }
+
+    #[test]
+    fn a_rejection_s_reason_shows_to_the_parties_and_sealed_to_others() {
+        let mut s = SubmissionView {
+            id: "ee".repeat(32),
+            offer: "cc".repeat(32),
+            title: "Translate a leaflet".into(),
+            member: NEXT.into(),
+            member_name: None,
+            requester: "dd".repeat(32),
+            requester_name: None,
+            at: JAN_2,
+            witnessed_at: None,
+            minutes: 15,
+            review: "rejected".into(),
+            review_at: JAN_2,
+            reason: Some("pages 2 and 3 are missing".into()),
+            reason_flag: None,
+            pay: Amount::new("EUR", 400),
+            topup: Amount::new("EUR", 0),
+            result_here: false,
+        };
+        let party = review_line(Lang::En, &s, JAN_2).into_string();
+        assert!(party.contains("pages 2 and 3 are missing"), "{party}");
+        s.reason = None;
+        for (l, sealed) in [
+            (Lang::En, "sealed (only the member"),
+            (Lang::Fr, "scellé"),
+            (Lang::Ar, "مختوم"),
+        ] {
+            let other = review_line(l, &s, JAN_2).into_string();
+            assert!(other.contains(sealed), "{other}");
+        }
     }
 
     #[test]
