@@ -21,8 +21,8 @@
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use taawun_core::synth::{self, Params};
 use taawun_core::fold::Coop;
+use taawun_core::synth::{self, Params};
 use taawun_core::Kind;
 
 /// Entries generated unless `TAAWUN_BENCH_ENTRIES` says otherwise.

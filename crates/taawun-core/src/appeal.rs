@@ -601,9 +601,9 @@ pub(crate) fn to_witness<'a>(coop: &'a Coop, me: &PublicKey) -> Vec<&'a Verified
     // The appeals of which `me` is not a party, with their parties.
     let mut open: BTreeMap<Id, (&Verified, PublicKey, PublicKey)> = coop
         .ids(Kind::Appeal)
-        .filter_map(|id| coop.live_entry(id, &tl))
+        .filter_map(|id| coop.live_entry(id, tl))
         .filter_map(|a| {
-            let (appellant, requester) = parties(coop, a, &tl)?;
+            let (appellant, requester) = parties(coop, a, tl)?;
             (me != appellant && me != requester).then_some((a.id(), (a, appellant, requester)))
         })
         .collect();
@@ -662,7 +662,7 @@ impl Coop {
             .map(|s| (s.id, s))
             .collect();
         for rid in rejected {
-            let Some(rej) = self.live_entry(&rid, &tl) else {
+            let Some(rej) = self.live_entry(&rid, tl) else {
                 continue;
             };
             let Body::Reject(r) = &rej.entry().body else {
@@ -679,12 +679,12 @@ impl Coop {
             let Body::Offer(o) = &offer.entry().body else {
                 continue;
             };
-            let counted = counted_rejection(self, sub, o.review_window_ms, now, &tl, &seen);
+            let counted = counted_rejection(self, sub, o.review_window_ms, now, tl, seen);
             if counted.map(Verified::id) != Some(rid) {
                 continue;
             }
-            if let Some(a) = counted_appeal(self, rej, &s.member, now, &tl, &seen) {
-                out.push(judge(self, a, rej, sub, offer, now, &tl, &seen));
+            if let Some(a) = counted_appeal(self, rej, &s.member, now, tl, seen) {
+                out.push(judge(self, a, rej, sub, offer, now, tl, seen));
             }
         }
         out.sort_by_key(|a| (a.made, a.id));
@@ -703,7 +703,7 @@ impl Coop {
         let Body::Offer(o) = &self.get(&s.offer)?.entry().body else {
             return None;
         };
-        counted_rejection(self, sub, o.review_window_ms, now, &tl, &seen).map(Verified::id)
+        counted_rejection(self, sub, o.review_window_ms, now, tl, seen).map(Verified::id)
     }
 
     /// The seats `member` holds or held on juries at `now`, with its votes: what it has to
