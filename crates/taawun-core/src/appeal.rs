@@ -640,11 +640,9 @@ fn parties(coop: &Coop, a: &Verified, tl: &Timeline) -> Option<(PublicKey, Publi
 impl Coop {
     /// Every appeal that counts at `now` (against a rejection that counts), oldest first.
     pub fn appeals(&self, now: Timestamp) -> Vec<AppealView> {
-        let Some(tl) = self.timeline() else {
+        let Some((tl, seen)) = self.timeline().map(|tl| (tl, self.witnessed())) else {
             return vec![];
         };
-        let seen = self.witnessed();
-        let mut out = Vec::new();
         let rejected: BTreeSet<Id> = self
             .ids(Kind::Appeal)
             .filter_map(|id| match &self.get(id)?.entry().body {
@@ -652,43 +650,51 @@ impl Coop {
                 _ => None,
             })
             .collect();
-        if rejected.is_empty() {
-            return out;
-        }
-        // Every submission once (each costs every offer's draw), not once per appeal.
-        let subs: BTreeMap<Id, crate::fold::Submission> = self
-            .submissions(now)
-            .into_iter()
-            .map(|s| (s.id, s))
+        let mut out: Vec<AppealView> = rejected
+            .iter()
+            .filter_map(|rid| self.appeal_of(rid, now, tl, seen))
             .collect();
-        for rid in rejected {
-            let Some(rej) = self.live_entry(&rid, tl) else {
-                continue;
-            };
-            let Body::Reject(r) = &rej.entry().body else {
-                continue;
-            };
-            // Only work the fold owes anything for can be appealed: it must be a
-            // submission that fills a place of its offer's draw.
-            let Some(s) = subs.get(&r.submission) else {
-                continue;
-            };
-            let (Some(sub), Some(offer)) = (self.get(&s.id), self.get(&s.offer)) else {
-                continue;
-            };
-            let Body::Offer(o) = &offer.entry().body else {
-                continue;
-            };
-            let counted = counted_rejection(self, sub, o.review_window_ms, now, tl, seen);
-            if counted.map(Verified::id) != Some(rid) {
-                continue;
-            }
-            if let Some(a) = counted_appeal(self, rej, &s.member, now, tl, seen) {
-                out.push(judge(self, a, rej, sub, offer, now, tl, seen));
-            }
-        }
         out.sort_by_key(|a| (a.made, a.id));
         out
+    }
+
+    /// The appeal `id` at `now`, if it counts: the one [`Coop::appeals`] lists with this
+    /// id, computed from its own rejection alone.
+    pub fn appeal(&self, id: &Id, now: Timestamp) -> Option<AppealView> {
+        let tl = self.timeline()?;
+        let Body::Appeal(a) = &self.get(id)?.entry().body else {
+            return None;
+        };
+        self.appeal_of(&a.rejection, now, tl, self.witnessed())
+            .filter(|v| v.id == *id)
+    }
+
+    /// The appeal that counts against the rejection `rid`, with its jury and outcome, if
+    /// both count.
+    fn appeal_of(
+        &self,
+        rid: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen: &BTreeMap<Id, Timestamp>,
+    ) -> Option<AppealView> {
+        let rej = self.live_entry(rid, tl)?;
+        let Body::Reject(r) = &rej.entry().body else {
+            return None;
+        };
+        // Only work the fold owes anything for can be appealed: it must be a submission
+        // that fills a place of its offer's draw (computed from that offer alone).
+        let s = self.submission_at(&r.submission, now, tl, seen)?;
+        let (sub, offer) = (self.get(&s.id)?, self.get(&s.offer)?);
+        let Body::Offer(o) = &offer.entry().body else {
+            return None;
+        };
+        let counted = counted_rejection(self, sub, o.review_window_ms, now, tl, seen)?;
+        if counted.id() != *rid {
+            return None;
+        }
+        let a = counted_appeal(self, rej, &s.member, now, tl, seen)?;
+        Some(judge(self, a, rej, sub, offer, now, tl, seen))
     }
 
     /// The rejection that counts at `now` against the submission `submission` (what an

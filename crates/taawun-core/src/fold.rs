@@ -540,6 +540,19 @@ fn effective(v: &Verified, e: &crate::body::Enact, seen_at: &BTreeMap<Id, Timest
     e.effective_at.saturating_add(late)
 }
 
+/// The lower median of the minutes reported by the work filling an offer's places (the
+/// top-up's `median`, see [`topup`]).
+fn median_minutes(work: &BTreeMap<PublicKey, &Verified>) -> Option<u32> {
+    let minutes = work
+        .values()
+        .filter_map(|v| match &v.entry().body {
+            Body::Submit(s) => Some(u64::from(s.minutes)),
+            _ => None,
+        })
+        .collect();
+    Some(u32::try_from(median(minutes)?).unwrap_or(u32::MAX))
+}
+
 fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
         return None;
@@ -1178,11 +1191,6 @@ impl Coop {
             .min_by_key(|v| (v.entry().ts, v.id()))
     }
 
-    /// One submission and where it stands at `now`.
-    pub fn submission(&self, id: &Id, now: Timestamp) -> Option<Submission> {
-        self.submissions(now).into_iter().find(|s| s.id == *id)
-    }
-
     /// Frozen authors and the seq of their first fork.
     pub fn frozen_authors(&self) -> &BTreeMap<PublicKey, u64> {
         &self.frozen
@@ -1331,125 +1339,164 @@ impl Coop {
 
     /// Every submission and where it stands at `now`.
     pub fn submissions(&self, now: Timestamp) -> Vec<Submission> {
-        let mut out = Vec::new();
         let Some((tl, seen_at)) = self.context() else {
-            return out;
+            return Vec::new();
         };
-        // Only work that fills a place of its offer's draw (8.2) is owed by the
-        // cooperative's rules: one submission per (offer, member), made in time, under a
-        // fair assignment of an offer that counts.
-        let mut chosen: BTreeMap<(Id, PublicKey), &Verified> = BTreeMap::new();
+        let mut out = Vec::new();
         for offer in self.offer_subs.keys() {
-            let Some((ov, o)) = self.offer_of(offer).filter(|(ov, _)| self.live(ov, tl)) else {
+            let Some((ov, o, work)) = self.filled(offer, now, tl, seen_at) else {
                 continue;
             };
-            let (_, _, d) = self.draw(ov, o, now, tl, seen_at);
-            for p in d.places {
-                if let PlaceState::Filled(s) = p.state {
-                    if let Some(v) = self.entries.get(&s) {
-                        chosen.insert((*offer, p.member), v);
-                    }
-                }
-            }
-        }
-        let mut minutes: BTreeMap<Id, Vec<u64>> = BTreeMap::new();
-        for ((offer, _), v) in &chosen {
-            if let Body::Submit(s) = &v.entry().body {
-                minutes
-                    .entry(*offer)
-                    .or_default()
-                    .push(u64::from(s.minutes));
-            }
-        }
-        let medians: BTreeMap<Id, u32> = minutes
-            .into_iter()
-            .filter_map(|(o, m)| Some((o, u32::try_from(median(m)?).unwrap_or(u32::MAX))))
-            .collect();
-        for v in chosen.into_values() {
-            let Body::Submit(s) = &v.entry().body else {
-                continue;
-            };
-            let Some((ov, o)) = self.offer_of(&s.offer) else {
-                continue;
-            };
-            let id = v.id();
-            // The review window runs from the work's own timestamp only if someone other
-            // than the member witnessed it soon after: a backdated submission cannot close
-            // the window before the requester could see it.
-            let start = on_time(v, seen_at);
-            let deadline = start.saturating_add(o.review_window_ms);
-            let verdicts: Vec<&Verified> = self
-                .verdicts
-                .get(&id)
-                .into_iter()
-                .flatten()
-                .filter_map(|x| self.live_id(x, tl))
-                .collect();
-            // A rejection counts if it says it came in time and someone other than the
-            // requester witnessed it by the deadline plus the slack (until the slack has
-            // passed, an unwitnessed one counts provisionally): a requester idle past the
-            // window cannot reject by writing an old timestamp.
-            let in_time = |x: &Verified| {
-                let late = deadline.saturating_add(WITNESS_SLACK_MS);
-                x.entry().ts <= deadline
-                    && match seen_at.get(&x.id()) {
-                        Some(w) => *w <= late,
-                        None => now <= late,
-                    }
-            };
-            let first = |accept: bool| {
-                verdicts
-                    .iter()
-                    .filter(|x| matches!(x.entry().body, Body::Accept(_)) == accept)
-                    .filter(|x| accept || in_time(x))
-                    .min_by_key(|x| (x.entry().ts, x.id()))
-            };
-            let review = match (first(true), first(false)) {
-                (Some(x), _) => Review::Accepted(x.entry().ts),
-                (None, Some(x)) => match crate::appeal::upheld(self, x, v, ov, now, tl, seen_at) {
-                    Some(at) => Review::Upheld {
-                        rejected: x.entry().ts,
-                        at,
-                    },
-                    None => Review::Rejected {
-                        at: x.entry().ts,
-                        reason: match &x.entry().body {
-                            Body::Reject(r) => r.reason.clone(),
-                            _ => String::new(),
-                        },
-                    },
-                },
-                _ if now > deadline => Review::AcceptedByDefault(deadline),
-                _ => Review::Pending { deadline },
-            };
-            // The floor owed is the higher of the one in force when the offer was posted
-            // and the one in force when the work was submitted: an offer posted under an
-            // older, lower floor owes the floor in force.
-            let cur = &o.pay.currency;
-            let at_offer = tl.at(ov.entry().ts);
-            let floor = at_offer
-                .floors
-                .get(cur)
-                .copied()
-                .unwrap_or(0)
-                .max(tl.at(v.entry().ts).floors.get(cur).copied().unwrap_or(0));
-            let cap = at_offer.limits.topup_cap_pct;
-            let med = medians.get(&s.offer).copied().unwrap_or(s.minutes);
-            out.push(Submission {
-                id,
-                offer: s.offer,
-                member: tl.identity(&self.who(v)),
-                requester: tl.identity(&self.who(ov)),
-                at: v.entry().ts,
-                witnessed: seen_at.get(&id).copied(),
-                minutes: s.minutes,
-                review,
-                pay: o.pay.clone(),
-                topup: topup(o.pay.minor, o.minutes, s.minutes, med, floor, cap),
-            });
+            let med = median_minutes(&work);
+            out.extend(
+                work.into_values()
+                    .filter_map(|v| self.submission_in(v, ov, o, med, now, tl, seen_at)),
+            );
         }
         out.sort_by_key(|s| (s.at, s.id));
         out
+    }
+
+    /// One submission and where it stands at `now`: the one [`Coop::submissions`] lists
+    /// with this id, computed from its own offer's draw alone.
+    pub fn submission(&self, id: &Id, now: Timestamp) -> Option<Submission> {
+        let (tl, seen_at) = self.context()?;
+        self.submission_at(id, now, tl, seen_at)
+    }
+
+    /// [`Coop::submission`] with the timeline and witnessed times given.
+    pub(crate) fn submission_at(
+        &self,
+        id: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen_at: &BTreeMap<Id, Timestamp>,
+    ) -> Option<Submission> {
+        let Body::Submit(s) = &self.entries.get(id)?.entry().body else {
+            return None;
+        };
+        let (ov, o, work) = self.filled(&s.offer, now, tl, seen_at)?;
+        let v = *work.values().find(|v| v.id() == *id)?;
+        let med = median_minutes(&work);
+        self.submission_in(v, ov, o, med, now, tl, seen_at)
+    }
+
+    /// The work filling the places of `offer`'s draw at `now`, by member, with the offer:
+    /// only work that fills a place (8.2) is owed by the cooperative's rules, one
+    /// submission per (offer, member), made in time, under a fair assignment of an offer
+    /// that counts. None when the offer does not count.
+    #[allow(clippy::type_complexity)]
+    fn filled<'a>(
+        &'a self,
+        offer: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen_at: &BTreeMap<Id, Timestamp>,
+    ) -> Option<(&'a Verified, &'a Offer, BTreeMap<PublicKey, &'a Verified>)> {
+        let (ov, o) = self.offer_of(offer).filter(|(ov, _)| self.live(ov, tl))?;
+        let (_, _, d) = self.draw(ov, o, now, tl, seen_at);
+        let mut work = BTreeMap::new();
+        for p in d.places {
+            if let PlaceState::Filled(s) = p.state {
+                if let Some(v) = self.entries.get(&s) {
+                    work.insert(p.member, v);
+                }
+            }
+        }
+        Some((ov, o, work))
+    }
+
+    /// Where the submission `v`, filling a place of the offer `ov` (`o`), stands at `now`;
+    /// `med`: the median of the minutes reported by the work filling its places.
+    #[allow(clippy::too_many_arguments)]
+    fn submission_in(
+        &self,
+        v: &Verified,
+        ov: &Verified,
+        o: &Offer,
+        med: Option<u32>,
+        now: Timestamp,
+        tl: &Timeline,
+        seen_at: &BTreeMap<Id, Timestamp>,
+    ) -> Option<Submission> {
+        let Body::Submit(s) = &v.entry().body else {
+            return None;
+        };
+        let id = v.id();
+        // The review window runs from the work's own timestamp only if someone other
+        // than the member witnessed it soon after: a backdated submission cannot close
+        // the window before the requester could see it.
+        let start = on_time(v, seen_at);
+        let deadline = start.saturating_add(o.review_window_ms);
+        let verdicts: Vec<&Verified> = self
+            .verdicts
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| self.live_id(x, tl))
+            .collect();
+        // A rejection counts if it says it came in time and someone other than the
+        // requester witnessed it by the deadline plus the slack (until the slack has
+        // passed, an unwitnessed one counts provisionally): a requester idle past the
+        // window cannot reject by writing an old timestamp.
+        let in_time = |x: &Verified| {
+            let late = deadline.saturating_add(WITNESS_SLACK_MS);
+            x.entry().ts <= deadline
+                && match seen_at.get(&x.id()) {
+                    Some(w) => *w <= late,
+                    None => now <= late,
+                }
+        };
+        let first = |accept: bool| {
+            verdicts
+                .iter()
+                .filter(|x| matches!(x.entry().body, Body::Accept(_)) == accept)
+                .filter(|x| accept || in_time(x))
+                .min_by_key(|x| (x.entry().ts, x.id()))
+        };
+        let review = match (first(true), first(false)) {
+            (Some(x), _) => Review::Accepted(x.entry().ts),
+            (None, Some(x)) => match crate::appeal::upheld(self, x, v, ov, now, tl, seen_at) {
+                Some(at) => Review::Upheld {
+                    rejected: x.entry().ts,
+                    at,
+                },
+                None => Review::Rejected {
+                    at: x.entry().ts,
+                    reason: match &x.entry().body {
+                        Body::Reject(r) => r.reason.clone(),
+                        _ => String::new(),
+                    },
+                },
+            },
+            _ if now > deadline => Review::AcceptedByDefault(deadline),
+            _ => Review::Pending { deadline },
+        };
+        // The floor owed is the higher of the one in force when the offer was posted
+        // and the one in force when the work was submitted: an offer posted under an
+        // older, lower floor owes the floor in force.
+        let cur = &o.pay.currency;
+        let at_offer = tl.at(ov.entry().ts);
+        let floor = at_offer
+            .floors
+            .get(cur)
+            .copied()
+            .unwrap_or(0)
+            .max(tl.at(v.entry().ts).floors.get(cur).copied().unwrap_or(0));
+        let cap = at_offer.limits.topup_cap_pct;
+        let med = med.unwrap_or(s.minutes);
+        Some(Submission {
+            id,
+            offer: s.offer,
+            member: tl.identity(&self.who(v)),
+            requester: tl.identity(&self.who(ov)),
+            at: v.entry().ts,
+            witnessed: seen_at.get(&id).copied(),
+            minutes: s.minutes,
+            review,
+            pay: o.pay.clone(),
+            topup: topup(o.pay.minor, o.minutes, s.minutes, med, floor, cap),
+        })
     }
 
     /// Balances per (requester, member, currency) at `now`.

@@ -70,3 +70,31 @@ fn records_of_several_requesters_equal_each_record() {
         assert_eq!(all[k], one);
     }
 }
+
+#[test]
+fn a_submission_looked_up_by_id_is_the_one_the_list_gives() {
+    let s = generate(&Params {
+        entries: 800,
+        ..Params::default()
+    });
+    let mut c = Coop::new();
+    for v in &s.entries {
+        c.ingest(v.clone(), Some(s.end)).expect("valid");
+    }
+    let at = |i: usize| s.entries[i].entry().ts;
+    let n = s.entries.len();
+    let day = 24 * 60 * 60 * 1000;
+    for now in [at(n / 4), at(n / 2), at(3 * n / 4), s.end, s.end + 30 * day] {
+        let listed = c.submissions(now);
+        assert!(!listed.is_empty());
+        // Every Submit held, listed or not (work that fills no place is not listed).
+        for id in c.ids(taawun_core::Kind::Submit) {
+            let from_list = listed.iter().find(|x| x.id == *id).cloned();
+            assert_eq!(c.submission(id, now), from_list, "submission {id} at {now}");
+        }
+        // Ids of other entries are no submission.
+        for id in c.ids(taawun_core::Kind::Offer).take(5) {
+            assert_eq!(c.submission(id, now), None);
+        }
+    }
+}
