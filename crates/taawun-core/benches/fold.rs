@@ -16,8 +16,8 @@
 //!    `submissions(now)`, the whole list;
 //! 3. `offer(id, now)` for some offers.
 //!
-//! Each figure is measured on a fresh clone of the folded state where its first call is
-//! what is measured, and on the same state again for repeated calls.
+//! The first call of each read is measured on a state folded afresh (a clone would keep
+//! what its original built), the repeated calls on that same state after it.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -50,8 +50,8 @@ fn mean(n: usize, mut f: impl FnMut(usize)) -> Duration {
     t.elapsed() / u32::try_from(n.max(1)).unwrap_or(u32::MAX)
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:>10.3} ms", d.as_secs_f64() * 1e3)
+fn us(d: Duration) -> String {
+    format!("{:>12.1} µs", d.as_secs_f64() * 1e6)
 }
 
 fn main() {
@@ -70,11 +70,16 @@ fn main() {
     });
     let gen_time = t.elapsed();
     let now = s.end;
+    let entries = s.entries;
+    let fold = || {
+        let mut coop = Coop::new();
+        for v in &entries {
+            coop.apply(v.clone());
+        }
+        coop
+    };
     let t = Instant::now();
-    let mut coop = Coop::new();
-    for v in s.entries {
-        coop.apply(v);
-    }
+    let coop = fold();
     println!(
         "generated {} entries ({MEMBERS} members, {REQUESTERS} requesters, seed {SEED}) in {:.1} s, folded in {:.2} s",
         coop.len(),
@@ -93,11 +98,11 @@ fn main() {
         subs.len(),
         offers.len()
     );
-    println!("{:<44} {:>13}", "read", "per call");
+    println!("{:<44} {:>15}", "read", "per call");
 
-    let row = |name: &str, d: Duration| println!("{name:<44} {}", ms(d));
+    let row = |name: &str, d: Duration| println!("{name:<44} {}", us(d));
 
-    let fresh = coop.clone();
+    let fresh = fold();
     row(
         "witnessed(), first call on a state",
         mean(1, |_| {
@@ -110,7 +115,7 @@ fn main() {
             black_box(fresh.witnessed().len());
         }),
     );
-    let fresh = coop.clone();
+    let fresh = fold();
     row(
         "timeline(), first call on a state",
         mean(1, |_| {
@@ -123,7 +128,7 @@ fn main() {
             black_box(fresh.timeline().is_some());
         }),
     );
-    let fresh = coop.clone();
+    let fresh = fold();
     row(
         "submissions(now), first call on a state",
         mean(1, |_| {
@@ -136,7 +141,7 @@ fn main() {
             black_box(fresh.submissions(now).len());
         }),
     );
-    let fresh = coop.clone();
+    let fresh = fold();
     row(
         "submission(id, now), first call on a state",
         mean(1, |_| {
