@@ -6,6 +6,14 @@
 //! time (default acceptance, balances, records) is computed on request from that state and
 //! a `now` parameter.
 //!
+//! What depends on every entry but not on `now` is built once per state: the witnessed
+//! times ([`Coop::witnessed`]) and the governance [`Timeline`] ([`Coop::timeline`]) are
+//! built on the first read that needs them and kept until the state changes (an entry
+//! applied, an author frozen), so every read of one state, and every reader of a shared
+//! snapshot (`Arc<Coop>`), uses the same ones. A lookup by id ([`Coop::submission`],
+//! [`Coop::offer`], [`Coop::appeal`]) computes only what it asks for: the draw of its own
+//! offer, not every offer's.
+//!
 //! `Coop` also implements [`Context`], so it can validate entries itself: tests, the
 //! simulator and small audits use it; the sled ledger implements the same trait on disk.
 
