@@ -640,7 +640,7 @@ fn parties(coop: &Coop, a: &Verified, tl: &Timeline) -> Option<(PublicKey, Publi
 impl Coop {
     /// Every appeal that counts at `now` (against a rejection that counts), oldest first.
     pub fn appeals(&self, now: Timestamp) -> Vec<AppealView> {
-        let Some((tl, seen)) = self.timeline().map(|tl| (tl, self.witnessed())) else {
+        let Some((tl, seen)) = self.context() else {
             return vec![];
         };
         let rejected: BTreeSet<Id> = self
@@ -661,11 +661,11 @@ impl Coop {
     /// The appeal `id` at `now`, if it counts: the one [`Coop::appeals`] lists with this
     /// id, computed from its own rejection alone.
     pub fn appeal(&self, id: &Id, now: Timestamp) -> Option<AppealView> {
-        let tl = self.timeline()?;
+        let (tl, seen) = self.context()?;
         let Body::Appeal(a) = &self.get(id)?.entry().body else {
             return None;
         };
-        self.appeal_of(&a.rejection, now, tl, self.witnessed())
+        self.appeal_of(&a.rejection, now, tl, seen)
             .filter(|v| v.id == *id)
     }
 
@@ -700,8 +700,7 @@ impl Coop {
     /// The rejection that counts at `now` against the submission `submission` (what an
     /// appeal of it must name), if one does.
     pub fn rejection(&self, submission: &Id, now: Timestamp) -> Option<Id> {
-        let tl = self.timeline()?;
-        let seen = self.witnessed();
+        let (tl, seen) = self.context()?;
         let sub = self.get(submission)?;
         let Body::Submit(s) = &sub.entry().body else {
             return None;

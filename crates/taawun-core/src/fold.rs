@@ -1225,7 +1225,7 @@ impl Coop {
 
     /// The timeline and the witnessed times it was built from, for the views that need
     /// both.
-    fn context(&self) -> Option<(&Timeline, &BTreeMap<Id, Timestamp>)> {
+    pub(crate) fn context(&self) -> Option<(&Timeline, &BTreeMap<Id, Timestamp>)> {
         Some((self.timeline()?, self.witnessed()))
     }
 
