@@ -98,3 +98,26 @@ fn a_submission_looked_up_by_id_is_the_one_the_list_gives() {
         }
     }
 }
+
+#[test]
+fn reads_between_applies_give_what_a_fresh_fold_gives() {
+    let s = generate(&Params {
+        entries: 600,
+        ..Params::default()
+    });
+    let mut read = Coop::new();
+    for v in &s.entries {
+        read.ingest(v.clone(), Some(s.end)).expect("valid");
+        // Read after every entry, so that each read state's timeline and witnessed
+        // times are built before the next entry changes it.
+        let _ = (read.timeline(), read.witnessed());
+    }
+    let mut fresh = Coop::new();
+    for v in &s.entries {
+        fresh.ingest(v.clone(), Some(s.end)).expect("valid");
+    }
+    assert_eq!(read.witnessed(), fresh.witnessed());
+    assert_eq!(read.timeline(), fresh.timeline());
+    assert_eq!(read.submissions(s.end), fresh.submissions(s.end));
+    assert_eq!(read.balances(s.end), fresh.balances(s.end));
+}
