@@ -63,9 +63,7 @@ impl Node {
         // under a key that replaced its lost one.
         let me = self.identity(&c);
         let a = c
-            .appeals(self.now())
-            .into_iter()
-            .find(|a| a.id == appeal)
+            .appeal(&appeal, self.now())
             .ok_or_else(|| Error::NotFound(format!("no appeal {appeal} that counts here")))?;
         if !AppealInfo::of(&a, &me).to_judge {
             return Err(Error::Known(

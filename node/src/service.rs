@@ -280,12 +280,12 @@ fn comments(
 }
 
 /// The stable identity of any key in `c` (docs/protocol.md 8.7): a device key maps to its
-/// member, a replacing key to the member's first key. The timeline is computed once.
+/// member, a replacing key to the member's first key.
 fn identities(c: &Coop) -> impl Fn(&PublicKey) -> PublicKey + '_ {
     let tl = c.timeline();
     move |k| {
         let s = c.speaker(k);
-        tl.as_ref().map_or(s, |t| t.identity(&s))
+        tl.map_or(s, |t| t.identity(&s))
     }
 }
 
@@ -297,11 +297,9 @@ fn identities(c: &Coop) -> impl Fn(&PublicKey) -> PublicKey + '_ {
 /// it.
 fn sealed_to(c: &Coop, writer: PublicKey, parties: &[PublicKey], at: Timestamp) -> Vec<PublicKey> {
     let tl = c.timeline();
-    let devices = parties.iter().flat_map(|p| {
-        tl.as_ref()
-            .map(|t| t.live_devices(p, at))
-            .unwrap_or_default()
-    });
+    let devices = parties
+        .iter()
+        .flat_map(|p| tl.map(|t| t.live_devices(p, at)).unwrap_or_default());
     let mut seen = BTreeSet::new();
     parties
         .iter()

@@ -603,9 +603,9 @@ pub(crate) fn to_witness<'a>(coop: &'a Coop, me: &PublicKey) -> Vec<&'a Verified
     // The appeals of which `me` is not a party, with their parties.
     let mut open: BTreeMap<Id, (&Verified, PublicKey, PublicKey)> = coop
         .ids(Kind::Appeal)
-        .filter_map(|id| coop.live_entry(id, &tl))
+        .filter_map(|id| coop.live_entry(id, tl))
         .filter_map(|a| {
-            let (appellant, requester) = parties(coop, a, &tl)?;
+            let (appellant, requester) = parties(coop, a, tl)?;
             (me != appellant && me != requester).then_some((a.id(), (a, appellant, requester)))
         })
         .collect();
@@ -642,11 +642,9 @@ fn parties(coop: &Coop, a: &Verified, tl: &Timeline) -> Option<(PublicKey, Publi
 impl Coop {
     /// Every appeal that counts at `now` (against a rejection that counts), oldest first.
     pub fn appeals(&self, now: Timestamp) -> Vec<AppealView> {
-        let Some(tl) = self.timeline() else {
+        let Some((tl, seen)) = self.context() else {
             return vec![];
         };
-        let seen = self.witnessed();
-        let mut out = Vec::new();
         let rejected: BTreeSet<Id> = self
             .ids(Kind::Appeal)
             .filter_map(|id| match &self.get(id)?.entry().body {
@@ -654,50 +652,57 @@ impl Coop {
                 _ => None,
             })
             .collect();
-        if rejected.is_empty() {
-            return out;
-        }
-        // Every submission once (each costs every offer's draw), not once per appeal.
-        let subs: BTreeMap<Id, crate::fold::Submission> = self
-            .submissions(now)
-            .into_iter()
-            .map(|s| (s.id, s))
+        let mut out: Vec<AppealView> = rejected
+            .iter()
+            .filter_map(|rid| self.appeal_of(rid, now, tl, seen))
             .collect();
-        for rid in rejected {
-            let Some(rej) = self.live_entry(&rid, &tl) else {
-                continue;
-            };
-            let Body::Reject(r) = &rej.entry().body else {
-                continue;
-            };
-            // Only work the fold owes anything for can be appealed: it must be a
-            // submission that fills a place of its offer's draw.
-            let Some(s) = subs.get(&r.submission) else {
-                continue;
-            };
-            let (Some(sub), Some(offer)) = (self.get(&s.id), self.get(&s.offer)) else {
-                continue;
-            };
-            let Body::Offer(o) = &offer.entry().body else {
-                continue;
-            };
-            let counted = counted_rejection(self, sub, o.review_window_ms, now, &tl, &seen);
-            if counted.map(Verified::id) != Some(rid) {
-                continue;
-            }
-            if let Some(a) = counted_appeal(self, rej, &s.member, now, &tl, &seen) {
-                out.extend(judge(self, a, rej, sub, offer, now, &tl, &seen));
-            }
-        }
         out.sort_by_key(|a| (a.made, a.id));
         out
+    }
+
+    /// The appeal `id` at `now`, if it counts: the one [`Coop::appeals`] lists with this
+    /// id, computed from its own rejection alone.
+    pub fn appeal(&self, id: &Id, now: Timestamp) -> Option<AppealView> {
+        let (tl, seen) = self.context()?;
+        let Body::Appeal(a) = &self.get(id)?.entry().body else {
+            return None;
+        };
+        self.appeal_of(&a.rejection, now, tl, seen)
+            .filter(|v| v.id == *id)
+    }
+
+    /// The appeal that counts against the rejection `rid`, with its jury and outcome, if
+    /// both count.
+    fn appeal_of(
+        &self,
+        rid: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen: &BTreeMap<Id, Timestamp>,
+    ) -> Option<AppealView> {
+        let rej = self.live_entry(rid, tl)?;
+        let Body::Reject(r) = &rej.entry().body else {
+            return None;
+        };
+        // Only work the fold owes anything for can be appealed: it must be a submission
+        // that fills a place of its offer's draw (computed from that offer alone).
+        let s = self.submission_at(&r.submission, now, tl, seen)?;
+        let (sub, offer) = (self.get(&s.id)?, self.get(&s.offer)?);
+        let Body::Offer(o) = &offer.entry().body else {
+            return None;
+        };
+        let counted = counted_rejection(self, sub, o.review_window_ms, now, tl, seen)?;
+        if counted.id() != *rid {
+            return None;
+        }
+        let a = counted_appeal(self, rej, &s.member, now, tl, seen)?;
+        judge(self, a, rej, sub, offer, now, tl, seen)
     }
 
     /// The rejection that counts at `now` against the submission `submission` (what an
     /// appeal of it must name), if one does.
     pub fn rejection(&self, submission: &Id, now: Timestamp) -> Option<Id> {
-        let tl = self.timeline()?;
-        let seen = self.witnessed();
+        let (tl, seen) = self.context()?;
         let sub = self.get(submission)?;
         let Body::Submit(s) = &sub.entry().body else {
             return None;
@@ -705,7 +710,7 @@ impl Coop {
         let Body::Offer(o) = &self.get(&s.offer)?.entry().body else {
             return None;
         };
-        counted_rejection(self, sub, o.review_window_ms, now, &tl, &seen).map(Verified::id)
+        counted_rejection(self, sub, o.review_window_ms, now, tl, seen).map(Verified::id)
     }
 
     /// The seats `member` holds or held on juries at `now`, with its votes: what it has to

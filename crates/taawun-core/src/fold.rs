@@ -6,6 +6,14 @@
 //! time (default acceptance, balances, records) is computed on request from that state and
 //! a `now` parameter.
 //!
+//! What depends on every entry but not on `now` is built once per state: the witnessed
+//! times ([`Coop::witnessed`]) and the governance [`Timeline`] ([`Coop::timeline`]) are
+//! built on the first read that needs them and kept until the state changes (an entry
+//! applied, an author frozen), so every read of one state, and every reader of a shared
+//! snapshot (`Arc<Coop>`), uses the same ones. A lookup by id ([`Coop::submission`],
+//! [`Coop::offer`], [`Coop::appeal`]) computes only what it asks for: the draw of its own
+//! offer, not every offer's.
+//!
 //! `Coop` also implements [`Context`], so it can validate entries itself: tests, the
 //! simulator and small audits use it; the sled ledger implements the same trait on disk.
 
@@ -18,6 +26,7 @@ use crate::rules::Rules;
 use crate::seal::Sealed;
 use crate::validate::{self, Context, Head, Invalid, Outcome};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 /// How long after a window closes a late witness may still show that an entry was made
 /// in time: a rejection counts only if someone other than the requester witnessed it by
@@ -52,6 +61,39 @@ pub struct Coop {
     enrolls: BTreeMap<PublicKey, BTreeSet<PublicKey>>,
     /// Device key -> (timestamp, key the revoker speaks for) of each `revoke_device`.
     revokes: BTreeMap<PublicKey, BTreeSet<(Timestamp, PublicKey)>>,
+    /// The witnessed times and the timeline of the entries held, built on first read and
+    /// dropped by every change of the state.
+    derived: Derived,
+}
+
+/// What the fold derives from every entry held and keeps until an entry is applied or an
+/// author frozen: the witnessed times ([`Coop::witnessed`], a pass over every entry) and
+/// the governance timeline ([`Coop::timeline`], built from them). Each is built at most
+/// once per state, on its first read; a shared snapshot (`Arc<Coop>`) builds them once
+/// for all its readers. A clone keeps what was built (it describes the same entries).
+/// Not part of the state's value: two states holding the same entries are equal whether
+/// or not either has built it yet.
+#[derive(Clone, Default)]
+struct Derived {
+    witnessed: OnceLock<BTreeMap<Id, Timestamp>>,
+    timeline: OnceLock<Option<Timeline>>,
+}
+
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Derived {}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Derived")
+            .field("witnessed", &self.witnessed.get().is_some())
+            .field("timeline", &self.timeline.get().is_some())
+            .finish()
+    }
 }
 
 /// One place of an offer's draw (docs/protocol.md 8.2): who holds it, from when, and by
@@ -265,11 +307,11 @@ impl Balance {
 pub type BalanceKey = (PublicKey, PublicKey, Currency);
 
 /// What every requester's record is computed from, computed once (see [`Coop::records`]).
-struct Passes {
+struct Passes<'a> {
     offers: Vec<OfferView>,
     submissions: Vec<Submission>,
     balances: BTreeMap<BalanceKey, Balance>,
-    timeline: Option<Timeline>,
+    timeline: Option<&'a Timeline>,
     /// Settlements answered "not received", per requester.
     not_received: BTreeMap<PublicKey, usize>,
     /// Appeals that count.
@@ -507,6 +549,19 @@ fn effective(v: &Verified, e: &crate::body::Enact, seen_at: &BTreeMap<Id, Timest
     e.effective_at.saturating_add(late)
 }
 
+/// The lower median of the minutes reported by the work filling an offer's places (the
+/// top-up's `median`, see [`topup`]).
+fn median_minutes(work: &BTreeMap<PublicKey, &Verified>) -> Option<u32> {
+    let minutes = work
+        .values()
+        .filter_map(|v| match &v.entry().body {
+            Body::Submit(s) => Some(u64::from(s.minutes)),
+            _ => None,
+        })
+        .collect();
+    Some(u32::try_from(median(minutes)?).unwrap_or(u32::MAX))
+}
+
 fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
         return None;
@@ -563,6 +618,7 @@ impl Coop {
 
     /// Marks `author` as having equivocated at `seq`.
     pub fn freeze(&mut self, author: PublicKey, seq: u64) {
+        self.changed();
         let s = self.frozen.entry(author).or_insert(seq);
         *s = (*s).min(seq);
     }
@@ -570,6 +626,7 @@ impl Coop {
     /// Applies an entry that [`validate::check`] found fresh: the next of its author's
     /// chain.
     pub fn apply(&mut self, v: Verified) {
+        self.changed();
         let id = v.id();
         let e = v.entry();
         self.chains.insert((e.author, e.seq), id);
@@ -591,6 +648,7 @@ impl Coop {
     /// (what validation's ancestor checks need); what counts is decided from every entry
     /// held, so it does not depend on which came first.
     pub fn apply_beside(&mut self, v: Verified) {
+        self.changed();
         let id = v.id();
         let e = v.entry();
         let a = e.author;
@@ -651,6 +709,12 @@ impl Coop {
         }
         self.by_kind.entry(e.body.kind()).or_default().insert(id);
         self.entries.insert(id, v);
+    }
+
+    /// Drops what was derived from the entries held: every method that changes the state
+    /// calls it first, so no read sees witnessed times or a timeline of an earlier state.
+    fn changed(&mut self) {
+        self.derived = Derived::default();
     }
 
     /// Whether an entry counts in the state. An author who signed two entries at one seq
@@ -736,7 +800,13 @@ impl Coop {
     /// the submission it judges), and never earlier than its own timestamp.
     /// An author's own clock therefore cannot move it: only someone else's signed
     /// statement that they held the entry. Entries nobody else has named yet are absent.
-    pub fn witnessed(&self) -> BTreeMap<Id, Timestamp> {
+    /// Built once per state of the fold (see [`Coop::timeline`]).
+    pub fn witnessed(&self) -> &BTreeMap<Id, Timestamp> {
+        self.derived.witnessed.get_or_init(|| self.witness_times())
+    }
+
+    /// [`Coop::witnessed`], computed: a pass over every entry.
+    fn witness_times(&self) -> BTreeMap<Id, Timestamp> {
         // Who names each entry: only counted entries witness (a frozen author's tick
         // after its fork says nothing), and claims, which enter draws whatever their
         // author did since (a fork found later must not move the offer they name).
@@ -881,7 +951,7 @@ impl Coop {
         let Some((v, o)) = self.offer_of(offer) else {
             return vec![];
         };
-        self.counted_claims(v, o, now, &tl, &seen).1
+        self.counted_claims(v, o, now, tl, seen).1
     }
 
     /// The close of an offer's claim window and the claims that count on it.
@@ -1040,7 +1110,7 @@ impl Coop {
         let rules = tl.at(now);
         let enacted: BTreeSet<Id> = self
             .ids(Kind::Enact)
-            .filter_map(|id| self.live_id(id, &tl))
+            .filter_map(|id| self.live_id(id, tl))
             .filter_map(|v| match &v.entry().body {
                 Body::Enact(e) => Some(e.proposal),
                 _ => None,
@@ -1048,14 +1118,14 @@ impl Coop {
             .collect();
         let mut out: Vec<ProposalView> = self
             .ids(Kind::Proposal)
-            .filter_map(|id| self.live_id(id, &tl))
+            .filter_map(|id| self.live_id(id, tl))
             .filter_map(|v| {
                 let Body::Proposal(p) = &v.entry().body else {
                     return None;
                 };
                 let mut yes = Vec::new();
                 let mut no = Vec::new();
-                for (voter, vote) in self.ballots(&v.id(), |x| self.live(x, &tl)) {
+                for (voter, vote) in self.ballots(&v.id(), |x| self.live(x, tl)) {
                     let Body::Vote(x) = &vote.entry().body else {
                         continue;
                     };
@@ -1103,19 +1173,19 @@ impl Coop {
     pub fn assignment(&self, offer: &Id, now: Timestamp) -> Option<Id> {
         let (tl, seen) = self.context()?;
         let (v, o) = self.offer_of(offer)?;
-        let (_, _, d) = self.draw(v, o, now, &tl, &seen);
+        let (_, _, d) = self.draw(v, o, now, tl, seen);
         d.assign.map(Verified::id)
     }
 
     /// The member's answer to the settlement `settle`, if one counts: received or not.
     pub fn answered(&self, settle: &Id) -> Option<bool> {
-        self.answer(settle, &self.timeline()?)
+        self.answer(settle, self.timeline()?)
     }
 
     /// The `Receipt` answering the settlement `settle`, if one counts.
     pub fn receipt(&self, settle: &Id) -> Option<Id> {
         let tl = self.timeline()?;
-        self.live_receipt(settle, &tl).map(Verified::id)
+        self.live_receipt(settle, tl).map(Verified::id)
     }
 
     /// The answer to `settle` that counts: of the live ones, the lowest (timestamp, id),
@@ -1130,11 +1200,6 @@ impl Coop {
             .min_by_key(|v| (v.entry().ts, v.id()))
     }
 
-    /// One submission and where it stands at `now`.
-    pub fn submission(&self, id: &Id, now: Timestamp) -> Option<Submission> {
-        self.submissions(now).into_iter().find(|s| s.id == *id)
-    }
-
     /// Frozen authors and the seq of their first fork.
     pub fn frozen_authors(&self) -> &BTreeMap<PublicKey, u64> {
         &self.frozen
@@ -1145,16 +1210,24 @@ impl Coop {
         &self.heads
     }
 
-    /// The cooperative's governance history by everything held: see [`Timeline`].
-    pub fn timeline(&self) -> Option<Timeline> {
-        self.timeline_seen(&self.witnessed())
+    /// The cooperative's governance history by everything held: see [`Timeline`]. None
+    /// before the charter is held.
+    ///
+    /// Built at most once per state of the fold, with the witnessed times it reads
+    /// ([`Coop::witnessed`]), on the first call, and kept until an entry is applied or an
+    /// author frozen: every read of a state, and every reader of a shared snapshot, uses
+    /// the same one.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.derived
+            .timeline
+            .get_or_init(|| self.timeline_seen(self.witnessed()))
+            .as_ref()
     }
 
-    /// The timeline and the witnessed times it was computed from, for the views that
-    /// need both (witnessed times cost a pass over every entry).
-    fn context(&self) -> Option<(Timeline, BTreeMap<Id, Timestamp>)> {
-        let seen = self.witnessed();
-        Some((self.timeline_seen(&seen)?, seen))
+    /// The timeline and the witnessed times it was built from, for the views that need
+    /// both.
+    pub(crate) fn context(&self) -> Option<(&Timeline, &BTreeMap<Id, Timestamp>)> {
+        Some((self.timeline()?, self.witnessed()))
     }
 
     /// Yes and no votes on `proposal` that count, by members of `rules`.
@@ -1212,7 +1285,7 @@ impl Coop {
     /// An offer's state at `now`.
     pub fn offer(&self, id: &Id, now: Timestamp) -> Option<OfferView> {
         let (tl, seen) = self.context()?;
-        self.offer_in(id, now, &tl, &seen)
+        self.offer_in(id, now, tl, seen)
     }
 
     fn offer_in(
@@ -1267,7 +1340,7 @@ impl Coop {
         };
         let mut v: Vec<OfferView> = self
             .ids(Kind::Offer)
-            .filter_map(|id| self.offer_in(id, now, &tl, &seen))
+            .filter_map(|id| self.offer_in(id, now, tl, seen))
             .collect();
         v.sort_by_key(|o| (o.at, o.id));
         v
@@ -1275,128 +1348,165 @@ impl Coop {
 
     /// Every submission and where it stands at `now`.
     pub fn submissions(&self, now: Timestamp) -> Vec<Submission> {
-        let mut out = Vec::new();
         let Some((tl, seen_at)) = self.context() else {
-            return out;
+            return Vec::new();
         };
-        // Only work that fills a place of its offer's draw (8.2) is owed by the
-        // cooperative's rules: one submission per (offer, member), made in time, under a
-        // fair assignment of an offer that counts.
-        let mut chosen: BTreeMap<(Id, PublicKey), &Verified> = BTreeMap::new();
+        let mut out = Vec::new();
         for offer in self.offer_subs.keys() {
-            let Some((ov, o)) = self.offer_of(offer).filter(|(ov, _)| self.live(ov, &tl)) else {
+            let Some((ov, o, work)) = self.filled(offer, now, tl, seen_at) else {
                 continue;
             };
-            let (_, _, d) = self.draw(ov, o, now, &tl, &seen_at);
-            for p in d.places {
-                if let PlaceState::Filled(s) = p.state {
-                    if let Some(v) = self.entries.get(&s) {
-                        chosen.insert((*offer, p.member), v);
-                    }
-                }
-            }
-        }
-        let mut minutes: BTreeMap<Id, Vec<u64>> = BTreeMap::new();
-        for ((offer, _), v) in &chosen {
-            if let Body::Submit(s) = &v.entry().body {
-                minutes
-                    .entry(*offer)
-                    .or_default()
-                    .push(u64::from(s.minutes));
-            }
-        }
-        let medians: BTreeMap<Id, u32> = minutes
-            .into_iter()
-            .filter_map(|(o, m)| Some((o, u32::try_from(median(m)?).unwrap_or(u32::MAX))))
-            .collect();
-        for v in chosen.into_values() {
-            let Body::Submit(s) = &v.entry().body else {
-                continue;
-            };
-            let Some((ov, o)) = self.offer_of(&s.offer) else {
-                continue;
-            };
-            let id = v.id();
-            // The review window runs from the work's own timestamp only if someone other
-            // than the member witnessed it soon after: a backdated submission cannot close
-            // the window before the requester could see it.
-            let start = on_time(v, &seen_at);
-            let deadline = start.saturating_add(o.review_window_ms);
-            let verdicts: Vec<&Verified> = self
-                .verdicts
-                .get(&id)
-                .into_iter()
-                .flatten()
-                .filter_map(|x| self.live_id(x, &tl))
-                .collect();
-            // A rejection counts if it says it came in time and someone other than the
-            // requester witnessed it by the deadline plus the slack (until the slack has
-            // passed, an unwitnessed one counts provisionally): a requester idle past the
-            // window cannot reject by writing an old timestamp.
-            let in_time = |x: &Verified| {
-                let late = deadline.saturating_add(WITNESS_SLACK_MS);
-                x.entry().ts <= deadline
-                    && match seen_at.get(&x.id()) {
-                        Some(w) => *w <= late,
-                        None => now <= late,
-                    }
-            };
-            let accepted = verdicts
-                .iter()
-                .filter(|x| matches!(x.entry().body, Body::Accept(_)))
-                .min_by_key(|x| (x.entry().ts, x.id()));
-            let rejected = verdicts
-                .iter()
-                .filter_map(|x| match &x.entry().body {
-                    Body::Reject(r) if in_time(x) => Some((*x, r)),
-                    _ => None,
-                })
-                .min_by_key(|(x, _)| (x.entry().ts, x.id()));
-            let review = match (accepted, rejected) {
-                (Some(x), _) => Review::Accepted(x.entry().ts),
-                (None, Some((x, r))) => {
-                    match crate::appeal::upheld(self, x, v, ov, now, &tl, &seen_at) {
-                        Some(at) => Review::Upheld {
-                            rejected: x.entry().ts,
-                            at,
-                        },
-                        None => Review::Rejected {
-                            at: x.entry().ts,
-                            reason: r.reason.clone(),
-                        },
-                    }
-                }
-                _ if now > deadline => Review::AcceptedByDefault(deadline),
-                _ => Review::Pending { deadline },
-            };
-            // The floor owed is the higher of the one in force when the offer was posted
-            // and the one in force when the work was submitted: an offer posted under an
-            // older, lower floor owes the floor in force.
-            let cur = &o.pay.currency;
-            let at_offer = tl.at(ov.entry().ts);
-            let floor = at_offer
-                .floors
-                .get(cur)
-                .copied()
-                .unwrap_or(0)
-                .max(tl.at(v.entry().ts).floors.get(cur).copied().unwrap_or(0));
-            let cap = at_offer.limits.topup_cap_pct;
-            let med = medians.get(&s.offer).copied().unwrap_or(s.minutes);
-            out.push(Submission {
-                id,
-                offer: s.offer,
-                member: tl.identity(&self.who(v)),
-                requester: tl.identity(&self.who(ov)),
-                at: v.entry().ts,
-                witnessed: seen_at.get(&id).copied(),
-                minutes: s.minutes,
-                review,
-                pay: o.pay.clone(),
-                topup: topup(o.pay.minor, o.minutes, s.minutes, med, floor, cap),
-            });
+            let med = median_minutes(&work);
+            out.extend(
+                work.into_values()
+                    .filter_map(|v| self.submission_in(v, ov, o, med, now, tl, seen_at)),
+            );
         }
         out.sort_by_key(|s| (s.at, s.id));
         out
+    }
+
+    /// One submission and where it stands at `now`: the one [`Coop::submissions`] lists
+    /// with this id, computed from its own offer's draw alone.
+    pub fn submission(&self, id: &Id, now: Timestamp) -> Option<Submission> {
+        let (tl, seen_at) = self.context()?;
+        self.submission_at(id, now, tl, seen_at)
+    }
+
+    /// [`Coop::submission`] with the timeline and witnessed times given.
+    pub(crate) fn submission_at(
+        &self,
+        id: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen_at: &BTreeMap<Id, Timestamp>,
+    ) -> Option<Submission> {
+        let Body::Submit(s) = &self.entries.get(id)?.entry().body else {
+            return None;
+        };
+        let (ov, o, work) = self.filled(&s.offer, now, tl, seen_at)?;
+        let v = *work.values().find(|v| v.id() == *id)?;
+        let med = median_minutes(&work);
+        self.submission_in(v, ov, o, med, now, tl, seen_at)
+    }
+
+    /// The work filling the places of `offer`'s draw at `now`, by member, with the offer:
+    /// only work that fills a place (8.2) is owed by the cooperative's rules, one
+    /// submission per (offer, member), made in time, under a fair assignment of an offer
+    /// that counts. None when the offer does not count.
+    #[allow(clippy::type_complexity)]
+    fn filled<'a>(
+        &'a self,
+        offer: &Id,
+        now: Timestamp,
+        tl: &Timeline,
+        seen_at: &BTreeMap<Id, Timestamp>,
+    ) -> Option<(&'a Verified, &'a Offer, BTreeMap<PublicKey, &'a Verified>)> {
+        let (ov, o) = self.offer_of(offer).filter(|(ov, _)| self.live(ov, tl))?;
+        let (_, _, d) = self.draw(ov, o, now, tl, seen_at);
+        let mut work = BTreeMap::new();
+        for p in d.places {
+            if let PlaceState::Filled(s) = p.state {
+                if let Some(v) = self.entries.get(&s) {
+                    work.insert(p.member, v);
+                }
+            }
+        }
+        Some((ov, o, work))
+    }
+
+    /// Where the submission `v`, filling a place of the offer `ov` (`o`), stands at `now`;
+    /// `med`: the median of the minutes reported by the work filling its places.
+    #[allow(clippy::too_many_arguments)]
+    fn submission_in(
+        &self,
+        v: &Verified,
+        ov: &Verified,
+        o: &Offer,
+        med: Option<u32>,
+        now: Timestamp,
+        tl: &Timeline,
+        seen_at: &BTreeMap<Id, Timestamp>,
+    ) -> Option<Submission> {
+        let Body::Submit(s) = &v.entry().body else {
+            return None;
+        };
+        let id = v.id();
+        // The review window runs from the work's own timestamp only if someone other
+        // than the member witnessed it soon after: a backdated submission cannot close
+        // the window before the requester could see it.
+        let start = on_time(v, seen_at);
+        let deadline = start.saturating_add(o.review_window_ms);
+        let verdicts: Vec<&Verified> = self
+            .verdicts
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| self.live_id(x, tl))
+            .collect();
+        // A rejection counts if it says it came in time and someone other than the
+        // requester witnessed it by the deadline plus the slack (until the slack has
+        // passed, an unwitnessed one counts provisionally): a requester idle past the
+        // window cannot reject by writing an old timestamp.
+        let in_time = |x: &Verified| {
+            let late = deadline.saturating_add(WITNESS_SLACK_MS);
+            x.entry().ts <= deadline
+                && match seen_at.get(&x.id()) {
+                    Some(w) => *w <= late,
+                    None => now <= late,
+                }
+        };
+        let accepted = verdicts
+            .iter()
+            .filter(|x| matches!(x.entry().body, Body::Accept(_)))
+            .min_by_key(|x| (x.entry().ts, x.id()));
+        let rejected = verdicts
+            .iter()
+            .filter_map(|x| match &x.entry().body {
+                Body::Reject(r) if in_time(x) => Some((*x, r)),
+                _ => None,
+            })
+            .min_by_key(|(x, _)| (x.entry().ts, x.id()));
+        let review = match (accepted, rejected) {
+            (Some(x), _) => Review::Accepted(x.entry().ts),
+            (None, Some((x, r))) => match crate::appeal::upheld(self, x, v, ov, now, tl, seen_at) {
+                Some(at) => Review::Upheld {
+                    rejected: x.entry().ts,
+                    at,
+                },
+                None => Review::Rejected {
+                    at: x.entry().ts,
+                    reason: r.reason.clone(),
+                },
+            },
+            _ if now > deadline => Review::AcceptedByDefault(deadline),
+            _ => Review::Pending { deadline },
+        };
+        // The floor owed is the higher of the one in force when the offer was posted
+        // and the one in force when the work was submitted: an offer posted under an
+        // older, lower floor owes the floor in force.
+        let cur = &o.pay.currency;
+        let at_offer = tl.at(ov.entry().ts);
+        let floor = at_offer
+            .floors
+            .get(cur)
+            .copied()
+            .unwrap_or(0)
+            .max(tl.at(v.entry().ts).floors.get(cur).copied().unwrap_or(0));
+        let cap = at_offer.limits.topup_cap_pct;
+        let med = med.unwrap_or(s.minutes);
+        Some(Submission {
+            id,
+            offer: s.offer,
+            member: tl.identity(&self.who(v)),
+            requester: tl.identity(&self.who(ov)),
+            at: v.entry().ts,
+            witnessed: seen_at.get(&id).copied(),
+            minutes: s.minutes,
+            review,
+            pay: o.pay.clone(),
+            topup: topup(o.pay.minor, o.minutes, s.minutes, med, floor, cap),
+        })
     }
 
     /// Balances per (requester, member, currency) at `now`.
@@ -1415,7 +1525,7 @@ impl Coop {
             return b;
         };
         for id in self.ids(Kind::Settle) {
-            let Some(v) = self.paid(id, &tl) else {
+            let Some(v) = self.paid(id, tl) else {
                 continue;
             };
             let Body::Settle(s) = &v.entry().body else {
@@ -1429,7 +1539,7 @@ impl Coop {
                 ))
                 .or_default();
             e.paid = e.paid.saturating_add(s.amount.minor);
-            match self.answer(id, &tl) {
+            match self.answer(id, tl) {
                 Some(true) => e.confirmed = e.confirmed.saturating_add(s.amount.minor),
                 Some(false) => e.denied = e.denied.saturating_add(s.amount.minor),
                 None => {}
@@ -1466,7 +1576,7 @@ impl Coop {
     pub fn records(&self, requesters: &[PublicKey], now: Timestamp) -> BTreeMap<PublicKey, Record> {
         let timeline = self.timeline();
         let mut not_received: BTreeMap<PublicKey, usize> = BTreeMap::new();
-        if let Some(tl) = timeline.as_ref() {
+        if let Some(tl) = timeline {
             for id in self.ids(Kind::Settle) {
                 if let Some(v) = self.paid(id, tl) {
                     if self.answer(id, tl) == Some(false) {
@@ -1484,14 +1594,14 @@ impl Coop {
             appeals: self.appeals(now),
         };
         // A requester asked for by a key that replaced a lost one has its whole record.
-        let identity = |r: &PublicKey| all.timeline.as_ref().map_or(*r, |tl| tl.identity(r));
+        let identity = |r: &PublicKey| all.timeline.map_or(*r, |tl| tl.identity(r));
         requesters
             .iter()
             .map(|r| (*r, self.record_in(&identity(r), &all)))
             .collect()
     }
 
-    fn record_in(&self, requester: &PublicKey, all: &Passes) -> Record {
+    fn record_in(&self, requester: &PublicKey, all: &Passes<'_>) -> Record {
         let mut r = Record::default();
         for o in all.offers.iter().filter(|o| o.requester == *requester) {
             r.offers += 1;
@@ -1564,9 +1674,9 @@ impl Coop {
                 _ => {}
             }
         }
-        r.median_pay_ms = median(self.pay_delays(requester, dues, all.timeline.as_ref()));
+        r.median_pay_ms = median(self.pay_delays(requester, dues, all.timeline));
         let mut sums = [0u32; 4];
-        let tl = all.timeline.as_ref();
+        let tl = all.timeline;
         for id in self.ids(Kind::Review) {
             let Some(Body::Review(x)) = tl
                 .and_then(|tl| self.live_id(id, tl))
@@ -1603,10 +1713,7 @@ impl Coop {
         let Some(tl) = self.timeline() else {
             return out;
         };
-        for v in self
-            .ids(Kind::Review)
-            .filter_map(|id| self.live_id(id, &tl))
-        {
+        for v in self.ids(Kind::Review).filter_map(|id| self.live_id(id, tl)) {
             let Body::Review(x) = &v.entry().body else {
                 continue;
             };

@@ -350,6 +350,29 @@ fn an_upheld_appeal_makes_the_pay_owed() {
 }
 
 #[test]
+fn an_appeal_and_its_work_looked_up_by_id_are_the_ones_the_lists_give() {
+    let (mut f, c, a) = appealed();
+    let jury = f.seats(SEATED);
+    f.ok(jury[0], vote(&a, true), VOTE_AT);
+    f.ok(jury[1], vote(&a, true), VOTE_AT + MIN);
+    for now in [SEATED - 1, SEATED, VOTE_AT, VOTE_AT + MIN, T0 + 2 * DAY] {
+        let listed = f.coop.appeals(now).into_iter().find(|x| x.id == a.id());
+        assert!(listed.is_some(), "the appeal counts at {now}");
+        assert_eq!(f.coop.appeal(&a.id(), now), listed);
+        let work = f
+            .coop
+            .submissions(now)
+            .into_iter()
+            .find(|x| x.id == c.sub.id());
+        assert!(work.is_some(), "the work counts at {now}");
+        assert_eq!(f.coop.submission(&c.sub.id(), now), work);
+    }
+    // Neither the rejection nor the work is an appeal.
+    assert_eq!(f.coop.appeal(&c.rej.id(), T0 + 2 * DAY), None);
+    assert_eq!(f.coop.appeal(&c.sub.id(), T0 + 2 * DAY), None);
+}
+
+#[test]
 fn a_dismissed_appeal_leaves_the_rejection_standing() {
     let (mut f, c, a) = appealed();
     let jury = f.seats(SEATED);

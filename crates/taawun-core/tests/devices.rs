@@ -759,3 +759,138 @@ fn a_key_cannot_be_replaced_by_another_members_key() {
     );
     assert!(matches!(err, Invalid::BadProposal(_)), "{err:?}");
 }
+
+// The timeline and the witnessed times are built once per state of the fold and kept
+// until the state changes: a read after a change must see it.
+
+#[test]
+fn a_timeline_read_before_a_device_enrolls_gives_the_device_once_it_has() {
+    let mut f = Fx::new(3);
+    let now = f.now;
+    assert!(f
+        .coop
+        .timeline()
+        .expect("charter")
+        .live_devices(&pk(2), now)
+        .is_empty());
+    f.add_device(2, 102);
+    let now = f.now;
+    assert_eq!(
+        f.coop
+            .timeline()
+            .expect("charter")
+            .live_devices(&pk(2), now),
+        vec![pk(102)]
+    );
+}
+
+#[test]
+fn a_timeline_read_before_a_members_revocation_gives_the_revocation_once_made() {
+    let mut f = Fx::new(3);
+    f.add_device(2, 102);
+    assert_eq!(
+        f.coop.timeline().expect("charter").revocation(&pk(102)),
+        None
+    );
+    let r = f.ok(2, Body::RevokeDevice(RevokeDevice { key: pk(102) }));
+    assert_eq!(
+        f.coop.timeline().expect("charter").revocation(&pk(102)),
+        Some(Revocation {
+            at: r.entry().ts,
+            by: RevokedBy::Member(pk(2)),
+        })
+    );
+}
+
+#[test]
+fn a_timeline_read_before_an_enactment_gives_the_replaced_key_once_enacted() {
+    let mut f = Fx::new(4);
+    let tl = f.coop.timeline().expect("charter");
+    assert_eq!(tl.identity(&pk(120)), pk(120));
+    assert_eq!(tl.cut(&pk(2)), None);
+    let e = replace_2(&mut f);
+    let Body::Enact(x) = &e.entry().body else {
+        unreachable!("an enactment")
+    };
+    let tl = f.coop.timeline().expect("charter");
+    assert_eq!(tl.identity(&pk(120)), pk(2));
+    assert_eq!(tl.cut(&pk(2)), Some(x.effective_at));
+    assert!(tl.at(x.effective_at).is_member(&pk(120)));
+}
+
+#[test]
+fn witnessed_times_read_before_a_tick_give_its_witness_once_it_is_held() {
+    let mut f = Fx::new(3);
+    let o = f.offer();
+    assert_eq!(f.coop.witnessed().get(&o.id()), None);
+    let t = f.ok(3, tick(&[&o]));
+    assert_eq!(f.coop.witnessed().get(&o.id()), Some(&t.entry().ts));
+}
+
+#[test]
+fn a_timeline_read_before_its_enactor_is_frozen_drops_the_enactment_once_frozen() {
+    let mut f = Fx::new(3);
+    f.add_device(2, 102);
+    let p = f.ok(1, propose(Action::RevokeDevice(pk(102))));
+    let votes: Vec<Id> = [1, 3]
+        .iter()
+        .map(|m| f.ok(*m, vote(&p, true)).id())
+        .collect();
+    let at = f.now + MIN + default_limits().amendment_delay_ms;
+    let e = f.ok(
+        1,
+        Body::Enact(Enact {
+            proposal: p.id(),
+            votes,
+            effective_at: at,
+        }),
+    );
+    f.ok(3, tick(&[&e]));
+    assert_eq!(
+        f.coop.timeline().expect("charter").revocation(&pk(102)),
+        Some(Revocation {
+            at,
+            by: RevokedBy::Vote(p.id()),
+        })
+    );
+    // Evidence of a fork of member 1 before its enactment: from then on, what it enacts
+    // gives it no say.
+    f.coop.freeze(pk(1), e.entry().seq);
+    assert_eq!(
+        f.coop.timeline().expect("charter").revocation(&pk(102)),
+        None
+    );
+}
+
+#[test]
+fn a_clone_of_a_read_state_equals_it_and_sees_only_its_own_changes() {
+    let mut f = Fx::new(3);
+    let now = f.now;
+    let unread = f.coop.clone();
+    assert!(f
+        .coop
+        .timeline()
+        .expect("charter")
+        .live_devices(&pk(2), now)
+        .is_empty());
+    assert!(f.coop.witnessed().is_empty());
+    // Built or not, the same entries are the same state.
+    assert_eq!(f.coop, unread);
+    let snapshot = f.coop.clone();
+    assert_eq!(snapshot, f.coop);
+    f.add_device(2, 102);
+    let later = f.now;
+    assert_eq!(
+        f.coop
+            .timeline()
+            .expect("charter")
+            .live_devices(&pk(2), later),
+        vec![pk(102)]
+    );
+    assert!(snapshot
+        .timeline()
+        .expect("charter")
+        .live_devices(&pk(2), later)
+        .is_empty());
+    assert_ne!(snapshot, f.coop);
+}

@@ -70,3 +70,54 @@ fn records_of_several_requesters_equal_each_record() {
         assert_eq!(all[k], one);
     }
 }
+
+#[test]
+fn a_submission_looked_up_by_id_is_the_one_the_list_gives() {
+    let s = generate(&Params {
+        entries: 800,
+        ..Params::default()
+    });
+    let mut c = Coop::new();
+    for v in &s.entries {
+        c.ingest(v.clone(), Some(s.end)).expect("valid");
+    }
+    let at = |i: usize| s.entries[i].entry().ts;
+    let n = s.entries.len();
+    let day = 24 * 60 * 60 * 1000;
+    for now in [at(n / 4), at(n / 2), at(3 * n / 4), s.end, s.end + 30 * day] {
+        let listed = c.submissions(now);
+        assert!(!listed.is_empty());
+        // Every Submit held, listed or not (work that fills no place is not listed).
+        for id in c.ids(taawun_core::Kind::Submit) {
+            let from_list = listed.iter().find(|x| x.id == *id).cloned();
+            assert_eq!(c.submission(id, now), from_list, "submission {id} at {now}");
+        }
+        // Ids of other entries are no submission.
+        for id in c.ids(taawun_core::Kind::Offer).take(5) {
+            assert_eq!(c.submission(id, now), None);
+        }
+    }
+}
+
+#[test]
+fn reads_between_applies_give_what_a_fresh_fold_gives() {
+    let s = generate(&Params {
+        entries: 600,
+        ..Params::default()
+    });
+    let mut read = Coop::new();
+    for v in &s.entries {
+        read.ingest(v.clone(), Some(s.end)).expect("valid");
+        // Read after every entry, so that each read state's timeline and witnessed
+        // times are built before the next entry changes it.
+        let _ = (read.timeline(), read.witnessed());
+    }
+    let mut fresh = Coop::new();
+    for v in &s.entries {
+        fresh.ingest(v.clone(), Some(s.end)).expect("valid");
+    }
+    assert_eq!(read.witnessed(), fresh.witnessed());
+    assert_eq!(read.timeline(), fresh.timeline());
+    assert_eq!(read.submissions(s.end), fresh.submissions(s.end));
+    assert_eq!(read.balances(s.end), fresh.balances(s.end));
+}

@@ -480,7 +480,7 @@ pub fn verify<R: Read + Send>(r: R) -> Result<Summary, LedgerError> {
             .filter(|v| {
                 let e = v.entry();
                 let speaker = a.state.speaker(&e.author);
-                verdict::without_role(&tl, e, &speaker, frozen.get(&e.author).copied())
+                verdict::without_role(tl, e, &speaker, frozen.get(&e.author).copied())
             })
             .map(|v| (v.entry().author, v.entry().seq, v.id()))
             .collect();

@@ -2164,7 +2164,7 @@ impl Task {
                         })
                         .collect();
                     devices.extend(st.enrolled_devices());
-                    (st.timeline(), devices)
+                    (st.timeline().cloned(), devices)
                 }
                 Err(e) => {
                     warn!(error = %e, "cannot read the roles of a cooperative");

@@ -209,7 +209,7 @@ pub(crate) fn assert_agrees(r: &Report, coop: &Coop) {
     let seen = coop.witnessed();
     let mut late: BTreeMap<String, u64> = BTreeMap::new();
     let mut longest = None;
-    for (id, w) in &seen {
+    for (id, w) in seen {
         let v = coop.get(id).expect("held");
         let ts = v.entry().ts;
         if *w > ts + WITNESS_SLACK_MS {
