@@ -38,6 +38,7 @@
 //! [`Evidence`]: taawun_core::body::Evidence
 
 use crate::error::LedgerError;
+use taawun_core::index::IndexKey;
 use taawun_core::validate::Head;
 use taawun_core::{Id, PublicKey};
 
@@ -111,6 +112,27 @@ pub(crate) fn k2(prefix: u8, a: &[u8; 32], b: &[u8; 32]) -> [u8; 65] {
     k[1..33].copy_from_slice(a);
     k[33..].copy_from_slice(b);
     k
+}
+
+/// The sled key of an index entry ([`IndexKey`]): `CLAIM || offer || member`,
+/// `SUBMIT || offer || member`, `ASSIGN || offer`, `WITHDRAW || offer`,
+/// `VERDICT || submission`, `VOTE || proposal || member`, `RECEIPT || settlement`.
+pub(crate) fn index(ix: &IndexKey) -> Vec<u8> {
+    match ix {
+        IndexKey::Claim { offer, member } => {
+            k2(CLAIM, offer.as_bytes(), member.as_bytes()).to_vec()
+        }
+        IndexKey::Submit { offer, member } => {
+            k2(SUBMIT, offer.as_bytes(), member.as_bytes()).to_vec()
+        }
+        IndexKey::Assign { offer } => k1(ASSIGN, offer.as_bytes()).to_vec(),
+        IndexKey::Withdraw { offer } => k1(WITHDRAW, offer.as_bytes()).to_vec(),
+        IndexKey::Verdict { submission } => k1(VERDICT, submission.as_bytes()).to_vec(),
+        IndexKey::Vote { proposal, member } => {
+            k2(VOTE, proposal.as_bytes(), member.as_bytes()).to_vec()
+        }
+        IndexKey::Receipt { settle } => k1(RECEIPT, settle.as_bytes()).to_vec(),
+    }
 }
 
 /// `CHAIN || author || block`: the block holding `seq` (from 1), and the slot in it.
