@@ -97,7 +97,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence};
-use taawun_core::entry::Unverified;
+use taawun_core::entry::{self, Checked, Freeze};
 use taawun_core::fold::{Coop, Timeline};
 use taawun_core::validate::Head;
 use taawun_core::{Id, Missing, PublicKey, Verified};
@@ -1685,17 +1685,15 @@ impl Task {
         let now = Some(self.now());
         let judged = match coop.and_then(|c| self.coops.get_mut(&c)) {
             None => Judged::UnknownTopic,
-            Some(ledger) => match Unverified::decode(&msg.data) {
-                Err(e) => Judged::Malformed(e),
-                Ok(u) => match u.verify() {
-                    Err(e) => Judged::BadSignature(e),
-                    Ok(v) => match ledger.ingest(v, now) {
-                        Ok(i) => Judged::Ingested(i),
-                        Err(e) => {
-                            warn!(error = %e, "ledger failed on a gossip message");
-                            Judged::StoreFailed
-                        }
-                    },
+            Some(ledger) => match entry::check_envelope(&msg.data) {
+                Checked::Undecodable(e) => Judged::Malformed(e),
+                Checked::BadSignature(u) => Judged::BadSignature(u.bad_signature()),
+                Checked::Verified(v) => match ledger.ingest(v, now) {
+                    Ok(i) => Judged::Ingested(i),
+                    Err(e) => {
+                        warn!(error = %e, "ledger failed on a gossip message");
+                        Judged::StoreFailed
+                    }
                 },
             },
         };
@@ -1820,10 +1818,9 @@ impl Task {
     /// Reports an equivocation and, when this node speaks for a member, publishes an
     /// `Evidence` entry about it (once per cooperative, author and seq).
     fn on_equivocation(&mut self, coop: Id, existing: Id, evidence: Evidence) {
-        let Ok(u) = Unverified::decode(&evidence.b) else {
+        let Some(Freeze { author, seq }) = evidence.freezes() else {
             return;
         };
-        let (author, seq) = (u.entry().author, u.entry().seq);
         warn!(author = %author.short(), seq, "equivocation");
         self.emit(Event::Equivocation {
             coop,
@@ -1851,10 +1848,9 @@ impl Task {
         let Some(key) = self.member.clone() else {
             return;
         };
-        let Ok(u) = Unverified::decode(&evidence.b) else {
+        let Some(Freeze { author, seq }) = evidence.freezes() else {
             return;
         };
-        let (author, seq) = (u.entry().author, u.entry().seq);
         match self.append(coop, &key, Body::Evidence(evidence), None) {
             Ok(v) => {
                 info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");

@@ -31,9 +31,9 @@ use libp2p::request_response::cbor;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
-use taawun_core::entry::{self, BadSignature, DecodeError, MAX_ENVELOPE_BYTES};
+use taawun_core::entry::{self, BadSignature, Checked, DecodeError, MAX_ENVELOPE_BYTES};
 use taawun_core::validate::Head;
-use taawun_core::{Hash, Id, PublicKey, Unverified, Verified};
+use taawun_core::{Hash, Id, PublicKey, Verified};
 
 /// The protocol name.
 pub const PROTOCOL: &str = "/taawun/sync/1";
@@ -277,28 +277,36 @@ pub struct Batch {
 }
 
 /// Decodes the envelopes in order up to the first that does not decode, verifies them
-/// as one batch (`entry::verify_batch`) and keeps those before the first bad signature.
+/// as one batch ([`entry::check_envelopes`]) and keeps those before the first bad one.
 pub fn check_batch(entries: &[ByteBuf]) -> Batch {
-    let mut decoded = Vec::with_capacity(entries.len());
+    let checked = entry::check_envelopes(
+        entries.iter().map(|e| e.as_slice()),
+        entry::Until::FirstUndecodable,
+    );
+    // Only the last can be undecodable: every other one decoded.
+    let next = checked
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            Checked::Verified(v) => Some(v.entry()),
+            Checked::BadSignature(u) => Some(u.entry()),
+            Checked::Undecodable(_) => None,
+        })
+        .map(|e| (e.author, e.seq.saturating_add(1)));
+    let mut verified = Vec::with_capacity(checked.len());
     let mut error = None;
-    for (index, e) in entries.iter().enumerate() {
-        match Unverified::decode(e) {
-            Ok(u) => decoded.push(u),
-            Err(e) => {
+    for (index, c) in checked.into_iter().enumerate() {
+        match c {
+            Checked::Verified(v) => verified.push(v),
+            Checked::Undecodable(e) => {
                 error = Some(BatchError::Decode { index, error: e });
                 break;
             }
-        }
-    }
-    let next = decoded
-        .last()
-        .map(|u| (u.entry().author, u.entry().seq.saturating_add(1)));
-    let mut verified = Vec::with_capacity(decoded.len());
-    for (index, r) in entry::verify_batch(decoded).into_iter().enumerate() {
-        match r {
-            Ok(v) => verified.push(v),
-            Err(bad) => {
-                error = Some(BatchError::Signature { index, error: bad });
+            Checked::BadSignature(u) => {
+                error = Some(BatchError::Signature {
+                    index,
+                    error: u.bad_signature(),
+                });
                 break;
             }
         }
