@@ -145,8 +145,9 @@ impl ImportReport {
 
     fn tally(&mut self, position: Position, v: (Id, PublicKey, u64), out: Ingest) {
         let (id, author, seq) = v;
+        self.stored += out.stored_count() as u64;
         match out {
-            Ingest::Stored { released, .. } => self.stored += 1 + released.len() as u64,
+            Ingest::Stored { .. } => {}
             Ingest::Duplicate => self.duplicates += 1,
             Ingest::Pending(_) => {}
             Ingest::Rejected(invalid) => self.rejected.push(Rejection {
@@ -154,10 +155,7 @@ impl ImportReport {
                 id,
                 invalid,
             }),
-            Ingest::Equivocation {
-                existing, released, ..
-            } => {
-                self.stored += released.len() as u64;
+            Ingest::Equivocation { existing, .. } => {
                 self.forks.push(Fork {
                     position,
                     author,
