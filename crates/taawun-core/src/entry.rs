@@ -280,7 +280,7 @@ pub fn verify_batch(items: Vec<Unverified>) -> Vec<Result<Verified, BadSignature
 }
 
 /// [`verify_batch`], handing back the entries whose signature fails.
-fn verify_keeping(items: Vec<Unverified>) -> Vec<Result<Verified, Unverified>> {
+fn verify_keeping(items: Vec<Unverified>) -> Vec<Result<Verified, Box<Unverified>>> {
     let msgs: Vec<Vec<u8>> = items.iter().map(|u| signed_message(&u.0.bytes)).collect();
     let checks: Vec<sig::Item<'_>> = items
         .iter()
@@ -299,7 +299,7 @@ fn verify_keeping(items: Vec<Unverified>) -> Vec<Result<Verified, Unverified>> {
             if ok {
                 Ok(Verified(Arc::new(u.0)))
             } else {
-                Err(u)
+                Err(Box::new(u))
             }
         })
         .collect()
@@ -314,7 +314,7 @@ pub enum Checked {
     Undecodable(DecodeError),
     /// An entry whose signature does not verify under the key it names, as it claims to
     /// be (not to be trusted beyond naming it).
-    BadSignature(Unverified),
+    BadSignature(Box<Unverified>),
 }
 
 impl Checked {
@@ -398,7 +398,7 @@ pub fn check_envelope(bytes: &[u8]) -> Checked {
     match Unverified::decode(bytes) {
         Err(e) => Checked::Undecodable(e),
         Ok(u) if u.signature_holds() => Checked::Verified(Verified(Arc::new(u.0))),
-        Ok(u) => Checked::BadSignature(u),
+        Ok(u) => Checked::BadSignature(Box::new(u)),
     }
 }
 

@@ -739,7 +739,8 @@ impl State {
             if let Some(ix) = IndexKey::of(&a, &e.body) {
                 let key = layout::index(&ix);
                 let read = !unseen || matches!(ix, IndexKey::Withdraw { .. });
-                if !o.indexed.contains_key(&ix) && !(read && tree.contains_key(&key)?) {
+                let taken = o.indexed.contains_key(&ix) || (read && tree.contains_key(&key)?);
+                if !taken {
                     b.insert(key, &id.0[..]);
                     o.indexed.insert(ix, id);
                 }
