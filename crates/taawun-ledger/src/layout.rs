@@ -294,4 +294,48 @@ mod tests {
         assert!(slot(&block[1..], 0, "t").is_err());
         assert_eq!(ids(&block, "t").ok(), Some(vec![Id([1; 32]), Id([2; 32])]));
     }
+
+    #[test]
+    fn every_index_key_has_its_own_table_and_offer_tables_scan_by_offer() {
+        let (named, member) = (Id([7; 32]), PublicKey([8; 32]));
+        let keys = [
+            (
+                IndexKey::Claim {
+                    offer: named,
+                    member,
+                },
+                CLAIM,
+            ),
+            (
+                IndexKey::Submit {
+                    offer: named,
+                    member,
+                },
+                SUBMIT,
+            ),
+            (IndexKey::Assign { offer: named }, ASSIGN),
+            (IndexKey::Withdraw { offer: named }, WITHDRAW),
+            (IndexKey::Verdict { submission: named }, VERDICT),
+            (
+                IndexKey::Vote {
+                    proposal: named,
+                    member,
+                },
+                VOTE,
+            ),
+            (IndexKey::Receipt { settle: named }, RECEIPT),
+        ];
+        let mut prefixes = std::collections::BTreeSet::new();
+        for (ix, prefix) in keys {
+            let k = index(&ix);
+            assert_eq!(k[0], prefix, "{ix:?}");
+            assert!(prefixes.insert(prefix), "{ix:?} shares a table");
+            // The entry named comes first, so a prefix scan finds every entry naming it.
+            assert!(k.starts_with(&k1(prefix, named.as_bytes())), "{ix:?}");
+            match ix.member() {
+                Some(m) => assert_eq!(k, k2(prefix, named.as_bytes(), m.as_bytes()).to_vec()),
+                None => assert_eq!(k.len(), 33),
+            }
+        }
+    }
 }

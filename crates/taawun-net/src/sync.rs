@@ -322,6 +322,39 @@ pub fn check_batch(entries: &[ByteBuf]) -> Batch {
 mod tests {
     use super::*;
 
+    /// A chain of claims by one key, as envelopes.
+    fn chain(n: u64) -> Vec<ByteBuf> {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
+        let mut w = taawun_core::writer::Writer::new(key, Some(Id([1; 32])), None);
+        (1..=n)
+            .map(|i| {
+                let body = taawun_core::Body::Claim(taawun_core::body::Claim {
+                    offer: Id([i as u8; 32]),
+                });
+                ByteBuf::from(w.next(body, 1_000 + i, None).envelope())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_first_bad_signature_and_goes_on_from_the_last_decoded() {
+        let mut entries = chain(3);
+        let second = Verified::from_trusted_store(&entries[1]).expect("decodes");
+        let mut sig = *second.signature();
+        sig[5] ^= 1;
+        entries[1] = ByteBuf::from(entry::envelope(second.bytes(), &sig));
+        entries.push(ByteBuf::from(vec![0xff, 0x00]));
+        let b = check_batch(&entries);
+        assert_eq!(b.verified.len(), 1);
+        assert_eq!(b.verified[0].envelope(), entries[0].to_vec());
+        assert!(matches!(
+            b.error,
+            Some(BatchError::Signature { index: 1, .. })
+        ));
+        // The third entry decoded (the garbage after it did not): its chain goes on at 4.
+        assert_eq!(b.next, Some((second.entry().author, 4)));
+    }
+
     fn h(a: u8, seq: u64) -> WireHead {
         WireHead {
             author: PublicKey([a; 32]),
