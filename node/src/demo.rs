@@ -1211,7 +1211,9 @@ async fn second_phone(
             let bytes = phone.node.export(cid).await.map_err(api_err)?;
             let entry = envelopes(&bytes)?
                 .into_iter()
-                .map(|b| -> Result<taawun_core::Verified> { Ok(Unverified::decode(&b)?.verify()?) })
+                .map(|b| -> Result<taawun_core::Verified> {
+                    Ok(taawun_core::entry::check_envelope(&b).result()?)
+                })
                 .collect::<Result<Vec<_>>>()?
                 .into_iter()
                 .find(|v| v.id().to_hex() == late.id)

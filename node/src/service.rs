@@ -19,7 +19,7 @@ use taawun_core::fold::{Coop, Revocation, RevokedBy};
 use taawun_core::money::{format_in, hourly_rate, Currency};
 use taawun_core::rules::Rules;
 use taawun_core::seal;
-use taawun_core::{Hash, Id, PublicKey, Timestamp, Unverified, Verified};
+use taawun_core::{Hash, Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::AppendError;
 use taawun_net::libp2p::Multiaddr;
 use taawun_net::{NetError, Network, Writing};
@@ -1617,8 +1617,7 @@ impl Node {
             let v = match item
                 .raw
                 .ok()
-                .and_then(|raw| Unverified::decode(&raw).ok())
-                .and_then(|u| u.verify().ok())
+                .and_then(|raw| taawun_core::entry::check_envelope(&raw).verified())
             {
                 Some(v) => v,
                 None => {

@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 use taawun_core::body::{
     Action, Body, Charter, Device, Limit, Limits, Named, Offer, Proposal, Reject, Review, Settle,
 };
+use taawun_core::entry::{check_envelope, Checked as EnvelopeChecked};
 use taawun_core::fold::{self, OfferState};
 use taawun_core::money::{format_in, minor_per_unit, MoneyError};
 use taawun_core::rules::default_limits;
 use taawun_core::seal;
-use taawun_core::{Hash, Id, Money, PublicKey, Timestamp, Unverified, Verified};
+use taawun_core::{Hash, Id, Money, PublicKey, Timestamp, Verified};
 
 /// How long an offer stays up by default.
 pub const DEFAULT_OFFER_LIFE_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -593,10 +594,18 @@ impl Invite {
 
     /// Its charter: decoded, signature checked, and a charter indeed.
     pub fn verified_charter(&self) -> Checked<InvitedCharter> {
-        let v = Unverified::decode(&self.charter)
-            .map_err(|e| bad(format!("the invite's charter does not decode: {e}")))?
-            .verify()
-            .map_err(|e| bad(format!("the invite's charter is not validly signed: {e}")))?;
+        let v = match check_envelope(&self.charter) {
+            EnvelopeChecked::Verified(v) => v,
+            EnvelopeChecked::Undecodable(e) => {
+                return Err(bad(format!("the invite's charter does not decode: {e}")))
+            }
+            EnvelopeChecked::BadSignature(u) => {
+                return Err(bad(format!(
+                    "the invite's charter is not validly signed: {}",
+                    u.bad_signature()
+                )))
+            }
+        };
         let name = match &v.entry().body {
             Body::Charter(c) => c.name.clone(),
             _ => return Err(bad("the invite does not carry a charter")),

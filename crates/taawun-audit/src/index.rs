@@ -14,6 +14,7 @@ use crate::read;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
+use taawun_core::index::IndexKey;
 use taawun_core::validate::{Context, Head};
 use taawun_core::{Id, PublicKey, Verified};
 
@@ -245,49 +246,37 @@ impl Index {
         if let (true, 1, Body::Enroll(x)) = (on_chain, e.seq, &e.body) {
             self.enrollments.insert(w, x.device);
         }
-        match &e.body {
-            Body::Claim(c) => {
-                if let Some(o) = self.pos_of(&c.offer) {
-                    self.claims.entry((o, w)).or_insert(p);
+        // Filed by position: the entry named is stored (it is a dependency).
+        if let Some(ix) = IndexKey::of(&e.author, &e.body) {
+            if let Some(n) = self.pos_of(&ix.named()) {
+                match ix {
+                    IndexKey::Claim { .. } => {
+                        self.claims.entry((n, w)).or_insert(p);
+                    }
+                    IndexKey::Submit { .. } => {
+                        self.submits.entry((n, w)).or_insert(p);
+                    }
+                    IndexKey::Assign { .. } => {
+                        self.assigned.entry(n).or_insert(p);
+                    }
+                    IndexKey::Verdict { .. } => {
+                        self.reviewed.entry(n).or_insert(p);
+                    }
+                    IndexKey::Vote { .. } => {
+                        self.votes.entry((n, w)).or_insert(p);
+                    }
+                    IndexKey::Receipt { .. } => {
+                        self.answered.entry(n).or_insert(p);
+                    }
+                    // No rule asks about withdrawals.
+                    IndexKey::Withdraw { .. } => {}
                 }
             }
-            Body::Submit(s) => {
-                if let Some(o) = self.pos_of(&s.offer) {
-                    self.submits.entry((o, w)).or_insert(p);
-                }
+        }
+        if let Body::Evidence(ev) = &e.body {
+            if let Some(f) = ev.freezes() {
+                self.freeze(&f.author, f.seq);
             }
-            Body::Assign(x) => {
-                if let Some(o) = self.pos_of(&x.offer) {
-                    self.assigned.entry(o).or_insert(p);
-                }
-            }
-            Body::Accept(x) => {
-                if let Some(s) = self.pos_of(&x.submission) {
-                    self.reviewed.entry(s).or_insert(p);
-                }
-            }
-            Body::Reject(x) => {
-                if let Some(s) = self.pos_of(&x.submission) {
-                    self.reviewed.entry(s).or_insert(p);
-                }
-            }
-            Body::Vote(x) => {
-                if let Some(pr) = self.pos_of(&x.proposal) {
-                    self.votes.entry((pr, w)).or_insert(p);
-                }
-            }
-            Body::Receipt(x) => {
-                if let Some(st) = self.pos_of(&x.settle) {
-                    self.answered.entry(st).or_insert(p);
-                }
-            }
-            Body::Evidence(ev) => {
-                if let Ok(u) = taawun_core::Unverified::decode(&ev.a) {
-                    let (author, seq) = (u.entry().author, u.entry().seq);
-                    self.freeze(&author, seq);
-                }
-            }
-            _ => {}
         }
         // Every entry can be named: a fork's second entry, or an entry of a branch, names
         // as its `prev` an entry of any kind below the head.

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread;
-use taawun_core::entry::{verify_batch, BadSignature, Unverified};
+use taawun_core::entry::{self, check_envelopes, BadSignature, Until};
 use taawun_core::{Id, Verified};
 use taawun_ledger::export::{Header, Items};
 use taawun_ledger::FormatError;
@@ -130,7 +130,7 @@ fn check(raws: Vec<Raw>) -> Vec<Placed> {
     raws.par_chunks(VERIFY_GROUP)
         .flat_map_iter(|group| {
             let mut placed: Vec<Placed> = Vec::with_capacity(group.len());
-            let mut decoded: Vec<Unverified> = Vec::with_capacity(group.len());
+            let mut framed: Vec<&[u8]> = Vec::with_capacity(group.len());
             let mut slots: Vec<usize> = Vec::with_capacity(group.len());
             for r in group {
                 let (len, item) = match &r.raw {
@@ -141,16 +141,13 @@ fn check(raws: Vec<Raw>) -> Vec<Placed> {
                         )),
                     ),
                     Ok(bytes) => {
-                        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-                        match Unverified::decode(bytes) {
-                            Ok(u) => {
-                                slots.push(placed.len());
-                                decoded.push(u);
-                                // Replaced below by the verdict on the signature.
-                                (len, Checked::Undecodable(String::new()))
-                            }
-                            Err(e) => (len, Checked::Undecodable(e.to_string())),
-                        }
+                        slots.push(placed.len());
+                        framed.push(bytes);
+                        // Replaced below by the verdict on the envelope.
+                        (
+                            u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                            Checked::Undecodable(String::new()),
+                        )
                     }
                 };
                 placed.push(Placed {
@@ -160,10 +157,11 @@ fn check(raws: Vec<Raw>) -> Vec<Placed> {
                     item,
                 });
             }
-            for (slot, verdict) in slots.into_iter().zip(verify_batch(decoded)) {
+            for (slot, verdict) in slots.into_iter().zip(check_envelopes(framed, Until::End)) {
                 placed[slot].item = match verdict {
-                    Ok(v) => Checked::Entry(v),
-                    Err(b) => Checked::BadSignature(b),
+                    entry::Checked::Verified(v) => Checked::Entry(v),
+                    entry::Checked::BadSignature(u) => Checked::BadSignature(u.bad_signature()),
+                    entry::Checked::Undecodable(e) => Checked::Undecodable(e.to_string()),
                 };
             }
             placed

@@ -228,20 +228,21 @@ impl Unverified {
 
     /// Checks the signature.
     pub fn verify(self) -> Result<Verified, BadSignature> {
+        if self.signature_holds() {
+            Ok(Verified(Arc::new(self.0)))
+        } else {
+            Err(self.bad_signature())
+        }
+    }
+
+    /// Whether the signature verifies, alone.
+    fn signature_holds(&self) -> bool {
         let msg = signed_message(&self.0.bytes);
-        let ok = sig::verify(sig::Item {
+        sig::verify(sig::Item {
             key: self.0.entry.author.as_bytes(),
             msg: &msg,
             sig: &self.0.sig,
-        });
-        if ok {
-            Ok(Verified(Arc::new(self.0)))
-        } else {
-            Err(BadSignature {
-                id: self.0.id,
-                author: self.0.entry.author,
-            })
-        }
+        })
     }
 
     /// The decoded entry (not yet trustworthy).
@@ -259,11 +260,27 @@ impl Unverified {
     pub fn envelope(&self) -> Vec<u8> {
         envelope(&self.0.bytes, &self.0.sig)
     }
+
+    /// The error saying this entry's signature does not verify.
+    pub fn bad_signature(&self) -> BadSignature {
+        BadSignature {
+            id: self.0.id,
+            author: self.0.entry.author,
+        }
+    }
 }
 
 /// Checks many signatures at once (ed25519 batch verification); the verdicts are the same
 /// as verifying each alone.
 pub fn verify_batch(items: Vec<Unverified>) -> Vec<Result<Verified, BadSignature>> {
+    verify_keeping(items)
+        .into_iter()
+        .map(|r| r.map_err(|u| u.bad_signature()))
+        .collect()
+}
+
+/// [`verify_batch`], handing back the entries whose signature fails.
+fn verify_keeping(items: Vec<Unverified>) -> Vec<Result<Verified, Box<Unverified>>> {
     let msgs: Vec<Vec<u8>> = items.iter().map(|u| signed_message(&u.0.bytes)).collect();
     let checks: Vec<sig::Item<'_>> = items
         .iter()
@@ -282,13 +299,135 @@ pub fn verify_batch(items: Vec<Unverified>) -> Vec<Result<Verified, BadSignature
             if ok {
                 Ok(Verified(Arc::new(u.0)))
             } else {
-                Err(BadSignature {
-                    id: u.0.id,
-                    author: u.0.entry.author,
-                })
+                Err(Box::new(u))
             }
         })
         .collect()
+}
+
+/// What became of one envelope read from a peer or a file ([`check_envelopes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// An entry signed by its author.
+    Verified(Verified),
+    /// Not an envelope of an entry.
+    Undecodable(DecodeError),
+    /// An entry whose signature does not verify under the key it names, as it claims to
+    /// be (not to be trusted beyond naming it).
+    BadSignature(Box<Unverified>),
+}
+
+impl Checked {
+    /// The entry, if it verified.
+    pub fn verified(self) -> Option<Verified> {
+        match self {
+            Checked::Verified(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// As a result: the entry, or why it is refused.
+    pub fn result(self) -> Result<Verified, Refused> {
+        match self {
+            Checked::Verified(v) => Ok(v),
+            Checked::Undecodable(e) => Err(Refused::Undecodable(e)),
+            Checked::BadSignature(u) => Err(Refused::BadSignature(u.bad_signature())),
+        }
+    }
+}
+
+/// Why an envelope is refused before any rule is looked at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// Not an envelope of an entry.
+    #[error(transparent)]
+    Undecodable(DecodeError),
+    /// The signature does not verify.
+    #[error(transparent)]
+    BadSignature(BadSignature),
+}
+
+/// Where [`check_envelopes`] stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// Every envelope is checked.
+    End,
+    /// Nothing after the first envelope that does not decode is looked at (the answer
+    /// ends with it): for a response taken only up to its first bad entry.
+    FirstUndecodable,
+}
+
+/// Decodes envelopes and checks the signatures of those that decode as one batch
+/// ([`verify_batch`]): one verdict per envelope, in order (up to the first that does not
+/// decode, with [`Until::FirstUndecodable`]). The one way bytes from a peer or a file
+/// become entries, whether one gossip message, a sync response or an export file.
+pub fn check_envelopes<'a>(
+    envelopes: impl IntoIterator<Item = &'a [u8]>,
+    until: Until,
+) -> Vec<Checked> {
+    let mut out: Vec<Checked> = Vec::new();
+    let mut decoded: Vec<Unverified> = Vec::new();
+    let mut slots: Vec<usize> = Vec::new();
+    for bytes in envelopes {
+        match Unverified::decode(bytes) {
+            Ok(u) => {
+                slots.push(out.len());
+                decoded.push(u);
+                // Replaced below by the verdict on the signature.
+                out.push(Checked::Undecodable(DecodeError::Trailing(0)));
+            }
+            Err(e) => {
+                out.push(Checked::Undecodable(e));
+                if until == Until::FirstUndecodable {
+                    break;
+                }
+            }
+        }
+    }
+    for (slot, r) in slots.into_iter().zip(verify_keeping(decoded)) {
+        out[slot] = match r {
+            Ok(v) => Checked::Verified(v),
+            Err(u) => Checked::BadSignature(u),
+        };
+    }
+    out
+}
+
+/// [`check_envelopes`] of one envelope (verified alone: the same verdict).
+pub fn check_envelope(bytes: &[u8]) -> Checked {
+    match Unverified::decode(bytes) {
+        Err(e) => Checked::Undecodable(e),
+        Ok(u) if u.signature_holds() => Checked::Verified(Verified(Arc::new(u.0))),
+        Ok(u) => Checked::BadSignature(Box::new(u)),
+    }
+}
+
+/// Whom an [`Evidence`](crate::body::Evidence) entry freezes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Freeze {
+    /// The author who signed two entries at one seq.
+    pub author: PublicKey,
+    /// That seq: the author is frozen from it on.
+    pub seq: u64,
+}
+
+impl crate::body::Evidence {
+    /// Whom this evidence freezes, and from where: the author and seq of its first
+    /// envelope (validation checked that the second is the same author's at the same
+    /// seq). `None` only when the first envelope does not decode, which no valid entry
+    /// holds. Every store and the network ask this, never the envelopes themselves.
+    pub fn freezes(&self) -> Option<Freeze> {
+        let u = Unverified::decode(&self.a).ok()?;
+        Some(Freeze {
+            author: u.entry().author,
+            seq: u.entry().seq,
+        })
+    }
+
+    /// The id of the second entry, if its envelope decodes.
+    pub fn second(&self) -> Option<Id> {
+        Unverified::decode(&self.b).ok().map(|u| u.id())
+    }
 }
 
 impl Verified {
@@ -333,4 +472,128 @@ pub fn envelope(bytes: &[u8], sig: &[u8; 64]) -> Vec<u8> {
         out.clear();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::{Claim, Evidence};
+    use proptest::prelude::*;
+
+    /// A signed claim by the key of `seed` at `seq`.
+    fn signed(seed: u8, seq: u64, offer: u8) -> Verified {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        Entry {
+            v: VERSION,
+            coop: Some(Id([1; 32])),
+            author: PublicKey(key.verifying_key().to_bytes()),
+            seq,
+            prev: (seq > 1).then_some(Id([2; 32])),
+            ts: 1_700_000_000_000,
+            gov: None,
+            body: Body::Claim(Claim {
+                offer: Id([offer; 32]),
+            }),
+        }
+        .sign(&key)
+    }
+
+    /// One item of a batch: a valid envelope, one with a wrong signature, or garbage.
+    #[derive(Clone, Debug)]
+    enum Item {
+        Valid(u8, u64),
+        BadSignature(u8, u64),
+        Garbage(Vec<u8>),
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        prop_oneof![
+            (1u8..4, 1u64..50).prop_map(|(k, s)| Item::Valid(k, s)),
+            (1u8..4, 1u64..50).prop_map(|(k, s)| Item::BadSignature(k, s)),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(Item::Garbage),
+        ]
+    }
+
+    fn bytes(i: &Item) -> Vec<u8> {
+        match i {
+            Item::Valid(k, s) => signed(*k, *s, 7).envelope(),
+            Item::BadSignature(k, s) => {
+                let v = signed(*k, *s, 7);
+                let mut sig = *v.signature();
+                sig[0] ^= 1;
+                envelope(v.bytes(), &sig)
+            }
+            Item::Garbage(g) => g.clone(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn a_mixed_batch_gives_exactly_the_valid_entries_in_order_and_counts_the_rest(
+            items in prop::collection::vec(item(), 0..12)
+        ) {
+            let raw: Vec<Vec<u8>> = items.iter().map(bytes).collect();
+            let checked = check_envelopes(raw.iter().map(Vec::as_slice), Until::End);
+            prop_assert_eq!(checked.len(), items.len());
+            let want: Vec<Id> = items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Valid(k, s) => Some(signed(*k, *s, 7).id()),
+                    _ => None,
+                })
+                .collect();
+            let bad = checked.iter().filter(|c| !matches!(c, Checked::Verified(_))).count();
+            let good: Vec<Id> = checked.into_iter().filter_map(|c| c.verified()).map(|v| v.id()).collect();
+            prop_assert_eq!(good, want.clone());
+            prop_assert_eq!(bad, items.len() - want.len());
+            // Each alone gives the same verdict as in the batch.
+            for (i, r) in items.iter().zip(&raw) {
+                let alone = check_envelope(r);
+                prop_assert_eq!(matches!(alone, Checked::Verified(_)), matches!(i, Item::Valid(..)));
+                prop_assert_eq!(matches!(alone, Checked::BadSignature(_)), matches!(i, Item::BadSignature(..)));
+            }
+        }
+
+        #[test]
+        fn checking_stops_at_the_first_undecodable_envelope_when_asked(
+            items in prop::collection::vec(item(), 0..12)
+        ) {
+            let raw: Vec<Vec<u8>> = items.iter().map(bytes).collect();
+            let all = check_envelopes(raw.iter().map(Vec::as_slice), Until::End);
+            let upto = check_envelopes(raw.iter().map(Vec::as_slice), Until::FirstUndecodable);
+            let cut = all
+                .iter()
+                .position(|c| matches!(c, Checked::Undecodable(_)))
+                .map_or(all.len(), |i| i + 1);
+            prop_assert_eq!(upto, all[..cut].to_vec());
+        }
+    }
+
+    #[test]
+    fn evidence_freezes_the_author_of_its_first_envelope_from_its_seq() {
+        let (a, b) = (signed(3, 5, 7), signed(3, 5, 8));
+        let ev = Evidence {
+            a: a.envelope(),
+            b: b.envelope(),
+        };
+        let want = Freeze {
+            author: a.entry().author,
+            seq: 5,
+        };
+        assert_eq!(ev.freezes(), Some(want));
+        assert_eq!(ev.second(), Some(b.id()));
+        // Either order names the same author and seq.
+        let swapped = Evidence {
+            a: b.envelope(),
+            b: a.envelope(),
+        };
+        assert_eq!(swapped.freezes(), Some(want));
+        let broken = Evidence {
+            a: vec![1, 2, 3],
+            b: b.envelope(),
+        };
+        assert_eq!(broken.freezes(), None);
+    }
 }

@@ -20,6 +20,7 @@
 use crate::body::{Body, Kind, Offer};
 use crate::entry::{Timestamp, Verified};
 use crate::id::{Id, PublicKey};
+use crate::index::IndexKey;
 use crate::lottery;
 use crate::money::{Currency, Money};
 use crate::rules::Rules;
@@ -655,44 +656,44 @@ impl Coop {
         if let Body::Charter(_) = e.body {
             self.id.get_or_insert(id);
         }
-        match &e.body {
-            Body::Claim(c) => {
+        match IndexKey::of(&a, &e.body) {
+            Some(IndexKey::Claim { offer, member }) => {
                 // The lowest (seq, id) of a forked member's claims, whichever arrived
                 // first: the claim set of a draw must not depend on delivery order.
                 let key = (e.seq, id);
-                let held = self.claims.get(&(c.offer, a)).and_then(|h| {
+                let held = self.claims.get(&(offer, member)).and_then(|h| {
                     let h = self.entries.get(h)?;
                     Some((h.entry().seq, h.id()))
                 });
                 if held.is_none_or(|h| key < h) {
-                    self.claims.insert((c.offer, a), id);
+                    self.claims.insert((offer, member), id);
                 }
             }
-            Body::Submit(s) => {
-                self.submits.entry((s.offer, a)).or_insert(id);
-                self.offer_subs.entry(s.offer).or_default().insert(id);
+            Some(IndexKey::Submit { offer, member }) => {
+                self.submits.entry((offer, member)).or_insert(id);
+                self.offer_subs.entry(offer).or_default().insert(id);
             }
-            Body::Assign(x) => {
-                self.assigns.entry(x.offer).or_default().insert(id);
+            Some(IndexKey::Assign { offer }) => {
+                self.assigns.entry(offer).or_default().insert(id);
             }
-            Body::Accept(x) => {
-                self.verdicts.entry(x.submission).or_default().insert(id);
+            Some(IndexKey::Verdict { submission }) => {
+                self.verdicts.entry(submission).or_default().insert(id);
             }
-            Body::Reject(x) => {
-                self.verdicts.entry(x.submission).or_default().insert(id);
+            Some(IndexKey::Vote { proposal, member }) => {
+                self.votes.entry((proposal, member)).or_insert(id);
             }
-            Body::Vote(x) => {
-                self.votes.entry((x.proposal, a)).or_insert(id);
+            Some(IndexKey::Withdraw { offer }) => {
+                self.withdrawals.entry(offer).or_insert(id);
             }
-            Body::Withdraw(x) => {
-                self.withdrawals.entry(x.offer).or_insert(id);
+            Some(IndexKey::Receipt { settle }) => {
+                self.receipts.entry(settle).or_default().insert(id);
             }
-            Body::Receipt(x) => {
-                self.receipts.entry(x.settle).or_default().insert(id);
-            }
+            None => {}
+        }
+        match &e.body {
             Body::Evidence(ev) => {
-                if let Ok(u) = crate::entry::Unverified::decode(&ev.a) {
-                    self.freeze(u.entry().author, u.entry().seq);
+                if let Some(f) = ev.freezes() {
+                    self.freeze(f.author, f.seq);
                 }
             }
             Body::Enroll(_) => {

@@ -13,7 +13,10 @@
 //!
 //! Every check panics on a broken invariant: that is how the fuzzer reports it.
 
-use crate::entry::{signed_message, verify_batch, Unverified, Verified};
+use crate::entry::{
+    check_envelope, check_envelopes, signed_message, verify_batch, Checked, Until, Unverified,
+    Verified,
+};
 use crate::fold::Coop;
 use crate::synth::{self, Params};
 use crate::validate::Context;
@@ -90,20 +93,25 @@ pub fn entry(data: &[u8]) {
     entry_bytes(data);
 }
 
-/// Single and batch verification give the same verdict; returns it.
+/// Single and batch verification give the same verdict ([`check_envelope`],
+/// [`check_envelopes`], [`verify_batch`]); returns it.
 fn verdict(u: &Unverified) -> Option<Verified> {
-    let single = u.clone().verify();
-    let batch = verify_batch(vec![u.clone()]).pop();
-    match (single, batch) {
-        (Ok(a), Some(Ok(b))) => {
+    let bytes = u.envelope();
+    let single = check_envelope(&bytes);
+    let batch = check_envelopes([bytes.as_slice()], Until::End).pop();
+    let plain = verify_batch(vec![u.clone()]).pop();
+    match (single, batch, plain) {
+        (Checked::Verified(a), Some(Checked::Verified(b)), Some(Ok(c))) => {
             assert_eq!(a, b, "both paths verify the same entry");
+            assert_eq!(a, c, "both paths verify the same entry");
             Some(a)
         }
-        (Err(a), Some(Err(b))) => {
+        (Checked::BadSignature(a), Some(Checked::BadSignature(b)), Some(Err(c))) => {
             assert_eq!(a, b, "both paths name the same entry");
+            assert_eq!(a.bad_signature(), c, "both paths name the same entry");
             None
         }
-        (a, b) => panic!("single verdict {a:?} but batch verdict {b:?}"),
+        (a, b, c) => panic!("single verdict {a:?} but batch verdicts {b:?} and {c:?}"),
     }
 }
 

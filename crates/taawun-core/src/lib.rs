@@ -30,6 +30,7 @@ pub mod fold;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod id;
+pub mod index;
 pub mod lottery;
 pub mod money;
 pub mod rules;

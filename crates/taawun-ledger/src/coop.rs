@@ -4,7 +4,7 @@
 //! when a group is committed and what a crash can lose.
 
 use crate::error::{AppendError, LedgerError};
-use crate::layout::{self, k1, k2};
+use crate::layout::{self, k1};
 use crate::outcome::{release, settle, Ingest, Judge, Step};
 use crate::pending::Pending;
 use crate::view::{trusted, Overlay, PathCache, Recent, View};
@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use taawun_core::body::{Body, Evidence};
-use taawun_core::entry::Unverified;
 use taawun_core::fold::Coop;
+use taawun_core::index::IndexKey;
 use taawun_core::validate::{Head, Outcome};
 use taawun_core::writer::Writer;
 use taawun_core::{check, Context, Id, PublicKey, Timestamp, Verified};
@@ -736,69 +736,20 @@ impl State {
                 );
             }
             // First stored wins: a key already staged or committed is left alone.
-            let first =
-                |b: &mut sled::Batch, staged: bool, key: &[u8]| -> Result<bool, LedgerError> {
-                    if staged || (!unseen && tree.contains_key(key)?) {
-                        return Ok(false);
-                    }
+            if let Some(ix) = IndexKey::of(&a, &e.body) {
+                let key = layout::index(&ix);
+                let read = !unseen || matches!(ix, IndexKey::Withdraw { .. });
+                let taken = o.indexed.contains_key(&ix) || (read && tree.contains_key(&key)?);
+                if !taken {
                     b.insert(key, &id.0[..]);
-                    Ok(true)
-                };
+                    o.indexed.insert(ix, id);
+                }
+            }
             match &e.body {
-                Body::Claim(c) => {
-                    let k = k2(layout::CLAIM, c.offer.as_bytes(), a.as_bytes());
-                    if first(b, o.claims.contains_key(&(c.offer, a)), &k)? {
-                        o.claims.insert((c.offer, a), id);
-                    }
-                }
-                Body::Submit(x) => {
-                    let k = k2(layout::SUBMIT, x.offer.as_bytes(), a.as_bytes());
-                    if first(b, o.submits.contains_key(&(x.offer, a)), &k)? {
-                        o.submits.insert((x.offer, a), id);
-                    }
-                }
-                Body::Assign(x) => {
-                    let k = k1(layout::ASSIGN, x.offer.as_bytes());
-                    if first(b, o.assigns.contains_key(&x.offer), &k)? {
-                        o.assigns.insert(x.offer, id);
-                    }
-                }
-                Body::Withdraw(x) => {
-                    let k = k1(layout::WITHDRAW, x.offer.as_bytes());
-                    if !o.withdrawals.contains(&x.offer) && !tree.contains_key(k)? {
-                        b.insert(&k[..], &id.0[..]);
-                        o.withdrawals.insert(x.offer);
-                    }
-                }
-                Body::Accept(x) => {
-                    let k = k1(layout::VERDICT, x.submission.as_bytes());
-                    if first(b, o.verdicts.contains_key(&x.submission), &k)? {
-                        o.verdicts.insert(x.submission, id);
-                    }
-                }
-                Body::Reject(x) => {
-                    let k = k1(layout::VERDICT, x.submission.as_bytes());
-                    if first(b, o.verdicts.contains_key(&x.submission), &k)? {
-                        o.verdicts.insert(x.submission, id);
-                    }
-                }
-                Body::Vote(x) => {
-                    let k = k2(layout::VOTE, x.proposal.as_bytes(), a.as_bytes());
-                    if first(b, o.votes.contains_key(&(x.proposal, a)), &k)? {
-                        o.votes.insert((x.proposal, a), id);
-                    }
-                }
-                Body::Receipt(x) => {
-                    let k = k1(layout::RECEIPT, x.settle.as_bytes());
-                    if first(b, o.receipts.contains_key(&x.settle), &k)? {
-                        o.receipts.insert(x.settle, id);
-                    }
-                }
                 Body::Evidence(ev) => {
-                    // As `Coop::apply`: the first envelope names who is frozen, and where.
-                    if let Ok(u) = Unverified::decode(&ev.a) {
-                        let second = Unverified::decode(&ev.b).map_or(id, |x| x.id());
-                        freeze = Some((u.entry().author, u.entry().seq, ev.clone(), second));
+                    if let Some(f) = ev.freezes() {
+                        let second = ev.second().unwrap_or(id);
+                        freeze = Some((f.author, f.seq, ev.clone(), second));
                     }
                 }
                 Body::Enact(_) => {

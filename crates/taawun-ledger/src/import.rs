@@ -2,7 +2,7 @@
 //!
 //! Import and [`crate::verify()`] run the same two-stage pipeline on two threads: a worker
 //! frames the stream, decodes envelopes and verifies their signatures by chunks with
-//! ed25519 batch verification ([`taawun_core::entry::verify_batch`]); the calling thread
+//! ed25519 batch verification ([`taawun_core::entry::check_envelopes`]); the calling thread
 //! judges each verified entry with [`taawun_core::check`] and stores it. Import stages
 //! entries (entry *k* sees the entries before it through an in-memory overlay) and
 //! commits them in sled batches of [`COMMIT_EVERY`] entries; [`crate::verify()`] folds
@@ -23,7 +23,9 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
 use taawun_core::body::Body;
-use taawun_core::entry::{verify_batch, DecodeError, Unverified, MAX_ENVELOPE_BYTES};
+use taawun_core::entry::{
+    check_envelope, check_envelopes, Checked, DecodeError, Until, MAX_ENVELOPE_BYTES,
+};
 use taawun_core::{Id, Invalid, PublicKey, Verified};
 
 /// Envelopes whose signatures are verified in one batch: batch verification gains
@@ -143,8 +145,9 @@ impl ImportReport {
 
     fn tally(&mut self, position: Position, v: (Id, PublicKey, u64), out: Ingest) {
         let (id, author, seq) = v;
+        self.stored += out.stored_count() as u64;
         match out {
-            Ingest::Stored { released, .. } => self.stored += 1 + released.len() as u64,
+            Ingest::Stored { .. } => {}
             Ingest::Duplicate => self.duplicates += 1,
             Ingest::Pending(_) => {}
             Ingest::Rejected(invalid) => self.rejected.push(Rejection {
@@ -152,10 +155,7 @@ impl ImportReport {
                 id,
                 invalid,
             }),
-            Ingest::Equivocation {
-                existing, released, ..
-            } => {
-                self.stored += released.len() as u64;
+            Ingest::Equivocation { existing, .. } => {
                 self.forks.push(Fork {
                     position,
                     author,
@@ -248,7 +248,7 @@ fn produce<R: BufRead>(
     items: &mut Items<R>,
     tx: mpsc::SyncSender<Chunk>,
 ) -> Result<(), FormatError> {
-    let mut decoded: Vec<(Position, Unverified)> = Vec::with_capacity(IMPORT_CHUNK);
+    let mut framed: Vec<(Position, Vec<u8>)> = Vec::with_capacity(IMPORT_CHUNK);
     let mut undecodable = Vec::new();
     let mut bytes = 0usize;
     let mut count = 0u64;
@@ -262,13 +262,10 @@ fn produce<R: BufRead>(
                 offset: item.offset,
             };
             match item.raw {
-                Ok(raw) => match Unverified::decode(&raw) {
-                    Ok(u) => {
-                        bytes += raw.len();
-                        decoded.push((pos, u));
-                    }
-                    Err(e) => undecodable.push((pos, e.to_string())),
-                },
+                Ok(raw) => {
+                    bytes += raw.len();
+                    framed.push((pos, raw));
+                }
                 Err(size) => undecodable.push((
                     pos,
                     DecodeError::Oversize {
@@ -279,21 +276,24 @@ fn produce<R: BufRead>(
                 )),
             }
         }
-        let full = decoded.len() + undecodable.len() >= IMPORT_CHUNK || bytes >= IMPORT_CHUNK_BYTES;
+        let full = framed.len() + undecodable.len() >= IMPORT_CHUNK || bytes >= IMPORT_CHUNK_BYTES;
         if (full || done) && count > 0 {
-            let (positions, us): (Vec<Position>, Vec<Unverified>) = decoded.drain(..).unzip();
+            let checked = check_envelopes(framed.iter().map(|(_, raw)| raw.as_slice()), Until::End);
             let mut chunk = Chunk {
-                verified: Vec::with_capacity(us.len()),
+                verified: Vec::with_capacity(checked.len()),
                 bad_signatures: Vec::new(),
                 undecodable: std::mem::take(&mut undecodable),
                 items: count,
             };
-            for (pos, r) in positions.into_iter().zip(verify_batch(us)) {
-                match r {
-                    Ok(v) => chunk.verified.push((pos, v)),
-                    Err(bad) => chunk.bad_signatures.push((pos, bad.id)),
+            for ((pos, _), c) in framed.drain(..).zip(checked) {
+                match c {
+                    Checked::Verified(v) => chunk.verified.push((pos, v)),
+                    Checked::BadSignature(u) => chunk.bad_signatures.push((pos, u.id())),
+                    Checked::Undecodable(e) => chunk.undecodable.push((pos, e.to_string())),
                 }
             }
+            // In file order, oversize items among the others.
+            chunk.undecodable.sort_by_key(|(pos, _)| *pos);
             if tx.send(chunk).is_err() {
                 // The storing side stopped (and says why).
                 return Ok(());
@@ -435,8 +435,7 @@ impl Ledger {
         let charter = item
             .raw
             .ok()
-            .and_then(|raw| Unverified::decode(&raw).ok())
-            .and_then(|u| u.verify().ok())
+            .and_then(|raw| check_envelope(&raw).verified())
             .filter(|v| v.id() == coop && matches!(v.entry().body, Body::Charter(_)))
             .ok_or_else(no_charter)?;
         let mut c = self.found(charter)?;

@@ -38,6 +38,7 @@
 //! [`Evidence`]: taawun_core::body::Evidence
 
 use crate::error::LedgerError;
+use taawun_core::index::IndexKey;
 use taawun_core::validate::Head;
 use taawun_core::{Id, PublicKey};
 
@@ -111,6 +112,27 @@ pub(crate) fn k2(prefix: u8, a: &[u8; 32], b: &[u8; 32]) -> [u8; 65] {
     k[1..33].copy_from_slice(a);
     k[33..].copy_from_slice(b);
     k
+}
+
+/// The sled key of an index entry ([`IndexKey`]): `CLAIM || offer || member`,
+/// `SUBMIT || offer || member`, `ASSIGN || offer`, `WITHDRAW || offer`,
+/// `VERDICT || submission`, `VOTE || proposal || member`, `RECEIPT || settlement`.
+pub(crate) fn index(ix: &IndexKey) -> Vec<u8> {
+    match ix {
+        IndexKey::Claim { offer, member } => {
+            k2(CLAIM, offer.as_bytes(), member.as_bytes()).to_vec()
+        }
+        IndexKey::Submit { offer, member } => {
+            k2(SUBMIT, offer.as_bytes(), member.as_bytes()).to_vec()
+        }
+        IndexKey::Assign { offer } => k1(ASSIGN, offer.as_bytes()).to_vec(),
+        IndexKey::Withdraw { offer } => k1(WITHDRAW, offer.as_bytes()).to_vec(),
+        IndexKey::Verdict { submission } => k1(VERDICT, submission.as_bytes()).to_vec(),
+        IndexKey::Vote { proposal, member } => {
+            k2(VOTE, proposal.as_bytes(), member.as_bytes()).to_vec()
+        }
+        IndexKey::Receipt { settle } => k1(RECEIPT, settle.as_bytes()).to_vec(),
+    }
 }
 
 /// `CHAIN || author || block`: the block holding `seq` (from 1), and the slot in it.
@@ -271,5 +293,49 @@ mod tests {
         assert_eq!(slot(&block, 2, "t").ok(), Some(None));
         assert!(slot(&block[1..], 0, "t").is_err());
         assert_eq!(ids(&block, "t").ok(), Some(vec![Id([1; 32]), Id([2; 32])]));
+    }
+
+    #[test]
+    fn every_index_key_has_its_own_table_and_offer_tables_scan_by_offer() {
+        let (named, member) = (Id([7; 32]), PublicKey([8; 32]));
+        let keys = [
+            (
+                IndexKey::Claim {
+                    offer: named,
+                    member,
+                },
+                CLAIM,
+            ),
+            (
+                IndexKey::Submit {
+                    offer: named,
+                    member,
+                },
+                SUBMIT,
+            ),
+            (IndexKey::Assign { offer: named }, ASSIGN),
+            (IndexKey::Withdraw { offer: named }, WITHDRAW),
+            (IndexKey::Verdict { submission: named }, VERDICT),
+            (
+                IndexKey::Vote {
+                    proposal: named,
+                    member,
+                },
+                VOTE,
+            ),
+            (IndexKey::Receipt { settle: named }, RECEIPT),
+        ];
+        let mut prefixes = std::collections::BTreeSet::new();
+        for (ix, prefix) in keys {
+            let k = index(&ix);
+            assert_eq!(k[0], prefix, "{ix:?}");
+            assert!(prefixes.insert(prefix), "{ix:?} shares a table");
+            // The entry named comes first, so a prefix scan finds every entry naming it.
+            assert!(k.starts_with(&k1(prefix, named.as_bytes())), "{ix:?}");
+            match ix.member() {
+                Some(m) => assert_eq!(k, k2(prefix, named.as_bytes(), m.as_bytes()).to_vec()),
+                None => assert_eq!(k.len(), 33),
+            }
+        }
     }
 }

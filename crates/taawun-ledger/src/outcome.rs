@@ -44,6 +44,26 @@ pub enum Ingest {
     },
 }
 
+impl Ingest {
+    /// The entries this outcome reports as stored, in the order stored: the entry itself
+    /// when it was stored (`Stored`), then the pending entries it released. A fork's
+    /// second entry is stored too, but reported as the equivocation it is, not here.
+    pub fn stored(&self) -> (Option<Id>, &[Id]) {
+        match self {
+            Ingest::Stored { id, released } => (Some(*id), released),
+            Ingest::Equivocation { released, .. } => (None, released),
+            Ingest::Duplicate | Ingest::Pending(_) | Ingest::Rejected(_) => (None, &[]),
+        }
+    }
+
+    /// How many entries [`Ingest::stored`] names: what an import report and a sync
+    /// session count as stored.
+    pub fn stored_count(&self) -> usize {
+        let (id, released) = self.stored();
+        usize::from(id.is_some()) + released.len()
+    }
+}
+
 /// One judgement, before the pending buffer is involved.
 #[derive(Debug)]
 pub(crate) enum Step {
@@ -154,4 +174,43 @@ pub(crate) fn release<J: Judge>(
         }
     }
     Ok(released)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::PublicKey;
+
+    #[test]
+    fn an_outcome_stores_the_entry_then_what_it_released_and_a_fork_only_what_it_released() {
+        let (id, r1, r2) = (Id([1; 32]), Id([2; 32]), Id([3; 32]));
+        let stored = Ingest::Stored {
+            id,
+            released: vec![r1, r2],
+        };
+        assert_eq!(stored.stored(), (Some(id), &[r1, r2][..]));
+        assert_eq!(stored.stored_count(), 3);
+        let fork = Ingest::Equivocation {
+            existing: Id([4; 32]),
+            evidence: Evidence {
+                a: vec![1],
+                b: vec![2],
+            },
+            released: vec![r1],
+        };
+        assert_eq!(fork.stored(), (None, &[r1][..]));
+        assert_eq!(fork.stored_count(), 1);
+        for nothing in [
+            Ingest::Duplicate,
+            Ingest::Pending(Missing::Gap {
+                author: PublicKey([5; 32]),
+                from: 1,
+                to: 2,
+            }),
+            Ingest::Rejected(Invalid::SeqZero),
+        ] {
+            assert_eq!(nothing.stored(), (None, &[][..]));
+            assert_eq!(nothing.stored_count(), 0);
+        }
+    }
 }

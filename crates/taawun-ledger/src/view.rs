@@ -17,10 +17,10 @@
 //! broken disk never becomes a verdict on an entry.
 
 use crate::error::LedgerError;
-use crate::layout::{self, k1, k2};
+use crate::layout::{self, k1};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use taawun_core::body::Body;
+use taawun_core::index::IndexKey;
 use taawun_core::rules::Enactment;
 use taawun_core::validate::{Head, PathError};
 use taawun_core::{Context, Id, PublicKey, Verified};
@@ -37,33 +37,10 @@ pub const MAX_CACHED_PATHS: usize = 64;
 /// read once the ledger outgrows sled's cache) and a decode.
 pub const RECENT_ENTRIES: usize = 4096;
 
-/// An own-chain index entry: what [`Context::claimed`] and its siblings ask about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Indexed {
-    Claim(Id, PublicKey),
-    Submit(Id, PublicKey),
-    Assign(Id),
-    Verdict(Id),
-    Vote(Id, PublicKey),
-    Receipt(Id),
-}
-
-impl Indexed {
-    /// The index entry `v` adds, if any. Its first field is always one of `v`'s
-    /// dependencies (the offer, submission or proposal it names).
-    fn of(v: &Verified) -> Option<Self> {
-        let a = v.entry().author;
-        Some(match &v.entry().body {
-            Body::Claim(c) => Indexed::Claim(c.offer, a),
-            Body::Submit(x) => Indexed::Submit(x.offer, a),
-            Body::Assign(x) => Indexed::Assign(x.offer),
-            Body::Accept(x) => Indexed::Verdict(x.submission),
-            Body::Reject(x) => Indexed::Verdict(x.submission),
-            Body::Vote(x) => Indexed::Vote(x.proposal, a),
-            Body::Receipt(x) => Indexed::Receipt(x.settle),
-            _ => return None,
-        })
-    }
+/// The index entry `v` adds, if any ([`IndexKey::of`]). Its named entry is always one of
+/// `v`'s dependencies (the offer, submission, proposal or settlement it names).
+fn index_key(v: &Verified) -> Option<IndexKey> {
+    IndexKey::of(&v.entry().author, &v.entry().body)
 }
 
 /// The most recently stored entries, decoded, first in first out, with their own-chain
@@ -79,7 +56,7 @@ pub(crate) struct Recent {
     order: std::collections::VecDeque<Id>,
     entries: HashMap<Id, Verified>,
     /// The first stored entry for each index key held here.
-    indexed: HashMap<Indexed, Id>,
+    indexed: HashMap<IndexKey, Id>,
 }
 
 impl Recent {
@@ -96,7 +73,7 @@ impl Recent {
     pub(crate) fn extend(&mut self, stored: impl IntoIterator<Item = Verified>) {
         for v in stored {
             let id = v.id();
-            if let Some(ix) = Indexed::of(&v) {
+            if let Some(ix) = index_key(&v) {
                 self.indexed.entry(ix).or_insert(id);
             }
             if self.entries.insert(id, v).is_none() {
@@ -104,7 +81,7 @@ impl Recent {
             }
             while self.order.len() > RECENT_ENTRIES {
                 if let Some(old) = self.order.pop_front().and_then(|o| self.entries.remove(&o)) {
-                    if let Some(ix) = Indexed::of(&old) {
+                    if let Some(ix) = index_key(&old) {
                         if self.indexed.get(&ix) == Some(&old.id()) {
                             self.indexed.remove(&ix);
                         }
@@ -160,14 +137,7 @@ pub(crate) struct Overlay {
     /// Authors frozen by staged writes, with the lowest seq of their fork.
     pub(crate) frozen: BTreeMap<PublicKey, u64>,
     /// Index entries first stored by staged writes (keys not held in the tree).
-    pub(crate) claims: HashMap<(Id, PublicKey), Id>,
-    pub(crate) submits: HashMap<(Id, PublicKey), Id>,
-    pub(crate) assigns: HashMap<Id, Id>,
-    pub(crate) verdicts: HashMap<Id, Id>,
-    pub(crate) votes: HashMap<(Id, PublicKey), Id>,
-    pub(crate) receipts: HashMap<Id, Id>,
-    /// Offers whose withdrawal a staged write indexed.
-    pub(crate) withdrawals: std::collections::HashSet<Id>,
+    pub(crate) indexed: HashMap<IndexKey, Id>,
     /// A new deepest enactment and its path length.
     pub(crate) tip: Option<(Id, u64)>,
 }
@@ -211,22 +181,15 @@ impl<'a> View<'a> {
 
     /// The first stored entry the index holds for `ix`: staged, else answered in memory
     /// when the entry it names is in memory (see [`Recent`]), else read from sled at `key`.
-    fn indexed(&self, staged: Option<&Id>, ix: Indexed, key: &[u8]) -> Option<Id> {
-        if let Some(id) = staged {
+    fn indexed(&self, ix: IndexKey) -> Option<Id> {
+        if let Some(id) = self.overlay.indexed.get(&ix) {
             return Some(*id);
         }
-        let named = match ix {
-            Indexed::Claim(x, _)
-            | Indexed::Submit(x, _)
-            | Indexed::Assign(x)
-            | Indexed::Verdict(x)
-            | Indexed::Vote(x, _)
-            | Indexed::Receipt(x) => x,
-        };
+        let named = ix.named();
         if self.overlay.entries.contains_key(&named) || self.recent.contains(&named) {
             return self.recent.indexed.get(&ix).copied();
         }
-        let bytes = self.get(key)?;
+        let bytes = self.get(&layout::index(&ix))?;
         match layout::id(&bytes, "index value") {
             Ok(id) => Some(id),
             Err(e) => {
@@ -346,51 +309,38 @@ impl Context for View<'_> {
     }
 
     fn claimed(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
-        self.indexed(
-            self.overlay.claims.get(&(*offer, *member)),
-            Indexed::Claim(*offer, *member),
-            &k2(layout::CLAIM, offer.as_bytes(), member.as_bytes()),
-        )
+        self.indexed(IndexKey::Claim {
+            offer: *offer,
+            member: *member,
+        })
     }
 
     fn submitted(&self, offer: &Id, member: &PublicKey) -> Option<Id> {
-        self.indexed(
-            self.overlay.submits.get(&(*offer, *member)),
-            Indexed::Submit(*offer, *member),
-            &k2(layout::SUBMIT, offer.as_bytes(), member.as_bytes()),
-        )
+        self.indexed(IndexKey::Submit {
+            offer: *offer,
+            member: *member,
+        })
     }
 
     fn assigned(&self, offer: &Id) -> Option<Id> {
-        self.indexed(
-            self.overlay.assigns.get(offer),
-            Indexed::Assign(*offer),
-            &k1(layout::ASSIGN, offer.as_bytes()),
-        )
+        self.indexed(IndexKey::Assign { offer: *offer })
     }
 
     fn reviewed(&self, submission: &Id) -> Option<Id> {
-        self.indexed(
-            self.overlay.verdicts.get(submission),
-            Indexed::Verdict(*submission),
-            &k1(layout::VERDICT, submission.as_bytes()),
-        )
+        self.indexed(IndexKey::Verdict {
+            submission: *submission,
+        })
     }
 
     fn voted(&self, proposal: &Id, member: &PublicKey) -> Option<Id> {
-        self.indexed(
-            self.overlay.votes.get(&(*proposal, *member)),
-            Indexed::Vote(*proposal, *member),
-            &k2(layout::VOTE, proposal.as_bytes(), member.as_bytes()),
-        )
+        self.indexed(IndexKey::Vote {
+            proposal: *proposal,
+            member: *member,
+        })
     }
 
     fn answered(&self, settle: &Id) -> Option<Id> {
-        self.indexed(
-            self.overlay.receipts.get(settle),
-            Indexed::Receipt(*settle),
-            &k1(layout::RECEIPT, settle.as_bytes()),
-        )
+        self.indexed(IndexKey::Receipt { settle: *settle })
     }
 
     fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
@@ -401,7 +351,7 @@ impl Context for View<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use taawun_core::body::Claim;
+    use taawun_core::body::{Body, Claim};
     use taawun_core::writer::Writer;
 
     /// Claims on distinct offers, in chain order.
@@ -434,11 +384,11 @@ mod tests {
         let (gone, kept) = all.split_at(100);
         for v in gone {
             assert!(!r.contains(&v.id()));
-            assert!(Indexed::of(v).is_some_and(|ix| !r.indexed.contains_key(&ix)));
+            assert!(index_key(v).is_some_and(|ix| !r.indexed.contains_key(&ix)));
         }
         for v in kept {
             assert!(r.contains(&v.id()));
-            assert!(Indexed::of(v).is_some_and(|ix| r.indexed.contains_key(&ix)));
+            assert!(index_key(v).is_some_and(|ix| r.indexed.contains_key(&ix)));
         }
     }
 }

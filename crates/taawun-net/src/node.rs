@@ -97,7 +97,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence};
-use taawun_core::entry::Unverified;
+use taawun_core::entry::{self, Checked, Freeze};
 use taawun_core::fold::{Coop, Timeline};
 use taawun_core::validate::Head;
 use taawun_core::{Id, Missing, PublicKey, Verified};
@@ -120,6 +120,48 @@ pub enum Via {
     Sync,
     /// Released from the pending buffer when what it waited for arrived.
     Released,
+}
+
+/// What the task does about one ingest outcome, in order ([`reactions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reaction {
+    /// Report [`Event::Stored`] (and gossip the entry if a local caller asked to).
+    Stored {
+        /// The entry.
+        id: Id,
+        /// How it came.
+        via: Via,
+    },
+    /// Report the equivocation and, when this node speaks for a member, author evidence.
+    Equivocation {
+        /// The entry stored at that seq.
+        existing: Id,
+        /// Both envelopes.
+        evidence: Evidence,
+    },
+}
+
+/// The one mapping from what became of an entry that came `via` some path to what the
+/// task reports: the entry stored, or the equivocation it was, then every entry it
+/// released from the pending buffer (`Via::Released`), as [`Ingest::stored`] lists them.
+fn reactions(outcome: &Ingest, via: Via) -> Vec<Reaction> {
+    let (own, released) = outcome.stored();
+    let mut out = Vec::with_capacity(1 + released.len());
+    if let Ingest::Equivocation {
+        existing, evidence, ..
+    } = outcome
+    {
+        out.push(Reaction::Equivocation {
+            existing: *existing,
+            evidence: evidence.clone(),
+        });
+    }
+    out.extend(own.map(|id| Reaction::Stored { id, via }));
+    out.extend(released.iter().map(|id| Reaction::Stored {
+        id: *id,
+        via: Via::Released,
+    }));
+    out
 }
 
 /// What the network tells the node.
@@ -932,27 +974,34 @@ impl Task {
         }
     }
 
-    /// Reports an entry stored `via` some path, and the pending entries it released.
-    fn emit_stored(&mut self, coop: Id, id: Id, released: &[Id], via: Via) {
-        self.emit(Event::Stored { coop, id, via });
-        self.on_released(coop, released, None);
-    }
-
-    /// Reports the pending entries that an entry released once stored (`Ingest::Stored`,
-    /// or a fork's second entry: `Ingest::Equivocation`), and gossips those found in
-    /// `local`: entries a local caller handed in to be gossiped ([`Network::ingest`]).
-    /// Released entries that came by gossip or sync are not gossiped again.
-    fn on_released(&mut self, coop: Id, released: &[Id], local: Option<&HashMap<Id, Verified>>) {
-        for r in released {
-            self.emit(Event::Stored {
-                coop,
-                id: *r,
-                via: Via::Released,
-            });
-            if let Some(v) = local.and_then(|l| l.get(r)) {
-                self.publish(coop, v);
+    /// Carries out what became of an entry that came `via` some path ([`reactions`]):
+    /// reports what was stored and any equivocation, and gossips the stored entries
+    /// found in `local`: entries a local caller handed in to be gossiped
+    /// ([`Network::ingest`]); entries that came by gossip or sync are not gossiped again.
+    /// Returns how many entries were stored.
+    fn on_ingested(
+        &mut self,
+        coop: Id,
+        outcome: &Ingest,
+        via: Via,
+        local: Option<&HashMap<Id, Verified>>,
+    ) -> usize {
+        let mut stored = 0;
+        for r in reactions(outcome, via) {
+            match r {
+                Reaction::Stored { id, via } => {
+                    stored += 1;
+                    self.emit(Event::Stored { coop, id, via });
+                    if let Some(v) = local.and_then(|l| l.get(&id)) {
+                        self.publish(coop, v);
+                    }
+                }
+                Reaction::Equivocation { existing, evidence } => {
+                    self.on_equivocation(coop, existing, evidence);
+                }
             }
         }
+        stored
     }
 
     /// Commits the staged group of every ledger (see [`taawun_ledger::COMMIT_INTERVAL`]).
@@ -1287,28 +1336,7 @@ impl Task {
         };
         let out = self.coop(&coop)?.ingest_many(entries, now)?;
         for o in &out {
-            match o {
-                Ingest::Equivocation {
-                    existing,
-                    evidence,
-                    released,
-                } => {
-                    self.on_equivocation(coop, *existing, evidence.clone());
-                    self.on_released(coop, released, Some(&by_id));
-                }
-                Ingest::Stored { id, released } => {
-                    self.emit(Event::Stored {
-                        coop,
-                        id: *id,
-                        via: Via::Local,
-                    });
-                    if let Some(v) = by_id.get(id) {
-                        self.publish(coop, v);
-                    }
-                    self.on_released(coop, released, Some(&by_id));
-                }
-                _ => {}
-            }
+            self.on_ingested(coop, o, Via::Local, Some(&by_id));
         }
         Ok(out)
     }
@@ -1694,17 +1722,15 @@ impl Task {
         let now = Some(self.now());
         let judged = match coop.and_then(|c| self.coops.get_mut(&c)) {
             None => Judged::UnknownTopic,
-            Some(ledger) => match Unverified::decode(&msg.data) {
-                Err(e) => Judged::Malformed(e),
-                Ok(u) => match u.verify() {
-                    Err(e) => Judged::BadSignature(e),
-                    Ok(v) => match ledger.ingest(v, now) {
-                        Ok(i) => Judged::Ingested(i),
-                        Err(e) => {
-                            warn!(error = %e, "ledger failed on a gossip message");
-                            Judged::StoreFailed
-                        }
-                    },
+            Some(ledger) => match entry::check_envelope(&msg.data) {
+                Checked::Undecodable(e) => Judged::Malformed(e),
+                Checked::BadSignature(u) => Judged::BadSignature(u.bad_signature()),
+                Checked::Verified(v) => match ledger.ingest(v, now) {
+                    Ok(i) => Judged::Ingested(i),
+                    Err(e) => {
+                        warn!(error = %e, "ledger failed on a gossip message");
+                        Judged::StoreFailed
+                    }
                 },
             },
         };
@@ -1733,27 +1759,20 @@ impl Task {
             reason,
         });
         let Some(coop) = coop else { return };
-        match judged {
-            Judged::Ingested(Ingest::Stored { id, released }) => {
-                self.emit_stored(coop, id, &released, Via::Gossip);
-            }
-            Judged::Ingested(Ingest::Pending(Missing::Gap { author, from, .. })) => {
+        let Judged::Ingested(outcome) = judged else {
+            return;
+        };
+        self.on_ingested(coop, &outcome, Via::Gossip, None);
+        match outcome {
+            Ingest::Pending(Missing::Gap { author, from, .. }) => {
                 // The peer that forwarded the entry holds its chain: fetch the gap from
                 // it, not a whole heads comparison.
                 debug!(author = %author.short(), from, peer = %source, "gossip entry after a gap; fetching the range");
                 self.fetch_range(source, coop, author, from);
             }
-            Judged::Ingested(Ingest::Pending(missing)) => {
+            Ingest::Pending(missing) => {
                 debug!(?missing, peer = %source, "gossip entry pending; syncing");
                 self.start_sync(source, coop);
-            }
-            Judged::Ingested(Ingest::Equivocation {
-                existing,
-                evidence,
-                released,
-            }) => {
-                self.on_equivocation(coop, existing, evidence);
-                self.on_released(coop, &released, None);
             }
             _ => {}
         }
@@ -1829,10 +1848,9 @@ impl Task {
     /// Reports an equivocation and, when this node speaks for a member, publishes an
     /// `Evidence` entry about it (once per cooperative, author and seq).
     fn on_equivocation(&mut self, coop: Id, existing: Id, evidence: Evidence) {
-        let Ok(u) = Unverified::decode(&evidence.b) else {
+        let Some(Freeze { author, seq }) = evidence.freezes() else {
             return;
         };
-        let (author, seq) = (u.entry().author, u.entry().seq);
         warn!(author = %author.short(), seq, "equivocation");
         self.emit(Event::Equivocation {
             coop,
@@ -1860,10 +1878,9 @@ impl Task {
         let Some(key) = self.member.clone() else {
             return;
         };
-        let Ok(u) = Unverified::decode(&evidence.b) else {
+        let Some(Freeze { author, seq }) = evidence.freezes() else {
             return;
         };
-        let (author, seq) = (u.entry().author, u.entry().seq);
         match self.append(coop, &key, Body::Evidence(evidence), None) {
             Ok(v) => {
                 info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");
@@ -3041,28 +3058,9 @@ impl Task {
         };
         let mut stored = 0;
         for o in outcomes {
-            let judged = Judged::Ingested(o);
-            if gossip::verdict(&judged) == Verdict::Reject {
+            stored += self.on_ingested(coop, &o, Via::Sync, None);
+            if gossip::verdict(&Judged::Ingested(o)) == Verdict::Reject {
                 faults += 1;
-            }
-            let Judged::Ingested(o) = judged else {
-                continue;
-            };
-            match o {
-                Ingest::Equivocation {
-                    existing,
-                    evidence,
-                    released,
-                } => {
-                    stored += released.len();
-                    self.on_equivocation(coop, existing, evidence);
-                    self.on_released(coop, &released, None);
-                }
-                Ingest::Stored { id, released } => {
-                    stored += 1 + released.len();
-                    self.emit_stored(coop, id, &released, Via::Sync);
-                }
-                _ => {}
             }
         }
         if faults > 0 {
@@ -3156,5 +3154,84 @@ impl std::fmt::Debug for Task {
             .field("coops", &self.coops.keys().collect::<Vec<_>>())
             .field("sessions", &self.sessions.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::Invalid;
+
+    fn ids() -> (Id, Id, Id) {
+        (Id([1; 32]), Id([2; 32]), Id([3; 32]))
+    }
+
+    #[test]
+    fn a_stored_entry_is_reported_by_its_path_then_what_it_released() {
+        let (id, r1, r2) = ids();
+        let outcome = Ingest::Stored {
+            id,
+            released: vec![r1, r2],
+        };
+        for via in [Via::Local, Via::Gossip, Via::Sync] {
+            let got = reactions(&outcome, via);
+            assert_eq!(
+                got,
+                vec![
+                    Reaction::Stored { id, via },
+                    Reaction::Stored {
+                        id: r1,
+                        via: Via::Released
+                    },
+                    Reaction::Stored {
+                        id: r2,
+                        via: Via::Released
+                    },
+                ]
+            );
+            let stored = got
+                .iter()
+                .filter(|r| matches!(r, Reaction::Stored { .. }))
+                .count();
+            assert_eq!(stored, outcome.stored_count());
+        }
+    }
+
+    #[test]
+    fn an_equivocation_is_reported_before_what_its_second_entry_released() {
+        let (existing, r1, _) = ids();
+        let evidence = Evidence {
+            a: vec![1],
+            b: vec![2],
+        };
+        let outcome = Ingest::Equivocation {
+            existing,
+            evidence: evidence.clone(),
+            released: vec![r1],
+        };
+        let got = reactions(&outcome, Via::Sync);
+        assert_eq!(
+            got,
+            vec![
+                Reaction::Equivocation { existing, evidence },
+                Reaction::Stored {
+                    id: r1,
+                    via: Via::Released
+                },
+            ]
+        );
+        assert_eq!(outcome.stored_count(), 1);
+    }
+
+    #[test]
+    fn nothing_stored_is_nothing_reported() {
+        let (id, _, _) = ids();
+        for outcome in [
+            Ingest::Duplicate,
+            Ingest::Pending(Missing::Dependency(id)),
+            Ingest::Rejected(Invalid::SeqZero),
+        ] {
+            assert_eq!(reactions(&outcome, Via::Gossip), vec![]);
+        }
     }
 }

@@ -31,9 +31,9 @@ use libp2p::request_response::cbor;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
-use taawun_core::entry::{self, BadSignature, DecodeError, MAX_ENVELOPE_BYTES};
+use taawun_core::entry::{self, BadSignature, Checked, DecodeError, MAX_ENVELOPE_BYTES};
 use taawun_core::validate::Head;
-use taawun_core::{Hash, Id, PublicKey, Unverified, Verified};
+use taawun_core::{Hash, Id, PublicKey, Verified};
 
 /// The protocol name.
 pub const PROTOCOL: &str = "/taawun/sync/1";
@@ -277,28 +277,36 @@ pub struct Batch {
 }
 
 /// Decodes the envelopes in order up to the first that does not decode, verifies them
-/// as one batch (`entry::verify_batch`) and keeps those before the first bad signature.
+/// as one batch ([`entry::check_envelopes`]) and keeps those before the first bad one.
 pub fn check_batch(entries: &[ByteBuf]) -> Batch {
-    let mut decoded = Vec::with_capacity(entries.len());
+    let checked = entry::check_envelopes(
+        entries.iter().map(|e| e.as_slice()),
+        entry::Until::FirstUndecodable,
+    );
+    // Only the last can be undecodable: every other one decoded.
+    let next = checked
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            Checked::Verified(v) => Some(v.entry()),
+            Checked::BadSignature(u) => Some(u.entry()),
+            Checked::Undecodable(_) => None,
+        })
+        .map(|e| (e.author, e.seq.saturating_add(1)));
+    let mut verified = Vec::with_capacity(checked.len());
     let mut error = None;
-    for (index, e) in entries.iter().enumerate() {
-        match Unverified::decode(e) {
-            Ok(u) => decoded.push(u),
-            Err(e) => {
+    for (index, c) in checked.into_iter().enumerate() {
+        match c {
+            Checked::Verified(v) => verified.push(v),
+            Checked::Undecodable(e) => {
                 error = Some(BatchError::Decode { index, error: e });
                 break;
             }
-        }
-    }
-    let next = decoded
-        .last()
-        .map(|u| (u.entry().author, u.entry().seq.saturating_add(1)));
-    let mut verified = Vec::with_capacity(decoded.len());
-    for (index, r) in entry::verify_batch(decoded).into_iter().enumerate() {
-        match r {
-            Ok(v) => verified.push(v),
-            Err(bad) => {
-                error = Some(BatchError::Signature { index, error: bad });
+            Checked::BadSignature(u) => {
+                error = Some(BatchError::Signature {
+                    index,
+                    error: u.bad_signature(),
+                });
                 break;
             }
         }
@@ -313,6 +321,39 @@ pub fn check_batch(entries: &[ByteBuf]) -> Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chain of claims by one key, as envelopes.
+    fn chain(n: u64) -> Vec<ByteBuf> {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
+        let mut w = taawun_core::writer::Writer::new(key, Some(Id([1; 32])), None);
+        (1..=n)
+            .map(|i| {
+                let body = taawun_core::Body::Claim(taawun_core::body::Claim {
+                    offer: Id([i as u8; 32]),
+                });
+                ByteBuf::from(w.next(body, 1_000 + i, None).envelope())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_first_bad_signature_and_goes_on_from_the_last_decoded() {
+        let mut entries = chain(3);
+        let second = Verified::from_trusted_store(&entries[1]).expect("decodes");
+        let mut sig = *second.signature();
+        sig[5] ^= 1;
+        entries[1] = ByteBuf::from(entry::envelope(second.bytes(), &sig));
+        entries.push(ByteBuf::from(vec![0xff, 0x00]));
+        let b = check_batch(&entries);
+        assert_eq!(b.verified.len(), 1);
+        assert_eq!(b.verified[0].envelope(), entries[0].to_vec());
+        assert!(matches!(
+            b.error,
+            Some(BatchError::Signature { index: 1, .. })
+        ));
+        // The third entry decoded (the garbage after it did not): its chain goes on at 4.
+        assert_eq!(b.next, Some((second.entry().author, 4)));
+    }
 
     fn h(a: u8, seq: u64) -> WireHead {
         WireHead {
