@@ -140,7 +140,7 @@ mod tests {
             Body::Accept(Accept { submission: named }),
             Body::Reject(Reject {
                 submission: named,
-                reason: "late".into(),
+                reason: crate::synth::sealed("late", &[PublicKey([1; 32])]),
             }),
             Body::Vote(Vote {
                 proposal: named,
@@ -162,7 +162,7 @@ mod tests {
             &PublicKey([3; 32]),
             &Body::Reject(Reject {
                 submission: s,
-                reason: "x".into(),
+                reason: crate::synth::sealed("x", &[a]),
             }),
         );
         assert_eq!(accept, Some(IndexKey::Verdict { submission: s }));
