@@ -14,6 +14,8 @@ pub const DESCRIPTION: usize = body::MAX_DESCRIPTION_CHARS;
 pub const PAYMENT_REFERENCE: usize = seal::MAX_TEXT_CHARS;
 /// A review's text: a sealed text too.
 pub const REVIEW_TEXT: usize = seal::MAX_TEXT_CHARS;
+/// A rejection's reason: sealed to the member and the requester, so the sealed text rule.
+pub const REJECT_REASON: usize = seal::MAX_TEXT_CHARS;
 /// A member's answer in an appeal, and the requester's reply.
 pub const APPEAL_TEXT: usize = body::MAX_ANSWER_CHARS;
 /// A device's name (docs/protocol.md 4.7).

@@ -1332,7 +1332,7 @@ pub(crate) fn requests(
                                 form.reject method="post" action=(c.link(&format!("submissions/{}/reject", s.id))) data-confirm=(l.t(&t::ASK_REJECT)) {
                                     (csrf(ctx))
                                     label for=(format!("reason-{}", s.id)) { (l.t(&t::REASON)) }
-                                    textarea id=(format!("reason-{}", s.id)) name="reason" rows="2" required {}
+                                    textarea id=(format!("reason-{}", s.id)) name="reason" rows="2" required maxlength=(limits::REJECT_REASON) {}
                                     button type="submit" { (l.t(&t::REJECT)) }
                                 }
                             }
@@ -1841,11 +1841,31 @@ mod tests {
             waiting: None,
         };
         let requester = "dd".repeat(32);
+        // Work waiting for review, so the page has its rejection form.
+        let pending = SubmissionView {
+            id: "ab".repeat(32),
+            offer: "cc".repeat(32),
+            title: "Translate a leaflet".into(),
+            member: NEXT.into(),
+            member_name: None,
+            requester: requester.clone(),
+            requester_name: None,
+            at: JAN_2,
+            witnessed_at: None,
+            minutes: 15,
+            review: "pending".into(),
+            review_at: JAN_2,
+            reason: None,
+            reason_flag: None,
+            pay: Amount::new("EUR", 400),
+            topup: Amount::new("EUR", 0),
+            result_here: false,
+        };
         let requests = html_of(requests(
             &ctx,
             &c,
             &[],
-            &[],
+            std::slice::from_ref(&pending),
             &[],
             &[],
             &RecordView::default(),
@@ -1882,6 +1902,8 @@ mod tests {
         );
         assert_eq!(maxlength(&requests, "pay-ref"), Some(4_000));
         assert_eq!(maxlength(&earnings, "rv-text"), Some(limits::REVIEW_TEXT));
+        let reason = format!("reason-{}", pending.id);
+        assert_eq!(maxlength(&requests, &reason), Some(limits::REJECT_REASON));
         assert_eq!(maxlength(&post, "title"), Some(limits::TITLE));
         assert_eq!(maxlength(&post, "purpose"), Some(limits::PURPOSE));
         assert_eq!(maxlength(&post, "description"), Some(limits::DESCRIPTION));
