@@ -311,6 +311,24 @@ fn sealed_to(c: &Coop, writer: PublicKey, parties: &[PublicKey], at: Timestamp) 
         .collect()
 }
 
+/// When `device` of `member` was revoked, if it was: the earliest of its member's own
+/// revocations (read directly: a device revoked before it enrolled is revoked too) and a
+/// cooperative vote's (from when the vote takes effect).
+fn device_revoked_at(c: &Coop, member: &PublicKey, device: &PublicKey) -> Option<Timestamp> {
+    let by_member = c
+        .ids(Kind::RevokeDevice)
+        .filter_map(|id| c.get(id))
+        .filter(|v| c.who(v) == *member)
+        .filter(|v| matches!(&v.entry().body, Body::RevokeDevice(r) if r.key == *device))
+        .map(|v| v.entry().ts)
+        .min();
+    let by_vote = c
+        .timeline()
+        .and_then(|tl| tl.revocation(device))
+        .map(|r| r.at);
+    by_member.into_iter().chain(by_vote).min()
+}
+
 /// The revocation of the key `me` in `c` in effect at `now`, if it is a device revoked by
 /// its member (before or after it enrolled; `device_of`: the member its data folder
 /// names) or by a vote (docs/protocol.md 8.7): nothing it signs from then on counts, so
@@ -1489,16 +1507,7 @@ impl Node {
         let c = self.state(coop).await?;
         let me = c.speaker(&self.me);
         let enrolled: BTreeSet<PublicKey> = c.devices(&me).into_iter().map(|(k, _)| k).collect();
-        // Revocations by the member or its devices, read directly: a device revoked
-        // before it enrolled is revoked too.
-        let revoked = |k: &PublicKey| {
-            c.ids(Kind::RevokeDevice)
-                .filter_map(|id| c.get(id))
-                .filter(|v| c.who(v) == me)
-                .filter(|v| matches!(&v.entry().body, Body::RevokeDevice(r) if r.key == *k))
-                .map(|v| v.entry().ts)
-                .min()
-        };
+        let revoked = |k: &PublicKey| device_revoked_at(&c, &me, k);
         let mut out: Vec<DeviceView> = self
             .device_entries(&c, &me)
             .into_iter()
@@ -1898,6 +1907,10 @@ mod tests {
                 by: RevokedBy::Vote(proposal),
             })
         );
+        // The member's list of devices shows all three revoked, the voted-out phone too.
+        assert_eq!(device_revoked_at(c, &pk(2), &pk(112)), Some(at));
+        assert_eq!(device_revoked_at(c, &pk(2), &pk(122)), Some(r2.entry().ts));
+        assert_eq!(device_revoked_at(c, &pk(2), &pk(102)), Some(effective));
         // The member itself and a device it did not revoke write on.
         assert_eq!(revocation_of(c, pk(2), None, effective), None);
         f.add_device(2, 132);

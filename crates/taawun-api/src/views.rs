@@ -267,7 +267,7 @@ pub struct DeviceView {
     /// When it enrolled: the time its `enroll` entry states.
     #[serde(default)]
     pub enrolled_at: Option<Timestamp>,
-    /// When its member revoked it, if it did.
+    /// When it was revoked, by its member or by a cooperative vote, if it was.
     pub revoked_at: Option<Timestamp>,
 }
 
