@@ -119,6 +119,12 @@ mod tests {
     use crate::id::Hash;
     use proptest::prelude::*;
 
+    /// A reason sealed to a real key (a seal needs a point on the curve).
+    fn reason(text: &str) -> crate::seal::Sealed {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        crate::synth::sealed(text, &[PublicKey(key.to_bytes())])
+    }
+
     /// A body of every kind that is filed somewhere, and one that is not, naming `named`.
     fn bodies(named: Id) -> Vec<Body> {
         vec![
@@ -140,7 +146,7 @@ mod tests {
             Body::Accept(Accept { submission: named }),
             Body::Reject(Reject {
                 submission: named,
-                reason: crate::synth::sealed("late", &[PublicKey([1; 32])]),
+                reason: reason("late"),
             }),
             Body::Vote(Vote {
                 proposal: named,
@@ -162,7 +168,7 @@ mod tests {
             &PublicKey([3; 32]),
             &Body::Reject(Reject {
                 submission: s,
-                reason: crate::synth::sealed("x", &[a]),
+                reason: reason("x"),
             }),
         );
         assert_eq!(accept, Some(IndexKey::Verdict { submission: s }));
