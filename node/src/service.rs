@@ -315,13 +315,7 @@ fn sealed_to(c: &Coop, writer: PublicKey, parties: &[PublicKey], at: Timestamp) 
 /// revocations (read directly: a device revoked before it enrolled is revoked too) and a
 /// cooperative vote's (from when the vote takes effect).
 fn device_revoked_at(c: &Coop, member: &PublicKey, device: &PublicKey) -> Option<Timestamp> {
-    let by_member = c
-        .ids(Kind::RevokeDevice)
-        .filter_map(|id| c.get(id))
-        .filter(|v| c.who(v) == *member)
-        .filter(|v| matches!(&v.entry().body, Body::RevokeDevice(r) if r.key == *device))
-        .map(|v| v.entry().ts)
-        .min();
+    let by_member = c.revoked_by(device, member);
     let by_vote = c
         .timeline()
         .and_then(|tl| tl.revocation(device))
@@ -339,23 +333,12 @@ fn revocation_of(
     device_of: Option<PublicKey>,
     now: Timestamp,
 ) -> Option<Revocation> {
-    // A vote's revocation is the timeline's (it counts only once enacted and in effect);
-    // the timeline is computed only when an enactment may name this key.
-    let voted = c
-        .ids(Kind::Enact)
-        .filter_map(|id| match &c.get(id)?.entry().body {
-            Body::Enact(e) => c.get(&e.proposal),
-            _ => None,
-        })
-        .any(|p| {
-            matches!(&p.entry().body, Body::Proposal(p)
-                if matches!(p.action, Action::RevokeDevice(k) if k == me))
-        });
-    let by_vote = voted
-        .then(|| c.timeline())
-        .flatten()
+    // A vote's revocation is the timeline's (it counts only once enacted and in effect;
+    // the fold builds the timeline once per state).
+    let by_vote = c
+        .timeline()
         .and_then(|t| t.revocation(&me))
-        .filter(|r| r.at <= now);
+        .filter(|r| matches!(r.by, RevokedBy::Vote(_)) && r.at <= now);
     // Its member's revocation, even of a device that has not enrolled yet: the member it
     // enrolled for, else the one its data folder names.
     let member = match c.speaker(&me) {
