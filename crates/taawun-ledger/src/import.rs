@@ -253,7 +253,12 @@ fn produce<R: BufRead>(
     let mut bytes = 0usize;
     let mut count = 0u64;
     loop {
-        let item = items.next_item()?;
+        // A file cut short (a torn write, a partial copy) ends in an error: every whole
+        // item before it is still judged and stored, and the error reported after.
+        let (item, cut) = match items.next_item() {
+            Ok(item) => (item, None),
+            Err(e) => (None, Some(e)),
+        };
         let done = item.is_none();
         if let Some(item) = item {
             count += 1;
@@ -300,6 +305,9 @@ fn produce<R: BufRead>(
             }
             bytes = 0;
             count = 0;
+        }
+        if let Some(e) = cut {
+            return Err(e);
         }
         if done {
             return Ok(());
