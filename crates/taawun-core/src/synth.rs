@@ -92,6 +92,8 @@ pub struct Scenario {
     pub members: Vec<SigningKey>,
     /// Requester keys.
     pub requesters: Vec<SigningKey>,
+    /// Keys of members who write nothing here ([`generate_with_witnesses`]).
+    pub witnesses: Vec<SigningKey>,
     /// The clock after the last entry.
     pub end: Timestamp,
 }
@@ -135,13 +137,25 @@ pub struct Streamed {
 /// with claims, lottery assignments, submissions, acceptances, some rejections, default
 /// acceptances, settlements, receipts and reviews.
 pub fn generate(p: &Params) -> Scenario {
+    generate_with_witnesses(p, 0)
+}
+
+/// [`generate`], with `witnesses` more members in the charter who write nothing: keys a
+/// simulation's nodes sign their own entries with (evidence of a fork, say) without
+/// touching the generated chains. Their keys come from a generator of their own, so the
+/// other entries are those of [`generate`] with the same parameters except the charter
+/// (which lists them) and what names it. At most as many as `p.members`, so that the
+/// generated members still make the quorum.
+pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
     let mut entries = Vec::with_capacity(p.entries + 16);
-    let (s, members, requesters) = run(p, &mut |v| entries.push(v.clone()));
+    let witnesses = witnesses.min(p.members.max(1));
+    let (s, members, requesters, witnesses) = run(p, witnesses, &mut |v| entries.push(v.clone()));
     Scenario {
         coop: s.coop,
         entries,
         members,
         requesters,
+        witnesses,
         end: s.end,
     }
 }
@@ -149,19 +163,23 @@ pub fn generate(p: &Params) -> Scenario {
 /// The same entries as [`generate`], handed to `sink` one at a time in order instead of
 /// kept, so a ledger of millions of entries can be written with flat memory.
 pub fn stream(p: &Params, sink: &mut dyn FnMut(&Verified)) -> Streamed {
-    run(p, sink).0
+    run(p, 0, sink).0
 }
 
-fn run(
-    p: &Params,
-    sink: &mut dyn FnMut(&Verified),
-) -> (Streamed, Vec<SigningKey>, Vec<SigningKey>) {
+/// Keys, entries (handed to `sink`) and what was generated.
+type Generated = (Streamed, Vec<SigningKey>, Vec<SigningKey>, Vec<SigningKey>);
+
+fn run(p: &Params, witnesses: usize, sink: &mut dyn FnMut(&Verified)) -> Generated {
     let mut rng = Rng::new(p.seed);
     let members: Vec<SigningKey> = (0..p.members.max(1))
         .map(|_| SigningKey::from_bytes(&rng.bytes32()))
         .collect();
     let requesters: Vec<SigningKey> = (0..p.requesters.max(1))
         .map(|_| SigningKey::from_bytes(&rng.bytes32()))
+        .collect();
+    let mut own = Rng::new(p.seed ^ 0x5749_544e_4553_5345);
+    let silent: Vec<SigningKey> = (0..witnesses)
+        .map(|_| SigningKey::from_bytes(&own.bytes32()))
         .collect();
     let pk = |k: &SigningKey| PublicKey(k.verifying_key().to_bytes());
     let mut g = Gen {
@@ -179,11 +197,12 @@ fn run(
         founder,
         Body::Charter(Charter {
             name: format!("Synthetic cooperative {}", p.seed),
-            members: members.iter().map(pk).collect(),
+            members: members.iter().chain(&silent).map(pk).collect(),
             requesters: requesters.iter().map(pk).collect(),
             names: (members.iter().enumerate())
                 .map(|(i, k)| (k, format!("Member {i}")))
                 .chain((requesters.iter().enumerate()).map(|(i, k)| (k, format!("Requester {i}"))))
+                .chain((silent.iter().enumerate()).map(|(i, k)| (k, format!("Witness {i}"))))
                 .map(|(k, name)| Named { key: pk(k), name })
                 .collect(),
             quorum_pct: 50,
@@ -208,7 +227,9 @@ fn run(
             reason: "living costs rose".into(),
         }),
     );
-    let needed = (members.len() * 50).div_ceil(100).max(1);
+    let needed = ((members.len() + silent.len()) * 50)
+        .div_ceil(100)
+        .clamp(1, members.len());
     let mut votes = Vec::new();
     for k in members.iter().take(needed) {
         let v = g.write(
@@ -405,7 +426,7 @@ fn run(
         entries: g.written,
         end: g.now,
     };
-    (s, members, requesters)
+    (s, members, requesters, silent)
 }
 
 /// `text` sealed to `to` with a seed derived from both, for tests and benchmarks that

@@ -201,14 +201,20 @@ impl From<Verdict> for MessageAcceptance {
 ///   ignore.
 pub fn verdict(j: &Judged) -> Verdict {
     match j {
-        Judged::Ingested(Ingest::Stored { .. } | Ingest::Equivocation { .. }) => Verdict::Accept,
-        Judged::Ingested(Ingest::Rejected(Invalid::FromTheFuture { .. })) => Verdict::Ignore,
-        Judged::Malformed(_) | Judged::BadSignature(_) | Judged::Ingested(Ingest::Rejected(_)) => {
-            Verdict::Reject
-        }
-        Judged::Ingested(Ingest::Duplicate | Ingest::Pending(_))
-        | Judged::UnknownTopic
-        | Judged::StoreFailed => Verdict::Ignore,
+        Judged::Ingested(i) => ingest_verdict(i),
+        Judged::Malformed(_) | Judged::BadSignature(_) => Verdict::Reject,
+        Judged::UnknownTopic | Judged::StoreFailed => Verdict::Ignore,
+    }
+}
+
+/// [`verdict`] of what the ledger made of an entry that decoded and verified (a sync
+/// batch's entries are judged with it too).
+pub fn ingest_verdict(i: &Ingest) -> Verdict {
+    match i {
+        Ingest::Stored { .. } | Ingest::Equivocation { .. } => Verdict::Accept,
+        Ingest::Rejected(Invalid::FromTheFuture { .. }) => Verdict::Ignore,
+        Ingest::Rejected(_) => Verdict::Reject,
+        Ingest::Duplicate | Ingest::Pending(_) => Verdict::Ignore,
     }
 }
 

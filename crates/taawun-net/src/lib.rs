@@ -13,6 +13,9 @@
 //!   message to accept / reject / ignore;
 //! - [`sync`]: the request-response sync protocol: its wire types, the digest of chain
 //!   heads and the plan of ranges to fetch (pure functions);
+//! - [`exchange`]: what a cooperative's ledger makes of the protocol's messages (judging a
+//!   gossip message, ingesting a sync batch, answering a sync request), as plain
+//!   functions the network task and the simulator (`taawun-sim`) both call;
 //! - [`session`]: sync sessions as a machine without I/O (what to ask a peer next, when
 //!   a session ends); the network task carries out what it says;
 //! - [`conduct`]: peers' conduct as a machine without I/O: lockouts of graylisted peers
@@ -43,6 +46,7 @@
 pub mod conduct;
 pub mod config;
 pub mod error;
+pub mod exchange;
 #[doc(hidden)]
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

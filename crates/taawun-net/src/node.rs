@@ -76,6 +76,7 @@ use crate::config::{
     NetConfig, COMMAND_CAPACITY, DIAL_BATCH, EVENT_CAPACITY, MIN_PEERS, SYNC_PEERS_PER_ROUND,
 };
 use crate::error::NetError;
+use crate::exchange;
 use crate::gossip::{self, Judged, Verdict};
 use crate::hello;
 use crate::result::{self, Refusal};
@@ -97,11 +98,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence};
-use taawun_core::entry::{self, Checked, Freeze};
+use taawun_core::entry::Freeze;
 use taawun_core::fold::{Coop, Timeline};
 use taawun_core::validate::Head;
 use taawun_core::{Id, Missing, PublicKey, Verified};
-use taawun_ledger::{CoopLedger, Ingest, Ledger, LedgerError};
+use taawun_ledger::{CoopLedger, Ingest, Ledger};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -1720,33 +1721,13 @@ impl Task {
     fn on_gossip(&mut self, source: PeerId, msg_id: MessageId, msg: gossipsub::Message) {
         let coop = self.topics.get(&msg.topic).copied();
         let now = Some(self.now());
-        let judged = match coop.and_then(|c| self.coops.get_mut(&c)) {
-            None => Judged::UnknownTopic,
-            Some(ledger) => match entry::check_envelope(&msg.data) {
-                Checked::Undecodable(e) => Judged::Malformed(e),
-                Checked::BadSignature(u) => Judged::BadSignature(u.bad_signature()),
-                Checked::Verified(v) => match ledger.ingest(v, now) {
-                    Ok(i) => Judged::Ingested(i),
-                    Err(e) => {
-                        warn!(error = %e, "ledger failed on a gossip message");
-                        Judged::StoreFailed
-                    }
-                },
-            },
-        };
+        let judged = exchange::judge(coop.and_then(|c| self.coops.get_mut(&c)), &msg.data, now);
         let verdict = gossip::verdict(&judged);
         self.swarm
             .behaviour_mut()
             .gossip
             .report_message_validation_result(&msg_id, &source, verdict.into());
-        let reason = match &judged {
-            Judged::UnknownTopic => "unknown topic".to_string(),
-            Judged::Malformed(e) => e.to_string(),
-            Judged::BadSignature(e) => e.to_string(),
-            Judged::Ingested(Ingest::Rejected(e)) => e.to_string(),
-            Judged::Ingested(i) => format!("{i:?}"),
-            Judged::StoreFailed => "store failed".to_string(),
-        };
+        let reason = exchange::reason(&judged);
         if verdict == Verdict::Reject {
             info!(peer = %source, %reason, "gossip message rejected");
             self.drop_if_graylisted(source);
@@ -2762,7 +2743,7 @@ impl Task {
 
     fn local_heads(&self, coop: &Id) -> Result<Vec<WireHead>, NetError> {
         let c = self.coops.get(coop).ok_or(NetError::UnknownCoop(*coop))?;
-        Ok(c.heads()?.iter().map(WireHead::from).collect())
+        Ok(exchange::heads(c)?)
     }
 
     /// Whether `peer` refused the sync protocol on its current connections.
@@ -2899,64 +2880,7 @@ impl Task {
             }
             return;
         }
-        let response = match request {
-            Request::Heads { coop, digest } => match self.local_heads(&coop) {
-                Err(NetError::UnknownCoop(_)) => Response::UnknownCoop,
-                Err(e) => {
-                    warn!(error = %e, "cannot read heads");
-                    Response::Unavailable
-                }
-                Ok(mut heads) => {
-                    if sync::digest(&heads) == digest {
-                        Response::Heads(None)
-                    } else {
-                        heads.truncate(sync::MAX_HEADS);
-                        Response::Heads(Some(heads))
-                    }
-                }
-            },
-            Request::Range {
-                coop,
-                author,
-                from,
-                limit,
-            } => match self.coops.get(&coop) {
-                None => Response::UnknownCoop,
-                Some(c) => {
-                    let limit = limit.min(sync::SYNC_BATCH) as usize;
-                    match c.range(&author, from, limit) {
-                        Err(e) => {
-                            warn!(error = %e, "cannot read a range");
-                            Response::Unavailable
-                        }
-                        Ok(found) => {
-                            let fetched = found.len();
-                            let mut bytes = 0usize;
-                            let mut entries = Vec::with_capacity(fetched);
-                            for v in found {
-                                let env = v.envelope();
-                                if !entries.is_empty()
-                                    && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES
-                                {
-                                    break;
-                                }
-                                bytes += env.len();
-                                entries.push(ByteBuf::from(env));
-                            }
-                            let more = entries.len() < fetched || fetched == limit;
-                            Response::Range { entries, more }
-                        }
-                    }
-                }
-            },
-            Request::Log { coop, from, limit } => match self.coops.get(&coop) {
-                None => Response::UnknownCoop,
-                Some(c) => log_response(c, from, limit).unwrap_or_else(|e| {
-                    warn!(error = %e, "cannot read the log");
-                    Response::Unavailable
-                }),
-            },
-        };
+        let response = exchange::answer(self.coops.get(&coop), request);
         if self
             .swarm
             .behaviour_mut()
@@ -3033,43 +2957,21 @@ impl Task {
     /// at the first that does not decode or verify), emitting the events. Returns what
     /// the sync session needs of it.
     fn ingest_batch(&mut self, peer: PeerId, coop: Id, entries: &[ByteBuf]) -> Ingested {
-        let sync::Batch {
-            verified,
-            next,
-            error,
-        } = sync::check_batch(entries);
-        // An undecodable entry or a bad signature ends the batch: one fault for the sender.
-        let mut faults = 0u32;
-        if let Some(e) = &error {
-            warn!(%peer, error = %e, "sync response taken in part");
-            faults += 1;
-        }
-        let complete = error.is_none();
         let now = Some(self.now());
-        let outcomes = match self.coops.get_mut(&coop) {
-            Some(c) => match c.ingest_many(verified, now) {
-                Ok(o) => o,
-                Err(e) => {
-                    warn!(error = %e, "ledger failed on a sync batch");
-                    Vec::new()
-                }
-            },
-            None => Vec::new(),
-        };
-        let mut stored = 0;
-        for o in outcomes {
-            stored += self.on_ingested(coop, &o, Via::Sync, None);
-            if gossip::verdict(&Judged::Ingested(o)) == Verdict::Reject {
-                faults += 1;
-            }
+        let batch = exchange::ingest_batch(self.coops.get_mut(&coop), entries, now);
+        if let Some(e) = &batch.error {
+            warn!(%peer, error = %e, "sync response taken in part");
         }
-        if faults > 0 {
-            self.sync_fault(peer, faults);
+        let mut stored = 0;
+        for o in &batch.outcomes {
+            stored += self.on_ingested(coop, o, Via::Sync, None);
+        }
+        if batch.faults > 0 {
+            self.sync_fault(peer, batch.faults);
         }
         Ingested {
             stored,
-            complete,
-            next,
+            ..batch.ingested
         }
     }
 
@@ -3112,39 +3014,6 @@ impl Task {
             self.start_sync(peer, coop);
         }
     }
-}
-
-/// The answer to [`Request::Log`]: `c`'s envelopes in log order from position `from`, at
-/// most `min(limit, SYNC_BATCH)` (at least one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`]
-/// besides the first. The read is positioned ([`CoopLedger::log_ids_from`]): O(limit)
-/// wherever `from` is.
-fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, LedgerError> {
-    let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
-    let mut entries: Vec<ByteBuf> = Vec::new();
-    let mut bytes = 0usize;
-    let mut more = false;
-    for id in c.log_ids_from(from) {
-        let id = id?;
-        if entries.len() >= limit {
-            more = true;
-            break;
-        }
-        let env = c
-            .envelope(&id)?
-            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
-        if !entries.is_empty() && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES {
-            more = true;
-            break;
-        }
-        bytes += env.len();
-        entries.push(ByteBuf::from(env.to_vec()));
-    }
-    let next = from.saturating_add(entries.len() as u64);
-    Ok(Response::Log {
-        entries,
-        next,
-        more,
-    })
 }
 
 impl std::fmt::Debug for Task {
