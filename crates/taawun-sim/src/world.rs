@@ -1,0 +1,1548 @@
+//! The simulated world: simulated time, nodes, the network between them and the faults,
+//! driven by one event queue. Each node holds a real sled ledger (on tmpfs when there is
+//! one), judges gossip and answers sync through `taawun_net::exchange` and runs its sync
+//! sessions with `taawun_net::session::Sessions`, the machine the network task runs. What
+//! the simulator adds is only what libp2p and the operating system do: carry messages
+//! (with losses, delays, duplicates and partitions), keep time (one clock per node, with
+//! its skew) and crash disks.
+//!
+//! Every invariant is checked as the run goes and at its end (see [`crate`]); the first
+//! broken one ends the run with a [`Failure`] naming the seed.
+
+use crate::config::Config;
+use serde_bytes::ByteBuf;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::time::Duration;
+use taawun_core::body::{Body, Evidence, Offer};
+use taawun_core::money::Money;
+use taawun_core::synth::{self, Rng};
+use taawun_core::validate::Head;
+use taawun_core::writer::Writer;
+use taawun_core::{Id, PublicKey, Timestamp, Verified};
+use taawun_ledger::{CoopLedger, Ingest, Ledger};
+use taawun_net::conduct::Conduct;
+use taawun_net::exchange;
+use taawun_net::gossip::{self, Judged, Verdict};
+use taawun_net::session::{Ingested, LogAnswer, Outgoing, Output, Sessions};
+use taawun_net::sync::{self, Request, Response};
+
+/// How long a sync request waits for its answer (simulated ms).
+const REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// How long a node remembers a gossip message it has seen: gossipsub's duplicate cache.
+const SEEN_MS: u64 = gossip::DUPLICATE_CACHE.as_millis() as u64;
+/// A node commits and flushes what it staged this long after staging it (sled writes its
+/// log every 500 ms).
+const FLUSH_MS: u64 = 500;
+/// How often the convergence of the honest nodes is checked once the network is healed.
+const CHECK_MS: u64 = 5_000;
+/// How long after the last scheduled entry the network is healed, at the latest.
+const WORK_SLACK_MS: u64 = 20 * 60_000;
+/// The most gossip message ids a node may remember (memory bound checked every event).
+const MAX_SEEN: usize = 100_000;
+
+/// A broken invariant, or a run that could not be carried out, with its seed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "seed {seed}, at {:.1} s simulated: {what} (replay: cargo run -p taawun-sim -- --seed {seed})",
+    *at_ms as f64 / 1000.0
+)]
+pub struct Failure {
+    /// The run's seed.
+    pub seed: u64,
+    /// Simulated ms since the run's start.
+    pub at_ms: u64,
+    /// What broke.
+    pub what: String,
+}
+
+/// What a run did, for the summary line of each seed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The seed.
+    pub seed: u64,
+    /// Nodes.
+    pub nodes: usize,
+    /// Local writes acknowledged (stored and flushed by their author's node).
+    pub written: usize,
+    /// Entries every honest node holds at the end.
+    pub entries: u64,
+    /// Messages sent, and of those lost or duplicated by the network.
+    pub messages: u64,
+    /// Messages lost.
+    pub dropped: u64,
+    /// Messages delivered twice.
+    pub duplicated: u64,
+    /// Crashes, of which torn writes and restores from a backup.
+    pub crashes: u32,
+    /// Crashes that tore the last write.
+    pub torn: u32,
+    /// Restores from an old backup.
+    pub restores: u32,
+    /// Partitions.
+    pub partitions: u32,
+    /// Acts of the hostile node.
+    pub hostile_acts: u32,
+    /// Authors frozen for a fork at the end.
+    pub frozen: usize,
+    /// Simulated ms from the heal to identical heads and state on every honest node.
+    pub converged_ms: u64,
+    /// Simulated ms of the whole run.
+    pub simulated_ms: u64,
+    /// Events handled.
+    pub events: u64,
+}
+
+/// A message between two nodes.
+#[derive(Debug, Clone)]
+enum Msg {
+    Gossip(Vec<u8>),
+    Request { id: u64, request: Request },
+    Response { id: u64, response: Response },
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    /// `msg` from `from` arrives at `to` (its incarnation `inc` when sent: a message to a
+    /// node that restarted since is lost with the connection).
+    Deliver {
+        from: usize,
+        to: usize,
+        inc: u32,
+        msg: Msg,
+    },
+    Timeout {
+        node: usize,
+        inc: u32,
+        id: u64,
+    },
+    SyncRound {
+        node: usize,
+        inc: u32,
+    },
+    Write {
+        node: usize,
+        inc: u32,
+    },
+    Flush {
+        node: usize,
+        inc: u32,
+    },
+    Backup {
+        node: usize,
+    },
+    Crash {
+        node: usize,
+        from_backup: bool,
+    },
+    Restart {
+        node: usize,
+    },
+    Partition,
+    Rejoin,
+    Hostile {
+        act: u64,
+    },
+    Heal,
+    Check,
+}
+
+/// One author's pre-signed chain (from the synthetic cooperative) and how far its node
+/// has written it.
+#[derive(Debug)]
+struct Script {
+    key: ed25519_dalek::SigningKey,
+    author: PublicKey,
+    entries: Vec<Verified>,
+    next: usize,
+}
+
+struct Node {
+    honest: bool,
+    up: bool,
+    /// Bumped at every crash: timers and messages of an earlier life are dropped.
+    inc: u32,
+    skew: i64,
+    dir: Option<tempfile::TempDir>,
+    ledger: Option<Ledger>,
+    coop: Option<CoopLedger>,
+    sessions: Sessions<usize>,
+    requests: BTreeMap<u64, (usize, Outgoing)>,
+    seen: BTreeMap<Vec<u8>, u64>,
+    conduct: Conduct<usize>,
+    blocked: BTreeSet<usize>,
+    /// Log entries known durable (flushed).
+    flushed: u64,
+    flush_due: bool,
+    scripts: Vec<usize>,
+    /// The disk image kept while down.
+    image: Vec<u8>,
+    /// An old export (the member's backup) and when it was taken.
+    backup: Option<(Vec<u8>, u64)>,
+    /// Restored from a backup taken at this time (simulated ms).
+    restored_from: Option<u64>,
+    /// The key this node signs its own entries with (evidence of forks), if any.
+    witness: Option<ed25519_dalek::SigningKey>,
+    /// Forks (author, seq) this node published evidence of.
+    evidenced: BTreeSet<(PublicKey, u64)>,
+    /// The witness's writes are open: a peer confirmed its latest entry since the node
+    /// started (the network task's guard against a restored data folder, `Writing`).
+    open: bool,
+    /// Evidence waiting for the writes to open.
+    held: Vec<Evidence>,
+    /// Scripts whose key the (hostile) node stole.
+    stolen: Vec<usize>,
+}
+
+struct World {
+    cfg: Config,
+    rng: Rng,
+    now: u64,
+    start: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    events: BTreeMap<u64, Ev>,
+    coop: Id,
+    charter_bytes: Vec<u8>,
+    requesters: Vec<PublicKey>,
+    nodes: Vec<Node>,
+    links: Vec<Vec<usize>>,
+    side: Option<Vec<bool>>,
+    faults_on: bool,
+    healed_at: Option<u64>,
+    scripts: Vec<Script>,
+    work_end: u64,
+    /// Acknowledged local writes: (node, entry, when).
+    acked: Vec<(usize, Id, u64)>,
+    /// Acknowledged writes a restore from a backup may have lost for good (no other
+    /// honest node held them when the backup came back).
+    forgiven: BTreeSet<Id>,
+    /// Entries the hostile node signed that break a rule: no honest node may store one.
+    invalid: BTreeSet<Id>,
+    hostile: Option<usize>,
+    next_request: u64,
+    report: Report,
+    done: bool,
+    tmp_root: Option<std::path::PathBuf>,
+}
+
+/// Runs the simulation `cfg` describes to its end, checking every invariant.
+pub fn run(cfg: &Config) -> Result<Report, Failure> {
+    let mut w = World::new(cfg.clone())?;
+    while let Some(Reverse((t, seq))) = w.queue.pop() {
+        let Some(ev) = w.events.remove(&seq) else {
+            continue;
+        };
+        w.now = t;
+        w.report.events += 1;
+        w.handle(ev)?;
+        if w.done {
+            break;
+        }
+    }
+    if !w.done {
+        return Err(w.fail("the run ran out of events before converging"));
+    }
+    w.report.simulated_ms = w.now - w.start;
+    Ok(w.report.clone())
+}
+
+impl World {
+    fn new(cfg: Config) -> Result<Self, Failure> {
+        let mut rng = Rng::new(cfg.seed);
+        // One witness key per honest node (as many as the quorum allows): the key a
+        // member's node signs its own entries with, here evidence of a fork.
+        let scenario = synth::generate_with_witnesses(
+            &synth::Params {
+                seed: cfg.seed,
+                members: cfg.members,
+                requesters: cfg.requesters,
+                entries: cfg.entries,
+                start: synth::Params::default().start,
+            },
+            cfg.nodes,
+        );
+        let start = scenario.entries[0].entry().ts.saturating_sub(1_000);
+        let coop = scenario.coop;
+        let charter_bytes = scenario.entries[0].envelope();
+        let keys: Vec<ed25519_dalek::SigningKey> = scenario
+            .requesters
+            .iter()
+            .chain(&scenario.members)
+            .cloned()
+            .collect();
+        let mut scripts: Vec<Script> = keys
+            .into_iter()
+            .map(|key| Script {
+                author: PublicKey(key.verifying_key().to_bytes()),
+                key,
+                entries: Vec::new(),
+                next: 0,
+            })
+            .collect();
+        for v in &scenario.entries {
+            if let Some(s) = scripts.iter_mut().find(|s| s.author == v.entry().author) {
+                s.entries.push(v.clone());
+            }
+        }
+        let work_end = scenario.end + WORK_SLACK_MS;
+        let n = cfg.nodes.max(2);
+        let tmp_root = std::path::Path::new("/dev/shm")
+            .is_dir()
+            .then(|| std::path::PathBuf::from("/dev/shm"));
+        let mut nodes = Vec::with_capacity(n);
+        for i in 0..n {
+            let skew = rng.range(0, 2 * cfg.max_skew_ms) as i64 - cfg.max_skew_ms as i64;
+            nodes.push(Node {
+                honest: true,
+                up: true,
+                inc: 0,
+                skew,
+                dir: None,
+                ledger: None,
+                coop: None,
+                sessions: Sessions::new(),
+                requests: BTreeMap::new(),
+                seen: BTreeMap::new(),
+                conduct: Conduct::new(Duration::from_secs(60)),
+                blocked: BTreeSet::new(),
+                flushed: 0,
+                flush_due: false,
+                scripts: Vec::new(),
+                image: Vec::new(),
+                backup: None,
+                restored_from: None,
+                witness: None,
+                evidenced: BTreeSet::new(),
+                open: false,
+                held: Vec::new(),
+                stolen: Vec::new(),
+            });
+            let _ = i;
+        }
+        // The hostile node (the first) writes none of the cooperative's work: it holds
+        // stolen copies of the first requester's and the first member's keys, whose
+        // owners' nodes go on writing. Authors go round-robin over the honest nodes.
+        let hostile = cfg.hostile.then_some(0);
+        if let Some(h) = hostile {
+            nodes[h].honest = false;
+            nodes[h].skew = cfg.hostile_skew_ms as i64;
+            nodes[h].stolen = vec![0, cfg.requesters.max(1)];
+        }
+        let writers: Vec<usize> = (0..n).filter(|i| nodes[*i].honest).collect();
+        for (i, _) in scripts.iter().enumerate() {
+            nodes[writers[i % writers.len()]].scripts.push(i);
+        }
+        let mut witnesses = scenario.witnesses.iter();
+        for node in nodes.iter_mut().filter(|n| n.honest) {
+            node.witness = witnesses.next().cloned();
+        }
+        // A connected graph: node i links to up to 3 earlier nodes.
+        let mut links = vec![Vec::new(); n];
+        for i in 1..n {
+            let want = 3.min(i);
+            let mut chosen = BTreeSet::new();
+            while chosen.len() < want {
+                chosen.insert(rng.range(0, i as u64 - 1) as usize);
+            }
+            for j in chosen {
+                links[i].push(j);
+                links[j].push(i);
+            }
+        }
+        let mut w = World {
+            report: Report {
+                seed: cfg.seed,
+                nodes: n,
+                ..Report::default()
+            },
+            cfg,
+            rng,
+            now: start,
+            start,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            coop,
+            charter_bytes,
+            requesters: scenario
+                .requesters
+                .iter()
+                .map(|k| PublicKey(k.verifying_key().to_bytes()))
+                .collect(),
+            nodes,
+            links,
+            side: None,
+            faults_on: true,
+            healed_at: None,
+            scripts,
+            work_end,
+            acked: Vec::new(),
+            forgiven: BTreeSet::new(),
+            invalid: BTreeSet::new(),
+            hostile,
+            next_request: 0,
+            done: false,
+            tmp_root,
+        };
+        for i in 0..n {
+            w.open(i, None)?;
+            let inc = w.nodes[i].inc;
+            let first = w.rng.range(0, 30_000);
+            w.at(first, Ev::SyncRound { node: i, inc });
+            w.at(0, Ev::Write { node: i, inc });
+        }
+        w.plan_faults();
+        let end = w.work_end - w.now;
+        w.at(end, Ev::Heal);
+        Ok(w)
+    }
+
+    fn plan_faults(&mut self) {
+        let span = self.work_end - WORK_SLACK_MS - self.now;
+        let n = self.nodes.len();
+        let f = self.cfg.faults.clone();
+        for _ in 0..f.partitions {
+            let t = self.rng.range(0, span);
+            self.at(t, Ev::Partition);
+        }
+        let honest: Vec<usize> = (0..n).filter(|i| self.nodes[*i].honest).collect();
+        for c in 0..f.crashes {
+            let node = honest[self.rng.range(0, honest.len() as u64 - 1) as usize];
+            let t = self.rng.range(span / 4, span);
+            let from_backup = f.restore_backup && c == 0;
+            if from_backup {
+                let b = self.rng.range(0, t);
+                self.at(b, Ev::Backup { node });
+            }
+            self.at(t, Ev::Crash { node, from_backup });
+        }
+        if self.hostile.is_some() {
+            let acts = self.rng.range(6, 16);
+            for _ in 0..acts {
+                let t = self.rng.range(span / 10, span);
+                let act = self.rng.next_u64();
+                self.at(t, Ev::Hostile { act });
+            }
+        }
+    }
+
+    fn fail(&self, what: impl Into<String>) -> Failure {
+        Failure {
+            seed: self.cfg.seed,
+            at_ms: self.now - self.start,
+            what: what.into(),
+        }
+    }
+
+    fn at(&mut self, delay: u64, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse((self.now + delay, self.seq)));
+        self.events.insert(self.seq, ev);
+    }
+
+    /// The node's clock.
+    fn clock(&self, node: usize) -> Timestamp {
+        (self.now as i64 + self.nodes[node].skew).max(0) as Timestamp
+    }
+
+    fn ledger(&mut self, node: usize) -> Result<&mut CoopLedger, Failure> {
+        let seed = self.cfg.seed;
+        let at_ms = self.now - self.start;
+        self.nodes[node].coop.as_mut().ok_or(Failure {
+            seed,
+            at_ms,
+            what: format!("node {node} has no ledger open"),
+        })
+    }
+
+    /// Opens node `node`'s ledger: a fresh one holding the charter, or one made from a
+    /// disk image (an export, possibly torn at its end).
+    fn open(&mut self, node: usize, image: Option<Vec<u8>>) -> Result<(), Failure> {
+        let dir = match &self.tmp_root {
+            Some(root) => tempfile::Builder::new()
+                .prefix("taawun-sim")
+                .tempdir_in(root),
+            None => tempfile::Builder::new().prefix("taawun-sim").tempdir(),
+        }
+        .map_err(|e| self.fail(format!("cannot make a directory: {e}")))?;
+        let ledger = Ledger::open(dir.path())
+            .map_err(|e| self.fail(format!("cannot open a ledger: {e}")))?;
+        let coop = match image {
+            None => {
+                let charter = taawun_core::entry::check_envelope(&self.charter_bytes)
+                    .verified()
+                    .ok_or_else(|| self.fail("the charter does not verify"))?;
+                ledger
+                    .found(charter)
+                    .map_err(|e| self.fail(format!("cannot found: {e}")))?
+            }
+            Some(bytes) => {
+                // A torn image ends inside an entry: the import stops there with an
+                // error, after storing (and flushing) every whole entry before it.
+                let imported = ledger.import(&bytes[..]);
+                let torn = imported.err();
+                let c = ledger.coop(&self.coop).map_err(|e| {
+                    self.fail(format!(
+                        "node {node}: a disk image gave no ledger ({e}; import: {torn:?})"
+                    ))
+                })?;
+                if let Some(e) = torn {
+                    if !matches!(
+                        e,
+                        taawun_ledger::LedgerError::Format(
+                            taawun_ledger::FormatError::Truncated { .. }
+                        )
+                    ) {
+                        return Err(self.fail(format!(
+                            "node {node}: a torn disk image failed to import with {e}"
+                        )));
+                    }
+                }
+                c
+            }
+        };
+        let n = &mut self.nodes[node];
+        n.flushed = coop.len();
+        n.coop = Some(coop);
+        n.ledger = Some(ledger);
+        n.dir = Some(dir);
+        n.up = true;
+        Ok(())
+    }
+
+    fn send(&mut self, from: usize, to: usize, msg: Msg) {
+        self.report.messages += 1;
+        let inc = self.nodes[to].inc;
+        let mut copies = 1;
+        let mut delay = self.rng.range(1, 50);
+        if self.faults_on {
+            let f = &self.cfg.faults;
+            let (drop_pct, dup_pct, delay_pct) = (f.drop_pct, f.dup_pct, f.delay_pct);
+            if self.rng.chance(drop_pct) {
+                self.report.dropped += 1;
+                return;
+            }
+            if self.rng.chance(dup_pct) {
+                self.report.duplicated += 1;
+                copies = 2;
+            }
+            if self.rng.chance(delay_pct) {
+                delay += self.rng.range(100, 3_000);
+            }
+        }
+        for c in 0..copies {
+            let msg = msg.clone();
+            let later = c * self.rng.range(0, 500);
+            self.at(delay + later, Ev::Deliver { from, to, inc, msg });
+        }
+    }
+
+    fn cut(&self, a: usize, b: usize) -> bool {
+        self.side.as_ref().is_some_and(|s| s[a] != s[b])
+    }
+
+    fn handle(&mut self, ev: Ev) -> Result<(), Failure> {
+        match ev {
+            Ev::Deliver { from, to, inc, msg } => {
+                let n = &self.nodes[to];
+                if !n.up || n.inc != inc || !self.nodes[from].up || self.cut(from, to) {
+                    return Ok(());
+                }
+                if n.blocked.contains(&from) {
+                    return Ok(());
+                }
+                match msg {
+                    Msg::Gossip(data) => self.on_gossip(to, from, data)?,
+                    Msg::Request { id, request } => {
+                        let response = exchange::answer(self.nodes[to].coop.as_ref(), request);
+                        self.send(to, from, Msg::Response { id, response });
+                    }
+                    Msg::Response { id, response } => self.on_response(to, id, response)?,
+                }
+                self.bounded(to)?;
+            }
+            Ev::Timeout { node, inc, id } => {
+                if self.nodes[node].inc == inc {
+                    if let Some((peer, tag)) = self.nodes[node].requests.remove(&id) {
+                        let out = self.nodes[node].sessions.failed(peer, tag.coop());
+                        self.carry_out(node, out)?;
+                    }
+                }
+            }
+            Ev::SyncRound { node, inc } => {
+                if self.nodes[node].inc != inc || !self.nodes[node].up {
+                    return Ok(());
+                }
+                let mut peers = self.links[node].clone();
+                peers.retain(|p| !self.nodes[node].blocked.contains(p));
+                for _ in 0..taawun_net::config::SYNC_PEERS_PER_ROUND.min(peers.len()) {
+                    let i = self.rng.range(0, peers.len() as u64 - 1) as usize;
+                    let peer = peers.swap_remove(i);
+                    self.start_sync(node, peer)?;
+                }
+                let every = taawun_net::config::DEFAULT_SYNC_INTERVAL.as_millis() as u64;
+                let jitter = self.rng.range(0, every / 10);
+                self.at(every + jitter, Ev::SyncRound { node, inc });
+            }
+            Ev::Write { node, inc } => {
+                if self.nodes[node].inc == inc && self.nodes[node].up {
+                    self.write(node)?;
+                }
+            }
+            Ev::Flush { node, inc } => {
+                if self.nodes[node].inc == inc && self.nodes[node].up {
+                    self.flush(node)?;
+                    let now = self.now;
+                    self.nodes[node]
+                        .seen
+                        .retain(|_, t| now.saturating_sub(*t) < SEEN_MS);
+                }
+            }
+            Ev::Backup { node } => {
+                if self.nodes[node].up {
+                    let bytes = self.export(node)?;
+                    self.nodes[node].backup = Some((bytes, self.now));
+                }
+            }
+            Ev::Crash { node, from_backup } => self.crash(node, from_backup)?,
+            Ev::Restart { node } => self.restart(node)?,
+            Ev::Partition => {
+                if self.side.is_none() && self.faults_on {
+                    let n = self.nodes.len();
+                    let side: Vec<bool> = (0..n).map(|_| self.rng.chance(50)).collect();
+                    self.side = Some(side);
+                    self.report.partitions += 1;
+                    let d = self.rng.range(60_000, 600_000);
+                    self.at(d, Ev::Rejoin);
+                }
+            }
+            Ev::Rejoin => self.side = None,
+            Ev::Hostile { act } => {
+                if self.faults_on {
+                    self.hostile_act(act)?;
+                }
+            }
+            Ev::Heal => self.heal()?,
+            Ev::Check => self.check()?,
+        }
+        Ok(())
+    }
+
+    fn start_sync(&mut self, node: usize, peer: usize) -> Result<(), Failure> {
+        let coop = self.coop;
+        let heads = exchange::heads(self.ledger(node)?)
+            .map_err(|e| self.fail(format!("node {node} cannot read its heads: {e}")))?;
+        let out = self.nodes[node].sessions.start(peer, coop, &heads);
+        self.carry_out(node, out)
+    }
+
+    fn carry_out(&mut self, node: usize, out: Vec<Output<usize>>) -> Result<(), Failure> {
+        for o in out {
+            match o {
+                Output::Send { peer, request, tag } => {
+                    self.next_request += 1;
+                    let id = self.next_request;
+                    self.nodes[node].requests.insert(id, (peer, tag));
+                    let inc = self.nodes[node].inc;
+                    self.at(REQUEST_TIMEOUT_MS, Ev::Timeout { node, inc, id });
+                    self.send(node, peer, Msg::Request { id, request });
+                }
+                Output::Ended {
+                    peer,
+                    stored,
+                    own_remote,
+                    ..
+                } => {
+                    if let Some(remote) = own_remote {
+                        self.confirm(node, remote)?;
+                    }
+                    // As the network task: go round again while a session stores.
+                    if stored > 0 {
+                        self.start_sync(node, peer)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_response(&mut self, node: usize, id: u64, response: Response) -> Result<(), Failure> {
+        let Some((peer, tag)) = self.nodes[node].requests.remove(&id) else {
+            return Ok(());
+        };
+        let coop = self.coop;
+        let now = Some(self.clock(node));
+        let out = match (tag, response) {
+            (Outgoing::Heads { .. }, Response::Heads(Some(remote))) => {
+                let local = exchange::heads(self.ledger(node)?)
+                    .map_err(|e| self.fail(format!("node {node} cannot read its heads: {e}")))?;
+                let me = self.witness_key(node);
+                self.nodes[node]
+                    .sessions
+                    .heads_differ(peer, coop, &local, &remote, me)
+            }
+            (Outgoing::Heads { .. }, Response::Heads(None)) => {
+                self.nodes[node].sessions.heads_equal(peer, coop)
+            }
+            (Outgoing::Range { .. }, Response::Range { entries, more }) => {
+                let batch = self.batch(node, peer, &entries, now)?;
+                self.nodes[node].sessions.range(peer, coop, batch, more)
+            }
+            (
+                Outgoing::Log { from, .. },
+                Response::Log {
+                    entries,
+                    next,
+                    more,
+                },
+            ) => {
+                let batch = self.batch(node, peer, &entries, now)?;
+                let answer = LogAnswer {
+                    from,
+                    count: entries.len(),
+                    next,
+                    more,
+                };
+                self.nodes[node].sessions.log(peer, coop, answer, batch)
+            }
+            _ => self.nodes[node].sessions.answered(peer, coop),
+        };
+        self.carry_out(node, out)
+    }
+
+    fn batch(
+        &mut self,
+        node: usize,
+        peer: usize,
+        entries: &[ByteBuf],
+        now: Option<Timestamp>,
+    ) -> Result<Ingested, Failure> {
+        let b = exchange::ingest_batch(self.nodes[node].coop.as_mut(), entries, now);
+        if let Ok(t) = std::env::var("TAAWUN_SIM_TRACE") {
+            for (e, o) in entries.iter().zip(&b.outcomes) {
+                if let Some(v) = taawun_core::entry::check_envelope(e).verified() {
+                    if v.id().to_string().starts_with(&t) {
+                        eprintln!(
+                            "{} node {node} sync from {peer}: {o:?}",
+                            self.now - self.start
+                        );
+                    }
+                }
+            }
+        }
+        let mut stored = 0;
+        for o in &b.outcomes {
+            stored += o.stored_count();
+            self.on_equivocation(node, o)?;
+        }
+        if stored > 0 {
+            self.staged(node);
+        }
+        if b.faults > 0 {
+            self.fault(node, peer, b.faults);
+        }
+        Ok(Ingested {
+            stored,
+            ..b.ingested
+        })
+    }
+
+    fn fault(&mut self, node: usize, peer: usize, faults: u32) {
+        let f = self.nodes[node].conduct.sync_fault(peer, faults, |_| true);
+        if f.blocked {
+            self.nodes[node].blocked.insert(peer);
+            self.nodes[node].sessions.disconnected(peer);
+        }
+    }
+
+    fn staged(&mut self, node: usize) {
+        if !self.nodes[node].flush_due {
+            self.nodes[node].flush_due = true;
+            let inc = self.nodes[node].inc;
+            self.at(FLUSH_MS, Ev::Flush { node, inc });
+        }
+    }
+
+    fn flush(&mut self, node: usize) -> Result<(), Failure> {
+        let c = self.ledger(node)?;
+        c.flush()
+            .map_err(|e| format!("node {node} cannot flush: {e}"))
+            .map_err(|e| self.fail(e))?;
+        let len = self.ledger(node)?.len();
+        let n = &mut self.nodes[node];
+        n.flushed = len;
+        n.flush_due = false;
+        Ok(())
+    }
+
+    fn on_gossip(&mut self, node: usize, from: usize, data: Vec<u8>) -> Result<(), Failure> {
+        let mid = gossip::message_id(&data).0;
+        if self.nodes[node].seen.contains_key(&mid) {
+            return Ok(());
+        }
+        self.nodes[node].seen.insert(mid, self.now);
+        let now = Some(self.clock(node));
+        let judged = exchange::judge(self.nodes[node].coop.as_mut(), &data, now);
+        if let Ok(t) = std::env::var("TAAWUN_SIM_TRACE") {
+            if let Some(v) = taawun_core::entry::check_envelope(&data).verified() {
+                if v.id().to_string().starts_with(&t) {
+                    eprintln!(
+                        "{} node {node} gossip from {from}: {judged:?} len {}",
+                        self.now - self.start,
+                        self.nodes[node].coop.as_ref().map_or(0, |c| c.len())
+                    );
+                }
+            }
+        }
+        let verdict = gossip::verdict(&judged);
+        let Judged::Ingested(outcome) = judged else {
+            if verdict == Verdict::Reject {
+                self.fault(node, from, 1);
+            }
+            return Ok(());
+        };
+        match verdict {
+            Verdict::Accept => {
+                let (own, _) = outcome.stored();
+                if own.is_some() || matches!(outcome, Ingest::Equivocation { .. }) {
+                    self.staged(node);
+                }
+                if self.nodes[node].honest {
+                    // An honest node forwards only what it judged valid and stored.
+                    let id = taawun_core::entry::check_envelope(&data)
+                        .verified()
+                        .map(|v| v.id())
+                        .ok_or_else(|| {
+                            self.fail(format!("node {node} accepted bytes that do not verify"))
+                        })?;
+                    let held = self
+                        .ledger(node)?
+                        .contains(&id)
+                        .map_err(|e| self.fail(e.to_string()))?;
+                    if !held {
+                        return Err(self.fail(format!(
+                            "honest node {node} forwarded entry {} it did not store ({outcome:?})",
+                            id.short()
+                        )));
+                    }
+                    if self.invalid.contains(&id) {
+                        return Err(self.fail(format!(
+                            "honest node {node} forwarded the invalid entry {}",
+                            id.short()
+                        )));
+                    }
+                }
+                let peers: Vec<usize> = self.links[node]
+                    .iter()
+                    .copied()
+                    .filter(|p| *p != from)
+                    .collect();
+                for p in peers {
+                    self.send(node, p, Msg::Gossip(data.clone()));
+                }
+            }
+            Verdict::Reject => self.fault(node, from, 1),
+            Verdict::Ignore => {}
+        }
+        if let Ingest::Stored { released, .. } = &outcome {
+            if !released.is_empty() {
+                self.staged(node);
+            }
+        }
+        self.on_equivocation(node, &outcome)?;
+        match outcome {
+            Ingest::Pending(taawun_core::Missing::Gap {
+                author, from: seq, ..
+            }) => {
+                let coop = self.coop;
+                let out = self.nodes[node].sessions.fetch(from, coop, author, seq);
+                self.carry_out(node, out)?;
+            }
+            Ingest::Pending(_) => self.start_sync(node, from)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn witness_key(&self, node: usize) -> Option<PublicKey> {
+        self.nodes[node]
+            .witness
+            .as_ref()
+            .map(|k| PublicKey(k.verifying_key().to_bytes()))
+    }
+
+    /// A peer's heads put the witness's chain at `remote`: if this node holds at least
+    /// that much, its latest entry is confirmed and its writes open.
+    fn confirm(&mut self, node: usize, remote: u64) -> Result<(), Failure> {
+        let Some(me) = self.witness_key(node) else {
+            return Ok(());
+        };
+        if self.nodes[node].open {
+            return Ok(());
+        }
+        let local = self
+            .ledger(node)?
+            .head(&me)
+            .map_err(|e| self.fail(e.to_string()))?
+            .map_or(0, |h| h.seq);
+        if local < remote {
+            return Ok(());
+        }
+        self.nodes[node].open = true;
+        for evidence in std::mem::take(&mut self.nodes[node].held) {
+            self.publish_evidence(node, evidence)?;
+        }
+        Ok(())
+    }
+
+    /// An honest node with a witness key that finds a fork publishes the evidence (once
+    /// per fork), as a member's node does; held until its writes open.
+    fn on_equivocation(&mut self, node: usize, outcome: &Ingest) -> Result<(), Failure> {
+        let Ingest::Equivocation { evidence, .. } = outcome else {
+            return Ok(());
+        };
+        if !self.nodes[node].honest || self.nodes[node].witness.is_none() {
+            return Ok(());
+        }
+        if self.nodes[node].open {
+            self.publish_evidence(node, evidence.clone())
+        } else {
+            self.nodes[node].held.push(evidence.clone());
+            Ok(())
+        }
+    }
+
+    fn publish_evidence(&mut self, node: usize, evidence: Evidence) -> Result<(), Failure> {
+        let Some(f) = evidence.freezes() else {
+            return Ok(());
+        };
+        if !self.nodes[node].evidenced.insert((f.author, f.seq)) {
+            return Ok(());
+        }
+        let Some(key) = self.nodes[node].witness.clone() else {
+            return Ok(());
+        };
+        let clock = self.clock(node);
+        let v = self
+            .ledger(node)?
+            .append(&key, Body::Evidence(evidence), clock, None)
+            .map_err(|e| format!("honest node {node} could not publish evidence: {e}"))
+            .map_err(|e| self.fail(e))?;
+        self.flush(node)?;
+        self.acked.push((node, v.id(), self.now));
+        self.report.written += 1;
+        let mid = gossip::message_id(&v.envelope()).0;
+        self.nodes[node].seen.insert(mid, self.now);
+        for p in self.links[node].clone() {
+            self.send(node, p, Msg::Gossip(v.envelope()));
+        }
+        Ok(())
+    }
+
+    /// The node's authors write every entry that is due by its clock.
+    fn write(&mut self, node: usize) -> Result<(), Failure> {
+        let clock = self.clock(node);
+        let mut next_due: Option<u64> = None;
+        let scripts = self.nodes[node].scripts.clone();
+        for s in scripts {
+            while let Some(v) = self.scripts[s].entries.get(self.scripts[s].next).cloned() {
+                if v.entry().ts > clock {
+                    let due = (v.entry().ts as i64 - self.nodes[node].skew).max(0) as u64;
+                    next_due = Some(next_due.map_or(due, |d| d.min(due)));
+                    break;
+                }
+                let out = self
+                    .ledger(node)?
+                    .ingest(v.clone(), Some(clock))
+                    .map_err(|e| format!("node {node} cannot store its own entry: {e}"))
+                    .map_err(|e| self.fail(e))?;
+                match out {
+                    Ingest::Stored { .. } | Ingest::Duplicate => {
+                        self.flush(node)?;
+                        if self.nodes[node].honest {
+                            self.acked.push((node, v.id(), self.now));
+                            self.report.written += 1;
+                        }
+                        self.scripts[s].next += 1;
+                        if matches!(out, Ingest::Stored { .. }) {
+                            let mid = gossip::message_id(&v.envelope()).0;
+                            self.nodes[node].seen.insert(mid, self.now);
+                            for p in self.links[node].clone() {
+                                self.send(node, p, Msg::Gossip(v.envelope()));
+                            }
+                        }
+                    }
+                    Ingest::Pending(_) => {
+                        // What it names has not reached this node yet: try again soon.
+                        next_due = Some(self.now + 2_000);
+                        break;
+                    }
+                    Ingest::Rejected(e) if self.nodes[node].honest => {
+                        return Err(self.fail(format!(
+                            "honest node {node} refused its own author's entry {} (seq {}): {e}",
+                            v.id().short(),
+                            v.entry().seq
+                        )));
+                    }
+                    Ingest::Equivocation { .. } if self.nodes[node].honest => {
+                        return Err(self.fail(format!(
+                            "honest node {node} forked its own author at seq {}",
+                            v.entry().seq
+                        )));
+                    }
+                    _ => {
+                        self.scripts[s].next += 1;
+                    }
+                }
+            }
+        }
+        if let Some(due) = next_due {
+            let inc = self.nodes[node].inc;
+            self.at(due.saturating_sub(self.now).max(1), Ev::Write { node, inc });
+        }
+        Ok(())
+    }
+
+    fn export(&mut self, node: usize) -> Result<Vec<u8>, Failure> {
+        let mut bytes = Vec::new();
+        self.ledger(node)?
+            .export(&mut bytes)
+            .map_err(|e| format!("node {node} cannot export: {e}"))
+            .map_err(|e| self.fail(e))?;
+        Ok(bytes)
+    }
+
+    /// Byte offsets of the end of each item of an export (the header first).
+    fn item_ends(&self, bytes: &[u8]) -> Result<Vec<u64>, Failure> {
+        let mut items = taawun_ledger::export::Items::new(bytes);
+        let mut ends = Vec::new();
+        loop {
+            match items.next_item() {
+                Ok(Some(_)) => ends.push(items.offset()),
+                Ok(None) => return Ok(ends),
+                Err(e) => return Err(self.fail(format!("an export does not read back: {e}"))),
+            }
+        }
+    }
+
+    fn crash(&mut self, node: usize, from_backup: bool) -> Result<(), Failure> {
+        if !self.nodes[node].up || !self.faults_on {
+            return Ok(());
+        }
+        self.report.crashes += 1;
+        let image = match (from_backup, self.nodes[node].backup.take()) {
+            (true, Some((bytes, taken))) => {
+                self.report.restores += 1;
+                self.nodes[node].restored_from = Some(taken);
+                // Writes acknowledged after the backup that no other honest node holds
+                // are gone with the member's disk: the restore's doing, not the network's.
+                let lost: Vec<Id> = self
+                    .acked
+                    .iter()
+                    .filter(|(n, _, t)| *n == node && *t > taken)
+                    .map(|(_, id, _)| *id)
+                    .collect();
+                for id in lost {
+                    let elsewhere = (0..self.nodes.len()).any(|o| {
+                        o != node
+                            && self.nodes[o].honest
+                            && self.nodes[o]
+                                .coop
+                                .as_ref()
+                                .is_some_and(|c| c.contains(&id).unwrap_or(false))
+                    });
+                    if !elsewhere {
+                        self.forgiven.insert(id);
+                    }
+                }
+                bytes
+            }
+            _ => {
+                // sled keeps a prefix of the log: at least what was flushed.
+                let bytes = self.export(node)?;
+                let ends = self.item_ends(&bytes)?;
+                let flushed = self.nodes[node].flushed as usize;
+                let len = ends.len() - 1;
+                let keep = self.rng.range(flushed.min(len) as u64, len as u64) as usize;
+                let mut end = ends[keep] as usize;
+                if keep < len && self.rng.chance(self.cfg.faults.torn_pct) {
+                    // Part of the next entry made it: a torn write.
+                    self.report.torn += 1;
+                    let next_end = ends[keep + 1] as usize;
+                    end = self.rng.range(end as u64 + 1, next_end as u64 - 1) as usize;
+                }
+                bytes[..end].to_vec()
+            }
+        };
+        let n = &mut self.nodes[node];
+        n.image = image;
+        n.up = false;
+        n.inc += 1;
+        n.coop = None;
+        n.ledger = None;
+        n.dir = None;
+        n.sessions = Sessions::new();
+        n.requests.clear();
+        n.seen.clear();
+        n.conduct = Conduct::new(Duration::from_secs(60));
+        n.blocked.clear();
+        n.flush_due = false;
+        n.open = false;
+        n.held.clear();
+        n.evidenced.clear();
+        for p in self.links[node].clone() {
+            self.nodes[p].sessions.disconnected(node);
+        }
+        let down = self.rng.range(5_000, 120_000);
+        self.at(down, Ev::Restart { node });
+        Ok(())
+    }
+
+    fn restart(&mut self, node: usize) -> Result<(), Failure> {
+        if self.nodes[node].up {
+            return Ok(());
+        }
+        let image = std::mem::take(&mut self.nodes[node].image);
+        let in_image: BTreeSet<Id> = {
+            let mut items = taawun_ledger::export::Items::new(&image[..]);
+            let _ = items.header();
+            let mut ids = BTreeSet::new();
+            while let Ok(Some(item)) = items.next_item() {
+                if let Some(v) = item
+                    .raw
+                    .ok()
+                    .and_then(|raw| taawun_core::entry::check_envelope(&raw).verified())
+                {
+                    ids.insert(v.id());
+                }
+            }
+            ids
+        };
+        self.open(node, Some(image))?;
+        // No acknowledged write is lost by a crash.
+        let restored = self.nodes[node].restored_from;
+        let mine: Vec<Id> = self
+            .acked
+            .iter()
+            .filter(|(n, _, t)| *n == node && restored.is_none_or(|r| *t <= r))
+            .map(|(_, id, _)| *id)
+            .collect();
+        for id in mine {
+            let held = self
+                .ledger(node)?
+                .contains(&id)
+                .map_err(|e| self.fail(e.to_string()))?;
+            if !held {
+                let pending = self.ledger(node)?.is_pending(&id);
+                return Err(self.fail(format!(
+                    "node {node} lost its acknowledged write {} in a crash (in the disk image: {}, left pending by the import: {pending})",
+                    id.short(),
+                    in_image.contains(&id)
+                )));
+            }
+        }
+        // Its authors go on from what the disk holds (what was lost comes back by sync
+        // or is written again: the same signed bytes).
+        for s in self.nodes[node].scripts.clone() {
+            let author = self.scripts[s].author;
+            let head = self
+                .ledger(node)?
+                .head(&author)
+                .map_err(|e| self.fail(e.to_string()))?;
+            self.scripts[s].next = head.map_or(0, |h| h.seq as usize);
+        }
+        let inc = self.nodes[node].inc;
+        self.at(100, Ev::SyncRound { node, inc });
+        self.at(1, Ev::Write { node, inc });
+        Ok(())
+    }
+
+    fn heal(&mut self) -> Result<(), Failure> {
+        self.faults_on = false;
+        self.side = None;
+        for node in 0..self.nodes.len() {
+            if !self.nodes[node].up {
+                self.restart(node)?;
+            }
+        }
+        self.healed_at = Some(self.now);
+        self.at(CHECK_MS, Ev::Check);
+        Ok(())
+    }
+
+    /// Bounded memory: every buffer of the node stays within its bound.
+    fn bounded(&self, node: usize) -> Result<(), Failure> {
+        let n = &self.nodes[node];
+        let Some(c) = &n.coop else { return Ok(()) };
+        if c.pending_len() > taawun_ledger::pending::MAX_PENDING {
+            return Err(self.fail(format!(
+                "node {node}'s pending buffer holds {}",
+                c.pending_len()
+            )));
+        }
+        if n.sessions.len() > sync::MAX_SESSIONS {
+            return Err(self.fail(format!(
+                "node {node} runs {} sync sessions",
+                n.sessions.len()
+            )));
+        }
+        let most = sync::MAX_SESSIONS * (sync::MAX_RANGES_IN_FLIGHT + 1);
+        if n.requests.len() > most {
+            return Err(self.fail(format!(
+                "node {node} has {} sync requests out",
+                n.requests.len()
+            )));
+        }
+        if n.seen.len() > MAX_SEEN {
+            return Err(self.fail(format!(
+                "node {node} remembers {} message ids",
+                n.seen.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Once healed: have the honest nodes converged? Then check everything and stop.
+    fn check(&mut self) -> Result<(), Failure> {
+        let healed = self.healed_at.unwrap_or(self.now);
+        let bound = self.convergence_bound();
+        let honest: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].honest)
+            .collect();
+        let writing = self
+            .nodes
+            .iter()
+            .filter(|n| n.honest)
+            .flat_map(|n| n.scripts.iter())
+            .any(|s| self.scripts[*s].next < self.scripts[*s].entries.len());
+        // A frozen author's chain may end differently on each node (whichever entry of
+        // the fork came first holds the slot): its heads are left out, the frozen authors
+        // and the folded state are compared at the end.
+        let mut digests = BTreeMap::new();
+        for &i in &honest {
+            let c = self.ledger(i)?;
+            let frozen = c.frozen();
+            let mut heads = exchange::heads(c).map_err(|e| self.fail(e.to_string()))?;
+            heads.retain(|h| !frozen.contains_key(&h.author));
+            digests.insert(i, (sync::digest(&heads), frozen));
+        }
+        let first = digests.values().next().cloned();
+        let same = digests.values().all(|d| Some(d) == first.as_ref());
+        if writing || !same {
+            if self.now - healed > bound {
+                let lens: Vec<String> = honest
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "node {i}: {} entries",
+                            self.nodes[*i].coop.as_ref().map_or(0, |c| c.len())
+                        )
+                    })
+                    .collect();
+                let stuck: Vec<String> = honest
+                    .iter()
+                    .flat_map(|n| self.nodes[*n].scripts.iter().map(move |s| (*n, *s)))
+                    .filter_map(|(n, s)| {
+                        let sc = &self.scripts[s];
+                        let v = sc.entries.get(sc.next)?;
+                        let waits = self.nodes[n]
+                            .coop
+                            .as_ref()
+                            .and_then(|c| c.state().ok())
+                            .map(|st| taawun_core::validate::check(&st, &self.coop, v, None));
+                        Some(format!(
+                            "node {n}'s author {} at its entry {} of {} ({:?}, {}: {waits:?})",
+                            sc.author.short(),
+                            sc.next + 1,
+                            sc.entries.len(),
+                            v.entry().body.kind(),
+                            v.id().short()
+                        ))
+                    })
+                    .collect();
+                return Err(self.fail(format!(
+                    "the honest nodes did not converge within {} s of the heal ({}; authors stuck: {})",
+                    bound / 1000,
+                    lens.join(", "),
+                    stuck.join("; ")
+                )));
+            }
+            self.at(CHECK_MS, Ev::Check);
+            return Ok(());
+        }
+        self.report.converged_ms = self.now - healed;
+        self.final_checks(&honest)?;
+        self.done = true;
+        Ok(())
+    }
+
+    /// How long the honest nodes may take to converge once healed: a sync round reaches
+    /// a neighbour every interval, so a few rounds per hop of the graph's diameter.
+    fn convergence_bound(&self) -> u64 {
+        let every = taawun_net::config::DEFAULT_SYNC_INTERVAL.as_millis() as u64;
+        let hops = (usize::BITS - self.nodes.len().leading_zeros()) as u64;
+        10 * every + 4 * every * hops
+    }
+
+    fn final_checks(&mut self, honest: &[usize]) -> Result<(), Failure> {
+        let t = self.now;
+        let mut reference: Option<(usize, taawun_core::fold::Coop)> = None;
+        for &i in honest {
+            let c = self.nodes[i]
+                .coop
+                .as_ref()
+                .ok_or_else(|| self.fail("no ledger"))?;
+            for id in &self.invalid {
+                if c.contains(id).unwrap_or(true) {
+                    return Err(self.fail(format!(
+                        "honest node {i} stored the invalid entry {}",
+                        id.short()
+                    )));
+                }
+            }
+            for (n, id, _) in &self.acked {
+                if self.forgiven.contains(id) {
+                    continue;
+                }
+                if !c.contains(id).unwrap_or(false) {
+                    return Err(self.fail(format!(
+                        "node {i} lacks entry {} acknowledged by node {n}",
+                        id.short()
+                    )));
+                }
+            }
+            let state = c.state().map_err(|e| self.fail(e.to_string()))?;
+            if let Some((r, s)) = &reference {
+                let unfrozen = |c: &taawun_core::fold::Coop| {
+                    let mut h = c.heads().clone();
+                    h.retain(|a, _| !c.frozen_authors().contains_key(a));
+                    h
+                };
+                let what = if unfrozen(s) != unfrozen(&state) {
+                    Some("heads")
+                } else if s.frozen_authors() != state.frozen_authors() {
+                    Some("frozen authors")
+                } else if s.balances(t) != state.balances(t) {
+                    Some("balances")
+                } else if s.records(&self.requesters, t) != state.records(&self.requesters, t) {
+                    Some("requesters' records")
+                } else {
+                    None
+                };
+                if let Some(what) = what {
+                    let differ = self.difference(*r, i);
+                    return Err(self.fail(format!(
+                        "honest nodes {r} and {i} hold the same heads but fold different {what} (entries held by one only: {differ})"
+                    )));
+                }
+            } else {
+                // A fork needs the author's key: only the stolen keys may be frozen.
+                let hostile_keys: BTreeSet<PublicKey> = match self.hostile {
+                    Some(h) if self.cfg.forks => self.nodes[h]
+                        .stolen
+                        .iter()
+                        .map(|s| self.scripts[*s].author)
+                        .collect(),
+                    _ => BTreeSet::new(),
+                };
+                if let Some(a) = state
+                    .frozen_authors()
+                    .keys()
+                    .find(|a| !hostile_keys.contains(a))
+                {
+                    return Err(self.fail(format!(
+                        "honest node {i} froze the honest author {}",
+                        a.short()
+                    )));
+                }
+                self.report.entries = c.len();
+                self.report.frozen = state.frozen_authors().len();
+                reference = Some((i, state));
+            }
+        }
+        // What an auditor would check offline, on one honest node's export.
+        if let Some(&i) = honest.first() {
+            let bytes = self.export(i)?;
+            let summary = taawun_ledger::verify(&bytes[..])
+                .map_err(|e| self.fail(format!("node {i}'s export does not verify: {e}")))?;
+            // A fork by the hostile node is a break the auditor must name; nothing else.
+            let breaks: u64 = summary
+                .breaks
+                .iter()
+                .filter(|(name, _)| {
+                    !(self.hostile.is_some()
+                        && name.as_str() == taawun_ledger::verdict::EQUIVOCATION)
+                })
+                .map(|(_, n)| *n)
+                .sum();
+            if breaks > 0 {
+                return Err(self.fail(format!(
+                    "node {i}'s export has breaks an auditor would report: {:?}",
+                    summary.breaks
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries one of two nodes holds and the other does not, in words.
+    fn difference(&self, a: usize, b: usize) -> String {
+        let ids = |n: usize| -> BTreeSet<Id> {
+            self.nodes[n]
+                .coop
+                .as_ref()
+                .map(|c| c.log_ids().filter_map(Result::ok).collect())
+                .unwrap_or_default()
+        };
+        let (x, y) = (ids(a), ids(b));
+        let describe = |n: usize, id: &Id| -> String {
+            let c = self.nodes[n].coop.as_ref();
+            match c.and_then(|c| c.get(id).ok().flatten()) {
+                Some(v) => {
+                    let e = v.entry();
+                    let on_chain = c
+                        .and_then(|c| c.range(&e.author, e.seq, 1).ok())
+                        .is_some_and(|r| r.first().map(|f| f.id()) == Some(*id));
+                    format!(
+                        "{} ({:?}, seq {} of {}, {}) at node {n} only",
+                        id.short(),
+                        e.body.kind(),
+                        e.seq,
+                        e.author.short(),
+                        if on_chain {
+                            "on its chain"
+                        } else {
+                            "beside the chain"
+                        }
+                    )
+                }
+                None => format!("{} at node {n} only", id.short()),
+            }
+        };
+        let mut out: Vec<String> = x.difference(&y).map(|id| describe(a, id)).collect();
+        out.extend(y.difference(&x).map(|id| describe(b, id)));
+        if out.is_empty() {
+            "none".into()
+        } else {
+            out.join("; ")
+        }
+    }
+
+    /// One act of the hostile node, chosen by `act`.
+    fn hostile_act(&mut self, act: u64) -> Result<(), Failure> {
+        let Some(h) = self.hostile else { return Ok(()) };
+        if !self.nodes[h].up {
+            return Ok(());
+        }
+        self.report.hostile_acts += 1;
+        let clock = self.clock(h);
+        let stolen = &self.nodes[h].stolen;
+        let script = stolen[(act as usize / 7) % stolen.len()];
+        let key = self.scripts[script].key.clone();
+        let author = self.scripts[script].author;
+        let head = self
+            .ledger(h)?
+            .head(&author)
+            .map_err(|e| self.fail(e.to_string()))?;
+        let coop = self.coop;
+        let offer = |minor: u64, ts: u64| {
+            Body::Offer(Offer {
+                title: "Tag images".into(),
+                description: "Tag each image".into(),
+                purpose: "Training data".into(),
+                pay: Money::new("EUR", minor),
+                minutes: 60,
+                assignments: 1,
+                expires_at: ts + 86_400_000,
+                review_window_ms: 86_400_000,
+                claim_window_ms: 3_600_000,
+                commit: taawun_core::lottery::commit(&taawun_core::Hash::of(&ts.to_be_bytes())),
+            })
+        };
+        let send_all = |w: &mut World, bytes: Vec<u8>| {
+            for p in w.links[h].clone() {
+                w.send(h, p, Msg::Gossip(bytes.clone()));
+            }
+        };
+        // Acts 0 to 3, the flood (4) and, when forks are on, the fork (5).
+        let kinds = if self.cfg.forks { 6 } else { 5 };
+        match act % kinds {
+            0 => {
+                // An offer paying 1 cent for an hour.
+                let v = Writer::new(key, Some(coop), head).next(offer(1, clock), clock, None);
+                self.invalid.insert(v.id());
+                send_all(self, v.envelope());
+            }
+            1 => {
+                // A fair offer, dated an hour before the author's previous entry.
+                let Some(head) = head else { return Ok(()) };
+                let back = Head {
+                    ts: head.ts.saturating_sub(3_600_000),
+                    ..head
+                };
+                let ts = back.ts;
+                let v = Writer::new(key, Some(coop), Some(back)).next(offer(10_000, ts), ts, None);
+                self.invalid.insert(v.id());
+                send_all(self, v.envelope());
+            }
+            2 => {
+                // A fair offer from two hours ahead.
+                let ts = clock + 7_200_000;
+                let v = Writer::new(key, Some(coop), head).next(offer(10_000, ts), ts, None);
+                send_all(self, v.envelope());
+            }
+            3 => {
+                // Junk, and an entry whose signature was altered.
+                let len = self.rng.range(1, 300) as usize;
+                let junk: Vec<u8> = (0..len).map(|_| self.rng.next_u64() as u8).collect();
+                send_all(self, junk);
+                let v = Writer::new(key, Some(coop), head).next(offer(10_000, clock), clock, None);
+                let mut bytes = v.envelope();
+                let last = bytes.len() - 1;
+                bytes[last] ^= 0x55;
+                self.invalid.insert(v.id());
+                send_all(self, bytes);
+            }
+            5 => {
+                // A fork: a second entry at the author's latest seq, to half its peers.
+                let Some(head) = head.filter(|h| h.seq >= 2) else {
+                    return Ok(());
+                };
+                let c = self.ledger(h)?;
+                let Some(last) = c.get(&head.id).ok().flatten() else {
+                    return Ok(());
+                };
+                let prev = last.entry().prev.and_then(|p| c.get(&p).ok().flatten());
+                let Some(prev) = prev else { return Ok(()) };
+                let before = Head {
+                    seq: prev.entry().seq,
+                    id: prev.id(),
+                    ts: prev.entry().ts,
+                    gov: prev.entry().gov,
+                };
+                let e = last.entry();
+                let v = Writer::new(key, Some(coop), Some(before)).next(
+                    e.body.clone(),
+                    e.ts + 1,
+                    e.gov,
+                );
+                for p in self.links[h].clone().iter().step_by(2) {
+                    self.send(h, *p, Msg::Gossip(v.envelope()));
+                }
+            }
+            _ => {
+                // A flood of what the network already has.
+                let ids: Vec<Id> = self.ledger(h)?.log_ids().filter_map(Result::ok).collect();
+                for id in ids.iter().rev().take(20) {
+                    if let Ok(Some(env)) = self.ledger(h)?.envelope(id) {
+                        for _ in 0..3 {
+                            send_all(self, env.to_vec());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! The simulator's seeds: a series of seeded runs of the whole network, with faults and a
+//! hostile node, in which no invariant may break; and runs that show the invariants are
+//! checked at all (a run that breaks one fails with its seed).
+
+use taawun_sim::{run, Config, Faults};
+
+/// Seeds every test run checks, in four runs the test harness spreads over the cores. A
+/// failure prints the seed to replay with `cargo run -p taawun-sim -- --seed S`.
+const CI_SEEDS: u64 = 160;
+
+fn seeds(part: u64) {
+    let per = CI_SEEDS / 4;
+    let failures: Vec<String> = (part * per..(part + 1) * per)
+        .filter_map(|seed| run(&Config::from_seed(seed)).err())
+        .map(|f| f.to_string())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn no_invariant_breaks_on_the_ci_seeds_first_quarter() {
+    seeds(0);
+}
+
+#[test]
+fn no_invariant_breaks_on_the_ci_seeds_second_quarter() {
+    seeds(1);
+}
+
+#[test]
+fn no_invariant_breaks_on_the_ci_seeds_third_quarter() {
+    seeds(2);
+}
+
+#[test]
+fn no_invariant_breaks_on_the_ci_seeds_fourth_quarter() {
+    seeds(3);
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let cfg = Config::from_seed(7);
+    let a = run(&cfg).expect("seed 7 runs clean");
+    let b = run(&cfg).expect("seed 7 runs clean again");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_calm_network_converges_with_every_write() {
+    let mut cfg = Config::from_seed(3);
+    cfg.faults = Faults::none();
+    cfg.hostile = false;
+    let r = run(&cfg).expect("a calm run is clean");
+    assert!(r.written > 50, "{r:?}");
+    assert_eq!(r.dropped, 0);
+    assert!(r.entries as usize >= r.written, "{r:?}");
+}
+
+#[test]
+fn crashes_partitions_and_a_hostile_node_are_survived() {
+    let mut cfg = Config::from_seed(11);
+    cfg.nodes = 6;
+    cfg.hostile = true;
+    cfg.forks = false;
+    cfg.faults = Faults {
+        drop_pct: 15,
+        dup_pct: 5,
+        delay_pct: 20,
+        partitions: 2,
+        crashes: 3,
+        torn_pct: 100,
+        restore_backup: true,
+    };
+    let r = run(&cfg).expect("the faults are survived");
+    assert!(
+        r.crashes >= 1 && r.partitions >= 1 && r.hostile_acts >= 1,
+        "{r:?}"
+    );
+}
