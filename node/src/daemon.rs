@@ -2,10 +2,11 @@
 //! API, runs the requester's lottery when claim windows close, and stops cleanly on
 //! Ctrl-C or SIGTERM (the network task flushes every ledger before it ends).
 
-use crate::api::{self, AppState, LIVE_CAPACITY};
+use crate::api;
 use crate::config::Config;
 use crate::datadir;
 use crate::service::Node;
+use crate::state::{AppState, LIVE_CAPACITY};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

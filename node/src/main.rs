@@ -16,6 +16,7 @@ mod daemon;
 mod datadir;
 mod demo;
 mod service;
+mod state;
 mod web;
 
 use anyhow::{bail, Context, Result};

@@ -27,7 +27,7 @@ mod handlers;
 pub(crate) mod i18n;
 mod pages;
 
-use crate::api::AppState;
+use crate::state::{live_stream, AppState, MAX_UPLOAD_BYTES};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -249,7 +249,8 @@ impl Ctx {
     }
 }
 
-/// The page's routes, merged into the API's router by `api::router`.
+/// The page's routes, merged into the API's router by `api::router` (which depends on
+/// this module, never the reverse: what both need is in [`crate::state`]).
 pub(crate) fn router(st: AppState) -> Router {
     use handlers as h;
     let web = Web {
@@ -264,7 +265,7 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/offers/{offer}/withdraw", post(h::withdraw))
         .route(
             "/offers/{offer}/submit",
-            post(h::submit).layer(DefaultBodyLimit::max(crate::api::MAX_UPLOAD_BYTES)),
+            post(h::submit).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/work", get(h::work))
         .route("/earnings", get(h::earnings))
@@ -678,7 +679,7 @@ async fn script() -> Response {
 /// `GET /live`: the API's live stream, for a logged-in page (the session cookie instead
 /// of the bearer token).
 async fn live(State(web): State<Web>, _ctx: Ctx) -> Response {
-    crate::api::events(State(web.st)).await.into_response()
+    live_stream(web.st).into_response()
 }
 
 #[cfg(test)]
