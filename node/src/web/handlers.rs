@@ -1,19 +1,20 @@
-//! The page handlers: read the node's state, render a page; or check the form's CSRF
-//! token, do the action and redirect (303) to the page that shows its effect.
+//! The page handlers: read the node's state, render a page; or take a form whose CSRF
+//! token was checked ([`Checked`]), do the action and redirect (303) to the page that
+//! shows its effect.
 
 // A handler's error is the page that says what went wrong, built once per request and
 // returned at once: boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
 use super::chart::Point;
+use super::csrf::{tokened, Checked, Posted};
 use super::i18n::{self as t, typed_number, typed_whole, Lang};
 use super::pages::{self, BoardQuery, CoopInfo, OfferForm, Paging};
 use super::{Ctx, Web};
 use crate::service::{Error, Known};
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::fold::OfferState;
@@ -153,14 +154,6 @@ pub(super) async fn info(web: &Web, ctx: &Ctx, coop: &str) -> Result<(Id, CoopIn
     ))
 }
 
-pub(super) fn check(ctx: &Ctx, token: &str) -> Result<(), Response> {
-    if ctx.csrf_ok(token) {
-        Ok(())
-    } else {
-        Err(pages::csrf_refused(ctx.lang))
-    }
-}
-
 /// Redirects to `path` saying the action was done; or, when no other node is connected,
 /// that it is saved here and waits to reach the cooperative (`done=wait`): a member
 /// offline in a camp must not read "Done" for a claim nobody has seen yet.
@@ -190,6 +183,21 @@ pub(crate) struct CsrfOnly {
     #[serde(default)]
     confirm: String,
 }
+
+// The forms of these pages carry the session's token in `csrf`; handlers take them as
+// `Checked<...>`, which checks it.
+tokened!(
+    CsrfOnly,
+    ConfirmForm,
+    ReviewForm,
+    OfferForm,
+    RejectForm,
+    PayForm,
+    VoteForm,
+    AppealForm,
+    JuryVoteForm,
+    ReplyForm,
+);
 
 /// `GET /`: the one cooperative held, or the list.
 pub(crate) async fn home(State(web): State<Web>, ctx: Ctx) -> Page {
@@ -336,9 +344,8 @@ pub(crate) async fn claim(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, offer)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Checked(_): Checked<CsrfOnly>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link(&format!("offers/{}", oid.to_hex()));
@@ -373,9 +380,8 @@ pub(crate) async fn withdraw(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, offer)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Checked(f): Checked<CsrfOnly>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link(&format!("offers/{}", oid.to_hex()));
@@ -461,33 +467,85 @@ pub(crate) async fn work(
     ))
 }
 
+/// The form that sends work (multipart: csrf, minutes, file), read whole before anything
+/// is done.
+#[derive(Debug)]
+pub(crate) enum Upload {
+    /// Every field that arrived.
+    Whole {
+        csrf: String,
+        minutes: String,
+        file: Option<axum::body::Bytes>,
+    },
+    /// The form did not arrive whole: why. It carries nothing to act on, so no token is
+    /// asked of it; the handler says what went wrong.
+    Broken(String),
+}
+
+impl Posted for Upload {
+    async fn read(req: Request, web: &Web) -> Result<Self, Response> {
+        let mut form = Multipart::from_request(req, web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (mut csrf, mut minutes, mut file) = (String::new(), String::new(), None);
+        loop {
+            let field = match form.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    return Ok(Upload::Broken(format!(
+                        "the form did not arrive whole: {e}"
+                    )))
+                }
+            };
+            let read = match field.name().unwrap_or("") {
+                "csrf" => field.text().await.map(|t| csrf = t),
+                "minutes" => field.text().await.map(|t| minutes = t),
+                "file" => field.bytes().await.map(|b| file = Some(b)),
+                _ => Ok(()),
+            };
+            if let Err(e) = read {
+                return Ok(Upload::Broken(e.to_string()));
+            }
+        }
+        Ok(Upload::Whole {
+            csrf,
+            minutes,
+            file,
+        })
+    }
+
+    fn token(&self) -> Option<&str> {
+        match self {
+            Upload::Whole { csrf, .. } => Some(csrf),
+            Upload::Broken(_) => None,
+        }
+    }
+}
+
 /// `POST /c/{coop}/offers/{offer}/submit` (multipart: csrf, minutes, file).
 pub(crate) async fn submit(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, offer)): Path<(String, String)>,
-    mut form: Multipart,
+    Checked(form): Checked<Upload>,
 ) -> Page {
     let (id, c) = info(&web, &ctx, &coop).await?;
     let oid = entry_id(&ctx, &c, "offer", &offer)?;
     let back = c.link("work");
-    let bad = |m: String| pages::failed(&ctx, Some(&c), StatusCode::BAD_REQUEST, &m, &back);
-    let (mut token, mut minutes, mut file) = (String::new(), String::new(), None);
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(bad(format!("the form did not arrive whole: {e}"))),
-        };
-        match field.name().unwrap_or("") {
-            "csrf" => token = field.text().await.map_err(|e| bad(e.to_string()))?,
-            "minutes" => minutes = field.text().await.map_err(|e| bad(e.to_string()))?,
-            "file" => file = Some(field.bytes().await.map_err(|e| bad(e.to_string()))?),
-            _ => {}
+    // The token was checked first: nothing from a foreign form is even parsed further.
+    let (minutes, file) = match form {
+        Upload::Whole { minutes, file, .. } => (minutes, file),
+        Upload::Broken(m) => {
+            return Err(pages::failed(
+                &ctx,
+                Some(&c),
+                StatusCode::BAD_REQUEST,
+                &m,
+                &back,
+            ))
         }
-    }
-    // The token first: nothing from a foreign form is even parsed further.
-    check(&ctx, &token)?;
+    };
     let l = ctx.lang;
     let no_file = || said(&ctx, Some(&c), l.t(&t::NO_FILE), &back);
     let minutes = typed_count(l, &t::MINUTES_WORKED, &minutes)
@@ -622,9 +680,8 @@ pub(crate) async fn confirm(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, pay)): Path<(String, String)>,
-    Form(f): Form<ConfirmForm>,
+    Checked(f): Checked<ConfirmForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let pid = entry_id(&ctx, &c, "payment", &pay)?;
     let back = c.link("earnings");
@@ -661,9 +718,8 @@ pub(crate) async fn review(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Form(f): Form<ReviewForm>,
+    Checked(f): Checked<ReviewForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("earnings");
     web.st
@@ -777,9 +833,8 @@ pub(crate) async fn post_offer(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Form(f): Form<OfferForm>,
+    Checked(f): Checked<OfferForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let req = match offer_request(ctx.lang, &c, &f) {
         Ok(req) => req,
@@ -949,9 +1004,8 @@ pub(crate) async fn accept(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, sub)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Checked(f): Checked<CsrfOnly>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let sid = entry_id(&ctx, &c, "submission", &sub)?;
     let back = c.link("requests");
@@ -994,9 +1048,8 @@ pub(crate) async fn reject(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, sub)): Path<(String, String)>,
-    Form(f): Form<RejectForm>,
+    Checked(f): Checked<RejectForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let sid = entry_id(&ctx, &c, "submission", &sub)?;
     let back = c.link("requests");
@@ -1089,9 +1142,8 @@ pub(crate) async fn pay(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Form(f): Form<PayForm>,
+    Checked(f): Checked<PayForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("requests");
     let l = ctx.lang;
@@ -1177,9 +1229,8 @@ pub(crate) async fn vote(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Form(f): Form<VoteForm>,
+    Checked(f): Checked<VoteForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("coop");
     web.st
@@ -1430,9 +1481,8 @@ pub(crate) async fn appeal(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, sub)): Path<(String, String)>,
-    Form(f): Form<AppealForm>,
+    Checked(f): Checked<AppealForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let sid = entry_id(&ctx, &c, "submission", &sub)?;
     let back = c.link("work");
@@ -1461,9 +1511,8 @@ pub(crate) async fn jury_vote(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, appeal)): Path<(String, String)>,
-    Form(f): Form<JuryVoteForm>,
+    Checked(f): Checked<JuryVoteForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let aid = entry_id(&ctx, &c, "appeal", &appeal)?;
     let back = c.link("work");
@@ -1493,9 +1542,8 @@ pub(crate) async fn reply(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, appeal)): Path<(String, String)>,
-    Form(f): Form<ReplyForm>,
+    Checked(f): Checked<ReplyForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let aid = entry_id(&ctx, &c, "appeal", &appeal)?;
     let back = c.link("requests");

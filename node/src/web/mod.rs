@@ -10,7 +10,7 @@
 //! (`POST /api/ui-login`) and opens `/login?code=...`; the page trades the code for a
 //! session cookie (HttpOnly, SameSite=Strict), so the token never reaches page script.
 //! Every POST also carries the session's CSRF token in the form, checked before anything
-//! is done. Pages without a valid session redirect to `/welcome`, which says how to log in.
+//! is done: handlers take their form as [`csrf::Checked`], which refuses it otherwise. Pages without a valid session redirect to `/welcome`, which says how to log in.
 //!
 //! Against other pages and programs: every page response carries a Content-Security-Policy
 //! (nothing but this node's own files, no framing) and the usual companions
@@ -21,6 +21,7 @@
 
 mod chart;
 pub(crate) mod cli;
+mod csrf;
 mod devices;
 mod gzip;
 mod handlers;
@@ -35,6 +36,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use csrf::Checked;
 use i18n::Lang;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -218,6 +220,10 @@ impl FromRequestParts<Web> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Self::Rejection> {
+        // Read once per request: a handler's `Ctx` and its `Checked` form share it.
+        if let Some(ctx) = parts.extensions.get::<Ctx>() {
+            return Ok(ctx.clone());
+        }
         let lang = lang_of(&parts.headers);
         let Some(csrf) = web.session(&parts.headers) else {
             return Err(Redirect::to("/welcome").into_response());
@@ -233,12 +239,14 @@ impl FromRequestParts<Web> for Ctx {
         let waiting = uri
             .query()
             .is_some_and(|q| q.split('&').any(|kv| kv == "done=wait"));
-        Ok(Ctx {
+        let ctx = Ctx {
             lang,
             csrf,
             here,
             waiting,
-        })
+        };
+        parts.extensions.insert(ctx.clone());
+        Ok(ctx)
     }
 }
 
@@ -589,16 +597,14 @@ struct CsrfForm {
     csrf: String,
 }
 
+csrf::tokened!(CsrfForm);
+
 /// `POST /logout`.
 async fn logout(
     State(web): State<Web>,
-    ctx: Ctx,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<CsrfForm>,
+    Checked(_): Checked<CsrfForm>,
 ) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return pages::csrf_refused(ctx.lang);
-    }
     web.end_session(&headers);
     (
         [(
