@@ -27,7 +27,7 @@ pub(crate) trait Posted: Sized + Send {
     fn read(req: Request, web: &Web) -> impl Future<Output = Result<Self, Response>> + Send;
 
     /// The CSRF token the form carries; `None` only for a form that arrived broken,
-    /// which carries nothing a handler could act on (see [`super::handlers::Upload`]).
+    /// which carries nothing a handler could act on (the work form's `Upload`).
     fn token(&self) -> Option<&str>;
 }
 
