@@ -1,6 +1,10 @@
 //! The cooperative: its rules and proposals, and votes on them.
 
-use super::*;
+use super::{done, fail, info, now, DoneQuery, Page};
+use crate::web::csrf::{tokened, Checked};
+use crate::web::{pages, Ctx, Web};
+use axum::extract::{Path, Query, State};
+use taawun_api::views::VoteReq;
 
 tokened!(VoteForm);
 

@@ -1,7 +1,16 @@
 //! The member's earnings: what it is owed and paid, confirming a payment, reviewing a
 //! requester.
 
-use super::*;
+use super::{done, entry_id, fail, info, Page};
+use crate::service::Error;
+use crate::web::chart::Point;
+use crate::web::csrf::{tokened, Checked};
+use crate::web::pages::{self, Paging};
+use crate::web::{Ctx, Web};
+use axum::extract::{Path, Query, State};
+use taawun_api::request::{PaymentFilter, ReviewState, SubmissionFilter};
+use taawun_api::views::{BalanceView, ReviewReq};
+use taawun_core::money::hourly_rate;
 
 tokened!(ConfirmForm, ReviewForm);
 

@@ -1,5 +1,5 @@
 //! The page handlers: read the node's state, render a page; or take a form whose CSRF
-//! token was checked ([`Checked`]), do the action and redirect (303) to the page that
+//! token was checked ([`super::csrf::Checked`]), do the action and redirect (303) to the page that
 //! shows its effect.
 //!
 //! One file per page: [`offers`] (the board, an offer, the posting form), [`work`],
@@ -11,22 +11,17 @@
 // returned at once: boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
-use super::chart::Point;
-use super::csrf::{tokened, Checked, Posted};
+use super::csrf::tokened;
 use super::i18n::{self as t, typed_number, typed_whole, Lang};
-use super::pages::{self, BoardQuery, CoopInfo, OfferForm, Paging};
+use super::pages::{self, CoopInfo};
 use super::{Ctx, Web};
 use crate::service::{Error, Known};
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use taawun_api::request::*;
 use taawun_api::views::*;
-use taawun_core::fold::OfferState;
-use taawun_core::money::{
-    decimals, floor_pay, format_in, hourly_rate, meets_floor, parse_minor_in, parse_scaled,
-    MAX_DECIMALS,
-};
+use taawun_core::money::{decimals, parse_minor_in, parse_scaled, MAX_DECIMALS};
 use taawun_core::{Id, Timestamp};
 
 mod coop;
@@ -290,6 +285,7 @@ mod tests {
     use super::offers::offer_request;
     use super::requests::overpay;
     use super::*;
+    use crate::web::pages::OfferForm;
 
     #[test]
     fn the_node_s_refusals_are_said_in_the_page_s_language() {

@@ -1,6 +1,19 @@
 //! The offers: the board, an offer (claim, withdraw) and the form that posts one.
 
-use super::*;
+use super::{
+    done, entry_id, fail, info, node_says, now, scaled, status_of, typed_amount, typed_count,
+    typed_scaled, CsrfOnly, DoneQuery, Page,
+};
+use crate::web::csrf::{tokened, Checked};
+use crate::web::i18n::{self as t, Lang};
+use crate::web::pages::{self, BoardQuery, CoopInfo, OfferForm};
+use crate::web::{Ctx, Web};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use taawun_api::request::{OfferFilter, DEFAULT_CLAIM_WINDOW_MS, MAX_OFFER_PAGE};
+use taawun_api::views::PostOffer;
+use taawun_core::fold::OfferState;
+use taawun_core::money::{floor_pay, format_in, hourly_rate, meets_floor};
 
 tokened!(OfferForm);
 

@@ -1,7 +1,19 @@
 //! The requester's side: its offers' submissions, their results, accepting or rejecting
 //! them, paying, and answering an appeal.
 
-use super::*;
+use super::{done, entry_id, fail, info, now, said, typed_amount, CsrfOnly, Page};
+use crate::service::Error;
+use crate::web::csrf::{tokened, Checked};
+use crate::web::i18n as t;
+use crate::web::pages::{self, CoopInfo, Paging};
+use crate::web::{Ctx, Web};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use taawun_api::request::{OfferFilter, SubmissionFilter, MAX_OFFER_PAGE};
+use taawun_api::views::{Amount, BalanceView, OfferView, PayReq};
+use taawun_core::money::format_in;
+use taawun_core::Id;
 
 tokened!(RejectForm, PayForm, ReplyForm);
 

@@ -1,7 +1,16 @@
 //! The member's work: what it holds, sending its result, appealing a rejection, and a
 //! juror's vote.
 
-use super::*;
+use super::{done, entry_id, fail, info, now, said, typed_count, DoneQuery, Page};
+use crate::service::Error;
+use crate::web::csrf::{tokened, Checked, Posted};
+use crate::web::i18n as t;
+use crate::web::{pages, Ctx, Web};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use taawun_api::request::{OfferFilter, SubmissionFilter, MAX_OFFER_PAGE};
+use taawun_api::views::OfferView;
 
 tokened!(AppealForm, JuryVoteForm);
 
