@@ -10,7 +10,8 @@
 //! (`POST /api/ui-login`) and opens `/login?code=...`; the page trades the code for a
 //! session cookie (HttpOnly, SameSite=Strict), so the token never reaches page script.
 //! Every POST also carries the session's CSRF token in the form, checked before anything
-//! is done: handlers take their form as [`csrf::Checked`], which refuses it otherwise. Pages without a valid session redirect to `/welcome`, which says how to log in.
+//! is done: handlers take their form as [`csrf::Checked`], which refuses it otherwise.
+//! Pages without a valid session redirect to `/welcome`, which says how to log in.
 //!
 //! Against other pages and programs: every page response carries a Content-Security-Policy
 //! (nothing but this node's own files, no framing) and the usual companions
