@@ -6,12 +6,13 @@
 //! bounded broadcast channel: a slow reader misses events (it is told how many) rather
 //! than slowing the node.
 
-use crate::service::{Error, Node};
+use crate::service::Error;
+use crate::state::{live_stream, AppState, MAX_UPLOAD_BYTES};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,31 +24,10 @@ use taawun_api::request::{
 };
 use taawun_api::views::*;
 use taawun_core::Id;
-use tokio::sync::{broadcast, watch};
-
-/// Events buffered for each live-stream reader before it starts missing some: a page
-/// on a weak link reconnects and re-reads state, so a small buffer suffices.
-pub(crate) const LIVE_CAPACITY: usize = 256;
-
-/// Largest result file accepted by `submit` (the cooperative's own limit, checked by the
-/// node, is usually lower: 16 MiB by default).
-pub(crate) const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 /// Largest export file accepted by `import` through the API (about a million entries);
 /// larger files are imported offline with `taawun ledger import` while the node is stopped.
 pub(crate) const MAX_IMPORT_BYTES: usize = 512 * 1024 * 1024;
-
-/// What every handler shares.
-#[derive(Debug, Clone)]
-pub(crate) struct AppState {
-    pub(crate) node: Node,
-    /// blake3 of the token: compared in constant time (blake3's `Hash` equality is).
-    pub(crate) token: blake3::Hash,
-    pub(crate) live: broadcast::Sender<LiveEvent>,
-    /// Flips to `true` when the node stops, ending every live stream (graceful shutdown
-    /// waits for open connections).
-    pub(crate) stop: watch::Receiver<bool>,
-}
 
 /// An error as the API returns it.
 #[derive(Debug)]
@@ -459,36 +439,11 @@ async fn export(State(st): State<AppState>, Path(c): Path<String>) -> Result<Res
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-pub(crate) async fn events(
+/// `GET /api/events`: the live stream ([`crate::state::live_stream`]).
+async fn events(
     State(st): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let rx = st.live.subscribe();
-    let stream = futures::stream::unfold((rx, st.stop), |(mut rx, mut stop)| async move {
-        if *stop.borrow() {
-            return None;
-        }
-        let got = tokio::select! {
-            got = rx.recv() => got,
-            _ = stop.changed() => return None,
-        };
-        let ev = match got {
-            Ok(ev) => SseEvent::default()
-                .event(match &ev {
-                    LiveEvent::Entry { .. } => "entry",
-                    LiveEvent::Result { .. } => "result",
-                    LiveEvent::Peers { .. } => "peers",
-                })
-                .json_data(&ev)
-                .unwrap_or_else(|_| SseEvent::default().comment("unencodable event")),
-            // The reader fell behind: say so; the page re-reads state.
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                SseEvent::default().event("lagged").data(n.to_string())
-            }
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok(ev), (rx, stop)))
-    });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    live_stream(st)
 }
 
 async fn appeal(

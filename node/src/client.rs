@@ -7,8 +7,7 @@
 //! not running for this data folder and how to start it.
 
 use crate::config::Config;
-use crate::daemon::API_ADDRESS_FILE;
-use crate::datadir;
+use crate::datadir::{self, API_ADDRESS_FILE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -2,10 +2,11 @@
 //! API, runs the requester's lottery when claim windows close, and stops cleanly on
 //! Ctrl-C or SIGTERM (the network task flushes every ledger before it ends).
 
-use crate::api::{self, AppState, LIVE_CAPACITY};
+use crate::api;
 use crate::config::Config;
-use crate::datadir;
+use crate::datadir::{self, API_ADDRESS_FILE};
 use crate::service::Node;
+use crate::state::{AppState, LIVE_CAPACITY};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,10 +23,6 @@ pub(crate) const POLICY_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How long the daemon waits for its listen addresses to be bound at start.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The file where a running daemon writes its API's actual address (useful when the
-/// configuration asks for port 0); removed when it stops.
-pub(crate) const API_ADDRESS_FILE: &str = "api-address";
 
 /// Parses configured multiaddrs, naming the setting at fault.
 pub(crate) fn multiaddrs(what: &str, list: &[String]) -> Result<Vec<Multiaddr>> {

@@ -23,6 +23,9 @@ pub(crate) const LEDGER_DIR: &str = "ledger";
 pub(crate) const TOKEN_FILE: &str = "api-token";
 /// Name of the results folder inside the data folder.
 pub(crate) const RESULTS_DIR: &str = "results";
+/// Name of the file where a running daemon writes its API's actual address (useful when
+/// the configuration asks for port 0); removed when it stops.
+pub(crate) const API_ADDRESS_FILE: &str = "api-address";
 
 /// Name of the folder, inside the data folder, that keeps the lottery secrets of the
 /// offers this node posted: one file per offer, named by the offer's commitment (hex),

@@ -16,6 +16,7 @@ mod daemon;
 mod datadir;
 mod demo;
 mod service;
+mod state;
 mod web;
 
 use anyhow::{bail, Context, Result};
@@ -356,7 +357,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// A client of the daemon of `dir` when one is running there (it writes its address when
 /// it starts and removes it when it stops); `None` when the ledger can be opened directly.
 fn running(dir: &Path) -> Result<Option<client::Client>> {
-    let addr = dir.join(daemon::API_ADDRESS_FILE);
+    let addr = dir.join(datadir::API_ADDRESS_FILE);
     let Ok(a) = std::fs::read_to_string(&addr) else {
         return Ok(None);
     };

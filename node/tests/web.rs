@@ -352,6 +352,150 @@ async fn pages_need_a_session_and_forms_need_its_token() {
     assert_eq!(offers[0]["pay"]["minor"], 400);
 }
 
+/// Every form of the page that changes something is refused, before its handler looks at
+/// anything, without the session's token or with another: `403` and the page that says
+/// the form is stale, in the page's language; the session stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_form_is_refused_without_the_session_s_token() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = Daemon::start(tmp.path());
+    let (s, v) = api(
+        &d,
+        "POST",
+        "/api/coops",
+        Some(json!({"name": "Token cooperative", "floor": "12.50EUR/h"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let coop = v["id"].as_str().expect("id").to_owned();
+    let cookie = session(&d).await;
+    let (_, p) = page(&d, &cookie, "fr", &format!("/c/{coop}/coop")).await;
+    let csrf = csrf_of(&p);
+    // Ids of the right form that name nothing: only the token decides.
+    let none = "0".repeat(64);
+    let c = format!("/c/{coop}");
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            format!("{c}/offers"),
+            vec![("title", "Forged"), ("pay", "40.00")],
+        ),
+        (format!("{c}/offers/{none}/claim"), vec![]),
+        (
+            format!("{c}/offers/{none}/withdraw"),
+            vec![("confirm", "1")],
+        ),
+        (
+            format!("{c}/payments"),
+            vec![("to", &none), ("amount", "1")],
+        ),
+        (format!("{c}/payments/{none}/confirm"), vec![]),
+        (
+            format!("{c}/reviews"),
+            vec![("requester", &none), ("pay", "5")],
+        ),
+        (
+            format!("{c}/submissions/{none}/accept"),
+            vec![("confirm", "1")],
+        ),
+        (
+            format!("{c}/submissions/{none}/reject"),
+            vec![("reason", "no")],
+        ),
+        (
+            format!("{c}/submissions/{none}/appeal"),
+            vec![("answer", "yes")],
+        ),
+        (format!("{c}/appeals/{none}/vote"), vec![("uphold", "1")]),
+        (format!("{c}/appeals/{none}/reply"), vec![("text", "no")]),
+        (format!("{c}/devices"), vec![("key", &none), ("label", "x")]),
+        (format!("{c}/devices/{none}/revoke"), vec![("confirm", "1")]),
+        (format!("{c}/backup"), vec![("confirm", "1")]),
+        (
+            format!("{c}/votes"),
+            vec![("proposal", &none), ("yes", "1")],
+        ),
+        ("/logout".to_owned(), vec![]),
+    ];
+    for (path, fields) in &forms {
+        for token in [None, Some("0".repeat(64)), Some(format!("{csrf}0"))] {
+            let mut f: Vec<(&str, String)> =
+                fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            if let Some(t) = &token {
+                f.push(("csrf", t.clone()));
+            }
+            let r = http()
+                .post(format!("{}{path}", d.base))
+                .header(header::COOKIE, &cookie)
+                .header(header::ACCEPT_LANGUAGE, "fr")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&f))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} {token:?}");
+            let p = r.text().await.expect("html");
+            assert!(p.contains("Ce formulaire est périmé"), "{path}: {p}");
+        }
+    }
+
+    // The work form is multipart: the same.
+    let boundary = "taawun-test-boundary";
+    let part = |name: &str, extra: &str, value: &str| {
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n\r\n{value}\r\n")
+    };
+    for token in [None, Some("0".repeat(64))] {
+        let body = format!(
+            "{}{}{}--{boundary}--\r\n",
+            token
+                .as_deref()
+                .map_or(String::new(), |t| part("csrf", "", t)),
+            part("minutes", "", "12"),
+            part("file", "; filename=\"work.txt\"", "done"),
+        );
+        let r = http()
+            .post(format!("{}{c}/offers/{none}/submit", d.base))
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_LANGUAGE, "fr")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "submit {token:?}");
+        let p = r.text().await.expect("html");
+        assert!(p.contains("Ce formulaire est périmé"), "submit: {p}");
+    }
+
+    // With the token, the same forms reach their handlers: the node's own answer.
+    let r = form(
+        &d,
+        &cookie,
+        "fr",
+        &format!("{c}/payments/{none}/confirm"),
+        &[],
+    )
+    .await;
+    assert_ne!(r.status(), StatusCode::FORBIDDEN);
+    let p = r.text().await.expect("html");
+    assert!(!p.contains("Ce formulaire est périmé"), "{p}");
+    // And the session was never ended by the forged logouts.
+    let (s, _) = page(&d, &cookie, "fr", &format!("{c}/coop")).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = http()
+        .post(format!("{}/logout", d.base))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("csrf", csrf)]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/welcome");
+}
+
 /// Where the browser test leaves its screenshots.
 /// The page's CSRF token, from a page's forms.
 fn csrf_of(page: &str) -> String {

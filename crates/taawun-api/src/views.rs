@@ -863,12 +863,12 @@ pub enum LiveEvent {
 }
 
 pub fn offer_state(s: &OfferState) -> &'static str {
-    crate::request::offer_state_name(s)
+    crate::states::offer_state_name(s)
 }
 
 /// (state, time, sealed reason) of a review: the node opens the reason if it can.
 pub fn review_state(r: &Review) -> (&'static str, Timestamp, Option<&Sealed>) {
-    let name = crate::request::review_name(&r.into());
+    let name = crate::states::review_name(&r.into());
     match r {
         Review::Pending { deadline } => (name, *deadline, None),
         Review::Accepted(t) | Review::AcceptedByDefault(t) | Review::Upheld { at: t, .. } => {

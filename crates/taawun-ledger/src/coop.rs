@@ -4,6 +4,7 @@
 //! when a group is committed and what a crash can lose.
 
 use crate::error::{AppendError, LedgerError};
+use crate::export::header_bytes;
 use crate::layout::{self, k1};
 use crate::outcome::{release, settle, Ingest, Judge, Step};
 use crate::pending::Pending;
@@ -11,9 +12,11 @@ use crate::view::{trusted, Overlay, PathCache, Recent, View};
 use crate::Lease;
 use ed25519_dalek::SigningKey;
 use std::collections::{BTreeMap, HashMap};
+use std::io::{BufWriter, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use taawun_core::body::{Body, Evidence};
+use taawun_core::entry::{check_envelope, Checked};
 use taawun_core::fold::Coop;
 use taawun_core::index::IndexKey;
 use taawun_core::validate::{Head, Outcome};
@@ -534,6 +537,37 @@ impl CoopLedger {
                     .map_err(|e| LedgerError::Corrupt(format!("stored evidence: {e}")))
             })
             .collect()
+    }
+
+    /// Writes the export file of this cooperative to `w` (buffered here; `w` need not
+    /// be): the header, every entry in log order, then the second envelope of each
+    /// equivocation seen that the log does not hold. Returns the number of envelopes
+    /// written.
+    pub fn export(&self, w: impl Write) -> Result<u64, LedgerError> {
+        let mut w = BufWriter::new(w);
+        w.write_all(&header_bytes(&self.id()))?;
+        let mut n = 0u64;
+        for env in self.log_envelopes() {
+            w.write_all(&env?)?;
+            n += 1;
+        }
+        for ev in self.evidence()? {
+            // `a` is the stored entry, already written. `b` is too when this node
+            // received it (a fork's second entry is stored beside the chain and logged);
+            // known only from an evidence entry, it is not, and is written here.
+            let logged = match check_envelope(&ev.b) {
+                Checked::Verified(v) => self.contains(&v.id())?,
+                Checked::BadSignature(u) => self.contains(&u.id())?,
+                Checked::Undecodable(_) => false,
+            };
+            if logged {
+                continue;
+            }
+            w.write_all(&ev.b)?;
+            n += 1;
+        }
+        w.flush()?;
+        Ok(n)
     }
 
     /// The cooperative's state: the log replayed into an in-memory [`Coop`] (every entry

@@ -19,12 +19,9 @@
 //! that are not well-formed CBOR, or end in the middle of an item, break the stream and
 //! stop the reading with a [`FormatError`].
 
-use crate::coop::CoopLedger;
-use crate::error::LedgerError;
 use serde::Serialize;
-use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::io::{self, BufRead, Read};
 use taawun_core::entry::MAX_ENVELOPE_BYTES;
-use taawun_core::entry::{check_envelope, Checked};
 use taawun_core::Id;
 
 /// The header's `format` value.
@@ -154,39 +151,6 @@ impl Header {
             _ => return Err(not("the header has no \"coop\" bytes")),
         };
         Ok(Header { coop })
-    }
-}
-
-impl CoopLedger {
-    /// Writes the export file of this cooperative to `w` (buffered here; `w` need not
-    /// be): the header, every entry in log order, then the second envelope of each
-    /// equivocation seen that the log does not hold. Returns the number of envelopes
-    /// written.
-    pub fn export(&self, w: impl Write) -> Result<u64, LedgerError> {
-        let mut w = BufWriter::new(w);
-        w.write_all(&header_bytes(&self.id()))?;
-        let mut n = 0u64;
-        for env in self.log_envelopes() {
-            w.write_all(&env?)?;
-            n += 1;
-        }
-        for ev in self.evidence()? {
-            // `a` is the stored entry, already written. `b` is too when this node
-            // received it (a fork's second entry is stored beside the chain and logged);
-            // known only from an evidence entry, it is not, and is written here.
-            let logged = match check_envelope(&ev.b) {
-                Checked::Verified(v) => self.contains(&v.id())?,
-                Checked::BadSignature(u) => self.contains(&u.id())?,
-                Checked::Undecodable(_) => false,
-            };
-            if logged {
-                continue;
-            }
-            w.write_all(&ev.b)?;
-            n += 1;
-        }
-        w.flush()?;
-        Ok(n)
     }
 }
 

@@ -2,8 +2,7 @@
 //! browser is at hand, opens) the page's login link.
 
 use super::UiLogin;
-use crate::daemon::API_ADDRESS_FILE;
-use crate::datadir;
+use crate::datadir::{self, API_ADDRESS_FILE};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};

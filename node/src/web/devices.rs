@@ -13,14 +13,14 @@
 // A handler's error is the page that says what went wrong (see `handlers`).
 #![allow(clippy::result_large_err)]
 
-use super::handlers::{check, done, fail, info};
+use super::csrf::{tokened, Checked};
+use super::handlers::{done, fail, info};
 use super::i18n::Tr;
 use super::pages::{page, CoopInfo, Tab};
 use super::{Ctx, Web};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::Form;
 use maud::{html, Markup};
 use taawun_api::request::parse_key;
 use taawun_api::views::{AddDevice, DeviceView};
@@ -313,9 +313,8 @@ pub(crate) async fn add(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Form(f): Form<AddForm>,
+    Checked(f): Checked<AddForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("devices");
     let node = &web.st.node;
@@ -370,14 +369,15 @@ pub(crate) struct ConfirmForm {
     confirm: String,
 }
 
+tokened!(AddForm, ConfirmForm);
+
 /// `POST /c/{coop}/devices/{key}/revoke`: asks first (`confirm=1` does it).
 pub(crate) async fn revoke(
     State(web): State<Web>,
     ctx: Ctx,
     Path((coop, key)): Path<(String, String)>,
-    Form(f): Form<ConfirmForm>,
+    Checked(f): Checked<ConfirmForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     let (id, c) = info(&web, &ctx, &coop).await?;
     let back = c.link("devices");
     let l = ctx.lang;
@@ -458,9 +458,8 @@ pub(crate) async fn backup_words(
     State(web): State<Web>,
     ctx: Ctx,
     Path(coop): Path<String>,
-    Form(f): Form<ConfirmForm>,
+    Checked(f): Checked<ConfirmForm>,
 ) -> Page {
-    check(&ctx, &f.csrf)?;
     if f.confirm != "1" {
         return backup(State(web), ctx, Path(coop)).await;
     }

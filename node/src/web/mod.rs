@@ -10,7 +10,8 @@
 //! (`POST /api/ui-login`) and opens `/login?code=...`; the page trades the code for a
 //! session cookie (HttpOnly, SameSite=Strict), so the token never reaches page script.
 //! Every POST also carries the session's CSRF token in the form, checked before anything
-//! is done. Pages without a valid session redirect to `/welcome`, which says how to log in.
+//! is done: handlers take their form as [`csrf::Checked`], which refuses it otherwise.
+//! Pages without a valid session redirect to `/welcome`, which says how to log in.
 //!
 //! Against other pages and programs: every page response carries a Content-Security-Policy
 //! (nothing but this node's own files, no framing) and the usual companions
@@ -21,13 +22,14 @@
 
 mod chart;
 pub(crate) mod cli;
+mod csrf;
 mod devices;
 mod gzip;
 mod handlers;
 pub(crate) mod i18n;
 mod pages;
 
-use crate::api::AppState;
+use crate::state::{live_stream, AppState, MAX_UPLOAD_BYTES};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -35,6 +37,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use csrf::Checked;
 use i18n::Lang;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -218,6 +221,10 @@ impl FromRequestParts<Web> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Self::Rejection> {
+        // Read once per request: a handler's `Ctx` and its `Checked` form share it.
+        if let Some(ctx) = parts.extensions.get::<Ctx>() {
+            return Ok(ctx.clone());
+        }
         let lang = lang_of(&parts.headers);
         let Some(csrf) = web.session(&parts.headers) else {
             return Err(Redirect::to("/welcome").into_response());
@@ -233,12 +240,14 @@ impl FromRequestParts<Web> for Ctx {
         let waiting = uri
             .query()
             .is_some_and(|q| q.split('&').any(|kv| kv == "done=wait"));
-        Ok(Ctx {
+        let ctx = Ctx {
             lang,
             csrf,
             here,
             waiting,
-        })
+        };
+        parts.extensions.insert(ctx.clone());
+        Ok(ctx)
     }
 }
 
@@ -249,7 +258,8 @@ impl Ctx {
     }
 }
 
-/// The page's routes, merged into the API's router by `api::router`.
+/// The page's routes, merged into the API's router by `api::router` (which depends on
+/// this module, never the reverse: what both need is in [`crate::state`]).
 pub(crate) fn router(st: AppState) -> Router {
     use handlers as h;
     let web = Web {
@@ -264,7 +274,7 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/offers/{offer}/withdraw", post(h::withdraw))
         .route(
             "/offers/{offer}/submit",
-            post(h::submit).layer(DefaultBodyLimit::max(crate::api::MAX_UPLOAD_BYTES)),
+            post(h::submit).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/work", get(h::work))
         .route("/earnings", get(h::earnings))
@@ -588,16 +598,14 @@ struct CsrfForm {
     csrf: String,
 }
 
+csrf::tokened!(CsrfForm);
+
 /// `POST /logout`.
 async fn logout(
     State(web): State<Web>,
-    ctx: Ctx,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<CsrfForm>,
+    Checked(_): Checked<CsrfForm>,
 ) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return pages::csrf_refused(ctx.lang);
-    }
     web.end_session(&headers);
     (
         [(
@@ -678,7 +686,7 @@ async fn script() -> Response {
 /// `GET /live`: the API's live stream, for a logged-in page (the session cookie instead
 /// of the bearer token).
 async fn live(State(web): State<Web>, _ctx: Ctx) -> Response {
-    crate::api::events(State(web.st)).await.into_response()
+    live_stream(web.st).into_response()
 }
 
 #[cfg(test)]
