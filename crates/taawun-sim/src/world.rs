@@ -466,7 +466,7 @@ impl World {
             None => tempfile::Builder::new().prefix("taawun-sim").tempdir(),
         }
         .map_err(|e| self.fail(format!("cannot make a directory: {e}")))?;
-        let ledger = Ledger::open(dir.path())
+        let ledger = Ledger::open_unflushed(dir.path())
             .map_err(|e| self.fail(format!("cannot open a ledger: {e}")))?;
         let coop = match image {
             None => {
