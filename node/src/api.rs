@@ -1,7 +1,9 @@
 //! The local HTTP API (axum): a thin shell over [`crate::service`].
 //!
 //! Every route needs the node's bearer token; without it, `401` and nothing done. Errors
-//! are JSON bodies (`{"error": "..."}`) with a status by kind (docs/api.md). The live
+//! are JSON bodies (`{"error": "...", "code": "...", "fields": {...}}`) with a status by
+//! kind (docs/api.md): a refusal of the protocol's rules is named by the core's rule, with
+//! its figures. The live
 //! stream (`/api/events`) is server-sent events fed by the node's event loop through a
 //! bounded broadcast channel: a slow reader misses events (it is told how many) rather
 //! than slowing the node.
@@ -18,20 +20,29 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
 use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
 use std::convert::Infallible;
 use taawun_api::request::{
     decode, decode_or_default, decode_query, parse_id, parse_key, BadRequest, TOTAL_COUNT_HEADER,
 };
 use taawun_api::views::*;
-use taawun_core::Id;
+use taawun_core::money::floor_pay;
+use taawun_core::{Id, Invalid};
 
 /// Largest export file accepted by `import` through the API (about a million entries);
 /// larger files are imported offline with `taawun ledger import` while the node is stopped.
 pub(crate) const MAX_IMPORT_BYTES: usize = 512 * 1024 * 1024;
 
-/// An error as the API returns it.
+/// An error as the API returns it: the status by kind, and the body (message, code and
+/// the refusal's fields).
 #[derive(Debug)]
-pub(crate) struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(StatusCode, ErrorBody);
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, msg: impl Into<String>) -> Self {
+        ApiError(status, ErrorBody::new(code, msg))
+    }
+}
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -39,24 +50,112 @@ impl From<Error> for ApiError {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) | Error::WaitingForPeers { .. } => StatusCode::CONFLICT,
-            Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Refused(_) | Error::Rule(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Known(k, _) if k.is_refusal() => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Known(..) => StatusCode::CONFLICT,
             Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError(status, e.to_string())
+        let (code, fields) = match &e {
+            Error::BadRequest(_) => ("bad_request".to_owned(), None),
+            Error::NotFound(_) => ("not_found".to_owned(), None),
+            Error::Conflict(_) => ("conflict".to_owned(), None),
+            Error::Refused(_) => ("refused".to_owned(), None),
+            Error::Rule(i, _) => (snake(&taawun_ledger::verdict::rule_name(i)), rule_fields(i)),
+            Error::WaitingForPeers { peers } => (
+                "waiting_for_peers".to_owned(),
+                Some(Map::from_iter([("peers".to_owned(), json!(peers))])),
+            ),
+            Error::Known(k, _) => (snake(&format!("{k:?}")), None),
+            Error::Stopped => ("stopped".to_owned(), None),
+            Error::Internal(_) => ("internal".to_owned(), None),
+        };
+        ApiError(
+            status,
+            ErrorBody {
+                error: e.to_string(),
+                code: Some(code),
+                fields,
+            },
+        )
+    }
+}
+
+/// `OfferBelowFloor` as `offer_below_floor`.
+fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (n, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if n > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The figures of a refusal of the protocol's rules, for programs: amounts in minor units,
+/// ids and keys in hex, times in ms. `None` for a rule the API gives no fields for (its
+/// `code` and message still say which).
+fn rule_fields(i: &Invalid) -> Option<Map<String, Value>> {
+    use Invalid as I;
+    let v = match i {
+        I::OfferBelowFloor {
+            currency,
+            pay,
+            minutes,
+            offered_per_hour,
+            floor,
+        } => json!({
+            "currency": currency,
+            "pay": pay,
+            "minutes": minutes,
+            "offered_per_hour": offered_per_hour,
+            "floor": floor,
+            "least_pay": floor_pay(u64::from(*minutes), *floor),
+        }),
+        I::CurrencyNotAllowed(currency) => json!({ "currency": currency }),
+        I::BadOffer { field, why } => json!({ "field": field, "why": why }),
+        I::Oversize { size, max } => json!({ "size": size, "max": max }),
+        I::ResultTooLarge { size, max } => json!({ "size": size, "max": max }),
+        I::BadScore { field, value } => json!({ "field": field, "value": value }),
+        I::FromTheFuture { ts, now } => json!({ "ts": ts, "now": now }),
+        I::NotAllowed { author, kind, why } => {
+            json!({ "author": author.to_hex(), "kind": kind.name(), "why": why })
+        }
+        I::OfferExpired {
+            offer,
+            expires_at,
+            ts,
+        } => json!({ "offer": offer.to_hex(), "expires_at": expires_at, "ts": ts }),
+        I::DoubleClaim { offer } | I::DoubleSubmit { offer } => {
+            json!({ "offer": offer.to_hex() })
+        }
+        I::AlreadyReviewed { submission } => json!({ "submission": submission.to_hex() }),
+        I::AlreadyAnswered { settle } => json!({ "settle": settle.to_hex() }),
+        I::DoubleVote { proposal } | I::AlreadyEnacted { proposal } => {
+            json!({ "proposal": proposal.to_hex() })
+        }
+        I::QuorumNotReached { needed, found } => json!({ "needed": needed, "found": found }),
+        _ => return None,
+    };
+    match v {
+        Value::Object(m) => Some(m),
+        _ => None,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+        (self.0, Json(self.1)).into_response()
     }
 }
 
 fn bad(msg: String) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, msg)
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", msg)
 }
 
 impl From<BadRequest> for ApiError {
@@ -119,9 +218,10 @@ async fn auth(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| blake3::hash(t.trim().as_bytes()));
     if given != Some(st.token) {
-        return ApiError(
+        return ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)".into(),
+            "unauthorized",
+            "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)",
         )
         .into_response();
     }
@@ -173,9 +273,10 @@ pub(crate) fn router(st: AppState) -> Router {
         .route("/api/events", get(events))
         .nest("/api/coops/{coop}", coop)
         .fallback(|| async {
-            ApiError(
+            ApiError::new(
                 StatusCode::NOT_FOUND,
-                "no such route; see docs/api.md".into(),
+                "not_found",
+                "no such route; see docs/api.md",
             )
         })
         .layer(middleware::from_fn_with_state(st.clone(), auth))
@@ -495,4 +596,100 @@ async fn appeal_vote(
             .verdict(id("cooperative", &c)?, id("appeal", &a)?, req.uphold)
             .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Known;
+
+    fn body(e: Error) -> (StatusCode, Value) {
+        let ApiError(status, body) = ApiError::from(e);
+        (status, serde_json::to_value(body).expect("json"))
+    }
+
+    #[test]
+    fn a_refusal_of_the_rules_names_the_rule_and_its_figures() {
+        let (status, v) = body(Error::rule(Invalid::OfferBelowFloor {
+            currency: "EUR".into(),
+            pay: 100,
+            minutes: 60,
+            offered_per_hour: 100,
+            floor: 1300,
+        }));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["code"], "offer_below_floor");
+        assert_eq!(
+            v["fields"],
+            json!({"currency": "EUR", "pay": 100, "minutes": 60, "offered_per_hour": 100, "floor": 1300, "least_pay": 1300})
+        );
+        assert!(
+            v["error"]
+                .as_str()
+                .expect("message")
+                .ends_with("pay at least 13.00 EUR for 60 min"),
+            "{v}"
+        );
+
+        let (status, v) = body(Error::rule(Invalid::CurrencyNotAllowed("USD".into())));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["code"], "currency_not_allowed");
+        assert_eq!(v["fields"], json!({"currency": "USD"}));
+
+        // A rule without figures: its code, no fields.
+        let (_, v) = body(Error::rule(Invalid::ZeroMinutes));
+        assert_eq!(v["code"], "zero_minutes");
+        assert!(v.get("fields").is_none(), "{v}");
+    }
+
+    #[test]
+    fn every_error_has_a_code_by_kind() {
+        for (e, status, code) in [
+            (
+                Error::BadRequest("x".into()),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                Error::NotFound("x".into()),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                Error::Conflict("x".into()),
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+            (
+                Error::Refused("x".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refused",
+            ),
+            (
+                Error::Known(Known::NotOwnOffer, "x".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_own_offer",
+            ),
+            (
+                Error::Known(Known::NotAllHeld, "x".into()),
+                StatusCode::CONFLICT,
+                "not_all_held",
+            ),
+            (Error::Stopped, StatusCode::SERVICE_UNAVAILABLE, "stopped"),
+            (
+                Error::Internal("x".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+        ] {
+            let (s, v) = body(e);
+            assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{v}");
+            assert!(v["error"].is_string(), "{v}");
+        }
+        let (s, v) = body(Error::WaitingForPeers { peers: 2 });
+        assert_eq!(s, StatusCode::CONFLICT);
+        assert_eq!(v["code"], "waiting_for_peers");
+        assert_eq!(v["fields"], json!({"peers": 2}));
+        assert_eq!(snake("DeviceRevoked"), "device_revoked");
+    }
 }

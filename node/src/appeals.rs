@@ -38,20 +38,12 @@ impl Node {
                 ),
             )
         })?;
-        if answer.trim().is_empty() {
-            return Err(Error::BadRequest(
-                "an appeal needs an answer to the rejection's reason".into(),
-            ));
-        }
         self.write(coop, Body::Appeal(Appeal { rejection, answer }))
             .await
     }
 
     /// The requester answers an appeal of its rejection.
     pub(crate) async fn reply(&self, coop: Id, appeal: Id, text: String) -> Res<Written> {
-        if text.trim().is_empty() {
-            return Err(Error::BadRequest("a reply needs a text".into()));
-        }
         self.write(coop, Body::Reply(Reply { appeal, text })).await
     }
 

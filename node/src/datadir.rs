@@ -57,6 +57,12 @@ pub(crate) fn new_lottery_secret(dir: &Path) -> Result<taawun_core::Hash> {
     Ok(commit)
 }
 
+/// Removes the lottery secret kept in `dir` for `commit`: for an offer the core refused,
+/// so never written. Best effort: a file left behind only takes 32 bytes.
+pub(crate) fn forget_lottery_secret(dir: &Path, commit: &taawun_core::Hash) {
+    let _ = fs::remove_file(dir.join(LOTTERY_DIR).join(commit.to_hex()));
+}
+
 /// The lottery secret kept in `dir` for the offer committed to `commit`, if this node
 /// holds it (a file that does not match the commitment is not returned).
 pub(crate) fn lottery_secret(

@@ -432,7 +432,7 @@ async fn story(dir: &Path) -> Result<()> {
         claim_window_ms: None,
     };
     match ms[LUMEN].node.post_offer(cid, cheap).await {
-        Err(Error::Refused(msg)) => {
+        Err(Error::Rule(i, msg)) if matches!(*i, taawun_core::Invalid::OfferBelowFloor { .. }) => {
             say("\n3. Lumen Lab tries to post 2.00 EUR for 15 minutes; its own node refuses:");
             say(format!("   {msg}"));
         }

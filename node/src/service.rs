@@ -16,7 +16,7 @@ use taawun_api::request::*;
 use taawun_api::views::*;
 use taawun_core::body::*;
 use taawun_core::fold::{Coop, Revocation, RevokedBy};
-use taawun_core::money::{format_in, hourly_rate, Currency};
+use taawun_core::money::{format_in, hourly_rate};
 use taawun_core::rules::Rules;
 use taawun_core::seal;
 use taawun_core::{Hash, Id, PublicKey, Timestamp, Verified};
@@ -62,10 +62,12 @@ pub(crate) enum Error {
     /// The cooperative's rules refuse it (422).
     #[error("{0}")]
     Refused(String),
-    /// The protocol's rules refuse the entry it would write (422), typed so that the page
-    /// can say why in the member's language.
-    #[error("refused: {0}")]
-    Rule(taawun_core::Invalid),
+    /// The protocol's rules refuse the entry it would write (422): the core's typed
+    /// verdict, so that the page can say why in the member's language and the API can name
+    /// the rule and its figures; with the node's words for it in the writer's terms
+    /// ([`Error::rule`]).
+    #[error("{1}")]
+    Rule(Box<taawun_core::Invalid>, String),
     /// The member's writes in the cooperative wait until a peer confirmed its latest
     /// entry (409): a node started from a data folder may be a restored backup or a copy.
     #[error("waiting to confirm this member's latest entry with the cooperative's other nodes ({peers} connected): a node started from a data folder writes only once one of them has synced with it, so that a restored or copied folder never signs a second entry at a seq already used elsewhere (a fork, which freezes the member). Keep the node running and retry; `taawun run --write-before-sync` writes at once at that risk (docs/member.md)")]
@@ -139,7 +141,7 @@ impl From<NetError> for Error {
             NetError::UnknownCoop(id) => {
                 Error::NotFound(format!("this node holds no cooperative {id}"))
             }
-            NetError::Append(AppendError::Invalid(i)) => Error::Rule(i),
+            NetError::Append(AppendError::Invalid(i)) => Error::rule(i),
             NetError::Append(AppendError::Pending(m)) => Error::Known(
                 Known::NotAllHeld,
                 format!(
@@ -154,6 +156,88 @@ impl From<NetError> for Error {
             ),
             other => Error::Internal(other.to_string()),
         }
+    }
+}
+
+impl Error {
+    /// The core's refusal `i`, in the writer's terms where the node knows better words
+    /// than the rule's own (the least pay for the minutes, rather than only the rate).
+    pub(crate) fn rule(i: taawun_core::Invalid) -> Self {
+        use taawun_core::Invalid as I;
+        let said = match &i {
+            I::OfferBelowFloor {
+                currency: cur,
+                pay,
+                minutes,
+                offered_per_hour,
+                floor,
+            } => format!(
+                "offer refused: {} {cur} for {minutes} min is {} {cur}/h, under the cooperative's floor of {} {cur}/h; pay at least {} {cur} for {minutes} min",
+                format_in(*pay, cur),
+                format_in(*offered_per_hour, cur),
+                format_in(*floor, cur),
+                format_in(taawun_core::money::floor_pay(u64::from(*minutes), *floor), cur),
+            ),
+            I::CurrencyNotAllowed(cur) => format!(
+                "offer refused: this cooperative has no floor in {cur}, so it takes no offers in it"
+            ),
+            I::ZeroMinutes => "refused: minutes worked must be at least 1".to_owned(),
+            I::BadAppeal(why) if why == "the answer must not be empty" => {
+                "refused: an appeal needs an answer to the rejection's reason".to_owned()
+            }
+            I::BadAppeal(why) if why == "the reply must not be empty" => {
+                "refused: a reply needs a text".to_owned()
+            }
+            other => format!("refused: {other}"),
+        };
+        Error::Rule(Box::new(i), said)
+    }
+
+    /// The same error, its words completed with what the cooperative's rules `r` (those
+    /// the request was read against) say: the floors there are, the claim windows allowed
+    /// (`window`, the one asked).
+    fn under(self, r: &Rules, window: u64) -> Self {
+        use taawun_core::Invalid as I;
+        let Error::Rule(i, said) = self else {
+            return self;
+        };
+        let said = match &*i {
+            I::CurrencyNotAllowed(_) => {
+                let floors = r
+                    .floors
+                    .iter()
+                    .map(|(c, m)| format!("{} {c}/h", format_in(*m, c)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("{said} (floors: {floors})")
+            }
+            I::BadOffer {
+                field: "claim_window_ms",
+                ..
+            } => {
+                let (least, most) = (
+                    r.limits.min_claim_window_ms.max(1),
+                    r.limits.max_claim_window_ms,
+                );
+                if window < least {
+                    format!(
+                        "offer refused: a claim window of {} s is shorter than the cooperative's least of {} s",
+                        window / 1000,
+                        least / 1000
+                    )
+                } else if window > most {
+                    format!(
+                        "offer refused: a claim window of {} s is longer than the cooperative's most of {} s",
+                        window / 1000,
+                        most / 1000
+                    )
+                } else {
+                    said
+                }
+            }
+            _ => said,
+        };
+        Error::Rule(i, said)
     }
 }
 
@@ -941,55 +1025,29 @@ impl Node {
         Ok(self.offer_view(&c, o, record))
     }
 
-    /// Posts an offer; the core refuses it under the floor. The lottery's secret is drawn
+    /// Posts an offer; the core refuses it under the floor, in a currency without one or
+    /// with a claim window out of the cooperative's bounds, and its verdict is said in the
+    /// requester's terms ([`Error::rule`], `Error::under`). The lottery's secret is drawn
     /// here, kept in the data folder (mode 0600) until the `Assign` reveals it, and only
     /// its commitment goes into the offer.
     pub(crate) async fn post_offer(&self, coop: Id, req: PostOffer) -> Res<Written> {
         let c = self.state(coop).await?;
         let r = self.rules(&c)?;
-        let window = req.claim_window_ms.unwrap_or(DEFAULT_CLAIM_WINDOW_MS);
-        if window < r.limits.min_claim_window_ms {
-            return Err(Error::Refused(format!(
-                "offer refused: a claim window of {} s is shorter than the cooperative's least of {} s",
-                window / 1000,
-                r.limits.min_claim_window_ms / 1000
-            )));
-        }
         // Check the request before drawing a secret for it.
         let _ = req.offer(self.now(), Hash([0; 32]))?;
         let commit = crate::datadir::new_lottery_secret(&self.dir)
             .map_err(|e| Error::Internal(format!("keeping the lottery secret: {e:#}")))?;
         let offer = req.offer(self.now(), commit)?;
-        let pay = &offer.pay;
-        // Say it in the requester's terms before the core's verdict: the floor and the
-        // rate offered.
-        let cur: &Currency = &pay.currency;
-        match r.floors.get(cur) {
-            None => {
-                return Err(Error::Refused(format!(
-                    "offer refused: this cooperative has no floor in {cur}, so it takes no offers in it (floors: {})",
-                    r.floors
-                        .iter()
-                        .map(|(c, m)| format!("{} {c}/h", format_in(*m, c)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
+        let window = offer.claim_window_ms;
+        // The core judges the floor, the currency and the claim window; its verdict is
+        // said here in the requester's terms. A refused offer was never written: its
+        // secret is not kept.
+        self.write(coop, Body::Offer(offer)).await.map_err(|e| {
+            if matches!(e, Error::Rule(..)) {
+                crate::datadir::forget_lottery_secret(&self.dir, &commit);
             }
-            Some(&floor) if !taawun_core::money::meets_floor(pay.minor, req.minutes, floor) => {
-                return Err(Error::Refused(format!(
-                    "offer refused: {} {cur} for {} min is {} {cur}/h, under the cooperative's floor of {} {cur}/h; pay at least {} {cur} for {} min",
-                    format_in(pay.minor, cur),
-                    req.minutes,
-                    format_in(hourly_rate(pay.minor, req.minutes).unwrap_or(0), cur),
-                    format_in(floor, cur),
-                    format_in(taawun_core::money::floor_pay(u64::from(req.minutes), floor), cur),
-                    req.minutes
-                )))
-            }
-            Some(_) => {}
-        }
-        let body = Body::Offer(offer);
-        self.write(coop, body).await
+            e.under(&r, window)
+        })
     }
 
     fn own_offer(&self, c: &Coop, offer: Id) -> Res<taawun_core::fold::OfferView> {
@@ -1197,9 +1255,6 @@ impl Node {
                 "the assignment is not held here yet".into(),
             )
         })?;
-        if minutes == 0 {
-            return Err(bad("minutes worked must be at least 1"));
-        }
         self.may_write(coop, false).await?;
         self.ready(coop).await?;
         let v = self
@@ -1898,5 +1953,103 @@ mod tests {
         assert_eq!(revocation_of(c, pk(2), None, effective), None);
         f.add_device(2, 132);
         assert_eq!(revocation_of(&f.coop, pk(132), Some(pk(2)), f.now), None);
+    }
+
+    /// What the node says when requester R's offer of `pay` for `minutes`, with a claim
+    /// window of `window` ms, comes back refused by the core (the way `post_offer` words
+    /// it).
+    fn offer_refused(f: &Fx, pay: &str, minutes: u32, window: u64) -> Error {
+        let req = PostOffer {
+            title: "Transcribe".into(),
+            description: String::new(),
+            purpose: "Subtitles".into(),
+            pay: pay.into(),
+            minutes,
+            assignments: None,
+            expires_in_ms: None,
+            review_window_ms: None,
+            claim_window_ms: Some(window),
+        };
+        let at = f.now + MIN;
+        let offer = req.offer(at, Hash([7; 32])).expect("a well-formed request");
+        let v = Writer::new(key(R), Some(f.id), None).next(Body::Offer(offer), at, None);
+        let mut c = f.coop.clone();
+        let i = c.ingest(v, Some(at)).expect_err("refused by the core");
+        let rules = c.rules_at(at).expect("rules");
+        Error::from(NetError::Append(AppendError::Invalid(i))).under(&rules, window)
+    }
+
+    /// The core's verdict an error carries, if it is one.
+    fn rule(e: &Error) -> Option<&taawun_core::Invalid> {
+        match e {
+            Error::Rule(i, _) => Some(i),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_core_s_refusals_of_an_offer_are_said_in_the_requester_s_terms() {
+        use taawun_core::Invalid as I;
+        let f = Fx::new();
+        let ten_min = 10 * MIN;
+        // Under the floor of 12.00 EUR/h: the least pay for the minutes.
+        let e = offer_refused(&f, "2.00EUR", 15, ten_min);
+        assert!(
+            matches!(
+                rule(&e),
+                Some(I::OfferBelowFloor {
+                    floor: 1200,
+                    minutes: 15,
+                    pay: 200,
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "offer refused: 2.00 EUR for 15 min is 8.00 EUR/h, under the cooperative's floor of 12.00 EUR/h; pay at least 3.00 EUR for 15 min"
+        );
+        // A currency without a floor: the floors there are.
+        let e = offer_refused(&f, "5.00USD", 15, ten_min);
+        assert_eq!(rule(&e), Some(&I::CurrencyNotAllowed("USD".into())));
+        assert_eq!(
+            e.to_string(),
+            "offer refused: this cooperative has no floor in USD, so it takes no offers in it (floors: 12.00 EUR/h)"
+        );
+        // A claim window under the cooperative's least, and over its most.
+        let e = offer_refused(&f, "5.00EUR", 15, MIN);
+        assert!(
+            matches!(
+                rule(&e),
+                Some(I::BadOffer {
+                    field: "claim_window_ms",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "offer refused: a claim window of 60 s is shorter than the cooperative's least of 600 s"
+        );
+        let e = offer_refused(&f, "5.00EUR", 15, 25 * 60 * MIN);
+        assert_eq!(
+            e.to_string(),
+            "offer refused: a claim window of 90000 s is longer than the cooperative's most of 86400 s"
+        );
+        // Other rules keep the core's words.
+        assert_eq!(
+            Error::rule(I::ZeroMinutes).to_string(),
+            "refused: minutes worked must be at least 1"
+        );
+        assert_eq!(
+            Error::rule(I::BadAppeal("the answer must not be empty".into())).to_string(),
+            "refused: an appeal needs an answer to the rejection's reason"
+        );
+        assert_eq!(
+            Error::rule(I::MissingPurpose).to_string(),
+            "refused: offer has no purpose: say what the work is for"
+        );
     }
 }

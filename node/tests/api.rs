@@ -1,5 +1,6 @@
 //! The local API of a real `taawun run` daemon: authentication, errors a person can act
-//! on, and the floor refused before anything is stored.
+//! on (and a program can read: a code and fields), and the floor refused before anything
+//! is stored.
 
 mod common;
 
@@ -119,6 +120,7 @@ async fn without_the_right_token_nothing_is_done() {
             body["error"].as_str().expect("message").contains("token"),
             "{body}"
         );
+        assert_eq!(body["code"], "unauthorized", "{body}");
     }
     // Nothing was created.
     let (s, status) = Api::of(&d).get("/api/status").await;
@@ -144,6 +146,7 @@ async fn bad_requests_get_json_errors_that_say_what_is_wrong() {
     let (s, v) = api.post_raw(&offers, "application/json", "{not json").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v["error"].as_str().is_some(), "{v}");
+    assert_eq!(v["code"], "bad_request", "{v}");
 
     // Valid JSON without saying so.
     let (s, v) = api
@@ -184,6 +187,7 @@ async fn bad_requests_get_json_errors_that_say_what_is_wrong() {
     let (s, v) = api.get(&format!("/api/coops/{zero}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert!(v["error"].as_str().expect("msg").contains(&zero), "{v}");
+    assert_eq!(v["code"], "not_found", "{v}");
     let (s, v) = api.get(&format!("/api/coops/{coop}/offers/{zero}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, v) = api
@@ -217,6 +221,44 @@ async fn an_offer_under_the_floor_is_refused_and_nothing_is_stored() {
     let msg = v["error"].as_str().expect("msg");
     assert!(msg.contains("8.00 EUR/h"), "{msg}");
     assert!(msg.contains("12.50 EUR/h"), "{msg}");
+    assert!(msg.contains("pay at least 3.13 EUR for 15 min"), "{msg}");
+    // For programs: the core's rule and its figures, in minor units.
+    assert_eq!(v["code"], "offer_below_floor", "{v}");
+    assert_eq!(
+        v["fields"],
+        json!({"currency": "EUR", "pay": 200, "minutes": 15, "offered_per_hour": 800, "floor": 1250, "least_pay": 313}),
+        "{v}"
+    );
+
+    // A currency the cooperative has no floor in: the floors there are.
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Dollars", "purpose": "Testing the floor", "pay": "20.00USD", "minutes": 15}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "currency_not_allowed", "{v}");
+    assert_eq!(v["fields"], json!({"currency": "USD"}), "{v}");
+    let msg = v["error"].as_str().expect("msg");
+    assert!(msg.contains("no floor in USD"), "{msg}");
+    assert!(msg.contains("(floors: 12.50 EUR/h)"), "{msg}");
+
+    // A claim window under the cooperative's least (10 minutes).
+    let (s, v) = api
+        .post(
+            &format!("/api/coops/{coop}/offers"),
+            json!({"title": "Hasty", "purpose": "Testing the window", "pay": "4.00EUR", "minutes": 15, "claim_window_ms": 1000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "bad_offer", "{v}");
+    assert_eq!(v["fields"]["field"], "claim_window_ms", "{v}");
+    assert_eq!(
+        v["error"],
+        "offer refused: a claim window of 1 s is shorter than the cooperative's least of 600 s",
+        "{v}"
+    );
     let (_, after) = api.get("/api/status").await;
     assert_eq!(before["coops"][0]["entries"], after["coops"][0]["entries"]);
     let (_, offers) = api.get(&format!("/api/coops/{coop}/offers")).await;
@@ -234,6 +276,9 @@ async fn an_offer_under_the_floor_is_refused_and_nothing_is_stored() {
     let (_, offers) = api.get(&format!("/api/coops/{coop}/offers")).await;
     assert_eq!(offers[0]["hourly"]["text"], "12.52 EUR");
     assert_eq!(offers[0]["state"], "open");
+    // Only the offer written keeps a lottery secret.
+    let kept = std::fs::read_dir(tmp.path().join("lottery")).expect("lottery folder");
+    assert_eq!(kept.count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

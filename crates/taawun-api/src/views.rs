@@ -42,11 +42,32 @@ impl From<&Money> for Amount {
     }
 }
 
-/// An API error body: what went wrong, in words a person can act on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An API error body: what went wrong, in words a person can act on, and for programs a
+/// stable `code` with the `fields` of the refusal (docs/api.md, "Errors").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The message.
     pub error: String,
+    /// What went wrong, for programs: the kind (`bad_request`, `not_found`...) or, for a
+    /// rule of the protocol, the rule (`offer_below_floor`). `None` from nodes that
+    /// predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The figures of a refusal (`{"currency": "EUR", "floor": 1250, ...}`), when it has
+    /// some; amounts in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ErrorBody {
+    /// A message with its code and no fields.
+    pub fn new(code: &str, error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            code: Some(code.to_owned()),
+            fields: None,
+        }
+    }
 }
 
 /// A written entry.

@@ -422,7 +422,7 @@ fn refused(path: &str, msg: String) -> Response {
     if path.starts_with("/api/") {
         (
             StatusCode::FORBIDDEN,
-            Json(taawun_api::views::ErrorBody { error: msg }),
+            Json(taawun_api::views::ErrorBody::new("forbidden", msg)),
         )
             .into_response()
     } else {
@@ -509,9 +509,10 @@ async fn ui_login(State(web): State<Web>, headers: HeaderMap) -> Response {
     if given != Some(web.st.token) {
         return (
             StatusCode::UNAUTHORIZED,
-            Json(taawun_api::views::ErrorBody {
-                error: "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)".into(),
-            }),
+            Json(taawun_api::views::ErrorBody::new(
+                "unauthorized",
+                "missing or wrong API token: send `Authorization: Bearer <token>` with the token from the node's data folder (api-token)",
+            )),
         )
             .into_response();
     }

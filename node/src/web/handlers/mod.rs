@@ -49,7 +49,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) | Error::WaitingForPeers { .. } => StatusCode::CONFLICT,
-        Error::Refused(_) | Error::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Refused(_) | Error::Rule(..) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Known(k, _) if k.is_refusal() => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Known(..) => StatusCode::CONFLICT,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
@@ -63,7 +63,7 @@ fn status_of(e: &Error) -> StatusCode {
 pub(crate) fn node_says(l: Lang, e: &Error) -> Option<String> {
     use taawun_core::Invalid as I;
     let tr = match e {
-        Error::Rule(i) => match i {
+        Error::Rule(i, _) => match &**i {
             I::DoubleClaim { .. } => &t::E_CLAIMED,
             I::OfferExpired { .. } => &t::E_EXPIRED,
             I::NotAllowed { .. } => &t::E_NOT_ALLOWED,
@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn the_node_s_refusals_are_said_in_the_page_s_language() {
         let offer = Id::from_hex(&"ab".repeat(32)).expect("id");
-        let twice = Error::Rule(taawun_core::Invalid::DoubleClaim { offer });
+        let twice = Error::rule(taawun_core::Invalid::DoubleClaim { offer });
         assert_eq!(
             node_says(Lang::Fr, &twice).as_deref(),
             Some("Vous avez déjà demandé cette offre.")
@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(
             node_says(
                 Lang::Ar,
-                &Error::Rule(taawun_core::Invalid::BadScore {
+                &Error::rule(taawun_core::Invalid::BadScore {
                     field: "pay",
                     value: 9
                 })
@@ -313,7 +313,7 @@ mod tests {
         // A title with a right-to-left override, in the node's words and the page's.
         let why =
             "contains the bidirectional control U+202E, which can make text read as something else";
-        let bidi = Error::Rule(taawun_core::Invalid::BadOffer {
+        let bidi = Error::rule(taawun_core::Invalid::BadOffer {
             field: "title",
             why: why.into(),
         });
