@@ -32,7 +32,12 @@
 //!   circuit relay v2 and DCUtR for nodes behind NATs; connection limits);
 //! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
 //!   [`Network`], the cloneable handle the rest of the node talks to it through; [`Writing`]
-//!   says whether the member's writes in a cooperative go ahead.
+//!   says whether the member's writes in a cooperative go ahead. A module directory:
+//!   `node/mod.rs` holds [`Network`], `command.rs` the commands it sends, `event.rs`
+//!   [`Event`], [`Via`], [`PeerSync`], [`Writing`] and the mapping from an ingest outcome to
+//!   what the task reports, `task.rs` the task (its state, event loop, command dispatch and
+//!   tick) and `task/` one `impl` of it per concern: `writes`, `gossiping`, `syncing`,
+//!   `results`, `peers` (dialing, relays, lockouts) and `admission` (hello, roles, scores).
 //!
 //! ## Ownership
 //!

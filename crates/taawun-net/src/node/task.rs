@@ -1,0 +1,717 @@
+//! The task owning the Swarm and the ledgers: its state, the event loop, command
+//! dispatch, the tick, and the helpers that own the ledgers. The handling of each
+//! protocol and concern is in the child modules, each an `impl Task` of its own.
+
+mod admission;
+mod gossiping;
+mod peers;
+mod results;
+mod syncing;
+mod writes;
+
+use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::conduct::Conduct;
+use crate::config::{NetConfig, MIN_PEERS};
+use crate::error::NetError;
+use crate::gossip;
+use crate::hello;
+use crate::node::command::{Command, Reply};
+use crate::node::event::{reactions, Event, PeerSync, Reaction, Via, Writing};
+#[cfg(doc)]
+use crate::node::{Network, MAX_BINDINGS, MAX_CHOSEN_PEERS, MAX_EVIDENCE_AUTHORED, ROLES_REFRESH};
+use crate::result;
+use crate::session::{Outgoing, Sessions};
+#[cfg(doc)]
+use crate::sync;
+use ed25519_dalek::SigningKey;
+use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
+use libp2p::gossipsub::{self, TopicHash};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{OutboundRequestId, ResponseChannel};
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{identify, kad, mdns, ping, Multiaddr, PeerId, Swarm};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+use taawun_core::body::Evidence;
+use taawun_core::fold::{Coop, Timeline};
+use taawun_core::{Id, PublicKey, Verified};
+use taawun_ledger::{CoopLedger, Ingest, Ledger};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+/// A relay this node keeps a reservation on ([`NetConfig::relays`]).
+#[derive(Debug)]
+pub(super) struct Relay {
+    /// Its address, ending with `/p2p/<relay>`.
+    pub(super) addr: Multiaddr,
+    /// The listener on `<addr>/p2p-circuit`, while one is open.
+    pub(super) listener: Option<ListenerId>,
+}
+
+/// Where a result goes: (cooperative, submission, juror), the juror `None` for the
+/// requester.
+type Delivery = (Id, Id, Option<PublicKey>);
+
+/// A result waiting in the outbox.
+#[derive(Debug)]
+struct Outbound {
+    /// The key of the recipient: the requester's, or the juror's stable identity. A
+    /// node proving it or a live device key of it may take the result.
+    to: PublicKey,
+    /// Its node, when known (learned by hello).
+    peer: Option<PeerId>,
+    /// Failed attempts so far (reset when a connection to the peer opens).
+    attempt: u32,
+    /// When to try next.
+    due: Instant,
+    /// A request is out.
+    in_flight: bool,
+}
+
+/// The task owning the Swarm and the ledgers.
+pub(super) struct Task {
+    swarm: Swarm<Behaviour>,
+    ledger: Ledger,
+    coops: BTreeMap<Id, CoopLedger>,
+    /// The folded state of each cooperative read so far, shared with readers (see
+    /// [`Task::state`]): one per cooperative held, built on first read.
+    states: HashMap<Id, Arc<Coop>>,
+    topics: HashMap<TopicHash, Id>,
+    events: mpsc::Sender<Event>,
+    /// Events dropped because the node did not keep up.
+    dropped_events: u64,
+    sessions: Sessions<PeerId>,
+    requests: HashMap<OutboundRequestId, Outgoing>,
+    /// The member this node speaks for, if any (see the module documentation).
+    member: Option<SigningKey>,
+    /// Forks this node authored evidence of: (coop, author, seq). Bounded by
+    /// [`MAX_EVIDENCE_AUTHORED`].
+    evidenced: HashSet<(Id, PublicKey, u64)>,
+    /// The results folder.
+    results: Option<result::Store>,
+    /// Results to deliver. Bounded by [`result::MAX_OUTBOX`].
+    outbox: BTreeMap<Delivery, Outbound>,
+    /// Result requests out.
+    result_requests: HashMap<OutboundRequestId, Delivery>,
+    /// The relays of [`NetConfig::relays`], by peer.
+    relays: BTreeMap<PeerId, Relay>,
+    /// Connections through a relay, closed once DCUtR gives a direct one. Bounded by
+    /// [`crate::config::MAX_CONNECTIONS`].
+    relayed: HashSet<(PeerId, ConnectionId)>,
+    /// Peers kept in the routing table (see [`MAX_CHOSEN_PEERS`]).
+    chosen: HashSet<PeerId>,
+    /// Where the next sync round starts in the sorted list of connected peers.
+    sync_cursor: usize,
+    /// Graylisted peers' lockouts and the invalid entries each peer sent in sync
+    /// responses (see the module documentation and [`sync::SYNC_FAULT_SCORE`]).
+    conduct: Conduct<PeerId>,
+    /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
+    peer_sync: HashMap<PeerId, PeerSync>,
+    /// Whether this node dialed its first connection to each connected peer (then it
+    /// answers hellos at once; see [`crate::hello`]). Bounded by the connections.
+    dialed: HashMap<PeerId, bool>,
+    /// Connected peers that proved a member key. Bounded by the connections.
+    proven: HashMap<PeerId, hello::Proven>,
+    /// Hellos sent and not answered: the peer and the challenge. Bounded by the
+    /// connections (one each, a renewal aside) and the protocol's timeout.
+    hellos: HashMap<OutboundRequestId, (PeerId, [u8; hello::CHALLENGE_BYTES])>,
+    /// Hellos of peers this node answers once they proved themselves (this node was
+    /// dialed). One per connected peer.
+    deferred: HashMap<PeerId, (hello::Request, ResponseChannel<hello::Response>)>,
+    /// Connected peers that proved a key but were refused this node's proof (admitted to
+    /// nothing then): asked to prove themselves again once admitted (roles change with
+    /// amendments). Bounded by the connections.
+    refused: HashSet<PeerId>,
+    /// The cooperatives of this node whose topics each connected peer subscribed to.
+    subscribed: HashMap<PeerId, HashSet<Id>>,
+    /// Connected peers whose gossip is shut ([`gossip::UNPROVEN_SCORE`]).
+    gated: HashSet<PeerId>,
+    /// The rules of each cooperative as admission reads them (see [`ROLES_REFRESH`]).
+    roles: HashMap<Id, Roles>,
+    /// The node last proven to hold each member key, and when. Bounded by
+    /// [`MAX_BINDINGS`].
+    bindings: HashMap<PublicKey, (PeerId, Instant)>,
+    /// Cooperatives where the member's writes are open for this run (see [`Writing`]);
+    /// one per cooperative held.
+    writing: HashMap<Id, Writing>,
+    /// Cooperatives joined since the start (not opened from the data folder): they never
+    /// count as [`Writing::Alone`], since the member may have written in them elsewhere.
+    joined: HashSet<Id>,
+    /// Callers of [`Network::writes_open`] waiting, per cooperative. Those whose caller
+    /// gave up are dropped at each new wait, so bounded by the callers waiting at once.
+    write_waiters: HashMap<Id, Vec<Reply<Writing>>>,
+    /// `Evidence` the member's node will author once its writes in the cooperative open
+    /// (each fork once, so bounded by [`MAX_EVIDENCE_AUTHORED`]).
+    held_evidence: Vec<(Id, Evidence)>,
+    config: NetConfig,
+}
+
+/// A cooperative's governance timeline, read for admission.
+#[derive(Debug)]
+struct Roles {
+    /// The ledger's length when read.
+    len: u64,
+    /// When.
+    at: Instant,
+    /// The rules over time (`None`: no charter).
+    timeline: Option<Timeline>,
+    /// Device key -> the member or requester it speaks for (protocol.md 4.7).
+    devices: HashMap<PublicKey, PublicKey>,
+}
+
+impl Task {
+    /// Builds the task around `swarm` (listening already), opens every cooperative in
+    /// `ledger`, dials the bootstrap peers and the relays, and spawns it. Returns the
+    /// results folder (read by the handle) and the task.
+    pub(super) fn spawn(
+        swarm: Swarm<Behaviour>,
+        ledger: Ledger,
+        member: Option<SigningKey>,
+        relays: BTreeMap<PeerId, Relay>,
+        events_tx: mpsc::Sender<Event>,
+        commands: mpsc::Receiver<Command>,
+        config: NetConfig,
+    ) -> Result<(Option<result::Store>, JoinHandle<()>), NetError> {
+        let peer = *swarm.local_peer_id();
+        let mut task = Task {
+            swarm,
+            ledger,
+            coops: BTreeMap::new(),
+            states: HashMap::new(),
+            topics: HashMap::new(),
+            events: events_tx,
+            dropped_events: 0,
+            sessions: Sessions::new(),
+            requests: HashMap::new(),
+            member,
+            evidenced: HashSet::new(),
+            results: config.results_dir.clone().map(result::Store::new),
+            outbox: BTreeMap::new(),
+            result_requests: HashMap::new(),
+            relays,
+            relayed: HashSet::new(),
+            chosen: HashSet::new(),
+            sync_cursor: 0,
+            conduct: Conduct::new(config.graylist_lockout),
+            peer_sync: HashMap::new(),
+            dialed: HashMap::new(),
+            proven: HashMap::new(),
+            hellos: HashMap::new(),
+            deferred: HashMap::new(),
+            refused: HashSet::new(),
+            subscribed: HashMap::new(),
+            gated: HashSet::new(),
+            roles: HashMap::new(),
+            bindings: HashMap::new(),
+            writing: HashMap::new(),
+            joined: HashSet::new(),
+            write_waiters: HashMap::new(),
+            held_evidence: Vec::new(),
+            config,
+        };
+        for addr in task.config.external_addresses.clone() {
+            task.swarm.add_external_address(addr);
+        }
+        for coop in task.ledger.coops()? {
+            let c = task.ledger.coop(&coop)?;
+            task.open(c)?;
+        }
+        task.restore_outbox()?;
+        for addr in task.config.bootstrap.clone() {
+            task.choose(&addr);
+            if let Err(e) = task.swarm.dial(addr.clone()) {
+                warn!(%addr, error = %e, "bootstrap dial failed");
+            }
+        }
+        for addr in task.config.relays.clone() {
+            task.choose(&addr);
+        }
+        task.dial_relays();
+        let results = task.results.clone();
+        let span = tracing::info_span!("net", peer = %peer);
+        let join = tokio::spawn(tracing::Instrument::instrument(task.run(commands), span));
+        Ok((results, join))
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(self.config.sync_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut commit = tokio::time::interval(taawun_ledger::COMMIT_INTERVAL);
+        commit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retry = tokio::time::interval(result::RETRY_TICK);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let done = loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    None => break None,
+                    Some(Command::Shutdown(done)) => break Some(done),
+                    Some(cmd) => self.command(cmd),
+                },
+                ev = self.swarm.select_next_some() => self.swarm_event(ev),
+                _ = tick.tick() => self.tick(),
+                _ = commit.tick() => self.commit(),
+                _ = retry.tick() => {
+                    self.retry_due();
+                    self.end_lockouts();
+                }
+            }
+        };
+        for c in self.coops.values() {
+            if let Err(e) = c.flush() {
+                warn!(coop = %c.id().short(), error = %e, "flush at shutdown failed");
+            }
+        }
+        info!(dropped_events = self.dropped_events, "network stopped");
+        drop(self);
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    fn emit(&mut self, ev: Event) {
+        if self.events.try_send(ev).is_err() {
+            self.dropped_events += 1;
+        }
+    }
+
+    /// Carries out what became of an entry that came `via` some path ([`reactions`]):
+    /// reports what was stored and any equivocation, and gossips the stored entries
+    /// found in `local`: entries a local caller handed in to be gossiped
+    /// ([`Network::ingest`]); entries that came by gossip or sync are not gossiped again.
+    /// Returns how many entries were stored.
+    fn on_ingested(
+        &mut self,
+        coop: Id,
+        outcome: &Ingest,
+        via: Via,
+        local: Option<&HashMap<Id, Verified>>,
+    ) -> usize {
+        let mut stored = 0;
+        for r in reactions(outcome, via) {
+            match r {
+                Reaction::Stored { id, via } => {
+                    stored += 1;
+                    self.emit(Event::Stored { coop, id, via });
+                    if let Some(v) = local.and_then(|l| l.get(&id)) {
+                        self.publish(coop, v);
+                    }
+                }
+                Reaction::Equivocation { existing, evidence } => {
+                    self.on_equivocation(coop, existing, evidence);
+                }
+            }
+        }
+        stored
+    }
+
+    /// Commits the staged group of every ledger (see [`taawun_ledger::COMMIT_INTERVAL`]).
+    fn commit(&mut self) {
+        for c in self.coops.values_mut() {
+            if let Err(e) = c.commit() {
+                warn!(coop = %c.id().short(), error = %e, "group commit failed");
+            }
+        }
+    }
+
+    fn now(&self) -> taawun_core::Timestamp {
+        (self.config.clock)()
+    }
+
+    /// Takes ownership of an open cooperative and subscribes to its topic.
+    fn open(&mut self, c: CoopLedger) -> Result<Id, NetError> {
+        let id = c.id();
+        let topic = gossip::topic(&id);
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .subscribe(&topic)
+            .map_err(|e| NetError::Gossip(e.to_string()))?;
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .set_topic_params(topic.clone(), gossip::topic_score())
+            .map_err(|e| NetError::Gossip(e.to_string()))?;
+        self.topics.insert(topic.hash(), id);
+        self.coops.insert(id, c);
+        info!(coop = %id.short(), "cooperative open");
+        Ok(id)
+    }
+
+    fn coop(&mut self, id: &Id) -> Result<&mut CoopLedger, NetError> {
+        self.coops.get_mut(id).ok_or(NetError::UnknownCoop(*id))
+    }
+
+    /// The shared state of `coop`, refreshed with what was stored since the last read.
+    /// When a reader still holds the previous snapshot, the refresh copies it first
+    /// (`Arc::make_mut`): readers never see a state change under them.
+    fn state(&mut self, id: &Id) -> Result<Arc<Coop>, NetError> {
+        let ledger = self.coops.get(id).ok_or(NetError::UnknownCoop(*id))?;
+        let state = self.states.entry(*id).or_default();
+        let stale = u64::try_from(state.len()).map_or(true, |n| n != ledger.len())
+            || *state.frozen_authors() != ledger.frozen();
+        if stale {
+            ledger.refresh_state(Arc::make_mut(state))?;
+        }
+        Ok(Arc::clone(state))
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Dial(addr, r) => {
+                let out = self.swarm.dial(addr.clone()).map_err(|e| NetError::Dial {
+                    addr: addr.to_string(),
+                    reason: e.to_string(),
+                });
+                let _ = r.send(out);
+            }
+            Command::Listeners(r) => {
+                let _ = r.send(Ok(self.swarm.listeners().cloned().collect()));
+            }
+            Command::AddExternal(addr, r) => {
+                self.swarm.add_external_address(addr);
+                let _ = r.send(Ok(()));
+            }
+            Command::Externals(r) => {
+                let _ = r.send(Ok(self.swarm.external_addresses().cloned().collect()));
+            }
+            Command::Peers(r) => {
+                let _ = r.send(Ok(self.swarm.connected_peers().copied().collect()));
+            }
+            Command::Join(charter, r) => {
+                let _ = r.send(self.join(*charter));
+            }
+            Command::Found(charter, r) => {
+                let _ = r.send(self.found(*charter));
+            }
+            Command::Writing(coop, r) => {
+                let _ = r.send(self.writing(&coop));
+            }
+            Command::AwaitWriting(coop, r) => match self.writing(&coop) {
+                Ok(Writing::Waiting { .. }) => {
+                    let waiting = self.write_waiters.entry(coop).or_default();
+                    waiting.retain(|w| !w.is_closed());
+                    waiting.push(r);
+                }
+                out => {
+                    let _ = r.send(out);
+                }
+            },
+            Command::Append {
+                coop,
+                key,
+                body,
+                gov,
+                reply,
+            } => {
+                let _ = reply.send(self.append(coop, &key, *body, gov));
+            }
+            Command::Ingest {
+                coop,
+                entries,
+                gossip,
+                reply,
+            } => {
+                let _ = reply.send(self.ingest_local(coop, entries, gossip));
+            }
+            Command::Heads(coop, r) => {
+                let out = self
+                    .coop(&coop)
+                    .and_then(|c| c.heads().map_err(NetError::from));
+                let _ = r.send(out);
+            }
+            Command::State(coop, r) => {
+                let _ = r.send(self.state(&coop));
+            }
+            Command::Block(peer, r) => {
+                self.swarm.behaviour_mut().blocked.block_peer(peer);
+                let _ = r.send(Ok(()));
+            }
+            Command::Unblock(peer, r) => {
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+                let _ = r.send(Ok(()));
+            }
+            Command::Score(peer, r) => {
+                let _ = r.send(Ok(self.swarm.behaviour().gossip.peer_score(&peer)));
+            }
+            Command::SyncPeer(peer, r) => {
+                let _ = r.send(Ok(self.peer_sync.get(&peer).copied()));
+            }
+            Command::Mesh(coop, r) => {
+                let topic = gossip::topic(&coop).hash();
+                let mesh = self
+                    .swarm
+                    .behaviour()
+                    .gossip
+                    .mesh_peers(&topic)
+                    .copied()
+                    .collect();
+                let _ = r.send(Ok(mesh));
+            }
+            Command::Sync(r) => {
+                self.sync_all();
+                let _ = r.send(Ok(()));
+            }
+            Command::Frozen(coop, r) => {
+                let _ = r.send(self.coop(&coop).map(|c| c.frozen()));
+            }
+            Command::Coops(r) => {
+                let _ = r.send(Ok(self.coops.keys().copied().collect()));
+            }
+            Command::Export(coop, r) => {
+                let out = self.coop(&coop).and_then(|c| {
+                    let mut buf = Vec::new();
+                    c.export(&mut buf)?;
+                    Ok(buf)
+                });
+                let _ = r.send(out);
+            }
+            Command::Evidence(coop, r) => {
+                let out = self
+                    .coop(&coop)
+                    .and_then(|c| c.evidence().map_err(NetError::from));
+                let _ = r.send(out);
+            }
+            Command::SendResult {
+                coop,
+                submission,
+                bytes,
+                reply,
+            } => {
+                let _ = reply.send(self.send_result(coop, submission, &bytes));
+            }
+            // Handled by the loop.
+            Command::Shutdown(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn join(&mut self, charter: Verified) -> Result<Id, NetError> {
+        let id = charter.id();
+        if self.coops.contains_key(&id) {
+            return Ok(id);
+        }
+        let c = self.ledger.found(charter)?;
+        self.open(c)?;
+        self.joined.insert(id);
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for p in peers {
+            // Proofs name the cooperatives held: prove this node again, with the new one.
+            self.send_hello(p, true);
+            self.start_sync(p, id);
+        }
+        Ok(id)
+    }
+
+    /// [`Task::join`] for a cooperative this node's member creates: when new, its writes
+    /// in it are open at once.
+    fn found(&mut self, charter: Verified) -> Result<Id, NetError> {
+        let id = charter.id();
+        let new = !self.coops.contains_key(&id);
+        let ours = self.member_key() == Some(charter.entry().author);
+        self.join(charter)?;
+        if new && ours {
+            self.open_writes(id, Writing::Founded);
+        }
+        Ok(id)
+    }
+
+    fn tick(&mut self) {
+        // Roles change with time (amendments take effect): look at every gate again.
+        let peers: Vec<PeerId> = self.proven.keys().copied().collect();
+        for p in peers {
+            self.update_gate(p);
+        }
+        // A peer refused earlier and admitted now: both sides prove themselves again.
+        let refused: Vec<PeerId> = self.refused.iter().copied().collect();
+        for p in refused {
+            if self.admitted_any(&p) {
+                self.refused.remove(&p);
+                self.send_hello(p, true);
+            }
+        }
+        self.sync_round();
+        self.jurors_due();
+        let connected = self.swarm.connected_peers().count();
+        if connected == 0 {
+            for addr in self.config.bootstrap.clone() {
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    debug!(%addr, error = %e, "bootstrap redial failed");
+                }
+            }
+        }
+        if connected < MIN_PEERS {
+            // The answer (kad::Event::OutboundQueryProgressed) dials a few of the peers found.
+            let me = *self.swarm.local_peer_id();
+            self.swarm.behaviour_mut().kad.get_closest_peers(me);
+        }
+        self.dial_relays();
+    }
+
+    fn swarm_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                info!(%address, "listening");
+                self.emit(Event::Listening(address));
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                if endpoint.is_relayed() {
+                    self.relayed.insert((peer_id, connection_id));
+                } else if self.relays.contains_key(&peer_id) {
+                    // Listen on the circuit only now: a reservation asked while the dial
+                    // to the relay is pending fails.
+                    self.listen_on_relay(peer_id);
+                }
+                if num_established.get() > 1 {
+                    return;
+                }
+                debug!(peer = %peer_id, relayed = endpoint.is_relayed(), "connected");
+                self.peer_sync.insert(peer_id, PeerSync::default());
+                self.dialed.insert(peer_id, endpoint.is_dialer());
+                // Gossip stays shut until the peer proves a role (see the module docs).
+                self.gated.insert(peer_id);
+                self.set_app_score(peer_id);
+                self.emit(Event::PeerConnected(peer_id));
+                if self.drop_if_graylisted(peer_id) {
+                    return;
+                }
+                // Sync and results wait for the peer's proof.
+                self.send_hello(peer_id, false);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                num_established,
+                ..
+            } => {
+                self.relayed.remove(&(peer_id, connection_id));
+                if num_established > 0 {
+                    return;
+                }
+                debug!(peer = %peer_id, "disconnected");
+                self.sessions.disconnected(peer_id);
+                self.peer_sync.remove(&peer_id);
+                self.dialed.remove(&peer_id);
+                self.proven.remove(&peer_id);
+                self.deferred.remove(&peer_id);
+                self.refused.remove(&peer_id);
+                self.subscribed.remove(&peer_id);
+                self.gated.remove(&peer_id);
+                self.hellos.retain(|_, (p, _)| *p != peer_id);
+                self.emit(Event::PeerDisconnected(peer_id));
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                for r in self.relays.values_mut() {
+                    if r.listener == Some(listener_id) {
+                        // Reserved again when the relay is connected (now or at a tick).
+                        info!(relay = %r.addr, ?reason, "relay reservation closed");
+                        r.listener = None;
+                    }
+                }
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                info!(%address, "external address confirmed");
+            }
+            SwarmEvent::Behaviour(b) => self.behaviour_event(b),
+            _ => {}
+        }
+    }
+
+    fn behaviour_event(&mut self, ev: BehaviourEvent) {
+        match ev {
+            BehaviourEvent::Gossip(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.on_gossip(propagation_source, message_id, message),
+            BehaviourEvent::Gossip(gossipsub::Event::Subscribed { peer_id, topic }) => {
+                if let Some(coop) = self.topics.get(&topic).copied() {
+                    self.subscribed.entry(peer_id).or_default().insert(coop);
+                    self.update_gate(peer_id);
+                    self.start_sync(peer_id, coop);
+                }
+            }
+            BehaviourEvent::Gossip(gossipsub::Event::Unsubscribed { peer_id, topic }) => {
+                if let Some(coop) = self.topics.get(&topic).copied() {
+                    if let Some(s) = self.subscribed.get_mut(&peer_id) {
+                        s.remove(&coop);
+                    }
+                    self.update_gate(peer_id);
+                }
+            }
+            BehaviourEvent::Hello(ev) => self.on_hello(ev),
+            // Only chosen peers, and peers that serve the DHT themselves (reachable nodes,
+            // which answer lookups), go to the routing table (see `MAX_CHOSEN_PEERS`):
+            // without the second kind, a bootstrap node never learns of the nodes that
+            // dialed it, and nobody can find a requester to hand it a result. identify
+            // itself remembers the others' addresses for dials by peer id.
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })
+                if self.chosen.contains(&peer_id)
+                    || info
+                        .protocols
+                        .iter()
+                        .any(|p| p.as_ref() == crate::behaviour::KAD_PROTOCOL) =>
+            {
+                for addr in info.listen_addrs {
+                    if !addr.iter().any(|p| p == Protocol::P2pCircuit) {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::GetClosestPeers(Ok(found)),
+                ..
+            }) => self.dial_found(found.peers),
+            BehaviourEvent::RelayClient(ev) => self.on_relay_client(ev),
+            BehaviourEvent::Dcutr(ev) => self.on_dcutr(ev),
+            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                for (peer, addr) in found {
+                    if !self.swarm.is_connected(&peer) {
+                        if let Ok(a) = addr.clone().with_p2p(peer) {
+                            self.choose(&a);
+                        }
+                        if let Err(e) = self.swarm.dial(addr) {
+                            debug!(%peer, error = %e, "mdns dial failed");
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. }) => {
+                debug!(%peer, "kademlia routing updated");
+            }
+            BehaviourEvent::Sync(ev) => self.on_sync(ev),
+            // Ping only informs: nothing is closed on a failure (see `Behaviour::ping`).
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Err(error),
+                ..
+            }) => debug!(%peer, %error, "ping failed"),
+            BehaviourEvent::Results(ev) => self.on_results(ev),
+            _ => {}
+        }
+    }
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("peer", self.swarm.local_peer_id())
+            .field("coops", &self.coops.keys().collect::<Vec<_>>())
+            .field("sessions", &self.sessions.len())
+            .finish()
+    }
+}

@@ -1,0 +1,128 @@
+//! Gossip on the task: judging and ingesting a gossip message, publishing entries, and
+//! the evidence the member's node authors when it sees an equivocation.
+
+use super::Task;
+use crate::exchange;
+use crate::gossip::{self, Judged, Verdict};
+use crate::node::event::{Event, Via};
+use crate::node::MAX_EVIDENCE_AUTHORED;
+use libp2p::gossipsub::{self, MessageId};
+use libp2p::PeerId;
+use taawun_core::body::{Body, Evidence};
+use taawun_core::entry::Freeze;
+use taawun_core::{Id, Missing, Verified};
+use taawun_ledger::Ingest;
+use tracing::{debug, info, warn};
+
+impl Task {
+    /// Gossips a stored entry. Failing to is not an error: the entry is stored, and sync
+    /// carries it to peers that gossip missed.
+    pub(super) fn publish(&mut self, coop: Id, v: &Verified) {
+        let topic = gossip::topic(&coop);
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossip
+            .publish(topic, v.envelope())
+        {
+            Ok(_) => {}
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                debug!(entry = %v.id().short(), "no peer subscribed yet; sync will carry it");
+            }
+            Err(e) => debug!(entry = %v.id().short(), error = %e, "not gossiped"),
+        }
+    }
+
+    /// The gossip validation pipeline: decode, verify, ingest, report.
+    pub(super) fn on_gossip(&mut self, source: PeerId, msg_id: MessageId, msg: gossipsub::Message) {
+        let coop = self.topics.get(&msg.topic).copied();
+        let now = Some(self.now());
+        let judged = exchange::judge(coop.and_then(|c| self.coops.get_mut(&c)), &msg.data, now);
+        let verdict = gossip::verdict(&judged);
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .report_message_validation_result(&msg_id, &source, verdict.into());
+        let reason = exchange::reason(&judged);
+        if verdict == Verdict::Reject {
+            info!(peer = %source, %reason, "gossip message rejected");
+            self.drop_if_graylisted(source);
+        }
+        self.emit(Event::Gossip {
+            coop,
+            peer: source,
+            message: msg_id,
+            verdict,
+            reason,
+        });
+        let Some(coop) = coop else { return };
+        let Judged::Ingested(outcome) = judged else {
+            return;
+        };
+        self.on_ingested(coop, &outcome, Via::Gossip, None);
+        match outcome {
+            Ingest::Pending(Missing::Gap { author, from, .. }) => {
+                // The peer that forwarded the entry holds its chain: fetch the gap from
+                // it, not a whole heads comparison.
+                debug!(author = %author.short(), from, peer = %source, "gossip entry after a gap; fetching the range");
+                self.fetch_range(source, coop, author, from);
+            }
+            Ingest::Pending(missing) => {
+                debug!(?missing, peer = %source, "gossip entry pending; syncing");
+                self.start_sync(source, coop);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reports an equivocation and, when this node speaks for a member, publishes an
+    /// `Evidence` entry about it (once per cooperative, author and seq).
+    pub(super) fn on_equivocation(&mut self, coop: Id, existing: Id, evidence: Evidence) {
+        let Some(Freeze { author, seq }) = evidence.freezes() else {
+            return;
+        };
+        warn!(author = %author.short(), seq, "equivocation");
+        self.emit(Event::Equivocation {
+            coop,
+            author,
+            existing,
+            evidence: evidence.clone(),
+        });
+        if self.member_key().is_none_or(|me| me == author)
+            || self.evidenced.len() >= MAX_EVIDENCE_AUTHORED
+            || !self.evidenced.insert((coop, author, seq))
+        {
+            return;
+        }
+        if !matches!(self.writing(&coop), Ok(w) if w.open()) {
+            // Signing now could fork the member itself: the evidence waits for its writes.
+            info!(author = %author.short(), seq, "evidence held until the member's writes open");
+            self.held_evidence.push((coop, evidence));
+            return;
+        }
+        self.publish_evidence(coop, evidence);
+    }
+
+    /// Authors and publishes an `Evidence` entry as the member.
+    pub(super) fn publish_evidence(&mut self, coop: Id, evidence: Evidence) {
+        let Some(key) = self.member.clone() else {
+            return;
+        };
+        let Some(Freeze { author, seq }) = evidence.freezes() else {
+            return;
+        };
+        match self.append(coop, &key, Body::Evidence(evidence), None) {
+            Ok(v) => {
+                info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");
+                self.emit(Event::EvidencePublished {
+                    coop,
+                    author,
+                    seq,
+                    entry: v.id(),
+                });
+            }
+            // Not a member of this cooperative, say: the ledger keeps the evidence anyway.
+            Err(e) => warn!(author = %author.short(), error = %e, "could not publish evidence"),
+        }
+    }
+}

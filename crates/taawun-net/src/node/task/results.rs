@@ -1,0 +1,511 @@
+//! Results on the task: the outbox and its deliveries and retries, the jurors due a
+//! result, and receiving a result from a worker's node.
+
+use super::{Delivery, Outbound, Task};
+use crate::error::NetError;
+use crate::node::event::Event;
+#[cfg(doc)]
+use crate::node::Network;
+use crate::result::{self, Refusal};
+use libp2p::request_response;
+use libp2p::PeerId;
+use serde_bytes::ByteBuf;
+use std::time::Instant;
+use taawun_core::body::Body;
+use taawun_core::{Id, PublicKey, Verified};
+use tracing::{debug, info, warn};
+
+impl Task {
+    /// The requester of a `Submit` entry: the author of the offer it names.
+    fn requester_of(&self, coop: &Id, submission: &Verified) -> Result<PublicKey, NetError> {
+        let Body::Submit(s) = &submission.entry().body else {
+            return Err(Refusal::NotASubmission.into());
+        };
+        let c = self.coops.get(coop).ok_or(NetError::UnknownCoop(*coop))?;
+        // A stored submission's offer is stored (it is a dependency).
+        let offer = c
+            .get(&s.offer)?
+            .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
+        Ok(offer.entry().author)
+    }
+
+    /// Re-queues the outbox left by the last run.
+    pub(super) fn restore_outbox(&mut self) -> Result<(), NetError> {
+        let Some(store) = self.results.clone() else {
+            return Ok(());
+        };
+        for (coop, submission, juror) in store.outbox()? {
+            let to = match juror {
+                Some(j) => Ok(j),
+                None => self
+                    .coops
+                    .get(&coop)
+                    .ok_or(NetError::UnknownCoop(coop))
+                    .and_then(|c| {
+                        c.get(&submission)?
+                            .ok_or(NetError::Result(Refusal::UnknownSubmission))
+                    })
+                    .and_then(|v| self.requester_of(&coop, &v))
+                    .map(|r| self.identity(&coop, &r)),
+            };
+            match to {
+                Ok(to) => self.queue((coop, submission, juror), to),
+                Err(e) => {
+                    warn!(submission = %submission.short(), error = %e, "dropping a queued result");
+                    store.dequeue(&coop, &submission, juror.as_ref())?;
+                }
+            }
+        }
+        if !self.outbox.is_empty() {
+            info!(results = self.outbox.len(), "results to deliver");
+        }
+        Ok(())
+    }
+
+    /// Puts a delivery in the outbox (once), due now.
+    fn queue(&mut self, key: Delivery, to: PublicKey) {
+        let peer = self.bindings.get(&to).map(|(p, _)| *p);
+        self.outbox.entry(key).or_insert(Outbound {
+            to,
+            peer,
+            attempt: 0,
+            due: Instant::now(),
+            in_flight: false,
+        });
+    }
+
+    /// See [`Network::send_result`].
+    pub(super) fn send_result(
+        &mut self,
+        coop: Id,
+        submission: Id,
+        bytes: &[u8],
+    ) -> Result<(), NetError> {
+        let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
+        let sub = self
+            .coop(&coop)?
+            .get(&submission)?
+            .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
+        result::check(&sub, bytes)?;
+        let requester = self.requester_of(&coop, &sub)?;
+        let requester = self.identity(&coop, &requester);
+        let key = (coop, submission, None);
+        if !self.outbox.contains_key(&key) && self.outbox.len() >= result::MAX_OUTBOX {
+            return Err(NetError::OutboxFull(self.outbox.len()));
+        }
+        store.write(&coop, &submission, bytes)?;
+        let me = self.member_key();
+        if me.is_some_and(|me| self.identity(&coop, &me) == requester) {
+            // This node is the requester's: the result is where it belongs.
+            self.emit(Event::ResultDelivered {
+                coop,
+                submission,
+                to: *self.swarm.local_peer_id(),
+                juror: None,
+            });
+            return Ok(());
+        }
+        store.enqueue(&coop, &submission, None)?;
+        self.queue(key, requester);
+        self.try_deliver(key);
+        Ok(())
+    }
+
+    /// Queues the result of every appeal this node's member made for the jurors holding
+    /// an open seat on its jury whose node has not stored it yet (protocol.md 13.7). A
+    /// jury sits only once the witness slack after the appeal has passed, and a seat
+    /// that lapses passes to the next member of the ranking, so this looks again at
+    /// every tick. A juror's node that refused (its ledger did not seat it yet) is asked
+    /// again with the outbox's backoff.
+    pub(super) fn jurors_due(&mut self) {
+        let (Some(me), Some(store)) = (self.member_key(), self.results.clone()) else {
+            return;
+        };
+        let now = self.now();
+        let coops: Vec<Id> = self.coops.keys().copied().collect();
+        for coop in coops {
+            let Ok(st) = self.state(&coop) else {
+                continue;
+            };
+            let mine = self.identity(&coop, &me);
+            // Appeals are rare and listing them folds every submission: only when this
+            // member made one.
+            let appellants: Vec<PublicKey> = st
+                .ids(taawun_core::Kind::Appeal)
+                .filter_map(|id| st.get(id))
+                .map(|v| v.entry().author)
+                .collect();
+            if !appellants.iter().any(|a| self.identity(&coop, a) == mine) {
+                continue;
+            }
+            for a in st.appeals(now) {
+                if a.appellant != mine || !store.contains(&coop, &a.submission) {
+                    continue;
+                }
+                let open = a
+                    .seats
+                    .iter()
+                    .filter(|s| s.state == taawun_core::appeal::SeatState::Open);
+                for seat in open {
+                    let key = (coop, a.submission, Some(seat.member));
+                    if self.outbox.contains_key(&key)
+                        || store.was_sent(&coop, &a.submission, &seat.member)
+                    {
+                        continue;
+                    }
+                    if self.outbox.len() >= result::MAX_OUTBOX {
+                        warn!("outbox full: a juror's result waits");
+                        return;
+                    }
+                    if let Err(e) = store.enqueue(&coop, &a.submission, Some(&seat.member)) {
+                        warn!(error = %e, "cannot queue a result for a juror");
+                        continue;
+                    }
+                    info!(submission = %a.submission.short(), juror = %seat.member.short(), "result queued for a juror");
+                    self.queue(key, seat.member);
+                    self.try_deliver(key);
+                }
+            }
+        }
+    }
+
+    /// `peer` proved it holds `member`: results for that member (or the one its device
+    /// key speaks for) are due now, to it, with a fresh backoff.
+    pub(super) fn peer_is_back(&mut self, peer: PeerId, member: PublicKey) {
+        let now = Instant::now();
+        let keys: Vec<Delivery> = self.outbox.keys().copied().collect();
+        for key in keys {
+            let Some(to) = self.outbox.get(&key).map(|o| o.to) else {
+                continue;
+            };
+            if to != member && self.speaks_for(&key.0, &member) != Some(to) {
+                continue;
+            }
+            if let Some(o) = self.outbox.get_mut(&key) {
+                o.peer = Some(peer);
+                o.attempt = 0;
+                o.due = now;
+            }
+        }
+        self.retry_due();
+    }
+
+    /// A connected peer proven to hold `to` or a live device key of it in `coop`,
+    /// preferring the one it was last seen on.
+    fn node_of(&mut self, coop: &Id, to: &PublicKey, last: Option<PeerId>) -> Option<PeerId> {
+        let mut candidates: Vec<(PeerId, PublicKey)> =
+            self.proven.iter().map(|(p, x)| (*p, x.key)).collect();
+        // The last one first, then in a fixed order.
+        candidates.sort_by_key(|(p, _)| (Some(*p) != last, *p));
+        candidates
+            .into_iter()
+            .find(|(_, key)| self.speaks_for(coop, key) == Some(*to))
+            .map(|(p, _)| p)
+    }
+
+    /// Sends every result whose retry is due.
+    pub(super) fn retry_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Delivery> = self
+            .outbox
+            .iter()
+            .filter(|(_, o)| !o.in_flight && o.due <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in due {
+            self.try_deliver(k);
+        }
+    }
+
+    /// One delivery attempt: the bytes are read from the results folder.
+    fn try_deliver(&mut self, key: Delivery) {
+        let Some(store) = self.results.clone() else {
+            return;
+        };
+        let (coop, submission, juror) = key;
+        match self.outbox.get(&key) {
+            Some(o) if !o.in_flight => {}
+            _ => return,
+        }
+        let bytes = match store.read(&coop, &submission) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                warn!(submission = %submission.short(), "queued result gone from the results folder");
+                self.outbox.remove(&key);
+                let _ = store.dequeue(&coop, &submission, juror.as_ref());
+                return;
+            }
+            Err(e) => {
+                warn!(submission = %submission.short(), error = %e, "cannot read a queued result");
+                self.reschedule(key);
+                return;
+            }
+        };
+        let Some((to, last)) = self.outbox.get(&key).map(|o| (o.to, o.peer)) else {
+            return;
+        };
+        let Some(peer) = self.node_of(&coop, &to, last) else {
+            // No connected peer has proven the recipient's key: dial the node last proven
+            // to hold it (or ask the DHT where it is), and try again later.
+            if let Some(p) = last.filter(|p| !self.swarm.is_connected(p)) {
+                if self.swarm.dial(p).is_err() {
+                    self.swarm.behaviour_mut().kad.get_closest_peers(p);
+                }
+            }
+            self.reschedule(key);
+            return;
+        };
+        // A juror also gets the key to the rejection's reason, sealed to the parties only.
+        let reason = juror.and_then(|_| self.disclosure(&coop, &submission));
+        let Some(o) = self.outbox.get_mut(&key) else {
+            return;
+        };
+        o.in_flight = true;
+        o.peer = Some(peer);
+        let id = self.swarm.behaviour_mut().results.send_request(
+            &peer,
+            result::Request {
+                coop,
+                submission,
+                bytes: ByteBuf::from(bytes),
+                reason,
+            },
+        );
+        self.result_requests.insert(id, key);
+    }
+
+    /// The content key of the reason of the rejection of `submission` that counts (the
+    /// one an appeal names), opened with this node's key: `None` when there is none or
+    /// this node's key is not among its recipients (a device enrolled after it).
+    fn disclosure(&mut self, coop: &Id, submission: &Id) -> Option<result::Disclosed> {
+        let st = self.state(coop).ok()?;
+        let rejection = st.rejection(submission, self.now())?;
+        let Body::Reject(r) = &st.get(&rejection)?.entry().body else {
+            return None;
+        };
+        let key = r.reason.content_key(self.member.as_ref()?).ok()?;
+        Some(result::Disclosed { rejection, key })
+    }
+
+    /// An attempt failed in a way that may heal: wait [`result::backoff`].
+    fn reschedule(&mut self, key: Delivery) {
+        if let Some(o) = self.outbox.get_mut(&key) {
+            o.in_flight = false;
+            o.due = Instant::now() + result::backoff(o.attempt);
+            o.attempt = o.attempt.saturating_add(1);
+        }
+    }
+
+    /// A delivery ended (stored, or refused for good): out of the outbox.
+    fn finish(&mut self, key: Delivery, outcome: Result<PeerId, Refusal>) {
+        let (coop, submission, juror) = key;
+        self.outbox.remove(&key);
+        if let Some(store) = &self.results {
+            if let Err(e) = store.dequeue(&coop, &submission, juror.as_ref()) {
+                warn!(error = %e, "cannot unmark a result");
+            }
+            if let (Ok(_), Some(j)) = (&outcome, &juror) {
+                if let Err(e) = store.sent(&coop, &submission, j) {
+                    warn!(error = %e, "cannot mark a result delivered to a juror");
+                }
+            }
+        }
+        match outcome {
+            Ok(to) => {
+                info!(submission = %submission.short(), peer = %to, juror = juror.is_some(), "result delivered");
+                self.emit(Event::ResultDelivered {
+                    coop,
+                    submission,
+                    to,
+                    juror,
+                });
+            }
+            Err(refusal) => {
+                warn!(submission = %submission.short(), %refusal, juror = juror.is_some(), "result refused");
+                self.emit(Event::ResultRefused {
+                    coop,
+                    submission,
+                    juror,
+                    refusal,
+                });
+            }
+        }
+    }
+
+    pub(super) fn on_results(
+        &mut self,
+        ev: request_response::Event<result::Request, result::Response>,
+    ) {
+        use request_response::{Event as E, Message as M, OutboundFailure};
+        match ev {
+            E::Message {
+                peer,
+                message: M::Request {
+                    request, channel, ..
+                },
+                ..
+            } => {
+                let response = self.receive_result(peer, request);
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .results
+                    .send_response(channel, response)
+                    .is_err()
+                {
+                    debug!(%peer, "result sender went away");
+                }
+            }
+            E::Message {
+                peer,
+                message:
+                    M::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some(key) = self.result_requests.remove(&request_id) else {
+                    return;
+                };
+                match response {
+                    result::Response::Stored => self.finish(key, Ok(peer)),
+                    result::Response::Refused(r) if r.retry() => {
+                        debug!(%peer, refusal = %r, "result not taken yet; retrying");
+                        self.reschedule(key);
+                    }
+                    result::Response::Refused(r) => self.finish(key, Err(r)),
+                }
+            }
+            E::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                let Some(key) = self.result_requests.remove(&request_id) else {
+                    return;
+                };
+                debug!(%peer, %error, "result delivery failed; retrying");
+                if matches!(error, OutboundFailure::DialFailure) {
+                    // No known address works: ask the DHT where the requester is now.
+                    self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                }
+                self.reschedule(key);
+            }
+            E::InboundFailure { peer, error, .. } => {
+                debug!(%peer, %error, "receiving a result failed");
+            }
+            E::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Checks a result against the `Submit` entry this node holds and stores it.
+    fn receive_result(&mut self, peer: PeerId, req: result::Request) -> result::Response {
+        use result::Response::{Refused, Stored};
+        let result::Request {
+            coop,
+            submission,
+            bytes,
+            reason,
+        } = req;
+        let Some(store) = self.results.clone() else {
+            return Refused(Refusal::Unavailable);
+        };
+        if !self.admitted(&peer, &coop) {
+            // A stranger learns nothing: as from a node without the cooperative.
+            return Refused(Refusal::UnknownCoop);
+        }
+        let Some(c) = self.coops.get(&coop) else {
+            return Refused(Refusal::UnknownCoop);
+        };
+        let sub = match c.get(&submission) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                // Gossip may not have brought it yet: ask the sender, who holds it.
+                self.start_sync(peer, coop);
+                return Refused(Refusal::UnknownSubmission);
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot read a submission");
+                return Refused(Refusal::Unavailable);
+            }
+        };
+        if let Err(r) = result::check(&sub, &bytes) {
+            info!(%peer, submission = %submission.short(), refusal = %r, "result refused");
+            return Refused(r);
+        }
+        if !self.recipient(&peer, &coop, &sub) {
+            info!(%peer, submission = %submission.short(), "result refused: not for this node");
+            // A juror's node may not have the entries that seat it yet: the sender has.
+            self.start_sync(peer, coop);
+            return Refused(Refusal::NotRecipient);
+        }
+        // A key to the rejection's reason is kept only once it opens it (protocol.md 13.7).
+        if let Some(d) = reason {
+            let held = self.coops.get(&coop).map(|c| c.get(&d.rejection));
+            let rejection = match held {
+                Some(Ok(Some(v))) => v,
+                None | Some(Ok(None)) => {
+                    self.start_sync(peer, coop);
+                    return Refused(Refusal::UnknownSubmission);
+                }
+                Some(Err(e)) => {
+                    warn!(error = %e, "cannot read a rejection");
+                    return Refused(Refusal::Unavailable);
+                }
+            };
+            if let Err(r) = result::check_reason(&rejection, &submission, &d.key) {
+                warn!(%peer, submission = %submission.short(), refusal = %r, "result refused");
+                return Refused(r);
+            }
+            if let Err(e) = store.write_key(&coop, &d.rejection, &d.key) {
+                warn!(error = %e, "cannot store a reason's key");
+                return Refused(Refusal::Unavailable);
+            }
+        }
+        if store.contains(&coop, &submission) {
+            return Stored;
+        }
+        if let Err(e) = store.write(&coop, &submission, &bytes) {
+            warn!(error = %e, "cannot store a result");
+            return Refused(Refusal::Unavailable);
+        }
+        info!(%peer, submission = %submission.short(), size = bytes.len(), "result received");
+        self.emit(Event::ResultReceived {
+            coop,
+            submission,
+            from: peer,
+        });
+        Stored
+    }
+
+    /// Whether this node may take the result of `sub` from `peer` (protocol.md 13.7):
+    /// it speaks for the requester (its key, or a live device key of it), or for a
+    /// juror seated (now or before) on an appeal of the submission, and then only from a
+    /// peer that speaks for the member who submitted it.
+    fn recipient(&mut self, peer: &PeerId, coop: &Id, sub: &Verified) -> bool {
+        let Some(me) = self.member_key().and_then(|k| self.speaks_for(coop, &k)) else {
+            return false;
+        };
+        let Ok(requester) = self.requester_of(coop, sub) else {
+            return false;
+        };
+        if self.identity(coop, &requester) == me {
+            return true;
+        }
+        let worker = self.identity(coop, &sub.entry().author);
+        let Some(sender) = self.proven.get(peer).map(|p| p.key) else {
+            return false;
+        };
+        if self.speaks_for(coop, &sender) != Some(worker) {
+            return false;
+        }
+        let Ok(st) = self.state(coop) else {
+            return false;
+        };
+        st.appeals(self.now())
+            .iter()
+            .any(|a| a.submission == sub.id() && a.seats.iter().any(|s| s.member == me))
+    }
+}

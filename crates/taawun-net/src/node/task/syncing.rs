@@ -1,0 +1,325 @@
+//! Sync on the task: rounds and sessions, serving requests, and handling heads, ranges
+//! and logs from peers (ingesting their batches, counting their faults).
+
+use super::Task;
+use crate::config::SYNC_PEERS_PER_ROUND;
+use crate::error::NetError;
+use crate::exchange;
+#[cfg(doc)]
+use crate::node::event::PeerSync;
+use crate::node::event::{Event, Via};
+use crate::session::{self, Ingested, LogAnswer, Outgoing};
+use crate::sync::{self, Request, Response, WireHead};
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::PeerId;
+use serde_bytes::ByteBuf;
+use taawun_core::{Id, PublicKey};
+use tracing::{debug, info, warn};
+
+impl Task {
+    /// A sync round of the timer: [`SYNC_PEERS_PER_ROUND`] connected peers, in turn.
+    pub(super) fn sync_round(&mut self) {
+        let mut peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        if peers.is_empty() {
+            return;
+        }
+        peers.sort();
+        let start = self.sync_cursor % peers.len();
+        self.sync_cursor = start + SYNC_PEERS_PER_ROUND;
+        let coops: Vec<Id> = self.coops.keys().copied().collect();
+        for p in peers
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(SYNC_PEERS_PER_ROUND.min(peers.len()))
+        {
+            for c in &coops {
+                self.start_sync(*p, *c);
+            }
+        }
+    }
+
+    pub(super) fn sync_all(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        let coops: Vec<Id> = self.coops.keys().copied().collect();
+        for p in peers {
+            for c in &coops {
+                self.start_sync(p, *c);
+            }
+        }
+    }
+
+    fn local_heads(&self, coop: &Id) -> Result<Vec<WireHead>, NetError> {
+        let c = self.coops.get(coop).ok_or(NetError::UnknownCoop(*coop))?;
+        Ok(exchange::heads(c)?)
+    }
+
+    /// Whether `peer` refused the sync protocol on its current connections.
+    fn lacks_sync(&self, peer: &PeerId) -> bool {
+        self.peer_sync.get(peer).is_some_and(|s| s.unsupported)
+    }
+
+    /// Sends a sync request to `peer`, counting it (see [`PeerSync::requests`]).
+    fn send_sync(&mut self, peer: PeerId, request: Request) -> OutboundRequestId {
+        if let Some(s) = self.peer_sync.get_mut(&peer) {
+            s.requests = s.requests.saturating_add(1);
+        }
+        self.swarm.behaviour_mut().sync.send_request(&peer, request)
+    }
+
+    /// Starts a sync session with `peer` for `coop` unless one runs, too many do, or the
+    /// peer does not speak the sync protocol.
+    pub(super) fn start_sync(&mut self, peer: PeerId, coop: Id) {
+        if !self.sessions.can_start(peer, coop)
+            || self.lacks_sync(&peer)
+            || !self.names(&peer, &coop)
+        {
+            return;
+        }
+        let heads = match self.local_heads(&coop) {
+            Ok(h) => h,
+            Err(e) => {
+                warn!(error = %e, "cannot read heads for sync");
+                return;
+            }
+        };
+        let out = self.sessions.start(peer, coop, &heads);
+        self.carry_out(out);
+    }
+
+    /// Does what the sync sessions ask: send requests, report the sessions that ended.
+    fn carry_out(&mut self, out: Vec<session::Output<PeerId>>) {
+        for o in out {
+            match o {
+                session::Output::Send { peer, request, tag } => {
+                    let id = self.send_sync(peer, request);
+                    self.requests.insert(id, tag);
+                }
+                session::Output::Ended {
+                    peer,
+                    coop,
+                    stored,
+                    own_remote,
+                } => self.session_ended(peer, coop, stored, own_remote),
+            }
+        }
+    }
+
+    pub(super) fn on_sync(&mut self, ev: request_response::Event<Request, Response>) {
+        use request_response::{Event as E, Message as M};
+        match ev {
+            E::Message {
+                peer,
+                message: M::Request {
+                    request, channel, ..
+                },
+                ..
+            } => self.serve(peer, request, channel),
+            E::Message {
+                peer,
+                message:
+                    M::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => match self.requests.remove(&request_id) {
+                Some(Outgoing::Heads { coop, .. }) => self.on_heads(peer, coop, response),
+                Some(Outgoing::Range { coop, .. }) => self.on_range(peer, coop, response),
+                Some(Outgoing::Log { coop, from }) => self.on_log(peer, coop, from, response),
+                None => debug!(%peer, "response to an unknown request"),
+            },
+            E::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(tag) = self.requests.remove(&request_id) {
+                    let coop = tag.coop();
+                    debug!(%peer, error = %error, "sync request failed");
+                    if matches!(
+                        error,
+                        request_response::OutboundFailure::UnsupportedProtocols
+                    ) {
+                        self.sync_unsupported(peer);
+                    }
+                    let out = self.sessions.failed(peer, coop);
+                    self.carry_out(out);
+                }
+            }
+            E::InboundFailure { peer, error, .. } => {
+                debug!(%peer, error = %error, "serving sync failed");
+            }
+            E::ResponseSent { .. } => {}
+        }
+    }
+
+    /// `peer` does not speak the sync protocol: it is not asked again while connected.
+    fn sync_unsupported(&mut self, peer: PeerId) {
+        let Some(s) = self.peer_sync.get_mut(&peer) else {
+            return;
+        };
+        if !s.unsupported {
+            s.unsupported = true;
+            info!(%peer, protocol = sync::PROTOCOL, "peer does not speak sync; not asking it again while connected");
+            self.emit(Event::SyncUnsupported(peer));
+        }
+    }
+
+    /// Answers a peer's sync request from the ledger; a peer not admitted to the
+    /// cooperative hears `UnknownCoop`, as from a node without it.
+    fn serve(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        let coop = match &request {
+            Request::Heads { coop, .. }
+            | Request::Range { coop, .. }
+            | Request::Log { coop, .. } => *coop,
+        };
+        if !self.admitted(&peer, &coop) {
+            debug!(%peer, coop = %coop.short(), "sync request from a peer not admitted");
+            if self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, Response::UnknownCoop)
+                .is_err()
+            {
+                debug!(%peer, "sync requester went away");
+            }
+            return;
+        }
+        let response = exchange::answer(self.coops.get(&coop), request);
+        if self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response)
+            .is_err()
+        {
+            debug!(%peer, "sync requester went away");
+        }
+    }
+
+    fn on_heads(&mut self, peer: PeerId, coop: Id, response: Response) {
+        let out = match response {
+            Response::Heads(Some(remote)) => match self.local_heads(&coop) {
+                Ok(local) => {
+                    let me = self.member_key();
+                    let missing = sync::missing(&local, &remote);
+                    if missing > sync::CATCH_UP_THRESHOLD {
+                        debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
+                    }
+                    self.sessions.heads_differ(peer, coop, &local, &remote, me)
+                }
+                Err(_) => self.sessions.answered(peer, coop),
+            },
+            Response::Heads(None) => self.sessions.heads_equal(peer, coop),
+            Response::UnknownCoop | Response::Unavailable => self.sessions.answered(peer, coop),
+            Response::Range { .. } | Response::Log { .. } => {
+                debug!(%peer, "heads answered with entries");
+                self.sessions.answered(peer, coop)
+            }
+        };
+        self.carry_out(out);
+    }
+
+    fn on_range(&mut self, peer: PeerId, coop: Id, response: Response) {
+        let out = match response {
+            Response::Range { entries, more } => {
+                let batch = self.ingest_batch(peer, coop, &entries);
+                self.sessions.range(peer, coop, batch, more)
+            }
+            _ => self.sessions.answered(peer, coop),
+        };
+        self.carry_out(out);
+    }
+
+    /// A log response to a [`Request::Log`] from `from`: ingest it; the session decides
+    /// whether to ask for the next batch.
+    fn on_log(&mut self, peer: PeerId, coop: Id, from: u64, response: Response) {
+        let out = match response {
+            Response::Log {
+                entries,
+                next,
+                more,
+            } => {
+                let batch = self.ingest_batch(peer, coop, &entries);
+                let expected = from.saturating_add(entries.len() as u64);
+                if next != expected {
+                    debug!(%peer, next, expected, "log response with a wrong next position");
+                }
+                let answer = LogAnswer {
+                    from,
+                    count: entries.len(),
+                    next,
+                    more,
+                };
+                self.sessions.log(peer, coop, answer, batch)
+            }
+            _ => self.sessions.answered(peer, coop),
+        };
+        self.carry_out(out);
+    }
+
+    /// Decodes, verifies and ingests a batch of envelopes from `peer` (in order, stopping
+    /// at the first that does not decode or verify), emitting the events. Returns what
+    /// the sync session needs of it.
+    fn ingest_batch(&mut self, peer: PeerId, coop: Id, entries: &[ByteBuf]) -> Ingested {
+        let now = Some(self.now());
+        let batch = exchange::ingest_batch(self.coops.get_mut(&coop), entries, now);
+        if let Some(e) = &batch.error {
+            warn!(%peer, error = %e, "sync response taken in part");
+        }
+        let mut stored = 0;
+        for o in &batch.outcomes {
+            stored += self.on_ingested(coop, o, Via::Sync, None);
+        }
+        if batch.faults > 0 {
+            self.sync_fault(peer, batch.faults);
+        }
+        Ingested {
+            stored,
+            ..batch.ingested
+        }
+    }
+
+    /// `peer` sent `faults` invalid entries in a sync response: lower its gossip score,
+    /// block it past [`sync::MAX_SYNC_FAULTS`].
+    fn sync_fault(&mut self, peer: PeerId, faults: u32) {
+        let swarm = &self.swarm;
+        let f = self
+            .conduct
+            .sync_fault(peer, faults, |p| swarm.is_connected(p));
+        info!(%peer, faults = f.total, "invalid entries in sync responses");
+        self.set_app_score_with(peer, f.total);
+        if f.blocked {
+            warn!(%peer, "blocking a peer that keeps sending invalid entries");
+            self.swarm.behaviour_mut().blocked.block_peer(peer);
+        } else {
+            self.drop_if_graylisted(peer);
+        }
+    }
+
+    /// Fetches `author`'s chain from `from` on from `peer`: one range request, in the
+    /// session with that peer (started for it if none runs).
+    pub(super) fn fetch_range(&mut self, peer: PeerId, coop: Id, author: PublicKey, from: u64) {
+        if self.lacks_sync(&peer) || !self.names(&peer, &coop) {
+            return;
+        }
+        let out = self.sessions.fetch(peer, coop, author, from);
+        self.carry_out(out);
+    }
+
+    fn session_ended(&mut self, peer: PeerId, coop: Id, stored: usize, own_remote: Option<u64>) {
+        debug!(%peer, coop = %coop.short(), stored, "sync session done");
+        if let Some(remote) = own_remote {
+            self.confirm(peer, coop, remote);
+        }
+        self.emit(Event::Synced { peer, coop, stored });
+        // Something new may have made more fetchable (released entries, new heads):
+        // go round again until a session stores nothing.
+        if stored > 0 && self.swarm.is_connected(&peer) {
+            self.start_sync(peer, coop);
+        }
+    }
+}
