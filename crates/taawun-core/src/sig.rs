@@ -22,6 +22,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha512};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -79,7 +80,35 @@ fn cofactored(item: Item<'_>) -> bool {
 /// Whether a key may be admitted as a member or requester: it decodes to a curve point
 /// with no torsion component. Admitted keys are the only ones whose entries can be valid,
 /// so no valid entry's key has small order.
+///
+/// The check costs a scalar multiplication, as much as verifying a signature, and the same
+/// few keys (a cooperative's members and their devices, the recipients of every sealed
+/// field) are asked about again and again: each thread remembers its last
+/// [`KEY_CACHE`] answers.
 pub fn acceptable_key(key: &[u8; 32]) -> bool {
+    thread_local! {
+        static SEEN: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with(|seen| {
+        if let Some(ok) = seen.borrow().get(key) {
+            return *ok;
+        }
+        let ok = acceptable_key_uncached(key);
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= KEY_CACHE {
+            seen.clear();
+        }
+        seen.insert(*key, ok);
+        ok
+    })
+}
+
+/// Keys whose [`acceptable_key`] answer each thread keeps: a few cooperatives' members and
+/// devices, about 40 KB.
+pub const KEY_CACHE: usize = 1024;
+
+/// [`acceptable_key`], computed.
+fn acceptable_key_uncached(key: &[u8; 32]) -> bool {
     CompressedEdwardsY(*key)
         .decompress()
         .is_some_and(|p| p.is_torsion_free() && !p.is_small_order())
@@ -280,6 +309,37 @@ mod tests {
                 assert!(!small_order(&(p + t).compress().to_bytes()));
             }
         }
+    }
+
+    #[test]
+    fn the_remembered_answer_on_a_key_is_the_computed_one() {
+        let mut keys: Vec<[u8; 32]> = (0..40u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
+            .collect();
+        let p = EdwardsPoint::mul_base(&Scalar::from(5u64));
+        keys.push((p + EIGHT_TORSION[1]).compress().to_bytes());
+        keys.push(EIGHT_TORSION[2].compress().to_bytes());
+        keys.push([0xff; 32]);
+        keys.extend(small_order_encodings().iter().copied());
+        // Past the cache's size, so it is also cleared along the way.
+        for i in 0..(KEY_CACHE as u64 + 100) {
+            keys.push(
+                EdwardsPoint::mul_base(&Scalar::from(i + 7))
+                    .compress()
+                    .to_bytes(),
+            );
+        }
+        for round in 0..2 {
+            for k in &keys {
+                assert_eq!(
+                    acceptable_key(k),
+                    acceptable_key_uncached(k),
+                    "round {round}"
+                );
+            }
+        }
+        assert!(!acceptable_key(&keys[40]), "a key with a torsion component");
+        assert!(acceptable_key(&keys[0]));
     }
 
     #[test]
