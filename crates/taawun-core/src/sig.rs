@@ -103,8 +103,8 @@ pub fn acceptable_key(key: &[u8; 32]) -> bool {
     })
 }
 
-/// Keys whose [`acceptable_key`] answer each thread keeps: a few cooperatives' members and
-/// devices, about 40 KB.
+/// Keys whose [`acceptable_key`] answer, and whose parsed form for batches, each thread
+/// keeps: a few cooperatives' members and devices, under 300 KB in all.
 pub const KEY_CACHE: usize = 1024;
 
 /// [`acceptable_key`], computed.
@@ -150,6 +150,37 @@ fn small_order(bytes: &[u8; 32]) -> bool {
     small_order_encodings().contains(bytes)
 }
 
+/// The key as the batch uses it: parsed, and `None` when it is no point or of small order
+/// (the batch equation does not reject small-order points; the rule does).
+///
+/// A ledger is mostly a few authors' entries: each thread remembers the keys it parsed
+/// (up to [`KEY_CACHE`]), which saves a square root per author and batch.
+fn batch_key(key: &[u8; 32]) -> Option<VerifyingKey> {
+    thread_local! {
+        static PARSED: RefCell<HashMap<[u8; 32], Option<VerifyingKey>>> =
+            RefCell::new(HashMap::new());
+    }
+    PARSED.with(|parsed| {
+        if let Some(vk) = parsed.borrow().get(key) {
+            return *vk;
+        }
+        let vk = batch_key_uncached(key);
+        let mut parsed = parsed.borrow_mut();
+        if parsed.len() >= KEY_CACHE {
+            parsed.clear();
+        }
+        parsed.insert(*key, vk);
+        vk
+    })
+}
+
+/// [`batch_key`], computed.
+fn batch_key_uncached(key: &[u8; 32]) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(key)
+        .ok()
+        .filter(|vk| !vk.is_weak())
+}
+
 /// Checks many signatures; `result[i]` is the verdict on `items[i]`, the same as
 /// [`verify`] would give. Uses ed25519 batch verification, so a batch of valid signatures
 /// costs about half as much per signature as checking each alone.
@@ -160,17 +191,8 @@ pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
     let mut msgs = Vec::with_capacity(items.len());
     let mut sigs = Vec::with_capacity(items.len());
     let mut keys = Vec::with_capacity(items.len());
-    // A batch is mostly a few authors' entries: decompressing each key once per batch
-    // instead of once per signature saves a square root per signature.
-    let mut parsed: HashMap<&[u8; 32], Option<VerifyingKey>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        let key = *parsed.entry(it.key).or_insert_with(|| {
-            VerifyingKey::from_bytes(it.key)
-                .ok()
-                // The batch equation does not reject small-order points; the rule does.
-                .filter(|vk| !vk.is_weak())
-        });
-        let Some(vk) = key else {
+        let Some(vk) = batch_key(it.key) else {
             continue;
         };
         let mut r = [0u8; 32];
@@ -312,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn the_remembered_answer_on_a_key_is_the_computed_one() {
+    fn the_remembered_answers_on_a_key_are_the_computed_ones() {
         let mut keys: Vec<[u8; 32]> = (0..40u8)
             .map(|i| SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
             .collect();
@@ -336,6 +358,7 @@ mod tests {
                     acceptable_key_uncached(k),
                     "round {round}"
                 );
+                assert_eq!(batch_key(k), batch_key_uncached(k), "round {round}");
             }
         }
         assert!(!acceptable_key(&keys[40]), "a key with a torsion component");
