@@ -10,6 +10,7 @@
 //! positions: a few bytes per entry.
 
 use crate::compact::Paged;
+use crate::quick::QuickMap;
 use crate::read;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -48,20 +49,20 @@ pub(crate) struct Index {
     pos: IdMap,
     keys: HashMap<PublicKey, Who>,
     authors: Vec<Author>,
-    pinned: HashMap<Id, Verified>,
+    pinned: QuickMap<Id, Verified>,
     /// Author -> the `device` entry its seq-1 `enroll` names (every entry judged asks
     /// whom its author speaks for: this answers without reading the file).
-    enrollments: HashMap<Who, Id>,
-    recent: HashMap<Id, Verified>,
+    enrollments: QuickMap<Who, Id>,
+    recent: QuickMap<Id, Verified>,
     recent_order: VecDeque<Id>,
     /// The first stored entry (its position) for each key: a forked author may hold one
     /// on each branch, and validation asks for the first.
-    claims: HashMap<(Pos, Who), Pos>,
-    submits: HashMap<(Pos, Who), Pos>,
-    assigned: HashMap<Pos, Pos>,
-    reviewed: HashMap<Pos, Pos>,
-    votes: HashMap<(Pos, Who), Pos>,
-    answered: HashMap<Pos, Pos>,
+    claims: QuickMap<(Pos, Who), Pos>,
+    submits: QuickMap<(Pos, Who), Pos>,
+    assigned: QuickMap<Pos, Pos>,
+    reviewed: QuickMap<Pos, Pos>,
+    votes: QuickMap<(Pos, Who), Pos>,
+    answered: QuickMap<Pos, Pos>,
 }
 
 /// Ids to positions in 13 bytes a slot instead of 37: keyed by the first 9 bytes of the id
@@ -74,16 +75,16 @@ pub(crate) struct Index {
 /// an entry names that way first.
 #[derive(Debug)]
 struct IdMap {
-    short: Vec<HashMap<[u32; 2], Pos>>,
+    short: Vec<QuickMap<[u32; 2], Pos>>,
     /// Ids whose first 9 bytes are those of another stored id.
-    full: HashMap<Id, Pos>,
+    full: QuickMap<Id, Pos>,
 }
 
 impl Default for IdMap {
     fn default() -> Self {
         Self {
-            short: (0..256).map(|_| HashMap::new()).collect(),
-            full: HashMap::new(),
+            short: (0..256).map(|_| QuickMap::default()).collect(),
+            full: QuickMap::default(),
         }
     }
 }
@@ -150,16 +151,16 @@ impl Index {
             pos: IdMap::default(),
             keys: HashMap::new(),
             authors: Vec::new(),
-            pinned: HashMap::new(),
-            enrollments: HashMap::new(),
-            recent: HashMap::new(),
+            pinned: QuickMap::default(),
+            enrollments: QuickMap::default(),
+            recent: QuickMap::default(),
             recent_order: VecDeque::new(),
-            claims: HashMap::new(),
-            submits: HashMap::new(),
-            assigned: HashMap::new(),
-            reviewed: HashMap::new(),
-            votes: HashMap::new(),
-            answered: HashMap::new(),
+            claims: QuickMap::default(),
+            submits: QuickMap::default(),
+            assigned: QuickMap::default(),
+            reviewed: QuickMap::default(),
+            votes: QuickMap::default(),
+            answered: QuickMap::default(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod books;
 mod compact;
 pub mod html;
 pub mod index;
+mod quick;
 pub mod read;
 pub mod report;
 pub mod time;
