@@ -253,7 +253,7 @@ fn before(idx: &Index, a: (u64, Pos), b: (u64, Pos)) -> bool {
     if a.0 != b.0 {
         return a.0 < b.0;
     }
-    let id = |p: Pos| idx.load(p).map(|v| v.id());
+    let id = |p: Pos| idx.id_of(p);
     a.1 != b.1 && id(a.1) < id(b.1)
 }
 
@@ -708,7 +708,7 @@ impl Books {
             }
         }
         // Ids are read back only for a member who claimed from two devices.
-        let id = |p: Pos| idx.load(p).map(|v| v.id());
+        let id = |p: Pos| idx.id_of(p);
         d.counted = one
             .into_iter()
             .filter_map(|(w, c)| {
@@ -1262,7 +1262,7 @@ impl Books {
                 continue;
             }
             // Ids are read back only to break a tie in time between two answers.
-            let id = |p: Pos| idx.load(p).map(|v| v.id());
+            let id = |p: Pos| idx.id_of(p);
             let answer = s
                 .receipt
                 .iter()

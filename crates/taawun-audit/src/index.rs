@@ -24,6 +24,10 @@ use taawun_core::{Id, PublicKey, Verified};
 /// (about 6 MB) and older ones cost one read from the file.
 pub const RECENT_ENTRIES: usize = 16_384;
 
+/// Ids of the most recently stored entries kept by position (36 bytes each with the
+/// queue's slack: under 1 MB).
+pub const RECENT_IDS: usize = 16_384;
+
 /// Position of a stored entry: its rank among the entries judged valid, in file order.
 pub(crate) type Pos = u32;
 
@@ -55,6 +59,13 @@ pub(crate) struct Index {
     enrollments: QuickMap<Who, Id>,
     recent: QuickMap<Id, Verified>,
     recent_order: VecDeque<Id>,
+    /// The ids of the last [`RECENT_IDS`] stored entries, by position from
+    /// `recent_ids_from`: validation asks for the id at an author's previous seq, or of a
+    /// claim, submission or assignment, mostly of entries stored moments earlier.
+    recent_ids: VecDeque<Id>,
+    recent_ids_from: Pos,
+    /// [`RECENT_IDS`] (smaller in tests).
+    recent_ids_max: usize,
     /// The first stored entry (its position) for each key: a forked author may hold one
     /// on each branch, and validation asks for the first.
     claims: QuickMap<(Pos, Who), Pos>,
@@ -155,6 +166,9 @@ impl Index {
             enrollments: QuickMap::default(),
             recent: QuickMap::default(),
             recent_order: VecDeque::new(),
+            recent_ids: VecDeque::new(),
+            recent_ids_from: 0,
+            recent_ids_max: RECENT_IDS,
             claims: QuickMap::default(),
             submits: QuickMap::default(),
             assigned: QuickMap::default(),
@@ -231,6 +245,11 @@ impl Index {
     pub(crate) fn apply(&mut self, v: &Verified, offset: u64, len: u32, on_chain: bool) -> Pos {
         let p = Pos::try_from(self.loc.len()).unwrap_or(Pos::MAX);
         self.loc.push((offset, len));
+        self.recent_ids.push_back(v.id());
+        if self.recent_ids.len() > self.recent_ids_max {
+            self.recent_ids.pop_front();
+            self.recent_ids_from += 1;
+        }
         let e = v.entry();
         let w = self.who(&e.author);
         if on_chain {
@@ -316,7 +335,17 @@ impl Index {
 
     /// The id of the entry stored at a position, if any.
     fn id_at(&self, p: Option<&Pos>) -> Option<Id> {
-        self.load(*p?).map(|v| v.id())
+        self.id_of(*p?)
+    }
+
+    /// The id of the entry stored at `p`: from the recent ids, else read back.
+    pub(crate) fn id_of(&self, p: Pos) -> Option<Id> {
+        if let Some(i) = p.checked_sub(self.recent_ids_from) {
+            if let Some(id) = self.recent_ids.get(i as usize) {
+                return Some(*id);
+            }
+        }
+        self.load(p).map(|v| v.id())
     }
 
     fn pair(&self, id: &Id, k: &PublicKey) -> Option<(Pos, Who)> {
@@ -340,8 +369,7 @@ impl Context for Index {
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
         let a = self.author(author)?;
         let i = usize::try_from(seq.checked_sub(1)?).ok()?;
-        let p = *a.chain.get(i)?;
-        self.load(p).map(|v| v.id())
+        self.id_of(*a.chain.get(i)?)
     }
     fn frozen(&self, author: &PublicKey) -> Option<u64> {
         self.author(author).and_then(|a| a.frozen)
@@ -378,6 +406,33 @@ impl Context for Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_at_a_position_is_that_of_the_entry_stored_there_recent_or_not() {
+        use std::io::Write;
+        let s = taawun_core::synth::generate(&taawun_core::synth::Params {
+            seed: 3,
+            entries: 120,
+            ..taawun_core::synth::Params::default()
+        });
+        let mut f = tempfile::tempfile().expect("temp file");
+        let mut idx = Index::new(f.try_clone().expect("clone"));
+        idx.recent_ids_max = 25;
+        let mut offset = 0u64;
+        for v in &s.entries {
+            let env = v.envelope();
+            f.write_all(&env).expect("write");
+            idx.apply(v, offset, env.len() as u32, true);
+            offset += env.len() as u64;
+        }
+        assert!(idx.recent_ids.len() == 25 && idx.recent_ids_from > 0);
+        for (p, v) in s.entries.iter().enumerate() {
+            let p = p as Pos;
+            assert_eq!(idx.id_of(p), Some(v.id()), "{p}");
+            assert_eq!(idx.load(p).map(|l| l.id()), Some(v.id()), "{p}");
+        }
+        assert_eq!(idx.id_of(s.entries.len() as Pos), None);
+    }
 
     #[test]
     fn ids_sharing_their_first_bytes_are_kept_apart() {
