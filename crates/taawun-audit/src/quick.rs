@@ -1,10 +1,13 @@
 //! A quick hash for the audit's maps keyed by positions, author numbers and the bytes of
-//! ids: the keys are small integers or BLAKE3 output, none of them chosen freely by the
-//! ledger's authors, so SipHash's defence against chosen keys buys nothing here and costs
-//! a few percent of the audit's time.
+//! ids: the keys are numbers the audit gives out or BLAKE3 output, which whoever wrote the
+//! file can only steer by grinding, and the hash starts from a secret drawn per process,
+//! so SipHash's stronger defence buys little here and costs a few percent of the audit's
+//! time. Maps keyed by public keys, which anyone can choose, keep SipHash.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 
 /// The multiply-rotate hash of rustc's `FxHasher`: one rotation, exclusive or and
 /// multiplication per word.
@@ -60,11 +63,31 @@ impl Hasher for Quick {
     }
 }
 
+/// Builds [`Quick`] hashers starting from a secret drawn once per process, so that a
+/// file cannot be made of ids ground offline to fall in the same buckets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QuickBuild(u64);
+
+impl Default for QuickBuild {
+    fn default() -> Self {
+        static SECRET: OnceLock<u64> = OnceLock::new();
+        Self(*SECRET.get_or_init(|| RandomState::new().hash_one(0x7461_6177_756e_u64)))
+    }
+}
+
+impl BuildHasher for QuickBuild {
+    type Hasher = Quick;
+
+    fn build_hasher(&self) -> Quick {
+        Quick(self.0)
+    }
+}
+
 /// A `HashMap` with the [`Quick`] hash.
-pub(crate) type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<Quick>>;
+pub(crate) type QuickMap<K, V> = HashMap<K, V, QuickBuild>;
 
 /// A `HashSet` with the [`Quick`] hash.
-pub(crate) type QuickSet<K> = HashSet<K, BuildHasherDefault<Quick>>;
+pub(crate) type QuickSet<K> = HashSet<K, QuickBuild>;
 
 #[cfg(test)]
 mod tests {
@@ -81,7 +104,7 @@ mod tests {
         }
         // Low bits, which pick the bucket, differ for consecutive positions.
         let h = |p: u32| {
-            let mut q = Quick::default();
+            let mut q = QuickBuild::default().build_hasher();
             q.write_u32(p);
             q.finish() & 0xfff
         };
