@@ -47,12 +47,13 @@
 
 use crate::compact::Paged;
 use crate::index::{Index, Pos, Who};
+use crate::quick::{QuickMap, QuickSet};
 use crate::report::{
     when, Balance as BalanceStats, Draws, Finding, Findings, IdleTick, IdleWitnesses, LapsedPlaces,
     LateEntry, MemberStats, Money as MoneyStats, RequesterStats, RulesNow, Series, Wages,
     WitnessedLate, MAX_LISTED,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use taawun_core::body::{Body, Kind};
 use taawun_core::fold::{topup, Coop, Timeline, WITNESS_SLACK_MS};
 use taawun_core::lottery;
@@ -143,12 +144,12 @@ struct ReviewRec {
 #[derive(Debug, Default)]
 pub(crate) struct Books {
     currencies: Vec<String>,
-    offers: HashMap<Pos, OfferRec>,
-    assigns: HashMap<Pos, AssignRec>,
+    offers: QuickMap<Pos, OfferRec>,
+    assigns: QuickMap<Pos, AssignRec>,
     subs: Vec<SubRec>,
-    sub_at: HashMap<Pos, u32>,
+    sub_at: QuickMap<Pos, u32>,
     settles: Vec<SettleRec>,
-    settle_at: HashMap<Pos, u32>,
+    settle_at: QuickMap<Pos, u32>,
     reviews: Vec<ReviewRec>,
     /// Charter and governance entries, for the timeline; forks and evidence freeze here
     /// too so that the timeline counts the same entries as the state.
@@ -172,7 +173,7 @@ pub(crate) struct Books {
     /// Per author, the highest seq of an entry giving a say whose names were counted as
     /// witnesses: if the author turns out to be frozen at or below it, they did not count
     /// and every witness is counted again.
-    said: HashMap<Who, u64>,
+    said: QuickMap<Who, u64>,
     /// Ticks by idle witnesses, counted while streaming.
     idle: IdleAcc,
     /// Appeals, their votes and witnesses (8.8).
@@ -184,7 +185,7 @@ pub(crate) struct Books {
 #[derive(Debug, Default)]
 struct IdleAcc {
     ticks: u64,
-    authors: HashSet<Who>,
+    authors: QuickSet<Who>,
     worst: Option<(u64, Pos, Pos, Timestamp)>,
 }
 
@@ -252,7 +253,7 @@ fn before(idx: &Index, a: (u64, Pos), b: (u64, Pos)) -> bool {
     if a.0 != b.0 {
         return a.0 < b.0;
     }
-    let id = |p: Pos| idx.load(p).map(|v| v.id());
+    let id = |p: Pos| idx.id_of(p);
     a.1 != b.1 && id(a.1) < id(b.1)
 }
 
@@ -707,7 +708,7 @@ impl Books {
             }
         }
         // Ids are read back only for a member who claimed from two devices.
-        let id = |p: Pos| idx.load(p).map(|v| v.id());
+        let id = |p: Pos| idx.id_of(p);
         d.counted = one
             .into_iter()
             .filter_map(|(w, c)| {
@@ -1261,7 +1262,7 @@ impl Books {
                 continue;
             }
             // Ids are read back only to break a tie in time between two answers.
-            let id = |p: Pos| idx.load(p).map(|v| v.id());
+            let id = |p: Pos| idx.id_of(p);
             let answer = s
                 .receipt
                 .iter()

@@ -10,6 +10,7 @@
 //! positions: a few bytes per entry.
 
 use crate::compact::Paged;
+use crate::quick::QuickMap;
 use crate::read;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -22,6 +23,10 @@ use taawun_core::{Id, PublicKey, Verified};
 /// earlier, so a window of this many entries answers nearly every read from memory
 /// (about 6 MB) and older ones cost one read from the file.
 pub const RECENT_ENTRIES: usize = 16_384;
+
+/// Ids of the most recently stored entries kept by position (36 bytes each with the
+/// queue's slack: under 1 MB).
+pub const RECENT_IDS: usize = 16_384;
 
 /// Position of a stored entry: its rank among the entries judged valid, in file order.
 pub(crate) type Pos = u32;
@@ -48,20 +53,27 @@ pub(crate) struct Index {
     pos: IdMap,
     keys: HashMap<PublicKey, Who>,
     authors: Vec<Author>,
-    pinned: HashMap<Id, Verified>,
+    pinned: QuickMap<Id, Verified>,
     /// Author -> the `device` entry its seq-1 `enroll` names (every entry judged asks
     /// whom its author speaks for: this answers without reading the file).
-    enrollments: HashMap<Who, Id>,
-    recent: HashMap<Id, Verified>,
+    enrollments: QuickMap<Who, Id>,
+    recent: QuickMap<Id, Verified>,
     recent_order: VecDeque<Id>,
+    /// The ids of the last [`RECENT_IDS`] stored entries, by position from
+    /// `recent_ids_from`: validation asks for the id at an author's previous seq, or of a
+    /// claim, submission or assignment, mostly of entries stored moments earlier.
+    recent_ids: VecDeque<Id>,
+    recent_ids_from: Pos,
+    /// [`RECENT_IDS`] (smaller in tests).
+    recent_ids_max: usize,
     /// The first stored entry (its position) for each key: a forked author may hold one
     /// on each branch, and validation asks for the first.
-    claims: HashMap<(Pos, Who), Pos>,
-    submits: HashMap<(Pos, Who), Pos>,
-    assigned: HashMap<Pos, Pos>,
-    reviewed: HashMap<Pos, Pos>,
-    votes: HashMap<(Pos, Who), Pos>,
-    answered: HashMap<Pos, Pos>,
+    claims: QuickMap<(Pos, Who), Pos>,
+    submits: QuickMap<(Pos, Who), Pos>,
+    assigned: QuickMap<Pos, Pos>,
+    reviewed: QuickMap<Pos, Pos>,
+    votes: QuickMap<(Pos, Who), Pos>,
+    answered: QuickMap<Pos, Pos>,
 }
 
 /// Ids to positions in 13 bytes a slot instead of 37: keyed by the first 9 bytes of the id
@@ -74,16 +86,16 @@ pub(crate) struct Index {
 /// an entry names that way first.
 #[derive(Debug)]
 struct IdMap {
-    short: Vec<HashMap<[u32; 2], Pos>>,
+    short: Vec<QuickMap<[u32; 2], Pos>>,
     /// Ids whose first 9 bytes are those of another stored id.
-    full: HashMap<Id, Pos>,
+    full: QuickMap<Id, Pos>,
 }
 
 impl Default for IdMap {
     fn default() -> Self {
         Self {
-            short: (0..256).map(|_| HashMap::new()).collect(),
-            full: HashMap::new(),
+            short: (0..256).map(|_| QuickMap::default()).collect(),
+            full: QuickMap::default(),
         }
     }
 }
@@ -150,16 +162,19 @@ impl Index {
             pos: IdMap::default(),
             keys: HashMap::new(),
             authors: Vec::new(),
-            pinned: HashMap::new(),
-            enrollments: HashMap::new(),
-            recent: HashMap::new(),
+            pinned: QuickMap::default(),
+            enrollments: QuickMap::default(),
+            recent: QuickMap::default(),
             recent_order: VecDeque::new(),
-            claims: HashMap::new(),
-            submits: HashMap::new(),
-            assigned: HashMap::new(),
-            reviewed: HashMap::new(),
-            votes: HashMap::new(),
-            answered: HashMap::new(),
+            recent_ids: VecDeque::new(),
+            recent_ids_from: 0,
+            recent_ids_max: RECENT_IDS,
+            claims: QuickMap::default(),
+            submits: QuickMap::default(),
+            assigned: QuickMap::default(),
+            reviewed: QuickMap::default(),
+            votes: QuickMap::default(),
+            answered: QuickMap::default(),
         }
     }
 
@@ -230,6 +245,11 @@ impl Index {
     pub(crate) fn apply(&mut self, v: &Verified, offset: u64, len: u32, on_chain: bool) -> Pos {
         let p = Pos::try_from(self.loc.len()).unwrap_or(Pos::MAX);
         self.loc.push((offset, len));
+        self.recent_ids.push_back(v.id());
+        if self.recent_ids.len() > self.recent_ids_max {
+            self.recent_ids.pop_front();
+            self.recent_ids_from += 1;
+        }
         let e = v.entry();
         let w = self.who(&e.author);
         if on_chain {
@@ -315,7 +335,17 @@ impl Index {
 
     /// The id of the entry stored at a position, if any.
     fn id_at(&self, p: Option<&Pos>) -> Option<Id> {
-        self.load(*p?).map(|v| v.id())
+        self.id_of(*p?)
+    }
+
+    /// The id of the entry stored at `p`: from the recent ids, else read back.
+    pub(crate) fn id_of(&self, p: Pos) -> Option<Id> {
+        if let Some(i) = p.checked_sub(self.recent_ids_from) {
+            if let Some(id) = self.recent_ids.get(i as usize) {
+                return Some(*id);
+            }
+        }
+        self.load(p).map(|v| v.id())
     }
 
     fn pair(&self, id: &Id, k: &PublicKey) -> Option<(Pos, Who)> {
@@ -339,8 +369,7 @@ impl Context for Index {
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
         let a = self.author(author)?;
         let i = usize::try_from(seq.checked_sub(1)?).ok()?;
-        let p = *a.chain.get(i)?;
-        self.load(p).map(|v| v.id())
+        self.id_of(*a.chain.get(i)?)
     }
     fn frozen(&self, author: &PublicKey) -> Option<u64> {
         self.author(author).and_then(|a| a.frozen)
@@ -377,6 +406,33 @@ impl Context for Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_at_a_position_is_that_of_the_entry_stored_there_recent_or_not() {
+        use std::io::Write;
+        let s = taawun_core::synth::generate(&taawun_core::synth::Params {
+            seed: 3,
+            entries: 120,
+            ..taawun_core::synth::Params::default()
+        });
+        let mut f = tempfile::tempfile().expect("temp file");
+        let mut idx = Index::new(f.try_clone().expect("clone"));
+        idx.recent_ids_max = 25;
+        let mut offset = 0u64;
+        for v in &s.entries {
+            let env = v.envelope();
+            f.write_all(&env).expect("write");
+            idx.apply(v, offset, env.len() as u32, true);
+            offset += env.len() as u64;
+        }
+        assert!(idx.recent_ids.len() == 25 && idx.recent_ids_from > 0);
+        for (p, v) in s.entries.iter().enumerate() {
+            let p = p as Pos;
+            assert_eq!(idx.id_of(p), Some(v.id()), "{p}");
+            assert_eq!(idx.load(p).map(|l| l.id()), Some(v.id()), "{p}");
+        }
+        assert_eq!(idx.id_of(s.entries.len() as Pos), None);
+    }
 
     #[test]
     fn ids_sharing_their_first_bytes_are_kept_apart() {

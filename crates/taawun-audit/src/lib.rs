@@ -29,6 +29,7 @@ pub mod books;
 mod compact;
 pub mod html;
 pub mod index;
+mod quick;
 pub mod read;
 pub mod report;
 pub mod time;
@@ -43,7 +44,7 @@ use std::io::{self, Seek};
 use std::path::Path;
 use taawun_core::validate::{Missing, Outcome};
 use taawun_core::{check, Id, PublicKey, Verified};
-use taawun_ledger::disclose::{Disclosures, Readout};
+use taawun_ledger::disclose::{Disclosures, SealedReader};
 use taawun_ledger::verdict;
 pub use taawun_ledger::verdict::{rule_name, Verdict};
 use taawun_ledger::{FormatError, LedgerError};
@@ -188,7 +189,6 @@ pub fn audit(
         source,
     };
     let reader = file.try_clone().map_err(io)?;
-    let mut again = file.try_clone().map_err(io)?;
     let (header, rx) = read::start(file).map_err(|source| AuditError::Unreadable {
         path: name.to_owned(),
         source,
@@ -208,6 +208,7 @@ pub fn audit(
         kinds: BTreeMap::new(),
         first_ts: None,
         last_ts: 0,
+        sealed: SealedReader::new(&header.coop, opts.disclosures.as_ref()),
     };
     for batch in rx {
         match batch {
@@ -228,15 +229,13 @@ pub fn audit(
             }
         }
     }
+    // The sealed fields were read as the entries went by, in file order.
+    let sealed = std::mem::replace(
+        &mut a.sealed,
+        SealedReader::new(&header.coop, opts.disclosures.as_ref()),
+    )
+    .finish();
     let mut report = a.finish(opts);
-    // A second pass over the file reads its sealed fields: the audit's own pass keeps
-    // no entries.
-    again.rewind().map_err(io)?;
-    let sealed = Readout::from_export(std::io::BufReader::new(again), opts.disclosures.as_ref())
-        .map_err(|source| AuditError::Unreadable {
-            path: name.to_owned(),
-            source,
-        })?;
     for b in &sealed.bad {
         // A key that does not open its field breaks no rule of the ledger: a notice.
         report.notices.push(Finding {
@@ -280,6 +279,8 @@ struct Auditor {
     kinds: BTreeMap<&'static str, u64>,
     first_ts: Option<u64>,
     last_ts: u64,
+    /// The readout of sealed fields, fed every decodable entry in file order.
+    sealed: SealedReader,
 }
 
 fn finding(rule: &str, h: &Held, detail: String) -> Finding {
@@ -308,7 +309,10 @@ impl Auditor {
                 detail: format!("the item is not a decodable entry envelope: {why}"),
                 ..Finding::default()
             }),
-            Checked::BadSignature(b) => {
+            Checked::BadSignature(b, u) => {
+                if let Some(u) = u {
+                    self.sealed.add_once(u.id(), u.entry());
+                }
                 self.report.signatures_checked += 1;
                 self.report.violations.push(Finding {
                     rule: verdict::BAD_SIGNATURE.into(),
@@ -325,6 +329,7 @@ impl Auditor {
             }
             Checked::Entry(v) => {
                 self.report.signatures_checked += 1;
+                self.sealed.add_once(v.id(), v.entry());
                 self.judge(
                     Held {
                         v,

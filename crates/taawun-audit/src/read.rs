@@ -10,7 +10,7 @@ use std::io::BufReader;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread;
 use taawun_core::entry::{self, check_envelopes, BadSignature, Until};
-use taawun_core::{Id, Verified};
+use taawun_core::{Id, Unverified, Verified};
 use taawun_ledger::export::{Header, Items};
 use taawun_ledger::FormatError;
 
@@ -38,8 +38,9 @@ const READ_BUFFER: usize = 1 << 20;
 pub(crate) enum Checked {
     /// A decoded entry with a valid signature.
     Entry(Verified),
-    /// A decoded entry whose signature is wrong.
-    BadSignature(BadSignature),
+    /// A decoded entry whose signature is wrong, and the entry itself when it has sealed
+    /// fields (the readout of sealed fields counts every decodable entry).
+    BadSignature(BadSignature, Option<Box<Unverified>>),
     /// An item that is not an envelope of a decodable entry.
     Undecodable(String),
 }
@@ -160,7 +161,10 @@ fn check(raws: Vec<Raw>) -> Vec<Placed> {
             for (slot, verdict) in slots.into_iter().zip(check_envelopes(framed, Until::End)) {
                 placed[slot].item = match verdict {
                     entry::Checked::Verified(v) => Checked::Entry(v),
-                    entry::Checked::BadSignature(u) => Checked::BadSignature(u.bad_signature()),
+                    entry::Checked::BadSignature(u) => Checked::BadSignature(
+                        u.bad_signature(),
+                        (!u.entry().body.sealed_fields().is_empty()).then_some(u),
+                    ),
                     entry::Checked::Undecodable(e) => Checked::Undecodable(e.to_string()),
                 };
             }

@@ -322,3 +322,48 @@ fn an_auditor_given_a_members_export_reads_its_rejection_reasons() {
                 .sum::<u64>()
     );
 }
+
+/// The audit reads sealed fields as its one pass goes by: the same readout as reading the
+/// file on its own (`Readout::from_export`), in file order, with every decodable entry
+/// counted once, including a repeated entry, one whose signature is broken, and with
+/// items that are not envelopes at all.
+#[test]
+fn the_audits_readout_is_that_of_the_file_read_on_its_own() {
+    let s = scenario();
+    let member = a_paid_member(&s);
+    let mut bytes = export(&s);
+    let sealed: Vec<&Verified> = s
+        .entries
+        .iter()
+        .filter(|v| !v.entry().body.sealed_fields().is_empty())
+        .collect();
+    // The same entry again, a copy with a broken signature, and garbage.
+    bytes.extend_from_slice(&sealed[0].envelope());
+    let mut altered = sealed[1].entry().clone();
+    altered.ts += 1;
+    let forged = taawun_core::entry::envelope(&altered.encode(), sealed[1].signature());
+    let garbage = [0x82u8, 0x41, 0x00, 0x40];
+    let mut tail = Vec::new();
+    tail.extend_from_slice(&forged);
+    tail.extend_from_slice(&garbage);
+    // Items of the export are CBOR envelopes one after another: a bad one stays one item.
+    bytes.extend_from_slice(&tail);
+    let d = Disclosures::collect(&bytes[..], &[&member]).expect("collects");
+    for d in [None, Some(d)] {
+        let alone =
+            taawun_ledger::disclose::Readout::from_export(&bytes[..], d.as_ref()).expect("reads");
+        let report = audit(&bytes, d);
+        assert_eq!(report.sealed, alone);
+        assert_eq!(report.violations.count, 2, "{report}");
+        if report.sealed.read.is_empty() {
+            // Without keys: every sealed field of every decodable entry, once.
+            let fields: usize = s
+                .entries
+                .iter()
+                .map(|v| v.entry().body.sealed_fields().len())
+                .sum::<usize>()
+                + altered.body.sealed_fields().len();
+            assert_eq!(report.sealed.unread, fields as u64);
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! The signature is ed25519 over [`DOMAIN`] followed by the entry bytes.
 
 use crate::body::Body;
+use crate::cbor;
 use crate::id::{Id, PublicKey};
 use crate::sig;
 use ed25519_dalek::{Signer, SigningKey};
@@ -70,12 +71,12 @@ impl Entry {
 
     /// Signs this entry with `key` (which must be the author's).
     pub fn sign(&self, key: &SigningKey) -> Verified {
-        let bytes = self.encode();
-        let sig = key.sign(&signed_message(&bytes)).to_bytes();
+        let signed = signed_message(&self.encode());
+        let sig = key.sign(&signed).to_bytes();
         Verified(Arc::new(Inner {
-            id: Id::of(&bytes),
+            id: Id::of(&signed[DOMAIN.len()..]),
             entry: self.clone(),
-            bytes,
+            signed,
             sig,
         }))
     }
@@ -133,12 +134,48 @@ pub struct BadSignature {
     pub author: PublicKey,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Inner {
     id: Id,
     entry: Entry,
-    bytes: Vec<u8>,
+    /// The signed message: [`DOMAIN`], then the entry bytes. Kept whole so that a
+    /// signature is checked over it in place, without copying the entry behind the tag.
+    signed: Vec<u8>,
     sig: [u8; 64],
+}
+
+impl Inner {
+    /// The entry bytes, as signed.
+    fn bytes(&self) -> &[u8] {
+        &self.signed[DOMAIN.len()..]
+    }
+
+    /// Decodes canonical entry bytes in one pass, checking canonical form as it reads:
+    /// `None` when the bytes are not (or not surely) the canonical encoding of an entry of
+    /// this version, for the reference path to judge.
+    fn from_canonical(bytes: &[u8], sig: [u8; 64]) -> Option<Self> {
+        let entry: Entry = cbor::from_canonical(bytes)?;
+        if entry.v != VERSION {
+            return None;
+        }
+        Some(Self {
+            id: Id::of(bytes),
+            entry,
+            signed: signed_message(bytes),
+            sig,
+        })
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("id", &self.id)
+            .field("entry", &self.entry)
+            .field("bytes", &self.bytes())
+            .field("sig", &self.sig)
+            .finish()
+    }
 }
 
 /// A decoded entry whose signature has not been checked.
@@ -168,7 +205,31 @@ fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Decod
 
 impl Unverified {
     /// Decodes an envelope as received from the network or a file.
+    ///
+    /// Canonical bytes are decoded in one pass that checks their form as it reads,
+    /// borrowing the parts of the envelope ([`cbor`]); anything else goes to
+    /// [`Unverified::decode_reference`], which decides (and names the error). The verdict
+    /// is the reference path's on every input.
     pub fn decode(envelope: &[u8]) -> Result<Self, DecodeError> {
+        match Self::decode_canonical(envelope) {
+            Some(u) => Ok(u),
+            None => Self::decode_reference(envelope),
+        }
+    }
+
+    /// The one-pass decoding of a canonical envelope; `None` for the reference path.
+    fn decode_canonical(envelope: &[u8]) -> Option<Self> {
+        if envelope.len() > MAX_ENVELOPE_BYTES {
+            return None;
+        }
+        let (bytes, sig) = cbor::envelope_parts(envelope)?;
+        Inner::from_canonical(bytes, *sig).map(Self)
+    }
+
+    /// Decodes an envelope the reference way: decode with serde, then encode the value
+    /// again and compare, for the envelope and for the entry. Slower; [`Self::decode`]
+    /// gives the same verdict on every input.
+    pub fn decode_reference(envelope: &[u8]) -> Result<Self, DecodeError> {
         if envelope.len() > MAX_ENVELOPE_BYTES {
             return Err(DecodeError::Oversize {
                 size: envelope.len(),
@@ -189,11 +250,19 @@ impl Unverified {
         if self::envelope(&bytes, &sig) != envelope {
             return Err(DecodeError::NonCanonical);
         }
-        Self::from_parts(bytes.into_vec(), sig)
+        Self::from_parts_reference(bytes.into_vec(), sig)
     }
 
     /// Decodes entry bytes and a signature given separately.
     pub fn from_parts(bytes: Vec<u8>, sig: [u8; 64]) -> Result<Self, DecodeError> {
+        match Inner::from_canonical(&bytes, sig) {
+            Some(inner) => Ok(Self(inner)),
+            None => Self::from_parts_reference(bytes, sig),
+        }
+    }
+
+    /// [`Self::from_parts`] the reference way (see [`Self::decode_reference`]).
+    pub fn from_parts_reference(bytes: Vec<u8>, sig: [u8; 64]) -> Result<Self, DecodeError> {
         let entry: Entry = match decode_exact(&bytes) {
             Ok(e) => e,
             Err(err) => {
@@ -221,7 +290,7 @@ impl Unverified {
         Ok(Self(Inner {
             id: Id::of(&bytes),
             entry,
-            bytes,
+            signed: signed_message(&bytes),
             sig,
         }))
     }
@@ -237,10 +306,9 @@ impl Unverified {
 
     /// Whether the signature verifies, alone.
     fn signature_holds(&self) -> bool {
-        let msg = signed_message(&self.0.bytes);
         sig::verify(sig::Item {
             key: self.0.entry.author.as_bytes(),
-            msg: &msg,
+            msg: &self.0.signed,
             sig: &self.0.sig,
         })
     }
@@ -258,7 +326,7 @@ impl Unverified {
     /// The envelope, encoded again from the entry bytes and signature: since decoding
     /// refuses every other spelling, the same bytes [`Unverified::decode`] read.
     pub fn envelope(&self) -> Vec<u8> {
-        envelope(&self.0.bytes, &self.0.sig)
+        envelope(self.0.bytes(), &self.0.sig)
     }
 
     /// The error saying this entry's signature does not verify.
@@ -281,13 +349,11 @@ pub fn verify_batch(items: Vec<Unverified>) -> Vec<Result<Verified, BadSignature
 
 /// [`verify_batch`], handing back the entries whose signature fails.
 fn verify_keeping(items: Vec<Unverified>) -> Vec<Result<Verified, Box<Unverified>>> {
-    let msgs: Vec<Vec<u8>> = items.iter().map(|u| signed_message(&u.0.bytes)).collect();
     let checks: Vec<sig::Item<'_>> = items
         .iter()
-        .zip(&msgs)
-        .map(|(u, m)| sig::Item {
+        .map(|u| sig::Item {
             key: u.0.entry.author.as_bytes(),
-            msg: m,
+            msg: &u.0.signed,
             sig: &u.0.sig,
         })
         .collect();
@@ -443,7 +509,7 @@ impl Verified {
 
     /// The exact signed bytes.
     pub fn bytes(&self) -> &[u8] {
-        &self.0.bytes
+        self.0.bytes()
     }
 
     /// The signature.
@@ -453,7 +519,7 @@ impl Verified {
 
     /// The envelope to store or relay: `[entry bytes, signature]` in CBOR.
     pub fn envelope(&self) -> Vec<u8> {
-        envelope(&self.0.bytes, &self.0.sig)
+        envelope(self.0.bytes(), &self.0.sig)
     }
 
     /// Rebuilds a verified entry from bytes this node verified earlier and stored itself
@@ -568,6 +634,322 @@ mod tests {
                 .position(|c| matches!(c, Checked::Undecodable(_)))
                 .map_or(all.len(), |i| i + 1);
             prop_assert_eq!(upto, all[..cut].to_vec());
+        }
+    }
+
+    /// Envelopes of every kind of entry a synthetic cooperative holds (charters,
+    /// amendments, offers, sealed fields, ticks...), and the seed corpus of the entry
+    /// fuzz target.
+    fn samples() -> &'static [Vec<u8>] {
+        static SAMPLES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        SAMPLES.get_or_init(|| {
+            let mut out: Vec<Vec<u8>> = crate::synth::generate(&crate::synth::Params {
+                seed: 5,
+                entries: 300,
+                ..crate::synth::Params::default()
+            })
+            .entries
+            .iter()
+            .map(Verified::envelope)
+            .collect();
+            let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/entry");
+            if let Ok(dir) = std::fs::read_dir(corpus) {
+                let mut files: Vec<_> = dir.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+                files.sort();
+                out.extend(files.iter().filter_map(|f| std::fs::read(f).ok()));
+            }
+            out
+        })
+    }
+
+    /// The one-pass decoding and the reference give the same verdict (the same entry, or
+    /// the same error), as an envelope and as entry bytes; and whatever the one-pass
+    /// decoding accepts on its own the reference accepts as the same entry.
+    fn agree(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let reference = Unverified::decode_reference(bytes);
+        prop_assert_eq!(&Unverified::decode(bytes), &reference);
+        if let Some(u) = Unverified::decode_canonical(bytes) {
+            prop_assert_eq!(Ok(u), reference);
+        }
+        let sig = [7u8; 64];
+        let reference = Unverified::from_parts_reference(bytes.to_vec(), sig);
+        prop_assert_eq!(&Unverified::from_parts(bytes.to_vec(), sig), &reference);
+        if let Some(inner) = Inner::from_canonical(bytes, sig) {
+            prop_assert_eq!(Ok(Unverified(inner)), reference);
+        }
+        Ok(())
+    }
+
+    /// A change to bytes: flip bits of one byte, set it, insert or remove bytes, cut.
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        Xor(usize, u8),
+        Set(usize, u8),
+        Insert(usize, Vec<u8>),
+        Remove(usize, usize),
+        Truncate(usize),
+        /// Spell the head of the i-th item in a longer form (same value).
+        Widen(usize),
+        /// Give the i-th item (a string, array or map) an indefinite length.
+        Indefinite(usize),
+        /// Put a tag before the i-th item.
+        Tag(usize),
+        /// Swap the i-th item and the next two with the two after them (in a map, two
+        /// entries when the i-th is a key).
+        Swap(usize),
+    }
+
+    /// One CBOR item in bytes: where its head starts, the head's length, its major type,
+    /// the head's argument and where the item ends.
+    #[derive(Clone, Copy, Debug)]
+    struct Cbor {
+        at: usize,
+        head: usize,
+        major: u8,
+        arg: u64,
+        end: usize,
+    }
+
+    /// Every item of the well-formed prefix of `b`, in order, nested ones included.
+    fn items(b: &[u8]) -> Vec<Cbor> {
+        fn walk(b: &[u8], at: usize, out: &mut Vec<Cbor>, depth: usize) -> Option<usize> {
+            let first = *b.get(at)?;
+            let (major, info) = (first >> 5, first & 0x1f);
+            let (arg, head) = match info {
+                0..=23 => (u64::from(info), 1),
+                24..=27 => {
+                    let n = 1usize << (info - 24);
+                    let bytes = b.get(at + 1..at + 1 + n)?;
+                    (
+                        bytes.iter().fold(0u64, |a, x| a << 8 | u64::from(*x)),
+                        1 + n,
+                    )
+                }
+                _ => return None,
+            };
+            let slot = out.len();
+            out.push(Cbor {
+                at,
+                head,
+                major,
+                arg,
+                end: 0,
+            });
+            let mut pos = at + head;
+            match major {
+                2 | 3 => pos += usize::try_from(arg).ok()?,
+                4..=6 if depth < 16 => {
+                    let n = match major {
+                        4 => arg,
+                        5 => arg.checked_mul(2)?,
+                        _ => 1,
+                    };
+                    for _ in 0..n {
+                        pos = walk(b, pos, out, depth + 1)?;
+                    }
+                }
+                0 | 1 | 7 => {}
+                _ => return None,
+            }
+            if pos > b.len() {
+                return None;
+            }
+            out[slot].end = pos;
+            Some(pos)
+        }
+        let mut out = Vec::new();
+        let _ = walk(b, 0, &mut out, 0);
+        out.retain(|i| i.end > 0);
+        out
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (any::<usize>(), 1u8..=255).prop_map(|(i, x)| Mutation::Xor(i, x)),
+            (
+                any::<usize>(),
+                prop_oneof![
+                    Just(0x00u8),
+                    Just(0x17),
+                    Just(0x18),
+                    Just(0x19),
+                    Just(0x1f),
+                    Just(0x40),
+                    Just(0x58),
+                    Just(0x5f),
+                    Just(0x60),
+                    Just(0x78),
+                    Just(0x7f),
+                    Just(0x80),
+                    Just(0x9f),
+                    Just(0xa0),
+                    Just(0xa1),
+                    Just(0xbf),
+                    Just(0xc0),
+                    Just(0xd8),
+                    Just(0xf4),
+                    Just(0xf5),
+                    Just(0xf6),
+                    Just(0xf7),
+                    Just(0xf9),
+                    Just(0xff),
+                    any::<u8>()
+                ]
+            )
+                .prop_map(|(i, x)| Mutation::Set(i, x)),
+            (any::<usize>(), prop::collection::vec(any::<u8>(), 1..4))
+                .prop_map(|(i, b)| Mutation::Insert(i, b)),
+            (any::<usize>(), 1usize..4).prop_map(|(i, n)| Mutation::Remove(i, n)),
+            any::<usize>().prop_map(Mutation::Truncate),
+            any::<usize>().prop_map(Mutation::Widen),
+            any::<usize>().prop_map(Mutation::Indefinite),
+            any::<usize>().prop_map(Mutation::Tag),
+            any::<usize>().prop_map(Mutation::Swap),
+        ]
+    }
+
+    fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
+        if bytes.is_empty() {
+            return;
+        }
+        let at = |i: usize| i % bytes.len();
+        match mutation {
+            Mutation::Xor(i, x) => {
+                let i = at(*i);
+                bytes[i] ^= x;
+            }
+            Mutation::Set(i, x) => {
+                let i = at(*i);
+                bytes[i] = *x;
+            }
+            Mutation::Insert(i, b) => {
+                let i = at(*i);
+                bytes.splice(i..i, b.iter().copied());
+            }
+            Mutation::Remove(i, n) => {
+                let i = at(*i);
+                let end = (i + n).min(bytes.len());
+                bytes.drain(i..end);
+            }
+            Mutation::Truncate(i) => {
+                let i = at(*i);
+                bytes.truncate(i);
+            }
+            Mutation::Swap(i) => {
+                let all = items(bytes);
+                if all.is_empty() {
+                    return;
+                }
+                let after = |end: usize| all.iter().find(|x| x.at == end).copied();
+                let a = all[i % all.len()];
+                let Some(b) = after(a.end) else { return };
+                let Some(c) = after(b.end) else { return };
+                let Some(d) = after(c.end) else { return };
+                let first = bytes[a.at..b.end].to_vec();
+                let second = bytes[c.at..d.end].to_vec();
+                bytes.splice(a.at..d.end, [second, first].concat());
+            }
+            Mutation::Widen(i) | Mutation::Indefinite(i) | Mutation::Tag(i) => {
+                let all = items(bytes);
+                if all.is_empty() {
+                    return;
+                }
+                let it = all[i % all.len()];
+                let m = it.major << 5;
+                match mutation {
+                    Mutation::Widen(_) => {
+                        let wider: Vec<u8> = match it.head {
+                            1 => vec![m | 24, it.arg as u8],
+                            2 => vec![m | 25, 0, it.arg as u8],
+                            3 => [vec![m | 26, 0, 0], (it.arg as u16).to_be_bytes().to_vec()]
+                                .concat(),
+                            5 => [vec![m | 27], it.arg.to_be_bytes().to_vec()].concat(),
+                            _ => return,
+                        };
+                        bytes.splice(it.at..it.at + it.head, wider);
+                    }
+                    Mutation::Indefinite(_) => match it.major {
+                        2 | 3 => {
+                            bytes.insert(it.end, 0xff);
+                            bytes.insert(it.at, m | 31);
+                        }
+                        4 | 5 => {
+                            bytes.insert(it.end, 0xff);
+                            bytes.splice(it.at..it.at + it.head, [m | 31]);
+                        }
+                        _ => {}
+                    },
+                    _ => {
+                        bytes.splice(it.at..it.at, [0xd8, 0x20]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_sample_decodes_the_same_both_ways_and_most_in_one_pass() {
+        let mut one_pass = 0;
+        for s in samples() {
+            agree(s)
+                .map_err(|e| format!("{e}: {}", hex::encode(s)))
+                .expect("agree");
+            if let Ok(u) = Unverified::decode_reference(s) {
+                agree(u.0.bytes()).expect("agree on entry bytes");
+                let charter = matches!(u.entry().body, Body::Charter(_));
+                // Charters carry limits the encoder may skip: only those go the long way.
+                assert_eq!(
+                    Unverified::decode_canonical(s).is_some(),
+                    !charter,
+                    "{}",
+                    hex::encode(s)
+                );
+                one_pass += usize::from(!charter);
+            }
+        }
+        assert!(one_pass > 250, "{one_pass}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn one_pass_and_reference_decoding_agree_on_mutated_envelopes(
+            pick in any::<prop::sample::Index>(),
+            ms in prop::collection::vec(mutation(), 1..4),
+        ) {
+            let all = samples();
+            let mut bytes = all[pick.index(all.len())].clone();
+            for m in &ms {
+                mutate(&mut bytes, m);
+            }
+            agree(&bytes)?;
+        }
+
+        #[test]
+        fn one_pass_and_reference_decoding_agree_on_mutated_entry_bytes(
+            pick in any::<prop::sample::Index>(),
+            ms in prop::collection::vec(mutation(), 1..4),
+        ) {
+            let all = samples();
+            let Ok(u) = Unverified::decode_reference(&all[pick.index(all.len())]) else {
+                return Ok(());
+            };
+            let mut bytes = u.0.bytes().to_vec();
+            for m in &ms {
+                mutate(&mut bytes, m);
+            }
+            agree(&bytes)?;
+            // In a canonical envelope, so the entry's own checks decide.
+            agree(&envelope(&bytes, &u.0.sig))?;
+        }
+
+        #[test]
+        fn one_pass_and_reference_decoding_agree_on_arbitrary_bytes(
+            bytes in prop::collection::vec(any::<u8>(), 0..300)
+        ) {
+            agree(&bytes)?;
+            agree(&envelope(&bytes, &[1; 64]))?;
         }
     }
 

@@ -117,6 +117,11 @@ fn verdict(u: &Unverified) -> Option<Verified> {
 
 /// `data` as an envelope.
 fn envelope(data: &[u8]) {
+    assert_eq!(
+        Unverified::decode(data),
+        Unverified::decode_reference(data),
+        "the one-pass decoding and the reference agree on an envelope"
+    );
     let u = match Unverified::decode(data) {
         Ok(u) => u,
         Err(e) => {
@@ -145,6 +150,11 @@ fn envelope(data: &[u8]) {
 
 /// `data` as entry bytes, signed by their author's key when the world holds it.
 fn entry_bytes(data: &[u8]) {
+    assert_eq!(
+        Unverified::from_parts(data.to_vec(), [0; 64]),
+        Unverified::from_parts_reference(data.to_vec(), [0; 64]),
+        "the one-pass decoding and the reference agree on entry bytes"
+    );
     let unsigned = match Unverified::from_parts(data.to_vec(), [0; 64]) {
         Ok(u) => u,
         Err(e) => {

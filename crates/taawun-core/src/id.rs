@@ -60,14 +60,46 @@ macro_rules! bytes32 {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let b = serde_bytes::ByteBuf::deserialize(d)?;
-                let arr: [u8; 32] = b.as_slice().try_into().map_err(|_| {
-                    serde::de::Error::invalid_length(b.len(), &"32 bytes")
-                })?;
-                Ok(Self(arr))
+                d.deserialize_byte_buf(Bytes32).map(Self)
             }
         }
     };
+}
+
+/// Reads 32 bytes from whatever `serde_bytes::ByteBuf` accepts (a byte string, a
+/// sequence of bytes, a text), with its errors, without allocating for a byte string.
+struct Bytes32;
+
+impl<'de> serde::de::Visitor<'de> for Bytes32 {
+    type Value = [u8; 32];
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As `serde_bytes::ByteBuf` says it.
+        f.write_str("byte array")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<[u8; 32], E> {
+        v.try_into()
+            .map_err(|_| E::invalid_length(v.len(), &"32 bytes"))
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<[u8; 32], E> {
+        self.visit_bytes(&v)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<[u8; 32], E> {
+        self.visit_bytes(v.as_bytes())
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<[u8; 32], E> {
+        self.visit_bytes(v.as_bytes())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<[u8; 32], A::Error> {
+        let b =
+            serde_bytes::ByteBuf::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        self.visit_bytes(&b)
+    }
 }
 
 bytes32!(

@@ -24,6 +24,7 @@
 
 pub mod appeal;
 pub mod body;
+mod cbor;
 pub mod entry;
 pub mod fold;
 #[doc(hidden)]

@@ -11,7 +11,9 @@
 use crate::body::{Action, Charter, Limit, Limits};
 use crate::id::{Id, PublicKey};
 use crate::money::Currency;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// The rules in force at one moment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +31,17 @@ pub struct Rules {
     pub floors: BTreeMap<Currency, u64>,
     /// The limits.
     pub limits: Limits,
+}
+
+/// How many (charter, enactments in effect) pairs [`Rules::at_shared`] keeps per thread.
+pub const RULES_CACHE: usize = 8;
+
+/// The enactments of `path` in effect at `at`, in the order they apply: (effective time,
+/// id).
+fn due(path: &[Enactment], at: u64) -> Vec<&Enactment> {
+    let mut due: Vec<&Enactment> = path.iter().filter(|e| e.effective_at <= at).collect();
+    due.sort_by_key(|e| (e.effective_at, e.id));
+    due
 }
 
 /// One enactment on a governance path, as the rules need it.
@@ -60,9 +73,47 @@ impl Rules {
     /// The rules of `charter` with every enactment of `path` in effect at `at` applied,
     /// in order of (effective time, id).
     pub fn at(charter: &Charter, path: &[Enactment], at: u64) -> Self {
+        Self::applied(charter, &due(path, at))
+    }
+
+    /// [`Rules::at`] for the charter entry of id `charter_id`, shared: each thread keeps
+    /// the rules of its last [`RULES_CACHE`] (charter, enactments in effect) pairs, since
+    /// every entry is judged under them and most entries of a stretch of the ledger under
+    /// the same ones. The key is the charter's id and the enactments in effect themselves,
+    /// so the answer is always that of [`Rules::at`].
+    pub fn at_shared(charter_id: Id, charter: &Charter, path: &[Enactment], at: u64) -> Rc<Self> {
+        type Cache = Vec<(Id, Vec<Enactment>, Rc<Rules>)>;
+        thread_local! {
+            static KEPT: RefCell<Cache> = const { RefCell::new(Vec::new()) };
+        }
+        let due = due(path, at);
+        KEPT.with(|kept| {
+            let found = kept.borrow().iter().find_map(|(c, d, r)| {
+                (*c == charter_id
+                    && d.len() == due.len()
+                    && d.iter().zip(&due).all(|(a, b)| a == *b))
+                .then(|| Rc::clone(r))
+            });
+            if let Some(r) = found {
+                return r;
+            }
+            let r = Rc::new(Self::applied(charter, &due));
+            let mut kept = kept.borrow_mut();
+            if kept.len() >= RULES_CACHE {
+                kept.remove(0);
+            }
+            kept.push((
+                charter_id,
+                due.into_iter().cloned().collect(),
+                Rc::clone(&r),
+            ));
+            r
+        })
+    }
+
+    /// The charter's rules with `due` applied in order.
+    fn applied(charter: &Charter, due: &[&Enactment]) -> Self {
         let mut rules = Self::from_charter(charter);
-        let mut due: Vec<&Enactment> = path.iter().filter(|e| e.effective_at <= at).collect();
-        due.sort_by_key(|e| (e.effective_at, e.id));
         for e in due {
             rules.apply(&e.action);
         }
@@ -270,6 +321,46 @@ mod tests {
             per_hour: 1300,
         };
         assert!(r.weighty(&lower) && !r.weighty(&raise));
+    }
+
+    #[test]
+    fn shared_rules_are_the_rules_at_the_time_for_every_charter_path_and_time() {
+        let charters = [charter(2), charter(3), charter(5)];
+        let step = |i: u8, at: u64, action: Action| Enactment {
+            id: Id([i; 32]),
+            proposal: Id([100 + i; 32]),
+            effective_at: at,
+            action,
+        };
+        let path = [
+            step(3, 300, Action::SetQuorum(70)),
+            step(1, 100, Action::RemoveMember(PublicKey([0; 32]))),
+            step(2, 100, Action::SetQuorum(60)),
+            step(
+                4,
+                400,
+                Action::AdmitMember {
+                    key: PublicKey([9; 32]),
+                    name: "Nine".into(),
+                },
+            ),
+        ];
+        // More (charter, path, time) combinations than the cache holds, visited twice.
+        for round in 0..2 {
+            for (c, ch) in charters.iter().enumerate() {
+                for cut in 0..=path.len() {
+                    for at in [0, 99, 100, 250, 300, 399, 400, 1000] {
+                        let id = Id([c as u8; 32]);
+                        let shared = Rules::at_shared(id, ch, &path[..cut], at);
+                        assert_eq!(
+                            *shared,
+                            Rules::at(ch, &path[..cut], at),
+                            "round {round}, charter {c}, {cut} steps, at {at}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha512};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -79,7 +80,35 @@ fn cofactored(item: Item<'_>) -> bool {
 /// Whether a key may be admitted as a member or requester: it decodes to a curve point
 /// with no torsion component. Admitted keys are the only ones whose entries can be valid,
 /// so no valid entry's key has small order.
+///
+/// The check costs a scalar multiplication, as much as verifying a signature, and the same
+/// few keys (a cooperative's members and their devices, the recipients of every sealed
+/// field) are asked about again and again: each thread remembers its last
+/// [`KEY_CACHE`] answers.
 pub fn acceptable_key(key: &[u8; 32]) -> bool {
+    thread_local! {
+        static SEEN: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with(|seen| {
+        if let Some(ok) = seen.borrow().get(key) {
+            return *ok;
+        }
+        let ok = acceptable_key_uncached(key);
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= KEY_CACHE {
+            seen.clear();
+        }
+        seen.insert(*key, ok);
+        ok
+    })
+}
+
+/// Keys whose [`acceptable_key`] answer, and whose parsed form for batches, each thread
+/// keeps: a few cooperatives' members and devices, under 300 KB in all.
+pub const KEY_CACHE: usize = 1024;
+
+/// [`acceptable_key`], computed.
+fn acceptable_key_uncached(key: &[u8; 32]) -> bool {
     CompressedEdwardsY(*key)
         .decompress()
         .is_some_and(|p| p.is_torsion_free() && !p.is_small_order())
@@ -121,6 +150,37 @@ fn small_order(bytes: &[u8; 32]) -> bool {
     small_order_encodings().contains(bytes)
 }
 
+/// The key as the batch uses it: parsed, and `None` when it is no point or of small order
+/// (the batch equation does not reject small-order points; the rule does).
+///
+/// A ledger is mostly a few authors' entries: each thread remembers the keys it parsed
+/// (up to [`KEY_CACHE`]), which saves a square root per author and batch.
+fn batch_key(key: &[u8; 32]) -> Option<VerifyingKey> {
+    thread_local! {
+        static PARSED: RefCell<HashMap<[u8; 32], Option<VerifyingKey>>> =
+            RefCell::new(HashMap::new());
+    }
+    PARSED.with(|parsed| {
+        if let Some(vk) = parsed.borrow().get(key) {
+            return *vk;
+        }
+        let vk = batch_key_uncached(key);
+        let mut parsed = parsed.borrow_mut();
+        if parsed.len() >= KEY_CACHE {
+            parsed.clear();
+        }
+        parsed.insert(*key, vk);
+        vk
+    })
+}
+
+/// [`batch_key`], computed.
+fn batch_key_uncached(key: &[u8; 32]) -> Option<VerifyingKey> {
+    VerifyingKey::from_bytes(key)
+        .ok()
+        .filter(|vk| !vk.is_weak())
+}
+
 /// Checks many signatures; `result[i]` is the verdict on `items[i]`, the same as
 /// [`verify`] would give. Uses ed25519 batch verification, so a batch of valid signatures
 /// costs about half as much per signature as checking each alone.
@@ -131,17 +191,8 @@ pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
     let mut msgs = Vec::with_capacity(items.len());
     let mut sigs = Vec::with_capacity(items.len());
     let mut keys = Vec::with_capacity(items.len());
-    // A batch is mostly a few authors' entries: decompressing each key once per batch
-    // instead of once per signature saves a square root per signature.
-    let mut parsed: HashMap<&[u8; 32], Option<VerifyingKey>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        let key = *parsed.entry(it.key).or_insert_with(|| {
-            VerifyingKey::from_bytes(it.key)
-                .ok()
-                // The batch equation does not reject small-order points; the rule does.
-                .filter(|vk| !vk.is_weak())
-        });
-        let Some(vk) = key else {
+        let Some(vk) = batch_key(it.key) else {
             continue;
         };
         let mut r = [0u8; 32];
@@ -280,6 +331,38 @@ mod tests {
                 assert!(!small_order(&(p + t).compress().to_bytes()));
             }
         }
+    }
+
+    #[test]
+    fn the_remembered_answers_on_a_key_are_the_computed_ones() {
+        let mut keys: Vec<[u8; 32]> = (0..40u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
+            .collect();
+        let p = EdwardsPoint::mul_base(&Scalar::from(5u64));
+        keys.push((p + EIGHT_TORSION[1]).compress().to_bytes());
+        keys.push(EIGHT_TORSION[2].compress().to_bytes());
+        keys.push([0xff; 32]);
+        keys.extend(small_order_encodings().iter().copied());
+        // Past the cache's size, so it is also cleared along the way.
+        for i in 0..(KEY_CACHE as u64 + 100) {
+            keys.push(
+                EdwardsPoint::mul_base(&Scalar::from(i + 7))
+                    .compress()
+                    .to_bytes(),
+            );
+        }
+        for round in 0..2 {
+            for k in &keys {
+                assert_eq!(
+                    acceptable_key(k),
+                    acceptable_key_uncached(k),
+                    "round {round}"
+                );
+                assert_eq!(batch_key(k), batch_key_uncached(k), "round {round}");
+            }
+        }
+        assert!(!acceptable_key(&keys[40]), "a key with a torsion component");
+        assert!(acceptable_key(&keys[0]));
     }
 
     #[test]

@@ -199,18 +199,27 @@ pub struct Readout {
     pub bad: Vec<BadDisclosure>,
 }
 
-impl Readout {
-    /// Reads the sealed fields of `entries` (id and entry, each once) with `d`.
-    pub fn new<'a>(
-        coop: &Id,
-        entries: impl IntoIterator<Item = (Id, &'a Entry)>,
-        d: Option<&Disclosures>,
-    ) -> Self {
+/// Reads sealed fields one entry at a time, in the order given: what [`Readout::new`] does
+/// over a list, for a reader that streams a file and keeps no entries.
+#[derive(Debug)]
+pub struct SealedReader {
+    out: Readout,
+    /// Disclosed keys by (entry, field).
+    keys: BTreeMap<(String, String), String>,
+    /// The (entry, field) pairs whose key was used.
+    used: HashSet<(String, String)>,
+    /// Ids of the entries with sealed fields read so far ([`SealedReader::add_once`]).
+    seen: HashSet<Id>,
+}
+
+impl SealedReader {
+    /// A reader of the sealed fields of cooperative `coop` with `d`.
+    pub fn new(coop: &Id, d: Option<&Disclosures>) -> Self {
         let mut out = Readout {
             disclosures: d.is_some(),
             ..Readout::default()
         };
-        let mut keys: BTreeMap<(String, String), &str> = BTreeMap::new();
+        let mut keys = BTreeMap::new();
         if let Some(d) = d {
             if d.coop != coop.to_hex() {
                 out.bad.push(BadDisclosure {
@@ -223,57 +232,86 @@ impl Readout {
                 });
             } else {
                 for k in &d.keys {
-                    keys.insert((k.entry.to_lowercase(), k.field.clone()), &k.key);
+                    keys.insert((k.entry.to_lowercase(), k.field.clone()), k.key.clone());
                 }
             }
         }
-        let mut used = HashSet::new();
-        for (id, entry) in entries {
-            for (field, s) in entry.body.sealed_fields() {
-                let at = (id.to_hex(), field.to_owned());
-                let Some(hex) = keys.get(&at) else {
+        Self {
+            out,
+            keys,
+            used: HashSet::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Reads the sealed fields of an entry, unless an entry of the same id was read by
+    /// this method before (a file may hold an entry twice).
+    pub fn add_once(&mut self, id: Id, entry: &Entry) {
+        // An id names one entry, so only entries with sealed fields need remembering.
+        if entry.body.sealed_fields().is_empty() || !self.seen.insert(id) {
+            return;
+        }
+        self.add(id, entry);
+    }
+
+    /// Reads the sealed fields of an entry.
+    pub fn add(&mut self, id: Id, entry: &Entry) {
+        let out = &mut self.out;
+        let fields = entry.body.sealed_fields();
+        if self.keys.is_empty() {
+            // No key to look up: every field stays sealed.
+            out.unread += fields.len() as u64;
+            return;
+        }
+        for (field, s) in fields {
+            let at = (id.to_hex(), field.to_owned());
+            let Some(hex) = self.keys.get(&at) else {
+                out.unread += 1;
+                continue;
+            };
+            self.used.insert(at.clone());
+            let bad = |why: String| BadDisclosure {
+                entry: at.0.clone(),
+                field: at.1.clone(),
+                why,
+            };
+            let Some(key) = ContentKey::from_hex(hex) else {
+                out.bad.push(bad("the key is not 64 hex characters".into()));
+                out.unread += 1;
+                continue;
+            };
+            match s.open_with(&key) {
+                Ok(text) => {
+                    let (member, amount) = match &entry.body {
+                        taawun_core::Body::Settle(p) => {
+                            (Some(p.member.to_hex()), Some(p.amount.to_string()))
+                        }
+                        _ => (None, None),
+                    };
+                    out.read.push(ReadField {
+                        entry: at.0.clone(),
+                        kind: entry.body.kind().name().into(),
+                        author: entry.author.to_hex(),
+                        member,
+                        amount,
+                        field: field.into(),
+                        flag: taawun_core::seal::text_rule(&text).err(),
+                        text,
+                    });
+                }
+                Err(e) => {
+                    out.bad.push(bad(e.to_string()));
                     out.unread += 1;
-                    continue;
-                };
-                used.insert(at.clone());
-                let bad = |why: String| BadDisclosure {
-                    entry: at.0.clone(),
-                    field: at.1.clone(),
-                    why,
-                };
-                let Some(key) = ContentKey::from_hex(hex) else {
-                    out.bad.push(bad("the key is not 64 hex characters".into()));
-                    out.unread += 1;
-                    continue;
-                };
-                match s.open_with(&key) {
-                    Ok(text) => {
-                        let (member, amount) = match &entry.body {
-                            taawun_core::Body::Settle(p) => {
-                                (Some(p.member.to_hex()), Some(p.amount.to_string()))
-                            }
-                            _ => (None, None),
-                        };
-                        out.read.push(ReadField {
-                            entry: at.0.clone(),
-                            kind: entry.body.kind().name().into(),
-                            author: entry.author.to_hex(),
-                            member,
-                            amount,
-                            field: field.into(),
-                            flag: taawun_core::seal::text_rule(&text).err(),
-                            text,
-                        });
-                    }
-                    Err(e) => {
-                        out.bad.push(bad(e.to_string()));
-                        out.unread += 1;
-                    }
                 }
             }
         }
-        for (entry, field) in keys.keys() {
-            if !used.contains(&(entry.clone(), field.clone())) {
+    }
+
+    /// The readout: the fields read, and the disclosed keys that named no sealed field.
+    pub fn finish(self) -> Readout {
+        let mut out = self.out;
+        for (entry, field) in self.keys.keys() {
+            if !self.used.contains(&(entry.clone(), field.clone())) {
                 out.bad.push(BadDisclosure {
                     entry: entry.clone(),
                     field: field.clone(),
@@ -283,18 +321,35 @@ impl Readout {
         }
         out
     }
+}
+
+impl Readout {
+    /// Reads the sealed fields of `entries` (id and entry, each once) with `d`.
+    pub fn new<'a>(
+        coop: &Id,
+        entries: impl IntoIterator<Item = (Id, &'a Entry)>,
+        d: Option<&Disclosures>,
+    ) -> Self {
+        let mut r = SealedReader::new(coop, d);
+        for (id, entry) in entries {
+            r.add(id, entry);
+        }
+        r.finish()
+    }
 
     /// Reads the sealed fields of an export stream with `d`, each entry once (decoded
     /// only: the caller verifies the file).
     pub fn from_export(r: impl BufRead, d: Option<&Disclosures>) -> Result<Self, FormatError> {
-        let mut entries = Vec::new();
-        let mut seen = HashSet::new();
-        let coop = each_entry(r, |id, e| {
-            if seen.insert(id) && !e.body.sealed_fields().is_empty() {
-                entries.push((id, e.clone()));
+        let mut items = Items::new(r);
+        let header = items.header()?;
+        let mut reader = SealedReader::new(&header.coop, d);
+        while let Some(item) = items.next_item()? {
+            let Ok(raw) = item.raw else { continue };
+            if let Ok(u) = Unverified::decode(&raw) {
+                reader.add_once(u.id(), u.entry());
             }
-        })?;
-        Ok(Self::new(&coop, entries.iter().map(|(i, e)| (*i, e)), d))
+        }
+        Ok(reader.finish())
     }
 
     /// One line for a summary: how many sealed fields were read and how many stay sealed.
@@ -309,6 +364,20 @@ impl Readout {
             }
         )
     }
+}
+
+/// Calls `f` with each decodable envelope's id and entry; returns the header's
+/// cooperative. Items that are not envelopes are skipped (the verification reports them).
+fn each_entry(r: impl BufRead, mut f: impl FnMut(Id, &Entry)) -> Result<Id, FormatError> {
+    let mut items = Items::new(r);
+    let header = items.header()?;
+    while let Some(item) = items.next_item()? {
+        let Ok(raw) = item.raw else { continue };
+        if let Ok(u) = Unverified::decode(&raw) {
+            f(u.id(), u.entry());
+        }
+    }
+    Ok(header.coop)
 }
 
 impl std::fmt::Display for ReadField {
@@ -355,18 +424,4 @@ impl std::fmt::Display for BadDisclosure {
             )
         }
     }
-}
-
-/// Calls `f` with each decodable envelope's id and entry; returns the header's
-/// cooperative. Items that are not envelopes are skipped (the verification reports them).
-fn each_entry(r: impl BufRead, mut f: impl FnMut(Id, &Entry)) -> Result<Id, FormatError> {
-    let mut items = Items::new(r);
-    let header = items.header()?;
-    while let Some(item) = items.next_item()? {
-        let Ok(raw) = item.raw else { continue };
-        if let Ok(u) = Unverified::decode(&raw) {
-            f(u.id(), u.entry());
-        }
-    }
-    Ok(header.coop)
 }

@@ -33,6 +33,9 @@ pub const VERSION: u64 = 1;
 /// Largest header read: it is three short fields; anything much bigger is not one.
 const MAX_HEADER_BYTES: usize = 1024;
 
+/// Bytes reserved for an item before it is read: most envelopes fit.
+const ITEM_CAPACITY: usize = 512;
+
 /// Deepest nesting of arrays, maps and tags framed. Envelopes nest one level; the bound
 /// only stops a crafted stream from growing the framer's stack.
 const MAX_DEPTH: usize = 64;
@@ -224,7 +227,9 @@ impl<R: BufRead> Items<R> {
             return Ok(None);
         }
         let start = self.offset;
-        let mut out = Some(Vec::new());
+        // Room for a typical envelope (a few hundred bytes), so that reading one byte at
+        // a time does not grow the buffer again and again.
+        let mut out = Some(Vec::with_capacity(ITEM_CAPACITY));
         let mut size: u64 = 0;
         let mut stack = vec![Frame::Items(1)];
         while let Some(top) = stack.last_mut() {

@@ -348,7 +348,7 @@ pub fn check(
             });
         }
     }
-    let rules = Rules::at(charter, &path, e.ts);
+    let rules = Rules::at_shared(charter_entry.id(), charter, &path, e.ts);
     let size = v.bytes().len();
     let max = if matches!(e.body, Body::Evidence(_)) {
         MAX_ENVELOPE_BYTES as u64
