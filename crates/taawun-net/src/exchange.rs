@@ -17,10 +17,21 @@ use taawun_ledger::{CoopLedger, Ingest, LedgerError};
 /// rejected...). The ledger stores what is valid and new; [`gossip::verdict`] maps the
 /// result to what gossipsub is told.
 pub fn judge(ledger: Option<&mut CoopLedger>, data: &[u8], now: Option<Timestamp>) -> Judged {
+    judge_checked(ledger, entry::check_envelope(data), now)
+}
+
+/// [`judge`] of a message already decoded and verified: messages that arrived together
+/// are checked as one batch ([`entry::check_envelopes`], a batch verification of their
+/// signatures), then judged one by one in their order with this.
+pub fn judge_checked(
+    ledger: Option<&mut CoopLedger>,
+    checked: Checked,
+    now: Option<Timestamp>,
+) -> Judged {
     let Some(ledger) = ledger else {
         return Judged::UnknownTopic;
     };
-    match entry::check_envelope(data) {
+    match checked {
         Checked::Undecodable(e) => Judged::Malformed(e),
         Checked::BadSignature(u) => Judged::BadSignature(u.bad_signature()),
         Checked::Verified(v) => match ledger.ingest(v, now) {

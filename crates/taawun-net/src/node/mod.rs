@@ -435,6 +435,11 @@ impl Network {
     }
 }
 
+/// Gossip messages judged together at most: when more are waiting, the task verifies
+/// their signatures as batches of this many (see [`Task`]'s loop: it takes every event
+/// already waiting before judging what arrived).
+pub const GOSSIP_BURST: usize = 64;
+
 /// Evidence entries a node authors at most per run (one per fork it sees, each naming
 /// (cooperative, author, seq)). Forks are rare, and every fork freezes its author, but a
 /// frozen author could still sign forks at every earlier seq: past this many, the node

@@ -17,6 +17,7 @@ use crate::gossip;
 use crate::hello;
 use crate::node::command::{Command, Reply};
 use crate::node::event::{reactions, Event, PeerSync, Reaction, Via, Writing};
+use crate::node::GOSSIP_BURST;
 #[cfg(doc)]
 use crate::node::{Network, MAX_BINDINGS, MAX_CHOSEN_PEERS, MAX_EVIDENCE_AUTHORED, ROLES_REFRESH};
 use crate::result;
@@ -24,7 +25,7 @@ use crate::session::{Outgoing, Sessions};
 #[cfg(doc)]
 use crate::sync;
 use ed25519_dalek::SigningKey;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, TopicHash};
 use libp2p::multiaddr::Protocol;
@@ -76,6 +77,9 @@ pub(super) struct Task {
     swarm: Swarm<Behaviour>,
     ledger: Ledger,
     coops: BTreeMap<Id, CoopLedger>,
+    /// Gossip messages taken from the swarm and not judged yet: only those that arrived
+    /// together, judged before the task waits again ([`Task::judge_gossip`]).
+    gossip_inbox: Vec<(PeerId, gossipsub::MessageId, gossipsub::Message)>,
     /// The folded state of each cooperative read so far, shared with readers (see
     /// [`Task::state`]): one per cooperative held, built on first read.
     states: HashMap<Id, Arc<Coop>>,
@@ -180,6 +184,7 @@ impl Task {
             swarm,
             ledger,
             coops: BTreeMap::new(),
+            gossip_inbox: Vec::new(),
             states: HashMap::new(),
             topics: HashMap::new(),
             events: events_tx,
@@ -251,7 +256,19 @@ impl Task {
                     Some(Command::Shutdown(done)) => break Some(done),
                     Some(cmd) => self.command(cmd),
                 },
-                ev = self.swarm.select_next_some() => self.swarm_event(ev),
+                ev = self.swarm.select_next_some() => {
+                    self.swarm_event(ev);
+                    // Take every event already waiting, without waiting for more, so the
+                    // gossip messages that came together are verified as one batch; then
+                    // judge them before anything else runs.
+                    for _ in 1..GOSSIP_BURST {
+                        match self.swarm.next().now_or_never() {
+                            Some(Some(ev)) => self.swarm_event(ev),
+                            _ => break,
+                        }
+                    }
+                    self.judge_gossip();
+                }
                 _ = tick.tick() => self.tick(),
                 _ = commit.tick() => self.commit(),
                 _ = retry.tick() => {

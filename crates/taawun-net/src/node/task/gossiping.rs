@@ -5,11 +5,11 @@ use super::Task;
 use crate::exchange;
 use crate::gossip::{self, Judged, Verdict};
 use crate::node::event::{Event, Via};
-use crate::node::MAX_EVIDENCE_AUTHORED;
+use crate::node::{GOSSIP_BURST, MAX_EVIDENCE_AUTHORED};
 use libp2p::gossipsub::{self, MessageId};
 use libp2p::PeerId;
 use taawun_core::body::{Body, Evidence};
-use taawun_core::entry::Freeze;
+use taawun_core::entry::{self, Freeze};
 use taawun_core::{Id, Missing, Verified};
 use taawun_ledger::Ingest;
 use tracing::{debug, info, warn};
@@ -33,11 +33,47 @@ impl Task {
         }
     }
 
-    /// The gossip validation pipeline: decode, verify, ingest, report.
+    /// A gossip message arrived: kept in the inbox, judged with the others that arrived
+    /// at once when the task has taken every event already waiting
+    /// ([`Task::judge_gossip`]).
     pub(super) fn on_gossip(&mut self, source: PeerId, msg_id: MessageId, msg: gossipsub::Message) {
-        let coop = self.topics.get(&msg.topic).copied();
+        self.gossip_inbox.push((source, msg_id, msg));
+        if self.gossip_inbox.len() >= GOSSIP_BURST {
+            self.judge_gossip();
+        }
+    }
+
+    /// The gossip validation pipeline for the messages in the inbox: decode them and
+    /// verify their signatures as one batch (a batch costs about a third of one-by-one
+    /// verification), then, in the order they arrived, ingest and report each. No message
+    /// waits for others: the inbox holds only what was already waiting when the task
+    /// looked.
+    pub(super) fn judge_gossip(&mut self) {
+        if self.gossip_inbox.is_empty() {
+            return;
+        }
+        let inbox = std::mem::take(&mut self.gossip_inbox);
+        let checked = entry::check_envelopes(
+            inbox.iter().map(|(_, _, m)| m.data.as_slice()),
+            entry::Until::End,
+        );
+        for ((source, msg_id, msg), checked) in inbox.into_iter().zip(checked) {
+            self.on_checked_gossip(source, msg_id, &msg.topic, checked);
+        }
+    }
+
+    /// Judges one gossip message whose envelope was checked, and reports it.
+    fn on_checked_gossip(
+        &mut self,
+        source: PeerId,
+        msg_id: MessageId,
+        topic: &gossipsub::TopicHash,
+        checked: entry::Checked,
+    ) {
+        let coop = self.topics.get(topic).copied();
         let now = Some(self.now());
-        let judged = exchange::judge(coop.and_then(|c| self.coops.get_mut(&c)), &msg.data, now);
+        let judged =
+            exchange::judge_checked(coop.and_then(|c| self.coops.get_mut(&c)), checked, now);
         let verdict = gossip::verdict(&judged);
         self.swarm
             .behaviour_mut()
