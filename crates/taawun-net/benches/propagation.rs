@@ -34,6 +34,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ed25519_dalek::SigningKey;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAuthenticity};
 use libp2p::identity::Keypair;
@@ -341,18 +342,22 @@ async fn start_taawun(
     node: usize,
     dir: &Path,
     key: Keypair,
+    member: SigningKey,
     bootstrap: Vec<Multiaddr>,
     heartbeat: Duration,
     stamps: mpsc::UnboundedSender<Stamp>,
 ) -> TaawunNode {
     let ledger = Ledger::open(dir).expect("ledger opens");
-    start_taawun_on(node, ledger, key, bootstrap, heartbeat, stamps).await
+    start_taawun_on(node, ledger, key, member, bootstrap, heartbeat, stamps).await
 }
 
+/// A node speaking for `member`: peers serve gossip and sync only to nodes proven (by
+/// the hello protocol) to hold a key with a role in the cooperative.
 async fn start_taawun_on(
     node: usize,
     ledger: Ledger,
     key: Keypair,
+    member: SigningKey,
     bootstrap: Vec<Multiaddr>,
     heartbeat: Duration,
     stamps: mpsc::UnboundedSender<Stamp>,
@@ -362,7 +367,8 @@ async fn start_taawun_on(
         heartbeat,
         ..NetConfig::loopback()
     };
-    let (net, mut rx, task) = Network::spawn(config, key, ledger).expect("network starts");
+    let (net, mut rx, task) =
+        Network::spawn_member(config, key, member, ledger).expect("network starts");
     let mut early = Vec::new();
     let addr = loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
@@ -421,8 +427,10 @@ async fn taawun_run(
 ) -> (Run, Id, Vec<(usize, Vec<u8>)>) {
     let n = dials.len();
     let root = tempfile::tempdir().expect("tempdir");
+    // One member key per node: the charter names them all.
     let s = synth::generate(&Params {
         seed: cfg.seed,
+        members: n,
         requesters: 4,
         entries: 1,
         ..Params::default()
@@ -436,7 +444,17 @@ async fn taawun_run(
     for (i, ds) in dials.iter().enumerate() {
         let boot = ds.iter().map(|d| nodes[*d].addr.clone()).collect();
         let dir = root.path().join(i.to_string());
-        let node = start_taawun(i, &dir, keypair(&mut rng), boot, cfg.heartbeat, tx.clone()).await;
+        let member = s.members[i].clone();
+        let node = start_taawun(
+            i,
+            &dir,
+            keypair(&mut rng),
+            member,
+            boot,
+            cfg.heartbeat,
+            tx.clone(),
+        )
+        .await;
         node.net.join(charter.clone()).await.expect("joins");
         nodes.push(node);
     }
@@ -688,6 +706,7 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
         0,
         a_ledger,
         keypair(&mut rng),
+        s.members[0].clone(),
         vec![],
         cfg.heartbeat,
         tx.clone(),
@@ -700,7 +719,16 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
     drop(b_ledger.found(s.entries[0].clone()).expect("founds"));
     let b_key = keypair(&mut rng);
     let t = Instant::now();
-    let b = start_taawun_on(1, b_ledger, b_key, vec![a.addr.clone()], cfg.heartbeat, tx).await;
+    let b = start_taawun_on(
+        1,
+        b_ledger,
+        b_key,
+        s.members[1].clone(),
+        vec![a.addr.clone()],
+        cfg.heartbeat,
+        tx,
+    )
+    .await;
     let deadline = t + cfg.catchup_timeout;
     let mut last_report = Instant::now();
     let (synced, have) = loop {

@@ -25,7 +25,7 @@ use crate::session::{Outgoing, Sessions};
 #[cfg(doc)]
 use crate::sync;
 use ed25519_dalek::SigningKey;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, TopicHash};
 use libp2p::multiaddr::Protocol;
@@ -261,10 +261,12 @@ impl Task {
                     // Take every event already waiting, without waiting for more, so the
                     // gossip messages that came together are verified as one batch; then
                     // judge them before anything else runs.
+                    // Polled in this task's own context, so a swarm with nothing ready
+                    // wakes this task when it has (no waker of its own is left behind).
                     for _ in 1..GOSSIP_BURST {
-                        match self.swarm.next().now_or_never() {
-                            Some(Some(ev)) => self.swarm_event(ev),
-                            _ => break,
+                        match futures::poll!(self.swarm.select_next_some()) {
+                            std::task::Poll::Ready(ev) => self.swarm_event(ev),
+                            std::task::Poll::Pending => break,
                         }
                     }
                     self.judge_gossip();
