@@ -156,17 +156,8 @@ fn range_response(
     let limit = limit.min(sync::SYNC_BATCH) as usize;
     let found = c.range(author, from, limit)?;
     let fetched = found.len();
-    let mut bytes = 0usize;
-    let mut entries = Vec::with_capacity(fetched);
-    for v in found {
-        let env = v.envelope();
-        if !entries.is_empty() && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES {
-            break;
-        }
-        bytes += env.len();
-        entries.push(ByteBuf::from(env));
-    }
-    let more = entries.len() < fetched || fetched == limit;
+    let (entries, cut) = capped(found, usize::MAX, |v| Ok(v.envelope()))?;
+    let more = cut || fetched == limit;
     Ok(Response::Range { entries, more })
 }
 
@@ -176,29 +167,40 @@ fn range_response(
 /// wherever `from` is.
 fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, LedgerError> {
     let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
-    let mut entries: Vec<ByteBuf> = Vec::new();
-    let mut bytes = 0usize;
-    let mut more = false;
-    for id in c.log_ids_from(from) {
+    let (entries, more) = capped(c.log_ids_from(from), limit, |id| {
         let id = id?;
-        if entries.len() >= limit {
-            more = true;
-            break;
-        }
-        let env = c
-            .envelope(&id)?
-            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
-        if !entries.is_empty() && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES {
-            more = true;
-            break;
-        }
-        bytes += env.len();
-        entries.push(ByteBuf::from(env.to_vec()));
-    }
+        c.envelope(&id)?
+            .map(|env| env.to_vec())
+            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
+    })?;
     let next = from.saturating_add(entries.len() as u64);
     Ok(Response::Log {
         entries,
         next,
         more,
     })
+}
+
+/// The envelopes of `items` (each read by `load`) in order, at most `limit` of them and
+/// [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first; and whether some were left (by
+/// either bound). An item past `limit` is seen but not read.
+fn capped<T>(
+    items: impl IntoIterator<Item = T>,
+    limit: usize,
+    mut load: impl FnMut(T) -> Result<Vec<u8>, LedgerError>,
+) -> Result<(Vec<ByteBuf>, bool), LedgerError> {
+    let mut entries: Vec<ByteBuf> = Vec::new();
+    let mut bytes = 0usize;
+    for item in items {
+        if entries.len() >= limit {
+            return Ok((entries, true));
+        }
+        let env = load(item)?;
+        if !entries.is_empty() && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES {
+            return Ok((entries, true));
+        }
+        bytes += env.len();
+        entries.push(ByteBuf::from(env));
+    }
+    Ok((entries, false))
 }

@@ -458,7 +458,7 @@ impl World {
 
     /// Opens node `node`'s ledger: a fresh one holding the charter, or one made from a
     /// disk image (an export, possibly torn at its end).
-    fn open(&mut self, node: usize, image: Option<Vec<u8>>) -> Result<(), Failure> {
+    fn open(&mut self, node: usize, image: Option<&[u8]>) -> Result<(), Failure> {
         let dir = match &self.tmp_root {
             Some(root) => tempfile::Builder::new()
                 .prefix("taawun-sim")
@@ -480,7 +480,7 @@ impl World {
             Some(bytes) => {
                 // A torn image ends inside an entry: the import stops there with an
                 // error, after storing (and flushing) every whole entry before it.
-                let imported = ledger.import(&bytes[..]);
+                let imported = ledger.import(bytes);
                 let torn = imported.err();
                 let c = ledger.coop(&self.coop).map_err(|e| {
                     self.fail(format!(
@@ -929,15 +929,31 @@ impl World {
             .append(&key, Body::Evidence(evidence), clock, None)
             .map_err(|e| format!("honest node {node} could not publish evidence: {e}"))
             .map_err(|e| self.fail(e))?;
+        self.acknowledge(node, &v)?;
+        self.gossip_out(node, &v);
+        Ok(())
+    }
+
+    /// A local write is acknowledged once flushed (an honest node's count toward the
+    /// invariant that no acknowledged write is lost).
+    fn acknowledge(&mut self, node: usize, v: &Verified) -> Result<(), Failure> {
         self.flush(node)?;
-        self.acked.push((node, v.id(), self.now));
-        self.report.written += 1;
-        let mid = gossip::message_id(&v.envelope()).0;
-        self.nodes[node].seen.insert(mid, self.now);
-        for p in self.links[node].clone() {
-            self.send(node, p, Msg::Gossip(v.envelope()));
+        if self.nodes[node].honest {
+            self.acked.push((node, v.id(), self.now));
+            self.report.written += 1;
         }
         Ok(())
+    }
+
+    /// The node publishes an entry it wrote: remembered as seen (gossipsub does not hand
+    /// a node its own message back) and sent to every peer.
+    fn gossip_out(&mut self, node: usize, v: &Verified) {
+        let bytes = v.envelope();
+        let mid = gossip::message_id(&bytes).0;
+        self.nodes[node].seen.insert(mid, self.now);
+        for p in self.links[node].clone() {
+            self.send(node, p, Msg::Gossip(bytes.clone()));
+        }
     }
 
     /// The node's authors write every entry that is due by its clock.
@@ -959,18 +975,10 @@ impl World {
                     .map_err(|e| self.fail(e))?;
                 match out {
                     Ingest::Stored { .. } | Ingest::Duplicate => {
-                        self.flush(node)?;
-                        if self.nodes[node].honest {
-                            self.acked.push((node, v.id(), self.now));
-                            self.report.written += 1;
-                        }
+                        self.acknowledge(node, &v)?;
                         self.scripts[s].next += 1;
                         if matches!(out, Ingest::Stored { .. }) {
-                            let mid = gossip::message_id(&v.envelope()).0;
-                            self.nodes[node].seen.insert(mid, self.now);
-                            for p in self.links[node].clone() {
-                                self.send(node, p, Msg::Gossip(v.envelope()));
-                            }
+                            self.gossip_out(node, &v);
                         }
                     }
                     Ingest::Pending(_) => {
@@ -1104,22 +1112,7 @@ impl World {
             return Ok(());
         }
         let image = std::mem::take(&mut self.nodes[node].image);
-        let in_image: BTreeSet<Id> = {
-            let mut items = taawun_ledger::export::Items::new(&image[..]);
-            let _ = items.header();
-            let mut ids = BTreeSet::new();
-            while let Ok(Some(item)) = items.next_item() {
-                if let Some(v) = item
-                    .raw
-                    .ok()
-                    .and_then(|raw| taawun_core::entry::check_envelope(&raw).verified())
-                {
-                    ids.insert(v.id());
-                }
-            }
-            ids
-        };
-        self.open(node, Some(image))?;
+        self.open(node, Some(&image))?;
         // No acknowledged write is lost by a crash.
         let restored = self.nodes[node].restored_from;
         let mine: Vec<Id> = self
@@ -1138,7 +1131,7 @@ impl World {
                 return Err(self.fail(format!(
                     "node {node} lost its acknowledged write {} in a crash (in the disk image: {}, left pending by the import: {pending})",
                     id.short(),
-                    in_image.contains(&id)
+                    image_holds(&image, &id)
                 )));
             }
         }
@@ -1545,4 +1538,23 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// Whether a disk image holds the entry `id` whole (for the words of a failure).
+fn image_holds(image: &[u8], id: &Id) -> bool {
+    let mut items = taawun_ledger::export::Items::new(image);
+    if items.header().is_err() {
+        return false;
+    }
+    while let Ok(Some(item)) = items.next_item() {
+        let found = item
+            .raw
+            .ok()
+            .and_then(|raw| taawun_core::entry::Unverified::decode(&raw).ok())
+            .is_some_and(|u| u.id() == *id);
+        if found {
+            return true;
+        }
+    }
+    false
 }

@@ -5,7 +5,7 @@ use super::Task;
 use crate::exchange;
 use crate::gossip::{self, Judged, Verdict};
 use crate::node::event::{Event, Via};
-use crate::node::{GOSSIP_BURST, MAX_EVIDENCE_AUTHORED};
+use crate::node::MAX_EVIDENCE_AUTHORED;
 use libp2p::gossipsub::{self, MessageId};
 use libp2p::PeerId;
 use taawun_core::body::{Body, Evidence};
@@ -37,10 +37,9 @@ impl Task {
     /// at once when the task has taken every event already waiting
     /// ([`Task::judge_gossip`]).
     pub(super) fn on_gossip(&mut self, source: PeerId, msg_id: MessageId, msg: gossipsub::Message) {
+        // The loop takes at most GOSSIP_BURST events before judging: the inbox stays
+        // within that bound.
         self.gossip_inbox.push((source, msg_id, msg));
-        if self.gossip_inbox.len() >= GOSSIP_BURST {
-            self.judge_gossip();
-        }
     }
 
     /// The gossip validation pipeline for the messages in the inbox: decode them and
