@@ -1472,3 +1472,62 @@ fn a_restored_node_signs_nothing_until_a_peer_confirms_its_chain() {
         n1.stop().await;
     });
 }
+
+/// A node over its peer target closes the connections it need not keep (here, peers that
+/// dialed it and are in no gossip mesh) and keeps the peers it chose (those it dialed on
+/// the operator's word), however many.
+#[test]
+fn a_node_over_its_peer_target_closes_the_excess_and_keeps_the_peers_it_chose() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let dir = |name: &str| root.path().join(name);
+        let hub_config = NetConfig {
+            peer_target: 5,
+            prune_grace: Duration::from_millis(300),
+            ..net_common::config(&dir("hub"), Vec::new())
+        };
+        let hub = TestNode::start_with(&dir("hub"), Who::Seed(1), hub_config, notify.clone()).await;
+        let mut chosen = Vec::new();
+        for i in 0..6u8 {
+            let n = TestNode::start(
+                &dir(&format!("chosen{i}")),
+                10 + i,
+                Vec::new(),
+                notify.clone(),
+            )
+            .await;
+            hub.net.dial(n.addr.clone()).await.expect("dials");
+            chosen.push(n);
+        }
+        let mut inbound = Vec::new();
+        for i in 0..3u8 {
+            inbound.push(
+                TestNode::start(
+                    &dir(&format!("inbound{i}")),
+                    20 + i,
+                    vec![hub.addr.clone()],
+                    notify.clone(),
+                )
+                .await,
+            );
+        }
+        let gone = |peer| hub.saw(|e| matches!(e, Event::PeerDisconnected(p) if *p == peer));
+        // Nine peers, five kept beyond those that stay: each inbound peer is let go
+        // (again whenever it comes back), and no chosen one.
+        wait_for(
+            "the hub to close each inbound connection",
+            || inbound.iter().all(|n| gone(n.peer())),
+            &notify,
+            Duration::from_secs(30),
+        )
+        .await;
+        for n in &chosen {
+            assert!(!gone(n.peer()), "the hub closed a peer it chose");
+        }
+        for n in chosen.into_iter().chain(inbound) {
+            n.stop().await;
+        }
+        hub.stop().await;
+    });
+}

@@ -158,6 +158,12 @@ pub struct NetConfig {
     /// which freezes the member). Off by default in the library (tests and tools write
     /// at once); the `taawun` node turns it on unless told `--write-before-sync`.
     pub confirm_own_chain: bool,
+    /// Peers kept beyond those that must stay (see [`crate::peering::PEER_TARGET`]; never
+    /// under [`MIN_PEERS`]). A node on a server may keep more.
+    pub peer_target: usize,
+    /// How long a new connection is kept before it may be closed as one too many (see
+    /// [`crate::peering::PRUNE_GRACE`]). A parameter so tests can shorten it.
+    pub prune_grace: Duration,
 }
 
 /// Every IPv4 interface, any port: TCP, and QUIC when the node is built with it.
@@ -189,6 +195,8 @@ impl Default for NetConfig {
             relays: Vec::new(),
             external_addresses: Vec::new(),
             confirm_own_chain: false,
+            peer_target: crate::peering::PEER_TARGET,
+            prune_grace: crate::peering::PRUNE_GRACE,
         }
     }
 }

@@ -20,6 +20,8 @@
 //!   a session ends); the network task carries out what it says;
 //! - [`conduct`]: peers' conduct as a machine without I/O: lockouts of graylisted peers
 //!   and counts of invalid sync entries (who to lock out, let back in, or block);
+//! - [`peering`]: which peers a node keeps, as a machine without I/O (how many to dial
+//!   when it has too few, which connections to close when it has too many);
 //! - [`hello`]: the hello protocol: peers prove which member key they hold, and a node
 //!   serves a cooperative's entries (sync, gossip, results) only to peers proven to hold a
 //!   key with a role in it;
@@ -58,6 +60,7 @@ pub mod fuzzing;
 pub mod gossip;
 pub mod hello;
 pub mod node;
+pub mod peering;
 pub mod result;
 pub mod session;
 pub mod sync;

@@ -32,12 +32,17 @@
 //!
 //! ## Connections, NATs and relays
 //!
-//! A node keeps the connections it chose (bootstrap peers, relays, mDNS finds) and those
-//! others open to it, within [`crate::config::MAX_CONNECTIONS`]. Kademlia does not dial
-//! on its own: its routing table holds only the peers the node chose, and when the node
-//! has fewer than [`crate::config::MIN_PEERS`] peers it asks the DHT for more at each
-//! sync interval and dials a few ([`crate::config::DIAL_BATCH`]). Each sync round asks
-//! a few peers in turn ([`crate::config::SYNC_PEERS_PER_ROUND`]).
+//! A node keeps the connections it chose (bootstrap peers, relays, mDNS finds, peers
+//! dialed by [`Network::dial`]) and those others open to it, within
+//! [`crate::config::MAX_CONNECTIONS`]. Its routing table holds only the peers it chose
+//! and peers that serve the DHT, and when the node has fewer than
+//! [`crate::config::MIN_PEERS`] peers it asks the DHT for more at each sync interval and
+//! dials a few ([`crate::config::DIAL_BATCH`]). Kademlia's lookups still dial the peers
+//! they walk through, so a node with more than [`crate::peering::PEER_TARGET`] peers
+//! closes, once a second, the connections beyond it that need not stay (not in a gossip
+//! mesh, not chosen, not a waiting result's recipient) and had
+//! [`crate::peering::PRUNE_GRACE`] to become needed ([`crate::peering`]). Each sync round
+//! asks a few peers in turn ([`crate::config::SYNC_PEERS_PER_ROUND`]).
 //!
 //! For each relay of [`NetConfig::relays`] the node dials the relay, and once connected
 //! listens on `<relay>/p2p-circuit` (a reservation), again after the relay comes back.

@@ -11,7 +11,7 @@ mod writes;
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::conduct::Conduct;
-use crate::config::{NetConfig, MIN_PEERS};
+use crate::config::NetConfig;
 use crate::error::NetError;
 use crate::gossip;
 use crate::hello;
@@ -20,6 +20,7 @@ use crate::node::event::{reactions, Event, PeerSync, Reaction, Via, Writing};
 use crate::node::GOSSIP_BURST;
 #[cfg(doc)]
 use crate::node::{Network, MAX_BINDINGS, MAX_CHOSEN_PEERS, MAX_EVIDENCE_AUTHORED, ROLES_REFRESH};
+use crate::peering::Peering;
 use crate::result;
 use crate::session::{Outgoing, Sessions};
 #[cfg(doc)]
@@ -107,6 +108,12 @@ pub(super) struct Task {
     relayed: HashSet<(PeerId, ConnectionId)>,
     /// Peers kept in the routing table (see [`MAX_CHOSEN_PEERS`]).
     chosen: HashSet<PeerId>,
+    /// Connected peers, and which to let go when there are too many (see
+    /// [`crate::peering`]).
+    peering: Peering<PeerId>,
+    /// Dials asked for by [`Network::dial`] and not yet connected: their peers are then
+    /// chosen, so they stay. Bounded by the pending connections.
+    asked: HashSet<ConnectionId>,
     /// Where the next sync round starts in the sorted list of connected peers.
     sync_cursor: usize,
     /// Graylisted peers' lockouts and the invalid entries each peer sent in sync
@@ -199,6 +206,8 @@ impl Task {
             relays,
             relayed: HashSet::new(),
             chosen: HashSet::new(),
+            peering: Peering::new(config.peer_target, config.prune_grace),
+            asked: HashSet::new(),
             sync_cursor: 0,
             conduct: Conduct::new(config.graylist_lockout),
             peer_sync: HashMap::new(),
@@ -276,6 +285,7 @@ impl Task {
                 _ = retry.tick() => {
                     self.retry_due();
                     self.end_lockouts();
+                    self.prune_peers();
                 }
             }
         };
@@ -381,10 +391,18 @@ impl Task {
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Dial(addr, r) => {
-                let out = self.swarm.dial(addr.clone()).map_err(|e| NetError::Dial {
+                let opts = libp2p::swarm::dial_opts::DialOpts::unknown_peer_id()
+                    .address(addr.clone())
+                    .build();
+                let id = opts.connection_id();
+                let out = self.swarm.dial(opts).map_err(|e| NetError::Dial {
                     addr: addr.to_string(),
                     reason: e.to_string(),
                 });
+                if out.is_ok() && self.asked.len() < crate::config::MAX_PENDING_CONNECTIONS as usize
+                {
+                    self.asked.insert(id);
+                }
                 let _ = r.send(out);
             }
             Command::Listeners(r) => {
@@ -563,7 +581,7 @@ impl Task {
                 }
             }
         }
-        if connected < MIN_PEERS {
+        if self.peering.wants_more() {
             // The answer (kad::Event::OutboundQueryProgressed) dials a few of the peers found.
             let me = *self.swarm.local_peer_id();
             self.swarm.behaviour_mut().kad.get_closest_peers(me);
@@ -584,6 +602,12 @@ impl Task {
                 endpoint,
                 ..
             } => {
+                if self.asked.remove(&connection_id) {
+                    // Dialed on the operator's word: kept like a bootstrap peer.
+                    if let Ok(a) = endpoint.get_remote_address().clone().with_p2p(peer_id) {
+                        self.choose(&a);
+                    }
+                }
                 if endpoint.is_relayed() {
                     self.relayed.insert((peer_id, connection_id));
                 } else if self.relays.contains_key(&peer_id) {
@@ -597,6 +621,8 @@ impl Task {
                 debug!(peer = %peer_id, relayed = endpoint.is_relayed(), "connected");
                 self.peer_sync.insert(peer_id, PeerSync::default());
                 self.dialed.insert(peer_id, endpoint.is_dialer());
+                self.peering
+                    .connected(peer_id, endpoint.is_dialer(), Instant::now());
                 // Gossip stays shut until the peer proves a role (see the module docs).
                 self.gated.insert(peer_id);
                 self.set_app_score(peer_id);
@@ -619,6 +645,7 @@ impl Task {
                 }
                 debug!(peer = %peer_id, "disconnected");
                 self.sessions.disconnected(peer_id);
+                self.peering.disconnected(&peer_id);
                 self.peer_sync.remove(&peer_id);
                 self.dialed.remove(&peer_id);
                 self.proven.remove(&peer_id);
@@ -644,6 +671,9 @@ impl Task {
             }
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 info!(%address, "external address confirmed");
+            }
+            SwarmEvent::OutgoingConnectionError { connection_id, .. } => {
+                self.asked.remove(&connection_id);
             }
             SwarmEvent::Behaviour(b) => self.behaviour_event(b),
             _ => {}

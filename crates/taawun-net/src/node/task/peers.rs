@@ -5,6 +5,7 @@ use super::Task;
 use crate::conduct;
 #[cfg(doc)]
 use crate::conduct::Conduct;
+#[cfg(doc)]
 use crate::config::{DIAL_BATCH, MIN_PEERS};
 use crate::gossip;
 use crate::node::event::Event;
@@ -85,8 +86,7 @@ impl Task {
                 }
             }
         }
-        let connected = self.swarm.connected_peers().count();
-        let want = MIN_PEERS.saturating_sub(connected).min(DIAL_BATCH);
+        let want = self.peering.to_dial();
         let me = *self.swarm.local_peer_id();
         let mut dialed = 0;
         for info in found {
@@ -110,6 +110,24 @@ impl Task {
                 }
                 Err(e) => debug!(peer = %info.peer_id, error = %e, "dial of a found peer failed"),
             }
+        }
+    }
+
+    /// Closes the connections one too many (see [`crate::peering`]): never a gossip mesh
+    /// peer, a peer this node chose (bootstrap, relay, mDNS, a lookup's find, an
+    /// operator's dial), nor the recipient of a result waiting to go.
+    pub(super) fn prune_peers(&mut self) {
+        let gossip = &self.swarm.behaviour().gossip;
+        let (chosen, relays, outbox) = (&self.chosen, &self.relays, &self.outbox);
+        let gone = self.peering.prune(Instant::now(), |p| {
+            chosen.contains(p)
+                || relays.contains_key(p)
+                || gossip.all_mesh_peers().any(|m| m == p)
+                || outbox.values().any(|o| o.peer == Some(*p))
+        });
+        for peer in gone {
+            debug!(%peer, "closing a connection over the peer target");
+            let _ = self.swarm.disconnect_peer_id(peer);
         }
     }
 
