@@ -482,25 +482,9 @@ impl CoopLedger {
     /// only item is the error).
     pub fn log_ids_from(&self, from: u64) -> impl Iterator<Item = Result<Id, LedgerError>> + '_ {
         let committed = self.commit_shared();
-        let (start, skip) = layout::log(from);
-        let scan = committed.is_ok().then(|| {
-            self.tree
-                .range(start..)
-                .take_while(|kv| {
-                    kv.as_ref()
-                        .map_or(true, |(k, _)| k.first() == Some(&layout::LOG))
-                })
-                .flat_map(|kv| -> Vec<Result<Id, LedgerError>> {
-                    match kv
-                        .map_err(LedgerError::from)
-                        .and_then(|(_, v)| layout::ids(&v, "log block"))
-                    {
-                        Ok(ids) => ids.into_iter().map(Ok).collect(),
-                        Err(e) => vec![Err(e)],
-                    }
-                })
-                .skip(skip)
-        });
+        let scan = committed
+            .is_ok()
+            .then(|| committed_log_ids(&self.tree, from));
         committed
             .err()
             .map(Err)
@@ -544,30 +528,39 @@ impl CoopLedger {
     /// equivocation seen that the log does not hold. Returns the number of envelopes
     /// written.
     pub fn export(&self, w: impl Write) -> Result<u64, LedgerError> {
-        let mut w = BufWriter::new(w);
-        w.write_all(&header_bytes(&self.id()))?;
-        let mut n = 0u64;
-        for env in self.log_envelopes() {
-            w.write_all(&env?)?;
-            n += 1;
-        }
+        self.snapshot()?.write(w)
+    }
+
+    /// This cooperative's export as it stands now, to be written later, on any thread
+    /// ([`Snapshot::write`]), while this handle goes on storing: the owner of a node's
+    /// ledgers hands a large export to another thread instead of stalling the network on
+    /// it. Commits the staged group, fixes the log's length, and reads the second
+    /// envelopes of the equivocations seen that the log does not hold (few). The log only
+    /// grows and its positions never change, so the snapshot writes exactly what
+    /// [`CoopLedger::export`] would have written now.
+    pub fn snapshot(&self) -> Result<Snapshot, LedgerError> {
+        self.commit_shared()?;
+        let len = lock(&self.state).len;
+        let mut beside = Vec::new();
         for ev in self.evidence()? {
-            // `a` is the stored entry, already written. `b` is too when this node
-            // received it (a fork's second entry is stored beside the chain and logged);
-            // known only from an evidence entry, it is not, and is written here.
-            // Its id is enough: the signature was checked when the evidence was stored.
+            // `a` is the stored entry, in the log. `b` is too when this node received it
+            // (a fork's second entry is stored beside the chain and logged); known only
+            // from an evidence entry, it is not, and follows the log. Its id is enough:
+            // the signature was checked when the evidence was stored.
             let logged = match Unverified::decode(&ev.b) {
                 Ok(u) => self.contains(&u.id())?,
                 Err(_) => false,
             };
-            if logged {
-                continue;
+            if !logged {
+                beside.push(ev.b);
             }
-            w.write_all(&ev.b)?;
-            n += 1;
         }
-        w.flush()?;
-        Ok(n)
+        Ok(Snapshot {
+            id: self.id,
+            tree: self.tree.clone(),
+            len,
+            beside,
+        })
     }
 
     /// The cooperative's state: the log replayed into an in-memory [`Coop`] (every entry
@@ -941,5 +934,81 @@ impl Judge for CoopLedger {
 
     fn discard(&mut self) {
         inner(&mut self.state).discard();
+    }
+}
+
+/// Ids of the committed log from position `from` on, read from `tree`.
+fn committed_log_ids(
+    tree: &sled::Tree,
+    from: u64,
+) -> impl Iterator<Item = Result<Id, LedgerError>> + '_ {
+    let (start, skip) = layout::log(from);
+    tree.range(start..)
+        .take_while(|kv| {
+            kv.as_ref()
+                .map_or(true, |(k, _)| k.first() == Some(&layout::LOG))
+        })
+        .flat_map(|kv| -> Vec<Result<Id, LedgerError>> {
+            match kv
+                .map_err(LedgerError::from)
+                .and_then(|(_, v)| layout::ids(&v, "log block"))
+            {
+                Ok(ids) => ids.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            }
+        })
+        .skip(skip)
+}
+
+/// A cooperative's export fixed at one moment ([`CoopLedger::snapshot`]): the first
+/// positions of its log, then the second envelopes known only from evidence. It reads
+/// the store (sled serves readers beside its writer) and holds it open until dropped.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    id: Id,
+    tree: sled::Tree,
+    /// Log positions written.
+    len: u64,
+    /// Second envelopes of equivocations, known only from evidence.
+    beside: Vec<Vec<u8>>,
+}
+
+impl Snapshot {
+    /// Envelopes the export writes.
+    pub fn entries(&self) -> u64 {
+        self.len + self.beside.len() as u64
+    }
+
+    /// Writes the export file to `w` (buffered here; `w` need not be): the header, the
+    /// log's entries up to the snapshot's length in log order, then the second envelopes
+    /// known only from evidence. Returns the number of envelopes written.
+    pub fn write(&self, w: impl Write) -> Result<u64, LedgerError> {
+        let mut w = BufWriter::new(w);
+        w.write_all(&header_bytes(&self.id))?;
+        let mut n = 0u64;
+        for id in committed_log_ids(&self.tree, 0) {
+            if n == self.len {
+                break;
+            }
+            let id = id?;
+            let env = self
+                .tree
+                .get(k1(layout::ENTRY, id.as_bytes()))?
+                .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
+            w.write_all(&env)?;
+            n += 1;
+        }
+        if n < self.len {
+            return Err(LedgerError::Corrupt(format!(
+                "the log holds {n} entries where {} were committed",
+                self.len
+            )));
+        }
+        for b in &self.beside {
+            w.write_all(b)?;
+            n += 1;
+        }
+        w.flush()?;
+        Ok(n)
     }
 }

@@ -66,7 +66,7 @@ pub mod verdict;
 pub mod verify;
 mod view;
 
-pub use coop::{CoopLedger, COMMIT_INTERVAL, GROUP_ENTRIES, MAX_RANGE};
+pub use coop::{CoopLedger, Snapshot, COMMIT_INTERVAL, GROUP_ENTRIES, MAX_RANGE};
 pub use error::{AppendError, LedgerError};
 pub use export::FormatError;
 pub use import::{Fork, ImportReport, Listed, Position, Rejection};

@@ -473,6 +473,36 @@ fn export_bytes(c: &CoopLedger) -> Vec<u8> {
     out
 }
 
+/// A snapshot writes the export as it stood when taken, whatever is stored after it (a
+/// node writes large exports on another thread while it goes on storing).
+#[test]
+fn a_snapshot_writes_the_export_of_its_moment() {
+    let s = scenario(9, 200);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    let half = s.entries.len() / 2;
+    // Half staged (a snapshot commits them first), then fixed.
+    ingest_all(&mut c, &s.entries[1..half]);
+    let then = export_bytes(&c);
+    let snapshot = c.snapshot().expect("snapshot");
+    assert_eq!(snapshot.entries(), half as u64);
+    // The rest stored and committed after it, including into the log block the
+    // snapshot ends in.
+    ingest_all(&mut c, &s.entries[half..]);
+    c.commit().expect("commits");
+    let mut out = Vec::new();
+    assert_eq!(snapshot.write(&mut out).expect("writes"), half as u64);
+    assert_eq!(out, then);
+    // A snapshot taken now writes the whole of it, as the export does.
+    let mut all = Vec::new();
+    c.snapshot()
+        .expect("snapshot")
+        .write(&mut all)
+        .expect("writes");
+    assert_eq!(all, export_bytes(&c));
+    assert_ne!(all, then);
+}
+
 #[test]
 fn export_then_import_gives_the_same_ledger() {
     let s = scenario(9, 200);

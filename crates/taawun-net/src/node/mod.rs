@@ -377,6 +377,9 @@ impl Network {
 
     /// The export file of `coop` (see `taawun_ledger::export`), in memory: the ledger is
     /// owned by the task, so this is how the node hands it to an auditor while running.
+    /// The task fixes the export's extent ([`taawun_ledger::CoopLedger::snapshot`]) and
+    /// writes it on tokio's blocking pool, so the network goes on meanwhile; entries
+    /// stored after the call are not in it.
     pub async fn export(&self, coop: Id) -> Result<Vec<u8>, NetError> {
         self.call(|r| Command::Export(coop, r)).await
     }

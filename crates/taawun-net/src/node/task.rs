@@ -499,12 +499,20 @@ impl Task {
                 let _ = r.send(Ok(self.coops.keys().copied().collect()));
             }
             Command::Export(coop, r) => {
-                let out = self.coop(&coop).and_then(|c| {
-                    let mut buf = Vec::new();
-                    c.export(&mut buf)?;
-                    Ok(buf)
-                });
-                let _ = r.send(out);
+                // Fixed here, written on the blocking pool: a large export reads the whole
+                // store, and gossip, sync and pings must not wait behind it.
+                match self.coop(&coop).and_then(|c| Ok(c.snapshot()?)) {
+                    Ok(snapshot) => {
+                        tokio::task::spawn_blocking(move || {
+                            let mut buf = Vec::new();
+                            let out = snapshot.write(&mut buf).map(|_| buf);
+                            let _ = r.send(out.map_err(NetError::from));
+                        });
+                    }
+                    Err(e) => {
+                        let _ = r.send(Err(e));
+                    }
+                }
             }
             Command::Evidence(coop, r) => {
                 let out = self
