@@ -22,6 +22,11 @@
 //!    node A, which then starts; node B starts with only the charter and syncs from A.
 //!    Rate: entries per second from B's start until its heads equal A's. Ratio:
 //!    sync rate / import rate (goal >= 0.5).
+//! 3. **A node exporting.** Once B has caught up, `TAAWUN_BENCH_PROBES` (30) offers are
+//!    appended on B one at a time; per offer, the time from B's store to A's (gossip
+//!    through A's network task) and the round trip of a command to A (`heads`). Then the
+//!    same while A exports its whole ledger again and again ([`Network::export`]). Ratio:
+//!    exporting / idle (goal <= 2).
 //!
 //! Other knobs: `TAAWUN_BENCH_SEED` (7), `TAAWUN_BENCH_HEARTBEAT_MS` (1000, the default
 //! heartbeat), `TAAWUN_BENCH_WARMUP` (3), `TAAWUN_BENCH_RAW_COMPLETE=1` (the raw swarms
@@ -75,6 +80,8 @@ struct Cfg {
     catchup_timeout: Duration,
     /// How long the connected nodes idle before the first message (the mesh forms).
     settle: Duration,
+    /// Entries gossiped to the synced node while it idles, and again while it exports.
+    probes: usize,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -103,6 +110,7 @@ impl Cfg {
             heartbeat: Duration::from_millis(env_usize("TAAWUN_BENCH_HEARTBEAT_MS", 1000) as u64),
             raw_complete: env_usize("TAAWUN_BENCH_RAW_COMPLETE", 0) != 0,
             settle: Duration::from_millis(env_usize("TAAWUN_BENCH_SETTLE_MS", 20_000) as u64),
+            probes: env_usize("TAAWUN_BENCH_PROBES", 30),
             catchup_timeout: Duration::from_secs(
                 env_usize("TAAWUN_BENCH_CATCHUP_TIMEOUT_S", 600) as u64
             ),
@@ -664,6 +672,55 @@ struct CatchUp {
     /// Entries the new node held when the catch-up ended (all, or at the timeout).
     have: u64,
     sessions: usize,
+    /// The node that imported, idle and while it exports without pause.
+    idle: Probe,
+    exporting: Probe,
+    /// Exports written while probing, and the time of one.
+    exports: usize,
+    export_time: Duration,
+}
+
+/// How quickly a node's task answers: gossip from its peer (from the peer's store to
+/// this node's), and a command's round trip.
+#[derive(Default)]
+struct Probe {
+    gossip: Vec<Duration>,
+    command: Vec<Duration>,
+}
+
+impl Probe {
+    fn p(v: &[Duration], p: usize) -> Duration {
+        let mut s = v.to_vec();
+        s.sort();
+        pct(&s, p)
+    }
+}
+
+/// Offers by `requester` appended on `from` and gossiped to `to` (node 0), `count` of
+/// them one at a time, with a command to `to` between two.
+async fn probe(
+    col: &mut Collector,
+    to: &Network,
+    from: &Network,
+    coop: Id,
+    requester: &SigningKey,
+    first: usize,
+    count: usize,
+) -> Probe {
+    let mut out = Probe::default();
+    for k in first..first + count {
+        let v = from
+            .append(coop, requester.clone(), offer(k), None)
+            .await
+            .expect("offer appended");
+        if let Some((last, Some(origin))) = col.all_have(&v.id().0, 2, 1, DELIVERY_TIMEOUT).await {
+            out.gossip.push(last.saturating_duration_since(origin));
+        }
+        let t = Instant::now();
+        to.heads(coop).await.expect("heads");
+        out.command.push(t.elapsed());
+    }
+    out
 }
 
 /// Bulk import into a fresh ledger (the reference), then a fresh node syncing the same
@@ -750,12 +807,60 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let sync = t.elapsed();
+
+    // A's task while idle, then while it exports its whole ledger again and again (only
+    // once B holds the requester's chain: appending before would fork it).
+    if !synced {
+        b.stop().await;
+        a.stop().await;
+        return CatchUp {
+            idle: Probe::default(),
+            exporting: Probe::default(),
+            exports: 0,
+            export_time: Duration::ZERO,
+            entries,
+            generate,
+            import,
+            sync,
+            synced,
+            have,
+            sessions: col.sessions[1],
+        };
+    }
+    let requester = &s.requesters[0];
+    let idle = probe(&mut col, &a.net, &b.net, coop, requester, 0, cfg.probes).await;
+    let t = Instant::now();
+    a.net.export(coop).await.expect("exports");
+    let export_time = t.elapsed();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let exporter = {
+        let (net, stop) = (a.net.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                net.export(coop).await.expect("exports");
+                n += 1;
+            }
+            n
+        })
+    };
+    let exporting = probe(
+        &mut col, &a.net, &b.net, coop, requester, cfg.probes, cfg.probes,
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let exports = exporter.await.expect("exporter");
+
     b.stop().await;
     a.stop().await;
     while let Ok(st) = col.rx.try_recv() {
         col.take(st);
     }
     CatchUp {
+        idle,
+        exporting,
+        exports,
+        export_time,
         entries,
         generate,
         import,
@@ -928,5 +1033,36 @@ fn main() {
             sync / import.max(1e-9),
             c.sessions
         );
+        println!();
+        println!(
+            "the node of {} entries while it exports them ({:.2} s an export, {} written while probing), {} probes each (ms)",
+            c.entries,
+            c.export_time.as_secs_f64(),
+            c.exports,
+            c.idle.gossip.len()
+        );
+        println!("| measure | idle p50 | idle p99 | exporting p50 | exporting p99 | ratio p50 | ratio p99 |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (what, i, e) in [
+            ("gossip from its peer", &c.idle.gossip, &c.exporting.gossip),
+            (
+                "a command's round trip (heads)",
+                &c.idle.command,
+                &c.exporting.command,
+            ),
+        ] {
+            let (i50, i99, e50, e99) = (
+                ms(Probe::p(i, 50)),
+                ms(Probe::p(i, 99)),
+                ms(Probe::p(e, 50)),
+                ms(Probe::p(e, 99)),
+            );
+            println!(
+                "| {what} | {i50:.2} | {i99:.2} | {e50:.2} | {e99:.2} | {:.2} | {:.2} |",
+                e50 / i50.max(1e-9),
+                e99 / i99.max(1e-9)
+            );
+        }
+        println!("(goal: while exporting, within 2x of idle)");
     }
 }

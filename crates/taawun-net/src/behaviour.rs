@@ -55,6 +55,9 @@ pub(crate) struct Behaviour {
     pub(crate) locked_out: allow_block_list::Behaviour<BlockedPeers>,
     /// Bounds on connections (total, per peer, pending).
     pub(crate) limits: connection_limits::Behaviour,
+    /// Refuses other behaviours' dials to peers not chosen once the node has its peers
+    /// (see [`crate::dial_gate`]).
+    pub(crate) gate: crate::dial_gate::DialGate,
     /// Entries, one topic per cooperative.
     pub(crate) gossip: gossipsub::Behaviour,
     /// Learns peers' listen addresses (fed to Kademlia).
@@ -188,6 +191,7 @@ impl Behaviour {
             blocked: allow_block_list::Behaviour::default(),
             locked_out: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(limits),
+            gate: crate::dial_gate::DialGate::default(),
             gossip,
             identify,
             kad,

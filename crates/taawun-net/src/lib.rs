@@ -30,6 +30,8 @@
 //!   types, limits, retry schedule and results folder;
 //! - `fuzzing` (hidden, feature `fuzzing`): the checks the `sync` and `result` fuzz targets in `fuzz/` run,
 //!   shared with the tests that replay their corpus;
+//! - `dial_gate` (private): a behaviour that, once the node has its peers, refuses other
+//!   behaviours' dials (Kademlia's lookups) to peers it did not choose;
 //! - `behaviour` (private): the composed libp2p behaviour (TCP and QUIC; AutoNAT v2,
 //!   circuit relay v2 and DCUtR for nodes behind NATs; connection limits);
 //! - [`node`]: the task that owns the `Swarm` and the cooperative ledgers, and
@@ -66,6 +68,7 @@ pub mod session;
 pub mod sync;
 
 mod behaviour;
+mod dial_gate;
 
 pub use config::NetConfig;
 pub use error::NetError;

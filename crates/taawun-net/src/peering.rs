@@ -98,6 +98,12 @@ impl<P: Copy + Eq + Hash + Ord> Peering<P> {
         self.peers.is_empty()
     }
 
+    /// Whether the node is under its target: other behaviours may dial any peer (see
+    /// `crate::dial_gate`).
+    pub fn has_room(&self) -> bool {
+        self.peers.len() < self.target
+    }
+
     /// Whether the node should look for more peers (a DHT lookup): it has fewer than
     /// [`MIN_PEERS`].
     pub fn wants_more(&self) -> bool {
@@ -226,6 +232,19 @@ mod tests {
         }
         assert!(!m.wants_more());
         assert_eq!(m.to_dial(), 0);
+    }
+
+    #[test]
+    fn it_has_room_until_the_target() {
+        let (mut m, t0) = machine();
+        for p in 0..5 {
+            m.connected(p, false, t0);
+            assert!(m.has_room());
+        }
+        m.connected(5, false, t0);
+        assert!(!m.has_room());
+        m.disconnected(&5);
+        assert!(m.has_room());
     }
 
     #[test]

@@ -283,6 +283,7 @@ impl Task {
                 _ = tick.tick() => self.tick(),
                 _ = commit.tick() => self.commit(),
                 _ = retry.tick() => {
+                    self.gate_dials();
                     self.retry_due();
                     self.end_lockouts();
                     self.prune_peers();
@@ -391,6 +392,10 @@ impl Task {
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Dial(addr, r) => {
+                // Dialed on the operator's word: chosen, so the dial gate lets it through
+                // and the peer stays (an address without a peer id is chosen once
+                // connected).
+                self.choose(&addr);
                 let opts = libp2p::swarm::dial_opts::DialOpts::unknown_peer_id()
                     .address(addr.clone())
                     .build();
@@ -631,6 +636,7 @@ impl Task {
                 self.dialed.insert(peer_id, endpoint.is_dialer());
                 self.peering
                     .connected(peer_id, endpoint.is_dialer(), Instant::now());
+                self.gate_dials();
                 // Gossip stays shut until the peer proves a role (see the module docs).
                 self.gated.insert(peer_id);
                 self.set_app_score(peer_id);
@@ -654,6 +660,7 @@ impl Task {
                 debug!(peer = %peer_id, "disconnected");
                 self.sessions.disconnected(peer_id);
                 self.peering.disconnected(&peer_id);
+                self.gate_dials();
                 self.peer_sync.remove(&peer_id);
                 self.dialed.remove(&peer_id);
                 self.proven.remove(&peer_id);

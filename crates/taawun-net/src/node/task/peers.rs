@@ -29,6 +29,7 @@ impl Task {
             return;
         }
         self.chosen.insert(peer);
+        self.swarm.behaviour_mut().gate.allow(peer);
         let mut bare = addr.clone();
         bare.pop();
         if !bare.iter().any(|p| p == Protocol::P2pCircuit) && !bare.is_empty() {
@@ -111,6 +112,18 @@ impl Task {
                 Err(e) => debug!(peer = %info.peer_id, error = %e, "dial of a found peer failed"),
             }
         }
+    }
+
+    /// Opens the dial gate (see `crate::dial_gate`) under the peer target, and while a
+    /// result waits for a recipient not connected (the DHT lookup that finds it walks
+    /// through peers not chosen); shuts it otherwise.
+    pub(super) fn gate_dials(&mut self) {
+        let looking = self
+            .outbox
+            .values()
+            .any(|o| o.peer.is_none_or(|p| !self.swarm.is_connected(&p)));
+        let open = self.peering.has_room() || looking;
+        self.swarm.behaviour_mut().gate.set_open(open);
     }
 
     /// Closes the connections one too many (see [`crate::peering`]): never a gossip mesh
