@@ -11,13 +11,13 @@
 
 use crate::compact::Paged;
 use crate::quick::QuickMap;
-use crate::read;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
 use taawun_core::index::IndexKey;
 use taawun_core::validate::{Context, Head};
 use taawun_core::{Id, PublicKey, Verified};
+use taawun_ledger::Reread;
 
 /// Recent entries kept whole: a claim or an assignment names an offer written minutes
 /// earlier, so a window of this many entries answers nearly every read from memory
@@ -46,7 +46,9 @@ struct Author {
 /// The audit's store of judged entries.
 #[derive(Debug)]
 pub(crate) struct Index {
-    file: File,
+    /// The file, read back at the places where entries verified (this index stores
+    /// only those).
+    file: Reread,
     /// Where each stored entry is in the file: (offset, length), by position.
     loc: Paged<(u64, u32)>,
     /// Every stored entry's id, to its position.
@@ -157,7 +159,7 @@ impl Index {
     /// An empty index reading old entries back from `file`.
     pub(crate) fn new(file: File) -> Self {
         Self {
-            file,
+            file: Reread::verified(file),
             loc: Paged::default(),
             pos: IdMap::default(),
             keys: HashMap::new(),
@@ -233,10 +235,7 @@ impl Index {
     /// Reads a stored entry by position from the file.
     pub(crate) fn load(&self, p: Pos) -> Option<Verified> {
         let (offset, len) = *self.loc.get(p as usize)?;
-        let mut buf = vec![0u8; len as usize];
-        use std::os::unix::fs::FileExt;
-        self.file.read_exact_at(&mut buf, offset).ok()?;
-        Verified::from_trusted_store(&buf).ok()
+        self.file.load(offset, len)
     }
 
     /// Stores an entry that [`taawun_core::check`] found valid; returns its position.
@@ -360,8 +359,9 @@ impl Context for Index {
         }
         let p = self.pos_of(id)?;
         let (offset, len) = *self.loc.get(p as usize)?;
-        // A failed read shows up as a missing dependency, reported with its id.
-        read::reread(&self.file, offset, len, id)
+        // A failed read shows up as a missing dependency, reported with its id; the bytes
+        // must still be that entry (the file could have changed on disk since).
+        self.file.load_id(offset, len, id)
     }
     fn head(&self, author: &PublicKey) -> Option<Head> {
         self.author(author).and_then(|a| a.head)

@@ -10,7 +10,7 @@ use std::io::BufReader;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread;
 use taawun_core::entry::{self, check_envelopes, BadSignature, Until};
-use taawun_core::{Id, Unverified, Verified};
+use taawun_core::{Unverified, Verified};
 use taawun_ledger::export::{Header, Items};
 use taawun_ledger::FormatError;
 
@@ -171,15 +171,4 @@ fn check(raws: Vec<Raw>) -> Vec<Placed> {
             placed
         })
         .collect()
-}
-
-/// Re-reads an item this audit verified earlier, for validation that needs an entry no
-/// longer kept in memory. The bytes must hash to `id` (the file could have changed on
-/// disk since), else `None`.
-pub(crate) fn reread(file: &File, offset: u64, len: u32, id: &Id) -> Option<Verified> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; len as usize];
-    file.read_exact_at(&mut buf, offset).ok()?;
-    let v = Verified::from_trusted_store(&buf).ok()?;
-    (v.id() == *id).then_some(v)
 }

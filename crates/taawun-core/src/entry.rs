@@ -14,6 +14,7 @@ use crate::id::{Id, PublicKey};
 use crate::sig;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The protocol version this code writes and understands.
@@ -183,7 +184,8 @@ impl std::fmt::Debug for Inner {
 pub struct Unverified(Inner);
 
 /// An entry whose signature has been checked. Only [`Unverified::verify`],
-/// [`verify_batch`] and [`Entry::sign`] make one. Cheap to clone (shared), since stores and
+/// [`verify_batch`] and [`Entry::sign`] make one (and, for envelopes verified before and
+/// read back from a store, the process's one [`TrustedStore`]). Cheap to clone (shared), since stores and
 /// validation hand the same entry around.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified(Arc<Inner>);
@@ -522,11 +524,52 @@ impl Verified {
         envelope(self.0.bytes(), &self.0.sig)
     }
 
-    /// Rebuilds a verified entry from bytes this node verified earlier and stored itself
-    /// (its own ledger), without checking the signature again. Never use on bytes from
-    /// anywhere else.
-    pub fn from_trusted_store(envelope: &[u8]) -> Result<Self, DecodeError> {
+    /// Rebuilds a verified entry from bytes verified earlier, without checking the
+    /// signature again: inside this crate (tests, fuzzing checks); others hold a
+    /// [`TrustedStore`].
+    pub(crate) fn from_trusted_store(envelope: &[u8]) -> Result<Self, DecodeError> {
         Unverified::decode(envelope).map(|u| Verified(Arc::new(u.0)))
+    }
+}
+
+/// Whether this process's [`TrustedStore`] was claimed.
+static TRUST_CLAIMED: AtomicBool = AtomicBool::new(false);
+
+/// The right to rebuild [`Verified`] entries from a store of envelopes verified before,
+/// without checking their signatures again (a signature check costs about as much as
+/// everything else an ingest does, and a ledger reads its entries back all the time).
+///
+/// There is one per process, and the ledger (`taawun-ledger`) claims it the first time it
+/// reads an entry back; every other crate reads envelopes with [`Unverified::decode`] and
+/// checks them. Rust has no visibility between two named crates, and a cargo feature
+/// would not do: features are unified across a build, so a feature the ledger turns on is
+/// on for every crate built beside it (the network and the node depend on the ledger).
+/// A token that exists once is the sound part: a crate that claimed it before the ledger
+/// would make every read of the ledger fail, which any test of the ledger shows at once,
+/// and a crate that asks after the ledger gets none:
+///
+/// ```
+/// use taawun_core::entry::TrustedStore;
+/// let first = TrustedStore::claim();
+/// assert!(first.is_some());
+/// assert!(TrustedStore::claim().is_none(), "one per process");
+/// ```
+///
+/// It can be neither cloned nor built outside this crate.
+#[derive(Debug)]
+pub struct TrustedStore(());
+
+impl TrustedStore {
+    /// The token, the first time it is asked for in this process; `None` after.
+    pub fn claim() -> Option<TrustedStore> {
+        (!TRUST_CLAIMED.swap(true, Ordering::SeqCst)).then_some(TrustedStore(()))
+    }
+
+    /// Rebuilds a verified entry from an envelope the holder verified earlier and kept
+    /// itself, without checking the signature again. Never use on bytes from anywhere
+    /// else.
+    pub fn decode(&self, envelope: &[u8]) -> Result<Verified, DecodeError> {
+        Verified::from_trusted_store(envelope)
     }
 }
 

@@ -465,7 +465,10 @@ fn parts_of_the_bound(envelopes: &[Vec<u8>], t: &mut Table) {
     let prepared: Vec<([u8; 32], [u8; 64], Vec<u8>)> = envelopes
         .iter()
         .map(|e| {
-            let v = Verified::from_trusted_store(e).expect("decodes");
+            let v = Unverified::decode(e)
+                .expect("decodes")
+                .verify()
+                .expect("signed");
             (
                 *v.entry().author.as_bytes(),
                 *v.signature(),

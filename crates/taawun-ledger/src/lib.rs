@@ -15,6 +15,11 @@
 //! - [`disclose`]: the disclosures beside an export (`FILE.keys`): content keys of the
 //!   sealed fields a node can open, and reading an export's sealed fields with them;
 //! - [`import`]: bulk import with batch signature verification;
+//! - [`reread`]: entries read back from a file of envelopes the reader verified (the
+//!   audit's export file), without a second signature check. The ledger holds the
+//!   process's [`taawun_core::entry::TrustedStore`], the one right to rebuild a
+//!   `Verified` from stored bytes: nothing else in the workspace can, and this is the one
+//!   door it opens;
 //! - [`mod@verify`]: the offline check of an export file, in memory;
 //! - [`verdict`]: the one verdict (clean, broken, empty) and exit code that `taawun ledger
 //!   verify` and `taawun audit` both give, with the names of the breaks they report;
@@ -62,6 +67,7 @@ pub mod import;
 mod layout;
 mod outcome;
 pub mod pending;
+pub mod reread;
 pub mod verdict;
 pub mod verify;
 mod view;
@@ -71,6 +77,7 @@ pub use error::{AppendError, LedgerError};
 pub use export::FormatError;
 pub use import::{Fork, ImportReport, Listed, Position, Rejection};
 pub use outcome::Ingest;
+pub use reread::Reread;
 pub use verdict::Verdict;
 pub use verify::{verify, Summary};
 pub use view::{MAX_CACHED_PATHS, RECENT_ENTRIES};

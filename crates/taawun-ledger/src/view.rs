@@ -20,6 +20,8 @@ use crate::error::LedgerError;
 use crate::layout::{self, k1};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+use taawun_core::entry::TrustedStore;
 use taawun_core::index::IndexKey;
 use taawun_core::rules::Enactment;
 use taawun_core::validate::{Head, PathError};
@@ -251,9 +253,19 @@ impl<'a> View<'a> {
     }
 }
 
-/// Decodes an envelope this ledger stored.
+/// This process's [`TrustedStore`], claimed by the ledger on its first read: entries are
+/// verified before they are stored, so reading them back checks no signature again.
+/// `None` if another crate claimed it first (then every read fails, loudly).
+static TRUST: LazyLock<Option<TrustedStore>> = LazyLock::new(TrustedStore::claim);
+
+/// Decodes an envelope verified before and kept by this ledger (its store), or by the
+/// caller of [`crate::reread`].
 pub(crate) fn trusted(bytes: &[u8]) -> Result<Verified, LedgerError> {
-    Verified::from_trusted_store(bytes)
+    let trust = TRUST.as_ref().ok_or_else(|| {
+        LedgerError::Corrupt("the trusted-store token was claimed outside the ledger".into())
+    })?;
+    trust
+        .decode(bytes)
         .map_err(|e| LedgerError::Corrupt(format!("stored entry does not decode: {e}")))
 }
 

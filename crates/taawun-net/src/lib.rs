@@ -22,6 +22,10 @@
 //!   and counts of invalid sync entries (who to lock out, let back in, or block);
 //! - [`peering`]: which peers a node keeps, as a machine without I/O (how many to dial
 //!   when it has too few, which connections to close when it has too many);
+//! - [`outbox`]: the result outbox as a machine without I/O: what waits for its recipient,
+//!   when to try again, whom to dial or look up, what was delivered or refused;
+//! - [`guard`]: the write guard as a machine without I/O: when the member's writes in a
+//!   cooperative open, and the evidence held until then (the simulator runs it too);
 //! - [`hello`]: the hello protocol: peers prove which member key they hold, and a node
 //!   serves a cooperative's entries (sync, gossip, results) only to peers proven to hold a
 //!   key with a role in it;
@@ -60,8 +64,10 @@ pub mod exchange;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod gossip;
+pub mod guard;
 pub mod hello;
 pub mod node;
+pub mod outbox;
 pub mod peering;
 pub mod result;
 pub mod session;

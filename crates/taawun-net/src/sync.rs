@@ -321,6 +321,7 @@ pub fn check_batch(entries: &[ByteBuf]) -> Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use taawun_core::Unverified;
 
     /// A chain of claims by one key, as envelopes.
     fn chain(n: u64) -> Vec<ByteBuf> {
@@ -339,7 +340,10 @@ mod tests {
     #[test]
     fn a_batch_stops_at_its_first_bad_signature_and_goes_on_from_the_last_decoded() {
         let mut entries = chain(3);
-        let second = Verified::from_trusted_store(&entries[1]).expect("decodes");
+        let second = Unverified::decode(&entries[1])
+            .expect("decodes")
+            .verify()
+            .expect("signed");
         let mut sig = *second.signature();
         sig[5] ^= 1;
         entries[1] = ByteBuf::from(entry::envelope(second.bytes(), &sig));

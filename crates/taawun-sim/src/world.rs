@@ -1,7 +1,8 @@
 //! The simulated world: simulated time, nodes, the network between them and the faults,
 //! driven by one event queue. Each node holds a real sled ledger (on tmpfs when there is
 //! one), judges gossip and answers sync through `taawun_net::exchange` and runs its sync
-//! sessions with `taawun_net::session::Sessions`, the machine the network task runs. What
+//! sessions with `taawun_net::session::Sessions` and guards its witness's writes with
+//! `taawun_net::guard::WriteGuard`, the machines the network task runs. What
 //! the simulator adds is only what libp2p and the operating system do: carry messages
 //! (with losses, delays, duplicates and partitions), keep time (one clock per node, with
 //! its skew) and crash disks.
@@ -24,6 +25,7 @@ use taawun_ledger::{CoopLedger, Ingest, Ledger};
 use taawun_net::conduct::Conduct;
 use taawun_net::exchange;
 use taawun_net::gossip::{self, Judged, Verdict};
+use taawun_net::guard::{self, WriteGuard};
 use taawun_net::session::{Ingested, LogAnswer, Outgoing, Output, Sessions};
 use taawun_net::sync::{self, Request, Response};
 
@@ -185,11 +187,10 @@ struct Node {
     witness: Option<ed25519_dalek::SigningKey>,
     /// Forks (author, seq) this node published evidence of.
     evidenced: BTreeSet<(PublicKey, u64)>,
-    /// The witness's writes are open: a peer confirmed its latest entry since the node
-    /// started (the network task's guard against a restored data folder, `Writing`).
-    open: bool,
-    /// Evidence waiting for the writes to open.
-    held: Vec<Evidence>,
+    /// Whether the witness's writes are open (a peer confirmed its latest entry since the
+    /// node started), with the evidence held until they are: the network task's guard
+    /// against a restored data folder, the same code.
+    guard: WriteGuard<usize, Evidence>,
     /// Scripts whose key the (hostile) node stole.
     stolen: Vec<usize>,
 }
@@ -314,8 +315,7 @@ impl World {
                 restored_from: None,
                 witness: None,
                 evidenced: BTreeSet::new(),
-                open: false,
-                held: Vec::new(),
+                guard: WriteGuard::new(true),
                 stolen: Vec::new(),
             });
             let _ = i;
@@ -655,7 +655,7 @@ impl World {
                     ..
                 } => {
                     if let Some(remote) = own_remote {
-                        self.confirm(node, remote)?;
+                        self.confirm(node, peer, remote)?;
                     }
                     // As the network task: go round again while a session stores.
                     if stored > 0 {
@@ -872,13 +872,13 @@ impl World {
             .map(|k| PublicKey(k.verifying_key().to_bytes()))
     }
 
-    /// A peer's heads put the witness's chain at `remote`: if this node holds at least
-    /// that much, its latest entry is confirmed and its writes open.
-    fn confirm(&mut self, node: usize, remote: u64) -> Result<(), Failure> {
+    /// `peer`'s heads put the witness's chain at `remote`: if this node holds at least
+    /// that much, its latest entry is confirmed and its writes open ([`WriteGuard`]).
+    fn confirm(&mut self, node: usize, peer: usize, remote: u64) -> Result<(), Failure> {
         let Some(me) = self.witness_key(node) else {
             return Ok(());
         };
-        if self.nodes[node].open {
+        if self.nodes[node].guard.open().is_some() {
             return Ok(());
         }
         let local = self
@@ -886,12 +886,22 @@ impl World {
             .head(&me)
             .map_err(|e| self.fail(e.to_string()))?
             .map_or(0, |h| h.seq);
-        if local < remote {
-            return Ok(());
-        }
-        self.nodes[node].open = true;
-        for evidence in std::mem::take(&mut self.nodes[node].held) {
-            self.publish_evidence(node, evidence)?;
+        // Every simulated node is admitted to the one cooperative.
+        let out = self.nodes[node].guard.confirm(peer, local, remote, || true);
+        self.carry_out_guard(node, out)
+    }
+
+    /// Carries out what a node's [`WriteGuard`] decided.
+    fn carry_out_guard(
+        &mut self,
+        node: usize,
+        out: Vec<guard::Output<usize, Evidence>>,
+    ) -> Result<(), Failure> {
+        for o in out {
+            match o {
+                guard::Output::Opened(_) => {}
+                guard::Output::Publish(evidence) => self.publish_evidence(node, evidence)?,
+            }
         }
         Ok(())
     }
@@ -905,12 +915,8 @@ impl World {
         if !self.nodes[node].honest || self.nodes[node].witness.is_none() {
             return Ok(());
         }
-        if self.nodes[node].open {
-            self.publish_evidence(node, evidence.clone())
-        } else {
-            self.nodes[node].held.push(evidence.clone());
-            Ok(())
-        }
+        let out = self.nodes[node].guard.evidence(evidence.clone());
+        self.carry_out_guard(node, out)
     }
 
     fn publish_evidence(&mut self, node: usize, evidence: Evidence) -> Result<(), Failure> {
@@ -1096,8 +1102,7 @@ impl World {
         n.conduct = Conduct::new(Duration::from_secs(60));
         n.blocked.clear();
         n.flush_due = false;
-        n.open = false;
-        n.held.clear();
+        n.guard = WriteGuard::new(true);
         n.evidenced.clear();
         for p in self.links[node].clone() {
             self.nodes[p].sessions.disconnected(node);

@@ -7,6 +7,7 @@ use super::Network;
 #[cfg(doc)]
 use crate::config::NetConfig;
 use crate::gossip::Verdict;
+use crate::guard::Open;
 use crate::result::Refusal;
 use libp2p::gossipsub::MessageId;
 use libp2p::{Multiaddr, PeerId};
@@ -257,6 +258,17 @@ pub enum Writing {
         /// Admitted peers connected.
         peers: usize,
     },
+}
+
+impl From<Open<PeerId>> for Writing {
+    fn from(why: Open<PeerId>) -> Self {
+        match why {
+            Open::Unguarded => Writing::Unguarded,
+            Open::Founded => Writing::Founded,
+            Open::Alone => Writing::Alone,
+            Open::Confirmed { peer, seq } => Writing::Confirmed { peer, seq },
+        }
+    }
 }
 
 impl Writing {

@@ -14,12 +14,14 @@ use crate::conduct::Conduct;
 use crate::config::NetConfig;
 use crate::error::NetError;
 use crate::gossip;
+use crate::guard::WriteGuard;
 use crate::hello;
 use crate::node::command::{Command, Reply};
 use crate::node::event::{reactions, Event, PeerSync, Reaction, Via, Writing};
 use crate::node::GOSSIP_BURST;
 #[cfg(doc)]
 use crate::node::{Network, MAX_BINDINGS, MAX_CHOSEN_PEERS, MAX_EVIDENCE_AUTHORED, ROLES_REFRESH};
+use crate::outbox::Outbox;
 use crate::peering::Peering;
 use crate::result;
 use crate::session::{Outgoing, Sessions};
@@ -57,22 +59,6 @@ pub(super) struct Relay {
 /// requester.
 type Delivery = (Id, Id, Option<PublicKey>);
 
-/// A result waiting in the outbox.
-#[derive(Debug)]
-struct Outbound {
-    /// The key of the recipient: the requester's, or the juror's stable identity. A
-    /// node proving it or a live device key of it may take the result.
-    to: PublicKey,
-    /// Its node, when known (learned by hello).
-    peer: Option<PeerId>,
-    /// Failed attempts so far (reset when a connection to the peer opens).
-    attempt: u32,
-    /// When to try next.
-    due: Instant,
-    /// A request is out.
-    in_flight: bool,
-}
-
 /// The task owning the Swarm and the ledgers.
 pub(super) struct Task {
     swarm: Swarm<Behaviour>,
@@ -97,10 +83,9 @@ pub(super) struct Task {
     evidenced: HashSet<(Id, PublicKey, u64)>,
     /// The results folder.
     results: Option<result::Store>,
-    /// Results to deliver. Bounded by [`result::MAX_OUTBOX`].
-    outbox: BTreeMap<Delivery, Outbound>,
-    /// Result requests out.
-    result_requests: HashMap<OutboundRequestId, Delivery>,
+    /// Results to deliver, to the recipient's key, and the requests out. Bounded by
+    /// [`result::MAX_OUTBOX`].
+    outbox: Outbox<Delivery, PublicKey, PeerId, OutboundRequestId>,
     /// The relays of [`NetConfig::relays`], by peer.
     relays: BTreeMap<PeerId, Relay>,
     /// Connections through a relay, closed once DCUtR gives a direct one. Bounded by
@@ -145,18 +130,12 @@ pub(super) struct Task {
     /// The node last proven to hold each member key, and when. Bounded by
     /// [`MAX_BINDINGS`].
     bindings: HashMap<PublicKey, (PeerId, Instant)>,
-    /// Cooperatives where the member's writes are open for this run (see [`Writing`]);
-    /// one per cooperative held.
-    writing: HashMap<Id, Writing>,
-    /// Cooperatives joined since the start (not opened from the data folder): they never
-    /// count as [`Writing::Alone`], since the member may have written in them elsewhere.
-    joined: HashSet<Id>,
+    /// Whether the member's writes are open in each cooperative (see [`Writing`]), with
+    /// the `Evidence` held until they are; one per cooperative held.
+    guards: HashMap<Id, WriteGuard<PeerId, Evidence>>,
     /// Callers of [`Network::writes_open`] waiting, per cooperative. Those whose caller
     /// gave up are dropped at each new wait, so bounded by the callers waiting at once.
     write_waiters: HashMap<Id, Vec<Reply<Writing>>>,
-    /// `Evidence` the member's node will author once its writes in the cooperative open
-    /// (each fork once, so bounded by [`MAX_EVIDENCE_AUTHORED`]).
-    held_evidence: Vec<(Id, Evidence)>,
     config: NetConfig,
 }
 
@@ -201,8 +180,7 @@ impl Task {
             member,
             evidenced: HashSet::new(),
             results: config.results_dir.clone().map(result::Store::new),
-            outbox: BTreeMap::new(),
-            result_requests: HashMap::new(),
+            outbox: Outbox::new(),
             relays,
             relayed: HashSet::new(),
             chosen: HashSet::new(),
@@ -220,10 +198,8 @@ impl Task {
             gated: HashSet::new(),
             roles: HashMap::new(),
             bindings: HashMap::new(),
-            writing: HashMap::new(),
-            joined: HashSet::new(),
+            guards: HashMap::new(),
             write_waiters: HashMap::new(),
-            held_evidence: Vec::new(),
             config,
         };
         for addr in task.config.external_addresses.clone() {
@@ -367,6 +343,7 @@ impl Task {
             .map_err(|e| NetError::Gossip(e.to_string()))?;
         self.topics.insert(topic.hash(), id);
         self.coops.insert(id, c);
+        self.guard(&id);
         info!(coop = %id.short(), "cooperative open");
         Ok(id)
     }
@@ -547,7 +524,7 @@ impl Task {
         }
         let c = self.ledger.found(charter)?;
         self.open(c)?;
-        self.joined.insert(id);
+        self.guard(&id).joined();
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for p in peers {
             // Proofs name the cooperatives held: prove this node again, with the new one.
@@ -565,7 +542,8 @@ impl Task {
         let ours = self.member_key() == Some(charter.entry().author);
         self.join(charter)?;
         if new && ours {
-            self.open_writes(id, Writing::Founded);
+            let out = self.guard(&id).founded();
+            self.carry_out_guard(id, out);
         }
         Ok(id)
     }

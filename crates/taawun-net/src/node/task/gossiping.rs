@@ -129,13 +129,16 @@ impl Task {
         {
             return;
         }
-        if !matches!(self.writing(&coop), Ok(w) if w.open()) {
-            // Signing now could fork the member itself: the evidence waits for its writes.
-            info!(author = %author.short(), seq, "evidence held until the member's writes open");
-            self.held_evidence.push((coop, evidence));
+        // Writes may open on this question (a member alone in the cooperative).
+        if self.writing(&coop).is_err() {
             return;
         }
-        self.publish_evidence(coop, evidence);
+        let out = self.guard(&coop).evidence(evidence);
+        if out.is_empty() {
+            // Signing now could fork the member itself: the evidence waits for its writes.
+            info!(author = %author.short(), seq, "evidence held until the member's writes open");
+        }
+        self.carry_out_guard(coop, out);
     }
 
     /// Authors and publishes an `Evidence` entry as the member.

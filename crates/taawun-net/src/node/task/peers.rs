@@ -77,7 +77,7 @@ impl Task {
     /// [`DIAL_BATCH`] peers it found, while below [`MIN_PEERS`].
     pub(super) fn dial_found(&mut self, found: Vec<kad::PeerInfo>) {
         for info in &found {
-            let waiting = self.outbox.values().any(|o| o.peer == Some(info.peer_id));
+            let waiting = self.outbox.waiting_for(&info.peer_id);
             if waiting && !self.swarm.is_connected(&info.peer_id) && !info.addrs.is_empty() {
                 let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(info.peer_id)
                     .addresses(info.addrs.clone())
@@ -136,7 +136,7 @@ impl Task {
             chosen.contains(p)
                 || relays.contains_key(p)
                 || gossip.all_mesh_peers().any(|m| m == p)
-                || outbox.values().any(|o| o.peer == Some(*p))
+                || outbox.waiting_for(p)
         });
         for peer in gone {
             debug!(%peer, "closing a connection over the peer target");

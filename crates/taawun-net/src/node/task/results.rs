@@ -1,15 +1,19 @@
 //! Results on the task: the outbox and its deliveries and retries, the jurors due a
 //! result, and receiving a result from a worker's node.
 
-use super::{Delivery, Outbound, Task};
+use super::{Delivery, Task};
 use crate::error::NetError;
 use crate::node::event::Event;
 #[cfg(doc)]
 use crate::node::Network;
+use crate::outbox;
+#[cfg(doc)]
+use crate::outbox::Outbox;
 use crate::result::{self, Refusal};
 use libp2p::request_response;
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
 use std::time::Instant;
 use taawun_core::body::Body;
 use taawun_core::{Id, PublicKey, Verified};
@@ -49,7 +53,14 @@ impl Task {
                     .map(|r| self.identity(&coop, &r)),
             };
             match to {
-                Ok(to) => self.queue((coop, submission, juror), to),
+                Ok(to) => {
+                    // Tried at the first tick of the retry timer, once the task runs.
+                    let last = self.bindings.get(&to).map(|(p, _)| *p);
+                    let key = (coop, submission, juror);
+                    if let Err(e) = self.outbox.queue(key, to, last, Instant::now()) {
+                        warn!(submission = %submission.short(), error = %e, "a queued result waits");
+                    }
+                }
                 Err(e) => {
                     warn!(submission = %submission.short(), error = %e, "dropping a queued result");
                     store.dequeue(&coop, &submission, juror.as_ref())?;
@@ -62,16 +73,16 @@ impl Task {
         Ok(())
     }
 
-    /// Puts a delivery in the outbox (once), due now.
-    fn queue(&mut self, key: Delivery, to: PublicKey) {
-        let peer = self.bindings.get(&to).map(|(p, _)| *p);
-        self.outbox.entry(key).or_insert(Outbound {
-            to,
-            peer,
-            attempt: 0,
-            due: Instant::now(),
-            in_flight: false,
-        });
+    /// Puts a delivery in the outbox (once) and tries it now, unless a request for it is
+    /// out. Fails when the outbox is full.
+    fn queue(&mut self, key: Delivery, to: PublicKey) -> Result<(), NetError> {
+        let last = self.bindings.get(&to).map(|(p, _)| *p);
+        let out = self
+            .outbox
+            .queue(key, to, last, Instant::now())
+            .map_err(|outbox::Full(n)| NetError::OutboxFull(n))?;
+        self.carry_out_outbox(out);
+        Ok(())
     }
 
     /// See [`Network::send_result`].
@@ -90,7 +101,7 @@ impl Task {
         let requester = self.requester_of(&coop, &sub)?;
         let requester = self.identity(&coop, &requester);
         let key = (coop, submission, None);
-        if !self.outbox.contains_key(&key) && self.outbox.len() >= result::MAX_OUTBOX {
+        if !self.outbox.contains(&key) && self.outbox.is_full() {
             return Err(NetError::OutboxFull(self.outbox.len()));
         }
         store.write(&coop, &submission, bytes)?;
@@ -106,9 +117,7 @@ impl Task {
             return Ok(());
         }
         store.enqueue(&coop, &submission, None)?;
-        self.queue(key, requester);
-        self.try_deliver(key);
-        Ok(())
+        self.queue(key, requester)
     }
 
     /// Queues the result of every appeal this node's member made for the jurors holding
@@ -148,12 +157,12 @@ impl Task {
                     .filter(|s| s.state == taawun_core::appeal::SeatState::Open);
                 for seat in open {
                     let key = (coop, a.submission, Some(seat.member));
-                    if self.outbox.contains_key(&key)
+                    if self.outbox.contains(&key)
                         || store.was_sent(&coop, &a.submission, &seat.member)
                     {
                         continue;
                     }
-                    if self.outbox.len() >= result::MAX_OUTBOX {
+                    if self.outbox.is_full() {
                         warn!("outbox full: a juror's result waits");
                         return;
                     }
@@ -162,8 +171,9 @@ impl Task {
                         continue;
                     }
                     info!(submission = %a.submission.short(), juror = %seat.member.short(), "result queued for a juror");
-                    self.queue(key, seat.member);
-                    self.try_deliver(key);
+                    if let Err(e) = self.queue(key, seat.member) {
+                        warn!(error = %e, "a juror's result waits");
+                    }
                 }
             }
         }
@@ -172,22 +182,21 @@ impl Task {
     /// `peer` proved it holds `member`: results for that member (or the one its device
     /// key speaks for) are due now, to it, with a fresh backoff.
     pub(super) fn peer_is_back(&mut self, peer: PeerId, member: PublicKey) {
-        let now = Instant::now();
-        let keys: Vec<Delivery> = self.outbox.keys().copied().collect();
-        for key in keys {
-            let Some(to) = self.outbox.get(&key).map(|o| o.to) else {
-                continue;
-            };
-            if to != member && self.speaks_for(&key.0, &member) != Some(to) {
+        // Whom `member` speaks for, per cooperative with a result waiting (roles are read
+        // here, the machine only matches).
+        let mut speaks: BTreeMap<Id, Option<PublicKey>> = BTreeMap::new();
+        let coops: Vec<Id> = self.outbox.keys().map(|k| k.0).collect();
+        for coop in coops {
+            if speaks.contains_key(&coop) {
                 continue;
             }
-            if let Some(o) = self.outbox.get_mut(&key) {
-                o.peer = Some(peer);
-                o.attempt = 0;
-                o.due = now;
-            }
+            let s = self.speaks_for(&coop, &member);
+            speaks.insert(coop, s);
         }
-        self.retry_due();
+        let out = self.outbox.reached(peer, Instant::now(), |key, to| {
+            *to == member || speaks.get(&key.0).copied().flatten() == Some(*to)
+        });
+        self.carry_out_outbox(out);
     }
 
     /// A connected peer proven to hold `to` or a live device key of it in `coop`,
@@ -205,63 +214,63 @@ impl Task {
 
     /// Sends every result whose retry is due.
     pub(super) fn retry_due(&mut self) {
-        let now = Instant::now();
-        let due: Vec<Delivery> = self
-            .outbox
-            .iter()
-            .filter(|(_, o)| !o.in_flight && o.due <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in due {
-            self.try_deliver(k);
+        let out = self.outbox.due(Instant::now());
+        self.carry_out_outbox(out);
+    }
+
+    /// Carries out what the [`Outbox`] decided.
+    fn carry_out_outbox(&mut self, out: Vec<outbox::Output<Delivery, PublicKey, PeerId>>) {
+        for o in out {
+            match o {
+                outbox::Output::Deliver { key, to, last } => self.deliver(key, to, last),
+                outbox::Output::Dial(peer) => {
+                    if self.swarm.dial(peer).is_err() {
+                        let more = self.outbox.dial_failed(peer);
+                        self.carry_out_outbox(more);
+                    }
+                }
+                outbox::Output::Lookup(peer) => {
+                    self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                }
+                outbox::Output::Delivered { key, peer } => self.finish(key, Ok(peer)),
+                outbox::Output::Refused { key, refusal } => self.finish(key, Err(refusal)),
+            }
         }
     }
 
-    /// One delivery attempt: the bytes are read from the results folder.
-    fn try_deliver(&mut self, key: Delivery) {
+    /// One delivery attempt: the bytes are read from the results folder and sent to a
+    /// connected node of the recipient.
+    fn deliver(&mut self, key: Delivery, to: PublicKey, last: Option<PeerId>) {
         let Some(store) = self.results.clone() else {
             return;
         };
         let (coop, submission, juror) = key;
-        match self.outbox.get(&key) {
-            Some(o) if !o.in_flight => {}
-            _ => return,
-        }
         let bytes = match store.read(&coop, &submission) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 warn!(submission = %submission.short(), "queued result gone from the results folder");
-                self.outbox.remove(&key);
+                self.outbox.forget(&key);
                 let _ = store.dequeue(&coop, &submission, juror.as_ref());
                 return;
             }
             Err(e) => {
                 warn!(submission = %submission.short(), error = %e, "cannot read a queued result");
-                self.reschedule(key);
+                self.outbox.unreadable(key, Instant::now());
                 return;
             }
         };
-        let Some((to, last)) = self.outbox.get(&key).map(|o| (o.to, o.peer)) else {
-            return;
-        };
         let Some(peer) = self.node_of(&coop, &to, last) else {
-            // No connected peer has proven the recipient's key: dial the node last proven
-            // to hold it (or ask the DHT where it is), and try again later.
-            if let Some(p) = last.filter(|p| !self.swarm.is_connected(p)) {
-                if self.swarm.dial(p).is_err() {
-                    self.swarm.behaviour_mut().kad.get_closest_peers(p);
-                }
-            }
-            self.reschedule(key);
+            // No connected peer has proven the recipient's key: the outbox says whom to
+            // dial, and tries again later.
+            let swarm = &self.swarm;
+            let out = self
+                .outbox
+                .unreachable(key, Instant::now(), |p| swarm.is_connected(p));
+            self.carry_out_outbox(out);
             return;
         };
         // A juror also gets the key to the rejection's reason, sealed to the parties only.
         let reason = juror.and_then(|_| self.disclosure(&coop, &submission));
-        let Some(o) = self.outbox.get_mut(&key) else {
-            return;
-        };
-        o.in_flight = true;
-        o.peer = Some(peer);
         let id = self.swarm.behaviour_mut().results.send_request(
             &peer,
             result::Request {
@@ -271,7 +280,7 @@ impl Task {
                 reason,
             },
         );
-        self.result_requests.insert(id, key);
+        self.outbox.sending(key, peer, id);
     }
 
     /// The content key of the reason of the rejection of `submission` that counts (the
@@ -287,19 +296,9 @@ impl Task {
         Some(result::Disclosed { rejection, key })
     }
 
-    /// An attempt failed in a way that may heal: wait [`result::backoff`].
-    fn reschedule(&mut self, key: Delivery) {
-        if let Some(o) = self.outbox.get_mut(&key) {
-            o.in_flight = false;
-            o.due = Instant::now() + result::backoff(o.attempt);
-            o.attempt = o.attempt.saturating_add(1);
-        }
-    }
-
-    /// A delivery ended (stored, or refused for good): out of the outbox.
+    /// A delivery ended (stored, or refused for good; the outbox dropped it already).
     fn finish(&mut self, key: Delivery, outcome: Result<PeerId, Refusal>) {
         let (coop, submission, juror) = key;
-        self.outbox.remove(&key);
         if let Some(store) = &self.results {
             if let Err(e) = store.dequeue(&coop, &submission, juror.as_ref()) {
                 warn!(error = %e, "cannot unmark a result");
@@ -365,17 +364,19 @@ impl Task {
                     },
                 ..
             } => {
-                let Some(key) = self.result_requests.remove(&request_id) else {
-                    return;
-                };
-                match response {
-                    result::Response::Stored => self.finish(key, Ok(peer)),
-                    result::Response::Refused(r) if r.retry() => {
-                        debug!(%peer, refusal = %r, "result not taken yet; retrying");
-                        self.reschedule(key);
+                let answer = match response {
+                    result::Response::Stored => Ok(()),
+                    result::Response::Refused(r) => {
+                        if r.retry() && self.outbox.knows(&request_id) {
+                            debug!(%peer, refusal = %r, "result not taken yet; retrying");
+                        }
+                        Err(r)
                     }
-                    result::Response::Refused(r) => self.finish(key, Err(r)),
-                }
+                };
+                let out = self
+                    .outbox
+                    .answered(&request_id, peer, answer, Instant::now());
+                self.carry_out_outbox(out);
             }
             E::OutboundFailure {
                 peer,
@@ -383,15 +384,14 @@ impl Task {
                 error,
                 ..
             } => {
-                let Some(key) = self.result_requests.remove(&request_id) else {
-                    return;
-                };
-                debug!(%peer, %error, "result delivery failed; retrying");
-                if matches!(error, OutboundFailure::DialFailure) {
-                    // No known address works: ask the DHT where the requester is now.
-                    self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                if self.outbox.knows(&request_id) {
+                    debug!(%peer, %error, "result delivery failed; retrying");
                 }
-                self.reschedule(key);
+                // A failed dial means no known address works: the outbox has the DHT asked
+                // where the requester is now.
+                let dial = matches!(error, OutboundFailure::DialFailure);
+                let out = self.outbox.failed(&request_id, peer, dial, Instant::now());
+                self.carry_out_outbox(out);
             }
             E::InboundFailure { peer, error, .. } => {
                 debug!(%peer, %error, "receiving a result failed");

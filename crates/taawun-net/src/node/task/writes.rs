@@ -3,11 +3,12 @@
 
 use super::Task;
 use crate::error::NetError;
+use crate::guard::{self, WriteGuard};
 use crate::node::event::{Event, Via, Writing};
 use ed25519_dalek::SigningKey;
 use libp2p::PeerId;
 use std::collections::HashMap;
-use taawun_core::body::Body;
+use taawun_core::body::{Body, Evidence};
 use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::Ingest;
 use tracing::{debug, info, warn};
@@ -15,22 +16,40 @@ use tracing::{debug, info, warn};
 impl Task {
     /// Whether the member's writes in `coop` go ahead now (see [`Writing`]).
     pub(super) fn writing(&mut self, coop: &Id) -> Result<Writing, NetError> {
-        if !self.coops.contains_key(coop) {
+        let Some(guard) = self.guards.get(coop) else {
             return Err(NetError::UnknownCoop(*coop));
-        }
-        let Some(me) = self.member_key().filter(|_| self.config.confirm_own_chain) else {
-            return Ok(Writing::Unguarded);
         };
-        if let Some(w) = self.writing.get(coop) {
-            return Ok(*w);
+        if let Some(why) = guard.open() {
+            return Ok(why.into());
         }
-        if !self.joined.contains(coop) && self.alone(coop, &me)? {
-            self.open_writes(*coop, Writing::Alone);
-            return Ok(Writing::Alone);
+        if guard.may_be_alone() {
+            if let Some(me) = self.member_key() {
+                if self.alone(coop, &me)? {
+                    let out = self.guard(coop).alone();
+                    self.carry_out_guard(*coop, out);
+                    return self.writing(coop);
+                }
+            }
         }
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         let peers = peers.iter().filter(|p| self.admitted(p, coop)).count();
         Ok(Writing::Waiting { peers })
+    }
+
+    /// Whether this task guards the member's writes ([`NetConfig::confirm_own_chain`]
+    /// and a member to speak for).
+    ///
+    /// [`NetConfig::confirm_own_chain`]: crate::NetConfig::confirm_own_chain
+    pub(super) fn guarded(&self) -> bool {
+        self.config.confirm_own_chain && self.member.is_some()
+    }
+
+    /// The write guard of `coop` (a new one if the cooperative has none yet).
+    pub(super) fn guard(&mut self, coop: &Id) -> &mut WriteGuard<PeerId, Evidence> {
+        let guarded = self.guarded();
+        self.guards
+            .entry(*coop)
+            .or_insert_with(|| WriteGuard::new(guarded))
     }
 
     /// Whether, by this node's ledger, no key but `me` is a member or requester of `coop`
@@ -43,23 +62,23 @@ impl Task {
             .is_some_and(|r| r.members.iter().chain(r.requesters.iter()).all(|k| k == me)))
     }
 
-    /// Opens the member's writes in `coop` for the rest of the run: answers those waiting
-    /// and authors the evidence held for it.
-    pub(super) fn open_writes(&mut self, coop: Id, why: Writing) {
-        if self.writing.contains_key(&coop) {
-            return;
-        }
-        info!(coop = %coop.short(), ?why, "the member's writes are open");
-        self.writing.insert(coop, why);
-        for w in self.write_waiters.remove(&coop).unwrap_or_default() {
-            let _ = w.send(Ok(why));
-        }
-        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_evidence)
-            .into_iter()
-            .partition(|(c, _)| *c == coop);
-        self.held_evidence = later;
-        for (_, evidence) in now {
-            self.publish_evidence(coop, evidence);
+    /// Carries out what `coop`'s [`WriteGuard`] decided: writes open (answers those
+    /// waiting), evidence to author.
+    pub(super) fn carry_out_guard(&mut self, coop: Id, out: Vec<guard::Output<PeerId, Evidence>>) {
+        for o in out {
+            match o {
+                guard::Output::Opened(why) => {
+                    if let guard::Open::Confirmed { peer, seq } = why {
+                        self.emit(Event::Confirmed { coop, peer, seq });
+                    }
+                    let why = Writing::from(why);
+                    info!(coop = %coop.short(), ?why, "the member's writes are open");
+                    for w in self.write_waiters.remove(&coop).unwrap_or_default() {
+                        let _ = w.send(Ok(why));
+                    }
+                }
+                guard::Output::Publish(evidence) => self.publish_evidence(coop, evidence),
+            }
         }
     }
 
@@ -67,7 +86,8 @@ impl Task {
     /// `remote` (0: none of it): if the chain held here is at least that long, and the peer
     /// is admitted, the member's latest entry is confirmed.
     pub(super) fn confirm(&mut self, peer: PeerId, coop: Id, remote: u64) {
-        if !self.config.confirm_own_chain || self.writing.contains_key(&coop) {
+        // Open already (or unguarded): no need to read the member's head.
+        if self.guards.get(&coop).is_none_or(|g| g.open().is_some()) {
             return;
         }
         let Some(me) = self.member_key() else {
@@ -81,19 +101,15 @@ impl Task {
             }
             None => return,
         };
+        let Some(mut guard) = self.guards.remove(&coop) else {
+            return;
+        };
+        let out = guard.confirm(peer, local, remote, || self.admitted(&peer, &coop));
+        self.guards.insert(coop, guard);
         if local < remote {
             debug!(%peer, local, remote, "the peer holds more of the member's chain than fetched yet");
-            return;
         }
-        if !self.admitted(&peer, &coop) {
-            return;
-        }
-        self.emit(Event::Confirmed {
-            coop,
-            peer,
-            seq: local,
-        });
-        self.open_writes(coop, Writing::Confirmed { peer, seq: local });
+        self.carry_out_guard(coop, out);
     }
 
     pub(super) fn append(
