@@ -141,6 +141,14 @@ where
         self.waiting.values().any(|w| w.last.as_ref() == Some(peer))
     }
 
+    /// Whether a waiting result's recipient is on no node `connected` says is connected:
+    /// the node then looks for it (a DHT lookup walks through peers it did not choose).
+    pub fn seeks(&self, connected: impl Fn(&P) -> bool) -> bool {
+        self.waiting
+            .values()
+            .any(|w| w.last.as_ref().is_none_or(|p| !connected(p)))
+    }
+
     /// Queues `key` for `to` (once), last seen on `last`, and tries it now unless a
     /// request for it is out already.
     pub fn queue(
@@ -339,6 +347,18 @@ mod tests {
         assert!(b.due(t0 + RETRY_MAX).is_empty());
         assert!(b.reached(70, t0, |_, to| *to == 7).is_empty());
         assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn it_seeks_a_recipient_on_no_connected_node() {
+        let t0 = Instant::now();
+        let mut b = Box::new();
+        assert!(!b.seeks(|_| false));
+        b.queue(1, 7, Some(70), t0).expect("room");
+        assert!(!b.seeks(|p| *p == 70));
+        assert!(b.seeks(|_| false));
+        b.queue(2, 8, None, t0).expect("room");
+        assert!(b.seeks(|p| *p == 70), "a recipient never seen");
     }
 
     #[test]

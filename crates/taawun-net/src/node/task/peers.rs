@@ -118,10 +118,8 @@ impl Task {
     /// result waits for a recipient not connected (the DHT lookup that finds it walks
     /// through peers not chosen); shuts it otherwise.
     pub(super) fn gate_dials(&mut self) {
-        let looking = self
-            .outbox
-            .values()
-            .any(|o| o.peer.is_none_or(|p| !self.swarm.is_connected(&p)));
+        let swarm = &self.swarm;
+        let looking = self.outbox.seeks(|p| swarm.is_connected(p));
         let open = self.peering.has_room() || looking;
         self.swarm.behaviour_mut().gate.set_open(open);
     }
