@@ -525,6 +525,69 @@ impl CoopLedger {
         })
     }
 
+    /// The entries stored beside `author`'s chain (a fork's second entry, entries of a
+    /// branch), as (seq, id) in that order, from position `from` of that order on (0: the
+    /// first). Commits the staged group first (if that fails, the only item is the error).
+    pub fn beside(
+        &self,
+        author: &PublicKey,
+        from: usize,
+    ) -> impl Iterator<Item = Result<(u64, Id), LedgerError>> + '_ {
+        let committed = self.commit_shared();
+        let scan = committed.is_ok().then(|| {
+            self.tree
+                .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
+                .skip(from)
+                .map(|kv| {
+                    let (k, _) = kv?;
+                    let (_, seq, id) = layout::decode_beside(&k)?;
+                    Ok((seq, id))
+                })
+        });
+        committed
+            .err()
+            .map(Err)
+            .into_iter()
+            .chain(scan.into_iter().flatten())
+    }
+
+    /// Visits the entries stored beside a chain, by author, then seq, then id: at most
+    /// `per_author` of each author (the first in that order; the rest are skipped by a
+    /// seek, not read) and at most `authors` authors. What sync summarises of them.
+    /// Commits the staged group first.
+    pub fn visit_beside(
+        &self,
+        per_author: usize,
+        authors: usize,
+        mut visit: impl FnMut(&PublicKey, u64, &Id),
+    ) -> Result<(), LedgerError> {
+        use std::ops::Bound;
+        self.commit_shared()?;
+        let mut start = Bound::Included(vec![layout::BESIDE]);
+        for _ in 0..authors {
+            let Some(kv) = self.tree.range((start, Bound::Unbounded)).next() else {
+                return Ok(());
+            };
+            let (k, _) = kv?;
+            if k.first() != Some(&layout::BESIDE) {
+                return Ok(());
+            }
+            let (author, _, _) = layout::decode_beside(&k)?;
+            for kv in self
+                .tree
+                .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
+                .take(per_author)
+            {
+                let (k, _) = kv?;
+                let (_, seq, id) = layout::decode_beside(&k)?;
+                visit(&author, seq, &id);
+            }
+            // Past every key of this author: its prefix followed by the largest seq and id.
+            start = Bound::Excluded(layout::beside(&author, u64::MAX, &Id([0xff; 32])).to_vec());
+        }
+        Ok(())
+    }
+
     /// Evidence of every equivocation seen: both envelopes. Commits the staged group
     /// first.
     pub fn evidence(&self) -> Result<Vec<Evidence>, LedgerError> {
@@ -763,6 +826,9 @@ impl State {
             let o = &mut self.overlay;
             let b = &mut o.batch;
             b.insert(&k1(layout::ENTRY, id.as_bytes())[..], v.envelope());
+            if !on_chain {
+                b.insert(&layout::beside(&a, e.seq, &id)[..], &[][..]);
+            }
             if on_chain {
                 b.insert(
                     &k1(layout::HEAD, a.as_bytes())[..],
