@@ -551,41 +551,61 @@ impl CoopLedger {
             .chain(scan.into_iter().flatten())
     }
 
-    /// Visits the entries stored beside a chain, by author, then seq, then id: at most
-    /// `per_author` of each author (the first in that order; the rest are skipped by a
-    /// seek, not read) and at most `authors` authors. What sync summarises of them.
-    /// Commits the staged group first.
-    pub fn visit_beside(
+    /// The branches of a frozen author's fork: its entries from its fork seq on (the
+    /// lowest, [`CoopLedger::frozen`]), on its chain and beside it, as (seq, id) in that
+    /// order, the first `limit` of them (empty for an author not frozen). What sync
+    /// summarises and serves of a fork: two nodes that stored the fork's entries in
+    /// opposite orders hold the same branches on different chains. Reads at most `limit`
+    /// ids of the chain (by block) and `limit` keys of the index. Commits the staged group
+    /// first.
+    pub fn branches(
         &self,
-        per_author: usize,
-        authors: usize,
-        mut visit: impl FnMut(&PublicKey, u64, &Id),
-    ) -> Result<(), LedgerError> {
-        use std::ops::Bound;
+        author: &PublicKey,
+        limit: usize,
+    ) -> Result<Vec<(u64, Id)>, LedgerError> {
+        let Some(fork) = self.frozen().get(author).copied() else {
+            return Ok(Vec::new());
+        };
         self.commit_shared()?;
-        let mut start = Bound::Included(vec![layout::BESIDE]);
-        for _ in 0..authors {
-            let Some(kv) = self.tree.range((start, Bound::Unbounded)).next() else {
-                return Ok(());
-            };
-            let (k, _) = kv?;
-            if k.first() != Some(&layout::BESIDE) {
-                return Ok(());
+        let fork = fork.max(1);
+        let mut chain = Vec::new();
+        let (start, _) = layout::chain(author, fork);
+        let end = layout::chain_block(author, u64::MAX);
+        'blocks: for kv in self.tree.range(start..=end) {
+            let (k, block) = kv?;
+            let first = layout::u64_at(&k, 33, "chain key")?
+                .saturating_mul(layout::BLOCK)
+                .saturating_add(1);
+            for (i, id) in layout::ids(&block, "chain block")?.into_iter().enumerate() {
+                let seq = first.saturating_add(i as u64);
+                if seq < fork {
+                    continue;
+                }
+                if chain.len() >= limit {
+                    break 'blocks;
+                }
+                chain.push((seq, id));
             }
-            let (author, _, _) = layout::decode_beside(&k)?;
-            for kv in self
-                .tree
-                .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
-                .take(per_author)
-            {
-                let (k, _) = kv?;
-                let (_, seq, id) = layout::decode_beside(&k)?;
-                visit(&author, seq, &id);
-            }
-            // Past every key of this author: its prefix followed by the largest seq and id.
-            start = Bound::Excluded(layout::beside(&author, u64::MAX, &Id([0xff; 32])).to_vec());
         }
-        Ok(())
+        let beside: Vec<(u64, Id)> = self
+            .beside(author, 0)
+            .take(limit)
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(limit.min(chain.len() + beside.len()));
+        let (mut a, mut b) = (chain.into_iter().peekable(), beside.into_iter().peekable());
+        while out.len() < limit {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x <= y => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(x) => out.push(x),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Evidence of every equivocation seen: both envelopes. Commits the staged group

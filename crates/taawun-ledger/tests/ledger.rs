@@ -888,17 +888,20 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
         beside[2..].to_vec()
     );
     assert!(beside_of(&c, &pk(&s.members[0])).is_empty());
-    let mut visited = Vec::new();
-    c.visit_beside(2, 10, |a, seq, id| visited.push((*a, seq, *id)))
-        .expect("visits");
+    // The branches of the fork: the chain's entries from the fork seq on and those
+    // beside it, in (seq, id) order; none for an author that did not fork.
+    let mut branches = beside.clone();
+    branches.push((head.seq, head.id));
+    branches.sort();
+    assert_eq!(c.branches(&author, 100).expect("reads"), branches);
     assert_eq!(
-        visited,
-        vec![
-            (author, fork.entry().seq, fork.id()),
-            (author, branch.entry().seq, branch.id())
-        ],
-        "at most two per author"
+        c.branches(&author, 2).expect("reads"),
+        branches[..2].to_vec()
     );
+    assert!(c
+        .branches(&pk(&s.members[0]), 100)
+        .expect("reads")
+        .is_empty());
     // The same state as the fold over the same entries in chain order.
     let mut all = s.entries.clone();
     all.extend([fork.clone(), branch.clone(), further.clone()]);
