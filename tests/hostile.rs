@@ -272,7 +272,10 @@ fn sync_attacker(
                     let answer = match ciborium::from_reader::<sync::Request, _>(request.as_slice())
                     {
                         Ok(sync::Request::Heads { .. }) => {
-                            cbor(&sync::Response::Heads(Some(vec![claim])))
+                            cbor(&sync::Response::Heads(Some(sync::Summary {
+                                heads: vec![claim],
+                                branches: Vec::new(),
+                            })))
                         }
                         _ => {
                             fetched.fetches.fetch_add(1, Ordering::SeqCst);
