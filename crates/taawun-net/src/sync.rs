@@ -556,6 +556,44 @@ mod tests {
         assert_ne!(digest(&a), digest(&heads(&[h(1, 3)])));
     }
 
+    /// The digests as docs/protocol.md 13.6 spells them out.
+    #[test]
+    fn digests_are_the_documented_ones() {
+        let mut h = blake3::Hasher::new();
+        h.update(b"taawun/sync/heads/v2");
+        h.update(&[0xff]);
+        assert_eq!(digest(&Summary::default()), Hash(*h.finalize().as_bytes()));
+        let (a, id) = (PublicKey([1; 32]), Id([2; 32]));
+        let mut b = blake3::Hasher::new();
+        b.update(b"taawun/sync/branches/v1");
+        b.update(&7u64.to_be_bytes());
+        b.update(id.as_bytes());
+        let bd = Hash(*b.finalize().as_bytes());
+        assert_eq!(branches_digest(&[(7, id)]), bd);
+        let mut h = blake3::Hasher::new();
+        h.update(b"taawun/sync/heads/v2");
+        h.update(a.as_bytes());
+        h.update(&7u64.to_be_bytes());
+        h.update(id.as_bytes());
+        h.update(&[0xff]);
+        h.update(a.as_bytes());
+        h.update(&1u32.to_be_bytes());
+        h.update(bd.as_bytes());
+        let summary = Summary {
+            heads: vec![WireHead {
+                author: a,
+                seq: 7,
+                id,
+            }],
+            branches: vec![WireBranches {
+                author: a,
+                count: 1,
+                digest: bd,
+            }],
+        };
+        assert_eq!(digest(&summary), Hash(*h.finalize().as_bytes()));
+    }
+
     #[test]
     fn digest_sees_the_branches_of_forks() {
         let plain = heads(&[h(1, 3), h(2, 5)]);
