@@ -147,6 +147,8 @@ fn sync_seeds() -> Seeds {
             author: w.entries[0].entry().author,
             count: branches.len() as u32,
             digest: sync::branches_digest(&branches),
+            last_seq: branches[2].0,
+            last_id: branches[2].1,
         }],
     };
     let envelopes: Vec<ByteBuf> = w.entries[..6]

@@ -608,6 +608,34 @@ impl CoopLedger {
         Ok(out)
     }
 
+    /// The last of a frozen author's branches ([`CoopLedger::branches`]) in (seq, id)
+    /// order, however many they are: the greater of its chain head (when at or past the
+    /// fork seq) and its last entry beside the chain. `None` for an author not frozen or
+    /// with no entry from its fork seq on. Commits the staged group first.
+    pub fn branch_tip(&self, author: &PublicKey) -> Result<Option<(u64, Id)>, LedgerError> {
+        let Some(fork) = self.frozen().get(author).copied() else {
+            return Ok(None);
+        };
+        self.commit_shared()?;
+        let head = self
+            .head(author)?
+            .filter(|h| h.seq >= fork)
+            .map(|h| (h.seq, h.id));
+        let beside = match self
+            .tree
+            .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
+            .next_back()
+        {
+            Some(kv) => {
+                let (k, _) = kv?;
+                let (_, seq, id) = layout::decode_beside(&k)?;
+                Some((seq, id))
+            }
+            None => None,
+        };
+        Ok(head.max(beside))
+    }
+
     /// Evidence of every equivocation seen: both envelopes. Commits the staged group
     /// first.
     pub fn evidence(&self) -> Result<Vec<Evidence>, LedgerError> {

@@ -902,6 +902,11 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
         .branches(&pk(&s.members[0]), 100)
         .expect("reads")
         .is_empty());
+    assert_eq!(
+        c.branch_tip(&author).expect("reads"),
+        branches.last().copied()
+    );
+    assert_eq!(c.branch_tip(&pk(&s.members[0])).expect("reads"), None);
     // The same state as the fold over the same entries in chain order.
     let mut all = s.entries.clone();
     all.extend([fork.clone(), branch.clone(), further.clone()]);

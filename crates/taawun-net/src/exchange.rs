@@ -121,8 +121,8 @@ pub fn heads(c: &CoopLedger) -> Result<Vec<WireHead>, LedgerError> {
 /// The branches of this ledger's frozen authors as the sync protocol summarises them:
 /// per frozen author (at most [`sync::MAX_FORKED_AUTHORS`], in author order), the first
 /// [`sync::MAX_BRANCH_ENTRIES`] of its entries from its fork seq on, on its chain and
-/// beside it ([`CoopLedger::branches`]), counted and digested. Nothing to read when no
-/// author forked.
+/// beside it ([`CoopLedger::branches`]), counted and digested, and the last of all
+/// ([`CoopLedger::branch_tip`]). Nothing to read when no author forked.
 pub fn branches(c: &CoopLedger) -> Result<Vec<WireBranches>, LedgerError> {
     let mut out = Vec::new();
     for author in c.frozen().keys().take(sync::MAX_FORKED_AUTHORS) {
@@ -131,13 +131,19 @@ pub fn branches(c: &CoopLedger) -> Result<Vec<WireBranches>, LedgerError> {
             s.add(seq, &id);
         }
         let (count, digest) = s.finish();
-        if count > 0 {
-            out.push(WireBranches {
-                author: *author,
-                count,
-                digest,
-            });
+        if count == 0 {
+            continue;
         }
+        let (last_seq, last_id) = c.branch_tip(author)?.ok_or_else(|| {
+            LedgerError::Corrupt(format!("{} has branches and no last entry", author.short()))
+        })?;
+        out.push(WireBranches {
+            author: *author,
+            count,
+            digest,
+            last_seq,
+            last_id,
+        });
     }
     Ok(out)
 }
@@ -315,7 +321,7 @@ mod tests {
     /// where A holds it too): their heads are equal, so only the summary of the branches
     /// tells them apart; B fetches A's branches and ends with A's summary. Node C, which
     /// stored the fork's entries in the other order, holds the same branches on another
-    /// chain: its summary of them equals A's.
+    /// chain: its summary of them, and so its digest, equals A's.
     #[test]
     fn a_forks_branches_are_summarised_served_and_fetched() {
         let s = synth::generate(&Params {
@@ -353,6 +359,15 @@ mod tests {
         let sc = summary(&c).expect("reads");
         assert_ne!(sc.heads, sa.heads, "C's chain holds the other branch");
         assert_eq!(sc.branches, sa.branches, "the same branches");
+        assert_eq!(
+            sync::digest(&sc),
+            sync::digest(&sa),
+            "nothing to sync between A and C"
+        );
+        assert_eq!(
+            (sa.branches[0].last_seq, sa.branches[0].last_id),
+            (branch.entry().seq, branch.id())
+        );
 
         // B asks A: A's summary comes back, and only the branches are to fetch.
         let remote = match answer(

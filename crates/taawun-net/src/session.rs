@@ -257,7 +257,10 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
     ) -> Vec<Output<P>> {
         if let Some(s) = self.map.get_mut(&(peer, coop)) {
             s.own_remote = me.and_then(|me| sync::head_seq(&remote.heads, &me));
-            let missing = sync::missing(&local.heads, &remote.heads);
+            // A frozen author whose branches both hold alike may end its chain otherwise
+            // on each side: its head asks for nothing.
+            let wanted = sync::unsettled_heads(local, remote);
+            let missing = sync::missing(&local.heads, &wanted);
             if missing > sync::CATCH_UP_THRESHOLD {
                 // Far behind: the peer's whole log, in causal order, from the start.
                 let total = remote
@@ -269,7 +272,7 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
                 s.log_end = total.saturating_add(sync::LOG_SLACK);
             } else {
                 s.queue.extend(
-                    sync::plan(&local.heads, &remote.heads)
+                    sync::plan(&local.heads, &wanted)
                         .into_iter()
                         .map(|(a, from)| Want::Range(a, from)),
                 );
@@ -657,7 +660,35 @@ mod tests {
             author: key(author),
             count,
             digest: taawun_core::Hash([count as u8; 32]),
+            last_seq: u64::from(count),
+            last_id: Id([count as u8; 32]),
         }
+    }
+
+    #[test]
+    fn a_fork_both_hold_alike_asks_for_nothing_whatever_the_heads() {
+        let mut s = Sessions::new();
+        // Author 2's chain ends at 5 here and at 900 there (each kept the other branch on
+        // its chain), but the branches are the same: no range, no log, nothing missing.
+        let local = Summary {
+            heads: vec![head(1, 3), head(2, 5)],
+            branches: vec![branches(2, 3)],
+        };
+        let remote = Summary {
+            heads: vec![head(1, 4), head(2, 900)],
+            branches: vec![branches(2, 3)],
+        };
+        s.start(1u32, coop(), &local);
+        let out = s.heads_differ(1, coop(), &local, &remote, None);
+        assert_eq!(
+            sends(&out),
+            vec![&Request::Range {
+                coop: coop(),
+                author: key(1),
+                from: 4,
+                limit: sync::SYNC_BATCH
+            }]
+        );
     }
 
     #[test]

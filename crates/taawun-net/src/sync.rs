@@ -36,7 +36,7 @@
 use libp2p::request_response::cbor;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use taawun_core::entry::{self, BadSignature, Checked, DecodeError, MAX_ENVELOPE_BYTES};
 use taawun_core::validate::Head;
 use taawun_core::{Hash, Id, PublicKey, Verified};
@@ -145,7 +145,10 @@ pub struct WireHead {
 
 /// What a node holds of a frozen author's branches (its entries from its fork seq on, on
 /// its chain and beside it): the first [`MAX_BRANCH_ENTRIES`] in (seq, id) order, counted
-/// and digested ([`branches_digest`]).
+/// and digested ([`branches_digest`]), and the last of all in that order. A summary with
+/// fewer than [`MAX_BRANCH_ENTRIES`] entries is *complete*: it stands for every entry of
+/// the branches, so two nodes with equal complete summaries hold the same branches, on
+/// whichever chain each stored them ([`settled`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireBranches {
     /// The author (frozen: it forked).
@@ -154,6 +157,18 @@ pub struct WireBranches {
     pub count: u32,
     /// [`branches_digest`] of their (seq, id).
     pub digest: Hash,
+    /// The seq of the last entry of the branches in (seq, id) order, past the bound too.
+    pub last_seq: u64,
+    /// Its id.
+    pub last_id: Id,
+}
+
+impl WireBranches {
+    /// Whether the summary stands for every entry of the branches (fewer than
+    /// [`MAX_BRANCH_ENTRIES`]).
+    pub fn complete(&self) -> bool {
+        self.count < MAX_BRANCH_ENTRIES
+    }
 }
 
 /// What a node holds of a cooperative, as a heads answer carries it: its chain heads (in
@@ -279,11 +294,23 @@ const DIGEST_DOMAIN: &[u8] = b"taawun/sync/heads/v2";
 /// Domain tag of [`branches_digest`].
 const BRANCHES_DOMAIN: &[u8] = b"taawun/sync/branches/v1";
 
-/// blake3 over the heads sorted by author, (author, seq big-endian, id) each, then a
-/// separator byte 0xff and the branches summaries sorted by author, (author, count
-/// big-endian u32, digest) each.
+/// blake3 over the heads sorted by author, (author, seq big-endian, id) each, leaving out
+/// the heads of authors with a complete branches summary ([`WireBranches::complete`]:
+/// the summary stands for their chain from the fork on, whichever branch the chain
+/// holds), then a separator byte 0xff and the branches summaries sorted by author,
+/// (author, count big-endian u32, digest, last seq big-endian, last id) each.
 pub fn digest(summary: &Summary) -> Hash {
-    let mut heads: Vec<&WireHead> = summary.heads.iter().collect();
+    let complete: BTreeSet<PublicKey> = summary
+        .branches
+        .iter()
+        .filter(|b| b.complete())
+        .map(|b| b.author)
+        .collect();
+    let mut heads: Vec<&WireHead> = summary
+        .heads
+        .iter()
+        .filter(|h| !complete.contains(&h.author))
+        .collect();
     heads.sort_by_key(|h| h.author);
     let mut branches: Vec<&WireBranches> = summary.branches.iter().collect();
     branches.sort_by_key(|b| b.author);
@@ -299,8 +326,36 @@ pub fn digest(summary: &Summary) -> Hash {
         h.update(b.author.as_bytes());
         h.update(&b.count.to_be_bytes());
         h.update(b.digest.as_bytes());
+        h.update(&b.last_seq.to_be_bytes());
+        h.update(b.last_id.as_bytes());
     }
     Hash(*h.finalize().as_bytes())
+}
+
+/// The remote heads a requester compares with its own ([`plan`], [`missing`]): all but
+/// those of the authors whose branches the two summaries agree on ([`settled`]).
+pub fn unsettled_heads(local: &Summary, remote: &Summary) -> Vec<WireHead> {
+    let settled = settled(&local.branches, &remote.branches);
+    remote
+        .heads
+        .iter()
+        .filter(|h| !settled.contains(&h.author))
+        .copied()
+        .collect()
+}
+
+/// The frozen authors whose branches two summaries agree on completely: equal complete
+/// summaries ([`WireBranches::complete`]) on both sides. Their chains may end differently
+/// (each node's chain keeps the entry of the fork it stored first), but each holds every
+/// entry of the other's: their heads are no reason to fetch a range, nor to count entries
+/// as missing ([`missing`]).
+pub fn settled(local: &[WireBranches], remote: &[WireBranches]) -> BTreeSet<PublicKey> {
+    let ours: BTreeMap<PublicKey, &WireBranches> = local.iter().map(|b| (b.author, b)).collect();
+    remote
+        .iter()
+        .filter(|r| r.complete() && ours.get(&r.author) == Some(r))
+        .map(|r| r.author)
+        .collect()
 }
 
 /// blake3 over a frozen author's branches, in (seq, id) order: (seq big-endian, id)
@@ -540,10 +595,13 @@ mod tests {
             s.add(*seq, id);
         }
         let (count, digest) = s.finish();
+        let (last_seq, last_id) = entries.last().copied().unwrap_or((0, Id([0; 32])));
         WireBranches {
             author: PublicKey([a; 32]),
             count,
             digest,
+            last_seq,
+            last_id,
         }
     }
 
@@ -570,28 +628,93 @@ mod tests {
         b.update(id.as_bytes());
         let bd = Hash(*b.finalize().as_bytes());
         assert_eq!(branches_digest(&[(7, id)]), bd);
+        // Author 1 forked (its head is left out: its summary is complete); author 3 did
+        // not.
+        let other = WireHead {
+            author: PublicKey([3; 32]),
+            seq: 4,
+            id: Id([4; 32]),
+        };
         let mut h = blake3::Hasher::new();
         h.update(b"taawun/sync/heads/v2");
-        h.update(a.as_bytes());
-        h.update(&7u64.to_be_bytes());
-        h.update(id.as_bytes());
+        h.update(other.author.as_bytes());
+        h.update(&4u64.to_be_bytes());
+        h.update(other.id.as_bytes());
         h.update(&[0xff]);
         h.update(a.as_bytes());
         h.update(&1u32.to_be_bytes());
         h.update(bd.as_bytes());
+        h.update(&7u64.to_be_bytes());
+        h.update(id.as_bytes());
         let summary = Summary {
-            heads: vec![WireHead {
-                author: a,
-                seq: 7,
-                id,
-            }],
+            heads: vec![
+                other,
+                WireHead {
+                    author: a,
+                    seq: 7,
+                    id,
+                },
+            ],
             branches: vec![WireBranches {
                 author: a,
                 count: 1,
                 digest: bd,
+                last_seq: 7,
+                last_id: id,
             }],
         };
         assert_eq!(digest(&summary), Hash(*h.finalize().as_bytes()));
+    }
+
+    /// Two nodes that stored a fork's entries in opposite orders: different heads for
+    /// the forked author, the same branches. Their digests are equal, and neither has a
+    /// range of that author to fetch; a summary cut at the bound keeps the heads in.
+    #[test]
+    fn the_same_branches_on_other_chains_are_settled() {
+        let fork = [(5, Id([1; 32])), (5, Id([2; 32])), (6, Id([3; 32]))];
+        let a = Summary {
+            heads: vec![h(1, 3), h(2, 5)],
+            branches: vec![branches(2, &fork)],
+        };
+        let b = Summary {
+            heads: vec![h(1, 3), h(2, 6)],
+            branches: vec![branches(2, &fork)],
+        };
+        assert_eq!(digest(&a), digest(&b));
+        assert_eq!(
+            settled(&a.branches, &b.branches),
+            BTreeSet::from([PublicKey([2; 32])])
+        );
+        // One more entry on one side: not settled, and the digests differ.
+        let more = [
+            (5, Id([1; 32])),
+            (5, Id([2; 32])),
+            (6, Id([3; 32])),
+            (7, Id([4; 32])),
+        ];
+        let c = Summary {
+            heads: vec![h(1, 3), h(2, 7)],
+            branches: vec![branches(2, &more)],
+        };
+        assert_ne!(digest(&a), digest(&c));
+        assert!(settled(&a.branches, &c.branches).is_empty());
+        // At the bound the summary stands for part of the branches only.
+        let full = |b: WireBranches| WireBranches {
+            count: MAX_BRANCH_ENTRIES,
+            ..b
+        };
+        let (fa, fb) = (
+            Summary {
+                branches: vec![full(a.branches[0])],
+                ..a.clone()
+            },
+            Summary {
+                branches: vec![full(b.branches[0])],
+                ..b.clone()
+            },
+        );
+        assert_ne!(digest(&fa), digest(&fb));
+        assert!(settled(&fa.branches, &fb.branches).is_empty());
     }
 
     #[test]
@@ -767,6 +890,8 @@ mod tests {
                     author: PublicKey([0xee; 32]),
                     count: MAX_BRANCH_ENTRIES,
                     digest: Hash([0xee; 32]),
+                    last_seq: u64::MAX,
+                    last_id: Id([0xee; 32]),
                 })
                 .collect(),
         }));

@@ -204,7 +204,8 @@ impl Task {
             Response::Heads(Some(remote)) => match self.local_summary(&coop) {
                 Ok(local) => {
                     let me = self.member_key();
-                    let missing = sync::missing(&local.heads, &remote.heads);
+                    let wanted = sync::unsettled_heads(&local, &remote);
+                    let missing = sync::missing(&local.heads, &wanted);
                     if missing > sync::CATCH_UP_THRESHOLD {
                         debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
                     }
