@@ -1229,20 +1229,16 @@ impl World {
             .flat_map(|n| n.scripts.iter())
             .any(|s| self.scripts[*s].next < self.scripts[*s].entries.len());
         // A frozen author's chain may end differently on each node (whichever entry of
-        // the fork came first holds the slot): its heads are left out, and its entries,
-        // on the chain or beside it, are compared as a set; the folded state is compared
-        // at the end.
+        // the fork came first holds the slot): its entries, on the chain or beside it,
+        // are compared as a set, and the sync digest leaves its head out (the summary of
+        // its branches stands for it), so converged nodes also end their sync sessions at
+        // once; the folded state is compared at the end.
         let mut digests = BTreeMap::new();
         for &i in &honest {
             let c = self.ledger(i)?;
             let frozen = c.frozen();
-            let read = exchange::heads(c).and_then(|h| Ok((h, frozen_entries(c, &frozen)?)));
-            let (mut heads, entries) = read.map_err(|e| self.fail(e.to_string()))?;
-            heads.retain(|h| !frozen.contains_key(&h.author));
-            let summary = sync::Summary {
-                heads,
-                branches: Vec::new(),
-            };
+            let read = exchange::summary(c).and_then(|s| Ok((s, frozen_entries(c, &frozen)?)));
+            let (summary, entries) = read.map_err(|e| self.fail(e.to_string()))?;
             digests.insert(i, (sync::digest(&summary), frozen, entries));
         }
         let first = digests.values().next().cloned();
