@@ -136,6 +136,21 @@ fn sync_seeds() -> Seeds {
         .iter()
         .map(|(a, h)| sync::WireHead::from(&(*a, *h)))
         .collect();
+    // A forked author's branches, as a heads answer summarises them.
+    let branches: Vec<(u64, taawun_core::Id)> = w.entries[..3]
+        .iter()
+        .map(|v| (v.entry().seq, v.id()))
+        .collect();
+    let summary = sync::Summary {
+        heads,
+        branches: vec![sync::WireBranches {
+            author: w.entries[0].entry().author,
+            count: branches.len() as u32,
+            digest: sync::branches_digest(&branches),
+            last_seq: branches[2].0,
+            last_id: branches[2].1,
+        }],
+    };
     let envelopes: Vec<ByteBuf> = w.entries[..6]
         .iter()
         .map(|v| ByteBuf::from(v.envelope()))
@@ -150,7 +165,7 @@ fn sync_seeds() -> Seeds {
         "request-heads",
         req(sync::Request::Heads {
             coop: w.coop,
-            digest: sync::digest(&heads),
+            digest: sync::digest(&summary),
         }),
     );
     s.insert(
@@ -170,7 +185,16 @@ fn sync_seeds() -> Seeds {
             limit: sync::SYNC_BATCH,
         }),
     );
-    s.insert("response-heads", resp(sync::Response::Heads(Some(heads))));
+    s.insert(
+        "request-branches",
+        req(sync::Request::Branches {
+            coop: w.coop,
+            author,
+            from: 0,
+            limit: sync::SYNC_BATCH,
+        }),
+    );
+    s.insert("response-heads", resp(sync::Response::Heads(Some(summary))));
     s.insert("response-heads-equal", resp(sync::Response::Heads(None)));
     s.insert(
         "response-range",
@@ -182,9 +206,17 @@ fn sync_seeds() -> Seeds {
     s.insert(
         "response-log",
         resp(sync::Response::Log {
-            entries: envelopes,
+            entries: envelopes.clone(),
             next: 6,
             more: false,
+        }),
+    );
+    s.insert(
+        "response-branches",
+        resp(sync::Response::Branches {
+            entries: envelopes,
+            next: 6,
+            more: true,
         }),
     );
     s.insert(

@@ -272,7 +272,10 @@ fn sync_attacker(
                     let answer = match ciborium::from_reader::<sync::Request, _>(request.as_slice())
                     {
                         Ok(sync::Request::Heads { .. }) => {
-                            cbor(&sync::Response::Heads(Some(vec![claim])))
+                            cbor(&sync::Response::Heads(Some(sync::Summary {
+                                heads: vec![claim],
+                                branches: Vec::new(),
+                            })))
                         }
                         _ => {
                             fetched.fetches.fetch_add(1, Ordering::SeqCst);
@@ -444,8 +447,8 @@ fn hostile_peers_at_volume() {
             assert!(score.is_some_and(|s| s < 0.0), "score {score:?}");
         }
 
-        // 3. Malformed and oversized sync requests, and huge ranges; false heads far
-        // ahead, then answers larger than a response may be.
+        // 3. Malformed and oversized sync requests, and huge ranges, logs and branches;
+        // false heads far ahead, then answers larger than a response may be.
         let author = pk(&s.members[0]);
         let claim = WireHead {
             author,
@@ -457,6 +460,18 @@ fn hostile_peers_at_volume() {
             vec![0x82; sync::MAX_REQUEST_BYTES as usize * 16],
             cbor(&sync::Request::Log {
                 coop,
+                from: u64::MAX,
+                limit: u32::MAX,
+            }),
+            cbor(&sync::Request::Branches {
+                coop,
+                author,
+                from: 0,
+                limit: u32::MAX,
+            }),
+            cbor(&sync::Request::Branches {
+                coop,
+                author,
                 from: u64::MAX,
                 limit: u32::MAX,
             }),
@@ -486,7 +501,9 @@ fn hostile_peers_at_volume() {
         let mut answered = 0;
         for r in seen.responses.iter().flatten() {
             match r {
-                sync::Response::Range { entries, .. } | sync::Response::Log { entries, .. } => {
+                sync::Response::Range { entries, .. }
+                | sync::Response::Log { entries, .. }
+                | sync::Response::Branches { entries, .. } => {
                     assert!(entries.len() <= sync::SYNC_BATCH as usize, "{}", entries.len());
                     answered += 1;
                 }

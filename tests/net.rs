@@ -639,8 +639,8 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
             heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
         };
         let gov = net_common::last_enactment(&s);
-        // The fork travels by gossip only (sync compares heads by seq): the nodes' mesh
-        // must be whole before the attackers publish.
+        // The fork is to travel by gossip here (sync would bring its branches a round
+        // later): the nodes' mesh must be whole before the attackers publish.
         net_common::meshed(&refs, coop, CONVERGE).await;
 
         let oversized = vec![0x82u8; taawun_core::entry::MAX_ENVELOPE_BYTES + 1];
@@ -905,6 +905,79 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
     });
 }
 
+/// A fork's second entry and its branch, held by one node only (never gossiped): the
+/// other node, which holds the first entry on its chain, gets them by sync, from the
+/// summary of the fork's branches in the heads answer and a `Branches` request.
+#[test]
+fn a_node_that_missed_a_forks_second_branch_gets_it_by_sync() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(16, 40);
+        let coop = s.coop;
+        let forker = s.members[2].clone();
+        let whos = [0, 1]
+            .iter()
+            .map(|i| Who::Member(Box::new(s.members[*i].clone())))
+            .collect();
+        let nodes = start_nodes_as(root.path(), whos, &s.entries[0], &notify).await;
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
+        let head = heads
+            .iter()
+            .find(|(a, _)| *a == pk(&forker))
+            .map(|(_, h)| *h);
+        let gov = net_common::last_enactment(&s);
+        let mut wa = Writer::new(forker.clone(), Some(coop), head);
+        let mut wb = Writer::new(forker.clone(), Some(coop), head);
+        let fork_a = wa.next(offer("Fork A", 2000, 60), now(), gov);
+        let fork_b = wb.next(offer("Fork B", 2000, 60), now(), gov);
+        let branch_b = wb.next(offer("Branch B", 2000, 60), now(), gov);
+        // Node 0 only, not gossiped: node 1 can learn the first entry by its chain slot,
+        // the second and its branch only from the fork's branches.
+        let out = nodes[0]
+            .net
+            .ingest(
+                coop,
+                vec![fork_a.clone(), fork_b.clone(), branch_b.clone()],
+                false,
+            )
+            .await
+            .expect("ingests");
+        assert!(matches!(out[1], Ingest::Equivocation { .. }), "{out:?}");
+        assert!(matches!(out[2], Ingest::Stored { .. }), "{out:?}");
+        // The second entry is reported as the equivocation it is on node 1 (it came by
+        // sync: nothing else carries it there), the entry of its branch as stored by sync.
+        let second = fork_b.envelope();
+        wait_for(
+            "the second branch on node 1, by sync",
+            || {
+                nodes[1].saw(
+                    |e| matches!(e, Event::Equivocation { evidence, .. } if evidence.b == second),
+                ) && nodes[1].saw(
+                    |e| matches!(e, Event::Stored { id, via: Via::Sync, .. } if *id == branch_b.id()),
+                )
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        let author = pk(&forker);
+        for n in &nodes {
+            let frozen = n.net.frozen(coop).await.expect("frozen");
+            assert_eq!(frozen.get(&author), Some(&fork_a.entry().seq));
+        }
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
 /// A peer whose sync responses carry an entry with a bad signature: the node stores
 /// nothing of it and the peer's score drops below zero (each invalid sync entry costs
 /// `sync::SYNC_FAULT_SCORE`).
@@ -912,7 +985,7 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
 fn invalid_sync_responses_cost_their_sender() {
     use taawun_net::libp2p::request_response::{self, cbor, ProtocolSupport};
     use taawun_net::libp2p::StreamProtocol;
-    use taawun_net::sync::{self, Request, Response, WireHead};
+    use taawun_net::sync::{self, Request, Response, Summary, WireHead};
 
     runtime().block_on(async {
         let root = tempfile::tempdir().expect("tempdir");
@@ -959,8 +1032,13 @@ fn invalid_sync_responses_cost_their_sender() {
                         },
                     )) => {
                         let response = match request {
-                            Request::Heads { .. } => Response::Heads(Some(vec![head])),
-                            Request::Range { .. } | Request::Log { .. } => Response::Range {
+                            Request::Heads { .. } => Response::Heads(Some(Summary {
+                                heads: vec![head],
+                                branches: Vec::new(),
+                            })),
+                            Request::Range { .. }
+                            | Request::Log { .. }
+                            | Request::Branches { .. } => Response::Range {
                                 entries: vec![serde_bytes::ByteBuf::from(bad.clone())],
                                 more: false,
                             },

@@ -509,6 +509,117 @@ impl CoopLedger {
         })
     }
 
+    /// The entries stored beside `author`'s chain (a fork's second entry, entries of a
+    /// branch), as (seq, id) in that order, from position `from` of that order on (0: the
+    /// first). Commits the staged group first (if that fails, the only item is the error).
+    pub fn beside(
+        &self,
+        author: &PublicKey,
+        from: usize,
+    ) -> impl Iterator<Item = Result<(u64, Id), LedgerError>> + '_ {
+        let committed = self.commit_shared();
+        let scan = committed.is_ok().then(|| {
+            self.tree
+                .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
+                .skip(from)
+                .map(|kv| {
+                    let (k, _) = kv?;
+                    let (_, seq, id) = layout::decode_beside(&k)?;
+                    Ok((seq, id))
+                })
+        });
+        committed
+            .err()
+            .map(Err)
+            .into_iter()
+            .chain(scan.into_iter().flatten())
+    }
+
+    /// The branches of a frozen author's fork: its entries from its fork seq on (the
+    /// lowest, [`CoopLedger::frozen`]), on its chain and beside it, as (seq, id) in that
+    /// order, the first `limit` of them (empty for an author not frozen). What sync
+    /// summarises and serves of a fork: two nodes that stored the fork's entries in
+    /// opposite orders hold the same branches on different chains. Reads at most `limit`
+    /// ids of the chain (by block) and `limit` keys of the index. Commits the staged group
+    /// first.
+    pub fn branches(
+        &self,
+        author: &PublicKey,
+        limit: usize,
+    ) -> Result<Vec<(u64, Id)>, LedgerError> {
+        let Some(fork) = self.frozen().get(author).copied() else {
+            return Ok(Vec::new());
+        };
+        self.commit_shared()?;
+        let fork = fork.max(1);
+        let mut chain = Vec::new();
+        let (start, _) = layout::chain(author, fork);
+        let end = layout::chain_block(author, u64::MAX);
+        'blocks: for kv in self.tree.range(start..=end) {
+            let (k, block) = kv?;
+            let first = layout::u64_at(&k, 33, "chain key")?
+                .saturating_mul(layout::BLOCK)
+                .saturating_add(1);
+            for (i, id) in layout::ids(&block, "chain block")?.into_iter().enumerate() {
+                let seq = first.saturating_add(i as u64);
+                if seq < fork {
+                    continue;
+                }
+                if chain.len() >= limit {
+                    break 'blocks;
+                }
+                chain.push((seq, id));
+            }
+        }
+        let beside: Vec<(u64, Id)> = self
+            .beside(author, 0)
+            .take(limit)
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(limit.min(chain.len() + beside.len()));
+        let (mut a, mut b) = (chain.into_iter().peekable(), beside.into_iter().peekable());
+        while out.len() < limit {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x <= y => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(x) => out.push(x),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last of a frozen author's branches ([`CoopLedger::branches`]) in (seq, id)
+    /// order, however many they are: the greater of its chain head (when at or past the
+    /// fork seq) and its last entry beside the chain. `None` for an author not frozen or
+    /// with no entry from its fork seq on. Commits the staged group first.
+    pub fn branch_tip(&self, author: &PublicKey) -> Result<Option<(u64, Id)>, LedgerError> {
+        let Some(fork) = self.frozen().get(author).copied() else {
+            return Ok(None);
+        };
+        self.commit_shared()?;
+        let head = self
+            .head(author)?
+            .filter(|h| h.seq >= fork)
+            .map(|h| (h.seq, h.id));
+        let beside = match self
+            .tree
+            .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
+            .next_back()
+        {
+            Some(kv) => {
+                let (k, _) = kv?;
+                let (_, seq, id) = layout::decode_beside(&k)?;
+                Some((seq, id))
+            }
+            None => None,
+        };
+        Ok(head.max(beside))
+    }
+
     /// Evidence of every equivocation seen: both envelopes. Commits the staged group
     /// first.
     pub fn evidence(&self) -> Result<Vec<Evidence>, LedgerError> {
@@ -756,6 +867,9 @@ impl State {
             let o = &mut self.overlay;
             let b = &mut o.batch;
             b.insert(&k1(layout::ENTRY, id.as_bytes())[..], v.envelope());
+            if !on_chain {
+                b.insert(&layout::beside(&a, e.seq, &id)[..], &[][..]);
+            }
             if on_chain {
                 b.insert(
                     &k1(layout::HEAD, a.as_bytes())[..],

@@ -16,10 +16,19 @@
 //! | [`FROZEN`] | author (32) | lowest seq at which it equivocated (u64 BE) |
 //! | [`EVIDENCE`] | author (32), seq (u64 BE), id of the second entry (32) | CBOR [`Evidence`] (both envelopes) |
 //! | [`LOG`] | block (u64 BE) | ids of log positions `32 * block ..`, concatenated |
+//! | [`BESIDE`] | author (32), seq (u64 BE), id (32) | empty: the entry is stored beside the author's chain |
 //!
 //! Every index keeps the FIRST entry stored for its key (a forked author may hold one
 //! on each branch). Entries beside the chain (a fork's second entry, entries of a branch)
-//! are stored, indexed and logged, but take no chain slot and are not heads.
+//! are stored, indexed and logged, but take no chain slot and are not heads; [`BESIDE`]
+//! lists them per author in (seq, id) order, written in the same batch as the entry, so
+//! sync can summarise and serve them (they have no slot a range request could name).
+//!
+//! **Versions.** [`FORMAT`] 3 added [`BESIDE`]. A version 2 ledger is migrated when
+//! opened (`crate::Ledger::open`): each cooperative's log is read once, every entry that
+//! does not hold its chain slot is indexed, one sled batch per cooperative, and the
+//! version is written last, so a crash during the migration leaves version 2 and the
+//! next open starts it again (indexing an entry twice writes the same key).
 //!
 //! Big-endian integers make sled's byte order the numeric order, so a chain is a key range
 //! and the log iterates in insertion order. Ids are fixed-size, so no key needs a length.
@@ -70,6 +79,8 @@ pub(crate) const LOG: u8 = 0x0b;
 pub(crate) const WITHDRAW: u8 = 0x0c;
 /// Answers (receipts): settlement.
 pub(crate) const RECEIPT: u8 = 0x0d;
+/// Entries beside the chain: (author, seq, id).
+pub(crate) const BESIDE: u8 = 0x0e;
 
 /// Ids per block of the log and of the chains: appending rewrites at most 1 KiB, and
 /// sled tracks one key per 32 entries.
@@ -81,7 +92,11 @@ pub(crate) const FORMAT_KEY: &[u8] = &[META, b'f', b'o', b'r', b'm', b'a', b't']
 /// default governance [`crate::CoopLedger::append`] names.
 pub(crate) const TIP_KEY: &[u8] = &[META, b't', b'i', b'p'];
 /// The layout version this code writes.
-pub(crate) const FORMAT: u32 = 2;
+pub(crate) const FORMAT: u32 = 3;
+
+/// The layout version this code migrates from when opened (see the module's
+/// documentation): the same keys without [`BESIDE`].
+pub(crate) const FORMAT_WITHOUT_BESIDE: u32 = 2;
 
 /// Name of a cooperative's tree.
 pub(crate) fn tree_name(coop: &Id) -> String {
@@ -193,6 +208,29 @@ pub(crate) fn evidence(author: &PublicKey, seq: u64, second: &Id) -> [u8; 73] {
     k
 }
 
+/// `BESIDE || author || seq || id`.
+pub(crate) fn beside(author: &PublicKey, seq: u64, id: &Id) -> [u8; 73] {
+    let mut k = [0u8; 73];
+    k[0] = BESIDE;
+    k[1..33].copy_from_slice(author.as_bytes());
+    k[33..41].copy_from_slice(&seq.to_be_bytes());
+    k[41..].copy_from_slice(id.as_bytes());
+    k
+}
+
+/// Decodes a [`beside`] key: (author, seq, id).
+pub(crate) fn decode_beside(k: &[u8]) -> Result<(PublicKey, u64, Id), LedgerError> {
+    const WHAT: &str = "beside index key";
+    if k.len() != 73 || k[0] != BESIDE {
+        return Err(corrupt(WHAT));
+    }
+    Ok((
+        PublicKey(bytes32(k, 1, WHAT)?),
+        u64_at(k, 33, WHAT)?,
+        Id(bytes32(k, 41, WHAT)?),
+    ))
+}
+
 fn corrupt(what: &str) -> LedgerError {
     LedgerError::Corrupt(what.to_owned())
 }
@@ -269,6 +307,18 @@ mod tests {
         }
         assert!(decode_head(&[0; 48]).is_err());
         assert!(decode_head(&[0; 50]).is_err());
+    }
+
+    #[test]
+    fn beside_keys_round_trip_and_sort_by_author_seq_id() {
+        let (a, b) = (PublicKey([1; 32]), PublicKey([2; 32]));
+        let k = beside(&a, 7, &Id([9; 32]));
+        assert_eq!(decode_beside(&k).ok(), Some((a, 7, Id([9; 32]))));
+        assert!(decode_beside(&k[1..]).is_err());
+        assert!(beside(&a, 255, &Id([9; 32])) < beside(&a, 256, &Id([0; 32])));
+        assert!(beside(&a, 7, &Id([1; 32])) < beside(&a, 7, &Id([2; 32])));
+        assert!(beside(&a, u64::MAX, &Id([0xff; 32])) < beside(&b, 1, &Id([0; 32])));
+        assert!(k.starts_with(&k1(BESIDE, a.as_bytes())));
     }
 
     #[test]

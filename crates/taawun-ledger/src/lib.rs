@@ -65,6 +65,7 @@ pub mod export;
 pub mod fuzzing;
 pub mod import;
 mod layout;
+mod migrate;
 mod outcome;
 pub mod pending;
 pub mod reread;
@@ -143,7 +144,9 @@ impl Ledger {
                 let found = <[u8; 4]>::try_from(&v[..])
                     .map(u32::from_be_bytes)
                     .map_err(|_| LedgerError::Corrupt("format marker".into()))?;
-                if found != layout::FORMAT {
+                if found == layout::FORMAT_WITHOUT_BESIDE {
+                    migrate::index_beside(&db)?;
+                } else if found != layout::FORMAT {
                     return Err(LedgerError::UnsupportedFormat {
                         found,
                         expected: layout::FORMAT,

@@ -904,9 +904,42 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
         Some(&further)
     );
     assert_eq!(c.head(&author).expect("reads"), Some(head));
+    // The index of entries beside the chain lists the three, in (seq, id) order.
+    let beside = vec![
+        (fork.entry().seq, fork.id()),
+        (branch.entry().seq, branch.id()),
+        (further.entry().seq, further.id()),
+    ];
+    assert_eq!(beside_of(&c, &author), beside);
+    assert_eq!(
+        c.beside(&author, 2)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("reads"),
+        beside[2..].to_vec()
+    );
+    assert!(beside_of(&c, &pk(&s.members[0])).is_empty());
+    // The branches of the fork: the chain's entries from the fork seq on and those
+    // beside it, in (seq, id) order; none for an author that did not fork.
+    let mut branches = beside.clone();
+    branches.push((head.seq, head.id));
+    branches.sort();
+    assert_eq!(c.branches(&author, 100).expect("reads"), branches);
+    assert_eq!(
+        c.branches(&author, 2).expect("reads"),
+        branches[..2].to_vec()
+    );
+    assert!(c
+        .branches(&pk(&s.members[0]), 100)
+        .expect("reads")
+        .is_empty());
+    assert_eq!(
+        c.branch_tip(&author).expect("reads"),
+        branches.last().copied()
+    );
+    assert_eq!(c.branch_tip(&pk(&s.members[0])).expect("reads"), None);
     // The same state as the fold over the same entries in chain order.
     let mut all = s.entries.clone();
-    all.extend([fork.clone(), branch.clone(), further]);
+    all.extend([fork.clone(), branch.clone(), further.clone()]);
     let r = reference(&all);
     assert_eq!(c.state().expect("state"), r);
     // The log holds every entry, so an export carries the branches.
@@ -927,6 +960,92 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
     assert_eq!(report.stored, s.entries.len() as u64 + 1, "{report}");
     let audit = verify(&file[..]).expect("verifies");
     assert_eq!(audit.report.stored, report.stored);
+}
+
+fn beside_of(c: &CoopLedger, author: &PublicKey) -> Vec<(u64, Id)> {
+    c.beside(author, 0)
+        .collect::<Result<_, _>>()
+        .expect("reads the index")
+}
+
+/// A ledger of layout version 2 (before the index of entries beside the chain) opens,
+/// gains the index, keeps every entry, and goes on indexing; a version it does not know
+/// is refused.
+#[test]
+fn an_old_layout_ledger_opens_and_gains_the_beside_index() {
+    let s = scenario(16, 150);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (author, fork, others) = {
+        let (l, mut c) = founded(dir.path(), &s);
+        ingest_all(&mut c, &s.entries[1..]);
+        let key = &s.members[1];
+        let author = pk(key);
+        let head = c.head(&author).expect("reads").expect("member wrote");
+        let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
+        let prev_head = Head {
+            seq: prev.entry().seq,
+            id: prev.id(),
+            ts: prev.entry().ts,
+            gov: prev.entry().gov,
+        };
+        let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
+        let requester = pk(&s.requesters[0]);
+        let fork = w.next(review(requester, "second"), head.ts, prev_head.gov);
+        assert!(matches!(
+            c.ingest(fork.clone(), None).expect("ingests"),
+            Ingest::Equivocation { .. }
+        ));
+        c.flush().expect("flushes");
+        let len = c.len();
+        drop(c);
+        l.flush().expect("flushes");
+        (author, fork, len)
+    };
+    // What version 2 wrote: the same keys without the index (prefix 0x0e), version 2.
+    {
+        let db = sled::open(dir.path()).expect("opens sled");
+        let tree = db
+            .open_tree(format!("coop/{}", s.coop.to_hex()))
+            .expect("tree");
+        let keys: Vec<_> = tree
+            .scan_prefix([0x0e])
+            .keys()
+            .collect::<Result<_, _>>()
+            .expect("scans");
+        assert_eq!(keys.len(), 1, "the fork's second entry is indexed");
+        for k in keys {
+            tree.remove(k).expect("removes");
+        }
+        db.insert(b"\0format", &2u32.to_be_bytes()[..])
+            .expect("writes the version");
+        db.flush().expect("flushes");
+    }
+    {
+        let l = Ledger::open(dir.path()).expect("an old layout opens");
+        let c = l.coop(&s.coop).expect("opens the cooperative");
+        assert_eq!(c.len(), others, "no entry lost");
+        assert_eq!(beside_of(&c, &author), vec![(fork.entry().seq, fork.id())]);
+        assert_eq!(c.state().expect("state").len() as u64, others);
+    }
+    // Opened again: already version 3, nothing to migrate, the index is there.
+    {
+        let l = Ledger::open(dir.path()).expect("opens");
+        let c = l.coop(&s.coop).expect("opens the cooperative");
+        assert_eq!(beside_of(&c, &author), vec![(fork.entry().seq, fork.id())]);
+    }
+    {
+        let db = sled::open(dir.path()).expect("opens sled");
+        db.insert(b"\0format", &9u32.to_be_bytes()[..])
+            .expect("writes the version");
+        db.flush().expect("flushes");
+    }
+    assert!(matches!(
+        Ledger::open(dir.path()),
+        Err(LedgerError::UnsupportedFormat {
+            found: 9,
+            expected: 3
+        })
+    ));
 }
 
 /// A fork's second entry releases a whole chain of its branch that came before it, in

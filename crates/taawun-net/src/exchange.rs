@@ -6,7 +6,9 @@
 
 use crate::gossip::{self, Judged, Verdict};
 use crate::session::Ingested;
-use crate::sync::{self, BatchError, Request, Response, WireHead};
+use crate::sync::{
+    self, BatchError, BranchSummer, Request, Response, Summary, WireBranches, WireHead,
+};
 use serde_bytes::ByteBuf;
 use taawun_core::entry::{self, Checked};
 use taawun_core::Timestamp;
@@ -116,6 +118,44 @@ pub fn heads(c: &CoopLedger) -> Result<Vec<WireHead>, LedgerError> {
     Ok(c.heads()?.iter().map(WireHead::from).collect())
 }
 
+/// The branches of this ledger's frozen authors as the sync protocol summarises them:
+/// per frozen author (at most [`sync::MAX_FORKED_AUTHORS`], in author order), the first
+/// [`sync::MAX_BRANCH_ENTRIES`] of its entries from its fork seq on, on its chain and
+/// beside it ([`CoopLedger::branches`]), counted and digested, and the last of all
+/// ([`CoopLedger::branch_tip`]). Nothing to read when no author forked.
+pub fn branches(c: &CoopLedger) -> Result<Vec<WireBranches>, LedgerError> {
+    let mut out = Vec::new();
+    for author in c.frozen().keys().take(sync::MAX_FORKED_AUTHORS) {
+        let mut s = BranchSummer::new();
+        for (seq, id) in c.branches(author, sync::MAX_BRANCH_ENTRIES as usize)? {
+            s.add(seq, &id);
+        }
+        let (count, digest) = s.finish();
+        if count == 0 {
+            continue;
+        }
+        let (last_seq, last_id) = c.branch_tip(author)?.ok_or_else(|| {
+            LedgerError::Corrupt(format!("{} has branches and no last entry", author.short()))
+        })?;
+        out.push(WireBranches {
+            author: *author,
+            count,
+            digest,
+            last_seq,
+            last_id,
+        });
+    }
+    Ok(out)
+}
+
+/// This ledger's [`Summary`]: what a heads request's digest and a heads answer carry.
+pub fn summary(c: &CoopLedger) -> Result<Summary, LedgerError> {
+    Ok(Summary {
+        heads: heads(c)?,
+        branches: branches(c)?,
+    })
+}
+
 /// The answer to a sync request from a peer already admitted to the cooperative, read
 /// from `ledger` (`None`: a cooperative this node does not hold).
 pub fn answer(ledger: Option<&CoopLedger>, request: Request) -> Response {
@@ -123,12 +163,12 @@ pub fn answer(ledger: Option<&CoopLedger>, request: Request) -> Response {
         return Response::UnknownCoop;
     };
     let read = match request {
-        Request::Heads { digest, .. } => heads(c).map(|mut heads| {
-            if sync::digest(&heads) == digest {
+        Request::Heads { digest, .. } => summary(c).map(|mut summary| {
+            if sync::digest(&summary) == digest {
                 Response::Heads(None)
             } else {
-                heads.truncate(sync::MAX_HEADS);
-                Response::Heads(Some(heads))
+                summary.heads.truncate(sync::MAX_HEADS);
+                Response::Heads(Some(summary))
             }
         }),
         Request::Range {
@@ -138,6 +178,12 @@ pub fn answer(ledger: Option<&CoopLedger>, request: Request) -> Response {
             ..
         } => range_response(c, &author, from, limit),
         Request::Log { from, limit, .. } => log_response(c, from, limit),
+        Request::Branches {
+            author,
+            from,
+            limit,
+            ..
+        } => branches_response(c, &author, from, limit),
     };
     read.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot read the ledger to answer a sync request");
@@ -181,6 +227,32 @@ fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, Ledge
     })
 }
 
+/// The answer to [`Request::Branches`]: the envelopes of `author`'s branches
+/// ([`CoopLedger::branches`]), in (seq, id) order, from position `from` (positions past
+/// [`sync::MAX_BRANCH_ENTRIES`] are not served), at most `min(limit, SYNC_BATCH)` (at least
+/// one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first.
+fn branches_response(
+    c: &CoopLedger,
+    author: &taawun_core::PublicKey,
+    from: u64,
+    limit: u32,
+) -> Result<Response, LedgerError> {
+    let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
+    let all = c.branches(author, sync::MAX_BRANCH_ENTRIES as usize)?;
+    let skip = usize::try_from(from).unwrap_or(usize::MAX);
+    let (entries, more) = capped(all.iter().skip(skip), limit, |(_, id)| {
+        c.envelope(id)?
+            .map(|env| env.to_vec())
+            .ok_or_else(|| LedgerError::Corrupt(format!("a branch names {id}, not stored")))
+    })?;
+    let next = from.saturating_add(entries.len() as u64);
+    Ok(Response::Branches {
+        entries,
+        next,
+        more,
+    })
+}
+
 /// The envelopes of `items` (each read by `load`) in order, at most `limit` of them and
 /// [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first; and whether some were left (by
 /// either bound). An item past `limit` is seen but not read.
@@ -203,4 +275,194 @@ fn capped<T>(
         entries.push(ByteBuf::from(env));
     }
     Ok((entries, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taawun_core::body::{Body, Review};
+    use taawun_core::synth::{self, Params};
+    use taawun_core::writer::Writer;
+    use taawun_core::{Id, PublicKey, Verified};
+    use taawun_ledger::Ledger;
+
+    fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
+        PublicKey(k.verifying_key().to_bytes())
+    }
+
+    fn review(requester: PublicKey) -> Body {
+        Body::Review(Review {
+            requester,
+            pay: 4,
+            fairness: 4,
+            promptness: 4,
+            communication: 4,
+            text: None,
+        })
+    }
+
+    /// A ledger in `dir` holding every entry of `s`.
+    fn ledger(dir: &std::path::Path, s: &synth::Scenario) -> (Ledger, CoopLedger) {
+        let l = Ledger::open(dir).expect("opens");
+        let mut c = l.found(s.entries[0].clone()).expect("founds");
+        c.ingest_many(s.entries[1..].iter().cloned(), None)
+            .expect("ingests");
+        (l, c)
+    }
+
+    fn ids(entries: &[ByteBuf]) -> Vec<Id> {
+        entries
+            .iter()
+            .map(|e| Verified::from_trusted_store(e).expect("decodes").id())
+            .collect()
+    }
+
+    /// Node A holds both branches of a fork, node B the first entry only (on its chain,
+    /// where A holds it too): their heads are equal, so only the summary of the branches
+    /// tells them apart; B fetches A's branches and ends with A's summary. Node C, which
+    /// stored the fork's entries in the other order, holds the same branches on another
+    /// chain: its summary of them, and so its digest, equals A's.
+    #[test]
+    fn a_forks_branches_are_summarised_served_and_fetched() {
+        let s = synth::generate(&Params {
+            seed: 16,
+            entries: 60,
+            ..Params::default()
+        });
+        let dirs: Vec<_> = (0..3)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect();
+        let (_la, mut a) = ledger(dirs[0].path(), &s);
+        let (_lb, mut b) = ledger(dirs[1].path(), &s);
+        let (_lc, mut c) = ledger(dirs[2].path(), &s);
+        let key = &s.members[1];
+        let author = pk(key);
+        let head = a.head(&author).expect("reads").expect("the member wrote");
+        let requester = pk(&s.requesters[0]);
+        let mut wa = Writer::new(key.clone(), Some(s.coop), Some(head));
+        let mut wb = Writer::new(key.clone(), Some(s.coop), Some(head));
+        let first = wa.next(review(requester), head.ts + 1, head.gov);
+        let second = wb.next(review(requester), head.ts + 2, head.gov);
+        let branch = wb.next(review(requester), head.ts + 3, head.gov);
+        a.ingest_many([first.clone(), second.clone(), branch.clone()], None)
+            .expect("ingests");
+        b.ingest(first.clone(), None).expect("ingests");
+        c.ingest_many([second.clone(), branch.clone(), first.clone()], None)
+            .expect("ingests");
+
+        let (sa, sb) = (summary(&a).expect("reads"), summary(&b).expect("reads"));
+        assert_eq!(sa.heads, sb.heads, "the same chains");
+        assert!(sb.branches.is_empty(), "B knows of no fork");
+        assert_eq!(sa.branches.len(), 1);
+        assert_eq!(sa.branches[0].count, 3);
+        assert_ne!(sync::digest(&sa), sync::digest(&sb));
+        let sc = summary(&c).expect("reads");
+        assert_ne!(sc.heads, sa.heads, "C's chain holds the other branch");
+        assert_eq!(sc.branches, sa.branches, "the same branches");
+        assert_eq!(
+            sync::digest(&sc),
+            sync::digest(&sa),
+            "nothing to sync between A and C"
+        );
+        assert_eq!(
+            (sa.branches[0].last_seq, sa.branches[0].last_id),
+            (branch.entry().seq, branch.id())
+        );
+
+        // B asks A: A's summary comes back, and only the branches are to fetch.
+        let remote = match answer(
+            Some(&a),
+            Request::Heads {
+                coop: s.coop,
+                digest: sync::digest(&sb),
+            },
+        ) {
+            Response::Heads(Some(r)) => r,
+            other => panic!("expected heads, got {other:?}"),
+        };
+        assert_eq!(remote, sa);
+        assert!(sync::plan(&sb.heads, &remote.heads).is_empty());
+        assert_eq!(
+            sync::plan_branches(&sb.branches, &remote.branches),
+            vec![author]
+        );
+        // Served in (seq, id) order, by position, within the limit.
+        let mut expected = vec![
+            (first.entry().seq, first.id()),
+            (second.entry().seq, second.id()),
+        ];
+        expected.sort();
+        expected.push((branch.entry().seq, branch.id()));
+        let ask = |from, limit| {
+            answer(
+                Some(&a),
+                Request::Branches {
+                    coop: s.coop,
+                    author,
+                    from,
+                    limit,
+                },
+            )
+        };
+        let Response::Branches {
+            entries,
+            next,
+            more,
+        } = ask(0, 1)
+        else {
+            panic!("expected branches");
+        };
+        assert_eq!(ids(&entries), vec![expected[0].1]);
+        assert_eq!((next, more), (1, true));
+        let Response::Branches {
+            entries,
+            next,
+            more,
+        } = ask(1, sync::SYNC_BATCH)
+        else {
+            panic!("expected branches");
+        };
+        assert_eq!(ids(&entries), vec![expected[1].1, expected[2].1]);
+        assert_eq!((next, more), (3, false));
+        let Response::Branches {
+            entries,
+            next,
+            more,
+        } = ask(u64::MAX, sync::SYNC_BATCH)
+        else {
+            panic!("expected branches");
+        };
+        assert!(entries.is_empty());
+        assert_eq!((next, more), (u64::MAX, false));
+
+        // B ingests the whole list: the entry it holds is a duplicate, the second is
+        // the fork, the branch follows it; B then holds what A holds.
+        let Response::Branches { entries, .. } = ask(0, sync::SYNC_BATCH) else {
+            panic!("expected branches");
+        };
+        let batch = ingest_batch(Some(&mut b), &entries, None);
+        assert_eq!(batch.faults, 0);
+        assert!(batch.error.is_none());
+        assert!(batch
+            .outcomes
+            .iter()
+            .any(|o| matches!(o, taawun_ledger::Ingest::Equivocation { .. })));
+        assert_eq!(
+            sync::digest(&summary(&b).expect("reads")),
+            sync::digest(&sa)
+        );
+        // An author that did not fork has no branches to serve.
+        let Response::Branches { entries, more, .. } = answer(
+            Some(&a),
+            Request::Branches {
+                coop: s.coop,
+                author: pk(&s.members[0]),
+                from: 0,
+                limit: sync::SYNC_BATCH,
+            },
+        ) else {
+            panic!("expected branches");
+        };
+        assert!(entries.is_empty() && !more);
+    }
 }

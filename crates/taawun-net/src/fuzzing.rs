@@ -54,10 +54,15 @@ where
 pub fn sync(data: &[u8]) {
     let (_, response) = read(sync::codec(), sync::PROTOCOL, data);
     match response {
-        Some(sync::Response::Heads(Some(remote))) => heads(&remote),
-        Some(sync::Response::Range { entries, .. } | sync::Response::Log { entries, .. }) => {
-            batch(&entries)
+        Some(sync::Response::Heads(Some(remote))) => {
+            heads(&remote.heads);
+            branches(&remote.branches);
         }
+        Some(
+            sync::Response::Range { entries, .. }
+            | sync::Response::Log { entries, .. }
+            | sync::Response::Branches { entries, .. },
+        ) => batch(&entries),
         _ => {}
     }
 }
@@ -89,7 +94,39 @@ fn heads(remote: &[sync::WireHead]) {
     unique.sort_by_key(|h| h.author);
     unique.dedup_by_key(|h| h.author);
     let reversed: Vec<sync::WireHead> = unique.iter().rev().copied().collect();
-    assert_eq!(sync::digest(&unique), sync::digest(&reversed));
+    let summary = |heads| sync::Summary {
+        heads,
+        branches: Vec::new(),
+    };
+    assert_eq!(
+        sync::digest(&summary(unique)),
+        sync::digest(&summary(reversed))
+    );
+}
+
+/// What a requester plans from a peer's summaries of forks' branches, against local ones
+/// made of the first half of them.
+fn branches(remote: &[sync::WireBranches]) {
+    let local = &remote[..remote.len() / 2];
+    let plan = sync::plan_branches(local, remote);
+    assert!(
+        plan.windows(2).all(|w| w[0] < w[1]),
+        "one fetch per author, in author order"
+    );
+    for author in &plan {
+        assert!(
+            remote.iter().any(|b| b.author == *author && b.count > 0),
+            "a planned fetch is of a list the peer has"
+        );
+    }
+    // A node's own summary names each author once.
+    let mut unique = remote.to_vec();
+    unique.sort_by_key(|b| b.author);
+    unique.dedup_by_key(|b| b.author);
+    assert!(
+        sync::plan_branches(&unique, &unique).is_empty(),
+        "nothing differs from itself"
+    );
 }
 
 /// What a requester does with a range or log response's envelopes before the ledger.

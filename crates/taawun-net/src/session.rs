@@ -2,13 +2,14 @@
 //! ledger. The network task feeds it what happened (a session asked for, a peer's
 //! answer, what the ledger made of a batch, a request that failed) and carries out what
 //! it answers: the requests to send, and the sessions that ended. So the order of
-//! requests, the bound on requests in flight, the switch to log-order catch-up and the
-//! end of a session are decided here once, and tested without a network.
+//! requests, the bound on requests in flight, the switch to log-order catch-up, the fetch
+//! of a fork's branches and the end of a session are decided here once, and tested
+//! without a network.
 //!
 //! The peer type is generic: the node uses libp2p's `PeerId`, tests and simulations use
 //! anything small.
 
-use crate::sync::{self, Request, WireHead};
+use crate::sync::{self, Request, Summary};
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use taawun_core::{Id, PublicKey};
@@ -34,15 +35,25 @@ pub enum Outgoing {
         /// The log position asked from.
         from: u64,
     },
+    /// A [`Request::Branches`] for `author` from position `from`.
+    Branches {
+        /// Its cooperative.
+        coop: Id,
+        /// The author.
+        author: PublicKey,
+        /// The position asked from.
+        from: u64,
+    },
 }
 
 impl Outgoing {
     /// The cooperative the request was about.
     pub fn coop(&self) -> Id {
         match self {
-            Outgoing::Heads { coop } | Outgoing::Range { coop } | Outgoing::Log { coop, .. } => {
-                *coop
-            }
+            Outgoing::Heads { coop }
+            | Outgoing::Range { coop }
+            | Outgoing::Log { coop, .. }
+            | Outgoing::Branches { coop, .. } => *coop,
         }
     }
 }
@@ -86,24 +97,34 @@ pub struct Ingested {
     pub next: Option<(PublicKey, u64)>,
 }
 
-/// A peer's answer to a [`Request::Log`], as far as the session needs it.
+/// A peer's answer to a [`Request::Log`] or a [`Request::Branches`], as far as the session
+/// needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogAnswer {
-    /// The log position asked from.
+    /// The position asked from.
     pub from: u64,
     /// Envelopes in the answer.
     pub count: usize,
-    /// Where the peer says its log goes on.
+    /// Where the peer says its log (or its list) goes on.
     pub next: u64,
     /// The peer has more.
     pub more: bool,
 }
 
+/// A request a session has still to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// `author`'s chain from a seq on.
+    Range(PublicKey, u64),
+    /// `author`'s branches, from a position on.
+    Branches(PublicKey, u64),
+}
+
 /// One session's state.
 #[derive(Debug, Default)]
 struct Session {
-    /// Ranges still to ask for: (author, from seq).
-    queue: VecDeque<(PublicKey, u64)>,
+    /// Requests still to send: ranges, and forks' branches.
+    queue: VecDeque<Want>,
     /// Requests sent and not answered.
     in_flight: usize,
     /// Entries stored so far.
@@ -160,9 +181,9 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
         !self.running(peer, coop) && self.map.len() < sync::MAX_SESSIONS
     }
 
-    /// Starts a session with `peer` for `coop` from this node's heads `local`: asks for
-    /// the peer's heads, with their digest. Nothing if [`Sessions::can_start`] says no.
-    pub fn start(&mut self, peer: P, coop: Id, local: &[WireHead]) -> Vec<Output<P>> {
+    /// Starts a session with `peer` for `coop` from this node's summary `local`: asks for
+    /// the peer's, with the digest of ours. Nothing if [`Sessions::can_start`] says no.
+    pub fn start(&mut self, peer: P, coop: Id, local: &Summary) -> Vec<Output<P>> {
         if !self.can_start(peer, coop) {
             return Vec::new();
         }
@@ -189,10 +210,13 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
     pub fn fetch(&mut self, peer: P, coop: Id, author: PublicKey, from: u64) -> Vec<Output<P>> {
         match self.map.get_mut(&(peer, coop)) {
             Some(s) => {
-                if s.queue.iter().any(|(a, _)| *a == author) {
+                if s.queue
+                    .iter()
+                    .any(|w| matches!(w, Want::Range(a, _) if *a == author))
+                {
                     return Vec::new();
                 }
-                s.queue.push_back((author, from));
+                s.queue.push_back(Want::Range(author, from));
             }
             None => {
                 if self.map.len() >= sync::MAX_SESSIONS {
@@ -201,7 +225,7 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
                 self.map.insert(
                     (peer, coop),
                     Session {
-                        queue: VecDeque::from([(author, from)]),
+                        queue: VecDeque::from([Want::Range(author, from)]),
                         ..Session::default()
                     },
                 );
@@ -218,27 +242,45 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
         self.answered(peer, coop)
     }
 
-    /// The peer's heads differ from this node's `local` ones: plan the ranges to fetch,
-    /// or the whole log in order when more than [`sync::CATCH_UP_THRESHOLD`] entries are
-    /// missing. `me` is this node's member key, whose head the answer may confirm.
+    /// The peer's summary differs from this node's `local` one: plan the ranges to
+    /// fetch, then the forks' branches that differ ([`sync::plan_branches`]); or the whole
+    /// log in order when more than [`sync::CATCH_UP_THRESHOLD`] entries are missing (the
+    /// log holds the branches too; the next session compares again). `me` is this node's member key, whose head the answer may
+    /// confirm.
     pub fn heads_differ(
         &mut self,
         peer: P,
         coop: Id,
-        local: &[WireHead],
-        remote: &[WireHead],
+        local: &Summary,
+        remote: &Summary,
         me: Option<PublicKey>,
     ) -> Vec<Output<P>> {
         if let Some(s) = self.map.get_mut(&(peer, coop)) {
-            s.own_remote = me.and_then(|me| sync::head_seq(remote, &me));
-            let missing = sync::missing(local, remote);
+            s.own_remote = me.and_then(|me| sync::head_seq(&remote.heads, &me));
+            // A frozen author whose branches both hold alike may end its chain otherwise
+            // on each side: its head asks for nothing.
+            let wanted = sync::unsettled_heads(local, remote);
+            let missing = sync::missing(&local.heads, &wanted);
             if missing > sync::CATCH_UP_THRESHOLD {
                 // Far behind: the peer's whole log, in causal order, from the start.
-                let total = remote.iter().map(|h| h.seq).fold(0u64, u64::saturating_add);
+                let total = remote
+                    .heads
+                    .iter()
+                    .map(|h| h.seq)
+                    .fold(0u64, u64::saturating_add);
                 s.log = Some(0);
                 s.log_end = total.saturating_add(sync::LOG_SLACK);
             } else {
-                s.queue.extend(sync::plan(local, remote));
+                s.queue.extend(
+                    sync::plan(&local.heads, &wanted)
+                        .into_iter()
+                        .map(|(a, from)| Want::Range(a, from)),
+                );
+                s.queue.extend(
+                    sync::plan_branches(&local.branches, &remote.branches)
+                        .into_iter()
+                        .map(|a| Want::Branches(a, 0)),
+                );
             }
         }
         self.answered(peer, coop)
@@ -250,8 +292,8 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
         if let Some(s) = self.map.get_mut(&(peer, coop)) {
             s.stored += batch.stored;
             if more && batch.complete {
-                if let Some(n) = batch.next {
-                    s.queue.push_front(n);
+                if let Some((a, from)) = batch.next {
+                    s.queue.push_front(Want::Range(a, from));
                 }
             }
         }
@@ -272,6 +314,38 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
             s.stored += batch.stored;
             if more && batch.complete && count > 0 && next == expected && next < s.log_end {
                 s.log = Some(next);
+            }
+        }
+        self.answered(peer, coop)
+    }
+
+    /// An answer to a [`Request::Branches`] for `author`, ingested as `batch`. The list is
+    /// followed like the log: while batches arrive whole, non-empty, at the position they
+    /// should, and below [`sync::MAX_BRANCH_ENTRIES`].
+    pub fn branches(
+        &mut self,
+        peer: P,
+        coop: Id,
+        author: PublicKey,
+        answer: LogAnswer,
+        batch: Ingested,
+    ) -> Vec<Output<P>> {
+        let LogAnswer {
+            from,
+            count,
+            next,
+            more,
+        } = answer;
+        let expected = from.saturating_add(count as u64);
+        if let Some(s) = self.map.get_mut(&(peer, coop)) {
+            s.stored += batch.stored;
+            if more
+                && batch.complete
+                && count > 0
+                && next == expected
+                && next < u64::from(sync::MAX_BRANCH_ENTRIES)
+            {
+                s.queue.push_front(Want::Branches(author, next));
             }
         }
         self.answered(peer, coop)
@@ -320,19 +394,31 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
             }
         }
         while s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
-            let Some((author, from)) = s.queue.pop_front() else {
+            let Some(want) = s.queue.pop_front() else {
                 break;
             };
             s.in_flight += 1;
-            out.push(Output::Send {
-                peer,
-                request: Request::Range {
-                    coop,
-                    author,
-                    from,
-                    limit: sync::SYNC_BATCH,
+            out.push(match want {
+                Want::Range(author, from) => Output::Send {
+                    peer,
+                    request: Request::Range {
+                        coop,
+                        author,
+                        from,
+                        limit: sync::SYNC_BATCH,
+                    },
+                    tag: Outgoing::Range { coop },
                 },
-                tag: Outgoing::Range { coop },
+                Want::Branches(author, from) => Output::Send {
+                    peer,
+                    request: Request::Branches {
+                        coop,
+                        author,
+                        from,
+                        limit: sync::SYNC_BATCH,
+                    },
+                    tag: Outgoing::Branches { coop, author, from },
+                },
             });
         }
         if s.in_flight == 0 {
@@ -355,6 +441,15 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::{WireBranches, WireHead};
+
+    /// A summary of these heads, no fork.
+    fn sum(heads: &[WireHead]) -> Summary {
+        Summary {
+            heads: heads.to_vec(),
+            branches: Vec::new(),
+        }
+    }
 
     fn key(n: u8) -> PublicKey {
         PublicKey([n; 32])
@@ -403,7 +498,7 @@ mod tests {
     #[test]
     fn a_session_asks_for_heads_with_the_digest_of_ours() {
         let mut s = Sessions::new();
-        let local = [head(1, 3)];
+        let local = sum(&[head(1, 3)]);
         let out = s.start(9u32, coop(), &local);
         assert_eq!(
             out,
@@ -425,7 +520,7 @@ mod tests {
     #[test]
     fn equal_digests_end_the_session_confirming_at_once() {
         let mut s = Sessions::new();
-        s.start(1u32, coop(), &[]);
+        s.start(1u32, coop(), &sum(&[]));
         let out = s.heads_equal(1, coop());
         assert_eq!(ended(&out), Some((0, Some(0))));
         assert!(s.is_empty());
@@ -434,9 +529,9 @@ mod tests {
     #[test]
     fn differing_heads_fetch_every_chain_ahead_a_few_at_a_time() {
         let mut s = Sessions::new();
-        s.start(1u32, coop(), &[]);
+        s.start(1u32, coop(), &sum(&[]));
         let remote: Vec<_> = (1..=6).map(|a| head(a, 2)).collect();
-        let out = s.heads_differ(1, coop(), &[], &remote, Some(key(2)));
+        let out = s.heads_differ(1, coop(), &sum(&[]), &sum(&remote), Some(key(2)));
         let asked = sends(&out);
         assert_eq!(asked.len(), sync::MAX_RANGES_IN_FLIGHT, "bounded in flight");
         assert!(asked
@@ -461,8 +556,8 @@ mod tests {
     #[test]
     fn a_chain_is_followed_while_its_batches_arrive_whole() {
         let mut s = Sessions::new();
-        s.start(1u32, coop(), &[]);
-        s.heads_differ(1, coop(), &[], &[head(1, 900)], None);
+        s.start(1u32, coop(), &sum(&[]));
+        s.heads_differ(1, coop(), &sum(&[]), &sum(&[head(1, 900)]), None);
         let next = Some((key(1), 513));
         let whole = Ingested {
             stored: 512,
@@ -487,9 +582,9 @@ mod tests {
     #[test]
     fn far_behind_a_session_reads_the_log_in_order_within_its_bound() {
         let mut s = Sessions::new();
-        s.start(1u32, coop(), &[]);
+        s.start(1u32, coop(), &sum(&[]));
         let remote = [head(1, 2000)];
-        let out = s.heads_differ(1, coop(), &[], &remote, None);
+        let out = s.heads_differ(1, coop(), &sum(&[]), &sum(&remote), None);
         assert!(matches!(sends(&out)[..], [Request::Log { from: 0, .. }]));
         let batch = Ingested {
             stored: 512,
@@ -511,8 +606,8 @@ mod tests {
         assert_eq!(ended(&out), Some((1024, None)));
         // Past the bound (remote total + slack), no more is asked.
         let mut s = Sessions::new();
-        s.start(1u32, coop(), &[]);
-        s.heads_differ(1, coop(), &[], &remote, None);
+        s.start(1u32, coop(), &sum(&[]));
+        s.heads_differ(1, coop(), &sum(&[]), &sum(&remote), None);
         let end = 2000 + sync::LOG_SLACK;
         let out = s.log(1, coop(), answer(end - 512, 512), batch);
         assert!(sends(&out).is_empty());
@@ -524,7 +619,7 @@ mod tests {
         let out = s.fetch(1u32, coop(), key(1), 4);
         assert!(matches!(sends(&out)[..], [Request::Range { from: 4, .. }]));
         assert!(
-            s.start(1, coop(), &[]).is_empty(),
+            s.start(1, coop(), &sum(&[])).is_empty(),
             "the fetch started the session"
         );
         for a in 2..=4 {
@@ -546,9 +641,9 @@ mod tests {
     fn sessions_are_bounded_and_a_failure_ends_one_at_once() {
         let mut s = Sessions::new();
         for p in 0..sync::MAX_SESSIONS as u32 {
-            assert_eq!(s.start(p, coop(), &[]).len(), 1);
+            assert_eq!(s.start(p, coop(), &sum(&[])).len(), 1);
         }
-        assert!(s.start(999, coop(), &[]).is_empty());
+        assert!(s.start(999, coop(), &sum(&[])).is_empty());
         assert!(s.fetch(999, coop(), key(1), 1).is_empty());
         assert_eq!(ended(&s.failed(0, coop())), Some((0, None)));
         assert!(s.failed(0, coop()).is_empty(), "ended once");
@@ -558,5 +653,110 @@ mod tests {
             s.answered(1, coop()).is_empty(),
             "a dropped session says nothing"
         );
+    }
+
+    fn branches(author: u8, count: u32) -> WireBranches {
+        WireBranches {
+            author: key(author),
+            count,
+            digest: taawun_core::Hash([count as u8; 32]),
+            last_seq: u64::from(count),
+            last_id: Id([count as u8; 32]),
+        }
+    }
+
+    #[test]
+    fn a_fork_both_hold_alike_asks_for_nothing_whatever_the_heads() {
+        let mut s = Sessions::new();
+        // Author 2's chain ends at 5 here and at 900 there (each kept the other branch on
+        // its chain), but the branches are the same: no range, no log, nothing missing.
+        let local = Summary {
+            heads: vec![head(1, 3), head(2, 5)],
+            branches: vec![branches(2, 3)],
+        };
+        let remote = Summary {
+            heads: vec![head(1, 4), head(2, 900)],
+            branches: vec![branches(2, 3)],
+        };
+        s.start(1u32, coop(), &local);
+        let out = s.heads_differ(1, coop(), &local, &remote, None);
+        assert_eq!(
+            sends(&out),
+            vec![&Request::Range {
+                coop: coop(),
+                author: key(1),
+                from: 4,
+                limit: sync::SYNC_BATCH
+            }]
+        );
+    }
+
+    #[test]
+    fn differing_branches_are_fetched_after_the_ranges_and_followed() {
+        let mut s = Sessions::new();
+        let local = Summary {
+            heads: vec![head(1, 3), head(2, 3)],
+            branches: vec![branches(2, 1)],
+        };
+        s.start(1u32, coop(), &local);
+        // The same heads; author 2's branches differ, author 3's is new, author 1's equal.
+        let remote = Summary {
+            heads: vec![head(1, 3), head(2, 3), head(3, 1)],
+            branches: vec![branches(1, 0), branches(2, 2), branches(3, 1)],
+        };
+        let out = s.heads_differ(1, coop(), &local, &remote, None);
+        let asked = sends(&out);
+        assert_eq!(asked.len(), 3);
+        assert!(matches!(asked[0], Request::Range { from: 1, .. }));
+        assert_eq!(
+            asked[1],
+            &Request::Branches {
+                coop: coop(),
+                author: key(2),
+                from: 0,
+                limit: sync::SYNC_BATCH
+            }
+        );
+        assert!(matches!(asked[2], Request::Branches { author, from: 0, .. } if *author == key(3)));
+        // A whole answer with more is followed from where it ends, below the bound.
+        let whole = Ingested {
+            stored: 2,
+            complete: true,
+            next: None,
+        };
+        let out = s.branches(1, coop(), key(2), answer(0, 512), whole);
+        assert!(matches!(
+            sends(&out)[..],
+            [Request::Branches { from: 512, .. }]
+        ));
+        let out = s.branches(
+            1,
+            coop(),
+            key(2),
+            answer(u64::from(sync::MAX_BRANCH_ENTRIES) - 512, 512),
+            whole,
+        );
+        assert!(sends(&out).is_empty(), "nothing past the bound");
+        // The peer's whole list in one answer: nothing more to ask.
+        let last = LogAnswer {
+            more: false,
+            ..answer(0, 1)
+        };
+        let out = s.branches(1, coop(), key(3), last, whole);
+        assert!(sends(&out).is_empty());
+        let out = s.range(1, coop(), Ingested::default(), false);
+        assert_eq!(ended(&out), Some((6, None)));
+    }
+
+    #[test]
+    fn far_behind_the_log_brings_the_branches() {
+        let mut s = Sessions::new();
+        s.start(1u32, coop(), &sum(&[]));
+        let remote = Summary {
+            heads: vec![head(1, 2000)],
+            branches: vec![branches(1, 3)],
+        };
+        let out = s.heads_differ(1, coop(), &sum(&[]), &remote, None);
+        assert!(matches!(sends(&out)[..], [Request::Log { from: 0, .. }]));
     }
 }

@@ -26,8 +26,9 @@ pub struct Config {
     /// duplicates.
     pub hostile: bool,
     /// The hostile node also forks its authors' chains (a second entry at a seq already
-    /// written, to half its peers). Off in [`Config::from_seed`]: honest nodes do not yet
-    /// converge on the entries of a fork's branches (docs/reliability.md).
+    /// written, to half its peers). On in [`Config::from_seed`]: honest nodes that miss a
+    /// branch by gossip fetch it by sync (the branches summarised in the heads answer,
+    /// docs/protocol.md 13.6).
     pub forks: bool,
     /// Each honest node's clock is off by up to this much either way, ms.
     pub max_skew_ms: u64,
@@ -98,7 +99,7 @@ impl Config {
             requesters: r.range(1, 3) as usize,
             faults,
             hostile: !calm && r.chance(60),
-            forks: false,
+            forks: true,
             max_skew_ms: r.range(0, 90_000),
             hostile_skew_ms: r.range(0, 15 * 60_000),
         }

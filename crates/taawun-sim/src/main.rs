@@ -28,14 +28,16 @@ struct Args {
     /// Go on after a failure and count them all.
     #[arg(long)]
     keep_going: bool,
-    /// Let the hostile node fork chains too (not yet survived: see docs/reliability.md).
+    /// Keep the hostile node from forking chains (it forks by default).
     #[arg(long)]
-    forks: bool,
+    no_forks: bool,
 }
 
 fn config(args: &Args, seed: u64) -> Config {
     let mut c = sized(args, seed);
-    c.forks = args.forks;
+    if args.no_forks {
+        c.forks = false;
+    }
     c
 }
 

@@ -631,9 +631,9 @@ impl World {
 
     fn start_sync(&mut self, node: usize, peer: usize) -> Result<(), Failure> {
         let coop = self.coop;
-        let heads = exchange::heads(self.ledger(node)?)
+        let summary = exchange::summary(self.ledger(node)?)
             .map_err(|e| self.fail(format!("node {node} cannot read its heads: {e}")))?;
-        let out = self.nodes[node].sessions.start(peer, coop, &heads);
+        let out = self.nodes[node].sessions.start(peer, coop, &summary);
         self.carry_out(node, out)
     }
 
@@ -675,7 +675,7 @@ impl World {
         let now = Some(self.clock(node));
         let out = match (tag, response) {
             (Outgoing::Heads { .. }, Response::Heads(Some(remote))) => {
-                let local = exchange::heads(self.ledger(node)?)
+                let local = exchange::summary(self.ledger(node)?)
                     .map_err(|e| self.fail(format!("node {node} cannot read its heads: {e}")))?;
                 let me = self.witness_key(node);
                 self.nodes[node]
@@ -705,6 +705,25 @@ impl World {
                     more,
                 };
                 self.nodes[node].sessions.log(peer, coop, answer, batch)
+            }
+            (
+                Outgoing::Branches { author, from, .. },
+                Response::Branches {
+                    entries,
+                    next,
+                    more,
+                },
+            ) => {
+                let batch = self.batch(node, peer, &entries, now)?;
+                let answer = LogAnswer {
+                    from,
+                    count: entries.len(),
+                    next,
+                    more,
+                };
+                self.nodes[node]
+                    .sessions
+                    .branches(peer, coop, author, answer, batch)
             }
             _ => self.nodes[node].sessions.answered(peer, coop),
         };
@@ -1215,15 +1234,17 @@ impl World {
             .flat_map(|n| n.scripts.iter())
             .any(|s| self.scripts[*s].next < self.scripts[*s].entries.len());
         // A frozen author's chain may end differently on each node (whichever entry of
-        // the fork came first holds the slot): its heads are left out, the frozen authors
-        // and the folded state are compared at the end.
+        // the fork came first holds the slot): its entries, on the chain or beside it,
+        // are compared as a set, and the sync digest leaves its head out (the summary of
+        // its branches stands for it), so converged nodes also end their sync sessions at
+        // once; the folded state is compared at the end.
         let mut digests = BTreeMap::new();
         for &i in &honest {
             let c = self.ledger(i)?;
             let frozen = c.frozen();
-            let mut heads = exchange::heads(c).map_err(|e| self.fail(e.to_string()))?;
-            heads.retain(|h| !frozen.contains_key(&h.author));
-            digests.insert(i, (sync::digest(&heads), frozen));
+            let read = exchange::summary(c).and_then(|s| Ok((s, frozen_entries(c, &frozen)?)));
+            let (summary, entries) = read.map_err(|e| self.fail(e.to_string()))?;
+            digests.insert(i, (sync::digest(&summary), frozen, entries));
         }
         let first = digests.values().next().cloned();
         let same = digests.values().all(|d| Some(d) == first.as_ref());
@@ -1562,4 +1583,27 @@ fn image_holds(image: &[u8], id: &Id) -> bool {
         }
     }
     false
+}
+
+/// Every entry of each frozen author a ledger holds, on its chain or beside it.
+fn frozen_entries(
+    c: &taawun_ledger::CoopLedger,
+    frozen: &BTreeMap<PublicKey, u64>,
+) -> Result<BTreeMap<PublicKey, BTreeSet<Id>>, taawun_ledger::LedgerError> {
+    let mut out = BTreeMap::new();
+    for author in frozen.keys() {
+        let mut ids = BTreeSet::new();
+        let mut from = 1;
+        loop {
+            let got = c.range(author, from, taawun_ledger::MAX_RANGE)?;
+            let Some(last) = got.last() else { break };
+            from = last.entry().seq + 1;
+            ids.extend(got.iter().map(|v| v.id()));
+        }
+        for b in c.beside(author, 0) {
+            ids.insert(b?.1);
+        }
+        out.insert(*author, ids);
+    }
+    Ok(out)
 }

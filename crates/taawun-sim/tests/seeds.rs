@@ -79,11 +79,11 @@ fn crashes_partitions_and_a_hostile_node_are_survived() {
 }
 
 /// Forks of a stolen key's chain, sent to half the hostile node's peers: honest nodes
-/// that miss the second entry by gossip never fetch it (sync fetches chains by slot), and
-/// fold different balances. A known gap of the sync protocol (docs/reliability.md, "What
-/// the simulator found"); run with `cargo test -p taawun-sim -- --ignored`.
+/// that miss the second entry or its branch by gossip fetch them by sync (the heads
+/// answer summarises each frozen author's branches) and fold the same balances. The
+/// seeds that failed before sync carried the branches (docs/reliability.md, "What the
+/// simulator found"); the CI seeds run with forks on as well.
 #[test]
-#[ignore = "honest nodes do not yet converge on the branches of a fork"]
 fn honest_nodes_converge_on_the_branches_of_a_fork() {
     for seed in [6, 20, 22, 25, 51, 52, 98] {
         let mut cfg = Config::from_seed(seed);

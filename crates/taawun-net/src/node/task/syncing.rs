@@ -1,5 +1,5 @@
-//! Sync on the task: rounds and sessions, serving requests, and handling heads, ranges
-//! and logs from peers (ingesting their batches, counting their faults).
+//! Sync on the task: rounds and sessions, serving requests, and handling heads, ranges,
+//! logs and forks' branches from peers (ingesting their batches, counting their faults).
 
 use super::Task;
 use crate::config::SYNC_PEERS_PER_ROUND;
@@ -9,7 +9,7 @@ use crate::exchange;
 use crate::node::event::PeerSync;
 use crate::node::event::{Event, Via};
 use crate::session::{self, Ingested, LogAnswer, Outgoing};
-use crate::sync::{self, Request, Response, WireHead};
+use crate::sync::{self, Request, Response, Summary};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
@@ -49,9 +49,9 @@ impl Task {
         }
     }
 
-    fn local_heads(&self, coop: &Id) -> Result<Vec<WireHead>, NetError> {
+    fn local_summary(&self, coop: &Id) -> Result<Summary, NetError> {
         let c = self.coops.get(coop).ok_or(NetError::UnknownCoop(*coop))?;
-        Ok(exchange::heads(c)?)
+        Ok(exchange::summary(c)?)
     }
 
     /// Whether `peer` refused the sync protocol on its current connections.
@@ -76,14 +76,14 @@ impl Task {
         {
             return;
         }
-        let heads = match self.local_heads(&coop) {
+        let summary = match self.local_summary(&coop) {
             Ok(h) => h,
             Err(e) => {
                 warn!(error = %e, "cannot read heads for sync");
                 return;
             }
         };
-        let out = self.sessions.start(peer, coop, &heads);
+        let out = self.sessions.start(peer, coop, &summary);
         self.carry_out(out);
     }
 
@@ -127,6 +127,9 @@ impl Task {
                 Some(Outgoing::Heads { coop, .. }) => self.on_heads(peer, coop, response),
                 Some(Outgoing::Range { coop, .. }) => self.on_range(peer, coop, response),
                 Some(Outgoing::Log { coop, from }) => self.on_log(peer, coop, from, response),
+                Some(Outgoing::Branches { coop, author, from }) => {
+                    self.on_branches(peer, coop, author, from, response)
+                }
                 None => debug!(%peer, "response to an unknown request"),
             },
             E::OutboundFailure {
@@ -170,11 +173,7 @@ impl Task {
     /// Answers a peer's sync request from the ledger; a peer not admitted to the
     /// cooperative hears `UnknownCoop`, as from a node without it.
     fn serve(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
-        let coop = match &request {
-            Request::Heads { coop, .. }
-            | Request::Range { coop, .. }
-            | Request::Log { coop, .. } => *coop,
-        };
+        let coop = request.coop();
         if !self.admitted(&peer, &coop) {
             debug!(%peer, coop = %coop.short(), "sync request from a peer not admitted");
             if self
@@ -202,10 +201,11 @@ impl Task {
 
     fn on_heads(&mut self, peer: PeerId, coop: Id, response: Response) {
         let out = match response {
-            Response::Heads(Some(remote)) => match self.local_heads(&coop) {
+            Response::Heads(Some(remote)) => match self.local_summary(&coop) {
                 Ok(local) => {
                     let me = self.member_key();
-                    let missing = sync::missing(&local, &remote);
+                    let wanted = sync::unsettled_heads(&local, &remote);
+                    let missing = sync::missing(&local.heads, &wanted);
                     if missing > sync::CATCH_UP_THRESHOLD {
                         debug!(%peer, coop = %coop.short(), missing, "catching up in log order");
                     }
@@ -215,7 +215,7 @@ impl Task {
             },
             Response::Heads(None) => self.sessions.heads_equal(peer, coop),
             Response::UnknownCoop | Response::Unavailable => self.sessions.answered(peer, coop),
-            Response::Range { .. } | Response::Log { .. } => {
+            Response::Range { .. } | Response::Log { .. } | Response::Branches { .. } => {
                 debug!(%peer, "heads answered with entries");
                 self.sessions.answered(peer, coop)
             }
@@ -255,6 +255,37 @@ impl Task {
                     more,
                 };
                 self.sessions.log(peer, coop, answer, batch)
+            }
+            _ => self.sessions.answered(peer, coop),
+        };
+        self.carry_out(out);
+    }
+
+    /// A response to a [`Request::Branches`] for `author` from `from`: ingest it; the
+    /// session decides whether to ask for more.
+    fn on_branches(
+        &mut self,
+        peer: PeerId,
+        coop: Id,
+        author: PublicKey,
+        from: u64,
+        response: Response,
+    ) {
+        let out = match response {
+            Response::Branches {
+                entries,
+                next,
+                more,
+            } => {
+                let batch = self.ingest_batch(peer, coop, &entries);
+                debug!(%peer, author = %author.short(), entries = entries.len(), stored = batch.stored, "branches of a fork");
+                let answer = LogAnswer {
+                    from,
+                    count: entries.len(),
+                    next,
+                    more,
+                };
+                self.sessions.branches(peer, coop, author, answer, batch)
             }
             _ => self.sessions.answered(peer, coop),
         };
