@@ -283,7 +283,7 @@ mod tests {
     use taawun_core::body::{Body, Review};
     use taawun_core::synth::{self, Params};
     use taawun_core::writer::Writer;
-    use taawun_core::{Id, PublicKey, Verified};
+    use taawun_core::{Id, PublicKey};
     use taawun_ledger::Ledger;
 
     fn pk(k: &ed25519_dalek::SigningKey) -> PublicKey {
@@ -313,7 +313,7 @@ mod tests {
     fn ids(entries: &[ByteBuf]) -> Vec<Id> {
         entries
             .iter()
-            .map(|e| Verified::from_trusted_store(e).expect("decodes").id())
+            .map(|e| taawun_core::Unverified::decode(e).expect("decodes").id())
             .collect()
     }
 
