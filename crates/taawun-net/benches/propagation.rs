@@ -25,8 +25,9 @@
 //! 3. **A node exporting.** Once B has caught up, `TAAWUN_BENCH_PROBES` (30) offers are
 //!    appended on B one at a time; per offer, the time from B's store to A's (gossip
 //!    through A's network task) and the round trip of a command to A (`heads`). Then the
-//!    same while A exports its whole ledger again and again ([`Network::export`]). Ratio:
-//!    exporting / idle (goal <= 2).
+//!    same while A exports its whole ledger again and again ([`Network::export`]). Probes
+//!    are `TAAWUN_BENCH_PROBE_GAP_MS` (200) apart, so that they spread over several
+//!    exports. Ratio: exporting / idle (goal <= 2).
 //!
 //! Other knobs: `TAAWUN_BENCH_SEED` (7), `TAAWUN_BENCH_HEARTBEAT_MS` (1000, the default
 //! heartbeat), `TAAWUN_BENCH_WARMUP` (3), `TAAWUN_BENCH_RAW_COMPLETE=1` (the raw swarms
@@ -82,6 +83,8 @@ struct Cfg {
     settle: Duration,
     /// Entries gossiped to the synced node while it idles, and again while it exports.
     probes: usize,
+    /// Pause between two probes, so that they spread over several exports.
+    probe_gap: Duration,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -111,6 +114,7 @@ impl Cfg {
             raw_complete: env_usize("TAAWUN_BENCH_RAW_COMPLETE", 0) != 0,
             settle: Duration::from_millis(env_usize("TAAWUN_BENCH_SETTLE_MS", 20_000) as u64),
             probes: env_usize("TAAWUN_BENCH_PROBES", 30),
+            probe_gap: Duration::from_millis(env_usize("TAAWUN_BENCH_PROBE_GAP_MS", 200) as u64),
             catchup_timeout: Duration::from_secs(
                 env_usize("TAAWUN_BENCH_CATCHUP_TIMEOUT_S", 600) as u64
             ),
@@ -697,7 +701,9 @@ impl Probe {
 }
 
 /// Offers by `requester` appended on `from` and gossiped to `to` (node 0), `count` of
-/// them one at a time, with a command to `to` between two.
+/// them one at a time, `gap` apart (pacing, so that probes spread over time), with a
+/// command to `to` after each.
+#[allow(clippy::too_many_arguments)]
 async fn probe(
     col: &mut Collector,
     to: &Network,
@@ -706,9 +712,11 @@ async fn probe(
     requester: &SigningKey,
     first: usize,
     count: usize,
+    gap: Duration,
 ) -> Probe {
     let mut out = Probe::default();
     for k in first..first + count {
+        tokio::time::sleep(gap).await;
         let v = from
             .append(coop, requester.clone(), offer(k), None)
             .await
@@ -828,7 +836,17 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
         };
     }
     let requester = &s.requesters[0];
-    let idle = probe(&mut col, &a.net, &b.net, coop, requester, 0, cfg.probes).await;
+    let idle = probe(
+        &mut col,
+        &a.net,
+        &b.net,
+        coop,
+        requester,
+        0,
+        cfg.probes,
+        cfg.probe_gap,
+    )
+    .await;
     let t = Instant::now();
     a.net.export(coop).await.expect("exports");
     let export_time = t.elapsed();
@@ -845,7 +863,14 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
         })
     };
     let exporting = probe(
-        &mut col, &a.net, &b.net, coop, requester, cfg.probes, cfg.probes,
+        &mut col,
+        &a.net,
+        &b.net,
+        coop,
+        requester,
+        cfg.probes,
+        cfg.probes,
+        cfg.probe_gap,
     )
     .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
