@@ -455,25 +455,7 @@ impl CoopLedger {
     /// chain predecessor and everything it names). Commits the staged group first (if
     /// that fails, the only item is the error).
     pub fn log_ids(&self) -> impl Iterator<Item = Result<Id, LedgerError>> + '_ {
-        let committed = self.commit_shared();
-        let scan = committed.is_ok().then(|| {
-            self.tree
-                .scan_prefix([layout::LOG])
-                .flat_map(|kv| -> Vec<Result<Id, LedgerError>> {
-                    match kv
-                        .map_err(LedgerError::from)
-                        .and_then(|(_, v)| layout::ids(&v, "log block"))
-                    {
-                        Ok(ids) => ids.into_iter().map(Ok).collect(),
-                        Err(e) => vec![Err(e)],
-                    }
-                })
-        });
-        committed
-            .err()
-            .map(Err)
-            .into_iter()
-            .chain(scan.into_iter().flatten())
+        self.log_ids_from(0)
     }
 
     /// Stored entry ids in insertion order from log position `from` on (see

@@ -818,63 +818,35 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
 
     // A's task while idle, then while it exports its whole ledger again and again (only
     // once B holds the requester's chain: appending before would fork it).
-    if !synced {
-        b.stop().await;
-        a.stop().await;
-        return CatchUp {
-            idle: Probe::default(),
-            exporting: Probe::default(),
-            exports: 0,
-            export_time: Duration::ZERO,
-            entries,
-            generate,
-            import,
-            sync,
-            synced,
-            have,
-            sessions: col.sessions[1],
+    let (mut idle, mut exporting, mut exports, mut export_time) =
+        (Probe::default(), Probe::default(), 0, Duration::ZERO);
+    if synced {
+        let requester = &s.requesters[0];
+        let gap = cfg.probe_gap;
+        idle = probe(
+            &mut col, &a.net, &b.net, coop, requester, 0, cfg.probes, gap,
+        )
+        .await;
+        let t = Instant::now();
+        a.net.export(coop).await.expect("exports");
+        export_time = t.elapsed();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let exporter = {
+            let (net, stop) = (a.net.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    net.export(coop).await.expect("exports");
+                    n += 1;
+                }
+                n
+            })
         };
+        let (first, count) = (cfg.probes, cfg.probes);
+        exporting = probe(&mut col, &a.net, &b.net, coop, requester, first, count, gap).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        exports = exporter.await.expect("exporter");
     }
-    let requester = &s.requesters[0];
-    let idle = probe(
-        &mut col,
-        &a.net,
-        &b.net,
-        coop,
-        requester,
-        0,
-        cfg.probes,
-        cfg.probe_gap,
-    )
-    .await;
-    let t = Instant::now();
-    a.net.export(coop).await.expect("exports");
-    let export_time = t.elapsed();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let exporter = {
-        let (net, stop) = (a.net.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut n = 0usize;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                net.export(coop).await.expect("exports");
-                n += 1;
-            }
-            n
-        })
-    };
-    let exporting = probe(
-        &mut col,
-        &a.net,
-        &b.net,
-        coop,
-        requester,
-        cfg.probes,
-        cfg.probes,
-        cfg.probe_gap,
-    )
-    .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let exports = exporter.await.expect("exporter");
 
     b.stop().await;
     a.stop().await;
