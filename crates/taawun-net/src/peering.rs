@@ -88,6 +88,11 @@ impl<P: Copy + Eq + Hash + Ord> Peering<P> {
         self.peers.remove(peer);
     }
 
+    /// Whether this node opened its first connection to `peer` (`None`: not connected).
+    pub fn outbound(&self, peer: &P) -> Option<bool> {
+        self.peers.get(peer).map(|c| c.outbound)
+    }
+
     /// Connected peers.
     pub fn len(&self) -> usize {
         self.peers.len()
@@ -216,8 +221,10 @@ mod tests {
         for p in 0..7 {
             m.connected(p, false, t0);
         }
+        assert_eq!(m.outbound(&6), Some(false));
         m.disconnected(&6);
         assert_eq!(m.len(), 6);
+        assert_eq!(m.outbound(&6), None);
         m.connected(6, false, t0 + 100 * S);
         assert!(m.prune(t0 + 105 * S, |_| false).iter().all(|p| *p != 6));
     }

@@ -93,11 +93,13 @@ pub(super) struct Task {
     relayed: HashSet<(PeerId, ConnectionId)>,
     /// Peers kept in the routing table (see [`MAX_CHOSEN_PEERS`]).
     chosen: HashSet<PeerId>,
-    /// Connected peers, and which to let go when there are too many (see
+    /// Connected peers, whether this node dialed each (then it answers hellos at once;
+    /// see [`crate::hello`]), and which to let go when there are too many (see
     /// [`crate::peering`]).
     peering: Peering<PeerId>,
-    /// Dials asked for by [`Network::dial`] and not yet connected: their peers are then
-    /// chosen, so they stay. Bounded by the pending connections.
+    /// Dials asked for by [`Network::dial`] of an address without a peer id, not yet
+    /// connected: their peers are then chosen, so they stay. Bounded by the pending
+    /// connections.
     asked: HashSet<ConnectionId>,
     /// Where the next sync round starts in the sorted list of connected peers.
     sync_cursor: usize,
@@ -106,9 +108,6 @@ pub(super) struct Task {
     conduct: Conduct<PeerId>,
     /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
     peer_sync: HashMap<PeerId, PeerSync>,
-    /// Whether this node dialed its first connection to each connected peer (then it
-    /// answers hellos at once; see [`crate::hello`]). Bounded by the connections.
-    dialed: HashMap<PeerId, bool>,
     /// Connected peers that proved a member key. Bounded by the connections.
     proven: HashMap<PeerId, hello::Proven>,
     /// Hellos sent and not answered: the peer and the challenge. Bounded by the
@@ -189,7 +188,6 @@ impl Task {
             sync_cursor: 0,
             conduct: Conduct::new(config.graylist_lockout),
             peer_sync: HashMap::new(),
-            dialed: HashMap::new(),
             proven: HashMap::new(),
             hellos: HashMap::new(),
             deferred: HashMap::new(),
@@ -370,9 +368,12 @@ impl Task {
         match cmd {
             Command::Dial(addr, r) => {
                 // Dialed on the operator's word: chosen, so the dial gate lets it through
-                // and the peer stays (an address without a peer id is chosen once
-                // connected).
-                self.choose(&addr);
+                // and the peer stays; an address without a peer id is chosen once
+                // connected.
+                let named = matches!(addr.iter().last(), Some(Protocol::P2p(_)));
+                if named {
+                    self.choose(&addr);
+                }
                 let opts = libp2p::swarm::dial_opts::DialOpts::unknown_peer_id()
                     .address(addr.clone())
                     .build();
@@ -381,7 +382,9 @@ impl Task {
                     addr: addr.to_string(),
                     reason: e.to_string(),
                 });
-                if out.is_ok() && self.asked.len() < crate::config::MAX_PENDING_CONNECTIONS as usize
+                if out.is_ok()
+                    && !named
+                    && self.asked.len() < crate::config::MAX_PENDING_CONNECTIONS as usize
                 {
                     self.asked.insert(id);
                 }
@@ -594,7 +597,7 @@ impl Task {
                 ..
             } => {
                 if self.asked.remove(&connection_id) {
-                    // Dialed on the operator's word: kept like a bootstrap peer.
+                    // Dialed on the operator's word by address alone: chosen now.
                     if let Ok(a) = endpoint.get_remote_address().clone().with_p2p(peer_id) {
                         self.choose(&a);
                     }
@@ -611,7 +614,6 @@ impl Task {
                 }
                 debug!(peer = %peer_id, relayed = endpoint.is_relayed(), "connected");
                 self.peer_sync.insert(peer_id, PeerSync::default());
-                self.dialed.insert(peer_id, endpoint.is_dialer());
                 self.peering
                     .connected(peer_id, endpoint.is_dialer(), Instant::now());
                 self.gate_dials();
@@ -640,7 +642,6 @@ impl Task {
                 self.peering.disconnected(&peer_id);
                 self.gate_dials();
                 self.peer_sync.remove(&peer_id);
-                self.dialed.remove(&peer_id);
                 self.proven.remove(&peer_id);
                 self.deferred.remove(&peer_id);
                 self.refused.remove(&peer_id);

@@ -56,7 +56,7 @@ impl Task {
                 ..
             } => {
                 let back = request.back;
-                let now = self.dialed.get(&peer).copied().unwrap_or(false)
+                let now = self.peering.outbound(&peer).unwrap_or(false)
                     || self.member.is_none()
                     || self.admitted_any(&peer);
                 if now {
@@ -132,7 +132,7 @@ impl Task {
     ) {
         let response = match self.member.clone() {
             Some(key) if request.challenge.len() == hello::CHALLENGE_BYTES => {
-                let dialed = self.dialed.get(&peer).copied().unwrap_or(false);
+                let dialed = self.peering.outbound(&peer).unwrap_or(false);
                 let coops: Option<Vec<Id>> = if dialed {
                     Some(self.coops.keys().copied().collect())
                 } else {
