@@ -223,27 +223,11 @@ fn governance(b: &Body) -> bool {
     )
 }
 
-/// Kinds that bind their author to others or record work done (docs/protocol.md 8.1):
-/// they count even from a frozen author, and need no role by the timeline.
-fn obligation(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Charter
-            | Kind::Offer
-            | Kind::Withdraw
-            | Kind::Assign
-            | Kind::Submit
-            | Kind::Accept
-            | Kind::Settle
-            | Kind::Evidence
-    )
-}
-
 /// Kinds that witness what they name even from a frozen author (docs/protocol.md 5.7):
 /// the obligations, which count (8.1), and claims, which enter draws whatever their author
 /// did since, so that a fork found later does not move the offer's window.
 fn witness_always(kind: Kind) -> bool {
-    obligation(kind) || kind == Kind::Claim
+    kind.is_obligation() || kind == Kind::Claim
 }
 
 /// Whether the entry at `a` (seq, position) comes before the one at `b` by (seq, id), the
@@ -1020,13 +1004,13 @@ impl Books {
         // say; it is live when it counts and is an obligation or a receipt, or its author
         // held a role at its time by the timeline.
         let counts =
-            |s: &Stamp| obligation(s.kind) || idx.frozen_from(s.who).is_none_or(|f| s.seq < f);
+            |s: &Stamp| s.kind.is_obligation() || idx.frozen_from(s.who).is_none_or(|f| s.seq < f);
         // A device's entries are its member's (roles), and stop counting at its cut
         // (docs/protocol.md 8.7); a replaced key's are its stable identity's.
         let live = |s: &Stamp| {
             counts(s)
                 && tl.escapes_cuts(&key(s.who), &key(s.by), s.ts, self.seen_at(s.pos))
-                && (obligation(s.kind)
+                && (s.kind.is_obligation()
                     || s.kind == Kind::Receipt
                     || tl.at(s.ts).may_request(&key(s.by)))
         };
@@ -1444,7 +1428,7 @@ impl Books {
                 let e = v.entry();
                 if verdict::without_role(tl, e, &speaker, idx.frozen_from(who)) {
                     let kind = e.body.kind();
-                    let state = if obligation(kind) || kind == Kind::Receipt {
+                    let state = if kind.is_obligation() || kind == Kind::Receipt {
                         "it still counts in the state: what it owes or answers stands"
                     } else {
                         "void in the state"

@@ -160,6 +160,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether entries of this kind bind their author to others or record work done
+    /// (docs/protocol.md 8.1): they count even from a frozen author. The fold and the
+    /// audit both ask here.
+    pub fn is_obligation(self) -> bool {
+        matches!(
+            self,
+            Kind::Charter
+                | Kind::Offer
+                | Kind::Withdraw
+                | Kind::Assign
+                | Kind::Submit
+                | Kind::Accept
+                | Kind::Settle
+                | Kind::Evidence
+        )
+    }
+
     /// Every kind, in wire order.
     pub const ALL: [Kind; 22] = [
         Kind::Charter,

@@ -112,22 +112,6 @@ impl std::fmt::Debug for Derived {
     }
 }
 
-/// Kinds that bind their author to others (or record work done), and so count even from
-/// a frozen author: see [`Coop::counts`].
-fn obligation(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Charter
-            | Kind::Offer
-            | Kind::Withdraw
-            | Kind::Assign
-            | Kind::Submit
-            | Kind::Accept
-            | Kind::Settle
-            | Kind::Evidence
-    )
-}
-
 /// The time an entry is taken to have been made: its own timestamp, unless someone else
 /// first witnessed it more than [`WITNESS_SLACK_MS`] later, in which case its witnessed
 /// time (an unwitnessed entry keeps its timestamp until a witness arrives).
@@ -304,7 +288,7 @@ impl Coop {
     fn counts(&self, v: &Verified) -> bool {
         let e = v.entry();
         let frozen = self.frozen.get(&e.author).is_some_and(|s| e.seq >= *s);
-        (!frozen || obligation(e.body.kind())) && self.device_counts(v)
+        (!frozen || e.body.kind().is_obligation()) && self.device_counts(v)
     }
 
     /// The part of [`Coop::counts`] that concerns devices: a device enrolled for two
@@ -495,7 +479,7 @@ impl Coop {
             return false;
         }
         let kind = v.entry().body.kind();
-        obligation(kind) || kind == Kind::Receipt || {
+        kind.is_obligation() || kind == Kind::Receipt || {
             let r = tl.at(v.entry().ts);
             r.may_request(&who)
         }
