@@ -3,6 +3,7 @@
 //! Remote entries are committed by groups ([`GROUP_ENTRIES`]): see [`CoopLedger`] for
 //! when a group is committed and what a crash can lose.
 
+use crate::committer::{Flushed, Store};
 use crate::error::{AppendError, LedgerError};
 use crate::export::header_bytes;
 use crate::layout::{self, k1};
@@ -56,14 +57,16 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 ///
 /// [`CoopLedger::ingest`] does not write each entry to sled at once: it stages a valid
 /// entry's writes (the entry and its indexes) in memory, and commits the staged group as
-/// one atomic [`sled::Batch`] when it holds [`GROUP_ENTRIES`] entries, when the owner
+/// one atomic [`sled::Batch`], handed to the committing thread ([`crate::committer`]),
+/// when it holds [`GROUP_ENTRIES`] entries, when the owner
 /// calls [`CoopLedger::commit`] (on a timer, every [`COMMIT_INTERVAL`]), before
 /// [`CoopLedger::append`], [`CoopLedger::flush`] and every read that scans the tree
 /// (ranges, the log, the index by offer, evidence, state, export), and when the handle is
 /// dropped. The other reads ([`CoopLedger::head`], [`CoopLedger::heads`],
 /// [`CoopLedger::get`], [`CoopLedger::envelope`], [`CoopLedger::contains`],
 /// [`CoopLedger::len`], [`CoopLedger::frozen`]) read the staged group without committing
-/// it. Either way every read sees every entry ingested before it.
+/// it. Either way every read sees every entry ingested before it: a read of the tree
+/// waits for the groups handed to the committing thread.
 ///
 /// Reads take `&self`, so the staged group sits behind a lock the scanning reads take to
 /// commit it; the owner's own calls (`&mut self`) never wait on it.
@@ -76,13 +79,16 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 ///   durable once reported written. So does [`crate::Ledger::found`].
 /// - Remote entries staged but not committed are lost on a crash (as are committed ones
 ///   sled had not yet written: it writes its log every 500 ms), and so is the staged
-///   group when the store fails (an error from `ingest` or `commit`). The chains stay
+///   group when the store fails (an error from `ingest` or `commit`), and the groups
+///   handed to the committing thread from the one that failed on
+///   ([`LedgerError::Unwritten`]). The chains stay
 ///   whole: what survives is a prefix of what was ingested, and sync fetches the rest
 ///   again.
 #[derive(Debug)]
 pub struct CoopLedger {
     id: Id,
-    tree: sled::Tree,
+    /// The tree, and where its groups are written (see [`crate::committer`]).
+    store: Store,
     /// The charter, decoded once: every check reads it.
     charter: Verified,
     /// What writes change, staged group included. Behind a lock so that a read through
@@ -130,61 +136,16 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 impl CoopLedger {
     /// Opens the tree of a cooperative whose charter is `charter` (stored or about to be).
-    pub(crate) fn load(
-        tree: sled::Tree,
-        charter: Verified,
-        lease: Lease,
-    ) -> Result<Self, LedgerError> {
-        let mut frozen = BTreeMap::new();
-        for kv in tree.scan_prefix([layout::FROZEN]) {
-            let (k, v) = kv?;
-            let author = PublicKey(layout::bytes32(&k, 1, "frozen author")?);
-            frozen.insert(author, layout::u64_at(&v, 0, "frozen seq")?);
-        }
-        let mut heads = BTreeMap::new();
-        for kv in tree.scan_prefix([layout::HEAD]) {
-            let (k, v) = kv?;
-            let author = PublicKey(layout::bytes32(&k, 1, "head key")?);
-            heads.insert(author, layout::decode_head(&v)?);
-        }
-        let len = match tree.scan_prefix([layout::LOG]).next_back() {
-            Some(kv) => {
-                let (k, v) = kv?;
-                let block = layout::u64_at(&k, 1, "log key")?;
-                let n = layout::ids(&v, "log block")?.len() as u64;
-                block
-                    .checked_mul(layout::BLOCK)
-                    .and_then(|x| x.checked_add(n))
-                    .ok_or_else(|| LedgerError::Corrupt("log key".into()))?
-            }
-            None => 0,
-        };
-        let tip = match tree.get(layout::TIP_KEY)? {
-            Some(v) => Some((
-                Id(layout::bytes32(&v, 0, "governance tip")?),
-                layout::u64_at(&v, 32, "governance tip")?,
-            )),
-            None => None,
-        };
+    pub(crate) fn load(store: Store, charter: Verified, lease: Lease) -> Result<Self, LedgerError> {
         Ok(Self {
             id: charter.id(),
-            tree,
+            state: Mutex::new(State::read(store.tree_now())?),
+            store,
             charter,
-            state: Mutex::new(State {
-                frozen,
-                heads,
-                tails: HashMap::new(),
-                len,
-                tip,
-                paths: PathCache::default(),
-                recent: Recent::default(),
-                overlay: Overlay::default(),
-            }),
             pending: Pending::default(),
             _lease: lease,
         })
     }
-
     /// The cooperative's id (its charter's id).
     pub fn id(&self) -> Id {
         self.id
@@ -240,6 +201,13 @@ impl CoopLedger {
     /// documentation): visible to every read at once, durable later. On an error of the
     /// store the staged group is dropped, as a crash would.
     pub fn ingest(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Ingest, LedgerError> {
+        if self.store.failed() {
+            // Judged against what the store really holds, the entry is not lost with the
+            // failed groups.
+            if let Err(e) = self.recover() {
+                tracing::error!(coop = %self.id.short(), error = %e, "groups of entries lost");
+            }
+        }
         match settle(self, v, now) {
             Ok(out) => {
                 if inner(&mut self.state).overlay.staged >= GROUP_ENTRIES as u64 {
@@ -265,16 +233,32 @@ impl CoopLedger {
     }
 
     /// Commits the staged group as one atomic sled batch (nothing to do when nothing is
-    /// staged). Does not flush: sled writes its log to disk in the background. The owner
-    /// calls this every [`COMMIT_INTERVAL`]. On an error the group is lost (sync fetches
-    /// it again).
+    /// staged), handed to the committing thread ([`crate::committer`]): this returns
+    /// before sled has written it, and every later read sees it. Does not flush: sled
+    /// writes its log to disk in the background. The owner calls this every
+    /// [`COMMIT_INTERVAL`]. On an error the group is lost (sync fetches it again). A
+    /// group that failed on the committing thread is reported by a later call (this one,
+    /// a read of the tree, [`CoopLedger::flush`]) as [`LedgerError::Unwritten`], and the
+    /// ledger goes on from what the store holds.
     pub fn commit(&mut self) -> Result<(), LedgerError> {
-        inner(&mut self.state).write(&self.tree)
+        if self.store.failed() {
+            self.recover()?;
+        }
+        inner(&mut self.state).write(&self.store)
     }
 
-    /// [`Self::commit`] through `&self`, for reads that scan the tree.
+    /// [`Self::commit`] through `&self`, for reads that scan the tree: once it returns
+    /// `Ok`, every group is in the tree.
     fn commit_shared(&self) -> Result<(), LedgerError> {
-        lock(&self.state).write(&self.tree)
+        let mut s = lock(&self.state);
+        s.write(&self.store)?;
+        recover(&mut s, &self.store)
+    }
+
+    /// Waits for the groups handed over; if one failed, forgets in memory what the store
+    /// does not hold and returns the failure.
+    fn recover(&mut self) -> Result<(), LedgerError> {
+        recover(inner(&mut self.state), &self.store)
     }
 
     /// Writes the next entry of `key`'s chain: `body` at time `now`, naming governance
@@ -286,6 +270,41 @@ impl CoopLedger {
     /// amendment), else the author's previous governance. So a member admitted by an
     /// amendment writes under the rules that admitted it.
     pub fn append(
+        &mut self,
+        key: &SigningKey,
+        body: Body,
+        now: Timestamp,
+        gov: Option<Id>,
+    ) -> Result<Verified, AppendError> {
+        let v = self.append_staged(key, body, now, gov)?;
+        self.flush()?;
+        Ok(v)
+    }
+
+    /// [`CoopLedger::append`] without waiting for the disk: the entry is stored and seen
+    /// by every read when this returns, and `flushed` is called (on the committing
+    /// thread, or before this returns when the ledger has none) once it is on disk, or
+    /// with the error that kept it off. A node's network task writes so, and goes on
+    /// serving its peers during the flush.
+    ///
+    /// The caller must not publish the entry before `flushed` reports `Ok`: a node that
+    /// crashed before the flush would come back without an entry its peers hold, and its
+    /// next write would fork its own chain.
+    pub fn append_then(
+        &mut self,
+        key: &SigningKey,
+        body: Body,
+        now: Timestamp,
+        gov: Option<Id>,
+        flushed: Flushed,
+    ) -> Result<Verified, AppendError> {
+        let v = self.append_staged(key, body, now, gov)?;
+        self.store.flush_then(flushed);
+        Ok(v)
+    }
+
+    /// A local write, judged, stored and its group committed; not flushed.
+    fn append_staged(
         &mut self,
         key: &SigningKey,
         body: Body,
@@ -315,7 +334,6 @@ impl CoopLedger {
             return Err(e.into());
         }
         self.commit()?;
-        self.flush()?;
         Ok(v)
     }
 
@@ -329,7 +347,7 @@ impl CoopLedger {
         if prev.is_none() || prev == Some(tip) {
             return Ok(Some(tip));
         }
-        s.ensure_path(&self.tree, &self.charter, Some(tip))?;
+        s.ensure_path(&self.store, &self.charter, Some(tip))?;
         let extends = s
             .paths
             .get(&tip)
@@ -340,7 +358,7 @@ impl CoopLedger {
     /// Commits the staged group and writes everything to disk.
     pub fn flush(&self) -> Result<(), LedgerError> {
         self.commit_shared()?;
-        self.tree.flush()?;
+        self.store.tree()?.flush()?;
         Ok(())
     }
 
@@ -376,7 +394,7 @@ impl CoopLedger {
         let (start, skip) = layout::chain(author, from_seq);
         let end = layout::chain_block(author, u64::MAX);
         let mut out = Vec::new();
-        for (i, kv) in self.tree.range(start..=end).enumerate() {
+        for (i, kv) in self.store.tree()?.range(start..=end).enumerate() {
             let ids = layout::ids(&kv?.1, "chain block")?;
             let skip = if i == 0 { skip } else { 0 };
             for id in ids.into_iter().skip(skip) {
@@ -404,7 +422,8 @@ impl CoopLedger {
         if cached.is_some() {
             return Ok(cached);
         }
-        self.tree
+        self.store
+            .tree()?
             .get(k1(layout::ENTRY, id.as_bytes()))?
             .map(|b| trusted(&b))
             .transpose()
@@ -420,7 +439,7 @@ impl CoopLedger {
         if staged.is_some() {
             return Ok(staged);
         }
-        Ok(self.tree.get(k1(layout::ENTRY, id.as_bytes()))?)
+        Ok(self.store.tree()?.get(k1(layout::ENTRY, id.as_bytes()))?)
     }
 
     /// Whether an entry is stored.
@@ -428,7 +447,10 @@ impl CoopLedger {
         if lock(&self.state).overlay.entries.contains_key(id) {
             return Ok(true);
         }
-        Ok(self.tree.contains_key(k1(layout::ENTRY, id.as_bytes()))?)
+        Ok(self
+            .store
+            .tree()?
+            .contains_key(k1(layout::ENTRY, id.as_bytes()))?)
     }
 
     /// Ids of the entries naming `offer` (claims, assignment, submissions, withdrawal),
@@ -438,12 +460,12 @@ impl CoopLedger {
         let o = offer.as_bytes();
         let mut out = Vec::new();
         for prefix in [layout::CLAIM, layout::SUBMIT] {
-            for kv in self.tree.scan_prefix(k1(prefix, o)) {
+            for kv in self.store.tree()?.scan_prefix(k1(prefix, o)) {
                 out.push(layout::id(&kv?.1, "offer index")?);
             }
         }
         for prefix in [layout::ASSIGN, layout::WITHDRAW] {
-            if let Some(v) = self.tree.get(k1(prefix, o))? {
+            if let Some(v) = self.store.tree()?.get(k1(prefix, o))? {
                 out.push(layout::id(&v, "offer index")?);
             }
         }
@@ -466,7 +488,7 @@ impl CoopLedger {
         let committed = self.commit_shared();
         let scan = committed
             .is_ok()
-            .then(|| committed_log_ids(&self.tree, from));
+            .then(|| committed_log_ids(self.store.tree_now(), from));
         committed
             .err()
             .map(Err)
@@ -485,7 +507,8 @@ impl CoopLedger {
     ) -> impl Iterator<Item = Result<sled::IVec, LedgerError>> + '_ {
         self.log_ids().map(|id| {
             let id = id?;
-            self.tree
+            self.store
+                .tree_now()
                 .get(k1(layout::ENTRY, id.as_bytes()))?
                 .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
         })
@@ -501,7 +524,8 @@ impl CoopLedger {
     ) -> impl Iterator<Item = Result<(u64, Id), LedgerError>> + '_ {
         let committed = self.commit_shared();
         let scan = committed.is_ok().then(|| {
-            self.tree
+            self.store
+                .tree_now()
                 .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
                 .skip(from)
                 .map(|kv| {
@@ -537,7 +561,7 @@ impl CoopLedger {
         let mut chain = Vec::new();
         let (start, _) = layout::chain(author, fork);
         let end = layout::chain_block(author, u64::MAX);
-        'blocks: for kv in self.tree.range(start..=end) {
+        'blocks: for kv in self.store.tree()?.range(start..=end) {
             let (k, block) = kv?;
             let first = layout::u64_at(&k, 33, "chain key")?
                 .saturating_mul(layout::BLOCK)
@@ -588,7 +612,8 @@ impl CoopLedger {
             .filter(|h| h.seq >= fork)
             .map(|h| (h.seq, h.id));
         let beside = match self
-            .tree
+            .store
+            .tree()?
             .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
             .next_back()
         {
@@ -606,7 +631,8 @@ impl CoopLedger {
     /// first.
     pub fn evidence(&self) -> Result<Vec<Evidence>, LedgerError> {
         self.commit_shared()?;
-        self.tree
+        self.store
+            .tree()?
             .scan_prefix([layout::EVIDENCE])
             .map(|kv| {
                 let (_, v) = kv?;
@@ -650,7 +676,7 @@ impl CoopLedger {
         }
         Ok(Snapshot {
             id: self.id,
-            tree: self.tree.clone(),
+            tree: self.store.tree_now().clone(),
             len,
             beside,
         })
@@ -674,7 +700,59 @@ impl CoopLedger {
     pub fn refresh_state(&self, state: &mut Coop) -> Result<(), LedgerError> {
         // Entries are counted in u64 on disk; a state in memory is far below usize::MAX.
         let from = u64::try_from(state.len()).unwrap_or(u64::MAX);
-        for id in self.log_ids_from(from) {
+        self.log_tail(from)?.apply(state)
+    }
+
+    /// The log from position `from` to its end now, with the frozen authors: what
+    /// [`CoopLedger::refresh_state`] applies to a state of `from` entries, fixed here to be
+    /// applied later on any thread ([`LogTail::apply`]) while this handle goes on storing.
+    /// The owner of a node's ledgers refreshes the state its readers ask for so, instead
+    /// of reading many new entries on the network's thread. Commits the staged group
+    /// first.
+    pub fn log_tail(&self, from: u64) -> Result<LogTail, LedgerError> {
+        self.commit_shared()?;
+        let len = lock(&self.state).len;
+        Ok(LogTail {
+            tree: self.store.tree_now().clone(),
+            from,
+            to: len.max(from),
+            frozen: self.frozen(),
+        })
+    }
+}
+
+/// The end of a cooperative's log, fixed at one moment ([`CoopLedger::log_tail`]). It
+/// reads the store (sled serves readers beside its writer) and holds it open until
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct LogTail {
+    tree: sled::Tree,
+    from: u64,
+    to: u64,
+    frozen: BTreeMap<PublicKey, u64>,
+}
+
+impl LogTail {
+    /// Log positions it holds: `from..to`.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.from..self.to
+    }
+
+    /// Applies the log's entries from `from` to `to` to `state`, which must hold exactly
+    /// the first `from` entries of the log ([`LedgerError::Corrupt`] otherwise, and the
+    /// state is left as it was), then the frozen authors. After an error of the store the
+    /// state may hold part of the tail: drop it.
+    pub fn apply(&self, state: &mut Coop) -> Result<(), LedgerError> {
+        let held = u64::try_from(state.len()).unwrap_or(u64::MAX);
+        if held != self.from {
+            return Err(LedgerError::Corrupt(format!(
+                "a state of {held} entries cannot take the log from position {}",
+                self.from
+            )));
+        }
+        let wanted = usize::try_from(self.to - self.from).unwrap_or(usize::MAX);
+        let mut applied = 0usize;
+        for id in committed_log_ids(&self.tree, self.from).take(wanted) {
             let id = id?;
             let envelope = self
                 .tree
@@ -693,8 +771,16 @@ impl CoopLedger {
             } else {
                 state.apply_beside(v);
             }
+            applied += 1;
         }
-        for (author, seq) in &self.frozen() {
+        if applied < wanted {
+            return Err(LedgerError::Corrupt(format!(
+                "the log holds {} entries where {} were committed",
+                self.from + applied as u64,
+                self.to
+            )));
+        }
+        for (author, seq) in &self.frozen {
             state.freeze(*author, *seq);
         }
         Ok(())
@@ -707,7 +793,8 @@ impl Drop for CoopLedger {
     fn drop(&mut self) {
         let s = inner(&mut self.state);
         let staged = s.overlay.staged;
-        if let Err(e) = s.write(&self.tree) {
+        let written = s.write(&self.store).and_then(|()| recover(s, &self.store));
+        if let Err(e) = written {
             tracing::error!(
                 coop = %self.id.short(),
                 staged,
@@ -719,9 +806,55 @@ impl Drop for CoopLedger {
 }
 
 impl State {
-    fn view<'a>(&'a self, tree: &'a sled::Tree, charter: &'a Verified) -> View<'a> {
+    /// What the tree holds, read at open (and again after a group failed to be
+    /// written): nothing staged, nothing cached.
+    fn read(tree: &sled::Tree) -> Result<Self, LedgerError> {
+        let mut frozen = BTreeMap::new();
+        for kv in tree.scan_prefix([layout::FROZEN]) {
+            let (k, v) = kv?;
+            let author = PublicKey(layout::bytes32(&k, 1, "frozen author")?);
+            frozen.insert(author, layout::u64_at(&v, 0, "frozen seq")?);
+        }
+        let mut heads = BTreeMap::new();
+        for kv in tree.scan_prefix([layout::HEAD]) {
+            let (k, v) = kv?;
+            let author = PublicKey(layout::bytes32(&k, 1, "head key")?);
+            heads.insert(author, layout::decode_head(&v)?);
+        }
+        let len = match tree.scan_prefix([layout::LOG]).next_back() {
+            Some(kv) => {
+                let (k, v) = kv?;
+                let block = layout::u64_at(&k, 1, "log key")?;
+                let n = layout::ids(&v, "log block")?.len() as u64;
+                block
+                    .checked_mul(layout::BLOCK)
+                    .and_then(|x| x.checked_add(n))
+                    .ok_or_else(|| LedgerError::Corrupt("log key".into()))?
+            }
+            None => 0,
+        };
+        let tip = match tree.get(layout::TIP_KEY)? {
+            Some(v) => Some((
+                Id(layout::bytes32(&v, 0, "governance tip")?),
+                layout::u64_at(&v, 32, "governance tip")?,
+            )),
+            None => None,
+        };
+        Ok(State {
+            frozen,
+            heads,
+            tails: HashMap::new(),
+            len,
+            tip,
+            paths: PathCache::default(),
+            recent: Recent::default(),
+            overlay: Overlay::default(),
+        })
+    }
+
+    fn view<'a>(&'a self, store: &'a Store, charter: &'a Verified) -> View<'a> {
         View::new(
-            tree,
+            store,
             charter,
             &self.frozen,
             &self.heads,
@@ -734,7 +867,7 @@ impl State {
     /// Walks and caches the governance path of `gov` if it is complete.
     fn ensure_path(
         &mut self,
-        tree: &sled::Tree,
+        store: &Store,
         charter: &Verified,
         gov: Option<Id>,
     ) -> Result<(), LedgerError> {
@@ -742,7 +875,7 @@ impl State {
         if self.paths.get(&g).is_some() {
             return Ok(());
         }
-        let view = self.view(tree, charter);
+        let view = self.view(store, charter);
         let path = view.walk(gov);
         if let Some(fault) = view.into_fault() {
             return Err(fault);
@@ -788,7 +921,7 @@ impl State {
     /// once, when the group is written.
     fn stage_slot(
         &mut self,
-        tree: &sled::Tree,
+        store: &Store,
         key: &[u8],
         slot: usize,
         id: &Id,
@@ -797,8 +930,11 @@ impl State {
             let mut block = Vec::with_capacity(layout::BLOCK as usize * 32);
             match self.tails.get(key) {
                 Some(b) => block.extend_from_slice(b),
+                // The first slot of a block: a new block, nothing to read (and no wait
+                // for the committing thread).
+                None if slot == 0 => {}
                 None => {
-                    if let Some(b) = tree.get(key)? {
+                    if let Some(b) = store.tree()?.get(key)? {
                         block.extend_from_slice(&b);
                     }
                 }
@@ -822,7 +958,7 @@ impl State {
     /// `on_chain`, else beside the chain (a fork's second entry or an entry of a branch:
     /// stored, indexed and logged, but no chain slot and not the head), like
     /// `Coop::apply` and `Coop::apply_beside`. Indexes keep the first entry stored.
-    fn stage(&mut self, tree: &sled::Tree, v: Verified, on_chain: bool) -> Result<Id, LedgerError> {
+    fn stage(&mut self, store: &Store, v: Verified, on_chain: bool) -> Result<Id, LedgerError> {
         let id = v.id();
         let e = v.entry();
         let a = e.author;
@@ -834,10 +970,10 @@ impl State {
         };
         if on_chain {
             let (chain_key, chain_slot) = layout::chain(&a, e.seq);
-            self.stage_slot(tree, &chain_key, chain_slot, &id)?;
+            self.stage_slot(store, &chain_key, chain_slot, &id)?;
         }
         let (log_key, log_slot) = layout::log(self.len + self.overlay.staged);
-        self.stage_slot(tree, &log_key, log_slot, &id)?;
+        self.stage_slot(store, &log_key, log_slot, &id)?;
         // Validation refused any entry whose author already wrote one for the same key
         // (DoubleClaim, AlreadyReviewed...), and only that author writes for the key; so a
         // key can be taken only for an entry beside the chain or by a forked author, and
@@ -862,7 +998,8 @@ impl State {
             if let Some(ix) = IndexKey::of(&a, &e.body) {
                 let key = layout::index(&ix);
                 let read = !unseen || matches!(ix, IndexKey::Withdraw { .. });
-                let taken = o.indexed.contains_key(&ix) || (read && tree.contains_key(&key)?);
+                let taken =
+                    o.indexed.contains_key(&ix) || (read && store.tree()?.contains_key(&key)?);
                 if !taken {
                     b.insert(key, &id.0[..]);
                     o.indexed.insert(ix, id);
@@ -914,13 +1051,14 @@ impl State {
     /// Stages the evidence of a fork and freezes its author.
     fn stage_fork(
         &mut self,
-        tree: &sled::Tree,
+        store: &Store,
         existing: Id,
         v: &Verified,
     ) -> Result<Evidence, LedgerError> {
         let a = match self.overlay.entries.get(&existing) {
             Some(x) => x.envelope(),
-            None => tree
+            None => store
+                .tree()?
                 .get(k1(layout::ENTRY, existing.as_bytes()))?
                 .ok_or_else(|| LedgerError::Corrupt(format!("chain names {existing}, not stored")))?
                 .to_vec(),
@@ -939,9 +1077,9 @@ impl State {
         Ok(evidence)
     }
 
-    /// Applies the staged writes to the tree as one atomic batch. On failure the staged
-    /// group is gone.
-    fn write(&mut self, tree: &sled::Tree) -> Result<(), LedgerError> {
+    /// Hands the staged writes to `store` as one atomic batch, and keeps in memory what
+    /// they change. On failure the staged group is gone.
+    fn write(&mut self, store: &Store) -> Result<(), LedgerError> {
         if !self.overlay.dirty {
             return Ok(());
         }
@@ -949,7 +1087,7 @@ impl State {
         for (key, block) in &o.blocks {
             o.batch.insert(&key[..], &block[..]);
         }
-        match tree.apply_batch(o.batch) {
+        match store.apply(o.batch) {
             Ok(()) => {
                 tracing::trace!(entries = o.staged, "group committed");
                 self.len += o.staged;
@@ -976,7 +1114,7 @@ impl State {
             Err(e) => {
                 // Cached paths may lean on enactments that were never written.
                 self.paths.clear();
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -993,9 +1131,9 @@ impl State {
 impl Judge for CoopLedger {
     fn judge(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Step, LedgerError> {
         let s = inner(&mut self.state);
-        s.ensure_path(&self.tree, &self.charter, v.entry().gov)?;
+        s.ensure_path(&self.store, &self.charter, v.entry().gov)?;
         let verdict = {
-            let view = s.view(&self.tree, &self.charter);
+            let view = s.view(&self.store, &self.charter);
             let verdict = check(&view, &self.id, &v, now);
             if let Some(fault) = view.into_fault() {
                 return Err(fault);
@@ -1004,13 +1142,13 @@ impl Judge for CoopLedger {
         };
         Ok(match verdict {
             Err(invalid) => Step::Rejected(v.id(), invalid),
-            Ok(Outcome::Fresh) => Step::Stored(s.stage(&self.tree, v, true)?),
-            Ok(Outcome::Branch) => Step::Stored(s.stage(&self.tree, v, false)?),
+            Ok(Outcome::Fresh) => Step::Stored(s.stage(&self.store, v, true)?),
+            Ok(Outcome::Branch) => Step::Stored(s.stage(&self.store, v, false)?),
             Ok(Outcome::Duplicate) => Step::Duplicate,
             Ok(Outcome::Pending(missing)) => Step::Pending(Box::new(v), missing),
             Ok(Outcome::Fork { existing }) => {
-                let evidence = s.stage_fork(&self.tree, existing, &v)?;
-                let id = s.stage(&self.tree, v, false)?;
+                let evidence = s.stage_fork(&self.store, existing, &v)?;
+                let id = s.stage(&self.store, v, false)?;
                 Step::Fork {
                     id,
                     existing,
@@ -1030,6 +1168,23 @@ impl Judge for CoopLedger {
 
     fn discard(&mut self) {
         inner(&mut self.state).discard();
+        if self.store.failed() {
+            if let Err(e) = self.recover() {
+                tracing::error!(coop = %self.id.short(), error = %e, "groups of entries lost");
+            }
+        }
+    }
+}
+
+/// Waits for the groups handed to `store`; if one failed, replaces `s` by what the store
+/// holds (forgetting what was staged and cached) and returns the failure.
+fn recover(s: &mut State, store: &Store) -> Result<(), LedgerError> {
+    match store.take_failure() {
+        None => Ok(()),
+        Some(e) => {
+            *s = State::read(store.tree_now())?;
+            Err(e)
+        }
     }
 }
 
@@ -1106,5 +1261,64 @@ impl Snapshot {
         }
         w.flush()?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ledger;
+    use taawun_core::synth::{self, Params};
+
+    /// A disk that fails one group: the ledger reports it, forgets what the store does
+    /// not hold, keeps every chain whole, and takes the lost entries again.
+    #[test]
+    fn a_group_that_fails_to_be_written_is_forgotten_and_taken_again() {
+        let s = synth::generate(&Params {
+            seed: 41,
+            entries: 3 * GROUP_ENTRIES,
+            ..Params::default()
+        });
+        let dir = tempfile::tempdir().expect("works");
+        let l = Ledger::open(dir.path()).expect("works");
+        let mut c = l.found(s.entries[0].clone()).expect("works");
+        let first = GROUP_ENTRIES + 1;
+        for v in &s.entries[1..first] {
+            assert!(matches!(
+                c.ingest(v.clone(), None),
+                Ok(Ingest::Stored { .. })
+            ));
+        }
+        c.flush().expect("works");
+        // The next group fails: the last of these ingests hands it over.
+        c.store.fail_next();
+        for v in &s.entries[first..first + GROUP_ENTRIES] {
+            assert!(matches!(
+                c.ingest(v.clone(), None),
+                Ok(Ingest::Stored { .. })
+            ));
+        }
+        assert_eq!(c.staged(), 0);
+        assert!(matches!(c.flush(), Err(LedgerError::Unwritten(_))));
+        assert_eq!(c.len(), first as u64, "only what the store holds");
+        for (author, head) in c.heads().expect("works") {
+            let chain = c.range(&author, 1, MAX_RANGE).expect("works");
+            assert_eq!(chain.last().map(Verified::id), Some(head.id));
+            assert_eq!(chain.len() as u64, head.seq);
+        }
+        // The lost entries come again (sync) and are stored.
+        for v in &s.entries[first..] {
+            assert!(matches!(
+                c.ingest(v.clone(), None),
+                Ok(Ingest::Stored { .. })
+            ));
+        }
+        c.flush().expect("works");
+        assert_eq!(c.len(), s.entries.len() as u64);
+        drop(c);
+        let c = l.coop(&s.coop).expect("works");
+        assert_eq!(c.len(), s.entries.len() as u64);
+        let log: Vec<Id> = c.log_ids().collect::<Result<_, _>>().expect("works");
+        assert_eq!(log, s.entries.iter().map(Verified::id).collect::<Vec<_>>());
     }
 }

@@ -44,6 +44,14 @@ pub enum LedgerError {
     /// A worker thread of the import pipeline panicked (a bug, never the input).
     #[error("the signature-verification thread failed")]
     Worker,
+    /// A group of entries handed to the committing thread failed to be written, and the
+    /// groups after it were not written either: the ledger forgot them (they are fetched
+    /// again by sync) and goes on from what the store holds.
+    #[error("writing a group of entries failed ({0}); the entries since the last group written are forgotten and will be fetched again")]
+    Unwritten(String),
+    /// The thread that writes a cooperative's groups is gone (a bug, never the input).
+    #[error("the ledger's committing thread stopped")]
+    Committer,
 }
 
 /// Why [`crate::CoopLedger::append`] wrote nothing.

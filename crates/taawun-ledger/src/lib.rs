@@ -10,6 +10,8 @@
 //!   cooperatives, imports export files;
 //! - [`CoopLedger`]: one cooperative: [`CoopLedger::ingest`] (entries from anywhere),
 //!   [`CoopLedger::append`] (local writes), sync reads (heads, ranges), the log, the state;
+//! - `committer` (private): where a cooperative's groups are written to sled, on a
+//!   thread of its own (inline for [`Ledger::open_unflushed`]);
 //! - [`pending`]: the bounded buffer of entries waiting for what they name;
 //! - [`export`]: the export file format (a CBOR sequence) and its reader;
 //! - [`disclose`]: the disclosures beside an export (`FILE.keys`): content keys of the
@@ -44,18 +46,24 @@
 //! ([`CoopLedger::ingest`]) are staged in memory and committed [`GROUP_ENTRIES`] per
 //! batch, or sooner when the owner calls [`CoopLedger::commit`] (every
 //! [`COMMIT_INTERVAL`]), appends, flushes, scans or drops the handle; bulk import commits
-//! [`import::COMMIT_EVERY`] entries per batch. Reads see staged entries.
+//! [`import::COMMIT_EVERY`] entries per batch. Reads see staged entries. A cooperative's
+//! groups are applied by its committing thread, so the owner judges the next entries
+//! from memory meanwhile; a read of the tree waits for the groups handed over.
 //!
 //! ## Crash safety
 //!
 //! - An entry is in the store whole or not at all: a group is one atomic sled batch.
 //! - Local writes ([`CoopLedger::append`], [`Ledger::found`]) are committed and flushed
-//!   before they return: durable once reported written.
+//!   before they return: durable once reported written. [`CoopLedger::append_then`]
+//!   reports the flush later, and its caller publishes the entry only then.
 //! - Remote entries staged but not yet committed are lost on a crash (so are committed
 //!   groups sled had not yet written: it writes its log every 500 ms). What survives is a
 //!   prefix of what was ingested, so chains and heads stay consistent; the lost entries
-//!   come back by sync. An export's import is flushed when it ends.
+//!   come back by sync. The same holds when sled fails to write a group: the ledger
+//!   reloads what the tree holds ([`LedgerError::Unwritten`]). An export's import is
+//!   flushed when it ends.
 
+mod committer;
 mod coop;
 pub mod disclose;
 mod error;
@@ -73,7 +81,8 @@ pub mod verdict;
 pub mod verify;
 mod view;
 
-pub use coop::{CoopLedger, Snapshot, COMMIT_INTERVAL, GROUP_ENTRIES, MAX_RANGE};
+pub use committer::{Flushed, QUEUED_GROUPS};
+pub use coop::{CoopLedger, LogTail, Snapshot, COMMIT_INTERVAL, GROUP_ENTRIES, MAX_RANGE};
 pub use error::{AppendError, LedgerError};
 pub use export::FormatError;
 pub use import::{Fork, ImportReport, Listed, Position, Rejection};
@@ -99,6 +108,9 @@ pub const CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Ledger {
     db: sled::Db,
+    /// Whether cooperatives' groups are written on a thread of their own
+    /// ([`crate::committer`]): yes, but for [`Ledger::open_unflushed`].
+    threaded: bool,
     /// Cooperatives with a live [`CoopLedger`] handle.
     open: Arc<Mutex<BTreeSet<Id>>>,
 }
@@ -156,6 +168,7 @@ impl Ledger {
         }
         Ok(Self {
             db,
+            threaded: background_flush,
             open: Arc::default(),
         })
     }
@@ -213,7 +226,16 @@ impl Ledger {
                 "the entry stored as charter of {coop} is not it"
             )));
         }
-        CoopLedger::load(tree, charter, lease)
+        CoopLedger::load(self.store(tree, coop)?, charter, lease)
+    }
+
+    /// Where `coop`'s groups are written (see [`Ledger::threaded`]).
+    fn store(&self, tree: sled::Tree, coop: &Id) -> Result<committer::Store, LedgerError> {
+        if self.threaded {
+            committer::Store::threaded(tree, format!("commit-{}", coop.short()))
+        } else {
+            Ok(committer::Store::inline(tree))
+        }
     }
 
     /// Founds a cooperative from its charter (validated like any entry; the cooperative's
@@ -229,7 +251,7 @@ impl Ledger {
         let lease = self.lease(&id)?;
         let name = layout::tree_name(&id);
         let tree = self.db.open_tree(&name)?;
-        let mut c = CoopLedger::load(tree, charter.clone(), lease)?;
+        let mut c = CoopLedger::load(self.store(tree, &id)?, charter.clone(), lease)?;
         match c.ingest(charter, None)? {
             Ingest::Stored { .. } => {
                 c.flush()?;

@@ -16,6 +16,7 @@
 //! and the caller turns it into an error after [`taawun_core::check`] returns, so a
 //! broken disk never becomes a verdict on an entry.
 
+use crate::committer::Store;
 use crate::error::LedgerError;
 use crate::layout::{self, k1};
 use std::cell::RefCell;
@@ -146,7 +147,8 @@ pub(crate) struct Overlay {
 
 /// The committed tree and the overlay, read together.
 pub(crate) struct View<'a> {
-    pub(crate) tree: &'a sled::Tree,
+    /// Read only when memory does not answer: a read waits for the groups handed over.
+    pub(crate) store: &'a Store,
     /// The cooperative's charter, read on every check, so kept decoded.
     pub(crate) charter: &'a Verified,
     /// Committed frozen authors (kept in memory: few, and asked about on every check).
@@ -161,7 +163,7 @@ pub(crate) struct View<'a> {
 
 impl<'a> View<'a> {
     pub(crate) fn new(
-        tree: &'a sled::Tree,
+        store: &'a Store,
         charter: &'a Verified,
         frozen: &'a BTreeMap<PublicKey, u64>,
         heads: &'a BTreeMap<PublicKey, Head>,
@@ -170,7 +172,7 @@ impl<'a> View<'a> {
         recent: &'a Recent,
     ) -> Self {
         Self {
-            tree,
+            store,
             charter,
             frozen,
             heads,
@@ -215,10 +217,10 @@ impl<'a> View<'a> {
     }
 
     fn get(&self, key: &[u8]) -> Option<sled::IVec> {
-        match self.tree.get(key) {
+        match self.store.tree().and_then(|t| Ok(t.get(key)?)) {
             Ok(v) => v,
             Err(e) => {
-                self.note(e.into());
+                self.note(e);
                 None
             }
         }
@@ -226,10 +228,10 @@ impl<'a> View<'a> {
 
     #[allow(dead_code)]
     fn has(&self, key: &[u8]) -> bool {
-        match self.tree.contains_key(key) {
+        match self.store.tree().and_then(|t| Ok(t.contains_key(key)?)) {
             Ok(b) => b,
             Err(e) => {
-                self.note(e.into());
+                self.note(e);
                 false
             }
         }

@@ -1,0 +1,288 @@
+//! Where a cooperative's staged groups are written to sled: on a thread of their own
+//! ([`Store::threaded`]), so that the ledger's owner (a node's network task) goes on
+//! judging and staging entries from memory while sled applies the last group on the other
+//! core; or on the owner's thread ([`Store::inline`]), for a simulation of a thousand
+//! ledgers in one process.
+//!
+//! The ledger keeps in memory what a write changes (heads, the log's length, recent
+//! entries) as soon as a group is handed over, so judging reads no disk. A read of the
+//! tree itself waits first for every group handed over ([`Store::tree`]): every read
+//! sees every write before it, as when groups were applied in place.
+//!
+//! A group that fails to apply stops the thread from applying any later one (a later
+//! group's blocks hold the failed group's ids) until the owner has taken the failure
+//! ([`Store::take_failure`]) and reloaded from the tree what is really stored: what
+//! survives is a prefix of what was staged, as after a crash, and sync fetches the rest.
+
+use crate::error::LedgerError;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+/// Groups handed to the thread and not yet applied, at most: the owner stages the next
+/// while sled applies one; a disk slower than gossip makes the owner wait here rather
+/// than hold an unbounded queue of groups in memory.
+pub const QUEUED_GROUPS: usize = 2;
+
+/// What the owner learns when a flush it handed over is done.
+pub type Flushed = Box<dyn FnOnce(Result<(), LedgerError>) + Send>;
+
+enum Job {
+    Apply(sled::Batch),
+    Flush(Flushed),
+}
+
+#[derive(Default)]
+struct Counts {
+    /// Groups handed over, and applied (or dropped after a failure).
+    sent: u64,
+    done: u64,
+    /// Why a group failed, until the owner takes it.
+    failed: Option<String>,
+    /// The next group fails (tests of what a failing disk does).
+    fail_next: bool,
+}
+
+#[derive(Default)]
+struct Progress {
+    counts: Mutex<Counts>,
+    changed: Condvar,
+}
+
+impl Progress {
+    fn lock(&self) -> MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct Thread {
+    jobs: Option<SyncSender<Job>>,
+    progress: Arc<Progress>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// A cooperative's sled tree and where its groups are applied (see the module).
+pub(crate) struct Store {
+    tree: sled::Tree,
+    thread: Option<Thread>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("threaded", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Groups applied on the caller's thread, when handed over.
+    pub(crate) fn inline(tree: sled::Tree) -> Self {
+        Self { tree, thread: None }
+    }
+
+    /// Groups applied on a thread of their own, named after the cooperative.
+    pub(crate) fn threaded(tree: sled::Tree, name: String) -> Result<Self, LedgerError> {
+        let (tx, rx) = sync_channel::<Job>(QUEUED_GROUPS);
+        let progress = Arc::new(Progress::default());
+        let (p, t) = (progress.clone(), tree.clone());
+        let handle = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                for job in rx {
+                    match job {
+                        Job::Apply(batch) => {
+                            // After a failure, later groups are dropped: their blocks
+                            // name the failed group's entries.
+                            let (skip, fail) = {
+                                let mut c = p.lock();
+                                (c.failed.is_some(), std::mem::take(&mut c.fail_next))
+                            };
+                            let out = match (skip, fail) {
+                                (true, _) => Ok(()),
+                                (false, true) => Err("a write failure made on purpose".into()),
+                                (false, false) => t.apply_batch(batch).map_err(|e| e.to_string()),
+                            };
+                            let mut c = p.lock();
+                            if let Err(e) = out {
+                                tracing::error!(error = %e, "writing a group of entries failed");
+                                c.failed = Some(e);
+                            }
+                            c.done += 1;
+                            p.changed.notify_all();
+                        }
+                        Job::Flush(then) => {
+                            let failed = p.lock().failed.clone();
+                            then(match failed {
+                                Some(why) => Err(LedgerError::Unwritten(why)),
+                                None => t.flush().map(drop).map_err(LedgerError::from),
+                            });
+                        }
+                    }
+                }
+            })
+            .map_err(LedgerError::Io)?;
+        Ok(Self {
+            tree,
+            thread: Some(Thread {
+                jobs: Some(tx),
+                progress,
+                handle: Some(handle),
+            }),
+        })
+    }
+
+    /// Hands a group over: applied now when inline (an error is the group's), else
+    /// queued (an error comes later, from [`Store::tree`] or [`Store::take_failure`]).
+    pub(crate) fn apply(&self, batch: sled::Batch) -> Result<(), LedgerError> {
+        let Some(th) = &self.thread else {
+            return Ok(self.tree.apply_batch(batch)?);
+        };
+        th.progress.lock().sent += 1;
+        let sent = th.jobs.as_ref().map(|j| j.send(Job::Apply(batch)));
+        if !matches!(sent, Some(Ok(()))) {
+            th.progress.lock().sent -= 1;
+            return Err(LedgerError::Committer);
+        }
+        Ok(())
+    }
+
+    /// Writes everything handed over to disk, then calls `then` with the outcome: at once
+    /// when inline, else from the thread once the groups before it are applied and
+    /// flushed (the caller goes on meanwhile).
+    pub(crate) fn flush_then(&self, then: Flushed) {
+        let Some(th) = &self.thread else {
+            then(self.tree.flush().map(drop).map_err(LedgerError::from));
+            return;
+        };
+        if let Some(jobs) = &th.jobs {
+            // The thread is gone only after a panic; `then` goes back with the job.
+            if let Err(std::sync::mpsc::SendError(Job::Flush(then))) = jobs.send(Job::Flush(then)) {
+                then(Err(LedgerError::Committer));
+            }
+        }
+    }
+
+    /// Waits until every group handed over is applied (or dropped after a failure).
+    fn settle(&self) -> Option<MutexGuard<'_, Counts>> {
+        let th = self.thread.as_ref()?;
+        let mut c = th.progress.lock();
+        while c.done < c.sent {
+            if th.handle.as_ref().is_none_or(|h| h.is_finished()) {
+                // The thread died: nothing more will be applied.
+                c.failed
+                    .get_or_insert_with(|| "the committing thread stopped".into());
+                break;
+            }
+            c = th
+                .progress
+                .changed
+                .wait(c)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        Some(c)
+    }
+
+    /// The tree, once every group handed over is applied: what reads of the store go
+    /// through. An error if one failed (the owner must [`Store::take_failure`]).
+    pub(crate) fn tree(&self) -> Result<&sled::Tree, LedgerError> {
+        match self.settle().and_then(|c| c.failed.clone()) {
+            Some(why) => Err(LedgerError::Unwritten(why)),
+            None => Ok(&self.tree),
+        }
+    }
+
+    /// The tree without waiting, for a snapshot that reads what was applied up to a
+    /// length the owner fixed after [`Store::tree`].
+    pub(crate) fn tree_now(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Whether a group failed to apply and the owner has not taken the failure yet
+    /// (without waiting: a cheap check before each write).
+    pub(crate) fn failed(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_some_and(|th| th.progress.lock().failed.is_some())
+    }
+
+    /// Once every group handed over is done, the failure of one, if any, taken: the
+    /// thread applies groups again, and the owner reloads what the tree holds.
+    pub(crate) fn take_failure(&self) -> Option<LedgerError> {
+        self.settle()?.failed.take().map(LedgerError::Unwritten)
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// Makes the next group handed to the thread fail.
+    pub(crate) fn fail_next(&self) {
+        if let Some(th) = &self.thread {
+            th.progress.lock().fail_next = true;
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(th) = &mut self.thread {
+            th.jobs = None;
+            if let Some(h) = th.handle.take() {
+                if h.join().is_err() {
+                    tracing::error!("the committing thread panicked");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (tempfile::TempDir, sled::Tree) {
+        let dir = tempfile::tempdir().expect("works");
+        let db = sled::Config::new().path(dir.path()).open().expect("works");
+        let t = db.open_tree("t").expect("works");
+        (dir, t)
+    }
+
+    fn batch(k: u8) -> sled::Batch {
+        let mut b = sled::Batch::default();
+        b.insert(&[k][..], &[k][..]);
+        b
+    }
+
+    #[test]
+    fn a_read_of_the_tree_sees_every_group_handed_over_before_it() {
+        let (_d, t) = tree();
+        let s = Store::threaded(t, "test".into()).expect("works");
+        for k in 0..50u8 {
+            s.apply(batch(k)).expect("works");
+        }
+        let t = s.tree().expect("works");
+        assert_eq!(t.len(), 50);
+    }
+
+    #[test]
+    fn a_flush_is_reported_after_the_groups_before_it() {
+        let (_d, t) = tree();
+        let s = Store::threaded(t.clone(), "test".into()).expect("works");
+        s.apply(batch(1)).expect("works");
+        let (tx, rx) = std::sync::mpsc::channel();
+        s.flush_then(Box::new(move |r| {
+            let _ = tx.send((r.is_ok(), t.contains_key([1u8]).expect("works")));
+        }));
+        assert_eq!(rx.recv().expect("works"), (true, true));
+    }
+
+    #[test]
+    fn inline_groups_are_applied_when_handed_over() {
+        let (_d, t) = tree();
+        let s = Store::inline(t.clone());
+        s.apply(batch(7)).expect("works");
+        assert!(t.contains_key([7u8]).expect("works"));
+        assert!(s.take_failure().is_none());
+        assert!(!s.failed());
+    }
+}
