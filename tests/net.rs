@@ -1609,3 +1609,57 @@ fn a_node_over_its_peer_target_closes_the_excess_and_keeps_the_peers_it_chose() 
         hub.stop().await;
     });
 }
+
+/// A reader asking for the state after far more new entries than the task applies
+/// itself (the refresh then runs on the blocking pool) gets every one of them, as does a
+/// reader asking while that refresh runs; and a reader sees a write answered before its
+/// ask.
+#[test]
+fn a_reader_gets_every_entry_stored_before_its_ask() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(14, 1_500);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 1, &s, &notify).await;
+        let n = &nodes[0];
+        let first = n.net.state(coop).await.expect("state");
+        assert_eq!(first.len(), 1, "the charter");
+        n.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let mut reference = taawun_core::fold::Coop::new();
+        for v in &s.entries {
+            reference.ingest(v.clone(), None).expect("valid");
+        }
+        let (a, b) = tokio::time::timeout(CONVERGE, async {
+            tokio::join!(n.net.state(coop), n.net.state(coop))
+        })
+        .await
+        .expect("both readers answered");
+        assert_eq!(*a.expect("state"), reference);
+        assert_eq!(*b.expect("state"), reference);
+        assert_eq!(first.len(), 1, "a reader's state never changes under it");
+
+        let o = n
+            .net
+            .append(
+                coop,
+                s.requesters[0].clone(),
+                offer("Survey", 2000, 60),
+                None,
+            )
+            .await
+            .expect("offer appended");
+        let st = n.net.state(coop).await.expect("state");
+        assert!(
+            st.get(&o.id()).is_some(),
+            "the write answered before the ask"
+        );
+        assert_eq!(st.len(), s.entries.len() + 1);
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}

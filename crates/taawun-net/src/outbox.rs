@@ -28,9 +28,10 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output<K, T, P> {
     /// Find a connected node proven to hold `to` (or a live device key of it), preferring
-    /// `last`, and send it the result of `key`: then [`Outbox::sending`]; with no such
-    /// node, [`Outbox::unreachable`]; when the bytes cannot be read, [`Outbox::unreadable`]
-    /// (or [`Outbox::forget`] when they are gone).
+    /// `last`, and send it the result of `key`: then [`Outbox::sending`] (after
+    /// [`Outbox::reading`] while its bytes are read off the task); with no such node,
+    /// [`Outbox::unreachable`]; when the bytes cannot be read, [`Outbox::unreadable`] (or
+    /// [`Outbox::forget`] when they are gone).
     Deliver {
         /// The delivery.
         key: K,
@@ -198,6 +199,15 @@ where
         self.due(now)
     }
 
+    /// The bytes of `key` are being read for an attempt: not delivered again meanwhile.
+    /// The attempt ends with [`Outbox::sending`], [`Outbox::unreachable`],
+    /// [`Outbox::unreadable`] or [`Outbox::forget`].
+    pub fn reading(&mut self, key: K) {
+        if let Some(w) = self.waiting.get_mut(&key) {
+            w.in_flight = true;
+        }
+    }
+
     /// A request for `key` went to `peer` as `request`.
     pub fn sending(&mut self, key: K, peer: P, request: R) {
         if let Some(w) = self.waiting.get_mut(&key) {
@@ -347,6 +357,26 @@ mod tests {
         assert!(b.due(t0 + RETRY_MAX).is_empty());
         assert!(b.reached(70, t0, |_, to| *to == 7).is_empty());
         assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn a_result_being_read_is_not_tried_again_until_its_attempt_ends() {
+        let t0 = Instant::now();
+        let mut b = Box::new();
+        b.queue(1, 7, Some(70), t0).expect("room");
+        b.reading(1);
+        assert!(b.due(t0 + RETRY_MAX).is_empty());
+        assert!(b.reached(70, t0, |_, to| *to == 7).is_empty());
+        // The read failed: tried again after its backoff.
+        b.unreadable(1, t0);
+        assert!(b.due(t0).is_empty());
+        assert_eq!(delivers(&b.due(t0 + backoff(0))), vec![1]);
+        // Read, sent, answered.
+        b.reading(1);
+        b.sending(1, 70, 100);
+        let out = b.answered(&100, 70, Ok(()), t0);
+        assert_eq!(out, vec![Output::Delivered { key: 1, peer: 70 }]);
+        assert!(b.is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod admission;
 mod gossiping;
 mod peers;
+mod reading;
 mod results;
 mod syncing;
 mod writes;
@@ -28,6 +29,7 @@ use crate::session::{Outgoing, Sessions};
 #[cfg(doc)]
 use crate::sync;
 use ed25519_dalek::SigningKey;
+use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, TopicHash};
@@ -70,6 +72,11 @@ pub(super) struct Task {
     /// The folded state of each cooperative read so far, shared with readers (see
     /// [`Task::state`]): one per cooperative held, built on first read.
     states: HashMap<Id, Arc<Coop>>,
+    /// Refreshes of `states` running on the blocking pool for readers
+    /// ([`Task::read_state`]).
+    refreshes: reading::Refreshes,
+    /// Result files being written or read on the blocking pool.
+    files: results::FileJobs,
     topics: HashMap<TopicHash, Id>,
     events: mpsc::Sender<Event>,
     /// Events dropped because the node did not keep up.
@@ -135,6 +142,11 @@ pub(super) struct Task {
     /// Callers of [`Network::writes_open`] waiting, per cooperative. Those whose caller
     /// gave up are dropped at each new wait, so bounded by the callers waiting at once.
     write_waiters: HashMap<Id, Vec<Reply<Writing>>>,
+    /// Local writes stored and being flushed on their ledger's committing thread, in the
+    /// order written: each is published, reported and answered once on disk
+    /// ([`Task::flushed`]). Bounded by the commands and evidence the task takes meanwhile
+    /// (a flush takes milliseconds).
+    flushing: FuturesOrdered<writes::Flushing>,
     config: NetConfig,
 }
 
@@ -165,12 +177,16 @@ impl Task {
         config: NetConfig,
     ) -> Result<(Option<result::Store>, JoinHandle<()>), NetError> {
         let peer = *swarm.local_peer_id();
+        let (refreshes, refreshed) = reading::Refreshes::new();
+        let (files, files_done) = results::FileJobs::new();
         let mut task = Task {
             swarm,
             ledger,
             coops: BTreeMap::new(),
             gossip_inbox: Vec::new(),
             states: HashMap::new(),
+            refreshes,
+            files,
             topics: HashMap::new(),
             events: events_tx,
             dropped_events: 0,
@@ -198,6 +214,7 @@ impl Task {
             bindings: HashMap::new(),
             guards: HashMap::new(),
             write_waiters: HashMap::new(),
+            flushing: FuturesOrdered::new(),
             config,
         };
         for addr in task.config.external_addresses.clone() {
@@ -220,11 +237,19 @@ impl Task {
         task.dial_relays();
         let results = task.results.clone();
         let span = tracing::info_span!("net", peer = %peer);
-        let join = tokio::spawn(tracing::Instrument::instrument(task.run(commands), span));
+        let join = tokio::spawn(tracing::Instrument::instrument(
+            task.run(commands, refreshed, files_done),
+            span,
+        ));
         Ok((results, join))
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut refreshed: mpsc::UnboundedReceiver<reading::Refreshed>,
+        mut files_done: mpsc::UnboundedReceiver<results::FileDone>,
+    ) {
         let mut tick = tokio::time::interval(self.config.sync_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
@@ -254,6 +279,9 @@ impl Task {
                     }
                     self.judge_gossip();
                 }
+                Some(w) = self.flushing.next(), if !self.flushing.is_empty() => self.flushed(w),
+                Some(r) = refreshed.recv() => self.refreshed(r),
+                Some(f) = files_done.recv() => self.files_done(f),
                 _ = tick.tick() => self.tick(),
                 _ = commit.tick() => self.commit(),
                 _ = retry.tick() => {
@@ -264,6 +292,10 @@ impl Task {
                 }
             }
         };
+        // Writes already stored are published and answered before the node stops.
+        while let Some(w) = self.flushing.next().await {
+            self.flushed(w);
+        }
         for c in self.coops.values() {
             if let Err(e) = c.flush() {
                 warn!(coop = %c.id().short(), error = %e, "flush at shutdown failed");
@@ -341,6 +373,9 @@ impl Task {
             .map_err(|e| NetError::Gossip(e.to_string()))?;
         self.topics.insert(topic.hash(), id);
         self.coops.insert(id, c);
+        // Read once now, while nothing else waits: later reads take the state held while
+        // a large refresh runs off the task.
+        self.refresh_roles(&id);
         self.guard(&id);
         info!(coop = %id.short(), "cooperative open");
         Ok(id)
@@ -429,7 +464,8 @@ impl Task {
                 gov,
                 reply,
             } => {
-                let _ = reply.send(self.append(coop, &key, *body, gov));
+                // Answered once on disk (`Task::flushed`), or now with the error.
+                self.append(coop, &key, *body, gov, writes::Then::Reply(reply));
             }
             Command::Ingest {
                 coop,
@@ -445,9 +481,7 @@ impl Task {
                     .and_then(|c| c.heads().map_err(NetError::from));
                 let _ = r.send(out);
             }
-            Command::State(coop, r) => {
-                let _ = r.send(self.state(&coop));
-            }
+            Command::State(coop, r) => self.read_state(coop, r),
             Command::Block(peer, r) => {
                 self.swarm.behaviour_mut().blocked.block_peer(peer);
                 let _ = r.send(Ok(()));
@@ -511,7 +545,8 @@ impl Task {
                 bytes,
                 reply,
             } => {
-                let _ = reply.send(self.send_result(coop, submission, &bytes));
+                // Answered once written (`Task::files_done`), or now with the error.
+                self.send_result(coop, submission, bytes, reply);
             }
             // Handled by the loop.
             Command::Shutdown(done) => {

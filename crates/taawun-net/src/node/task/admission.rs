@@ -269,7 +269,7 @@ impl Task {
 
     /// Reads the roles of `coop` again if they are stale (see [`ROLES_REFRESH`]); false
     /// when this node does not hold it.
-    fn refresh_roles(&mut self, coop: &Id) -> bool {
+    pub(super) fn refresh_roles(&mut self, coop: &Id) -> bool {
         let Some(len) = self.coops.get(coop).map(|c| c.len()) else {
             return false;
         };
@@ -278,7 +278,17 @@ impl Task {
             .get(coop)
             .is_none_or(|r| r.len != len && r.at.elapsed() >= ROLES_REFRESH);
         if stale {
-            let (timeline, devices) = match self.state(coop) {
+            // The first read (when the cooperative is opened) waits for the state; later
+            // ones take the state held while a large refresh runs off the task, and read
+            // again once it is in.
+            let first = !self.roles.contains_key(coop);
+            let st = if first {
+                self.state(coop)
+            } else {
+                self.state_soon(coop)
+            };
+            let read = st.as_ref().map_or(len, |st| st.len() as u64);
+            let (timeline, devices) = match st {
                 Ok(st) => {
                     // A device authorised but not enrolled yet is admitted as its
                     // member too: it must sync the authorisation to write its enrollment.
@@ -301,7 +311,7 @@ impl Task {
             self.roles.insert(
                 *coop,
                 Roles {
-                    len,
+                    len: read,
                     at: Instant::now(),
                     timeline,
                     devices,

@@ -1,6 +1,7 @@
 //! Gossip on the task: judging and ingesting a gossip message, publishing entries, and
 //! the evidence the member's node authors when it sees an equivocation.
 
+use super::writes::Then;
 use super::Task;
 use crate::exchange;
 use crate::gossip::{self, Judged, Verdict};
@@ -149,18 +150,8 @@ impl Task {
         let Some(Freeze { author, seq }) = evidence.freezes() else {
             return;
         };
-        match self.append(coop, &key, Body::Evidence(evidence), None) {
-            Ok(v) => {
-                info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");
-                self.emit(Event::EvidencePublished {
-                    coop,
-                    author,
-                    seq,
-                    entry: v.id(),
-                });
-            }
-            // Not a member of this cooperative, say: the ledger keeps the evidence anyway.
-            Err(e) => warn!(author = %author.short(), error = %e, "could not publish evidence"),
-        }
+        // Published once on disk (`Task::flushed`).
+        let then = Then::Evidence { author, seq };
+        self.append(coop, &key, Body::Evidence(evidence), None, then);
     }
 }

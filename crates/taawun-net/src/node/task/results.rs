@@ -1,5 +1,9 @@
 //! Results on the task: the outbox and its deliveries and retries, the jurors due a
 //! result, and receiving a result from a worker's node.
+//!
+//! A result is up to [`result::MAX_RESULT_BYTES`] (64 MiB), written whole and synced: its
+//! file is written and read on tokio's blocking pool ([`FileDone`]), and the task carries
+//! on when the job comes back. Marks of the outbox (small files) are still written here.
 
 use super::{Delivery, Task};
 use crate::error::NetError;
@@ -11,13 +15,87 @@ use crate::outbox;
 use crate::outbox::Outbox;
 use crate::result::{self, Refusal};
 use libp2p::request_response;
+use libp2p::request_response::ResponseChannel;
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::io;
 use std::time::Instant;
 use taawun_core::body::Body;
 use taawun_core::{Id, PublicKey, Verified};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
+
+use crate::node::command::Reply;
+
+/// A result file job done on the blocking pool, back to the task.
+pub(super) enum FileDone {
+    /// The member's result was written (and marked to deliver unless this node is its
+    /// requester's): queue it, and answer [`Network::send_result`].
+    Saved {
+        key: Delivery,
+        requester: PublicKey,
+        mine: bool,
+        reply: Reply<()>,
+        written: io::Result<()>,
+    },
+    /// A queued result was read for an attempt to `to`.
+    Read {
+        key: Delivery,
+        to: PublicKey,
+        last: Option<PeerId>,
+        bytes: io::Result<Option<Vec<u8>>>,
+    },
+    /// A result received from `peer` was written: answer it.
+    Received {
+        peer: PeerId,
+        channel: ResponseChannel<result::Response>,
+        coop: Id,
+        submission: Id,
+        size: usize,
+        written: io::Result<()>,
+    },
+    /// A mark of the outbox was removed (best effort).
+    Unmarked,
+}
+
+/// The result file jobs out on the blocking pool.
+pub(super) struct FileJobs {
+    done: mpsc::UnboundedSender<FileDone>,
+    /// Results being written as received: a second copy meanwhile is refused for now
+    /// (its sender tries again), so two jobs never write one file.
+    receiving: HashSet<(Id, Id)>,
+}
+
+impl FileJobs {
+    /// With the receiving end, which the task's loop listens on.
+    pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<FileDone>) {
+        let (done, rx) = mpsc::unbounded_channel();
+        let jobs = Self {
+            done,
+            receiving: HashSet::new(),
+        };
+        (jobs, rx)
+    }
+
+    /// Runs `job` on the blocking pool and sends what it gives back to the task.
+    fn spawn(&self, job: impl FnOnce() -> FileDone + Send + 'static) {
+        let done = self.done.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = done.send(job());
+        });
+    }
+}
+
+/// What becomes of a result received: answered now, or once its file is written.
+enum Answer {
+    Now(result::Response),
+    Write {
+        coop: Id,
+        submission: Id,
+        bytes: Vec<u8>,
+    },
+}
 
 impl Task {
     /// The requester of a `Submit` entry: the author of the offer it names.
@@ -85,13 +163,46 @@ impl Task {
         Ok(())
     }
 
-    /// See [`Network::send_result`].
+    /// See [`Network::send_result`]: checked here, written on the blocking pool, then
+    /// queued and answered ([`Task::files_done`]).
     pub(super) fn send_result(
         &mut self,
         coop: Id,
         submission: Id,
+        bytes: Vec<u8>,
+        reply: Reply<()>,
+    ) {
+        match self.check_send(coop, submission, &bytes) {
+            Ok((store, requester, mine)) => self.files.spawn(move || {
+                let written = store.write(&coop, &submission, &bytes).and_then(|()| {
+                    if mine {
+                        Ok(())
+                    } else {
+                        store.enqueue(&coop, &submission, None)
+                    }
+                });
+                FileDone::Saved {
+                    key: (coop, submission, None),
+                    requester,
+                    mine,
+                    reply,
+                    written,
+                }
+            }),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// Whether the member may send this result: the folder, the requester, and whether
+    /// this node is the requester's own.
+    fn check_send(
+        &mut self,
+        coop: Id,
+        submission: Id,
         bytes: &[u8],
-    ) -> Result<(), NetError> {
+    ) -> Result<(result::Store, PublicKey, bool), NetError> {
         let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
         let sub = self
             .coop(&coop)?
@@ -104,20 +215,84 @@ impl Task {
         if !self.outbox.contains(&key) && self.outbox.is_full() {
             return Err(NetError::OutboxFull(self.outbox.len()));
         }
-        store.write(&coop, &submission, bytes)?;
         let me = self.member_key();
-        if me.is_some_and(|me| self.identity(&coop, &me) == requester) {
-            // This node is the requester's: the result is where it belongs.
-            self.emit(Event::ResultDelivered {
+        let mine = me.is_some_and(|me| self.identity(&coop, &me) == requester);
+        Ok((store, requester, mine))
+    }
+
+    /// A result file job came back.
+    pub(super) fn files_done(&mut self, done: FileDone) {
+        match done {
+            FileDone::Saved {
+                key,
+                requester,
+                mine,
+                reply,
+                written,
+            } => {
+                let out = written.map_err(NetError::from).and_then(|()| {
+                    if mine {
+                        // This node is the requester's: the result is where it belongs.
+                        let (coop, submission, _) = key;
+                        let to = *self.swarm.local_peer_id();
+                        self.emit(Event::ResultDelivered {
+                            coop,
+                            submission,
+                            to,
+                            juror: None,
+                        });
+                        Ok(())
+                    } else {
+                        let queued = self.queue(key, requester);
+                        if queued.is_err() {
+                            // Not queued after all: unmark it, so no restart sends it.
+                            if let Some(store) = self.results.clone() {
+                                let (coop, submission, _) = key;
+                                self.files.spawn(move || {
+                                    let _ = store.dequeue(&coop, &submission, None);
+                                    FileDone::Unmarked
+                                });
+                            }
+                        }
+                        queued
+                    }
+                });
+                let _ = reply.send(out);
+            }
+            FileDone::Read {
+                key,
+                to,
+                last,
+                bytes,
+            } => self.read_for_delivery(key, to, last, bytes),
+            FileDone::Received {
+                peer,
+                channel,
                 coop,
                 submission,
-                to: *self.swarm.local_peer_id(),
-                juror: None,
-            });
-            return Ok(());
+                size,
+                written,
+            } => {
+                self.files.receiving.remove(&(coop, submission));
+                let response = match written {
+                    Ok(()) => {
+                        info!(%peer, submission = %submission.short(), size, "result received");
+                        self.emit(Event::ResultReceived {
+                            coop,
+                            submission,
+                            from: peer,
+                        });
+                        result::Response::Stored
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot store a result");
+                        result::Response::Refused(Refusal::Unavailable)
+                    }
+                };
+                self.respond(peer, channel, response);
+            }
+            FileDone::Unmarked => {}
         }
-        store.enqueue(&coop, &submission, None)?;
-        self.queue(key, requester)
     }
 
     /// Queues the result of every appeal this node's member made for the jurors holding
@@ -133,7 +308,8 @@ impl Task {
         let now = self.now();
         let coops: Vec<Id> = self.coops.keys().copied().collect();
         for coop in coops {
-            let Ok(st) = self.state(&coop) else {
+            // Looked at every tick: a state a refresh behind is good enough.
+            let Ok(st) = self.state_soon(&coop) else {
                 continue;
             };
             let mine = self.identity(&coop, &me);
@@ -218,6 +394,24 @@ impl Task {
         self.carry_out_outbox(out);
     }
 
+    /// Answers a peer that sent a result.
+    fn respond(
+        &mut self,
+        peer: PeerId,
+        channel: ResponseChannel<result::Response>,
+        response: result::Response,
+    ) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .results
+            .send_response(channel, response)
+            .is_err()
+        {
+            debug!(%peer, "result sender went away");
+        }
+    }
+
     /// Carries out what the [`Outbox`] decided.
     fn carry_out_outbox(&mut self, out: Vec<outbox::Output<Delivery, PublicKey, PeerId>>) {
         for o in out {
@@ -238,19 +432,60 @@ impl Task {
         }
     }
 
-    /// One delivery attempt: the bytes are read from the results folder and sent to a
-    /// connected node of the recipient.
+    /// One delivery attempt: when a connected node holds the recipient's key, the bytes
+    /// are read from the results folder on the blocking pool, then sent
+    /// ([`Task::read_for_delivery`]).
     fn deliver(&mut self, key: Delivery, to: PublicKey, last: Option<PeerId>) {
         let Some(store) = self.results.clone() else {
             return;
         };
+        let (coop, _, _) = key;
+        if self.node_of(&coop, &to, last).is_none() {
+            return self.unreachable(key);
+        }
+        self.outbox.reading(key);
+        self.files.spawn(move || {
+            let (coop, submission, _) = key;
+            FileDone::Read {
+                key,
+                to,
+                last,
+                bytes: store.read(&coop, &submission),
+            }
+        });
+    }
+
+    /// No connected peer has proven the recipient's key: the outbox says whom to dial,
+    /// and tries again later.
+    fn unreachable(&mut self, key: Delivery) {
+        let swarm = &self.swarm;
+        let out = self
+            .outbox
+            .unreachable(key, Instant::now(), |p| swarm.is_connected(p));
+        self.carry_out_outbox(out);
+    }
+
+    /// The bytes of a delivery were read: sent to a connected node of the recipient (one
+    /// may have gone meanwhile).
+    fn read_for_delivery(
+        &mut self,
+        key: Delivery,
+        to: PublicKey,
+        last: Option<PeerId>,
+        bytes: io::Result<Option<Vec<u8>>>,
+    ) {
+        if !self.outbox.contains(&key) {
+            return;
+        }
         let (coop, submission, juror) = key;
-        let bytes = match store.read(&coop, &submission) {
+        let bytes = match bytes {
             Ok(Some(b)) => b,
             Ok(None) => {
                 warn!(submission = %submission.short(), "queued result gone from the results folder");
                 self.outbox.forget(&key);
-                let _ = store.dequeue(&coop, &submission, juror.as_ref());
+                if let Some(store) = &self.results {
+                    let _ = store.dequeue(&coop, &submission, juror.as_ref());
+                }
                 return;
             }
             Err(e) => {
@@ -260,14 +495,7 @@ impl Task {
             }
         };
         let Some(peer) = self.node_of(&coop, &to, last) else {
-            // No connected peer has proven the recipient's key: the outbox says whom to
-            // dial, and tries again later.
-            let swarm = &self.swarm;
-            let out = self
-                .outbox
-                .unreachable(key, Instant::now(), |p| swarm.is_connected(p));
-            self.carry_out_outbox(out);
-            return;
+            return self.unreachable(key);
         };
         // A juror also gets the key to the rejection's reason, sealed to the parties only.
         let reason = juror.and_then(|_| self.disclosure(&coop, &submission));
@@ -343,18 +571,27 @@ impl Task {
                     request, channel, ..
                 },
                 ..
-            } => {
-                let response = self.receive_result(peer, request);
-                if self
-                    .swarm
-                    .behaviour_mut()
-                    .results
-                    .send_response(channel, response)
-                    .is_err()
-                {
-                    debug!(%peer, "result sender went away");
+            } => match self.receive_result(peer, request) {
+                Answer::Now(response) => self.respond(peer, channel, response),
+                Answer::Write {
+                    coop,
+                    submission,
+                    bytes,
+                } => {
+                    let Some(store) = self.results.clone() else {
+                        let refused = result::Response::Refused(Refusal::Unavailable);
+                        return self.respond(peer, channel, refused);
+                    };
+                    self.files.spawn(move || FileDone::Received {
+                        peer,
+                        channel,
+                        coop,
+                        submission,
+                        size: bytes.len(),
+                        written: store.write(&coop, &submission, &bytes),
+                    });
                 }
-            }
+            },
             E::Message {
                 peer,
                 message:
@@ -400,8 +637,21 @@ impl Task {
         }
     }
 
-    /// Checks a result against the `Submit` entry this node holds and stores it.
-    fn receive_result(&mut self, peer: PeerId, req: result::Request) -> result::Response {
+    /// Checks a result against the `Submit` entry this node holds: refused or held
+    /// already, answered now; else to be written, then answered.
+    fn receive_result(&mut self, peer: PeerId, req: result::Request) -> Answer {
+        match self.check_received(peer, req) {
+            Ok(write) => write,
+            Err(response) => Answer::Now(response),
+        }
+    }
+
+    /// [`Task::receive_result`], with every answer given now as the error.
+    fn check_received(
+        &mut self,
+        peer: PeerId,
+        req: result::Request,
+    ) -> Result<Answer, result::Response> {
         use result::Response::{Refused, Stored};
         let result::Request {
             coop,
@@ -410,36 +660,36 @@ impl Task {
             reason,
         } = req;
         let Some(store) = self.results.clone() else {
-            return Refused(Refusal::Unavailable);
+            return Err(Refused(Refusal::Unavailable));
         };
         if !self.admitted(&peer, &coop) {
             // A stranger learns nothing: as from a node without the cooperative.
-            return Refused(Refusal::UnknownCoop);
+            return Err(Refused(Refusal::UnknownCoop));
         }
         let Some(c) = self.coops.get(&coop) else {
-            return Refused(Refusal::UnknownCoop);
+            return Err(Refused(Refusal::UnknownCoop));
         };
         let sub = match c.get(&submission) {
             Ok(Some(v)) => v,
             Ok(None) => {
                 // Gossip may not have brought it yet: ask the sender, who holds it.
                 self.start_sync(peer, coop);
-                return Refused(Refusal::UnknownSubmission);
+                return Err(Refused(Refusal::UnknownSubmission));
             }
             Err(e) => {
                 warn!(error = %e, "cannot read a submission");
-                return Refused(Refusal::Unavailable);
+                return Err(Refused(Refusal::Unavailable));
             }
         };
         if let Err(r) = result::check(&sub, &bytes) {
             info!(%peer, submission = %submission.short(), refusal = %r, "result refused");
-            return Refused(r);
+            return Err(Refused(r));
         }
         if !self.recipient(&peer, &coop, &sub) {
             info!(%peer, submission = %submission.short(), "result refused: not for this node");
             // A juror's node may not have the entries that seat it yet: the sender has.
             self.start_sync(peer, coop);
-            return Refused(Refusal::NotRecipient);
+            return Err(Refused(Refusal::NotRecipient));
         }
         // A key to the rejection's reason is kept only once it opens it (protocol.md 13.7).
         if let Some(d) = reason {
@@ -448,36 +698,34 @@ impl Task {
                 Some(Ok(Some(v))) => v,
                 None | Some(Ok(None)) => {
                     self.start_sync(peer, coop);
-                    return Refused(Refusal::UnknownSubmission);
+                    return Err(Refused(Refusal::UnknownSubmission));
                 }
                 Some(Err(e)) => {
                     warn!(error = %e, "cannot read a rejection");
-                    return Refused(Refusal::Unavailable);
+                    return Err(Refused(Refusal::Unavailable));
                 }
             };
             if let Err(r) = result::check_reason(&rejection, &submission, &d.key) {
                 warn!(%peer, submission = %submission.short(), refusal = %r, "result refused");
-                return Refused(r);
+                return Err(Refused(r));
             }
             if let Err(e) = store.write_key(&coop, &d.rejection, &d.key) {
                 warn!(error = %e, "cannot store a reason's key");
-                return Refused(Refusal::Unavailable);
+                return Err(Refused(Refusal::Unavailable));
             }
         }
         if store.contains(&coop, &submission) {
-            return Stored;
+            return Err(Stored);
         }
-        if let Err(e) = store.write(&coop, &submission, &bytes) {
-            warn!(error = %e, "cannot store a result");
-            return Refused(Refusal::Unavailable);
+        if !self.files.receiving.insert((coop, submission)) {
+            // Being written from another copy: this sender tries again.
+            return Err(Refused(Refusal::Unavailable));
         }
-        info!(%peer, submission = %submission.short(), size = bytes.len(), "result received");
-        self.emit(Event::ResultReceived {
+        Ok(Answer::Write {
             coop,
             submission,
-            from: peer,
-        });
-        Stored
+            bytes: bytes.into_vec(),
+        })
     }
 
     /// Whether this node may take the result of `sub` from `peer` (protocol.md 13.7):

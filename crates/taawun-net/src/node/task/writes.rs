@@ -1,16 +1,28 @@
 //! The member's writes through the task: whether they are open in a cooperative
 //! ([`Writing`]), a peer confirming the member's chain, and local appends and ingests.
+//!
+//! A local write is stored by the task and flushed on its ledger's committing thread
+//! ([`taawun_ledger::CoopLedger::append_then`]): the task goes on with gossip, sync and
+//! pings during the flush, and publishes the entry (and answers its caller) only once
+//! it is on disk ([`Task::flushed`]), since a node that published an entry it then lost
+//! in a crash could write another at the same seq and fork its own chain. A peer may
+//! fetch the entry by sync before the flush ends; after a crash then, the write guard
+//! ([`crate::guard`]) gets it back from that peer before the member writes again.
 
 use super::Task;
 use crate::error::NetError;
 use crate::guard::{self, WriteGuard};
+use crate::node::command::Reply;
 use crate::node::event::{Event, Via, Writing};
 use ed25519_dalek::SigningKey;
 use libp2p::PeerId;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use taawun_core::body::{Body, Evidence};
 use taawun_core::{Id, PublicKey, Verified};
-use taawun_ledger::Ingest;
+use taawun_ledger::{Ingest, LedgerError};
+use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 impl Task {
@@ -112,27 +124,87 @@ impl Task {
         self.carry_out_guard(coop, out);
     }
 
+    /// Stores the next entry of `key`'s chain and has it flushed; `then` is carried out
+    /// once it is on disk ([`Task::flushed`]), or now if nothing was stored.
     pub(super) fn append(
         &mut self,
         coop: Id,
         key: &SigningKey,
         body: Body,
         gov: Option<Id>,
-    ) -> Result<Verified, NetError> {
+        then: Then,
+    ) {
+        match self.store_local(coop, key, body, gov) {
+            Ok((v, rx)) => self.flushing.push_back(Box::pin(async move {
+                let on_disk = rx.await.unwrap_or(Err(LedgerError::Committer));
+                Flushed {
+                    coop,
+                    v,
+                    then,
+                    on_disk,
+                }
+            })),
+            Err(e) => not_written(then, e),
+        }
+    }
+
+    /// A local write stored, and what reports its flush.
+    fn store_local(
+        &mut self,
+        coop: Id,
+        key: &SigningKey,
+        body: Body,
+        gov: Option<Id>,
+    ) -> Result<(Verified, oneshot::Receiver<Result<(), LedgerError>>), NetError> {
         if self.member_key() == Some(PublicKey(key.verifying_key().to_bytes())) {
             if let Writing::Waiting { peers } = self.writing(&coop)? {
                 return Err(NetError::Unconfirmed { coop, peers });
             }
         }
         let now = self.now();
-        let v = self.coop(&coop)?.append(key, body, now, gov)?;
+        let (tx, rx) = oneshot::channel();
+        let flushed = Box::new(move |r: Result<(), LedgerError>| {
+            let _ = tx.send(r);
+        });
+        let v = self
+            .coop(&coop)?
+            .append_then(key, body, now, gov, flushed)?;
+        Ok((v, rx))
+    }
+
+    /// A local write is on disk (or failed to get there): reports and publishes it, and
+    /// carries out what was to follow.
+    pub(super) fn flushed(&mut self, w: Flushed) {
+        let Flushed {
+            coop,
+            v,
+            then,
+            on_disk,
+        } = w;
+        if let Err(e) = on_disk {
+            warn!(coop = %coop.short(), entry = %v.id().short(), error = %e, "a local write did not reach the disk: not published");
+            return not_written(then, e.into());
+        }
         self.emit(Event::Stored {
             coop,
             id: v.id(),
             via: Via::Local,
         });
         self.publish(coop, &v);
-        Ok(v)
+        match then {
+            Then::Reply(reply) => {
+                let _ = reply.send(Ok(v));
+            }
+            Then::Evidence { author, seq } => {
+                info!(author = %author.short(), seq, entry = %v.id().short(), "evidence published");
+                self.emit(Event::EvidencePublished {
+                    coop,
+                    author,
+                    seq,
+                    entry: v.id(),
+                });
+            }
+        }
     }
 
     pub(super) fn ingest_local(
@@ -154,3 +226,36 @@ impl Task {
         Ok(out)
     }
 }
+
+/// Carries out what was to follow a local write that was not written (or not flushed).
+fn not_written(then: Then, e: NetError) {
+    match then {
+        Then::Reply(reply) => {
+            let _ = reply.send(Err(e));
+        }
+        // Not a member of this cooperative, say: the ledger keeps the evidence anyway.
+        Then::Evidence { author, .. } => {
+            warn!(author = %author.short(), error = %e, "could not publish evidence");
+        }
+    }
+}
+
+/// What follows a local write once it is on disk ([`Task::flushed`]).
+#[derive(Debug)]
+pub(super) enum Then {
+    /// Answer the caller of [`crate::Network::append`].
+    Reply(Reply<Verified>),
+    /// Report evidence the node authored against `author`'s fork at `seq`.
+    Evidence { author: PublicKey, seq: u64 },
+}
+
+/// A local write and whether it reached the disk.
+pub(super) struct Flushed {
+    coop: Id,
+    v: Verified,
+    then: Then,
+    on_disk: Result<(), LedgerError>,
+}
+
+/// A local write waiting for its flush.
+pub(super) type Flushing = Pin<Box<dyn Future<Output = Flushed> + Send>>;
