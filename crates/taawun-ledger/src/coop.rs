@@ -9,7 +9,7 @@ use crate::export::header_bytes;
 use crate::layout::{self, k1};
 use crate::outcome::{release, settle, Ingest, Judge, Step};
 use crate::pending::Pending;
-use crate::view::{trusted, Overlay, PathCache, Recent, View};
+use crate::view::{trusted, Firsts, Overlay, PathCache, Recent, View};
 use crate::Lease;
 use ed25519_dalek::SigningKey;
 use std::collections::{BTreeMap, HashMap};
@@ -119,6 +119,8 @@ struct State {
     paths: PathCache,
     /// Entries committed lately, decoded: most dependencies are among them.
     recent: Recent,
+    /// What each author's first entry enrolled (see [`Firsts`]).
+    firsts: Firsts,
     /// The staged group.
     overlay: Overlay,
 }
@@ -848,6 +850,7 @@ impl State {
             tip,
             paths: PathCache::default(),
             recent: Recent::default(),
+            firsts: Firsts::default(),
             overlay: Overlay::default(),
         })
     }
@@ -861,6 +864,7 @@ impl State {
             &self.overlay,
             &self.paths,
             &self.recent,
+            &self.firsts,
         )
     }
 
@@ -1112,8 +1116,10 @@ impl State {
                 Ok(())
             }
             Err(e) => {
-                // Cached paths may lean on enactments that were never written.
+                // Cached paths and first entries may lean on entries that were never
+                // written.
                 self.paths.clear();
+                self.firsts.clear();
                 Err(e)
             }
         }
@@ -1123,8 +1129,9 @@ impl State {
     /// the overlay is marked dirty).
     fn discard(&mut self) {
         self.overlay = Overlay::default();
-        // Cached paths may lean on enactments that were never written.
+        // Cached paths and first entries may lean on entries that were never written.
         self.paths.clear();
+        self.firsts.clear();
     }
 }
 

@@ -95,6 +95,19 @@ impl Recent {
     }
 }
 
+/// What the first entry of each author's chain enrolled (the device authorisation an
+/// `Enroll` names, or `None`), remembered once read: every check asks whether its author is a device
+/// ([`Context::enrolled_with`]), and a chain's first entry never changes. Forgotten with
+/// the staged group it may come from (see `State::discard`). One per author.
+#[derive(Debug, Default)]
+pub(crate) struct Firsts(RefCell<HashMap<PublicKey, Option<Id>>>);
+
+impl Firsts {
+    pub(crate) fn clear(&mut self) {
+        self.0.get_mut().clear();
+    }
+}
+
 /// Complete governance paths by the enactment id they end at, newest first.
 #[derive(Debug, Default)]
 pub(crate) struct PathCache {
@@ -158,10 +171,13 @@ pub(crate) struct View<'a> {
     pub(crate) overlay: &'a Overlay,
     pub(crate) paths: &'a PathCache,
     pub(crate) recent: &'a Recent,
+    pub(crate) firsts: &'a Firsts,
     fault: RefCell<Option<LedgerError>>,
 }
 
 impl<'a> View<'a> {
+    // One borrow per part of the ledger's state the view reads.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         store: &'a Store,
         charter: &'a Verified,
@@ -170,6 +186,7 @@ impl<'a> View<'a> {
         overlay: &'a Overlay,
         paths: &'a PathCache,
         recent: &'a Recent,
+        firsts: &'a Firsts,
     ) -> Self {
         Self {
             store,
@@ -179,6 +196,7 @@ impl<'a> View<'a> {
             overlay,
             paths,
             recent,
+            firsts,
             fault: RefCell::new(None),
         }
     }
@@ -272,6 +290,20 @@ pub(crate) fn trusted(bytes: &[u8]) -> Result<Verified, LedgerError> {
 }
 
 impl Context for View<'_> {
+    fn enrolled_with(&self, author: &PublicKey) -> Option<Id> {
+        if let Some(known) = self.firsts.0.borrow().get(author) {
+            return *known;
+        }
+        // A chain not started yet is asked about again later.
+        let first = self.at(author, 1).and_then(|id| self.entry(&id))?;
+        let device = match &first.entry().body {
+            taawun_core::body::Body::Enroll(x) => Some(x.device),
+            _ => None,
+        };
+        self.firsts.0.borrow_mut().insert(*author, device);
+        device
+    }
+
     fn entry(&self, id: &Id) -> Option<Verified> {
         if self.charter.id() == *id {
             return Some(self.charter.clone());
@@ -303,6 +335,16 @@ impl Context for View<'_> {
     fn at(&self, author: &PublicKey, seq: u64) -> Option<Id> {
         if let Some(id) = self.overlay.chains.get(&(*author, seq)) {
             return Some(*id);
+        }
+        // A chain ends at its head: the seqs a new entry asks about (its own, its
+        // predecessor's) are answered from memory, without waiting for the committing
+        // thread.
+        let head = self.overlay.heads.get(author).or_else(|| self.heads.get(author));
+        match head {
+            None => return None,
+            Some(h) if seq > h.seq => return None,
+            Some(h) if seq == h.seq => return Some(h.id),
+            Some(_) => {}
         }
         let (key, slot) = layout::chain(author, seq);
         let block = self.get(&key)?;
