@@ -15,7 +15,7 @@
 //! - what members actually earned per hour, what each requester accepted, rejected, paid
 //!   and still owes, from the fold of docs/protocol.md section 8.
 //!
-//! The file is streamed ([`mod@read`]): memory holds a few batches, compact indexes of a
+//! The file is streamed ([`mod@read`]): memory holds a few groups of entries, compact indexes of a
 //! few bytes per entry ([`index`]) and compact records of the task life ([`books`]), not
 //! the ledger. Time is the ledger's own: the state is judged at the last entry's
 //! timestamp, never at the wall clock.
