@@ -11,11 +11,13 @@
 
 use crate::compact::Paged;
 use crate::quick::QuickMap;
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
 use taawun_core::index::IndexKey;
-use taawun_core::validate::{Context, Head};
+use taawun_core::rules::Enactment;
+use taawun_core::validate::{enactment, Context, Head, PathError};
 use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::Reread;
 
@@ -76,6 +78,9 @@ pub(crate) struct Index {
     reviewed: QuickMap<Pos, Pos>,
     votes: QuickMap<(Pos, Who), Pos>,
     answered: QuickMap<Pos, Pos>,
+    /// The governance path last built, by the enactment it ends at: nearly every entry
+    /// names the newest enactment, and a path built from stored entries never changes.
+    last_path: RefCell<Option<(Id, Vec<Enactment>)>>,
 }
 
 /// Ids to positions in 13 bytes a slot instead of 37: keyed by the first 9 bytes of the id
@@ -177,6 +182,7 @@ impl Index {
             reviewed: QuickMap::default(),
             votes: QuickMap::default(),
             answered: QuickMap::default(),
+            last_path: RefCell::new(None),
         }
     }
 
@@ -353,6 +359,26 @@ impl Index {
 }
 
 impl Context for Index {
+    fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+        let Some(end) = gov else {
+            return Ok(Vec::new());
+        };
+        if let Some((id, path)) = &*self.last_path.borrow() {
+            if *id == end {
+                return Ok(path.clone());
+            }
+        }
+        // As the default walk does; only a whole path is remembered.
+        let mut out = Vec::new();
+        let mut cur = gov;
+        while let Some(id) = cur {
+            let (e, parent) = enactment(self, id)?;
+            out.push(e);
+            cur = parent;
+        }
+        *self.last_path.borrow_mut() = Some((end, out.clone()));
+        Ok(out)
+    }
     fn entry(&self, id: &Id) -> Option<Verified> {
         if let Some(v) = self.pinned.get(id).or_else(|| self.recent.get(id)) {
             return Some(v.clone());
