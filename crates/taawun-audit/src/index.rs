@@ -11,7 +11,7 @@
 
 use crate::compact::Paged;
 use crate::quick::QuickMap;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
@@ -56,6 +56,9 @@ pub(crate) struct Index {
     /// Every stored entry's id, to its position.
     pos: IdMap,
     keys: HashMap<PublicKey, Who>,
+    /// The key last found in `keys`, and its number: judging an entry asks about its
+    /// author a dozen times, each a SipHash of the key (numbers are never reassigned).
+    last_key: Cell<Option<(PublicKey, Who)>>,
     authors: Vec<Author>,
     pinned: QuickMap<Id, Verified>,
     /// Author -> the `device` entry its seq-1 `enroll` names (every entry judged asks
@@ -168,6 +171,7 @@ impl Index {
             loc: Paged::default(),
             pos: IdMap::default(),
             keys: HashMap::new(),
+            last_key: Cell::new(None),
             authors: Vec::new(),
             pinned: QuickMap::default(),
             enrollments: QuickMap::default(),
@@ -188,8 +192,8 @@ impl Index {
 
     /// The number of an author, numbering it if new.
     pub(crate) fn who(&mut self, k: &PublicKey) -> Who {
-        if let Some(w) = self.keys.get(k) {
-            return *w;
+        if let Some(w) = self.known(k) {
+            return w;
         }
         let w = Who::try_from(self.authors.len()).unwrap_or(Who::MAX);
         self.keys.insert(*k, w);
@@ -199,7 +203,14 @@ impl Index {
 
     /// The number of an author already known.
     pub(crate) fn known(&self, k: &PublicKey) -> Option<Who> {
-        self.keys.get(k).copied()
+        if let Some((last, w)) = self.last_key.get() {
+            if last == *k {
+                return Some(w);
+            }
+        }
+        let w = self.keys.get(k).copied()?;
+        self.last_key.set(Some((*k, w)));
+        Some(w)
     }
 
     /// Every author's key by number.
@@ -335,7 +346,7 @@ impl Index {
     }
 
     fn author(&self, k: &PublicKey) -> Option<&Author> {
-        self.keys.get(k).map(|w| &self.authors[*w as usize])
+        self.known(k).map(|w| &self.authors[w as usize])
     }
 
     /// The id of the entry stored at a position, if any.
