@@ -64,8 +64,14 @@ pub(crate) struct Index {
     /// Author -> the `device` entry its seq-1 `enroll` names (every entry judged asks
     /// whom its author speaks for: this answers without reading the file).
     enrollments: QuickMap<Who, Id>,
-    recent: QuickMap<Id, Verified>,
-    recent_order: VecDeque<Id>,
+    /// Recent stored entries by position from `recent_from`, of which the last
+    /// [`RECENT_ENTRIES`] that other entries may name are kept whole (`None` for the
+    /// rest, and for governance entries, which are pinned): found by the position of
+    /// their id, not by a map of their own to fill and empty at every entry.
+    recent: VecDeque<Option<Verified>>,
+    recent_from: Pos,
+    /// How many entries `recent` holds.
+    recent_kept: usize,
     /// The ids of the last [`RECENT_IDS`] stored entries, by position from
     /// `recent_ids_from`: validation asks for the id at an author's previous seq, or of a
     /// claim, submission or assignment, mostly of entries stored moments earlier.
@@ -175,8 +181,9 @@ impl Index {
             authors: Vec::new(),
             pinned: QuickMap::default(),
             enrollments: QuickMap::default(),
-            recent: QuickMap::default(),
-            recent_order: VecDeque::new(),
+            recent: VecDeque::new(),
+            recent_from: 0,
+            recent_kept: 0,
             recent_ids: VecDeque::new(),
             recent_ids_from: 0,
             recent_ids_max: RECENT_IDS,
@@ -322,6 +329,7 @@ impl Index {
                 self.pos.collided(id, p, o.id(), other);
             }
         }
+        let mut keep = None;
         if nameable(&e.body) {
             match e.body {
                 Body::Charter(_)
@@ -331,16 +339,18 @@ impl Index {
                 | Body::Device(_) => {
                     self.pinned.insert(id, v.clone());
                 }
-                _ => {
-                    self.recent.insert(id, v.clone());
-                    self.recent_order.push_back(id);
-                    while self.recent_order.len() > RECENT_ENTRIES {
-                        if let Some(old) = self.recent_order.pop_front() {
-                            self.recent.remove(&old);
-                        }
-                    }
-                }
+                _ => keep = Some(v.clone()),
             }
+        }
+        self.recent_kept += usize::from(keep.is_some());
+        self.recent.push_back(keep);
+        // The slots of entries not kept are bounded too, in a file of few nameable ones.
+        while self.recent_kept > RECENT_ENTRIES || self.recent.len() > 4 * RECENT_ENTRIES {
+            let Some(old) = self.recent.pop_front() else {
+                break;
+            };
+            self.recent_kept -= usize::from(old.is_some());
+            self.recent_from += 1;
         }
         p
     }
@@ -391,10 +401,19 @@ impl Context for Index {
         Ok(out)
     }
     fn entry(&self, id: &Id) -> Option<Verified> {
-        if let Some(v) = self.pinned.get(id).or_else(|| self.recent.get(id)) {
+        if let Some(v) = self.pinned.get(id) {
             return Some(v.clone());
         }
         let p = self.pos_of(id)?;
+        if let Some(Some(v)) = p
+            .checked_sub(self.recent_from)
+            .and_then(|i| self.recent.get(i as usize))
+        {
+            // Another id may share the first bytes of `id` (see `IdMap`): compare.
+            if v.id() == *id {
+                return Some(v.clone());
+            }
+        }
         let (offset, len) = *self.loc.get(p as usize)?;
         // A failed read shows up as a missing dependency, reported with its id; the bytes
         // must still be that entry (the file could have changed on disk since).
