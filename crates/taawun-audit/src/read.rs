@@ -22,9 +22,9 @@ use taawun_ledger::FormatError;
 /// the cores.
 pub const VERIFY_GROUP: usize = 128;
 
-/// Groups framed and not yet judged, at most (about 3 MB of envelopes and entries):
-/// enough that the verifiers never wait for the framer or for a judge that is briefly
-/// descheduled.
+/// Groups framed and not yet judged, at most (8,192 items: about 10 MB of envelopes and
+/// entries): enough that the verifiers never wait for the framer or for a judge that is
+/// briefly descheduled.
 pub const IN_FLIGHT_GROUPS: usize = 64;
 
 /// Read buffer of the framer.
