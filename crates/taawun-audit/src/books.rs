@@ -58,7 +58,7 @@ use taawun_core::body::{Body, Kind};
 use taawun_core::fold::{topup, Coop, Timeline, WITNESS_SLACK_MS};
 use taawun_core::lottery;
 use taawun_core::money::{format_in, hourly_rate, meets_floor};
-use taawun_core::{Id, PublicKey, Timestamp, Verified};
+use taawun_core::{Hash, Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::verdict;
 
 /// Interned currency code.
@@ -98,6 +98,10 @@ struct AssignRec {
     at: Stamp,
     /// The claims it names, sorted, each once.
     named: Vec<Pos>,
+    /// Its lottery seed, for the draw at the end: 32 bytes kept spare reading the
+    /// assignment back from the file then, one read and decode per assigned offer on
+    /// the single thread that closes the books.
+    seed: Hash,
 }
 
 #[derive(Debug)]
@@ -325,7 +329,8 @@ impl Books {
                 let mut named: Vec<Pos> = a.claims.iter().filter_map(|c| idx.pos_of(c)).collect();
                 named.sort_unstable();
                 named.dedup();
-                self.assigns.insert(p, AssignRec { at, named });
+                let seed = lottery::seed(&a.secret, &a.offer, &a.claims);
+                self.assigns.insert(p, AssignRec { at, named, seed });
             }
             Body::Submit(s) => {
                 if let (Some(offer), Some(assign)) = (idx.pos_of(&s.offer), idx.pos_of(&s.assign)) {
@@ -719,18 +724,10 @@ impl Books {
                 counts = Some((*p, a));
             }
         }
-        let Some((ap, _)) = counts else {
+        let Some((ap, a)) = counts else {
             return d;
         };
-        // The secret is read back from the file: one read per assigned offer, rather
-        // than 32 bytes per assignment held all along.
-        let Some(v) = idx.load(ap) else {
-            return d;
-        };
-        let Body::Assign(x) = &v.entry().body else {
-            return d;
-        };
-        let seed = lottery::seed(&x.secret, &x.offer, &x.claims);
+        let seed = a.seed;
         let who: HashMap<PublicKey, Who> = d.counted.iter().map(|(w, _)| (key(*w), *w)).collect();
         let claimants: Vec<PublicKey> = who.keys().copied().collect();
         let ranking: Vec<Who> = lottery::ranking(&seed, &claimants)

@@ -11,11 +11,13 @@
 
 use crate::compact::Paged;
 use crate::quick::QuickMap;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
 use taawun_core::index::IndexKey;
-use taawun_core::validate::{Context, Head};
+use taawun_core::rules::Enactment;
+use taawun_core::validate::{enactment, Context, Head, PathError};
 use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::Reread;
 
@@ -54,13 +56,22 @@ pub(crate) struct Index {
     /// Every stored entry's id, to its position.
     pos: IdMap,
     keys: HashMap<PublicKey, Who>,
+    /// The key last found in `keys`, and its number: judging an entry asks about its
+    /// author a dozen times, each a SipHash of the key (numbers are never reassigned).
+    last_key: Cell<Option<(PublicKey, Who)>>,
     authors: Vec<Author>,
     pinned: QuickMap<Id, Verified>,
     /// Author -> the `device` entry its seq-1 `enroll` names (every entry judged asks
     /// whom its author speaks for: this answers without reading the file).
     enrollments: QuickMap<Who, Id>,
-    recent: QuickMap<Id, Verified>,
-    recent_order: VecDeque<Id>,
+    /// Recent stored entries by position from `recent_from`, of which the last
+    /// [`RECENT_ENTRIES`] that other entries may name are kept whole (`None` for the
+    /// rest, and for governance entries, which are pinned): found by the position of
+    /// their id, not by a map of their own to fill and empty at every entry.
+    recent: VecDeque<Option<Verified>>,
+    recent_from: Pos,
+    /// How many entries `recent` holds.
+    recent_kept: usize,
     /// The ids of the last [`RECENT_IDS`] stored entries, by position from
     /// `recent_ids_from`: validation asks for the id at an author's previous seq, or of a
     /// claim, submission or assignment, mostly of entries stored moments earlier.
@@ -76,6 +87,9 @@ pub(crate) struct Index {
     reviewed: QuickMap<Pos, Pos>,
     votes: QuickMap<(Pos, Who), Pos>,
     answered: QuickMap<Pos, Pos>,
+    /// The governance path last built, by the enactment it ends at: nearly every entry
+    /// names the newest enactment, and a path built from stored entries never changes.
+    last_path: RefCell<Option<(Id, Vec<Enactment>)>>,
 }
 
 /// Ids to positions in 13 bytes a slot instead of 37: keyed by the first 9 bytes of the id
@@ -163,11 +177,13 @@ impl Index {
             loc: Paged::default(),
             pos: IdMap::default(),
             keys: HashMap::new(),
+            last_key: Cell::new(None),
             authors: Vec::new(),
             pinned: QuickMap::default(),
             enrollments: QuickMap::default(),
-            recent: QuickMap::default(),
-            recent_order: VecDeque::new(),
+            recent: VecDeque::new(),
+            recent_from: 0,
+            recent_kept: 0,
             recent_ids: VecDeque::new(),
             recent_ids_from: 0,
             recent_ids_max: RECENT_IDS,
@@ -177,13 +193,14 @@ impl Index {
             reviewed: QuickMap::default(),
             votes: QuickMap::default(),
             answered: QuickMap::default(),
+            last_path: RefCell::new(None),
         }
     }
 
     /// The number of an author, numbering it if new.
     pub(crate) fn who(&mut self, k: &PublicKey) -> Who {
-        if let Some(w) = self.keys.get(k) {
-            return *w;
+        if let Some(w) = self.known(k) {
+            return w;
         }
         let w = Who::try_from(self.authors.len()).unwrap_or(Who::MAX);
         self.keys.insert(*k, w);
@@ -193,7 +210,14 @@ impl Index {
 
     /// The number of an author already known.
     pub(crate) fn known(&self, k: &PublicKey) -> Option<Who> {
-        self.keys.get(k).copied()
+        if let Some((last, w)) = self.last_key.get() {
+            if last == *k {
+                return Some(w);
+            }
+        }
+        let w = self.keys.get(k).copied()?;
+        self.last_key.set(Some((*k, w)));
+        Some(w)
     }
 
     /// Every author's key by number.
@@ -305,6 +329,7 @@ impl Index {
                 self.pos.collided(id, p, o.id(), other);
             }
         }
+        let mut keep = None;
         if nameable(&e.body) {
             match e.body {
                 Body::Charter(_)
@@ -314,22 +339,24 @@ impl Index {
                 | Body::Device(_) => {
                     self.pinned.insert(id, v.clone());
                 }
-                _ => {
-                    self.recent.insert(id, v.clone());
-                    self.recent_order.push_back(id);
-                    while self.recent_order.len() > RECENT_ENTRIES {
-                        if let Some(old) = self.recent_order.pop_front() {
-                            self.recent.remove(&old);
-                        }
-                    }
-                }
+                _ => keep = Some(v.clone()),
             }
+        }
+        self.recent_kept += usize::from(keep.is_some());
+        self.recent.push_back(keep);
+        // The slots of entries not kept are bounded too, in a file of few nameable ones.
+        while self.recent_kept > RECENT_ENTRIES || self.recent.len() > 4 * RECENT_ENTRIES {
+            let Some(old) = self.recent.pop_front() else {
+                break;
+            };
+            self.recent_kept -= usize::from(old.is_some());
+            self.recent_from += 1;
         }
         p
     }
 
     fn author(&self, k: &PublicKey) -> Option<&Author> {
-        self.keys.get(k).map(|w| &self.authors[*w as usize])
+        self.known(k).map(|w| &self.authors[w as usize])
     }
 
     /// The id of the entry stored at a position, if any.
@@ -353,11 +380,40 @@ impl Index {
 }
 
 impl Context for Index {
+    fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+        let Some(end) = gov else {
+            return Ok(Vec::new());
+        };
+        if let Some((id, path)) = &*self.last_path.borrow() {
+            if *id == end {
+                return Ok(path.clone());
+            }
+        }
+        // As the default walk does; only a whole path is remembered.
+        let mut out = Vec::new();
+        let mut cur = gov;
+        while let Some(id) = cur {
+            let (e, parent) = enactment(self, id)?;
+            out.push(e);
+            cur = parent;
+        }
+        *self.last_path.borrow_mut() = Some((end, out.clone()));
+        Ok(out)
+    }
     fn entry(&self, id: &Id) -> Option<Verified> {
-        if let Some(v) = self.pinned.get(id).or_else(|| self.recent.get(id)) {
+        if let Some(v) = self.pinned.get(id) {
             return Some(v.clone());
         }
         let p = self.pos_of(id)?;
+        if let Some(Some(v)) = p
+            .checked_sub(self.recent_from)
+            .and_then(|i| self.recent.get(i as usize))
+        {
+            // Another id may share the first bytes of `id` (see `IdMap`): compare.
+            if v.id() == *id {
+                return Some(v.clone());
+            }
+        }
         let (offset, len) = *self.loc.get(p as usize)?;
         // A failed read shows up as a missing dependency, reported with its id; the bytes
         // must still be that entry (the file could have changed on disk since).

@@ -15,7 +15,7 @@
 //! - what members actually earned per hour, what each requester accepted, rejected, paid
 //!   and still owes, from the fold of docs/protocol.md section 8.
 //!
-//! The file is streamed ([`mod@read`]): memory holds a few batches, compact indexes of a
+//! The file is streamed ([`mod@read`]): memory holds a few groups of entries, compact indexes of a
 //! few bytes per entry ([`index`]) and compact records of the task life ([`books`]), not
 //! the ledger. Time is the ledger's own: the state is judged at the last entry's
 //! timestamp, never at the wall clock.
@@ -209,6 +209,7 @@ pub fn audit(
         first_ts: None,
         last_ts: 0,
         sealed: SealedReader::new(&header.coop, opts.disclosures.as_ref()),
+        work: Vec::new(),
     };
     for batch in rx {
         match batch {
@@ -281,6 +282,8 @@ struct Auditor {
     last_ts: u64,
     /// The readout of sealed fields, fed every decodable entry in file order.
     sealed: SealedReader,
+    /// The entries [`Auditor::judge`] has yet to judge (empty between calls).
+    work: Vec<(Held, bool)>,
 }
 
 fn finding(rule: &str, h: &Held, detail: String) -> Finding {
@@ -345,7 +348,9 @@ impl Auditor {
 
     /// Judges an entry, then every entry that was waiting for what it made valid.
     fn judge(&mut self, first: Held, was_held: bool) {
-        let mut work = vec![(first, was_held)];
+        // Kept between calls: one allocation for the audit, not one per entry.
+        let mut work = std::mem::take(&mut self.work);
+        work.push((first, was_held));
         while let Some((h, held)) = work.pop() {
             let out = check(&self.idx, &self.coop, &h.v, None);
             match out {
@@ -382,8 +387,14 @@ impl Auditor {
                     *self.kinds.entry(e.body.kind().name()).or_default() += 1;
                     self.first_ts = Some(self.first_ts.map_or(e.ts, |t| t.min(e.ts)));
                     self.last_ts = self.last_ts.max(e.ts);
-                    for w in [Wait::Seq(e.author, e.seq), Wait::Id(h.v.id())] {
-                        if let Some(ready) = self.pending.remove(&w) {
+                    // An honest export leaves nothing waiting: skip hashing both keys.
+                    let waits = if self.pending.is_empty() {
+                        [].as_slice()
+                    } else {
+                        &[Wait::Seq(e.author, e.seq), Wait::Id(h.v.id())][..]
+                    };
+                    for w in waits {
+                        if let Some(ready) = self.pending.remove(w) {
                             self.pending_len -= ready.len();
                             work.extend(ready.into_iter().rev().map(|r| (r, true)));
                         }
@@ -418,6 +429,7 @@ impl Auditor {
                 }
             }
         }
+        self.work = work;
     }
 
     fn finish(mut self, opts: &Options) -> Report {
