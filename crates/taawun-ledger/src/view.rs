@@ -339,7 +339,11 @@ impl Context for View<'_> {
         // A chain ends at its head: the seqs a new entry asks about (its own, its
         // predecessor's) are answered from memory, without waiting for the committing
         // thread.
-        let head = self.overlay.heads.get(author).or_else(|| self.heads.get(author));
+        let head = self
+            .overlay
+            .heads
+            .get(author)
+            .or_else(|| self.heads.get(author));
         match head {
             None => return None,
             Some(h) if seq > h.seq => return None,

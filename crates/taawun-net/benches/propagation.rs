@@ -24,7 +24,8 @@
 //!    sync rate / import rate (goal >= 0.5).
 //! 3. **A node exporting.** Once B has caught up, `TAAWUN_BENCH_PROBES` (30) offers are
 //!    appended on B one at a time; per offer, the time from B's store to A's (gossip
-//!    through A's network task) and the round trip of a command to A (`heads`). Then the
+//!    through A's network task) and the round trip of a command to A (`heads`); and all
+//!    along, a bare libp2p node pings A every 50 ms (its connection, not its task). Then the
 //!    same while A exports its whole ledger again and again ([`Network::export`]). Probes
 //!    are `TAAWUN_BENCH_PROBE_GAP_MS` (200) apart, so that they spread over several
 //!    exports. Ratio: exporting / idle (goal <= 2).
@@ -690,6 +691,54 @@ struct CatchUp {
 struct Probe {
     gossip: Vec<Duration>,
     command: Vec<Duration>,
+    /// Round trips of libp2p pings to the node, one every [`PING_EVERY`].
+    ping: Vec<Duration>,
+}
+
+/// How often the bare pinger pings the node of part 3.
+const PING_EVERY: Duration = Duration::from_millis(50);
+
+/// A bare libp2p node (TCP, noise, yamux, ping only) pinging `addr` every [`PING_EVERY`]:
+/// the round trips go to the receiver as they come; dropping the sender stops it.
+fn start_pinger(addr: Multiaddr) -> (mpsc::UnboundedReceiver<Duration>, oneshot::Sender<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (stop_tx, mut stop) = oneshot::channel::<()>();
+    let ping = libp2p::ping::Behaviour::new(libp2p::ping::Config::new().with_interval(PING_EVERY));
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| ping)
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    swarm.dial(addr).expect("the pinger dials");
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                ev = swarm.select_next_some() => {
+                    if let SwarmEvent::Behaviour(libp2p::ping::Event { result: Ok(rtt), .. }) = ev {
+                        let _ = tx.send(rtt);
+                    }
+                }
+            }
+        }
+    });
+    (rx, stop_tx)
+}
+
+/// The round trips the pinger measured since the last call.
+fn pings(rx: &mut mpsc::UnboundedReceiver<Duration>) -> Vec<Duration> {
+    let mut out = Vec::new();
+    while let Ok(d) = rx.try_recv() {
+        out.push(d);
+    }
+    out
 }
 
 impl Probe {
@@ -823,10 +872,12 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
     if synced {
         let requester = &s.requesters[0];
         let gap = cfg.probe_gap;
+        let (mut rtts, stop_pinger) = start_pinger(a.addr.clone());
         idle = probe(
             &mut col, &a.net, &b.net, coop, requester, 0, cfg.probes, gap,
         )
         .await;
+        idle.ping = pings(&mut rtts);
         let t = Instant::now();
         a.net.export(coop).await.expect("exports");
         export_time = t.elapsed();
@@ -843,9 +894,12 @@ async fn catch_up(cfg: &Cfg) -> CatchUp {
             })
         };
         let (first, count) = (cfg.probes, cfg.probes);
+        let _ = pings(&mut rtts);
         exporting = probe(&mut col, &a.net, &b.net, coop, requester, first, count, gap).await;
+        exporting.ping = pings(&mut rtts);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         exports = exporter.await.expect("exporter");
+        drop(stop_pinger);
     }
 
     b.stop().await;
@@ -1046,6 +1100,11 @@ fn main() {
                 "a command's round trip (heads)",
                 &c.idle.command,
                 &c.exporting.command,
+            ),
+            (
+                "a libp2p ping's round trip (one every 50 ms)",
+                &c.idle.ping,
+                &c.exporting.ping,
             ),
         ] {
             let (i50, i99, e50, e99) = (

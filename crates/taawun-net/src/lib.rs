@@ -44,8 +44,10 @@
 //!   `node/mod.rs` holds [`Network`], `command.rs` the commands it sends, `event.rs`
 //!   [`Event`], [`Via`], [`PeerSync`], [`Writing`] and the mapping from an ingest outcome to
 //!   what the task reports, `task.rs` the task (its state, event loop, command dispatch and
-//!   tick) and `task/` one `impl` of it per concern: `writes`, `gossiping`, `syncing`,
-//!   `results`, `peers` (dialing, relays, lockouts) and `admission` (hello, roles, scores).
+//!   tick) and `task/` one `impl` of it per concern: `writes` (local writes, published
+//!   once flushed), `gossiping`, `syncing`, `results` (with the result files' jobs on the
+//!   blocking pool), `reading` (the state readers ask for, refreshed off the task when
+//!   large), `peers` (dialing, relays, lockouts) and `admission` (hello, roles, scores).
 //!
 //! ## Ownership
 //!
@@ -54,7 +56,10 @@
 //! costs about 50 µs), so the verdict is reported to gossipsub without a round trip and the
 //! ledger has a single writer. Local writes go through the same task
 //! ([`Network::append`], [`Network::ingest`]): the node never holds a ledger handle while
-//! the network runs. Nothing is behind a `Mutex`.
+//! the network runs. Nothing is behind a `Mutex`. The disk work that would stall the task
+//! runs beside it: each ledger's groups on its committing thread (the flush of a local
+//! write too: the task publishes and answers once it is done), exports, large state
+//! refreshes and result files on tokio's blocking pool, each fixed on the task first.
 
 pub mod conduct;
 pub mod config;

@@ -278,7 +278,8 @@ impl Network {
     }
 
     /// Writes `body` as `key`'s next entry in `coop` (stamped with the configured clock,
-    /// validated, stored, flushed) and gossips it. With [`NetConfig::confirm_own_chain`],
+    /// validated, stored, flushed) and gossips it; answers once the entry is on disk and
+    /// gossiped (the flush runs off the network task). With [`NetConfig::confirm_own_chain`],
     /// an entry of the member's is refused with [`NetError::Unconfirmed`] while its writes
     /// wait ([`Writing::Waiting`]).
     pub async fn append(
