@@ -34,11 +34,13 @@ use taawun_core::{Context, Id, PublicKey, Verified};
 /// cooperative realistically has alive at once.
 pub const MAX_CACHED_PATHS: usize = 64;
 
-/// Entries kept decoded after they are stored: 4096, about 5 MB. An entry's
+/// Entries kept decoded after they are stored: 8192, about 10 MB. An entry's
 /// dependencies are nearly always recent (an offer's claims, assignment and submissions
 /// follow it within its claim and review windows), and a hit saves a sled read (a disk
-/// read once the ledger outgrows sled's cache) and a decode.
-pub const RECENT_ENTRIES: usize = 4096;
+/// read once the ledger outgrows sled's cache), a decode, and a wait for the committing
+/// thread. With 4096, gossip ingest one entry at a time reached 0.74-0.78 of its bound at
+/// 100,000 entries; with 8192, 0.80-0.82 (docs/performance.md).
+pub const RECENT_ENTRIES: usize = 8192;
 
 /// The index entry `v` adds, if any ([`IndexKey::of`]). Its named entry is always one of
 /// `v`'s dependencies (the offer, submission, proposal or settlement it names).
