@@ -16,7 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use taawun_core::body::Body;
 use taawun_core::index::IndexKey;
-use taawun_core::rules::Enactment;
+use taawun_core::rules::Path;
 use taawun_core::validate::{enactment, Context, Head, PathError};
 use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::Reread;
@@ -89,7 +89,7 @@ pub(crate) struct Index {
     answered: QuickMap<Pos, Pos>,
     /// The governance path last built, by the enactment it ends at: nearly every entry
     /// names the newest enactment, and a path built from stored entries never changes.
-    last_path: RefCell<Option<(Id, Vec<Enactment>)>>,
+    last_path: RefCell<Option<(Id, Path)>>,
 }
 
 /// Ids to positions in 13 bytes a slot instead of 37: keyed by the first 9 bytes of the id
@@ -380,9 +380,9 @@ impl Index {
 }
 
 impl Context for Index {
-    fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+    fn path(&self, gov: Option<Id>) -> Result<Path, PathError> {
         let Some(end) = gov else {
-            return Ok(Vec::new());
+            return Ok(Path::from([]));
         };
         if let Some((id, path)) = &*self.last_path.borrow() {
             if *id == end {
@@ -397,6 +397,7 @@ impl Context for Index {
             out.push(e);
             cur = parent;
         }
+        let out = Path::from(out);
         *self.last_path.borrow_mut() = Some((end, out.clone()));
         Ok(out)
     }

@@ -57,6 +57,11 @@ pub struct Enactment {
     pub action: Action,
 }
 
+/// A governance path: the enactments from one `Enact` back to the charter, newest first
+/// ([`crate::Context::path`]). Shared, not copied: nearly every entry is judged under the
+/// same path, and a store keeps it once.
+pub type Path = std::sync::Arc<[Enactment]>;
+
 impl Rules {
     /// The rules a charter sets.
     pub fn from_charter(c: &Charter) -> Self {

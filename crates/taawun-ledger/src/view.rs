@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 use taawun_core::entry::TrustedStore;
 use taawun_core::index::IndexKey;
-use taawun_core::rules::Enactment;
+use taawun_core::rules::Path;
 use taawun_core::validate::{Head, PathError};
 use taawun_core::{Context, Id, PublicKey, Verified};
 
@@ -113,17 +113,17 @@ impl Firsts {
 /// Complete governance paths by the enactment id they end at, newest first.
 #[derive(Debug, Default)]
 pub(crate) struct PathCache {
-    paths: HashMap<Id, Vec<Enactment>>,
+    paths: HashMap<Id, Path>,
 }
 
 impl PathCache {
-    pub(crate) fn get(&self, gov: &Id) -> Option<&Vec<Enactment>> {
+    pub(crate) fn get(&self, gov: &Id) -> Option<&Path> {
         self.paths.get(gov)
     }
 
     /// Caches a path; when full, starts over (cheaper than tracking recency, and a
     /// refill costs one walk per live governance id).
-    pub(crate) fn insert(&mut self, gov: Id, path: Vec<Enactment>) {
+    pub(crate) fn insert(&mut self, gov: Id, path: Path) {
         if self.paths.len() >= MAX_CACHED_PATHS {
             self.paths.clear();
         }
@@ -259,7 +259,10 @@ impl<'a> View<'a> {
 
     /// The governance path ending at `gov`, newest first: [`Context::path`]'s walk, cut
     /// short at the first cached path.
-    pub(crate) fn walk(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+    pub(crate) fn walk(&self, gov: Option<Id>) -> Result<Path, PathError> {
+        if let Some(whole) = gov.and_then(|g| self.paths.get(&g)) {
+            return Ok(whole.clone());
+        }
         let mut out = Vec::new();
         let mut cur = gov;
         while let Some(id) = cur {
@@ -271,7 +274,7 @@ impl<'a> View<'a> {
             out.push(step);
             cur = parent;
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
@@ -405,7 +408,7 @@ impl Context for View<'_> {
         self.indexed(IndexKey::Receipt { settle: *settle })
     }
 
-    fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+    fn path(&self, gov: Option<Id>) -> Result<Path, PathError> {
         self.walk(gov)
     }
 }

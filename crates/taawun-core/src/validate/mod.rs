@@ -18,7 +18,7 @@ use crate::entry::{Timestamp, Unverified, Verified, MAX_CHARTER_ENTRY_BYTES, MAX
 use crate::id::{Id, PublicKey};
 use crate::lottery;
 use crate::money::{format_in, hourly_rate, meets_floor, valid_currency, Currency};
-use crate::rules::{Enactment, Rules};
+use crate::rules::{Enactment, Path, Rules};
 use crate::sig;
 use std::collections::BTreeSet;
 
@@ -107,7 +107,7 @@ pub trait Context {
 
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
-    fn path(&self, gov: Option<Id>) -> Result<Vec<Enactment>, PathError> {
+    fn path(&self, gov: Option<Id>) -> Result<Path, PathError> {
         let mut out = Vec::new();
         let mut cur = gov;
         while let Some(id) = cur {
@@ -115,7 +115,7 @@ pub trait Context {
             out.push(e);
             cur = parent;
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
