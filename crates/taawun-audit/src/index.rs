@@ -17,7 +17,7 @@ use std::fs::File;
 use taawun_core::body::Body;
 use taawun_core::index::IndexKey;
 use taawun_core::rules::Path;
-use taawun_core::validate::{enactment, Context, Head, PathError};
+use taawun_core::validate::{walk, Context, Head, PathError};
 use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::Reread;
 
@@ -389,15 +389,8 @@ impl Context for Index {
                 return Ok(path.clone());
             }
         }
-        // As the default walk does; only a whole path is remembered.
-        let mut out = Vec::new();
-        let mut cur = gov;
-        while let Some(id) = cur {
-            let (e, parent) = enactment(self, id)?;
-            out.push(e);
-            cur = parent;
-        }
-        let out = Path::from(out);
+        // Only a whole path is remembered.
+        let out = walk(self, gov)?;
         *self.last_path.borrow_mut() = Some((end, out.clone()));
         Ok(out)
     }

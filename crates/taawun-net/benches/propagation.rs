@@ -545,18 +545,7 @@ async fn start_raw(
             .expect("gossipsub behaviour");
     behaviour.subscribe(&topic).expect("subscribes");
     let peer = key.public().to_peer_id();
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .expect("tcp")
-        .with_behaviour(|_| behaviour)
-        .expect("behaviour")
-        .with_swarm_config(|c| c.with_idle_connection_timeout(DEFAULT_IDLE_TIMEOUT))
-        .build();
+    let mut swarm = bare_swarm(key, behaviour, DEFAULT_IDLE_TIMEOUT);
     swarm
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address"))
         .expect("listens");
@@ -611,6 +600,27 @@ async fn start_raw(
         addr: addr.with(Protocol::P2p(peer)),
         task,
     }
+}
+
+/// A bare libp2p swarm (TCP with noise and yamux, as the taawun nodes) carrying only
+/// `behaviour`, closing a connection idle for `idle`.
+fn bare_swarm<B: libp2p::swarm::NetworkBehaviour>(
+    key: Keypair,
+    behaviour: B,
+    idle: Duration,
+) -> libp2p::Swarm<B> {
+    libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| behaviour)
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+        .build()
 }
 
 /// The raw half: the same graph, the same bytes from the same origins.
@@ -704,18 +714,8 @@ fn start_pinger(addr: Multiaddr) -> (mpsc::UnboundedReceiver<Duration>, oneshot:
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop_tx, mut stop) = oneshot::channel::<()>();
     let ping = libp2p::ping::Behaviour::new(libp2p::ping::Config::new().with_interval(PING_EVERY));
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .expect("tcp")
-        .with_behaviour(|_| ping)
-        .expect("behaviour")
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
-        .build();
+    let key = Keypair::generate_ed25519();
+    let mut swarm = bare_swarm(key, ping, Duration::from_secs(3600));
     swarm.dial(addr).expect("the pinger dials");
     tokio::spawn(async move {
         loop {

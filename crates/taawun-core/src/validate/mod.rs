@@ -108,15 +108,21 @@ pub trait Context {
     /// The enactments on the governance path ending at `gov`, newest first. The default
     /// walks `gov` links through [`Context::entry`]; stores may cache it.
     fn path(&self, gov: Option<Id>) -> Result<Path, PathError> {
-        let mut out = Vec::new();
-        let mut cur = gov;
-        while let Some(id) = cur {
-            let (e, parent) = enactment(self, id)?;
-            out.push(e);
-            cur = parent;
-        }
-        Ok(out.into())
+        walk(self, gov)
     }
+}
+
+/// The governance path ending at `gov`, walked through [`Context::entry`] one
+/// [`enactment`] at a time: [`Context::path`]'s default, for stores that cache it.
+pub fn walk<C: Context + ?Sized>(ctx: &C, gov: Option<Id>) -> Result<Path, PathError> {
+    let mut out = Vec::new();
+    let mut cur = gov;
+    while let Some(id) = cur {
+        let (e, parent) = enactment(ctx, id)?;
+        out.push(e);
+        cur = parent;
+    }
+    Ok(out.into())
 }
 
 /// One step of a governance path: the enactment `id` and its parent (its own `gov`).
