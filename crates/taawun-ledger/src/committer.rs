@@ -41,6 +41,8 @@ struct Counts {
     failed: Option<String>,
     /// The next group fails (tests of what a failing disk does).
     fail_next: bool,
+    /// The thread panics at the next group (tests of a bug in it).
+    panic_next: bool,
 }
 
 #[derive(Default)]
@@ -94,10 +96,12 @@ impl Store {
                         Job::Apply(batch) => {
                             // After a failure, later groups are dropped: their blocks
                             // name the failed group's entries.
-                            let (skip, fail) = {
+                            let (skip, fail, panic) = {
                                 let mut c = p.lock();
-                                (c.failed.is_some(), std::mem::take(&mut c.fail_next))
+                                let fail = std::mem::take(&mut c.fail_next);
+                                (c.failed.is_some(), fail, std::mem::take(&mut c.panic_next))
                             };
+                            assert!(!panic, "a panic made on purpose");
                             let out = match (skip, fail) {
                                 (true, _) => Ok(()),
                                 (false, true) => Err("a write failure made on purpose".into()),
@@ -174,11 +178,13 @@ impl Store {
                     .get_or_insert_with(|| "the committing thread stopped".into());
                 break;
             }
+            // A thread that panics notifies nobody: look again now and then.
             c = th
                 .progress
                 .changed
-                .wait(c)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(c, std::time::Duration::from_millis(100))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         Some(c)
     }
@@ -219,6 +225,13 @@ impl Store {
     pub(crate) fn fail_next(&self) {
         if let Some(th) = &self.thread {
             th.progress.lock().fail_next = true;
+        }
+    }
+
+    /// Makes the thread panic at the next group.
+    fn panic_next(&self) {
+        if let Some(th) = &self.thread {
+            th.progress.lock().panic_next = true;
         }
     }
 }
@@ -274,6 +287,21 @@ mod tests {
             let _ = tx.send((r.is_ok(), t.contains_key([1u8]).expect("works")));
         }));
         assert_eq!(rx.recv().expect("works"), (true, true));
+    }
+
+    #[test]
+    fn a_committing_thread_that_panics_is_an_error_not_a_wait_forever() {
+        let (_d, t) = tree();
+        let s = Store::threaded(t, "test".into()).expect("works");
+        s.panic_next();
+        s.apply(batch(1)).expect("handed over");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(matches!(s.tree(), Err(LedgerError::Unwritten(_))));
+            drop(s);
+        });
+        let answered = rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(answered, Ok(true));
     }
 
     #[test]
