@@ -148,6 +148,7 @@ impl CoopLedger {
             _lease: lease,
         })
     }
+
     /// The cooperative's id (its charter's id).
     pub fn id(&self) -> Id {
         self.id
@@ -203,12 +204,10 @@ impl CoopLedger {
     /// documentation): visible to every read at once, durable later. On an error of the
     /// store the staged group is dropped, as a crash would.
     pub fn ingest(&mut self, v: Verified, now: Option<Timestamp>) -> Result<Ingest, LedgerError> {
-        if self.store.failed() {
-            // Judged against what the store really holds, the entry is not lost with the
-            // failed groups.
-            if let Err(e) = self.recover() {
-                tracing::error!(coop = %self.id.short(), error = %e, "groups of entries lost");
-            }
+        // Judged against what the store really holds, the entry is not lost with the
+        // failed groups.
+        if let Err(e) = self.forget_unwritten() {
+            tracing::error!(coop = %self.id.short(), error = %e, "groups of entries lost");
         }
         match settle(self, v, now) {
             Ok(out) => {
@@ -243,9 +242,7 @@ impl CoopLedger {
     /// a read of the tree, [`CoopLedger::flush`]) as [`LedgerError::Unwritten`], and the
     /// ledger goes on from what the store holds.
     pub fn commit(&mut self) -> Result<(), LedgerError> {
-        if self.store.failed() {
-            self.recover()?;
-        }
+        self.forget_unwritten()?;
         inner(&mut self.state).write(&self.store)
     }
 
@@ -257,9 +254,12 @@ impl CoopLedger {
         recover(&mut s, &self.store)
     }
 
-    /// Waits for the groups handed over; if one failed, forgets in memory what the store
-    /// does not hold and returns the failure.
-    fn recover(&mut self) -> Result<(), LedgerError> {
+    /// If a group failed on the committing thread (checked without waiting), forgets in
+    /// memory what the store does not hold and returns the failure.
+    fn forget_unwritten(&mut self) -> Result<(), LedgerError> {
+        if !self.store.failed() {
+            return Ok(());
+        }
         recover(inner(&mut self.state), &self.store)
     }
 
@@ -507,13 +507,15 @@ impl CoopLedger {
     pub(crate) fn log_envelopes(
         &self,
     ) -> impl Iterator<Item = Result<sled::IVec, LedgerError>> + '_ {
-        self.log_ids().map(|id| {
-            let id = id?;
-            self.store
-                .tree_now()
-                .get(k1(layout::ENTRY, id.as_bytes()))?
-                .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
-        })
+        let committed = self.commit_shared();
+        let scan = committed
+            .is_ok()
+            .then(|| committed_envelopes(self.store.tree_now(), 0));
+        committed
+            .err()
+            .map(Err)
+            .into_iter()
+            .chain(scan.into_iter().flatten())
     }
 
     /// The entries stored beside `author`'s chain (a fork's second entry, entries of a
@@ -754,13 +756,8 @@ impl LogTail {
         }
         let wanted = usize::try_from(self.to - self.from).unwrap_or(usize::MAX);
         let mut applied = 0usize;
-        for id in committed_log_ids(&self.tree, self.from).take(wanted) {
-            let id = id?;
-            let envelope = self
-                .tree
-                .get(k1(layout::ENTRY, id.as_bytes()))?
-                .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
-            let v = trusted(&envelope)?;
+        for envelope in committed_envelopes(&self.tree, self.from).take(wanted) {
+            let v = trusted(&envelope?)?;
             // The next of its author's chain, or kept beside it (a fork's second entry, an
             // entry of a branch): the log holds both, in the order they were stored.
             let e = v.entry();
@@ -776,11 +773,7 @@ impl LogTail {
             applied += 1;
         }
         if applied < wanted {
-            return Err(LedgerError::Corrupt(format!(
-                "the log holds {} entries where {} were committed",
-                self.from + applied as u64,
-                self.to
-            )));
+            return Err(short_log(self.from + applied as u64, self.to));
         }
         for (author, seq) in &self.frozen {
             state.freeze(*author, *seq);
@@ -1175,10 +1168,8 @@ impl Judge for CoopLedger {
 
     fn discard(&mut self) {
         inner(&mut self.state).discard();
-        if self.store.failed() {
-            if let Err(e) = self.recover() {
-                tracing::error!(coop = %self.id.short(), error = %e, "groups of entries lost");
-            }
+        if let Err(e) = self.forget_unwritten() {
+            tracing::error!(coop = %self.id.short(), error = %e, "groups of entries lost");
         }
     }
 }
@@ -1218,6 +1209,25 @@ fn committed_log_ids(
         .skip(skip)
 }
 
+/// The envelopes of the committed log from position `from` on, read from `tree`.
+fn committed_envelopes(
+    tree: &sled::Tree,
+    from: u64,
+) -> impl Iterator<Item = Result<sled::IVec, LedgerError>> + '_ {
+    committed_log_ids(tree, from).map(move |id| {
+        let id = id?;
+        tree.get(k1(layout::ENTRY, id.as_bytes()))?
+            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
+    })
+}
+
+/// A log found shorter than the length fixed when it was committed.
+fn short_log(held: u64, committed: u64) -> LedgerError {
+    LedgerError::Corrupt(format!(
+        "the log holds {held} entries where {committed} were committed"
+    ))
+}
+
 /// A cooperative's export fixed at one moment ([`CoopLedger::snapshot`]): the first
 /// positions of its log, then the second envelopes known only from evidence. It reads
 /// the store (sled serves readers beside its writer) and holds it open until dropped.
@@ -1244,23 +1254,13 @@ impl Snapshot {
         let mut w = BufWriter::new(w);
         w.write_all(&header_bytes(&self.id))?;
         let mut n = 0u64;
-        for id in committed_log_ids(&self.tree, 0) {
-            if n == self.len {
-                break;
-            }
-            let id = id?;
-            let env = self
-                .tree
-                .get(k1(layout::ENTRY, id.as_bytes()))?
-                .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
-            w.write_all(&env)?;
+        let wanted = usize::try_from(self.len).unwrap_or(usize::MAX);
+        for env in committed_envelopes(&self.tree, 0).take(wanted) {
+            w.write_all(&env?)?;
             n += 1;
         }
         if n < self.len {
-            return Err(LedgerError::Corrupt(format!(
-                "the log holds {n} entries where {} were committed",
-                self.len
-            )));
+            return Err(short_log(n, self.len));
         }
         for b in &self.beside {
             w.write_all(b)?;

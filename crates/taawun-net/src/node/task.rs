@@ -61,6 +61,38 @@ pub(super) struct Relay {
 /// requester.
 type Delivery = (Id, Id, Option<PublicKey>);
 
+/// What a job on the blocking pool reports back to the task.
+enum Done {
+    Refreshed(reading::Refreshed),
+    File(results::FileDone),
+}
+
+/// Jobs on tokio's blocking pool that report back to the task's loop: disk work that
+/// would stall the network, fixed on the task first and carried on when it comes back.
+struct Jobs(mpsc::UnboundedSender<Done>);
+
+impl Jobs {
+    /// With the receiving end, which the task's loop listens on.
+    fn new() -> (Self, mpsc::UnboundedReceiver<Done>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+
+    /// Runs `job` on the blocking pool and sends what it gives back to the task.
+    fn spawn<T: Into<Done>>(&self, job: impl FnOnce() -> T + Send + 'static) {
+        let done = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = done.send(job().into());
+        });
+    }
+}
+
+impl From<results::FileDone> for Done {
+    fn from(f: results::FileDone) -> Self {
+        Done::File(f)
+    }
+}
+
 /// The task owning the Swarm and the ledgers.
 pub(super) struct Task {
     swarm: Swarm<Behaviour>,
@@ -75,8 +107,10 @@ pub(super) struct Task {
     /// Refreshes of `states` running on the blocking pool for readers
     /// ([`Task::read_state`]).
     refreshes: reading::Refreshes,
-    /// Result files being written or read on the blocking pool.
+    /// Result files being written as received.
     files: results::FileJobs,
+    /// Disk work handed to tokio's blocking pool, which reports back here ([`Done`]).
+    jobs: Jobs,
     topics: HashMap<TopicHash, Id>,
     events: mpsc::Sender<Event>,
     /// Events dropped because the node did not keep up.
@@ -177,16 +211,16 @@ impl Task {
         config: NetConfig,
     ) -> Result<(Option<result::Store>, JoinHandle<()>), NetError> {
         let peer = *swarm.local_peer_id();
-        let (refreshes, refreshed) = reading::Refreshes::new();
-        let (files, files_done) = results::FileJobs::new();
+        let (jobs, done) = Jobs::new();
         let mut task = Task {
             swarm,
             ledger,
             coops: BTreeMap::new(),
             gossip_inbox: Vec::new(),
             states: HashMap::new(),
-            refreshes,
-            files,
+            refreshes: reading::Refreshes::default(),
+            files: results::FileJobs::default(),
+            jobs,
             topics: HashMap::new(),
             events: events_tx,
             dropped_events: 0,
@@ -238,7 +272,7 @@ impl Task {
         let results = task.results.clone();
         let span = tracing::info_span!("net", peer = %peer);
         let join = tokio::spawn(tracing::Instrument::instrument(
-            task.run(commands, refreshed, files_done),
+            task.run(commands, done),
             span,
         ));
         Ok((results, join))
@@ -247,8 +281,7 @@ impl Task {
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
-        mut refreshed: mpsc::UnboundedReceiver<reading::Refreshed>,
-        mut files_done: mpsc::UnboundedReceiver<results::FileDone>,
+        mut done: mpsc::UnboundedReceiver<Done>,
     ) {
         let mut tick = tokio::time::interval(self.config.sync_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -280,8 +313,10 @@ impl Task {
                     self.judge_gossip();
                 }
                 Some(w) = self.flushing.next(), if !self.flushing.is_empty() => self.flushed(w),
-                Some(r) = refreshed.recv() => self.refreshed(r),
-                Some(f) = files_done.recv() => self.files_done(f),
+                Some(d) = done.recv() => match d {
+                    Done::Refreshed(r) => self.refreshed(r),
+                    Done::File(f) => self.files_done(f),
+                },
                 _ = tick.tick() => self.tick(),
                 _ = commit.tick() => self.commit(),
                 _ = retry.tick() => {

@@ -5,14 +5,13 @@
 //! periodic readers (the jurors due, the roles admission reads) take the state held
 //! meanwhile ([`Task::state_soon`]) and look again later.
 
-use super::Task;
+use super::{Done, Task};
 use crate::error::NetError;
 use crate::node::command::Reply;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use taawun_core::fold::Coop;
 use taawun_core::Id;
-use tokio::sync::mpsc;
 use tracing::debug;
 
 /// New entries a refresh applies on the task itself: a few hundred cost less than the
@@ -29,24 +28,10 @@ pub(super) type Refreshed = (Id, Result<Arc<Coop>, NetError>);
 /// readers waiting for them, each with the length of the log when it asked: it is
 /// answered with a state at least that long, so a reader sees every write answered
 /// before its ask.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Refreshes {
     running: HashSet<Id>,
     waiting: HashMap<Id, Vec<Waiting>>,
-    done_tx: mpsc::UnboundedSender<Refreshed>,
-}
-
-impl Refreshes {
-    /// With the receiving end, which the task's loop listens on.
-    pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<Refreshed>) {
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let r = Self {
-            running: HashSet::new(),
-            waiting: HashMap::new(),
-            done_tx,
-        };
-        (r, done_rx)
-    }
 }
 
 impl Task {
@@ -109,15 +94,14 @@ impl Task {
         };
         debug!(coop = %id.short(), entries = tail.range().end - from, "refreshing the state off the task");
         self.refreshes.running.insert(id);
-        let done = self.refreshes.done_tx.clone();
-        tokio::task::spawn_blocking(move || {
+        self.jobs.spawn(move || {
             let mut copy = Coop::clone(&state);
             drop(state);
             let out = tail
                 .apply(&mut copy)
                 .map(|()| Arc::new(copy))
                 .map_err(NetError::from);
-            let _ = done.send((id, out));
+            Done::Refreshed((id, out))
         });
     }
 

@@ -23,7 +23,6 @@ use std::io;
 use std::time::Instant;
 use taawun_core::body::Body;
 use taawun_core::{Id, PublicKey, Verified};
-use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::node::command::Reply;
@@ -55,36 +54,13 @@ pub(super) enum FileDone {
         size: usize,
         written: io::Result<()>,
     },
-    /// A mark of the outbox was removed (best effort).
-    Unmarked,
 }
 
-/// The result file jobs out on the blocking pool.
+/// Results being written as received: a second copy meanwhile is refused for now (its
+/// sender tries again), so two jobs never write one file.
+#[derive(Debug, Default)]
 pub(super) struct FileJobs {
-    done: mpsc::UnboundedSender<FileDone>,
-    /// Results being written as received: a second copy meanwhile is refused for now
-    /// (its sender tries again), so two jobs never write one file.
     receiving: HashSet<(Id, Id)>,
-}
-
-impl FileJobs {
-    /// With the receiving end, which the task's loop listens on.
-    pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<FileDone>) {
-        let (done, rx) = mpsc::unbounded_channel();
-        let jobs = Self {
-            done,
-            receiving: HashSet::new(),
-        };
-        (jobs, rx)
-    }
-
-    /// Runs `job` on the blocking pool and sends what it gives back to the task.
-    fn spawn(&self, job: impl FnOnce() -> FileDone + Send + 'static) {
-        let done = self.done.clone();
-        tokio::task::spawn_blocking(move || {
-            let _ = done.send(job());
-        });
-    }
 }
 
 /// What becomes of a result received: answered now, or once its file is written.
@@ -173,7 +149,7 @@ impl Task {
         reply: Reply<()>,
     ) {
         match self.check_send(coop, submission, &bytes) {
-            Ok((store, requester, mine)) => self.files.spawn(move || {
+            Ok((store, requester, mine)) => self.jobs.spawn(move || {
                 let written = store.write(&coop, &submission, &bytes).and_then(|()| {
                     if mine {
                         Ok(())
@@ -248,9 +224,8 @@ impl Task {
                             // Not queued after all: unmark it, so no restart sends it.
                             if let Some(store) = self.results.clone() {
                                 let (coop, submission, _) = key;
-                                self.files.spawn(move || {
+                                tokio::task::spawn_blocking(move || {
                                     let _ = store.dequeue(&coop, &submission, None);
-                                    FileDone::Unmarked
                                 });
                             }
                         }
@@ -291,7 +266,6 @@ impl Task {
                 };
                 self.respond(peer, channel, response);
             }
-            FileDone::Unmarked => {}
         }
     }
 
@@ -444,7 +418,7 @@ impl Task {
             return self.unreachable(key);
         }
         self.outbox.reading(key);
-        self.files.spawn(move || {
+        self.jobs.spawn(move || {
             let (coop, submission, _) = key;
             FileDone::Read {
                 key,
@@ -582,7 +556,7 @@ impl Task {
                         let refused = result::Response::Refused(Refusal::Unavailable);
                         return self.respond(peer, channel, refused);
                     };
-                    self.files.spawn(move || FileDone::Received {
+                    self.jobs.spawn(move || FileDone::Received {
                         peer,
                         channel,
                         coop,
