@@ -9,6 +9,7 @@ use crate::export::header_bytes;
 use crate::layout::{self, k1};
 use crate::outcome::{release, settle, Ingest, Judge, Step};
 use crate::pending::Pending;
+use crate::reader::{self, Reader};
 use crate::view::{trusted, Firsts, Overlay, PathCache, Recent, View};
 use crate::Lease;
 use ed25519_dalek::SigningKey;
@@ -391,24 +392,14 @@ impl CoopLedger {
         limit: usize,
     ) -> Result<Vec<Verified>, LedgerError> {
         self.commit_shared()?;
-        let limit = limit.min(MAX_RANGE);
-        let from_seq = from_seq.max(1);
-        let (start, skip) = layout::chain(author, from_seq);
-        let end = layout::chain_block(author, u64::MAX);
-        let mut out = Vec::new();
-        for (i, kv) in self.store.tree()?.range(start..=end).enumerate() {
-            let ids = layout::ids(&kv?.1, "chain block")?;
-            let skip = if i == 0 { skip } else { 0 };
-            for id in ids.into_iter().skip(skip) {
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-                out.push(self.get(&id)?.ok_or_else(|| {
-                    LedgerError::Corrupt(format!("chain names {id}, not stored"))
-                })?);
-            }
-        }
-        Ok(out)
+        reader::chain_ids(self.store.tree()?, author, from_seq)
+            .take(limit.min(MAX_RANGE))
+            .map(|id| {
+                let id = id?;
+                self.get(&id)?
+                    .ok_or_else(|| LedgerError::Corrupt(format!("chain names {id}, not stored")))
+            })
+            .collect()
     }
 
     /// A stored entry.
@@ -527,17 +518,9 @@ impl CoopLedger {
         from: usize,
     ) -> impl Iterator<Item = Result<(u64, Id), LedgerError>> + '_ {
         let committed = self.commit_shared();
-        let scan = committed.is_ok().then(|| {
-            self.store
-                .tree_now()
-                .scan_prefix(k1(layout::BESIDE, author.as_bytes()))
-                .skip(from)
-                .map(|kv| {
-                    let (k, _) = kv?;
-                    let (_, seq, id) = layout::decode_beside(&k)?;
-                    Ok((seq, id))
-                })
-        });
+        let scan = committed
+            .is_ok()
+            .then(|| reader::beside(self.store.tree_now(), author, from));
         committed
             .err()
             .map(Err)
@@ -561,45 +544,7 @@ impl CoopLedger {
             return Ok(Vec::new());
         };
         self.commit_shared()?;
-        let fork = fork.max(1);
-        let mut chain = Vec::new();
-        let (start, _) = layout::chain(author, fork);
-        let end = layout::chain_block(author, u64::MAX);
-        'blocks: for kv in self.store.tree()?.range(start..=end) {
-            let (k, block) = kv?;
-            let first = layout::u64_at(&k, 33, "chain key")?
-                .saturating_mul(layout::BLOCK)
-                .saturating_add(1);
-            for (i, id) in layout::ids(&block, "chain block")?.into_iter().enumerate() {
-                let seq = first.saturating_add(i as u64);
-                if seq < fork {
-                    continue;
-                }
-                if chain.len() >= limit {
-                    break 'blocks;
-                }
-                chain.push((seq, id));
-            }
-        }
-        let beside: Vec<(u64, Id)> = self
-            .beside(author, 0)
-            .take(limit)
-            .collect::<Result<_, _>>()?;
-        let mut out = Vec::with_capacity(limit.min(chain.len() + beside.len()));
-        let (mut a, mut b) = (chain.into_iter().peekable(), beside.into_iter().peekable());
-        while out.len() < limit {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x <= y => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, _) => b.next(),
-            };
-            match next {
-                Some(x) => out.push(x),
-                None => break,
-            }
-        }
-        Ok(out)
+        reader::branches(self.store.tree_now(), author, fork, limit)
     }
 
     /// The last of a frozen author's branches ([`CoopLedger::branches`]) in (seq, id)
@@ -683,6 +628,17 @@ impl CoopLedger {
             tree: self.store.tree_now().clone(),
             len,
             beside,
+        })
+    }
+
+    /// The store as it stands now, to be read on any thread ([`Reader`]) while this handle
+    /// goes on storing: what sync serves to peers. Commits the staged group and waits until
+    /// every group handed over is written, so the reader sees every entry stored before.
+    pub fn reader(&self) -> Result<Reader, LedgerError> {
+        self.commit_shared()?;
+        Ok(Reader {
+            tree: self.store.tree_now().clone(),
+            frozen: self.frozen(),
         })
     }
 
@@ -1187,7 +1143,7 @@ fn recover(s: &mut State, store: &Store) -> Result<(), LedgerError> {
 }
 
 /// Ids of the committed log from position `from` on, read from `tree`.
-fn committed_log_ids(
+pub(crate) fn committed_log_ids(
     tree: &sled::Tree,
     from: u64,
 ) -> impl Iterator<Item = Result<Id, LedgerError>> + '_ {

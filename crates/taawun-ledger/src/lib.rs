@@ -12,6 +12,8 @@
 //!   [`CoopLedger::append`] (local writes), sync reads (heads, ranges), the log, the state;
 //! - `committer` (private): where a cooperative's groups are written to sled, on a
 //!   thread of its own (inline for [`Ledger::open_unflushed`]);
+//! - [`Reader`]: a cooperative's store fixed at one moment, read on any thread: what sync
+//!   serves to peers, off the network's thread;
 //! - [`pending`]: the bounded buffer of entries waiting for what they name;
 //! - [`export`]: the export file format (a CBOR sequence) and its reader;
 //! - [`disclose`]: the disclosures beside an export (`FILE.keys`): content keys of the
@@ -76,6 +78,7 @@ mod layout;
 mod migrate;
 mod outcome;
 pub mod pending;
+mod reader;
 pub mod reread;
 pub mod verdict;
 pub mod verify;
@@ -87,6 +90,7 @@ pub use error::{AppendError, LedgerError};
 pub use export::FormatError;
 pub use import::{Fork, ImportReport, Listed, Position, Rejection};
 pub use outcome::Ingest;
+pub use reader::Reader;
 pub use reread::Reread;
 pub use verdict::Verdict;
 pub use verify::{verify, Summary};

@@ -15,7 +15,7 @@ use taawun_core::body::{Body, Claim, Offer, Review, Submit, Withdraw};
 use taawun_core::fold::Coop;
 use taawun_core::validate::Head;
 use taawun_core::writer::Writer;
-use taawun_core::{Id, Money, PublicKey, Verified};
+use taawun_core::{Context, Id, Money, PublicKey, Verified};
 use taawun_ledger::{export, CoopLedger, Ingest, Ledger, GROUP_ENTRIES, MAX_RANGE};
 
 mod common;
@@ -422,4 +422,53 @@ fn a_second_claim_is_refused_on_every_read_path() {
     let mut c = l.coop(&s.coop).expect("opens");
     assert_eq!(c.ingest(again, None).expect("ingests"), refused);
     assert_eq!(c.len(), k as u64 + 1);
+}
+
+#[test]
+fn a_reader_sees_every_entry_stored_before_it_on_another_thread() {
+    let s = scenario(33, 200);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    let half = s.entries.len() / 2;
+    ingest_all(&mut c, &s.entries[1..half]);
+    assert!(c.staged() > 0, "some entries are only staged");
+    let reader = c.reader().expect("reader");
+    assert_eq!(c.staged(), 0, "fixing a reader commits the staged group");
+    // Storing goes on while the reader is read elsewhere.
+    ingest_all(&mut c, &s.entries[half..]);
+    let before = reference(&s.entries[..half]);
+    let firsts: Vec<Verified> = s.entries[..half].to_vec();
+    let authors: Vec<PublicKey> = before.heads().keys().copied().collect();
+    let read = std::thread::spawn(move || {
+        let log: Vec<Id> = reader
+            .log(0)
+            .take(half)
+            .collect::<Result<_, _>>()
+            .expect("log");
+        let envelopes: Vec<Vec<u8>> = log
+            .iter()
+            .map(|id| reader.envelope(id).expect("reads").expect("stored").to_vec())
+            .collect();
+        let chains: Vec<(PublicKey, Vec<Id>)> = authors
+            .iter()
+            .map(|a| {
+                let ids = reader.chain(a, 0).collect::<Result<_, _>>().expect("chain");
+                (*a, ids)
+            })
+            .collect();
+        (log, envelopes, chains)
+    });
+    let (log, envelopes, chains) = read.join().expect("the reading thread");
+    assert_eq!(log, firsts.iter().map(|v| v.id()).collect::<Vec<_>>());
+    for (env, v) in envelopes.iter().zip(&firsts) {
+        assert_eq!(env, &v.envelope(), "envelopes as stored");
+    }
+    for (author, ids) in chains {
+        let head = before.heads()[&author].seq;
+        // Each chain is whole up to its head then, perhaps longer now: the log grows.
+        assert!(ids.len() as u64 >= head, "{author:?}: {} < {head}", ids.len());
+        for (i, id) in ids.iter().take(head as usize).enumerate() {
+            assert_eq!(before.at(&author, i as u64 + 1), Some(*id));
+        }
+    }
 }

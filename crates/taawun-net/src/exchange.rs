@@ -11,8 +11,8 @@ use crate::sync::{
 };
 use serde_bytes::ByteBuf;
 use taawun_core::entry::{self, Checked};
-use taawun_core::Timestamp;
-use taawun_ledger::{CoopLedger, Ingest, LedgerError};
+use taawun_core::{Id, Timestamp};
+use taawun_ledger::{CoopLedger, Ingest, LedgerError, Reader, MAX_RANGE};
 
 /// Judges one gossip message for `ledger`'s cooperative (`None`: a topic this node does
 /// not hold): decode, verify, then the ledger's verdict (stored, pending, duplicate,
@@ -157,68 +157,123 @@ pub fn summary(c: &CoopLedger) -> Result<Summary, LedgerError> {
 }
 
 /// The answer to a sync request from a peer already admitted to the cooperative, read
-/// from `ledger` (`None`: a cooperative this node does not hold).
+/// from `ledger` (`None`: a cooperative this node does not hold): [`prepare`], then
+/// [`read`] at once when the request reads entries.
 pub fn answer(ledger: Option<&CoopLedger>, request: Request) -> Response {
+    match prepare(ledger, request) {
+        Answer::Now(response) => response,
+        Answer::Read(reads) => reads.read(),
+    }
+}
+
+/// How a sync request is answered: from memory now, or by reading the store, which its
+/// owner may do on another thread ([`Reads::read`]).
+#[derive(Debug)]
+pub enum Answer {
+    /// The response, made now (heads, or a refusal).
+    Now(Response),
+    /// Entries to read from the store as fixed now.
+    Read(Reads),
+}
+
+/// A request for entries with the store to read them from ([`CoopLedger::reader`]): sees
+/// every entry stored before it was made.
+#[derive(Debug)]
+pub struct Reads {
+    reader: Reader,
+    request: Request,
+}
+
+/// Answers what can be answered from memory (heads, an unknown cooperative), and fixes
+/// the store for the rest: a range, the log or a fork's branches are up to
+/// [`sync::MAX_RESPONSE_ENTRY_BYTES`] of envelopes, which the network task reads on the
+/// blocking pool rather than while gossip waits.
+pub fn prepare(ledger: Option<&CoopLedger>, request: Request) -> Answer {
     let Some(c) = ledger else {
-        return Response::UnknownCoop;
+        return Answer::Now(Response::UnknownCoop);
     };
-    let read = match request {
-        Request::Heads { digest, .. } => summary(c).map(|mut summary| {
-            if sync::digest(&summary) == digest {
-                Response::Heads(None)
-            } else {
-                summary.heads.truncate(sync::MAX_HEADS);
-                Response::Heads(Some(summary))
-            }
-        }),
-        Request::Range {
-            author,
-            from,
-            limit,
-            ..
-        } => range_response(c, &author, from, limit),
-        Request::Log { from, limit, .. } => log_response(c, from, limit),
-        Request::Branches {
-            author,
-            from,
-            limit,
-            ..
-        } => branches_response(c, &author, from, limit),
+    let fixed = match request {
+        Request::Heads { digest, .. } => {
+            return Answer::Now(unavailable(summary(c).map(|mut summary| {
+                if sync::digest(&summary) == digest {
+                    Response::Heads(None)
+                } else {
+                    summary.heads.truncate(sync::MAX_HEADS);
+                    Response::Heads(Some(summary))
+                }
+            })))
+        }
+        Request::Range { .. } | Request::Log { .. } | Request::Branches { .. } => c.reader(),
     };
+    match fixed {
+        Ok(reader) => Answer::Read(Reads { reader, request }),
+        Err(e) => Answer::Now(unavailable(Err(e))),
+    }
+}
+
+impl Reads {
+    /// Reads the entries asked for, on any thread.
+    pub fn read(self) -> Response {
+        let r = &self.reader;
+        unavailable(match self.request {
+            Request::Heads { .. } => Ok(Response::Unavailable),
+            Request::Range {
+                author,
+                from,
+                limit,
+                ..
+            } => range_response(r, &author, from, limit),
+            Request::Log { from, limit, .. } => log_response(r, from, limit),
+            Request::Branches {
+                author,
+                from,
+                limit,
+                ..
+            } => branches_response(r, &author, from, limit),
+        })
+    }
+}
+
+/// The response, or [`Response::Unavailable`] when the ledger could not be read.
+fn unavailable(read: Result<Response, LedgerError>) -> Response {
     read.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot read the ledger to answer a sync request");
         Response::Unavailable
     })
 }
 
+/// An envelope a chain, the log or a branch names, which the store must hold.
+fn stored(r: &Reader, id: Id, what: &str) -> Result<Vec<u8>, LedgerError> {
+    r.envelope(&id)?
+        .map(|env| env.to_vec())
+        .ok_or_else(|| LedgerError::Corrupt(format!("{what} names {id}, not stored")))
+}
+
 /// The answer to [`Request::Range`]: `author`'s envelopes from seq `from`, at most
 /// `min(limit, SYNC_BATCH)` and [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first.
 fn range_response(
-    c: &CoopLedger,
+    r: &Reader,
     author: &taawun_core::PublicKey,
     from: u64,
     limit: u32,
 ) -> Result<Response, LedgerError> {
-    let limit = limit.min(sync::SYNC_BATCH) as usize;
-    let found = c.range(author, from, limit)?;
-    let fetched = found.len();
-    let (entries, cut) = capped(found, usize::MAX, |v| Ok(v.envelope()))?;
+    let limit = (limit.min(sync::SYNC_BATCH) as usize).min(MAX_RANGE);
+    let ids = r
+        .chain(author, from)
+        .take(limit)
+        .collect::<Result<Vec<_>, _>>()?;
+    let fetched = ids.len();
+    let (entries, cut) = capped(ids, usize::MAX, |id| stored(r, id, "chain"))?;
     let more = cut || fetched == limit;
     Ok(Response::Range { entries, more })
 }
 
-/// The answer to [`Request::Log`]: `c`'s envelopes in log order from position `from`, at
+/// The answer to [`Request::Log`]: the envelopes in log order from position `from`, at
 /// most `min(limit, SYNC_BATCH)` (at least one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`]
-/// besides the first. The read is positioned ([`CoopLedger::log_ids_from`]): O(limit)
-/// wherever `from` is.
-fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, LedgerError> {
+/// besides the first. The read is positioned: O(limit) wherever `from` is.
+fn log_response(r: &Reader, from: u64, limit: u32) -> Result<Response, LedgerError> {
     let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
-    let (entries, more) = capped(c.log_ids_from(from), limit, |id| {
-        let id = id?;
-        c.envelope(&id)?
-            .map(|env| env.to_vec())
-            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
-    })?;
+    let (entries, more) = capped(r.log(from), limit, |id| stored(r, id?, "log"))?;
     let next = from.saturating_add(entries.len() as u64);
     Ok(Response::Log {
         entries,
@@ -232,18 +287,16 @@ fn log_response(c: &CoopLedger, from: u64, limit: u32) -> Result<Response, Ledge
 /// [`sync::MAX_BRANCH_ENTRIES`] are not served), at most `min(limit, SYNC_BATCH)` (at least
 /// one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first.
 fn branches_response(
-    c: &CoopLedger,
+    r: &Reader,
     author: &taawun_core::PublicKey,
     from: u64,
     limit: u32,
 ) -> Result<Response, LedgerError> {
     let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
-    let all = c.branches(author, sync::MAX_BRANCH_ENTRIES as usize)?;
+    let all = r.branches(author, sync::MAX_BRANCH_ENTRIES as usize)?;
     let skip = usize::try_from(from).unwrap_or(usize::MAX);
-    let (entries, more) = capped(all.iter().skip(skip), limit, |(_, id)| {
-        c.envelope(id)?
-            .map(|env| env.to_vec())
-            .ok_or_else(|| LedgerError::Corrupt(format!("a branch names {id}, not stored")))
+    let (entries, more) = capped(all.into_iter().skip(skip), limit, |(_, id)| {
+        stored(r, id, "a branch")
     })?;
     let next = from.saturating_add(entries.len() as u64);
     Ok(Response::Branches {

@@ -65,6 +65,7 @@ type Delivery = (Id, Id, Option<PublicKey>);
 enum Done {
     Refreshed(reading::Refreshed),
     File(results::FileDone),
+    Served(syncing::Served),
 }
 
 /// Jobs on tokio's blocking pool that report back to the task's loop: disk work that
@@ -107,6 +108,8 @@ pub(super) struct Task {
     /// Refreshes of `states` running on the blocking pool for readers
     /// ([`Task::read_state`]).
     refreshes: reading::Refreshes,
+    /// Sync requests being read on the blocking pool, and those waiting their turn.
+    serving: syncing::Serving,
     /// Result files being written as received.
     files: results::FileJobs,
     /// Disk work handed to tokio's blocking pool, which reports back here ([`Done`]).
@@ -219,6 +222,7 @@ impl Task {
             gossip_inbox: Vec::new(),
             states: HashMap::new(),
             refreshes: reading::Refreshes::default(),
+            serving: syncing::Serving::default(),
             files: results::FileJobs::default(),
             jobs,
             topics: HashMap::new(),
@@ -316,6 +320,7 @@ impl Task {
                 Some(d) = done.recv() => match d {
                     Done::Refreshed(r) => self.refreshed(r),
                     Done::File(f) => self.files_done(f),
+                    Done::Served(s) => self.served(s),
                 },
                 _ = tick.tick() => self.tick(),
                 _ = commit.tick() => self.commit(),

@@ -4,7 +4,7 @@
 use super::Task;
 use crate::config::SYNC_PEERS_PER_ROUND;
 use crate::error::NetError;
-use crate::exchange;
+use crate::exchange::{self, Answer, Reads};
 #[cfg(doc)]
 use crate::node::event::PeerSync;
 use crate::node::event::{Event, Via};
@@ -13,8 +13,74 @@ use crate::sync::{self, Request, Response, Summary};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
+use std::collections::VecDeque;
 use taawun_core::{Id, PublicKey};
 use tracing::{debug, info, warn};
+
+/// Sync requests read on the blocking pool at once: a response is up to
+/// [`sync::MAX_RESPONSE_ENTRY_BYTES`] of envelopes read from sled, and the machine has few
+/// cores to share with gossip.
+pub(super) const SERVE_JOBS: usize = 2;
+
+/// Sync requests waiting for a reader; past this, a request is answered
+/// [`Response::Unavailable`] and its peer asks again later (each connection has at most
+/// [`sync::MAX_STREAMS`] requests in flight, so only many peers at once reach it).
+pub(super) const SERVE_QUEUE: usize = 64;
+
+/// The sync requests this node is answering from its store (see [`Task::serve`]): at
+/// most [`SERVE_JOBS`] running, at most [`SERVE_QUEUE`] waiting, first come first served.
+pub(super) struct Serving<T = (PeerId, Reads, ResponseChannel<Response>)> {
+    running: usize,
+    waiting: VecDeque<T>,
+}
+
+impl<T> Default for Serving<T> {
+    fn default() -> Self {
+        Self {
+            running: 0,
+            waiting: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> Serving<T> {
+    /// Queues a request; gives it back when [`SERVE_QUEUE`] wait already.
+    fn offer(&mut self, t: T) -> Result<(), T> {
+        if self.waiting.len() >= SERVE_QUEUE {
+            return Err(t);
+        }
+        self.waiting.push_back(t);
+        Ok(())
+    }
+
+    /// The next request to read, if fewer than [`SERVE_JOBS`] run: it runs from now.
+    fn start(&mut self) -> Option<T> {
+        if self.running >= SERVE_JOBS {
+            return None;
+        }
+        let t = self.waiting.pop_front()?;
+        self.running += 1;
+        Some(t)
+    }
+
+    /// A request was read.
+    fn done(&mut self) {
+        self.running = self.running.saturating_sub(1);
+    }
+}
+
+/// A sync request read on the blocking pool, with the response to send.
+pub(super) struct Served {
+    peer: PeerId,
+    channel: ResponseChannel<Response>,
+    response: Response,
+}
+
+impl From<Served> for super::Done {
+    fn from(s: Served) -> Self {
+        super::Done::Served(s)
+    }
+}
 
 impl Task {
     /// A sync round of the timer: [`SYNC_PEERS_PER_ROUND`] connected peers, in turn.
@@ -171,23 +237,53 @@ impl Task {
     }
 
     /// Answers a peer's sync request from the ledger; a peer not admitted to the
-    /// cooperative hears `UnknownCoop`, as from a node without it.
+    /// cooperative hears `UnknownCoop`, as from a node without it. Heads are answered at
+    /// once; entries are read from the store as it stands now on the blocking pool, at
+    /// most [`SERVE_JOBS`] requests at a time, and the response goes out when read
+    /// ([`Task::served`]).
     fn serve(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
         let coop = request.coop();
         if !self.admitted(&peer, &coop) {
             debug!(%peer, coop = %coop.short(), "sync request from a peer not admitted");
-            if self
-                .swarm
-                .behaviour_mut()
-                .sync
-                .send_response(channel, Response::UnknownCoop)
-                .is_err()
-            {
-                debug!(%peer, "sync requester went away");
-            }
+            self.respond_sync(peer, channel, Response::UnknownCoop);
             return;
         }
-        let response = exchange::answer(self.coops.get(&coop), request);
+        match exchange::prepare(self.coops.get(&coop), request) {
+            Answer::Now(response) => self.respond_sync(peer, channel, response),
+            Answer::Read(reads) => match self.serving.offer((peer, reads, channel)) {
+                Ok(()) => self.serve_next(),
+                Err((peer, _, channel)) => {
+                    debug!(%peer, "too many sync requests waiting; answered unavailable");
+                    self.respond_sync(peer, channel, Response::Unavailable);
+                }
+            },
+        }
+    }
+
+    /// Starts reading the requests waiting, up to [`SERVE_JOBS`] at a time.
+    fn serve_next(&mut self) {
+        while let Some((peer, reads, channel)) = self.serving.start() {
+            self.jobs.spawn(move || Served {
+                peer,
+                channel,
+                response: reads.read(),
+            });
+        }
+    }
+
+    /// A request read on the blocking pool: its response goes out, the next starts.
+    pub(super) fn served(&mut self, s: Served) {
+        self.serving.done();
+        self.respond_sync(s.peer, s.channel, s.response);
+        self.serve_next();
+    }
+
+    fn respond_sync(
+        &mut self,
+        peer: PeerId,
+        channel: ResponseChannel<Response>,
+        response: Response,
+    ) {
         if self
             .swarm
             .behaviour_mut()
@@ -352,5 +448,30 @@ impl Task {
         if stored > 0 && self.swarm.is_connected(&peer) {
             self.start_sync(peer, coop);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_read_in_order_a_few_at_a_time_and_refused_past_the_queue() {
+        let mut s: Serving<usize> = Serving::default();
+        for i in 0..SERVE_QUEUE {
+            assert_eq!(s.offer(i), Ok(()));
+        }
+        assert_eq!(s.offer(SERVE_QUEUE), Err(SERVE_QUEUE), "the queue is full");
+        let started: Vec<usize> = std::iter::from_fn(|| s.start()).collect();
+        assert_eq!(started, (0..SERVE_JOBS).collect::<Vec<_>>());
+        assert_eq!(s.start(), None, "no more than SERVE_JOBS run");
+        s.done();
+        assert_eq!(
+            s.start(),
+            Some(SERVE_JOBS),
+            "one done, the next in order starts"
+        );
+        assert_eq!(s.start(), None);
+        assert_eq!(s.offer(0), Ok(()), "room again once requests started");
     }
 }
