@@ -447,7 +447,13 @@ fn a_reader_sees_every_entry_stored_before_it_on_another_thread() {
             .expect("log");
         let envelopes: Vec<Vec<u8>> = log
             .iter()
-            .map(|id| reader.envelope(id).expect("reads").expect("stored").to_vec())
+            .map(|id| {
+                reader
+                    .envelope(id)
+                    .expect("reads")
+                    .expect("stored")
+                    .to_vec()
+            })
             .collect();
         let chains: Vec<(PublicKey, Vec<Id>)> = authors
             .iter()
@@ -466,7 +472,11 @@ fn a_reader_sees_every_entry_stored_before_it_on_another_thread() {
     for (author, ids) in chains {
         let head = before.heads()[&author].seq;
         // Each chain is whole up to its head then, perhaps longer now: the log grows.
-        assert!(ids.len() as u64 >= head, "{author:?}: {} < {head}", ids.len());
+        assert!(
+            ids.len() as u64 >= head,
+            "{author:?}: {} < {head}",
+            ids.len()
+        );
         for (i, id) in ids.iter().take(head as usize).enumerate() {
             assert_eq!(before.at(&author, i as u64 + 1), Some(*id));
         }

@@ -112,6 +112,8 @@ pub(super) struct Task {
     serving: syncing::Serving,
     /// Result files being written as received.
     files: results::FileJobs,
+    /// The outbox's marks, written in order on the blocking pool.
+    marks: results::Marks,
     /// Disk work handed to tokio's blocking pool, which reports back here ([`Done`]).
     jobs: Jobs,
     topics: HashMap<TopicHash, Id>,
@@ -224,6 +226,7 @@ impl Task {
             refreshes: reading::Refreshes::default(),
             serving: syncing::Serving::default(),
             files: results::FileJobs::default(),
+            marks: results::Marks::default(),
             jobs,
             topics: HashMap::new(),
             events: events_tx,
@@ -336,6 +339,7 @@ impl Task {
         while let Some(w) = self.flushing.next().await {
             self.flushed(w);
         }
+        std::mem::take(&mut self.marks).written().await;
         for c in self.coops.values() {
             if let Err(e) = c.flush() {
                 warn!(coop = %c.id().short(), error = %e, "flush at shutdown failed");

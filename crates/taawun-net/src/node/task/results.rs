@@ -3,7 +3,9 @@
 //!
 //! A result is up to [`result::MAX_RESULT_BYTES`] (64 MiB), written whole and synced: its
 //! file is written and read on tokio's blocking pool ([`FileDone`]), and the task carries
-//! on when the job comes back. Marks of the outbox (small files) are still written here.
+//! on when the job comes back. The outbox's marks (small files, each synced) are written
+//! on the blocking pool too, one after the other in the order the task asks ([`Marks`]);
+//! the record of a result a juror's node stored is written here (once per juror).
 
 use super::{Delivery, Task};
 use crate::error::NetError;
@@ -63,6 +65,75 @@ pub(super) struct FileJobs {
     receiving: HashSet<(Id, Id)>,
 }
 
+/// A change to the outbox's marks in the results folder (see [`result::Store`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// Still to deliver (after a restart too).
+    Queued(Delivery),
+    /// Delivered or dropped: no longer to deliver.
+    Done(Delivery),
+}
+
+impl Mark {
+    fn write(self, store: &result::Store) {
+        let (what, out) = match self {
+            Mark::Queued((c, s, j)) => ("queue", store.enqueue(&c, &s, j.as_ref())),
+            Mark::Done((c, s, j)) => ("unmark", store.dequeue(&c, &s, j.as_ref())),
+        };
+        if let Err(e) = out {
+            // A mark lost is repaired: the outbox is read again at start, and a result
+            // sent twice is stored once.
+            warn!(error = %e, "cannot {what} a result");
+        }
+    }
+}
+
+/// The outbox's marks, written on the blocking pool in the order asked, so that an
+/// unmark never overtakes its mark; started on first use.
+#[derive(Debug, Default)]
+pub(super) struct Marks(
+    Option<(
+        tokio::sync::mpsc::UnboundedSender<Mark>,
+        tokio::task::JoinHandle<()>,
+    )>,
+);
+
+impl Marks {
+    /// Writes `mark` after every mark asked for before it.
+    pub(super) fn write(&mut self, store: &result::Store, mark: Mark) {
+        let (tx, _) = self.0.get_or_insert_with(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Mark>();
+            let store = store.clone();
+            let worker = tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut batch = vec![first];
+                    while let Ok(m) = rx.try_recv() {
+                        batch.push(m);
+                    }
+                    let store = store.clone();
+                    // One batch at a time: the order holds across batches.
+                    let _ = tokio::task::spawn_blocking(move || {
+                        for m in batch {
+                            m.write(&store);
+                        }
+                    })
+                    .await;
+                }
+            });
+            (tx, worker)
+        });
+        let _ = tx.send(mark);
+    }
+
+    /// Once every mark asked for is written (when the node stops).
+    pub(super) async fn written(self) {
+        if let Some((tx, worker)) = self.0 {
+            drop(tx);
+            let _ = worker.await;
+        }
+    }
+}
+
 /// What becomes of a result received: answered now, or once its file is written.
 enum Answer {
     Now(result::Response),
@@ -85,6 +156,13 @@ impl Task {
             .get(&s.offer)?
             .ok_or(NetError::Result(Refusal::UnknownSubmission))?;
         Ok(offer.entry().author)
+    }
+
+    /// Writes a mark of the outbox after those asked before it (see [`Marks`]).
+    fn mark(&mut self, mark: Mark) {
+        if let Some(store) = &self.results {
+            self.marks.write(store, mark);
+        }
     }
 
     /// Re-queues the outbox left by the last run.
@@ -222,12 +300,7 @@ impl Task {
                         let queued = self.queue(key, requester);
                         if queued.is_err() {
                             // Not queued after all: unmark it, so no restart sends it.
-                            if let Some(store) = self.results.clone() {
-                                let (coop, submission, _) = key;
-                                tokio::task::spawn_blocking(move || {
-                                    let _ = store.dequeue(&coop, &submission, None);
-                                });
-                            }
+                            self.mark(Mark::Done(key));
                         }
                         queued
                     }
@@ -316,10 +389,7 @@ impl Task {
                         warn!("outbox full: a juror's result waits");
                         return;
                     }
-                    if let Err(e) = store.enqueue(&coop, &a.submission, Some(&seat.member)) {
-                        warn!(error = %e, "cannot queue a result for a juror");
-                        continue;
-                    }
+                    self.mark(Mark::Queued(key));
                     info!(submission = %a.submission.short(), juror = %seat.member.short(), "result queued for a juror");
                     if let Err(e) = self.queue(key, seat.member) {
                         warn!(error = %e, "a juror's result waits");
@@ -457,9 +527,7 @@ impl Task {
             Ok(None) => {
                 warn!(submission = %submission.short(), "queued result gone from the results folder");
                 self.outbox.forget(&key);
-                if let Some(store) = &self.results {
-                    let _ = store.dequeue(&coop, &submission, juror.as_ref());
-                }
+                self.mark(Mark::Done(key));
                 return;
             }
             Err(e) => {
@@ -500,15 +568,13 @@ impl Task {
 
     /// A delivery ended (stored, or refused for good; the outbox dropped it already).
     fn finish(&mut self, key: Delivery, outcome: Result<PeerId, Refusal>) {
+        self.mark(Mark::Done(key));
         let (coop, submission, juror) = key;
-        if let Some(store) = &self.results {
-            if let Err(e) = store.dequeue(&coop, &submission, juror.as_ref()) {
-                warn!(error = %e, "cannot unmark a result");
-            }
-            if let (Ok(_), Some(j)) = (&outcome, &juror) {
-                if let Err(e) = store.sent(&coop, &submission, j) {
-                    warn!(error = %e, "cannot mark a result delivered to a juror");
-                }
+        if let (Some(store), Ok(_), Some(j)) = (&self.results, &outcome, &juror) {
+            // Written here, not after the marks: the jurors due a result are looked at
+            // again on the next tick, and must see it (one file per juror delivered).
+            if let Err(e) = store.sent(&coop, &submission, j) {
+                warn!(error = %e, "cannot mark a result delivered to a juror");
             }
         }
         match outcome {
@@ -729,5 +795,30 @@ impl Task {
         st.appeals(self.now())
             .iter()
             .any(|a| a.submission == sub.id() && a.seats.iter().any(|s| s.member == me))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mark, Marks};
+    use crate::result;
+    use taawun_core::Id;
+
+    #[tokio::test]
+    async fn marks_are_written_in_the_order_asked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = result::Store::new(dir.path().to_path_buf());
+        let a = (Id([1; 32]), Id([2; 32]), None);
+        let b = (Id([1; 32]), Id([3; 32]), None);
+        let mut marks = Marks::default();
+        // Queued then done at once, many times over: an unmark overtaking its mark would
+        // leave `a` in the outbox.
+        for _ in 0..50 {
+            marks.write(&store, Mark::Queued(a));
+            marks.write(&store, Mark::Done(a));
+        }
+        marks.write(&store, Mark::Queued(b));
+        marks.written().await;
+        assert_eq!(store.outbox().expect("outbox"), vec![b]);
     }
 }
