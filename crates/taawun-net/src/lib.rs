@@ -59,7 +59,8 @@
 //! the network runs. Nothing is behind a `Mutex`. The disk work that would stall the task
 //! runs beside it: each ledger's groups on its committing thread (the flush of a local
 //! write too: the task publishes and answers once it is done), exports, large state
-//! refreshes and result files on tokio's blocking pool, each fixed on the task first.
+//! refreshes, the entries sync serves, result files and the outbox's marks on tokio's
+//! blocking pool, each fixed on the task first.
 
 pub mod conduct;
 pub mod config;
