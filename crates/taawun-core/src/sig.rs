@@ -185,6 +185,12 @@ fn batch_key_uncached(key: &[u8; 32]) -> Option<VerifyingKey> {
 /// [`verify`] would give. Uses ed25519 batch verification, so a batch of valid signatures
 /// costs about half as much per signature as checking each alone.
 pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
+    // A batch of one costs more than checking it alone (about 51 µs against 45 here: the
+    // batch's random scalars and its decompression of R): a gossip message that arrives
+    // alone is the common case.
+    if let [one] = items {
+        return vec![verify(*one)];
+    }
     let mut out = vec![false; items.len()];
     // Items that could pass at all go to the batch; the rest are invalid outright.
     let mut idx = Vec::with_capacity(items.len());
@@ -266,6 +272,22 @@ mod tests {
         let v = verify_batch(&items(&t));
         assert_eq!(v.iter().filter(|ok| !**ok).count(), 1);
         assert!(!v[3]);
+    }
+
+    #[test]
+    fn a_batch_of_one_gives_the_verdict_of_one_check() {
+        let mut t = honest(3, 40);
+        t[1].2[40] ^= 1;
+        // The identity point: a weak key, refused on both paths.
+        t[2].1 = [0; 32];
+        t[2].1[0] = 1;
+        for it in items(&t) {
+            assert_eq!(verify_batch(&[it]), vec![verify(it)]);
+        }
+        assert_eq!(
+            items(&t).iter().map(|it| verify(*it)).collect::<Vec<_>>(),
+            vec![true, false, false]
+        );
     }
 
     /// A signature whose R carries a torsion component is valid by the cofactored rule,
