@@ -13,7 +13,7 @@ use crate::sync::{self, Request, Response, Summary};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use taawun_core::{Id, PublicKey};
 use tracing::{debug, info, warn};
 
@@ -23,49 +23,66 @@ use tracing::{debug, info, warn};
 pub(super) const SERVE_JOBS: usize = 2;
 
 /// Sync requests waiting for a reader; past this, a request is answered
-/// [`Response::Unavailable`] and its peer asks again later (each connection has at most
-/// [`sync::MAX_STREAMS`] requests in flight, so only many peers at once reach it).
+/// [`Response::Unavailable`] and its peer asks again later.
 pub(super) const SERVE_QUEUE: usize = 64;
 
+/// Sync requests of one peer waiting or being read. A connection may carry
+/// [`sync::MAX_STREAMS`] requests at once, so one peer could otherwise take the whole
+/// queue and leave every other peer answered `Unavailable`; an honest peer has at most
+/// [`sync::MAX_RANGES_IN_FLIGHT`] requests out per cooperative.
+pub(super) const SERVE_PER_PEER: usize = 8;
+
 /// The sync requests this node is answering from its store (see [`Task::serve`]): at
-/// most [`SERVE_JOBS`] running, at most [`SERVE_QUEUE`] waiting, first come first served.
-pub(super) struct Serving<T = (PeerId, Reads, ResponseChannel<Response>)> {
+/// most [`SERVE_JOBS`] running, at most [`SERVE_QUEUE`] waiting and [`SERVE_PER_PEER`] of
+/// one peer's, first come first served.
+pub(super) struct Serving<P = PeerId, T = (Reads, ResponseChannel<Response>)> {
     running: usize,
-    waiting: VecDeque<T>,
+    waiting: VecDeque<(P, T)>,
+    /// Requests waiting or running, by peer (no entry at zero).
+    per_peer: HashMap<P, usize>,
 }
 
-impl<T> Default for Serving<T> {
+impl<P, T> Default for Serving<P, T> {
     fn default() -> Self {
         Self {
             running: 0,
             waiting: VecDeque::new(),
+            per_peer: HashMap::new(),
         }
     }
 }
 
-impl<T> Serving<T> {
-    /// Queues a request; gives it back when [`SERVE_QUEUE`] wait already.
-    fn offer(&mut self, t: T) -> Result<(), T> {
-        if self.waiting.len() >= SERVE_QUEUE {
+impl<P: Copy + Eq + std::hash::Hash, T> Serving<P, T> {
+    /// Queues `peer`'s request; gives it back when the queue or the peer's share is full.
+    fn offer(&mut self, peer: P, t: T) -> Result<(), T> {
+        let mine = self.per_peer.get(&peer).copied().unwrap_or(0);
+        if self.waiting.len() >= SERVE_QUEUE || mine >= SERVE_PER_PEER {
             return Err(t);
         }
-        self.waiting.push_back(t);
+        self.per_peer.insert(peer, mine + 1);
+        self.waiting.push_back((peer, t));
         Ok(())
     }
 
     /// The next request to read, if fewer than [`SERVE_JOBS`] run: it runs from now.
-    fn start(&mut self) -> Option<T> {
+    fn start(&mut self) -> Option<(P, T)> {
         if self.running >= SERVE_JOBS {
             return None;
         }
-        let t = self.waiting.pop_front()?;
+        let next = self.waiting.pop_front()?;
         self.running += 1;
-        Some(t)
+        Some(next)
     }
 
-    /// A request was read.
-    fn done(&mut self) {
+    /// `peer`'s request was read.
+    fn done(&mut self, peer: P) {
         self.running = self.running.saturating_sub(1);
+        if let Some(n) = self.per_peer.get_mut(&peer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_peer.remove(&peer);
+            }
+        }
     }
 }
 
@@ -250,9 +267,9 @@ impl Task {
         }
         match exchange::prepare(self.coops.get(&coop), request) {
             Answer::Now(response) => self.respond_sync(peer, channel, response),
-            Answer::Read(reads) => match self.serving.offer((peer, reads, channel)) {
+            Answer::Read(reads) => match self.serving.offer(peer, (reads, channel)) {
                 Ok(()) => self.serve_next(),
-                Err((peer, _, channel)) => {
+                Err((_, channel)) => {
                     debug!(%peer, "too many sync requests waiting; answered unavailable");
                     self.respond_sync(peer, channel, Response::Unavailable);
                 }
@@ -262,7 +279,7 @@ impl Task {
 
     /// Starts reading the requests waiting, up to [`SERVE_JOBS`] at a time.
     fn serve_next(&mut self) {
-        while let Some((peer, reads, channel)) = self.serving.start() {
+        while let Some((peer, (reads, channel))) = self.serving.start() {
             self.jobs.spawn(move || Served {
                 peer,
                 channel,
@@ -273,7 +290,7 @@ impl Task {
 
     /// A request read on the blocking pool: its response goes out, the next starts.
     pub(super) fn served(&mut self, s: Served) {
-        self.serving.done();
+        self.serving.done(s.peer);
         self.respond_sync(s.peer, s.channel, s.response);
         self.serve_next();
     }
@@ -457,21 +474,37 @@ mod tests {
 
     #[test]
     fn requests_are_read_in_order_a_few_at_a_time_and_refused_past_the_queue() {
-        let mut s: Serving<usize> = Serving::default();
+        let mut s: Serving<usize, usize> = Serving::default();
+        // Many peers, a request each: the queue's bound.
         for i in 0..SERVE_QUEUE {
-            assert_eq!(s.offer(i), Ok(()));
+            assert_eq!(s.offer(i, i), Ok(()));
         }
-        assert_eq!(s.offer(SERVE_QUEUE), Err(SERVE_QUEUE), "the queue is full");
-        let started: Vec<usize> = std::iter::from_fn(|| s.start()).collect();
+        assert_eq!(s.offer(SERVE_QUEUE, 0), Err(0), "the queue is full");
+        let started: Vec<usize> = std::iter::from_fn(|| s.start()).map(|(_, t)| t).collect();
         assert_eq!(started, (0..SERVE_JOBS).collect::<Vec<_>>());
         assert_eq!(s.start(), None, "no more than SERVE_JOBS run");
-        s.done();
+        s.done(0);
         assert_eq!(
             s.start(),
-            Some(SERVE_JOBS),
-            "one done, the next in order starts"
+            Some((SERVE_JOBS, SERVE_JOBS)),
+            "the next in order starts"
         );
         assert_eq!(s.start(), None);
-        assert_eq!(s.offer(0), Ok(()), "room again once requests started");
+        assert_eq!(s.offer(0, 0), Ok(()), "room again once requests started");
+    }
+
+    #[test]
+    fn one_peer_cannot_take_the_queue_from_the_others() {
+        let mut s: Serving<char, usize> = Serving::default();
+        let flood: Vec<Result<(), usize>> = (0..sync::MAX_STREAMS * 2)
+            .map(|i| s.offer('h', i))
+            .collect();
+        assert_eq!(flood.iter().filter(|r| r.is_ok()).count(), SERVE_PER_PEER);
+        assert_eq!(s.offer('a', 100), Ok(()), "an honest peer still gets in");
+        // Its requests read, the hostile peer may ask again, not before.
+        while let Some((p, _)) = s.start() {
+            s.done(p);
+        }
+        assert_eq!(s.offer('h', 0), Ok(()));
     }
 }
