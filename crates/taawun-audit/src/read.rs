@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
-use taawun_core::entry::{self, check_envelopes, BadSignature, Until};
+use taawun_core::entry::{self, check_owned_envelopes, BadSignature, Until};
 use taawun_core::{Unverified, Verified};
 use taawun_ledger::export::{Header, Items};
 use taawun_ledger::FormatError;
@@ -147,25 +147,24 @@ pub(crate) fn start(file: File) -> Result<(Header, Batches), FormatError> {
     Ok((header, Batches(rx)))
 }
 
-/// Decodes and verifies one group, keeping file order.
+/// Decodes and verifies one group, keeping file order. The framed envelopes are handed
+/// over to decoding, which keeps each buffer as its entry's signed message.
 fn check(group: Vec<Raw>) -> Vec<Placed> {
     let mut placed: Vec<Placed> = Vec::with_capacity(group.len());
-    let mut framed: Vec<&[u8]> = Vec::with_capacity(group.len());
+    let mut framed: Vec<Vec<u8>> = Vec::with_capacity(group.len());
     let mut slots: Vec<usize> = Vec::with_capacity(group.len());
-    for r in &group {
-        let (len, item) = match &r.raw {
+    for r in group {
+        let (len, item) = match r.raw {
             Err(size) => (
-                u32::try_from(*size).unwrap_or(u32::MAX),
+                u32::try_from(size).unwrap_or(u32::MAX),
                 Checked::Undecodable(format!("an item of {size} bytes, larger than any envelope")),
             ),
             Ok(bytes) => {
                 slots.push(placed.len());
+                let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
                 framed.push(bytes);
                 // Replaced below by the verdict on the envelope.
-                (
-                    u32::try_from(bytes.len()).unwrap_or(u32::MAX),
-                    Checked::Undecodable(String::new()),
-                )
+                (len, Checked::Undecodable(String::new()))
             }
         };
         placed.push(Placed {
@@ -175,7 +174,10 @@ fn check(group: Vec<Raw>) -> Vec<Placed> {
             item,
         });
     }
-    for (slot, verdict) in slots.into_iter().zip(check_envelopes(framed, Until::End)) {
+    for (slot, verdict) in slots
+        .into_iter()
+        .zip(check_owned_envelopes(framed, Until::End))
+    {
         placed[slot].item = match verdict {
             entry::Checked::Verified(v) => Checked::Entry(v),
             entry::Checked::BadSignature(u) => Checked::BadSignature(
