@@ -1,18 +1,23 @@
-//! Reading and verifying: the export file framed item by item on one thread, each job of
+//! Reading and verifying: the export file framed item by item, each job of
 //! [`JOB_GROUPS`] groups of [`VERIFY_GROUP`] items decoded and signature-checked on the
 //! rayon pool (one ed25519 batch per group), and handed in file order to the thread that
 //! judges.
 //!
 //! Jobs flow one by one rather than in large batches with a join at the end of each:
 //! a batch's last groups left one core idle while the other finished, and every batch
-//! passed through one more thread. The verifiers now always have the next job waiting
-//! while at most [`IN_FLIGHT_JOBS`] are between the framer and the judge, so memory
-//! stays flat whatever the size of the file.
+//! passed through one more thread. The verifiers always have the next job waiting while
+//! at most [`IN_FLIGHT_JOBS`] are between framing and judging, so memory stays flat
+//! whatever the size of the file.
+//!
+//! The judging thread frames too, topping the verifiers' queue up each time it takes a
+//! job ([`Batches`]): framing costs little, and a thread of its own for it meant a
+//! hand-over and a wake-up more per job, and each item's bytes allocated on one thread,
+//! read on another and freed on a third.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::thread;
+use std::sync::mpsc::{sync_channel, Receiver};
 use taawun_core::entry::MAX_ENVELOPE_BYTES;
 use taawun_core::entry::{self, check_owned_envelopes, BadSignature, Until};
 use taawun_core::{Unverified, Verified};
@@ -30,8 +35,8 @@ pub const VERIFY_GROUP: usize = 128;
 pub const JOB_GROUPS: usize = 4;
 
 /// Jobs framed and not yet judged, at most (8,192 items: about 10 MB of envelopes and
-/// entries): enough that the verifiers never wait for the framer or for a judge that is
-/// briefly descheduled.
+/// entries, and some 60 ms of work for two cores): enough that the verifiers never wait
+/// for a judge that is briefly busy or descheduled.
 pub const IN_FLIGHT_JOBS: usize = 16;
 
 /// Items in one job.
@@ -85,8 +90,8 @@ struct Raw {
 /// else, and an envelope that runs past the buffer, is framed by the ledger's [`Items`],
 /// which decides, so the items and the errors (and their offsets) are those of [`Items`]
 /// on every input (the tests below compare the two). [`Items`] reads byte by byte and
-/// allocates a stack and a vector of a fixed size for each item: that was most of the
-/// framing thread's time.
+/// allocates a stack and a vector of a fixed size for each item: most of the time framing
+/// took.
 pub(crate) struct Framer<R> {
     r: R,
     /// Bytes consumed so far.
@@ -186,82 +191,80 @@ impl<R: BufRead> Framer<R> {
     }
 }
 
-/// A place in file order: the job that a verifier will send, or where the file broke.
-enum Slot {
-    Group(Receiver<Vec<Placed>>),
-    Broken(FormatError),
+/// The checked jobs in file order (see [`start`]). Each call frames and queues jobs
+/// until [`IN_FLIGHT_JOBS`] are on the verifiers, then waits for the oldest.
+pub(crate) struct Batches {
+    items: Framer<BufReader<File>>,
+    /// The jobs on the verifiers, in file order: where each one's items will come.
+    queue: VecDeque<Receiver<Vec<Placed>>>,
+    /// Where the file broke, handed on after every job framed before it.
+    broken: Option<FormatError>,
+    /// Framing is over: the end of the file, or where it broke.
+    framed: bool,
 }
 
-/// The checked jobs in file order (see [`start`]).
-pub(crate) struct Batches(Receiver<Slot>);
+impl Batches {
+    /// Frames jobs and queues them on the rayon pool until [`IN_FLIGHT_JOBS`] are queued
+    /// or the file is framed to its end.
+    fn top_up(&mut self) {
+        while !self.framed && self.queue.len() < IN_FLIGHT_JOBS {
+            let mut job = Vec::with_capacity(JOB);
+            while job.len() < JOB {
+                match self.items.next_item() {
+                    Ok(Some(it)) => job.push(Raw {
+                        index: it.index,
+                        offset: it.offset,
+                        raw: it.raw,
+                    }),
+                    Ok(None) => {
+                        self.framed = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.broken = Some(e);
+                        self.framed = true;
+                        break;
+                    }
+                }
+            }
+            if !job.is_empty() {
+                let (tx, rx) = sync_channel(1);
+                rayon::spawn(move || {
+                    let _ = tx.send(check(job));
+                });
+                self.queue.push_back(rx);
+            }
+        }
+    }
+}
 
 impl Iterator for Batches {
     type Item = Batch;
 
     fn next(&mut self) -> Option<Batch> {
-        match self.0.recv().ok()? {
+        self.top_up();
+        match self.queue.pop_front() {
             // Waits for this job's verifier; later jobs may be done already.
-            Slot::Group(rx) => rx.recv().ok().map(Batch::Items),
-            Slot::Broken(e) => Some(Batch::Broken(e)),
+            Some(rx) => rx.recv().ok().map(Batch::Items),
+            None => self.broken.take().map(Batch::Broken),
         }
     }
 }
 
-/// Queues `job` (up to [`JOB`] items) for verification on the rayon pool, its place kept
-/// in `slots`. False when the judge has stopped listening.
-fn dispatch(slots: &SyncSender<Slot>, job: Vec<Raw>) -> bool {
-    let (tx, rx) = sync_channel(1);
-    // The place first: it blocks while the judge is [`IN_FLIGHT_JOBS`] behind, which
-    // holds back the work too.
-    if slots.send(Slot::Group(rx)).is_err() {
-        return false;
-    }
-    rayon::spawn(move || {
-        let _ = tx.send(check(job));
-    });
-    true
-}
-
-/// Reads the header of `file`, then starts the reading thread, which hands each job to
-/// the verifiers. Returns the header and the checked jobs, in file order.
+/// Reads the header of `file`; the checked jobs follow, in file order, as the caller
+/// asks for them.
 pub(crate) fn start(file: File) -> Result<(Header, Batches), FormatError> {
     let mut items = Framer::new(BufReader::with_capacity(READ_BUFFER, file));
     let header = items.header()?;
-    let (slots, rx) = sync_channel::<Slot>(IN_FLIGHT_JOBS);
-    thread::spawn(move || {
-        let mut job = Vec::with_capacity(JOB);
-        loop {
-            match items.next_item() {
-                Ok(Some(it)) => {
-                    job.push(Raw {
-                        index: it.index,
-                        offset: it.offset,
-                        raw: it.raw,
-                    });
-                    if job.len() == JOB {
-                        let full = std::mem::replace(&mut job, Vec::with_capacity(JOB));
-                        if !dispatch(&slots, full) {
-                            return;
-                        }
-                    }
-                }
-                Ok(None) => {
-                    if !job.is_empty() {
-                        dispatch(&slots, job);
-                    }
-                    return;
-                }
-                Err(e) => {
-                    if !job.is_empty() && !dispatch(&slots, job) {
-                        return;
-                    }
-                    let _ = slots.send(Slot::Broken(e));
-                    return;
-                }
-            }
-        }
-    });
-    Ok((header, Batches(rx)))
+    Ok((
+        header,
+        Batches {
+            items,
+            queue: VecDeque::with_capacity(IN_FLIGHT_JOBS),
+            broken: None,
+            framed: false,
+        },
+    ))
 }
 
 /// Decodes and verifies one job, group by group, keeping file order. The framed
