@@ -168,6 +168,53 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// [`Inner::from_canonical`] of an envelope the caller hands over: its buffer becomes
+    /// the signed message (the entry bytes moved to just after [`DOMAIN`], which fits:
+    /// the envelope's heads and signature take more room than the tag), so decoding an
+    /// owned envelope allocates and copies no second buffer. `Err` gives the envelope back
+    /// when it is not (or not surely) canonical, for the reference path to judge.
+    fn from_canonical_envelope(mut envelope: Vec<u8>) -> Result<Self, Vec<u8>> {
+        if envelope.len() > MAX_ENVELOPE_BYTES {
+            return Err(envelope);
+        }
+        let Some((bytes, sig)) = cbor::envelope_parts(&envelope) else {
+            return Err(envelope);
+        };
+        let sig = *sig;
+        let Some(entry) = cbor::from_canonical::<Entry>(bytes).filter(|e| e.v == VERSION) else {
+            return Err(envelope);
+        };
+        let id = Id::of(bytes);
+        // `bytes` lies inside `envelope`: where it starts and how long it is.
+        let (at, len) = (
+            bytes.as_ptr() as usize - envelope.as_ptr() as usize,
+            bytes.len(),
+        );
+        let tag = DOMAIN.len();
+        if tag + len > envelope.len() {
+            // Cannot happen (the heads and the signature take 66 bytes or more), but the
+            // copying way is always right.
+            let signed = signed_message(&envelope[at..at + len]);
+            return Ok(Self {
+                id,
+                entry,
+                signed,
+                sig,
+            });
+        }
+        envelope.copy_within(at..at + len, tag);
+        envelope[..tag].copy_from_slice(DOMAIN);
+        envelope.truncate(tag + len);
+        Ok(Self {
+            id,
+            entry,
+            signed: envelope,
+            sig,
+        })
+    }
+}
+
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner")
@@ -216,6 +263,15 @@ impl Unverified {
         match Self::decode_canonical(envelope) {
             Some(u) => Ok(u),
             None => Self::decode_reference(envelope),
+        }
+    }
+
+    /// [`Unverified::decode`] of an envelope the caller no longer needs: the same verdict,
+    /// and a canonical envelope's buffer is kept as the signed message instead of copied.
+    pub fn decode_owned(envelope: Vec<u8>) -> Result<Self, DecodeError> {
+        match Inner::from_canonical_envelope(envelope) {
+            Ok(inner) => Ok(Self(inner)),
+            Err(envelope) => Self::decode_reference(&envelope),
         }
     }
 
@@ -433,11 +489,31 @@ pub fn check_envelopes<'a>(
     envelopes: impl IntoIterator<Item = &'a [u8]>,
     until: Until,
 ) -> Vec<Checked> {
-    let mut out: Vec<Checked> = Vec::new();
-    let mut decoded: Vec<Unverified> = Vec::new();
-    let mut slots: Vec<usize> = Vec::new();
+    check_decoding(envelopes, Unverified::decode, until)
+}
+
+/// [`check_envelopes`] of envelopes the caller hands over ([`Unverified::decode_owned`]):
+/// the same verdicts, without copying each entry's bytes into a new buffer.
+pub fn check_owned_envelopes(
+    envelopes: impl IntoIterator<Item = Vec<u8>>,
+    until: Until,
+) -> Vec<Checked> {
+    check_decoding(envelopes, Unverified::decode_owned, until)
+}
+
+/// [`check_envelopes`] with the decoding given.
+fn check_decoding<E>(
+    envelopes: impl IntoIterator<Item = E>,
+    decode: impl Fn(E) -> Result<Unverified, DecodeError>,
+    until: Until,
+) -> Vec<Checked> {
+    let envelopes = envelopes.into_iter();
+    let n = envelopes.size_hint().0;
+    let mut out: Vec<Checked> = Vec::with_capacity(n);
+    let mut decoded: Vec<Unverified> = Vec::with_capacity(n);
+    let mut slots: Vec<usize> = Vec::with_capacity(n);
     for bytes in envelopes {
-        match Unverified::decode(bytes) {
+        match decode(bytes) {
             Ok(u) => {
                 slots.push(out.len());
                 decoded.push(u);
@@ -645,6 +721,8 @@ mod tests {
         ) {
             let raw: Vec<Vec<u8>> = items.iter().map(bytes).collect();
             let checked = check_envelopes(raw.iter().map(Vec::as_slice), Until::End);
+            // Handing the envelopes over gives the same verdicts.
+            prop_assert_eq!(&check_owned_envelopes(raw.clone(), Until::End), &checked);
             prop_assert_eq!(checked.len(), items.len());
             let want: Vec<Id> = items
                 .iter()
@@ -672,6 +750,7 @@ mod tests {
             let raw: Vec<Vec<u8>> = items.iter().map(bytes).collect();
             let all = check_envelopes(raw.iter().map(Vec::as_slice), Until::End);
             let upto = check_envelopes(raw.iter().map(Vec::as_slice), Until::FirstUndecodable);
+            prop_assert_eq!(&check_owned_envelopes(raw.clone(), Until::FirstUndecodable), &upto);
             let cut = all
                 .iter()
                 .position(|c| matches!(c, Checked::Undecodable(_)))
@@ -711,6 +790,12 @@ mod tests {
     fn agree(bytes: &[u8]) -> Result<(), TestCaseError> {
         let reference = Unverified::decode_reference(bytes);
         prop_assert_eq!(&Unverified::decode(bytes), &reference);
+        let owned = Unverified::decode_owned(bytes.to_vec());
+        prop_assert_eq!(&owned, &reference);
+        if let Ok(u) = &owned {
+            prop_assert_eq!(&u.0.signed[..DOMAIN.len()], DOMAIN);
+            prop_assert_eq!(u.envelope(), bytes.to_vec());
+        }
         if let Some(u) = Unverified::decode_canonical(bytes) {
             prop_assert_eq!(Ok(u), reference);
         }
