@@ -971,6 +971,24 @@ fn beside_of(c: &CoopLedger, author: &PublicKey) -> Vec<(u64, Id)> {
 /// A ledger of layout version 2 (before the index of entries beside the chain) opens,
 /// gains the index, keeps every entry, and goes on indexing; a version it does not know
 /// is refused.
+/// The directory's sled database once the ledger that had it open let its file lock go:
+/// sled's own threads hold it a moment after the last handle is dropped (as
+/// `Ledger::open` waits for it too). Another holder past a few seconds is a failure.
+fn open_sled_released(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::yield_now();
+            }
+            other => return other.expect("opens sled"),
+        }
+    }
+}
+
 #[test]
 fn an_old_layout_ledger_opens_and_gains_the_beside_index() {
     let s = scenario(16, 150);
@@ -1003,7 +1021,7 @@ fn an_old_layout_ledger_opens_and_gains_the_beside_index() {
     };
     // What version 2 wrote: the same keys without the index (prefix 0x0e), version 2.
     {
-        let db = sled::open(dir.path()).expect("opens sled");
+        let db = open_sled_released(dir.path());
         let tree = db
             .open_tree(format!("coop/{}", s.coop.to_hex()))
             .expect("tree");
@@ -1034,7 +1052,7 @@ fn an_old_layout_ledger_opens_and_gains_the_beside_index() {
         assert_eq!(beside_of(&c, &author), vec![(fork.entry().seq, fork.id())]);
     }
     {
-        let db = sled::open(dir.path()).expect("opens sled");
+        let db = open_sled_released(dir.path());
         db.insert(b"\0format", &9u32.to_be_bytes()[..])
             .expect("writes the version");
         db.flush().expect("flushes");
