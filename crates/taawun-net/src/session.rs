@@ -205,8 +205,8 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
     }
 
     /// Fetches `author`'s chain from `from` on from `peer`, in the session with that peer
-    /// (started for it if none runs and there is room). A range of that author already
-    /// queued is not asked twice.
+    /// (started for it if none runs and there is room), before any fork's branches still
+    /// queued. A range of that author already queued is not asked twice.
     pub fn fetch(&mut self, peer: P, coop: Id, author: PublicKey, from: u64) -> Vec<Output<P>> {
         match self.map.get_mut(&(peer, coop)) {
             Some(s) => {
@@ -216,7 +216,13 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
                 {
                     return Vec::new();
                 }
-                s.queue.push_back(Want::Range(author, from));
+                // Before the forks' branches, which wait for the ranges.
+                let at = s
+                    .queue
+                    .iter()
+                    .position(|w| matches!(w, Want::Branches(..)))
+                    .unwrap_or(s.queue.len());
+                s.queue.insert(at, Want::Range(author, from));
             }
             None => {
                 if self.map.len() >= sync::MAX_SESSIONS {
@@ -394,6 +400,12 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
             }
         }
         while s.in_flight < sync::MAX_RANGES_IN_FLIGHT {
+            // A fork's branches are asked alone, once all sent before is answered: their
+            // entries fork from chain entries the ranges bring, and a node that took a
+            // branch's entry first would hold the fork the other way round.
+            if matches!(s.queue.front(), Some(Want::Branches(..))) && s.in_flight > 0 {
+                break;
+            }
             let Some(want) = s.queue.pop_front() else {
                 break;
             };
@@ -705,25 +717,29 @@ mod tests {
             branches: vec![branches(1, 0), branches(2, 2), branches(3, 1)],
         };
         let out = s.heads_differ(1, coop(), &local, &remote, None);
+        // The range first, alone: a branch forks from the chain it brings.
         let asked = sends(&out);
-        assert_eq!(asked.len(), 3);
-        assert!(matches!(asked[0], Request::Range { from: 1, .. }));
-        assert_eq!(
-            asked[1],
-            &Request::Branches {
-                coop: coop(),
-                author: key(2),
-                from: 0,
-                limit: sync::SYNC_BATCH
-            }
+        assert!(
+            matches!(asked[..], [Request::Range { from: 1, .. }]),
+            "{asked:?}"
         );
-        assert!(matches!(asked[2], Request::Branches { author, from: 0, .. } if *author == key(3)));
-        // A whole answer with more is followed from where it ends, below the bound.
         let whole = Ingested {
             stored: 2,
             complete: true,
             next: None,
         };
+        let out = s.range(1, coop(), whole, false);
+        assert_eq!(
+            sends(&out),
+            vec![&Request::Branches {
+                coop: coop(),
+                author: key(2),
+                from: 0,
+                limit: sync::SYNC_BATCH
+            }],
+            "then one fork's branches at a time"
+        );
+        // A whole answer with more is followed from where it ends, below the bound.
         let out = s.branches(1, coop(), key(2), answer(0, 512), whole);
         assert!(matches!(
             sends(&out)[..],
@@ -736,16 +752,42 @@ mod tests {
             answer(u64::from(sync::MAX_BRANCH_ENTRIES) - 512, 512),
             whole,
         );
-        assert!(sends(&out).is_empty(), "nothing past the bound");
+        assert!(
+            matches!(sends(&out)[..], [Request::Branches { author, from: 0, .. }] if *author == key(3)),
+            "nothing past the bound; the next fork's branches"
+        );
         // The peer's whole list in one answer: nothing more to ask.
         let last = LogAnswer {
             more: false,
             ..answer(0, 1)
         };
         let out = s.branches(1, coop(), key(3), last, whole);
-        assert!(sends(&out).is_empty());
+        assert_eq!(ended(&out), Some((8, None)));
+    }
+
+    /// A fork's branches wait while anything of the session is out; a range wanted
+    /// meanwhile (a gossiped entry's missing predecessor) goes before them.
+    #[test]
+    fn branches_wait_for_what_is_out_before_them() {
+        let mut s = Sessions::new();
+        let local = Summary {
+            heads: vec![head(1, 3)],
+            branches: Vec::new(),
+        };
+        s.start(1u32, coop(), &local);
+        let remote = Summary {
+            heads: vec![head(1, 5)],
+            branches: vec![branches(1, 1)],
+        };
+        let out = s.heads_differ(1, coop(), &local, &remote, None);
+        assert!(matches!(sends(&out)[..], [Request::Range { from: 4, .. }]));
+        // Another chain wanted meanwhile goes out at once, the branches still wait.
+        let out = s.fetch(1, coop(), key(2), 1);
+        assert!(matches!(sends(&out)[..], [Request::Range { author, .. }] if *author == key(2)));
         let out = s.range(1, coop(), Ingested::default(), false);
-        assert_eq!(ended(&out), Some((6, None)));
+        assert!(sends(&out).is_empty(), "one range still out");
+        let out = s.range(1, coop(), Ingested::default(), false);
+        assert!(matches!(sends(&out)[..], [Request::Branches { author, .. }] if *author == key(1)));
     }
 
     #[test]
