@@ -155,10 +155,7 @@ impl Inner {
     /// `None` when the bytes are not (or not surely) the canonical encoding of an entry of
     /// this version, for the reference path to judge.
     fn from_canonical(bytes: &[u8], sig: [u8; 64]) -> Option<Self> {
-        let entry: Entry = cbor::from_canonical(bytes)?;
-        if entry.v != VERSION {
-            return None;
-        }
+        let entry = canonical_entry(bytes)?;
         Some(Self {
             id: Id::of(bytes),
             entry,
@@ -168,6 +165,29 @@ impl Inner {
     }
 }
 
+/// The signed message's tag fits in the room an envelope's heads and signature take
+/// around its entry bytes, so [`Inner::from_canonical_envelope`] always moves the bytes
+/// within the envelope's own buffer.
+const _: () = assert!(DOMAIN.len() <= 64);
+
+/// Where a canonical envelope's entry bytes lie in it, and its signature. `None` when the
+/// envelope is too large or not (or not surely) canonical, for the reference path to judge.
+fn canonical_envelope(envelope: &[u8]) -> Option<(std::ops::Range<usize>, [u8; 64])> {
+    if envelope.len() > MAX_ENVELOPE_BYTES {
+        return None;
+    }
+    let (bytes, sig) = cbor::envelope_parts(envelope)?;
+    // `bytes` borrows from `envelope`: its place there.
+    let at = bytes.as_ptr() as usize - envelope.as_ptr() as usize;
+    Some((at..at + bytes.len(), *sig))
+}
+
+/// Canonical entry bytes of this version, decoded in one pass; `None` for the reference
+/// path.
+fn canonical_entry(bytes: &[u8]) -> Option<Entry> {
+    cbor::from_canonical::<Entry>(bytes).filter(|e| e.v == VERSION)
+}
+
 impl Inner {
     /// [`Inner::from_canonical`] of an envelope the caller hands over: its buffer becomes
     /// the signed message (the entry bytes moved to just after [`DOMAIN`], which fits:
@@ -175,35 +195,16 @@ impl Inner {
     /// owned envelope allocates and copies no second buffer. `Err` gives the envelope back
     /// when it is not (or not surely) canonical, for the reference path to judge.
     fn from_canonical_envelope(mut envelope: Vec<u8>) -> Result<Self, Vec<u8>> {
-        if envelope.len() > MAX_ENVELOPE_BYTES {
-            return Err(envelope);
-        }
-        let Some((bytes, sig)) = cbor::envelope_parts(&envelope) else {
+        let Some((bytes, sig)) = canonical_envelope(&envelope) else {
             return Err(envelope);
         };
-        let sig = *sig;
-        let Some(entry) = cbor::from_canonical::<Entry>(bytes).filter(|e| e.v == VERSION) else {
+        let Some(entry) = canonical_entry(&envelope[bytes.clone()]) else {
             return Err(envelope);
         };
-        let id = Id::of(bytes);
-        // `bytes` lies inside `envelope`: where it starts and how long it is.
-        let (at, len) = (
-            bytes.as_ptr() as usize - envelope.as_ptr() as usize,
-            bytes.len(),
-        );
+        let id = Id::of(&envelope[bytes.clone()]);
         let tag = DOMAIN.len();
-        if tag + len > envelope.len() {
-            // Cannot happen (the heads and the signature take 66 bytes or more), but the
-            // copying way is always right.
-            let signed = signed_message(&envelope[at..at + len]);
-            return Ok(Self {
-                id,
-                entry,
-                signed,
-                sig,
-            });
-        }
-        envelope.copy_within(at..at + len, tag);
+        let len = bytes.len();
+        envelope.copy_within(bytes, tag);
         envelope[..tag].copy_from_slice(DOMAIN);
         envelope.truncate(tag + len);
         Ok(Self {
@@ -277,11 +278,8 @@ impl Unverified {
 
     /// The one-pass decoding of a canonical envelope; `None` for the reference path.
     fn decode_canonical(envelope: &[u8]) -> Option<Self> {
-        if envelope.len() > MAX_ENVELOPE_BYTES {
-            return None;
-        }
-        let (bytes, sig) = cbor::envelope_parts(envelope)?;
-        Inner::from_canonical(bytes, *sig).map(Self)
+        let (bytes, sig) = canonical_envelope(envelope)?;
+        Inner::from_canonical(&envelope[bytes], sig).map(Self)
     }
 
     /// Decodes an envelope the reference way: decode with serde, then encode the value
