@@ -397,7 +397,7 @@ impl CoopLedger {
             .map(|id| {
                 let id = id?;
                 self.get(&id)?
-                    .ok_or_else(|| LedgerError::Corrupt(format!("chain names {id}, not stored")))
+                    .ok_or_else(|| LedgerError::not_stored("chain", &id))
             })
             .collect()
     }
@@ -1013,7 +1013,7 @@ impl State {
             None => store
                 .tree()?
                 .get(k1(layout::ENTRY, existing.as_bytes()))?
-                .ok_or_else(|| LedgerError::Corrupt(format!("chain names {existing}, not stored")))?
+                .ok_or_else(|| LedgerError::not_stored("chain", &existing))?
                 .to_vec(),
         };
         let evidence = Evidence { a, b: v.envelope() };
@@ -1173,7 +1173,7 @@ fn committed_envelopes(
     committed_log_ids(tree, from).map(move |id| {
         let id = id?;
         tree.get(k1(layout::ENTRY, id.as_bytes()))?
-            .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))
+            .ok_or_else(|| LedgerError::not_stored("log", &id))
     })
 }
 

@@ -27,7 +27,7 @@ pub(crate) fn index_beside(db: &sled::Db) -> Result<(), LedgerError> {
             for id in layout::ids(&block, "log block")? {
                 let env = tree
                     .get(k1(layout::ENTRY, id.as_bytes()))?
-                    .ok_or_else(|| LedgerError::Corrupt(format!("log names {id}, not stored")))?;
+                    .ok_or_else(|| LedgerError::not_stored("log", &id))?;
                 let v = trusted(&env)?;
                 let e = v.entry();
                 let (chain_key, slot) = layout::chain(&e.author, e.seq);

@@ -11,7 +11,7 @@ use crate::sync::{
 };
 use serde_bytes::ByteBuf;
 use taawun_core::entry::{self, Checked};
-use taawun_core::{Id, Timestamp};
+use taawun_core::{Id, PublicKey, Timestamp};
 use taawun_ledger::{CoopLedger, Ingest, LedgerError, Reader, MAX_RANGE};
 
 /// Judges one gossip message for `ledger`'s cooperative (`None`: a topic this node does
@@ -181,7 +181,27 @@ pub enum Answer {
 #[derive(Debug)]
 pub struct Reads {
     reader: Reader,
-    request: Request,
+    what: Read,
+}
+
+/// The entries a [`Reads`] reads: what a [`Request::Range`], [`Request::Log`] or
+/// [`Request::Branches`] asks for.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    Range {
+        author: PublicKey,
+        from: u64,
+        limit: u32,
+    },
+    Log {
+        from: u64,
+        limit: u32,
+    },
+    Branches {
+        author: PublicKey,
+        from: u64,
+        limit: u32,
+    },
 }
 
 /// Answers what can be answered from memory (heads, an unknown cooperative), and fixes
@@ -192,7 +212,7 @@ pub fn prepare(ledger: Option<&CoopLedger>, request: Request) -> Answer {
     let Some(c) = ledger else {
         return Answer::Now(Response::UnknownCoop);
     };
-    let fixed = match request {
+    let what = match request {
         Request::Heads { digest, .. } => {
             return Answer::Now(unavailable(summary(c).map(|mut summary| {
                 if sync::digest(&summary) == digest {
@@ -203,10 +223,30 @@ pub fn prepare(ledger: Option<&CoopLedger>, request: Request) -> Answer {
                 }
             })))
         }
-        Request::Range { .. } | Request::Log { .. } | Request::Branches { .. } => c.reader(),
+        Request::Range {
+            author,
+            from,
+            limit,
+            ..
+        } => Read::Range {
+            author,
+            from,
+            limit,
+        },
+        Request::Log { from, limit, .. } => Read::Log { from, limit },
+        Request::Branches {
+            author,
+            from,
+            limit,
+            ..
+        } => Read::Branches {
+            author,
+            from,
+            limit,
+        },
     };
-    match fixed {
-        Ok(reader) => Answer::Read(Reads { reader, request }),
+    match c.reader() {
+        Ok(reader) => Answer::Read(Reads { reader, what }),
         Err(e) => Answer::Now(unavailable(Err(e))),
     }
 }
@@ -215,20 +255,17 @@ impl Reads {
     /// Reads the entries asked for, on any thread.
     pub fn read(self) -> Response {
         let r = &self.reader;
-        unavailable(match self.request {
-            Request::Heads { .. } => Ok(Response::Unavailable),
-            Request::Range {
+        unavailable(match self.what {
+            Read::Range {
                 author,
                 from,
                 limit,
-                ..
             } => range_response(r, &author, from, limit),
-            Request::Log { from, limit, .. } => log_response(r, from, limit),
-            Request::Branches {
+            Read::Log { from, limit } => log_response(r, from, limit),
+            Read::Branches {
                 author,
                 from,
                 limit,
-                ..
             } => branches_response(r, &author, from, limit),
         })
     }
@@ -246,14 +283,14 @@ fn unavailable(read: Result<Response, LedgerError>) -> Response {
 fn stored(r: &Reader, id: Id, what: &str) -> Result<Vec<u8>, LedgerError> {
     r.envelope(&id)?
         .map(|env| env.to_vec())
-        .ok_or_else(|| LedgerError::Corrupt(format!("{what} names {id}, not stored")))
+        .ok_or_else(|| LedgerError::not_stored(what, &id))
 }
 
 /// The answer to [`Request::Range`]: `author`'s envelopes from seq `from`, at most
 /// `min(limit, SYNC_BATCH)` and [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first.
 fn range_response(
     r: &Reader,
-    author: &taawun_core::PublicKey,
+    author: &PublicKey,
     from: u64,
     limit: u32,
 ) -> Result<Response, LedgerError> {
@@ -288,7 +325,7 @@ fn log_response(r: &Reader, from: u64, limit: u32) -> Result<Response, LedgerErr
 /// one) and [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first.
 fn branches_response(
     r: &Reader,
-    author: &taawun_core::PublicKey,
+    author: &PublicKey,
     from: u64,
     limit: u32,
 ) -> Result<Response, LedgerError> {
