@@ -96,6 +96,9 @@ pub struct Scenario {
     pub witnesses: Vec<SigningKey>,
     /// The clock after the last entry.
     pub end: Timestamp,
+    /// The result bytes of every submission, by the submission's id (each `Submit` entry
+    /// carries their size and blake3).
+    pub results: BTreeMap<Id, Vec<u8>>,
 }
 
 /// The floor the synthetic charter sets: 12.00 EUR per hour.
@@ -108,6 +111,8 @@ struct Gen<'a> {
     gov: Option<Id>,
     written: usize,
     sink: &'a mut dyn FnMut(&Verified),
+    /// Submissions' result bytes, when kept ([`generate`]; [`stream`] keeps none).
+    results: Option<BTreeMap<Id, Vec<u8>>>,
 }
 
 impl Gen<'_> {
@@ -149,7 +154,8 @@ pub fn generate(p: &Params) -> Scenario {
 pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
     let mut entries = Vec::with_capacity(p.entries + 16);
     let witnesses = witnesses.min(p.members.max(1));
-    let (s, members, requesters, witnesses) = run(p, witnesses, &mut |v| entries.push(v.clone()));
+    let (s, members, requesters, witnesses, results) =
+        run(p, witnesses, true, &mut |v| entries.push(v.clone()));
     Scenario {
         coop: s.coop,
         entries,
@@ -157,19 +163,31 @@ pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
         requesters,
         witnesses,
         end: s.end,
+        results,
     }
 }
 
 /// The same entries as [`generate`], handed to `sink` one at a time in order instead of
 /// kept, so a ledger of millions of entries can be written with flat memory.
 pub fn stream(p: &Params, sink: &mut dyn FnMut(&Verified)) -> Streamed {
-    run(p, 0, sink).0
+    run(p, 0, false, sink).0
 }
 
-/// Keys, entries (handed to `sink`) and what was generated.
-type Generated = (Streamed, Vec<SigningKey>, Vec<SigningKey>, Vec<SigningKey>);
+/// Keys, entries (handed to `sink`), what was generated and the results (if kept).
+type Generated = (
+    Streamed,
+    Vec<SigningKey>,
+    Vec<SigningKey>,
+    Vec<SigningKey>,
+    BTreeMap<Id, Vec<u8>>,
+);
 
-fn run(p: &Params, witnesses: usize, sink: &mut dyn FnMut(&Verified)) -> Generated {
+fn run(
+    p: &Params,
+    witnesses: usize,
+    keep_results: bool,
+    sink: &mut dyn FnMut(&Verified),
+) -> Generated {
     let mut rng = Rng::new(p.seed);
     let members: Vec<SigningKey> = (0..p.members.max(1))
         .map(|_| SigningKey::from_bytes(&rng.bytes32()))
@@ -189,6 +207,7 @@ fn run(p: &Params, witnesses: usize, sink: &mut dyn FnMut(&Verified)) -> Generat
         gov: None,
         written: 0,
         sink,
+        results: keep_results.then(BTreeMap::new),
     };
     let founder = pk(&members[0]);
     g.writers
@@ -332,6 +351,9 @@ fn run(p: &Params, witnesses: usize, sink: &mut dyn FnMut(&Verified)) -> Generat
                     minutes: worked,
                 }),
             );
+            if let Some(r) = &mut g.results {
+                r.insert(sub.id(), result.to_vec());
+            }
             let roll = g.rng.next_u64() % 100;
             if roll < 80 {
                 g.write(
@@ -426,7 +448,8 @@ fn run(p: &Params, witnesses: usize, sink: &mut dyn FnMut(&Verified)) -> Generat
         entries: g.written,
         end: g.now,
     };
-    (s, members, requesters, silent)
+    let results = g.results.take().unwrap_or_default();
+    (s, members, requesters, silent, results)
 }
 
 /// `text` sealed to `to` with a seed derived from both, for tests and benchmarks that

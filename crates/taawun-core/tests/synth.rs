@@ -121,3 +121,24 @@ fn reads_between_applies_give_what_a_fresh_fold_gives() {
     assert_eq!(read.submissions(s.end), fresh.submissions(s.end));
     assert_eq!(read.balances(s.end), fresh.balances(s.end));
 }
+
+#[test]
+fn every_submission_s_result_bytes_are_kept_and_match_it() {
+    use taawun_core::body::Body;
+    use taawun_core::Hash;
+    let s = generate(&Params {
+        entries: 300,
+        ..Params::default()
+    });
+    let mut submissions = 0;
+    for v in &s.entries {
+        if let Body::Submit(sub) = &v.entry().body {
+            submissions += 1;
+            let bytes = s.results.get(&v.id()).expect("the result is kept");
+            assert_eq!(bytes.len() as u64, sub.size);
+            assert_eq!(Hash::of(bytes), sub.result);
+        }
+    }
+    assert!(submissions > 0);
+    assert_eq!(s.results.len(), submissions);
+}

@@ -1,17 +1,19 @@
 //! What a cooperative's ledger makes of the protocol's messages, without a Swarm: judging
-//! a gossip message, ingesting a sync batch, answering a sync request. Plain functions
+//! a gossip message, ingesting a sync batch, answering a sync request, checking a result
+//! received against its submission. Plain functions
 //! over a [`CoopLedger`] (which does the disk work), no clock (the caller passes `now`)
 //! and no network: the network task routes libp2p's messages through them, and the
 //! simulator (`taawun-sim`) runs the same functions between simulated nodes.
 
 use crate::gossip::{self, Judged, Verdict};
+use crate::result::{self, Refusal};
 use crate::session::Ingested;
 use crate::sync::{
     self, BatchError, BranchSummer, Request, Response, Summary, WireBranches, WireHead,
 };
 use serde_bytes::ByteBuf;
 use taawun_core::entry::{self, Checked};
-use taawun_core::{Id, PublicKey, Timestamp};
+use taawun_core::{Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::{CoopLedger, Ingest, LedgerError, Reader, MAX_RANGE};
 
 /// Judges one gossip message for `ledger`'s cooperative (`None`: a topic this node does
@@ -367,6 +369,43 @@ fn capped<T>(
     Ok((entries, false))
 }
 
+/// A result refused by its receiver ([`received`]), and whether the receiver should
+/// sync with the sender, which holds the entries it lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// The refusal the sender hears.
+    pub refusal: Refusal,
+    /// The receiver lacks the submission: ask the sender's chains.
+    pub sync: bool,
+}
+
+/// The first checks of a result received for `submission` (`ledger`: the cooperative's,
+/// `None` when this node does not hold it): the `Submit` entry this node holds, when
+/// `bytes` match it ([`result::check`]: size, then blake3). A submission not here yet is
+/// refused [`Refusal::UnknownSubmission`], which the sender retries, with a sync asked
+/// for. Whether this node is a recipient is the caller's to say: it knows whom it speaks
+/// for.
+pub fn received(
+    ledger: Option<&CoopLedger>,
+    submission: &Id,
+    bytes: &[u8],
+) -> Result<Verified, Refused> {
+    let refused = |refusal, sync| Refused { refusal, sync };
+    let Some(c) = ledger else {
+        return Err(refused(Refusal::UnknownCoop, false));
+    };
+    let sub = match c.get(submission) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(refused(Refusal::UnknownSubmission, true)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read a submission");
+            return Err(refused(Refusal::Unavailable, false));
+        }
+    };
+    result::check(&sub, bytes).map_err(|r| refused(r, false))?;
+    Ok(sub)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +444,45 @@ mod tests {
             .iter()
             .map(|e| taawun_core::Unverified::decode(e).expect("decodes").id())
             .collect()
+    }
+
+    #[test]
+    fn a_result_is_checked_against_the_submission_held_here() {
+        let s = synth::generate(&Params {
+            entries: 200,
+            ..Params::default()
+        });
+        let (sub, bytes) = s.results.iter().next().expect("a submission");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_l, c) = ledger(dir.path(), &s);
+        assert_eq!(received(Some(&c), sub, bytes).map(|v| v.id()), Ok(*sub));
+        let refusal =
+            |r: Result<Verified, Refused>| r.map(|v| v.id()).map_err(|e| (e.refusal, e.sync));
+        let mut other = bytes.clone();
+        other[0] ^= 1;
+        assert_eq!(
+            refusal(received(Some(&c), sub, &other)),
+            Err((Refusal::WrongHash, false))
+        );
+        assert!(matches!(
+            refusal(received(Some(&c), sub, &bytes[1..])),
+            Err((Refusal::WrongSize { .. }, false))
+        ));
+        // Not here yet: the sender holds it, so a sync is asked for and the sender retries.
+        let unknown = Id([7; 32]);
+        assert_eq!(
+            refusal(received(Some(&c), &unknown, bytes)),
+            Err((Refusal::UnknownSubmission, true))
+        );
+        assert!(Refusal::UnknownSubmission.retry());
+        assert_eq!(
+            refusal(received(Some(&c), &s.entries[0].id(), bytes)),
+            Err((Refusal::NotASubmission, false))
+        );
+        assert_eq!(
+            refusal(received(None, sub, bytes)),
+            Err((Refusal::UnknownCoop, false))
+        );
     }
 
     /// Node A holds both branches of a fork, node B the first entry only (on its chain,

@@ -9,6 +9,7 @@
 
 use super::{Delivery, Task};
 use crate::error::NetError;
+use crate::exchange;
 use crate::node::event::Event;
 #[cfg(doc)]
 use crate::node::Network;
@@ -706,25 +707,18 @@ impl Task {
             // A stranger learns nothing: as from a node without the cooperative.
             return Err(Refused(Refusal::UnknownCoop));
         }
-        let Some(c) = self.coops.get(&coop) else {
-            return Err(Refused(Refusal::UnknownCoop));
-        };
-        let sub = match c.get(&submission) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
-                // Gossip may not have brought it yet: ask the sender, who holds it.
-                self.start_sync(peer, coop);
-                return Err(Refused(Refusal::UnknownSubmission));
-            }
-            Err(e) => {
-                warn!(error = %e, "cannot read a submission");
-                return Err(Refused(Refusal::Unavailable));
+        let sub = match exchange::received(self.coops.get(&coop), &submission, &bytes) {
+            Ok(sub) => sub,
+            Err(exchange::Refused { refusal, sync }) => {
+                if sync {
+                    // Gossip may not have brought it yet: ask the sender, who holds it.
+                    self.start_sync(peer, coop);
+                } else if !refusal.retry() {
+                    info!(%peer, submission = %submission.short(), %refusal, "result refused");
+                }
+                return Err(Refused(refusal));
             }
         };
-        if let Err(r) = result::check(&sub, &bytes) {
-            info!(%peer, submission = %submission.short(), refusal = %r, "result refused");
-            return Err(Refused(r));
-        }
         if !self.recipient(&peer, &coop, &sub) {
             info!(%peer, submission = %submission.short(), "result refused: not for this node");
             // A juror's node may not have the entries that seat it yet: the sender has.
