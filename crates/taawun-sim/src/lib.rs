@@ -4,15 +4,17 @@
 //! all drawn from one seed, and checks the protocol's promises while faults happen. The
 //! nodes run the real code: each has a sled ledger (`taawun-ledger`), judges gossip and
 //! answers sync requests through `taawun_net::exchange` (the functions the network task
-//! routes libp2p's messages through) and runs its sync sessions with
-//! `taawun_net::session::Sessions`. The members' entries are a synthetic cooperative's
+//! routes libp2p's messages through), runs its sync sessions with
+//! `taawun_net::session::Sessions` and hands its workers' results to their requesters'
+//! nodes with `taawun_net::outbox::Outbox`. The members' entries are a synthetic cooperative's
 //! (`taawun_core::synth`): offers, claims, lotteries, work, reviews, payments and
 //! governance, each written by its author's node when its clock reaches the entry's time.
 //!
 //! - [`config`]: what a run is made of, drawn from its seed (nodes, entries, clock
 //!   skews, message losses, duplicates and delays, partitions, crashes with torn
 //!   writes, a restore from an old backup, a hostile node);
-//! - [`world`]: the event loop, the nodes and the invariants.
+//! - [`world`]: the event loop, the nodes and the invariants (result transfer in its
+//!   `results` module).
 //!
 //! ## Invariants
 //!
@@ -31,7 +33,9 @@
 //! - no honest node stored an entry that breaks a rule; every acknowledged write is held
 //!   by every honest node (except writes a restore from an old backup lost before any
 //!   other node had them);
-//! - an honest node's export passes the offline audit (`taawun_ledger::verify`).
+//! - an honest node's export passes the offline audit (`taawun_ledger::verify`);
+//! - every submission's result is on its requester's node, the worker's bytes (not the
+//!   hostile node's forgery), and none was refused for good.
 //!
 //! A failure names its seed; `cargo run -p taawun-sim -- --seed S` replays it exactly, and
 //! `TAAWUN_SIM_TRACE=<start of an entry id>` prints every judgement of that entry on the

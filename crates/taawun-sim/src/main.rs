@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             Ok(r) => {
                 if args.seed.is_some() || (i + 1) % 50 == 0 || i + 1 == seeds.len() {
                     println!(
-                        "seed {}: ok, {} nodes, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
+                        "seed {}: ok, {} nodes, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts, {} results delivered, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
                         r.seed,
                         r.nodes,
                         r.entries,
@@ -85,6 +85,7 @@ fn main() -> anyhow::Result<()> {
                         r.restores,
                         r.partitions,
                         r.hostile_acts,
+                        r.results,
                         r.converged_ms as f64 / 1000.0,
                         r.simulated_ms as f64 / 1000.0,
                         t.elapsed().as_secs_f64(),

@@ -10,11 +10,14 @@
 //! Every invariant is checked as the run goes and at its end (see [`crate`]); the first
 //! broken one ends the run with a [`Failure`] naming the seed.
 
+mod results;
+
 use crate::config::Config;
+use results::Results;
 use serde_bytes::ByteBuf;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Evidence, Offer};
 use taawun_core::money::Money;
 use taawun_core::synth::{self, Rng};
@@ -26,6 +29,7 @@ use taawun_net::conduct::Conduct;
 use taawun_net::exchange;
 use taawun_net::gossip::{self, Judged, Verdict};
 use taawun_net::guard::{self, WriteGuard};
+use taawun_net::result::Refusal;
 use taawun_net::session::{Ingested, LogAnswer, Outgoing, Output, Sessions};
 use taawun_net::sync::{self, Request, Response};
 
@@ -91,6 +95,8 @@ pub struct Report {
     pub converged_ms: u64,
     /// Simulated ms of the whole run.
     pub simulated_ms: u64,
+    /// Results delivered to their requester's node.
+    pub results: u64,
     /// Events handled.
     pub events: u64,
 }
@@ -99,8 +105,24 @@ pub struct Report {
 #[derive(Debug, Clone)]
 enum Msg {
     Gossip(Vec<u8>),
-    Request { id: u64, request: Request },
-    Response { id: u64, response: Response },
+    Request {
+        id: u64,
+        request: Request,
+    },
+    Response {
+        id: u64,
+        response: Response,
+    },
+    /// A submission's result bytes, for the requester's node.
+    Result {
+        id: u64,
+        submission: Id,
+        bytes: Vec<u8>,
+    },
+    ResultAnswer {
+        id: u64,
+        answer: Result<(), Refusal>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +141,15 @@ enum Ev {
         id: u64,
     },
     SyncRound {
+        node: usize,
+        inc: u32,
+    },
+    ResultTimeout {
+        node: usize,
+        inc: u32,
+        id: u64,
+    },
+    ResultTick {
         node: usize,
         inc: u32,
     },
@@ -193,6 +224,8 @@ struct Node {
     guard: WriteGuard<usize, Evidence>,
     /// Scripts whose key the (hostile) node stole.
     stolen: Vec<usize>,
+    /// Results sent and received.
+    results: Results,
 }
 
 struct World {
@@ -222,6 +255,12 @@ struct World {
     invalid: BTreeSet<Id>,
     hostile: Option<usize>,
     next_request: u64,
+    /// The outbox's clock at the run's start (only differences count).
+    base: Instant,
+    /// Every submission's result bytes, by submission.
+    result_bytes: BTreeMap<Id, Vec<u8>>,
+    /// Every offer's author (the requester a result goes to).
+    offer_authors: BTreeMap<Id, PublicKey>,
     report: Report,
     done: bool,
     tmp_root: Option<std::path::PathBuf>,
@@ -317,6 +356,7 @@ impl World {
                 evidenced: BTreeSet::new(),
                 guard: WriteGuard::new(true),
                 stolen: Vec::new(),
+                results: Results::default(),
             });
             let _ = i;
         }
@@ -382,6 +422,14 @@ impl World {
             invalid: BTreeSet::new(),
             hostile,
             next_request: 0,
+            base: Instant::now(),
+            result_bytes: scenario.results.clone(),
+            offer_authors: scenario
+                .entries
+                .iter()
+                .filter(|v| matches!(v.entry().body, Body::Offer(_)))
+                .map(|v| (v.id(), v.entry().author))
+                .collect(),
             done: false,
             tmp_root,
         };
@@ -559,6 +607,14 @@ impl World {
                         self.send(to, from, Msg::Response { id, response });
                     }
                     Msg::Response { id, response } => self.on_response(to, id, response)?,
+                    Msg::Result {
+                        id,
+                        submission,
+                        bytes,
+                    } => self.on_result(to, from, id, submission, bytes)?,
+                    Msg::ResultAnswer { id, answer } => {
+                        self.on_result_answer(to, from, id, answer)?
+                    }
                 }
                 self.bounded(to)?;
             }
@@ -568,6 +624,16 @@ impl World {
                         let out = self.nodes[node].sessions.failed(peer, tag.coop());
                         self.carry_out(node, out)?;
                     }
+                }
+            }
+            Ev::ResultTimeout { node, inc, id } => {
+                if self.nodes[node].inc == inc {
+                    self.on_result_timeout(node, id)?;
+                }
+            }
+            Ev::ResultTick { node, inc } => {
+                if self.nodes[node].inc == inc && self.nodes[node].up {
+                    self.on_result_tick(node)?;
                 }
             }
             Ev::SyncRound { node, inc } => {
@@ -612,12 +678,16 @@ impl World {
                     let n = self.nodes.len();
                     let side: Vec<bool> = (0..n).map(|_| self.rng.chance(50)).collect();
                     self.side = Some(side);
+                    self.cut_dialed();
                     self.report.partitions += 1;
                     let d = self.rng.range(60_000, 600_000);
                     self.at(d, Ev::Rejoin);
                 }
             }
-            Ev::Rejoin => self.side = None,
+            Ev::Rejoin => {
+                self.side = None;
+                self.reconnected(None)?;
+            }
             Ev::Hostile { act } => {
                 if self.faults_on {
                     self.hostile_act(act)?;
@@ -815,6 +885,12 @@ impl World {
             }
         }
         let verdict = gossip::verdict(&judged);
+        if !self.nodes[node].honest && self.faults_on {
+            // A submission seen: its forged result races the worker's to the requester.
+            if let Some(v) = taawun_core::entry::check_envelope(&data).verified() {
+                self.forge_result(node, &v.id())?;
+            }
+        }
         let Judged::Ingested(outcome) = judged else {
             if verdict == Verdict::Reject {
                 self.fault(node, from, 1);
@@ -1001,6 +1077,9 @@ impl World {
                 match out {
                     Ingest::Stored { .. } | Ingest::Duplicate => {
                         self.acknowledge(node, &v)?;
+                        if self.nodes[node].honest {
+                            self.submitted(node, &v)?;
+                        }
                         self.scripts[s].next += 1;
                         if matches!(out, Ingest::Stored { .. }) {
                             self.gossip_out(node, &v);
@@ -1123,6 +1202,8 @@ impl World {
         n.flush_due = false;
         n.guard = WriteGuard::new(true);
         n.evidenced.clear();
+        n.results.crashed();
+        self.drop_dialed(node);
         for p in self.links[node].clone() {
             self.nodes[p].sessions.disconnected(node);
         }
@@ -1172,7 +1253,8 @@ impl World {
         let inc = self.nodes[node].inc;
         self.at(100, Ev::SyncRound { node, inc });
         self.at(1, Ev::Write { node, inc });
-        Ok(())
+        self.requeue_results(node)?;
+        self.reconnected(Some(node))
     }
 
     fn heal(&mut self) -> Result<(), Failure> {
@@ -1184,6 +1266,7 @@ impl World {
             }
         }
         self.healed_at = Some(self.now);
+        self.reconnected(None)?;
         self.at(CHECK_MS, Ev::Check);
         Ok(())
     }
@@ -1209,6 +1292,12 @@ impl World {
             return Err(self.fail(format!(
                 "node {node} has {} sync requests out",
                 n.requests.len()
+            )));
+        }
+        if n.results.waiting() > taawun_net::result::MAX_OUTBOX {
+            return Err(self.fail(format!(
+                "node {node}'s outbox holds {} results",
+                n.results.waiting()
             )));
         }
         if n.seen.len() > MAX_SEEN {
@@ -1248,6 +1337,21 @@ impl World {
         }
         let first = digests.values().next().cloned();
         let same = digests.values().all(|d| Some(d) == first.as_ref());
+        let results = self.results_waiting();
+        if same && !writing && !results.is_empty() {
+            // Converged, with results still on their way: a result backed off while its
+            // requester was away waits at most RETRY_MAX, or less when they meet.
+            let bound = bound + taawun_net::result::RETRY_MAX.as_millis() as u64;
+            if self.now - healed > bound {
+                return Err(self.fail(format!(
+                    "results not delivered within {} s of the heal: {}",
+                    bound / 1000,
+                    results.join("; ")
+                )));
+            }
+            self.at(CHECK_MS, Ev::Check);
+            return Ok(());
+        }
         if writing || !same {
             if self.now - healed > bound {
                 let lens: Vec<String> = honest
@@ -1382,6 +1486,7 @@ impl World {
         }
         // What an auditor would check offline, on one honest node's export.
         if let Some(&i) = honest.first() {
+            self.check_results(i)?;
             let bytes = self.export(i)?;
             let summary = taawun_ledger::verify(&bytes[..])
                 .map_err(|e| self.fail(format!("node {i}'s export does not verify: {e}")))?;
@@ -1551,7 +1656,8 @@ impl World {
                 }
             }
             _ => {
-                // A flood of what the network already has.
+                // A flood of what the network already has, and forged results of the
+                // latest submissions sent to their requesters' nodes.
                 let ids: Vec<Id> = self.ledger(h)?.log_ids().filter_map(Result::ok).collect();
                 for id in ids.iter().rev().take(20) {
                     if let Ok(Some(env)) = self.ledger(h)?.envelope(id) {
@@ -1559,6 +1665,7 @@ impl World {
                             send_all(self, env.to_vec());
                         }
                     }
+                    self.forge_result(h, id)?;
                 }
             }
         }

@@ -52,6 +52,7 @@ fn a_calm_network_converges_with_every_write() {
     cfg.hostile = false;
     let r = run(&cfg).expect("a calm run is clean");
     assert!(r.written > 50, "{r:?}");
+    assert!(r.results > 0, "{r:?}");
     assert_eq!(r.dropped, 0);
     assert!(r.entries as usize >= r.written, "{r:?}");
 }
@@ -88,6 +89,35 @@ fn honest_nodes_converge_on_the_branches_of_a_fork() {
     for seed in [6, 20, 22, 25, 51, 52, 98] {
         let mut cfg = Config::from_seed(seed);
         cfg.forks = true;
+        if let Err(f) = run(&cfg) {
+            panic!("{f}");
+        }
+    }
+}
+
+/// Results waiting for a requester away (partitioned, or its node down) when their
+/// worker's node crashed: the outbox's marks survive the crash, and the restarted node
+/// queues them again. Without that, these seeds end with results never delivered
+/// (docs/reliability.md, "Faults put in on purpose").
+#[test]
+fn results_waiting_at_a_crash_are_delivered_after_the_restart() {
+    for seed in [217, 371] {
+        match run(&Config::from_seed(seed)) {
+            Ok(r) => assert!(r.crashes >= 1 && r.results > 0, "{r:?}"),
+            Err(f) => panic!("{f}"),
+        }
+    }
+}
+
+/// The hostile node sends forged bytes as the result of every submission it sees,
+/// racing the worker's: the requester's node checks them against the submission it holds
+/// and keeps only the worker's (a node that took them unchecked holds a forged result at
+/// the end of each of these seeds).
+#[test]
+fn forged_results_are_refused_and_the_worker_s_kept() {
+    for seed in [0, 1, 4] {
+        let mut cfg = Config::from_seed(seed);
+        cfg.hostile = true;
         if let Err(f) = run(&cfg) {
             panic!("{f}");
         }
