@@ -110,7 +110,7 @@ pub(super) struct Task {
     refreshes: reading::Refreshes,
     /// Sync requests being read on the blocking pool, and those waiting their turn.
     serving: syncing::Serving,
-    /// Result files being written as received.
+    /// Result files being written as received, and the jurors' copies delivered.
     files: results::FileJobs,
     /// The outbox's marks, written in order on the blocking pool.
     marks: results::Marks,

@@ -64,6 +64,9 @@ pub(super) enum FileDone {
 #[derive(Debug, Default)]
 pub(super) struct FileJobs {
     receiving: HashSet<(Id, Id)>,
+    /// Results delivered to a juror since the node started (cooperative, submission,
+    /// juror), whose record ([`Mark::Sent`]) may not be written yet.
+    sent: HashSet<(Id, Id, PublicKey)>,
 }
 
 /// A change to the outbox's marks in the results folder (see [`result::Store`]).
@@ -73,6 +76,8 @@ pub(super) enum Mark {
     Queued(Delivery),
     /// Delivered or dropped: no longer to deliver.
     Done(Delivery),
+    /// A juror's node stored the result: not to be queued for that juror again.
+    Sent(Id, Id, PublicKey),
 }
 
 impl Mark {
@@ -80,6 +85,7 @@ impl Mark {
         let (what, out) = match self {
             Mark::Queued((c, s, j)) => ("queue", store.enqueue(&c, &s, j.as_ref())),
             Mark::Done((c, s, j)) => ("unmark", store.dequeue(&c, &s, j.as_ref())),
+            Mark::Sent(c, s, j) => ("record the juror's copy of", store.sent(&c, &s, &j)),
         };
         if let Err(e) = out {
             // A mark lost is repaired: the outbox is read again at start, and a result
@@ -382,6 +388,7 @@ impl Task {
                 for seat in open {
                     let key = (coop, a.submission, Some(seat.member));
                     if self.outbox.contains(&key)
+                        || self.files.sent.contains(&(coop, a.submission, seat.member))
                         || store.was_sent(&coop, &a.submission, &seat.member)
                     {
                         continue;
@@ -571,12 +578,11 @@ impl Task {
     fn finish(&mut self, key: Delivery, outcome: Result<PeerId, Refusal>) {
         self.mark(Mark::Done(key));
         let (coop, submission, juror) = key;
-        if let (Some(store), Ok(_), Some(j)) = (&self.results, &outcome, &juror) {
-            // Written here, not after the marks: the jurors due a result are looked at
-            // again on the next tick, and must see it (one file per juror delivered).
-            if let Err(e) = store.sent(&coop, &submission, j) {
-                warn!(error = %e, "cannot mark a result delivered to a juror");
-            }
+        if let (Ok(_), Some(j)) = (&outcome, juror) {
+            // The next tick looks at the jurors due a result before the file may be
+            // written: it sees this one in memory.
+            self.files.sent.insert((coop, submission, j));
+            self.mark(Mark::Sent(coop, submission, j));
         }
         match outcome {
             Ok(to) => {
@@ -796,7 +802,7 @@ impl Task {
 mod tests {
     use super::{Mark, Marks};
     use crate::result;
-    use taawun_core::Id;
+    use taawun_core::{Id, PublicKey};
 
     #[tokio::test]
     async fn marks_are_written_in_the_order_asked() {
@@ -812,7 +818,10 @@ mod tests {
             marks.write(&store, Mark::Done(a));
         }
         marks.write(&store, Mark::Queued(b));
+        let juror = PublicKey([9; 32]);
+        marks.write(&store, Mark::Sent(Id([1; 32]), Id([2; 32]), juror));
         marks.written().await;
         assert_eq!(store.outbox().expect("outbox"), vec![b]);
+        assert!(store.was_sent(&Id([1; 32]), &Id([2; 32]), &juror));
     }
 }
