@@ -9,7 +9,8 @@
 //! The peer type is generic: the node uses libp2p's `PeerId`, tests and simulations use
 //! anything small.
 
-use crate::sync::{self, Request, Summary};
+use crate::sync::{self, Request, Response, Summary};
+use serde_bytes::ByteBuf;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use taawun_core::{Id, PublicKey};
@@ -54,6 +55,83 @@ impl Outgoing {
             | Outgoing::Range { coop }
             | Outgoing::Log { coop, .. }
             | Outgoing::Branches { coop, .. } => *coop,
+        }
+    }
+}
+
+/// A peer's answer to a session's request, as the session needs it ([`Reply::of`]): the
+/// network task and the simulator route every sync answer through it.
+#[derive(Debug)]
+pub enum Reply {
+    /// The peer's summary differs from this node's: [`Sessions::heads_differ`].
+    Differ(Summary),
+    /// The peer's digest equals this node's: [`Sessions::heads_equal`].
+    Equal,
+    /// Entries to ingest, then [`Sessions::ingested`] with `then`.
+    Entries {
+        /// The envelopes, in the order sent.
+        entries: Vec<ByteBuf>,
+        /// What the session is told once they are ingested.
+        then: Then,
+    },
+    /// Nothing usable (the peer does not hold the cooperative, cannot answer now, or
+    /// answered another kind than asked): [`Sessions::answered`].
+    Nothing,
+}
+
+/// What a session is told of the entries of an answer, once ingested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// A range; the peer has more of that chain.
+    Range {
+        /// More of the chain.
+        more: bool,
+    },
+    /// A batch of the log.
+    Log(LogAnswer),
+    /// A batch of `author`'s branches.
+    Branches(PublicKey, LogAnswer),
+}
+
+impl Reply {
+    /// Reads `response`, the answer to the request `tag` names.
+    pub fn of(tag: Outgoing, response: Response) -> Self {
+        let listed = |from: u64, entries: &[ByteBuf], next: u64, more: bool| LogAnswer {
+            from,
+            count: entries.len(),
+            next,
+            more,
+        };
+        match (tag, response) {
+            (Outgoing::Heads { .. }, Response::Heads(Some(remote))) => Reply::Differ(remote),
+            (Outgoing::Heads { .. }, Response::Heads(None)) => Reply::Equal,
+            (Outgoing::Range { .. }, Response::Range { entries, more }) => Reply::Entries {
+                entries,
+                then: Then::Range { more },
+            },
+            (
+                Outgoing::Log { from, .. },
+                Response::Log {
+                    entries,
+                    next,
+                    more,
+                },
+            ) => Reply::Entries {
+                then: Then::Log(listed(from, &entries, next, more)),
+                entries,
+            },
+            (
+                Outgoing::Branches { author, from, .. },
+                Response::Branches {
+                    entries,
+                    next,
+                    more,
+                },
+            ) => Reply::Entries {
+                then: Then::Branches(author, listed(from, &entries, next, more)),
+                entries,
+            },
+            _ => Reply::Nothing,
         }
     }
 }
@@ -290,6 +368,16 @@ impl<P: Copy + Eq + Hash> Sessions<P> {
             }
         }
         self.answered(peer, coop)
+    }
+
+    /// The entries of an answer were ingested as `batch`: [`Sessions::range`],
+    /// [`Sessions::log`] or [`Sessions::branches`], as `then` says.
+    pub fn ingested(&mut self, peer: P, coop: Id, then: Then, batch: Ingested) -> Vec<Output<P>> {
+        match then {
+            Then::Range { more } => self.range(peer, coop, batch, more),
+            Then::Log(answer) => self.log(peer, coop, answer, batch),
+            Then::Branches(author, answer) => self.branches(peer, coop, author, answer, batch),
+        }
     }
 
     /// A range answer was ingested as `batch`; `more`: the peer has more of that chain.
@@ -675,6 +763,86 @@ mod tests {
             last_seq: u64::from(count),
             last_id: Id([count as u8; 32]),
         }
+    }
+
+    #[test]
+    fn an_answer_is_read_as_what_was_asked_and_nothing_else() {
+        let env = || vec![ByteBuf::from(vec![1u8, 2, 3]), ByteBuf::from(vec![4u8])];
+        let log = Outgoing::Log {
+            coop: coop(),
+            from: 10,
+        };
+        let read = Reply::of(
+            log,
+            Response::Log {
+                entries: env(),
+                next: 12,
+                more: true,
+            },
+        );
+        assert!(
+            matches!(&read, Reply::Entries { entries, then: Then::Log(a) } if entries.len() == 2 && *a == answer(10, 2)),
+            "{read:?}"
+        );
+        let branches = Outgoing::Branches {
+            coop: coop(),
+            author: key(3),
+            from: 5,
+        };
+        let read = Reply::of(
+            branches,
+            Response::Branches {
+                entries: env(),
+                next: 7,
+                more: false,
+            },
+        );
+        let listed = LogAnswer {
+            more: false,
+            ..answer(5, 2)
+        };
+        assert!(
+            matches!(read, Reply::Entries { then: Then::Branches(a, l), .. } if a == key(3) && l == listed)
+        );
+        let range = Outgoing::Range { coop: coop() };
+        let read = Reply::of(
+            range,
+            Response::Range {
+                entries: env(),
+                more: true,
+            },
+        );
+        assert!(matches!(
+            read,
+            Reply::Entries {
+                then: Then::Range { more: true },
+                ..
+            }
+        ));
+        let heads = Outgoing::Heads { coop: coop() };
+        assert!(matches!(
+            Reply::of(heads, Response::Heads(None)),
+            Reply::Equal
+        ));
+        assert!(matches!(
+            Reply::of(heads, Response::Heads(Some(sum(&[])))),
+            Reply::Differ(_)
+        ));
+        // Entries where heads were asked, a range where the log was, refusals: nothing.
+        let wrong = Response::Range {
+            entries: env(),
+            more: false,
+        };
+        assert!(matches!(Reply::of(heads, wrong.clone()), Reply::Nothing));
+        assert!(matches!(Reply::of(log, wrong), Reply::Nothing));
+        assert!(matches!(
+            Reply::of(range, Response::Unavailable),
+            Reply::Nothing
+        ));
+        assert!(matches!(
+            Reply::of(branches, Response::UnknownCoop),
+            Reply::Nothing
+        ));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use taawun_net::exchange;
 use taawun_net::gossip::{self, Judged, Verdict};
 use taawun_net::guard::{self, WriteGuard};
 use taawun_net::result::Refusal;
-use taawun_net::session::{Ingested, LogAnswer, Outgoing, Output, Sessions};
+use taawun_net::session::{Ingested, Outgoing, Output, Reply, Sessions};
 use taawun_net::sync::{self, Request, Response};
 
 /// How long a sync request waits for its answer (simulated ms).
@@ -737,14 +737,15 @@ impl World {
         Ok(())
     }
 
+    /// A sync answer, read as the network task reads it ([`Reply::of`]).
     fn on_response(&mut self, node: usize, id: u64, response: Response) -> Result<(), Failure> {
         let Some((peer, tag)) = self.nodes[node].requests.remove(&id) else {
             return Ok(());
         };
         let coop = self.coop;
         let now = Some(self.clock(node));
-        let out = match (tag, response) {
-            (Outgoing::Heads { .. }, Response::Heads(Some(remote))) => {
+        let out = match Reply::of(tag, response) {
+            Reply::Differ(remote) => {
                 let local = exchange::summary(self.ledger(node)?)
                     .map_err(|e| self.fail(format!("node {node} cannot read its heads: {e}")))?;
                 let me = self.witness_key(node);
@@ -752,50 +753,12 @@ impl World {
                     .sessions
                     .heads_differ(peer, coop, &local, &remote, me)
             }
-            (Outgoing::Heads { .. }, Response::Heads(None)) => {
-                self.nodes[node].sessions.heads_equal(peer, coop)
-            }
-            (Outgoing::Range { .. }, Response::Range { entries, more }) => {
+            Reply::Equal => self.nodes[node].sessions.heads_equal(peer, coop),
+            Reply::Entries { entries, then } => {
                 let batch = self.batch(node, peer, &entries, now)?;
-                self.nodes[node].sessions.range(peer, coop, batch, more)
+                self.nodes[node].sessions.ingested(peer, coop, then, batch)
             }
-            (
-                Outgoing::Log { from, .. },
-                Response::Log {
-                    entries,
-                    next,
-                    more,
-                },
-            ) => {
-                let batch = self.batch(node, peer, &entries, now)?;
-                let answer = LogAnswer {
-                    from,
-                    count: entries.len(),
-                    next,
-                    more,
-                };
-                self.nodes[node].sessions.log(peer, coop, answer, batch)
-            }
-            (
-                Outgoing::Branches { author, from, .. },
-                Response::Branches {
-                    entries,
-                    next,
-                    more,
-                },
-            ) => {
-                let batch = self.batch(node, peer, &entries, now)?;
-                let answer = LogAnswer {
-                    from,
-                    count: entries.len(),
-                    next,
-                    more,
-                };
-                self.nodes[node]
-                    .sessions
-                    .branches(peer, coop, author, answer, batch)
-            }
-            _ => self.nodes[node].sessions.answered(peer, coop),
+            Reply::Nothing => self.nodes[node].sessions.answered(peer, coop),
         };
         self.carry_out(node, out)
     }

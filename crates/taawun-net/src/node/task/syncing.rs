@@ -8,7 +8,7 @@ use crate::exchange::{self, Answer, Reads};
 #[cfg(doc)]
 use crate::node::event::PeerSync;
 use crate::node::event::{Event, Via};
-use crate::session::{self, Ingested, LogAnswer, Outgoing};
+use crate::session::{self, Ingested, Outgoing, Reply, Then};
 use crate::sync::{self, Request, Response, Summary};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::PeerId;
@@ -207,12 +207,7 @@ impl Task {
                     },
                 ..
             } => match self.requests.remove(&request_id) {
-                Some(Outgoing::Heads { coop, .. }) => self.on_heads(peer, coop, response),
-                Some(Outgoing::Range { coop, .. }) => self.on_range(peer, coop, response),
-                Some(Outgoing::Log { coop, from }) => self.on_log(peer, coop, from, response),
-                Some(Outgoing::Branches { coop, author, from }) => {
-                    self.on_branches(peer, coop, author, from, response)
-                }
+                Some(tag) => self.on_answer(peer, tag, response),
                 None => debug!(%peer, "response to an unknown request"),
             },
             E::OutboundFailure {
@@ -312,9 +307,13 @@ impl Task {
         }
     }
 
-    fn on_heads(&mut self, peer: PeerId, coop: Id, response: Response) {
-        let out = match response {
-            Response::Heads(Some(remote)) => match self.local_summary(&coop) {
+    /// A peer's answer to a session's request, read as the session needs it
+    /// ([`Reply::of`], as the simulator reads it): heads compared, entries ingested, and
+    /// the session told.
+    fn on_answer(&mut self, peer: PeerId, tag: Outgoing, response: Response) {
+        let coop = tag.coop();
+        let out = match Reply::of(tag, response) {
+            Reply::Differ(remote) => match self.local_summary(&coop) {
                 Ok(local) => {
                     let me = self.member_key();
                     let wanted = sync::unsettled_heads(&local, &remote);
@@ -326,81 +325,24 @@ impl Task {
                 }
                 Err(_) => self.sessions.answered(peer, coop),
             },
-            Response::Heads(None) => self.sessions.heads_equal(peer, coop),
-            Response::UnknownCoop | Response::Unavailable => self.sessions.answered(peer, coop),
-            Response::Range { .. } | Response::Log { .. } | Response::Branches { .. } => {
-                debug!(%peer, "heads answered with entries");
+            Reply::Equal => self.sessions.heads_equal(peer, coop),
+            Reply::Entries { entries, then } => {
+                let batch = self.ingest_batch(peer, coop, &entries);
+                match then {
+                    Then::Log(a) if a.next != a.from.saturating_add(a.count as u64) => {
+                        debug!(%peer, next = a.next, "log response with a wrong next position");
+                    }
+                    Then::Branches(author, _) => {
+                        debug!(%peer, author = %author.short(), entries = entries.len(), stored = batch.stored, "branches of a fork");
+                    }
+                    _ => {}
+                }
+                self.sessions.ingested(peer, coop, then, batch)
+            }
+            Reply::Nothing => {
+                debug!(%peer, "a sync request answered with nothing to use");
                 self.sessions.answered(peer, coop)
             }
-        };
-        self.carry_out(out);
-    }
-
-    fn on_range(&mut self, peer: PeerId, coop: Id, response: Response) {
-        let out = match response {
-            Response::Range { entries, more } => {
-                let batch = self.ingest_batch(peer, coop, &entries);
-                self.sessions.range(peer, coop, batch, more)
-            }
-            _ => self.sessions.answered(peer, coop),
-        };
-        self.carry_out(out);
-    }
-
-    /// A log response to a [`Request::Log`] from `from`: ingest it; the session decides
-    /// whether to ask for the next batch.
-    fn on_log(&mut self, peer: PeerId, coop: Id, from: u64, response: Response) {
-        let out = match response {
-            Response::Log {
-                entries,
-                next,
-                more,
-            } => {
-                let batch = self.ingest_batch(peer, coop, &entries);
-                let expected = from.saturating_add(entries.len() as u64);
-                if next != expected {
-                    debug!(%peer, next, expected, "log response with a wrong next position");
-                }
-                let answer = LogAnswer {
-                    from,
-                    count: entries.len(),
-                    next,
-                    more,
-                };
-                self.sessions.log(peer, coop, answer, batch)
-            }
-            _ => self.sessions.answered(peer, coop),
-        };
-        self.carry_out(out);
-    }
-
-    /// A response to a [`Request::Branches`] for `author` from `from`: ingest it; the
-    /// session decides whether to ask for more.
-    fn on_branches(
-        &mut self,
-        peer: PeerId,
-        coop: Id,
-        author: PublicKey,
-        from: u64,
-        response: Response,
-    ) {
-        let out = match response {
-            Response::Branches {
-                entries,
-                next,
-                more,
-            } => {
-                let batch = self.ingest_batch(peer, coop, &entries);
-                debug!(%peer, author = %author.short(), entries = entries.len(), stored = batch.stored, "branches of a fork");
-                let answer = LogAnswer {
-                    from,
-                    count: entries.len(),
-                    next,
-                    more,
-                };
-                self.sessions.branches(peer, coop, author, answer, batch)
-            }
-            _ => self.sessions.answered(peer, coop),
         };
         self.carry_out(out);
     }
