@@ -14,7 +14,7 @@ use libp2p::gossipsub::{
 };
 use std::time::Duration;
 use taawun_core::entry::{BadSignature, DecodeError, MAX_ENVELOPE_BYTES};
-use taawun_core::{Id, Invalid};
+use taawun_core::{Id, Invalid, Missing, PublicKey};
 use taawun_ledger::Ingest;
 
 /// Room for gossipsub's own framing around an envelope (protobuf RPC and message fields,
@@ -218,11 +218,38 @@ pub fn ingest_verdict(i: &Ingest) -> Verdict {
     }
 }
 
+/// What a node asks of the peer that forwarded an entry it cannot judge yet (the peer
+/// holds what the entry names, having judged it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskSender {
+    /// The author's chain from `from` on: one range, not a whole comparison of heads.
+    Range {
+        /// The author.
+        author: PublicKey,
+        /// The first seq missing.
+        from: u64,
+    },
+    /// A sync session: a dependency may be on any chain.
+    Sync,
+}
+
+/// [`AskSender`] for what the ledger made of a gossiped entry: something only when it is
+/// pending.
+pub fn ask_sender(i: &Ingest) -> Option<AskSender> {
+    match i {
+        Ingest::Pending(Missing::Gap { author, from, .. }) => Some(AskSender::Range {
+            author: *author,
+            from: *from,
+        }),
+        Ingest::Pending(Missing::Dependency(_)) => Some(AskSender::Sync),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use taawun_core::body::Evidence;
-    use taawun_core::{Missing, PublicKey};
 
     fn ingested(i: Ingest) -> Verdict {
         verdict(&Judged::Ingested(i))
@@ -326,6 +353,27 @@ mod tests {
         assert_eq!(
             topic(&id).to_string(),
             format!("taawun/coop/{}/v1", "ab".repeat(32))
+        );
+    }
+
+    #[test]
+    fn a_pending_entry_asks_its_sender_for_the_gap_or_a_sync() {
+        let author = PublicKey([7; 32]);
+        let gap = Ingest::Pending(Missing::Gap {
+            author,
+            from: 4,
+            to: 9,
+        });
+        assert_eq!(ask_sender(&gap), Some(AskSender::Range { author, from: 4 }));
+        let dep = Ingest::Pending(Missing::Dependency(Id::of(b"offer")));
+        assert_eq!(ask_sender(&dep), Some(AskSender::Sync));
+        assert_eq!(ask_sender(&Ingest::Duplicate), None);
+        assert_eq!(
+            ask_sender(&Ingest::Stored {
+                id: Id::of(b"x"),
+                released: vec![]
+            }),
+            None
         );
     }
 }

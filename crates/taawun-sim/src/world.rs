@@ -27,7 +27,7 @@ use taawun_core::{Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::{CoopLedger, Ingest, Ledger};
 use taawun_net::conduct::Conduct;
 use taawun_net::exchange;
-use taawun_net::gossip::{self, Judged, Verdict};
+use taawun_net::gossip::{self, AskSender, Judged, Verdict};
 use taawun_net::guard::{self, WriteGuard};
 use taawun_net::result::Refusal;
 use taawun_net::session::{Ingested, Outgoing, Output, Reply, Sessions};
@@ -909,16 +909,14 @@ impl World {
             }
         }
         self.on_equivocation(node, &outcome)?;
-        match outcome {
-            Ingest::Pending(taawun_core::Missing::Gap {
-                author, from: seq, ..
-            }) => {
+        match gossip::ask_sender(&outcome) {
+            Some(AskSender::Range { author, from: seq }) => {
                 let coop = self.coop;
                 let out = self.nodes[node].sessions.fetch(from, coop, author, seq);
                 self.carry_out(node, out)?;
             }
-            Ingest::Pending(_) => self.start_sync(node, from)?,
-            _ => {}
+            Some(AskSender::Sync) => self.start_sync(node, from)?,
+            None => {}
         }
         Ok(())
     }

@@ -4,15 +4,14 @@
 use super::writes::Then;
 use super::Task;
 use crate::exchange;
-use crate::gossip::{self, Judged, Verdict};
+use crate::gossip::{self, AskSender, Judged, Verdict};
 use crate::node::event::{Event, Via};
 use crate::node::MAX_EVIDENCE_AUTHORED;
 use libp2p::gossipsub::{self, MessageId};
 use libp2p::PeerId;
 use taawun_core::body::{Body, Evidence};
 use taawun_core::entry::{self, Freeze};
-use taawun_core::{Id, Missing, Verified};
-use taawun_ledger::Ingest;
+use taawun_core::{Id, Verified};
 use tracing::{debug, info, warn};
 
 impl Task {
@@ -96,18 +95,16 @@ impl Task {
             return;
         };
         self.on_ingested(coop, &outcome, Via::Gossip, None);
-        match outcome {
-            Ingest::Pending(Missing::Gap { author, from, .. }) => {
-                // The peer that forwarded the entry holds its chain: fetch the gap from
-                // it, not a whole heads comparison.
+        match gossip::ask_sender(&outcome) {
+            Some(AskSender::Range { author, from }) => {
                 debug!(author = %author.short(), from, peer = %source, "gossip entry after a gap; fetching the range");
                 self.fetch_range(source, coop, author, from);
             }
-            Ingest::Pending(missing) => {
-                debug!(?missing, peer = %source, "gossip entry pending; syncing");
+            Some(AskSender::Sync) => {
+                debug!(peer = %source, "gossip entry pending; syncing");
                 self.start_sync(source, coop);
             }
-            _ => {}
+            None => {}
         }
     }
 
