@@ -203,7 +203,7 @@ impl World {
     ) -> Result<(), Failure> {
         for o in out {
             match o {
-                Output::Deliver { key, to, last } => self.deliver(node, key, to, last)?,
+                Output::Deliver { key, to, .. } => self.deliver(node, key, to)?,
                 Output::Dial(peer) => {
                     let reachable = peer != node && self.nodes[peer].up && !self.cut(node, peer);
                     if reachable {
@@ -233,17 +233,10 @@ impl World {
         Ok(())
     }
 
-    /// An attempt to deliver `key` to `to`: to a connected node holding its key (`last`
-    /// first), else the outbox hears it is unreachable (and dials `last`).
-    fn deliver(
-        &mut self,
-        node: usize,
-        key: Id,
-        to: PublicKey,
-        last: Option<usize>,
-    ) -> Result<(), Failure> {
-        // The one node holding the key is the one last seen holding it, once known.
-        let _ = last;
+    /// An attempt to deliver `key` to `to`: to the node holding its key when connected
+    /// (one node holds each key here, so it is the outbox's `last` too), else the outbox
+    /// hears it is unreachable (and dials that node).
+    fn deliver(&mut self, node: usize, key: Id, to: PublicKey) -> Result<(), Failure> {
         let holder = self.holder(&to);
         // A node of the simulator writes for several authors: a worker whose requester
         // writes on the same node hands the result over without the network.
