@@ -13,8 +13,8 @@
 //! - [`config`]: what a run is made of, drawn from its seed (nodes, entries, clock
 //!   skews, message losses, duplicates and delays, partitions, crashes with torn
 //!   writes, a restore from an old backup, a hostile node);
-//! - [`world`]: the event loop, the nodes and the invariants (result transfer in its
-//!   `results` module).
+//! - [`world`]: the event loop, the nodes and the invariants (the hostile node's acts in
+//!   its `hostile` module, result transfer in its `results` module).
 //!
 //! ## Invariants
 //!
