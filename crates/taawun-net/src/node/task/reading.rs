@@ -78,6 +78,26 @@ impl Task {
         Ok(Arc::clone(self.states.entry(*id).or_default()))
     }
 
+    /// `id`'s state for a request that needs it as it is now (a result a juror's node
+    /// receives, a reason's key sent to a juror): refreshed on the task when it is a few
+    /// entries behind; `None` while a larger refresh runs on the blocking pool (started
+    /// here), and the request is answered or tried again later, rather than gossip
+    /// waiting behind a long refresh on the task.
+    pub(super) fn state_now(&mut self, id: &Id) -> Option<Result<Arc<Coop>, NetError>> {
+        let Some(ledger) = self.coops.get(id) else {
+            return Some(Err(NetError::UnknownCoop(*id)));
+        };
+        let need = ledger.len();
+        let held = self.states.get(id).map_or(0, |s| s.len() as u64);
+        if need.saturating_sub(held) <= INLINE_REFRESH {
+            return Some(self.state(id));
+        }
+        if !self.refreshes.running.contains(id) {
+            self.start_refresh(*id);
+        }
+        None
+    }
+
     /// Fixes the log's new entries and applies them on the blocking pool to a copy of the
     /// state held.
     fn start_refresh(&mut self, id: Id) {

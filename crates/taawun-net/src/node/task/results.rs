@@ -547,8 +547,18 @@ impl Task {
         let Some(peer) = self.node_of(&coop, &to, last) else {
             return self.unreachable(key);
         };
-        // A juror also gets the key to the rejection's reason, sealed to the parties only.
-        let reason = juror.and_then(|_| self.disclosure(&coop, &submission));
+        // A juror also gets the key to the rejection's reason, sealed to the parties only:
+        // read from the state as it is now, else the result waits for it.
+        let reason = match juror {
+            None => None,
+            Some(_) => match self.disclosure(&coop, &submission) {
+                Some(reason) => reason,
+                None => {
+                    self.outbox.unreadable(key, Instant::now());
+                    return;
+                }
+            },
+        };
         let id = self.swarm.behaviour_mut().results.send_request(
             &peer,
             result::Request {
@@ -562,16 +572,22 @@ impl Task {
     }
 
     /// The content key of the reason of the rejection of `submission` that counts (the
-    /// one an appeal names), opened with this node's key: `None` when there is none or
-    /// this node's key is not among its recipients (a device enrolled after it).
-    fn disclosure(&mut self, coop: &Id, submission: &Id) -> Option<result::Disclosed> {
-        let st = self.state(coop).ok()?;
-        let rejection = st.rejection(submission, self.now())?;
-        let Body::Reject(r) = &st.get(&rejection)?.entry().body else {
-            return None;
+    /// one an appeal names), opened with this node's key: `Some(None)` when there is none
+    /// or this node's key is not among its recipients (a device enrolled after it);
+    /// `None` while the state is refreshed off the task ([`Task::state_now`]).
+    fn disclosure(&mut self, coop: &Id, submission: &Id) -> Option<Option<result::Disclosed>> {
+        let Ok(st) = self.state_now(coop)? else {
+            return Some(None);
         };
-        let key = r.reason.content_key(self.member.as_ref()?).ok()?;
-        Some(result::Disclosed { rejection, key })
+        let open = || {
+            let rejection = st.rejection(submission, self.now())?;
+            let Body::Reject(r) = &st.get(&rejection)?.entry().body else {
+                return None;
+            };
+            let key = r.reason.content_key(self.member.as_ref()?).ok()?;
+            Some(result::Disclosed { rejection, key })
+        };
+        Some(open())
     }
 
     /// A delivery ended (stored, or refused for good; the outbox dropped it already).
@@ -725,11 +741,18 @@ impl Task {
                 return Err(Refused(refusal));
             }
         };
-        if !self.recipient(&peer, &coop, &sub) {
-            info!(%peer, submission = %submission.short(), "result refused: not for this node");
-            // A juror's node may not have the entries that seat it yet: the sender has.
-            self.start_sync(peer, coop);
-            return Err(Refused(Refusal::NotRecipient));
+        match self.recipient(&peer, &coop, &sub) {
+            Some(true) => {}
+            Some(false) => {
+                info!(%peer, submission = %submission.short(), "result refused: not for this node");
+                // A juror's node may not have the entries that seat it yet: the sender has.
+                self.start_sync(peer, coop);
+                return Err(Refused(Refusal::NotRecipient));
+            }
+            None => {
+                debug!(%peer, submission = %submission.short(), "result not taken yet: the state is being refreshed");
+                return Err(Refused(Refusal::Unavailable));
+            }
         }
         // A key to the rejection's reason is kept only once it opens it (protocol.md 13.7).
         if let Some(d) = reason {
@@ -771,30 +794,33 @@ impl Task {
     /// Whether this node may take the result of `sub` from `peer` (protocol.md 13.7):
     /// it speaks for the requester (its key, or a live device key of it), or for a
     /// juror seated (now or before) on an appeal of the submission, and then only from a
-    /// peer that speaks for the member who submitted it.
-    fn recipient(&mut self, peer: &PeerId, coop: &Id, sub: &Verified) -> bool {
+    /// peer that speaks for the member who submitted it. `None`: the juror's seats are
+    /// read from a state being refreshed off the task; ask again later.
+    fn recipient(&mut self, peer: &PeerId, coop: &Id, sub: &Verified) -> Option<bool> {
         let Some(me) = self.member_key().and_then(|k| self.speaks_for(coop, &k)) else {
-            return false;
+            return Some(false);
         };
         let Ok(requester) = self.requester_of(coop, sub) else {
-            return false;
+            return Some(false);
         };
         if self.identity(coop, &requester) == me {
-            return true;
+            return Some(true);
         }
         let worker = self.identity(coop, &sub.entry().author);
         let Some(sender) = self.proven.get(peer).map(|p| p.key) else {
-            return false;
+            return Some(false);
         };
         if self.speaks_for(coop, &sender) != Some(worker) {
-            return false;
+            return Some(false);
         }
-        let Ok(st) = self.state(coop) else {
-            return false;
+        let Ok(st) = self.state_now(coop)? else {
+            return Some(false);
         };
-        st.appeals(self.now())
-            .iter()
-            .any(|a| a.submission == sub.id() && a.seats.iter().any(|s| s.member == me))
+        Some(
+            st.appeals(self.now())
+                .iter()
+                .any(|a| a.submission == sub.id() && a.seats.iter().any(|s| s.member == me)),
+        )
     }
 }
 
