@@ -397,7 +397,7 @@ impl CoopLedger {
             .map(|id| {
                 let id = id?;
                 self.get(&id)?
-                    .ok_or_else(|| LedgerError::not_stored("chain", &id))
+                    .ok_or_else(|| reader::not_stored("chain", &id))
             })
             .collect()
     }
@@ -1010,11 +1010,7 @@ impl State {
     ) -> Result<Evidence, LedgerError> {
         let a = match self.overlay.entries.get(&existing) {
             Some(x) => x.envelope(),
-            None => store
-                .tree()?
-                .get(k1(layout::ENTRY, existing.as_bytes()))?
-                .ok_or_else(|| LedgerError::not_stored("chain", &existing))?
-                .to_vec(),
+            None => reader::stored_envelope(store.tree()?, &existing, "chain")?.to_vec(),
         };
         let evidence = Evidence { a, b: v.envelope() };
         let (author, seq) = (v.entry().author, v.entry().seq);
@@ -1170,11 +1166,7 @@ fn committed_envelopes(
     tree: &sled::Tree,
     from: u64,
 ) -> impl Iterator<Item = Result<sled::IVec, LedgerError>> + '_ {
-    committed_log_ids(tree, from).map(move |id| {
-        let id = id?;
-        tree.get(k1(layout::ENTRY, id.as_bytes()))?
-            .ok_or_else(|| LedgerError::not_stored("log", &id))
-    })
+    committed_log_ids(tree, from).map(move |id| reader::stored_envelope(tree, &id?, "log"))
 }
 
 /// A log found shorter than the length fixed when it was committed.

@@ -54,14 +54,6 @@ pub enum LedgerError {
     Committer,
 }
 
-impl LedgerError {
-    /// An index (`what`: the chain, the log, a branch) names entry `id`, which the store
-    /// does not hold.
-    pub fn not_stored(what: &str, id: &taawun_core::Id) -> Self {
-        Self::Corrupt(format!("{what} names {id}, not stored"))
-    }
-}
-
 /// Why [`crate::CoopLedger::append`] wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {

@@ -3,7 +3,7 @@
 //! removes or rewrites a stored entry.
 
 use crate::error::LedgerError;
-use crate::layout::{self, k1};
+use crate::layout;
 use crate::view::trusted;
 
 /// Version 2 to 3: indexes the entries stored beside a chain ([`layout::BESIDE`]).
@@ -25,9 +25,7 @@ pub(crate) fn index_beside(db: &sled::Db) -> Result<(), LedgerError> {
         for kv in tree.scan_prefix([layout::LOG]) {
             let (_, block) = kv?;
             for id in layout::ids(&block, "log block")? {
-                let env = tree
-                    .get(k1(layout::ENTRY, id.as_bytes()))?
-                    .ok_or_else(|| LedgerError::not_stored("log", &id))?;
+                let env = crate::reader::stored_envelope(&tree, &id, "log")?;
                 let v = trusted(&env)?;
                 let e = v.entry();
                 let (chain_key, slot) = layout::chain(&e.author, e.seq);

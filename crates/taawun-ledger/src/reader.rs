@@ -54,10 +54,27 @@ impl Reader {
         }
     }
 
-    /// A stored entry's envelope, as stored.
-    pub fn envelope(&self, id: &Id) -> Result<Option<sled::IVec>, LedgerError> {
-        Ok(self.tree.get(k1(layout::ENTRY, id.as_bytes()))?)
+    /// The envelope, as stored, of an entry `what` (the chain, the log, a branch) named:
+    /// an error when the store lacks it.
+    pub fn stored(&self, id: &Id, what: &str) -> Result<sled::IVec, LedgerError> {
+        stored_envelope(&self.tree, id, what)
     }
+}
+
+/// The envelope of entry `id`, which `what` (an index: the chain, the log, a branch)
+/// names, so the store must hold it: [`LedgerError::Corrupt`] when it does not.
+pub(crate) fn stored_envelope(
+    tree: &sled::Tree,
+    id: &Id,
+    what: &str,
+) -> Result<sled::IVec, LedgerError> {
+    tree.get(k1(layout::ENTRY, id.as_bytes()))?
+        .ok_or_else(|| not_stored(what, id))
+}
+
+/// `what` (an index) names entry `id`, which the store does not hold.
+pub(crate) fn not_stored(what: &str, id: &Id) -> LedgerError {
+    LedgerError::Corrupt(format!("{what} names {id}, not stored"))
 }
 
 /// Ids of `author`'s chain in `tree` from `from_seq` on (seq 0 reads as 1), block by
@@ -111,25 +128,11 @@ pub(crate) fn branches(
     limit: usize,
 ) -> Result<Vec<(u64, Id)>, LedgerError> {
     let fork = fork.max(1);
-    let mut chain = Vec::new();
-    let (start, _) = layout::chain(author, fork);
-    let end = layout::chain_block(author, u64::MAX);
-    'blocks: for kv in tree.range(start..=end) {
-        let (k, block) = kv?;
-        let first = layout::u64_at(&k, 33, "chain key")?
-            .saturating_mul(layout::BLOCK)
-            .saturating_add(1);
-        for (i, id) in layout::ids(&block, "chain block")?.into_iter().enumerate() {
-            let seq = first.saturating_add(i as u64);
-            if seq < fork {
-                continue;
-            }
-            if chain.len() >= limit {
-                break 'blocks;
-            }
-            chain.push((seq, id));
-        }
-    }
+    // A chain holds every seq from 1 to its head: the n-th id from `fork` is at fork + n.
+    let chain: Vec<(u64, Id)> = (fork..)
+        .zip(chain_ids(tree, author, fork).take(limit))
+        .map(|(seq, id)| id.map(|id| (seq, id)))
+        .collect::<Result<_, _>>()?;
     let beside: Vec<(u64, Id)> = beside(tree, author, 0)
         .take(limit)
         .collect::<Result<_, _>>()?;

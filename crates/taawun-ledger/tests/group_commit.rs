@@ -447,13 +447,7 @@ fn a_reader_sees_every_entry_stored_before_it_on_another_thread() {
             .expect("log");
         let envelopes: Vec<Vec<u8>> = log
             .iter()
-            .map(|id| {
-                reader
-                    .envelope(id)
-                    .expect("reads")
-                    .expect("stored")
-                    .to_vec()
-            })
+            .map(|id| reader.stored(id, "the log").expect("stored").to_vec())
             .collect();
         let chains: Vec<(PublicKey, Vec<Id>)> = authors
             .iter()

@@ -281,13 +281,6 @@ fn unavailable(read: Result<Response, LedgerError>) -> Response {
     })
 }
 
-/// An envelope a chain, the log or a branch names, which the store must hold.
-fn stored(r: &Reader, id: Id, what: &str) -> Result<Vec<u8>, LedgerError> {
-    r.envelope(&id)?
-        .map(|env| env.to_vec())
-        .ok_or_else(|| LedgerError::not_stored(what, &id))
-}
-
 /// The answer to [`Request::Range`]: `author`'s envelopes from seq `from`, at most
 /// `min(limit, SYNC_BATCH)` and [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first.
 fn range_response(
@@ -302,7 +295,7 @@ fn range_response(
         .take(limit)
         .collect::<Result<Vec<_>, _>>()?;
     let fetched = ids.len();
-    let (entries, cut) = capped(ids, usize::MAX, |id| stored(r, id, "chain"))?;
+    let (entries, cut) = capped(ids, usize::MAX, |id| r.stored(&id, "chain"))?;
     let more = cut || fetched == limit;
     Ok(Response::Range { entries, more })
 }
@@ -312,7 +305,7 @@ fn range_response(
 /// besides the first. The read is positioned: O(limit) wherever `from` is.
 fn log_response(r: &Reader, from: u64, limit: u32) -> Result<Response, LedgerError> {
     let limit = limit.clamp(1, sync::SYNC_BATCH) as usize;
-    let (entries, more) = capped(r.log(from), limit, |id| stored(r, id?, "log"))?;
+    let (entries, more) = capped(r.log(from), limit, |id| r.stored(&id?, "log"))?;
     let next = from.saturating_add(entries.len() as u64);
     Ok(Response::Log {
         entries,
@@ -335,7 +328,7 @@ fn branches_response(
     let all = r.branches(author, sync::MAX_BRANCH_ENTRIES as usize)?;
     let skip = usize::try_from(from).unwrap_or(usize::MAX);
     let (entries, more) = capped(all.into_iter().skip(skip), limit, |(_, id)| {
-        stored(r, id, "a branch")
+        r.stored(&id, "a branch")
     })?;
     let next = from.saturating_add(entries.len() as u64);
     Ok(Response::Branches {
@@ -348,10 +341,10 @@ fn branches_response(
 /// The envelopes of `items` (each read by `load`) in order, at most `limit` of them and
 /// [`sync::MAX_RESPONSE_ENTRY_BYTES`] besides the first; and whether some were left (by
 /// either bound). An item past `limit` is seen but not read.
-fn capped<T>(
+fn capped<T, E: AsRef<[u8]>>(
     items: impl IntoIterator<Item = T>,
     limit: usize,
-    mut load: impl FnMut(T) -> Result<Vec<u8>, LedgerError>,
+    mut load: impl FnMut(T) -> Result<E, LedgerError>,
 ) -> Result<(Vec<ByteBuf>, bool), LedgerError> {
     let mut entries: Vec<ByteBuf> = Vec::new();
     let mut bytes = 0usize;
@@ -360,11 +353,12 @@ fn capped<T>(
             return Ok((entries, true));
         }
         let env = load(item)?;
+        let env = env.as_ref();
         if !entries.is_empty() && bytes + env.len() > sync::MAX_RESPONSE_ENTRY_BYTES {
             return Ok((entries, true));
         }
         bytes += env.len();
-        entries.push(ByteBuf::from(env));
+        entries.push(ByteBuf::from(env.to_vec()));
     }
     Ok((entries, false))
 }

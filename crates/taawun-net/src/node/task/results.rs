@@ -4,8 +4,9 @@
 //! A result is up to [`result::MAX_RESULT_BYTES`] (64 MiB), written whole and synced: its
 //! file is written and read on tokio's blocking pool ([`FileDone`]), and the task carries
 //! on when the job comes back. The outbox's marks (small files, each synced) are written
-//! on the blocking pool too, one after the other in the order the task asks ([`Marks`]);
-//! the record of a result a juror's node stored is written here (once per juror).
+//! on the blocking pool too, one after the other in the order the task asks ([`Marks`]),
+//! with the record of a result a juror's node stored (kept in memory as well, for the
+//! next tick).
 
 use super::{Delivery, Task};
 use crate::error::NetError;
