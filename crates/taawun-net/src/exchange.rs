@@ -160,7 +160,7 @@ pub fn summary(c: &CoopLedger) -> Result<Summary, LedgerError> {
 
 /// The answer to a sync request from a peer already admitted to the cooperative, read
 /// from `ledger` (`None`: a cooperative this node does not hold): [`prepare`], then
-/// [`read`] at once when the request reads entries.
+/// [`Reads::read`] at once when the request reads entries.
 pub fn answer(ledger: Option<&CoopLedger>, request: Request) -> Response {
     match prepare(ledger, request) {
         Answer::Now(response) => response,

@@ -359,14 +359,6 @@ impl Store {
         write_atomic(&path, &[])
     }
 
-    /// Whether a juror's node stored the result.
-    pub(crate) fn was_sent(&self, coop: &Id, submission: &Id, juror: &PublicKey) -> bool {
-        self.dir
-            .join(SENT)
-            .join(Self::name(coop, submission, Some(juror)))
-            .is_file()
-    }
-
     /// Keeps the content key of the reason of `rejection`, received with a result and
     /// checked ([`check_reason`]): `<dir>/keys/<coop hex>.<rejection hex>`, 64 hex digits.
     pub(crate) fn write_key(&self, coop: &Id, rejection: &Id, key: &ContentKey) -> io::Result<()> {
@@ -388,7 +380,23 @@ impl Store {
     /// The results still to deliver, each with its juror (`None`: to the requester), at
     /// most [`MAX_OUTBOX`] (names that do not parse are skipped).
     pub(crate) fn outbox(&self) -> io::Result<Vec<(Id, Id, Option<PublicKey>)>> {
-        let dir = self.dir.join(OUTBOX);
+        self.marks(OUTBOX, MAX_OUTBOX)
+    }
+
+    /// Every result a juror's node stored, as (cooperative, submission, juror): read once
+    /// when the node starts, so the jurors due a result are found without the disk.
+    pub(crate) fn sent_all(&self) -> io::Result<Vec<(Id, Id, PublicKey)>> {
+        Ok(self
+            .marks(SENT, usize::MAX)?
+            .into_iter()
+            .filter_map(|(c, s, j)| Some((c, s, j?)))
+            .collect())
+    }
+
+    /// The marks of subfolder `sub`, sorted, at most `limit` (names that do not parse,
+    /// such as a temporary file of an interrupted write, are skipped).
+    fn marks(&self, sub: &str, limit: usize) -> io::Result<Vec<(Id, Id, Option<PublicKey>)>> {
+        let dir = self.dir.join(sub);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -396,6 +404,9 @@ impl Store {
         };
         let mut out = Vec::new();
         for e in entries {
+            if out.len() >= limit {
+                break;
+            }
             let name = e?.file_name();
             let Some(name) = name.to_str() else {
                 continue;
@@ -409,14 +420,10 @@ impl Store {
             let juror = match juror.map(PublicKey::from_hex) {
                 None => None,
                 Some(Ok(j)) => Some(j),
-                // A temporary file of an interrupted write, say.
                 Some(Err(_)) => continue,
             };
             if let (Ok(c), Ok(s)) = (Id::from_hex(c), Id::from_hex(s)) {
                 out.push((c, s, juror));
-            }
-            if out.len() >= MAX_OUTBOX {
-                break;
             }
         }
         out.sort();
@@ -522,9 +529,16 @@ mod tests {
         s.dequeue(&c, &x, Some(&juror))
             .expect("dequeues the juror's");
         assert!(s.outbox().expect("lists").is_empty());
-        assert!(!s.was_sent(&c, &x, &juror));
+        assert!(s.sent_all().expect("lists").is_empty());
         s.sent(&c, &x, &juror).expect("marks");
-        assert!(s.was_sent(&c, &x, &juror));
+        s.sent(&c, &x, &PublicKey([8; 32])).expect("marks");
+        // A temporary file of an interrupted write is no mark.
+        let half = format!("{}.{}.tmp", c.to_hex(), x.to_hex());
+        fs::write(s.dir.join(SENT).join(half), b"").expect("writes");
+        assert_eq!(
+            s.sent_all().expect("lists"),
+            vec![(c, x, PublicKey([8; 32])), (c, x, juror)]
+        );
     }
 
     #[test]

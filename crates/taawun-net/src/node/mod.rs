@@ -445,7 +445,7 @@ impl Network {
 }
 
 /// Gossip messages judged together at most: when more are waiting, the task verifies
-/// their signatures as batches of this many (see [`Task`]'s loop: it takes every event
+/// their signatures as batches of this many (see the network task's loop: it takes every event
 /// already waiting before judging what arrived).
 pub const GOSSIP_BURST: usize = 64;
 

@@ -6,7 +6,10 @@
 //! on when the job comes back. The outbox's marks (small files, each synced) are written
 //! on the blocking pool too, one after the other in the order the task asks ([`Marks`]),
 //! with the record of a result a juror's node stored (kept in memory as well, for the
-//! next tick).
+//! next tick, and read back once when the outbox is restored). A result received is kept
+//! there too, with the reason's key that came with it ([`keep_received`]); whether the
+//! folder holds a result is looked at once and then remembered ([`FileJobs`]), so no tick
+//! reads the disk.
 
 use super::{Delivery, Task};
 use crate::error::NetError;
@@ -22,10 +25,11 @@ use libp2p::request_response;
 use libp2p::request_response::ResponseChannel;
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::time::Instant;
 use taawun_core::body::Body;
+use taawun_core::seal::ContentKey;
 use taawun_core::{Id, PublicKey, Verified};
 use tracing::{debug, info, warn};
 
@@ -49,25 +53,66 @@ pub(super) enum FileDone {
         last: Option<PeerId>,
         bytes: io::Result<Option<Vec<u8>>>,
     },
-    /// A result received from `peer` was written: answer it.
+    /// A result received from `peer` was kept (with the reason's key it came with):
+    /// answer it.
     Received {
         peer: PeerId,
         channel: ResponseChannel<result::Response>,
         coop: Id,
         submission: Id,
         size: usize,
-        written: io::Result<()>,
+        kept: Result<Kept, (&'static str, io::Error)>,
     },
 }
 
-/// Results being written as received: a second copy meanwhile is refused for now (its
-/// sender tries again), so two jobs never write one file.
+/// What became of a result received and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kept {
+    /// Written now.
+    New,
+    /// This node held it already.
+    Held,
+}
+
+/// Keeps a result received and checked, on the blocking pool: the reason's key it came
+/// with first (checked already: it opens the reason), then the result unless it is
+/// held already. The error names what could not be written.
+fn keep_received(
+    store: &result::Store,
+    coop: &Id,
+    submission: &Id,
+    bytes: &[u8],
+    key: Option<(Id, ContentKey)>,
+) -> Result<Kept, (&'static str, io::Error)> {
+    if let Some((rejection, key)) = key {
+        store
+            .write_key(coop, &rejection, &key)
+            .map_err(|e| ("a reason's key", e))?;
+    }
+    if store.contains(coop, submission) {
+        return Ok(Kept::Held);
+    }
+    store
+        .write(coop, submission, bytes)
+        .map(|()| Kept::New)
+        .map_err(|e| ("a result", e))
+}
+
+/// What the task knows of the results folder, so that it need not look at the disk:
+/// results being written as received (a second copy meanwhile is refused for now, its
+/// sender tries again, so two jobs never write one file), the jurors' nodes that stored
+/// a result, and whether this node holds the results the jurors due one look for.
 #[derive(Debug, Default)]
 pub(super) struct FileJobs {
     receiving: HashSet<(Id, Id)>,
-    /// Results delivered to a juror since the node started (cooperative, submission,
-    /// juror), whose record ([`Mark::Sent`]) may not be written yet.
+    /// Results a juror's node stored (cooperative, submission, juror): the records
+    /// ([`Mark::Sent`]) read when the node started, and those since, whose record may
+    /// not be written yet.
     sent: HashSet<(Id, Id, PublicKey)>,
+    /// Whether the results folder holds the result of (cooperative, submission): looked
+    /// at once, then kept up to date as this node writes results (only this node writes
+    /// its folder).
+    held: HashMap<(Id, Id), bool>,
 }
 
 /// A change to the outbox's marks in the results folder (see [`result::Store`]).
@@ -142,13 +187,15 @@ impl Marks {
     }
 }
 
-/// What becomes of a result received: answered now, or once its file is written.
+/// What becomes of a result received: answered now, or once it is kept (with the key
+/// to the rejection's reason it came with, checked).
 enum Answer {
     Now(result::Response),
-    Write {
+    Keep {
         coop: Id,
         submission: Id,
         bytes: Vec<u8>,
+        key: Option<(Id, ContentKey)>,
     },
 }
 
@@ -178,6 +225,7 @@ impl Task {
         let Some(store) = self.results.clone() else {
             return Ok(());
         };
+        self.files.sent.extend(store.sent_all()?);
         for (coop, submission, juror) in store.outbox()? {
             let to = match juror {
                 Some(j) => Ok(j),
@@ -292,6 +340,9 @@ impl Task {
                 reply,
                 written,
             } => {
+                if written.is_ok() {
+                    self.files.held.insert((key.0, key.1), true);
+                }
                 let out = written.map_err(NetError::from).and_then(|()| {
                     if mine {
                         // This node is the requester's: the result is where it belongs.
@@ -327,21 +378,24 @@ impl Task {
                 coop,
                 submission,
                 size,
-                written,
+                kept,
             } => {
                 self.files.receiving.remove(&(coop, submission));
-                let response = match written {
-                    Ok(()) => {
-                        info!(%peer, submission = %submission.short(), size, "result received");
-                        self.emit(Event::ResultReceived {
-                            coop,
-                            submission,
-                            from: peer,
-                        });
+                let response = match kept {
+                    Ok(kept) => {
+                        self.files.held.insert((coop, submission), true);
+                        if kept == Kept::New {
+                            info!(%peer, submission = %submission.short(), size, "result received");
+                            self.emit(Event::ResultReceived {
+                                coop,
+                                submission,
+                                from: peer,
+                            });
+                        }
                         result::Response::Stored
                     }
-                    Err(e) => {
-                        warn!(error = %e, "cannot store a result");
+                    Err((what, e)) => {
+                        warn!(error = %e, "cannot store {what}");
                         result::Response::Refused(Refusal::Unavailable)
                     }
                 };
@@ -379,7 +433,7 @@ impl Task {
                 continue;
             }
             for a in st.appeals(now) {
-                if a.appellant != mine || !store.contains(&coop, &a.submission) {
+                if a.appellant != mine || !self.holds(&store, coop, a.submission) {
                     continue;
                 }
                 let open = a
@@ -390,7 +444,6 @@ impl Task {
                     let key = (coop, a.submission, Some(seat.member));
                     if self.outbox.contains(&key)
                         || self.files.sent.contains(&(coop, a.submission, seat.member))
-                        || store.was_sent(&coop, &a.submission, &seat.member)
                     {
                         continue;
                     }
@@ -406,6 +459,16 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// Whether the results folder holds the result of `submission` (looked at on the
+    /// disk once, see [`FileJobs::held`]).
+    fn holds(&mut self, store: &result::Store, coop: Id, submission: Id) -> bool {
+        *self
+            .files
+            .held
+            .entry((coop, submission))
+            .or_insert_with(|| store.contains(&coop, &submission))
     }
 
     /// `peer` proved it holds `member`: results for that member (or the one its device
@@ -637,10 +700,11 @@ impl Task {
                 ..
             } => match self.receive_result(peer, request) {
                 Answer::Now(response) => self.respond(peer, channel, response),
-                Answer::Write {
+                Answer::Keep {
                     coop,
                     submission,
                     bytes,
+                    key,
                 } => {
                     let Some(store) = self.results.clone() else {
                         let refused = result::Response::Refused(Refusal::Unavailable);
@@ -652,7 +716,7 @@ impl Task {
                         coop,
                         submission,
                         size: bytes.len(),
-                        written: store.write(&coop, &submission, &bytes),
+                        kept: keep_received(&store, &coop, &submission, &bytes, key),
                     });
                 }
             },
@@ -701,8 +765,8 @@ impl Task {
         }
     }
 
-    /// Checks a result against the `Submit` entry this node holds: refused or held
-    /// already, answered now; else to be written, then answered.
+    /// Checks a result against the `Submit` entry this node holds: refused, answered
+    /// now; else to be kept (on the blocking pool), then answered.
     fn receive_result(&mut self, peer: PeerId, req: result::Request) -> Answer {
         match self.check_received(peer, req) {
             Ok(write) => write,
@@ -716,16 +780,16 @@ impl Task {
         peer: PeerId,
         req: result::Request,
     ) -> Result<Answer, result::Response> {
-        use result::Response::{Refused, Stored};
+        use result::Response::Refused;
         let result::Request {
             coop,
             submission,
             bytes,
             reason,
         } = req;
-        let Some(store) = self.results.clone() else {
+        if self.results.is_none() {
             return Err(Refused(Refusal::Unavailable));
-        };
+        }
         if !self.admitted(&peer, &coop) {
             // A stranger learns nothing: as from a node without the cooperative.
             return Err(Refused(Refusal::UnknownCoop));
@@ -756,39 +820,37 @@ impl Task {
             }
         }
         // A key to the rejection's reason is kept only once it opens it (protocol.md 13.7).
-        if let Some(d) = reason {
-            let held = self.coops.get(&coop).map(|c| c.get(&d.rejection));
-            let rejection = match held {
-                Some(Ok(Some(v))) => v,
-                None | Some(Ok(None)) => {
-                    self.start_sync(peer, coop);
-                    return Err(Refused(Refusal::UnknownSubmission));
+        let key = match reason {
+            None => None,
+            Some(d) => {
+                let held = self.coops.get(&coop).map(|c| c.get(&d.rejection));
+                let rejection = match held {
+                    Some(Ok(Some(v))) => v,
+                    None | Some(Ok(None)) => {
+                        self.start_sync(peer, coop);
+                        return Err(Refused(Refusal::UnknownSubmission));
+                    }
+                    Some(Err(e)) => {
+                        warn!(error = %e, "cannot read a rejection");
+                        return Err(Refused(Refusal::Unavailable));
+                    }
+                };
+                if let Err(r) = result::check_reason(&rejection, &submission, &d.key) {
+                    warn!(%peer, submission = %submission.short(), refusal = %r, "result refused");
+                    return Err(Refused(r));
                 }
-                Some(Err(e)) => {
-                    warn!(error = %e, "cannot read a rejection");
-                    return Err(Refused(Refusal::Unavailable));
-                }
-            };
-            if let Err(r) = result::check_reason(&rejection, &submission, &d.key) {
-                warn!(%peer, submission = %submission.short(), refusal = %r, "result refused");
-                return Err(Refused(r));
+                Some((d.rejection, d.key))
             }
-            if let Err(e) = store.write_key(&coop, &d.rejection, &d.key) {
-                warn!(error = %e, "cannot store a reason's key");
-                return Err(Refused(Refusal::Unavailable));
-            }
-        }
-        if store.contains(&coop, &submission) {
-            return Err(Stored);
-        }
+        };
         if !self.files.receiving.insert((coop, submission)) {
-            // Being written from another copy: this sender tries again.
+            // Being kept from another copy: this sender tries again.
             return Err(Refused(Refusal::Unavailable));
         }
-        Ok(Answer::Write {
+        Ok(Answer::Keep {
             coop,
             submission,
             bytes: bytes.into_vec(),
+            key,
         })
     }
 
@@ -849,6 +911,9 @@ mod tests {
         marks.write(&store, Mark::Sent(Id([1; 32]), Id([2; 32]), juror));
         marks.written().await;
         assert_eq!(store.outbox().expect("outbox"), vec![b]);
-        assert!(store.was_sent(&Id([1; 32]), &Id([2; 32]), &juror));
+        assert_eq!(
+            store.sent_all().expect("sent marks"),
+            vec![(Id([1; 32]), Id([2; 32]), juror)]
+        );
     }
 }
