@@ -229,3 +229,189 @@ fn a_result_reaches_the_requesters_phone() {
         }
     });
 }
+
+/// A requester's phone is stolen and revoked: the worker's node hands no result to the
+/// thief's peer, though it proves the phone's key (a raw peer that would take anything),
+/// and hands it to the requester's own node once that one connects.
+#[test]
+fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use taawun_net::libp2p::futures::StreamExt;
+    use taawun_net::libp2p::request_response::{self, cbor, Message, ProtocolSupport};
+    use taawun_net::libp2p::swarm::SwarmEvent;
+    use taawun_net::libp2p::StreamProtocol;
+    use taawun_net::result;
+    runtime().block_on(async {
+        let s = scenario(13, 60);
+        let coop = s.coop;
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
+        let phone = ed25519_dalek::SigningKey::from_bytes(&[90; 32]);
+        let phone_key = PublicKey(phone.verifying_key().to_bytes());
+        let nodes = start_nodes_as(
+            root.path(),
+            vec![Who::Member(Box::new(worker.clone()))],
+            &s.entries[0],
+            &notify,
+        )
+        .await;
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        // The requester authorises its phone, which enrolls; later the requester revokes
+        // it, and a task of the requester's is done by the worker.
+        let heads = nodes[0].net.heads(coop).await.expect("heads");
+        let head = heads
+            .iter()
+            .find(|(a, _)| a.0 == requester.verifying_key().to_bytes())
+            .map(|(_, h)| *h);
+        let gov = net_common::last_enactment(&s);
+        let mut wr = Writer::new(requester.clone(), Some(coop), head);
+        let device = wr.next(
+            Body::Device(Device {
+                key: phone_key,
+                label: "phone".into(),
+            }),
+            now() - 60 * 60 * 1000,
+            gov,
+        );
+        let enroll = Writer::new(phone.clone(), Some(coop), None).next(
+            Body::Enroll(Enroll {
+                device: device.id(),
+            }),
+            now() - 55 * 60 * 1000,
+            gov,
+        );
+        let out = nodes[0]
+            .net
+            .ingest(coop, vec![device, enroll], false)
+            .await
+            .expect("ingests");
+        assert!(
+            out.iter()
+                .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
+            "{out:?}"
+        );
+
+        // The thief's peer proves the phone's key and takes every result it is handed.
+        let behaviour = cbor::Behaviour::<result::Request, result::Response>::new(
+            [(StreamProtocol::new(result::PROTOCOL), ProtocolSupport::Full)],
+            request_response::Config::default(),
+        );
+        let mut thief = net_common::proving_swarm(66, behaviour);
+        let target = nodes[0].peer();
+        thief.add_peer_address(target, nodes[0].addr.clone());
+        net_common::ask_hello(&mut thief, target);
+        let (admitted, handed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (ad, h, n) = (admitted.clone(), handed.clone(), notify.clone());
+        let thief_task = tokio::spawn(async move {
+            loop {
+                match thief.select_next_some().await {
+                    SwarmEvent::Behaviour(net_common::ProvingEvent::Hello(ev)) => {
+                        let yes = net_common::on_hello(&mut thief, &phone, &[coop], ev);
+                        ad.fetch_add(usize::from(yes), Ordering::SeqCst);
+                        n.notify_one();
+                    }
+                    SwarmEvent::Behaviour(net_common::ProvingEvent::Inner(
+                        request_response::Event::Message {
+                            message: Message::Request { channel, .. },
+                            ..
+                        },
+                    )) => {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        n.notify_one();
+                        let _ = thief
+                            .behaviour_mut()
+                            .inner
+                            .send_response(channel, result::Response::Stored);
+                    }
+                    _ => {}
+                }
+            }
+        });
+        // Admitted while the phone is live: the worker's node has just read roles in
+        // which the phone speaks for the requester.
+        net_common::wait_for(
+            "the thief admitted on the phone's key",
+            || admitted.load(Ordering::SeqCst) > 0,
+            &notify,
+            TIMEOUT,
+        )
+        .await;
+
+        // The requester revokes the phone, and at once a task of the requester's is done
+        // by the worker and its result queued, while the thief is the only peer proving a
+        // key of the requester's.
+        let revoke = wr.next(
+            Body::RevokeDevice(RevokeDevice { key: phone_key }),
+            now() - 45 * 60 * 1000,
+            gov,
+        );
+        let mut heads = nodes[0].net.heads(coop).await.expect("heads");
+        let req = PublicKey(requester.verifying_key().to_bytes());
+        if let Some(h) = heads.iter_mut().find(|(a, _)| *a == req) {
+            h.1 = Head {
+                seq: revoke.entry().seq,
+                id: revoke.id(),
+                ts: revoke.entry().ts,
+                gov: revoke.entry().gov,
+            };
+        }
+        let bytes = b"the transcript of the third interview".to_vec();
+        let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
+        let out = nodes[0]
+            .net
+            .ingest(coop, vec![revoke, o, c, a, sub.clone()], false)
+            .await
+            .expect("ingests");
+        assert!(
+            out.iter()
+                .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
+            "{out:?}"
+        );
+        nodes[0]
+            .net
+            .send_result(coop, sub.id(), bytes.clone())
+            .await
+            .expect("queued");
+
+        // The requester's own node comes: the result is handed to it, never to the thief.
+        let dir = root.path().join("requester");
+        let own = net_common::TestNode::start_member(
+            &dir,
+            requester.clone(),
+            vec![nodes[0].addr.clone()],
+            notify.clone(),
+        )
+        .await;
+        own.net.join(s.entries[0].clone()).await.expect("joins");
+        let own_peer = own.peer();
+        net_common::wait_for(
+            "the result on the requester's own node, or in the thief's hands",
+            || {
+                handed.load(Ordering::SeqCst) > 0
+                    || nodes[0].saw(|e| matches!(e, Event::ResultDelivered { submission, to, .. } if *submission == sub.id() && *to == own_peer))
+            },
+            &notify,
+            TIMEOUT,
+        )
+        .await;
+        assert_eq!(
+            handed.load(Ordering::SeqCst),
+            0,
+            "the revoked phone's key was handed the result"
+        );
+        assert_eq!(
+            own.net.result(coop, sub.id()).await.expect("reads"),
+            Some(bytes)
+        );
+        thief_task.abort();
+        own.stop().await;
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}

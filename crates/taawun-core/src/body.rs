@@ -177,6 +177,24 @@ impl Kind {
         )
     }
 
+    /// Whether storing an entry of this kind may change who holds a role and which keys
+    /// speak for whom (the governance timeline, devices, revocations, frozen authors):
+    /// a node that admits peers or hands them results reads its roles again at once
+    /// after one, instead of after its usual delay.
+    pub fn changes_roles(self) -> bool {
+        matches!(
+            self,
+            Kind::Charter
+                | Kind::Proposal
+                | Kind::Vote
+                | Kind::Enact
+                | Kind::Evidence
+                | Kind::Device
+                | Kind::Enroll
+                | Kind::RevokeDevice
+        )
+    }
+
     /// Every kind, in wire order.
     pub const ALL: [Kind; 22] = [
         Kind::Charter,

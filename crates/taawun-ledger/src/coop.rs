@@ -114,6 +114,12 @@ struct State {
     tails: HashMap<Vec<u8>, Vec<u8>>,
     /// Entries committed; with the staged ones, the next log number.
     len: u64,
+    /// The log's length just after the last entry stored that may change the roles
+    /// ([`taawun_core::Kind::changes_roles`], or a fork that froze its author); 0 when
+    /// none since the ledger was opened (see [`CoopLedger::roles_changed`]).
+    roles_at: u64,
+    /// A freeze was staged: the entry staged with it changes the roles.
+    freeze_staged: bool,
     /// The deepest committed enactment and its path length: the default governance of
     /// local writes.
     tip: Option<(Id, u64)>,
@@ -169,6 +175,14 @@ impl CoopLedger {
     /// Whether nothing is stored (never true once founded: the charter is stored).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The log's length just after the last entry stored since the ledger was opened
+    /// that may change who holds a role or which keys speak for whom (an entry of a kind
+    /// that [`taawun_core::Kind::changes_roles`], or a fork that froze its author); 0 if
+    /// none. Roles read from a state shorter than this may let a revoked key in.
+    pub fn roles_changed(&self) -> u64 {
+        lock(&self.state).roles_at
     }
 
     /// Entries staged and not yet committed (see the type's documentation).
@@ -796,6 +810,8 @@ impl State {
             heads,
             tails: HashMap::new(),
             len,
+            roles_at: 0,
+            freeze_staged: false,
             tip,
             paths: PathCache::default(),
             recent: Recent::default(),
@@ -858,6 +874,7 @@ impl State {
             &seq.to_be_bytes()[..],
         );
         self.overlay.dirty = true;
+        self.freeze_staged = true;
     }
 
     fn stage_evidence(&mut self, ev: &Evidence, author: &PublicKey, seq: u64, second: &Id) {
@@ -914,6 +931,7 @@ impl State {
     fn stage(&mut self, store: &Store, v: Verified, on_chain: bool) -> Result<Id, LedgerError> {
         let id = v.id();
         let e = v.entry();
+        let kind = e.body.kind();
         let a = e.author;
         let head = Head {
             seq: e.seq,
@@ -995,6 +1013,9 @@ impl State {
             val.extend_from_slice(&depth.to_be_bytes());
             self.overlay.batch.insert(layout::TIP_KEY, val);
             self.overlay.tip = Some((tip_id, depth));
+        }
+        if kind.changes_roles() || std::mem::take(&mut self.freeze_staged) {
+            self.roles_at = self.len + self.overlay.staged;
         }
         self.overlay.entries.insert(id, v);
         self.overlay.order.push(id);

@@ -1121,3 +1121,70 @@ fn a_fork_releases_the_chain_of_its_branch() {
     all.extend([fork, branch, further]);
     assert_eq!(c.state().expect("state"), reference(&all));
 }
+
+/// `roles_changed` is the log's length just after the last entry that may change the
+/// roles (governance, devices, evidence) or a fork that froze its author; other entries
+/// leave it as it was. A node reads its roles again at once when it moves, so a key
+/// revoked a moment ago is not admitted on roles read before.
+#[test]
+fn roles_changed_follows_the_entries_that_may_change_the_roles_and_forks() {
+    let s = scenario(17, 150);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_l, mut c) = founded(dir.path(), &s);
+    assert_eq!(c.roles_changed(), 1, "the charter, stored when founded");
+    let (mut moved, mut kept) = (0, 0);
+    for v in &s.entries[1..] {
+        let before = c.roles_changed();
+        let out = c.ingest(v.clone(), None).expect("ingests");
+        assert!(matches!(out, Ingest::Stored { .. }), "{out:?}");
+        if v.entry().body.kind().changes_roles() {
+            assert_eq!(c.roles_changed(), c.len(), "{:?}", v.entry().body.kind());
+            moved += 1;
+        } else {
+            assert_eq!(c.roles_changed(), before, "{:?}", v.entry().body.kind());
+            kept += 1;
+        }
+    }
+    assert!(moved > 0 && kept > 0, "{moved} {kept}");
+    // A fork of a member's chain (a review, which changes no role by itself) freezes its
+    // author: that changes what counts.
+    let key = &s.members[1];
+    let author = pk(key);
+    let head = c.head(&author).expect("reads").expect("member wrote");
+    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
+    let prev_head = Head {
+        seq: prev.entry().seq,
+        id: prev.id(),
+        ts: prev.entry().ts,
+        gov: prev.entry().gov,
+    };
+    let requester = pk(&s.requesters[0]);
+    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
+    let fork = w.next(
+        review(requester, "second at the seq"),
+        head.ts,
+        prev_head.gov,
+    );
+    let further = w.next(
+        review(requester, "on the branch"),
+        head.ts + 1,
+        prev_head.gov,
+    );
+    let before = c.roles_changed();
+    assert!(matches!(
+        c.ingest(fork, None).expect("ingests"),
+        Ingest::Equivocation { .. }
+    ));
+    assert!(c.roles_changed() > before);
+    assert_eq!(c.roles_changed(), c.len());
+    let at_fork = c.roles_changed();
+    assert!(matches!(
+        c.ingest(further, None).expect("ingests"),
+        Ingest::Stored { .. }
+    ));
+    assert_eq!(
+        c.roles_changed(),
+        at_fork,
+        "a review on the branch changes no role"
+    );
+}

@@ -11,7 +11,7 @@ use crate::sync;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::PeerId;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use taawun_core::{Id, PublicKey};
 use tracing::{debug, info, warn};
 
@@ -270,13 +270,17 @@ impl Task {
     /// Reads the roles of `coop` again if they are stale (see [`ROLES_REFRESH`]); false
     /// when this node does not hold it.
     pub(super) fn refresh_roles(&mut self, coop: &Id) -> bool {
-        let Some(len) = self.coops.get(coop).map(|c| c.len()) else {
+        let Some((len, changed)) = self
+            .coops
+            .get(coop)
+            .map(|c| (c.len(), c.roles_changed().min(c.len())))
+        else {
             return false;
         };
         let stale = self
             .roles
             .get(coop)
-            .is_none_or(|r| r.len != len && r.at.elapsed() >= ROLES_REFRESH);
+            .is_none_or(|r| roles_stale(r.len, r.at.elapsed(), len, changed));
         if stale {
             // The first read (when the cooperative is opened) waits for the state; later
             // ones take the state held while a large refresh runs off the task, and read
@@ -287,6 +291,12 @@ impl Task {
             } else {
                 self.state_soon(coop)
             };
+            if let (Ok(st), Some(r)) = (&st, self.roles.get(coop)) {
+                if st.len() as u64 == r.len {
+                    // The state held is the one they were read from: nothing new yet.
+                    return true;
+                }
+            }
             let read = st.as_ref().map_or(len, |st| st.len() as u64);
             let (timeline, devices) = match st {
                 Ok(st) => {
@@ -319,6 +329,20 @@ impl Task {
             );
         }
         true
+    }
+
+    /// Whether the roles read for `coop` include the last entry stored that may change
+    /// them ([`taawun_ledger::CoopLedger::roles_changed`]). A result is handed only on
+    /// such roles: a device revoked a moment ago gets none.
+    pub(super) fn roles_current(&mut self, coop: &Id) -> bool {
+        if !self.refresh_roles(coop) {
+            return false;
+        }
+        let changed = self
+            .coops
+            .get(coop)
+            .map_or(0, |c| c.roles_changed().min(c.len()));
+        self.roles.get(coop).is_some_and(|r| r.len >= changed)
     }
 
     /// Whether `peer` is admitted to `coop` (see the module documentation).
@@ -406,5 +430,30 @@ impl Task {
         } else {
             score
         })
+    }
+}
+
+/// Whether roles read from a state of `read` entries, `age` ago, are read again from a
+/// ledger of `len` entries whose last entry that may change them ends the log at
+/// `changed`: at once when they miss that entry (a revocation lets no one in for a
+/// second more), else when the ledger grew and they are [`ROLES_REFRESH`] old.
+fn roles_stale(read: u64, age: Duration, len: u64, changed: u64) -> bool {
+    read < changed || (read != len && age >= ROLES_REFRESH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_read_again_at_once_after_a_role_change_else_after_the_delay() {
+        let fresh = Duration::ZERO;
+        // Grown by entries that change no role: kept until they are old.
+        assert!(!roles_stale(10, fresh, 12, 8));
+        assert!(roles_stale(10, ROLES_REFRESH, 12, 8));
+        // A role changed after the read: at once, however young they are.
+        assert!(roles_stale(10, fresh, 12, 11));
+        // Read from the whole ledger: never stale.
+        assert!(!roles_stale(12, ROLES_REFRESH * 10, 12, 12));
     }
 }

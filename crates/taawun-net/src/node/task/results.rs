@@ -492,8 +492,13 @@ impl Task {
     }
 
     /// A connected peer proven to hold `to` or a live device key of it in `coop`,
-    /// preferring the one it was last seen on.
+    /// preferring the one it was last seen on. None while the roles miss an entry that
+    /// may change them (a large refresh running off the task): the outbox tries again
+    /// later rather than hand a result to a key revoked meanwhile.
     fn node_of(&mut self, coop: &Id, to: &PublicKey, last: Option<PeerId>) -> Option<PeerId> {
+        if !self.roles_current(coop) {
+            return None;
+        }
         let mut candidates: Vec<(PeerId, PublicKey)> =
             self.proven.iter().map(|(p, x)| (*p, x.key)).collect();
         // The last one first, then in a fixed order.
