@@ -458,8 +458,8 @@ pub const MAX_EVIDENCE_AUTHORED: usize = 4096;
 /// How long the roles of a cooperative (its timeline of rules) read for admission are
 /// kept before they are read again from a ledger that grew by entries that change no
 /// role. An entry that may change them (`taawun_core::Kind::changes_roles`, or a fork)
-/// has them read again at once; reading them costs a pass over the ledger, so not at
-/// every request.
+/// has them read again soon (at once for a peer proving a key or a result to hand);
+/// reading them costs a pass over the ledger, so not at every request.
 pub const ROLES_REFRESH: Duration = Duration::from_secs(1);
 
 /// Member keys whose node this node remembers (learned by hello, see [`crate::hello`]),

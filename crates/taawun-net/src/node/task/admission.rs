@@ -195,6 +195,10 @@ impl Task {
             .copied()
             .collect();
         info!(%peer, member = %key.short(), coops = held.len(), "peer proved a member key");
+        // Admitted on roles that include every entry stored that may change them.
+        for c in &held {
+            self.refresh_roles_now(c);
+        }
         self.proven.insert(peer, proven);
         if !self.bindings.contains_key(&key) && self.bindings.len() >= MAX_BINDINGS {
             let oldest = self
@@ -270,6 +274,17 @@ impl Task {
     /// Reads the roles of `coop` again if they are stale (see [`ROLES_REFRESH`]); false
     /// when this node does not hold it.
     pub(super) fn refresh_roles(&mut self, coop: &Id) -> bool {
+        self.read_roles(coop, false)
+    }
+
+    /// [`Task::refresh_roles`], and at once if they miss an entry that may change them:
+    /// for a peer that just proved a key and for a result about to be handed, both rare,
+    /// so that a flood of such entries makes no read per message.
+    pub(super) fn refresh_roles_now(&mut self, coop: &Id) -> bool {
+        self.read_roles(coop, true)
+    }
+
+    fn read_roles(&mut self, coop: &Id, urgent: bool) -> bool {
         let Some((len, changed)) = self
             .coops
             .get(coop)
@@ -280,7 +295,7 @@ impl Task {
         let stale = self
             .roles
             .get(coop)
-            .is_none_or(|r| roles_stale(r.len, r.at.elapsed(), len, changed));
+            .is_none_or(|r| roles_stale(r.len, r.at.elapsed(), len, changed, urgent));
         if stale {
             // The first read (when the cooperative is opened) waits for the state; later
             // ones take the state held while a large refresh runs off the task, and read
@@ -335,7 +350,7 @@ impl Task {
     /// them ([`taawun_ledger::CoopLedger::roles_changed`]). A result is handed only on
     /// such roles: a device revoked a moment ago gets none.
     pub(super) fn roles_current(&mut self, coop: &Id) -> bool {
-        if !self.refresh_roles(coop) {
+        if !self.refresh_roles_now(coop) {
             return false;
         }
         let changed = self
@@ -433,12 +448,18 @@ impl Task {
     }
 }
 
+/// How old roles that miss an entry that may change them are at least before an
+/// ordinary read takes them again (an `urgent` one does at once): a flood of such entries
+/// costs a read of the roles per this much, not per message.
+const ROLES_REREAD: Duration = Duration::from_millis(100);
+
 /// Whether roles read from a state of `read` entries, `age` ago, are read again from a
 /// ledger of `len` entries whose last entry that may change them ends the log at
-/// `changed`: at once when they miss that entry (a revocation lets no one in for a
-/// second more), else when the ledger grew and they are [`ROLES_REFRESH`] old.
-fn roles_stale(read: u64, age: Duration, len: u64, changed: u64) -> bool {
-    read < changed || (read != len && age >= ROLES_REFRESH)
+/// `changed`: when they miss that entry, at once if `urgent` else once [`ROLES_REREAD`]
+/// old (a revocation lets no one in for a second more); else when the ledger grew and
+/// they are [`ROLES_REFRESH`] old.
+fn roles_stale(read: u64, age: Duration, len: u64, changed: u64, urgent: bool) -> bool {
+    (read < changed && (urgent || age >= ROLES_REREAD)) || (read != len && age >= ROLES_REFRESH)
 }
 
 #[cfg(test)]
@@ -448,12 +469,18 @@ mod tests {
     #[test]
     fn roles_are_read_again_at_once_after_a_role_change_else_after_the_delay() {
         let fresh = Duration::ZERO;
-        // Grown by entries that change no role: kept until they are old.
-        assert!(!roles_stale(10, fresh, 12, 8));
-        assert!(roles_stale(10, ROLES_REFRESH, 12, 8));
-        // A role changed after the read: at once, however young they are.
-        assert!(roles_stale(10, fresh, 12, 11));
-        // Read from the whole ledger: never stale.
-        assert!(!roles_stale(12, ROLES_REFRESH * 10, 12, 12));
+        for urgent in [false, true] {
+            // Grown by entries that change no role: kept until they are old.
+            assert!(!roles_stale(10, fresh, 12, 8, urgent));
+            assert!(roles_stale(10, ROLES_REFRESH, 12, 8, urgent));
+            // A role changed after the read: soon, however young they were.
+            assert!(roles_stale(10, ROLES_REREAD, 12, 11, urgent));
+            // Read from the whole ledger: never stale.
+            assert!(!roles_stale(12, ROLES_REFRESH * 10, 12, 12, urgent));
+        }
+        // Just read, and a role changed since: an urgent read takes it at once, an
+        // ordinary one waits a little (a flood of role changes is not a read per message).
+        assert!(roles_stale(10, fresh, 12, 11, true));
+        assert!(!roles_stale(10, fresh, 12, 11, false));
     }
 }
