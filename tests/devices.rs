@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use taawun_core::body::{Body, Device, Enroll, RevokeDevice};
 use taawun_core::validate::Head;
 use taawun_core::writer::Writer;
-use taawun_core::PublicKey;
+use taawun_core::{Id, PublicKey, Verified};
 use taawun_net::Event;
 use tokio::sync::Notify;
 
@@ -157,20 +157,8 @@ fn a_result_reaches_the_requesters_phone() {
         let heads = nodes[0].net.heads(coop).await.expect("heads");
 
         // The requester authorises its phone, which enrolls.
-        let head = heads
-            .iter()
-            .find(|(a, _)| a.0 == requester.verifying_key().to_bytes())
-            .map(|(_, h)| *h);
         let gov = net_common::last_enactment(&s);
-        let device = Writer::new(requester.clone(), Some(coop), head).next(
-            Body::Device(Device {
-                key: phone_key,
-                label: "phone".into(),
-            }),
-            // Before the task's life, which is stamped half an hour ago.
-            now() - 60 * 60 * 1000,
-            gov,
-        );
+        let device = authorise(&mut writer_after(&heads, &requester, coop), phone_key, gov);
         nodes[0]
             .net
             .ingest(coop, vec![device.clone()], true)
@@ -194,16 +182,7 @@ fn a_result_reaches_the_requesters_phone() {
         // An offer of the requester (from its main key, elsewhere), done by the worker.
         let bytes = b"the transcript of the second interview".to_vec();
         let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
-        let out = nodes[0]
-            .net
-            .ingest(coop, vec![o, c, a, sub.clone()], true)
-            .await
-            .expect("ingests");
-        assert!(
-            out.iter()
-                .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
-            "{out:?}"
-        );
+        ingest_stored(&nodes[0], coop, vec![o, c, a, sub.clone()], true).await;
         converge(&[&nodes[0], &nodes[1]], coop, None, &notify, TIMEOUT).await;
         nodes[0]
             .net
@@ -264,20 +243,9 @@ fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
         // The requester authorises its phone, which enrolls; later the requester revokes
         // it, and a task of the requester's is done by the worker.
         let heads = nodes[0].net.heads(coop).await.expect("heads");
-        let head = heads
-            .iter()
-            .find(|(a, _)| a.0 == requester.verifying_key().to_bytes())
-            .map(|(_, h)| *h);
         let gov = net_common::last_enactment(&s);
-        let mut wr = Writer::new(requester.clone(), Some(coop), head);
-        let device = wr.next(
-            Body::Device(Device {
-                key: phone_key,
-                label: "phone".into(),
-            }),
-            now() - 60 * 60 * 1000,
-            gov,
-        );
+        let mut wr = writer_after(&heads, &requester, coop);
+        let device = authorise(&mut wr, phone_key, gov);
         let enroll = Writer::new(phone.clone(), Some(coop), None).next(
             Body::Enroll(Enroll {
                 device: device.id(),
@@ -285,16 +253,7 @@ fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
             now() - 55 * 60 * 1000,
             gov,
         );
-        let out = nodes[0]
-            .net
-            .ingest(coop, vec![device, enroll], false)
-            .await
-            .expect("ingests");
-        assert!(
-            out.iter()
-                .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
-            "{out:?}"
-        );
+        ingest_stored(&nodes[0], coop, vec![device, enroll], false).await;
 
         // The thief's peer proves the phone's key and takes every result it is handed.
         let behaviour = cbor::Behaviour::<result::Request, result::Response>::new(
@@ -362,16 +321,7 @@ fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
         }
         let bytes = b"the transcript of the third interview".to_vec();
         let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
-        let out = nodes[0]
-            .net
-            .ingest(coop, vec![revoke, o, c, a, sub.clone()], false)
-            .await
-            .expect("ingests");
-        assert!(
-            out.iter()
-                .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
-            "{out:?}"
-        );
+        ingest_stored(&nodes[0], coop, vec![revoke, o, c, a, sub.clone()], false).await;
         nodes[0]
             .net
             .send_result(coop, sub.id(), bytes.clone())
@@ -414,4 +364,45 @@ fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
             n.stop().await;
         }
     });
+}
+
+/// The writer of `key`'s next entry in `coop`, after its head in `heads`.
+fn writer_after(heads: &net_common::Heads, key: &ed25519_dalek::SigningKey, coop: Id) -> Writer {
+    let head = heads
+        .iter()
+        .find(|(a, _)| a.0 == key.verifying_key().to_bytes())
+        .map(|(_, h)| *h);
+    Writer::new(key.clone(), Some(coop), head)
+}
+
+/// A `device` entry by `w`'s author naming `phone`, dated an hour ago (before the task's
+/// life, which is stamped half an hour ago).
+fn authorise(w: &mut Writer, phone: PublicKey, gov: Option<Id>) -> Verified {
+    w.next(
+        Body::Device(Device {
+            key: phone,
+            label: "phone".into(),
+        }),
+        now() - 60 * 60 * 1000,
+        gov,
+    )
+}
+
+/// Hands `entries` to `node` (gossiped if `gossip`) and asserts each was stored.
+async fn ingest_stored(
+    node: &net_common::TestNode,
+    coop: Id,
+    entries: Vec<Verified>,
+    gossip: bool,
+) {
+    let out = node
+        .net
+        .ingest(coop, entries, gossip)
+        .await
+        .expect("ingests");
+    assert!(
+        out.iter()
+            .all(|i| matches!(i, taawun_ledger::Ingest::Stored { .. })),
+        "{out:?}"
+    );
 }

@@ -323,15 +323,7 @@ fn equivocation_keeps_evidence_and_freezes_the_author() {
     let mut kept = c.state().expect("state");
     let key = &s.members[1];
     let author = pk(key);
-    let head = c.head(&author).expect("reads").expect("member wrote");
-    assert!(head.seq >= 2);
-    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
-    let prev_head = Head {
-        seq: prev.entry().seq,
-        id: prev.id(),
-        ts: prev.entry().ts,
-        gov: prev.entry().gov,
-    };
+    let (head, prev_head) = fork_point(&c, &author);
     let requester = pk(&s.requesters[0]);
     let fork = Writer::new(key.clone(), Some(s.coop), Some(prev_head)).next(
         review(requester, "a second entry at the same seq"),
@@ -852,15 +844,7 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
     ingest_all(&mut c, &s.entries[1..]);
     let key = &s.members[1];
     let author = pk(key);
-    let head = c.head(&author).expect("reads").expect("member wrote");
-    assert!(head.seq >= 2);
-    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
-    let prev_head = Head {
-        seq: prev.entry().seq,
-        id: prev.id(),
-        ts: prev.entry().ts,
-        gov: prev.entry().gov,
-    };
+    let (head, prev_head) = fork_point(&c, &author);
     let requester = pk(&s.requesters[0]);
     let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
     let fork = w.next(
@@ -998,14 +982,7 @@ fn an_old_layout_ledger_opens_and_gains_the_beside_index() {
         ingest_all(&mut c, &s.entries[1..]);
         let key = &s.members[1];
         let author = pk(key);
-        let head = c.head(&author).expect("reads").expect("member wrote");
-        let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
-        let prev_head = Head {
-            seq: prev.entry().seq,
-            id: prev.id(),
-            ts: prev.entry().ts,
-            gov: prev.entry().gov,
-        };
+        let (head, prev_head) = fork_point(&c, &author);
         let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
         let requester = pk(&s.requesters[0]);
         let fork = w.next(review(requester, "second"), head.ts, prev_head.gov);
@@ -1076,15 +1053,7 @@ fn a_fork_releases_the_chain_of_its_branch() {
     ingest_all(&mut c, &s.entries[1..]);
     let key = &s.members[1];
     let author = pk(key);
-    let head = c.head(&author).expect("reads").expect("member wrote");
-    assert!(head.seq >= 2);
-    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
-    let prev_head = Head {
-        seq: prev.entry().seq,
-        id: prev.id(),
-        ts: prev.entry().ts,
-        gov: prev.entry().gov,
-    };
+    let (head, prev_head) = fork_point(&c, &author);
     let requester = pk(&s.requesters[0]);
     let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
     let fork = w.next(review(requester, "second"), head.ts, prev_head.gov);
@@ -1150,14 +1119,7 @@ fn roles_changed_follows_the_entries_that_may_change_the_roles_and_forks() {
     // author: that changes what counts.
     let key = &s.members[1];
     let author = pk(key);
-    let head = c.head(&author).expect("reads").expect("member wrote");
-    let prev = c.range(&author, head.seq - 1, 1).expect("range").remove(0);
-    let prev_head = Head {
-        seq: prev.entry().seq,
-        id: prev.id(),
-        ts: prev.entry().ts,
-        gov: prev.entry().gov,
-    };
+    let (head, prev_head) = fork_point(&c, &author);
     let requester = pk(&s.requesters[0]);
     let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
     let fork = w.next(
@@ -1187,4 +1149,19 @@ fn roles_changed_follows_the_entries_that_may_change_the_roles_and_forks() {
         at_fork,
         "a review on the branch changes no role"
     );
+}
+
+/// Where `author`'s chain in `c` can be forked: its head (at seq 2 or more) and the entry
+/// before it, after which a second entry at the head's seq is written.
+fn fork_point(c: &CoopLedger, author: &PublicKey) -> (Head, Head) {
+    let head = c.head(author).expect("reads").expect("member wrote");
+    assert!(head.seq >= 2);
+    let prev = c.range(author, head.seq - 1, 1).expect("range").remove(0);
+    let prev_head = Head {
+        seq: prev.entry().seq,
+        id: prev.id(),
+        ts: prev.entry().ts,
+        gov: prev.entry().gov,
+    };
+    (head, prev_head)
 }
