@@ -118,8 +118,6 @@ struct State {
     /// ([`taawun_core::Kind::changes_roles`], or a fork that froze its author); 0 when
     /// none since the ledger was opened (see [`CoopLedger::roles_changed`]).
     roles_at: u64,
-    /// A freeze was staged: the entry staged with it changes the roles.
-    freeze_staged: bool,
     /// The deepest committed enactment and its path length: the default governance of
     /// local writes.
     tip: Option<(Id, u64)>,
@@ -182,7 +180,9 @@ impl CoopLedger {
     /// that [`taawun_core::Kind::changes_roles`], or a fork that froze its author); 0 if
     /// none. Roles read from a state shorter than this may let a revoked key in.
     pub fn roles_changed(&self) -> u64 {
-        lock(&self.state).roles_at
+        let s = lock(&self.state);
+        // A staged group discarded may have held it: never past the log.
+        s.roles_at.min(s.len + s.overlay.staged)
     }
 
     /// Entries staged and not yet committed (see the type's documentation).
@@ -811,7 +811,6 @@ impl State {
             tails: HashMap::new(),
             len,
             roles_at: 0,
-            freeze_staged: false,
             tip,
             paths: PathCache::default(),
             recent: Recent::default(),
@@ -874,7 +873,6 @@ impl State {
             &seq.to_be_bytes()[..],
         );
         self.overlay.dirty = true;
-        self.freeze_staged = true;
     }
 
     fn stage_evidence(&mut self, ev: &Evidence, author: &PublicKey, seq: u64, second: &Id) {
@@ -1014,12 +1012,18 @@ impl State {
             self.overlay.batch.insert(layout::TIP_KEY, val);
             self.overlay.tip = Some((tip_id, depth));
         }
-        if kind.changes_roles() || std::mem::take(&mut self.freeze_staged) {
-            self.roles_at = self.len + self.overlay.staged;
+        if kind.changes_roles() {
+            self.roles_changed_here();
         }
         self.overlay.entries.insert(id, v);
         self.overlay.order.push(id);
         Ok(id)
+    }
+
+    /// Notes that the last entry staged may change the roles (see
+    /// [`CoopLedger::roles_changed`]).
+    fn roles_changed_here(&mut self) {
+        self.roles_at = self.len + self.overlay.staged;
     }
 
     /// Stages the evidence of a fork and freezes its author.
@@ -1122,6 +1126,8 @@ impl Judge for CoopLedger {
             Ok(Outcome::Fork { existing }) => {
                 let evidence = s.stage_fork(&self.store, existing, &v)?;
                 let id = s.stage(&self.store, v, false)?;
+                // The freeze changes what its author's entries count for.
+                s.roles_changed_here();
                 Step::Fork {
                     id,
                     existing,

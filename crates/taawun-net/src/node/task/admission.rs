@@ -285,10 +285,7 @@ impl Task {
     }
 
     fn read_roles(&mut self, coop: &Id, urgent: bool) -> bool {
-        let Some((len, changed)) = self
-            .coops
-            .get(coop)
-            .map(|c| (c.len(), c.roles_changed().min(c.len())))
+        let Some((len, changed)) = self.coops.get(coop).map(|c| (c.len(), c.roles_changed()))
         else {
             return false;
         };
@@ -353,10 +350,7 @@ impl Task {
         if !self.refresh_roles_now(coop) {
             return false;
         }
-        let changed = self
-            .coops
-            .get(coop)
-            .map_or(0, |c| c.roles_changed().min(c.len()));
+        let changed = self.coops.get(coop).map_or(0, |c| c.roles_changed());
         self.roles.get(coop).is_some_and(|r| r.len >= changed)
     }
 

@@ -71,21 +71,21 @@ impl Task {
         let only_me = |r: &taawun_core::rules::Rules| {
             r.members.iter().chain(r.requesters.iter()).all(|k| k == me)
         };
-        // The roles admission reads, when they are read from the whole ledger: no fold on
-        // the task, and the same members admission serves the chain to.
+        // The roles admission reads, when they are read from the whole ledger (a freeze
+        // comes with an entry stored, so none happened since): no fold on the task, and
+        // the same members admission serves the chain to.
         self.refresh_roles(coop);
         let len = self.coops.get(coop).map(|c| c.len());
-        let frozen = self.coops.get(coop).map(|c| c.frozen().len());
         if let Some(t) = self
             .roles
             .get(coop)
-            .filter(|r| Some(r.len) == len && frozen == Some(0))
+            .filter(|r| Some(r.len) == len)
             .and_then(|r| r.timeline.as_ref())
         {
             return Ok(only_me(t.at(now)));
         }
-        // Roles behind the ledger (a refresh running off the task), none read, or an
-        // author frozen since: the state as it is now.
+        // Roles behind the ledger (a refresh running off the task) or none read: the
+        // state as it is now.
         let state = self.state(coop)?;
         Ok(state.rules_at(now).is_some_and(|r| only_me(&r)))
     }
