@@ -182,41 +182,75 @@ impl Browser {
         El(v[ELEMENT].as_str().expect("element id").to_owned())
     }
 
+    /// Runs `steps` on the element matching `css`: each a command under the element
+    /// (`click`, `value`, ...) with its body, or `None` for a read (GET). Returns the
+    /// last step's value.
+    ///
+    /// A page that renders live (the offer board, the work list) may replace the
+    /// element between finding it and using it, which WebDriver reports as a "stale
+    /// element reference"; the element is then found again and the steps run again,
+    /// until [`WAIT`]. Any other error fails the test.
+    async fn on_element(&self, css: &str, steps: &[(&str, Option<Value>)]) -> Value {
+        let deadline = Instant::now() + WAIT;
+        'again: loop {
+            let e = self.find(css).await;
+            let mut last = Value::Null;
+            for (step, body) in steps {
+                let url = format!("{}/element/{}/{step}", self.base, e.0);
+                let v = match body {
+                    Some(b) => post(&self.http, &url, b.clone()).await,
+                    None => {
+                        let r = self.http.get(&url).send().await.expect("webdriver");
+                        let v: Value = r.json().await.expect("webdriver JSON");
+                        v["value"].clone()
+                    }
+                };
+                match v.get("error") {
+                    Some(err) if err == "stale element reference" => {
+                        assert!(
+                            Instant::now() < deadline,
+                            "`{css}` kept being replaced: {}",
+                            v["message"]
+                        );
+                        tokio::time::sleep(POLL).await;
+                        continue 'again;
+                    }
+                    Some(err) => panic!("webdriver {step} on `{css}`: {err}: {}", v["message"]),
+                    None => last = v,
+                }
+            }
+            return last;
+        }
+    }
+
     /// Clicks the element matching `css`.
     pub(crate) async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.cmd(&format!("/element/{}/click", e.0), json!({}))
-            .await;
+        self.on_element(css, &[("click", Some(json!({})))]).await;
     }
 
     /// Replaces the text of the field matching `css` by `text`, as if typed.
     pub(crate) async fn fill(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.cmd(&format!("/element/{}/clear", e.0), json!({}))
-            .await;
-        self.cmd(&format!("/element/{}/value", e.0), json!({ "text": text }))
-            .await;
+        self.on_element(
+            css,
+            &[
+                ("clear", Some(json!({}))),
+                ("value", Some(json!({ "text": text }))),
+            ],
+        )
+        .await;
     }
 
     /// Sends `text` to the element matching `css` without clearing it first (a file
     /// input takes the file's path so).
     pub(crate) async fn send(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.cmd(&format!("/element/{}/value", e.0), json!({ "text": text }))
+        self.on_element(css, &[("value", Some(json!({ "text": text })))])
             .await;
     }
 
     /// The visible text of the element matching `css`.
     pub(crate) async fn text(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        let v = self
-            .http
-            .get(format!("{}/element/{}/text", self.base, e.0))
-            .send()
-            .await
-            .expect("webdriver");
-        let v: Value = v.json().await.expect("json");
-        v["value"].as_str().unwrap_or_default().to_owned()
+        let v = self.on_element(css, &[("text", None)]).await;
+        v.as_str().unwrap_or_default().to_owned()
     }
 
     /// The current URL.
