@@ -93,6 +93,11 @@ impl<P: Copy + Eq + Hash + Ord> Peering<P> {
         self.peers.get(peer).map(|c| c.outbound)
     }
 
+    /// When the first connection to `peer` opened (`None`: not connected).
+    pub fn since(&self, peer: &P) -> Option<Instant> {
+        self.peers.get(peer).map(|c| c.since)
+    }
+
     /// Connected peers.
     pub fn len(&self) -> usize {
         self.peers.len()
@@ -222,10 +227,13 @@ mod tests {
             m.connected(p, false, t0);
         }
         assert_eq!(m.outbound(&6), Some(false));
+        assert_eq!(m.since(&6), Some(t0));
         m.disconnected(&6);
         assert_eq!(m.len(), 6);
         assert_eq!(m.outbound(&6), None);
+        assert_eq!(m.since(&6), None);
         m.connected(6, false, t0 + 100 * S);
+        assert_eq!(m.since(&6), Some(t0 + 100 * S));
         assert!(m.prune(t0 + 105 * S, |_| false).iter().all(|p| *p != 6));
     }
 

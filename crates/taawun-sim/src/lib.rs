@@ -14,7 +14,8 @@
 //!   skews, message losses, duplicates and delays, partitions, crashes with torn
 //!   writes, a restore from an old backup, a hostile node);
 //! - [`world`]: the event loop, the nodes and the invariants (the hostile node's acts in
-//!   its `hostile` module, result transfer in its `results` module).
+//!   its `hostile` module, result transfer in its `results` module, peer choice in
+//!   networks larger than the peer target in its `peers` module).
 //!
 //! ## Invariants
 //!
@@ -25,7 +26,10 @@
 //!   author's node), and a torn disk image keeps every whole entry before the tear;
 //! - every node's buffers stay within their bounds (pending entries, sync sessions and
 //!   requests, remembered message ids);
-//! - an honest node never refuses or forks its own author's entry.
+//! - an honest node never refuses or forks its own author's entry;
+//! - in a network larger than the peer target, a node over it keeps no connection it may
+//!   close past that connection's grace, and never closes one that must stay or one
+//!   within its grace.
 //!
 //! Checked at the end, after the network is healed (faults stop, every node is up):
 //! - within a bound stated in simulated time, every honest node holds the same heads and

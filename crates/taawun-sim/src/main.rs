@@ -71,8 +71,16 @@ fn main() -> anyhow::Result<()> {
         match run(&cfg) {
             Ok(r) => {
                 if args.seed.is_some() || (i + 1) % 50 == 0 || i + 1 == seeds.len() {
+                    let peering = if r.opened > 0 {
+                        format!(
+                            ", {} connections opened by lookups ({} closed over the peer target)",
+                            r.opened, r.closed
+                        )
+                    } else {
+                        String::new()
+                    };
                     println!(
-                        "seed {}: ok, {} nodes, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts, {} results delivered, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
+                        "seed {}: ok, {} nodes{peering}, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts, {} results delivered, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
                         r.seed,
                         r.nodes,
                         r.entries,

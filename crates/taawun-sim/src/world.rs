@@ -11,9 +11,11 @@
 //! broken one ends the run with a [`Failure`] naming the seed.
 
 mod hostile;
+mod peers;
 mod results;
 
 use crate::config::Config;
+use peers::Peers;
 use results::Results;
 use serde_bytes::ByteBuf;
 use std::cmp::Reverse;
@@ -95,6 +97,10 @@ pub struct Report {
     pub simulated_ms: u64,
     /// Results delivered to their requester's node.
     pub results: u64,
+    /// Connections opened by lookups (a network larger than the peer target).
+    pub opened: u64,
+    /// Connections closed as over a node's peer target.
+    pub closed: u64,
     /// Events handled.
     pub events: u64,
 }
@@ -148,6 +154,11 @@ enum Ev {
         id: u64,
     },
     ResultTick {
+        node: usize,
+        inc: u32,
+    },
+    /// The node's peer machine: connections to tell it of, and its prune.
+    PeersTick {
         node: usize,
         inc: u32,
     },
@@ -224,6 +235,8 @@ struct Node {
     stolen: Vec<usize>,
     /// Results sent and received.
     results: Results,
+    /// Connections beyond the bootstrap peers, and the machine choosing them.
+    peers: Peers,
 }
 
 struct World {
@@ -355,6 +368,7 @@ impl World {
                 guard: WriteGuard::new(true),
                 stolen: Vec::new(),
                 results: Results::default(),
+                peers: Peers::default(),
             });
             let _ = i;
         }
@@ -554,6 +568,10 @@ impl World {
         n.ledger = Some(ledger);
         n.dir = Some(dir);
         n.up = true;
+        if self.peering_on() {
+            let inc = self.nodes[node].inc;
+            self.at(peers::TICK_MS, Ev::PeersTick { node, inc });
+        }
         Ok(())
     }
 
@@ -634,11 +652,18 @@ impl World {
                     self.on_result_tick(node)?;
                 }
             }
+            Ev::PeersTick { node, inc } => {
+                if self.nodes[node].inc == inc && self.nodes[node].up {
+                    self.peers_tick(node)?;
+                    self.at(peers::TICK_MS, Ev::PeersTick { node, inc });
+                }
+            }
             Ev::SyncRound { node, inc } => {
                 if self.nodes[node].inc != inc || !self.nodes[node].up {
                     return Ok(());
                 }
-                let mut peers = self.links[node].clone();
+                self.lookup(node)?;
+                let mut peers = self.gossip_peers(node);
                 peers.retain(|p| !self.nodes[node].blocked.contains(p));
                 for _ in 0..taawun_net::config::SYNC_PEERS_PER_ROUND.min(peers.len()) {
                     let i = self.rng.range(0, peers.len() as u64 - 1) as usize;
@@ -677,6 +702,7 @@ impl World {
                     let side: Vec<bool> = (0..n).map(|_| self.rng.chance(50)).collect();
                     self.side = Some(side);
                     self.cut_dialed();
+                    self.peers_cut();
                     self.report.partitions += 1;
                     let d = self.rng.range(60_000, 600_000);
                     self.at(d, Ev::Rejoin);
@@ -889,9 +915,9 @@ impl World {
                         )));
                     }
                 }
-                let peers: Vec<usize> = self.links[node]
-                    .iter()
-                    .copied()
+                let peers: Vec<usize> = self
+                    .gossip_peers(node)
+                    .into_iter()
                     .filter(|p| *p != from)
                     .collect();
                 for p in peers {
@@ -1011,7 +1037,7 @@ impl World {
         let bytes = v.envelope();
         let mid = gossip::message_id(&bytes).0;
         self.nodes[node].seen.insert(mid, self.now);
-        for p in self.links[node].clone() {
+        for p in self.gossip_peers(node) {
             self.send(node, p, Msg::Gossip(bytes.clone()));
         }
     }
@@ -1163,9 +1189,10 @@ impl World {
         n.evidenced.clear();
         n.results.crashed();
         self.drop_dialed(node);
-        for p in self.links[node].clone() {
+        for p in self.gossip_peers(node) {
             self.nodes[p].sessions.disconnected(node);
         }
+        self.peers_crashed(node);
         let down = self.rng.range(5_000, 120_000);
         self.at(down, Ev::Restart { node });
         Ok(())

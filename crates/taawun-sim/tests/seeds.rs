@@ -123,3 +123,18 @@ fn forged_results_are_refused_and_the_worker_s_kept() {
         }
     }
 }
+
+/// A network larger than the peer target runs the network task's peer machine: lookups
+/// open connections, the machine closes the ones too many, and through crashes,
+/// partitions and a hostile node every invariant holds, the bound on connections among
+/// them (docs/reliability.md, "Choosing peers").
+#[test]
+fn a_network_larger_than_the_peer_target_keeps_its_connections_bounded() {
+    match run(&Config::sized(11, 24, 150)) {
+        Ok(r) => assert!(
+            r.opened > 0 && r.closed > 0 && r.crashes > 0 && r.partitions > 0 && r.hostile_acts > 0,
+            "{r:?}"
+        ),
+        Err(f) => panic!("{f}"),
+    }
+}

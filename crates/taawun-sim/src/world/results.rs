@@ -50,6 +50,11 @@ pub(super) struct Results {
 }
 
 impl Results {
+    /// Whether a result waits for `peer` (its connection must stay).
+    pub(super) fn waiting_for(&self, peer: &usize) -> bool {
+        self.outbox.waiting_for(peer)
+    }
+
     /// What a crash leaves: the files and the marks.
     pub(super) fn crashed(&mut self) {
         *self = Results {
@@ -67,7 +72,7 @@ impl Results {
 
 impl World {
     /// The simulated instant of the outbox's clock.
-    fn instant(&self) -> Instant {
+    pub(super) fn instant(&self) -> Instant {
         self.base + Duration::from_millis(self.now - self.start)
     }
 
@@ -82,13 +87,16 @@ impl World {
         })
     }
 
-    /// Whether `a` has a connection to `b`: both up, not cut apart, and linked or dialed.
-    fn connected(&self, a: usize, b: usize) -> bool {
+    /// Whether `a` has a connection to `b`: both up, not cut apart, and linked, dialed
+    /// for a result, or opened by a lookup.
+    pub(super) fn connected(&self, a: usize, b: usize) -> bool {
         a != b
             && self.nodes[a].up
             && self.nodes[b].up
             && !self.cut(a, b)
-            && (self.links[a].contains(&b) || self.nodes[a].results.dialed.contains(&b))
+            && (self.links[a].contains(&b)
+                || self.nodes[a].results.dialed.contains(&b)
+                || self.nodes[a].peers.extra.contains_key(&b))
     }
 
     /// A node's author stored (and flushed) its entry `v`: when it is a submission, its
@@ -141,7 +149,7 @@ impl World {
 
     /// Connections opened between `a` and `b`: each proves the keys it holds, and the
     /// other's outbox sends what waits for them at once.
-    fn met(&mut self, a: usize, b: usize) -> Result<(), Failure> {
+    pub(super) fn met(&mut self, a: usize, b: usize) -> Result<(), Failure> {
         for (x, y) in [(a, b), (b, a)] {
             if !self.nodes[x].up {
                 continue;
@@ -193,6 +201,17 @@ impl World {
         for n in &mut self.nodes {
             n.results.dialed.remove(&node);
         }
+    }
+
+    /// The peers `node` dialed for a result.
+    pub(super) fn dialed(&self, node: usize) -> Vec<usize> {
+        self.nodes[node].results.dialed.iter().copied().collect()
+    }
+
+    /// Closes a connection dialed for a result, at both ends.
+    pub(super) fn drop_dialed_pair(&mut self, a: usize, b: usize) {
+        self.nodes[a].results.dialed.remove(&b);
+        self.nodes[b].results.dialed.remove(&a);
     }
 
     /// Does what a node's outbox asks.
