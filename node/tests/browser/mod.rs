@@ -169,17 +169,31 @@ impl Browser {
             .await
     }
 
-    /// The first element matching the CSS selector, waiting for it to appear.
+    /// The first element matching the CSS selector, waiting for it to appear (and
+    /// looking again when a live page took it away between the check and the lookup).
     pub(crate) async fn find(&self, css: &str) -> El {
-        self.until(
-            &format!("`{css}` on the page"),
-            &format!("return document.querySelector({}) !== null", json!(css)),
-        )
-        .await;
-        let v = self
-            .cmd("/element", json!({"using": "css selector", "value": css}))
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.until(
+                &format!("`{css}` on the page"),
+                &format!("return document.querySelector({}) !== null", json!(css)),
+            )
             .await;
-        El(v[ELEMENT].as_str().expect("element id").to_owned())
+            let url = format!("{}/element", self.base);
+            let v = post(
+                &self.http,
+                &url,
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+            match v.get("error") {
+                None => return El(v[ELEMENT].as_str().expect("element id").to_owned()),
+                Some(e) if e == "no such element" && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Some(e) => panic!("webdriver /element `{css}`: {e}: {}", v["message"]),
+            }
+        }
     }
 
     /// Runs `steps` on the element matching `css`: each a command under the element
