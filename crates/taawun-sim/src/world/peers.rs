@@ -15,6 +15,10 @@
 //! node may be connected to every other and the machine has nothing to decide (the seeds
 //! CI runs are of 3 to 8 nodes; `--nodes N` runs larger ones).
 //!
+//! The hostile node follows no target: at each of its sync rounds it connects to every
+//! node it can reach, filling their connections, and closes none; each honest node's
+//! machine must close those over its target like any other.
+//!
 //! The invariants, checked at each prune: a node over its target holds no connection
 //! past its grace that it was free to close (connections stay bounded); it never closes
 //! one that must stay, nor one still within its grace. And, as in every run, the honest
@@ -112,7 +116,8 @@ impl World {
     /// Kademlia for the peers closest to itself at each round while under
     /// `taawun_net::config::MIN_PEERS`).
     pub(super) fn lookup(&mut self, node: usize) -> Result<(), Failure> {
-        if !self.peering_on() || !self.nodes[node].peers.machine.wants_more() {
+        let hostile = self.hostile == Some(node);
+        if !self.peering_on() || !(hostile || self.nodes[node].peers.machine.wants_more()) {
             return Ok(());
         }
         let mut found: Vec<usize> = (0..self.nodes.len())
@@ -130,7 +135,11 @@ impl World {
             found.swap(i, j);
         }
         let chosen = self.nodes[node].peers.machine.to_dial();
-        let walk = if self.nodes[node].peers.machine.has_room() {
+        let walk = if hostile {
+            // The hostile node keeps no target: at each round it connects to every node
+            // it can reach, to fill their connections (and be in every one's mesh).
+            found.len()
+        } else if self.nodes[node].peers.machine.has_room() {
             WALK
         } else {
             0
@@ -150,6 +159,11 @@ impl World {
     /// Every [`TICK_MS`]: tells the node's machine of the connections opened and closed
     /// since, closes those it lets go, and checks the bound.
     pub(super) fn peers_tick(&mut self, node: usize) -> Result<(), Failure> {
+        if self.hostile == Some(node) {
+            // It closes nothing: every connection it opened stays until the other end
+            // closes it.
+            return Ok(());
+        }
         let now = self.instant();
         let mut around: BTreeSet<usize> = self.links[node].iter().copied().collect();
         around.extend(self.nodes[node].peers.extra.keys());
