@@ -21,27 +21,15 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 #[test]
 fn a_device_is_admitted_as_its_member_until_revoked() {
     runtime().block_on(async {
-        let s = scenario(11, 60);
+        let Setup {
+            s,
+            root: _root,
+            notify,
+            phone,
+            phone_key,
+            nodes,
+        } = Setup::start(11, 88, |s, phone| vec![s.members[0].clone(), phone.clone()]).await;
         let coop = s.coop;
-        let root = tempfile::tempdir().expect("tempdir");
-        let notify = Arc::new(Notify::new());
-        let phone = ed25519_dalek::SigningKey::from_bytes(&[88; 32]);
-        let phone_key = PublicKey(phone.verifying_key().to_bytes());
-        let nodes = start_nodes_as(
-            root.path(),
-            vec![
-                Who::Member(Box::new(s.members[0].clone())),
-                Who::Member(Box::new(phone.clone())),
-            ],
-            &s.entries[0],
-            &notify,
-        )
-        .await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
 
         // Member 1 authorises the phone, which enrolls.
         let member = &s.members[1];
@@ -131,28 +119,16 @@ fn a_device_is_admitted_as_its_member_until_revoked() {
 #[test]
 fn a_result_reaches_the_requesters_phone() {
     runtime().block_on(async {
-        let s = scenario(12, 60);
+        let Setup {
+            s,
+            root: _root,
+            notify,
+            phone,
+            phone_key,
+            nodes,
+        } = Setup::start(12, 89, |s, phone| vec![s.members[1].clone(), phone.clone()]).await;
         let coop = s.coop;
-        let root = tempfile::tempdir().expect("tempdir");
-        let notify = Arc::new(Notify::new());
         let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
-        let phone = ed25519_dalek::SigningKey::from_bytes(&[89; 32]);
-        let phone_key = PublicKey(phone.verifying_key().to_bytes());
-        let nodes = start_nodes_as(
-            root.path(),
-            vec![
-                Who::Member(Box::new(worker.clone())),
-                Who::Member(Box::new(phone.clone())),
-            ],
-            &s.entries[0],
-            &notify,
-        )
-        .await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
         // The phone's node is admitted once the authorisation is in the worker's ledger.
         let heads = nodes[0].net.heads(coop).await.expect("heads");
 
@@ -221,25 +197,16 @@ fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
     use taawun_net::libp2p::StreamProtocol;
     use taawun_net::result;
     runtime().block_on(async {
-        let s = scenario(13, 60);
+        let Setup {
+            s,
+            root,
+            notify,
+            phone,
+            phone_key,
+            nodes,
+        } = Setup::start(13, 90, |s, _| vec![s.members[1].clone()]).await;
         let coop = s.coop;
-        let root = tempfile::tempdir().expect("tempdir");
-        let notify = Arc::new(Notify::new());
         let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
-        let phone = ed25519_dalek::SigningKey::from_bytes(&[90; 32]);
-        let phone_key = PublicKey(phone.verifying_key().to_bytes());
-        let nodes = start_nodes_as(
-            root.path(),
-            vec![Who::Member(Box::new(worker.clone()))],
-            &s.entries[0],
-            &notify,
-        )
-        .await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
         // The requester authorises its phone, which enrolls; later the requester revokes
         // it, and a task of the requester's is done by the worker.
         let heads = nodes[0].net.heads(coop).await.expect("heads");
@@ -364,6 +331,55 @@ fn a_revoked_phone_is_handed_no_result_and_its_requester_s_node_is() {
             n.stop().await;
         }
     });
+}
+
+/// What each test starts from: a cooperative (the scenario), a phone key, and real nodes
+/// on loopback, the first of which holds the whole scenario.
+struct Setup {
+    s: taawun_core::synth::Scenario,
+    /// The nodes' folders, removed when dropped.
+    root: tempfile::TempDir,
+    notify: Arc<Notify>,
+    phone: ed25519_dalek::SigningKey,
+    phone_key: PublicKey,
+    nodes: Vec<net_common::TestNode>,
+}
+
+impl Setup {
+    /// The scenario of `seed`, a phone key of 32 `phone_byte`s, and a node for each key
+    /// `keys` names (given the scenario and the phone).
+    async fn start(
+        seed: u64,
+        phone_byte: u8,
+        keys: impl FnOnce(
+            &taawun_core::synth::Scenario,
+            &ed25519_dalek::SigningKey,
+        ) -> Vec<ed25519_dalek::SigningKey>,
+    ) -> Setup {
+        let s = scenario(seed, 60);
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let phone = ed25519_dalek::SigningKey::from_bytes(&[phone_byte; 32]);
+        let phone_key = PublicKey(phone.verifying_key().to_bytes());
+        let whos = keys(&s, &phone)
+            .into_iter()
+            .map(|k| Who::Member(Box::new(k)))
+            .collect();
+        let nodes = start_nodes_as(root.path(), whos, &s.entries[0], &notify).await;
+        nodes[0]
+            .net
+            .ingest(s.coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        Setup {
+            s,
+            root,
+            notify,
+            phone,
+            phone_key,
+            nodes,
+        }
+    }
 }
 
 /// The writer of `key`'s next entry in `coop`, after its head in `heads`.

@@ -842,22 +842,9 @@ fn a_fork_and_its_branch_are_stored_beside_the_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_l, mut c) = founded(dir.path(), &s);
     ingest_all(&mut c, &s.entries[1..]);
-    let key = &s.members[1];
-    let author = pk(key);
-    let (head, prev_head) = fork_point(&c, &author);
-    let requester = pk(&s.requesters[0]);
-    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
-    let fork = w.next(
-        review(requester, "second at the seq"),
-        head.ts,
-        prev_head.gov,
-    );
-    let branch = w.next(
-        review(requester, "on the branch"),
-        head.ts + 1,
-        prev_head.gov,
-    );
-    let further = w.next(review(requester, "further on"), head.ts + 2, prev_head.gov);
+    let author = pk(&s.members[1]);
+    let (head, forked) = forked_reviews(&c, &s, 3);
+    let [fork, branch, further] = <[Verified; 3]>::try_from(forked).expect("three");
     assert_eq!(fork.entry().seq, head.seq);
     // The branch's entry first: it waits for the entry it follows.
     assert_eq!(
@@ -980,12 +967,9 @@ fn an_old_layout_ledger_opens_and_gains_the_beside_index() {
     let (author, fork, others) = {
         let (l, mut c) = founded(dir.path(), &s);
         ingest_all(&mut c, &s.entries[1..]);
-        let key = &s.members[1];
-        let author = pk(key);
-        let (head, prev_head) = fork_point(&c, &author);
-        let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
-        let requester = pk(&s.requesters[0]);
-        let fork = w.next(review(requester, "second"), head.ts, prev_head.gov);
+        let author = pk(&s.members[1]);
+        let (_, mut forked) = forked_reviews(&c, &s, 1);
+        let fork = forked.remove(0);
         assert!(matches!(
             c.ingest(fork.clone(), None).expect("ingests"),
             Ingest::Equivocation { .. }
@@ -1051,14 +1035,9 @@ fn a_fork_releases_the_chain_of_its_branch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_l, mut c) = founded(dir.path(), &s);
     ingest_all(&mut c, &s.entries[1..]);
-    let key = &s.members[1];
-    let author = pk(key);
-    let (head, prev_head) = fork_point(&c, &author);
-    let requester = pk(&s.requesters[0]);
-    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
-    let fork = w.next(review(requester, "second"), head.ts, prev_head.gov);
-    let branch = w.next(review(requester, "branch"), head.ts + 1, prev_head.gov);
-    let further = w.next(review(requester, "further"), head.ts + 2, prev_head.gov);
+    let author = pk(&s.members[1]);
+    let (head, forked) = forked_reviews(&c, &s, 3);
+    let [fork, branch, further] = <[Verified; 3]>::try_from(forked).expect("three");
     // Last first: each waits for the one before it.
     assert!(matches!(
         c.ingest(further.clone(), None).expect("ingests"),
@@ -1117,21 +1096,8 @@ fn roles_changed_follows_the_entries_that_may_change_the_roles_and_forks() {
     assert!(moved > 0 && kept > 0, "{moved} {kept}");
     // A fork of a member's chain (a review, which changes no role by itself) freezes its
     // author: that changes what counts.
-    let key = &s.members[1];
-    let author = pk(key);
-    let (head, prev_head) = fork_point(&c, &author);
-    let requester = pk(&s.requesters[0]);
-    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
-    let fork = w.next(
-        review(requester, "second at the seq"),
-        head.ts,
-        prev_head.gov,
-    );
-    let further = w.next(
-        review(requester, "on the branch"),
-        head.ts + 1,
-        prev_head.gov,
-    );
+    let (_, forked) = forked_reviews(&c, &s, 2);
+    let [fork, further] = <[Verified; 2]>::try_from(forked).expect("two");
     let before = c.roles_changed();
     assert!(matches!(
         c.ingest(fork, None).expect("ingests"),
@@ -1153,6 +1119,25 @@ fn roles_changed_follows_the_entries_that_may_change_the_roles_and_forks() {
 
 /// Where `author`'s chain in `c` can be forked: its head (at seq 2 or more) and the entry
 /// before it, after which a second entry at the head's seq is written.
+/// Member 1's chain forked at its head's seq: `n` reviews of requester 0 on a branch
+/// (the first at the head's seq, each next one on it), and the head they fork from.
+fn forked_reviews(c: &CoopLedger, s: &Scenario, n: usize) -> (Head, Vec<Verified>) {
+    let key = &s.members[1];
+    let (head, prev_head) = fork_point(c, &pk(key));
+    let requester = pk(&s.requesters[0]);
+    let mut w = Writer::new(key.clone(), Some(s.coop), Some(prev_head));
+    let entries = (0..n as u64)
+        .map(|i| {
+            w.next(
+                review(requester, &format!("on the branch, {i}")),
+                head.ts + i,
+                prev_head.gov,
+            )
+        })
+        .collect();
+    (head, entries)
+}
+
 fn fork_point(c: &CoopLedger, author: &PublicKey) -> (Head, Head) {
     let head = c.head(author).expect("reads").expect("member wrote");
     assert!(head.seq >= 2);
