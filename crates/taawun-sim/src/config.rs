@@ -115,11 +115,48 @@ impl Config {
         c.requesters = (nodes / 10).clamp(1, 20);
         c
     }
+
+    /// The arguments of `taawun-sim` that make this run again: `--seed S`, with
+    /// `--nodes` and `--entries` when they are not the seed's own (a run of
+    /// [`Config::sized`]) and `--no-forks` when the hostile node forks nothing. A
+    /// configuration changed in other ways (by a test) has no such arguments; these then
+    /// replay the seed's own run.
+    pub fn replay_args(&self) -> String {
+        let mut args = format!("--seed {}", self.seed);
+        let own = Self::from_seed(self.seed);
+        let shape = |c: &Self| (c.nodes, c.entries, c.members, c.requesters);
+        if shape(self) != shape(&own) {
+            args.push_str(&format!(
+                " --nodes {} --entries {}",
+                self.nodes, self.entries
+            ));
+        }
+        if !self.forks {
+            args.push_str(" --no-forks");
+        }
+        args
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_replay_arguments_make_the_same_run() {
+        assert_eq!(Config::from_seed(42).replay_args(), "--seed 42");
+        let large = Config::sized(42, 24, 150);
+        assert_eq!(large.replay_args(), "--seed 42 --nodes 24 --entries 150");
+        let own = Config::from_seed(42);
+        let same_size = Config::sized(42, own.nodes, own.entries);
+        if same_size != own {
+            // Sized with the seed's own figures still shapes the members by the nodes.
+            assert!(same_size.replay_args().contains("--nodes"));
+        }
+        let mut calm = Config::from_seed(42);
+        calm.forks = false;
+        assert_eq!(calm.replay_args(), "--seed 42 --no-forks");
+    }
 
     #[test]
     fn a_seed_always_gives_the_same_run() {

@@ -41,7 +41,8 @@
 //! - every submission's result is on its requester's node, the worker's bytes (not the
 //!   hostile node's forgery), and none was refused for good.
 //!
-//! A failure names its seed; `cargo run -p taawun-sim -- --seed S` replays it exactly, and
+//! A failure names its seed and the arguments that replay it exactly (`cargo run -p
+//! taawun-sim -- --seed S`, with `--nodes` and `--entries` for a larger run), and
 //! `TAAWUN_SIM_TRACE=<start of an entry id>` prints every judgement of that entry on the
 //! way.
 

@@ -50,7 +50,7 @@ const MAX_SEEN: usize = 100_000;
 /// A broken invariant, or a run that could not be carried out, with its seed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "seed {seed}, at {:.1} s simulated: {what} (replay: cargo run -p taawun-sim -- --seed {seed})",
+    "seed {seed}, at {:.1} s simulated: {what} (replay: cargo run -p taawun-sim -- {replay})",
     *at_ms as f64 / 1000.0
 )]
 pub struct Failure {
@@ -60,6 +60,8 @@ pub struct Failure {
     pub at_ms: u64,
     /// What broke.
     pub what: String,
+    /// The simulator's arguments that run it again ([`Config::replay_args`]).
+    pub replay: String,
 }
 
 /// What a run did, for the summary line of each seed.
@@ -492,6 +494,7 @@ impl World {
             seed: self.cfg.seed,
             at_ms: self.now - self.start,
             what: what.into(),
+            replay: self.cfg.replay_args(),
         }
     }
 
@@ -507,13 +510,8 @@ impl World {
     }
 
     fn ledger(&mut self, node: usize) -> Result<&mut CoopLedger, Failure> {
-        let seed = self.cfg.seed;
-        let at_ms = self.now - self.start;
-        self.nodes[node].coop.as_mut().ok_or(Failure {
-            seed,
-            at_ms,
-            what: format!("node {node} has no ledger open"),
-        })
+        let failure = self.fail(format!("node {node} has no ledger open"));
+        self.nodes[node].coop.as_mut().ok_or(failure)
     }
 
     /// Opens node `node`'s ledger: a fresh one holding the charter, or one made from a

@@ -122,11 +122,7 @@ impl World {
         }
         let mut found: Vec<usize> = (0..self.nodes.len())
             .filter(|&b| {
-                b != node
-                    && self.nodes[b].up
-                    && !self.cut(node, b)
-                    && !self.connected(node, b)
-                    && !self.nodes[node].peers.extra.contains_key(&b)
+                b != node && self.nodes[b].up && !self.cut(node, b) && !self.connected(node, b)
             })
             .collect();
         // The walk reaches a few nodes in an order the run's seed decides.
