@@ -1,6 +1,8 @@
 //! Members' safety on the network: real nodes on loopback. A stranger who knows a
 //! cooperative's id and dials a member's node gets no entry by sync or by gossip and
-//! learns no member key; a proof made for another connection is refused; what a third
+//! learns no member key; a proof made for another connection is refused; a member key
+//! proven from many peers (a stolen one) is served on the last only, and the member's
+//! own node takes its place back by proving the key again; what a third
 //! party sees on the wire between two members holds no member key and no payment
 //! reference in clear. Every scenario comes from a fixed seed.
 
@@ -61,14 +63,21 @@ struct Got {
     subscribed: bool,
 }
 
-/// A peer that knows `coop`'s id, proves `key` (a valid key with no role in the
-/// cooperative) when asked, subscribes to the topic, asks `target` for heads and the log.
+/// A raw peer of identity `seed` that knows `coop`'s id, proves `key` when asked
+/// (a key with no role in the cooperative: a stranger; a member's: a thief), subscribes
+/// to the topic, asks `target` for heads and the log once its hello is answered, and for
+/// the log again each time it is told on the returned sender.
 fn stranger(
+    seed: u8,
     key: ed25519_dalek::SigningKey,
     target: Multiaddr,
     node: PeerId,
     coop: Id,
-) -> (Arc<Mutex<Got>>, tokio::task::JoinHandle<()>) {
+) -> (
+    Arc<Mutex<Got>>,
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedSender<()>,
+) {
     let config = gossip::config_builder(Duration::from_millis(250))
         .build()
         .expect("config");
@@ -78,7 +87,8 @@ fn stranger(
         [(StreamProtocol::new(sync::PROTOCOL), ProtocolSupport::Full)],
         request_response::Config::default(),
     );
-    let mut swarm = net_common::proving_swarm(90, Stranger { gossip, sync });
+    let mut swarm = net_common::proving_swarm(seed, Stranger { gossip, sync });
+    let (ask, mut asks) = tokio::sync::mpsc::unbounded_channel::<()>();
     let topic = gossip::topic(&coop);
     swarm
         .behaviour_mut()
@@ -93,7 +103,14 @@ fn stranger(
     let task = tokio::spawn(async move {
         let mut asked = false;
         loop {
-            let ev = swarm.select_next_some().await;
+            let ev = tokio::select! {
+                ev = swarm.select_next_some() => ev,
+                Some(()) = asks.recv() => {
+                    let s = &mut swarm.behaviour_mut().inner.sync;
+                    s.send_request(&node, sync::Request::Log { coop, from: 0, limit: 512 });
+                    continue;
+                }
+            };
             let mut g = shared.lock().expect("lock");
             match ev {
                 SwarmEvent::Behaviour(ProvingEvent::Hello(ev)) => {
@@ -140,7 +157,7 @@ fn stranger(
             }
         }
     });
-    (got, task)
+    (got, task, ask)
 }
 
 /// A stranger who knows the cooperative's id and dials a member's node, proving a key
@@ -165,7 +182,7 @@ fn a_stranger_who_knows_the_cooperative_gets_no_entry() {
         net_common::meshed(&refs, coop, CONVERGE).await;
 
         let key = ed25519_dalek::SigningKey::from_bytes(&[88; 32]);
-        let (got, task) = stranger(key, nodes[0].addr.clone(), nodes[0].peer(), coop);
+        let (got, task, _) = stranger(90, key, nodes[0].addr.clone(), nodes[0].peer(), coop);
         let settled = || {
             let g = got.lock().expect("lock");
             g.hello.is_some() && g.sync.len() == 2 && g.subscribed
@@ -207,6 +224,184 @@ fn a_stranger_who_knows_the_cooperative_gets_no_entry() {
                 g.sync
             );
         }
+        task.abort();
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A thief proves one stolen member key from three peer ids, one after the other: the
+/// node serves the key on the last of them only. The first two, superseded, get
+/// `UnknownCoop` when they ask for the log again and no live gossip, while the last gets
+/// both; the node reports each supersession (what a stolen key looks like).
+#[test]
+fn a_key_proven_from_many_peers_is_served_only_on_the_last() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(34, 60);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 1, &s, &notify).await;
+        let node = &nodes[0];
+        node.net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let stolen = s.members[2].clone();
+        let served = |r: &sync::Response| matches!(r, sync::Response::Log { entries, .. } if !entries.is_empty());
+
+        let mut thieves = Vec::new();
+        for seed in [92u8, 93, 94] {
+            let peer = net_common::keypair(seed).public().to_peer_id();
+            let (got, task, ask) =
+                stranger(seed, stolen.clone(), node.addr.clone(), node.peer(), coop);
+            let answered = || {
+                let g = got.lock().expect("lock");
+                g.hello.is_some() && g.sync.len() == 2 && g.subscribed
+            };
+            wait_for("the thief answered", answered, &notify, CONVERGE).await;
+            {
+                // Each is admitted when it proves the key: nothing tells it from the member.
+                let g = got.lock().expect("lock");
+                assert_eq!(g.hello, Some(true), "the thief was refused");
+                assert!(g.sync.iter().any(served), "{:?}", g.sync);
+            }
+            thieves.push((peer, got, task, ask));
+        }
+        for w in thieves.windows(2) {
+            let (old, by) = (w[0].0, w[1].0);
+            assert!(
+                node.saw(|e| matches!(e, Event::Superseded { peer, by: b, member }
+                    if *peer == old && *b == by && member.0 == stolen.verifying_key().to_bytes())),
+                "no supersession of {old} by {by}"
+            );
+        }
+
+        for (_, got, _, ask) in &thieves {
+            got.lock().expect("lock").sync.clear();
+            ask.send(()).expect("asks");
+        }
+        let live = node
+            .net
+            .append(coop, s.requesters[0].clone(), offer("Live after the thefts"), None)
+            .await
+            .expect("appends");
+        let answered = || {
+            thieves
+                .iter()
+                .all(|(_, got, _, _)| got.lock().expect("lock").sync.len() == 1)
+        };
+        wait_for("the logs answered again", answered, &notify, CONVERGE).await;
+        let last = &thieves[2].1;
+        wait_for(
+            "the live entry gossiped to the last thief",
+            || last.lock().expect("lock").gossip > 0,
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        for (peer, got, _, _) in &thieves[..2] {
+            let g = got.lock().expect("lock");
+            assert_eq!(g.sync, vec![sync::Response::UnknownCoop], "{peer} still served");
+            assert_eq!(g.gossip, 0, "{peer} still gossiped to");
+        }
+        assert!(served(&last.lock().expect("lock").sync[0]));
+        assert!(node.saw(|e| matches!(e, Event::Stored { id, .. } if *id == live.id())));
+        for (_, _, task, _) in thieves {
+            task.abort();
+        }
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A thief proves the key of a member whose node is connected: the node the thief
+/// proved it to stops serving the member's node, which notices (its sync requests are
+/// answered `UnknownCoop` by a node that named the cooperative), proves its key again
+/// and takes its place back: the thief is superseded in turn and the member's node gets
+/// live gossip again.
+#[test]
+fn a_member_whose_key_was_proven_elsewhere_takes_its_place_back() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(35, 40);
+        let coop = s.coop;
+        let nodes = start_nodes(root.path(), 2, &s, &notify).await;
+        nodes[0]
+            .net
+            .ingest(coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        converge(&refs, coop, None, &notify, CONVERGE).await;
+        let (node, victim) = (&nodes[0], nodes[1].peer());
+
+        let thief = net_common::keypair(95).public().to_peer_id();
+        let (got, task, ask) = stranger(
+            95,
+            s.members[1].clone(),
+            node.addr.clone(),
+            node.peer(),
+            coop,
+        );
+        let superseded = |old: PeerId, by: PeerId| {
+            node.saw(
+                |e| matches!(e, Event::Superseded { peer, by: b, .. } if *peer == old && *b == by),
+            )
+        };
+        wait_for(
+            "the thief superseded the member's node",
+            || superseded(victim, thief),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        wait_for(
+            "the member's node took its place back",
+            || superseded(thief, victim),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+
+        got.lock().expect("lock").sync.clear();
+        ask.send(()).expect("asks");
+        wait_for(
+            "the thief's log request answered",
+            || !got.lock().expect("lock").sync.is_empty(),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(
+            got.lock().expect("lock").sync,
+            vec![sync::Response::UnknownCoop]
+        );
+
+        let live = node
+            .net
+            .append(
+                coop,
+                s.requesters[0].clone(),
+                offer("Live once the member is back"),
+                None,
+            )
+            .await
+            .expect("appends");
+        wait_for(
+            "the live entry gossiped to the member's node",
+            || {
+                nodes[1].saw(
+                    |e| matches!(e, Event::Stored { id, via: Via::Gossip, .. } if *id == live.id()),
+                )
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
         task.abort();
         for n in nodes {
             n.stop().await;

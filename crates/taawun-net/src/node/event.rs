@@ -192,6 +192,17 @@ pub enum Event {
         /// The cooperatives it named that this node holds.
         coops: Vec<Id>,
     },
+    /// Another peer proved the member key `peer` had proven: `peer` is no longer served
+    /// (one peer per key, the latest; see docs/protocol.md 13.10). A stolen key or a
+    /// copied data folder looks like this.
+    Superseded {
+        /// The peer no longer served.
+        peer: PeerId,
+        /// The peer that proved the key since.
+        by: PeerId,
+        /// The key.
+        member: PublicKey,
+    },
     /// A peer's hello proof did not verify (a replayed or forged proof): it is treated as
     /// a stranger.
     HelloRefused {

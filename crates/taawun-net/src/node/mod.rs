@@ -455,6 +455,14 @@ pub const GOSSIP_BURST: usize = 64;
 /// only reports them. The ledger keeps the evidence either way.
 pub const MAX_EVIDENCE_AUTHORED: usize = 4096;
 
+/// How often, at most, a node proves its member key again to a peer that holds a
+/// cooperative (it named it in its proof) and answers this node's sync requests for it
+/// with `UnknownCoop`: the peer no longer admits this node, because another node proved
+/// the same key since (a stolen key; the latest proof holds it, docs/protocol.md 13.10)
+/// or because the member lost its role. Proving again takes the key's place back in the
+/// first case and costs a hello in the second.
+pub const REPROVE_EVERY: Duration = Duration::from_secs(10);
+
 /// How long the roles of a cooperative (its timeline of rules) read for admission are
 /// kept before they are read again from a ledger that grew by entries that change no
 /// role. An entry that may change them (`taawun_core::Kind::changes_roles`, or a fork)

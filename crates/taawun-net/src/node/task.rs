@@ -21,7 +21,9 @@ use crate::node::command::{Command, Reply};
 use crate::node::event::{reactions, Event, PeerSync, Reaction, Via, Writing};
 use crate::node::GOSSIP_BURST;
 #[cfg(doc)]
-use crate::node::{Network, MAX_BINDINGS, MAX_CHOSEN_PEERS, MAX_EVIDENCE_AUTHORED, ROLES_REFRESH};
+use crate::node::{
+    Network, MAX_BINDINGS, MAX_CHOSEN_PEERS, MAX_EVIDENCE_AUTHORED, REPROVE_EVERY, ROLES_REFRESH,
+};
 use crate::outbox::Outbox;
 use crate::peering::Peering;
 use crate::result;
@@ -156,6 +158,10 @@ pub(super) struct Task {
     peer_sync: HashMap<PeerId, PeerSync>,
     /// Connected peers that proved a member key. Bounded by the connections.
     proven: HashMap<PeerId, hello::Proven>,
+    /// When this node last proved its key again to each connected peer that holds a
+    /// cooperative and answered `UnknownCoop` ([`REPROVE_EVERY`]). Bounded by the
+    /// connections.
+    reproved: HashMap<PeerId, Instant>,
     /// Hellos sent and not answered: the peer and the challenge. Bounded by the
     /// connections (one each, a renewal aside) and the protocol's timeout.
     hellos: HashMap<OutboundRequestId, (PeerId, [u8; hello::CHALLENGE_BYTES])>,
@@ -246,6 +252,7 @@ impl Task {
             conduct: Conduct::new(config.graylist_lockout),
             peer_sync: HashMap::new(),
             proven: HashMap::new(),
+            reproved: HashMap::new(),
             hellos: HashMap::new(),
             deferred: HashMap::new(),
             refused: HashSet::new(),
@@ -722,6 +729,7 @@ impl Task {
                 self.gate_dials();
                 self.peer_sync.remove(&peer_id);
                 self.proven.remove(&peer_id);
+                self.reproved.remove(&peer_id);
                 self.deferred.remove(&peer_id);
                 self.refused.remove(&peer_id);
                 self.subscribed.remove(&peer_id);

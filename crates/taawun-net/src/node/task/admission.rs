@@ -6,7 +6,7 @@ use super::{Roles, Task};
 use crate::gossip;
 use crate::hello;
 use crate::node::event::Event;
-use crate::node::{MAX_BINDINGS, ROLES_REFRESH};
+use crate::node::{MAX_BINDINGS, REPROVE_EVERY, ROLES_REFRESH};
 use crate::sync;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::PeerId;
@@ -199,6 +199,7 @@ impl Task {
         for c in &held {
             self.refresh_roles_now(c);
         }
+        self.supersede(peer, key);
         self.proven.insert(peer, proven);
         if !self.bindings.contains_key(&key) && self.bindings.len() >= MAX_BINDINGS {
             let oldest = self
@@ -222,6 +223,47 @@ impl Task {
             self.start_sync(peer, c);
         }
         self.peer_is_back(peer, key);
+    }
+
+    /// One peer per key: the other peers that proved `key` are no longer served (a key
+    /// proven from many peer ids, a stolen one, would otherwise fill gossip meshes and
+    /// connections with one identity). The latest proof holds it: a member whose node
+    /// moved to a new peer id (a backup restored elsewhere) is served there at once, and
+    /// a superseded node that proves itself again takes it back. Two nodes proving one
+    /// key is what a stolen key or a copied data folder looks like, so it is reported.
+    fn supersede(&mut self, peer: PeerId, key: PublicKey) {
+        let earlier: Vec<PeerId> = self
+            .proven
+            .iter()
+            .filter(|(p, x)| x.key == key && **p != peer)
+            .map(|(p, _)| *p)
+            .collect();
+        for old in earlier {
+            self.proven.remove(&old);
+            warn!(peer = %old, by = %peer, member = %key.short(), "member key proven again from another peer: the earlier one is no longer served");
+            self.emit(Event::Superseded {
+                peer: old,
+                by: peer,
+                member: key,
+            });
+            self.update_gate(old);
+        }
+    }
+
+    /// `peer` holds `coop` (it named it in its proof) and no longer admits this node:
+    /// proves the member key to it again, at most every [`REPROVE_EVERY`] (see there).
+    pub(super) fn prove_again(&mut self, peer: PeerId, coop: Id) {
+        if self.member.is_none()
+            || self
+                .reproved
+                .get(&peer)
+                .is_some_and(|at| at.elapsed() < REPROVE_EVERY)
+        {
+            return;
+        }
+        warn!(%peer, coop = %coop.short(), "a peer holding the cooperative no longer admits this node (its key proven from another node, or a role lost): proving it again");
+        self.reproved.insert(peer, Instant::now());
+        self.send_hello(peer, true);
     }
 
     /// Whether `peer` proved a key and named `coop` in its proof (whom to ask for it).

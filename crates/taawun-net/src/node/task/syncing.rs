@@ -312,6 +312,9 @@ impl Task {
     /// the session told.
     fn on_answer(&mut self, peer: PeerId, tag: Outgoing, response: Response) {
         let coop = tag.coop();
+        if matches!(response, Response::UnknownCoop) && self.names(&peer, &coop) {
+            self.prove_again(peer, coop);
+        }
         let out = match Reply::of(tag, response) {
             Reply::Differ(remote) => match self.local_summary(&coop) {
                 Ok(local) => {
