@@ -26,6 +26,8 @@
 //!   when to try again, whom to dial or look up, what was delivered or refused;
 //! - [`guard`]: the write guard as a machine without I/O: when the member's writes in a
 //!   cooperative open, and the evidence held until then (the simulator runs it too);
+//! - [`admission`]: admission as a machine without I/O: the key each peer proved (one
+//!   peer per key, the last to prove it) and the roles read from a ledger that admit it;
 //! - [`hello`]: the hello protocol: peers prove which member key they hold, and a node
 //!   serves a cooperative's entries (sync, gossip, results) only to peers proven to hold a
 //!   key with a role in it;
@@ -62,6 +64,7 @@
 //! refreshes, the entries sync serves, result files and the outbox's marks on tokio's
 //! blocking pool, each fixed on the task first.
 
+pub mod admission;
 pub mod conduct;
 pub mod config;
 pub mod error;

@@ -10,6 +10,7 @@ mod results;
 mod syncing;
 mod writes;
 
+use crate::admission::Admission;
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::conduct::Conduct;
 use crate::config::NetConfig;
@@ -43,7 +44,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use taawun_core::body::Evidence;
-use taawun_core::fold::{Coop, Timeline};
+use taawun_core::fold::Coop;
 use taawun_core::{Id, PublicKey, Verified};
 use taawun_ledger::{CoopLedger, Ingest, Ledger};
 use tokio::sync::mpsc;
@@ -157,7 +158,7 @@ pub(super) struct Task {
     /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
     peer_sync: HashMap<PeerId, PeerSync>,
     /// Connected peers that proved a member key. Bounded by the connections.
-    proven: HashMap<PeerId, hello::Proven>,
+    admission: Admission<PeerId>,
     /// When this node last proved its key again to each connected peer that holds a
     /// cooperative and answered `UnknownCoop` ([`REPROVE_EVERY`]). Bounded by the
     /// connections.
@@ -195,17 +196,15 @@ pub(super) struct Task {
     config: NetConfig,
 }
 
-/// A cooperative's governance timeline, read for admission.
+/// A cooperative's roles, read for admission, and from what.
 #[derive(Debug)]
 struct Roles {
     /// The ledger's length when read.
     len: u64,
     /// When.
     at: Instant,
-    /// The rules over time (`None`: no charter).
-    timeline: Option<Timeline>,
-    /// Device key -> the member or requester it speaks for (protocol.md 4.7).
-    devices: HashMap<PublicKey, PublicKey>,
+    /// The roles.
+    roles: crate::admission::Roles,
 }
 
 impl Task {
@@ -251,7 +250,7 @@ impl Task {
             sync_cursor: 0,
             conduct: Conduct::new(config.graylist_lockout),
             peer_sync: HashMap::new(),
-            proven: HashMap::new(),
+            admission: Admission::new(),
             reproved: HashMap::new(),
             hellos: HashMap::new(),
             deferred: HashMap::new(),
@@ -639,7 +638,7 @@ impl Task {
 
     fn tick(&mut self) {
         // Roles change with time (amendments take effect): look at every gate again.
-        let peers: Vec<PeerId> = self.proven.keys().copied().collect();
+        let peers: Vec<PeerId> = self.admission.proven().map(|(p, _)| p).collect();
         for p in peers {
             self.update_gate(p);
         }
@@ -728,7 +727,7 @@ impl Task {
                 self.peering.disconnected(&peer_id);
                 self.gate_dials();
                 self.peer_sync.remove(&peer_id);
-                self.proven.remove(&peer_id);
+                self.admission.disconnected(&peer_id);
                 self.reproved.remove(&peer_id);
                 self.deferred.remove(&peer_id);
                 self.refused.remove(&peer_id);

@@ -1,6 +1,6 @@
-//! Admission of peers: the hello protocol (proving and learning member keys), the
-//! roles of each cooperative as admission reads them, and the gossipsub application
-//! scores that shut out peers not admitted.
+//! Admission of peers: the hello protocol (proving and learning member keys, kept in
+//! the [`crate::admission`] machine), the roles of each cooperative as admission reads
+//! them, and the gossipsub application scores that shut out peers not admitted.
 
 use super::{Roles, Task};
 use crate::gossip;
@@ -10,7 +10,6 @@ use crate::node::{MAX_BINDINGS, REPROVE_EVERY, ROLES_REFRESH};
 use crate::sync;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::PeerId;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use taawun_core::{Id, PublicKey};
 use tracing::{debug, info, warn};
@@ -137,8 +136,8 @@ impl Task {
                     Some(self.coops.keys().copied().collect())
                 } else {
                     let named: Vec<Id> = self
-                        .proven
-                        .get(&peer)
+                        .admission
+                        .proof(&peer)
                         .map(|p| p.coops.clone())
                         .unwrap_or_default();
                     let held: Vec<Id> = named
@@ -147,7 +146,7 @@ impl Task {
                         .collect();
                     self.admitted_any(&peer).then_some(held)
                 };
-                if coops.is_none() && self.proven.contains_key(&peer) {
+                if coops.is_none() && self.admission.holds_key(&peer) {
                     self.refused.insert(peer);
                 }
                 match coops {
@@ -199,8 +198,15 @@ impl Task {
         for c in &held {
             self.refresh_roles_now(c);
         }
-        self.supersede(peer, key);
-        self.proven.insert(peer, proven);
+        for old in self.admission.proved(peer, proven) {
+            warn!(peer = %old, by = %peer, member = %key.short(), "member key proven again from another peer: the earlier one is no longer served");
+            self.emit(Event::Superseded {
+                peer: old,
+                by: peer,
+                member: key,
+            });
+            self.update_gate(old);
+        }
         if !self.bindings.contains_key(&key) && self.bindings.len() >= MAX_BINDINGS {
             let oldest = self
                 .bindings
@@ -225,31 +231,6 @@ impl Task {
         self.peer_is_back(peer, key);
     }
 
-    /// One peer per key: the other peers that proved `key` are no longer served (a key
-    /// proven from many peer ids, a stolen one, would otherwise fill gossip meshes and
-    /// connections with one identity). The latest proof holds it: a member whose node
-    /// moved to a new peer id (a backup restored elsewhere) is served there at once, and
-    /// a superseded node that proves itself again takes it back. Two nodes proving one
-    /// key is what a stolen key or a copied data folder looks like, so it is reported.
-    fn supersede(&mut self, peer: PeerId, key: PublicKey) {
-        let earlier: Vec<PeerId> = self
-            .proven
-            .iter()
-            .filter(|(p, x)| x.key == key && **p != peer)
-            .map(|(p, _)| *p)
-            .collect();
-        for old in earlier {
-            self.proven.remove(&old);
-            warn!(peer = %old, by = %peer, member = %key.short(), "member key proven again from another peer: the earlier one is no longer served");
-            self.emit(Event::Superseded {
-                peer: old,
-                by: peer,
-                member: key,
-            });
-            self.update_gate(old);
-        }
-    }
-
     /// `peer` holds `coop` (it named it in its proof) and no longer admits this node:
     /// proves the member key to it again, at most every [`REPROVE_EVERY`] (see there).
     pub(super) fn prove_again(&mut self, peer: PeerId, coop: Id) {
@@ -268,9 +249,7 @@ impl Task {
 
     /// Whether `peer` proved a key and named `coop` in its proof (whom to ask for it).
     pub(super) fn names(&self, peer: &PeerId, coop: &Id) -> bool {
-        self.proven
-            .get(peer)
-            .is_some_and(|p| p.coops.binary_search(coop).is_ok())
+        self.admission.names(peer, coop)
     }
 
     /// Whether `key` is a member or requester of `coop` under the rules in force now, or
@@ -281,30 +260,16 @@ impl Task {
             return false;
         }
         let now = self.now();
-        self.roles.get(coop).is_some_and(|r| {
-            // A device key is admitted as the member it speaks for, until it is revoked
-            // (or its member's key is replaced): protocol.md 4.7, 8.7.
-            let speaker = r.devices.get(key).copied().unwrap_or(*key);
-            r.timeline.as_ref().is_some_and(|t| {
-                let rules = t.at(now);
-                let cut = |k: &PublicKey| t.cut(k).is_some_and(|c| c <= now);
-                (rules.members.contains(&speaker) || rules.requesters.contains(&speaker))
-                    && !cut(key)
-                    && !cut(&speaker)
-            })
-        })
+        self.roles
+            .get(coop)
+            .is_some_and(|r| r.roles.has_role(key, now))
     }
 
     /// The stable identity `key` speaks for in `coop` (itself, or the member of a device
     /// key, through every replacement of its key), by the roles admission reads.
     pub(super) fn identity(&mut self, coop: &Id, key: &PublicKey) -> PublicKey {
         self.refresh_roles(coop);
-        self.roles.get(coop).map_or(*key, |r| {
-            let speaker = r.devices.get(key).copied().unwrap_or(*key);
-            r.timeline
-                .as_ref()
-                .map_or(speaker, |t| t.identity(&speaker))
-        })
+        self.roles.get(coop).map_or(*key, |r| r.roles.identity(key))
     }
 
     /// [`Task::identity`] for a key with a role now; `None` for a stranger, a revoked
@@ -352,24 +317,11 @@ impl Task {
                 }
             }
             let read = st.as_ref().map_or(len, |st| st.len() as u64);
-            let (timeline, devices) = match st {
-                Ok(st) => {
-                    // A device authorised but not enrolled yet is admitted as its
-                    // member too: it must sync the authorisation to write its enrollment.
-                    let mut devices: HashMap<PublicKey, PublicKey> = st
-                        .ids(taawun_core::Kind::Device)
-                        .filter_map(|id| st.get(id))
-                        .filter_map(|v| match &v.entry().body {
-                            taawun_core::body::Body::Device(d) => Some((d.key, v.entry().author)),
-                            _ => None,
-                        })
-                        .collect();
-                    devices.extend(st.enrolled_devices());
-                    (st.timeline().cloned(), devices)
-                }
+            let roles = match st {
+                Ok(st) => crate::admission::Roles::read(&st),
                 Err(e) => {
                     warn!(error = %e, "cannot read the roles of a cooperative");
-                    (None, HashMap::new())
+                    crate::admission::Roles::default()
                 }
             };
             self.roles.insert(
@@ -377,8 +329,7 @@ impl Task {
                 Roles {
                     len: read,
                     at: Instant::now(),
-                    timeline,
-                    devices,
+                    roles,
                 },
             );
         }
@@ -398,22 +349,19 @@ impl Task {
 
     /// Whether `peer` is admitted to `coop` (see the module documentation).
     pub(super) fn admitted(&mut self, peer: &PeerId, coop: &Id) -> bool {
-        let Some(key) = self
-            .proven
-            .get(peer)
-            .filter(|p| p.coops.binary_search(coop).is_ok())
-            .map(|p| p.key)
-        else {
+        if !self.admission.names(peer, coop) || !self.refresh_roles(coop) {
             return false;
-        };
-        self.has_role(coop, &key)
+        }
+        let now = self.now();
+        self.admission
+            .admitted(peer, coop, self.roles.get(coop).map(|r| &r.roles), now)
     }
 
     /// Whether `peer` is admitted to a cooperative this node holds.
     pub(super) fn admitted_any(&mut self, peer: &PeerId) -> bool {
         let held: Vec<Id> = self
-            .proven
-            .get(peer)
+            .admission
+            .proof(peer)
             .map(|p| p.coops.clone())
             .unwrap_or_default()
             .into_iter()
@@ -425,7 +373,7 @@ impl Task {
     /// Whether gossip with `peer` is open: it is admitted to a cooperative this node holds,
     /// and to every one of them whose topic it subscribed to.
     fn gossip_open(&mut self, peer: &PeerId) -> bool {
-        if !self.proven.contains_key(peer) {
+        if !self.admission.holds_key(peer) {
             return false;
         }
         let subscribed: Vec<Id> = self

@@ -499,8 +499,7 @@ impl Task {
         if !self.roles_current(coop) {
             return None;
         }
-        let mut candidates: Vec<(PeerId, PublicKey)> =
-            self.proven.iter().map(|(p, x)| (*p, x.key)).collect();
+        let mut candidates: Vec<(PeerId, PublicKey)> = self.admission.proven().collect();
         // The last one first, then in a fixed order.
         candidates.sort_by_key(|(p, _)| (Some(*p) != last, *p));
         candidates
@@ -875,7 +874,7 @@ impl Task {
             return Some(true);
         }
         let worker = self.identity(coop, &sub.entry().author);
-        let Some(sender) = self.proven.get(peer).map(|p| p.key) else {
+        let Some(sender) = self.admission.key(peer) else {
             return Some(false);
         };
         if self.speaks_for(coop, &sender) != Some(worker) {

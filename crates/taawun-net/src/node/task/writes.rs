@@ -80,7 +80,7 @@ impl Task {
             .roles
             .get(coop)
             .filter(|r| Some(r.len) == len)
-            .and_then(|r| r.timeline.as_ref())
+            .and_then(|r| r.roles.timeline())
         {
             return Ok(only_me(t.at(now)));
         }
