@@ -334,11 +334,7 @@ fn hostile_peers_at_volume() {
             }
         })
         .await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        nodes[0].take_all(&s).await;
         let refs: Vec<&TestNode> = nodes.iter().collect();
         converge(&refs, coop, None, &notify, CONVERGE).await;
         let target = nodes[0].addr.clone();

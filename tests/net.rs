@@ -319,10 +319,7 @@ fn restarted_node_catches_up() {
         // Written elsewhere: both running nodes hold them (gossip of 10,000 messages at
         // once is not what this test is about).
         for n in &nodes {
-            n.net
-                .ingest(coop, s.entries[1..].to_vec(), false)
-                .await
-                .expect("ingests");
+            n.take_all(&s).await;
         }
         let refs: Vec<&TestNode> = nodes.iter().collect();
         let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
@@ -628,11 +625,7 @@ fn hostile_peers_are_refused_and_a_fork_freezes_its_author() {
         let nodes = start_nodes_as(root.path(), whos, &s.entries[0], &notify).await;
         // Not gossiped: nodes 1 and 2 get the entries by sync, so a replay by gossip is
         // not already in their duplicate cache.
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        nodes[0].take_all(&s).await;
         let refs: Vec<&TestNode> = nodes.iter().collect();
         let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
         let head = |k: &ed25519_dalek::SigningKey| {
@@ -814,10 +807,7 @@ fn entries_released_by_a_forks_second_entry_are_reported() {
         let coop = s.coop;
         let nodes = start_nodes(root.path(), 1, &s, &notify).await;
         let n = &nodes[0];
-        n.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        n.take_all(&s).await;
         let heads = n.heads(coop).await;
         let head = |k: &ed25519_dalek::SigningKey| {
             heads.iter().find(|(a, _)| *a == pk(k)).map(|(_, h)| *h)
@@ -922,11 +912,7 @@ fn a_node_that_missed_a_forks_second_branch_gets_it_by_sync() {
             .map(|i| Who::Member(Box::new(s.members[*i].clone())))
             .collect();
         let nodes = start_nodes_as(root.path(), whos, &s.entries[0], &notify).await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        nodes[0].take_all(&s).await;
         let refs: Vec<&TestNode> = nodes.iter().collect();
         let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
         let head = heads
@@ -1229,10 +1215,7 @@ fn a_graylisted_peer_is_let_back_in_after_its_lockout() {
         )
         .await;
         node.net.join(s.entries[0].clone()).await.expect("joins");
-        node.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        node.take_all(&s).await;
 
         let (evil, raw, mut seen, task) = raw_gossip(71, &s.members[1], coop);
         raw.send(RawCommand::Dial(node.addr.clone()))
@@ -1626,10 +1609,7 @@ fn a_reader_gets_every_entry_stored_before_its_ask() {
         let n = &nodes[0];
         let first = n.net.state(coop).await.expect("state");
         assert_eq!(first.len(), 1, "the charter");
-        n.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        n.take_all(&s).await;
         let mut reference = taawun_core::fold::Coop::new();
         for v in &s.entries {
             reference.ingest(v.clone(), None).expect("valid");

@@ -172,11 +172,7 @@ fn a_stranger_who_knows_the_cooperative_gets_no_entry() {
         let s = scenario(31, 60);
         let coop = s.coop;
         let nodes = start_nodes(root.path(), 2, &s, &notify).await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        nodes[0].take_all(&s).await;
         let refs: Vec<&TestNode> = nodes.iter().collect();
         converge(&refs, coop, None, &notify, CONVERGE).await;
         net_common::meshed(&refs, coop, CONVERGE).await;
@@ -244,10 +240,7 @@ fn a_key_proven_from_many_peers_is_served_only_on_the_last() {
         let coop = s.coop;
         let nodes = start_nodes(root.path(), 1, &s, &notify).await;
         let node = &nodes[0];
-        node.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        node.take_all(&s).await;
         let stolen = s.members[2].clone();
         let served = |r: &sync::Response| matches!(r, sync::Response::Log { entries, .. } if !entries.is_empty());
 
@@ -330,11 +323,7 @@ fn a_member_whose_key_was_proven_elsewhere_takes_its_place_back() {
         let s = scenario(35, 40);
         let coop = s.coop;
         let nodes = start_nodes(root.path(), 2, &s, &notify).await;
-        nodes[0]
-            .net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        nodes[0].take_all(&s).await;
         let refs: Vec<&TestNode> = nodes.iter().collect();
         converge(&refs, coop, None, &notify, CONVERGE).await;
         let (node, victim) = (&nodes[0], nodes[1].peer());
@@ -566,10 +555,7 @@ fn the_wire_between_members_shows_no_member_key_in_clear() {
         let dir_a = root.path().join("a");
         let a = TestNode::start_member(&dir_a, ka.clone(), vec![], notify.clone()).await;
         a.net.join(s.entries[0].clone()).await.expect("joins");
-        a.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        a.take_all(&s).await;
         let port = a
             .addr
             .iter()
@@ -665,10 +651,7 @@ fn a_member_not_party_to_a_payment_cannot_read_its_reference() {
         let a =
             TestNode::start_member(&root.path().join("a"), holder, vec![], notify.clone()).await;
         a.net.join(s.entries[0].clone()).await.expect("joins");
-        a.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        a.take_all(&s).await;
         let c = TestNode::start_member(
             &root.path().join("c"),
             third.clone(),
@@ -801,10 +784,7 @@ fn a_third_member_cannot_read_a_rejection_reason_while_the_member_and_the_reques
         )
         .await;
         m.net.join(s.entries[0].clone()).await.expect("joins");
-        m.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        m.take_all(&s).await;
         let mut nodes = vec![m];
         for (dir, k) in [("r", &requester), ("c", &third)] {
             let n = TestNode::start_member(

@@ -123,10 +123,7 @@ fn nodes_behind_nats_exchange_entries_through_a_relay() {
             b.addr
         );
         b.net.join(s.entries[0].clone()).await.expect("joins");
-        b.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        b.take_all(&s).await;
 
         let dir = root.path().join("a");
         let a = TestNode::start_with(
@@ -185,10 +182,7 @@ fn nodes_talk_over_quic_only() {
         .await;
         assert!(a.addr.iter().any(|p| p == Protocol::QuicV1), "{}", a.addr);
         a.net.join(s.entries[0].clone()).await.expect("joins");
-        a.net
-            .ingest(coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        a.take_all(&s).await;
 
         let dir = root.path().join("b");
         let b = TestNode::start_with(

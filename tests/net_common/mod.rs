@@ -201,6 +201,15 @@ impl TestNode {
         }
     }
 
+    /// Hands this node every entry of `s` after the charter, as if written elsewhere
+    /// (not gossiped: other nodes get them by sync).
+    pub(crate) async fn take_all(&self, s: &taawun_core::synth::Scenario) {
+        self.net
+            .ingest(s.coop, s.entries[1..].to_vec(), false)
+            .await
+            .expect("ingests");
+    }
+
     /// The peer id.
     pub(crate) fn peer(&self) -> PeerId {
         self.net.peer_id()
