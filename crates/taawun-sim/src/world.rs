@@ -1232,7 +1232,21 @@ impl World {
                 .ledger(node)?
                 .head(&author)
                 .map_err(|e| self.fail(e.to_string()))?;
-            self.scripts[s].next = head.map_or(0, |h| h.seq as usize);
+            let next = head.map_or(0, |h| h.seq as usize);
+            self.scripts[s].next = next;
+            // An entry of its author the node holds but never wrote itself (its own
+            // entry, left waiting for what it named, came back in the image and was let
+            // through since): the member's node wrote the result with the submission, so
+            // it is queued now. Written ones already have their file.
+            let held: Vec<Verified> = self.scripts[s].entries
+                [..next.min(self.scripts[s].entries.len())]
+                .iter()
+                .filter(|v| !self.nodes[node].results.holds(&v.id()))
+                .cloned()
+                .collect();
+            for v in held {
+                self.submitted(node, &v)?;
+            }
         }
         let inc = self.nodes[node].inc;
         self.at(100, Ev::SyncRound { node, inc });

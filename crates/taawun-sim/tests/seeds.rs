@@ -109,6 +109,18 @@ fn results_waiting_at_a_crash_are_delivered_after_the_restart() {
     }
 }
 
+/// A worker's own submission, waiting for an entry it names when the node crashed, comes
+/// back with the disk image and is let through once that entry arrives: the node never
+/// wrote it through its author, so the restart queues its result (found by the long run
+/// at seed 17622: "node 3, the requester's, never got the result of e295a332").
+#[test]
+fn a_submission_held_but_never_written_by_its_node_still_has_its_result_delivered() {
+    match run(&Config::from_seed(17622)) {
+        Ok(r) => assert!(r.crashes >= 1 && r.results > 0, "{r:?}"),
+        Err(f) => panic!("{f}"),
+    }
+}
+
 /// The hostile node sends forged bytes as the result of every submission it sees,
 /// racing the worker's: the requester's node checks them against the submission it holds
 /// and keeps only the worker's (a node that took them unchecked holds a forged result at

@@ -55,6 +55,12 @@ impl Results {
         self.outbox.waiting_for(peer)
     }
 
+    /// Whether the node holds the result file of `id` (a submission of its own it
+    /// wrote, or one it received).
+    pub(super) fn holds(&self, id: &Id) -> bool {
+        self.files.contains_key(id)
+    }
+
     /// What a crash leaves: the files and the marks.
     pub(super) fn crashed(&mut self) {
         *self = Results {
