@@ -366,11 +366,7 @@ impl Setup {
             .map(|k| Who::Member(Box::new(k)))
             .collect();
         let nodes = start_nodes_as(root.path(), whos, &s.entries[0], &notify).await;
-        nodes[0]
-            .net
-            .ingest(s.coop, s.entries[1..].to_vec(), false)
-            .await
-            .expect("ingests");
+        nodes[0].take_all(&s).await;
         Setup {
             s,
             root,

@@ -64,6 +64,17 @@ pub struct Failure {
     pub replay: String,
 }
 
+impl Failure {
+    fn of(cfg: &Config, at_ms: u64, what: String) -> Self {
+        Self {
+            seed: cfg.seed,
+            at_ms,
+            what,
+            replay: cfg.replay_args(),
+        }
+    }
+}
+
 /// What a run did, for the summary line of each seed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
@@ -490,12 +501,7 @@ impl World {
     }
 
     fn fail(&self, what: impl Into<String>) -> Failure {
-        Failure {
-            seed: self.cfg.seed,
-            at_ms: self.now - self.start,
-            what: what.into(),
-            replay: self.cfg.replay_args(),
-        }
+        Failure::of(&self.cfg, self.now - self.start, what.into())
     }
 
     fn at(&mut self, delay: u64, ev: Ev) {
@@ -510,8 +516,13 @@ impl World {
     }
 
     fn ledger(&mut self, node: usize) -> Result<&mut CoopLedger, Failure> {
-        let failure = self.fail(format!("node {node} has no ledger open"));
-        self.nodes[node].coop.as_mut().ok_or(failure)
+        // Called for nearly every event: the failure (its replay arguments draw the seed's
+        // configuration again) is built only when there is no ledger.
+        let (cfg, at_ms) = (&self.cfg, self.now - self.start);
+        self.nodes[node]
+            .coop
+            .as_mut()
+            .ok_or_else(|| Failure::of(cfg, at_ms, format!("node {node} has no ledger open")))
     }
 
     /// Opens node `node`'s ledger: a fresh one holding the charter, or one made from a
@@ -1241,6 +1252,7 @@ impl World {
             let held: Vec<Verified> = self.scripts[s].entries
                 [..next.min(self.scripts[s].entries.len())]
                 .iter()
+                .filter(|v| matches!(v.entry().body, Body::Submit(_)))
                 .filter(|v| !self.nodes[node].results.holds(&v.id()))
                 .cloned()
                 .collect();

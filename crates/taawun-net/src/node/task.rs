@@ -157,7 +157,8 @@ pub(super) struct Task {
     conduct: Conduct<PeerId>,
     /// Connected peers' sync (see [`PeerSync`]). Bounded by the connections.
     peer_sync: HashMap<PeerId, PeerSync>,
-    /// Connected peers that proved a member key. Bounded by the connections.
+    /// Connected peers that proved a member key, one per key (the last to prove it).
+    /// Bounded by the connections.
     admission: Admission<PeerId>,
     /// When this node last proved its key again to each connected peer that holds a
     /// cooperative and answered `UnknownCoop` ([`REPROVE_EVERY`]). Bounded by the

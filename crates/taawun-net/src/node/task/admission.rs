@@ -349,6 +349,7 @@ impl Task {
 
     /// Whether `peer` is admitted to `coop` (see the module documentation).
     pub(super) fn admitted(&mut self, peer: &PeerId, coop: &Id) -> bool {
+        // A peer that did not name `coop` costs no read of its roles.
         if !self.admission.names(peer, coop) || !self.refresh_roles(coop) {
             return false;
         }
