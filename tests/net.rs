@@ -583,6 +583,98 @@ fn result_reaches_a_requester_that_was_offline() {
     });
 }
 
+/// A worker's node stops just after signing a submission, before the result was written
+/// as the submission's or queued (as a crash there would leave it). The bytes were kept
+/// before signing ([`taawun_net::Network::stage_result`], the first step of
+/// `Network::submit`), so when the node starts again the result becomes the
+/// submission's and reaches the requester. Bytes kept for a submission never signed are
+/// dropped.
+#[test]
+fn a_result_kept_before_its_submission_was_signed_survives_a_stop_in_between() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(17, 40);
+        let coop = s.coop;
+        let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
+        let nodes = start_nodes_as(
+            root.path(),
+            vec![
+                Who::Member(Box::new(requester.clone())),
+                Who::Member(Box::new(worker.clone())),
+            ],
+            &s.entries[0],
+            &notify,
+        )
+        .await;
+        nodes[0].take_all(&s).await;
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
+        let bytes: Vec<u8> = b"label: cooperative; "
+            .iter()
+            .copied()
+            .cycle()
+            .take(10_000)
+            .collect();
+        let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
+        nodes[0]
+            .net
+            .ingest(coop, vec![o.clone(), a], true)
+            .await
+            .expect("ingests");
+        nodes[1].net.ingest(coop, vec![c], true).await.expect("ingests");
+        converge(&refs, coop, None, &notify, CONVERGE).await;
+
+        let mut nodes = nodes;
+        let w = nodes.remove(1);
+        let req = nodes.remove(0);
+        // Kept, then signed (here: handed over signed), then the node stops.
+        w.net
+            .stage_result(coop, o.id(), bytes.clone())
+            .await
+            .expect("kept");
+        let never_signed = Id([0x5a; 32]);
+        w.net
+            .stage_result(coop, never_signed, b"never submitted".to_vec())
+            .await
+            .expect("kept");
+        let out = w
+            .net
+            .ingest(coop, vec![sub.clone()], true)
+            .await
+            .expect("ingests");
+        assert!(matches!(out[0], Ingest::Stored { .. }));
+        assert!(!w.net.has_result(coop, sub.id()));
+        let w_dir = w.dir.clone();
+        w.stop().await;
+
+        let w = TestNode::start_member(&w_dir, worker.clone(), vec![req.addr.clone()], notify.clone())
+            .await;
+        assert!(w.net.has_result(coop, sub.id()), "the kept bytes are the submission's result");
+        wait_for(
+            "the result of the submission signed before the stop, on the requester's node",
+            || {
+                req.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
+                    && w.saw(|e| matches!(e, Event::ResultDelivered { submission, .. } if *submission == sub.id()))
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(
+            req.net.result(coop, sub.id()).await.expect("reads"),
+            Some(bytes)
+        );
+        // Nothing kept is left: the result is the submission's, the other never signed.
+        let staged = std::fs::read_dir(w_dir.join("results").join("staged"))
+            .expect("the folder of kept results")
+            .count();
+        assert_eq!(staged, 0, "kept results left behind");
+        req.stop().await;
+        w.stop().await;
+    });
+}
+
 /// The gossip verdicts `node` reported on messages forwarded by `peer`: (message, verdict,
 /// reason).
 fn verdicts_from(

@@ -80,6 +80,20 @@ fn demo_runs_end_to_end_and_its_ledger_verifies_exports_and_imports() {
     );
     assert!(out.contains("every item valid"), "{out}");
     assert!(out.contains("total platform cut: 0.00 EUR"), "{out}");
+    // Each result was kept before its submission was signed, then as the submission's:
+    // nothing kept for a submission is left behind.
+    let mut kept_folders = 0;
+    for node in std::fs::read_dir(&dir).expect("the demo's folder") {
+        let staged = node.expect("a node's folder").path().join("results/staged");
+        if let Ok(left) = std::fs::read_dir(&staged) {
+            kept_folders += 1;
+            assert_eq!(left.count(), 0, "results left in {}", staged.display());
+        }
+    }
+    assert!(
+        kept_folders > 0,
+        "no member's node kept a result before submitting"
+    );
     let file = dir.join("coop.taawun");
 
     let o = taawun(

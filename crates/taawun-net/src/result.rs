@@ -281,6 +281,9 @@ const SENT: &str = "sent";
 /// The subfolder of reasons' keys a juror's node received with results (not a hex id).
 const KEYS: &str = "keys";
 
+/// The subfolder of results kept before their `Submit` entry is signed (not a hex id).
+const STAGED: &str = "staged";
+
 impl Store {
     pub(crate) fn new(dir: PathBuf) -> Self {
         Self { dir }
@@ -323,6 +326,46 @@ impl Store {
     pub(crate) fn write(&self, coop: &Id, submission: &Id, bytes: &[u8]) -> io::Result<()> {
         let path = self.path(coop, submission);
         write_atomic(&path, bytes)
+    }
+
+    /// Keeps the result a member is about to submit for `offer`, before its `Submit`
+    /// entry is signed: `<dir>/staged/<coop hex>.<offer hex>`. A node that stops between
+    /// signing and [`Store::write`] finds it there when it starts again; a member submits
+    /// once per offer, so the offer names it.
+    pub(crate) fn stage(&self, coop: &Id, offer: &Id, bytes: &[u8]) -> io::Result<()> {
+        write_atomic(&self.staged_path(coop, offer), bytes)
+    }
+
+    fn staged_path(&self, coop: &Id, offer: &Id) -> PathBuf {
+        self.dir.join(STAGED).join(Self::name(coop, offer, None))
+    }
+
+    /// A result kept by [`Store::stage`], if any.
+    pub(crate) fn read_staged(&self, coop: &Id, offer: &Id) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.staged_path(coop, offer)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops a result kept by [`Store::stage`]: written as its submission's, or never
+    /// signed.
+    pub(crate) fn unstage(&self, coop: &Id, offer: &Id) -> io::Result<()> {
+        match fs::remove_file(self.staged_path(coop, offer)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every result kept by [`Store::stage`], as (cooperative, offer).
+    pub(crate) fn staged(&self) -> io::Result<Vec<(Id, Id)>> {
+        Ok(self
+            .marks(STAGED, usize::MAX)?
+            .into_iter()
+            .filter(|(_, _, j)| j.is_none())
+            .map(|(c, o, _)| (c, o))
+            .collect())
     }
 
     /// Marks a result as still to deliver, to the requester (`juror` `None`) or to a
@@ -437,8 +480,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .parent()
         .ok_or_else(|| io::Error::other("a result path has a parent"))?;
     fs::create_dir_all(dir)?;
-    let mut tmp = path.to_path_buf();
-    tmp.set_extension("tmp");
+    // `.tmp` added, not put in place of an extension: marks are named `<coop>.<id>`,
+    // and two marks of one cooperative must not share a temporary file.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -539,6 +585,30 @@ mod tests {
             s.sent_all().expect("lists"),
             vec![(c, x, PublicKey([8; 32])), (c, x, juror)]
         );
+    }
+
+    #[test]
+    fn a_staged_result_is_kept_by_offer_until_unstaged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::new(dir.path().join("results"));
+        let (c, o1, o2) = (Id([1; 32]), Id([2; 32]), Id([3; 32]));
+        assert!(s.staged().expect("lists").is_empty());
+        s.stage(&c, &o1, b"one").expect("stages");
+        s.stage(&c, &o2, b"two").expect("stages");
+        // What an interrupted write leaves is not listed.
+        let half = format!("{}.{}.tmp", c.to_hex(), Id([4; 32]).to_hex());
+        fs::write(s.dir.join(STAGED).join(half), b"").expect("writes");
+        assert_eq!(s.staged().expect("lists"), vec![(c, o1), (c, o2)]);
+        assert_eq!(
+            s.read_staged(&c, &o2).expect("reads"),
+            Some(b"two".to_vec())
+        );
+        s.unstage(&c, &o1).expect("unstages");
+        s.unstage(&c, &o1).expect("unstages twice");
+        assert_eq!(s.read_staged(&c, &o1).expect("reads"), None);
+        assert_eq!(s.staged().expect("lists"), vec![(c, o2)]);
+        // A staged result is not a submission's result.
+        assert!(!s.contains(&c, &o2));
     }
 
     #[test]

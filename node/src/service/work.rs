@@ -341,8 +341,8 @@ impl Node {
         Ok(out)
     }
 
-    /// A member submits a result: signs its hash and size, and sends the bytes to the
-    /// requester's node.
+    /// A member submits a result: keeps the bytes, signs their hash and size, and sends
+    /// them to the requester's node.
     pub(crate) async fn submit(
         &self,
         coop: Id,
@@ -371,22 +371,18 @@ impl Node {
         })?;
         self.may_write(coop, false).await?;
         self.ready(coop).await?;
+        // The bytes are kept before the entry is signed (`Network::submit`).
+        let submit = Submit {
+            offer,
+            assign,
+            result: Hash::of(&bytes),
+            size: bytes.len() as u64,
+            minutes,
+        };
         let v = self
             .net
-            .append(
-                coop,
-                self.key.clone(),
-                Body::Submit(Submit {
-                    offer,
-                    assign,
-                    result: Hash::of(&bytes),
-                    size: bytes.len() as u64,
-                    minutes,
-                }),
-                None,
-            )
+            .submit(coop, self.key.clone(), submit, bytes)
             .await?;
-        self.net.send_result(coop, v.id(), bytes).await?;
         Ok(written(&v))
     }
 

@@ -95,7 +95,7 @@ use libp2p::{noise, tcp, yamux, Multiaddr, PeerId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use taawun_core::body::{Body, Evidence};
+use taawun_core::body::{Body, Evidence, Submit};
 use taawun_core::fold::Coop;
 use taawun_core::validate::Head;
 use taawun_core::{Id, PublicKey, Verified};
@@ -105,6 +105,7 @@ use taawun_ledger::{Ingest, Ledger};
 use task::{Relay, Task};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tracing::warn;
 
 /// The handle to the network task. Cheap to clone; every method is one command and one
 /// reply.
@@ -383,6 +384,57 @@ impl Network {
     /// stored after the call are not in it.
     pub async fn export(&self, coop: Id) -> Result<Vec<u8>, NetError> {
         self.call(|r| Command::Export(coop, r)).await
+    }
+
+    /// A member submits a result: keeps the bytes ([`Network::stage_result`]), signs
+    /// `submit` as `key`'s next entry ([`Network::append`]), then queues the bytes for the
+    /// requester's node ([`Network::send_result`]). A member submits once per offer, so a
+    /// signed submission whose bytes were lost could never be made good: kept first, the
+    /// bytes of a submission signed just before the node stopped are queued when it starts
+    /// again. Bytes kept for an entry that was never signed are dropped.
+    pub async fn submit(
+        &self,
+        coop: Id,
+        key: SigningKey,
+        submit: Submit,
+        bytes: Vec<u8>,
+    ) -> Result<Verified, NetError> {
+        let offer = submit.offer;
+        self.stage_result(coop, offer, bytes.clone()).await?;
+        let v = match self.append(coop, key, Body::Submit(submit), None).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.unstage_result(coop, offer).await;
+                return Err(e);
+            }
+        };
+        self.send_result(coop, v.id(), bytes).await?;
+        Ok(v)
+    }
+
+    /// Keeps the result a member is about to submit for `offer`, synced to disk, before
+    /// its `Submit` entry is signed (the first step of [`Network::submit`], for a node
+    /// that signs or ingests the entry itself). Once [`Network::send_result`] has the
+    /// submission's bytes, or when the node starts again, the kept bytes are dropped.
+    pub async fn stage_result(&self, coop: Id, offer: Id, bytes: Vec<u8>) -> Result<(), NetError> {
+        let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
+        tokio::task::spawn_blocking(move || store.stage(&coop, &offer, &bytes))
+            .await
+            .map_err(|_| NetError::Stopped)?
+            .map_err(NetError::from)
+    }
+
+    /// Drops what [`Network::stage_result`] kept for `offer` when the entry was not
+    /// signed after all (a failure is only logged: the node drops it when it starts).
+    async fn unstage_result(&self, coop: Id, offer: Id) {
+        let Some(store) = self.results.clone() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || store.unstage(&coop, &offer)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "cannot drop a result kept for an unsigned submission"),
+            Err(_) => {}
+        }
     }
 
     /// Queues the result of `submission` (a `Submit` entry this node holds) for delivery

@@ -220,11 +220,13 @@ impl Task {
         }
     }
 
-    /// Re-queues the outbox left by the last run.
+    /// Re-queues the outbox left by the last run, after keeping the results of
+    /// submissions signed just before it stopped ([`Task::restore_staged`]).
     pub(super) fn restore_outbox(&mut self) -> Result<(), NetError> {
         let Some(store) = self.results.clone() else {
             return Ok(());
         };
+        self.restore_staged(&store)?;
         self.files.sent.extend(store.sent_all()?);
         for (coop, submission, juror) in store.outbox()? {
             let to = match juror {
@@ -261,6 +263,81 @@ impl Task {
         Ok(())
     }
 
+    /// Finishes what [`Network::submit`] left undone when the node stopped between
+    /// signing a submission and keeping its result: each result kept before signing
+    /// whose submission this node's member signed becomes that submission's result, and
+    /// is marked for the requester. A result whose submission was never signed is
+    /// dropped (the member may submit again).
+    fn restore_staged(&mut self, store: &result::Store) -> Result<(), NetError> {
+        let me = self.member_key();
+        for (coop, offer) in store.staged()? {
+            let Some(bytes) = store.read_staged(&coop, &offer)? else {
+                continue;
+            };
+            let found = match self.staged_submission(&coop, &offer, &bytes, me) {
+                Ok(found) => found,
+                Err(e) => {
+                    // Kept for the next start: the ledger could not be read now.
+                    warn!(offer = %offer.short(), error = %e, "a kept result waits");
+                    continue;
+                }
+            };
+            match found {
+                Some((submission, requester)) => {
+                    if !store.contains(&coop, &submission) {
+                        store.write(&coop, &submission, &bytes)?;
+                        let mine = me.is_some_and(|me| self.identity(&coop, &me) == requester);
+                        if !mine {
+                            store.enqueue(&coop, &submission, None)?;
+                        }
+                        info!(submission = %submission.short(), "kept the result of a submission signed before the node stopped");
+                    }
+                    self.files.held.insert((coop, submission), true);
+                }
+                None => {
+                    info!(offer = %offer.short(), "dropping a result kept for a submission never signed");
+                }
+            }
+            store.unstage(&coop, &offer)?;
+        }
+        Ok(())
+    }
+
+    /// The submission for `offer` this node's member signed with `bytes` as its result,
+    /// with its requester (the identity results go to).
+    fn staged_submission(
+        &mut self,
+        coop: &Id,
+        offer: &Id,
+        bytes: &[u8],
+        me: Option<PublicKey>,
+    ) -> Result<Option<(Id, PublicKey)>, NetError> {
+        let Some(c) = self.coops.get(coop) else {
+            return Ok(None);
+        };
+        let mut candidates = Vec::new();
+        for id in c.by_offer(offer)? {
+            if let Some(v) = c.get(&id)? {
+                if matches!(&v.entry().body, Body::Submit(s) if s.offer == *offer)
+                    && result::check(&v, bytes).is_ok()
+                {
+                    candidates.push(v);
+                }
+            }
+        }
+        for v in candidates {
+            // Another member's submission may name the same bytes: only this node's
+            // member's is its to send.
+            let author = self.identity(coop, &v.entry().author);
+            if me.is_some_and(|me| self.identity(coop, &me) != author) {
+                continue;
+            }
+            let requester = self.requester_of(coop, &v)?;
+            return Ok(Some((v.id(), self.identity(coop, &requester))));
+        }
+        Ok(None)
+    }
+
     /// Puts a delivery in the outbox (once) and tries it now, unless a request for it is
     /// out. Fails when the outbox is full.
     fn queue(&mut self, key: Delivery, to: PublicKey) -> Result<(), NetError> {
@@ -283,14 +360,18 @@ impl Task {
         reply: Reply<()>,
     ) {
         match self.check_send(coop, submission, &bytes) {
-            Ok((store, requester, mine)) => self.jobs.spawn(move || {
-                let written = store.write(&coop, &submission, &bytes).and_then(|()| {
-                    if mine {
-                        Ok(())
-                    } else {
-                        store.enqueue(&coop, &submission, None)
-                    }
-                });
+            Ok((store, requester, mine, offer)) => self.jobs.spawn(move || {
+                let written = store
+                    .write(&coop, &submission, &bytes)
+                    .and_then(|()| {
+                        if mine {
+                            Ok(())
+                        } else {
+                            store.enqueue(&coop, &submission, None)
+                        }
+                    })
+                    // Kept and marked: what was kept before signing is no longer needed.
+                    .and_then(|()| store.unstage(&coop, &offer));
                 FileDone::Saved {
                     key: (coop, submission, None),
                     requester,
@@ -305,14 +386,14 @@ impl Task {
         }
     }
 
-    /// Whether the member may send this result: the folder, the requester, and whether
-    /// this node is the requester's own.
+    /// Whether the member may send this result: the folder, the requester, whether this
+    /// node is the requester's own, and the offer.
     fn check_send(
         &mut self,
         coop: Id,
         submission: Id,
         bytes: &[u8],
-    ) -> Result<(result::Store, PublicKey, bool), NetError> {
+    ) -> Result<(result::Store, PublicKey, bool, Id), NetError> {
         let store = self.results.clone().ok_or(NetError::NoResultsDir)?;
         let sub = self
             .coop(&coop)?
@@ -327,7 +408,10 @@ impl Task {
         }
         let me = self.member_key();
         let mine = me.is_some_and(|me| self.identity(&coop, &me) == requester);
-        Ok((store, requester, mine))
+        let Body::Submit(s) = &sub.entry().body else {
+            return Err(Refusal::NotASubmission.into());
+        };
+        Ok((store, requester, mine, s.offer))
     }
 
     /// A result file job came back.
