@@ -9,7 +9,9 @@
 mod net_common;
 
 use ed25519_dalek::SigningKey;
-use net_common::{converge, now, runtime, scenario, start_nodes, wait_for, ProvingEvent, TestNode};
+use net_common::{
+    converge, now, runtime, scenario, start_nodes, wait_for, ProvingEvent, TestNode, Who,
+};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -389,6 +391,91 @@ fn a_member_whose_key_was_proven_elsewhere_takes_its_place_back() {
             CONVERGE,
         )
         .await;
+        task.abort();
+        for n in nodes {
+            n.stop().await;
+        }
+    });
+}
+
+/// A thief proves a worker's key at the requester's node, which then refuses the
+/// worker's result `UnknownCoop`. The worker's node, refused so by a node that holds the
+/// cooperative, proves itself again (as after a sync request refused so), takes its
+/// place back and delivers the result. Sync rounds are an hour apart here, so only the
+/// result's refusal can bring the worker's node to prove itself again.
+#[test]
+fn a_worker_whose_result_is_refused_where_its_key_was_taken_proves_itself_again() {
+    runtime().block_on(async {
+        let root = tempfile::tempdir().expect("tempdir");
+        let notify = Arc::new(Notify::new());
+        let s = scenario(36, 40);
+        let coop = s.coop;
+        let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
+        let nodes = net_common::start_nodes_with(
+            root.path(),
+            vec![
+                Who::Member(Box::new(requester.clone())),
+                Who::Member(Box::new(worker.clone())),
+            ],
+            &s.entries[0],
+            &notify,
+            |c| taawun_net::NetConfig {
+                sync_interval: Duration::from_secs(3600),
+                ..c
+            },
+        )
+        .await;
+        // Handed to both: with sync rounds an hour apart, nothing waits on them.
+        for n in &nodes {
+            n.take_all(&s).await;
+        }
+        let refs: Vec<&TestNode> = nodes.iter().collect();
+        let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
+        let bytes = b"labels: maize, cassava, sorghum".to_vec();
+        let life = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
+        let sub = life[3].clone();
+        for n in &nodes {
+            n.net
+                .ingest(coop, life.to_vec(), false)
+                .await
+                .expect("ingests");
+        }
+        let (req, w) = (&nodes[0], &nodes[1]);
+
+        let thief = net_common::keypair(96).public().to_peer_id();
+        let (_got, task, _ask) = stranger(96, worker.clone(), req.addr.clone(), req.peer(), coop);
+        let superseded = |old: PeerId, by: PeerId| {
+            req.saw(
+                |e| matches!(e, Event::Superseded { peer, by: b, .. } if *peer == old && *b == by),
+            )
+        };
+        wait_for(
+            "the thief superseded the worker's node",
+            || superseded(w.peer(), thief),
+            &notify,
+            CONVERGE,
+        )
+        .await;
+
+        w.net
+            .send_result(coop, sub.id(), bytes.clone())
+            .await
+            .expect("queued");
+        wait_for(
+            "the result delivered once the worker's node took its place back",
+            || {
+                superseded(thief, w.peer())
+                    && req.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
+                    && w.saw(|e| matches!(e, Event::ResultDelivered { submission, .. } if *submission == sub.id()))
+            },
+            &notify,
+            CONVERGE,
+        )
+        .await;
+        assert_eq!(
+            req.net.result(coop, sub.id()).await.expect("reads"),
+            Some(bytes)
+        );
         task.abort();
         for n in nodes {
             n.stop().await;

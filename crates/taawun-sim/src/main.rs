@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
                         String::new()
                     };
                     println!(
-                        "seed {}: ok, {} nodes{peering}, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts, {} results delivered, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
+                        "seed {}: ok, {} nodes{peering}, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts ({} proofs superseded, {} proven again), {} results delivered, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
                         r.seed,
                         r.nodes,
                         r.entries,
@@ -93,6 +93,8 @@ fn main() -> anyhow::Result<()> {
                         r.restores,
                         r.partitions,
                         r.hostile_acts,
+                        r.superseded,
+                        r.reproved,
                         r.results,
                         r.converged_ms as f64 / 1000.0,
                         r.simulated_ms as f64 / 1000.0,

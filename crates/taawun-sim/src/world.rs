@@ -10,6 +10,7 @@
 //! Every invariant is checked as the run goes and at its end (see [`crate`]); the first
 //! broken one ends the run with a [`Failure`] naming the seed.
 
+mod admission;
 mod hostile;
 mod peers;
 mod results;
@@ -25,6 +26,7 @@ use taawun_core::body::{Body, Evidence};
 use taawun_core::synth::{self, Rng};
 use taawun_core::{Id, PublicKey, Timestamp, Verified};
 use taawun_ledger::{CoopLedger, Ingest, Ledger};
+use taawun_net::admission::{Admission, Roles};
 use taawun_net::conduct::Conduct;
 use taawun_net::exchange;
 use taawun_net::gossip::{self, AskSender, Judged, Verdict};
@@ -114,6 +116,11 @@ pub struct Report {
     pub opened: u64,
     /// Connections closed as over a node's peer target.
     pub closed: u64,
+    /// Proofs that superseded another node's proof of the same key (the hostile node
+    /// proving its stolen key, the member's node taking its place back).
+    pub superseded: u64,
+    /// Times a node proved itself again to a peer that no longer admitted it.
+    pub reproved: u64,
     /// Events handled.
     pub events: u64,
 }
@@ -250,6 +257,16 @@ struct Node {
     results: Results,
     /// Connections beyond the bootstrap peers, and the machine choosing them.
     peers: Peers,
+    /// The key this node proves on its connections ([`World::identity_of`]; the hostile
+    /// node's is the member key it stole).
+    identity: Option<PublicKey>,
+    /// The key each peer proved, one peer per key: the network task's machine. Lost in a
+    /// crash.
+    admission: Admission<usize>,
+    /// The roles admission reads, with the ledger's `roles_changed` they were read at.
+    roles: Option<(u64, Roles)>,
+    /// When this node last proved itself again to each peer (simulated ms).
+    reproved: BTreeMap<usize, u64>,
 }
 
 struct World {
@@ -382,6 +399,10 @@ impl World {
                 stolen: Vec::new(),
                 results: Results::default(),
                 peers: Peers::default(),
+                identity: None,
+                admission: Admission::new(),
+                roles: None,
+                reproved: BTreeMap::new(),
             });
             let _ = i;
         }
@@ -398,9 +419,14 @@ impl World {
         for (i, _) in scripts.iter().enumerate() {
             nodes[writers[i % writers.len()]].scripts.push(i);
         }
+        // Witnesses go first to the nodes that write for no author, so that as many
+        // nodes as possible speak for a key (admission serves no other).
         let mut witnesses = scenario.witnesses.iter();
-        for node in nodes.iter_mut().filter(|n| n.honest) {
-            node.witness = witnesses.next().cloned();
+        let (idle, writing): (Vec<usize>, Vec<usize>) = (0..n)
+            .filter(|i| nodes[*i].honest)
+            .partition(|i| nodes[*i].scripts.is_empty());
+        for i in idle.into_iter().chain(writing) {
+            nodes[i].witness = witnesses.next().cloned();
         }
         // A connected graph: node i links to up to 3 earlier nodes.
         let mut links = vec![Vec::new(); n];
@@ -459,12 +485,20 @@ impl World {
             tmp_root,
         };
         for i in 0..n {
+            w.nodes[i].identity = match w.nodes[i].honest {
+                true => w.identity_of(i),
+                false => w.nodes[i].stolen.get(1).map(|s| w.scripts[*s].author),
+            };
+        }
+        for i in 0..n {
             w.open(i, None)?;
             let inc = w.nodes[i].inc;
             let first = w.rng.range(0, 30_000);
             w.at(first, Ev::SyncRound { node: i, inc });
             w.at(0, Ev::Write { node: i, inc });
         }
+        // The first connections open: the hello protocol runs on each.
+        w.reconnected(None)?;
         w.plan_faults();
         let end = w.work_end - w.now;
         w.at(end, Ev::Heal);
@@ -628,10 +662,19 @@ impl World {
                 match msg {
                     Msg::Gossip(data) => self.on_gossip(to, from, data)?,
                     Msg::Request { id, request } => {
-                        let response = exchange::answer(self.nodes[to].coop.as_ref(), request);
+                        // A peer not admitted learns nothing: as from a node without the
+                        // cooperative.
+                        let admitted = self.admits(to, from)?;
+                        let ledger = self.nodes[to].coop.as_ref().filter(|_| admitted);
+                        let response = exchange::answer(ledger, request);
                         self.send(to, from, Msg::Response { id, response });
                     }
-                    Msg::Response { id, response } => self.on_response(to, id, response)?,
+                    Msg::Response { id, response } => {
+                        if matches!(response, Response::UnknownCoop) {
+                            self.unknown_coop(to, from)?;
+                        }
+                        self.on_response(to, id, response)?
+                    }
                     Msg::Result {
                         id,
                         submission,
@@ -862,6 +905,10 @@ impl World {
     }
 
     fn on_gossip(&mut self, node: usize, from: usize, data: Vec<u8>) -> Result<(), Failure> {
+        if !self.admits(node, from)? {
+            // Shut out by its application score: gossipsub ignores what it sends.
+            return Ok(());
+        }
         let mid = gossip::message_id(&data).0;
         if self.nodes[node].seen.contains_key(&mid) {
             return Ok(());
@@ -930,7 +977,9 @@ impl World {
                     .filter(|p| *p != from)
                     .collect();
                 for p in peers {
-                    self.send(node, p, Msg::Gossip(data.clone()));
+                    if self.admits(node, p)? {
+                        self.send(node, p, Msg::Gossip(data.clone()));
+                    }
                 }
             }
             Verdict::Reject => self.fault(node, from, 1),
@@ -1025,7 +1074,7 @@ impl World {
             .map_err(|e| format!("honest node {node} could not publish evidence: {e}"))
             .map_err(|e| self.fail(e))?;
         self.acknowledge(node, &v)?;
-        self.gossip_out(node, &v);
+        self.gossip_out(node, &v)?;
         Ok(())
     }
 
@@ -1042,13 +1091,16 @@ impl World {
 
     /// The node publishes an entry it wrote: remembered as seen (gossipsub does not hand
     /// a node its own message back) and sent to every peer.
-    fn gossip_out(&mut self, node: usize, v: &Verified) {
+    fn gossip_out(&mut self, node: usize, v: &Verified) -> Result<(), Failure> {
         let bytes = v.envelope();
         let mid = gossip::message_id(&bytes).0;
         self.nodes[node].seen.insert(mid, self.now);
         for p in self.gossip_peers(node) {
-            self.send(node, p, Msg::Gossip(bytes.clone()));
+            if self.admits(node, p)? {
+                self.send(node, p, Msg::Gossip(bytes.clone()));
+            }
         }
+        Ok(())
     }
 
     /// The node's authors write every entry that is due by its clock.
@@ -1076,7 +1128,7 @@ impl World {
                         }
                         self.scripts[s].next += 1;
                         if matches!(out, Ingest::Stored { .. }) {
-                            self.gossip_out(node, &v);
+                            self.gossip_out(node, &v)?;
                         }
                     }
                     Ingest::Pending(_) => {
@@ -1197,6 +1249,9 @@ impl World {
         n.guard = WriteGuard::new(true);
         n.evidenced.clear();
         n.results.crashed();
+        n.admission = Admission::new();
+        n.roles = None;
+        n.reproved.clear();
         self.drop_dialed(node);
         for p in self.gossip_peers(node) {
             self.nodes[p].sessions.disconnected(node);
@@ -1323,8 +1378,9 @@ impl World {
     fn check(&mut self) -> Result<(), Failure> {
         let healed = self.healed_at.unwrap_or(self.now);
         let bound = self.convergence_bound();
+        // A node that speaks for no key is served nothing (see `admission`).
         let honest: Vec<usize> = (0..self.nodes.len())
-            .filter(|i| self.nodes[*i].honest)
+            .filter(|i| self.nodes[*i].honest && self.speaks(*i))
             .collect();
         let writing = self
             .nodes
@@ -1394,11 +1450,18 @@ impl World {
                         ))
                     })
                     .collect();
+                let differ: Vec<String> = honest
+                    .iter()
+                    .skip(1)
+                    .map(|b| self.difference(honest[0], *b))
+                    .filter(|d| d != "none")
+                    .collect();
                 return Err(self.fail(format!(
-                    "the honest nodes did not converge within {} s of the heal ({}; authors stuck: {})",
+                    "the honest nodes did not converge within {} s of the heal ({}; authors stuck: {}; entries held apart: {})",
                     bound / 1000,
                     lens.join(", "),
-                    stuck.join("; ")
+                    stuck.join("; "),
+                    if differ.is_empty() { "none".to_string() } else { differ.join("; ") }
                 )));
             }
             self.at(CHECK_MS, Ev::Check);

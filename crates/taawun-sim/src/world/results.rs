@@ -153,13 +153,15 @@ impl World {
         Ok(())
     }
 
-    /// Connections opened between `a` and `b`: each proves the keys it holds, and the
-    /// other's outbox sends what waits for them at once.
+    /// Connections opened between `a` and `b`: each proves its key to the other
+    /// (admission, [`World::prove`]) and the keys it holds (results), and the other's
+    /// outbox sends what waits for them at once.
     pub(super) fn met(&mut self, a: usize, b: usize) -> Result<(), Failure> {
         for (x, y) in [(a, b), (b, a)] {
             if !self.nodes[x].up {
                 continue;
             }
+            self.prove(x, y)?;
             let holds: BTreeSet<PublicKey> = self.nodes[y]
                 .scripts
                 .iter()
@@ -365,6 +367,10 @@ impl World {
         submission: Id,
         bytes: Vec<u8>,
     ) -> Result<Result<(), Refusal>, Failure> {
+        if from != node && !self.admits(node, from)? {
+            // A stranger learns nothing: as from a node without the cooperative.
+            return Ok(Err(Refusal::UnknownCoop));
+        }
         Ok(
             match exchange::received(self.nodes[node].coop.as_ref(), &submission, &bytes) {
                 Ok(sub) => {
@@ -423,6 +429,11 @@ impl World {
     ) -> Result<(), Failure> {
         if self.nodes[node].results.out.remove(&id).is_none() {
             return Ok(());
+        }
+        if answer == Err(Refusal::UnknownCoop) {
+            // As the network task: a peer that holds the cooperative no longer admits
+            // this node, which proves itself again.
+            self.unknown_coop(node, from)?;
         }
         let now = self.instant();
         let out = self.nodes[node]

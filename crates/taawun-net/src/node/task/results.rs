@@ -823,6 +823,18 @@ impl Task {
                         if r.retry() && self.outbox.knows(&request_id) {
                             debug!(%peer, refusal = %r, "result not taken yet; retrying");
                         }
+                        if r == Refusal::UnknownCoop {
+                            // A peer that named a cooperative this node holds no longer
+                            // admits it (its key proven from another node since): as for
+                            // sync, prove it again, or the result waits for a sync round
+                            // that may never come with this peer.
+                            let named = self.admission.proof(&peer).and_then(|p| {
+                                p.coops.iter().find(|c| self.coops.contains_key(c)).copied()
+                            });
+                            if let Some(coop) = named {
+                                self.prove_again(peer, coop);
+                            }
+                        }
                         Err(r)
                     }
                 };
