@@ -5,8 +5,10 @@
 //! nodes run the real code: each has a sled ledger (`taawun-ledger`), judges gossip and
 //! answers sync requests through `taawun_net::exchange` (the functions the network task
 //! routes libp2p's messages through), runs its sync sessions with
-//! `taawun_net::session::Sessions` and hands its workers' results to their requesters'
-//! nodes with `taawun_net::outbox::Outbox`. The members' entries are a synthetic cooperative's
+//! `taawun_net::session::Sessions`, hands its workers' results to their requesters'
+//! nodes with `taawun_net::outbox::Outbox` and serves only the peers admitted by
+//! `taawun_net::admission` (one key proven per node and per connection, one peer per
+//! key, roles read from its own ledger). The members' entries are a synthetic cooperative's
 //! (`taawun_core::synth`): offers, claims, lotteries, work, reviews, payments and
 //! governance, each written by its author's node when its clock reaches the entry's time.
 //!
@@ -15,7 +17,8 @@
 //!   writes, a restore from an old backup, a hostile node);
 //! - [`world`]: the event loop, the nodes and the invariants (the hostile node's acts in
 //!   its `hostile` module, result transfer in its `results` module, peer choice in
-//!   networks larger than the peer target in its `peers` module).
+//!   networks larger than the peer target in its `peers` module, admission in its
+//!   `admission` module).
 //!
 //! ## Invariants
 //!
@@ -39,7 +42,9 @@
 //!   other node had them);
 //! - an honest node's export passes the offline audit (`taawun_ledger::verify`);
 //! - every submission's result is on its requester's node, the worker's bytes (not the
-//!   hostile node's forgery), and none was refused for good.
+//!   hostile node's forgery), and none was refused for good;
+//! - a node that speaks for no key (more nodes than members and witnesses) was served
+//!   nothing by an honest node; such nodes are left out of the checks above.
 //!
 //! A failure names its seed and the arguments that replay it exactly (`cargo run -p
 //! taawun-sim -- --seed S`, with `--nodes` and `--entries` for a larger run), and

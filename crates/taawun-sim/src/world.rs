@@ -121,6 +121,9 @@ pub struct Report {
     pub superseded: u64,
     /// Times a node proved itself again to a peer that no longer admitted it.
     pub reproved: u64,
+    /// Honest nodes that speak for no key (more nodes than members and witnesses): like
+    /// a real node without a member, served nothing by an honest node.
+    pub strangers: usize,
     /// Events handled.
     pub events: u64,
 }
@@ -1483,6 +1486,23 @@ impl World {
 
     fn final_checks(&mut self, honest: &[usize]) -> Result<(), Failure> {
         let t = self.now;
+        // A node that speaks for no key is served nothing by an honest node: without a
+        // hostile node (which serves anyone), it holds the charter only.
+        let strangers: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].honest && !self.speaks(*i))
+            .collect();
+        self.report.strangers = strangers.len();
+        if self.hostile.is_none() {
+            for &i in &strangers {
+                let held = self.ledger(i)?.len();
+                if held > 1 {
+                    return Err(self.fail(format!(
+                        "node {i}, which speaks for no key, was served {} entries",
+                        held - 1
+                    )));
+                }
+            }
+        }
         let mut reference: Option<(usize, taawun_core::fold::Coop)> = None;
         for &i in honest {
             let c = self.nodes[i]

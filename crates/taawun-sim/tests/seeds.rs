@@ -150,3 +150,33 @@ fn a_network_larger_than_the_peer_target_keeps_its_connections_bounded() {
         Err(f) => panic!("{f}"),
     }
 }
+
+/// More nodes than members, requesters and witnesses: the nodes that speak for no key
+/// are served nothing by the others (admission), and the members' nodes converge
+/// without them. Fails ("node .., which speaks for no key, was served .. entries") when
+/// an honest node serves a peer it did not admit.
+#[test]
+fn a_node_that_speaks_for_no_key_is_served_nothing() {
+    let mut cfg = Config::from_seed(21);
+    cfg.nodes = 10;
+    cfg.members = 3;
+    cfg.requesters = 1;
+    cfg.hostile = false;
+    let r = run(&cfg).expect("the members' nodes converge");
+    // 4 authors and 3 witnesses for 10 nodes.
+    assert_eq!(r.strangers, 3, "{r:?}");
+    assert!(r.written > 50, "{r:?}");
+}
+
+/// The hostile node proves the member key it stole at every connection it opens,
+/// superseding the member's own node there; the member's node, refused `UnknownCoop`,
+/// proves itself again and is served in its turn, so the network still converges (seed
+/// 136 did not, before a node that proved itself synced at once, as the network task
+/// does: both nodes' sync rounds then always fell while they were superseded).
+#[test]
+fn a_member_whose_key_a_thief_proves_is_served_again_by_proving_itself() {
+    let cfg = Config::from_seed(136);
+    assert!(cfg.hostile, "{cfg:?}");
+    let r = run(&cfg).expect("the member's node is served in its turn");
+    assert!(r.superseded > 0 && r.reproved > 0, "{r:?}");
+}
