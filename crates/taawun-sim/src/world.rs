@@ -31,6 +31,7 @@ use taawun_net::conduct::Conduct;
 use taawun_net::exchange;
 use taawun_net::gossip::{self, AskSender, Judged, Verdict};
 use taawun_net::guard::{self, WriteGuard};
+use taawun_net::node::{reactions, Reaction, Via};
 use taawun_net::result::Refusal;
 use taawun_net::session::{Ingested, Outgoing, Output, Reply, Sessions};
 use taawun_net::sync::{self, Request, Response};
@@ -864,8 +865,12 @@ impl World {
         }
         let mut stored = 0;
         for o in &b.outcomes {
-            stored += o.stored_count();
-            self.on_equivocation(node, o)?;
+            for r in reactions(o, Via::Sync) {
+                match r {
+                    Reaction::Stored { .. } => stored += 1,
+                    Reaction::Equivocation { evidence, .. } => self.on_evidence(node, evidence)?,
+                }
+            }
         }
         if stored > 0 {
             self.staged(node);
@@ -943,12 +948,14 @@ impl World {
             }
             return Ok(());
         };
+        // What the network task reports of it: the entries stored (to flush with the
+        // group), then a fork's evidence.
+        let reacted = reactions(&outcome, Via::Gossip);
+        if !reacted.is_empty() {
+            self.staged(node);
+        }
         match verdict {
             Verdict::Accept => {
-                let (own, _) = outcome.stored();
-                if own.is_some() || matches!(outcome, Ingest::Equivocation { .. }) {
-                    self.staged(node);
-                }
                 if self.nodes[node].honest {
                     // An honest node forwards only what it judged valid and stored.
                     let id = taawun_core::entry::check_envelope(&data)
@@ -988,12 +995,11 @@ impl World {
             Verdict::Reject => self.fault(node, from, 1),
             Verdict::Ignore => {}
         }
-        if let Ingest::Stored { released, .. } = &outcome {
-            if !released.is_empty() {
-                self.staged(node);
+        for r in reacted {
+            if let Reaction::Equivocation { evidence, .. } = r {
+                self.on_evidence(node, evidence)?;
             }
         }
-        self.on_equivocation(node, &outcome)?;
         match gossip::ask_sender(&outcome) {
             Some(AskSender::Range { author, from: seq }) => {
                 let coop = self.coop;
@@ -1049,14 +1055,11 @@ impl World {
 
     /// An honest node with a witness key that finds a fork publishes the evidence (once
     /// per fork), as a member's node does; held until its writes open.
-    fn on_equivocation(&mut self, node: usize, outcome: &Ingest) -> Result<(), Failure> {
-        let Ingest::Equivocation { evidence, .. } = outcome else {
-            return Ok(());
-        };
+    fn on_evidence(&mut self, node: usize, evidence: Evidence) -> Result<(), Failure> {
         if !self.nodes[node].honest || self.nodes[node].witness.is_none() {
             return Ok(());
         }
-        let out = self.nodes[node].guard.evidence(evidence.clone());
+        let out = self.nodes[node].guard.evidence(evidence);
         self.carry_out_guard(node, out)
     }
 

@@ -29,9 +29,10 @@ pub enum Via {
     Released,
 }
 
-/// What the task does about one ingest outcome, in order ([`reactions`]).
+/// What the task does about one ingest outcome, in order ([`reactions`]; the simulator
+/// reads outcomes with it too).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Reaction {
+pub enum Reaction {
     /// Report [`Event::Stored`] (and gossip the entry if a local caller asked to).
     Stored {
         /// The entry.
@@ -51,7 +52,7 @@ pub(super) enum Reaction {
 /// The one mapping from what became of an entry that came `via` some path to what the
 /// task reports: the entry stored, or the equivocation it was, then every entry it
 /// released from the pending buffer (`Via::Released`), as [`Ingest::stored`] lists them.
-pub(super) fn reactions(outcome: &Ingest, via: Via) -> Vec<Reaction> {
+pub fn reactions(outcome: &Ingest, via: Via) -> Vec<Reaction> {
     let (own, released) = outcome.stored();
     let mut out = Vec::with_capacity(1 + released.len());
     if let Ingest::Equivocation {

@@ -78,7 +78,7 @@ mod command;
 mod event;
 mod task;
 
-pub use event::{Event, PeerSync, Via, Writing};
+pub use event::{reactions, Event, PeerSync, Reaction, Via, Writing};
 
 use crate::behaviour::Behaviour;
 pub use crate::config::MAX_CHOSEN_PEERS;
