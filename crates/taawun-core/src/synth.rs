@@ -94,6 +94,9 @@ pub struct Scenario {
     pub requesters: Vec<SigningKey>,
     /// Keys of members who write nothing here ([`generate_with_witnesses`]).
     pub witnesses: Vec<SigningKey>,
+    /// Device keys of members, each enrolled by the first entry of its own chain
+    /// ([`generate_with_devices`]), with the member it speaks for.
+    pub devices: Vec<(SigningKey, PublicKey)>,
     /// The clock after the last entry.
     pub end: Timestamp,
     /// The result bytes of every submission, by the submission's id (each `Submit` entry
@@ -152,16 +155,29 @@ pub fn generate(p: &Params) -> Scenario {
 /// (which lists them) and what names it. At most as many as `p.members`, so that the
 /// generated members still make the quorum.
 pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
-    let mut entries = Vec::with_capacity(p.entries + 16);
+    generate_with_devices(p, witnesses, 0)
+}
+
+/// [`generate_with_witnesses`], with `devices` device keys of members besides: after the
+/// floor is raised, member `i % members` authorises device `i` (a `device` entry) and the
+/// device enrolls (an `enroll` entry, the first of its chain), so that the device speaks
+/// for that member (protocol.md 4.7). Keys a simulation's nodes prove when there are more
+/// nodes than members' and witnesses' keys: devices add no key to the charter, whose size
+/// is bounded, and no voter to the quorum. Their keys come from a generator of their own;
+/// with none, the entries are those of [`generate_with_witnesses`].
+pub fn generate_with_devices(p: &Params, witnesses: usize, devices: usize) -> Scenario {
+    let mut entries = Vec::with_capacity(p.entries + 16 + 2 * devices);
     let witnesses = witnesses.min(p.members.max(1));
-    let (s, members, requesters, witnesses, results) =
-        run(p, witnesses, true, &mut |v| entries.push(v.clone()));
+    let (s, keys, results) = run(p, witnesses, devices, true, &mut |v| {
+        entries.push(v.clone())
+    });
     Scenario {
         coop: s.coop,
         entries,
-        members,
-        requesters,
-        witnesses,
+        members: keys.members,
+        requesters: keys.requesters,
+        witnesses: keys.witnesses,
+        devices: keys.devices,
         end: s.end,
         results,
     }
@@ -170,21 +186,25 @@ pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
 /// The same entries as [`generate`], handed to `sink` one at a time in order instead of
 /// kept, so a ledger of millions of entries can be written with flat memory.
 pub fn stream(p: &Params, sink: &mut dyn FnMut(&Verified)) -> Streamed {
-    run(p, 0, false, sink).0
+    run(p, 0, 0, false, sink).0
 }
 
-/// Keys, entries (handed to `sink`), what was generated and the results (if kept).
-type Generated = (
-    Streamed,
-    Vec<SigningKey>,
-    Vec<SigningKey>,
-    Vec<SigningKey>,
-    BTreeMap<Id, Vec<u8>>,
-);
+/// The keys a run generated.
+struct Keys {
+    members: Vec<SigningKey>,
+    requesters: Vec<SigningKey>,
+    witnesses: Vec<SigningKey>,
+    devices: Vec<(SigningKey, PublicKey)>,
+}
+
+/// What was generated (the entries were handed to `sink`), the keys and the results
+/// (if kept).
+type Generated = (Streamed, Keys, BTreeMap<Id, Vec<u8>>);
 
 fn run(
     p: &Params,
     witnesses: usize,
+    devices: usize,
     keep_results: bool,
     sink: &mut dyn FnMut(&Verified),
 ) -> Generated {
@@ -270,6 +290,30 @@ fn run(
         }),
     );
     g.gov = Some(enact.id());
+
+    // Devices: each authorised by a member, then enrolled by its own first entry.
+    let mut own_devices = Rng::new(p.seed ^ 0x4445_5649_4345_5321);
+    let mut device_keys = Vec::with_capacity(devices);
+    for i in 0..devices {
+        let key = SigningKey::from_bytes(&own_devices.bytes32());
+        let member = pk(&members[i % members.len()]);
+        let authorised = g.write(
+            member,
+            Body::Device(Device {
+                key: pk(&key),
+                label: format!("Node {i}"),
+            }),
+        );
+        g.writers
+            .insert(pk(&key), Writer::new(key.clone(), Some(coop), None));
+        g.write(
+            pk(&key),
+            Body::Enroll(Enroll {
+                device: authorised.id(),
+            }),
+        );
+        device_keys.push((key, member));
+    }
 
     let member_keys: Vec<PublicKey> = members.iter().map(pk).collect();
     let requester_keys: Vec<PublicKey> = requesters.iter().map(pk).collect();
@@ -449,7 +493,13 @@ fn run(
         end: g.now,
     };
     let results = g.results.take().unwrap_or_default();
-    (s, members, requesters, silent, results)
+    let keys = Keys {
+        members,
+        requesters,
+        witnesses: silent,
+        devices: device_keys,
+    };
+    (s, keys, results)
 }
 
 /// `text` sealed to `to` with a seed derived from both, for tests and benchmarks that

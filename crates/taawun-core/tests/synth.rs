@@ -142,3 +142,38 @@ fn every_submission_s_result_bytes_are_kept_and_match_it() {
     assert!(submissions > 0);
     assert_eq!(s.results.len(), submissions);
 }
+
+#[test]
+fn devices_are_authorised_by_members_and_speak_for_them() {
+    let p = Params {
+        entries: 150,
+        ..Params::default()
+    };
+    let s = taawun_core::synth::generate_with_devices(&p, 2, 3);
+    assert_eq!(s.devices.len(), 3);
+    let mut c = Coop::new();
+    for v in &s.entries {
+        let out = c.ingest(v.clone(), Some(s.end));
+        assert_eq!(out, Ok(Outcome::Fresh), "{:?}", v.entry());
+    }
+    let pk = |k: &ed25519_dalek::SigningKey| taawun_core::PublicKey(k.verifying_key().to_bytes());
+    for (key, member) in &s.devices {
+        assert_eq!(c.speaker(&pk(key)), *member);
+        assert!(c
+            .devices(member)
+            .iter()
+            .any(|(d, revoked)| *d == pk(key) && revoked.is_none()));
+    }
+    // Without devices, the same entries as with witnesses alone.
+    let plain: Vec<Vec<u8>> = taawun_core::synth::generate_with_witnesses(&p, 2)
+        .entries
+        .iter()
+        .map(|v| v.envelope())
+        .collect();
+    let none: Vec<Vec<u8>> = taawun_core::synth::generate_with_devices(&p, 2, 0)
+        .entries
+        .iter()
+        .map(|v| v.envelope())
+        .collect();
+    assert_eq!(plain, none);
+}

@@ -11,7 +11,8 @@ pub struct Config {
     /// The seed of everything: the cooperative's keys and entries, the network's faults,
     /// the hostile node's acts.
     pub seed: u64,
-    /// Nodes (at least 2). Authors are spread over them; extra nodes only relay and sync.
+    /// Nodes (at least 2). Authors are spread over them; extra nodes only relay and sync
+    /// (each still speaks for a key: a witness's, or a device's, see `devices`).
     pub nodes: usize,
     /// Entries of the synthetic cooperative the members write (about).
     pub entries: usize,
@@ -30,6 +31,11 @@ pub struct Config {
     /// branch by gossip fetch it by sync (the branches summarised in the heads answer,
     /// docs/protocol.md 13.6).
     pub forks: bool,
+    /// The honest nodes beyond the members' and requesters' nodes and the witnesses'
+    /// each speak for a device key of a member (enrolled in the synthetic cooperative),
+    /// and the hostile node steals the first device's key too and proves it. On in
+    /// [`Config::from_seed`]; off, those nodes speak for no key and are served nothing.
+    pub devices: bool,
     /// Each honest node's clock is off by up to this much either way, ms.
     pub max_skew_ms: u64,
     /// The hostile node's clock runs this far ahead, ms.
@@ -100,6 +106,7 @@ impl Config {
             faults,
             hostile: !calm && r.chance(60),
             forks: true,
+            devices: true,
             max_skew_ms: r.range(0, 90_000),
             hostile_skew_ms: r.range(0, 15 * 60_000),
         }

@@ -43,8 +43,9 @@
 //! - an honest node's export passes the offline audit (`taawun_ledger::verify`);
 //! - every submission's result is on its requester's node, the worker's bytes (not the
 //!   hostile node's forgery), and none was refused for good;
-//! - a node that speaks for no key (more nodes than members and witnesses) was served
-//!   nothing by an honest node; such nodes are left out of the checks above.
+//! - a node that speaks for no key (only with `Config::devices` off: otherwise the nodes
+//!   beyond the members' and witnesses' speak for members' devices) was served nothing
+//!   by an honest node; such nodes are left out of the checks above.
 //!
 //! A failure names its seed and the arguments that replay it exactly (`cargo run -p
 //! taawun-sim -- --seed S`, with `--nodes` and `--entries` for a larger run), and

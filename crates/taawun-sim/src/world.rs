@@ -336,8 +336,16 @@ impl World {
     fn new(cfg: Config) -> Result<Self, Failure> {
         let mut rng = Rng::new(cfg.seed);
         // One witness key per honest node (as many as the quorum allows): the key a
-        // member's node signs its own entries with, here evidence of a fork.
-        let scenario = synth::generate_with_witnesses(
+        // member's node signs its own entries with, here evidence of a fork. Honest nodes
+        // beyond the authors' and the witnesses' speak for a device of a member each.
+        let n = cfg.nodes.max(2);
+        let authors = cfg.members.max(1) + cfg.requesters.max(1);
+        let idle = (n - usize::from(cfg.hostile)).saturating_sub(authors);
+        let devices = match cfg.devices {
+            true => idle.saturating_sub(cfg.nodes.min(cfg.members.max(1))),
+            false => 0,
+        };
+        let scenario = synth::generate_with_devices(
             &synth::Params {
                 seed: cfg.seed,
                 members: cfg.members,
@@ -346,6 +354,7 @@ impl World {
                 start: synth::Params::default().start,
             },
             cfg.nodes,
+            devices,
         );
         let start = scenario.entries[0].entry().ts.saturating_sub(1_000);
         let coop = scenario.coop;
@@ -354,6 +363,7 @@ impl World {
             .requesters
             .iter()
             .chain(&scenario.members)
+            .chain(scenario.devices.iter().map(|(k, _)| k))
             .cloned()
             .collect();
         let mut scripts: Vec<Script> = keys
@@ -371,7 +381,6 @@ impl World {
             }
         }
         let work_end = scenario.end + WORK_SLACK_MS;
-        let n = cfg.nodes.max(2);
         let tmp_root = std::path::Path::new("/dev/shm")
             .is_dir()
             .then(|| std::path::PathBuf::from("/dev/shm"));
@@ -418,9 +427,13 @@ impl World {
             nodes[h].honest = false;
             nodes[h].skew = cfg.hostile_skew_ms as i64;
             nodes[h].stolen = vec![0, cfg.requesters.max(1)];
+            if devices > 0 {
+                // The first device's key: a stolen phone.
+                nodes[h].stolen.push(authors);
+            }
         }
         let writers: Vec<usize> = (0..n).filter(|i| nodes[*i].honest).collect();
-        for (i, _) in scripts.iter().enumerate() {
+        for i in 0..authors {
             nodes[writers[i % writers.len()]].scripts.push(i);
         }
         // Witnesses go first to the nodes that write for no author, so that as many
@@ -431,6 +444,15 @@ impl World {
             .partition(|i| nodes[*i].scripts.is_empty());
         for i in idle.into_iter().chain(writing) {
             nodes[i].witness = witnesses.next().cloned();
+        }
+        // Each device's script (its enrollment) on a node that speaks for no key yet.
+        let keyless = (0..n).filter(|i| {
+            nodes[*i].honest && nodes[*i].scripts.is_empty() && nodes[*i].witness.is_none()
+        });
+        for (node, script) in keyless.collect::<Vec<_>>().into_iter().zip(authors..) {
+            if script < scripts.len() {
+                nodes[node].scripts.push(script);
+            }
         }
         // A connected graph: node i links to up to 3 earlier nodes.
         let mut links = vec![Vec::new(); n];
@@ -491,7 +513,8 @@ impl World {
         for i in 0..n {
             w.nodes[i].identity = match w.nodes[i].honest {
                 true => w.identity_of(i),
-                false => w.nodes[i].stolen.get(1).map(|s| w.scripts[*s].author),
+                // The stolen device's key when there is one, else the member's.
+                false => w.nodes[i].stolen.last().map(|s| w.scripts[*s].author),
             };
         }
         for i in 0..n {

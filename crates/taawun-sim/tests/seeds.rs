@@ -162,10 +162,30 @@ fn a_node_that_speaks_for_no_key_is_served_nothing() {
     cfg.members = 3;
     cfg.requesters = 1;
     cfg.hostile = false;
+    cfg.devices = false;
     let r = run(&cfg).expect("the members' nodes converge");
     // 4 authors and 3 witnesses for 10 nodes.
     assert_eq!(r.strangers, 3, "{r:?}");
     assert!(r.written > 50, "{r:?}");
+}
+
+/// More nodes than members, requesters and witnesses again, each extra node now a
+/// member's device (authorised and enrolled in the cooperative): every node is admitted
+/// and converges. The hostile node holds the first device's key (a stolen phone) and
+/// proves it, superseding the device's own node, which proves itself again; what it
+/// signs with that key (offers, which a member's device may not write, junk) is refused.
+#[test]
+fn devices_are_admitted_and_a_stolen_device_key_is_survived() {
+    let mut cfg = Config::from_seed(21);
+    cfg.nodes = 10;
+    cfg.members = 3;
+    cfg.requesters = 1;
+    cfg.hostile = true;
+    assert!(cfg.devices);
+    let r = run(&cfg).expect("every node converges");
+    assert_eq!(r.strangers, 0, "{r:?}");
+    assert!(r.superseded > 0 && r.reproved > 0, "{r:?}");
+    assert!(r.hostile_acts > 0, "{r:?}");
 }
 
 /// The hostile node proves the member key it stole at every connection it opens,

@@ -6,17 +6,18 @@
 //! cooperative), its gossip is not judged and none is sent to it (the application score
 //! that shuts it out of the mesh), and its results are refused `UnknownCoop`.
 //!
-//! One peer per key, the last to prove it: the hostile node proves the member key it
-//! stole at every connection it opens, superseding the member's own node wherever it
+//! One peer per key, the last to prove it: the hostile node proves a key it stole (the
+//! first device's when there are devices, else the member's) at every connection it
+//! opens, superseding the member's own node wherever it
 //! does; that node, answered `UnknownCoop` by a peer that holds the cooperative, proves
 //! itself to it again, at most every `REPROVE_EVERY`, as the network task does.
 //!
 //! The key a node proves: its first author's (a member or requester whose entries it
-//! writes), else its witness's (a member in the charter who writes nothing but evidence).
-//! Witnesses go first to the nodes that write for no author, so every honest node
-//! speaks for a key while members and witnesses are enough (`Config::sized` up to a few
-//! hundred nodes). A node beyond them speaks for no key: like a real node without a
-//! member, it is served nothing, and the invariants leave it out.
+//! writes, or a member's device whose enrollment it writes), else its witness's (a member
+//! in the charter who writes nothing but evidence). Witnesses go first to the nodes that
+//! write for no author, and the nodes beyond the authors and the witnesses each hold a
+//! device (`Config::devices`); with devices off, such a node speaks for no key: like a
+//! real node without a member, it is served nothing, and the invariants leave it out.
 
 use super::{Failure, World};
 use taawun_core::PublicKey;
