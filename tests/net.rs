@@ -442,21 +442,13 @@ fn result_reaches_a_requester_that_was_offline() {
         let s = scenario(15, 40);
         let coop = s.coop;
         let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
-        let nodes = start_nodes_as(
-            root.path(),
-            vec![
-                Who::Member(Box::new(requester.clone())),
-                Who::Member(Box::new(worker.clone())),
-            ],
-            &s.entries[0],
-            &notify,
-        )
-        .await;
+        let nodes = net_common::start_requester_and_worker(root.path(), &s, &notify, |c| c).await;
         // The requester's peer id is its transport key's, not its member key's.
-        let member_peer = taawun_net::libp2p::identity::Keypair::ed25519_from_bytes(requester.to_bytes())
-            .expect("key")
-            .public()
-            .to_peer_id();
+        let member_peer =
+            taawun_net::libp2p::identity::Keypair::ed25519_from_bytes(requester.to_bytes())
+                .expect("key")
+                .public()
+                .to_peer_id();
         assert_ne!(nodes[0].peer(), member_peer);
         nodes[0]
             .net
@@ -473,17 +465,9 @@ fn result_reaches_a_requester_that_was_offline() {
             .cycle()
             .take(64 * 1024)
             .collect();
-        let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
-        nodes[0]
-            .net
-            .ingest(coop, vec![o, a], true)
-            .await
-            .expect("ingests");
-        nodes[1]
-            .net
-            .ingest(coop, vec![c], true)
-            .await
-            .expect("ingests");
+        let life = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
+        let sub = life[3].clone();
+        net_common::start_task(&nodes[0], &nodes[1], coop, &life).await;
         converge(&refs, coop, None, &notify, CONVERGE).await;
 
         // The requester goes offline; the worker submits.
@@ -508,10 +492,7 @@ fn result_reaches_a_requester_that_was_offline() {
         );
         let refused = w.net.send_result(coop, sub.id(), bytes[1..].to_vec()).await;
         assert!(
-            matches!(
-                refused,
-                Err(NetError::Result(Refusal::WrongSize { .. }))
-            ),
+            matches!(refused, Err(NetError::Result(Refusal::WrongSize { .. }))),
             "{refused:?}"
         );
         w.net
@@ -525,16 +506,17 @@ fn result_reaches_a_requester_that_was_offline() {
 
         // The requester comes back from its data directory (a new port, so the worker
         // cannot reach it until it dials the worker).
-        let req =
-            TestNode::start_member(&req_dir, requester.clone(), vec![w.addr.clone()], notify.clone())
-                .await;
+        let req = TestNode::start_member(
+            &req_dir,
+            requester.clone(),
+            vec![w.addr.clone()],
+            notify.clone(),
+        )
+        .await;
         assert_eq!(req.peer(), req_peer);
         wait_for(
             "the result on the requester's node",
-            || {
-                req.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
-                    && w.saw(|e| matches!(e, Event::ResultDelivered { submission, .. } if *submission == sub.id()))
-            },
+            || net_common::result_delivered(&req, &w, sub.id()),
             &notify,
             CONVERGE,
         )
@@ -597,16 +579,7 @@ fn a_result_kept_before_its_submission_was_signed_survives_a_stop_in_between() {
         let s = scenario(17, 40);
         let coop = s.coop;
         let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
-        let nodes = start_nodes_as(
-            root.path(),
-            vec![
-                Who::Member(Box::new(requester.clone())),
-                Who::Member(Box::new(worker.clone())),
-            ],
-            &s.entries[0],
-            &notify,
-        )
-        .await;
+        let nodes = net_common::start_requester_and_worker(root.path(), &s, &notify, |c| c).await;
         nodes[0].take_all(&s).await;
         let refs: Vec<&TestNode> = nodes.iter().collect();
         let heads = converge(&refs, coop, None, &notify, CONVERGE).await;
@@ -616,13 +589,9 @@ fn a_result_kept_before_its_submission_was_signed_survives_a_stop_in_between() {
             .cycle()
             .take(10_000)
             .collect();
-        let [o, c, a, sub] = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
-        nodes[0]
-            .net
-            .ingest(coop, vec![o.clone(), a], true)
-            .await
-            .expect("ingests");
-        nodes[1].net.ingest(coop, vec![c], true).await.expect("ingests");
+        let life = net_common::task_life(&s, &heads, &requester, &worker, &bytes);
+        let (offer, sub) = (life[0].id(), life[3].clone());
+        net_common::start_task(&nodes[0], &nodes[1], coop, &life).await;
         converge(&refs, coop, None, &notify, CONVERGE).await;
 
         let mut nodes = nodes;
@@ -630,7 +599,7 @@ fn a_result_kept_before_its_submission_was_signed_survives_a_stop_in_between() {
         let req = nodes.remove(0);
         // Kept, then signed (here: handed over signed), then the node stops.
         w.net
-            .stage_result(coop, o.id(), bytes.clone())
+            .stage_result(coop, offer, bytes.clone())
             .await
             .expect("kept");
         let never_signed = Id([0x5a; 32]);
@@ -648,15 +617,20 @@ fn a_result_kept_before_its_submission_was_signed_survives_a_stop_in_between() {
         let w_dir = w.dir.clone();
         w.stop().await;
 
-        let w = TestNode::start_member(&w_dir, worker.clone(), vec![req.addr.clone()], notify.clone())
-            .await;
-        assert!(w.net.has_result(coop, sub.id()), "the kept bytes are the submission's result");
+        let w = TestNode::start_member(
+            &w_dir,
+            worker.clone(),
+            vec![req.addr.clone()],
+            notify.clone(),
+        )
+        .await;
+        assert!(
+            w.net.has_result(coop, sub.id()),
+            "the kept bytes are the submission's result"
+        );
         wait_for(
             "the result of the submission signed before the stop, on the requester's node",
-            || {
-                req.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
-                    && w.saw(|e| matches!(e, Event::ResultDelivered { submission, .. } if *submission == sub.id()))
-            },
+            || net_common::result_delivered(&req, &w, sub.id()),
             &notify,
             CONVERGE,
         )

@@ -9,9 +9,7 @@
 mod net_common;
 
 use ed25519_dalek::SigningKey;
-use net_common::{
-    converge, now, runtime, scenario, start_nodes, wait_for, ProvingEvent, TestNode, Who,
-};
+use net_common::{converge, now, runtime, scenario, start_nodes, wait_for, ProvingEvent, TestNode};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -411,19 +409,12 @@ fn a_worker_whose_result_is_refused_where_its_key_was_taken_proves_itself_again(
         let s = scenario(36, 40);
         let coop = s.coop;
         let (requester, worker) = (s.requesters[0].clone(), s.members[1].clone());
-        let nodes = net_common::start_nodes_with(
-            root.path(),
-            vec![
-                Who::Member(Box::new(requester.clone())),
-                Who::Member(Box::new(worker.clone())),
-            ],
-            &s.entries[0],
-            &notify,
-            |c| taawun_net::NetConfig {
+        let nodes = net_common::start_requester_and_worker(root.path(), &s, &notify, |c| {
+            taawun_net::NetConfig {
                 sync_interval: Duration::from_secs(3600),
                 ..c
-            },
-        )
+            }
+        })
         .await;
         // Handed to both: with sync rounds an hour apart, nothing waits on them.
         for n in &nodes {
@@ -463,11 +454,7 @@ fn a_worker_whose_result_is_refused_where_its_key_was_taken_proves_itself_again(
             .expect("queued");
         wait_for(
             "the result delivered once the worker's node took its place back",
-            || {
-                superseded(thief, w.peer())
-                    && req.saw(|e| matches!(e, Event::ResultReceived { submission, .. } if *submission == sub.id()))
-                    && w.saw(|e| matches!(e, Event::ResultDelivered { submission, .. } if *submission == sub.id()))
-            },
+            || superseded(thief, w.peer()) && net_common::result_delivered(req, w, sub.id()),
             &notify,
             CONVERGE,
         )

@@ -306,6 +306,43 @@ pub(crate) async fn start_nodes_with(
     nodes
 }
 
+/// Starts the nodes of `s`'s first requester and of its member 1 (a worker), in that
+/// order, each [`config`] passed through `tweak`.
+pub(crate) async fn start_requester_and_worker(
+    root: &Path,
+    s: &taawun_core::synth::Scenario,
+    notify: &Arc<Notify>,
+    tweak: impl Fn(NetConfig) -> NetConfig,
+) -> Vec<TestNode> {
+    let whos = vec![
+        Who::Member(Box::new(s.requesters[0].clone())),
+        Who::Member(Box::new(s.members[1].clone())),
+    ];
+    start_nodes_with(root, whos, &s.entries[0], notify, tweak).await
+}
+
+/// Hands out the first three entries of a [`task_life`] as their authors' nodes would
+/// write them, gossiped: the offer and the assignment to the requester's node `req`, the
+/// claim to the worker's node `w`.
+pub(crate) async fn start_task(req: &TestNode, w: &TestNode, coop: Id, life: &[Verified; 4]) {
+    let [o, c, a, _] = life;
+    req.net
+        .ingest(coop, vec![o.clone(), a.clone()], true)
+        .await
+        .expect("ingests");
+    w.net
+        .ingest(coop, vec![c.clone()], true)
+        .await
+        .expect("ingests");
+}
+
+/// Whether the result of `submission` reached the requester's node `req` and the
+/// worker's node `w` was told it was delivered.
+pub(crate) fn result_delivered(req: &TestNode, w: &TestNode, submission: Id) -> bool {
+    req.saw(|e| matches!(e, Event::ResultReceived { submission: s, .. } if *s == submission))
+        && w.saw(|e| matches!(e, Event::ResultDelivered { submission: s, .. } if *s == submission))
+}
+
 /// Waits until every node of `nodes` has the same heads of `coop` (and, with `want`,
 /// exactly those), waking on events and looking at least every [`POLL`]. Panics with
 /// each node's view after `timeout`.

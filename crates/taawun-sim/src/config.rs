@@ -113,7 +113,9 @@ impl Config {
     }
 
     /// [`Config::from_seed`] with `nodes` nodes and about `entries` entries (a large run:
-    /// members grow with the nodes so that most nodes write).
+    /// members grow with the nodes so that most nodes write). The entries include the
+    /// governance the synthetic cooperative starts with (a vote per member, two entries
+    /// per device), which at several hundred nodes is several hundred entries.
     pub fn sized(seed: u64, nodes: usize, entries: usize) -> Self {
         let mut c = Self::from_seed(seed);
         c.nodes = nodes.max(2);

@@ -22,7 +22,10 @@ struct Args {
     /// Nodes per run (default: drawn from the seed, 3 to 8).
     #[arg(long)]
     nodes: Option<usize>,
-    /// Entries per run, about (default: drawn from the seed, 120 to 240).
+    /// Entries per run, about (default: drawn from the seed, 120 to 240). Governance
+    /// counts: the charter, a vote per member for the floor (half the nodes, up to 200)
+    /// and two entries per device (the nodes beyond the members, requesters and
+    /// witnesses), so a run of several hundred nodes needs well over that for any work.
     #[arg(long)]
     entries: Option<usize>,
     /// Go on after a failure and count them all.
