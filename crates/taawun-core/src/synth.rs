@@ -155,7 +155,26 @@ pub fn generate(p: &Params) -> Scenario {
 /// (which lists them) and what names it. At most as many as `p.members`, so that the
 /// generated members still make the quorum.
 pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
-    generate_with_devices(p, witnesses, 0)
+    generate_with(
+        p,
+        &Extras {
+            witnesses,
+            ..Extras::default()
+        },
+    )
+}
+
+/// What a simulation adds to a generated cooperative ([`generate_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Members in the charter who write nothing ([`generate_with_witnesses`]).
+    pub witnesses: usize,
+    /// Members' devices ([`generate_with_devices`]).
+    pub devices: usize,
+    /// Half the rejections are appealed: the member appeals at once, another member's
+    /// tick witnesses the appeal, and the requester replies (docs/protocol.md 8.8). No
+    /// juror votes here: the seats stay open for their vote window, then lapse.
+    pub appeals: bool,
 }
 
 /// [`generate_with_witnesses`], with `devices` device keys of members besides: after the
@@ -166,11 +185,25 @@ pub fn generate_with_witnesses(p: &Params, witnesses: usize) -> Scenario {
 /// is bounded, and no voter to the quorum. Their keys come from a generator of their own;
 /// with none, the entries are those of [`generate_with_witnesses`].
 pub fn generate_with_devices(p: &Params, witnesses: usize, devices: usize) -> Scenario {
-    let mut entries = Vec::with_capacity(p.entries + 16 + 2 * devices);
-    let witnesses = witnesses.min(p.members.max(1));
-    let (s, keys, results) = run(p, witnesses, devices, true, &mut |v| {
-        entries.push(v.clone())
-    });
+    generate_with(
+        p,
+        &Extras {
+            witnesses,
+            devices,
+            ..Extras::default()
+        },
+    )
+}
+
+/// [`generate`] with `extras`: witnesses, devices and appeals. With none, the entries of
+/// [`generate`].
+pub fn generate_with(p: &Params, extras: &Extras) -> Scenario {
+    let mut entries = Vec::with_capacity(p.entries + 16 + 2 * extras.devices);
+    let extras = Extras {
+        witnesses: extras.witnesses.min(p.members.max(1)),
+        ..extras.clone()
+    };
+    let (s, keys, results) = run(p, &extras, true, &mut |v| entries.push(v.clone()));
     Scenario {
         coop: s.coop,
         entries,
@@ -186,7 +219,7 @@ pub fn generate_with_devices(p: &Params, witnesses: usize, devices: usize) -> Sc
 /// The same entries as [`generate`], handed to `sink` one at a time in order instead of
 /// kept, so a ledger of millions of entries can be written with flat memory.
 pub fn stream(p: &Params, sink: &mut dyn FnMut(&Verified)) -> Streamed {
-    run(p, 0, 0, false, sink).0
+    run(p, &Extras::default(), false, sink).0
 }
 
 /// The keys a run generated.
@@ -203,11 +236,11 @@ type Generated = (Streamed, Keys, BTreeMap<Id, Vec<u8>>);
 
 fn run(
     p: &Params,
-    witnesses: usize,
-    devices: usize,
+    extras: &Extras,
     keep_results: bool,
     sink: &mut dyn FnMut(&Verified),
 ) -> Generated {
+    let (witnesses, devices) = (extras.witnesses, extras.devices);
     let mut rng = Rng::new(p.seed);
     let members: Vec<SigningKey> = (0..p.members.max(1))
         .map(|_| SigningKey::from_bytes(&rng.bytes32()))
@@ -407,7 +440,7 @@ fn run(
                     }),
                 );
             } else if roll < 90 {
-                g.write(
+                let rejection = g.write(
                     req,
                     Body::Reject(Reject {
                         submission: sub.id(),
@@ -421,6 +454,10 @@ fn run(
                         .expect("synthetic keys are acceptable and texts short"),
                     }),
                 );
+                // Drawn only with appeals on, so that without them nothing changes.
+                if extras.appeals && g.rng.chance(50) {
+                    appeal(&mut g, &rejection, *w, req, &member_keys);
+                }
                 continue;
             } else {
                 // Left to be accepted by default.
@@ -500,6 +537,39 @@ fn run(
         devices: device_keys,
     };
     (s, keys, results)
+}
+
+/// `worker` appeals `rejection` at once; another member's tick witnesses the appeal (the
+/// draw of the jury needs one); the requester replies.
+fn appeal(
+    g: &mut Gen<'_>,
+    rejection: &Verified,
+    worker: PublicKey,
+    req: PublicKey,
+    members: &[PublicKey],
+) {
+    let appeal = g.write(
+        worker,
+        Body::Appeal(Appeal {
+            rejection: rejection.id(),
+            answer: "Every image is labelled; the second batch shows the blight.".into(),
+        }),
+    );
+    if let Some(witness) = members.iter().find(|m| **m != worker) {
+        g.write(
+            *witness,
+            Body::Tick(Tick {
+                heads: vec![appeal.id()],
+            }),
+        );
+    }
+    g.write(
+        req,
+        Body::Reply(Reply {
+            appeal: appeal.id(),
+            text: "The labels missed the rust on the leaves.".into(),
+        }),
+    );
 }
 
 /// `text` sealed to `to` with a seed derived from both, for tests and benchmarks that

@@ -177,3 +177,51 @@ fn devices_are_authorised_by_members_and_speak_for_them() {
         .collect();
     assert_eq!(plain, none);
 }
+
+#[test]
+fn appeals_are_witnessed_and_seat_a_jury() {
+    let p = Params {
+        entries: 600,
+        ..Params::default()
+    };
+    let extras = taawun_core::synth::Extras {
+        witnesses: 6,
+        appeals: true,
+        ..Default::default()
+    };
+    let s = taawun_core::synth::generate_with(&p, &extras);
+    let mut c = Coop::new();
+    for v in &s.entries {
+        let out = c.ingest(v.clone(), Some(s.end));
+        assert_eq!(out, Ok(Outcome::Fresh), "{:?}", v.entry());
+    }
+    // Once the witness slack has passed, each appeal's jury sits.
+    let now = s.end + taawun_core::fold::WITNESS_SLACK_MS + 1;
+    let appeals = c.appeals(now);
+    assert!(appeals.len() >= 2, "{} appeals", appeals.len());
+    for a in &appeals {
+        assert!(a.reply.is_some(), "{a:?}");
+        let open = a
+            .seats
+            .iter()
+            .filter(|s| s.state == taawun_core::appeal::SeatState::Open)
+            .count();
+        assert!(open > 0, "no juror sits on {a:?}");
+        assert!(a.seats.iter().all(|s| s.member != a.appellant));
+    }
+    // Without appeals, the entries of the plain generator with those witnesses.
+    let plain: Vec<Vec<u8>> = taawun_core::synth::generate_with_witnesses(&p, 6)
+        .entries
+        .iter()
+        .map(|v| v.envelope())
+        .collect();
+    let none = taawun_core::synth::generate_with(
+        &p,
+        &taawun_core::synth::Extras {
+            witnesses: 6,
+            ..Default::default()
+        },
+    );
+    let none: Vec<Vec<u8>> = none.entries.iter().map(|v| v.envelope()).collect();
+    assert_eq!(plain, none);
+}
