@@ -36,6 +36,12 @@ pub struct Config {
     /// and the hostile node steals the first device's key too and proves it. On in
     /// [`Config::from_seed`]; off, those nodes speak for no key and are served nothing.
     pub devices: bool,
+    /// Half the rejections are appealed (witnessed, replied to; no juror votes), and each
+    /// appellant's node sends the result to the node of every juror holding a seat, as
+    /// the network task does. Off in [`Config::from_seed`] (it changes every entry after
+    /// the first appeal, so the seeds that found faults would no longer replay them);
+    /// `--appeals` turns it on.
+    pub appeals: bool,
     /// Each honest node's clock is off by up to this much either way, ms.
     pub max_skew_ms: u64,
     /// The hostile node's clock runs this far ahead, ms.
@@ -107,6 +113,7 @@ impl Config {
             hostile: !calm && r.chance(60),
             forks: true,
             devices: true,
+            appeals: false,
             max_skew_ms: r.range(0, 90_000),
             hostile_skew_ms: r.range(0, 15 * 60_000),
         }
@@ -143,6 +150,9 @@ impl Config {
         if !self.forks {
             args.push_str(" --no-forks");
         }
+        if self.appeals {
+            args.push_str(" --appeals");
+        }
         args
     }
 }
@@ -165,6 +175,9 @@ mod tests {
         let mut calm = Config::from_seed(42);
         calm.forks = false;
         assert_eq!(calm.replay_args(), "--seed 42 --no-forks");
+        let mut appealed = Config::from_seed(42);
+        appealed.appeals = true;
+        assert_eq!(appealed.replay_args(), "--seed 42 --appeals");
     }
 
     #[test]

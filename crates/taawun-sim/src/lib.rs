@@ -42,7 +42,8 @@
 //!   other node had them);
 //! - an honest node's export passes the offline audit (`taawun_ledger::verify`);
 //! - every submission's result is on its requester's node, the worker's bytes (not the
-//!   hostile node's forgery), and none was refused for good;
+//!   hostile node's forgery), and none was refused for good; with appeals
+//!   (`Config::appeals`), every appealed one on the node of each juror seated too;
 //! - a node that speaks for no key (only with `Config::devices` off: otherwise the nodes
 //!   beyond the members' and witnesses' speak for members' devices) was served nothing
 //!   by an honest node; such nodes are left out of the checks above.

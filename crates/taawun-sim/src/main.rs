@@ -34,6 +34,9 @@ struct Args {
     /// Keep the hostile node from forking chains (it forks by default).
     #[arg(long)]
     no_forks: bool,
+    /// Appeal half the rejections, so that results also go to jurors' nodes.
+    #[arg(long)]
+    appeals: bool,
 }
 
 fn config(args: &Args, seed: u64) -> Config {
@@ -41,6 +44,7 @@ fn config(args: &Args, seed: u64) -> Config {
     if args.no_forks {
         c.forks = false;
     }
+    c.appeals = args.appeals;
     c
 }
 
@@ -83,7 +87,7 @@ fn main() -> anyhow::Result<()> {
                         String::new()
                     };
                     println!(
-                        "seed {}: ok, {} nodes{peering}, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts ({} proofs superseded, {} proven again), {} results delivered, converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
+                        "seed {}: ok, {} nodes{peering}, {} entries, {} written, {} messages ({} lost, {} doubled), {} crashes ({} torn, {} restored), {} partitions, {} hostile acts ({} proofs superseded, {} proven again), {} results delivered ({} to jurors), converged {:.0} s after the heal, {:.0} s simulated in {:.2} s; {} of {} seeds done",
                         r.seed,
                         r.nodes,
                         r.entries,
@@ -99,6 +103,7 @@ fn main() -> anyhow::Result<()> {
                         r.superseded,
                         r.reproved,
                         r.results,
+                        r.juror_results,
                         r.converged_ms as f64 / 1000.0,
                         r.simulated_ms as f64 / 1000.0,
                         t.elapsed().as_secs_f64(),

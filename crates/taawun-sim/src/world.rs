@@ -113,6 +113,8 @@ pub struct Report {
     pub simulated_ms: u64,
     /// Results delivered to their requester's node.
     pub results: u64,
+    /// Results delivered to the nodes of jurors of appeals (runs with appeals).
+    pub juror_results: u64,
     /// Connections opened by lookups (a network larger than the peer target).
     pub opened: u64,
     /// Connections closed as over a node's peer target.
@@ -345,7 +347,7 @@ impl World {
             true => idle.saturating_sub(cfg.nodes.min(cfg.members.max(1))),
             false => 0,
         };
-        let scenario = synth::generate_with_devices(
+        let scenario = synth::generate_with(
             &synth::Params {
                 seed: cfg.seed,
                 members: cfg.members,
@@ -353,8 +355,11 @@ impl World {
                 entries: cfg.entries,
                 start: synth::Params::default().start,
             },
-            cfg.nodes,
-            devices,
+            &synth::Extras {
+                witnesses: cfg.nodes,
+                devices,
+                appeals: cfg.appeals,
+            },
         );
         let start = scenario.entries[0].entry().ts.saturating_sub(1_000);
         let coop = scenario.coop;
@@ -742,6 +747,7 @@ impl World {
                     return Ok(());
                 }
                 self.lookup(node)?;
+                self.jurors_due(node)?;
                 let mut peers = self.gossip_peers(node);
                 peers.retain(|p| !self.nodes[node].blocked.contains(p));
                 for _ in 0..taawun_net::config::SYNC_PEERS_PER_ROUND.min(peers.len()) {
@@ -1432,7 +1438,10 @@ impl World {
         }
         let first = digests.values().next().cloned();
         let same = digests.values().all(|d| Some(d) == first.as_ref());
-        let results = self.results_waiting();
+        let mut results = self.results_waiting();
+        if same && !writing {
+            results.extend(self.jurors_waiting(honest[0])?);
+        }
         if same && !writing && !results.is_empty() {
             // Converged, with results still on their way: a result backed off while its
             // requester was away waits at most RETRY_MAX, or less when they meet.

@@ -200,3 +200,16 @@ fn a_member_whose_key_a_thief_proves_is_served_again_by_proving_itself() {
     let r = run(&cfg).expect("the member's node is served in its turn");
     assert!(r.superseded > 0 && r.reproved > 0, "{r:?}");
 }
+
+/// With appeals, each appellant's node sends the result to the node of every juror
+/// holding a seat, which takes it by its own ledger: the run ends only once every
+/// seated juror's node holds the result, whole. Fails ("results not delivered ... a
+/// juror") when a juror's node refuses a result of an appeal it sits on.
+#[test]
+fn results_reach_the_jurors_of_appeals() {
+    let mut cfg = Config::from_seed(19);
+    cfg.appeals = true;
+    let r = run(&cfg).expect("every seated juror's node gets the result");
+    assert!(r.juror_results > 0, "{r:?}");
+    assert!(r.results > 0, "{r:?}");
+}

@@ -1,5 +1,7 @@
 //! Results in the simulated world. A worker's node hands each submission's result bytes
-//! to the requester's node with the machine the network task runs
+//! to the requester's node (and, in runs with appeals, an appellant's node to the node of
+//! each juror holding a seat, found as the task's `jurors_due` finds them; the reason's
+//! key that goes with it is not played) with the machine the network task runs
 //! (`taawun_net::outbox::Outbox`: when to try, whom to dial, what to retry), and the
 //! receiver checks them with the task's own function (`taawun_net::exchange::received`),
 //! over the same lossy, partitioned network as gossip and sync. What the simulator adds
@@ -13,8 +15,9 @@
 //! does not model); the hostile node proves none of the keys it stole.
 //!
 //! The invariant: once the network is healed, every result of a submission the honest
-//! nodes hold reaches the node of its requester, whole (its blake3 is the submission's),
-//! within the convergence bound plus [`taawun_net::result::RETRY_MAX`].
+//! nodes hold reaches the node of its requester, and every appealed one the node of each
+//! juror seated, whole (its blake3 is the submission's), within the convergence bound
+//! plus [`taawun_net::result::RETRY_MAX`].
 
 use super::{Ev, Failure, Msg, World, REQUEST_TIMEOUT_MS};
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +28,9 @@ use taawun_net::exchange::{self, Refused};
 use taawun_net::outbox::{Outbox, Output};
 use taawun_net::result::Refusal;
 
+/// A result to deliver: the submission, and the juror it goes to (`None`: its requester).
+pub(super) type Delivery = (Id, Option<PublicKey>);
+
 /// How often a node with results waiting looks for retries that are due (simulated ms).
 /// The network task looks every [`taawun_net::result::RETRY_TICK`]; retries wait at least
 /// [`taawun_net::result::RETRY_FIRST`], so a second changes nothing but the count of events.
@@ -34,12 +40,14 @@ const TICK_MS: u64 = 1_000;
 #[derive(Default)]
 pub(super) struct Results {
     /// The results waiting for their recipient: the real machine. Lost in a crash.
-    outbox: Outbox<Id, PublicKey, usize, u64>,
+    outbox: Outbox<Delivery, PublicKey, usize, u64>,
     /// Result files (the node's authors' own, and those it received): on disk.
     files: BTreeMap<Id, Vec<u8>>,
     /// The outbox's marks: results of the node's authors still to deliver, and to whom.
     /// On disk.
-    marks: BTreeMap<Id, PublicKey>,
+    marks: BTreeMap<Delivery, PublicKey>,
+    /// Results a juror's node stored (never sent it again). On disk.
+    sent: BTreeSet<(Id, PublicKey)>,
     /// Result requests out, by id: the peer asked.
     out: BTreeMap<u64, usize>,
     /// Peers this node dialed for a result (connections beside its links); dropped when
@@ -66,6 +74,7 @@ impl Results {
         *self = Results {
             files: std::mem::take(&mut self.files),
             marks: std::mem::take(&mut self.marks),
+            sent: std::mem::take(&mut self.sent),
             ..Results::default()
         };
     }
@@ -82,15 +91,20 @@ impl World {
         self.base + Duration::from_millis(self.now - self.start)
     }
 
-    /// The honest node that holds `key` (writes its author's entries).
+    /// The honest node that holds `key` (writes its author's entries, or holds it as its
+    /// witness: a member who may sit on a jury).
     pub(super) fn holder(&self, key: &PublicKey) -> Option<usize> {
-        (0..self.nodes.len()).find(|&n| {
-            self.nodes[n].honest
-                && self.nodes[n]
-                    .scripts
-                    .iter()
-                    .any(|s| self.scripts[*s].author == *key)
-        })
+        (0..self.nodes.len()).find(|&n| self.nodes[n].honest && self.holds_key(n, key))
+    }
+
+    /// Whether node `n` holds `key`: an author's it writes for, or its witness's.
+    pub(super) fn holds_key(&self, n: usize, key: &PublicKey) -> bool {
+        let node = &self.nodes[n];
+        node.scripts.iter().any(|s| self.scripts[*s].author == *key)
+            || node
+                .witness
+                .as_ref()
+                .is_some_and(|w| PublicKey(w.verifying_key().to_bytes()) == *key)
     }
 
     /// Whether `a` has a connection to `b`: both up, not cut apart, and linked, dialed
@@ -123,12 +137,12 @@ impl World {
         let id = v.id();
         let r = &mut self.nodes[node].results;
         r.files.insert(id, bytes);
-        r.marks.insert(id, requester);
-        self.queue_result(node, id, requester)
+        r.marks.insert((id, None), requester);
+        self.queue_result(node, (id, None), requester)
     }
 
     /// Queues result `id` for `to` in the node's outbox (the DHT tells where `to` is).
-    fn queue_result(&mut self, node: usize, id: Id, to: PublicKey) -> Result<(), Failure> {
+    fn queue_result(&mut self, node: usize, id: Delivery, to: PublicKey) -> Result<(), Failure> {
         let last = self.holder(&to);
         let now = self.instant();
         let out = self.nodes[node]
@@ -141,7 +155,7 @@ impl World {
 
     /// A restarted node queues again what its marks say is still to deliver.
     pub(super) fn requeue_results(&mut self, node: usize) -> Result<(), Failure> {
-        let marks: Vec<(Id, PublicKey)> = self.nodes[node]
+        let marks: Vec<(Delivery, PublicKey)> = self.nodes[node]
             .results
             .marks
             .iter()
@@ -162,11 +176,12 @@ impl World {
                 continue;
             }
             self.prove(x, y)?;
-            let holds: BTreeSet<PublicKey> = self.nodes[y]
-                .scripts
-                .iter()
-                .filter(|_| self.nodes[y].honest)
-                .map(|s| self.scripts[*s].author)
+            let holds: BTreeSet<PublicKey> = self.nodes[x]
+                .results
+                .marks
+                .values()
+                .filter(|to| self.nodes[y].honest && self.holds_key(y, to))
+                .copied()
                 .collect();
             let now = self.instant();
             let out = self.nodes[x]
@@ -226,7 +241,7 @@ impl World {
     fn carry_out_results(
         &mut self,
         node: usize,
-        out: Vec<Output<Id, PublicKey, usize>>,
+        out: Vec<Output<Delivery, PublicKey, usize>>,
     ) -> Result<(), Failure> {
         for o in out {
             match o {
@@ -245,13 +260,19 @@ impl World {
                 // Where a node is comes from the DHT's record, which never changes here.
                 Output::Lookup(_) => {}
                 Output::Delivered { key, .. } => {
-                    self.nodes[node].results.marks.remove(&key);
-                    self.report.results += 1;
+                    let r = &mut self.nodes[node].results;
+                    r.marks.remove(&key);
+                    if let (id, Some(juror)) = key {
+                        r.sent.insert((id, juror));
+                        self.report.juror_results += 1;
+                    } else {
+                        self.report.results += 1;
+                    }
                 }
                 Output::Refused { key, refusal } => {
                     return Err(self.fail(format!(
                         "node {node}'s result of submission {} was refused for good: {refusal}",
-                        key.short()
+                        key.0.short()
                     )));
                 }
             }
@@ -263,7 +284,7 @@ impl World {
     /// An attempt to deliver `key` to `to`: to the node holding its key when connected
     /// (one node holds each key here, so it is the outbox's `last` too), else the outbox
     /// hears it is unreachable (and dials that node).
-    fn deliver(&mut self, node: usize, key: Id, to: PublicKey) -> Result<(), Failure> {
+    fn deliver(&mut self, node: usize, key: Delivery, to: PublicKey) -> Result<(), Failure> {
         let holder = self.holder(&to);
         // A node of the simulator writes for several authors: a worker whose requester
         // writes on the same node hands the result over without the network.
@@ -279,7 +300,7 @@ impl World {
                 .unreachable(key, now, |p| connected.contains(p));
             return self.carry_out_results(node, out);
         };
-        let Some(bytes) = self.nodes[node].results.files.get(&key).cloned() else {
+        let Some(bytes) = self.nodes[node].results.files.get(&key.0).cloned() else {
             self.nodes[node].results.outbox.forget(&key);
             return Ok(());
         };
@@ -288,7 +309,7 @@ impl World {
         let r = &mut self.nodes[node].results;
         r.outbox.sending(key, peer, id);
         if peer == node {
-            let answer = self.take_result(node, node, key, bytes)?;
+            let answer = self.take_result(node, node, key.0, bytes)?;
             let now = self.instant();
             let out = self.nodes[node]
                 .results
@@ -304,7 +325,7 @@ impl World {
             peer,
             Msg::Result {
                 id,
-                submission: key,
+                submission: key.0,
                 bytes,
             },
         );
@@ -374,7 +395,9 @@ impl World {
         Ok(
             match exchange::received(self.nodes[node].coop.as_ref(), &submission, &bytes) {
                 Ok(sub) => {
-                    if self.speaks_for_requester(node, &sub)? {
+                    if self.speaks_for_requester(node, &sub)?
+                        || self.sits_on_a_jury_of(node, from, &sub)?
+                    {
                         // Held already: the first copy stays, as the task's store keeps it.
                         self.nodes[node]
                             .results
@@ -417,6 +440,82 @@ impl World {
                 .scripts
                 .iter()
                 .any(|i| self.scripts[*i].author == requester))
+    }
+
+    /// Whether `node` holds (or held) a seat on the jury of an appeal of `sub` by its own
+    /// ledger, for a key it holds, and `from` holds the key of the member who submitted
+    /// it: a juror's node takes the result from the appellant's.
+    fn sits_on_a_jury_of(
+        &mut self,
+        node: usize,
+        from: usize,
+        sub: &Verified,
+    ) -> Result<bool, Failure> {
+        if !self.cfg.appeals || !self.nodes[node].honest {
+            return Ok(false);
+        }
+        if !self.holds_key(from, &sub.entry().author) {
+            return Ok(false);
+        }
+        let now = self.clock(node);
+        let state = self
+            .ledger(node)?
+            .state()
+            .map_err(|e| self.fail(format!("node {node} cannot fold its ledger: {e}")))?;
+        let seated = state
+            .appeals(now)
+            .iter()
+            .filter(|a| a.submission == sub.id())
+            .flat_map(|a| a.seats.iter())
+            .any(|s| self.holds_key(node, &s.member));
+        Ok(seated)
+    }
+
+    /// Queues, on the node of each appellant, the result of its appeal for every juror
+    /// holding an open seat whose node has not stored it yet, as the network task's
+    /// `jurors_due` does at every tick (here at every sync round).
+    pub(super) fn jurors_due(&mut self, node: usize) -> Result<(), Failure> {
+        if !self.cfg.appeals || !self.nodes[node].honest {
+            return Ok(());
+        }
+        let authors: Vec<PublicKey> = self.nodes[node]
+            .scripts
+            .iter()
+            .map(|s| self.scripts[*s].author)
+            .collect();
+        let appealed = self.nodes[node].scripts.iter().any(|s| {
+            let sc = &self.scripts[*s];
+            sc.entries[..sc.next.min(sc.entries.len())]
+                .iter()
+                .any(|v| matches!(v.entry().body, Body::Appeal(_)))
+        });
+        if !appealed {
+            return Ok(());
+        }
+        let now = self.clock(node);
+        let state = self
+            .ledger(node)?
+            .state()
+            .map_err(|e| self.fail(format!("node {node} cannot fold its ledger: {e}")))?;
+        for a in state.appeals(now) {
+            if !authors.contains(&a.appellant) || !self.nodes[node].results.holds(&a.submission) {
+                continue;
+            }
+            let open = a
+                .seats
+                .iter()
+                .filter(|s| s.state == taawun_core::appeal::SeatState::Open);
+            for seat in open {
+                let key = (a.submission, Some(seat.member));
+                let r = &self.nodes[node].results;
+                if r.outbox.contains(&key) || r.sent.contains(&(a.submission, seat.member)) {
+                    continue;
+                }
+                self.nodes[node].results.marks.insert(key, seat.member);
+                self.queue_result(node, key, seat.member)?;
+            }
+        }
+        Ok(())
     }
 
     /// The answer to a result request of `node`.
@@ -471,23 +570,65 @@ impl World {
         Ok(())
     }
 
-    /// Results still to deliver, in words (none: empty).
+    /// Results still to deliver, in words (none: empty). A result for a key no node
+    /// holds here (a witness key left over: a member whose node is not in the run) waits
+    /// for good, as for a member who never runs a node, and is left out.
     pub(super) fn results_waiting(&self) -> Vec<String> {
         self.nodes
             .iter()
             .enumerate()
             .filter(|(_, n)| n.honest)
             .flat_map(|(i, n)| {
-                n.results.marks.iter().map(move |(id, to)| {
-                    format!(
-                        "node {i}'s result of {} for {} (on node {:?})",
-                        id.short(),
-                        to.short(),
-                        self.holder(to)
-                    )
-                })
+                n.results
+                    .marks
+                    .iter()
+                    .filter(|(_, to)| self.holder(to).is_some())
+                    .map(move |((id, juror), to)| {
+                        format!(
+                            "node {i}'s result of {} for {}{} (on node {:?})",
+                            id.short(),
+                            to.short(),
+                            if juror.is_some() { ", a juror" } else { "" },
+                            self.holder(to)
+                        )
+                    })
             })
             .collect()
+    }
+
+    /// The jurors whose node lacks the result of the appeal they sit on (by `reference`'s
+    /// ledger, now), in words (none: empty). A seat's holder that speaks for no honest
+    /// node here (a key held by no node) is left out.
+    pub(super) fn jurors_waiting(&mut self, reference: usize) -> Result<Vec<String>, Failure> {
+        if !self.cfg.appeals {
+            return Ok(Vec::new());
+        }
+        let now = self.clock(reference);
+        let state = self
+            .ledger(reference)?
+            .state()
+            .map_err(|e| self.fail(e.to_string()))?;
+        let mut out = Vec::new();
+        for a in state.appeals(now) {
+            for seat in &a.seats {
+                let Some(h) = self.holder(&seat.member) else {
+                    continue;
+                };
+                let whole = self.nodes[h]
+                    .results
+                    .files
+                    .get(&a.submission)
+                    .is_some_and(|b| self.result_bytes.get(&a.submission) == Some(b));
+                if !whole {
+                    out.push(format!(
+                        "node {h}, juror {} on the appeal of {}, lacks its result",
+                        seat.member.short(),
+                        a.submission.short()
+                    ));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// At the end: the requester's node holds the result of every submission the honest
