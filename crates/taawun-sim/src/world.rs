@@ -124,8 +124,9 @@ pub struct Report {
     pub superseded: u64,
     /// Times a node proved itself again to a peer that no longer admitted it.
     pub reproved: u64,
-    /// Honest nodes that speak for no key (more nodes than members and witnesses): like
-    /// a real node without a member, served nothing by an honest node.
+    /// Honest nodes that speak for no key (more nodes than authors and witnesses, with
+    /// `Config::devices` off): like a real node without a member, served nothing by an
+    /// honest node.
     pub strangers: usize,
     /// Events handled.
     pub events: u64,
@@ -264,7 +265,8 @@ struct Node {
     /// Connections beyond the bootstrap peers, and the machine choosing them.
     peers: Peers,
     /// The key this node proves on its connections ([`World::identity_of`]; the hostile
-    /// node's is the member key it stole).
+    /// node's is the stolen device's key when there are devices, else the stolen member
+    /// key).
     identity: Option<PublicKey>,
     /// The key each peer proved, one peer per key: the network task's machine. Lost in a
     /// crash.
