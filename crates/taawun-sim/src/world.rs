@@ -275,6 +275,9 @@ struct Node {
     roles: Option<(u64, Roles)>,
     /// When this node last proved itself again to each peer (simulated ms).
     reproved: BTreeMap<usize, u64>,
+    /// Its ledger folded, brought up to date as it grows ([`World::state_now`]), for
+    /// admission's roles and the appeals' juries. Dropped in a crash.
+    state: Option<taawun_core::fold::Coop>,
 }
 
 struct World {
@@ -423,6 +426,7 @@ impl World {
                 admission: Admission::new(),
                 roles: None,
                 reproved: BTreeMap::new(),
+                state: None,
             });
             let _ = i;
         }
@@ -581,6 +585,23 @@ impl World {
     /// The node's clock.
     fn clock(&self, node: usize) -> Timestamp {
         (self.now as i64 + self.nodes[node].skew).max(0) as Timestamp
+    }
+
+    /// The node's ledger folded as it is now: folded once, then brought up to date with
+    /// the entries stored since, as the network task keeps its states.
+    fn state_now(&mut self, node: usize) -> Result<&taawun_core::fold::Coop, Failure> {
+        let (cfg, at_ms) = (&self.cfg, self.now - self.start);
+        let fail = |e: String| Failure::of(cfg, at_ms, format!("node {node}: {e}"));
+        let n = &mut self.nodes[node];
+        let c = n
+            .coop
+            .as_ref()
+            .ok_or_else(|| fail("no ledger open".into()))?;
+        match &mut n.state {
+            Some(st) => c.refresh_state(st).map_err(|e| fail(e.to_string()))?,
+            None => n.state = Some(c.state().map_err(|e| fail(e.to_string()))?),
+        }
+        Ok(n.state.as_ref().expect("just folded"))
     }
 
     fn ledger(&mut self, node: usize) -> Result<&mut CoopLedger, Failure> {
@@ -1289,6 +1310,7 @@ impl World {
         n.admission = Admission::new();
         n.roles = None;
         n.reproved.clear();
+        n.state = None;
         self.drop_dialed(node);
         for p in self.gossip_peers(node) {
             self.nodes[p].sessions.disconnected(node);

@@ -61,11 +61,8 @@ impl World {
         {
             // Read again only when an entry that may change them was stored, as the
             // network task does at once after such an entry.
-            let state = self
-                .ledger(node)?
-                .state()
-                .map_err(|e| self.fail(format!("node {node} cannot fold its ledger: {e}")))?;
-            self.nodes[node].roles = Some((changed, Roles::read(&state)));
+            let roles = Roles::read(self.state_now(node)?);
+            self.nodes[node].roles = Some((changed, roles));
         }
         let now = self.clock(node);
         let n = &self.nodes[node];

@@ -458,11 +458,8 @@ impl World {
             return Ok(false);
         }
         let now = self.clock(node);
-        let state = self
-            .ledger(node)?
-            .state()
-            .map_err(|e| self.fail(format!("node {node} cannot fold its ledger: {e}")))?;
-        let seated = state
+        let seated = self
+            .state_now(node)?
             .appeals(now)
             .iter()
             .filter(|a| a.submission == sub.id())
@@ -493,11 +490,7 @@ impl World {
             return Ok(());
         }
         let now = self.clock(node);
-        let state = self
-            .ledger(node)?
-            .state()
-            .map_err(|e| self.fail(format!("node {node} cannot fold its ledger: {e}")))?;
-        for a in state.appeals(now) {
+        for a in self.state_now(node)?.appeals(now) {
             if !authors.contains(&a.appellant) || !self.nodes[node].results.holds(&a.submission) {
                 continue;
             }
@@ -604,12 +597,8 @@ impl World {
             return Ok(Vec::new());
         }
         let now = self.clock(reference);
-        let state = self
-            .ledger(reference)?
-            .state()
-            .map_err(|e| self.fail(e.to_string()))?;
         let mut out = Vec::new();
-        for a in state.appeals(now) {
+        for a in self.state_now(reference)?.appeals(now) {
             for seat in &a.seats {
                 let Some(h) = self.holder(&seat.member) else {
                     continue;
