@@ -149,10 +149,7 @@ impl AppealInfo {
             dismiss: a.dismiss,
             majority: a.majority,
             seats: a.seats.iter().map(seat).collect(),
-            to_judge: a
-                .seats
-                .iter()
-                .any(|s| s.member == *me && s.state == SeatState::Open),
+            to_judge: a.open_seats().any(|s| s.member == *me),
             title: String::new(),
             description: String::new(),
             result_here: false,

@@ -332,6 +332,14 @@ pub struct AppealView {
     pub outcome: Outcome,
 }
 
+impl AppealView {
+    /// The jurors whose seat is open now: those the appellant's node owes the result
+    /// (docs/protocol.md 13.7), and who may still vote.
+    pub fn open_seats(&self) -> impl Iterator<Item = &Seat> {
+        self.seats.iter().filter(|s| s.state == SeatState::Open)
+    }
+}
+
 /// A juror's part in one appeal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JuryDuty {

@@ -201,11 +201,7 @@ fn appeals_are_witnessed_and_seat_a_jury() {
     assert!(appeals.len() >= 2, "{} appeals", appeals.len());
     for a in &appeals {
         assert!(a.reply.is_some(), "{a:?}");
-        let open = a
-            .seats
-            .iter()
-            .filter(|s| s.state == taawun_core::appeal::SeatState::Open)
-            .count();
+        let open = a.open_seats().count();
         assert!(open > 0, "no juror sits on {a:?}");
         assert!(a.seats.iter().all(|s| s.member != a.appellant));
     }

@@ -302,6 +302,11 @@ where
         self.requests.contains_key(request)
     }
 
+    /// The result `request` carries, while it is out.
+    pub fn key_of(&self, request: &R) -> Option<K> {
+        self.requests.get(request).copied()
+    }
+
     /// A delivery attempt unless a request is out.
     fn deliver(key: K, w: &Waiting<T, P>) -> Option<Output<K, T, P>> {
         (!w.in_flight).then_some(Output::Deliver {

@@ -328,6 +328,23 @@ impl Store {
         write_atomic(&path, bytes)
     }
 
+    /// Keeps the result of this node's member's `submission` and, unless this node is
+    /// the requester's own (`to_self`), marks it as still to deliver to the requester.
+    pub(crate) fn keep_own(
+        &self,
+        coop: &Id,
+        submission: &Id,
+        bytes: &[u8],
+        to_self: bool,
+    ) -> io::Result<()> {
+        self.write(coop, submission, bytes)?;
+        if to_self {
+            Ok(())
+        } else {
+            self.enqueue(coop, submission, None)
+        }
+    }
+
     /// Keeps the result a member is about to submit for `offer`, before its `Submit`
     /// entry is signed: `<dir>/staged/<coop hex>.<offer hex>`. A node that stops between
     /// signing and [`Store::write`] finds it there when it starts again; a member submits

@@ -12,7 +12,8 @@
 //! What a node keeps on disk survives its crashes: the result files, and the outbox's
 //! marks (the results still to deliver), from which a restarted node queues again. Every
 //! node knows which node holds a member's key (the DHT's record, which the simulator
-//! does not model); the hostile node proves none of the keys it stole.
+//! does not model); the keys a node holds for results are its authors' and its witness's
+//! (the hostile node proves its stolen key for admission only, `admission`).
 //!
 //! The invariant: once the network is healed, every result of a submission the honest
 //! nodes hold reaches the node of its requester, and every appealed one the node of each
@@ -435,11 +436,7 @@ impl World {
             return Ok(false);
         };
         let requester = offer.entry().author;
-        Ok(self.nodes[node].honest
-            && self.nodes[node]
-                .scripts
-                .iter()
-                .any(|i| self.scripts[*i].author == requester))
+        Ok(self.nodes[node].honest && self.holds_key(node, &requester))
     }
 
     /// Whether `node` holds (or held) a seat on the jury of an appeal of `sub` by its own
@@ -494,11 +491,7 @@ impl World {
             if !authors.contains(&a.appellant) || !self.nodes[node].results.holds(&a.submission) {
                 continue;
             }
-            let open = a
-                .seats
-                .iter()
-                .filter(|s| s.state == taawun_core::appeal::SeatState::Open);
-            for seat in open {
+            for seat in a.open_seats() {
                 let key = (a.submission, Some(seat.member));
                 let r = &self.nodes[node].results;
                 if r.outbox.contains(&key) || r.sent.contains(&(a.submission, seat.member)) {

@@ -231,10 +231,12 @@ impl Task {
         self.peer_is_back(peer, key);
     }
 
-    /// `peer` holds `coop` (it named it in its proof) and no longer admits this node:
-    /// proves the member key to it again, at most every [`REPROVE_EVERY`] (see there).
+    /// `peer` answered a request for `coop` (sync, or a result) `UnknownCoop`. If it
+    /// holds `coop` (it named it in its proof), it no longer admits this node: proves the
+    /// member key to it again, at most every [`REPROVE_EVERY`] (see there).
     pub(super) fn prove_again(&mut self, peer: PeerId, coop: Id) {
         if self.member.is_none()
+            || !self.names(&peer, &coop)
             || self
                 .reproved
                 .get(&peer)

@@ -269,12 +269,11 @@ impl Task {
     /// is marked for the requester. A result whose submission was never signed is
     /// dropped (the member may submit again).
     fn restore_staged(&mut self, store: &result::Store) -> Result<(), NetError> {
-        let me = self.member_key();
         for (coop, offer) in store.staged()? {
             let Some(bytes) = store.read_staged(&coop, &offer)? else {
                 continue;
             };
-            let found = match self.staged_submission(&coop, &offer, &bytes, me) {
+            let found = match self.staged_submission(&coop, &offer, &bytes) {
                 Ok(found) => found,
                 Err(e) => {
                     // Kept for the next start: the ledger could not be read now.
@@ -285,11 +284,8 @@ impl Task {
             match found {
                 Some((submission, requester)) => {
                     if !store.contains(&coop, &submission) {
-                        store.write(&coop, &submission, &bytes)?;
-                        let mine = me.is_some_and(|me| self.identity(&coop, &me) == requester);
-                        if !mine {
-                            store.enqueue(&coop, &submission, None)?;
-                        }
+                        let mine = self.is_own(&coop, requester);
+                        store.keep_own(&coop, &submission, &bytes, mine)?;
                         info!(submission = %submission.short(), "kept the result of a submission signed before the node stopped");
                     }
                     self.files.held.insert((coop, submission), true);
@@ -310,32 +306,34 @@ impl Task {
         coop: &Id,
         offer: &Id,
         bytes: &[u8],
-        me: Option<PublicKey>,
     ) -> Result<Option<(Id, PublicKey)>, NetError> {
-        let Some(c) = self.coops.get(coop) else {
-            return Ok(None);
+        let ids = match self.coops.get(coop) {
+            Some(c) => c.by_offer(offer)?,
+            None => return Ok(None),
         };
-        let mut candidates = Vec::new();
-        for id in c.by_offer(offer)? {
-            if let Some(v) = c.get(&id)? {
-                if matches!(&v.entry().body, Body::Submit(s) if s.offer == *offer)
-                    && result::check(&v, bytes).is_ok()
-                {
-                    candidates.push(v);
-                }
-            }
-        }
-        for v in candidates {
+        for id in ids {
+            let Some(v) = self.coop(coop)?.get(&id)? else {
+                continue;
+            };
             // Another member's submission may name the same bytes: only this node's
             // member's is its to send.
-            let author = self.identity(coop, &v.entry().author);
-            if me.is_some_and(|me| self.identity(coop, &me) != author) {
+            let is_submission = matches!(&v.entry().body, Body::Submit(s) if s.offer == *offer);
+            if !is_submission
+                || result::check(&v, bytes).is_err()
+                || (self.member.is_some() && !self.is_own(coop, v.entry().author))
+            {
                 continue;
             }
             let requester = self.requester_of(coop, &v)?;
             return Ok(Some((v.id(), self.identity(coop, &requester))));
         }
         Ok(None)
+    }
+
+    /// Whether `key` speaks for the member this node speaks for (by stable identity).
+    fn is_own(&mut self, coop: &Id, key: PublicKey) -> bool {
+        let me = self.member_key();
+        me.is_some_and(|me| self.identity(coop, &me) == self.identity(coop, &key))
     }
 
     /// Puts a delivery in the outbox (once) and tries it now, unless a request for it is
@@ -362,14 +360,7 @@ impl Task {
         match self.check_send(coop, submission, &bytes) {
             Ok((store, requester, mine, offer)) => self.jobs.spawn(move || {
                 let written = store
-                    .write(&coop, &submission, &bytes)
-                    .and_then(|()| {
-                        if mine {
-                            Ok(())
-                        } else {
-                            store.enqueue(&coop, &submission, None)
-                        }
-                    })
+                    .keep_own(&coop, &submission, &bytes, mine)
                     // Kept and marked: what was kept before signing is no longer needed.
                     .and_then(|()| store.unstage(&coop, &offer));
                 FileDone::Saved {
@@ -406,8 +397,7 @@ impl Task {
         if !self.outbox.contains(&key) && self.outbox.is_full() {
             return Err(NetError::OutboxFull(self.outbox.len()));
         }
-        let me = self.member_key();
-        let mine = me.is_some_and(|me| self.identity(&coop, &me) == requester);
+        let mine = self.is_own(&coop, requester);
         let Body::Submit(s) = &sub.entry().body else {
             return Err(Refusal::NotASubmission.into());
         };
@@ -520,11 +510,7 @@ impl Task {
                 if a.appellant != mine || !self.holds(&store, coop, a.submission) {
                     continue;
                 }
-                let open = a
-                    .seats
-                    .iter()
-                    .filter(|s| s.state == taawun_core::appeal::SeatState::Open);
-                for seat in open {
+                for seat in a.open_seats() {
                     let key = (coop, a.submission, Some(seat.member));
                     if self.outbox.contains(&key)
                         || self.files.sent.contains(&(coop, a.submission, seat.member))
@@ -823,17 +809,12 @@ impl Task {
                         if r.retry() && self.outbox.knows(&request_id) {
                             debug!(%peer, refusal = %r, "result not taken yet; retrying");
                         }
-                        if r == Refusal::UnknownCoop {
-                            // A peer that named a cooperative this node holds no longer
-                            // admits it (its key proven from another node since): as for
-                            // sync, prove it again, or the result waits for a sync round
-                            // that may never come with this peer.
-                            let named = self.admission.proof(&peer).and_then(|p| {
-                                p.coops.iter().find(|c| self.coops.contains_key(c)).copied()
-                            });
-                            if let Some(coop) = named {
-                                self.prove_again(peer, coop);
-                            }
+                        // As for sync: else the result waits for a sync round that may
+                        // never come with this peer.
+                        if let (Refusal::UnknownCoop, Some((coop, _, _))) =
+                            (r, self.outbox.key_of(&request_id))
+                        {
+                            self.prove_again(peer, coop);
                         }
                         Err(r)
                     }

@@ -312,7 +312,7 @@ impl Task {
     /// the session told.
     fn on_answer(&mut self, peer: PeerId, tag: Outgoing, response: Response) {
         let coop = tag.coop();
-        if matches!(response, Response::UnknownCoop) && self.names(&peer, &coop) {
+        if matches!(response, Response::UnknownCoop) {
             self.prove_again(peer, coop);
         }
         let out = match Reply::of(tag, response) {
