@@ -21,7 +21,12 @@
 //!    peers, [`NetConfig::peer_target`], and does not keep to the dialed graph), so both
 //!    halves forward every message over the same edges. Ratio: taawun p50 / raw p50 (goal
 //!    <= 1.5). With `TAAWUN_BENCH_NODES` including 2, the two-node row's spread is the
-//!    cost of one hop on a machine no other node shares.
+//!    cost of one hop on a machine no other node shares. Then, unless
+//!    `TAAWUN_BENCH_FLOOR=0`, **the floor**: the same raw swarms with gossipsub's
+//!    validation on, each node decoding the envelope and verifying its signature before
+//!    reporting it (so before forwarding it), as every taawun node must; nothing else
+//!    (no ledger, no judging, no other behaviour). floor / raw is what the rule "judge
+//!    before forwarding" costs by itself; taawun / floor is what taawun adds beyond it.
 //! 2. **Catch-up.** `TAAWUN_BENCH_CATCHUP` (100,000) synthetic entries are bulk-imported
 //!    (`Ledger::import` of an export file, timed: the reference rate) into the ledger of
 //!    node A, which then starts; node B starts with only the charter and syncs from A.
@@ -56,7 +61,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux, Multiaddr};
 use taawun_core::body::{Body, Offer};
 use taawun_core::synth::{self, Params, Rng};
-use taawun_core::{Id, Money, Verified};
+use taawun_core::{Id, Money, Unverified, Verified};
 use taawun_ledger::Ledger;
 use taawun_net::config::{system_now, DEFAULT_IDLE_TIMEOUT};
 use taawun_net::{gossip, Event, NetConfig, Network};
@@ -92,6 +97,8 @@ struct Cfg {
     probes: usize,
     /// Pause between two probes, so that they spread over several exports.
     probe_gap: Duration,
+    /// Whether to run the verifying raw half too (the floor).
+    floor: bool,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -126,6 +133,7 @@ impl Cfg {
             settle: Duration::from_millis(env_usize("TAAWUN_BENCH_SETTLE_MS", 20_000) as u64),
             probes: env_usize("TAAWUN_BENCH_PROBES", 30),
             probe_gap: Duration::from_millis(env_usize("TAAWUN_BENCH_PROBE_GAP_MS", 200) as u64),
+            floor: env_usize("TAAWUN_BENCH_FLOOR", 1) != 0,
             catchup_timeout: Duration::from_secs(
                 env_usize("TAAWUN_BENCH_CATCHUP_TIMEOUT_S", 600) as u64
             ),
@@ -556,17 +564,31 @@ struct RawNode {
     task: JoinHandle<()>,
 }
 
-/// A swarm with gossipsub only, taawun's gossip configuration without validation.
+/// What a raw swarm does with a message before forwarding it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RawMode {
+    /// Forwards it at once (gossipsub's own validation only).
+    Forward,
+    /// Decodes the envelope and verifies its signature, then reports the verdict, as every
+    /// taawun node must before forwarding: the floor of a judging network.
+    Verify,
+}
+
+/// A swarm with gossipsub only, taawun's gossip configuration; with [`RawMode::Verify`],
+/// each message is decoded and verified before gossipsub may forward it.
 async fn start_raw(
     node: usize,
     key: Keypair,
     topic: gossipsub::IdentTopic,
     heartbeat: Duration,
+    mode: RawMode,
     stamps: mpsc::UnboundedSender<Stamp>,
 ) -> RawNode {
-    let config = gossip::config_builder(heartbeat)
-        .build()
-        .expect("gossipsub config");
+    let mut builder = gossip::config_builder(heartbeat);
+    if mode == RawMode::Verify {
+        builder.validate_messages();
+    }
+    let config = builder.build().expect("gossipsub config");
     let mut behaviour: gossipsub::Behaviour =
         gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
             .expect("gossipsub behaviour");
@@ -603,7 +625,26 @@ async fn start_raw(
                             let _ = t.send(address);
                         }
                     }
-                    SwarmEvent::Behaviour(gossipsub::Event::Message { message_id, .. }) => {
+                    SwarmEvent::Behaviour(gossipsub::Event::Message {
+                        propagation_source,
+                        message_id,
+                        message,
+                    }) => {
+                        if mode == RawMode::Verify {
+                            let good = Unverified::decode(&message.data)
+                                .ok()
+                                .is_some_and(|u| u.verify().is_ok());
+                            let verdict = if good {
+                                gossipsub::MessageAcceptance::Accept
+                            } else {
+                                gossipsub::MessageAcceptance::Reject
+                            };
+                            swarm.behaviour_mut().report_message_validation_result(
+                                &message_id,
+                                &propagation_source,
+                                verdict,
+                            );
+                        }
                         let _ = stamps.send(Stamp::Got {
                             node,
                             key: message_id.0,
@@ -650,8 +691,14 @@ fn bare_swarm<B: libp2p::swarm::NetworkBehaviour>(
         .build()
 }
 
-/// The raw half: the same graph, the same bytes from the same origins.
-async fn raw_run(cfg: &Cfg, dials: &[Vec<usize>], coop: Id, posted: &[(usize, Vec<u8>)]) -> Run {
+/// A raw half: the same graph, the same bytes from the same origins.
+async fn raw_run(
+    cfg: &Cfg,
+    dials: &[Vec<usize>],
+    coop: Id,
+    posted: &[(usize, Vec<u8>)],
+    mode: RawMode,
+) -> Run {
     let n = dials.len();
     let topic = gossip::topic(&coop);
     let (mut col, tx) = Collector::new(n);
@@ -664,6 +711,7 @@ async fn raw_run(cfg: &Cfg, dials: &[Vec<usize>], coop: Id, posted: &[(usize, Ve
             keypair(&mut rng),
             topic.clone(),
             cfg.heartbeat,
+            mode,
             tx.clone(),
         )
         .await;
@@ -1009,10 +1057,14 @@ fn main() {
             RawGraph::Dialed => dials.clone(),
             RawGraph::Kept => t.kept.clone(),
         };
-        let r = rt.block_on(raw_run(&cfg, &raw_dials, coop, &posted));
+        let r = rt.block_on(raw_run(&cfg, &raw_dials, coop, &posted, RawMode::Forward));
+        let f = cfg.floor.then(|| {
+            eprintln!("propagation, {n} nodes: raw gossipsub verifying each message...");
+            rt.block_on(raw_run(&cfg, &raw_dials, coop, &posted, RawMode::Verify))
+        });
         let size = posted.iter().map(|(_, b)| b.len()).sum::<usize>() / posted.len().max(1);
         let edges = raw_dials.iter().map(Vec::len).sum::<usize>();
-        rows.push((n, t, r, size, edges));
+        rows.push((n, t, r, f, size, edges));
     }
     if !rows.is_empty() {
         println!();
@@ -1023,7 +1075,7 @@ fn main() {
         println!(
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
-        for (n, t, r, size, edges) in &rows {
+        for (n, t, r, _, size, edges) in &rows {
             let (tp50, tp99) = (t.p(&t.total, 50), t.p(&t.total, 99));
             let (rp50, rp99) = (r.p(&r.total, 50), r.p(&r.total, 99));
             let (ts50, rs50) = (t.p(&t.spread, 50), r.p(&r.spread, 50));
@@ -1048,7 +1100,7 @@ fn main() {
         println!("where the time goes");
         println!("| nodes | taawun peers now avg/max | connections opened t / subscriptions r | idle CPU t/r (cores) | CPU per message t/r (ms) |");
         println!("| ---: | ---: | ---: | ---: | ---: |");
-        for (n, t, r, _, _) in &rows {
+        for (n, t, r, _, _, _) in &rows {
             println!(
                 "| {n} | {:.1}/{} | {:.1}/{:.1} | {:.2}/{:.2} | {:.1}/{:.1} |",
                 t.connected,
@@ -1071,6 +1123,30 @@ fn main() {
             " command. ratio = taawun / raw; goal p50 ratio <= 1.5. edges: of the graph the raw"
         );
         println!(" swarms dialed ({:?})", cfg.raw_graph);
+        if rows.iter().any(|(_, _, _, f, _, _)| f.is_some()) {
+            println!();
+            println!(
+                "the floor: raw gossipsub whose every node decodes and verifies a message before"
+            );
+            println!("forwarding it (the least a judging network does), same graph and bytes (ms)");
+            println!("| nodes | verifying p50 | verifying p99 | floor p50 / raw p50 | taawun p50 / floor p50 | spread taawun / floor | CPU per message floor / raw (ms) | idle CPU floor (cores) | lost |");
+            println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for (n, t, r, f, _, _) in &rows {
+                let Some(f) = f else { continue };
+                let fp50 = ms(f.p(&f.total, 50));
+                println!(
+                    "| {n} | {fp50:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} / {:.1} | {:.2} | {} |",
+                    ms(f.p(&f.total, 99)),
+                    fp50 / ms(r.p(&r.total, 50)).max(1e-9),
+                    ms(t.p(&t.total, 50)) / fp50.max(1e-9),
+                    ms(t.p(&t.spread, 50)) / ms(f.p(&f.spread, 50)).max(1e-9),
+                    f.cpu_per_msg,
+                    r.cpu_per_msg,
+                    f.idle_cpu,
+                    f.lost,
+                );
+            }
+        }
     }
 
     if cfg.catchup > 0 {
