@@ -433,6 +433,15 @@ fn a_worker_whose_result_is_refused_where_its_key_was_taken_proves_itself_again(
         }
         let (req, w) = (&nodes[0], &nodes[1]);
 
+        // The worker's node proves its key first, so that the thief's proof supersedes
+        // it (on a busy machine the thief could otherwise prove first, and be superseded).
+        wait_for(
+            "the worker's node proved its key to the requester's",
+            || req.saw(|e| matches!(e, Event::Proven { peer, .. } if *peer == w.peer())),
+            &notify,
+            CONVERGE,
+        )
+        .await;
         let thief = net_common::keypair(96).public().to_peer_id();
         let (_got, task, _ask) = stranger(96, worker.clone(), req.addr.clone(), req.peer(), coop);
         let superseded = |old: PeerId, by: PeerId| {
