@@ -61,7 +61,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux, Multiaddr};
 use taawun_core::body::{Body, Offer};
 use taawun_core::synth::{self, Params, Rng};
-use taawun_core::{Id, Money, Unverified, Verified};
+use taawun_core::{entry, Id, Money, Verified};
 use taawun_ledger::Ledger;
 use taawun_net::config::{system_now, DEFAULT_IDLE_TIMEOUT};
 use taawun_net::{gossip, Event, NetConfig, Network};
@@ -631,10 +631,9 @@ async fn start_raw(
                         message,
                     }) => {
                         if mode == RawMode::Verify {
-                            let good = Unverified::decode(&message.data)
-                                .ok()
-                                .is_some_and(|u| u.verify().is_ok());
-                            let verdict = if good {
+                            // The check a taawun node makes of a message that arrives alone.
+                            let checked = entry::check_envelope(&message.data);
+                            let verdict = if matches!(checked, entry::Checked::Verified(_)) {
                                 gossipsub::MessageAcceptance::Accept
                             } else {
                                 gossipsub::MessageAcceptance::Reject
