@@ -9,8 +9,10 @@
 //! 1. A synthetic ledger is written once to a file in the system's temporary directory
 //!    (kept and reused by later runs with the same size; `TAAWUN_BENCH_FRESH=1` rewrites it).
 //! 2. The bound: `ed25519_dalek::verify_batch` over the file's own signatures, prepared in
-//!    memory (keys parsed, messages built), groups of 128, on `TAAWUN_BENCH_THREADS` (2)
-//!    threads, each taking half.
+//!    memory (keys parsed, messages built), groups of [`GROUP`], on `TAAWUN_BENCH_THREADS`
+//!    (2) threads, each taking half. Then the same loop with the batch the audit uses,
+//!    `taawun_core::sig::verify_batch` (one term per distinct key), so that what the audit
+//!    spends beyond verifying shows apart from what its batch saves.
 //! 3. The audit of the file, in a child process (this benchmark run again with
 //!    `TAAWUN_AUDIT_CHILD` set) so that its peak memory (VmHWM) is the audit's alone, not
 //!    that of generating the ledger.
@@ -22,12 +24,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use taawun_core::entry::signed_message;
+use taawun_core::sig;
 use taawun_core::synth::{self, Params};
 use taawun_core::Unverified;
 use taawun_ledger::export::{header_bytes, Items};
 
 /// Signatures per ed25519 batch in the bound, as in the audit.
-const GROUP: usize = 128;
+const GROUP: usize = 256;
 
 /// Signatures in the bound's sample: enough for a steady rate, few enough to prepare fast.
 const BOUND_SAMPLE: usize = 200_000;
@@ -121,6 +124,8 @@ struct Prepared {
     msgs: Vec<Vec<u8>>,
     sigs: Vec<Signature>,
     keys: Vec<VerifyingKey>,
+    key_bytes: Vec<[u8; 32]>,
+    sig_bytes: Vec<[u8; 64]>,
 }
 
 fn prepare(path: &Path, n: usize) -> Prepared {
@@ -130,6 +135,8 @@ fn prepare(path: &Path, n: usize) -> Prepared {
         msgs: Vec::with_capacity(n),
         sigs: Vec::with_capacity(n),
         keys: Vec::with_capacity(n),
+        key_bytes: Vec::with_capacity(n),
+        sig_bytes: Vec::with_capacity(n),
     };
     while p.msgs.len() < n {
         let Some(item) = items.next_item().expect("readable") else {
@@ -142,12 +149,47 @@ fn prepare(path: &Path, n: usize) -> Prepared {
         p.sigs.push(Signature::from_bytes(v.signature()));
         p.keys
             .push(VerifyingKey::from_bytes(v.entry().author.as_bytes()).expect("a key"));
+        p.key_bytes.push(*v.entry().author.as_bytes());
+        p.sig_bytes.push(*v.signature());
     }
     p
 }
 
+/// Which batch the bound's loop runs.
+#[derive(Clone, Copy)]
+enum Batch {
+    /// `ed25519_dalek::verify_batch`.
+    Dalek,
+    /// `taawun_core::sig::verify_batch`, the audit's.
+    Taawun,
+}
+
+/// Verifies signatures `i..j` of `p` as one batch.
+fn verify(p: &Prepared, batch: Batch, i: usize, j: usize) {
+    match batch {
+        Batch::Dalek => {
+            let msgs: Vec<&[u8]> = p.msgs[i..j].iter().map(Vec::as_slice).collect();
+            ed25519_dalek::verify_batch(&msgs, &p.sigs[i..j], &p.keys[i..j])
+                .expect("valid signatures");
+        }
+        Batch::Taawun => {
+            let items: Vec<sig::Item<'_>> = (i..j)
+                .map(|k| sig::Item {
+                    key: &p.key_bytes[k],
+                    msg: &p.msgs[k],
+                    sig: &p.sig_bytes[k],
+                })
+                .collect();
+            assert!(
+                sig::verify_batch(&items).iter().all(|ok| *ok),
+                "valid signatures"
+            );
+        }
+    }
+}
+
 /// Signatures per second of wall time, and CPU seconds per signature.
-fn bound(p: &Prepared, threads: usize) -> (f64, f64) {
+fn bound(p: &Prepared, threads: usize, batch: Batch) -> (f64, f64) {
     let n = p.msgs.len();
     let per = n.div_ceil(threads);
     let c = cpu_secs();
@@ -160,9 +202,7 @@ fn bound(p: &Prepared, threads: usize) -> (f64, f64) {
                 let mut i = lo;
                 while i < hi {
                     let j = (i + GROUP).min(hi);
-                    let msgs: Vec<&[u8]> = p.msgs[i..j].iter().map(Vec::as_slice).collect();
-                    ed25519_dalek::verify_batch(&msgs, &p.sigs[i..j], &p.keys[i..j])
-                        .expect("valid signatures");
+                    verify(p, batch, i, j);
                     i = j;
                 }
             });
@@ -195,12 +235,19 @@ fn main() {
 
     let prepared = prepare(&path, BOUND_SAMPLE.min(entries));
     // Warm up once, then measure.
-    let _ = bound(&prepared, threads);
-    let (bound_rate, bound_cpu) = bound(&prepared, threads);
+    let _ = bound(&prepared, threads, Batch::Dalek);
+    let (bound_rate, bound_cpu) = bound(&prepared, threads, Batch::Dalek);
+    let _ = bound(&prepared, threads, Batch::Taawun);
+    let (own_rate, own_cpu) = bound(&prepared, threads, Batch::Taawun);
     println!(
         "bound: ed25519_dalek::verify_batch, groups of {GROUP}, {threads} threads, {} signatures: {bound_rate:.0} signatures/s, {:.1} us CPU each",
         prepared.msgs.len(),
         bound_cpu * 1e6
+    );
+    println!(
+        "the audit's batch in the same loop: taawun_core::sig::verify_batch (keys merged), groups of {GROUP}: {own_rate:.0} signatures/s, {:.1} us CPU each, {:.2} of the bound's CPU",
+        own_cpu * 1e6,
+        own_cpu / bound_cpu
     );
     drop(prepared);
 
@@ -243,6 +290,11 @@ fn main() {
         "audit CPU: {:.1} us per entry (all threads), {:.2} of the bound's CPU per signature (the ratio the audit would reach with the cores to itself)",
         cpu / n * 1e6,
         bound_cpu / (cpu / n)
+    );
+    println!(
+        "audit beyond its own batch: {:.2} wall, {:.2} CPU (the audit against the same loop with the batch it uses: what framing, decoding, judging and the books cost)",
+        rate / own_rate,
+        own_cpu / (cpu / n)
     );
     println!(
         "audit peak memory (VmHWM of the audit process): {:.0} MB (goal < 300 MB)",

@@ -100,6 +100,30 @@ fn verdict(u: &Unverified) -> Option<Verified> {
     let single = check_envelope(&bytes);
     let batch = check_envelopes([bytes.as_slice()], Until::End).pop();
     let plain = verify_batch(vec![u.clone()]).pop();
+    // Beside entries signed by the same keys as the harness signs with, so that the batch
+    // equation itself (one term per key) decides, not the single path a batch of one
+    // takes: the verdict on each is still its own.
+    let w = world();
+    let honest: Vec<Vec<u8>> = w.entries[..2].iter().map(Verified::envelope).collect();
+    let mut among = check_envelopes(
+        [honest[0].as_slice(), bytes.as_slice(), honest[1].as_slice()],
+        Until::End,
+    );
+    assert_eq!(among.len(), 3, "a verdict per envelope");
+    for (v, h) in [&among[0], &among[2]].into_iter().zip(&w.entries) {
+        assert_eq!(
+            v,
+            &Checked::Verified(h.clone()),
+            "an honest entry stays verified"
+        );
+    }
+    let among = among.swap_remove(1);
+    match (&single, &among) {
+        (Checked::Verified(a), Checked::Verified(b)) => assert_eq!(a, b),
+        (Checked::BadSignature(a), Checked::BadSignature(b)) => assert_eq!(a, b),
+        (Checked::Undecodable(a), Checked::Undecodable(b)) => assert_eq!(a, b),
+        (a, b) => panic!("single verdict {a:?} but {b:?} in a batch of three"),
+    }
     match (single, batch, plain) {
         (Checked::Verified(a), Some(Checked::Verified(b)), Some(Ok(c))) => {
             assert_eq!(a, b, "both paths verify the same entry");
