@@ -40,6 +40,10 @@
 //!    are `TAAWUN_BENCH_PROBE_GAP_MS` (200) apart, so that they spread over several
 //!    exports. Ratio: exporting / idle (goal <= 2).
 //!
+//! 4. **Hops, one node per process**, run after 1 and before 2 (`TAAWUN_BENCH_HOPS`, 2:
+//!    one hop; `""` skips): one hop's figures with no other node in the process; see the
+//!    module `hops`.
+//!
 //! Other knobs: `TAAWUN_BENCH_SEED` (7), `TAAWUN_BENCH_HEARTBEAT_MS` (1000, the default
 //! heartbeat), `TAAWUN_BENCH_WARMUP` (3), `TAAWUN_BENCH_RAW_GRAPH` (`kept`,
 //! the default; `dialed`: the seeded sparse graph the taawun nodes were started with;
@@ -47,6 +51,8 @@
 //! `TAAWUN_BENCH_CATCHUP=0` skip a part; `TAAWUN_BENCH_SETTLE_MS` (20000) is the idle time
 //! before the first message (the mesh forms; idle CPU is measured over it); `TAAWUN_BENCH_CATCHUP_TIMEOUT_S` (600) bounds the
 //! catch-up (the rate is then over what was synced).
+
+mod hops;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -1023,6 +1029,10 @@ fn machine() -> String {
 }
 
 fn main() {
+    if let Ok(i) = std::env::var("TAAWUN_HOP_CHILD") {
+        hops::child(i.parse().expect("TAAWUN_HOP_CHILD is a node number"));
+        return;
+    }
     let cfg = Cfg::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -1147,6 +1157,8 @@ fn main() {
             }
         }
     }
+
+    hops::run(&hops::HopCfg::from_env(&cfg));
 
     if cfg.catchup > 0 {
         eprintln!("catch-up: generating {} entries...", cfg.catchup);
