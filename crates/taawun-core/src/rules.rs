@@ -90,29 +90,38 @@ impl Rules {
         type Cache = Vec<(Id, Vec<Enactment>, Rc<Rules>)>;
         thread_local! {
             static KEPT: RefCell<Cache> = const { RefCell::new(Vec::new()) };
+            // Positions in `path` of the enactments due, in the order they apply: kept
+            // between calls so that a hit (nearly every call) allocates nothing.
+            static DUE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
         }
-        let due = due(path, at);
-        KEPT.with(|kept| {
-            let found = kept.borrow().iter().find_map(|(c, d, r)| {
-                (*c == charter_id
-                    && d.len() == due.len()
-                    && d.iter().zip(&due).all(|(a, b)| a == *b))
-                .then(|| Rc::clone(r))
-            });
-            if let Some(r) = found {
-                return r;
-            }
-            let r = Rc::new(Self::applied(charter, &due));
-            let mut kept = kept.borrow_mut();
-            if kept.len() >= RULES_CACHE {
-                kept.remove(0);
-            }
-            kept.push((
-                charter_id,
-                due.into_iter().cloned().collect(),
-                Rc::clone(&r),
-            ));
-            r
+        DUE.with(|due| {
+            let mut due = due.borrow_mut();
+            due.clear();
+            due.extend((0..path.len()).filter(|&i| path[i].effective_at <= at));
+            due.sort_by_key(|&i| (path[i].effective_at, path[i].id));
+            KEPT.with(|kept| {
+                let found = kept.borrow().iter().find_map(|(c, d, r)| {
+                    (*c == charter_id
+                        && d.len() == due.len()
+                        && d.iter().zip(due.iter()).all(|(a, &b)| *a == path[b]))
+                    .then(|| Rc::clone(r))
+                });
+                if let Some(r) = found {
+                    return r;
+                }
+                let due: Vec<&Enactment> = due.iter().map(|&i| &path[i]).collect();
+                let r = Rc::new(Self::applied(charter, &due));
+                let mut kept = kept.borrow_mut();
+                if kept.len() >= RULES_CACHE {
+                    kept.remove(0);
+                }
+                kept.push((
+                    charter_id,
+                    due.into_iter().cloned().collect(),
+                    Rc::clone(&r),
+                ));
+                r
+            })
         })
     }
 
