@@ -125,10 +125,7 @@ impl Body {
             Body::Reply(r) => (Some(r.appeal), None, none),
             Body::Verdict(v) => (Some(v.appeal), None, none),
         };
-        first
-            .into_iter()
-            .chain(second)
-            .chain(rest.iter().copied())
+        first.into_iter().chain(second).chain(rest.iter().copied())
     }
 }
 

@@ -132,6 +132,9 @@ struct State {
     paths: PathCache,
     /// Entries committed lately, decoded: most dependencies are among them.
     recent: Recent,
+    /// Entries the window of recent ones let go at the last commit, dropped with the next
+    /// group on the committing thread.
+    spent: Vec<Verified>,
     /// What each author's first entry enrolled (see [`Firsts`]).
     firsts: Firsts,
     /// The staged group.
@@ -822,6 +825,7 @@ impl State {
             tip,
             paths: PathCache::default(),
             recent: Recent::default(),
+            spent: Vec::new(),
             firsts: Firsts::default(),
             overlay: Overlay::default(),
         })
@@ -961,7 +965,7 @@ impl State {
         {
             let o = &mut self.overlay;
             let b = &mut o.batch;
-            b.insert(&k1(layout::ENTRY, id.as_bytes())[..], v.envelope());
+            b.insert_entry(v.clone());
             if !on_chain {
                 b.insert(&layout::beside(&a, e.seq, &id)[..], &[][..]);
             }
@@ -1069,6 +1073,7 @@ impl State {
         for (key, block) in &o.blocks {
             o.batch.insert(&key[..], &block[..]);
         }
+        o.batch.drop_with(std::mem::take(&mut self.spent));
         match store.apply(o.batch) {
             Ok(()) => {
                 tracing::trace!(entries = o.staged, "group committed");
@@ -1089,7 +1094,8 @@ impl State {
                     }
                 }
                 let entries = &mut o.entries;
-                self.recent
+                self.spent = self
+                    .recent
                     .extend(o.order.iter().filter_map(|id| entries.remove(id)));
                 Ok(())
             }

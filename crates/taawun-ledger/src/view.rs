@@ -1,6 +1,7 @@
 //! What validation reads: the committed tree plus an in-memory overlay of staged writes.
 //!
-//! Writes are first *staged*: put in a [`sled::Batch`] and mirrored in an [`Overlay`], so
+//! Writes are first *staged*: put in a group of writes (one [`sled::Batch`] when applied)
+//! and mirrored in an [`Overlay`], so
 //! that entries judged later in the same batch (a group of remote entries, a chunk of an
 //! import, entries a new entry releases from the pending buffer) see them. The batch is
 //! then applied to the tree at once. [`View`] implements [`Context`] over both, with the
@@ -16,7 +17,7 @@
 //! and the caller turns it into an error after [`taawun_core::check`] returns, so a
 //! broken disk never becomes a verdict on an entry.
 
-use crate::committer::Store;
+use crate::committer::{Group, Store};
 use crate::error::LedgerError;
 use crate::layout::{self, k1};
 use std::cell::RefCell;
@@ -74,8 +75,10 @@ impl Recent {
     }
 
     /// Keeps newly stored entries, in the order they were stored, forgetting the oldest
-    /// beyond [`RECENT_ENTRIES`].
-    pub(crate) fn extend(&mut self, stored: impl IntoIterator<Item = Verified>) {
+    /// beyond [`RECENT_ENTRIES`]; returns those it forgot, for the caller to drop where it
+    /// costs least.
+    pub(crate) fn extend(&mut self, stored: impl IntoIterator<Item = Verified>) -> Vec<Verified> {
+        let mut forgotten = Vec::new();
         for v in stored {
             let id = v.id();
             if let Some(ix) = index_key(&v) {
@@ -91,9 +94,11 @@ impl Recent {
                             self.indexed.remove(&ix);
                         }
                     }
+                    forgotten.push(old);
                 }
             }
         }
+        forgotten
     }
 }
 
@@ -138,8 +143,9 @@ impl PathCache {
 /// Writes staged but not yet applied to the tree, and the index entries they add.
 #[derive(Debug, Default)]
 pub(crate) struct Overlay {
-    /// The batch that will commit them (the blocks below are added when it is applied).
-    pub(crate) batch: sled::Batch,
+    /// The writes that will commit them as one batch (the blocks below are added when
+    /// it is applied).
+    pub(crate) batch: Group,
     /// Whether anything was put in the batch.
     pub(crate) dirty: bool,
     /// Entries staged (each took one log number).
