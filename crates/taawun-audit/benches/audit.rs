@@ -30,7 +30,7 @@ use taawun_core::Unverified;
 use taawun_ledger::export::{header_bytes, Items};
 
 /// Signatures per ed25519 batch in the bound, as in the audit.
-const GROUP: usize = 256;
+const GROUP: usize = taawun_audit::read::VERIFY_GROUP;
 
 /// Signatures in the bound's sample: enough for a steady rate, few enough to prepare fast.
 const BOUND_SAMPLE: usize = 200_000;

@@ -32,8 +32,8 @@ use taawun_ledger::FormatError;
 pub const VERIFY_GROUP: usize = 256;
 
 /// Groups handed to a verifier at once, each still verified as a batch of its own: a job
-/// of one group of 128 cost a wake-up of a verifier and of the judge, a channel and a
-/// hand-over per 128 entries.
+/// of one group costs a wake-up of a verifier and of the judge, a channel and a hand-over
+/// per group.
 pub const JOB_GROUPS: usize = 2;
 
 /// Jobs framed and not yet judged, at most (8,192 items: about 10 MB of envelopes and

@@ -39,9 +39,17 @@ pub const RULES_CACHE: usize = 8;
 /// The enactments of `path` in effect at `at`, in the order they apply: (effective time,
 /// id).
 fn due(path: &[Enactment], at: u64) -> Vec<&Enactment> {
-    let mut due: Vec<&Enactment> = path.iter().filter(|e| e.effective_at <= at).collect();
-    due.sort_by_key(|e| (e.effective_at, e.id));
-    due
+    let mut positions = Vec::new();
+    due_positions(path, at, &mut positions);
+    positions.iter().map(|&i| &path[i]).collect()
+}
+
+/// [`due`] as positions in `path`, into `out` (cleared first), so that a caller can keep
+/// the buffer between calls.
+fn due_positions(path: &[Enactment], at: u64, out: &mut Vec<usize>) {
+    out.clear();
+    out.extend((0..path.len()).filter(|&i| path[i].effective_at <= at));
+    out.sort_by_key(|&i| (path[i].effective_at, path[i].id));
 }
 
 /// One enactment on a governance path, as the rules need it.
@@ -96,9 +104,7 @@ impl Rules {
         }
         DUE.with(|due| {
             let mut due = due.borrow_mut();
-            due.clear();
-            due.extend((0..path.len()).filter(|&i| path[i].effective_at <= at));
-            due.sort_by_key(|&i| (path[i].effective_at, path[i].id));
+            due_positions(path, at, &mut due);
             KEPT.with(|kept| {
                 let found = kept.borrow().iter().find_map(|(c, d, r)| {
                     (*c == charter_id

@@ -51,30 +51,45 @@ pub fn verify(item: Item<'_>) -> bool {
 
 /// The exact rule, used when a fast path said no.
 fn cofactored(item: Item<'_>) -> bool {
-    let Some(a) = CompressedEdwardsY(*item.key).decompress() else {
+    let (Some(a), Some(p)) = (batch_key_uncached(item.key), parts(item)) else {
         return false;
     };
+    let k = Scalar::from_bytes_mod_order_wide(&p.hram);
+    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&-k, &a, &p.s);
+    (sb_minus_ka - p.r).mul_by_cofactor().is_identity()
+}
+
+/// A signature's R and S, and the hash its equation needs, as the rule reads them.
+struct Parts {
+    /// R's point.
+    r: EdwardsPoint,
+    /// S, below L.
+    s: Scalar,
+    /// SHA-512(R || A || M), over the bytes as given.
+    hram: [u8; 64],
+}
+
+/// [`Parts`] of `item`, or `None` when the rule refuses it outright: R is no point or of
+/// small order, or S is not below L. The single check and the batch share it.
+fn parts(item: Item<'_>) -> Option<Parts> {
     let mut r_bytes = [0u8; 32];
     r_bytes.copy_from_slice(&item.sig[..32]);
-    let Some(r) = CompressedEdwardsY(r_bytes).decompress() else {
-        return false;
-    };
-    if a.is_small_order() || r.is_small_order() {
-        return false;
+    if small_order(&r_bytes) {
+        return None;
     }
+    let r = CompressedEdwardsY(r_bytes).decompress()?;
     let mut s_bytes = [0u8; 32];
     s_bytes.copy_from_slice(&item.sig[32..]);
-    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
-        return false;
-    };
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
     let mut h = Sha512::new();
     h.update(r_bytes);
     h.update(item.key);
     h.update(item.msg);
-    let wide: [u8; 64] = h.finalize().into();
-    let k = Scalar::from_bytes_mod_order_wide(&wide);
-    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&-k, &a, &s);
-    (sb_minus_ka - r).mul_by_cofactor().is_identity()
+    Some(Parts {
+        r,
+        s,
+        hram: h.finalize().into(),
+    })
 }
 
 /// Whether a key may be admitted as a member or requester: it decodes to a curve point
@@ -190,12 +205,8 @@ struct Term {
     index: usize,
     /// The key's point.
     a: EdwardsPoint,
-    /// R's point.
-    r: EdwardsPoint,
-    /// S, below L.
-    s: Scalar,
-    /// SHA-512(R || A || M), the bytes as given.
-    hram: [u8; 64],
+    /// Its R, S and hash.
+    p: Parts,
 }
 
 /// Checks many signatures; `result[i]` is the verdict on `items[i]`, the same as
@@ -230,37 +241,17 @@ pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
 /// outright, as the rule (and so [`verify`]) finds them: a key or R that is no point or of
 /// small order, or S not below L.
 fn terms(items: &[Item<'_>]) -> Vec<Term> {
-    let mut terms = Vec::with_capacity(items.len());
-    for (index, it) in items.iter().enumerate() {
-        let Some(a) = batch_key(it.key) else {
-            continue;
-        };
-        let mut r_bytes = [0u8; 32];
-        r_bytes.copy_from_slice(&it.sig[..32]);
-        if small_order(&r_bytes) {
-            continue;
-        }
-        let Some(r) = CompressedEdwardsY(r_bytes).decompress() else {
-            continue;
-        };
-        let mut s_bytes = [0u8; 32];
-        s_bytes.copy_from_slice(&it.sig[32..]);
-        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
-            continue;
-        };
-        let mut h = Sha512::new();
-        h.update(r_bytes);
-        h.update(it.key);
-        h.update(it.msg);
-        terms.push(Term {
-            index,
-            a,
-            r,
-            s,
-            hram: h.finalize().into(),
-        });
-    }
-    terms
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, it)| {
+            Some(Term {
+                index,
+                a: batch_key(it.key)?,
+                p: parts(*it)?,
+            })
+        })
+        .collect()
 }
 
 /// The cofactored batch equation: `[8]([b]B - sum [z_i]R_i - sum [c_A]A) = identity`,
@@ -284,7 +275,7 @@ fn terms(items: &[Item<'_>]) -> Vec<Term> {
 fn batch_holds(items: &[Item<'_>], terms: &[Term]) -> bool {
     let mut weights = blake3::Hasher::new_derive_key(WEIGHTS_CONTEXT);
     for t in terms {
-        weights.update(&t.hram);
+        weights.update(&t.p.hram);
         weights.update(&items[t.index].sig[32..]);
     }
     let mut weights = weights.finalize_xof();
@@ -299,10 +290,10 @@ fn batch_holds(items: &[Item<'_>], terms: &[Term]) -> bool {
         let mut z = [0u8; 16];
         weights.fill(&mut z);
         let z = Scalar::from(u128::from_le_bytes(z));
-        b += z * t.s;
+        b += z * t.p.s;
         scalars.push(-z);
-        points.push(t.r);
-        let zk = z * Scalar::from_bytes_mod_order_wide(&t.hram);
+        points.push(t.p.r);
+        let zk = z * Scalar::from_bytes_mod_order_wide(&t.p.hram);
         let slot = *key_slot.entry(items[t.index].key).or_insert_with(|| {
             keys.push((t.a, Scalar::ZERO));
             keys.len() - 1
@@ -586,6 +577,18 @@ mod tests {
         }
     }
 
+    /// The first 32-byte string (a small `y`) that decodes to no curve point.
+    fn no_point() -> [u8; 32] {
+        (2u8..)
+            .map(|y| {
+                let mut b = [0u8; 32];
+                b[0] = y;
+                b
+            })
+            .find(|b| CompressedEdwardsY(*b).decompress().is_none())
+            .expect("half of all y are no point")
+    }
+
     /// What one item of a random batch is.
     #[derive(Debug, Clone, Copy)]
     enum Kind {
@@ -594,6 +597,7 @@ mod tests {
         TorsionKey,
         FlippedSig,
         FlippedMsg,
+        WrongKey,
         SPlusL,
         SmallOrderR,
         NoPointR,
@@ -606,6 +610,7 @@ mod tests {
             1 => Just(Kind::TorsionKey),
             1 => Just(Kind::FlippedSig),
             1 => Just(Kind::FlippedMsg),
+            1 => Just(Kind::WrongKey),
             1 => Just(Kind::SPlusL),
             1 => Just(Kind::SmallOrderR),
             1 => Just(Kind::NoPointR),
@@ -656,22 +661,22 @@ mod tests {
                         Kind::SmallOrderR => {
                             s[..32].copy_from_slice(&small_order_encodings()[bits % 14]);
                         }
-                        Kind::NoPointR => {
-                            // y = 2 is not the y of any curve point.
-                            s[..32].copy_from_slice(&[0; 32]);
-                            s[0] = 2;
-                        }
+                        Kind::NoPointR => s[..32].copy_from_slice(&no_point()),
+                        Kind::WrongKey => k = by_hand(a + 7, 0, 1, 0, b"").0,
                         _ => {}
-                    }
-                    if matches!(kind, Kind::FlippedSig) && bits % 2 == 1 {
-                        // Or the wrong key: another's.
-                        k = by_hand(a + 7, 0, 1, 0, b"").0;
                     }
                     (m, k, s)
                 })
                 .collect();
             let items = items(&t);
             let alone: Vec<bool> = items.iter().map(|it| verify(*it)).collect();
+            // Valid by the rule: honest, and torsion in R or in the key; every other kind
+            // is refused (S + L too: else anyone could make a second signature).
+            let expected: Vec<bool> = spec
+                .iter()
+                .map(|(kind, _, _)| matches!(kind, Kind::Honest | Kind::TorsionR | Kind::TorsionKey))
+                .collect();
+            prop_assert_eq!(&alone, &expected);
             prop_assert_eq!(verify_batch(&items), alone.clone());
             // The equation itself holds exactly when every item that reaches it is valid.
             let terms = terms(&items);

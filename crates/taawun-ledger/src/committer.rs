@@ -315,6 +315,22 @@ mod tests {
         b
     }
 
+    /// A head is staged again for each entry of its author in a group: the last one
+    /// written is the one stored, as in the sled batch a group used to be.
+    #[test]
+    fn a_key_written_twice_in_a_group_keeps_its_last_value() {
+        let (_d, t) = tree();
+        let s = Store::threaded(t, "test".into()).expect("works");
+        let mut g = Group::default();
+        g.insert(&[1u8][..], &[1u8][..]);
+        g.insert(&[2u8][..], &[2u8][..]);
+        g.insert(&[1u8][..], &[3u8][..]);
+        s.apply(g).expect("works");
+        let t = s.tree().expect("works");
+        assert_eq!(t.get([1u8]).expect("works").as_deref(), Some(&[3u8][..]));
+        assert_eq!(t.get([2u8]).expect("works").as_deref(), Some(&[2u8][..]));
+    }
+
     #[test]
     fn a_read_of_the_tree_sees_every_group_handed_over_before_it() {
         let (_d, t) = tree();

@@ -570,6 +570,13 @@ struct RawNode {
     task: JoinHandle<()>,
 }
 
+impl RawNode {
+    async fn stop(self) {
+        let _ = self.tx.send(RawCmd::Stop);
+        let _ = self.task.await;
+    }
+}
+
 /// What a raw swarm does with a message before forwarding it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum RawMode {
@@ -749,8 +756,7 @@ async fn raw_run(
     run.cpu_per_msg = ms(cpu_time() - c1) / posted.len().max(1) as f64;
     run.peers = col.peers.iter().sum::<usize>() as f64 / n as f64;
     for node in nodes {
-        let _ = node.tx.send(RawCmd::Stop);
-        let _ = node.task.await;
+        node.stop().await;
     }
     run
 }
@@ -1028,6 +1034,19 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem} RAM")
 }
 
+/// One size's propagation figures.
+struct Row {
+    /// Nodes.
+    n: usize,
+    /// The taawun half, the raw half, and the floor when it ran.
+    t: Run,
+    r: Run,
+    f: Option<Run>,
+    /// Average message bytes, and edges of the graph the raw halves dialed.
+    size: usize,
+    edges: usize,
+}
+
 fn main() {
     if let Ok(i) = std::env::var("TAAWUN_HOP_CHILD") {
         hops::child(i.parse().expect("TAAWUN_HOP_CHILD is a node number"));
@@ -1073,7 +1092,14 @@ fn main() {
         });
         let size = posted.iter().map(|(_, b)| b.len()).sum::<usize>() / posted.len().max(1);
         let edges = raw_dials.iter().map(Vec::len).sum::<usize>();
-        rows.push((n, t, r, f, size, edges));
+        rows.push(Row {
+            n,
+            t,
+            r,
+            f,
+            size,
+            edges,
+        });
     }
     if !rows.is_empty() {
         println!();
@@ -1084,7 +1110,15 @@ fn main() {
         println!(
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
-        for (n, t, r, _, size, edges) in &rows {
+        for Row {
+            n,
+            t,
+            r,
+            size,
+            edges,
+            ..
+        } in &rows
+        {
             let (tp50, tp99) = (t.p(&t.total, 50), t.p(&t.total, 99));
             let (rp50, rp99) = (r.p(&r.total, 50), r.p(&r.total, 99));
             let (ts50, rs50) = (t.p(&t.spread, 50), r.p(&r.spread, 50));
@@ -1109,7 +1143,7 @@ fn main() {
         println!("where the time goes");
         println!("| nodes | taawun peers now avg/max | connections opened t / subscriptions r | idle CPU t/r (cores) | CPU per message t/r (ms) |");
         println!("| ---: | ---: | ---: | ---: | ---: |");
-        for (n, t, r, _, _, _) in &rows {
+        for Row { n, t, r, .. } in &rows {
             println!(
                 "| {n} | {:.1}/{} | {:.1}/{:.1} | {:.2}/{:.2} | {:.1}/{:.1} |",
                 t.connected,
@@ -1132,7 +1166,7 @@ fn main() {
             " command. ratio = taawun / raw; goal p50 ratio <= 1.5. edges: of the graph the raw"
         );
         println!(" swarms dialed ({:?})", cfg.raw_graph);
-        if rows.iter().any(|(_, _, _, f, _, _)| f.is_some()) {
+        if rows.iter().any(|row| row.f.is_some()) {
             println!();
             println!(
                 "the floor: raw gossipsub whose every node decodes and verifies a message before"
@@ -1140,7 +1174,7 @@ fn main() {
             println!("forwarding it (the least a judging network does), same graph and bytes (ms)");
             println!("| nodes | verifying p50 | verifying p99 | floor p50 / raw p50 | taawun p50 / floor p50 | spread taawun / floor | CPU per message floor / raw (ms) | idle CPU floor (cores) | lost |");
             println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            for (n, t, r, f, _, _) in &rows {
+            for Row { n, t, r, f, .. } in &rows {
                 let Some(f) = f else { continue };
                 let fp50 = ms(f.p(&f.total, 50));
                 println!(

@@ -98,20 +98,14 @@ fn cpu_ns() -> u64 {
         .sum()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    s.len().is_multiple_of(2).then_some(())?;
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------
 // a child: one node
+
+/// The node a child runs.
+enum Node {
+    Taawun(TaawunNode),
+    Raw(RawNode),
+}
 
 /// Runs node `index` of a hops run, as the parent's environment says, until `STOP`.
 pub(crate) fn child(index: usize) {
@@ -149,7 +143,7 @@ pub(crate) fn child(index: usize) {
         });
         let mut rng = Rng::new(seed ^ 0x686f_7073 ^ ((index as u64) << 16));
         let root = tempfile::tempdir().expect("tempdir");
-        let (taawun, raw) = match half {
+        let node = match half {
             Half::Taawun => {
                 let node = start_taawun(
                     index,
@@ -165,7 +159,7 @@ pub(crate) fn child(index: usize) {
                     .join(s.entries[0].clone())
                     .await
                     .expect("joins");
-                (Some(node), None)
+                Node::Taawun(node)
             }
             Half::Raw | Half::Floor => {
                 let mode = if half == Half::Floor {
@@ -185,14 +179,13 @@ pub(crate) fn child(index: usize) {
                 for b in boot {
                     let _ = node.tx.send(RawCmd::Dial(b));
                 }
-                (None, Some(node))
+                Node::Raw(node)
             }
         };
-        let addr = taawun
-            .as_ref()
-            .map(|n| n.addr.clone())
-            .or_else(|| raw.as_ref().map(|n| n.addr.clone()))
-            .expect("a node");
+        let addr = match &node {
+            Node::Taawun(n) => &n.addr,
+            Node::Raw(n) => &n.addr,
+        };
         println!("ADDR {addr}");
         let mut mark = cpu_ns();
         loop {
@@ -201,7 +194,7 @@ pub(crate) fn child(index: usize) {
                     Stamp::Got { key, at, .. } => {
                         // When it happened, not when this loop got to it.
                         let late = at.elapsed().as_nanos();
-                        println!("GOT {} {}", hex(&key), now_ns().saturating_sub(late));
+                        println!("GOT {} {}", hex::encode(&key), now_ns().saturating_sub(late));
                     }
                     Stamp::Peer { .. } => println!("PEER"),
                     Stamp::Synced { .. } => {}
@@ -212,7 +205,7 @@ pub(crate) fn child(index: usize) {
                     match (words.next(), words.next()) {
                         (Some("MARK"), _) => mark = cpu_ns(),
                         (Some("POST"), Some(n)) => {
-                            let Some(node) = &taawun else { continue };
+                            let Node::Taawun(node) = &node else { continue };
                             let n: usize = n.parse().expect("a number");
                             let t0 = now_ns();
                             let v = node
@@ -220,11 +213,11 @@ pub(crate) fn child(index: usize) {
                                 .append(s.coop, s.requesters[n % s.requesters.len()].clone(), offer(n), None)
                                 .await
                                 .expect("offer appended");
-                            println!("POSTED {} {} {t0}", hex(&v.id().0), hex(&v.envelope()));
+                            println!("POSTED {} {} {t0}", v.id().to_hex(), hex::encode(v.envelope()));
                         }
                         (Some("PUBLISH"), Some(bytes)) => {
-                            let Some(node) = &raw else { continue };
-                            let _ = node.tx.send(RawCmd::Publish(unhex(bytes).expect("hex")));
+                            let Node::Raw(node) = &node else { continue };
+                            let _ = node.tx.send(RawCmd::Publish(hex::decode(bytes).expect("hex")));
                         }
                         _ => break,
                     }
@@ -232,12 +225,9 @@ pub(crate) fn child(index: usize) {
             }
         }
         println!("CPU {:.6}", cpu_ns().saturating_sub(mark) as f64 / 1e9);
-        if let Some(node) = taawun {
-            node.stop().await;
-        }
-        if let Some(node) = raw {
-            let _ = node.tx.send(RawCmd::Stop);
-            let _ = node.task.await;
+        match node {
+            Node::Taawun(n) => n.stop().await,
+            Node::Raw(n) => n.stop().await,
         }
     });
 }
@@ -250,7 +240,6 @@ struct Procs {
     children: Vec<Child>,
     stdin: Vec<ChildStdin>,
     lines: std_mpsc::Receiver<(usize, String)>,
-    tx: std_mpsc::Sender<(usize, String)>,
 }
 
 impl Procs {
@@ -274,7 +263,6 @@ fn spawn(half: Half, n: usize, cfg: &HopCfg) -> Option<Procs> {
         children: Vec::new(),
         stdin: Vec::new(),
         lines,
-        tx,
     };
     let mut addrs: Vec<String> = Vec::new();
     let mut peers = vec![0usize; n];
@@ -296,7 +284,7 @@ fn spawn(half: Half, n: usize, cfg: &HopCfg) -> Option<Procs> {
             .expect("a node process starts");
         p.stdin.push(child.stdin.take().expect("stdin"));
         let out = child.stdout.take().expect("stdout");
-        let tx = p.tx.clone();
+        let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
@@ -382,8 +370,8 @@ fn half_run(half: Half, n: usize, cfg: &HopCfg, posted: &[Vec<u8>]) -> (HopRun, 
                     match w.next() {
                         Some("POSTED") if j == 0 => {
                             let id = w.next().unwrap_or_default().to_string();
-                            let env = unhex(w.next().unwrap_or_default()).unwrap_or_default();
-                            let t0: u128 = w.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+                            let env = hex::decode(w.next().unwrap_or_default()).unwrap_or_default();
+                            let t0: Option<u128> = w.next().and_then(|t| t.parse().ok());
                             out.push(env);
                             posted_line = Some((id, t0));
                         }
@@ -392,15 +380,17 @@ fn half_run(half: Half, n: usize, cfg: &HopCfg, posted: &[Vec<u8>]) -> (HopRun, 
                     }
                 }
                 let Some(k) = posted_line else {
-                    run.lost += 1;
+                    if m >= cfg.warmup {
+                        run.lost += 1;
+                    }
                     continue;
                 };
                 k
             }
             Half::Raw | Half::Floor => {
                 let Some(bytes) = posted.get(m) else { break };
-                p.send(0, &format!("PUBLISH {}", hex(bytes)));
-                (hex(&gossip::message_id(bytes).0), 0)
+                p.send(0, &format!("PUBLISH {}", hex::encode(bytes)));
+                (hex::encode(gossip::message_id(bytes).0), None)
             }
         };
         // Until every node holds it.
@@ -422,7 +412,7 @@ fn half_run(half: Half, n: usize, cfg: &HopCfg, posted: &[Vec<u8>]) -> (HopRun, 
         }
         let origin = stamps.get(&0).copied().unwrap_or(0);
         // The raw halves' call is their publish, stamped by the origin.
-        let t0 = if t0 == 0 { origin } else { t0 };
+        let t0 = t0.unwrap_or(origin);
         if m >= cfg.warmup {
             for (j, t) in &stamps {
                 if *j != 0 {
@@ -432,11 +422,6 @@ fn half_run(half: Half, n: usize, cfg: &HopCfg, posted: &[Vec<u8>]) -> (HopRun, 
             }
         }
     }
-    let sent = total.min(if half == Half::Taawun {
-        total
-    } else {
-        posted.len()
-    });
     for i in 0..n {
         p.send(i, "STOP");
     }
@@ -489,16 +474,8 @@ pub(crate) fn run(cfg: &HopCfg) {
     if rows.is_empty() {
         return;
     }
-    let p50 = |v: &[Duration]| {
-        let mut s = v.to_vec();
-        s.sort();
-        ms(pct(&s, 50))
-    };
-    let p90 = |v: &[Duration]| {
-        let mut s = v.to_vec();
-        s.sort();
-        ms(pct(&s, 90))
-    };
+    let p50 = |v: &[Duration]| ms(pct(&Run::sorted(v), 50));
+    let p90 = |v: &[Duration]| ms(pct(&Run::sorted(v), 90));
     println!();
     println!(
         "hops, one node per process: node 0 publishes, {} messages (+{} warm-up), every node a process of its own (ms)",
