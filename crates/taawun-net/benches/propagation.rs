@@ -27,6 +27,14 @@
 //!    reporting it (so before forwarding it), as every taawun node must; nothing else
 //!    (no ledger, no judging, no other behaviour). floor / raw is what the rule "judge
 //!    before forwarding" costs by itself; taawun / floor is what taawun adds beyond it.
+//!    Then, unless `TAAWUN_BENCH_FLOOR_PROTOCOLS=0`, **the floor among taawun's other
+//!    protocols**: the same verifying swarms, each also carrying every other protocol a
+//!    taawun node speaks (identify, Kademlia, ping, three request-response protocols, the
+//!    relay client, DCUtR, AutoNAT's client and server, the block lists and connection
+//!    limits), idle. It / floor is what libp2p's composition of those protocols costs
+//!    each connection's wake-ups; taawun / it, what taawun's own work adds.
+//!    `TAAWUN_BENCH_PROTOCOLS` (a comma-separated list of [`Protocols`]' fields) keeps
+//!    only those named, to find which of them a connection pays for.
 //! 2. **Catch-up.** `TAAWUN_BENCH_CATCHUP` (100,000) synthetic entries are bulk-imported
 //!    (`Ledger::import` of an export file, timed: the reference rate) into the ledger of
 //!    node A, which then starts; node B starts with only the charter and syncs from A.
@@ -63,8 +71,13 @@ use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAuthenticity};
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, Multiaddr};
+use libp2p::{
+    allow_block_list, autonat, connection_limits, dcutr, identify, kad, noise, ping, relay, tcp,
+    yamux, Multiaddr, StreamProtocol,
+};
 use taawun_core::body::{Body, Offer};
 use taawun_core::synth::{self, Params, Rng};
 use taawun_core::{entry, Id, Money, Verified};
@@ -105,6 +118,8 @@ struct Cfg {
     probe_gap: Duration,
     /// Whether to run the verifying raw half too (the floor).
     floor: bool,
+    /// Whether to run the floor again among taawun's other protocols.
+    floor_protocols: bool,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -140,6 +155,7 @@ impl Cfg {
             probes: env_usize("TAAWUN_BENCH_PROBES", 30),
             probe_gap: Duration::from_millis(env_usize("TAAWUN_BENCH_PROBE_GAP_MS", 200) as u64),
             floor: env_usize("TAAWUN_BENCH_FLOOR", 1) != 0,
+            floor_protocols: env_usize("TAAWUN_BENCH_FLOOR_PROTOCOLS", 1) != 0,
             catchup_timeout: Duration::from_secs(
                 env_usize("TAAWUN_BENCH_CATCHUP_TIMEOUT_S", 600) as u64
             ),
@@ -585,6 +601,137 @@ enum RawMode {
     /// Decodes the envelope and verifies its signature, then reports the verdict, as every
     /// taawun node must before forwarding: the floor of a judging network.
     Verify,
+    /// As [`RawMode::Verify`], on a swarm that also carries every other protocol a taawun
+    /// node speaks ([`Protocols`]), idle: what libp2p's composition of them costs a
+    /// connection, apart from anything taawun does with them.
+    VerifyAmongProtocols,
+}
+
+impl RawMode {
+    fn verifies(self) -> bool {
+        self != RawMode::Forward
+    }
+}
+
+/// A swarm's behaviour that carries gossipsub.
+trait Gossiping: libp2p::swarm::NetworkBehaviour {
+    fn gossip(&mut self) -> &mut gossipsub::Behaviour;
+    /// gossipsub's event, when `ev` is one.
+    fn gossip_event(ev: Self::ToSwarm) -> Option<gossipsub::Event>;
+}
+
+impl Gossiping for gossipsub::Behaviour {
+    fn gossip(&mut self) -> &mut gossipsub::Behaviour {
+        self
+    }
+    fn gossip_event(ev: gossipsub::Event) -> Option<gossipsub::Event> {
+        Some(ev)
+    }
+}
+
+/// Request-response over CBOR with payloads of any bytes: the shape of a taawun node's own
+/// protocols (hello, sync, results), none of which speaks here.
+type Cbor = request_response::cbor::Behaviour<Vec<u8>, Vec<u8>>;
+
+/// The protocols of a taawun node's behaviour (`taawun_net::behaviour`), each with libp2p's
+/// handler and taawun's settings where they change a connection's work, mDNS and the relay
+/// server left out as on the benchmark's nodes. None is used: they only answer what
+/// their peers ask (identify at connection), so the floor among them measures what their
+/// handlers cost each connection's wake-ups.
+#[derive(libp2p::swarm::NetworkBehaviour)]
+struct Protocols {
+    blocked: Toggle<allow_block_list::Behaviour<allow_block_list::BlockedPeers>>,
+    locked_out: Toggle<allow_block_list::Behaviour<allow_block_list::BlockedPeers>>,
+    limits: Toggle<connection_limits::Behaviour>,
+    gossip: gossipsub::Behaviour,
+    identify: Toggle<identify::Behaviour>,
+    kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
+    ping: Toggle<ping::Behaviour>,
+    hello: Toggle<Cbor>,
+    sync: Toggle<Cbor>,
+    results: Toggle<Cbor>,
+    relay_client: Toggle<relay::client::Behaviour>,
+    dcutr: Toggle<dcutr::Behaviour>,
+    autonat_client: Toggle<autonat::v2::client::Behaviour>,
+    autonat_server: Toggle<autonat::v2::server::Behaviour>,
+}
+
+impl Protocols {
+    /// Every protocol, or those `TAAWUN_BENCH_PROTOCOLS` names (a comma-separated list of
+    /// the fields' names), to find which of them a connection pays for.
+    fn new(
+        key: &Keypair,
+        gossip: gossipsub::Behaviour,
+        relay_client: relay::client::Behaviour,
+    ) -> Self {
+        let only = std::env::var("TAAWUN_BENCH_PROTOCOLS").ok();
+        let on = |name: &str| {
+            only.as_deref()
+                .is_none_or(|l| l.split(',').any(|n| n.trim() == name))
+        };
+        let peer = key.public().to_peer_id();
+        let cbor = |name: &'static str| {
+            Cbor::new(
+                [(StreamProtocol::new(name), ProtocolSupport::Full)],
+                request_response::Config::default(),
+            )
+        };
+        let mut kad_config = kad::Config::new(StreamProtocol::new("/taawun-bench/kad/1"));
+        kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
+        kad_config.set_periodic_bootstrap_interval(None);
+        Self {
+            blocked: on("blocked").then(Default::default).into(),
+            locked_out: on("locked_out").then(Default::default).into(),
+            limits:
+                on("limits")
+                    .then(|| {
+                        connection_limits::Behaviour::new(
+                            connection_limits::ConnectionLimits::default(),
+                        )
+                    })
+                    .into(),
+            gossip,
+            identify: on("identify")
+                .then(|| {
+                    identify::Behaviour::new(identify::Config::new(
+                        "/taawun-bench/id/1".to_string(),
+                        key.public(),
+                    ))
+                })
+                .into(),
+            kad: on("kad")
+                .then(|| {
+                    kad::Behaviour::with_config(
+                        peer,
+                        kad::store::MemoryStore::new(peer),
+                        kad_config,
+                    )
+                })
+                .into(),
+            ping: on("ping").then(ping::Behaviour::default).into(),
+            hello: on("hello").then(|| cbor("/taawun-bench/hello/1")).into(),
+            sync: on("sync").then(|| cbor("/taawun-bench/sync/1")).into(),
+            results: on("results")
+                .then(|| cbor("/taawun-bench/results/1"))
+                .into(),
+            relay_client: on("relay_client").then_some(relay_client).into(),
+            dcutr: on("dcutr").then(|| dcutr::Behaviour::new(peer)).into(),
+            autonat_client: on("autonat_client").then(Default::default).into(),
+            autonat_server: on("autonat_server").then(Default::default).into(),
+        }
+    }
+}
+
+impl Gossiping for Protocols {
+    fn gossip(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossip
+    }
+    fn gossip_event(ev: ProtocolsEvent) -> Option<gossipsub::Event> {
+        match ev {
+            ProtocolsEvent::Gossip(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// A swarm with gossipsub only, taawun's gossip configuration; with [`RawMode::Verify`],
@@ -598,7 +745,7 @@ async fn start_raw(
     stamps: mpsc::UnboundedSender<Stamp>,
 ) -> RawNode {
     let mut builder = gossip::config_builder(heartbeat);
-    if mode == RawMode::Verify {
+    if mode.verifies() {
         builder.validate_messages();
     }
     let config = builder.build().expect("gossipsub config");
@@ -606,8 +753,40 @@ async fn start_raw(
         gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
             .expect("gossipsub behaviour");
     behaviour.subscribe(&topic).expect("subscribes");
-    let peer = key.public().to_peer_id();
-    let mut swarm = bare_swarm(key, behaviour, DEFAULT_IDLE_TIMEOUT);
+    if mode == RawMode::VerifyAmongProtocols {
+        let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .expect("tcp")
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .expect("relay client")
+            .with_behaviour(|key, relay_client| Protocols::new(key, behaviour, relay_client))
+            .expect("behaviour")
+            .with_swarm_config(|c| c.with_idle_connection_timeout(DEFAULT_IDLE_TIMEOUT))
+            .build();
+        return spawn_raw(node, swarm, topic, mode, stamps).await;
+    }
+    let swarm = bare_swarm(key, behaviour, DEFAULT_IDLE_TIMEOUT);
+    spawn_raw(node, swarm, topic, mode, stamps).await
+}
+
+/// Runs a raw swarm's task: it listens on loopback, dials and publishes on command, and
+/// stamps every message it receives (after verifying it, unless `mode` forwards at once).
+async fn spawn_raw<B: Gossiping + Send + 'static>(
+    node: usize,
+    mut swarm: libp2p::Swarm<B>,
+    topic: gossipsub::IdentTopic,
+    mode: RawMode,
+    stamps: mpsc::UnboundedSender<Stamp>,
+) -> RawNode
+where
+    B::ToSwarm: Send,
+{
+    let peer = *swarm.local_peer_id();
     swarm
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address"))
         .expect("listens");
@@ -627,7 +806,7 @@ async fn start_raw(
                     Some(RawCmd::Publish(bytes)) => {
                         let key = gossip::message_id(&bytes).0;
                         let _ = stamps.send(Stamp::Got { node, key, at: Instant::now() });
-                        if let Err(e) = swarm.behaviour_mut().publish(topic.clone(), bytes) {
+                        if let Err(e) = swarm.behaviour_mut().gossip().publish(topic.clone(), bytes) {
                             eprintln!("  raw node {node}: publish failed: {e}");
                         }
                     }
@@ -638,12 +817,13 @@ async fn start_raw(
                             let _ = t.send(address);
                         }
                     }
-                    SwarmEvent::Behaviour(gossipsub::Event::Message {
+                    SwarmEvent::Behaviour(ev) => match B::gossip_event(ev) {
+                    Some(gossipsub::Event::Message {
                         propagation_source,
                         message_id,
                         message,
                     }) => {
-                        if mode == RawMode::Verify {
+                        if mode.verifies() {
                             // The check a taawun node makes of a message that arrives alone.
                             let checked = entry::check_envelope(&message.data);
                             let verdict = if matches!(checked, entry::Checked::Verified(_)) {
@@ -651,7 +831,7 @@ async fn start_raw(
                             } else {
                                 gossipsub::MessageAcceptance::Reject
                             };
-                            swarm.behaviour_mut().report_message_validation_result(
+                            swarm.behaviour_mut().gossip().report_message_validation_result(
                                 &message_id,
                                 &propagation_source,
                                 verdict,
@@ -663,9 +843,11 @@ async fn start_raw(
                             at: Instant::now(),
                         });
                     }
-                    SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) => {
+                    Some(gossipsub::Event::Subscribed { .. }) => {
                         let _ = stamps.send(Stamp::Peer { node });
                     }
+                    _ => {}
+                    },
                     _ => {}
                 },
             }
@@ -1038,10 +1220,12 @@ fn machine() -> String {
 struct Row {
     /// Nodes.
     n: usize,
-    /// The taawun half, the raw half, and the floor when it ran.
+    /// The taawun half, the raw half, the floor and the floor among taawun's other
+    /// protocols when they ran.
     t: Run,
     r: Run,
     f: Option<Run>,
+    fp: Option<Run>,
     /// Average message bytes, and edges of the graph the raw halves dialed.
     size: usize,
     edges: usize,
@@ -1090,6 +1274,11 @@ fn main() {
             eprintln!("propagation, {n} nodes: raw gossipsub verifying each message...");
             rt.block_on(raw_run(&cfg, &raw_dials, coop, &posted, RawMode::Verify))
         });
+        let fp = (cfg.floor && cfg.floor_protocols).then(|| {
+            eprintln!("propagation, {n} nodes: the same among taawun's other protocols...");
+            let mode = RawMode::VerifyAmongProtocols;
+            rt.block_on(raw_run(&cfg, &raw_dials, coop, &posted, mode))
+        });
         let size = posted.iter().map(|(_, b)| b.len()).sum::<usize>() / posted.len().max(1);
         let edges = raw_dials.iter().map(Vec::len).sum::<usize>();
         rows.push(Row {
@@ -1097,6 +1286,7 @@ fn main() {
             t,
             r,
             f,
+            fp,
             size,
             edges,
         });
@@ -1187,6 +1377,35 @@ fn main() {
                     r.cpu_per_msg,
                     f.idle_cpu,
                     f.lost,
+                );
+            }
+        }
+        if rows.iter().any(|row| row.fp.is_some()) {
+            println!();
+            println!(
+                "the floor among taawun's other protocols: the same verifying swarms, each also"
+            );
+            println!("carrying, idle, every protocol a taawun node speaks (identify, Kademlia, ping, three");
+            println!(
+                "request-response protocols, relay client, DCUtR, AutoNAT client and server) (ms)"
+            );
+            println!("| nodes | p50 | p99 | it / floor p50 | taawun / it p50 | spread taawun / it | CPU per message it / floor / taawun (ms) | lost |");
+            println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for Row { n, t, f, fp, .. } in &rows {
+                let (Some(f), Some(fp)) = (f, fp) else {
+                    continue;
+                };
+                let p50 = ms(fp.p(&fp.total, 50));
+                println!(
+                    "| {n} | {p50:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} / {:.1} / {:.1} | {} |",
+                    ms(fp.p(&fp.total, 99)),
+                    p50 / ms(f.p(&f.total, 50)).max(1e-9),
+                    ms(t.p(&t.total, 50)) / p50.max(1e-9),
+                    ms(t.p(&t.spread, 50)) / ms(fp.p(&fp.spread, 50)).max(1e-9),
+                    fp.cpu_per_msg,
+                    f.cpu_per_msg,
+                    t.cpu_per_msg,
+                    fp.lost,
                 );
             }
         }
