@@ -392,6 +392,21 @@ impl Run {
     fn p(&self, which: &[Duration], p: usize) -> Duration {
         pct(&Self::sorted(which), p)
     }
+
+    /// The median time until every node held a message, in ms.
+    fn p50(&self) -> f64 {
+        ms(self.p(&self.total, 50))
+    }
+
+    /// The median spread, in ms.
+    fn spread50(&self) -> f64 {
+        ms(self.p(&self.spread, 50))
+    }
+}
+
+/// `a / b`, with nothing measured in `b` no division by zero.
+fn ratio(a: f64, b: f64) -> f64 {
+    a / b.max(1e-9)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1366,13 +1381,13 @@ fn main() {
             println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             for Row { n, t, r, f, .. } in &rows {
                 let Some(f) = f else { continue };
-                let fp50 = ms(f.p(&f.total, 50));
                 println!(
-                    "| {n} | {fp50:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} / {:.1} | {:.2} | {} |",
+                    "| {n} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} / {:.1} | {:.2} | {} |",
+                    f.p50(),
                     ms(f.p(&f.total, 99)),
-                    fp50 / ms(r.p(&r.total, 50)).max(1e-9),
-                    ms(t.p(&t.total, 50)) / fp50.max(1e-9),
-                    ms(t.p(&t.spread, 50)) / ms(f.p(&f.spread, 50)).max(1e-9),
+                    ratio(f.p50(), r.p50()),
+                    ratio(t.p50(), f.p50()),
+                    ratio(t.spread50(), f.spread50()),
                     f.cpu_per_msg,
                     r.cpu_per_msg,
                     f.idle_cpu,
@@ -1389,19 +1404,20 @@ fn main() {
             println!(
                 "request-response protocols, relay client, DCUtR, AutoNAT client and server) (ms)"
             );
-            println!("| nodes | p50 | p99 | it / floor p50 | taawun / it p50 | spread taawun / it | CPU per message it / floor / taawun (ms) | lost |");
-            println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            for Row { n, t, f, fp, .. } in &rows {
+            println!("| nodes | p50 | p99 | it / raw p50 | it / floor p50 | taawun / it p50 | spread taawun / it | CPU per message it / floor / taawun (ms) | lost |");
+            println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for Row { n, t, r, f, fp, .. } in &rows {
                 let (Some(f), Some(fp)) = (f, fp) else {
                     continue;
                 };
-                let p50 = ms(fp.p(&fp.total, 50));
                 println!(
-                    "| {n} | {p50:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} / {:.1} / {:.1} | {} |",
+                    "| {n} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} / {:.1} / {:.1} | {} |",
+                    fp.p50(),
                     ms(fp.p(&fp.total, 99)),
-                    p50 / ms(f.p(&f.total, 50)).max(1e-9),
-                    ms(t.p(&t.total, 50)) / p50.max(1e-9),
-                    ms(t.p(&t.spread, 50)) / ms(fp.p(&fp.spread, 50)).max(1e-9),
+                    ratio(fp.p50(), r.p50()),
+                    ratio(fp.p50(), f.p50()),
+                    ratio(t.p50(), fp.p50()),
+                    ratio(t.spread50(), fp.spread50()),
                     fp.cpu_per_msg,
                     f.cpu_per_msg,
                     t.cpu_per_msg,
