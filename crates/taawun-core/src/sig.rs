@@ -40,11 +40,11 @@ pub struct Item<'a> {
 /// Checks one signature by the rule above.
 ///
 /// It costs about a fifth less than ed25519-dalek's `verify_strict` (8 µs of about 40 on
-/// the development VM): the key's square root is taken once per thread ([`batch_key`]),
+/// the development VM): the key's square root is taken once per thread ([`key_point`]),
 /// and the equation is compared with the identity in projective coordinates, where
 /// `verify_strict` compresses its result (an inversion) to compare it with R's bytes.
 pub fn verify(item: Item<'_>) -> bool {
-    let (Some(a), Some(p)) = (batch_key(item.key), parts(item)) else {
+    let (Some(a), Some(p)) = (key_point(item.key), parts(item)) else {
         return false;
     };
     cofactored(&a, &p)
@@ -100,31 +100,42 @@ fn parts(item: Item<'_>) -> Option<Parts> {
 /// [`KEY_CACHE`] answers.
 pub fn acceptable_key(key: &[u8; 32]) -> bool {
     thread_local! {
-        static SEEN: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+        static SEEN: KeyCache<bool> = RefCell::new(HashMap::new());
     }
-    SEEN.with(|seen| {
-        if let Some(ok) = seen.borrow().get(key) {
-            return *ok;
+    remembered(&SEEN, key, acceptable_key_uncached)
+}
+
+/// Keys whose [`acceptable_key`] answer, and whose decoded point, each thread keeps: a few
+/// cooperatives' members and devices, under 300 KB in all.
+pub const KEY_CACHE: usize = 1024;
+
+/// One thread's answers on keys, at most [`KEY_CACHE`] of them.
+type KeyCache<V> = RefCell<HashMap<[u8; 32], V>>;
+
+/// `compute(key)`, remembered in `cache` (cleared when full).
+fn remembered<V: Copy + 'static>(
+    cache: &'static std::thread::LocalKey<KeyCache<V>>,
+    key: &[u8; 32],
+    compute: fn(&[u8; 32]) -> V,
+) -> V {
+    cache.with(|cache| {
+        if let Some(v) = cache.borrow().get(key) {
+            return *v;
         }
-        let ok = acceptable_key_uncached(key);
-        let mut seen = seen.borrow_mut();
-        if seen.len() >= KEY_CACHE {
-            seen.clear();
+        let v = compute(key);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= KEY_CACHE {
+            cache.clear();
         }
-        seen.insert(*key, ok);
-        ok
+        cache.insert(*key, v);
+        v
     })
 }
 
-/// Keys whose [`acceptable_key`] answer, and whose parsed form for batches, each thread
-/// keeps: a few cooperatives' members and devices, under 300 KB in all.
-pub const KEY_CACHE: usize = 1024;
-
-/// [`acceptable_key`], computed.
+/// [`acceptable_key`], computed: a key the rule's equation takes, with no torsion
+/// component.
 fn acceptable_key_uncached(key: &[u8; 32]) -> bool {
-    CompressedEdwardsY(*key)
-        .decompress()
-        .is_some_and(|p| p.is_torsion_free() && !p.is_small_order())
+    key_point_uncached(key).is_some_and(|p| p.is_torsion_free())
 }
 
 /// Every 32-byte string that decodes to a point of small order: the 8 torsion points'
@@ -163,32 +174,22 @@ fn small_order(bytes: &[u8; 32]) -> bool {
     small_order_encodings().contains(bytes)
 }
 
-/// The key as the batch uses it: decoded, and `None` when it is no point or of small order
-/// (the batch equation does not reject small-order points; the rule does).
+/// The key as the rule's equation uses it, alone or in a batch: decoded, and `None` when it
+/// is no point or of small order (the equation does not reject small-order points; the
+/// rule does).
 ///
 /// A ledger is mostly a few authors' entries: each thread remembers the keys it decoded
-/// (up to [`KEY_CACHE`]), which saves a square root per author and batch.
-fn batch_key(key: &[u8; 32]) -> Option<EdwardsPoint> {
+/// (up to [`KEY_CACHE`]), which saves a square root per signature checked alone and per
+/// author and batch.
+fn key_point(key: &[u8; 32]) -> Option<EdwardsPoint> {
     thread_local! {
-        static PARSED: RefCell<HashMap<[u8; 32], Option<EdwardsPoint>>> =
-            RefCell::new(HashMap::new());
+        static PARSED: KeyCache<Option<EdwardsPoint>> = RefCell::new(HashMap::new());
     }
-    PARSED.with(|parsed| {
-        if let Some(a) = parsed.borrow().get(key) {
-            return *a;
-        }
-        let a = batch_key_uncached(key);
-        let mut parsed = parsed.borrow_mut();
-        if parsed.len() >= KEY_CACHE {
-            parsed.clear();
-        }
-        parsed.insert(*key, a);
-        a
-    })
+    remembered(&PARSED, key, key_point_uncached)
 }
 
-/// [`batch_key`], computed.
-fn batch_key_uncached(key: &[u8; 32]) -> Option<EdwardsPoint> {
+/// [`key_point`], computed.
+fn key_point_uncached(key: &[u8; 32]) -> Option<EdwardsPoint> {
     CompressedEdwardsY(*key)
         .decompress()
         .filter(|a| !a.is_small_order())
@@ -229,7 +230,7 @@ pub fn verify_batch(items: &[Item<'_>]) -> Vec<bool> {
         }
     } else {
         for t in &terms {
-            out[t.index] = verify(items[t.index]);
+            out[t.index] = cofactored(&t.a, &t.p);
         }
     }
     out
@@ -245,7 +246,7 @@ fn terms(items: &[Item<'_>]) -> Vec<Term> {
         .filter_map(|(index, it)| {
             Some(Term {
                 index,
-                a: batch_key(it.key)?,
+                a: key_point(it.key)?,
                 p: parts(*it)?,
             })
         })
@@ -323,7 +324,7 @@ mod tests {
         });
         strict
             || matches!(
-                (batch_key_uncached(item.key), parts(item)),
+                (key_point_uncached(item.key), parts(item)),
                 (Some(a), Some(p)) if cofactored(&a, &p)
             )
     }
@@ -552,7 +553,7 @@ mod tests {
                     acceptable_key_uncached(k),
                     "round {round}"
                 );
-                assert_eq!(batch_key(k), batch_key_uncached(k), "round {round}");
+                assert_eq!(key_point(k), key_point_uncached(k), "round {round}");
             }
         }
         assert!(!acceptable_key(&keys[40]), "a key with a torsion component");

@@ -404,7 +404,7 @@ impl Run {
     }
 }
 
-/// `a / b`, with nothing measured in `b` no division by zero.
+/// `a / b`, without dividing by zero when nothing was measured in `b`.
 fn ratio(a: f64, b: f64) -> f64 {
     a / b.max(1e-9)
 }
@@ -833,35 +833,35 @@ where
                         }
                     }
                     SwarmEvent::Behaviour(ev) => match B::gossip_event(ev) {
-                    Some(gossipsub::Event::Message {
-                        propagation_source,
-                        message_id,
-                        message,
-                    }) => {
-                        if mode.verifies() {
-                            // The check a taawun node makes of a message that arrives alone.
-                            let checked = entry::check_envelope(&message.data);
-                            let verdict = if matches!(checked, entry::Checked::Verified(_)) {
-                                gossipsub::MessageAcceptance::Accept
-                            } else {
-                                gossipsub::MessageAcceptance::Reject
-                            };
-                            swarm.behaviour_mut().gossip().report_message_validation_result(
-                                &message_id,
-                                &propagation_source,
-                                verdict,
-                            );
+                        Some(gossipsub::Event::Message {
+                            propagation_source,
+                            message_id,
+                            message,
+                        }) => {
+                            if mode.verifies() {
+                                // The check a taawun node makes of a message that arrives alone.
+                                let checked = entry::check_envelope(&message.data);
+                                let verdict = if matches!(checked, entry::Checked::Verified(_)) {
+                                    gossipsub::MessageAcceptance::Accept
+                                } else {
+                                    gossipsub::MessageAcceptance::Reject
+                                };
+                                swarm.behaviour_mut().gossip().report_message_validation_result(
+                                    &message_id,
+                                    &propagation_source,
+                                    verdict,
+                                );
+                            }
+                            let _ = stamps.send(Stamp::Got {
+                                node,
+                                key: message_id.0,
+                                at: Instant::now(),
+                            });
                         }
-                        let _ = stamps.send(Stamp::Got {
-                            node,
-                            key: message_id.0,
-                            at: Instant::now(),
-                        });
-                    }
-                    Some(gossipsub::Event::Subscribed { .. }) => {
-                        let _ = stamps.send(Stamp::Peer { node });
-                    }
-                    _ => {}
+                        Some(gossipsub::Event::Subscribed { .. }) => {
+                            let _ = stamps.send(Stamp::Peer { node });
+                        }
+                        _ => {}
                     },
                     _ => {}
                 },
@@ -1324,20 +1324,16 @@ fn main() {
             ..
         } in &rows
         {
-            let (tp50, tp99) = (t.p(&t.total, 50), t.p(&t.total, 99));
-            let (rp50, rp99) = (r.p(&r.total, 50), r.p(&r.total, 99));
-            let (ts50, rs50) = (t.p(&t.spread, 50), r.p(&r.spread, 50));
+            let (tp99, rp99) = (ms(t.p(&t.total, 99)), ms(r.p(&r.total, 99)));
             println!(
-                "| {n} | {edges} | {size} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}/{:.2} | {:.2} | {}/{} | {:.1}/{:.1} |",
-                ms(tp50),
-                ms(tp99),
-                ms(rp50),
-                ms(rp99),
-                ms(tp50) / ms(rp50).max(1e-9),
-                ms(tp99) / ms(rp99).max(1e-9),
-                ms(ts50),
-                ms(rs50),
-                ms(ts50) / ms(rs50).max(1e-9),
+                "| {n} | {edges} | {size} | {:.2} | {tp99:.2} | {:.2} | {rp99:.2} | {:.2} | {:.2} | {:.2}/{:.2} | {:.2} | {}/{} | {:.1}/{:.1} |",
+                t.p50(),
+                r.p50(),
+                ratio(t.p50(), r.p50()),
+                ratio(tp99, rp99),
+                t.spread50(),
+                r.spread50(),
+                ratio(t.spread50(), r.spread50()),
                 t.lost,
                 r.lost,
                 t.setup.as_secs_f64(),
@@ -1464,7 +1460,7 @@ fn main() {
         );
         println!(
             "sync / import = {:.2} (goal >= 0.5); sync sessions on the new node: {}",
-            sync / import.max(1e-9),
+            ratio(sync, import),
             c.sessions
         );
         println!();
@@ -1498,8 +1494,8 @@ fn main() {
             );
             println!(
                 "| {what} | {i50:.2} | {i99:.2} | {e50:.2} | {e99:.2} | {:.2} | {:.2} |",
-                e50 / i50.max(1e-9),
-                e99 / i99.max(1e-9)
+                ratio(e50, i50),
+                ratio(e99, i99)
             );
         }
         println!("(goal: while exporting, within 2x of idle)");

@@ -500,7 +500,6 @@ pub(crate) fn run(cfg: &HopCfg) {
     println!("| processes | taawun / raw, from the call | from the stamp | floor / raw | taawun / floor, from the call | from the stamp |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for (n, t, r, f) in &rows {
-        let ratio = |a: f64, b: f64| a / b.max(1e-9);
         println!(
             "| {n} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             ratio(p50(&t.from_call), p50(&r.from_call)),
